@@ -1,0 +1,38 @@
+# The two commands of the README, each bootstrapping from nothing and idempotent:
+#   make demo   - create .venv, install edgewhisk, run the personal-assistant example
+#   make test   - the above plus the host services the tests use (podman + runc), then pytest
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test host lint bench-runtime image clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[ai,test]'
+	touch $(STAMP)
+
+# Container engine for the image tests: podman with runc behind the Docker API.
+host:
+	bash runtime_images/host-setup.sh
+
+demo: $(STAMP)
+	$(VENV)/bin/edgewhisk demo
+
+test: $(STAMP) host
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check actions runtime_images bench tests
+	$(VENV)/bin/mypy actions/edgewhisk actions/edgewhisk_cli runtime_images/edgewhisk_runtime
+
+image: $(STAMP) host
+	$(VENV)/bin/edgewhisk runtime image build
+
+bench-runtime: $(STAMP)
+	$(VENV)/bin/edgewhisk bench runtime
+
+clean:
+	rm -rf $(VENV) .build
