@@ -97,7 +97,7 @@ def test_an_exported_model_predicts_the_same_after_loading(base_net, tmp_path) -
     "predicted, ages, expected",
     [
         pytest.param([1, 0, 1, 0], [20, 20, 70, 70], 1.0, id="equal alert rates give 1"),
-        pytest.param([1, 1, 1, 0], [20, 20, 70, 70], 0.5, id="half the rate in one group gives 0.5"),
+        pytest.param([1, 1, 1, 0], [20, 20, 70, 70], 0.5, id="half the rate gives 0.5"),
         pytest.param([0, 0, 0, 0], [20, 45, 70, 70], 1.0, id="no alerts at all give 1"),
         pytest.param([1, 0], [30, 30], 1.0, id="a single age group gives 1"),
         pytest.param([1, 0, 0], [20, 45, 70], 0.0, id="a group that never gets alerts gives 0"),
