@@ -1,0 +1,379 @@
+"""Annotation schema version 1: the one validator of the ``edgewhisk`` annotation.
+
+Everybody validates through ``validate`` — the decorators at import time, ``describe``, the CLI,
+the runtime, and later the controller (which answers 400 with ``str(error)``). A rejection is an
+``AnnotationError`` whose ``path`` names the field (``consumes[1].locality``) so the author can
+find it. ``validate`` also *normalises*: key order is fixed, every artifact carries its ``name``
+(defaulting to the ref's last segment), a drift gate carries its ``target``, fn/data policies
+carry ``strict`` and a deadline carries ``strict`` only when it is true.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from .exceptions import AnnotationError
+from .terms import VARIABLE_NAME, check_braces, parse_duration, parse_predicate, template_variables
+
+SCHEMA_VERSION = 1
+SECTIONS = ("consumes", "produces", "gates", "policies")
+KINDS = ("data", "model")
+ARTIFACT_KEYS = ("kind", "name", "ref", "selector", "locality")
+SELECTOR_KEYS = ("type", "trained_on", "input", "metrics", "order")
+GATE_KEYS = {"bias": ("type", "attribute", "predicate", "target"),
+             "drift": ("type", "metric", "predicate", "target")}
+POLICY_KEYS = {"deadline": ("type", "within", "strict"),
+               "fn": ("type", "node", "capability", "strict"),
+               "data": ("type", "network", "strict")}
+
+_PIECE = r"(?:[A-Za-z0-9_.@-]|\{" + VARIABLE_NAME + r"\})+"
+_SEGMENT = re.compile(_PIECE)
+_TOKEN = re.compile(_PIECE)                        # node and network names, may hold {vars}
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@-]*")  # capabilities, metrics, attributes
+_PRODUCED_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
+_RESERVED_NAMES = frozenset({"args"})  # main(args, **artifacts): 'args' is taken
+
+
+@contextmanager
+def at(path: str) -> Iterator[None]:
+    """Prefix ``path`` to an ``AnnotationError`` raised inside (``terms`` errors have none)."""
+    try:
+        yield
+    except AnnotationError as error:
+        inner = error.path
+        joined = path if not inner else f"{path}.{inner}" if path else inner
+        raise AnnotationError(joined, error.reason) from None
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], path: str, what: str) -> None:
+    # bool is an int in Python but never a JSON number here.
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise AnnotationError(path, f"must be {what}, not a boolean")
+    if not isinstance(value, kind):
+        raise AnnotationError(path, f"must be {what}, not {type(value).__name__}")
+
+
+def _mapping(value: Any, path: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+    _expect(value, Mapping, path, "an object")
+    for key in value:
+        if key not in allowed:
+            raise AnnotationError(
+                f"{path}.{key}" if path else str(key),
+                f"unknown key; allowed here: {', '.join(allowed)}",
+            )
+    return value
+
+
+def _string(value: Any, path: str, pattern: re.Pattern[str] | None = None, hint: str = "") -> str:
+    _expect(value, str, path, "a string")
+    if not value:
+        raise AnnotationError(path, "must not be empty")
+    if pattern is not None and pattern.fullmatch(value) is None:
+        raise AnnotationError(path, f"{value!r} is not valid{': ' + hint if hint else ''}")
+    return value
+
+
+def _ref(value: Any, path: str) -> str:
+    _string(value, path)
+    with at(path):
+        check_braces(value)
+    for segment in value.split("/"):
+        if segment in ("", ".", "..") or _SEGMENT.fullmatch(segment) is None:
+            raise AnnotationError(
+                path,
+                f"{value!r} is not a ref: use '/'-separated segments of letters, digits, "
+                "'_', '-', '.', '@' or {variables}, e.g. '{usr}/glucose'",
+            )
+    return value
+
+
+def _locality(value: Any, path: str) -> str:
+    _string(value, path)
+    if value in ("local", "cloud"):
+        return value
+    if value.startswith("network:") and _TOKEN.fullmatch(value[len("network:"):]):
+        return value
+    raise AnnotationError(path, f"{value!r} must be 'local', 'cloud' or 'network:NAME'")
+
+
+def _selector(value: Any, path: str) -> dict[str, Any]:
+    given = _mapping(value, path, SELECTOR_KEYS)
+    if not given:
+        raise AnnotationError(
+            path, f"empty selector; give at least one of {', '.join(SELECTOR_KEYS)}"
+        )
+    out: dict[str, Any] = {}
+    for key in SELECTOR_KEYS:
+        if key not in given:
+            continue
+        item, where = given[key], f"{path}.{key}"
+        if key == "metrics":
+            _expect(item, Mapping, where, "an object of metric: predicate")
+            metrics = _mapping(item, where, tuple(k for k in item if isinstance(k, str)))
+            if not metrics:
+                raise AnnotationError(where, "empty; e.g. {'accuracy': '>=0.8'}")
+            for metric, predicate in metrics.items():
+                _string(metric, f"{where}.{metric}", _PLAIN, "a metric name")
+                _string(predicate, f"{where}.{metric}")
+                with at(f"{where}.{metric}"):
+                    parse_predicate(predicate)
+            out[key] = dict(metrics)
+        elif key == "order":
+            _string(item, where)
+            metric = item[len("best:"):] if item.startswith("best:") else None
+            if item != "newest" and (not metric or _PLAIN.fullmatch(metric) is None):
+                raise AnnotationError(where, f"{item!r} must be 'newest' or 'best:<metric>'")
+            out[key] = item
+        else:
+            out[key] = _string(item, where)
+    return out
+
+
+def _default_name(ref: str, section: str, path: str) -> str:
+    last = ref.rsplit("/", 1)[-1]
+    if template_variables(last):
+        raise AnnotationError(
+            f"{path}.name",
+            f"the ref's last segment {last!r} holds a variable, so it cannot be the name; "
+            "give name='...'",
+        )
+    if section == "consumes" and not last.isidentifier():
+        raise AnnotationError(
+            f"{path}.name",
+            f"the ref's last segment {last!r} is not a Python identifier, so it cannot be the "
+            f"keyword argument of main; give name={re.sub(r'[^0-9A-Za-z_]', '_', last)!r}",
+        )
+    return last
+
+
+def _name(value: Any, section: str, path: str) -> str:
+    _string(value, path)
+    if section == "consumes":
+        if not value.isidentifier() or keyword.iskeyword(value) or value in _RESERVED_NAMES:
+            raise AnnotationError(
+                path, f"{value!r} must be a Python identifier (it is a keyword argument of main) "
+                "and not a keyword or 'args'",
+            )
+    elif _PRODUCED_NAME.fullmatch(value) is None:
+        raise AnnotationError(path, f"{value!r} must use letters, digits, '_', '-', '.', '@'")
+    return value
+
+
+def validate_artifact(section: str, entry: Any, path: str) -> dict[str, Any]:
+    """Validate and normalise one entry of ``consumes`` or ``produces``."""
+    given = _mapping(entry, path, ARTIFACT_KEYS)
+    if "kind" not in given:
+        raise AnnotationError(f"{path}.kind", "missing; 'data' or 'model'")
+    kind = given["kind"]
+    if kind not in KINDS:
+        raise AnnotationError(f"{path}.kind", f"{kind!r} must be 'data' or 'model'")
+    ref = _ref(given["ref"], f"{path}.ref") if given.get("ref") is not None else None
+    selector = None
+    if given.get("selector") is not None:
+        if section != "consumes" or kind != "model":
+            raise AnnotationError(f"{path}.selector", "only consumed models take a selector")
+        selector = _selector(given["selector"], f"{path}.selector")
+    if ref is None and selector is None:
+        need = "a ref or a selector" if (section, kind) == ("consumes", "model") else "a ref"
+        raise AnnotationError(f"{path}.ref", f"missing; a {section[:-1]}d {kind} needs {need}")
+    if given.get("name") is not None:
+        name = _name(given["name"], section, f"{path}.name")
+    elif ref is None:
+        raise AnnotationError(f"{path}.name", "missing; a model chosen by selector needs a name")
+    else:
+        name = _default_name(ref, section, path)
+    out: dict[str, Any] = {"kind": kind, "name": name}
+    if ref is not None:
+        out["ref"] = ref
+    if selector is not None:
+        out["selector"] = selector
+    if given.get("locality") is not None:
+        out["locality"] = _locality(given["locality"], f"{path}.locality")
+    return out
+
+
+def _typed(entry: Any, path: str, table: Mapping[str, tuple[str, ...]], what: str) -> str:
+    _expect(entry, Mapping, path, "an object")
+    kind = entry.get("type")
+    if kind not in table:
+        raise AnnotationError(
+            f"{path}.type", f"{kind!r} must be one of {', '.join(table)} ({what})"
+        )
+    _mapping(entry, path, table[kind])
+    return kind
+
+
+def _strict(entry: Mapping[str, Any], path: str) -> bool:
+    value = entry.get("strict", False)
+    _expect(value, bool, f"{path}.strict", "true or false")
+    return value
+
+
+def validate_gate(entry: Any, path: str) -> dict[str, Any]:
+    """Validate and normalise one gate (its ``target`` is checked against the artifacts later)."""
+    kind = _typed(entry, path, GATE_KEYS, "gate types")
+    subject = "attribute" if kind == "bias" else "metric"
+    for field in (subject, "predicate"):
+        if field not in entry:
+            raise AnnotationError(f"{path}.{field}", "missing")
+    out = {"type": kind, subject: _string(entry[subject], f"{path}.{subject}", _PLAIN)}
+    out["predicate"] = _string(entry["predicate"], f"{path}.predicate")
+    with at(f"{path}.predicate"):
+        parse_predicate(out["predicate"])
+    if entry.get("target") is not None:
+        out["target"] = _string(entry["target"], f"{path}.target")
+    return out
+
+
+def _names(value: Any, path: str, pattern: re.Pattern[str]) -> str | list[str]:
+    """A string or a non-empty list of distinct strings (kept as given)."""
+    if isinstance(value, str):
+        return _string(value, path, pattern)
+    _expect(value, list, path, "a string or a list of strings")
+    if not value:
+        raise AnnotationError(path, "empty list; name at least one")
+    items = [_string(item, f"{path}[{i}]", pattern) for i, item in enumerate(value)]
+    if len(set(items)) != len(items):
+        raise AnnotationError(path, "lists a name twice")
+    return items
+
+
+def validate_policy(entry: Any, path: str) -> dict[str, Any]:
+    """Validate and normalise one policy."""
+    kind = _typed(entry, path, POLICY_KEYS, "policy types")
+    out: dict[str, Any] = {"type": kind}
+    if kind == "deadline":
+        if "within" not in entry:
+            raise AnnotationError(f"{path}.within", "missing; e.g. '2s'")
+        out["within"] = entry["within"]
+        with at(f"{path}.within"):
+            parse_duration(entry["within"])
+        if _strict(entry, path):
+            out["strict"] = True
+        return out
+    if kind == "fn":
+        if entry.get("node") is None and entry.get("capability") is None:
+            raise AnnotationError(path, "a fn policy needs a node or a capability (or both)")
+        if entry.get("node") is not None:
+            out["node"] = _string(entry["node"], f"{path}.node", _TOKEN)
+        if entry.get("capability") is not None:
+            out["capability"] = _names(entry["capability"], f"{path}.capability", _PLAIN)
+    else:
+        if entry.get("network") is None:
+            raise AnnotationError(f"{path}.network", "missing; e.g. ['company_network']")
+        out["network"] = _names(entry["network"], f"{path}.network", _TOKEN)
+    out["strict"] = _strict(entry, path)
+    return out
+
+
+def _policy_templates(doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(path, string) of every non-ref string that may use variables."""
+    for section in ("consumes", "produces"):
+        for i, artifact in enumerate(doc[section]):
+            if "locality" in artifact:
+                yield f"{section}[{i}].locality", artifact["locality"]
+    for i, policy in enumerate(doc["policies"]):
+        if "node" in policy:
+            yield f"policies[{i}].node", policy["node"]
+        if "network" in policy:
+            network = policy["network"]
+            if isinstance(network, str):
+                yield f"policies[{i}].network", network
+            else:
+                yield from ((f"policies[{i}].network[{j}]", n) for j, n in enumerate(network))
+
+
+def _cross_check(doc: dict[str, Any]) -> None:
+    seen: dict[str, str] = {}
+    for section in ("consumes", "produces"):
+        for i, artifact in enumerate(doc[section]):
+            where = f"{section}[{i}]"
+            if artifact["name"] in seen:
+                raise AnnotationError(
+                    f"{where}.name",
+                    f"{artifact['name']!r} is already the name of {seen[artifact['name']]}; "
+                    "artifact names must be unique: give name='...'",
+                )
+            seen[artifact["name"]] = where
+    models = [a["name"] for a in doc["consumes"] if a["kind"] == "model"]
+    for i, gate in enumerate(doc["gates"]):
+        if "target" not in gate and gate["type"] == "drift":
+            if len(models) != 1:
+                raise AnnotationError(
+                    f"gates[{i}].target",
+                    f"missing, and it defaults only when exactly one model is consumed "
+                    f"(here {len(models)}); give target='<artifact name>'",
+                )
+            gate["target"] = models[0]
+        if "target" in gate and gate["target"] not in seen:
+            raise AnnotationError(
+                f"gates[{i}].target",
+                f"{gate['target']!r} names no artifact; known: {', '.join(seen) or 'none'}",
+            )
+    deadlines = [i for i, p in enumerate(doc["policies"]) if p["type"] == "deadline"]
+    if len(deadlines) > 1:
+        raise AnnotationError(f"policies[{deadlines[1]}]", "a second deadline; give only one")
+    bound = variables(doc)
+    for path, text in _policy_templates(doc):
+        for name in template_variables(text):
+            if name not in bound:
+                raise AnnotationError(
+                    path,
+                    f"variable {{{name}}} is bound nowhere; variables are introduced by the refs "
+                    "of consumed or produced artifacts (bound here: "
+                    f"{', '.join(sorted(bound)) or 'none'})",
+                )
+
+
+_SECTION_VALIDATORS: dict[str, Callable[[Any, str], dict[str, Any]]] = {
+    "consumes": lambda entry, path: validate_artifact("consumes", entry, path),
+    "produces": lambda entry, path: validate_artifact("produces", entry, path),
+    "gates": validate_gate,
+    "policies": validate_policy,
+}
+
+
+def validate(doc: Any) -> dict[str, Any]:
+    """Validate an annotation document and return its normalised form (a new dict)."""
+    given = _mapping(doc, "", ("version", *SECTIONS))
+    if "version" not in given:
+        raise AnnotationError("version", f"missing; this is schema version {SCHEMA_VERSION}")
+    if type(given["version"]) is not int or given["version"] != SCHEMA_VERSION:
+        raise AnnotationError(
+            "version", f"{given['version']!r} is not supported; use {SCHEMA_VERSION}"
+        )
+    out: dict[str, Any] = {"version": SCHEMA_VERSION}
+    for section in SECTIONS:
+        entries = given.get(section, [])
+        _expect(entries, list, section, "a list")
+        check = _SECTION_VALIDATORS[section]
+        out[section] = [check(entry, f"{section}[{i}]") for i, entry in enumerate(entries)]
+    _cross_check(out)
+    return out
+
+
+def variables(doc: Mapping[str, Any]) -> set[str]:
+    """The variables an activation binds (or fans out): those of the artifact refs.
+
+    A valid annotation uses no other variable anywhere (``validate`` checks it).
+    """
+    found: set[str] = set()
+    for section in ("consumes", "produces"):
+        for artifact in doc.get(section, []):
+            if isinstance(artifact.get("ref"), str):
+                found.update(template_variables(artifact["ref"]))
+    return found
+
+
+def invoker_resources(doc: Mapping[str, Any]) -> list[str]:
+    """Hard capability constraints as OpenWhisk 2.x ``invoker-resources`` tags (ordered, unique)."""
+    tags: list[str] = []
+    for policy in validate(doc)["policies"]:
+        if policy["type"] == "fn" and policy["strict"] and "capability" in policy:
+            capability = policy["capability"]
+            tags.extend([capability] if isinstance(capability, str) else capability)
+    return list(dict.fromkeys(tags))
