@@ -1,0 +1,323 @@
+"""Build the ``python3-ai`` runtime image offline: ``edgewhisk runtime image build``.
+
+Why it is done this way (see ENVIRONMENT.md): no container registry and no PyPI are reachable
+from inside an image build, so the build has three steps, each cached and each reporting
+progress on stderr:
+
+1. the base image ``localhost/edgewhisk-base:bookworm``: ``debootstrap --variant=minbase`` of
+   Debian bookworm (Python 3.11, matching the wheels) imported with ``podman import``;
+2. a wheelhouse on the host in ``CONTEXT/wheels``: the third-party wheels downloaded for
+   CPython 3.11 manylinux (cached by their requirement list) and the project's own wheel;
+3. ``podman build`` of ``runtime_images/python3-ai/Dockerfile`` with that context.
+
+The image carries the runtime, so it must be rebuilt whenever the project's source changes, and
+the test suite calls :func:`build_image` on every run, so an unchanged tree must cost well under
+a second: the image is labelled and tagged with a content hash of everything that goes into it
+(package sources, setup.cfg, the Dockerfile, the requirement list, the base image id), and the
+build is skipped when an image with that hash exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import contextlib
+import fcntl
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+IMAGE = "localhost/edgewhisk/python3-ai"
+DEFAULT_TAG = f"{IMAGE}:latest"
+BASE_IMAGE = "localhost/edgewhisk-base:bookworm"
+HASH_LABEL = "org.edgewhisk.source-hash"
+
+DEBIAN_SUITE = "bookworm"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+# minbase lacks the OpenMP and quad-math runtimes that libmxnet.so links against.
+BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "libgomp1", "libquadmath0",
+                 "libstdc++6")
+# Third-party packages of the image; numpy<1.24 because MXNet 1.9.1 uses np.bool.
+REQUIREMENTS = ("mxnet==1.9.1", "numpy==1.23.5", "aiohttp")
+WHEEL_PLATFORM_ARGS = (
+    "--only-binary=:all:", "--python-version", "3.11",
+    "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64",
+    "--platform", "manylinux_2_28_x86_64",
+)
+# Files besides the packages' sources that change what the image contains.
+PROJECT_FILES = ("setup.cfg", "pyproject.toml")
+DOCKERFILE = Path("runtime_images", "python3-ai", "Dockerfile")
+KEEP_HASHED_TAGS = 3
+
+Progress = Callable[[str], None]
+
+
+class ImageBuildError(RuntimeError):
+    """A build step failed; the message names the step and the command's last output."""
+
+
+def stderr_progress(line: str) -> None:
+    """Default progress sink: the build's steps on stderr, stdout stays clean for scripts."""
+    print(line, file=sys.stderr, flush=True)
+
+
+# --- the project and its content hash -------------------------------------------------------
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The source tree this module lives in (the image is built from a checkout, not a wheel)."""
+    here = (start or Path(__file__)).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "setup.cfg").is_file() and (folder / DOCKERFILE).is_file():
+            return folder
+    raise ImageBuildError(
+        f"no edgewhisk source tree (setup.cfg + {DOCKERFILE}) above {here}; pass --project DIR")
+
+
+def package_dirs(root: Path) -> list[Path]:
+    """The package folders setup.cfg maps (``package_dir``): exactly what the wheel ships."""
+    config = configparser.ConfigParser()
+    config.read(root / "setup.cfg")
+    mapping = config.get("options", "package_dir", fallback="")
+    dirs = []
+    for line in mapping.splitlines():
+        if "=" in line:
+            dirs.append(root / line.split("=", 1)[1].strip())
+    return sorted(set(dirs))
+
+
+def source_files(root: Path) -> list[Path]:
+    """Every file whose content goes into the image, in a stable order."""
+    files = [root / name for name in PROJECT_FILES if (root / name).is_file()]
+    files.append(root / DOCKERFILE)
+    for folder in package_dirs(root):
+        for path in folder.rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                files.append(path)
+    return sorted(set(files))
+
+
+def source_hash(root: Path, base_id: str) -> str:
+    """Content hash of the sources, the requirement list and the base image (16 hex digits)."""
+    digest = hashlib.sha256()
+    digest.update(f"base={base_id}\nrequirements={REQUIREMENTS}\n".encode())
+    for path in source_files(root):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+# --- running commands ---------------------------------------------------------------------
+
+def _stream(cmd: Sequence[str], progress: Progress, step: str, *, stdin: IO[bytes] | None = None,
+            cwd: Path | None = None) -> None:
+    """Run ``cmd``, forwarding each output line to ``progress``; raise with the tail on failure."""
+    tail: list[str] = []
+    with subprocess.Popen(list(cmd), stdin=stdin, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, errors="replace",
+                          cwd=cwd) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip()
+            tail = (tail + [line])[-15:]
+            progress(f"  {line}")
+    if proc.returncode != 0:
+        output = "\n".join(tail)
+        raise ImageBuildError(f"{step}: {' '.join(cmd)} exited {proc.returncode}\n{output}")
+
+
+def _quiet(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), capture_output=True, text=True, check=False)
+
+
+def image_exists(ref: str) -> bool:
+    return _quiet(["podman", "image", "exists", ref]).returncode == 0
+
+
+def image_id(ref: str) -> str:
+    result = _quiet(["podman", "image", "inspect", "--format", "{{.Id}}", ref])
+    if result.returncode != 0:
+        raise ImageBuildError(f"podman image inspect {ref}: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+@contextlib.contextmanager
+def _build_lock(build_dir: Path) -> Iterator[None]:
+    """One build at a time per tree (parallel test sessions share podman's storage)."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / "python3-ai.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# --- step 1: base image ---------------------------------------------------------------------
+
+def ensure_base(build_dir: Path, progress: Progress, *, rebuild: bool = False) -> str:
+    """Make sure the debootstrapped base image exists; return its id."""
+    if not rebuild and image_exists(BASE_IMAGE):
+        progress(f"[1/3] base image {BASE_IMAGE}: present")
+        return image_id(BASE_IMAGE)
+    for tool in ("debootstrap", "podman"):
+        if shutil.which(tool) is None:
+            raise ImageBuildError(
+                f"base image: {tool} not found (run runtime_images/host-setup.sh)")
+    progress(f"[1/3] base image {BASE_IMAGE}: debootstrap {DEBIAN_SUITE} (about 1-2 minutes)")
+    build_dir.mkdir(parents=True, exist_ok=True)
+    rootfs = Path(tempfile.mkdtemp(prefix="rootfs-", dir=build_dir))
+    try:
+        _stream(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
+                 DEBIAN_SUITE, str(rootfs), DEBIAN_MIRROR], progress, "debootstrap")
+        # What `apt-get clean` would drop: downloaded .debs and package lists.
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for path in (rootfs / junk).glob("*"):
+                if path.is_file():
+                    path.unlink()
+        progress(f"[1/3] base image: podman import -> {BASE_IMAGE}")
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        try:
+            _stream(["podman", "import", "-", BASE_IMAGE], progress, "podman import",
+                    stdin=tar.stdout)
+        finally:
+            assert tar.stdout is not None
+            tar.stdout.close()
+            if tar.wait() != 0:
+                raise ImageBuildError(f"tar of {rootfs} exited {tar.returncode}")
+    finally:
+        shutil.rmtree(rootfs, ignore_errors=True)
+    return image_id(BASE_IMAGE)
+
+
+# --- step 2: wheelhouse ---------------------------------------------------------------------
+
+def ensure_dependency_wheels(context: Path, progress: Progress) -> None:
+    """Download the third-party wheels once; cached while REQUIREMENTS stay the same."""
+    deps = context / "wheels" / "deps"
+    requirements = deps / "requirements.txt"
+    wanted = "".join(f"{req}\n" for req in REQUIREMENTS)
+    if requirements.is_file() and requirements.read_text() == wanted and any(deps.glob("*.whl")):
+        progress(f"[2/3] wheelhouse {deps}: cached")
+        return
+    progress(f"[2/3] wheelhouse {deps}: pip download {' '.join(REQUIREMENTS)}")
+    shutil.rmtree(deps, ignore_errors=True)
+    deps.mkdir(parents=True)
+    _stream([sys.executable, "-m", "pip", "download", "--progress-bar", "off",
+             *WHEEL_PLATFORM_ARGS, "-d", str(deps), *REQUIREMENTS], progress, "pip download")
+    requirements.write_text(wanted)  # written last: marks the wheelhouse complete
+
+
+def build_project_wheel(root: Path, context: Path, progress: Progress) -> None:
+    """Build the edgewhisk wheel from a copy of exactly the hashed files.
+
+    Building from a copy keeps ``build/`` and ``*.egg-info`` out of the working tree and makes
+    the wheel contain what the hash covers, no more.
+    """
+    out = context / "wheels" / "project"
+    progress(f"[2/3] project wheel from {root}")
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix="edgewhisk-src-", dir=context) as tmp:
+        src = Path(tmp)
+        for path in source_files(root):
+            target = src / path.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        readme = root / "README.md"  # long_description only: copied, not hashed
+        if readme.is_file():
+            shutil.copy2(readme, src / "README.md")
+        _stream([sys.executable, "-m", "pip", "wheel", "--no-deps", "--progress-bar", "off",
+                 "-w", str(out), str(src)], progress, "pip wheel")
+
+
+# --- step 3: podman build -------------------------------------------------------------------
+
+def _prune_hashed_tags(keep: str, progress: Progress) -> None:
+    """Drop older ``src-<hash>`` tags so every edit does not leave an image behind."""
+    result = _quiet(["podman", "images", "--filter", f"reference={IMAGE}",
+                     "--format", "{{.Repository}}:{{.Tag}}"])
+    tags = [t for t in result.stdout.split() if t.split(":")[-1].startswith("src-") and t != keep]
+    for old in tags[KEEP_HASHED_TAGS - 1:]:  # podman lists newest first
+        if _quiet(["podman", "rmi", old]).returncode == 0:  # fails harmlessly if in use
+            progress(f"      removed old image {old}")
+
+
+def build_image(tag: str | None = DEFAULT_TAG, *, context: Path | None = None,
+                project: Path | None = None, rebuild_base: bool = False,
+                progress: Progress = stderr_progress) -> str:
+    """Build (or reuse) the python3-ai image, tag it ``tag`` and return that tag.
+
+    Skips every step whose inputs did not change; with an unchanged tree the whole call is a
+    hash of the sources plus a few podman queries. With ``tag=None`` only the content-hashed
+    tag ``IMAGE:src-<hash>`` is returned (tests use it, so they never move ``latest``).
+    """
+    root = (project or find_project_root()).resolve()
+    build_dir = root / ".build"
+    context = (context or build_dir / "python3-ai").resolve()
+    with _build_lock(build_dir):
+        base_id = ensure_base(build_dir, progress, rebuild=rebuild_base)
+        digest = source_hash(root, base_id)
+        hashed = f"{IMAGE}:src-{digest}"
+        if image_exists(hashed):
+            progress(f"[3/3] image {hashed}: up to date, nothing to build")
+        else:
+            ensure_dependency_wheels(context, progress)
+            build_project_wheel(root, context, progress)
+            progress(f"[3/3] podman build -> {hashed}")
+            _stream(["podman", "build", "--layers", "--build-arg", f"BASE={BASE_IMAGE}",
+                     "--label", f"{HASH_LABEL}={digest}", "-t", hashed,
+                     "-f", str(root / DOCKERFILE), str(context)], progress, "podman build")
+            _prune_hashed_tags(hashed, progress)
+        tag = tag or hashed
+        if tag != hashed:
+            tagged = _quiet(["podman", "tag", hashed, tag])
+            if tagged.returncode != 0:
+                raise ImageBuildError(f"podman tag {hashed} {tag}: {tagged.stderr.strip()}")
+        progress(f"image ready: {tag} (source hash {digest})")
+    return tag
+
+
+# --- CLI: `edgewhisk runtime image build` ---------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``edgewhisk runtime image``: one action, ``build``."""
+    sub = parser.add_subparsers(dest="image_command", metavar="ACTION", required=True)
+    build = sub.add_parser("build", help="build the python3-ai image offline (cached)",
+                           description=build_image.__doc__)
+    build.add_argument("--tag", default=DEFAULT_TAG, help=f"image tag (default {DEFAULT_TAG})")
+    build.add_argument("--context", type=Path, default=None,
+                       help="build context folder (default PROJECT/.build/python3-ai)")
+    build.add_argument("--project", type=Path, default=None,
+                       help="edgewhisk source tree to build from (default: this checkout)")
+    build.add_argument("--rebuild-base", action="store_true",
+                       help=f"debootstrap {BASE_IMAGE} again even if it exists")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``edgewhisk runtime image build``; the tag goes to stdout, progress to stderr."""
+    if getattr(args, "image_command", "build") != "build":
+        raise SystemExit(f"unknown image action {args.image_command!r}")
+    try:
+        tag = build_image(args.tag, context=args.context, project=args.project,
+                          rebuild_base=args.rebuild_base)
+    except ImageBuildError as exc:
+        print(f"edgewhisk runtime image build: {exc}", file=sys.stderr)
+        return 1
+    print(tag)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m edgewhisk_runtime.images build ...`` without the CLI table."""
+    parser = argparse.ArgumentParser(prog="edgewhisk runtime image")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
