@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import glucose
+import mxnet  # noqa: F401  (loaded at /init, so no activation pays for it)
 from edgewhisk import consumes, gate, policy
 
 

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import glucose
+import mxnet  # noqa: F401  (loaded at /init, so no activation pays for it)
 import numpy as np
 from edgewhisk import consumes, gate, policy, produces
 

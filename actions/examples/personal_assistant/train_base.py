@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import glucose
+import mxnet  # noqa: F401  (loaded at /init, so no activation pays for it)
 from edgewhisk import produces
 
 
