@@ -1,0 +1,256 @@
+"""The production store: CouchDB's HTTP API spoken with aiohttp directly.
+
+One database per collection, named ``<prefix><collection>`` (prefix from the URL's
+``?prefix=`` query, default ``edgewhisk_``) so that several deployments, or test runs, can
+share one server. CouchDB does the optimistic concurrency itself: a stale ``_rev`` is a
+409, which becomes ``Conflict``. Prefix-only listings read ``_all_docs`` with a key range;
+filters and sorts go through Mango ``_find``, with a JSON index created on first use for
+each sorted field (Mango cannot sort without one).
+
+Why not the ``couchdb`` package: it is synchronous, and the controller is an aiohttp
+server; a dozen HTTP calls are simpler than a thread pool around a blocking client.
+The same code runs against Apache CouchDB and against pouchdb-server (what the tests use);
+where the two answer differently (a bogus revision on DELETE is a 404 on pouchdb-server,
+a 409 on CouchDB) the code asks the server which case it is.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
+
+import aiohttp
+from yarl import URL
+
+from .exceptions import Conflict, NotFound, StoreError, StoreUnavailable
+from .interface import (
+    PREFIX_END,
+    Doc,
+    Scalar,
+    Store,
+    check_collection,
+    check_id,
+    check_page,
+    check_selection,
+    split_doc,
+)
+
+DEFAULT_PREFIX = "edgewhisk_"
+_PREFIX = re.compile(r"([a-z][a-z0-9_-]*)?")
+_REV = re.compile(r"[0-9]+-[0-9a-zA-Z]+")
+_NO_LIMIT = 2**31 - 1  # Mango's default limit is 25: "all" has to be spelled out
+
+
+class CouchDBStore(Store):
+    """A ``Store`` on a CouchDB server: ``http://[user:password@]host:port[/path][?prefix=]``."""
+
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"CouchDB URL must be http(s)://host:port, got {url!r}")
+        prefix = parse_qs(parts.query).get("prefix", [DEFAULT_PREFIX])[-1]
+        if not _PREFIX.fullmatch(prefix):
+            raise ValueError(f"database prefix must match {_PREFIX.pattern!r}, got {prefix!r}")
+        netloc = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+        self.url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+        self.prefix = prefix
+        self._auth = None
+        if parts.username is not None:
+            self._auth = aiohttp.BasicAuth(parts.username, parts.password or "")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+        self._databases: set[str] = set()  # known to exist
+        self._indexes: set[tuple[str, str]] = set()  # (collection, field) indexed for sorting
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"CouchDBStore({self.url!r}, prefix={self.prefix!r})"
+
+    # -- documents ------------------------------------------------------------------------
+
+    async def get(self, coll: str, id: str) -> Doc:
+        status, body = await self._request("GET", self._path(coll, check_id(id)))
+        _raise_for(status, body, f"{coll}/{id}")
+        return body
+
+    async def put(self, coll: str, doc: Mapping[str, Any]) -> str:
+        id, rev, fields = split_doc(doc)
+        if rev is not None and not _REV.fullmatch(rev):
+            raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
+        await self._ensure_database(coll)
+        payload = {"_id": id, **fields} if rev is None else {"_id": id, "_rev": rev, **fields}
+        status, body = await self._request("PUT", self._path(coll, id), json_body=payload)
+        _raise_for(status, body, f"{coll}/{id}")
+        return str(body["rev"])
+
+    async def delete(self, coll: str, id: str, rev: str) -> None:
+        path = self._path(coll, check_id(id))
+        if not isinstance(rev, str) or not _REV.fullmatch(rev):
+            await self.get(coll, id)  # NotFound if absent
+            raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
+        status, body = await self._request("DELETE", path, params={"rev": rev})
+        if status == 404:  # pouchdb-server: absent, or a revision it never had
+            await self.get(coll, id)
+            raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
+        _raise_for(status, body, f"{coll}/{id}")
+
+    # -- queries --------------------------------------------------------------------------
+
+    async def list(
+        self,
+        coll: str,
+        *,
+        prefix: str | None = None,
+        filters: Mapping[str, Scalar] | None = None,
+        sort: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        skip: int = 0,
+    ) -> list[Doc]:
+        checked = check_selection(prefix, filters, sort)
+        check_page(limit, skip)
+        if prefix and not checked and sort is None:
+            params = {"include_docs": "true", "skip": str(skip)}
+            if limit is not None:
+                params["limit"] = str(limit)
+            rows = await self._all_docs(coll, prefix, descending, params)
+            return [row["doc"] for row in rows]
+        query: dict[str, Any] = {"selector": _selector(prefix, checked), "skip": skip}
+        query["limit"] = _NO_LIMIT if limit is None else limit
+        direction = "desc" if descending else "asc"
+        if sort is None:
+            query["sort"] = [{"_id": direction}]
+        else:
+            if not await self._ensure_index(coll, sort):
+                return []
+            selector = query["selector"]
+            selector[sort] = {**selector.get(sort, {}), "$exists": True}
+            query["sort"] = [{sort: direction}]
+            query["use_index"] = _index_name(sort)
+        return await self._find(coll, query)
+
+    async def count(
+        self,
+        coll: str,
+        *,
+        prefix: str | None = None,
+        filters: Mapping[str, Scalar] | None = None,
+    ) -> int:
+        checked = check_selection(prefix, filters)
+        if prefix and not checked:
+            return len(await self._all_docs(coll, prefix, False, {}))
+        query = {"selector": _selector(prefix, checked), "fields": ["_id"], "limit": _NO_LIMIT}
+        return len(await self._find(coll, query))
+
+    async def _all_docs(
+        self, coll: str, prefix: str, descending: bool, params: dict[str, str]
+    ) -> builtins.list[dict[str, Any]]:
+        low, high = json.dumps(prefix), json.dumps(prefix + PREFIX_END)
+        if descending:
+            params |= {"descending": "true", "startkey": high, "endkey": low}
+        else:
+            params |= {"startkey": low, "endkey": high, "inclusive_end": "false"}
+        status, body = await self._request("GET", self._path(coll, "_all_docs"), params=params)
+        if status == 404:
+            return []
+        _raise_for(status, body, f"{coll}/_all_docs")
+        return builtins.list(body["rows"])
+
+    async def _find(self, coll: str, query: dict[str, Any]) -> builtins.list[Doc]:
+        status, body = await self._request("POST", self._path(coll, "_find"), json_body=query)
+        if status == 404:
+            return []
+        _raise_for(status, body, f"{coll}/_find")
+        return builtins.list(body["docs"])
+
+    # -- databases and indexes ------------------------------------------------------------
+
+    async def _ensure_database(self, coll: str) -> None:
+        if coll in self._databases:
+            return
+        status, body = await self._request("PUT", self._path(coll))
+        if status != 412:  # 412: it already exists
+            _raise_for(status, body, coll)
+        self._databases.add(coll)
+
+    async def _ensure_index(self, coll: str, field: str) -> bool:
+        """Create the sort index of ``field`` once; False if the collection does not exist."""
+        if (coll, field) in self._indexes:
+            return True
+        name = _index_name(field)
+        index = {"index": {"fields": [field]}, "ddoc": name, "name": name, "type": "json"}
+        status, body = await self._request("POST", self._path(coll, "_index"), json_body=index)
+        if status == 404:
+            return False
+        _raise_for(status, body, f"{coll}/_index")
+        self._indexes.add((coll, field))
+        return True
+
+    # -- HTTP -----------------------------------------------------------------------------
+
+    def _path(self, coll: str, id: str | None = None) -> str:
+        path = "/" + quote(self.prefix + check_collection(coll), safe="")
+        if id is not None:
+            path += "/" + (id if id.startswith("_") else quote(id, safe=""))
+        return path
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+    ) -> tuple[int, Any]:
+        """Send one request; the one place aiohttp's errors become store errors."""
+        if self._closed:
+            raise StoreUnavailable(f"{self!r} is closed")
+        if self._session is None:
+            self._session = aiohttp.ClientSession(auth=self._auth, timeout=self._timeout)
+        data = None if json_body is None else json.dumps(json_body, allow_nan=False)
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        try:
+            async with self._session.request(
+                method, URL(self.url + path, encoded=True), params=params, data=data,
+                headers=headers,
+            ) as response:
+                return response.status, await response.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise StoreUnavailable(f"{self!r}: {method} {path}: {exc!r}") from exc
+        except ValueError as exc:
+            raise StoreError(f"{self!r}: {method} {path}: the answer is not JSON") from exc
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+
+def _selector(prefix: str | None, filters: dict[str, Scalar]) -> dict[str, Any]:
+    selector: dict[str, Any] = {field: {"$eq": value} for field, value in filters.items()}
+    if prefix:
+        selector["_id"] = {"$gte": prefix, "$lt": prefix + PREFIX_END}
+    return selector or {"_id": {"$gt": None}}
+
+
+def _index_name(field: str) -> str:
+    return f"edgewhisk-sort-{field}"
+
+
+def _raise_for(status: int, body: Any, what: str) -> None:
+    """Map a CouchDB status to the store's exceptions (2xx passes)."""
+    if 200 <= status < 300:
+        return
+    reason = body.get("reason") if isinstance(body, dict) else body
+    if status == 404:
+        raise NotFound(f"{what}: {reason}")
+    if status == 409:
+        raise Conflict(f"{what}: {reason}")
+    if status in (502, 503, 504):
+        raise StoreUnavailable(f"{what}: HTTP {status}: {reason}")
+    raise StoreError(f"{what}: HTTP {status}: {reason}")

@@ -1,0 +1,176 @@
+"""The store contract every backend implements, and the input rules they share.
+
+A store keeps JSON documents in named collections ("namespaces", "actions", "activations",
+"triggers", "rules", "artifacts", ...). A document is a dict with a string ``_id`` and,
+once stored, a ``_rev`` revision ``N-<hash>`` as in CouchDB. Writes are optimistic:
+``put`` succeeds only if the ``_rev`` it carries is the current one (or, for a new
+document, if it carries none); otherwise it raises ``Conflict`` and the caller re-reads
+(``update`` in ``stores.update`` does that loop). This is what lets many asyncio tasks and
+several controller processes share one store without losing an update.
+
+The API is async because the controller is an aiohttp server; backends must never block the
+event loop for long. The rules below are checked here, once, so that both backends accept
+and refuse exactly the same input.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import re
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+Doc = dict[str, Any]
+"""A JSON document: ``_id``, ``_rev`` plus the caller's top-level fields."""
+
+Scalar = str | int | float | bool | None
+"""A value a list filter can compare a top-level field with."""
+
+# CouchDB database names must start with a lowercase letter; we keep collections simpler still.
+_COLLECTION = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# A top-level field name usable in filters and sorts (no dots: Mango would read them as paths).
+_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+# The upper bound of a prefix range, as CouchDB documents it for _all_docs and views.
+PREFIX_END = "\ufff0"
+
+
+class Store(abc.ABC):
+    """Documents in named collections, with revisions and optimistic concurrency.
+
+    Backends open their connection lazily, on the first call made inside the event loop,
+    so constructing one never fails; an unreachable backend raises ``StoreUnavailable``
+    from that first call. Use ``async with store:`` or call ``close()`` when done.
+    """
+
+    @abc.abstractmethod
+    async def get(self, coll: str, id: str) -> Doc:
+        """Return the current document with ``_id`` and ``_rev``; ``NotFound`` if absent."""
+
+    @abc.abstractmethod
+    async def put(self, coll: str, doc: Mapping[str, Any]) -> str:
+        """Create or replace ``doc`` and return its new revision.
+
+        Without ``_rev`` the document must not exist yet; with ``_rev`` it must be the
+        current revision. Otherwise ``Conflict``. ``doc`` itself is left unchanged.
+        """
+
+    @abc.abstractmethod
+    async def delete(self, coll: str, id: str, rev: str) -> None:
+        """Delete the document at ``rev``: ``NotFound`` if absent, ``Conflict`` if stale."""
+
+    @abc.abstractmethod
+    async def list(
+        self,
+        coll: str,
+        *,
+        prefix: str | None = None,
+        filters: Mapping[str, Scalar] | None = None,
+        sort: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        skip: int = 0,
+    ) -> list[Doc]:
+        """Return matching documents, ordered, after skipping ``skip`` and at most ``limit``.
+
+        ``prefix`` keeps ids starting with it; ``filters`` keeps documents whose top-level
+        fields equal the given scalars (type-aware: ``True`` does not equal ``1``).
+        Order is by ``_id`` unless ``sort`` names a top-level field; then documents
+        without that field are left out (CouchDB's Mango semantics) and ties are ordered
+        by ``_id`` in the same direction. Sort on numbers or ASCII strings: other strings
+        collate per backend. A missing collection lists as empty.
+        """
+
+    @abc.abstractmethod
+    async def count(
+        self,
+        coll: str,
+        *,
+        prefix: str | None = None,
+        filters: Mapping[str, Scalar] | None = None,
+    ) -> int:
+        """Return how many documents ``list`` would return with the same selection."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections; idempotent. Later calls raise ``StoreUnavailable``."""
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def check_collection(coll: str) -> str:
+    """Return ``coll`` if it is a valid collection name (lowercase identifier), else raise."""
+    if not isinstance(coll, str) or not _COLLECTION.fullmatch(coll):
+        raise ValueError(f"collection name must match {_COLLECTION.pattern!r}, got {coll!r}")
+    return coll
+
+
+def check_id(id: str) -> str:
+    """Return ``id`` if usable as a document id; ids starting with ``_`` are CouchDB's own."""
+    if not isinstance(id, str) or not id or id.startswith("_"):
+        raise ValueError(f"document id must be a non-empty string not starting '_': {id!r}")
+    return id
+
+
+def check_field(field: str) -> str:
+    """Return ``field`` if it names a top-level field usable in filters and sorts."""
+    if not isinstance(field, str) or not _FIELD.fullmatch(field):
+        raise ValueError(f"field name must match {_FIELD.pattern!r}, got {field!r}")
+    return field
+
+
+def split_doc(doc: Mapping[str, Any]) -> tuple[str, str | None, Doc]:
+    """Split a document into (id, rev or None, body without ``_id``/``_rev``), checking it.
+
+    The body must be JSON (no NaN, no other ``_``-prefixed keys, which CouchDB reserves).
+    """
+    if not isinstance(doc, Mapping):
+        raise ValueError(f"document must be a mapping, got {type(doc).__name__}")
+    id = check_id(doc.get("_id"))  # type: ignore[arg-type]
+    rev = doc.get("_rev")
+    if rev is not None and not isinstance(rev, str):
+        raise ValueError(f"_rev must be a string, got {rev!r}")
+    body = {k: v for k, v in doc.items() if k not in ("_id", "_rev")}
+    for key in body:
+        if not isinstance(key, str) or key.startswith("_"):
+            raise ValueError(f"top-level keys must be strings not starting with '_', got {key!r}")
+    try:
+        json.dumps(body, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"document {id!r} is not JSON: {exc}") from exc
+    return id, rev, body
+
+
+def check_selection(
+    prefix: str | None, filters: Mapping[str, Scalar] | None, sort: str | None = None
+) -> dict[str, Scalar]:
+    """Check a list/count selection and return the filters as a plain dict."""
+    if prefix is not None and not isinstance(prefix, str):
+        raise ValueError(f"prefix must be a string, got {prefix!r}")
+    if sort is not None:
+        check_field(sort)
+    checked: dict[str, Scalar] = {}
+    for field, value in (filters or {}).items():
+        check_field(field)
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise ValueError(f"filter {field!r} must compare with a JSON scalar, got {value!r}")
+        checked[field] = value
+    return checked
+
+
+def check_page(limit: int | None, skip: int) -> None:
+    """Refuse negative paging values (CouchDB and SQLite would disagree on them)."""
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
+    if not isinstance(skip, int) or skip < 0:
+        raise ValueError(f"skip must be a non-negative int, got {skip!r}")
