@@ -1,0 +1,48 @@
+"""What flows through the middleware pipeline: one Activation in, one Result out.
+
+Why dataclasses and not dicts: every stage reads and writes named fields, so a typo is a
+type error and the pipeline's contract is visible in one screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass
+class Activation:
+    """One /run: the action's argument plus what the stages learn about it."""
+
+    value: Any
+    env: dict[str, str]
+    deadline: float | None = None  # time.monotonic() by which the action must answer
+    annotation: dict[str, Any] | None = None  # the action's edgewhisk annotation, if decorated
+    consumes: list[dict[str, Any]] = field(default_factory=list)  # resolved inputs for the child
+    produces: list[str] = field(default_factory=list)  # result keys the child saves as artifacts
+    outbox: str | None = None  # folder where the child saves produced artifacts
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def message(self) -> dict[str, Any]:
+        """The line sent to the action process."""
+        return {"value": self.value, "env": self.env, "consumes": self.consumes,
+                "produces": self.produces, "outbox": self.outbox}
+
+
+@dataclass
+class Result:
+    """The HTTP answer to a /run; ``produced`` lists files the child saved in the outbox."""
+
+    status: int
+    body: Any
+    produced: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+Handler = Callable[[Activation], Awaitable[Result]]
+
+
+class Middleware(Protocol):
+    """A pipeline stage: do something before and/or after ``call_next``."""
+
+    async def __call__(self, activation: Activation, call_next: Handler) -> Result: ...

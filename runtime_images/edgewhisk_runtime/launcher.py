@@ -1,0 +1,195 @@
+"""The action process: imports the action once, then answers one activation per line.
+
+Run by the proxy as ``python -m edgewhisk_runtime.launcher DIR MAIN IN_FD OUT_FD`` with the
+action folder as cwd (the upstream actionloop ``launcher.py`` plays the same role). Why a
+separate process: a crashing, exiting or hanging action must never take the proxy down, and
+the proxy must be able to kill it at the deadline.
+
+Protocol (one JSON object per line in each direction):
+
+- after import the launcher writes ``{"ok": true, "annotation": {...} | null}`` or
+  ``{"ok": false, "error": "..."}`` (details already on stderr) and exits;
+- per activation it reads ``{"value", "env", "consumes", "produces", "outbox"}`` and writes
+  ``{"result": ..., "produced": {name: {"path", "format"}}}``, ``{"not_json": "<type>"}`` or
+  ``{"artifact_error": "..."}``.
+
+stdout/stderr are the proxy's own (inherited); both are flushed before every reply, so the
+proxy's sentinel lines always follow the action's output. Only the standard library is
+imported here; ``edgewhisk`` only when the action is decorated. Requests and replies travel on
+dedicated pipes, so an action reading stdin or printing cannot corrupt the protocol.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ActionFn = Callable[..., Any]
+
+
+class StartError(Exception):
+    """The action cannot start; the message is the one the proxy returns."""
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL us when the proxy dies (Linux), so no action outlives it."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _activate_virtualenv(action_dir: Path) -> None:
+    """Activate ``virtualenv/`` the way upstream's launcher does (its activate_this.py)."""
+    venv = action_dir / "virtualenv"
+    if not venv.is_dir():
+        return
+    for candidate in (venv / "bin" / "activate_this.py", venv / "Scripts" / "activate_this.py"):
+        if candidate.exists():
+            code = compile(candidate.read_text(), str(candidate), "exec")
+            exec(code, {"__file__": str(candidate)})
+            return
+    message = "Invalid virtualenv. Zip file does not include 'activate_this.py'."
+    print(message, file=sys.stderr)
+    raise StartError(message)
+
+
+def load_action(action_dir: Path, entry: str) -> ActionFn:
+    """Import ``__main__.py`` as module ``main__`` (upstream's name) and return ``entry``."""
+    _activate_virtualenv(action_dir)
+    source = action_dir / "__main__.py"
+    spec = importlib.util.spec_from_file_location("main__", source)
+    if spec is None or spec.loader is None:
+        raise StartError(f"Cannot start action: cannot load {source.name}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["main__"] = module
+    spec.loader.exec_module(module)
+    fn = getattr(module, entry, None)
+    if not callable(fn):
+        message = f"Cannot start action: the action has no function named '{entry}'."
+        print(message, file=sys.stderr)
+        raise StartError(message)
+    return fn
+
+
+def annotation_of(fn: ActionFn) -> dict[str, Any] | None:
+    """The edgewhisk annotation of a decorated main (validated by the SDK), else None."""
+    if not hasattr(fn, "__edgewhisk__"):
+        return None
+    import edgewhisk
+
+    return edgewhisk.describe(fn)
+
+
+class Session:
+    """One started action: applies per-activation env, calls main, saves produced values."""
+
+    def __init__(self, fn: ActionFn) -> None:
+        self.fn = fn
+        self.exported: set[str] = set()
+
+    def export_env(self, env: dict[str, str]) -> None:
+        """Export this activation's ``__OW_*`` variables; drop the previous one's leftovers."""
+        for key in self.exported - env.keys():
+            os.environ.pop(key, None)
+        os.environ.update(env)
+        self.exported = set(env)
+
+    def handles(self, consumes: list[dict[str, Any]]) -> dict[str, Any]:
+        if not consumes:
+            return {}
+        from edgewhisk import ArtifactHandle
+
+        handles = {}
+        for item in consumes:
+            path = Path(item["path"])
+            handles[item["name"]] = ArtifactHandle(
+                item["kind"], item["name"], item.get("ref"), lambda p=path: p,
+                format=item.get("format"),
+            )
+        return handles
+
+    def save(self, result: dict[str, Any], names: list[str], outbox: str) -> dict[str, Any]:
+        """Replace produced values by files in the outbox; the proxy's sink stores them."""
+        from edgewhisk import save_artifact
+
+        produced = {}
+        for name in names:
+            if name not in result:
+                continue
+            dest = Path(outbox) / name
+            dest.mkdir(parents=True, exist_ok=True)
+            path, fmt = save_artifact(result.pop(name), dest, name=name)
+            produced[name] = {"path": str(path), "format": fmt}
+        return produced
+
+    def activate(self, message: dict[str, Any]) -> bytes:
+        self.export_env(message.get("env") or {})
+        try:
+            result = self.fn(message.get("value", {}), **self.handles(message.get("consumes") or []))
+        except Exception as exc:
+            traceback.print_exc()
+            return _encode({"result": {"error": str(exc)}})
+        if not isinstance(result, dict | list):
+            return _encode({"not_json": type(result).__name__})
+        produced: dict[str, Any] = {}
+        if message.get("produces") and isinstance(result, dict):
+            try:
+                produced = self.save(result, message["produces"], message["outbox"])
+            except Exception as exc:
+                traceback.print_exc()
+                return _encode({"artifact_error": f"cannot save a produced artifact: {exc}"})
+        try:
+            return _encode({"result": result, "produced": produced})
+        except (TypeError, ValueError) as exc:
+            print(f"The action's result is not JSON: {exc}", file=sys.stderr)
+            return _encode({"not_json": type(result).__name__})
+
+
+def _encode(reply: dict[str, Any]) -> bytes:
+    return json.dumps(reply, allow_nan=False).encode() + b"\n"
+
+
+def _send(out: Any, data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    out.write(data)
+    out.flush()
+
+
+def main(argv: list[str]) -> int:
+    action_dir, entry, in_fd, out_fd = Path(argv[0]), argv[1], int(argv[2]), int(argv[3])
+    _die_with_parent()
+    out = os.fdopen(out_fd, "wb")
+    requests = os.fdopen(in_fd, "rb")
+    os.chdir(action_dir)
+    sys.path.insert(0, str(action_dir))
+    try:
+        fn = load_action(action_dir, entry)
+        annotation = annotation_of(fn)
+    except StartError as exc:
+        _send(out, _encode({"ok": False, "error": str(exc)}))
+        return 1
+    except Exception as exc:
+        traceback.print_exc()
+        error = f"Cannot start action: {type(exc).__name__}: {exc}"
+        _send(out, _encode({"ok": False, "error": error}))
+        return 1
+    _send(out, _encode({"ok": True, "annotation": annotation}))
+    session = Session(fn)
+    for line in requests:
+        _send(out, session.activate(json.loads(line)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
