@@ -124,8 +124,8 @@ def _selector(value: Any, path: str) -> dict[str, Any]:
             out[key] = dict(metrics)
         elif key == "order":
             _string(item, where)
-            metric = item[len("best:"):] if item.startswith("best:") else None
-            if item != "newest" and (not metric or _PLAIN.fullmatch(metric) is None):
+            best = item[len("best:"):] if item.startswith("best:") else ""
+            if item != "newest" and (not best or _PLAIN.fullmatch(best) is None):
                 raise AnnotationError(where, f"{item!r} must be 'newest' or 'best:<metric>'")
             out[key] = item
         else:
