@@ -16,12 +16,13 @@ a 409 on CouchDB) the code asks the server which case it is.
 
 from __future__ import annotations
 
+import base64
 import builtins
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 import aiohttp
 from yarl import URL
@@ -58,9 +59,10 @@ class CouchDBStore(Store):
         netloc = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
         self.url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
         self.prefix = prefix
-        self._auth = None
+        self._headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if parts.username is not None:
-            self._auth = aiohttp.BasicAuth(parts.username, parts.password or "")
+            user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            self._headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
         self._databases: set[str] = set()  # known to exist
@@ -210,13 +212,11 @@ class CouchDBStore(Store):
         if self._closed:
             raise StoreUnavailable(f"{self!r} is closed")
         if self._session is None:
-            self._session = aiohttp.ClientSession(auth=self._auth, timeout=self._timeout)
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
         data = None if json_body is None else json.dumps(json_body, allow_nan=False)
-        headers = {"Accept": "application/json", "Content-Type": "application/json"}
         try:
             async with self._session.request(
-                method, URL(self.url + path, encoded=True), params=params, data=data,
-                headers=headers,
+                method, URL(self.url + path, encoded=True), params=params, data=data
             ) as response:
                 return response.status, await response.json(content_type=None)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:

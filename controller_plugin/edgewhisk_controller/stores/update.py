@@ -3,8 +3,9 @@
 Optimistic concurrency pushes retries onto callers; this is the one retry loop they share.
 Each attempt reads the current document, applies ``fn`` to a copy, and writes it back with
 the revision it read; a ``Conflict`` means someone else wrote in between, so it re-reads.
-Retries back off with full jitter so that many contending tasks spread out instead of
-colliding again in lockstep.
+Retries back off exponentially with full jitter, so that many contending tasks spread out
+instead of colliding again in lockstep; the cap (0.5 s) is a few dozen round trips of a
+CouchDB write, which keeps 50 writers on one document well under the default retries.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ async def update(
     retries: int = 32,
     default: Mapping[str, Any] | None = None,
     backoff: float = 0.002,
-    max_backoff: float = 0.1,
+    max_backoff: float = 0.5,
 ) -> Doc:
     """Apply ``fn`` to document ``coll/id`` atomically and return the stored result.
 

@@ -1,0 +1,1 @@
+"""Tests of the controller stores: one contract suite that every backend runs."""
