@@ -70,17 +70,45 @@ def container(container_runtime_factory) -> ContainerTarget:
 
 # --- the image ------------------------------------------------------------------------------
 
-def test_the_image_carries_the_hash_of_the_current_sources(python3_ai_image, docker_client):
+def test_the_image_is_labelled_with_the_source_hash_in_its_tag(python3_ai_image, docker_client):
     labels = docker_client.images.get(python3_ai_image).labels
+    assert python3_ai_image == f"{images.IMAGE}:src-{labels[images.HASH_LABEL]}"
+
+
+HASH_CASES = [
+    pytest.param("runtime_images/edgewhisk_runtime/__init__.py", True,
+                 id="editing the runtime changes the hash"),
+    pytest.param("actions/edgewhisk/__init__.py", True, id="editing the SDK changes the hash"),
+    pytest.param("runtime_images/python3-ai/Dockerfile", True,
+                 id="editing the Dockerfile changes the hash"),
+    pytest.param("setup.cfg", True, id="editing setup.cfg changes the hash"),
+    pytest.param("README.md", False, id="editing the README keeps the hash"),
+    pytest.param("tests/images/test_python3_ai.py", False, id="editing a test keeps the hash"),
+]
+
+
+@pytest.mark.parametrize(("edited", "changes"), HASH_CASES)
+def test_the_source_hash_covers_what_goes_into_the_image(tmp_path, edited, changes):
+    """On a copy of the tree, so other work in the checkout cannot race the comparison."""
     root = images.find_project_root()
-    expected = images.source_hash(root, images.image_id(images.BASE_IMAGE))
-    assert labels[images.HASH_LABEL] == expected
-    assert python3_ai_image == f"{images.IMAGE}:src-{expected}"
+    for path in [*images.source_files(root), root / edited]:
+        if path.is_file():
+            copy = tmp_path / path.relative_to(root)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(path.read_bytes())
+    before = images.source_hash(tmp_path, "base")
+    assert images.source_hash(tmp_path, "base") == before
+    with open(tmp_path / edited, "a") as file:
+        file.write("\n# edited\n")
+    assert (images.source_hash(tmp_path, "base") != before) == changes
+    assert images.source_hash(tmp_path, "other base") != before
 
 
 def test_building_again_with_unchanged_sources_reuses_the_image(python3_ai_image):
+    # A first call catches up with edits made to the checkout since the session's build.
+    first = images.build_image(tag=None, progress=lambda line: None)
     lines: list[str] = []
-    assert images.build_image(tag=None, progress=lines.append) == python3_ai_image
+    assert images.build_image(tag=None, progress=lines.append) == first
     assert any("up to date, nothing to build" in line for line in lines), lines
     assert not any("podman build" in line for line in lines), lines
 
