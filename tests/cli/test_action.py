@@ -99,11 +99,11 @@ def test_annotation_failures_are_one_line_and_exit_2(tmp_path: Path, source: str
     action = tmp_path / "action.py"
     action.write_text(source)
     done = edgewhisk("action", "annotation", action, "--import-timeout", "2")
-    assert done.returncode == 2
+    assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith(f"edgewhisk action annotation: error: {action}: ")
-    assert words in done.stderr
+    assert words in done.stderr, done.stderr
 
 
 def test_a_missing_file_is_reported(tmp_path: Path) -> None:
@@ -129,8 +129,8 @@ def test_a_hanging_import_is_killed_with_what_it_started(tmp_path: Path) -> None
         time.sleep(600)
     """
     done = edgewhisk("action", "annotation", write(tmp_path, "hang.py", source),
-                     "--import-timeout", "3")
-    assert done.returncode == 2
+                     "--import-timeout", "6")
+    assert done.returncode == 2, done.stderr
     pids = [int(p) for p in pid_file.read_text().split()]
     try:
         assert [pid for pid in pids if _running(pid)] == []
@@ -229,7 +229,7 @@ def test_build_errors_exit_2(gpu_action: Path, argv: list[str], words: str) -> N
     fields: dict[str, Any] = {"file": gpu_action, "helper": gpu_action.with_name("helper.py")}
     done = edgewhisk("action", "build", *[a.format(**fields) for a in argv],
                      cwd=gpu_action.parent)
-    assert done.returncode == 2
-    assert done.stderr.startswith("edgewhisk action build: error: ")
-    assert words in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("edgewhisk action build: error: "), done.stderr
+    assert words in done.stderr, done.stderr
     assert done.stdout == ""
