@@ -35,3 +35,10 @@ def test_importing_the_sdk_loads_neither_numpy_nor_mxnet() -> None:
             "print(sorted(m for m in ('numpy', 'mxnet') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_annotation_error_survives_pickling_across_processes() -> None:
+    import pickle
+
+    error = pickle.loads(pickle.dumps(edgewhisk.AnnotationError("gates[0].target", "missing")))
+    assert (error.path, error.reason) == ("gates[0].target", "missing")
