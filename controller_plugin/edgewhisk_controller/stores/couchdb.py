@@ -132,7 +132,7 @@ class CouchDBStore(Store):
             selector = query["selector"]
             selector[sort] = {**selector.get(sort, {}), "$exists": True}
             query["sort"] = [{sort: direction}]
-            query["use_index"] = _index_name(sort)
+            query["use_index"] = [f"_design/{_index_name(sort)}", _index_name(sort)]
         return await self._find(coll, query)
 
     async def count(
