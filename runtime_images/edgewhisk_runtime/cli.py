@@ -32,9 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--max-zip-entries", type=int, default=archive.DEFAULT_MAX_ENTRIES,
                        help="most entries in an action zip "
                             f"(default {archive.DEFAULT_MAX_ENTRIES})")
+    # Everything after "image" (options included, hence no prefix characters) is parsed
+    # later by edgewhisk_runtime.images' own parser, so that module loads only when asked for.
     image = sub.add_parser("image", help="build the runtime images", add_help=False,
+                           prefix_chars="\0",
                            description="Build the runtime images (edgewhisk_runtime.images).")
-    image.add_argument("image_args", nargs=argparse.REMAINDER,
+    image.add_argument("image_args", nargs="*",
                        help="arguments of 'edgewhisk runtime image' (try: image --help)")
 
 
