@@ -82,6 +82,24 @@ def test_fine_tuning_a_copy_of_the_base_improves_accuracy_on_the_users_held_out_
     assert glucose.evaluate(base_net, held_out)["accuracy"] == before
 
 
+def test_fine_tuning_adapts_only_the_output_layer(base_net, tmp_path) -> None:
+    base_net.export(str(tmp_path / "base"))
+    copy = mx.gluon.SymbolBlock.imports(
+        str(tmp_path / "base-symbol.json"), ["data"], str(tmp_path / "base-0000.params")
+    )
+    before = {name: p.data().asnumpy().copy() for name, p in copy.collect_params().items()}
+    train, _ = glucose.split(glucose.user_readings("u3"))
+    glucose.fine_tune(copy, train["X"], train["y"])
+    changed = {
+        name
+        for name, p in copy.collect_params().items()
+        if not np.array_equal(p.data().asnumpy(), before[name])
+    }
+    assert changed == set(glucose.output_layer(copy)) and len(changed) == 2
+    with pytest.raises(ValueError, match="no such parameters"):
+        glucose.train(copy, train["X"], train["y"], trainable=["nonexistent_weight"])
+
+
 def test_an_exported_model_predicts_the_same_after_loading(base_net, tmp_path) -> None:
     x = glucose.user_readings("u3", 50)["X"]
     base_net.export(str(tmp_path / "m"))

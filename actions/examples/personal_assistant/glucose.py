@@ -192,23 +192,25 @@ def train(
     lr: float = 0.02,
     batch_size: int = 256,
     seed: int = 0,
-    trainable: str | None = None,
+    trainable: Sequence[str] | None = None,
 ) -> list[float]:
     """Train `net` in place with Adam on raw readings; returns the mean loss of each epoch.
 
-    `trainable` is a regex over parameter names: the others are frozen (transfer learning keeps
-    the population's feature layers and adapts the rest). Works for a fresh HybridSequential and
-    for a SymbolBlock loaded from an export alike.
+    `trainable` names the parameters to update (default: all); the others are frozen, which is
+    how transfer learning keeps the population's feature layers. Works for a fresh
+    HybridSequential and for a SymbolBlock loaded from an export alike.
     """
     import mxnet as mx
     from mxnet import autograd, gluon
 
-    params = net.collect_params(trainable) if trainable else net.collect_params()
-    if not list(params.keys()):
-        raise ValueError(f"no parameter matches {trainable!r}")
-    for p in net.collect_params().values():
-        p.grad_req = "write" if p.name in params else "null"
-    trainer = gluon.Trainer(params, "adam", {"learning_rate": lr})
+    every = net.collect_params()
+    names = list(every.keys()) if trainable is None else list(trainable)
+    unknown = [name for name in names if name not in every.keys()]
+    if unknown or not names:
+        raise ValueError(f"no such parameters: {unknown or names}")
+    for name, param in every.items():
+        param.grad_req = "write" if name in names else "null"
+    trainer = gluon.Trainer({name: every[name] for name in names}, "adam", {"learning_rate": lr})
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     xs, ys = standardize(x), np.asarray(y, dtype=np.float32)
     rng = np.random.default_rng(seed)
@@ -228,10 +230,24 @@ def train(
     return history
 
 
+def output_layer(net: Any) -> list[str]:
+    """Names of the output layer's weight and bias: the last two parameters, in graph order,
+    of a HybridSequential and of a SymbolBlock imported from its export alike (layer names
+    carry global counters, so matching them by name would be fragile)."""
+    names = list(net.collect_params().keys())[-2:]
+    if len(names) != 2 or not (names[0].endswith("weight") and names[1].endswith("bias")):
+        raise ValueError(f"cannot tell the output layer's parameters apart: {names}")
+    return names
+
+
 def fine_tune(net: Any, x: np.ndarray, y: np.ndarray, seed: int = 0) -> list[float]:
-    """Transfer learning on one user's readings: a lower learning rate and more epochs over the
-    (small) user set, every layer adapting (the user's shift is in the input weights)."""
-    return train(net, x, y, epochs=40, lr=0.003, batch_size=32, seed=seed)
+    """Transfer learning on one user's readings: the population's feature layers stay frozen
+    and only the output layer adapts, in small batches over the (small) user set. Besides
+    being cheap on a device, this keeps what the base learned for every age group: retraining
+    all layers on one person (of one age) skews the model's alert rates across age groups,
+    which is exactly what the bias gate watches."""
+    head = output_layer(net)
+    return train(net, x, y, epochs=30, lr=0.01, batch_size=64, seed=seed, trainable=head)
 
 
 def predict_proba(net: Any, x: np.ndarray) -> np.ndarray:

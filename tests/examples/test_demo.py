@@ -1,0 +1,147 @@
+"""``edgewhisk demo`` end to end: a real subprocess running the example actions through real
+action proxies, checked by what it leaves on disk (formats, loadable models that predict better
+for their user than the base does) and by what it cleans up (proxy processes, temp folders)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import glucose
+import mxnet as mx
+import numpy as np
+import pytest
+from edgewhisk_runtime.artifacts.filesystem import digest
+
+USERS = ("u1", "u2", "u3")
+EXAMPLE = Path(glucose.__file__).parent
+
+
+def _edgewhisk(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).with_name("edgewhisk")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "edgewhisk_cli.main"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _proxy_pids(stdout: str) -> list[int]:
+    return [int(pid) for pid in re.findall(r"proxy pid (\d+)", stdout)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    workdir = tmp_path_factory.mktemp("demo")
+    return _edgewhisk("demo", "--workdir", str(workdir)), workdir
+
+
+def _sidecar(path: Path) -> dict:
+    return json.loads(path.with_name(path.name + ".edgewhisk.json").read_text())
+
+
+def _load_model(folder: Path):
+    return mx.gluon.SymbolBlock.imports(
+        str(folder / "model-symbol.json"), ["data"], str(folder / "model-0000.params")
+    )
+
+
+def test_the_demo_succeeds_and_prints_a_row_per_step_and_user(demo) -> None:
+    done, _ = demo
+    assert done.returncode == 0, done.stderr
+    rows = [line.split()[:2] for line in done.stdout.splitlines() if line.strip()]
+    for step in ("seed", "refine", "predict"):
+        assert sorted(user for s, user in rows if s == step) == list(USERS)
+    for step in ("init", "train_base", "select", "total"):
+        assert [s for s, _ in rows].count(step) == (3 if step == "init" else 1)
+
+
+@pytest.mark.parametrize("usr", USERS, ids=[f"{u}'s readings are an npz file" for u in USERS])
+def test_the_seeded_readings_are_npz_in_the_store(demo, usr) -> None:
+    _, workdir = demo
+    path = workdir / usr / "glucose"
+    with np.load(path) as stored:
+        assert set(stored.files) == {"X", "y", "age"}
+        np.testing.assert_array_equal(stored["X"], glucose.user_readings(usr)["X"])
+    assert _sidecar(path)["format"] == "npz"
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        pytest.param("glucose-base", id="the base model train_base produced"),
+        pytest.param("base", id="the model published for refine's selector"),
+        *(pytest.param(f"{u}/glucose-model", id=f"{u}'s refined model") for u in USERS),
+    ],
+)
+def test_models_are_mxnet_exports_with_a_matching_sidecar(demo, ref) -> None:
+    _, workdir = demo
+    folder = workdir / ref
+    assert sorted(p.name for p in folder.iterdir()) == ["model-0000.params", "model-symbol.json"]
+    size, sha256 = digest(folder)
+    assert _sidecar(folder) == {"format": "mxnet-gluon", "size": size, "sha256": sha256}
+
+
+@pytest.mark.parametrize("usr", USERS, ids=[f"{u}'s model beats the base for {u}" for u in USERS])
+def test_each_refined_model_loads_and_predicts_its_user_better_than_the_base(demo, usr) -> None:
+    _, workdir = demo
+    held_out = glucose.split(glucose.user_readings(usr))[1]
+    base = glucose.evaluate(_load_model(workdir / "glucose-base"), held_out)["accuracy"]
+    refined = glucose.evaluate(_load_model(workdir / usr / "glucose-model"), held_out)["accuracy"]
+    assert refined > base
+    printed = re.search(rf"^refine\s+{usr}\s.*?(\d\.\d+) -> (\d\.\d+)", demo[0].stdout, re.M)
+    assert printed is not None
+    assert (float(printed[1]), float(printed[2])) == (round(base, 3), round(refined, 3))
+
+
+def test_the_demo_stops_its_proxies(demo) -> None:
+    done, _ = demo
+    pids = _proxy_pids(done.stdout)
+    assert len(pids) == 3
+    assert not [pid for pid in pids if _alive(pid)]
+
+
+def test_a_failing_action_fails_the_demo_naming_the_step_and_cleaning_up(tmp_path) -> None:
+    examples = tmp_path / "examples"
+    shutil.copytree(EXAMPLE, examples, ignore=shutil.ignore_patterns("__pycache__"))
+    refine = examples / "refine.py"
+    source = refine.read_text()
+    body = "    started = time.perf_counter()\n"
+    assert body in source
+    refine.write_text(source.replace(body, '    raise RuntimeError("the device is offline")\n', 1))
+    done = _edgewhisk("demo", "--examples", str(examples), "--users", "u1")
+    assert done.returncode == 1
+    assert "edgewhisk demo failed: refine u1" in done.stderr
+    assert "the device is offline" in done.stderr
+    store = re.search(r"artifact store \(filesystem, the embedded default\): (\S+)", done.stdout)
+    assert store is not None and not Path(store[1]).exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--users", "../etc"], id="a user id that is not a path segment"),
+        pytest.param(["--users", "u1,u1"], id="the same user twice"),
+        pytest.param(["--readings", "5"], id="too few readings to split"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_starts(args) -> None:
+    done = _edgewhisk("demo", *args, timeout=60)
+    assert done.returncode == 2
+    assert "give distinct user ids" in done.stderr and done.stdout == ""
+
+
+def test_missing_example_actions_are_named(tmp_path) -> None:
+    done = _edgewhisk("demo", "--examples", str(tmp_path), timeout=60)
+    assert done.returncode == 1
+    assert "the example actions are missing (train_base, refine, predict, glucose)" in done.stderr
