@@ -14,6 +14,16 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install -q -e '.[ai,test]'
 	touch $(STAMP)
 
+# Node services the tests drive: pouchdb-server (CouchDB's HTTP API), the reference OpenWhisk
+# JavaScript client and Composer. Pinned to the versions the tests were written against.
+NPM_PACKAGES := pouchdb-server@4.2.0 openwhisk@3.21.9 openwhisk-composer@0.12.0
+NPM_STAMP    := .services/.installed-stamp
+
+$(NPM_STAMP): Makefile
+	mkdir -p .services
+	npm install --prefix .services --no-audit --no-fund --loglevel=error $(NPM_PACKAGES)
+	touch $(NPM_STAMP)
+
 # Container engine for the image tests: podman with runc behind the Docker API.
 host:
 	bash runtime_images/host-setup.sh
@@ -21,12 +31,13 @@ host:
 demo: $(STAMP)
 	$(VENV)/bin/edgewhisk demo
 
-test: $(STAMP) host
+test: $(STAMP) host $(NPM_STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check actions runtime_images bench tests
-	$(VENV)/bin/mypy actions/edgewhisk actions/edgewhisk_cli runtime_images/edgewhisk_runtime
+	$(VENV)/bin/ruff check actions runtime_images controller_plugin bench tests
+	$(VENV)/bin/mypy actions/edgewhisk actions/edgewhisk_cli runtime_images/edgewhisk_runtime \
+		controller_plugin/edgewhisk_controller
 
 image: $(STAMP) host
 	$(VENV)/bin/edgewhisk runtime image build
@@ -35,4 +46,4 @@ bench-runtime: $(STAMP)
 	$(VENV)/bin/edgewhisk bench runtime
 
 clean:
-	rm -rf $(VENV) .build
+	rm -rf $(VENV) .build .services
