@@ -11,7 +11,7 @@ Hierarchy::
     ├── Conflict                        409  create without overwrite, stale revision
     ├── PayloadTooLarge                 413  request body or result over the limit
     ├── TooManyRequests                 429  concurrency or rate limit reached
-    ├── BadGateway                      502  a blocking invoke ended in an application or developer error
+    ├── BadGateway                      502  blocking invoke: application or developer error
     └── ServiceUnavailable              503  no invoker can take the activation right now
 
 Expected outcomes are values elsewhere (an activation that failed is a record, not an
