@@ -25,7 +25,9 @@ COMMANDS: dict[str, Command] = {
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """Build the parser; only the selected subcommand's module is imported."""
-    parser = argparse.ArgumentParser(prog="edgewhisk", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="edgewhisk",
+        description="edgewhisk: serverless edge AI on Apache OpenWhisk (see README.md).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         child = sub.add_parser(name, help=command.help, description=command.help)
