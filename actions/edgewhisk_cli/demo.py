@@ -35,7 +35,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from edgewhisk import predicate_holds
+from edgewhisk import predicate_holds, save_artifact
 from edgewhisk_runtime.artifacts import ArtifactRef, FilesystemSink
 from edgewhisk_runtime.local import LocalRuntime
 
@@ -136,22 +136,33 @@ class Demo:
         self.rows: list[Row] = []
         self.held_out: dict[str, Any] = {}
         self.annotations: dict[str, dict[str, Any]] = {}
+        self.started = time.perf_counter()
 
     def run(self) -> list[Row]:
-        started = time.perf_counter()
+        self.started = time.perf_counter()
         with ExitStack() as stack:
             runtimes = {a: stack.enter_context(_Runtime(a, self.workdir)) for a in ACTIONS}
+            self.progress("seed: each user's readings into the store")
             self.seed()
+            self.progress(f"init: {', '.join(ACTIONS)} (one proxy process each)")
             self.annotations = self.deploy(runtimes)
+            self.progress("run: train_base")
             base = self.train(runtimes["train_base"])
             self.select(self.annotations["refine"]["consumes"], base)
             for usr in self.users:
+                self.progress(f"run: refine {usr}")
                 self.refine(runtimes["refine"], usr)
             for usr in self.users:
+                self.progress(f"run: predict {usr}")
                 self.predict(runtimes["predict"], usr)
         self.rows.append(Row("total", result=f"{len(self.users)} users",
-                             seconds=f"{time.perf_counter() - started:.1f}s"))
+                             seconds=f"{time.perf_counter() - self.started:.1f}s"))
         return self.rows
+
+    def progress(self, message: str) -> None:
+        """One line on stderr while the demo runs (the table comes at the end, on stdout)."""
+        print(f"[{time.perf_counter() - self.started:5.1f}s] {message}", file=sys.stderr,
+              flush=True)
 
     def seed(self) -> None:
         """Each user's readings, as the device collected them, stored in the device store."""
@@ -159,11 +170,9 @@ class Demo:
             data = self.glucose.user_readings(usr, self.readings)
             self.held_out[usr] = self.glucose.split(data)[1]
             with tempfile.TemporaryDirectory() as tmp:
-                staged = Path(tmp) / "glucose.npz"
-                with open(staged, "wb") as file:
-                    _numpy().savez(file, **data)
+                staged, fmt = save_artifact(data, Path(tmp), name="glucose")
                 stored = asyncio.run(self.sink.store(
-                    ArtifactRef("data", "readings", f"{usr}/glucose"), staged, "npz"))
+                    ArtifactRef("data", "readings", f"{usr}/glucose"), staged, fmt))
             critical = self.glucose.class_balance(data["y"])
             self.rows.append(Row("seed", usr, stored.ref, "npz", _size(stored.size),
                                  result=f"{len(data['y'])} readings, {critical:.0%} critical"))
@@ -315,12 +324,6 @@ def _error(body: Any) -> str:
 
 def _size(size: int) -> str:
     return f"{size / 1024:.1f} KiB" if size >= 1024 else f"{size} B"
-
-
-def _numpy() -> ModuleType:
-    import numpy
-
-    return numpy
 
 
 def _load_module(path: Path, name: str) -> ModuleType:
