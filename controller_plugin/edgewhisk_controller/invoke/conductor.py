@@ -1,0 +1,194 @@
+"""The conductor protocol (OPENWHISK_CONTRACT.md §3), as upstream's ``PrimitiveActions``.
+
+A conductor action (truthy ``conductor`` annotation) drives a composition: each of its results
+either names the next component (``{"action", "params", "state"}``) or ends the composition.
+The controller runs the conductor, invokes the component with ``params`` (a non-object boxed as
+``{"value": v}``), then runs the conductor again on the component's result merged with
+``state`` (state wins), until a result without ``action``; its ``params`` (or the whole result)
+is the composition's result. Limits: 50 components (the conductor is then re-run with
+``{"error": "Too many actions in the composition."}``) and 2n+1 conductor runs, shared with
+nested compositions. Every conductor run and component is its own activation with ``cause``
+= the composition's id; the composition's record lists them all in ``logs`` and mimics a
+sequence's record (``kind: sequence``, ``topmost``, ``conductor: true``, summed duration,
+the largest memory limit seen).
+
+Why a loop over ``engine.start``: the dispatcher runs each step as a normal activation (placed,
+recorded), so compositions get placement, records and shutdown handling for free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..schema import activation as act
+from ..stores import Doc
+from . import entities
+from .job import Accounting, Engine, Job
+
+log = logging.getLogger(__name__)
+
+# Upstream's messages (org.apache.openwhisk.http.Messages), word for word.
+TOO_LONG = "Too many actions in the composition."
+ACTIVATION_FAILURE = "Activation failure during composition."
+COMPONENT_WAIT_EXTRA_S = 60.0  # upstream waits a component's timeout plus one minute
+
+
+def activation_timeout(activation_id: str) -> str:
+    return f"Timeout reached when retrieving activation {activation_id} during composition."
+
+
+def component_invalid(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return f"Failed to parse action name from json value {text} during composition."
+
+
+def component_not_found(name: str) -> str:
+    return f"Failed to resolve action with name '{name}' during composition."
+
+
+def component_not_accessible(name: str) -> str:
+    return f"Failed entitlement check for action with name '{name}' during composition."
+
+
+@dataclass
+class Session:
+    """One composition's progress (not shared with nested compositions, unlike Accounting)."""
+
+    job: Job
+    activation_id: str
+    accounting: Accounting
+    start_ms: int
+    max_memory: int
+    logs: list[str] = field(default_factory=list)
+    duration_ms: int = 0
+    state: dict[str, Any] | None = None
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _box(value: Any, key: str) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {key: value}
+
+
+async def run(
+    engine: Engine, job: Job, activation_id: str, accounting: Accounting
+) -> act.ActivationRecord:
+    """Run the composition of conductor action ``job.action``; store and return its record."""
+    lim = entities.limits(job.action)
+    session = Session(job, activation_id, accounting, _now_ms(), lim["memory"])
+    try:
+        response = await _conduct(engine, session, job.payload)
+    except asyncio.CancelledError:
+        await engine.record(_record(session, act.whisk_error(act.ABORTED)))
+        raise
+    except Exception:
+        log.exception("composition %s failed inside the controller", activation_id)
+        response = act.whisk_error(act.INTERNAL_ERROR)
+    return await engine.record(_record(session, response))
+
+
+def _record(s: Session, response: act.Response) -> act.ActivationRecord:
+    lim = {**entities.limits(s.job.action), "memory": s.max_memory}
+    return act.record(
+        namespace=s.job.ns,
+        name=s.job.action.get("name", ""),
+        version=str(s.job.action.get("version", "0.0.1")),
+        subject=s.job.subject,
+        activation_id=s.activation_id,
+        start=s.start_ms,
+        end=_now_ms(),
+        duration=s.duration_ms,
+        response=response,
+        logs=s.logs,
+        annotations=act.composition_annotations(
+            path=entities.path(s.job.ns, s.job.action.get("name", "")),
+            limits=lim,
+            topmost=not s.job.in_composition,
+        ),
+        cause=s.job.cause,
+    )
+
+
+async def _conduct(engine: Engine, s: Session, payload: dict[str, Any]) -> act.Response:
+    acc = s.accounting
+    while True:
+        if acc.conductors > 2 * acc.limit:
+            return act.application_error(TOO_LONG)
+        params = payload if s.state is None else {**payload, **s.state}
+        acc.conductors += 1
+        step = await _step(engine, s, s.job.ns, s.job.action, params, primitive=True)
+        if isinstance(step, act.Response):
+            return step
+        code, result = step["response"]["statusCode"], step["response"]["result"]
+        if not isinstance(result, dict):
+            return act.Response(code, result)
+        next_params = _box(result["params"], "value") if "params" in result else None
+        s.state = _box(result["state"], "state") if "state" in result else None
+        if "action" not in result:
+            return act.Response(code, next_params if next_params is not None else result)
+        following = await _component(engine, s, result["action"], next_params or {})
+        if isinstance(following, act.Response):
+            return following
+        payload = following
+
+
+async def _component(
+    engine: Engine, s: Session, name: Any, params: dict[str, Any]
+) -> dict[str, Any] | act.Response:
+    """Run the component ``name``; the next conductor payload, or the composition's end."""
+    fqn = entities.resolve_name(name, s.job.ns)
+    if fqn is None:
+        return {"error": component_invalid(name)}
+    if s.accounting.components >= s.accounting.limit:
+        return {"error": TOO_LONG}
+    resolved = entities.path(*fqn)
+    if fqn[0] != s.job.ns:  # a key reaches its own namespace only
+        return {"error": component_not_accessible(resolved)}
+    component = await engine.load_action(*fqn)
+    if component is None:
+        return {"error": component_not_found(resolved)}
+    if not entities.is_conductor(component):
+        s.accounting.components += 1  # a nested composition counts its own
+    step = await _step(engine, s, fqn[0], component, params, primitive=False)
+    if isinstance(step, act.Response):
+        return step
+    return _box(step["response"]["result"], "value")
+
+
+async def _step(
+    engine: Engine, s: Session, ns: str, action: Doc, params: dict[str, Any], *, primitive: bool
+) -> act.ActivationRecord | act.Response:
+    """Run one activation of the composition and wait for its record (logged in ``s``).
+
+    ``primitive``: run ``action`` as a plain action even if it is a conductor (the conductor
+    runs of this composition); a component that is a conductor is a nested composition,
+    awaited without a time limit as upstream does.
+    """
+    job = Job(ns, action, params, s.job.subject, _now_ms(), s.job.api_key,
+              cause=s.activation_id, in_composition=True)
+    try:
+        activation_id, task = engine.start(job, accounting=s.accounting, primitive=primitive)
+    except Exception:
+        return act.whisk_error(ACTIVATION_FAILURE)
+    wait = None
+    if primitive or not entities.is_conductor(action):
+        wait = entities.limits(action)["timeout"] / 1000 + COMPONENT_WAIT_EXTRA_S
+    done, _ = await asyncio.wait({task}, timeout=wait)
+    s.logs.append(activation_id)
+    if not done:
+        return act.whisk_error(activation_timeout(activation_id))
+    if task.exception() is not None:
+        return act.whisk_error(ACTIVATION_FAILURE)
+    rec = task.result()
+    s.duration_ms += rec.get("duration", 0)
+    for item in rec["annotations"]:
+        if item["key"] == "limits" and isinstance(item["value"], dict):
+            s.max_memory = max(s.max_memory, int(item["value"].get("memory", 0)))
+    return rec

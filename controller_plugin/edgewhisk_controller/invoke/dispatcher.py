@@ -1,0 +1,272 @@
+"""The Dispatcher: from "invoke this action" to a stored activation record.
+
+It creates the activation id, asks placement for an invoker, runs the action there with the
+``__OW_*`` fields, turns the outcome into an OpenWhisk record (``schema.activation``) and stores
+it. Why every activation runs as its own task: a blocking request waits only up to its wait
+limit (then the API answers 202) while the activation goes on and is recorded when done;
+a client that hangs up cancels its wait, never the activation. Every activation is stored
+exactly once, failures included: no invoker, a broken backend, a bug and a controller shutdown
+all end as a whisk internal error record, never as a lost activation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from ..exceptions import ControllerError
+from ..placement.interface import Placement, PlacementRequest, Unschedulable
+from ..schema import activation as act
+from ..stores import Doc, Store
+from ..stores import NotFound as StoreNotFound
+from . import conductor, entities, triggers
+from .exceptions import DispatcherClosed
+from .job import Accounting, Job
+
+log = logging.getLogger(__name__)
+
+CLOSE_GRACE_S = 10.0
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What ``invoke`` answers: the id, and the record if it finished within the wait."""
+
+    activation_id: str
+    record: act.ActivationRecord | None  # None: non-blocking, or still running at wait_s
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        invokers: Any,  # invokers.InvokerRegistry (anything with states() and get(id))
+        placement: Placement,
+        *,
+        api_host: str,
+    ) -> None:
+        self.store = store
+        self.invokers = invokers
+        self.placement = placement
+        self.api_host = api_host
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    # -- the API's entry points -------------------------------------------------------------
+
+    async def invoke(
+        self,
+        ns: str,
+        action: Doc,
+        params: dict[str, Any],
+        *,
+        subject: str,
+        blocking: bool,
+        wait_s: float,
+        cause: str | None = None,
+        api_key: str | None = None,
+    ) -> Invocation:
+        """Start an activation of ``action`` (a stored action document) in namespace ``ns``.
+
+        ``params`` are the request's; the action's parameters are merged under them. A
+        blocking call waits up to ``wait_s`` seconds for the record; conductor actions run
+        the conductor protocol (``conductor.py``). Raises ``DispatcherClosed`` once closing.
+        """
+        job = Job(ns, action, dict(params), subject, now_ms(), api_key, cause)
+        activation_id, task = self.start(job)
+        if not blocking:
+            return Invocation(activation_id, None)
+        done, _ = await asyncio.wait({task}, timeout=wait_s)
+        return Invocation(activation_id, task.result() if done else None)
+
+    async def fire(
+        self,
+        ns: str,
+        trigger: Doc,
+        params: dict[str, Any],
+        *,
+        subject: str,
+        api_key: str | None = None,
+    ) -> str | None:
+        """Fire ``trigger``: record its activation, invoke its active rules' actions.
+
+        Returns the trigger activation id, or None when the trigger has no active rule (then,
+        as upstream, nothing is recorded and the API answers 204).
+        """
+        if self._closed:
+            raise DispatcherClosed()
+        return await triggers.fire(self, ns, trigger, params, subject=subject, api_key=api_key)
+
+    async def close(self, grace_s: float = CLOSE_GRACE_S) -> None:
+        """Refuse new activations, let running ones finish for ``grace_s``, abort the rest.
+
+        Aborted activations are recorded as whisk internal errors. Invokers and the store
+        belong to the caller and stay open. Idempotent.
+        """
+        self._closed = True
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace_s)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- used by the conductor loop and trigger firing --------------------------------------
+
+    def start(
+        self, job: Job, *, accounting: Accounting | None = None, primitive: bool = False
+    ) -> tuple[str, asyncio.Task[act.ActivationRecord]]:
+        """Start ``job`` in the background; return its activation id and task.
+
+        The task's result is the stored record (it raises only if the store refused it).
+        A conductor action runs a composition unless ``primitive`` (one conductor run).
+        """
+        if self._closed:
+            raise DispatcherClosed()
+        activation_id = act.new_activation_id()
+        if not primitive and entities.is_conductor(job.action):
+            coro = conductor.run(self, job, activation_id, accounting or Accounting())
+        else:
+            coro = self._run(job, activation_id)
+        return activation_id, self._spawn(coro)
+
+    async def load_action(self, ns: str, name: str) -> Doc | None:
+        """The stored action ``ns/name``, or None if there is none."""
+        try:
+            return await self.store.get(entities.ACTIONS, entities.path(ns, name))
+        except StoreNotFound:
+            return None
+
+    async def record(self, rec: act.ActivationRecord) -> act.ActivationRecord:
+        """Store ``rec`` (once: activation ids are fresh, a duplicate is a Conflict)."""
+        await self.store.put(act.COLLECTION, act.to_doc(rec))
+        return rec
+
+    # -- one action activation --------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, act.ActivationRecord]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("an activation could not be recorded", exc_info=task.exception())
+
+    async def _run(self, job: Job, activation_id: str) -> act.ActivationRecord:
+        """Place and run one action activation, then record it whatever happened."""
+        try:
+            rec = await self._execute(job, activation_id)
+        except asyncio.CancelledError:
+            await self.record(self._failure(job, activation_id, act.ABORTED))
+            raise
+        except ControllerError as exc:  # e.g. an unreadable action document
+            rec = self._failure(job, activation_id, exc.message)
+        except Exception:
+            log.exception("activation %s failed inside the controller", activation_id)
+            rec = self._failure(job, activation_id, act.INTERNAL_ERROR)
+        return await self.record(rec)
+
+    async def _execute(self, job: Job, activation_id: str) -> act.ActivationRecord:
+        ns, action = job.ns, job.action
+        exec_ = entities.exec_of(action)
+        spec = entities.spec_of(ns, action, api_host=self.api_host)
+        request = PlacementRequest(
+            action=entities.path(ns, action["name"]),
+            kind=exec_["kind"],
+            memory_mb=spec.memory_mb,
+            namespace=ns,
+            annotation=entities.annotation(action, "edgewhisk"),
+        )
+        decision = self.placement.choose(request, self.invokers.states())
+        if isinstance(decision, Unschedulable):
+            return self._failure(job, activation_id, decision.reason)
+        invoker = self.invokers.get(decision)
+        fields = {
+            "namespace": ns,
+            "action_name": f"/{ns}/{action['name']}",
+            "action_version": str(action.get("version", "0.0.1")),
+            "activation_id": activation_id,
+            "transaction_id": uuid.uuid4().hex,
+            "deadline": str(now_ms() + spec.timeout_ms),
+        }
+        if job.api_key is not None and entities.provides_api_key(action):
+            fields["api_key"] = job.api_key
+        value = entities.merged_parameters(action, job.payload)
+        try:
+            outcome = await invoker.run(spec, value, fields)
+        except Exception as exc:  # ContainerError and kin: the platform failed, not the action
+            log.warning("invoker %s could not run %s: %r", invoker.id, activation_id, exc)
+            return self._failure(job, activation_id, act.RESOURCE_PROVISION_ERROR, decision)
+        end = now_ms()
+        run_start = end - outcome.duration_ms
+        start = run_start - (outcome.init_ms or 0)
+        response, timed_out = act.response_of(outcome, spec.timeout_ms)
+        return self._build(
+            job, activation_id, start, end, response, outcome.logs,
+            act.run_annotations(
+                path=entities.path(ns, action["name"]),
+                kind=spec.kind,
+                limits=entities.limits(action),
+                timeout=timed_out,
+                wait_ms=start - job.received_ms,
+                init_ms=outcome.init_ms,
+                invoker=invoker.id,
+                caused_by_composition=job.in_composition,
+            ),
+        )
+
+    def _failure(
+        self, job: Job, activation_id: str, message: str, invoker: str | None = None
+    ) -> act.ActivationRecord:
+        """A whisk internal error record for an activation the platform could not run."""
+        now = now_ms()
+        kind = (job.action.get("exec") or {}).get("kind", "unknown")
+        return self._build(
+            job, activation_id, now, now, act.whisk_error(message), [],
+            act.run_annotations(
+                path=entities.path(job.ns, job.action.get("name", "")),
+                kind=kind if isinstance(kind, str) else "unknown",
+                limits=entities.limits(job.action),
+                timeout=False,
+                wait_ms=now - job.received_ms,
+                init_ms=None,
+                invoker=invoker,
+                caused_by_composition=job.in_composition,
+            ),
+        )
+
+    @staticmethod
+    def _build(
+        job: Job,
+        activation_id: str,
+        start: int,
+        end: int,
+        response: act.Response,
+        logs: list[str],
+        annotations: list[act.Annotation],
+    ) -> act.ActivationRecord:
+        return act.record(
+            namespace=job.ns,
+            name=job.action.get("name", ""),
+            version=str(job.action.get("version", "0.0.1")),
+            subject=job.subject,
+            activation_id=activation_id,
+            start=start,
+            end=end,
+            response=response,
+            logs=logs,
+            annotations=annotations,
+            cause=job.cause,
+        )
