@@ -1,0 +1,109 @@
+"""What the pool asks of a container backend, and the values that cross the pool's boundary.
+
+Why an abstract pair (backend, container) and nothing more: the cloud's local invokers and the
+edge invoker agent run the same :class:`~.pool.ContainerPool` over different backends (a child
+process, a Docker/podman container), so a backend only has to start something that speaks the
+action-runtime contract (POST /init, POST /run) on a local port and whose stdout/stderr reach a
+:class:`~.logs.LogCollector`. Warm reuse, memory slots, deadlines and log cutting live in the
+pool, once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from edgewhisk_runtime.containers.logs import LogCollector
+
+# Kinds, as OpenWhisk names them in ``exec.kind``.
+PYTHON = "python:3"
+NODEJS = "nodejs:default"
+BLACKBOX = "blackbox"
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """Everything needed to start, initialise and limit a container for one action version."""
+
+    key: str               # "ns/name@version" + code digest: containers are reused only per key
+    kind: str              # "python:3" | "blackbox" | "nodejs:default"
+    code: str | None       # source, or base64 zip when binary
+    binary: bool
+    main: str              # entry point
+    image: str | None      # blackbox image; None -> the kind's default image
+    env: Mapping[str, str] # init env (e.g. __OW_API_HOST); also the container's environment
+    memory_mb: int         # OpenWhisk limit: the slot size in the pool
+    timeout_ms: int
+    concurrency: int       # max in-flight activations per container
+    logs_mb: int = 10      # OpenWhisk logs limit (MB of 1024 * 1024 bytes); 0 = no logs
+
+    def init_payload(self) -> dict[str, Any]:
+        """The /init body's ``value``: what upstream's invoker sends."""
+        value: dict[str, Any] = {"name": self.key.split("@")[0], "main": self.main,
+                                 "binary": self.binary, "code": self.code, "env": dict(self.env)}
+        if self.code is None:
+            value.pop("code")
+        return value
+
+
+@dataclass
+class RunOutcome:
+    """What one activation produced; expected failures are values, not exceptions."""
+
+    status: int            # HTTP status of /run (or of /init when init failed)
+    response: Any          # JSON body of /run (or the /init error body)
+    logs: list[str]        # OpenWhisk-formatted lines "2026-11-27T09:00:00.123456Z stdout: text"
+    init_failed: bool
+    init_ms: int | None    # /init time on a cold start; None on a warm start
+    duration_ms: int       # /run time
+    container_id: str
+    start_ms: int | None = None  # time to start the container (cold start only)
+    timed_out: bool = False      # the action exceeded its time limit (container destroyed)
+
+
+class Container(ABC):
+    """One running action proxy. ``init``/``run`` return (status, parsed JSON body or text).
+
+    They raise :class:`~.exceptions.ContainerUnreachable` when the proxy is gone and
+    :class:`~.exceptions.ContainerTimeout` when it does not answer within ``timeout`` seconds.
+    """
+
+    id: str
+    kind: str
+    logs: LogCollector     # its stdout/stderr, cut at the sentinels
+
+    @abstractmethod
+    async def init(self, payload: Mapping[str, Any],
+                   timeout: float | None = None) -> tuple[int, Any]:
+        """POST /init ``{"value": payload}``."""
+
+    @abstractmethod
+    async def run(self, payload: Mapping[str, Any],
+                  timeout: float | None = None) -> tuple[int, Any]:
+        """POST /run ``payload`` (``{"value": ..., "activation_id": ..., ...}``)."""
+
+    @property
+    @abstractmethod
+    def alive(self) -> bool:
+        """False once the process/container is known to be gone."""
+
+    @abstractmethod
+    async def destroy(self) -> None:
+        """Stop and remove it with everything it started; idempotent; ends the log streams."""
+
+
+class ContainerBackend(ABC):
+    """Starts containers of the kinds it names; ``start`` returns once the proxy answers HTTP."""
+
+    kinds: frozenset[str]
+
+    @abstractmethod
+    async def start(self, spec: ActionSpec) -> Container:
+        """A fresh, uninitialised container for ``spec`` (raises UnsupportedKind,
+        ContainerStartError, BackendUnavailable)."""
+
+    async def close(self) -> None:
+        """Release what the backend itself holds (not its containers: the pool destroys those)."""
+        return None

@@ -1,0 +1,85 @@
+"""The HTTP half every backend shares: talk to an action proxy on a local port.
+
+Why one aiohttp session per container: its connector keeps up to ``concurrency`` connections
+alive to that one proxy, so a warm /run is one request on an open socket, and destroying the
+container closes exactly its connections. Transport failures become the two typed errors the
+pool understands (:class:`ContainerUnreachable`, :class:`ContainerTimeout`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+
+from edgewhisk_runtime.containers.exceptions import (
+    ContainerStartError,
+    ContainerTimeout,
+    ContainerUnreachable,
+)
+from edgewhisk_runtime.containers.interface import Container
+from edgewhisk_runtime.containers.logs import LogCollector
+
+READY_POLL_S = 0.01
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class ProxyContainer(Container):
+    """A container whose proxy listens on ``http://host:port``; subclasses own its lifecycle."""
+
+    def __init__(self, container_id: str, kind: str, host: str, port: int,
+                 concurrency: int) -> None:
+        self.id = container_id
+        self.kind = kind
+        self.url = f"http://{host}:{port}"
+        self.logs = LogCollector()
+        connector = aiohttp.TCPConnector(limit=max(1, concurrency) + 1, force_close=False)
+        self._session = aiohttp.ClientSession(connector=connector, json_serialize=json.dumps)
+
+    async def init(self, payload: Mapping[str, Any],
+                   timeout: float | None = None) -> tuple[int, Any]:
+        return await self._post("/init", {"value": dict(payload)}, timeout)
+
+    async def run(self, payload: Mapping[str, Any],
+                  timeout: float | None = None) -> tuple[int, Any]:
+        return await self._post("/run", payload, timeout)
+
+    async def _post(self, path: str, doc: Mapping[str, Any],
+                    timeout: float | None) -> tuple[int, Any]:
+        body = json.dumps(doc).encode()
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._session.post(self.url + path, data=body,
+                                              headers=JSON_HEADERS) as response:
+                    data = await response.read()
+                    status = response.status
+        except TimeoutError as exc:
+            raise ContainerTimeout(f"{self.id}: no answer to {path} in {timeout} s") from exc
+        except aiohttp.ClientError as exc:
+            raise ContainerUnreachable(f"{self.id}: {path} failed: {exc}") from exc
+        try:
+            return status, json.loads(data)
+        except ValueError:
+            return status, data.decode("utf-8", "replace")
+
+    async def wait_ready(self, timeout: float, alive: Callable[[], bool]) -> None:
+        """Until the proxy answers any HTTP request (a GET is neither /init nor /run)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                async with self._session.get(self.url + "/", timeout=aiohttp.ClientTimeout(2)):
+                    return
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                if not alive():
+                    raise ContainerStartError(f"{self.id} exited before answering HTTP") from exc
+                if time.monotonic() > deadline:
+                    raise ContainerStartError(
+                        f"{self.id} did not answer HTTP in {timeout} s: {exc}") from exc
+            await asyncio.sleep(READY_POLL_S)
+
+    async def close_session(self) -> None:
+        await self._session.close()
