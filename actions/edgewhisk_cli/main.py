@@ -20,6 +20,7 @@ COMMANDS: dict[str, Command] = {
     "runtime": Command("edgewhisk_runtime.cli", "serve the OpenWhisk action runtime"),
     "demo": Command("edgewhisk_cli.demo", "run the personal-assistant example end to end"),
     "bench": Command("edgewhisk_cli.bench", "run a benchmark from bench/"),
+    "controller": Command("edgewhisk_controller.cli", "serve the OpenWhisk-compatible controller"),
 }
 
 

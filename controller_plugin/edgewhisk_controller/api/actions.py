@@ -1,0 +1,113 @@
+"""Actions: ``/api/v1/namespaces/{ns}/actions[/{name}]`` — CRUD, list, invoke.
+
+Invoke answers as upstream: non-blocking -> 202 ``{"activationId"}``; blocking and done ->
+the record (or its result with ``result=true``) with 200 on success, 502 on an application
+or developer error, 500 on a whisk error; still running when the wait ends -> 202. Every
+invoke answer carries ``X-OW-Activation-Id``. A blocking wait is at most 60 s (``timeout``
+in ms lowers it), as upstream's ``maxWaitForBlockingActivation``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ..exceptions import BadRequest, Conflict
+from ..keys import DISPATCHER, STORE
+from ..schema import action as schema
+from ..schema.entity import (
+    PAYLOAD_MAX,
+    object_body,
+    page,
+    public,
+    query_bool,
+    query_int,
+)
+from .request import (
+    entity_name,
+    entity_response,
+    get_entity,
+    get_or_none,
+    json_response,
+    namespace,
+    read_json,
+    subject,
+)
+
+ROUTES = web.RouteTableDef()
+COLL = "actions"
+MAX_WAIT_MS = 60_000
+STATUS_OF_CODE = {0: 200, 1: 502, 2: 502, 3: 500}
+"""HTTP status of a blocking answer by ``response.statusCode`` (success, application error,
+developer error, whisk internal error)."""
+
+
+@ROUTES.get("/api/v1/namespaces/{ns}/actions")
+async def list_actions(request: web.Request) -> web.Response:
+    ns, store = namespace(request), request.app[STORE]
+    if query_bool(request.query, "count"):
+        return json_response({COLL: await store.count(COLL, prefix=f"{ns}/")})
+    limit, skip = page(request.query)
+    docs = await store.list(COLL, prefix=f"{ns}/", limit=limit, skip=skip)
+    return json_response([schema.summary(doc) for doc in docs])
+
+
+@ROUTES.put("/api/v1/namespaces/{ns}/actions/{name}")
+async def put_action(request: web.Request) -> web.Response:
+    ns, name, store = namespace(request), entity_name(request), request.app[STORE]
+    body = await read_json(request)
+    previous = await get_or_none(store, COLL, f"{ns}/{name}")
+    if previous is not None and not query_bool(request.query, "overwrite"):
+        raise Conflict("The resource already exists; use overwrite=true to update it.")
+    doc = schema.build(ns, name, body, previous)
+    if previous is not None:
+        doc["_rev"] = previous["_rev"]
+    await store.put(COLL, doc)
+    return entity_response(doc)
+
+
+@ROUTES.get("/api/v1/namespaces/{ns}/actions/{name}")
+async def get_action(request: web.Request) -> web.Response:
+    doc = await get_entity(request.app[STORE], COLL, namespace(request), entity_name(request))
+    if not query_bool(request.query, "code", True):
+        return json_response(schema.without_code(doc))
+    return entity_response(doc)
+
+
+@ROUTES.delete("/api/v1/namespaces/{ns}/actions/{name}")
+async def delete_action(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    doc = await get_entity(store, COLL, namespace(request), entity_name(request))
+    await store.delete(COLL, doc["_id"], doc["_rev"])
+    return entity_response(doc)
+
+
+@ROUTES.post("/api/v1/namespaces/{ns}/actions/{name}")
+async def invoke_action(request: web.Request) -> web.Response:
+    ns, name = namespace(request), entity_name(request)
+    blocking = query_bool(request.query, "blocking")
+    only_result = query_bool(request.query, "result")
+    wait_ms = query_int(request.query, "timeout", MAX_WAIT_MS)
+    if not 0 < wait_ms <= MAX_WAIT_MS:
+        raise BadRequest(f"timeout: {wait_ms} ms is out of range; it must be from 1 to "
+                         f"{MAX_WAIT_MS} ms")
+    params = object_body(await read_json(request, limit=PAYLOAD_MAX), "invocation parameters")
+    doc = await get_entity(request.app[STORE], COLL, ns, name)
+    caller = subject(request)
+    invocation = await request.app[DISPATCHER].invoke(
+        ns, doc, params, subject=caller.subject, blocking=blocking, wait_s=wait_ms / 1000,
+        api_key=caller.api_key,  # the dispatcher passes it on only to provide-api-key actions
+    )
+    headers = {"X-OW-Activation-Id": invocation.activation_id}
+    if not blocking or invocation.record is None:
+        return json_response({"activationId": invocation.activation_id}, 202, **headers)
+    return blocking_response(invocation.record, only_result, headers)
+
+
+def blocking_response(record: dict[str, Any], only_result: bool,
+                      headers: dict[str, str]) -> web.Response:
+    response = record.get("response", {})
+    status = STATUS_OF_CODE.get(response.get("statusCode", 3), 500)
+    body = response.get("result", {}) if only_result else public(record)
+    return json_response(body, status, **headers)

@@ -1,0 +1,84 @@
+"""Activations: ``/api/v1/namespaces/{ns}/activations[/{id}[/result|/logs]]`` (read only).
+
+The dispatcher writes the records (``schema/activation.py``); this module only reads them,
+newest first, filtered by ``name`` and by ``since``/``upto`` (ms since the epoch, on
+``start``). Without ``docs=true`` a listing leaves out ``response`` and ``logs`` and shows
+``statusCode`` instead, as upstream. An id of another namespace is a 404: ids must not leak.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from ..keys import STORE
+from ..schema.entity import check_name, page, public, query_bool, query_int
+from ..stores import Store
+from .request import get_or_none, json_response, namespace, not_found
+
+ROUTES = web.RouteTableDef()
+COLL = "activations"
+ACTIVATION_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
+BASE = "/api/v1/namespaces/{ns}/activations"
+
+
+@ROUTES.get(BASE)
+async def list_activations(request: web.Request) -> web.Response:
+    ns, store, query = namespace(request), request.app[STORE], request.query
+    filters: dict[str, str] = {"namespace": ns}
+    if query.get("name"):
+        filters["name"] = check_name(query["name"].split("/")[-1], "name")
+    since, upto = query_int(query, "since", 0), query_int(query, "upto", 0)
+    limit, skip = page(query)
+    if since or upto:
+        docs = [doc for doc in await store.list(COLL, filters=filters, sort="start",
+                                                descending=True)
+                if (not since or doc["start"] >= since) and (not upto or doc["start"] <= upto)]
+        if query_bool(query, "count"):
+            return json_response({COLL: len(docs)})
+        docs = docs[skip:skip + limit]
+    elif query_bool(query, "count"):
+        return json_response({COLL: await store.count(COLL, filters=filters)})
+    else:
+        docs = await store.list(COLL, filters=filters, sort="start", descending=True,
+                                limit=limit, skip=skip)
+    full = query_bool(query, "docs")
+    return json_response([public(doc) if full else summary(doc) for doc in docs])
+
+
+@ROUTES.get(BASE + "/{id}")
+async def get_activation(request: web.Request) -> web.Response:
+    return json_response(public(await _record(request)))
+
+
+@ROUTES.get(BASE + "/{id}/result")
+async def get_result(request: web.Request) -> web.Response:
+    return json_response((await _record(request)).get("response", {}))
+
+
+@ROUTES.get(BASE + "/{id}/logs")
+async def get_logs(request: web.Request) -> web.Response:
+    return json_response({"logs": (await _record(request)).get("logs", [])})
+
+
+def summary(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in public(doc).items() if k not in ("response", "logs")}
+    out["statusCode"] = doc.get("response", {}).get("statusCode", 0)
+    return out
+
+
+async def _record(request: web.Request) -> dict[str, Any]:
+    activation_id = request.match_info["id"]
+    doc = await _find(request.app[STORE], namespace(request), activation_id)
+    if doc is None:
+        raise not_found(COLL, activation_id)
+    return doc
+
+
+async def _find(store: Store, ns: str, activation_id: str) -> dict[str, Any] | None:
+    if not ACTIVATION_ID.fullmatch(activation_id):
+        return None
+    doc = await get_or_none(store, COLL, activation_id)
+    return doc if doc is not None and doc.get("namespace") == ns else None

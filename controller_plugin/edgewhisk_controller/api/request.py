@@ -1,0 +1,80 @@
+"""What every handler reads from a request: the caller, its namespace, a JSON body."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from ..auth import Subject
+from ..exceptions import BadRequest, NotFound, PayloadTooLarge
+from ..middleware.auth import NAMESPACE, SUBJECT
+from ..schema.entity import check_name, public
+from ..stores import NotFound as StoreNotFound
+from ..stores import Store
+
+
+def subject(request: web.Request) -> Subject:
+    return request[SUBJECT]  # type: ignore[no-any-return]
+
+
+def namespace(request: web.Request) -> str:
+    """The path's namespace, already resolved and authorised by the auth middleware."""
+    return request[NAMESPACE]  # type: ignore[no-any-return]
+
+
+def entity_name(request: web.Request) -> str:
+    return check_name(request.match_info["name"])
+
+
+async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
+    """The body as JSON (None when empty); 400 when malformed, 413 over ``limit`` bytes."""
+    if limit is not None and (request.content_length or 0) > limit:
+        raise PayloadTooLarge(_too_large(request.content_length or 0, limit))
+    raw = await request.read()
+    if limit is not None and len(raw) > limit:
+        raise PayloadTooLarge(_too_large(len(raw), limit))
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"The request content was malformed: {exc}") from None
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"The request content was too large ({size} bytes): the limit is {limit} bytes."
+
+
+async def get_or_none(store: Store, coll: str, id: str) -> dict[str, Any] | None:
+    try:
+        return await store.get(coll, id)
+    except StoreNotFound:
+        return None
+
+
+async def get_entity(store: Store, coll: str, ns: str, name: str) -> dict[str, Any]:
+    """The stored ``ns/name`` of ``coll``, 404 naming it when absent."""
+    doc = await get_or_none(store, coll, f"{ns}/{name}")
+    if doc is None:
+        raise not_found(coll, name)
+    return doc
+
+
+def not_found(coll: str, name: str) -> NotFound:
+    """404 naming the entity (``coll`` is the plural collection, e.g. ``actions``)."""
+    return NotFound(f"The requested resource does not exist: {coll[:-1]} {name!r}.")
+
+
+def json_response(body: Any, status: int = 200, **headers: str) -> web.Response:
+    return web.json_response(body, status=status, headers=headers or None,
+                             dumps=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def entity_response(doc: dict[str, Any]) -> web.Response:
+    return json_response(public(doc))

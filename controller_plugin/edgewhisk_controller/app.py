@@ -1,0 +1,98 @@
+"""``create_app(config)``: the controller as one aiohttp application.
+
+Everything long-lived hangs off typed ``AppKey``s (``keys.py``) and is opened and closed in
+one ``cleanup_ctx`` generator, in dependency order: the store (and the guest namespace), the
+container backend, one ``LocalInvoker`` with its own pool per ``--invokers``, the registry,
+placement and the dispatcher. Shutdown runs the same list backwards: the dispatcher lets
+running activations finish (and records the rest), then every container is destroyed, then
+the store closes. The middleware list is declared once, errors outermost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .api import RESOURCES
+from .auth import Authenticator, ensure_guest
+from .config import ControllerConfig
+from .invoke import Dispatcher
+from .invokers import InvokerRegistry, LocalInvoker
+from .keys import AUTHENTICATOR, CONFIG, DISPATCHER, STORE
+from .middleware import auth_middleware, errors_middleware
+from .placement import LeastLoaded
+from .stores import open_store
+
+if TYPE_CHECKING:
+    from edgewhisk_runtime.containers import ContainerBackend
+
+log = logging.getLogger(__name__)
+
+MIDDLEWARES = (errors_middleware, auth_middleware)
+"""Outermost first: errors answers whatever auth (or a handler) raises."""
+
+CLIENT_MAX_SIZE = 64 * 1024 * 1024
+"""Action PUTs carry code up to 48 MB (base64 zips); payloads are checked at 1 MiB by handlers."""
+
+DOCKER_IMAGES = {"python:3": "localhost/edgewhisk/python3-ai:latest"}
+
+
+def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Application:
+    """Build the application; nothing is opened until it starts (``cleanup_ctx``).
+
+    ``port`` is the port actually bound, when the caller knows it (``--port 0``).
+    """
+    app = web.Application(middlewares=MIDDLEWARES, client_max_size=CLIENT_MAX_SIZE)
+    app[CONFIG] = config
+    app[STORE] = store = open_store(config.store_location)
+    app[AUTHENTICATOR] = Authenticator(store)
+    for routes in RESOURCES:
+        app.add_routes(routes)
+    app.cleanup_ctx.append(lambda app: _lifecycle(app, port))
+    return app
+
+
+async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[None]:
+    config, store = app[CONFIG], app[STORE]
+    try:
+        await ensure_guest(store)
+        backend = _backend(config)
+        try:
+            registry = InvokerRegistry([
+                LocalInvoker(f"local{i}", _pool(backend, config), backend.kinds)
+                for i in range(config.invokers)
+            ])
+            dispatcher = Dispatcher(store, registry, LeastLoaded(), api_host=config.url(port))
+            app[DISPATCHER] = dispatcher
+            try:
+                yield
+            finally:
+                await dispatcher.close()
+                await registry.close()
+        finally:
+            await backend.close()
+    finally:
+        await store.close()
+
+
+def _backend(config: ControllerConfig) -> ContainerBackend:
+    """The one container backend all local invokers share (imported lazily: docker is heavy)."""
+    if config.backend == "docker":
+        import docker
+        from edgewhisk_runtime.containers import DockerBackend
+
+        client = (docker.DockerClient(base_url=config.docker_url) if config.docker_url
+                  else docker.from_env())
+        return DockerBackend(client, images=DOCKER_IMAGES)
+    from edgewhisk_runtime.containers import ProcessBackend
+
+    return ProcessBackend(artifacts=config.data / "artifacts")
+
+
+def _pool(backend: ContainerBackend, config: ControllerConfig) -> Any:
+    from edgewhisk_runtime.containers import ContainerPool
+
+    return ContainerPool(backend, memory_mb=config.invoker_memory_mb)

@@ -1,0 +1,129 @@
+"""Who is calling: Basic auth ``uuid:key`` resolved to a subject and its namespace.
+
+Keys live in the ``subjects`` collection under ``_id`` = uuid, as OpenWhisk's subjects
+database keeps them, but only as a SHA-256 hash: a key is 64 random characters, so a plain
+hash cannot be brute-forced, and a leaked store does not leak working credentials. The
+comparison is constant-time. The ``namespaces`` collection (``_id`` = name) makes namespace
+names unique across subjects. A positive lookup is cached in memory (keys are never
+revoked here), so the hot path of an invoke does not touch the store.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import uuid as uuidlib
+from dataclasses import dataclass
+
+from .exceptions import Conflict, Forbidden, Unauthorized
+from .schema.entity import check_name
+from .stores import Conflict as StoreConflict
+from .stores import NotFound as StoreNotFound
+from .stores import Store
+
+GUEST_NAMESPACE = "guest"
+GUEST_KEY = (
+    "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:"
+    "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
+)
+"""OpenWhisk's well-known guest key (standalone OpenWhisk and the wsk CLI's default)."""
+
+SUBJECTS = "subjects"
+NAMESPACES = "namespaces"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """An authenticated caller: its name, its one namespace, and the key it used."""
+
+    subject: str
+    namespace: str
+    uuid: str
+    api_key: str
+
+    def resolve(self, ns: str) -> str:
+        """The namespace a path names (``_`` is the caller's); 403 for anybody else's."""
+        if ns in ("_", self.namespace):
+            return self.namespace
+        raise Forbidden()
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def parse_basic(header: str | None) -> tuple[str, str]:
+    """``Authorization: Basic base64(uuid:key)`` -> (uuid, key); 401 when absent or malformed."""
+    if not header:
+        raise Unauthorized()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise Unauthorized()
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise Unauthorized() from None
+    uuid, sep, key = decoded.partition(":")
+    if not sep or not uuid or not key:
+        raise Unauthorized()
+    return uuid, key
+
+
+class Authenticator:
+    """Looks keys up in the store (once per key: positive answers are cached)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._known: dict[tuple[str, str], Subject] = {}
+
+    async def authenticate(self, header: str | None) -> Subject:
+        uuid, key = parse_basic(header)
+        cached = self._known.get((uuid, key))
+        if cached is not None:
+            return cached
+        if uuid.startswith("_"):
+            raise Unauthorized()
+        try:
+            doc = await self.store.get(SUBJECTS, uuid)
+        except StoreNotFound:
+            raise Unauthorized() from None
+        if not hmac.compare_digest(str(doc.get("key", "")), hash_key(key)):
+            raise Unauthorized()
+        subject = Subject(doc["subject"], doc["namespace"], uuid, f"{uuid}:{key}")
+        self._known[(uuid, key)] = subject
+        return subject
+
+
+async def create_namespace(store: Store, name: str, api_key: str | None = None) -> str:
+    """Create namespace ``name`` with a fresh key (or ``api_key``) and return the key.
+
+    409 when the namespace exists already. The key is returned once and stored hashed.
+    """
+    check_name(name, "namespace")
+    if name.startswith("_"):
+        raise Conflict(f"namespace {name!r}: names starting with '_' are reserved")
+    if api_key is None:
+        api_key = f"{uuidlib.uuid4()}:{secrets.token_urlsafe(48)[:64]}"
+    uuid, _, key = api_key.partition(":")
+    try:
+        await store.put(NAMESPACES, {"_id": name, "uuid": uuid})
+    except StoreConflict:
+        raise Conflict(f"namespace {name!r} exists already") from None
+    await store.put(SUBJECTS, {"_id": uuid, "subject": name, "namespace": name,
+                               "key": hash_key(key)})
+    return api_key
+
+
+async def ensure_guest(store: Store) -> str:
+    """Create ``guest`` with the well-known key on first start; return the key."""
+    try:
+        await store.get(NAMESPACES, GUEST_NAMESPACE)
+    except StoreNotFound:
+        try:
+            await create_namespace(store, GUEST_NAMESPACE, GUEST_KEY)
+        except Conflict:
+            pass  # another controller on the same store created it first
+    return GUEST_KEY

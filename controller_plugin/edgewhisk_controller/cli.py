@@ -1,0 +1,134 @@
+"""``edgewhisk controller``: serve the API; ``edgewhisk controller namespace create``: add a key.
+
+Serving prints two machine-readable lines on stdout once the socket is bound and the store is
+open (``APIHOST=http://host:port`` and ``AUTH=uuid:key``, the guest key), so scripts and tests
+can wait for them; logs go to stderr. SIGTERM and SIGINT shut it down cleanly: running
+activations finish (or are recorded as aborted), every container is destroyed, the store
+closes. ``namespace create`` is ``wskadmin user create``: it prints the new key once (the
+store keeps only its hash).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from .auth import GUEST_KEY, create_namespace
+from .config import BACKENDS, ControllerConfig
+from .exceptions import ControllerError
+from .stores import StoreError, open_store
+
+log = logging.getLogger("edgewhisk_controller")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = ControllerConfig()
+    parser.add_argument("--port", type=int, default=defaults.port,
+                        help="port to listen on (0: any free port; default %(default)s)")
+    parser.add_argument("--host", default=defaults.host, help="address to bind")
+    _store_arguments(parser, str(defaults.data), None)
+    parser.add_argument("--invokers", type=int, default=defaults.invokers,
+                        help="local invokers, each with its own container pool")
+    parser.add_argument("--backend", choices=BACKENDS, default=defaults.backend,
+                        help="how local invokers run actions")
+    parser.add_argument("--invoker-memory", type=int, default=defaults.invoker_memory_mb,
+                        metavar="MB", help="memory of each local invoker's pool")
+    parser.add_argument("--docker-url", default=None,
+                        help="Docker Engine API for --backend docker (default: DOCKER_HOST)")
+    parser.add_argument("--api-host", default=None,
+                        help="API host given to actions (default: the listening address)")
+    parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
+    sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
+    namespace = sub.add_parser("namespace", help="manage namespaces and their keys")
+    ns_sub = namespace.add_subparsers(dest="namespace_command", metavar="ACTION", required=True)
+    create = ns_sub.add_parser("create", help="create a namespace and print its new key")
+    create.add_argument("name", help="the namespace name")
+    _store_arguments(create, argparse.SUPPRESS, argparse.SUPPRESS)
+
+
+def _store_arguments(parser: argparse.ArgumentParser, data: str, db: str | None) -> None:
+    """Where the state is; on ``namespace create`` too (SUPPRESS keeps the parent's value)."""
+    parser.add_argument("--data", default=data, metavar="DIR",
+                        help="state folder (SQLite store, artifacts; default ./.edgewhisk)")
+    parser.add_argument("--db", default=db, metavar="URL",
+                        help="CouchDB URL (http://user:pass@host:5984); default SQLite in DIR")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.controller_command == "namespace":
+        return asyncio.run(_create_namespace(args.db or Path(args.data), args.name))
+    try:
+        config = ControllerConfig(
+            host=args.host, port=args.port, data=Path(args.data), db=args.db,
+            invokers=args.invokers, backend=args.backend, invoker_memory_mb=args.invoker_memory,
+            docker_url=args.docker_url, api_host=args.api_host,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(serve(config))
+
+
+async def serve(config: ControllerConfig) -> int:
+    """Serve until SIGTERM/SIGINT; 1 if the controller could not start."""
+    from .app import create_app  # imports the dispatcher and invokers: only when serving
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        sock = _bind(config.host, config.port)
+    except OSError as exc:
+        print(f"error: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 1
+    port = sock.getsockname()[1]
+    runner = web.AppRunner(create_app(config, port=port), access_log=None)
+    try:
+        try:
+            await runner.setup()  # opens the store, the backend, the invokers
+            await web.SockSite(runner, sock).start()
+        except Exception as exc:  # whatever a backend raises: report it, do not trace back
+            log.debug("start-up failed", exc_info=True)
+            print(f"error: the controller could not start: {exc!r}", file=sys.stderr)
+            return 1
+        print(f"APIHOST={config.url(port)}\nAUTH={GUEST_KEY}", flush=True)
+        log.info("listening on %s:%d (store %s)", config.host, port, config.store_location)
+        await stop.wait()
+        log.info("shutting down")
+        return 0
+    finally:
+        await runner.cleanup()
+        sock.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def _create_namespace(location: str | Path, name: str) -> int:
+    try:
+        async with open_store(location) as store:
+            key = await create_namespace(store, name)
+    except (ControllerError, StoreError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(key, flush=True)
+    return 0

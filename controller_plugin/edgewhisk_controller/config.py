@@ -1,0 +1,49 @@
+"""The controller's configuration: one frozen value built by the CLI and read by ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+BACKENDS = ("process", "docker")
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """Where the controller listens, keeps its state and runs activations.
+
+    ``db`` is a CouchDB URL (or ``sqlite:///file``); without it the store is SQLite under
+    ``data``. ``api_host`` is what actions get as ``__OW_API_HOST`` (defaults to the
+    listening address).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 3233
+    data: Path = Path(".edgewhisk")
+    db: str | None = None
+    invokers: int = 1
+    backend: str = "process"
+    invoker_memory_mb: int = 2048
+    docker_url: str | None = None
+    api_host: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.invokers < 1:
+            raise ValueError(f"at least one invoker is needed, got {self.invokers}")
+        if self.invoker_memory_mb < 128:
+            raise ValueError(
+                f"invoker memory must be at least 128 MB, got {self.invoker_memory_mb}"
+            )
+
+    @property
+    def store_location(self) -> str | Path:
+        return self.db if self.db else self.data
+
+    def url(self, port: int | None = None) -> str:
+        """The API host clients and actions use (the real port once it is bound)."""
+        if self.api_host:
+            return self.api_host
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port if port is None else port}"

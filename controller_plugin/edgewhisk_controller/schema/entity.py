@@ -1,0 +1,215 @@
+"""What every OpenWhisk entity shares: names, key/value lists, limits, versions, paging.
+
+Actions, triggers and rules are validated here field by field, so that each bad input gets a
+400 naming the field (``limits.memory``, ``parameters[2].key``) and nothing is stored. The
+ranges are OpenWhisk's defaults (OPENWHISK_CONTRACT.md §2); the name pattern is upstream's
+``EntityName.REGEX`` (ASCII ``\\w``, as on the JVM), at most 256 characters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..exceptions import BadRequest, PayloadTooLarge
+
+NAME = re.compile(r"[\w]|[\w][\w@ .-]*[\w@.-]+", re.ASCII)
+NAME_MAX = 256
+PAYLOAD_MAX = 1024 * 1024
+"""Invocation and trigger payloads, and an entity's parameters (OpenWhisk: 1 MiB)."""
+
+
+@dataclass(frozen=True)
+class LimitRange:
+    minimum: int
+    maximum: int
+    default: int
+    unit: str
+
+
+LIMITS: dict[str, LimitRange] = {
+    "timeout": LimitRange(100, 300_000, 60_000, "ms"),
+    "memory": LimitRange(128, 512, 256, "MB"),
+    "logs": LimitRange(0, 10, 10, "MB"),
+    "concurrency": LimitRange(1, 500, 1, ""),
+}
+
+LIST_LIMIT_DEFAULT = 30
+LIST_LIMIT_MAX = 200
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def check_name(value: Any, field: str = "name") -> str:
+    """An entity or namespace name as upstream accepts it."""
+    if not isinstance(value, str) or len(value) > NAME_MAX or not NAME.fullmatch(value):
+        raise BadRequest(
+            f"{field}: {value!r} is not a valid name (letters, digits, '_', '@', '.', '-' and "
+            f"inner spaces, at most {NAME_MAX} characters)"
+        )
+    return value
+
+
+def check_fields(body: Mapping[str, Any], allowed: Iterable[str], what: str = "") -> None:
+    """Refuse unknown fields: a typo would otherwise be silently dropped."""
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        where = f"{what}." if what else ""
+        raise BadRequest(
+            f"{where}{unknown[0]}: unknown field; expected one of {', '.join(sorted(allowed))}"
+        )
+
+
+def object_body(value: Any, what: str = "request body") -> dict[str, Any]:
+    """The JSON object a PUT or POST carries (an empty body counts as ``{}``)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest(f"The {what} must be a JSON object, got {type(value).__name__}.")
+    return value
+
+
+def key_values(value: Any, field: str, *, init: bool = False) -> list[dict[str, Any]]:
+    """A ``[{"key", "value"}]`` list (``parameters``/``annotations``); a later key wins."""
+    if not isinstance(value, list):
+        raise BadRequest(f"{field}: must be a list of {{\"key\", \"value\"}} objects")
+    out: dict[str, dict[str, Any]] = {}
+    allowed = ("key", "value", "init") if init else ("key", "value")
+    for i, item in enumerate(value):
+        where = f"{field}[{i}]"
+        if not isinstance(item, dict):
+            raise BadRequest(f"{where}: must be an object with 'key' and 'value'")
+        check_fields(item, allowed, where)
+        key = item.get("key")
+        if not isinstance(key, str) or not key:
+            raise BadRequest(f"{where}.key: must be a non-empty string")
+        if "value" not in item:
+            raise BadRequest(f"{where}.value: missing")
+        entry = {"key": key, "value": item["value"]}
+        if init and "init" in item:
+            if not isinstance(item["init"], bool):
+                raise BadRequest(f"{where}.init: must be true or false")
+            if item["init"]:
+                entry["init"] = True
+        out.pop(key, None)
+        out[key] = entry
+    return list(out.values())
+
+
+def check_parameters_size(parameters: list[dict[str, Any]], field: str = "parameters") -> None:
+    if json_size(parameters) > PAYLOAD_MAX:
+        raise PayloadTooLarge(f"{field}: larger than the {PAYLOAD_MAX} bytes allowed")
+
+
+def json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":")).encode())
+
+
+def limits(value: Any, previous: Mapping[str, int] | None = None) -> dict[str, int]:
+    """Action limits: each given field checked against its range, the rest kept or defaulted."""
+    if not isinstance(value, dict):
+        raise BadRequest("limits: must be an object")
+    check_fields(value, LIMITS, "limits")
+    out: dict[str, int] = {}
+    for name, spec in LIMITS.items():
+        if name not in value:
+            out[name] = int((previous or {}).get(name, spec.default))
+            continue
+        given = value[name]
+        if type(given) is not int or not spec.minimum <= given <= spec.maximum:
+            raise BadRequest(
+                f"limits.{name}: {given!r} is out of range; it must be an integer from "
+                f"{spec.minimum} to {spec.maximum}{' ' + spec.unit if spec.unit else ''}"
+            )
+        out[name] = given
+    return out
+
+
+def default_limits() -> dict[str, int]:
+    return {name: spec.default for name, spec in LIMITS.items()}
+
+
+def publish(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise BadRequest("publish: must be true or false")
+    return value
+
+
+def next_version(previous: str | None) -> str:
+    """``0.0.1`` for a new entity; the patch number goes up on every update (as upstream)."""
+    if previous is None:
+        return "0.0.1"
+    try:
+        major, minor, patch = (int(part) for part in previous.split("."))
+    except ValueError:
+        return "0.0.1"
+    return f"{major}.{minor}.{patch + 1}"
+
+
+def annotation(annotations: list[dict[str, Any]], key: str) -> Any:
+    """The value of annotation ``key``, or None."""
+    for item in annotations:
+        if item.get("key") == key:
+            return item.get("value")
+    return None
+
+
+def set_default_annotation(annotations: list[dict[str, Any]], key: str, value: Any) -> None:
+    if all(item.get("key") != key for item in annotations):
+        annotations.append({"key": key, "value": value})
+
+
+def page(query: Mapping[str, str]) -> tuple[int, int]:
+    """``limit`` (0..200, default 30, 0 meaning the maximum) and ``skip`` (>= 0) from a query."""
+    limit = query_int(query, "limit", LIST_LIMIT_DEFAULT)
+    if not 0 <= limit <= LIST_LIMIT_MAX:
+        raise BadRequest(f"limit: {limit} is out of range; it must be from 0 to {LIST_LIMIT_MAX}")
+    skip = query_int(query, "skip", 0)
+    if skip < 0:
+        raise BadRequest(f"skip: {skip} must not be negative")
+    return (limit or LIST_LIMIT_MAX), skip
+
+
+def query_int(query: Mapping[str, str], name: str, default: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"{name}: {raw!r} is not an integer") from None
+
+
+def query_bool(query: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise BadRequest(f"{name}: {raw!r} must be true or false")
+
+
+def qualified(value: Any, field: str, own: str) -> tuple[str, str]:
+    """Split ``/ns/name``, ``ns/name`` or ``name`` into (namespace, name); ``_`` is ``own``."""
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"{field}: must be a fully qualified name such as '/{own}/name'")
+    parts = value.strip("/").split("/")
+    if len(parts) == 1:
+        ns, name = own, parts[0]
+    elif len(parts) == 2:
+        ns, name = parts
+    else:
+        raise BadRequest(f"{field}: {value!r}: packages are not supported; use '/namespace/name'")
+    ns = own if ns == "_" else check_name(ns, field)
+    return ns, check_name(name, field)
+
+
+def public(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored document as the API shows it: without the store's ``_id``/``_rev``."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}

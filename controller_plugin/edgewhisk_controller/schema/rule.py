@@ -1,0 +1,63 @@
+"""Rule documents: which action a trigger's firing invokes, and whether the rule is active.
+
+Stored as upstream shows them: ``trigger`` and ``action`` as ``{"name", "path"}`` (path = the
+namespace), ``status`` ``active`` or ``inactive``. Rules connect entities of the caller's own
+namespace only (no shared packages here), so a foreign namespace is a 403 like a foreign path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..exceptions import BadRequest, Forbidden
+from . import entity
+
+PUT_FIELDS = ("trigger", "action", "status", "annotations", "publish", "version", "name",
+              "namespace")
+STATUSES = ("active", "inactive")
+
+
+def build(ns: str, name: str, body: Any, previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return the rule document for ``PUT ns/rules/name`` (new rules start active)."""
+    body = entity.object_body(body)
+    entity.check_fields(body, PUT_FIELDS)
+    if "name" in body and body["name"] != name:
+        raise BadRequest(f"name: {body['name']!r} does not match the path's {name!r}")
+    old = previous or {}
+    refs = {}
+    for field in ("trigger", "action"):
+        if field in body:
+            ref_ns, ref_name = entity.qualified(body[field], field, ns)
+            if ref_ns != ns:
+                raise Forbidden(f"{field}: {body[field]!r} is in another namespace")
+            refs[field] = {"name": ref_name, "path": ns}
+        elif field in old:
+            refs[field] = dict(old[field])
+        else:
+            raise BadRequest(f"{field}: missing; a fully qualified name such as '/{ns}/name'")
+    annotations = (entity.key_values(body["annotations"], "annotations")
+                   if "annotations" in body else list(old.get("annotations", [])))
+    return {
+        "_id": f"{ns}/{name}",
+        "namespace": ns,
+        "name": name,
+        "version": entity.next_version(old.get("version")),
+        "trigger": refs["trigger"],
+        "action": refs["action"],
+        "status": check_status(body.get("status", old.get("status", "active"))),
+        "annotations": annotations,
+        "publish": entity.publish(body.get("publish", old.get("publish", False))),
+        "updated": entity.now_ms(),
+    }
+
+
+def check_status(value: Any) -> str:
+    if value not in STATUSES:
+        raise BadRequest(f"status: {value!r} must be 'active' or 'inactive'")
+    return str(value)
+
+
+def trigger_entry(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule as its trigger's ``rules`` map holds it."""
+    return {"action": dict(rule["action"]), "status": rule["status"]}
