@@ -101,13 +101,26 @@ def source_files(root: Path) -> list[Path]:
     return sorted(set(files))
 
 
-def source_hash(root: Path, base_id: str) -> str:
+def snapshot(root: Path) -> dict[str, bytes]:
+    """The image's sources read once: relative path -> content.
+
+    Hashing and the wheel are both made from this one read, so the label always describes the
+    content, even while the checkout is being edited during a build.
+    """
+    files = {}
+    for path in source_files(root):
+        with contextlib.suppress(FileNotFoundError):  # removed since it was listed
+            files[str(path.relative_to(root))] = path.read_bytes()
+    return files
+
+
+def source_hash(root: Path | dict[str, bytes], base_id: str) -> str:
     """Content hash of the sources, the requirement list and the base image (16 hex digits)."""
+    files = snapshot(root) if isinstance(root, Path) else root
     digest = hashlib.sha256()
     digest.update(f"base={base_id}\nrequirements={REQUIREMENTS}\n".encode())
-    for path in source_files(root):
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
     return digest.hexdigest()[:16]
 
 
@@ -146,10 +159,10 @@ def image_id(ref: str) -> str:
 
 
 @contextlib.contextmanager
-def _build_lock(build_dir: Path) -> Iterator[None]:
-    """One build at a time per tree (parallel test sessions share podman's storage)."""
-    build_dir.mkdir(parents=True, exist_ok=True)
-    with open(build_dir / "python3-ai.lock", "w") as lock:
+def _build_lock(context: Path) -> Iterator[None]:
+    """One build at a time per context (parallel test sessions share it and podman's storage)."""
+    context.parent.mkdir(parents=True, exist_ok=True)
+    with open(context.parent / f"{context.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -212,8 +225,9 @@ def ensure_dependency_wheels(context: Path, progress: Progress) -> None:
     requirements.write_text(wanted)  # written last: marks the wheelhouse complete
 
 
-def build_project_wheel(root: Path, context: Path, progress: Progress) -> None:
-    """Build the edgewhisk wheel from a copy of exactly the hashed files.
+def build_project_wheel(root: Path, files: dict[str, bytes], context: Path,
+                        progress: Progress) -> None:
+    """Build the edgewhisk wheel from the snapshot ``files`` of the tree at ``root``.
 
     Building from a copy keeps ``build/`` and ``*.egg-info`` out of the working tree and makes
     the wheel contain what the hash covers, no more.
@@ -222,12 +236,12 @@ def build_project_wheel(root: Path, context: Path, progress: Progress) -> None:
     progress(f"[2/3] project wheel from {root}")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    with tempfile.TemporaryDirectory(prefix="edgewhisk-src-", dir=context) as tmp:
+    with tempfile.TemporaryDirectory(prefix="edgewhisk-src-", dir=context.parent) as tmp:
         src = Path(tmp)
-        for path in source_files(root):
-            target = src / path.relative_to(root)
+        for name, content in files.items():
+            target = src / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+            target.write_bytes(content)
         readme = root / "README.md"  # long_description only: copied, not hashed
         if readme.is_file():
             shutil.copy2(readme, src / "README.md")
@@ -259,15 +273,16 @@ def build_image(tag: str | None = DEFAULT_TAG, *, context: Path | None = None,
     root = (project or find_project_root()).resolve()
     build_dir = root / ".build"
     context = (context or build_dir / "python3-ai").resolve()
-    with _build_lock(build_dir):
+    with _build_lock(context):
         base_id = ensure_base(build_dir, progress, rebuild=rebuild_base)
-        digest = source_hash(root, base_id)
+        files = snapshot(root)
+        digest = source_hash(files, base_id)
         hashed = f"{IMAGE}:src-{digest}"
         if image_exists(hashed):
             progress(f"[3/3] image {hashed}: up to date, nothing to build")
         else:
             ensure_dependency_wheels(context, progress)
-            build_project_wheel(root, context, progress)
+            build_project_wheel(root, files, context, progress)
             progress(f"[3/3] podman build -> {hashed}")
             _stream(["podman", "build", "--layers", "--build-arg", f"BASE={BASE_IMAGE}",
                      "--label", f"{HASH_LABEL}={digest}", "-t", hashed,

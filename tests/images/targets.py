@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from typing import Any
 
 import docker
 import docker.errors
@@ -98,15 +99,22 @@ class ContainerFactory:
         self.session = session
         self._started: list[ContainerTarget] = []
 
-    def __call__(self, env: Mapping[str, str] | None = None) -> ContainerTarget:
-        """A new container, answering on its published port; removed if it fails to start."""
+    def __call__(self, env: Mapping[str, str] | None = None, *,
+                 options: Mapping[str, Any] | None = None) -> ContainerTarget:
+        """A new container, answering on its published port; removed if it fails to start.
+
+        ``options`` are extra ``containers.create`` arguments, e.g. the resource limits an
+        invoker sets (``mem_limit="256m"``, ``cap_drop=[...]``).
+        """
         port = free_port()
-        container = self.client.containers.run(
-            self.image, detach=True, ports={"8080/tcp": ("127.0.0.1", port)},
-            environment={**INVOKER_ENV, **(env or {})}, labels={SESSION_LABEL: self.session})
+        container = self.client.containers.create(
+            self.image, ports={"8080/tcp": ("127.0.0.1", port)},
+            environment={**INVOKER_ENV, **(env or {})}, labels={SESSION_LABEL: self.session},
+            **(options or {}))
         target = ContainerTarget(container, port)
         self._started.append(target)
         try:
+            container.start()
             target.wait_ready()
         except BaseException:
             target.stop()

@@ -104,11 +104,19 @@ def test_the_source_hash_covers_what_goes_into_the_image(tmp_path, edited, chang
     assert images.source_hash(tmp_path, "other base") != before
 
 
-def test_building_again_with_unchanged_sources_reuses_the_image(python3_ai_image):
-    # A first call catches up with edits made to the checkout since the session's build.
-    first = images.build_image(tag=None, progress=lambda line: None)
+def test_building_again_with_unchanged_sources_reuses_the_image(python3_ai_image, tmp_path):
+    """On a snapshot of the tree (other work in the checkout must not race the comparison)."""
+    root = images.find_project_root()
+    for name, content in images.snapshot(root).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(content)
+    context = root / ".build" / "python3-ai"  # the shared wheelhouse
+    first = images.build_image(tag=None, project=tmp_path, context=context,
+                               progress=lambda line: None)
     lines: list[str] = []
-    assert images.build_image(tag=None, progress=lines.append) == first
+    again = images.build_image(tag=None, project=tmp_path, context=context,
+                               progress=lines.append)
+    assert again == first
     assert any("up to date, nothing to build" in line for line in lines), lines
     assert not any("podman build" in line for line in lines), lines
 
@@ -185,6 +193,22 @@ def test_mxnet_runs_a_gluon_forward_pass_inside_the_container(container):
     assert post(container, "/init", init_body(GLUON)) == (200, {"ok": True})
     status, result = post(container, "/run", run_body({"x": [[0.1, 0.2, 0.3]] * 4}))
     assert (status, result) == (200, {"mxnet": "1.9.1", "shape": [4, 2], "finite": True})
+
+
+# What an OpenWhisk invoker adds to `docker run` for an action with the default limits.
+INVOKER_RUN_OPTIONS = {"mem_limit": "256m", "memswap_limit": "256m", "cpu_shares": 256,
+                       "cap_drop": ["NET_RAW", "NET_ADMIN"]}
+
+
+def test_the_gluon_action_fits_the_invokers_default_limits(container_runtime_factory):
+    target = container_runtime_factory(options=INVOKER_RUN_OPTIONS)
+    try:
+        assert target.container.attrs["HostConfig"]["Memory"] == 256 * 1024 * 1024
+        assert post(target, "/init", init_body(GLUON)) == (200, {"ok": True})
+        status, result = post(target, "/run", run_body({"x": [[1.0, 2.0, 3.0]]}))
+        assert (status, result) == (200, {"mxnet": "1.9.1", "shape": [1, 2], "finite": True})
+    finally:
+        target.stop()
 
 
 def test_every_native_library_of_mxnet_resolves_in_the_image(container):
