@@ -1,0 +1,181 @@
+"""DockerBackend: each container is the runtime image, run through the ``docker`` SDK.
+
+Works against Docker and against podman's Docker-compatible service (what the tests use).
+Why these choices:
+- the SDK is synchronous, so its calls run in the loop's thread executor, and one daemon thread
+  per container reads its output;
+- output comes from ``attach`` (stdout and stderr demultiplexed), established after ``create``
+  and before ``start``: nothing the proxy writes can be missed, and it arrives live (podman's
+  ``logs --follow`` polls its log file, which would add up to ~250 ms to every warm /run's log
+  collection);
+- port 8080 is published on 127.0.0.1 only, on a free port (retried if taken meanwhile);
+- ``memory_mb`` becomes ``--memory`` and ``--memory-swap`` (no swap), as upstream's
+  DockerContainerFactory does; podman with runc accepts it under cgroupfs (cgroup v1) here.
+Every container carries ``labels`` (by default ``org.edgewhisk.backend=<id of this backend>``)
+so that leftovers can be found by label, never by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+from docker.models.containers import Container as SdkContainer
+
+from edgewhisk_runtime.containers.exceptions import (
+    BackendUnavailable,
+    ContainerStartError,
+    UnsupportedKind,
+)
+from edgewhisk_runtime.containers.interface import BLACKBOX, ActionSpec, ContainerBackend
+from edgewhisk_runtime.containers.proxy_client import ProxyContainer
+from edgewhisk_runtime.local import free_port
+
+HOST = "127.0.0.1"
+PROXY_PORT = "8080/tcp"
+READY_TIMEOUT_S = 60.0
+START_ATTEMPTS = 3
+BACKEND_LABEL = "org.edgewhisk.backend"
+DEFAULT_IMAGES = {"python:3": "localhost/edgewhisk/python3-ai:latest"}
+
+T = TypeVar("T")
+
+
+class DockerContainer(ProxyContainer):
+    """One container of the image, its output read by an attach thread."""
+
+    def __init__(self, backend: DockerBackend, sdk: SdkContainer, kind: str, port: int,
+                 concurrency: int) -> None:
+        super().__init__(f"docker-{sdk.id[:12]}", kind, HOST, port, concurrency)
+        self.sdk = sdk
+        self._backend = backend
+        self._running = True
+        self._destroyed = False
+        self._ended = asyncio.Event()
+
+    async def attach(self) -> None:
+        """Start reading stdout/stderr (call before the container starts)."""
+        loop = asyncio.get_running_loop()
+        stream = await self._backend.call(functools.partial(
+            self.sdk.attach, stdout=True, stderr=True, stream=True, logs=False, demux=True))
+        threading.Thread(target=self._pump, args=(loop, stream), daemon=True,
+                         name=f"attach-{self.id}").start()
+
+    def _pump(self, loop: asyncio.AbstractEventLoop, stream: Any) -> None:
+        try:
+            for out, err in stream:
+                now = time.time_ns()
+                if out:
+                    loop.call_soon_threadsafe(self.logs.feed, "stdout", out, now)
+                if err:
+                    loop.call_soon_threadsafe(self.logs.feed, "stderr", err, now)
+        except Exception:  # the service went away or the container was removed: end of output
+            pass
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop is closed already
+                loop.call_soon_threadsafe(self._end)
+
+    def _end(self) -> None:
+        self._running = False
+        self.logs.end("stdout")
+        self.logs.end("stderr")
+        self._ended.set()
+
+    @property
+    def alive(self) -> bool:
+        return self._running
+
+    async def destroy(self) -> None:
+        if self._destroyed:
+            return
+        self._destroyed = True
+        await self.close_session()
+        try:
+            await self._backend.call(functools.partial(self.sdk.remove, force=True))
+        except docker.errors.NotFound:
+            pass
+        finally:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._ended.wait(), 5.0)
+            if not self._ended.is_set():
+                self._end()
+
+
+class DockerBackend(ContainerBackend):
+    """Kinds: those in ``images`` (default: python:3 -> the python3-ai image) and blackbox.
+
+    ``env`` is added to every container's environment; ``labels`` to its labels;
+    ``run_options`` are passed to ``containers.create`` as they are (e.g. ``volumes``).
+    """
+
+    def __init__(self, client: docker.DockerClient, images: Mapping[str, str] | None = None, *,
+                 env: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
+                 run_options: Mapping[str, Any] | None = None) -> None:
+        self.client = client
+        self.images = dict(DEFAULT_IMAGES if images is None else images)
+        self.env = dict(env or {})
+        self.labels = dict(labels or {BACKEND_LABEL: uuid.uuid4().hex})
+        self.run_options = dict(run_options or {})
+        self.kinds = frozenset({*self.images, BLACKBOX})
+
+    async def call(self, fn: Callable[[], T]) -> T:
+        """Run one blocking SDK call in the executor; API failures become BackendUnavailable."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, fn)
+        except docker.errors.NotFound:
+            raise
+        except (docker.errors.DockerException, OSError) as exc:
+            raise BackendUnavailable(f"docker: {exc}") from exc
+
+    def image_for(self, spec: ActionSpec) -> str:
+        if spec.kind == BLACKBOX and spec.image:
+            return spec.image
+        if spec.kind in self.images:
+            return self.images[spec.kind]
+        raise UnsupportedKind(spec.kind, self.kinds)
+
+    async def start(self, spec: ActionSpec) -> DockerContainer:
+        image = self.image_for(spec)
+        failure: Exception | None = None
+        for _ in range(START_ATTEMPTS):
+            port = free_port(HOST)
+            container = await self._create(spec, image, port)
+            try:
+                await container.attach()
+                await self.call(container.sdk.start)
+                await container.wait_ready(READY_TIMEOUT_S, lambda c=container: c.alive)
+                return container
+            except (BackendUnavailable, ContainerStartError) as exc:
+                failure = exc
+                await container.destroy()
+            except BaseException:
+                await container.destroy()
+                raise
+        raise ContainerStartError(f"{image} did not start: {failure}")
+
+    async def _create(self, spec: ActionSpec, image: str, port: int) -> DockerContainer:
+        memory = f"{spec.memory_mb}m"
+        create = functools.partial(
+            self.client.containers.create, image, detach=True,
+            ports={PROXY_PORT: (HOST, port)}, environment={**spec.env, **self.env},
+            labels=self.labels, mem_limit=memory, memswap_limit=memory, **self.run_options)
+        try:
+            sdk = await self.call(create)
+        except docker.errors.NotFound as exc:
+            raise ContainerStartError(f"no image {image}: {exc}") from exc
+        return DockerContainer(self, sdk, spec.kind, port, spec.concurrency)
+
+    async def leftovers(self) -> list[str]:
+        """Ids of containers with this backend's labels that still exist (running or not)."""
+        filters = {"label": [f"{k}={v}" for k, v in self.labels.items()]}
+        found = await self.call(functools.partial(self.client.containers.list, all=True,
+                                                  filters=filters))
+        return [c.id for c in found]
