@@ -1,9 +1,10 @@
 """The proxy's handle on the action process: spawn, handshake, one call per activation, kill.
 
 Why asyncio pipes and one long-lived child: a warm /run costs one line written and one line
-read on two pipes (no thread, no process start), and the event loop stays free to notice
-that the child died or overran its deadline. The child runs in its own session so the proxy
-can kill it together with anything it started (``killpg`` on its pid).
+read on two pipes (no thread, no process start, no task per call: replies are routed by a
+pipe protocol to the one pending future), and the event loop stays free to notice that the
+child died or overran its deadline. The child runs in its own session so the proxy can kill
+it together with anything it started (``killpg`` on its pid).
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from edgewhisk_runtime.exceptions import (
     DeadlineExceeded,
 )
 
-# Replies may carry a whole result (the 1 MiB OpenWhisk limit and then some).
-READ_LIMIT = 256 * 1024 * 1024
 # How long an action may spend importing before /init gives up.
 DEFAULT_START_TIMEOUT = 300.0
+EXIT_GRACE_S = 0.2
 
 
 def child_environment(init_env: dict[str, str]) -> dict[str, str]:
@@ -38,6 +38,44 @@ def child_environment(init_env: dict[str, str]) -> dict[str, str]:
     env["PYTHONIOENCODING"] = "UTF-8"
     env.pop("PYTHONSTARTUP", None)
     return env
+
+
+class _Replies(asyncio.Protocol):
+    """Reads the reply pipe and hands each complete line to the one waiting call."""
+
+    def __init__(self) -> None:
+        self.partial: list[bytes] = []
+        self.lines: list[bytes] = []
+        self.waiter: asyncio.Future[bytes] | None = None
+        self.closed = False
+
+    def data_received(self, data: bytes) -> None:  # type: ignore[override]
+        while (end := data.find(b"\n")) >= 0:
+            self.partial.append(data[:end + 1])
+            self._deliver(b"".join(self.partial))
+            self.partial = []
+            data = data[end + 1:]
+        if data:
+            self.partial.append(data)
+
+    def _deliver(self, line: bytes) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(line)
+        else:
+            self.lines.append(line)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ActionExited())
+
+    def wait(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[bytes]:
+        self.waiter = loop.create_future()
+        if self.lines:
+            self.waiter.set_result(self.lines.pop(0))
+        elif self.closed:
+            self.waiter.set_exception(ActionExited())
+        return self.waiter
 
 
 class ActionProcess:
@@ -50,9 +88,9 @@ class ActionProcess:
         self.annotation: dict[str, Any] | None = None
         self.pid: int | None = None
         self._proc: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.StreamReader | None = None
+        self._replies = _Replies()
         self._read_transport: asyncio.BaseTransport | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._write_transport: asyncio.WriteTransport | None = None
         self._exited: asyncio.Task[int] | None = None
         self._lock = asyncio.Lock()
 
@@ -83,12 +121,15 @@ class ActionProcess:
             os.close(rep_w)
         self.pid = self._proc.pid
         self._exited = asyncio.ensure_future(self._proc.wait())
-        reader = self._reader = asyncio.StreamReader(limit=READ_LIMIT)
+        # The reply pipe's end-of-file normally reports the exit, after the last reply is read;
+        # the exit itself counts too (a process it started may hold the pipe open), a little
+        # later so that a reply written just before exiting is still read first.
+        self._exited.add_done_callback(
+            lambda _: loop.call_later(EXIT_GRACE_S, self._replies.connection_lost, None))
         self._read_transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(rep_r, "rb", 0))
-        transport, protocol = await loop.connect_write_pipe(
-            lambda: asyncio.streams.FlowControlMixin(), os.fdopen(req_w, "wb", 0))
-        self._writer = asyncio.StreamWriter(transport, protocol, None, loop)
+            lambda: self._replies, os.fdopen(rep_r, "rb", 0))
+        self._write_transport, _ = await loop.connect_write_pipe(
+            asyncio.Protocol, os.fdopen(req_w, "wb", 0))
         try:
             line = await self._read_line(time.monotonic() + timeout)
         except DeadlineExceeded:
@@ -108,37 +149,40 @@ class ActionProcess:
 
     async def call(self, message: dict[str, Any], deadline: float | None) -> dict[str, Any]:
         """Send one activation, return the launcher's reply; ``deadline`` is time.monotonic()."""
-        if not self.alive or self._writer is None:
-            raise ActionExited()
         async with self._lock:
-            self._writer.write(json.dumps(message).encode() + b"\n")
+            if not self.alive or self._write_transport is None:
+                raise ActionExited(f"command exited{_describe_exit(self.exit_code)}")
+            self._write_transport.write(json.dumps(message).encode() + b"\n")
             try:
                 line = await self._read_line(deadline)
             except DeadlineExceeded:
                 await self.kill()
                 raise
-            return json.loads(line)
+            return json.loads(line)  # type: ignore[no-any-return]
 
     async def _read_line(self, deadline: float | None) -> bytes:
-        """Next reply line, racing the child's exit and the deadline."""
-        assert self._reader is not None and self._exited is not None
-        read = asyncio.ensure_future(self._reader.readline())
-        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-        done, _ = await asyncio.wait(
-            (read, self._exited), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if read in done and read.result().endswith(b"\n"):
-            return read.result()
-        read.cancel()
-        if self._exited in done or read in done:
-            await self._wait_exit(1.0)
-            raise ActionExited(f"command exited{_describe_exit(self.exit_code)}")
-        raise DeadlineExceeded()
+        """Next reply line; ActionExited if the child dies, DeadlineExceeded at ``deadline``.
 
-    async def _wait_exit(self, timeout: float) -> int | None:
-        assert self._exited is not None
-        with contextlib.suppress(asyncio.TimeoutError):
-            return await asyncio.wait_for(asyncio.shield(self._exited), timeout)
-        return None
+        asyncio's loop clock is time.monotonic(), so the deadline is a loop.call_at instant.
+        """
+        loop = asyncio.get_running_loop()
+        waiter = self._replies.wait(loop)
+        timer = None
+        if deadline is not None and not waiter.done():
+            timer = loop.call_at(deadline, _expire, waiter)
+        try:
+            return await waiter
+        except ActionExited:
+            await self._wait_exit(1.0)
+            raise ActionExited(f"command exited{_describe_exit(self.exit_code)}") from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    async def _wait_exit(self, timeout: float) -> None:
+        if self._exited is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._exited), timeout)
 
     async def kill(self) -> None:
         """Kill the action and everything it started (its session), idempotently."""
@@ -146,12 +190,15 @@ class ActionProcess:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
             await self._wait_exit(5.0)
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        if self._read_transport is not None:
-            self._read_transport.close()
-            self._read_transport = None
+        for transport in (self._write_transport, self._read_transport):
+            if transport is not None:
+                transport.close()
+        self._write_transport = self._read_transport = None
+
+
+def _expire(waiter: asyncio.Future[bytes]) -> None:
+    if not waiter.done():
+        waiter.set_exception(DeadlineExceeded())
 
 
 def _describe_exit(code: int | None) -> str:

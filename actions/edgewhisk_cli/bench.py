@@ -1,0 +1,41 @@
+"""``edgewhisk bench NAME [ARGS...]``: run ``bench/NAME.py`` of this checkout with ARGS.
+
+Why by path (runpy) and not by import: the benchmarks are plain scripts beside the packages,
+not part of the installed distribution, and each must also run as ``python bench/NAME.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in BENCH_DIR.glob("*.py") if not p.name.startswith("_"))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help=f"benchmark in {BENCH_DIR} ({', '.join(available())})")
+    parser.add_argument("bench_args", nargs=argparse.REMAINDER,
+                        help="arguments passed to the benchmark (e.g. --calls 1000)")
+
+
+def run(args: argparse.Namespace) -> int:
+    script = BENCH_DIR / f"{args.name}.py"
+    if not script.is_file():
+        print(f"edgewhisk bench: no benchmark '{args.name}' in {BENCH_DIR} "
+              f"(available: {', '.join(available()) or 'none'})", file=sys.stderr)
+        return 2
+    saved = sys.argv
+    sys.argv = [str(script), *args.bench_args]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0

@@ -1,0 +1,255 @@
+"""Benchmark of the action runtime: warm /run round trip and cold /init.
+
+Warm: a no-op action answered through the proxy (HTTP on a kept-alive connection, the
+middleware pipeline, the action process's pipes), p50/p99 over ``--calls`` calls, against two
+baselines without HTTP: the same launcher process driven directly over its pipes (what the
+action itself costs), and the proxy's own ActionProcess on asyncio (the pipeline's endpoint).
+Proxy overhead = proxy p50 - direct p50; the issue's target is < 1 ms.
+
+Cold: /init of a zip action (``__main__.py`` plus a helper module) on a fresh proxy, p50 over
+``--inits`` runs (the proxy start itself is not timed).
+
+Prints a table and writes bench/out/runtime.png.
+
+    python bench/runtime.py [--calls 10000] [--inits 20]
+    edgewhisk bench runtime [--calls 10000] [--inits 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from edgewhisk_runtime.local import LocalRuntime
+from edgewhisk_runtime.process import ActionProcess, child_environment
+
+OUT = Path(__file__).resolve().parent / "out"
+NOOP = "def main(args):\n    return {}\n"
+WARMUP = 200
+# the line the proxy sends the action process for a no-op activation (Activation.message())
+MESSAGE = {"value": {}, "env": {"__OW_ACTIVATION_ID": "bench"}, "consumes": [],
+           "produces": [], "outbox": None}
+
+
+def progress(label: str, done: int, total: int) -> None:
+    if done == total or done % max(1, total // 10) == 0:
+        end = "\r" if sys.stderr.isatty() else "\n"
+        print(f"  {label}: {done}/{total} ({100 * done // total}%)", end=end,
+              file=sys.stderr, flush=True)
+        if done == total and end == "\r":
+            print(file=sys.stderr, flush=True)
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+class RawClient:
+    """A kept-alive HTTP/1.1 client over one socket: the least client cost per request, so the
+    round trip measures the proxy rather than the client library."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+
+    def post(self, request: bytes) -> tuple[int, dict[str, str], bytes]:
+        self.sock.sendall(request)
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self.sock.recv(65536)
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        headers = dict(line.split(": ", 1) for line in lines[1:])
+        length = int(headers.get("Content-Length", "0"))
+        while len(self.buffer) < length:
+            self.buffer += self.sock.recv(65536)
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return int(lines[0].split()[1]), headers, body
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def bench_proxy(calls: int) -> tuple[list[float], list[float]]:
+    """Round trips (ms) of POST /run through a local proxy, and its in-pipeline times (ms)."""
+    with LocalRuntime() as rt:
+        status, body = rt.init({"code": NOOP})
+        assert status == 200, body
+        client = RawClient(rt.host, rt.port)
+        payload = json.dumps({"value": {}, "activation_id": "bench"}).encode()
+        request = (f"POST /run HTTP/1.1\r\nHost: {rt.host}:{rt.port}\r\n"
+                   "Content-Type: application/json\r\n"
+                   f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
+        rtts, inside = [], []
+        for i in range(WARMUP + calls):
+            start = time.perf_counter()
+            status, headers, _ = client.post(request)
+            elapsed = (time.perf_counter() - start) * 1000
+            assert status == 200
+            if i >= WARMUP:
+                rtts.append(elapsed)
+                inside.append(float(headers.get("X-Edgewhisk-Run-Ms", "nan")))
+                progress("proxy /run", i - WARMUP + 1, calls)
+        client.close()
+    return rtts, inside
+
+
+def _action_dir(root: Path) -> Path:
+    action = root / "action"
+    action.mkdir()
+    (action / "__main__.py").write_text(NOOP)
+    return action
+
+
+def bench_direct(calls: int) -> list[float]:
+    """Round trips (ms) of the launcher driven over its pipes, synchronously, no HTTP."""
+    root = Path(tempfile.mkdtemp(prefix="edgewhisk-bench-"))
+    action = _action_dir(root)
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "edgewhisk_runtime.launcher", str(action), "main",
+         str(req_r), str(rep_w)], pass_fds=(req_r, rep_w), cwd=action,
+        env=child_environment({}), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    os.close(req_r)
+    os.close(rep_w)
+    requests, replies = os.fdopen(req_w, "wb", 0), os.fdopen(rep_r, "rb")
+    try:
+        assert json.loads(replies.readline())["ok"]
+        line = json.dumps(MESSAGE).encode() + b"\n"
+        samples = []
+        for i in range(WARMUP + calls):
+            start = time.perf_counter()
+            requests.write(line)
+            json.loads(replies.readline())
+            elapsed = (time.perf_counter() - start) * 1000
+            if i >= WARMUP:
+                samples.append(elapsed)
+                progress("direct pipes", i - WARMUP + 1, calls)
+    finally:
+        requests.close()
+        child.wait(10)
+        replies.close()
+        shutil.rmtree(root, ignore_errors=True)
+    return samples
+
+
+async def _bench_endpoint(calls: int) -> list[float]:
+    root = Path(tempfile.mkdtemp(prefix="edgewhisk-bench-"))
+    process = ActionProcess(_action_dir(root), "main", child_environment({}))
+    await process.start()
+    samples = []
+    try:
+        for i in range(WARMUP + calls):
+            start = time.perf_counter()
+            await process.call(MESSAGE, None)
+            elapsed = (time.perf_counter() - start) * 1000
+            if i >= WARMUP:
+                samples.append(elapsed)
+                progress("ActionProcess (asyncio)", i - WARMUP + 1, calls)
+    finally:
+        await process.kill()
+        shutil.rmtree(root, ignore_errors=True)
+    return samples
+
+
+def zip_action() -> str:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("__main__.py", "from helper import answer\n\ndef main(args):\n"
+                                  "    return {'answer': answer()}\n")
+        z.writestr("helper.py", "def answer():\n    return 42\n")
+        z.writestr("data/readme.txt", "bench data file\n" * 100)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def bench_cold_init(inits: int) -> list[float]:
+    """/init of a zip action on a fresh proxy each time (ms); the proxy start is not timed."""
+    code = zip_action()
+    samples = []
+    for i in range(inits):
+        with LocalRuntime() as rt:
+            start = time.perf_counter()
+            status, body = rt.init({"code": code, "binary": True})
+            samples.append((time.perf_counter() - start) * 1000)
+            assert status == 200, body
+            assert rt.run({}) == (200, {"answer": 42})
+        progress("cold /init (zip)", i + 1, inits)
+    return samples
+
+
+def plot(rows: dict[str, list[float]], cold: list[float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (warm_ax, cold_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for label, samples in rows.items():
+        ordered = sorted(samples)
+        warm_ax.plot(ordered, [i / len(ordered) for i in range(len(ordered))], label=label)
+    warm_ax.set_xscale("log")
+    warm_ax.set_xlabel("round trip (ms, log scale)")
+    warm_ax.set_ylabel("fraction of calls")
+    warm_ax.set_title("warm no-op activation")
+    warm_ax.legend(fontsize=8)
+    warm_ax.grid(True, alpha=0.3)
+    cold_ax.bar(range(len(cold)), cold, color="tab:orange")
+    cold_ax.axhline(statistics.median(cold), color="black", linestyle="--",
+                    label=f"p50 {statistics.median(cold):.0f} ms")
+    cold_ax.set_xlabel("run")
+    cold_ax.set_ylabel("/init (ms)")
+    cold_ax.set_title("cold /init of a zip action")
+    cold_ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=10_000, help="warm calls (default 10000)")
+    parser.add_argument("--inits", type=int, default=20, help="cold inits (default 20)")
+    parser.add_argument("--out", type=Path, default=OUT / "runtime.png", help="plot file")
+    args = parser.parse_args(argv)
+
+    print(f"runtime bench: {args.calls} warm calls, {args.inits} cold inits", file=sys.stderr)
+    direct = bench_direct(args.calls)
+    endpoint = asyncio.run(_bench_endpoint(args.calls))
+    proxy, inside = bench_proxy(args.calls)
+    cold = bench_cold_init(args.inits)
+
+    rows = {"direct pipes (no HTTP)": direct, "ActionProcess on asyncio (no HTTP)": endpoint,
+            "pipeline inside the proxy": inside, "POST /run through the proxy": proxy}
+    print()
+    print(f"{'measure':<38} {'n':>6} {'p50 ms':>9} {'p99 ms':>9} {'mean ms':>9}")
+    for label, samples in rows.items():
+        print(f"{label:<38} {len(samples):>6} {pct(samples, 50):>9.3f} {pct(samples, 99):>9.3f}"
+              f" {statistics.fmean(samples):>9.3f}")
+    print(f"{'cold /init of a zip action':<38} {len(cold):>6} {pct(cold, 50):>9.1f}"
+          f" {pct(cold, 99):>9.1f} {statistics.fmean(cold):>9.1f}")
+    overhead = pct(proxy, 50) - pct(direct, 50)
+    verdict = "meets" if overhead < 1.0 else "MISSES"
+    print(f"\nproxy overhead at p50 (proxy - direct): {overhead:.3f} ms "
+          f"({verdict} the < 1 ms target)")
+    plot(rows, cold, args.out)
+    print(f"plot: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
