@@ -100,7 +100,6 @@ class FilesystemSink(Sink):
 
 
 def from_directory(root: Path) -> tuple[FilesystemResolver, FilesystemSink]:
-    """The resolver and sink of ``--artifacts DIR`` (created if missing)."""
+    """The resolver and sink of ``--artifacts DIR`` (created when the first artifact is stored)."""
     root = root.resolve()
-    root.mkdir(parents=True, exist_ok=True)
     return FilesystemResolver(root), FilesystemSink(root)
