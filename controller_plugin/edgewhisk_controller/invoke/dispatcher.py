@@ -199,8 +199,7 @@ class Dispatcher:
             "action_version": str(action.get("version", "0.0.1")),
             "activation_id": activation_id,
             "transaction_id": uuid.uuid4().hex,
-            "deadline": str(now_ms() + spec.timeout_ms),
-        }
+        }  # no "deadline": the pool sets it to /run's start + timeout, as upstream's invoker
         if job.api_key is not None and entities.provides_api_key(action):
             fields["api_key"] = job.api_key
         value = entities.merged_parameters(action, job.payload)

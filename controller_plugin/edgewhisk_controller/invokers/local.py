@@ -1,8 +1,9 @@
 """LocalInvoker: activations run in this process's container pool (the embedded cloud side).
 
 Why a thin wrapper: the pool (``edgewhisk_runtime.containers``) is shared with the edge invoker,
-so it must not know about placement; this class adds an id, the kinds its backend supports and
-the namespaces it serves, and reports the pool's load as an ``InvokerState``.
+so it must not know about placement; this class adds an id, the kinds it offers (by default
+all its backend supports) and the namespaces it serves, and reports the pool's load as an
+``InvokerState``.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ class LocalInvoker(Invoker):
         self,
         id: str,
         pool: ContainerPool,
-        kinds: Iterable[str],
+        kinds: Iterable[str] | None = None,
         *,
         namespaces: Iterable[str] | None = None,
     ) -> None:
         self.id = id
         self.pool = pool
-        self.kinds = frozenset(kinds)
+        self.kinds = frozenset(pool.backend.kinds if kinds is None else kinds)
         self.namespaces = None if namespaces is None else frozenset(namespaces)
         self._closed = False
 

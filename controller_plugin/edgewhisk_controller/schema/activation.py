@@ -162,7 +162,7 @@ def response_of(outcome: Outcome, timeout_ms: int) -> tuple[Response, bool]:
     200 with an object or array -> success, unless the object has ``error`` -> application
     error; any other status -> developer error carrying the body's ``error`` if it has one;
     a failed /init -> developer error; a result over 1 MiB -> developer error with upstream's
-    truncation message.
+    truncation message. A ``str`` body is the raw text of an answer that was not JSON.
     """
     body = outcome.response
     if outcome.timed_out or outcome.status == TIMEOUT_STATUS:
