@@ -9,6 +9,7 @@ in ms lowers it), as upstream's ``maxWaitForBlockingActivation``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -105,7 +106,7 @@ async def invoke_action(request: web.Request) -> web.Response:
     return blocking_response(invocation.record, only_result, headers)
 
 
-def blocking_response(record: dict[str, Any], only_result: bool,
+def blocking_response(record: Mapping[str, Any], only_result: bool,
                       headers: dict[str, str]) -> web.Response:
     response = record.get("response", {})
     status = STATUS_OF_CODE.get(response.get("statusCode", 3), 500)

@@ -1,0 +1,147 @@
+"""Authentication and isolation, endpoint by endpoint.
+
+Every endpoint under ``/api/v1/`` answers 401 without credentials or with a wrong key, and
+403 when a key names another namespace in the path; nothing the refused request asked for
+happens. Through ``_`` a key reaches only its own namespace's entities.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from .harness import GUEST_KEY, Client, Controller
+
+CODE = "def main(args):\n    return {'owner': 'other'}\n"
+
+# (method, path under /namespaces/{ns}/, JSON body); {id} is an activation of ``other``.
+ENDPOINTS: list[tuple[str, str, Any]] = [
+    ("GET", "actions", None),
+    ("PUT", "actions/secret?overwrite=true", {"exec": {"kind": "python:3", "code": "x=1"}}),
+    ("GET", "actions/secret", None),
+    ("POST", "actions/secret?blocking=true", {}),
+    ("DELETE", "actions/secret", None),
+    ("GET", "activations", None),
+    ("GET", "activations/{id}", None),
+    ("GET", "activations/{id}/result", None),
+    ("GET", "activations/{id}/logs", None),
+    ("GET", "triggers", None),
+    ("PUT", "triggers/secret?overwrite=true", {}),
+    ("GET", "triggers/secret", None),
+    ("POST", "triggers/secret", {}),
+    ("DELETE", "triggers/secret", None),
+    ("GET", "rules", None),
+    ("PUT", "rules/secret?overwrite=true", {"trigger": "/other/secret", "action": "/other/secret"}),
+    ("GET", "rules/secret", None),
+    ("POST", "rules/secret", {"status": "inactive"}),
+    ("DELETE", "rules/secret", None),
+]
+IDS = [f"{method} {path.split('?')[0]}" for method, path, _ in ENDPOINTS]
+
+UUID, _, KEY = GUEST_KEY.partition(":")
+BAD_CREDENTIALS = {
+    "no credentials": None,
+    "a wrong key": "Basic " + base64.b64encode(f"{UUID}:{KEY[:-1]}x".encode()).decode(),
+    "an unknown uuid": "Basic " + base64.b64encode(f"00000000-0000:{KEY}".encode()).decode(),
+    "a key without colon": "Basic " + base64.b64encode(KEY.encode()).decode(),
+    "a header that is no base64": "Basic %%%",
+    "another scheme": "Bearer " + KEY,
+}
+
+
+@pytest.fixture(scope="module")
+def owned(controller: Controller, other_key: str) -> Iterator[dict[str, Any]]:
+    """``other`` owns an action, a trigger, a rule and an activation, all named ``secret``."""
+    with controller.client(other_key) as client:
+        client.create_action("secret", CODE)
+        assert client.put("triggers/secret", json={}).status_code == 200
+        rule = {"trigger": "/other/secret", "action": "/other/secret"}
+        assert client.put("rules/secret", json=rule).status_code == 200
+        record = client.post("actions/secret?blocking=true", json={}).json()
+        yield {"id": record["activationId"], "state": _state(client)}
+
+
+def _state(client: Client) -> dict[str, Any]:
+    return {path: client.get(path).json() for path in (
+        "actions/secret", "triggers/secret", "rules/secret", "actions", "activations")}
+
+
+def _send(controller: Controller, method: str, path: str, body: Any,
+          headers: dict[str, str]) -> requests.Response:
+    return requests.request(method, f"{controller.api_host}/api/v1/namespaces/{path}",
+                            json=body, headers=headers, timeout=60)
+
+
+@pytest.mark.parametrize("credentials", list(BAD_CREDENTIALS), ids=list(BAD_CREDENTIALS))
+@pytest.mark.parametrize("method, path, body", ENDPOINTS, ids=IDS)
+def test_bad_credentials_are_401_on_every_endpoint(
+    controller: Controller, owned: dict[str, Any], method: str, path: str, body: Any,
+    credentials: str,
+) -> None:
+    header = BAD_CREDENTIALS[credentials]
+    headers = {} if header is None else {"Authorization": header}
+    for ns in ("_", "other"):
+        response = _send(controller, method, f"{ns}/" + path.format(id=owned["id"]), body,
+                         headers)
+        assert response.status_code == 401, response.text
+        assert set(response.json()) == {"error", "code"}
+
+
+def test_bad_credentials_are_401_on_the_namespace_list(controller: Controller) -> None:
+    for header in BAD_CREDENTIALS.values():
+        headers = {} if header is None else {"Authorization": header}
+        response = requests.get(f"{controller.api_host}/api/v1/namespaces", headers=headers,
+                                timeout=60)
+        assert response.status_code == 401
+
+
+@pytest.mark.parametrize("method, path, body", ENDPOINTS, ids=IDS)
+def test_another_namespace_in_the_path_is_403_and_changes_nothing(
+    controller: Controller, owned: dict[str, Any], other: Client, method: str, path: str,
+    body: Any,
+) -> None:
+    with controller.client() as guest:
+        target = path.format(id=owned["id"])
+        response = guest.request(method, f"/api/v1/namespaces/other/{target}", json=body)
+    assert response.status_code == 403, response.text
+    assert set(response.json()) == {"error", "code"}
+    assert _state(other) == owned["state"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["actions/secret", "triggers/secret", "rules/secret", "activations/{id}",
+     "activations/{id}/logs"],
+    ids=["an action", "a trigger", "a rule", "an activation", "activation logs"],
+)
+def test_through_underscore_a_key_never_sees_another_namespace(
+    guest: Client, owned: dict[str, Any], path: str
+) -> None:
+    assert guest.get(path.format(id=owned["id"])).status_code == 404
+
+
+@pytest.mark.parametrize("collection", ["actions", "triggers", "rules", "activations"])
+def test_listings_show_only_the_key_s_own_namespace(guest: Client, owned: dict[str, Any],
+                                                    collection: str) -> None:
+    assert all(item["namespace"] == "guest" for item in guest.get(collection).json())
+
+
+def test_the_namespace_list_names_the_key_s_own(guest: Client, other: Client) -> None:
+    assert guest.get("/api/v1/namespaces").json() == ["guest"]
+    assert other.get("/api/v1/namespaces").json() == ["other"]
+
+
+def test_the_explicit_own_namespace_works_like_underscore(other: Client,
+                                                          owned: dict[str, Any]) -> None:
+    response = other.get("/api/v1/namespaces/other/actions/secret")
+    assert response.status_code == 200 and response.json()["namespace"] == "other"
+
+
+def test_ping_and_the_api_description_need_no_key(controller: Controller) -> None:
+    assert requests.get(f"{controller.api_host}/ping", timeout=30).text == "pong"
+    info = requests.get(f"{controller.api_host}/api/v1", timeout=30)
+    assert info.status_code == 200 and info.json()["api_version_path"] == "v1"

@@ -1,0 +1,96 @@
+"""The controller process: restart keeps everything acknowledged, SIGTERM cleans up, the
+admin command creates namespaces, and it refuses to start where it cannot."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .harness import Controller, create_namespace, edgewhisk, running
+
+CODE = "def main(args):\n    return {'n': args.get('n', 0) + 1}\n"
+
+
+def test_a_restart_keeps_actions_rules_activations_and_keys(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = Controller(data).start()
+    try:
+        key = create_namespace(["--data", str(data)], "tenant")
+        with first.client(key) as tenant:
+            tenant.create_action("kept", CODE)
+            tenant.put("triggers/kept", json={})
+            tenant.put("rules/kept", json={"trigger": "kept", "action": "kept"})
+            record = tenant.post("actions/kept?blocking=true", json={"n": 1}).json()
+            before = {p: tenant.get(p).json() for p in ("actions/kept", "triggers/kept",
+                                                        "rules/kept", "activations")}
+    finally:
+        assert first.stop() == 0
+    second = Controller(data).start()
+    try:
+        with second.client(key) as tenant:
+            after = {p: tenant.get(p).json() for p in before}
+            assert after == before
+            assert tenant.get(f"activations/{record['activationId']}").json() == record
+            again = tenant.post("actions/kept?blocking=true&result=true", json={"n": 41})
+            assert again.json() == {"n": 42}
+        with second.client() as guest:  # the guest key is not re-created twice
+            assert guest.get("/api/v1/namespaces").json() == ["guest"]
+    finally:
+        assert second.stop() == 0
+
+
+def test_sigterm_destroys_the_containers_and_exits_zero(tmp_path: Path) -> None:
+    controller = Controller(tmp_path / "data").start()
+    try:
+        with controller.client() as guest:
+            guest.create_action("warm", CODE)
+            assert guest.post("actions/warm?blocking=true", json={}).status_code == 200
+        children = controller.children()
+        assert children, "the process backend runs each container as a child process"
+    finally:
+        assert controller.stop() == 0
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(running(pid) for pid in children)
+
+
+def test_namespace_create_prints_a_fresh_key_once_and_refuses_duplicates(tmp_path: Path) -> None:
+    data = ["--data", str(tmp_path / "data")]
+    key = create_namespace(data, "team")
+    uuid, _, secret = key.partition(":")
+    assert len(uuid) == 36 and len(secret) == 64
+    assert create_namespace(data, "team2") != key
+    again = subprocess.run(edgewhisk("controller", "namespace", "create", "team", *data),
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "exists" in again.stderr
+    bad = subprocess.run(edgewhisk("controller", "namespace", "create", "no/slash", *data),
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "namespace" in bad.stderr
+    store = (tmp_path / "data" / "store.sqlite3").read_bytes()
+    assert secret.encode() not in store  # only the key's hash is kept
+
+
+def test_a_taken_port_is_a_clean_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(edgewhisk("controller", "--port", str(port), "--data",
+                                        str(tmp_path / "data")),
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "cannot listen" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_an_unreachable_couchdb_is_a_clean_error(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    done = subprocess.run(edgewhisk("controller", "--port", "0", "--data", str(tmp_path),
+                                    "--db", f"http://127.0.0.1:{port}"),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "could not start" in done.stderr
+    assert "Traceback" not in done.stderr
