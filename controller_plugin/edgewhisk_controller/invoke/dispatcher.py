@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import ControllerError
+from ..invokers.registry import InvokerRegistry
 from ..placement.interface import Placement, PlacementRequest, Unschedulable
 from ..schema import activation as act
 from ..stores import Doc, Store
@@ -49,7 +50,7 @@ class Dispatcher:
     def __init__(
         self,
         store: Store,
-        invokers: Any,  # invokers.InvokerRegistry (anything with states() and get(id))
+        invokers: InvokerRegistry,
         placement: Placement,
         *,
         api_host: str,

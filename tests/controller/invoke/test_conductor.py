@@ -110,6 +110,25 @@ def test_the_51st_component_is_refused_with_upstreams_error(make_env: Any, run: 
     assert names[-2:] == ["forever", "forever"]
 
 
+def test_a_conductor_ignoring_the_limit_stops_after_2n_plus_1_runs(
+    make_env: Any, run: Run
+) -> None:
+    env: Env = make_env()
+    stubborn = "def main(args):\n    return {'action': 'noop', 'params': {}}\n"
+
+    async def scenario() -> tuple[Any, list[Any]]:
+        await env.put_action("noop", "def main(args):\n    return {}\n")
+        flow = await env.put_action("stubborn", stubborn, annotations=CONDUCTOR)
+        inv = await env.dispatcher.invoke(NS, flow, {}, subject=SUBJECT, blocking=True,
+                                          wait_s=600)
+        return inv.record, await _records(env, inv.record["logs"])
+
+    primary, steps = run(scenario())
+    assert primary["response"]["result"] == {"error": "Too many actions in the composition."}
+    names = [s["name"] for s in steps]
+    assert (names.count("noop"), names.count("stubborn")) == (50, 101)
+
+
 @pytest.mark.parametrize("params, state, component_sees, result", [
     pytest.param(42, None, {"value": 42}, {"value": 42},
                  id="a non-object params is boxed as value"),
