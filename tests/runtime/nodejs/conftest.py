@@ -1,0 +1,104 @@
+"""The Node.js proxy as a real child process: ``node runtime_images/nodejs/proxy.js``.
+
+``node_proxy`` is a factory of fresh proxies on free ports (extra environment and arguments
+per proxy), each with stdout/stderr captured to files, all stopped by pid at teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+from edgewhisk_runtime.local import free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+PROXY = ROOT / "runtime_images" / "nodejs" / "proxy.js"
+SERVICES = ROOT / ".services" / "node_modules"
+INVOKER_ENV = {"__OW_API_HOST": "http://127.0.0.1:3233"}
+STARTUP_TIMEOUT = 30.0
+
+
+class NodeProxy:
+    """One ``node proxy.js --port P`` process; ``stop()`` ends it (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, log_dir: Path, env: Mapping[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.stdout_path = log_dir / "stdout.log"
+        self.stderr_path = log_dir / "stderr.log"
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("__OW_")}
+        full_env.pop("NODE_PATH", None)
+        full_env.update(INVOKER_ENV)
+        full_env.update(env or {})
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.process = subprocess.Popen(
+                ["node", str(PROXY), "--port", str(self.port), *args],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=full_env)
+        self.pid = self.process.pid
+        self._wait_listening()
+
+    def _wait_listening(self) -> None:
+        end = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < end:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"node proxy exited at startup: {self.stderr()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"node proxy did not listen within {STARTUP_TIMEOUT}s: {self.stderr()}")
+
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def children(self) -> list[int]:
+        """Pids of the proxy's child processes (the action process, once initialized)."""
+        found = []
+        for task in Path(f"/proc/{self.pid}/task").glob("*/children"):
+            found += [int(pid) for pid in task.read_text().split()]
+        return found
+
+    def stop(self) -> int | None:
+        """Stop by pid; returns the exit status."""
+        if self.process.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        return self.process.returncode
+
+
+class ProxyFactory(Protocol):
+    def __call__(self, env: Mapping[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> NodeProxy: ...
+
+
+@pytest.fixture
+def node_proxy(tmp_path: Path) -> Iterator[ProxyFactory]:
+    """A factory of fresh Node.js proxies, all stopped after the test."""
+    started: list[NodeProxy] = []
+
+    def factory(env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()) -> NodeProxy:
+        proxy = NodeProxy(tmp_path / f"proxy{len(started)}", env, args)
+        started.append(proxy)
+        return proxy
+
+    yield factory
+    for proxy in started:
+        proxy.stop()

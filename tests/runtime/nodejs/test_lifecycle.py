@@ -1,0 +1,139 @@
+"""The Node.js proxy's life: deadlines, stopping, ports, NODE_PATH, concurrent activations.
+
+Why these matter to the container pool: an action overrunning its deadline is killed and
+answered with an error while the proxy stays up (the pool then destroys the container);
+SIGTERM takes the action and everything it started with it; `require` finds what NODE_PATH
+offers (Composer's conductors need `openwhisk` and `redis` from there).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from edgewhisk_runtime.local import free_port
+
+from .. import client
+from .conftest import PROXY, ProxyFactory
+
+DEADLINE_ERROR = {"error": "The action exceeded its deadline and was stopped."}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(") ")[-1][:1] != "Z"
+
+
+def _soon_gone(pid: int) -> bool:
+    for _ in range(100):
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _deadline_in(seconds: float) -> str:
+    return str(int((time.time() + seconds) * 1000))
+
+
+OVERRUNS = [
+    ("a promise that never settles", "function main() { return new Promise(() => {}) }"),
+    ("a busy loop that never yields", "function main() { for (;;) {} }"),
+]
+
+
+@pytest.mark.parametrize("code", [c for _, c in OVERRUNS], ids=[
+    f"{label} past its deadline is killed and answered 504, later runs answer command exited"
+    for label, _ in OVERRUNS])
+def test_an_action_overrunning_its_deadline_is_killed(code: str, node_proxy: ProxyFactory) -> None:
+    proxy = node_proxy()
+    assert client.init(proxy.url, {"code": code}) == (200, {"ok": True})
+    [action_pid] = proxy.children()
+    assert client.run(proxy.url, {}, deadline=_deadline_in(1.0)) == (504, DEADLINE_ERROR)
+    assert _soon_gone(action_pid)
+    status, body = client.run(proxy.url, {}, deadline=_deadline_in(30))
+    assert (status, body["error"].startswith("command exited")) == (400, True), body
+    assert proxy.process.poll() is None, "the proxy itself must stay up"
+    out, err = proxy.stdout(), proxy.stderr()
+    assert client.sentinels(out) == client.sentinels(err) == 2
+    assert "exceeded its deadline" in err
+
+
+def test_an_action_within_its_deadline_is_answered(node_proxy: ProxyFactory) -> None:
+    proxy = node_proxy()
+    code = "function main() { return new Promise(r => setTimeout(() => r({ ok: 1 }), 50)) }"
+    assert client.init(proxy.url, {"code": code}) == (200, {"ok": True})
+    assert client.run(proxy.url, {}, deadline=_deadline_in(60)) == (200, {"ok": 1})
+
+
+def test_sigterm_stops_the_proxy_the_action_and_what_the_action_started(
+        node_proxy: ProxyFactory) -> None:
+    proxy = node_proxy()
+    code = ("function main() { const c = require('child_process')"
+            ".spawn('sleep', ['300'], { stdio: 'ignore' }); return { pid: c.pid } }")
+    assert client.init(proxy.url, {"code": code}) == (200, {"ok": True})
+    [action_pid] = proxy.children()
+    status, body = client.run(proxy.url, {})
+    assert status == 200, body
+    assert _alive(body["pid"]) and _alive(action_pid)
+    assert proxy.stop() == 0
+    assert _soon_gone(action_pid), "the action process outlived the proxy"
+    assert _soon_gone(body["pid"]), "a process the action started outlived the proxy"
+
+
+def test_the_port_comes_from_ow_port_without_flags(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "__OW_PORT": str(port)}
+    with open(tmp_path / "err.log", "wb") as err:
+        process = subprocess.Popen(["node", str(PROXY)], env=env, stdout=subprocess.DEVNULL,
+                                   stderr=err, stdin=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert process.poll() is None, (tmp_path / "err.log").read_text()
+                time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        assert client.run(url, {}) == (500, {"error": "no action defined yet"})
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def test_modules_on_node_path_can_be_required(node_proxy: ProxyFactory, tmp_path: Path) -> None:
+    modules = tmp_path / "node_modules"
+    (modules / "edgewhisk-test-lib").mkdir(parents=True)
+    (modules / "edgewhisk-test-lib" / "index.js").write_text("exports.twice = x => 2 * x\n")
+    proxy = node_proxy({"NODE_PATH": str(modules)})
+    code = ("const lib = require('edgewhisk-test-lib')\n"
+            "function main(a) { return { v: lib.twice(a.v) } }")
+    assert client.init(proxy.url, {"code": code}) == (200, {"ok": True}), proxy.stderr()
+    assert client.run(proxy.url, {"v": 21}) == (200, {"v": 42})
+
+
+def test_concurrent_activations_each_get_their_own_result(node_proxy: ProxyFactory) -> None:
+    proxy = node_proxy()
+    code = ("function main(a) { return new Promise(r => "
+            "setTimeout(() => r({ n: a.n }), (5 - a.n) * 20)) }")
+    assert client.init(proxy.url, {"code": code}) == (200, {"ok": True})
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(lambda n: client.run(proxy.url, {"n": n}), range(5)))
+    assert answers == [(200, {"n": n}) for n in range(5)]
+    assert client.sentinels(proxy.stdout()) == 5
+
+
+def test_unknown_paths_answer_404(node_proxy: ProxyFactory) -> None:
+    proxy = node_proxy()
+    assert client.post(proxy.url, "/nothing", b"{}")[0] == 404
