@@ -1,0 +1,60 @@
+"""The reference JavaScript client (``openwhisk`` on npm) drives the controller unmodified.
+
+Each scenario is a small Node script in ``js/`` that prints what it saw as one JSON line;
+the client comes from ``.services/node_modules`` (``make test`` installs it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .harness import Controller
+
+ROOT = Path(__file__).resolve().parents[3]
+NODE_MODULES = ROOT / ".services" / "node_modules"
+SCRIPTS = Path(__file__).resolve().parent / "js"
+
+
+def _scenario(controller: Controller, script: str) -> dict[str, Any]:
+    if not (NODE_MODULES / "openwhisk").exists():
+        pytest.fail(f"the openwhisk npm client is not installed in {NODE_MODULES}: run make test")
+    env = dict(os.environ, NODE_PATH=str(NODE_MODULES), APIHOST=controller.api_host,
+               AUTH=controller.auth)
+    done = subprocess.run(["node", str(SCRIPTS / script)], env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_create_invoke_and_read_activations_with_the_js_client(controller: Controller) -> None:
+    seen = _scenario(controller, "action_roundtrip.js")
+    assert seen["created"]["exec"]["kind"] == "python:3" and seen["created"]["version"] == "0.0.1"
+    assert {"key": "description", "value": "made by the js client"} in seen["created"][
+        "annotations"]
+    assert seen["updated"]["version"] == "0.0.2" and seen["updated"]["limits"]["memory"] == 128
+    assert seen["result"] == {"hello": "js"}
+    assert set(seen["started"]) == {"activationId"}
+    assert [a["name"] for a in seen["listed"]] == ["js-hello"]
+    assert len(seen["activations"]) == 2
+    assert seen["record"]["response"]["result"] == {"hello": "default"}
+    assert seen["logs"]["logs"][0].endswith("stdout: from js")
+    assert seen["namespaces"] == ["guest"]
+    assert seen["missing"]["statusCode"] == 404
+
+
+def test_fire_a_trigger_through_a_rule_with_the_js_client(controller: Controller) -> None:
+    seen = _scenario(controller, "trigger_fire.js")
+    assert seen["rule"]["trigger"] == {"name": "js-trigger", "path": "guest"}
+    assert seen["rule"]["status"] == "active"
+    record = seen["activations"][0]
+    assert record["cause"] == seen["fired"]["activationId"]
+    assert record["response"]["result"] == {"source": "trigger", "event": "fired"}
+    assert seen["afterDisable"]["rules"]["guest/js-rule"]["status"] == "inactive"
+    assert seen["enabled"]["status"] == "active"
+    assert [r["name"] for r in seen["rules"]] == ["js-rule"]
