@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
@@ -52,7 +53,9 @@ WHEEL_PLATFORM_ARGS = (
 # Files besides the packages' sources that change what the image contains.
 PROJECT_FILES = ("setup.cfg", "pyproject.toml")
 DOCKERFILE = Path("runtime_images", "python3-ai", "Dockerfile")
-KEEP_HASHED_TAGS = 3
+# Older src-<hash> images kept for test sessions that still use them (they share all layers but
+# the project's).
+KEEP_HASHED_TAGS = 5
 
 Progress = Callable[[str], None]
 
@@ -147,15 +150,17 @@ def _quiet(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(cmd), capture_output=True, text=True, check=False)
 
 
-def image_exists(ref: str) -> bool:
-    return _quiet(["podman", "image", "exists", ref]).returncode == 0
+def find_image(ref: str) -> str | None:
+    """The id of image ``ref``, or None when there is none (one podman call)."""
+    result = _quiet(["podman", "image", "inspect", "--format", "{{.Id}}", ref])
+    return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 def image_id(ref: str) -> str:
-    result = _quiet(["podman", "image", "inspect", "--format", "{{.Id}}", ref])
-    if result.returncode != 0:
-        raise ImageBuildError(f"podman image inspect {ref}: {result.stderr.strip()}")
-    return result.stdout.strip()
+    found = find_image(ref)
+    if found is None:
+        raise ImageBuildError(f"podman image inspect {ref}: no such image")
+    return found
 
 
 @contextlib.contextmanager
@@ -174,9 +179,10 @@ def _build_lock(context: Path) -> Iterator[None]:
 
 def ensure_base(build_dir: Path, progress: Progress, *, rebuild: bool = False) -> str:
     """Make sure the debootstrapped base image exists; return its id."""
-    if not rebuild and image_exists(BASE_IMAGE):
+    present = None if rebuild else find_image(BASE_IMAGE)
+    if present:
         progress(f"[1/3] base image {BASE_IMAGE}: present")
-        return image_id(BASE_IMAGE)
+        return present
     for tool in ("debootstrap", "podman"):
         if shutil.which(tool) is None:
             raise ImageBuildError(
@@ -261,6 +267,20 @@ def _prune_hashed_tags(keep: str, progress: Progress) -> None:
             progress(f"      removed old image {old}")
 
 
+def _retag(image: str, tag: str) -> None:
+    """Point ``tag`` at ``image``; the image it left is removed if nothing else names it."""
+    wanted, before = find_image(image), find_image(tag)
+    if before == wanted:
+        return
+    tagged = _quiet(["podman", "tag", image, tag])
+    if tagged.returncode != 0:
+        raise ImageBuildError(f"podman tag {image} {tag}: {tagged.stderr.strip()}")
+    if before:
+        names = _quiet(["podman", "image", "inspect", "--format", "{{.RepoTags}}", before])
+        if names.stdout.strip() in ("[]", ""):
+            _quiet(["podman", "rmi", before])  # fails harmlessly while a container uses it
+
+
 def build_image(tag: str | None = DEFAULT_TAG, *, context: Path | None = None,
                 project: Path | None = None, rebuild_base: bool = False,
                 progress: Progress = stderr_progress) -> str:
@@ -270,6 +290,7 @@ def build_image(tag: str | None = DEFAULT_TAG, *, context: Path | None = None,
     hash of the sources plus a few podman queries. With ``tag=None`` only the content-hashed
     tag ``IMAGE:src-<hash>`` is returned (tests use it, so they never move ``latest``).
     """
+    start = time.monotonic()
     root = (project or find_project_root()).resolve()
     build_dir = root / ".build"
     context = (context or build_dir / "python3-ai").resolve()
@@ -278,7 +299,7 @@ def build_image(tag: str | None = DEFAULT_TAG, *, context: Path | None = None,
         files = snapshot(root)
         digest = source_hash(files, base_id)
         hashed = f"{IMAGE}:src-{digest}"
-        if image_exists(hashed):
+        if find_image(hashed):
             progress(f"[3/3] image {hashed}: up to date, nothing to build")
         else:
             ensure_dependency_wheels(context, progress)
@@ -290,10 +311,8 @@ def build_image(tag: str | None = DEFAULT_TAG, *, context: Path | None = None,
             _prune_hashed_tags(hashed, progress)
         tag = tag or hashed
         if tag != hashed:
-            tagged = _quiet(["podman", "tag", hashed, tag])
-            if tagged.returncode != 0:
-                raise ImageBuildError(f"podman tag {hashed} {tag}: {tagged.stderr.strip()}")
-        progress(f"image ready: {tag} (source hash {digest})")
+            _retag(hashed, tag)
+        progress(f"image ready: {tag} (source hash {digest}, {time.monotonic() - start:.1f} s)")
     return tag
 
 
