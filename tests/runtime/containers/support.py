@@ -1,0 +1,35 @@
+"""Helpers of the container-pool tests: action specs, activation fields, pid checks."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from edgewhisk_runtime.containers import ActionSpec
+
+Run = Callable[[Awaitable[Any]], Any]
+TEST_LABEL = "org.edgewhisk.test-pool"
+
+
+def spec(code: str | None, key: str = "guest/a@0.0.1", **overrides: Any) -> ActionSpec:
+    fields: dict[str, Any] = dict(key=key, kind="python:3", code=code, binary=False,
+                                  main="main", image=None,
+                                  env={"__OW_API_HOST": "http://127.0.0.1:3233"},
+                                  memory_mb=256, timeout_ms=30_000, concurrency=1)
+    fields.update(overrides)
+    return ActionSpec(**fields)
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting for its reaper counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def fields(activation_id: str, **more: str) -> dict[str, str]:
+    return {"activation_id": activation_id, "transaction_id": "tid", "namespace": "guest",
+            "action_name": "a", "action_version": "0.0.1", **more}
