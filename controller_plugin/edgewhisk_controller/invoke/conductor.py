@@ -180,8 +180,8 @@ async def _step(
     wait = None
     if primitive or not entities.is_conductor(action):
         wait = entities.limits(action)["timeout"] / 1000 + COMPONENT_WAIT_EXTRA_S
+    s.logs.append(activation_id)  # before waiting: an aborted composition lists it too
     done, _ = await asyncio.wait({task}, timeout=wait)
-    s.logs.append(activation_id)
     if not done:
         return act.whisk_error(activation_timeout(activation_id))
     if task.exception() is not None:

@@ -148,8 +148,17 @@ class Dispatcher:
             return None
 
     async def record(self, rec: act.ActivationRecord) -> act.ActivationRecord:
-        """Store ``rec`` (once: activation ids are fresh, a duplicate is a Conflict)."""
-        await self.store.put(act.COLLECTION, act.to_doc(rec))
+        """Store ``rec`` once (activation ids are fresh, a duplicate would be a Conflict).
+
+        A cancellation arriving mid-write waits for the write to finish before it propagates,
+        so shutting down never leaves an activation half recorded or unrecorded.
+        """
+        put = asyncio.ensure_future(self.store.put(act.COLLECTION, act.to_doc(rec)))
+        try:
+            await asyncio.shield(put)
+        except asyncio.CancelledError:
+            await put
+            raise
         return rec
 
     # -- one action activation --------------------------------------------------------------

@@ -6,10 +6,12 @@ kind-agnostic, so what Composer's JavaScript conductors rely on is proved with p
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from edgewhisk_controller.invoke import conductor
+from edgewhisk_controller.schema import activation as act
 
 from .conftest import NS, SUBJECT, Env, Run
 
@@ -220,3 +222,27 @@ def test_a_nested_composition_is_caused_by_its_parent(make_env: Any, run: Run) -
     assert _annotations(nested)["topmost"] is False
     assert _annotations(nested)["causedBy"] == "sequence"
     assert len(nested["logs"]) == 3
+
+
+def test_shutting_down_mid_composition_records_the_composition_and_its_step_as_aborted(
+    make_env: Any, run: Run
+) -> None:
+    env: Env = make_env()
+    slow = "import time\ndef main(args):\n    time.sleep(60)\n    return {}\n"
+
+    async def scenario() -> tuple[Any, list[Any], int]:
+        await env.put_action("slow", slow)
+        flow = await env.put_action("flow", STEPPER, annotations=CONDUCTOR)
+        inv = await env.dispatcher.invoke(NS, flow, {"n": 1, "plan": ["slow"]}, subject=SUBJECT,
+                                          blocking=False, wait_s=0)
+        while await env.count() == 0 or env.registry.get("local-0").state().in_flight == 0:
+            await asyncio.sleep(0.02)  # the first conductor run is recorded, slow is running
+        await env.dispatcher.close(grace_s=0)
+        primary = await env.record(inv.activation_id)
+        return primary, await _records(env, primary["logs"]), await env.count()
+
+    primary, steps, count = run(scenario())
+    assert primary["response"]["result"] == {"error": act.ABORTED}
+    assert [s["name"] for s in steps] == ["flow", "slow"]
+    assert steps[1]["response"]["result"] == {"error": act.ABORTED}
+    assert count == 3
