@@ -18,8 +18,8 @@
  * Protocol: after loading it sends `{ok: true}` or `{ok: false, error}` (details on stderr)
  * and exits on failure; per activation it receives `{id, value, env}` and sends
  * `{id, body}` (the result as JSON text) or `{id, notJson: type}`. Everything the action
- * prints has been written (synchronously) to the inherited stdout/stderr before the reply,
- * so the proxy's sentinel lines always follow the action's output.
+ * printed has reached the inherited stdout/stderr before the reply (see `flushed`), so the
+ * proxy's sentinel lines always follow the action's output.
  */
 
 const fs = require('fs')
@@ -131,6 +131,19 @@ class Session {
   }
 }
 
+/**
+ * Resolves once everything written to stdout and stderr so far has reached the descriptors.
+ * Why: on pipes Node's stdout is asynchronous once the pipe is full, so a reply sent at once
+ * could let the proxy's sentinel overtake the action's output.
+ */
+function flushed () {
+  const drained = stream => new Promise(resolve => {
+    if (stream.writableLength === 0) resolve()
+    else stream.write('', () => resolve())
+  })
+  return Promise.all([drained(process.stdout), drained(process.stderr)])
+}
+
 function main ([dir, entry, mode]) {
   process.chdir(dir)
   process.on('disconnect', () => process.exit(0)) // the proxy is gone: so are we
@@ -141,15 +154,15 @@ function main ([dir, entry, mode]) {
     if (!(error instanceof StartError)) console.error(error)
     else console.error(error.message)
     const reason = error instanceof StartError ? error.message : `${error.name}: ${error.message}`
-    process.send({ ok: false, error: `Initialization has failed due to: ${reason}` },
-      () => process.exit(1))
+    const failure = { ok: false, error: `Initialization has failed due to: ${reason}` }
+    flushed().then(() => process.send(failure, () => process.exit(1)))
     return
   }
   const session = new Session(handler)
   process.on('message', message => {
-    session.activate(message).then(reply => process.send(reply))
+    session.activate(message).then(reply => flushed().then(() => process.send(reply)))
   })
-  process.send({ ok: true })
+  flushed().then(() => process.send({ ok: true }))
 }
 
 main(process.argv.slice(2))

@@ -25,6 +25,20 @@ INVOKER_ENV = {"__OW_API_HOST": "http://127.0.0.1:3233"}
 STARTUP_TIMEOUT = 30.0
 
 
+def wait_listening(process: subprocess.Popen[bytes], port: int) -> None:
+    """Return once ``process`` accepts connections on ``port``; raise if it exits or stalls."""
+    end = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise RuntimeError(f"node proxy exited at startup (status {process.returncode})")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"node proxy did not listen within {STARTUP_TIMEOUT}s")
+
+
 class NodeProxy:
     """One ``node proxy.js --port P`` process; ``stop()`` ends it (SIGTERM, then SIGKILL)."""
 
@@ -44,20 +58,11 @@ class NodeProxy:
                 ["node", str(PROXY), "--port", str(self.port), *args],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=full_env)
         self.pid = self.process.pid
-        self._wait_listening()
-
-    def _wait_listening(self) -> None:
-        end = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < end:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"node proxy exited at startup: {self.stderr()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"node proxy did not listen within {STARTUP_TIMEOUT}s: {self.stderr()}")
+        try:
+            wait_listening(self.process, self.port)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"{exc}: {self.stderr()}") from None
 
     def stdout(self) -> str:
         return self.stdout_path.read_text(encoding="utf-8", errors="replace")

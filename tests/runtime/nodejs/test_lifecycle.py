@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from edgewhisk_runtime.local import free_port
 
 from .. import client
-from .conftest import PROXY, ProxyFactory
+from .conftest import PROXY, ProxyFactory, wait_listening
 
 DEADLINE_ERROR = {"error": "The action exceeded its deadline and was stopped."}
 
@@ -91,25 +92,63 @@ def test_sigterm_stops_the_proxy_the_action_and_what_the_action_started(
     assert _soon_gone(body["pid"]), "a process the action started outlived the proxy"
 
 
-def test_the_port_comes_from_ow_port_without_flags(tmp_path: Path) -> None:
+def _start_bare(env: dict[str, str], args: tuple[str, ...] = (),
+                **streams: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["node", str(PROXY), *args], env={**os.environ, **env},
+                            stdin=subprocess.DEVNULL, **streams)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+    process.wait(timeout=10)
+
+
+def test_the_port_comes_from_ow_port_without_flags() -> None:
     port = free_port()
-    env = {**os.environ, "__OW_PORT": str(port)}
-    with open(tmp_path / "err.log", "wb") as err:
-        process = subprocess.Popen(["node", str(PROXY)], env=env, stdout=subprocess.DEVNULL,
-                                   stderr=err, stdin=subprocess.DEVNULL)
+    process = _start_bare({"__OW_PORT": str(port)}, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
     try:
-        for _ in range(600):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert process.poll() is None, (tmp_path / "err.log").read_text()
-                time.sleep(0.05)
+        wait_listening(process, port)
         url = f"http://127.0.0.1:{port}"
         assert client.run(url, {}) == (500, {"error": "no action defined yet"})
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+        _stop(process)
+
+
+def test_on_pipes_a_slow_reader_still_sees_the_output_before_the_sentinels() -> None:
+    """What the process backend reads: pipes, with output larger than a pipe's buffer."""
+    port = free_port()
+    process = _start_bare({}, ("--port", str(port)), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+    streams: dict[str, bytes] = {}
+
+    def drain(name: str, pipe: Any) -> None:
+        chunks = []
+        while chunk := pipe.read(4096):
+            chunks.append(chunk)
+            time.sleep(0.0005)
+        streams[name] = b"".join(chunks)
+
+    readers = [threading.Thread(target=drain, args=(name, getattr(process, name)))
+               for name in ("stdout", "stderr")]
+    for reader in readers:
+        reader.start()
+    try:
+        wait_listening(process, port)
+        url = f"http://127.0.0.1:{port}"
+        code = ("function main(a) { const s = 'y'.repeat(a.n); console.log(s); console.error(s);"
+                " return { n: s.length } }")
+        assert client.init(url, {"code": code}) == (200, {"ok": True})
+        for _ in range(3):
+            assert client.run(url, {"n": 300_000}) == (200, {"n": 300_000})
+    finally:
+        _stop(process)
+        for reader in readers:
+            reader.join(timeout=30)
+    expected = ("y" * 300_000 + "\n" + client.SENTINEL + "\n") * 3
+    assert streams["stdout"].decode() == expected
+    assert streams["stderr"].decode() == expected
 
 
 def test_modules_on_node_path_can_be_required(node_proxy: ProxyFactory, tmp_path: Path) -> None:
