@@ -246,3 +246,26 @@ def test_shutting_down_mid_composition_records_the_composition_and_its_step_as_a
     assert [s["name"] for s in steps] == ["flow", "slow"]
     assert steps[1]["response"]["result"] == {"error": act.ABORTED}
     assert count == 3
+
+
+def test_a_nodejs_conductor_drives_python_components(make_env: Any, run: Run) -> None:
+    env: Env = make_env()
+    js = """
+function main(args) {
+  if (args.error) return { error: args.error };
+  if (args.$done) return { params: { n: args.n } };
+  return { action: "double", params: { n: args.n }, state: { $done: true } };
+}
+"""
+
+    async def scenario() -> tuple[Any, list[Any]]:
+        await env.put_action("double", DOUBLE)
+        flow = await env.put_action("jsflow", js, kind="nodejs:default", annotations=CONDUCTOR)
+        inv = await env.dispatcher.invoke(NS, flow, {"n": 21}, subject=SUBJECT, blocking=True,
+                                          wait_s=120)
+        return inv.record, await _records(env, inv.record["logs"])
+
+    primary, steps = run(scenario())
+    assert primary["response"]["result"] == {"n": 42}
+    assert [(s["name"], _annotations(s)["kind"]) for s in steps] == [
+        ("jsflow", "nodejs:default"), ("double", "python:3"), ("jsflow", "nodejs:default")]
