@@ -3,9 +3,12 @@
 /**
  * edgewhisk's OpenWhisk action proxy for `nodejs:default` actions: POST /init and POST /run.
  *
- *   node proxy.js [--port PORT] [--host HOST] [--max-zip-bytes N] [--max-zip-entries N]
+ *   node proxy.js [--port PORT] [--host HOST] [--workdir DIR]
+ *                 [--max-zip-bytes N] [--max-zip-entries N]
  *
  * PORT defaults to $__OW_PORT, else 8080; HOST to 127.0.0.1 (a container passes 0.0.0.0).
+ * The action is unpacked into DIR/action; DIR defaults to a fresh temporary folder, removed
+ * at exit (a given DIR belongs to the caller, who removes it even after a SIGKILL).
  * Dependency-free (Node >= 18 built-ins only), so it runs where Node runs: the controller's
  * process backend, an edge device, or an image. stdout carries nothing but the action's
  * output and the sentinel lines (a startup line goes to stderr, on a terminal only).
@@ -25,7 +28,7 @@ const MAX_BODY_BYTES = 256 * 1024 * 1024
 const KEEP_ALIVE_MS = 120 * 1000
 
 function usage (message) {
-  logs.stderr(`${message}\nusage: node proxy.js [--port PORT] [--host HOST] ` +
+  logs.stderr(`${message}\nusage: node proxy.js [--port PORT] [--host HOST] [--workdir DIR] ` +
     '[--max-zip-bytes N] [--max-zip-entries N]')
   process.exit(2)
 }
@@ -49,6 +52,7 @@ function parseArgs (argv) {
     if (value === undefined) usage(`${flag} needs a value`)
     if (flag === '--port') options.port = integer(value, flag)
     else if (flag === '--host') options.host = value
+    else if (flag === '--workdir') options.workdir = value
     else if (flag === '--max-zip-bytes') options.maxZipBytes = integer(value, flag)
     else if (flag === '--max-zip-entries') options.maxZipEntries = integer(value, flag)
     else usage(`unknown argument ${flag}`)

@@ -70,6 +70,7 @@ class Service {
   constructor ({ workdir, maxZipBytes, maxZipEntries } = {}) {
     this.ownWorkdir = !workdir
     this.workdir = workdir || fs.mkdtempSync(path.join(os.tmpdir(), 'edgewhisk-node-action-'))
+    fs.mkdirSync(this.workdir, { recursive: true })
     this.maxZipBytes = maxZipBytes
     this.maxZipEntries = maxZipEntries
     this.action = null

@@ -23,6 +23,7 @@ from edgewhisk_runtime.local import free_port
 from .. import client
 from .conftest import PROXY, ProxyFactory, wait_listening
 
+ECHO_CODE = "function main(args) { return args }\n"
 DEADLINE_ERROR = {"error": "The action exceeded its deadline and was stopped."}
 
 
@@ -176,3 +177,24 @@ def test_concurrent_activations_each_get_their_own_result(node_proxy: ProxyFacto
 def test_unknown_paths_answer_404(node_proxy: ProxyFactory) -> None:
     proxy = node_proxy()
     assert client.post(proxy.url, "/nothing", b"{}")[0] == 404
+
+
+def test_a_given_workdir_holds_the_action_and_is_left_to_its_owner(
+        node_proxy: ProxyFactory, tmp_path: Path) -> None:
+    workdir = tmp_path / "container"
+    proxy = node_proxy(args=("--workdir", str(workdir)))
+    assert client.init(proxy.url, {"code": ECHO_CODE}) == (200, {"ok": True})
+    assert (workdir / "action" / "index.js").read_text() == ECHO_CODE
+    assert proxy.stop() == 0
+    assert workdir.is_dir()
+
+
+def test_the_default_workdir_is_temporary_and_removed_at_exit(
+        node_proxy: ProxyFactory, tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proxy = node_proxy({"TMPDIR": str(scratch)})
+    assert client.init(proxy.url, {"code": ECHO_CODE}) == (200, {"ok": True})
+    assert len(list(scratch.glob("edgewhisk-node-action-*/action/index.js"))) == 1
+    assert proxy.stop() == 0
+    assert list(scratch.iterdir()) == []
