@@ -1,0 +1,106 @@
+"""What each backend adds: kinds, cleanup by pid or label, memory limits, blackbox images."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import docker
+import pytest
+from edgewhisk_runtime.containers import ContainerUnreachable
+from edgewhisk_runtime.containers.docker import DockerBackend
+from edgewhisk_runtime.containers.pool import ABNORMAL_RUN
+from edgewhisk_runtime.containers.process import ProcessBackend, ProcessContainer
+
+from . import actions
+from .support import Run, fields, running, spec
+from .test_pool import MakePool
+
+
+@pytest.mark.parametrize("proxy_exists, kinds", [
+    pytest.param(True, {"python:3", "nodejs:default"},
+                 id="nodejs when the node proxy exists"),
+    pytest.param(False, {"python:3"}, id="python only without the node proxy"),
+])
+def test_process_backend_kinds(tmp_path: Path, proxy_exists: bool, kinds: set[str]) -> None:
+    assert shutil.which("node"), "node is part of the environment (ENVIRONMENT.md)"
+    proxy = tmp_path / "proxy.js"
+    if proxy_exists:
+        proxy.write_text("// a proxy\n")
+    assert ProcessBackend(node_proxy=proxy).kinds == frozenset(kinds)
+
+
+@pytest.mark.parametrize("images, kinds", [
+    pytest.param(None, {"python:3", "blackbox"}, id="python3-ai and blackbox by default"),
+    pytest.param({"python:3": "p", "nodejs:default": "n"}, {"python:3", "nodejs:default",
+                                                           "blackbox"},
+                 id="nodejs only when an image is configured for it"),
+])
+def test_docker_backend_kinds(docker_client: docker.DockerClient,
+                              images: dict[str, str] | None, kinds: set[str]) -> None:
+    assert DockerBackend(docker_client, images=images).kinds == frozenset(kinds)
+
+
+def test_a_destroyed_process_container_leaves_no_process_and_no_folder(run: Run) -> None:
+    action = spec(actions.SLEEPER)
+
+    async def scenario() -> tuple[ProcessContainer, dict[str, float]]:
+        container = await ProcessBackend().start(action)
+        assert await container.init(action.init_payload()) == (200, {"ok": True})
+        status, pids = await container.run({"value": {}})
+        assert status == 200
+        busy = asyncio.ensure_future(container.run({"value": {"sleep": 30}}))
+        await asyncio.sleep(0.3)  # let /run reach the action
+        await container.destroy()
+        await container.destroy()  # idempotent
+        with pytest.raises(ContainerUnreachable):
+            await busy
+        return container, pids
+
+    container, pids = run(scenario())
+    assert not container.alive and not container.workdir.exists()
+    assert not running(container.pid) and not running(int(pids["pid"]))
+
+
+def test_docker_container_has_the_memory_limit(run: Run, make_pool: MakePool,
+                                               docker_backend: DockerBackend,
+                                               docker_client: docker.DockerClient) -> None:
+    pool = make_pool(docker_backend)
+    outcome = run(pool.run(spec(actions.SLEEPER, memory_mb=192), {}, fields("a1")))
+    container = docker_client.containers.get(outcome.container_id.removeprefix("docker-"))
+    assert container.attrs["HostConfig"]["Memory"] == 192 * 1024 * 1024
+    assert container.labels.items() >= docker_backend.labels.items()
+
+
+def test_a_blackbox_action_runs_its_own_image(run: Run, make_pool: MakePool,
+                                              docker_backend: DockerBackend,
+                                              python3_ai_image: str) -> None:
+    pool = make_pool(docker_backend)
+    action = spec(actions.ECHO, kind="blackbox", image=python3_ai_image)
+    outcomes = [run(pool.run(action, {"lines": 1}, fields(f"act{i}"))) for i in range(2)]
+    assert [o.status for o in outcomes] == [200, 200]
+    assert outcomes[0].container_id == outcomes[1].container_id
+    assert any(line.endswith("stdout: act1 out 0") for line in outcomes[1].logs)
+    assert not any("act0" in line for line in outcomes[1].logs)
+
+
+def test_a_container_removed_from_outside_mid_run_is_replaced(
+        run: Run, make_pool: MakePool, docker_backend: DockerBackend,
+        docker_client: docker.DockerClient) -> None:
+    pool = make_pool(docker_backend)
+    action = spec(actions.SLEEPER)
+
+    async def scenario() -> tuple[str, int, object]:
+        first = await pool.run(action, {}, fields("a1"))
+        busy = asyncio.ensure_future(pool.run(action, {"sleep": 30}, fields("a2")))
+        await asyncio.sleep(0.5)  # let /run reach the action
+        sdk = docker_client.containers.get(first.container_id.removeprefix("docker-"))
+        await asyncio.get_running_loop().run_in_executor(None, lambda: sdk.remove(force=True))
+        crashed = await busy
+        return first.container_id, crashed.status, crashed.response
+
+    first_id, status, response = run(scenario())
+    assert (status, response) == (502, {"error": ABNORMAL_RUN})
+    after = run(pool.run(action, {}, fields("a3")))
+    assert after.status == 200 and after.container_id != first_id
