@@ -151,7 +151,7 @@ class DockerBackend(ContainerBackend):
             try:
                 await container.attach()
                 await self.call(container.sdk.start)
-                await container.wait_ready(READY_TIMEOUT_S, lambda c=container: c.alive)
+                await container.wait_ready(READY_TIMEOUT_S, container.is_alive)
                 return container
             except (BackendUnavailable, ContainerStartError) as exc:
                 failure = exc

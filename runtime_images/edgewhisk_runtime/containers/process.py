@@ -144,7 +144,7 @@ class ProcessBackend(ContainerBackend):
                 raise ContainerStartError(f"cannot start the {spec.kind} proxy: {exc}") from exc
             container = ProcessContainer(spec.kind, process, port, workdir, spec.concurrency)
             try:
-                await container.wait_ready(READY_TIMEOUT_S, lambda c=container: c.alive)
+                await container.wait_ready(READY_TIMEOUT_S, container.is_alive)
                 return container
             except ContainerStartError as exc:
                 failure = exc

@@ -81,5 +81,8 @@ class ProxyContainer(Container):
                         f"{self.id} did not answer HTTP in {timeout} s: {exc}") from exc
             await asyncio.sleep(READY_POLL_S)
 
+    def is_alive(self) -> bool:
+        return self.alive
+
     async def close_session(self) -> None:
         await self._session.close()
