@@ -10,11 +10,10 @@ the store closes. The middleware list is declared once, errors outermost.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 
 from .api import RESOURCES
 from .auth import Authenticator, ensure_guest
@@ -26,18 +25,11 @@ from .middleware import auth_middleware, errors_middleware
 from .placement import LeastLoaded
 from .stores import open_store
 
-if TYPE_CHECKING:
-    from edgewhisk_runtime.containers import ContainerBackend
-
-log = logging.getLogger(__name__)
-
 MIDDLEWARES = (errors_middleware, auth_middleware)
 """Outermost first: errors answers whatever auth (or a handler) raises."""
 
 CLIENT_MAX_SIZE = 64 * 1024 * 1024
 """Action PUTs carry code up to 48 MB (base64 zips); payloads are checked at 1 MiB by handlers."""
-
-DOCKER_IMAGES = {"python:3": "localhost/edgewhisk/python3-ai:latest"}
 
 
 def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Application:
@@ -79,20 +71,17 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
 
 
 def _backend(config: ControllerConfig) -> ContainerBackend:
-    """The one container backend all local invokers share (imported lazily: docker is heavy)."""
+    """The one container backend all local invokers share (docker imported only if used)."""
     if config.backend == "docker":
         import docker
-        from edgewhisk_runtime.containers import DockerBackend
+        from edgewhisk_runtime.containers.docker import DockerBackend
 
         client = (docker.DockerClient(base_url=config.docker_url) if config.docker_url
                   else docker.from_env())
-        return DockerBackend(client, images=DOCKER_IMAGES)
-    from edgewhisk_runtime.containers import ProcessBackend
-
+        images = {"python:3": config.python_image} if config.python_image else None
+        return DockerBackend(client, images)  # None: python3-ai:latest; blackbox: its own
     return ProcessBackend(artifacts=config.data / "artifacts")
 
 
-def _pool(backend: ContainerBackend, config: ControllerConfig) -> Any:
-    from edgewhisk_runtime.containers import ContainerPool
-
+def _pool(backend: ContainerBackend, config: ControllerConfig) -> ContainerPool:
     return ContainerPool(backend, memory_mb=config.invoker_memory_mb)

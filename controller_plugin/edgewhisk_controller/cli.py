@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="MB", help="memory of each local invoker's pool")
     parser.add_argument("--docker-url", default=None,
                         help="Docker Engine API for --backend docker (default: DOCKER_HOST)")
+    parser.add_argument("--python-image", default=None, metavar="IMAGE",
+                        help="image of python:3 actions for --backend docker "
+                             "(default localhost/edgewhisk/python3-ai:latest)")
     parser.add_argument("--api-host", default=None,
                         help="API host given to actions (default: the listening address)")
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         config = ControllerConfig(
             host=args.host, port=args.port, data=Path(args.data), db=args.db,
             invokers=args.invokers, backend=args.backend, invoker_memory_mb=args.invoker_memory,
-            docker_url=args.docker_url, api_host=args.api_host,
+            docker_url=args.docker_url, python_image=args.python_image, api_host=args.api_host,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -25,6 +25,7 @@ class ControllerConfig:
     backend: str = "process"
     invoker_memory_mb: int = 2048
     docker_url: str | None = None
+    python_image: str | None = None
     api_host: str | None = None
 
     def __post_init__(self) -> None:
