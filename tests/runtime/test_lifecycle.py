@@ -35,7 +35,8 @@ def error_with(*words: str) -> Any:
     return lambda body: all(w in body.get("error", "") for w in words)
 
 
-# (id, [(endpoint, raw body bytes | JSON document, expected status, body check or None)])
+# (id, [(endpoint, raw body bytes | JSON document | a function making it when sent,
+#        expected status, body check or None)])
 ROWS: list[tuple[str, list[tuple[str, Any, int, Any]]]] = [
     ("a run before init is an error and init still works afterwards", [
         ("run", {"value": {}}, 500, {"error": "no action defined yet"}),
@@ -69,8 +70,8 @@ ROWS: list[tuple[str, list[tuple[str, Any, int, Any]]]] = [
     ]),
     ("an action overrunning its deadline is killed and answered with 504", [
         ("init", {"value": {"code": SLEEPY}}, 200, {"ok": True}),
-        ("run", {"value": {}, "deadline": deadline_in(60)}, 200, None),
-        ("run", {"value": {"sleep": 120}, "deadline": deadline_in(1)}, 504,
+        ("run", lambda: {"value": {}, "deadline": deadline_in(60)}, 200, None),
+        ("run", lambda: {"value": {"sleep": 120}, "deadline": deadline_in(1)}, 504,
          error_with("deadline")),
         ("run", {"value": {}}, 400, error_with("command exited")),
         ("init", {"value": {"code": ECHO}}, 403, None),
@@ -112,6 +113,8 @@ ROWS: list[tuple[str, list[tuple[str, Any, int, Any]]]] = [
 
 
 def _send(target: RuntimeTarget, endpoint: str, body: Any) -> tuple[int, Any]:
+    if callable(body):  # deadlines are made when the call is sent, not when rows are collected
+        body = body()
     raw = body if isinstance(body, bytes) else client.json.dumps(body).encode()
     return client.post(target.url, f"/{endpoint}", raw)
 
