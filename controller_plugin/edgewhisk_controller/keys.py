@@ -1,4 +1,5 @@
-"""The typed ``AppKey``s under which the application holds its long-lived objects.
+"""The typed ``AppKey``s of the application's long-lived objects, and the ``RequestKey``s
+the middleware sets for handlers.
 
 One module so that handlers, middleware and ``app.py`` name them without importing each other.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .auth import Authenticator
+from .auth import Authenticator, Subject
 from .config import ControllerConfig
 from .invoke import Dispatcher
 from .stores import Store
@@ -16,3 +17,10 @@ CONFIG = web.AppKey("config", ControllerConfig)
 STORE = web.AppKey("store", Store)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+
+TID = web.RequestKey("tid", str)
+"""The request's transaction id (``X-Request-ID``, ``code`` of error bodies)."""
+SUBJECT = web.RequestKey("subject", Subject)
+"""Who is calling (set by the auth middleware on every ``/api/v1/`` request)."""
+NAMESPACE = web.RequestKey("namespace", str)
+"""The path's ``{ns}``, resolved (``_``) and authorised by the auth middleware."""

@@ -9,19 +9,19 @@ from aiohttp import web
 
 from ..auth import Subject
 from ..exceptions import BadRequest, NotFound, PayloadTooLarge
-from ..middleware.auth import NAMESPACE, SUBJECT
+from ..keys import NAMESPACE, SUBJECT
 from ..schema.entity import check_name, public
 from ..stores import NotFound as StoreNotFound
 from ..stores import Store
 
 
 def subject(request: web.Request) -> Subject:
-    return request[SUBJECT]  # type: ignore[no-any-return]
+    return request[SUBJECT]
 
 
 def namespace(request: web.Request) -> str:
     """The path's namespace, already resolved and authorised by the auth middleware."""
-    return request[NAMESPACE]  # type: ignore[no-any-return]
+    return request[NAMESPACE]
 
 
 def entity_name(request: web.Request) -> str:

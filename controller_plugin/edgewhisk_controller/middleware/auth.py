@@ -11,11 +11,9 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from ..keys import AUTHENTICATOR
+from ..keys import AUTHENTICATOR, NAMESPACE, SUBJECT
 
 PROTECTED = "/api/v1/"
-SUBJECT = "subject"
-NAMESPACE = "namespace"
 
 
 @web.middleware

@@ -25,11 +25,9 @@ from ..exceptions import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
+from ..keys import TID
 
 log = logging.getLogger(__name__)
-
-TID = "tid"
-"""The request key of the transaction id."""
 
 
 def _from_store(exc: stores.StoreError) -> ControllerError:
