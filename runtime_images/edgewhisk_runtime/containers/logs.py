@@ -127,11 +127,13 @@ class LogCollector:
     def _ready(self) -> bool:
         return all(s.segments or s.eof for s in self._streams.values())
 
-    async def collect(self, *, limit_bytes: int, timeout: float) -> Collected:
+    async def collect(self, *, limit_bytes: int, timeout: float,
+                      sentinels: bool = True) -> Collected:
         """The next activation's lines: up to the next sentinel on each stream.
 
         Waits at most ``timeout`` seconds for both sentinels (or the streams' end); a stream
-        without its sentinel by then gives what it has and the logs end with the failure notice.
+        without its sentinel by then gives what it has and, if ``sentinels`` were expected, the
+        logs end with the failure notice and are not ``complete``.
         """
         async with self._lock:
             deadline = time.monotonic() + timeout
@@ -152,7 +154,7 @@ class LogCollector:
                 else:
                     taken += s.current
                     s.current = []
-                    complete = complete and s.eof
+                    complete = complete and (s.eof or not sentinels)
             taken.sort(key=lambda line: line.time_ns)
             lines = _limited(taken, limit_bytes)
             if not complete:

@@ -45,8 +45,8 @@ TIMEOUT_MARGIN_S = 2.0
 # How long to wait for both sentinels after /run answered (upstream: 2 s log idle timeout).
 LOG_WAIT_S = 2.0
 # A blackbox need not write sentinels (upstream does not wait for them); until it has written
-# one, its logs are whatever arrived within this short wait.
-BLACKBOX_LOG_WAIT_S = 0.05
+# one, its logs are whatever arrived within this short wait after /run answered.
+BLACKBOX_LOG_WAIT_S = 0.1
 DEVELOPER_ERROR = 502
 # Upstream's Messages, verbatim.
 ABNORMAL_INIT = "The action did not initialize and exited unexpectedly."
@@ -263,8 +263,11 @@ class ContainerPool:
         if killed:
             self._retire(entry)
             await container.destroy()
+        # A blackbox need not write sentinels; until it has written one, none is expected.
+        expected = killed or spec.kind != BLACKBOX or container.logs.seen_sentinel
         collected = await container.logs.collect(
-            limit_bytes=_log_limit(spec), timeout=self._log_wait(spec, container, killed))
+            limit_bytes=_log_limit(spec), sentinels=expected,
+            timeout=self.log_wait_s if expected else BLACKBOX_LOG_WAIT_S)
         reusable = status == 200 and not killed and collected.complete
         return RunOutcome(status, body, _lines(spec, collected), False, None, duration_ms,
                           container.id, timed_out=timed_out), reusable
@@ -275,13 +278,6 @@ class ContainerPool:
         with contextlib.suppress(TypeError, ValueError):
             limit = min(limit, float(payload["deadline"]) / 1000 - time.time())
         return max(0.0, limit) + self.timeout_margin_s
-
-    def _log_wait(self, spec: ActionSpec, container: Container, killed: bool) -> float:
-        if killed:
-            return self.log_wait_s  # the streams end with the container
-        if spec.kind == BLACKBOX and not container.logs.seen_sentinel:
-            return BLACKBOX_LOG_WAIT_S
-        return self.log_wait_s
 
     async def _release(self, entry: _Entry, reusable: bool) -> None:
         async with self._cond:

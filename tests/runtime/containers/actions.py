@@ -64,3 +64,31 @@ SLOW_IMPORT = src("""
     def main(args):
         return {}
 """)
+
+# A blackbox proxy that never writes sentinels (upstream's blackbox images need not).
+NO_SENTINEL_SERVER = src("""
+    import json
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            doc = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path == "/run":
+                print("ran", doc["activation_id"], flush=True)
+                body = {"echo": doc.get("value")}
+            else:
+                body = {"ok": True}
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    HTTPServer(("0.0.0.0", 8080), Handler).serve_forever()
+""")

@@ -104,3 +104,17 @@ def test_a_container_removed_from_outside_mid_run_is_replaced(
     assert (status, response) == (502, {"error": ABNORMAL_RUN})
     after = run(pool.run(action, {}, fields("a3")))
     assert after.status == 200 and after.container_id != first_id
+
+
+def test_a_blackbox_without_sentinels_keeps_its_container_and_its_lines(
+        run: Run, make_pool: MakePool, docker_backend: DockerBackend,
+        docker_client: docker.DockerClient, python3_ai_image: str) -> None:
+    backend = DockerBackend(docker_client, labels=docker_backend.labels, run_options={
+        "command": ["python", "-c", actions.NO_SENTINEL_SERVER]})
+    pool = make_pool(backend)
+    action = spec(None, kind="blackbox", image=python3_ai_image)
+    outcomes = [run(pool.run(action, {"n": i}, fields(f"act{i}"))) for i in range(2)]
+    assert [(o.status, o.response) for o in outcomes] == [(200, {"echo": {"n": 0}}),
+                                                          (200, {"echo": {"n": 1}})]
+    assert outcomes[0].container_id == outcomes[1].container_id
+    assert [line.split(" ", 1)[1] for line in outcomes[1].logs] == ["stdout: ran act1"]

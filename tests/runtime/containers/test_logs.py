@@ -29,7 +29,8 @@ def texts(lines: list[str]) -> list[tuple[str, str]]:
 
 
 def collect(feeds: list[tuple[str, bytes | None, int]], *, limit: int = 10_000,
-            rounds: int = 1, timeout: float = 0.0) -> list[tuple[list[tuple[str, str]], bool]]:
+            rounds: int = 1, timeout: float = 0.0,
+            sentinels: bool = True) -> list[tuple[list[tuple[str, str]], bool]]:
     """Feed (stream, bytes or None for end, time_ns) then collect ``rounds`` times."""
     async def go() -> list[tuple[list[tuple[str, str]], bool]]:
         collector = LogCollector()
@@ -40,7 +41,8 @@ def collect(feeds: list[tuple[str, bytes | None, int]], *, limit: int = 10_000,
                 collector.feed(stream, data, at)
         results = []
         for _ in range(rounds):
-            got = await collector.collect(limit_bytes=limit, timeout=timeout)
+            got = await collector.collect(limit_bytes=limit, timeout=timeout,
+                                          sentinels=sentinels)
             results.append((texts(got.lines), got.complete))
         return results
 
@@ -84,6 +86,11 @@ CASES = [
           False)],
         id="a missing sentinel ends the logs with upstream's failure notice"),
 ]
+
+
+def test_without_expected_sentinels_the_lines_so_far_are_complete() -> None:
+    feeds: list[tuple[str, bytes | None, int]] = [("stdout", b"blackbox\n", 1)]
+    assert collect(feeds, sentinels=False) == [([("stdout", "blackbox")], True)]
 
 
 @pytest.mark.parametrize("feeds, rounds, expected", CASES)
