@@ -1,0 +1,50 @@
+"""Composer's own ``compose`` and ``deploy`` against the controller, unmodified: ``deploy``
+creates the conductor action through the REST API, and invoking it runs the composition
+(OPENWHISK_CONTRACT.md §3) with its components' activations listed in the primary's logs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .harness import Client, Controller
+
+ROOT = Path(__file__).resolve().parents[3]
+NODE_MODULES = ROOT / ".services" / "node_modules"
+FLOW = Path(__file__).resolve().parent / "js" / "flow.js"
+
+
+def _composer(tool: str, *args: str, cwd: Path) -> str:
+    binary = NODE_MODULES / ".bin" / tool
+    if not binary.exists():
+        pytest.fail(f"openwhisk-composer is not installed in {NODE_MODULES}: run make test")
+    done = subprocess.run([str(binary), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, NODE_PATH=str(NODE_MODULES)))
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_deploy_creates_a_conductor_that_runs_the_composition(
+    controller: Controller, guest: Client, tmp_path: Path
+) -> None:
+    guest.create_action("inc", "def main(args):\n    return {'n': args.get('n', 0) + 1}\n")
+    guest.create_action("dbl", "def main(args):\n    return {'n': args['n'] * 2}\n")
+    (tmp_path / "flow.json").write_text(_composer("compose", str(FLOW), cwd=tmp_path))
+    _composer("deploy", "flow", "flow.json", "-w", "--apihost", controller.api_host,
+              "-u", controller.auth, cwd=tmp_path)
+    conductor = guest.get("actions/flow").json()
+    assert conductor["exec"]["kind"] == "nodejs:default"
+    annotations = {a["key"]: a["value"] for a in conductor["annotations"]}
+    assert annotations["conductor"]["type"] == "sequence"  # truthy: the composition itself
+    assert annotations["provide-api-key"] is True  # deploy's own, not our default
+    response = guest.post("actions/flow?blocking=true", json={"n": 1})
+    assert response.status_code == 200, response.text
+    record = response.json()
+    assert record["response"]["result"] == {"n": 5}  # ((1 + 1) * 2) + 1
+    assert len(record["logs"]) == 7  # 3 components and 2n+1 = 4 conductor runs
+    components = [guest.get(f"activations/{i}").json() for i in record["logs"]]
+    assert [c["name"] for c in components if c["name"] != "flow"] == ["inc", "dbl", "inc"]
+    assert all(c["cause"] == record["activationId"] for c in components)
