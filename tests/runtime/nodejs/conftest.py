@@ -1,11 +1,15 @@
-"""The Node.js proxy as a real child process: ``node runtime_images/nodejs/proxy.js``.
+"""The Node.js proxy as a real child process (``node runtime_images/nodejs/proxy.js``), and a
+Composer conductor action to run in it.
 
 ``node_proxy`` is a factory of fresh proxies on free ports (extra environment and arguments
 per proxy), each with stdout/stderr captured to files, all stopped by pid at teardown.
+``conductor`` is the action document `deploy flow flow.json` would create for a small
+composition compiled by openwhisk-composer's `compose` (installed in .services by `make test`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -13,7 +17,7 @@ import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 from edgewhisk_runtime.local import free_port
@@ -107,3 +111,39 @@ def node_proxy(tmp_path: Path) -> Iterator[ProxyFactory]:
     yield factory
     for proxy in started:
         proxy.stop()
+
+
+COMPOSER = SERVICES / "openwhisk-composer"
+DEPLOY_ACTION = Path(__file__).with_name("deploy_action.js")
+FLOW = """
+const composer = require('openwhisk-composer')
+module.exports = composer.sequence(
+  'first',
+  p => ({ n: p.n * 10, hostname: typeof require('os').hostname }),
+  composer.if(p => p.n > 100, 'big', 'small'))
+"""
+
+
+def _node(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "NODE_PATH": str(SERVICES)}
+    done = subprocess.run(["node", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def conductor(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The conductor action document `deploy flow flow.json` would create."""
+    if not COMPOSER.is_dir():
+        pytest.fail(f"{COMPOSER} is missing: run `make test` (it installs openwhisk-composer "
+                    "and openwhisk into .services) or `npm install --prefix "
+                    f"{ROOT / '.services'} openwhisk-composer@0.12.0 openwhisk`")
+    work = tmp_path_factory.mktemp("composition")
+    (work / "flow.js").write_text(FLOW)
+    compose = str(COMPOSER / "bin" / "compose.js")
+    (work / "flow.json").write_text(_node(compose, "flow.js", cwd=work))
+    actions = json.loads(_node(str(DEPLOY_ACTION), "flow", "flow.json", cwd=work))
+    action = actions[-1]
+    action["js"] = _node(compose, "flow.js", "--js", cwd=work)
+    return action

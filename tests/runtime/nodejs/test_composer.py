@@ -12,51 +12,12 @@ next step's input, until the conductor answers `{"params"}` (or `{"error"}`).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .. import client
-from .conftest import ROOT, SERVICES, NodeProxy, ProxyFactory
-
-COMPOSER = SERVICES / "openwhisk-composer"
-DEPLOY_ACTION = Path(__file__).with_name("deploy_action.js")
-FLOW = """
-const composer = require('openwhisk-composer')
-module.exports = composer.sequence(
-  'first',
-  p => ({ n: p.n * 10, hostname: typeof require('os').hostname }),
-  composer.if(p => p.n > 100, 'big', 'small'))
-"""
-
-
-def _node(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "NODE_PATH": str(SERVICES)}
-    done = subprocess.run(["node", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-@pytest.fixture(scope="module")
-def conductor(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The conductor action document `deploy flow flow.json` would create."""
-    if not COMPOSER.is_dir():
-        pytest.fail(f"{COMPOSER} is missing: run `make test` (it installs openwhisk-composer "
-                    "and openwhisk into .services) or `npm install --prefix "
-                    f"{ROOT / '.services'} openwhisk-composer@0.12.0 openwhisk`")
-    work = tmp_path_factory.mktemp("composition")
-    (work / "flow.js").write_text(FLOW)
-    compose = str(COMPOSER / "bin" / "compose.js")
-    (work / "flow.json").write_text(_node(compose, "flow.js", cwd=work))
-    actions = json.loads(_node(str(DEPLOY_ACTION), "flow", "flow.json", cwd=work))
-    action = actions[-1]
-    action["js"] = _node(compose, "flow.js", "--js", cwd=work)
-    return action
+from .conftest import SERVICES, NodeProxy, ProxyFactory
 
 
 @pytest.fixture
