@@ -94,3 +94,28 @@ def test_an_unreachable_couchdb_is_a_clean_error(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "could not start" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_two_invokers_share_the_work(tmp_path: Path) -> None:
+    # Each invoker holds one 256 MB container: the second action's warm container must go to
+    # the invoker that still has free memory.
+    controller = Controller(tmp_path / "data", "--invokers", "2",
+                            "--invoker-memory", "256").start()
+    try:
+        with controller.client() as guest:
+            invokers = set()
+            for name in ("one", "two"):
+                guest.create_action(name, CODE)
+                record = guest.post(f"actions/{name}?blocking=true", json={}).json()
+                invokers |= {a["value"] for a in record["annotations"] if a["key"] == "invoker"}
+            assert invokers == {"local0", "local1"}
+    finally:
+        assert controller.stop() == 0
+
+
+def test_invalid_options_are_refused_before_starting(tmp_path: Path) -> None:
+    for option in (["--invokers", "0"], ["--invoker-memory", "64"], ["--backend", "vm"]):
+        done = subprocess.run(edgewhisk("controller", "--port", "0", "--data",
+                                        str(tmp_path), *option),
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and done.stdout == "", (option, done.stderr)
