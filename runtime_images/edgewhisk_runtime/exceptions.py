@@ -16,7 +16,8 @@ Hierarchy (status in brackets)::
     │   └── ActionStartError  [502]     import failed, no __main__.py, no main, child exited
     ├── NotInitialized        [500]     "no action defined yet" (/run before /init)
     └── ActivationFailure               a /run that produced no usable result
-        ├── ActionExited      [400]     "command exited" (the action process died)
+        ├── ActionExited      [400]     "command exited" (the action process died during this run)
+        │   └── ActionGone    [500]     "command exited" (it had died before this run)
         ├── DeadlineExceeded  [504]     the proxy killed an action that overran its deadline
         ├── NotAJsonResult    [502]     "The action did not return a dictionary or array."
         └── ArtifactError     [502]     a consumed artifact could not be bound or resolved,
@@ -77,6 +78,10 @@ class ActivationFailure(RuntimeFailure):
 class ActionExited(ActivationFailure):
     status = 400
     default_message = "command exited"
+
+
+class ActionGone(ActionExited):
+    status = 500
 
 
 class DeadlineExceeded(ActivationFailure):

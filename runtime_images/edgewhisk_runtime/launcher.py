@@ -135,7 +135,12 @@ class Session:
     def activate(self, message: dict[str, Any]) -> bytes:
         self.export_env(message.get("env") or {})
         try:
-            result = self.fn(message.get("value", {}), **self.handles(message.get("consumes") or []))
+            handles = self.handles(message.get("consumes") or [])
+        except Exception as exc:
+            traceback.print_exc()
+            return _encode({"artifact_error": f"cannot inject a consumed artifact: {exc}"})
+        try:
+            result = self.fn(message.get("value", {}), **handles)
         except Exception as exc:
             traceback.print_exc()
             return _encode({"result": {"error": str(exc)}})

@@ -22,6 +22,7 @@ from typing import Any
 from edgewhisk_runtime import logs
 from edgewhisk_runtime.exceptions import (
     ActionExited,
+    ActionGone,
     ActionStartError,
     DeadlineExceeded,
 )
@@ -151,7 +152,7 @@ class ActionProcess:
         """Send one activation, return the launcher's reply; ``deadline`` is time.monotonic()."""
         async with self._lock:
             if not self.alive or self._write_transport is None:
-                raise ActionExited(f"command exited{_describe_exit(self.exit_code)}")
+                raise ActionGone(f"command exited{_describe_exit(self.exit_code)}")
             self._write_transport.write(json.dumps(message).encode() + b"\n")
             try:
                 line = await self._read_line(deadline)

@@ -73,7 +73,7 @@ ROWS: list[tuple[str, list[tuple[str, Any, int, Any]]]] = [
         ("run", lambda: {"value": {}, "deadline": deadline_in(60)}, 200, None),
         ("run", lambda: {"value": {"sleep": 120}, "deadline": deadline_in(1)}, 504,
          error_with("deadline")),
-        ("run", {"value": {}}, 400, error_with("command exited")),
+        ("run", {"value": {}}, 500, error_with("command exited")),
         ("init", {"value": {"code": ECHO}}, 403, None),
     ]),
     ("an action killing its own process is reported as command exited", [
@@ -83,7 +83,7 @@ ROWS: list[tuple[str, list[tuple[str, Any, int, Any]]]] = [
                 os.kill(os.getpid(), signal.SIGKILL)
             """)}}, 200, {"ok": True}),
         ("run", {"value": {}}, 400, error_with("command exited", "SIGKILL")),
-        ("run", {"value": {}}, 400, error_with("command exited")),
+        ("run", {"value": {}}, 500, error_with("command exited")),
     ]),
     ("an action reading stdin gets end-of-file and cannot disturb the protocol", [
         ("init", {"value": {"code": src("""
@@ -156,7 +156,7 @@ def test_the_killed_action_process_is_gone_and_the_proxy_still_serves() -> None:
         status, _ = client.run(target.url, {"sleep": 120}, deadline=deadline_in(0.5))
         assert status == 504
         assert not _alive(pid)
-        assert client.run(target.url, {})[0] == 400
+        assert client.run(target.url, {})[0] == 500
     finally:
         target.stop()
 
