@@ -5,6 +5,18 @@ upstream Go actionloop proxy (apache/openwhisk-runtime-go) with ``OW_LOG_INIT_ER
 the upstream Python images run it: init failures answer 502 with a short error, write the
 details to stderr and end the logs with the sentinels.
 
+Decisions where the contract page is silent (status codes in :mod:`.exceptions`):
+
+- every /run response, errors included (malformed body, run before init, dead action,
+  deadline), ends the logs with one sentinel per stream, so an invoker never waits for logs
+  that will not come; a successful or refused-twice /init writes none, a failed one writes them;
+- ``deadline`` is enforced by killing the action process (504, then ``command exited`` for
+  later runs, as after any death); a deadline more than an hour in the past did not come from
+  a live invoker (upstream's own suite sends ``"123"``) and is not enforced;
+- the action process gets the proxy's environment plus the init ``env`` (upstream's Go proxy
+  passes only ``__OW_*`` and the init ``env``); ``__OW_*`` keys of a previous activation that
+  the current one lacks (``api_key`` without ``provide-api-key``) are removed, not kept.
+
 Why this shape: /init extracts the action (:mod:`.archive`) and starts one action process
 (:mod:`.process`) that every /run reuses; each /run goes through the middleware pipeline
 (:func:`default_stages`, composed once) and then ends its logs with the sentinel lines, so
