@@ -99,7 +99,13 @@ function handler (service) {
     } catch (error) {
       return send(res, error.status || 400, { error: error.message })
     }
-    const [status, result] = await route(body)
+    let status, result
+    try {
+      [status, result] = await route(body)
+    } catch (error) { // a bug of ours: answer it rather than let it take the proxy down
+      logs.stderr(`edgewhisk node runtime: ${error && error.stack ? error.stack : error}`);
+      [status, result] = [500, { error: `internal runtime error: ${error && error.message}` }]
+    }
     send(res, status, result)
   }
 }
