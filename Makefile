@@ -16,7 +16,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 # Node services the tests drive: pouchdb-server (CouchDB's HTTP API), the reference OpenWhisk
 # JavaScript client and Composer. Pinned to the versions the tests were written against.
-NPM_PACKAGES := pouchdb-server@4.2.0 openwhisk@3.21.9 openwhisk-composer@0.12.0
+NPM_PACKAGES := pouchdb-server@4.2.0 openwhisk@3.21.9 openwhisk-composer@0.12.0 redis@3 uuid@8
 NPM_STAMP    := .services/.installed-stamp
 
 $(NPM_STAMP): Makefile
