@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import threading
 import time
 import uuid
@@ -45,6 +46,9 @@ READY_TIMEOUT_S = 60.0
 START_ATTEMPTS = 3
 BACKEND_LABEL = "org.edgewhisk.backend"
 DEFAULT_IMAGES = {"python:3": "localhost/edgewhisk/python3-ai:latest"}
+# Upstream's Messages.memoryExhausted, verbatim; the OOM-kill counters of cgroup v1 and v2.
+MEMORY_EXHAUSTED = "The action exhausted its memory and was aborted."
+OOM_FILES = ("/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory.events")
 
 T = TypeVar("T")
 
@@ -92,6 +96,22 @@ class DockerContainer(ProxyContainer):
     @property
     def alive(self) -> bool:
         return self._running
+
+    async def failure_reason(self) -> str | None:
+        """Upstream's ``Messages.memoryExhausted`` when the container's memory cgroup OOM-killed
+        a process (the action child dies; the proxy, PID 1, usually survives and only reports
+        "command exited"), or docker says the container itself was OOM-killed."""
+        if self._running:
+            with contextlib.suppress(docker.errors.DockerException, OSError, BackendUnavailable):
+                result = await self._backend.call(functools.partial(
+                    self.sdk.exec_run, ["cat", *OOM_FILES], stdout=True, stderr=False))
+                counts = re.findall(rb"^oom_kill (\d+)$", result.output or b"", re.MULTILINE)
+                return MEMORY_EXHAUSTED if any(int(n) for n in counts) else None
+        with contextlib.suppress(docker.errors.DockerException, OSError, BackendUnavailable):
+            await self._backend.call(self.sdk.reload)
+            if self.sdk.attrs.get("State", {}).get("OOMKilled"):
+                return MEMORY_EXHAUSTED
+        return None
 
     async def destroy(self) -> None:
         if self._destroyed:

@@ -89,6 +89,11 @@ class Container(ABC):
     def alive(self) -> bool:
         """False once the process/container is known to be gone."""
 
+    async def failure_reason(self) -> str | None:
+        """After a failed /run: a reason the backend knows better than the proxy (upstream's
+        memory-exhausted message when the memory limit killed the action), else None."""
+        return None
+
     @abstractmethod
     async def destroy(self) -> None:
         """Stop and remove it with everything it started; idempotent; ends the log streams."""

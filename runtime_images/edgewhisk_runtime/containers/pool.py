@@ -260,6 +260,10 @@ class ContainerPool:
             timed_out = True
         if timed_out:
             status, body = DEVELOPER_ERROR, {"error": timed_out_message(spec.timeout_ms)}
+        elif status != 200:
+            reason = await container.failure_reason()
+            if reason is not None:
+                status, body = DEVELOPER_ERROR, {"error": reason}
         if killed:
             self._retire(entry)
             await container.destroy()

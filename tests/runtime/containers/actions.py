@@ -56,6 +56,13 @@ CHATTY = src("""
         return {}
 """)
 
+# Holds ``mb`` megabytes (touched, so they count against the memory limit).
+HOG = src("""
+    def main(args):
+        blocks = [bytearray(1024 * 1024) for _ in range(int(args.get("mb", 0)))]
+        return {"held_mb": len(blocks)}
+""")
+
 SYNTAX_ERROR = "def main(args):\n    return {\n"
 NO_MAIN = "x = 1\n"
 SLOW_IMPORT = src("""

@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 from edgewhisk_runtime.containers import ContainerUnreachable
-from edgewhisk_runtime.containers.docker import DockerBackend
+from edgewhisk_runtime.containers.docker import MEMORY_EXHAUSTED, DockerBackend
 from edgewhisk_runtime.containers.pool import ABNORMAL_RUN
 from edgewhisk_runtime.containers.process import ProcessBackend, ProcessContainer
 
@@ -118,3 +118,15 @@ def test_a_blackbox_without_sentinels_keeps_its_container_and_its_lines(
                                                           (200, {"echo": {"n": 1}})]
     assert outcomes[0].container_id == outcomes[1].container_id
     assert [line.split(" ", 1)[1] for line in outcomes[1].logs] == ["stdout: ran act1"]
+
+
+def test_an_action_over_its_memory_limit_gets_upstreams_message(
+        run: Run, make_pool: MakePool, docker_backend: DockerBackend) -> None:
+    pool = make_pool(docker_backend)
+    action = spec(actions.HOG, memory_mb=128)
+    fits = run(pool.run(action, {"mb": 8}, fields("a1")))
+    assert (fits.status, fits.response) == (200, {"held_mb": 8})
+    hog = run(pool.run(action, {"mb": 400}, fields("a2")))
+    assert (hog.status, hog.response) == (502, {"error": MEMORY_EXHAUSTED})
+    after = run(pool.run(action, {"mb": 8}, fields("a3")))
+    assert after.status == 200 and after.container_id != fits.container_id
