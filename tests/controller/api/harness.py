@@ -88,13 +88,13 @@ class Controller:
             pids.extend(int(pid) for pid in text)
         return pids
 
-    def stop(self) -> int | None:
-        """SIGTERM, wait; SIGKILL if it hangs. Returns the exit code."""
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int | None:
+        """``sig`` (SIGTERM), wait; SIGKILL if it hangs. Returns the exit code."""
         process, self.process = self.process, None
         if process is None:
             return None
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(sig)
             try:
                 process.wait(STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
@@ -127,7 +127,8 @@ class Client(requests.Session):
     def request(self, method: str | bytes, url: str | bytes, *args: Any,  # type: ignore[override]
                 **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", 120)
-        return super().request(method, self.url(str(url)), *args, **kwargs)
+        verb = method.decode() if isinstance(method, bytes) else method
+        return super().request(verb, self.url(str(url)), *args, **kwargs)
 
     def create_action(self, name: str, code: str, **fields: Any) -> dict[str, Any]:
         body = {"exec": {"kind": "python:3", "code": code}, **fields}

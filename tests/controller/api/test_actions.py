@@ -217,8 +217,8 @@ def test_an_invalid_name_is_a_400(guest: Client, name: str) -> None:
 def test_an_invalid_edgewhisk_annotation_is_a_400_naming_the_path(
     guest: Client, annotation: Any, path: str
 ) -> None:
-    body = {"exec": {"kind": "python:3", "code": HELLO},
-            "annotations": [{"key": "edgewhisk", "value": annotation}]}
+    body: dict[str, Any] = {"exec": {"kind": "python:3", "code": HELLO},
+                            "annotations": [{"key": "edgewhisk", "value": annotation}]}
     response = guest.put("actions/annotated-badly", json=body)
     assert response.status_code == 400, response.text
     assert response.json()["error"].startswith(path + ":"), response.json()
@@ -241,7 +241,7 @@ def test_invoker_resources_set_by_the_user_are_kept(guest: Client) -> None:
 
 
 def test_parameters_over_one_mebibyte_are_a_413(guest: Client) -> None:
-    body = {"exec": {"kind": "python:3", "code": HELLO},
-            "parameters": [{"key": "big", "value": "x" * (1024 * 1024)}]}
+    body: dict[str, Any] = {"exec": {"kind": "python:3", "code": HELLO},
+                            "parameters": [{"key": "big", "value": "x" * (1024 * 1024)}]}
     response = guest.put("actions/heavy", json=body)
     assert response.status_code == 413 and "parameters" in response.json()["error"]

@@ -3,10 +3,13 @@ admin command creates namespaces, and it refuses to start where it cannot."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from .harness import Controller, create_namespace, edgewhisk, running
 
@@ -41,7 +44,9 @@ def test_a_restart_keeps_actions_rules_activations_and_keys(tmp_path: Path) -> N
         assert second.stop() == 0
 
 
-def test_sigterm_destroys_the_containers_and_exits_zero(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_destroys_the_containers_and_exits_zero(tmp_path: Path,
+                                                              sig: signal.Signals) -> None:
     controller = Controller(tmp_path / "data").start()
     try:
         with controller.client() as guest:
@@ -50,7 +55,7 @@ def test_sigterm_destroys_the_containers_and_exits_zero(tmp_path: Path) -> None:
         children = controller.children()
         assert children, "the process backend runs each container as a child process"
     finally:
-        assert controller.stop() == 0
+        assert controller.stop(sig) == 0
     deadline = time.monotonic() + 10
     while any(running(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
