@@ -26,7 +26,8 @@ KIND_ALIASES = {"python:default": "python:3", "python:3.11": "python:3"}
 """Accepted spellings; ``nodejs:<major>`` also maps to ``nodejs:default`` (Composer sends it)."""
 
 PUT_FIELDS = ("exec", "parameters", "annotations", "limits", "publish", "version", "name",
-              "namespace", "delAnnotations")
+              "namespace", "delAnnotations", "updated")
+"""What upstream's clients send; ``version`` and ``updated`` are accepted and then set here."""
 EXEC_FIELDS = ("kind", "code", "binary", "main", "image")
 ANNOTATION = "edgewhisk"
 CODE_MAX = 48 * 1024 * 1024

@@ -14,7 +14,7 @@ from ..exceptions import BadRequest, Forbidden
 from . import entity
 
 PUT_FIELDS = ("trigger", "action", "status", "annotations", "publish", "version", "name",
-              "namespace")
+              "namespace", "updated")
 STATUSES = ("active", "inactive")
 
 
@@ -45,7 +45,8 @@ def build(ns: str, name: str, body: Any, previous: Mapping[str, Any] | None) -> 
         "version": entity.next_version(old.get("version")),
         "trigger": refs["trigger"],
         "action": refs["action"],
-        "status": check_status(body.get("status", old.get("status", "active"))),
+        # the wsk CLI always sends "status" (empty unless set): empty keeps the current one
+        "status": check_status(body.get("status") or old.get("status", "active")),
         "annotations": annotations,
         "publish": entity.publish(body.get("publish", old.get("publish", False))),
         "updated": entity.now_ms(),

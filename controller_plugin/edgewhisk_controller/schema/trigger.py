@@ -14,7 +14,7 @@ from ..exceptions import BadRequest
 from . import entity
 
 PUT_FIELDS = ("parameters", "annotations", "limits", "publish", "version", "name", "namespace",
-              "feed")
+              "feed", "updated")
 
 
 def build(ns: str, name: str, body: Any, previous: Mapping[str, Any] | None) -> dict[str, Any]:

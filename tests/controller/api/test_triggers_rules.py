@@ -148,3 +148,15 @@ def test_firing_an_unknown_trigger_is_a_404_and_a_huge_payload_a_413(guest: Clie
     guest.put("triggers/big?overwrite=true", json={})
     response = guest.post("triggers/big", json={"x": "y" * (1024 * 1024)})
     assert response.status_code == 413
+
+
+def test_bodies_shaped_like_the_wsk_cli_s_are_accepted(guest: Client) -> None:
+    # The Go client always sends a rule's "status" (empty unless set) and names the entity.
+    _ensure_action(guest, "moved")
+    trigger = {"namespace": "guest", "name": "wsk-t", "publish": False, "annotations": []}
+    assert guest.put("triggers/wsk-t", json=trigger).status_code == 200
+    rule = {"namespace": "guest", "name": "wsk-r", "status": "", "trigger": "/guest/wsk-t",
+            "action": "/guest/moved", "publish": False}
+    response = guest.put("rules/wsk-r", json=rule)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "active"
