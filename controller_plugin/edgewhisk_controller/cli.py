@@ -27,6 +27,10 @@ from .stores import StoreError, open_store
 
 log = logging.getLogger("edgewhisk_controller")
 
+REQUEST_GRACE_S = 5.0
+"""At shutdown, requests in flight get this long to finish (a blocking invoke then answers or
+is cut off); the dispatcher then gives running activations its own grace and records the rest."""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = ControllerConfig()
@@ -95,7 +99,8 @@ async def serve(config: ControllerConfig) -> int:
         print(f"error: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 1
     port = sock.getsockname()[1]
-    runner = web.AppRunner(create_app(config, port=port), access_log=None)
+    runner = web.AppRunner(create_app(config, port=port), access_log=None,
+                           shutdown_timeout=REQUEST_GRACE_S)
     try:
         try:
             await runner.setup()  # opens the store, the backend, the invokers

@@ -124,3 +124,24 @@ def test_invalid_options_are_refused_before_starting(tmp_path: Path) -> None:
                                         str(tmp_path), *option),
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and done.stdout == "", (option, done.stderr)
+
+
+def test_a_stop_during_a_long_activation_records_it_and_exits_zero(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    controller = Controller(data).start()
+    try:
+        with controller.client() as guest:
+            guest.create_action("sleeper", "import time\n\ndef main(args):\n"
+                                           "    time.sleep(600)\n    return {}\n")
+            activation_id = guest.post("actions/sleeper", json={}).json()["activationId"]
+            time.sleep(1)  # let it start running
+    finally:
+        assert controller.stop() == 0  # well before the harness's SIGKILL deadline
+    restarted = Controller(data).start()
+    try:
+        with restarted.client() as guest:
+            record = guest.get(f"activations/{activation_id}").json()
+            assert record["response"]["status"] == "whisk internal error"
+            assert "shut down" in record["response"]["result"]["error"]
+    finally:
+        assert restarted.stop() == 0
