@@ -10,6 +10,7 @@ the store closes. The middleware list is declared once, errors outermost.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -48,26 +49,22 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
 
 
 async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[None]:
+    """Open in dependency order; the exit stack closes in reverse, whatever failed."""
     config, store = app[CONFIG], app[STORE]
-    try:
+    async with contextlib.AsyncExitStack() as opened:
+        opened.push_async_callback(store.close)
         await ensure_guest(store)
         backend = _backend(config)
-        try:
-            registry = InvokerRegistry([
-                LocalInvoker(f"local{i}", _pool(backend, config), backend.kinds)
-                for i in range(config.invokers)
-            ])
-            dispatcher = Dispatcher(store, registry, LeastLoaded(), api_host=config.url(port))
-            app[DISPATCHER] = dispatcher
-            try:
-                yield
-            finally:
-                await dispatcher.close()
-                await registry.close()
-        finally:
-            await backend.close()
-    finally:
-        await store.close()
+        opened.push_async_callback(backend.close)
+        registry = InvokerRegistry([
+            LocalInvoker(f"local{i}", _pool(backend, config), backend.kinds)
+            for i in range(config.invokers)
+        ])
+        opened.push_async_callback(registry.close)  # destroys every container
+        dispatcher = Dispatcher(store, registry, LeastLoaded(), api_host=config.url(port))
+        opened.push_async_callback(dispatcher.close)  # running activations finish or abort
+        app[DISPATCHER] = dispatcher
+        yield
 
 
 def _backend(config: ControllerConfig) -> ContainerBackend:
