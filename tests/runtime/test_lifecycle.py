@@ -172,3 +172,29 @@ def test_stopping_the_proxy_stops_the_action_process() -> None:
     while _alive(pid) and time.monotonic() < end:
         time.sleep(0.05)
     assert not _alive(pid)
+
+
+def test_each_sentinel_follows_its_activations_output_on_both_streams(
+        runtime: RuntimeTarget) -> None:
+    action = src("""
+        import sys
+        def main(args):
+            n = args["n"]
+            sys.stdout.write(f"out {n} " + "o" * 100_000 + "\\n")
+            sys.stderr.write(f"err {n} " + "e" * 100_000 + "\\n")
+            return {"n": n}
+    """)
+    assert client.init(runtime.url, {"code": action}) == (200, {"ok": True})
+    for n in range(3):
+        assert client.run(runtime.url, {"n": n}) == (200, {"n": n})
+    sentinel = client.SENTINEL + "\n"
+
+    def expected(prefix: str, fill: str) -> str:
+        return "".join(f"{prefix} {n} {fill * 100_000}\n{sentinel}" for n in range(3))
+
+    def settled(out: str, err: str) -> bool:
+        return client.sentinels(out) == 3 == client.sentinels(err)
+
+    out, err = client.settled_logs(runtime, settled)
+    assert out == expected("out", "o")
+    assert err == expected("err", "e")
