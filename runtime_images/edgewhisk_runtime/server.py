@@ -176,12 +176,18 @@ class Proxy:
             raise
 
     def _extract(self, code: str, action_dir: Path) -> None:
+        """A zip is extracted safely; other bytes are the program itself (as upstream saves
+        a binary that is not an archive as the action's executable)."""
         try:
             data = base64.b64decode("".join(code.split()), validate=True)
         except (binascii.Error, ValueError) as exc:
             raise BadRequest(f"cannot decode the request: {exc}") from exc
-        archive.extract(data, action_dir, max_bytes=self.config.max_zip_bytes,
-                        max_entries=self.config.max_zip_entries)
+        if data[:2] == b"PK":
+            archive.extract(data, action_dir, max_bytes=self.config.max_zip_bytes,
+                            max_entries=self.config.max_zip_entries)
+        else:
+            action_dir.mkdir(parents=True)
+            (action_dir / "__main__.py").write_bytes(data)
 
     async def _start(self, action_dir: Path, value: dict[str, Any]) -> ActionProcess:
         if not (action_dir / "__main__.py").is_file():

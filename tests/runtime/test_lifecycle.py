@@ -7,6 +7,7 @@ reported while the proxy keeps serving. Each row is a sequence of calls on a fre
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 from typing import Any
@@ -58,10 +59,15 @@ ROWS: list[tuple[str, list[tuple[str, Any, int, Any]]]] = [
          error_with("cannot decode the request")),
         ("init", {"value": {"code": ECHO}}, 200, {"ok": True}),
     ]),
-    ("binary code that is not a zip fails init with 502", [
-        ("init", {"value": {"code": "aGVsbG8=", "binary": True}}, 502,
-         error_with("not a valid zip archive")),
+    ("binary code that is a corrupt zip fails init with 502", [
+        ("init", {"value": {"code": base64.b64encode(b"PK\x03\x04 corrupt").decode(),
+                            "binary": True}}, 502, error_with("not a valid zip archive")),
         ("init", {"value": {"code": ECHO}}, 200, {"ok": True}),
+    ]),
+    ("binary code that is not a zip is the program itself, as upstream saves it", [
+        ("init", {"value": {"code": base64.b64encode(ECHO.encode()).decode(),
+                            "binary": True}}, 200, {"ok": True}),
+        ("run", {"value": {"a": 1}}, 200, {"a": 1}),
     ]),
     ("a malformed run body is refused with 400 and the action keeps working", [
         ("init", {"value": {"code": ECHO}}, 200, {"ok": True}),
