@@ -77,7 +77,7 @@ def _backend(config: ControllerConfig) -> ContainerBackend:
                   else docker.from_env())
         images = {"python:3": config.python_image} if config.python_image else None
         return DockerBackend(client, images)  # None: python3-ai:latest; blackbox: its own
-    return ProcessBackend(artifacts=config.data / "artifacts")
+    return ProcessBackend(artifacts=config.artifacts)
 
 
 def _pool(backend: ContainerBackend, config: ControllerConfig) -> ContainerPool:

@@ -39,6 +39,15 @@ class ControllerConfig:
             )
 
     @property
+    def artifacts(self) -> Path:
+        """The artifact folder of the local invokers' runtimes: ``DATA/artifacts``, absolute.
+
+        Absolute because each process-backend proxy runs in its own temporary folder, where a
+        relative ``--data`` would point somewhere else (and vanish with the container).
+        """
+        return self.data.resolve() / "artifacts"
+
+    @property
     def store_location(self) -> str | Path:
         return self.db if self.db else self.data
 

@@ -35,21 +35,23 @@ def edgewhisk(*args: str) -> list[str]:
 class Controller:
     """One controller child process on a free port, state in ``data``."""
 
-    def __init__(self, data: Path, *extra: str) -> None:
+    def __init__(self, data: Path, *extra: str, cwd: Path | None = None) -> None:
         self.data = data
         self.extra = extra
+        self.cwd = cwd  # where it runs (``data`` may then be relative to it)
         self.port = 0
         self.api_host = ""
         self.auth = ""
         self.process: subprocess.Popen[str] | None = None
-        self.stderr_path = data.parent / f"{data.name}-controller.log"
+        folder = data if cwd is None else cwd / data
+        self.stderr_path = folder.parent / f"{folder.name}-controller.log"
 
     def start(self) -> Controller:
         self.port = free_port()
         args = edgewhisk("controller", "--port", str(self.port), "--data", str(self.data),
                          *self.extra)
         with open(self.stderr_path, "a") as err:
-            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, cwd=self.cwd,
                                             stdout=subprocess.PIPE, stderr=err, text=True)
         lines = self._read_startup()
         self.api_host = lines["APIHOST"]
