@@ -9,6 +9,7 @@ test fails or forgets ``stop()``. The conformance suite (tests/runtime) uses
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -101,7 +102,7 @@ def python3_ai_image(request: pytest.FixtureRequest) -> str:
     capture = request.config.pluginmanager.getplugin("capturemanager")
 
     def progress(line: str) -> None:
-        with capture.global_and_fixture_disabled():
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             print(f"[python3-ai] {line}", file=sys.stderr, flush=True)
 
     try:

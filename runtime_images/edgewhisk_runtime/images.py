@@ -305,7 +305,8 @@ def build_image(tag: str | None = DEFAULT_TAG, *, context: Path | None = None,
             ensure_dependency_wheels(context, progress)
             build_project_wheel(root, files, context, progress)
             progress(f"[3/3] podman build -> {hashed}")
-            _stream(["podman", "build", "--layers", "--build-arg", f"BASE={BASE_IMAGE}",
+            _stream(["podman", "build", "--layers", "--pull=never",
+                     "--build-arg", f"BASE={BASE_IMAGE}",
                      "--label", f"{HASH_LABEL}={digest}", "-t", hashed,
                      "-f", str(root / DOCKERFILE), str(context)], progress, "podman build")
             _prune_hashed_tags(hashed, progress)

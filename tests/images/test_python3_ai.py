@@ -70,6 +70,9 @@ def container(container_runtime_factory) -> ContainerTarget:
 
 # --- the image ------------------------------------------------------------------------------
 
+# A cold build (debootstrap, wheelhouse, podman build) takes minutes; it runs in the setup of
+# whichever image test comes first.
+@pytest.mark.timeout(1800)
 def test_the_image_is_labelled_with_the_source_hash_in_its_tag(python3_ai_image, docker_client):
     labels = docker_client.images.get(python3_ai_image).labels
     assert python3_ai_image == f"{images.IMAGE}:src-{labels[images.HASH_LABEL]}"
@@ -104,6 +107,7 @@ def test_the_source_hash_covers_what_goes_into_the_image(tmp_path, edited, chang
     assert images.source_hash(tmp_path, "other base") != before
 
 
+@pytest.mark.timeout(1800)
 def test_building_again_with_unchanged_sources_reuses_the_image(python3_ai_image, tmp_path):
     """On a snapshot of the tree (other work in the checkout must not race the comparison)."""
     root = images.find_project_root()
