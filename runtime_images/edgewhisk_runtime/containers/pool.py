@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from edgewhisk_runtime.containers.exceptions import (
+    ContainerStartError,
     ContainerTimeout,
     ContainerUnreachable,
     InsufficientMemory,
@@ -104,11 +105,15 @@ class ContainerPool:
 
     @property
     def free_memory_mb(self) -> int:
+        """Memory not held by a container that is starting, busy or idle."""
         return self.memory_mb - sum(e.spec.memory_mb for e in self._entries)
 
     @property
     def containers(self) -> int:
+        """Containers in the pool (starting, busy or idle)."""
         return len(self._entries)
+
+    # ``in_flight``: runs accepted and not finished, including those waiting for a slot.
 
     def warm_keys(self) -> set[str]:
         """Keys with an initialised container in the pool (busy or idle)."""
@@ -185,21 +190,26 @@ class ContainerPool:
                 return RunOutcome(failed.outcome.status, failed.outcome.response, [], True,
                                   failed.outcome.init_ms, 0, failed.outcome.container_id)
             return None, None
-        for old in evicted:
-            await self._destroy(old)
-        task = self._spawn(self._cold_start(entry))
+        # A task of its own: a cancelled run does not leave a half-started container behind.
+        task = self._spawn(self._cold_start(entry, evicted))
         try:
             return await asyncio.shield(task)
         except BaseException as exc:
             self._retire(entry)  # the start task destroys what it started once it sees this
             if not entry.ready.done():
-                failure = exc if isinstance(exc, Exception) else PoolClosed()
+                failure = (exc if isinstance(exc, Exception)
+                           else ContainerStartError("the cold start was cancelled"))
                 entry.ready.set_exception(failure)
                 entry.ready.exception()  # retrieved: runs attached to it re-raise it
             raise
 
-    async def _cold_start(self, entry: _Entry) -> tuple[int, int] | RunOutcome:
+    async def _cold_start(self, entry: _Entry,
+                          evicted: list[_Entry]) -> tuple[int, int] | RunOutcome:
+        """Destroy the evicted containers, start one, /init it (the container's first output,
+        e.g. what the action prints at import, goes to its first activation's logs)."""
         spec = entry.spec
+        for old in evicted:
+            await self._destroy(old)
         t0 = time.monotonic()
         container = await self.backend.start(spec)
         entry.container = container

@@ -65,9 +65,9 @@ class ProcessContainer(ProxyContainer):
             return
         self._destroyed = True
         await self.close_session()
-        if self.alive:
-            _kill_tree(self.pid)
+        pidfds = _kill_tree(self.pid) if self.alive else []
         await self._process.wait()
+        await asyncio.gather(*(_exited(fd, 5.0) for fd in pidfds))
         with contextlib.suppress(asyncio.TimeoutError):
             # The action's group is dead too, so the pipes' last writers are gone.
             await asyncio.wait_for(asyncio.gather(*self._readers), 5.0)
@@ -84,17 +84,44 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-def _kill_tree(pid: int) -> None:
-    """SIGKILL the proxy's process group and each child's (the action runs in its own session)."""
+def _kill_tree(pid: int) -> list[int]:
+    """SIGKILL the proxy's process group and each child's (the action runs in its own session).
+
+    Returns pidfds of the killed children (opened before the kill, so a reused pid cannot be
+    mistaken for them): they are not our children, so their exit is awaited through these.
+    """
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGSTOP)
+    pidfds = []
     for child in _children(pid):
+        with contextlib.suppress(OSError):
+            pidfds.append(os.pidfd_open(child))
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(child, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
             os.kill(child, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+    return pidfds
+
+
+async def _exited(pidfd: int, timeout: float) -> None:
+    """Until the process behind ``pidfd`` has exited (the fd becomes readable); closes it."""
+    loop = asyncio.get_running_loop()
+    gone: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not gone.done():
+            gone.set_result(None)
+
+    loop.add_reader(pidfd, readable)
+    try:
+        await asyncio.wait_for(gone, timeout)
+    except TimeoutError:
+        pass
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
 
 
 class ProcessBackend(ContainerBackend):

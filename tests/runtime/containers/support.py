@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -33,3 +34,21 @@ def running(pid: int) -> bool:
 def fields(activation_id: str, **more: str) -> dict[str, str]:
     return {"activation_id": activation_id, "transaction_id": "tid", "namespace": "guest",
             "action_name": "a", "action_version": "0.0.1", **more}
+
+
+def proxy_children() -> list[int]:
+    """This test process's children that are action proxies (ProcessBackend containers)."""
+    me = os.getpid()
+    try:
+        pids = [int(p) for p in Path(f"/proc/{me}/task/{me}/children").read_text().split()]
+    except OSError:
+        return []
+    found = []
+    for pid in pids:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"edgewhisk_runtime" in cmdline and running(pid):
+            found.append(pid)
+    return found

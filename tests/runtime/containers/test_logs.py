@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 
 import pytest
 from edgewhisk_runtime.containers.logs import (
@@ -28,7 +29,7 @@ def texts(lines: list[str]) -> list[tuple[str, str]]:
     return found
 
 
-def collect(feeds: list[tuple[str, bytes | None, int]], *, limit: int = 10_000,
+def collect(feeds: Sequence[tuple[str, bytes | None, int]], *, limit: int = 10_000,
             rounds: int = 1, timeout: float = 0.0,
             sentinels: bool = True) -> list[tuple[list[tuple[str, str]], bool]]:
     """Feed (stream, bytes or None for end, time_ns) then collect ``rounds`` times."""

@@ -25,7 +25,7 @@ from edgewhisk_runtime.containers.logs import TRUNCATED
 from edgewhisk_runtime.containers.pool import ABNORMAL_RUN, timed_out_message
 
 from . import actions
-from .support import Run, fields, running, spec
+from .support import Run, fields, proxy_children, running, spec
 
 MakePool = Callable[..., ContainerPool]
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (stdout|stderr): (.*)$")
@@ -285,11 +285,38 @@ def test_an_idle_container_is_evicted_after_the_idle_timeout(run: Run,
     assert not running(outcome.response["pid"])
 
 
+@pytest.mark.parametrize("stage", [
+    pytest.param("start", id="cancelled during the cold start"),
+    pytest.param("run", id="cancelled while the action runs"),
+])
+def test_a_cancelled_run_leaves_no_container_behind(run: Run, make_pool: MakePool,
+                                                    stage: str) -> None:
+    pool = make_pool()
+    before = set(proxy_children())
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(pool.run(spec(actions.SLEEPER), {"sleep": 30}, fields("a")))
+        if stage == "start":
+            await eventually(lambda: pool.containers == 1)
+        else:
+            await eventually(lambda: bool(pool.warm_keys()))
+            await asyncio.sleep(0.3)  # let /run reach the action
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert pool.containers == 0 and pool.in_flight == 0
+        await eventually(lambda: set(proxy_children()) <= before)
+
+    run(scenario())
+    assert run(pool.run(spec(actions.SLEEPER), {}, fields("after"))).status == 200
+
+
 # --- close ----------------------------------------------------------------------------------
 
 def test_close_destroys_every_container_busy_or_idle(run: Run, make_pool: MakePool,
                                                      backend: ContainerBackend) -> None:
     pool = make_pool(backend)
+    before = set(proxy_children())
 
     async def scenario() -> tuple[RunOutcome, RunOutcome]:
         idle = await pool.run(spec(actions.SLEEPER, key="guest/a@1"), {}, fields("a1"))
@@ -308,3 +335,4 @@ def test_close_destroys_every_container_busy_or_idle(run: Run, make_pool: MakePo
         run(pool.run(spec(actions.SLEEPER), {}, fields("late")))
     if idle.container_id.startswith("process-"):
         assert not running(idle.response["pid"]) and not running(idle.response["proxy"])
+    assert set(proxy_children()) <= before  # docker: the fixture checks the labelled containers
