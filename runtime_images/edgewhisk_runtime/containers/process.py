@@ -151,7 +151,8 @@ class ProcessBackend(ContainerBackend):
                 args += ["--artifacts", str(self.artifacts)]
             return args
         assert self.node is not None
-        return [self.node, str(self.node_proxy), "--port", str(port)]
+        return [self.node, str(self.node_proxy), "--host", HOST, "--port", str(port),
+                "--workdir", str(workdir)]
 
     async def start(self, spec: ActionSpec) -> ProcessContainer:
         if spec.kind not in self.kinds:

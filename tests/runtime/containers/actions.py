@@ -99,3 +99,14 @@ NO_SENTINEL_SERVER = src("""
 
     HTTPServer(("0.0.0.0", 8080), Handler).serve_forever()
 """)
+
+# nodejs:default: prints on both streams, reports its pids.
+NODE_ECHO = src("""
+    console.log("init output")
+    function main(args) {
+      const aid = process.env.__OW_ACTIVATION_ID
+      console.log(`${aid} out`)
+      console.error(`${aid} err`)
+      return {pid: process.pid, proxy: process.ppid, activation: aid}
+    }
+""")

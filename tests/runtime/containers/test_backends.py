@@ -31,6 +31,20 @@ def test_process_backend_kinds(tmp_path: Path, proxy_exists: bool, kinds: set[st
     assert ProcessBackend(node_proxy=proxy).kinds == frozenset(kinds)
 
 
+def test_process_backend_runs_nodejs_actions(run: Run, make_pool: MakePool) -> None:
+    pool = make_pool(ProcessBackend())
+    action = spec(actions.NODE_ECHO, kind="nodejs:default")
+    outcomes = [run(pool.run(action, {}, fields(f"act{i}"))) for i in range(2)]
+    assert [o.status for o in outcomes] == [200, 200]
+    assert outcomes[0].container_id == outcomes[1].container_id
+    assert outcomes[1].init_ms is None
+    assert [line.split(" ", 1)[1] for line in outcomes[1].logs] == [
+        "stdout: act1 out", "stderr: act1 err"]
+    run(pool.close())
+    assert not running(outcomes[0].response["pid"])
+    assert not running(outcomes[0].response["proxy"])
+
+
 @pytest.mark.parametrize("images, kinds", [
     pytest.param(None, {"python:3", "blackbox"}, id="python3-ai and blackbox by default"),
     pytest.param({"python:3": "p", "nodejs:default": "n"}, {"python:3", "nodejs:default",
