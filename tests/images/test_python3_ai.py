@@ -9,6 +9,8 @@ user), the invoker's exact /init and /run bodies, MXNet's native libraries, and 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -123,6 +125,22 @@ def test_building_again_with_unchanged_sources_reuses_the_image(python3_ai_image
     assert again == first
     assert any("up to date, nothing to build" in line for line in lines), lines
     assert not any("podman build" in line for line in lines), lines
+
+
+@pytest.mark.timeout(1800)
+def test_the_cli_prints_the_tag_on_stdout_and_progress_on_stderr(python3_ai_image, docker_client):
+    tag = f"{images.IMAGE}:test-cli-{uuid.uuid4().hex[:8]}"
+    done = subprocess.run(
+        [sys.executable, "-m", "edgewhisk_cli.main", "runtime", "image", "build", "--tag", tag],
+        capture_output=True, text=True, timeout=1700, check=False)
+    try:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == f"{tag}\n"
+        assert "[1/3] base image" in done.stderr and f"image ready: {tag}" in done.stderr
+        digest = docker_client.images.get(tag).labels[images.HASH_LABEL]
+        assert tag in docker_client.images.get(f"{images.IMAGE}:src-{digest}").tags
+    finally:  # removes the tag only: the image keeps its src-<hash> name
+        subprocess.run(["podman", "rmi", tag], capture_output=True, check=False)
 
 
 IMAGE_CONFIG_CASES = [
