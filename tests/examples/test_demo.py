@@ -1,9 +1,12 @@
-"""``edgewhisk demo`` end to end: a real subprocess running the example actions through real
-action proxies, checked by what it leaves on disk (formats, loadable models that predict better
-for their user than the base does) and by what it cleans up (proxy processes, temp folders)."""
+"""``edgewhisk demo`` end to end: a real subprocess that starts a real controller, deploys the
+example actions through its API and invokes them; checked by what it prints (a row per step and
+user, a row per activation), by what it leaves on disk (the controller's store holds every printed
+activation; formats, loadable models that predict better for their user than the base does) and
+by what it cleans up (the controller and its containers, temp folders)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -16,6 +19,7 @@ import glucose
 import mxnet as mx
 import numpy as np
 import pytest
+from edgewhisk_controller.stores import open_store
 from edgewhisk_runtime.artifacts.filesystem import digest
 
 USERS = ("u1", "u2", "u3")
@@ -28,8 +32,19 @@ def _edgewhisk(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[
     return subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout)
 
 
-def _proxy_pids(stdout: str) -> list[int]:
-    return [int(pid) for pid in re.findall(r"proxy pid (\d+)", stdout)]
+def _tables(stdout: str) -> list[list[list[str]]]:
+    """The printed tables (blocks after the header lines), each a list of rows of cells."""
+    blocks = [b.splitlines() for b in stdout.split("\n\n")]
+    tables = [b for b in blocks if len(b) > 1 and set(b[1]) <= {"-", " "}]
+    return [[line.split() for line in table[2:]] for table in tables]
+
+
+def _stopped_pids(text: str) -> list[int]:
+    """The controller's pid and its containers' pids, as the demo reports them."""
+    found = re.search(r"controller: pid (\d+) .*stopped the controller \(SIGTERM\) and its "
+                      r"containers \((?:pids )?([\d, ]*|none)\)", text, re.S)
+    assert found is not None, text
+    return [int(found[1]), *(int(p) for p in re.findall(r"\d+", found[2]))]
 
 
 def _alive(pid: int) -> bool:
@@ -42,8 +57,9 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The demo's output and its artifact folder (the controller's ``DATA/artifacts``)."""
     workdir = tmp_path_factory.mktemp("demo")
-    return _edgewhisk("demo", "--workdir", str(workdir)), workdir
+    return _edgewhisk("demo", "--workdir", str(workdir)), workdir / "controller" / "artifacts"
 
 
 def _sidecar(path: Path) -> dict:
@@ -59,11 +75,40 @@ def _load_model(folder: Path):
 def test_the_demo_succeeds_and_prints_a_row_per_step_and_user(demo) -> None:
     done, _ = demo
     assert done.returncode == 0, done.stderr
-    rows = [line.split()[:2] for line in done.stdout.splitlines() if line.strip()]
+    steps, activations = _tables(done.stdout)
     for step in ("seed", "refine", "predict"):
-        assert sorted(user for s, user in rows if s == step) == list(USERS)
-    for step in ("init", "train_base", "select", "total"):
-        assert [s for s, _ in rows].count(step) == (3 if step == "init" else 1)
+        assert sorted(row[1] for row in steps if row[0] == step) == list(USERS)
+    for step in ("controller", "deploy", "train_base", "select", "total"):
+        assert [row[0] for row in steps].count(step) == (3 if step == "deploy" else 1)
+    assert [row[:2] for row in activations] == [
+        ["train_base", "-"], *(["refine", u] for u in USERS), *(["predict", u] for u in USERS)]
+
+
+def test_each_action_starts_cold_once_then_runs_warm_on_the_local_invoker(demo) -> None:
+    _, activations = _tables(demo[0].stdout)
+    for row in activations:
+        step, _, activation_id, invoker, start, *times = row
+        assert re.fullmatch(r"[0-9a-f]{32}", activation_id)
+        assert invoker == "local0"
+        first = row is next(r for r in activations if r[0] == step)
+        assert start == ("cold" if first else "warm")
+        assert (times[2] == "-") == (start == "warm")  # initTime only on a cold start
+
+
+def test_every_printed_activation_is_recorded_by_the_controller(demo) -> None:
+    _, artifacts = demo
+    _, activations = _tables(demo[0].stdout)
+
+    async def recorded() -> dict[str, dict]:
+        async with open_store(artifacts.parent) as store:
+            return {doc["activationId"]: doc for doc in await store.list("activations")}
+
+    records = asyncio.run(recorded())
+    assert sorted(records) == sorted(row[2] for row in activations)
+    for step, _, activation_id, invoker, *_ in activations:
+        record = records[activation_id]
+        assert record["name"] == step and record["response"]["success"] is True
+        assert {"key": "invoker", "value": invoker} in record["annotations"]
 
 
 @pytest.mark.parametrize("usr", USERS, ids=[f"{u}'s readings are an npz file" for u in USERS])
@@ -104,11 +149,12 @@ def test_each_refined_model_loads_and_predicts_its_user_better_than_the_base(dem
     assert (float(printed[1]), float(printed[2])) == (round(base, 3), round(refined, 3))
 
 
-def test_the_demo_stops_its_proxies(demo) -> None:
+def test_the_demo_stops_the_controller_and_its_containers(demo) -> None:
     done, _ = demo
-    pids = _proxy_pids(done.stdout)
-    assert len(pids) == 3
+    pids = _stopped_pids(done.stderr)
+    assert len(pids) == 1 + 3, "the controller, and a container per action"
     assert not [pid for pid in pids if _alive(pid)]
+    assert f"controller pid {pids[0]} and containers" in done.stdout
 
 
 def test_a_failing_action_fails_the_demo_naming_the_step_and_cleaning_up(tmp_path) -> None:
@@ -123,8 +169,9 @@ def test_a_failing_action_fails_the_demo_naming_the_step_and_cleaning_up(tmp_pat
     assert done.returncode == 1
     assert "edgewhisk demo failed: refine u1" in done.stderr
     assert "the device is offline" in done.stderr
-    store = re.search(r"artifact store \(filesystem, the embedded default\): (\S+)", done.stdout)
-    assert store is not None and not Path(store[1]).exists()
+    assert not [pid for pid in _stopped_pids(done.stderr) if _alive(pid)]
+    state = re.search(r"controller state \(the embedded default\): (\S+)", done.stdout)
+    assert state is not None and not Path(state[1]).parent.exists()
 
 
 @pytest.mark.parametrize(

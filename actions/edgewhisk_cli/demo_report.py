@@ -1,0 +1,63 @@
+"""The demo's two tables: what each step did, and how the controller ran each activation.
+
+Plain text, columns as wide as their widest cell, one line per row, so that the output reads
+in a terminal and greps in a test (the step is always the first word of a row).
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass, fields
+
+
+@dataclass
+class Row:
+    """One step's outcome: where its artifact went, accuracy, the answer, the time."""
+
+    step: str
+    user: str = "-"
+    artifact: str = "-"
+    format: str = "-"
+    size: str = "-"
+    accuracy: str = "-"
+    result: str = ""
+    time: str = "-"
+
+
+@dataclass
+class ActivationRow:
+    """One activation as recorded: its id, the ``invoker`` annotation, ``waitTime``,
+    ``initTime`` (only on a cold start), ``duration`` and the client's round trip."""
+
+    step: str
+    user: str
+    activation: str
+    invoker: str
+    start: str  # "cold" or "warm"
+    wait: str
+    init: str
+    duration: str
+    round_trip: str
+
+
+def render(rows: list[Row] | list[ActivationRow]) -> str:
+    """A plain-text table of dataclass rows, headed by their field names."""
+    if not rows:
+        return ""
+    headers = tuple(f.name.replace("_", " ") for f in fields(rows[0]))
+    cells: list[tuple[str, ...]] = [headers, *(tuple(map(str, astuple(r))) for r in rows)]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(headers))]
+
+    def fmt(line: tuple[str, ...]) -> str:
+        return "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([fmt(cells[0]), rule, *(fmt(line) for line in cells[1:])])
+
+
+def size(n: int) -> str:
+    return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"
+
+
+def ms(value: object) -> str:
+    """An annotation's milliseconds ('-' when absent, e.g. initTime of a warm start)."""
+    return f"{value} ms" if isinstance(value, int) else "-"
