@@ -34,6 +34,7 @@ from docker.models.containers import Container as SdkContainer
 from edgewhisk_runtime.containers.exceptions import (
     BackendUnavailable,
     ContainerStartError,
+    ImageUnavailable,
     UnsupportedKind,
 )
 from edgewhisk_runtime.containers.interface import BLACKBOX, ActionSpec, ContainerBackend
@@ -190,6 +191,8 @@ class DockerBackend(ContainerBackend):
         try:
             sdk = await self.call(create)
         except docker.errors.NotFound as exc:
+            if spec.kind == BLACKBOX:
+                raise ImageUnavailable(image) from exc
             raise ContainerStartError(f"no image {image}: {exc}") from exc
         return DockerContainer(self, sdk, spec.kind, port, spec.concurrency)
 

@@ -12,6 +12,8 @@ Hierarchy::
     ├── UnsupportedKind             the backend cannot run this kind (or has no image for it)
     ├── BackendUnavailable          the backend itself failed (Docker API unreachable, ...)
     ├── ContainerStartError         a container could not be started or never answered HTTP
+    │   └── ImageUnavailable        a blackbox action's image does not exist: upstream makes
+    │                               this a developer error, and so does the pool (an outcome)
     ├── ContainerUnreachable        the proxy stopped answering (connection refused/reset):
     │                               its process or container is gone
     ├── ContainerTimeout            no HTTP answer within the time allowed
@@ -40,6 +42,12 @@ class BackendUnavailable(ContainerError):
 
 class ContainerStartError(ContainerError):
     pass
+
+
+class ImageUnavailable(ContainerStartError):
+    def __init__(self, image: str) -> None:
+        self.image = image
+        super().__init__(f"Failed to pull container image '{image}'.")  # upstream's message
 
 
 class ContainerUnreachable(ContainerError):

@@ -58,7 +58,7 @@ class RunOutcome:
     init_failed: bool
     init_ms: int | None    # /init time on a cold start; None on a warm start
     duration_ms: int       # /run time
-    container_id: str
+    container_id: str      # "" when no container could be started (a missing blackbox image)
     start_ms: int | None = None  # time to start the container (cold start only)
     timed_out: bool = False      # the action exceeded its time limit (container destroyed)
 

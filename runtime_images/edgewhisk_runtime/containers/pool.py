@@ -28,6 +28,7 @@ from edgewhisk_runtime.containers.exceptions import (
     ContainerStartError,
     ContainerTimeout,
     ContainerUnreachable,
+    ImageUnavailable,
     InsufficientMemory,
     PoolClosed,
 )
@@ -211,7 +212,12 @@ class ContainerPool:
         for old in evicted:
             await self._destroy(old)
         t0 = time.monotonic()
-        container = await self.backend.start(spec)
+        try:
+            container = await self.backend.start(spec)
+        except ImageUnavailable as exc:  # upstream: a developer error, not a whisk error
+            return self._init_failed(entry, RunOutcome(
+                DEVELOPER_ERROR, {"error": str(exc)}, [], True, None, 0, "",
+                start_ms=_ms_since(t0)))
         entry.container = container
         if entry.retired:  # the pool closed (or the run was cancelled) meanwhile
             await container.destroy()
@@ -239,10 +245,15 @@ class ContainerPool:
         await container.destroy()
         collected = await container.logs.collect(limit_bytes=_log_limit(spec),
                                                  timeout=self.log_wait_s)
-        outcome = RunOutcome(status, body, _lines(spec, collected), True, init_ms, 0,
-                             container.id, start_ms=start_ms)
+        return self._init_failed(entry, RunOutcome(
+            status, body, _lines(spec, collected), True, init_ms, 0, container.id,
+            start_ms=start_ms))
+
+    def _init_failed(self, entry: _Entry, outcome: RunOutcome) -> RunOutcome:
+        """Out of the pool; runs attached to the entry get the same init failure."""
+        self._retire(entry)
         entry.ready.set_exception(_InitFailed(outcome))
-        entry.ready.exception()
+        entry.ready.exception()  # retrieved: only attached runs care
         return outcome
 
     async def _activate(self, entry: _Entry, value: Any,

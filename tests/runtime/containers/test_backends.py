@@ -144,3 +144,13 @@ def test_an_action_over_its_memory_limit_gets_upstreams_message(
     assert (hog.status, hog.response) == (502, {"error": MEMORY_EXHAUSTED})
     after = run(pool.run(action, {"mb": 8}, fields("a3")))
     assert after.status == 200 and after.container_id != fits.container_id
+
+
+def test_a_blackbox_image_that_does_not_exist_is_a_developer_error(
+        run: Run, make_pool: MakePool, docker_backend: DockerBackend) -> None:
+    pool = make_pool(docker_backend)
+    image = "localhost/edgewhisk/no-such-image:latest"
+    outcome = run(pool.run(spec(None, kind="blackbox", image=image), {}, fields("a1")))
+    assert (outcome.status, outcome.response, outcome.init_failed) == (
+        502, {"error": f"Failed to pull container image '{image}'."}, True)
+    assert pool.containers == 0 and pool.free_memory_mb == pool.memory_mb
