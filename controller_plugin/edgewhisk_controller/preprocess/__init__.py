@@ -1,0 +1,28 @@
+"""The function preprocessor: annotations compiled into placement constraints, then bound.
+
+``compiler`` maps an action version's ``edgewhisk`` annotation to hard and soft
+``Constraint`` values once (cached); ``variables`` binds ``{variables}`` per invocation;
+``fanout`` turns an unbound ``{usr}`` into one bound action per user on record and places
+them in bulk. The engine (``edgewhisk_controller.placement``) consumes ``BoundAction``.
+"""
+
+from .compiler import ArtifactNeed, CompiledAction, Compiler, compile_action
+from .exceptions import PreprocessError, UnboundVariable
+from .variables import FANOUT_VARIABLE, BoundAction, bind, bind_users, unbound
+from .weights import DEFAULT_WEIGHT, Weights
+
+__all__ = [
+    "DEFAULT_WEIGHT",
+    "FANOUT_VARIABLE",
+    "ArtifactNeed",
+    "BoundAction",
+    "CompiledAction",
+    "Compiler",
+    "PreprocessError",
+    "UnboundVariable",
+    "Weights",
+    "bind",
+    "bind_users",
+    "compile_action",
+    "unbound",
+]

@@ -1,0 +1,169 @@
+"""Binding an action's ``{variables}`` from an invocation's parameters.
+
+Why only strings are rewritten: a compiled constraint keeps ``{usr}`` exactly where the
+annotation had it (a node name, a network, an artifact ref); binding replaces those and
+nothing else, with the SDK's own rule (``edgewhisk.bind``: a value is one path segment), so a
+bound ref can never leave the artifact store. The caller's site is bound here too: it is the
+one per-invocation input of the Proximity score.
+
+``bind`` answers one invocation; ``bind_users`` binds the same action for many users at once
+(fan-out), rebuilding only the constraints that mention the user.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import edgewhisk
+
+from ..placement import constraints as c
+from ..placement.constraints import Constraint
+from .compiler import ArtifactNeed, CompiledAction
+from .exceptions import UnboundVariable
+
+FANOUT_VARIABLE = "usr"
+"""The one variable that, left unbound, fans out over the users on record."""
+
+_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class BoundAction:
+    """A compiled action with every variable bound: what the engine places."""
+
+    compiled: CompiledAction
+    binding: tuple[tuple[str, str], ...]  # (variable, value), sorted by variable
+    site: str | None  # the caller's site; None -> the controller's own
+    constraints: tuple[Constraint, ...]
+    artifacts: tuple[ArtifactNeed, ...]  # refs bound
+
+    @property
+    def key(self) -> str:
+        """A cache key: the action version, what it was compiled from, and the binding."""
+        bound = ",".join(f"{k}={v}" for k, v in self.binding)
+        return f"{self.compiled.key}#{self.compiled.digest[:16]}|{bound}|site={self.site or ''}"
+
+    @property
+    def hard(self) -> tuple[Constraint, ...]:
+        return tuple(k for k in self.constraints if k.hard)
+
+    @property
+    def soft(self) -> tuple[Constraint, ...]:
+        return tuple(k for k in self.constraints if not k.hard)
+
+    @property
+    def values(self) -> dict[str, str]:
+        return dict(self.binding)
+
+
+def unbound(compiled: CompiledAction, params: Mapping[str, Any]) -> frozenset[str]:
+    """The variables of ``compiled`` that ``params`` does not bind."""
+    return frozenset(v for v in compiled.variables if v not in params)
+
+
+def value_of(variable: str, params: Mapping[str, Any]) -> str:
+    """``params[variable]`` checked by the SDK's rule; ``UnboundVariable`` otherwise."""
+    if variable not in params:
+        fans = (f" (an unbound {{{FANOUT_VARIABLE}}} fans out over the users on record)"
+                if variable != FANOUT_VARIABLE else "")
+        raise UnboundVariable(
+            variable,
+            f"The action's annotation uses the variable {{{variable}}}, which this invocation "
+            f"does not bind: pass {variable!r} as a parameter{fans}.",
+        )
+    try:
+        return edgewhisk.bind("{" + variable + "}", params)
+    except edgewhisk.AnnotationError as exc:
+        raise UnboundVariable(variable, f"Cannot bind the variable {{{variable}}}: "
+                                        f"{exc.reason}") from None
+
+
+def _subst(value: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return _VARIABLE.sub(lambda m: values[m.group(1)], value) if "{" in value else value
+    if isinstance(value, tuple):
+        return tuple(_subst(item, values) for item in value)
+    return value
+
+
+def _templated(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{" in value
+    if isinstance(value, tuple):
+        return any(_templated(item) for item in value)
+    return False
+
+
+def _bind_constraint(k: Constraint, values: Mapping[str, str], site: str | None) -> Constraint:
+    if k.plugin == c.PROXIMITY:
+        return replace(k, args={**k.args, "site": site})
+    if not any(_templated(v) for v in k.args.values()):
+        return k
+    return replace(k, args={name: _subst(v, values) for name, v in k.args.items()})
+
+
+def _bind_artifacts(needs: Iterable[ArtifactNeed], values: Mapping[str, str]
+                    ) -> tuple[ArtifactNeed, ...]:
+    return tuple(
+        replace(n, ref=_subst(n.ref, values), locality=_subst(n.locality, values))
+        if _templated(n.ref) or _templated(n.locality) else n
+        for n in needs
+    )
+
+
+def bind(compiled: CompiledAction, params: Mapping[str, Any], *,
+         site: str | None = None) -> BoundAction:
+    """Bind every variable of ``compiled`` from ``params``; ``UnboundVariable`` names a gap."""
+    values = {v: value_of(v, params) for v in sorted(compiled.variables)}
+    return BoundAction(
+        compiled,
+        tuple(sorted(values.items())),
+        site,
+        tuple(_bind_constraint(k, values, site) for k in compiled.constraints),
+        _bind_artifacts(compiled.artifacts, values),
+    )
+
+
+def bind_users(
+    compiled: CompiledAction,
+    params: Mapping[str, Any],
+    users: Sequence[str],
+    *,
+    site: str | None = None,
+) -> tuple[list[BoundAction], dict[str, str]]:
+    """Bind ``compiled`` once per user (``{usr}`` = the user, the rest from ``params``).
+
+    Returns the bound actions in the order of ``users`` and the users that cannot be bound
+    (a user name that is not one path segment) with the reason. Why in bulk: bindings
+    differ only in the user, so the other variables are checked once and constraints that
+    do not mention ``{usr}`` are shared between every user's bound action.
+    """
+    others = {v: value_of(v, params) for v in compiled.variables if v != FANOUT_VARIABLE}
+    partial = {**others, FANOUT_VARIABLE: "{" + FANOUT_VARIABLE + "}"}
+    template = [_bind_constraint(k, partial, site) for k in compiled.constraints]
+    per_user = [i for i, k in enumerate(template) if _templated(tuple(k.args.values()))]
+    needs = _bind_artifacts(compiled.artifacts, partial)
+    user_needs = [i for i, n in enumerate(needs) if _templated(n.ref) or _templated(n.locality)]
+    bounds: list[BoundAction] = []
+    invalid: dict[str, str] = {}
+    for user in users:
+        try:
+            value = value_of(FANOUT_VARIABLE, {FANOUT_VARIABLE: user})
+        except UnboundVariable as exc:
+            invalid[user] = exc.message
+            continue
+        mine = {FANOUT_VARIABLE: value}
+        constraints = list(template)
+        for i in per_user:
+            k = template[i]
+            constraints[i] = replace(k, args={n: _subst(v, mine) for n, v in k.args.items()})
+        artifacts = list(needs)
+        for i in user_needs:
+            n = needs[i]
+            artifacts[i] = replace(n, ref=_subst(n.ref, mine), locality=_subst(n.locality, mine))
+        binding = tuple(sorted({**others, FANOUT_VARIABLE: value}.items()))
+        bounds.append(BoundAction(compiled, binding, site, tuple(constraints), tuple(artifacts)))
+    return bounds, invalid
