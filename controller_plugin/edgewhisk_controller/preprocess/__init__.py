@@ -8,6 +8,7 @@ them in bulk. The engine (``edgewhisk_controller.placement``) consumes ``BoundAc
 
 from .compiler import ArtifactNeed, CompiledAction, Compiler, compile_action
 from .exceptions import PreprocessError, UnboundVariable
+from .fanout import Child, FanOut, fan_out
 from .variables import FANOUT_VARIABLE, BoundAction, bind, bind_users, unbound
 from .weights import DEFAULT_WEIGHT, Weights
 
@@ -16,13 +17,16 @@ __all__ = [
     "FANOUT_VARIABLE",
     "ArtifactNeed",
     "BoundAction",
+    "Child",
     "CompiledAction",
     "Compiler",
+    "FanOut",
     "PreprocessError",
     "UnboundVariable",
     "Weights",
     "bind",
     "bind_users",
     "compile_action",
+    "fan_out",
     "unbound",
 ]
