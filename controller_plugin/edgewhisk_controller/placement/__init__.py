@@ -1,18 +1,25 @@
 """Placement: which invoker runs an activation.
 
 ``interface`` holds the contract (``PlacementRequest``, ``InvokerState``, ``Decision``,
-``Placement``); ``least_loaded`` is the simple policy the controller starts with. The
-placement-plugin issue replaces it with a vectorised engine behind the same interface.
+``Unschedulable``); ``constraints`` the ``Constraint`` value and plugin names shared with the
+preprocessor; ``state`` the columnar cluster state; ``plugin`` the plugin contract and
+``plugins/`` one module per plugin, mapped by name in ``registry``; ``framework`` the
+``Engine`` that runs them; ``config`` the weights and defaults (``--placement-config``).
 """
 
+from .config import PlacementConfig, load_config
+from .constraints import Constraint
+from .framework import Engine
 from .interface import Decision, InvokerState, Placement, PlacementRequest, Unschedulable
-from .least_loaded import LeastLoaded
 
 __all__ = [
+    "Constraint",
     "Decision",
+    "Engine",
     "InvokerState",
-    "LeastLoaded",
     "Placement",
+    "PlacementConfig",
     "PlacementRequest",
     "Unschedulable",
+    "load_config",
 ]

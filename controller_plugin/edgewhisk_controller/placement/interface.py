@@ -22,13 +22,25 @@ INSUFFICIENT_MEMORY = "with too little memory"
 
 @dataclass(frozen=True)
 class PlacementRequest:
-    """What placement needs to know about one activation."""
+    """What placement needs to know about one activation.
+
+    ``site`` is where the caller is (``X-Edgewhisk-Site``); None means the controller's own
+    site (``PlacementConfig.site``). ``version`` makes ``key`` name one action version: warm
+    containers and observed run times are tracked per ``key``.
+    """
 
     action: str  # "ns/name"
     kind: str  # exec kind: "python:3", "blackbox", "nodejs:default"
     memory_mb: int  # the action's memory limit
     namespace: str  # the namespace the activation runs in
     annotation: Mapping[str, Any] | None = None  # the action's edgewhisk annotation, if any
+    version: str = ""
+    site: str | None = None
+
+    @property
+    def key(self) -> str:
+        """``ns/name@version`` (just ``ns/name`` without a version)."""
+        return f"{self.action}@{self.version}" if self.version else self.action
 
 
 @dataclass(frozen=True)
@@ -42,15 +54,30 @@ class InvokerState:
     in_flight: int  # activations running on it now
     healthy: bool = True
     namespaces: frozenset[str] | None = None  # namespaces it serves; None = all
+    role: str = "cloud"  # "cloud" | "edge"
+    owner: str | None = None  # the user owning an edge device; None for shared invokers
+    site: str = ""  # where it is ("" = the controller's site); keys the latency matrix
+    labels: Mapping[str, str] = field(default_factory=dict)
+    capabilities: frozenset[str] = frozenset()
+    networks: frozenset[str] = frozenset()
+    bandwidth_mbps: float = 1000.0  # to fetch artifacts it does not hold
+    cached: frozenset[str] = frozenset()  # artifact keys "ns/name@version" it holds
+    cpus: float = 1.0  # activations it runs in parallel, for queue-time estimates
 
 
 @dataclass(frozen=True)
 class Unschedulable:
-    """No invoker can take the activation; ``excluded`` counts invokers per constraint."""
+    """No invoker can take the activation; ``excluded`` counts invokers per constraint.
+
+    Each invoker is counted once, under the first hard constraint it fails (in the order the
+    engine checks them). ``plugins`` holds the same counts keyed by plugin name, for
+    programs; ``excluded`` keys are the phrases of the message.
+    """
 
     total: int
     excluded: Mapping[str, int] = field(default_factory=dict)
     detail: Mapping[str, str] = field(default_factory=dict)  # constraint -> wanted value
+    plugins: Mapping[str, int] = field(default_factory=dict)  # plugin name -> excluded
 
     @property
     def reason(self) -> str:

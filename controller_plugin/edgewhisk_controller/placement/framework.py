@@ -1,0 +1,330 @@
+"""The Engine: runs the plugins over the cluster state and picks one invoker.
+
+How a placement is decided (``place``):
+
+1. The constraints are the request's ``always`` ones (Health, NamespaceAccess, RuntimeKind,
+   ResourcesFit hard; BalancedLoad, WarmContainer, Proximity soft), then the bound action's,
+   in order (``constraints_for``).
+2. Static part, cached per (action version, binding, namespace, kind, memory, site) until the
+   cluster's static version changes: the AND of the static hard filters ("candidates"), and
+   the sum over static soft constraints of weight x normalised score (0-100; min-max plugins
+   normalise over the candidates). When the candidates are few the entry keeps just their
+   rows, so a selective hard constraint makes every later placement cheaper.
+3. Dynamic part, per placement: Health and BalancedLoad live in one vector the engine keeps
+   up to date row by row as events arrive (``register``, ``heartbeat``, ``placed``,
+   ``completed``); the binding's dynamic plugins (WarmContainer, DeadlineFeasibility, ...)
+   run on the entry's rows. Dynamic scores have fixed BOUNDS, so no min/max over the cluster.
+4. Total = static + dynamic (filtered-out rows are -inf); the best total wins.
+
+Tie rule: among equal best totals the lowest state row wins (``numpy.argmax`` takes the
+first) -- registration order, with the rows of unregistered invokers reused lowest first.
+
+Weights: ``config.weight(plugin) * constraint.weight`` (the constraint's own weight defaults
+to 1). Nothing found: an ``Unschedulable`` counting each invoker under the first hard
+constraint (in constraint order) that excludes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from . import constraints as c
+from .config import PlacementConfig
+from .constraints import Constraint
+from .interface import Decision, InvokerState, PlacementRequest, Unschedulable
+from .plugin import Context, Plugin, Sparse, normalise
+from .registry import PLUGINS
+from .state import ClusterState, View
+
+NEG_INF = np.float32(-np.inf)
+SPARSE_FRACTION = 0.25
+"""An entry whose candidates are under this share of the rows keeps only their rows."""
+CACHE_BYTES = 64 * 1024 * 1024
+"""Budget of the cached static vectors; the oldest entries go first when it is exceeded."""
+
+
+class BoundAction(Protocol):
+    """What the preprocessor hands over: a cache key naming action+binding, constraints."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def constraints(self) -> tuple[Constraint, ...]: ...
+
+
+Bound = BoundAction | Sequence[Constraint]
+
+
+@dataclass
+class Step:
+    """One dynamic constraint of an entry, ready to run."""
+
+    plugin: Plugin
+    ctx: Context
+    hard: bool
+    weight: float
+
+
+@dataclass
+class Entry:
+    version: int
+    rows: np.ndarray | None  # None: every row of the state
+    static: np.ndarray  # float32 over the entry's rows: weighted static score, -inf excluded
+    steps: list[Step]
+    constraints: tuple[Constraint, ...]
+    action: str
+
+    @property
+    def nbytes(self) -> int:
+        return self.static.nbytes + (0 if self.rows is None else self.rows.nbytes)
+
+
+class Engine:
+    """Placement over a ``ClusterState`` kept in sync by the registry and the dispatcher."""
+
+    def __init__(self, config: PlacementConfig | None = None,
+                 plugins: Mapping[str, type[Plugin]] = PLUGINS) -> None:
+        self.config = config or PlacementConfig()
+        self.plugins = {name: cls(self.config) for name, cls in plugins.items()}
+        self.state = ClusterState()
+        self._health = self.plugins[c.HEALTH]
+        self._balance = self.plugins[c.BALANCED_LOAD]
+        self._balance_weight = self.config.weight(c.BALANCED_LOAD)
+        self._dyn = np.zeros(0, np.float32)  # Health (-inf) + weighted BalancedLoad per row
+        self._entries: dict[Hashable, Entry] = {}
+        self._entry_bytes = 0
+        self._pieces: dict[Hashable, np.ndarray] = {}  # static raw results, this version
+        self._pieces_version = -1
+
+    # -- incremental state ------------------------------------------------------------------
+
+    def register(self, state: InvokerState) -> None:
+        self.state.add(state)
+
+    def unregister(self, id: str) -> None:
+        self.state.remove(id)
+
+    def heartbeat(self, id: str, **changes: Any) -> None:
+        """Apply what an invoker reports (health, free memory, networks, cached, warm...).
+
+        ``warm`` (an iterable of action keys) replaces the invoker's warm containers.
+        """
+        warm = changes.pop("warm", None)
+        if changes:
+            self.state.update(id, **changes)
+        if warm is not None:
+            row, keep = self.state.index[id], set(warm)
+            for action in set(self.state.warm) | keep:
+                self.state.set_warm(row, action, action in keep)
+
+    def placed(self, id: str, memory_mb: int, action_key: str) -> None:
+        """An activation of ``action_key`` now runs (or waits) on ``id``: hold its memory."""
+        row = self.state.index.get(id)
+        if row is None:
+            return  # unregistered meanwhile
+        cols = self.state.cols
+        cols["free_memory_mb"][row] -= memory_mb
+        cols["in_flight"][row] += 1
+        cols["backlog_ms"][row] += self._run_ms(action_key)
+        self.state.dirty.add(row)
+
+    def completed(self, id: str, memory_mb: int, action_key: str, run_ms: float | None,
+                  warm: bool) -> None:
+        """The activation ended: release its memory, learn its run time and warm container.
+
+        ``run_ms`` None: it did not run (the infrastructure failed), nothing to learn.
+        ``warm``: a container of ``action_key`` stays warm on the invoker afterwards.
+        """
+        row = self.state.index.get(id)
+        if row is None:
+            return
+        cols = self.state.cols
+        cols["free_memory_mb"][row] += memory_mb
+        cols["in_flight"][row] = max(0, int(cols["in_flight"][row]) - 1)
+        cols["backlog_ms"][row] = max(0.0, float(cols["backlog_ms"][row])
+                                      - self._run_ms(action_key))
+        if run_ms is not None:
+            alpha = self.config.run_ewma_alpha
+            old = self.state.run_ms.get(action_key)
+            self.state.run_ms[action_key] = (
+                float(run_ms) if old is None else (1 - alpha) * old + alpha * float(run_ms))
+        self.state.set_warm(row, action_key, warm)
+        self.state.dirty.add(row)
+
+    # -- placement --------------------------------------------------------------------------
+
+    def constraints_for(self, request: PlacementRequest, bound: Bound) -> tuple[Constraint, ...]:
+        """Every constraint of a placement, in check order (the request's first)."""
+        always = (
+            Constraint(c.HEALTH, {}, hard=True),
+            Constraint(c.NAMESPACE_ACCESS, {"namespace": request.namespace}, hard=True),
+            Constraint(c.RUNTIME_KIND, {"kind": request.kind}, hard=True),
+            Constraint(c.RESOURCES_FIT, {"memory_mb": request.memory_mb}, hard=True),
+            Constraint(c.BALANCED_LOAD, {}),
+            Constraint(c.WARM_CONTAINER, {}),
+            Constraint(c.PROXIMITY, {"site": request.site or self.config.site}),
+        )
+        return always + tuple(_constraints(bound))
+
+    def place(self, request: PlacementRequest, bound: Bound = ()) -> Decision:
+        """The invoker id for one activation, or ``Unschedulable`` (nothing changes state)."""
+        entry = self._entry(request, bound)
+        self._refresh()
+        dyn = self._dyn if entry.rows is None else self._dyn[entry.rows]
+        total = entry.static + dyn
+        for step in entry.steps:
+            if step.hard:
+                np.putmask(total, ~step.plugin.filter(step.ctx), NEG_INF)
+            else:
+                raw = step.plugin.score(step.ctx)
+                bounds = step.plugin.BOUNDS
+                assert bounds is not None
+                lo, hi = bounds
+                scale = step.weight * 100.0 / (hi - lo)
+                if isinstance(raw, Sparse):
+                    total[raw.positions] += np.float32((raw.value - lo) * scale)
+                else:
+                    total += ((raw - lo) * scale).astype(np.float32)
+        if total.size:
+            best = int(np.argmax(total))
+            if total[best] != NEG_INF:
+                row = best if entry.rows is None else int(entry.rows[best])
+                id = self.state.ids[row]
+                assert id is not None
+                return id
+        return self.explain(entry.constraints, entry.action)
+
+    def place_many(self, request: PlacementRequest, bounds: Iterable[Bound], *,
+                   commit: bool = False) -> list[Decision]:
+        """``place`` for each binding of a fan-out; ``commit`` calls ``placed`` after each."""
+        decisions: list[Decision] = []
+        for bound in bounds:
+            decision = self.place(request, bound)
+            if commit and isinstance(decision, str):
+                self.placed(decision, request.memory_mb, request.key)
+            decisions.append(decision)
+        return decisions
+
+    def explain(self, constraints: Sequence[Constraint], action: str) -> Unschedulable:
+        """Count, per hard constraint in order, the invokers it is the first to exclude."""
+        state = self.state
+        view = View(state)
+        remaining = view.col("present").copy()
+        excluded: dict[str, int] = {}
+        by_plugin: dict[str, int] = {}
+        for constraint in constraints:
+            plugin = self.plugins[constraint.plugin]
+            if not constraint.hard or not plugin.has_filter:
+                continue
+            ctx = Context(view, constraint.args, action)
+            ctx = Context(view, constraint.args, action, plugin.prepare(ctx))
+            passing = plugin.filter(ctx)
+            count = int(np.count_nonzero(remaining & ~passing))
+            remaining &= passing
+            if count:
+                phrase = plugin.explain(constraint.args)
+                excluded[phrase] = excluded.get(phrase, 0) + count
+                by_plugin[plugin.NAME] = by_plugin.get(plugin.NAME, 0) + count
+        return Unschedulable(state.count, excluded, {}, by_plugin)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _run_ms(self, action_key: str) -> float:
+        return self.state.run_ms.get(action_key, self.config.default_run_ms)
+
+    def _refresh(self) -> None:
+        """Bring the Health+BalancedLoad vector up to date for the rows that changed."""
+        state = self.state
+        if len(self._dyn) != state.n:
+            self._dyn = self._global(View(state))
+        elif state.dirty:
+            rows = np.fromiter(state.dirty, np.intp, len(state.dirty))
+            self._dyn[rows] = self._global(View(state, rows))
+        state.dirty.clear()
+
+    def _global(self, view: View) -> np.ndarray:
+        ctx = Context(view, {}, "")
+        raw = self._balance.score(ctx)
+        assert not isinstance(raw, Sparse)
+        out = (normalise(raw, view.size, self._balance.BOUNDS) * self._balance_weight)
+        out[~(self._health.filter(ctx) & view.col("present"))] = -np.inf
+        return out.astype(np.float32)
+
+    def _entry(self, request: PlacementRequest, bound: Bound) -> Entry:
+        key = (request.key, request.namespace, request.kind, request.memory_mb, request.site,
+               bound.key if hasattr(bound, "key") else tuple(bound))
+        entry = self._entries.get(key)
+        if entry is None or entry.version != self.state.static_version:
+            if entry is not None:
+                self._entry_bytes -= entry.nbytes
+            entry = self._entries[key] = self._build(self.constraints_for(request, bound),
+                                                     request.key)
+            self._entry_bytes += entry.nbytes
+            while self._entry_bytes > CACHE_BYTES and len(self._entries) > 1:
+                oldest = next(iter(self._entries))
+                self._entry_bytes -= self._entries.pop(oldest).nbytes
+        return entry
+
+    def _build(self, constraints: tuple[Constraint, ...], action: str) -> Entry:
+        """The cached part of a placement: candidates and the weighted static score."""
+        state = self.state
+        if self._pieces_version != state.static_version:
+            self._pieces.clear()
+            self._pieces_version = state.static_version
+        full = View(state)
+        static = [(self.plugins[k.plugin], k) for k in constraints if k.plugin != c.HEALTH
+                  and not (k.plugin == c.BALANCED_LOAD and not k.args and not k.hard)]
+        candidates = full.col("present").copy()
+        for plugin, k in static:
+            if k.hard and not plugin.dynamic and plugin.has_filter:
+                candidates &= self._piece(plugin, k, full, "filter")
+        rows = np.flatnonzero(candidates)
+        sparse = len(rows) < SPARSE_FRACTION * state.n
+        size = len(rows) if sparse else state.n
+        total = np.zeros(size)
+        view = View(state, rows) if sparse else full
+        steps: list[Step] = []
+        for plugin, k in static:
+            weight = self.config.weight(k.plugin) * k.weight
+            if plugin.dynamic:
+                if k.hard and plugin.has_filter or not k.hard and plugin.has_score:
+                    if not k.hard:
+                        assert plugin.BOUNDS is not None, f"{plugin.NAME}: dynamic needs BOUNDS"
+                    ctx = Context(view, k.args, action)
+                    steps.append(Step(plugin, Context(view, k.args, action, plugin.prepare(ctx)),
+                                      k.hard, weight))
+            elif not k.hard and plugin.has_score:
+                raw = self._piece(plugin, k, full, "score")
+                scores = normalise(raw, state.n, plugin.BOUNDS, candidates)
+                total += weight * (scores[rows] if sparse else scores)
+        if not sparse:
+            total[~candidates] = -np.inf
+        return Entry(state.static_version, rows if sparse else None,
+                     total.astype(np.float32), steps, constraints, action)
+
+    def _piece(self, plugin: Plugin, k: Constraint, view: View, method: str) -> np.ndarray:
+        """A static plugin's raw filter mask or score over all rows, shared across entries."""
+        key = (method, k.plugin, tuple(sorted(k.args.items())))
+        piece = self._pieces.get(key)
+        if piece is None:
+            ctx = Context(view, k.args, "")
+            result = plugin.filter(ctx) if method == "filter" else plugin.score(ctx)
+            if isinstance(result, Sparse):
+                assert plugin.BOUNDS is not None
+                dense = np.full(view.size, plugin.BOUNDS[0])
+                dense[result.positions] = result.value
+                result = dense
+            piece = self._pieces[key] = np.asarray(result)
+            if len(self._pieces) > 512:
+                self._pieces.pop(next(iter(self._pieces)))
+        return piece
+
+
+def _constraints(bound: Bound) -> Sequence[Constraint]:
+    found = getattr(bound, "constraints", None)
+    return found if found is not None else bound  # type: ignore[return-value]

@@ -1,0 +1,118 @@
+"""The plugin contract: a named class with an optional filter and an optional score.
+
+Like a Kubernetes scheduler plugin, but vectorised: ``filter(ctx)`` returns a bool array over
+the rows of ``ctx.view`` (True: the invoker may run the activation) and ``score(ctx)`` a float
+array of *raw* scores (higher is better) or a ``Sparse`` one. A plugin never normalises or
+weighs: the framework maps raw scores to 0-100 (``normalise``) and applies the configured
+weight, so plugins stay small and comparable.
+
+``DYNAMIC`` says what the framework may cache: False means the result depends only on the
+invokers' static attributes and the constraint's bound arguments, so the engine computes it
+once per (action, binding) and cluster version; True means it reads state that changes
+between placements (health, free memory, load, warm containers, queues) and runs on every
+placement. ``prepare`` is the cacheable half of a dynamic plugin (DeadlineFeasibility's
+transfer times). ``BOUNDS`` is the raw score range when it is known in advance (required for
+dynamic scores, so the dynamic part never needs a min and max over the cluster).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .config import PlacementConfig
+from .state import View
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a plugin sees: the invokers, its bound arguments, the action being placed."""
+
+    view: View
+    args: Mapping[str, Any]
+    action: str  # "ns/name@version": warm containers and run times are kept per action key
+    prepared: Any = None  # what ``prepare`` returned for this binding
+
+
+@dataclass(frozen=True)
+class Sparse:
+    """A raw score that is the plugin's lower bound except ``value`` at ``positions``."""
+
+    positions: np.ndarray  # positions within the view
+    value: float
+
+
+class Plugin:
+    NAME: ClassVar[str]
+    DYNAMIC: ClassVar[bool] = False
+    BOUNDS: ClassVar[tuple[float, float] | None] = None  # None: min-max over the candidates
+
+    def __init__(self, config: PlacementConfig) -> None:
+        self.config = config
+
+    @property
+    def dynamic(self) -> bool:
+        """Whether results change between placements (a configuration may decide it)."""
+        return self.DYNAMIC
+
+    @property
+    def has_filter(self) -> bool:
+        return type(self).filter is not Plugin.filter
+
+    @property
+    def has_score(self) -> bool:
+        return type(self).score is not Plugin.score
+
+    def prepare(self, ctx: Context) -> Any:
+        """Per-binding precomputation a dynamic plugin may cache (None by default)."""
+        return None
+
+    def filter(self, ctx: Context) -> np.ndarray:
+        raise NotImplementedError
+
+    def score(self, ctx: Context) -> np.ndarray | Sparse:
+        raise NotImplementedError
+
+    def explain(self, args: Mapping[str, Any]) -> str:
+        """How the unschedulable message names invokers this filter excluded."""
+        return f"rejected by {self.NAME}"
+
+
+def normalise(raw: np.ndarray | Sparse, size: int, bounds: tuple[float, float] | None,
+              candidates: np.ndarray | None = None) -> np.ndarray:
+    """Raw scores -> 0..100 (float64) over ``size`` rows.
+
+    With ``bounds`` (lo, hi): linear, lo -> 0 and hi -> 100. Without: min-max over the
+    ``candidates`` (a bool mask; None = all rows), the lowest candidate -> 0, the highest ->
+    100; when every candidate scores the same the plugin cannot tell them apart and gives
+    all 0 (it adds nothing). Rows outside the candidates get values that do not matter.
+    """
+    if isinstance(raw, Sparse):
+        assert bounds is not None, "a sparse score needs BOUNDS"
+        out = np.zeros(size)
+        lo, hi = bounds
+        out[raw.positions] = (raw.value - lo) * (100.0 / (hi - lo))
+        return out
+    raw = np.asarray(raw, np.float64)
+    if bounds is not None:
+        lo, hi = bounds
+    else:
+        pool = raw if candidates is None else raw[candidates]
+        if pool.size == 0:
+            return np.zeros(size)
+        lo, hi = float(pool.min()), float(pool.max())
+        if hi <= lo:
+            return np.zeros(size)
+    return (raw - lo) * (100.0 / (hi - lo))
+
+
+def as_names(value: Any) -> tuple[str, ...]:
+    """A constraint argument that is one name or several, as a tuple of names."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)

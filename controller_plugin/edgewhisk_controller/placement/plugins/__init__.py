@@ -1,0 +1,1 @@
+"""One module per placement plugin; ``placement.registry`` maps their names to the classes."""

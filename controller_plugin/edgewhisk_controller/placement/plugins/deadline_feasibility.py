@@ -1,0 +1,46 @@
+"""DeadlineFeasibility: ``policy.deadline(within)`` — can the invoker finish in time?
+
+Estimate per invoker: queue (expected run time of the activations already placed on it,
+divided by its cpus) + transfer of the consumed artifacts (as ArtifactLocality) + this
+action's observed run time (an EWMA per action version; ``default_run_ms`` before the first
+observation). Hard (strict): estimate <= ``within_ms``. Soft: the slack left, as a fraction
+of the deadline, clipped to 0..1. Args: ``within_ms``, optional ``artifacts`` and ``site``
+(as ArtifactLocality). The transfer part is static and cached through ``prepare``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .. import constraints
+from ..plugin import Context, Plugin
+from .artifact_locality import transfer_ms
+
+
+class DeadlineFeasibility(Plugin):
+    NAME = constraints.DEADLINE_FEASIBILITY
+    DYNAMIC = True
+    BOUNDS = (0.0, 1.0)
+
+    def prepare(self, ctx: Context) -> np.ndarray:
+        artifacts = ctx.args.get("artifacts") or ()
+        return transfer_ms(ctx.view, artifacts, ctx.args.get("site"), self.config)
+
+    def estimate_ms(self, ctx: Context) -> np.ndarray:
+        view = ctx.view
+        queue = view.col("backlog_ms") / view.col("cpus")
+        return queue + ctx.prepared + view.run_ms(ctx.action, self.config.default_run_ms)
+
+    def filter(self, ctx: Context) -> np.ndarray:
+        return self.estimate_ms(ctx) <= ctx.args["within_ms"]
+
+    def score(self, ctx: Context) -> np.ndarray:
+        within = float(ctx.args["within_ms"])
+        slack = (within - self.estimate_ms(ctx)) / within
+        return np.clip(slack, 0.0, 1.0)
+
+    def explain(self, args: Mapping[str, Any]) -> str:
+        return f"unable to finish within {args['within_ms']:g} ms"

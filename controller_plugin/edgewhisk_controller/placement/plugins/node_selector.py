@@ -1,0 +1,47 @@
+"""NodeSelector: ``policy.fn(node=X)`` — run on invokers X names (hard or preferred).
+
+X matches an invoker when it equals its id, its role (``cloud``/``edge``), ``<owner>_device``
+for a device its owner registered, or one of its labels written ``k=v``. Args: ``node`` (one
+name, or several: any may match). The score is 1 for a match, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .. import constraints
+from ..plugin import Context, Plugin, as_names
+from ..state import ROLES, View
+
+DEVICE_SUFFIX = "_device"
+
+
+def matches(view: View, name: str) -> np.ndarray:
+    mask = view.is_id(name) | view.has_any("label", (name,))
+    if name in ROLES:
+        mask |= view.col("role") == ROLES.index(name)
+    if name.endswith(DEVICE_SUFFIX):
+        owner = view.code("owner", name[: -len(DEVICE_SUFFIX)])
+        if owner >= 0:
+            mask |= view.col("owner") == owner
+    return mask
+
+
+class NodeSelector(Plugin):
+    NAME = constraints.NODE_SELECTOR
+    BOUNDS = (0.0, 1.0)
+
+    def filter(self, ctx: Context) -> np.ndarray:
+        mask = np.zeros(ctx.view.size, np.bool_)
+        for name in as_names(ctx.args["node"]):
+            mask |= matches(ctx.view, name)
+        return mask
+
+    def score(self, ctx: Context) -> np.ndarray:
+        return self.filter(ctx).astype(np.float64)
+
+    def explain(self, args: Mapping[str, Any]) -> str:
+        return f"not matching node {' or '.join(as_names(args['node']))}"

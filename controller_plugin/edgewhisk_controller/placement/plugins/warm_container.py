@@ -1,0 +1,20 @@
+"""WarmContainer: prefer invokers holding a warm container of this action version.
+
+Warm containers are learnt from completions (``Engine.completed(..., warm=...)``) and
+heartbeats; the score is sparse (1 on those invokers, 0 elsewhere), so it costs nothing
+per invoker.
+"""
+
+from __future__ import annotations
+
+from .. import constraints
+from ..plugin import Context, Plugin, Sparse
+
+
+class WarmContainer(Plugin):
+    NAME = constraints.WARM_CONTAINER
+    DYNAMIC = True
+    BOUNDS = (0.0, 1.0)
+
+    def score(self, ctx: Context) -> Sparse:
+        return Sparse(ctx.view.warm(ctx.action), 1.0)

@@ -1,0 +1,330 @@
+"""ClusterState: every invoker as one row of numpy columns, updated incrementally.
+
+Why columns: placement scores all invokers at once, so each attribute is one array indexed
+by row (``healthy``, ``free_memory_mb``, ``site`` ...). Set-valued attributes (kinds,
+capabilities, networks, labels ``k=v``, namespaces, cached artifacts) are kept the other way
+round, as a sparse member set per term: a deployment with 10,000 users' home networks holds
+10,000 small sets, not a 10,000-column bitmask. Single-valued strings (owner, site) are codes
+into a vocabulary.
+
+Rows: a new invoker takes the lowest free row, an unregistered one frees its row. The row is
+the tie-break order of placement ("lowest row wins"): registration order while nothing was
+unregistered.
+
+Versions: ``static_version`` changes whenever something a cached filter mask or static score
+may read changes (registration, unregistration, a heartbeat changing labels, networks,
+cached artifacts ...); dynamic columns (health, free memory, in flight, queue backlog) change
+in O(1) per event and only mark their row in ``dirty``.
+
+``View`` is what plugins read: the columns and membership questions over all rows, or over a
+few rows (the tests' brute-force reference scores one invoker at a time through a one-row
+view with the very same plugin code).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from .interface import InvokerState
+
+ROLES = ("cloud", "edge")
+OPEN_NAMESPACE = "*"
+"""The ``namespace`` term of invokers that serve every namespace."""
+
+SET_ATTRIBUTES = ("kind", "capability", "network", "label", "namespace", "cached")
+CODED_ATTRIBUTES = ("owner", "site")
+
+# name -> dtype of the per-row columns.
+COLUMNS: Mapping[str, Any] = {
+    "present": np.bool_,
+    "healthy": np.bool_,
+    "memory_mb": np.float32,
+    "free_memory_mb": np.float32,
+    "in_flight": np.int32,
+    "role": np.int8,
+    "owner": np.int32,  # -1: no owner
+    "site": np.int32,
+    "bandwidth_mbps": np.float32,
+    "cpus": np.float32,
+    "backlog_ms": np.float32,  # expected run time of the activations placed and not completed
+}
+DYNAMIC_CHANGES = frozenset({"healthy", "free_memory_mb", "in_flight", "backlog_ms"})
+
+
+class ClusterState:
+    def __init__(self, capacity: int = 64) -> None:
+        self.n = 0  # rows ever used (high-water mark): views cover rows [0, n)
+        self.count = 0  # invokers registered
+        self.index: dict[str, int] = {}
+        self.ids: list[str | None] = []
+        self._free_rows: list[int] = []  # a heap: the lowest free row is reused first
+        self.cols: dict[str, np.ndarray] = {
+            name: np.zeros(capacity, dtype) for name, dtype in COLUMNS.items()
+        }
+        self.members: dict[str, dict[str, set[int]]] = {a: {} for a in SET_ATTRIBUTES}
+        self._arrays: dict[tuple[str, str], np.ndarray] = {}
+        self.codes: dict[str, dict[str, int]] = {a: {} for a in CODED_ATTRIBUTES}
+        self.names: dict[str, list[str]] = {a: [] for a in CODED_ATTRIBUTES}
+        self._terms: list[dict[str, frozenset[str]] | None] = []  # row -> its set attributes
+        self.warm: dict[str, set[int]] = {}  # action key -> rows holding a warm container
+        self.run_ms: dict[str, float] = {}  # action key -> EWMA of observed run time
+        self.static_version = 0
+        self.dirty: set[int] = set()
+
+    # -- registration ----------------------------------------------------------------------
+
+    def add(self, s: InvokerState) -> int:
+        """Add invoker ``s`` (``ValueError`` if its id is known); returns its row."""
+        if s.id in self.index:
+            raise ValueError(f"invoker {s.id!r} is already registered")
+        row = heapq.heappop(self._free_rows) if self._free_rows else self._new_row()
+        self.index[s.id] = row
+        self.ids[row] = s.id
+        self.count += 1
+        c = self.cols
+        c["present"][row] = True
+        c["healthy"][row] = s.healthy
+        c["memory_mb"][row] = s.memory_mb
+        c["free_memory_mb"][row] = s.free_memory_mb
+        c["in_flight"][row] = s.in_flight
+        c["backlog_ms"][row] = 0.0
+        c["role"][row] = ROLES.index(s.role) if s.role in ROLES else 0
+        c["owner"][row] = -1 if s.owner is None else self.code("owner", s.owner, create=True)
+        c["site"][row] = self.code("site", s.site, create=True)
+        c["bandwidth_mbps"][row] = s.bandwidth_mbps
+        c["cpus"][row] = max(s.cpus, 1e-3)
+        self._set_terms(row, terms_of(s))
+        self.static_version += 1
+        self.dirty.add(row)
+        return row
+
+    def remove(self, id: str) -> int:
+        """Forget invoker ``id`` (``KeyError`` if unknown); returns the row it had."""
+        row = self.index.pop(id)
+        self._set_terms(row, None)
+        for rows in self.warm.values():
+            rows.discard(row)
+        self.ids[row] = None
+        for name, dtype in COLUMNS.items():
+            self.cols[name][row] = dtype(0)
+        self.count -= 1
+        heapq.heappush(self._free_rows, row)
+        self.static_version += 1
+        self.dirty.add(row)
+        return row
+
+    def update(self, id: str, **changes: Any) -> None:
+        """Apply a heartbeat: ``healthy``, ``free_memory_mb``, ``in_flight`` are O(1) dynamic
+        changes; anything else of ``InvokerState`` (networks, cached, labels...) is static."""
+        row = self.index[id]
+        unknown = set(changes) - set(InvokerState.__dataclass_fields__) - {"backlog_ms"}
+        if unknown or "id" in changes:
+            raise ValueError(f"cannot change {sorted(unknown | ({'id'} & set(changes)))}")
+        for name in DYNAMIC_CHANGES & set(changes):
+            self.cols[name][row] = changes[name]
+        static = set(changes) - DYNAMIC_CHANGES
+        if static:
+            terms = dict(self._terms[row] or {})
+            current = self.snapshot(id)
+            fresh = terms_of(replace(current, **{k: changes[k] for k in static}))
+            c = self.cols
+            if "memory_mb" in static:
+                c["memory_mb"][row] = changes["memory_mb"]
+            if "role" in static:
+                c["role"][row] = ROLES.index(changes["role"]) if changes["role"] in ROLES else 0
+            if "owner" in static:
+                owner = changes["owner"]
+                c["owner"][row] = -1 if owner is None else self.code("owner", owner, True)
+            if "site" in static:
+                c["site"][row] = self.code("site", changes["site"], create=True)
+            if "bandwidth_mbps" in static:
+                c["bandwidth_mbps"][row] = changes["bandwidth_mbps"]
+            if "cpus" in static:
+                c["cpus"][row] = max(changes["cpus"], 1e-3)
+            if fresh != terms:
+                self._set_terms(row, fresh)
+            self.static_version += 1
+        self.dirty.add(row)
+
+    def snapshot(self, id: str) -> InvokerState:
+        """The invoker ``id`` as an ``InvokerState`` (for explanations and tests; not hot)."""
+        row = self.index[id]
+        c, t = self.cols, self._terms[row] or {}
+        owner = int(c["owner"][row])
+        return InvokerState(
+            id=id, kinds=t.get("kind", frozenset()), memory_mb=int(c["memory_mb"][row]),
+            free_memory_mb=int(c["free_memory_mb"][row]), in_flight=int(c["in_flight"][row]),
+            healthy=bool(c["healthy"][row]),
+            namespaces=(None if OPEN_NAMESPACE in t.get("namespace", ())
+                        else t.get("namespace", frozenset())),
+            role=ROLES[int(c["role"][row])],
+            owner=None if owner < 0 else self.names["owner"][owner],
+            site=self.names["site"][int(c["site"][row])],
+            labels=dict(label.split("=", 1) for label in t.get("label", ())),
+            capabilities=t.get("capability", frozenset()), networks=t.get("network", frozenset()),
+            bandwidth_mbps=float(c["bandwidth_mbps"][row]),
+            cached=t.get("cached", frozenset()), cpus=float(c["cpus"][row]),
+        )
+
+    # -- vocabularies ----------------------------------------------------------------------
+
+    def code(self, attribute: str, name: str, create: bool = False) -> int:
+        """The code of ``name`` in a coded attribute (owner, site); -1 if unknown."""
+        codes = self.codes[attribute]
+        found = codes.get(name)
+        if found is None:
+            if not create:
+                return -1
+            found = codes[name] = len(self.names[attribute])
+            self.names[attribute].append(name)
+        return found
+
+    def rows_of(self, attribute: str, term: str) -> np.ndarray:
+        """Sorted rows whose set ``attribute`` holds ``term`` (cached until it changes)."""
+        key = (attribute, term)
+        rows = self._arrays.get(key)
+        if rows is None:
+            members = self.members[attribute].get(term, ())
+            rows = self._arrays[key] = np.fromiter(sorted(members), np.intp, len(members))
+        return rows
+
+    def warm_rows(self, action: str) -> np.ndarray:
+        key = ("warm", action)
+        rows = self._arrays.get(key)
+        if rows is None:
+            members = self.warm.get(action, ())
+            rows = self._arrays[key] = np.fromiter(sorted(members), np.intp, len(members))
+        return rows
+
+    def set_warm(self, row: int, action: str, warm: bool) -> None:
+        rows = self.warm.setdefault(action, set())
+        if warm != (row in rows):
+            (rows.add if warm else rows.discard)(row)
+            self._arrays.pop(("warm", action), None)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _new_row(self) -> int:
+        row = self.n
+        if row == len(self.cols["present"]):
+            for name, col in self.cols.items():
+                grown = np.zeros(max(64, 2 * len(col)), col.dtype)
+                grown[: len(col)] = col
+                self.cols[name] = grown
+        self.n += 1
+        self.ids.append(None)
+        self._terms.append(None)
+        return row
+
+    def _set_terms(self, row: int, terms: dict[str, frozenset[str]] | None) -> None:
+        old = self._terms[row] or {}
+        new = terms or {}
+        for attribute in SET_ATTRIBUTES:
+            before, after = old.get(attribute, frozenset()), new.get(attribute, frozenset())
+            for term in before - after:
+                self.members[attribute][term].discard(row)
+                if not self.members[attribute][term]:
+                    del self.members[attribute][term]
+                self._arrays.pop((attribute, term), None)
+            for term in after - before:
+                self.members[attribute].setdefault(term, set()).add(row)
+                self._arrays.pop((attribute, term), None)
+        self._terms[row] = terms
+
+    def nbytes(self) -> int:
+        """Bytes held by the numpy columns (the sets are measured with tracemalloc)."""
+        return sum(col.nbytes for col in self.cols.values())
+
+
+def terms_of(s: InvokerState) -> dict[str, frozenset[str]]:
+    """The set-valued attributes of ``s``, by attribute name (empty ones left out)."""
+    terms = {
+        "kind": s.kinds,
+        "capability": s.capabilities,
+        "network": s.networks,
+        "label": frozenset(f"{k}={v}" for k, v in s.labels.items()),
+        "namespace": (frozenset({OPEN_NAMESPACE}) if s.namespaces is None else s.namespaces),
+        "cached": s.cached,
+    }
+    return {k: frozenset(v) for k, v in terms.items() if v}
+
+
+class View:
+    """The columns and membership questions over all rows (``rows`` None) or some rows.
+
+    Plugins read only this, so the same plugin code scores the whole cluster at once (the
+    engine) or one invoker (the reference). Results are arrays over the view's rows.
+    """
+
+    def __init__(self, state: ClusterState, rows: np.ndarray | None = None) -> None:
+        """``rows``: sorted state rows (None: all rows)."""
+        self.state = state
+        self.rows = rows
+        self.size = state.n if rows is None else len(rows)
+
+    def col(self, name: str) -> np.ndarray:
+        col = self.state.cols[name]
+        return col[: self.state.n] if self.rows is None else col[self.rows]
+
+    def has_any(self, attribute: str, terms: Iterable[str]) -> np.ndarray:
+        """Rows whose set ``attribute`` holds at least one of ``terms``."""
+        mask = np.zeros(self.size, np.bool_)
+        for term in terms:
+            mask |= self._has(attribute, term)
+        return mask
+
+    def has_all(self, attribute: str, terms: Iterable[str]) -> np.ndarray:
+        """Rows whose set ``attribute`` holds every one of ``terms``."""
+        mask = np.ones(self.size, np.bool_)
+        for term in terms:
+            mask &= self._has(attribute, term)
+        return mask
+
+    def count(self, attribute: str, terms: Iterable[str]) -> np.ndarray:
+        """How many of ``terms`` each row's set ``attribute`` holds."""
+        counts = np.zeros(self.size, np.int32)
+        for term in terms:
+            counts += self._has(attribute, term)
+        return counts
+
+    def is_id(self, id: str) -> np.ndarray:
+        row = self.state.index.get(id, -1)
+        if self.rows is None:
+            mask = np.zeros(self.size, np.bool_)
+            if row >= 0:
+                mask[row] = True
+            return mask
+        return self.rows == row
+
+    def code(self, attribute: str, name: str) -> int:
+        return self.state.code(attribute, name)
+
+    def names(self, attribute: str) -> list[str]:
+        return self.state.names[attribute]
+
+    def warm(self, action: str) -> np.ndarray:
+        """Positions (within the view) of rows holding a warm container of ``action``."""
+        rows = self.state.warm_rows(action)
+        return rows if self.rows is None else self._positions(rows)
+
+    def run_ms(self, action: str, default: float) -> float:
+        return self.state.run_ms.get(action, default)
+
+    def _has(self, attribute: str, term: str) -> np.ndarray:
+        rows = self.state.rows_of(attribute, term)
+        mask = np.zeros(self.size, np.bool_)
+        mask[rows if self.rows is None else self._positions(rows)] = True
+        return mask
+
+    def _positions(self, members: np.ndarray) -> np.ndarray:
+        """Positions in this view of those of ``members`` (sorted state rows) it covers."""
+        assert self.rows is not None
+        at = np.searchsorted(self.rows, members)
+        inside = at < self.size
+        at, members = at[inside], members[inside]
+        return at[self.rows[at] == members]
