@@ -1,0 +1,200 @@
+"""Our side of the placement benchmark: the controller's placement ``Engine`` on the population.
+
+Why through the public API only: the numbers must be what the controller gets. Invokers come in
+through ``register`` (one ``InvokerState`` each), an activation is ``place`` (the timed
+decision) followed by ``placed`` (the state update the dispatcher makes), and an activation
+ends with ``completed`` ``COMPLETION_LAG`` placements later, so the cluster stays in a steady
+state with that many activations in flight instead of filling up.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from edgewhisk_controller.placement.config import PlacementConfig
+from edgewhisk_controller.placement.constraints import Constraint
+from edgewhisk_controller.placement.interface import InvokerState, PlacementRequest
+from population import SITES, Population, iter_fields
+from workload import ACTION, ACTION_KIND, ACTION_MEMORY_MB, NAMESPACE, RUN_MS, Term
+
+COMPLETION_LAG = 1000
+
+
+def _engine_class() -> Any:
+    from edgewhisk_controller import placement
+
+    engine = getattr(placement, "Engine", None)
+    if engine is None:
+        from edgewhisk_controller.placement.framework import Engine as engine
+    return engine
+
+
+def config_for(population: Population) -> PlacementConfig:
+    """Weights 1 for every plugin (as skippy's priorities), the population's latency matrix."""
+    latency = {f"{a}|{b}": float(population.site_latency_ms[i, j])
+               for i, a in enumerate(SITES) for j, b in enumerate(SITES) if i < j}
+    weights = {name: 1.0 for name in (
+        "NodeSelector", "Capability", "NetworkMembership", "ArtifactLocality", "Proximity",
+        "DeadlineFeasibility", "WarmContainer", "CachedArtifact", "BalancedLoad")}
+    return PlacementConfig(weights=weights, site=SITES[0], same_site_ms=0.5,
+                           latency_ms=latency, default_run_ms=RUN_MS)
+
+
+def build_engine(population: Population) -> Any:
+    engine = _engine_class()(config_for(population))
+    sizes = getattr(engine, "artifact_sizes", None)
+    if isinstance(sizes, dict):
+        sizes.update(population.artifact_bytes)
+    for fields in iter_fields(population):
+        engine.register(_state(fields))
+    return engine
+
+
+def _state(fields: dict[str, Any]) -> InvokerState:
+    known = InvokerState.__dataclass_fields__
+    return InvokerState(**{k: v for k, v in fields.items() if k in known})
+
+
+ALWAYS = frozenset({"Health", "ResourcesFit", "RuntimeKind", "BalancedLoad", "WarmContainer"})
+"""Terms the engine adds to every placement from the request (plus NamespaceAccess, and
+Proximity to the request's site): the bench does not repeat them in the bound action."""
+
+
+def engine_args(term: Term, population: Population) -> dict[str, Any]:
+    """The preprocessor's arguments as the engine reads them: artifacts with their sizes."""
+    args = dict(term.args)
+    if term.plugin == "ArtifactLocality":
+        args["artifacts"] = tuple((ref, population.artifact_bytes.get(ref))
+                                  for ref in args["artifacts"])
+    return args
+
+
+def constraints(hard: list[Term], soft: list[Term], population: Population,
+                site: str) -> tuple[Constraint, ...]:
+    """The bound action's constraints: the terms the request does not already imply."""
+    chosen = [t for t in (*hard, *soft) if t.plugin not in ALWAYS
+              and not (t.plugin == "Proximity" and t.args.get("site") == site)]
+    return tuple(Constraint(t.plugin, engine_args(t, population), t.hard, 1.0) for t in chosen)
+
+
+@dataclass(frozen=True)
+class BenchAction:
+    """What ``Engine.place`` reads of a bound action (duck-typed ``BoundAction``)."""
+
+    key: str
+    constraints: tuple[Constraint, ...]
+    site: str | None = None
+    artifacts: tuple[Any, ...] = ()
+    binding: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def hard(self) -> tuple[Constraint, ...]:
+        return tuple(k for k in self.constraints if k.hard)
+
+    @property
+    def soft(self) -> tuple[Constraint, ...]:
+        return tuple(k for k in self.constraints if not k.hard)
+
+
+def request() -> PlacementRequest:
+    """The activation placed: ``ACTION`` called from ``SITES[0]``."""
+    ns, rest = ACTION.split("/", 1)
+    name, version = rest.split("@", 1)
+    return PlacementRequest(action=f"{ns}/{name}", kind=ACTION_KIND, memory_mb=ACTION_MEMORY_MB,
+                            namespace=NAMESPACE, version=version, site=SITES[0])
+
+
+def run(engine: Any, population: Population, hard: list[Term], soft: list[Term],
+        max_placements: int,
+        max_seconds: float, on_progress: Callable[[int], None] | None = None,
+        ) -> tuple[np.ndarray, float, float]:
+    """Place until ``max_placements`` or ``max_seconds``.
+
+    Returns (decision latencies in s, wall seconds of the loop including ``placed`` and
+    ``completed``, the first decision's latency: the cold one that builds the masks).
+    """
+    req = request()
+    bound = BenchAction(f"{ACTION}|bench-soft-{len(soft)}",
+                        constraints(hard, soft, population, SITES[0]))
+    key = req.key
+    place, placed, completed = engine.place, engine.placed, engine.completed
+    latencies = np.zeros(max_placements, np.int64)
+    pending: deque[str] = deque()
+    clock = time.perf_counter_ns
+    start = clock()
+    stop = start + int(max_seconds * 1e9)
+    done = 0
+    while done < max_placements:
+        t0 = clock()
+        decision = place(req, bound)
+        latencies[done] = clock() - t0
+        if not isinstance(decision, str):
+            raise RuntimeError(f"the engine found no invoker: {decision.reason}")
+        placed(decision, ACTION_MEMORY_MB, key)
+        pending.append(decision)
+        if len(pending) > COMPLETION_LAG:
+            completed(pending.popleft(), ACTION_MEMORY_MB, key, RUN_MS, True)
+        done += 1
+        if done & 255 == 0:
+            if on_progress is not None:
+                on_progress(done)
+            if clock() > stop:
+                break
+    wall = (clock() - start) / 1e9
+    while pending:
+        completed(pending.popleft(), ACTION_MEMORY_MB, key, RUN_MS, True)
+    lat = latencies[:done] / 1e9
+    return lat, wall, float(lat[0])
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def _fresh(fields: dict[str, Any]) -> dict[str, Any]:
+    """Copies of the population's shared objects, as a heartbeat would deliver them."""
+    copy = {k: frozenset(list(v)) if isinstance(v, frozenset) else v for k, v in fields.items()}
+    copy["id"] = "".join(list(fields["id"]))
+    copy["labels"] = {"".join(list(k)): "".join(list(v)) for k, v in fields["labels"].items()}
+    return copy
+
+
+def _register_fresh(population: Population) -> Any:
+    engine = _engine_class()(config_for(population))
+    for i in range(len(population)):
+        engine.register(_state(_fresh(population.invoker_fields(i))))
+    return engine
+
+
+def memory(population: Population) -> dict[str, float]:
+    """Memory our engine holds for ``population``, measured twice: the RSS growth while
+    registering every invoker, then (a second engine) the allocations tracemalloc traces
+    (Python objects and numpy buffers). Each invoker's state is built from fresh copies inside
+    the measured region, so whatever the engine keeps of it is counted, as with heartbeats.
+    ``columns_mb`` is the nbytes of the engine's numpy columns alone."""
+    gc.collect()
+    rss0 = rss_bytes()
+    engine = _register_fresh(population)
+    gc.collect()
+    rss1 = rss_bytes()
+    state = getattr(engine, "state", None)
+    nbytes = state.nbytes() if state is not None and hasattr(state, "nbytes") else float("nan")
+    del engine
+    gc.collect()
+    tracemalloc.start()
+    engine = _register_fresh(population)
+    gc.collect()
+    traced, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del engine
+    gc.collect()
+    return {"invokers": len(population), "traced_mb": traced / 2**20,
+            "rss_growth_mb": (rss1 - rss0) / 2**20, "columns_mb": nbytes / 2**20}

@@ -1,0 +1,1 @@
+"""Adapters for the peer schedulers the benchmarks compare against."""

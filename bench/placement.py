@@ -1,0 +1,354 @@
+"""Placement throughput: the paper's Figure 4, our engine side by side with skippy.
+
+The paper (section 5) measured its Python port of the Kubernetes scheduler (skippy) on a
+cluster synthesised from the Google Borg 2011 machines and found throughput collapsing with
+nodes and soft constraints ("with 5000 nodes and fewer than 10 constraints, the scheduler
+struggles to process more than 10-15 functions per second"). This benchmark reruns both
+experiments in one process, on the same seeded nodes (bench/population.py) with the same
+5 hard and N soft constraints (bench/workload.py):
+
+- Experiment 1: 12,583 machines, 1, 2, 5, 10, 20 soft constraints.
+- Experiment 2: 100, 500, 1,000, 5,000, 12,583, 50,000 machines, 1, 5, 10 soft constraints.
+
+Schedulers: our ``edgewhisk_controller.placement.Engine`` (place + placed, completion 1,000
+placements later), and skippy-core 0.1.1's ``Scheduler`` (bench/peers/skippy.py) scoring all
+feasible nodes (its default, ``percentage_of_nodes_to_score=100``) and with Kubernetes'
+default sampling (``0``: adaptive 50% - nodes/125, at least 5% and at least 100 nodes, feasible
+nodes searched round-robin). Runs are bounded per point: ours ``--engine-placements`` or
+``--engine-seconds``, skippy ``--skippy-placements`` or ``--skippy-seconds`` (at least 2),
+whichever comes first; a measurement shared by both experiments (12,583 nodes with 1, 5, 10
+soft) is taken once.
+
+Fairness: one core (the process pins itself with ``sched_setaffinity``), BLAS/OpenMP threads
+set to 1 before numpy loads, the garbage collector's generations frozen after each cluster is
+built (both schedulers benefit). The machine may be shared: the load average is printed.
+
+Output: progress on stderr; the table on stdout (on stderr with ``--json``, whose one JSON
+object is then the only stdout); bench/out/placement.png (two panels like Figure 4, log y).
+Memory of our state for ``--memory-invokers`` invokers (default 100,000) is reported too.
+
+    python bench/placement.py [--quick] [--experiment 1|2|all] [--seed 0] [--json]
+    edgewhisk bench placement [same options]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+NUMPY_PRELOADED = "numpy" in sys.modules
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # bench/ modules (population, workload, ours, peers)
+    sys.path.insert(0, str(HERE))
+
+import numpy as np  # noqa: E402
+import ours  # noqa: E402
+import population as pop  # noqa: E402
+import workload  # noqa: E402
+from peers import skippy as peer  # noqa: E402
+
+OUT = HERE / "out"
+EXP1_SOFT = (1, 2, 5, 10, 20)
+EXP2_NODES = (100, 500, 1_000, 5_000, pop.BORG_MACHINES, 50_000)
+EXP2_SOFT = (1, 5, 10)
+QUICK_EXP1_SOFT = (1, 5, 20)
+QUICK_EXP2_NODES = (100, 1_000)
+QUICK_EXP2_SOFT = (1, 10)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def sampled_nodes(n: int) -> int:
+    """How many feasible nodes Kubernetes' adaptive default (skippy's ``0``) looks for."""
+    percentage = max(50 - n / 125, 5)
+    return max(int(n * percentage / 100), min(n, 100))
+
+
+def pin(cpu: int) -> str:
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except (AttributeError, OSError) as exc:
+        return f"not pinned ({exc})"
+    return f"pinned to CPU {cpu}"
+
+
+def load_average() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def points(experiment: str, quick: bool) -> list[tuple[int, int, int]]:
+    """(experiment, nodes, soft) in run order."""
+    soft1 = QUICK_EXP1_SOFT if quick else EXP1_SOFT
+    nodes2 = QUICK_EXP2_NODES if quick else EXP2_NODES
+    soft2 = QUICK_EXP2_SOFT if quick else EXP2_SOFT
+    chosen = []
+    if experiment in ("1", "all"):
+        chosen += [(1, pop.BORG_MACHINES, s) for s in soft1]
+    if experiment in ("2", "all"):
+        chosen += [(2, n, s) for s in soft2 for n in nodes2]
+    return chosen
+
+
+def stats(latencies: Any, wall: float) -> dict[str, float]:
+    lat = np.asarray(latencies, dtype=float)
+    return {"per_s": len(lat) / wall, "p50_ms": float(np.percentile(lat, 50)) * 1e3,
+            "p99_ms": float(np.percentile(lat, 99)) * 1e3, "placements": len(lat)}
+
+
+def progress(label: str) -> Callable[[int], None]:
+    last = [time.monotonic()]
+
+    def report(done: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 2.0:
+            last[0] = now
+            log(f"    {label}: {done} placements")
+
+    return report
+
+
+def measure_cluster(nodes: int, softs: list[int], args: argparse.Namespace,
+                    ) -> dict[int, dict[str, Any]]:
+    """Every soft count on one cluster of ``nodes`` machines: ours, skippy all, sampled."""
+    t0 = time.perf_counter()
+    population = pop.generate(nodes, args.seed, pop.borg_classes(args.borg_csv))
+    engine = ours.build_engine(population)
+    t1 = time.perf_counter()
+    context = peer.build_context(population)
+    t2 = time.perf_counter()
+    log(f"  cluster: {population.summary()}; engine registered in {t1 - t0:.1f} s "
+        f"(incl. generation), skippy nodes built in {t2 - t1:.1f} s")
+    gc.collect()
+    gc.freeze()
+    hard = workload.hard_terms()
+    results = {}
+    try:
+        for soft_count in softs:
+            soft = workload.soft_terms(soft_count)
+            label = f"{nodes} nodes, {soft_count} soft"
+            lat, wall, cold = ours.run(engine, population, hard, soft, args.engine_placements,
+                                       args.engine_seconds, progress(f"engine {label}"))
+            row: dict[str, Any] = {"engine": stats(lat, wall), "engine_cold_ms": cold * 1e3}
+            for mode, percentage in (("skippy_all", peer.ALL), ("skippy_sampled", peer.SAMPLED)):
+                t = time.perf_counter()
+                slat = peer.run(context, population, hard, soft, percentage,
+                                args.skippy_placements, args.skippy_seconds, [workload.ACTION],
+                                progress(f"{mode} {label}"))
+                row[mode] = stats(slat, time.perf_counter() - t)
+            row["sampled_nodes"] = sampled_nodes(nodes)
+            results[soft_count] = row
+            log(f"  {label}: engine {row['engine']['per_s']:,.0f}/s, "
+                f"skippy all {row['skippy_all']['per_s']:,.2f}/s, "
+                f"sampled {row['skippy_sampled']['per_s']:,.2f}/s  (load {load_average()})")
+    finally:
+        gc.unfreeze()
+    return results
+
+
+def run_points(chosen: list[tuple[int, int, int]], args: argparse.Namespace,
+               ) -> dict[tuple[int, int], dict[str, Any]]:
+    by_nodes: dict[int, list[int]] = {}
+    for _, nodes, soft in chosen:
+        if soft not in by_nodes.setdefault(nodes, []):
+            by_nodes[nodes].append(soft)
+    measured: dict[tuple[int, int], dict[str, Any]] = {}
+    for nodes, softs in by_nodes.items():
+        log(f"[{time.strftime('%H:%M:%S')}] {nodes} nodes: soft {softs}")
+        for soft, row in measure_cluster(nodes, softs, args).items():
+            measured[(nodes, soft)] = row
+        gc.collect()
+    return measured
+
+
+def report(chosen: list[tuple[int, int, int]], measured: dict[tuple[int, int], dict[str, Any]],
+           memory: dict[str, float] | None, env: dict[str, Any]) -> dict[str, Any]:
+    """The JSON object: parallel arrays, one entry per (experiment, nodes, soft) point."""
+    keys = ("engine", "skippy_all", "skippy_sampled")
+    doc: dict[str, Any] = {"experiment": [], "nodes": [], "soft": []}
+    for name in keys:
+        for field in ("per_s", "p50_ms", "p99_ms", "placements"):
+            doc[f"{name}_{field}"] = []
+    doc.update({"engine_cold_ms": [], "skippy_sampled_nodes": [],
+                "ratio_engine_to_skippy_all": [], "ratio_engine_to_skippy_sampled": []})
+    for experiment, nodes, soft in chosen:
+        row = measured[(nodes, soft)]
+        doc["experiment"].append(experiment)
+        doc["nodes"].append(nodes)
+        doc["soft"].append(soft)
+        for name in keys:
+            for field, value in row[name].items():
+                doc[f"{name}_{field}"].append(value)
+        doc["engine_cold_ms"].append(row["engine_cold_ms"])
+        doc["skippy_sampled_nodes"].append(row["sampled_nodes"])
+        for peer_mode in ("skippy_all", "skippy_sampled"):
+            doc[f"ratio_engine_to_{peer_mode}"].append(
+                row["engine"]["per_s"] / row[peer_mode]["per_s"])
+    doc["memory"] = memory
+    doc["environment"] = env
+    return doc
+
+
+def table(doc: dict[str, Any]) -> str:
+    lines = [
+        f"{'exp':>3} {'nodes':>6} {'soft':>4} | {'engine/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'cold ms':>7} | {'skippy all/s':>12} {'p50 ms':>8} {'p99 ms':>8} | "
+        f"{'sampled/s':>9} {'scored':>6} {'p50 ms':>7} {'p99 ms':>7} | {'ours/all':>9} "
+        f"{'ours/smp':>8}",
+    ]
+    lines.append("-" * len(lines[0]))
+    columns = {key: value for key, value in doc.items() if isinstance(value, list)}
+    for i in range(len(doc["nodes"])):
+        r = {key: value[i] for key, value in columns.items()}
+        lines.append(
+            f"{r['experiment']:>3} {r['nodes']:>6} {r['soft']:>4} | "
+            f"{r['engine_per_s']:>9,.0f} {r['engine_p50_ms']:>7.3f} {r['engine_p99_ms']:>7.3f} "
+            f"{r['engine_cold_ms']:>7.1f} | "
+            f"{r['skippy_all_per_s']:>12,.2f} {r['skippy_all_p50_ms']:>8.1f} "
+            f"{r['skippy_all_p99_ms']:>8.1f} | "
+            f"{r['skippy_sampled_per_s']:>9,.2f} {r['skippy_sampled_nodes']:>6} "
+            f"{r['skippy_sampled_p50_ms']:>7.1f} {r['skippy_sampled_p99_ms']:>7.1f} | "
+            f"{r['ratio_engine_to_skippy_all']:>8,.0f}x "
+            f"{r['ratio_engine_to_skippy_sampled']:>7,.0f}x")
+    env = doc["environment"]
+    lines.append("")
+    lines.append(f"placements per point: engine {env['engine_budget']}, "
+                 f"skippy {env['skippy_budget']} (each mode); {env['cpu']}; {env['threads']}")
+    lines.append(f"load average before/after: {env['load_before']} / {env['load_after']} "
+                 f"({env['cores']} cores); {env['versions']}")
+    lines.append(f"nodes: {env['scale']}, seed {env['seed']}")
+    memory = doc["memory"]
+    if memory:
+        lines.append(
+            f"memory of our state for {memory['invokers']:,} invokers: "
+            f"{memory['traced_mb']:.1f} MB traced (tracemalloc), RSS growth "
+            f"{memory['rss_growth_mb']:.1f} MB, numpy columns {memory['columns_mb']:.1f} MB "
+            f"(target < 200 MB)")
+    return "\n".join(lines)
+
+
+def plot(doc: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    systems = (("engine", "edgewhisk engine", "tab:green"),
+               ("skippy_all", "skippy, all nodes", "tab:red"),
+               ("skippy_sampled", "skippy, k8s sampling", "tab:blue"))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    exp = np.array(doc["experiment"])
+    nodes, soft = np.array(doc["nodes"]), np.array(doc["soft"])
+    one = exp == 1
+    for key, label, color in systems:
+        values = np.array(doc[f"{key}_per_s"])
+        if one.any():
+            left.plot(soft[one], values[one], "o-", color=color, label=label)
+        for style, s in zip(("-", "--", ":"), sorted(set(soft[exp == 2])), strict=False):
+            sel = (exp == 2) & (soft == s)
+            right.plot(nodes[sel], values[sel], "o" + style, color=color,
+                       label=f"{label}, {s} soft")
+    left.set(xlabel="soft constraints (12,583 nodes, 5 hard)", ylabel="placements / s",
+             yscale="log", title="Throughput vs soft constraints")
+    right.set(xlabel="nodes (5 hard constraints)", ylabel="placements / s", xscale="log",
+              yscale="log", title="Throughput vs nodes")
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.suptitle("Placement throughput, one core (cf. the paper's Figure 4)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="edgewhisk bench placement", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--experiment", choices=("1", "2", "all"), default="all")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer points and placements (a smoke run for CI)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the node population")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--engine-placements", type=int, default=None, help="default 20000")
+    p.add_argument("--engine-seconds", type=float, default=None, help="default 5")
+    p.add_argument("--skippy-placements", type=int, default=None, help="default 20")
+    p.add_argument("--skippy-seconds", type=float, default=None, help="default 20")
+    p.add_argument("--memory-invokers", type=int, default=None,
+                   help="invokers for the memory measurement (default 100000, 0 = skip)")
+    p.add_argument("--cpu", type=int, default=0, help="the CPU to pin the benchmark to")
+    p.add_argument("--borg-csv", type=Path, default=pop.BORG_CSV)
+    p.add_argument("--plot", type=Path, default=OUT / "placement.png")
+    args = p.parse_args(argv)
+    defaults = ((200, 0.5, 2, 1.0, 10_000) if args.quick else (20_000, 5.0, 20, 20.0, 100_000))
+    names = ("engine_placements", "engine_seconds", "skippy_placements", "skippy_seconds",
+             "memory_invokers")
+    for name, default in zip(names, defaults, strict=True):
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    import skippy  # noqa: F401  (fail early, with the install hint, if the peer is missing)
+
+    env: dict[str, Any] = {
+        "cpu": pin(args.cpu), "cores": os.cpu_count(), "load_before": load_average(),
+        "threads": "OPENBLAS/OMP/MKL_NUM_THREADS=1"
+                   + (" (numpy was loaded before: set them in the shell too)"
+                      if NUMPY_PRELOADED else ""),
+        "versions": f"python {platform.python_version()}, numpy {np.__version__}, "
+                    f"edgerun-skippy-core {_version('edgerun-skippy-core')}",
+        "scale": f"Borg 2011 classes, 1.0 CPU = {pop.CORES_PER_CPU_UNIT} cores, "
+                 f"1.0 memory = {pop.GIB_PER_MEMORY_UNIT} GiB",
+        "seed": args.seed,
+        "engine_budget": f"{args.engine_placements} or {args.engine_seconds:g} s",
+        "skippy_budget": f"{args.skippy_placements} or {args.skippy_seconds:g} s",
+    }
+    log(f"placement bench: {env['cpu']}, load {env['load_before']}, {env['versions']}")
+    memory = None
+    if args.memory_invokers:
+        log(f"[{time.strftime('%H:%M:%S')}] memory: {args.memory_invokers:,} invokers")
+        memory = ours.memory(pop.generate(args.memory_invokers, args.seed,
+                                          pop.borg_classes(args.borg_csv)))
+        gc.collect()
+    chosen = points(args.experiment, args.quick)
+    measured = run_points(chosen, args)
+    env["load_after"] = load_average()
+    doc = report(chosen, measured, memory, env)
+    plot(doc, args.plot)
+    text = table(doc) + f"\nplot: {args.plot}"
+    if args.json:
+        log(text)
+        print(json.dumps(doc))
+    else:
+        print(text)
+    return 0
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
