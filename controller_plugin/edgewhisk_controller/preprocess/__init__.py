@@ -10,7 +10,7 @@ from .compiler import ArtifactNeed, CompiledAction, Compiler, compile_action
 from .exceptions import PreprocessError, UnboundVariable
 from .fanout import Child, FanOut, fan_out
 from .variables import FANOUT_VARIABLE, BoundAction, bind, bind_users, unbound
-from .weights import DEFAULT_WEIGHT, Weights
+from .weights import DEFAULT_WEIGHT, Weights, default_weights, weights_of
 
 __all__ = [
     "DEFAULT_WEIGHT",
@@ -27,6 +27,8 @@ __all__ = [
     "bind",
     "bind_users",
     "compile_action",
+    "default_weights",
     "fan_out",
     "unbound",
+    "weights_of",
 ]

@@ -21,8 +21,9 @@ The mapping, row by row (``args`` are what the engine's plugin receives; strings
     consumed, locality 'local'   ArtifactLocality     hard         {"artifacts": (keys,)}
     every consumed artifact      ArtifactLocality     soft         {"artifacts": (keys,)}
     consumed model / exec image  CachedArtifact       soft         {"artifacts": (keys,)}
-    policy.deadline(within)      DeadlineFeasibility  strict       {"within_s": 2.0,
-                                                                    "action": "ns/name@version"}
+    policy.deadline(within)      DeadlineFeasibility  strict       {"within_s": 2.0, "action":
+                                                                    "ns/name@version",
+                                                                    "artifacts": (keys,)}
     caller location              Proximity            soft         {"site": None}  (bound per call)
 
 An artifact's key is its ref (``{usr}/glucose``, bound to ``u1/glucose``) or, for a model
@@ -120,7 +121,8 @@ def _always(b: _Builder, ns: str, action: Mapping[str, Any], key: str) -> None:
     b.add(c.WARM_CONTAINER, False, action=key)
 
 
-def _policies(b: _Builder, doc: Mapping[str, Any], key: str) -> None:
+def _policies(b: _Builder, doc: Mapping[str, Any], key: str,
+              needs: tuple[ArtifactNeed, ...]) -> None:
     for policy in doc["policies"]:
         strict = bool(policy.get("strict", False))
         if policy["type"] == "fn":
@@ -132,7 +134,8 @@ def _policies(b: _Builder, doc: Mapping[str, Any], key: str) -> None:
             b.add(c.NETWORK_MEMBERSHIP, strict, networks=_strings(policy["network"]))
         elif policy["type"] == "deadline":
             within = edgewhisk.parse_duration(policy["within"])
-            b.add(c.DEADLINE_FEASIBILITY, strict, within_s=within, action=key)
+            b.add(c.DEADLINE_FEASIBILITY, strict, within_s=within, action=key,
+                  artifacts=tuple(n.key for n in needs))
 
 
 def _artifacts(b: _Builder, needs: tuple[ArtifactNeed, ...], image: str | None) -> None:
@@ -192,7 +195,7 @@ def _compile(action: Mapping[str, Any], weights: Weights, digest: str) -> Compil
     exec_ = entities.exec_of(action)
     b = _Builder(weights)
     _always(b, ns, action, key)
-    _policies(b, doc, key)
+    _policies(b, doc, key, needs)
     _artifacts(b, needs, exec_.get("image") if exec_["kind"] == "blackbox" else None)
     b.add(c.PROXIMITY, False, site=None)
     return CompiledAction(key, tuple(b.out), frozenset(edgewhisk.variables(doc)), needs, digest)

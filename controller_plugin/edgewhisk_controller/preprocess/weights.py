@@ -4,13 +4,16 @@ Why a value of its own: the compiler writes each soft constraint's weight into t
 ``Constraint`` so the engine's per-version cache holds ready-to-use weights, and a compiled
 action is keyed by the weights it was compiled with (changing the configuration recompiles).
 The controller builds ``Weights`` from its placement configuration
-(``--placement-config FILE``, ``placement.weights``); a plugin missing there weighs
-``DEFAULT_WEIGHT``.
+(``--placement-config FILE``, ``placement.weights``; ``weights_of``); a plugin missing there
+weighs ``DEFAULT_WEIGHT``. The engine uses ``Constraint.weight`` as given for the constraints
+the preprocessor compiled, so the configured weight is applied exactly once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from ..placement.config import DEFAULT_WEIGHTS, PlacementConfig
 
 DEFAULT_WEIGHT = 1.0
 
@@ -43,9 +46,10 @@ class Weights:
 
 
 def default_weights() -> Weights:
-    """The weights in code: the placement configuration's defaults when they exist.
+    """The defaults of the placement configuration (``placement.config.DEFAULT_WEIGHTS``)."""
+    return Weights(DEFAULT_WEIGHTS)
 
-    ``placement/config.py`` (the engine's configuration) owns the defaults; until a
-    configuration object is handed to ``Compiler``, every soft constraint weighs 1.0.
-    """
-    return Weights()
+
+def weights_of(config: PlacementConfig | None) -> Weights:
+    """The weights of a loaded placement configuration (its defaults for None)."""
+    return default_weights() if config is None else Weights(config.weights)

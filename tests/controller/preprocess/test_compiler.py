@@ -7,8 +7,9 @@ from typing import Any
 import edgewhisk
 import pytest
 from edgewhisk_controller.placement import constraints as c
+from edgewhisk_controller.placement.config import DEFAULT_WEIGHTS
 from edgewhisk_controller.placement.constraints import Constraint
-from edgewhisk_controller.preprocess import Compiler, Weights, compile_action
+from edgewhisk_controller.preprocess import Compiler, Weights
 from edgewhisk_controller.schema import action as action_schema
 
 KEY = "guest/act@0.0.2"
@@ -21,6 +22,8 @@ ALWAYS = [
     Constraint(c.WARM_CONTAINER, {"action": KEY}, False),
 ]
 PROXIMITY = Constraint(c.PROXIMITY, {"site": None}, False)
+UNIT = Compiler(Weights({}))  # every soft weight 1.0, so the table compares plainly
+compile_action = UNIT.compile
 
 
 def action(annotation: dict[str, Any] | None = None, *, kind: str = "python:3",
@@ -83,10 +86,12 @@ ROWS = [
                   Constraint(c.CACHED_ARTIFACT, {"artifacts": ("base",)}, False)],
                  id="a consumed model also earns the cached-artifact bonus, keyed by its name"),
     pytest.param({"policies": [{"type": "deadline", "within": "2s"}]},
-                 [Constraint(c.DEADLINE_FEASIBILITY, {"within_s": 2.0, "action": KEY}, False)],
+                 [Constraint(c.DEADLINE_FEASIBILITY,
+                             {"within_s": 2.0, "action": KEY, "artifacts": ()}, False)],
                  id="a deadline is soft slack"),
     pytest.param({"policies": [{"type": "deadline", "within": "500ms", "strict": True}]},
-                 [Constraint(c.DEADLINE_FEASIBILITY, {"within_s": 0.5, "action": KEY}, True)],
+                 [Constraint(c.DEADLINE_FEASIBILITY,
+                             {"within_s": 0.5, "action": KEY, "artifacts": ()}, True)],
                  id="a strict deadline is a hard DeadlineFeasibility"),
     pytest.param({"produces": [{"kind": "model", "ref": "{usr}/m", "locality": "local"}]},
                  [], id="produced artifacts place nothing"),
@@ -129,6 +134,20 @@ def test_the_design_example_compiles_with_its_variables_and_artifacts() -> None:
     assert {k.plugin for k in compiled.hard} == {
         c.HEALTH, c.NAMESPACE_ACCESS, c.RESOURCES_FIT, c.RUNTIME_KIND,
         c.NETWORK_MEMBERSHIP, c.ARTIFACT_LOCALITY}
+
+
+def test_a_deadline_counts_the_transfer_of_every_consumed_artifact() -> None:
+    got = added({"consumes": [{"kind": "data", "ref": "{usr}/x", "locality": "local"}],
+                 "policies": [{"type": "deadline", "within": "1s", "strict": True}]})
+    assert Constraint(c.DEADLINE_FEASIBILITY, {"within_s": 1.0, "action": KEY,
+                                               "artifacts": ("{usr}/x",)}, True) in got
+
+
+def test_by_default_soft_constraints_weigh_what_the_placement_configuration_says() -> None:
+    compiled = Compiler().compile(action({"policies": [
+        {"type": "fn", "capability": "gpu"}, {"type": "deadline", "within": "1s"}]}))
+    for k in compiled.soft:
+        assert k.weight == DEFAULT_WEIGHTS.get(k.plugin, 1.0), k.plugin
 
 
 def test_a_version_compiles_once_and_a_new_version_compiles_again() -> None:
