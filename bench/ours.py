@@ -111,15 +111,18 @@ def request() -> PlacementRequest:
                             namespace=NAMESPACE, version=version, site=SITES[0])
 
 
-def run(engine: Any, population: Population, hard: list[Term], soft: list[Term],
-        max_placements: int,
-        max_seconds: float, on_progress: Callable[[int], None] | None = None,
-        ) -> tuple[np.ndarray, float, float]:
-    """Place until ``max_placements`` or ``max_seconds``.
+@dataclass
+class Run:
+    latencies: np.ndarray  # seconds per decision
+    wall: float  # seconds of the loop, ``placed`` and ``completed`` included
+    cold: float  # the first decision (builds the cached masks and static scores)
+    chosen: set[str]  # every invoker chosen
 
-    Returns (decision latencies in s, wall seconds of the loop including ``placed`` and
-    ``completed``, the first decision's latency: the cold one that builds the masks).
-    """
+
+def run(engine: Any, population: Population, hard: list[Term], soft: list[Term],
+        max_placements: int, max_seconds: float,
+        on_progress: Callable[[int], None] | None = None) -> Run:
+    """Place until ``max_placements`` or ``max_seconds``."""
     req = request()
     bound = BenchAction(f"{ACTION}|bench-soft-{len(soft)}",
                         constraints(hard, soft, population, SITES[0]))
@@ -127,6 +130,7 @@ def run(engine: Any, population: Population, hard: list[Term], soft: list[Term],
     place, placed, completed = engine.place, engine.placed, engine.completed
     latencies = np.zeros(max_placements, np.int64)
     pending: deque[str] = deque()
+    chosen: list[str] = []
     clock = time.perf_counter_ns
     start = clock()
     stop = start + int(max_seconds * 1e9)
@@ -139,6 +143,7 @@ def run(engine: Any, population: Population, hard: list[Term], soft: list[Term],
             raise RuntimeError(f"the engine found no invoker: {decision.reason}")
         placed(decision, ACTION_MEMORY_MB, key)
         pending.append(decision)
+        chosen.append(decision)
         if len(pending) > COMPLETION_LAG:
             completed(pending.popleft(), ACTION_MEMORY_MB, key, RUN_MS, True)
         done += 1
@@ -151,7 +156,7 @@ def run(engine: Any, population: Population, hard: list[Term], soft: list[Term],
     while pending:
         completed(pending.popleft(), ACTION_MEMORY_MB, key, RUN_MS, True)
     lat = latencies[:done] / 1e9
-    return lat, wall, float(lat[0])
+    return Run(lat, wall, float(lat[0]), set(chosen))
 
 
 def rss_bytes() -> int:

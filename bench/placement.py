@@ -78,6 +78,12 @@ def sampled_nodes(n: int) -> int:
     return max(int(n * percentage / 100), min(n, 100))
 
 
+def check(condition: bool, message: str) -> None:
+    """A fairness check: both schedulers must answer the same question."""
+    if not condition:
+        raise SystemExit(f"placement bench: {message}")
+
+
 def pin(cpu: int) -> str:
     try:
         os.sched_setaffinity(0, {cpu})
@@ -132,6 +138,8 @@ def measure_cluster(nodes: int, softs: list[int], args: argparse.Namespace,
     t2 = time.perf_counter()
     log(f"  cluster: {population.summary()}; engine registered in {t1 - t0:.1f} s "
         f"(incl. generation), skippy nodes built in {t2 - t1:.1f} s")
+    feasible = workload.feasible(population)
+    feasible_ids = {population.ids[i] for i in np.flatnonzero(feasible)}
     gc.collect()
     gc.freeze()
     hard = workload.hard_terms()
@@ -140,16 +148,23 @@ def measure_cluster(nodes: int, softs: list[int], args: argparse.Namespace,
         for soft_count in softs:
             soft = workload.soft_terms(soft_count)
             label = f"{nodes} nodes, {soft_count} soft"
-            lat, wall, cold = ours.run(engine, population, hard, soft, args.engine_placements,
-                                       args.engine_seconds, progress(f"engine {label}"))
-            row: dict[str, Any] = {"engine": stats(lat, wall), "engine_cold_ms": cold * 1e3}
+            mine = ours.run(engine, population, hard, soft, args.engine_placements,
+                            args.engine_seconds, progress(f"engine {label}"))
+            check(mine.chosen <= feasible_ids, f"engine chose an infeasible invoker ({label})")
+            row: dict[str, Any] = {"engine": stats(mine.latencies, mine.wall),
+                                   "engine_cold_ms": mine.cold * 1e3,
+                                   "feasible": int(feasible.sum())}
             for mode, percentage in (("skippy_all", peer.ALL), ("skippy_sampled", peer.SAMPLED)):
-                t = time.perf_counter()
-                slat = peer.run(context, population, hard, soft, percentage,
-                                args.skippy_placements, args.skippy_seconds, [workload.ACTION],
-                                progress(f"{mode} {label}"))
-                row[mode] = stats(slat, time.perf_counter() - t)
-            row["sampled_nodes"] = sampled_nodes(nodes)
+                theirs = peer.run(context, population, hard, soft, percentage,
+                                  args.skippy_placements, args.skippy_seconds, [workload.ACTION],
+                                  progress(f"{mode} {label}"))
+                check(theirs.chosen <= feasible_ids, f"{mode} chose an infeasible node ({label})")
+                if percentage == peer.ALL:
+                    check(theirs.feasible == row["feasible"],
+                          f"skippy found {theirs.feasible} feasible nodes, the population "
+                          f"{row['feasible']} ({label})")
+                row[mode] = stats(theirs.latencies, theirs.wall)
+            row["sampled_nodes"] = min(sampled_nodes(nodes), row["feasible"])
             results[soft_count] = row
             log(f"  {label}: engine {row['engine']['per_s']:,.0f}/s, "
                 f"skippy all {row['skippy_all']['per_s']:,.2f}/s, "
@@ -182,7 +197,7 @@ def report(chosen: list[tuple[int, int, int]], measured: dict[tuple[int, int], d
     for name in keys:
         for field in ("per_s", "p50_ms", "p99_ms", "placements"):
             doc[f"{name}_{field}"] = []
-    doc.update({"engine_cold_ms": [], "skippy_sampled_nodes": [],
+    doc.update({"engine_cold_ms": [], "feasible": [], "skippy_sampled_nodes": [],
                 "ratio_engine_to_skippy_all": [], "ratio_engine_to_skippy_sampled": []})
     for experiment, nodes, soft in chosen:
         row = measured[(nodes, soft)]
@@ -193,6 +208,7 @@ def report(chosen: list[tuple[int, int, int]], measured: dict[tuple[int, int], d
             for field, value in row[name].items():
                 doc[f"{name}_{field}"].append(value)
         doc["engine_cold_ms"].append(row["engine_cold_ms"])
+        doc["feasible"].append(row["feasible"])
         doc["skippy_sampled_nodes"].append(row["sampled_nodes"])
         for peer_mode in ("skippy_all", "skippy_sampled"):
             doc[f"ratio_engine_to_{peer_mode}"].append(
@@ -204,8 +220,8 @@ def report(chosen: list[tuple[int, int, int]], measured: dict[tuple[int, int], d
 
 def table(doc: dict[str, Any]) -> str:
     lines = [
-        f"{'exp':>3} {'nodes':>6} {'soft':>4} | {'engine/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'cold ms':>7} | {'skippy all/s':>12} {'p50 ms':>8} {'p99 ms':>8} | "
+        f"{'exp':>3} {'nodes':>6} {'soft':>4} {'feas.':>6} | {'engine/s':>9} {'p50 ms':>7} "
+        f"{'p99 ms':>7} {'cold ms':>7} | {'skippy all/s':>12} {'p50 ms':>8} {'p99 ms':>8} | "
         f"{'sampled/s':>9} {'scored':>6} {'p50 ms':>7} {'p99 ms':>7} | {'ours/all':>9} "
         f"{'ours/smp':>8}",
     ]
@@ -214,7 +230,7 @@ def table(doc: dict[str, Any]) -> str:
     for i in range(len(doc["nodes"])):
         r = {key: value[i] for key, value in columns.items()}
         lines.append(
-            f"{r['experiment']:>3} {r['nodes']:>6} {r['soft']:>4} | "
+            f"{r['experiment']:>3} {r['nodes']:>6} {r['soft']:>4} {r['feasible']:>6} | "
             f"{r['engine_per_s']:>9,.0f} {r['engine_p50_ms']:>7.3f} {r['engine_p99_ms']:>7.3f} "
             f"{r['engine_cold_ms']:>7.1f} | "
             f"{r['skippy_all_per_s']:>12,.2f} {r['skippy_all_p50_ms']:>8.1f} "

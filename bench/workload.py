@@ -24,7 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from population import ARTIFACTS, NETWORKS, SITES
+import numpy as np
+from population import ARTIFACTS, NETWORKS, SITES, Population
 
 ACTION_MEMORY_MB = 256
 ACTION_CPU_MILLIS = 250
@@ -80,3 +81,15 @@ def soft_terms(count: int) -> list[Term]:
     chosen = terms[:count]
     assert len({(t.plugin, tuple(sorted(map(str, t.args.items())))) for t in chosen}) == count
     return chosen
+
+
+def feasible(population: Population) -> np.ndarray:
+    """The machines passing the five hard terms, computed directly from the population: both
+    schedulers' choices must lie in it, and skippy scoring all nodes must find exactly it."""
+    n = len(population)
+    wanted = set(HARD_NETWORKS)
+    return (population.healthy
+            & (population.memory_mb >= ACTION_MEMORY_MB)
+            & np.fromiter((ACTION_KIND in k for k in population.kinds), bool, n)
+            & np.fromiter((HARD_CAPABILITY in c for c in population.capabilities), bool, n)
+            & np.fromiter((bool(wanted & nets) for nets in population.networks), bool, n))

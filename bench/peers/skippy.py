@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from population import SITES, Population
 from skippy.core.clustercontext import ClusterContext
@@ -272,10 +273,18 @@ def make_pod(action: str, n: int) -> Pod:
     return Pod(f"{action.replace('/', '-')}-{n}", NAMESPACE, spec)
 
 
+@dataclass
+class Run:
+    latencies: list[float]  # seconds per decision
+    wall: float
+    feasible: int  # feasible nodes skippy found for the first pod
+    chosen: set[str]
+
+
 def run(context: BenchContext, population: Population, hard: list[Term], soft: list[Term],
         percentage: int, max_placements: int, max_seconds: float, actions: list[str],
-        on_progress: Callable[[int], None] | None = None) -> list[float]:
-    """Schedule pods until ``max_placements`` or ``max_seconds``; decision latencies in s.
+        on_progress: Callable[[int], None] | None = None) -> Run:
+    """Schedule pods until ``max_placements`` or ``max_seconds`` (at least 2).
 
     The pods placed are removed again afterwards, so every point starts from the same state.
     """
@@ -284,6 +293,7 @@ def run(context: BenchContext, population: Population, hard: list[Term], soft: l
                           priorities=[(1.0, priority(t, population)) for t in soft])
     latencies: list[float] = []
     placed: list[tuple[Pod, Node]] = []
+    feasible = -1
     start = time.perf_counter()
     while len(latencies) < max_placements and (time.perf_counter() - start < max_seconds
                                                or len(latencies) < 2):
@@ -293,10 +303,13 @@ def run(context: BenchContext, population: Population, hard: list[Term], soft: l
         latencies.append(time.perf_counter() - t0)
         if result.suggested_host is None:
             raise RuntimeError(f"skippy found no node for {pod.name}")
+        if feasible < 0:
+            feasible = result.feasible_nodes
         placed.append((pod, result.suggested_host))
         if on_progress is not None:
             on_progress(len(latencies))
+    wall = time.perf_counter() - start
     for pod, node in placed:
         context.remove_pod_from_node(pod, node)
         context.remove_pod_images_from_node(pod, node)
-    return latencies
+    return Run(latencies, wall, feasible, {node.name for _, node in placed})
