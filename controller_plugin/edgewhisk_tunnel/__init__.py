@@ -1,0 +1,71 @@
+"""edgewhisk_tunnel: the ONE message schema of the edge-invoker tunnel (DESIGN.md, "Tunnel
+protocol").
+
+Why a package of its own: the controller (``edgewhisk_controller.tunnel``) and the edge agent
+(``edgewhisk_invoker``) both speak this schema, and the agent must never import the controller.
+It imports nothing of ours (tests/tunnel checks it).
+"""
+
+from .messages import (
+    ARTIFACT_CHUNK_BYTES,
+    AUTH_SCHEME,
+    MAX_FRAME_BYTES,
+    MESSAGES,
+    PROTOCOL_VERSION,
+    TUNNEL_PATH,
+    ArtifactGet,
+    ArtifactPut,
+    CloseCode,
+    Context,
+    Drain,
+    Error,
+    FrameTooLarge,
+    Heartbeat,
+    Logs,
+    Message,
+    MessageType,
+    Metrics,
+    Outcome,
+    ProtocolError,
+    Register,
+    Registered,
+    Result,
+    Run,
+    RunSpec,
+    decode,
+    encode,
+    is_valid_id,
+    to_dict,
+)
+
+__all__ = [
+    "ARTIFACT_CHUNK_BYTES",
+    "MAX_FRAME_BYTES",
+    "AUTH_SCHEME",
+    "MESSAGES",
+    "PROTOCOL_VERSION",
+    "TUNNEL_PATH",
+    "ArtifactGet",
+    "ArtifactPut",
+    "CloseCode",
+    "Context",
+    "Drain",
+    "Error",
+    "FrameTooLarge",
+    "Heartbeat",
+    "Logs",
+    "Message",
+    "MessageType",
+    "Metrics",
+    "Outcome",
+    "ProtocolError",
+    "Register",
+    "Registered",
+    "Result",
+    "Run",
+    "RunSpec",
+    "decode",
+    "encode",
+    "is_valid_id",
+    "to_dict",
+]

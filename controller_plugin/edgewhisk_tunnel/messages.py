@@ -1,0 +1,464 @@
+"""The tunnel's wire format: one frozen dataclass per message, ``decode``/``encode``, close codes.
+
+Why one module: controller and agent must agree byte for byte, and every frame a device sends is
+untrusted input. ``decode`` is the only way a frame becomes a message: it refuses oversized frames,
+malformed JSON, unknown types and missing, extra or wrong-typed fields with a ``ProtocolError``
+whose ``reason`` names the offending field (and whose ``close_code`` says how to close).
+
+The conversation (JSON text frames, each an object with ``"type"``)::
+
+    agent -> controller   register           first frame, within ``offline_after_s``
+    controller -> agent   registered         heartbeat period and offline timeout to use
+    both ways             heartbeat          periodic; a heartbeat WITHOUT ``echo_ms`` is answered
+                                             at once with the same ``seq`` and ``echo_ms`` = its
+                                             ``sent_ms`` (round-trip time); a reply is never
+                                             answered. Any heartbeat proves liveness.
+    agent -> controller   context, metrics   changes of battery/charging/networks/cached; load
+    controller -> agent   run                one activation (the controller keeps it until a result)
+    agent -> controller   logs*, result      logs chunks of that activation first (optional), then
+                                             exactly one result; duplicates are ignored
+    both ways             artifact.get/put   reserved for device-held artifacts (chunked)
+    both ways             drain, error       "place nothing new here" / a reason before a close
+
+Authentication happens before the upgrade: ``Authorization: Bearer <device token>`` on the
+WebSocket handshake to ``TUNNEL_PATH``; a missing, wrong or revoked token gets HTTP 401.
+
+After re-registering, the agent lists in ``register.holding`` the activation ids it is still
+running or holds results for; the controller treats any activation it sent to this invoker and
+that is not listed as lost (re-dispatched when idempotent, else a whisk internal error).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import enum
+import json
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeAlias, Union
+
+PROTOCOL_VERSION = 1
+TUNNEL_PATH = "/v1/invokers/tunnel"
+AUTH_SCHEME = "Bearer"
+
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+"""Largest frame either side accepts (UTF-8 bytes). A ``run`` carries a 1 MiB payload plus the
+action's code, a ``result`` a 1 MiB result; logs beyond a frame go in ``logs`` chunks first.
+Both sides pass it as aiohttp's ``max_msg_size``; an action whose ``run`` frame would exceed it
+cannot run on an edge invoker (``encode`` raises ``FrameTooLarge``)."""
+
+ARTIFACT_CHUNK_BYTES = 256 * 1024
+"""Raw bytes per ``artifact.put`` chunk (before base64)."""
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ROLES = ("edge", "cloud")
+
+
+class MessageType(enum.StrEnum):
+    REGISTER = "register"
+    REGISTERED = "registered"
+    HEARTBEAT = "heartbeat"
+    CONTEXT = "context"
+    RUN = "run"
+    RESULT = "result"
+    LOGS = "logs"
+    METRICS = "metrics"
+    ARTIFACT_GET = "artifact.get"
+    ARTIFACT_PUT = "artifact.put"
+    DRAIN = "drain"
+    ERROR = "error"
+
+
+class CloseCode(enum.IntEnum):
+    """WebSocket close codes the tunnel uses (RFC 6455 values, then our 4xxx ones)."""
+
+    NORMAL = 1000              # agent shut down cleanly / controller closed it on purpose
+    GOING_AWAY = 1001          # the controller (or agent) is shutting down
+    PROTOCOL_ERROR = 1002      # malformed frame, wrong order (anything before register)
+    UNSUPPORTED_DATA = 1003    # a binary frame
+    POLICY_VIOLATION = 1008    # a foreign frame: another invoker's id, an activation not given
+    MESSAGE_TOO_BIG = 1009     # a frame over MAX_FRAME_BYTES
+    INTERNAL_ERROR = 1011      # the controller failed handling a valid frame
+    TOKEN_REVOKED = 4003       # the device token was revoked while connected
+    HEARTBEAT_TIMEOUT = 4008   # no heartbeat within offline_after_s: the invoker is offline
+    REPLACED = 4009            # a newer connection registered the same invoker id
+
+
+class ProtocolError(ValueError):
+    """A frame that is not a valid message; ``reason`` says why, ``close_code`` how to close."""
+
+    def __init__(self, reason: str, close_code: CloseCode = CloseCode.PROTOCOL_ERROR) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.close_code = close_code
+
+
+class FrameTooLarge(ProtocolError):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"frame of {size} bytes exceeds the {MAX_FRAME_BYTES}-byte limit",
+                         CloseCode.MESSAGE_TOO_BIG)
+        self.size = size
+
+
+def _require(condition: bool, reason: str) -> None:
+    if not condition:
+        raise ProtocolError(reason)
+
+
+def _check_id(value: str, what: str) -> None:
+    _require(bool(_ID.match(value)), f"{what} must match {_ID.pattern}, got {value!r}")
+
+
+# --- nested values -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunSpec:
+    """``edgewhisk_runtime.containers.ActionSpec`` on the wire (same field names)."""
+
+    key: str
+    kind: str
+    code: str | None
+    binary: bool
+    main: str
+    image: str | None
+    env: Mapping[str, str]
+    memory_mb: int
+    timeout_ms: int
+    concurrency: int
+    logs_mb: int = 10
+
+    def __post_init__(self) -> None:
+        _require(bool(self.key), "spec.key must not be empty")
+        _require(self.memory_mb > 0 and self.timeout_ms > 0 and self.concurrency > 0,
+                 "spec.memory_mb, spec.timeout_ms and spec.concurrency must be positive")
+        _require(self.logs_mb >= 0, "spec.logs_mb must not be negative")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """``edgewhisk_runtime.containers.RunOutcome`` on the wire (same field names)."""
+
+    status: int
+    response: Any
+    logs: tuple[str, ...]
+    init_failed: bool
+    init_ms: int | None
+    duration_ms: int
+    container_id: str
+    start_ms: int | None = None
+    timed_out: bool = False
+
+
+# --- messages ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Register:
+    """First frame of a connection: who this invoker is and what it offers."""
+
+    TYPE: ClassVar[MessageType] = MessageType.REGISTER
+    id: str
+    memory_mb: int
+    kinds: tuple[str, ...]
+    agent_version: str
+    namespace: str | None = None          # must equal the token's namespace when given
+    labels: Mapping[str, str] = field(default_factory=dict)
+    capabilities: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    site: str = ""
+    owner: str | None = None
+    role: str = "edge"
+    bandwidth_mbps: float | None = None
+    cached: tuple[str, ...] = ()          # artifact keys "ns/name@version" held on the device
+    holding: tuple[str, ...] = ()         # activation ids running or finished-but-unreported
+    protocol: int = PROTOCOL_VERSION
+
+    def __post_init__(self) -> None:
+        _check_id(self.id, "register.id")
+        _require(self.memory_mb >= 0, "register.memory_mb must not be negative")
+        _require(self.role in ROLES, f"register.role must be one of {ROLES}, got {self.role!r}")
+        _require(all(self.labels), "register.labels keys must not be empty")
+        _require(self.protocol == PROTOCOL_VERSION,
+                 f"register.protocol {self.protocol} is not supported (need {PROTOCOL_VERSION})")
+
+
+@dataclass(frozen=True)
+class Registered:
+    TYPE: ClassVar[MessageType] = MessageType.REGISTERED
+    id: str
+    heartbeat_s: float
+    offline_after_s: float
+
+    def __post_init__(self) -> None:
+        _require(0 < self.heartbeat_s < self.offline_after_s,
+                 "registered needs 0 < heartbeat_s < offline_after_s")
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    TYPE: ClassVar[MessageType] = MessageType.HEARTBEAT
+    seq: int
+    sent_ms: int                          # sender's clock (ms); only ever compared by the sender
+    echo_ms: int | None = None            # set on a reply: the sent_ms being answered
+
+    def __post_init__(self) -> None:
+        _require(self.seq >= 0, "heartbeat.seq must not be negative")
+
+    def reply(self, now_ms: int) -> Heartbeat:
+        """The answer to this heartbeat (never call it on a reply)."""
+        return Heartbeat(seq=self.seq, sent_ms=now_ms, echo_ms=self.sent_ms)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What changed on the device; ``None`` = unchanged."""
+
+    TYPE: ClassVar[MessageType] = MessageType.CONTEXT
+    battery: float | None = None          # 0..1
+    charging: bool | None = None
+    networks: tuple[str, ...] | None = None
+    cached: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.battery is None or 0.0 <= self.battery <= 1.0,
+                 "context.battery must be within 0..1")
+
+
+@dataclass(frozen=True)
+class Run:
+    TYPE: ClassVar[MessageType] = MessageType.RUN
+    activation_id: str
+    spec: RunSpec
+    value: Mapping[str, Any]
+    fields: Mapping[str, str]             # activation_id, transaction_id, namespace, ... (pool)
+
+    def __post_init__(self) -> None:
+        _check_id(self.activation_id, "run.activation_id")
+
+
+@dataclass(frozen=True)
+class Result:
+    """The end of one activation: an ``outcome``, or ``error`` when the device's infrastructure
+    failed (a whisk internal error naming this invoker). Exactly one of the two."""
+
+    TYPE: ClassVar[MessageType] = MessageType.RESULT
+    activation_id: str
+    outcome: Outcome | None = None
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_id(self.activation_id, "result.activation_id")
+        _require((self.outcome is None) != (self.error is None),
+                 "result needs exactly one of outcome and error")
+
+
+@dataclass(frozen=True)
+class Logs:
+    TYPE: ClassVar[MessageType] = MessageType.LOGS
+    activation_id: str
+    lines: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _check_id(self.activation_id, "logs.activation_id")
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Load report; ``None`` = unknown. ``values`` carries anything else (cpu, temperature...)."""
+
+    TYPE: ClassVar[MessageType] = MessageType.METRICS
+    free_memory_mb: int | None = None
+    in_flight: int | None = None
+    values: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ArtifactGet:
+    """Ask the other side for an artifact, from ``offset``, at most ``window`` chunks ahead
+    (flow control: the receiver asks again with a new offset). Reserved for the artifact issue."""
+
+    TYPE: ClassVar[MessageType] = MessageType.ARTIFACT_GET
+    transfer_id: str
+    ref: str
+    offset: int = 0
+    window: int = 4
+
+    def __post_init__(self) -> None:
+        _check_id(self.transfer_id, "artifact.get.transfer_id")
+        _require(self.offset >= 0 and self.window > 0,
+                 "artifact.get needs offset >= 0 and window > 0")
+
+
+@dataclass(frozen=True)
+class ArtifactPut:
+    """One chunk of an artifact: base64 ``data`` at ``offset`` of ``size`` bytes; ``eof`` on the
+    last one, whose ``sha256`` covers the whole artifact. Reserved for the artifact issue."""
+
+    TYPE: ClassVar[MessageType] = MessageType.ARTIFACT_PUT
+    transfer_id: str
+    ref: str
+    offset: int
+    size: int
+    data: str
+    eof: bool = False
+    sha256: str | None = None
+    format: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_id(self.transfer_id, "artifact.put.transfer_id")
+        _require(0 <= self.offset <= self.size, "artifact.put needs 0 <= offset <= size")
+        try:
+            raw = base64.b64decode(self.data, validate=True)
+        except (binascii.Error, ValueError):
+            raise ProtocolError("artifact.put.data is not base64") from None
+        _require(len(raw) <= ARTIFACT_CHUNK_BYTES,
+                 f"artifact.put chunk exceeds {ARTIFACT_CHUNK_BYTES} bytes")
+
+
+@dataclass(frozen=True)
+class Drain:
+    TYPE: ClassVar[MessageType] = MessageType.DRAIN
+    reason: str
+
+
+@dataclass(frozen=True)
+class Error:
+    TYPE: ClassVar[MessageType] = MessageType.ERROR
+    reason: str
+    activation_id: str | None = None
+
+
+Message: TypeAlias = (Register | Registered | Heartbeat | Context | Run | Result | Logs | Metrics
+                      | ArtifactGet | ArtifactPut | Drain | Error)
+
+MESSAGES: dict[MessageType, type[Any]] = {
+    cls.TYPE: cls for cls in typing.get_args(Message)
+}
+"""The one registry from wire type to class."""
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _convert(value: Any, hint: Any, path: str) -> Any:
+    """``value`` (parsed JSON) checked against the type ``hint``; raises ProtocolError."""
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        (inner,) = [option for option in options if option is not type(None)]
+        return _convert(value, inner, path)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, path)  # type: ignore[arg-type]
+    if hint is bool:
+        _require(isinstance(value, bool), f"{path} must be a boolean, got {_type_name(value)}")
+        return value
+    if hint is int:
+        _require(isinstance(value, int) and not isinstance(value, bool),
+                 f"{path} must be an integer, got {_type_name(value)}")
+        return value
+    if hint is float:
+        _require(isinstance(value, (int, float)) and not isinstance(value, bool),
+                 f"{path} must be a number, got {_type_name(value)}")
+        return float(value)
+    if hint is str:
+        _require(isinstance(value, str), f"{path} must be a string, got {_type_name(value)}")
+        return value
+    if origin is tuple:
+        _require(isinstance(value, list), f"{path} must be an array, got {_type_name(value)}")
+        (item, _) = typing.get_args(hint)
+        return tuple(_convert(v, item, f"{path}[{i}]") for i, v in enumerate(value))
+    if origin is Mapping:
+        _require(isinstance(value, dict), f"{path} must be an object, got {_type_name(value)}")
+        _, item = typing.get_args(hint)
+        return {k: _convert(v, item, f"{path}.{k}") for k, v in value.items()}
+    raise TypeError(f"unsupported field type {hint!r} at {path}")  # a bug in this module
+
+
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    if cls not in _HINTS:
+        hints = typing.get_type_hints(cls)
+        _HINTS[cls] = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    return _HINTS[cls]
+
+
+def _build(cls: type[Any], obj: Any, path: str) -> Any:
+    _require(isinstance(obj, dict), f"{path} must be an object, got {_type_name(obj)}")
+    hints = _hints(cls)
+    extra = sorted(set(obj) - set(hints))
+    if extra:
+        raise ProtocolError(f"{path}: unexpected field {extra[0]!r}")
+    for f in dataclasses.fields(cls):
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and f.name not in obj:
+            raise ProtocolError(f"{path}: missing field {f.name!r}")
+    kwargs = {name: _convert(value, hints[name], f"{path}.{name}") for name, value in obj.items()}
+    return cls(**kwargs)
+
+
+def _no_constant(name: str) -> Any:
+    raise ProtocolError(f"{name} is not JSON")
+
+
+def decode(frame: str | bytes) -> Message:
+    """The message in one text frame; ``ProtocolError`` (with a reason) for anything else."""
+    size = len(frame) if isinstance(frame, bytes) else len(frame.encode("utf-8", "replace"))
+    if size > MAX_FRAME_BYTES:
+        raise FrameTooLarge(size)
+    try:
+        obj = json.loads(frame, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, ProtocolError):
+            raise
+        raise ProtocolError(f"malformed JSON: {exc}") from None
+    _require(isinstance(obj, dict), f"a frame must be a JSON object, got {_type_name(obj)}")
+    kind = obj.pop("type", None)
+    _require(isinstance(kind, str), "a frame needs a string field 'type'")
+    try:
+        cls = MESSAGES[MessageType(kind)]
+    except ValueError:
+        raise ProtocolError(f"unknown message type {kind!r}") from None
+    message: Message = _build(cls, obj, kind)
+    return message
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    """The JSON object of ``message`` (``type`` first)."""
+    return {"type": str(message.TYPE), **_plain(message)}
+
+
+def encode(message: Message) -> str:
+    """The text frame of ``message``; ``FrameTooLarge`` if it exceeds ``MAX_FRAME_BYTES``."""
+    text = json.dumps(to_dict(message), separators=(",", ":"), allow_nan=False)
+    size = len(text.encode("utf-8"))
+    if size > MAX_FRAME_BYTES:
+        raise FrameTooLarge(size)
+    return text
+
+
+def is_valid_id(value: str) -> bool:
+    """Whether ``value`` is a valid invoker/activation id on the wire."""
+    return bool(_ID.match(value))
