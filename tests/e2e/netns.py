@@ -2,7 +2,7 @@
 
 ::
 
-    cloud (10.77.0.1) --uplink/cloud-- router (10.77.0.2; 10.77.N.1) --edgeN/uplink-- edgeN (10.77.N.2)
+    cloud 10.77.0.1 --uplink/cloud-- router 10.77.0.2, 10.77.N.1 --edgeN/uplink-- edgeN 10.77.N.2
 
 Why this shape: it is the situation the tunnel exists for. The edge namespaces' only route is
 their default route through the router, which masquerades them behind its cloud-side address and

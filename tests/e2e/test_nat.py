@@ -72,7 +72,9 @@ def test_an_edge_verifies_the_cloud_certificate_against_the_test_ca(
             tls = client_context.wrap_socket(client, server_hostname=topology.cloud.address,
                                              do_handshake_on_connect=False)
             _handshake(tls, server)
-            assert tls.getpeercert()["subjectAltName"] == (("IP Address", "10.77.0.1"),
+            peer = tls.getpeercert()
+            assert peer is not None
+            assert peer["subjectAltName"] == (("IP Address", "10.77.0.1"),
                                                              ("IP Address", "127.0.0.1"))
             tls.close()
     finally:

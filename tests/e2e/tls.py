@@ -9,9 +9,9 @@ P-256 CA, and a server certificate with the controller's IP addresses as subject
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Sequence
 
 DAYS = "2"
 
