@@ -2,9 +2,10 @@
 
 How a placement is decided (``place``):
 
-1. The constraints are the request's ``always`` ones (Health, NamespaceAccess, RuntimeKind,
-   ResourcesFit hard; BalancedLoad, WarmContainer, Proximity soft), then the bound action's,
-   in order (``constraints_for``).
+1. The constraints are the bound action's (the preprocessor's ``BoundAction``, or a plain
+   sequence of ``Constraint``), preceded by the request's ``always`` ones (Health,
+   NamespaceAccess, RuntimeKind, ResourcesFit hard; BalancedLoad, WarmContainer, Proximity
+   soft) for each plugin the bound action does not already use (``constraints_for``).
 2. Static part, cached per (action version, binding, namespace, kind, memory, site) until the
    cluster's static version changes: the AND of the static hard filters ("candidates"), and
    the sum over static soft constraints of weight x normalised score (0-100; min-max plugins
@@ -19,9 +20,10 @@ How a placement is decided (``place``):
 Tie rule: among equal best totals the lowest state row wins (``numpy.argmax`` takes the
 first) -- registration order, with the rows of unregistered invokers reused lowest first.
 
-Weights: ``config.weight(plugin) * constraint.weight`` (the constraint's own weight defaults
-to 1). Nothing found: an ``Unschedulable`` counting each invoker under the first hard
-constraint (in constraint order) that excludes it.
+Weights: a soft constraint weighs ``constraint.weight`` (the preprocessor writes the
+configured weight into it); the ``always`` constraints the engine adds weigh
+``config.weight(plugin)``. Nothing found: an ``Unschedulable`` counting each invoker under
+the first hard constraint (in constraint order) that excludes it.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from .constraints import Constraint
 from .interface import Decision, InvokerState, PlacementRequest, Unschedulable
 from .plugin import Context, Plugin, Sparse, normalise
 from .registry import PLUGINS
-from .state import ClusterState, View
+from .state import OPEN_NAMESPACE, ClusterState, View
 
 NEG_INF = np.float32(-np.inf)
 SPARSE_FRACTION = 0.25
@@ -78,6 +80,7 @@ class Entry:
     steps: list[Step]
     constraints: tuple[Constraint, ...]
     action: str
+    load_weight: float  # summed weight of the BalancedLoad constraints (a global vector)
 
     @property
     def nbytes(self) -> int:
@@ -92,10 +95,12 @@ class Engine:
         self.config = config or PlacementConfig()
         self.plugins = {name: cls(self.config) for name, cls in plugins.items()}
         self.state = ClusterState()
-        self._health = self.plugins[c.HEALTH]
+        self._health_plugin = self.plugins[c.HEALTH]
         self._balance = self.plugins[c.BALANCED_LOAD]
         self._balance_weight = self.config.weight(c.BALANCED_LOAD)
-        self._dyn = np.zeros(0, np.float32)  # Health (-inf) + weighted BalancedLoad per row
+        self._health = np.zeros(0, np.float32)  # per row: 0 healthy, -inf not
+        self._load = np.zeros(0, np.float32)  # per row: normalised BalancedLoad (0-100)
+        self._dyn = np.zeros(0, np.float32)  # health + configured weight x load
         self._entries: dict[Hashable, Entry] = {}
         self._entry_bytes = 0
         self._pieces: dict[Hashable, np.ndarray] = {}  # static raw results, this version
@@ -159,24 +164,45 @@ class Engine:
     # -- placement --------------------------------------------------------------------------
 
     def constraints_for(self, request: PlacementRequest, bound: Bound) -> tuple[Constraint, ...]:
-        """Every constraint of a placement, in check order (the request's first)."""
+        """Every constraint of a placement, in check order.
+
+        The bound action's constraints come first, as given; the request's ``always``
+        constraints are added (in front) for each plugin the bound action does not use.
+        """
+        given = tuple(_constraints(bound))
+        used = {k.plugin for k in given}
+        w = self.config.weight
         always = (
             Constraint(c.HEALTH, {}, hard=True),
             Constraint(c.NAMESPACE_ACCESS, {"namespace": request.namespace}, hard=True),
             Constraint(c.RUNTIME_KIND, {"kind": request.kind}, hard=True),
             Constraint(c.RESOURCES_FIT, {"memory_mb": request.memory_mb}, hard=True),
-            Constraint(c.BALANCED_LOAD, {}),
-            Constraint(c.WARM_CONTAINER, {}),
-            Constraint(c.PROXIMITY, {"site": request.site or self.config.site}),
+            Constraint(c.BALANCED_LOAD, {}, weight=w(c.BALANCED_LOAD)),
+            Constraint(c.WARM_CONTAINER, {}, weight=w(c.WARM_CONTAINER)),
+            Constraint(c.PROXIMITY, {"site": request.site}, weight=w(c.PROXIMITY)),
         )
-        return always + tuple(_constraints(bound))
+        return tuple(k for k in always if k.plugin not in used) + given
+
+    def owners(self, namespace: str) -> list[str]:
+        """The users on record for ``namespace``: owners of the invokers it may use."""
+        view = View(self.state)
+        visible = view.has_any("namespace", (OPEN_NAMESPACE, namespace)) & view.col("present")
+        codes = np.unique(view.col("owner")[visible])
+        names = self.state.names["owner"]
+        return sorted(names[int(code)] for code in codes if code >= 0)
+
+    def artifact_sizes(self, sizes: Mapping[str, int]) -> None:
+        """Learn artifact sizes (bytes) for the transfer-time estimates."""
+        changed = {k: int(v) for k, v in sizes.items() if self.state.sizes.get(k) != int(v)}
+        if changed:
+            self.state.sizes.update(changed)
+            self.state.static_version += 1
 
     def place(self, request: PlacementRequest, bound: Bound = ()) -> Decision:
         """The invoker id for one activation, or ``Unschedulable`` (nothing changes state)."""
         entry = self._entry(request, bound)
         self._refresh()
-        dyn = self._dyn if entry.rows is None else self._dyn[entry.rows]
-        total = entry.static + dyn
+        total = entry.static + self._dynamic(entry)
         for step in entry.steps:
             if step.hard:
                 np.putmask(total, ~step.plugin.filter(step.ctx), NEG_INF)
@@ -238,22 +264,33 @@ class Engine:
         return self.state.run_ms.get(action_key, self.config.default_run_ms)
 
     def _refresh(self) -> None:
-        """Bring the Health+BalancedLoad vector up to date for the rows that changed."""
+        """Bring the Health and BalancedLoad vectors up to date for the rows that changed."""
         state = self.state
         if len(self._dyn) != state.n:
-            self._dyn = self._global(View(state))
+            self._health, self._load = self._global(View(state))
+            self._dyn = self._health + np.float32(self._balance_weight) * self._load
         elif state.dirty:
             rows = np.fromiter(state.dirty, np.intp, len(state.dirty))
-            self._dyn[rows] = self._global(View(state, rows))
+            health, load = self._global(View(state, rows))
+            self._health[rows], self._load[rows] = health, load
+            self._dyn[rows] = health + np.float32(self._balance_weight) * load
         state.dirty.clear()
 
-    def _global(self, view: View) -> np.ndarray:
+    def _global(self, view: View) -> tuple[np.ndarray, np.ndarray]:
         ctx = Context(view, {}, "")
         raw = self._balance.score(ctx)
-        assert not isinstance(raw, Sparse)
-        out = (normalise(raw, view.size, self._balance.BOUNDS) * self._balance_weight)
-        out[~(self._health.filter(ctx) & view.col("present"))] = -np.inf
-        return out.astype(np.float32)
+        load = normalise(raw, view.size, self._balance.BOUNDS).astype(np.float32)
+        up = self._health_plugin.filter(ctx) & view.col("present")
+        return np.where(up, np.float32(0), NEG_INF), load
+
+    def _dynamic(self, entry: Entry) -> np.ndarray:
+        """Health plus the entry's BalancedLoad weight times load, over the entry's rows."""
+        if entry.load_weight == self._balance_weight:
+            return self._dyn if entry.rows is None else self._dyn[entry.rows]
+        health, load = self._health, self._load
+        if entry.rows is not None:
+            health, load = health[entry.rows], load[entry.rows]
+        return health + np.float32(entry.load_weight) * load
 
     def _entry(self, request: PlacementRequest, bound: Bound) -> Entry:
         key = (request.key, request.namespace, request.kind, request.memory_mb, request.site,
@@ -277,8 +314,9 @@ class Engine:
             self._pieces.clear()
             self._pieces_version = state.static_version
         full = View(state)
-        static = [(self.plugins[k.plugin], k) for k in constraints if k.plugin != c.HEALTH
-                  and not (k.plugin == c.BALANCED_LOAD and not k.args and not k.hard)]
+        served = [k for k in constraints if k.plugin == c.BALANCED_LOAD and not k.hard]
+        static = [(self.plugins[k.plugin], k) for k in constraints
+                  if k.plugin != c.HEALTH and k not in served]
         candidates = full.col("present").copy()
         for plugin, k in static:
             if k.hard and not plugin.dynamic and plugin.has_filter:
@@ -290,7 +328,7 @@ class Engine:
         view = View(state, rows) if sparse else full
         steps: list[Step] = []
         for plugin, k in static:
-            weight = self.config.weight(k.plugin) * k.weight
+            weight = k.weight
             if plugin.dynamic:
                 if k.hard and plugin.has_filter or not k.hard and plugin.has_score:
                     if not k.hard:
@@ -305,7 +343,8 @@ class Engine:
         if not sparse:
             total[~candidates] = -np.inf
         return Entry(state.static_version, rows if sparse else None,
-                     total.astype(np.float32), steps, constraints, action)
+                     total.astype(np.float32), steps, constraints, action,
+                     sum(k.weight for k in served))
 
     def _piece(self, plugin: Plugin, k: Constraint, view: View, method: str) -> np.ndarray:
         """A static plugin's raw filter mask or score over all rows, shared across entries."""

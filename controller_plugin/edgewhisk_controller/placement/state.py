@@ -73,6 +73,7 @@ class ClusterState:
         self._terms: list[dict[str, frozenset[str]] | None] = []  # row -> its set attributes
         self.warm: dict[str, set[int]] = {}  # action key -> rows holding a warm container
         self.run_ms: dict[str, float] = {}  # action key -> EWMA of observed run time
+        self.sizes: dict[str, int] = {}  # artifact key -> bytes, as far as it is known
         self.static_version = 0
         self.dirty: set[int] = set()
 
@@ -112,6 +113,7 @@ class ClusterState:
         self.ids[row] = None
         for name, dtype in COLUMNS.items():
             self.cols[name][row] = dtype(0)
+        self.cols["cpus"][row] = 1.0  # no 0/0 in queue estimates over absent rows
         self.count -= 1
         heapq.heappush(self._free_rows, row)
         self.static_version += 1
@@ -311,6 +313,9 @@ class View:
         """Positions (within the view) of rows holding a warm container of ``action``."""
         rows = self.state.warm_rows(action)
         return rows if self.rows is None else self._positions(rows)
+
+    def artifact_size(self, key: str) -> int:
+        return self.state.sizes.get(key, 0)
 
     def run_ms(self, action: str, default: float) -> float:
         return self.state.run_ms.get(action, default)

@@ -22,4 +22,4 @@ class BalancedLoad(Plugin):
         memory = ctx.view.col("memory_mb").astype(np.float64)
         free = ctx.view.col("free_memory_mb")
         share = np.divide(free, memory, out=np.zeros(ctx.view.size), where=memory > 0)
-        return np.clip(share, 0.0, 1.0)
+        return np.minimum(np.maximum(share, 0.0, out=share), 1.0, out=share)

@@ -1,6 +1,7 @@
 """CachedArtifact: prefer invokers already holding the model/image the action needs.
 
-Args: ``refs``, artifact keys. Raw score: the fraction of them the invoker holds.
+Args: ``artifacts``, artifact keys (or ``(key, size)`` pairs). Raw score: the fraction of
+them the invoker holds.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import constraints
-from ..plugin import Context, Plugin, as_names
+from ..plugin import Context, Plugin
+from .artifact_locality import keys
 
 
 class CachedArtifact(Plugin):
@@ -16,7 +18,7 @@ class CachedArtifact(Plugin):
     BOUNDS = (0.0, 1.0)
 
     def score(self, ctx: Context) -> np.ndarray:
-        refs = as_names(ctx.args["refs"])
-        if not refs:
+        wanted = keys(ctx.args["artifacts"])
+        if not wanted:
             return np.zeros(ctx.view.size)
-        return ctx.view.count("cached", refs) / len(refs)
+        return ctx.view.count("cached", wanted) / len(wanted)

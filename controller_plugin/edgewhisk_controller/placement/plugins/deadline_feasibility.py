@@ -2,10 +2,11 @@
 
 Estimate per invoker: queue (expected run time of the activations already placed on it,
 divided by its cpus) + transfer of the consumed artifacts (as ArtifactLocality) + this
-action's observed run time (an EWMA per action version; ``default_run_ms`` before the first
-observation). Hard (strict): estimate <= ``within_ms``. Soft: the slack left, as a fraction
-of the deadline, clipped to 0..1. Args: ``within_ms``, optional ``artifacts`` and ``site``
-(as ArtifactLocality). The transfer part is static and cached through ``prepare``.
+action's observed run time (an EWMA per action version, ``default_run_ms`` before the first
+observation). Hard (strict): estimate <= ``within_s``. Soft: the slack left, as a fraction
+of the deadline, clipped to 0..1. Args: ``within_s``; optional ``action`` (the action key
+whose run time counts; default the placed action), ``artifacts`` and ``site`` (as
+ArtifactLocality). The transfer part is static and cached through ``prepare``.
 """
 
 from __future__ import annotations
@@ -31,16 +32,16 @@ class DeadlineFeasibility(Plugin):
 
     def estimate_ms(self, ctx: Context) -> np.ndarray:
         view = ctx.view
-        queue = view.col("backlog_ms") / view.col("cpus")
-        return queue + ctx.prepared + view.run_ms(ctx.action, self.config.default_run_ms)
+        run = view.run_ms(ctx.args.get("action") or ctx.action, self.config.default_run_ms)
+        return view.col("backlog_ms") / view.col("cpus") + (ctx.prepared + run)
 
     def filter(self, ctx: Context) -> np.ndarray:
-        return self.estimate_ms(ctx) <= ctx.args["within_ms"]
+        return self.estimate_ms(ctx) <= ctx.args["within_s"] * 1000.0
 
     def score(self, ctx: Context) -> np.ndarray:
-        within = float(ctx.args["within_ms"])
+        within = float(ctx.args["within_s"]) * 1000.0
         slack = (within - self.estimate_ms(ctx)) / within
-        return np.clip(slack, 0.0, 1.0)
+        return np.minimum(np.maximum(slack, 0.0, out=slack), 1.0, out=slack)
 
     def explain(self, args: Mapping[str, Any]) -> str:
-        return f"unable to finish within {args['within_ms']:g} ms"
+        return f"unable to finish within {args['within_s']:g} s"

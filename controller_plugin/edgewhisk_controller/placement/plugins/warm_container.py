@@ -1,8 +1,8 @@
 """WarmContainer: prefer invokers holding a warm container of this action version.
 
-Warm containers are learnt from completions (``Engine.completed(..., warm=...)``) and
-heartbeats; the score is sparse (1 on those invokers, 0 elsewhere), so it costs nothing
-per invoker.
+Args: optional ``action`` (``ns/name@version``; default the placed action). Warm containers
+are learnt from completions (``Engine.completed(..., warm=...)``) and heartbeats; the score
+is sparse (1 on those invokers, 0 elsewhere), so it costs nothing per invoker.
 """
 
 from __future__ import annotations
@@ -17,4 +17,4 @@ class WarmContainer(Plugin):
     BOUNDS = (0.0, 1.0)
 
     def score(self, ctx: Context) -> Sparse:
-        return Sparse(ctx.view.warm(ctx.action), 1.0)
+        return Sparse(ctx.view.warm(ctx.args.get("action") or ctx.action), 1.0)
