@@ -4,7 +4,9 @@ Invoke answers as upstream: non-blocking -> 202 ``{"activationId"}``; blocking a
 the record (or its result with ``result=true``) with 200 on success, 502 on an application
 or developer error, 500 on a whisk error; still running when the wait ends -> 202. Every
 invoke answer carries ``X-OW-Activation-Id``. A blocking wait is at most 60 s (``timeout``
-in ms lowers it), as upstream's ``maxWaitForBlockingActivation``.
+in ms lowers it), as upstream's ``maxWaitForBlockingActivation``. An invoke that fans out
+(an unbound ``{usr}``) answers the parent activation plus ``"fanout"`` naming every child
+(``invoke/fanout.py``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .request import (
 
 ROUTES = web.RouteTableDef()
 COLL = "actions"
+SITE_HEADER = "X-Edgewhisk-Site"  # the caller's site, for placement's Proximity score
 MAX_WAIT_MS = 60_000
 STATUS_OF_CODE = {0: 200, 1: 502, 2: 502, 3: 500}
 """HTTP status of a blocking answer by ``response.statusCode`` (success, application error,
@@ -99,10 +102,20 @@ async def invoke_action(request: web.Request) -> web.Response:
     invocation = await request.app[DISPATCHER].invoke(
         ns, doc, params, subject=caller.subject, blocking=blocking, wait_s=wait_ms / 1000,
         api_key=caller.api_key,  # the dispatcher passes it on only to provide-api-key actions
+        site=request.headers.get(SITE_HEADER) or None,
     )
     headers = {"X-OW-Activation-Id": invocation.activation_id}
     if not blocking or invocation.record is None:
-        return json_response({"activationId": invocation.activation_id}, 202, **headers)
+        body: dict[str, Any] = {"activationId": invocation.activation_id}
+        if invocation.fanout is not None:
+            body["fanout"] = invocation.fanout
+        return json_response(body, 202, **headers)
+    if invocation.fanout is not None:  # the parent record, with each finished child's response
+        response = invocation.record["response"]
+        result = {**response["result"], "fanout": invocation.fanout}
+        record = {**invocation.record, "response": {**response, "result": result},
+                  "fanout": invocation.fanout}
+        return blocking_response(record, only_result, headers)
     return blocking_response(invocation.record, only_result, headers)
 
 

@@ -15,19 +15,27 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import edgewhisk
+
+# ``from .. import preprocess`` (not its names): the preprocessor reads action documents with
+# ``invoke.entities``, so either package may be imported first.
+from .. import preprocess
 from ..exceptions import ControllerError
 from ..invokers.registry import InvokerRegistry
-from ..placement.interface import Placement, PlacementRequest, Unschedulable
+from ..placement.interface import Decision, Placement, PlacementRequest, Unschedulable
 from ..schema import activation as act
 from ..stores import Doc, Store
 from ..stores import NotFound as StoreNotFound
-from . import conductor, entities, triggers
-from .exceptions import DispatcherClosed
+from . import conductor, entities, fanout, triggers
+from .exceptions import CorruptedAction, DispatcherClosed
 from .job import Accounting, Job
+
+if TYPE_CHECKING:
+    from ..preprocess import BoundAction, Compiler
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,7 @@ class Invocation:
 
     activation_id: str
     record: act.ActivationRecord | None  # None: non-blocking, or still running at wait_s
+    fanout: dict[str, Any] | None = None  # a fan-out's children (``invoke/fanout.py``)
 
 
 class Dispatcher:
@@ -54,11 +63,14 @@ class Dispatcher:
         placement: Placement,
         *,
         api_host: str,
+        compiler: Compiler | None = None,
     ) -> None:
         self.store = store
         self.invokers = invokers
         self.placement = placement
         self.api_host = api_host
+        self.compiler = compiler if compiler is not None else preprocess.Compiler(
+            preprocess.weights_of(getattr(placement, "config", None)))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
@@ -75,14 +87,30 @@ class Dispatcher:
         wait_s: float,
         cause: str | None = None,
         api_key: str | None = None,
+        site: str | None = None,
     ) -> Invocation:
         """Start an activation of ``action`` (a stored action document) in namespace ``ns``.
 
         ``params`` are the request's; the action's parameters are merged under them. A
         blocking call waits up to ``wait_s`` seconds for the record; conductor actions run
-        the conductor protocol (``conductor.py``). Raises ``DispatcherClosed`` once closing.
+        the conductor protocol (``conductor.py``). The annotation's variables are bound from
+        the merged parameters (``UnboundVariable``, a 400, names one that is not); an unbound
+        ``{usr}`` fans out (``fanout.py``). ``site`` is the caller's (``X-Edgewhisk-Site``).
+        Raises ``DispatcherClosed`` once closing.
         """
         job = Job(ns, action, dict(params), subject, now_ms(), api_key, cause)
+        if self._closed:
+            raise DispatcherClosed()
+        compiled = None if entities.is_conductor(action) else self._compiled(action)
+        if compiled is not None:
+            merged = entities.merged_parameters(action, job.payload)
+            if preprocess.unbound(compiled, merged) == {preprocess.FANOUT_VARIABLE}:
+                parent, record, summary = await fanout.run(
+                    self, job, compiled, self._request(job, site), site=site,
+                    blocking=blocking, wait_s=wait_s)
+                return Invocation(parent, record, summary)
+            job = Job(ns, action, job.payload, subject, job.received_ms, api_key, cause,
+                      bound=compiled.bind(merged, site=site))
         activation_id, task = self.start(job)
         if not blocking:
             return Invocation(activation_id, None)
@@ -161,6 +189,66 @@ class Dispatcher:
             raise
         return rec
 
+    # -- placement ---------------------------------------------------------------------------
+
+    def _compiled(self, action: Doc) -> preprocess.CompiledAction | None:
+        """The compiled action; None for a corrupted document (its run records why)."""
+        try:
+            return self.compiler.compile(action)
+        except (CorruptedAction, edgewhisk.AnnotationError, KeyError):
+            return None
+
+    def _bound(self, job: Job) -> BoundAction:
+        """The job's bound constraints (activations not started by ``invoke`` bind here)."""
+        if job.bound is not None:
+            return job.bound
+        try:
+            compiled = self.compiler.compile(job.action)
+        except edgewhisk.AnnotationError as exc:
+            raise CorruptedAction(f"The action's edgewhisk annotation is invalid: {exc}") from exc
+        return compiled.bind(entities.merged_parameters(job.action, job.payload))
+
+    def _request(self, job: Job, site: str | None) -> PlacementRequest:
+        return PlacementRequest(
+            action=entities.path(job.ns, job.action["name"]),
+            kind=entities.exec_of(job.action)["kind"],
+            memory_mb=entities.limits(job.action)["memory"],
+            namespace=job.ns,
+            annotation=entities.annotation(job.action, "edgewhisk"),
+            version=str(job.action.get("version", "0.0.1")),
+            site=site,
+        )
+
+    def place(self, request: PlacementRequest, bound: BoundAction) -> Decision:
+        """One decision: the engine's ``place`` when the placement has one."""
+        place = getattr(self.placement, "place", None)
+        if place is not None:
+            decision: Decision = place(request, bound)
+            return decision
+        return self.placement.choose(request, self.invokers.states())
+
+    def place_many(self, request: PlacementRequest,
+                   bounds: Sequence[BoundAction]) -> Sequence[Decision]:
+        """A decision per bound action (a fan-out): the engine's ``place_many`` if it has one."""
+        place_many = getattr(self.placement, "place_many", None)
+        if place_many is not None:
+            decisions: Sequence[Decision] = place_many(request, bounds)
+            return decisions
+        states = self.invokers.states()
+        return [self.placement.choose(request, states) for _ in bounds]
+
+    def owners(self, ns: str) -> Sequence[str]:
+        """The users on record for ``ns``: owners of the invokers visible to it."""
+        owners = getattr(self.placement, "owners", None)
+        if owners is not None:
+            found: Sequence[str] = owners(ns)
+            return found
+        return sorted({
+            owner for state in self.invokers.states()
+            if (owner := getattr(state, "owner", None)) is not None
+            and (state.namespaces is None or ns in state.namespaces)
+        })
+
     # -- one action activation --------------------------------------------------------------
 
     def _spawn(self, coro: Coroutine[Any, Any, act.ActivationRecord]) -> asyncio.Task[Any]:
@@ -190,16 +278,9 @@ class Dispatcher:
 
     async def _execute(self, job: Job, activation_id: str) -> act.ActivationRecord:
         ns, action = job.ns, job.action
-        exec_ = entities.exec_of(action)
         spec = entities.spec_of(ns, action, api_host=self.api_host)
-        request = PlacementRequest(
-            action=entities.path(ns, action["name"]),
-            kind=exec_["kind"],
-            memory_mb=spec.memory_mb,
-            namespace=ns,
-            annotation=entities.annotation(action, "edgewhisk"),
-        )
-        decision = self.placement.choose(request, self.invokers.states())
+        bound = self._bound(job)
+        decision = job.invoker or self.place(self._request(job, bound.site), bound)
         if isinstance(decision, Unschedulable):
             return self._failure(job, activation_id, decision.reason)
         invoker = self.invokers.get(decision)

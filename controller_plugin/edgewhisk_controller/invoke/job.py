@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..schema.activation import ActivationRecord
 from ..stores import Doc
+
+if TYPE_CHECKING:
+    from ..preprocess import BoundAction
 
 COMPONENT_LIMIT = 50
 """Upstream's ``actionSequenceLimit``: component activations per composition (and 2n+1
@@ -31,6 +34,8 @@ class Job:
     api_key: str | None = None
     cause: str | None = None
     in_composition: bool = False  # a component or conductor run of a composition
+    bound: BoundAction | None = None  # constraints bound at invoke; None: bind when placing
+    invoker: str | None = None  # already placed (a fan-out child): run there
 
 
 @dataclass
