@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import edgewhisk
 
@@ -46,6 +46,17 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class PlacementEngine(Protocol):
+    """The placement engine's side of ``Placement``: bound constraints in, decisions out."""
+
+    def place(self, request: PlacementRequest, bound: BoundAction) -> Decision: ...
+
+    def place_many(self, request: PlacementRequest,
+                   bounds: Sequence[BoundAction]) -> Sequence[Decision]: ...
+
+    def owners(self, namespace: str) -> Sequence[str]: ...
+
+
 @dataclass(frozen=True)
 class Invocation:
     """What ``invoke`` answers: the id, and the record if it finished within the wait."""
@@ -60,7 +71,7 @@ class Dispatcher:
         self,
         store: Store,
         invokers: InvokerRegistry,
-        placement: Placement,
+        placement: Placement | PlacementEngine,
         *,
         api_host: str,
         compiler: Compiler | None = None,
@@ -225,7 +236,7 @@ class Dispatcher:
         if place is not None:
             decision: Decision = place(request, bound)
             return decision
-        return self.placement.choose(request, self.invokers.states())
+        return cast(Placement, self.placement).choose(request, self.invokers.states())
 
     def place_many(self, request: PlacementRequest,
                    bounds: Sequence[BoundAction]) -> Sequence[Decision]:
@@ -235,7 +246,7 @@ class Dispatcher:
             decisions: Sequence[Decision] = place_many(request, bounds)
             return decisions
         states = self.invokers.states()
-        return [self.placement.choose(request, states) for _ in bounds]
+        return [cast(Placement, self.placement).choose(request, states) for _ in bounds]
 
     def owners(self, ns: str) -> Sequence[str]:
         """The users on record for ``ns``: owners of the invokers visible to it."""
