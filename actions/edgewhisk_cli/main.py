@@ -21,6 +21,7 @@ COMMANDS: dict[str, Command] = {
     "demo": Command("edgewhisk_cli.demo", "run the personal-assistant example end to end"),
     "bench": Command("edgewhisk_cli.bench", "run a benchmark from bench/"),
     "controller": Command("edgewhisk_controller.cli", "serve the OpenWhisk-compatible controller"),
+    "invoker": Command("edgewhisk_invoker.cli", "run an edge invoker; manage its device tokens"),
 }
 
 

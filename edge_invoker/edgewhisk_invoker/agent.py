@@ -1,0 +1,415 @@
+"""The edge agent: one object owning the tunnel's whole lifecycle.
+
+Why these rules:
+- the device dials out (``ws_connect`` to the controller; it never listens), authenticates with
+  its token on the handshake, sends ``register`` and waits for ``registered`` before anything else;
+- one reader per connection (:meth:`Agent._read`) routes every frame; aiohttp's own ``heartbeat=``
+  (WebSocket ping/pong) finds a dead socket, while the protocol's ``heartbeat`` messages carry
+  liveness and round-trip time (both ways; a heartbeat without ``echo_ms`` is echoed at once);
+- activations run in the shared :class:`~edgewhisk_runtime.containers.ContainerPool`, one task
+  each, and outlive the connection: a result finished while disconnected waits in the
+  :class:`~.outbox.Outbox` and is sent after re-registering (its id listed in ``holding``);
+- reconnects are spaced by :class:`~.backoff.Backoff` (reset once a connection stayed up
+  ``STABLE_S``, so a connection that the controller drops at once keeps backing off);
+- a refusal that retrying cannot fix (401, token revoked, replaced, a bad certificate) ends
+  :meth:`Agent.serve` with a :class:`~.exceptions.Fatal` error;
+- :meth:`Agent.stop` (SIGTERM/SIGINT) drains: it tells the controller, lets running activations
+  finish for ``grace_s`` and deliver, reports the rest as failed, then :meth:`Agent.close`
+  (idempotent, bounded) cancels every timer and task in one place, closes the socket with
+  GOING_AWAY and destroys the containers. Cancellation is always re-raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import aiohttp
+from edgewhisk_runtime.containers import ContainerError, ContainerPool
+from edgewhisk_tunnel import (
+    MAX_FRAME_BYTES,
+    CloseCode,
+    Context,
+    Drain,
+    Error,
+    Heartbeat,
+    Message,
+    Metrics,
+    ProtocolError,
+    Register,
+    Registered,
+    Result,
+    Run,
+    decode,
+    encode,
+)
+from edgewhisk_tunnel.messages import AUTH_SCHEME
+
+from .backoff import Backoff
+from .config import AgentConfig
+from .context import ContextMonitor, DeviceContext
+from .exceptions import Fatal, Refused, Replaced, TlsFailure, TokenRejected
+from .frames import action_spec, result_frames
+from .outbox import Outbox
+
+log = logging.getLogger("edgewhisk_invoker")
+
+AGENT_VERSION = "0.1.0"
+STABLE_S = 10.0          # a connection up this long resets the backoff
+CLOSE_TIMEOUT_S = 5.0    # bound on closing the socket
+POOL_CLOSE_TIMEOUT_S = 60.0
+FATAL_CLOSES: dict[int, type[Fatal]] = {CloseCode.TOKEN_REVOKED: TokenRejected,
+                                        CloseCode.REPLACED: Replaced}
+SHUTDOWN_ERROR = "the edge invoker {id} shut down during the activation"
+
+
+class _Lost(Exception):
+    """The connection ended (not an error: the agent reconnects)."""
+
+
+def now_ms() -> int:
+    return int(time.monotonic() * 1000)
+
+
+class Agent:
+    """``await serve()`` runs until :meth:`stop` or a fatal refusal (then raises it)."""
+
+    def __init__(self, config: AgentConfig, pool: ContainerPool, monitor: ContextMonitor, *,
+                 ssl: Any = True, backoff: Backoff | None = None,
+                 on_registered: Callable[[Registered], None] | None = None) -> None:
+        self.config = config
+        self.pool = pool
+        self.monitor = monitor
+        self.backoff = backoff or Backoff(config.backoff_base_s, config.backoff_cap_s)
+        self.on_registered = on_registered
+        self.registered: Registered | None = None   # of the live connection, else None
+        self.registrations = 0
+        self.rtt_ms: int | None = None
+        self.drain_reason: str | None = None
+        self._ssl = ssl
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._outbox = Outbox()
+        self._runs: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._heartbeat_timer: asyncio.TimerHandle | None = None
+        self._shutdown: asyncio.Task[None] | None = None
+        self._send_lock = asyncio.Lock()
+        self._flush_lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._seq = 0
+        self._last_metrics: tuple[int, int] | None = None
+        self._closed = False
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Connect, register, work; reconnect with backoff until stopped; then close."""
+        self._session = aiohttp.ClientSession()
+        self.monitor.start(self._on_context)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._connection()
+                except (aiohttp.ClientError, OSError, TimeoutError, ProtocolError, _Lost) as exc:
+                    log.warning("tunnel to %s: %s", self.config.controller, _describe(exc))
+                if self._stopping.is_set():
+                    break
+                delay = self.backoff.next_delay()
+                log.info("reconnecting in %.2f s (attempt %d)", delay, self.backoff.attempt)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+            if self._shutdown is not None:
+                await self._shutdown
+        finally:
+            await self.close()
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Begin a graceful shutdown (signal handlers call this); idempotent."""
+        if self._shutdown is None and not self._closed:
+            log.info("shutting down: %s", reason)
+            self._stopping.set()
+            self._shutdown = asyncio.ensure_future(self._drain_and_leave(reason))
+
+    async def _drain_and_leave(self, reason: str) -> None:
+        await self._send(Drain(reason))
+        runs = list(self._runs.values())
+        if runs:
+            log.info("waiting up to %.0f s for %d activation(s)", self.config.grace_s, len(runs))
+            await asyncio.wait(runs, timeout=self.config.grace_s)
+        for activation_id, task in list(self._runs.items()):
+            task.cancel()
+            self._finish(activation_id, [Result(activation_id, error=SHUTDOWN_ERROR.format(
+                id=self.config.id))])
+        await self._flush()
+        ws = self._ws
+        if ws is not None:
+            await _close_ws(ws, CloseCode.GOING_AWAY, reason)
+
+    def _cancel_timers(self) -> None:
+        """Every timer and task the agent owns, cancelled in one place."""
+        if self._heartbeat_timer is not None:
+            self._heartbeat_timer.cancel()
+            self._heartbeat_timer = None
+        self.monitor.stop()
+        for task in [*self._runs.values(), *self._tasks]:
+            task.cancel()
+        if self._shutdown is not None and self._shutdown is not asyncio.current_task():
+            self._shutdown.cancel()
+
+    async def close(self) -> None:
+        """Cancel everything, close the socket (GOING_AWAY), destroy the containers. Bounded,
+        idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stopping.set()
+        self._cancel_timers()
+        pending = [*self._runs.values(), *self._tasks]
+        if pending:
+            await asyncio.wait(pending, timeout=CLOSE_TIMEOUT_S)
+        if self._ws is not None:
+            await _close_ws(self._ws, CloseCode.GOING_AWAY, "agent closed")
+        try:
+            await asyncio.wait_for(self.pool.close(), POOL_CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            log.error("containers were not all destroyed within %.0f s", POOL_CLOSE_TIMEOUT_S)
+        finally:
+            if self._session is not None:
+                await self._session.close()
+
+    # --- one connection -----------------------------------------------------------------------
+
+    async def _connection(self) -> None:
+        assert self._session is not None
+        try:
+            ws = await self._session.ws_connect(
+                self.config.controller, heartbeat=self.config.ws_heartbeat_s, ssl=self._ssl,
+                headers={"Authorization": f"{AUTH_SCHEME} {self.config.token}"},
+                max_msg_size=MAX_FRAME_BYTES, autoping=True,
+                timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT_S))
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status in (401, 403):
+                raise TokenRejected(f"the controller refused the token (HTTP {exc.status}); "
+                                    f"create one with `edgewhisk invoker token create`") from None
+            raise
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise TlsFailure(f"the controller's certificate did not verify: "
+                             f"{exc.certificate_error} (trust its CA with --ca-file)") from None
+        self._ws = ws
+        registered_at: float | None = None
+        try:
+            await self._register(ws)
+            registered_at = time.monotonic()
+            await self._read(ws)
+        finally:
+            self._ws = None
+            self.registered = None
+            if self._heartbeat_timer is not None:
+                self._heartbeat_timer.cancel()
+                self._heartbeat_timer = None
+            for dropped in self._outbox.connection_lost():
+                log.error("result of %s dropped after repeated deliveries", dropped)
+            if not ws.closed:
+                await _close_ws(ws, CloseCode.NORMAL, "reconnecting")
+            if registered_at is not None and time.monotonic() - registered_at >= STABLE_S:
+                self.backoff.reset()
+
+    async def _register(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        c, ctx = self.config, self.monitor.snapshot()
+        holding = tuple(dict.fromkeys([*self._runs, *self._outbox.ids()]))
+        await ws.send_str(encode(Register(
+            id=c.id, memory_mb=c.memory_mb, kinds=tuple(sorted(self.pool.backend.kinds)),
+            agent_version=AGENT_VERSION, namespace=c.namespace, labels=dict(c.labels),
+            capabilities=c.capabilities, networks=tuple(sorted(ctx.networks)), site=c.site,
+            owner=c.owner, role=c.role, bandwidth_mbps=c.bandwidth_mbps, cached=c.cached,
+            holding=holding)))
+        frame = await ws.receive(timeout=c.register_timeout_s)
+        if frame.type != aiohttp.WSMsgType.TEXT:
+            reason = f"closed before registering: {_close_text(ws, frame)}"
+            if ws.close_code in FATAL_CLOSES:
+                raise FATAL_CLOSES[ws.close_code](reason)
+            if ws.close_code == CloseCode.POLICY_VIOLATION:
+                raise Refused(reason)
+            raise _Lost(reason)
+        message = decode(frame.data)
+        if isinstance(message, Error):
+            raise _Lost(f"the controller answered register with an error: {message.reason}")
+        if not isinstance(message, Registered) or message.id != c.id:
+            raise ProtocolError(f"expected registered for {c.id!r}, got {frame.data[:200]!r}")
+        self.registered = message
+        self.registrations += 1
+        log.info("registered as %s with %s (holding %d)", c.id, c.controller, len(holding))
+        self._schedule_heartbeat()
+        await self._send(self._context_message(ctx))
+        if self.on_registered is not None:
+            self.on_registered(message)
+        await self._flush()
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """The connection's one reader: every frame is decoded and routed here."""
+        while True:
+            frame = await ws.receive()
+            if frame.type == aiohttp.WSMsgType.TEXT:
+                try:
+                    message = decode(frame.data)
+                except ProtocolError as exc:
+                    await _close_ws(ws, exc.close_code, exc.reason)
+                    raise
+                await self._handle(message)
+            elif frame.type == aiohttp.WSMsgType.BINARY:
+                await _close_ws(ws, CloseCode.UNSUPPORTED_DATA, "binary frames are not used")
+                raise _Lost("the controller sent a binary frame")
+            else:
+                text = _close_text(ws, frame)
+                if ws.close_code in FATAL_CLOSES:
+                    raise FATAL_CLOSES[ws.close_code](f"the controller closed the tunnel: {text}")
+                raise _Lost(f"connection closed: {text}")
+
+    async def _handle(self, message: Message) -> None:
+        if isinstance(message, Heartbeat):
+            if message.echo_ms is None:
+                await self._send(message.reply(now_ms()))
+            else:
+                self.rtt_ms = now_ms() - message.echo_ms
+                self._outbox.confirmed(message.seq)
+        elif isinstance(message, Run):
+            self._start_run(message)
+        elif isinstance(message, Drain):
+            self.drain_reason = message.reason
+            log.info("the controller drains this invoker: %s", message.reason)
+        elif isinstance(message, Error):
+            log.warning("the controller reports: %s", message.reason)
+        else:
+            log.warning("ignoring a %s message (not handled by this agent)", message.TYPE)
+            await self._send(Error(f"{message.TYPE} is not supported by this agent"))
+
+    # --- activations --------------------------------------------------------------------------
+
+    def _start_run(self, run: Run) -> None:
+        aid = run.activation_id
+        if aid in self._runs or aid in self._outbox.ids():
+            log.info("run %s is already here; its result will be delivered once", aid)
+            return
+        if self._stopping.is_set():
+            self._finish(aid, [Result(aid, error=SHUTDOWN_ERROR.format(id=self.config.id))])
+            return
+        self._runs[aid] = asyncio.ensure_future(self._run(run))
+        self.monitor.in_flight = len(self._runs)
+
+    async def _run(self, run: Run) -> None:
+        aid = run.activation_id
+        frames: list[Message]
+        try:
+            outcome = await self.pool.run(action_spec(run.spec), dict(run.value), dict(run.fields))
+            frames = result_frames(aid, outcome)
+        except ContainerError as exc:
+            frames = [Result(aid, error=f"edge invoker {self.config.id}: {exc}")]
+        except Exception as exc:  # a bug here must still answer the activation
+            log.exception("activation %s failed in the agent", aid)
+            frames = [Result(aid, error=f"edge invoker {self.config.id} failed: {exc!r}")]
+        self._finish(aid, frames)
+
+    def _finish(self, activation_id: str, frames: list[Message]) -> None:
+        """Into the outbox, then out of the running set (no await between: ``holding`` never
+        misses it), and on its way if connected."""
+        self._outbox.add(activation_id, frames)
+        self._runs.pop(activation_id, None)
+        self.monitor.in_flight = len(self._runs)
+        if self.registered is not None:
+            self._spawn(self._flush())
+
+    async def _flush(self) -> None:
+        """Send the outbox's unsent results, oldest first, on the live connection."""
+        async with self._flush_lock:
+            for pending in self._outbox.unsent():
+                if self.registered is None:
+                    return
+                for frame in pending.frames:
+                    if not await self._send(frame):
+                        return
+                self._outbox.sent(pending.activation_id, self._seq)
+
+    # --- sending ------------------------------------------------------------------------------
+
+    async def _send(self, message: Message) -> bool:
+        """One frame on the live connection; False if there is none (or it just broke)."""
+        ws = self._ws
+        if ws is None or ws.closed:
+            return False
+        try:
+            text = encode(message)
+        except ProtocolError as exc:
+            log.error("not sending a %s: %s", message.TYPE, exc.reason)
+            return True
+        try:
+            async with self._send_lock:
+                await ws.send_str(text)
+        except (ConnectionError, aiohttp.ClientError, RuntimeError) as exc:
+            log.info("send failed (%s); the reader will reconnect", _describe(exc))
+            return False
+        return True
+
+    def _schedule_heartbeat(self) -> None:
+        assert self.registered is not None
+        self._heartbeat_timer = asyncio.get_running_loop().call_later(
+            self.registered.heartbeat_s, self._on_heartbeat_timer)
+
+    def _on_heartbeat_timer(self) -> None:
+        if self.registered is None:
+            self._heartbeat_timer = None
+            return
+        self._schedule_heartbeat()
+        self._spawn(self._heartbeat())
+
+    async def _heartbeat(self) -> None:
+        seq, self._seq = self._seq, self._seq + 1
+        await self._send(Heartbeat(seq=seq, sent_ms=now_ms()))
+        load = (self.pool.free_memory_mb, self.pool.in_flight)
+        if load != self._last_metrics:
+            values = {} if self.rtt_ms is None else {"rtt_ms": float(self.rtt_ms)}
+            if await self._send(Metrics(free_memory_mb=load[0], in_flight=load[1],
+                                        values=values)):
+                self._last_metrics = load
+
+    def _context_message(self, ctx: DeviceContext) -> Context:
+        return Context(battery=ctx.battery, charging=ctx.charging,
+                       networks=tuple(sorted(ctx.networks)))
+
+    def _on_context(self, ctx: DeviceContext) -> None:
+        if self.registered is not None:
+            self._spawn(self._send(self._context_message(ctx)))
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+
+async def _close_ws(ws: aiohttp.ClientWebSocketResponse, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(ws.close(code=code, message=reason.encode()[:120]),
+                               CLOSE_TIMEOUT_S)
+
+
+def _close_text(ws: aiohttp.ClientWebSocketResponse, frame: aiohttp.WSMessage) -> str:
+    code = ws.close_code
+    reason = frame.extra if isinstance(frame.extra, str) and frame.extra else ""
+    try:
+        name = CloseCode(code).name if code is not None else "no close code"
+    except ValueError:
+        name = str(code)
+    return f"{name} ({code}) {reason}".strip()
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,219 @@
+"""``edgewhisk invoker``: run the edge agent, or manage device tokens.
+
+    edgewhisk invoker --controller wss://HOST:PORT --token TOKEN [--id ID] [--label k=v ...]
+        [--capability gpu ...] [--network NAME ...] [--network-schedule T:+NAME ...]
+        [--site NAME] [--owner USER] [--role edge|cloud] [--memory MB]
+        [--backend process|docker] [--ca-file PEM] [--battery-sim k=v,... | --no-battery]
+    edgewhisk invoker token create --id ID [--namespace NS] [--apihost H] [--auth K] [--json]
+    edgewhisk invoker token ls [--namespace NS] [--json]
+    edgewhisk invoker token revoke ID [--namespace NS] [--json]
+
+The agent prints one line on stdout each time it registers (``REGISTERED id=... battery=...``),
+logs on stderr, and exits 0 after SIGTERM/SIGINT (containers destroyed), 2 for bad flags and 3
+when the controller refuses it for good (bad or revoked token, bad certificate, replaced).
+``token create`` prints only the token (``--json``: the whole answer), so
+``TOKEN=$(edgewhisk invoker token create --id pi)`` works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+from edgewhisk_cli.wskprops import add_api_arguments, require_api
+from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
+from edgewhisk_tunnel import Registered
+
+from .agent import Agent
+from .config import (
+    AgentConfig,
+    default_id,
+    parse_labels,
+    ssl_context,
+    tunnel_url,
+)
+from .context import (
+    Battery,
+    ContextMonitor,
+    NetworkSchedule,
+    NoBattery,
+    choose_battery,
+    parse_network_event,
+    parse_sim_spec,
+)
+from .exceptions import ConfigError, Fatal, InvokerError
+from .tokens import TokenApi
+
+TOKEN_ENV = "EDGEWHISK_INVOKER_TOKEN"
+BATTERY_LABEL = "edgewhisk.battery"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--controller", help="the controller, wss://HOST:PORT "
+                        "(ws:// only to a loopback address)")
+    parser.add_argument("--token", default=os.environ.get(TOKEN_ENV),
+                        help=f"this device's token (default: ${TOKEN_ENV})")
+    parser.add_argument("--id", default=None, help="invoker id (default: the host name)")
+    parser.add_argument("--namespace", default=None, help="the token's namespace (checked)")
+    parser.add_argument("--label", action="append", default=[], metavar="K=V")
+    parser.add_argument("--capability", action="append", default=[], metavar="NAME")
+    parser.add_argument("--network", action="append", default=[], metavar="NAME",
+                        help="a network joined at start")
+    parser.add_argument("--network-schedule", action="append", default=[], metavar="T:±NAME",
+                        help="join (+) or leave (-) NAME T seconds after start")
+    parser.add_argument("--site", default="")
+    parser.add_argument("--owner", default=None, help="the user owning this device")
+    parser.add_argument("--role", choices=("edge", "cloud"), default="edge")
+    parser.add_argument("--memory", type=int, default=1024, metavar="MB",
+                        help="memory for action containers (default 1024)")
+    parser.add_argument("--bandwidth", type=float, default=None, metavar="MBPS")
+    parser.add_argument("--cached", action="append", default=[], metavar="NS/NAME@VERSION",
+                        help="an artifact already held on the device")
+    parser.add_argument("--backend", choices=("process", "docker"), default="process")
+    parser.add_argument("--docker-url", default=None,
+                        help="Docker Engine API for --backend docker (default: DOCKER_HOST)")
+    parser.add_argument("--python-image", default=None,
+                        help="image of python:3 actions for --backend docker")
+    parser.add_argument("--ca-file", default=None, metavar="PEM",
+                        help="trust only this CA for the controller's certificate")
+    battery = parser.add_mutually_exclusive_group()
+    battery.add_argument("--battery-sim", nargs="?", const="", default=None, metavar="K=V,...",
+                         help="simulate the battery (keys: level, idle, load, charge, period, "
+                              "plugged; see edgewhisk_invoker.context)")
+    battery.add_argument("--no-battery", action="store_true", help="mains powered")
+    parser.add_argument("--context-interval", type=float, default=1.0, metavar="S",
+                        help="how often battery and networks are sampled")
+    parser.add_argument("--grace", type=float, default=10.0, metavar="S",
+                        help="on SIGTERM, how long running activations may finish")
+    parser.add_argument("--backoff-cap", type=float, default=30.0, metavar="S")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    sub = parser.add_subparsers(dest="invoker_command", metavar="token")
+    token = sub.add_parser("token", help="create, list and revoke device tokens")
+    verbs = token.add_subparsers(dest="token_command", required=True)
+    for verb, help_text in (("create", "create a token (printed once)"),
+                            ("ls", "list the namespace's tokens"),
+                            ("revoke", "revoke a token and close its tunnel")):
+        verb_parser = verbs.add_parser(verb, help=help_text)
+        if verb == "create":
+            verb_parser.add_argument("--id", dest="token_id", required=True,
+                                     help="the invoker id the token is bound to")
+        elif verb == "revoke":
+            verb_parser.add_argument("token_id", metavar="ID")
+        verb_parser.add_argument("--namespace", dest="token_namespace", default="_",
+                                 help="namespace (default: the key's own, '_')")
+        verb_parser.add_argument("--ca-file", dest="token_ca_file", default=None, metavar="PEM")
+        add_api_arguments(verb_parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.invoker_command == "token":
+        return _token(args)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        config, monitor, ssl = _agent_setup(args)
+    except (ConfigError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(_serve(args, config, monitor, ssl))
+
+
+def _agent_setup(args: argparse.Namespace) -> tuple[AgentConfig, ContextMonitor, Any]:
+    if not args.controller or not args.token:
+        raise ConfigError(f"--controller and --token are required (or ${TOKEN_ENV})")
+    url = tunnel_url(args.controller)
+    ssl = ssl_context(url, args.ca_file)
+    battery: Battery
+    if args.no_battery:
+        battery = NoBattery()
+    else:
+        sim = None if args.battery_sim is None else parse_sim_spec(args.battery_sim)
+        battery = choose_battery(sim)
+    networks = NetworkSchedule(args.network,
+                               [parse_network_event(e) for e in args.network_schedule])
+    monitor = ContextMonitor(battery, networks, tick_s=args.context_interval)
+    labels = {BATTERY_LABEL: battery.kind, **parse_labels(args.label)}
+    config = AgentConfig(
+        controller=url, token=args.token, id=args.id or default_id(), memory_mb=args.memory,
+        namespace=args.namespace, labels=labels, capabilities=tuple(args.capability),
+        site=args.site, owner=args.owner, role=args.role, bandwidth_mbps=args.bandwidth,
+        cached=tuple(args.cached), grace_s=args.grace, backoff_cap_s=args.backoff_cap)
+    return config, monitor, ssl if ssl is not None else True
+
+
+def _backend(args: argparse.Namespace) -> ContainerBackend:
+    if args.backend == "docker":
+        import docker
+        from edgewhisk_runtime.containers.docker import DEFAULT_IMAGES, DockerBackend
+
+        client = (docker.DockerClient(base_url=args.docker_url) if args.docker_url
+                  else docker.from_env())
+        images = dict(DEFAULT_IMAGES)
+        if args.python_image:
+            images["python:3"] = args.python_image
+        return DockerBackend(client, images)
+    return ProcessBackend()
+
+
+async def _serve(args: argparse.Namespace, config: AgentConfig, monitor: ContextMonitor,
+                 ssl: Any) -> int:
+    try:
+        backend = _backend(args)
+    except Exception as exc:  # whatever the docker SDK raises when the engine is absent
+        print(f"error: backend {args.backend}: {exc}", file=sys.stderr)
+        return 2
+
+    def registered(message: Registered) -> None:
+        print(f"REGISTERED id={config.id} controller={config.controller} "
+              f"battery={config.labels[BATTERY_LABEL]} heartbeat_s={message.heartbeat_s}",
+              flush=True)
+
+    pool = ContainerPool(backend, memory_mb=config.memory_mb)
+    agent = Agent(config, pool, monitor, ssl=ssl, on_registered=registered)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, agent.stop, sig.name)
+    try:
+        await agent.serve()
+    except Fatal as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await backend.close()
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    api_url, auth = require_api(args)
+    api = TokenApi(api_url, auth, ca_file=args.token_ca_file)
+    ns = args.token_namespace
+    try:
+        if args.token_command == "create":
+            answer: Any = api.create(ns, args.token_id)
+            print(json.dumps(answer, indent=2) if args.json else answer.get("token", ""))
+        elif args.token_command == "ls":
+            answer = api.list(ns)
+            if args.json:
+                print(json.dumps(answer, indent=2))
+            else:
+                for item in answer:
+                    print(f"{item.get('id', '')}\t{item.get('namespace', ns)}\t"
+                          f"{item.get('created', '')}")
+        else:
+            answer = api.revoke(ns, args.token_id)
+            print(json.dumps(answer, indent=2) if args.json else f"revoked {args.token_id}")
+    except InvokerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        api.close()
+    return 0

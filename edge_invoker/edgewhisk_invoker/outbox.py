@@ -1,0 +1,76 @@
+"""Results the controller has not yet confirmed: delivered at least once, accepted once.
+
+Why an outbox: an activation keeps running when the tunnel drops, and its result must reach the
+controller after the agent reconnects. Why acknowledgements by heartbeat: the protocol has no
+per-result ack, but the controller reads a connection's frames in order with one reader task and
+answers every heartbeat, so the echo of a heartbeat sent *after* a result proves the result was
+read. Until then a result stays here; when the connection is lost, unconfirmed results go back
+to be sent again after re-registering (the controller deduplicates by activation id). Each result
+is sent at most ``max_deliveries`` times so a controller that rejects it (say, it restarted and
+forgot the activation) cannot make the agent loop. Ids here are listed in ``register.holding``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from edgewhisk_tunnel import Message
+
+MAX_DELIVERIES = 3
+
+
+@dataclass
+class Pending:
+    activation_id: str
+    frames: tuple[Message, ...]    # optional logs chunks, then the result
+    deliveries: int = 0
+    sent_before_seq: int | None = None  # confirmed by the echo of heartbeat seq >= this
+
+
+class Outbox:
+    def __init__(self, max_deliveries: int = MAX_DELIVERIES) -> None:
+        self.max_deliveries = max_deliveries
+        self._pending: dict[str, Pending] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self._pending)
+
+    def add(self, activation_id: str, frames: Sequence[Message]) -> None:
+        self._pending.setdefault(activation_id, Pending(activation_id, tuple(frames)))
+
+    def unsent(self) -> list[Pending]:
+        """Entries to send now, oldest first."""
+        return [p for p in self._pending.values() if p.sent_before_seq is None]
+
+    def sent(self, activation_id: str, next_seq: int) -> None:
+        """Written to the socket; confirmed by the echo of heartbeat ``next_seq`` or later."""
+        pending = self._pending.get(activation_id)
+        if pending is not None:
+            pending.deliveries += 1
+            pending.sent_before_seq = next_seq
+
+    def confirmed(self, echoed_seq: int) -> list[str]:
+        """The controller echoed heartbeat ``echoed_seq``: drop what it has read."""
+        done = [p.activation_id for p in self._pending.values()
+                if p.sent_before_seq is not None and p.sent_before_seq <= echoed_seq]
+        for activation_id in done:
+            del self._pending[activation_id]
+        return done
+
+    def connection_lost(self) -> list[str]:
+        """Unconfirmed entries become unsent again; those sent ``max_deliveries`` times are
+        dropped (returned)."""
+        dropped = []
+        for pending in list(self._pending.values()):
+            if pending.sent_before_seq is None:
+                continue
+            if pending.deliveries >= self.max_deliveries:
+                dropped.append(pending.activation_id)
+                del self._pending[pending.activation_id]
+            else:
+                pending.sent_before_seq = None
+        return dropped

@@ -1,0 +1,185 @@
+"""A real agent process against a real tunnel server (tests/invoker/tunnel_server.py) that
+speaks the shared schema: registration, heartbeats, runs, reconnects with the outbox, shutdown."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from edgewhisk_tunnel import (
+    CloseCode,
+    Context,
+    Drain,
+    Heartbeat,
+    Register,
+    Result,
+    Run,
+    RunSpec,
+)
+
+from .harness import HELLO, AgentProcess, alive, descendants
+from .tunnel_server import TunnelServer
+
+SLOW = ("import pathlib, time\n"
+        "def main(args):\n"
+        "    with open(args['marker'], 'a') as f:\n"
+        "        f.write('ran\\n')\n"
+        "    waited = 0\n"
+        "    while not pathlib.Path(args['release']).exists() and waited < 600:\n"
+        "        time.sleep(0.05); waited += 1\n"
+        "    return {'done': args['n']}\n")
+
+
+def run_message(activation_id: str, code: str, value: dict[str, object],
+                name: str = "hello") -> Run:
+    spec = RunSpec(key=f"guest/{name}@0.0.1", kind="python:3", code=code, binary=False,
+                   main="main", image=None, env={}, memory_mb=128, timeout_ms=60_000,
+                   concurrency=1)
+    fields = {"activation_id": activation_id, "transaction_id": "tx" + activation_id,
+              "namespace": "guest", "action_name": f"/guest/{name}",
+              "action_version": "0.0.1"}
+    return Run(activation_id, spec, value, fields)
+
+
+@pytest.fixture
+def server() -> Iterator[TunnelServer]:
+    server = TunnelServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def agent_factory(tmp_path: Path) -> Iterator[object]:
+    started: list[AgentProcess] = []
+
+    def start(server: TunnelServer, *flags: str, token: str | None = None) -> AgentProcess:
+        agent = AgentProcess(tmp_path, server.url, token or server.token, "--id", "pi-1",
+                             "--backoff-cap", "1", *flags).start()
+        started.append(agent)
+        return agent
+
+    yield start
+    for agent in started:
+        agent.stop(signal.SIGKILL)
+
+
+def test_the_agent_registers_with_what_it_offers(server: TunnelServer, agent_factory) -> None:
+    agent = agent_factory(server, "--label", "room=kitchen", "--capability", "gpu",
+                          "--network", "home", "--site", "home", "--owner", "alice",
+                          "--memory", "512", "--battery-sim", "level=0.5")
+    line = agent.wait_registered()
+    register = server.wait_message(Register)
+    assert (register.id, register.owner, register.site, register.memory_mb) == \
+        ("pi-1", "alice", "home", 512)
+    assert register.labels == {"room": "kitchen", "edgewhisk.battery": "simulated"}
+    assert register.capabilities == ("gpu",)
+    assert register.networks == ("home",)
+    assert "python:3" in register.kinds and register.holding == ()
+    assert "battery=simulated" in line
+    context = server.wait_message(Context)
+    assert context.battery == pytest.approx(0.5, abs=0.01) and context.networks == ("home",)
+
+
+def test_heartbeats_flow_both_ways_and_are_echoed(server: TunnelServer, agent_factory) -> None:
+    agent_factory(server).wait_registered()
+    server.send(Heartbeat(seq=41, sent_ms=123456))
+    echo = server.wait_message(Heartbeat, lambda m: m.echo_ms == 123456)
+    assert echo.seq == 41
+    ours = server.wait_message(Heartbeat, lambda m: m.echo_ms is None)
+    assert ours.seq >= 0
+
+
+def test_a_run_comes_back_as_one_result_with_its_logs(server: TunnelServer,
+                                                      agent_factory) -> None:
+    agent_factory(server).wait_registered()
+    server.send(run_message("a1", HELLO, {"name": "edge"}))
+    result = server.wait_message(Result, lambda m: m.activation_id == "a1")
+    assert result.error is None and result.outcome is not None
+    assert result.outcome.status == 200
+    assert result.outcome.response == {"greeting": "hello edge"}
+    assert any("hello from edge" in line for line in result.outcome.logs)
+    assert result.outcome.init_ms is not None  # a cold start
+    server.send(run_message("a2", HELLO, {"name": "again"}))
+    warm = server.wait_message(Result, lambda m: m.activation_id == "a2")
+    assert warm.outcome.init_ms is None and warm.outcome.response == {"greeting": "hello again"}
+
+
+def test_results_finished_while_disconnected_are_delivered_once_after_reconnecting(
+        server: TunnelServer, agent_factory, tmp_path: Path) -> None:
+    agent = agent_factory(server)
+    agent.wait_registered()
+    marker, release = tmp_path / "marker", tmp_path / "release"
+    server.send(run_message("slow1", SLOW, {"marker": str(marker), "release": str(release),
+                                             "n": 1}, name="slow"))
+    server.wait(lambda s: marker.exists(), "the action to start")
+    server.refusing = True           # the controller is unreachable for a while
+    server.drop()                    # and the link is cut mid-activation
+    server.wait(lambda s: s.handshakes >= 3, "reconnect attempts while refused")
+    release.touch()                  # the activation finishes while disconnected
+    server.refusing = False
+    agent.wait_registered(2)
+    register = server.wait_message(Register, connection=2)
+    assert register.holding == ("slow1",)
+    result = server.wait_message(Result, lambda m: m.activation_id == "slow1")
+    assert result.outcome.response == {"done": 1}
+    # Confirmed by a heartbeat echo, then never sent again, even after another reconnect.
+    server.wait_message(Heartbeat, lambda m: m.echo_ms is None, connection=2)
+    server.wait_message(Heartbeat, lambda m: m.echo_ms is None and m.seq > 1, connection=2)
+    server.drop()
+    agent.wait_registered(3)
+    assert server.wait_message(Register, connection=3).holding == ()
+    server.wait_message(Heartbeat, lambda m: m.echo_ms is None, connection=3)
+    results = [m for m in server.messages(Result) if m.activation_id == "slow1"]
+    assert len(results) == 1
+    assert marker.read_text() == "ran\n"
+
+
+def test_sigterm_drains_and_leaves_no_process_behind(server: TunnelServer,
+                                                    agent_factory) -> None:
+    agent = agent_factory(server)
+    agent.wait_registered()
+    server.send(run_message("w1", HELLO, {"name": "warm"}))
+    server.wait_message(Result, lambda m: m.activation_id == "w1")
+    children = descendants(agent.pid)
+    assert children, "a warm container (proxy process) should be running"
+    assert agent.stop(signal.SIGTERM) == 0
+    assert [pid for pid in children if alive(pid)] == []
+    assert server.wait_message(Drain).reason == "SIGTERM"
+    server.wait(lambda s: s.closes, "the close")
+    assert server.closes[0][1] == CloseCode.GOING_AWAY
+
+
+def test_sigterm_reports_an_activation_still_running_after_the_grace(
+        server: TunnelServer, agent_factory, tmp_path: Path) -> None:
+    agent = agent_factory(server, "--grace", "0")
+    agent.wait_registered()
+    marker = tmp_path / "marker"
+    server.send(run_message("stuck", SLOW, {"marker": str(marker),
+                                             "release": str(tmp_path / "never"), "n": 2},
+                            name="slow"))
+    server.wait(lambda s: marker.exists(), "the action to start")
+    children = descendants(agent.pid)
+    assert agent.stop(signal.SIGINT) == 0
+    result = server.wait_message(Result, lambda m: m.activation_id == "stuck")
+    assert result.error == "the edge invoker pi-1 shut down during the activation"
+    assert [pid for pid in children if alive(pid)] == []
+
+
+def test_a_bad_token_is_refused_for_good(server: TunnelServer, agent_factory) -> None:
+    agent = agent_factory(server, token="not-the-token")
+    assert agent.wait_exit() == 3
+    assert "refused the token (HTTP 401)" in agent.log()
+
+
+def test_a_malformed_frame_closes_the_connection_and_the_agent_reconnects(
+        server: TunnelServer, agent_factory) -> None:
+    agent = agent_factory(server)
+    agent.wait_registered()
+    server.send_text('{"type": "run", "activation_id": "x"}')
+    server.wait(lambda s: s.closes, "the agent to close the connection")
+    assert server.closes[0][1] == CloseCode.PROTOCOL_ERROR
+    agent.wait_registered(2)
