@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 
+from . import tunnel
 from .api import RESOURCES
 from .auth import Authenticator, ensure_guest
 from .config import ControllerConfig
@@ -44,8 +45,17 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
     app[AUTHENTICATOR] = Authenticator(store)
     for routes in RESOURCES:
         app.add_routes(routes)
+    app.add_routes(tunnel.ROUTES)
+    app.on_shutdown.append(_close_tunnels)
     app.cleanup_ctx.append(lambda app: _lifecycle(app, port))
     return app
+
+
+async def _close_tunnels(app: web.Application) -> None:
+    """Edge invokers' sockets would hold up aiohttp's wait for handlers: GOING_AWAY first."""
+    hub = app.get(tunnel.TUNNEL)
+    if hub is not None:
+        await hub.shutdown()
 
 
 async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[None]:
@@ -61,7 +71,12 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
             for i in range(config.invokers)
         ])
         opened.push_async_callback(registry.close)  # destroys every container
-        dispatcher = Dispatcher(store, registry, LeastLoaded(), api_host=config.url(port))
+        placement = LeastLoaded()
+        hub = tunnel.TunnelHub(tunnel.Tokens(store), registry, placement,
+                               offline_after_s=config.heartbeat_timeout_s)
+        app[tunnel.TUNNEL] = hub  # edge invokers join the registry through it
+        opened.push_async_callback(hub.shutdown)
+        dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port))
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
         yield

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import signal
 import socket
+import ssl
 import sys
 from pathlib import Path
 
@@ -51,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default localhost/edgewhisk/python3-ai:latest)")
     parser.add_argument("--api-host", default=None,
                         help="API host given to actions (default: the listening address)")
+    parser.add_argument("--tls-cert", default=None, metavar="PEM",
+                        help="certificate chain: serve HTTPS, and WSS for edge invokers")
+    parser.add_argument("--tls-key", default=None, metavar="PEM",
+                        help="the private key of --tls-cert")
+    parser.add_argument("--heartbeat-timeout", type=float, default=defaults.heartbeat_timeout_s,
+                        metavar="S", help="an edge invoker without a heartbeat this long is "
+                                          "offline (default %(default)s, as OpenWhisk)")
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
     sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
     namespace = sub.add_parser("namespace", help="manage namespaces and their keys")
@@ -78,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
             host=args.host, port=args.port, data=Path(args.data), db=args.db,
             invokers=args.invokers, backend=args.backend, invoker_memory_mb=args.invoker_memory,
             docker_url=args.docker_url, python_image=args.python_image, api_host=args.api_host,
+            tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+            tls_key=Path(args.tls_key) if args.tls_key else None,
+            heartbeat_timeout_s=args.heartbeat_timeout,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -94,6 +105,11 @@ async def serve(config: ControllerConfig) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
+        tls = _tls_context(config)
+    except (OSError, ssl.SSLError) as exc:
+        print(f"error: cannot load the TLS certificate/key: {exc}", file=sys.stderr)
+        return 1
+    try:
         sock = _bind(config.host, config.port)
     except OSError as exc:
         print(f"error: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
@@ -104,7 +120,7 @@ async def serve(config: ControllerConfig) -> int:
     try:
         try:
             await runner.setup()  # opens the store, the backend, the invokers
-            await web.SockSite(runner, sock).start()
+            await web.SockSite(runner, sock, ssl_context=tls).start()
         except Exception as exc:  # whatever a backend raises: report it, do not trace back
             log.debug("start-up failed", exc_info=True)
             print(f"error: the controller could not start: {exc!r}", file=sys.stderr)
@@ -117,6 +133,15 @@ async def serve(config: ControllerConfig) -> int:
     finally:
         await runner.cleanup()
         sock.close()
+
+
+def _tls_context(config: ControllerConfig) -> ssl.SSLContext | None:
+    """The server's TLS context for ``--tls-cert/--tls-key`` (None: plain HTTP)."""
+    if config.tls_cert is None or config.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.tls_cert, config.tls_key)
+    return context
 
 
 def _bind(host: str, port: int) -> socket.socket:

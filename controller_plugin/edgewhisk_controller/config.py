@@ -27,8 +27,17 @@ class ControllerConfig:
     docker_url: str | None = None
     python_image: str | None = None
     api_host: str | None = None
+    tls_cert: Path | None = None  # PEM certificate chain: serve HTTPS (and WSS for the tunnel)
+    tls_key: Path | None = None
+    heartbeat_timeout_s: float = 10.0  # an edge invoker without a heartbeat this long is offline
 
     def __post_init__(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together")
+        if not self.heartbeat_timeout_s > 0:
+            raise ValueError(
+                f"the heartbeat timeout must be positive, got {self.heartbeat_timeout_s}"
+            )
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.invokers < 1:
@@ -56,4 +65,5 @@ class ControllerConfig:
         if self.api_host:
             return self.api_host
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
-        return f"http://{host}:{self.port if port is None else port}"
+        scheme = "https" if self.tls_cert is not None else "http"
+        return f"{scheme}://{host}:{self.port if port is None else port}"

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from . import actions, activations, info, namespaces, rules, triggers
+from . import actions, activations, info, invokers, namespaces, rules, triggers
 
 RESOURCES: tuple[web.RouteTableDef, ...] = (
     info.ROUTES,
@@ -11,6 +11,7 @@ RESOURCES: tuple[web.RouteTableDef, ...] = (
     activations.ROUTES,
     triggers.ROUTES,
     rules.ROUTES,
+    invokers.ROUTES,
 )
 
 __all__ = ["RESOURCES"]

@@ -30,6 +30,7 @@ from ..placement.interface import Decision, Placement, PlacementRequest, Unsched
 from ..schema import activation as act
 from ..stores import Doc, Store
 from ..stores import NotFound as StoreNotFound
+from ..tunnel.exceptions import InvokerLost, TunnelError
 from . import conductor, entities, fanout, triggers
 from .exceptions import CorruptedAction, DispatcherClosed
 from .job import Accounting, Job
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLOSE_GRACE_S = 10.0
+REDISPATCH_LIMIT = 3
+"""How often an activation whose edge invoker was lost is placed again: always when it never
+left the controller, only for ``idempotent`` actions when it may have started."""
 
 
 def now_ms() -> int:
@@ -305,11 +309,25 @@ class Dispatcher:
         if job.api_key is not None and entities.provides_api_key(action):
             fields["api_key"] = job.api_key
         value = entities.merged_parameters(action, job.payload)
-        try:
-            outcome = await invoker.run(spec, value, fields)
-        except Exception as exc:  # ContainerError and kin: the platform failed, not the action
-            log.warning("invoker %s could not run %s: %r", invoker.id, activation_id, exc)
-            return self._failure(job, activation_id, act.RESOURCE_PROVISION_ERROR, decision)
+        for attempt in range(REDISPATCH_LIMIT + 1):
+            try:
+                outcome = await invoker.run(spec, value, fields)
+                break
+            except TunnelError as exc:  # an edge invoker went away or failed (tunnel/)
+                if not (isinstance(exc, InvokerLost) and attempt < REDISPATCH_LIMIT
+                        and (not exc.maybe_started or entities.is_truthy(
+                            entities.annotation(action, "idempotent")))):
+                    return self._failure(job, activation_id, exc.message, invoker.id)
+                log.warning("re-dispatching %s: %s", activation_id, exc.message)
+                decision = self.place(self._request(job, bound.site), bound)
+                if isinstance(decision, Unschedulable):
+                    return self._failure(job, activation_id, f"{exc.message} It could not be "
+                                         f"re-dispatched: {decision.reason}", invoker.id)
+                invoker = self.invokers.get(decision)
+            except Exception as exc:  # ContainerError and kin: the platform failed, not the action
+                log.warning("invoker %s could not run %s: %r", invoker.id, activation_id, exc)
+                return self._failure(job, activation_id, act.RESOURCE_PROVISION_ERROR,
+                                     invoker.id)
         end = now_ms()
         run_start = end - outcome.duration_ms
         start = run_start - (outcome.init_ms or 0)

@@ -1,0 +1,180 @@
+"""TunnelHub: every edge invoker and tunnel connection of one controller.
+
+It owns the lifecycle of a remote invoker: a ``register`` (checked against the connection's
+token) adds it to the invoker registry and the placement engine (or updates it, when it comes
+back within the offline window); a dropped connection makes it unhealthy (no new work) but
+keeps its activations; no heartbeat for ``offline_after_s`` makes it offline: its connection
+is closed, its in-flight activations end with ``InvokerLost`` (the dispatcher re-dispatches
+idempotent ones, records the others as whisk internal errors naming it), and it leaves the
+registry and the engine. Revoking its token does the same at once.
+
+The engine is fed only if the placement has ``register``/``unregister``/``heartbeat`` (the
+``Engine``); a snapshot placement (``LeastLoaded``) reads ``RemoteInvoker.state()`` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import web
+from edgewhisk_tunnel import CloseCode, ProtocolError, Register
+
+from ..invokers.registry import InvokerRegistry
+from ..placement.interface import InvokerState
+from .remote import RemoteInvoker
+from .session import Session
+from .tokens import DeviceToken, Tokens
+
+log = logging.getLogger(__name__)
+
+OFFLINE_AFTER_S = 10.0
+"""OpenWhisk's timing: an invoker without a heartbeat for 10 s is offline."""
+HEARTBEAT_S = 1.0
+"""How often both sides send heartbeats (at most; faster for a short offline window)."""
+
+_STATE_FIELDS = frozenset(InvokerState.__dataclass_fields__)
+_STATIC = ("kinds", "memory_mb", "role", "owner", "site", "labels", "capabilities",
+           "networks", "bandwidth_mbps", "cached")
+
+
+class TunnelHub:
+    def __init__(self, tokens: Tokens, registry: InvokerRegistry, placement: Any = None, *,
+                 offline_after_s: float = OFFLINE_AFTER_S) -> None:
+        self.tokens = tokens
+        self.registry = registry
+        self.offline_after_s = offline_after_s
+        self.heartbeat_s = min(HEARTBEAT_S, offline_after_s / 4)
+        self.engine = placement if all(
+            hasattr(placement, m) for m in ("register", "unregister", "heartbeat")) else None
+        self.devices: dict[str, RemoteInvoker] = {}
+        self.sessions: set[Session] = set()
+        self.closed = False
+
+    # -- connections ------------------------------------------------------------------------
+
+    async def serve(self, ws: web.WebSocketResponse, token: DeviceToken, peer: str) -> None:
+        """Run one connection to its end (called by the endpoint after the upgrade)."""
+        session = Session(self, ws, token, heartbeat_s=self.heartbeat_s,
+                          offline_after_s=self.offline_after_s, peer=peer)
+        self.sessions.add(session)
+        try:
+            if self.closed:
+                await session.close(CloseCode.GOING_AWAY, "the controller is shutting down")
+                return
+            await session.serve()
+        finally:
+            self.sessions.discard(session)
+
+    async def registered(self, session: Session, message: Register) -> RemoteInvoker:
+        """``session`` sent ``message``: check it against the token, then (re)join."""
+        token = session.token
+        if message.id != token.id:
+            raise ProtocolError(f"register for invoker {message.id!r}, but the token is for "
+                                f"{token.id!r}", CloseCode.POLICY_VIOLATION)
+        if message.namespace not in (None, token.namespace):
+            raise ProtocolError(f"register for namespace {message.namespace!r}, but the token "
+                                f"is for {token.namespace!r}", CloseCode.POLICY_VIOLATION)
+        if self.closed:
+            raise ProtocolError("the controller is shutting down", CloseCode.GOING_AWAY)
+        if session.closing:
+            raise ProtocolError("the connection is closing", CloseCode.POLICY_VIOLATION)
+        device = self.devices.get(token.id)
+        if token.id in self.registry and self.registry.get(token.id) is not device:
+            raise ProtocolError(f"invoker id {token.id!r} is taken by another invoker",
+                                CloseCode.POLICY_VIOLATION)
+        if device is None:
+            device = RemoteInvoker(self, token, message, self.offline_after_s)
+            self.devices[token.id] = device
+        previous = await device.attach(session, message)
+        if device.online:
+            self._engine_update(device, *_STATIC, "healthy")
+        else:
+            device.online = True
+            self.registry.register(device)
+            if self.engine is not None:
+                self.engine.register(device.state())
+        if previous is not None:
+            await previous.close(CloseCode.REPLACED, "a newer connection registered this invoker")
+        return device
+
+    def disconnected(self, session: Session) -> None:
+        device = session.invoker
+        if device is not None and device.detach(session):
+            log.info("invoker %s disconnected; offline unless it is back within %g s",
+                     device.id, self.offline_after_s - device.liveness.silent_s)
+            self._engine_update(device, "healthy")
+
+    # -- what RemoteInvokers report ---------------------------------------------------------
+
+    def offline(self, device: RemoteInvoker) -> None:
+        """No heartbeat within the window (a timer callback)."""
+        why = f"no heartbeat for {self.offline_after_s:g} s"
+        log.warning("invoker %s is offline: %s", device.id, why)
+        self._leave(device, why)
+        session, device.session = device.session, None
+        if session is not None:
+            session.close_soon(CloseCode.HEARTBEAT_TIMEOUT, f"{why}: the invoker is offline")
+
+    def changed(self, device: RemoteInvoker, **changes: Any) -> None:
+        if self.engine is not None and device.online:
+            known = {k: v for k, v in changes.items() if k in _STATE_FIELDS}
+            if known:
+                self.engine.heartbeat(device.id, **known)
+
+    def round_trip(self, device: RemoteInvoker) -> None:
+        if "rtt_ms" in _STATE_FIELDS and device.rtt.ms is not None:
+            self.changed(device, rtt_ms=device.rtt.ms)
+
+    # -- revocation and shutdown ------------------------------------------------------------
+
+    async def revoke(self, id: str) -> None:
+        """The token of ``id`` was revoked: close its connections now, give up its work."""
+        reason = "the device token was revoked"
+        device = self.devices.pop(id, None)
+        closing = [s for s in self.sessions if s.token.id == id]
+        if device is not None:
+            device.liveness.stop()
+            self._leave(device, reason)
+            device.closed = True
+            device.session = None
+        await asyncio.gather(*(s.close(CloseCode.TOKEN_REVOKED, reason) for s in closing))
+
+    async def shutdown(self) -> None:
+        """``on_shutdown``: refuse new registrations, give up remote work, close sockets
+        with GOING_AWAY (before aiohttp waits for handlers, which these would block)."""
+        self.closed = True
+        for device in list(self.devices.values()):
+            device.liveness.stop()
+            device.lose_all("the controller is shutting down")
+        reason = "the controller is shutting down"
+        await asyncio.gather(*(s.close(CloseCode.GOING_AWAY, reason)
+                               for s in list(self.sessions)))
+
+    def status(self, namespace: str) -> list[dict[str, Any]]:
+        return [d.status() for id, d in sorted(self.devices.items())
+                if d.namespace == namespace]
+
+    # -- registry and engine ----------------------------------------------------------------
+
+    def _leave(self, device: RemoteInvoker, why: str) -> None:
+        device.lose_all(why)
+        if device.online:
+            device.online = False
+            if device.id in self.registry and self.registry.get(device.id) is device:
+                self.registry.unregister(device.id)
+            if self.engine is not None:
+                try:
+                    self.engine.unregister(device.id)
+                except KeyError:
+                    pass  # the registry feeds the engine itself
+
+    def _engine_update(self, device: RemoteInvoker, *names: str) -> None:
+        if self.engine is not None and device.online:
+            state = device.state()
+            self.engine.heartbeat(device.id, **{n: getattr(state, n) for n in names})
+
+
+TUNNEL = web.AppKey("tunnel", TunnelHub)
+"""The application's hub (set when the controller starts)."""

@@ -1,0 +1,293 @@
+"""RemoteInvoker: an edge device behind the tunnel, looking to the dispatcher like any invoker.
+
+``run`` sends a ``run`` frame and waits for the ``result`` with that activation id; the
+session's reader routes it here (``on_result``). The invoker outlives its connections: while
+a device is disconnected but not yet offline its activations stay pending (those not sent yet
+go out when it registers again; those it no longer holds are lost), and only going offline
+(``Liveness``), a revoked token or shutdown end them with ``InvokerLost``.
+
+Each activation id is accepted once: ``finished`` remembers the last ``HISTORY`` ids this
+invoker was given, so a duplicate or late result (after the activation was given up) is
+ignored and logged, while an id it was never given is a foreign frame (``Foreign``: the
+session closes that connection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from edgewhisk_runtime.containers import ActionSpec, RunOutcome
+from edgewhisk_tunnel import CloseCode, Context, Metrics, Register, Result, Run, RunSpec, encode
+from edgewhisk_tunnel import FrameTooLarge as FrameTooLargeError
+
+from ..invokers.interface import Invoker
+from ..placement.interface import InvokerState
+from .exceptions import InvokerLost, NotDeliverable, RemoteFailure
+from .health import Liveness, RoundTrip
+from .tokens import DeviceToken
+
+if TYPE_CHECKING:
+    from .session import Session
+
+log = logging.getLogger(__name__)
+
+HISTORY = 10_000
+"""Activation ids remembered per invoker after they ended (duplicate/late results)."""
+DEFAULT_BANDWIDTH_MBPS = 100.0
+TRUNCATED = "Logs were truncated because the total bytes size exceeds the limit of {} bytes."
+
+
+class Foreign(Exception):
+    """A frame about an activation this invoker was never given."""
+
+
+class Owner(Protocol):
+    """What a RemoteInvoker reports to (the hub)."""
+
+    def offline(self, device: RemoteInvoker) -> None: ...
+
+    def changed(self, device: RemoteInvoker, **changes: Any) -> None: ...
+
+
+@dataclass
+class Pending:
+    """One activation given to this invoker and not ended yet."""
+
+    frame: str
+    memory_mb: int
+    logs_limit: int  # bytes
+    future: asyncio.Future[RunOutcome]
+    sent_on: Session | None = None  # the connection it went out on; None: not sent yet
+    logs: list[str] = field(default_factory=list)
+    log_bytes: int = 0
+
+
+class RemoteInvoker(Invoker):
+    def __init__(self, owner: Owner, token: DeviceToken, register: Register,
+                 offline_after_s: float) -> None:
+        self.id = token.id
+        self.namespace = token.namespace
+        self.owner = owner
+        self.register = register
+        self.session: Session | None = None
+        self.online = False  # in the registry (registered and not offline since)
+        self.draining = False
+        self.closed = False
+        self.pending: dict[str, Pending] = {}
+        self.finished: OrderedDict[str, str] = OrderedDict()  # activation id -> how it ended
+        self.liveness = Liveness(offline_after_s, lambda: owner.offline(self))
+        self.rtt = RoundTrip()
+        self.context: dict[str, Any] = {}  # battery, charging (latest reported)
+        self.metrics = Metrics()
+
+    # -- the Invoker contract ---------------------------------------------------------------
+
+    def state(self) -> InvokerState:
+        reg = self.register
+        held = sum(p.memory_mb for p in self.pending.values())
+        free = self.metrics.free_memory_mb
+        return InvokerState(
+            id=self.id,
+            kinds=frozenset(reg.kinds),
+            memory_mb=reg.memory_mb,
+            free_memory_mb=max(0, reg.memory_mb - held) if free is None else free,
+            in_flight=len(self.pending),
+            healthy=self.healthy,
+            namespaces=frozenset({self.namespace}),
+            role=reg.role,
+            owner=reg.owner,
+            site=reg.site,
+            labels=dict(reg.labels),
+            capabilities=frozenset(reg.capabilities),
+            networks=frozenset(self.context.get("networks", reg.networks)),
+            bandwidth_mbps=reg.bandwidth_mbps or DEFAULT_BANDWIDTH_MBPS,
+            cached=frozenset(self.context.get("cached", reg.cached)),
+        )
+
+    @property
+    def healthy(self) -> bool:
+        """Placement may send it work: connected, not draining, not gone."""
+        return self.session is not None and self.online and not self.draining and not self.closed
+
+    async def run(self, spec: ActionSpec, value: Any, fields: Mapping[str, str]) -> RunOutcome:
+        activation_id = fields["activation_id"]
+        if self.closed or not self.online:
+            raise InvokerLost(self.id, "it is offline")
+        run_spec = RunSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(RunSpec)})
+        try:
+            frame = encode(Run(activation_id, run_spec, dict(value), dict(fields)))
+        except FrameTooLargeError as exc:
+            raise NotDeliverable(self.id, f"The activation cannot be sent to invoker "
+                                          f"{self.id!r}: {exc.reason}") from None
+        future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
+        pending = Pending(frame, spec.memory_mb, spec.logs_mb * 1024 * 1024, future)
+        self.pending[activation_id] = pending
+        try:
+            if self.session is not None:
+                await self._send(pending, self.session)
+            return await future
+        finally:
+            if self.pending.pop(activation_id, None) is not None:  # cancelled by the caller
+                self._forget(activation_id, "abandoned")
+
+    async def close(self) -> None:
+        """Shutdown: give up every pending activation, close the connection; idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        self.liveness.stop()
+        self.lose_all("the controller is shutting down")
+        session, self.session = self.session, None
+        if session is not None:
+            await session.close(CloseCode.GOING_AWAY, "the controller is shutting down")
+
+    # -- connections ------------------------------------------------------------------------
+
+    async def attach(self, session: Session, register: Register) -> Session | None:
+        """``session`` registered as this invoker; returns the connection it replaces.
+
+        Activations not sent yet go out now; those sent before that the device no longer
+        holds (``register.holding``) are lost: re-sending could run them twice.
+        """
+        previous, self.session = self.session, session
+        self.register = register
+        self.draining = False
+        self.context = {}
+        self.liveness.seen()
+        holding = set(register.holding)
+        for activation_id, pending in list(self.pending.items()):
+            if pending.sent_on is None:
+                continue
+            if activation_id not in holding:
+                self._lose(activation_id, "it reconnected without the activation")
+            else:  # the device resends all its frames of an unconfirmed result
+                pending.logs, pending.log_bytes = [], 0
+        for pending in list(self.pending.values()):
+            if pending.sent_on is None:
+                await self._send(pending, session)
+        return previous if previous is not session else None
+
+    def detach(self, session: Session) -> bool:
+        """``session`` ended; True if it was the current one (then no new work comes here)."""
+        if self.session is not session:
+            return False
+        self.session = None
+        return True
+
+    async def _send(self, pending: Pending, session: Session) -> None:
+        pending.sent_on = session
+        await session.send_frame(pending.frame)
+
+    # -- frames from the device (routed by the session's reader) ----------------------------
+
+    def on_result(self, result: Result) -> None:
+        pending = self._take(result.activation_id, "result")
+        if pending is None:
+            return
+        if result.error is not None:
+            pending.future.set_exception(RemoteFailure(self.id, result.error))
+            return
+        o = result.outcome
+        assert o is not None  # the schema guarantees one of the two
+        pending.future.set_result(RunOutcome(
+            status=o.status, response=o.response, logs=[*pending.logs, *o.logs],
+            init_failed=o.init_failed, init_ms=o.init_ms, duration_ms=o.duration_ms,
+            container_id=o.container_id, start_ms=o.start_ms, timed_out=o.timed_out,
+        ))
+
+    def on_logs(self, activation_id: str, lines: tuple[str, ...]) -> None:
+        pending = self.pending.get(activation_id)
+        if pending is None:
+            self._unknown(activation_id, "logs")
+            return
+        for line in lines:
+            size = len(line.encode()) + 1
+            if pending.log_bytes + size > pending.logs_limit:
+                if pending.log_bytes <= pending.logs_limit:
+                    pending.logs.append(TRUNCATED.format(pending.logs_limit))
+                    pending.log_bytes = pending.logs_limit + 1
+                return
+            pending.logs.append(line)
+            pending.log_bytes += size
+
+    def on_context(self, context: Context) -> None:
+        changes: dict[str, Any] = {}
+        for name in ("battery", "charging"):
+            if getattr(context, name) is not None:
+                self.context[name] = getattr(context, name)
+        if context.networks is not None:
+            self.context["networks"] = context.networks
+            changes["networks"] = frozenset(context.networks)
+        if context.cached is not None:
+            self.context["cached"] = context.cached
+            changes["cached"] = frozenset(context.cached)
+        if changes:
+            self.owner.changed(self, **changes)
+
+    def on_metrics(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def on_drain(self) -> None:
+        self.draining = True
+        self.owner.changed(self, healthy=False)
+
+    # -- ending activations -----------------------------------------------------------------
+
+    def lose_all(self, why: str) -> None:
+        """Every pending activation ends with ``InvokerLost(why)`` (the dispatcher decides
+        between re-dispatching and recording a whisk internal error)."""
+        for activation_id in list(self.pending):
+            self._lose(activation_id, why)
+
+    def _lose(self, activation_id: str, why: str) -> None:
+        pending = self.pending.pop(activation_id)
+        self._forget(activation_id, "lost")
+        if not pending.future.done():
+            log.warning("invoker %s lost activation %s: %s", self.id, activation_id, why)
+            pending.future.set_exception(
+                InvokerLost(self.id, why, maybe_started=pending.sent_on is not None))
+
+    def _take(self, activation_id: str, what: str) -> Pending | None:
+        pending = self.pending.pop(activation_id, None)
+        if pending is None:
+            self._unknown(activation_id, what)
+            return None
+        self._forget(activation_id, "done")
+        return pending if not pending.future.done() else None
+
+    def _unknown(self, activation_id: str, what: str) -> None:
+        how = self.finished.get(activation_id)
+        if how is None:
+            raise Foreign(f"{what} for activation {activation_id!r}, which invoker "
+                          f"{self.id!r} was not given")
+        log.info("invoker %s: ignored a %s %s for activation %s", self.id,
+                 "late" if how in ("lost", "abandoned") else "duplicate", what, activation_id)
+
+    def _forget(self, activation_id: str, how: str) -> None:
+        self.finished[activation_id] = how
+        self.finished.move_to_end(activation_id)
+        while len(self.finished) > HISTORY:
+            self.finished.popitem(last=False)
+
+    def status(self) -> dict[str, Any]:
+        """What the status API shows about this invoker."""
+        reg = self.register
+        return {
+            "id": self.id, "namespace": self.namespace, "online": self.online,
+            "connected": self.session is not None, "healthy": self.healthy,
+            "draining": self.draining, "role": reg.role, "owner": reg.owner, "site": reg.site,
+            "labels": dict(reg.labels), "capabilities": list(reg.capabilities),
+            "networks": sorted(self.state().networks), "kinds": list(reg.kinds),
+            "memory_mb": reg.memory_mb, "in_flight": len(self.pending),
+            "rtt_ms": None if self.rtt.ms is None else round(self.rtt.ms, 3),
+            "last_heartbeat_s": round(self.liveness.silent_s, 3),
+            "context": {k: list(v) if isinstance(v, tuple) else v
+                        for k, v in self.context.items()},
+            "agent_version": reg.agent_version,
+        }

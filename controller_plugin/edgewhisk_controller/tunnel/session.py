@@ -1,0 +1,222 @@
+"""Session: one device's WebSocket connection, read by exactly one task.
+
+The aiohttp handler task is the reader: it decodes every frame through the one schema
+(``edgewhisk_tunnel.decode``) and routes it (results and logs to the ``RemoteInvoker`` by
+activation id). A frame that is malformed, oversized (aiohttp closes those itself with 1009),
+binary, out of order, or foreign (another invoker's id, an activation not given to this one)
+closes THIS connection with a close code and a reason; nothing else is affected.
+
+Timers are attributes cancelled in ``_stop`` (the registration deadline and the heartbeat
+beacon); ``close`` is idempotent and bounded by the socket's close timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from aiohttp import WSMsgType, web
+from edgewhisk_tunnel import (
+    ArtifactGet,
+    ArtifactPut,
+    CloseCode,
+    Context,
+    Drain,
+    Error,
+    Heartbeat,
+    Logs,
+    Message,
+    Metrics,
+    ProtocolError,
+    Register,
+    Registered,
+    Result,
+    Run,
+    decode,
+    encode,
+)
+
+from .health import clock_ms
+from .remote import Foreign, RemoteInvoker
+from .tokens import DeviceToken
+
+log = logging.getLogger(__name__)
+
+REASON_BYTES = 123
+"""RFC 6455: a close frame's reason fits in 123 bytes."""
+
+
+class Hub(Protocol):
+    """What a session needs of the hub (``hub.TunnelHub``)."""
+
+    async def registered(self, session: Session, message: Register) -> RemoteInvoker: ...
+
+    def disconnected(self, session: Session) -> None: ...
+
+    def round_trip(self, invoker: RemoteInvoker) -> None: ...
+
+
+class Session:
+    def __init__(self, hub: Hub, ws: web.WebSocketResponse, token: DeviceToken, *,
+                 heartbeat_s: float, offline_after_s: float, peer: str = "") -> None:
+        self.hub = hub
+        self.ws = ws
+        self.token = token
+        self.heartbeat_s = heartbeat_s
+        self.offline_after_s = offline_after_s
+        self.peer = peer
+        self.invoker: RemoteInvoker | None = None
+        self.closing = False
+        self.close_reason: tuple[int, str] | None = None
+        self._seq = 0
+        self._register_timer: asyncio.TimerHandle | None = None
+        self._beat_timer: asyncio.TimerHandle | None = None
+        self._beat_task: asyncio.Task[bool] | None = None
+        self._close_task: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Session {self.token.id} from {self.peer or '?'}>"
+
+    # -- the reader -------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Read until the connection ends; then tell the hub (always)."""
+        loop = asyncio.get_running_loop()
+        self._register_timer = loop.call_later(self.offline_after_s, self._no_register)
+        try:
+            async for msg in self.ws:
+                if msg.type is WSMsgType.TEXT:
+                    if not await self._on_text(msg.data):
+                        break
+                elif msg.type is WSMsgType.BINARY:
+                    await self.close(CloseCode.UNSUPPORTED_DATA, "binary frames are not used")
+                    break
+                elif msg.type is WSMsgType.ERROR:
+                    log.warning("%r: %s", self, self.ws.exception())
+                    break
+        finally:
+            self._stop()
+            self.hub.disconnected(self)
+
+    async def _on_text(self, text: str) -> bool:
+        """Handle one frame; False when it closed the connection."""
+        try:
+            await self._route(decode(text))
+        except ProtocolError as exc:
+            await self.close(exc.close_code, exc.reason)
+            return False
+        except Foreign as exc:
+            await self.close(CloseCode.POLICY_VIOLATION, str(exc))
+            return False
+        return True
+
+    async def _route(self, message: Message) -> None:
+        invoker = self.invoker
+        if isinstance(message, Register):
+            if invoker is not None:
+                raise ProtocolError("register: this connection is registered already")
+            await self._register(message)
+            return
+        if invoker is None:
+            raise ProtocolError(f"expected register first, got {message.TYPE}")
+        invoker.liveness.seen()  # any valid frame proves the device alive
+        if isinstance(message, Heartbeat):
+            if message.echo_ms is None:
+                await self.send(message.reply(clock_ms()))
+            else:
+                invoker.rtt.sample(clock_ms() - message.echo_ms)
+                self.hub.round_trip(invoker)
+        elif isinstance(message, Result):
+            invoker.on_result(message)
+        elif isinstance(message, Logs):
+            invoker.on_logs(message.activation_id, message.lines)
+        elif isinstance(message, Context):
+            invoker.on_context(message)
+        elif isinstance(message, Metrics):
+            invoker.on_metrics(message)
+        elif isinstance(message, Drain):
+            log.info("%r drains: %s", self, message.reason)
+            invoker.on_drain()
+        elif isinstance(message, Error):
+            log.warning("%r reports: %s", self, message.reason)
+        elif isinstance(message, (ArtifactGet, ArtifactPut)):
+            await self.send(Error("artifact transfer through the tunnel is not supported yet"))
+        elif isinstance(message, (Run, Registered)):
+            raise ProtocolError(f"{message.TYPE} is sent by the controller only")
+
+    async def _register(self, message: Register) -> None:
+        self.invoker = await self.hub.registered(self, message)
+        if self._register_timer is not None:
+            self._register_timer.cancel()
+            self._register_timer = None
+        await self.send(Registered(message.id, self.heartbeat_s, self.offline_after_s))
+        self._arm_beat()
+        log.info("%r registered (%s, %d MB, kinds %s)", self, message.role, message.memory_mb,
+                 ",".join(message.kinds))
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def send(self, message: Message) -> bool:
+        return await self.send_frame(encode(message))
+
+    async def send_frame(self, frame: str) -> bool:
+        """Send one text frame; False if the connection is gone (the reader sees it end)."""
+        if self.ws.closed:
+            return False
+        try:
+            await self.ws.send_str(frame)
+        except (ConnectionError, RuntimeError) as exc:
+            log.info("%r: send failed: %r", self, exc)
+            return False
+        return True
+
+    def _arm_beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._beat_timer = loop.call_later(self.heartbeat_s, self._beat)
+
+    def _beat(self) -> None:
+        """The controller's heartbeat: the device's echo gives the round-trip time."""
+        if self._beat_task is None or self._beat_task.done():
+            self._seq += 1
+            beat = Heartbeat(seq=self._seq, sent_ms=clock_ms())
+            self._beat_task = asyncio.get_running_loop().create_task(self.send(beat))
+        self._arm_beat()
+
+    def _no_register(self) -> None:
+        self._register_timer = None
+        self.close_soon(CloseCode.PROTOCOL_ERROR,
+                        f"no register within {self.offline_after_s:g} s")
+
+    # -- closing ----------------------------------------------------------------------------
+
+    async def close(self, code: CloseCode, reason: str) -> None:
+        """Close with ``code`` and ``reason``; idempotent, bounded by the socket's timeout."""
+        if self.closing:
+            return
+        self.closing = True
+        self.close_reason = (int(code), reason)
+        self._stop()
+        log.info("%r closed: %d %s", self, code, reason)
+        message = reason.encode()[:REASON_BYTES].decode("utf-8", "ignore").encode()
+        try:
+            await self.ws.close(code=code, message=message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the socket broke while closing: it is closed either way
+            log.debug("%r: close failed: %r", self, exc)
+
+    def close_soon(self, code: CloseCode, reason: str) -> None:
+        """``close`` from a timer callback (kept as an attribute until it is done)."""
+        if not self.closing and self._close_task is None:
+            self._close_task = asyncio.get_running_loop().create_task(self.close(code, reason))
+
+    def _stop(self) -> None:
+        """Cancel every timer and the heartbeat send of this connection."""
+        for timer in (self._register_timer, self._beat_timer):
+            if timer is not None:
+                timer.cancel()
+        self._register_timer = self._beat_timer = None
+        if self._beat_task is not None and not self._beat_task.done():
+            self._beat_task.cancel()
+        self._beat_task = None
