@@ -116,6 +116,8 @@ class Run:
     latencies: np.ndarray  # seconds per decision
     wall: float  # seconds of the loop, ``placed`` and ``completed`` included
     cold: float  # the first decision (builds the cached masks and static scores)
+    cpu: float  # CPU seconds of the loop (immune to other processes on a shared core)
+    cpu_latencies: np.ndarray  # CPU seconds per decision (this thread)
     chosen: set[str]  # every invoker chosen
 
 
@@ -129,16 +131,19 @@ def run(engine: Any, population: Population, hard: list[Term], soft: list[Term],
     key = req.key
     place, placed, completed = engine.place, engine.placed, engine.completed
     latencies = np.zeros(max_placements, np.int64)
+    cpu_latencies = np.zeros(max_placements, np.int64)
     pending: deque[str] = deque()
     chosen: list[str] = []
-    clock = time.perf_counter_ns
+    clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
+    cpu_start = time.process_time()
     start = clock()
     stop = start + int(max_seconds * 1e9)
     done = 0
     while done < max_placements:
-        t0 = clock()
+        c0, t0 = cpu_clock(), clock()
         decision = place(req, bound)
         latencies[done] = clock() - t0
+        cpu_latencies[done] = cpu_clock() - c0
         if not isinstance(decision, str):
             raise RuntimeError(f"the engine found no invoker: {decision.reason}")
         placed(decision, ACTION_MEMORY_MB, key)
@@ -153,10 +158,11 @@ def run(engine: Any, population: Population, hard: list[Term], soft: list[Term],
             if clock() > stop:
                 break
     wall = (clock() - start) / 1e9
+    cpu = time.process_time() - cpu_start
     while pending:
         completed(pending.popleft(), ACTION_MEMORY_MB, key, RUN_MS, True)
     lat = latencies[:done] / 1e9
-    return Run(lat, wall, float(lat[0]), set(chosen))
+    return Run(lat, wall, float(lat[0]), cpu, cpu_latencies[:done] / 1e9, set(chosen))
 
 
 def rss_bytes() -> int:
@@ -179,27 +185,34 @@ def _register_fresh(population: Population) -> Any:
     return engine
 
 
-def memory(population: Population) -> dict[str, float]:
-    """Memory our engine holds for ``population``, measured twice: the RSS growth while
-    registering every invoker, then (a second engine) the allocations tracemalloc traces
-    (Python objects and numpy buffers). Each invoker's state is built from fresh copies inside
-    the measured region, so whatever the engine keeps of it is counted, as with heartbeats.
-    ``columns_mb`` is the nbytes of the engine's numpy columns alone."""
+def memory(population: Population, traced: bool = False) -> dict[str, float | None]:
+    """Memory our engine holds for ``population``: the RSS growth while registering every
+    invoker (run first in the process, so freed memory from earlier work cannot hide it) and,
+    with ``traced``, the allocations tracemalloc counts for a second engine (exact, but
+    tracing makes registration about ten times slower). Each invoker's state is built from
+    fresh copies inside the measured region, so whatever the engine keeps of it is counted, as
+    with heartbeats. ``columns_mb`` is the nbytes of the engine's numpy columns alone."""
     gc.collect()
     rss0 = rss_bytes()
+    t0 = time.perf_counter()
     engine = _register_fresh(population)
+    seconds = time.perf_counter() - t0
     gc.collect()
     rss1 = rss_bytes()
     state = getattr(engine, "state", None)
-    nbytes = state.nbytes() if state is not None and hasattr(state, "nbytes") else float("nan")
+    nbytes = state.nbytes() if state is not None and hasattr(state, "nbytes") else None
     del engine
     gc.collect()
-    tracemalloc.start()
-    engine = _register_fresh(population)
-    gc.collect()
-    traced, _peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    del engine
-    gc.collect()
-    return {"invokers": len(population), "traced_mb": traced / 2**20,
-            "rss_growth_mb": (rss1 - rss0) / 2**20, "columns_mb": nbytes / 2**20}
+    result: dict[str, float | None] = {
+        "invokers": len(population), "rss_growth_mb": (rss1 - rss0) / 2**20,
+        "columns_mb": None if nbytes is None else nbytes / 2**20, "register_s": seconds,
+        "traced_mb": None}
+    if traced:
+        tracemalloc.start()
+        engine = _register_fresh(population)
+        gc.collect()
+        result["traced_mb"] = tracemalloc.get_traced_memory()[0] / 2**20
+        tracemalloc.stop()
+        del engine
+        gc.collect()
+    return result

@@ -109,9 +109,12 @@ def points(experiment: str, quick: bool) -> list[tuple[int, int, int]]:
     return chosen
 
 
-def stats(latencies: Any, wall: float) -> dict[str, float]:
+def stats(latencies: Any, wall: float, cpu: float) -> dict[str, float]:
+    """Throughput per wall second (the headline) and per CPU second (what a shared, loaded
+    machine cannot distort), decision latency percentiles (wall clock)."""
     lat = np.asarray(latencies, dtype=float)
-    return {"per_s": len(lat) / wall, "p50_ms": float(np.percentile(lat, 50)) * 1e3,
+    return {"per_s": len(lat) / wall, "per_cpu_s": len(lat) / max(cpu, 1e-9),
+            "p50_ms": float(np.percentile(lat, 50)) * 1e3,
             "p99_ms": float(np.percentile(lat, 99)) * 1e3, "placements": len(lat)}
 
 
@@ -151,8 +154,10 @@ def measure_cluster(nodes: int, softs: list[int], args: argparse.Namespace,
             mine = ours.run(engine, population, hard, soft, args.engine_placements,
                             args.engine_seconds, progress(f"engine {label}"))
             check(mine.chosen <= feasible_ids, f"engine chose an infeasible invoker ({label})")
-            row: dict[str, Any] = {"engine": stats(mine.latencies, mine.wall),
+            row: dict[str, Any] = {"engine": stats(mine.latencies, mine.wall, mine.cpu),
                                    "engine_cold_ms": mine.cold * 1e3,
+                                   "engine_p99_cpu_ms":
+                                       float(np.percentile(mine.cpu_latencies, 99)) * 1e3,
                                    "feasible": int(feasible.sum())}
             for mode, percentage in (("skippy_all", peer.ALL), ("skippy_sampled", peer.SAMPLED)):
                 theirs = peer.run(context, population, hard, soft, percentage,
@@ -163,7 +168,7 @@ def measure_cluster(nodes: int, softs: list[int], args: argparse.Namespace,
                     check(theirs.feasible == row["feasible"],
                           f"skippy found {theirs.feasible} feasible nodes, the population "
                           f"{row['feasible']} ({label})")
-                row[mode] = stats(theirs.latencies, theirs.wall)
+                row[mode] = stats(theirs.latencies, theirs.wall, theirs.cpu)
             row["sampled_nodes"] = min(sampled_nodes(nodes), row["feasible"])
             results[soft_count] = row
             log(f"  {label}: engine {row['engine']['per_s']:,.0f}/s, "
@@ -195,10 +200,12 @@ def report(chosen: list[tuple[int, int, int]], measured: dict[tuple[int, int], d
     keys = ("engine", "skippy_all", "skippy_sampled")
     doc: dict[str, Any] = {"experiment": [], "nodes": [], "soft": []}
     for name in keys:
-        for field in ("per_s", "p50_ms", "p99_ms", "placements"):
+        for field in ("per_s", "per_cpu_s", "p50_ms", "p99_ms", "placements"):
             doc[f"{name}_{field}"] = []
-    doc.update({"engine_cold_ms": [], "feasible": [], "skippy_sampled_nodes": [],
-                "ratio_engine_to_skippy_all": [], "ratio_engine_to_skippy_sampled": []})
+    doc.update({"engine_cold_ms": [], "engine_p99_cpu_ms": [], "feasible": [],
+                "skippy_sampled_nodes": [], "ratio_engine_to_skippy_all": [],
+                "ratio_engine_to_skippy_sampled": [], "cpu_ratio_engine_to_skippy_all": [],
+                "cpu_ratio_engine_to_skippy_sampled": []})
     for experiment, nodes, soft in chosen:
         row = measured[(nodes, soft)]
         doc["experiment"].append(experiment)
@@ -208,39 +215,54 @@ def report(chosen: list[tuple[int, int, int]], measured: dict[tuple[int, int], d
             for field, value in row[name].items():
                 doc[f"{name}_{field}"].append(value)
         doc["engine_cold_ms"].append(row["engine_cold_ms"])
+        doc["engine_p99_cpu_ms"].append(row["engine_p99_cpu_ms"])
         doc["feasible"].append(row["feasible"])
         doc["skippy_sampled_nodes"].append(row["sampled_nodes"])
         for peer_mode in ("skippy_all", "skippy_sampled"):
             doc[f"ratio_engine_to_{peer_mode}"].append(
                 row["engine"]["per_s"] / row[peer_mode]["per_s"])
+            doc[f"cpu_ratio_engine_to_{peer_mode}"].append(
+                row["engine"]["per_cpu_s"] / row[peer_mode]["per_cpu_s"])
     doc["memory"] = memory
     doc["environment"] = env
     return doc
 
 
+# (header, JSON key, format); None separates the groups
+COLUMNS: list[tuple[str, str, str] | None] = [
+    ("exp", "experiment", "d"), ("nodes", "nodes", "d"), ("soft", "soft", "d"),
+    ("feasible", "feasible", "d"), None,
+    ("engine/s", "engine_per_s", ",.0f"), ("/cpu-s", "engine_per_cpu_s", ",.0f"),
+    ("p50 ms", "engine_p50_ms", ".3f"), ("p99 ms", "engine_p99_ms", ".3f"),
+    ("p99cpu", "engine_p99_cpu_ms", ".3f"), ("cold ms", "engine_cold_ms", ".1f"), None,
+    ("skippy all/s", "skippy_all_per_s", ",.2f"), ("p50 ms", "skippy_all_p50_ms", ".1f"),
+    ("p99 ms", "skippy_all_p99_ms", ".1f"), None,
+    ("sampled/s", "skippy_sampled_per_s", ",.2f"), ("scored", "skippy_sampled_nodes", "d"),
+    ("p50 ms", "skippy_sampled_p50_ms", ".1f"), ("p99 ms", "skippy_sampled_p99_ms", ".1f"),
+    None,
+    ("ours/all", "ratio_engine_to_skippy_all", ",.0f"),
+    ("ours/smp", "ratio_engine_to_skippy_sampled", ",.0f"),
+    ("cpu:all", "cpu_ratio_engine_to_skippy_all", ",.0f"),
+    ("cpu:smp", "cpu_ratio_engine_to_skippy_sampled", ",.0f"),
+]
+
+
 def table(doc: dict[str, Any]) -> str:
-    lines = [
-        f"{'exp':>3} {'nodes':>6} {'soft':>4} {'feas.':>6} | {'engine/s':>9} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'cold ms':>7} | {'skippy all/s':>12} {'p50 ms':>8} {'p99 ms':>8} | "
-        f"{'sampled/s':>9} {'scored':>6} {'p50 ms':>7} {'p99 ms':>7} | {'ours/all':>9} "
-        f"{'ours/smp':>8}",
-    ]
-    lines.append("-" * len(lines[0]))
-    columns = {key: value for key, value in doc.items() if isinstance(value, list)}
+    """The points as a fixed-width table, then the conditions of the run."""
+    cells = [[("|" if c is None else c[0]) for c in COLUMNS]]
     for i in range(len(doc["nodes"])):
-        r = {key: value[i] for key, value in columns.items()}
-        lines.append(
-            f"{r['experiment']:>3} {r['nodes']:>6} {r['soft']:>4} {r['feasible']:>6} | "
-            f"{r['engine_per_s']:>9,.0f} {r['engine_p50_ms']:>7.3f} {r['engine_p99_ms']:>7.3f} "
-            f"{r['engine_cold_ms']:>7.1f} | "
-            f"{r['skippy_all_per_s']:>12,.2f} {r['skippy_all_p50_ms']:>8.1f} "
-            f"{r['skippy_all_p99_ms']:>8.1f} | "
-            f"{r['skippy_sampled_per_s']:>9,.2f} {r['skippy_sampled_nodes']:>6} "
-            f"{r['skippy_sampled_p50_ms']:>7.1f} {r['skippy_sampled_p99_ms']:>7.1f} | "
-            f"{r['ratio_engine_to_skippy_all']:>8,.0f}x "
-            f"{r['ratio_engine_to_skippy_sampled']:>7,.0f}x")
+        cells.append([("|" if c is None else format(doc[c[1]][i], c[2])) for c in COLUMNS])
+    widths = [max(len(row[j]) for row in cells) for j in range(len(COLUMNS))]
+    lines = [" ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True))
+             for row in cells]
+    lines.insert(1, "-" * len(lines[0]))
     env = doc["environment"]
     lines.append("")
+    lines.append("engine/s: place + placed + completed per wall second; /cpu-s and cpu: per "
+                 "CPU second of the process; p99cpu: CPU time per decision; cold: the first "
+                 "decision (builds the cached masks)")
+    lines.append("scored: feasible nodes skippy's k8s sampling looks for (50% - nodes/125, "
+                 ">= 5%, >= 100); ours/all, ours/smp: engine/s over skippy's placements/s")
     lines.append(f"placements per point: engine {env['engine_budget']}, "
                  f"skippy {env['skippy_budget']} (each mode); {env['cpu']}; {env['threads']}")
     lines.append(f"load average before/after: {env['load_before']} / {env['load_after']} "
@@ -248,11 +270,14 @@ def table(doc: dict[str, Any]) -> str:
     lines.append(f"nodes: {env['scale']}, seed {env['seed']}")
     memory = doc["memory"]
     if memory:
+        traced = ("" if memory["traced_mb"] is None
+                  else f", {memory['traced_mb']:.1f} MB traced by tracemalloc")
+        columns = "" if memory["columns_mb"] is None else f"{memory['columns_mb']:.1f} MB"
         lines.append(
-            f"memory of our state for {memory['invokers']:,} invokers: "
-            f"{memory['traced_mb']:.1f} MB traced (tracemalloc), RSS growth "
-            f"{memory['rss_growth_mb']:.1f} MB, numpy columns {memory['columns_mb']:.1f} MB "
-            f"(target < 200 MB)")
+            f"memory of our state for {memory['invokers']:,} invokers: RSS growth "
+            f"{memory['rss_growth_mb']:.1f} MB{traced} (numpy columns {columns}; "
+            f"target < 200 MB); registered in "
+            f"{memory['register_s']:.1f} s")
     return "\n".join(lines)
 
 
@@ -306,6 +331,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skippy-seconds", type=float, default=None, help="default 20")
     p.add_argument("--memory-invokers", type=int, default=None,
                    help="invokers for the memory measurement (default 100000, 0 = skip)")
+    p.add_argument("--memory-traced", action="store_true",
+                   help="also count the engine's allocations with tracemalloc (slow)")
     p.add_argument("--cpu", type=int, default=0, help="the CPU to pin the benchmark to")
     p.add_argument("--borg-csv", type=Path, default=pop.BORG_CSV)
     p.add_argument("--plot", type=Path, default=OUT / "placement.png")
@@ -341,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory_invokers:
         log(f"[{time.strftime('%H:%M:%S')}] memory: {args.memory_invokers:,} invokers")
         memory = ours.memory(pop.generate(args.memory_invokers, args.seed,
-                                          pop.borg_classes(args.borg_csv)))
+                                          pop.borg_classes(args.borg_csv)),
+                             args.memory_traced)
         gc.collect()
     chosen = points(args.experiment, args.quick)
     measured = run_points(chosen, args)

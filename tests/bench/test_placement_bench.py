@@ -23,7 +23,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     plot = tmp_path_factory.mktemp("placement") / "placement.png"
     done = subprocess.run(
         [str(EDGEWHISK), "bench", "placement", "--quick", "--json", "--plot", str(plot),
-         "--memory-invokers", "2000"],
+         "--memory-invokers", "2000", "--memory-traced"],
         capture_output=True, text=True, timeout=540, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout), plot
