@@ -12,7 +12,8 @@ a battery:
   ``level`` and, per second, drains by ``idle`` plus ``load`` per activation in flight; the
   device is plugged in for the last ``plugged`` seconds of every ``period`` seconds (a nightly
   charge, compressed), during which it gains ``charge`` per second instead. The level stays in
-  [0, 1]. Its parameters come from ``--battery-sim key=value,...`` (:func:`parse_sim_spec`).
+  [0, 1]; reads integrate exactly across plug/unplug boundaries. Its parameters come from
+  ``--battery-sim key=value,...`` (:func:`parse_sim_spec`).
 
 Networks come from ``--network NAME`` (joined at start) and ``--network-schedule T:+NAME`` /
 ``T:-NAME`` (join / leave T seconds after start): :class:`NetworkSchedule`.
@@ -150,13 +151,21 @@ class SimulatedBattery(Battery):
         return elapsed_s % c.period >= c.period - c.plugged
 
     def read(self, elapsed_s: float, in_flight: int) -> BatteryReading | None:
-        dt = max(0.0, elapsed_s - self._last_s)
-        self._last_s = max(self._last_s, elapsed_s)
-        charging = self.charging_at(elapsed_s)
+        """Integrates exactly across plug/unplug boundaries since the last read (the load is
+        taken as constant in between: reads are ``tick_s`` apart)."""
         c = self.config
-        rate = c.charge if charging else -(c.idle + c.load * max(0, in_flight))
-        self.level = min(1.0, max(0.0, self.level + rate * dt))
-        return BatteryReading(self.level, charging)
+        drain = c.idle + c.load * max(0, in_flight)
+        t = self._last_s
+        while t < elapsed_s:
+            phase = t % c.period
+            charging = self.charging_at(t)
+            boundary = t - phase + (c.period if charging else c.period - c.plugged)
+            end = min(elapsed_s, boundary) if boundary > t else elapsed_s
+            rate = c.charge if charging else -drain
+            self.level = min(1.0, max(0.0, self.level + rate * (end - t)))
+            t = end
+        self._last_s = max(self._last_s, elapsed_s)
+        return BatteryReading(self.level, self.charging_at(elapsed_s))
 
 
 def choose_battery(sim: SimConfig | None, root: Path = POWER_SUPPLY) -> Battery:

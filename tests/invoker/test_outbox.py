@@ -1,0 +1,45 @@
+"""The outbox: results stay until a heartbeat echo proves the controller read them."""
+
+from __future__ import annotations
+
+from edgewhisk_invoker.outbox import Outbox
+from edgewhisk_tunnel import Result
+
+
+def _result(aid: str) -> Result:
+    return Result(aid, error="x")
+
+
+def test_a_result_is_confirmed_by_the_echo_of_a_later_heartbeat() -> None:
+    box = Outbox()
+    box.add("a", [_result("a")])
+    assert [p.activation_id for p in box.unsent()] == ["a"]
+    box.sent("a", next_seq=5)
+    assert box.unsent() == [] and box.ids() == ("a",)
+    assert box.confirmed(4) == []          # a heartbeat sent before the result
+    assert box.confirmed(5) == ["a"] and len(box) == 0
+
+
+def test_unconfirmed_results_are_sent_again_after_a_lost_connection() -> None:
+    box = Outbox()
+    box.add("a", [_result("a")])
+    box.add("b", [_result("b")])
+    box.sent("a", next_seq=1)
+    assert box.connection_lost() == []
+    assert [p.activation_id for p in box.unsent()] == ["a", "b"]
+
+
+def test_a_result_is_given_up_after_max_deliveries() -> None:
+    box = Outbox(max_deliveries=2)
+    box.add("a", [_result("a")])
+    box.sent("a", 0)
+    assert box.connection_lost() == []
+    box.sent("a", 1)
+    assert box.connection_lost() == ["a"] and box.ids() == ()
+
+
+def test_adding_the_same_activation_twice_keeps_the_first() -> None:
+    box = Outbox()
+    box.add("a", [_result("a")])
+    box.add("a", [Result("a", error="second")])
+    assert box.unsent()[0].frames == (_result("a"),)
