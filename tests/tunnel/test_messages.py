@@ -1,0 +1,215 @@
+"""The tunnel's message schema: every message survives encode/decode; every malformed frame is
+a ProtocolError whose reason names what is wrong (and says how to close)."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from edgewhisk_tunnel import (
+    MAX_FRAME_BYTES,
+    MESSAGES,
+    ArtifactGet,
+    ArtifactPut,
+    CloseCode,
+    Context,
+    Drain,
+    Error,
+    FrameTooLarge,
+    Heartbeat,
+    Logs,
+    Message,
+    MessageType,
+    Metrics,
+    Outcome,
+    ProtocolError,
+    Register,
+    Registered,
+    Result,
+    Run,
+    RunSpec,
+    decode,
+    encode,
+    to_dict,
+)
+
+SPEC = RunSpec(key="guest/echo@0.0.1#abc", kind="python:3", code="def main(a): return a",
+               binary=False, main="main", image=None, env={"__OW_API_HOST": "https://c:1"},
+               memory_mb=256, timeout_ms=60_000, concurrency=1)
+OUTCOME = Outcome(status=200, response={"x": 1}, logs=("2026-11-27T09:00:00Z stdout: hi",),
+                  init_failed=False, init_ms=12, duration_ms=3, container_id="c1")
+
+MESSAGES_TABLE: list[tuple[str, Message]] = [
+    ("a minimal register", Register(id="dev-1", memory_mb=512, kinds=("python:3",),
+                                    agent_version="0.1")),
+    ("a full register", Register(
+        id="dev_1.a", memory_mb=2048, kinds=("python:3", "blackbox"), agent_version="0.1",
+        namespace="guest", labels={"room": "kitchen"}, capabilities=("gpu",),
+        networks=("home",), site="home", owner="u1", role="cloud", bandwidth_mbps=12.5,
+        cached=("guest/model@1",), holding=("a1", "a2"))),
+    ("registered", Registered(id="dev-1", heartbeat_s=1.0, offline_after_s=10.0)),
+    ("a heartbeat", Heartbeat(seq=3, sent_ms=1000)),
+    ("a heartbeat reply", Heartbeat(seq=3, sent_ms=1000).reply(1005)),
+    ("an empty context", Context()),
+    ("a full context", Context(battery=0.5, charging=True, networks=("home", "4g"),
+                               cached=("guest/m@1",))),
+    ("a run", Run(activation_id="a1", spec=SPEC, value={"x": [1, {"y": None}]},
+                  fields={"activation_id": "a1", "namespace": "guest"})),
+    ("a result with an outcome", Result(activation_id="a1", outcome=OUTCOME)),
+    ("a result with an error", Result(activation_id="a1", error="backend down")),
+    ("logs", Logs(activation_id="a1", lines=("one", "two"))),
+    ("metrics", Metrics(free_memory_mb=100, in_flight=2, values={"cpu": 0.25})),
+    ("an artifact request", ArtifactGet(transfer_id="t1", ref="u1/glucose", offset=10)),
+    ("an artifact chunk", ArtifactPut(transfer_id="t1", ref="u1/glucose", offset=0, size=3,
+                                      data=base64.b64encode(b"abc").decode(), eof=True,
+                                      sha256="00", format="bytes")),
+    ("drain", Drain(reason="battery low")),
+    ("an error", Error(reason="nope", activation_id="a1")),
+]
+
+
+def test_the_table_covers_every_message_type() -> None:
+    assert {m.TYPE for _, m in MESSAGES_TABLE} == set(MessageType) == set(MESSAGES)
+
+
+@pytest.mark.parametrize("message", [m for _, m in MESSAGES_TABLE],
+                         ids=[name for name, _ in MESSAGES_TABLE])
+def test_every_message_survives_a_round_trip(message: Message) -> None:
+    text = encode(message)
+    assert json.loads(text)["type"] == str(message.TYPE)
+    assert decode(text) == message
+    assert decode(text.encode()) == message
+    assert to_dict(decode(text)) == json.loads(text)
+
+
+def test_optional_fields_may_be_left_out_on_the_wire() -> None:
+    text = '{"type":"register","id":"d","memory_mb":1,"kinds":[],"agent_version":"x"}'
+    message = decode(text)
+    assert isinstance(message, Register)
+    assert (message.role, message.labels, message.holding, message.namespace) == \
+        ("edge", {}, (), None)
+
+
+def _frame(type_: str, **fields: Any) -> str:
+    return json.dumps({"type": type_, **fields})
+
+
+RUN = json.loads(encode(Run(activation_id="a1", spec=SPEC, value={}, fields={})))
+RUN.pop("type")
+BAD_SPEC = {**RUN, "spec": {**RUN["spec"], "memory_mb": "256"}}
+NO_KIND = {**RUN, "spec": {k: v for k, v in RUN["spec"].items() if k != "kind"}}
+REG = {"id": "d", "memory_mb": 1, "kinds": [], "agent_version": "x"}
+
+MALFORMED: list[tuple[str, str | bytes, str]] = [
+    ("not JSON", "{", "malformed JSON"),
+    ("not UTF-8", b"\xff\xfe{}", "malformed JSON"),
+    ("NaN is not JSON", '{"type":"context","battery":NaN}', "NaN is not JSON"),
+    ("an array", "[]", "must be a JSON object, got list"),
+    ("a string", '"register"', "must be a JSON object, got str"),
+    ("no type", "{}", "needs a string field 'type'"),
+    ("a numeric type", '{"type": 3}', "needs a string field 'type'"),
+    ("an unknown type", _frame("launch"), "unknown message type 'launch'"),
+    ("a missing field", _frame("heartbeat", seq=1), "heartbeat: missing field 'sent_ms'"),
+    ("an extra field", _frame("heartbeat", seq=1, sent_ms=2, x=3),
+     "heartbeat: unexpected field 'x'"),
+    ("a boolean for an integer", _frame("heartbeat", seq=True, sent_ms=2),
+     "heartbeat.seq must be an integer, got bool"),
+    ("a float for an integer", _frame("heartbeat", seq=1.5, sent_ms=2),
+     "heartbeat.seq must be an integer, got float"),
+    ("a negative sequence number", _frame("heartbeat", seq=-1, sent_ms=2),
+     "heartbeat.seq must not be negative"),
+    ("a string for a number", _frame("context", battery="full"),
+     "context.battery must be a number, got str"),
+    ("a battery above 1", _frame("context", battery=1.5), "context.battery must be within 0..1"),
+    ("a string for a list", _frame("context", networks="home"),
+     "context.networks must be an array, got str"),
+    ("a number in a string list", _frame("context", networks=["home", 4]),
+     "context.networks[1] must be a string, got int"),
+    ("a list for a mapping", _frame("register", **{**REG, "labels": ["a"]}),
+     "register.labels must be an object, got list"),
+    ("a number as a label value", _frame("register", **{**REG, "labels": {"a": 1}}),
+     "register.labels.a must be a string, got int"),
+    ("an invalid invoker id", _frame("register", **{**REG, "id": "../x"}),
+     "register.id must match"),
+    ("an unknown role", _frame("register", **{**REG, "role": "boss"}), "register.role must be"),
+    ("another protocol version", _frame("register", **{**REG, "protocol": 2}),
+     "register.protocol 2 is not supported"),
+    ("a wrongly typed nested field", _frame("run", **BAD_SPEC),
+     "run.spec.memory_mb must be an integer, got str"),
+    ("a missing nested field", _frame("run", **NO_KIND), "run.spec: missing field 'kind'"),
+    ("a nested object that is null", _frame("run", **{**RUN, "spec": None}),
+     "run.spec must be an object, got null"),
+    ("params that are not an object", _frame("run", **{**RUN, "value": [1]}),
+     "run.value must be an object, got list"),
+    ("an empty activation id", _frame("logs", activation_id="", lines=[]),
+     "logs.activation_id must match"),
+    ("a result with neither outcome nor error", _frame("result", activation_id="a1"),
+     "result needs exactly one of outcome and error"),
+    ("a result with both", _frame("result", activation_id="a1", error="x",
+                                  outcome=to_dict(Result("a1", outcome=OUTCOME))["outcome"]),
+     "result needs exactly one of outcome and error"),
+    ("registered with a heartbeat slower than the timeout",
+     _frame("registered", id="d", heartbeat_s=10, offline_after_s=5), "0 < heartbeat_s"),
+    ("artifact data that is not base64", _frame("artifact.put", transfer_id="t", ref="r",
+                                               offset=0, size=1, data="%%%"),
+     "artifact.put.data is not base64"),
+    ("a null for a required string", _frame("drain", reason=None),
+     "drain.reason must be a string, got null"),
+]
+
+
+@pytest.mark.parametrize(("frame", "reason"), [(f, r) for _, f, r in MALFORMED],
+                         ids=[name for name, _, _ in MALFORMED])
+def test_a_malformed_frame_is_a_protocol_error_with_its_reason(frame: str | bytes,
+                                                                reason: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode(frame)
+    assert reason in caught.value.reason
+    assert caught.value.close_code is CloseCode.PROTOCOL_ERROR
+
+
+def test_an_oversized_frame_is_refused_before_parsing() -> None:
+    frame = _frame("drain", reason="x" * MAX_FRAME_BYTES)
+    with pytest.raises(FrameTooLarge) as caught:
+        decode(frame)
+    assert caught.value.close_code is CloseCode.MESSAGE_TOO_BIG
+    assert f"exceeds the {MAX_FRAME_BYTES}-byte limit" in caught.value.reason
+
+
+def test_a_message_too_large_for_a_frame_cannot_be_encoded() -> None:
+    with pytest.raises(FrameTooLarge):
+        encode(Drain(reason="x" * MAX_FRAME_BYTES))
+
+
+def test_a_frame_at_the_limit_is_accepted() -> None:
+    envelope = len(encode(Drain(reason="")))
+    frame = encode(Drain(reason="x" * (MAX_FRAME_BYTES - envelope)))
+    assert len(frame.encode()) == MAX_FRAME_BYTES
+    assert isinstance(decode(frame), Drain)
+
+
+def test_constructing_an_invalid_message_in_code_fails_the_same_way() -> None:
+    with pytest.raises(ProtocolError, match="exactly one of outcome and error"):
+        Result(activation_id="a1")
+
+
+OURS = {"edgewhisk", "edgewhisk_cli", "edgewhisk_runtime", "edgewhisk_controller",
+        "edgewhisk_invoker"}
+
+
+def test_the_schema_package_imports_nothing_of_ours() -> None:
+    import edgewhisk_tunnel
+
+    folder = Path(edgewhisk_tunnel.__file__).parent
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            assert {n.split(".")[0] for n in names} & OURS == set(), path
