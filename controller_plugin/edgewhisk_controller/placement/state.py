@@ -226,16 +226,22 @@ class ClusterState:
     def _set_terms(self, row: int, terms: dict[str, frozenset[str]] | None) -> None:
         old = self._terms[row] or {}
         new = terms or {}
-        for attribute in SET_ATTRIBUTES:
+        arrays = self._arrays
+        for attribute in old.keys() | new.keys():
             before, after = old.get(attribute, frozenset()), new.get(attribute, frozenset())
+            members = self.members[attribute]
             for term in before - after:
-                self.members[attribute][term].discard(row)
-                if not self.members[attribute][term]:
-                    del self.members[attribute][term]
-                self._arrays.pop((attribute, term), None)
+                members[term].discard(row)
+                if not members[term]:
+                    del members[term]
+                arrays.pop((attribute, term), None)
             for term in after - before:
-                self.members[attribute].setdefault(term, set()).add(row)
-                self._arrays.pop((attribute, term), None)
+                found = members.get(term)
+                if found is None:
+                    members[term] = {row}
+                else:
+                    found.add(row)
+                arrays.pop((attribute, term), None)
         self._terms[row] = terms
 
     def nbytes(self) -> int:
