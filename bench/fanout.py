@@ -16,11 +16,11 @@ the engine's caches are cleared between runs by a fresh engine).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 from edgewhisk_controller.placement import Engine, InvokerState, PlacementRequest
@@ -61,28 +61,26 @@ def fleet(users: int, cloud: int) -> Engine:
     return engine
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    out = fn()
-    return (time.perf_counter() - start) * 1000.0, out
-
-
 def measure(users: int, cloud: int, repeat: int) -> dict[str, Any]:
     compiled = compile_action(ACTION)
     phases: dict[str, list[float]] = {"owners": [], "bind": [], "place": [], "fan_out": []}
     children = excluded = 0
     for _ in range(repeat):
         engine = fleet(users, cloud)
-        ms, on_record = timed(lambda e=engine: e.owners(NS))
-        phases["owners"].append(ms)
-        ms, (bounds, _) = timed(lambda r=on_record: bind_users(compiled, {}, r))
-        phases["bind"].append(ms)
-        ms, _ = timed(lambda e=engine, b=bounds: e.place_many(REQUEST, b))
-        phases["place"].append(ms)
+        t0 = time.perf_counter()
+        on_record = engine.owners(NS)
+        t1 = time.perf_counter()
+        bounds, _ = bind_users(compiled, {}, on_record)
+        t2 = time.perf_counter()
+        engine.place_many(REQUEST, bounds)
+        t3 = time.perf_counter()
+        for name, ms in (("owners", t1 - t0), ("bind", t2 - t1), ("place", t3 - t2)):
+            phases[name].append(ms * 1000.0)
         engine = fleet(users, cloud)  # cold caches again for the end-to-end number
-        ms, result = timed(lambda e=engine: fan_out(
-            compiled, {}, e.owners(NS), lambda b: e.place_many(REQUEST, b)))
-        phases["fan_out"].append(ms)
+        t0 = time.perf_counter()
+        result = fan_out(compiled, {}, engine.owners(NS),
+                         functools.partial(engine.place_many, REQUEST))
+        phases["fan_out"].append((time.perf_counter() - t0) * 1000.0)
         children, excluded = len(result.children), len(result.excluded)
     row: dict[str, Any] = {"users": users, "invokers": users + cloud, "children": children,
                            "excluded": excluded}
