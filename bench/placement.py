@@ -66,6 +66,7 @@ EXP2_SOFT = (1, 5, 10)
 QUICK_EXP1_SOFT = (1, 5, 20)
 QUICK_EXP2_NODES = (100, 1_000)
 QUICK_EXP2_SOFT = (1, 10)
+TARGET_PER_S = 20_000  # the target at 12,583 nodes, 20 soft + 5 hard, one core
 
 
 def log(message: str) -> None:
@@ -302,6 +303,11 @@ def plot(doc: dict[str, Any], path: Path) -> None:
             sel = (exp == 2) & (soft == s)
             right.plot(nodes[sel], values[sel], "o" + style, color=color,
                        label=f"{label}, {s} soft")
+    if one.any():
+        left.plot(soft[one], np.array(doc["engine_per_cpu_s"])[one], "o--", color="tab:green",
+                  alpha=0.45, label="edgewhisk engine, per CPU second")
+        left.axhline(TARGET_PER_S, color="grey", linestyle=":", label="target 20,000/s")
+        left.set_xticks(sorted(set(soft[one])))
     left.set(xlabel="soft constraints (12,583 nodes, 5 hard)", ylabel="placements / s",
              yscale="log", title="Throughput vs soft constraints")
     right.set(xlabel="nodes (5 hard constraints)", ylabel="placements / s", xscale="log",
