@@ -28,12 +28,11 @@ COMPLETION_LAG = 1000
 
 
 def _engine_class() -> Any:
+    """``placement.Engine`` (exported once the controller uses it), else the framework's."""
     from edgewhisk_controller import placement
+    from edgewhisk_controller.placement import framework
 
-    engine = getattr(placement, "Engine", None)
-    if engine is None:
-        from edgewhisk_controller.placement.framework import Engine as engine
-    return engine
+    return getattr(placement, "Engine", framework.Engine)
 
 
 def config_for(population: Population) -> PlacementConfig:

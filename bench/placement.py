@@ -202,7 +202,7 @@ def run_points(chosen: list[tuple[int, int, int]], args: argparse.Namespace,
 
 
 def report(chosen: list[tuple[int, int, int]], measured: dict[tuple[int, int], dict[str, Any]],
-           memory: dict[str, float] | None, env: dict[str, Any]) -> dict[str, Any]:
+           memory: dict[str, float | None] | None, env: dict[str, Any]) -> dict[str, Any]:
     """The JSON object: parallel arrays, one entry per (experiment, nodes, soft) point."""
     keys = ("engine", "skippy_all", "skippy_sampled")
     doc: dict[str, Any] = {"experiment": [], "nodes": [], "soft": []}
