@@ -1,0 +1,240 @@
+"""A device for the tunnel tests: a real aiohttp WebSocket client speaking the protocol by hand.
+
+Why not the agent: these tests must send what a correct agent never would (malformed,
+oversized, foreign frames; silence instead of heartbeats) and decide exactly when to answer a
+``run``. ``Device`` reads every frame in one task: it echoes the controller's heartbeats
+(unless told to stay silent), queues ``run`` messages, and records how the connection closed.
+``Api`` is the namespace's REST API over the same aiohttp session (the event loop must keep
+running while a test waits for an activation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import ssl
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from edgewhisk_tunnel import (
+    TUNNEL_PATH,
+    Heartbeat,
+    Message,
+    Outcome,
+    Register,
+    Registered,
+    Result,
+    Run,
+    decode,
+    encode,
+)
+
+WAIT_S = 30.0
+
+
+def ws_url(api_host: str) -> str:
+    return api_host.replace("https://", "wss://").replace("http://", "ws://") + TUNNEL_PATH
+
+
+@dataclass
+class Device:
+    http: aiohttp.ClientSession
+    api_host: str
+    token: str
+    id: str
+    memory_mb: int = 1_000_000  # the most free memory: least-loaded placement picks it
+    kinds: tuple[str, ...] = ("python:3",)
+    extra: dict[str, Any] = field(default_factory=dict)  # more register fields
+    ssl: ssl.SSLContext | bool = True
+    echo: bool = True  # answer the controller's heartbeats
+    beat_s: float = 0.2  # our own heartbeats; 0: none
+    registered: Registered | None = None
+    runs: asyncio.Queue[Run] = field(default_factory=asyncio.Queue)
+    received: list[Message] = field(default_factory=list)
+    rtt_samples: list[float] = field(default_factory=list)
+    ws: aiohttp.ClientWebSocketResponse | None = None
+    _echoes: dict[int, asyncio.Future[None]] = field(default_factory=dict)
+    _sync_seq: int = 1_000_000
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _closed: asyncio.Future[tuple[int | None, str]] | None = None
+
+    async def connect(self, *, register: bool = True, **fields: Any) -> Device:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        self.ws = await self.http.ws_connect(ws_url(self.api_host), headers=headers,
+                                             ssl=self.ssl, autoclose=True, heartbeat=None)
+        self._closed = asyncio.get_running_loop().create_future()
+        if register:
+            await self.send(self.register_message(**fields))
+            frame = await asyncio.wait_for(self.ws.receive(), WAIT_S)
+            assert frame.type is aiohttp.WSMsgType.TEXT, frame
+            message = decode(frame.data)
+            assert isinstance(message, Registered), message
+            self.registered = message
+        self._tasks.append(asyncio.create_task(self._read()))
+        if self.beat_s and register:
+            self._tasks.append(asyncio.create_task(self._beat()))
+        return self
+
+    def register_message(self, **fields: Any) -> Register:
+        base: dict[str, Any] = {"id": self.id, "memory_mb": self.memory_mb,
+                                "kinds": self.kinds, "agent_version": "test", **self.extra}
+        return Register(**{**base, **fields})
+
+    async def send(self, message: Message) -> None:
+        await self.send_text(encode(message))
+
+    async def send_text(self, text: str) -> None:
+        assert self.ws is not None
+        await self.ws.send_str(text)
+
+    async def send_bytes(self, data: bytes) -> None:
+        assert self.ws is not None
+        await self.ws.send_bytes(data)
+
+    async def _read(self) -> None:
+        assert self.ws is not None and self._closed is not None
+        code, reason = None, ""
+        while True:
+            frame = await self.ws.receive()
+            if frame.type is aiohttp.WSMsgType.CLOSE:
+                code, reason = frame.data, frame.extra or ""
+                break
+            if frame.type is not aiohttp.WSMsgType.TEXT:
+                code = self.ws.close_code
+                break
+            message = decode(frame.data)
+            self.received.append(message)
+            if isinstance(message, Heartbeat):
+                if message.echo_ms is None and self.echo:
+                    await self.send(message.reply(_ms()))
+                elif message.echo_ms is not None:
+                    self.rtt_samples.append(_ms() - message.echo_ms)
+                    waiter = self._echoes.pop(message.seq, None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(None)
+            elif isinstance(message, Run):
+                await self.runs.put(message)
+        if not self._closed.done():
+            self._closed.set_result((code, reason))
+
+    async def _beat(self) -> None:
+        seq = 0
+        while self.ws is not None and not self.ws.closed and self.echo:
+            seq += 1
+            await self.send(Heartbeat(seq=seq, sent_ms=_ms()))
+            await asyncio.sleep(self.beat_s)
+
+    async def sync(self) -> None:
+        """Wait until the controller has read everything sent so far (its reader is one
+        task: the echo of this heartbeat comes after every earlier frame was handled)."""
+        self._sync_seq += 1
+        seq = self._sync_seq
+        waiter = self._echoes[seq] = asyncio.get_running_loop().create_future()
+        await self.send(Heartbeat(seq=seq, sent_ms=_ms()))
+        await asyncio.wait_for(waiter, WAIT_S)
+
+    @property
+    def is_open(self) -> bool:
+        return self._closed is not None and not self._closed.done()
+
+    async def next_run(self, timeout_s: float = WAIT_S) -> Run:
+        return await asyncio.wait_for(self.runs.get(), timeout_s)
+
+    async def answer(self, run: Run, result: Any | None = None,
+                     logs: tuple[str, ...] = ()) -> None:
+        """Send the ``result`` frame of ``run``: its params echoed back, unless ``result``."""
+        response = dict(run.value) if result is None else result
+        await self.send(Result(run.activation_id, outcome=Outcome(
+            status=200, response=response, logs=logs, init_failed=False, init_ms=None,
+            duration_ms=3, container_id="test")))
+
+    async def closed(self, timeout_s: float = WAIT_S) -> tuple[int | None, str]:
+        """How the controller closed the connection: (close code, reason)."""
+        assert self._closed is not None
+        return await asyncio.wait_for(asyncio.shield(self._closed), timeout_s)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.ws is not None:
+            await self.ws.close()
+
+
+def _ms() -> int:
+    return int(time.monotonic() * 1000)
+
+
+def basic(auth: str) -> str:
+    """``uuid:key`` as an ``Authorization: Basic`` value."""
+    return "Basic " + base64.b64encode(auth.encode()).decode()
+
+
+class Api:
+    """The REST API of one namespace key over an aiohttp session."""
+
+    def __init__(self, http: aiohttp.ClientSession, api_host: str, auth: str,
+                 ssl_context: ssl.SSLContext | bool = True) -> None:
+        self.http = http
+        self.api_host = api_host
+        self.auth = auth
+        self.ssl = ssl_context
+
+    async def call(self, method: str, path: str, body: Any = None,
+                   auth: str | bool = True) -> tuple[int, Any]:
+        """``auth``: True the namespace key, False none, a string another ``uuid:key``."""
+        url = f"{self.api_host}/api/v1/namespaces/{path}"
+        kwargs: dict[str, Any] = {"ssl": self.ssl}
+        if auth is not False:
+            kwargs["headers"] = {"Authorization": basic(self.auth if auth is True else auth)}
+        if body is not None:
+            kwargs["json"] = body
+        async with self.http.request(method, url, **kwargs) as response:
+            text = await response.text()
+            return response.status, json.loads(text) if text else None
+
+    async def token(self, id: str) -> str:
+        status, body = await self.call("POST", "_/invokers/tokens", {"id": id})
+        assert status == 200, body
+        return str(body["token"])
+
+    async def action(self, name: str, code: str, *, node: str | None = None,
+                     strict: bool = True, idempotent: bool = False,
+                     annotations: Sequence[Mapping[str, Any]] = (), **fields: Any) -> None:
+        """Create ``name``; ``node``: placed by ``policy.fn(node=..., strict=...)``."""
+        notes = list(annotations)
+        if node is not None:
+            policy = {"type": "fn", "node": node, "strict": strict}
+            notes.append({"key": "edgewhisk", "value": {
+                "version": 1, "consumes": [], "produces": [], "gates": [],
+                "policies": [policy]}})
+        if idempotent:
+            notes.append({"key": "idempotent", "value": True})
+        body = {"exec": {"kind": "python:3", "code": code}, "annotations": notes, **fields}
+        status, answer = await self.call("PUT", f"_/actions/{name}?overwrite=true", body)
+        assert status == 200, answer
+
+    async def invoke(self, name: str, params: dict[str, Any], *, blocking: bool = False) -> Any:
+        query = "?blocking=true" if blocking else ""
+        status, body = await self.call("POST", f"_/actions/{name}{query}", params)
+        assert status in (200, 202, 502), body
+        return body
+
+    async def activation(self, activation_id: str, timeout_s: float = WAIT_S) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            status, body = await self.call("GET", f"_/activations/{activation_id}")
+            if status == 200:
+                return dict(body)
+            assert status == 404, body
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"activation {activation_id} was not recorded in {timeout_s}s")
+
+    async def invokers(self) -> list[dict[str, Any]]:
+        status, body = await self.call("GET", "_/invokers")
+        assert status == 200, body
+        return list(body)
