@@ -65,6 +65,7 @@ POOL_CLOSE_TIMEOUT_S = 60.0
 FATAL_CLOSES: dict[int, type[Fatal]] = {CloseCode.TOKEN_REVOKED: TokenRejected,
                                         CloseCode.REPLACED: Replaced}
 SHUTDOWN_ERROR = "the edge invoker {id} shut down during the activation"
+ABNORMAL_CLOSURE = 1006  # RFC 6455: the connection dropped without a close frame
 
 
 class _Lost(Exception):
@@ -190,7 +191,7 @@ class Agent:
             ws = await self._session.ws_connect(
                 self.config.controller, heartbeat=self.config.ws_heartbeat_s, ssl=self._ssl,
                 headers={"Authorization": f"{AUTH_SCHEME} {self.config.token}"},
-                max_msg_size=MAX_FRAME_BYTES, autoping=True,
+                max_msg_size=MAX_FRAME_BYTES + 1, autoping=True,  # aiohttp: < limit
                 timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT_S))
         except aiohttp.WSServerHandshakeError as exc:
             if exc.status in (401, 403):
@@ -212,8 +213,10 @@ class Agent:
             if self._heartbeat_timer is not None:
                 self._heartbeat_timer.cancel()
                 self._heartbeat_timer = None
-            for dropped in self._outbox.connection_lost():
-                log.error("result of %s dropped after repeated deliveries", dropped)
+            refused = ws.close_code == CloseCode.POLICY_VIOLATION
+            for dropped in self._outbox.connection_lost(refused):
+                log.error("result of %s dropped: %s", dropped,
+                          "refused by the controller" if refused else "delivered repeatedly")
             if not ws.closed:
                 await _close_ws(ws, CloseCode.NORMAL, "reconnecting")
             if registered_at is not None and time.monotonic() - registered_at >= STABLE_S:
@@ -407,7 +410,7 @@ def _close_text(ws: aiohttp.ClientWebSocketResponse, frame: aiohttp.WSMessage) -
     try:
         name = CloseCode(code).name if code is not None else "no close code"
     except ValueError:
-        name = str(code)
+        name = "ABNORMAL_CLOSURE" if code == ABNORMAL_CLOSURE else "close code"
     return f"{name} ({code}) {reason}".strip()
 
 

@@ -61,14 +61,16 @@ class Outbox:
             del self._pending[activation_id]
         return done
 
-    def connection_lost(self) -> list[str]:
+    def connection_lost(self, refused: bool = False) -> list[str]:
         """Unconfirmed entries become unsent again; those sent ``max_deliveries`` times are
-        dropped (returned)."""
+        dropped (returned), and so are all sent ones when the controller ``refused`` the
+        connection's frames (closed it for a policy violation: it read them and said no, e.g.
+        results of activations a restarted controller never gave this invoker)."""
         dropped = []
         for pending in list(self._pending.values()):
             if pending.sent_before_seq is None:
                 continue
-            if pending.deliveries >= self.max_deliveries:
+            if refused or pending.deliveries >= self.max_deliveries:
                 dropped.append(pending.activation_id)
                 del self._pending[pending.activation_id]
             else:

@@ -43,3 +43,12 @@ def test_adding_the_same_activation_twice_keeps_the_first() -> None:
     box.add("a", [_result("a")])
     box.add("a", [Result("a", error="second")])
     assert box.unsent()[0].frames == (_result("a"),)
+
+
+def test_a_refused_connection_drops_what_was_sent_on_it() -> None:
+    box = Outbox()
+    box.add("a", [_result("a")])
+    box.add("b", [_result("b")])
+    box.sent("a", 3)
+    assert box.connection_lost(refused=True) == ["a"]
+    assert [p.activation_id for p in box.unsent()] == ["b"]
