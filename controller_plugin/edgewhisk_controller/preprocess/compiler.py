@@ -34,7 +34,6 @@ folder; an image's key is the image reference. Soft weights come from ``weights.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,6 +79,7 @@ class CompiledAction:
     variables: frozenset[str]
     artifacts: tuple[ArtifactNeed, ...]
     digest: str  # of the annotation and weights this was compiled from
+    templated: tuple[int, ...] = ()  # indexes of the constraints whose args hold {variables}
 
     @property
     def hard(self) -> tuple[Constraint, ...]:
@@ -175,16 +175,16 @@ def version_key(action: Mapping[str, Any]) -> str:
     return f"{entities.path(ns, action['name'])}@{action.get('version', '0.0.1')}"
 
 
-def _digest(action: Mapping[str, Any], weights: Weights) -> str:
+def _shape(action: Mapping[str, Any]) -> str:
+    """A digest of everything in an action document that the constraints depend on.
+
+    ``repr`` is stable here: the API stores the annotation as ``validate`` normalised it (a
+    fixed key order), and it is cheaper than canonical JSON on the invoke path.
+    """
     exec_ = entities.exec_of(action)
-    shape = {
-        "annotation": entities.annotation(action, ANNOTATION),
-        "kind": exec_["kind"],
-        "image": exec_.get("image"),
-        "limits": entities.limits(action),
-        "weights": weights.items(),
-    }
-    return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
+    shape = (entities.annotation(action, ANNOTATION), exec_["kind"], exec_.get("image"),
+             entities.limits(action)["memory"])
+    return hashlib.blake2b(repr(shape).encode(), digest_size=16).hexdigest()
 
 
 def _compile(action: Mapping[str, Any], weights: Weights, digest: str) -> CompiledAction:
@@ -198,7 +198,15 @@ def _compile(action: Mapping[str, Any], weights: Weights, digest: str) -> Compil
     _policies(b, doc, key, needs)
     _artifacts(b, needs, exec_.get("image") if exec_["kind"] == "blackbox" else None)
     b.add(c.PROXIMITY, False, site=None)
-    return CompiledAction(key, tuple(b.out), frozenset(edgewhisk.variables(doc)), needs, digest)
+    templated = tuple(i for i, k in enumerate(b.out) if any(map(_has_variable, k.args.values())))
+    return CompiledAction(key, tuple(b.out), frozenset(edgewhisk.variables(doc)), needs, digest,
+                          templated)
+
+
+def _has_variable(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{" in value
+    return isinstance(value, tuple) and any(map(_has_variable, value))
 
 
 class Compiler:
@@ -211,12 +219,14 @@ class Compiler:
 
     def compile(self, action: Mapping[str, Any]) -> CompiledAction:
         """The compiled form of a stored action document (``AnnotationError`` if invalid)."""
-        digest = _digest(action, self.weights)
-        cache_key = f"{version_key(action)}#{digest}"
+        shape = _shape(action)
+        cache_key = f"{version_key(action)}#{shape}"
         hit = self._cache.get(cache_key)
         if hit is not None:
             self._cache.move_to_end(cache_key)
             return hit
+        weighed = f"{shape}{self.weights.items()!r}".encode()
+        digest = hashlib.blake2b(weighed, digest_size=16).hexdigest()
         compiled = _compile(action, self.weights, digest)
         self._cache[cache_key] = compiled
         if len(self._cache) > self.cache_size:

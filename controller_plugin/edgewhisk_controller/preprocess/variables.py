@@ -116,15 +116,26 @@ def _bind_artifacts(needs: Iterable[ArtifactNeed], values: Mapping[str, str]
 
 def bind(compiled: CompiledAction, params: Mapping[str, Any], *,
          site: str | None = None) -> BoundAction:
-    """Bind every variable of ``compiled`` from ``params``; ``UnboundVariable`` names a gap."""
+    """Bind every variable of ``compiled`` from ``params``; ``UnboundVariable`` names a gap.
+
+    Only the constraints that hold a variable (``compiled.templated``) and, given a site,
+    Proximity are rebuilt; the others are shared with the compiled action.
+    """
     values = {v: value_of(v, params) for v in sorted(compiled.variables)}
-    return BoundAction(
-        compiled,
-        tuple(sorted(values.items())),
-        site,
-        tuple(_bind_constraint(k, values, site) for k in compiled.constraints),
-        _bind_artifacts(compiled.artifacts, values),
-    )
+    constraints = compiled.constraints
+    if compiled.templated or site is not None:
+        rebuilt = list(constraints)
+        for i in compiled.templated:
+            k = rebuilt[i]
+            rebuilt[i] = _with_args(k, {name: _subst(v, values) for name, v in k.args.items()})
+        if site is not None:
+            for i, k in enumerate(rebuilt):
+                if k.plugin == c.PROXIMITY:
+                    rebuilt[i] = _with_args(k, {**k.args, "site": site})
+        constraints = tuple(rebuilt)
+    return BoundAction(compiled, tuple(values.items()), site, constraints,
+                       _bind_artifacts(compiled.artifacts, values) if values
+                       else compiled.artifacts)
 
 
 class _Splices:
