@@ -25,7 +25,9 @@ class TokenApi:
         self.api_url = api_url.rstrip("/")
         self.session = requests.Session()
         self.session.auth = (user, key)
-        self.session.verify = ca_file if ca_file else True
+        # Per request, not ``session.verify``: requests lets $REQUESTS_CA_BUNDLE override a
+        # session's setting, which would silently ignore --ca-file.
+        self.verify: str | bool = ca_file if ca_file else True
 
     def url(self, namespace: str, token_id: str | None = None) -> str:
         base = f"{self.api_url}/api/v1/namespaces/{quote(namespace, safe='')}/invokers/tokens"
@@ -33,7 +35,8 @@ class TokenApi:
 
     def _call(self, method: str, url: str, **kwargs: Any) -> Any:
         try:
-            response = self.session.request(method, url, timeout=TIMEOUT_S, **kwargs)
+            response = self.session.request(method, url, timeout=TIMEOUT_S, verify=self.verify,
+                                            **kwargs)
         except requests.exceptions.SSLError as exc:
             raise ApiError(f"TLS to {self.api_url} failed: {exc} (trust its CA with "
                            f"--ca-file)") from None
