@@ -2,10 +2,12 @@
 
 Everything long-lived hangs off typed ``AppKey``s (``keys.py``) and is opened and closed in
 one ``cleanup_ctx`` generator, in dependency order: the store (and the guest namespace), the
-container backend, one ``LocalInvoker`` with its own pool per ``--invokers``, the registry,
-placement and the dispatcher. Shutdown runs the same list backwards: the dispatcher lets
-running activations finish (and records the rest), then every container is destroyed, then
-the store closes. The middleware list is declared once, errors outermost.
+container backend, one ``LocalInvoker`` with its own pool per ``--invokers`` (or per
+``--fleet`` member, with its placement attributes), the registry, the placement ``Engine``
+(configured by ``--placement-config``) and the dispatcher. Shutdown runs the same list
+backwards: the dispatcher lets running activations finish (and records the rest), then every
+container is destroyed, then the store closes. The middleware list is declared once, errors
+outermost.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from .api import RESOURCES
 from .auth import Authenticator, ensure_guest
 from .config import ControllerConfig
 from .invoke import Dispatcher
-from .invokers import InvokerRegistry, LocalInvoker
+from .invokers import Invoker, InvokerRegistry, LocalInvoker
 from .keys import AUTHENTICATOR, CONFIG, DISPATCHER, STORE
 from .middleware import auth_middleware, errors_middleware
-from .placement import LeastLoaded
+from .placement import Engine
 from .stores import open_store
 
 MIDDLEWARES = (errors_middleware, auth_middleware)
@@ -66,12 +68,11 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         await ensure_guest(store)
         backend = _backend(config)
         opened.push_async_callback(backend.close)
-        registry = InvokerRegistry([
-            LocalInvoker(f"local{i}", _pool(backend, config), backend.kinds)
-            for i in range(config.invokers)
-        ])
+        registry = InvokerRegistry(_local_invokers(backend, config))
         opened.push_async_callback(registry.close)  # destroys every container
-        placement = LeastLoaded()
+        placement = Engine(config.placement)
+        for invoker in registry:  # edge invokers join through the tunnel hub, which tells it
+            placement.register(invoker.state())
         hub = tunnel.TunnelHub(tunnel.Tokens(store), registry, placement,
                                offline_after_s=config.heartbeat_timeout_s)
         app[tunnel.TUNNEL] = hub  # edge invokers join the registry through it
@@ -95,5 +96,19 @@ def _backend(config: ControllerConfig) -> ContainerBackend:
     return ProcessBackend(artifacts=config.artifacts)
 
 
-def _pool(backend: ContainerBackend, config: ControllerConfig) -> ContainerPool:
-    return ContainerPool(backend, memory_mb=config.invoker_memory_mb)
+def _pool(backend: ContainerBackend, config: ControllerConfig,
+          memory_mb: int | None = None) -> ContainerPool:
+    return ContainerPool(backend, memory_mb=memory_mb or config.invoker_memory_mb)
+
+
+def _local_invokers(backend: ContainerBackend, config: ControllerConfig) -> list[Invoker]:
+    """``--fleet`` members with their attributes, else ``--invokers`` plain local invokers."""
+    if not config.fleet:
+        return [LocalInvoker(f"local{i}", _pool(backend, config), backend.kinds)
+                for i in range(config.invokers)]
+    return [
+        LocalInvoker(m.id, _pool(backend, config, m.memory_mb),
+                     backend.kinds if m.kinds is None else m.kinds & backend.kinds,
+                     namespaces=m.namespaces, attributes=m.attributes)
+        for m in config.fleet
+    ]

@@ -24,6 +24,8 @@ from aiohttp import web
 from .auth import GUEST_KEY, create_namespace
 from .config import BACKENDS, ControllerConfig
 from .exceptions import ControllerError
+from .invokers.fleet import load_fleet
+from .placement.config import PlacementConfig, load_config
 from .stores import StoreError, open_store
 
 log = logging.getLogger("edgewhisk_controller")
@@ -59,6 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heartbeat-timeout", type=float, default=defaults.heartbeat_timeout_s,
                         metavar="S", help="an edge invoker without a heartbeat this long is "
                                           "offline (default %(default)s, as OpenWhisk)")
+    parser.add_argument("--fleet", default=None, metavar="FILE",
+                        help="JSON list of local invokers with placement attributes "
+                             "(role, site, labels, capabilities, networks, owner); "
+                             "replaces --invokers")
+    parser.add_argument("--placement-config", default=None, metavar="FILE",
+                        help="JSON placement configuration (weights, sites' latencies)")
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
     sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
     namespace = sub.add_parser("namespace", help="manage namespaces and their keys")
@@ -89,8 +97,11 @@ def run(args: argparse.Namespace) -> int:
             tls_cert=Path(args.tls_cert) if args.tls_cert else None,
             tls_key=Path(args.tls_key) if args.tls_key else None,
             heartbeat_timeout_s=args.heartbeat_timeout,
+            fleet=load_fleet(args.fleet) if args.fleet else (),
+            placement=load_config(args.placement_config) if args.placement_config
+            else PlacementConfig(),
         )
-    except ValueError as exc:
+    except ValueError as exc:  # ConfigError included
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return asyncio.run(serve(config))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from .invokers.fleet import FleetMember
+from .placement.config import PlacementConfig
 
 BACKENDS = ("process", "docker")
 
@@ -30,6 +33,8 @@ class ControllerConfig:
     tls_cert: Path | None = None  # PEM certificate chain: serve HTTPS (and WSS for the tunnel)
     tls_key: Path | None = None
     heartbeat_timeout_s: float = 10.0  # an edge invoker without a heartbeat this long is offline
+    fleet: tuple[FleetMember, ...] = ()  # --fleet: local invokers with attributes (else --invokers)
+    placement: PlacementConfig = field(default_factory=PlacementConfig)  # --placement-config
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):

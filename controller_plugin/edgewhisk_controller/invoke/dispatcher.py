@@ -25,6 +25,7 @@ import edgewhisk
 # ``invoke.entities``, so either package may be imported first.
 from .. import preprocess
 from ..exceptions import ControllerError
+from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import Decision, Placement, PlacementRequest, Unschedulable
 from ..schema import activation as act
@@ -36,6 +37,8 @@ from .exceptions import CorruptedAction, DispatcherClosed
 from .job import Accounting, Job
 
 if TYPE_CHECKING:
+    from edgewhisk_runtime.containers import ActionSpec, RunOutcome
+
     from ..preprocess import BoundAction, Compiler
 
 log = logging.getLogger(__name__)
@@ -252,6 +255,26 @@ class Dispatcher:
         states = self.invokers.states()
         return [cast(Placement, self.placement).choose(request, states) for _ in bounds]
 
+    async def _run_on(self, invoker: Invoker, spec: ActionSpec, value: Any,
+                      fields: dict[str, str], key: str) -> RunOutcome:
+        """``invoker.run``, keeping an engine's state in step: ``placed`` before (in the same
+        step as the decision: nothing awaits in between), ``completed`` after, with the run
+        time and whether a container of ``key`` stays warm there (not after a failed init)."""
+        engine: Any = self.placement
+        if not hasattr(engine, "placed"):
+            return await invoker.run(spec, value, fields)
+        engine.placed(invoker.id, spec.memory_mb, key)
+        run_ms: float | None = None
+        warm = False
+        try:
+            outcome = await invoker.run(spec, value, fields)
+            run_ms, warm = float(outcome.duration_ms), not outcome.init_failed
+            return outcome
+        finally:
+            engine.completed(invoker.id, spec.memory_mb, key, run_ms, warm)
+            # The pool's own account also counts idle warm containers: it wins.
+            engine.heartbeat(invoker.id, free_memory_mb=invoker.state().free_memory_mb)
+
     def owners(self, ns: str) -> Sequence[str]:
         """The users on record for ``ns``: owners of the invokers visible to it."""
         owners = getattr(self.placement, "owners", None)
@@ -311,7 +334,8 @@ class Dispatcher:
         value = entities.merged_parameters(action, job.payload)
         for attempt in range(REDISPATCH_LIMIT + 1):
             try:
-                outcome = await invoker.run(spec, value, fields)
+                outcome = await self._run_on(invoker, spec, value, fields,
+                                             bound.compiled.key)
                 break
             except TunnelError as exc:  # an edge invoker went away or failed (tunnel/)
                 if not (isinstance(exc, InvokerLost) and attempt < REDISPATCH_LIMIT

@@ -26,11 +26,15 @@ class LocalInvoker(Invoker):
         kinds: Iterable[str] | None = None,
         *,
         namespaces: Iterable[str] | None = None,
+        attributes: Mapping[str, Any] | None = None,
     ) -> None:
+        """``attributes``: placement attributes of ``InvokerState`` (role, owner, site,
+        labels, capabilities, networks, bandwidth_mbps, cached, cpus), e.g. from --fleet."""
         self.id = id
         self.pool = pool
         self.kinds = frozenset(pool.backend.kinds if kinds is None else kinds)
         self.namespaces = None if namespaces is None else frozenset(namespaces)
+        self.attributes = dict(attributes or {})
         self._closed = False
 
     def state(self) -> InvokerState:
@@ -42,6 +46,7 @@ class LocalInvoker(Invoker):
             in_flight=self.pool.in_flight,
             healthy=not self._closed,
             namespaces=self.namespaces,
+            **self.attributes,
         )
 
     async def run(self, spec: ActionSpec, value: Any, fields: Mapping[str, str]) -> RunOutcome:

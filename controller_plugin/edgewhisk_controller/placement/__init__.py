@@ -11,14 +11,12 @@ from .config import PlacementConfig, load_config
 from .constraints import Constraint
 from .framework import Engine
 from .interface import Decision, InvokerState, Placement, PlacementRequest, Unschedulable
-from .least_loaded import LeastLoaded
 
 __all__ = [
     "Constraint",
     "Decision",
     "Engine",
     "InvokerState",
-    "LeastLoaded",
     "Placement",
     "PlacementConfig",
     "PlacementRequest",

@@ -117,8 +117,11 @@ class Engine:
     def heartbeat(self, id: str, **changes: Any) -> None:
         """Apply what an invoker reports (health, free memory, networks, cached, warm...).
 
-        ``warm`` (an iterable of action keys) replaces the invoker's warm containers.
+        ``warm`` (an iterable of action keys) replaces the invoker's warm containers. An id
+        that is not registered (any more) is ignored: reports race with unregistration.
         """
+        if id not in self.state.index:
+            return
         warm = changes.pop("warm", None)
         if changes:
             self.state.update(id, **changes)

@@ -3,7 +3,7 @@
 Why a value for "nowhere to run": an unschedulable activation is an expected outcome the
 dispatcher records (a whisk internal error activation carrying the reason), not a bug, so it
 is a value with a Kubernetes-style explanation of which hard constraint excluded how many
-invokers ("0/3 invokers are available: 1 unhealthy, 2 without kind 'python:3'.").
+invokers ("0/3 invokers are available: 1 unhealthy, 2 without capability gpu.").
 """
 
 from __future__ import annotations
@@ -11,13 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-# Hard constraints, in the order they are checked; an invoker is counted under the first
-# one it fails. The values are the phrases used in ``Unschedulable.reason``.
-UNHEALTHY = "unhealthy"
-NAMESPACE_NOT_ALLOWED = "not serving namespace"
-KIND_NOT_SUPPORTED = "without kind"
-INSUFFICIENT_MEMORY = "with too little memory"
 
 
 @dataclass(frozen=True)
@@ -95,34 +88,11 @@ Decision = str | Unschedulable
 
 
 class Placement(Protocol):
-    """A placement policy: choose one invoker among ``invokers`` for ``request``."""
+    """A snapshot placement policy: choose one invoker among ``invokers`` for ``request``.
+
+    The controller's placement is the incremental ``framework.Engine`` (its state follows
+    events, so no snapshot is taken per activation); this older contract remains for
+    policies that want a snapshot.
+    """
 
     def choose(self, request: PlacementRequest, invokers: Sequence[InvokerState]) -> Decision: ...
-
-
-def hard_constraint_failed(request: PlacementRequest, invoker: InvokerState) -> str | None:
-    """The first hard constraint ``invoker`` fails for ``request``, or None if it fits."""
-    if not invoker.healthy:
-        return UNHEALTHY
-    if invoker.namespaces is not None and request.namespace not in invoker.namespaces:
-        return NAMESPACE_NOT_ALLOWED
-    if request.kind not in invoker.kinds:
-        return KIND_NOT_SUPPORTED
-    if invoker.memory_mb < request.memory_mb:
-        return INSUFFICIENT_MEMORY
-    return None
-
-
-def unschedulable(request: PlacementRequest, invokers: Sequence[InvokerState]) -> Unschedulable:
-    """Explain why none of ``invokers`` fits ``request`` (call when none does)."""
-    excluded: dict[str, int] = {}
-    for invoker in invokers:
-        failed = hard_constraint_failed(request, invoker)
-        if failed is not None:
-            excluded[failed] = excluded.get(failed, 0) + 1
-    detail = {
-        NAMESPACE_NOT_ALLOWED: repr(request.namespace),
-        KIND_NOT_SUPPORTED: repr(request.kind),
-        INSUFFICIENT_MEMORY: f"(needs {request.memory_mb} MB)",
-    }
-    return Unschedulable(len(invokers), excluded, {k: detail[k] for k in excluded if k in detail})

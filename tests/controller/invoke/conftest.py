@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from edgewhisk_controller.invoke import Dispatcher
 from edgewhisk_controller.invokers import InvokerRegistry, LocalInvoker
-from edgewhisk_controller.placement import LeastLoaded
+from edgewhisk_controller.placement import Engine
 from edgewhisk_controller.schema import activation as act
 from edgewhisk_controller.stores import NotFound, Store, open_store
 from edgewhisk_runtime.containers import ContainerPool, ProcessBackend
@@ -102,10 +102,12 @@ def make_env(tmp_path: Path, run: Run) -> Iterator[Callable[..., Env]]:
         async def build() -> Env:
             store = open_store(tmp_path / f"data{len(envs)}")
             registry = InvokerRegistry()
+            engine = Engine()
             for id, memory in (invokers if invokers is not None else {"local-0": 1024}).items():
                 pool = ContainerPool(ProcessBackend(), memory_mb=memory)
                 registry.register(LocalInvoker(id, pool, kinds))
-            return Env(store, registry, Dispatcher(store, registry, LeastLoaded(),
+                engine.register(registry.get(id).state())
+            return Env(store, registry, Dispatcher(store, registry, engine,
                                                    api_host=API_HOST))
         env = run(build())
         envs.append(env)
