@@ -1,0 +1,211 @@
+"""The pieces of an end-to-end run: the controller, its REST API, edge agents — as processes.
+
+Why real processes inside the namespaces: the claim under test is about the network (an agent
+behind a NAT that drops inbound connections reaches the controller, and only through the tunnel
+it dialled), so the controller and each ``edgewhisk invoker`` run as ``ip netns exec`` children
+with the exact command lines a user types, and are stopped by pid. The REST client runs on the
+cloud namespace's thread (its sockets live there), as a ``wsk`` on the controller's host would.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+from edgewhisk_cli.action import action_document
+
+from e2e.netns import Listener, Namespace, tcp_connects
+
+T = TypeVar("T")
+NAMESPACE = "_"
+START_TIMEOUT_S = 60.0
+RECORD_TIMEOUT_S = 120.0
+
+
+def edgewhisk(*args: str) -> list[str]:
+    return [sys.executable, "-m", "edgewhisk_cli.main", *args]
+
+
+@dataclass
+class Controller:
+    namespace: Namespace
+    api_host: str
+    auth: str
+    log: Path
+    pid: int
+
+
+def start_controller(namespace: Namespace, data: Path, *extra: str) -> Controller:
+    """``edgewhisk controller --host <ns address> --port 0 --data DATA EXTRA...`` inside
+    ``namespace``; returns once it printed ``APIHOST=``/``AUTH=`` (its stderr goes to a log)."""
+    log = data.parent / f"{data.name}.log"
+    with open(log, "ab") as err:
+        process = namespace.popen(
+            edgewhisk("controller", "--host", namespace.address, "--port", "0", "--data",
+                      str(data), *extra),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True)
+    found: dict[str, str] = {}
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            key, _, value = line.strip().partition("=")
+            found[key] = value
+            if key == "AUTH":
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(START_TIMEOUT_S)
+    if "AUTH" not in found:
+        namespace.stop(process)
+        raise AssertionError(f"the controller did not start:\n{log.read_text()[-4000:]}")
+    return Controller(namespace, found["APIHOST"], found["AUTH"], log, process.pid)
+
+
+class Api:
+    """The REST calls of the tests, made from inside ``namespace`` (``verify``: the CA file)."""
+
+    def __init__(self, namespace: Namespace, api_host: str, auth: str,
+                 verify: str | bool = True) -> None:
+        self.namespace = namespace
+        self.base = f"{api_host}/api/v1/namespaces/{NAMESPACE}"
+        user, _, key = auth.partition(":")
+        self.session = requests.Session()
+        self.session.auth = (user, key)
+        self.verify = verify  # per request: REQUESTS_CA_BUNDLE would override session.verify
+
+    def close(self) -> None:
+        self.namespace.call(self.session.close)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 90)
+        kwargs.setdefault("verify", self.verify)
+        return self.namespace.call(self.session.request, method, f"{self.base}/{path}",
+                                   **kwargs)
+
+    def token(self, invoker_id: str) -> str:
+        response = self._call("post", "invokers/tokens", json={"id": invoker_id})
+        assert response.status_code in (200, 201), response.text
+        return str(response.json()["token"])
+
+    def deploy(self, name: str, source: Path, *, annotations: Sequence[dict[str, Any]] = ()
+               ) -> dict[str, Any]:
+        document = python_action(name, source)
+        document["annotations"].extend(annotations)
+        response = self._call("put", f"actions/{name}?overwrite=true", json=document)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def invoke(self, name: str, params: dict[str, Any], *, blocking: bool = True
+               ) -> tuple[int, dict[str, Any]]:
+        response = self._call("post", f"actions/{name}?blocking={str(blocking).lower()}",
+                              json=params)
+        return response.status_code, dict(response.json())
+
+    def record(self, activation_id: str) -> dict[str, Any] | None:
+        response = self._call("get", f"activations/{activation_id}")
+        return dict(response.json()) if response.status_code == 200 else None
+
+    def wait_record(self, activation_id: str, timeout_s: float = RECORD_TIMEOUT_S
+                    ) -> dict[str, Any]:
+        record = poll(lambda: self.record(activation_id), timeout_s)
+        assert record is not None, f"activation {activation_id} was never recorded"
+        return record
+
+
+def python_action(name: str, source: Path) -> dict[str, Any]:
+    """The action document with the ``python:3`` kind (what the process backend runs; the
+    ``blackbox`` of ``action_document`` names the python3-ai image), annotation kept."""
+    document = action_document(name, source)
+    exec_ = document["exec"]
+    document["exec"] = {"kind": "python:3", "code": exec_["code"], "binary": exec_["binary"],
+                        "main": exec_["main"]}
+    document["annotations"] = [a for a in document["annotations"] if a["key"] != "exec"]
+    return document
+
+
+def poll(fn: Callable[[], T | None], timeout_s: float, every_s: float = 0.2) -> T | None:
+    """``fn()`` until it returns something truthy or ``timeout_s`` passed (bounded)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(every_s)
+
+
+def annotation(record: dict[str, Any], key: str) -> Any:
+    return next((a["value"] for a in record.get("annotations", []) if a.get("key") == key), None)
+
+
+@dataclass
+class Agent:
+    id: str
+    namespace: Namespace
+    log: Path
+    pid: int
+
+
+def start_agent(namespace: Namespace, controller_url: str, token: str, invoker_id: str,
+                workdir: Path, *options: str) -> Agent:
+    """``edgewhisk invoker --controller URL --token T --id ID OPTIONS...`` inside ``namespace``
+    (cwd: ``workdir``; stdout and stderr to ``workdir/agent.log``)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "agent.log"
+    with open(log, "ab") as out:
+        process = namespace.popen(
+            edgewhisk("invoker", "--controller", controller_url, "--token", token, "--id",
+                      invoker_id, *options),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd=workdir)
+    return Agent(invoker_id, namespace, log, process.pid)
+
+
+class InboundProbe:
+    """Keeps trying to open TCP connections from the cloud to every edge during a test.
+
+    Each edge namespace gets a listener (the port a device would expose); a daemon thread dials
+    each edge's address on it from the cloud namespace every ``every_s`` (at most ``limit``
+    rounds). ``successes`` must stay 0; ``attempts`` shows the probe really ran.
+    """
+
+    def __init__(self, cloud: Namespace, edges: Sequence[Namespace], every_s: float = 0.5,
+                 limit: int = 2000) -> None:
+        self.cloud = cloud
+        self.listeners = [(edge, Listener(edge)) for edge in edges]
+        self.every_s, self.limit = every_s, limit
+        self.attempts = 0
+        self.successes: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        for _ in range(self.limit):
+            for edge, listener in self.listeners:
+                self.attempts += 1
+                if tcp_connects(self.cloud, edge.address, listener.port, 0.3):
+                    self.successes.append(f"{edge.address}:{listener.port}")
+            if self._stop.wait(self.every_s):
+                return
+
+    @contextmanager
+    def running(self) -> Iterator[InboundProbe]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join(30)
+            for _, listener in self.listeners:
+                listener.close()
+
+    def accepted(self) -> list[str]:
+        return [peer for _, listener in self.listeners for peer in listener.peers]
