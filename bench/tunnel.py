@@ -1,0 +1,536 @@
+"""Benchmark of the reverse tunnel: many connected invokers, round trip, throughput.
+
+One controller subprocess (``edgewhisk controller``, one local invoker on the process backend),
+on loopback:
+
+- **fleet**: ``--invokers`` simulated invokers (in-process WebSocket clients speaking
+  ``edgewhisk_tunnel.messages``: register, a heartbeat every second, answers to the
+  controller's heartbeats, an immediate ``result`` for every ``run``) connect with a device token
+  each (created through the API). The controller's CPU (utime+stime from ``/proc/PID/stat`` over
+  ``--window`` seconds, as % of one core) and memory (VmRSS) are read before the fleet connects
+  and while it heartbeats.
+- **round trip**: the same no-op action, placed by ``policy.fn(node=..., strict=True)``, on the
+  controller's local invoker and on a real ``edgewhisk invoker`` agent (process backend) dialling
+  the tunnel: blocking invokes through the REST API, warm (after a warm-up), p50/p99, and the
+  tunnel/local ratio. The fleet stays connected meanwhile.
+- **throughput**: activations per second through ONE simulated invoker's tunnel and spread over
+  100 of them (owned by user "pool": ``policy.fn(node="pool_device")``) with ``--concurrency``
+  blocking invokes
+  in flight. The simulated invokers answer at once, so this is the controller + tunnel cost per
+  activation, not an action's.
+
+Prints a table (stdout; ``--json`` prints the numbers as JSON instead), progress on stderr, and
+writes bench/out/tunnel.png. Everything it starts is stopped by pid at the end.
+
+    python bench/tunnel.py [--invokers 1000] [--calls 200] [--activations 2000] [--quick] [--json]
+    edgewhisk bench tunnel [...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from edgewhisk_cli.action import action_document
+from edgewhisk_tunnel import messages as m
+
+OUT = Path(__file__).resolve().parent / "out"
+NAMESPACE = "_"
+START_TIMEOUT_S = 60.0
+AGENT_ID = "bench-agent"
+ONE = "sim-00000"
+POOL = 100
+POOL_OWNER = "pool"
+HEARTBEAT_S = 1.0
+CONNECT_PARALLEL = 50  # handshakes in flight while the fleet connects
+NOOP = '''from edgewhisk import policy
+
+
+@policy.fn(node="{node}", strict=True)
+def main(args):
+    return {{"ok": True}}
+'''
+
+
+def progress(label: str, done: int, total: int) -> None:
+    if done == total or done % max(1, total // 10) == 0:
+        print(f"  {label}: {done}/{total} ({100 * done // max(1, total)}%)", file=sys.stderr,
+              flush=True)
+
+
+def pct(samples: Sequence[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else 0.0
+
+
+# --- the controller and the agent: child processes -------------------------------------------
+
+class Child:
+    """A child process in its own group, stopped by pid (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, command: Sequence[str], log: Path, stdout: int | None = None) -> None:
+        self.log = log
+        with open(log, "ab") as err:
+            self.process = subprocess.Popen(list(command), stdin=subprocess.DEVNULL,
+                                            stdout=stdout or subprocess.DEVNULL, stderr=err,
+                                            start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def edgewhisk_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "edgewhisk_cli.main", *args]
+
+
+def start_controller(workdir: Path) -> tuple[Child, str, str]:
+    """``edgewhisk controller`` on a free loopback port; (child, api host, auth key)."""
+    child = Child(edgewhisk_command("controller", "--host", "127.0.0.1", "--port", "0",
+                                    "--data", str(workdir / "controller"), "--invokers", "1",
+                                    "--log-level", "WARNING"),
+                  workdir / "controller.log", stdout=subprocess.PIPE)
+    assert child.process.stdout is not None
+    found: dict[str, str] = {}
+    deadline = time.monotonic() + START_TIMEOUT_S
+    for raw in child.process.stdout:
+        key, _, value = raw.decode().strip().partition("=")
+        found[key] = value
+        if "AUTH" in found or time.monotonic() > deadline:
+            break
+    if "APIHOST" not in found or "AUTH" not in found:
+        child.stop()
+        raise RuntimeError(f"the controller did not start:\n{child.log.read_text()[-3000:]}")
+    return child, found["APIHOST"], found["AUTH"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` (seconds)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def measure_cpu(pid: int, window_s: float) -> tuple[float, float]:
+    """(% of one core over ``window_s``, RSS MB at the end)."""
+    before, start = cpu_seconds(pid), time.monotonic()
+    await asyncio.sleep(window_s)
+    used, elapsed = cpu_seconds(pid) - before, time.monotonic() - start
+    return 100 * used / elapsed, rss_mb(pid)
+
+
+# --- the REST API ------------------------------------------------------------------------------
+
+class Api:
+    def __init__(self, session: aiohttp.ClientSession, api_host: str) -> None:
+        self.session = session
+        self.base = f"{api_host}/api/v1/namespaces/{NAMESPACE}"
+
+    async def token(self, invoker_id: str) -> str:
+        async with self.session.post(f"{self.base}/invokers/tokens",
+                                     json={"id": invoker_id}) as response:
+            body = await response.json()
+            if response.status not in (200, 201):
+                raise RuntimeError(f"token for {invoker_id}: HTTP {response.status}: {body}")
+            return str(body["token"])
+
+    async def deploy(self, name: str, node: str, folder: Path) -> None:
+        path = folder / f"{name}.py"
+        path.write_text(NOOP.format(node=node))
+        document = await asyncio.to_thread(action_document, name, path)
+        exec_ = document["exec"]  # python:3 (the process backend's kind), annotation kept
+        document["exec"] = {"kind": "python:3", "code": exec_["code"], "binary": False,
+                            "main": exec_["main"]}
+        document["annotations"] = [a for a in document["annotations"] if a["key"] != "exec"]
+        async with self.session.put(f"{self.base}/actions/{name}?overwrite=true",
+                                    json=document) as response:
+            if response.status != 200:
+                raise RuntimeError(f"deploy {name}: HTTP {response.status}: "
+                                   f"{await response.text()}")
+
+    async def invoke(self, name: str) -> dict[str, Any]:
+        """A blocking invoke; the activation record (raises unless it succeeded)."""
+        async with self.session.post(f"{self.base}/actions/{name}?blocking=true",
+                                     json={}) as response:
+            record = await response.json()
+            if response.status != 200 or not record.get("response", {}).get("success"):
+                raise RuntimeError(f"invoke {name}: HTTP {response.status}: {record}")
+            return dict(record)
+
+
+def invoker_of(record: dict[str, Any]) -> str:
+    return next((str(a["value"]) for a in record.get("annotations", [])
+                 if a.get("key") == "invoker"), "?")
+
+
+# --- simulated invokers ------------------------------------------------------------------------
+
+OUTCOME = m.Outcome(status=200, response={"ok": True}, logs=(), init_failed=False, init_ms=None,
+                    duration_ms=0, container_id="sim")
+
+
+@dataclass
+class SimInvoker:
+    """One device as the controller sees it, minus the device: one WebSocket, one reader task."""
+
+    id: str
+    token: str
+    owner: str | None = None
+    ws: aiohttp.ClientWebSocketResponse | None = None
+    reader: asyncio.Task[None] | None = None
+    seq: int = 0
+    runs: int = 0
+    rtts_ms: list[float] = field(default_factory=list)
+
+    async def connect(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.ws = await session.ws_connect(
+            url, headers={"Authorization": f"{m.AUTH_SCHEME} {self.token}"},
+            max_msg_size=m.MAX_FRAME_BYTES, autoping=True)
+        await self.ws.send_str(m.encode(m.Register(
+            id=self.id, memory_mb=1 << 20, kinds=("python:3", "blackbox"),
+            agent_version="bench", owner=self.owner)))
+        frame = await self.ws.receive(timeout=30)
+        if frame.type != aiohttp.WSMsgType.TEXT:
+            raise RuntimeError(f"{self.id}: the controller closed the tunnel: {frame.data} "
+                               f"{frame.extra}")
+        first = m.decode(frame.data)
+        if not isinstance(first, m.Registered):
+            raise RuntimeError(f"{self.id}: expected registered, got {first}")
+        self.reader = asyncio.create_task(self._read(), name=f"read {self.id}")
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        async for frame in self.ws:
+            if frame.type != aiohttp.WSMsgType.TEXT:
+                break
+            message = m.decode(frame.data)
+            now = int(time.time() * 1000)
+            if isinstance(message, m.Heartbeat):
+                if message.echo_ms is None:
+                    await self.ws.send_str(m.encode(message.reply(now)))
+                else:
+                    self.rtts_ms.append(now - message.echo_ms)
+            elif isinstance(message, m.Run):
+                self.runs += 1
+                await self.ws.send_str(m.encode(m.Result(message.activation_id, OUTCOME)))
+
+    async def heartbeat(self) -> None:
+        if self.ws is not None and not self.ws.closed:
+            self.seq += 1
+            await self.ws.send_str(m.encode(m.Heartbeat(self.seq, int(time.time() * 1000))))
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.reader
+
+
+class Fleet:
+    """The simulated invokers and the one ticker that heartbeats each of them every second
+    (spread evenly over the second, as independent devices would be)."""
+
+    def __init__(self, invokers: list[SimInvoker]) -> None:
+        self.invokers = invokers
+        self._ticker: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    async def connect(self, session: aiohttp.ClientSession, url: str) -> float:
+        """Connect all (bounded parallel handshakes); the seconds it took."""
+        gate, done, start = asyncio.Semaphore(CONNECT_PARALLEL), 0, time.perf_counter()
+
+        async def one(invoker: SimInvoker) -> None:
+            nonlocal done
+            async with gate:
+                await invoker.connect(session, url)
+            done += 1
+            progress("simulated invokers connected", done, len(self.invokers))
+
+        await asyncio.gather(*(one(invoker) for invoker in self.invokers))
+        self._ticker = asyncio.create_task(self._tick(), name="fleet heartbeats")
+        return time.perf_counter() - start
+
+    async def _tick(self) -> None:
+        gap = HEARTBEAT_S / max(1, len(self.invokers))
+        while not self._stop.is_set():
+            start = time.monotonic()
+            for i, invoker in enumerate(self.invokers):
+                await invoker.heartbeat()
+                delay = start + (i + 1) * gap - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+
+    def heartbeat_rtt_ms(self) -> list[float]:
+        return [rtt for invoker in self.invokers for rtt in invoker.rtts_ms]
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        await asyncio.gather(*(invoker.close() for invoker in self.invokers))
+
+
+# --- the measurements --------------------------------------------------------------------------
+
+async def round_trips(api: Api, name: str, calls: int, warmup: int) -> tuple[list[float], str]:
+    samples, where = [], "?"
+    for i in range(warmup + calls):
+        start = time.perf_counter()
+        record = await api.invoke(name)
+        elapsed = (time.perf_counter() - start) * 1000
+        where = invoker_of(record)
+        if i >= warmup:
+            samples.append(elapsed)
+            progress(f"{name} round trips", i - warmup + 1, calls)
+    return samples, where
+
+
+async def throughput(api: Api, name: str, activations: int, concurrency: int) -> float:
+    """Blocking invokes of ``name`` with ``concurrency`` in flight; activations per second."""
+    queue = iter(range(activations))
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        for _ in queue:
+            await api.invoke(name)
+            done += 1
+            progress(f"{name} activations", done, activations)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return activations / (time.perf_counter() - start)
+
+
+async def wait_for(what: str, check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    controller, api_host, auth = start_controller(workdir)
+    agent: Child | None = None
+    fleet: Fleet | None = None
+    user, _, key = auth.partition(":")
+    tunnel_url = api_host.replace("http://", "ws://") + m.TUNNEL_PATH
+    results: dict[str, Any] = {"invokers": args.invokers, "controller_pid": controller.pid}
+    connector = aiohttp.TCPConnector(limit=0)
+    basic = base64.b64encode(f"{user}:{key}".encode()).decode()
+    try:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Basic {basic}"},
+                                         connector=connector,
+                                         timeout=aiohttp.ClientTimeout(total=120)) as session:
+            api = Api(session, api_host)
+            print(f"tunnel bench: controller pid {controller.pid} on {api_host}", file=sys.stderr)
+            results["idle_cpu_pct"], results["idle_rss_mb"] = await measure_cpu(
+                controller.pid, args.window)
+
+            agent = Child(edgewhisk_command(
+                "invoker", "--controller", tunnel_url, "--token", await api.token(AGENT_ID),
+                "--id", AGENT_ID, "--backend", "process", "--memory", "1024"),
+                workdir / "agent.log")
+            actions = workdir / "actions"
+            actions.mkdir()
+            await api.deploy("noop-local", "local0", actions)
+            await api.deploy("noop-tunnel", AGENT_ID, actions)
+            await api.deploy("echo-one", ONE, actions)
+            await api.deploy("echo-pool", f"{POOL_OWNER}_device", actions)
+
+            ids = [f"sim-{i:05d}" for i in range(args.invokers)]
+            tokens = []
+            for i, invoker_id in enumerate(ids):
+                tokens.append(await api.token(invoker_id))
+                progress("device tokens created", i + 1, len(ids))
+            fleet = Fleet([SimInvoker(invoker_id, token, POOL_OWNER if i < POOL else None)
+                           for i, (invoker_id, token) in enumerate(zip(ids, tokens, strict=True))])
+            results["connect_s"] = await fleet.connect(session, tunnel_url)
+            await asyncio.sleep(min(2.0, args.window))  # every invoker heartbeats at least once
+            results["fleet_cpu_pct"], results["fleet_rss_mb"] = await measure_cpu(
+                controller.pid, args.window)
+            results["rss_kb_per_invoker"] = (
+                1024 * (results["fleet_rss_mb"] - results["idle_rss_mb"]) / max(1, args.invokers))
+            rtts = fleet.heartbeat_rtt_ms()
+            results["heartbeat_rtt_p50_ms"] = pct(rtts, 50)
+            results["heartbeat_rtt_p99_ms"] = pct(rtts, 99)
+
+            async def agent_ready() -> bool:
+                try:
+                    return invoker_of(await api.invoke("noop-tunnel")) == AGENT_ID
+                except RuntimeError:
+                    return False
+
+            await wait_for("the agent to register", agent_ready, START_TIMEOUT_S)
+            local, local_where = await round_trips(api, "noop-local", args.calls, args.warmup)
+            tunnel, tunnel_where = await round_trips(api, "noop-tunnel", args.calls, args.warmup)
+            results["local_invoker"], results["tunnel_invoker"] = local_where, tunnel_where
+            results["local_rtt_ms"] = {"p50": pct(local, 50), "p99": pct(local, 99)}
+            results["tunnel_rtt_ms"] = {"p50": pct(tunnel, 50), "p99": pct(tunnel, 99)}
+            results["tunnel_local_ratio"] = {
+                q: results["tunnel_rtt_ms"][q] / max(1e-9, results["local_rtt_ms"][q])
+                for q in ("p50", "p99")}
+
+            for invoker in fleet.invokers:
+                invoker.runs = 0
+            pool_size = min(POOL, args.invokers)
+            results["per_s_one_tunnel"] = await throughput(api, "echo-one", args.activations,
+                                                           args.concurrency)
+            results["per_s_pool"] = await throughput(api, "echo-pool", args.activations,
+                                                     args.concurrency)
+            results["pool_size"] = pool_size
+            results["pool_invokers_used"] = sum(
+                1 for invoker in fleet.invokers[1:pool_size] if invoker.runs) + 1
+            results["samples"] = {"local": local, "tunnel": tunnel}
+    finally:
+        if fleet is not None:
+            await fleet.close()
+        if agent is not None:
+            agent.stop()
+        controller.stop()
+    return results
+
+
+# --- output ------------------------------------------------------------------------------------
+
+def table(r: dict[str, Any]) -> str:
+    lines = [f"{'measure':<52} {'value':>14}", f"{'-' * 52} {'-' * 14}"]
+
+    def row(label: str, value: str) -> None:
+        lines.append(f"{label:<52} {value:>14}")
+
+    row("controller CPU, idle (% of one core)", f"{r['idle_cpu_pct']:.1f}")
+    row(f"controller CPU, {r['invokers']} invokers heartbeating 1/s", f"{r['fleet_cpu_pct']:.1f}")
+    row("controller RSS, idle (MB)", f"{r['idle_rss_mb']:.1f}")
+    row(f"controller RSS, {r['invokers']} invokers (MB)", f"{r['fleet_rss_mb']:.1f}")
+    row("  per connected invoker (KB)", f"{r['rss_kb_per_invoker']:.1f}")
+    row(f"fleet connect time, {r['invokers']} invokers (s)", f"{r['connect_s']:.2f}")
+    row("heartbeat RTT p50 / p99 (ms)",
+        f"{r['heartbeat_rtt_p50_ms']:.1f} / {r['heartbeat_rtt_p99_ms']:.1f}")
+    row(f"warm round trip, local invoker {r['local_invoker']} p50 / p99 (ms)",
+        f"{r['local_rtt_ms']['p50']:.2f} / {r['local_rtt_ms']['p99']:.2f}")
+    row(f"warm round trip, tunnel {r['tunnel_invoker']} p50 / p99 (ms)",
+        f"{r['tunnel_rtt_ms']['p50']:.2f} / {r['tunnel_rtt_ms']['p99']:.2f}")
+    row("  tunnel / local ratio p50 / p99",
+        f"{r['tunnel_local_ratio']['p50']:.2f} / {r['tunnel_local_ratio']['p99']:.2f}")
+    row("activations/s through one tunnel", f"{r['per_s_one_tunnel']:.0f}")
+    row(f"activations/s through {r['pool_size']} tunnels "
+        f"({r['pool_invokers_used']} used)", f"{r['per_s_pool']:.0f}")
+    return "\n".join(lines)
+
+
+def plot(r: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (rtt_ax, tput_ax, cpu_ax) = plt.subplots(1, 3, figsize=(14, 4.5))
+    for label, samples in r["samples"].items():
+        ordered = sorted(samples)
+        rtt_ax.plot(ordered, [i / len(ordered) for i in range(len(ordered))],
+                    label=f"{label} invoker")
+    rtt_ax.set_xlabel("warm round trip through the API (ms)")
+    rtt_ax.set_ylabel("fraction of calls")
+    rtt_ax.set_title("no-op activation: local vs tunnel")
+    rtt_ax.legend()
+    rtt_ax.grid(True, alpha=0.3)
+    tput_ax.bar(["1 tunnel", f"{r['pool_size']} tunnels"],
+                [r["per_s_one_tunnel"], r["per_s_pool"]], color=["tab:blue", "tab:green"])
+    tput_ax.set_ylabel("activations / s")
+    tput_ax.set_title("throughput (simulated invokers)")
+    cpu_ax.bar(["idle", f"{r['invokers']} invokers"], [r["idle_cpu_pct"], r["fleet_cpu_pct"]],
+               color="tab:orange")
+    cpu_ax.set_ylabel("controller CPU (% of one core)")
+    twin = cpu_ax.twinx()
+    twin.plot(["idle", f"{r['invokers']} invokers"], [r["idle_rss_mb"], r["fleet_rss_mb"]],
+              "ko-", label="RSS (MB)")
+    twin.set_ylabel("controller RSS (MB)")
+    cpu_ax.set_title("controller cost of connected invokers")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--invokers", type=int, default=1000, help="simulated invokers")
+    parser.add_argument("--calls", type=int, default=200, help="warm round trips per invoker")
+    parser.add_argument("--warmup", type=int, default=20, help="round trips not counted")
+    parser.add_argument("--activations", type=int, default=2000,
+                        help="activations per throughput run")
+    parser.add_argument("--concurrency", type=int, default=32, help="invokes in flight")
+    parser.add_argument("--window", type=float, default=10.0,
+                        help="seconds over which the controller's CPU is measured")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke test: 120 invokers, 10 calls, 100 activations, 2 s windows")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--out", type=Path, default=OUT / "tunnel.png", help="plot file")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.invokers, args.calls, args.warmup = 120, 10, 3
+        args.activations, args.concurrency, args.window = 100, 8, 2.0
+    if args.invokers < 1 or args.calls < 1 or args.activations < 1 or args.window <= 0:
+        parser.error("--invokers, --calls, --activations and --window must be positive")
+    with tempfile.TemporaryDirectory(prefix="edgewhisk-bench-tunnel-") as tmp:
+        try:
+            results = asyncio.run(run_bench(args, Path(tmp)))
+        except Exception as exc:
+            print(f"tunnel bench failed: {exc}", file=sys.stderr)
+            for log in ("controller.log", "agent.log"):
+                text = (Path(tmp) / log).read_text() if (Path(tmp) / log).exists() else ""
+                print(f"--- {log} (tail) ---\n{text[-2000:]}", file=sys.stderr)
+            return 1
+    plot(results, args.out)
+    results["plot"] = str(args.out)
+    if args.json:
+        print(json.dumps({k: v for k, v in results.items() if k != "samples"}, indent=2))
+    else:
+        print(table(results))
+        print(f"\nplot: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

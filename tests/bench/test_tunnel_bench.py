@@ -1,0 +1,58 @@
+"""``edgewhisk bench tunnel --quick --json``: the tunnel benchmark runs end to end.
+
+A smoke test only: a real controller, a real agent and the simulated fleet; the JSON has every
+measure of the issue, the activations landed where their policies put them, the PNG exists, and
+nothing the bench started is still running. No timing is asserted (the numbers are the
+benchmark's output, not a test's).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EDGEWHISK = Path(sys.executable).with_name("edgewhisk")
+NUMBERS = ("idle_cpu_pct", "fleet_cpu_pct", "idle_rss_mb", "fleet_rss_mb", "connect_s",
+           "heartbeat_rtt_p50_ms", "per_s_one_tunnel", "per_s_pool")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    plot = tmp_path_factory.mktemp("tunnel") / "tunnel.png"
+    done = subprocess.run([str(EDGEWHISK), "bench", "tunnel", "--quick", "--json", "--out",
+                           str(plot)], capture_output=True, text=True, timeout=540, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout), plot
+
+
+@pytest.mark.parametrize("key", NUMBERS, ids=lambda k: f"{k} is a non-negative number")
+def test_every_measure_is_reported(quick_run: tuple[dict, Path], key: str) -> None:
+    doc, _ = quick_run
+    assert isinstance(doc[key], float | int) and doc[key] >= 0, doc
+
+
+@pytest.mark.parametrize("key", ["local_rtt_ms", "tunnel_rtt_ms", "tunnel_local_ratio"],
+                         ids=lambda k: f"{k} has p50 and p99")
+def test_round_trips_have_both_percentiles(quick_run: tuple[dict, Path], key: str) -> None:
+    doc, _ = quick_run
+    assert set(doc[key]) == {"p50", "p99"} and all(v > 0 for v in doc[key].values()), doc[key]
+
+
+def test_the_round_trips_ran_where_their_policies_put_them(quick_run: tuple[dict, Path]) -> None:
+    doc, _ = quick_run
+    assert (doc["local_invoker"], doc["tunnel_invoker"]) == ("local0", "bench-agent")
+
+
+def test_the_pool_throughput_spread_over_several_tunnels(quick_run: tuple[dict, Path]) -> None:
+    doc, _ = quick_run
+    assert doc["pool_size"] == 100 and doc["pool_invokers_used"] > 1
+
+
+def test_the_plot_is_written_and_nothing_keeps_running(quick_run: tuple[dict, Path]) -> None:
+    doc, plot = quick_run
+    assert plot.stat().st_size > 0 and doc["plot"] == str(plot)
+    assert not Path(f"/proc/{doc['controller_pid']}").exists()
