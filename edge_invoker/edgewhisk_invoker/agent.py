@@ -202,6 +202,10 @@ class Agent:
             raise TlsFailure(f"the controller's certificate did not verify: "
                              f"{exc.certificate_error} (trust its CA with --ca-file)") from None
         self._ws = ws
+        if self._stopping.is_set():  # stopped while dialling: do not register any more
+            self._ws = None
+            await _close_ws(ws, CloseCode.GOING_AWAY, "the agent is shutting down")
+            return
         registered_at: float | None = None
         try:
             await self._register(ws)

@@ -8,7 +8,8 @@
     edgewhisk invoker token ls [--namespace NS] [--json]
     edgewhisk invoker token revoke ID [--namespace NS] [--json]
 
-The agent prints one line on stdout each time it registers (``REGISTERED id=... battery=...``),
+The agent prints one line on stdout each time it registers (``REGISTERED id=... battery=...``,
+or a JSON object with ``--json``),
 logs on stderr, and exits 0 after SIGTERM/SIGINT (containers destroyed), 2 for bad flags and 3
 when the controller refuses it for good (bad or revoked token, bad certificate, replaced).
 ``token create`` prints only the token (``--json``: the whole answer), so
@@ -92,6 +93,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grace", type=float, default=10.0, metavar="S",
                         help="on SIGTERM, how long running activations may finish")
     parser.add_argument("--backoff-cap", type=float, default=30.0, metavar="S")
+    parser.add_argument("--json", action="store_true",
+                        help="print each registration as a JSON line instead of REGISTERED ...")
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     sub = parser.add_subparsers(dest="invoker_command", metavar="token")
@@ -171,8 +174,11 @@ async def _serve(args: argparse.Namespace, config: AgentConfig, monitor: Context
         return 2
 
     def registered(message: Registered) -> None:
-        print(f"REGISTERED id={config.id} controller={config.controller} "
-              f"battery={config.labels[BATTERY_LABEL]} heartbeat_s={message.heartbeat_s}",
+        event = {"event": "registered", "id": config.id, "controller": config.controller,
+                 "battery": config.labels[BATTERY_LABEL], "heartbeat_s": message.heartbeat_s,
+                 "offline_after_s": message.offline_after_s}
+        print(json.dumps(event) if args.json else
+              "REGISTERED " + " ".join(f"{k}={v}" for k, v in list(event.items())[1:]),
               flush=True)
 
     pool = ContainerPool(backend, memory_mb=config.memory_mb)

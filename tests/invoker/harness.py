@@ -91,7 +91,8 @@ class AgentProcess:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                registered = [line for line in self.lines if line.startswith("REGISTERED ")]
+                registered = [line for line in self.lines if line.startswith(
+                    ("REGISTERED ", '{"event": "registered"'))]
                 if len(registered) >= count:
                     return registered[count - 1]
                 left = deadline - time.monotonic()

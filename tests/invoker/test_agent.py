@@ -3,6 +3,7 @@ speaks the shared schema: registration, heartbeats, runs, reconnects with the ou
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,7 +86,11 @@ def test_the_agent_registers_with_what_it_offers(server: TunnelServer, agent_fac
 
 
 def test_heartbeats_flow_both_ways_and_are_echoed(server: TunnelServer, agent_factory) -> None:
-    agent_factory(server).wait_registered()
+    line = agent_factory(server, "--json", "--battery-sim").wait_registered()
+    assert json.loads(line) == {"event": "registered", "id": "pi-1",
+                                "controller": server.url + "/v1/invokers/tunnel",
+                                "battery": "simulated", "heartbeat_s": server.heartbeat_s,
+                                "offline_after_s": server.offline_after_s}
     server.send(Heartbeat(seq=41, sent_ms=123456))
     echo = server.wait_message(Heartbeat, lambda m: m.echo_ms == 123456)
     assert echo.seq == 41
