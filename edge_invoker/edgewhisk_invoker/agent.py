@@ -102,6 +102,7 @@ class Agent:
         self._send_lock = asyncio.Lock()
         self._flush_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
+        self._force = asyncio.Event()
         self._seq = 0
         self._last_metrics: tuple[int, int] | None = None
         self._closed = False
@@ -130,18 +131,30 @@ class Agent:
             await self.close()
 
     def stop(self, reason: str = "stopped") -> None:
-        """Begin a graceful shutdown (signal handlers call this); idempotent."""
-        if self._shutdown is None and not self._closed:
-            log.info("shutting down: %s", reason)
-            self._stopping.set()
-            self._shutdown = asyncio.ensure_future(self._drain_and_leave(reason))
+        """Begin a graceful shutdown (signal handlers call this); a second call ends the grace
+        period at once (a second Ctrl-C)."""
+        if self._closed:
+            return
+        if self._shutdown is not None:
+            log.info("%s again: not waiting for running activations", reason)
+            self._force.set()
+            return
+        log.info("shutting down: %s", reason)
+        self._stopping.set()
+        self._shutdown = asyncio.ensure_future(self._drain_and_leave(reason))
 
     async def _drain_and_leave(self, reason: str) -> None:
         await self._send(Drain(reason))
         runs = list(self._runs.values())
         if runs:
             log.info("waiting up to %.0f s for %d activation(s)", self.config.grace_s, len(runs))
-            await asyncio.wait(runs, timeout=self.config.grace_s)
+            finished = asyncio.gather(*runs, return_exceptions=True)
+            forced = asyncio.ensure_future(self._force.wait())
+            try:
+                await asyncio.wait({finished, forced}, timeout=self.config.grace_s,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                forced.cancel()
         for activation_id, task in list(self._runs.items()):
             task.cancel()
             self._finish(activation_id, [Result(activation_id, error=SHUTDOWN_ERROR.format(

@@ -126,6 +126,10 @@ class AgentProcess:
             process.stdout.close()
         return process.returncode
 
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
     def wait_exit(self, timeout: float = STOP_TIMEOUT_S) -> int:
         assert self.process is not None
         return self.process.wait(timeout)

@@ -188,3 +188,45 @@ def test_a_malformed_frame_closes_the_connection_and_the_agent_reconnects(
     server.wait(lambda s: s.closes, "the agent to close the connection")
     assert server.closes[0][1] == CloseCode.PROTOCOL_ERROR
     agent.wait_registered(2)
+
+
+def test_a_second_signal_ends_the_grace_period(server: TunnelServer, agent_factory,
+                                               tmp_path: Path) -> None:
+    agent = agent_factory(server, "--grace", "600")
+    agent.wait_registered()
+    marker = tmp_path / "marker"
+    server.send(run_message("long", SLOW, {"marker": str(marker),
+                                            "release": str(tmp_path / "never"), "n": 3},
+                            name="slow"))
+    server.wait(lambda s: marker.exists(), "the action to start")
+    agent.signal(signal.SIGTERM)
+    server.wait_message(Drain)
+    agent.signal(signal.SIGINT)
+    assert agent.wait_exit() == 0
+    result = server.wait_message(Result, lambda m: m.activation_id == "long")
+    assert result.error == "the edge invoker pi-1 shut down during the activation"
+
+
+def test_network_changes_are_reported_as_context(server: TunnelServer, agent_factory) -> None:
+    agent = agent_factory(server, "--no-battery", "--network", "home", "--context-interval",
+                          "0.1", "--network-schedule", "1:-home", "--network-schedule",
+                          "1:+office")
+    assert "battery=none" in agent.wait_registered()
+    assert server.wait_message(Register).networks in (("home",), ("office",))
+    context = server.wait_message(Context, lambda m: m.networks == ("office",))
+    assert (context.battery, context.charging) == (None, None)
+
+
+def test_the_agent_never_imports_the_controller() -> None:
+    import ast
+
+    import edgewhisk_invoker
+
+    folder = Path(edgewhisk_invoker.__file__).parent
+    for path in folder.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+        assert not {m for m in imported if m.split(".")[0] == "edgewhisk_controller"}, path
