@@ -148,8 +148,8 @@ class Agent:
         runs = list(self._runs.values())
         if runs:
             log.info("waiting up to %.0f s for %d activation(s)", self.config.grace_s, len(runs))
-            finished = asyncio.gather(*runs, return_exceptions=True)
-            forced = asyncio.ensure_future(self._force.wait())
+            finished: asyncio.Future[Any] = asyncio.gather(*runs, return_exceptions=True)
+            forced: asyncio.Future[Any] = asyncio.ensure_future(self._force.wait())
             try:
                 await asyncio.wait({finished, forced}, timeout=self.config.grace_s,
                                    return_when=asyncio.FIRST_COMPLETED)
