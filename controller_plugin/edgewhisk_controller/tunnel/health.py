@@ -59,6 +59,7 @@ class RoundTrip:
     def __init__(self) -> None:
         self.ms: float | None = None  # smoothed; None until the first echo
         self.last_ms: float | None = None
+        self.reported_ms: float | None = None  # what placement was last told
 
     def sample(self, ms: float) -> None:
         ms = max(0.0, ms)

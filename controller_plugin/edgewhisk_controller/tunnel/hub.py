@@ -34,6 +34,9 @@ OFFLINE_AFTER_S = 10.0
 HEARTBEAT_S = 1.0
 """How often both sides send heartbeats (at most; faster for a short offline window)."""
 
+RTT_CHANGE, RTT_CHANGE_MS = 0.2, 1.0
+"""A round-trip time is passed on to the engine when it moved by 20 % and at least 1 ms."""
+
 _STATE_FIELDS = frozenset(InvokerState.__dataclass_fields__)
 _STATIC = ("kinds", "memory_mb", "role", "owner", "site", "labels", "capabilities",
            "networks", "bandwidth_mbps", "cached")
@@ -124,8 +127,14 @@ class TunnelHub:
                 self.engine.heartbeat(device.id, **known)
 
     def round_trip(self, device: RemoteInvoker) -> None:
-        if "rtt_ms" in _STATE_FIELDS and device.rtt.ms is not None:
-            self.changed(device, rtt_ms=device.rtt.ms)
+        """A new round-trip sample: the engine hears of it when it moved by more than
+        ``RTT_CHANGE`` (and only if its invoker state has an ``rtt_ms`` column)."""
+        rtt, told = device.rtt.ms, device.rtt.reported_ms
+        if "rtt_ms" not in _STATE_FIELDS or rtt is None:
+            return
+        if told is None or abs(rtt - told) > max(RTT_CHANGE_MS, RTT_CHANGE * told):
+            device.rtt.reported_ms = rtt
+            self.changed(device, rtt_ms=rtt)
 
     # -- revocation and shutdown ------------------------------------------------------------
 

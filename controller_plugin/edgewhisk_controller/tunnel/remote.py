@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 HISTORY = 10_000
 """Activation ids remembered per invoker after they ended (duplicate/late results)."""
+RESULT_GRACE_S = 300.0
+"""Beyond the action's time limit, how long a live device may take to answer a ``run`` (it
+may queue for memory, pull an image, cold-start) before the activation counts as lost."""
 DEFAULT_BANDWIDTH_MBPS = 100.0
 TRUNCATED = "Logs were truncated because the total bytes size exceeds the limit of {} bytes."
 
@@ -128,10 +131,16 @@ class RemoteInvoker(Invoker):
         future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
         pending = Pending(frame, spec.memory_mb, spec.logs_mb * 1024 * 1024, future)
         self.pending[activation_id] = pending
+        patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
         try:
             if self.session is not None:
                 await self._send(pending, self.session)
-            return await future
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), patience_s)
+            except TimeoutError:
+                if activation_id in self.pending:
+                    self._lose(activation_id, f"no result within {patience_s:g} s")
+                return await future  # InvokerLost, or the result that came in meanwhile
         finally:
             if self.pending.pop(activation_id, None) is not None:  # cancelled by the caller
                 self._forget(activation_id, "abandoned")
