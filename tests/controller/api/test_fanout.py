@@ -1,17 +1,21 @@
 """Invoking an action whose annotation has variables, through the real API.
 
 Bound variables run one activation; a variable other than ``{usr}`` left unbound is a 400
-naming it; an unbound ``{usr}`` fans out over the users on record — on the default controller
-(local invokers, no owners) there is nobody on record, and the answer says so.
+naming it; an unbound ``{usr}`` fans out over the users on record. On the default controller
+(local invokers, no owners) there is nobody on record, and the answer says so; on a small
+``--fleet`` (a device per user, u3's without the action's kind, and a cloud machine) each user
+with a feasible device gets a child activation on that device, reading that user's data.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .harness import Client
+from .harness import Client, Controller
 
 CODE = '''
 def main(args):
@@ -67,3 +71,78 @@ def test_an_unbound_usr_with_nobody_on_record_fans_out_to_nothing_and_says_why(
     parent = guest.wait_activation(body["activationId"])
     assert "no user on record" in parent["response"]["result"]["error"]
     assert parent["response"]["result"]["fanout"]["users"] == 0
+
+
+READER = '''
+from edgewhisk import consumes, policy
+
+@consumes.data("{usr}/glucose", name="readings", locality="local")
+@policy.fn(node="{usr}_device", strict=True)
+def main(args, readings):
+    return {"user": args["usr"], "readings": readings.open().read().decode()}
+'''
+READER_ANNOTATION = {"key": "edgewhisk", "value": {
+    "version": 1,
+    "consumes": [{"kind": "data", "name": "readings", "ref": "{usr}/glucose",
+                  "locality": "local"}],
+    "policies": [{"type": "fn", "node": "{usr}_device", "strict": True}]}}
+FLEET = [
+    {"id": "cloud-1", "site": "dc"},
+    {"id": "u1-phone", "role": "edge", "owner": "u1", "cached": ["u1/glucose"]},
+    {"id": "u2-phone", "role": "edge", "owner": "u2", "cached": ["u2/glucose"]},
+    {"id": "u3-watch", "role": "edge", "owner": "u3", "cached": ["u3/glucose"],
+     "kinds": ["nodejs:default"]},
+]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    folder = tmp_path_factory.mktemp("fanout")
+    (folder / "fleet.json").write_text(json.dumps(FLEET))
+    for user in ("u1", "u2", "u3"):
+        (folder / "data" / "artifacts" / user).mkdir(parents=True)
+        (folder / "data" / "artifacts" / user / "glucose").write_text(f"readings of {user}")
+    controller = Controller(folder / "data", "--fleet", str(folder / "fleet.json")).start()
+    try:
+        with controller.client() as guest:
+            guest.create_action("reader", READER, annotations=[READER_ANNOTATION])
+            yield guest
+    finally:
+        assert controller.stop() == 0
+
+
+def test_a_blocking_fan_out_runs_each_feasible_user_on_their_device(fleet: Client) -> None:
+    answer = fleet.post("actions/reader?blocking=true", json={})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    fanout = body["fanout"]
+    assert [(a["user"], a["invoker"]) for a in fanout["activations"]] == [
+        ("u1", "u1-phone"), ("u2", "u2-phone")]
+    assert fanout["users"] == 3 and fanout["excluded"]["count"] == 1
+    assert fanout["excluded"]["users"]["u3"] == (
+        "0/4 invokers are available: 1 without kind 'python:3', 3 not matching node u3_device.")
+    for entry in fanout["activations"]:
+        assert entry["response"]["result"] == {
+            "user": entry["user"], "readings": f"readings of {entry['user']}"}
+        child = fleet.wait_activation(entry["activationId"])
+        assert child["cause"] == body["activationId"]
+        assert {a["key"]: a["value"] for a in child["annotations"]}["invoker"] == entry["invoker"]
+    parent = fleet.wait_activation(body["activationId"])
+    assert parent["response"]["result"]["fanout"]["users"] == 3
+    assert parent["logs"] == [f"u3: {fanout['excluded']['users']['u3']}"]
+
+
+def test_a_non_blocking_fan_out_names_every_child_at_once(fleet: Client) -> None:
+    answer = fleet.post("actions/reader", json={})
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    ids = [a["activationId"] for a in body["fanout"]["activations"]]
+    assert set(body) == {"activationId", "fanout"} and len(ids) == 2
+    users = sorted(fleet.wait_activation(id)["response"]["result"]["user"] for id in ids)
+    assert users == ["u1", "u2"]
+
+
+def test_a_bound_user_runs_once_on_their_device(fleet: Client) -> None:
+    record = fleet.post("actions/reader?blocking=true", json={"usr": "u2"}).json()
+    assert record["response"]["result"]["user"] == "u2" and "fanout" not in record
+    assert {a["key"]: a["value"] for a in record["annotations"]}["invoker"] == "u2-phone"
