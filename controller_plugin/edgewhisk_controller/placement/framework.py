@@ -45,6 +45,8 @@ from .state import OPEN_NAMESPACE, ClusterState, View
 NEG_INF = np.float32(-np.inf)
 SPARSE_FRACTION = 0.25
 """An entry whose candidates are under this share of the rows keeps only their rows."""
+ROW_UPDATES = 32
+"""Up to this many changed rows are refreshed one by one (``row_value``), else vectorised."""
 CACHE_BYTES = 64 * 1024 * 1024
 """Budget of the cached static vectors; the oldest entries go first when it is exceeded."""
 
@@ -64,12 +66,15 @@ Bound = BoundAction | Sequence[Constraint]
 
 @dataclass
 class Step:
-    """One dynamic constraint of an entry, ready to run."""
+    """One dynamic constraint of an entry, ready to run (``lo``/``scale`` map raw to weighted
+    0-100: ``(raw - lo) * scale``)."""
 
     plugin: Plugin
     ctx: Context
     hard: bool
     weight: float
+    lo: float = 0.0
+    scale: float = 0.0
 
 
 @dataclass
@@ -98,6 +103,8 @@ class Engine:
         self._health_plugin = self.plugins[c.HEALTH]
         self._balance = self.plugins[c.BALANCED_LOAD]
         self._balance_weight = self.config.weight(c.BALANCED_LOAD)
+        self._row_values = all(type(p).row_value is not Plugin.row_value
+                               for p in (self._health_plugin, self._balance))
         self._health = np.zeros(0, np.float32)  # per row: 0 healthy, -inf not
         self._load = np.zeros(0, np.float32)  # per row: normalised BalancedLoad (0-100)
         self._dyn = np.zeros(0, np.float32)  # health + configured weight x load
@@ -138,8 +145,7 @@ class Engine:
         cols = self.state.cols
         cols["free_memory_mb"][row] -= memory_mb
         cols["in_flight"][row] += 1
-        cols["backlog_ms"][row] += self._run_ms(action_key)
-        self.state.dirty.add(row)
+        self.state.add_backlog(row, self._run_ms(action_key))
 
     def completed(self, id: str, memory_mb: int, action_key: str, run_ms: float | None,
                   warm: bool) -> None:
@@ -154,8 +160,7 @@ class Engine:
         cols = self.state.cols
         cols["free_memory_mb"][row] += memory_mb
         cols["in_flight"][row] = max(0, int(cols["in_flight"][row]) - 1)
-        cols["backlog_ms"][row] = max(0.0, float(cols["backlog_ms"][row])
-                                      - self._run_ms(action_key))
+        self.state.add_backlog(row, -self._run_ms(action_key))
         if run_ms is not None:
             alpha = self.config.run_ewma_alpha
             old = self.state.run_ms.get(action_key)
@@ -208,17 +213,15 @@ class Engine:
         total = entry.static + self._dynamic(entry)
         for step in entry.steps:
             if step.hard:
-                np.putmask(total, ~step.plugin.filter(step.ctx), NEG_INF)
+                total = np.where(step.plugin.filter(step.ctx), total, NEG_INF)
+                continue
+            raw = step.plugin.score(step.ctx)
+            if isinstance(raw, Sparse):
+                total[raw.positions] += np.float32((raw.value - step.lo) * step.scale)
+            elif step.lo:
+                total += (raw - step.lo) * step.scale
             else:
-                raw = step.plugin.score(step.ctx)
-                bounds = step.plugin.BOUNDS
-                assert bounds is not None
-                lo, hi = bounds
-                scale = step.weight * 100.0 / (hi - lo)
-                if isinstance(raw, Sparse):
-                    total[raw.positions] += np.float32((raw.value - lo) * scale)
-                else:
-                    total += ((raw - lo) * scale).astype(np.float32)
+                total += raw * step.scale
         if total.size:
             best = int(np.argmax(total))
             if total[best] != NEG_INF:
@@ -267,11 +270,22 @@ class Engine:
         return self.state.run_ms.get(action_key, self.config.default_run_ms)
 
     def _refresh(self) -> None:
-        """Bring the Health and BalancedLoad vectors up to date for the rows that changed."""
+        """Bring the Health and BalancedLoad vectors up to date for the rows that changed:
+        O(1) per changed row through the plugins' ``row_value`` when there are few."""
         state = self.state
         if len(self._dyn) != state.n:
             self._health, self._load = self._global(View(state))
             self._dyn = self._health + np.float32(self._balance_weight) * self._load
+        elif len(state.dirty) <= ROW_UPDATES and self._row_values:
+            view, present = View(state), state.cols["present"]
+            lo, hi = self._balance.BOUNDS or (0.0, 1.0)
+            scale, weight = 100.0 / (hi - lo), self._balance_weight
+            for row in state.dirty:
+                up = present[row] and self._health_plugin.row_value(view, row)
+                share = ((self._balance.row_value(view, row) or 0.0) - lo) * scale
+                self._health[row] = 0.0 if up else -np.inf
+                self._load[row] = share
+                self._dyn[row] = weight * share if up else -np.inf
         elif state.dirty:
             rows = np.fromiter(state.dirty, np.intp, len(state.dirty))
             health, load = self._global(View(state, rows))
@@ -280,9 +294,12 @@ class Engine:
         state.dirty.clear()
 
     def _global(self, view: View) -> tuple[np.ndarray, np.ndarray]:
+        """Health (0 or -inf) and normalised BalancedLoad (0-100) over ``view``, float32."""
         ctx = Context(view, {}, "")
         raw = self._balance.score(ctx)
-        load = normalise(raw, view.size, self._balance.BOUNDS).astype(np.float32)
+        assert not isinstance(raw, Sparse) and self._balance.BOUNDS is not None
+        lo, hi = self._balance.BOUNDS
+        load = ((raw - lo) * (100.0 / (hi - lo))).astype(np.float32)
         up = self._health_plugin.filter(ctx) & view.col("present")
         return np.where(up, np.float32(0), NEG_INF), load
 
@@ -334,11 +351,13 @@ class Engine:
             weight = k.weight
             if plugin.dynamic:
                 if k.hard and plugin.has_filter or not k.hard and plugin.has_score:
+                    lo, hi = 0.0, 1.0
                     if not k.hard:
                         assert plugin.BOUNDS is not None, f"{plugin.NAME}: dynamic needs BOUNDS"
+                        lo, hi = plugin.BOUNDS
                     ctx = Context(view, k.args, action)
                     steps.append(Step(plugin, Context(view, k.args, action, plugin.prepare(ctx)),
-                                      k.hard, weight))
+                                      k.hard, weight, lo, weight * 100.0 / (hi - lo)))
             elif not k.hard and plugin.has_score:
                 raw = self._piece(plugin, k, full, "score")
                 scores = normalise(raw, state.n, plugin.BOUNDS, candidates)

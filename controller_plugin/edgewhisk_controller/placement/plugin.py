@@ -76,6 +76,13 @@ class Plugin:
     def score(self, ctx: Context) -> np.ndarray | Sparse:
         raise NotImplementedError
 
+    def row_value(self, view: View, row: int) -> float | None:
+        """Optional O(1) form of an argument-free dynamic plugin for one state row: the raw
+        score (or, for a filter, 1.0/0.0), so the engine can update its per-row vectors on
+        every event without a numpy call. None: not provided (the engine uses the vector
+        form). The reference test checks both forms agree after random events."""
+        return None
+
     def explain(self, args: Mapping[str, Any]) -> str:
         """How the unschedulable message names invokers this filter excluded."""
         return f"rejected by {self.NAME}"

@@ -52,6 +52,7 @@ COLUMNS: Mapping[str, Any] = {
     "bandwidth_mbps": np.float32,
     "cpus": np.float32,
     "backlog_ms": np.float32,  # expected run time of the activations placed and not completed
+    "queue_ms": np.float32,  # backlog_ms / cpus: how long a new activation would wait
 }
 DYNAMIC_CHANGES = frozenset({"healthy", "free_memory_mb", "in_flight", "backlog_ms"})
 
@@ -75,6 +76,7 @@ class ClusterState:
         self.run_ms: dict[str, float] = {}  # action key -> EWMA of observed run time
         self.sizes: dict[str, int] = {}  # artifact key -> bytes, as far as it is known
         self.static_version = 0
+        self.changes = 0  # counts every column write (row views cache columns per count)
         self.dirty: set[int] = set()
 
     # -- registration ----------------------------------------------------------------------
@@ -99,8 +101,10 @@ class ClusterState:
         c["site"][row] = self.code("site", s.site, create=True)
         c["bandwidth_mbps"][row] = s.bandwidth_mbps
         c["cpus"][row] = max(s.cpus, 1e-3)
+        c["queue_ms"][row] = 0.0
         self._set_terms(row, terms_of(s))
         self.static_version += 1
+        self.changes += 1
         self.dirty.add(row)
         return row
 
@@ -117,6 +121,7 @@ class ClusterState:
         self.count -= 1
         heapq.heappush(self._free_rows, row)
         self.static_version += 1
+        self.changes += 1
         self.dirty.add(row)
         return row
 
@@ -151,6 +156,18 @@ class ClusterState:
             if fresh != terms:
                 self._set_terms(row, fresh)
             self.static_version += 1
+        if "backlog_ms" in changes or "cpus" in changes:
+            self.add_backlog(row, 0.0)
+        self.changes += 1
+        self.dirty.add(row)
+
+    def add_backlog(self, row: int, ms: float) -> None:
+        """Add ``ms`` of expected work to ``row``'s queue (never below 0)."""
+        c = self.cols
+        backlog = max(0.0, float(c["backlog_ms"][row]) + ms)
+        c["backlog_ms"][row] = backlog
+        c["queue_ms"][row] = backlog / float(c["cpus"][row])
+        self.changes += 1
         self.dirty.add(row)
 
     def snapshot(self, id: str) -> InvokerState:
@@ -274,10 +291,20 @@ class View:
         self.state = state
         self.rows = rows
         self.size = state.n if rows is None else len(rows)
+        self._cols: dict[str, tuple[int, np.ndarray]] = {}
 
     def col(self, name: str) -> np.ndarray:
+        """Column ``name`` over the view's rows; read-only (a row view caches what it
+        gathered until the next state change, so several plugins share one gather)."""
         col = self.state.cols[name]
-        return col[: self.state.n] if self.rows is None else col[self.rows]
+        if self.rows is None:
+            return col[: self.state.n]
+        hit = self._cols.get(name)
+        if hit is not None and hit[0] == self.state.changes:
+            return hit[1]
+        gathered = col[self.rows]
+        self._cols[name] = (self.state.changes, gathered)
+        return gathered
 
     def has_any(self, attribute: str, terms: Iterable[str]) -> np.ndarray:
         """Rows whose set ``attribute`` holds at least one of ``terms``."""

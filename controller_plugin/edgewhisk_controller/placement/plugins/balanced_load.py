@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import constraints
 from ..plugin import Context, Plugin
+from ..state import View
 
 
 class BalancedLoad(Plugin):
@@ -23,3 +24,9 @@ class BalancedLoad(Plugin):
         free = ctx.view.col("free_memory_mb")
         share = np.divide(free, memory, out=np.zeros(ctx.view.size), where=memory > 0)
         return np.minimum(np.maximum(share, 0.0, out=share), 1.0, out=share)
+
+    def row_value(self, view: View, row: int) -> float:
+        memory = float(view.state.cols["memory_mb"][row])
+        if not memory > 0:
+            return 0.0
+        return min(max(float(view.state.cols["free_memory_mb"][row]) / memory, 0.0), 1.0)

@@ -1,10 +1,10 @@
 """DeadlineFeasibility: ``policy.deadline(within)`` — can the invoker finish in time?
 
-Estimate per invoker: queue (expected run time of the activations already placed on it,
-divided by its cpus) + transfer of the consumed artifacts (as ArtifactLocality) + this
+Estimate per invoker: queue (``queue_ms``: expected run time of the activations already placed
+on it, divided by its cpus) + transfer of the consumed artifacts (as ArtifactLocality) + this
 action's observed run time (an EWMA per action version, ``default_run_ms`` before the first
 observation). Hard (strict): estimate <= ``within_s``. Soft: the slack left, as a fraction
-of the deadline, clipped to 0..1. Args: ``within_s``; optional ``action`` (the action key
+of the deadline, at least 0. Args: ``within_s``; optional ``action`` (the action key
 whose run time counts; default the placed action), ``artifacts`` and ``site`` (as
 ArtifactLocality). The transfer part is static and cached through ``prepare``.
 """
@@ -31,17 +31,18 @@ class DeadlineFeasibility(Plugin):
         return transfer_ms(ctx.view, artifacts, ctx.args.get("site"), self.config)
 
     def estimate_ms(self, ctx: Context) -> np.ndarray:
-        view = ctx.view
-        run = view.run_ms(ctx.args.get("action") or ctx.action, self.config.default_run_ms)
-        return view.col("backlog_ms") / view.col("cpus") + (ctx.prepared + run)
+        run = ctx.view.run_ms(ctx.args.get("action") or ctx.action, self.config.default_run_ms)
+        return ctx.view.col("queue_ms") + ctx.prepared + run
 
     def filter(self, ctx: Context) -> np.ndarray:
         return self.estimate_ms(ctx) <= ctx.args["within_s"] * 1000.0
 
     def score(self, ctx: Context) -> np.ndarray:
+        """(deadline - estimate) / deadline, at least 0 (it cannot exceed 1)."""
         within = float(ctx.args["within_s"]) * 1000.0
-        slack = (within - self.estimate_ms(ctx)) / within
-        return np.minimum(np.maximum(slack, 0.0, out=slack), 1.0, out=slack)
+        run = ctx.view.run_ms(ctx.args.get("action") or ctx.action, self.config.default_run_ms)
+        slack = ((within - run) - ctx.prepared - ctx.view.col("queue_ms")) * (1.0 / within)
+        return np.maximum(slack, 0.0, out=slack)
 
     def explain(self, args: Mapping[str, Any]) -> str:
         return f"unable to finish within {args['within_s']:g} s"

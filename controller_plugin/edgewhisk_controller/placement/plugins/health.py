@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import constraints
 from ..plugin import Context, Plugin
+from ..state import View
 
 
 class Health(Plugin):
@@ -17,6 +18,9 @@ class Health(Plugin):
 
     def filter(self, ctx: Context) -> np.ndarray:
         return ctx.view.col("healthy")
+
+    def row_value(self, view: View, row: int) -> float:
+        return 1.0 if view.state.cols["healthy"][row] else 0.0
 
     def explain(self, args: Mapping[str, Any]) -> str:
         return "unhealthy"
