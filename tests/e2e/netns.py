@@ -147,6 +147,26 @@ class Namespace:
         delete_namespace(self.name)
 
 
+class Host(Namespace):
+    """The root namespace, for the parts of a test that talk over loopback only: commands run
+    directly, :meth:`call` on the caller's thread, nothing to delete."""
+
+    def __init__(self) -> None:
+        super().__init__("host", "127.0.0.1")
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return fn(*args, **kwargs)
+
+    def popen(self, command: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        process = subprocess.Popen(list(command), start_new_session=True, **kwargs)
+        self.processes.append(process)
+        return process
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            self.stop(process)
+
+
 def delete_namespace(name: str) -> None:
     """Kill what still runs inside and delete it (its veth ends go with it). Idempotent."""
     if not (NETNS_DIR / name).exists():
