@@ -4,6 +4,8 @@ The dispatcher writes the records (``schema/activation.py``); this module only r
 newest first, filtered by ``name`` and by ``since``/``upto`` (ms since the epoch, on
 ``start``). Without ``docs=true`` a listing leaves out ``response`` and ``logs`` and shows
 ``statusCode`` instead, as upstream. An id of another namespace is a 404: ids must not leak.
+Every read first waits for the dispatcher's pending record writes (``Dispatcher.written``): a
+record is stored just behind its blocking answer, and a client that saw the answer must find it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..keys import STORE
+from ..keys import DISPATCHER, STORE
 from ..schema.entity import check_name, page, public, query_bool, query_int
 from ..stores import Store
 from .request import get_or_none, json_response, namespace, not_found
@@ -32,6 +34,7 @@ async def list_activations(request: web.Request) -> web.Response:
         filters["name"] = check_name(query["name"].split("/")[-1], "name")
     since, upto = query_int(query, "since", 0), query_int(query, "upto", 0)
     limit, skip = page(query)
+    await request.app[DISPATCHER].written()
     if since or upto:
         docs = [doc for doc in await store.list(COLL, filters=filters, sort="start",
                                                 descending=True)
@@ -71,6 +74,7 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
 
 async def _record(request: web.Request) -> dict[str, Any]:
     activation_id = request.match_info["id"]
+    await request.app[DISPATCHER].written(activation_id)
     doc = await _find(request.app[STORE], namespace(request), activation_id)
     if doc is None:
         raise not_found(COLL, activation_id)

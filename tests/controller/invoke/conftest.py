@@ -90,6 +90,8 @@ class Env:
                 await asyncio.sleep(0.05)
 
     async def count(self) -> int:
+        """Records stored, once those of the activations answered so far are (as the API)."""
+        await self.dispatcher.written()
         return await self.store.count(act.COLLECTION)
 
 
