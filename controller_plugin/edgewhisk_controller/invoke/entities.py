@@ -94,8 +94,7 @@ def spec_of(ns: str, action: Doc, *, api_host: str) -> ActionSpec:
     """
     exec_ = exec_of(action)
     lim = limits(action)
-    shape = {k: exec_.get(k) for k in ("kind", "code", "binary", "main", "image")}
-    digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+    digest = _code_digest(action, exec_)
     return ActionSpec(
         key=f"{path(ns, action['name'])}@{action.get('version', '0.0.1')}#{digest}",
         kind=exec_["kind"],
@@ -109,6 +108,30 @@ def spec_of(ns: str, action: Doc, *, api_host: str) -> ActionSpec:
         concurrency=lim["concurrency"],
         logs_mb=lim["logs"],
     )
+
+
+_DIGESTS: dict[tuple[str, str], str] = {}
+"""Code digests by the stored document's (``_id``, ``_rev``): a revision names one content."""
+DIGESTS_KEPT = 1024
+
+
+def _code_digest(action: Doc, exec_: Mapping[str, Any]) -> str:
+    """The digest of what shapes the container, computed once per stored revision.
+
+    Why remembered: hashing the code (up to 48 MB of base64) on every invoke would cost the
+    event loop time proportional to the action's size on its hot path.
+    """
+    id, rev = action.get("_id"), action.get("_rev")
+    key = (id, rev) if isinstance(id, str) and isinstance(rev, str) else None
+    if key is not None and key in _DIGESTS:
+        return _DIGESTS[key]
+    shape = {k: exec_.get(k) for k in ("kind", "code", "binary", "main", "image")}
+    digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+    if key is not None:
+        if len(_DIGESTS) >= DIGESTS_KEPT:
+            del _DIGESTS[next(iter(_DIGESTS))]  # the oldest entry
+        _DIGESTS[key] = digest
+    return digest
 
 
 def resolve_name(value: Any, ns: str) -> tuple[str, str] | None:
