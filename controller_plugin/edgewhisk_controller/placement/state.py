@@ -135,31 +135,36 @@ class ClusterState:
         for name in DYNAMIC_CHANGES & set(changes):
             self.cols[name][row] = changes[name]
         static = set(changes) - DYNAMIC_CHANGES
-        if static:
-            terms = dict(self._terms[row] or {})
-            current = self.snapshot(id)
-            fresh = terms_of(replace(current, **{k: changes[k] for k in static}))
-            c = self.cols
-            if "memory_mb" in static:
-                c["memory_mb"][row] = changes["memory_mb"]
-            if "role" in static:
-                c["role"][row] = ROLES.index(changes["role"]) if changes["role"] in ROLES else 0
-            if "owner" in static:
-                owner = changes["owner"]
-                c["owner"][row] = -1 if owner is None else self.code("owner", owner, True)
-            if "site" in static:
-                c["site"][row] = self.code("site", changes["site"], create=True)
-            if "bandwidth_mbps" in static:
-                c["bandwidth_mbps"][row] = changes["bandwidth_mbps"]
-            if "cpus" in static:
-                c["cpus"][row] = max(changes["cpus"], 1e-3)
-            if fresh != terms:
-                self._set_terms(row, fresh)
-            self.static_version += 1
+        if static and self._update_static(id, row, {k: changes[k] for k in static}):
+            self.static_version += 1  # only a real change drops the cached masks
         if "backlog_ms" in changes or "cpus" in changes:
             self.add_backlog(row, 0.0)
         self.changes += 1
         self.dirty.add(row)
+
+    def _update_static(self, id: str, row: int, changes: dict[str, Any]) -> bool:
+        """Write static attributes; whether any of them differed from what the row held."""
+        c, changed = self.cols, False
+        numbers = {"memory_mb": None, "bandwidth_mbps": None, "cpus": 1e-3}
+        for name, floor in numbers.items():
+            if name in changes:
+                value = changes[name] if floor is None else max(changes[name], floor)
+                if c[name][row] != c[name].dtype.type(value):
+                    c[name][row], changed = value, True
+        codes = {
+            "role": lambda v: ROLES.index(v) if v in ROLES else 0,
+            "owner": lambda v: -1 if v is None else self.code("owner", v, create=True),
+            "site": lambda v: self.code("site", v, create=True),
+        }
+        for name, encode in codes.items():
+            if name in changes and c[name][row] != encode(changes[name]):
+                c[name][row], changed = encode(changes[name]), True
+        if set(changes) & {"kinds", "namespaces", "labels", "capabilities", "networks", "cached"}:
+            fresh = terms_of(replace(self.snapshot(id), **changes))
+            if fresh != (self._terms[row] or {}):
+                self._set_terms(row, fresh)
+                changed = True
+        return changed
 
     def add_backlog(self, row: int, ms: float) -> None:
         """Add ``ms`` of expected work to ``row``'s queue (never below 0)."""
