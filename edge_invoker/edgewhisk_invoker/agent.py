@@ -61,6 +61,7 @@ log = logging.getLogger("edgewhisk_invoker")
 AGENT_VERSION = "0.1.0"
 STABLE_S = 10.0          # a connection up this long resets the backoff
 CLOSE_TIMEOUT_S = 5.0    # bound on closing the socket
+CONNECT_TIMEOUT_S = 10.0  # bound on TCP + TLS + the WebSocket handshake
 POOL_CLOSE_TIMEOUT_S = 60.0
 FATAL_CLOSES: dict[int, type[Fatal]] = {CloseCode.TOKEN_REVOKED: TokenRejected,
                                         CloseCode.REPLACED: Replaced}
@@ -111,7 +112,10 @@ class Agent:
 
     async def serve(self) -> None:
         """Connect, register, work; reconnect with backoff until stopped; then close."""
-        self._session = aiohttp.ClientSession()
+        # Bounded dialling (a cut link drops SYNs silently) and handshake; no total timeout,
+        # which would also bound the WebSocket's life (aiohttp resets the read timeout for it).
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
+            total=None, connect=CONNECT_TIMEOUT_S, sock_read=CONNECT_TIMEOUT_S))
         self.monitor.start(self._on_context)
         try:
             while not self._stopping.is_set():
