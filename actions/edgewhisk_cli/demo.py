@@ -1,10 +1,13 @@
 """``edgewhisk demo``: the paper's personal assistant, end to end, through the controller.
 
-What it shows: the embedded default as a user gets it. ``edgewhisk controller --port 0 --data
-WORKDIR/controller`` starts as a child process (SQLite store, one local invoker on the process
-backend, artifacts in ``WORKDIR/controller/artifacts``); the three example actions
-(``actions/examples/personal_assistant``) are deployed through its REST API and invoked with
-blocking invokes, as ``wsk`` would:
+What it shows: the embedded default as a user gets it, with an edge fleet. ``edgewhisk
+controller --port 0 --data WORKDIR/controller --invoker-memory 128`` starts as a child process
+(SQLite store, artifacts in ``WORKDIR/controller/artifacts``, its one local invoker too small for
+any of the demo's actions); three ``edgewhisk
+invoker`` agents dial its tunnel on loopback with device tokens created through the API — a cloud
+node and one device per user (``demo_fleet.py``); the three example actions
+(``actions/examples/personal_assistant``) are deployed through the REST API and invoked with
+blocking invokes, as ``wsk`` would, and the placement engine puts each on a node by its policy:
 
 1. seed     each user's device collects readings: ``artifacts/<usr>/glucose`` (npz)
 2. deploy   ``PUT actions/<name>``: python:3, a zip (``__main__.py`` + ``glucose.py``), the
@@ -16,9 +19,10 @@ blocking invokes, as ``wsk`` would:
 6. invoke   ``predict`` serves each user's model on a few of the user's held-out readings
 
 It prints two tables: each step's outcome (artifact, size, accuracy before/after, answer, time),
-and each activation as the controller recorded it (activation id, ``invoker`` annotation,
-waitTime, initTime on cold starts, duration, the client's round trip). The controller is stopped
-by pid at the end, whatever happened (it destroys its containers). Exit status 0 on success,
+and each activation as the controller recorded it (activation id, ``invoker`` annotation: the
+node it ran on, waitTime, initTime on cold starts, duration, the client's round trip). The
+invokers and then the controller are stopped by pid at the end, whatever happened (each
+destroys its containers). Exit status 0 on success,
 1 with the failing step and its logs otherwise, 2 for bad arguments.
 """
 
@@ -38,14 +42,18 @@ from edgewhisk_controller.config import ControllerConfig
 
 from .action import ActionError
 from .demo_controller import DemoError, EmbeddedController
+from .demo_fleet import EdgeFleet, Node, nodes_for
 from .demo_report import Row, render
 from .demo_steps import Demo, check_examples
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "personal_assistant"
-DEFAULT_USERS = ("u1", "u2", "u3")
+DEFAULT_USERS = ("u1", "u2")
 PLACEMENT_NOTE = (
-    "placement: least-loaded among the controller's local invokers; the actions' edge policies "
-    "(refine and predict on {usr}_device) wait for the edge invokers and the placement plugins.")
+    "placement: every activation crossed a tunnel (the controller's local invoker fits none). "
+    "train_base has no policy: the engine's balanced load puts it on the node with the most free "
+    "memory (cloud); refine and predict say policy.fn(node=\"{usr}_device\", strict=True) (and "
+    "refine policy.data(network=[\"{usr}_home\"], strict=True)), so each ran on its user's "
+    "own device.")
 _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
 
 
@@ -70,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     with _workdir(args.workdir) as workdir:
         data = workdir / "controller"
-        print(f"edgewhisk demo: the personal assistant through the embedded controller\n"
+        print(f"edgewhisk demo: the personal assistant through the embedded controller and "
+              f"{len(users) + 1} edge invokers on its tunnel\n"
               f"controller state (the embedded default): {data}\n", flush=True)
         try:
             demo = _run(Path(args.examples), data, workdir / "controller.log", users,
@@ -92,8 +101,12 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int)
     """Start the controller, run the steps, stop it by pid (also when a step fails)."""
     check_examples(examples)  # before anything starts
     started = time.perf_counter()
-    artifacts = ControllerConfig(data=data).artifacts  # where its local invokers keep them
-    controller = EmbeddedController(data, log)
+    artifacts = ControllerConfig(data=data).artifacts  # every node's artifact folder here
+    artifacts.mkdir(parents=True, exist_ok=True)
+    # the controller needs one local invoker; at 128 MB it fits none of the demo's 256 MB
+    # actions, so every activation goes through a tunnel
+    controller = EmbeddedController(data, log, ("--invokers", "1", "--invoker-memory", "128"))
+    nodes = nodes_for(users)
     try:
         with controller:
             client = controller.client()
@@ -104,17 +117,45 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int)
                 demo.rows.append(Row(
                     "controller", "-", "controller/store.sqlite3", "sqlite", "-",
                     result=f"pid {controller.pid}, {controller.api_host}, guest key, "
-                           "1 local invoker (process backend)",
+                           "its local invoker kept at 128 MB (fits no demo action)",
                     time=f"{controller.started_s:.1f}s"))
-                demo.run()
+                fleet_started = time.perf_counter()
+                try:
+                    with EdgeFleet(client, controller.api_host, nodes, artifacts, log.parent):
+                        _fleet_rows(demo, nodes, controller.api_host, fleet_started)
+                        demo.run()
+                finally:
+                    _report_fleet_stop(nodes, started)
             finally:
                 client.close()
     finally:
         _report_stop(controller, started)
-    demo.rows.append(Row("total", result=f"{len(users)} users; controller pid {controller.pid} "
-                                         f"and containers {_pids(controller.containers)} stopped",
+    agents = [n.pid for n in nodes if n.pid]
+    containers = [pid for n in nodes for pid in n.containers]
+    demo.rows.append(Row("total", result=f"{len(users)} users; invokers {_pids(agents)} and "
+                                         f"their containers {_pids(containers)}, controller pid "
+                                         f"{controller.pid} stopped",
                          time=f"{time.perf_counter() - started:.1f}s"))
     return demo
+
+
+def _fleet_rows(demo: Demo, nodes: list[Node], api_host: str, started: float) -> None:
+    tunnel = api_host.replace("http://", "ws://", 1)
+    for node in nodes:
+        demo.progress(f"invoker {node.id}: pid {node.pid}, registered over {tunnel}")
+        demo.rows.append(Row("invoker", node.id, "-", "-", "-",
+                             result=f"pid {node.pid}, tunnel {tunnel}, token via the API; "
+                                    f"{node.summary}",
+                             time=f"{time.perf_counter() - started:.1f}s"))
+
+
+def _report_fleet_stop(nodes: list[Node], started: float) -> None:
+    agents = [n.pid for n in nodes if n.pid]
+    if agents:
+        containers = [pid for n in nodes for pid in n.containers]
+        print(f"[{time.perf_counter() - started:5.1f}s] stopped the invokers (SIGTERM) "
+              f"{_pids(agents)} and their containers {_pids(containers)}", file=sys.stderr,
+              flush=True)
 
 
 def _report_stop(controller: EmbeddedController, started: float) -> None:

@@ -64,8 +64,9 @@ class EmbeddedController:
     Its log (stderr) goes to ``log``; ``api_host`` and ``auth`` come from its stdout.
     """
 
-    def __init__(self, data: Path, log: Path) -> None:
+    def __init__(self, data: Path, log: Path, options: tuple[str, ...] = ()) -> None:
         self.data = data
+        self.options = options  # more ``edgewhisk controller`` options (e.g. --invokers 0)
         self.log_path = log
         self.process: subprocess.Popen[str] | None = None
         self.pid = 0  # kept after the stop, for the report
@@ -77,7 +78,7 @@ class EmbeddedController:
     def __enter__(self) -> EmbeddedController:
         started = time.perf_counter()
         command = [sys.executable, "-m", "edgewhisk_cli.main", "controller", "--port", "0",
-                   "--data", str(self.data)]
+                   "--data", str(self.data), *self.options]
         with open(self.log_path, "a") as log:
             self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
                                             stdout=subprocess.PIPE, stderr=log, text=True)
@@ -172,6 +173,16 @@ class ControllerClient:
         if response.status_code != 200:
             raise DemoError(f"deploy {name}: HTTP {response.status_code}: {_error(response)}")
         return dict(response.json())
+
+    def create_token(self, invoker_id: str) -> str:
+        """``POST invokers/tokens {"id": ...}``: a device token for that invoker (shown once)."""
+        response = self._call("post", "invokers/tokens", f"token for {invoker_id}",
+                              json={"id": invoker_id})
+        token = _json(response).get("token")
+        if response.status_code not in (200, 201) or not isinstance(token, str):
+            raise DemoError(f"token for {invoker_id}: HTTP {response.status_code}: "
+                            f"{_error(response)}")
+        return token
 
     def invoke(self, name: str, params: dict[str, Any], step: str) -> Activation:
         """A blocking invoke; the record (polled if the invoke outlives the wait limit).

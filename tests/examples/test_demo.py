@@ -1,8 +1,9 @@
-"""``edgewhisk demo`` end to end: a real subprocess that starts a real controller, deploys the
-example actions through its API and invokes them; checked by what it prints (a row per step and
-user, a row per activation), by what it leaves on disk (the controller's store holds every printed
-activation; formats, loadable models that predict better for their user than the base does) and
-by what it cleans up (the controller and its containers, temp folders)."""
+"""``edgewhisk demo`` end to end: a real subprocess that starts a real controller and three edge
+invokers on its tunnel (a cloud node, a device per user), deploys the example actions through its
+API and invokes them; checked by what it prints (a row per step, node and user, a row per
+activation naming the node it ran on), by what it leaves on disk (the controller's store holds
+every printed activation; formats, loadable models that predict better for their user than the
+base does) and by what it cleans up (invokers, their containers, the controller, temp folders)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ import pytest
 from edgewhisk_controller.stores import open_store
 from edgewhisk_runtime.artifacts.filesystem import digest
 
-USERS = ("u1", "u2", "u3")
+USERS = ("u1", "u2")
+NODES = {"cloud": "-", **{f"{u}-phone": u for u in USERS}}
 EXAMPLE = Path(glucose.__file__).parent
 
 
@@ -45,6 +47,15 @@ def _stopped_pids(text: str) -> list[int]:
                       r"containers \((?:pids )?([\d, ]*|none)\)", text, re.S)
     assert found is not None, text
     return [int(found[1]), *(int(p) for p in re.findall(r"\d+", found[2]))]
+
+
+def _stopped_invokers(text: str) -> tuple[list[int], list[int]]:
+    """The invokers' pids and their containers' pids, as the demo reports them."""
+    found = re.search(r"stopped the invokers \(SIGTERM\) \(pids ([\d, ]+)\) and their "
+                      r"containers \((?:pids )?([\d, ]*|none)\)", text)
+    assert found is not None, text
+    return ([int(p) for p in re.findall(r"\d+", found[1])],
+            [int(p) for p in re.findall(r"\d+", found[2])])
 
 
 def _alive(pid: int) -> bool:
@@ -78,21 +89,23 @@ def test_the_demo_succeeds_and_prints_a_row_per_step_and_user(demo) -> None:
     steps, activations = _tables(done.stdout)
     for step in ("seed", "refine", "predict"):
         assert sorted(row[1] for row in steps if row[0] == step) == list(USERS)
+    assert [row[1] for row in steps if row[0] == "invoker"] == list(NODES)
     for step in ("controller", "deploy", "train_base", "select", "total"):
         assert [row[0] for row in steps].count(step) == (3 if step == "deploy" else 1)
     assert [row[:2] for row in activations] == [
         ["train_base", "-"], *(["refine", u] for u in USERS), *(["predict", u] for u in USERS)]
 
 
-def test_each_action_starts_cold_once_then_runs_warm_on_the_local_invoker(demo) -> None:
+def test_each_activation_ran_on_the_node_its_policy_names(demo) -> None:
     _, activations = _tables(demo[0].stdout)
     for row in activations:
-        step, _, activation_id, invoker, start, *times = row
+        step, usr, activation_id, invoker, start, *times = row
         assert re.fullmatch(r"[0-9a-f]{32}", activation_id)
-        assert invoker == "local0"
-        first = row is next(r for r in activations if r[0] == step)
-        assert start == ("cold" if first else "warm")
-        assert (times[2] == "-") == (start == "warm")  # initTime only on a cold start
+        # train_base has no policy (balanced: the cloud node); refine and predict are strict
+        # policy.fn(node="{usr}_device"): the device that user owns
+        assert invoker == ("cloud" if step == "train_base" else f"{usr}-phone")
+        assert start == "cold"  # the first activation of its action on its node
+        assert times[2] != "-"  # initTime on a cold start
 
 
 def test_every_printed_activation_is_recorded_by_the_controller(demo) -> None:
@@ -149,12 +162,15 @@ def test_each_refined_model_loads_and_predicts_its_user_better_than_the_base(dem
     assert (float(printed[1]), float(printed[2])) == (round(base, 3), round(refined, 3))
 
 
-def test_the_demo_stops_the_controller_and_its_containers(demo) -> None:
+def test_the_demo_stops_the_invokers_their_containers_and_the_controller(demo) -> None:
     done, _ = demo
     pids = _stopped_pids(done.stderr)
-    assert len(pids) == 1 + 3, "the controller, and a container per action"
-    assert not [pid for pid in pids if _alive(pid)]
-    assert f"controller pid {pids[0]} and containers" in done.stdout
+    assert len(pids) == 1, "the controller, which runs no local invoker"
+    invokers, containers = _stopped_invokers(done.stderr)
+    assert len(invokers) == len(NODES)
+    assert len(containers) == 1 + 2 * len(USERS), "train_base on cloud, refine+predict per device"
+    assert not [pid for pid in (*pids, *invokers, *containers) if _alive(pid)]
+    assert f"controller pid {pids[0]} stopped" in done.stdout
 
 
 def test_a_failing_action_fails_the_demo_naming_the_step_and_cleaning_up(tmp_path) -> None:
@@ -169,7 +185,9 @@ def test_a_failing_action_fails_the_demo_naming_the_step_and_cleaning_up(tmp_pat
     assert done.returncode == 1
     assert "edgewhisk demo failed: refine u1" in done.stderr
     assert "the device is offline" in done.stderr
-    assert not [pid for pid in _stopped_pids(done.stderr) if _alive(pid)]
+    invokers, containers = _stopped_invokers(done.stderr)
+    assert not [pid for pid in (*_stopped_pids(done.stderr), *invokers, *containers)
+                if _alive(pid)]
     state = re.search(r"controller state \(the embedded default\): (\S+)", done.stdout)
     assert state is not None and not Path(state[1]).parent.exists()
 
