@@ -27,6 +27,7 @@ import signal
 import sys
 from typing import Any
 
+from edgewhisk_cli import wskprops
 from edgewhisk_cli.wskprops import add_api_arguments, require_api
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 from edgewhisk_tunnel import Registered
@@ -56,8 +57,8 @@ BATTERY_LABEL = "edgewhisk.battery"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--controller", help="the controller, wss://HOST:PORT "
-                        "(ws:// only to a loopback address)")
+    parser.add_argument("--controller", help="the controller, wss://HOST:PORT (ws:// only to "
+                        "a loopback address; default: APIHOST of ~/.wskprops as wss://)")
     parser.add_argument("--token", default=os.environ.get(TOKEN_ENV),
                         help=f"this device's token (default: ${TOKEN_ENV})")
     parser.add_argument("--id", default=None, help="invoker id (default: the host name)")
@@ -129,9 +130,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _agent_setup(args: argparse.Namespace) -> tuple[AgentConfig, ContextMonitor, Any]:
-    if not args.controller or not args.token:
-        raise ConfigError(f"--controller and --token are required (or ${TOKEN_ENV})")
-    url = tunnel_url(args.controller)
+    props = wskprops.load()
+    controller = args.controller or (wskprops.api_url(props.apihost) if props.apihost else None)
+    if not controller or not args.token:
+        raise ConfigError(f"--controller (or APIHOST in {props.path}) and --token "
+                          f"(or ${TOKEN_ENV}) are required")
+    url = tunnel_url(controller)
     ssl = ssl_context(url, args.ca_file)
     battery: Battery
     if args.no_battery:

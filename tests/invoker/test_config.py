@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -61,8 +62,19 @@ def test_the_command_refuses_ws_off_loopback_with_exit_2() -> None:
 def test_a_missing_token_is_a_usage_error() -> None:
     done = subprocess.run(edgewhisk("invoker", "--controller", "wss://cloud:8443"),
                           capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin"})
-    assert done.returncode == 2 and "--token are required" in done.stderr
+                          env={**os.environ, "WSK_CONFIG_FILE": "/nonexistent",
+                               "EDGEWHISK_INVOKER_TOKEN": ""})
+    assert done.returncode == 2 and "and --token (or $EDGEWHISK_INVOKER_TOKEN) are required" \
+        in done.stderr
+
+
+def test_the_controller_defaults_to_the_wskprops_api_host(tmp_path) -> None:
+    props = tmp_path / "wskprops"
+    props.write_text("APIHOST=http://192.0.2.1:3233\nAUTH=u:k\n")
+    done = subprocess.run(edgewhisk("invoker", "--token", "t"), capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "WSK_CONFIG_FILE": str(props)})
+    assert done.returncode == 2
+    assert "'http://192.0.2.1:3233': ws:// (no TLS) is only allowed to a loopback" in done.stderr
 
 
 def test_a_ca_file_that_does_not_exist_is_a_usage_error(tmp_path) -> None:
