@@ -258,7 +258,7 @@ class RemoteInvoker(Invoker):
         pending = self.pending.pop(activation_id)
         self._forget(activation_id, "lost")
         if not pending.future.done():
-            log.warning("invoker %s lost activation %s: %s", self.id, activation_id, why)
+            log.warning("invoker %s: activation %s is lost: %s", self.id, activation_id, why)
             pending.future.set_exception(
                 InvokerLost(self.id, why, maybe_started=pending.sent_on is not None))
 

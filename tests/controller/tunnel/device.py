@@ -204,14 +204,18 @@ class Api:
 
     async def action(self, name: str, code: str, *, node: str | None = None,
                      strict: bool = True, idempotent: bool = False,
+                     policies: Sequence[Mapping[str, Any]] = (),
                      annotations: Sequence[Mapping[str, Any]] = (), **fields: Any) -> None:
-        """Create ``name``; ``node``: placed by ``policy.fn(node=..., strict=...)``."""
+        """Create ``name``; ``node``: placed by ``policy.fn(node=..., strict=...)``;
+        ``policies``: more edgewhisk policies as ``describe`` writes them."""
         notes = list(annotations)
+        chosen = [dict(p) for p in policies]
         if node is not None:
-            policy = {"type": "fn", "node": node, "strict": strict}
+            chosen.append({"type": "fn", "node": node, "strict": strict})
+        if chosen:
             notes.append({"key": "edgewhisk", "value": {
                 "version": 1, "consumes": [], "produces": [], "gates": [],
-                "policies": [policy]}})
+                "policies": chosen}})
         if idempotent:
             notes.append({"key": "idempotent", "value": True})
         body = {"exec": {"kind": "python:3", "code": code}, "annotations": notes, **fields}
@@ -221,7 +225,7 @@ class Api:
     async def invoke(self, name: str, params: dict[str, Any], *, blocking: bool = False) -> Any:
         query = "?blocking=true" if blocking else ""
         status, body = await self.call("POST", f"_/actions/{name}{query}", params)
-        assert status in (200, 202, 502), body
+        assert status in (200, 202, 500, 502), body  # 500, 502: a failed blocking invoke
         return body
 
     async def activation(self, activation_id: str, timeout_s: float = WAIT_S) -> dict[str, Any]:
