@@ -300,7 +300,8 @@ class Agent:
                 await self._send(message.reply(now_ms()))
             else:
                 self.rtt_ms = now_ms() - message.echo_ms
-                self._outbox.confirmed(message.seq)
+                for activation_id in self._outbox.confirmed(message.seq):
+                    log.info("result of %s delivered", activation_id)
         elif isinstance(message, Run):
             self._start_run(message)
         elif isinstance(message, Drain):

@@ -101,6 +101,14 @@ class AgentProcess:
                     raise AssertionError(f"the agent did not register ({count}):\n{self.log()}")
                 self._cond.wait(min(left, 0.5))
 
+    def wait_log(self, text: str, timeout: float = START_TIMEOUT_S) -> None:
+        """Poll the agent's stderr log until it contains ``text``."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not in the agent's log:\n{self.log()}")
+            time.sleep(0.05)
+
     @property
     def pid(self) -> int:
         assert self.process is not None

@@ -48,6 +48,7 @@ class TunnelServer:
         self.closes: list[tuple[int, int | None]] = []   # (connection, close code)
         self.handshakes = 0
         self.refusing = False
+        self.echo = True     # answer the agent's heartbeats (which confirm its results)
         self._connections = 0
         self._ws: web.WebSocketResponse | None = None
         self._cond = threading.Condition()
@@ -99,7 +100,7 @@ class TunnelServer:
             if isinstance(message, Register):
                 await ws.send_str(encode(Registered(message.id, self.heartbeat_s,
                                                     self.offline_after_s)))
-            elif isinstance(message, Heartbeat) and message.echo_ms is None:
+            elif isinstance(message, Heartbeat) and message.echo_ms is None and self.echo:
                 await ws.send_str(encode(message.reply(int(time.monotonic() * 1000))))
         with self._cond:
             self.closes.append((number, ws.close_code))
