@@ -297,6 +297,7 @@ class View:
         self.rows = rows
         self.size = state.n if rows is None else len(rows)
         self._cols: dict[str, tuple[int, np.ndarray]] = {}
+        self._found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def col(self, name: str) -> np.ndarray:
         """Column ``name`` over the view's rows; read-only (a row view caches what it
@@ -365,7 +366,21 @@ class View:
         return mask
 
     def _positions(self, members: np.ndarray) -> np.ndarray:
-        """Positions in this view of those of ``members`` (sorted state rows) it covers."""
+        """Positions in this view of those of ``members`` (sorted state rows) it covers.
+
+        Cached per ``members`` array: the state replaces that array whenever its set changes.
+        """
+        assert self.rows is not None
+        hit = self._found.get(id(members))
+        if hit is not None and hit[0] is members:
+            return hit[1]
+        if len(self._found) > 64:
+            self._found.clear()
+        found = self._find(members)
+        self._found[id(members)] = (members, found)
+        return found
+
+    def _find(self, members: np.ndarray) -> np.ndarray:
         assert self.rows is not None
         at = np.searchsorted(self.rows, members)
         inside = at < self.size

@@ -26,8 +26,11 @@ class DeadlineFeasibility(Plugin):
     DYNAMIC = True
     BOUNDS = (0.0, 1.0)
 
-    def prepare(self, ctx: Context) -> np.ndarray:
+    def prepare(self, ctx: Context) -> np.ndarray | float:
+        """Transfer milliseconds per invoker (0.0 when the action consumes nothing)."""
         artifacts = ctx.args.get("artifacts") or ()
+        if not artifacts:
+            return 0.0
         return transfer_ms(ctx.view, artifacts, ctx.args.get("site"), self.config)
 
     def estimate_ms(self, ctx: Context) -> np.ndarray:
