@@ -48,9 +48,9 @@ def config_for(population: Population) -> PlacementConfig:
 
 def build_engine(population: Population) -> Any:
     engine = _engine_class()(config_for(population))
-    sizes = getattr(engine, "artifact_sizes", None)
-    if isinstance(sizes, dict):
-        sizes.update(population.artifact_bytes)
+    learn_sizes = getattr(engine, "artifact_sizes", None)
+    if callable(learn_sizes):
+        learn_sizes(population.artifact_bytes)
     for fields in iter_fields(population):
         engine.register(_state(fields))
     return engine
@@ -59,11 +59,6 @@ def build_engine(population: Population) -> Any:
 def _state(fields: dict[str, Any]) -> InvokerState:
     known = InvokerState.__dataclass_fields__
     return InvokerState(**{k: v for k, v in fields.items() if k in known})
-
-
-ALWAYS = frozenset({"Health", "ResourcesFit", "RuntimeKind", "BalancedLoad", "WarmContainer"})
-"""Terms the engine adds to every placement from the request (plus NamespaceAccess, and
-Proximity to the request's site): the bench does not repeat them in the bound action."""
 
 
 def engine_args(term: Term, population: Population) -> dict[str, Any]:
@@ -76,11 +71,12 @@ def engine_args(term: Term, population: Population) -> dict[str, Any]:
 
 
 def constraints(hard: list[Term], soft: list[Term], population: Population,
-                site: str) -> tuple[Constraint, ...]:
-    """The bound action's constraints: the terms the request does not already imply."""
-    chosen = [t for t in (*hard, *soft) if t.plugin not in ALWAYS
-              and not (t.plugin == "Proximity" and t.args.get("site") == site)]
-    return tuple(Constraint(t.plugin, engine_args(t, population), t.hard, 1.0) for t in chosen)
+                ) -> tuple[Constraint, ...]:
+    """The bound action's constraints: every term. The engine adds its ``always`` ones only
+    for plugins these do not use (NamespaceAccess; WarmContainer below 2 soft terms,
+    Proximity to the request's site below 3)."""
+    return tuple(Constraint(t.plugin, engine_args(t, population), t.hard, 1.0)
+                 for t in (*hard, *soft))
 
 
 @dataclass(frozen=True)
@@ -126,7 +122,7 @@ def run(engine: Any, population: Population, hard: list[Term], soft: list[Term],
     """Place until ``max_placements`` or ``max_seconds``."""
     req = request()
     bound = BenchAction(f"{ACTION}|bench-soft-{len(soft)}",
-                        constraints(hard, soft, population, SITES[0]))
+                        constraints(hard, soft, population))
     key = req.key
     place, placed, completed = engine.place, engine.placed, engine.completed
     latencies = np.zeros(max_placements, np.int64)

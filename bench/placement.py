@@ -270,9 +270,9 @@ def table(doc: dict[str, Any]) -> str:
                  "decision (builds the cached masks)")
     lines.append("scored: feasible nodes skippy's k8s sampling looks for (50% - nodes/125, "
                  ">= 5%, >= 100); ours/all, ours/smp: engine/s over skippy's placements/s")
-    lines.append("the engine always adds NamespaceAccess (hard), WarmContainer and Proximity "
-                 "(soft) from the request: at 1 and 2 soft it evaluates 3 soft terms; it caches "
-                 "the static part per action (cold = uncached)")
+    lines.append("the engine adds NamespaceAccess (hard) and, below 3 soft terms, WarmContainer "
+                 "and Proximity (soft) from the request; it caches the static part per action "
+                 "(cold = uncached)")
     lines.append(f"placements per point: engine {env['engine_budget']}, "
                  f"skippy {env['skippy_budget']} (each mode); {env['cpu']}; {env['threads']}")
     lines.append(f"load average before/after: {env['load_before']} / {env['load_after']} "
