@@ -9,6 +9,7 @@ cloud namespace's thread (its sockets live there), as a ``wsk`` on the controlle
 
 from __future__ import annotations
 
+import collections
 import subprocess
 import sys
 import threading
@@ -209,3 +210,109 @@ class InboundProbe:
 
     def accepted(self) -> list[str]:
         return [peer for _, listener in self.listeners for peer in listener.peers]
+
+
+EFFECT_ACTION = '''import os
+import socket
+import time
+
+from edgewhisk import policy
+
+
+{decorators}
+def main(args):
+    """Append "<activation id> <this host's address>" to the sink, then sleep: the side effect
+    that proves where, and how many times, an activation ran."""
+    activation = os.environ["__OW_ACTIVATION_ID"]
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.connect((args["cloud"], 9))  # UDP: picks the route's source address, sends nothing
+    address = probe.getsockname()[0]
+    probe.close()
+    with open(args["sink"], "a") as sink:
+        sink.write(f"{{activation}} {{address}}\\n")
+    time.sleep(float(args.get("sleep", 0)))
+    return {{"activation": activation, "address": address}}
+'''
+
+
+@dataclass
+class EdgeCluster:
+    """The controller in the cloud namespace, an agent per edge namespace, the effect actions."""
+
+    topology: Any
+    controller: Controller
+    api: Api
+    agents: dict[str, Agent]
+    sink: Path
+    probe: InboundProbe
+
+    def params(self, **more: Any) -> dict[str, Any]:
+        return {"sink": str(self.sink), "cloud": self.topology.cloud.address, **more}
+
+    def effects(self) -> collections.Counter[tuple[str, str]]:
+        """(invoker, activation id) -> how many times that invoker's namespace ran it."""
+        by_address = {edge.address: f"edge{n}" for n, edge in
+                      enumerate(self.topology.edges, start=1)}
+        lines = self.sink.read_text().splitlines() if self.sink.exists() else []
+        return collections.Counter((by_address.get(address, address), activation)
+                                   for activation, address in (line.split() for line in lines))
+
+    def runs(self, activation: str) -> int:
+        return sum(n for (_, a), n in self.effects().items() if a == activation)
+
+    def logs(self) -> str:
+        parts = [f"--- controller ---\n{self.controller.log.read_text()[-3000:]}"]
+        parts += [f"--- {a.id} ---\n{a.log.read_text()[-3000:]}" for a in self.agents.values()]
+        return "\n".join(parts)
+
+
+@contextmanager
+def edge_cluster(root: Path, certificates: Any, actions: dict[str, str], *,
+                 heartbeat_timeout_s: float, idempotent: Sequence[str] = (),
+                 shared_network: str = "shared") -> Iterator[EdgeCluster]:
+    """Build the topology, start the controller (TLS) and ``edgeN`` agents (owner ``uN``,
+    networks ``uN_home`` and ``shared_network``), deploy ``actions`` (name -> decorator lines
+    of :data:`EFFECT_ACTION`; those in ``idempotent`` annotated so), probe inbound all along.
+    Everything is stopped and removed at the end."""
+    from e2e import netns
+
+    topology = netns.build(edges=2)
+    probe = InboundProbe(topology.cloud, topology.edges)
+    try:
+        with probe.running():
+            controller = start_controller(
+                topology.cloud, root / "controller",
+                "--tls-cert", str(certificates.cert), "--tls-key", str(certificates.key),
+                "--heartbeat-timeout", str(heartbeat_timeout_s))
+            api = Api(topology.cloud, controller.api_host, controller.auth, str(certificates.ca))
+            url = f"wss://{topology.cloud.address}:{controller.api_host.rsplit(':', 1)[1]}"
+            agents = {}
+            for n, edge in enumerate(topology.edges, start=1):
+                invoker, user = f"edge{n}", f"u{n}"
+                agents[invoker] = start_agent(
+                    edge, url, api.token(invoker), invoker, root / invoker,
+                    "--owner", user, "--network", f"{user}_home", "--network", shared_network,
+                    "--ca-file", str(certificates.ca), "--backend", "process",
+                    "--backoff-cap", "1", "--no-battery")
+            for name, decorators in actions.items():
+                source = root / f"{name.replace('-', '_')}.py"
+                source.write_text(EFFECT_ACTION.format(decorators=decorators))
+                marks = [{"key": "idempotent", "value": True}] if name in idempotent else []
+                api.deploy(name, source, annotations=marks)
+            try:
+                yield EdgeCluster(topology, controller, api, agents, root / "effects.log", probe)
+            finally:
+                api.close()
+    finally:
+        topology.close()
+
+
+def wait_until_placed(cluster: EdgeCluster, action_for: dict[str, str],
+                      timeout_s: float = 60.0) -> None:
+    """Until an activation of ``action_for[invoker]`` runs on each invoker (both registered)."""
+    last: dict[str, Any] = {}
+    for invoker, action in action_for.items():
+        def ran(invoker: str = invoker, action: str = action) -> bool:
+            status, last[invoker] = cluster.api.invoke(action, cluster.params())
+            return status == 200 and annotation(last[invoker], "invoker") == invoker
+        assert poll(ran, timeout_s, 0.5), (last, cluster.logs())
