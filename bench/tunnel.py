@@ -214,6 +214,7 @@ class SimInvoker:
     reader: asyncio.Task[None] | None = None
     seq: int = 0
     runs: int = 0
+    lost: bool = False
     rtts_ms: list[float] = field(default_factory=list)
 
     async def connect(self, session: aiohttp.ClientSession, url: str) -> None:
@@ -233,25 +234,37 @@ class SimInvoker:
         self.reader = asyncio.create_task(self._read(), name=f"read {self.id}")
 
     async def _read(self) -> None:
+        """Until the connection ends; a connection the controller closed counts as ``lost``
+        (e.g. declared offline because the host was too busy to heartbeat in time)."""
         assert self.ws is not None
-        async for frame in self.ws:
-            if frame.type != aiohttp.WSMsgType.TEXT:
-                break
-            message = m.decode(frame.data)
-            now = int(time.time() * 1000)
-            if isinstance(message, m.Heartbeat):
-                if message.echo_ms is None:
-                    await self.ws.send_str(m.encode(message.reply(now)))
-                else:
-                    self.rtts_ms.append(now - message.echo_ms)
-            elif isinstance(message, m.Run):
-                self.runs += 1
-                await self.ws.send_str(m.encode(m.Result(message.activation_id, OUTCOME)))
+        try:
+            async for frame in self.ws:
+                if frame.type != aiohttp.WSMsgType.TEXT:
+                    break
+                await self._handle(m.decode(frame.data))
+        except (aiohttp.ClientError, ConnectionError):
+            pass
+        self.lost = True
+
+    async def _handle(self, message: m.Message) -> None:
+        assert self.ws is not None
+        now = int(time.time() * 1000)
+        if isinstance(message, m.Heartbeat):
+            if message.echo_ms is None:
+                await self.ws.send_str(m.encode(message.reply(now)))
+            else:
+                self.rtts_ms.append(now - message.echo_ms)
+        elif isinstance(message, m.Run):
+            self.runs += 1
+            await self.ws.send_str(m.encode(m.Result(message.activation_id, OUTCOME)))
 
     async def heartbeat(self) -> None:
-        if self.ws is not None and not self.ws.closed:
+        if self.ws is not None and not self.ws.closed and not self.lost:
             self.seq += 1
-            await self.ws.send_str(m.encode(m.Heartbeat(self.seq, int(time.time() * 1000))))
+            try:
+                await self.ws.send_str(m.encode(m.Heartbeat(self.seq, int(time.time() * 1000))))
+            except (aiohttp.ClientError, ConnectionError):
+                self.lost = True
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -295,6 +308,9 @@ class Fleet:
                 delay = start + (i + 1) * gap - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
+
+    def lost(self) -> int:
+        return sum(1 for invoker in self.invokers if invoker.lost)
 
     def heartbeat_rtt_ms(self) -> list[float]:
         return [rtt for invoker in self.invokers for rtt in invoker.rtts_ms]
@@ -422,6 +438,7 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             results["pool_invokers_used"] = sum(
                 1 for invoker in fleet.invokers[1:pool_size] if invoker.runs) + 1
             results["samples"] = {"local": local, "tunnel": tunnel}
+            results["invokers_lost"] = fleet.lost()
     finally:
         if fleet is not None:
             await fleet.close()
@@ -456,6 +473,7 @@ def table(r: dict[str, Any]) -> str:
     row("activations/s through one tunnel", f"{r['per_s_one_tunnel']:.0f}")
     row(f"activations/s through {r['pool_size']} tunnels "
         f"({r['pool_invokers_used']} used)", f"{r['per_s_pool']:.0f}")
+    row("simulated invokers the controller dropped (host too busy)", f"{r['invokers_lost']}")
     return "\n".join(lines)
 
 
