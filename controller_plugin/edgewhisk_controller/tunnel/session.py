@@ -109,6 +109,10 @@ class Session:
         except Foreign as exc:
             await self.close(CloseCode.POLICY_VIOLATION, str(exc))
             return False
+        except Exception:  # a bug here: this connection ends, the controller goes on
+            log.exception("%r: handling a frame failed", self)
+            await self.close(CloseCode.INTERNAL_ERROR, "the controller failed handling a frame")
+            return False
         return True
 
     async def _route(self, message: Message) -> None:
