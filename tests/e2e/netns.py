@@ -90,6 +90,7 @@ class Namespace:
         self.name = name
         self.address = address  # its address on the topology (what others dial)
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._sockets: concurrent.futures.ThreadPoolExecutor | None = None
         self.processes: list[subprocess.Popen[Any]] = []
 
     def __repr__(self) -> str:
@@ -98,14 +99,20 @@ class Namespace:
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` on this namespace's own thread (sockets it opens live here)."""
         if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix=self.name,
-                initializer=_setns, initargs=(self.name,))
+            self._executor = self._thread()
         return self._executor.submit(fn, *args, **kwargs).result()
 
     def socket(self, kind: int = socket.SOCK_STREAM) -> socket.socket:
-        """A new IPv4 socket in this namespace."""
-        return self.call(socket.socket, socket.AF_INET, kind)
+        """A new IPv4 socket in this namespace (made on a thread of its own, so that a long
+        :meth:`call` does not hold up a probe)."""
+        if self._sockets is None:
+            self._sockets = self._thread()
+        return self._sockets.submit(socket.socket, socket.AF_INET, kind).result()
+
+    def _thread(self) -> concurrent.futures.ThreadPoolExecutor:
+        return concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=self.name, initializer=_setns,
+            initargs=(self.name,))
 
     def exec(self, *command: str) -> str:
         """Run a short command inside; its stdout (raises on failure)."""
@@ -141,9 +148,10 @@ class Namespace:
         """Stop every process started here, drop the thread, delete the namespace."""
         for process in reversed(self.processes):
             self.stop(process)
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        for executor in (self._executor, self._sockets):
+            if executor is not None:
+                executor.shutdown(wait=True)
+        self._executor = self._sockets = None
         delete_namespace(self.name)
 
 
@@ -156,6 +164,9 @@ class Host(Namespace):
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return fn(*args, **kwargs)
+
+    def socket(self, kind: int = socket.SOCK_STREAM) -> socket.socket:
+        return socket.socket(socket.AF_INET, kind)
 
     def popen(self, command: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
         process = subprocess.Popen(list(command), start_new_session=True, **kwargs)
