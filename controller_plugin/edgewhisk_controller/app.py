@@ -20,11 +20,13 @@ from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, Proces
 
 from . import tunnel
 from .api import RESOURCES
+from .artifacts import Registry
 from .auth import Authenticator, ensure_guest
+from .blobs import open_blobs
 from .config import ControllerConfig
 from .invoke import Dispatcher
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
-from .keys import AUTHENTICATOR, CONFIG, DISPATCHER, STORE
+from .keys import AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE
 from .middleware import auth_middleware, errors_middleware
 from .placement import Engine
 from .stores import open_store
@@ -45,6 +47,8 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
     app[CONFIG] = config
     app[STORE] = store = open_store(config.store_location)
     app[AUTHENTICATOR] = Authenticator(store)
+    app[REGISTRY] = Registry(store, open_blobs(config.blobs_location),
+                             max_size=config.artifact_max_size)
     for routes in RESOURCES:
         app.add_routes(routes)
     app.add_routes(tunnel.ROUTES)
@@ -65,6 +69,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
     config, store = app[CONFIG], app[STORE]
     async with contextlib.AsyncExitStack() as opened:
         opened.push_async_callback(store.close)
+        opened.push_async_callback(app[REGISTRY].close)  # the blob store's clients
         await ensure_guest(store)
         backend = _backend(config)
         opened.push_async_callback(backend.close)

@@ -67,6 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "replaces --invokers")
     parser.add_argument("--placement-config", default=None, metavar="FILE",
                         help="JSON placement configuration (weights, sites' latencies)")
+    parser.add_argument("--blobs", default=None, metavar="URL",
+                        help="artifact blob store: a folder or s3://BUCKET?endpoint_url=URL "
+                             "(credentials from the AWS environment; default DIR/blobs)")
+    parser.add_argument("--artifact-max-size", type=int, default=defaults.artifact_max_size,
+                        metavar="BYTES", help="largest artifact upload (default %(default)s)")
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
     sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
     namespace = sub.add_parser("namespace", help="manage namespaces and their keys")
@@ -97,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
             tls_cert=Path(args.tls_cert) if args.tls_cert else None,
             tls_key=Path(args.tls_key) if args.tls_key else None,
             heartbeat_timeout_s=args.heartbeat_timeout,
+            blobs=args.blobs, artifact_max_size=args.artifact_max_size,
             fleet=load_fleet(args.fleet) if args.fleet else (),
             placement=load_config(args.placement_config) if args.placement_config
             else PlacementConfig(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .blobs import open_blobs
 from .invokers.fleet import FleetMember
 from .placement.config import PlacementConfig
 
@@ -35,6 +36,8 @@ class ControllerConfig:
     heartbeat_timeout_s: float = 10.0  # an edge invoker without a heartbeat this long is offline
     fleet: tuple[FleetMember, ...] = ()  # --fleet: local invokers with attributes (else --invokers)
     placement: PlacementConfig = field(default_factory=PlacementConfig)  # --placement-config
+    blobs: str | None = None  # --blobs: folder or s3://bucket?endpoint_url=... (else DATA/blobs)
+    artifact_max_size: int = 1024**3  # --artifact-max-size: bytes of one uploaded artifact
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -45,6 +48,12 @@ class ControllerConfig:
             )
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.blobs:
+            open_blobs(self.blobs)  # a malformed --blobs is a ValueError here, not at start
+        if self.artifact_max_size < 1:
+            raise ValueError(
+                f"the artifact size limit must be positive, got {self.artifact_max_size}"
+            )
         if self.invokers < 1:
             raise ValueError(f"at least one invoker is needed, got {self.invokers}")
         if self.invoker_memory_mb < 128:
@@ -60,6 +69,11 @@ class ControllerConfig:
         relative ``--data`` would point somewhere else (and vanish with the container).
         """
         return self.data.resolve() / "artifacts"
+
+    @property
+    def blobs_location(self) -> str | Path:
+        """Where cloud copies of artifacts go: ``--blobs``, else the folder ``DATA/blobs``."""
+        return self.blobs if self.blobs else self.data / "blobs"
 
     @property
     def store_location(self) -> str | Path:

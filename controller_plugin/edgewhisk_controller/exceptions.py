@@ -32,6 +32,7 @@ class ControllerError(Exception):
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
+        self.details: dict[str, object] = {}  # extra fields of the error body (e.g. candidates)
         super().__init__(self.message)
 
 

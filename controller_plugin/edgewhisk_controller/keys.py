@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .artifacts import Registry
 from .auth import Authenticator, Subject
 from .config import ControllerConfig
 from .invoke import Dispatcher
@@ -17,6 +18,7 @@ CONFIG = web.AppKey("config", ControllerConfig)
 STORE = web.AppKey("store", Store)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+REGISTRY = web.AppKey("artifacts", Registry)
 
 TID = web.RequestKey("tid", str)
 """The request's transaction id (``X-Request-ID``, ``code`` of error bodies)."""

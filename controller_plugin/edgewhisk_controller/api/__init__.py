@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from . import actions, activations, info, invokers, namespaces, rules, triggers
+from . import actions, activations, artifacts, info, invokers, namespaces, rules, triggers
 
 RESOURCES: tuple[web.RouteTableDef, ...] = (
     info.ROUTES,
@@ -12,6 +12,7 @@ RESOURCES: tuple[web.RouteTableDef, ...] = (
     triggers.ROUTES,
     rules.ROUTES,
     invokers.ROUTES,
+    artifacts.ROUTES,
 )
 
 __all__ = ["RESOURCES"]

@@ -1,7 +1,8 @@
 """The one place where exceptions become HTTP answers: ``{"error": message, "code": tid}``.
 
 Every request gets a transaction id (``X-Request-ID``, and ``code`` in error bodies, as
-upstream). ``ControllerError`` carries its own status; store errors, aiohttp's HTTP
+upstream). ``ControllerError`` carries its own status (and ``details``, extra fields of the
+body such as a selector's candidates); store and blob store errors, aiohttp's HTTP
 exceptions (unknown route, wrong method, body over ``client_max_size``) are translated here;
 anything else is a bug: logged with its traceback and answered 500, so that no request can
 take the server down. Cancellation is re-raised (the client went away or we are stopping).
@@ -16,7 +17,7 @@ import uuid
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from .. import stores
+from .. import blobs, stores
 from ..exceptions import Conflict as ConflictError
 from ..exceptions import (
     ControllerError,
@@ -40,6 +41,15 @@ def _from_store(exc: stores.StoreError) -> ControllerError:
     return ControllerError()
 
 
+def _from_blobs(exc: blobs.BlobError) -> ControllerError:
+    """Blob store errors the registry did not word itself (it words digest and size)."""
+    if isinstance(exc, blobs.BlobNotFound):
+        return NotFound(f"The artifact's content is missing from the blob store ({exc.key}).")
+    if isinstance(exc, blobs.BlobUnavailable):
+        return ServiceUnavailable("The artifact blob store is not available right now.")
+    return ControllerError()
+
+
 def _from_http(exc: web.HTTPException) -> tuple[int, str, dict[str, str]]:
     """aiohttp's own answers (routing, body size) as (status, message, extra headers)."""
     if isinstance(exc, web.HTTPNotFound):
@@ -58,14 +68,20 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     tid = uuid.uuid4().hex
     request[TID] = tid
     headers: dict[str, str] = {}
+    details: dict[str, object] = {}
     try:
         response = await handler(request)
     except asyncio.CancelledError:
         raise
     except ControllerError as exc:
-        status, message = exc.status, exc.message
+        status, message, details = exc.status, exc.message, exc.details
     except stores.StoreError as exc:
         error = _from_store(exc)
+        status, message = error.status, error.message
+        if status >= 500:
+            log.error("[%s] %s %s: %r", tid, request.method, request.path, exc)
+    except blobs.BlobError as exc:
+        error = _from_blobs(exc)
         status, message = error.status, error.message
         if status >= 500:
             log.error("[%s] %s %s: %r", tid, request.method, request.path, exc)
@@ -82,5 +98,5 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return response
     if status >= 500:
         log.warning("[%s] %s %s -> %d %s", tid, request.method, request.path, status, message)
-    return web.json_response({"error": message, "code": tid}, status=status,
+    return web.json_response({**details, "error": message, "code": tid}, status=status,
                              headers={"X-Request-ID": tid, **headers})

@@ -1,0 +1,254 @@
+"""The artifact registry: metadata documents in the store, bytes in the blob store.
+
+One document per version in collection ``artifacts``, ``_id`` = ``ns/name@version``::
+
+    {namespace, name, version, kind: model|data, format, size, sha256, created_by,
+     lineage: {model, data}, locality: local|network:NAME|cloud, owner,
+     copies: [store ids: "cloud" (the blob store) or invoker ids], metadata: {type,
+     trained_on, input, ...}, metrics: {accuracy, robustness, bias: {attr: v}, drift: {...}},
+     created (epoch ms), type, trained_on}
+
+``type`` and ``trained_on`` are copied from ``metadata`` to the top level because store
+filters compare top-level fields only. Versions are monotonic per name: a counter document
+(``artifact_names``, ``_id`` = ``ns/name``, ``last``) is bumped with ``stores.update``, whose
+optimistic concurrency gives concurrent writers (tasks or controllers on one CouchDB) distinct
+numbers. A version whose content is refused (digest, size) leaves a gap, never a reuse. The
+counter also pins the name's ``kind``: a model cannot gain a data version.
+
+Selector resolution goes through an in-memory ``SelectorIndex`` of each namespace's models,
+loaded from the store on first use and kept current by this registry's own writes. With
+several controllers on one store, each index sees only its own writes after loading: a
+changes feed is the later fix (noted in the issue's remaining work).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from edgewhisk import AnnotationError
+
+from ..blobs import BlobStat, BlobStore, BlobTooLarge, DigestMismatch
+from ..schema.entity import now_ms
+from ..stores import Doc, Store, update
+from ..stores import NotFound as StoreNotFound
+from . import locality as rules
+from . import selectors
+from .exceptions import ArtifactNotFound, ArtifactTooLarge, InvalidArtifact, NoMatchingVersion
+
+ARTIFACTS = "artifacts"
+NAMES = "artifact_names"
+KINDS = ("model", "data")
+RESERVED = ("versions", "content", "resolve")
+_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+NAME = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{0,7}}")
+FORMAT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+INDEXED = ("type", "trained_on")
+
+
+def check_name(name: Any) -> str:
+    if (not isinstance(name, str) or not NAME.fullmatch(name)
+            or name.rsplit("/", 1)[-1] in RESERVED):
+        raise InvalidArtifact(
+            f"name: {name!r} is not a valid artifact name ('/'-separated segments of letters, "
+            f"digits, '_', '.', '-', the last not one of {', '.join(RESERVED)})")
+    return name
+
+
+def check_version(text: Any) -> int:
+    if isinstance(text, int) and not isinstance(text, bool) and text > 0:
+        return text
+    if isinstance(text, str) and text.isdigit() and int(text) > 0:
+        return int(text)
+    raise InvalidArtifact(f"version: {text!r} must be a positive integer")
+
+
+def doc_id(ns: str, name: str, version: int) -> str:
+    return f"{ns}/{name}@{version}"
+
+
+def blob_key(ns: str, name: str, version: int) -> str:
+    return f"{quote(ns, safe='')}/{name}@{version}"
+
+
+@dataclass
+class NewArtifact:
+    """What an upload (or a device's registration) says about a new version."""
+
+    name: str
+    kind: str
+    owner: str
+    locality: str = rules.CLOUD
+    format: str = "bytes"
+    sha256: str | None = None
+    size: int | None = None
+    held_by: str | None = None
+    created_by: str | None = None
+    lineage: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def check(self, *, has_content: bool) -> None:
+        check_name(self.name)
+        if self.kind not in KINDS:
+            raise InvalidArtifact(f"kind: {self.kind!r} must be 'model' or 'data'")
+        rules.check_locality(self.locality)
+        if not FORMAT.fullmatch(self.format):
+            raise InvalidArtifact(f"format: {self.format!r} is not a format name (e.g. npz)")
+        if self.sha256 is not None and not SHA256.fullmatch(self.sha256):
+            raise InvalidArtifact(f"sha256: {self.sha256!r} must be 64 lowercase hex digits")
+        for what in ("lineage", "metadata", "metrics"):
+            if not isinstance(getattr(self, what), dict):
+                raise InvalidArtifact(f"{what}: must be a JSON object")
+        rules.check_upload(self.name, self.locality, has_content=has_content)
+        if not has_content:
+            missing = [k for k in ("held_by", "sha256", "size") if getattr(self, k) is None]
+            if missing:
+                raise InvalidArtifact(
+                    f"artifact {self.name}: without content, give {', '.join(missing)} "
+                    "(the device holding it registers its metadata)")
+
+
+class Registry:
+    """Artifact metadata (store) and content (blob store ``blobs``, the ``cloud`` copy)."""
+
+    def __init__(self, store: Store, blobs: BlobStore, *, max_size: int) -> None:
+        self.store, self.blobs, self.max_size = store, blobs, max_size
+        self._index = selectors.SelectorIndex()
+        self._loaded: set[str] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def create(self, ns: str, new: NewArtifact,
+                     content: AsyncIterator[bytes] | None = None) -> Doc:
+        """Register a new version (storing ``content`` in the blob store) and return it."""
+        new.check(has_content=content is not None)
+        version = await self._allocate(ns, new.name, new.kind)
+        stat: BlobStat | None = None
+        if content is not None:
+            key = blob_key(ns, new.name, version)
+            try:
+                stat = await self.blobs.put(key, content, sha256=new.sha256,
+                                            max_size=self.max_size)
+            except DigestMismatch as exc:
+                raise InvalidArtifact(
+                    f"artifact {new.name}: the content has sha256 {exc.actual}, not the "
+                    f"{exc.expected} announced; nothing was stored") from None
+            except BlobTooLarge:
+                raise ArtifactTooLarge(
+                    f"artifact {new.name}: the content exceeds the limit of {self.max_size} "
+                    "bytes; nothing was stored") from None
+        meta = dict(new.metadata)
+        doc: Doc = {
+            "_id": doc_id(ns, new.name, version), "namespace": ns, "name": new.name,
+            "version": version, "kind": new.kind, "format": new.format,
+            "size": stat.size if stat else new.size, "sha256": stat.sha256 if stat else new.sha256,
+            "created_by": new.created_by, "lineage": new.lineage, "locality": new.locality,
+            "owner": new.owner, "copies": [self.blobs.NAME] if stat else [new.held_by],
+            "metadata": meta, "metrics": new.metrics, "created": now_ms(),
+            **{k: meta[k] for k in INDEXED if isinstance(meta.get(k), str)},
+        }
+        try:
+            doc["_rev"] = await self.store.put(ARTIFACTS, doc)
+        except BaseException:
+            if stat is not None:
+                await self.blobs.delete(stat.key)
+            raise
+        if new.kind == "model":
+            async with self._lock(ns):
+                if ns in self._loaded:
+                    self._index.add(doc)
+        return doc
+
+    async def _allocate(self, ns: str, name: str, kind: str) -> int:
+        def bump(counter: Doc) -> Doc:
+            if counter.get("kind", kind) != kind:
+                raise InvalidArtifact(f"artifact {name} is a {counter['kind']}; a new version "
+                                      f"cannot be a {kind}")
+            counter["kind"] = kind
+            counter["last"] = int(counter.get("last", 0)) + 1
+            return counter
+
+        counter = await update(self.store, NAMES, f"{ns}/{name}", bump,
+                               default={"namespace": ns, "name": name}, retries=64)
+        return int(counter["last"])
+
+    async def get(self, ns: str, name: str, version: int | None = None) -> Doc:
+        """One version, or the latest when ``version`` is None (404 naming it)."""
+        check_name(name)
+        if version is None:
+            latest = await self.versions(ns, name, limit=1)
+            if not latest:
+                raise ArtifactNotFound(f"no artifact {name} in namespace {ns!r}")
+            return latest[0]
+        try:
+            return await self.store.get(ARTIFACTS, doc_id(ns, name, version))
+        except StoreNotFound:
+            raise ArtifactNotFound(f"no version {version} of artifact {name} in namespace "
+                                   f"{ns!r}") from None
+
+    async def versions(self, ns: str, name: str, *, limit: int | None = None,
+                       skip: int = 0) -> list[Doc]:
+        """Every version of ``name``, newest first."""
+        check_name(name)
+        return await self.store.list(ARTIFACTS, prefix=f"{ns}/{name}@", sort="version",
+                                     descending=True, limit=limit, skip=skip)
+
+    async def list(self, ns: str, filters: Mapping[str, str], *, limit: int,
+                   skip: int) -> list[Doc]:
+        """Versions in ``ns`` whose top-level fields equal ``filters``, newest first."""
+        return await self.store.list(ARTIFACTS, prefix=f"{ns}/", filters=dict(filters),
+                                     sort="created", descending=True, limit=limit, skip=skip)
+
+    async def delete(self, ns: str, name: str, version: int) -> Doc:
+        """Forget a version and drop its cloud copy; its number is never reused."""
+        doc = await self.get(ns, name, version)
+        await self.store.delete(ARTIFACTS, doc["_id"], doc["_rev"])
+        if self.blobs.NAME in doc.get("copies", []):
+            await self.blobs.delete(blob_key(ns, name, version))
+        async with self._lock(ns):
+            self._index.remove(doc)
+        return doc
+
+    async def content(self, ns: str, name: str,
+                      version: int | None) -> tuple[Doc, BlobStat, AsyncIterator[bytes]]:
+        """The version, its blob's stat and its bytes — if its locality lets them leave."""
+        doc = await self.get(ns, name, version)
+        rules.check_download(doc)
+        key = blob_key(ns, name, doc["version"])
+        stat = await self.blobs.stat(key)  # BlobNotFound -> 404 before anything is sent
+        return doc, stat, self.blobs.get(key)
+
+    async def resolve(self, ns: str, raw_selector: Any) -> Doc:
+        """The one model version the selector picks; ``NoMatchingVersion`` with candidates."""
+        try:
+            selector = selectors.parse(raw_selector)
+        except AnnotationError as exc:
+            raise InvalidArtifact(f"{exc.path}: {exc.reason}") from None
+        await self._load(ns)
+        outcome = self._index.resolve(ns, selector)
+        if isinstance(outcome, selectors.NoMatch):
+            raise NoMatchingVersion(outcome.message(ns),
+                                    [c.describe() for c in outcome.candidates])
+        return outcome.doc
+
+    async def _load(self, ns: str) -> None:
+        if ns in self._loaded:
+            return
+        async with self._lock(ns):
+            if ns in self._loaded:
+                return
+            for doc in await self.store.list(ARTIFACTS, prefix=f"{ns}/",
+                                             filters={"kind": "model"}):
+                self._index.add(doc)
+            self._loaded.add(ns)
+
+    def _lock(self, ns: str) -> asyncio.Lock:
+        return self._locks.setdefault(ns, asyncio.Lock())
+
+    async def close(self) -> None:
+        await self.blobs.close()
