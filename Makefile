@@ -12,6 +12,9 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip wheel
 	$(PY) -m pip install -q -e '.[ai,test]'
+	# The placement benchmark's peer: skippy-core's pinned dependencies do not build on
+	# Python 3.11 and its scheduler core needs only numpy, so it goes in without them.
+	$(PY) -m pip install -q --no-deps edgerun-skippy-core==0.1.1
 	touch $(STAMP)
 
 # Node services the tests drive: pouchdb-server (CouchDB's HTTP API), the reference OpenWhisk
