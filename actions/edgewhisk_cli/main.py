@@ -22,6 +22,7 @@ COMMANDS: dict[str, Command] = {
     "bench": Command("edgewhisk_cli.bench", "run a benchmark from bench/"),
     "controller": Command("edgewhisk_controller.cli", "serve the OpenWhisk-compatible controller"),
     "invoker": Command("edgewhisk_invoker.cli", "run an edge invoker; manage its device tokens"),
+    "artifact": Command("edgewhisk_cli.artifact", "list, upload, download, delete artifacts"),
 }
 
 

@@ -1,0 +1,255 @@
+"""``edgewhisk artifact ls|get|put|rm``: the artifact registry from the command line.
+
+    edgewhisk artifact put FILE --name NAME --kind data|model [--locality cloud|local|network:N]
+        [--format F] [--meta k=v ...] [--metric k=v ...] [--held-by INVOKER] [--json]
+    edgewhisk artifact get NAME[@VERSION] [-o FILE] [--json]
+    edgewhisk artifact ls [--kind K] [--name N] [--type T] [--trained-on D] [--locality L]
+        [--owner U] [--limit N] [--json]
+    edgewhisk artifact rm NAME@VERSION [--json]
+
+``--apihost``/``--auth`` default to ``~/.wskprops`` (``wskprops.py``). ``put`` hashes the file
+first and the controller checks the bytes against that digest as they arrive; a ``local`` or
+``network:`` artifact never leaves this machine: only its metadata is registered (``--held-by``
+names the invoker that holds it). ``get -o`` streams to a temporary file next to FILE, checks
+the digest and renames it into place, printing a progress line on stderr for big files.
+Exit codes: 0 done, 1 the controller refused or could not be reached, 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import requests
+from edgewhisk import detect_format
+
+from .wskprops import add_api_arguments, require_api
+
+CHUNK = 1024 * 1024
+PROGRESS_FROM = 4 * CHUNK
+"""Downloads at least this big print a progress line on stderr."""
+TIMEOUT_S = 60.0
+
+
+class CliError(Exception):
+    """A refusal worth one line on stderr (``code`` is the exit code)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="artifact_command", metavar="COMMAND", required=True)
+    put = sub.add_parser("put", help="upload a new version (or register a device-held one)")
+    put.add_argument("file", type=Path, help="the file to upload")
+    put.add_argument("--name", required=True, help="artifact name, e.g. u1/glucose")
+    put.add_argument("--kind", required=True, choices=("data", "model"))
+    put.add_argument("--locality", default="cloud", help="cloud (default), local or network:NAME")
+    put.add_argument("--format", default=None, help="format (default: from the file's suffix)")
+    put.add_argument("--meta", action="append", default=[], metavar="K=V",
+                     help="metadata (type, trained_on, input, ...); V is JSON or a string")
+    put.add_argument("--metric", action="append", default=[], metavar="K=V",
+                     help="a numeric metric; dotted keys nest (bias.gender=0.1)")
+    put.add_argument("--held-by", default=None, metavar="INVOKER",
+                     help="the invoker holding a local/network artifact (its bytes stay there)")
+    get = sub.add_parser("get", help="show a version's metadata, or download it with -o")
+    get.add_argument("ref", metavar="NAME[@VERSION]")
+    get.add_argument("-o", "--output", type=Path, default=None, metavar="FILE")
+    ls = sub.add_parser("ls", help="list versions, newest first")
+    for flag in ("kind", "name", "type", "trained-on", "locality", "owner"):
+        ls.add_argument(f"--{flag}", default=None)
+    ls.add_argument("--limit", type=int, default=30)
+    rm = sub.add_parser("rm", help="delete one version")
+    rm.add_argument("ref", metavar="NAME@VERSION")
+    for child in (put, get, ls, rm):
+        add_api_arguments(child)
+        child.add_argument("--namespace", default="_", help="namespace (default: the key's)")
+        child.add_argument("--ca-file", default=None, metavar="PEM",
+                           help="CA bundle to trust for an HTTPS controller")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        api = Api(*require_api(args), args.namespace, args.ca_file)
+        command = {"put": _put, "get": _get, "ls": _ls, "rm": _rm}[args.artifact_command]
+        return command(api, args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except requests.RequestException as exc:
+        print(f"error: cannot reach the controller: {exc}", file=sys.stderr)
+        return 1
+
+
+class Api:
+    """``/api/v1/namespaces/{ns}/artifacts`` with one key; refusals become ``CliError``."""
+
+    def __init__(self, base: str, auth: str, namespace: str, ca_file: str | None) -> None:
+        self.base = f"{base}/api/v1/namespaces/{namespace}/artifacts"
+        user, _, key = auth.partition(":")
+        self.session = requests.Session()
+        self.session.auth = (user, key)
+        if ca_file:
+            self.session.verify = ca_file
+
+    def call(self, method: str, path: str = "", **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", TIMEOUT_S)
+        response = self.session.request(method, self.base + path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text.strip() or response.reason
+            raise CliError(f"{message} (HTTP {response.status_code})")
+        return response
+
+
+def _pairs(items: list[str], flag: str) -> Iterator[tuple[str, str]]:
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"{flag} {item!r}: write KEY=VALUE", 2)
+        yield key, value
+
+
+def _metadata(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in _pairs(items, "--meta"):
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _metrics(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in _pairs(items, "--metric"):
+        try:
+            number = float(value)
+        except ValueError:
+            raise CliError(f"--metric {key}={value}: the value must be a number", 2) from None
+        *parents, last = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise CliError(f"--metric {key}: {part} is already a number", 2)
+        node[last] = number
+    return out
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _put(api: Api, args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        raise CliError(f"{path}: not a file (upload a folder as an archive)", 2)
+    sha256, size = _digest(path)
+    params: dict[str, Any] = {
+        "kind": args.kind, "locality": args.locality, "sha256": sha256,
+        "format": args.format or detect_format(path),
+        "metadata": json.dumps(_metadata(args.meta)), "metrics": json.dumps(_metrics(args.metric)),
+    }
+    if args.locality == "cloud":
+        with open(path, "rb") as body:
+            response = api.call("PUT", f"/{args.name}", params=params, data=body)
+    else:  # the bytes stay here: register the metadata only
+        if not args.held_by:
+            raise CliError(f"a {args.locality} artifact never leaves its device; give "
+                           "--held-by INVOKER to register its metadata", 2)
+        params.update(size=size, held_by=args.held_by)
+        response = api.call("PUT", f"/{args.name}", params=params)
+    doc = response.json()
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(f"{doc['name']}@{doc['version']}  {doc['kind']}  {doc['format']}  "
+              f"{doc['size']} bytes  {doc['locality']}  sha256 {doc['sha256']}")
+    return 0
+
+
+def _get(api: Api, args: argparse.Namespace) -> int:
+    if args.output is None:
+        print(json.dumps(api.call("GET", f"/{args.ref}").json(), indent=2))
+        return 0
+    response = api.call("GET", f"/{args.ref}/content", stream=True)
+    expected = response.headers.get("X-Edgewhisk-Sha256", "")
+    total = int(response.headers.get("Content-Length", 0))
+    written = _download(response, args.output, expected, total)
+    version = response.headers.get("X-Edgewhisk-Version", "?")
+    name = args.ref.partition("@")[0]
+    summary = {"name": name, "version": int(version) if version.isdigit() else version,
+               "size": written, "sha256": expected, "file": str(args.output)}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{name}@{version}: {written} bytes -> {args.output}")
+    return 0
+
+
+def _download(response: requests.Response, output: Path, expected: str, total: int) -> int:
+    """Stream into a temporary file beside ``output``; rename only if the digest holds."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+    digest, written = hashlib.sha256(), 0
+    progress = total >= PROGRESS_FROM
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in response.iter_content(CHUNK):
+                out.write(chunk)
+                digest.update(chunk)
+                written += len(chunk)
+                if progress:
+                    print(f"\r{written / 1e6:8.1f} / {total / 1e6:.1f} MB "
+                          f"({100 * written // max(total, 1)}%)", end="", file=sys.stderr,
+                          flush=True)
+        if progress:
+            print(file=sys.stderr)
+        if expected and digest.hexdigest() != expected:
+            raise CliError(f"the download has sha256 {digest.hexdigest()}, not {expected}; "
+                           f"{output} was not written")
+        os.replace(tmp_name, output)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+    return written
+
+
+def _ls(api: Api, args: argparse.Namespace) -> int:
+    query = {k: v for k, v in (("kind", args.kind), ("name", args.name), ("type", args.type),
+                               ("trained_on", args.trained_on), ("locality", args.locality),
+                               ("owner", args.owner)) if v is not None}
+    docs = api.call("GET", params={**query, "limit": args.limit}).json()
+    if args.json:
+        print(json.dumps(docs, indent=2))
+        return 0
+    rows = [("ARTIFACT", "KIND", "FORMAT", "SIZE", "LOCALITY", "COPIES")]
+    rows += [(f"{d['name']}@{d['version']}", d["kind"], d["format"], str(d["size"]),
+              d["locality"], ",".join(d.get("copies") or [])) for d in docs]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _rm(api: Api, args: argparse.Namespace) -> int:
+    if "@" not in args.ref:
+        raise CliError(f"{args.ref}: name the version to delete, NAME@VERSION", 2)
+    doc = api.call("DELETE", f"/{args.ref}").json()
+    print(json.dumps(doc, indent=2) if args.json else f"deleted {doc['name']}@{doc['version']}")
+    return 0

@@ -1,0 +1,130 @@
+"""``edgewhisk artifact put|get|ls|rm`` as the real console script against a real controller,
+with ``--apihost``/``--auth`` taken from a wskprops file (``WSK_CONFIG_FILE``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from controller.api.harness import Controller
+
+EDGEWHISK = Path(sys.executable).with_name("edgewhisk")
+BIG = 5 * 1024 * 1024 + 7  # past the progress threshold of get
+
+
+@pytest.fixture(scope="module")
+def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Controller]:
+    controller = Controller(tmp_path_factory.mktemp("cli-artifacts") / "data").start()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def env(controller: Controller, tmp_path: Path) -> dict[str, str]:
+    props = tmp_path / "wskprops"
+    props.write_text(f"APIHOST={controller.api_host}\nAUTH={controller.auth}\n")
+    return {**os.environ, "WSK_CONFIG_FILE": str(props)}
+
+
+def edgewhisk(env: dict[str, str], *argv: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(EDGEWHISK), "artifact", *map(str, argv)], capture_output=True,
+                          text=True, timeout=120, env=env)
+
+
+def put_json(env: dict[str, str], *argv: str | Path) -> dict[str, Any]:
+    done = edgewhisk(env, "put", *argv, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_put_prints_the_new_versions_metadata_and_get_downloads_it(env: dict[str, str],
+                                                                   tmp_path: Path) -> None:
+    source = tmp_path / "base.npz"
+    source.write_bytes(os.urandom(BIG))
+    first = put_json(env, source, "--name", "cli/glucose-base", "--kind", "model",
+                     "--meta", "type=classifier", "--meta", "trained_on=glucose",
+                     "--metric", "accuracy=0.91", "--metric", "bias.gender=0.05")
+    assert {k: first[k] for k in ("name", "version", "kind", "format", "size", "locality")} == {
+        "name": "cli/glucose-base", "version": 1, "kind": "model", "format": "npz",
+        "size": BIG, "locality": "cloud"}
+    assert first["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert first["metadata"] == {"type": "classifier", "trained_on": "glucose"}
+    assert first["metrics"] == {"accuracy": 0.91, "bias": {"gender": 0.05}}
+    assert put_json(env, source, "--name", "cli/glucose-base", "--kind", "model")["version"] == 2
+
+    target = tmp_path / "out" / "model.npz"
+    done = edgewhisk(env, "get", "cli/glucose-base@1", "-o", target)
+    assert done.returncode == 0, done.stderr
+    assert target.read_bytes() == source.read_bytes()
+    assert done.stdout.strip() == f"cli/glucose-base@1: {BIG} bytes -> {target}"
+    assert "(100%)" in done.stderr, "a big download reports its progress"
+    assert [p.name for p in target.parent.iterdir()] == ["model.npz"]
+
+    shown = edgewhisk(env, "get", "cli/glucose-base")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["version"] == 2
+
+
+def test_ls_filters_and_rm_deletes_one_version(env: dict[str, str], tmp_path: Path) -> None:
+    data = tmp_path / "readings.json"
+    data.write_text('{"mg_dl": [90, 110]}')
+    put_json(env, data, "--name", "cli/readings", "--kind", "data")
+    listed = edgewhisk(env, "ls", "--kind", "data")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["ARTIFACT", "KIND", "FORMAT", "SIZE", "LOCALITY", "COPIES"]
+    assert lines[1].split() == ["cli/readings@1", "data", "json", str(data.stat().st_size),
+                                "cloud", "cloud"]
+    assert len(lines) == 2
+    removed = edgewhisk(env, "rm", "cli/readings@1")
+    assert (removed.returncode, removed.stdout.strip()) == (0, "deleted cli/readings@1")
+    assert json.loads(edgewhisk(env, "ls", "--kind", "data", "--json").stdout) == []
+
+
+def test_a_local_artifact_registers_its_metadata_and_cannot_be_downloaded(
+        env: dict[str, str], tmp_path: Path) -> None:
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"private weights")
+    refused = edgewhisk(env, "put", model, "--name", "u1/glucose-model", "--kind", "model",
+                        "--locality", "local")
+    assert refused.returncode == 2 and "--held-by" in refused.stderr
+    doc = put_json(env, model, "--name", "u1/glucose-model", "--kind", "model",
+                   "--locality", "local", "--held-by", "pi1")
+    assert (doc["copies"], doc["size"]) == (["pi1"], len(b"private weights"))
+    target = tmp_path / "stolen.bin"
+    download = edgewhisk(env, "get", f"u1/glucose-model@{doc['version']}", "-o", target)
+    assert download.returncode == 1
+    assert ("error: artifact u1/glucose-model is local to its device; only its metadata "
+            "leaves it (HTTP 403)") in download.stderr
+    assert not target.exists() and list(tmp_path.glob(".stolen*")) == []
+
+
+@pytest.mark.parametrize("argv, code, message", [
+    pytest.param(["rm", "cli/nothing"], 2, "NAME@VERSION", id="rm without a version"),
+    pytest.param(["rm", "cli/nothing@9"], 1, "no version 9 of artifact cli/nothing",
+                 id="rm of a version that does not exist"),
+    pytest.param(["get", "cli/nothing"], 1, "no artifact cli/nothing", id="get of an unknown name"),
+    pytest.param(["put", "/nonexistent", "--name", "x", "--kind", "data"], 2, "not a file",
+                 id="put of a missing file"),
+    pytest.param(["ls", "--auth", "nobody:wrong"], 1, "HTTP 401", id="a wrong key"),
+])
+def test_refusals_exit_non_zero_with_one_line(env: dict[str, str], argv: list[str], code: int,
+                                              message: str) -> None:
+    done = edgewhisk(env, *argv)
+    assert done.returncode == code, done.stderr
+    assert message in done.stderr and done.stderr.startswith("error: ")
+
+
+def test_without_wskprops_or_flags_the_cli_says_what_is_missing(tmp_path: Path) -> None:
+    env = {**os.environ, "WSK_CONFIG_FILE": str(tmp_path / "absent")}
+    done = edgewhisk(env, "ls")
+    assert done.returncode == 1
+    assert "--apihost and --auth not given" in done.stderr
