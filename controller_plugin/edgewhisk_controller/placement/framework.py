@@ -47,6 +47,8 @@ SPARSE_FRACTION = 0.25
 """An entry whose candidates are under this share of the rows keeps only their rows."""
 ROW_UPDATES = 32
 """Up to this many changed rows are refreshed one by one (``row_value``), else vectorised."""
+PIECES = 512
+"""Static plugin results (and ANDs of hard filters) kept per cluster version, LRU."""
 CACHE_BYTES = 64 * 1024 * 1024
 """Budget of the cached static vectors; the oldest entries go first when it is exceeded."""
 
@@ -337,11 +339,15 @@ class Engine:
         served = [k for k in constraints if k.plugin == c.BALANCED_LOAD and not k.hard]
         static = [(self.plugins[k.plugin], k) for k in constraints
                   if k.plugin != c.HEALTH and k not in served]
-        candidates = full.col("present").copy()
-        for plugin, k in static:
-            if k.hard and not plugin.dynamic and plugin.has_filter:
-                candidates &= self._piece(plugin, k, full, "filter")
-        rows = np.flatnonzero(candidates)
+        hard = [(p, k) for p, k in static if k.hard and not p.dynamic and p.has_filter]
+        seeded = self._seed(hard, full)
+        if seeded is not None:  # few candidates: never a pass over the whole cluster
+            rows = seeded
+            candidates = np.zeros(state.n, np.bool_)
+            candidates[rows] = True
+        else:
+            candidates = self._and(hard, full)
+            rows = np.flatnonzero(candidates)
         sparse = len(rows) < SPARSE_FRACTION * state.n
         size = len(rows) if sparse else state.n
         total = np.zeros(size)
@@ -360,18 +366,46 @@ class Engine:
                                       k.hard, weight, lo, weight * 100.0 / (hi - lo)))
             elif not k.hard and plugin.has_score:
                 raw = self._piece(plugin, k, full, "score")
-                scores = normalise(raw, state.n, plugin.BOUNDS, candidates)
-                total += weight * (scores[rows] if sparse else scores)
+                if sparse:  # the candidates are exactly these rows
+                    total += weight * normalise(raw[rows], size, plugin.BOUNDS)
+                else:
+                    total += weight * normalise(raw, size, plugin.BOUNDS, candidates)
         if not sparse:
             total[~candidates] = -np.inf
         return Entry(state.static_version, rows if sparse else None,
                      total.astype(np.float32), steps, constraints, action,
                      sum(k.weight for k in served))
 
+    def _seed(self, hard: list[tuple[Plugin, Constraint]], full: View) -> np.ndarray | None:
+        """The candidates' rows when a hard filter's member index names only a few: they are
+        then checked against the (cached, shared) AND of the other hard filters. None: take
+        the dense path."""
+        best: tuple[np.ndarray, int] | None = None
+        for i, (plugin, k) in enumerate(hard):
+            rows = plugin.rows(Context(full, k.args, ""))
+            if rows is not None and (best is None or len(rows) < len(best[0])):
+                best = (rows, i)
+        if best is None or len(best[0]) >= SPARSE_FRACTION * self.state.n:
+            return None
+        rows, seed = best
+        return rows[self._and([h for i, h in enumerate(hard) if i != seed], full)[rows]]
+
+    def _and(self, hard: list[tuple[Plugin, Constraint]], full: View) -> np.ndarray:
+        """present AND every filter of ``hard``; each prefix is cached and shared."""
+        candidates = full.col("present")
+        prefix: tuple[Hashable, ...] = ("and",)
+        for plugin, k in hard:
+            prefix += (_piece_key("filter", k),)
+            found = self._cached(prefix)
+            if found is None:
+                found = self._store(prefix, candidates & self._piece(plugin, k, full, "filter"))
+            candidates = found
+        return candidates
+
     def _piece(self, plugin: Plugin, k: Constraint, view: View, method: str) -> np.ndarray:
         """A static plugin's raw filter mask or score over all rows, shared across entries."""
-        key = (method, k.plugin, tuple(sorted(k.args.items())))
-        piece = self._pieces.get(key)
+        key = _piece_key(method, k)
+        piece = self._cached(key)
         if piece is None:
             ctx = Context(view, k.args, "")
             result = plugin.filter(ctx) if method == "filter" else plugin.score(ctx)
@@ -380,10 +414,25 @@ class Engine:
                 dense = np.full(view.size, plugin.BOUNDS[0])
                 dense[result.positions] = result.value
                 result = dense
-            piece = self._pieces[key] = np.asarray(result)
-            if len(self._pieces) > 512:
-                self._pieces.pop(next(iter(self._pieces)))
+            piece = self._store(key, np.asarray(result))
         return piece
+
+    def _cached(self, key: Hashable) -> np.ndarray | None:
+        """A piece of this static version, kept as most recently used."""
+        piece = self._pieces.pop(key, None)
+        if piece is not None:
+            self._pieces[key] = piece
+        return piece
+
+    def _store(self, key: Hashable, piece: np.ndarray) -> np.ndarray:
+        self._pieces[key] = piece
+        if len(self._pieces) > PIECES:
+            self._pieces.pop(next(iter(self._pieces)))  # the least recently used
+        return piece
+
+
+def _piece_key(method: str, k: Constraint) -> Hashable:
+    return (method, k.plugin, tuple(sorted(k.args.items())))
 
 
 def _constraints(bound: Bound) -> Sequence[Constraint]:

@@ -76,6 +76,13 @@ class Plugin:
     def score(self, ctx: Context) -> np.ndarray | Sparse:
         raise NotImplementedError
 
+    def rows(self, ctx: Context) -> np.ndarray | None:
+        """Optional sparse form of a static filter over the whole cluster: the sorted state
+        rows it lets through, when a member index answers that without a pass over every
+        invoker (a user's devices, one network). None: not available for these args. The
+        engine then evaluates the other hard filters only on those rows (fan-out)."""
+        return None
+
     def row_value(self, view: View, row: int) -> float | None:
         """Optional O(1) form of an argument-free dynamic plugin for one state row: the raw
         score (or, for a filter, 1.0/0.0), so the engine can update its per-row vectors on

@@ -36,7 +36,7 @@ ROLES = ("cloud", "edge")
 OPEN_NAMESPACE = "*"
 """The ``namespace`` term of invokers that serve every namespace."""
 
-SET_ATTRIBUTES = ("kind", "capability", "network", "label", "namespace", "cached")
+SET_ATTRIBUTES = ("kind", "capability", "network", "label", "namespace", "cached", "owner")
 CODED_ATTRIBUTES = ("owner", "site")
 
 # name -> dtype of the per-row columns.
@@ -159,7 +159,8 @@ class ClusterState:
         for name, encode in codes.items():
             if name in changes and c[name][row] != encode(changes[name]):
                 c[name][row], changed = encode(changes[name]), True
-        if set(changes) & {"kinds", "namespaces", "labels", "capabilities", "networks", "cached"}:
+        if set(changes) & {"kinds", "namespaces", "labels", "capabilities", "networks", "cached",
+                           "owner"}:
             fresh = terms_of(replace(self.snapshot(id), **changes))
             if fresh != (self._terms[row] or {}):
                 self._set_terms(row, fresh)
@@ -280,8 +281,17 @@ def terms_of(s: InvokerState) -> dict[str, frozenset[str]]:
         "label": frozenset(f"{k}={v}" for k, v in s.labels.items()),
         "namespace": (frozenset({OPEN_NAMESPACE}) if s.namespaces is None else s.namespaces),
         "cached": s.cached,
+        "owner": frozenset() if s.owner is None else frozenset({s.owner}),
     }
     return {k: frozenset(v) for k, v in terms.items() if v}
+
+
+def union(arrays: Iterable[np.ndarray]) -> np.ndarray:
+    """Sorted union of sorted row arrays (no numpy call when at most one is non-empty)."""
+    found = [a for a in arrays if len(a)]
+    if not found:
+        return np.zeros(0, np.intp)
+    return found[0] if len(found) == 1 else np.unique(np.concatenate(found))
 
 
 class View:
@@ -359,10 +369,20 @@ class View:
     def run_ms(self, action: str, default: float) -> float:
         return self.state.run_ms.get(action, default)
 
+    def rows_with_any(self, attribute: str, terms: Iterable[str]) -> np.ndarray:
+        """Sorted state rows whose set ``attribute`` holds one of ``terms`` (whole cluster)."""
+        return union(self.state.rows_of(attribute, term) for term in terms)
+
     def _has(self, attribute: str, term: str) -> np.ndarray:
-        rows = self.state.rows_of(attribute, term)
+        members = self.state.rows_of(attribute, term)
         mask = np.zeros(self.size, np.bool_)
-        mask[rows if self.rows is None else self._positions(rows)] = True
+        if self.rows is None:
+            mask[members] = True
+        elif len(members) <= len(self.rows):
+            mask[self._positions(members)] = True
+        elif len(members):  # few rows in a big set: look each row up in the set
+            at = np.minimum(np.searchsorted(members, self.rows), len(members) - 1)
+            mask = members[at] == self.rows
         return mask
 
     def _positions(self, members: np.ndarray) -> np.ndarray:

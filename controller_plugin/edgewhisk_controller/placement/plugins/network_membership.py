@@ -21,6 +21,9 @@ class NetworkMembership(Plugin):
     def filter(self, ctx: Context) -> np.ndarray:
         return ctx.view.has_any("network", as_names(ctx.args["networks"]))
 
+    def rows(self, ctx: Context) -> np.ndarray:
+        return ctx.view.rows_with_any("network", as_names(ctx.args["networks"]))
+
     def score(self, ctx: Context) -> np.ndarray:
         return self.filter(ctx).astype(np.float64)
 

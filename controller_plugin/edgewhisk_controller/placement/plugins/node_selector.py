@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import constraints
 from ..plugin import Context, Plugin, as_names
-from ..state import ROLES, View
+from ..state import ROLES, View, union
 
 DEVICE_SUFFIX = "_device"
 
@@ -24,10 +24,21 @@ def matches(view: View, name: str) -> np.ndarray:
     if name in ROLES:
         mask |= view.col("role") == ROLES.index(name)
     if name.endswith(DEVICE_SUFFIX):
-        owner = view.code("owner", name[: -len(DEVICE_SUFFIX)])
-        if owner >= 0:
-            mask |= view.col("owner") == owner
+        mask |= view.has_any("owner", (name[: -len(DEVICE_SUFFIX)],))
     return mask
+
+
+def matching_rows(view: View, name: str) -> np.ndarray | None:
+    """The rows ``name`` matches, from the member indexes (None for a role: most rows)."""
+    if name in ROLES:
+        return None
+    found = [view.rows_with_any("label", (name,))]
+    if name.endswith(DEVICE_SUFFIX):
+        found.append(view.rows_with_any("owner", (name[: -len(DEVICE_SUFFIX)],)))
+    row = view.state.index.get(name)
+    if row is not None:
+        found.append(np.array([row], np.intp))
+    return union(found)
 
 
 class NodeSelector(Plugin):
@@ -39,6 +50,15 @@ class NodeSelector(Plugin):
         for name in as_names(ctx.args["node"]):
             mask |= matches(ctx.view, name)
         return mask
+
+    def rows(self, ctx: Context) -> np.ndarray | None:
+        found = []
+        for name in as_names(ctx.args["node"]):
+            rows = matching_rows(ctx.view, name)
+            if rows is None:
+                return None
+            found.append(rows)
+        return union(found)
 
     def score(self, ctx: Context) -> np.ndarray:
         return self.filter(ctx).astype(np.float64)
