@@ -14,15 +14,18 @@ Semantics:
   without the metric come last; ties go to the newest.
 
 Speed (bench/artifacts.py): ``SelectorIndex`` buckets versions by (namespace, type,
-trained_on) and keeps each bucket sorted newest first, and per ``best:`` metric a sorted view
-built once per change of the bucket; a resolution walks the order and stops at the first
-version that passes, so the usual case does not look at every version. The no-match path must
+trained_on) and keeps, per bucket and order (newest, or ``best:`` a metric), a sorted view
+built once per change of the bucket; a resolution walks the view (several buckets merged
+lazily) and stops at the first version that passes, so the usual case does not look at
+every version. The no-match path must
 look at all of the namespace's versions to rank candidates, which is fine for an error.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,22 +146,58 @@ def order(selector: Selector, docs: Iterable[Doc]) -> list[Doc]:
     return sorted(docs, key=key, reverse=True)
 
 
-def closest(selector: Selector, docs: Iterable[Doc], limit: int = CANDIDATES) -> NoMatch:
-    """Rank every doc by how many predicates it fails (fewest first, then preference)."""
-    ranked = [(failures(selector, doc), doc) for doc in docs]
-    preference = {id(doc): i for i, doc in enumerate(order(selector, (d for _, d in ranked)))}
-    ranked.sort(key=lambda pair: (len(pair[0]), preference[id(pair[1])]))
-    return NoMatch(selector, len(ranked), [Candidate(doc, failed) for failed, doc in
-                                           ranked[:limit]])
+def failed_count(selector: Selector, doc: Mapping[str, Any]) -> int:
+    """``len(failures(selector, doc))`` without wording them (the ranking's hot loop)."""
+    meta = doc.get("metadata") or {}
+    count = sum(1 for key, wanted in selector.equals if meta.get(key) != wanted)
+    for metric, op, bound, _ in selector.metrics:
+        value = metric_value(doc, metric)
+        if value is None or not PREDICATE_OPERATORS[op](value, bound):
+            count += 1
+    return count
+
+
+def closest(selector: Selector, parts: Iterable[tuple[int, Iterable[Doc]]], considered: int,
+            limit: int = CANDIDATES) -> NoMatch:
+    """Rank docs by how many predicates they fail (fewest first, then preference).
+
+    ``parts`` are groups of docs each with a lower bound of their failures, in ascending
+    order of the bound: once ``limit`` candidates fail fewer than the next group's bound, no
+    later doc can displace them and the rest is skipped. Only the winners are worded.
+    """
+    groups: dict[int, list[Doc]] = {}
+    for bound, docs in parts:
+        if _worst_kept(groups, limit) < bound:
+            break
+        for doc in docs:
+            groups.setdefault(failed_count(selector, doc), []).append(doc)
+    key = _best_key(selector.best) if selector.best else _newest_key
+    chosen: list[Doc] = []
+    for count in sorted(groups):
+        chosen += heapq.nlargest(limit - len(chosen), groups[count], key=key)
+        if len(chosen) >= limit:
+            break
+    return NoMatch(selector, considered, [Candidate(doc, failures(selector, doc))
+                                          for doc in chosen])
+
+
+def _worst_kept(groups: Mapping[int, list[Doc]], limit: int) -> float:
+    """The failure count of the ``limit``-th best doc so far (infinite until there are so many)."""
+    seen = 0
+    for count in sorted(groups):
+        seen += len(groups[count])
+        if seen >= limit:
+            return count
+    return math.inf
 
 
 def resolve(selector: Selector, docs: Iterable[Doc]) -> Match | NoMatch:
     """The reference implementation: one pass over ``docs`` (the index must agree with it)."""
     pool = list(docs)
     for doc in order(selector, pool):
-        if not failures(selector, doc):
+        if not failed_count(selector, doc):
             return Match(doc)
-    return closest(selector, pool)
+    return closest(selector, [(0, pool)], len(pool))
 
 
 class SelectorIndex:
@@ -208,13 +247,24 @@ class SelectorIndex:
         keys = [k for k in self._buckets if k[0] == ns
                 and ("type" not in wanted or k[1] == wanted["type"])
                 and ("trained_on" not in wanted or k[2] == wanted["trained_on"])]
-        walk: Iterable[Doc]
-        if len(keys) == 1:
-            walk = self._sorted(keys[0], selector.best)
-        else:
-            walk = order(selector, (d for k in keys for d in self._buckets[k].values()))
+        # Each bucket's view is sorted once per change; several buckets merge lazily, so the
+        # walk stops at the first passing version without sorting the union.
+        sort_key = _best_key(selector.best) if selector.best else _newest_key
+        walk: Iterable[Doc] = heapq.merge(*(self._sorted(k, selector.best) for k in keys),
+                                          key=sort_key, reverse=True)
         for doc in walk:
-            if not failures(selector, doc):
+            if not failed_count(selector, doc):
                 return Match(doc)
-        return closest(selector, (d for k in self._buckets if k[0] == ns
-                                  for d in self._buckets[k].values()))
+        return self._closest(ns, selector)
+
+    def _closest(self, ns: str, selector: Selector) -> NoMatch:
+        """Buckets whose (type, trained_on) fail fewer of the selector's equalities first."""
+        wanted = dict(selector.equals)
+
+        def bound(key: tuple[str, Any, Any]) -> int:
+            return (("type" in wanted and key[1] != wanted["type"])
+                    + ("trained_on" in wanted and key[2] != wanted["trained_on"]))
+
+        keys = sorted((k for k in self._buckets if k[0] == ns), key=bound)
+        return closest(selector, ((bound(k), self._buckets[k].values()) for k in keys),
+                       sum(len(self._buckets[k]) for k in keys))
