@@ -29,7 +29,7 @@ the first hard constraint (in constraint order) that excludes it.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -37,6 +37,7 @@ import numpy as np
 from . import constraints as c
 from .config import PlacementConfig
 from .constraints import Constraint
+from .fanout import place_together
 from .interface import Decision, InvokerState, PlacementRequest, Unschedulable
 from .plugin import Context, Plugin, Sparse, normalise
 from .registry import PLUGINS
@@ -88,6 +89,7 @@ class Entry:
     constraints: tuple[Constraint, ...]
     action: str
     load_weight: float  # summed weight of the BalancedLoad constraints (a global vector)
+    minmax: list[tuple[np.ndarray, float]] = field(default_factory=list)  # see _build
 
     @property
     def nbytes(self) -> int:
@@ -211,6 +213,18 @@ class Engine:
     def place(self, request: PlacementRequest, bound: Bound = ()) -> Decision:
         """The invoker id for one activation, or ``Unschedulable`` (nothing changes state)."""
         entry = self._entry(request, bound)
+        total = self._total(entry)
+        if total.size:
+            best = int(np.argmax(total))
+            if total[best] != NEG_INF:
+                row = best if entry.rows is None else int(entry.rows[best])
+                id = self.state.ids[row]
+                assert id is not None
+                return id
+        return self.explain(entry.constraints, entry.action)
+
+    def _total(self, entry: Entry) -> np.ndarray:
+        """Static + dynamic totals over the entry's rows (-inf: excluded)."""
         self._refresh()
         total = entry.static + self._dynamic(entry)
         for step in entry.steps:
@@ -224,18 +238,19 @@ class Engine:
                 total += (raw - step.lo) * step.scale
             else:
                 total += raw * step.scale
-        if total.size:
-            best = int(np.argmax(total))
-            if total[best] != NEG_INF:
-                row = best if entry.rows is None else int(entry.rows[best])
-                id = self.state.ids[row]
-                assert id is not None
-                return id
-        return self.explain(entry.constraints, entry.action)
+        return total
 
     def place_many(self, request: PlacementRequest, bounds: Iterable[Bound], *,
                    commit: bool = False) -> list[Decision]:
-        """``place`` for each binding of a fan-out; ``commit`` calls ``placed`` after each."""
+        """``place`` for each binding of a fan-out; ``commit`` calls ``placed`` after each.
+
+        Bindings that differ only in selective hard filters (``{usr}_device``) are decided
+        together (``fanout.place_together``), with the same result as one by one.
+        """
+        bounds = list(bounds)
+        together = place_together(self, request, bounds, commit)
+        if together is not None:
+            return together
         decisions: list[Decision] = []
         for bound in bounds:
             decision = self.place(request, bound)
@@ -329,8 +344,12 @@ class Engine:
                 self._entry_bytes -= self._entries.pop(oldest).nbytes
         return entry
 
-    def _build(self, constraints: tuple[Constraint, ...], action: str) -> Entry:
-        """The cached part of a placement: candidates and the weighted static score."""
+    def _build(self, constraints: tuple[Constraint, ...], action: str,
+               minmax_apart: bool = False) -> Entry:
+        """The cached part of a placement: candidates and the weighted static score.
+
+        ``minmax_apart``: leave min-max normalised scores out of ``static`` and list their
+        raw pieces in ``Entry.minmax`` (a fan-out normalises them per binding)."""
         state = self.state
         if self._pieces_version != state.static_version:
             self._pieces.clear()
@@ -353,6 +372,7 @@ class Engine:
         total = np.zeros(size)
         view = View(state, rows) if sparse else full
         steps: list[Step] = []
+        minmax: list[tuple[np.ndarray, float]] = []
         for plugin, k in static:
             weight = k.weight
             if plugin.dynamic:
@@ -366,7 +386,9 @@ class Engine:
                                       k.hard, weight, lo, weight * 100.0 / (hi - lo)))
             elif not k.hard and plugin.has_score:
                 raw = self._piece(plugin, k, full, "score")
-                if sparse:  # the candidates are exactly these rows
+                if minmax_apart and plugin.BOUNDS is None:
+                    minmax.append((raw, weight))
+                elif sparse:  # the candidates are exactly these rows
                     total += weight * normalise(raw[rows], size, plugin.BOUNDS)
                 else:
                     total += weight * normalise(raw, size, plugin.BOUNDS, candidates)
@@ -374,7 +396,7 @@ class Engine:
             total[~candidates] = -np.inf
         return Entry(state.static_version, rows if sparse else None,
                      total.astype(np.float32), steps, constraints, action,
-                     sum(k.weight for k in served))
+                     sum(k.weight for k in served), minmax)
 
     def _seed(self, hard: list[tuple[Plugin, Constraint]], full: View) -> np.ndarray | None:
         """The candidates' rows when a hard filter's member index names only a few: they are

@@ -144,7 +144,12 @@ def apply(engine: Engine, event: tuple[str, int, bool], request: PlacementReques
 
 
 def check(engine: Engine, request: PlacementRequest, bound: list[Constraint]) -> None:
-    decision = engine.place(request, bound)
+    check_decision(engine, request, bound, engine.place(request, bound))
+
+
+def check_decision(engine: Engine, request: PlacementRequest, bound: list[Constraint],
+                   decision: Any) -> None:
+    """``decision`` is what the reference finds for ``bound`` on ``engine``'s state now."""
     expected = reference(engine, request, bound)
     if expected.best is None:
         assert isinstance(decision, Unschedulable), decision
