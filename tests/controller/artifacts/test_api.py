@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,17 @@ def test_an_upload_reads_back_as_metadata_versions_and_content(guest: Client) ->
     assert (latest.status_code, latest.content) == (200, b"two!")
     assert latest.headers["X-Edgewhisk-Sha256"] == sha(b"two!")
     assert guest.get("artifacts/rt/model@1/content").content == b"one"
+
+
+def test_twenty_concurrent_uploads_through_the_api_get_versions_one_to_twenty(
+        controller: Controller) -> None:
+    def upload(i: int) -> int:
+        with controller.client() as client:
+            return int(uploaded(client, "race/model", b"%d" % i)["version"])
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        versions = list(pool.map(upload, range(20)))
+    assert sorted(versions) == list(range(1, 21))
 
 
 def test_a_delete_removes_the_version_and_its_content(guest: Client, data_dir: Path) -> None:
