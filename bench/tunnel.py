@@ -473,7 +473,7 @@ def table(r: dict[str, Any]) -> str:
     row("activations/s through one tunnel", f"{r['per_s_one_tunnel']:.0f}")
     row(f"activations/s through {r['pool_size']} tunnels "
         f"({r['pool_invokers_used']} used)", f"{r['per_s_pool']:.0f}")
-    row("simulated invokers the controller dropped (host too busy)", f"{r['invokers_lost']}")
+    row("simulated invokers dropped (host too busy)", f"{r['invokers_lost']}")
     return "\n".join(lines)
 
 
@@ -488,7 +488,8 @@ def plot(r: dict[str, Any], path: Path) -> None:
         ordered = sorted(samples)
         rtt_ax.plot(ordered, [i / len(ordered) for i in range(len(ordered))],
                     label=f"{label} invoker")
-    rtt_ax.set_xlabel("warm round trip through the API (ms)")
+    rtt_ax.set_xscale("log")
+    rtt_ax.set_xlabel("warm round trip through the API (ms, log scale)")
     rtt_ax.set_ylabel("fraction of calls")
     rtt_ax.set_title("no-op activation: local vs tunnel")
     rtt_ax.legend()
