@@ -6,8 +6,8 @@ of chunks and hashes it as it goes; the blob becomes visible under its key only 
 byte arrived and the digest (and the size limit) held, so a reader never sees a partial or
 corrupt blob, and a refused write leaves nothing behind.
 
-Keys are ``/``-separated segments of letters, digits, ``_ . @ -`` (not starting with ``.``),
-as artifact ids (``ns/u1/glucose-model@3``) are; ``check_key`` refuses anything else before
+Keys are ``/``-separated segments of letters, digits, ``_ . @ % -`` (not starting with ``.``
+or ``%``), as artifact ids (``ns/u1/glucose-model@3``, a namespace percent-quoted) are; ``check_key`` refuses anything else before
 a backend is touched, so a key can never name a path outside a folder store.
 """
 
@@ -39,7 +39,7 @@ def check_key(key: str) -> str:
     if (not isinstance(key, str) or not key or len(key) > KEY_MAX
             or not all(_SEGMENT.fullmatch(part) for part in key.split("/"))):
         raise ValueError(f"blob key must be '/'-separated segments of letters, digits, "
-                         f"'_', '.', '@', '-' (not starting with '.'), got {key!r}")
+                         f"'_', '.', '@', '%', '-' (not starting with '.'), got {key!r}")
     return key
 
 
