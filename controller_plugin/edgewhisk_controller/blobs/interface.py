@@ -7,8 +7,9 @@ byte arrived and the digest (and the size limit) held, so a reader never sees a 
 corrupt blob, and a refused write leaves nothing behind.
 
 Keys are ``/``-separated segments of letters, digits, ``_ . @ % -`` (not starting with ``.``
-or ``%``), as artifact ids (``ns/u1/glucose-model@3``, a namespace percent-quoted) are; ``check_key`` refuses anything else before
-a backend is touched, so a key can never name a path outside a folder store.
+or ``%``), as artifact ids (``ns/u1/glucose-model@3``, the namespace percent-quoted) are;
+``check_key`` refuses anything else before a backend is touched, so a key can never name a
+path outside a folder store.
 """
 
 from __future__ import annotations
