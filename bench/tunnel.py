@@ -94,18 +94,29 @@ class Child:
         return self.process.pid
 
     def stop(self) -> None:
+        """SIGTERM (it destroys its containers); if it hangs, SIGKILL its group and the groups
+        of the containers it had (each proxy leads its own). Idempotent."""
         if self.process.poll() is None:
+            containers = children(self.process.pid)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
-                pass
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(30)
+                for group in (self.process.pid, *containers):
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(group, signal.SIGKILL)
+                self.process.wait(30)
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+def children(pid: int) -> list[int]:
+    pids: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            pids.extend(int(child) for child in (task / "children").read_text().split())
+    return pids
 
 
 def edgewhisk_command(*args: str) -> list[str]:
@@ -268,7 +279,8 @@ class SimInvoker:
 
     async def close(self) -> None:
         if self.ws is not None:
-            await self.ws.close()
+            with contextlib.suppress(aiohttp.ClientError, ConnectionError):
+                await self.ws.close()
         if self.reader is not None:
             self.reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -319,9 +331,10 @@ class Fleet:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, aiohttp.ClientError, ConnectionError):
                 await self._ticker
-        await asyncio.gather(*(invoker.close() for invoker in self.invokers))
+        await asyncio.gather(*(invoker.close() for invoker in self.invokers),
+                             return_exceptions=True)
 
 
 # --- the measurements --------------------------------------------------------------------------
@@ -387,6 +400,7 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "invoker", "--controller", tunnel_url, "--token", await api.token(AGENT_ID),
                 "--id", AGENT_ID, "--backend", "process", "--memory", "1024"),
                 workdir / "agent.log")
+            results["agent_pid"] = agent.pid
             actions = workdir / "actions"
             actions.mkdir()
             await api.deploy("noop-local", "local0", actions)
@@ -439,12 +453,14 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 1 for invoker in fleet.invokers[1:pool_size] if invoker.runs) + 1
             results["samples"] = {"local": local, "tunnel": tunnel}
             results["invokers_lost"] = fleet.lost()
-    finally:
-        if fleet is not None:
-            await fleet.close()
-        if agent is not None:
-            agent.stop()
-        controller.stop()
+    finally:  # the children first: nothing a failing close raises may leave them running
+        try:
+            if agent is not None:
+                agent.stop()
+        finally:
+            controller.stop()
+            if fleet is not None:
+                await fleet.close()
     return results
 
 

@@ -55,4 +55,5 @@ def test_the_pool_throughput_spread_over_several_tunnels(quick_run: tuple[dict, 
 def test_the_plot_is_written_and_nothing_keeps_running(quick_run: tuple[dict, Path]) -> None:
     doc, plot = quick_run
     assert plot.stat().st_size > 0 and doc["plot"] == str(plot)
-    assert not Path(f"/proc/{doc['controller_pid']}").exists()
+    for pid in (doc["controller_pid"], doc["agent_pid"]):
+        assert not Path(f"/proc/{pid}").exists(), pid
