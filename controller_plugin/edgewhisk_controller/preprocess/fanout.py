@@ -13,7 +13,9 @@ the user's name cannot be bound into a ref.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +66,26 @@ class FanOut:
                 "invoker that satisfies the action's hard constraints.")
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold Python's cyclic garbage collector for one bulk step (restored afterwards).
+
+    Why: binding and placing 10,000 users allocates hundreds of thousands of small objects,
+    and each allocation burst triggers collections that walk every tracked object — the
+    placement engine's whole cluster state included. Measured with ``bench/fanout.py``
+    (10,000 users on 10,100 invokers) that multiplied the fan-out time by about ten. The
+    step is synchronous and bounded, and what it allocates is either kept (the bound
+    actions) or freed by reference counting, so nothing piles up while it is held.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def fan_out(
     compiled: CompiledAction,
     params: Mapping[str, Any],
@@ -78,8 +100,9 @@ def fan_out(
     binds the other variables (``UnboundVariable`` if one is missing).
     """
     on_record = list(dict.fromkeys(users))
-    bounds, invalid = bind_users(compiled, params, on_record, site=site)
-    decisions = place_many(bounds) if bounds else []
+    with gc_paused():
+        bounds, invalid = bind_users(compiled, params, on_record, site=site)
+        decisions = place_many(bounds) if bounds else []
     children: list[Child] = []
     excluded: dict[str, str] = dict(invalid)
     for bound, decision in zip(bounds, decisions, strict=True):
