@@ -16,22 +16,15 @@ from typing import Any
 
 from aiohttp import web
 
-from ..exceptions import BadRequest, Conflict
+from ..exceptions import BadRequest
 from ..keys import DISPATCHER, STORE
 from ..schema import action as schema
-from ..schema.entity import (
-    PAYLOAD_MAX,
-    object_body,
-    page,
-    public,
-    query_bool,
-    query_int,
-)
+from ..schema.entity import PAYLOAD_MAX, object_body, public, query_bool, query_int
+from .entities import delete_requested, list_response, put_document, requested
 from .request import (
     entity_name,
     entity_response,
     get_entity,
-    get_or_none,
     json_response,
     namespace,
     read_json,
@@ -49,31 +42,17 @@ developer error, whisk internal error)."""
 
 @ROUTES.get("/api/v1/namespaces/{ns}/actions")
 async def list_actions(request: web.Request) -> web.Response:
-    ns, store = namespace(request), request.app[STORE]
-    if query_bool(request.query, "count"):
-        return json_response({COLL: await store.count(COLL, prefix=f"{ns}/")})
-    limit, skip = page(request.query)
-    docs = await store.list(COLL, prefix=f"{ns}/", limit=limit, skip=skip)
-    return json_response([schema.summary(doc) for doc in docs])
+    return await list_response(request, COLL, schema.summary)
 
 
 @ROUTES.put("/api/v1/namespaces/{ns}/actions/{name}")
 async def put_action(request: web.Request) -> web.Response:
-    ns, name, store = namespace(request), entity_name(request), request.app[STORE]
-    body = await read_json(request)
-    previous = await get_or_none(store, COLL, f"{ns}/{name}")
-    if previous is not None and not query_bool(request.query, "overwrite"):
-        raise Conflict("The resource already exists; use overwrite=true to update it.")
-    doc = schema.build(ns, name, body, previous)
-    if previous is not None:
-        doc["_rev"] = previous["_rev"]
-    await store.put(COLL, doc)
-    return entity_response(doc)
+    return entity_response(await put_document(request, COLL, schema.build))
 
 
 @ROUTES.get("/api/v1/namespaces/{ns}/actions/{name}")
 async def get_action(request: web.Request) -> web.Response:
-    doc = await get_entity(request.app[STORE], COLL, namespace(request), entity_name(request))
+    doc = await requested(request, COLL)
     if not query_bool(request.query, "code", True):
         return json_response(schema.without_code(doc))
     return entity_response(doc)
@@ -81,10 +60,7 @@ async def get_action(request: web.Request) -> web.Response:
 
 @ROUTES.delete("/api/v1/namespaces/{ns}/actions/{name}")
 async def delete_action(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    doc = await get_entity(store, COLL, namespace(request), entity_name(request))
-    await store.delete(COLL, doc["_id"], doc["_rev"])
-    return entity_response(doc)
+    return entity_response(await delete_requested(request, COLL))
 
 
 @ROUTES.post("/api/v1/namespaces/{ns}/actions/{name}")

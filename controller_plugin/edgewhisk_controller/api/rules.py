@@ -14,21 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from ..exceptions import Conflict
 from ..keys import STORE
 from ..schema import rule as schema
-from ..schema.entity import object_body, page, public, query_bool
+from ..schema.entity import object_body
 from ..stores import NotFound as StoreNotFound
 from ..stores import Store, update
-from .request import (
-    entity_name,
-    entity_response,
-    get_entity,
-    get_or_none,
-    json_response,
-    namespace,
-    read_json,
-)
+from .entities import list_response, new_document, requested
+from .request import entity_name, entity_response, get_entity, namespace, read_json
 
 ROUTES = web.RouteTableDef()
 COLL = "rules"
@@ -36,28 +28,17 @@ COLL = "rules"
 
 @ROUTES.get("/api/v1/namespaces/{ns}/rules")
 async def list_rules(request: web.Request) -> web.Response:
-    ns, store = namespace(request), request.app[STORE]
-    if query_bool(request.query, "count"):
-        return json_response({COLL: await store.count(COLL, prefix=f"{ns}/")})
-    limit, skip = page(request.query)
-    docs = await store.list(COLL, prefix=f"{ns}/", limit=limit, skip=skip)
-    return json_response([public(doc) for doc in docs])
+    return await list_response(request, COLL)
 
 
 @ROUTES.put("/api/v1/namespaces/{ns}/rules/{name}")
 async def put_rule(request: web.Request) -> web.Response:
-    ns, name, store = namespace(request), entity_name(request), request.app[STORE]
-    body = await read_json(request)
-    previous = await get_or_none(store, COLL, f"{ns}/{name}")
-    if previous is not None and not query_bool(request.query, "overwrite"):
-        raise Conflict("The resource already exists; use overwrite=true to update it.")
-    doc = schema.build(ns, name, body, previous)
+    ns, store = namespace(request), request.app[STORE]
+    doc, previous = await new_document(request, COLL, schema.build)
     await get_entity(store, "triggers", ns, doc["trigger"]["name"])
     await get_entity(store, "actions", ns, doc["action"]["name"])
-    if previous is not None:
-        doc["_rev"] = previous["_rev"]
     await store.put(COLL, doc)
-    key = f"{ns}/{name}"
+    key = doc["_id"]
     if previous is not None and previous["trigger"] != doc["trigger"]:
         await _sync(store, previous["trigger"], _without(key))
     await _sync(store, doc["trigger"], _with(key, schema.trigger_entry(doc)))
@@ -66,15 +47,13 @@ async def put_rule(request: web.Request) -> web.Response:
 
 @ROUTES.get("/api/v1/namespaces/{ns}/rules/{name}")
 async def get_rule(request: web.Request) -> web.Response:
-    return entity_response(
-        await get_entity(request.app[STORE], COLL, namespace(request), entity_name(request))
-    )
+    return entity_response(await requested(request, COLL))
 
 
 @ROUTES.delete("/api/v1/namespaces/{ns}/rules/{name}")
 async def delete_rule(request: web.Request) -> web.Response:
     store = request.app[STORE]
-    doc = await get_entity(store, COLL, namespace(request), entity_name(request))
+    doc = await requested(request, COLL)
     await _sync(store, doc["trigger"], _without(doc["_id"]))
     await store.delete(COLL, doc["_id"], doc["_rev"])
     return entity_response(doc)

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..exceptions import Conflict
 from ..keys import DISPATCHER, STORE
 from ..schema import trigger as schema
-from ..schema.entity import PAYLOAD_MAX, object_body, page, public, query_bool
+from ..schema.entity import PAYLOAD_MAX, object_body
+from .entities import delete_requested, list_response, put_document, requested
 from .request import (
     entity_name,
     entity_response,
     get_entity,
-    get_or_none,
     json_response,
     namespace,
     read_json,
@@ -30,41 +29,23 @@ COLL = "triggers"
 
 @ROUTES.get("/api/v1/namespaces/{ns}/triggers")
 async def list_triggers(request: web.Request) -> web.Response:
-    ns, store = namespace(request), request.app[STORE]
-    if query_bool(request.query, "count"):
-        return json_response({COLL: await store.count(COLL, prefix=f"{ns}/")})
-    limit, skip = page(request.query)
-    docs = await store.list(COLL, prefix=f"{ns}/", limit=limit, skip=skip)
-    return json_response([public(doc) for doc in docs])
+    return await list_response(request, COLL)
 
 
 @ROUTES.put("/api/v1/namespaces/{ns}/triggers/{name}")
 async def put_trigger(request: web.Request) -> web.Response:
-    ns, name, store = namespace(request), entity_name(request), request.app[STORE]
-    body = await read_json(request)
-    previous = await get_or_none(store, COLL, f"{ns}/{name}")
-    if previous is not None and not query_bool(request.query, "overwrite"):
-        raise Conflict("The resource already exists; use overwrite=true to update it.")
-    doc = schema.build(ns, name, body, previous)
-    if previous is not None:
-        doc["_rev"] = previous["_rev"]  # a rule written meanwhile makes this a 409, not a loss
-    await store.put(COLL, doc)
-    return entity_response(doc)
+    # the previous _rev travels along: a rule written meanwhile makes this a 409, not a loss
+    return entity_response(await put_document(request, COLL, schema.build))
 
 
 @ROUTES.get("/api/v1/namespaces/{ns}/triggers/{name}")
 async def get_trigger(request: web.Request) -> web.Response:
-    return entity_response(
-        await get_entity(request.app[STORE], COLL, namespace(request), entity_name(request))
-    )
+    return entity_response(await requested(request, COLL))
 
 
 @ROUTES.delete("/api/v1/namespaces/{ns}/triggers/{name}")
 async def delete_trigger(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    doc = await get_entity(store, COLL, namespace(request), entity_name(request))
-    await store.delete(COLL, doc["_id"], doc["_rev"])
-    return entity_response(doc)
+    return entity_response(await delete_requested(request, COLL))
 
 
 @ROUTES.post("/api/v1/namespaces/{ns}/triggers/{name}")
