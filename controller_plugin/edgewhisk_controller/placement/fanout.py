@@ -27,7 +27,8 @@ from .plugin import Context, Plugin, normalise
 from .state import View
 
 if TYPE_CHECKING:
-    from .framework import Bound, Engine, Entry
+    from .entry import Bound, Entry
+    from .framework import Engine
 
 TOGETHER_MIN = 16
 """Fewer bindings than this are simply placed one by one."""

@@ -29,14 +29,14 @@ the first hard constraint (in constraint order) that excludes it.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from . import constraints as c
 from .config import PlacementConfig
 from .constraints import Constraint
+from .entry import Bound, Entry, Step
 from .fanout import place_together
 from .interface import Decision, InvokerState, PlacementRequest, Unschedulable
 from .plugin import Context, Plugin, Sparse, normalise
@@ -52,48 +52,6 @@ PIECES = 512
 """Static plugin results (and ANDs of hard filters) kept per cluster version, LRU."""
 CACHE_BYTES = 64 * 1024 * 1024
 """Budget of the cached static vectors; the oldest entries go first when it is exceeded."""
-
-
-class BoundAction(Protocol):
-    """What the preprocessor hands over: a cache key naming action+binding, constraints."""
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def constraints(self) -> tuple[Constraint, ...]: ...
-
-
-Bound = BoundAction | Sequence[Constraint]
-
-
-@dataclass
-class Step:
-    """One dynamic constraint of an entry, ready to run (``lo``/``scale`` map raw to weighted
-    0-100: ``(raw - lo) * scale``)."""
-
-    plugin: Plugin
-    ctx: Context
-    hard: bool
-    weight: float
-    lo: float = 0.0
-    scale: float = 0.0
-
-
-@dataclass
-class Entry:
-    version: int
-    rows: np.ndarray | None  # None: every row of the state
-    static: np.ndarray  # float32 over the entry's rows: weighted static score, -inf excluded
-    steps: list[Step]
-    constraints: tuple[Constraint, ...]
-    action: str
-    load_weight: float  # summed weight of the BalancedLoad constraints (a global vector)
-    minmax: list[tuple[np.ndarray, float]] = field(default_factory=list)  # see _build
-
-    @property
-    def nbytes(self) -> int:
-        return self.static.nbytes + (0 if self.rows is None else self.rows.nbytes)
 
 
 class Engine:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from edgewhisk_controller.placement import Engine, PlacementRequest
 from edgewhisk_controller.placement.constraints import Constraint
-from edgewhisk_controller.placement.framework import Bound
+from edgewhisk_controller.placement.entry import Bound
 from edgewhisk_controller.placement.plugin import Context, Plugin, Sparse
 from edgewhisk_controller.placement.state import View
 
