@@ -4,7 +4,8 @@
 ``Unschedulable``); ``constraints`` the ``Constraint`` value and plugin names shared with the
 preprocessor; ``state`` the columnar cluster state; ``plugin`` the plugin contract and
 ``plugins/`` one module per plugin, mapped by name in ``registry``; ``framework`` the
-``Engine`` that runs them; ``config`` the weights and defaults (``--placement-config``).
+``Engine`` that runs them (``entry`` its cache entries, ``fanout`` a fan-out's bindings
+decided together); ``config`` the weights and defaults (``--placement-config``).
 """
 
 from .config import PlacementConfig, load_config
