@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--max-zip-entries", type=int, default=archive.DEFAULT_MAX_ENTRIES,
                        help="most entries in an action zip "
                             f"(default {archive.DEFAULT_MAX_ENTRIES})")
+    serve.add_argument("--lifeline-stdin", action="store_true",
+                       help="exit when stdin reaches end of file: a process backend holds it "
+                            "open, so the proxy never outlives its owner")
     # Everything after "image" (options included, hence no prefix characters) is parsed
     # later by edgewhisk_runtime.images' own parser, so that module loads only when asked for.
     image = sub.add_parser("image", help="build the runtime images", add_help=False,
@@ -53,7 +56,8 @@ def serve(args: argparse.Namespace) -> int:
 
     config = Config(host=args.host, port=args.port, artifacts=args.artifacts,
                     workdir=args.workdir, max_zip_bytes=args.max_zip_bytes,
-                    max_zip_entries=args.max_zip_entries)
+                    max_zip_entries=args.max_zip_entries,
+                    lifeline_stdin=args.lifeline_stdin)
     asyncio.run(serve_forever(config))
     return 0
 

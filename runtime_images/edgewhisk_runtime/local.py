@@ -69,12 +69,13 @@ class LocalRuntime:
         for _ in range(5):
             self.port = free_port(self.host)
             args = [sys.executable, "-m", "edgewhisk_runtime", "serve", "--host", self.host,
-                    "--port", str(self.port), *self.extra_args]
+                    "--port", str(self.port), "--lifeline-stdin", *self.extra_args]
             if self.artifacts is not None:
                 args += ["--artifacts", str(self.artifacts)]
             env = dict(os.environ, **(self.env or {}))
             with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
-                self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out,
+                # stdin is the proxy's lifeline: if we die, it stops too (--lifeline-stdin).
+                self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=out,
                                                 stderr=err, env=env)
             if self._wait_ready():
                 return self
@@ -134,6 +135,8 @@ class LocalRuntime:
     def _terminate(self) -> None:
         if self.process is None:
             return
+        if self.process.stdin is not None:
+            self.process.stdin.close()
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGTERM)
             try:

@@ -77,6 +77,7 @@ class Config:
     max_zip_bytes: int = archive.DEFAULT_MAX_BYTES
     max_zip_entries: int = archive.DEFAULT_MAX_ENTRIES
     max_body_bytes: int = 256 * 1024 * 1024
+    lifeline_stdin: bool = False  # exit when stdin closes (the owner died)
 
 
 def default_artifacts_dir() -> Path:
@@ -268,8 +269,29 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    lifeline = asyncio.ensure_future(_watch_lifeline(stop)) if config.lifeline_stdin else None
     try:
         await stop.wait()
     finally:
+        if lifeline is not None:
+            lifeline.cancel()
         with contextlib.suppress(Exception):
             await runner.cleanup()
+
+
+async def _watch_lifeline(stop: asyncio.Event) -> None:
+    """Stop when stdin reaches end of file: the owner that holds its write end has gone.
+
+    Why a pipe and not a signal: the kernel closes the pipe however the owner dies (even
+    SIGKILL), so a proxy started by a process backend never outlives its owner.
+    """
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    try:
+        while await reader.read(4096):
+            pass
+    finally:
+        transport.close()
+    stop.set()

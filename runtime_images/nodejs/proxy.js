@@ -3,7 +3,7 @@
 /**
  * edgewhisk's OpenWhisk action proxy for `nodejs:default` actions: POST /init and POST /run.
  *
- *   node proxy.js [--port PORT] [--host HOST] [--workdir DIR]
+ *   node proxy.js [--port PORT] [--host HOST] [--workdir DIR] [--lifeline-stdin]
  *                 [--max-zip-bytes N] [--max-zip-entries N]
  *
  * PORT defaults to $__OW_PORT, else 8080; HOST to 127.0.0.1 (a container passes 0.0.0.0).
@@ -47,6 +47,10 @@ function parseArgs (argv) {
     maxZipEntries: zip.DEFAULT_MAX_ENTRIES
   }
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--lifeline-stdin') {
+      options.lifelineStdin = true
+      continue
+    }
     let [flag, value] = argv[i].split(/=(.*)/s)
     if (value === undefined) value = argv[++i]
     if (value === undefined) usage(`${flag} needs a value`)
@@ -136,6 +140,13 @@ function serve (options) {
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  if (options.lifelineStdin) {
+    // The owner (a process backend) holds stdin open; the kernel closes it however the owner
+    // dies, so end of file means nobody will ever call us again.
+    process.stdin.on('end', stop)
+    process.stdin.on('error', stop)
+    process.stdin.resume()
+  }
   return server
 }
 

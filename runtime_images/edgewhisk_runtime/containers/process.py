@@ -9,6 +9,9 @@ Cleanup is by pid, never by name: the proxy runs in its own session and starts t
 another one, so :meth:`ProcessContainer.destroy` freezes the proxy (SIGSTOP: it cannot start
 anything more), kills each child's process group, then the proxy's, and removes the proxy's
 working folder (passed with ``--workdir``, so nothing is left in /tmp after a SIGKILL).
+Each proxy also gets ``--lifeline-stdin``: its stdin is a pipe this process holds open, so if
+the owner dies without destroying its containers (SIGKILL, a crash), the kernel closes the
+pipe and every proxy stops by itself instead of lingering as an orphan.
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ class ProcessContainer(ProxyContainer):
             await asyncio.wait_for(asyncio.gather(*self._readers), 5.0)
         for reader in self._readers:
             reader.cancel()
+        if self._process.stdin is not None:
+            self._process.stdin.close()  # the lifeline: nothing reads it any more
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -146,13 +151,13 @@ class ProcessBackend(ContainerBackend):
     def _command(self, kind: str, port: int, workdir: Path) -> list[str]:
         if kind == PYTHON:
             args = [self.python, "-m", "edgewhisk_runtime", "serve", "--host", HOST,
-                    "--port", str(port), "--workdir", str(workdir)]
+                    "--port", str(port), "--workdir", str(workdir), "--lifeline-stdin"]
             if self.artifacts is not None:
                 args += ["--artifacts", str(self.artifacts)]
             return args
         assert self.node is not None
         return [self.node, str(self.node_proxy), "--host", HOST, "--port", str(port),
-                "--workdir", str(workdir)]
+                "--workdir", str(workdir), "--lifeline-stdin"]
 
     async def start(self, spec: ActionSpec) -> ProcessContainer:
         if spec.kind not in self.kinds:
@@ -164,7 +169,7 @@ class ProcessBackend(ContainerBackend):
             port = free_port(HOST)
             try:
                 process = await asyncio.create_subprocess_exec(
-                    *self._command(spec.kind, port, workdir), stdin=asyncio.subprocess.DEVNULL,
+                    *self._command(spec.kind, port, workdir), stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
                     cwd=workdir, start_new_session=True)
             except OSError as exc:
