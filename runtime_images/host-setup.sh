@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Installs the container engine the image tests use: podman with runc, driven through
-# podman's Docker-compatible API by the `docker` SDK. Idempotent; needs root (see README
-# for what a non-root user does instead).
+# Installs what the tests need from the host: the container engine (podman with runc, driven
+# through podman's Docker-compatible API by the `docker` SDK, debootstrap for the base image)
+# and the tools of the NAT tests (ip, nft, openssl). Idempotent; needs root (see README for
+# what a non-root user does instead).
 set -euo pipefail
 
+# tool -> the Debian package that provides it
+declare -A packages=([podman]=podman [runc]=runc [debootstrap]=debootstrap [ip]=iproute2
+                     [nft]=nftables [openssl]=openssl)
 need=()
-for tool in podman runc debootstrap; do
-    command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
+for tool in "${!packages[@]}"; do
+    command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || need+=("${packages[$tool]}")
 done
 if [ ${#need[@]} -gt 0 ]; then
     echo "host-setup: installing ${need[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 # Podman's default runtime (crun) fails here on cgroups and rlimits; runc works.
