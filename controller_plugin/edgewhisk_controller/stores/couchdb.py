@@ -35,8 +35,6 @@ from .interface import (
     Store,
     check_collection,
     check_id,
-    check_page,
-    check_selection,
     split_doc,
 )
 
@@ -102,26 +100,23 @@ class CouchDBStore(Store):
 
     # -- queries --------------------------------------------------------------------------
 
-    async def list(
+    async def _list_checked(
         self,
         coll: str,
-        *,
-        prefix: str | None = None,
-        filters: Mapping[str, Scalar] | None = None,
-        sort: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-        skip: int = 0,
-    ) -> list[Doc]:
-        checked = check_selection(prefix, filters, sort)
-        check_page(limit, skip)
-        if prefix and not checked and sort is None:
+        prefix: str | None,
+        filters: dict[str, Scalar],
+        sort: str | None,
+        descending: bool,
+        limit: int | None,
+        skip: int,
+    ) -> builtins.list[Doc]:
+        if prefix and not filters and sort is None:
             params = {"include_docs": "true", "skip": str(skip)}
             if limit is not None:
                 params["limit"] = str(limit)
             rows = await self._all_docs(coll, prefix, descending, params)
             return [row["doc"] for row in rows]
-        query: dict[str, Any] = {"selector": _selector(prefix, checked), "skip": skip}
+        query: dict[str, Any] = {"selector": _selector(prefix, filters), "skip": skip}
         query["limit"] = _NO_LIMIT if limit is None else limit
         direction = "desc" if descending else "asc"
         if sort is None:
@@ -135,17 +130,12 @@ class CouchDBStore(Store):
             query["use_index"] = [f"_design/{_index_name(sort)}", _index_name(sort)]
         return await self._find(coll, query)
 
-    async def count(
-        self,
-        coll: str,
-        *,
-        prefix: str | None = None,
-        filters: Mapping[str, Scalar] | None = None,
+    async def _count_checked(
+        self, coll: str, prefix: str | None, filters: dict[str, Scalar]
     ) -> int:
-        checked = check_selection(prefix, filters)
-        if prefix and not checked:
+        if prefix and not filters:
             return len(await self._all_docs(coll, prefix, False, {}))
-        query = {"selector": _selector(prefix, checked), "fields": ["_id"], "limit": _NO_LIMIT}
+        query = {"selector": _selector(prefix, filters), "fields": ["_id"], "limit": _NO_LIMIT}
         return len(await self._find(coll, query))
 
     async def _all_docs(

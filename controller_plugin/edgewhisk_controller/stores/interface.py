@@ -16,6 +16,7 @@ and refuse exactly the same input.
 from __future__ import annotations
 
 import abc
+import builtins
 import json
 import re
 from collections.abc import Mapping
@@ -60,7 +61,6 @@ class Store(abc.ABC):
     async def delete(self, coll: str, id: str, rev: str) -> None:
         """Delete the document at ``rev``: ``NotFound`` if absent, ``Conflict`` if stale."""
 
-    @abc.abstractmethod
     async def list(
         self,
         coll: str,
@@ -71,7 +71,7 @@ class Store(abc.ABC):
         descending: bool = False,
         limit: int | None = None,
         skip: int = 0,
-    ) -> list[Doc]:
+    ) -> builtins.list[Doc]:
         """Return matching documents, ordered, after skipping ``skip`` and at most ``limit``.
 
         ``prefix`` keeps ids starting with it; ``filters`` keeps documents whose top-level
@@ -81,8 +81,11 @@ class Store(abc.ABC):
         by ``_id`` in the same direction. Sort on numbers or ASCII strings: other strings
         collate per backend. A missing collection lists as empty.
         """
+        check_collection(coll)
+        checked = check_selection(prefix, filters, sort)
+        check_page(limit, skip)
+        return await self._list_checked(coll, prefix, checked, sort, descending, limit, skip)
 
-    @abc.abstractmethod
     async def count(
         self,
         coll: str,
@@ -91,6 +94,28 @@ class Store(abc.ABC):
         filters: Mapping[str, Scalar] | None = None,
     ) -> int:
         """Return how many documents ``list`` would return with the same selection."""
+        check_collection(coll)
+        return await self._count_checked(coll, prefix, check_selection(prefix, filters))
+
+    @abc.abstractmethod
+    async def _list_checked(
+        self,
+        coll: str,
+        prefix: str | None,
+        filters: dict[str, Scalar],
+        sort: str | None,
+        descending: bool,
+        limit: int | None,
+        skip: int,
+    ) -> builtins.list[Doc]:
+        """``list`` on input that ``list`` has checked (``filters`` as ``check_selection``
+        returns them)."""
+
+    @abc.abstractmethod
+    async def _count_checked(
+        self, coll: str, prefix: str | None, filters: dict[str, Scalar]
+    ) -> int:
+        """``count`` on input that ``count`` has checked."""
 
     @abc.abstractmethod
     async def close(self) -> None:

@@ -35,8 +35,6 @@ from .interface import (
     Store,
     check_collection,
     check_id,
-    check_page,
-    check_selection,
     split_doc,
 )
 
@@ -66,7 +64,7 @@ class SQLiteStore(Store):
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
 
-    # -- the async API: check input here, run the SQL on the worker thread -------------------
+    # -- the async API: check input (list and count: Store), run the SQL on the worker thread
 
     async def get(self, coll: str, id: str) -> Doc:
         return await self._call(self._get, check_collection(coll), check_id(id))
@@ -79,33 +77,24 @@ class SQLiteStore(Store):
     async def delete(self, coll: str, id: str, rev: str) -> None:
         await self._call(self._delete, check_collection(coll), check_id(id), rev)
 
-    async def list(
+    async def _list_checked(
         self,
         coll: str,
-        *,
-        prefix: str | None = None,
-        filters: Mapping[str, Scalar] | None = None,
-        sort: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-        skip: int = 0,
-    ) -> list[Doc]:
-        check_collection(coll)
-        checked = check_selection(prefix, filters, sort)
-        check_page(limit, skip)
+        prefix: str | None,
+        filters: dict[str, Scalar],
+        sort: str | None,
+        descending: bool,
+        limit: int | None,
+        skip: int,
+    ) -> builtins.list[Doc]:
         return await self._call(
-            self._list, coll, prefix, checked, sort, descending, limit, skip
+            self._list, coll, prefix, filters, sort, descending, limit, skip
         )
 
-    async def count(
-        self,
-        coll: str,
-        *,
-        prefix: str | None = None,
-        filters: Mapping[str, Scalar] | None = None,
+    async def _count_checked(
+        self, coll: str, prefix: str | None, filters: dict[str, Scalar]
     ) -> int:
-        check_collection(coll)
-        return await self._call(self._count, coll, prefix, check_selection(prefix, filters))
+        return await self._call(self._count, coll, prefix, filters)
 
     async def close(self) -> None:
         if self._closed:
