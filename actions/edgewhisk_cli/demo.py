@@ -1,9 +1,8 @@
 """``edgewhisk demo``: the paper's personal assistant, end to end, through the controller.
 
 What it shows: the embedded default as a user gets it, with an edge fleet. ``edgewhisk
-controller --port 0 --data WORKDIR/controller --invoker-memory 128`` starts as a child process
-(SQLite store, artifacts in ``WORKDIR/controller/artifacts``, its one local invoker too small for
-any of the demo's actions); three ``edgewhisk
+controller --port 0 --data WORKDIR/controller --invokers 0`` starts as a child process
+(SQLite store, artifacts in ``WORKDIR/controller/artifacts``, no local invoker); three ``edgewhisk
 invoker`` agents dial its tunnel on loopback with device tokens created through the API — a cloud
 node and one device per user (``demo_fleet.py``); the three example actions
 (``actions/examples/personal_assistant``) are deployed through the REST API and invoked with
@@ -103,9 +102,8 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int)
     started = time.perf_counter()
     artifacts = ControllerConfig(data=data).artifacts  # every node's artifact folder here
     artifacts.mkdir(parents=True, exist_ok=True)
-    # the controller needs one local invoker; at 128 MB it fits none of the demo's 256 MB
-    # actions, so every activation goes through a tunnel
-    controller = EmbeddedController(data, log, ("--invokers", "1", "--invoker-memory", "128"))
+    # no local invoker: every activation goes down a tunnel to one of the demo's nodes
+    controller = EmbeddedController(data, log, ("--invokers", "0"))
     nodes = nodes_for(users)
     try:
         with controller:
@@ -117,7 +115,7 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int)
                 demo.rows.append(Row(
                     "controller", "-", "controller/store.sqlite3", "sqlite", "-",
                     result=f"pid {controller.pid}, {controller.api_host}, guest key, "
-                           "its local invoker kept at 128 MB (fits no demo action)",
+                           "no local invoker (edge-only)",
                     time=f"{controller.started_s:.1f}s"))
                 fleet_started = time.perf_counter()
                 try:

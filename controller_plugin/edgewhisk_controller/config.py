@@ -54,8 +54,8 @@ class ControllerConfig:
             raise ValueError(
                 f"the artifact size limit must be positive, got {self.artifact_max_size}"
             )
-        if self.invokers < 1:
-            raise ValueError(f"at least one invoker is needed, got {self.invokers}")
+        if self.invokers < 0:  # 0: an edge-only controller, every activation goes down a tunnel
+            raise ValueError(f"local invokers cannot be negative, got {self.invokers}")
         if self.invoker_memory_mb < 128:
             raise ValueError(
                 f"invoker memory must be at least 128 MB, got {self.invoker_memory_mb}"

@@ -118,8 +118,22 @@ def test_two_invokers_share_the_work(tmp_path: Path) -> None:
         assert controller.stop() == 0
 
 
+def test_an_edge_only_controller_explains_that_no_invoker_is_registered(tmp_path: Path) -> None:
+    controller = Controller(tmp_path / "data", "--invokers", "0").start()
+    try:
+        with controller.client() as guest:
+            guest.create_action("lonely", CODE)
+            response = guest.post("actions/lonely?blocking=true", json={})
+            assert response.status_code == 500
+            record = response.json()
+            assert record["response"]["status"] == "whisk internal error"
+            assert "0/0 invokers are available" in record["response"]["result"]["error"]
+    finally:
+        assert controller.stop() == 0
+
+
 def test_invalid_options_are_refused_before_starting(tmp_path: Path) -> None:
-    for option in (["--invokers", "0"], ["--invoker-memory", "64"], ["--backend", "vm"]):
+    for option in (["--invokers", "-1"], ["--invoker-memory", "64"], ["--backend", "vm"]):
         done = subprocess.run(edgewhisk("controller", "--port", "0", "--data",
                                         str(tmp_path), *option),
                               capture_output=True, text=True, timeout=60)
