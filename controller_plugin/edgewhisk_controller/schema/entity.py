@@ -102,6 +102,15 @@ def key_values(value: Any, field: str, *, init: bool = False) -> list[dict[str, 
     return list(out.values())
 
 
+def given_or_kept(body: Mapping[str, Any], field: str,
+                  previous: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The body's key/value list ``field``, else the previous document's: an update keeps
+    what it does not mention (``previous`` is ``{}`` for a new entity)."""
+    if field in body:
+        return key_values(body[field], field)
+    return list(previous.get(field, []))
+
+
 def check_parameters_size(parameters: list[dict[str, Any]], field: str = "parameters") -> None:
     if json_size(parameters) > PAYLOAD_MAX:
         raise PayloadTooLarge(f"{field}: larger than the {PAYLOAD_MAX} bytes allowed")
@@ -150,6 +159,16 @@ def next_version(previous: str | None) -> str:
     except ValueError:
         return "0.0.1"
     return f"{major}.{minor}.{patch + 1}"
+
+
+def identity(ns: str, name: str, previous: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every entity document opens with: id, namespace, name, next version."""
+    return {
+        "_id": f"{ns}/{name}",
+        "namespace": ns,
+        "name": name,
+        "version": next_version(previous.get("version")),
+    }
 
 
 def annotation(annotations: list[dict[str, Any]], key: str) -> Any:

@@ -36,13 +36,9 @@ def build(ns: str, name: str, body: Any, previous: Mapping[str, Any] | None) -> 
             refs[field] = dict(old[field])
         else:
             raise BadRequest(f"{field}: missing; a fully qualified name such as '/{ns}/name'")
-    annotations = (entity.key_values(body["annotations"], "annotations")
-                   if "annotations" in body else list(old.get("annotations", [])))
+    annotations = entity.given_or_kept(body, "annotations", old)
     return {
-        "_id": f"{ns}/{name}",
-        "namespace": ns,
-        "name": name,
-        "version": entity.next_version(old.get("version")),
+        **entity.identity(ns, name, old),
         "trigger": refs["trigger"],
         "action": refs["action"],
         # the wsk CLI always sends "status" (empty unless set): empty keeps the current one

@@ -28,16 +28,11 @@ def build(ns: str, name: str, body: Any, previous: Mapping[str, Any] | None) -> 
     if body.get("limits") not in (None, {}):
         raise BadRequest("limits: triggers take no limits")
     old = previous or {}
-    parameters = (entity.key_values(body["parameters"], "parameters") if "parameters" in body
-                  else list(old.get("parameters", [])))
+    parameters = entity.given_or_kept(body, "parameters", old)
     entity.check_parameters_size(parameters)
-    annotations = (entity.key_values(body["annotations"], "annotations")
-                   if "annotations" in body else list(old.get("annotations", [])))
+    annotations = entity.given_or_kept(body, "annotations", old)
     return {
-        "_id": f"{ns}/{name}",
-        "namespace": ns,
-        "name": name,
-        "version": entity.next_version(old.get("version")),
+        **entity.identity(ns, name, old),
         "parameters": parameters,
         "annotations": annotations,
         "limits": {},
