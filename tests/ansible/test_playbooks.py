@@ -1,0 +1,216 @@
+"""The ansible/ playbooks: a syntax check of each, then a REAL run of edge_invoker.yml against
+localhost with a REAL controller (tests/controller/api/harness.py), so the role obtains a device
+token through the API; the agent is then started with the rendered unit's ExecStart line and
+EnvironmentFile (what systemd would do) and must show up connected in the controller's API.
+
+This folder has no ``__init__.py`` on purpose: as a package it would be named ``ansible`` and
+shadow ansible-core in the test process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from controller.api.harness import Controller
+from edgewhisk_runtime.local import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOKS = ROOT / "ansible"
+BIN = Path(sys.executable).parent
+EDGEWHISK = BIN / "edgewhisk"
+DEVICE = "pi-ansible"
+REGISTER_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 30.0
+
+
+def ansible_env(home: Path) -> dict[str, str]:
+    """Ansible's own state (temp files, facts cache) in the test's folder, no colours."""
+    return {**os.environ, "ANSIBLE_HOME": str(home), "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+            "ANSIBLE_REMOTE_TEMP": str(home / "tmp"), "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_ROLES_PATH": str(PLAYBOOKS / "roles")}
+
+
+def playbook(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "ansible-playbook"), *args], cwd=PLAYBOOKS,
+                          env=ansible_env(home), capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("name", ["site.yml", "controller.yml", "edge_invoker.yml"],
+                         ids=["the whole site parses", "the controller playbook parses",
+                              "the edge invoker playbook parses"])
+def test_playbook_passes_the_syntax_check(tmp_path: Path, name: str) -> None:
+    done = playbook(tmp_path, "--syntax-check", "-i", "inventory.example.ini", name)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture
+def controller(tmp_path: Path) -> Iterator[Controller]:
+    controller = Controller(tmp_path / "data", "--invokers", "0").start()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def children() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[str]) -> int:
+    """SIGTERM by pid, SIGKILL if it hangs."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(STOP_TIMEOUT_S)
+    return process.returncode
+
+
+def common_vars(tmp_path: Path) -> dict[str, Any]:
+    """Install nothing, create no user, render units into tmp_path and start none."""
+    return {
+        "edgewhisk_become": False, "ansible_python_interpreter": sys.executable,
+        "service_manager": "none", "systemd_unit_dir": str(tmp_path / "units"),
+        "edgewhisk_prefix": str(tmp_path / "prefix"), "edgewhisk_install": False,
+        "edgewhisk_bin": str(EDGEWHISK), "edgewhisk_create_user": False,
+        "edgewhisk_user": "root", "edgewhisk_group": "root",
+    }
+
+
+def run_with(tmp_path: Path, name: str, hosts_var: str,
+             variables: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps({hosts_var: "localhost", **variables}))
+    return playbook(tmp_path, "-i", "localhost,", "-c", "local", "-e", f"@{vars_file}", name)
+
+
+def unit_fields(unit: Path) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for line in unit.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            fields[key] = value
+    return fields
+
+
+def exec_start(fields: dict[str, str]) -> list[str]:
+    """The unit's command as systemd runs it ('%%' is a literal '%')."""
+    return [arg.replace("%%", "%") for arg in shlex.split(fields["ExecStart"])]
+
+
+def environment_file(path: Path) -> dict[str, str]:
+    pairs = (line.partition("=") for line in path.read_text().splitlines() if line.strip())
+    return {key: value for key, _, value in pairs}
+
+
+def invokers(controller: Controller) -> list[dict[str, Any]]:
+    with controller.client() as client:
+        response = client.get("/api/v1/namespaces/guest/invokers")
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def wait_connected(controller: Controller, agent: subprocess.Popen[str],
+                   log: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + REGISTER_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert agent.poll() is None, f"the agent exited {agent.returncode}:\n{log.read_text()}"
+        found = [i for i in invokers(controller) if i["id"] == DEVICE and i["connected"]]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    raise AssertionError(f"{DEVICE} did not connect:\n{log.read_text()}\n{controller.log()}")
+
+
+def test_edge_invoker_playbook_gets_a_token_and_its_unit_registers_the_agent(
+        tmp_path: Path, controller: Controller,
+        children: list[subprocess.Popen[str]]) -> None:
+    ws_url = controller.api_host.replace("http://", "ws://", 1)
+    variables = {
+        **common_vars(tmp_path), "invoker_id": DEVICE, "invoker_controller": ws_url,
+        "invoker_namespace_auth": controller.auth, "invoker_owner": "alice",
+        "invoker_site": "home", "invoker_networks": ["home-wifi"],
+        "invoker_capabilities": ["camera"], "invoker_labels": {"room": "kitchen"},
+        "invoker_battery": "sim:level=0.9", "invoker_extra_args": ["--backoff-cap", "1"],
+    }
+
+    first = run_with(tmp_path, "edge_invoker.yml", "edge_invoker_hosts", variables)
+    assert first.returncode == 0, first.stdout + first.stderr
+    with controller.client() as client:
+        tokens = client.get("/api/v1/namespaces/guest/invokers/tokens").json()
+    assert [t["id"] for t in tokens] == [DEVICE]
+
+    # A second run keeps the token it wrote (no new request, nothing changed).
+    second = run_with(tmp_path, "edge_invoker.yml", "edge_invoker_hosts", variables)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "changed=0" in second.stdout, second.stdout
+
+    fields = unit_fields(tmp_path / "units" / "edgewhisk-invoker.service")
+    command = exec_start(fields)
+    assert command[:2] == [str(EDGEWHISK), "invoker"]
+    assert "--token" not in command  # the token comes from the EnvironmentFile
+    env_file = Path(fields["EnvironmentFile"])
+    assert env_file.stat().st_mode & 0o777 == 0o600
+
+    log = tmp_path / "agent.log"
+    with open(log, "w") as err:
+        agent = subprocess.Popen(command, cwd=fields["WorkingDirectory"],
+                                 env={**os.environ, **environment_file(env_file)},
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=err, text=True)
+    children.append(agent)
+    invoker = wait_connected(controller, agent, log)
+    assert (invoker["owner"], invoker["site"]) == ("alice", "home")
+    assert invoker["capabilities"] == ["camera"]
+    assert invoker["labels"]["room"] == "kitchen"
+    assert "home-wifi" in invoker["networks"]
+    assert stop(agent) == 0, log.read_text()
+
+
+def test_controller_playbook_renders_a_unit_that_serves_the_api_its_wskprops_names(
+        tmp_path: Path, children: list[subprocess.Popen[str]]) -> None:
+    port = free_port()
+    done = run_with(tmp_path, "controller.yml", "controller_hosts", {
+        **common_vars(tmp_path), "controller_host": "127.0.0.1", "controller_port": port,
+        "controller_public_host": "127.0.0.1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    fields = unit_fields(tmp_path / "units" / "edgewhisk-controller.service")
+    command = exec_start(fields)
+    assert command[:2] == [str(EDGEWHISK), "controller"]
+    log = tmp_path / "controller.log"
+    with open(log, "w") as err:
+        server = subprocess.Popen(command, cwd=fields["WorkingDirectory"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=err, text=True)
+    children.append(server)
+    assert server.stdout is not None
+    started = [server.stdout.readline().strip(), server.stdout.readline().strip()]
+    assert started[1].startswith("AUTH="), log.read_text()
+
+    props = environment_file(tmp_path / "prefix" / "etc" / "wskprops")
+    assert props["APIHOST"] == f"http://127.0.0.1:{port}"
+    user, _, key = props["AUTH"].partition(":")
+    response = requests.get(f"{props['APIHOST']}/api/v1/namespaces/guest/invokers",
+                            auth=(user, key), timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.json() == []
+    assert stop(server) == 0, log.read_text()
+    server.stdout.close()
