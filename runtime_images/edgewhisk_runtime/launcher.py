@@ -21,6 +21,7 @@ dedicated pipes, so an action reading stdin or printing cannot corrupt the proto
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -113,7 +114,7 @@ class Session:
         for item in consumes:
             path = Path(item["path"])
             handles[item["name"]] = ArtifactHandle(
-                item["kind"], item["name"], item.get("ref"), lambda p=path: p,
+                item["kind"], item["name"], item.get("ref"), functools.partial(Path, path),
                 format=item.get("format"),
             )
         return handles
