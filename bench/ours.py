@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from edgewhisk_controller.placement.config import PlacementConfig
-from edgewhisk_controller.placement.constraints import Constraint
+from edgewhisk_controller.placement.constraints import Constraint, HardAndSoft
 from edgewhisk_controller.placement.interface import InvokerState, PlacementRequest
 from population import SITES, Population, iter_fields
 from workload import ACTION, ACTION_KIND, ACTION_MEMORY_MB, NAMESPACE, RUN_MS, Term
@@ -80,7 +80,7 @@ def constraints(hard: list[Term], soft: list[Term], population: Population,
 
 
 @dataclass(frozen=True)
-class BenchAction:
+class BenchAction(HardAndSoft):
     """What ``Engine.place`` reads of a bound action (duck-typed ``BoundAction``)."""
 
     key: str
@@ -88,14 +88,6 @@ class BenchAction:
     site: str | None = None
     artifacts: tuple[Any, ...] = ()
     binding: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def hard(self) -> tuple[Constraint, ...]:
-        return tuple(k for k in self.constraints if k.hard)
-
-    @property
-    def soft(self) -> tuple[Constraint, ...]:
-        return tuple(k for k in self.constraints if not k.hard)
 
 
 def request() -> PlacementRequest:

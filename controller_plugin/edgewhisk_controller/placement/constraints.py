@@ -44,3 +44,22 @@ class Constraint:
 
     def __hash__(self) -> int:
         return hash((self.plugin, tuple(sorted(self.args.items())), self.hard, self.weight))
+
+
+class HardAndSoft:
+    """A mixin for values holding ``constraints``: their hard (filter) and soft (score) parts.
+
+    Compiled actions, bound actions and the benchmark's own bound values all split the same
+    way; the split lives here, beside ``Constraint``.
+    """
+
+    __slots__ = ()
+    constraints: tuple[Constraint, ...]
+
+    @property
+    def hard(self) -> tuple[Constraint, ...]:
+        return tuple(k for k in self.constraints if k.hard)
+
+    @property
+    def soft(self) -> tuple[Constraint, ...]:
+        return tuple(k for k in self.constraints if not k.hard)

@@ -43,7 +43,7 @@ import edgewhisk
 
 from ..invoke import entities
 from ..placement import constraints as c
-from ..placement.constraints import Constraint
+from ..placement.constraints import Constraint, HardAndSoft
 from .weights import Weights, default_weights
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class ArtifactNeed:
 
 
 @dataclass(frozen=True)
-class CompiledAction:
+class CompiledAction(HardAndSoft):
     """One action version's constraints, with ``{variables}`` still unbound."""
 
     key: str  # "ns/name@version"
@@ -80,14 +80,6 @@ class CompiledAction:
     artifacts: tuple[ArtifactNeed, ...]
     digest: str  # of the annotation and weights this was compiled from
     templated: tuple[int, ...] = ()  # indexes of the constraints whose args hold {variables}
-
-    @property
-    def hard(self) -> tuple[Constraint, ...]:
-        return tuple(k for k in self.constraints if k.hard)
-
-    @property
-    def soft(self) -> tuple[Constraint, ...]:
-        return tuple(k for k in self.constraints if not k.hard)
 
     def bind(self, params: Mapping[str, Any], *, site: str | None = None) -> BoundAction:
         """Bind every variable from ``params`` (see ``variables.bind``)."""

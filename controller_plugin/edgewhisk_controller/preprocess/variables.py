@@ -20,7 +20,7 @@ from typing import Any
 import edgewhisk
 
 from ..placement import constraints as c
-from ..placement.constraints import Constraint
+from ..placement.constraints import Constraint, HardAndSoft
 from .compiler import ArtifactNeed, CompiledAction
 from .exceptions import UnboundVariable
 
@@ -31,7 +31,7 @@ _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
-class BoundAction:
+class BoundAction(HardAndSoft):
     """A compiled action with every variable bound: what the engine places."""
 
     compiled: CompiledAction
@@ -45,14 +45,6 @@ class BoundAction:
         """A cache key: the action version, what it was compiled from, and the binding."""
         bound = ",".join(f"{k}={v}" for k, v in self.binding)
         return f"{self.compiled.key}#{self.compiled.digest[:16]}|{bound}|site={self.site or ''}"
-
-    @property
-    def hard(self) -> tuple[Constraint, ...]:
-        return tuple(k for k in self.constraints if k.hard)
-
-    @property
-    def soft(self) -> tuple[Constraint, ...]:
-        return tuple(k for k in self.constraints if not k.hard)
 
     @property
     def values(self) -> dict[str, str]:
