@@ -3,9 +3,10 @@
 Why columns: placement scores all invokers at once, so each attribute is one array indexed
 by row (``healthy``, ``free_memory_mb``, ``site`` ...). Set-valued attributes (kinds,
 capabilities, networks, labels ``k=v``, namespaces, cached artifacts) are kept the other way
-round, as a sparse member set per term: a deployment with 10,000 users' home networks holds
-10,000 small sets, not a 10,000-column bitmask. Single-valued strings (owner, site) are codes
-into a vocabulary.
+round, as a sparse member list per term (an int32 ``array``, not a Python set: a set of one
+row costs 216 bytes): a deployment with 10,000 users' home networks holds 10,000 small arrays,
+not a 10,000-column bitmask. Each row also keeps its own sets, interned (see ``_intern``).
+Single-valued strings (owner, site) are codes into a vocabulary.
 
 Rows: a new invoker takes the lowest free row, an unregistered one frees its row. The row is
 the tie-break order of placement ("lowest row wins"): registration order while nothing was
@@ -24,6 +25,8 @@ view with the very same plugin code).
 from __future__ import annotations
 
 import heapq
+import sys
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -67,11 +70,16 @@ class ClusterState:
         self.cols: dict[str, np.ndarray] = {
             name: np.zeros(capacity, dtype) for name, dtype in COLUMNS.items()
         }
-        self.members: dict[str, dict[str, set[int]]] = {a: {} for a in SET_ATTRIBUTES}
+        # attribute -> term -> its rows, unordered, as compact int32 arrays (a Python set of
+        # one row costs 216 bytes; most terms - cached models, home networks - have few rows)
+        self.members: dict[str, dict[str, array[int]]] = {a: {} for a in SET_ATTRIBUTES}
         self._arrays: dict[tuple[str, str], np.ndarray] = {}
         self.codes: dict[str, dict[str, int]] = {a: {} for a in CODED_ATTRIBUTES}
         self.names: dict[str, list[str]] = {a: [] for a in CODED_ATTRIBUTES}
-        self._terms: list[dict[str, frozenset[str]] | None] = []  # row -> its set attributes
+        # row -> its set attributes, one frozenset per SET_ATTRIBUTES entry (None: free row);
+        # identical frozensets are shared between rows through ``_shared``
+        self._terms: list[tuple[frozenset[str], ...] | None] = []
+        self._shared: dict[frozenset[str], frozenset[str]] = {}
         self.warm: dict[str, set[int]] = {}  # action key -> rows holding a warm container
         self.run_ms: dict[str, float] = {}  # action key -> EWMA of observed run time
         self.sizes: dict[str, int] = {}  # artifact key -> bytes, as far as it is known
@@ -102,7 +110,7 @@ class ClusterState:
         c["bandwidth_mbps"][row] = s.bandwidth_mbps
         c["cpus"][row] = max(s.cpus, 1e-3)
         c["queue_ms"][row] = 0.0
-        self._set_terms(row, terms_of(s))
+        self._set_terms(row, self._intern(terms_of(s)))
         self.static_version += 1
         self.changes += 1
         self.dirty.add(row)
@@ -161,8 +169,8 @@ class ClusterState:
                 c[name][row], changed = encode(changes[name]), True
         if set(changes) & {"kinds", "namespaces", "labels", "capabilities", "networks", "cached",
                            "owner"}:
-            fresh = terms_of(replace(self.snapshot(id), **changes))
-            if fresh != (self._terms[row] or {}):
+            fresh = self._intern(terms_of(replace(self.snapshot(id), **changes)))
+            if fresh != self._terms[row]:
                 self._set_terms(row, fresh)
                 changed = True
         return changed
@@ -179,7 +187,7 @@ class ClusterState:
     def snapshot(self, id: str) -> InvokerState:
         """The invoker ``id`` as an ``InvokerState`` (for explanations and tests; not hot)."""
         row = self.index[id]
-        c, t = self.cols, self._terms[row] or {}
+        c, t = self.cols, self.terms(row)
         owner = int(c["owner"][row])
         return InvokerState(
             id=id, kinds=t.get("kind", frozenset()), memory_mb=int(c["memory_mb"][row]),
@@ -214,8 +222,9 @@ class ClusterState:
         key = (attribute, term)
         rows = self._arrays.get(key)
         if rows is None:
-            members = self.members[attribute].get(term, ())
-            rows = self._arrays[key] = np.fromiter(sorted(members), np.intp, len(members))
+            members = self.members[attribute].get(term)
+            held = np.frombuffer(members, np.int32) if members else np.zeros(0, np.int32)
+            rows = self._arrays[key] = np.sort(held).astype(np.intp)
         return rows
 
     def warm_rows(self, action: str) -> np.ndarray:
@@ -246,30 +255,71 @@ class ClusterState:
         self._terms.append(None)
         return row
 
-    def _set_terms(self, row: int, terms: dict[str, frozenset[str]] | None) -> None:
-        old = self._terms[row] or {}
-        new = terms or {}
+    def terms(self, row: int) -> dict[str, frozenset[str]]:
+        """The set attributes of ``row`` by attribute name (empty ones left out)."""
+        held = self._terms[row]
+        if held is None:
+            return {}
+        return {a: t for a, t in zip(SET_ATTRIBUTES, held, strict=True) if t}
+
+    def _intern(self, terms: dict[str, frozenset[str]]) -> tuple[frozenset[str], ...]:
+        """``terms`` as one frozenset per ``SET_ATTRIBUTES``, each shared with every row
+        holding the same set and made of interned strings (thousands of invokers repeat
+        ``role=edge``, the same kinds, capabilities, networks and cached models)."""
+        shared = self._shared
+        held = []
+        for attribute in SET_ATTRIBUTES:
+            fs = terms.get(attribute, _EMPTY)
+            found = shared.get(fs)
+            if found is None:
+                if len(shared) > 4 * self.count + 1024:
+                    shared.clear()  # churn: forget sets no row may hold any more
+                found = frozenset(sys.intern(t) for t in fs)
+                shared[found] = found
+            held.append(found)
+        return tuple(held)
+
+    def _set_terms(self, row: int, terms: tuple[frozenset[str], ...] | None) -> None:
+        old = self._terms[row] or _NO_TERMS
+        new = terms or _NO_TERMS
         arrays = self._arrays
-        for attribute in old.keys() | new.keys():
-            before, after = old.get(attribute, frozenset()), new.get(attribute, frozenset())
+        for attribute, before, after in zip(SET_ATTRIBUTES, old, new, strict=True):
+            if before is after:
+                continue
             members = self.members[attribute]
             for term in before - after:
-                members[term].discard(row)
-                if not members[term]:
+                rows = members[term]
+                _discard(rows, row)
+                if not rows:
                     del members[term]
                 arrays.pop((attribute, term), None)
             for term in after - before:
                 found = members.get(term)
                 if found is None:
-                    members[term] = {row}
+                    members[term] = array("i", (row,))
                 else:
-                    found.add(row)
+                    found.append(row)
                 arrays.pop((attribute, term), None)
         self._terms[row] = terms
 
     def nbytes(self) -> int:
         """Bytes held by the numpy columns (the sets are measured with tracemalloc)."""
         return sum(col.nbytes for col in self.cols.values())
+
+
+_EMPTY: frozenset[str] = frozenset()
+_NO_TERMS = (_EMPTY,) * len(SET_ATTRIBUTES)
+
+
+def _discard(rows: array[int], row: int) -> None:
+    """Remove ``row`` from the unordered ``rows`` (swap with the last, O(1) after finding it;
+    numpy finds it in a big array, where ``array.remove`` would compare element by element)."""
+    if len(rows) < 256:
+        at = rows.index(row)
+    else:
+        at = int(np.flatnonzero(np.frombuffer(rows, np.int32) == row)[0])
+    rows[at] = rows[-1]
+    rows.pop()
 
 
 def terms_of(s: InvokerState) -> dict[str, frozenset[str]]:
