@@ -173,7 +173,7 @@ class Engine:
         entry = self._entry(request, bound)
         total = self._total(entry)
         if total.size:
-            best = int(np.argmax(total))
+            best = int(total.argmax())
             if total[best] != NEG_INF:
                 row = best if entry.rows is None else int(entry.rows[best])
                 id = self.state.ids[row]
@@ -189,13 +189,7 @@ class Engine:
             if step.hard:
                 total = np.where(step.plugin.filter(step.ctx), total, NEG_INF)
                 continue
-            raw = step.plugin.score(step.ctx)
-            if isinstance(raw, Sparse):
-                total[raw.positions] += np.float32((raw.value - step.lo) * step.scale)
-            elif step.lo:
-                total += (raw - step.lo) * step.scale
-            else:
-                total += raw * step.scale
+            step.plugin.add_score(step.ctx, total, step.lo, step.scale)
         return total
 
     def place_many(self, request: PlacementRequest, bounds: Iterable[Bound], *,

@@ -76,6 +76,18 @@ class Plugin:
     def score(self, ctx: Context) -> np.ndarray | Sparse:
         raise NotImplementedError
 
+    def add_score(self, ctx: Context, total: np.ndarray, lo: float, scale: float) -> None:
+        """Add ``(score - lo) * scale`` to ``total`` in place: how the engine applies a
+        dynamic score on every placement. A plugin may override it to fuse the steps into
+        fewer numpy calls (each costs about a microsecond on a few thousand rows)."""
+        raw = self.score(ctx)
+        if isinstance(raw, Sparse):
+            total[raw.positions] += np.float32((raw.value - lo) * scale)
+        elif lo:
+            total += (raw - lo) * scale
+        else:
+            total += raw * scale
+
     def rows(self, ctx: Context) -> np.ndarray | None:
         """Optional sparse form of a static filter over the whole cluster: the sorted state
         rows it lets through, when a member index answers that without a pass over every
