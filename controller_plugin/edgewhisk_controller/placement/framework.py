@@ -104,10 +104,11 @@ class Engine:
         row = self.state.index.get(id)
         if row is None:
             return  # unregistered meanwhile
-        cols = self.state.cols
+        state = self.state
+        cols = state.cols
         cols["free_memory_mb"][row] -= memory_mb
         cols["in_flight"][row] += 1
-        self.state.add_backlog(row, self._run_ms(action_key))
+        state.add_backlog(row, state.run_ms.get(action_key, self.config.default_run_ms))
 
     def completed(self, id: str, memory_mb: int, action_key: str, run_ms: float | None,
                   warm: bool) -> None:
@@ -182,7 +183,8 @@ class Engine:
         return self.explain(entry.constraints, entry.action)
 
     def _total(self, entry: Entry) -> np.ndarray:
-        """Static + dynamic totals over the entry's rows (-inf: excluded)."""
+        """Static + dynamic totals over the entry's rows (-inf: excluded), up to one
+        constant for all rows (what ``Plugin.add_score`` left out: it changes no choice)."""
         self._refresh()
         total = entry.static + self._dynamic(entry)
         for step in entry.steps:

@@ -76,10 +76,12 @@ class Plugin:
     def score(self, ctx: Context) -> np.ndarray | Sparse:
         raise NotImplementedError
 
-    def add_score(self, ctx: Context, total: np.ndarray, lo: float, scale: float) -> None:
+    def add_score(self, ctx: Context, total: np.ndarray, lo: float, scale: float) -> float:
         """Add ``(score - lo) * scale`` to ``total`` in place: how the engine applies a
         dynamic score on every placement. A plugin may override it to fuse the steps into
-        fewer numpy calls (each costs about a microsecond on a few thousand rows)."""
+        fewer numpy calls (each costs about a microsecond on a few thousand rows), and may
+        leave out a constant that every row would get: it returns that constant (the choice,
+        an argmax over the rows, does not depend on it)."""
         raw = self.score(ctx)
         if isinstance(raw, Sparse):
             total[raw.positions] += np.float32((raw.value - lo) * scale)
@@ -87,6 +89,7 @@ class Plugin:
             total += (raw - lo) * scale
         else:
             total += raw * scale
+        return 0.0
 
     def rows(self, ctx: Context) -> np.ndarray | None:
         """Optional sparse form of a static filter over the whole cluster: the sorted state

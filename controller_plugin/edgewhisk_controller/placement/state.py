@@ -178,9 +178,11 @@ class ClusterState:
     def add_backlog(self, row: int, ms: float) -> None:
         """Add ``ms`` of expected work to ``row``'s queue (never below 0)."""
         c = self.cols
-        backlog = max(0.0, float(c["backlog_ms"][row]) + ms)
+        backlog = float(c["backlog_ms"][row]) + ms
+        if backlog < 0.0:
+            backlog = 0.0
         c["backlog_ms"][row] = backlog
-        c["queue_ms"][row] = backlog / float(c["cpus"][row])
+        c["queue_ms"][row] = backlog / c["cpus"].item(row)
         self.changes += 1
         self.dirty.add(row)
 
