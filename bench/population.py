@@ -39,7 +39,9 @@ from typing import Any
 
 import numpy as np
 
-BORG_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "borg2011_machine_configs.csv"
+# The Google Borg 2011 machine configurations (the project's shared data, copied here so the
+# benchmark needs nothing outside the repository).
+BORG_CSV = Path(__file__).resolve().parent / "data" / "borg2011_machine_configs.csv"
 CORES_PER_CPU_UNIT = 32  # 1.0 normalised CPU = 32 cores
 GIB_PER_MEMORY_UNIT = 128  # 1.0 normalised memory = 128 GiB
 BORG_MACHINES = 12_583
