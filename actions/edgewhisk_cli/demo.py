@@ -48,7 +48,7 @@ from .demo_steps import Demo, check_examples
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "personal_assistant"
 DEFAULT_USERS = ("u1", "u2")
 PLACEMENT_NOTE = (
-    "placement: every activation crossed a tunnel (the controller's local invoker fits none). "
+    "placement: every activation crossed a tunnel (the controller has no local invoker). "
     "train_base has no policy: the engine's balanced load puts it on the node with the most free "
     "memory (cloud); refine and predict say policy.fn(node=\"{usr}_device\", strict=True) (and "
     "refine policy.data(network=[\"{usr}_home\"], strict=True)), so each ran on its user's "
