@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from _report import pct  # bench/ is on sys.path (see _report.py)
 from edgewhisk_controller.artifacts.selectors import (
     Match,
     NoMatch,
@@ -68,11 +69,6 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
         fn()
         samples.append((time.perf_counter() - start) * 1000)
     return samples
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,7 +142,7 @@ def _row(label: str, samples: list[float], outcome: Match | NoMatch | None) -> d
     else:
         described = "-"
     return {"scenario": label, "n": len(samples), "p50_ms": statistics.median(samples),
-            "p99_ms": percentile(samples, 0.99), "outcome": described}
+            "p99_ms": pct(samples, 99), "outcome": described}
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from typing import Any
 
 import aiohttp
 import requests
+from _report import pct, progress  # bench/ is on sys.path (see _report.py)
 from edgewhisk_cli.demo_controller import EmbeddedController
 from edgewhisk_runtime.local import LocalRuntime
 
@@ -65,20 +66,6 @@ class Level:
     ids: list[str] = field(default_factory=list)
     from_records: list[float] = field(default_factory=list)  # API latency - record duration
     cpu_ms: float = float("nan")  # the controller's CPU time per API invoke (all its threads)
-
-
-def progress(label: str, done: int, total: int) -> None:
-    if done == total or done % max(1, total // 10) == 0:
-        end = "\r" if sys.stderr.isatty() else "\n"
-        print(f"  {label}: {done}/{total} ({100 * done // total}%)", end=end,
-              file=sys.stderr, flush=True)
-        if done == total and end == "\r":
-            print(file=sys.stderr, flush=True)
-
-
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
 
 @dataclass

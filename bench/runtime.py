@@ -33,6 +33,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from _report import pct, progress  # bench/ is on sys.path (see _report.py)
 from edgewhisk_runtime.local import LocalRuntime
 from edgewhisk_runtime.process import ActionProcess, child_environment
 
@@ -42,20 +43,6 @@ WARMUP = 200
 # the line the proxy sends the action process for a no-op activation (Activation.message())
 MESSAGE = {"value": {}, "env": {"__OW_ACTIVATION_ID": "bench"}, "consumes": [],
            "produces": [], "outbox": None}
-
-
-def progress(label: str, done: int, total: int) -> None:
-    if done == total or done % max(1, total // 10) == 0:
-        end = "\r" if sys.stderr.isatty() else "\n"
-        print(f"  {label}: {done}/{total} ({100 * done // total}%)", end=end,
-              file=sys.stderr, flush=True)
-        if done == total and end == "\r":
-            print(file=sys.stderr, flush=True)
-
-
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
 
 class RawClient:

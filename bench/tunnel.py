@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _report import pct, progress  # bench/ is on sys.path (see _report.py)
 from edgewhisk_cli.action import action_document
 from edgewhisk_tunnel import messages as m
 
@@ -64,17 +65,6 @@ NOOP = '''from edgewhisk import policy
 def main(args):
     return {{"ok": True}}
 '''
-
-
-def progress(label: str, done: int, total: int) -> None:
-    if done == total or done % max(1, total // 10) == 0:
-        print(f"  {label}: {done}/{total} ({100 * done // max(1, total)}%)", file=sys.stderr,
-              flush=True)
-
-
-def pct(samples: Sequence[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else 0.0
 
 
 # --- the controller and the agent: child processes -------------------------------------------

@@ -30,12 +30,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"edgewhisk bench: no benchmark '{args.name}' in {BENCH_DIR} "
               f"(available: {', '.join(available()) or 'none'})", file=sys.stderr)
         return 2
-    saved = sys.argv
+    saved = sys.argv, sys.path[:]
     sys.argv = [str(script), *args.bench_args]
+    sys.path.insert(0, str(BENCH_DIR))  # as for `python bench/NAME.py`: its helpers import
     try:
         runpy.run_path(str(script), run_name="__main__")
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     finally:
-        sys.argv = saved
+        sys.argv, sys.path[:] = saved
     return 0
