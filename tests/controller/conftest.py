@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from .api.harness import Client, Controller, create_namespace
+
 ROOT = Path(__file__).resolve().parents[2]
 POUCHDB_SERVER = ROOT / ".services" / "node_modules" / ".bin" / "pouchdb-server"
 INSTALL = "npm install --prefix .services pouchdb-server"
@@ -88,3 +90,23 @@ def couchdb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CouchDB
         yield CouchDBServer(url)
     finally:
         _stop(process)
+
+
+# Clients of the module's controller, for every folder whose tests define the `controller`
+# and `data_dir` fixtures (api/, artifacts/): the guest key and a second namespace.
+
+@pytest.fixture(scope="module")
+def other_key(controller: Controller, data_dir: Path) -> str:
+    return create_namespace(["--data", str(data_dir)], "other")
+
+
+@pytest.fixture
+def guest(controller: Controller) -> Iterator[Client]:
+    with controller.client() as client:
+        yield client
+
+
+@pytest.fixture
+def other(controller: Controller, other_key: str) -> Iterator[Client]:
+    with controller.client(other_key) as client:
+        yield client

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from ..api.harness import Client, Controller, create_namespace, started
+from ..api.harness import Client, Controller, started
 from .conftest import S3Server
 
 MAX_SIZE = 100_000
@@ -30,23 +30,6 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def controller(data_dir: Path) -> Iterator[Controller]:
     yield from started(data_dir, "--artifact-max-size", str(MAX_SIZE))
-
-
-@pytest.fixture(scope="module")
-def other_key(controller: Controller, data_dir: Path) -> str:
-    return create_namespace(["--data", str(data_dir)], "other")
-
-
-@pytest.fixture
-def guest(controller: Controller) -> Iterator[Client]:
-    with controller.client() as client:
-        yield client
-
-
-@pytest.fixture
-def other(controller: Controller, other_key: str) -> Iterator[Client]:
-    with controller.client(other_key) as client:
-        yield client
 
 
 def sha(data: bytes) -> str:
