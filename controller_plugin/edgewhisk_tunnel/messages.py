@@ -17,7 +17,12 @@ The conversation (JSON text frames, each an object with ``"type"``)::
     controller -> agent   run                one activation (the controller keeps it until a result)
     agent -> controller   logs*, result      logs chunks of that activation first (optional), then
                                              exactly one result; duplicates are ignored
-    both ways             artifact.get/put   reserved for device-held artifacts (chunked)
+    both ways             artifact.get       open a transfer of ``ref`` (a registry key
+                                             ``ns/name@version``) or grant more credit on it
+    both ways             artifact.offer     announce a push (preload, a produced ``cloud``
+                                             artifact's upload); accepted by an artifact.get
+    both ways             artifact.put       one chunk, sent only within the granted credit
+    both ways             artifact.abort     end a transfer with a reason (refusal, digest...)
     both ways             drain, error       "place nothing new here" / a reason before a close
 
 Authentication happens before the upgrade: ``Authorization: Bearer <device token>`` on the
@@ -70,6 +75,8 @@ class MessageType(enum.StrEnum):
     METRICS = "metrics"
     ARTIFACT_GET = "artifact.get"
     ARTIFACT_PUT = "artifact.put"
+    ARTIFACT_OFFER = "artifact.offer"
+    ARTIFACT_ABORT = "artifact.abort"
     DRAIN = "drain"
     ERROR = "error"
 
@@ -140,6 +147,60 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
+class Consumed:
+    """One consumed artifact of a run, resolved by the controller to one registry version.
+
+    ``name`` is the keyword ``main`` receives; ``key`` the registry id ``ns/name@version``
+    (what the device store and ``artifact.get`` use); ``sha256``/``size`` describe the
+    canonical blob (a folder format travels as a deterministic tar)."""
+
+    name: str
+    kind: str
+    key: str
+    sha256: str
+    size: int
+    format: str
+    locality: str
+
+    def __post_init__(self) -> None:
+        _require(self.kind in ("data", "model"), "consumed.kind must be 'data' or 'model'")
+        _require(self.size >= 0, "consumed.size must not be negative")
+
+
+@dataclass(frozen=True)
+class Produce:
+    """One produced artifact a run must keep: what ``main`` returns under ``name`` becomes a
+    new version of registry name ``ref`` (the bound ref) with ``locality``."""
+
+    name: str
+    kind: str
+    ref: str
+    locality: str
+
+    def __post_init__(self) -> None:
+        _require(self.kind in ("data", "model"), "produce.kind must be 'data' or 'model'")
+
+
+@dataclass(frozen=True)
+class Produced:
+    """A produced artifact as the invoker kept it (its canonical blob's digest). ``upload``:
+    the transfer id of the ``artifact.offer``/``put`` that carried a ``cloud`` artifact's
+    bytes to the controller before this result (None: the bytes stayed on the invoker)."""
+
+    name: str
+    kind: str
+    ref: str
+    format: str
+    size: int
+    sha256: str
+    locality: str
+    upload: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.size >= 0, "produced.size must not be negative")
+
+
+@dataclass(frozen=True)
 class Outcome:
     """``edgewhisk_runtime.containers.RunOutcome`` on the wire (same field names)."""
 
@@ -152,6 +213,7 @@ class Outcome:
     container_id: str
     start_ms: int | None = None
     timed_out: bool = False
+    produced: tuple[Produced, ...] = ()
 
 
 # --- messages ----------------------------------------------------------------------------------
@@ -235,6 +297,8 @@ class Run:
     spec: RunSpec
     value: Mapping[str, Any]
     fields: Mapping[str, str]             # activation_id, transaction_id, namespace, ... (pool)
+    consumes: tuple[Consumed, ...] = ()   # staged on the device before /run
+    produces: tuple[Produce, ...] = ()    # kept on the device (or uploaded) after /run
 
     def __post_init__(self) -> None:
         _check_id(self.activation_id, "run.activation_id")
@@ -278,8 +342,10 @@ class Metrics:
 
 @dataclass(frozen=True)
 class ArtifactGet:
-    """Ask the other side for an artifact, from ``offset``, at most ``window`` chunks ahead
-    (flow control: the receiver asks again with a new offset). Reserved for the artifact issue."""
+    """Open a transfer of ``ref`` (first get of ``transfer_id``) or grant more credit on it:
+    the sender may send chunks up to byte ``offset + window * ARTIFACT_CHUNK_BYTES``
+    (receiver-driven sliding window; ``offset`` = the next byte the receiver expects). A get
+    answering an ``artifact.offer`` accepts the push."""
 
     TYPE: ClassVar[MessageType] = MessageType.ARTIFACT_GET
     transfer_id: str
@@ -296,7 +362,7 @@ class ArtifactGet:
 @dataclass(frozen=True)
 class ArtifactPut:
     """One chunk of an artifact: base64 ``data`` at ``offset`` of ``size`` bytes; ``eof`` on the
-    last one, whose ``sha256`` covers the whole artifact. Reserved for the artifact issue."""
+    last one, whose ``sha256`` covers the whole artifact (its canonical blob)."""
 
     TYPE: ClassVar[MessageType] = MessageType.ARTIFACT_PUT
     transfer_id: str
@@ -320,6 +386,43 @@ class ArtifactPut:
 
 
 @dataclass(frozen=True)
+class ArtifactOffer:
+    """Announce a push of ``ref`` (``size`` bytes, ``sha256``): the receiver answers with an
+    ``artifact.get`` of the same ``transfer_id`` (accept) or an ``artifact.abort`` (refuse).
+    ``purpose``: ``preload`` (controller -> device) or ``upload`` (a produced ``cloud``
+    artifact, device -> controller)."""
+
+    TYPE: ClassVar[MessageType] = MessageType.ARTIFACT_OFFER
+    transfer_id: str
+    ref: str
+    size: int
+    sha256: str
+    format: str
+    kind: str
+    locality: str
+    purpose: str
+
+    def __post_init__(self) -> None:
+        _check_id(self.transfer_id, "artifact.offer.transfer_id")
+        _require(self.size >= 0, "artifact.offer.size must not be negative")
+        _require(self.purpose in ("preload", "upload"),
+                 "artifact.offer.purpose must be 'preload' or 'upload'")
+
+
+@dataclass(frozen=True)
+class ArtifactAbort:
+    """End transfer ``transfer_id`` from either side: a refusal (locality, not found, store
+    full) or a failure (digest mismatch, disk). ``reason`` names the rule or the cause."""
+
+    TYPE: ClassVar[MessageType] = MessageType.ARTIFACT_ABORT
+    transfer_id: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        _check_id(self.transfer_id, "artifact.abort.transfer_id")
+
+
+@dataclass(frozen=True)
 class Drain:
     TYPE: ClassVar[MessageType] = MessageType.DRAIN
     reason: str
@@ -333,7 +436,7 @@ class Error:
 
 
 Message: TypeAlias = (Register | Registered | Heartbeat | Context | Run | Result | Logs | Metrics
-                      | ArtifactGet | ArtifactPut | Drain | Error)
+                      | ArtifactGet | ArtifactPut | ArtifactOffer | ArtifactAbort | Drain | Error)
 
 MESSAGES: dict[MessageType, type[Any]] = {
     cls.TYPE: cls for cls in typing.get_args(Message)

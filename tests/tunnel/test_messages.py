@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,12 @@ import pytest
 from edgewhisk_tunnel import (
     MAX_FRAME_BYTES,
     MESSAGES,
+    ArtifactAbort,
     ArtifactGet,
+    ArtifactOffer,
     ArtifactPut,
     CloseCode,
+    Consumed,
     Context,
     Drain,
     Error,
@@ -26,6 +30,8 @@ from edgewhisk_tunnel import (
     MessageType,
     Metrics,
     Outcome,
+    Produce,
+    Produced,
     ProtocolError,
     Register,
     Registered,
@@ -67,6 +73,20 @@ MESSAGES_TABLE: list[tuple[str, Message]] = [
     ("an artifact chunk", ArtifactPut(transfer_id="t1", ref="u1/glucose", offset=0, size=3,
                                       data=base64.b64encode(b"abc").decode(), eof=True,
                                       sha256="00", format="bytes")),
+    ("a run with artifacts", Run(
+        activation_id="a2", spec=SPEC, value={}, fields={},
+        consumes=(Consumed(name="base", kind="model", key="guest/glucose-base@3", sha256="ab" * 32,
+                           size=1024, format="mxnet-gluon", locality="cloud"),),
+        produces=(Produce(name="glucose-model", kind="model", ref="u1/glucose-model",
+                          locality="local"),))),
+    ("a result with a produced artifact", Result(activation_id="a2", outcome=dataclasses.replace(
+        OUTCOME, produced=(Produced(name="glucose-model", kind="model", ref="u1/glucose-model",
+                                    format="mxnet-gluon", size=10, sha256="cd" * 32,
+                                    locality="local"),)))),
+    ("an artifact offer", ArtifactOffer(transfer_id="t2", ref="guest/glucose-base@3", size=3,
+                                        sha256="ab" * 32, format="bytes", kind="model",
+                                        locality="cloud", purpose="preload")),
+    ("an artifact abort", ArtifactAbort(transfer_id="t2", reason="store full")),
     ("drain", Drain(reason="battery low")),
     ("an error", Error(reason="nope", activation_id="a1")),
 ]
