@@ -169,8 +169,9 @@ class Consumed:
 
 @dataclass(frozen=True)
 class Produce:
-    """One produced artifact a run must keep: what ``main`` returns under ``name`` becomes a
-    new version of registry name ``ref`` (the bound ref) with ``locality``."""
+    """One produced artifact a run must keep: what ``main`` returns under ``name`` becomes the
+    version ``ref`` (the registry key ``ns/name@version`` the controller allocated before the
+    run; ``name`` of it is the bound ref) with ``locality``."""
 
     name: str
     kind: str
