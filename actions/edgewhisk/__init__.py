@@ -20,6 +20,7 @@ from __future__ import annotations
 from .artifacts import FORMATS, ArtifactHandle, detect_format, save_artifact
 from .decorators import Record, consumes, describe, gate, policy, produces, records
 from .exceptions import AnnotationError, ArtifactError, EdgewhiskError
+from .output import Output
 from .schema import SCHEMA_VERSION, invoker_resources, validate, variables
 from .terms import bind, parse_duration, parse_predicate, predicate_holds
 
@@ -30,6 +31,7 @@ __all__ = [
     "ArtifactError",
     "ArtifactHandle",
     "EdgewhiskError",
+    "Output",
     "Record",
     "bind",
     "consumes",

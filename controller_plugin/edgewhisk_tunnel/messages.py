@@ -196,6 +196,8 @@ class Produced:
     sha256: str
     locality: str
     upload: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)   # edgewhisk.Output metadata
+    metrics: Mapping[str, Any] = field(default_factory=dict)    # edgewhisk.Output metrics
 
     def __post_init__(self) -> None:
         _require(self.size >= 0, "produced.size must not be negative")

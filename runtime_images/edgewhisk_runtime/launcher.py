@@ -122,6 +122,7 @@ class Session:
     def save(self, result: dict[str, Any], names: list[str], outbox: str) -> dict[str, Any]:
         """Replace produced values by files in the outbox; the proxy's sink stores them."""
         from edgewhisk import save_artifact
+        from edgewhisk.output import unwrap
 
         produced = {}
         for name in names:
@@ -129,8 +130,10 @@ class Session:
                 continue
             dest = Path(outbox) / name
             dest.mkdir(parents=True, exist_ok=True)
-            path, fmt = save_artifact(result.pop(name), dest, name=name)
-            produced[name] = {"path": str(path), "format": fmt}
+            value, metadata, metrics = unwrap(result.pop(name))
+            path, fmt = save_artifact(value, dest, name=name)
+            produced[name] = {"path": str(path), "format": fmt, "metadata": metadata,
+                              "metrics": metrics}
         return produced
 
     def activate(self, message: dict[str, Any]) -> bytes:

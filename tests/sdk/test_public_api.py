@@ -9,7 +9,7 @@ import edgewhisk
 
 PUBLIC = {
     "FORMATS", "SCHEMA_VERSION", "AnnotationError", "ArtifactError", "ArtifactHandle",
-    "EdgewhiskError", "Record", "bind", "consumes", "describe", "detect_format", "gate",
+    "EdgewhiskError", "Output", "Record", "bind", "consumes", "describe", "detect_format", "gate",
     "invoker_resources", "parse_duration", "parse_predicate", "policy", "predicate_holds",
     "produces", "records", "save_artifact", "validate", "variables",
 }
