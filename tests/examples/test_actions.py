@@ -53,6 +53,14 @@ EXPECTED = {
             {"type": "data", "network": ["{usr}_home"], "strict": True},
         ],
     },
+    "collect": {
+        "consumes": [],
+        "produces": [
+            {"kind": "data", "name": "glucose", "ref": "{usr}/glucose", "locality": "local"}
+        ],
+        "gates": [],
+        "policies": [{"type": "fn", "node": "{usr}_device", "strict": True}],
+    },
     "predict": {
         "consumes": [
             {"kind": "model", "name": "model", "ref": "{usr}/glucose-model", "locality": "local"}
@@ -72,6 +80,7 @@ EXPECTED = {
 @pytest.mark.parametrize(
     "name",
     [
+        pytest.param("collect", id="collect records the user's readings on the device"),
         pytest.param("train_base", id="train_base produces the base model in the cloud"),
         pytest.param("refine", id="refine is the paper's Listing 4"),
         pytest.param("predict", id="predict serves the user's model on the device"),
@@ -90,10 +99,14 @@ def _handle(kind: str, name: str, path: Path) -> ArtifactHandle:
 def test_the_mains_chain_in_process_with_real_handles(tmp_path: Path) -> None:
     trained = _action("train_base").main({"samples": 2000, "epochs": 10})
     assert trained["model"]["type"] == "classifier" and trained["accuracy"] >= 0.8
-    base_path, base_format = save_artifact(trained["glucose-base"], tmp_path / "glucose-base")
+    base = trained["glucose-base"]
+    assert base.metadata["trained_on"] == "glucose" and base.metrics["accuracy"] >= 0.8
+    base_path, base_format = save_artifact(base.value, tmp_path / "glucose-base")
     assert base_format == "mxnet-gluon"
 
-    readings_path, readings_format = save_artifact(glucose.user_readings("u1"), tmp_path / "u1")
+    collected = _action("collect").main({"usr": "u1"})["glucose"]
+    assert collected.metadata["type"] == "readings"
+    readings_path, readings_format = save_artifact(collected.value, tmp_path / "u1")
     assert readings_format == "npz"
     refined = _action("refine").main(
         {"usr": "u1"},
@@ -102,7 +115,10 @@ def test_the_mains_chain_in_process_with_real_handles(tmp_path: Path) -> None:
     )
     assert refined["accuracy_after"] > refined["accuracy_before"]
     assert set(refined["metrics"]) == {"accuracy", "confidence", "bias_age_ratio"}
-    model_path, model_format = save_artifact(refined["glucose-model"], tmp_path / "u1-model")
+    model = refined["glucose-model"]
+    assert model.metrics == {"accuracy": refined["accuracy_after"],
+                             "bias": {"age": refined["metrics"]["bias_age_ratio"]}}
+    model_path, model_format = save_artifact(model.value, tmp_path / "u1-model")
     assert model_format == "mxnet-gluon"
 
     held_out = glucose.split(glucose.user_readings("u1"))[1]

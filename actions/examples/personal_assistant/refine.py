@@ -17,7 +17,7 @@ from typing import Any
 import glucose
 import mxnet  # noqa: F401  (loaded at /init, so no activation pays for it)
 import numpy as np
-from edgewhisk import consumes, gate, policy, produces
+from edgewhisk import Output, consumes, gate, policy, produces
 
 PROBE_SEED = 1234  # the anonymised population probe set the bias metric is computed on
 
@@ -42,8 +42,11 @@ def main(args: dict[str, Any], base: Any, readings: Any) -> dict[str, Any]:
     after = glucose.rounded(glucose.evaluate(net, held_out))
     probe = glucose.population(1000, seed=PROBE_SEED)
     predicted = glucose.predict_proba(net, probe["X"]) >= 0.5
+    bias = round(glucose.bias_ratio(predicted, probe["age"]), 4)
     return {
-        "glucose-model": net,
+        "glucose-model": Output(net, metadata={"type": "classifier", "trained_on": "glucose",
+                                               "input": list(glucose.FEATURES)},
+                                metrics={"accuracy": after["accuracy"], "bias": {"age": bias}}),
         "usr": args.get("usr"),
         "accuracy_before": round(before["accuracy"], 4),
         "accuracy_after": after["accuracy"],
@@ -51,7 +54,7 @@ def main(args: dict[str, Any], base: Any, readings: Any) -> dict[str, Any]:
         "metrics": {
             "accuracy": after["accuracy"],
             "confidence": after["confidence"],
-            "bias_age_ratio": round(glucose.bias_ratio(predicted, probe["age"]), 4),
+            "bias_age_ratio": bias,
         },
         "samples": {"train": len(train["y"]), "held_out": len(held_out["y"])},
         "final_loss": round(losses[-1], 4),

@@ -13,7 +13,7 @@ from typing import Any
 
 import glucose
 import mxnet  # noqa: F401  (loaded at /init, so no activation pays for it)
-from edgewhisk import produces
+from edgewhisk import Output, produces
 
 
 @produces.model("glucose-base", locality="cloud")
@@ -25,14 +25,19 @@ def main(args: dict[str, Any]) -> dict[str, Any]:
     epochs = int(args.get("epochs", 15))
     losses = glucose.train(net, train["X"], train["y"], epochs=epochs, seed=seed)
     metrics = glucose.rounded(glucose.evaluate(net, held_out))
+    model = {
+        "type": "classifier",
+        "trained_on": "glucose",
+        "input": list(glucose.FEATURES),
+        "metrics": {k: metrics[k] for k in ("accuracy", "bias_age_ratio", "confidence")},
+    }
     return {
-        "glucose-base": net,
-        "model": {
-            "type": "classifier",
-            "trained_on": "glucose",
-            "input": list(glucose.FEATURES),
-            "metrics": {k: metrics[k] for k in ("accuracy", "bias_age_ratio", "confidence")},
-        },
+        # The registry keeps metadata and metrics beside the model: refine's selector
+        # (type, trained_on, accuracy >= 0.8) is matched against them.
+        "glucose-base": Output(
+            net, metadata={k: model[k] for k in ("type", "trained_on", "input")},
+            metrics={**model["metrics"], "bias": {"age": metrics["bias_age_ratio"]}}),
+        "model": model,
         "accuracy": metrics["accuracy"],
         "held_out": metrics,
         "samples": {"train": len(train["y"]), "held_out": len(held_out["y"])},
