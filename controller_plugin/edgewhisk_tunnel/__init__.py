@@ -3,7 +3,8 @@ protocol").
 
 Why a package of its own: the controller (``edgewhisk_controller.tunnel``) and the edge agent
 (``edgewhisk_invoker``) both speak this schema, and the agent must never import the controller.
-It imports nothing of ours (tests/tunnel checks it).
+It imports nothing of ours (tests/tunnel checks it). :mod:`.transfer` streams artifacts over
+one connection (credit, digests, aborts) for both sides.
 """
 
 from .messages import (
@@ -42,6 +43,15 @@ from .messages import (
     is_valid_id,
     to_dict,
 )
+from .transfer import (
+    Incoming,
+    Outgoing,
+    TransferError,
+    TransferRefused,
+    Transfers,
+    file_chunks,
+    save,
+)
 
 __all__ = [
     "ARTIFACT_CHUNK_BYTES",
@@ -54,6 +64,13 @@ __all__ = [
     "ArtifactGet",
     "ArtifactOffer",
     "ArtifactPut",
+    "Incoming",
+    "Outgoing",
+    "TransferError",
+    "TransferRefused",
+    "Transfers",
+    "file_chunks",
+    "save",
     "CloseCode",
     "Consumed",
     "Context",
