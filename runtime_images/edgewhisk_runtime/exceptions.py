@@ -21,7 +21,11 @@ Hierarchy (status in brackets)::
         ├── DeadlineExceeded  [504]     the proxy killed an action that overran its deadline
         ├── NotAJsonResult    [502]     "The action did not return a dictionary or array."
         └── ArtifactError     [502]     a consumed artifact could not be bound or resolved,
-                                        or a produced one could not be stored
+            │                           or a produced one could not be stored
+            ├── ArtifactNotFound          no entry under that key in a node store
+            ├── DigestMismatch            a blob's bytes differ from its announced sha256/size
+            ├── StoreFull                 pinned entries leave no room in the byte budget
+            └── UnsafeBlob                a folder blob (tar) with a link, device, '..', ...
 """
 
 from __future__ import annotations
@@ -95,3 +99,19 @@ class NotAJsonResult(ActivationFailure):
 
 class ArtifactError(ActivationFailure):
     default_message = "artifact error"
+
+
+class ArtifactNotFound(ArtifactError):
+    default_message = "artifact not found"
+
+
+class DigestMismatch(ArtifactError):
+    default_message = "artifact bytes do not match their digest"
+
+
+class StoreFull(ArtifactError):
+    default_message = "artifact store full"
+
+
+class UnsafeBlob(ArtifactError):
+    default_message = "unsafe artifact blob"

@@ -1,18 +1,32 @@
-"""Where consumed artifacts come from (Resolver) and produced ones go (Sink).
+"""Where consumed artifacts come from (Resolver) and produced ones go (Sink), and the data plane.
 
 One small abstract base per extension point (:mod:`.interface`), one module per backend
-(:mod:`.filesystem` here; the artifact issue adds the device store, peers and S3), and
-:func:`from_directory` as the factory the proxy uses for ``--artifacts DIR``.
+(:mod:`.filesystem` here), and :func:`from_directory` as the factory the proxy uses for
+``--artifacts DIR``. The data plane shared by the edge agent and the controller's own invoker:
+:mod:`.canonical` (the one byte stream of a file or folder artifact that is hashed and sent),
+:mod:`.store` (an invoker's node store with a byte budget) and :mod:`.stage` (consumes into
+the store before a run, produces into it after).
 """
 
 from __future__ import annotations
 
+from edgewhisk_runtime.artifacts.canonical import (
+    FOLDER_FORMATS,
+    blob_chunks,
+    digest,
+    is_folder_format,
+    materialize,
+    unpack,
+    write_blob,
+)
 from edgewhisk_runtime.artifacts.filesystem import (
     FilesystemResolver,
     FilesystemSink,
     from_directory,
 )
 from edgewhisk_runtime.artifacts.interface import ArtifactRef, Resolved, Resolver, Sink, Stored
+from edgewhisk_runtime.artifacts.store import Entry, NodeStore
 
-__all__ = ["ArtifactRef", "FilesystemResolver", "FilesystemSink", "Resolved", "Resolver", "Sink",
-           "Stored", "from_directory"]
+__all__ = ["FOLDER_FORMATS", "ArtifactRef", "Entry", "FilesystemResolver", "FilesystemSink",
+           "NodeStore", "Resolved", "Resolver", "Sink", "Stored", "blob_chunks", "digest",
+           "from_directory", "is_folder_format", "materialize", "unpack", "write_blob"]

@@ -2,7 +2,8 @@
 
 Layout: an artifact with bound ref ``u1/glucose`` lives at ``ROOT/u1/glucose`` (a model
 selected by name only at ``ROOT/<name>``), with a sidecar ``ROOT/u1/glucose.edgewhisk.json``
-holding its format, size and sha256 so that a later consumer gets the format the producer
+holding its format, size and sha256 (of the canonical blob, :mod:`.canonical`: a folder's
+deterministic tar) so that a later consumer gets the format the producer
 saved (``save_artifact`` writes ``.npz`` files or model folders whose kind a bare path does
 not tell). Keys are checked so no ref can reach outside the root.
 """
@@ -10,15 +11,17 @@ not tell). Keys are checked so no ref can reach outside the root.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from edgewhisk_runtime.artifacts.canonical import digest
 from edgewhisk_runtime.artifacts.interface import ArtifactRef, Resolved, Resolver, Sink, Stored
 from edgewhisk_runtime.exceptions import ArtifactError
+
+__all__ = ["FilesystemResolver", "FilesystemSink", "digest", "from_directory"]
 
 SIDECAR_SUFFIX = ".edgewhisk.json"
 
@@ -33,21 +36,6 @@ def _location(root: Path, artifact: ArtifactRef) -> Path:
 
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
-
-
-def digest(path: Path) -> tuple[int, str]:
-    """Size and sha256 of a file, or of a folder (relative names and contents, sorted)."""
-    h = hashlib.sha256()
-    size = 0
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        if file != path:
-            h.update(file.relative_to(path).as_posix().encode() + b"\0")
-        with open(file, "rb") as f:
-            while chunk := f.read(1024 * 1024):
-                h.update(chunk)
-                size += len(chunk)
-    return size, h.hexdigest()
 
 
 class FilesystemResolver(Resolver):
