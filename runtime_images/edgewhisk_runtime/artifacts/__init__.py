@@ -5,7 +5,8 @@ One small abstract base per extension point (:mod:`.interface`), one module per 
 ``--artifacts DIR``. The data plane shared by the edge agent and the controller's own invoker:
 :mod:`.canonical` (the one byte stream of a file or folder artifact that is hashed and sent),
 :mod:`.store` (an invoker's node store with a byte budget) and :mod:`.stage` (consumes into
-the store before a run, produces into it after).
+the store before a run, produces into it after; used as ``stage.stage``/``stage.collect``,
+so the submodule is not shadowed by re-exporting its functions here).
 """
 
 from __future__ import annotations
