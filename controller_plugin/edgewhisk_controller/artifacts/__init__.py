@@ -2,8 +2,11 @@
 model selectors resolved to one version, and the locality rules of where bytes may go.
 
 Modules: ``registry`` (documents, monotonic versions, content), ``selectors`` (the selector
-semantics and the in-memory index), ``locality`` (the rules, with messages naming them),
-``exceptions`` (HTTP-mapped errors). The REST resource is ``api/artifacts.py``.
+semantics and the in-memory index), ``locality`` (the rules, with messages naming them, in one
+place), ``plan`` (an activation's consumes resolved and produces allocated before its run),
+``produce`` (what an invoker kept, registered after the run, and referenced in the result),
+``preload`` (a version pushed to the invokers a device selector picks), ``exceptions``
+(HTTP-mapped errors). The REST resource is ``api/artifacts.py``.
 """
 
 from .exceptions import (
@@ -12,6 +15,7 @@ from .exceptions import (
     InvalidArtifact,
     LocalityRefused,
     NoMatchingVersion,
+    StagingFailed,
 )
 from .registry import ARTIFACTS, NewArtifact, Registry
 
@@ -24,4 +28,5 @@ __all__ = [
     "NewArtifact",
     "NoMatchingVersion",
     "Registry",
+    "StagingFailed",
 ]

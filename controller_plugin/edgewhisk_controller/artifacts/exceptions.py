@@ -7,12 +7,15 @@ Hierarchy::
     ├── BadRequest
     │   └── InvalidArtifact         malformed name, version, kind, locality, metadata, selector
     ├── Forbidden
-    │   └── LocalityRefused         the request would move bytes where the locality forbids
+    │   └── LocalityRefused         bytes would go where the locality forbids (a download, a
+    │                               placement, a transfer, a produce wider than its inputs)
     ├── NotFound
     │   ├── ArtifactNotFound        no such artifact or version in the namespace
     │   └── NoMatchingVersion       a selector matched nothing (``details``: the candidates)
-    └── PayloadTooLarge
-        └── ArtifactTooLarge        an upload over ``--artifact-max-size``
+    ├── PayloadTooLarge
+    │   └── ArtifactTooLarge        an upload over ``--artifact-max-size``
+    └── StagingFailed               an invoker could not bring a consumed artifact to its run,
+                                    or keep a produced one (recorded in the activation)
 
 Blob store errors (digest mismatch, unreachable S3) are translated by the middleware too.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..exceptions import BadRequest, Forbidden, NotFound, PayloadTooLarge
+from ..exceptions import BadRequest, ControllerError, Forbidden, NotFound, PayloadTooLarge
 
 
 class InvalidArtifact(BadRequest):
@@ -44,3 +47,9 @@ class NoMatchingVersion(NotFound):
 
 class ArtifactTooLarge(PayloadTooLarge):
     pass
+
+
+class StagingFailed(ControllerError):
+    """An invoker's artifact plumbing failed around a run (store full, digest mismatch, a
+    blob missing from the blob store, a produced version that cannot be registered); the
+    activation records the message as a whisk error."""

@@ -6,17 +6,30 @@ artifact may be kept and served by the controller's blob store. The controller i
 device and is in no edge network, so it may hold and hand out the bytes of ``cloud``
 artifacts only; for the others it keeps metadata and the list of copies (invoker ids).
 
-Every refusal names the rule. The tunnel transfers, placement and produce checks (a later
-part of issue 6) extend this module, so that the rules stay in one place.
+Every refusal names the rule. The rules are enforced here, on every path:
+
+- ``check_download`` / ``check_upload``: the REST API and the blob store (cloud only);
+- ``check_move``: any transfer of bytes (tunnel fetch, relay, preload, a local invoker
+  staging from the blob store); ``check_preload``: a preload request as a whole;
+- ``check_placement``: the dispatcher, once placement chose an invoker, before anything runs;
+- ``check_produce``: the dispatcher, before the run: an output is never wider than its inputs
+  (``widest`` is the default locality of an output that declares none).
+
+Why a function with a strict ``policy.data(network=[...])`` is checked here too: its promise is
+that it never sees data from outside its networks, which depends on the consumed versions'
+localities (known only once resolved), not on the placement constraints alone.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import InvalidArtifact, LocalityRefused
+
+if TYPE_CHECKING:
+    from ..placement.interface import InvokerState
 
 CLOUD = "cloud"
 LOCAL = "local"
@@ -53,3 +66,125 @@ def check_upload(name: str, locality: str, *, has_content: bool) -> None:
         raise LocalityRefused(
             f"{rule(name, locality)}: register it with held_by=INVOKER, sha256 and size, "
             "and no content")
+
+
+def network_of(locality: str) -> str | None:
+    return locality[len("network:"):] if locality.startswith("network:") else None
+
+
+def label(doc: Mapping[str, Any]) -> str:
+    """``name@version`` of a registry document (the name alone for an unversioned one)."""
+    version = doc.get("version")
+    return f"{doc['name']}@{version}" if version is not None else str(doc["name"])
+
+
+def _refuse(doc: Mapping[str, Any], why: str) -> LocalityRefused:
+    return LocalityRefused(f"{rule(label(doc), doc['locality'])}: {why}")
+
+
+def check_move(doc: Mapping[str, Any], *, to: InvokerState | str,
+               from_: InvokerState | str | None = None) -> None:
+    """May the bytes of ``doc`` go from ``from_`` (None: wherever a copy is) to ``to``?
+
+    ``CLOUD`` on either end is the controller's blob store. A ``local`` artifact "moves" only
+    to the invoker already holding it (a no-op); a ``network:N`` one only between members of
+    N, never through the cloud store; a ``cloud`` one anywhere.
+    """
+    locality = doc["locality"]
+    if locality == CLOUD:
+        return
+    for end, word in ((from_, "from"), (to, "to")):
+        if end == CLOUD:
+            raise _refuse(doc, f"refused to move it {word} the cloud store")
+    if locality == LOCAL:
+        assert not isinstance(to, str)
+        holder = from_.id if from_ is not None and not isinstance(from_, str) else None
+        if to.id in doc.get("copies", []) and holder in (None, to.id):
+            return
+        raise _refuse(doc, f"refused to send it to invoker {to.id}")
+    network = network_of(locality)
+    for end in (from_, to):
+        if end is not None and not isinstance(end, str) and network not in end.networks:
+            raise _refuse(doc, f"invoker {end.id} is not in network {network}")
+
+
+def check_preload(doc: Mapping[str, Any]) -> None:
+    """Preloads push from the cloud store, which holds ``cloud`` artifacts only."""
+    if doc["locality"] != CLOUD:
+        raise _refuse(doc, "it cannot be preloaded: preloads push from the cloud store, "
+                           "where its bytes never are")
+
+
+def data_rule(networks: Sequence[str]) -> str:
+    return (f"a function with a strict policy.data(network={list(networks)}) sees no data "
+            "from outside those networks")
+
+
+def check_placement(consumed: Iterable[Mapping[str, Any]], invoker: InvokerState, *,
+                    data_networks: Sequence[Sequence[str]] = ()) -> None:
+    """May an activation consuming ``consumed`` (registry documents) run on ``invoker``?
+
+    A ``local`` artifact must already be there (its copies name the invoker); a
+    ``network:N`` one may reach only members of N; with strict data policies
+    (``data_networks``, each policy's bound networks) every consumed ``data`` artifact must
+    come from inside each policy's networks: ``network:M`` with M among them, or ``local`` on
+    an invoker that is in one of them — ``cloud`` data never.
+    """
+    for doc in consumed:
+        locality = doc["locality"]
+        if locality == LOCAL and invoker.id not in doc.get("copies", []):
+            held = ", ".join(str(c) for c in doc.get("copies", [])) or "no invoker"
+            raise _refuse(doc, f"it is held by {held}, and the activation was placed on "
+                               f"invoker {invoker.id}")
+        network = network_of(locality)
+        if network is not None and network not in invoker.networks:
+            raise _refuse(doc, f"the activation was placed on invoker {invoker.id}, which is "
+                               f"not in network {network}")
+        if doc["kind"] != "data":
+            continue
+        for networks in data_networks:
+            inside = (network in networks if network is not None
+                      else locality == LOCAL and bool(invoker.networks & set(networks)))
+            if not inside:
+                where = f"{locality} on invoker {invoker.id}" if locality == LOCAL else locality
+                raise LocalityRefused(f"{data_rule(networks)}: data artifact {label(doc)} is "
+                                      f"{where}")
+
+
+def widest(consumed: Iterable[Mapping[str, Any]]) -> str:
+    """The widest locality an output of ``consumed`` may have: ``local`` from any local
+    input (or from inputs of two networks), ``network:N`` from inputs of network N, else
+    ``cloud``."""
+    networks = set()
+    for doc in consumed:
+        if doc["locality"] == LOCAL:
+            return LOCAL
+        network = network_of(doc["locality"])
+        if network is not None:
+            networks.add(network)
+    if len(networks) > 1:
+        return LOCAL
+    return f"network:{networks.pop()}" if networks else CLOUD
+
+
+def _wider(locality: str, than: str) -> bool:
+    rank = {LOCAL: 0, CLOUD: 2}
+    if network_of(locality) is not None and network_of(than) is not None:
+        return locality != than
+    return rank.get(locality, 1) > rank.get(than, 1)
+
+
+def check_produce(consumed: Sequence[Mapping[str, Any]],
+                  produces: Iterable[tuple[str, str]]) -> None:
+    """Refuse (before the run) an output ``(name, locality)`` wider than its inputs allow:
+    from a ``local`` input only ``local``; from ``network:N`` only ``local`` or
+    ``network:N``."""
+    allowed = widest(consumed)
+    for name, locality in produces:
+        if not _wider(locality, allowed):
+            continue
+        source = next(doc for doc in consumed if _wider(locality, doc["locality"])
+                      or doc["locality"] == LOCAL)
+        raise LocalityRefused(
+            f"{rule(label(source), source['locality'])}: an output may not be wider than its "
+            f"inputs, so {name} may not be {locality} (at most {allowed})")

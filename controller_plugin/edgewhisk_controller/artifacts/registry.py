@@ -43,7 +43,7 @@ from .exceptions import ArtifactNotFound, ArtifactTooLarge, InvalidArtifact, NoM
 ARTIFACTS = "artifacts"
 NAMES = "artifact_names"
 KINDS = ("model", "data")
-RESERVED = ("versions", "content", "resolve")
+RESERVED = ("versions", "content", "resolve", "preload")
 _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 NAME = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{0,7}}")
 FORMAT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
@@ -76,6 +76,23 @@ def blob_key(ns: str, name: str, version: int) -> str:
     return f"{quote(ns, safe='')}/{name}@{version}"
 
 
+def parse_key(key: str) -> tuple[str, str, int]:
+    """``ns/name@version`` (a registry key, as devices and the wire name versions) ->
+    (ns, name, version); ``InvalidArtifact`` for anything else."""
+    ns, _, rest = key.partition("/")
+    name, at, version = rest.rpartition("@")
+    if not ns or not at:
+        raise InvalidArtifact(f"{key!r} is not a registry key 'ns/name@version'")
+    return ns, check_name(name), check_version(version)
+
+
+def cached_name(key: str) -> str:
+    """The placement engine's ``cached`` term of a registry key an invoker holds: the
+    artifact's name, without namespace and version (``ns/u1/glucose@3`` -> ``u1/glucose``),
+    which is what ``ArtifactNeed.key`` (a bound ref) compares with."""
+    return key.partition("/")[2].rpartition("@")[0] or key
+
+
 @dataclass
 class NewArtifact:
     """What an upload (or a device's registration) says about a new version."""
@@ -94,6 +111,17 @@ class NewArtifact:
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def check(self, *, has_content: bool) -> None:
+        """An upload's or a registration's fields, and whether its bytes may come along."""
+        self.check_fields()
+        rules.check_upload(self.name, self.locality, has_content=has_content)
+        if not has_content:
+            missing = [k for k in ("held_by", "sha256", "size") if getattr(self, k) is None]
+            if missing:
+                raise InvalidArtifact(
+                    f"artifact {self.name}: without content, give {', '.join(missing)} "
+                    "(the device holding it registers its metadata)")
+
+    def check_fields(self) -> None:
         check_name(self.name)
         if self.kind not in KINDS:
             raise InvalidArtifact(f"kind: {self.kind!r} must be 'model' or 'data'")
@@ -105,13 +133,19 @@ class NewArtifact:
         for what in ("lineage", "metadata", "metrics"):
             if not isinstance(getattr(self, what), dict):
                 raise InvalidArtifact(f"{what}: must be a JSON object")
-        rules.check_upload(self.name, self.locality, has_content=has_content)
-        if not has_content:
-            missing = [k for k in ("held_by", "sha256", "size") if getattr(self, k) is None]
-            if missing:
-                raise InvalidArtifact(
-                    f"artifact {self.name}: without content, give {', '.join(missing)} "
-                    "(the device holding it registers its metadata)")
+
+
+def _document(ns: str, version: int, new: NewArtifact, *, size: int | None,
+              sha256: str | None, copies: list[Any]) -> Doc:
+    meta = dict(new.metadata)
+    return {
+        "_id": doc_id(ns, new.name, version), "namespace": ns, "name": new.name,
+        "version": version, "kind": new.kind, "format": new.format, "size": size,
+        "sha256": sha256, "created_by": new.created_by, "lineage": new.lineage,
+        "locality": new.locality, "owner": new.owner, "copies": copies, "metadata": meta,
+        "metrics": new.metrics, "created": now_ms(),
+        **{k: meta[k] for k in INDEXED if isinstance(meta.get(k), str)},
+    }
 
 
 class Registry:
@@ -142,23 +176,41 @@ class Registry:
                 raise ArtifactTooLarge(
                     f"artifact {new.name}: the content exceeds the limit of {self.max_size} "
                     "bytes; nothing was stored") from None
-        meta = dict(new.metadata)
-        doc: Doc = {
-            "_id": doc_id(ns, new.name, version), "namespace": ns, "name": new.name,
-            "version": version, "kind": new.kind, "format": new.format,
-            "size": stat.size if stat else new.size, "sha256": stat.sha256 if stat else new.sha256,
-            "created_by": new.created_by, "lineage": new.lineage, "locality": new.locality,
-            "owner": new.owner, "copies": [self.blobs.NAME] if stat else [new.held_by],
-            "metadata": meta, "metrics": new.metrics, "created": now_ms(),
-            **{k: meta[k] for k in INDEXED if isinstance(meta.get(k), str)},
-        }
+        doc = _document(ns, version, new, size=stat.size if stat else new.size,
+                        sha256=stat.sha256 if stat else new.sha256,
+                        copies=[self.blobs.NAME] if stat else [new.held_by])
         try:
-            doc["_rev"] = await self.store.put(ARTIFACTS, doc)
+            return await self._put(ns, doc)
         except BaseException:
             if stat is not None:
                 await self.blobs.delete(stat.key)
             raise
-        if new.kind == "model":
+
+    async def allocate(self, ns: str, name: str, kind: str) -> int:
+        """Reserve the next version of ``name`` (a produced artifact's, before its run).
+
+        The version's document is written by ``add_version`` once the bytes exist; a run that
+        never produces them leaves a gap, never a reuse.
+        """
+        check_name(name)
+        if kind not in KINDS:
+            raise InvalidArtifact(f"kind: {kind!r} must be 'model' or 'data'")
+        return await self._allocate(ns, name, kind)
+
+    async def add_version(self, ns: str, version: int, new: NewArtifact, *,
+                          copies: list[str]) -> Doc:
+        """The document of an ``allocate``d version whose bytes are already kept where
+        ``copies`` says (an invoker's store, the blob store): a produced artifact."""
+        new.check_fields()
+        if new.sha256 is None or new.size is None:
+            raise InvalidArtifact(f"artifact {new.name}: a produced version needs its sha256 "
+                                  "and size")
+        return await self._put(ns, _document(ns, version, new, size=new.size,
+                                             sha256=new.sha256, copies=copies))
+
+    async def _put(self, ns: str, doc: Doc) -> Doc:
+        doc["_rev"] = await self.store.put(ARTIFACTS, doc)
+        if doc["kind"] == "model":
             async with self._lock(ns):
                 if ns in self._loaded:
                     self._index.add(doc)

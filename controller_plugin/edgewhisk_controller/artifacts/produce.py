@@ -1,0 +1,101 @@
+"""After a run: register what the invoker kept, and put references in the result.
+
+The invoker reports each produced artifact it kept (``RunOutcome.produced``: the fields of
+``edgewhisk_tunnel.Produced``). Why the report is checked against the plan: the report comes
+from a device, so only versions the controller allocated for this activation are registered,
+under the kind and locality the controller planned (a device cannot widen a locality); the
+sha256, size and format are the device's, of the canonical blob it holds. A ``cloud``
+artifact whose bytes reached the blob store (``upload``) gets the copies ``["cloud",
+invoker]`` once the blob's digest is confirmed, otherwise ``[invoker]``.
+
+The version's document records ``created_by`` (the activation), ``lineage`` (the consumed
+versions), the owner (the invoker's, or the subject's), and the ``metadata``/``metrics`` that
+``main`` attached with ``edgewhisk.Output``. The result body's value under each produced name
+becomes ``{"artifact": {kind, name, ref, version, key, format, size, sha256, locality,
+location}}`` (``location``: the version's REST path).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from edgewhisk_tunnel import Produce
+
+from ..blobs import BlobNotFound
+from ..stores import Doc
+from . import locality as rules
+from .exceptions import InvalidArtifact, StagingFailed
+from .registry import NewArtifact, blob_key, parse_key
+
+if TYPE_CHECKING:
+    from .registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+async def register(registry: Registry, produced: Sequence[Mapping[str, Any]],
+                   planned: Sequence[Produce], *, activation_id: str,
+                   lineage: Mapping[str, Any], owner: str, invoker: str) -> dict[str, Doc]:
+    """Registry documents of the planned outputs the invoker reports, by produced name."""
+    by_ref = {p.ref: p for p in planned}
+    docs: dict[str, Doc] = {}
+    for item in produced:
+        plan = by_ref.get(str(item.get("ref")))
+        if plan is None or item.get("name") != plan.name:
+            log.warning("activation %s: invoker %s reported an artifact that was not planned: "
+                        "%r", activation_id, invoker, item)
+            continue
+        ns, name, version = parse_key(plan.ref)
+        copies = [invoker]
+        if item.get("upload") and await _uploaded(registry, plan, item):
+            copies = [registry.blobs.NAME, invoker]
+        new = NewArtifact(
+            name=name, kind=plan.kind, owner=owner, locality=plan.locality,
+            format=str(item.get("format") or "bytes"), sha256=item.get("sha256"),
+            size=item.get("size"), created_by=activation_id, lineage=dict(lineage),
+            metadata=dict(item.get("metadata") or {}), metrics=dict(item.get("metrics") or {}))
+        try:
+            docs[plan.name] = await registry.add_version(ns, version, new, copies=copies)
+        except InvalidArtifact as exc:
+            raise StagingFailed(f"produced {plan.kind} {plan.name!r} ({plan.ref}) was kept by "
+                                f"invoker {invoker} but cannot be registered: "
+                                f"{exc.message}") from None
+    return docs
+
+
+async def _uploaded(registry: Registry, plan: Produce, item: Mapping[str, Any]) -> bool:
+    """Whether the blob store holds the uploaded bytes of ``plan`` with the reported digest;
+    bytes of a non-``cloud`` artifact found there are removed (they should never arrive)."""
+    ns, name, version = parse_key(plan.ref)
+    key = blob_key(ns, name, version)
+    if plan.locality != rules.CLOUD:
+        log.warning("%s: upload of a %s artifact ignored and removed", rules.rule(
+            f"{name}@{version}", plan.locality), plan.locality)
+        await registry.blobs.delete(key)
+        return False
+    try:
+        stat = await registry.blobs.stat(key)
+    except BlobNotFound:
+        return False
+    return stat.sha256 == item.get("sha256") and stat.size == item.get("size")
+
+
+def reference(doc: Doc) -> dict[str, Any]:
+    """What the result carries instead of the artifact's bytes."""
+    return {"artifact": {
+        "kind": doc["kind"], "name": doc["name"], "ref": doc["name"],
+        "version": doc["version"], "key": doc["_id"], "format": doc["format"],
+        "size": doc["size"], "sha256": doc["sha256"], "locality": doc["locality"],
+        "location": f"/api/v1/namespaces/{quote(doc['namespace'], safe='')}/artifacts/"
+                    f"{doc['name']}@{doc['version']}",
+    }}
+
+
+def rewrite(body: Any, docs: Mapping[str, Doc]) -> Any:
+    """``body`` with the value under each registered output's name made its reference."""
+    if not docs or not isinstance(body, dict):
+        return body
+    return {**body, **{name: reference(doc) for name, doc in docs.items() if name in body}}
