@@ -25,7 +25,7 @@ import os
 import shutil
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -130,6 +130,54 @@ class ArtifactHandle:
         if fmt == "directory":
             return path
         return path.read_bytes()
+
+    def batches(self, size: int, key: str | None = None) -> Iterator[Any]:
+        """Rows of an ``npy``/``npz`` artifact ``size`` at a time (the last batch may be
+        shorter), so data larger than memory can be processed.
+
+        ``npy``: slices of a read-only memory map (the file is never read whole). ``npz``:
+        with ``key``, slices of that array; without, a dict per batch with a slice of every
+        array (they must have the same number of rows). An npz member is read into memory
+        one array at a time (numpy cannot memory-map inside a zip)."""
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ArtifactError(f"artifact {self.name!r}: batches(size) needs a positive "
+                                f"integer, got {size!r}")
+        fmt = self.format
+        if fmt not in ("npy", "npz"):
+            raise ArtifactError(f"artifact {self.name!r} is {fmt}; batches() reads npy or npz")
+        if key is not None and fmt == "npy":
+            raise ArtifactError(f"artifact {self.name!r} is one npy array; key= is for npz")
+        import numpy as np
+
+        if fmt == "npy":
+            return _rows(np.load(self.path, mmap_mode="r", allow_pickle=False), size)
+        return self._npz_batches(size, key)
+
+    def _npz_batches(self, size: int, key: str | None) -> Iterator[Any]:
+        import numpy as np
+
+        with np.load(self.path, allow_pickle=False) as archive:
+            if key is not None:
+                if key not in archive.files:
+                    raise ArtifactError(f"artifact {self.name!r} has no array {key!r} "
+                                        f"(it has {', '.join(archive.files)})")
+                yield from _rows(archive[key], size)
+                return
+            arrays = {name: archive[name] for name in archive.files}
+        lengths = {name: len(a) if a.ndim else None for name, a in arrays.items()}
+        if len(set(lengths.values())) > 1 or None in lengths.values():
+            raise ArtifactError(f"artifact {self.name!r}: arrays differ in rows {lengths}; "
+                                f"pass key= to batch one of them")
+        rows = next(iter(lengths.values()), 0) or 0
+        for start in range(0, rows, size):
+            yield {name: a[start:start + size] for name, a in arrays.items()}
+
+
+def _rows(array: Any, size: int) -> Iterator[Any]:
+    if array.ndim == 0:
+        raise ArtifactError("a 0-d array has no rows to batch")
+    for start in range(0, len(array), size):
+        yield array[start:start + size]
 
 
 def _load_gluon(folder: Path, name: str) -> Any:

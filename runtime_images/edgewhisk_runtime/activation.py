@@ -22,6 +22,7 @@ class Activation:
     consumes: list[dict[str, Any]] = field(default_factory=list)  # resolved inputs for the child
     produces: list[str] = field(default_factory=list)  # result keys the child saves as artifacts
     outbox: str | None = None  # folder where the child saves produced artifacts
+    staged: dict[str, Any] | None = None  # the invoker's ``edgewhisk`` /run field (binding.py)
     metrics: dict[str, float] = field(default_factory=dict)
 
     def message(self) -> dict[str, Any]:

@@ -57,7 +57,7 @@ from edgewhisk_runtime.exceptions import (
     RuntimeFailure,
 )
 from edgewhisk_runtime.middleware import compose
-from edgewhisk_runtime.middleware.binding import BindingMiddleware
+from edgewhisk_runtime.middleware.binding import STAGED_FIELD, BindingMiddleware, parse_staged
 from edgewhisk_runtime.middleware.errors import ErrorsMiddleware, to_result
 from edgewhisk_runtime.middleware.metrics import MetricsMiddleware, Recorder
 from edgewhisk_runtime.process import ActionProcess, child_environment
@@ -210,11 +210,12 @@ class Proxy:
             body = _parse(await request.read())
             if self.action is None:
                 raise NotInitialized()
+            staged = parse_staged(body.pop(STAGED_FIELD, None))
             activation = Activation(
                 value=body.get("value", {}),
                 env={f"__OW_{k.upper()}": _env_value(v) for k, v in body.items() if k != "value"},
                 deadline=deadline_of(body.get("deadline")),
-                annotation=self.action.annotation)
+                annotation=self.action.annotation, staged=staged)
             result = await self.pipeline(activation)
         except RuntimeFailure as exc:
             result = to_result(exc)

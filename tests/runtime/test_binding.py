@@ -109,3 +109,52 @@ def test_binding_errors_are_clear_and_the_action_keeps_working(
 def test_an_undecorated_action_passes_through_unchanged(proxy: ProcessTarget) -> None:
     client.init(proxy.url, {"code": "def main(args):\n    return {'summary': args}\n"})
     assert client.run(proxy.url, {"usr": "u1"}) == (200, {"summary": {"usr": "u1"}})
+
+
+def _staged(consumes: dict[str, Any], produce_root: Path | None) -> str:
+    return json.dumps({"consumes": consumes,
+                       "produce_root": None if produce_root is None else str(produce_root)})
+
+
+def test_an_invokers_staged_paths_replace_the_resolver_and_sink(tmp_path: Path) -> None:
+    empty, node = tmp_path / "artifacts", tmp_path / "node-store"
+    empty.mkdir()
+    (node / "blobs").mkdir(parents=True)
+    (node / "blobs" / "readings").write_text("1 2 3 4")
+    (node / "blobs" / "base").write_text("staged model")
+    target = ProcessTarget(artifacts=empty)
+    try:
+        client.init(target.url, {"code": PRODUCER})
+        staged = _staged({"readings": {"path": str(node / "blobs" / "readings"), "format": "raw"},
+                          "base": {"path": str(node / "blobs" / "base"), "format": None}},
+                         node / "produced" / "a1")
+        status, body = client.run(target.url, {"usr": "u1"}, edgewhisk=staged)
+        assert status == 200, body
+        assert (body["count"], body["base"]) == (4, "staged model")
+        stored = node / "produced" / "a1" / "u1" / "summary"
+        assert body["summary"]["artifact"]["location"] == stored.as_uri()
+        assert json.loads(stored.read_text()) == {"user": "u1", "total": 10}
+        assert list(empty.iterdir()) == []  # neither the resolver nor the sink was used
+    finally:
+        target.stop()
+
+
+@pytest.mark.parametrize("field, status, words", [
+    ("not json", 400, ["'edgewhisk' must be a JSON string"]),
+    (json.dumps({"consumes": {"readings": "/x"}}), 400, ["'edgewhisk'", "consumes"]),
+    (json.dumps({"consumes": {}, "produce_root": None}), 502,
+     ["artifact 'readings'", "was not staged by the invoker"]),
+    (json.dumps({"consumes": {"readings": {"path": "/nonexistent/r"},
+                              "base": {"path": "/nonexistent/b"}}}), 502,
+     ["the staged path /nonexistent/r is missing"]),
+], ids=["a field that is not JSON is a bad request",
+        "a consume without a path is a bad request",
+        "a consume the invoker did not stage is named",
+        "a staged path that vanished is named"])
+def test_a_bad_staged_field_is_refused_clearly(field: str, status: int, words: list[str],
+                                               proxy: ProcessTarget) -> None:
+    client.init(proxy.url, {"code": PRODUCER})
+    got, body = client.run(proxy.url, {"usr": "u1"}, edgewhisk=field)
+    assert got == status, body
+    assert all(w in body["error"] for w in words), body
+    assert client.run(proxy.url, {"usr": "u1"})[0] == 200

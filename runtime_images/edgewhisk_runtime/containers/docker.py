@@ -24,7 +24,8 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import docker
@@ -135,16 +136,26 @@ class DockerBackend(ContainerBackend):
 
     ``env`` is added to every container's environment; ``labels`` to its labels;
     ``run_options`` are passed to ``containers.create`` as they are (e.g. ``volumes``).
+    ``shared_dirs`` are bind-mounted read-write at the same path inside every container: the
+    invoker's node store, so the staged paths of the ``edgewhisk`` /run field and the produce
+    root mean the same inside and outside (plans/artifacts.md, convention 4).
     """
 
     def __init__(self, client: docker.DockerClient, images: Mapping[str, str] | None = None, *,
                  env: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
-                 run_options: Mapping[str, Any] | None = None) -> None:
+                 run_options: Mapping[str, Any] | None = None,
+                 shared_dirs: Sequence[Path] = ()) -> None:
         self.client = client
         self.images = dict(DEFAULT_IMAGES if images is None else images)
         self.env = dict(env or {})
         self.labels = dict(labels or {BACKEND_LABEL: uuid.uuid4().hex})
         self.run_options = dict(run_options or {})
+        if shared_dirs:
+            volumes = dict(self.run_options.get("volumes") or {})
+            for folder in shared_dirs:
+                path = str(Path(folder).resolve())
+                volumes[path] = {"bind": path, "mode": "rw"}
+            self.run_options["volumes"] = volumes
         self.kinds = frozenset({*self.images, BLACKBOX})
 
     async def call(self, fn: Callable[[], T]) -> T:

@@ -11,19 +11,32 @@ by ``edgewhisk.save_artifact`` in the action process (into a per-activation outb
 hands each file to the Sink and replaces the value in the result by
 ``{"artifact": {kind, name, ref, format, size, sha256, location}}``.
 
+Staged by an invoker (``edgewhisk`` /run field, :data:`STAGED_FIELD`): an edge agent or the
+controller's local invoker has already put every consumed artifact in its node store and
+sends ``{"consumes": {NAME: {"path", "format"}}, "produce_root": DIR}`` (a JSON string, as
+every /run field is a string). Then consumed paths come from the field (no Resolver call:
+the invoker resolved versions and enforced locality) and produced artifacts go to a
+``FilesystemSink`` rooted at ``produce_root``, where the invoker collects them. Without the
+field (a standalone runtime, ``--artifacts DIR``) the Resolver and Sink given at start serve.
+
 Undecorated actions pass straight through.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from edgewhisk_runtime.activation import Activation, Handler, Result
-from edgewhisk_runtime.artifacts.interface import ArtifactRef, Resolver, Sink
-from edgewhisk_runtime.exceptions import ArtifactError
+from edgewhisk_runtime.artifacts.filesystem import FilesystemSink
+from edgewhisk_runtime.artifacts.interface import ArtifactRef, Resolved, Resolver, Sink
+from edgewhisk_runtime.exceptions import ArtifactError, BadRequest
+
+STAGED_FIELD = "edgewhisk"
+"""The /run field by which an invoker hands over staged artifacts (plans/artifacts.md, 4)."""
 
 
 def artifact_name(entry: dict[str, Any]) -> str:
@@ -49,6 +62,38 @@ def bind_entry(entry: dict[str, Any], params: dict[str, Any]) -> ArtifactRef:
     return ArtifactRef(entry.get("kind", "data"), name, ref, entry.get("selector"))
 
 
+def parse_staged(raw: Any) -> dict[str, Any] | None:
+    """The :data:`STAGED_FIELD` value checked (None when absent); a malformed one is a
+    ``BadRequest`` naming the field, not an action failure."""
+    if raw is None:
+        return None
+    try:
+        staged = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        staged = None
+    consumes = staged.get("consumes", {}) if isinstance(staged, dict) else None
+    root = staged.get("produce_root") if isinstance(staged, dict) else None
+    if (not isinstance(consumes, dict) or not isinstance(root, (str, type(None)))
+            or not all(isinstance(v, dict) and isinstance(v.get("path"), str)
+                       for v in consumes.values())):
+        raise BadRequest(f"Error unmarshaling request: '{STAGED_FIELD}' must be a JSON string "
+                         f'{{"consumes": {{NAME: {{"path", "format"}}}}, "produce_root": DIR}}')
+    assert isinstance(staged, dict)
+    return staged
+
+
+def staged_input(staged: dict[str, Any], artifact: ArtifactRef) -> Resolved:
+    """A consumed artifact's path as the invoker staged it."""
+    entry = staged.get("consumes", {}).get(artifact.name)
+    if entry is None:
+        raise ArtifactError(f"artifact '{artifact.name}' ({artifact.kind} "
+                            f"'{artifact.key}') was not staged by the invoker")
+    path = Path(entry["path"])
+    if not path.exists():
+        raise ArtifactError(f"artifact '{artifact.name}': the staged path {path} is missing")
+    return Resolved(path, entry.get("format"))
+
+
 class BindingMiddleware:
     NAME = "binding"
 
@@ -64,9 +109,11 @@ class BindingMiddleware:
         if not consumes and not produces:
             return await call_next(activation)
         params = activation.value if isinstance(activation.value, dict) else {}
+        staged = activation.staged
         for entry in consumes:
             artifact = bind_entry(entry, params)
-            resolved = await self.resolver.resolve(artifact)
+            resolved = (staged_input(staged, artifact) if staged is not None
+                        else await self.resolver.resolve(artifact))
             activation.consumes.append({"kind": artifact.kind, "name": artifact.name,
                                         "ref": artifact.ref, "path": str(resolved.path),
                                         "format": resolved.format})
@@ -78,12 +125,18 @@ class BindingMiddleware:
         outbox = Path(tempfile.mkdtemp(dir=self.outbox_root, prefix="outbox-"))
         activation.produces = list(outputs)
         activation.outbox = str(outbox)
+        sink = self.sink
+        if staged is not None and staged.get("produce_root"):
+            sink = FilesystemSink(Path(staged["produce_root"]))
         try:
             result = await call_next(activation)
             for name, saved in result.produced.items():
-                stored = await self.sink.store(outputs[name], Path(saved["path"]),
-                                               saved["format"])
-                result.body[name] = stored.reference()
+                stored = await sink.store(outputs[name], Path(saved["path"]), saved["format"])
+                reference = stored.reference()
+                for extra in ("metadata", "metrics"):  # edgewhisk.Output's, for the registry
+                    if saved.get(extra):
+                        reference["artifact"][extra] = saved[extra]
+                result.body[name] = reference
             return result
         finally:
             shutil.rmtree(outbox, ignore_errors=True)
