@@ -2,9 +2,10 @@
 
 Everything long-lived hangs off typed ``AppKey``s (``keys.py``) and is opened and closed in
 one ``cleanup_ctx`` generator, in dependency order: the store (and the guest namespace), the
-container backend, one ``LocalInvoker`` with its own pool per ``--invokers`` (or per
-``--fleet`` member, with its placement attributes), the registry, the placement ``Engine``
-(configured by ``--placement-config``) and the dispatcher. Shutdown runs the same list
+container backend, one ``LocalInvoker`` with its own pool and node store per ``--invokers``
+(or per ``--fleet`` member, with its placement attributes), the registry, the placement
+``Engine`` (configured by ``--placement-config``) and the dispatcher (with the artifact
+registry). Shutdown runs the same list
 backwards: the dispatcher lets running activations finish (and records the rest), then every
 container is destroyed, then the store closes. The middleware list is declared once, errors
 outermost.
@@ -16,13 +17,14 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 
 from . import tunnel
 from .api import RESOURCES
 from .artifacts import Registry
 from .auth import Authenticator, ensure_guest
-from .blobs import open_blobs
+from .blobs import BlobStore, open_blobs
 from .config import ControllerConfig
 from .invoke import Dispatcher
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
@@ -73,7 +75,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         await ensure_guest(store)
         backend = _backend(config)
         opened.push_async_callback(backend.close)
-        registry = InvokerRegistry(_local_invokers(backend, config))
+        registry = InvokerRegistry(_local_invokers(backend, config, app[REGISTRY].blobs))
         opened.push_async_callback(registry.close)  # destroys every container
         placement = Engine(config.placement)
         for invoker in registry:  # edge invokers join through the tunnel hub, which tells it
@@ -82,7 +84,8 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
                                offline_after_s=config.heartbeat_timeout_s)
         app[tunnel.TUNNEL] = hub  # edge invokers join the registry through it
         opened.push_async_callback(hub.shutdown)
-        dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port))
+        dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port),
+                                artifacts=app[REGISTRY])
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
         yield
@@ -97,7 +100,9 @@ def _backend(config: ControllerConfig) -> ContainerBackend:
         client = (docker.DockerClient(base_url=config.docker_url) if config.docker_url
                   else docker.from_env())
         images = {"python:3": config.python_image} if config.python_image else None
-        return DockerBackend(client, images)  # None: python3-ai:latest; blackbox: its own
+        config.node_store.mkdir(parents=True, exist_ok=True)  # staged paths mean the same inside
+        return DockerBackend(client, images,  # None: python3-ai:latest; blackbox: its own
+                             shared_dirs=[config.node_store])
     return ProcessBackend(artifacts=config.artifacts)
 
 
@@ -106,14 +111,22 @@ def _pool(backend: ContainerBackend, config: ControllerConfig,
     return ContainerPool(backend, memory_mb=memory_mb or config.invoker_memory_mb)
 
 
-def _local_invokers(backend: ContainerBackend, config: ControllerConfig) -> list[Invoker]:
-    """``--fleet`` members with their attributes, else ``--invokers`` plain local invokers."""
+def _node_store(config: ControllerConfig, id: str) -> NodeStore:
+    return NodeStore(config.node_store / id, capacity_bytes=config.node_store_cap, by=id)
+
+
+def _local_invokers(backend: ContainerBackend, config: ControllerConfig,
+                    blobs: BlobStore) -> list[Invoker]:
+    """``--fleet`` members with their attributes, else ``--invokers`` plain local invokers;
+    each with its node store, staging from and uploading to ``blobs``."""
     if not config.fleet:
-        return [LocalInvoker(f"local{i}", _pool(backend, config), backend.kinds)
+        return [LocalInvoker(f"local{i}", _pool(backend, config), backend.kinds,
+                             store=_node_store(config, f"local{i}"), blobs=blobs)
                 for i in range(config.invokers)]
     return [
         LocalInvoker(m.id, _pool(backend, config, m.memory_mb),
                      backend.kinds if m.kinds is None else m.kinds & backend.kinds,
-                     namespaces=m.namespaces, attributes=m.attributes)
+                     namespaces=m.namespaces, attributes=m.attributes,
+                     store=_node_store(config, m.id), blobs=blobs)
         for m in config.fleet
     ]

@@ -22,7 +22,7 @@ from pathlib import Path
 from aiohttp import web
 
 from .auth import GUEST_KEY, create_namespace
-from .config import BACKENDS, ControllerConfig
+from .config import BACKENDS, ControllerConfig, parse_bytes
 from .exceptions import ControllerError
 from .invokers.fleet import load_fleet
 from .placement.config import PlacementConfig, load_config
@@ -72,6 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(credentials from the AWS environment; default DIR/blobs)")
     parser.add_argument("--artifact-max-size", type=int, default=defaults.artifact_max_size,
                         metavar="BYTES", help="largest artifact upload (default %(default)s)")
+    parser.add_argument("--node-store-cap", type=parse_bytes, default=defaults.node_store_cap,
+                        metavar="BYTES", help="bytes of artifacts each local invoker keeps in "
+                        "its node store, DIR/node-store/ID (e.g. 2GB; default %(default)s)")
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
     sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
     namespace = sub.add_parser("namespace", help="manage namespaces and their keys")
@@ -103,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             tls_key=Path(args.tls_key) if args.tls_key else None,
             heartbeat_timeout_s=args.heartbeat_timeout,
             blobs=args.blobs, artifact_max_size=args.artifact_max_size,
+            node_store_cap=args.node_store_cap,
             fleet=load_fleet(args.fleet) if args.fleet else (),
             placement=load_config(args.placement_config) if args.placement_config
             else PlacementConfig(),

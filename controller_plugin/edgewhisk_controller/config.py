@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,17 @@ from .invokers.fleet import FleetMember
 from .placement.config import PlacementConfig
 
 BACKENDS = ("process", "docker")
+_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+          "KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]I?)?B?\s*", re.IGNORECASE)
+
+
+def parse_bytes(text: str) -> int:
+    """``2GB``, ``512MiB``, ``1.5G`` or a plain number of bytes (``ValueError`` otherwise)."""
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a size (e.g. 2GB, 512MiB, 1000000)")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").upper()])
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,7 @@ class ControllerConfig:
     placement: PlacementConfig = field(default_factory=PlacementConfig)  # --placement-config
     blobs: str | None = None  # --blobs: folder or s3://bucket?endpoint_url=... (else DATA/blobs)
     artifact_max_size: int = 1024**3  # --artifact-max-size: bytes of one uploaded artifact
+    node_store_cap: int = 10 * 1024**3  # --node-store-cap: bytes each local invoker's store keeps
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -50,6 +63,9 @@ class ControllerConfig:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.blobs:
             open_blobs(self.blobs)  # a malformed --blobs is a ValueError here, not at start
+        if self.node_store_cap < 1:
+            raise ValueError(f"the node store capacity must be positive, got "
+                             f"{self.node_store_cap}")
         if self.artifact_max_size < 1:
             raise ValueError(
                 f"the artifact size limit must be positive, got {self.artifact_max_size}"
@@ -69,6 +85,12 @@ class ControllerConfig:
         relative ``--data`` would point somewhere else (and vanish with the container).
         """
         return self.data.resolve() / "artifacts"
+
+    @property
+    def node_store(self) -> Path:
+        """Where local invokers keep artifacts: ``DATA/node-store/<invoker id>``, absolute
+        (the runtime reads staged paths from another working folder)."""
+        return self.data.resolve() / "node-store"
 
     @property
     def blobs_location(self) -> str | Path:

@@ -8,6 +8,12 @@ a client that hangs up cancels its wait, never the activation. Every activation 
 exactly once, failures included: no invoker, a broken backend, a bug and a controller shutdown
 all end as a whisk internal error record, never as a lost activation.
 
+With an artifact registry, an activation's artifacts are planned around its run
+(``artifacts.py``): consumes resolved to registry versions before placement, the locality
+rules checked against the chosen invoker, produced versions allocated, and what the invoker
+kept registered and referenced in the result. A refusal (an unknown artifact, a selector
+matching nothing, a locality rule) is the activation's whisk error; nothing runs.
+
 Why an action's record is written behind its answer: the write (a store round trip, and now and
 then a SQLite checkpoint) was the largest piece of the controller's own latency on a blocking
 invoke, and the caller needs the record, not the commit. The write is still one ``put`` per
@@ -40,13 +46,15 @@ from ..schema import activation as act
 from ..stores import Doc, Store
 from ..stores import NotFound as StoreNotFound
 from ..tunnel.exceptions import InvokerLost, TunnelError
-from . import conductor, entities, fanout, triggers
+from . import artifacts, conductor, entities, fanout, triggers
 from .exceptions import CorruptedAction, DispatcherClosed
 from .job import Accounting, Job
 
 if TYPE_CHECKING:
     from edgewhisk_runtime.containers import ActionSpec, RunOutcome
+    from edgewhisk_tunnel import Consumed, Produce
 
+    from ..artifacts import Registry
     from ..preprocess import BoundAction, Compiler
 
 log = logging.getLogger(__name__)
@@ -90,8 +98,12 @@ class Dispatcher:
         *,
         api_host: str,
         compiler: Compiler | None = None,
+        artifacts: Registry | None = None,
     ) -> None:
+        """``artifacts``: the registry that consumes resolve against and produces are
+        registered in; without it the runtime finds artifacts on its own (its folder)."""
         self.store = store
+        self.artifacts = artifacts
         self.invokers = invokers
         self.placement = placement
         self.api_host = api_host
@@ -284,24 +296,32 @@ class Dispatcher:
         return [cast(Placement, self.placement).choose(request, states) for _ in bounds]
 
     async def _run_on(self, invoker: Invoker, spec: ActionSpec, value: Any,
-                      fields: dict[str, str], key: str) -> RunOutcome:
+                      fields: dict[str, str], key: str, consumes: Sequence[Consumed] = (),
+                      produces: Sequence[Produce] = ()) -> RunOutcome:
         """``invoker.run``, keeping an engine's state in step: ``placed`` before (in the same
         step as the decision: nothing awaits in between), ``completed`` after, with the run
-        time and whether a container of ``key`` stays warm there (not after a failed init)."""
+        time and whether a container of ``key`` stays warm there (not after a failed init).
+
+        Artifacts go along only when there are some, so an invoker that predates them
+        still runs every activation without."""
         engine: Any = self.placement
+        extra: dict[str, Any] = {"consumes": consumes, "produces": produces} \
+            if consumes or produces else {}
         if not hasattr(engine, "placed"):
-            return await invoker.run(spec, value, fields)
+            return await invoker.run(spec, value, fields, **extra)
         engine.placed(invoker.id, spec.memory_mb, key)
         run_ms: float | None = None
         warm = False
         try:
-            outcome = await invoker.run(spec, value, fields)
+            outcome = await invoker.run(spec, value, fields, **extra)
             run_ms, warm = float(outcome.duration_ms), not outcome.init_failed
             return outcome
         finally:
             engine.completed(invoker.id, spec.memory_mb, key, run_ms, warm)
             # The pool's own account also counts idle warm containers: it wins.
-            engine.heartbeat(invoker.id, free_memory_mb=invoker.state().free_memory_mb)
+            state = invoker.state()
+            engine.heartbeat(invoker.id, free_memory_mb=state.free_memory_mb,
+                             **({"cached": state.cached} if extra else {}))
 
     def owners(self, ns: str) -> Sequence[str]:
         """The users on record for ``ns``: owners of the invokers visible to it."""
@@ -346,10 +366,13 @@ class Dispatcher:
         ns, action = job.ns, job.action
         spec = entities.spec_of(ns, action, api_host=self.api_host)
         bound = self._bound(job)
+        planned = await artifacts.plan(self.artifacts, job, bound, self.placement)
         decision = job.invoker or self.place(self._request(job, bound.site), bound)
         if isinstance(decision, Unschedulable):
             return self._failure(job, activation_id, decision.reason)
         invoker = self.invokers.get(decision)
+        artifacts.check(planned, invoker, bound)
+        produces = await artifacts.allocate(self.artifacts, job, planned)
         fields = {
             "namespace": ns,
             "action_name": f"/{ns}/{action['name']}",
@@ -363,7 +386,9 @@ class Dispatcher:
         for attempt in range(REDISPATCH_LIMIT + 1):
             try:
                 outcome = await self._run_on(invoker, spec, value, fields,
-                                             bound.compiled.key)
+                                             bound.compiled.key, planned.consumes(), produces)
+                await artifacts.keep(self.artifacts, planned, produces, outcome, job=job,
+                                     activation_id=activation_id, invoker=invoker)
                 break
             except TunnelError as exc:  # an edge invoker went away or failed (tunnel/)
                 if not (isinstance(exc, InvokerLost) and attempt < REDISPATCH_LIMIT
@@ -376,6 +401,9 @@ class Dispatcher:
                     return self._failure(job, activation_id, f"{exc.message} It could not be "
                                          f"re-dispatched: {decision.reason}", invoker.id)
                 invoker = self.invokers.get(decision)
+                artifacts.check(planned, invoker, bound)
+            except ControllerError as exc:  # the invoker could not stage or keep an artifact
+                return self._failure(job, activation_id, exc.message, invoker.id)
             except Exception as exc:  # ContainerError and kin: the platform failed, not the action
                 log.warning("invoker %s could not run %s: %r", invoker.id, activation_id, exc)
                 return self._failure(job, activation_id, act.RESOURCE_PROVISION_ERROR,

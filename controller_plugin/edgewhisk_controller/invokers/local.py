@@ -4,18 +4,42 @@ Why a thin wrapper: the pool (``edgewhisk_runtime.containers``) is shared with t
 so it must not know about placement; this class adds an id, the kinds it offers (by default
 all its backend supports) and the namespaces it serves, and reports the pool's load as an
 ``InvokerState``.
+
+Artifacts: with a node store (``DATA/node-store/ID``) and the registry's blob store, a run's
+consumes are staged into the store (``edgewhisk_runtime.artifacts.stage``) — a missing one is
+fetched from the blob store, which holds ``cloud`` artifacts only (``locality.check_move``
+refuses the others, naming the rule) — and reach the action through the ``edgewhisk`` /run
+field; afterwards the produces are collected into the store (pinned unless ``cloud``), and
+``cloud`` ones are also put into the blob store. The store's keys are reported as the
+``cached`` placement column (registry names, without namespace and version).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgewhisk_runtime.exceptions import ArtifactError
+
+from ..artifacts import locality as rules
+from ..artifacts.exceptions import StagingFailed
+from ..artifacts.registry import blob_key, cached_name, parse_key
+from ..blobs import CHUNK, BlobError, BlobStore
 from ..placement.interface import InvokerState
 from .interface import Invoker
 
 if TYPE_CHECKING:
+    from edgewhisk_runtime.artifacts.store import NodeStore
     from edgewhisk_runtime.containers import ActionSpec, ContainerPool, RunOutcome
+    from edgewhisk_tunnel import Consumed, Produce
+
+STAGED_FIELD = "edgewhisk"
+"""The /run field carrying staged paths (plan convention 4)."""
 
 
 class LocalInvoker(Invoker):
@@ -27,15 +51,28 @@ class LocalInvoker(Invoker):
         *,
         namespaces: Iterable[str] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        store: NodeStore | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
         """``attributes``: placement attributes of ``InvokerState`` (role, owner, site,
-        labels, capabilities, networks, bandwidth_mbps, cached, cpus), e.g. from --fleet."""
+        labels, capabilities, networks, bandwidth_mbps, cached, cpus), e.g. from --fleet.
+        ``store``/``blobs``: the node store and the cloud blob store (both, or no artifacts)."""
         self.id = id
         self.pool = pool
         self.kinds = frozenset(pool.backend.kinds if kinds is None else kinds)
         self.namespaces = None if namespaces is None else frozenset(namespaces)
         self.attributes = dict(attributes or {})
+        self.store, self.blobs = store, blobs
+        self._declared = frozenset(self.attributes.pop("cached", ()))
+        self._cached = self._declared
+        if store is not None:
+            store.on_change = self._store_changed
+            self._store_changed()
         self._closed = False
+
+    def _store_changed(self) -> None:
+        assert self.store is not None
+        self._cached = self._declared | {cached_name(key) for key in self.store.keys()}
 
     def state(self) -> InvokerState:
         return InvokerState(
@@ -46,13 +83,115 @@ class LocalInvoker(Invoker):
             in_flight=self.pool.in_flight,
             healthy=not self._closed,
             namespaces=self.namespaces,
+            cached=self._cached,
             **self.attributes,
         )
 
-    async def run(self, spec: ActionSpec, value: Any, fields: Mapping[str, str]) -> RunOutcome:
-        return await self.pool.run(spec, value, fields)
+    async def run(self, spec: ActionSpec, value: Any, fields: Mapping[str, str], *,
+                  consumes: Sequence[Consumed] = (),
+                  produces: Sequence[Produce] = ()) -> RunOutcome:
+        if not consumes and not produces:
+            return await self.pool.run(spec, value, fields)
+        if self.store is None or self.blobs is None:
+            raise StagingFailed(f"invoker {self.id} has no node store: it cannot run an "
+                                "activation that consumes or produces artifacts")
+        from edgewhisk_runtime.artifacts.stage import stage
+
+        store = self.store
+        work = Path(tempfile.mkdtemp(dir=store.tmp, prefix="run-"))
+        try:
+            try:
+                staged = await stage(store, [asdict(c) for c in consumes], self._fetch,
+                                     tmp=store.tmp)
+            except ArtifactError as exc:
+                raise StagingFailed(f"invoker {self.id} could not stage the consumed "
+                                    f"artifacts: {exc}") from None
+            produce_root = work / "produced"
+            produce_root.mkdir()
+            outcome = await self.pool.run(spec, value, {**fields, STAGED_FIELD: json.dumps(
+                {"consumes": staged, "produce_root": str(produce_root)})})
+            if produces:
+                outcome = replace(outcome, produced=await self._keep(outcome, produces,
+                                                                     produce_root))
+            return outcome
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    async def preload(self, doc: Mapping[str, Any]) -> str:
+        """Put a registry version into the node store ahead of need (an unpinned cache):
+        ``cached`` when it is there already, else ``preloaded``."""
+        if self.store is None or self.blobs is None:
+            raise StagingFailed(f"invoker {self.id} has no node store to preload into")
+        from edgewhisk_runtime.artifacts.stage import stage
+
+        entry = self.store.get(doc["_id"])
+        if entry is not None and entry.sha256 == doc["sha256"]:
+            return "cached"
+        consumed = {"name": "preload", "kind": doc["kind"], "key": doc["_id"],
+                    "sha256": doc["sha256"], "size": doc["size"], "format": doc["format"],
+                    "locality": doc["locality"]}
+        try:
+            await stage(self.store, [consumed], self._fetch, tmp=self.store.tmp)
+        except ArtifactError as exc:
+            raise StagingFailed(f"invoker {self.id} could not preload {doc['_id']}: "
+                                f"{exc}") from None
+        return "preloaded"
+
+    async def _fetch(self, consumed: Mapping[str, Any], dest: Path) -> None:
+        """Stage a missing blob from the cloud blob store (``cloud`` artifacts only)."""
+        ns, name, version = parse_key(consumed["key"])
+        doc = {"name": name, "version": version, "locality": consumed["locality"]}
+        rules.check_move(doc, to=self.state(), from_=rules.CLOUD)
+        assert self.blobs is not None
+        try:
+            with open(dest, "wb") as out:
+                async for chunk in self.blobs.get(blob_key(ns, name, version)):
+                    out.write(chunk)
+        except BlobError as exc:
+            raise StagingFailed(f"invoker {self.id} could not fetch artifact "
+                                f"{consumed['key']} from the blob store: {exc}") from None
+
+    async def _keep(self, outcome: RunOutcome, produces: Sequence[Produce],
+                    produce_root: Path) -> tuple[dict[str, Any], ...]:
+        """Collect the produces into the store; put ``cloud`` ones into the blob store."""
+        from edgewhisk_runtime.artifacts.stage import collect
+
+        assert self.store is not None and self.blobs is not None
+        try:
+            kept = await collect(self.store, outcome.response,
+                                 [asdict(p) for p in produces], produce_root)
+        except ArtifactError as exc:
+            raise StagingFailed(f"invoker {self.id} could not keep the produced artifacts: "
+                                f"{exc}") from None
+        body = outcome.response if isinstance(outcome.response, dict) else {}
+        for item in kept:
+            reference = body.get(item["name"], {}).get("artifact", {})
+            for what in ("metadata", "metrics"):
+                item.setdefault(what, reference.get(what) or {})
+            if item["locality"] == rules.CLOUD:
+                item["upload"] = await self._upload(item)
+        return tuple(kept)
+
+    async def _upload(self, item: Mapping[str, Any]) -> str:
+        """Put a produced ``cloud`` artifact's blob into the blob store; its blob key."""
+        assert self.store is not None and self.blobs is not None
+        entry, path = self.store.open_blob(item["ref"])
+        ns, name, version = parse_key(item["ref"])
+        key = blob_key(ns, name, version)
+        try:
+            await self.blobs.put(key, _chunks(path), sha256=entry.sha256)
+        except BlobError as exc:
+            raise StagingFailed(f"invoker {self.id} could not put produced artifact "
+                                f"{item['ref']} into the blob store: {exc}") from None
+        return key
 
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
             await self.pool.close()
+
+
+async def _chunks(path: Path) -> AsyncIterator[bytes]:
+    with open(path, "rb") as blob:
+        while chunk := blob.read(CHUNK):
+            yield chunk

@@ -4,16 +4,21 @@ Bound variables run one activation; a variable other than ``{usr}`` left unbound
 naming it; an unbound ``{usr}`` fans out over the users on record. On the default controller
 (local invokers, no owners) there is nobody on record, and the answer says so; on a small
 ``--fleet`` (a device per user, u3's without the action's kind, and a cloud machine) each user
-with a feasible device gets a child activation on that device, reading that user's data.
+with a feasible device gets a child activation on that device, reading that user's data: a
+``local`` artifact registered by its metadata, its bytes in that device's node store only.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from edgewhisk_runtime.artifacts.store import NodeStore
 
 from .harness import Client, Controller
 
@@ -88,23 +93,39 @@ READER_ANNOTATION = {"key": "edgewhisk", "value": {
     "policies": [{"type": "fn", "node": "{usr}_device", "strict": True}]}}
 FLEET = [
     {"id": "cloud-1", "site": "dc"},
-    {"id": "u1-phone", "role": "edge", "owner": "u1", "cached": ["u1/glucose"]},
-    {"id": "u2-phone", "role": "edge", "owner": "u2", "cached": ["u2/glucose"]},
-    {"id": "u3-watch", "role": "edge", "owner": "u3", "cached": ["u3/glucose"],
-     "kinds": ["nodejs:default"]},
+    {"id": "u1-phone", "role": "edge", "owner": "u1"},
+    {"id": "u2-phone", "role": "edge", "owner": "u2"},
+    {"id": "u3-watch", "role": "edge", "owner": "u3", "kinds": ["nodejs:default"]},
 ]
+DEVICES = {"u1": "u1-phone", "u2": "u2-phone", "u3": "u3-watch"}
+
+
+def hold_readings(data: Path, user: str, device: str) -> str:
+    """The user's readings in the device's node store (as collected there); their sha256."""
+    readings = f"readings of {user}".encode()
+    blob = data.parent / f"{user}.bin"
+    blob.write_bytes(readings)
+    sha = hashlib.sha256(readings).hexdigest()
+    store = NodeStore(data / "node-store" / device, capacity_bytes=1 << 20, by=device)
+    asyncio.run(store.add_blob(f"guest/{user}/glucose@1", blob, sha256=sha,
+                               size=len(readings), format="bytes", kind="data",
+                               locality="local", pinned=True))
+    return sha
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     folder = tmp_path_factory.mktemp("fanout")
     (folder / "fleet.json").write_text(json.dumps(FLEET))
-    for user in ("u1", "u2", "u3"):
-        (folder / "data" / "artifacts" / user).mkdir(parents=True)
-        (folder / "data" / "artifacts" / user / "glucose").write_text(f"readings of {user}")
+    sha = {user: hold_readings(folder / "data", user, device) for user, device in DEVICES.items()}
     controller = Controller(folder / "data", "--fleet", str(folder / "fleet.json")).start()
     try:
         with controller.client() as guest:
+            for user, device in DEVICES.items():
+                registered = guest.put(f"artifacts/{user}/glucose", params={
+                    "kind": "data", "locality": "local", "held_by": device, "sha256": sha[user],
+                    "size": str(len(f"readings of {user}"))})
+                assert registered.status_code == 200, registered.text
             guest.create_action("reader", READER, annotations=[READER_ANNOTATION])
             yield guest
     finally:

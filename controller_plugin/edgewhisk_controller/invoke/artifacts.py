@@ -1,0 +1,80 @@
+"""The dispatcher's artifact steps around one activation (``artifacts.plan``/``produce``).
+
+    plan  -> place -> check  -> allocate -> invoker.run(consumes, produces) -> keep
+
+Why a module of its own: the dispatcher stays about running activations; everything it does
+for artifacts is these four calls, and each refusal is a ``ControllerError`` whose message the
+activation records (nothing runs, nothing is allocated before the checks passed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..artifacts import locality as rules
+from ..artifacts import plan as planning
+from ..artifacts import produce
+from ..artifacts.plan import ArtifactPlan
+from ..placement import constraints as c
+from . import entities
+
+if TYPE_CHECKING:
+    from edgewhisk_runtime.containers import RunOutcome
+    from edgewhisk_tunnel import Produce
+
+    from ..artifacts import Registry
+    from ..invokers.interface import Invoker
+    from ..preprocess import BoundAction
+    from .job import Job
+
+NONE = ArtifactPlan()
+
+
+def produces_of(action: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stored (already normalised) annotation's ``produces`` entries."""
+    annotation = entities.annotation(action, "edgewhisk")
+    return list(annotation.get("produces") or []) if isinstance(annotation, dict) else []
+
+
+async def plan(registry: Registry | None, job: Job, bound: BoundAction,
+               engine: Any) -> ArtifactPlan:
+    """Resolve the job's consumes and bind its produces (``NONE`` without a registry or
+    artifacts); tell the placement engine the consumed sizes."""
+    produces = produces_of(job.action)
+    if registry is None or not (bound.artifacts or produces):
+        return NONE
+    found = await planning.resolve(registry, job.ns, bound.artifacts, produces, bound.values)
+    planning.feed_sizes(engine, found)
+    return found
+
+
+def data_networks(bound: BoundAction) -> list[Sequence[str]]:
+    """The bound networks of each strict ``policy.data``."""
+    return [k.args["networks"] for k in bound.constraints
+            if k.plugin == c.NETWORK_MEMBERSHIP and k.hard]
+
+
+def check(found: ArtifactPlan, invoker: Invoker, bound: BoundAction) -> None:
+    """``locality.check_placement`` for the chosen invoker (``LocalityRefused`` naming the
+    rule)."""
+    if found.consumed:
+        rules.check_placement(found.docs, invoker.state(), data_networks=data_networks(bound))
+
+
+async def allocate(registry: Registry | None, job: Job,
+                   found: ArtifactPlan) -> tuple[Produce, ...]:
+    if registry is None or not found.outputs:
+        return ()
+    return await planning.allocate(registry, job.ns, found)
+
+
+async def keep(registry: Registry | None, found: ArtifactPlan, produces: Sequence[Produce],
+               outcome: RunOutcome, *, job: Job, activation_id: str, invoker: Invoker) -> None:
+    """Register what the invoker kept of ``produces`` and put references into the result."""
+    if registry is None or not produces or not outcome.produced:
+        return
+    docs = await produce.register(
+        registry, outcome.produced, produces, activation_id=activation_id,
+        lineage=found.lineage(), owner=invoker.state().owner or job.subject, invoker=invoker.id)
+    outcome.response = produce.rewrite(outcome.response, docs)
