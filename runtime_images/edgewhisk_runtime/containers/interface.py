@@ -61,7 +61,7 @@ class RunOutcome:
     container_id: str      # "" when no container could be started (a missing blackbox image)
     start_ms: int | None = None  # time to start the container (cold start only)
     timed_out: bool = False      # the action exceeded its time limit (container destroyed)
-    produced: tuple[dict[str, Any], ...] = ()  # artifacts the invoker kept (edgewhisk_tunnel.Produced fields)
+    produced: tuple[dict[str, Any], ...] = ()  # artifacts kept (edgewhisk_tunnel.Produced)
 
 
 class Container(ABC):
