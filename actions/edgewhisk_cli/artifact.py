@@ -1,4 +1,4 @@
-"""``edgewhisk artifact ls|get|put|rm``: the artifact registry from the command line.
+"""``edgewhisk artifact ls|get|put|rm|preload``: the artifact registry from the command line.
 
     edgewhisk artifact put FILE --name NAME --kind data|model [--locality cloud|local|network:N]
         [--format F] [--meta k=v ...] [--metric k=v ...] [--held-by INVOKER] [--json]
@@ -6,12 +6,17 @@
     edgewhisk artifact ls [--kind K] [--name N] [--type T] [--trained-on D] [--locality L]
         [--owner U] [--limit N] [--json]
     edgewhisk artifact rm NAME@VERSION [--json]
+    edgewhisk artifact preload NAME[@VERSION] [--label K=V ...] [--owner U] [--role R]
+        [--network N ...] [--capability C ...] [--min-battery F] [--charging] [--json]
 
 ``--apihost``/``--auth`` default to ``~/.wskprops`` (``wskprops.py``). ``put`` hashes the file
 first and the controller checks the bytes against that digest as they arrive; a ``local`` or
 ``network:`` artifact never leaves this machine: only its metadata is registered (``--held-by``
 names the invoker that holds it). ``get -o`` streams to a temporary file next to FILE, checks
 the digest and renames it into place, printing a progress line on stderr for big files.
+``preload`` pushes a ``cloud`` version (the latest without ``@VERSION``) into the stores of the
+invokers the device options pick (every option must hold) and prints each one's answer:
+``preloaded``, ``cached`` (it held the version already) or ``refused`` with the reason.
 Exit codes: 0 done, 1 the controller refused or could not be reached, 2 bad arguments.
 """
 
@@ -69,7 +74,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ls.add_argument("--limit", type=int, default=30)
     rm = sub.add_parser("rm", help="delete one version")
     rm.add_argument("ref", metavar="NAME@VERSION")
-    for child in (put, get, ls, rm):
+    preload = sub.add_parser("preload", help="push a version to the devices a selector picks")
+    preload.add_argument("ref", metavar="NAME[@VERSION]")
+    preload.add_argument("--label", action="append", default=[], metavar="K=V",
+                         help="a label the device must have (repeatable)")
+    preload.add_argument("--owner", default=None, help="the user owning the device")
+    preload.add_argument("--role", default=None, help="edge or cloud")
+    preload.add_argument("--network", action="append", default=[], metavar="N",
+                         help="a network the device must be in (repeatable)")
+    preload.add_argument("--capability", action="append", default=[], metavar="C",
+                         help="a capability the device must have (repeatable)")
+    preload.add_argument("--min-battery", type=float, default=None, metavar="F",
+                         help="lowest battery level, 0 to 1")
+    preload.add_argument("--charging", action="store_true", default=None,
+                         help="only devices that are charging")
+    for child in (put, get, ls, rm, preload):
         add_api_arguments(child)
         child.add_argument("--namespace", default="_", help="namespace (default: the key's)")
         child.add_argument("--ca-file", default=None, metavar="PEM",
@@ -79,7 +98,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         api = Api(*require_api(args), args.namespace, args.ca_file)
-        command = {"put": _put, "get": _get, "ls": _ls, "rm": _rm}[args.artifact_command]
+        command = {"put": _put, "get": _get, "ls": _ls, "rm": _rm,
+                   "preload": _preload}[args.artifact_command]
         return command(api, args)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -253,3 +273,24 @@ def _rm(api: Api, args: argparse.Namespace) -> int:
     doc = api.call("DELETE", f"/{args.ref}").json()
     print(json.dumps(doc, indent=2) if args.json else f"deleted {doc['name']}@{doc['version']}")
     return 0
+
+
+def _preload(api: Api, args: argparse.Namespace) -> int:
+    devices: dict[str, Any] = {"labels": dict(_pairs(args.label, "--label"))}
+    for key in ("owner", "role", "min_battery", "charging"):
+        if getattr(args, key) is not None:
+            devices[key] = getattr(args, key)
+    if args.network:
+        devices["networks"] = args.network
+    if args.capability:
+        devices["capabilities"] = args.capability
+    answer = api.call("POST", f"/{args.ref}/preload", json={"devices": devices}).json()
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    else:
+        print(f"{answer['artifact']}: {len(answer['devices'])} device(s)")
+        for device in answer["devices"]:
+            reason = f"  {device['reason']}" if device.get("reason") else ""
+            print(f"  {device['invoker']}  {device['status']}{reason}")
+    refused = any(d["status"] == "refused" for d in answer["devices"])
+    return 1 if refused else 0

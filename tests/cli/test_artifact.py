@@ -1,5 +1,5 @@
-"""``edgewhisk artifact put|get|ls|rm`` as the real console script against a real controller,
-with ``--apihost``/``--auth`` taken from a wskprops file (``WSK_CONFIG_FILE``)."""
+"""``edgewhisk artifact put|get|ls|rm|preload`` as the real console script against a real
+controller, with ``--apihost``/``--auth`` taken from a wskprops file (``WSK_CONFIG_FILE``)."""
 
 from __future__ import annotations
 
@@ -128,3 +128,48 @@ def test_without_wskprops_or_flags_the_cli_says_what_is_missing(tmp_path: Path) 
     done = edgewhisk(env, "ls")
     assert done.returncode == 1
     assert "--apihost and --auth not given" in done.stderr
+
+
+def test_preload_pushes_a_version_into_the_chosen_invokers_stores(env: dict[str, str],
+                                                                  tmp_path: Path) -> None:
+    model = tmp_path / "field.bin"
+    model.write_bytes(b"field model")
+    doc = put_json(env, model, "--name", "cli/field", "--kind", "model")
+    key = f"guest/cli/field@{doc['version']}"
+    done = edgewhisk(env, "preload", "cli/field", "--role", "cloud")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"{key}: 1 device(s)", "  local0  preloaded"]
+    again = edgewhisk(env, "preload", f"cli/field@{doc['version']}", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == {"artifact": key, "devices": [
+        {"invoker": "local0", "status": "cached", "reason": None}]}
+    nobody = edgewhisk(env, "preload", "cli/field", "--owner", "nobody", "--label", "a=b")
+    assert (nobody.returncode, nobody.stdout.strip()) == (0, f"{key}: 0 device(s)")
+
+
+@pytest.mark.parametrize("argv, code, message", [
+    pytest.param(["preload", "cli/nothing"], 1, "no artifact cli/nothing",
+                 id="preload of an unknown name"),
+    pytest.param(["preload", "cli/nothing", "--label", "site"], 2, "--label 'site': write "
+                 "KEY=VALUE", id="preload with a malformed label"),
+    pytest.param(["preload", "cli/nothing", "--min-battery", "3"], 1,
+                 "devices.min_battery: must be a number from 0 to 1 (HTTP 400)",
+                 id="preload with a battery level over 1"),
+])
+def test_preload_refusals_exit_non_zero_with_one_line(env: dict[str, str], argv: list[str],
+                                                      code: int, message: str) -> None:
+    done = edgewhisk(env, *argv)
+    assert done.returncode == code, done.stderr
+    assert message in done.stderr and done.stderr.startswith("error: ")
+
+
+def test_preload_of_a_local_artifact_is_refused_naming_the_rule(env: dict[str, str],
+                                                               tmp_path: Path) -> None:
+    model = tmp_path / "mine.bin"
+    model.write_bytes(b"mine")
+    doc = put_json(env, model, "--name", "u9/mine", "--kind", "model", "--locality", "local",
+                   "--held-by", "pi9")
+    done = edgewhisk(env, "preload", f"u9/mine@{doc['version']}")
+    assert done.returncode == 1
+    assert (f"error: artifact u9/mine@{doc['version']} is local to its device; only its "
+            "metadata leaves it: it cannot be preloaded") in done.stderr

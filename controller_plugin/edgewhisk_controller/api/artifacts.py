@@ -9,6 +9,9 @@
     DELETE .../artifacts/{name}@{version}
     POST   .../artifacts/resolve  {"selector": {...}}  -> the chosen version, or 404 with
                                                          ``candidates``
+    POST   .../artifacts/{name}[@{version}]/preload  {"version": n?, "devices": {...}}
+           -> {"artifact": key, "devices": [{"invoker", "status", "reason"}]}: the version
+              pushed to every invoker the device selector picks (``artifacts/preload.py``)
 
 Names may hold ``/`` (``u1/glucose-model``), so one route takes the rest of the path and
 ``_target`` splits it. PUT parameters are query parameters: ``kind`` (required), ``format``,
@@ -27,11 +30,13 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import tunnel
 from ..artifacts import InvalidArtifact, NewArtifact, Registry
+from ..artifacts import preload as preloads
 from ..artifacts.exceptions import ArtifactTooLarge
 from ..artifacts.registry import check_name, check_version
 from ..blobs import CHUNK
-from ..keys import REGISTRY
+from ..keys import DISPATCHER, REGISTRY
 from ..schema.entity import PAYLOAD_MAX, check_fields, object_body, page, public
 from .request import json_response, namespace, read_json, subject
 
@@ -47,9 +52,9 @@ def _registry(request: web.Request) -> Registry:
 
 
 def _target(request: web.Request) -> tuple[str, int | None, str]:
-    """``name[@version][/content|/versions]`` -> (name, version or None, part)."""
+    """``name[@version][/content|/versions|/preload]`` -> (name, version or None, part)."""
     path, part = request.match_info["path"], ""
-    for suffix in ("/content", "/versions"):
+    for suffix in ("/content", "/versions", "/preload"):
         if path.endswith(suffix):
             path, part = path[: -len(suffix)], suffix[1:]
             break
@@ -76,6 +81,27 @@ async def resolve(request: web.Request) -> web.Response:
                                                                  body["selector"])))
 
 
+@ROUTES.post(BASE + "/{path:.+}")
+async def preload(request: web.Request) -> web.Response:
+    name, version, part = _target(request)
+    if part != "preload":
+        raise InvalidArtifact(f"POST .../artifacts/{name}/preload to preload it (or "
+                              ".../artifacts/resolve)")
+    body = object_body(await read_json(request, limit=PAYLOAD_MAX), "preload request")
+    check_fields(body, ("version", "devices"))
+    if "version" in body:
+        if version is not None and check_version(body["version"]) != version:
+            raise InvalidArtifact(f"version: {body['version']!r} differs from the path's "
+                                  f"@{version}")
+        version = check_version(body["version"])
+    selector = preloads.DeviceSelector.parse(body.get("devices"))
+    doc = await _registry(request).get(namespace(request), name, version)
+    hub = request.app.get(tunnel.TUNNEL)
+    devices = await preloads.preload(doc, request.app[DISPATCHER].invokers, selector,
+                                     getattr(hub, "push", None))
+    return json_response({"artifact": doc["_id"], "devices": devices})
+
+
 @ROUTES.get(BASE + "/{path:.+}")
 async def get_artifact(request: web.Request) -> web.StreamResponse:
     name, version, part = _target(request)
@@ -88,6 +114,8 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
                               await registry.versions(ns, name, limit=limit, skip=skip)])
     if part == "content":
         return await _download(request, registry, ns, name, version)
+    if part:
+        raise InvalidArtifact(f"GET .../artifacts/{name}/{part}: POST to preload")
     return json_response(public(await registry.get(ns, name, version)))
 
 

@@ -1,0 +1,124 @@
+"""Preload: push one artifact version to the invokers a device selector picks.
+
+The field-technician case: before the devices go where the network is poor, the model they
+will serve is put into their stores. The selector is over what the controller knows of each
+invoker (``InvokerState``, and the context an edge device last reported)::
+
+    {"labels": {"k": "v"}, "owner": "u1", "role": "edge", "networks": ["plant"],
+     "capabilities": ["gpu"], "min_battery": 0.5, "charging": true}
+
+every given field must hold (lists: every item). Only ``cloud`` versions are preloaded: their
+bytes come from the blob store, and ``locality.check_move`` refuses the others before anything
+moves (the whole request is refused, naming the rule). An invoker whose store already holds
+the version (the registry's ``copies``) answers ``cached``; the others get the version pushed —
+a local invoker stages it into its node store, an edge device through the tunnel hub
+(``hub.push(invoker_id, doc)``) — and answer ``preloaded``, or ``refused`` with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..invokers.interface import Invoker
+from ..placement.interface import InvokerState
+from ..stores import Doc
+from . import locality as rules
+from .exceptions import InvalidArtifact
+
+FIELDS = ("labels", "owner", "role", "networks", "capabilities", "min_battery", "charging")
+Push = Callable[[str, Doc], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class DeviceSelector:
+    labels: Mapping[str, str] = field(default_factory=dict)
+    owner: str | None = None
+    role: str | None = None
+    networks: frozenset[str] = frozenset()
+    capabilities: frozenset[str] = frozenset()
+    min_battery: float | None = None
+    charging: bool | None = None
+
+    @classmethod
+    def parse(cls, raw: Any) -> DeviceSelector:
+        """From the request's ``devices`` object (``InvalidArtifact`` naming a bad field)."""
+        if raw is None:
+            return cls()
+        if not isinstance(raw, dict):
+            raise InvalidArtifact("devices: must be an object, e.g. {\"owner\": \"u1\"}")
+        unknown = sorted(set(raw) - set(FIELDS))
+        if unknown:
+            raise InvalidArtifact(f"devices: unknown field {unknown[0]!r}; known: "
+                                  f"{', '.join(FIELDS)}")
+        labels = raw.get("labels") or {}
+        if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+            raise InvalidArtifact("devices.labels: must be an object of strings")
+        for name in ("owner", "role"):
+            if raw.get(name) is not None and not isinstance(raw[name], str):
+                raise InvalidArtifact(f"devices.{name}: must be a string")
+        sets = {name: _strings(raw.get(name), name) for name in ("networks", "capabilities")}
+        battery = raw.get("min_battery")
+        if battery is not None and (isinstance(battery, bool)
+                                    or not isinstance(battery, int | float)
+                                    or not 0 <= battery <= 1):
+            raise InvalidArtifact("devices.min_battery: must be a number from 0 to 1")
+        if raw.get("charging") is not None and not isinstance(raw["charging"], bool):
+            raise InvalidArtifact("devices.charging: must be true or false")
+        return cls(labels, raw.get("owner"), raw.get("role"), sets["networks"],
+                   sets["capabilities"], battery, raw.get("charging"))
+
+    def matches(self, state: InvokerState, context: Mapping[str, Any]) -> bool:
+        battery, charging = context.get("battery"), context.get("charging")
+        return (all(state.labels.get(k) == v for k, v in self.labels.items())
+                and self.owner in (None, state.owner) and self.role in (None, state.role)
+                and self.networks <= state.networks and self.capabilities <= state.capabilities
+                and (self.min_battery is None
+                     or (battery is not None and battery >= self.min_battery))
+                and self.charging in (None, charging))
+
+
+def _strings(value: Any, name: str) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidArtifact(f"devices.{name}: must be a list of strings")
+    return frozenset(value)
+
+
+def serves(invoker: Invoker, ns: str) -> bool:
+    namespaces = invoker.state().namespaces
+    return namespaces is None or ns in namespaces
+
+
+async def preload(doc: Doc, invokers: Iterable[Invoker], selector: DeviceSelector,
+                  push: Push | None) -> list[dict[str, Any]]:
+    """Push ``doc`` to every healthy invoker of its namespace ``selector`` matches; one
+    ``{"invoker", "status", "reason"}`` per invoker, ordered by id."""
+    rules.check_preload(doc)
+    chosen = sorted((i for i in invokers if i.state().healthy and serves(i, doc["namespace"])
+                     and selector.matches(i.state(), getattr(i, "context", {}))),
+                    key=lambda i: i.id)
+    return list(await asyncio.gather(*(_one(doc, i, push) for i in chosen)))
+
+
+async def _one(doc: Doc, invoker: Invoker, push: Push | None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"invoker": invoker.id, "status": "cached", "reason": None}
+    if invoker.id in doc.get("copies", []):
+        return answer
+    try:
+        rules.check_move(doc, to=invoker.state(), from_=rules.CLOUD)
+        local = getattr(invoker, "preload", None)
+        if local is not None:
+            status = await local(doc)
+        elif push is not None:
+            status = await push(invoker.id, doc)
+        else:
+            raise RuntimeError("this controller cannot push artifacts to edge invokers")
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a refusal or a failed transfer: this invoker's answer
+        return {**answer, "status": "refused", "reason": getattr(exc, "message", str(exc))}
+    return {**answer, "status": status if status in ("cached", "preloaded") else "preloaded"}
