@@ -24,7 +24,7 @@ from . import tunnel
 from .api import RESOURCES
 from .artifacts import Registry
 from .auth import Authenticator, ensure_guest
-from .blobs import BlobStore, open_blobs
+from .blobs import BlobStore, LoggedBlobStore, open_blobs
 from .config import ControllerConfig
 from .invoke import Dispatcher
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
@@ -49,8 +49,8 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
     app[CONFIG] = config
     app[STORE] = store = open_store(config.store_location)
     app[AUTHENTICATOR] = Authenticator(store)
-    app[REGISTRY] = Registry(store, open_blobs(config.blobs_location),
-                             max_size=config.artifact_max_size)
+    blobs = LoggedBlobStore(open_blobs(config.blobs_location), config.blobs_log)
+    app[REGISTRY] = Registry(store, blobs, max_size=config.artifact_max_size)
     for routes in RESOURCES:
         app.add_routes(routes)
     app.add_routes(tunnel.ROUTES)

@@ -98,6 +98,12 @@ class ControllerConfig:
         return self.blobs if self.blobs else self.data / "blobs"
 
     @property
+    def blobs_log(self) -> Path:
+        """The blob store's access log (one JSON line per put/get/remove, whatever the
+        backend): ``DATA/blobs-access.log``, absolute."""
+        return self.data.resolve() / "blobs-access.log"
+
+    @property
     def store_location(self) -> str | Path:
         return self.db if self.db else self.data
 

@@ -2,7 +2,8 @@
 
 ``BlobStore`` (interface.py) is the contract; ``LocalBlobStore`` (local.py) is the embedded
 default (a folder, ``DATA/blobs``) and ``S3BlobStore`` (s3.py, boto3 imported lazily) the
-production backend; ``open_blobs`` (factory.py) picks one from ``--blobs``. Errors:
+production backend; ``open_blobs`` (factory.py) picks one from ``--blobs``;
+``LoggedBlobStore`` (logged.py) adds the access log the controller keeps for either. Errors:
 exceptions.py. Device stores and the tunnel transfers build on the same interface later.
 """
 
@@ -10,6 +11,7 @@ from .exceptions import BlobError, BlobNotFound, BlobTooLarge, BlobUnavailable, 
 from .factory import open_blobs
 from .interface import CHUNK, BlobStat, BlobStore, check_key
 from .local import LocalBlobStore
+from .logged import LoggedBlobStore
 
 __all__ = [
     "CHUNK",
@@ -21,6 +23,7 @@ __all__ = [
     "BlobUnavailable",
     "DigestMismatch",
     "LocalBlobStore",
+    "LoggedBlobStore",
     "check_key",
     "open_blobs",
 ]
