@@ -44,6 +44,7 @@ from .messages import (
     to_dict,
 )
 from .transfer import (
+    CACHED,
     Incoming,
     Outgoing,
     TransferError,
@@ -55,6 +56,7 @@ from .transfer import (
 
 __all__ = [
     "ARTIFACT_CHUNK_BYTES",
+    "CACHED",
     "MAX_FRAME_BYTES",
     "AUTH_SCHEME",
     "MESSAGES",

@@ -50,6 +50,9 @@ from .messages import (
 log = logging.getLogger(__name__)
 
 CONNECTION_LOST = "the connection was lost"
+CACHED = "cached"
+"""How a push's refusal starts when the receiver holds that artifact already (not a failure:
+a preload answers ``cached``)."""
 PROGRESS_BYTES = 1 << 20
 ENDED_HISTORY = 1024
 """Transfer ids remembered after they ended: late grants and chunks for them are ignored."""
@@ -221,7 +224,14 @@ class Transfers:
                 raise TransferError(CONNECTION_LOST)
             assert out.accepted is not None and out.acked is not None
             await out.accepted
-            await self._stream(out, Outgoing(offer.size, offer.sha256, offer.format, chunks))
+            try:
+                await self._stream(out, Outgoing(offer.size, offer.sha256, offer.format,
+                                                 chunks))
+            except TransferError:
+                raise
+            except Exception as exc:  # the source failed (disk, blob store): tell the peer
+                await self.send(ArtifactAbort(out.transfer_id, f"artifact {out.ref}: {exc}"))
+                raise
             await out.acked
         finally:
             self.outgoing.pop(out.transfer_id, None)
@@ -360,7 +370,17 @@ class Transfers:
             self._end(out.transfer_id)
 
     async def _stream(self, out: _Out, outgoing: Outgoing) -> None:
-        """Send ``outgoing`` in chunks, never beyond the peer's grant; eof carries sha256."""
+        """Send ``outgoing`` in chunks, never beyond the peer's grant; eof carries sha256.
+        The source is closed however this ends (a relayed source then stops its sender)."""
+        try:
+            await self._stream_from(out, outgoing)
+        finally:
+            aclose = getattr(outgoing.chunks, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+
+    async def _stream_from(self, out: _Out, outgoing: Outgoing) -> None:
         offset = 0
         progress = _Throttle(out.ref, outgoing.size, self.on_progress)
         assert out.credit is not None

@@ -5,6 +5,7 @@ schema), registers, and runs the activations it is sent in the shared container 
 (``edgewhisk_runtime.containers``). It never imports the controller.
 
 - :mod:`.agent` — :class:`Agent`, the connection lifecycle;
+- :mod:`.artifacts` — the node store (``--store``) and artifact transfers around runs;
 - :mod:`.outbox` — results kept until the controller has read them;
 - :mod:`.backoff` — reconnect delays (exponential, full jitter, capped);
 - :mod:`.context` — battery (Linux sysfs or the documented simulator) and networks;

@@ -11,6 +11,9 @@ Why these rules:
   :class:`~.outbox.Outbox` and is sent after re-registering (its id listed in ``holding``);
 - reconnects are spaced by :class:`~.backoff.Backoff` (reset once a connection stayed up
   ``STABLE_S``, so a connection that the controller drops at once keeps backing off);
+- artifact frames go to the connection's transfers (:class:`~.artifacts.DeviceArtifacts`,
+  which stages a run's consumes around the pool call, keeps and uploads its produces, serves
+  the controller's pulls and preloads, and reports ``context.cached`` on every store change);
 - a refusal that retrying cannot fix (401, token revoked, replaced, a bad certificate) ends
   :meth:`Agent.serve` with a :class:`~.exceptions.Fatal` error;
 - :meth:`Agent.stop` (SIGTERM/SIGINT) drains: it tells the controller, lets running activations
@@ -49,6 +52,7 @@ from edgewhisk_tunnel import (
 )
 from edgewhisk_tunnel.messages import AUTH_SCHEME
 
+from .artifacts import DeviceArtifacts, StagingError
 from .backoff import Backoff
 from .config import AgentConfig
 from .context import ContextMonitor, DeviceContext
@@ -82,10 +86,13 @@ class Agent:
 
     def __init__(self, config: AgentConfig, pool: ContainerPool, monitor: ContextMonitor, *,
                  ssl: Any = True, backoff: Backoff | None = None,
-                 on_registered: Callable[[Registered], None] | None = None) -> None:
+                 on_registered: Callable[[Registered], None] | None = None,
+                 artifacts: DeviceArtifacts | None = None) -> None:
         self.config = config
         self.pool = pool
         self.monitor = monitor
+        self.artifacts = artifacts or DeviceArtifacts(None, config.id)
+        self.artifacts.watch(self._on_cached)
         self.backoff = backoff or Backoff(config.backoff_base_s, config.backoff_cap_s)
         self.on_registered = on_registered
         self.registered: Registered | None = None   # of the live connection, else None
@@ -190,6 +197,7 @@ class Agent:
         pending = [*self._runs.values(), *self._tasks]
         if pending:
             await asyncio.wait(pending, timeout=CLOSE_TIMEOUT_S)
+        await self.artifacts.disconnected()
         if self._ws is not None:
             await _close_ws(self._ws, CloseCode.GOING_AWAY, "agent closed")
         try:
@@ -231,6 +239,7 @@ class Agent:
         finally:
             self._ws = None
             self.registered = None
+            await self.artifacts.disconnected()
             if self._heartbeat_timer is not None:
                 self._heartbeat_timer.cancel()
                 self._heartbeat_timer = None
@@ -250,8 +259,8 @@ class Agent:
             id=c.id, memory_mb=c.memory_mb, kinds=tuple(sorted(self.pool.backend.kinds)),
             agent_version=AGENT_VERSION, namespace=c.namespace, labels=dict(c.labels),
             capabilities=c.capabilities, networks=tuple(sorted(ctx.networks)), site=c.site,
-            owner=c.owner, role=c.role, bandwidth_mbps=c.bandwidth_mbps, cached=c.cached,
-            holding=holding)))
+            owner=c.owner, role=c.role, bandwidth_mbps=c.bandwidth_mbps,
+            cached=tuple(dict.fromkeys([*c.cached, *self.artifacts.keys()])), holding=holding)))
         frame = await ws.receive(timeout=c.register_timeout_s)
         if frame.type != aiohttp.WSMsgType.TEXT:
             reason = f"closed before registering: {_close_text(ws, frame)}"
@@ -267,6 +276,7 @@ class Agent:
             raise ProtocolError(f"expected registered for {c.id!r}, got {frame.data[:200]!r}")
         self.registered = message
         self.registrations += 1
+        self.artifacts.connected(self._send)
         log.info("registered as %s with %s (holding %d)", c.id, c.controller, len(holding))
         self._schedule_heartbeat()
         await self._send(self._context_message(ctx))
@@ -281,10 +291,10 @@ class Agent:
             if frame.type == aiohttp.WSMsgType.TEXT:
                 try:
                     message = decode(frame.data)
+                    await self._handle(message)
                 except ProtocolError as exc:
                     await _close_ws(ws, exc.close_code, exc.reason)
                     raise
-                await self._handle(message)
             elif frame.type == aiohttp.WSMsgType.BINARY:
                 await _close_ws(ws, CloseCode.UNSUPPORTED_DATA, "binary frames are not used")
                 raise _Lost("the controller sent a binary frame")
@@ -295,6 +305,9 @@ class Agent:
                 raise _Lost(f"connection closed: {text}")
 
     async def _handle(self, message: Message) -> None:
+        transfers = self.artifacts.transfers
+        if transfers is not None and transfers.handle(message):
+            return
         if isinstance(message, Heartbeat):
             if message.echo_ms is None:
                 await self._send(message.reply(now_ms()))
@@ -330,9 +343,11 @@ class Agent:
         aid = run.activation_id
         frames: list[Message]
         try:
-            outcome = await self.pool.run(action_spec(run.spec), dict(run.value), dict(run.fields))
+            spec, value = action_spec(run.spec), dict(run.value)
+            outcome = await self.artifacts.around(
+                run, lambda fields: self.pool.run(spec, value, fields))
             frames = result_frames(aid, outcome)
-        except ContainerError as exc:
+        except (ContainerError, StagingError) as exc:
             frames = [Result(aid, error=f"edge invoker {self.config.id}: {exc}")]
         except Exception as exc:  # a bug here must still answer the activation
             log.exception("activation %s failed in the agent", aid)
@@ -404,6 +419,11 @@ class Agent:
     def _context_message(self, ctx: DeviceContext) -> Context:
         return Context(battery=ctx.battery, charging=ctx.charging,
                        networks=tuple(sorted(ctx.networks)))
+
+    def _on_cached(self) -> None:
+        """The node store changed: the controller's placement and registry hear of it."""
+        if self.registered is not None:
+            self._spawn(self._send(Context(cached=self.artifacts.keys())))
 
     def _on_context(self, ctx: DeviceContext) -> None:
         if self.registered is not None:

@@ -4,6 +4,7 @@
         [--capability gpu ...] [--network NAME ...] [--network-schedule T:+NAME ...]
         [--site NAME] [--owner USER] [--role edge|cloud] [--memory MB]
         [--backend process|docker] [--ca-file PEM] [--battery-sim k=v,... | --no-battery]
+        [--store DIR [--store-cap 2GB]]
     edgewhisk invoker token create --id ID [--namespace NS] [--apihost H] [--auth K] [--json]
     edgewhisk invoker token ls [--namespace NS] [--json]
     edgewhisk invoker token revoke ID [--namespace NS] [--json]
@@ -25,17 +26,21 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from edgewhisk_cli import wskprops
 from edgewhisk_cli.wskprops import add_api_arguments, require_api
+from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 from edgewhisk_tunnel import Registered
 
 from .agent import Agent
+from .artifacts import DeviceArtifacts
 from .config import (
     AgentConfig,
     default_id,
+    parse_bytes,
     parse_labels,
     ssl_context,
     tunnel_url,
@@ -77,6 +82,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bandwidth", type=float, default=None, metavar="MBPS")
     parser.add_argument("--cached", action="append", default=[], metavar="NS/NAME@VERSION",
                         help="an artifact already held on the device")
+    parser.add_argument("--store", default=None, metavar="DIR",
+                        help="the device's artifact store (node store); without it, "
+                             "activations that consume or produce artifacts fail here")
+    parser.add_argument("--store-cap", default="2GB", metavar="BYTES",
+                        help="byte budget of --store, e.g. 500MB, 2GB (default 2GB)")
     parser.add_argument("--backend", choices=("process", "docker"), default="process")
     parser.add_argument("--docker-url", default=None,
                         help="Docker Engine API for --backend docker (default: DOCKER_HOST)")
@@ -123,10 +133,11 @@ def run(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         config, monitor, ssl = _agent_setup(args)
-    except (ConfigError, ValueError) as exc:
+        artifacts = _artifacts(args, config)
+    except (ConfigError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(_serve(args, config, monitor, ssl))
+    return asyncio.run(_serve(args, config, monitor, ssl, artifacts))
 
 
 def _agent_setup(args: argparse.Namespace) -> tuple[AgentConfig, ContextMonitor, Any]:
@@ -155,6 +166,14 @@ def _agent_setup(args: argparse.Namespace) -> tuple[AgentConfig, ContextMonitor,
     return config, monitor, ssl if ssl is not None else True
 
 
+def _artifacts(args: argparse.Namespace, config: AgentConfig) -> DeviceArtifacts:
+    if args.store is None:
+        return DeviceArtifacts(None, config.id)
+    root = Path(args.store).expanduser().resolve()
+    store = NodeStore(root, capacity_bytes=parse_bytes(args.store_cap), by=config.id)
+    return DeviceArtifacts(store, config.id)
+
+
 def _backend(args: argparse.Namespace) -> ContainerBackend:
     if args.backend == "docker":
         import docker
@@ -165,12 +184,13 @@ def _backend(args: argparse.Namespace) -> ContainerBackend:
         images = dict(DEFAULT_IMAGES)
         if args.python_image:
             images["python:3"] = args.python_image
-        return DockerBackend(client, images)
+        shared = [Path(args.store).expanduser().resolve()] if args.store else []
+        return DockerBackend(client, images, shared_dirs=shared)
     return ProcessBackend()
 
 
 async def _serve(args: argparse.Namespace, config: AgentConfig, monitor: ContextMonitor,
-                 ssl: Any) -> int:
+                 ssl: Any, artifacts: DeviceArtifacts) -> int:
     try:
         backend = _backend(args)
     except Exception as exc:  # whatever the docker SDK raises when the engine is absent
@@ -186,7 +206,8 @@ async def _serve(args: argparse.Namespace, config: AgentConfig, monitor: Context
               flush=True)
 
     pool = ContainerPool(backend, memory_mb=config.memory_mb)
-    agent = Agent(config, pool, monitor, ssl=ssl, on_registered=registered)
+    agent = Agent(config, pool, monitor, ssl=ssl, on_registered=registered,
+                  artifacts=artifacts)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, agent.stop, sig.name)

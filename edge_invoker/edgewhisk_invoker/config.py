@@ -96,3 +96,20 @@ def parse_labels(items: list[str]) -> dict[str, str]:
             raise ConfigError(f"--label must be KEY=VALUE, got {item!r}")
         labels[key.strip()] = value.strip()
     return labels
+
+
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "M": 1 << 20, "MB": 1 << 20,
+          "G": 1 << 30, "GB": 1 << 30, "T": 1 << 40, "TB": 1 << 40}
+_BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+
+
+def parse_bytes(text: str) -> int:
+    """``2GB`` / ``500MB`` / ``1.5G`` / ``1048576`` -> bytes (binary units: 1 GB = 2**30)."""
+    match = _BYTES.match(text)
+    unit = match.group(2).upper() if match else ""
+    if match is None or unit not in _UNITS:
+        raise ConfigError(f"--store-cap must be a size such as 500MB or 2GB, got {text!r}")
+    size = int(float(match.group(1)) * _UNITS[unit])
+    if size <= 0:
+        raise ConfigError(f"--store-cap must be positive, got {text!r}")
+    return size

@@ -13,7 +13,16 @@ import dataclasses
 from collections.abc import Sequence
 
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
-from edgewhisk_tunnel import FrameTooLarge, Logs, Message, Outcome, Result, RunSpec, encode
+from edgewhisk_tunnel import (
+    FrameTooLarge,
+    Logs,
+    Message,
+    Outcome,
+    Produced,
+    Result,
+    RunSpec,
+    encode,
+)
 
 INLINE_LOGS_BYTES = 256 * 1024
 LOGS_CHUNK_BYTES = 1024 * 1024
@@ -24,11 +33,16 @@ def action_spec(spec: RunSpec) -> ActionSpec:
     return ActionSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(RunSpec)})
 
 
+_PRODUCED = frozenset(f.name for f in dataclasses.fields(Produced))
+
+
 def outcome_of(run: RunOutcome, logs: Sequence[str]) -> Outcome:
+    produced = tuple(Produced(**{k: v for k, v in item.items() if k in _PRODUCED})
+                     for item in run.produced)
     return Outcome(status=run.status, response=run.response, logs=tuple(logs),
                    init_failed=run.init_failed, init_ms=run.init_ms,
                    duration_ms=run.duration_ms, container_id=run.container_id,
-                   start_ms=run.start_ms, timed_out=run.timed_out)
+                   start_ms=run.start_ms, timed_out=run.timed_out, produced=produced)
 
 
 def _size(lines: Sequence[str]) -> int:

@@ -4,11 +4,17 @@
 It answers ``register`` with ``registered``, echoes heartbeats, records every message with the
 number of the connection it came on, and lets a test send frames, drop the connection (the TCP
 transport aborted, as a cut link would), and refuse handshakes for a while (controller down).
+
+Artifacts: each connection has a real ``Transfers``; the agent's pulls are served from
+``blobs`` (key -> bytes; ``refuse`` maps a key to a refusal reason, ``lie`` serves a wrong
+sha256), its uploads land in ``uploads``; :meth:`push` preloads and :meth:`pull` fetches from
+the agent like the controller would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +25,8 @@ from aiohttp import web
 from edgewhisk_runtime.local import free_port
 from edgewhisk_tunnel import (
     MAX_FRAME_BYTES,
+    ArtifactGet,
+    ArtifactOffer,
     Heartbeat,
     Message,
     Register,
@@ -27,6 +35,7 @@ from edgewhisk_tunnel import (
     encode,
 )
 from edgewhisk_tunnel.messages import AUTH_SCHEME, TUNNEL_PATH
+from edgewhisk_tunnel.transfer import Incoming, Outgoing, TransferRefused, Transfers
 
 WAIT_S = 60.0
 
@@ -49,6 +58,11 @@ class TunnelServer:
         self.handshakes = 0
         self.refusing = False
         self.echo = True     # answer the agent's heartbeats (which confirm its results)
+        self.blobs: dict[str, bytes] = {}
+        self.refuse: dict[str, str] = {}
+        self.lie: set[str] = set()
+        self.uploads: dict[str, bytes] = {}
+        self.transfers: Transfers | None = None
         self._connections = 0
         self._ws: web.WebSocketResponse | None = None
         self._cond = threading.Condition()
@@ -94,18 +108,67 @@ class TunnelServer:
         self._connections += 1
         number = self._connections
         self._ws = ws
+
+        async def send(message: Message) -> bool:
+            if ws.closed:
+                return False
+            await ws.send_str(encode(message))
+            return True
+
+        self.transfers = transfers = Transfers(send, on_request=self._serve,
+                                               on_offer=self._accept)
         async for frame in ws:
             message = decode(frame.data)
             self._record(number, message)
+            if transfers.handle(message):
+                continue
             if isinstance(message, Register):
                 await ws.send_str(encode(Registered(message.id, self.heartbeat_s,
                                                     self.offline_after_s)))
             elif isinstance(message, Heartbeat) and message.echo_ms is None and self.echo:
                 await ws.send_str(encode(message.reply(int(time.monotonic() * 1000))))
+        await transfers.close()
         with self._cond:
             self.closes.append((number, ws.close_code))
             self._cond.notify_all()
         return ws
+
+    async def _serve(self, get: ArtifactGet) -> Outgoing:
+        if get.ref in self.refuse:
+            raise TransferRefused(self.refuse[get.ref])
+        if get.ref not in self.blobs:
+            raise TransferRefused(f"artifact {get.ref} is not in the test server")
+        data = self.blobs[get.ref]
+        sha = hashlib.sha256(b"lie" if get.ref in self.lie else data).hexdigest()
+
+        async def chunks() -> Any:
+            yield data
+
+        return Outgoing(len(data), sha, "bytes", chunks())
+
+    async def _accept(self, offer: ArtifactOffer, incoming: Incoming) -> None:
+        self.uploads[offer.ref] = b"".join([chunk async for chunk in incoming.chunks()])
+        with self._cond:
+            self._cond.notify_all()
+
+    def push(self, offer: ArtifactOffer, data: bytes) -> None:
+        """Preload ``data`` to the agent (raises what the push raised)."""
+        async def push() -> None:
+            assert self.transfers is not None
+
+            async def chunks() -> Any:
+                yield data
+            await self.transfers.push(offer, chunks())
+        self._call(push())
+
+    def pull(self, ref: str) -> bytes:
+        """Fetch ``ref`` from the agent's store (raises TransferRefused/TransferError)."""
+        async def pull() -> bytes:
+            assert self.transfers is not None
+            incoming = await self.transfers.fetch(ref)
+            return b"".join([chunk async for chunk in incoming.chunks()])
+        result: bytes = self._call(pull())
+        return result
 
     def _record(self, connection: int, message: Message) -> None:
         with self._cond:
