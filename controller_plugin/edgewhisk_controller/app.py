@@ -81,7 +81,8 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         for invoker in registry:  # edge invokers join through the tunnel hub, which tells it
             placement.register(invoker.state())
         hub = tunnel.TunnelHub(tunnel.Tokens(store), registry, placement,
-                               offline_after_s=config.heartbeat_timeout_s)
+                               offline_after_s=config.heartbeat_timeout_s,
+                               artifacts=app[REGISTRY])
         app[tunnel.TUNNEL] = hub  # edge invokers join the registry through it
         opened.push_async_callback(hub.shutdown)
         dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port),

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from edgewhisk_tunnel import CloseCode, ProtocolError, Register
@@ -26,6 +27,11 @@ from ..placement.interface import InvokerState
 from .remote import RemoteInvoker
 from .session import Session
 from .tokens import DeviceToken, Tokens
+from .transfers import ArtifactService
+
+if TYPE_CHECKING:
+    from ..artifacts.registry import Registry
+    from ..stores import Doc
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +50,8 @@ _STATIC = ("kinds", "memory_mb", "role", "owner", "site", "labels", "capabilitie
 
 class TunnelHub:
     def __init__(self, tokens: Tokens, registry: InvokerRegistry, placement: Any = None, *,
-                 offline_after_s: float = OFFLINE_AFTER_S) -> None:
+                 offline_after_s: float = OFFLINE_AFTER_S,
+                 artifacts: Registry | None = None) -> None:
         self.tokens = tokens
         self.registry = registry
         self.offline_after_s = offline_after_s
@@ -52,6 +59,7 @@ class TunnelHub:
         self.engine = placement if all(
             hasattr(placement, m) for m in ("register", "unregister", "heartbeat")) else None
         self.devices: dict[str, RemoteInvoker] = {}
+        self.artifacts = ArtifactService(artifacts, self.devices)
         self.sessions: set[Session] = set()
         self.closed = False
 
@@ -126,9 +134,22 @@ class TunnelHub:
             if known:
                 self.engine.heartbeat(device.id, **known)
 
+    def held(self, device: RemoteInvoker, before: Iterable[str], now: Iterable[str]) -> None:
+        """The device's node store changed: the registry's copies follow."""
+        self.artifacts.held(device, before, now)
+
+    async def push(self, invoker_id: str, doc: Doc) -> str:
+        """Preload ``doc`` to device ``invoker_id``: ``preloaded`` or ``cached`` (raises
+        ``StagingFailed``/``LocalityRefused`` naming why not)."""
+        return await self.artifacts.push(invoker_id, doc)
+
     def round_trip(self, device: RemoteInvoker) -> None:
         """A new round-trip sample: the engine hears of it when it moved by more than
-        ``RTT_CHANGE`` (and only if its invoker state has an ``rtt_ms`` column)."""
+        ``RTT_CHANGE`` (through ``observe_rtt`` when it has one, else as the ``rtt_ms``
+        column if its invoker state has one)."""
+        observe = getattr(self.engine, "observe_rtt", None)
+        if observe is not None and device.rtt.ms is not None and device.online:
+            observe(device.id, device.rtt.ms)
         rtt, told = device.rtt.ms, device.rtt.reported_ms
         if "rtt_ms" not in _STATE_FIELDS or rtt is None:
             return
@@ -160,6 +181,7 @@ class TunnelHub:
         reason = "the controller is shutting down"
         await asyncio.gather(*(s.close(CloseCode.GOING_AWAY, reason)
                                for s in list(self.sessions)))
+        await self.artifacts.close()
 
     def status(self, namespace: str) -> list[dict[str, Any]]:
         return [d.status() for id, d in sorted(self.devices.items())

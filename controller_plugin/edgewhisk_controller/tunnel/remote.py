@@ -18,14 +18,26 @@ import asyncio
 import dataclasses
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
-from edgewhisk_tunnel import CloseCode, Context, Metrics, Register, Result, Run, RunSpec, encode
+from edgewhisk_tunnel import (
+    CloseCode,
+    Consumed,
+    Context,
+    Metrics,
+    Produce,
+    Register,
+    Result,
+    Run,
+    RunSpec,
+    encode,
+)
 from edgewhisk_tunnel import FrameTooLarge as FrameTooLargeError
 
+from ..artifacts.registry import cached_name
 from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
 from .exceptions import InvokerLost, NotDeliverable, RemoteFailure
@@ -57,6 +69,8 @@ class Owner(Protocol):
 
     def changed(self, device: RemoteInvoker, **changes: Any) -> None: ...
 
+    def held(self, device: RemoteInvoker, before: Iterable[str], now: Iterable[str]) -> None: ...
+
 
 @dataclass
 class Pending:
@@ -67,6 +81,7 @@ class Pending:
     logs_limit: int  # bytes
     future: asyncio.Future[RunOutcome]
     sent_on: Session | None = None  # the connection it went out on; None: not sent yet
+    produces: tuple[Produce, ...] = ()  # versions it keeps (cloud ones may be uploaded)
     logs: list[str] = field(default_factory=list)
     log_bytes: int = 0
 
@@ -88,6 +103,7 @@ class RemoteInvoker(Invoker):
         self.rtt = RoundTrip()
         self.context: dict[str, Any] = {}  # battery, charging (latest reported)
         self.metrics = Metrics()
+        self.holds: frozenset[str] = frozenset()  # registry keys the device reports holding
 
     # -- the Invoker contract ---------------------------------------------------------------
 
@@ -110,7 +126,7 @@ class RemoteInvoker(Invoker):
             capabilities=frozenset(reg.capabilities),
             networks=frozenset(self.context.get("networks", reg.networks)),
             bandwidth_mbps=reg.bandwidth_mbps or DEFAULT_BANDWIDTH_MBPS,
-            cached=frozenset(self.context.get("cached", reg.cached)),
+            cached=frozenset(cached_name(key) for key in self.holds),
         )
 
     @property
@@ -118,18 +134,22 @@ class RemoteInvoker(Invoker):
         """Placement may send it work: connected, not draining, not gone."""
         return self.session is not None and self.online and not self.draining and not self.closed
 
-    async def run(self, spec: ActionSpec, value: Any, fields: Mapping[str, str]) -> RunOutcome:
+    async def run(self, spec: ActionSpec, value: Any, fields: Mapping[str, str], *,
+                  consumes: Sequence[Consumed] = (),
+                  produces: Sequence[Produce] = ()) -> RunOutcome:
         activation_id = fields["activation_id"]
         if self.closed or not self.online:
             raise InvokerLost(self.id, "it is offline")
         run_spec = RunSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(RunSpec)})
         try:
-            frame = encode(Run(activation_id, run_spec, dict(value), dict(fields)))
+            frame = encode(Run(activation_id, run_spec, dict(value), dict(fields),
+                               consumes=tuple(consumes), produces=tuple(produces)))
         except FrameTooLargeError as exc:
             raise NotDeliverable(self.id, f"The activation cannot be sent to invoker "
                                           f"{self.id!r}: {exc.reason}") from None
         future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
-        pending = Pending(frame, spec.memory_mb, spec.logs_mb * 1024 * 1024, future)
+        pending = Pending(frame, spec.memory_mb, spec.logs_mb * 1024 * 1024, future,
+                          produces=tuple(produces))
         self.pending[activation_id] = pending
         patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
         try:
@@ -169,6 +189,7 @@ class RemoteInvoker(Invoker):
         self.draining = False
         self.context = {}
         self.liveness.seen()
+        self._holding(register.cached)
         holding = set(register.holding)
         for activation_id, pending in list(self.pending.items()):
             if pending.sent_on is None:
@@ -208,6 +229,7 @@ class RemoteInvoker(Invoker):
             status=o.status, response=o.response, logs=[*pending.logs, *o.logs],
             init_failed=o.init_failed, init_ms=o.init_ms, duration_ms=o.duration_ms,
             container_id=o.container_id, start_ms=o.start_ms, timed_out=o.timed_out,
+            produced=tuple(asdict(p) for p in o.produced),
         ))
 
     def on_logs(self, activation_id: str, lines: tuple[str, ...]) -> None:
@@ -235,9 +257,24 @@ class RemoteInvoker(Invoker):
             changes["networks"] = frozenset(context.networks)
         if context.cached is not None:
             self.context["cached"] = context.cached
-            changes["cached"] = frozenset(context.cached)
+            self._holding(context.cached)
+            changes["cached"] = self.state().cached
         if changes:
             self.owner.changed(self, **changes)
+
+    def _holding(self, keys: Iterable[str]) -> None:
+        """The device holds ``keys`` (registry keys): the registry's copies follow."""
+        before, self.holds = self.holds, frozenset(keys)
+        self.owner.held(self, before, self.holds)
+
+    def planned_upload(self, ref: str) -> Produce | None:
+        """The ``cloud`` produce ``ref`` of an activation pending here (what an upload must
+        be), else None."""
+        for pending in self.pending.values():
+            for produce in pending.produces:
+                if produce.ref == ref and produce.locality == "cloud":
+                    return produce
+        return None
 
     def on_metrics(self, metrics: Metrics) -> None:
         self.metrics = metrics
@@ -298,5 +335,5 @@ class RemoteInvoker(Invoker):
             "last_heartbeat_s": round(self.liveness.silent_s, 3),
             "context": {k: list(v) if isinstance(v, tuple) else v
                         for k, v in self.context.items()},
-            "agent_version": reg.agent_version,
+            "agent_version": reg.agent_version, "cached": sorted(self.holds),
         }

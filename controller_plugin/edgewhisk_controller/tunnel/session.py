@@ -2,9 +2,11 @@
 
 The aiohttp handler task is the reader: it decodes every frame through the one schema
 (``edgewhisk_tunnel.decode``) and routes it (results and logs to the ``RemoteInvoker`` by
-activation id). A frame that is malformed, oversized (aiohttp closes those itself with 1009),
-binary, out of order, or foreign (another invoker's id, an activation not given to this one)
-closes THIS connection with a close code and a reason; nothing else is affected.
+activation id, ``artifact.*`` frames to the session's ``Transfers``, see ``transfers.py``).
+A frame that is malformed, oversized (aiohttp closes those itself with 1009), binary, out of
+order, or foreign (another invoker's id, an activation not given to this one, a chunk beyond
+the granted credit or of a transfer never opened) closes THIS connection with a close code and
+a reason; nothing else is affected.
 
 Timers are attributes cancelled in ``_stop`` (the registration deadline and the heartbeat
 beacon); ``close`` is idempotent and bounded by the socket's close timeout.
@@ -18,8 +20,6 @@ from typing import Protocol
 
 from aiohttp import WSMsgType, web
 from edgewhisk_tunnel import (
-    ArtifactGet,
-    ArtifactPut,
     CloseCode,
     Context,
     Drain,
@@ -36,10 +36,12 @@ from edgewhisk_tunnel import (
     decode,
     encode,
 )
+from edgewhisk_tunnel.transfer import Transfers
 
 from .health import clock_ms
 from .remote import Foreign, RemoteInvoker
 from .tokens import DeviceToken
+from .transfers import ArtifactService
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ REASON_BYTES = 123
 
 class Hub(Protocol):
     """What a session needs of the hub (``hub.TunnelHub``)."""
+
+    artifacts: ArtifactService
 
     async def registered(self, session: Session, message: Register) -> RemoteInvoker: ...
 
@@ -67,6 +71,7 @@ class Session:
         self.offline_after_s = offline_after_s
         self.peer = peer
         self.invoker: RemoteInvoker | None = None
+        self.transfers: Transfers | None = None  # artifact transfers, once registered
         self.closing = False
         self.close_reason: tuple[int, str] | None = None
         self._seq = 0
@@ -97,6 +102,8 @@ class Session:
                     break
         finally:
             self._stop()
+            if self.transfers is not None:
+                await self.transfers.close()
             self.hub.disconnected(self)
 
     async def _on_text(self, text: str) -> bool:
@@ -125,6 +132,8 @@ class Session:
         if invoker is None:
             raise ProtocolError(f"expected register first, got {message.TYPE}")
         invoker.liveness.seen()  # any valid frame proves the device alive
+        if self.transfers is not None and self.transfers.handle(message):
+            return  # artifact.* (a broken one raises ProtocolError: POLICY_VIOLATION)
         if isinstance(message, Heartbeat):
             if message.echo_ms is None:
                 await self.send(message.reply(clock_ms()))
@@ -144,12 +153,11 @@ class Session:
             invoker.on_drain()
         elif isinstance(message, Error):
             log.warning("%r reports: %s", self, message.reason)
-        elif isinstance(message, (ArtifactGet, ArtifactPut)):
-            await self.send(Error("artifact transfer through the tunnel is not supported yet"))
         elif isinstance(message, (Run, Registered)):
             raise ProtocolError(f"{message.TYPE} is sent by the controller only")
 
     async def _register(self, message: Register) -> None:
+        self.transfers = self.hub.artifacts.session_transfers(self)
         self.invoker = await self.hub.registered(self, message)
         if self._register_timer is not None:
             self._register_timer.cancel()

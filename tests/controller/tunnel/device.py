@@ -6,12 +6,17 @@ oversized, foreign frames; silence instead of heartbeats) and decide exactly whe
 (unless told to stay silent), queues ``run`` messages, and records how the connection closed.
 ``Api`` is the namespace's REST API over the same aiohttp session (the event loop must keep
 running while a test waits for an activation).
+
+Artifacts: once registered, a device routes ``artifact.*`` frames to a real ``Transfers``:
+it serves pulls of what ``blobs`` holds (key -> bytes) and keeps pushed preloads in
+``preloaded``; ``transfers.fetch``/``push`` pull from and upload to the controller.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import ssl
 import time
@@ -22,6 +27,8 @@ from typing import Any
 import aiohttp
 from edgewhisk_tunnel import (
     TUNNEL_PATH,
+    ArtifactGet,
+    ArtifactOffer,
     Heartbeat,
     Message,
     Outcome,
@@ -32,6 +39,7 @@ from edgewhisk_tunnel import (
     decode,
     encode,
 )
+from edgewhisk_tunnel.transfer import Incoming, Outgoing, TransferRefused, Transfers
 
 WAIT_S = 30.0
 
@@ -57,6 +65,9 @@ class Device:
     received: list[Message] = field(default_factory=list)
     rtt_samples: list[float] = field(default_factory=list)
     ws: aiohttp.ClientWebSocketResponse | None = None
+    blobs: dict[str, bytes] = field(default_factory=dict)      # what it serves
+    preloaded: dict[str, bytes] = field(default_factory=dict)  # what was pushed to it
+    transfers: Transfers | None = None
     _echoes: dict[int, asyncio.Future[None]] = field(default_factory=dict)
     _sync_seq: int = 1_000_000
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -74,6 +85,8 @@ class Device:
             message = decode(frame.data)
             assert isinstance(message, Registered), message
             self.registered = message
+            self.transfers = Transfers(self._send_ok, on_request=self._serve,
+                                       on_offer=self._accept)
         self._tasks.append(asyncio.create_task(self._read()))
         if self.beat_s and register:
             self._tasks.append(asyncio.create_task(self._beat()))
@@ -86,6 +99,27 @@ class Device:
 
     async def send(self, message: Message) -> None:
         await self.send_text(encode(message))
+
+    async def _send_ok(self, message: Message) -> bool:
+        if self.ws is None or self.ws.closed:
+            return False
+        await self.send(message)
+        return True
+
+    async def _serve(self, get: ArtifactGet) -> Outgoing:
+        if get.ref not in self.blobs:
+            raise TransferRefused(f"artifact {get.ref} is not on device {self.id}")
+        data = self.blobs[get.ref]
+
+        async def chunks() -> Any:
+            yield data
+
+        return Outgoing(len(data), hashlib.sha256(data).hexdigest(), "bytes", chunks())
+
+    async def _accept(self, offer: ArtifactOffer, incoming: Incoming) -> None:
+        if offer.ref in self.preloaded:
+            raise TransferRefused(f"cached: {offer.ref} is on device {self.id}")
+        self.preloaded[offer.ref] = b"".join([c async for c in incoming.chunks()])
 
     async def send_text(self, text: str) -> None:
         assert self.ws is not None
@@ -108,6 +142,8 @@ class Device:
                 break
             message = decode(frame.data)
             self.received.append(message)
+            if self.transfers is not None and self.transfers.handle(message):
+                continue
             if isinstance(message, Heartbeat):
                 if message.echo_ms is None and self.echo:
                     await self.send(message.reply(_ms()))
@@ -118,6 +154,8 @@ class Device:
                         waiter.set_result(None)
             elif isinstance(message, Run):
                 await self.runs.put(message)
+        if self.transfers is not None:
+            self.transfers.abort_all()
         if not self._closed.done():
             self._closed.set_result((code, reason))
 
@@ -158,6 +196,8 @@ class Device:
         return await asyncio.wait_for(asyncio.shield(self._closed), timeout_s)
 
     async def close(self) -> None:
+        if self.transfers is not None:
+            await self.transfers.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,221 @@
+"""The controller's end of artifact transfers: what edge devices pull, push and hold.
+
+Why here and not in the agent: the controller is the one place that knows the registry and
+every device, so it decides every move (``artifacts/locality.check_move``, the rule named in
+each refusal) and the devices obey. Per tunnel session a :class:`Transfers`
+(``edgewhisk_tunnel.transfer``) is made by :meth:`ArtifactService.session_transfers`:
+
+- a device's ``artifact.get`` of ``ns/name@version`` (staging a run's consumes) is served from
+  the blob store when the version has a ``cloud`` copy, else relayed from an online peer
+  device holding it: pulled from that device and streamed on, chunk by chunk within both
+  credits, so the bytes never touch the controller's disk (``network:`` artifacts move only
+  between members of their network; a ``local`` one never moves);
+- a device's ``upload`` offer (a produced ``cloud`` artifact, before its result) is accepted
+  only for a version planned for an activation running there, and streamed into the blob
+  store under that version's key with its sha256 verified;
+- :meth:`ArtifactService.push` preloads a ``cloud`` version from the blob store to a device
+  (``cached`` when the device holds it already);
+- :meth:`ArtifactService.held` keeps the registry's ``copies`` in step with what each device
+  reports holding (``register.cached`` / ``context.cached``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from edgewhisk_tunnel import ArtifactGet, ArtifactOffer
+from edgewhisk_tunnel.transfer import (
+    CACHED,
+    Incoming,
+    Outgoing,
+    TransferError,
+    TransferRefused,
+    Transfers,
+)
+
+from ..artifacts import locality as rules
+from ..artifacts.exceptions import (
+    ArtifactNotFound,
+    InvalidArtifact,
+    LocalityRefused,
+    StagingFailed,
+)
+from ..artifacts.registry import ARTIFACTS, blob_key, parse_key
+from ..blobs import BlobError
+from ..stores import Doc, update
+from ..stores import NotFound as StoreNotFound
+
+if TYPE_CHECKING:
+    from ..artifacts.registry import Registry
+    from .remote import RemoteInvoker
+    from .session import Session
+
+log = logging.getLogger(__name__)
+
+WINDOW = 8
+"""Chunks of credit per transfer (8 x 256 KiB in flight)."""
+
+
+class ArtifactService:
+    """Artifact transfers of every session of one hub (``registry`` None: none served)."""
+
+    def __init__(self, registry: Registry | None, devices: dict[str, RemoteInvoker]) -> None:
+        self.registry = registry
+        self.devices = devices
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def session_transfers(self, session: Session) -> Transfers:
+        async def on_request(get: ArtifactGet) -> Outgoing:
+            return await self.serve(session, get)
+
+        async def on_offer(offer: ArtifactOffer, incoming: Incoming) -> None:
+            await self.accept(session, offer, incoming)
+
+        return Transfers(session.send, window=WINDOW, on_request=on_request, on_offer=on_offer)
+
+    # -- a device pulls ------------------------------------------------------------------------
+
+    async def serve(self, session: Session, get: ArtifactGet) -> Outgoing:
+        """The bytes of ``get.ref`` for the device of ``session``, or a refusal naming why."""
+        device = session.invoker
+        assert device is not None  # transfers exist only after register
+        doc = await self._doc(device, get.ref)
+        try:
+            rules.check_move(doc, to=device.state())
+        except LocalityRefused as exc:
+            raise TransferRefused(exc.message) from None
+        size, sha, fmt = int(doc["size"]), str(doc["sha256"]), str(doc["format"])
+        if self.registry is not None and self.registry.blobs.NAME in doc.get("copies", []):
+            ns, name, version = parse_key(get.ref)
+            return Outgoing(size, sha, fmt, self.registry.blobs.get(blob_key(ns, name, version)))
+        return Outgoing(size, sha, fmt, await self._relay(doc, device))
+
+    async def _relay(self, doc: Doc, to: RemoteInvoker) -> Any:
+        """The chunks of ``doc`` pulled from an online peer that may send it to ``to``."""
+        reasons = []
+        for holder in self._holders(doc, exclude=to.id):
+            try:
+                rules.check_move(doc, to=to.state(), from_=holder.state())
+            except LocalityRefused as exc:
+                reasons.append(exc.message)
+                continue
+            transfers = holder.session.transfers if holder.session is not None else None
+            if transfers is None:
+                continue
+            try:
+                incoming = await transfers.fetch(doc["_id"])
+            except TransferError as exc:
+                reasons.append(f"invoker {holder.id}: {exc}")
+                continue
+            log.info("relaying %s from invoker %s to invoker %s", doc["_id"], holder.id, to.id)
+            return incoming.chunks()
+        why = "; ".join(reasons) or "no online invoker holds it and it has no cloud copy"
+        raise TransferRefused(f"artifact {rules.label(doc)} cannot be sent to invoker "
+                              f"{to.id}: {why}")
+
+    def _holders(self, doc: Doc, *, exclude: str) -> list[RemoteInvoker]:
+        copies = doc.get("copies", [])
+        return [d for id, d in sorted(self.devices.items())
+                if id in copies and id != exclude and d.healthy and d.namespace == doc["namespace"]]
+
+    async def _doc(self, device: RemoteInvoker, ref: str) -> Doc:
+        if self.registry is None:
+            raise TransferRefused("this controller has no artifact registry")
+        try:
+            ns, name, version = parse_key(ref)
+            if ns != device.namespace:
+                raise TransferRefused(f"artifact {ref} is not in namespace {device.namespace} "
+                                      f"of invoker {device.id}")
+            return await self.registry.get(ns, name, version)
+        except (InvalidArtifact, ArtifactNotFound) as exc:
+            raise TransferRefused(exc.message) from None
+
+    # -- a device uploads ----------------------------------------------------------------------
+
+    async def accept(self, session: Session, offer: ArtifactOffer, incoming: Incoming) -> None:
+        """Keep an ``upload`` of a ``cloud`` version planned for a run on that device."""
+        device = session.invoker
+        assert device is not None
+        if offer.purpose != "upload":
+            raise TransferRefused(f"the controller accepts uploads only, not {offer.purpose}")
+        planned = device.planned_upload(offer.ref)
+        if planned is None:
+            raise TransferRefused(f"artifact {offer.ref} is not a cloud artifact produced by "
+                                  f"an activation running on invoker {device.id}")
+        if self.registry is None:
+            raise TransferRefused("this controller has no artifact registry")
+        ns, name, version = parse_key(offer.ref)
+        if offer.size > self.registry.max_size:
+            raise TransferRefused(f"artifact {offer.ref} ({offer.size} bytes) exceeds the "
+                                  f"{self.registry.max_size}-byte limit")
+        try:
+            await self.registry.blobs.put(blob_key(ns, name, version), incoming.chunks(),
+                                          sha256=offer.sha256, max_size=offer.size)
+        except BlobError as exc:
+            raise TransferRefused(f"artifact {offer.ref}: {exc}") from None
+        log.info("invoker %s uploaded %s (%d bytes)", device.id, offer.ref, offer.size)
+
+    # -- the controller pushes -----------------------------------------------------------------
+
+    async def push(self, invoker_id: str, doc: Doc) -> str:
+        """Preload ``doc`` (a ``cloud`` version) to an online device: ``preloaded`` or
+        ``cached``; ``StagingFailed``/``LocalityRefused`` naming why not."""
+        device = self.devices.get(invoker_id)
+        session = device.session if device is not None else None
+        if device is None or session is None or session.transfers is None or not device.online:
+            raise StagingFailed(f"invoker {invoker_id} is not connected")
+        rules.check_preload(doc)
+        rules.check_move(doc, to=device.state(), from_=rules.CLOUD)
+        assert self.registry is not None
+        offer = ArtifactOffer(Transfers.new_id(), doc["_id"], int(doc["size"]),
+                              str(doc["sha256"]), str(doc["format"]), str(doc["kind"]),
+                              str(doc["locality"]), "preload")
+        blob = self.registry.blobs.get(blob_key(doc["namespace"], doc["name"], doc["version"]))
+        try:
+            await session.transfers.push(offer, blob)
+        except TransferRefused as exc:
+            if str(exc).startswith(CACHED):
+                return "cached"
+            raise StagingFailed(f"invoker {invoker_id} refused {doc['_id']}: {exc}") from None
+        except (TransferError, BlobError) as exc:
+            raise StagingFailed(f"preloading {doc['_id']} to invoker {invoker_id} failed: "
+                                f"{exc}") from None
+        return "preloaded"
+
+    # -- what devices hold ---------------------------------------------------------------------
+
+    def held(self, device: RemoteInvoker, before: Iterable[str], now: Iterable[str]) -> None:
+        """The device reports holding ``now`` (it held ``before``): registry ``copies``."""
+        before, now = set(before), set(now)
+        if self.registry is None or before == now:
+            return
+        task = asyncio.ensure_future(self._copies(device, now - before, before - now))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _copies(self, device: RemoteInvoker, added: set[str], gone: set[str]) -> None:
+        assert self.registry is not None
+        for key, keep in [*((k, True) for k in sorted(added)), *((k, False) for k in gone)]:
+            if not key.startswith(f"{device.namespace}/"):
+                continue  # a key of another namespace: not this device's business
+
+            def edit(doc: Doc, keep: bool = keep) -> Doc:
+                copies = [c for c in doc.get("copies", []) if c != device.id]
+                doc["copies"] = [*copies, device.id] if keep else copies
+                return doc
+
+            try:
+                await update(self.registry.store, ARTIFACTS, key, edit)
+            except StoreNotFound:
+                continue  # an artifact the registry does not know (or deleted since)
+            except Exception:  # the store failed: the next report repairs it
+                log.exception("copies of %s for invoker %s not updated", key, device.id)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5.0)
