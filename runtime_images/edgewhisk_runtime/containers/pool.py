@@ -11,7 +11,10 @@ Why these rules (upstream's ContainerPool/ContainerProxy, simplified to one proc
 - a container is reused only after a 200 from /run with its logs cut cleanly; any other answer
   is a container failure upstream (``ActivationResponse``: "Any non-200 code is treated as a
   container failure"), so it is destroyed, as is one that timed out, died or failed /init;
-- idle containers are destroyed after ``idle_timeout_s`` by a per-container timer handle.
+- idle containers are destroyed after ``idle_timeout_s`` by a per-container timer handle;
+- when the last initialised container of a key leaves the pool (idle timeout, evicted for
+  room, failed, closed), each callable in ``on_evict`` gets the key: the controller's
+  placement must stop preferring this invoker for it (``Engine.forget_warm``).
 Expected failures are :class:`RunOutcome` values shaped as upstream's developer errors (status
 502 and upstream's messages); only infrastructure failures raise (:mod:`.exceptions`).
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from edgewhisk_runtime.containers.exceptions import (
@@ -101,6 +104,7 @@ class ContainerPool:
         self._cond = asyncio.Condition()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self.on_evict: list[Callable[[str], None]] = []  # key no longer warm here
 
     # --- state the placement reads ----------------------------------------------------------
 
@@ -340,6 +344,15 @@ class ContainerPool:
         if not entry.retired:
             entry.retired = True
             self._entries.remove(entry)
+            if entry.ready.done() and not entry.ready.exception():
+                self._evicted(entry.spec.key)
+
+    def _evicted(self, key: str) -> None:
+        """Tell ``on_evict`` when no initialised container of ``key`` is left."""
+        if key in self.warm_keys():
+            return
+        for callback in list(self.on_evict):
+            callback(key)
 
     async def _destroy(self, entry: _Entry) -> None:
         if entry.container is not None:
