@@ -54,7 +54,7 @@ def place_together(engine: Engine, request: PlacementRequest, bounds: Sequence[B
         return None
     shared = tuple(k for i, k in enumerate(first) if i not in differing)
     entry = engine._build(shared, request.key, minmax_apart=True)
-    total = engine._total(entry)
+    total = engine._sync(entry)
     state, full = engine.state, View(engine.state)
     candidates = np.zeros(state.n, np.bool_)  # static candidates of the shared constraints
     if entry.rows is None:

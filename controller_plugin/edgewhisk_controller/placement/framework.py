@@ -6,16 +6,21 @@ How a placement is decided (``place``):
    sequence of ``Constraint``), preceded by the request's ``always`` ones (Health,
    NamespaceAccess, RuntimeKind, ResourcesFit hard; BalancedLoad, WarmContainer, Proximity
    soft) for each plugin the bound action does not already use (``constraints_for``).
-2. Static part, cached per (action version, binding, namespace, kind, memory, site) until the
-   cluster's static version changes: the AND of the static hard filters ("candidates"), and
-   the sum over static soft constraints of weight x normalised score (0-100; min-max plugins
-   normalise over the candidates). When the candidates are few the entry keeps just their
-   rows, so a selective hard constraint makes every later placement cheaper.
-3. Dynamic part, per placement: Health and BalancedLoad live in one vector the engine keeps
-   up to date row by row as events arrive (``register``, ``heartbeat``, ``placed``,
-   ``completed``); the binding's dynamic plugins (WarmContainer, DeadlineFeasibility, ...)
-   run on the entry's rows. Dynamic scores have fixed BOUNDS, so no min/max over the cluster.
-4. Total = static + dynamic (filtered-out rows are -inf); the best total wins.
+2. Static part, cached per (action version, binding, namespace, kind, memory, site) as an
+   ``Entry``: the AND of the static hard filters ("candidates"), and the sum over static soft
+   constraints of weight x normalised score (0-100; min-max plugins normalise over the
+   candidates). When the candidates are few the entry keeps just their rows, so a selective
+   hard constraint makes every later placement cheaper. Registration and unregistration
+   rebuild the entries; a heartbeat changing one invoker's static attributes patches that
+   row of each entry when it is next used (``_patch``), without a pass over the cluster.
+3. Dynamic part: the dynamic constraints (Health, BalancedLoad, WarmContainer,
+   DeadlineFeasibility ...) are the entry's ``steps``. The entry keeps ``total`` = static +
+   every step, and before each decision catches up on the rows that events changed since it
+   was last used (``_sync``): each such row is re-scored with the plugins' per-row forms
+   (``filter_row``/``score_row``, O(1)); after many events, or when something every row
+   reads changed (``Plugin.depends``: an observed run time), it is recomputed in numpy.
+   Dynamic scores have fixed BOUNDS, so no min/max over the cluster.
+4. The best total wins (filtered-out rows are -inf): one ``argmax``.
 
 Tie rule: among equal best totals the lowest state row wins (``numpy.argmax`` takes the
 first) -- registration order, with the rows of unregistered invokers reused lowest first.
@@ -28,6 +33,8 @@ the first hard constraint (in constraint order) that excludes it.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -36,22 +43,28 @@ import numpy as np
 from . import constraints as c
 from .config import PlacementConfig
 from .constraints import Constraint
-from .entry import Bound, Entry, Step
+from .entry import Bound, Entry, Span, Step
 from .fanout import place_together
 from .interface import Decision, InvokerState, PlacementRequest, Unschedulable
-from .plugin import Context, Plugin, Sparse, normalise
+from .plugin import Context, Plugin, Sparse, normalise, raw_value
 from .registry import PLUGINS
 from .state import OPEN_NAMESPACE, ClusterState, View
 
 NEG_INF = np.float32(-np.inf)
+_NEG_INF = float("-inf")
 SPARSE_FRACTION = 0.25
 """An entry whose candidates are under this share of the rows keeps only their rows."""
 ROW_UPDATES = 32
-"""Up to this many changed rows are refreshed one by one (``row_value``), else vectorised."""
+"""Up to this many logged row changes are caught up on row by row, else recomputed."""
 PIECES = 512
 """Static plugin results (and ANDs of hard filters) kept per cluster version, LRU."""
 CACHE_BYTES = 64 * 1024 * 1024
 """Budget of the cached static vectors; the oldest entries go first when it is exceeded."""
+RTT_ALPHA = 0.2
+"""Weight of the newest tunnel round trip in its running average (``observe_rtt``)."""
+RTT_STEP = 0.2
+"""Proximity follows the running average only when it moved this share (or 1 ms) away: a
+changed round trip is a static change (each entry patches a row), not one per heartbeat."""
 
 
 class Engine:
@@ -62,18 +75,10 @@ class Engine:
         self.config = config or PlacementConfig()
         self.plugins = {name: cls(self.config) for name, cls in plugins.items()}
         self.state = ClusterState()
-        self._health_plugin = self.plugins[c.HEALTH]
-        self._balance = self.plugins[c.BALANCED_LOAD]
-        self._balance_weight = self.config.weight(c.BALANCED_LOAD)
-        self._row_values = all(type(p).row_value is not Plugin.row_value
-                               for p in (self._health_plugin, self._balance))
-        self._health = np.zeros(0, np.float32)  # per row: 0 healthy, -inf not
-        self._load = np.zeros(0, np.float32)  # per row: normalised BalancedLoad (0-100)
-        self._dyn = np.zeros(0, np.float32)  # health + configured weight x load
         self._entries: dict[Hashable, Entry] = {}
         self._entry_bytes = 0
         self._pieces: dict[Hashable, np.ndarray] = {}  # static raw results, this version
-        self._pieces_version = -1
+        self._pieces_version = (-1, -1)
 
     # -- incremental state ------------------------------------------------------------------
 
@@ -99,16 +104,35 @@ class Engine:
             for action in set(self.state.warm) | keep:
                 self.state.set_warm(row, action, action in keep)
 
+    def forget_warm(self, id: str, action_key: str) -> None:
+        """The invoker's pool evicted its (last) warm container of ``action_key``."""
+        row = self.state.index.get(id)
+        if row is not None:
+            self.state.set_warm(row, action_key, False)
+
+    def observe_rtt(self, id: str, rtt_ms: float) -> None:
+        """A measured round trip between the controller and invoker ``id`` (the tunnel's
+        heartbeat): Proximity from the controller's site then reads it instead of the
+        configured site latency. Smoothed (``RTT_ALPHA``), and followed in steps
+        (``RTT_STEP``) so a jittering link does not touch the cached entries every time."""
+        row = self.state.index.get(id)
+        if row is None or not rtt_ms >= 0.0:
+            return
+        cols = self.state.cols
+        old = cols["rtt_ewma_ms"].item(row)
+        average = float(rtt_ms) if old < 0 else (1 - RTT_ALPHA) * old + RTT_ALPHA * rtt_ms
+        cols["rtt_ewma_ms"][row] = average
+        used = cols["rtt_ms"].item(row)
+        if used < 0 or abs(average - used) > max(1.0, RTT_STEP * used):
+            self.state.set_rtt(row, average)
+
     def placed(self, id: str, memory_mb: int, action_key: str) -> None:
         """An activation of ``action_key`` now runs (or waits) on ``id``: hold its memory."""
-        row = self.state.index.get(id)
-        if row is None:
-            return  # unregistered meanwhile
         state = self.state
-        cols = state.cols
-        cols["free_memory_mb"][row] -= memory_mb
-        cols["in_flight"][row] += 1
-        state.add_backlog(row, state.run_ms.get(action_key, self.config.default_run_ms))
+        row = state.index.get(id)
+        if row is not None:  # else unregistered meanwhile
+            state.charge(row, memory_mb, 1, state.run_ms.get(action_key,
+                                                             self.config.default_run_ms))
 
     def completed(self, id: str, memory_mb: int, action_key: str, run_ms: float | None,
                   warm: bool) -> None:
@@ -117,20 +141,17 @@ class Engine:
         ``run_ms`` None: it did not run (the infrastructure failed), nothing to learn.
         ``warm``: a container of ``action_key`` stays warm on the invoker afterwards.
         """
-        row = self.state.index.get(id)
+        state = self.state
+        row = state.index.get(id)
         if row is None:
             return
-        cols = self.state.cols
-        cols["free_memory_mb"][row] += memory_mb
-        cols["in_flight"][row] = max(0, int(cols["in_flight"][row]) - 1)
-        self.state.add_backlog(row, -self._run_ms(action_key))
+        old = state.run_ms.get(action_key)
+        state.charge(row, -memory_mb, -1, -(self.config.default_run_ms if old is None else old))
         if run_ms is not None:
             alpha = self.config.run_ewma_alpha
-            old = self.state.run_ms.get(action_key)
-            self.state.run_ms[action_key] = (
+            state.run_ms[action_key] = (
                 float(run_ms) if old is None else (1 - alpha) * old + alpha * float(run_ms))
-        self.state.set_warm(row, action_key, warm)
-        self.state.dirty.add(row)
+        state.set_warm(row, action_key, warm)
 
     # -- placement --------------------------------------------------------------------------
 
@@ -172,27 +193,15 @@ class Engine:
     def place(self, request: PlacementRequest, bound: Bound = ()) -> Decision:
         """The invoker id for one activation, or ``Unschedulable`` (nothing changes state)."""
         entry = self._entry(request, bound)
-        total = self._total(entry)
+        total = self._sync(entry)
         if total.size:
             best = int(total.argmax())
-            if total[best] != NEG_INF:
-                row = best if entry.rows is None else int(entry.rows[best])
+            if total.item(best) != _NEG_INF:
+                row = best if entry.rows is None else entry.rows.item(best)
                 id = self.state.ids[row]
                 assert id is not None
                 return id
         return self.explain(entry.constraints, entry.action)
-
-    def _total(self, entry: Entry) -> np.ndarray:
-        """Static + dynamic totals over the entry's rows (-inf: excluded), up to one
-        constant for all rows (what ``Plugin.add_score`` left out: it changes no choice)."""
-        self._refresh()
-        total = entry.static + self._dynamic(entry)
-        for step in entry.steps:
-            if step.hard:
-                total = np.where(step.plugin.filter(step.ctx), total, NEG_INF)
-                continue
-            step.plugin.add_score(step.ctx, total, step.lo, step.scale)
-        return total
 
     def place_many(self, request: PlacementRequest, bounds: Iterable[Bound], *,
                    commit: bool = False) -> list[Decision]:
@@ -235,84 +244,142 @@ class Engine:
                 by_plugin[plugin.NAME] = by_plugin.get(plugin.NAME, 0) + count
         return Unschedulable(state.count, excluded, {}, by_plugin)
 
-    # -- internals --------------------------------------------------------------------------
+    # -- the dynamic part: an entry's totals kept in sync -----------------------------------
 
-    def _run_ms(self, action_key: str) -> float:
-        return self.state.run_ms.get(action_key, self.config.default_run_ms)
+    def _sync(self, entry: Entry) -> np.ndarray:
+        """``entry.total`` brought up to date with the events since the entry was last used:
+        the rows they changed re-scored one by one, or everything when there were many or
+        something every row reads changed (``Plugin.depends``)."""
+        seq = self.state.changed.seq
+        depends = tuple(s.plugin.depends(s.ctx) for s in entry.watch) if entry.watch else ()
+        if seq != entry.seen or depends != entry.depends:
+            rows = self.state.changed.since(entry.seen)
+            if rows is None or len(rows) > ROW_UPDATES or depends != entry.depends:
+                self._recompute(entry)
+                entry.depends = depends
+            else:
+                for row in set(rows):
+                    self._update_row(entry, row)
+            entry.seen = seq
+        return entry.total
 
-    def _refresh(self) -> None:
-        """Bring the Health and BalancedLoad vectors up to date for the rows that changed:
-        O(1) per changed row through the plugins' ``row_value`` when there are few."""
-        state = self.state
-        if len(self._dyn) != state.n:
-            self._health, self._load = self._global(View(state))
-            self._dyn = self._health + np.float32(self._balance_weight) * self._load
-        elif len(state.dirty) <= ROW_UPDATES and self._row_values:
-            view, present = View(state), state.cols["present"]
-            lo, hi = self._balance.BOUNDS or (0.0, 1.0)
-            scale, weight = 100.0 / (hi - lo), self._balance_weight
-            for row in state.dirty:
-                up = present[row] and self._health_plugin.row_value(view, row)
-                share = ((self._balance.row_value(view, row) or 0.0) - lo) * scale
-                self._health[row] = 0.0 if up else -np.inf
-                self._load[row] = share
-                self._dyn[row] = weight * share if up else -np.inf
-        elif state.dirty:
-            rows = np.fromiter(state.dirty, np.intp, len(state.dirty))
-            health, load = self._global(View(state, rows))
-            self._health[rows], self._load[rows] = health, load
-            self._dyn[rows] = health + np.float32(self._balance_weight) * load
-        state.dirty.clear()
+    def _recompute(self, entry: Entry) -> None:
+        """Every row's total, in numpy: static, -inf where a dynamic filter fails, plus
+        each dynamic score weighted."""
+        total = entry.total
+        np.copyto(total, entry.static)
+        for step in entry.steps:
+            if step.hard:
+                total[~step.plugin.filter(step.ctx)] = NEG_INF
+            else:
+                step.plugin.add_score(step.ctx, total, step.lo, step.scale)
 
-    def _global(self, view: View) -> tuple[np.ndarray, np.ndarray]:
-        """Health (0 or -inf) and normalised BalancedLoad (0-100) over ``view``, float32."""
-        ctx = Context(view, {}, "")
-        raw = self._balance.score(ctx)
-        assert not isinstance(raw, Sparse) and self._balance.BOUNDS is not None
-        lo, hi = self._balance.BOUNDS
-        load = ((raw - lo) * (100.0 / (hi - lo))).astype(np.float32)
-        up = self._health_plugin.filter(ctx) & view.col("present")
-        return np.where(up, np.float32(0), NEG_INF), load
+    def _update_row(self, entry: Entry, row: int) -> None:
+        """One row's total from its static value and each step's per-row form."""
+        at = self._position(entry, row)
+        if at < 0:
+            return
+        value = entry.static.item(at)
+        if value != _NEG_INF:
+            for step in entry.steps:
+                if step.hard:
+                    if not step.plugin.filter_row(step.ctx, row, at):
+                        value = _NEG_INF
+                        break
+                else:
+                    value += (step.plugin.score_row(step.ctx, row, at) - step.lo) * step.scale
+        entry.total[at] = value
 
-    def _dynamic(self, entry: Entry) -> np.ndarray:
-        """Health plus the entry's BalancedLoad weight times load, over the entry's rows."""
-        if entry.load_weight == self._balance_weight:
-            return self._dyn if entry.rows is None else self._dyn[entry.rows]
-        health, load = self._health, self._load
-        if entry.rows is not None:
-            health, load = health[entry.rows], load[entry.rows]
-        return health + np.float32(entry.load_weight) * load
+    @staticmethod
+    def _position(entry: Entry, row: int) -> int:
+        """Where state ``row`` is among the entry's rows; -1: not kept."""
+        rows = entry.row_list
+        if rows is None:
+            return row if row < len(entry.static) else -1
+        at = bisect_left(rows, row)  # a third of numpy's searchsorted for one value
+        return at if at < len(rows) and rows[at] == row else -1
+
+    # -- the static part: entries built, patched, cached ------------------------------------
 
     def _entry(self, request: PlacementRequest, bound: Bound) -> Entry:
         key = (request.key, request.namespace, request.kind, request.memory_mb, request.site,
                bound.key if hasattr(bound, "key") else tuple(bound))
         entry = self._entries.get(key)
-        if entry is None or entry.version != self.state.static_version:
-            if entry is not None:
-                self._entry_bytes -= entry.nbytes
-            entry = self._entries[key] = self._build(self.constraints_for(request, bound),
-                                                     request.key)
-            self._entry_bytes += entry.nbytes
-            while self._entry_bytes > CACHE_BYTES and len(self._entries) > 1:
-                oldest = next(iter(self._entries))
-                self._entry_bytes -= self._entries.pop(oldest).nbytes
+        state = self.state
+        if entry is not None and entry.version == state.static_version and (
+                entry.restated == state.restated.seq or self._patch(entry)):
+            return entry
+        if entry is not None:
+            self._entry_bytes -= self._entries.pop(key).nbytes
+        entry = self._entries[key] = self._build(self.constraints_for(request, bound),
+                                                 request.key)
+        self._entry_bytes += entry.nbytes
+        while self._entry_bytes > CACHE_BYTES and len(self._entries) > 1:
+            oldest = next(iter(self._entries))
+            self._entry_bytes -= self._entries.pop(oldest).nbytes
         return entry
+
+    def _patch(self, entry: Entry) -> bool:
+        """Catch the entry up on invokers whose static attributes changed, row by row.
+        False: it must be rebuilt (too many rows, a new candidate outside its kept rows, or
+        a min-max range that moved)."""
+        rows = self.state.restated.since(entry.restated)
+        if rows is None or len(rows) > ROW_UPDATES:
+            return False
+        for row in set(rows):
+            if not self._patch_row(entry, row):
+                return False
+            self._update_row(entry, row)
+        entry.restated = self.state.restated.seq
+        return True
+
+    def _patch_row(self, entry: Entry, row: int) -> bool:
+        """Re-evaluate the entry's static constraints (and the cached ``prepare`` of its
+        steps) for one row, on a one-row view; see ``_patch`` for False."""
+        state, action = self.state, entry.action
+        one = View(state, np.array([row], np.intp))
+        ok = bool(state.cols["present"].item(row)) and all(
+            bool(p.filter(Context(one, k.args, action))[0]) for p, k in entry.filters)
+        at = self._position(entry, row)
+        if at < 0:
+            return not ok
+        value = 0.0
+        for plugin, k in entry.scores:
+            raw = raw_value(plugin.score(Context(one, k.args, action)), plugin.BOUNDS)
+            lo, hi = plugin.BOUNDS or (0.0, 1.0)
+            value += k.weight * (raw - lo) * (100.0 / (hi - lo))
+        for step in entry.steps:
+            if isinstance(step.ctx.prepared, np.ndarray):
+                prepared = step.plugin.prepare(Context(one, step.ctx.args, action))
+                step.ctx.prepared[at] = prepared[0]
+        entry.static[at] = value if ok else _NEG_INF
+        for span in entry.spans:
+            span.raw[at] = raw_value(span.plugin.score(Context(one, span.constraint.args, action)),
+                                     None)
+            lo, hi = _range(span.raw, entry.static > NEG_INF)
+            if (lo, hi) != (span.lo, span.hi) and (hi > lo or span.hi > span.lo):
+                return False  # every share moved (a range that was and is flat gives all 0)
+            span.lo, span.hi = lo, hi
+            if ok and hi > lo:
+                value += span.constraint.weight * (span.raw[at] - lo) * (100.0 / (hi - lo))
+        entry.static[at] = value if ok else _NEG_INF
+        return True
 
     def _build(self, constraints: tuple[Constraint, ...], action: str,
                minmax_apart: bool = False) -> Entry:
-        """The cached part of a placement: candidates and the weighted static score.
+        """The cached part of a placement: candidates, the weighted static score, the
+        dynamic steps; ``total`` is computed on first use (``_sync``).
 
         ``minmax_apart``: leave min-max normalised scores out of ``static`` and list their
         raw pieces in ``Entry.minmax`` (a fan-out normalises them per binding)."""
         state = self.state
-        if self._pieces_version != state.static_version:
+        version = (state.static_version, state.restated.seq)
+        if self._pieces_version != version:
             self._pieces.clear()
-            self._pieces_version = state.static_version
+            self._pieces_version = version
         full = View(state)
-        served = [k for k in constraints if k.plugin == c.BALANCED_LOAD and not k.hard]
-        static = [(self.plugins[k.plugin], k) for k in constraints
-                  if k.plugin != c.HEALTH and k not in served]
-        hard = [(p, k) for p, k in static if k.hard and not p.dynamic and p.has_filter]
+        used = [(self.plugins[k.plugin], k) for k in constraints]
+        hard = [(p, k) for p, k in used if k.hard and not p.dynamic and p.has_filter]
         seeded = self._seed(hard, full)
         if seeded is not None:  # few candidates: never a pass over the whole cluster
             rows = seeded
@@ -325,32 +392,47 @@ class Engine:
         size = len(rows) if sparse else state.n
         total = np.zeros(size)
         view = View(state, rows) if sparse else full
-        steps: list[Step] = []
-        minmax: list[tuple[np.ndarray, float]] = []
-        for plugin, k in static:
-            weight = k.weight
+        entry = Entry(state.static_version, rows if sparse else None, total, [], constraints,
+                      action, total, restated=state.restated.seq, filters=hard,
+                      row_list=array("q", rows.tolist()) if sparse else None)
+        for plugin, k in used:
             if plugin.dynamic:
-                if k.hard and plugin.has_filter or not k.hard and plugin.has_score:
-                    lo, hi = 0.0, 1.0
-                    if not k.hard:
-                        assert plugin.BOUNDS is not None, f"{plugin.NAME}: dynamic needs BOUNDS"
-                        lo, hi = plugin.BOUNDS
-                    ctx = Context(view, k.args, action)
-                    steps.append(Step(plugin, Context(view, k.args, action, plugin.prepare(ctx)),
-                                      k.hard, weight, lo, weight * 100.0 / (hi - lo)))
+                self._add_step(entry, plugin, k, view)
             elif not k.hard and plugin.has_score:
                 raw = self._piece(plugin, k, full, "score")
                 if minmax_apart and plugin.BOUNDS is None:
-                    minmax.append((raw, weight))
-                elif sparse:  # the candidates are exactly these rows
-                    total += weight * normalise(raw[rows], size, plugin.BOUNDS)
-                else:
-                    total += weight * normalise(raw, size, plugin.BOUNDS, candidates)
+                    entry.minmax.append((raw, k.weight))
+                    continue
+                mine = raw[rows] if sparse else raw
+                pool = None if sparse else candidates  # sparse: the rows are the candidates
+                total += k.weight * normalise(mine, size, plugin.BOUNDS, pool)
+                if plugin.BOUNDS is not None:
+                    entry.scores.append((plugin, k))
+                elif not minmax_apart:
+                    lo, hi = _range(mine, pool)
+                    entry.spans.append(Span(plugin, k, np.array(mine, np.float64), lo, hi))
         if not sparse:
             total[~candidates] = -np.inf
-        return Entry(state.static_version, rows if sparse else None,
-                     total.astype(np.float32), steps, constraints, action,
-                     sum(k.weight for k in served), minmax)
+        entry.static = total.astype(np.float32)
+        entry.total = entry.static.copy()
+        entry.steps.sort(key=lambda step: not step.hard)  # a failed filter ends a row early
+        entry.watch = [s for s in entry.steps if type(s.plugin).depends is not Plugin.depends]
+        return entry
+
+    @staticmethod
+    def _add_step(entry: Entry, plugin: Plugin, k: Constraint, view: View) -> None:
+        """A dynamic constraint as a step of ``entry`` (a score weighing 0 adds nothing)."""
+        if k.hard and not plugin.has_filter or not k.hard and not plugin.has_score:
+            return
+        lo, hi = 0.0, 1.0
+        if not k.hard:
+            assert plugin.BOUNDS is not None, f"{plugin.NAME}: dynamic needs BOUNDS"
+            lo, hi = plugin.BOUNDS
+            if k.weight == 0:
+                return
+        ctx = Context(view, k.args, entry.action)
+        entry.steps.append(Step(plugin, Context(view, k.args, entry.action, plugin.prepare(ctx)),
+                                k.hard, k.weight, lo, k.weight * 100.0 / (hi - lo)))
 
     def _seed(self, hard: list[tuple[Plugin, Constraint]], full: View) -> np.ndarray | None:
         """The candidates' rows when a hard filter's member index names only a few: they are
@@ -405,6 +487,15 @@ class Engine:
         if len(self._pieces) > PIECES:
             self._pieces.pop(next(iter(self._pieces)))  # the least recently used
         return piece
+
+
+def _range(raw: np.ndarray, candidates: np.ndarray | None) -> tuple[float, float]:
+    """The (min, max) a min-max score is normalised with: over the candidates; (0, 0) when
+    there are none (``normalise`` then gives 0)."""
+    pool = raw if candidates is None else raw[candidates]
+    if pool.size == 0:
+        return 0.0, 0.0
+    return float(pool.min()), float(pool.max())
 
 
 def _piece_key(method: str, k: Constraint) -> Hashable:

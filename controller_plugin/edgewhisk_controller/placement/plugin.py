@@ -13,6 +13,11 @@ between placements (health, free memory, load, warm containers, queues) and runs
 placement. ``prepare`` is the cacheable half of a dynamic plugin (DeadlineFeasibility's
 transfer times). ``BOUNDS`` is the raw score range when it is known in advance (required for
 dynamic scores, so the dynamic part never needs a min and max over the cluster).
+
+Per row: the engine keeps each cached entry's totals and, after an event, re-scores only the
+rows it changed, through ``filter_row`` / ``score_row`` -- by default the vector form on a
+one-row view (always right, a few microseconds); a dynamic plugin overrides them with an O(1)
+form (a sub-microsecond read of a column), and the tests check both forms agree.
 """
 
 from __future__ import annotations
@@ -67,7 +72,15 @@ class Plugin:
         return type(self).score is not Plugin.score
 
     def prepare(self, ctx: Context) -> Any:
-        """Per-binding precomputation a dynamic plugin may cache (None by default)."""
+        """Per-binding precomputation a dynamic plugin may cache (None by default): one value
+        for every row, or a numpy array over the rows of ``ctx.view`` (the engine patches
+        the element of a row whose static attributes change)."""
+        return None
+
+    def depends(self, ctx: Context) -> Any:
+        """What a dynamic result reads besides the rows' columns (DeadlineFeasibility: the
+        action's observed run time): when it changes, every row's score may, so the engine
+        recomputes the entry in full instead of catching up row by row. None: nothing."""
         return None
 
     def filter(self, ctx: Context) -> np.ndarray:
@@ -76,20 +89,28 @@ class Plugin:
     def score(self, ctx: Context) -> np.ndarray | Sparse:
         raise NotImplementedError
 
-    def add_score(self, ctx: Context, total: np.ndarray, lo: float, scale: float) -> float:
+    def add_score(self, ctx: Context, total: np.ndarray, lo: float, scale: float) -> None:
         """Add ``(score - lo) * scale`` to ``total`` in place: how the engine applies a
-        dynamic score on every placement. A plugin may override it to fuse the steps into
-        fewer numpy calls (each costs about a microsecond on a few thousand rows), and may
-        leave out a constant that every row would get: it returns that constant (the choice,
-        an argmax over the rows, does not depend on it)."""
+        dynamic score to all of an entry's rows at once (when it recomputes the entry)."""
         raw = self.score(ctx)
         if isinstance(raw, Sparse):
+            if lo:
+                total -= np.float32(lo * scale)
             total[raw.positions] += np.float32((raw.value - lo) * scale)
         elif lo:
             total += (raw - lo) * scale
         else:
             total += raw * scale
-        return 0.0
+
+    def filter_row(self, ctx: Context, row: int, at: int) -> bool:
+        """``filter`` for one state ``row`` at position ``at`` of ``ctx.view``: how the engine
+        re-checks a row an event changed. This default runs ``filter`` on a one-row view; a
+        dynamic plugin overrides it with an O(1) form."""
+        return bool(self.filter(one_row(ctx, row, at))[0])
+
+    def score_row(self, ctx: Context, row: int, at: int) -> float:
+        """``score`` (raw) for one state ``row`` at position ``at``; see ``filter_row``."""
+        return raw_value(self.score(one_row(ctx, row, at)), self.BOUNDS)
 
     def rows(self, ctx: Context) -> np.ndarray | None:
         """Optional sparse form of a static filter over the whole cluster: the sorted state
@@ -98,16 +119,27 @@ class Plugin:
         engine then evaluates the other hard filters only on those rows (fan-out)."""
         return None
 
-    def row_value(self, view: View, row: int) -> float | None:
-        """Optional O(1) form of an argument-free dynamic plugin for one state row: the raw
-        score (or, for a filter, 1.0/0.0), so the engine can update its per-row vectors on
-        every event without a numpy call. None: not provided (the engine uses the vector
-        form). The reference test checks both forms agree after random events."""
-        return None
-
     def explain(self, args: Mapping[str, Any]) -> str:
         """How the unschedulable message names invokers this filter excluded."""
         return f"rejected by {self.NAME}"
+
+
+def one_row(ctx: Context, row: int, at: int) -> Context:
+    """``ctx`` narrowed to state ``row`` (position ``at`` of ``ctx.view``): a one-row view,
+    and the row's element of an array ``prepared``."""
+    prepared = ctx.prepared
+    if isinstance(prepared, np.ndarray):
+        prepared = prepared[at:at + 1]
+    return Context(View(ctx.view.state, np.array([row], np.intp)), ctx.args, ctx.action,
+                   prepared)
+
+
+def raw_value(raw: np.ndarray | Sparse, bounds: tuple[float, float] | None) -> float:
+    """The one raw score of a one-row result (a ``Sparse`` one: its value or its floor)."""
+    if isinstance(raw, Sparse):
+        assert bounds is not None, "a sparse score needs BOUNDS"
+        return raw.value if len(raw.positions) else bounds[0]
+    return float(raw[0])
 
 
 def normalise(raw: np.ndarray | Sparse, size: int, bounds: tuple[float, float] | None,

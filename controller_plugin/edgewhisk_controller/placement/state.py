@@ -12,10 +12,12 @@ Rows: a new invoker takes the lowest free row, an unregistered one frees its row
 the tie-break order of placement ("lowest row wins"): registration order while nothing was
 unregistered.
 
-Versions: ``static_version`` changes whenever something a cached filter mask or static score
-may read changes (registration, unregistration, a heartbeat changing labels, networks,
-cached artifacts ...); dynamic columns (health, free memory, in flight, queue backlog) change
-in O(1) per event and only mark their row in ``dirty``.
+Versions: ``static_version`` changes when the rows themselves change (registration,
+unregistration): every cached entry is rebuilt. A heartbeat changing one invoker's static
+attributes (labels, networks, cached artifacts, site ...) only appends its row to
+``restated``, and dynamic columns (health, free memory, in flight, queue backlog, warm
+containers) change in O(1) per event and append their row to ``changed``: both are numbered
+``RowLog``s, so each cached entry catches up on just the rows it has not seen yet.
 
 ``View`` is what plugins read: the columns and membership questions over all rows, or over a
 few rows (the tests' brute-force reference scores one invoker at a time through a one-row
@@ -56,8 +58,47 @@ COLUMNS: Mapping[str, Any] = {
     "cpus": np.float32,
     "backlog_ms": np.float32,  # expected run time of the activations placed and not completed
     "queue_ms": np.float32,  # backlog_ms / cpus: how long a new activation would wait
+    "rtt_ms": np.float32,  # measured round trip to the controller; -1: none measured yet
+    "rtt_ewma_ms": np.float32,  # the running average ``rtt_ms`` follows in steps
 }
 DYNAMIC_CHANGES = frozenset({"healthy", "free_memory_mb", "in_flight", "backlog_ms"})
+LOG_KEEP = 4096
+"""Rows a ``RowLog`` keeps at least; an entry further behind is recomputed in full."""
+
+
+class RowLog:
+    """The rows that changed, in order and numbered, so each reader catches up on its own.
+
+    Why not a set of dirty rows: every cached entry reads the changes at its own pace (an
+    entry unused for a while, one placed every time), so nobody may clear them. A reader
+    keeps ``seq`` after reading; ``since(seq)`` is what changed after that, or None when the
+    log has dropped that far back (then the reader recomputes everything).
+    """
+
+    __slots__ = ("_rows", "_base", "_keep")
+
+    def __init__(self, keep: int = LOG_KEEP) -> None:
+        self._rows: list[int] = []
+        self._base = 0  # number of _rows[0]
+        self._keep = keep
+
+    @property
+    def seq(self) -> int:
+        """The number the next appended row gets: what a reader has seen after reading."""
+        return self._base + len(self._rows)
+
+    def append(self, row: int) -> None:
+        rows = self._rows
+        rows.append(row)
+        if len(rows) >= 2 * self._keep:
+            del rows[: self._keep]
+            self._base += self._keep
+
+    def since(self, seq: int) -> list[int] | None:
+        """Rows appended from number ``seq`` on (repeats included); None: no longer known."""
+        if seq < self._base:
+            return None
+        return self._rows[seq - self._base:]
 
 
 class ClusterState:
@@ -85,7 +126,8 @@ class ClusterState:
         self.sizes: dict[str, int] = {}  # artifact key -> bytes, as far as it is known
         self.static_version = 0
         self.changes = 0  # counts every column write (row views cache columns per count)
-        self.dirty: set[int] = set()
+        self.changed = RowLog()  # rows whose dynamic columns or warm containers changed
+        self.restated = RowLog()  # rows whose static attributes changed (not registrations)
 
     # -- registration ----------------------------------------------------------------------
 
@@ -110,10 +152,11 @@ class ClusterState:
         c["bandwidth_mbps"][row] = s.bandwidth_mbps
         c["cpus"][row] = max(s.cpus, 1e-3)
         c["queue_ms"][row] = 0.0
+        c["rtt_ms"][row] = c["rtt_ewma_ms"][row] = -1.0
         self._set_terms(row, self._intern(terms_of(s)))
         self.static_version += 1
         self.changes += 1
-        self.dirty.add(row)
+        self.changed.append(row)
         return row
 
     def remove(self, id: str) -> int:
@@ -130,7 +173,7 @@ class ClusterState:
         heapq.heappush(self._free_rows, row)
         self.static_version += 1
         self.changes += 1
-        self.dirty.add(row)
+        self.changed.append(row)
         return row
 
     def update(self, id: str, **changes: Any) -> None:
@@ -144,11 +187,11 @@ class ClusterState:
             self.cols[name][row] = changes[name]
         static = set(changes) - DYNAMIC_CHANGES
         if static and self._update_static(id, row, {k: changes[k] for k in static}):
-            self.static_version += 1  # only a real change drops the cached masks
+            self.restated.append(row)  # only a real change touches the cached entries
         if "backlog_ms" in changes or "cpus" in changes:
             self.add_backlog(row, 0.0)
         self.changes += 1
-        self.dirty.add(row)
+        self.changed.append(row)
 
     def _update_static(self, id: str, row: int, changes: dict[str, Any]) -> bool:
         """Write static attributes; whether any of them differed from what the row held."""
@@ -177,14 +220,34 @@ class ClusterState:
 
     def add_backlog(self, row: int, ms: float) -> None:
         """Add ``ms`` of expected work to ``row``'s queue (never below 0)."""
-        c = self.cols
-        backlog = float(c["backlog_ms"][row]) + ms
+        self.charge(row, 0, 0, ms)
+
+    def charge(self, row: int, memory_mb: float, count: int, backlog_ms: float) -> None:
+        """An activation placed on ``row`` (or, negated, ended): it holds ``memory_mb``, counts
+        ``count`` in flight and ``backlog_ms`` of expected work. One call per event, because
+        the dispatcher makes one per activation and each call costs on every placement."""
+        c = self.cols  # item() and a plain write: ``col[row] -= x`` costs ten times more
+        if memory_mb:
+            free = c["free_memory_mb"]
+            free[row] = free.item(row) - memory_mb
+        if count:
+            flight = c["in_flight"]
+            in_flight = flight.item(row) + count
+            flight[row] = in_flight if in_flight > 0 else 0
+        backlog = c["backlog_ms"].item(row) + backlog_ms
         if backlog < 0.0:
             backlog = 0.0
         c["backlog_ms"][row] = backlog
         c["queue_ms"][row] = backlog / c["cpus"].item(row)
         self.changes += 1
-        self.dirty.add(row)
+        self.changed.append(row)
+
+    def set_rtt(self, row: int, ms: float) -> None:
+        """The round trip placement reads for ``row`` (Proximity): a static attribute."""
+        self.cols["rtt_ms"][row] = ms
+        self.changes += 1
+        self.restated.append(row)
+        self.changed.append(row)
 
     def snapshot(self, id: str) -> InvokerState:
         """The invoker ``id`` as an ``InvokerState`` (for explanations and tests; not hot)."""
@@ -238,10 +301,12 @@ class ClusterState:
         return rows
 
     def set_warm(self, row: int, action: str, warm: bool) -> None:
+        """Whether ``row`` holds a warm container of ``action`` (WarmContainer reads it)."""
         rows = self.warm.setdefault(action, set())
         if warm != (row in rows):
             (rows.add if warm else rows.discard)(row)
             self._arrays.pop(("warm", action), None)
+            self.changed.append(row)
 
     # -- internals -------------------------------------------------------------------------
 

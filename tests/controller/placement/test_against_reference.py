@@ -3,14 +3,17 @@
 For every generated cluster, event history and bound constraint list: the engine's choice has
 the reference's best total (to float32 rounding), never violates a hard constraint, and when
 the reference finds nothing feasible the engine answers Unschedulable with the same counts.
-Placing twice -- before and after more events -- also checks that cached parts follow the
-state.
+Placing after every event checks that the cached entries follow the state: their totals are
+caught up row by row, and static changes (networks, cached, labels, a measured round trip)
+patch their rows. A second property checks each plugin's per-row form (``filter_row``,
+``score_row``) against its vector form on every row.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from edgewhisk_controller.placement import (
     Constraint,
     Engine,
@@ -20,6 +23,8 @@ from edgewhisk_controller.placement import (
     Unschedulable,
 )
 from edgewhisk_controller.placement import constraints as c
+from edgewhisk_controller.placement.plugin import Context, Sparse
+from edgewhisk_controller.placement.state import View
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -110,8 +115,8 @@ def scenarios(draw: Any) -> dict[str, Any]:
         site=draw(st.sampled_from(SITES + (None,))))
     events = draw(st.lists(st.tuples(
         st.sampled_from(["placed", "completed", "health", "networks", "cached", "unregister",
-                         "register", "free"]),
-        st.integers(0, max(n - 1, 0)), st.booleans()), max_size=10))
+                         "register", "free", "labels", "rtt", "forget", "site"]),
+        st.integers(0, max(n - 1, 0)), st.booleans()), max_size=12))
     queue = draw(st.booleans())
     return {"cluster": cluster, "bound": bound, "request": request, "events": events,
             "queue": queue}
@@ -139,6 +144,14 @@ def apply(engine: Engine, event: tuple[str, int, bool], request: PlacementReques
         engine.heartbeat(id, cached=frozenset({"base"} if flag else {"img", "u1/glucose"}))
     elif kind == "free":
         engine.heartbeat(id, free_memory_mb=64 if flag else 512)
+    elif kind == "labels":
+        engine.heartbeat(id, labels={"zone": "a"} if flag else {"tier": "b"})
+    elif kind == "site":
+        engine.heartbeat(id, site="edge-b" if flag else "")
+    elif kind == "rtt":
+        engine.observe_rtt(id, 0.5 if flag else 80.0)
+    elif kind == "forget":
+        engine.forget_warm(id, request.key)
     elif kind == "unregister":
         engine.unregister(id)
 
@@ -177,4 +190,42 @@ def test_the_engine_matches_the_brute_force_reference(scenario: dict[str, Any]) 
     check(engine, request, bound)
     for event in scenario["events"]:
         apply(engine, event, request)
-    check(engine, request, bound)
+        check(engine, request, bound)
+
+
+def dense(raw: np.ndarray | Sparse, size: int, bounds: tuple[float, float] | None,
+          ) -> list[float]:
+    """A raw score as one float per row (a ``Sparse`` one: its floor outside its positions)."""
+    if isinstance(raw, Sparse):
+        assert bounds is not None
+        values = [bounds[0]] * size
+        for at in raw.positions.tolist():
+            values[at] = raw.value
+        return values
+    return [float(v) for v in raw]
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(scenarios())
+def test_each_plugins_per_row_form_matches_its_vector_form(scenario: dict[str, Any]) -> None:
+    config = PlacementConfig(**{**CONFIG.__dict__, "queue_when_full": scenario["queue"]})
+    engine = Engine(config)
+    for state in scenario["cluster"]:
+        engine.register(state)
+    request = scenario["request"]
+    for event in scenario["events"]:
+        apply(engine, event, request)
+    view = View(engine.state)
+    for k in engine.constraints_for(request, scenario["bound"]):
+        plugin = engine.plugins[k.plugin]
+        ctx = Context(view, k.args, request.key)
+        ctx = Context(view, k.args, request.key, plugin.prepare(ctx))
+        rows = range(engine.state.n)
+        if plugin.has_filter:
+            mask = plugin.filter(ctx)
+            assert [plugin.filter_row(ctx, r, r) for r in rows] == [bool(m) for m in mask], k
+        if plugin.has_score:
+            wanted = dense(plugin.score(ctx), engine.state.n, plugin.BOUNDS)
+            got = [plugin.score_row(ctx, r, r) for r in rows]
+            assert np.allclose(got, wanted, rtol=1e-5, atol=1e-6), (k, got, wanted)

@@ -144,10 +144,10 @@ def test_a_bound_action_is_cached_by_its_key_and_its_always_constraints_win() ->
 def test_a_heartbeat_repeating_static_attributes_keeps_the_caches() -> None:
     engine = engine_of([inv("a", networks={"n"}, bandwidth_mbps=12.3, site="x")])
     engine.place(REQUEST)
-    version = engine.state.static_version
+    restated = engine.state.restated.seq
     engine.heartbeat("a", networks=frozenset({"n"}), bandwidth_mbps=12.3, site="x",
                      memory_mb=1024, role="cloud", healthy=True, free_memory_mb=512)
-    assert engine.state.static_version == version
+    assert engine.state.restated.seq == restated
     engine.heartbeat("a", site="y")
-    assert engine.state.static_version == version + 1
+    assert engine.state.restated.seq == restated + 1
     assert engine.state.snapshot("a").site == "y"

@@ -11,7 +11,6 @@ import numpy as np
 
 from .. import constraints
 from ..plugin import Context, Plugin
-from ..state import View
 
 
 class BalancedLoad(Plugin):
@@ -25,8 +24,9 @@ class BalancedLoad(Plugin):
         share = np.divide(free, memory, out=np.zeros(ctx.view.size), where=memory > 0)
         return np.minimum(np.maximum(share, 0.0, out=share), 1.0, out=share)
 
-    def row_value(self, view: View, row: int) -> float:
-        memory = float(view.state.cols["memory_mb"][row])
+    def score_row(self, ctx: Context, row: int, at: int) -> float:
+        cols = ctx.view.state.cols
+        memory = cols["memory_mb"].item(row)
         if not memory > 0:
             return 0.0
-        return min(max(float(view.state.cols["free_memory_mb"][row]) / memory, 0.0), 1.0)
+        return min(max(cols["free_memory_mb"].item(row) / memory, 0.0), 1.0)

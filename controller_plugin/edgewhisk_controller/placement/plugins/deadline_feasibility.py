@@ -33,9 +33,25 @@ class DeadlineFeasibility(Plugin):
             return 0.0
         return transfer_ms(ctx.view, artifacts, ctx.args.get("site"), self.config)
 
+    def depends(self, ctx: Context) -> float:
+        """The observed run time: it moves every row's estimate at once."""
+        return ctx.view.run_ms(ctx.args.get("action") or ctx.action, self.config.default_run_ms)
+
     def estimate_ms(self, ctx: Context) -> np.ndarray:
-        run = ctx.view.run_ms(ctx.args.get("action") or ctx.action, self.config.default_run_ms)
-        return ctx.view.col("queue_ms") + ctx.prepared + run
+        """In float64, as ``_estimate_row``: both forms decide a deadline at its edge alike."""
+        return ctx.view.col("queue_ms").astype(np.float64) + ctx.prepared + self.depends(ctx)
+
+    def _estimate_row(self, ctx: Context, row: int, at: int) -> float:
+        prepared = ctx.prepared
+        transfer = prepared.item(at) if isinstance(prepared, np.ndarray) else prepared
+        return ctx.view.state.cols["queue_ms"].item(row) + transfer + self.depends(ctx)
+
+    def filter_row(self, ctx: Context, row: int, at: int) -> bool:
+        return bool(self._estimate_row(ctx, row, at) <= ctx.args["within_s"] * 1000.0)
+
+    def score_row(self, ctx: Context, row: int, at: int) -> float:
+        within = float(ctx.args["within_s"]) * 1000.0
+        return max((within - self._estimate_row(ctx, row, at)) * (1.0 / within), 0.0)
 
     def filter(self, ctx: Context) -> np.ndarray:
         return self.estimate_ms(ctx) <= ctx.args["within_s"] * 1000.0
@@ -43,34 +59,8 @@ class DeadlineFeasibility(Plugin):
     def score(self, ctx: Context) -> np.ndarray:
         """(deadline - estimate) / deadline, at least 0 (it cannot exceed 1)."""
         within = float(ctx.args["within_s"]) * 1000.0
-        run = ctx.view.run_ms(ctx.args.get("action") or ctx.action, self.config.default_run_ms)
-        slack = ((within - run) - ctx.prepared - ctx.view.col("queue_ms")) * (1.0 / within)
+        slack = (within - self.estimate_ms(ctx)) * (1.0 / within)
         return np.maximum(slack, 0.0, out=slack)
-
-    def add_score(self, ctx: Context, total: np.ndarray, lo: float, scale: float) -> float:
-        """``score`` fused with the engine's weighting in three numpy calls instead of seven.
-
-        With ``c = scale * (within - run - transfer) / within`` and ``k = scale / within``
-        the weighted score is ``max(c - k * queue, 0) = max(-k * queue, -c) + c``: the
-        constant ``c`` is left out (returned) when the transfer part is one number for every
-        row (nothing consumed), else added with the cached transfer vector.
-        """
-        if scale <= 0.0:
-            return super().add_score(ctx, total, lo, scale)
-        within = float(ctx.args["within_s"]) * 1000.0
-        run = ctx.view.run_ms(ctx.args.get("action") or ctx.action, self.config.default_run_ms)
-        k = scale / within
-        part = np.multiply(ctx.view.col("queue_ms"), np.float32(-k), dtype=np.float32)
-        prepared = ctx.prepared
-        if isinstance(prepared, np.ndarray):
-            part += (within - run - prepared) * k
-            np.maximum(part, np.float32(0.0), out=part)
-            offset = 0.0
-        else:
-            offset = (within - run - float(prepared)) * k
-            np.maximum(part, np.float32(-offset), out=part)
-        total += part
-        return offset - lo * scale
 
     def explain(self, args: Mapping[str, Any]) -> str:
         return f"unable to finish within {args['within_s']:g} s"

@@ -9,7 +9,6 @@ import numpy as np
 
 from .. import constraints
 from ..plugin import Context, Plugin
-from ..state import View
 
 
 class Health(Plugin):
@@ -19,8 +18,8 @@ class Health(Plugin):
     def filter(self, ctx: Context) -> np.ndarray:
         return ctx.view.col("healthy")
 
-    def row_value(self, view: View, row: int) -> float:
-        return 1.0 if view.state.cols["healthy"][row] else 0.0
+    def filter_row(self, ctx: Context, row: int, at: int) -> bool:
+        return bool(ctx.view.state.cols["healthy"].item(row))
 
     def explain(self, args: Mapping[str, Any]) -> str:
         return "unhealthy"

@@ -1,7 +1,10 @@
 """Proximity: prefer invokers close to the caller (or the data). Args: ``site``.
 
-The raw score is minus the site-to-site latency from the configuration's matrix; min-max
-normalised, so the nearest candidates get 100 and the farthest 0.
+The raw score is minus the latency from ``site`` to the invoker: the site-to-site latency from
+the configuration's matrix, except from the controller's own site to an invoker whose
+tunnel round trip was measured (``Engine.observe_rtt``), where the measurement wins -- it is
+that invoker's real distance, not its site's nominal one. Min-max normalised, so the nearest
+candidates get 100 and the farthest 0.
 """
 
 from __future__ import annotations
@@ -17,4 +20,9 @@ class Proximity(Plugin):
     NAME = constraints.PROXIMITY
 
     def score(self, ctx: Context) -> np.ndarray:
-        return -site_latency(ctx.view, ctx.args.get("site"), self.config)
+        site = ctx.args.get("site")
+        latency = site_latency(ctx.view, site, self.config)
+        if (site or self.config.site) == self.config.site:
+            measured = ctx.view.col("rtt_ms")
+            latency = np.where(measured >= 0, measured, latency)
+        return -latency

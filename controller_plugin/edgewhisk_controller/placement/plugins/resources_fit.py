@@ -28,6 +28,10 @@ class ResourcesFit(Plugin):
         column = "memory_mb" if self.config.queue_when_full else "free_memory_mb"
         return ctx.view.col(column) >= ctx.args["memory_mb"]
 
+    def filter_row(self, ctx: Context, row: int, at: int) -> bool:
+        column = "memory_mb" if self.config.queue_when_full else "free_memory_mb"
+        return bool(ctx.view.state.cols[column].item(row) >= ctx.args["memory_mb"])
+
     def explain(self, args: Mapping[str, Any]) -> str:
         free = "" if self.config.queue_when_full else "free "
         return f"with too little {free}memory (needs {args['memory_mb']} MB)"

@@ -7,8 +7,6 @@ is sparse (1 on those invokers, 0 elsewhere), so it costs nothing per invoker.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import constraints
 from ..plugin import Context, Plugin, Sparse
 
@@ -21,10 +19,6 @@ class WarmContainer(Plugin):
     def score(self, ctx: Context) -> Sparse:
         return Sparse(ctx.view.warm(ctx.args.get("action") or ctx.action), 1.0)
 
-    def add_score(self, ctx: Context, total: np.ndarray, lo: float, scale: float) -> float:
-        """``score`` without building the ``Sparse`` on every placement: the weighted 1 at
-        the warm positions; the 0 (or ``-lo * scale``) elsewhere is the constant left out."""
-        positions = ctx.view.warm(ctx.args.get("action") or ctx.action)
-        if len(positions):
-            total[positions] += np.float32(scale)
-        return -lo * scale
+    def score_row(self, ctx: Context, row: int, at: int) -> float:
+        rows = ctx.view.state.warm.get(ctx.args.get("action") or ctx.action)
+        return 1.0 if rows and row in rows else 0.0
