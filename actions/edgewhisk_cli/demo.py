@@ -1,28 +1,34 @@
 """``edgewhisk demo``: the paper's personal assistant, end to end, through the controller.
 
-What it shows: the embedded default as a user gets it, with an edge fleet. ``edgewhisk
-controller --port 0 --data WORKDIR/controller --invokers 0`` starts as a child process
-(SQLite store, artifacts in ``WORKDIR/controller/artifacts``, no local invoker); three ``edgewhisk
-invoker`` agents dial its tunnel on loopback with device tokens created through the API — a cloud
-node and one device per user (``demo_fleet.py``); the three example actions
-(``actions/examples/personal_assistant``) are deployed through the REST API and invoked with
-blocking invokes, as ``wsk`` would, and the placement engine puts each on a node by its policy:
+What it shows: the embedded default as a user gets it, with an edge fleet, and every artifact
+where its locality says. ``edgewhisk controller --port 0 --data WORKDIR/controller --invokers
+0`` starts as a child process (SQLite store, the artifact registry, its blob store at
+``controller/blobs``, no local invoker); three ``edgewhisk invoker`` agents dial its tunnel on
+loopback with device tokens created through the API — a cloud node and one device per user
+(``demo_fleet.py``), each with its own node store (``WORKDIR/stores/<id>``). The four example
+actions (``actions/examples/personal_assistant``) are deployed through the REST API and invoked
+with blocking invokes, as ``wsk`` would; the placement engine puts each on a node by its policy:
 
-1. seed     each user's device collects readings: ``artifacts/<usr>/glucose`` (npz)
-2. deploy   ``PUT actions/<name>``: python:3, a zip (``__main__.py`` + ``glucose.py``), the
+1. deploy   ``PUT actions/<name>``: python:3, a zip (``__main__.py`` + ``glucose.py``), the
             ``edgewhisk`` annotation (validated by the controller)
-3. invoke   ``train_base`` trains the population model in the cloud: ``artifacts/glucose-base``
-4. select   STAND-IN for the model registry (a later issue): refine's model selector is matched
-            against the trained model's metadata; the match is published as ``artifacts/base``
-5. invoke   ``refine`` fine-tunes a copy per user on their readings: ``<usr>/glucose-model``
-6. invoke   ``predict`` serves each user's model on a few of the user's held-out readings
+2. collect  each user's device records its readings: ``{usr}/glucose`` (npz, local: kept in
+            the device's store, registered by metadata only)
+3. train    ``train_base`` trains the population model on the cloud node: ``glucose-base``
+            (cloud: uploaded through the tunnel into the blob store, metadata and metrics in
+            the registry)
+4. refine   per user, on the user's device: the registry resolves the base by refine's
+            selector, the device fetches it through the tunnel into its store, fine-tunes it
+            on the readings already there: ``{usr}/glucose-model`` (local)
+5. predict  per user, on the user's device: the refined model, from the device's store
 
-It prints two tables: each step's outcome (artifact, size, accuracy before/after, answer, time),
-and each activation as the controller recorded it (activation id, ``invoker`` annotation: the
-node it ran on, waitTime, initTime on cold starts, duration, the client's round trip). The
-invokers and then the controller are stopped by pid at the end, whatever happened (each
-destroys its containers). Exit status 0 on success,
-1 with the failing step and its logs otherwise, 2 for bad arguments.
+It prints four tables: each step's outcome (artifact, size, accuracy before/after, answer,
+time); each activation as the controller recorded it (activation id, ``invoker`` annotation:
+the node it ran on, waitTime, initTime on cold starts, duration, the client's round trip); each
+artifact version as the registry lists it (kind, locality, copies, size, sha256, the activation
+that created it); and where the bytes went, from the access logs of the blob store and every
+node store, with one verdict per artifact (``demo_artifacts.py``). The invokers and then the
+controller are stopped by pid at the end, whatever happened (each destroys its containers).
+Exit status 0 on success, 1 with the failing step and its logs otherwise, 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from pathlib import Path
 from edgewhisk_controller.config import ControllerConfig
 
 from .action import ActionError
+from .demo_artifacts import BLOB_STORE, artifact_rows, byte_rows, verdicts
 from .demo_controller import DemoError, EmbeddedController
 from .demo_fleet import EdgeFleet, Node, nodes_for
 from .demo_report import Row, render
@@ -49,10 +56,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "personal_assistan
 DEFAULT_USERS = ("u1", "u2")
 PLACEMENT_NOTE = (
     "placement: every activation crossed a tunnel (the controller has no local invoker). "
-    "train_base has no policy: the engine's balanced load puts it on the node with the most free "
-    "memory (cloud); refine and predict say policy.fn(node=\"{usr}_device\", strict=True) (and "
-    "refine policy.data(network=[\"{usr}_home\"], strict=True)), so each ran on its user's "
-    "own device.")
+    "train_base says policy.fn(node=\"cloud\", strict=True): the cloud node; collect, refine "
+    "and predict say policy.fn(node=\"{usr}_device\", strict=True) (and refine "
+    "policy.data(network=[\"{usr}_home\"], strict=True)), so each ran on its user's own "
+    "device, where its readings and models are.")
 _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
 
 
@@ -92,6 +99,13 @@ def run(args: argparse.Namespace) -> int:
     print(render(demo.rows))
     print()
     print(render(demo.activations))
+    print("\nartifacts (GET /api/v1/namespaces/_/artifacts):\n")
+    print(render(artifact_rows(demo.registry, demo.activations)))
+    print(f"\nwhere the bytes went (access logs of the controller's {BLOB_STORE} and each node "
+          "store):\n")
+    print(render(byte_rows(demo.logs)))
+    print()
+    print("\n".join(verdicts(demo.registry, demo.logs)))
     print(f"\n{PLACEMENT_NOTE}")
     return 0
 
@@ -100,8 +114,7 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int)
     """Start the controller, run the steps, stop it by pid (also when a step fails)."""
     check_examples(examples)  # before anything starts
     started = time.perf_counter()
-    artifacts = ControllerConfig(data=data).artifacts  # every node's artifact folder here
-    artifacts.mkdir(parents=True, exist_ok=True)
+    stores = log.parent / "stores"  # each node's own store: stores/<invoker id>
     # no local invoker: every activation goes down a tunnel to one of the demo's nodes
     controller = EmbeddedController(data, log, ("--invokers", "0"))
     nodes = nodes_for(users)
@@ -109,7 +122,7 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int)
         with controller:
             client = controller.client()
             try:
-                demo = Demo(examples, artifacts, client, users, readings)
+                demo = Demo(examples, client, users, readings)
                 demo.started = started
                 demo.progress(f"controller: pid {controller.pid} at {controller.api_host}")
                 demo.rows.append(Row(
@@ -119,15 +132,18 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int)
                     time=f"{controller.started_s:.1f}s"))
                 fleet_started = time.perf_counter()
                 try:
-                    with EdgeFleet(client, controller.api_host, nodes, artifacts, log.parent):
+                    with EdgeFleet(client, controller.api_host, nodes, stores, log.parent):
                         _fleet_rows(demo, nodes, controller.api_host, fleet_started)
                         demo.run()
+                        demo.registry = client.artifacts()  # copies while the fleet is up
                 finally:
                     _report_fleet_stop(nodes, started)
             finally:
                 client.close()
     finally:
         _report_stop(controller, started)
+    demo.logs = {BLOB_STORE: ControllerConfig(data=data).blobs_log,
+                 **{n.id: stores / n.id / "access.log" for n in nodes}}
     agents = [n.pid for n in nodes if n.pid]
     containers = [pid for n in nodes for pid in n.containers]
     demo.rows.append(Row("total", result=f"{len(users)} users; invokers {_pids(agents)} and "

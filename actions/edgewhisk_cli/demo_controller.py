@@ -184,6 +184,14 @@ class ControllerClient:
                             f"{_error(response)}")
         return token
 
+    def artifacts(self) -> list[dict[str, Any]]:
+        """``GET artifacts``: every artifact version of the namespace (the registry's view)."""
+        response = self._call("get", "artifacts?limit=200", "list artifacts")
+        body = response.json() if response.status_code == 200 else None
+        if not isinstance(body, list):
+            raise DemoError(f"list artifacts: HTTP {response.status_code}: {_error(response)}")
+        return body
+
     def invoke(self, name: str, params: dict[str, Any], step: str) -> Activation:
         """A blocking invoke; the record (polled if the invoke outlives the wait limit).
 

@@ -4,13 +4,15 @@ What it shows: the fleet the paper's personal assistant runs on — a cloud node
 no owner) and one device per user (``--owner u1 --network u1_home``) — each an agent process
 that dialled the controller's tunnel (``ws://127.0.0.1``: plain WebSocket is allowed on
 loopback only) with a device token created through the API, exactly as a real device would
-behind its NAT. The controller's own local invoker is too small for the demo's actions, so every
-activation crosses a tunnel and its record's ``invoker`` annotation names the node that ran it.
+behind its NAT. The controller runs no local invoker (``--invokers 0``), so every activation
+crosses a tunnel and its record's ``invoker`` annotation names the node that ran it.
 
-Why every node shares one artifact folder: moving device-held artifacts through the tunnel is a
-later issue; on one machine the nodes read and write ``DATA/artifacts`` (``EDGEWHISK_ARTIFACTS``)
-and a device says which of its user's artifacts it holds (``--cached``), which is what the
-``local`` locality of refine and predict is placed on.
+Why every node has its own store: artifacts live where the locality rules say. Each agent
+keeps a node store of its own (``--store WORKDIR/stores/<id>`` within ``--store-cap``): a
+device's readings are born there and never leave it, a model it fetched through the tunnel is
+cached there, and what it produces stays there unless it is ``cloud`` (then it also goes up the
+tunnel into the controller's blob store). The cloud node is ``cloud-node``, not ``cloud``:
+``cloud`` is the blob store's name in an artifact's ``copies``.
 
 Agents are child processes in their own process groups, stopped by pid (SIGTERM: they finish
 what runs and close their containers; SIGKILL to the group if one hangs).
@@ -31,7 +33,9 @@ from .demo_controller import ControllerClient, DemoError, _children
 
 REGISTER_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
-CLOUD = "cloud"
+CLOUD = "cloud-node"
+CLOUD_STORE_CAP = "2GB"
+DEVICE_STORE_CAP = "512MB"  # a phone's budget for models and data sets
 
 
 @dataclass
@@ -45,32 +49,34 @@ class Node:
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     pid: int = 0
     containers: list[int] = field(default_factory=list)  # noted at the stop, for the report
+    store: Path | None = None  # its node store (``--store``), set when the fleet starts it
 
 
 def nodes_for(users: list[str]) -> list[Node]:
     """The cloud node first (ties in placement go to the earliest registered), then a device
     per user."""
-    nodes = [Node(CLOUD, ["--role", "cloud", "--memory", "2048", "--site", "cloud"],
-                  "role cloud, no owner, 2048 MB")]
+    nodes = [Node(CLOUD, ["--role", "cloud", "--memory", "2048", "--site", "cloud",
+                          "--store-cap", CLOUD_STORE_CAP],
+                  f"role cloud, no owner, 2048 MB, store {CLOUD_STORE_CAP}")]
     for usr in users:
         nodes.append(Node(
             f"{usr}-phone",
             ["--owner", usr, "--network", f"{usr}_home", "--site", f"{usr}_home",
-             "--memory", "1024", "--no-battery",
-             "--cached", f"{usr}/glucose", "--cached", f"{usr}/glucose-model"],
-            f"owner {usr} ({usr}_device), network {usr}_home, holds {usr}/glucose"))
+             "--memory", "1024", "--no-battery", "--store-cap", DEVICE_STORE_CAP],
+            f"owner {usr} ({usr}_device), network {usr}_home, store {DEVICE_STORE_CAP}"))
     return nodes
 
 
 class EdgeFleet:
-    """Start the nodes' agents against ``api_host``'s tunnel; stop them all (a context manager)."""
+    """Start the nodes' agents against ``api_host``'s tunnel, each with its node store under
+    ``stores/<id>``; stop them all (a context manager). Logs go to ``logs/invoker-<id>.log``."""
 
     def __init__(self, client: ControllerClient, api_host: str, nodes: list[Node],
-                 artifacts: Path, logs: Path) -> None:
+                 stores: Path, logs: Path) -> None:
         self.client = client
         self.tunnel = api_host.replace("http://", "ws://", 1)
         self.nodes = nodes
-        self.artifacts = artifacts
+        self.stores = stores
         self.logs = logs
 
     def __enter__(self) -> EdgeFleet:
@@ -93,11 +99,11 @@ class EdgeFleet:
     def _start(self, node: Node) -> None:
         token = self.client.create_token(node.id)
         node.log = self.logs / f"invoker-{node.id}.log"
+        node.store = self.stores / node.id
         command = [sys.executable, "-m", "edgewhisk_cli.main", "invoker",
                    "--controller", self.tunnel, "--id", node.id, "--backend", "process",
-                   *node.options]
-        env = {**os.environ, "EDGEWHISK_INVOKER_TOKEN": token,
-               "EDGEWHISK_ARTIFACTS": str(self.artifacts)}
+                   "--store", str(node.store), *node.options]
+        env = {**os.environ, "EDGEWHISK_INVOKER_TOKEN": token}
         with open(node.log, "ab") as log:
             node.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                             stderr=log, env=env, start_new_session=True)

@@ -1,4 +1,5 @@
-"""The demo's two tables: what each step did, and how the controller ran each activation.
+"""The demo's tables: what each step did, and how the controller ran each activation (the
+artifact tables' rows live in ``demo_artifacts.py``).
 
 Plain text, columns as wide as their widest cell, one line per row, so that the output reads
 in a terminal and greps in a test (the step is always the first word of a row).
@@ -6,7 +7,9 @@ in a terminal and greps in a test (the step is always the first word of a row).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
+from typing import Any
 
 
 @dataclass
@@ -39,8 +42,8 @@ class ActivationRow:
     round_trip: str
 
 
-def render(rows: list[Row] | list[ActivationRow]) -> str:
-    """A plain-text table of dataclass rows, headed by their field names."""
+def render(rows: Sequence[Any]) -> str:
+    """A plain-text table of dataclass rows (all of one class), headed by their field names."""
     if not rows:
         return ""
     headers = tuple(f.name.replace("_", " ") for f in fields(rows[0]))

@@ -1,18 +1,18 @@
 """The demo's steps against a running controller; each appends rows or raises DemoError.
 
-Why the artifacts are seeded and selected on disk rather than through the API: the controller
-has no artifact API yet (the artifact registry is a later issue). Its local invokers run the
-runtime with the filesystem store at ``DATA/artifacts`` (``ControllerConfig.artifacts``), so
-the demo writes the users' readings there as the devices would have, and stands in for the
-registry's selector matching in one explicit, labelled step.
+Every artifact goes through the registry and the node stores, none through a shared folder:
+``collect`` produces each user's readings on the user's device (``{usr}/glucose``, local: only
+their metadata is registered), ``train_base`` produces ``glucose-base`` on the cloud node (cloud:
+uploaded through the tunnel into the controller's blob store, with its metadata and metrics),
+``refine`` consumes the base by selector (the registry resolves it; the device fetches it
+through the tunnel) and the user's readings (already in the device's store) and produces
+``{usr}/glucose-model`` (local), which ``predict`` serves from the same store.
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -20,47 +20,48 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from edgewhisk import predicate_holds, save_artifact
-from edgewhisk_runtime.artifacts import ArtifactRef, FilesystemSink
+from edgewhisk import predicate_holds
 
 from .action import action_document
 from .demo_controller import Activation, ControllerClient, DemoError
 from .demo_report import ActivationRow, Row, ms, size
 
-ACTIONS = ("train_base", "refine", "predict")
+ACTIONS = ("collect", "train_base", "refine", "predict")
 LIMITS = {"timeout": 120_000, "memory": 256}
 
 
 class Demo:
-    """Seed, deploy, train, select, refine and predict; ``rows`` and ``activations`` grow."""
+    """Deploy, collect, train, refine and predict; ``rows`` and ``activations`` grow."""
 
-    def __init__(self, examples: Path, artifacts: Path, client: ControllerClient,
-                 users: list[str], readings: int) -> None:
+    def __init__(self, examples: Path, client: ControllerClient, users: list[str],
+                 readings: int) -> None:
         check_examples(examples)
         self.examples = examples
-        self.artifacts = artifacts
         self.client = client
         self.users = users
         self.readings = readings
         self.glucose = _load_module(examples / "glucose.py", "edgewhisk_demo_glucose")
-        self.sink = FilesystemSink(artifacts)
         self.rows: list[Row] = []
         self.activations: list[ActivationRow] = []
-        self.held_out: dict[str, Any] = {}
         self.annotations: dict[str, dict[str, Any]] = {}
+        self.registry: list[dict[str, Any]] = []  # the artifact versions, once the steps ran
+        self.logs: dict[str, Path] = {}  # store -> its access log, for where the bytes went
         self.started = time.perf_counter()
 
     def run(self) -> None:
-        self.progress("seed: each user's readings into the invokers' artifact folder")
-        self.seed()
         self.progress(f"deploy: PUT {', '.join(ACTIONS)} through the API")
         self.deploy()
-        self.progress("invoke: train_base (a cold start: the runtime imports MXNet at /init)")
-        base = self.train()
-        self.select(base)
-        self.progress(f"invoke: refine {', '.join(self.users)} (each on its own device, at once)")
+        self.progress(f"invoke: collect {', '.join(self.users)} (readings born on each device, "
+                      "kept in its store; the registry gets their metadata only)")
+        self.per_user(self.collect)
+        self.progress("invoke: train_base on the cloud node (a cold start: the runtime imports "
+                      "MXNet at /init); glucose-base goes up the tunnel into the blob store")
+        self.train()
+        self.progress(f"invoke: refine {', '.join(self.users)} (the registry resolves the base "
+                      "by selector; each device fetches it through the tunnel)")
         self.per_user(self.refine)
-        self.progress(f"invoke: predict {', '.join(self.users)} (each on its own device, at once)")
+        self.progress(f"invoke: predict {', '.join(self.users)} (each device serves its own "
+                      "refined model from its store)")
         self.per_user(self.predict)
 
     def per_user(self, step: Callable[[str], None]) -> None:
@@ -79,19 +80,6 @@ class Demo:
         """One line on stderr while the demo runs (the tables come at the end, on stdout)."""
         print(f"[{time.perf_counter() - self.started:5.1f}s] {message}", file=sys.stderr,
               flush=True)
-
-    def seed(self) -> None:
-        """Each user's readings, as the device collected them, in the artifact store."""
-        for usr in self.users:
-            data = self.glucose.user_readings(usr, self.readings)
-            self.held_out[usr] = self.glucose.split(data)[1]
-            with tempfile.TemporaryDirectory() as tmp:
-                staged, fmt = save_artifact(data, Path(tmp), name="glucose")
-                stored = asyncio.run(self.sink.store(
-                    ArtifactRef("data", "readings", f"{usr}/glucose"), staged, fmt))
-            critical = self.glucose.class_balance(data["y"])
-            self.rows.append(Row("seed", usr, stored.ref, "npz", size(stored.size),
-                                 result=f"{len(data['y'])} readings, {critical:.0%} critical"))
 
     def deploy(self) -> None:
         """PUT each action: python:3 with a zip (``__main__.py`` + ``glucose.py``) and the
@@ -123,35 +111,28 @@ class Demo:
             ms(done.record.get("duration")), f"{done.round_trip_s * 1000:.0f} ms"))
         return done
 
+    def collect(self, usr: str) -> None:
+        """The user's device records its readings: ``{usr}/glucose``, local to that device."""
+        done = self.invoke("collect", {"usr": usr, "readings": self.readings}, usr)
+        result = done.result
+        stored = _reference(result, "glucose", f"collect {usr}")
+        self.rows.append(Row(
+            "collect", usr, _versioned(stored), stored["format"], size(stored["size"]),
+            result=f"{result['readings']} readings, {result['critical']:.0%} critical, "
+                   f"{stored['locality']}: kept on {done.annotation('invoker')}",
+            time=f"{done.round_trip_s:.1f}s"))
+
     def train(self) -> dict[str, Any]:
         done = self.invoke("train_base", {})
         result = done.result
         stored = _reference(result, "glucose-base", "train_base")
-        self.rows.append(Row("train_base", "-", stored["ref"], stored["format"],
+        self.rows.append(Row("train_base", "-", _versioned(stored), stored["format"],
                              size(stored["size"]), f"{result['accuracy']:.3f}",
                              f"population {result['samples']['train']} train / "
-                             f"{result['samples']['held_out']} held out",
+                             f"{result['samples']['held_out']} held out, "
+                             f"{stored['locality']}: uploaded to the blob store",
                              f"{done.round_trip_s:.1f}s"))
         return result
-
-    def select(self, trained: dict[str, Any]) -> None:
-        """STAND-IN for the model registry (a later issue): match refine's selector against
-        the trained model's metadata and publish the match under the selector's name."""
-        consumes = self.annotations["refine"]["consumes"]
-        wanted = next(e for e in consumes if e["kind"] == "model" and "selector" in e)
-        selector, metadata = wanted["selector"], trained["model"]
-        mismatch = selector_mismatch(selector, metadata)
-        if mismatch:
-            raise DemoError(f"select: no model matches refine's selector {selector}: "
-                            f"glucose-base {mismatch}")
-        stored = asyncio.run(self.sink.store(
-            ArtifactRef("model", wanted["name"], None, selector),
-            self.artifacts / "glucose-base", "mxnet-gluon"))
-        checks = ", ".join(f"{m} {metadata['metrics'][m]} {p}"
-                           for m, p in selector.get("metrics", {}).items())
-        self.rows.append(Row("select", "-", f"{stored.ref} <- glucose-base", stored.format,
-                             size(stored.size),
-                             result=f"selector matched: {checks} (stand-in for the registry)"))
 
     def refine(self, usr: str) -> None:
         done = self.invoke("refine", {"usr": usr}, usr)
@@ -159,14 +140,16 @@ class Demo:
         stored = _reference(result, "glucose-model", f"refine {usr}")
         metrics = result["metrics"]
         self.rows.append(Row(
-            "refine", usr, stored["ref"], stored["format"], size(stored["size"]),
+            "refine", usr, _versioned(stored), stored["format"], size(stored["size"]),
             f"{result['accuracy_before']:.3f} -> {result['accuracy_after']:.3f}",
             f"bias(age) {metrics['bias_age_ratio']:.2f} "
             f"{self.gate('refine', 'bias', metrics['bias_age_ratio'])}",
             f"{done.round_trip_s:.1f}s"))
 
     def predict(self, usr: str, count: int = 3) -> None:
-        held_out = self.held_out[usr]
+        """A few of the user's held-out readings (regenerated from the collect seed, as the
+        user's app would send them) scored by the device's refined model."""
+        held_out = self.glucose.split(self.glucose.user_readings(usr, self.readings))[1]
         readings = self.glucose.as_dicts(held_out["X"][-count:])
         done = self.invoke("predict", {"usr": usr, "readings": readings}, usr)
         result = done.result
@@ -209,24 +192,17 @@ def _python_action(name: str, path: Path, include: list[Path]) -> dict[str, Any]
     return document
 
 
-def selector_mismatch(selector: Mapping[str, Any], metadata: Mapping[str, Any]) -> str:
-    """Why a model's metadata does not satisfy a selector ('' when it does)."""
-    for key in ("type", "trained_on", "input"):
-        if key in selector and metadata.get(key) != selector[key]:
-            return f"has {key} {metadata.get(key)!r}, not {selector[key]!r}"
-    for metric, predicate in selector.get("metrics", {}).items():
-        value = metadata.get("metrics", {}).get(metric)
-        if value is None or not predicate_holds(predicate, value):
-            return f"has {metric} {value} (needs {predicate})"
-    return ""
-
-
 def _reference(result: Mapping[str, Any], name: str, step: str) -> dict[str, Any]:
     """The artifact reference the runtime put in the result in place of the produced value."""
     value = result.get(name)
     if not isinstance(value, dict) or "artifact" not in value:
         raise DemoError(f"{step}: the result has no stored artifact {name!r}: {value!r}")
     return dict(value["artifact"])
+
+
+def _versioned(reference: Mapping[str, Any]) -> str:
+    """``name@version`` of an artifact reference (the registry's name for that version)."""
+    return f"{reference['name']}@{reference['version']}"
 
 
 def _load_module(path: Path, name: str) -> ModuleType:

@@ -34,7 +34,7 @@ EXPECTED = {
             {"kind": "model", "name": "glucose-base", "ref": "glucose-base", "locality": "cloud"}
         ],
         "gates": [],
-        "policies": [],
+        "policies": [{"type": "fn", "node": "cloud", "strict": True}],
     },
     "refine": {
         "consumes": [

@@ -1,37 +1,32 @@
 """``edgewhisk demo`` end to end: a real subprocess that starts a real controller and three edge
-invokers on its tunnel (a cloud node, a device per user), deploys the example actions through its
-API and invokes them; checked by what it prints (a row per step, node and user, a row per
-activation naming the node it ran on), by what it leaves on disk (the controller's store holds
-every printed activation; formats, loadable models that predict better for their user than the
-base does) and by what it cleans up (invokers, their containers, the controller, temp folders)."""
+invokers on its tunnel (a cloud node, a device per user, each with its own store), deploys the
+example actions through its API and invokes them; checked by what it prints (a row per step,
+node and user, a row per activation naming the node it ran on, a row per artifact version from
+the registry, where the bytes went from the access logs), by what it leaves on disk (the
+controller's store holds every printed activation) and by what it cleans up (invokers, their
+containers, the controller, temp folders). Where every byte went is proven in
+``test_artifact_flow.py`` from the same run."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import glucose
-import mxnet as mx
-import numpy as np
 import pytest
 from edgewhisk_controller.stores import open_store
-from edgewhisk_runtime.artifacts.filesystem import digest
+
+from .conftest import DemoRun, edgewhisk
 
 USERS = ("u1", "u2")
-NODES = {"cloud": "-", **{f"{u}-phone": u for u in USERS}}
+NODES = {"cloud-node": "-", **{f"{u}-phone": u for u in USERS}}
 EXAMPLE = Path(glucose.__file__).parent
-
-
-def _edgewhisk(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).with_name("edgewhisk")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "edgewhisk_cli.main"]
-    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout)
+ARTIFACTS = {"glucose-base@1": ("model", "cloud"),
+             **{f"{u}/glucose@1": ("data", "local") for u in USERS},
+             **{f"{u}/glucose-model@1": ("model", "local") for u in USERS}}
 
 
 def _tables(stdout: str) -> list[list[list[str]]]:
@@ -67,53 +62,68 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """The demo's output and its artifact folder (the controller's ``DATA/artifacts``)."""
-    workdir = tmp_path_factory.mktemp("demo")
-    return _edgewhisk("demo", "--workdir", str(workdir)), workdir / "controller" / "artifacts"
+def demo(demo_run: DemoRun) -> DemoRun:
+    assert demo_run.done.returncode == 0, demo_run.done.stderr[-6000:]
+    return demo_run
 
 
-def _sidecar(path: Path) -> dict:
-    return json.loads(path.with_name(path.name + ".edgewhisk.json").read_text())
-
-
-def _load_model(folder: Path):
-    return mx.gluon.SymbolBlock.imports(
-        str(folder / "model-symbol.json"), ["data"], str(folder / "model-0000.params")
-    )
-
-
-def test_the_demo_succeeds_and_prints_a_row_per_step_and_user(demo) -> None:
-    done, _ = demo
-    assert done.returncode == 0, done.stderr
-    steps, activations = _tables(done.stdout)
-    for step in ("seed", "refine", "predict"):
+def test_the_demo_prints_a_row_per_step_user_node_and_artifact(demo: DemoRun) -> None:
+    steps, activations, artifacts, moved = _tables(demo.done.stdout)
+    for step in ("collect", "refine", "predict"):
         assert sorted(row[1] for row in steps if row[0] == step) == list(USERS)
     assert [row[1] for row in steps if row[0] == "invoker"] == list(NODES)
-    for step in ("controller", "deploy", "train_base", "select", "total"):
-        assert [row[0] for row in steps].count(step) == (3 if step == "deploy" else 1)
+    for step, count in (("controller", 1), ("deploy", 4), ("train_base", 1), ("total", 1)):
+        assert [row[0] for row in steps].count(step) == count
+    assert "select" not in [row[0] for row in steps], "no stand-in: the registry resolves"
     assert [row[:2] for row in activations] == [
-        ["train_base", "-"], *(["refine", u] for u in USERS), *(["predict", u] for u in USERS)]
+        *(["collect", u] for u in USERS), ["train_base", "-"],
+        *(["refine", u] for u in USERS), *(["predict", u] for u in USERS)]
+    assert {row[0]: tuple(row[1:3]) for row in artifacts} == ARTIFACTS
+    assert {row[1] for row in moved} == set(ARTIFACTS)
 
 
-def test_each_activation_ran_on_the_node_its_policy_names(demo) -> None:
-    _, activations = _tables(demo[0].stdout)
+def test_the_artifacts_table_shows_copies_sizes_digests_and_creators(demo: DemoRun) -> None:
+    _, activations, artifacts, _ = _tables(demo.done.stdout)
+    made = {f"{row[0]} {row[1]}".replace(" -", ""): row[2][:8] for row in activations}
+    for name, _, _, copies, size, unit, sha, *created in artifacts:
+        usr = name.split("/")[0] if "/" in name else "-"
+        expected = ({"cloud", "cloud-node", *(f"{u}-phone" for u in USERS)}
+                    if name == "glucose-base@1" else {f"{usr}-phone"})
+        assert set(copies.split(",")) == expected
+        assert float(size) > 0 and unit == "KiB" and re.fullmatch(r"[0-9a-f]{12}", sha)
+        step = {"glucose": "collect", "glucose-model": "refine"}.get(
+            name.split("/")[-1].split("@")[0], "train_base")
+        who = f"{step} {usr}".replace(" -", "")
+        assert " ".join(created) == f"{who} ({made[who]})"
+
+
+def test_the_verdicts_say_no_local_artifact_left_its_device(demo: DemoRun) -> None:
+    out = demo.done.stdout
+    for usr in USERS:
+        for name in (f"{usr}/glucose@1", f"{usr}/glucose-model@1"):
+            assert (f"{name} (local): bytes written only to {usr}-phone: never left it"
+                    in out)
+    stores = ", ".join(["blob-store", "cloud-node", *(f"{u}-phone" for u in USERS)])
+    assert f"glucose-base@1 (cloud): bytes written to {stores}" in out
+    assert "LEFT ITS DEVICE" not in out
+
+
+def test_each_activation_ran_on_the_node_its_policy_names(demo: DemoRun) -> None:
+    _, activations, *_ = _tables(demo.done.stdout)
     for row in activations:
         step, usr, activation_id, invoker, start, *times = row
         assert re.fullmatch(r"[0-9a-f]{32}", activation_id)
-        # train_base has no policy (balanced: the cloud node); refine and predict are strict
-        # policy.fn(node="{usr}_device"): the device that user owns
-        assert invoker == ("cloud" if step == "train_base" else f"{usr}-phone")
+        # train_base: policy.fn(node="cloud", strict); the others policy.fn(node="{usr}_device")
+        assert invoker == ("cloud-node" if step == "train_base" else f"{usr}-phone")
         assert start == "cold"  # the first activation of its action on its node
         assert times[2] != "-"  # initTime on a cold start
 
 
-def test_every_printed_activation_is_recorded_by_the_controller(demo) -> None:
-    _, artifacts = demo
-    _, activations = _tables(demo[0].stdout)
+def test_every_printed_activation_is_recorded_by_the_controller(demo: DemoRun) -> None:
+    _, activations, *_ = _tables(demo.done.stdout)
 
     async def recorded() -> dict[str, dict]:
-        async with open_store(artifacts.parent) as store:
+        async with open_store(demo.controller) as store:
             return {doc["activationId"]: doc for doc in await store.list("activations")}
 
     records = asyncio.run(recorded())
@@ -124,51 +134,21 @@ def test_every_printed_activation_is_recorded_by_the_controller(demo) -> None:
         assert {"key": "invoker", "value": invoker} in record["annotations"]
 
 
-@pytest.mark.parametrize("usr", USERS, ids=[f"{u}'s readings are an npz file" for u in USERS])
-def test_the_seeded_readings_are_npz_in_the_store(demo, usr) -> None:
-    _, workdir = demo
-    path = workdir / usr / "glucose"
-    with np.load(path) as stored:
-        assert set(stored.files) == {"X", "y", "age"}
-        np.testing.assert_array_equal(stored["X"], glucose.user_readings(usr)["X"])
-    assert _sidecar(path)["format"] == "npz"
+def test_refined_accuracy_beats_the_base_for_each_user(demo: DemoRun) -> None:
+    for usr in USERS:
+        printed = re.search(rf"^refine\s+{usr}\s.*?(\d\.\d+) -> (\d\.\d+)", demo.done.stdout,
+                            re.M)
+        assert printed is not None
+        assert float(printed[2]) > float(printed[1])
 
 
-@pytest.mark.parametrize(
-    "ref",
-    [
-        pytest.param("glucose-base", id="the base model train_base produced"),
-        pytest.param("base", id="the model published for refine's selector"),
-        *(pytest.param(f"{u}/glucose-model", id=f"{u}'s refined model") for u in USERS),
-    ],
-)
-def test_models_are_mxnet_exports_with_a_matching_sidecar(demo, ref) -> None:
-    _, workdir = demo
-    folder = workdir / ref
-    assert sorted(p.name for p in folder.iterdir()) == ["model-0000.params", "model-symbol.json"]
-    size, sha256 = digest(folder)
-    assert _sidecar(folder) == {"format": "mxnet-gluon", "size": size, "sha256": sha256}
-
-
-@pytest.mark.parametrize("usr", USERS, ids=[f"{u}'s model beats the base for {u}" for u in USERS])
-def test_each_refined_model_loads_and_predicts_its_user_better_than_the_base(demo, usr) -> None:
-    _, workdir = demo
-    held_out = glucose.split(glucose.user_readings(usr))[1]
-    base = glucose.evaluate(_load_model(workdir / "glucose-base"), held_out)["accuracy"]
-    refined = glucose.evaluate(_load_model(workdir / usr / "glucose-model"), held_out)["accuracy"]
-    assert refined > base
-    printed = re.search(rf"^refine\s+{usr}\s.*?(\d\.\d+) -> (\d\.\d+)", demo[0].stdout, re.M)
-    assert printed is not None
-    assert (float(printed[1]), float(printed[2])) == (round(base, 3), round(refined, 3))
-
-
-def test_the_demo_stops_the_invokers_their_containers_and_the_controller(demo) -> None:
-    done, _ = demo
+def test_the_demo_stops_the_invokers_their_containers_and_the_controller(demo: DemoRun) -> None:
+    done = demo.done
     pids = _stopped_pids(done.stderr)
     assert len(pids) == 1, "the controller, which runs no local invoker"
     invokers, containers = _stopped_invokers(done.stderr)
     assert len(invokers) == len(NODES)
-    assert len(containers) == 1 + 2 * len(USERS), "train_base on cloud, refine+predict per device"
+    assert len(containers) == 1 + 3 * len(USERS), "train_base; collect, refine, predict per user"
     assert not [pid for pid in (*pids, *invokers, *containers) if _alive(pid)]
     assert f"controller pid {pids[0]} stopped" in done.stdout
 
@@ -181,7 +161,7 @@ def test_a_failing_action_fails_the_demo_naming_the_step_and_cleaning_up(tmp_pat
     body = "    started = time.perf_counter()\n"
     assert body in source
     refine.write_text(source.replace(body, '    raise RuntimeError("the device is offline")\n', 1))
-    done = _edgewhisk("demo", "--examples", str(examples), "--users", "u1")
+    done = edgewhisk("demo", "--examples", str(examples), "--users", "u1")
     assert done.returncode == 1
     assert "edgewhisk demo failed: refine u1" in done.stderr
     assert "the device is offline" in done.stderr
@@ -201,12 +181,13 @@ def test_a_failing_action_fails_the_demo_naming_the_step_and_cleaning_up(tmp_pat
     ],
 )
 def test_bad_arguments_are_refused_before_anything_starts(args) -> None:
-    done = _edgewhisk("demo", *args, timeout=60)
+    done = edgewhisk("demo", *args, timeout=60)
     assert done.returncode == 2
     assert "give distinct user ids" in done.stderr and done.stdout == ""
 
 
 def test_missing_example_actions_are_named(tmp_path) -> None:
-    done = _edgewhisk("demo", "--examples", str(tmp_path), timeout=60)
+    done = edgewhisk("demo", "--examples", str(tmp_path), timeout=60)
     assert done.returncode == 1
-    assert "the example actions are missing (train_base, refine, predict, glucose)" in done.stderr
+    assert ("the example actions are missing (collect, train_base, refine, predict, glucose)"
+            in done.stderr)

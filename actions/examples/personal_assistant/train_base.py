@@ -3,7 +3,8 @@
 Trains the glucose classifier on an anonymised population sample (no user ids: every row is a
 different person) and produces it as the model artifact ``glucose-base``, stored in the cloud.
 The result also carries the model's metadata (type, training data, held-out metrics): that is
-what a ``@consumes.model(selector=...)`` downstream is matched against.
+what a ``@consumes.model(selector=...)`` downstream is matched against. It runs on a ``cloud``
+invoker (strict): the population set is the provider's, and the training is the heavy step.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any
 
 import glucose
 import mxnet  # noqa: F401  (loaded at /init, so no activation pays for it)
-from edgewhisk import Output, produces
+from edgewhisk import Output, policy, produces
 
 
 @produces.model("glucose-base", locality="cloud")
+@policy.fn(node="cloud", strict=True)
 def main(args: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     seed = int(args.get("seed", 0))
