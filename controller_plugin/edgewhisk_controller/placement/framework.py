@@ -60,6 +60,10 @@ PIECES = 512
 """Static plugin results (and ANDs of hard filters) kept per cluster version, LRU."""
 CACHE_BYTES = 64 * 1024 * 1024
 """Budget of the cached static vectors; the oldest entries go first when it is exceeded."""
+RUN_STEP = 0.1
+"""Placement follows an action's run-time average only when it moved this share away: a new
+run time moves every row's deadline estimate (a full recompute of the entries using it),
+so it must not change with every completion; the estimate is no finer than that anyway."""
 RTT_ALPHA = 0.2
 """Weight of the newest tunnel round trip in its running average (``observe_rtt``)."""
 RTT_STEP = 0.2
@@ -145,13 +149,22 @@ class Engine:
         row = state.index.get(id)
         if row is None:
             return
-        old = state.run_ms.get(action_key)
-        state.charge(row, -memory_mb, -1, -(self.config.default_run_ms if old is None else old))
+        state.charge(row, -memory_mb, -1, -state.run_ms.get(action_key,
+                                                            self.config.default_run_ms))
         if run_ms is not None:
-            alpha = self.config.run_ewma_alpha
-            state.run_ms[action_key] = (
-                float(run_ms) if old is None else (1 - alpha) * old + alpha * float(run_ms))
+            self._learn_run_ms(action_key, float(run_ms))
         state.set_warm(row, action_key, warm)
+
+    def _learn_run_ms(self, action_key: str, run_ms: float) -> None:
+        """Fold an observed run time into the action's average (``run_ewma_alpha``); what
+        placement reads (``state.run_ms``) follows it in ``RUN_STEP`` steps."""
+        state, alpha = self.state, self.config.run_ewma_alpha
+        old = state.run_ewma.get(action_key)
+        average = run_ms if old is None else (1 - alpha) * old + alpha * run_ms
+        state.run_ewma[action_key] = average
+        used = state.run_ms.get(action_key)
+        if used is None or abs(average - used) > RUN_STEP * used:
+            state.run_ms[action_key] = average
 
     # -- placement --------------------------------------------------------------------------
 

@@ -122,7 +122,8 @@ class ClusterState:
         self._terms: list[tuple[frozenset[str], ...] | None] = []
         self._shared: dict[frozenset[str], frozenset[str]] = {}
         self.warm: dict[str, set[int]] = {}  # action key -> rows holding a warm container
-        self.run_ms: dict[str, float] = {}  # action key -> EWMA of observed run time
+        self.run_ewma: dict[str, float] = {}  # action key -> EWMA of observed run time
+        self.run_ms: dict[str, float] = {}  # action key -> the run time placement assumes
         self.sizes: dict[str, int] = {}  # artifact key -> bytes, as far as it is known
         self.static_version = 0
         self.changes = 0  # counts every column write (row views cache columns per count)

@@ -2,7 +2,8 @@
 
 Estimate per invoker: queue (``queue_ms``: expected run time of the activations already placed
 on it, divided by its cpus) + transfer of the consumed artifacts (as ArtifactLocality) + this
-action's observed run time (an EWMA per action version, ``default_run_ms`` before the first
+action's observed run time (an EWMA per action version, followed in 10% steps so that
+every completion does not move every estimate; ``default_run_ms`` before the first
 observation). Hard (strict): estimate <= ``within_s``. Soft: the slack left, as a fraction
 of the deadline, at least 0. Args: ``within_s``; optional ``action`` (the action key
 whose run time counts; default the placed action), ``artifacts`` and ``site`` (as
