@@ -4,7 +4,9 @@ Why through the public API only: the numbers must be what the controller gets. I
 through ``register`` (one ``InvokerState`` each), an activation is ``place`` (the timed
 decision) followed by ``placed`` (the state update the dispatcher makes), and an activation
 ends with ``completed`` ``COMPLETION_LAG`` placements later, so the cluster stays in a steady
-state with that many activations in flight instead of filling up.
+state with that many activations in flight instead of filling up. Each completion reports a
+run time jittered +-``RUN_JITTER`` around ``RUN_MS`` (seeded), as real ones are: the engine
+learns run times from completions, and a constant one would hide what that learning costs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from population import SITES, Population, iter_fields
 from workload import ACTION, ACTION_KIND, ACTION_MEMORY_MB, NAMESPACE, RUN_MS, Term
 
 COMPLETION_LAG = 1000
+RUN_JITTER = 0.2
 
 
 def _engine_class() -> Any:
@@ -121,6 +124,8 @@ def run(engine: Any, population: Population, hard: list[Term], soft: list[Term],
     cpu_latencies = np.zeros(max_placements, np.int64)
     pending: deque[str] = deque()
     chosen: list[str] = []
+    run_ms = (RUN_MS * np.random.default_rng(0).uniform(1 - RUN_JITTER, 1 + RUN_JITTER,
+                                                        max_placements)).tolist()
     clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
     cpu_start = time.process_time()
     start = clock()
@@ -137,7 +142,7 @@ def run(engine: Any, population: Population, hard: list[Term], soft: list[Term],
         pending.append(decision)
         chosen.append(decision)
         if len(pending) > COMPLETION_LAG:
-            completed(pending.popleft(), ACTION_MEMORY_MB, key, RUN_MS, True)
+            completed(pending.popleft(), ACTION_MEMORY_MB, key, run_ms[done], True)
         done += 1
         if done & 255 == 0:
             if on_progress is not None:

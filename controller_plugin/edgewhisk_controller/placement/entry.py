@@ -14,7 +14,7 @@ attribute of one invoker patches that row (``restated``: how far it has read
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -37,6 +37,10 @@ class BoundAction(Protocol):
 Bound = BoundAction | Sequence[Constraint]
 
 
+def _not_made() -> Any:
+    raise AssertionError("a step's row function is made by Engine._recompute")
+
+
 @dataclass
 class Step:
     """One dynamic constraint of an entry, ready to run (``lo``/``scale`` map raw to weighted
@@ -48,6 +52,8 @@ class Step:
     weight: float
     lo: float = 0.0
     scale: float = 0.0
+    row: Callable[[int, int], Any] = field(default=lambda row, at: _not_made())
+    # ^ the plugin's row_filter/row_score, made by Engine._recompute (the first sync)
 
 
 @dataclass
@@ -75,6 +81,7 @@ class Entry:
     seen: int = -1  # ClusterState.changed.seq that ``total`` reflects (-1: none yet)
     restated: int = 0  # ClusterState.restated.seq that ``static`` reflects
     depends: tuple[Any, ...] = ()  # the watched steps' ``depends`` that ``total`` reflects
+    shared: int = -1  # ClusterState.shared_version ``depends`` was last checked at
     watch: list[Step] = field(default_factory=list)  # steps whose plugin has ``depends``
     filters: list[tuple[Plugin, Constraint]] = field(default_factory=list)  # static hard
     scores: list[tuple[Plugin, Constraint]] = field(default_factory=list)  # static, BOUNDS

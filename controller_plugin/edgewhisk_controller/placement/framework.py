@@ -17,7 +17,7 @@ How a placement is decided (``place``):
    DeadlineFeasibility ...) are the entry's ``steps``. The entry keeps ``total`` = static +
    every step, and before each decision catches up on the rows that events changed since it
    was last used (``_sync``): each such row is re-scored with the plugins' per-row forms
-   (``filter_row``/``score_row``, O(1)); after many events, or when something every row
+   (``row_filter``/``row_score``, O(1)); after many events, or when something every row
    reads changed (``Plugin.depends``: an observed run time), it is recomputed in numpy.
    Dynamic scores have fixed BOUNDS, so no min/max over the cluster.
 4. The best total wins (filtered-out rows are -inf): one ``argmax``.
@@ -164,7 +164,7 @@ class Engine:
         state.run_ewma[action_key] = average
         used = state.run_ms.get(action_key)
         if used is None or abs(average - used) > RUN_STEP * used:
-            state.run_ms[action_key] = average
+            state.set_run_ms(action_key, average)
 
     # -- placement --------------------------------------------------------------------------
 
@@ -263,29 +263,39 @@ class Engine:
         """``entry.total`` brought up to date with the events since the entry was last used:
         the rows they changed re-scored one by one, or everything when there were many or
         something every row reads changed (``Plugin.depends``)."""
-        seq = self.state.changed.seq
-        depends = tuple(s.plugin.depends(s.ctx) for s in entry.watch) if entry.watch else ()
-        if seq != entry.seen or depends != entry.depends:
-            rows = self.state.changed.since(entry.seen)
-            if rows is None or len(rows) > ROW_UPDATES or depends != entry.depends:
+        state = self.state
+        seq = state.changed.seq
+        moved = entry.shared != state.shared_version and self._depends_moved(entry)
+        if seq != entry.seen or moved:
+            rows = state.changed.since(entry.seen)
+            if moved or rows is None or len(rows) > ROW_UPDATES:
                 self._recompute(entry)
-                entry.depends = depends
             else:
                 for row in set(rows):
                     self._update_row(entry, row)
             entry.seen = seq
         return entry.total
 
+    def _depends_moved(self, entry: Entry) -> bool:
+        """Whether a step's ``depends`` differs from what ``total`` reflects."""
+        entry.shared = self.state.shared_version
+        return tuple(s.plugin.depends(s.ctx) for s in entry.watch) != entry.depends
+
     def _recompute(self, entry: Entry) -> None:
         """Every row's total, in numpy: static, -inf where a dynamic filter fails, plus
-        each dynamic score weighted."""
+        each dynamic score weighted; and the steps' per-row functions made afresh."""
         total = entry.total
         np.copyto(total, entry.static)
         for step in entry.steps:
+            plugin, ctx = step.plugin, step.ctx
             if step.hard:
-                total[~step.plugin.filter(step.ctx)] = NEG_INF
+                total[~plugin.filter(ctx)] = NEG_INF
+                step.row = plugin.row_filter(ctx)
             else:
-                step.plugin.add_score(step.ctx, total, step.lo, step.scale)
+                plugin.add_score(ctx, total, step.lo, step.scale)
+                step.row = plugin.row_score(ctx)
+        entry.shared = self.state.shared_version
+        entry.depends = tuple(s.plugin.depends(s.ctx) for s in entry.watch)
 
     def _update_row(self, entry: Entry, row: int) -> None:
         """One row's total from its static value and each step's per-row form."""
@@ -296,11 +306,11 @@ class Engine:
         if value != _NEG_INF:
             for step in entry.steps:
                 if step.hard:
-                    if not step.plugin.filter_row(step.ctx, row, at):
+                    if not step.row(row, at):
                         value = _NEG_INF
                         break
                 else:
-                    value += (step.plugin.score_row(step.ctx, row, at) - step.lo) * step.scale
+                    value += (step.row(row, at) - step.lo) * step.scale
         entry.total[at] = value
 
     @staticmethod

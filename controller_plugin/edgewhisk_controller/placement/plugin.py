@@ -15,14 +15,14 @@ transfer times). ``BOUNDS`` is the raw score range when it is known in advance (
 dynamic scores, so the dynamic part never needs a min and max over the cluster).
 
 Per row: the engine keeps each cached entry's totals and, after an event, re-scores only the
-rows it changed, through ``filter_row`` / ``score_row`` -- by default the vector form on a
-one-row view (always right, a few microseconds); a dynamic plugin overrides them with an O(1)
-form (a sub-microsecond read of a column), and the tests check both forms agree.
+rows it changed, through the functions ``row_filter`` / ``row_score`` return -- by default the
+vector form on a one-row view (always right, a few microseconds); a dynamic plugin returns an
+O(1) one (a sub-microsecond read of a column), and the tests check both forms agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -30,6 +30,11 @@ import numpy as np
 
 from .config import PlacementConfig
 from .state import View
+
+RowFilter = Callable[[int, int], bool]
+"""``filter`` for one row: (state row, its position in the context's view) -> passes."""
+RowScore = Callable[[int, int], float]
+"""``score`` (raw) for one row: (state row, its position in the context's view) -> raw."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,9 @@ class Plugin:
 
     def depends(self, ctx: Context) -> Any:
         """What a dynamic result reads besides the rows' columns (DeadlineFeasibility: the
-        action's observed run time): when it changes, every row's score may, so the engine
-        recomputes the entry in full instead of catching up row by row. None: nothing."""
+        action's assumed run time): when it changes, every row's score may, so the engine
+        recomputes the entry in full instead of catching up row by row. None: nothing. The
+        engine asks again only when ``ClusterState.shared_version`` moved."""
         return None
 
     def filter(self, ctx: Context) -> np.ndarray:
@@ -102,15 +108,18 @@ class Plugin:
         else:
             total += raw * scale
 
-    def filter_row(self, ctx: Context, row: int, at: int) -> bool:
-        """``filter`` for one state ``row`` at position ``at`` of ``ctx.view``: how the engine
-        re-checks a row an event changed. This default runs ``filter`` on a one-row view; a
-        dynamic plugin overrides it with an O(1) form."""
-        return bool(self.filter(one_row(ctx, row, at))[0])
+    def row_filter(self, ctx: Context) -> RowFilter:
+        """``filter`` for single rows: how the engine re-checks each row an event changed.
 
-    def score_row(self, ctx: Context, row: int, at: int) -> float:
-        """``score`` (raw) for one state ``row`` at position ``at``; see ``filter_row``."""
-        return raw_value(self.score(one_row(ctx, row, at)), self.BOUNDS)
+        The engine asks for it again whenever it recomputes the entry (so after ``depends``
+        changed, and after registrations, which rebuild entries): the function may bind what
+        stays fixed until then -- column arrays, the run time. This default runs ``filter`` on
+        a one-row view; a dynamic plugin returns an O(1) function."""
+        return lambda row, at: bool(self.filter(one_row(ctx, row, at))[0])
+
+    def row_score(self, ctx: Context) -> RowScore:
+        """``score`` (raw) for single rows; see ``row_filter``."""
+        return lambda row, at: raw_value(self.score(one_row(ctx, row, at)), self.BOUNDS)
 
     def rows(self, ctx: Context) -> np.ndarray | None:
         """Optional sparse form of a static filter over the whole cluster: the sorted state

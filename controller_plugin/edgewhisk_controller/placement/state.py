@@ -127,6 +127,7 @@ class ClusterState:
         self.sizes: dict[str, int] = {}  # artifact key -> bytes, as far as it is known
         self.static_version = 0
         self.changes = 0  # counts every column write (row views cache columns per count)
+        self.shared_version = 0  # counts changes of run_ms (what no row holds; Plugin.depends)
         self.changed = RowLog()  # rows whose dynamic columns or warm containers changed
         self.restated = RowLog()  # rows whose static attributes changed (not registrations)
 
@@ -300,6 +301,11 @@ class ClusterState:
             members = self.warm.get(action, ())
             rows = self._arrays[key] = np.fromiter(sorted(members), np.intp, len(members))
         return rows
+
+    def set_run_ms(self, action: str, ms: float) -> None:
+        """The run time placement assumes for ``action`` (DeadlineFeasibility, backlogs)."""
+        self.run_ms[action] = ms
+        self.shared_version += 1
 
     def set_warm(self, row: int, action: str, warm: bool) -> None:
         """Whether ``row`` holds a warm container of ``action`` (WarmContainer reads it)."""

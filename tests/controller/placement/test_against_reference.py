@@ -5,8 +5,8 @@ the reference's best total (to float32 rounding), never violates a hard constrai
 the reference finds nothing feasible the engine answers Unschedulable with the same counts.
 Placing after every event checks that the cached entries follow the state: their totals are
 caught up row by row, and static changes (networks, cached, labels, a measured round trip)
-patch their rows. A second property checks each plugin's per-row form (``filter_row``,
-``score_row``) against its vector form on every row.
+patch their rows. A second property checks each plugin's per-row form (``row_filter``,
+``row_score``) against its vector form on every row.
 """
 
 from __future__ import annotations
@@ -224,8 +224,10 @@ def test_each_plugins_per_row_form_matches_its_vector_form(scenario: dict[str, A
         rows = range(engine.state.n)
         if plugin.has_filter:
             mask = plugin.filter(ctx)
-            assert [plugin.filter_row(ctx, r, r) for r in rows] == [bool(m) for m in mask], k
+            passes = plugin.row_filter(ctx)
+            assert [passes(r, r) for r in rows] == [bool(m) for m in mask], k
         if plugin.has_score:
             wanted = dense(plugin.score(ctx), engine.state.n, plugin.BOUNDS)
-            got = [plugin.score_row(ctx, r, r) for r in rows]
+            scores = plugin.row_score(ctx)
+            got = [scores(r, r) for r in rows]
             assert np.allclose(got, wanted, rtol=1e-5, atol=1e-6), (k, got, wanted)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import constraints
-from ..plugin import Context, Plugin
+from ..plugin import Context, Plugin, RowScore
 
 
 class BalancedLoad(Plugin):
@@ -24,9 +24,11 @@ class BalancedLoad(Plugin):
         share = np.divide(free, memory, out=np.zeros(ctx.view.size), where=memory > 0)
         return np.minimum(np.maximum(share, 0.0, out=share), 1.0, out=share)
 
-    def score_row(self, ctx: Context, row: int, at: int) -> float:
-        cols = ctx.view.state.cols
-        memory = cols["memory_mb"].item(row)
-        if not memory > 0:
-            return 0.0
-        return min(max(cols["free_memory_mb"].item(row) / memory, 0.0), 1.0)
+    def row_score(self, ctx: Context) -> RowScore:
+        memory, free = ctx.view.state.cols["memory_mb"], ctx.view.state.cols["free_memory_mb"]
+
+        def share(row: int, at: int) -> float:
+            total = memory.item(row)
+            return min(max(free.item(row) / total, 0.0), 1.0) if total > 0 else 0.0
+
+        return share

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import constraints
-from ..plugin import Context, Plugin
+from ..plugin import Context, Plugin, RowFilter, RowScore
 from .artifact_locality import transfer_ms
 
 
@@ -42,17 +42,22 @@ class DeadlineFeasibility(Plugin):
         """In float64, as ``_estimate_row``: both forms decide a deadline at its edge alike."""
         return ctx.view.col("queue_ms").astype(np.float64) + ctx.prepared + self.depends(ctx)
 
-    def _estimate_row(self, ctx: Context, row: int, at: int) -> float:
-        prepared = ctx.prepared
-        transfer = prepared.item(at) if isinstance(prepared, np.ndarray) else prepared
-        return ctx.view.state.cols["queue_ms"].item(row) + transfer + self.depends(ctx)
+    def row_estimate(self, ctx: Context) -> RowScore:
+        """``estimate_ms`` for one row, with the run time bound (see ``Plugin.row_filter``)."""
+        queue, prepared, run = ctx.view.state.cols["queue_ms"], ctx.prepared, self.depends(ctx)
+        if isinstance(prepared, np.ndarray):
+            return lambda row, at: queue.item(row) + prepared.item(at) + run
+        transfer = float(prepared)
+        return lambda row, at: queue.item(row) + transfer + run
 
-    def filter_row(self, ctx: Context, row: int, at: int) -> bool:
-        return bool(self._estimate_row(ctx, row, at) <= ctx.args["within_s"] * 1000.0)
+    def row_filter(self, ctx: Context) -> RowFilter:
+        estimate, limit = self.row_estimate(ctx), ctx.args["within_s"] * 1000.0
+        return lambda row, at: estimate(row, at) <= limit
 
-    def score_row(self, ctx: Context, row: int, at: int) -> float:
-        within = float(ctx.args["within_s"]) * 1000.0
-        return max((within - self._estimate_row(ctx, row, at)) * (1.0 / within), 0.0)
+    def row_score(self, ctx: Context) -> RowScore:
+        estimate, within = self.row_estimate(ctx), float(ctx.args["within_s"]) * 1000.0
+        per_ms = 1.0 / within
+        return lambda row, at: max((within - estimate(row, at)) * per_ms, 0.0)
 
     def filter(self, ctx: Context) -> np.ndarray:
         return self.estimate_ms(ctx) <= ctx.args["within_s"] * 1000.0

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import constraints
-from ..plugin import Context, Plugin
+from ..plugin import Context, Plugin, RowFilter
 
 
 class Health(Plugin):
@@ -18,8 +18,9 @@ class Health(Plugin):
     def filter(self, ctx: Context) -> np.ndarray:
         return ctx.view.col("healthy")
 
-    def filter_row(self, ctx: Context, row: int, at: int) -> bool:
-        return bool(ctx.view.state.cols["healthy"].item(row))
+    def row_filter(self, ctx: Context) -> RowFilter:
+        healthy = ctx.view.state.cols["healthy"]
+        return lambda row, at: bool(healthy.item(row))
 
     def explain(self, args: Mapping[str, Any]) -> str:
         return "unhealthy"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import constraints
-from ..plugin import Context, Plugin
+from ..plugin import Context, Plugin, RowFilter
 
 
 class ResourcesFit(Plugin):
@@ -28,9 +28,10 @@ class ResourcesFit(Plugin):
         column = "memory_mb" if self.config.queue_when_full else "free_memory_mb"
         return ctx.view.col(column) >= ctx.args["memory_mb"]
 
-    def filter_row(self, ctx: Context, row: int, at: int) -> bool:
+    def row_filter(self, ctx: Context) -> RowFilter:
         column = "memory_mb" if self.config.queue_when_full else "free_memory_mb"
-        return bool(ctx.view.state.cols[column].item(row) >= ctx.args["memory_mb"])
+        memory, need = ctx.view.state.cols[column], ctx.args["memory_mb"]
+        return lambda row, at: bool(memory.item(row) >= need)
 
     def explain(self, args: Mapping[str, Any]) -> str:
         free = "" if self.config.queue_when_full else "free "

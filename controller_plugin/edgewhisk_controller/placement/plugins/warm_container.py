@@ -8,7 +8,7 @@ is sparse (1 on those invokers, 0 elsewhere), so it costs nothing per invoker.
 from __future__ import annotations
 
 from .. import constraints
-from ..plugin import Context, Plugin, Sparse
+from ..plugin import Context, Plugin, RowScore, Sparse
 
 
 class WarmContainer(Plugin):
@@ -19,6 +19,11 @@ class WarmContainer(Plugin):
     def score(self, ctx: Context) -> Sparse:
         return Sparse(ctx.view.warm(ctx.args.get("action") or ctx.action), 1.0)
 
-    def score_row(self, ctx: Context, row: int, at: int) -> float:
-        rows = ctx.view.state.warm.get(ctx.args.get("action") or ctx.action)
-        return 1.0 if rows and row in rows else 0.0
+    def row_score(self, ctx: Context) -> RowScore:
+        warm, action = ctx.view.state.warm, ctx.args.get("action") or ctx.action
+
+        def held(row: int, at: int) -> float:
+            rows = warm.get(action)
+            return 1.0 if rows and row in rows else 0.0
+
+        return held
