@@ -98,7 +98,7 @@ async def preload(request: web.Request) -> web.Response:
     doc = await _registry(request).get(namespace(request), name, version)
     hub = request.app.get(tunnel.TUNNEL)
     devices = await preloads.preload(doc, request.app[DISPATCHER].invokers, selector,
-                                     getattr(hub, "push", None))
+                                     hub.push if hub is not None else None)
     return json_response({"artifact": doc["_id"], "devices": devices})
 
 
