@@ -16,18 +16,19 @@ from .cluster import engine_of, hard, inv, soft
 REQUEST = PlacementRequest("guest/a", "python:3", 256, "guest", version="0.0.1")
 
 
-def test_a_changed_label_patches_the_row_of_a_cached_entry() -> None:
-    engine = engine_of([inv(f"i{n}") for n in range(8)])
-    bound = [soft(c.NODE_SELECTOR, 5.0, node="zone=a")]
-    assert engine.place(REQUEST, bound) == "i0"  # a tie: the lowest row
-    (entry,) = engine._entries.values()
-    engine.heartbeat("i5", labels={"zone": "a"})
-    assert engine.place(REQUEST, bound) == "i5"
-    engine.heartbeat("i5", labels={"zone": "b"})
-    assert engine.place(REQUEST, bound) == "i0"
-    assert list(engine._entries.values()) == [entry] and entry is engine._entries[
-        next(iter(engine._entries))]
-    assert entry.version == engine.state.static_version
+def test_a_changed_label_patches_the_row_of_every_cached_entry_without_rebuilding() -> None:
+    engine = engine_of([inv(f"i{n}", labels={"tier": "x"} if n < 4 else {}) for n in range(8)])
+    prefer = [soft(c.NODE_SELECTOR, 5.0, node="zone=a")]
+    other = PlacementRequest("guest/b", "python:3", 128, "guest", version="2")
+    only_x = [hard(c.NODE_SELECTOR, node="tier=x"), soft(c.NODE_SELECTOR, 5.0, node="zone=a")]
+    assert (engine.place(REQUEST, prefer), engine.place(other, only_x)) == ("i0", "i0")
+    entries = list(engine._entries.values())
+    engine.heartbeat("i5", labels={"zone": "a", "tier": "x"})  # a candidate of both, preferred
+    assert (engine.place(REQUEST, prefer), engine.place(other, only_x)) == ("i5", "i5")
+    engine.heartbeat("i5", labels={"zone": "a"})  # no longer passes the hard tier=x
+    assert (engine.place(REQUEST, prefer), engine.place(other, only_x)) == ("i5", "i0")
+    assert [id(e) for e in engine._entries.values()] == [id(e) for e in entries]
+    assert all(e.rows is None and e.version == engine.state.static_version for e in entries)
 
 
 def test_a_row_leaving_and_rejoining_a_selective_entry_is_patched() -> None:
