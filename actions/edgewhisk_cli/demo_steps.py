@@ -86,7 +86,7 @@ class Demo:
         ``edgewhisk`` annotation read from its decorators (in parallel: each imports MXNet)."""
         include = [self.examples / "glucose.py"]
         with ThreadPoolExecutor(len(ACTIONS)) as pool:
-            documents = {a: pool.submit(_python_action, a, self.examples / f"{a}.py", include)
+            documents = {a: pool.submit(python_action, a, self.examples / f"{a}.py", include)
                          for a in ACTIONS}
             for action, future in documents.items():
                 document = future.result()
@@ -181,7 +181,7 @@ def check_examples(examples: Path) -> None:
                         "run the demo from a source checkout or give --examples DIR")
 
 
-def _python_action(name: str, path: Path, include: list[Path]) -> dict[str, Any]:
+def python_action(name: str, path: Path, include: list[Path]) -> dict[str, Any]:
     """The action document for the process backend: ``python:3`` with the zip (the image's
     ``blackbox`` kind needs a container engine), the ``edgewhisk`` annotation kept."""
     document = action_document(name, path, include, limits=LIMITS)

@@ -1,23 +1,40 @@
-"""``edgewhisk bench artifacts --versions 3000 --repeat 5 --json``: the selector benchmark runs
-end to end and reports every scenario with both percentiles; each resolving scenario picked a
-version and the no-match scenario named its candidates. No timing is asserted."""
+"""``edgewhisk bench artifacts``: both parts run end to end in one quick run.
+
+The selector part (``--versions 3000 --repeat 5``) reports every scenario with both
+percentiles; each resolving scenario picked a version and the no-match scenario named its
+candidates. The transfer part (``--quick``: 1 and 8 MB, twice each) measured every source at
+every size with a real controller, a real agent and a moto S3 server, printed progress while
+bytes moved, wrote its PNG, and left nothing running. No timing is asserted (the numbers are
+the benchmark's output, not a test's).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EDGEWHISK = Path(sys.executable).with_name("edgewhisk")
+SOURCES = ("cached", "tunnel", "s3")
 
 
-def test_the_selector_benchmark_reports_every_scenario() -> None:
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str, Path]:
+    plot = tmp_path_factory.mktemp("artifacts") / "artifacts.png"
     done = subprocess.run([str(EDGEWHISK), "bench", "artifacts", "--versions", "3000",
-                           "--repeat", "5", "--json"], capture_output=True, text=True,
-                          timeout=300, check=False)
+                           "--repeat", "5", "--quick", "--json", "--out", str(plot)],
+                          capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
-    doc = json.loads(done.stdout)
+    return json.loads(done.stdout), done.stderr, plot
+
+
+def test_the_selector_benchmark_reports_every_scenario(quick_run: tuple[dict, str, Path]) -> None:
+    doc, _, _ = quick_run
     assert doc["versions"] == 3000 and doc["index_build_ms"] >= 0
     rows = {row["scenario"]: row for row in doc["rows"]}
     assert len(rows) == 7
@@ -26,3 +43,40 @@ def test_the_selector_benchmark_reports_every_scenario() -> None:
     outcomes = [row["outcome"] for row in rows.values()]
     assert sum(o.startswith("m") and "@" in o for o in outcomes) == 5
     assert "no match, 5 candidates" in outcomes
+
+
+def test_every_source_was_measured_at_every_size(quick_run: tuple[dict, str, Path]) -> None:
+    transfer = quick_run[0]["transfer"]
+    assert transfer["sizes_mb"] == [1.0, 8.0] and transfer["repeat"] == 2
+    measured = {(r["size_mb"], r["source"]) for r in transfer["rows"]}
+    assert measured == {(s, src) for s in (1.0, 8.0) for src in SOURCES}
+    for row in transfer["rows"]:
+        assert row["n"] == 2 and 0 <= row["p50_ms"] <= row["max_ms"] and row["mb_per_s"] > 0
+        assert (row["activation_p50_ms"] is not None) == (row["source"] == "tunnel"), row
+    for ratio in transfer["ratios"]:
+        assert ratio["tunnel_vs_s3_throughput"] > 0 and ratio["tunnel_vs_cached_latency"] > 0
+
+
+def test_progress_lines_show_bytes_moving(quick_run: tuple[dict, str, Path]) -> None:
+    _, stderr, _ = quick_run
+    assert re.search(r"tunnel 8 MB #\d \(v\d+\): \d+/8 MB through the tunnel", stderr), stderr
+    assert re.search(r"s3 8 MB #\d: \d+/8 MB", stderr), stderr
+
+
+def test_the_plot_is_a_png(quick_run: tuple[dict, str, Path]) -> None:
+    _, _, plot = quick_run
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_nothing_the_benchmark_started_is_left_running(quick_run: tuple[dict, str, Path]) -> None:
+    pids = quick_run[0]["transfer"]["stopped_pids"]
+    assert len(pids) >= 4, "moto, the controller, the agent and its container"
+    assert [pid for pid in pids if _alive(pid)] == []

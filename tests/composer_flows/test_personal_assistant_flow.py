@@ -24,7 +24,7 @@ from controller.api.harness import Client, Controller
 from edgewhisk import ArtifactHandle
 from edgewhisk_cli.demo_controller import ControllerClient
 from edgewhisk_cli.demo_fleet import EdgeFleet, nodes_for
-from edgewhisk_cli.demo_steps import _python_action
+from edgewhisk_cli.demo_steps import python_action
 from edgewhisk_runtime.artifacts.canonical import materialize
 from edgewhisk_runtime.artifacts.store import NodeStore
 
@@ -97,7 +97,7 @@ def test_refine_and_serve_chains_refine_then_predict_for_one_user(
     include = [EXAMPLES / "glucose.py"]
     with controller.client() as client:
         for action in ACTIONS:
-            document = _python_action(action, EXAMPLES / f"{action}.py", include)
+            document = python_action(action, EXAMPLES / f"{action}.py", include)
             response = client.put(f"actions/{action}?overwrite=true", json=document)
             assert response.status_code == 200, response.text
         collected = _invoke(client, "collect", {"usr": "u1", "readings": READINGS})
