@@ -114,8 +114,8 @@ def verdicts(docs: Iterable[Mapping[str, Any]], logs: Mapping[str, Path]) -> lis
         if doc["locality"] == "local":
             origin = set(doc.get("copies") or [])
             ok = len(stores) == 1 and set(stores) <= origin
-            verdict = "never left it" if ok else "LEFT ITS DEVICE"
-            lines.append(f"{name} (local): bytes written only to {where}: {verdict}")
+            lines.append(f"{name} (local): bytes written only to {where}: never left it" if ok
+                         else f"{name} (local): bytes written to {where}: LEFT ITS DEVICE")
         else:
             lines.append(f"{name} ({doc['locality']}): bytes written to {where}")
     return lines
