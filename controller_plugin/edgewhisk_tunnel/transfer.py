@@ -19,7 +19,9 @@ The conversation (``id`` = a transfer id chosen by whoever opens it)::
            R -> S  get(id, ref, offset=size) once it KEPT the bytes (the push's acknowledgement)
     either side:   abort(id, reason) ends it; ``abort_all`` when the connection drops.
 
-Pure asyncio over a ``send`` coroutine; imports nothing of ours but :mod:`.messages`.
+Pure asyncio over a ``send`` coroutine; imports nothing of ours but :mod:`.messages` and
+:mod:`.streams` (the two ends of a stream, re-exported here: ``Incoming``, ``Outgoing``,
+``save``, ``file_chunks`` and the errors).
 """
 
 from __future__ import annotations
@@ -27,14 +29,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
 import logging
-import os
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from .messages import (
     ARTIFACT_CHUNK_BYTES,
@@ -46,119 +45,29 @@ from .messages import (
     Message,
     ProtocolError,
 )
+from .streams import (
+    CACHED,
+    CONNECTION_LOST,
+    Incoming,
+    Outgoing,
+    Progress,
+    Throttle,
+    TransferError,
+    TransferRefused,
+    file_chunks,
+    rechunk,
+    save,
+)
+
+__all__ = ["CACHED", "CONNECTION_LOST", "Incoming", "Outgoing", "TransferError",
+           "TransferRefused", "Transfers", "file_chunks", "save"]
 
 log = logging.getLogger(__name__)
 
-CONNECTION_LOST = "the connection was lost"
-CACHED = "cached"
-"""How a push's refusal starts when the receiver holds that artifact already (not a failure:
-a preload answers ``cached``)."""
-PROGRESS_BYTES = 1 << 20
 ENDED_HISTORY = 1024
 """Transfer ids remembered after they ended: late grants and chunks for them are ignored."""
 
 Send = Callable[[Message], Awaitable[bool]]
-Progress = Callable[[str, int, int], None]
-
-
-class TransferError(Exception):
-    """A transfer failed: aborted by the peer, digest or size mismatch, connection lost."""
-
-
-class TransferRefused(TransferError):
-    """A transfer was refused (raised by ``on_request``/``on_offer`` -> ``artifact.abort``;
-    raised to the opener when the peer refuses). ``str()`` is the reason, naming the rule."""
-
-
-@dataclass
-class Outgoing:
-    """What a serving side sends: the canonical blob's ``size``/``sha256`` and its bytes."""
-
-    size: int
-    sha256: str
-    format: str
-    chunks: AsyncIterator[bytes]
-
-
-class _Throttle:
-    """Calls ``on_progress`` every ~1 MiB or 5 % of ``size``."""
-
-    def __init__(self, ref: str, size: int, on_progress: Progress | None) -> None:
-        self.ref, self.size, self.on_progress = ref, size, on_progress
-        self.step = max(1, min(PROGRESS_BYTES, size // 20))
-        self.next = 0
-
-    def __call__(self, done: int) -> None:
-        if self.on_progress is not None and (done >= self.next or done == self.size):
-            self.next = done + self.step
-            self.on_progress(self.ref, done, self.size)
-
-
-class Incoming:
-    """An artifact arriving: iterate :meth:`chunks` once; credit follows consumption."""
-
-    def __init__(self, owner: Transfers, transfer_id: str, ref: str, *,
-                 size: int | None = None, sha256: str | None = None,
-                 format: str | None = None, offered: bool = False) -> None:
-        self._owner = owner
-        self.transfer_id = transfer_id
-        self.ref = ref
-        self.size = size
-        self.sha256 = sha256
-        self.format = format
-        self.offered = offered
-        self.started = False
-        self.done = False
-        self.received = 0       # bytes arrived (checked against the grant)
-        self.granted = 0        # the sender may send up to this byte
-        self.first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
-        self._eof_sha: str | None = None
-
-    async def chunks(self) -> AsyncGenerator[bytes, None]:
-        """The bytes in order; ``TransferError`` on abort, loss, size or digest mismatch.
-        Leaving the loop early aborts the transfer (the sender stops)."""
-        if self.started:
-            raise RuntimeError(f"transfer {self.transfer_id} is being read already")
-        self.started = True
-        owner = self._owner
-        try:
-            if self.offered:
-                await owner._grant(self, 0)
-            progress = _Throttle(self.ref, self.size or 0, owner.on_progress)
-            digest, consumed = hashlib.sha256(), 0
-            while (item := await self._queue.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                digest.update(item)
-                consumed += len(item)
-                progress(consumed)
-                if consumed < (self.size or 0):
-                    await owner._grant(self, consumed)
-                yield item
-            got = digest.hexdigest()
-            expected = self.sha256 or self._eof_sha
-            if consumed != self.size or got != self._eof_sha or got != expected:
-                reason = (f"artifact {self.ref}: received {consumed} bytes with sha256 {got}, "
-                          f"expected {self.size} bytes with sha256 {expected}")
-                await owner._abort_incoming(self, reason)
-                raise TransferError(reason)
-            self.done = True
-            if not self.offered:
-                owner.incoming.pop(self.transfer_id, None)
-                owner._end(self.transfer_id)
-        finally:
-            if not self.done:
-                await owner._abort_incoming(self, f"artifact {self.ref}: the receiver stopped")
-
-    def _put(self, item: bytes | BaseException | None) -> None:
-        self._queue.put_nowait(item)
-
-    def _fail(self, error: TransferError) -> None:
-        if not self.first.done():
-            self.first.set_exception(error)
-            self.first.exception()  # retrieved: nobody may be waiting for the first chunk
-        self._put(error)
 
 
 @dataclass
@@ -382,9 +291,9 @@ class Transfers:
 
     async def _stream_from(self, out: _Out, outgoing: Outgoing) -> None:
         offset = 0
-        progress = _Throttle(out.ref, outgoing.size, self.on_progress)
+        progress = Throttle(out.ref, outgoing.size, self.on_progress)
         assert out.credit is not None
-        async for piece in _rechunk(outgoing.chunks):
+        async for piece in rechunk(outgoing.chunks):
             end = offset + len(piece)
             if end > outgoing.size:
                 await self._abort_out(out, f"artifact {out.ref} is larger than its "
@@ -511,49 +420,3 @@ class Transfers:
 
 def _violation(reason: str) -> ProtocolError:
     return ProtocolError(reason, CloseCode.POLICY_VIOLATION)
-
-
-async def _rechunk(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """Pieces of at most ``ARTIFACT_CHUNK_BYTES`` from chunks of any size."""
-    async for chunk in chunks:
-        view = memoryview(chunk)
-        for start in range(0, len(view), ARTIFACT_CHUNK_BYTES):
-            yield bytes(view[start:start + ARTIFACT_CHUNK_BYTES])
-
-
-async def file_chunks(path: Path, offset: int = 0,
-                      chunk: int = ARTIFACT_CHUNK_BYTES) -> AsyncIterator[bytes]:
-    """A file's bytes from ``offset``, read off the event loop, one chunk in memory."""
-    with open(path, "rb") as f:
-        f.seek(offset)
-        while data := await asyncio.to_thread(f.read, chunk):
-            yield data
-
-
-async def save(incoming: Incoming, dest: Path, *, max_size: int) -> tuple[int, str]:
-    """Write ``incoming`` to ``dest`` through a temporary file beside it (renamed at the end,
-    removed on failure); refuses more than ``max_size`` bytes. Returns (size, sha256)."""
-    if incoming.size is not None and incoming.size > max_size:
-        reason = (f"artifact {incoming.ref} has {incoming.size} bytes, more than the "
-                  f"{max_size} allowed")
-        await incoming._owner._abort_incoming(incoming, reason)
-        raise TransferRefused(reason)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{incoming.transfer_id}.part")
-    digest, size = hashlib.sha256(), 0
-    try:
-        with open(tmp, "wb") as f:
-            async for data in incoming.chunks():
-                size += len(data)
-                if size > max_size:
-                    reason = f"artifact {incoming.ref} exceeds {max_size} bytes"
-                    await incoming._owner._abort_incoming(incoming, reason)
-                    raise TransferRefused(reason)
-                digest.update(data)
-                await asyncio.to_thread(f.write, data)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    return size, digest.hexdigest()

@@ -1,0 +1,182 @@
+"""The two ends of one artifact stream, apart from the connection that carries them.
+
+:class:`Incoming` is what a receiver iterates (``chunks()``: credit is granted as the bytes are
+consumed; sha256 and size checked at the end), :class:`Outgoing` what a sender serves;
+:func:`save` writes an Incoming to disk through a temporary file, :func:`file_chunks` reads a
+file for an Outgoing. :mod:`.transfer` owns the conversation (``Transfers``); both modules
+import nothing of ours but :mod:`.messages`.
+
+Errors: ``TransferError`` (aborted by the peer, digest or size mismatch, connection lost) and
+its subclass ``TransferRefused`` (a refusal, ``str()`` naming the rule or the cause).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .messages import ARTIFACT_CHUNK_BYTES
+
+if TYPE_CHECKING:
+    from .transfer import Transfers
+
+CONNECTION_LOST = "the connection was lost"
+CACHED = "cached"
+"""How a push's refusal starts when the receiver holds that artifact already (not a failure:
+a preload answers ``cached``)."""
+PROGRESS_BYTES = 1 << 20
+
+Progress = Callable[[str, int, int], None]
+
+
+class TransferError(Exception):
+    """A transfer failed: aborted by the peer, digest or size mismatch, connection lost."""
+
+
+class TransferRefused(TransferError):
+    """A transfer was refused (raised by ``on_request``/``on_offer`` -> ``artifact.abort``;
+    raised to the opener when the peer refuses). ``str()`` is the reason, naming the rule."""
+
+
+@dataclass
+class Outgoing:
+    """What a serving side sends: the canonical blob's ``size``/``sha256`` and its bytes."""
+
+    size: int
+    sha256: str
+    format: str
+    chunks: AsyncIterator[bytes]
+
+
+class Throttle:
+    """Calls ``on_progress`` every ~1 MiB or 5 % of ``size``."""
+
+    def __init__(self, ref: str, size: int, on_progress: Progress | None) -> None:
+        self.ref, self.size, self.on_progress = ref, size, on_progress
+        self.step = max(1, min(PROGRESS_BYTES, size // 20))
+        self.next = 0
+
+    def __call__(self, done: int) -> None:
+        if self.on_progress is not None and (done >= self.next or done == self.size):
+            self.next = done + self.step
+            self.on_progress(self.ref, done, self.size)
+
+
+class Incoming:
+    """An artifact arriving: iterate :meth:`chunks` once; credit follows consumption."""
+
+    def __init__(self, owner: Transfers, transfer_id: str, ref: str, *,
+                 size: int | None = None, sha256: str | None = None,
+                 format: str | None = None, offered: bool = False) -> None:
+        self._owner = owner
+        self.transfer_id = transfer_id
+        self.ref = ref
+        self.size = size
+        self.sha256 = sha256
+        self.format = format
+        self.offered = offered
+        self.started = False
+        self.done = False
+        self.received = 0       # bytes arrived (checked against the grant)
+        self.granted = 0        # the sender may send up to this byte
+        self.first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+        self._eof_sha: str | None = None
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        """The bytes in order; ``TransferError`` on abort, loss, size or digest mismatch.
+        Leaving the loop early aborts the transfer (the sender stops)."""
+        if self.started:
+            raise RuntimeError(f"transfer {self.transfer_id} is being read already")
+        self.started = True
+        owner = self._owner
+        try:
+            if self.offered:
+                await owner._grant(self, 0)
+            progress = Throttle(self.ref, self.size or 0, owner.on_progress)
+            digest, consumed = hashlib.sha256(), 0
+            while (item := await self._queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                digest.update(item)
+                consumed += len(item)
+                progress(consumed)
+                if consumed < (self.size or 0):
+                    await owner._grant(self, consumed)
+                yield item
+            got = digest.hexdigest()
+            expected = self.sha256 or self._eof_sha
+            if consumed != self.size or got != self._eof_sha or got != expected:
+                reason = (f"artifact {self.ref}: received {consumed} bytes with sha256 {got}, "
+                          f"expected {self.size} bytes with sha256 {expected}")
+                await owner._abort_incoming(self, reason)
+                raise TransferError(reason)
+            self.done = True
+            if not self.offered:
+                owner.incoming.pop(self.transfer_id, None)
+                owner._end(self.transfer_id)
+        finally:
+            if not self.done:
+                await owner._abort_incoming(self, f"artifact {self.ref}: the receiver stopped")
+
+    def _put(self, item: bytes | BaseException | None) -> None:
+        self._queue.put_nowait(item)
+
+    def _fail(self, error: TransferError) -> None:
+        if not self.first.done():
+            self.first.set_exception(error)
+            self.first.exception()  # retrieved: nobody may be waiting for the first chunk
+        self._put(error)
+
+
+async def rechunk(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Pieces of at most ``ARTIFACT_CHUNK_BYTES`` from chunks of any size."""
+    async for chunk in chunks:
+        view = memoryview(chunk)
+        for start in range(0, len(view), ARTIFACT_CHUNK_BYTES):
+            yield bytes(view[start:start + ARTIFACT_CHUNK_BYTES])
+
+
+async def file_chunks(path: Path, offset: int = 0,
+                      chunk: int = ARTIFACT_CHUNK_BYTES) -> AsyncIterator[bytes]:
+    """A file's bytes from ``offset``, read off the event loop, one chunk in memory."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        while data := await asyncio.to_thread(f.read, chunk):
+            yield data
+
+
+async def save(incoming: Incoming, dest: Path, *, max_size: int) -> tuple[int, str]:
+    """Write ``incoming`` to ``dest`` through a temporary file beside it (renamed at the end,
+    removed on failure); refuses more than ``max_size`` bytes. Returns (size, sha256)."""
+    if incoming.size is not None and incoming.size > max_size:
+        reason = (f"artifact {incoming.ref} has {incoming.size} bytes, more than the "
+                  f"{max_size} allowed")
+        await incoming._owner._abort_incoming(incoming, reason)
+        raise TransferRefused(reason)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{incoming.transfer_id}.part")
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(tmp, "wb") as f:
+            async for data in incoming.chunks():
+                size += len(data)
+                if size > max_size:
+                    reason = f"artifact {incoming.ref} exceeds {max_size} bytes"
+                    await incoming._owner._abort_incoming(incoming, reason)
+                    raise TransferRefused(reason)
+                digest.update(data)
+                await asyncio.to_thread(f.write, data)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return size, digest.hexdigest()
+
