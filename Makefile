@@ -38,9 +38,10 @@ test: $(STAMP) host $(NPM_STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check actions runtime_images controller_plugin bench tests
+	$(VENV)/bin/ruff check actions runtime_images controller_plugin edge_invoker bench tests
 	$(VENV)/bin/mypy actions/edgewhisk actions/edgewhisk_cli runtime_images/edgewhisk_runtime \
-		controller_plugin/edgewhisk_controller
+		controller_plugin/edgewhisk_controller controller_plugin/edgewhisk_tunnel \
+		edge_invoker/edgewhisk_invoker
 
 image: $(STAMP) host
 	$(VENV)/bin/edgewhisk runtime image build
