@@ -103,9 +103,9 @@ def run(args: argparse.Namespace) -> int:
     print(render(artifact_rows(demo.registry, demo.activations)))
     print(f"\nwhere the bytes went (access logs of the controller's {BLOB_STORE} and each node "
           "store):\n")
-    print(render(byte_rows(demo.logs)))
+    print(render(demo.moved))
     print()
-    print("\n".join(verdicts(demo.registry, demo.logs)))
+    print("\n".join(demo.verdicts))
     print(f"\n{PLACEMENT_NOTE}")
     return 0
 
@@ -142,8 +142,10 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int)
                 client.close()
     finally:
         _report_stop(controller, started)
-    demo.logs = {BLOB_STORE: ControllerConfig(data=data).blobs_log,
-                 **{n.id: stores / n.id / "access.log" for n in nodes}}
+    logs = {BLOB_STORE: ControllerConfig(data=data).blobs_log,
+            **{n.id: stores / n.id / "access.log" for n in nodes}}
+    # read now: without --workdir the folder is gone by the time the tables are printed
+    demo.moved, demo.verdicts = byte_rows(logs), verdicts(demo.registry, logs)
     agents = [n.pid for n in nodes if n.pid]
     containers = [pid for n in nodes for pid in n.containers]
     demo.rows.append(Row("total", result=f"{len(users)} users; invokers {_pids(agents)} and "

@@ -110,8 +110,10 @@ def verdicts(docs: Iterable[Mapping[str, Any]], logs: Mapping[str, Path]) -> lis
     for doc in docs:
         name = f"{doc['name']}@{doc['version']}"
         stores = sorted(held.get(str(doc.get("sha256")), set()))
-        where = ", ".join(stores) or "no store"
-        if doc["locality"] == "local":
+        where = ", ".join(stores)
+        if not stores:
+            lines.append(f"{name} ({doc['locality']}): no access log shows its bytes")
+        elif doc["locality"] == "local":
             origin = set(doc.get("copies") or [])
             ok = len(stores) == 1 and set(stores) <= origin
             lines.append(f"{name} (local): bytes written only to {where}: never left it" if ok

@@ -23,6 +23,7 @@ from typing import Any
 from edgewhisk import predicate_holds
 
 from .action import action_document
+from .demo_artifacts import BytesRow
 from .demo_controller import Activation, ControllerClient, DemoError
 from .demo_report import ActivationRow, Row, ms, size
 
@@ -45,7 +46,8 @@ class Demo:
         self.activations: list[ActivationRow] = []
         self.annotations: dict[str, dict[str, Any]] = {}
         self.registry: list[dict[str, Any]] = []  # the artifact versions, once the steps ran
-        self.logs: dict[str, Path] = {}  # store -> its access log, for where the bytes went
+        self.moved: list[BytesRow] = []  # where the bytes went, from the stores' access logs
+        self.verdicts: list[str] = []  # and what that says per artifact
         self.started = time.perf_counter()
 
     def run(self) -> None:

@@ -54,3 +54,8 @@ def test_byte_rows_group_each_stores_ops_per_artifact(logs) -> None:
     assert rows == [("blob-store", "glucose-base@1", "put, get", "2.0 KiB"),
                     ("u1-phone", "u1/glucose@1", "put, get", "2.0 KiB"),
                     ("u1-phone", "glucose-base@1", "put", "2.0 KiB")]
+
+
+def test_an_artifact_no_log_mentions_is_said_so_not_called_a_leak(tmp_path) -> None:
+    assert verdicts([READINGS], {"u1-phone": tmp_path / "gone.log"}) == [
+        "u1/glucose@1 (local): no access log shows its bytes"]

@@ -153,6 +153,19 @@ def test_the_demo_stops_the_invokers_their_containers_and_the_controller(demo: D
     assert f"controller pid {pids[0]} stopped" in done.stdout
 
 
+def test_without_a_workdir_the_logs_are_read_before_the_folder_goes() -> None:
+    done = edgewhisk("demo", "--users", "u1", "--readings", "100")
+    assert done.returncode == 0, done.stderr[-6000:]
+    moved = _tables(done.stdout)[3]
+    assert {(row[0], row[1]) for row in moved} >= {("u1-phone", "u1/glucose@1"),
+                                                   ("u1-phone", "u1/glucose-model@1"),
+                                                   ("blob-store", "glucose-base@1")}
+    assert "u1/glucose-model@1 (local): bytes written only to u1-phone: never left it" \
+        in done.stdout
+    state = re.search(r"controller state \(the embedded default\): (\S+)", done.stdout)
+    assert state is not None and not Path(state[1]).parent.exists()
+
+
 def test_a_failing_action_fails_the_demo_naming_the_step_and_cleaning_up(tmp_path) -> None:
     examples = tmp_path / "examples"
     shutil.copytree(EXAMPLE, examples, ignore=shutil.ignore_patterns("__pycache__"))
