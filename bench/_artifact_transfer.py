@@ -188,6 +188,7 @@ async def from_s3(model: Model, endpoint: str, folder: Path, repeat: int) -> Sam
             if digest.hexdigest() != model.sha256:
                 raise RuntimeError("S3 returned other bytes than were put")
             samples.ms.append((time.perf_counter() - started) * 1000)
+            say(f"s3 {model.size // MB} MB #{rep + 1}: done in {samples.ms[-1]:.0f} ms")
         await store.delete(key)
         return samples
     finally:
@@ -215,7 +216,7 @@ class Watcher:
 
     def _watch(self) -> None:
         shown, sizes = 0, []
-        while not self.stop.wait(0.25):
+        while not self.stop.wait(0.05):
             with contextlib.suppress(OSError):  # files come and go while we look
                 sizes = [p.stat().st_size for p in (self.store / "tmp").iterdir()
                          if "fetch-" in p.name and p.is_file()]
@@ -288,6 +289,8 @@ class Tunnel:
             hit = self.invoke()
             samples.ms.append(max(miss - hit, 0.0))
             samples.activation_ms.append(miss)
+            say(f"{label}: done, {model.size // MB} MB in {samples.ms[-1]:.0f} ms "
+                f"(activation {miss:.0f} ms, then a cache hit {hit:.0f} ms)")
         return samples
 
 

@@ -57,10 +57,15 @@ def test_every_source_was_measured_at_every_size(quick_run: tuple[dict, str, Pat
         assert ratio["tunnel_vs_s3_throughput"] > 0 and ratio["tunnel_vs_cached_latency"] > 0
 
 
-def test_progress_lines_show_bytes_moving(quick_run: tuple[dict, str, Path]) -> None:
+def test_progress_lines_follow_every_transfer(quick_run: tuple[dict, str, Path]) -> None:
+    """A line when each transfer ended (lines while bytes move depend on how long they take,
+    so they are not asserted: the 200 MB run shows them)."""
     _, stderr, _ = quick_run
-    assert re.search(r"tunnel 8 MB #\d \(v\d+\): \d+/8 MB through the tunnel", stderr), stderr
-    assert re.search(r"s3 8 MB #\d: \d+/8 MB", stderr), stderr
+    for size in (1, 8):
+        for rep in (1, 2):
+            assert re.search(rf"tunnel {size} MB #{rep} \(v\d+\): done, {size} MB in \d+ ms",
+                             stderr), stderr
+            assert re.search(rf"s3 {size} MB #{rep}: done in \d+ ms", stderr), stderr
 
 
 def test_the_plot_is_a_png(quick_run: tuple[dict, str, Path]) -> None:
