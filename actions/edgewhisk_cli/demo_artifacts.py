@@ -54,12 +54,17 @@ def read_log(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def in_order(docs: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Registry versions oldest first (the order both tables and the verdicts use)."""
+    return sorted(docs, key=lambda d: (d.get("created") or 0, d["name"], d["version"]))
+
+
 def artifact_rows(docs: Iterable[Mapping[str, Any]],
                   activations: Iterable[ActivationRow]) -> list[ArtifactRow]:
     """A row per registry version, oldest first; ``created_by`` as the demo step that ran it."""
     steps = {a.activation: f"{a.step} {a.user}".replace(" -", "") for a in activations}
     rows = []
-    for doc in sorted(docs, key=lambda d: (str(d.get("created", "")), d["name"], d["version"])):
+    for doc in in_order(docs):
         made = str(doc.get("created_by") or "-")
         rows.append(ArtifactRow(
             f"{doc['name']}@{doc['version']}", doc["kind"], doc["locality"],
@@ -107,7 +112,7 @@ def verdicts(docs: Iterable[Mapping[str, Any]], logs: Mapping[str, Path]) -> lis
     that is what its locality allows (a ``local`` one: only the device that holds it)."""
     held = holders(logs)
     lines = []
-    for doc in docs:
+    for doc in in_order(docs):
         name = f"{doc['name']}@{doc['version']}"
         stores = sorted(held.get(str(doc.get("sha256")), set()))
         where = ", ".join(stores)

@@ -11,9 +11,9 @@ import pytest
 from edgewhisk_cli.demo_artifacts import byte_rows, holders, verdicts
 
 READINGS = {"name": "u1/glucose", "version": 1, "locality": "local", "copies": ["u1-phone"],
-            "sha256": "a" * 64}
+            "sha256": "a" * 64, "created": 1795781906433}
 BASE = {"name": "glucose-base", "version": 1, "locality": "cloud",
-        "copies": ["cloud", "u1-phone"], "sha256": "b" * 64}
+        "copies": ["cloud", "u1-phone"], "sha256": "b" * 64, "created": 1795781911257}
 
 
 def _write(path: Path, *lines: tuple[str, str, str]) -> Path:
