@@ -12,12 +12,12 @@ experiments in one process, on the same seeded nodes (bench/population.py) with 
 
 Schedulers: our ``edgewhisk_controller.placement.Engine`` (place + placed, completion 1,000
 placements later with a run time jittered +-20%), and skippy-core 0.1.1's ``Scheduler``
-(bench/peers/skippy.py) scoring all feasible nodes (its default, ``percentage_of_nodes_to_score=100``) and with Kubernetes'
-default sampling (``0``: adaptive 50% - nodes/125, at least 5% and at least 100 nodes, feasible
-nodes searched round-robin). Runs are bounded per point: ours ``--engine-placements`` or
-``--engine-seconds``, skippy ``--skippy-placements`` or ``--skippy-seconds`` (at least 2),
-whichever comes first; a measurement shared by both experiments (12,583 nodes with 1, 5, 10
-soft) is taken once.
+(bench/peers/skippy.py) scoring all feasible nodes (its default,
+``percentage_of_nodes_to_score=100``) and with Kubernetes' default sampling (``0``: adaptive
+50% - nodes/125, at least 5% and at least 100 nodes, feasible nodes searched round-robin). Runs are
+bounded per point: ours ``--engine-placements`` or ``--engine-seconds``, skippy
+``--skippy-placements`` or ``--skippy-seconds`` (at least 2), whichever comes first; a
+measurement shared by both experiments (12,583 nodes with 1, 5, 10 soft) is taken once.
 
 Same work: the engine adds NamespaceAccess (hard), WarmContainer and Proximity (soft) to every
 placement from the request, so at 1 and 2 soft constraints it evaluates three soft terms where
