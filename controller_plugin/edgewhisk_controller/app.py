@@ -14,6 +14,7 @@ outermost.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -80,6 +81,9 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         placement = Engine(config.placement)
         for invoker in registry:  # edge invokers join through the tunnel hub, which tells it
             placement.register(invoker.state())
+            if isinstance(invoker, LocalInvoker):  # a container its pool dropped is not warm
+                invoker.pool.on_evict.append(
+                    functools.partial(_forget_warm, placement, invoker.id))
         hub = tunnel.TunnelHub(tunnel.Tokens(store), registry, placement,
                                offline_after_s=config.heartbeat_timeout_s,
                                artifacts=app[REGISTRY])
@@ -105,6 +109,11 @@ def _backend(config: ControllerConfig) -> ContainerBackend:
         return DockerBackend(client, images,  # None: python3-ai:latest; blackbox: its own
                              shared_dirs=[config.node_store])
     return ProcessBackend(artifacts=config.artifacts)
+
+
+def _forget_warm(placement: Engine, invoker_id: str, key: str) -> None:
+    """The pool keys containers ``ns/name@version#digest``; the engine ``ns/name@version``."""
+    placement.forget_warm(invoker_id, key.partition("#")[0])
 
 
 def _pool(backend: ContainerBackend, config: ControllerConfig,

@@ -57,8 +57,9 @@ action's code, a ``result`` a 1 MiB result; logs beyond a frame go in ``logs`` c
 Both sides pass it as aiohttp's ``max_msg_size``; an action whose ``run`` frame would exceed it
 cannot run on an edge invoker (``encode`` raises ``FrameTooLarge``)."""
 
-ARTIFACT_CHUNK_BYTES = 256 * 1024
+ARTIFACT_CHUNK_BYTES = 1024 * 1024
 """Raw bytes per ``artifact.put`` chunk (before base64)."""
+_CHUNK_BASE64_CHARS = 4 * -(-ARTIFACT_CHUNK_BYTES // 3)
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ROLES = ("edge", "cloud")
@@ -380,12 +381,19 @@ class ArtifactPut:
     def __post_init__(self) -> None:
         _check_id(self.transfer_id, "artifact.put.transfer_id")
         _require(0 <= self.offset <= self.size, "artifact.put needs 0 <= offset <= size")
+        _require(len(self.data) <= _CHUNK_BASE64_CHARS,
+                 f"artifact.put chunk exceeds {ARTIFACT_CHUNK_BYTES} bytes")
         try:
             raw = base64.b64decode(self.data, validate=True)
         except (binascii.Error, ValueError):
             raise ProtocolError("artifact.put.data is not base64") from None
-        _require(len(raw) <= ARTIFACT_CHUNK_BYTES,
-                 f"artifact.put chunk exceeds {ARTIFACT_CHUNK_BYTES} bytes")
+        object.__setattr__(self, "_raw", raw)  # decoded once: receivers read ``raw``
+
+    @property
+    def raw(self) -> bytes:
+        """The chunk's bytes (``data`` decoded; validated when the message was built)."""
+        raw: bytes = self.__dict__["_raw"]
+        return raw
 
 
 @dataclass(frozen=True)

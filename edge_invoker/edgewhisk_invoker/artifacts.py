@@ -29,7 +29,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from edgewhisk_runtime.artifacts import stage as staging
+import edgewhisk_runtime.artifacts.stage as staging
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_runtime.exceptions import ArtifactError
@@ -112,7 +112,7 @@ class DeviceArtifacts:
         work = Path(tempfile.mkdtemp(dir=store.tmp, prefix="run-"))
         try:
             try:
-                staged = await staging.stage(store, list(run.consumes), self._fetch,
+                staged = await staging.stage(store, [asdict(c) for c in run.consumes], self._fetch,
                                              tmp=store.tmp)
             except (ArtifactError, TransferError, OSError) as exc:
                 raise StagingError(f"edge invoker {self.invoker_id} could not stage the "
