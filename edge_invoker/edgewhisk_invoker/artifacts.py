@@ -35,6 +35,7 @@ from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_runtime.exceptions import ArtifactError
 from edgewhisk_runtime.middleware.binding import STAGED_FIELD
 from edgewhisk_tunnel import ArtifactGet, ArtifactOffer, Message, Run
+from edgewhisk_tunnel.progress import ProgressLog
 from edgewhisk_tunnel.transfer import (
     CACHED,
     Incoming,
@@ -87,7 +88,9 @@ class DeviceArtifacts:
 
     def connected(self, send: Callable[[Message], Awaitable[bool]]) -> Transfers:
         self.transfers = Transfers(send, window=self.window, on_request=self._serve,
-                                   on_offer=self._accept)
+                                   on_offer=self._accept,
+                                   on_progress=ProgressLog(log.info, prefix=f"{self.invoker_id}:"
+                                                           " artifact"))
         return self.transfers
 
     async def disconnected(self) -> None:

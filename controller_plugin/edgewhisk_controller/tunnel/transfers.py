@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from edgewhisk_tunnel import ArtifactGet, ArtifactOffer
+from edgewhisk_tunnel.progress import ProgressLog
 from edgewhisk_tunnel.transfer import (
     CACHED,
     Incoming,
@@ -74,7 +75,9 @@ class ArtifactService:
         async def on_offer(offer: ArtifactOffer, incoming: Incoming) -> None:
             await self.accept(session, offer, incoming)
 
-        return Transfers(session.send, window=WINDOW, on_request=on_request, on_offer=on_offer)
+        progress = ProgressLog(log.info, prefix=f"tunnel {session.token.id}: artifact")
+        return Transfers(session.send, window=WINDOW, on_request=on_request, on_offer=on_offer,
+                         on_progress=progress)
 
     # -- a device pulls ------------------------------------------------------------------------
 
