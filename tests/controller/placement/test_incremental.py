@@ -57,15 +57,29 @@ def test_a_new_candidate_outside_the_kept_rows_rebuilds_that_entry() -> None:
 
 
 def test_a_measured_round_trip_steers_proximity_from_the_controller_site() -> None:
-    config = PlacementConfig(site="hq", same_site_ms=5.0, default_latency_ms=50.0)
+    config = PlacementConfig(site="hq", same_site_ms=10.0, default_latency_ms=50.0)
     engine = engine_of([inv("c", site="hq"), inv("a", site="hq"), inv("b", site="far")],
                        config)
-    assert engine.place(REQUEST) == "c"  # c and a tie at 5 ms: the lowest row
+    assert engine.place(REQUEST) == "c"  # c and a tie at 10 ms: the lowest row
     (entry,) = engine._entries.values()
     engine.observe_rtt("c", 20.0)  # measured: farther than its site says
     assert engine.place(REQUEST) == "a"
     assert next(iter(engine._entries.values())) is entry  # patched, not rebuilt
     engine.observe_rtt("b", 1.0)  # the far site's invoker is in fact the nearest
+    assert engine.place(REQUEST) == "b"
+
+
+def test_round_trips_within_the_resolution_tie_on_proximity() -> None:
+    """0.4 ms against 1.6 ms is loopback jitter, not distance: min-max normalisation must not
+    turn it into 100 against 0 points (the other plugins decide, here the lowest row)."""
+    config = PlacementConfig(site="hq", same_site_ms=10.0)
+    engine = engine_of([inv("a", site="hq"), inv("b", site="hq")], config)
+    engine.observe_rtt("a", 1.6)
+    engine.observe_rtt("b", 0.4)
+    assert engine.place(REQUEST) == "a"
+    engine.observe_rtt("b", 0.4)
+    engine.observe_rtt("a", 30.0)
+    engine.observe_rtt("a", 30.0)
     assert engine.place(REQUEST) == "b"
 
 
