@@ -34,6 +34,7 @@ from typing import Any
 
 import requests
 from edgewhisk import detect_format
+from edgewhisk_runtime.artifacts.store import file_digest
 
 from .wskprops import add_api_arguments, require_api
 
@@ -167,20 +168,11 @@ def _metrics(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _digest(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def _put(api: Api, args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.is_file():
         raise CliError(f"{path}: not a file (upload a folder as an archive)", 2)
-    sha256, size = _digest(path)
+    size, sha256 = file_digest(path)
     params: dict[str, Any] = {
         "kind": args.kind, "locality": args.locality, "sha256": sha256,
         "format": args.format or detect_format(path),

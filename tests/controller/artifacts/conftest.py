@@ -16,13 +16,16 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 import requests
+from edgewhisk_controller.artifacts import Registry
+from edgewhisk_controller.blobs import LocalBlobStore
+from edgewhisk_controller.stores import open_store
 
 from ..conftest import free_port
 
@@ -107,3 +110,29 @@ def run() -> Iterator[Run[Any]]:
     loop = asyncio.new_event_loop()
     yield loop.run_until_complete
     loop.close()
+
+
+async def body(data: bytes) -> AsyncIterator[bytes]:
+    """``data`` as the one-chunk content stream ``Registry.create`` takes."""
+    yield data
+
+
+@pytest.fixture(params=["sqlite", "couchdb"])
+def empty_registry(request: pytest.FixtureRequest, tmp_path: Path,
+                   run: Run[Any]) -> Iterator[Registry]:
+    """A registry on a fresh store (a SQLite file, or CouchDB databases under a fresh prefix
+    on pouchdb-server) with a folder blob store; closed and dropped afterwards."""
+    prefix = ""
+    if request.param == "sqlite":
+        location = str(tmp_path / "state")
+    else:
+        server = request.getfixturevalue("couchdb_server")
+        prefix = f"t{uuid.uuid4().hex[:12]}_"
+        location = f"{server.url}/?prefix={prefix}"
+    store = open_store(location)
+    registry = Registry(store, LocalBlobStore(tmp_path / "blobs"), max_size=1 << 20)
+    yield registry
+    run(registry.close())
+    run(store.close())
+    if prefix:
+        request.getfixturevalue("couchdb_server").drop_databases(prefix)

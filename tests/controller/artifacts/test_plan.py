@@ -6,9 +6,6 @@ version; every bad input is a clear error that changes nothing (no version alloc
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,38 +19,19 @@ from edgewhisk_controller.artifacts import (
 )
 from edgewhisk_controller.artifacts import plan as planning
 from edgewhisk_controller.artifacts.registry import NAMES
-from edgewhisk_controller.blobs import LocalBlobStore
 from edgewhisk_controller.preprocess import ArtifactNeed
-from edgewhisk_controller.stores import NotFound, open_store
+from edgewhisk_controller.stores import NotFound
 
-from .conftest import Run
+from .conftest import Run, body
 
 NS = "guest"
 SELECTOR = {"type": "classifier", "trained_on": "glucose", "metrics": {"accuracy": ">=0.8"}}
 
 
-async def body(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-@pytest.fixture(params=["sqlite", "couchdb"])
-def registry(request: pytest.FixtureRequest, tmp_path: Path,
-             run: Run[Any]) -> Iterator[Registry]:
-    prefix = ""
-    if request.param == "sqlite":
-        location = str(tmp_path / "state")
-    else:
-        server = request.getfixturevalue("couchdb_server")
-        prefix = f"t{uuid.uuid4().hex[:12]}_"
-        location = f"{server.url}/?prefix={prefix}"
-    store = open_store(location)
-    registry = Registry(store, LocalBlobStore(tmp_path / "blobs"), max_size=1 << 20)
-    seed(registry, run)
-    yield registry
-    run(registry.close())
-    run(store.close())
-    if prefix:
-        request.getfixturevalue("couchdb_server").drop_databases(prefix)
+@pytest.fixture
+def registry(empty_registry: Registry, run: Run[Any]) -> Registry:
+    seed(empty_registry, run)
+    return empty_registry
 
 
 def seed(registry: Registry, run: Run[Any]) -> None:

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,33 +17,13 @@ from edgewhisk_controller.artifacts import (
     NoMatchingVersion,
     Registry,
 )
-from edgewhisk_controller.blobs import LocalBlobStore
-from edgewhisk_controller.stores import open_store
 
-from .conftest import Run
+from .conftest import Run, body
 
 
-async def body(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-@pytest.fixture(params=["sqlite", "couchdb"])
-def registry(request: pytest.FixtureRequest, tmp_path: Path,
-             run: Run[Any]) -> Iterator[Registry]:
-    prefix = ""
-    if request.param == "sqlite":
-        location = str(tmp_path / "state")
-    else:
-        server = request.getfixturevalue("couchdb_server")
-        prefix = f"t{uuid.uuid4().hex[:12]}_"
-        location = f"{server.url}/?prefix={prefix}"
-    store = open_store(location)
-    registry = Registry(store, LocalBlobStore(tmp_path / "blobs"), max_size=1 << 20)
-    yield registry
-    run(registry.close())
-    run(store.close())
-    if prefix:
-        request.getfixturevalue("couchdb_server").drop_databases(prefix)
+@pytest.fixture
+def registry(empty_registry: Registry) -> Registry:
+    return empty_registry
 
 
 def model(name: str = "u1/glucose-base", **fields: Any) -> NewArtifact:
