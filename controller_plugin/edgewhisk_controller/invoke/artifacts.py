@@ -9,6 +9,7 @@ activation records (nothing runs, nothing is allocated before the checks passed)
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,36 @@ async def plan(registry: Registry | None, job: Job, bound: BoundAction,
     found = await planning.resolve(registry, job.ns, bound.artifacts, produces, bound.values)
     planning.feed_sizes(engine, found)
     return found
+
+
+_KEYED = (c.ARTIFACT_LOCALITY, c.CACHED_ARTIFACT, c.DEADLINE_FEASIBILITY)
+
+
+def rekeyed(bound: BoundAction, found: ArtifactPlan) -> BoundAction:
+    """``bound`` with each model chosen by selector keyed by the registry name it resolved to.
+
+    The compiler keys such a model by the consume's name (``base``): it cannot know which
+    model a selector will pick. Devices report what they hold by registry name
+    (``glucose-base``), so without this CachedArtifact and ArtifactLocality would never see a
+    device's copy. The resolved names join the binding, so the engine caches the rekeyed
+    constraints apart from other resolutions."""
+    names = {need.key: doc["name"] for need, doc in found.consumed
+             if need.ref is None and doc["name"] != need.key}
+    if not names:
+        return bound
+
+    def key(artifact: Any) -> Any:
+        if isinstance(artifact, str):
+            return names.get(artifact, artifact)
+        return (names.get(artifact[0], artifact[0]), *artifact[1:])
+
+    constraints = tuple(
+        dataclasses.replace(k, args={**k.args, "artifacts": tuple(
+            key(a) for a in k.args["artifacts"])})
+        if k.plugin in _KEYED and "artifacts" in k.args else k
+        for k in bound.constraints)
+    binding = tuple(sorted((*bound.binding, *((f"@{n}", r) for n, r in names.items()))))
+    return dataclasses.replace(bound, constraints=constraints, binding=binding)
 
 
 def data_networks(bound: BoundAction) -> list[Sequence[str]]:

@@ -367,6 +367,7 @@ class Dispatcher:
         spec = entities.spec_of(ns, action, api_host=self.api_host)
         bound = self._bound(job)
         planned = await artifacts.plan(self.artifacts, job, bound, self.placement)
+        bound = artifacts.rekeyed(bound, planned)
         decision = job.invoker or self.place(self._request(job, bound.site), bound)
         if isinstance(decision, Unschedulable):
             return self._failure(job, activation_id, decision.reason)
