@@ -27,7 +27,6 @@ Pure asyncio over a ``send`` coroutine; imports nothing of ours but :mod:`.messa
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import uuid
@@ -316,8 +315,7 @@ class Transfers:
         eof = offset + len(piece) == outgoing.size
         if eof:
             out.eof_sent = True
-        put = ArtifactPut(out.transfer_id, out.ref, offset, outgoing.size,
-                          base64.b64encode(piece).decode("ascii"), eof=eof,
+        put = ArtifactPut(out.transfer_id, out.ref, offset, outgoing.size, piece, eof=eof,
                           sha256=outgoing.sha256 if eof else None,
                           format=outgoing.format if offset == 0 else None)
         if not await self.send(put):

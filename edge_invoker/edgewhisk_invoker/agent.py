@@ -288,16 +288,13 @@ class Agent:
         """The connection's one reader: every frame is decoded and routed here."""
         while True:
             frame = await ws.receive()
-            if frame.type == aiohttp.WSMsgType.TEXT:
-                try:
+            if frame.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                try:  # binary: an artifact.put
                     message = decode(frame.data)
                     await self._handle(message)
                 except ProtocolError as exc:
                     await _close_ws(ws, exc.close_code, exc.reason)
                     raise
-            elif frame.type == aiohttp.WSMsgType.BINARY:
-                await _close_ws(ws, CloseCode.UNSUPPORTED_DATA, "binary frames are not used")
-                raise _Lost("the controller sent a binary frame")
             else:
                 text = _close_text(ws, frame)
                 if ws.close_code in FATAL_CLOSES:
@@ -388,7 +385,10 @@ class Agent:
             return True
         try:
             async with self._send_lock:
-                await ws.send_str(text)
+                if isinstance(text, bytes):
+                    await ws.send_bytes(text)
+                else:
+                    await ws.send_str(text)
         except (ConnectionError, aiohttp.ClientError, RuntimeError) as exc:
             log.info("send failed (%s); the reader will reconnect", _describe(exc))
             return False

@@ -36,6 +36,7 @@ from edgewhisk_tunnel import (
 )
 from edgewhisk_tunnel.messages import AUTH_SCHEME, TUNNEL_PATH
 from edgewhisk_tunnel.transfer import Incoming, Outgoing, TransferRefused, Transfers
+from tunnel.wire import send_message
 
 WAIT_S = 60.0
 
@@ -112,7 +113,7 @@ class TunnelServer:
         async def send(message: Message) -> bool:
             if ws.closed:
                 return False
-            await ws.send_str(encode(message))
+            await send_message(ws, message)
             return True
 
         self.transfers = transfers = Transfers(send, on_request=self._serve,
@@ -181,7 +182,7 @@ class TunnelServer:
         """A frame on the current connection."""
         async def send() -> None:
             assert self._ws is not None
-            await self._ws.send_str(encode(message))
+            await send_message(self._ws, message)
         self._call(send())
 
     def send_text(self, text: str) -> None:

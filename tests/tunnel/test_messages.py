@@ -4,7 +4,6 @@ a ProtocolError whose reason names what is wrong (and says how to close)."""
 from __future__ import annotations
 
 import ast
-import base64
 import dataclasses
 import json
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 from edgewhisk_tunnel import (
+    ARTIFACT_CHUNK_BYTES,
     MAX_FRAME_BYTES,
     MESSAGES,
     ArtifactAbort,
@@ -70,9 +70,9 @@ MESSAGES_TABLE: list[tuple[str, Message]] = [
     ("logs", Logs(activation_id="a1", lines=("one", "two"))),
     ("metrics", Metrics(free_memory_mb=100, in_flight=2, values={"cpu": 0.25})),
     ("an artifact request", ArtifactGet(transfer_id="t1", ref="u1/glucose", offset=10)),
-    ("an artifact chunk", ArtifactPut(transfer_id="t1", ref="u1/glucose", offset=0, size=3,
-                                      data=base64.b64encode(b"abc").decode(), eof=True,
-                                      sha256="00", format="bytes")),
+    ("an artifact chunk", ArtifactPut(transfer_id="t1", ref="u1/glucose", offset=0, size=4,
+                                      data=b"a\nb\x00", eof=True, sha256="00",
+                                      format="bytes")),
     ("a run with artifacts", Run(
         activation_id="a2", spec=SPEC, value={}, fields={},
         consumes=(Consumed(name="base", kind="model", key="guest/glucose-base@3", sha256="ab" * 32,
@@ -99,11 +99,42 @@ def test_the_table_covers_every_message_type() -> None:
 @pytest.mark.parametrize("message", [m for _, m in MESSAGES_TABLE],
                          ids=[name for name, _ in MESSAGES_TABLE])
 def test_every_message_survives_a_round_trip(message: Message) -> None:
-    text = encode(message)
-    assert json.loads(text)["type"] == str(message.TYPE)
-    assert decode(text) == message
-    assert decode(text.encode()) == message
-    assert to_dict(decode(text)) == json.loads(text)
+    frame = encode(message)
+    if isinstance(message, ArtifactPut):  # a binary frame: a JSON header line, then the bytes
+        assert isinstance(frame, bytes)
+        header, _, data = frame.partition(b"\n")
+        assert json.loads(header)["type"] == "artifact.put" and data == message.data
+        assert decode(frame) == message
+        return
+    assert isinstance(frame, str)
+    assert json.loads(frame)["type"] == str(message.TYPE)
+    assert decode(frame) == message
+    assert to_dict(decode(frame)) == json.loads(frame)
+
+
+@pytest.mark.parametrize("frame, reason, code", [
+    pytest.param(b'{"type":"drain","reason":"x"}', "JSON header line", CloseCode.UNSUPPORTED_DATA,
+                 id="a binary frame without a header line"),
+    pytest.param(b'{"type":"drain","reason":"x"}\n', "not drain", CloseCode.UNSUPPORTED_DATA,
+                 id="a binary frame that is not a chunk"),
+    pytest.param(b"\xff\xfe\n...", "not UTF-8", CloseCode.UNSUPPORTED_DATA,
+                 id="a header that is not UTF-8"),
+    pytest.param(b'{"type":"artifact.put","transfer_id":"t","ref":"r","offset":0,"size":1,'
+                 b'"data":"QQ=="}\nA', "binary frame's payload", CloseCode.PROTOCOL_ERROR,
+                 id="a header carrying data too"),
+    pytest.param('{"type":"artifact.put","transfer_id":"t","ref":"r","offset":0,"size":0}',
+                 "travels in a binary frame", CloseCode.PROTOCOL_ERROR,
+                 id="a chunk in a text frame"),
+    pytest.param(b'{"type":"artifact.put","transfer_id":"t","ref":"r","offset":0,"size":9}\n'
+                 + b"x" * (ARTIFACT_CHUNK_BYTES + 1), "chunk exceeds", CloseCode.PROTOCOL_ERROR,
+                 id="a chunk over the chunk size"),
+])
+def test_chunks_travel_only_as_well_formed_binary_frames(frame: str | bytes, reason: str,
+                                                         code: CloseCode) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode(frame)
+    assert reason in caught.value.reason
+    assert caught.value.close_code is code
 
 
 def test_optional_fields_may_be_left_out_on_the_wire() -> None:
@@ -126,7 +157,6 @@ REG = {"id": "d", "memory_mb": 1, "kinds": [], "agent_version": "x"}
 
 MALFORMED: list[tuple[str, str | bytes, str]] = [
     ("not JSON", "{", "malformed JSON"),
-    ("not UTF-8", b"\xff\xfe{}", "malformed JSON"),
     ("NaN is not JSON", '{"type":"context","battery":NaN}', "NaN is not JSON"),
     ("an array", "[]", "must be a JSON object, got list"),
     ("a string", '"register"', "must be a JSON object, got str"),
@@ -174,9 +204,6 @@ MALFORMED: list[tuple[str, str | bytes, str]] = [
      "result needs exactly one of outcome and error"),
     ("registered with a heartbeat slower than the timeout",
      _frame("registered", id="d", heartbeat_s=10, offline_after_s=5), "0 < heartbeat_s"),
-    ("artifact data that is not base64", _frame("artifact.put", transfer_id="t", ref="r",
-                                               offset=0, size=1, data="%%%"),
-     "artifact.put.data is not base64"),
     ("a null for a required string", _frame("drain", reason=None),
      "drain.reason must be a string, got null"),
 ]

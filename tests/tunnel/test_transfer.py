@@ -4,7 +4,6 @@ aborts from either side, a dropped connection, and a 64 MB stream that is never 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import dataclasses
 import hashlib
@@ -25,7 +24,6 @@ from edgewhisk_tunnel import (
     Message,
     ProtocolError,
     decode,
-    encode,
 )
 from edgewhisk_tunnel.transfer import (
     Incoming,
@@ -36,6 +34,8 @@ from edgewhisk_tunnel.transfer import (
     file_chunks,
     save,
 )
+
+from .wire import FRAMES, send_message
 
 MB = 1024 * 1024
 
@@ -57,9 +57,9 @@ class End:
             return False
         self.sent.append(_light(message))
         if isinstance(message, ArtifactPut):
-            self.put_bytes += len(base64.b64decode(message.data))
+            self.put_bytes += len(message.data)
         try:
-            await self.ws.send_str(encode(message))
+            await send_message(self.ws, message)
         except (ConnectionError, RuntimeError):
             return False
         return True
@@ -67,7 +67,7 @@ class End:
     async def read(self) -> None:
         try:
             async for frame in self.ws:
-                if frame.type is not aiohttp.WSMsgType.TEXT:
+                if frame.type not in FRAMES:
                     break
                 message = decode(frame.data)
                 self.received.append(_light(message))
@@ -433,7 +433,7 @@ class Wire:
 
 def _put(tid: str, offset: int, data: bytes, size: int, *, eof: bool = False,
          sha: str | None = None) -> ArtifactPut:
-    return ArtifactPut(tid, "m@1", offset, size, base64.b64encode(data).decode(), eof=eof,
+    return ArtifactPut(tid, "m@1", offset, size, data, eof=eof,
                        sha256=sha)
 
 

@@ -91,12 +91,9 @@ class Session:
         self._register_timer = loop.call_later(self.offline_after_s, self._no_register)
         try:
             async for msg in self.ws:
-                if msg.type is WSMsgType.TEXT:
-                    if not await self._on_text(msg.data):
+                if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):  # binary: artifact.put
+                    if not await self._on_frame(msg.data):
                         break
-                elif msg.type is WSMsgType.BINARY:
-                    await self.close(CloseCode.UNSUPPORTED_DATA, "binary frames are not used")
-                    break
                 elif msg.type is WSMsgType.ERROR:
                     log.warning("%r: %s", self, self.ws.exception())
                     break
@@ -106,10 +103,10 @@ class Session:
                 await self.transfers.close()
             self.hub.disconnected(self)
 
-    async def _on_text(self, text: str) -> bool:
+    async def _on_frame(self, frame: str | bytes) -> bool:
         """Handle one frame; False when it closed the connection."""
         try:
-            await self._route(decode(text))
+            await self._route(decode(frame))
         except ProtocolError as exc:
             await self.close(exc.close_code, exc.reason)
             return False
@@ -172,12 +169,16 @@ class Session:
     async def send(self, message: Message) -> bool:
         return await self.send_frame(encode(message))
 
-    async def send_frame(self, frame: str) -> bool:
-        """Send one text frame; False if the connection is gone (the reader sees it end)."""
+    async def send_frame(self, frame: str | bytes) -> bool:
+        """Send one frame (bytes: binary); False if the connection is gone (the reader sees
+        it end)."""
         if self.ws.closed:
             return False
         try:
-            await self.ws.send_str(frame)
+            if isinstance(frame, bytes):
+                await self.ws.send_bytes(frame)
+            else:
+                await self.ws.send_str(frame)
         except (ConnectionError, RuntimeError) as exc:
             log.info("%r: send failed: %r", self, exc)
             return False

@@ -37,9 +37,9 @@ from edgewhisk_tunnel import (
     Result,
     Run,
     decode,
-    encode,
 )
 from edgewhisk_tunnel.transfer import Incoming, Outgoing, TransferRefused, Transfers
+from tunnel.wire import FRAMES, send_message
 
 WAIT_S = 30.0
 
@@ -98,7 +98,8 @@ class Device:
         return Register(**{**base, **fields})
 
     async def send(self, message: Message) -> None:
-        await self.send_text(encode(message))
+        assert self.ws is not None
+        await send_message(self.ws, message)
 
     async def _send_ok(self, message: Message) -> bool:
         if self.ws is None or self.ws.closed:
@@ -137,7 +138,7 @@ class Device:
             if frame.type is aiohttp.WSMsgType.CLOSE:
                 code, reason = frame.data, frame.extra or ""
                 break
-            if frame.type is not aiohttp.WSMsgType.TEXT:
+            if frame.type not in FRAMES:
                 code = self.ws.close_code
                 break
             message = decode(frame.data)

@@ -247,7 +247,7 @@ def test_a_chunk_of_a_transfer_never_opened_closes_the_connection(
         controller: Controller) -> None:
     async def scenario(lab: Lab) -> None:
         device = await lab.connected("bad-1")
-        await device.send(ArtifactPut("f" * 32, "guest/x@1", 0, 3, "YWJj", eof=True,
+        await device.send(ArtifactPut("f" * 32, "guest/x@1", 0, 3, b"abc", eof=True,
                                       sha256="0" * 64))
         code, reason = await device.closed()
         assert code == CloseCode.POLICY_VIOLATION
