@@ -11,7 +11,7 @@ does it in production:
   real ``edgewhisk invoker`` agent with its own ``--store``, over a real WebSocket on loopback.
   Each repetition uploads a new version of ``bench-model`` (``PUT .../artifacts``, not timed),
   then invokes a warm action that consumes it twice: the first invoke misses the store and the
-  agent pulls the blob through the tunnel (``artifact.get``, 256 KiB chunks with credit, sha256
+  agent pulls the blob through the tunnel (``artifact.get``, 1 MiB binary chunks with credit, sha256
   checked at the end) before the run; the second hits. The transfer costs the difference
   (miss minus hit, both whole warm activations), so the activation's own overhead cancels.
 - **S3**: the controller's ``S3BlobStore`` (boto3) against a moto server on loopback: the blob

@@ -194,7 +194,7 @@ def test_the_sender_never_exceeds_the_receivers_grant() -> None:
             return server.put_bytes
 
         # Nothing consumed yet: the sender stops within the first grant (window chunks; the
-        # next piece of 256 KiB would not fit).
+        # next piece of one chunk would not fit).
         limit = window * ARTIFACT_CHUNK_BYTES
         await eventually(lambda: sent_bytes() > limit - ARTIFACT_CHUNK_BYTES, "a full window")
         await asyncio.sleep(0.2)
