@@ -340,6 +340,7 @@ class Metrics:
     free_memory_mb: int | None = None
     in_flight: int | None = None
     values: Mapping[str, float] = field(default_factory=dict)
+    cold: tuple[str, ...] = ()   # action keys ns/name@version whose last warm container left
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,8 @@ class Agent:
         self._force = asyncio.Event()
         self._seq = 0
         self._last_metrics: tuple[int, int] | None = None
+        self._cold: set[str] = set()  # keys the pool has no warm container of any more
+        pool.on_evict.append(self._on_evict)
         self._closed = False
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -410,11 +412,18 @@ class Agent:
         seq, self._seq = self._seq, self._seq + 1
         await self._send(Heartbeat(seq=seq, sent_ms=now_ms()))
         load = (self.pool.free_memory_mb, self.pool.in_flight)
-        if load != self._last_metrics:
+        if load != self._last_metrics or self._cold:
             values = {} if self.rtt_ms is None else {"rtt_ms": float(self.rtt_ms)}
+            cold = tuple(sorted(self._cold))
             if await self._send(Metrics(free_memory_mb=load[0], in_flight=load[1],
-                                        values=values)):
+                                        values=values, cold=cold)):
                 self._last_metrics = load
+                self._cold.difference_update(cold)
+
+    def _on_evict(self, key: str) -> None:
+        """The pool's last warm container of ``key`` left: placement hears it with the next
+        metrics (the pool keys ``ns/name@version#digest``, placement ``ns/name@version``)."""
+        self._cold.add(key.partition("#")[0])
 
     def _context_message(self, ctx: DeviceContext) -> Context:
         return Context(battery=ctx.battery, charging=ctx.charging,

@@ -14,6 +14,7 @@ from edgewhisk_tunnel import (
     Context,
     Drain,
     Heartbeat,
+    Metrics,
     Register,
     Result,
     Run,
@@ -111,6 +112,19 @@ def test_a_run_comes_back_as_one_result_with_its_logs(server: TunnelServer,
     server.send(run_message("a2", HELLO, {"name": "again"}))
     warm = server.wait_message(Result, lambda m: m.activation_id == "a2")
     assert warm.outcome.init_ms is None and warm.outcome.response == {"greeting": "hello again"}
+
+
+def test_an_action_whose_warm_container_was_evicted_is_reported_cold(
+        server: TunnelServer, agent_factory) -> None:
+    """Memory for one 128 MB container: running b evicts a's warm container, and the agent's
+    next metrics name a as cold (the controller's placement then stops counting it warm)."""
+    agent_factory(server, "--memory", "128").wait_registered()
+    server.send(run_message("c1", HELLO, {"name": "a"}, name="a"))
+    server.wait_message(Result, lambda m: m.activation_id == "c1")
+    server.send(run_message("c2", HELLO, {"name": "b"}, name="b"))
+    server.wait_message(Result, lambda m: m.activation_id == "c2")
+    cold = server.wait_message(Metrics, lambda m: bool(m.cold))
+    assert cold.cold == ("guest/a@0.0.1",)
 
 
 def test_results_finished_while_disconnected_are_delivered_once_after_reconnecting(

@@ -134,6 +134,13 @@ class TunnelHub:
             if known:
                 self.engine.heartbeat(device.id, **known)
 
+    def cold(self, device: RemoteInvoker, keys: Iterable[str]) -> None:
+        """The device's pool dropped its last warm container of each of ``keys``."""
+        forget = getattr(self.engine, "forget_warm", None)
+        if forget is not None and device.online:
+            for key in keys:
+                forget(device.id, key)
+
     def held(self, device: RemoteInvoker, before: Iterable[str], now: Iterable[str]) -> None:
         """The device's node store changed: the registry's copies follow."""
         self.artifacts.held(device, before, now)

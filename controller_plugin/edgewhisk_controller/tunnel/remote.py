@@ -71,6 +71,8 @@ class Owner(Protocol):
 
     def held(self, device: RemoteInvoker, before: Iterable[str], now: Iterable[str]) -> None: ...
 
+    def cold(self, device: RemoteInvoker, keys: Iterable[str]) -> None: ...
+
 
 @dataclass
 class Pending:
@@ -278,6 +280,8 @@ class RemoteInvoker(Invoker):
 
     def on_metrics(self, metrics: Metrics) -> None:
         self.metrics = metrics
+        if metrics.cold:
+            self.owner.cold(self, metrics.cold)
 
     def on_drain(self) -> None:
         self.draining = True

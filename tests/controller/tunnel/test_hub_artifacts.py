@@ -8,10 +8,11 @@ import asyncio
 from typing import Any
 
 from edgewhisk_controller.invokers.registry import InvokerRegistry
+from edgewhisk_controller.placement import Engine as PlacementEngine
 from edgewhisk_controller.tunnel.hub import TunnelHub
 from edgewhisk_controller.tunnel.remote import RemoteInvoker
 from edgewhisk_controller.tunnel.tokens import DeviceToken
-from edgewhisk_tunnel import Context, Register
+from edgewhisk_tunnel import Context, Metrics, Register
 
 
 class Engine:
@@ -54,3 +55,27 @@ def test_round_trips_reach_observe_rtt_and_cached_keys_become_names() -> None:
         device.liveness.stop()
 
     asyncio.run(main())
+
+
+def test_a_device_reporting_a_cold_action_is_no_longer_warm_for_the_real_engine() -> None:
+    """The agent's pool dropped its last warm container of an action; its next metrics say so
+    (``cold``) and the placement engine stops counting the device as warm for it."""
+    async def main() -> tuple[set[int], set[int], set[int]]:
+        engine = PlacementEngine()
+        hub = TunnelHub(None, InvokerRegistry(), engine)  # type: ignore[arg-type]
+        register = Register(id="pi", memory_mb=512, kinds=("python:3",), agent_version="t")
+        device = RemoteInvoker(hub, DeviceToken("pi", "guest", 0, "t"), register, 10.0)
+        hub.devices["pi"] = device
+        device.online = True
+        engine.register(device.state())
+        for key in ("guest/a@0.0.1", "guest/b@0.0.1"):
+            engine.placed("pi", 128, key)
+            engine.completed("pi", 128, key, 5.0, True)
+        before = set(engine.state.warm["guest/a@0.0.1"])
+        device.on_metrics(Metrics(free_memory_mb=512, in_flight=0, cold=("guest/a@0.0.1",)))
+        device.liveness.stop()
+        return before, set(engine.state.warm["guest/a@0.0.1"]), set(
+            engine.state.warm["guest/b@0.0.1"])
+
+    before, after, other = asyncio.run(main())
+    assert before == {0} and after == set() and other == {0}
