@@ -84,6 +84,8 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
             if isinstance(invoker, LocalInvoker):  # a container its pool dropped is not warm
                 invoker.pool.on_evict.append(
                     functools.partial(_forget_warm, placement, invoker.id))
+                invoker.on_held.append(functools.partial(_held, placement, app[REGISTRY]))
+                app[REGISTRY].follow(invoker.id, (), invoker.held)  # what it kept from before
         hub = tunnel.TunnelHub(tunnel.Tokens(store), registry, placement,
                                offline_after_s=config.heartbeat_timeout_s,
                                artifacts=app[REGISTRY])
@@ -109,6 +111,14 @@ def _backend(config: ControllerConfig) -> ContainerBackend:
         return DockerBackend(client, images,  # None: python3-ai:latest; blackbox: its own
                              shared_dirs=[config.node_store])
     return ProcessBackend(artifacts=config.artifacts)
+
+
+def _held(placement: Engine, registry: Registry, invoker: LocalInvoker,
+          before: frozenset[str], now: frozenset[str]) -> None:
+    """A local invoker's node store changed: placement's cached column and the registry's
+    copies follow (edge devices report theirs through the tunnel)."""
+    placement.heartbeat(invoker.id, cached=invoker.state().cached)
+    registry.follow(invoker.id, before, now)
 
 
 def _forget_warm(placement: Engine, invoker_id: str, key: str) -> None:

@@ -24,8 +24,9 @@ changes feed is the later fix (noted in the issue's remaining work).
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +40,8 @@ from ..stores import NotFound as StoreNotFound
 from . import locality as rules
 from . import selectors
 from .exceptions import ArtifactNotFound, ArtifactTooLarge, InvalidArtifact, NoMatchingVersion
+
+log = logging.getLogger(__name__)
 
 ARTIFACTS = "artifacts"
 NAMES = "artifact_names"
@@ -156,6 +159,7 @@ class Registry:
         self._index = selectors.SelectorIndex()
         self._loaded: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._copying: set[asyncio.Task[None]] = set()  # ``follow``'s updates in flight
 
     async def create(self, ns: str, new: NewArtifact,
                      content: AsyncIterator[bytes] | None = None) -> Doc:
@@ -302,5 +306,43 @@ class Registry:
     def _lock(self, ns: str) -> asyncio.Lock:
         return self._locks.setdefault(ns, asyncio.Lock())
 
+    def follow(self, invoker_id: str, before: Iterable[str], now: Iterable[str], *,
+               namespace: str | None = None) -> None:
+        """Invoker ``invoker_id`` now holds the versions ``now`` (it held ``before``) in its
+        node store: their ``copies`` follow, in the background (a report never waits on the
+        store; a failed update is repaired by the next report). ``namespace``: only keys of
+        that namespace are the invoker's business (an edge device's token namespace)."""
+        before, now = set(before), set(now)
+        if before == now:
+            return
+        task = asyncio.ensure_future(self._copies(invoker_id, now - before, before - now,
+                                                  namespace))
+        self._copying.add(task)
+        task.add_done_callback(self._copying.discard)
+
+    async def _copies(self, invoker_id: str, added: set[str], gone: set[str],
+                      namespace: str | None) -> None:
+        for key, keep in [*((k, True) for k in sorted(added)), *((k, False) for k in gone)]:
+            if namespace is not None and not key.startswith(f"{namespace}/"):
+                continue  # a key of another namespace: not this invoker's business
+
+            def edit(doc: Doc, keep: bool = keep) -> Doc:
+                copies = [c for c in doc.get("copies", []) if c != invoker_id]
+                doc["copies"] = [*copies, invoker_id] if keep else copies
+                return doc
+
+            try:
+                await update(self.store, ARTIFACTS, key, edit)
+            except StoreNotFound:
+                continue  # an artifact the registry does not know (or deleted since)
+            except Exception:  # the store failed: the next report repairs it
+                log.exception("copies of %s for invoker %s not updated", key, invoker_id)
+
+    async def settled(self) -> None:
+        """Until the copies updates started so far are done (tests, shutdown)."""
+        if self._copying:
+            await asyncio.wait(set(self._copying))
+
     async def close(self) -> None:
+        await self.settled()
         await self.blobs.close()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,10 @@ class LocalInvoker(Invoker):
         self.store, self.blobs = store, blobs
         self._declared = frozenset(self.attributes.pop("cached", ()))
         self._cached = self._declared
+        self._held: frozenset[str] = frozenset()
+        self.on_held: list[Callable[[LocalInvoker, frozenset[str], frozenset[str]], None]] = []
+        """Called with (this invoker, keys held before, keys held now) when its node store
+        changes: the app keeps placement's cached column and the registry's copies in step."""
         if store is not None:
             store.on_change = self._store_changed
             self._store_changed()
@@ -72,7 +76,15 @@ class LocalInvoker(Invoker):
 
     def _store_changed(self) -> None:
         assert self.store is not None
-        self._cached = self._declared | {cached_name(key) for key in self.store.keys()}
+        before, self._held = self._held, frozenset(self.store.keys())
+        self._cached = self._declared | {cached_name(key) for key in self._held}
+        for callback in self.on_held:
+            callback(self, before, self._held)
+
+    @property
+    def held(self) -> frozenset[str]:
+        """The registry keys (``ns/name@version``) in this invoker's node store."""
+        return self._held
 
     def state(self) -> InvokerState:
         return InvokerState(

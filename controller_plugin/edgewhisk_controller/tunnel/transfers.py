@@ -44,10 +44,9 @@ from ..artifacts.exceptions import (
     LocalityRefused,
     StagingFailed,
 )
-from ..artifacts.registry import ARTIFACTS, blob_key, parse_key
+from ..artifacts.registry import blob_key, parse_key
 from ..blobs import BlobError
-from ..stores import Doc, update
-from ..stores import NotFound as StoreNotFound
+from ..stores import Doc
 
 if TYPE_CHECKING:
     from ..artifacts.registry import Registry
@@ -192,30 +191,8 @@ class ArtifactService:
 
     def held(self, device: RemoteInvoker, before: Iterable[str], now: Iterable[str]) -> None:
         """The device reports holding ``now`` (it held ``before``): registry ``copies``."""
-        before, now = set(before), set(now)
-        if self.registry is None or before == now:
-            return
-        task = asyncio.ensure_future(self._copies(device, now - before, before - now))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _copies(self, device: RemoteInvoker, added: set[str], gone: set[str]) -> None:
-        assert self.registry is not None
-        for key, keep in [*((k, True) for k in sorted(added)), *((k, False) for k in gone)]:
-            if not key.startswith(f"{device.namespace}/"):
-                continue  # a key of another namespace: not this device's business
-
-            def edit(doc: Doc, keep: bool = keep) -> Doc:
-                copies = [c for c in doc.get("copies", []) if c != device.id]
-                doc["copies"] = [*copies, device.id] if keep else copies
-                return doc
-
-            try:
-                await update(self.registry.store, ARTIFACTS, key, edit)
-            except StoreNotFound:
-                continue  # an artifact the registry does not know (or deleted since)
-            except Exception:  # the store failed: the next report repairs it
-                log.exception("copies of %s for invoker %s not updated", key, device.id)
+        if self.registry is not None:
+            self.registry.follow(device.id, before, now, namespace=device.namespace)
 
     async def close(self) -> None:
         for task in list(self._tasks):
