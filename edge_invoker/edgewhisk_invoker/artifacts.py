@@ -112,24 +112,26 @@ class DeviceArtifacts:
             raise StagingError(f"edge invoker {self.invoker_id} has no artifact store (start "
                                f"it with --store DIR); it cannot run an activation that "
                                f"consumes or produces artifacts")
-        work = Path(tempfile.mkdtemp(dir=store.tmp, prefix="run-"))
-        try:
+        # Leased from before staging until the run ended: no eviction takes them meanwhile.
+        with store.lease([c.key for c in run.consumes]):
+            work = Path(tempfile.mkdtemp(dir=store.tmp, prefix="run-"))
             try:
-                staged = await staging.stage(store, [asdict(c) for c in run.consumes], self._fetch,
-                                             tmp=store.tmp)
-            except (ArtifactError, TransferError, OSError) as exc:
-                raise StagingError(f"edge invoker {self.invoker_id} could not stage the "
-                                   f"consumed artifacts: {exc}") from None
-            produce_root = work / "produced"
-            produce_root.mkdir()
-            fields[STAGED_FIELD] = json.dumps({"consumes": staged,
-                                               "produce_root": str(produce_root)})
-            outcome = await call(fields)
-            if not run.produces:
-                return outcome
-            return replace(outcome, produced=await self._keep(run, outcome, produce_root))
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+                try:
+                    staged = await staging.stage(store, [asdict(c) for c in run.consumes],
+                                                 self._fetch, tmp=store.tmp)
+                except (ArtifactError, TransferError, OSError) as exc:
+                    raise StagingError(f"edge invoker {self.invoker_id} could not stage the "
+                                       f"consumed artifacts: {exc}") from None
+                produce_root = work / "produced"
+                produce_root.mkdir()
+                fields[STAGED_FIELD] = json.dumps({"consumes": staged,
+                                                   "produce_root": str(produce_root)})
+                outcome = await call(fields)
+                if not run.produces:
+                    return outcome
+                return replace(outcome, produced=await self._keep(run, outcome, produce_root))
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
 
     async def _fetch(self, consumed: Mapping[str, Any], dest: Path) -> None:
         """A missing blob, pulled from the controller into ``dest`` (size capped)."""

@@ -110,24 +110,26 @@ class LocalInvoker(Invoker):
         from edgewhisk_runtime.artifacts.stage import stage
 
         store = self.store
-        work = Path(tempfile.mkdtemp(dir=store.tmp, prefix="run-"))
-        try:
+        # Leased from before staging until the run ended: no eviction takes them meanwhile.
+        with store.lease([c.key for c in consumes]):
+            work = Path(tempfile.mkdtemp(dir=store.tmp, prefix="run-"))
             try:
-                staged = await stage(store, [asdict(c) for c in consumes], self._fetch,
-                                     tmp=store.tmp)
-            except ArtifactError as exc:
-                raise StagingFailed(f"invoker {self.id} could not stage the consumed "
-                                    f"artifacts: {exc}") from None
-            produce_root = work / "produced"
-            produce_root.mkdir()
-            outcome = await self.pool.run(spec, value, {**fields, STAGED_FIELD: json.dumps(
-                {"consumes": staged, "produce_root": str(produce_root)})})
-            if produces:
-                outcome = replace(outcome, produced=await self._keep(outcome, produces,
-                                                                     produce_root))
-            return outcome
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+                try:
+                    staged = await stage(store, [asdict(c) for c in consumes], self._fetch,
+                                         tmp=store.tmp)
+                except ArtifactError as exc:
+                    raise StagingFailed(f"invoker {self.id} could not stage the consumed "
+                                        f"artifacts: {exc}") from None
+                produce_root = work / "produced"
+                produce_root.mkdir()
+                outcome = await self.pool.run(spec, value, {**fields, STAGED_FIELD: json.dumps(
+                    {"consumes": staged, "produce_root": str(produce_root)})})
+                if produces:
+                    outcome = replace(outcome, produced=await self._keep(outcome, produces,
+                                                                         produce_root))
+                return outcome
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
 
     async def preload(self, doc: Mapping[str, Any]) -> str:
         """Put a registry version into the node store ahead of need (an unpinned cache):

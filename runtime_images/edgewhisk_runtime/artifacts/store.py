@@ -25,6 +25,8 @@ may run in worker threads while the event loop keeps serving.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import hashlib
 import json
 import os
@@ -32,7 +34,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -93,7 +95,23 @@ class NodeStore:
         self._index_file = root / "index.json"
         self._lock = threading.RLock()
         self._entries: dict[str, Entry] = {}  # least recently used first
+        self._leases: collections.Counter[str] = collections.Counter()  # keys in use
         self._load()
+
+    @contextlib.contextmanager
+    def lease(self, keys: Iterable[str]) -> Iterator[None]:
+        """While the block runs, ``keys`` are not evicted (a run reads their paths, an outgoing
+        transfer their blobs); leases nest and count. Adding that would need their room fails
+        with ``StoreFull`` like a pinned entry would."""
+        held = list(keys)
+        with self._lock:
+            self._leases.update(held)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._leases.subtract(held)
+                self._leases += collections.Counter()  # drop zero counts
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -218,14 +236,17 @@ class NodeStore:
         for entry in others:
             if free >= size:
                 break
-            if not entry.pinned:
+            if not entry.pinned and not self._leases[entry.key]:
                 victims.append(entry)
                 free += entry.size
         if free < size:
             pinned = sum(e.size for e in others if e.pinned)
+            leased = sum(e.size for e in others if not e.pinned and self._leases[e.key])
             raise StoreFull(f"artifact '{key}' needs {size} bytes but the store of {self.by} "
                             f"has a capacity of {self.capacity_bytes} bytes and pinned "
-                            f"artifacts hold {pinned} bytes; nothing was evicted or stored")
+                            f"artifacts hold {pinned} bytes"
+                            + (f", artifacts in use {leased} more" if leased else "")
+                            + "; nothing was evicted or stored")
         return victims
 
     def _require(self, key: str) -> Entry:

@@ -101,6 +101,23 @@ def test_pinned_entries_are_never_evicted_and_a_full_store_refuses_unchanged(
     assert _snapshot(store) == before and path.exists()
 
 
+def test_leased_entries_are_not_evicted_until_the_lease_ends(store: NodeStore) -> None:
+    """A run leases its consumes from before staging until it ends: a concurrent add must not
+    evict the model it is reading, even the least recently used cache."""
+    _add(store, "guest/model@1", b"m" * 200)
+    _add(store, "guest/other@1", b"o" * 100)
+    with store.lease(["guest/model@1", "guest/not-yet@1"]), store.lease(["guest/model@1"]):
+        path, meta = _blob(store, "big", b"b" * 150)
+        with pytest.raises(StoreFull) as full:
+            asyncio.run(store.add_blob("guest/big@1", path, pinned=False, **meta))
+        assert "artifacts in use 200 more" in full.value.message
+        assert store.keys() == ["guest/model@1", "guest/other@1"]
+        _add(store, "guest/small@1", b"s" * 100)  # room made from the unleased cache alone
+        assert store.keys() == ["guest/model@1", "guest/small@1"]
+    _add(store, "guest/big@1", b"b" * 150)
+    assert store.keys() == ["guest/big@1", "guest/small@1"]  # the model went, once free
+
+
 def test_re_adding_a_key_with_the_same_bytes_keeps_it_pinned(store: NodeStore) -> None:
     _add(store, "u1/glucose@1", b"g" * 10, pinned=True)
     _add(store, "u1/glucose@1", b"g" * 10, pinned=False)
