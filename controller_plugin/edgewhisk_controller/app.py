@@ -85,7 +85,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
                 invoker.pool.on_evict.append(
                     functools.partial(_forget_warm, placement, invoker.id))
                 invoker.on_held.append(functools.partial(_held, placement, app[REGISTRY]))
-                app[REGISTRY].follow(invoker.id, (), invoker.held)  # what it kept from before
+                app[REGISTRY].follow(invoker.id, invoker.held)  # what it kept from before
         hub = tunnel.TunnelHub(tunnel.Tokens(store), registry, placement,
                                offline_after_s=config.heartbeat_timeout_s,
                                artifacts=app[REGISTRY])
@@ -118,7 +118,7 @@ def _held(placement: Engine, registry: Registry, invoker: LocalInvoker,
     """A local invoker's node store changed: placement's cached column and the registry's
     copies follow (edge devices report theirs through the tunnel)."""
     placement.heartbeat(invoker.id, cached=invoker.state().cached)
-    registry.follow(invoker.id, before, now)
+    registry.follow(invoker.id, now)
 
 
 def _forget_warm(placement: Engine, invoker_id: str, key: str) -> None:

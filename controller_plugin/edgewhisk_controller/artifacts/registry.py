@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 ARTIFACTS = "artifacts"
 NAMES = "artifact_names"
+HOLDINGS = "artifact_holdings"
 KINDS = ("model", "data")
 RESERVED = ("versions", "content", "resolve", "preload")
 _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
@@ -160,6 +161,7 @@ class Registry:
         self._loaded: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         self._copying: set[asyncio.Task[None]] = set()  # ``follow``'s updates in flight
+        self._holdings: dict[str, frozenset[str]] = {}  # invoker id -> keys it last held
 
     async def create(self, ns: str, new: NewArtifact,
                      content: AsyncIterator[bytes] | None = None) -> Doc:
@@ -306,19 +308,39 @@ class Registry:
     def _lock(self, ns: str) -> asyncio.Lock:
         return self._locks.setdefault(ns, asyncio.Lock())
 
-    def follow(self, invoker_id: str, before: Iterable[str], now: Iterable[str], *,
+    def follow(self, invoker_id: str, now: Iterable[str], *,
                namespace: str | None = None) -> None:
-        """Invoker ``invoker_id`` now holds the versions ``now`` (it held ``before``) in its
-        node store: their ``copies`` follow, in the background (a report never waits on the
-        store; a failed update is repaired by the next report). ``namespace``: only keys of
-        that namespace are the invoker's business (an edge device's token namespace)."""
-        before, now = set(before), set(now)
-        if before == now:
-            return
-        task = asyncio.ensure_future(self._copies(invoker_id, now - before, before - now,
-                                                  namespace))
+        """Invoker ``invoker_id`` now holds the versions ``now`` in its node store: their
+        ``copies`` follow, in the background (a report never waits on the store; a failed
+        update is repaired by the next report). ``namespace``: only keys of that namespace are
+        the invoker's business (an edge device's token namespace).
+
+        What an invoker held last is persisted (``artifact_holdings``), so the first report
+        after a controller restart also drops the copies it lost meanwhile; reports of one
+        invoker are applied in order."""
+        task = asyncio.ensure_future(self._follow(invoker_id, frozenset(now), namespace))
         self._copying.add(task)
         task.add_done_callback(self._copying.discard)
+
+    async def _follow(self, invoker_id: str, now: frozenset[str],
+                      namespace: str | None) -> None:
+        async with self._lock(f"holder:{invoker_id}"):
+            before = self._holdings.get(invoker_id)
+            if before is None:
+                try:
+                    before = frozenset((await self.store.get(HOLDINGS, invoker_id))["keys"])
+                except StoreNotFound:
+                    before = frozenset()
+            if before == now:
+                return
+            await self._copies(invoker_id, set(now - before), set(before - now), namespace)
+            try:
+                await update(self.store, HOLDINGS, invoker_id,
+                             lambda doc: {**doc, "keys": sorted(now)}, default={})
+            except Exception:  # the store failed: the next report tries again
+                log.exception("holdings of invoker %s not saved", invoker_id)
+                return
+            self._holdings[invoker_id] = now
 
     async def _copies(self, invoker_id: str, added: set[str], gone: set[str],
                       namespace: str | None) -> None:

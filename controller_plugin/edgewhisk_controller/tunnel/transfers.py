@@ -192,7 +192,7 @@ class ArtifactService:
     def held(self, device: RemoteInvoker, before: Iterable[str], now: Iterable[str]) -> None:
         """The device reports holding ``now`` (it held ``before``): registry ``copies``."""
         if self.registry is not None:
-            self.registry.follow(device.id, before, now, namespace=device.namespace)
+            self.registry.follow(device.id, now, namespace=device.namespace)
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -107,3 +107,27 @@ def test_resolution_sees_versions_written_after_the_index_was_loaded(registry: R
     run(registry.delete("guest", "u1/glucose-base", 2))
     with pytest.raises(NoMatchingVersion):
         run(registry.resolve("guest", selector))
+
+
+def test_copies_follow_what_an_invoker_holds_across_a_controller_restart(
+        registry: Registry, run: Run[Any]) -> None:
+    """An invoker's reports keep ``copies`` current; what it held last is persisted, so after
+    a restart (a new Registry on the same store) its first report also drops what it lost —
+    a registering device reports what it holds, not what it evicted meanwhile."""
+    for name in ("a", "b"):
+        run(registry.create("guest", model(name), body(name.encode())))
+
+    def report(reg: Registry, *holdings: set[str]) -> dict[str, list[str]]:
+        async def follow() -> None:  # reports arrive on the controller's event loop
+            for keys in holdings:
+                reg.follow("dev", keys, namespace="guest")
+            await reg.settled()
+
+        run(follow())
+        return {n: run(reg.get("guest", n, 1))["copies"] for n in ("a", "b")}
+
+    assert report(registry, {"guest/a@1", "guest/b@1", "other/x@1"}) == {
+        "a": ["cloud", "dev"], "b": ["cloud", "dev"]}
+    restarted = Registry(registry.store, registry.blobs, max_size=registry.max_size)
+    assert report(restarted, {"guest/a@1"}) == {"a": ["cloud", "dev"], "b": ["cloud"]}
+    assert report(restarted, set(), {"guest/b@1"}) == {"a": ["cloud"], "b": ["cloud", "dev"]}

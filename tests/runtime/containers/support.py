@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,18 @@ def spec(code: str | None, key: str = "guest/a@0.0.1", **overrides: Any) -> Acti
                                   memory_mb=256, timeout_ms=30_000, concurrency=1)
     fields.update(overrides)
     return ActionSpec(**fields)
+
+
+def stopped(pid: int, wait_s: float = 5.0) -> bool:
+    """Whether ``pid`` is gone within ``wait_s``: a process group killed together dies process
+    by process as the kernel delivers each SIGKILL, so under load the action process can
+    outlive its proxy by a scheduler tick (a real leak outlives the wait)."""
+    deadline = time.monotonic() + wait_s
+    while running(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def running(pid: int) -> bool:

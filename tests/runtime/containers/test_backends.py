@@ -14,7 +14,7 @@ from edgewhisk_runtime.containers.pool import ABNORMAL_RUN
 from edgewhisk_runtime.containers.process import ProcessBackend, ProcessContainer
 
 from . import actions
-from .support import Run, fields, running, spec
+from .support import Run, fields, spec, stopped
 from .test_pool import MakePool
 
 
@@ -41,8 +41,8 @@ def test_process_backend_runs_nodejs_actions(run: Run, make_pool: MakePool) -> N
     assert [line.split(" ", 1)[1] for line in outcomes[1].logs] == [
         "stdout: act1 out", "stderr: act1 err"]
     run(pool.close())
-    assert not running(outcomes[0].response["pid"])
-    assert not running(outcomes[0].response["proxy"])
+    assert stopped(outcomes[0].response["pid"])
+    assert stopped(outcomes[0].response["proxy"])
 
 
 @pytest.mark.parametrize("images, kinds", [
@@ -74,7 +74,7 @@ def test_a_destroyed_process_container_leaves_no_process_and_no_folder(run: Run)
 
     container, pids = run(scenario())
     assert not container.alive and not container.workdir.exists()
-    assert not running(container.pid) and not running(int(pids["pid"]))
+    assert stopped(container.pid) and stopped(int(pids["pid"]))
 
 
 def test_docker_container_has_the_memory_limit(run: Run, make_pool: MakePool,

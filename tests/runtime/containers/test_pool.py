@@ -25,7 +25,7 @@ from edgewhisk_runtime.containers.logs import TRUNCATED
 from edgewhisk_runtime.containers.pool import ABNORMAL_RUN, timed_out_message
 
 from . import actions
-from .support import Run, fields, proxy_children, running, spec
+from .support import Run, fields, proxy_children, running, spec, stopped
 
 MakePool = Callable[..., ContainerPool]
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (stdout|stderr): (.*)$")
@@ -178,7 +178,7 @@ def test_a_crash_mid_run_replaces_the_container(run: Run, make_pool: MakePool, h
     after = run(pool.run(spec(actions.CRASH), {}, fields("a3")))
     assert after.status == 200
     assert after.container_id != healthy.container_id and after.init_ms is not None
-    assert not running(healthy.response["proxy"]) and not running(healthy.response["pid"])
+    assert stopped(healthy.response["proxy"]) and stopped(healthy.response["pid"])
 
 
 @pytest.mark.parametrize("more_fields, margin", [
@@ -198,7 +198,7 @@ def test_an_action_over_its_time_limit_is_stopped(run: Run, make_pool: MakePool,
     assert outcome.response == {"error": message}
     after = run(pool.run(action, {}, fields("a3")))
     assert after.status == 200 and after.container_id != healthy.container_id
-    assert not running(healthy.response["pid"]) and not running(healthy.response["proxy"])
+    assert stopped(healthy.response["pid"]) and stopped(healthy.response["proxy"])
 
 
 def test_a_deadline_outcome_on_both_backends(run: Run, make_pool: MakePool,
@@ -219,7 +219,7 @@ def test_a_second_key_evicts_the_idle_first_when_memory_is_short(run: Run,
     second = run(pool.run(spec(actions.SLEEPER, key="guest/b@1"), {}, fields("b1")))
     assert second.status == 200 and second.container_id != first.container_id
     assert pool.warm_keys() == {"guest/b@1"} and pool.free_memory_mb == 0
-    assert not running(first.response["proxy"])
+    assert stopped(first.response["proxy"])
 
 
 def test_a_busy_container_is_never_evicted_and_the_waiting_run_gets_the_freed_slot(
@@ -280,8 +280,10 @@ def test_an_idle_container_is_evicted_after_the_idle_timeout(run: Run,
     outcome = run(pool.run(spec(actions.SLEEPER), {}, fields("a1")))
     run(eventually(lambda: pool.containers == 0))
     assert pool.warm_keys() == set() and pool.free_memory_mb == pool.memory_mb
+    # Both die together, each as soon as the kernel delivers its SIGKILL: under load the
+    # action process can outlive its proxy by a scheduler tick.
     run(eventually(lambda: not running(outcome.response["proxy"])))
-    assert not running(outcome.response["pid"])
+    run(eventually(lambda: not running(outcome.response["pid"])))
 
 
 @pytest.mark.parametrize("stage", [
@@ -333,5 +335,5 @@ def test_close_destroys_every_container_busy_or_idle(run: Run, make_pool: MakePo
     with pytest.raises(PoolClosed):
         run(pool.run(spec(actions.SLEEPER), {}, fields("late")))
     if idle.container_id.startswith("process-"):
-        assert not running(idle.response["pid"]) and not running(idle.response["proxy"])
+        assert stopped(idle.response["pid"]) and stopped(idle.response["proxy"])
     assert set(proxy_children()) <= before  # docker: the fixture checks the labelled containers
