@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgewhisk_runtime.exceptions import ArtifactError
+from edgewhisk_runtime.middleware.binding import STAGED_FIELD
 
 from ..artifacts import locality as rules
 from ..artifacts.exceptions import StagingFailed
@@ -37,9 +38,6 @@ if TYPE_CHECKING:
     from edgewhisk_runtime.artifacts.store import NodeStore
     from edgewhisk_runtime.containers import ActionSpec, ContainerPool, RunOutcome
     from edgewhisk_tunnel import Consumed, Produce
-
-STAGED_FIELD = "edgewhisk"
-"""The /run field carrying staged paths (plan convention 4)."""
 
 
 class LocalInvoker(Invoker):
