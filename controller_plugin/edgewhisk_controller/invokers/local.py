@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgewhisk_runtime.exceptions import ArtifactError
 from edgewhisk_runtime.middleware.binding import STAGED_FIELD
+from edgewhisk_tunnel import file_chunks
 
 from ..artifacts import locality as rules
 from ..artifacts.exceptions import StagingFailed
@@ -191,7 +192,7 @@ class LocalInvoker(Invoker):
         ns, name, version = parse_key(item["ref"])
         key = blob_key(ns, name, version)
         try:
-            await self.blobs.put(key, _chunks(path), sha256=entry.sha256)
+            await self.blobs.put(key, file_chunks(path, chunk=CHUNK), sha256=entry.sha256)
         except BlobError as exc:
             raise StagingFailed(f"invoker {self.id} could not put produced artifact "
                                 f"{item['ref']} into the blob store: {exc}") from None
@@ -201,9 +202,3 @@ class LocalInvoker(Invoker):
         if not self._closed:
             self._closed = True
             await self.pool.close()
-
-
-async def _chunks(path: Path) -> AsyncIterator[bytes]:
-    with open(path, "rb") as blob:
-        while chunk := blob.read(CHUNK):
-            yield chunk
