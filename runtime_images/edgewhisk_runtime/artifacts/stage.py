@@ -64,7 +64,7 @@ async def _ensure(store: NodeStore, consumed: Mapping[str, Any], fetch: Fetch,
     """Have ``consumed`` in the store with its sha256, fetching it at most once at a time."""
     key = consumed["key"]
     while True:
-        entry = store.get(key)
+        entry = store.peek(key)  # ``stage`` marks it used when it takes the path
         if entry is not None and entry.sha256 == consumed["sha256"]:
             return
         running = _inflight.setdefault(store, {})

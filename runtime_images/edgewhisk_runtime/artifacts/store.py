@@ -136,6 +136,11 @@ class NodeStore:
             entry = self._entries.get(key)
             return None if entry is None else self._touch(entry)
 
+    def peek(self, key: str) -> Entry | None:
+        """The entry under ``key`` without marking it used (no index rewrite), or None."""
+        with self._lock:
+            return self._entries.get(key)
+
     def path(self, key: str) -> Path:
         """The artifact as an action uses it: the blob file, or the folder unpacked once.
 
