@@ -47,6 +47,7 @@ from typing import Any
 import aiohttp
 from _report import pct, progress  # bench/ is on sys.path (see _report.py)
 from edgewhisk_cli.action import action_document
+from edgewhisk_cli.demo_controller import EmbeddedController, children
 from edgewhisk_tunnel import messages as m
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -67,16 +68,15 @@ def main(args):
 '''
 
 
-# --- the controller and the agent: child processes -------------------------------------------
+# --- the controller (the demo's EmbeddedController) and the agent: child processes -------------
 
 class Child:
     """A child process in its own group, stopped by pid (SIGTERM, then SIGKILL)."""
 
-    def __init__(self, command: Sequence[str], log: Path, stdout: int | None = None) -> None:
-        self.log = log
+    def __init__(self, command: Sequence[str], log: Path) -> None:
         with open(log, "ab") as err:
             self.process = subprocess.Popen(list(command), stdin=subprocess.DEVNULL,
-                                            stdout=stdout or subprocess.DEVNULL, stderr=err,
+                                            stdout=subprocess.DEVNULL, stderr=err,
                                             start_new_session=True)
 
     @property
@@ -97,40 +97,17 @@ class Child:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.killpg(group, signal.SIGKILL)
                 self.process.wait(30)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-
-def children(pid: int) -> list[int]:
-    pids: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            pids.extend(int(child) for child in (task / "children").read_text().split())
-    return pids
 
 
 def edgewhisk_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "edgewhisk_cli.main", *args]
 
 
-def start_controller(workdir: Path) -> tuple[Child, str, str]:
-    """``edgewhisk controller`` on a free loopback port; (child, api host, auth key)."""
-    child = Child(edgewhisk_command("controller", "--host", "127.0.0.1", "--port", "0",
-                                    "--data", str(workdir / "controller"), "--invokers", "1",
-                                    "--log-level", "WARNING"),
-                  workdir / "controller.log", stdout=subprocess.PIPE)
-    assert child.process.stdout is not None
-    found: dict[str, str] = {}
-    deadline = time.monotonic() + START_TIMEOUT_S
-    for raw in child.process.stdout:
-        key, _, value = raw.decode().strip().partition("=")
-        found[key] = value
-        if "AUTH" in found or time.monotonic() > deadline:
-            break
-    if "APIHOST" not in found or "AUTH" not in found:
-        child.stop()
-        raise RuntimeError(f"the controller did not start:\n{child.log.read_text()[-3000:]}")
-    return child, found["APIHOST"], found["AUTH"]
+def start_controller(workdir: Path) -> EmbeddedController:
+    """``edgewhisk controller`` on a free loopback port, one local invoker; started."""
+    return EmbeddedController(workdir / "controller", workdir / "controller.log",
+                              ("--host", "127.0.0.1", "--invokers", "1",
+                               "--log-level", "WARNING")).__enter__()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -369,7 +346,8 @@ async def wait_for(what: str, check: Callable[[], Awaitable[bool]], timeout_s: f
 
 
 async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    controller, api_host, auth = start_controller(workdir)
+    controller = start_controller(workdir)
+    api_host, auth = controller.api_host, controller.auth
     agent: Child | None = None
     fleet: Fleet | None = None
     user, _, key = auth.partition(":")

@@ -127,7 +127,7 @@ class EmbeddedController:
         if process is None:
             return
         if process.poll() is None:
-            self.containers = _children(process.pid)
+            self.containers = children(process.pid)
             process.terminate()
             try:
                 process.wait(STOP_TIMEOUT_S)
@@ -144,7 +144,7 @@ class EmbeddedController:
         return ControllerClient(self.api_host, self.auth, self.log)
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     """The child processes of ``pid`` (Linux ``/proc``; empty elsewhere)."""
     pids: list[int] = []
     with contextlib.suppress(OSError):

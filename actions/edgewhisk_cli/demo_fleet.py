@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .demo_controller import ControllerClient, DemoError, _children
+from .demo_controller import ControllerClient, DemoError, children
 
 REGISTER_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
@@ -128,7 +128,7 @@ class EdgeFleet:
         for node in running:
             assert node.process is not None
             if node.process.poll() is None:
-                node.containers = _children(node.pid)  # each proxy leads its own group
+                node.containers = children(node.pid)  # each proxy leads its own group
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(node.pid, signal.SIGTERM)
         for node in running:
