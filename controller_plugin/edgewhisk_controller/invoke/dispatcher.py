@@ -319,9 +319,7 @@ class Dispatcher:
         finally:
             engine.completed(invoker.id, spec.memory_mb, key, run_ms, warm)
             # The pool's own account also counts idle warm containers: it wins.
-            state = invoker.state()
-            engine.heartbeat(invoker.id, free_memory_mb=state.free_memory_mb,
-                             **({"cached": state.cached} if extra else {}))
+            engine.heartbeat(invoker.id, free_memory_mb=invoker.state().free_memory_mb)
 
     def owners(self, ns: str) -> Sequence[str]:
         """The users on record for ``ns``: owners of the invokers visible to it."""
