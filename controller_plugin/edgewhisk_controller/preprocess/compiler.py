@@ -190,15 +190,16 @@ def _compile(action: Mapping[str, Any], weights: Weights, digest: str) -> Compil
     _policies(b, doc, key, needs)
     _artifacts(b, needs, exec_.get("image") if exec_["kind"] == "blackbox" else None)
     b.add(c.PROXIMITY, False, site=None)
-    templated = tuple(i for i, k in enumerate(b.out) if any(map(_has_variable, k.args.values())))
+    templated = tuple(i for i, k in enumerate(b.out) if any(map(has_variable, k.args.values())))
     return CompiledAction(key, tuple(b.out), frozenset(edgewhisk.variables(doc)), needs, digest,
                           templated)
 
 
-def _has_variable(value: Any) -> bool:
+def has_variable(value: Any) -> bool:
+    """Whether an argument (a string, or a tuple of them) holds a ``{variable}``."""
     if isinstance(value, str):
         return "{" in value
-    return isinstance(value, tuple) and any(map(_has_variable, value))
+    return isinstance(value, tuple) and any(map(has_variable, value))
 
 
 class Compiler:

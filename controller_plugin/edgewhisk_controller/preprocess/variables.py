@@ -21,7 +21,7 @@ import edgewhisk
 
 from ..placement import constraints as c
 from ..placement.constraints import Constraint, HardAndSoft
-from .compiler import ArtifactNeed, CompiledAction
+from .compiler import ArtifactNeed, CompiledAction, has_variable
 from .exceptions import UnboundVariable
 
 FANOUT_VARIABLE = "usr"
@@ -81,18 +81,10 @@ def _subst(value: Any, values: Mapping[str, str]) -> Any:
     return value
 
 
-def _templated(value: Any) -> bool:
-    if isinstance(value, str):
-        return "{" in value
-    if isinstance(value, tuple):
-        return any(_templated(item) for item in value)
-    return False
-
-
 def _bind_constraint(k: Constraint, values: Mapping[str, str], site: str | None) -> Constraint:
     if k.plugin == c.PROXIMITY:
         return replace(k, args={**k.args, "site": site})
-    if not any(_templated(v) for v in k.args.values()):
+    if not any(has_variable(v) for v in k.args.values()):
         return k
     return replace(k, args={name: _subst(v, values) for name, v in k.args.items()})
 
@@ -101,7 +93,7 @@ def _bind_artifacts(needs: Iterable[ArtifactNeed], values: Mapping[str, str]
                     ) -> tuple[ArtifactNeed, ...]:
     return tuple(
         replace(n, ref=_subst(n.ref, values), locality=_subst(n.locality, values))
-        if _templated(n.ref) or _templated(n.locality) else n
+        if has_variable(n.ref) or has_variable(n.locality) else n
         for n in needs
     )
 
@@ -214,7 +206,7 @@ def bind_users(
             plans.append((i, k, constant, varying))
     needs = _bind_artifacts(compiled.artifacts, partial)
     need_plans = [(i, n, splices.recipe(n.ref), splices.recipe(n.locality))
-                  for i, n in enumerate(needs) if _templated(n.ref) or _templated(n.locality)]
+                  for i, n in enumerate(needs) if has_variable(n.ref) or has_variable(n.locality)]
     before = tuple(sorted((k, v) for k, v in others.items() if k < FANOUT_VARIABLE))
     after = tuple(sorted((k, v) for k, v in others.items() if k > FANOUT_VARIABLE))
     bounds: list[BoundAction] = []
