@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from edgewhisk_controller.placement import Engine
 from edgewhisk_controller.placement.config import PlacementConfig
 from edgewhisk_controller.placement.constraints import Constraint, HardAndSoft
 from edgewhisk_controller.placement.interface import InvokerState, PlacementRequest
@@ -28,14 +29,6 @@ from workload import ACTION, ACTION_KIND, ACTION_MEMORY_MB, NAMESPACE, RUN_MS, T
 
 COMPLETION_LAG = 1000
 RUN_JITTER = 0.2
-
-
-def _engine_class() -> Any:
-    """``placement.Engine`` (exported once the controller uses it), else the framework's."""
-    from edgewhisk_controller import placement
-    from edgewhisk_controller.placement import framework
-
-    return getattr(placement, "Engine", framework.Engine)
 
 
 def config_for(population: Population) -> PlacementConfig:
@@ -49,11 +42,9 @@ def config_for(population: Population) -> PlacementConfig:
                            latency_ms=latency, default_run_ms=RUN_MS)
 
 
-def build_engine(population: Population) -> Any:
-    engine = _engine_class()(config_for(population))
-    learn_sizes = getattr(engine, "artifact_sizes", None)
-    if callable(learn_sizes):
-        learn_sizes(population.artifact_bytes)
+def build_engine(population: Population) -> Engine:
+    engine = Engine(config_for(population))
+    engine.artifact_sizes(population.artifact_bytes)
     for fields in iter_fields(population):
         engine.register(_state(fields))
     return engine
@@ -111,7 +102,7 @@ class Run:
     chosen: set[str]  # every invoker chosen
 
 
-def run(engine: Any, population: Population, hard: list[Term], soft: list[Term],
+def run(engine: Engine, population: Population, hard: list[Term], soft: list[Term],
         max_placements: int, max_seconds: float,
         on_progress: Callable[[int], None] | None = None) -> Run:
     """Place until ``max_placements`` or ``max_seconds``."""
@@ -170,8 +161,8 @@ def _fresh(fields: dict[str, Any]) -> dict[str, Any]:
     return copy
 
 
-def _register_fresh(population: Population) -> Any:
-    engine = _engine_class()(config_for(population))
+def _register_fresh(population: Population) -> Engine:
+    engine = Engine(config_for(population))
     for i in range(len(population)):
         engine.register(_state(_fresh(population.invoker_fields(i))))
     return engine
@@ -191,13 +182,12 @@ def memory(population: Population, traced: bool = False) -> dict[str, float | No
     seconds = time.perf_counter() - t0
     gc.collect()
     rss1 = rss_bytes()
-    state = getattr(engine, "state", None)
-    nbytes = state.nbytes() if state is not None and hasattr(state, "nbytes") else None
+    nbytes = engine.state.nbytes()
     del engine
     gc.collect()
     result: dict[str, float | None] = {
         "invokers": len(population), "rss_growth_mb": (rss1 - rss0) / 2**20,
-        "columns_mb": None if nbytes is None else nbytes / 2**20, "register_s": seconds,
+        "columns_mb": nbytes / 2**20, "register_s": seconds,
         "traced_mb": None}
     if traced:
         tracemalloc.start()

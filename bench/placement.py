@@ -282,11 +282,10 @@ def table(doc: dict[str, Any]) -> str:
     if memory:
         traced = ("" if memory["traced_mb"] is None
                   else f", {memory['traced_mb']:.1f} MB traced by tracemalloc")
-        columns = "" if memory["columns_mb"] is None else f"{memory['columns_mb']:.1f} MB"
         lines.append(
             f"memory of our state for {memory['invokers']:,} invokers: RSS growth "
-            f"{memory['rss_growth_mb']:.1f} MB{traced} (numpy columns {columns}; "
-            f"target < 200 MB); registered in "
+            f"{memory['rss_growth_mb']:.1f} MB{traced} (numpy columns "
+            f"{memory['columns_mb']:.1f} MB; target < 200 MB); registered in "
             f"{memory['register_s']:.1f} s")
     return "\n".join(lines)
 
