@@ -29,7 +29,6 @@ import contextlib
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -46,6 +45,7 @@ from edgewhisk_cli.demo_steps import python_action
 from edgewhisk_controller.blobs.s3 import S3BlobStore
 from edgewhisk_runtime.artifacts.stage import stage
 from edgewhisk_runtime.artifacts.store import NodeStore
+from edgewhisk_runtime.local import free_port
 
 MB = 1024 * 1024
 MODEL = "bench-model"
@@ -126,9 +126,7 @@ class MotoServer:
     """moto's standalone S3 server on a free loopback port, in its own process group."""
 
     def __init__(self, log: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         self.endpoint = f"http://127.0.0.1:{port}"
         for key, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"),
                            ("AWS_DEFAULT_REGION", "us-east-1")):
