@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROLES = ("cloud", "edge")
+from ..placement.state import ROLES
 
 
 @dataclass(frozen=True)
