@@ -18,7 +18,8 @@ from aiohttp import web
 from ..keys import DISPATCHER, STORE
 from ..schema.entity import check_name, page, public, query_bool, query_int
 from ..stores import Store
-from .request import get_or_none, json_response, namespace, not_found
+from ..stores.interface import get_or_none
+from .request import json_response, namespace, not_found
 
 ROUTES = web.RouteTableDef()
 COLL = "activations"

@@ -16,7 +16,8 @@ from aiohttp import web
 from ..exceptions import Conflict
 from ..keys import STORE
 from ..schema.entity import page, public, query_bool
-from .request import entity_name, get_entity, get_or_none, json_response, namespace, read_json
+from ..stores.interface import get_or_none
+from .request import entity_name, get_entity, json_response, namespace, read_json
 
 Build = Callable[[str, str, Any, Mapping[str, Any] | None], dict[str, Any]]
 """A schema's ``build(ns, name, body, previous)``: the document a PUT stores."""

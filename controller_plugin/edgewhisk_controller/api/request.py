@@ -11,8 +11,8 @@ from ..auth import Subject
 from ..exceptions import BadRequest, NotFound, PayloadTooLarge
 from ..keys import NAMESPACE, SUBJECT
 from ..schema.entity import check_name, public
-from ..stores import NotFound as StoreNotFound
 from ..stores import Store
+from ..stores.interface import get_or_none
 
 
 def subject(request: web.Request) -> Subject:
@@ -45,13 +45,6 @@ async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
 
 def _too_large(size: int, limit: int) -> str:
     return f"The request content was too large ({size} bytes): the limit is {limit} bytes."
-
-
-async def get_or_none(store: Store, coll: str, id: str) -> dict[str, Any] | None:
-    try:
-        return await store.get(coll, id)
-    except StoreNotFound:
-        return None
 
 
 async def get_entity(store: Store, coll: str, ns: str, name: str) -> dict[str, Any]:

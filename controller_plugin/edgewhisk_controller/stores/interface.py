@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from .exceptions import NotFound
+
 Doc = dict[str, Any]
 """A JSON document: ``_id``, ``_rev`` plus the caller's top-level fields."""
 
@@ -131,6 +133,14 @@ class Store(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def get_or_none(store: Store, coll: str, id: str) -> Doc | None:
+    """``store.get``, or None when the document is absent."""
+    try:
+        return await store.get(coll, id)
+    except NotFound:
+        return None
 
 
 def check_collection(coll: str) -> str:

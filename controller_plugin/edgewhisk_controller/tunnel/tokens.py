@@ -24,6 +24,7 @@ from ..exceptions import BadRequest, Conflict, NotFound, Unauthorized
 from ..stores import Conflict as StoreConflict
 from ..stores import NotFound as StoreNotFound
 from ..stores import Store
+from ..stores.interface import get_or_none
 
 COLLECTION = "invoker_tokens"
 SECRET_CHARS = 64
@@ -73,10 +74,7 @@ class Tokens:
         secret = secrets.token_urlsafe(48)[:SECRET_CHARS]
         doc: dict[str, Any] = {"_id": id, "namespace": namespace, "subject": subject,
                                "created": int(time.time() * 1000), "hash": _hash(secret)}
-        try:
-            old = await self.store.get(COLLECTION, id)
-        except StoreNotFound:
-            old = None
+        old = await get_or_none(self.store, COLLECTION, id)
         if old is not None:
             if old["namespace"] != namespace:
                 raise Conflict(f"The invoker id {id!r} is taken by another namespace.")
@@ -96,23 +94,22 @@ class Tokens:
 
     async def get(self, namespace: str, id: str) -> DeviceToken:
         """The token record of ``id`` in ``namespace``; 404 otherwise (also another's)."""
-        try:
-            doc = await self.store.get(COLLECTION, id)
-        except StoreNotFound:
-            doc = None
-        if doc is None or doc["namespace"] != namespace:
-            raise NotFound(f"The requested resource does not exist: invoker token {id!r}.")
-        return _token_of(doc)
+        return _token_of(await self._doc(namespace, id))
 
     async def revoke(self, namespace: str, id: str) -> DeviceToken:
         """Delete the token of ``id`` (404 if ``namespace`` has none)."""
-        token = await self.get(namespace, id)
-        doc = await self.store.get(COLLECTION, id)
+        doc = await self._doc(namespace, id)
         try:
             await self.store.delete(COLLECTION, id, doc["_rev"])
         except (StoreNotFound, StoreConflict):
             raise Conflict(f"The token of invoker {id!r} changed concurrently.") from None
-        return token
+        return _token_of(doc)
+
+    async def _doc(self, namespace: str, id: str) -> dict[str, Any]:
+        doc = await get_or_none(self.store, COLLECTION, id)
+        if doc is None or doc["namespace"] != namespace:
+            raise NotFound(f"The requested resource does not exist: invoker token {id!r}.")
+        return doc
 
     async def verify(self, header: str | None) -> DeviceToken:
         """``Authorization: Bearer <id>:<secret>`` -> the token's grant; 401 otherwise."""
