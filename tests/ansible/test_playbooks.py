@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import requests
-from controller.api.harness import Controller
+from controller.api.harness import Controller, started
 from edgewhisk_runtime.local import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,11 +56,7 @@ def test_playbook_passes_the_syntax_check(tmp_path: Path, name: str) -> None:
 
 @pytest.fixture
 def controller(tmp_path: Path) -> Iterator[Controller]:
-    controller = Controller(tmp_path / "data", "--invokers", "0").start()
-    try:
-        yield controller
-    finally:
-        controller.stop()
+    yield from started(tmp_path / "data", "--invokers", "0")
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ the benchmark's output, not a test's).
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from invoker.harness import alive
 
 EDGEWHISK = Path(sys.executable).with_name("edgewhisk")
 SOURCES = ("cached", "tunnel", "s3")
@@ -73,15 +73,7 @@ def test_the_plot_is_a_png(quick_run: tuple[dict, str, Path]) -> None:
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-
-
 def test_nothing_the_benchmark_started_is_left_running(quick_run: tuple[dict, str, Path]) -> None:
     pids = quick_run[0]["transfer"]["stopped_pids"]
     assert len(pids) >= 4, "moto, the controller, the agent and its container"
-    assert [pid for pid in pids if _alive(pid)] == []
+    assert [pid for pid in pids if alive(pid)] == []

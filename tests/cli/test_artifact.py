@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from controller.api.harness import Controller
+from controller.api.harness import Controller, started
 
 EDGEWHISK = Path(sys.executable).with_name("edgewhisk")
 BIG = 5 * 1024 * 1024 + 7  # past the progress threshold of get
@@ -21,11 +21,7 @@ BIG = 5 * 1024 * 1024 + 7  # past the progress threshold of get
 
 @pytest.fixture(scope="module")
 def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Controller]:
-    controller = Controller(tmp_path_factory.mktemp("cli-artifacts") / "data").start()
-    try:
-        yield controller
-    finally:
-        controller.stop()
+    yield from started(tmp_path_factory.mktemp("cli-artifacts") / "data")
 
 
 @pytest.fixture
