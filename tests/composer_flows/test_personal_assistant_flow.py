@@ -12,15 +12,13 @@ the base through the tunnel.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from controller.api.harness import Client, Controller
+from controller.api.harness import Client, Controller, composer
 from edgewhisk import ArtifactHandle
 from edgewhisk_cli.demo_controller import ControllerClient
 from edgewhisk_cli.demo_fleet import EdgeFleet, nodes_for
@@ -29,7 +27,6 @@ from edgewhisk_runtime.artifacts.canonical import materialize
 from edgewhisk_runtime.artifacts.store import NodeStore
 
 ROOT = Path(__file__).resolve().parents[2]
-NODE_MODULES = ROOT / ".services" / "node_modules"
 FLOW = ROOT / "composer_flows" / "personal_assistant.js"
 EXAMPLES = ROOT / "actions" / "examples" / "personal_assistant"
 if str(EXAMPLES) not in sys.path:
@@ -40,16 +37,6 @@ import glucose  # noqa: E402
 READINGS = 300
 SCORED = 4  # held-out readings of u1 the flow asks predict to score
 ACTIONS = ("collect", "train_base", "refine", "predict")
-
-
-def _composer(tool: str, *args: str, cwd: Path) -> str:
-    binary = NODE_MODULES / ".bin" / tool
-    if not binary.exists():
-        pytest.fail(f"openwhisk-composer is not installed in {NODE_MODULES}: run make test")
-    done = subprocess.run([str(binary), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ, NODE_PATH=str(NODE_MODULES)))
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def _invoke(client: Client, name: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -105,8 +92,8 @@ def test_refine_and_serve_chains_refine_then_predict_for_one_user(
         trained = _invoke(client, "train_base", {"samples": 2000, "epochs": 8})
         assert trained["response"]["success"], trained["response"]
 
-        (tmp_path / "assistant.json").write_text(_composer("compose", str(FLOW), cwd=tmp_path))
-        _composer("deploy", "assistant", "assistant.json", "-w", "--apihost",
+        (tmp_path / "assistant.json").write_text(composer("compose", str(FLOW), cwd=tmp_path))
+        composer("deploy", "assistant", "assistant.json", "-w", "--apihost",
                   controller.api_host, "-u", controller.auth, cwd=tmp_path)
         held_out = glucose.split(glucose.user_readings("u1", READINGS))[1]
         readings = glucose.as_dicts(held_out["X"][-SCORED:])

@@ -2,7 +2,8 @@
 
 ``Controller`` runs ``edgewhisk controller --port P --data DIR [extra]`` as a child process,
 waits for its ``APIHOST=``/``AUTH=`` lines, and stops it by pid (SIGTERM, then SIGKILL).
-``Client`` is a ``requests.Session`` bound to one API host and one key.
+``Client`` is a ``requests.Session`` bound to one API host and one key. ``composer`` runs
+Composer's own ``compose``/``deploy`` from ``.services/node_modules``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from edgewhisk_runtime.local import free_port
 
+ROOT = Path(__file__).resolve().parents[3]
+NODE_MODULES = ROOT / ".services" / "node_modules"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 GUEST_KEY = (
@@ -156,6 +160,17 @@ def create_namespace(data_args: list[str], name: str) -> str:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
+
+
+def composer(tool: str, *args: str, cwd: Path) -> str:
+    """Composer's ``tool`` (``compose``, ``deploy``) run in ``cwd``; its stdout."""
+    binary = NODE_MODULES / ".bin" / tool
+    if not binary.exists():
+        pytest.fail(f"openwhisk-composer is not installed in {NODE_MODULES}: run make test")
+    done = subprocess.run([str(binary), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, NODE_PATH=str(NODE_MODULES)))
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def running(pid: int) -> bool:
