@@ -154,7 +154,8 @@ async def file_chunks(path: Path, offset: int = 0,
 
 async def save(incoming: Incoming, dest: Path, *, max_size: int) -> tuple[int, str]:
     """Write ``incoming`` to ``dest`` through a temporary file beside it (renamed at the end,
-    removed on failure); refuses more than ``max_size`` bytes. Returns (size, sha256)."""
+    removed on failure); refuses more than ``max_size`` bytes. Returns (size, sha256): the
+    digest :meth:`Incoming.chunks` verified, not computed a second time."""
     if incoming.size is not None and incoming.size > max_size:
         reason = (f"artifact {incoming.ref} has {incoming.size} bytes, more than the "
                   f"{max_size} allowed")
@@ -162,7 +163,7 @@ async def save(incoming: Incoming, dest: Path, *, max_size: int) -> tuple[int, s
         raise TransferRefused(reason)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{incoming.transfer_id}.part")
-    digest, size = hashlib.sha256(), 0
+    size = 0
     try:
         with open(tmp, "wb") as f:
             async for data in incoming.chunks():
@@ -171,12 +172,12 @@ async def save(incoming: Incoming, dest: Path, *, max_size: int) -> tuple[int, s
                     reason = f"artifact {incoming.ref} exceeds {max_size} bytes"
                     await incoming._owner._abort_incoming(incoming, reason)
                     raise TransferRefused(reason)
-                digest.update(data)
                 await asyncio.to_thread(f.write, data)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    return size, digest.hexdigest()
+    assert incoming._eof_sha is not None  # chunks() ended only after checking the bytes
+    return size, incoming._eof_sha
 
