@@ -387,11 +387,6 @@ class ArtifactPut:
         _require(len(self.data) <= ARTIFACT_CHUNK_BYTES,
                  f"artifact.put chunk exceeds {ARTIFACT_CHUNK_BYTES} bytes")
 
-    @property
-    def raw(self) -> bytes:
-        """The chunk's bytes."""
-        return self.data
-
 
 @dataclass(frozen=True)
 class ArtifactOffer:

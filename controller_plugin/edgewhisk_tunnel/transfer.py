@@ -172,7 +172,7 @@ class Transfers:
             if put.transfer_id in self._ended:
                 return  # in flight when we ended it
             raise _violation(f"artifact.put for transfer {put.transfer_id}, which was not opened")
-        data = put.raw
+        data = put.data
         end = put.offset + len(data)
         problem = None
         if put.ref != incoming.ref:
