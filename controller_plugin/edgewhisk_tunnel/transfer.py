@@ -32,7 +32,7 @@ import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .messages import (
     ARTIFACT_CHUNK_BYTES,
@@ -76,7 +76,7 @@ class _Out:
     transfer_id: str
     ref: str
     limit: int = 0                      # granted up to this byte
-    credit: asyncio.Event | None = None
+    credit: asyncio.Event = field(default_factory=asyncio.Event)
     accepted: asyncio.Future[None] | None = None   # pushes: the peer's first get
     acked: asyncio.Future[None] | None = None      # pushes: the peer kept the bytes
     size: int = 0
@@ -124,7 +124,7 @@ class Transfers:
         if offer.transfer_id in self.outgoing or offer.transfer_id in self.incoming:
             raise ValueError(f"transfer id {offer.transfer_id} is in use")
         loop = asyncio.get_running_loop()
-        out = _Out(offer.transfer_id, offer.ref, credit=asyncio.Event(), size=offer.size,
+        out = _Out(offer.transfer_id, offer.ref, size=offer.size,
                    accepted=loop.create_future(), acked=loop.create_future())
         self.outgoing[out.transfer_id] = out
         try:
@@ -224,7 +224,6 @@ class Transfers:
                 out.acked.set_result(None)
             return
         out.limit = max(out.limit, get.offset + get.window * ARTIFACT_CHUNK_BYTES)
-        assert out.credit is not None
         out.credit.set()
 
     def _on_offer(self, offer: ArtifactOffer) -> None:
@@ -254,8 +253,7 @@ class Transfers:
     # -- serving -------------------------------------------------------------------------------
 
     def _serve(self, get: ArtifactGet) -> None:
-        out = _Out(get.transfer_id, get.ref, credit=asyncio.Event(),
-                   limit=get.offset + get.window * ARTIFACT_CHUNK_BYTES)
+        out = _Out(get.transfer_id, get.ref, limit=get.offset + get.window * ARTIFACT_CHUNK_BYTES)
         self.outgoing[out.transfer_id] = out
         out.task = self._spawn(self._serve_one(get, out))
 
@@ -291,7 +289,6 @@ class Transfers:
     async def _stream_from(self, out: _Out, outgoing: Outgoing) -> None:
         offset = 0
         progress = Throttle(out.ref, outgoing.size, self.on_progress)
-        assert out.credit is not None
         async for piece in rechunk(outgoing.chunks):
             end = offset + len(piece)
             if end > outgoing.size:
@@ -379,8 +376,7 @@ class Transfers:
                 future.exception()  # retrieved: the pusher may not be waiting on this one
         if out.task is not None:
             out.task.cancel()
-        if out.credit is not None:
-            out.credit.set()  # a sender waiting for credit sees the end
+        out.credit.set()  # a sender waiting for credit sees the end
 
     def abort_all(self, reason: str = CONNECTION_LOST) -> None:
         """The connection ended: every transfer fails with ``TransferError(reason)``."""
