@@ -141,9 +141,9 @@ class TunnelHub:
             for key in keys:
                 forget(device.id, key)
 
-    def held(self, device: RemoteInvoker, before: Iterable[str], now: Iterable[str]) -> None:
+    def held(self, device: RemoteInvoker, now: Iterable[str]) -> None:
         """The device's node store changed: the registry's copies follow."""
-        self.artifacts.held(device, before, now)
+        self.artifacts.held(device, now)
 
     async def push(self, invoker_id: str, doc: Doc) -> str:
         """Preload ``doc`` to device ``invoker_id``: ``preloaded`` or ``cached`` (raises
@@ -188,7 +188,6 @@ class TunnelHub:
         reason = "the controller is shutting down"
         await asyncio.gather(*(s.close(CloseCode.GOING_AWAY, reason)
                                for s in list(self.sessions)))
-        await self.artifacts.close()
 
     def status(self, namespace: str) -> list[dict[str, Any]]:
         return [d.status() for id, d in sorted(self.devices.items())

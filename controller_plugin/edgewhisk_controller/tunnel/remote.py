@@ -69,7 +69,7 @@ class Owner(Protocol):
 
     def changed(self, device: RemoteInvoker, **changes: Any) -> None: ...
 
-    def held(self, device: RemoteInvoker, before: Iterable[str], now: Iterable[str]) -> None: ...
+    def held(self, device: RemoteInvoker, now: Iterable[str]) -> None: ...
 
     def cold(self, device: RemoteInvoker, keys: Iterable[str]) -> None: ...
 
@@ -266,8 +266,8 @@ class RemoteInvoker(Invoker):
 
     def _holding(self, keys: Iterable[str]) -> None:
         """The device holds ``keys`` (registry keys): the registry's copies follow."""
-        before, self.holds = self.holds, frozenset(keys)
-        self.owner.held(self, before, self.holds)
+        self.holds = frozenset(keys)
+        self.owner.held(self, self.holds)
 
     def planned_upload(self, ref: str) -> Produce | None:
         """The ``cloud`` produce ``ref`` of an activation pending here (what an upload must

@@ -21,7 +21,6 @@ each refusal) and the devices obey. Per tunnel session a :class:`Transfers`
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -65,7 +64,6 @@ class ArtifactService:
     def __init__(self, registry: Registry | None, devices: dict[str, RemoteInvoker]) -> None:
         self.registry = registry
         self.devices = devices
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def session_transfers(self, session: Session) -> Transfers:
         async def on_request(get: ArtifactGet) -> Outgoing:
@@ -189,13 +187,7 @@ class ArtifactService:
 
     # -- what devices hold ---------------------------------------------------------------------
 
-    def held(self, device: RemoteInvoker, before: Iterable[str], now: Iterable[str]) -> None:
-        """The device reports holding ``now`` (it held ``before``): registry ``copies``."""
+    def held(self, device: RemoteInvoker, now: Iterable[str]) -> None:
+        """The device reports holding ``now``: registry ``copies`` follow."""
         if self.registry is not None:
             self.registry.follow(device.id, now, namespace=device.namespace)
-
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5.0)
