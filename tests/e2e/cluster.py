@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
+from controller.api.harness import edgewhisk
 from edgewhisk_cli.action import action_document
 
 from e2e.netns import Listener, Namespace, tcp_connects
@@ -29,10 +29,6 @@ T = TypeVar("T")
 NAMESPACE = "_"
 START_TIMEOUT_S = 60.0
 RECORD_TIMEOUT_S = 120.0
-
-
-def edgewhisk(*args: str) -> list[str]:
-    return [sys.executable, "-m", "edgewhisk_cli.main", *args]
 
 
 @dataclass
