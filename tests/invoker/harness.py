@@ -11,19 +11,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
+
+from controller.api.harness import edgewhisk
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0
 HELLO = "def main(args):\n    print('hello from', args.get('name'))\n" \
         "    return {'greeting': 'hello ' + args.get('name', '?')}\n"
-
-
-def edgewhisk(*args: str) -> list[str]:
-    return [sys.executable, "-m", "edgewhisk_cli.main", *args]
 
 
 def descendants(pid: int) -> list[int]:
