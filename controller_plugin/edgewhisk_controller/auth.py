@@ -55,6 +55,11 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def new_secret() -> str:
+    """64 random URL-safe characters: the secret part of a key (or of a device token)."""
+    return secrets.token_urlsafe(48)[:64]
+
+
 def parse_basic(header: str | None) -> tuple[str, str]:
     """``Authorization: Basic base64(uuid:key)`` -> (uuid, key); 401 when absent or malformed."""
     if not header:
@@ -106,7 +111,7 @@ async def create_namespace(store: Store, name: str, api_key: str | None = None) 
     if name.startswith("_"):
         raise Conflict(f"namespace {name!r}: names starting with '_' are reserved")
     if api_key is None:
-        api_key = f"{uuidlib.uuid4()}:{secrets.token_urlsafe(48)[:64]}"
+        api_key = f"{uuidlib.uuid4()}:{new_secret()}"
     uuid, _, key = api_key.partition(":")
     try:
         await store.put(NAMESPACES, {"_id": name, "uuid": uuid})

@@ -3,7 +3,7 @@
 Why tokens and not namespace keys: a device is less trusted than its owner. Its token lets it
 do exactly one thing, register as one invoker id for one namespace through the tunnel; it
 cannot call the API. A token is ``<invoker id>:<64 random characters>``; the store keeps the
-SHA-256 of the secret part (as ``auth.py`` keeps namespace keys), so a leaked store leaks no
+SHA-256 of the secret part (``auth.hash_key``, as namespace keys), so a leaked store leaks no
 working token. Invoker ids are global (the registry is keyed by id): creating a token for an
 id another namespace holds is a 409. Revoking deletes the document; the tunnel closes the
 invoker's live connection at once (``hub.py``).
@@ -11,15 +11,14 @@ invoker's live connection at once (``hub.py``).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from edgewhisk_tunnel import is_valid_id
 
+from ..auth import hash_key, new_secret
 from ..exceptions import BadRequest, Conflict, NotFound, Unauthorized
 from ..stores import Conflict as StoreConflict
 from ..stores import NotFound as StoreNotFound
@@ -27,7 +26,6 @@ from ..stores import Store
 from ..stores.interface import get_or_none
 
 COLLECTION = "invoker_tokens"
-SECRET_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -42,10 +40,6 @@ class DeviceToken:
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "namespace": self.namespace, "created": self.created,
                 "subject": self.subject}
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _token_of(doc: dict[str, Any]) -> DeviceToken:
@@ -71,9 +65,9 @@ class Tokens:
         then the old token stops working; the caller closes its connection).
         """
         check_invoker_id(id)
-        secret = secrets.token_urlsafe(48)[:SECRET_CHARS]
+        secret = new_secret()
         doc: dict[str, Any] = {"_id": id, "namespace": namespace, "subject": subject,
-                               "created": int(time.time() * 1000), "hash": _hash(secret)}
+                               "created": int(time.time() * 1000), "hash": hash_key(secret)}
         old = await get_or_none(self.store, COLLECTION, id)
         if old is not None:
             if old["namespace"] != namespace:
@@ -123,6 +117,6 @@ class Tokens:
             doc = await self.store.get(COLLECTION, id)
         except StoreNotFound:
             raise Unauthorized() from None
-        if not hmac.compare_digest(str(doc.get("hash", "")), _hash(secret)):
+        if not hmac.compare_digest(str(doc.get("hash", "")), hash_key(secret)):
             raise Unauthorized()
         return _token_of(doc)
