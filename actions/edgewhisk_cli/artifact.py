@@ -34,7 +34,7 @@ from typing import Any
 
 import requests
 from edgewhisk import detect_format
-from edgewhisk_runtime.artifacts.store import file_digest
+from edgewhisk_runtime.artifacts.canonical import digest
 
 from .wskprops import add_api_arguments, require_api
 
@@ -172,7 +172,7 @@ def _put(api: Api, args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.is_file():
         raise CliError(f"{path}: not a file (upload a folder as an archive)", 2)
-    size, sha256 = file_digest(path)
+    size, sha256 = digest(path)
     params: dict[str, Any] = {
         "kind": args.kind, "locality": args.locality, "sha256": sha256,
         "format": args.format or detect_format(path),

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from edgewhisk_runtime.artifacts.canonical import (
-    CHUNK,
+    digest,
     is_folder_format,
     unpack,
     write_blob,
@@ -67,16 +67,6 @@ class Entry:
 def _name(key: str) -> str:
     """File name of a key's blob/tree: a hash, so no key can reach outside the store."""
     return hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
-def file_digest(path: Path) -> tuple[int, str]:
-    """Size and sha256 of a file's bytes, read in chunks."""
-    h, size = hashlib.sha256(), 0
-    with open(path, "rb") as f:
-        while data := f.read(CHUNK):
-            h.update(data)
-            size += len(data)
-    return size, h.hexdigest()
 
 
 class NodeStore:
@@ -178,7 +168,7 @@ class NodeStore:
         """Verify ``blob_file`` against ``sha256``/``size`` and move it in under ``key``.
 
         Raises DigestMismatch or StoreFull with the store (and ``blob_file``) unchanged."""
-        got_size, got_sha = await asyncio.to_thread(file_digest, blob_file)
+        got_size, got_sha = await asyncio.to_thread(digest, blob_file)
         if (got_size, got_sha) != (size, sha256):
             raise DigestMismatch(f"artifact '{key}': blob has {got_size} bytes sha256 {got_sha}, "
                                  f"expected {size} bytes sha256 {sha256}; not stored")
