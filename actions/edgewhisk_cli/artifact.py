@@ -118,11 +118,13 @@ class Api:
         user, _, key = auth.partition(":")
         self.session = requests.Session()
         self.session.auth = (user, key)
-        if ca_file:
-            self.session.verify = ca_file
+        # Per request, not ``session.verify``: requests lets $REQUESTS_CA_BUNDLE override a
+        # session's setting, and --ca-file must win (as for the agent's token API).
+        self.verify: str | bool = ca_file or True
 
     def call(self, method: str, path: str = "", **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", TIMEOUT_S)
+        kwargs.setdefault("verify", self.verify)
         response = self.session.request(method, self.base + path, **kwargs)
         if response.status_code >= 400:
             try:
