@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from controller.api.harness import Controller, started
+from controller.api.harness import Controller, started, wskprops_env
 
 EDGEWHISK = Path(sys.executable).with_name("edgewhisk")
 BIG = 5 * 1024 * 1024 + 7  # past the progress threshold of get
@@ -26,9 +26,7 @@ def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Controller]
 
 @pytest.fixture
 def env(controller: Controller, tmp_path: Path) -> dict[str, str]:
-    props = tmp_path / "wskprops"
-    props.write_text(f"APIHOST={controller.api_host}\nAUTH={controller.auth}\n")
-    return {**os.environ, "WSK_CONFIG_FILE": str(props)}
+    return wskprops_env(controller, tmp_path)
 
 
 def edgewhisk(env: dict[str, str], *argv: str | Path) -> subprocess.CompletedProcess[str]:

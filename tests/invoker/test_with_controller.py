@@ -6,7 +6,6 @@ controller restart, and revocation."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from controller.api.harness import Controller
+from controller.api.harness import Controller, started, wskprops_env
 
 from .harness import HELLO, AgentProcess, alive, descendants, edgewhisk
 from .relay import Relay
@@ -31,19 +30,13 @@ DEVICE_MEMORY = "1000000"
 
 @pytest.fixture
 def controller(tmp_path: Path) -> Iterator[Controller]:
-    controller = Controller(tmp_path / "data", "--heartbeat-timeout", "30").start()
-    try:
-        yield controller
-    finally:
-        controller.stop()
+    yield from started(tmp_path / "data", "--heartbeat-timeout", "30")
 
 
 @pytest.fixture
 def wskprops(tmp_path: Path, controller: Controller) -> dict[str, str]:
     """An environment whose WSK_CONFIG_FILE points at this controller (no --apihost/--auth)."""
-    props = tmp_path / "wskprops"
-    props.write_text(f"APIHOST={controller.api_host}\nAUTH={controller.auth}\n")
-    return {**os.environ, "WSK_CONFIG_FILE": str(props)}
+    return wskprops_env(controller, tmp_path)
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

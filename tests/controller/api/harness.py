@@ -182,6 +182,14 @@ def running(pid: int) -> bool:
     return status.exists() and "State:\tZ" not in status.read_text()
 
 
+def wskprops_env(controller: Controller, folder: Path) -> dict[str, str]:
+    """This process's environment with WSK_CONFIG_FILE naming a ``wskprops`` for
+    ``controller`` written in ``folder``: commands find it as ``wsk`` would, without flags."""
+    props = folder / "wskprops"
+    props.write_text(f"APIHOST={controller.api_host}\nAUTH={controller.auth}\n")
+    return {**os.environ, "WSK_CONFIG_FILE": str(props)}
+
+
 def started(data: Path, *extra: str) -> Iterator[Controller]:
     controller = Controller(data, *extra).start()
     try:
