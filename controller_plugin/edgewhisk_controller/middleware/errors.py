@@ -75,13 +75,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         raise
     except ControllerError as exc:
         status, message, details = exc.status, exc.message, exc.details
-    except stores.StoreError as exc:
-        error = _from_store(exc)
-        status, message = error.status, error.message
-        if status >= 500:
-            log.error("[%s] %s %s: %r", tid, request.method, request.path, exc)
-    except blobs.BlobError as exc:
-        error = _from_blobs(exc)
+    except (stores.StoreError, blobs.BlobError) as exc:
+        error = _from_store(exc) if isinstance(exc, stores.StoreError) else _from_blobs(exc)
         status, message = error.status, error.message
         if status >= 500:
             log.error("[%s] %s %s: %r", tid, request.method, request.path, exc)
