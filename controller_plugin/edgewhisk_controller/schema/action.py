@@ -53,10 +53,7 @@ def build(ns: str, name: str, body: Any, previous: Mapping[str, Any] | None) -> 
                                       else False))
     _derive_annotations(annotations, exec_)
     return {
-        "_id": f"{ns}/{name}",
-        "namespace": ns,
-        "name": name,
-        "version": entity.next_version(previous.get("version") if previous else None),
+        **entity.identity(ns, name, previous or {}),
         "exec": exec_,
         "parameters": parameters,
         "annotations": annotations,
