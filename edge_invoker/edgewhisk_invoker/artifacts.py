@@ -19,10 +19,8 @@ Every store change is reported (``context.cached``) through ``on_change``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, replace
@@ -33,7 +31,6 @@ import edgewhisk_runtime.artifacts.stage as staging
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_runtime.exceptions import ArtifactError
-from edgewhisk_runtime.middleware.binding import STAGED_FIELD
 from edgewhisk_tunnel import ArtifactGet, ArtifactOffer, Message, Run
 from edgewhisk_tunnel.progress import ProgressLog
 from edgewhisk_tunnel.transfer import (
@@ -112,26 +109,17 @@ class DeviceArtifacts:
             raise StagingError(f"edge invoker {self.invoker_id} has no artifact store (start "
                                f"it with --store DIR); it cannot run an activation that "
                                f"consumes or produces artifacts")
-        # Leased from before staging until the run ended: no eviction takes them meanwhile.
-        with store.lease([c.key for c in run.consumes]):
-            work = Path(tempfile.mkdtemp(dir=store.tmp, prefix="run-"))
+        with staging.workspace(store, [c.key for c in run.consumes]) as produce_root:
             try:
-                try:
-                    staged = await staging.stage(store, [asdict(c) for c in run.consumes],
-                                                 self._fetch, tmp=store.tmp)
-                except (ArtifactError, TransferError, OSError) as exc:
-                    raise StagingError(f"edge invoker {self.invoker_id} could not stage the "
-                                       f"consumed artifacts: {exc}") from None
-                produce_root = work / "produced"
-                produce_root.mkdir()
-                fields[STAGED_FIELD] = json.dumps({"consumes": staged,
-                                                   "produce_root": str(produce_root)})
-                outcome = await call(fields)
-                if not run.produces:
-                    return outcome
-                return replace(outcome, produced=await self._keep(run, outcome, produce_root))
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+                staged = await staging.stage(store, [asdict(c) for c in run.consumes],
+                                             self._fetch, tmp=store.tmp)
+            except (ArtifactError, TransferError, OSError) as exc:
+                raise StagingError(f"edge invoker {self.invoker_id} could not stage the "
+                                   f"consumed artifacts: {exc}") from None
+            outcome = await call({**fields, **staging.run_field(staged, produce_root)})
+            if not run.produces:
+                return outcome
+            return replace(outcome, produced=await self._keep(run, outcome, produce_root))
 
     async def _fetch(self, consumed: Mapping[str, Any], dest: Path) -> None:
         """A missing blob, pulled from the controller into ``dest`` (size capped)."""
@@ -150,11 +138,7 @@ class DeviceArtifacts:
         except (ArtifactError, OSError) as exc:
             raise StagingError(f"edge invoker {self.invoker_id} could not keep the produced "
                                f"artifacts: {exc}") from None
-        body = outcome.response if isinstance(outcome.response, dict) else {}
-        for item in kept:
-            reference = (body.get(item["name"]) or {}).get("artifact") or {}
-            for extra in ("metadata", "metrics"):
-                item[extra] = reference.get(extra) or {}
+        for item in staging.described(kept, outcome.response):
             if item["locality"] == CLOUD:
                 item["upload"] = await self._upload(item)
         return tuple(kept)

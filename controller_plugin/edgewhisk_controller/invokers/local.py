@@ -16,16 +16,12 @@ field; afterwards the produces are collected into the store (pinned unless ``clo
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgewhisk_runtime.exceptions import ArtifactError
-from edgewhisk_runtime.middleware.binding import STAGED_FIELD
 from edgewhisk_tunnel import file_chunks
 
 from ..artifacts import locality as rules
@@ -106,29 +102,22 @@ class LocalInvoker(Invoker):
         if self.store is None or self.blobs is None:
             raise StagingFailed(f"invoker {self.id} has no node store: it cannot run an "
                                 "activation that consumes or produces artifacts")
-        from edgewhisk_runtime.artifacts.stage import stage
+        from edgewhisk_runtime.artifacts.stage import run_field, stage, workspace
 
         store = self.store
-        # Leased from before staging until the run ended: no eviction takes them meanwhile.
-        with store.lease([c.key for c in consumes]):
-            work = Path(tempfile.mkdtemp(dir=store.tmp, prefix="run-"))
+        with workspace(store, [c.key for c in consumes]) as produce_root:
             try:
-                try:
-                    staged = await stage(store, [asdict(c) for c in consumes], self._fetch,
-                                         tmp=store.tmp)
-                except ArtifactError as exc:
-                    raise StagingFailed(f"invoker {self.id} could not stage the consumed "
-                                        f"artifacts: {exc}") from None
-                produce_root = work / "produced"
-                produce_root.mkdir()
-                outcome = await self.pool.run(spec, value, {**fields, STAGED_FIELD: json.dumps(
-                    {"consumes": staged, "produce_root": str(produce_root)})})
-                if produces:
-                    outcome = replace(outcome, produced=await self._keep(outcome, produces,
-                                                                         produce_root))
-                return outcome
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+                staged = await stage(store, [asdict(c) for c in consumes], self._fetch,
+                                     tmp=store.tmp)
+            except ArtifactError as exc:
+                raise StagingFailed(f"invoker {self.id} could not stage the consumed "
+                                    f"artifacts: {exc}") from None
+            outcome = await self.pool.run(spec, value,
+                                          {**fields, **run_field(staged, produce_root)})
+            if produces:
+                outcome = replace(outcome, produced=await self._keep(outcome, produces,
+                                                                     produce_root))
+            return outcome
 
     async def preload(self, doc: Mapping[str, Any]) -> str:
         """Put a registry version into the node store ahead of need (an unpinned cache):
@@ -167,7 +156,7 @@ class LocalInvoker(Invoker):
     async def _keep(self, outcome: RunOutcome, produces: Sequence[Produce],
                     produce_root: Path) -> tuple[dict[str, Any], ...]:
         """Collect the produces into the store; put ``cloud`` ones into the blob store."""
-        from edgewhisk_runtime.artifacts.stage import collect
+        from edgewhisk_runtime.artifacts.stage import collect, described
 
         assert self.store is not None and self.blobs is not None
         try:
@@ -176,11 +165,7 @@ class LocalInvoker(Invoker):
         except ArtifactError as exc:
             raise StagingFailed(f"invoker {self.id} could not keep the produced artifacts: "
                                 f"{exc}") from None
-        body = outcome.response if isinstance(outcome.response, dict) else {}
-        for item in kept:
-            reference = body.get(item["name"], {}).get("artifact", {})
-            for what in ("metadata", "metrics"):
-                item.setdefault(what, reference.get(what) or {})
+        for item in described(kept, outcome.response):
             if item["locality"] == rules.CLOUD:
                 item["upload"] = await self._upload(item)
         return tuple(kept)

@@ -13,22 +13,29 @@ one thing they pass in (``fetch``). Both work on the invoker's :class:`NodeStore
   name the result body holds as an ``{"artifact": {...}}`` reference is ingested from its
   ``location`` (which must lie inside the run's ``produce_root``) under ``Produce.ref``, pinned
   unless its locality is ``cloud``. The result are the fields of the tunnel's ``Produced``.
+- :func:`workspace`, :func:`run_field` and :func:`described` are the steps around them that both
+  invokers also take alike: lease the consumes and make a produce root, hand the staged paths
+  to the runtime, and carry the metadata and metrics ``main`` attached to what it produced.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import json
 import os
+import shutil
 import tempfile
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from edgewhisk_runtime.artifacts.store import Entry, NodeStore
 from edgewhisk_runtime.exceptions import ArtifactError
+from edgewhisk_runtime.middleware.binding import STAGED_FIELD
 
 Fetch = Callable[[Mapping[str, Any], Path], Awaitable[None]]
 _inflight: weakref.WeakKeyDictionary[NodeStore, dict[str, asyncio.Future[None]]] = \
@@ -145,4 +152,36 @@ async def collect(store: NodeStore, body: Any, produces: Sequence[Mapping[str, A
         for done in kept:
             store.remove(done["ref"])
         raise
+    return kept
+
+
+@contextlib.contextmanager
+def workspace(store: NodeStore, keys: Iterable[str]) -> Iterator[Path]:
+    """A fresh produce root for one run, with ``keys`` (its consumes) leased from before
+    staging until the run ended, so no eviction takes them meanwhile; removed afterwards."""
+    with store.lease(keys):
+        work = Path(tempfile.mkdtemp(dir=store.tmp, prefix="run-"))
+        try:
+            produce_root = work / "produced"
+            produce_root.mkdir()
+            yield produce_root
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_field(staged: Mapping[str, Any], produce_root: Path) -> dict[str, str]:
+    """The ``edgewhisk`` /run field that hands the staged paths and the produce root to the
+    runtime's binding stage."""
+    return {STAGED_FIELD: json.dumps({"consumes": dict(staged),
+                                      "produce_root": str(produce_root)})}
+
+
+def described(kept: list[dict[str, Any]], body: Any) -> list[dict[str, Any]]:
+    """``kept`` (what :func:`collect` returned) with the metadata and metrics ``main`` attached
+    to each produce (``edgewhisk.Output``), read from its reference in the result ``body``."""
+    references = body if isinstance(body, dict) else {}
+    for item in kept:
+        reference = (references.get(item["name"]) or {}).get("artifact") or {}
+        for what in ("metadata", "metrics"):
+            item[what] = reference.get(what) or {}
     return kept
