@@ -60,15 +60,22 @@ def new_secret() -> str:
     return secrets.token_urlsafe(48)[:64]
 
 
-def parse_basic(header: str | None) -> tuple[str, str]:
-    """``Authorization: Basic base64(uuid:key)`` -> (uuid, key); 401 when absent or malformed."""
+def credentials(header: str | None, scheme: str) -> str:
+    """What ``Authorization: <scheme> <credentials>`` carries; 401 when absent or another
+    scheme (``scheme`` in lowercase)."""
     if not header:
         raise Unauthorized()
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "basic":
+    given, _, token = header.partition(" ")
+    if given.lower() != scheme:
         raise Unauthorized()
+    return token.strip()
+
+
+def parse_basic(header: str | None) -> tuple[str, str]:
+    """``Authorization: Basic base64(uuid:key)`` -> (uuid, key); 401 when absent or malformed."""
+    token = credentials(header, "basic")
     try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode()
+        decoded = base64.b64decode(token, validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise Unauthorized() from None
     uuid, sep, key = decoded.partition(":")

@@ -18,7 +18,7 @@ from typing import Any
 
 from edgewhisk_tunnel import is_valid_id
 
-from ..auth import hash_key, new_secret
+from ..auth import credentials, hash_key, new_secret
 from ..exceptions import BadRequest, Conflict, NotFound, Unauthorized
 from ..stores import Conflict as StoreConflict
 from ..stores import NotFound as StoreNotFound
@@ -107,11 +107,8 @@ class Tokens:
 
     async def verify(self, header: str | None) -> DeviceToken:
         """``Authorization: Bearer <id>:<secret>`` -> the token's grant; 401 otherwise."""
-        if not header:
-            raise Unauthorized()
-        scheme, _, token = header.partition(" ")
-        id, sep, secret = token.strip().partition(":")
-        if scheme.lower() != "bearer" or not sep or not is_valid_id(id) or not secret:
+        id, sep, secret = credentials(header, "bearer").partition(":")
+        if not sep or not is_valid_id(id) or not secret:
             raise Unauthorized()
         try:
             doc = await self.store.get(COLLECTION, id)
