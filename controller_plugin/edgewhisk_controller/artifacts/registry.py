@@ -37,6 +37,7 @@ from ..blobs import BlobStat, BlobStore, BlobTooLarge, DigestMismatch
 from ..schema.entity import now_ms
 from ..stores import Doc, Store, update
 from ..stores import NotFound as StoreNotFound
+from ..stores.interface import get_or_none
 from . import locality as rules
 from . import selectors
 from .exceptions import ArtifactNotFound, ArtifactTooLarge, InvalidArtifact, NoMatchingVersion
@@ -327,10 +328,8 @@ class Registry:
         async with self._lock(f"holder:{invoker_id}"):
             before = self._holdings.get(invoker_id)
             if before is None:
-                try:
-                    before = frozenset((await self.store.get(HOLDINGS, invoker_id))["keys"])
-                except StoreNotFound:
-                    before = frozenset()
+                saved = await get_or_none(self.store, HOLDINGS, invoker_id)
+                before = frozenset(saved["keys"] if saved else ())
             if before == now:
                 return
             await self._copies(invoker_id, set(now - before), set(before - now), namespace)

@@ -44,7 +44,7 @@ from ..invokers.registry import InvokerRegistry
 from ..placement.interface import Decision, Placement, PlacementRequest, Unschedulable
 from ..schema import activation as act
 from ..stores import Doc, Store
-from ..stores import NotFound as StoreNotFound
+from ..stores.interface import get_or_none
 from ..tunnel.exceptions import InvokerLost, TunnelError
 from . import artifacts, conductor, entities, fanout, triggers
 from .exceptions import CorruptedAction, DispatcherClosed
@@ -210,10 +210,7 @@ class Dispatcher:
 
     async def load_action(self, ns: str, name: str) -> Doc | None:
         """The stored action ``ns/name``, or None if there is none."""
-        try:
-            return await self.store.get(entities.ACTIONS, entities.path(ns, name))
-        except StoreNotFound:
-            return None
+        return await get_or_none(self.store, entities.ACTIONS, entities.path(ns, name))
 
     async def record(self, rec: act.ActivationRecord) -> act.ActivationRecord:
         """Store ``rec`` once (activation ids are fresh, a duplicate would be a Conflict).

@@ -4,27 +4,11 @@ creates the conductor action through the REST API, and invoking it runs the comp
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
-import pytest
+from .harness import Client, Controller, composer
 
-from .harness import Client, Controller
-
-ROOT = Path(__file__).resolve().parents[3]
-NODE_MODULES = ROOT / ".services" / "node_modules"
 FLOW = Path(__file__).resolve().parent / "js" / "flow.js"
-
-
-def _composer(tool: str, *args: str, cwd: Path) -> str:
-    binary = NODE_MODULES / ".bin" / tool
-    if not binary.exists():
-        pytest.fail(f"openwhisk-composer is not installed in {NODE_MODULES}: run make test")
-    done = subprocess.run([str(binary), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ, NODE_PATH=str(NODE_MODULES)))
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def test_deploy_creates_a_conductor_that_runs_the_composition(
@@ -32,8 +16,8 @@ def test_deploy_creates_a_conductor_that_runs_the_composition(
 ) -> None:
     guest.create_action("inc", "def main(args):\n    return {'n': args.get('n', 0) + 1}\n")
     guest.create_action("dbl", "def main(args):\n    return {'n': args['n'] * 2}\n")
-    (tmp_path / "flow.json").write_text(_composer("compose", str(FLOW), cwd=tmp_path))
-    _composer("deploy", "flow", "flow.json", "-w", "--apihost", controller.api_host,
+    (tmp_path / "flow.json").write_text(composer("compose", str(FLOW), cwd=tmp_path))
+    composer("deploy", "flow", "flow.json", "-w", "--apihost", controller.api_host,
               "-u", controller.auth, cwd=tmp_path)
     conductor = guest.get("actions/flow").json()
     assert conductor["exec"]["kind"] == "nodejs:default"
