@@ -20,9 +20,10 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
+from edgewhisk_runtime.artifacts.store import parse_size
 
 from .auth import GUEST_KEY, create_namespace
-from .config import BACKENDS, ControllerConfig, parse_bytes
+from .config import BACKENDS, ControllerConfig
 from .exceptions import ControllerError
 from .invokers.fleet import load_fleet
 from .placement.config import PlacementConfig, load_config
@@ -72,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(credentials from the AWS environment; default DIR/blobs)")
     parser.add_argument("--artifact-max-size", type=int, default=defaults.artifact_max_size,
                         metavar="BYTES", help="largest artifact upload (default %(default)s)")
-    parser.add_argument("--node-store-cap", type=parse_bytes, default=defaults.node_store_cap,
+    parser.add_argument("--node-store-cap", type=parse_size, default=defaults.node_store_cap,
                         metavar="BYTES", help="bytes of artifacts each local invoker keeps in "
                         "its node store, DIR/node-store/ID (e.g. 2GB; default %(default)s)")
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")

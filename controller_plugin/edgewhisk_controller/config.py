@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,18 +10,6 @@ from .invokers.fleet import FleetMember
 from .placement.config import PlacementConfig
 
 BACKENDS = ("process", "docker")
-_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-          "KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40}
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]I?)?B?\s*", re.IGNORECASE)
-
-
-def parse_bytes(text: str) -> int:
-    """``2GB``, ``512MiB``, ``1.5G`` or a plain number of bytes (``ValueError`` otherwise)."""
-    match = _SIZE.fullmatch(text)
-    if match is None:
-        raise ValueError(f"{text!r} is not a size (e.g. 2GB, 512MiB, 1000000)")
-    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").upper()])
-
 
 @dataclass(frozen=True)
 class ControllerConfig:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
+from edgewhisk_runtime.artifacts.store import parse_size
 from edgewhisk_tunnel.messages import TUNNEL_PATH
 
 from .exceptions import ConfigError
@@ -98,18 +99,10 @@ def parse_labels(items: list[str]) -> dict[str, str]:
     return labels
 
 
-_UNITS = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "M": 1 << 20, "MB": 1 << 20,
-          "G": 1 << 30, "GB": 1 << 30, "T": 1 << 40, "TB": 1 << 40}
-_BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
-
-
 def parse_bytes(text: str) -> int:
-    """``2GB`` / ``500MB`` / ``1.5G`` / ``1048576`` -> bytes (binary units: 1 GB = 2**30)."""
-    match = _BYTES.match(text)
-    unit = match.group(2).upper() if match else ""
-    if match is None or unit not in _UNITS:
-        raise ConfigError(f"--store-cap must be a size such as 500MB or 2GB, got {text!r}")
-    size = int(float(match.group(1)) * _UNITS[unit])
-    if size <= 0:
-        raise ConfigError(f"--store-cap must be positive, got {text!r}")
-    return size
+    """``--store-cap``: ``2GB`` (10**9 bytes a GB), ``512MiB``, ``1.5G`` or bytes, read as the
+    controller's ``--node-store-cap`` is (``edgewhisk_runtime.artifacts.store.parse_size``)."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise ConfigError(f"--store-cap must be a size such as 500MB or 2GB: {exc}") from None

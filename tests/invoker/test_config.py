@@ -6,7 +6,7 @@ import os
 import subprocess
 
 import pytest
-from edgewhisk_invoker.config import parse_labels, tunnel_url
+from edgewhisk_invoker.config import parse_bytes, parse_labels, tunnel_url
 from edgewhisk_invoker.exceptions import ConfigError
 
 from .harness import edgewhisk
@@ -98,3 +98,11 @@ def test_labels(items: list[str], labels: dict[str, str]) -> None:
 def test_bad_labels(item: str) -> None:
     with pytest.raises(ConfigError, match="--label must be KEY=VALUE"):
         parse_labels([item])
+
+
+def test_the_store_cap_reads_sizes_as_the_controller_does() -> None:
+    """``--store-cap 2GB`` and the controller's ``--node-store-cap 2GB`` are one budget."""
+    assert (parse_bytes("2GB"), parse_bytes("512MiB")) == (2 * 10**9, 512 * 2**20)
+    with pytest.raises(ConfigError) as caught:
+        parse_bytes("2XB")
+    assert "--store-cap must be a size such as 500MB or 2GB" in str(caught.value)

@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -62,6 +63,25 @@ class Entry:
     locality: str
     pinned: bool
     last_used: float
+
+
+_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+          "KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]I?)?B?\s*", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """A store's byte budget from ``2GB`` (10**9 bytes a GB), ``512MiB`` (2**20 a MiB),
+    ``1.5G`` or a plain number of bytes; ``ValueError`` for anything else or zero. The one
+    reading of sizes, so ``--store-cap`` (an edge agent) and ``--node-store-cap`` (the
+    controller's own invokers) mean the same by ``2GB``."""
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a size (e.g. 2GB, 512MiB, 1000000)")
+    size = int(float(match.group(1)) * _UNITS[(match.group(2) or "").upper()])
+    if size <= 0:
+        raise ValueError(f"{text!r} is not a positive size")
+    return size
 
 
 def _name(key: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from edgewhisk_runtime.artifacts.canonical import digest
-from edgewhisk_runtime.artifacts.store import NodeStore
+from edgewhisk_runtime.artifacts.store import NodeStore, parse_size
 from edgewhisk_runtime.exceptions import ArtifactNotFound, DigestMismatch, StoreFull
 
 META = {"format": "bytes", "kind": "data", "locality": "cloud"}
@@ -225,3 +225,19 @@ def test_an_explicit_log_path_is_used(tmp_path: Path) -> None:
     _add(store, "guest/a@1", b"a")
     line = json.loads((tmp_path / "logs" / "access.jsonl").read_text())
     assert (line["op"], line["by"], line["size"]) == ("put", "cloud-pool", 1)
+
+
+@pytest.mark.parametrize("text, size", [
+    ("2GB", 2 * 10**9), ("2G", 2 * 10**9), ("2gb", 2 * 10**9), ("2GiB", 2 * 2**30),
+    ("512MiB", 512 * 2**20), ("1.5G", 1_500_000_000), ("500MB", 500 * 10**6),
+    ("1000000", 1_000_000), (" 64 MB ", 64 * 10**6),
+])
+def test_a_size_reads_the_same_wherever_a_store_budget_is_given(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "GB", "2XB", "-1GB", "0", "0MB", "2 GB extra"])
+def test_what_is_not_a_positive_size_is_refused_naming_it(text: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_size(text)
+    assert repr(text) in str(caught.value)
