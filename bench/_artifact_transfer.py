@@ -39,9 +39,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from edgewhisk_cli.demo_controller import ControllerClient, EmbeddedController
-from edgewhisk_cli.demo_fleet import EdgeFleet, Node
-from edgewhisk_cli.demo_steps import python_action
+from edgewhisk_cli.demo.controller import ControllerClient, EmbeddedController
+from edgewhisk_cli.demo.fleet import EdgeFleet, Node
+from edgewhisk_cli.demo.steps import python_action
 from edgewhisk_controller.blobs.s3 import S3BlobStore
 from edgewhisk_runtime.artifacts.stage import stage
 from edgewhisk_runtime.artifacts.store import NodeStore

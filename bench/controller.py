@@ -40,7 +40,7 @@ from typing import Any
 import aiohttp
 import requests
 from _report import pct, progress  # bench/ is on sys.path (see _report.py)
-from edgewhisk_cli.demo_controller import EmbeddedController
+from edgewhisk_cli.demo.controller import EmbeddedController
 from edgewhisk_runtime.local import LocalRuntime
 
 OUT = Path(__file__).resolve().parent / "out"

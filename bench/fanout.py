@@ -27,7 +27,7 @@ from typing import Any
 
 from edgewhisk_controller.placement import Engine, InvokerState, PlacementRequest
 from edgewhisk_controller.preprocess import bind_users, compile_action, fan_out
-from edgewhisk_controller.preprocess.fanout import gc_paused
+from edgewhisk_controller.preprocess.expand import gc_paused
 
 NS = "guest"
 ANNOTATION = {

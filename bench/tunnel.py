@@ -47,7 +47,7 @@ from typing import Any
 import aiohttp
 from _report import pct, progress  # bench/ is on sys.path (see _report.py)
 from edgewhisk_cli.action import action_document
-from edgewhisk_cli.demo_controller import EmbeddedController, children
+from edgewhisk_cli.demo.controller import EmbeddedController, children
 from edgewhisk_tunnel import messages as m
 
 OUT = Path(__file__).resolve().parent / "out"

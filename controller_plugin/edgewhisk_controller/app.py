@@ -23,11 +23,11 @@ from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, Proces
 
 from . import tunnel
 from .api import RESOURCES
-from .artifacts import Registry
+from .artifacts import ArtifactRegistry
 from .auth import Authenticator, ensure_guest
 from .blobs import BlobStore, LoggedBlobStore, open_blobs
 from .config import ControllerConfig
-from .invoke import Dispatcher
+from .dispatch import Dispatcher
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
 from .keys import AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE
 from .middleware import auth_middleware, errors_middleware
@@ -51,7 +51,7 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
     app[STORE] = store = open_store(config.store_location)
     app[AUTHENTICATOR] = Authenticator(store)
     blobs = LoggedBlobStore(open_blobs(config.blobs_location), config.blobs_log)
-    app[REGISTRY] = Registry(store, blobs, max_size=config.artifact_max_size)
+    app[REGISTRY] = ArtifactRegistry(store, blobs, max_size=config.artifact_max_size)
     for routes in RESOURCES:
         app.add_routes(routes)
     app.add_routes(tunnel.ROUTES)
@@ -113,7 +113,7 @@ def _backend(config: ControllerConfig) -> ContainerBackend:
     return ProcessBackend(artifacts=config.artifacts)
 
 
-def _held(placement: Engine, registry: Registry, invoker: LocalInvoker,
+def _held(placement: Engine, registry: ArtifactRegistry, invoker: LocalInvoker,
           before: frozenset[str], now: frozenset[str]) -> None:
     """A local invoker's node store changed: placement's cached column and the registry's
     copies follow (edge devices report theirs through the tunnel)."""

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .artifacts import Registry
+from .artifacts import ArtifactRegistry
 from .auth import Authenticator, Subject
 from .config import ControllerConfig
-from .invoke import Dispatcher
+from .dispatch import Dispatcher
 from .stores import Store
 
 CONFIG = web.AppKey("config", ControllerConfig)
 STORE = web.AppKey("store", Store)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
-REGISTRY = web.AppKey("artifacts", Registry)
+REGISTRY = web.AppKey("artifacts", ArtifactRegistry)
 
 TID = web.RequestKey("tid", str)
 """The request's transaction id (``X-Request-ID``, ``code`` of error bodies)."""

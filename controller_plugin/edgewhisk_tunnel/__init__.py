@@ -3,7 +3,7 @@ protocol").
 
 Why a package of its own: the controller (``edgewhisk_controller.tunnel``) and the edge agent
 (``edgewhisk_invoker``) both speak this schema, and the agent must never import the controller.
-It imports nothing of ours (tests/tunnel checks it). :mod:`.transfer` streams artifacts over
+It imports nothing of ours (tests/tunnel checks it). :mod:`.transfers` streams artifacts over
 one connection (credit, digests, aborts) for both sides.
 """
 
@@ -43,7 +43,7 @@ from .messages import (
     is_valid_id,
     to_dict,
 )
-from .transfer import (
+from .transfers import (
     CACHED,
     Incoming,
     Outgoing,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from .messages import ARTIFACT_CHUNK_BYTES
 
 if TYPE_CHECKING:
-    from .transfer import Transfers
+    from .transfers import Transfers
 
 CONNECTION_LOST = "the connection was lost"
 CACHED = "cached"

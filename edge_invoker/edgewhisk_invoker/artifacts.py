@@ -2,7 +2,7 @@
 
 Why one object beside the agent: a run's artifacts outlive connections (the store is on disk,
 ``--store DIR``, within ``--store-cap``), while transfers belong to one connection. So the
-agent makes a :class:`~edgewhisk_tunnel.transfer.Transfers` per connection through
+agent makes a :class:`~edgewhisk_tunnel.transfers.Transfers` per connection through
 :meth:`DeviceArtifacts.connected` and drops it in :meth:`DeviceArtifacts.disconnected`
 (every open transfer fails); everything else stays.
 
@@ -33,7 +33,7 @@ from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_runtime.exceptions import ArtifactError
 from edgewhisk_tunnel import ArtifactGet, ArtifactOffer, Message, Run
 from edgewhisk_tunnel.progress import ProgressLog
-from edgewhisk_tunnel.transfer import (
+from edgewhisk_tunnel.transfers import (
     CACHED,
     Incoming,
     Outgoing,

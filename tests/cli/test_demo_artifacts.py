@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from edgewhisk_cli.demo_artifacts import byte_rows, holders, verdicts
+from edgewhisk_cli.demo.artifacts import byte_rows, holders, verdicts
 
 READINGS = {"name": "u1/glucose", "version": 1, "locality": "local", "copies": ["u1-phone"],
             "sha256": "a" * 64, "created": 1795781906433}

@@ -2,7 +2,7 @@
 controller: compiled by Composer's own ``compose``, deployed by its own ``deploy``, invoked
 blocking; the conductor chains refine then predict for the same user on that user's device.
 
-The fleet is the demo's (``edgewhisk_cli.demo_fleet``): an edge-only controller (``--invokers
+The fleet is the demo's (``edgewhisk_cli.demo.fleet``): an edge-only controller (``--invokers
 0``), a cloud node and ``u1``'s device, each an ``edgewhisk invoker`` process on the tunnel with
 its own node store. ``collect`` makes u1's readings on u1's device (``u1/glucose``, local) and
 ``train_base`` the base model on the cloud node (``glucose-base``, in the blob store); nothing
@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from controller.api.harness import Client, Controller, composer
 from edgewhisk import ArtifactHandle
-from edgewhisk_cli.demo_controller import ControllerClient
-from edgewhisk_cli.demo_fleet import EdgeFleet, nodes_for
-from edgewhisk_cli.demo_steps import python_action
+from edgewhisk_cli.demo.controller import ControllerClient
+from edgewhisk_cli.demo.fleet import EdgeFleet, nodes_for
+from edgewhisk_cli.demo.steps import python_action
 from edgewhisk_runtime.artifacts.canonical import materialize
 from edgewhisk_runtime.artifacts.store import NodeStore
 

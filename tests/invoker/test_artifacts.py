@@ -23,7 +23,7 @@ from edgewhisk_tunnel import (
     Result,
     Run,
 )
-from edgewhisk_tunnel.transfer import TransferRefused, Transfers
+from edgewhisk_tunnel.transfers import TransferRefused, Transfers
 
 from .harness import AgentProcess
 from .test_agent import run_message

@@ -35,7 +35,7 @@ from edgewhisk_tunnel import (
     encode,
 )
 from edgewhisk_tunnel.messages import AUTH_SCHEME, TUNNEL_PATH
-from edgewhisk_tunnel.transfer import Incoming, Outgoing, TransferRefused, Transfers
+from edgewhisk_tunnel.transfers import Incoming, Outgoing, TransferRefused, Transfers
 from tunnel.wire import send_message
 
 WAIT_S = 60.0

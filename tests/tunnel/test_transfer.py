@@ -25,7 +25,7 @@ from edgewhisk_tunnel import (
     ProtocolError,
     decode,
 )
-from edgewhisk_tunnel.transfer import (
+from edgewhisk_tunnel.transfers import (
     Incoming,
     Outgoing,
     TransferError,

@@ -6,7 +6,7 @@ or developer error, 500 on a whisk error; still running when the wait ends -> 20
 invoke answer carries ``X-OW-Activation-Id``. A blocking wait is at most 60 s (``timeout``
 in ms lowers it), as upstream's ``maxWaitForBlockingActivation``. An invoke that fans out
 (an unbound ``{usr}``) answers the parent activation plus ``"fanout"`` naming every child
-(``invoke/fanout.py``).
+(``dispatch/fanout.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..exceptions import BadRequest
 from ..keys import DISPATCHER, STORE
 from ..schema import action as schema
 from ..schema.entity import PAYLOAD_MAX, object_body, public, query_bool, query_int
-from .entities import delete_requested, list_response, put_document, requested
+from .crud import delete_requested, list_response, put_document, requested
 from .request import (
     entity_name,
     entity_response,

@@ -31,7 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import tunnel
-from ..artifacts import InvalidArtifact, NewArtifact, Registry
+from ..artifacts import ArtifactRegistry, InvalidArtifact, NewArtifact
 from ..artifacts import preload as preloads
 from ..artifacts.exceptions import ArtifactTooLarge
 from ..artifacts.registry import check_name, check_version
@@ -47,7 +47,7 @@ PUT_FIELDS = ("kind", "format", "locality", "sha256", "size", "held_by", "owner"
               "metadata", "metrics", "lineage")
 
 
-def _registry(request: web.Request) -> Registry:
+def _registry(request: web.Request) -> ArtifactRegistry:
     return request.app[REGISTRY]
 
 
@@ -119,7 +119,7 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
     return json_response(public(await registry.get(ns, name, version)))
 
 
-async def _download(request: web.Request, registry: Registry, ns: str, name: str,
+async def _download(request: web.Request, registry: ArtifactRegistry, ns: str, name: str,
                     version: int | None) -> web.StreamResponse:
     doc, stat, chunks = await registry.content(ns, name, version)
     response = web.StreamResponse(headers={

@@ -19,7 +19,7 @@ from ..schema import rule as schema
 from ..schema.entity import object_body
 from ..stores import NotFound as StoreNotFound
 from ..stores import Store, update
-from .entities import list_response, new_document, requested
+from .crud import list_response, new_document, requested
 from .request import entity_name, entity_response, get_entity, namespace, read_json
 
 ROUTES = web.RouteTableDef()

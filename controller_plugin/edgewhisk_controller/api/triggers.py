@@ -12,7 +12,7 @@ from aiohttp import web
 from ..keys import DISPATCHER, STORE
 from ..schema import trigger as schema
 from ..schema.entity import PAYLOAD_MAX, object_body
-from .entities import delete_requested, list_response, put_document, requested
+from .crud import delete_requested, list_response, put_document, requested
 from .request import (
     entity_name,
     entity_response,

@@ -17,7 +17,7 @@ from .exceptions import (
     NoMatchingVersion,
     StagingFailed,
 )
-from .registry import ARTIFACTS, NewArtifact, Registry
+from .registry import ARTIFACTS, ArtifactRegistry, NewArtifact
 
 __all__ = [
     "ARTIFACTS",
@@ -27,6 +27,6 @@ __all__ = [
     "LocalityRefused",
     "NewArtifact",
     "NoMatchingVersion",
-    "Registry",
+    "ArtifactRegistry",
     "StagingFailed",
 ]

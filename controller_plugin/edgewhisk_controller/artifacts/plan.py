@@ -3,7 +3,7 @@
 Why before placement: what an activation reads is decided by the registry, not by whatever
 an invoker happens to hold, so every consume is resolved to one registry version first — a
 bound ref to its latest version (or the ``@version`` it pins), a selector through
-``Registry.resolve`` — and an artifact that cannot be resolved ends the activation with a
+``ArtifactRegistry.resolve`` — and an artifact that cannot be resolved ends the activation with a
 clear error before anything runs. The resolved sizes feed the placement engine's transfer
 estimates (``feed_sizes``), and the locality rules can then be checked against the chosen
 invoker (``locality.check_placement``).
@@ -32,7 +32,7 @@ from .registry import check_name, check_version, doc_id
 
 if TYPE_CHECKING:
     from ..preprocess import ArtifactNeed
-    from .registry import Registry
+    from .registry import ArtifactRegistry
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class ArtifactPlan:
         return lineage
 
 
-async def resolve(registry: Registry, ns: str, needs: Sequence[ArtifactNeed],
+async def resolve(registry: ArtifactRegistry, ns: str, needs: Sequence[ArtifactNeed],
                   produces: Sequence[Mapping[str, Any]],
                   values: Mapping[str, str]) -> ArtifactPlan:
     """Resolve ``needs`` (refs bound) and bind ``produces`` (annotation entries) with
@@ -97,7 +97,7 @@ async def resolve(registry: Registry, ns: str, needs: Sequence[ArtifactNeed],
     return ArtifactPlan(consumed, outputs)
 
 
-async def allocate(registry: Registry, ns: str, plan: ArtifactPlan) -> tuple[Produce, ...]:
+async def allocate(registry: ArtifactRegistry, ns: str, plan: ArtifactPlan) -> tuple[Produce, ...]:
     """Reserve a version of each output: ``Produce.ref`` is its registry key."""
     return tuple([
         Produce(name=o.name, kind=o.kind, locality=o.locality,
@@ -112,7 +112,7 @@ def feed_sizes(engine: Any, plan: ArtifactPlan) -> None:
         learn(plan.sizes())
 
 
-async def _version(registry: Registry, ns: str, need: ArtifactNeed) -> Doc:
+async def _version(registry: ArtifactRegistry, ns: str, need: ArtifactNeed) -> Doc:
     what = f"consumed {need.kind} {need.name!r}"
     try:
         if need.ref is not None:
@@ -137,7 +137,7 @@ async def _version(registry: Registry, ns: str, need: ArtifactNeed) -> Doc:
     return doc
 
 
-async def _output(registry: Registry, ns: str, entry: Mapping[str, Any],
+async def _output(registry: ArtifactRegistry, ns: str, entry: Mapping[str, Any],
                   values: Mapping[str, str], consumed: Sequence[Doc]) -> Output:
     what = f"produced {entry['kind']} {entry['name']!r}"
     try:

@@ -31,15 +31,15 @@ from .exceptions import InvalidArtifact, StagingFailed
 from .registry import NewArtifact, blob_key, parse_key
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from .registry import ArtifactRegistry
 
 log = logging.getLogger(__name__)
 
 
-async def register(registry: Registry, produced: Sequence[Mapping[str, Any]],
+async def register(registry: ArtifactRegistry, produced: Sequence[Mapping[str, Any]],
                    planned: Sequence[Produce], *, activation_id: str,
                    lineage: Mapping[str, Any], owner: str, invoker: str) -> dict[str, Doc]:
-    """Registry documents of the planned outputs the invoker reports, by produced name."""
+    """ArtifactRegistry documents of the planned outputs the invoker reports, by produced name."""
     by_ref = {p.ref: p for p in planned}
     docs: dict[str, Doc] = {}
     for item in produced:
@@ -66,7 +66,7 @@ async def register(registry: Registry, produced: Sequence[Mapping[str, Any]],
     return docs
 
 
-async def _uploaded(registry: Registry, plan: Produce, item: Mapping[str, Any]) -> bool:
+async def _uploaded(registry: ArtifactRegistry, plan: Produce, item: Mapping[str, Any]) -> bool:
     """Whether the blob store holds the uploaded bytes of ``plan`` with the reported digest;
     bytes of a non-``cloud`` artifact found there are removed (they should never arrive)."""
     ns, name, version = parse_key(plan.ref)

@@ -153,7 +153,7 @@ def _document(ns: str, version: int, new: NewArtifact, *, size: int | None,
     }
 
 
-class Registry:
+class ArtifactRegistry:
     """Artifact metadata (store) and content (blob store ``blobs``, the ``cloud`` copy)."""
 
     def __init__(self, store: Store, blobs: BlobStore, *, max_size: int) -> None:

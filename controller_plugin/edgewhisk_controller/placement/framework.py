@@ -44,11 +44,11 @@ from . import constraints as c
 from .config import PlacementConfig
 from .constraints import Constraint
 from .entry import Bound, Entry, Span, Step
-from .fanout import place_together
 from .interface import Decision, InvokerState, PlacementRequest, Unschedulable
 from .plugin import Context, Plugin, Sparse, normalise, raw_value
 from .registry import PLUGINS
 from .state import OPEN_NAMESPACE, ClusterState, View
+from .together import place_together
 
 NEG_INF = np.float32(-np.inf)
 _NEG_INF = float("-inf")

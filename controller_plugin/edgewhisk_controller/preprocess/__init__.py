@@ -8,7 +8,7 @@ them in bulk. The engine (``edgewhisk_controller.placement``) consumes ``BoundAc
 
 from .compiler import ArtifactNeed, CompiledAction, Compiler, compile_action
 from .exceptions import PreprocessError, UnboundVariable
-from .fanout import Child, FanOut, fan_out
+from .expand import Child, FanOut, fan_out
 from .variables import FANOUT_VARIABLE, BoundAction, bind, bind_users, unbound
 from .weights import DEFAULT_WEIGHT, Weights, default_weights, weights_of
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import edgewhisk
 
-from ..invoke import entities
+from ..dispatch import entities
 from ..placement import constraints as c
 from ..placement.constraints import Constraint, HardAndSoft
 from .weights import Weights, default_weights

@@ -24,13 +24,13 @@ from edgewhisk_tunnel import CloseCode, ProtocolError, Register
 
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import InvokerState
+from .artifact_service import ArtifactService
 from .remote import RemoteInvoker
 from .session import Session
 from .tokens import DeviceToken, Tokens
-from .transfers import ArtifactService
 
 if TYPE_CHECKING:
-    from ..artifacts.registry import Registry
+    from ..artifacts.registry import ArtifactRegistry
     from ..stores import Doc
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ _STATIC = ("kinds", "memory_mb", "role", "owner", "site", "labels", "capabilitie
 class TunnelHub:
     def __init__(self, tokens: Tokens, registry: InvokerRegistry, placement: Any = None, *,
                  offline_after_s: float = OFFLINE_AFTER_S,
-                 artifacts: Registry | None = None) -> None:
+                 artifacts: ArtifactRegistry | None = None) -> None:
         self.tokens = tokens
         self.registry = registry
         self.offline_after_s = offline_after_s

@@ -36,12 +36,12 @@ from edgewhisk_tunnel import (
     decode,
     encode,
 )
-from edgewhisk_tunnel.transfer import Transfers
+from edgewhisk_tunnel.transfers import Transfers
 
+from .artifact_service import ArtifactService
 from .health import clock_ms
 from .remote import Foreign, RemoteInvoker
 from .tokens import DeviceToken
-from .transfers import ArtifactService
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import pytest
 import requests
-from edgewhisk_controller.artifacts import Registry
+from edgewhisk_controller.artifacts import ArtifactRegistry
 from edgewhisk_controller.blobs import LocalBlobStore
 from edgewhisk_controller.stores import open_store
 
@@ -113,13 +113,13 @@ def run() -> Iterator[Run[Any]]:
 
 
 async def body(data: bytes) -> AsyncIterator[bytes]:
-    """``data`` as the one-chunk content stream ``Registry.create`` takes."""
+    """``data`` as the one-chunk content stream ``ArtifactRegistry.create`` takes."""
     yield data
 
 
 @pytest.fixture(params=["sqlite", "couchdb"])
 def empty_registry(request: pytest.FixtureRequest, tmp_path: Path,
-                   run: Run[Any]) -> Iterator[Registry]:
+                   run: Run[Any]) -> Iterator[ArtifactRegistry]:
     """A registry on a fresh store (a SQLite file, or CouchDB databases under a fresh prefix
     on pouchdb-server) with a folder blob store; closed and dropped afterwards."""
     prefix = ""
@@ -130,7 +130,7 @@ def empty_registry(request: pytest.FixtureRequest, tmp_path: Path,
         prefix = f"t{uuid.uuid4().hex[:12]}_"
         location = f"{server.url}/?prefix={prefix}"
     store = open_store(location)
-    registry = Registry(store, LocalBlobStore(tmp_path / "blobs"), max_size=1 << 20)
+    registry = ArtifactRegistry(store, LocalBlobStore(tmp_path / "blobs"), max_size=1 << 20)
     yield registry
     run(registry.close())
     run(store.close())

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from edgewhisk_controller.artifacts import (
     ArtifactNotFound,
+    ArtifactRegistry,
     InvalidArtifact,
     LocalityRefused,
     NewArtifact,
     NoMatchingVersion,
-    Registry,
 )
 from edgewhisk_controller.artifacts import plan as planning
 from edgewhisk_controller.artifacts.registry import NAMES
@@ -29,12 +29,12 @@ SELECTOR = {"type": "classifier", "trained_on": "glucose", "metrics": {"accuracy
 
 
 @pytest.fixture
-def registry(empty_registry: Registry, run: Run[Any]) -> Registry:
+def registry(empty_registry: ArtifactRegistry, run: Run[Any]) -> ArtifactRegistry:
     seed(empty_registry, run)
     return empty_registry
 
 
-def seed(registry: Registry, run: Run[Any]) -> None:
+def seed(registry: ArtifactRegistry, run: Run[Any]) -> None:
     """glucose-base @1 (accuracy 0.7) and @2 (0.85), both cloud; u1's readings @1 and @2,
     local on u1-phone; a data set of network plant."""
     for accuracy in (0.7, 0.85):
@@ -60,14 +60,14 @@ READINGS = need("readings", ref="u1/glucose")
 BASE = need("base", "model", selector=SELECTOR)
 
 
-def counter(registry: Registry, run: Run[Any], name: str) -> int | None:
+def counter(registry: ArtifactRegistry, run: Run[Any], name: str) -> int | None:
     try:
         return int(run(registry.store.get(NAMES, f"{NS}/{name}"))["last"])
     except NotFound:
         return None
 
 
-def test_consumes_resolve_to_registry_versions(registry: Registry, run: Run[Any]) -> None:
+def test_consumes_resolve_to_registry_versions(registry: ArtifactRegistry, run: Run[Any]) -> None:
     pinned = need("monday", ref="u1/glucose@1")
     found = run(planning.resolve(registry, NS, [READINGS, BASE, pinned], [], {}))
     assert [doc["_id"] for doc in found.docs] == [
@@ -82,7 +82,7 @@ def test_consumes_resolve_to_registry_versions(registry: Registry, run: Run[Any]
                              "u1/glucose@1": 3}
 
 
-def test_the_placement_engine_learns_the_sizes(registry: Registry, run: Run[Any]) -> None:
+def test_the_placement_engine_learns_the_sizes(registry: ArtifactRegistry, run: Run[Any]) -> None:
     class Engine:
         sizes: dict[str, int] = {}
 
@@ -109,7 +109,7 @@ def test_the_placement_engine_learns_the_sizes(registry: Registry, run: Run[Any]
                  id="a data artifact consumed as a model"),
 ])
 def test_a_consume_that_cannot_be_resolved_is_a_clear_error(
-        registry: Registry, run: Run[Any], consumes: list[ArtifactNeed], error: type,
+        registry: ArtifactRegistry, run: Run[Any], consumes: list[ArtifactNeed], error: type,
         words: str) -> None:
     out = {"kind": "model", "name": "model", "ref": "u1/model"}
     with pytest.raises(error) as raised:
@@ -122,7 +122,7 @@ def test_a_consume_that_cannot_be_resolved_is_a_clear_error(
 
 
 def test_produces_are_bound_and_take_the_widest_locality_by_default(
-        registry: Registry, run: Run[Any]) -> None:
+        registry: ArtifactRegistry, run: Run[Any]) -> None:
     produces = [{"kind": "model", "name": "glucose-model", "ref": "{usr}/glucose-model"},
                 {"kind": "data", "name": "summary", "ref": "{usr}/summary",
                  "locality": "local"}]
@@ -154,7 +154,7 @@ def test_produces_are_bound_and_take_the_widest_locality_by_default(
                  "cannot be a data", id="a produce of another kind than the name's"),
 ])
 def test_a_produce_that_may_not_be_is_refused_before_anything_changes(
-        registry: Registry, run: Run[Any], consumes: list[ArtifactNeed],
+        registry: ArtifactRegistry, run: Run[Any], consumes: list[ArtifactNeed],
         produce: dict[str, Any], error: type, words: str) -> None:
     entry = {"kind": "data", "name": "out", "ref": "{usr}/out", **produce}
     before = counter(registry, run, "glucose-base")

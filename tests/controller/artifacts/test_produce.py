@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from edgewhisk_controller.artifacts import Registry, StagingFailed
+from edgewhisk_controller.artifacts import ArtifactRegistry, StagingFailed
 from edgewhisk_controller.artifacts import produce as producing
 from edgewhisk_controller.blobs import LocalBlobStore
 from edgewhisk_controller.stores import open_store
@@ -29,15 +29,15 @@ async def body(data: bytes) -> AsyncIterator[bytes]:
 
 
 @pytest.fixture
-def registry(tmp_path: Path, run: Run[Any]) -> Iterator[Registry]:
+def registry(tmp_path: Path, run: Run[Any]) -> Iterator[ArtifactRegistry]:
     store = open_store(tmp_path / "state")
-    registry = Registry(store, LocalBlobStore(tmp_path / "blobs"), max_size=1 << 20)
+    registry = ArtifactRegistry(store, LocalBlobStore(tmp_path / "blobs"), max_size=1 << 20)
     yield registry
     run(registry.close())
     run(store.close())
 
 
-def planned(registry: Registry, run: Run[Any], name: str, locality: str,
+def planned(registry: ArtifactRegistry, run: Run[Any], name: str, locality: str,
             kind: str = "model") -> Produce:
     version = run(registry.allocate(NS, name, kind))
     return Produce(name=name.rsplit("/", 1)[-1], kind=kind, ref=f"{NS}/{name}@{version}",
@@ -49,14 +49,15 @@ def kept(plan: Produce, **fields: Any) -> dict[str, Any]:
             "size": len(DATA), "sha256": SHA, "locality": plan.locality, **fields}
 
 
-def register(registry: Registry, run: Run[Any], produced: list[dict[str, Any]],
+def register(registry: ArtifactRegistry, run: Run[Any], produced: list[dict[str, Any]],
              plans: list[Produce]) -> dict[str, Any]:
     return run(producing.register(
         registry, produced, plans, activation_id="a1", invoker="u1-phone", owner="u1",
         lineage={"model": "guest/glucose-base@2", "data": ["guest/u1/glucose@1"]}))
 
 
-def test_a_kept_artifact_is_registered_as_planned(registry: Registry, run: Run[Any]) -> None:
+def test_a_kept_artifact_is_registered_as_planned(registry: ArtifactRegistry,
+                                                  run: Run[Any]) -> None:
     plan = planned(registry, run, "u1/glucose-model", "local")
     docs = register(registry, run, [kept(plan, locality="cloud", kind="data",
                                          metadata={"type": "classifier"},
@@ -73,7 +74,8 @@ def test_a_kept_artifact_is_registered_as_planned(registry: Registry, run: Run[A
         "type": "classifier"}
 
 
-def test_an_artifact_that_was_not_planned_is_ignored(registry: Registry, run: Run[Any]) -> None:
+def test_an_artifact_that_was_not_planned_is_ignored(registry: ArtifactRegistry,
+                                                  run: Run[Any]) -> None:
     plan = planned(registry, run, "u1/glucose-model", "local")
     other = Produce(name="glucose-model", kind="model", ref="guest/u2/glucose-model@1",
                     locality="local")
@@ -88,7 +90,7 @@ def test_an_artifact_that_was_not_planned_is_ignored(registry: Registry, run: Ru
     pytest.param(None, ["local0"], id="nothing reached the blob store"),
 ])
 def test_the_cloud_copy_is_recorded_only_when_the_blob_store_holds_it(
-        registry: Registry, run: Run[Any], stored: bytes | None, copies: list[str]) -> None:
+        registry: ArtifactRegistry, run: Run[Any], stored: bytes | None, copies: list[str]) -> None:
     plan = planned(registry, run, "glucose-base", "cloud")
     if stored is not None:
         run(registry.blobs.put("guest/glucose-base@1", body(stored)))
@@ -98,7 +100,7 @@ def test_the_cloud_copy_is_recorded_only_when_the_blob_store_holds_it(
     assert docs["glucose-base"]["copies"] == copies
 
 
-def test_uploaded_bytes_of_a_local_artifact_are_removed(registry: Registry,
+def test_uploaded_bytes_of_a_local_artifact_are_removed(registry: ArtifactRegistry,
                                                         run: Run[Any]) -> None:
     plan = planned(registry, run, "u1/glucose-model", "local")
     run(registry.blobs.put("guest/u1/glucose-model@1", body(DATA)))
@@ -107,7 +109,7 @@ def test_uploaded_bytes_of_a_local_artifact_are_removed(registry: Registry,
     assert not run(registry.blobs.exists("guest/u1/glucose-model@1"))
 
 
-def test_a_report_that_cannot_be_registered_names_the_artifact(registry: Registry,
+def test_a_report_that_cannot_be_registered_names_the_artifact(registry: ArtifactRegistry,
                                                                run: Run[Any]) -> None:
     plan = planned(registry, run, "u1/glucose-model", "local")
     with pytest.raises(StagingFailed, match="produced model 'glucose-model' "
@@ -116,7 +118,8 @@ def test_a_report_that_cannot_be_registered_names_the_artifact(registry: Registr
         register(registry, run, [kept(plan, sha256="not hex")], [plan])
 
 
-def test_the_result_carries_references(registry: Registry, run: Run[Any]) -> None:
+def test_the_result_carries_references(registry: ArtifactRegistry,
+                                                  run: Run[Any]) -> None:
     plan = planned(registry, run, "u1/glucose-model", "local")
     docs = register(registry, run, [kept(plan)], [plan])
     result = {"glucose-model": {"artifact": {"location": "/device/path"}}, "accuracy": 0.9}

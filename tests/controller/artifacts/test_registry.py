@@ -11,18 +11,18 @@ from typing import Any
 import pytest
 from edgewhisk_controller.artifacts import (
     ArtifactNotFound,
+    ArtifactRegistry,
     InvalidArtifact,
     LocalityRefused,
     NewArtifact,
     NoMatchingVersion,
-    Registry,
 )
 
 from .conftest import Run, body
 
 
 @pytest.fixture
-def registry(empty_registry: Registry) -> Registry:
+def registry(empty_registry: ArtifactRegistry) -> ArtifactRegistry:
     return empty_registry
 
 
@@ -31,7 +31,7 @@ def model(name: str = "u1/glucose-base", **fields: Any) -> NewArtifact:
 
 
 def test_twenty_concurrent_puts_get_twenty_distinct_consecutive_versions(
-        registry: Registry, run: Run[Any]) -> None:
+        registry: ArtifactRegistry, run: Run[Any]) -> None:
     async def twenty() -> list[dict[str, Any]]:
         return await asyncio.gather(*(registry.create("guest", model(), body(b"%d" % i))
                                       for i in range(20)))
@@ -43,7 +43,8 @@ def test_twenty_concurrent_puts_get_twenty_distinct_consecutive_versions(
     assert run(registry.get("guest", "u1/glucose-base"))["version"] == 20
 
 
-def test_a_version_records_what_was_stored_and_where(registry: Registry, run: Run[Any]) -> None:
+def test_a_version_records_what_was_stored_and_where(registry: ArtifactRegistry,
+                                                     run: Run[Any]) -> None:
     data = b"weights"
     doc = run(registry.create("guest", model(
         format="mxnet-gluon", sha256=hashlib.sha256(data).hexdigest(), created_by="a1",
@@ -66,7 +67,7 @@ def test_a_version_records_what_was_stored_and_where(registry: Registry, run: Ru
     assert (stat.size, run(read())) == (7, data)
 
 
-def test_a_name_keeps_its_kind_and_a_deleted_number_is_never_reused(registry: Registry,
+def test_a_name_keeps_its_kind_and_a_deleted_number_is_never_reused(registry: ArtifactRegistry,
                                                                     run: Run[Any]) -> None:
     run(registry.create("guest", model(), body(b"1")))
     run(registry.create("guest", model(), body(b"2")))
@@ -79,7 +80,7 @@ def test_a_name_keeps_its_kind_and_a_deleted_number_is_never_reused(registry: Re
 
 
 def test_a_local_artifact_is_registered_by_metadata_and_its_bytes_never_served(
-        registry: Registry, run: Run[Any]) -> None:
+        registry: ArtifactRegistry, run: Run[Any]) -> None:
     with pytest.raises(LocalityRefused, match="local to its device; only its metadata"):
         run(registry.create("guest", model("u1/glucose-model", locality="local"), body(b"x")))
     with pytest.raises(InvalidArtifact, match="give held_by, sha256, size"):
@@ -93,7 +94,7 @@ def test_a_local_artifact_is_registered_by_metadata_and_its_bytes_never_served(
         run(registry.content("guest", "u1/glucose-model", None))
 
 
-def test_resolution_sees_versions_written_after_the_index_was_loaded(registry: Registry,
+def test_resolution_sees_versions_written_after_the_index_was_loaded(registry: ArtifactRegistry,
                                                                      run: Run[Any]) -> None:
     meta = {"type": "classifier", "trained_on": "glucose"}
     run(registry.create("guest", model(metadata=meta, metrics={"accuracy": 0.7}), body(b"1")))
@@ -110,14 +111,14 @@ def test_resolution_sees_versions_written_after_the_index_was_loaded(registry: R
 
 
 def test_copies_follow_what_an_invoker_holds_across_a_controller_restart(
-        registry: Registry, run: Run[Any]) -> None:
+        registry: ArtifactRegistry, run: Run[Any]) -> None:
     """An invoker's reports keep ``copies`` current; what it held last is persisted, so after
-    a restart (a new Registry on the same store) its first report also drops what it lost —
+    a restart (a new ArtifactRegistry on the same store) its first report also drops what it lost —
     a registering device reports what it holds, not what it evicted meanwhile."""
     for name in ("a", "b"):
         run(registry.create("guest", model(name), body(name.encode())))
 
-    def report(reg: Registry, *holdings: set[str]) -> dict[str, list[str]]:
+    def report(reg: ArtifactRegistry, *holdings: set[str]) -> dict[str, list[str]]:
         async def follow() -> None:  # reports arrive on the controller's event loop
             for keys in holdings:
                 reg.follow("dev", keys, namespace="guest")
@@ -128,6 +129,6 @@ def test_copies_follow_what_an_invoker_holds_across_a_controller_restart(
 
     assert report(registry, {"guest/a@1", "guest/b@1", "other/x@1"}) == {
         "a": ["cloud", "dev"], "b": ["cloud", "dev"]}
-    restarted = Registry(registry.store, registry.blobs, max_size=registry.max_size)
+    restarted = ArtifactRegistry(registry.store, registry.blobs, max_size=registry.max_size)
     assert report(restarted, {"guest/a@1"}) == {"a": ["cloud", "dev"], "b": ["cloud"]}
     assert report(restarted, set(), {"guest/b@1"}) == {"a": ["cloud"], "b": ["cloud", "dev"]}

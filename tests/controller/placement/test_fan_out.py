@@ -11,7 +11,7 @@ from typing import Any
 
 from edgewhisk_controller.placement import Constraint, Engine, PlacementConfig, Unschedulable
 from edgewhisk_controller.placement import constraints as c
-from edgewhisk_controller.placement.fanout import TOGETHER_MIN, place_together
+from edgewhisk_controller.placement.together import TOGETHER_MIN, place_together
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -9,7 +9,7 @@ import pytest
 from edgewhisk_controller.placement import constraints as c
 from edgewhisk_controller.placement.interface import Decision, Unschedulable
 from edgewhisk_controller.preprocess import BoundAction, UnboundVariable, compile_action
-from edgewhisk_controller.preprocess.fanout import fan_out
+from edgewhisk_controller.preprocess.expand import fan_out
 
 DEVICES = {"u1_device": "inv-1", "u2_device": "inv-2", "u4_device": "inv-4"}
 

@@ -38,7 +38,7 @@ from edgewhisk_tunnel import (
     Run,
     decode,
 )
-from edgewhisk_tunnel.transfer import Incoming, Outgoing, TransferRefused, Transfers
+from edgewhisk_tunnel.transfers import Incoming, Outgoing, TransferRefused, Transfers
 from tunnel.wire import FRAMES, send_message
 
 WAIT_S = 30.0

@@ -24,7 +24,7 @@ from edgewhisk_tunnel import (
     Produced,
     Result,
 )
-from edgewhisk_tunnel.transfer import Incoming, TransferRefused, Transfers
+from edgewhisk_tunnel.transfers import Incoming, TransferRefused, Transfers
 
 from controller.api.harness import Controller, started
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgewhisk_controller.artifacts.plan import ArtifactPlan
-from edgewhisk_controller.invoke.artifacts import rekeyed
+from edgewhisk_controller.dispatch.artifacts import rekeyed
 from edgewhisk_controller.placement import PlacementRequest
 from edgewhisk_controller.preprocess import Compiler
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from edgewhisk_controller.invoke import entities
+from edgewhisk_controller.dispatch import entities
 
 EXEC = {"kind": "python:3", "code": "x", "binary": False, "main": "main"}
 

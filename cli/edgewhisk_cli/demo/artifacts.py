@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .demo_report import ActivationRow, size
+from .report import ActivationRow, size
 
 BLOB_STORE = "blob-store"  # the controller's (its ``copies`` name is "cloud"); one word
 

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 import pytest
-from edgewhisk_controller.invoke import DispatcherClosed
+from edgewhisk_controller.dispatch import DispatcherClosed
 from edgewhisk_controller.schema import activation as act
 
 from .conftest import API_HOST, API_KEY, NS, SUBJECT, Env, Run

@@ -22,10 +22,10 @@ from typing import Any
 
 from edgewhisk import predicate_holds
 
-from .action import action_document
-from .demo_artifacts import BytesRow
-from .demo_controller import Activation, ControllerClient, DemoError
-from .demo_report import ActivationRow, Row, ms, size
+from ..action import action_document
+from .artifacts import BytesRow
+from .controller import Activation, ControllerClient, DemoError
+from .report import ActivationRow, Row, ms, size
 
 ACTIONS = ("collect", "train_base", "refine", "predict")
 LIMITS = {"timeout": 120_000, "memory": 256}

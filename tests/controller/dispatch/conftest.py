@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from edgewhisk_controller.invoke import Dispatcher
+from edgewhisk_controller.dispatch import Dispatcher
 from edgewhisk_controller.invokers import InvokerRegistry, LocalInvoker
 from edgewhisk_controller.placement import Engine
 from edgewhisk_controller.schema import activation as act

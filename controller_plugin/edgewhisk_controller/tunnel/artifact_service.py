@@ -3,7 +3,7 @@
 Why here and not in the agent: the controller is the one place that knows the registry and
 every device, so it decides every move (``artifacts/locality.check_move``, the rule named in
 each refusal) and the devices obey. Per tunnel session a :class:`Transfers`
-(``edgewhisk_tunnel.transfer``) is made by :meth:`ArtifactService.session_transfers`:
+(``edgewhisk_tunnel.transfers``) is made by :meth:`ArtifactService.session_transfers`:
 
 - a device's ``artifact.get`` of ``ns/name@version`` (staging a run's consumes) is served from
   the blob store when the version has a ``cloud`` copy, else relayed from an online peer
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgewhisk_tunnel import ArtifactGet, ArtifactOffer
 from edgewhisk_tunnel.progress import ProgressLog
-from edgewhisk_tunnel.transfer import (
+from edgewhisk_tunnel.transfers import (
     CACHED,
     Incoming,
     Outgoing,
@@ -48,7 +48,7 @@ from ..blobs import BlobError
 from ..stores import Doc
 
 if TYPE_CHECKING:
-    from ..artifacts.registry import Registry
+    from ..artifacts.registry import ArtifactRegistry
     from .remote import RemoteInvoker
     from .session import Session
 
@@ -61,7 +61,8 @@ WINDOW = 8
 class ArtifactService:
     """Artifact transfers of every session of one hub (``registry`` None: none served)."""
 
-    def __init__(self, registry: Registry | None, devices: dict[str, RemoteInvoker]) -> None:
+    def __init__(self, registry: ArtifactRegistry | None,
+                 devices: dict[str, RemoteInvoker]) -> None:
         self.registry = registry
         self.devices = devices
 

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .demo_controller import ControllerClient, DemoError, children
+from .controller import ControllerClient, DemoError, children
 
 REGISTER_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0

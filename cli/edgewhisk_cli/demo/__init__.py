@@ -45,14 +45,14 @@ from pathlib import Path
 
 from edgewhisk_controller.config import ControllerConfig
 
-from .action import ActionError
-from .demo_artifacts import BLOB_STORE, artifact_rows, byte_rows, verdicts
-from .demo_controller import DemoError, EmbeddedController
-from .demo_fleet import EdgeFleet, Node, nodes_for
-from .demo_report import Row, render
-from .demo_steps import Demo, check_examples
+from ..action import ActionError
+from .artifacts import BLOB_STORE, artifact_rows, byte_rows, verdicts
+from .controller import DemoError, EmbeddedController
+from .fleet import EdgeFleet, Node, nodes_for
+from .report import Row, render
+from .steps import Demo, check_examples
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "personal_assistant"
+EXAMPLES = Path(__file__).resolve().parents[3] / "actions" / "examples" / "personal_assistant"
 DEFAULT_USERS = ("u1", "u2")
 PLACEMENT_NOTE = (
     "placement: every activation crossed a tunnel (the controller has no local invoker). "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from edgewhisk_controller.invoke import entities
+from edgewhisk_controller.dispatch import entities
 
 NAMES = [
     pytest.param("inc", ("guest", "inc"), id="a bare name is in my namespace"),

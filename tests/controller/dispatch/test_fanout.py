@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from edgewhisk_controller.invoke import Dispatcher
+from edgewhisk_controller.dispatch import Dispatcher
 from edgewhisk_controller.invokers import InvokerRegistry, LocalInvoker
 from edgewhisk_controller.placement import Engine, InvokerState
 from edgewhisk_controller.preprocess import UnboundVariable

@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from edgewhisk_controller.invoke import conductor
+from edgewhisk_controller.dispatch import conductor
 from edgewhisk_controller.schema import activation as act
 
 from .conftest import NS, SUBJECT, Env, Run

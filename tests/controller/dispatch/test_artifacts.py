@@ -21,10 +21,10 @@ from typing import Any
 
 import edgewhisk
 import pytest
-from edgewhisk_controller.artifacts import NewArtifact, Registry
+from edgewhisk_controller.artifacts import ArtifactRegistry, NewArtifact
 from edgewhisk_controller.artifacts.registry import NAMES
 from edgewhisk_controller.blobs import LocalBlobStore
-from edgewhisk_controller.invoke import Dispatcher
+from edgewhisk_controller.dispatch import Dispatcher
 from edgewhisk_controller.invokers import InvokerRegistry, LocalInvoker
 from edgewhisk_controller.placement import Engine
 from edgewhisk_controller.schema import activation as act
@@ -81,7 +81,7 @@ async def body(data: bytes) -> AsyncIterator[bytes]:
 
 @dataclass
 class Fleet(Env):
-    artifacts: Registry
+    artifacts: ArtifactRegistry
     stores: dict[str, NodeStore]
     names: list[str] = field(default_factory=list)  # actions deployed so far
 
@@ -99,7 +99,7 @@ class Fleet(Env):
 def fleet(tmp_path: Path, run: Run) -> Iterator[Fleet]:
     async def build() -> Fleet:
         store = open_store(tmp_path / "state")
-        artifacts = Registry(store, LocalBlobStore(tmp_path / "blobs"), max_size=1 << 20)
+        artifacts = ArtifactRegistry(store, LocalBlobStore(tmp_path / "blobs"), max_size=1 << 20)
         blobs = artifacts.blobs
         invokers, engine = InvokerRegistry(), Engine()
         stores: dict[str, NodeStore] = {}
@@ -131,7 +131,7 @@ def fleet(tmp_path: Path, run: Run) -> Iterator[Fleet]:
     run(close())
 
 
-async def seed_readings(store: NodeStore, artifacts: Registry, tmp: Path) -> None:
+async def seed_readings(store: NodeStore, artifacts: ArtifactRegistry, tmp: Path) -> None:
     blob = tmp / "readings.bin"
     blob.write_bytes(READINGS)
     sha = hashlib.sha256(READINGS).hexdigest()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from edgewhisk_runtime.containers import RunOutcome
     from edgewhisk_tunnel import Produce
 
-    from ..artifacts import Registry
+    from ..artifacts import ArtifactRegistry
     from ..invokers.interface import Invoker
     from ..preprocess import BoundAction
     from .job import Job
@@ -38,7 +38,7 @@ def produces_of(action: dict[str, Any]) -> list[dict[str, Any]]:
     return list(annotation.get("produces") or []) if isinstance(annotation, dict) else []
 
 
-async def plan(registry: Registry | None, job: Job, bound: BoundAction,
+async def plan(registry: ArtifactRegistry | None, job: Job, bound: BoundAction,
                engine: Any) -> ArtifactPlan:
     """Resolve the job's consumes and bind its produces (``NONE`` without a registry or
     artifacts); tell the placement engine the consumed sizes."""
@@ -93,14 +93,14 @@ def check(found: ArtifactPlan, invoker: Invoker, bound: BoundAction) -> None:
         rules.check_placement(found.docs, invoker.state(), data_networks=data_networks(bound))
 
 
-async def allocate(registry: Registry | None, job: Job,
+async def allocate(registry: ArtifactRegistry | None, job: Job,
                    found: ArtifactPlan) -> tuple[Produce, ...]:
     if registry is None or not found.outputs:
         return ()
     return await planning.allocate(registry, job.ns, found)
 
 
-async def keep(registry: Registry | None, found: ArtifactPlan, produces: Sequence[Produce],
+async def keep(registry: ArtifactRegistry | None, found: ArtifactPlan, produces: Sequence[Produce],
                outcome: RunOutcome, *, job: Job, activation_id: str, invoker: Invoker) -> None:
     """Register what the invoker kept of ``produces`` and put references into the result."""
     if registry is None or not produces or not outcome.produced:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import edgewhisk
 
 # ``from .. import preprocess`` (not its names): the preprocessor reads action documents with
-# ``invoke.entities``, so either package may be imported first.
+# ``dispatch.entities``, so either package may be imported first.
 from .. import preprocess
 from ..exceptions import ControllerError
 from ..invokers.interface import Invoker
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from edgewhisk_runtime.containers import ActionSpec, RunOutcome
     from edgewhisk_tunnel import Consumed, Produce
 
-    from ..artifacts import Registry
+    from ..artifacts import ArtifactRegistry
     from ..preprocess import BoundAction, Compiler
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class Invocation:
 
     activation_id: str
     record: act.ActivationRecord | None  # None: non-blocking, or still running at wait_s
-    fanout: dict[str, Any] | None = None  # a fan-out's children (``invoke/fanout.py``)
+    fanout: dict[str, Any] | None = None  # a fan-out's children (``dispatch/fanout.py``)
 
 
 class Dispatcher:
@@ -98,7 +98,7 @@ class Dispatcher:
         *,
         api_host: str,
         compiler: Compiler | None = None,
-        artifacts: Registry | None = None,
+        artifacts: ArtifactRegistry | None = None,
     ) -> None:
         """``artifacts``: the registry that consumes resolve against and produces are
         registered in; without it the runtime finds artifacts on its own (its folder)."""

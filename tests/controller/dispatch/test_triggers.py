@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from edgewhisk_controller.invoke import triggers
+from edgewhisk_controller.dispatch import triggers
 
 from .conftest import NS, SUBJECT, Env, Run
 
