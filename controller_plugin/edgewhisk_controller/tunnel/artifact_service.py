@@ -43,7 +43,7 @@ from ..artifacts.exceptions import (
     LocalityRefused,
     StagingFailed,
 )
-from ..artifacts.registry import blob_key, parse_key
+from ..artifacts.keys import blob_key, parse_key
 from ..blobs import BlobError
 from ..stores import Doc
 from .remote import RemoteInvoker

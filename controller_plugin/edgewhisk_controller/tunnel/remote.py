@@ -38,7 +38,7 @@ from edgewhisk_tunnel import (
 from edgewhisk_tunnel import FrameTooLarge as FrameTooLargeError
 from edgewhisk_tunnel.transfers import Transfers
 
-from ..artifacts.registry import cached_name
+from ..artifacts.keys import cached_name
 from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
 from .exceptions import InvokerLost, NotDeliverable, RemoteFailure
