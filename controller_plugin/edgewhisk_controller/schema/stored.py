@@ -60,9 +60,10 @@ def merged_parameters(entity: Mapping[str, Any], payload: Mapping[str, Any] | No
 
 
 def limits(action: Mapping[str, Any]) -> dict[str, int]:
-    """The action's limits with upstream's defaults for the missing ones."""
+    """The action's limits with upstream's defaults for the missing ones, keys in alphabetical
+    order as upstream's activation records show them."""
     given = action.get("limits") or {}
-    return {k: int(given.get(k, v)) for k, v in entity.default_limits().items()}
+    return {k: int(given.get(k, v)) for k, v in sorted(entity.default_limits().items())}
 
 
 def path(ns: str, name: str) -> str:

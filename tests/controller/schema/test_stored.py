@@ -53,5 +53,6 @@ def test_provides_api_key(annotations: list[dict[str, Any]], expected: bool) -> 
 
 
 def test_limits_default_to_upstreams() -> None:
-    assert stored.limits({"limits": {"memory": 512}}) == {
-        "concurrency": 1, "logs": 10, "memory": 512, "timeout": 60_000}
+    limits = stored.limits({"limits": {"memory": 512}})
+    assert limits == {"concurrency": 1, "logs": 10, "memory": 512, "timeout": 60_000}
+    assert list(limits) == sorted(limits)  # the order of upstream's activation records
