@@ -20,7 +20,6 @@ import base64
 import io
 import json
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -31,14 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from edgewhisk import AnnotationError, invoker_resources, validate
+from edgewhisk_controller.schema.entity import LIMITS, NAME, NAME_MAX, default_limits
 
 DEFAULT_IMAGE = "localhost/edgewhisk/python3-ai:latest"
 DEFAULT_IMPORT_TIMEOUT = 30.0
-# OpenWhisk's defaults and allowed ranges (OPENWHISK_CONTRACT.md, section 2).
-DEFAULT_LIMITS = {"timeout": 60_000, "memory": 256, "logs": 10, "concurrency": 1}
-LIMIT_RANGES = {"timeout": (100, 300_000), "memory": (128, 512), "logs": (0, 10),
-                "concurrency": (1, 500)}
-_ENTITY_NAME = re.compile(r"[\w]|[\w][\w@ .-]*[\w@.-]+")
+# OpenWhisk's default limits, their ranges and the name pattern are the controller's, so the
+# command refuses exactly what the controller would refuse.
+DEFAULT_LIMITS = default_limits()
+LIMIT_RANGES = {name: (spec.minimum, spec.maximum) for name, spec in LIMITS.items()}
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same sources always give the same archive
 EXIT_ERROR = 2
 
@@ -189,7 +188,7 @@ def package_action(path: str | os.PathLike[str], include: Iterable[str | os.Path
 def check_name(name: str) -> str:
     """An OpenWhisk entity name, optionally inside a package (``pkg/action``)."""
     parts = name.split("/")
-    if len(name) > 256 or len(parts) > 2 or not all(_ENTITY_NAME.fullmatch(p) for p in parts):
+    if len(name) > NAME_MAX or len(parts) > 2 or not all(NAME.fullmatch(p) for p in parts):
         raise ActionError(
             f"{name!r} is not an OpenWhisk action name: letters, digits, '_', '@', '.', '-' "
             "and spaces inside, at most 256 characters, optionally 'package/name'"

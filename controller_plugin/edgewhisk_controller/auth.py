@@ -19,7 +19,7 @@ import uuid as uuidlib
 from dataclasses import dataclass
 
 from .exceptions import Conflict, Forbidden, Unauthorized
-from .schema.entity import check_name
+from .schema.entity import DEFAULT_NAMESPACE, check_name
 from .stores import Conflict as StoreConflict
 from .stores import NotFound as StoreNotFound
 from .stores import Store
@@ -46,7 +46,7 @@ class Subject:
 
     def resolve(self, ns: str) -> str:
         """The namespace a path names (``_`` is the caller's); 403 for anybody else's."""
-        if ns in ("_", self.namespace):
+        if ns in (DEFAULT_NAMESPACE, self.namespace):
             return self.namespace
         raise Forbidden()
 

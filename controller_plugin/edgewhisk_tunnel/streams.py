@@ -3,8 +3,9 @@
 :class:`Incoming` is what a receiver iterates (``chunks()``: credit is granted as the bytes are
 consumed; sha256 and size checked at the end), :class:`Outgoing` what a sender serves;
 :func:`save` writes an Incoming to disk through a temporary file, :func:`file_chunks` reads a
-file for an Outgoing. :mod:`.transfer` owns the conversation (``Transfers``); both modules
-import nothing of ours but :mod:`.messages`.
+file for an Outgoing. :mod:`.transfers` owns the conversation (``Transfers``) and imports this
+module; an Incoming knows its conversation only as a :class:`Conversation` (the three things it
+asks of it), so this module imports nothing of ours but :mod:`.messages`.
 
 Errors: ``TransferError`` (aborted by the peer, digest or size mismatch, connection lost) and
 its subclass ``TransferRefused`` (a refusal, ``str()`` naming the rule or the cause).
@@ -19,12 +20,9 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .messages import ARTIFACT_CHUNK_BYTES
-
-if TYPE_CHECKING:
-    from .transfers import Transfers
 
 CONNECTION_LOST = "the connection was lost"
 CACHED = "cached"
@@ -42,6 +40,23 @@ class TransferError(Exception):
 class TransferRefused(TransferError):
     """A transfer was refused (raised by ``on_request``/``on_offer`` -> ``artifact.abort``;
     raised to the opener when the peer refuses). ``str()`` is the reason, naming the rule."""
+
+
+class Conversation(Protocol):
+    """What an :class:`Incoming` asks of the conversation that carries it (``Transfers``):
+    credit as its bytes are consumed, an abort when it gives up, and to be forgotten once a pull
+    ended well. A Protocol, so the stream needs no import of the conversation's module."""
+
+    on_progress: Progress | None
+
+    async def grant(self, incoming: Incoming, consumed: int) -> None:
+        """More credit for ``incoming``, ``consumed`` bytes having been read."""
+
+    async def abort_incoming(self, incoming: Incoming, reason: str) -> None:
+        """End ``incoming`` and tell the sender ``reason``."""
+
+    def received(self, incoming: Incoming) -> None:
+        """A pull ended with its bytes checked: its transfer id is done."""
 
 
 @dataclass
@@ -71,7 +86,7 @@ class Throttle:
 class Incoming:
     """An artifact arriving: iterate :meth:`chunks` once; credit follows consumption."""
 
-    def __init__(self, owner: Transfers, transfer_id: str, ref: str, *,
+    def __init__(self, owner: Conversation, transfer_id: str, ref: str, *,
                  size: int | None = None, sha256: str | None = None,
                  format: str | None = None, offered: bool = False) -> None:
         self._owner = owner
@@ -88,6 +103,8 @@ class Incoming:
         self.first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
         self._eof_sha: str | None = None
+        self.digest: str | None = None
+        """The sha256 :meth:`chunks` verified, once it has (the sender's, checked)."""
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
         """The bytes in order; ``TransferError`` on abort, loss, size or digest mismatch.
@@ -98,7 +115,7 @@ class Incoming:
         owner = self._owner
         try:
             if self.offered:
-                await owner._grant(self, 0)
+                await owner.grant(self, 0)
             progress = Throttle(self.ref, self.size or 0, owner.on_progress)
             digest, consumed = hashlib.sha256(), 0
             while (item := await self._queue.get()) is not None:
@@ -108,31 +125,44 @@ class Incoming:
                 consumed += len(item)
                 progress(consumed)
                 if consumed < (self.size or 0):
-                    await owner._grant(self, consumed)
+                    await owner.grant(self, consumed)
                 yield item
             got = digest.hexdigest()
             expected = self.sha256 or self._eof_sha
             if consumed != self.size or got != self._eof_sha or got != expected:
                 reason = (f"artifact {self.ref}: received {consumed} bytes with sha256 {got}, "
                           f"expected {self.size} bytes with sha256 {expected}")
-                await owner._abort_incoming(self, reason)
+                await owner.abort_incoming(self, reason)
                 raise TransferError(reason)
+            self.digest = got
             self.done = True
             if not self.offered:
-                owner.incoming.pop(self.transfer_id, None)
-                owner._end(self.transfer_id)
+                owner.received(self)
         finally:
             if not self.done:
-                await owner._abort_incoming(self, f"artifact {self.ref}: the receiver stopped")
+                await owner.abort_incoming(self, f"artifact {self.ref}: the receiver stopped")
 
-    def _put(self, item: bytes | BaseException | None) -> None:
-        self._queue.put_nowait(item)
+    async def abort(self, reason: str) -> None:
+        """Refuse or stop this transfer: the sender is told ``reason``."""
+        await self._owner.abort_incoming(self, reason)
 
-    def _fail(self, error: TransferError) -> None:
+    # -- fed by the conversation, in the order the frames arrive ---------------------------------
+
+    def arrived(self, data: bytes) -> None:
+        """A chunk the conversation checked against the grant; :meth:`chunks` yields it."""
+        self._queue.put_nowait(data)
+
+    def ended(self, sha256: str | None) -> None:
+        """The sender's last chunk came, carrying its sha256 (checked by :meth:`chunks`)."""
+        self._eof_sha = sha256
+        self._queue.put_nowait(None)
+
+    def fail(self, error: TransferError) -> None:
+        """The transfer ended badly: the first-chunk waiter and the reader see ``error``."""
         if not self.first.done():
             self.first.set_exception(error)
             self.first.exception()  # retrieved: nobody may be waiting for the first chunk
-        self._put(error)
+        self._queue.put_nowait(error)
 
 
 async def rechunk(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -159,7 +189,7 @@ async def save(incoming: Incoming, dest: Path, *, max_size: int) -> tuple[int, s
     if incoming.size is not None and incoming.size > max_size:
         reason = (f"artifact {incoming.ref} has {incoming.size} bytes, more than the "
                   f"{max_size} allowed")
-        await incoming._owner._abort_incoming(incoming, reason)
+        await incoming.abort(reason)
         raise TransferRefused(reason)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{incoming.transfer_id}.part")
@@ -170,7 +200,7 @@ async def save(incoming: Incoming, dest: Path, *, max_size: int) -> tuple[int, s
                 size += len(data)
                 if size > max_size:
                     reason = f"artifact {incoming.ref} exceeds {max_size} bytes"
-                    await incoming._owner._abort_incoming(incoming, reason)
+                    await incoming.abort(reason)
                     raise TransferRefused(reason)
                 await asyncio.to_thread(f.write, data)
         os.replace(tmp, dest)
@@ -178,6 +208,6 @@ async def save(incoming: Incoming, dest: Path, *, max_size: int) -> tuple[int, s
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    assert incoming._eof_sha is not None  # chunks() ended only after checking the bytes
-    return size, incoming._eof_sha
+    assert incoming.digest is not None  # chunks() ended only after checking the bytes
+    return size, incoming.digest
 

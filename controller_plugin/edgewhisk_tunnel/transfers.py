@@ -113,7 +113,7 @@ class Transfers:
         self._check_open()
         incoming = Incoming(self, uuid.uuid4().hex, ref)
         self.incoming[incoming.transfer_id] = incoming
-        await self._grant(incoming, 0)
+        await self.grant(incoming, 0)
         await incoming.first
         return incoming
 
@@ -196,14 +196,12 @@ class Transfers:
             incoming.size = put.size
         if incoming.format is None:
             incoming.format = put.format
-        if put.eof:
-            incoming._eof_sha = put.sha256
         if not incoming.first.done():
             incoming.first.set_result(None)
         if data:
-            incoming._put(data)
+            incoming.arrived(data)
         if put.eof:
-            incoming._put(None)
+            incoming.ended(put.sha256)
 
     def _on_get(self, get: ArtifactGet) -> None:
         out = self.outgoing.get(get.transfer_id)
@@ -326,12 +324,12 @@ class Transfers:
                 raise TransferRefused(f"artifact {offer.ref} was not read by the receiver")
             await self.send(ArtifactGet(offer.transfer_id, offer.ref, offer.size, 1))
         except TransferRefused as exc:
-            await self._abort_incoming(incoming, str(exc))
+            await self.abort_incoming(incoming, str(exc))
         except TransferError:
             pass  # already aborted (digest, size) or the connection ended
         except Exception as exc:  # the receiver's store failed (disk, a bug): refuse, go on
             log.warning("artifact offer %s failed: %r", offer.ref, exc)
-            await self._abort_incoming(incoming, f"artifact {offer.ref}: {exc}")
+            await self.abort_incoming(incoming, f"artifact {offer.ref}: {exc}")
         finally:
             self.incoming.pop(offer.transfer_id, None)
             self._end(offer.transfer_id)
@@ -340,9 +338,9 @@ class Transfers:
         await self.send(ArtifactAbort(transfer_id, reason))
         self._end(transfer_id)
 
-    # -- credit, aborts, endings ---------------------------------------------------------------
+    # -- credit, aborts, endings (grant, abort_incoming, received: a stream's Conversation) ----
 
-    async def _grant(self, incoming: Incoming, consumed: int) -> None:
+    async def grant(self, incoming: Incoming, consumed: int) -> None:
         """More credit when less than half a window is left (and at the start)."""
         window_bytes = self.window * ARTIFACT_CHUNK_BYTES
         if consumed and incoming.granted - consumed > window_bytes // 2:
@@ -352,7 +350,7 @@ class Transfers:
                                            self.window)):
             self._ended_now(incoming, TransferError(CONNECTION_LOST))
 
-    async def _abort_incoming(self, incoming: Incoming, reason: str) -> None:
+    async def abort_incoming(self, incoming: Incoming, reason: str) -> None:
         if incoming.transfer_id in self.incoming:
             self._ended_now(incoming, TransferError(reason))
             await self.send(ArtifactAbort(incoming.transfer_id, reason[:1000]))
@@ -364,7 +362,11 @@ class Transfers:
     def _ended_now(self, incoming: Incoming, error: TransferError) -> None:
         self.incoming.pop(incoming.transfer_id, None)
         self._end(incoming.transfer_id)
-        incoming._fail(error)
+        incoming.fail(error)
+
+    def received(self, incoming: Incoming) -> None:
+        self.incoming.pop(incoming.transfer_id, None)
+        self._end(incoming.transfer_id)
 
     def _fail_out(self, out: _Out, error: TransferError) -> None:
         self.outgoing.pop(out.transfer_id, None)

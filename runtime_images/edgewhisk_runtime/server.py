@@ -45,6 +45,7 @@ from aiohttp import web
 from edgewhisk_runtime import archive, logs
 from edgewhisk_runtime.activation import Activation, Handler, Middleware, Result
 from edgewhisk_runtime.artifacts import from_directory
+from edgewhisk_runtime.artifacts.stage import STAGED_FIELD
 from edgewhisk_runtime.exceptions import (
     ActionStartError,
     AlreadyInitialized,
@@ -57,7 +58,7 @@ from edgewhisk_runtime.exceptions import (
     RuntimeFailure,
 )
 from edgewhisk_runtime.middleware import compose
-from edgewhisk_runtime.middleware.binding import STAGED_FIELD, BindingMiddleware, parse_staged
+from edgewhisk_runtime.middleware.binding import BindingMiddleware, parse_staged
 from edgewhisk_runtime.middleware.errors import ErrorsMiddleware, to_result
 from edgewhisk_runtime.middleware.metrics import MetricsMiddleware, Recorder
 from edgewhisk_runtime.process import ActionProcess, child_environment

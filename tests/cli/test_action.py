@@ -212,6 +212,8 @@ def test_packaging_is_deterministic(gpu_action: Path) -> None:
 
 BUILD_ERRORS: list[tuple[str, list[str], str]] = [
     ("a bad action name is refused", ["bad name!", "{file}"], "not an OpenWhisk action name"),
+    ("a name the controller refuses (non-ASCII) is refused", ["caf\u00e9", "{file}"],
+     "not an OpenWhisk action name"),
     ("memory above 512 MB is refused", ["a", "{file}", "--memory", "1024"],
      "memory must be an integer from 128 to 512"),
     ("a timeout under 100 ms is refused", ["a", "{file}", "--timeout", "10"],

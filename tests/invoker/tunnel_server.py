@@ -66,6 +66,7 @@ class TunnelServer:
         self.transfers: Transfers | None = None
         self._connections = 0
         self._ws: web.WebSocketResponse | None = None
+        self._transport: asyncio.BaseTransport | None = None  # the current connection's TCP
         self._cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -108,7 +109,7 @@ class TunnelServer:
         await ws.prepare(request)
         self._connections += 1
         number = self._connections
-        self._ws = ws
+        self._ws, self._transport = ws, request.transport
 
         async def send(message: Message) -> bool:
             if ws.closed:
@@ -194,10 +195,8 @@ class TunnelServer:
     def drop(self) -> None:
         """Abort the current connection's TCP transport (no close frame: a cut link)."""
         async def drop() -> None:
-            assert self._ws is not None
-            request = self._ws._req
-            assert request is not None and request.transport is not None
-            request.transport.abort()
+            assert isinstance(self._transport, asyncio.Transport)
+            self._transport.abort()
         self._call(drop())
 
     def messages(self, kind: type[Any], connection: int | None = None) -> list[Any]:

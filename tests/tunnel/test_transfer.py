@@ -109,7 +109,7 @@ def run(scenario: Scenario, server_options: dict[str, Any] | None = None,
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         async with aiohttp.ClientSession() as http:
             ws = await http.ws_connect(f"http://127.0.0.1:{port}/ws", max_msg_size=8 * MB)
             client = End(ws, **(client_options or {}))

@@ -34,7 +34,7 @@ from .. import tunnel
 from ..artifacts import ArtifactRegistry, InvalidArtifact, NewArtifact
 from ..artifacts import preload as preloads
 from ..artifacts.exceptions import ArtifactTooLarge
-from ..artifacts.registry import check_name, check_version
+from ..artifacts.keys import check_name, check_version
 from ..blobs import CHUNK
 from ..keys import DISPATCHER, REGISTRY
 from ..schema.entity import PAYLOAD_MAX, check_fields, object_body, page, public

@@ -1,7 +1,8 @@
 """The artifact registry: versions' metadata in the store, cloud copies in a blob store,
 model selectors resolved to one version, and the locality rules of where bytes may go.
 
-Modules: ``registry`` (documents, monotonic versions, content), ``selectors`` (the selector
+Modules: ``registry`` (documents, monotonic versions, content), ``keys`` (how a version is
+named in the store, the blob store, on the wire and to placement), ``selectors`` (the selector
 semantics and the in-memory index), ``locality`` (the rules, with messages naming them, in one
 place), ``plan`` (an activation's consumes resolved and produces allocated before its run),
 ``produce`` (what an invoker kept, registered after the run, and referenced in the result),

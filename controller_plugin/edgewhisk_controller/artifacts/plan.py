@@ -28,7 +28,7 @@ from edgewhisk_tunnel import Consumed, Produce
 from ..stores import Doc
 from . import locality as rules
 from .exceptions import ArtifactNotFound, InvalidArtifact, NoMatchingVersion
-from .registry import check_name, check_version, doc_id
+from .keys import check_name, check_version, doc_id
 
 if TYPE_CHECKING:
     from ..preprocess import ArtifactNeed

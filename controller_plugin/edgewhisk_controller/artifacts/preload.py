@@ -20,9 +20,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
 from ..stores import Doc
 from . import locality as rules
@@ -30,6 +29,15 @@ from .exceptions import InvalidArtifact
 
 FIELDS = ("labels", "owner", "role", "networks", "capabilities", "min_battery", "charging")
 Push = Callable[[str, Doc], Awaitable[Any]]
+
+
+class Invoker(Protocol):
+    """An invoker as a preload sees it (``invokers.interface.Invoker`` is one): a Protocol
+    owned here, so the artifacts package needs no import of the invokers above it."""
+
+    id: str
+
+    def state(self) -> InvokerState: ...
 
 
 @dataclass(frozen=True)

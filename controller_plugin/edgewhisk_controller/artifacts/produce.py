@@ -28,7 +28,8 @@ from ..blobs import BlobNotFound
 from ..stores import Doc
 from . import locality as rules
 from .exceptions import InvalidArtifact, StagingFailed
-from .registry import NewArtifact, blob_key, parse_key
+from .keys import blob_key, parse_key
+from .registry import NewArtifact
 
 if TYPE_CHECKING:
     from .registry import ArtifactRegistry

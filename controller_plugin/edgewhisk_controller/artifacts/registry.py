@@ -29,7 +29,6 @@ import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from edgewhisk import AnnotationError
 
@@ -41,6 +40,7 @@ from ..stores.interface import get_or_none
 from . import locality as rules
 from . import selectors
 from .exceptions import ArtifactNotFound, ArtifactTooLarge, InvalidArtifact, NoMatchingVersion
+from .keys import blob_key, check_name, doc_id
 
 log = logging.getLogger(__name__)
 
@@ -48,54 +48,9 @@ ARTIFACTS = "artifacts"
 NAMES = "artifact_names"
 HOLDINGS = "artifact_holdings"
 KINDS = ("model", "data")
-RESERVED = ("versions", "content", "resolve", "preload")
-_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-NAME = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{0,7}}")
 FORMAT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 INDEXED = ("type", "trained_on")
-
-
-def check_name(name: Any) -> str:
-    if (not isinstance(name, str) or not NAME.fullmatch(name)
-            or name.rsplit("/", 1)[-1] in RESERVED):
-        raise InvalidArtifact(
-            f"name: {name!r} is not a valid artifact name ('/'-separated segments of letters, "
-            f"digits, '_', '.', '-', the last not one of {', '.join(RESERVED)})")
-    return name
-
-
-def check_version(text: Any) -> int:
-    if isinstance(text, int) and not isinstance(text, bool) and text > 0:
-        return text
-    if isinstance(text, str) and text.isdigit() and int(text) > 0:
-        return int(text)
-    raise InvalidArtifact(f"version: {text!r} must be a positive integer")
-
-
-def doc_id(ns: str, name: str, version: int) -> str:
-    return f"{ns}/{name}@{version}"
-
-
-def blob_key(ns: str, name: str, version: int) -> str:
-    return f"{quote(ns, safe='')}/{name}@{version}"
-
-
-def parse_key(key: str) -> tuple[str, str, int]:
-    """``ns/name@version`` (a registry key, as devices and the wire name versions) ->
-    (ns, name, version); ``InvalidArtifact`` for anything else."""
-    ns, _, rest = key.partition("/")
-    name, at, version = rest.rpartition("@")
-    if not ns or not at:
-        raise InvalidArtifact(f"{key!r} is not a registry key 'ns/name@version'")
-    return ns, check_name(name), check_version(version)
-
-
-def cached_name(key: str) -> str:
-    """The placement engine's ``cached`` term of a registry key an invoker holds: the
-    artifact's name, without namespace and version (``ns/u1/glucose@3`` -> ``u1/glucose``),
-    which is what ``ArtifactNeed.key`` (a bound ref) compares with."""
-    return key.partition("/")[2].rpartition("@")[0] or key
 
 
 @dataclass

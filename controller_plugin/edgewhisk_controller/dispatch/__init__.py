@@ -2,11 +2,12 @@
 
 ``dispatcher.Dispatcher`` is the API's one entry point (``invoke``, ``fire``, ``close``);
 ``conductor`` runs conductor actions per the conductor protocol; ``triggers`` fires triggers
-through their active rules; ``entities`` reads the stored documents; ``job`` holds the values
-passed between them; errors are in ``exceptions``.
+through their active rules; ``spec`` makes an action version the container pool's
+``ActionSpec``; ``job`` holds the values passed between them; errors are in ``exceptions``.
+How stored documents are read is ``schema/stored.py``'s.
 """
 
 from .dispatcher import Dispatcher, Invocation
-from .exceptions import CorruptedAction, DispatcherClosed, InvokeError
+from .exceptions import DispatcherClosed, InvokeError
 
-__all__ = ["CorruptedAction", "Dispatcher", "DispatcherClosed", "Invocation", "InvokeError"]
+__all__ = ["Dispatcher", "DispatcherClosed", "Invocation", "InvokeError"]

@@ -18,7 +18,7 @@ from ..artifacts import plan as planning
 from ..artifacts import produce
 from ..artifacts.plan import ArtifactPlan
 from ..placement import constraints as c
-from . import entities
+from ..schema import stored
 
 if TYPE_CHECKING:
     from edgewhisk_runtime.containers import RunOutcome
@@ -34,7 +34,7 @@ NONE = ArtifactPlan()
 
 def produces_of(action: dict[str, Any]) -> list[dict[str, Any]]:
     """The stored (already normalised) annotation's ``produces`` entries."""
-    annotation = entities.annotation(action, "edgewhisk")
+    annotation = stored.annotation(action, "edgewhisk")
     return list(annotation.get("produces") or []) if isinstance(annotation, dict) else []
 
 

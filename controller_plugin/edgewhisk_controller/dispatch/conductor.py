@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..schema import activation as act
+from ..schema import stored
 from ..stores import Doc
-from . import entities
 from .job import Accounting, Engine, Job
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ async def run(
     engine: Engine, job: Job, activation_id: str, accounting: Accounting
 ) -> act.ActivationRecord:
     """Run the composition of conductor action ``job.action``; store and return its record."""
-    lim = entities.limits(job.action)
+    lim = stored.limits(job.action)
     session = Session(job, activation_id, accounting, _now_ms(), lim["memory"])
     try:
         response = await _conduct(engine, session, job.payload)
@@ -95,7 +95,7 @@ async def run(
 
 
 def _record(s: Session, response: act.Response) -> act.ActivationRecord:
-    lim = {**entities.limits(s.job.action), "memory": s.max_memory}
+    lim = {**stored.limits(s.job.action), "memory": s.max_memory}
     return act.record(
         namespace=s.job.ns,
         name=s.job.action.get("name", ""),
@@ -108,7 +108,7 @@ def _record(s: Session, response: act.Response) -> act.ActivationRecord:
         response=response,
         logs=s.logs,
         annotations=act.composition_annotations(
-            path=entities.path(s.job.ns, s.job.action.get("name", "")),
+            path=stored.path(s.job.ns, s.job.action.get("name", "")),
             limits=lim,
             topmost=not s.job.in_composition,
         ),
@@ -143,18 +143,18 @@ async def _component(
     engine: Engine, s: Session, name: Any, params: dict[str, Any]
 ) -> dict[str, Any] | act.Response:
     """Run the component ``name``; the next conductor payload, or the composition's end."""
-    fqn = entities.resolve_name(name, s.job.ns)
+    fqn = stored.resolve_name(name, s.job.ns)
     if fqn is None:
         return {"error": component_invalid(name)}
     if s.accounting.components >= s.accounting.limit:
         return {"error": TOO_LONG}
-    resolved = entities.path(*fqn)
+    resolved = stored.path(*fqn)
     if fqn[0] != s.job.ns:  # a key reaches its own namespace only
         return {"error": component_not_accessible(resolved)}
     component = await engine.load_action(*fqn)
     if component is None:
         return {"error": component_not_found(resolved)}
-    if not entities.is_conductor(component):
+    if not stored.is_conductor(component):
         s.accounting.components += 1  # a nested composition counts its own
     step = await _step(engine, s, fqn[0], component, params, primitive=False)
     if isinstance(step, act.Response):
@@ -178,8 +178,8 @@ async def _step(
     except Exception:
         return act.whisk_error(ACTIVATION_FAILURE)
     wait = None
-    if primitive or not entities.is_conductor(action):
-        wait = entities.limits(action)["timeout"] / 1000 + COMPONENT_WAIT_EXTRA_S
+    if primitive or not stored.is_conductor(action):
+        wait = stored.limits(action)["timeout"] / 1000 + COMPONENT_WAIT_EXTRA_S
     s.logs.append(activation_id)  # before waiting: an aborted composition lists it too
     done, _ = await asyncio.wait({task}, timeout=wait)
     if not done:

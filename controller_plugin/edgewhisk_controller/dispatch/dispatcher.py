@@ -35,20 +35,21 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import edgewhisk
 
-# ``from .. import preprocess`` (not its names): the preprocessor reads action documents with
-# ``dispatch.entities``, so either package may be imported first.
 from .. import preprocess
 from ..exceptions import ControllerError
 from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import Decision, Placement, PlacementRequest, Unschedulable
 from ..schema import activation as act
+from ..schema import stored
+from ..schema.exceptions import CorruptedAction
 from ..stores import Doc, Store
 from ..stores.interface import get_or_none
 from ..tunnel.exceptions import InvokerLost, TunnelError
-from . import artifacts, conductor, entities, fanout, triggers
-from .exceptions import CorruptedAction, DispatcherClosed
+from . import artifacts, conductor, fanout, triggers
+from .exceptions import DispatcherClosed
 from .job import Accounting, Job
+from .spec import spec_of
 
 if TYPE_CHECKING:
     from edgewhisk_runtime.containers import ActionSpec, RunOutcome
@@ -140,9 +141,9 @@ class Dispatcher:
         job = Job(ns, action, dict(params), subject, now_ms(), api_key, cause)
         if self._closed:
             raise DispatcherClosed()
-        compiled = None if entities.is_conductor(action) else self._compiled(action)
+        compiled = None if stored.is_conductor(action) else self._compiled(action)
         if compiled is not None:
-            merged = entities.merged_parameters(action, job.payload)
+            merged = stored.merged_parameters(action, job.payload)
             if preprocess.unbound(compiled, merged) == {preprocess.FANOUT_VARIABLE}:
                 parent, record, summary = await fanout.run(
                     self, job, compiled, self._request(job, site), site=site,
@@ -202,7 +203,7 @@ class Dispatcher:
         if self._closed:
             raise DispatcherClosed()
         activation_id = act.new_activation_id()
-        if not primitive and entities.is_conductor(job.action):
+        if not primitive and stored.is_conductor(job.action):
             coro = conductor.run(self, job, activation_id, accounting or Accounting())
         else:
             coro = self._run(job, activation_id)
@@ -210,7 +211,7 @@ class Dispatcher:
 
     async def load_action(self, ns: str, name: str) -> Doc | None:
         """The stored action ``ns/name``, or None if there is none."""
-        return await get_or_none(self.store, entities.ACTIONS, entities.path(ns, name))
+        return await get_or_none(self.store, stored.ACTIONS, stored.path(ns, name))
 
     async def record(self, rec: act.ActivationRecord) -> act.ActivationRecord:
         """Store ``rec`` once (activation ids are fresh, a duplicate would be a Conflict).
@@ -261,15 +262,15 @@ class Dispatcher:
             compiled = self.compiler.compile(job.action)
         except edgewhisk.AnnotationError as exc:
             raise CorruptedAction(f"The action's edgewhisk annotation is invalid: {exc}") from exc
-        return compiled.bind(entities.merged_parameters(job.action, job.payload))
+        return compiled.bind(stored.merged_parameters(job.action, job.payload))
 
     def _request(self, job: Job, site: str | None) -> PlacementRequest:
         return PlacementRequest(
-            action=entities.path(job.ns, job.action["name"]),
-            kind=entities.exec_of(job.action)["kind"],
-            memory_mb=entities.limits(job.action)["memory"],
+            action=stored.path(job.ns, job.action["name"]),
+            kind=stored.exec_of(job.action)["kind"],
+            memory_mb=stored.limits(job.action)["memory"],
             namespace=job.ns,
-            annotation=entities.annotation(job.action, "edgewhisk"),
+            annotation=stored.annotation(job.action, "edgewhisk"),
             version=str(job.action.get("version", "0.0.1")),
             site=site,
         )
@@ -359,7 +360,7 @@ class Dispatcher:
 
     async def _execute(self, job: Job, activation_id: str) -> act.ActivationRecord:
         ns, action = job.ns, job.action
-        spec = entities.spec_of(ns, action, api_host=self.api_host)
+        spec = spec_of(ns, action, api_host=self.api_host)
         bound = self._bound(job)
         planned = await artifacts.plan(self.artifacts, job, bound, self.placement)
         bound = artifacts.rekeyed(bound, planned)
@@ -376,9 +377,9 @@ class Dispatcher:
             "activation_id": activation_id,
             "transaction_id": uuid.uuid4().hex,
         }  # no "deadline": the pool sets it to /run's start + timeout, as upstream's invoker
-        if job.api_key is not None and entities.provides_api_key(action):
+        if job.api_key is not None and stored.provides_api_key(action):
             fields["api_key"] = job.api_key
-        value = entities.merged_parameters(action, job.payload)
+        value = stored.merged_parameters(action, job.payload)
         for attempt in range(REDISPATCH_LIMIT + 1):
             try:
                 outcome = await self._run_on(invoker, spec, value, fields,
@@ -388,8 +389,8 @@ class Dispatcher:
                 break
             except TunnelError as exc:  # an edge invoker went away or failed (tunnel/)
                 if not (isinstance(exc, InvokerLost) and attempt < REDISPATCH_LIMIT
-                        and (not exc.maybe_started or entities.is_truthy(
-                            entities.annotation(action, "idempotent")))):
+                        and (not exc.maybe_started or stored.is_truthy(
+                            stored.annotation(action, "idempotent")))):
                     return self._failure(job, activation_id, exc.message, invoker.id)
                 log.warning("re-dispatching %s: %s", activation_id, exc.message)
                 decision = self.place(self._request(job, bound.site), bound)
@@ -411,9 +412,9 @@ class Dispatcher:
         return self._build(
             job, activation_id, start, end, response, outcome.logs,
             act.run_annotations(
-                path=entities.path(ns, action["name"]),
+                path=stored.path(ns, action["name"]),
                 kind=spec.kind,
-                limits=entities.limits(action),
+                limits=stored.limits(action),
                 timeout=timed_out,
                 wait_ms=start - job.received_ms,
                 init_ms=outcome.init_ms,
@@ -431,9 +432,9 @@ class Dispatcher:
         return self._build(
             job, activation_id, now, now, act.whisk_error(message), [],
             act.run_annotations(
-                path=entities.path(job.ns, job.action.get("name", "")),
+                path=stored.path(job.ns, job.action.get("name", "")),
                 kind=kind if isinstance(kind, str) else "unknown",
-                limits=entities.limits(job.action),
+                limits=stored.limits(job.action),
                 timeout=False,
                 wait_ms=now - job.received_ms,
                 init_ms=None,

@@ -8,9 +8,10 @@ Hierarchy (HTTP status in brackets)::
 
     ControllerError (edgewhisk_controller.exceptions)
     └── InvokeError                 [500]  base of the dispatcher's errors
-        ├── DispatcherClosed        [503]  the controller is shutting down
-        └── CorruptedAction         [500]  an action or trigger document the dispatcher
-                                           cannot read (no exec, unknown shape)
+        └── DispatcherClosed        [503]  the controller is shutting down
+
+A stored action the dispatcher cannot read is ``schema.exceptions.CorruptedAction``: the
+reading rules below the dispatcher raise it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,3 @@ class InvokeError(ControllerError):
 
 class DispatcherClosed(InvokeError, ServiceUnavailable):
     default_message = "The controller is shutting down; the activation was not started."
-
-
-class CorruptedAction(InvokeError):
-    default_message = "Resource is corrupted and cannot be read."

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .. import preprocess
 from ..placement.interface import Decision, PlacementRequest
 from ..schema import activation as act
-from . import entities
+from ..schema import stored
 from .job import Job
 
 if TYPE_CHECKING:
@@ -51,9 +51,9 @@ def _parent(job: Job, activation_id: str, summary: dict[str, Any], reason: str,
     response = (act.success({"fanout": summary}) if not reason else
                 act.Response(act.WHISK_ERROR, {act.ERROR_FIELD: reason, "fanout": summary}))
     annotations = act.run_annotations(
-        path=entities.path(job.ns, job.action["name"]),
-        kind=entities.exec_of(job.action)["kind"],
-        limits=entities.limits(job.action),
+        path=stored.path(job.ns, job.action["name"]),
+        kind=stored.exec_of(job.action)["kind"],
+        limits=stored.limits(job.action),
         timeout=False,
         wait_ms=end - job.received_ms,
         init_ms=None,
@@ -82,7 +82,7 @@ async def run(
     The record is None for a non-blocking call; ``UnboundVariable`` propagates when a
     variable other than ``{usr}`` is missing (a 400 before anything started).
     """
-    merged = entities.merged_parameters(job.action, job.payload)
+    merged = stored.merged_parameters(job.action, job.payload)
     users = engine.owners(job.ns)
     result = preprocess.fan_out(compiled, merged, users,
                                 lambda bounds: engine.place_many(request, bounds),

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..schema import activation as act
+from ..schema import stored
 from ..stores import Doc
-from . import entities
 from .job import Engine, Job
 
 NOT_FOUND = "The requested resource does not exist."
@@ -57,7 +57,7 @@ async def fire(
         return None
     trigger_id = act.new_activation_id()
     start = int(time.time() * 1000)
-    args = entities.merged_parameters(trigger, params)
+    args = stored.merged_parameters(trigger, params)
     logs = [
         await _activate_rule(engine, ns, name, rule, args, subject, api_key, trigger_id, start)
         for name, rule in rules.items()
@@ -93,7 +93,7 @@ async def _activate_rule(
     ref = rule.get("action") if isinstance(rule, Mapping) else None
     ref = ref if isinstance(ref, Mapping) else {}
     path, name = str(ref.get("path", "")), str(ref.get("name", ""))
-    action_path = entities.path(path, name)
+    action_path = stored.path(path, name)
     if not is_active(rule):
         error = inactive_rule(rule_name, action_path)
         return _line(rule_name, action_path, act.APPLICATION_ERROR, {"error": error})

@@ -26,7 +26,7 @@ from edgewhisk_tunnel import file_chunks
 
 from ..artifacts import locality as rules
 from ..artifacts.exceptions import StagingFailed
-from ..artifacts.registry import blob_key, cached_name, parse_key
+from ..artifacts.keys import blob_key, cached_name, parse_key
 from ..blobs import CHUNK, BlobError, BlobStore
 from ..placement.interface import InvokerState
 from .interface import Invoker

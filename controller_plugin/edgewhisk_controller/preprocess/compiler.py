@@ -41,9 +41,9 @@ from typing import TYPE_CHECKING, Any
 
 import edgewhisk
 
-from ..dispatch import entities
 from ..placement import constraints as c
 from ..placement.constraints import Constraint, HardAndSoft
+from ..schema import stored as entities
 from .weights import Weights, default_weights
 
 if TYPE_CHECKING:

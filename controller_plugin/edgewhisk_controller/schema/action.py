@@ -126,7 +126,8 @@ def _check_identity(body: Mapping[str, Any], ns: str, name: str) -> None:
     """``name``/``namespace`` in the body (the wsk CLI sends them) must match the path."""
     if "name" in body and body["name"] != name:
         raise BadRequest(f"name: {body['name']!r} does not match the path's {name!r}")
-    if "namespace" in body and body["namespace"] not in (ns, "_", f"/{ns}", ""):
+    own = (ns, entity.DEFAULT_NAMESPACE, f"/{ns}", "")
+    if "namespace" in body and body["namespace"] not in own:
         raise BadRequest(f"namespace: {body['namespace']!r} does not match the path's {ns!r}")
     if "version" in body and not isinstance(body["version"], str):
         raise BadRequest("version: must be a string such as '0.0.1' (the server sets it)")

@@ -19,6 +19,8 @@ from ..exceptions import BadRequest, PayloadTooLarge
 
 NAME = re.compile(r"[\w]|[\w][\w@ .-]*[\w@.-]+", re.ASCII)
 NAME_MAX = 256
+DEFAULT_NAMESPACE = "_"
+"""Upstream's name for "the namespace of the caller's key"."""
 PAYLOAD_MAX = 1024 * 1024
 """Invocation and trigger payloads, and an entity's parameters (OpenWhisk: 1 MiB)."""
 
@@ -171,12 +173,13 @@ def identity(ns: str, name: str, previous: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def annotation(annotations: list[dict[str, Any]], key: str) -> Any:
-    """The value of annotation ``key``, or None."""
+def annotation(annotations: Iterable[Any], key: str, default: Any = None) -> Any:
+    """The value of annotation ``key`` in a ``[{"key", "value"}]`` list (``default`` when
+    absent); items that are not objects are skipped, as a stored document may hold them."""
     for item in annotations:
-        if item.get("key") == key:
+        if isinstance(item, Mapping) and item.get("key") == key:
             return item.get("value")
-    return None
+    return default
 
 
 def set_default_annotation(annotations: list[dict[str, Any]], key: str, value: Any) -> None:
@@ -225,7 +228,7 @@ def qualified(value: Any, field: str, own: str) -> tuple[str, str]:
         ns, name = parts
     else:
         raise BadRequest(f"{field}: {value!r}: packages are not supported; use '/namespace/name'")
-    ns = own if ns == "_" else check_name(ns, field)
+    ns = own if ns == DEFAULT_NAMESPACE else check_name(ns, field)
     return ns, check_name(name, field)
 
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from edgewhisk_tunnel import ArtifactGet, ArtifactOffer
+from edgewhisk_tunnel import ArtifactGet, ArtifactOffer, Message
 from edgewhisk_tunnel.progress import ProgressLog
 from edgewhisk_tunnel.transfers import (
     CACHED,
@@ -43,19 +43,29 @@ from ..artifacts.exceptions import (
     LocalityRefused,
     StagingFailed,
 )
-from ..artifacts.registry import blob_key, parse_key
+from ..artifacts.keys import blob_key, parse_key
 from ..blobs import BlobError
 from ..stores import Doc
+from .remote import RemoteInvoker
+from .tokens import DeviceToken
 
 if TYPE_CHECKING:
     from ..artifacts.registry import ArtifactRegistry
-    from .remote import RemoteInvoker
-    from .session import Session
 
 log = logging.getLogger(__name__)
 
 WINDOW = 8
 """Chunks of credit per transfer (8 x 256 KiB in flight)."""
+
+
+class Link(Protocol):
+    """A device's tunnel connection as the service sees it (``Session``): whose it is, the
+    invoker it registered as, and how to send. A Protocol, so the session can sit above."""
+
+    token: DeviceToken
+    invoker: RemoteInvoker | None
+
+    async def send(self, message: Message) -> bool: ...
 
 
 class ArtifactService:
@@ -66,7 +76,7 @@ class ArtifactService:
         self.registry = registry
         self.devices = devices
 
-    def session_transfers(self, session: Session) -> Transfers:
+    def session_transfers(self, session: Link) -> Transfers:
         async def on_request(get: ArtifactGet) -> Outgoing:
             return await self.serve(session, get)
 
@@ -79,7 +89,7 @@ class ArtifactService:
 
     # -- a device pulls ------------------------------------------------------------------------
 
-    async def serve(self, session: Session, get: ArtifactGet) -> Outgoing:
+    async def serve(self, session: Link, get: ArtifactGet) -> Outgoing:
         """The bytes of ``get.ref`` for the device of ``session``, or a refusal naming why."""
         device = session.invoker
         assert device is not None  # transfers exist only after register
@@ -136,7 +146,7 @@ class ArtifactService:
 
     # -- a device uploads ----------------------------------------------------------------------
 
-    async def accept(self, session: Session, offer: ArtifactOffer, incoming: Incoming) -> None:
+    async def accept(self, session: Link, offer: ArtifactOffer, incoming: Incoming) -> None:
         """Keep an ``upload`` of a ``cloud`` version planned for a run on that device."""
         device = session.invoker
         assert device is not None

@@ -20,7 +20,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
@@ -36,16 +36,14 @@ from edgewhisk_tunnel import (
     encode,
 )
 from edgewhisk_tunnel import FrameTooLarge as FrameTooLargeError
+from edgewhisk_tunnel.transfers import Transfers
 
-from ..artifacts.registry import cached_name
+from ..artifacts.keys import cached_name
 from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
 from .exceptions import InvokerLost, NotDeliverable, RemoteFailure
 from .health import Liveness, RoundTrip
 from .tokens import DeviceToken
-
-if TYPE_CHECKING:
-    from .session import Session
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +72,19 @@ class Owner(Protocol):
     def cold(self, device: RemoteInvoker, keys: Iterable[str]) -> None: ...
 
 
+class Connection(Protocol):
+    """The device's current connection, as this invoker and its hub use it (``Session``):
+    a Protocol, so the invoker below the session needs no import of it."""
+
+    transfers: Transfers | None  # artifact transfers, once registered
+
+    async def send_frame(self, frame: str | bytes) -> bool: ...
+
+    async def close(self, code: CloseCode, reason: str) -> None: ...
+
+    def close_soon(self, code: CloseCode, reason: str) -> None: ...
+
+
 @dataclass
 class Pending:
     """One activation given to this invoker and not ended yet."""
@@ -82,7 +93,7 @@ class Pending:
     memory_mb: int
     logs_limit: int  # bytes
     future: asyncio.Future[RunOutcome]
-    sent_on: Session | None = None  # the connection it went out on; None: not sent yet
+    sent_on: Connection | None = None  # the connection it went out on; None: not sent yet
     produces: tuple[Produce, ...] = ()  # versions it keeps (cloud ones may be uploaded)
     logs: list[str] = field(default_factory=list)
     log_bytes: int = 0
@@ -95,7 +106,7 @@ class RemoteInvoker(Invoker):
         self.namespace = token.namespace
         self.owner = owner
         self.register = register
-        self.session: Session | None = None
+        self.session: Connection | None = None
         self.online = False  # in the registry (registered and not offline since)
         self.draining = False
         self.closed = False
@@ -180,7 +191,7 @@ class RemoteInvoker(Invoker):
 
     # -- connections ------------------------------------------------------------------------
 
-    async def attach(self, session: Session, register: Register) -> Session | None:
+    async def attach(self, session: Connection, register: Register) -> Connection | None:
         """``session`` registered as this invoker; returns the connection it replaces.
 
         Activations not sent yet go out now; those sent before that the device no longer
@@ -205,14 +216,14 @@ class RemoteInvoker(Invoker):
                 await self._send(pending, session)
         return previous if previous is not session else None
 
-    def detach(self, session: Session) -> bool:
+    def detach(self, session: Connection) -> bool:
         """``session`` ended; True if it was the current one (then no new work comes here)."""
         if self.session is not session:
             return False
         self.session = None
         return True
 
-    async def _send(self, pending: Pending, session: Session) -> None:
+    async def _send(self, pending: Pending, session: Connection) -> None:
         pending.sent_on = session
         await session.send_frame(pending.frame)
 

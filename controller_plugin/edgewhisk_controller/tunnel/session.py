@@ -2,7 +2,8 @@
 
 The aiohttp handler task is the reader: it decodes every frame through the one schema
 (``edgewhisk_tunnel.decode``) and routes it (results and logs to the ``RemoteInvoker`` by
-activation id, ``artifact.*`` frames to the session's ``Transfers``, see ``transfers.py``).
+activation id, ``artifact.*`` frames to the session's ``Transfers``, which
+``artifact_service.py`` makes).
 A frame that is malformed, oversized (aiohttp closes those itself with 1009), binary, out of
 order, or foreign (another invoker's id, an activation not given to this one, a chunk beyond
 the granted credit or of a transfer never opened) closes THIS connection with a close code and

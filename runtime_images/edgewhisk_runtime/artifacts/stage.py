@@ -35,8 +35,10 @@ from urllib.parse import unquote, urlparse
 
 from edgewhisk_runtime.artifacts.store import Entry, NodeStore
 from edgewhisk_runtime.exceptions import ArtifactError
-from edgewhisk_runtime.middleware.binding import STAGED_FIELD
 
+STAGED_FIELD = "edgewhisk"
+"""The /run field by which an invoker hands over staged artifacts (written by :func:`run_field`,
+read by the runtime's binding stage, which sits above this package)."""
 Fetch = Callable[[Mapping[str, Any], Path], Awaitable[None]]
 _inflight: weakref.WeakKeyDictionary[NodeStore, dict[str, asyncio.Future[None]]] = \
     weakref.WeakKeyDictionary()

@@ -33,10 +33,8 @@ from typing import Any
 from edgewhisk_runtime.activation import Activation, Handler, Result
 from edgewhisk_runtime.artifacts.filesystem import FilesystemSink
 from edgewhisk_runtime.artifacts.interface import ArtifactRef, Resolved, Resolver, Sink
+from edgewhisk_runtime.artifacts.stage import STAGED_FIELD
 from edgewhisk_runtime.exceptions import ArtifactError, BadRequest
-
-STAGED_FIELD = "edgewhisk"
-"""The /run field by which an invoker hands over staged artifacts (plans/artifacts.md, 4)."""
 
 
 def artifact_name(entry: dict[str, Any]) -> str:

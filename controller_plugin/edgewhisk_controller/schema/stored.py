@@ -1,0 +1,102 @@
+"""Reading stored entities: annotations, truthiness, parameters, limits, exec and names.
+
+Why in ``schema/``: the API validates and writes entity documents (:mod:`.entity`,
+:mod:`.action`); the activation flow (``dispatch/``) and the placement compiler
+(``preprocess/``) only read them, and every reading rule they rely on (annotation truthiness,
+parameter merging, default limits, name resolution inside compositions) is upstream's. Here,
+below both readers, each rule exists once; the name pattern, the default namespace and the
+limits' defaults are :mod:`.entity`'s, the same the API checks writes against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import entity
+from .entity import DEFAULT_NAMESPACE as DEFAULT_NAMESPACE  # read by the compiler too
+from .exceptions import CorruptedAction
+
+ACTIONS = "actions"
+
+
+def annotation(doc: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """The value of annotation ``key`` of a stored entity (``default`` when absent)."""
+    return entity.annotation(doc.get("annotations") or (), key, default)
+
+
+def is_truthy(value: Any) -> bool:
+    """Upstream's ``Parameters.isTruthy``: false, 0, "" and null are false; the rest true."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value != 0
+    if isinstance(value, str):
+        return value != ""
+    return True
+
+
+def is_conductor(action: Mapping[str, Any]) -> bool:
+    return is_truthy(annotation(action, "conductor"))
+
+
+def provides_api_key(action: Mapping[str, Any]) -> bool:
+    """Upstream passes the key unless ``provide-api-key`` is present and falsy."""
+    return is_truthy(annotation(action, "provide-api-key", True))
+
+
+def parameters(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """An entity's ``parameters`` list as a dict (a later key wins)."""
+    out: dict[str, Any] = {}
+    for item in entity.get("parameters") or ():
+        if isinstance(item, Mapping) and isinstance(item.get("key"), str):
+            out[item["key"]] = item.get("value")
+    return out
+
+
+def merged_parameters(entity: Mapping[str, Any], payload: Mapping[str, Any] | None) -> dict:
+    """Entity parameters overridden by the request's (as upstream's ``merge``)."""
+    return {**parameters(entity), **(payload or {})}
+
+
+def limits(action: Mapping[str, Any]) -> dict[str, int]:
+    """The action's limits with upstream's defaults for the missing ones, keys in alphabetical
+    order as upstream's activation records show them."""
+    given = action.get("limits") or {}
+    return {k: int(given.get(k, v)) for k, v in sorted(entity.default_limits().items())}
+
+
+def path(ns: str, name: str) -> str:
+    """Upstream's ``fullyQualifiedName(false)``: ``ns/name``."""
+    return f"{ns}/{name}"
+
+
+def exec_of(action: Mapping[str, Any]) -> Mapping[str, Any]:
+    exec_ = action.get("exec")
+    if not isinstance(exec_, Mapping) or not isinstance(exec_.get("kind"), str):
+        raise CorruptedAction(f"Action {action.get('name')!r} has no readable exec.")
+    return exec_
+
+
+def resolve_name(value: Any, ns: str) -> tuple[str, str] | None:
+    """Resolve a composition's ``action`` field to (namespace, name), or None if malformed.
+
+    As upstream's ``FullyQualifiedEntityName.resolveName``: ``name`` and ``pkg/name`` are
+    relative to ``ns``; ``/ns2/name`` is fully qualified; ``/_/name`` means ``ns``. Packages
+    are not supported, so ``pkg/name`` resolves to a name that does not exist.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    parts = value.split("/")
+    if value.startswith("/"):
+        parts = parts[1:]
+        if len(parts) < 2:
+            return None
+        namespace, rest = parts[0], parts[1:]
+        if namespace == DEFAULT_NAMESPACE:
+            namespace = ns
+    else:
+        namespace, rest = ns, parts
+    if len(rest) > 2 or not all(entity.NAME.fullmatch(p) for p in [namespace, *rest]):
+        return None
+    return namespace, "/".join(rest)
