@@ -130,6 +130,8 @@ REJECTIONS = [
                   doc["gates"][0].pop("target")), "gates[0].target", "exactly one model"),
     ("an unknown policy type is rejected", setting("policies", 0, "type", "cost"),
      "policies[0].type", "deadline, fn, data"),
+    ("a policy type that is a list is rejected, not a crash", setting("policies", 0, "type", []),
+     "policies[0].type", "deadline, fn, data"),
     ("an unknown policy key is rejected", setting("policies", 0, "hard", True),
      "policies[0].hard", "unknown key"),
     ("a duration like 2x is rejected", setting("policies", 0, "within", "2x"),
