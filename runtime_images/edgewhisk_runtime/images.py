@@ -33,10 +33,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+import edgewhisk
+
 IMAGE = "localhost/edgewhisk/python3-ai"
 DEFAULT_TAG = f"{IMAGE}:latest"
 BASE_IMAGE = "localhost/edgewhisk-base:bookworm"
 HASH_LABEL = "org.edgewhisk.source-hash"
+VERSION_LABEL = "org.opencontainers.image.version"
 
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -307,7 +310,8 @@ def build_image(tag: str | None = DEFAULT_TAG, *, context: Path | None = None,
             progress(f"[3/3] podman build -> {hashed}")
             _stream(["podman", "build", "--layers", "--pull=never",
                      "--build-arg", f"BASE={BASE_IMAGE}",
-                     "--label", f"{HASH_LABEL}={digest}", "-t", hashed,
+                     "--label", f"{HASH_LABEL}={digest}",
+                     "--label", f"{VERSION_LABEL}={edgewhisk.__version__}", "-t", hashed,
                      "-f", str(root / DOCKERFILE), str(context)], progress, "podman build")
             _prune_hashed_tags(hashed, progress)
         tag = tag or hashed
