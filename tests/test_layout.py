@@ -1,5 +1,5 @@
 """The folder tree is the architecture: setup.cfg must list every package in it, and the
-SDK must import nothing of ours (DESIGN.md: the arrows go one way)."""
+SDK must import nothing of ours (docs/architecture.md: the arrows go one way)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def _imported_top_levels(path: Path) -> set[str]:
     return names
 
 
-# DESIGN.md: the arrows go one way. The SDK and the tunnel schema import nothing of ours;
+# docs/architecture.md: the arrows go one way. The SDK and the tunnel schema import nothing of ours;
 # the runtime only the SDK; nothing imports the controller; the CLI sits on top of everything.
 ALLOWED_IMPORTS: dict[str, set[str]] = {
     "edgewhisk": set(),

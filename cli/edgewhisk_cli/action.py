@@ -34,7 +34,7 @@ from edgewhisk import AnnotationError, invoker_resources, validate
 
 DEFAULT_IMAGE = "localhost/edgewhisk/python3-ai:latest"
 DEFAULT_IMPORT_TIMEOUT = 30.0
-# OpenWhisk's defaults and allowed ranges (OPENWHISK_CONTRACT.md, section 2).
+# OpenWhisk's defaults and allowed ranges (docs/openwhisk-contract.md, section 3, "Limits").
 DEFAULT_LIMITS = {"timeout": 60_000, "memory": 256, "logs": 10, "concurrency": 1}
 LIMIT_RANGES = {"timeout": (100, 300_000), "memory": (128, 512), "logs": (0, 10),
                 "concurrency": (1, 500)}

@@ -1,8 +1,8 @@
 """Build the ``python3-ai`` runtime image offline: ``edgewhisk runtime image build``.
 
-Why it is done this way (see ENVIRONMENT.md): no container registry and no PyPI are reachable
-from inside an image build, so the build has three steps, each cached and each reporting
-progress on stderr:
+Why it is done this way: no container registry and no PyPI are reachable from inside an image
+build on the project's machines (package registries only from the host), so the build has
+three steps, each cached and each reporting progress on stderr:
 
 1. the base image ``localhost/edgewhisk-base:bookworm``: ``debootstrap --variant=minbase`` of
    Debian bookworm (Python 3.11, matching the wheels) imported with ``podman import``;

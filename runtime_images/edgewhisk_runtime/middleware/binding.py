@@ -36,11 +36,11 @@ from edgewhisk_runtime.artifacts.interface import ArtifactRef, Resolved, Resolve
 from edgewhisk_runtime.exceptions import ArtifactError, BadRequest
 
 STAGED_FIELD = "edgewhisk"
-"""The /run field by which an invoker hands over staged artifacts (plans/artifacts.md, 4)."""
+"""The /run field by which an invoker hands over staged artifacts (``artifacts.stage``)."""
 
 
 def artifact_name(entry: dict[str, Any]) -> str:
-    """An entry's name: explicit, else the last path segment of its ref (DESIGN.md)."""
+    """An entry's name: explicit, else the last path segment of its ref (as the SDK names it)."""
     name = entry.get("name") or str(entry.get("ref", "")).rstrip("/").rsplit("/", 1)[-1]
     if not name:
         raise ArtifactError(f"artifact without name or ref in the annotation: {entry}")
