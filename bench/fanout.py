@@ -5,9 +5,10 @@
 The fleet: one edge device per user (owner ``uN``, holding the user's readings
 ``uN/glucose``; every 20th device lacks the action's kind, so that user has no feasible
 device) plus ``--cloud`` shared cloud invokers, all registered with the placement engine.
-The action is DESIGN.md's example: a consumed model chosen by selector, the user's readings
-with locality ``local``, a 2 s deadline, ``policy.fn(node="{usr}_device", strict=True)`` and a
-strict company-network data policy. Each phase of one fan-out is timed: the users on record
+The action is modelled on the annotation example of docs/architecture.md: a consumed model
+chosen by selector, the user's readings with locality ``local``, a 2 s deadline,
+``policy.fn(node="{usr}_device", strict=True)`` and a strict company-network data policy.
+Each phase of one fan-out is timed: the users on record
 (``Engine.owners``), binding every user (``bind_users``), placing them all
 (``Engine.place_many``), and the whole ``fan_out`` (median and best of ``--repeat`` runs;
 the engine's caches are cleared between runs by a fresh engine). ``--gc`` keeps Python's

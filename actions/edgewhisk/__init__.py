@@ -24,6 +24,11 @@ from .output import Output
 from .schema import SCHEMA_VERSION, invoker_resources, validate, variables
 from .terms import bind, parse_duration, parse_predicate, predicate_holds
 
+__version__ = "0.1.0"
+"""The version of the whole distribution, written here once: setup.cfg reads it (``attr:``), and
+the CLI, the controller's API description, the agent's ``register`` and the runtime image's
+labels all report this value. The SDK holds it because every component may import the SDK."""
+
 __all__ = [
     "FORMATS",
     "SCHEMA_VERSION",

@@ -14,7 +14,7 @@ import keyword
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 from .exceptions import AnnotationError
 from .terms import VARIABLE_NAME, check_braces, parse_duration, parse_predicate, template_variables
@@ -49,16 +49,27 @@ def at(path: str) -> Iterator[None]:
         raise AnnotationError(joined, error.reason) from None
 
 
+def _refuse(value: Any, path: str, what: str) -> NoReturn:
+    """Reject ``value`` at ``path`` for not being ``what``.
+
+    Why NoReturn: after ``if not isinstance(value, T): _refuse(...)`` the type checker knows
+    ``value`` is a ``T``, so the validated value is returned as what it is, not as ``Any``.
+    """
+    got = "a boolean" if isinstance(value, bool) else type(value).__name__
+    raise AnnotationError(path, f"must be {what}, not {got}")
+
+
 def _expect(value: Any, kind: type | tuple[type, ...], path: str, what: str) -> None:
     # bool is an int in Python but never a JSON number here.
     if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-        raise AnnotationError(path, f"must be {what}, not a boolean")
+        _refuse(value, path, what)
     if not isinstance(value, kind):
-        raise AnnotationError(path, f"must be {what}, not {type(value).__name__}")
+        _refuse(value, path, what)
 
 
 def _mapping(value: Any, path: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
-    _expect(value, Mapping, path, "an object")
+    if not isinstance(value, Mapping):
+        _refuse(value, path, "an object")
     for key in value:
         if key not in allowed:
             raise AnnotationError(
@@ -69,7 +80,8 @@ def _mapping(value: Any, path: str, allowed: tuple[str, ...]) -> Mapping[str, An
 
 
 def _string(value: Any, path: str, pattern: re.Pattern[str] | None = None, hint: str = "") -> str:
-    _expect(value, str, path, "a string")
+    if not isinstance(value, str):
+        _refuse(value, path, "a string")
     if not value:
         raise AnnotationError(path, "must not be empty")
     if pattern is not None and pattern.fullmatch(value) is None:
@@ -77,8 +89,8 @@ def _string(value: Any, path: str, pattern: re.Pattern[str] | None = None, hint:
     return value
 
 
-def _ref(value: Any, path: str) -> str:
-    _string(value, path)
+def _ref(given: Any, path: str) -> str:
+    value = _string(given, path)
     with at(path):
         check_braces(value)
     for segment in value.split("/"):
@@ -91,8 +103,8 @@ def _ref(value: Any, path: str) -> str:
     return value
 
 
-def _locality(value: Any, path: str) -> str:
-    _string(value, path)
+def _locality(given: Any, path: str) -> str:
+    value = _string(given, path)
     if value in ("local", "cloud"):
         return value
     if value.startswith("network:") and _TOKEN.fullmatch(value[len("network:"):]):
@@ -150,8 +162,8 @@ def _default_name(ref: str, section: str, path: str) -> str:
     return last
 
 
-def _name(value: Any, section: str, path: str) -> str:
-    _string(value, path)
+def _name(given: Any, section: str, path: str) -> str:
+    value = _string(given, path)
     if section == "consumes":
         if not value.isidentifier() or keyword.iskeyword(value) or value in _RESERVED_NAMES:
             raise AnnotationError(
@@ -199,7 +211,7 @@ def validate_artifact(section: str, entry: Any, path: str) -> dict[str, Any]:
 def _typed(entry: Any, path: str, table: Mapping[str, tuple[str, ...]], what: str) -> str:
     _expect(entry, Mapping, path, "an object")
     kind = entry.get("type")
-    if kind not in table:
+    if not isinstance(kind, str) or kind not in table:
         raise AnnotationError(
             f"{path}.type", f"{kind!r} must be one of {', '.join(table)} ({what})"
         )
@@ -209,7 +221,8 @@ def _typed(entry: Any, path: str, table: Mapping[str, tuple[str, ...]], what: st
 
 def _strict(entry: Mapping[str, Any], path: str) -> bool:
     value = entry.get("strict", False)
-    _expect(value, bool, f"{path}.strict", "true or false")
+    if not isinstance(value, bool):
+        _refuse(value, path=f"{path}.strict", what="true or false")
     return value
 
 

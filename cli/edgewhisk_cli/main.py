@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import edgewhisk
+
 
 class Command(NamedTuple):
     module: str
@@ -31,6 +33,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgewhisk",
         description="edgewhisk: serverless edge AI on Apache OpenWhisk (see README.md).")
+    parser.add_argument("--version", action="version", version=f"edgewhisk {edgewhisk.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         child = sub.add_parser(name, help=command.help, description=command.help)

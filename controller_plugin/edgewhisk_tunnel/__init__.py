@@ -1,5 +1,5 @@
-"""edgewhisk_tunnel: the ONE message schema of the edge-invoker tunnel (DESIGN.md, "Tunnel
-protocol").
+"""edgewhisk_tunnel: the ONE message schema of the edge-invoker tunnel (docs/architecture.md,
+"The tunnel protocol").
 
 Why a package of its own: the controller (``edgewhisk_controller.tunnel``) and the edge agent
 (``edgewhisk_invoker``) both speak this schema, and the agent must never import the controller.

@@ -32,6 +32,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiohttp
+import edgewhisk
 from edgewhisk_runtime.containers import ContainerError, ContainerPool
 from edgewhisk_tunnel import (
     MAX_FRAME_BYTES,
@@ -62,7 +63,7 @@ from .outbox import Outbox
 
 log = logging.getLogger("edgewhisk_invoker")
 
-AGENT_VERSION = "0.1.0"
+AGENT_VERSION = edgewhisk.__version__  # the agent ships in the one distribution
 STABLE_S = 10.0          # a connection up this long resets the backoff
 CLOSE_TIMEOUT_S = 5.0    # bound on closing the socket
 CONNECT_TIMEOUT_S = 10.0  # bound on TCP + TLS + the WebSocket handshake

@@ -1,8 +1,9 @@
 """Device context the agent reports: battery level, charging, networks joined.
 
-Why an interface with a simulator beside the real thing: placement may prefer a device that is
-charging or on a given network (DESIGN.md, "Placement constraints"), but most machines this runs
-on in development and CI have no battery and never change networks. So :class:`Battery` has two
+Why an interface with a simulator beside the real thing: the controller acts on what a device
+reports (its networks are placement's ``NetworkMembership``, its battery and charging a preload's
+device selector), but most machines this runs on in development and CI have no battery and never
+change networks. So :class:`Battery` has two
 implementations side by side, and :func:`choose_battery` takes the real one when the machine has
 a battery:
 

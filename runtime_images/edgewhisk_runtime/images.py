@@ -1,8 +1,8 @@
 """Build the ``python3-ai`` runtime image offline: ``edgewhisk runtime image build``.
 
-Why it is done this way (see ENVIRONMENT.md): no container registry and no PyPI are reachable
-from inside an image build, so the build has three steps, each cached and each reporting
-progress on stderr:
+Why it is done this way: no container registry and no PyPI are reachable from inside an image
+build on the project's machines (package registries only from the host), so the build has
+three steps, each cached and each reporting progress on stderr:
 
 1. the base image ``localhost/edgewhisk-base:bookworm``: ``debootstrap --variant=minbase`` of
    Debian bookworm (Python 3.11, matching the wheels) imported with ``podman import``;
@@ -33,10 +33,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+import edgewhisk
+
 IMAGE = "localhost/edgewhisk/python3-ai"
 DEFAULT_TAG = f"{IMAGE}:latest"
 BASE_IMAGE = "localhost/edgewhisk-base:bookworm"
 HASH_LABEL = "org.edgewhisk.source-hash"
+VERSION_LABEL = "org.opencontainers.image.version"
 
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -307,7 +310,8 @@ def build_image(tag: str | None = DEFAULT_TAG, *, context: Path | None = None,
             progress(f"[3/3] podman build -> {hashed}")
             _stream(["podman", "build", "--layers", "--pull=never",
                      "--build-arg", f"BASE={BASE_IMAGE}",
-                     "--label", f"{HASH_LABEL}={digest}", "-t", hashed,
+                     "--label", f"{HASH_LABEL}={digest}",
+                     "--label", f"{VERSION_LABEL}={edgewhisk.__version__}", "-t", hashed,
                      "-f", str(root / DOCKERFILE), str(context)], progress, "podman build")
             _prune_hashed_tags(hashed, progress)
         tag = tag or hashed

@@ -1,6 +1,6 @@
 """The action proxy: OpenWhisk's POST /init and POST /run on one aiohttp server.
 
-What it honours is section 1 of OPENWHISK_CONTRACT.md, and where that page is silent, the
+What it honours is section 1 of docs/openwhisk-contract.md, and where that page is silent, the
 upstream Go actionloop proxy (apache/openwhisk-runtime-go) with ``OW_LOG_INIT_ERROR`` set, as
 the upstream Python images run it: init failures answer 502 with a short error, write the
 details to stderr and end the logs with the sentinels.

@@ -2,7 +2,7 @@
 /**
  * The state of one action container and its two operations, /init and /run.
  *
- * What it honours is section 1 of OPENWHISK_CONTRACT.md with the same statuses and messages
+ * What it honours is section 1 of docs/openwhisk-contract.md with the same statuses and messages
  * as the Python runtime (edgewhisk_runtime/server.py), adapted to JavaScript the way upstream
  * apache/openwhisk-runtime-nodejs does (service.js): the init `env` is exported before the
  * code is evaluated; every key of a /run body but `value` becomes `__OW_<KEY>`

@@ -17,6 +17,7 @@ import urllib.request
 import uuid
 
 import docker
+import edgewhisk
 import pytest
 from edgewhisk_runtime import images
 
@@ -78,6 +79,7 @@ def container(container_runtime_factory) -> ContainerTarget:
 def test_the_image_is_labelled_with_the_source_hash_in_its_tag(python3_ai_image, docker_client):
     labels = docker_client.images.get(python3_ai_image).labels
     assert python3_ai_image == f"{images.IMAGE}:src-{labels[images.HASH_LABEL]}"
+    assert labels[images.VERSION_LABEL] == edgewhisk.__version__
 
 
 HASH_CASES = [

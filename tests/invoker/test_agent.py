@@ -8,6 +8,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import edgewhisk
 import pytest
 from edgewhisk_tunnel import (
     CloseCode,
@@ -81,6 +82,7 @@ def test_the_agent_registers_with_what_it_offers(server: TunnelServer, agent_fac
     assert register.capabilities == ("gpu",)
     assert register.networks == ("home",)
     assert "python:3" in register.kinds and register.holding == ()
+    assert register.agent_version == edgewhisk.__version__
     assert "battery=simulated" in line
     context = server.wait_message(Context)
     assert context.battery == pytest.approx(0.5, abs=0.01) and context.networks == ("home",)

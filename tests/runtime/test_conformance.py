@@ -1,4 +1,5 @@
-"""The runtime contract's conformance cases (OPENWHISK_CONTRACT.md section 1), checked as upstream.
+"""The runtime contract's conformance cases (docs/openwhisk-contract.md, section 1), checked as
+upstream.
 
 Every case of the contract's list is one row; its id is the sentence it checks. A row is a
 sequence of /init and /run calls with the expected status and body, then a check of the two

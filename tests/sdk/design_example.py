@@ -1,6 +1,6 @@
-"""The decorated example and the annotation JSON of DESIGN.md ("The decorators", "The annotation").
+"""The decorated example and its annotation JSON, as docs/architecture.md shows them.
 
-Copied verbatim so the tests run on a fresh checkout; keep both in step with DESIGN.md.
+Kept verbatim in both places; tests/test_docs.py checks that they agree.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ DESIGN_JSON = """\
 
 
 def design_doc() -> dict[str, Any]:
-    """A fresh copy of the DESIGN.md annotation, as parsed JSON."""
+    """A fresh copy of the example annotation, as parsed JSON."""
     return json.loads(DESIGN_JSON)
 
 

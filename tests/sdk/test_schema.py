@@ -48,7 +48,7 @@ def appending(section: str, entry: Doc) -> Callable[[Doc], None]:
 
 
 REJECTIONS = [
-    # (sentence id, change to the DESIGN.md document, expected path, words of the reason)
+    # (sentence id, change to the example document, expected path, words of the reason)
     ("an unknown top-level key is rejected", setting("owner", "me"), "owner", "unknown key"),
     ("a missing version is rejected", deleting("version"), "version", "missing"),
     ("version 2 is not supported", setting("version", 2), "version", "not supported"),
@@ -130,6 +130,8 @@ REJECTIONS = [
                   doc["gates"][0].pop("target")), "gates[0].target", "exactly one model"),
     ("an unknown policy type is rejected", setting("policies", 0, "type", "cost"),
      "policies[0].type", "deadline, fn, data"),
+    ("a policy type that is a list is rejected, not a crash", setting("policies", 0, "type", []),
+     "policies[0].type", "deadline, fn, data"),
     ("an unknown policy key is rejected", setting("policies", 0, "hard", True),
      "policies[0].hard", "unknown key"),
     ("a duration like 2x is rejected", setting("policies", 0, "within", "2x"),
@@ -186,7 +188,7 @@ def test_a_document_that_is_not_an_object_is_rejected() -> None:
 
 
 ACCEPTED = [
-    ("the DESIGN.md example", design_doc()),
+    ("the architecture page's example", design_doc()),
     ("the smallest document", {"version": 1}),
     ("a network locality with a bound variable",
      {"version": 1,

@@ -27,7 +27,7 @@ def main(args: dict[str, Any]) -> dict[str, Any]:
     epochs = int(args.get("epochs", 15))
     losses = glucose.train(net, train["X"], train["y"], epochs=epochs, seed=seed)
     metrics = glucose.rounded(glucose.evaluate(net, held_out))
-    model = {
+    model: dict[str, Any] = {
         "type": "classifier",
         "trained_on": "glucose",
         "input": list(glucose.FEATURES),

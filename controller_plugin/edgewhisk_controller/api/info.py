@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import edgewhisk
 from aiohttp import web
 
 from ..schema.entity import LIMITS, PAYLOAD_MAX
@@ -22,6 +23,7 @@ async def describe(request: web.Request) -> web.Response:
     return json_response({
         "api_version": "1.0.0",
         "api_version_path": "v1",
+        "build": edgewhisk.__version__,  # upstream's field: `wsk property get --apibuild`
         "description": "edgewhisk: an OpenWhisk-compatible API for edge AI",
         "limits": {**limits, "payload_max": PAYLOAD_MAX},
     })

@@ -1,6 +1,6 @@
 """Where an artifact's bytes may go, decided from its locality — the registry's side of it.
 
-Rules (DESIGN.md, issue 6): a ``local`` artifact never leaves its device, only its metadata
+Rules (issue 6): a ``local`` artifact never leaves its device, only its metadata
 does; a ``network:NAME`` artifact moves only between invokers in that network; a ``cloud``
 artifact may be kept and served by the controller's blob store. The controller is not a
 device and is in no edge network, so it may hold and hand out the bytes of ``cloud``

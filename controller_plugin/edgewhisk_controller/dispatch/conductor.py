@@ -1,4 +1,5 @@
-"""The conductor protocol (OPENWHISK_CONTRACT.md §3), as upstream's ``PrimitiveActions``.
+"""The conductor protocol (docs/openwhisk-contract.md, section 5), as upstream's
+``PrimitiveActions``.
 
 A conductor action (truthy ``conductor`` annotation) drives a composition: each of its results
 either names the next component (``{"action", "params", "state"}``) or ends the composition.

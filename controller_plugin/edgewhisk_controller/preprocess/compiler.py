@@ -1,7 +1,7 @@
 """The function preprocessor: an action's annotation compiled into placement constraints.
 
 Why compile: an action version's annotation never changes, so the mapping from annotation to
-constraints (DESIGN.md, "Placement constraints") runs once per version and is cached; each
+constraints (the table below) runs once per version and is cached; each
 invocation only binds ``{variables}`` (``variables.py``), and the engine caches its filter masks
 and static scores per bound constraint set.
 

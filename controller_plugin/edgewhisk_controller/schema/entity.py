@@ -2,8 +2,8 @@
 
 Actions, triggers and rules are validated here field by field, so that each bad input gets a
 400 naming the field (``limits.memory``, ``parameters[2].key``) and nothing is stored. The
-ranges are OpenWhisk's defaults (OPENWHISK_CONTRACT.md §2); the name pattern is upstream's
-``EntityName.REGEX`` (ASCII ``\\w``, as on the JVM), at most 256 characters.
+ranges are OpenWhisk's defaults (docs/openwhisk-contract.md, section 3); the name pattern is
+upstream's ``EntityName.REGEX`` (ASCII ``\\w``, as on the JVM), at most 256 characters.
 """
 
 from __future__ import annotations

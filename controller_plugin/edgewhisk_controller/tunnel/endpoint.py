@@ -1,4 +1,5 @@
-"""``GET /v1/invokers/tunnel``: the WebSocket edge invokers dial (DESIGN.md "Tunnel protocol").
+"""``GET /v1/invokers/tunnel``: the WebSocket edge invokers dial (docs/architecture.md,
+"The tunnel protocol").
 
 The device token is checked before the upgrade (``Authorization: Bearer <id>:<secret>``): a
 missing, wrong or revoked token gets the API's 401 and never a socket. The path is outside

@@ -138,7 +138,7 @@ class DockerBackend(ContainerBackend):
     ``run_options`` are passed to ``containers.create`` as they are (e.g. ``volumes``).
     ``shared_dirs`` are bind-mounted read-write at the same path inside every container: the
     invoker's node store, so the staged paths of the ``edgewhisk`` /run field and the produce
-    root mean the same inside and outside (plans/artifacts.md, convention 4).
+    root mean the same inside and outside (``edgewhisk_runtime.artifacts.stage``).
     """
 
     def __init__(self, client: docker.DockerClient, images: Mapping[str, str] | None = None, *,

@@ -38,7 +38,7 @@ from edgewhisk_runtime.exceptions import ArtifactError, BadRequest
 
 
 def artifact_name(entry: dict[str, Any]) -> str:
-    """An entry's name: explicit, else the last path segment of its ref (DESIGN.md)."""
+    """An entry's name: explicit, else the last path segment of its ref (as the SDK names it)."""
     name = entry.get("name") or str(entry.get("ref", "")).rstrip("/").rsplit("/", 1)[-1]
     if not name:
         raise ArtifactError(f"artifact without name or ref in the annotation: {entry}")

@@ -11,6 +11,7 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
+import edgewhisk
 import pytest
 import requests
 
@@ -145,3 +146,4 @@ def test_ping_and_the_api_description_need_no_key(controller: Controller) -> Non
     assert requests.get(f"{controller.api_host}/ping", timeout=30).text == "pong"
     info = requests.get(f"{controller.api_host}/api/v1", timeout=30)
     assert info.status_code == 200 and info.json()["api_version_path"] == "v1"
+    assert info.json()["build"] == edgewhisk.__version__

@@ -1,6 +1,7 @@
 """Composer's own ``compose`` and ``deploy`` against the controller, unmodified: ``deploy``
 creates the conductor action through the REST API, and invoking it runs the composition
-(OPENWHISK_CONTRACT.md §3) with its components' activations listed in the primary's logs."""
+(docs/openwhisk-contract.md, section 5) with its components' activations listed in the
+primary's logs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Conductor actions (OPENWHISK_CONTRACT.md §3) through the real dispatcher and invokers.
+"""Conductor actions (docs/openwhisk-contract.md, section 5) through the real dispatcher and
+invokers.
 
 The conductors here are Python actions with ``conductor: true``: the protocol is
 kind-agnostic, so what Composer's JavaScript conductors rely on is proved with python:3.

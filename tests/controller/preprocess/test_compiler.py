@@ -1,4 +1,4 @@
-"""compile_action: DESIGN.md's mapping table, row by row, and the per-version cache."""
+"""compile_action: the mapping table (compiler.py's docstring), row by row, and the cache."""
 
 from __future__ import annotations
 

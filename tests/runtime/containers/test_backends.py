@@ -24,7 +24,7 @@ from .test_pool import MakePool
     pytest.param(False, {"python:3"}, id="python only without the node proxy"),
 ])
 def test_process_backend_kinds(tmp_path: Path, proxy_exists: bool, kinds: set[str]) -> None:
-    assert shutil.which("node"), "node is part of the environment (ENVIRONMENT.md)"
+    assert shutil.which("node"), "node is part of the environment (CONTRIBUTING.md, set-up)"
     proxy = tmp_path / "proxy.js"
     if proxy_exists:
         proxy.write_text("// a proxy\n")

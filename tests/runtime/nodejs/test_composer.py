@@ -3,7 +3,7 @@
 The composition is compiled by openwhisk-composer's own `compose` CLI; the conductor action is
 what `deploy NAME flow.json` would create (deploy_action.js repeats deploy's steps and prints
 the actions instead of sending them). Then the controller's side of the conductor protocol
-(OPENWHISK_CONTRACT.md section 3) is played by hand: each step's result names the next action
+(docs/openwhisk-contract.md, section 5) is played by hand: each step's result names the next action
 with its params and state; that action's result merged with the state (state wins) is the
 next step's input, until the conductor answers `{"params"}` (or `{"error"}`).
 

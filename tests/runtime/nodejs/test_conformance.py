@@ -1,4 +1,5 @@
-"""The runtime contract's conformance cases (OPENWHISK_CONTRACT.md section 1) for Node.js actions.
+"""The runtime contract's conformance cases (docs/openwhisk-contract.md, section 1), for Node.js
+actions.
 
 Every row's id is the sentence it checks. A row is a sequence of /init and /run calls with the
 expected status and body, then a check of the two log streams with their sentinels removed
