@@ -42,6 +42,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy actions/edgewhisk cli/edgewhisk_cli runtime_images/edgewhisk_runtime \
 		controller_plugin/edgewhisk_controller controller_plugin/edgewhisk_tunnel \
 		edge_invoker/edgewhisk_invoker
+	$(VENV)/bin/mypy --strict controller_plugin/edgewhisk_controller/placement
 
 image: $(STAMP) host
 	$(VENV)/bin/edgewhisk runtime image build
