@@ -19,6 +19,8 @@ configured weight into it); the ``always`` constraints the engine adds weigh
 ``config.weight(plugin)``. Nothing found: an ``Unschedulable`` counting each invoker under
 the first hard constraint (in constraint order) that excludes it.
 
+Measured round trips: the tunnel smooths them (``tunnel.health.RoundTrip``, the one running
+average); ``observe_rtt`` only follows that average in steps.
 """
 
 from __future__ import annotations
@@ -44,10 +46,8 @@ RUN_STEP = 0.1
 """Placement follows an action's run-time average only when it moved this share away: a new
 run time moves every row's deadline estimate (a full recompute of the entries using it),
 so it must not change with every completion; the estimate is no finer than that anyway."""
-RTT_ALPHA = 0.2
-"""Weight of the newest tunnel round trip in its running average (``observe_rtt``)."""
 RTT_STEP = 0.2
-"""Proximity follows the running average only when it moved this share (or 1 ms) away: a
+"""Proximity follows the measured round trip only when it moved this share (or 1 ms) away: a
 changed round trip is a static change (each entry patches a row), not one per heartbeat."""
 RTT_RESOLUTION_MS = 5.0
 """Measured round trips are used in steps of this size (rounded up): jitter below it is noise,
@@ -104,20 +104,16 @@ class Engine:
             self.state.set_warm(row, action_key, False)
 
     def observe_rtt(self, id: str, rtt_ms: float) -> None:
-        """A measured round trip between the controller and invoker ``id`` (the tunnel's
-        heartbeat): Proximity from the controller's site then reads it instead of the
-        configured site latency. Smoothed (``RTT_ALPHA``), and followed in steps
-        (``RTT_STEP``) so a jittering link does not touch the cached entries every time."""
+        """The smoothed round trip between the controller and invoker ``id`` (the tunnel's
+        heartbeats): Proximity from the controller's site then reads it instead of the
+        configured site latency. Followed in steps (``RTT_STEP``, ``RTT_RESOLUTION_MS``) so
+        a jittering link does not touch the cached entries every time."""
         row = self.state.index.get(id)
         if row is None or not rtt_ms >= 0.0:
             return
-        cols = self.state.cols
-        old = cols["rtt_ewma_ms"].item(row)
-        average = float(rtt_ms) if old < 0 else (1 - RTT_ALPHA) * old + RTT_ALPHA * rtt_ms
-        cols["rtt_ewma_ms"][row] = average
-        used = cols["rtt_ms"].item(row)
-        if used < 0 or abs(average - used) > max(1.0, RTT_STEP * used):
-            self.state.set_rtt(row, _resolved(average))
+        used = self.state.cols["rtt_ms"].item(row)
+        if used < 0 or abs(rtt_ms - used) > max(1.0, RTT_STEP * used):
+            self.state.set_rtt(row, _resolved(float(rtt_ms)))
 
     def placed(self, id: str, memory_mb: int, action_key: str) -> None:
         """An activation of ``action_key`` now runs (or waits) on ``id``: hold its memory."""

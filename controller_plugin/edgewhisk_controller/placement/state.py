@@ -67,7 +67,6 @@ COLUMNS: Mapping[str, Any] = {
     "backlog_ms": np.float32,  # expected run time of the activations placed and not completed
     "queue_ms": np.float32,  # backlog_ms / cpus: how long a new activation would wait
     "rtt_ms": np.float32,  # measured round trip to the controller; -1: none measured yet
-    "rtt_ewma_ms": np.float32,  # the running average ``rtt_ms`` follows in steps
 }
 DYNAMIC_CHANGES = frozenset({"healthy", "free_memory_mb", "in_flight", "backlog_ms"})
 LOG_KEEP = 4096
@@ -162,7 +161,7 @@ class ClusterState:
         c["bandwidth_mbps"][row] = s.bandwidth_mbps
         c["cpus"][row] = max(s.cpus, 1e-3)
         c["queue_ms"][row] = 0.0
-        c["rtt_ms"][row] = c["rtt_ewma_ms"][row] = -1.0
+        c["rtt_ms"][row] = -1.0
         self._set_terms(row, self._intern(terms_of(s)))
         self.static_version += 1
         self.changes += 1

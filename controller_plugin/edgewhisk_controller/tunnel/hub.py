@@ -7,7 +7,9 @@ keeps its activations; no heartbeat for ``offline_after_s`` makes it offline: it
 is closed, its in-flight activations end with ``InvokerLost`` (the dispatcher re-dispatches
 idempotent ones, records the others as whisk internal errors naming it), and it leaves the
 registry and the engine. Revoking its token does the same at once. The engine hears every
-change through the placement contract (``placement.PlacementEngine``).
+change through the placement contract (``placement.PlacementEngine``), round trips included:
+each heartbeat echo's sample is smoothed once, in ``health.RoundTrip``, and that average is
+what ``observe_rtt`` receives.
 """
 
 from __future__ import annotations
@@ -143,7 +145,8 @@ class TunnelHub:
         return await self.artifacts.push(invoker_id, doc)
 
     def round_trip(self, device: RemoteInvoker) -> None:
-        """A new round-trip sample: the engine hears the running average (``observe_rtt``)."""
+        """A new round-trip sample: the engine gets the smoothed round trip (it follows it
+        in steps of its own, ``Engine.observe_rtt``)."""
         if device.rtt.ms is not None and device.online:
             self.engine.observe_rtt(device.id, device.rtt.ms)
 
