@@ -26,7 +26,7 @@ from .state import Rows, Vector
 
 
 def _not_made(row: int, at: int) -> Any:
-    raise AssertionError("a step's row function is made by EntryCache.recompute")
+    raise AssertionError("a step's row function is made by EntryCache.sync")
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Step:
     lo: float = 0.0
     scale: float = 0.0
     row: Callable[[int, int], Any] = _not_made
-    # ^ the plugin's per-row filter or score, made by EntryCache.recompute (the first sync)
+    # ^ the plugin's per-row filter or score, made when the cache recomputes the entry
 
 
 @dataclass

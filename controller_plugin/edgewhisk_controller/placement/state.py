@@ -134,7 +134,7 @@ class ClusterState:
         self.sizes: dict[str, int] = {}  # artifact key -> bytes, as far as it is known
         self.static_version = 0
         self.changes = 0  # counts every column write (row views cache columns per count)
-        self.shared_version = 0  # counts changes of run_ms (what no row holds; Plugin.depends)
+        self.shared_version = 0  # counts changes of run_ms (what no row holds; Shared.depends)
         self.changed = RowLog()  # rows whose dynamic columns or warm containers changed
         self.restated = RowLog()  # rows whose static attributes changed (not registrations)
 
