@@ -49,7 +49,8 @@ MYPY_PACKAGES := $(wildcard actions/edgewhisk actions/examples cli/edgewhisk_cli
 # Checked with --strict too: one folder a line (the SDK, the tunnel's wire schema, ...).
 MYPY_STRICT := \
 	actions/edgewhisk \
-	controller_plugin/edgewhisk_tunnel
+	controller_plugin/edgewhisk_tunnel \
+	controller_plugin/edgewhisk_controller/placement
 
 lint: lint-ruff lint-mypy
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from edgewhisk_controller.placement import Engine
 from edgewhisk_controller.placement.config import PlacementConfig
-from edgewhisk_controller.placement.constraints import Constraint, HardAndSoft
+from edgewhisk_controller.placement.constraints import ARGS, Args, Constraint, HardAndSoft
 from edgewhisk_controller.placement.interface import InvokerState, PlacementRequest
 from population import SITES, Population, iter_fields
 from workload import ACTION, ACTION_KIND, ACTION_MEMORY_MB, NAMESPACE, RUN_MS, Term
@@ -55,13 +55,14 @@ def _state(fields: dict[str, Any]) -> InvokerState:
     return InvokerState(**{k: v for k, v in fields.items() if k in known})
 
 
-def engine_args(term: Term, population: Population) -> dict[str, Any]:
-    """The preprocessor's arguments as the engine reads them: artifacts with their sizes."""
+def engine_args(term: Term, population: Population) -> Args:
+    """The term's arguments as the plugin's typed ``Args`` (built once per run, as the
+    preprocessor does per compiled action): ArtifactLocality's artifacts with their sizes."""
     args = dict(term.args)
     if term.plugin == "ArtifactLocality":
-        args["artifacts"] = tuple((ref, population.artifact_bytes.get(ref))
+        args["artifacts"] = tuple((ref, population.artifact_bytes.get(ref, 0))
                                   for ref in args["artifacts"])
-    return args
+    return ARGS[term.plugin](**args)
 
 
 def constraints(hard: list[Term], soft: list[Term], population: Population,
@@ -69,13 +70,12 @@ def constraints(hard: list[Term], soft: list[Term], population: Population,
     """The bound action's constraints: every term. The engine adds its ``always`` ones only
     for plugins these do not use (NamespaceAccess; WarmContainer below 2 soft terms,
     Proximity to the request's site below 3)."""
-    return tuple(Constraint(t.plugin, engine_args(t, population), t.hard, 1.0)
-                 for t in (*hard, *soft))
+    return tuple(Constraint(engine_args(t, population), t.hard, 1.0) for t in (*hard, *soft))
 
 
 @dataclass(frozen=True)
 class BenchAction(HardAndSoft):
-    """What ``Engine.place`` reads of a bound action (duck-typed ``BoundAction``)."""
+    """What ``Engine.place`` reads of a bound action (a ``placement.Bound``)."""
 
     key: str
     constraints: tuple[Constraint, ...]

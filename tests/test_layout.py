@@ -44,10 +44,6 @@ PACKAGES: dict[str, frozenset[str]] = {
 NOT_YET: dict[tuple[str, str], str] = {
     ("edgewhisk_invoker.cli", "edgewhisk_cli.wskprops"):
         "client engineer removes: the agent reads wskprops through edgewhisk_client",
-    ("edgewhisk_controller.placement.together", "edgewhisk_controller.placement.framework"):
-        "placement engineer removes: fan-out stops calling the Engine's private methods",
-    ("edgewhisk_controller.preprocess.compiler", "edgewhisk_controller.preprocess.variables"):
-        "placement engineer removes: compiler <-> variables (TYPE_CHECKING and inside bind)",
 }
 
 # Inside the controller, bottom to top. A layer's members import neither each other nor

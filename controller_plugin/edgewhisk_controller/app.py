@@ -31,7 +31,7 @@ from .dispatch import Dispatcher
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
 from .keys import AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE
 from .middleware import auth_middleware, errors_middleware
-from .placement import Engine
+from .placement import Engine, PlacementEngine
 from .stores import open_store
 
 MIDDLEWARES = (errors_middleware, auth_middleware)
@@ -78,7 +78,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         opened.push_async_callback(backend.close)
         registry = InvokerRegistry(_local_invokers(backend, config, app[REGISTRY].blobs))
         opened.push_async_callback(registry.close)  # destroys every container
-        placement = Engine(config.placement)
+        placement: PlacementEngine = Engine(config.placement)
         for invoker in registry:  # edge invokers join through the tunnel hub, which tells it
             placement.register(invoker.state())
             if isinstance(invoker, LocalInvoker):  # a container its pool dropped is not warm
@@ -113,7 +113,7 @@ def _backend(config: ControllerConfig) -> ContainerBackend:
     return ProcessBackend(artifacts=config.artifacts)
 
 
-def _held(placement: Engine, registry: ArtifactRegistry, invoker: LocalInvoker,
+def _held(placement: PlacementEngine, registry: ArtifactRegistry, invoker: LocalInvoker,
           before: frozenset[str], now: frozenset[str]) -> None:
     """A local invoker's node store changed: placement's cached column and the registry's
     copies follow (edge devices report theirs through the tunnel)."""
@@ -121,7 +121,7 @@ def _held(placement: Engine, registry: ArtifactRegistry, invoker: LocalInvoker,
     registry.follow(invoker.id, now)
 
 
-def _forget_warm(placement: Engine, invoker_id: str, key: str) -> None:
+def _forget_warm(placement: PlacementEngine, invoker_id: str, key: str) -> None:
     """The pool keys containers ``ns/name@version#digest``; the engine ``ns/name@version``."""
     placement.forget_warm(invoker_id, key.partition("#")[0])
 

@@ -30,7 +30,6 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import tunnel
 from ..artifacts import ArtifactRegistry, InvalidArtifact, NewArtifact
 from ..artifacts import preload as preloads
 from ..artifacts.exceptions import ArtifactTooLarge
@@ -96,9 +95,7 @@ async def preload(request: web.Request) -> web.Response:
         version = check_version(body["version"])
     selector = preloads.DeviceSelector.parse(body.get("devices"))
     doc = await _registry(request).get(namespace(request), name, version)
-    hub = request.app.get(tunnel.TUNNEL)
-    devices = await preloads.preload(doc, request.app[DISPATCHER].invokers, selector,
-                                     hub.push if hub is not None else None)
+    devices = await preloads.preload(doc, request.app[DISPATCHER].invokers, selector)
     return json_response({"artifact": doc["_id"], "devices": devices})
 
 

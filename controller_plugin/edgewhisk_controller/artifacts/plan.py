@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import edgewhisk
 from edgewhisk_tunnel import Consumed, Produce
 
+from ..placement.interface import PlacementEngine
 from ..stores import Doc
 from . import locality as rules
 from .exceptions import ArtifactNotFound, InvalidArtifact, NoMatchingVersion
@@ -105,11 +106,10 @@ async def allocate(registry: ArtifactRegistry, ns: str, plan: ArtifactPlan) -> t
         for o in plan.outputs])
 
 
-def feed_sizes(engine: Any, plan: ArtifactPlan) -> None:
-    """Tell a placement engine that estimates transfers (``artifact_sizes``) the sizes."""
-    learn = getattr(engine, "artifact_sizes", None)
-    if learn is not None and plan.consumed:
-        learn(plan.sizes())
+def feed_sizes(engine: PlacementEngine, plan: ArtifactPlan) -> None:
+    """Tell the placement engine the consumed sizes (its transfer-time estimates)."""
+    if plan.consumed:
+        engine.artifact_sizes(plan.sizes())
 
 
 async def _version(registry: ArtifactRegistry, ns: str, need: ArtifactNeed) -> Doc:

@@ -13,12 +13,14 @@ moves (the whole request is refused, naming the rule). An invoker whose store al
 the version (the registry's ``copies``) answers ``cached``; the others get the version pushed —
 a local invoker stages it into its node store, an edge device through the tunnel hub
 (``hub.push(invoker_id, doc)``) — and answer ``preloaded``, or ``refused`` with the reason.
+Preload asks each invoker for that itself (``Target.preload``), and for what it last reported
+of its surroundings (``Target.context``), so it needs no knowledge of the kinds of invoker.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,16 +30,22 @@ from . import locality as rules
 from .exceptions import InvalidArtifact
 
 FIELDS = ("labels", "owner", "role", "networks", "capabilities", "min_battery", "charging")
-Push = Callable[[str, Doc], Awaitable[Any]]
 
 
-class Invoker(Protocol):
-    """An invoker as a preload sees it (``invokers.interface.Invoker`` is one): a Protocol
-    owned here, so the artifacts package needs no import of the invokers above it."""
+class Target(Protocol):
+    """An invoker, as preload needs it (the controller's ``Invoker``s are ones)."""
 
-    id: str
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def context(self) -> Mapping[str, Any]:
+        """What it last reported of its surroundings (battery, charging); may be empty."""
 
     def state(self) -> InvokerState: ...
+
+    async def preload(self, doc: Doc) -> str:
+        """Put ``doc`` into its store: ``cached`` or ``preloaded`` (raises naming why not)."""
 
 
 @dataclass(frozen=True)
@@ -96,35 +104,29 @@ def _strings(value: Any, name: str) -> frozenset[str]:
     return frozenset(value)
 
 
-def serves(invoker: Invoker, ns: str) -> bool:
+def serves(invoker: Target, ns: str) -> bool:
     namespaces = invoker.state().namespaces
     return namespaces is None or ns in namespaces
 
 
-async def preload(doc: Doc, invokers: Iterable[Invoker], selector: DeviceSelector,
-                  push: Push | None) -> list[dict[str, Any]]:
+async def preload(doc: Doc, invokers: Iterable[Target],
+                  selector: DeviceSelector) -> list[dict[str, Any]]:
     """Push ``doc`` to every healthy invoker of its namespace ``selector`` matches; one
     ``{"invoker", "status", "reason"}`` per invoker, ordered by id."""
     rules.check_preload(doc)
     chosen = sorted((i for i in invokers if i.state().healthy and serves(i, doc["namespace"])
-                     and selector.matches(i.state(), getattr(i, "context", {}))),
+                     and selector.matches(i.state(), i.context)),
                     key=lambda i: i.id)
-    return list(await asyncio.gather(*(_one(doc, i, push) for i in chosen)))
+    return list(await asyncio.gather(*(_one(doc, i) for i in chosen)))
 
 
-async def _one(doc: Doc, invoker: Invoker, push: Push | None) -> dict[str, Any]:
+async def _one(doc: Doc, invoker: Target) -> dict[str, Any]:
     answer: dict[str, Any] = {"invoker": invoker.id, "status": "cached", "reason": None}
     if invoker.id in doc.get("copies", []):
         return answer
     try:
         rules.check_move(doc, to=invoker.state(), from_=rules.CLOUD)
-        local = getattr(invoker, "preload", None)
-        if local is not None:
-            status = await local(doc)
-        elif push is not None:
-            status = await push(invoker.id, doc)
-        else:
-            raise RuntimeError("this controller cannot push artifacts to edge invokers")
+        status = await invoker.preload(doc)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a refusal or a failed transfer: this invoker's answer

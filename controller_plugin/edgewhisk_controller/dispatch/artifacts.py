@@ -18,6 +18,7 @@ from ..artifacts import plan as planning
 from ..artifacts import produce
 from ..artifacts.plan import ArtifactPlan
 from ..placement import constraints as c
+from ..placement.interface import PlacementEngine
 from ..schema import stored
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def produces_of(action: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def plan(registry: ArtifactRegistry | None, job: Job, bound: BoundAction,
-               engine: Any) -> ArtifactPlan:
+               engine: PlacementEngine) -> ArtifactPlan:
     """Resolve the job's consumes and bind its produces (``NONE`` without a registry or
     artifacts); tell the placement engine the consumed sizes."""
     produces = produces_of(job.action)
@@ -50,9 +51,6 @@ async def plan(registry: ArtifactRegistry | None, job: Job, bound: BoundAction,
     return found
 
 
-_KEYED = (c.ARTIFACT_LOCALITY, c.CACHED_ARTIFACT, c.DEADLINE_FEASIBILITY)
-
-
 def rekeyed(bound: BoundAction, found: ArtifactPlan) -> BoundAction:
     """``bound`` with each model chosen by selector keyed by the registry name it resolved to.
 
@@ -61,20 +59,20 @@ def rekeyed(bound: BoundAction, found: ArtifactPlan) -> BoundAction:
     (``glucose-base``), so without this CachedArtifact and ArtifactLocality would never see a
     device's copy. The resolved names join the binding, so the engine caches the rekeyed
     constraints apart from other resolutions."""
-    names = {need.key: doc["name"] for need, doc in found.consumed
-             if need.ref is None and doc["name"] != need.key}
+    names: dict[str, str] = {need.key: doc["name"] for need, doc in found.consumed
+                             if need.ref is None and doc["name"] != need.key}
     if not names:
         return bound
 
-    def key(artifact: Any) -> Any:
+    def key(artifact: c.Artifact) -> c.Artifact:
         if isinstance(artifact, str):
             return names.get(artifact, artifact)
-        return (names.get(artifact[0], artifact[0]), *artifact[1:])
+        return (names.get(artifact[0], artifact[0]), artifact[1])
 
     constraints = tuple(
-        dataclasses.replace(k, args={**k.args, "artifacts": tuple(
-            key(a) for a in k.args["artifacts"])})
-        if k.plugin in _KEYED and "artifacts" in k.args else k
+        dataclasses.replace(k, args=dataclasses.replace(k.args, artifacts=tuple(
+            key(a) for a in k.args.artifacts)))
+        if isinstance(k.args, c.KEYED_BY_ARTIFACT) else k
         for k in bound.constraints)
     binding = tuple(sorted((*bound.binding, *((f"@{n}", r) for n, r in names.items()))))
     return dataclasses.replace(bound, constraints=constraints, binding=binding)
@@ -82,8 +80,8 @@ def rekeyed(bound: BoundAction, found: ArtifactPlan) -> BoundAction:
 
 def data_networks(bound: BoundAction) -> list[Sequence[str]]:
     """The bound networks of each strict ``policy.data``."""
-    return [k.args["networks"] for k in bound.constraints
-            if k.plugin == c.NETWORK_MEMBERSHIP and k.hard]
+    return [c.as_names(k.args.networks) for k in bound.constraints
+            if isinstance(k.args, c.NetworkMembershipArgs) and k.hard]
 
 
 def check(found: ArtifactPlan, invoker: Invoker, bound: BoundAction) -> None:

@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any
 
 import edgewhisk
 
@@ -39,7 +39,7 @@ from .. import preprocess
 from ..exceptions import ControllerError
 from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
-from ..placement.interface import Decision, Placement, PlacementRequest, Unschedulable
+from ..placement.interface import Decision, PlacementEngine, PlacementRequest, Unschedulable
 from ..schema import activation as act
 from ..schema import stored
 from ..schema.exceptions import CorruptedAction
@@ -70,17 +70,6 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class PlacementEngine(Protocol):
-    """The placement engine's side of ``Placement``: bound constraints in, decisions out."""
-
-    def place(self, request: PlacementRequest, bound: BoundAction) -> Decision: ...
-
-    def place_many(self, request: PlacementRequest,
-                   bounds: Sequence[BoundAction]) -> Sequence[Decision]: ...
-
-    def owners(self, namespace: str) -> Sequence[str]: ...
-
-
 @dataclass(frozen=True)
 class Invocation:
     """What ``invoke`` answers: the id, and the record if it finished within the wait."""
@@ -95,7 +84,7 @@ class Dispatcher:
         self,
         store: Store,
         invokers: InvokerRegistry,
-        placement: Placement | PlacementEngine,
+        placement: PlacementEngine,
         *,
         api_host: str,
         compiler: Compiler | None = None,
@@ -109,7 +98,7 @@ class Dispatcher:
         self.placement = placement
         self.api_host = api_host
         self.compiler = compiler if compiler is not None else preprocess.Compiler(
-            preprocess.weights_of(getattr(placement, "config", None)))
+            preprocess.weights_of(placement.config))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._writes: dict[str, asyncio.Task[Any]] = {}  # records answered, not yet stored
         self._closed = False
@@ -150,7 +139,7 @@ class Dispatcher:
                     blocking=blocking, wait_s=wait_s)
                 return Invocation(parent, record, summary)
             job = Job(ns, action, job.payload, subject, job.received_ms, api_key, cause,
-                      bound=compiled.bind(merged, site=site))
+                      bound=preprocess.bind(compiled, merged, site=site))
         activation_id, task = self.start(job)
         if not blocking:
             return Invocation(activation_id, None)
@@ -262,7 +251,7 @@ class Dispatcher:
             compiled = self.compiler.compile(job.action)
         except edgewhisk.AnnotationError as exc:
             raise CorruptedAction(f"The action's edgewhisk annotation is invalid: {exc}") from exc
-        return compiled.bind(stored.merged_parameters(job.action, job.payload))
+        return preprocess.bind(compiled, stored.merged_parameters(job.action, job.payload))
 
     def _request(self, job: Job, site: str | None) -> PlacementRequest:
         return PlacementRequest(
@@ -275,38 +264,23 @@ class Dispatcher:
             site=site,
         )
 
-    def place(self, request: PlacementRequest, bound: BoundAction) -> Decision:
-        """One decision: the engine's ``place`` when the placement has one."""
-        place = getattr(self.placement, "place", None)
-        if place is not None:
-            decision: Decision = place(request, bound)
-            return decision
-        return cast(Placement, self.placement).choose(request, self.invokers.states())
-
     def place_many(self, request: PlacementRequest,
                    bounds: Sequence[BoundAction]) -> Sequence[Decision]:
-        """A decision per bound action (a fan-out): the engine's ``place_many`` if it has one."""
-        place_many = getattr(self.placement, "place_many", None)
-        if place_many is not None:
-            decisions: Sequence[Decision] = place_many(request, bounds)
-            return decisions
-        states = self.invokers.states()
-        return [cast(Placement, self.placement).choose(request, states) for _ in bounds]
+        """A decision per bound action (a fan-out)."""
+        return self.placement.place_many(request, bounds)
 
     async def _run_on(self, invoker: Invoker, spec: ActionSpec, value: Any,
                       fields: dict[str, str], key: str, consumes: Sequence[Consumed] = (),
                       produces: Sequence[Produce] = ()) -> RunOutcome:
-        """``invoker.run``, keeping an engine's state in step: ``placed`` before (in the same
+        """``invoker.run``, keeping the engine's state in step: ``placed`` before (in the same
         step as the decision: nothing awaits in between), ``completed`` after, with the run
         time and whether a container of ``key`` stays warm there (not after a failed init).
 
         Artifacts go along only when there are some, so an invoker that predates them
         still runs every activation without."""
-        engine: Any = self.placement
+        engine = self.placement
         extra: dict[str, Any] = {"consumes": consumes, "produces": produces} \
             if consumes or produces else {}
-        if not hasattr(engine, "placed"):
-            return await invoker.run(spec, value, fields, **extra)
         engine.placed(invoker.id, spec.memory_mb, key)
         run_ms: float | None = None
         warm = False
@@ -321,15 +295,7 @@ class Dispatcher:
 
     def owners(self, ns: str) -> Sequence[str]:
         """The users on record for ``ns``: owners of the invokers visible to it."""
-        owners = getattr(self.placement, "owners", None)
-        if owners is not None:
-            found: Sequence[str] = owners(ns)
-            return found
-        return sorted({
-            owner for state in self.invokers.states()
-            if (owner := getattr(state, "owner", None)) is not None
-            and (state.namespaces is None or ns in state.namespaces)
-        })
+        return self.placement.owners(ns)
 
     # -- one action activation --------------------------------------------------------------
 
@@ -364,7 +330,7 @@ class Dispatcher:
         bound = self._bound(job)
         planned = await artifacts.plan(self.artifacts, job, bound, self.placement)
         bound = artifacts.rekeyed(bound, planned)
-        decision = job.invoker or self.place(self._request(job, bound.site), bound)
+        decision = job.invoker or self.placement.place(self._request(job, bound.site), bound)
         if isinstance(decision, Unschedulable):
             return self._failure(job, activation_id, decision.reason)
         invoker = self.invokers.get(decision)
@@ -393,7 +359,7 @@ class Dispatcher:
                             stored.annotation(action, "idempotent")))):
                     return self._failure(job, activation_id, exc.message, invoker.id)
                 log.warning("re-dispatching %s: %s", activation_id, exc.message)
-                decision = self.place(self._request(job, bound.site), bound)
+                decision = self.placement.place(self._request(job, bound.site), bound)
                 if isinstance(decision, Unschedulable):
                     return self._failure(job, activation_id, f"{exc.message} It could not be "
                                          f"re-dispatched: {decision.reason}", invoker.id)

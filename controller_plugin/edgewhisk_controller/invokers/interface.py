@@ -1,16 +1,20 @@
-"""What the dispatcher needs of an invoker: run one activation, report a state snapshot.
+"""What the controller needs of an invoker: run an activation, report a state, preload.
 
 Why so small: a local container pool and an edge device behind a tunnel must look the same to
 the dispatcher; everything else (health, warm containers) is reported through ``state()``.
+Preloading is the invoker's own business too (a local one stages into its node store, an edge
+device has the hub push to it), so ``artifacts/preload.py`` needs no knowledge of the kinds.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..placement.interface import InvokerState
+from ..stores import Doc
 
 if TYPE_CHECKING:
     from edgewhisk_runtime.containers import ActionSpec, RunOutcome
@@ -21,6 +25,8 @@ class Invoker(abc.ABC):
     """One place activations run."""
 
     id: str
+    context: Mapping[str, Any] = MappingProxyType({})
+    """What it last reported of its surroundings (an edge device's battery, charging)."""
 
     @abc.abstractmethod
     def state(self) -> InvokerState:
@@ -37,6 +43,11 @@ class Invoker(abc.ABC):
         reported in ``RunOutcome.produced``. Action failures are outcomes; broken
         infrastructure raises (a whisk internal error; ``StagingFailed`` for artifacts).
         """
+
+    @abc.abstractmethod
+    async def preload(self, doc: Doc) -> str:
+        """Put a registry version into its store ahead of need: ``cached`` when it is there
+        already, else ``preloaded`` (``StagingFailed`` and kin say why not)."""
 
     @abc.abstractmethod
     async def close(self) -> None:

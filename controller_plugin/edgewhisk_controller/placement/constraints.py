@@ -2,17 +2,25 @@
 
 Why a module of its own: the preprocessor (``edgewhisk_controller.preprocess``) compiles an
 action's annotation into ``Constraint`` values once per action version, and the engine
-(``placement.framework``) turns each one into a plugin call; both sides name plugins with the
-constants below, so a plugin name lives in exactly one place.
+(``placement.framework``) turns each one into a plugin call. Both sides name plugins with the
+constants below and build each plugin's arguments as its typed ``...Args`` value, so a plugin
+name and the shape of its arguments live in exactly one place, and a misspelt argument is a
+type error (or a ``TypeError`` when the constraint is built), never a ``KeyError`` at
+placement time.
+
+Args are frozen dataclasses of hashable values (str, numbers, tuples), built once per compiled
+action or binding (never per placement): a bound constraint list keys the engine's cache of
+filter masks and static scores. Each names its plugin (``PLUGIN``), so a ``Constraint`` is
+just its arguments, whether it is hard, and its weight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
 
-# Plugin names (the registry in placement/registry.py maps each to its class).
+# Plugin names (placement/plugins/__init__.py maps each to its class).
 HEALTH = "Health"
 NAMESPACE_ACCESS = "NamespaceAccess"
 RESOURCES_FIT = "ResourcesFit"
@@ -27,23 +35,133 @@ WARM_CONTAINER = "WarmContainer"
 CACHED_ARTIFACT = "CachedArtifact"
 BALANCED_LOAD = "BalancedLoad"
 
+Names = str | tuple[str, ...]
+"""One name or several (``as_names`` reads either)."""
+Artifact = str | tuple[str, int]
+"""An artifact key (``u1/glucose``, a model name, an image), or ``(key, size_bytes)``."""
+
+
+class Args:
+    """Base of every plugin's arguments: which plugin they are for."""
+
+    __slots__ = ()
+    PLUGIN: ClassVar[str]
+
+
+@dataclass(frozen=True)
+class HealthArgs(Args):
+    PLUGIN: ClassVar[str] = HEALTH
+
+
+@dataclass(frozen=True)
+class NamespaceAccessArgs(Args):
+    PLUGIN: ClassVar[str] = NAMESPACE_ACCESS
+    namespace: str
+
+
+@dataclass(frozen=True)
+class RuntimeKindArgs(Args):
+    PLUGIN: ClassVar[str] = RUNTIME_KIND
+    kind: str
+
+
+@dataclass(frozen=True)
+class ResourcesFitArgs(Args):
+    PLUGIN: ClassVar[str] = RESOURCES_FIT
+    memory_mb: int
+
+
+@dataclass(frozen=True)
+class NodeSelectorArgs(Args):
+    PLUGIN: ClassVar[str] = NODE_SELECTOR
+    node: Names
+
+
+@dataclass(frozen=True)
+class CapabilityArgs(Args):
+    PLUGIN: ClassVar[str] = CAPABILITY
+    capabilities: Names
+
+
+@dataclass(frozen=True)
+class NetworkMembershipArgs(Args):
+    PLUGIN: ClassVar[str] = NETWORK_MEMBERSHIP
+    networks: Names
+
+
+@dataclass(frozen=True)
+class ArtifactLocalityArgs(Args):
+    PLUGIN: ClassVar[str] = ARTIFACT_LOCALITY
+    artifacts: tuple[Artifact, ...]
+    site: str | None = None  # where the copies that must move are (None: the controller's)
+
+
+@dataclass(frozen=True)
+class ProximityArgs(Args):
+    PLUGIN: ClassVar[str] = PROXIMITY
+    site: str | None = None  # the caller's site (None: the controller's)
+
+
+@dataclass(frozen=True)
+class DeadlineFeasibilityArgs(Args):
+    PLUGIN: ClassVar[str] = DEADLINE_FEASIBILITY
+    within_s: float
+    action: str | None = None  # whose run time counts (None: the placed action)
+    artifacts: tuple[Artifact, ...] = ()
+    site: str | None = None
+
+
+@dataclass(frozen=True)
+class WarmContainerArgs(Args):
+    PLUGIN: ClassVar[str] = WARM_CONTAINER
+    action: str | None = None  # ns/name@version (None: the placed action)
+
+
+@dataclass(frozen=True)
+class CachedArtifactArgs(Args):
+    PLUGIN: ClassVar[str] = CACHED_ARTIFACT
+    artifacts: tuple[Artifact, ...]
+
+
+@dataclass(frozen=True)
+class BalancedLoadArgs(Args):
+    PLUGIN: ClassVar[str] = BALANCED_LOAD
+
+
+def as_names(value: Names | None) -> tuple[str, ...]:
+    """A constraint argument that is one name or several, as a tuple of names."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+ARGS: Mapping[str, type[Args]] = {cls.PLUGIN: cls for cls in (
+    HealthArgs, NamespaceAccessArgs, RuntimeKindArgs, ResourcesFitArgs, NodeSelectorArgs,
+    CapabilityArgs, NetworkMembershipArgs, ArtifactLocalityArgs, ProximityArgs,
+    DeadlineFeasibilityArgs, WarmContainerArgs, CachedArtifactArgs, BalancedLoadArgs)}
+"""Plugin name -> its Args type (for callers holding names, such as the benchmark's specs)."""
+
+KEYED_BY_ARTIFACT = (ArtifactLocalityArgs, CachedArtifactArgs, DeadlineFeasibilityArgs)
+"""The Args naming artifacts by key (``artifacts``): a resolved model is rekeyed in these."""
+
 
 @dataclass(frozen=True)
 class Constraint:
-    """One compiled constraint: which plugin, with which arguments, as a filter or a score.
+    """One compiled constraint: a plugin's arguments, used as a filter (``hard``) or a score.
 
-    ``args`` holds only hashable values (str, numbers, tuples, frozensets) so a bound
-    constraint list can key the engine's cache of filter masks and static scores.
     ``weight`` is filled from configuration for soft constraints; hard ones ignore it.
+    Hashable, so a bound constraint list can key the engine's caches.
     """
 
-    plugin: str
-    args: Mapping[str, Any] = field(default_factory=dict)
+    args: Args
     hard: bool = False
     weight: float = 1.0
 
-    def __hash__(self) -> int:
-        return hash((self.plugin, tuple(sorted(self.args.items())), self.hard, self.weight))
+    @property
+    def plugin(self) -> str:
+        return self.args.PLUGIN
 
 
 class HardAndSoft:
@@ -63,3 +181,47 @@ class HardAndSoft:
     @property
     def soft(self) -> tuple[Constraint, ...]:
         return tuple(k for k in self.constraints if not k.hard)
+
+
+class Bound(Protocol):
+    """What the engine places: a cache key naming action + binding, and the constraints.
+
+    The preprocessor's ``BoundAction`` is one; ``Constraints`` is a plain list as one.
+    """
+
+    @property
+    def key(self) -> Hashable: ...
+
+    @property
+    def constraints(self) -> tuple[Constraint, ...]: ...
+
+
+@dataclass(frozen=True)
+class Constraints(HardAndSoft):
+    """A plain constraint list as a ``Bound`` (tests, benchmarks): keyed by the list itself."""
+
+    constraints: tuple[Constraint, ...] = ()
+
+    @property
+    def key(self) -> Hashable:
+        return self.constraints
+
+
+def always(namespace: str, kind: str, memory_mb: int, action: str, site: str | None,
+           weight: Callable[[str], float]) -> tuple[Constraint, ...]:
+    """The constraints every placement has, in check order: the invoker is healthy, serves the
+    namespace, fits the memory limit and offers the exec kind (hard); free memory, a warm
+    container of ``action`` and nearness to the caller's ``site`` count (soft, ``weight``).
+
+    Defined once: the compiler starts every compiled action with them, and the engine adds
+    those a bound constraint list does not already use (``Engine.constraints_for``).
+    """
+    return (
+        Constraint(HealthArgs(), True),
+        Constraint(NamespaceAccessArgs(namespace), True),
+        Constraint(ResourcesFitArgs(memory_mb), True),
+        Constraint(RuntimeKindArgs(kind), True),
+        Constraint(BalancedLoadArgs(), False, weight(BALANCED_LOAD)),
+        Constraint(WarmContainerArgs(action), False, weight(WARM_CONTAINER)),
+        Constraint(ProximityArgs(site), False, weight(PROXIMITY)),
+    )

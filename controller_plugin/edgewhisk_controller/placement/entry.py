@@ -1,11 +1,11 @@
-"""What the engine caches per placement key, and what it accepts as a bound action.
+"""What the engine caches per placement key: an ``Entry``, its dynamic ``Step``s and ``Span``s.
 
-Why apart from ``framework``: the fan-out path (``fanout.py``) reads entries too, and the
-engine module stays about deciding, not about the shape of its cache.
+Why apart from ``cache``: the cache is about keeping entries in step with the state; this
+module is only the shape of what it keeps.
 
 An entry keeps two vectors over its rows: ``static`` (the weighted static scores, -inf where
 a static hard filter excludes the row) and ``total`` (static plus every dynamic step), which
-the engine keeps in sync with the state: after a few events it re-scores only the rows they
+the cache keeps in sync with the state: after a few events it re-scores only the rows they
 touched (``seen``: how far it has read ``ClusterState.changed``), and a changed static
 attribute of one invoker patches that row (``restated``: how far it has read
 ``ClusterState.restated``). Placing is then one ``argmax`` over ``total``.
@@ -14,31 +14,19 @@ attribute of one invoker patches that row (``restated``: how far it has read
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from .constraints import Constraint
-from .plugin import Context, Plugin
+from .plugin import Context, Filter, Plugin, Score
+from .state import Rows, Vector
 
 
-class BoundAction(Protocol):
-    """What the preprocessor hands over: a cache key naming action+binding, constraints."""
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def constraints(self) -> tuple[Constraint, ...]: ...
-
-
-Bound = BoundAction | Sequence[Constraint]
-
-
-def _not_made() -> Any:
-    raise AssertionError("a step's row function is made by Engine._recompute")
+def _not_made(row: int, at: int) -> Any:
+    raise AssertionError("a step's row function is made by EntryCache.sync")
 
 
 @dataclass
@@ -46,14 +34,14 @@ class Step:
     """One dynamic constraint of an entry, ready to run (``lo``/``scale`` map raw to weighted
     0-100: ``(raw - lo) * scale``)."""
 
-    plugin: Plugin
-    ctx: Context
+    plugin: Plugin[Any]
+    ctx: Context[Any]
     hard: bool
     weight: float
     lo: float = 0.0
     scale: float = 0.0
-    row: Callable[[int, int], Any] = field(default=lambda row, at: _not_made())
-    # ^ the plugin's row_filter/row_score, made by Engine._recompute (the first sync)
+    row: Callable[[int, int], Any] = _not_made
+    # ^ the plugin's per-row filter or score, made when the cache recomputes the entry
 
 
 @dataclass
@@ -62,9 +50,9 @@ class Span:
     range it was normalised with. A patched row that moves the range (over the candidates)
     changes every row's share, so the entry is rebuilt then."""
 
-    plugin: Plugin
+    plugin: Score[Any]
     constraint: Constraint
-    raw: np.ndarray  # float64 over the entry's rows
+    raw: Vector  # float64 over the entry's rows
     lo: float
     hi: float
 
@@ -72,21 +60,21 @@ class Span:
 @dataclass
 class Entry:
     version: int  # ClusterState.static_version it was built at
-    rows: np.ndarray | None  # None: every row of the state
-    static: np.ndarray  # float32 over the entry's rows: weighted static score, -inf excluded
+    rows: Rows | None  # None: every row of the state
+    static: Vector  # float32 over the entry's rows: weighted static score, -inf excluded
     steps: list[Step]  # the dynamic constraints, hard ones first
     constraints: tuple[Constraint, ...]
     action: str
-    total: np.ndarray  # float32: static + dynamic, as of ``seen``
+    total: Vector  # float32: static + dynamic, as of ``seen``
     seen: int = -1  # ClusterState.changed.seq that ``total`` reflects (-1: none yet)
     restated: int = 0  # ClusterState.restated.seq that ``static`` reflects
-    depends: tuple[Any, ...] = ()  # the watched steps' ``depends`` that ``total`` reflects
+    depends: tuple[Hashable, ...] = ()  # the watched steps' ``depends`` ``total`` reflects
     shared: int = -1  # ClusterState.shared_version ``depends`` was last checked at
-    watch: list[Step] = field(default_factory=list)  # steps whose plugin has ``depends``
-    filters: list[tuple[Plugin, Constraint]] = field(default_factory=list)  # static hard
-    scores: list[tuple[Plugin, Constraint]] = field(default_factory=list)  # static, BOUNDS
+    watch: list[Step] = field(default_factory=list)  # steps whose plugin is ``Shared``
+    filters: list[tuple[Filter[Any], Constraint]] = field(default_factory=list)  # static hard
+    scores: list[tuple[Score[Any], Constraint]] = field(default_factory=list)  # static, BOUNDS
     spans: list[Span] = field(default_factory=list)  # static, min-max
-    minmax: list[tuple[np.ndarray, float]] = field(default_factory=list)  # see _build
+    minmax: list[tuple[Vector, float]] = field(default_factory=list)  # see EntryCache.build
     row_list: array[int] | None = None  # ``rows`` for ``bisect`` (None with ``rows``)
 
     @property

@@ -1,4 +1,4 @@
-"""The placement contract: a request, the invokers' states, and a decision.
+"""The placement contract: a request, the invokers' states, a decision, and the engine.
 
 Why a value for "nowhere to run": an unschedulable activation is an expected outcome the
 dispatcher records (a whisk internal error activation carrying the reason), not a bug, so it
@@ -8,9 +8,12 @@ invokers ("0/3 invokers are available: 1 unhealthy, 2 without capability gpu.").
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from .config import PlacementConfig
+from .constraints import Bound
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,46 @@ Decision = str | Unschedulable
 """The chosen invoker's id, or why there is none."""
 
 
-class Placement(Protocol):
-    """A snapshot placement policy: choose one invoker among ``invokers`` for ``request``.
+class PlacementEngine(Protocol):
+    """The placement contract: what the controller's components use of the engine.
 
-    The controller's placement is the incremental ``framework.Engine`` (its state follows
-    events, so no snapshot is taken per activation); this older contract remains for
-    policies that want a snapshot.
+    ``framework.Engine`` is the implementation; callers (the dispatcher, fan-out, the tunnel
+    hub, artifact planning, the app wiring local invokers) are typed against this, so each
+    call is checked where components meet. Its state follows events, so nothing takes a
+    snapshot per activation:
+
+    - invokers: ``register`` / ``unregister``, ``heartbeat`` (what an invoker reports:
+      health, free memory, networks, cached artifacts, ``warm`` action keys ...; an unknown
+      id is ignored), ``forget_warm`` (its pool evicted a warm container), ``observe_rtt``
+      (the tunnel's smoothed round trip, ``tunnel.health.RoundTrip``);
+    - activations: ``placed`` right after the decision, ``completed`` when it ended;
+    - decisions: ``place`` one bound action, ``place_many`` a fan-out's bindings;
+    - knowledge: ``owners`` (users on record for a namespace), ``artifact_sizes``.
     """
 
-    def choose(self, request: PlacementRequest, invokers: Sequence[InvokerState]) -> Decision: ...
+    @property
+    def config(self) -> PlacementConfig: ...
+
+    def register(self, state: InvokerState) -> None: ...
+
+    def unregister(self, id: str) -> None: ...
+
+    def heartbeat(self, id: str, **changes: Any) -> None: ...
+
+    def forget_warm(self, id: str, action_key: str) -> None: ...
+
+    def observe_rtt(self, id: str, rtt_ms: float) -> None: ...
+
+    def placed(self, id: str, memory_mb: int, action_key: str) -> None: ...
+
+    def completed(self, id: str, memory_mb: int, action_key: str, run_ms: float | None,
+                  warm: bool) -> None: ...
+
+    def place(self, request: PlacementRequest, bound: Bound = ...) -> Decision: ...
+
+    def place_many(self, request: PlacementRequest, bounds: Iterable[Bound], *,
+                   commit: bool = False) -> list[Decision]: ...
+
+    def owners(self, namespace: str) -> list[str]: ...
+
+    def artifact_sizes(self, sizes: Mapping[str, int]) -> None: ...

@@ -29,13 +29,21 @@ from __future__ import annotations
 import heapq
 import sys
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .interface import InvokerState
+
+Mask = npt.NDArray[np.bool_]
+"""One bool per row of a view (a filter's answer, the candidates)."""
+Rows = npt.NDArray[np.intp]
+"""Sorted state rows (or positions within a view)."""
+Vector = npt.NDArray[Any]
+"""Numbers per row: a column, raw or weighted scores, totals."""
 
 ROLES = ("cloud", "edge")
 OPEN_NAMESPACE = "*"
@@ -59,7 +67,6 @@ COLUMNS: Mapping[str, Any] = {
     "backlog_ms": np.float32,  # expected run time of the activations placed and not completed
     "queue_ms": np.float32,  # backlog_ms / cpus: how long a new activation would wait
     "rtt_ms": np.float32,  # measured round trip to the controller; -1: none measured yet
-    "rtt_ewma_ms": np.float32,  # the running average ``rtt_ms`` follows in steps
 }
 DYNAMIC_CHANGES = frozenset({"healthy", "free_memory_mb", "in_flight", "backlog_ms"})
 LOG_KEEP = 4096
@@ -108,13 +115,13 @@ class ClusterState:
         self.index: dict[str, int] = {}
         self.ids: list[str | None] = []
         self._free_rows: list[int] = []  # a heap: the lowest free row is reused first
-        self.cols: dict[str, np.ndarray] = {
+        self.cols: dict[str, Vector] = {
             name: np.zeros(capacity, dtype) for name, dtype in COLUMNS.items()
         }
         # attribute -> term -> its rows, unordered, as compact int32 arrays (a Python set of
         # one row costs 216 bytes; most terms - cached models, home networks - have few rows)
         self.members: dict[str, dict[str, array[int]]] = {a: {} for a in SET_ATTRIBUTES}
-        self._arrays: dict[tuple[str, str], np.ndarray] = {}
+        self._arrays: dict[tuple[str, str], Rows] = {}
         self.codes: dict[str, dict[str, int]] = {a: {} for a in CODED_ATTRIBUTES}
         self.names: dict[str, list[str]] = {a: [] for a in CODED_ATTRIBUTES}
         # row -> its set attributes, one frozenset per SET_ATTRIBUTES entry (None: free row);
@@ -127,7 +134,7 @@ class ClusterState:
         self.sizes: dict[str, int] = {}  # artifact key -> bytes, as far as it is known
         self.static_version = 0
         self.changes = 0  # counts every column write (row views cache columns per count)
-        self.shared_version = 0  # counts changes of run_ms (what no row holds; Plugin.depends)
+        self.shared_version = 0  # counts changes of run_ms (what no row holds; Shared.depends)
         self.changed = RowLog()  # rows whose dynamic columns or warm containers changed
         self.restated = RowLog()  # rows whose static attributes changed (not registrations)
 
@@ -154,7 +161,7 @@ class ClusterState:
         c["bandwidth_mbps"][row] = s.bandwidth_mbps
         c["cpus"][row] = max(s.cpus, 1e-3)
         c["queue_ms"][row] = 0.0
-        c["rtt_ms"][row] = c["rtt_ewma_ms"][row] = -1.0
+        c["rtt_ms"][row] = -1.0
         self._set_terms(row, self._intern(terms_of(s)))
         self.static_version += 1
         self.changes += 1
@@ -204,7 +211,7 @@ class ClusterState:
                 value = changes[name] if floor is None else max(changes[name], floor)
                 if c[name][row] != c[name].dtype.type(value):
                     c[name][row], changed = value, True
-        codes = {
+        codes: dict[str, Callable[[Any], int]] = {
             "role": lambda v: ROLES.index(v) if v in ROLES else 0,
             "owner": lambda v: -1 if v is None else self.code("owner", v, create=True),
             "site": lambda v: self.code("site", v, create=True),
@@ -284,7 +291,7 @@ class ClusterState:
             self.names[attribute].append(name)
         return found
 
-    def rows_of(self, attribute: str, term: str) -> np.ndarray:
+    def rows_of(self, attribute: str, term: str) -> Rows:
         """Sorted rows whose set ``attribute`` holds ``term`` (cached until it changes)."""
         key = (attribute, term)
         rows = self._arrays.get(key)
@@ -294,7 +301,7 @@ class ClusterState:
             rows = self._arrays[key] = np.sort(held).astype(np.intp)
         return rows
 
-    def warm_rows(self, action: str) -> np.ndarray:
+    def warm_rows(self, action: str) -> Rows:
         key = ("warm", action)
         rows = self._arrays.get(key)
         if rows is None:
@@ -410,7 +417,7 @@ def terms_of(s: InvokerState) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in terms.items() if v}
 
 
-def union(arrays: Iterable[np.ndarray]) -> np.ndarray:
+def union(arrays: Iterable[Rows]) -> Rows:
     """Sorted union of sorted row arrays (no numpy call when at most one is non-empty)."""
     found = [a for a in arrays if len(a)]
     if not found:
@@ -425,15 +432,15 @@ class View:
     engine) or one invoker (the reference). Results are arrays over the view's rows.
     """
 
-    def __init__(self, state: ClusterState, rows: np.ndarray | None = None) -> None:
+    def __init__(self, state: ClusterState, rows: Rows | None = None) -> None:
         """``rows``: sorted state rows (None: all rows)."""
         self.state = state
         self.rows = rows
         self.size = state.n if rows is None else len(rows)
-        self._cols: dict[str, tuple[int, np.ndarray]] = {}
-        self._found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._cols: dict[str, tuple[int, Vector]] = {}
+        self._found: dict[int, tuple[Rows, Rows]] = {}
 
-    def col(self, name: str) -> np.ndarray:
+    def col(self, name: str) -> Vector:
         """Column ``name`` over the view's rows; read-only (a row view caches what it
         gathered until the next state change, so several plugins share one gather)."""
         col = self.state.cols[name]
@@ -442,39 +449,40 @@ class View:
         hit = self._cols.get(name)
         if hit is not None and hit[0] == self.state.changes:
             return hit[1]
-        gathered = col[self.rows]
+        gathered: Vector = col[self.rows]
         self._cols[name] = (self.state.changes, gathered)
         return gathered
 
-    def has_any(self, attribute: str, terms: Iterable[str]) -> np.ndarray:
+    def has_any(self, attribute: str, terms: Iterable[str]) -> Mask:
         """Rows whose set ``attribute`` holds at least one of ``terms``."""
         mask = np.zeros(self.size, np.bool_)
         for term in terms:
             mask |= self._has(attribute, term)
         return mask
 
-    def has_all(self, attribute: str, terms: Iterable[str]) -> np.ndarray:
+    def has_all(self, attribute: str, terms: Iterable[str]) -> Mask:
         """Rows whose set ``attribute`` holds every one of ``terms``."""
         mask = np.ones(self.size, np.bool_)
         for term in terms:
             mask &= self._has(attribute, term)
         return mask
 
-    def count(self, attribute: str, terms: Iterable[str]) -> np.ndarray:
+    def count(self, attribute: str, terms: Iterable[str]) -> Vector:
         """How many of ``terms`` each row's set ``attribute`` holds."""
         counts = np.zeros(self.size, np.int32)
         for term in terms:
             counts += self._has(attribute, term)
         return counts
 
-    def is_id(self, id: str) -> np.ndarray:
+    def is_id(self, id: str) -> Mask:
         row = self.state.index.get(id, -1)
         if self.rows is None:
             mask = np.zeros(self.size, np.bool_)
             if row >= 0:
                 mask[row] = True
             return mask
-        return self.rows == row
+        found: Mask = self.rows == row
+        return found
 
     def code(self, attribute: str, name: str) -> int:
         return self.state.code(attribute, name)
@@ -482,7 +490,7 @@ class View:
     def names(self, attribute: str) -> list[str]:
         return self.state.names[attribute]
 
-    def warm(self, action: str) -> np.ndarray:
+    def warm(self, action: str) -> Rows:
         """Positions (within the view) of rows holding a warm container of ``action``."""
         rows = self.state.warm_rows(action)
         return rows if self.rows is None else self._positions(rows)
@@ -493,11 +501,11 @@ class View:
     def run_ms(self, action: str, default: float) -> float:
         return self.state.run_ms.get(action, default)
 
-    def rows_with_any(self, attribute: str, terms: Iterable[str]) -> np.ndarray:
+    def rows_with_any(self, attribute: str, terms: Iterable[str]) -> Rows:
         """Sorted state rows whose set ``attribute`` holds one of ``terms`` (whole cluster)."""
         return union(self.state.rows_of(attribute, term) for term in terms)
 
-    def _has(self, attribute: str, term: str) -> np.ndarray:
+    def _has(self, attribute: str, term: str) -> Mask:
         members = self.state.rows_of(attribute, term)
         mask = np.zeros(self.size, np.bool_)
         if self.rows is None:
@@ -509,7 +517,7 @@ class View:
             mask = members[at] == self.rows
         return mask
 
-    def _positions(self, members: np.ndarray) -> np.ndarray:
+    def _positions(self, members: Rows) -> Rows:
         """Positions in this view of those of ``members`` (sorted state rows) it covers.
 
         Cached per ``members`` array: the state replaces that array whenever its set changes.
@@ -524,9 +532,10 @@ class View:
         self._found[id(members)] = (members, found)
         return found
 
-    def _find(self, members: np.ndarray) -> np.ndarray:
+    def _find(self, members: Rows) -> Rows:
         assert self.rows is not None
         at = np.searchsorted(self.rows, members)
         inside = at < self.size
         at, members = at[inside], members[inside]
-        return at[self.rows[at] == members]
+        found: Rows = at[self.rows[at] == members]
+        return found

@@ -1,15 +1,17 @@
 """The function preprocessor: annotations compiled into placement constraints, then bound.
 
+``model`` holds the values (``ArtifactNeed``, ``CompiledAction``, ``BoundAction``);
 ``compiler`` maps an action version's ``edgewhisk`` annotation to hard and soft
-``Constraint`` values once (cached); ``variables`` binds ``{variables}`` per invocation;
-``fanout`` turns an unbound ``{usr}`` into one bound action per user on record and places
-them in bulk. The engine (``edgewhisk_controller.placement``) consumes ``BoundAction``.
+``Constraint`` values once (cached); ``variables`` binds ``{variables}`` per invocation
+(``bind``); ``expand`` turns an unbound ``{usr}`` into one bound action per user on record and
+places them in bulk. The engine (``edgewhisk_controller.placement``) places ``BoundAction``s.
 """
 
-from .compiler import ArtifactNeed, CompiledAction, Compiler, compile_action
+from .compiler import Compiler, compile_action
 from .exceptions import PreprocessError, UnboundVariable
 from .expand import Child, FanOut, fan_out
-from .variables import FANOUT_VARIABLE, BoundAction, bind, bind_users, unbound
+from .model import ArtifactNeed, BoundAction, CompiledAction
+from .variables import FANOUT_VARIABLE, bind, bind_users, unbound
 from .weights import DEFAULT_WEIGHT, Weights, default_weights, weights_of
 
 __all__ = [

@@ -5,26 +5,26 @@ constraints (the table below) runs once per version and is cached; each
 invocation only binds ``{variables}`` (``variables.py``), and the engine caches its filter masks
 and static scores per bound constraint set.
 
-The mapping, row by row (``args`` are what the engine's plugin receives; strings may hold
-``{variables}`` until bound)::
+The mapping, row by row (each constraint's arguments are its plugin's typed ``Args`` from
+``placement.constraints``; strings may hold ``{variables}`` until bound)::
 
-    source                       plugin               hard?        args
-    always                       Health               hard         {}
-                                 NamespaceAccess      hard         {"namespace": ns}
-                                 ResourcesFit         hard         {"memory_mb": limit}
-                                 RuntimeKind          hard         {"kind": exec kind}
-                                 BalancedLoad         soft         {}
-                                 WarmContainer        soft         {"action": "ns/name@version"}
-    policy.fn(node=...)          NodeSelector         strict       {"node": "{usr}_device"}
-    policy.fn(capability=...)    Capability           strict       {"capabilities": ("gpu",)}
-    policy.data(network=[...])   NetworkMembership    strict       {"networks": ("company",)}
-    consumed, locality 'local'   ArtifactLocality     hard         {"artifacts": (keys,)}
-    every consumed artifact      ArtifactLocality     soft         {"artifacts": (keys,)}
-    consumed model / exec image  CachedArtifact       soft         {"artifacts": (keys,)}
-    policy.deadline(within)      DeadlineFeasibility  strict       {"within_s": 2.0, "action":
-                                                                    "ns/name@version",
-                                                                    "artifacts": (keys,)}
-    caller location              Proximity            soft         {"site": None}  (bound per call)
+    source                       args                                          hard?
+    always (``constraints.always``, first in every compiled action):
+                                 HealthArgs()                                  hard
+                                 NamespaceAccessArgs(ns)                       hard
+                                 ResourcesFitArgs(memory limit)                hard
+                                 RuntimeKindArgs(exec kind)                    hard
+                                 BalancedLoadArgs()                            soft
+                                 WarmContainerArgs("ns/name@version")          soft
+                                 ProximityArgs(None)  (caller's site, bound per call)  soft
+    policy.fn(node=...)          NodeSelectorArgs("{usr}_device")              strict
+    policy.fn(capability=...)    CapabilityArgs(("gpu",))                      strict
+    policy.data(network=[...])   NetworkMembershipArgs(("company",))           strict
+    consumed, locality 'local'   ArtifactLocalityArgs((keys,))                 hard
+    every consumed artifact      ArtifactLocalityArgs((keys,))                 soft
+    consumed model / exec image  CachedArtifactArgs((keys,))                   soft
+    policy.deadline(within)      DeadlineFeasibilityArgs(2.0, "ns/name@version", (keys,))
+                                                                               strict
 
 An artifact's key is its ref (``{usr}/glucose``, bound to ``u1/glucose``) or, for a model
 chosen by selector, its name — the same path the runtime's resolver reads under its artifacts
@@ -36,56 +36,18 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import edgewhisk
 
 from ..placement import constraints as c
-from ..placement.constraints import Constraint, HardAndSoft
+from ..placement.constraints import Args, Constraint
 from ..schema import stored as entities
+from .model import ANNOTATION, ArtifactNeed, CompiledAction, arguments, has_variable
 from .weights import Weights, default_weights
 
-if TYPE_CHECKING:
-    from .variables import BoundAction
-
-ANNOTATION = "edgewhisk"
 CACHE_SIZE = 4096
 """Compiled action versions kept (LRU); a compile is cheap, this only bounds memory."""
-
-
-@dataclass(frozen=True)
-class ArtifactNeed:
-    """A consumed artifact: what the action needs injected, and where it may come from."""
-
-    name: str  # the keyword argument of main
-    kind: str  # "data" | "model"
-    ref: str | None  # may hold {variables} until bound
-    selector: Mapping[str, Any] | None
-    locality: str | None  # "local" | "cloud" | "network:NAME" | None
-
-    @property
-    def key(self) -> str:
-        """The artifact's key for locality and caching: its ref, else its name."""
-        return self.ref if self.ref is not None else self.name
-
-
-@dataclass(frozen=True)
-class CompiledAction(HardAndSoft):
-    """One action version's constraints, with ``{variables}`` still unbound."""
-
-    key: str  # "ns/name@version"
-    constraints: tuple[Constraint, ...]
-    variables: frozenset[str]
-    artifacts: tuple[ArtifactNeed, ...]
-    digest: str  # of the annotation and weights this was compiled from
-    templated: tuple[int, ...] = ()  # indexes of the constraints whose args hold {variables}
-
-    def bind(self, params: Mapping[str, Any], *, site: str | None = None) -> BoundAction:
-        """Bind every variable from ``params`` (see ``variables.bind``)."""
-        from .variables import bind
-
-        return bind(self, params, site=site)
 
 
 def _strings(value: str | list[str]) -> tuple[str, ...]:
@@ -99,18 +61,9 @@ class _Builder:
         self.weights = weights
         self.out: list[Constraint] = []
 
-    def add(self, plugin: str, hard: bool, **args: Any) -> None:
-        weight = 1.0 if hard else self.weights.of(plugin)
-        self.out.append(Constraint(plugin, args, hard, weight))
-
-
-def _always(b: _Builder, ns: str, action: Mapping[str, Any], key: str) -> None:
-    b.add(c.HEALTH, True)
-    b.add(c.NAMESPACE_ACCESS, True, namespace=ns)
-    b.add(c.RESOURCES_FIT, True, memory_mb=entities.limits(action)["memory"])
-    b.add(c.RUNTIME_KIND, True, kind=entities.exec_of(action)["kind"])
-    b.add(c.BALANCED_LOAD, False)
-    b.add(c.WARM_CONTAINER, False, action=key)
+    def add(self, args: Args, hard: bool) -> None:
+        weight = 1.0 if hard else self.weights.of(args.PLUGIN)
+        self.out.append(Constraint(args, hard, weight))
 
 
 def _policies(b: _Builder, doc: Mapping[str, Any], key: str,
@@ -119,26 +72,25 @@ def _policies(b: _Builder, doc: Mapping[str, Any], key: str,
         strict = bool(policy.get("strict", False))
         if policy["type"] == "fn":
             if "node" in policy:
-                b.add(c.NODE_SELECTOR, strict, node=policy["node"])
+                b.add(c.NodeSelectorArgs(policy["node"]), strict)
             if "capability" in policy:
-                b.add(c.CAPABILITY, strict, capabilities=_strings(policy["capability"]))
+                b.add(c.CapabilityArgs(_strings(policy["capability"])), strict)
         elif policy["type"] == "data":
-            b.add(c.NETWORK_MEMBERSHIP, strict, networks=_strings(policy["network"]))
+            b.add(c.NetworkMembershipArgs(_strings(policy["network"])), strict)
         elif policy["type"] == "deadline":
             within = edgewhisk.parse_duration(policy["within"])
-            b.add(c.DEADLINE_FEASIBILITY, strict, within_s=within, action=key,
-                  artifacts=tuple(n.key for n in needs))
+            b.add(c.DeadlineFeasibilityArgs(within, key, tuple(n.key for n in needs)), strict)
 
 
 def _artifacts(b: _Builder, needs: tuple[ArtifactNeed, ...], image: str | None) -> None:
     local = tuple(n.key for n in needs if n.locality == "local")
     if local:
-        b.add(c.ARTIFACT_LOCALITY, True, artifacts=local)
+        b.add(c.ArtifactLocalityArgs(local), True)
     if needs:
-        b.add(c.ARTIFACT_LOCALITY, False, artifacts=tuple(n.key for n in needs))
+        b.add(c.ArtifactLocalityArgs(tuple(n.key for n in needs)), False)
     cached = tuple(n.key for n in needs if n.kind == "model") + ((image,) if image else ())
     if cached:
-        b.add(c.CACHED_ARTIFACT, False, artifacts=cached)
+        b.add(c.CachedArtifactArgs(cached), False)
 
 
 def needs_of(doc: Mapping[str, Any]) -> tuple[ArtifactNeed, ...]:
@@ -186,20 +138,14 @@ def _compile(action: Mapping[str, Any], weights: Weights, digest: str) -> Compil
     needs = needs_of(doc)
     exec_ = entities.exec_of(action)
     b = _Builder(weights)
-    _always(b, ns, action, key)
+    b.out.extend(c.always(ns, exec_["kind"], entities.limits(action)["memory"], key, None,
+                          weights.of))
     _policies(b, doc, key, needs)
     _artifacts(b, needs, exec_.get("image") if exec_["kind"] == "blackbox" else None)
-    b.add(c.PROXIMITY, False, site=None)
-    templated = tuple(i for i, k in enumerate(b.out) if any(map(has_variable, k.args.values())))
+    templated = tuple(i for i, k in enumerate(b.out)
+                      if any(map(has_variable, arguments(k.args).values())))
     return CompiledAction(key, tuple(b.out), frozenset(edgewhisk.variables(doc)), needs, digest,
                           templated)
-
-
-def has_variable(value: Any) -> bool:
-    """Whether an argument (a string, or a tuple of them) holds a ``{variable}``."""
-    if isinstance(value, str):
-        return "{" in value
-    return isinstance(value, tuple) and any(map(has_variable, value))
 
 
 class Compiler:

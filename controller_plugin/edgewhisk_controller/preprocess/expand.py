@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..placement.interface import Decision, Unschedulable
-from .compiler import CompiledAction
-from .variables import BoundAction, bind_users
+from .model import BoundAction, CompiledAction
+from .variables import bind_users
 
 PlaceMany = Callable[[Sequence[BoundAction]], Sequence[Decision]]
 """Places bound actions in one call, a decision per bound action in order."""

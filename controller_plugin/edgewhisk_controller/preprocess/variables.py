@@ -14,41 +14,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import edgewhisk
 
-from ..placement import constraints as c
-from ..placement.constraints import Constraint, HardAndSoft
-from .compiler import ArtifactNeed, CompiledAction, has_variable
+from ..placement.constraints import Constraint, ProximityArgs
 from .exceptions import UnboundVariable
+from .model import (
+    ArtifactNeed,
+    BoundAction,
+    CompiledAction,
+    args_like,
+    arguments,
+    has_variable,
+    with_args,
+)
 
 FANOUT_VARIABLE = "usr"
 """The one variable that, left unbound, fans out over the users on record."""
 
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-@dataclass(frozen=True)
-class BoundAction(HardAndSoft):
-    """A compiled action with every variable bound: what the engine places."""
-
-    compiled: CompiledAction
-    binding: tuple[tuple[str, str], ...]  # (variable, value), sorted by variable
-    site: str | None  # the caller's site; None -> the controller's own
-    constraints: tuple[Constraint, ...]
-    artifacts: tuple[ArtifactNeed, ...]  # refs bound
-
-    @property
-    def key(self) -> str:
-        """A cache key: the action version, what it was compiled from, and the binding."""
-        bound = ",".join(f"{k}={v}" for k, v in self.binding)
-        return f"{self.compiled.key}#{self.compiled.digest[:16]}|{bound}|site={self.site or ''}"
-
-    @property
-    def values(self) -> dict[str, str]:
-        return dict(self.binding)
 
 
 def unbound(compiled: CompiledAction, params: Mapping[str, Any]) -> frozenset[str]:
@@ -81,12 +67,18 @@ def _subst(value: Any, values: Mapping[str, str]) -> Any:
     return value
 
 
+def _bound_args(k: Constraint, values: Mapping[str, str]) -> Constraint:
+    """``k`` with every ``{variable}`` of its arguments replaced from ``values``."""
+    bound = {name: _subst(v, values) for name, v in arguments(k.args).items()}
+    return with_args(k, args_like(k.args, bound))
+
+
 def _bind_constraint(k: Constraint, values: Mapping[str, str], site: str | None) -> Constraint:
-    if k.plugin == c.PROXIMITY:
-        return replace(k, args={**k.args, "site": site})
-    if not any(has_variable(v) for v in k.args.values()):
+    if isinstance(k.args, ProximityArgs):
+        return with_args(k, ProximityArgs(site))
+    if not any(has_variable(v) for v in arguments(k.args).values()):
         return k
-    return replace(k, args={name: _subst(v, values) for name, v in k.args.items()})
+    return _bound_args(k, values)
 
 
 def _bind_artifacts(needs: Iterable[ArtifactNeed], values: Mapping[str, str]
@@ -110,12 +102,11 @@ def bind(compiled: CompiledAction, params: Mapping[str, Any], *,
     if compiled.templated or site is not None:
         rebuilt = list(constraints)
         for i in compiled.templated:
-            k = rebuilt[i]
-            rebuilt[i] = _with_args(k, {name: _subst(v, values) for name, v in k.args.items()})
+            rebuilt[i] = _bound_args(rebuilt[i], values)
         if site is not None:
             for i, k in enumerate(rebuilt):
-                if k.plugin == c.PROXIMITY:
-                    rebuilt[i] = _with_args(k, {**k.args, "site": site})
+                if isinstance(k.args, ProximityArgs):
+                    rebuilt[i] = with_args(k, ProximityArgs(site))
         constraints = tuple(rebuilt)
     return BoundAction(compiled, tuple(values.items()), site, constraints,
                        _bind_artifacts(compiled.artifacts, values) if values
@@ -156,19 +147,6 @@ class _Splices:
         return [p[0] + user + p[1] if type(p) is tuple else user.join(p) for p in self.parts]
 
 
-def _with_args(k: Constraint, args: dict[str, Any]) -> Constraint:
-    """``dataclasses.replace(k, args=args)`` without re-running the frozen ``__init__``.
-
-    Why: a frozen dataclass's ``__init__`` costs microseconds (four ``object.__setattr__``
-    and a default factory), a third of a user's binding in a 10,000-user fan-out; the copy
-    is exactly what ``replace`` would build (``Constraint`` has no ``__post_init__``).
-    """
-    new = object.__new__(Constraint)
-    new.__dict__.update(k.__dict__)
-    new.__dict__["args"] = args
-    return new
-
-
 def _build(value: Any, recipe: Any, subs: list[str]) -> Any:
     if recipe is None:
         return value
@@ -199,10 +177,11 @@ def bind_users(
     # per constraint mentioning {usr}: its constant args, and (name, recipe) of the others
     plans: list[tuple[int, Constraint, dict[str, Any], list[tuple[str, Any]]]] = []
     for i, k in enumerate(template):
-        recipes = {name: splices.recipe(v) for name, v in k.args.items()}
+        given = arguments(k.args)
+        recipes = {name: splices.recipe(v) for name, v in given.items()}
         varying = [(name, r) for name, r in recipes.items() if r is not None]
         if varying:
-            constant = {name: v for name, v in k.args.items() if recipes[name] is None}
+            constant = {name: v for name, v in given.items() if recipes[name] is None}
             plans.append((i, k, constant, varying))
     needs = _bind_artifacts(compiled.artifacts, partial)
     need_plans = [(i, n, splices.recipe(n.ref), splices.recipe(n.locality))
@@ -224,7 +203,7 @@ def bind_users(
             for name, r in varying:
                 args[name] = subs[r] if type(r) is int else tuple(
                     [subs[x[0]] if type(x) is tuple else x for x in r])
-            constraints[i] = _with_args(k, args)
+            constraints[i] = with_args(k, args_like(k.args, args))
         artifacts = needs
         if need_plans:
             listed = list(needs)

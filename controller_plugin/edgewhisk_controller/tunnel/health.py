@@ -7,7 +7,9 @@ timestamp, not a timer. It outlives connections: a device that drops its connect
 rest of the window to come back with its in-flight activations.
 
 ``RoundTrip``: controller<->invoker round-trip time from heartbeat echoes, smoothed (EWMA),
-for placement's proximity and for the status API.
+for placement's proximity and for the status API. This is the one place a round trip is
+smoothed: placement (``Engine.observe_rtt``) follows this average in steps, it does not
+average it again.
 """
 
 from __future__ import annotations
@@ -59,7 +61,6 @@ class RoundTrip:
     def __init__(self) -> None:
         self.ms: float | None = None  # smoothed; None until the first echo
         self.last_ms: float | None = None
-        self.reported_ms: float | None = None  # what placement was last told
 
     def sample(self, ms: float) -> None:
         ms = max(0.0, ms)

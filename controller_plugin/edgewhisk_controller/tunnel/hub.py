@@ -6,10 +6,10 @@ back within the offline window); a dropped connection makes it unhealthy (no new
 keeps its activations; no heartbeat for ``offline_after_s`` makes it offline: its connection
 is closed, its in-flight activations end with ``InvokerLost`` (the dispatcher re-dispatches
 idempotent ones, records the others as whisk internal errors naming it), and it leaves the
-registry and the engine. Revoking its token does the same at once.
-
-The engine is fed only if the placement has ``register``/``unregister``/``heartbeat`` (the
-``Engine``); a snapshot placement (``LeastLoaded``) reads ``RemoteInvoker.state()`` instead.
+registry and the engine. Revoking its token does the same at once. The engine hears every
+change through the placement contract (``placement.PlacementEngine``), round trips included:
+each heartbeat echo's sample is smoothed once, in ``health.RoundTrip``, and that average is
+what ``observe_rtt`` receives.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from aiohttp import web
 from edgewhisk_tunnel import CloseCode, ProtocolError, Register
 
 from ..invokers.registry import InvokerRegistry
-from ..placement.interface import InvokerState
+from ..placement.interface import InvokerState, PlacementEngine
 from .artifact_service import ArtifactService
 from .remote import RemoteInvoker
 from .session import Session
@@ -40,24 +40,20 @@ OFFLINE_AFTER_S = 10.0
 HEARTBEAT_S = 1.0
 """How often both sides send heartbeats (at most; faster for a short offline window)."""
 
-RTT_CHANGE, RTT_CHANGE_MS = 0.2, 1.0
-"""A round-trip time is passed on to the engine when it moved by 20 % and at least 1 ms."""
-
 _STATE_FIELDS = frozenset(InvokerState.__dataclass_fields__)
 _STATIC = ("kinds", "memory_mb", "role", "owner", "site", "labels", "capabilities",
            "networks", "bandwidth_mbps", "cached")
 
 
 class TunnelHub:
-    def __init__(self, tokens: Tokens, registry: InvokerRegistry, placement: Any = None, *,
+    def __init__(self, tokens: Tokens, registry: InvokerRegistry, engine: PlacementEngine, *,
                  offline_after_s: float = OFFLINE_AFTER_S,
                  artifacts: ArtifactRegistry | None = None) -> None:
         self.tokens = tokens
         self.registry = registry
         self.offline_after_s = offline_after_s
         self.heartbeat_s = min(HEARTBEAT_S, offline_after_s / 4)
-        self.engine = placement if all(
-            hasattr(placement, m) for m in ("register", "unregister", "heartbeat")) else None
+        self.engine = engine
         self.devices: dict[str, RemoteInvoker] = {}
         self.artifacts = ArtifactService(artifacts, self.devices)
         self.sessions: set[Session] = set()
@@ -104,8 +100,7 @@ class TunnelHub:
         else:
             device.online = True
             self.registry.register(device)
-            if self.engine is not None:
-                self.engine.register(device.state())
+            self.engine.register(device.state())
         if previous is not None:
             await previous.close(CloseCode.REPLACED, "a newer connection registered this invoker")
         return device
@@ -129,17 +124,16 @@ class TunnelHub:
             session.close_soon(CloseCode.HEARTBEAT_TIMEOUT, f"{why}: the invoker is offline")
 
     def changed(self, device: RemoteInvoker, **changes: Any) -> None:
-        if self.engine is not None and device.online:
+        if device.online:
             known = {k: v for k, v in changes.items() if k in _STATE_FIELDS}
             if known:
                 self.engine.heartbeat(device.id, **known)
 
     def cold(self, device: RemoteInvoker, keys: Iterable[str]) -> None:
         """The device's pool dropped its last warm container of each of ``keys``."""
-        forget = getattr(self.engine, "forget_warm", None)
-        if forget is not None and device.online:
+        if device.online:
             for key in keys:
-                forget(device.id, key)
+                self.engine.forget_warm(device.id, key)
 
     def held(self, device: RemoteInvoker, now: Iterable[str]) -> None:
         """The device's node store changed: the registry's copies follow."""
@@ -151,18 +145,10 @@ class TunnelHub:
         return await self.artifacts.push(invoker_id, doc)
 
     def round_trip(self, device: RemoteInvoker) -> None:
-        """A new round-trip sample: the engine hears of it when it moved by more than
-        ``RTT_CHANGE`` (through ``observe_rtt`` when it has one, else as the ``rtt_ms``
-        column if its invoker state has one)."""
-        observe = getattr(self.engine, "observe_rtt", None)
-        if observe is not None and device.rtt.ms is not None and device.online:
-            observe(device.id, device.rtt.ms)
-        rtt, told = device.rtt.ms, device.rtt.reported_ms
-        if "rtt_ms" not in _STATE_FIELDS or rtt is None:
-            return
-        if told is None or abs(rtt - told) > max(RTT_CHANGE_MS, RTT_CHANGE * told):
-            device.rtt.reported_ms = rtt
-            self.changed(device, rtt_ms=rtt)
+        """A new round-trip sample: the engine gets the smoothed round trip (it follows it
+        in steps of its own, ``Engine.observe_rtt``)."""
+        if device.rtt.ms is not None and device.online:
+            self.engine.observe_rtt(device.id, device.rtt.ms)
 
     # -- revocation and shutdown ------------------------------------------------------------
 
@@ -201,14 +187,13 @@ class TunnelHub:
             device.online = False
             if device.id in self.registry and self.registry.get(device.id) is device:
                 self.registry.unregister(device.id)
-            if self.engine is not None:
-                try:
-                    self.engine.unregister(device.id)
-                except KeyError:
-                    pass  # the registry feeds the engine itself
+            try:
+                self.engine.unregister(device.id)
+            except KeyError:
+                pass  # the registry feeds the engine itself
 
     def _engine_update(self, device: RemoteInvoker, *names: str) -> None:
-        if self.engine is not None and device.online:
+        if device.online:
             state = device.state()
             self.engine.heartbeat(device.id, **{n: getattr(state, n) for n in names})
 

@@ -41,6 +41,7 @@ from edgewhisk_tunnel.transfers import Transfers
 from ..artifacts.keys import cached_name
 from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
+from ..stores import Doc
 from .exceptions import InvokerLost, NotDeliverable, RemoteFailure
 from .health import Liveness, RoundTrip
 from .tokens import DeviceToken
@@ -70,6 +71,8 @@ class Owner(Protocol):
     def held(self, device: RemoteInvoker, now: Iterable[str]) -> None: ...
 
     def cold(self, device: RemoteInvoker, keys: Iterable[str]) -> None: ...
+
+    async def push(self, invoker_id: str, doc: Doc) -> str: ...
 
 
 class Connection(Protocol):
@@ -177,6 +180,10 @@ class RemoteInvoker(Invoker):
         finally:
             if self.pending.pop(activation_id, None) is not None:  # cancelled by the caller
                 self._forget(activation_id, "abandoned")
+
+    async def preload(self, doc: Doc) -> str:
+        """Pushed to the device through its owner (the hub's artifact service)."""
+        return await self.owner.push(self.id, doc)
 
     async def close(self) -> None:
         """Shutdown: give up every pending activation, close the connection; idempotent."""

@@ -19,6 +19,7 @@ from edgewhisk_controller.artifacts import (
 )
 from edgewhisk_controller.artifacts import plan as planning
 from edgewhisk_controller.artifacts.registry import NAMES
+from edgewhisk_controller.placement import Engine
 from edgewhisk_controller.preprocess import ArtifactNeed
 from edgewhisk_controller.stores import NotFound
 
@@ -83,16 +84,9 @@ def test_consumes_resolve_to_registry_versions(registry: ArtifactRegistry, run: 
 
 
 def test_the_placement_engine_learns_the_sizes(registry: ArtifactRegistry, run: Run[Any]) -> None:
-    class Engine:
-        sizes: dict[str, int] = {}
-
-        def artifact_sizes(self, sizes: dict[str, int]) -> None:
-            self.sizes = dict(sizes)
-
     engine = Engine()
     planning.feed_sizes(engine, run(planning.resolve(registry, NS, [BASE], [], {})))
-    assert engine.sizes == {"base": 12, "glucose-base": 12}
-    planning.feed_sizes(object(), run(planning.resolve(registry, NS, [BASE], [], {})))
+    assert engine.state.sizes == {"base": 12, "glucose-base": 12}
 
 
 @pytest.mark.parametrize("consumes, error, words", [

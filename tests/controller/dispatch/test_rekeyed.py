@@ -13,7 +13,8 @@ from typing import Any
 from edgewhisk_controller.artifacts.plan import ArtifactPlan
 from edgewhisk_controller.dispatch.artifacts import rekeyed
 from edgewhisk_controller.placement import PlacementRequest
-from edgewhisk_controller.preprocess import Compiler
+from edgewhisk_controller.placement.constraints import KEYED_BY_ARTIFACT
+from edgewhisk_controller.preprocess import Compiler, bind
 
 from ..placement.cluster import engine_of, inv
 
@@ -30,7 +31,7 @@ DOC = {"_id": "guest/glucose-base@2", "name": "glucose-base", "version": 2, "siz
 
 
 def _bound_and_plan() -> tuple[Any, ArtifactPlan]:
-    bound = Compiler().compile(ACTION).bind({})
+    bound = bind(Compiler().compile(ACTION), {})
     (need,) = bound.artifacts
     return bound, ArtifactPlan(consumed=((need, DOC),))
 
@@ -38,8 +39,8 @@ def _bound_and_plan() -> tuple[Any, ArtifactPlan]:
 def test_the_selector_model_is_keyed_by_the_registry_name_it_resolved_to() -> None:
     bound, found = _bound_and_plan()
     keyed = rekeyed(bound, found)
-    artifacts = {k.plugin: k.args["artifacts"] for k in keyed.constraints
-                 if "artifacts" in k.args}
+    artifacts = {k.plugin: k.args.artifacts for k in keyed.constraints
+                 if isinstance(k.args, KEYED_BY_ARTIFACT)}
     assert artifacts and all("glucose-base" in keys and "base" not in keys
                              for keys in artifacts.values())
     assert keyed.key != bound.key  # cached apart from another resolution

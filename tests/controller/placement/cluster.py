@@ -1,4 +1,5 @@
-"""Building small clusters for placement tests: an ``InvokerState`` with short defaults."""
+"""Building small clusters for placement tests: an ``InvokerState`` with short defaults, and
+constraints from a plugin name and keyword arguments (its typed ``Args``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,16 @@ from typing import Any
 
 import numpy as np
 from edgewhisk_controller.placement import Engine, InvokerState, PlacementConfig
-from edgewhisk_controller.placement.constraints import Constraint
-from edgewhisk_controller.placement.plugin import Context, Plugin, Sparse, normalise
-from edgewhisk_controller.placement.registry import PLUGINS
+from edgewhisk_controller.placement.constraints import ARGS, Constraint, Constraints
+from edgewhisk_controller.placement.plugin import (
+    Context,
+    Filter,
+    Plugin,
+    Score,
+    Sparse,
+    normalise,
+    prepared,
+)
 from edgewhisk_controller.placement.state import View
 
 PY = frozenset({"python:3"})
@@ -35,21 +43,23 @@ def engine_of(invokers: Sequence[InvokerState], config: PlacementConfig | None =
     return engine
 
 
-def _run(name: str, invokers: Sequence[InvokerState], args: Mapping[str, Any], method: str,
-         config: PlacementConfig | None, action: str, engine: Engine | None) -> Any:
+def _context(name: str, invokers: Sequence[InvokerState], args: Mapping[str, Any],
+             config: PlacementConfig | None, action: str,
+             engine: Engine | None) -> tuple[Plugin[Any], Context[Any]]:
+    """Plugin ``name`` of ``engine`` (or of an engine on ``invokers``) and its context over
+    every row, prepared, for the arguments ``args`` of its ``Args`` type."""
     engine = engine or engine_of(invokers, config)
-    plugin: Plugin = engine.plugins[name]
-    view = View(engine.state)
-    ctx = Context(view, args, action)
-    ctx = Context(view, args, action, plugin.prepare(ctx))
-    return plugin.filter(ctx) if method == "filter" else plugin.score(ctx)
+    plugin = engine.plugins[name]
+    return plugin, prepared(plugin, Context(View(engine.state), ARGS[name](**args), action))
 
 
 def passing(name: str, invokers: Sequence[InvokerState], args: Mapping[str, Any] | None = None,
             *, config: PlacementConfig | None = None, action: str = "guest/a@0.0.1",
             engine: Engine | None = None) -> list[str]:
     """Ids of the invokers plugin ``name``'s filter lets through."""
-    mask = _run(name, invokers, args or {}, "filter", config, action, engine)
+    plugin, ctx = _context(name, invokers, args or {}, config, action, engine)
+    assert isinstance(plugin, Filter)
+    mask = plugin.filter(ctx)
     ids = [s.id for s in invokers] if engine is None else engine.state.ids
     return [id for id, ok in zip(ids, mask, strict=True) if ok and id is not None]
 
@@ -58,18 +68,25 @@ def scores(name: str, invokers: Sequence[InvokerState], args: Mapping[str, Any] 
            *, config: PlacementConfig | None = None, action: str = "guest/a@0.0.1",
            engine: Engine | None = None) -> list[float]:
     """Plugin ``name``'s scores normalised by the framework (0-100), rounded to 0.01."""
-    raw = _run(name, invokers, args or {}, "score", config, action, engine)
+    plugin, ctx = _context(name, invokers, args or {}, config, action, engine)
+    assert isinstance(plugin, Score)
+    raw = plugin.score(ctx)
     size = len(raw) if not isinstance(raw, Sparse) else len(invokers)
-    norm = normalise(raw, size, PLUGINS[name].BOUNDS)
+    norm = normalise(raw, size, plugin.BOUNDS)
     return [round(float(x), 2) for x in norm]
 
 
 def soft(plugin: str, weight: float = 1.0, **args: Any) -> Constraint:
-    return Constraint(plugin, args, False, weight)
+    return Constraint(ARGS[plugin](**args), False, weight)
 
 
 def hard(plugin: str, **args: Any) -> Constraint:
-    return Constraint(plugin, args, True)
+    return Constraint(ARGS[plugin](**args), True)
 
 
-__all__ = ["PY", "engine_of", "hard", "inv", "np", "passing", "scores", "soft"]
+def given(*constraints: Constraint) -> Constraints:
+    """A bound action of just these constraints (the engine adds the ``always`` ones)."""
+    return Constraints(constraints)
+
+
+__all__ = ["PY", "engine_of", "given", "hard", "inv", "np", "passing", "scores", "soft"]

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from edgewhisk_controller.placement import Engine, PlacementRequest
-from edgewhisk_controller.placement.constraints import Constraint
-from edgewhisk_controller.placement.entry import Bound
-from edgewhisk_controller.placement.plugin import Context, Plugin, Sparse
+from edgewhisk_controller.placement.constraints import Bound, Constraint
+from edgewhisk_controller.placement.plugin import Context, Filter, Plugin, Score, Sparse, prepared
 from edgewhisk_controller.placement.state import View
 
 
@@ -28,13 +28,13 @@ class Outcome:
     excluded: dict[str, int] = field(default_factory=dict)
 
 
-def _ctx(engine: Engine, plugin: Plugin, k: Constraint, row: int, action: str) -> Context:
+def _ctx(engine: Engine, plugin: Plugin[Any], k: Constraint, row: int, action: str
+         ) -> Context[Any]:
     view = View(engine.state, np.array([row], np.intp))
-    ctx = Context(view, k.args, action)
-    return Context(view, k.args, action, plugin.prepare(ctx))
+    return prepared(plugin, Context(view, k.args, action))
 
 
-def _raw(engine: Engine, plugin: Plugin, k: Constraint, row: int, action: str) -> float:
+def _raw(engine: Engine, plugin: Score[Any], k: Constraint, row: int, action: str) -> float:
     result = plugin.score(_ctx(engine, plugin, k, row, action))
     if isinstance(result, Sparse):
         assert plugin.BOUNDS is not None
@@ -42,15 +42,15 @@ def _raw(engine: Engine, plugin: Plugin, k: Constraint, row: int, action: str) -
     return float(result[0])
 
 
-def reference(engine: Engine, request: PlacementRequest, bound: Bound = ()) -> Outcome:
+def reference(engine: Engine, request: PlacementRequest, bound: Bound) -> Outcome:
     state = engine.state
     constraints: Sequence[Constraint] = engine.constraints_for(request, bound)
     action = request.key
     rows = [r for r in range(state.n) if state.cols["present"][r]]
-    hard = [(engine.plugins[k.plugin], k) for k in constraints
-            if k.hard and engine.plugins[k.plugin].has_filter]
-    soft = [(engine.plugins[k.plugin], k) for k in constraints
-            if not k.hard and engine.plugins[k.plugin].has_score]
+    hard = [(p, k) for k in constraints
+            if k.hard and isinstance(p := engine.plugins[k.plugin], Filter)]
+    soft = [(p, k) for k in constraints
+            if not k.hard and isinstance(p := engine.plugins[k.plugin], Score)]
     first_failure: dict[int, str] = {}
     static_ok: dict[int, bool] = {}
     for r in rows:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from edgewhisk_controller.placement import (
     Constraint,
+    Constraints,
     Engine,
     InvokerState,
     PlacementConfig,
@@ -23,7 +24,15 @@ from edgewhisk_controller.placement import (
     Unschedulable,
 )
 from edgewhisk_controller.placement import constraints as c
-from edgewhisk_controller.placement.plugin import Context, Sparse
+from edgewhisk_controller.placement.plugin import (
+    Context,
+    Filter,
+    Score,
+    Sparse,
+    prepared,
+    row_filter_of,
+    row_score_of,
+)
 from edgewhisk_controller.placement.state import View
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -100,14 +109,14 @@ def constraint(draw: Any) -> Constraint:
         c.RESOURCES_FIT: lambda: {"memory_mb": draw(st.sampled_from([128, 512]))},
     }[plugin]()
     weight = draw(st.sampled_from([0.0, 0.5, 1.0, 3.0]))
-    return Constraint(plugin, args, draw(st.booleans()), weight)
+    return Constraint(c.ARGS[plugin](**args), draw(st.booleans()), weight)
 
 
 @st.composite
 def scenarios(draw: Any) -> dict[str, Any]:
     n = draw(st.integers(0, 14))
     cluster = [draw(invokers(i)) for i in range(n)]
-    bound = [constraint(draw) for _ in range(draw(st.integers(0, 6)))]
+    bound = Constraints(tuple(constraint(draw) for _ in range(draw(st.integers(0, 6)))))
     request = PlacementRequest(
         action=f"{draw(st.sampled_from(NAMESPACES))}/act", kind=draw(st.sampled_from(KINDS)),
         memory_mb=draw(st.sampled_from([128, 256, 512])),
@@ -156,11 +165,11 @@ def apply(engine: Engine, event: tuple[str, int, bool], request: PlacementReques
         engine.unregister(id)
 
 
-def check(engine: Engine, request: PlacementRequest, bound: list[Constraint]) -> None:
+def check(engine: Engine, request: PlacementRequest, bound: Constraints) -> None:
     check_decision(engine, request, bound, engine.place(request, bound))
 
 
-def check_decision(engine: Engine, request: PlacementRequest, bound: list[Constraint],
+def check_decision(engine: Engine, request: PlacementRequest, bound: Constraints,
                    decision: Any) -> None:
     """``decision`` is what the reference finds for ``bound`` on ``engine``'s state now."""
     expected = reference(engine, request, bound)
@@ -219,15 +228,14 @@ def test_each_plugins_per_row_form_matches_its_vector_form(scenario: dict[str, A
     view = View(engine.state)
     for k in engine.constraints_for(request, scenario["bound"]):
         plugin = engine.plugins[k.plugin]
-        ctx = Context(view, k.args, request.key)
-        ctx = Context(view, k.args, request.key, plugin.prepare(ctx))
+        ctx = prepared(plugin, Context(view, k.args, request.key))
         rows = range(engine.state.n)
-        if plugin.has_filter:
+        if isinstance(plugin, Filter):
             mask = plugin.filter(ctx)
-            passes = plugin.row_filter(ctx)
+            passes = row_filter_of(plugin, ctx)
             assert [passes(r, r) for r in rows] == [bool(m) for m in mask], k
-        if plugin.has_score:
+        if isinstance(plugin, Score):
             wanted = dense(plugin.score(ctx), engine.state.n, plugin.BOUNDS)
-            scores = plugin.row_score(ctx)
+            scores = row_score_of(plugin, ctx)
             got = [scores(r, r) for r in rows]
             assert np.allclose(got, wanted, rtol=1e-5, atol=1e-6), (k, got, wanted)

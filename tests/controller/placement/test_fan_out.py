@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgewhisk_controller.placement import Constraint, Engine, PlacementConfig, Unschedulable
+from edgewhisk_controller.placement import (
+    Constraint,
+    Constraints,
+    Engine,
+    PlacementConfig,
+    Unschedulable,
+)
 from edgewhisk_controller.placement import constraints as c
 from edgewhisk_controller.placement.together import TOGETHER_MIN, place_together
 from hypothesis import HealthCheck, given, settings
@@ -34,12 +40,12 @@ def fan_outs(draw: Any) -> dict[str, Any]:
     return scenario
 
 
-def bounds_of(scenario: dict[str, Any]) -> list[list[Constraint]]:
+def bounds_of(scenario: dict[str, Any]) -> list[Constraints]:
     def own(user: str) -> Constraint:
         if scenario["own"] == "node":
-            return Constraint(c.NODE_SELECTOR, {"node": f"{user}_device"}, True)
-        return Constraint(c.NETWORK_MEMBERSHIP, {"networks": (f"home_{user}",)}, True)
-    return [[*scenario["shared"], own(user)] for user in USERS]
+            return Constraint(c.NodeSelectorArgs(f"{user}_device"), True)
+        return Constraint(c.NetworkMembershipArgs((f"home_{user}",)), True)
+    return [Constraints((*scenario["shared"], own(user))) for user in USERS]
 
 
 def engine_of(scenario: dict[str, Any]) -> Engine:

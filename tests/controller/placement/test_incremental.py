@@ -11,32 +11,32 @@ from __future__ import annotations
 from edgewhisk_controller.placement import PlacementConfig, PlacementRequest, Unschedulable
 from edgewhisk_controller.placement import constraints as c
 
-from .cluster import engine_of, hard, inv, soft
+from .cluster import engine_of, given, hard, inv, soft
 
 REQUEST = PlacementRequest("guest/a", "python:3", 256, "guest", version="0.0.1")
 
 
 def test_a_changed_label_patches_the_row_of_every_cached_entry_without_rebuilding() -> None:
     engine = engine_of([inv(f"i{n}", labels={"tier": "x"} if n < 4 else {}) for n in range(8)])
-    prefer = [soft(c.NODE_SELECTOR, 5.0, node="zone=a")]
+    prefer = given(soft(c.NODE_SELECTOR, 5.0, node="zone=a"))
     other = PlacementRequest("guest/b", "python:3", 128, "guest", version="2")
-    only_x = [hard(c.NODE_SELECTOR, node="tier=x"), soft(c.NODE_SELECTOR, 5.0, node="zone=a")]
+    only_x = given(hard(c.NODE_SELECTOR, node="tier=x"), soft(c.NODE_SELECTOR, 5.0, node="zone=a"))
     assert (engine.place(REQUEST, prefer), engine.place(other, only_x)) == ("i0", "i0")
-    entries = list(engine._entries.values())
+    entries = list(engine.cache.entries.values())
     engine.heartbeat("i5", labels={"zone": "a", "tier": "x"})  # a candidate of both, preferred
     assert (engine.place(REQUEST, prefer), engine.place(other, only_x)) == ("i5", "i5")
     engine.heartbeat("i5", labels={"zone": "a"})  # no longer passes the hard tier=x
     assert (engine.place(REQUEST, prefer), engine.place(other, only_x)) == ("i5", "i0")
-    assert [id(e) for e in engine._entries.values()] == [id(e) for e in entries]
+    assert [id(e) for e in engine.cache.entries.values()] == [id(e) for e in entries]
     assert all(e.rows is None and e.version == engine.state.static_version for e in entries)
 
 
 def test_a_row_leaving_and_rejoining_a_selective_entry_is_patched() -> None:
     engine = engine_of([inv(f"i{n}", networks={"home"} if n in (3, 9) else set())
                         for n in range(40)])
-    bound = [hard(c.NETWORK_MEMBERSHIP, networks=("home",))]
+    bound = given(hard(c.NETWORK_MEMBERSHIP, networks=("home",)))
     assert engine.place(REQUEST, bound) == "i3"
-    (entry,) = engine._entries.values()
+    (entry,) = engine.cache.entries.values()
     assert entry.rows is not None and list(entry.rows) == [3, 9]
     engine.heartbeat("i3", networks=frozenset())
     assert engine.place(REQUEST, bound) == "i9"
@@ -44,13 +44,13 @@ def test_a_row_leaving_and_rejoining_a_selective_entry_is_patched() -> None:
     assert isinstance(engine.place(REQUEST, bound), Unschedulable)
     engine.heartbeat("i3", networks=frozenset({"home"}))
     assert engine.place(REQUEST, bound) == "i3"
-    assert next(iter(engine._entries.values())) is entry
+    assert next(iter(engine.cache.entries.values())) is entry
 
 
 def test_a_new_candidate_outside_the_kept_rows_rebuilds_that_entry() -> None:
     engine = engine_of([inv(f"i{n}", networks={"home"} if n == 9 else set())
                         for n in range(40)])
-    bound = [hard(c.NETWORK_MEMBERSHIP, networks=("home",))]
+    bound = given(hard(c.NETWORK_MEMBERSHIP, networks=("home",)))
     assert engine.place(REQUEST, bound) == "i9"
     engine.heartbeat("i2", networks=frozenset({"home"}))
     assert engine.place(REQUEST, bound) == "i2"
@@ -61,10 +61,10 @@ def test_a_measured_round_trip_steers_proximity_from_the_controller_site() -> No
     engine = engine_of([inv("c", site="hq"), inv("a", site="hq"), inv("b", site="far")],
                        config)
     assert engine.place(REQUEST) == "c"  # c and a tie at 10 ms: the lowest row
-    (entry,) = engine._entries.values()
+    (entry,) = engine.cache.entries.values()
     engine.observe_rtt("c", 20.0)  # measured: farther than its site says
     assert engine.place(REQUEST) == "a"
-    assert next(iter(engine._entries.values())) is entry  # patched, not rebuilt
+    assert next(iter(engine.cache.entries.values())) is entry  # patched, not rebuilt
     engine.observe_rtt("b", 1.0)  # the far site's invoker is in fact the nearest
     assert engine.place(REQUEST) == "b"
 

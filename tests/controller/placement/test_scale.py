@@ -19,7 +19,7 @@ from edgewhisk_controller.placement import (
 )
 from edgewhisk_controller.placement import constraints as c
 
-from .cluster import hard
+from .cluster import given, hard
 
 PY = frozenset({"python:3"})
 TENANTS = 100
@@ -46,7 +46,7 @@ def test_100_tenants_with_1000_invokers_each_fit_in_200_mb_and_see_only_their_ow
     try:
         engine = tenant_cluster()
         first = engine.place(PlacementRequest("tenant3/a", "python:3", 256, "tenant3"),
-                             [hard(c.NETWORK_MEMBERSHIP, networks=("home_3_42",))])
+                             given(hard(c.NETWORK_MEMBERSHIP, networks=("home_3_42",))))
         gc.collect()
         held, _ = tracemalloc.get_traced_memory()
     finally:
@@ -54,10 +54,10 @@ def test_100_tenants_with_1000_invokers_each_fit_in_200_mb_and_see_only_their_ow
     assert held < LIMIT_BYTES, f"{held / 2**20:.0f} MB"
     assert first == "t3-42"
     assert engine.state.count == TENANTS * PER_TENANT
-    gpu = [hard(c.CAPABILITY, capabilities="gpu")]
+    gpu = given(hard(c.CAPABILITY, capabilities="gpu"))
     for t in range(TENANTS):
         request = PlacementRequest(f"tenant{t}/act", "python:3", 256, f"tenant{t}")
-        for bound in ([], gpu):
+        for bound in (given(), gpu):
             decision = engine.place(request, bound)
             assert isinstance(decision, str) and decision.startswith(f"t{t}-"), decision
             engine.placed(decision, 256, request.key)

@@ -14,14 +14,14 @@ from edgewhisk_controller.schema import action as action_schema
 
 KEY = "guest/act@0.0.2"
 ALWAYS = [
-    Constraint(c.HEALTH, {}, True),
-    Constraint(c.NAMESPACE_ACCESS, {"namespace": "guest"}, True),
-    Constraint(c.RESOURCES_FIT, {"memory_mb": 256}, True),
-    Constraint(c.RUNTIME_KIND, {"kind": "python:3"}, True),
-    Constraint(c.BALANCED_LOAD, {}, False),
-    Constraint(c.WARM_CONTAINER, {"action": KEY}, False),
+    Constraint(c.HealthArgs(), True),
+    Constraint(c.NamespaceAccessArgs(namespace="guest"), True),
+    Constraint(c.ResourcesFitArgs(memory_mb=256), True),
+    Constraint(c.RuntimeKindArgs(kind="python:3"), True),
+    Constraint(c.BalancedLoadArgs(), False),
+    Constraint(c.WarmContainerArgs(action=KEY), False),
+    Constraint(c.ProximityArgs(site=None), False),
 ]
-PROXIMITY = Constraint(c.PROXIMITY, {"site": None}, False)
 UNIT = Compiler(Weights({}))  # every soft weight 1.0, so the table compares plainly
 compile_action = UNIT.compile
 
@@ -40,58 +40,57 @@ def action(annotation: dict[str, Any] | None = None, *, kind: str = "python:3",
 
 
 def added(annotation: dict[str, Any], **kw: Any) -> list[Constraint]:
-    """The constraints beyond the always-row and Proximity, in compiled order."""
+    """The constraints beyond the always-row (Proximity to the caller included), in order."""
     got = list(compile_action(action(annotation, **kw)).constraints)
     assert got[: len(ALWAYS)] == ALWAYS
-    assert got[-1] == PROXIMITY
-    return got[len(ALWAYS):-1]
+    return got[len(ALWAYS):]
 
 
 ROWS = [
     pytest.param({}, [], id="an action without policies or artifacts gets only the always-row"),
     pytest.param({"policies": [{"type": "fn", "node": "{usr}_device", "strict": True}],
                   "consumes": [{"kind": "data", "ref": "{usr}/x"}]},
-                 [Constraint(c.NODE_SELECTOR, {"node": "{usr}_device"}, True),
-                  Constraint(c.ARTIFACT_LOCALITY, {"artifacts": ("{usr}/x",)}, False)],
+                 [Constraint(c.NodeSelectorArgs(node="{usr}_device"), True),
+                  Constraint(c.ArtifactLocalityArgs(artifacts=("{usr}/x",)), False)],
                  id="a strict node policy is a hard NodeSelector that keeps its variable"),
     pytest.param({"policies": [{"type": "fn", "node": "edge", "strict": False}]},
-                 [Constraint(c.NODE_SELECTOR, {"node": "edge"}, False)],
+                 [Constraint(c.NodeSelectorArgs(node="edge"), False)],
                  id="a non-strict node policy is a soft NodeSelector"),
     pytest.param({"policies": [{"type": "fn", "capability": ["gpu", "tpu"], "strict": True}]},
-                 [Constraint(c.CAPABILITY, {"capabilities": ("gpu", "tpu")}, True)],
+                 [Constraint(c.CapabilityArgs(capabilities=("gpu", "tpu")), True)],
                  id="a strict capability policy is a hard Capability needing every listed one"),
     pytest.param({"policies": [{"type": "fn", "capability": "gpu"}]},
-                 [Constraint(c.CAPABILITY, {"capabilities": ("gpu",)}, False)],
+                 [Constraint(c.CapabilityArgs(capabilities=("gpu",)), False)],
                  id="a capability policy without strict is a soft Capability"),
     pytest.param({"policies": [{"type": "fn", "node": "cloud", "capability": "gpu",
                                 "strict": True}]},
-                 [Constraint(c.NODE_SELECTOR, {"node": "cloud"}, True),
-                  Constraint(c.CAPABILITY, {"capabilities": ("gpu",)}, True)],
+                 [Constraint(c.NodeSelectorArgs(node="cloud"), True),
+                  Constraint(c.CapabilityArgs(capabilities=("gpu",)), True)],
                  id="a fn policy with node and capability gives both constraints"),
     pytest.param({"policies": [{"type": "data", "network": ["company"], "strict": True}]},
-                 [Constraint(c.NETWORK_MEMBERSHIP, {"networks": ("company",)}, True)],
+                 [Constraint(c.NetworkMembershipArgs(networks=("company",)), True)],
                  id="a strict data policy is a hard NetworkMembership"),
     pytest.param({"policies": [{"type": "data", "network": "company"}]},
-                 [Constraint(c.NETWORK_MEMBERSHIP, {"networks": ("company",)}, False)],
+                 [Constraint(c.NetworkMembershipArgs(networks=("company",)), False)],
                  id="a non-strict data policy is a soft NetworkMembership"),
     pytest.param({"consumes": [{"kind": "data", "ref": "{usr}/glucose", "locality": "local"},
                                {"kind": "data", "ref": "shared/table", "locality": "cloud"}]},
-                 [Constraint(c.ARTIFACT_LOCALITY, {"artifacts": ("{usr}/glucose",)}, True),
-                  Constraint(c.ARTIFACT_LOCALITY,
-                             {"artifacts": ("{usr}/glucose", "shared/table")}, False)],
+                 [Constraint(c.ArtifactLocalityArgs(artifacts=("{usr}/glucose",)), True),
+                  Constraint(c.ArtifactLocalityArgs(artifacts=("{usr}/glucose", "shared/table")),
+                             False)],
                  id="a local artifact must be held; every consumed artifact scores transfer"),
     pytest.param({"consumes": [{"kind": "model", "name": "base",
                                 "selector": {"type": "classifier"}}]},
-                 [Constraint(c.ARTIFACT_LOCALITY, {"artifacts": ("base",)}, False),
-                  Constraint(c.CACHED_ARTIFACT, {"artifacts": ("base",)}, False)],
+                 [Constraint(c.ArtifactLocalityArgs(artifacts=("base",)), False),
+                  Constraint(c.CachedArtifactArgs(artifacts=("base",)), False)],
                  id="a consumed model also earns the cached-artifact bonus, keyed by its name"),
     pytest.param({"policies": [{"type": "deadline", "within": "2s"}]},
-                 [Constraint(c.DEADLINE_FEASIBILITY,
-                             {"within_s": 2.0, "action": KEY, "artifacts": ()}, False)],
+                 [Constraint(c.DeadlineFeasibilityArgs(within_s=2.0, action=KEY, artifacts=()),
+                             False)],
                  id="a deadline is soft slack"),
     pytest.param({"policies": [{"type": "deadline", "within": "500ms", "strict": True}]},
-                 [Constraint(c.DEADLINE_FEASIBILITY,
-                             {"within_s": 0.5, "action": KEY, "artifacts": ()}, True)],
+                 [Constraint(c.DeadlineFeasibilityArgs(within_s=0.5, action=KEY, artifacts=()),
+                             True)],
                  id="a strict deadline is a hard DeadlineFeasibility"),
     pytest.param({"produces": [{"kind": "model", "ref": "{usr}/m", "locality": "local"}]},
                  [], id="produced artifacts place nothing"),
@@ -106,15 +105,14 @@ def test_each_row_of_the_mapping_table(annotation: dict[str, Any],
 
 def test_the_always_row_follows_the_action_limits_and_kind() -> None:
     got = compile_action(action(None, kind="nodejs:default", memory=512)).constraints
-    assert Constraint(c.RESOURCES_FIT, {"memory_mb": 512}, True) in got
-    assert Constraint(c.RUNTIME_KIND, {"kind": "nodejs:default"}, True) in got
+    assert Constraint(c.ResourcesFitArgs(memory_mb=512), True) in got
+    assert Constraint(c.RuntimeKindArgs(kind="nodejs:default"), True) in got
 
 
 def test_a_blackbox_image_earns_the_cached_artifact_bonus() -> None:
     image = "localhost/edgewhisk/python3-ai:latest"
     got = compile_action(action({}, kind="blackbox", image=image)).constraints
-    assert got[-2] == Constraint(c.CACHED_ARTIFACT,
-                              {"artifacts": (image,)}, False)
+    assert got[-1] == Constraint(c.CachedArtifactArgs(artifacts=(image,)), False)
 
 
 def test_the_design_example_compiles_with_its_variables_and_artifacts() -> None:
@@ -139,8 +137,8 @@ def test_the_design_example_compiles_with_its_variables_and_artifacts() -> None:
 def test_a_deadline_counts_the_transfer_of_every_consumed_artifact() -> None:
     got = added({"consumes": [{"kind": "data", "ref": "{usr}/x", "locality": "local"}],
                  "policies": [{"type": "deadline", "within": "1s", "strict": True}]})
-    assert Constraint(c.DEADLINE_FEASIBILITY, {"within_s": 1.0, "action": KEY,
-                                               "artifacts": ("{usr}/x",)}, True) in got
+    assert Constraint(c.DeadlineFeasibilityArgs(within_s=1.0, action=KEY,
+                                               artifacts=("{usr}/x",)), True) in got
 
 
 def test_by_default_soft_constraints_weigh_what_the_placement_configuration_says() -> None:
@@ -173,7 +171,7 @@ def test_a_changed_annotation_under_the_same_version_is_not_served_from_cache() 
     plain = compiler.compile(action({}))
     strict = compiler.compile(action({"policies": [{"type": "fn", "capability": "gpu",
                                                     "strict": True}]}))
-    assert plain is not strict and Constraint(c.CAPABILITY, {"capabilities": ("gpu",)},
+    assert plain is not strict and Constraint(c.CapabilityArgs(capabilities=("gpu",)),
                                               True) in strict.constraints
 
 
@@ -209,8 +207,8 @@ def test_hard_capabilities_and_the_stored_invoker_resources_annotation_agree() -
             {"type": "fn", "capability": "npu", "strict": False}]}}]}, None)
     tags = next(a["value"] for a in stored["annotations"] if a["key"] == "invoker-resources")
     compiled = compile_action({**stored, "namespace": "guest"})
-    hard = [cap for k in compiled.hard if k.plugin == c.CAPABILITY
-            for cap in k.args["capabilities"]]
+    hard = [cap for k in compiled.hard if isinstance(k.args, c.CapabilityArgs)
+            for cap in k.args.capabilities]
     assert hard == tags == ["gpu", "camera"]
-    soft = [k.args["capabilities"] for k in compiled.soft if k.plugin == c.CAPABILITY]
+    soft = [k.args.capabilities for k in compiled.soft if isinstance(k.args, c.CapabilityArgs)]
     assert soft == [("npu",)]

@@ -18,7 +18,7 @@ def place_on_own_device(bounds: Sequence[BoundAction]) -> list[Decision]:
     """A small placement: the hard NodeSelector names the one invoker that may run it."""
     out: list[Decision] = []
     for bound in bounds:
-        node = next(k.args["node"] for k in bound.hard if k.plugin == c.NODE_SELECTOR)
+        node = next(k.args.node for k in bound.hard if isinstance(k.args, c.NodeSelectorArgs))
         out.append(DEVICES.get(node) or Unschedulable(
             len(DEVICES), {"not matching node": len(DEVICES)}, {"not matching node": node}))
     return out

@@ -11,6 +11,7 @@ from edgewhisk_controller.preprocess import (
     BoundAction,
     CompiledAction,
     UnboundVariable,
+    bind,
     bind_users,
     compile_action,
     unbound,
@@ -33,18 +34,18 @@ def compiled(annotation: dict[str, Any] = ANNOTATION) -> CompiledAction:
         "annotations": [{"key": "edgewhisk", "value": annotation}]})
 
 
-def args_of(bound: BoundAction, plugin: str, hard: bool = True) -> dict[str, Any]:
-    return next(dict(k.args) for k in bound.constraints if k.plugin == plugin and k.hard == hard)
+def args_of(bound: BoundAction, plugin: str, hard: bool = True) -> c.Args:
+    return next(k.args for k in bound.constraints if k.plugin == plugin and k.hard == hard)
 
 
 def test_every_variable_is_bound_in_constraints_and_artifact_refs() -> None:
-    bound = compiled().bind({"usr": "u1", "region": "eu", "other": 3}, site="lab")
-    assert args_of(bound, c.NODE_SELECTOR) == {"node": "u1_device"}
-    assert args_of(bound, c.NETWORK_MEMBERSHIP) == {"networks": ("eu_net", "shared")}
-    assert args_of(bound, c.ARTIFACT_LOCALITY) == {"artifacts": ("u1/eu/glucose",)}
-    assert args_of(bound, c.ARTIFACT_LOCALITY, hard=False) == {
-        "artifacts": ("base", "u1/eu/glucose")}
-    assert args_of(bound, c.PROXIMITY, hard=False) == {"site": "lab"}
+    bound = bind(compiled(), {"usr": "u1", "region": "eu", "other": 3}, site="lab")
+    assert args_of(bound, c.NODE_SELECTOR) == c.NodeSelectorArgs("u1_device")
+    assert args_of(bound, c.NETWORK_MEMBERSHIP) == c.NetworkMembershipArgs(("eu_net", "shared"))
+    assert args_of(bound, c.ARTIFACT_LOCALITY) == c.ArtifactLocalityArgs(("u1/eu/glucose",))
+    assert args_of(bound, c.ARTIFACT_LOCALITY, hard=False) == c.ArtifactLocalityArgs(
+        ("base", "u1/eu/glucose"))
+    assert args_of(bound, c.PROXIMITY, hard=False) == c.ProximityArgs("lab")
     assert [a.ref for a in bound.artifacts] == [None, "u1/eu/glucose"]
     assert bound.values == {"usr": "u1", "region": "eu"}
     assert not any("{usr}" in str(k.args) or "{region}" in str(k.args)
@@ -53,13 +54,13 @@ def test_every_variable_is_bound_in_constraints_and_artifact_refs() -> None:
 
 def test_the_compiled_action_keeps_its_variables_after_binding() -> None:
     action = compiled()
-    action.bind({"usr": "u1", "region": "eu"})
-    assert Constraint(c.NODE_SELECTOR, {"node": "{usr}_device"}, True) in action.constraints
+    bind(action, {"usr": "u1", "region": "eu"})
+    assert Constraint(c.NodeSelectorArgs(node="{usr}_device"), True) in action.constraints
 
 
 def test_constraints_without_variables_are_shared_not_copied() -> None:
     action = compiled()
-    bound = action.bind({"usr": "u1", "region": "eu"})
+    bound = bind(action, {"usr": "u1", "region": "eu"})
     health = next(k for k in action.constraints if k.plugin == c.HEALTH)
     assert any(k is health for k in bound.constraints)
 
@@ -81,7 +82,7 @@ def test_the_bound_key_includes_the_binding_and_the_site(
         one: dict[str, Any], two: dict[str, Any], site1: str | None, site2: str | None,
         same: bool) -> None:
     action = compiled()
-    assert (action.bind(one, site=site1).key == action.bind(two, site=site2).key) is same
+    assert (bind(action, one, site=site1).key == bind(action, two, site=site2).key) is same
 
 
 ERRORS = [
@@ -100,7 +101,7 @@ ERRORS = [
 def test_a_variable_that_cannot_be_bound_is_a_400_naming_it(
         params: dict[str, Any], variable: str, message: str) -> None:
     with pytest.raises(UnboundVariable) as caught:
-        compiled().bind(params)
+        bind(compiled(), params)
     assert caught.value.status == 400
     assert caught.value.variable == variable
     assert "{" + variable + "}" in caught.value.message and message in caught.value.message
@@ -113,7 +114,7 @@ def test_unbound_lists_the_variables_params_leave_open() -> None:
 
 def test_an_action_without_variables_binds_to_itself() -> None:
     action = compiled({"version": 1})
-    bound = action.bind({"anything": 1})
+    bound = bind(action, {"anything": 1})
     assert bound.constraints == action.constraints and bound.binding == ()
 
 
@@ -124,7 +125,7 @@ def test_bind_users_binds_like_bind_for_each_user() -> None:
     assert [b.values["usr"] for b in bounds] == ["u1", "u2", "u3"]
     assert list(invalid) == ["bad/user"] and "no '/'" in invalid["bad/user"]
     for b in bounds:
-        single = action.bind({"usr": b.values["usr"], "region": "eu"}, site="lab")
+        single = bind(action, {"usr": b.values["usr"], "region": "eu"}, site="lab")
         assert (b.key, b.constraints, b.artifacts) == (single.key, single.constraints,
                                                       single.artifacts)
 

@@ -15,24 +15,21 @@ from edgewhisk_controller.tunnel.tokens import DeviceToken
 from edgewhisk_tunnel import Context, Metrics, Register
 
 
-class Engine:
-    """A placement engine that records what it is told."""
+class Engine(PlacementEngine):
+    """The placement engine, recording the heartbeats and round trips it is told."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.rtt: list[tuple[str, float]] = []
         self.heartbeats: list[dict[str, Any]] = []
 
-    def register(self, state: Any) -> None:
-        pass
-
-    def unregister(self, id: str) -> None:
-        pass
-
     def heartbeat(self, id: str, **changes: Any) -> None:
-        self.heartbeats.append(changes)
+        self.heartbeats.append(dict(changes))
+        super().heartbeat(id, **changes)
 
     def observe_rtt(self, id: str, rtt_ms: float) -> None:
         self.rtt.append((id, rtt_ms))
+        super().observe_rtt(id, rtt_ms)
 
 
 def test_round_trips_reach_observe_rtt_and_cached_keys_become_names() -> None:

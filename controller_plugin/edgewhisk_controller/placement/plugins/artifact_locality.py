@@ -10,30 +10,30 @@ it does not hold / its bandwidth + the site-to-site latency (0 when nothing must
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 import numpy as np
 
-from .. import constraints
 from ..config import PlacementConfig
-from ..plugin import Context, Plugin
-from ..state import View
+from ..constraints import ARTIFACT_LOCALITY, Artifact, ArtifactLocalityArgs
+from ..plugin import Context, Filter, Score
+from ..state import Mask, Vector, View
 
 
-def keys(artifacts: Iterable[Any]) -> tuple[str, ...]:
+def keys(artifacts: Iterable[Artifact]) -> tuple[str, ...]:
     return tuple(a if isinstance(a, str) else a[0] for a in artifacts)
 
 
-def site_latency(view: View, site: str | None, config: PlacementConfig) -> np.ndarray:
+def site_latency(view: View, site: str | None, config: PlacementConfig) -> Vector:
     """Milliseconds from ``site`` to each row's site."""
     names = view.names("site")
     by_code = np.array([config.latency(site or "", name) for name in names] or [0.0])
-    return by_code[view.col("site")]
+    latency: Vector = by_code[view.col("site")]
+    return latency
 
 
-def transfer_ms(view: View, artifacts: Iterable[Any], site: str | None,
-                config: PlacementConfig) -> np.ndarray:
+def transfer_ms(view: View, artifacts: Iterable[Artifact], site: str | None,
+                config: PlacementConfig) -> Vector:
     """Estimated milliseconds to bring ``artifacts`` to each row."""
     missing = np.zeros(view.size)
     for artifact in artifacts:
@@ -46,14 +46,14 @@ def transfer_ms(view: View, artifacts: Iterable[Any], site: str | None,
     return np.where(missing > 0, seconds * 1000.0 + site_latency(view, site, config), 0.0)
 
 
-class ArtifactLocality(Plugin):
-    NAME = constraints.ARTIFACT_LOCALITY
+class ArtifactLocality(Filter[ArtifactLocalityArgs], Score[ArtifactLocalityArgs]):
+    NAME = ARTIFACT_LOCALITY
 
-    def filter(self, ctx: Context) -> np.ndarray:
-        return ctx.view.has_all("cached", keys(ctx.args["artifacts"]))
+    def filter(self, ctx: Context[ArtifactLocalityArgs]) -> Mask:
+        return ctx.view.has_all("cached", keys(ctx.args.artifacts))
 
-    def score(self, ctx: Context) -> np.ndarray:
-        return -transfer_ms(ctx.view, ctx.args["artifacts"], ctx.args.get("site"), self.config)
+    def score(self, ctx: Context[ArtifactLocalityArgs]) -> Vector:
+        return -transfer_ms(ctx.view, ctx.args.artifacts, ctx.args.site, self.config)
 
-    def explain(self, args: Mapping[str, Any]) -> str:
-        return f"without artifact {' and '.join(keys(args['artifacts']))}"
+    def explain(self, args: ArtifactLocalityArgs) -> str:
+        return f"without artifact {' and '.join(keys(args.artifacts))}"

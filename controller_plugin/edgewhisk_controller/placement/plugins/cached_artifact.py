@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import constraints
-from ..plugin import Context, Plugin
+from ..constraints import CACHED_ARTIFACT, CachedArtifactArgs
+from ..plugin import Context, Score
+from ..state import Vector
 from .artifact_locality import keys
 
 
-class CachedArtifact(Plugin):
-    NAME = constraints.CACHED_ARTIFACT
+class CachedArtifact(Score[CachedArtifactArgs]):
+    NAME = CACHED_ARTIFACT
     BOUNDS = (0.0, 1.0)
 
-    def score(self, ctx: Context) -> np.ndarray:
-        wanted = keys(ctx.args["artifacts"])
+    def score(self, ctx: Context[CachedArtifactArgs]) -> Vector:
+        wanted = keys(ctx.args.artifacts)
         if not wanted:
             return np.zeros(ctx.view.size)
         return ctx.view.count("cached", wanted) / len(wanted)

@@ -5,27 +5,25 @@ Args: ``capabilities`` (one name or several). Hard: all of them; soft: the fract
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 
-from .. import constraints
-from ..plugin import Context, Plugin, as_names
+from ..constraints import CAPABILITY, CapabilityArgs, as_names
+from ..plugin import Context, Filter, Score
+from ..state import Mask, Vector
 
 
-class Capability(Plugin):
-    NAME = constraints.CAPABILITY
+class Capability(Filter[CapabilityArgs], Score[CapabilityArgs]):
+    NAME = CAPABILITY
     BOUNDS = (0.0, 1.0)
 
-    def filter(self, ctx: Context) -> np.ndarray:
-        return ctx.view.has_all("capability", as_names(ctx.args["capabilities"]))
+    def filter(self, ctx: Context[CapabilityArgs]) -> Mask:
+        return ctx.view.has_all("capability", as_names(ctx.args.capabilities))
 
-    def score(self, ctx: Context) -> np.ndarray:
-        wanted = as_names(ctx.args["capabilities"])
+    def score(self, ctx: Context[CapabilityArgs]) -> Vector:
+        wanted = as_names(ctx.args.capabilities)
         if not wanted:
             return np.ones(ctx.view.size)
         return ctx.view.count("capability", wanted) / len(wanted)
 
-    def explain(self, args: Mapping[str, Any]) -> str:
-        return f"without capability {'+'.join(as_names(args['capabilities']))}"
+    def explain(self, args: CapabilityArgs) -> str:
+        return f"without capability {'+'.join(as_names(args.capabilities))}"

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
-
-from .. import constraints
-from ..plugin import Context, Plugin, RowFilter
+from ..constraints import HEALTH, HealthArgs
+from ..plugin import Context, RowFilter, RowFiltered
+from ..state import Mask
 
 
-class Health(Plugin):
-    NAME = constraints.HEALTH
+class Health(RowFiltered[HealthArgs]):
+    NAME = HEALTH
     DYNAMIC = True  # heartbeats flip it
 
-    def filter(self, ctx: Context) -> np.ndarray:
+    def filter(self, ctx: Context[HealthArgs]) -> Mask:
         return ctx.view.col("healthy")
 
-    def row_filter(self, ctx: Context) -> RowFilter:
+    def row_filter(self, ctx: Context[HealthArgs]) -> RowFilter:
         healthy = ctx.view.state.cols["healthy"]
         return lambda row, at: bool(healthy.item(row))
 
-    def explain(self, args: Mapping[str, Any]) -> str:
+    def explain(self, args: HealthArgs) -> str:
         return "unhealthy"

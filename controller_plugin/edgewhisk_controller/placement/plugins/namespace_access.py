@@ -5,21 +5,16 @@ Args: ``namespace``. Invokers registered with ``namespaces=None`` serve every na
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
-
-from .. import constraints
-from ..plugin import Context, Plugin
-from ..state import OPEN_NAMESPACE
+from ..constraints import NAMESPACE_ACCESS, NamespaceAccessArgs
+from ..plugin import Context, Filter
+from ..state import OPEN_NAMESPACE, Mask
 
 
-class NamespaceAccess(Plugin):
-    NAME = constraints.NAMESPACE_ACCESS
+class NamespaceAccess(Filter[NamespaceAccessArgs]):
+    NAME = NAMESPACE_ACCESS
 
-    def filter(self, ctx: Context) -> np.ndarray:
-        return ctx.view.has_any("namespace", (OPEN_NAMESPACE, ctx.args["namespace"]))
+    def filter(self, ctx: Context[NamespaceAccessArgs]) -> Mask:
+        return ctx.view.has_any("namespace", (OPEN_NAMESPACE, ctx.args.namespace))
 
-    def explain(self, args: Mapping[str, Any]) -> str:
-        return f"not serving namespace {args['namespace']!r}"
+    def explain(self, args: NamespaceAccessArgs) -> str:
+        return f"not serving namespace {args.namespace!r}"

@@ -7,19 +7,16 @@ name, or several: any may match). The score is 1 for a match, 0 otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 
-from .. import constraints
-from ..plugin import Context, Plugin, as_names
-from ..state import ROLES, View, union
+from ..constraints import NODE_SELECTOR, NodeSelectorArgs, as_names
+from ..plugin import Context, Indexed, Score
+from ..state import ROLES, Mask, Rows, Vector, View, union
 
 DEVICE_SUFFIX = "_device"
 
 
-def matches(view: View, name: str) -> np.ndarray:
+def matches(view: View, name: str) -> Mask:
     mask = view.is_id(name) | view.has_any("label", (name,))
     if name in ROLES:
         mask |= view.col("role") == ROLES.index(name)
@@ -28,7 +25,7 @@ def matches(view: View, name: str) -> np.ndarray:
     return mask
 
 
-def matching_rows(view: View, name: str) -> np.ndarray | None:
+def matching_rows(view: View, name: str) -> Rows | None:
     """The rows ``name`` matches, from the member indexes (None for a role: most rows)."""
     if name in ROLES:
         return None
@@ -41,27 +38,27 @@ def matching_rows(view: View, name: str) -> np.ndarray | None:
     return union(found)
 
 
-class NodeSelector(Plugin):
-    NAME = constraints.NODE_SELECTOR
+class NodeSelector(Indexed[NodeSelectorArgs], Score[NodeSelectorArgs]):
+    NAME = NODE_SELECTOR
     BOUNDS = (0.0, 1.0)
 
-    def filter(self, ctx: Context) -> np.ndarray:
+    def filter(self, ctx: Context[NodeSelectorArgs]) -> Mask:
         mask = np.zeros(ctx.view.size, np.bool_)
-        for name in as_names(ctx.args["node"]):
+        for name in as_names(ctx.args.node):
             mask |= matches(ctx.view, name)
         return mask
 
-    def rows(self, ctx: Context) -> np.ndarray | None:
+    def rows(self, ctx: Context[NodeSelectorArgs]) -> Rows | None:
         found = []
-        for name in as_names(ctx.args["node"]):
+        for name in as_names(ctx.args.node):
             rows = matching_rows(ctx.view, name)
             if rows is None:
                 return None
             found.append(rows)
         return union(found)
 
-    def score(self, ctx: Context) -> np.ndarray:
+    def score(self, ctx: Context[NodeSelectorArgs]) -> Vector:
         return self.filter(ctx).astype(np.float64)
 
-    def explain(self, args: Mapping[str, Any]) -> str:
-        return f"not matching node {' or '.join(as_names(args['node']))}"
+    def explain(self, args: NodeSelectorArgs) -> str:
+        return f"not matching node {' or '.join(as_names(args.node))}"

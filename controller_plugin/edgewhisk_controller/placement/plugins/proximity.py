@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import constraints
-from ..plugin import Context, Plugin
+from ..constraints import PROXIMITY, ProximityArgs
+from ..plugin import Context, Score
+from ..state import Vector
 from .artifact_locality import site_latency
 
 
-class Proximity(Plugin):
-    NAME = constraints.PROXIMITY
+class Proximity(Score[ProximityArgs]):
+    NAME = PROXIMITY
 
-    def score(self, ctx: Context) -> np.ndarray:
-        site = ctx.args.get("site")
+    def score(self, ctx: Context[ProximityArgs]) -> Vector:
+        site = ctx.args.site
         latency = site_latency(ctx.view, site, self.config)
         if (site or self.config.site) == self.config.site:
             measured = ctx.view.col("rtt_ms")

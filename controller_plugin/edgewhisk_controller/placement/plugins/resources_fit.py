@@ -8,31 +8,29 @@ and becomes dynamic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
-
-from .. import constraints
-from ..plugin import Context, Plugin, RowFilter
+from ..constraints import RESOURCES_FIT, ResourcesFitArgs
+from ..plugin import Context, RowFilter, RowFiltered
+from ..state import Mask
 
 
-class ResourcesFit(Plugin):
-    NAME = constraints.RESOURCES_FIT
+class ResourcesFit(RowFiltered[ResourcesFitArgs]):
+    NAME = RESOURCES_FIT
 
     @property
     def dynamic(self) -> bool:
         return not self.config.queue_when_full
 
-    def filter(self, ctx: Context) -> np.ndarray:
-        column = "memory_mb" if self.config.queue_when_full else "free_memory_mb"
-        return ctx.view.col(column) >= ctx.args["memory_mb"]
+    @property
+    def column(self) -> str:
+        return "memory_mb" if self.config.queue_when_full else "free_memory_mb"
 
-    def row_filter(self, ctx: Context) -> RowFilter:
-        column = "memory_mb" if self.config.queue_when_full else "free_memory_mb"
-        memory, need = ctx.view.state.cols[column], ctx.args["memory_mb"]
+    def filter(self, ctx: Context[ResourcesFitArgs]) -> Mask:
+        return ctx.view.col(self.column) >= ctx.args.memory_mb
+
+    def row_filter(self, ctx: Context[ResourcesFitArgs]) -> RowFilter:
+        memory, need = ctx.view.state.cols[self.column], ctx.args.memory_mb
         return lambda row, at: bool(memory.item(row) >= need)
 
-    def explain(self, args: Mapping[str, Any]) -> str:
+    def explain(self, args: ResourcesFitArgs) -> str:
         free = "" if self.config.queue_when_full else "free "
-        return f"with too little {free}memory (needs {args['memory_mb']} MB)"
+        return f"with too little {free}memory (needs {args.memory_mb} MB)"

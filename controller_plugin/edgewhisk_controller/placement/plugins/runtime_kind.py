@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
-
-from .. import constraints
-from ..plugin import Context, Plugin
+from ..constraints import RUNTIME_KIND, RuntimeKindArgs
+from ..plugin import Context, Filter
+from ..state import Mask
 
 
-class RuntimeKind(Plugin):
-    NAME = constraints.RUNTIME_KIND
+class RuntimeKind(Filter[RuntimeKindArgs]):
+    NAME = RUNTIME_KIND
 
-    def filter(self, ctx: Context) -> np.ndarray:
-        return ctx.view.has_any("kind", (ctx.args["kind"],))
+    def filter(self, ctx: Context[RuntimeKindArgs]) -> Mask:
+        return ctx.view.has_any("kind", (ctx.args.kind,))
 
-    def explain(self, args: Mapping[str, Any]) -> str:
-        return f"without kind {args['kind']!r}"
+    def explain(self, args: RuntimeKindArgs) -> str:
+        return f"without kind {args.kind!r}"

@@ -7,20 +7,20 @@ is sparse (1 on those invokers, 0 elsewhere), so it costs nothing per invoker.
 
 from __future__ import annotations
 
-from .. import constraints
-from ..plugin import Context, Plugin, RowScore, Sparse
+from ..constraints import WARM_CONTAINER, WarmContainerArgs
+from ..plugin import Context, RowScore, RowScored, Sparse
 
 
-class WarmContainer(Plugin):
-    NAME = constraints.WARM_CONTAINER
+class WarmContainer(RowScored[WarmContainerArgs]):
+    NAME = WARM_CONTAINER
     DYNAMIC = True
     BOUNDS = (0.0, 1.0)
 
-    def score(self, ctx: Context) -> Sparse:
-        return Sparse(ctx.view.warm(ctx.args.get("action") or ctx.action), 1.0)
+    def score(self, ctx: Context[WarmContainerArgs]) -> Sparse:
+        return Sparse(ctx.view.warm(ctx.args.action or ctx.action), 1.0)
 
-    def row_score(self, ctx: Context) -> RowScore:
-        warm, action = ctx.view.state.warm, ctx.args.get("action") or ctx.action
+    def row_score(self, ctx: Context[WarmContainerArgs]) -> RowScore:
+        warm, action = ctx.view.state.warm, ctx.args.action or ctx.action
 
         def held(row: int, at: int) -> float:
             rows = warm.get(action)
