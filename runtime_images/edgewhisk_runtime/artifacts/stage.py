@@ -8,7 +8,7 @@ one thing they pass in (``fetch``). Both work on the invoker's :class:`NodeStore
   tunnel's ``Consumed``) a local path: a store entry with the same sha256 is used as is;
   otherwise ``fetch`` writes the blob into a scratch file and the store verifies and keeps it
   as an unpinned cache. The result is the ``consumes`` part of the ``edgewhisk`` /run field
-  (plan convention 4). Concurrent runs needing the same missing key share one fetch.
+  (:func:`run_field`). Concurrent runs needing the same missing key share one fetch.
 - :func:`collect` keeps what the action produced: each produce (a
   :class:`~.values.ProduceSpec`, such as the tunnel's ``Produce``) whose name the result body
   holds as an ``{"artifact": {...}}`` reference is ingested from its ``location`` (which must
