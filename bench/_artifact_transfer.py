@@ -46,6 +46,7 @@ from edgewhisk_controller.blobs.s3 import S3BlobStore
 from edgewhisk_runtime.artifacts.stage import stage
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.local import free_port
+from edgewhisk_tunnel import Consumed
 
 MB = 1024 * 1024
 MODEL = "bench-model"
@@ -105,8 +106,8 @@ async def cached(model: Model, folder: Path, repeat: int) -> Samples:
     os.link(model.path, copy)  # add_blob moves its file in; the model stays for the others
     await store.add_blob(key, copy, sha256=model.sha256, size=model.size, format="bytes",
                          kind="model", locality="cloud", pinned=False)
-    consumed = {"key": key, "name": "model", "sha256": model.sha256, "size": model.size,
-                "format": "bytes", "kind": "model", "locality": "cloud"}
+    consumed = Consumed(name="model", kind="model", key=key, sha256=model.sha256,
+                        size=model.size, format="bytes", locality="cloud")
 
     async def never(_: Any, __: Path) -> None:
         raise AssertionError("a cached model was fetched")

@@ -27,7 +27,6 @@ DOCS = ROOT / "docs"
 PENDING = frozenset({
     "client/edgewhisk_client",
     "devkit/edgewhisk_devkit",
-    "controller_plugin/edgewhisk_controller/tunnel/twins.py",
 })
 """Paths ``docs/`` names that other branches of issue 10 are creating (the REST client, the
 devkit, the reading rules moved into ``schema``, the placement entry cache, the wire/local

@@ -124,7 +124,8 @@ def _check_id(value: str, what: str) -> None:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """``edgewhisk_runtime.containers.ActionSpec`` on the wire (same field names)."""
+    """``edgewhisk_runtime.containers.ActionSpec`` on the wire (same field names; checked by
+    ``tests/tunnel/test_parity.py``, like every other wire/local twin)."""
 
     key: str
     kind: str
@@ -183,9 +184,10 @@ class Produce:
 
 @dataclass(frozen=True)
 class Produced:
-    """A produced artifact as the invoker kept it (its canonical blob's digest). ``upload``:
-    the transfer id of the ``artifact.offer``/``put`` that carried a ``cloud`` artifact's
-    bytes to the controller before this result (None: the bytes stayed on the invoker)."""
+    """A produced artifact as the invoker kept it (its canonical blob's digest): the runtime's
+    ``ProducedArtifact`` on the wire (same field names). ``upload``: the transfer id of the
+    ``artifact.offer``/``put`` that carried a ``cloud`` artifact's bytes to the controller
+    before this result (None: the bytes stayed on the invoker)."""
 
     name: str
     kind: str

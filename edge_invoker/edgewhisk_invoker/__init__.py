@@ -9,7 +9,7 @@ schema), registers, and runs the activations it is sent in the shared container 
 - :mod:`.outbox` — results kept until the controller has read them;
 - :mod:`.backoff` — reconnect delays (exponential, full jitter, capped);
 - :mod:`.context` — battery (Linux sysfs or the documented simulator) and networks;
-- :mod:`.frames` — pool values <-> tunnel messages;
+- :mod:`.frames` — the device's values <-> tunnel messages (its half of the wire/local twins);
 - :mod:`.config` — :class:`AgentConfig`, the ``ws://``-only-on-loopback rule, TLS;
 - :mod:`.tokens` — the device-token REST calls; :mod:`.cli` — the command;
 - :mod:`.exceptions` — the error tree.

@@ -44,7 +44,6 @@ from edgewhisk_tunnel import (
     Message,
     Metrics,
     ProtocolError,
-    Register,
     Registered,
     Result,
     Run,
@@ -58,7 +57,7 @@ from .backoff import Backoff
 from .config import AgentConfig
 from .context import ContextMonitor, DeviceContext
 from .exceptions import Fatal, Refused, Replaced, TlsFailure, TokenRejected
-from .frames import action_spec, result_frames
+from .frames import action_spec, context_of, register_of, result_frames
 from .outbox import Outbox
 
 log = logging.getLogger("edgewhisk_invoker")
@@ -258,12 +257,9 @@ class Agent:
     async def _register(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         c, ctx = self.config, self.monitor.snapshot()
         holding = tuple(dict.fromkeys([*self._runs, *self._outbox.ids()]))
-        await ws.send_str(encode(Register(
-            id=c.id, memory_mb=c.memory_mb, kinds=tuple(sorted(self.pool.backend.kinds)),
-            agent_version=AGENT_VERSION, namespace=c.namespace, labels=dict(c.labels),
-            capabilities=c.capabilities, networks=tuple(sorted(ctx.networks)), site=c.site,
-            owner=c.owner, role=c.role, bandwidth_mbps=c.bandwidth_mbps,
-            cached=tuple(dict.fromkeys([*c.cached, *self.artifacts.keys()])), holding=holding)))
+        await ws.send_str(encode(register_of(
+            c, agent_version=AGENT_VERSION, kinds=self.pool.backend.kinds,
+            networks=ctx.networks, cached=self.artifacts.keys(), holding=holding)))
         frame = await ws.receive(timeout=c.register_timeout_s)
         if frame.type != aiohttp.WSMsgType.TEXT:
             reason = f"closed before registering: {_close_text(ws, frame)}"
@@ -282,7 +278,7 @@ class Agent:
         self.artifacts.connected(self._send)
         log.info("registered as %s with %s (holding %d)", c.id, c.controller, len(holding))
         self._schedule_heartbeat()
-        await self._send(self._context_message(ctx))
+        await self._send(context_of(ctx))
         if self.on_registered is not None:
             self.on_registered(message)
         await self._flush()
@@ -426,10 +422,6 @@ class Agent:
         metrics (the pool keys ``ns/name@version#digest``, placement ``ns/name@version``)."""
         self._cold.add(key.partition("#")[0])
 
-    def _context_message(self, ctx: DeviceContext) -> Context:
-        return Context(battery=ctx.battery, charging=ctx.charging,
-                       networks=tuple(sorted(ctx.networks)))
-
     def _on_cached(self) -> None:
         """The node store changed: the controller's placement and registry hear of it."""
         if self.registered is not None:
@@ -437,7 +429,7 @@ class Agent:
 
     def _on_context(self, ctx: DeviceContext) -> None:
         if self.registered is not None:
-            self._spawn(self._send(self._context_message(ctx)))
+            self._spawn(self._send(context_of(ctx)))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)

@@ -22,12 +22,12 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import edgewhisk_runtime.artifacts.stage as staging
+from edgewhisk_runtime.artifacts import ConsumeSpec, ProducedArtifact
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_runtime.exceptions import ArtifactError
@@ -43,6 +43,8 @@ from edgewhisk_tunnel.transfers import (
     file_chunks,
     save,
 )
+
+from .frames import offer_of
 
 log = logging.getLogger("edgewhisk_invoker")
 
@@ -111,8 +113,7 @@ class DeviceArtifacts:
                                f"consumes or produces artifacts")
         with staging.workspace(store, [c.key for c in run.consumes]) as produce_root:
             try:
-                staged = await staging.stage(store, [asdict(c) for c in run.consumes],
-                                             self._fetch, tmp=store.tmp)
+                staged = await staging.stage(store, run.consumes, self._fetch, tmp=store.tmp)
             except (ArtifactError, TransferError, OSError) as exc:
                 raise StagingError(f"edge invoker {self.invoker_id} could not stage the "
                                    f"consumed artifacts: {exc}") from None
@@ -121,43 +122,40 @@ class DeviceArtifacts:
                 return outcome
             return replace(outcome, produced=await self._keep(run, outcome, produce_root))
 
-    async def _fetch(self, consumed: Mapping[str, Any], dest: Path) -> None:
+    async def _fetch(self, consumed: ConsumeSpec, dest: Path) -> None:
         """A missing blob, pulled from the controller into ``dest`` (size capped)."""
         transfers = self.transfers
         if transfers is None:
-            raise TransferError(f"artifact {consumed['key']}: not connected to the controller")
-        incoming = await transfers.fetch(consumed["key"])
-        await save(incoming, dest, max_size=int(consumed["size"]))
+            raise TransferError(f"artifact {consumed.key}: not connected to the controller")
+        incoming = await transfers.fetch(consumed.key)
+        await save(incoming, dest, max_size=consumed.size)
 
     async def _keep(self, run: Run, outcome: RunOutcome,
-                    produce_root: Path) -> tuple[dict[str, Any], ...]:
+                    produce_root: Path) -> tuple[ProducedArtifact, ...]:
         assert self.store is not None
         try:
-            kept = await staging.collect(self.store, outcome.response,
-                                         [asdict(p) for p in run.produces], produce_root)
+            kept = await staging.collect(self.store, outcome.response, run.produces,
+                                         produce_root)
         except (ArtifactError, OSError) as exc:
             raise StagingError(f"edge invoker {self.invoker_id} could not keep the produced "
                                f"artifacts: {exc}") from None
-        for item in staging.described(kept, outcome.response):
-            if item["locality"] == CLOUD:
-                item["upload"] = await self._upload(item)
-        return tuple(kept)
+        return tuple([replace(item, upload=await self._upload(item))
+                      if item.locality == CLOUD else item for item in kept])
 
-    async def _upload(self, item: Mapping[str, Any]) -> str | None:
+    async def _upload(self, item: ProducedArtifact) -> str | None:
         """Push a produced ``cloud`` artifact to the controller; its transfer id, or None when
         it could not go (the bytes stay here and the registry says so)."""
         assert self.store is not None
         transfers = self.transfers
         if transfers is None:
-            log.warning("produced %s stays on this device: not connected", item["ref"])
+            log.warning("produced %s stays on this device: not connected", item.ref)
             return None
-        entry, path = self.store.open_blob(item["ref"])
-        offer = ArtifactOffer(Transfers.new_id(), entry.key, entry.size, entry.sha256,
-                              entry.format, entry.kind, entry.locality, "upload")
+        entry, path = self.store.open_blob(item.ref)
+        offer = offer_of(entry, Transfers.new_id(), "upload")
         try:
             await transfers.push(offer, file_chunks(path))
         except TransferError as exc:
-            log.warning("produced %s stays on this device: upload failed: %s", item["ref"], exc)
+            log.warning("produced %s stays on this device: upload failed: %s", item.ref, exc)
             return None
         return offer.transfer_id
 

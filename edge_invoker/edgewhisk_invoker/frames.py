@@ -1,4 +1,13 @@
-"""Between the pool's values and the tunnel's messages (the schema is ``edgewhisk_tunnel``).
+"""Between the device's values and the tunnel's messages (the schema is ``edgewhisk_tunnel``).
+
+Why one module: every value the device sends or receives has a twin on the wire (a run's
+``RunSpec`` is the pool's ``ActionSpec``, an ``Outcome`` its ``RunOutcome``, a ``Produced`` the
+runtime's ``ProducedArtifact``, ``register`` the agent's ``AgentConfig``, ``context`` its
+``DeviceContext``, an ``artifact.offer`` a node-store ``Entry``), and here is the device's one
+conversion per twin and direction; the controller's half is
+``edgewhisk_controller.tunnel.twins``. ``tests/tunnel/test_parity.py`` checks that the twins
+keep the same fields and that a value survives both halves and the wire unchanged, so a field
+added on one side only fails a test naming it.
 
 Why logs may travel apart from the result: a ``result`` frame must stay under
 ``MAX_FRAME_BYTES`` with a 1 MiB result in it, while an action may write up to 10 MB of logs
@@ -9,40 +18,81 @@ controller appends chunks, then the outcome's lines, in order).
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from edgewhisk_runtime.artifacts import Entry, ProducedArtifact
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
+    ArtifactOffer,
+    Context,
     FrameTooLarge,
     Logs,
     Message,
     Outcome,
     Produced,
+    Register,
     Result,
     RunSpec,
     encode,
 )
+
+from .config import AgentConfig
+from .context import DeviceContext
 
 INLINE_LOGS_BYTES = 256 * 1024
 LOGS_CHUNK_BYTES = 1024 * 1024
 
 
 def action_spec(spec: RunSpec) -> ActionSpec:
-    """The wire spec as the pool's ``ActionSpec`` (same field names by design)."""
-    return ActionSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(RunSpec)})
+    """The wire spec as the pool's ``ActionSpec`` (the same fields by design)."""
+    return ActionSpec(key=spec.key, kind=spec.kind, code=spec.code, binary=spec.binary,
+                      main=spec.main, image=spec.image, env=spec.env, memory_mb=spec.memory_mb,
+                      timeout_ms=spec.timeout_ms, concurrency=spec.concurrency,
+                      logs_mb=spec.logs_mb)
 
 
-_PRODUCED = frozenset(f.name for f in dataclasses.fields(Produced))
+def produced_of(item: ProducedArtifact) -> Produced:
+    """A kept artifact as the result reports it (the same fields by design)."""
+    return Produced(name=item.name, kind=item.kind, ref=item.ref, format=item.format,
+                    size=item.size, sha256=item.sha256, locality=item.locality,
+                    upload=item.upload, metadata=item.metadata, metrics=item.metrics)
 
 
 def outcome_of(run: RunOutcome, logs: Sequence[str]) -> Outcome:
-    produced = tuple(Produced(**{k: v for k, v in item.items() if k in _PRODUCED})
-                     for item in run.produced)
+    """The pool's outcome on the wire, carrying ``logs`` (those not sent as chunks)."""
     return Outcome(status=run.status, response=run.response, logs=tuple(logs),
                    init_failed=run.init_failed, init_ms=run.init_ms,
                    duration_ms=run.duration_ms, container_id=run.container_id,
-                   start_ms=run.start_ms, timed_out=run.timed_out, produced=produced)
+                   start_ms=run.start_ms, timed_out=run.timed_out,
+                   produced=tuple(produced_of(item) for item in run.produced))
+
+
+def register_of(config: AgentConfig, *, agent_version: str, kinds: Iterable[str],
+                networks: Iterable[str], cached: Iterable[str],
+                holding: Iterable[str]) -> Register:
+    """The ``register`` of this device: its configured offer, the kinds its pool runs, the
+    networks it is on now, the artifacts it holds (configured, then its store's keys) and the
+    activations it still runs or holds results of."""
+    return Register(
+        id=config.id, memory_mb=config.memory_mb, kinds=tuple(sorted(kinds)),
+        agent_version=agent_version, namespace=config.namespace, labels=dict(config.labels),
+        capabilities=config.capabilities, networks=tuple(sorted(networks)), site=config.site,
+        owner=config.owner, role=config.role, bandwidth_mbps=config.bandwidth_mbps,
+        cached=tuple(dict.fromkeys([*config.cached, *cached])), holding=tuple(holding))
+
+
+def context_of(context: DeviceContext) -> Context:
+    """A ``context`` report of the device's battery and networks (``cached`` goes alone,
+    when the node store changes)."""
+    return Context(battery=context.battery, charging=context.charging,
+                   networks=tuple(sorted(context.networks)))
+
+
+def offer_of(entry: Entry, transfer_id: str, purpose: str) -> ArtifactOffer:
+    """An ``artifact.offer`` of a node-store entry's canonical blob."""
+    return ArtifactOffer(transfer_id=transfer_id, ref=entry.key, size=entry.size,
+                         sha256=entry.sha256, format=entry.format, kind=entry.kind,
+                         locality=entry.locality, purpose=purpose)
 
 
 def _size(lines: Sequence[str]) -> int:

@@ -1,7 +1,7 @@
 """After a run: register what the invoker kept, and put references in the result.
 
-The invoker reports each produced artifact it kept (``RunOutcome.produced``: the fields of
-``edgewhisk_tunnel.Produced``). Why the report is checked against the plan: the report comes
+The invoker reports each produced artifact it kept (``RunOutcome.produced``, the runtime's
+``ProducedArtifact``s). Why the report is checked against the plan: the report comes
 from a device, so only versions the controller allocated for this activation are registered,
 under the kind and locality the controller planned (a device cannot widen a locality); the
 sha256, size and format are the device's, of the canonical blob it holds. A ``cloud``
@@ -32,32 +32,34 @@ from .keys import blob_key, parse_key
 from .registry import NewArtifact
 
 if TYPE_CHECKING:
+    from edgewhisk_runtime.artifacts import ProducedArtifact
+
     from .registry import ArtifactRegistry
 
 log = logging.getLogger(__name__)
 
 
-async def register(registry: ArtifactRegistry, produced: Sequence[Mapping[str, Any]],
+async def register(registry: ArtifactRegistry, produced: Sequence[ProducedArtifact],
                    planned: Sequence[Produce], *, activation_id: str,
                    lineage: Mapping[str, Any], owner: str, invoker: str) -> dict[str, Doc]:
     """ArtifactRegistry documents of the planned outputs the invoker reports, by produced name."""
     by_ref = {p.ref: p for p in planned}
     docs: dict[str, Doc] = {}
     for item in produced:
-        plan = by_ref.get(str(item.get("ref")))
-        if plan is None or item.get("name") != plan.name:
+        plan = by_ref.get(item.ref)
+        if plan is None or item.name != plan.name:
             log.warning("activation %s: invoker %s reported an artifact that was not planned: "
                         "%r", activation_id, invoker, item)
             continue
         ns, name, version = parse_key(plan.ref)
         copies = [invoker]
-        if item.get("upload") and await _uploaded(registry, plan, item):
+        if item.upload and await _uploaded(registry, plan, item):
             copies = [registry.blobs.NAME, invoker]
         new = NewArtifact(
             name=name, kind=plan.kind, owner=owner, locality=plan.locality,
-            format=str(item.get("format") or "bytes"), sha256=item.get("sha256"),
-            size=item.get("size"), created_by=activation_id, lineage=dict(lineage),
-            metadata=dict(item.get("metadata") or {}), metrics=dict(item.get("metrics") or {}))
+            format=item.format or "bytes", sha256=item.sha256, size=item.size,
+            created_by=activation_id, lineage=dict(lineage), metadata=dict(item.metadata),
+            metrics=dict(item.metrics))
         try:
             docs[plan.name] = await registry.add_version(ns, version, new, copies=copies)
         except InvalidArtifact as exc:
@@ -67,7 +69,7 @@ async def register(registry: ArtifactRegistry, produced: Sequence[Mapping[str, A
     return docs
 
 
-async def _uploaded(registry: ArtifactRegistry, plan: Produce, item: Mapping[str, Any]) -> bool:
+async def _uploaded(registry: ArtifactRegistry, plan: Produce, item: ProducedArtifact) -> bool:
     """Whether the blob store holds the uploaded bytes of ``plan`` with the reported digest;
     bytes of a non-``cloud`` artifact found there are removed (they should never arrive)."""
     ns, name, version = parse_key(plan.ref)
@@ -81,7 +83,7 @@ async def _uploaded(registry: ArtifactRegistry, plan: Produce, item: Mapping[str
         stat = await registry.blobs.stat(key)
     except BlobNotFound:
         return False
-    return stat.sha256 == item.get("sha256") and stat.size == item.get("size")
+    return stat.sha256 == item.sha256 and stat.size == item.size
 
 
 def reference(doc: Doc) -> dict[str, Any]:

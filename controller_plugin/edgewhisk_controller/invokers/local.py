@@ -17,12 +17,12 @@ field; afterwards the produces are collected into the store (pinned unless ``clo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgewhisk_runtime.exceptions import ArtifactError
-from edgewhisk_tunnel import file_chunks
+from edgewhisk_tunnel import Consumed, file_chunks
 
 from ..artifacts import locality as rules
 from ..artifacts.exceptions import StagingFailed
@@ -32,9 +32,10 @@ from ..placement.interface import InvokerState
 from .interface import Invoker
 
 if TYPE_CHECKING:
+    from edgewhisk_runtime.artifacts import ConsumeSpec, ProducedArtifact
     from edgewhisk_runtime.artifacts.store import NodeStore
     from edgewhisk_runtime.containers import ActionSpec, ContainerPool, RunOutcome
-    from edgewhisk_tunnel import Consumed, Produce
+    from edgewhisk_tunnel import Produce
 
 
 class LocalInvoker(Invoker):
@@ -107,8 +108,7 @@ class LocalInvoker(Invoker):
         store = self.store
         with workspace(store, [c.key for c in consumes]) as produce_root:
             try:
-                staged = await stage(store, [asdict(c) for c in consumes], self._fetch,
-                                     tmp=store.tmp)
+                staged = await stage(store, consumes, self._fetch, tmp=store.tmp)
             except ArtifactError as exc:
                 raise StagingFailed(f"invoker {self.id} could not stage the consumed "
                                     f"artifacts: {exc}") from None
@@ -129,9 +129,9 @@ class LocalInvoker(Invoker):
         entry = self.store.get(doc["_id"])
         if entry is not None and entry.sha256 == doc["sha256"]:
             return "cached"
-        consumed = {"name": "preload", "kind": doc["kind"], "key": doc["_id"],
-                    "sha256": doc["sha256"], "size": doc["size"], "format": doc["format"],
-                    "locality": doc["locality"]}
+        consumed = Consumed(name="preload", kind=doc["kind"], key=doc["_id"],
+                            sha256=doc["sha256"], size=doc["size"], format=doc["format"],
+                            locality=doc["locality"])
         try:
             await stage(self.store, [consumed], self._fetch, tmp=self.store.tmp)
         except ArtifactError as exc:
@@ -139,10 +139,10 @@ class LocalInvoker(Invoker):
                                 f"{exc}") from None
         return "preloaded"
 
-    async def _fetch(self, consumed: Mapping[str, Any], dest: Path) -> None:
+    async def _fetch(self, consumed: ConsumeSpec, dest: Path) -> None:
         """Stage a missing blob from the cloud blob store (``cloud`` artifacts only)."""
-        ns, name, version = parse_key(consumed["key"])
-        doc = {"name": name, "version": version, "locality": consumed["locality"]}
+        ns, name, version = parse_key(consumed.key)
+        doc = {"name": name, "version": version, "locality": consumed.locality}
         rules.check_move(doc, to=self.state(), from_=rules.CLOUD)
         assert self.blobs is not None
         try:
@@ -151,36 +151,33 @@ class LocalInvoker(Invoker):
                     out.write(chunk)
         except BlobError as exc:
             raise StagingFailed(f"invoker {self.id} could not fetch artifact "
-                                f"{consumed['key']} from the blob store: {exc}") from None
+                                f"{consumed.key} from the blob store: {exc}") from None
 
     async def _keep(self, outcome: RunOutcome, produces: Sequence[Produce],
-                    produce_root: Path) -> tuple[dict[str, Any], ...]:
+                    produce_root: Path) -> tuple[ProducedArtifact, ...]:
         """Collect the produces into the store; put ``cloud`` ones into the blob store."""
-        from edgewhisk_runtime.artifacts.stage import collect, described
+        from edgewhisk_runtime.artifacts.stage import collect
 
         assert self.store is not None and self.blobs is not None
         try:
-            kept = await collect(self.store, outcome.response,
-                                 [asdict(p) for p in produces], produce_root)
+            kept = await collect(self.store, outcome.response, produces, produce_root)
         except ArtifactError as exc:
             raise StagingFailed(f"invoker {self.id} could not keep the produced artifacts: "
                                 f"{exc}") from None
-        for item in described(kept, outcome.response):
-            if item["locality"] == rules.CLOUD:
-                item["upload"] = await self._upload(item)
-        return tuple(kept)
+        return tuple([replace(item, upload=await self._upload(item))
+                      if item.locality == rules.CLOUD else item for item in kept])
 
-    async def _upload(self, item: Mapping[str, Any]) -> str:
+    async def _upload(self, item: ProducedArtifact) -> str:
         """Put a produced ``cloud`` artifact's blob into the blob store; its blob key."""
         assert self.store is not None and self.blobs is not None
-        entry, path = self.store.open_blob(item["ref"])
-        ns, name, version = parse_key(item["ref"])
+        entry, path = self.store.open_blob(item.ref)
+        ns, name, version = parse_key(item.ref)
         key = blob_key(ns, name, version)
         try:
             await self.blobs.put(key, file_chunks(path, chunk=CHUNK), sha256=entry.sha256)
         except BlobError as exc:
             raise StagingFailed(f"invoker {self.id} could not put produced artifact "
-                                f"{item['ref']} into the blob store: {exc}") from None
+                                f"{item.ref} into the blob store: {exc}") from None
         return key
 
     async def close(self) -> None:

@@ -3,8 +3,9 @@
 ``endpoint`` is the WebSocket route, ``session`` one connection (its reader, heartbeats,
 close), ``remote`` the ``RemoteInvoker`` the dispatcher runs activations on, ``health`` the
 offline timer and round-trip time, ``hub`` the registry/engine bookkeeping of every device,
-``tokens`` the device tokens. The message schema is ``edgewhisk_tunnel`` (shared with the
-agent, which must not import the controller).
+``tokens`` the device tokens, ``twins`` the conversions between the messages and the
+controller's values. The message schema is ``edgewhisk_tunnel`` (shared with the agent, which
+must not import the controller).
 """
 
 from .endpoint import ROUTES

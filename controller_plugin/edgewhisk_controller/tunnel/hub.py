@@ -28,6 +28,7 @@ from .artifact_service import ArtifactService
 from .remote import RemoteInvoker
 from .session import Session
 from .tokens import DeviceToken, Tokens
+from .twins import REGISTER_COLUMNS
 
 if TYPE_CHECKING:
     from ..artifacts.registry import ArtifactRegistry
@@ -41,8 +42,6 @@ HEARTBEAT_S = 1.0
 """How often both sides send heartbeats (at most; faster for a short offline window)."""
 
 _STATE_FIELDS = frozenset(InvokerState.__dataclass_fields__)
-_STATIC = ("kinds", "memory_mb", "role", "owner", "site", "labels", "capabilities",
-           "networks", "bandwidth_mbps", "cached")
 
 
 class TunnelHub:
@@ -96,7 +95,7 @@ class TunnelHub:
             self.devices[token.id] = device
         previous = await device.attach(session, message)
         if device.online:
-            self._engine_update(device, *_STATIC, "healthy")
+            self._engine_update(device, *REGISTER_COLUMNS, "healthy")
         else:
             device.online = True
             self.registry.register(device)

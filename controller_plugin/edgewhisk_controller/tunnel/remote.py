@@ -15,11 +15,10 @@ session closes that connection).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
@@ -32,19 +31,18 @@ from edgewhisk_tunnel import (
     Register,
     Result,
     Run,
-    RunSpec,
     encode,
 )
 from edgewhisk_tunnel import FrameTooLarge as FrameTooLargeError
 from edgewhisk_tunnel.transfers import Transfers
 
-from ..artifacts.keys import cached_name
 from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
 from ..stores import Doc
 from .exceptions import InvokerLost, NotDeliverable, RemoteFailure
 from .health import Liveness, RoundTrip
 from .tokens import DeviceToken
+from .twins import invoker_state, run_outcome, run_spec
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +51,6 @@ HISTORY = 10_000
 RESULT_GRACE_S = 300.0
 """Beyond the action's time limit, how long a live device may take to answer a ``run`` (it
 may queue for memory, pull an image, cold-start) before the activation counts as lost."""
-DEFAULT_BANDWIDTH_MBPS = 100.0
 TRUNCATED = "Logs were truncated because the total bytes size exceeds the limit of {} bytes."
 
 
@@ -124,26 +121,10 @@ class RemoteInvoker(Invoker):
     # -- the Invoker contract ---------------------------------------------------------------
 
     def state(self) -> InvokerState:
-        reg = self.register
-        held = sum(p.memory_mb for p in self.pending.values())
-        free = self.metrics.free_memory_mb
-        return InvokerState(
-            id=self.id,
-            kinds=frozenset(reg.kinds),
-            memory_mb=reg.memory_mb,
-            free_memory_mb=max(0, reg.memory_mb - held) if free is None else free,
-            in_flight=len(self.pending),
-            healthy=self.healthy,
-            namespaces=frozenset({self.namespace}),
-            role=reg.role,
-            owner=reg.owner,
-            site=reg.site,
-            labels=dict(reg.labels),
-            capabilities=frozenset(reg.capabilities),
-            networks=frozenset(self.context.get("networks", reg.networks)),
-            bandwidth_mbps=reg.bandwidth_mbps or DEFAULT_BANDWIDTH_MBPS,
-            cached=frozenset(cached_name(key) for key in self.holds),
-        )
+        return invoker_state(self.register, self.metrics, namespace=self.namespace,
+                             healthy=self.healthy, in_flight=len(self.pending),
+                             held_mb=sum(p.memory_mb for p in self.pending.values()),
+                             networks=self.context.get("networks"), holds=self.holds)
 
     @property
     def healthy(self) -> bool:
@@ -156,9 +137,8 @@ class RemoteInvoker(Invoker):
         activation_id = fields["activation_id"]
         if self.closed or not self.online:
             raise InvokerLost(self.id, "it is offline")
-        run_spec = RunSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(RunSpec)})
         try:
-            frame = encode(Run(activation_id, run_spec, dict(value), dict(fields),
+            frame = encode(Run(activation_id, run_spec(spec), dict(value), dict(fields),
                                consumes=tuple(consumes), produces=tuple(produces)))
         except FrameTooLargeError as exc:
             raise NotDeliverable(self.id, f"The activation cannot be sent to invoker "
@@ -243,14 +223,8 @@ class RemoteInvoker(Invoker):
         if result.error is not None:
             pending.future.set_exception(RemoteFailure(self.id, result.error))
             return
-        o = result.outcome
-        assert o is not None  # the schema guarantees one of the two
-        pending.future.set_result(RunOutcome(
-            status=o.status, response=o.response, logs=[*pending.logs, *o.logs],
-            init_failed=o.init_failed, init_ms=o.init_ms, duration_ms=o.duration_ms,
-            container_id=o.container_id, start_ms=o.start_ms, timed_out=o.timed_out,
-            produced=tuple(asdict(p) for p in o.produced),
-        ))
+        assert result.outcome is not None  # the schema guarantees one of the two
+        pending.future.set_result(run_outcome(result.outcome, pending.logs))
 
     def on_logs(self, activation_id: str, lines: tuple[str, ...]) -> None:
         pending = self.pending.get(activation_id)

@@ -6,7 +6,8 @@ One small abstract base per extension point (:mod:`.interface`), one module per 
 :mod:`.canonical` (the one byte stream of a file or folder artifact that is hashed and sent),
 :mod:`.store` (an invoker's node store with a byte budget) and :mod:`.stage` (consumes into
 the store before a run, produces into it after; used as ``stage.stage``/``stage.collect``,
-so the submodule is not shadowed by re-exporting its functions here).
+so the submodule is not shadowed by re-exporting its functions here) with :mod:`.values` (what
+a run consumes, must produce and produced: the runtime's side of the tunnel's twins).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from edgewhisk_runtime.artifacts.filesystem import (
 )
 from edgewhisk_runtime.artifacts.interface import ArtifactRef, Resolved, Resolver, Sink, Stored
 from edgewhisk_runtime.artifacts.store import Entry, NodeStore
+from edgewhisk_runtime.artifacts.values import ConsumeSpec, ProducedArtifact, ProduceSpec
 
-__all__ = ["FOLDER_FORMATS", "ArtifactRef", "Entry", "FilesystemResolver", "FilesystemSink",
-           "NodeStore", "Resolved", "Resolver", "Sink", "Stored", "blob_chunks", "digest",
-           "from_directory", "is_folder_format", "materialize", "unpack", "write_blob"]
+__all__ = ["FOLDER_FORMATS", "ArtifactRef", "ConsumeSpec", "Entry", "FilesystemResolver",
+           "FilesystemSink", "NodeStore", "ProduceSpec", "ProducedArtifact", "Resolved",
+           "Resolver", "Sink", "Stored", "blob_chunks", "digest", "from_directory",
+           "is_folder_format", "materialize", "unpack", "write_blob"]

@@ -4,25 +4,25 @@ Why shared: the edge agent and the controller's own (cloud) invoker do the same 
 differ only in where a missing blob comes from — the tunnel or the blob store — so that is the
 one thing they pass in (``fetch``). Both work on the invoker's :class:`NodeStore`.
 
-- :func:`stage` makes every consumed artifact (the fields of the tunnel's ``Consumed``) a local
-  path: a store entry with the same sha256 is used as is; otherwise ``fetch`` writes the blob
-  into a scratch file and the store verifies and keeps it as an unpinned cache. The result is
-  the ``consumes`` part of the ``edgewhisk`` /run field (:func:`run_field`). Concurrent runs
-  needing the same missing key share one fetch.
-- :func:`collect` keeps what the action produced: each produce (fields of ``Produce``) whose
-  name the result body holds as an ``{"artifact": {...}}`` reference is ingested from its
-  ``location`` (which must lie inside the run's ``produce_root``) under ``Produce.ref``, pinned
-  unless its locality is ``cloud``. The result are the fields of the tunnel's ``Produced``.
-- :func:`workspace`, :func:`run_field` and :func:`described` are the steps around them that both
-  invokers also take alike: lease the consumes and make a produce root, hand the staged paths
-  to the runtime, and carry the metadata and metrics ``main`` attached to what it produced.
+- :func:`stage` makes every consumed artifact (a :class:`~.values.ConsumeSpec`, such as the
+  tunnel's ``Consumed``) a local path: a store entry with the same sha256 is used as is;
+  otherwise ``fetch`` writes the blob into a scratch file and the store verifies and keeps it
+  as an unpinned cache. The result is the ``consumes`` part of the ``edgewhisk`` /run field
+  (:func:`run_field`). Concurrent runs needing the same missing key share one fetch.
+- :func:`collect` keeps what the action produced: each produce (a
+  :class:`~.values.ProduceSpec`, such as the tunnel's ``Produce``) whose name the result body
+  holds as an ``{"artifact": {...}}`` reference is ingested from its ``location`` (which must
+  lie inside the run's ``produce_root``) under its ``ref``, pinned unless its locality is
+  ``cloud``, and becomes a :class:`~.values.ProducedArtifact` carrying the metadata and
+  metrics ``main`` attached to it (``edgewhisk.Output``).
+- :func:`workspace` and :func:`run_field` are the steps around them that both invokers also
+  take alike: lease the consumes and make a produce root, hand the staged paths to the runtime.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import os
 import shutil
@@ -34,24 +34,18 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from edgewhisk_runtime.artifacts.store import Entry, NodeStore
+from edgewhisk_runtime.artifacts.values import ConsumeSpec, ProducedArtifact, ProduceSpec
 from edgewhisk_runtime.exceptions import ArtifactError
 
 STAGED_FIELD = "edgewhisk"
 """The /run field by which an invoker hands over staged artifacts (written by :func:`run_field`,
 read by the runtime's binding stage, which sits above this package)."""
-Fetch = Callable[[Mapping[str, Any], Path], Awaitable[None]]
+Fetch = Callable[[ConsumeSpec, Path], Awaitable[None]]
 _inflight: weakref.WeakKeyDictionary[NodeStore, dict[str, asyncio.Future[None]]] = \
     weakref.WeakKeyDictionary()
 
 
-def _fields(item: Any) -> Mapping[str, Any]:
-    """A message's fields, whether given as a mapping or as the tunnel's dataclass."""
-    if dataclasses.is_dataclass(item) and not isinstance(item, type):
-        return dataclasses.asdict(item)
-    return item
-
-
-async def _fetch_into(store: NodeStore, consumed: Mapping[str, Any], fetch: Fetch,
+async def _fetch_into(store: NodeStore, consumed: ConsumeSpec, fetch: Fetch,
                       tmp: Path) -> None:
     """Fetch one missing blob into ``tmp`` and hand it to the store (scratch file removed)."""
     tmp.mkdir(parents=True, exist_ok=True)
@@ -60,21 +54,19 @@ async def _fetch_into(store: NodeStore, consumed: Mapping[str, Any], fetch: Fetc
     blob = Path(name)
     try:
         await fetch(consumed, blob)
-        await store.add_blob(consumed["key"], blob, sha256=consumed["sha256"],
-                             size=consumed["size"], format=consumed["format"],
-                             kind=consumed["kind"], locality=consumed["locality"],
-                             pinned=False)
+        await store.add_blob(consumed.key, blob, sha256=consumed.sha256, size=consumed.size,
+                             format=consumed.format, kind=consumed.kind,
+                             locality=consumed.locality, pinned=False)
     finally:
         blob.unlink(missing_ok=True)
 
 
-async def _ensure(store: NodeStore, consumed: Mapping[str, Any], fetch: Fetch,
-                  tmp: Path) -> None:
+async def _ensure(store: NodeStore, consumed: ConsumeSpec, fetch: Fetch, tmp: Path) -> None:
     """Have ``consumed`` in the store with its sha256, fetching it at most once at a time."""
-    key = consumed["key"]
+    key = consumed.key
     while True:
         entry = store.peek(key)  # ``stage`` marks it used when it takes the path
-        if entry is not None and entry.sha256 == consumed["sha256"]:
+        if entry is not None and entry.sha256 == consumed.sha256:
             return
         running = _inflight.setdefault(store, {})
         if key not in running:
@@ -89,16 +81,15 @@ async def _ensure(store: NodeStore, consumed: Mapping[str, Any], fetch: Fetch,
         future.set_result(None)
 
 
-async def stage(store: NodeStore, consumes: Sequence[Mapping[str, Any]], fetch: Fetch, *,
+async def stage(store: NodeStore, consumes: Sequence[ConsumeSpec], fetch: Fetch, *,
                 tmp: Path) -> dict[str, dict[str, str]]:
     """``{name: {"path", "format"}}`` of every consumed artifact, fetched into ``store`` if
     missing (``fetch(consumed, file)`` must write the canonical blob to ``file``)."""
     staged: dict[str, dict[str, str]] = {}
-    for item in consumes:
-        consumed = _fields(item)
+    for consumed in consumes:
         await _ensure(store, consumed, fetch, tmp)
-        path = await asyncio.to_thread(store.path, consumed["key"])
-        staged[consumed["name"]] = {"path": str(path), "format": consumed["format"]}
+        path = await asyncio.to_thread(store.path, consumed.key)
+        staged[consumed.name] = {"path": str(path), "format": consumed.format}
     return staged
 
 
@@ -115,14 +106,13 @@ def _location(location: str, root: Path, name: str) -> Path:
     return resolved
 
 
-async def _keep(store: NodeStore, produce: Mapping[str, Any], reference: Mapping[str, Any],
+async def _keep(store: NodeStore, produce: ProduceSpec, reference: Mapping[str, Any],
                 root: Path) -> Entry:
-    name = produce["name"]
+    name = produce.name
     path = _location(str(reference.get("location", "")), root, name)
     fmt = reference.get("format") or ("directory" if path.is_dir() else "bytes")
-    entry = await store.ingest(produce["ref"], path, format=fmt, kind=produce["kind"],
-                               locality=produce["locality"],
-                               pinned=produce["locality"] != "cloud")
+    entry = await store.ingest(produce.ref, path, format=fmt, kind=produce.kind,
+                               locality=produce.locality, pinned=produce.locality != "cloud")
     expected = reference.get("sha256")
     if expected is not None and expected != entry.sha256:
         store.remove(entry.key)
@@ -131,28 +121,28 @@ async def _keep(store: NodeStore, produce: Mapping[str, Any], reference: Mapping
     return entry
 
 
-async def collect(store: NodeStore, body: Any, produces: Sequence[Mapping[str, Any]],
-                  produce_root: Path) -> list[dict[str, Any]]:
-    """Ingest every produced artifact the result ``body`` references; their Produced fields.
+async def collect(store: NodeStore, body: Any, produces: Sequence[ProduceSpec],
+                  produce_root: Path) -> list[ProducedArtifact]:
+    """Ingest every produced artifact the result ``body`` references; what was kept.
 
     All or nothing: when one cannot be kept, those already ingested by this call are removed
     and the ArtifactError propagates."""
     root = produce_root.resolve()
-    kept: list[dict[str, Any]] = []
+    kept: list[ProducedArtifact] = []
     try:
-        for item in produces:
-            produce = _fields(item)
-            value = body.get(produce["name"]) if isinstance(body, dict) else None
+        for produce in produces:
+            value = body.get(produce.name) if isinstance(body, dict) else None
             reference = value.get("artifact") if isinstance(value, dict) else None
             if not isinstance(reference, dict):
                 continue
             entry = await _keep(store, produce, reference, root)
-            kept.append({"name": produce["name"], "kind": produce["kind"], "ref": entry.key,
-                         "format": entry.format, "size": entry.size, "sha256": entry.sha256,
-                         "locality": produce["locality"]})
+            kept.append(ProducedArtifact(
+                name=produce.name, kind=produce.kind, ref=entry.key, format=entry.format,
+                size=entry.size, sha256=entry.sha256, locality=produce.locality,
+                metadata=reference.get("metadata") or {}, metrics=reference.get("metrics") or {}))
     except BaseException:
         for done in kept:
-            store.remove(done["ref"])
+            store.remove(done.ref)
         raise
     return kept
 
@@ -176,14 +166,3 @@ def run_field(staged: Mapping[str, Any], produce_root: Path) -> dict[str, str]:
     runtime's binding stage."""
     return {STAGED_FIELD: json.dumps({"consumes": dict(staged),
                                       "produce_root": str(produce_root)})}
-
-
-def described(kept: list[dict[str, Any]], body: Any) -> list[dict[str, Any]]:
-    """``kept`` (what :func:`collect` returned) with the metadata and metrics ``main`` attached
-    to each produce (``edgewhisk.Output``), read from its reference in the result ``body``."""
-    references = body if isinstance(body, dict) else {}
-    for item in kept:
-        reference = (references.get(item["name"]) or {}).get("artifact") or {}
-        for what in ("metadata", "metrics"):
-            item[what] = reference.get(what) or {}
-    return kept

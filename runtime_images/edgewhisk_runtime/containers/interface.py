@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edgewhisk_runtime.artifacts.values import ProducedArtifact
 from edgewhisk_runtime.containers.logs import LogCollector
 
 # Kinds, as OpenWhisk names them in ``exec.kind``.
@@ -25,7 +26,10 @@ BLACKBOX = "blackbox"
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """Everything needed to start, initialise and limit a container for one action version."""
+    """Everything needed to start, initialise and limit a container for one action version.
+
+    Its twin on the wire is ``edgewhisk_tunnel.RunSpec`` (the same fields by design;
+    ``tests/tunnel/test_parity.py`` checks them)."""
 
     key: str               # "ns/name@version" + code digest: containers are reused only per key
     kind: str              # "python:3" | "blackbox" | "nodejs:default"
@@ -50,7 +54,10 @@ class ActionSpec:
 
 @dataclass
 class RunOutcome:
-    """What one activation produced; expected failures are values, not exceptions."""
+    """What one activation produced; expected failures are values, not exceptions.
+
+    Its twin on the wire is ``edgewhisk_tunnel.Outcome`` (the same fields by design;
+    ``tests/tunnel/test_parity.py`` checks them)."""
 
     status: int            # HTTP status of /run (or of /init when init failed)
     response: Any          # JSON body of /run (or the /init error body)
@@ -61,7 +68,7 @@ class RunOutcome:
     container_id: str      # "" when no container could be started (a missing blackbox image)
     start_ms: int | None = None  # time to start the container (cold start only)
     timed_out: bool = False      # the action exceeded its time limit (container destroyed)
-    produced: tuple[dict[str, Any], ...] = ()  # artifacts kept (edgewhisk_tunnel.Produced)
+    produced: tuple[ProducedArtifact, ...] = ()  # artifacts the invoker kept after the run
 
 
 class Container(ABC):

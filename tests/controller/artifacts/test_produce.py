@@ -15,6 +15,7 @@ from edgewhisk_controller.artifacts import ArtifactRegistry, StagingFailed
 from edgewhisk_controller.artifacts import produce as producing
 from edgewhisk_controller.blobs import LocalBlobStore
 from edgewhisk_controller.stores import open_store
+from edgewhisk_runtime.artifacts import ProducedArtifact
 from edgewhisk_tunnel import Produce
 
 from .conftest import Run
@@ -44,12 +45,13 @@ def planned(registry: ArtifactRegistry, run: Run[Any], name: str, locality: str,
                    locality=locality)
 
 
-def kept(plan: Produce, **fields: Any) -> dict[str, Any]:
-    return {"name": plan.name, "kind": plan.kind, "ref": plan.ref, "format": "mxnet-gluon",
-            "size": len(DATA), "sha256": SHA, "locality": plan.locality, **fields}
+def kept(plan: Produce, **fields: Any) -> ProducedArtifact:
+    return ProducedArtifact(**{"name": plan.name, "kind": plan.kind, "ref": plan.ref,
+                               "format": "mxnet-gluon", "size": len(DATA), "sha256": SHA,
+                               "locality": plan.locality, **fields})
 
 
-def register(registry: ArtifactRegistry, run: Run[Any], produced: list[dict[str, Any]],
+def register(registry: ArtifactRegistry, run: Run[Any], produced: list[ProducedArtifact],
              plans: list[Produce]) -> dict[str, Any]:
     return run(producing.register(
         registry, produced, plans, activation_id="a1", invoker="u1-phone", owner="u1",

@@ -1,20 +1,26 @@
 """Staging consumes into a real node store (fetching from a real 'remote' folder) and collecting
-what a real FilesystemSink stored for a run."""
+what a real FilesystemSink stored for a run; the consumes and produces are the tunnel's, as both
+invokers pass them."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from edgewhisk_runtime.artifacts import ArtifactRef, FilesystemSink, NodeStore
+from edgewhisk_runtime.artifacts import (
+    ArtifactRef,
+    ConsumeSpec,
+    FilesystemSink,
+    NodeStore,
+    ProducedArtifact,
+)
 from edgewhisk_runtime.artifacts.canonical import digest, write_blob
 from edgewhisk_runtime.artifacts.stage import collect, stage
 from edgewhisk_runtime.exceptions import ArtifactError, DigestMismatch
+from edgewhisk_tunnel import Consumed, Produce  # the runtime's ConsumeSpec and ProduceSpec
 
 
 class Remote:
@@ -26,15 +32,14 @@ class Remote:
         folder.mkdir()
 
     def publish(self, key: str, source: Path, fmt: str, locality: str = "cloud",
-                kind: str = "data", name: str = "readings") -> dict[str, Any]:
+                kind: str = "data", name: str = "readings") -> Consumed:
         size, sha = write_blob(source, self.folder / key.replace("/", "_"))
-        return {"name": name, "kind": kind, "key": key, "sha256": sha, "size": size,
-                "format": fmt, "locality": locality}
+        return Consumed(name, kind, key, sha, size, fmt, locality)
 
-    async def fetch(self, consumed: Mapping[str, Any], dest: Path) -> None:
-        self.fetched.append(consumed["key"])
+    async def fetch(self, consumed: ConsumeSpec, dest: Path) -> None:
+        self.fetched.append(consumed.key)
         await asyncio.sleep(0)  # let a concurrent stage run into this fetch
-        dest.write_bytes((self.folder / consumed["key"].replace("/", "_")).read_bytes())
+        dest.write_bytes((self.folder / consumed.key.replace("/", "_")).read_bytes())
 
 
 @pytest.fixture
@@ -76,7 +81,7 @@ def test_a_folder_artifact_is_staged_as_an_unpacked_folder(store: NodeStore, rem
     staged = asyncio.run(stage(store, [consumed], remote.fetch, tmp=store.tmp))
     path = Path(staged["base"]["path"])
     assert path.is_dir() and str(path).startswith(str(store.root))
-    assert digest(path) == (consumed["size"], consumed["sha256"])
+    assert digest(path) == (consumed.size, consumed.sha256)
 
 
 def test_a_stored_entry_with_other_bytes_is_fetched_again(store: NodeStore, remote: Remote,
@@ -103,12 +108,11 @@ def test_a_fetch_delivering_other_bytes_is_refused_and_leaves_nothing(
 
 def test_a_failing_fetch_propagates_and_leaves_no_scratch_file(store: NodeStore,
                                                                tmp_path: Path) -> None:
-    async def broken(consumed: Mapping[str, Any], dest: Path) -> None:
+    async def broken(consumed: ConsumeSpec, dest: Path) -> None:
         dest.write_bytes(b"half")
         raise ArtifactError("connection lost")
 
-    consumed = {"name": "r", "kind": "data", "key": "guest/r@1", "sha256": "0" * 64,
-                "size": 4, "format": "bytes", "locality": "cloud"}
+    consumed = Consumed("r", "data", "guest/r@1", "0" * 64, 4, "bytes", "cloud")
     with pytest.raises(ArtifactError, match="connection lost"):
         asyncio.run(stage(store, [consumed], broken, tmp=tmp_path / "scratch"))
     assert not list((tmp_path / "scratch").iterdir()) and store.keys() == []
@@ -130,16 +134,6 @@ def test_concurrent_runs_needing_the_same_artifact_share_one_fetch(
 # ---- collect -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Produce:
-    """The tunnel's Produce message (same fields): collect takes dataclasses or mappings."""
-
-    name: str
-    kind: str
-    ref: str
-    locality: str
-
-
 def _run(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     """A run's produce root with what the binding middleware's sink stored, and the body."""
     root, outbox = tmp_path / "run", tmp_path / "outbox"
@@ -158,17 +152,17 @@ def test_collect_keeps_produced_artifacts_pinned_unless_cloud(store: NodeStore,
                                                               tmp_path: Path) -> None:
     root, body = _run(tmp_path)
     produces = [Produce("glucose", "data", "guest/u1/glucose@4", "local"),
-                {"name": "model", "kind": "model", "ref": "guest/u1/glucose-model@2",
-                 "locality": "cloud"},
+                Produce("model", "model", "guest/u1/glucose-model@2", "cloud"),
                 Produce("mae", "data", "guest/u1/mae@1", "local"),
                 Produce("absent", "data", "guest/u1/absent@1", "local")]
+    body["model"]["artifact"] |= {"metadata": {"type": "refined"}, "metrics": {"mae": 0.3}}
     produced = asyncio.run(collect(store, body, produces, root))
     assert produced == [
-        {"name": "glucose", "kind": "data", "ref": "guest/u1/glucose@4", "format": "npy",
-         "size": 16, "sha256": body["glucose"]["artifact"]["sha256"], "locality": "local"},
-        {"name": "model", "kind": "model", "ref": "guest/u1/glucose-model@2",
-         "format": "mxnet-gluon", "size": body["model"]["artifact"]["size"],
-         "sha256": body["model"]["artifact"]["sha256"], "locality": "cloud"}]
+        ProducedArtifact("glucose", "data", "guest/u1/glucose@4", "npy", 16,
+                         body["glucose"]["artifact"]["sha256"], "local"),
+        ProducedArtifact("model", "model", "guest/u1/glucose-model@2", "mxnet-gluon",
+                         body["model"]["artifact"]["size"], body["model"]["artifact"]["sha256"],
+                         "cloud", metadata={"type": "refined"}, metrics={"mae": 0.3})]
     pins = {e.key: e.pinned for e in store.entries()}
     assert pins == {"guest/u1/glucose@4": True, "guest/u1/glucose-model@2": False}
     assert (store.path("guest/u1/glucose-model@2") / "model-0000.params").read_bytes() == \

@@ -1,0 +1,86 @@
+"""The controller's half of the wire/local twins: tunnel messages to and from its own values.
+
+Why a module of its own: every value a device and the controller exchange has a twin on each
+side (a run's ``ActionSpec`` is the wire's ``RunSpec``, the pool's ``RunOutcome`` an
+``Outcome``, the runtime's ``ProducedArtifact`` a ``Produced``, and a ``register`` plus the
+latest ``metrics`` and ``context`` reports become the placement engine's ``InvokerState``).
+The tunnel's schema imports nothing of ours, so the conversions live on the sides that may
+import both: here, once per twin and direction, and on a device in ``edgewhisk_invoker.frames``.
+``tests/tunnel/test_parity.py`` checks the two halves against each other: the same fields (the
+documented exceptions are listed there) and a value surviving both halves and the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from edgewhisk_runtime.artifacts import ProducedArtifact
+from edgewhisk_runtime.containers import ActionSpec, RunOutcome
+from edgewhisk_tunnel import Metrics, Outcome, Produced, Register, RunSpec
+
+from ..artifacts.keys import cached_name
+from ..placement.interface import InvokerState
+
+DEFAULT_BANDWIDTH_MBPS = 100.0
+"""A device's bandwidth when its ``register`` does not say."""
+
+REGISTER_COLUMNS = ("kinds", "memory_mb", "role", "owner", "site", "labels", "capabilities",
+                    "networks", "bandwidth_mbps", "cached")
+"""The ``InvokerState`` columns a ``register`` sets besides ``id``: what the engine hears
+again when a known device registers anew."""
+
+
+def run_spec(spec: ActionSpec) -> RunSpec:
+    """The pool's spec as a ``run`` carries it (the same fields by design)."""
+    return RunSpec(key=spec.key, kind=spec.kind, code=spec.code, binary=spec.binary,
+                   main=spec.main, image=spec.image, env=spec.env, memory_mb=spec.memory_mb,
+                   timeout_ms=spec.timeout_ms, concurrency=spec.concurrency,
+                   logs_mb=spec.logs_mb)
+
+
+def produced_artifact(produced: Produced) -> ProducedArtifact:
+    """A produced artifact a device reports, as the registry's ``produce.register`` reads it."""
+    return ProducedArtifact(name=produced.name, kind=produced.kind, ref=produced.ref,
+                            format=produced.format, size=produced.size, sha256=produced.sha256,
+                            locality=produced.locality, upload=produced.upload,
+                            metadata=produced.metadata, metrics=produced.metrics)
+
+
+def run_outcome(outcome: Outcome, chunked: Sequence[str] = ()) -> RunOutcome:
+    """The pool's outcome of a ``result``; ``chunked``: the log lines that came first in
+    ``logs`` frames (the outcome's own lines follow them)."""
+    return RunOutcome(status=outcome.status, response=outcome.response,
+                      logs=[*chunked, *outcome.logs], init_failed=outcome.init_failed,
+                      init_ms=outcome.init_ms, duration_ms=outcome.duration_ms,
+                      container_id=outcome.container_id, start_ms=outcome.start_ms,
+                      timed_out=outcome.timed_out,
+                      produced=tuple(produced_artifact(p) for p in outcome.produced))
+
+
+def invoker_state(register: Register, metrics: Metrics, *, namespace: str, healthy: bool,
+                  in_flight: int, held_mb: int, networks: Iterable[str] | None,
+                  holds: Iterable[str]) -> InvokerState:
+    """A device's placement state from its ``register`` and its latest reports.
+
+    Free memory is what ``metrics`` last said, else its memory less ``held_mb`` (what the
+    activations pending on it hold); ``in_flight`` is the controller's own count (a device's
+    report lags the runs sent since); ``networks`` the latest ``context`` report (None: the
+    register's); ``cached`` the registry names of the keys it ``holds`` (``cached_name``)."""
+    free = metrics.free_memory_mb
+    return InvokerState(
+        id=register.id,
+        kinds=frozenset(register.kinds),
+        memory_mb=register.memory_mb,
+        free_memory_mb=max(0, register.memory_mb - held_mb) if free is None else free,
+        in_flight=in_flight,
+        healthy=healthy,
+        namespaces=frozenset({namespace}),
+        role=register.role,
+        owner=register.owner,
+        site=register.site,
+        labels=dict(register.labels),
+        capabilities=frozenset(register.capabilities),
+        networks=frozenset(register.networks if networks is None else networks),
+        bandwidth_mbps=register.bandwidth_mbps or DEFAULT_BANDWIDTH_MBPS,
+        cached=frozenset(cached_name(key) for key in holds),
+    )
