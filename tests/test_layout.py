@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 OURS = {
     "edgewhisk", "edgewhisk_cli", "edgewhisk_runtime", "edgewhisk_controller", "edgewhisk_invoker",
-    "edgewhisk_tunnel",
+    "edgewhisk_tunnel", "edgewhisk_client", "edgewhisk_devkit", "edgewhisk_examples",
 }
 
 
@@ -58,8 +58,12 @@ def _imported_top_levels(path: Path) -> set[str]:
 ALLOWED_IMPORTS: dict[str, set[str]] = {
     "edgewhisk": set(),
     "edgewhisk_tunnel": set(),
+    "edgewhisk_client": set(),
     "edgewhisk_runtime": {"edgewhisk"},
-    "edgewhisk_invoker": {"edgewhisk", "edgewhisk_runtime", "edgewhisk_tunnel", "edgewhisk_cli"},
+    "edgewhisk_examples": {"edgewhisk"},
+    "edgewhisk_devkit": {"edgewhisk_client", "edgewhisk_runtime"},
+    "edgewhisk_invoker": {"edgewhisk", "edgewhisk_runtime", "edgewhisk_tunnel",
+                          "edgewhisk_client"},
     "edgewhisk_controller": {"edgewhisk", "edgewhisk_runtime", "edgewhisk_tunnel"},
     "edgewhisk_cli": OURS,
 }
