@@ -60,6 +60,7 @@ def main(args, model):
 '''
 SOURCES = ("cached", "tunnel", "s3")
 UPLOAD_TIMEOUT_S = 600.0
+LIMITS = {"timeout": 120_000, "memory": 256}  # a big model's pull happens inside the run
 
 
 @dataclass
@@ -245,7 +246,7 @@ class Tunnel:
                                stores=self.workdir / "stores").start()
             source = self.workdir / "consume.py"
             source.write_text(CONSUMER)
-            self.client.actions.put(ACTION, python_action(ACTION, source))
+            self.client.actions.put(ACTION, python_action(ACTION, source, limits=LIMITS))
         except BaseException:
             self.__exit__()
             raise
