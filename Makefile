@@ -38,8 +38,10 @@ test: $(STAMP) host $(NPM_STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check actions cli runtime_images controller_plugin edge_invoker bench tests
-	$(VENV)/bin/mypy actions/edgewhisk cli/edgewhisk_cli runtime_images/edgewhisk_runtime \
+	$(VENV)/bin/ruff check actions cli client devkit runtime_images controller_plugin \
+		edge_invoker bench tests
+	$(VENV)/bin/mypy actions/edgewhisk cli/edgewhisk_cli client/edgewhisk_client \
+		devkit/edgewhisk_devkit runtime_images/edgewhisk_runtime \
 		controller_plugin/edgewhisk_controller controller_plugin/edgewhisk_tunnel \
 		edge_invoker/edgewhisk_invoker
 

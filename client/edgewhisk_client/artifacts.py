@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -79,14 +79,15 @@ class Artifacts:
             expected = response.headers.get("X-Edgewhisk-Sha256", "")
             total = int(response.headers.get("Content-Length", 0))
             version = response.headers.get("X-Edgewhisk-Version", "?")
-            written = _save(response.iter_content(CHUNK), output, expected, total, progress)
+            written = save(response.iter_content(CHUNK), output, expected, total, progress)
         return Downloaded(ref.partition("@")[0], int(version) if version.isdigit() else version,
                           written, expected, output)
 
 
-def _save(chunks: Any, output: Path, expected: str, total: int,
-          progress: Progress | None) -> int:
-    """Stream into a temporary file beside ``output``; rename only if the digest holds."""
+def save(chunks: Iterable[bytes], output: Path, expected: str, total: int = 0,
+         progress: Progress | None = None) -> int:
+    """Stream ``chunks`` into a temporary file beside ``output`` and rename it into place only
+    if their sha256 is ``expected`` (``""``: not checked); the bytes written."""
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
     digest, written = hashlib.sha256(), 0

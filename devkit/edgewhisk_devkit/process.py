@@ -28,6 +28,9 @@ from pathlib import Path
 from signal import SIGKILL, SIGTERM, Signals
 
 STOP_TIMEOUT_S = 30.0
+READER_JOIN_S = 5.0
+"""How long a stop waits for the end of the child's stdout: a leftover that inherited the
+pipe keeps it open, and then the reader is left to finish on its own."""
 
 
 def edgewhisk_command(*args: str) -> list[str]:
@@ -94,18 +97,19 @@ class Child:
                 self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                 cwd=self.cwd, env=self.env, text=True, start_new_session=self.own_group)
         self.pid = self.process.pid
-        self._reader = threading.Thread(target=self._read, args=(self.process,), daemon=True,
-                                        name=f"stdout of {self.pid}")
+        self._reader = threading.Thread(target=self._read, args=(self.process, self.lines),
+                                        daemon=True, name=f"stdout of {self.pid}")
         self._reader.start()
 
-    def _read(self, process: subprocess.Popen[str]) -> None:
+    def _read(self, process: subprocess.Popen[str], lines: list[str]) -> None:
+        """Until the end of its stdout: each line into ``lines`` (this run's) and the log."""
         assert process.stdout is not None
-        with open(self.log_path, "a") as log:
+        with open(self.log_path, "a") as log, process.stdout:
             for line in process.stdout:
                 log.write(line)
                 log.flush()
                 with self._lines_changed:
-                    self.lines.append(line.rstrip("\n"))
+                    lines.append(line.rstrip("\n"))
                     self._lines_changed.notify_all()
         with self._lines_changed:
             self._lines_changed.notify_all()
@@ -170,9 +174,7 @@ class Child:
         if self.cleanup and self.own_group:  # whatever it left in its group goes with it
             _kill([], [self.pid])
         if self._reader is not None:
-            self._reader.join(10)
-        if process.stdout is not None:
-            process.stdout.close()
+            self._reader.join(READER_JOIN_S)  # it closes the pipe when it ends
         return process.returncode
 
 

@@ -182,7 +182,7 @@ def check_examples(examples: Path) -> None:
     missing = [a for a in (*ACTIONS, "glucose") if not (examples / f"{a}.py").is_file()]
     if missing:
         raise DemoError(f"{examples}: the example actions are missing ({', '.join(missing)}); "
-                        "run the demo from a source checkout or give --examples DIR")
+                        "give --examples DIR, a folder with all of them")
 
 
 def _reference(result: Mapping[str, Any], name: str, step: str) -> dict[str, Any]:
