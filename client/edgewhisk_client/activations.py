@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .exceptions import NotRecorded
-from .transport import Transport
+from .transport import Transport, refusal
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,6 @@ class Activations:
             if response.status_code == 200:
                 return dict(response.json())
             if response.status_code != 404:
-                self.transport.call("GET", path)  # raises the refusal
+                raise refusal("GET", response)
             time.sleep(every_s)
         raise NotRecorded(activation_id, timeout_s)

@@ -53,7 +53,7 @@ class Fleet:
         return self
 
     def __enter__(self) -> Fleet:
-        return self.start()
+        return self if self.agents else self.start()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:

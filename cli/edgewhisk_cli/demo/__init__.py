@@ -138,7 +138,9 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int)
             fleet = Fleet(client, [n.spec for n in nodes], log.parent, stores=stores)
             fleet_started = time.perf_counter()
             try:
-                with answering("fleet", controller.log), fleet:
+                with answering("tokens for the fleet", controller.log):
+                    fleet.start()
+                with fleet:
                     _fleet_rows(demo, nodes, fleet, controller.api_host, fleet_started)
                     demo.run()
                     with answering("list artifacts", controller.log):

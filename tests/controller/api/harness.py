@@ -19,8 +19,8 @@ from typing import Any
 import edgewhisk_devkit
 import pytest
 from edgewhisk_client import Client
+from edgewhisk_devkit import alive as running
 from edgewhisk_devkit import edgewhisk_command as edgewhisk
-from edgewhisk_devkit.process import alive as running
 
 __all__ = ["GUEST_KEY", "Client", "Controller", "composer", "create_action", "create_namespace",
            "edgewhisk", "running", "started", "wskprops_env"]
