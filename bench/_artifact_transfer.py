@@ -39,10 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from edgewhisk_cli.demo.controller import ControllerClient, EmbeddedController
-from edgewhisk_cli.demo.fleet import EdgeFleet, Node
-from edgewhisk_cli.demo.steps import python_action
+from edgewhisk_cli.action import python_action
+from edgewhisk_client import Client
 from edgewhisk_controller.blobs.s3 import S3BlobStore
+from edgewhisk_devkit import AgentSpec, Controller, Fleet
 from edgewhisk_runtime.artifacts.stage import stage
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.local import free_port
@@ -60,6 +60,8 @@ def main(args, model):
     return {{"ok": True}}
 '''
 SOURCES = ("cached", "tunnel", "s3")
+UPLOAD_TIMEOUT_S = 600.0
+LIMITS = {"timeout": 120_000, "memory": 256}  # a big model's pull happens inside the run
 
 
 @dataclass
@@ -230,23 +232,22 @@ class Tunnel:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.controller = EmbeddedController(workdir / "controller", workdir / "controller.log",
-                                             ("--invokers", "0"))
-        self.node = Node(AGENT, ["--memory", "1024", "--store-cap", "2GB", "--no-battery"],
-                         "the bench's device")
-        self.client: ControllerClient | None = None
-        self.fleet: EdgeFleet | None = None
+        self.controller = Controller(workdir / "controller", "--invokers", "0",
+                                     log=workdir / "controller.log")
+        self.agent = AgentSpec(AGENT, ("--memory", "1024", "--store-cap", "2GB", "--no-battery"))
+        self.client: Client | None = None
+        self.fleet: Fleet | None = None
         self.version = 0
 
     def __enter__(self) -> Tunnel:
         try:
-            self.controller.__enter__()
-            self.client = self.controller.client()
-            self.fleet = EdgeFleet(self.client, self.controller.api_host, [self.node],
-                                   self.workdir / "stores", self.workdir).__enter__()
+            self.controller.start()
+            self.client = self.controller.client(timeout_s=UPLOAD_TIMEOUT_S)
+            self.fleet = Fleet(self.client, [self.agent], self.workdir,
+                               stores=self.workdir / "stores").start()
             source = self.workdir / "consume.py"
             source.write_text(CONSUMER)
-            self.client.put_action(ACTION, python_action(ACTION, source, []))
+            self.client.actions.put(ACTION, python_action(ACTION, source, limits=LIMITS))
         except BaseException:
             self.__exit__()
             raise
@@ -263,19 +264,24 @@ class Tunnel:
         """A new version of the model into the controller's blob store (REST, streamed)."""
         assert self.client is not None
         with open(model.path, "rb") as body:
-            response = self.client.session.put(
-                f"{self.client.base}/artifacts/{MODEL}",
-                params={"kind": "model", "format": "bytes", "locality": "cloud",
-                        "sha256": model.sha256}, data=body, timeout=600)
-        if response.status_code not in (200, 201):
-            raise RuntimeError(f"upload: HTTP {response.status_code}: {response.text[:300]}")
-        self.version = int(response.json()["version"])
+            stored = self.client.artifacts.put(MODEL, body, kind="model", format="bytes",
+                                               locality="cloud", sha256=model.sha256)
+        self.version = int(stored["version"])
 
     def invoke(self) -> float:
         """One blocking invoke of the consumer; its round trip in ms."""
         assert self.client is not None
-        done = self.client.invoke(ACTION, {}, f"{ACTION} v{self.version}")
+        done = self.client.actions.invoke(ACTION, {})
+        if not done.success:
+            raise RuntimeError(f"{ACTION} v{self.version}: activation {done.id} failed: "
+                               f"{done.response}")
         return done.round_trip_s * 1000
+
+    def pids(self) -> list[int]:
+        """The controller's, the agent's and its containers' (noted when they stopped)."""
+        agents = [] if self.fleet is None else list(self.fleet.agents.values())
+        return [self.controller.pid, *(a.pid for a in agents),
+                *(pid for a in agents for pid in a.stopped_children)]
 
     def measure(self, model: Model, repeat: int) -> Samples:
         samples = Samples("tunnel", model.size)
@@ -316,5 +322,4 @@ def run(sizes_mb: list[float], repeat: int, workdir: Path) -> tuple[list[Samples
                 model.path.unlink()
     finally:
         moto.stop()
-    node = tunnel.node
-    return results, [moto.process.pid, tunnel.controller.pid, node.pid, *node.containers]
+    return results, [moto.process.pid, *tunnel.pids()]

@@ -1,7 +1,8 @@
 """Benchmark of the controller: blocking invokes of a warm no-op action through the API.
 
-A real embedded controller (``edgewhisk controller --port 0``: SQLite store, one local invoker
-on the process backend) gets a no-op python:3 action; after a warm-up, N concurrent clients
+A real embedded controller (``edgewhisk controller --port 0``, started by ``edgewhisk_devkit``:
+SQLite store, one local invoker on the process backend) gets a no-op python:3 action (through
+``edgewhisk_client``); after a warm-up, N concurrent clients
 (aiohttp, one kept-alive connection each) send ``POST .../actions/noop?blocking=true&result=true``
 until ``--calls`` invokes are done, for each N in ``--clients``. Reported per level: throughput
 and p50/p99 latency.
@@ -38,9 +39,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import requests
 from _report import pct, progress  # bench/ is on sys.path (see _report.py)
-from edgewhisk_cli.demo.controller import EmbeddedController
+from edgewhisk_client import Client
+from edgewhisk_devkit import Controller
 from edgewhisk_runtime.local import LocalRuntime
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -114,25 +115,25 @@ async def drive(side: Side, calls: int) -> None:
     side.ids += ids
 
 
-def bench(controller: EmbeddedController, levels: list[Level], calls: int) -> None:
+def bench(controller: Controller, levels: list[Level], calls: int) -> None:
     """Create the no-op action; per level start the direct proxies, warm both sides, then
     measure in alternating chunks (API, direct, API, ...) so that both see the same machine
-    load, and read the API side's records back."""
+    load, and read the API side's records back.
+
+    The timed invokes go through aiohttp as the direct /run calls do (the same client code on
+    both sides of the ratio); their URL and key are the REST client's."""
     user, _, key = controller.auth.partition(":")
-    base = f"{controller.api_host}/api/v1/namespaces/_"
     auth = aiohttp.BasicAuth(user, key)
-    with requests.Session() as rest:
-        rest.auth = (user, key)
-        created = rest.put(f"{base}/actions/noop?overwrite=true", json=ACTION, timeout=60)
-        created.raise_for_status()
+    with controller.client() as rest:
+        rest.actions.put("noop", ACTION)
+        invoke = rest.url("actions/noop?blocking=true&result=true")
         for level in levels:
             with contextlib.ExitStack() as stack:
                 runtimes = [stack.enter_context(LocalRuntime()) for _ in range(level.clients)]
                 for runtime in runtimes:
                     status, body = runtime.init({"code": NOOP})
                     assert status == 200, body
-                api = Side([f"{base}/actions/noop?blocking=true&result=true"] * level.clients,
-                           {}, auth)
+                api = Side([invoke] * level.clients, {}, auth)
                 direct = Side([f"{runtime.url}/run" for runtime in runtimes], RUN_BODY, None)
                 print(f"{level.clients} client(s): warming {level.clients} container(s) "
                       f"and {level.clients} direct proxy(ies)", file=sys.stderr, flush=True)
@@ -151,7 +152,7 @@ def bench(controller: EmbeddedController, levels: list[Level], calls: int) -> No
                 level.cpu_ms = (cpu_seconds(controller.pid) - cpu_before) * 1000 / calls
             level.api, level.api_s, level.ids = api.latencies, api.wall_s, api.ids
             level.direct, level.direct_s = direct.latencies, direct.wall_s
-            durations = _durations(rest, base, len(level.ids))
+            durations = _durations(rest, len(level.ids))
             level.from_records = [latency - durations[i]
                                   for latency, i in zip(level.api, level.ids, strict=True)
                                   if i in durations]
@@ -167,13 +168,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _durations(rest: requests.Session, base: str, count: int) -> dict[str, int]:
+def _durations(rest: Client, count: int) -> dict[str, int]:
     """The ``duration`` of the newest ``count`` activations, by activation id."""
     found: dict[str, int] = {}
     for skip in range(0, count, PAGE):
-        page = rest.get(f"{base}/activations", params={"limit": PAGE, "skip": skip}, timeout=60)
-        page.raise_for_status()
-        found.update({doc["activationId"]: doc["duration"] for doc in page.json()})
+        page = rest.activations.list(limit=PAGE, skip=skip)
+        found.update({doc["activationId"]: doc["duration"] for doc in page})
     return found
 
 
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     data = Path(tempfile.mkdtemp(prefix="edgewhisk-bench-controller-"))
     try:
-        with EmbeddedController(data / "controller", data / "controller.log") as controller:
+        with Controller(data / "controller", log=data / "controller.log") as controller:
             print(f"controller pid {controller.pid} at {controller.api_host}", file=sys.stderr)
             bench(controller, levels, args.calls)
     finally:

@@ -34,20 +34,19 @@ import base64
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from _report import pct, progress  # bench/ is on sys.path (see _report.py)
-from edgewhisk_cli.action import action_document
-from edgewhisk_cli.demo.controller import EmbeddedController, children
+from edgewhisk_cli.action import python_action
+from edgewhisk_client import Client
+from edgewhisk_devkit import Agent, Controller, tunnel_url
 from edgewhisk_tunnel import messages as m
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -68,46 +67,12 @@ def main(args):
 '''
 
 
-# --- the controller (the demo's EmbeddedController) and the agent: child processes -------------
+# --- the controller and the agent: child processes (edgewhisk_devkit) ----------------------------
 
-class Child:
-    """A child process in its own group, stopped by pid (SIGTERM, then SIGKILL)."""
-
-    def __init__(self, command: Sequence[str], log: Path) -> None:
-        with open(log, "ab") as err:
-            self.process = subprocess.Popen(list(command), stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=err,
-                                            start_new_session=True)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        """SIGTERM (it destroys its containers); if it hangs, SIGKILL its group and the groups
-        of the containers it had (each proxy leads its own). Idempotent."""
-        if self.process.poll() is None:
-            containers = children(self.process.pid)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                for group in (self.process.pid, *containers):
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(group, signal.SIGKILL)
-                self.process.wait(30)
-
-
-def edgewhisk_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "edgewhisk_cli.main", *args]
-
-
-def start_controller(workdir: Path) -> EmbeddedController:
+def start_controller(workdir: Path) -> Controller:
     """``edgewhisk controller`` on a free loopback port, one local invoker; started."""
-    return EmbeddedController(workdir / "controller", workdir / "controller.log",
-                              ("--host", "127.0.0.1", "--invokers", "1",
-                               "--log-level", "WARNING")).__enter__()
+    return Controller(workdir / "controller", "--invokers", "1", "--log-level", "WARNING",
+                      host="127.0.0.1", log=workdir / "controller.log").start()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -133,36 +98,25 @@ async def measure_cpu(pid: int, window_s: float) -> tuple[float, float]:
 
 # --- the REST API ------------------------------------------------------------------------------
 
-class Api:
-    def __init__(self, session: aiohttp.ClientSession, api_host: str) -> None:
+def deploy(client: Client, name: str, node: str, folder: Path) -> None:
+    """The no-op action, placed by ``policy.fn(node=NODE, strict=True)`` (python:3 kind)."""
+    path = folder / f"{name}.py"
+    path.write_text(NOOP.format(node=node))
+    client.actions.put(name, python_action(name, path))
+
+
+class Invokes:
+    """Blocking invokes timed on the bench's event loop (aiohttp, as before this client
+    existed, so the numbers stay comparable): the simulated invokers answer on the same loop,
+    so a call must not block it. URLs are the REST client's."""
+
+    def __init__(self, session: aiohttp.ClientSession, client: Client) -> None:
         self.session = session
-        self.base = f"{api_host}/api/v1/namespaces/{NAMESPACE}"
+        self.client = client
 
-    async def token(self, invoker_id: str) -> str:
-        async with self.session.post(f"{self.base}/invokers/tokens",
-                                     json={"id": invoker_id}) as response:
-            body = await response.json()
-            if response.status not in (200, 201):
-                raise RuntimeError(f"token for {invoker_id}: HTTP {response.status}: {body}")
-            return str(body["token"])
-
-    async def deploy(self, name: str, node: str, folder: Path) -> None:
-        path = folder / f"{name}.py"
-        path.write_text(NOOP.format(node=node))
-        document = await asyncio.to_thread(action_document, name, path)
-        exec_ = document["exec"]  # python:3 (the process backend's kind), annotation kept
-        document["exec"] = {"kind": "python:3", "code": exec_["code"], "binary": False,
-                            "main": exec_["main"]}
-        document["annotations"] = [a for a in document["annotations"] if a["key"] != "exec"]
-        async with self.session.put(f"{self.base}/actions/{name}?overwrite=true",
-                                    json=document) as response:
-            if response.status != 200:
-                raise RuntimeError(f"deploy {name}: HTTP {response.status}: "
-                                   f"{await response.text()}")
-
-    async def invoke(self, name: str) -> dict[str, Any]:
+    async def __call__(self, name: str) -> dict[str, Any]:
         """A blocking invoke; the activation record (raises unless it succeeded)."""
-        async with self.session.post(f"{self.base}/actions/{name}?blocking=true",
+        async with self.session.post(self.client.url(f"actions/{name}?blocking=true"),
                                      json={}) as response:
             record = await response.json()
             if response.status != 200 or not record.get("response", {}).get("success"):
@@ -306,11 +260,12 @@ class Fleet:
 
 # --- the measurements --------------------------------------------------------------------------
 
-async def round_trips(api: Api, name: str, calls: int, warmup: int) -> tuple[list[float], str]:
+async def round_trips(invoke: Invokes, name: str, calls: int,
+                      warmup: int) -> tuple[list[float], str]:
     samples, where = [], "?"
     for i in range(warmup + calls):
         start = time.perf_counter()
-        record = await api.invoke(name)
+        record = await invoke(name)
         elapsed = (time.perf_counter() - start) * 1000
         where = invoker_of(record)
         if i >= warmup:
@@ -319,7 +274,7 @@ async def round_trips(api: Api, name: str, calls: int, warmup: int) -> tuple[lis
     return samples, where
 
 
-async def throughput(api: Api, name: str, activations: int, concurrency: int) -> float:
+async def throughput(invoke: Invokes, name: str, activations: int, concurrency: int) -> float:
     """Blocking invokes of ``name`` with ``concurrency`` in flight; activations per second."""
     queue = iter(range(activations))
     done = 0
@@ -327,7 +282,7 @@ async def throughput(api: Api, name: str, activations: int, concurrency: int) ->
     async def worker() -> None:
         nonlocal done
         for _ in queue:
-            await api.invoke(name)
+            await invoke(name)
             done += 1
             progress(f"{name} activations", done, activations)
 
@@ -347,11 +302,12 @@ async def wait_for(what: str, check: Callable[[], Awaitable[bool]], timeout_s: f
 
 async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     controller = start_controller(workdir)
+    client = controller.client()
     api_host, auth = controller.api_host, controller.auth
-    agent: Child | None = None
+    agent: Agent | None = None
     fleet: Fleet | None = None
     user, _, key = auth.partition(":")
-    tunnel_url = api_host.replace("http://", "ws://") + m.TUNNEL_PATH
+    tunnel = tunnel_url(api_host) + m.TUNNEL_PATH
     results: dict[str, Any] = {"invokers": args.invokers, "controller_pid": controller.pid}
     connector = aiohttp.TCPConnector(limit=0)
     basic = base64.b64encode(f"{user}:{key}".encode()).decode()
@@ -359,31 +315,31 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         async with aiohttp.ClientSession(headers={"Authorization": f"Basic {basic}"},
                                          connector=connector,
                                          timeout=aiohttp.ClientTimeout(total=120)) as session:
-            api = Api(session, api_host)
+            invoke = Invokes(session, client)
             print(f"tunnel bench: controller pid {controller.pid} on {api_host}", file=sys.stderr)
             results["idle_cpu_pct"], results["idle_rss_mb"] = await measure_cpu(
                 controller.pid, args.window)
 
-            agent = Child(edgewhisk_command(
-                "invoker", "--controller", tunnel_url, "--token", await api.token(AGENT_ID),
-                "--id", AGENT_ID, "--backend", "process", "--memory", "1024"),
-                workdir / "agent.log")
+            # nothing else runs on this loop until the fleet connects: plain calls are fine
+            agent = Agent(tunnel, str(client.tokens.create(AGENT_ID)["token"]), "--backend",
+                          "process", "--memory", "1024", id=AGENT_ID, log=workdir / "agent.log",
+                          own_group=True).start()
             results["agent_pid"] = agent.pid
             actions = workdir / "actions"
             actions.mkdir()
-            await api.deploy("noop-local", "local0", actions)
-            await api.deploy("noop-tunnel", AGENT_ID, actions)
-            await api.deploy("echo-one", ONE, actions)
-            await api.deploy("echo-pool", f"{POOL_OWNER}_device", actions)
+            deploy(client, "noop-local", "local0", actions)
+            deploy(client, "noop-tunnel", AGENT_ID, actions)
+            deploy(client, "echo-one", ONE, actions)
+            deploy(client, "echo-pool", f"{POOL_OWNER}_device", actions)
 
             ids = [f"sim-{i:05d}" for i in range(args.invokers)]
             tokens = []
             for i, invoker_id in enumerate(ids):
-                tokens.append(await api.token(invoker_id))
+                tokens.append(str(client.tokens.create(invoker_id)["token"]))
                 progress("device tokens created", i + 1, len(ids))
             fleet = Fleet([SimInvoker(invoker_id, token, POOL_OWNER if i < POOL else None)
                            for i, (invoker_id, token) in enumerate(zip(ids, tokens, strict=True))])
-            results["connect_s"] = await fleet.connect(session, tunnel_url)
+            results["connect_s"] = await fleet.connect(session, tunnel)
             await asyncio.sleep(min(2.0, args.window))  # every invoker heartbeats at least once
             results["fleet_cpu_pct"], results["fleet_rss_mb"] = await measure_cpu(
                 controller.pid, args.window)
@@ -395,16 +351,17 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
             async def agent_ready() -> bool:
                 try:
-                    return invoker_of(await api.invoke("noop-tunnel")) == AGENT_ID
+                    return invoker_of(await invoke("noop-tunnel")) == AGENT_ID
                 except RuntimeError:
                     return False
 
             await wait_for("the agent to register", agent_ready, START_TIMEOUT_S)
-            local, local_where = await round_trips(api, "noop-local", args.calls, args.warmup)
-            tunnel, tunnel_where = await round_trips(api, "noop-tunnel", args.calls, args.warmup)
+            local, local_where = await round_trips(invoke, "noop-local", args.calls, args.warmup)
+            remote, tunnel_where = await round_trips(invoke, "noop-tunnel", args.calls,
+                                                     args.warmup)
             results["local_invoker"], results["tunnel_invoker"] = local_where, tunnel_where
             results["local_rtt_ms"] = {"p50": pct(local, 50), "p99": pct(local, 99)}
-            results["tunnel_rtt_ms"] = {"p50": pct(tunnel, 50), "p99": pct(tunnel, 99)}
+            results["tunnel_rtt_ms"] = {"p50": pct(remote, 50), "p99": pct(remote, 99)}
             results["tunnel_local_ratio"] = {
                 q: results["tunnel_rtt_ms"][q] / max(1e-9, results["local_rtt_ms"][q])
                 for q in ("p50", "p99")}
@@ -412,20 +369,21 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for invoker in fleet.invokers:
                 invoker.runs = 0
             pool_size = min(POOL, args.invokers)
-            results["per_s_one_tunnel"] = await throughput(api, "echo-one", args.activations,
+            results["per_s_one_tunnel"] = await throughput(invoke, "echo-one", args.activations,
                                                            args.concurrency)
-            results["per_s_pool"] = await throughput(api, "echo-pool", args.activations,
+            results["per_s_pool"] = await throughput(invoke, "echo-pool", args.activations,
                                                      args.concurrency)
             results["pool_size"] = pool_size
             results["pool_invokers_used"] = sum(
                 1 for invoker in fleet.invokers[1:pool_size] if invoker.runs) + 1
-            results["samples"] = {"local": local, "tunnel": tunnel}
+            results["samples"] = {"local": local, "tunnel": remote}
             results["invokers_lost"] = fleet.lost()
     finally:  # the children first: nothing a failing close raises may leave them running
         try:
             if agent is not None:
                 agent.stop()
         finally:
+            client.close()
             controller.stop()
             if fleet is not None:
                 await fleet.close()

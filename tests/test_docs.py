@@ -24,14 +24,6 @@ from sdk.design_example import design_doc
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
-PENDING = frozenset({
-    "client/edgewhisk_client",
-    "devkit/edgewhisk_devkit",
-})
-"""Paths ``docs/`` names that other branches of issue 10 are creating (the REST client, the
-devkit, the reading rules moved into ``schema``, the placement entry cache, the wire/local
-twins). Once a path exists, the test below asks for it to be taken out of this set."""
-
 GENERATED = frozenset({"bench/out"})
 """Paths the docs name that only exist once something ran (gitignored)."""
 
@@ -124,10 +116,8 @@ def _named_paths(path: Path) -> set[str]:
 @pytest.mark.parametrize("path", sorted(DOCS.glob("*.md")), ids=lambda p: p.name)
 def test_every_path_the_docs_name_exists(path: Path) -> None:
     names = _named_paths(path)
-    missing = {n for n in names - PENDING - GENERATED if not (ROOT / n).exists()}
+    missing = {n for n in names - GENERATED if not (ROOT / n).exists()}
     assert missing == set()
-    arrived = {n for n in names & PENDING if (ROOT / n).exists()}
-    assert arrived == set(), "these exist now: take them out of PENDING in tests/test_docs.py"
 
 
 def _block(text: str, language: str, containing: str) -> str:

@@ -39,13 +39,6 @@ PACKAGES: dict[str, frozenset[str]] = {
     "edgewhisk_cli": ANYTHING,  # the `edgewhisk` command and its demo sit on top
 }
 
-# Imports that break a rule today and are being removed on another branch, each with who
-# removes it and how. The lead deletes an entry once that branch is merged.
-NOT_YET: dict[tuple[str, str], str] = {
-    ("edgewhisk_invoker.cli", "edgewhisk_cli.wskprops"):
-        "client engineer removes: the agent reads wskprops through edgewhisk_client",
-}
-
 # Inside the controller, bottom to top. A layer's members import neither each other nor
 # anything above them; "__init__" is the package's own __init__.py. Finer than "auth,
 # preprocess, artifacts" and "config, keys, middleware, api, app, cli" where one of those reads
@@ -155,10 +148,6 @@ def _top(name: str) -> str:
     return name.split(".")[0]
 
 
-def _checked(imports: tuple[Import, ...]) -> Iterator[Import]:
-    return (i for i in imports if (i.importer, i.target) not in NOT_YET)
-
-
 # -- (a) the package table --------------------------------------------------------------------
 
 @pytest.mark.parametrize("package", sorted(_package_dirs()))
@@ -166,7 +155,7 @@ def test_a_package_imports_only_what_the_table_allows(package: str) -> None:
     assert package in PACKAGES, f"setup.cfg lists {package}: add it to PACKAGES in {__file__}"
     allowed = PACKAGES[package] | {package}
     broken = [f"{i}: {package} may import only {', '.join(sorted(allowed))}"
-              for i in _checked(_imports())
+              for i in _imports()
               if _top(i.importer) == package and ANYTHING.isdisjoint(allowed)
               and _top(i.target) not in allowed]
     if broken:
@@ -194,7 +183,7 @@ def test_the_controller_layer_table_names_every_subpackage() -> None:
 
 def test_a_controller_module_imports_only_its_subpackage_or_lower_layers() -> None:
     broken = []
-    for i in _checked(_imports()):
+    for i in _imports():
         if _top(i.importer) != CONTROLLER or _top(i.target) != CONTROLLER:
             continue
         low, high = _group(i.target), _group(i.importer)
@@ -212,7 +201,7 @@ def _edges(node: Callable[[str], str | None]) -> dict[tuple[str, str], Import]:
     """The graph whose nodes ``node`` makes of modules (None: not in this graph), with one
     import that makes each edge."""
     edges: dict[tuple[str, str], Import] = {}
-    for i in _checked(_imports()):
+    for i in _imports():
         a, b = node(i.importer), node(i.target)
         if a is not None and b is not None and a != b:
             edges.setdefault((a, b), i)

@@ -8,7 +8,8 @@ keeps a file that hangs, crashes or pollutes the interpreter from taking the too
 ``build NAME FILE`` prints the action document that ``PUT .../actions/NAME`` takes (blackbox exec
 on the python3-ai image, the ``edgewhisk`` annotation, ``invoker-resources`` for hard capabilities,
 limits) and the equivalent ``wsk action create`` line. The Python API (``annotation_of``,
-``package_action``, ``action_document``) is what the demo uses.
+``package_action``, ``action_document``, ``python_action``) is what the demo, the benchmarks
+and the tests use.
 
 Errors are ``ActionError`` (one line, for humans); the CLI prints them and exits with status 2.
 """
@@ -224,6 +225,20 @@ def action_document(name: str, path: str | os.PathLike[str],
     annotations.append({"key": "exec", "value": "blackbox"})
     return {"name": name, "exec": package_action(path, include, image),
             "annotations": annotations, "limits": checked_limits}
+
+
+def python_action(name: str, path: str | os.PathLike[str],
+                  include: Iterable[str | os.PathLike[str]] = (),
+                  limits: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """:func:`action_document` with the ``python:3`` kind instead of ``blackbox`` (what the
+    process backend runs: the image's ``blackbox`` kind needs a container engine), the
+    ``edgewhisk`` annotation kept. The demo, the benchmarks and the tests deploy this."""
+    document = action_document(name, path, include, limits=limits)
+    exec_ = document["exec"]
+    document["exec"] = {"kind": "python:3", "code": exec_["code"], "binary": exec_["binary"],
+                        "main": exec_["main"]}
+    document["annotations"] = [a for a in document["annotations"] if a["key"] != "exec"]
+    return document
 
 
 def wsk_command(document: Mapping[str, Any], file: str) -> str:

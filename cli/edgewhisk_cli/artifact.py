@@ -9,7 +9,8 @@
     edgewhisk artifact preload NAME[@VERSION] [--label K=V ...] [--owner U] [--role R]
         [--network N ...] [--capability C ...] [--min-battery F] [--charging] [--json]
 
-``--apihost``/``--auth`` default to ``~/.wskprops`` (``wskprops.py``). ``put`` hashes the file
+``--apihost``/``--auth`` default to ``~/.wskprops`` (``edgewhisk_client.wskprops``); every
+call goes through :class:`edgewhisk_client.Client`. ``put`` hashes the file
 first and the controller checks the bytes against that digest as they arrive; a ``local`` or
 ``network:`` artifact never leaves this machine: only its metadata is registered (``--held-by``
 names the invoker that holds it). ``get -o`` streams to a temporary file next to FILE, checks
@@ -23,25 +24,19 @@ Exit codes: 0 done, 1 the controller refused or could not be reached, 2 bad argu
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import requests
 from edgewhisk import detect_format
+from edgewhisk_client import Client, ClientError
+from edgewhisk_client.wskprops import add_api_arguments, require_api
 from edgewhisk_runtime.artifacts.canonical import digest
 
-from .wskprops import add_api_arguments, require_api
-
-CHUNK = 1024 * 1024
-PROGRESS_FROM = 4 * CHUNK
+PROGRESS_FROM = 4 * 1024 * 1024
 """Downloads at least this big print a progress line on stderr."""
-TIMEOUT_S = 60.0
 
 
 class CliError(Exception):
@@ -97,42 +92,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    api_host, auth = require_api(args)
+    command = {"put": _put, "get": _get, "ls": _ls, "rm": _rm,
+               "preload": _preload}[args.artifact_command]
     try:
-        api = Api(*require_api(args), args.namespace, args.ca_file)
-        command = {"put": _put, "get": _get, "ls": _ls, "rm": _rm,
-                   "preload": _preload}[args.artifact_command]
-        return command(api, args)
+        with Client(api_host, auth, namespace=args.namespace, ca_file=args.ca_file) as client:
+            return command(client, args)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code
-    except requests.RequestException as exc:
-        print(f"error: cannot reach the controller: {exc}", file=sys.stderr)
+    except ClientError as exc:  # unreachable, refused (HTTP 4xx/5xx), a download not verified
+        print(f"error: {exc}", file=sys.stderr)
         return 1
-
-
-class Api:
-    """``/api/v1/namespaces/{ns}/artifacts`` with one key; refusals become ``CliError``."""
-
-    def __init__(self, base: str, auth: str, namespace: str, ca_file: str | None) -> None:
-        self.base = f"{base}/api/v1/namespaces/{namespace}/artifacts"
-        user, _, key = auth.partition(":")
-        self.session = requests.Session()
-        self.session.auth = (user, key)
-        # Per request, not ``session.verify``: requests lets $REQUESTS_CA_BUNDLE override a
-        # session's setting, and --ca-file must win (as for the agent's token API).
-        self.verify: str | bool = ca_file or True
-
-    def call(self, method: str, path: str = "", **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", TIMEOUT_S)
-        kwargs.setdefault("verify", self.verify)
-        response = self.session.request(method, self.base + path, **kwargs)
-        if response.status_code >= 400:
-            try:
-                message = response.json()["error"]
-            except (ValueError, KeyError, TypeError):
-                message = response.text.strip() or response.reason
-            raise CliError(f"{message} (HTTP {response.status_code})")
-        return response
 
 
 def _pairs(items: list[str], flag: str) -> Iterator[tuple[str, str]]:
@@ -170,7 +141,7 @@ def _metrics(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _put(api: Api, args: argparse.Namespace) -> int:
+def _put(client: Client, args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.is_file():
         raise CliError(f"{path}: not a file (upload a folder as an archive)", 2)
@@ -182,14 +153,12 @@ def _put(api: Api, args: argparse.Namespace) -> int:
     }
     if args.locality == "cloud":
         with open(path, "rb") as body:
-            response = api.call("PUT", f"/{args.name}", params=params, data=body)
+            doc = client.artifacts.put(args.name, body, **params)
     else:  # the bytes stay here: register the metadata only
         if not args.held_by:
             raise CliError(f"a {args.locality} artifact never leaves its device; give "
                            "--held-by INVOKER to register its metadata", 2)
-        params.update(size=size, held_by=args.held_by)
-        response = api.call("PUT", f"/{args.name}", params=params)
-    doc = response.json()
+        doc = client.artifacts.put(args.name, size=size, held_by=args.held_by, **params)
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
@@ -198,57 +167,46 @@ def _put(api: Api, args: argparse.Namespace) -> int:
     return 0
 
 
-def _get(api: Api, args: argparse.Namespace) -> int:
+def _get(client: Client, args: argparse.Namespace) -> int:
     if args.output is None:
-        print(json.dumps(api.call("GET", f"/{args.ref}").json(), indent=2))
+        print(json.dumps(client.artifacts.get(args.ref), indent=2))
         return 0
-    response = api.call("GET", f"/{args.ref}/content", stream=True)
-    expected = response.headers.get("X-Edgewhisk-Sha256", "")
-    total = int(response.headers.get("Content-Length", 0))
-    written = _download(response, args.output, expected, total)
-    version = response.headers.get("X-Edgewhisk-Version", "?")
-    name = args.ref.partition("@")[0]
-    summary = {"name": name, "version": int(version) if version.isdigit() else version,
-               "size": written, "sha256": expected, "file": str(args.output)}
+    progress = _Progress()
+    try:
+        done = client.artifacts.download(args.ref, args.output, progress)
+    finally:
+        progress.end()
+    summary = {"name": done.name, "version": done.version, "size": done.size,
+               "sha256": done.sha256, "file": str(done.file)}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"{name}@{version}: {written} bytes -> {args.output}")
+        print(f"{done.name}@{done.version}: {done.size} bytes -> {done.file}")
     return 0
 
 
-def _download(response: requests.Response, output: Path, expected: str, total: int) -> int:
-    """Stream into a temporary file beside ``output``; rename only if the digest holds."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    digest, written = hashlib.sha256(), 0
-    progress = total >= PROGRESS_FROM
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in response.iter_content(CHUNK):
-                out.write(chunk)
-                digest.update(chunk)
-                written += len(chunk)
-                if progress:
-                    print(f"\r{written / 1e6:8.1f} / {total / 1e6:.1f} MB "
-                          f"({100 * written // max(total, 1)}%)", end="", file=sys.stderr,
-                          flush=True)
-        if progress:
+class _Progress:
+    """The progress line of a big download, rewritten in place on stderr."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, written: int, total: int) -> None:
+        if total >= PROGRESS_FROM:
+            self.shown = True
+            print(f"\r{written / 1e6:8.1f} / {total / 1e6:.1f} MB "
+                  f"({100 * written // max(total, 1)}%)", end="", file=sys.stderr, flush=True)
+
+    def end(self) -> None:
+        if self.shown:
             print(file=sys.stderr)
-        if expected and digest.hexdigest() != expected:
-            raise CliError(f"the download has sha256 {digest.hexdigest()}, not {expected}; "
-                           f"{output} was not written")
-        os.replace(tmp_name, output)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
-    return written
 
 
-def _ls(api: Api, args: argparse.Namespace) -> int:
+def _ls(client: Client, args: argparse.Namespace) -> int:
     query = {k: v for k, v in (("kind", args.kind), ("name", args.name), ("type", args.type),
                                ("trained_on", args.trained_on), ("locality", args.locality),
                                ("owner", args.owner)) if v is not None}
-    docs = api.call("GET", params={**query, "limit": args.limit}).json()
+    docs = client.artifacts.list(limit=args.limit, **query)
     if args.json:
         print(json.dumps(docs, indent=2))
         return 0
@@ -261,15 +219,15 @@ def _ls(api: Api, args: argparse.Namespace) -> int:
     return 0
 
 
-def _rm(api: Api, args: argparse.Namespace) -> int:
+def _rm(client: Client, args: argparse.Namespace) -> int:
     if "@" not in args.ref:
         raise CliError(f"{args.ref}: name the version to delete, NAME@VERSION", 2)
-    doc = api.call("DELETE", f"/{args.ref}").json()
+    doc = client.artifacts.delete(args.ref)
     print(json.dumps(doc, indent=2) if args.json else f"deleted {doc['name']}@{doc['version']}")
     return 0
 
 
-def _preload(api: Api, args: argparse.Namespace) -> int:
+def _preload(client: Client, args: argparse.Namespace) -> int:
     devices: dict[str, Any] = {"labels": dict(_pairs(args.label, "--label"))}
     for key in ("owner", "role", "min_battery", "charging"):
         if getattr(args, key) is not None:
@@ -278,7 +236,7 @@ def _preload(api: Api, args: argparse.Namespace) -> int:
         devices["networks"] = args.network
     if args.capability:
         devices["capabilities"] = args.capability
-    answer = api.call("POST", f"/{args.ref}/preload", json={"devices": devices}).json()
+    answer = client.artifacts.preload(args.ref, devices)
     if args.json:
         print(json.dumps(answer, indent=2))
     else:

@@ -29,8 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edgewhisk_cli import wskprops
-from edgewhisk_cli.wskprops import add_api_arguments, require_api
+from edgewhisk_client import wskprops
+from edgewhisk_client.wskprops import add_api_arguments, require_api
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 from edgewhisk_tunnel import Registered
@@ -225,14 +225,14 @@ async def _serve(args: argparse.Namespace, config: AgentConfig, monitor: Context
 
 def _token(args: argparse.Namespace) -> int:
     api_url, auth = require_api(args)
-    api = TokenApi(api_url, auth, ca_file=args.token_ca_file)
     ns = args.token_namespace
+    api = TokenApi(api_url, auth, ns, ca_file=args.token_ca_file)
     try:
         if args.token_command == "create":
-            answer: Any = api.create(ns, args.token_id)
+            answer: Any = api.create(args.token_id)
             print(json.dumps(answer, indent=2) if args.json else answer.get("token", ""))
         elif args.token_command == "ls":
-            answer = api.list(ns)
+            answer = api.list()
             if args.json:
                 print(json.dumps(answer, indent=2))
             else:
@@ -240,7 +240,7 @@ def _token(args: argparse.Namespace) -> int:
                     print(f"{item.get('id', '')}\t{item.get('namespace', ns)}\t"
                           f"{item.get('created', '')}")
         else:
-            answer = api.revoke(ns, args.token_id)
+            answer = api.revoke(args.token_id)
             print(json.dumps(answer, indent=2) if args.json else f"revoked {args.token_id}")
     except InvokerError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -21,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from controller.api.harness import Controller, started
+from edgewhisk_client import Client
+from edgewhisk_devkit import Child
 from edgewhisk_runtime.local import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,6 @@ BIN = Path(sys.executable).parent
 EDGEWHISK = BIN / "edgewhisk"
 DEVICE = "pi-ansible"
 REGISTER_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 30.0
 
 
 def ansible_env(home: Path) -> dict[str, str]:
@@ -60,23 +59,13 @@ def controller(tmp_path: Path) -> Iterator[Controller]:
 
 
 @pytest.fixture
-def children() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
+def children() -> Iterator[list[Child | Controller]]:
+    """What a test started from a rendered unit; stopped by pid (SIGTERM, SIGKILL if it
+    hangs) at the end, whatever happened."""
+    started: list[Child | Controller] = []
     yield started
     for process in started:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[str]) -> int:
-    """SIGTERM by pid, SIGKILL if it hangs."""
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(STOP_TIMEOUT_S)
-    return process.returncode
+        process.stop()
 
 
 def common_vars(tmp_path: Path) -> dict[str, Any]:
@@ -118,26 +107,25 @@ def environment_file(path: Path) -> dict[str, str]:
 
 def invokers(controller: Controller) -> list[dict[str, Any]]:
     with controller.client() as client:
-        response = client.get("/api/v1/namespaces/guest/invokers")
+        response = client.request("GET", "invokers", namespace="guest")
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
-def wait_connected(controller: Controller, agent: subprocess.Popen[str],
-                   log: Path) -> dict[str, Any]:
+def wait_connected(controller: Controller, agent: Child) -> dict[str, Any]:
     deadline = time.monotonic() + REGISTER_TIMEOUT_S
     while time.monotonic() < deadline:
-        assert agent.poll() is None, f"the agent exited {agent.returncode}:\n{log.read_text()}"
+        assert agent.poll() is None, f"the agent exited {agent.poll()}:\n{agent.log()}"
         found = [i for i in invokers(controller) if i["id"] == DEVICE and i["connected"]]
         if found:
             return found[0]
         time.sleep(0.2)
-    raise AssertionError(f"{DEVICE} did not connect:\n{log.read_text()}\n{controller.log()}")
+    raise AssertionError(f"{DEVICE} did not connect:\n{agent.log()}\n{controller.log()}")
 
 
 def test_edge_invoker_playbook_gets_a_token_and_its_unit_registers_the_agent(
         tmp_path: Path, controller: Controller,
-        children: list[subprocess.Popen[str]]) -> None:
+        children: list[Child | Controller]) -> None:
     ws_url = controller.api_host.replace("http://", "ws://", 1)
     variables = {
         **common_vars(tmp_path), "invoker_id": DEVICE, "invoker_controller": ws_url,
@@ -150,7 +138,7 @@ def test_edge_invoker_playbook_gets_a_token_and_its_unit_registers_the_agent(
     first = run_with(tmp_path, "edge_invoker.yml", "edge_invoker_hosts", variables)
     assert first.returncode == 0, first.stdout + first.stderr
     with controller.client() as client:
-        tokens = client.get("/api/v1/namespaces/guest/invokers/tokens").json()
+        tokens = client.request("GET", "invokers/tokens", namespace="guest").json()
     assert [t["id"] for t in tokens] == [DEVICE]
 
     # A second run keeps the token it wrote (no new request, nothing changed).
@@ -165,23 +153,20 @@ def test_edge_invoker_playbook_gets_a_token_and_its_unit_registers_the_agent(
     env_file = Path(fields["EnvironmentFile"])
     assert env_file.stat().st_mode & 0o777 == 0o600
 
-    log = tmp_path / "agent.log"
-    with open(log, "w") as err:
-        agent = subprocess.Popen(command, cwd=fields["WorkingDirectory"],
-                                 env={**os.environ, **environment_file(env_file)},
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=err, text=True)
+    agent = Child(command, tmp_path / "agent.log", cwd=Path(fields["WorkingDirectory"]),
+                  env=environment_file(env_file))
     children.append(agent)
-    invoker = wait_connected(controller, agent, log)
+    agent.start()
+    invoker = wait_connected(controller, agent)
     assert (invoker["owner"], invoker["site"]) == ("alice", "home")
     assert invoker["capabilities"] == ["camera"]
     assert invoker["labels"]["room"] == "kitchen"
     assert "home-wifi" in invoker["networks"]
-    assert stop(agent) == 0, log.read_text()
+    assert agent.stop() == 0, agent.log()
 
 
 def test_controller_playbook_renders_a_unit_that_serves_the_api_its_wskprops_names(
-        tmp_path: Path, children: list[subprocess.Popen[str]]) -> None:
+        tmp_path: Path, children: list[Child | Controller]) -> None:
     port = free_port()
     done = run_with(tmp_path, "controller.yml", "controller_hosts", {
         **common_vars(tmp_path), "controller_host": "127.0.0.1", "controller_port": port,
@@ -191,22 +176,16 @@ def test_controller_playbook_renders_a_unit_that_serves_the_api_its_wskprops_nam
     fields = unit_fields(tmp_path / "units" / "edgewhisk-controller.service")
     command = exec_start(fields)
     assert command[:2] == [str(EDGEWHISK), "controller"]
-    log = tmp_path / "controller.log"
-    with open(log, "w") as err:
-        server = subprocess.Popen(command, cwd=fields["WorkingDirectory"],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=err, text=True)
+    # the unit's own command line; ready once it printed APIHOST= and AUTH= (the devkit reads)
+    server = Controller(tmp_path / "prefix", command=command, log=tmp_path / "controller.log",
+                        cwd=Path(fields["WorkingDirectory"]))
     children.append(server)
-    assert server.stdout is not None
-    started = [server.stdout.readline().strip(), server.stdout.readline().strip()]
-    assert started[1].startswith("AUTH="), log.read_text()
+    server.start()
 
     props = environment_file(tmp_path / "prefix" / "etc" / "wskprops")
-    assert props["APIHOST"] == f"http://127.0.0.1:{port}"
-    user, _, key = props["AUTH"].partition(":")
-    response = requests.get(f"{props['APIHOST']}/api/v1/namespaces/guest/invokers",
-                            auth=(user, key), timeout=60)
+    assert props["APIHOST"] == f"http://127.0.0.1:{port}" == server.api_host
+    with Client(props["APIHOST"], props["AUTH"], namespace="guest") as client:
+        response = client.request("GET", "invokers")
     assert response.status_code == 200, response.text
     assert response.json() == []
-    assert stop(server) == 0, log.read_text()
-    server.stdout.close()
+    assert server.stop() == 0, server.log()

@@ -2,9 +2,10 @@
 controller: compiled by Composer's own ``compose``, deployed by its own ``deploy``, invoked
 blocking; the conductor chains refine then predict for the same user on that user's device.
 
-The fleet is the demo's (``edgewhisk_cli.demo.fleet``): an edge-only controller (``--invokers
-0``), a cloud node and ``u1``'s device, each an ``edgewhisk invoker`` process on the tunnel with
-its own node store. ``collect`` makes u1's readings on u1's device (``u1/glucose``, local) and
+The fleet is the demo's for one user (``NODES``, as ``edgewhisk_cli.demo.fleet`` describes it,
+started by ``edgewhisk_devkit``): an edge-only controller (``--invokers 0``), a cloud node and
+``u1``'s device, each an ``edgewhisk invoker`` process on the tunnel with its own node store.
+``collect`` makes u1's readings on u1's device (``u1/glucose``, local) and
 ``train_base`` the base model on the cloud node (``glucose-base``, in the blob store); nothing
 stands in for the registry: refine's model selector is resolved by it, and u1's device fetches
 the base through the tunnel.
@@ -20,9 +21,8 @@ from typing import Any
 import pytest
 from controller.api.harness import Client, Controller, composer
 from edgewhisk import ArtifactHandle
-from edgewhisk_cli.demo.controller import ControllerClient
-from edgewhisk_cli.demo.fleet import EdgeFleet, nodes_for
-from edgewhisk_cli.demo.steps import python_action
+from edgewhisk_cli.action import python_action
+from edgewhisk_devkit import AgentSpec, Fleet
 from edgewhisk_runtime.artifacts.canonical import materialize
 from edgewhisk_runtime.artifacts.store import NodeStore
 
@@ -37,15 +37,20 @@ import glucose  # noqa: E402
 READINGS = 300
 SCORED = 4  # held-out readings of u1 the flow asks predict to score
 ACTIONS = ("collect", "train_base", "refine", "predict")
+LIMITS = {"timeout": 120_000, "memory": 256}
+NODES = [  # the cloud node first (placement ties go to the earliest registered), u1's device
+    AgentSpec("cloud-node", ("--role", "cloud", "--memory", "2048", "--site", "cloud",
+                             "--store-cap", "2GB")),
+    AgentSpec("u1-phone", ("--owner", "u1", "--network", "u1_home", "--site", "u1_home",
+                           "--memory", "1024", "--no-battery", "--store-cap", "512MB")),
+]
 
 
 def _invoke(client: Client, name: str, params: dict[str, Any]) -> dict[str, Any]:
-    response = client.post(f"actions/{name}?blocking=true", json=params, timeout=300)
-    body = response.json()
-    if response.status_code == 202:  # outlived the blocking wait: the record comes later
-        return client.wait_activation(body["activationId"], timeout_s=240)
-    assert response.status_code == 200, response.text
-    return body  # type: ignore[no-any-return]
+    """A blocking invoke's record (polled if it outlived the blocking wait)."""
+    done = client.actions.invoke(name, params, wait_s=300)
+    assert done.status == 200, done.record
+    return done.record
 
 
 def _annotation(record: dict[str, Any], key: str) -> Any:
@@ -64,17 +69,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Controller
     """An edge-only controller with the demo's cloud node and u1's device (its store under
     ``stores/u1-phone``); stopped by pid. Yields the controller and the stores' folder."""
     root = tmp_path_factory.mktemp("flow")
-    controller = Controller(root / "data", "--invokers", "0").start()
-    try:
-        client = ControllerClient(controller.api_host, controller.auth, controller.log)
-        try:
-            with EdgeFleet(client, controller.api_host, nodes_for(["u1"]), root / "stores",
-                           root):
-                yield controller, root / "stores"
-        finally:
-            client.close()
-    finally:
-        controller.stop()
+    with Controller(root / "data", "--invokers", "0").start() as controller, \
+            controller.client() as client, Fleet(client, NODES, root, stores=root / "stores"):
+        yield controller, root / "stores"
 
 
 def test_refine_and_serve_chains_refine_then_predict_for_one_user(
@@ -84,8 +81,8 @@ def test_refine_and_serve_chains_refine_then_predict_for_one_user(
     include = [EXAMPLES / "glucose.py"]
     with controller.client() as client:
         for action in ACTIONS:
-            document = python_action(action, EXAMPLES / f"{action}.py", include)
-            response = client.put(f"actions/{action}?overwrite=true", json=document)
+            document = python_action(action, EXAMPLES / f"{action}.py", include, LIMITS)
+            response = client.request("PUT", f"actions/{action}?overwrite=true", json=document)
             assert response.status_code == 200, response.text
         collected = _invoke(client, "collect", {"usr": "u1", "readings": READINGS})
         assert collected["response"]["success"], collected["response"]
@@ -100,8 +97,8 @@ def test_refine_and_serve_chains_refine_then_predict_for_one_user(
         record = _invoke(client, "assistant", {"usr": "u1", "readings": readings})
         assert record["response"]["success"], record["response"]
 
-        components = [client.get(f"activations/{i}").json() for i in record["logs"]]
-        registered = client.get("artifacts/u1/glucose-model@1").json()
+        components = [client.request("GET", f"activations/{i}").json() for i in record["logs"]]
+        registered = client.request("GET", "artifacts/u1/glucose-model@1").json()
     steps = [c for c in components if c["name"] != "assistant"]
     assert [c["name"] for c in steps] == ["refine", "predict"]
     assert all(c["cause"] == record["activationId"] for c in components)

@@ -1,7 +1,8 @@
 """How ``create_app`` wires the parts: what one part observes reaches the part that decides.
 
 Real aiohttp server in process, real local invoker with the ``process`` backend (runtime proxies
-as child processes), real SQLite store under ``tmp_path``.
+as child processes), real SQLite store under ``tmp_path``; the REST client runs on a worker
+thread so that the server keeps running on the loop meanwhile.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
+from edgewhisk_client import Client
 from edgewhisk_controller.app import create_app
 from edgewhisk_controller.auth import GUEST_KEY
 from edgewhisk_controller.config import ControllerConfig
@@ -23,14 +24,13 @@ from edgewhisk_controller.placement.state import View
 CODE = "def main(args):\n    return {'ok': True}\n"
 
 
-async def _invoke(session: aiohttp.ClientSession, url: str, name: str,
+async def _invoke(client: Client, name: str,
                   annotations: list[dict[str, Any]] | None = None) -> None:
     action = {"exec": {"kind": "python:3", "code": CODE}, "limits": {"memory": 256},
               "annotations": annotations or []}
-    async with session.put(f"{url}/api/v1/namespaces/_/actions/{name}", json=action) as r:
-        assert r.status == 200, await r.text()
-    async with session.post(f"{url}/api/v1/namespaces/_/actions/{name}?blocking=true") as r:
-        assert r.status == 200, await r.text()
+    await asyncio.to_thread(client.actions.put, name, action, overwrite=False)
+    done = await asyncio.to_thread(client.actions.invoke, name)
+    assert done.status == 200, done.record
 
 
 @contextlib.asynccontextmanager
@@ -47,9 +47,8 @@ async def _controller(config: ControllerConfig) -> AsyncIterator[tuple[web.Appli
         await runner.cleanup()
 
 
-def _session() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        headers={"Authorization": aiohttp.encode_basic_auth(*GUEST_KEY.split(":", 1))})
+def _client(url: str) -> Client:
+    return Client(url, GUEST_KEY)
 
 
 def test_a_model_the_local_invoker_staged_is_known_to_placement_and_the_registry(
@@ -62,17 +61,14 @@ def test_a_model_the_local_invoker_staged_is_known_to_placement_and_the_registry
 
     async def scenario() -> tuple[list[str], list[int], frozenset[str]]:
         async with _controller(ControllerConfig(data=tmp_path, invokers=1)) as (app, url):
-            async with _session() as session:
-                async with session.put(f"{url}/api/v1/namespaces/_/artifacts/shared-model",
-                                       params={"kind": "model"}, data=b"weights") as r:
-                    assert r.status == 200, await r.text()
+            with _client(url) as client:
+                await asyncio.to_thread(client.artifacts.put, "shared-model", b"weights",
+                                        kind="model")
                 engine = app[DISPATCHER].placement
                 assert not View(engine.state).has_all("cached", ("shared-model",)).any()
-                await _invoke(session, url, "uses-model", [consumes])
+                await _invoke(client, "uses-model", [consumes])
                 await app[REGISTRY].settled()
-                async with session.get(
-                        f"{url}/api/v1/namespaces/_/artifacts/shared-model@1") as r:
-                    doc = await r.json()
+                doc = await asyncio.to_thread(client.artifacts.get, "shared-model@1")
                 (invoker,) = app[DISPATCHER].invokers
                 return doc["copies"], View(engine.state).has_all(
                     "cached", ("shared-model",)).nonzero()[0].tolist(), invoker.held
@@ -90,11 +86,12 @@ def test_a_container_the_local_pool_evicts_is_no_longer_warm_for_placement(
 
     async def scenario() -> tuple[set[int], set[int], set[int]]:
         config = ControllerConfig(data=tmp_path, invokers=1, invoker_memory_mb=256)
-        async with _controller(config) as (app, url), _session() as session:
-            engine = app[DISPATCHER].placement
-            await _invoke(session, url, "a")
-            warm_a = set(engine.state.warm.get("guest/a@0.0.1", set()))
-            await _invoke(session, url, "b")
+        async with _controller(config) as (app, url):
+            with _client(url) as client:
+                engine = app[DISPATCHER].placement
+                await _invoke(client, "a")
+                warm_a = set(engine.state.warm.get("guest/a@0.0.1", set()))
+                await _invoke(client, "b")
             await asyncio.sleep(0.2)  # the evicted container's callback runs on the loop
             return (warm_a, set(engine.state.warm.get("guest/a@0.0.1", set())),
                     set(engine.state.warm.get("guest/b@0.0.1", set())))

@@ -3,14 +3,15 @@
 Why real processes inside the namespaces: the claim under test is about the network (an agent
 behind a NAT that drops inbound connections reaches the controller, and only through the tunnel
 it dialled), so the controller and each ``edgewhisk invoker`` run as ``ip netns exec`` children
-with the exact command lines a user types, and are stopped by pid. The REST client runs on the
-cloud namespace's thread (its sockets live there), as a ``wsk`` on the controller's host would.
+with the exact command lines a user types (started by :mod:`edgewhisk_devkit`, wrapped in the
+namespace's ``ip netns exec``), and are stopped by pid when the namespace closes. The REST
+client (:class:`edgewhisk_client.Client`) runs on the cloud namespace's thread (its sockets live
+there), as a ``wsk`` on the controller's host would.
 """
 
 from __future__ import annotations
 
 import collections
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,97 +20,58 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import requests
-from controller.api.harness import edgewhisk
-from edgewhisk_cli.action import action_document
+from edgewhisk_cli.action import python_action
+from edgewhisk_client import Client
+from edgewhisk_devkit import Agent, Controller
 
 from e2e.netns import Listener, Namespace, tcp_connects
 
 T = TypeVar("T")
-NAMESPACE = "_"
-START_TIMEOUT_S = 60.0
 RECORD_TIMEOUT_S = 120.0
-
-
-@dataclass
-class Controller:
-    namespace: Namespace
-    api_host: str
-    auth: str
-    log: Path
-    pid: int
+CALL_TIMEOUT_S = 90.0
 
 
 def start_controller(namespace: Namespace, data: Path, *extra: str) -> Controller:
     """``edgewhisk controller --host <ns address> --port 0 --data DATA EXTRA...`` inside
-    ``namespace``; returns once it printed ``APIHOST=``/``AUTH=`` (its stderr goes to a log)."""
-    log = data.parent / f"{data.name}.log"
-    with open(log, "ab") as err:
-        process = namespace.popen(
-            edgewhisk("controller", "--host", namespace.address, "--port", "0", "--data",
-                      str(data), *extra),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True)
-    found: dict[str, str] = {}
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            key, _, value = line.strip().partition("=")
-            found[key] = value
-            if key == "AUTH":
-                return
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(START_TIMEOUT_S)
-    if "AUTH" not in found:
-        namespace.stop(process)
-        raise AssertionError(f"the controller did not start:\n{log.read_text()[-4000:]}")
-    return Controller(namespace, found["APIHOST"], found["AUTH"], log, process.pid)
+    ``namespace``; returns once it printed ``APIHOST=``/``AUTH=`` (its stderr goes to
+    ``DATA.log``); stopped by pid when the namespace closes."""
+    controller = Controller(data, *extra, host=namespace.address, wrap=namespace.prefix,
+                            own_group=True, log=data.parent / f"{data.name}.log")
+    namespace.adopt(controller.stop)
+    return controller.start()
 
 
 class Api:
-    """The REST calls of the tests, made from inside ``namespace`` (``verify``: the CA file)."""
+    """The REST calls of the tests, made from inside ``namespace`` (``ca_file``: the CA)."""
 
     def __init__(self, namespace: Namespace, api_host: str, auth: str,
-                 verify: str | bool = True) -> None:
+                 ca_file: str | None = None) -> None:
         self.namespace = namespace
-        self.base = f"{api_host}/api/v1/namespaces/{NAMESPACE}"
-        user, _, key = auth.partition(":")
-        self.session = requests.Session()
-        self.session.auth = (user, key)
-        self.verify = verify  # per request: REQUESTS_CA_BUNDLE would override session.verify
+        self.client = Client(api_host, auth, ca_file=ca_file, timeout_s=CALL_TIMEOUT_S)
 
     def close(self) -> None:
-        self.namespace.call(self.session.close)
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", 90)
-        kwargs.setdefault("verify", self.verify)
-        return self.namespace.call(self.session.request, method, f"{self.base}/{path}",
-                                   **kwargs)
+        self.namespace.call(self.client.close)
 
     def token(self, invoker_id: str) -> str:
-        response = self._call("post", "invokers/tokens", json={"id": invoker_id})
-        assert response.status_code in (200, 201), response.text
-        return str(response.json()["token"])
+        return str(self.namespace.call(self.client.tokens.create, invoker_id)["token"])
 
     def deploy(self, name: str, source: Path, *, annotations: Sequence[dict[str, Any]] = ()
                ) -> dict[str, Any]:
         document = python_action(name, source)
         document["annotations"].extend(annotations)
-        response = self._call("put", f"actions/{name}?overwrite=true", json=document)
-        assert response.status_code == 200, response.text
-        return dict(response.json())
+        return self.namespace.call(self.client.actions.put, name, document)
 
     def invoke(self, name: str, params: dict[str, Any], *, blocking: bool = True
                ) -> tuple[int, dict[str, Any]]:
-        response = self._call("post", f"actions/{name}?blocking={str(blocking).lower()}",
-                              json=params)
+        """(HTTP status, body) of the invoke, whatever it was (the tests look at both)."""
+        response = self.namespace.call(
+            self.client.request, "POST", f"actions/{name}?blocking={str(blocking).lower()}",
+            json=params)
         return response.status_code, dict(response.json())
 
     def record(self, activation_id: str) -> dict[str, Any] | None:
-        response = self._call("get", f"activations/{activation_id}")
+        response = self.namespace.call(self.client.request, "GET",
+                                       f"activations/{activation_id}")
         return dict(response.json()) if response.status_code == 200 else None
 
     def wait_record(self, activation_id: str, timeout_s: float = RECORD_TIMEOUT_S
@@ -117,17 +79,6 @@ class Api:
         record = poll(lambda: self.record(activation_id), timeout_s)
         assert record is not None, f"activation {activation_id} was never recorded"
         return record
-
-
-def python_action(name: str, source: Path) -> dict[str, Any]:
-    """The action document with the ``python:3`` kind (what the process backend runs; the
-    ``blackbox`` of ``action_document`` names the python3-ai image), annotation kept."""
-    document = action_document(name, source)
-    exec_ = document["exec"]
-    document["exec"] = {"kind": "python:3", "code": exec_["code"], "binary": exec_["binary"],
-                        "main": exec_["main"]}
-    document["annotations"] = [a for a in document["annotations"] if a["key"] != "exec"]
-    return document
 
 
 def poll(fn: Callable[[], T | None], timeout_s: float, every_s: float = 0.2) -> T | None:
@@ -144,26 +95,16 @@ def annotation(record: dict[str, Any], key: str) -> Any:
     return next((a["value"] for a in record.get("annotations", []) if a.get("key") == key), None)
 
 
-@dataclass
-class Agent:
-    id: str
-    namespace: Namespace
-    log: Path
-    pid: int
-
-
 def start_agent(namespace: Namespace, controller_url: str, token: str, invoker_id: str,
                 workdir: Path, *options: str) -> Agent:
-    """``edgewhisk invoker --controller URL --token T --id ID OPTIONS...`` inside ``namespace``
-    (cwd: ``workdir``; stdout and stderr to ``workdir/agent.log``)."""
+    """``edgewhisk invoker --controller URL --id ID OPTIONS...`` with ``token`` inside
+    ``namespace`` (cwd: ``workdir``; stdout and stderr to ``workdir/agent.log``); stopped by
+    pid when the namespace closes."""
     workdir.mkdir(parents=True, exist_ok=True)
-    log = workdir / "agent.log"
-    with open(log, "ab") as out:
-        process = namespace.popen(
-            edgewhisk("invoker", "--controller", controller_url, "--token", token, "--id",
-                      invoker_id, *options),
-            stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd=workdir)
-    return Agent(invoker_id, namespace, log, process.pid)
+    agent = Agent(controller_url, token, *options, id=invoker_id, log=workdir / "agent.log",
+                  cwd=workdir, wrap=namespace.prefix, own_group=True)
+    namespace.adopt(agent.stop)
+    return agent.start()
 
 
 class InboundProbe:
@@ -257,8 +198,8 @@ class EdgeCluster:
         return sum(n for (_, a), n in self.effects().items() if a == activation)
 
     def logs(self) -> str:
-        parts = [f"--- controller ---\n{self.controller.log.read_text()[-3000:]}"]
-        parts += [f"--- {a.id} ---\n{a.log.read_text()[-3000:]}" for a in self.agents.values()]
+        parts = [f"--- controller ---\n{self.controller.log()[-3000:]}"]
+        parts += [f"--- {a.id} ---\n{a.log()[-3000:]}" for a in self.agents.values()]
         return "\n".join(parts)
 
 
@@ -280,7 +221,8 @@ def edge_cluster(root: Path, certificates: Any, actions: dict[str, str], *,
                 topology.cloud, root / "controller",
                 "--tls-cert", str(certificates.cert), "--tls-key", str(certificates.key),
                 "--heartbeat-timeout", str(heartbeat_timeout_s))
-            api = Api(topology.cloud, controller.api_host, controller.auth, str(certificates.ca))
+            api = Api(topology.cloud, controller.api_host, controller.auth,
+                      str(certificates.ca))
             url = f"wss://{topology.cloud.address}:{controller.api_host.rsplit(':', 1)[1]}"
             agents = {}
             for n, edge in enumerate(topology.edges, start=1):

@@ -92,6 +92,8 @@ class Namespace:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._sockets: concurrent.futures.ThreadPoolExecutor | None = None
         self.processes: list[subprocess.Popen[Any]] = []
+        self.stoppers: list[Callable[[], object]] = []  # see adopt()
+        self.prefix: tuple[str, ...] = ("ip", "netns", "exec", name)  # runs a command inside
 
     def __repr__(self) -> str:
         return f"Namespace({self.name!r}, {self.address})"
@@ -128,6 +130,11 @@ class Namespace:
         self.processes.append(process)
         return process
 
+    def adopt(self, stop: Callable[[], object]) -> None:
+        """Call ``stop`` when the namespace closes (before its own processes are stopped):
+        for what was started inside by other means (the devkit's controller and agents)."""
+        self.stoppers.append(stop)
+
     def stop(self, process: subprocess.Popen[Any]) -> int | None:
         """SIGTERM its group, wait, SIGKILL if it hangs; its exit status. Idempotent."""
         if process.poll() is None:
@@ -144,10 +151,15 @@ class Namespace:
             os.killpg(process.pid, signal.SIGKILL)
         return process.returncode
 
-    def close(self) -> None:
-        """Stop every process started here, drop the thread, delete the namespace."""
+    def _stop_all(self) -> None:
+        while self.stoppers:
+            self.stoppers.pop()()
         for process in reversed(self.processes):
             self.stop(process)
+
+    def close(self) -> None:
+        """Stop every process started here, drop the thread, delete the namespace."""
+        self._stop_all()
         for executor in (self._executor, self._sockets):
             if executor is not None:
                 executor.shutdown(wait=True)
@@ -161,6 +173,7 @@ class Host(Namespace):
 
     def __init__(self) -> None:
         super().__init__("host", "127.0.0.1")
+        self.prefix = ()
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return fn(*args, **kwargs)
@@ -174,8 +187,7 @@ class Host(Namespace):
         return process
 
     def close(self) -> None:
-        for process in reversed(self.processes):
-            self.stop(process)
+        self._stop_all()
 
 
 def delete_namespace(name: str) -> None:

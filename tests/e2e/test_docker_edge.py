@@ -65,7 +65,7 @@ def test_an_edge_invoker_runs_actions_in_python3_ai_containers(
         last["status"], last["record"] = api.invoke("in-container", {"n": 10})
         return last["status"] == 200
 
-    assert poll(ran, 180, 1.0), (last, agent.log.read_text()[-3000:])
+    assert poll(ran, 180, 1.0), (last, agent.log()[-3000:])
     record = last["record"]
     assert annotation(record, "invoker") == "docker-edge"
     assert record["response"]["result"]["sum"] == 45
@@ -77,4 +77,4 @@ def test_an_edge_invoker_runs_actions_in_python3_ai_containers(
     host.close()  # SIGTERM: the agent removes its containers, the controller stops
     with pytest.raises(docker.errors.NotFound):
         docker_client.containers.get(container)
-    api.session.close()
+    api.close()

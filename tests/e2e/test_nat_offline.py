@@ -71,7 +71,7 @@ def test_activations_of_an_invoker_gone_offline_fail_or_move_and_late_results_ar
 
     # edge1 comes back, delivers its late results: ignored, the records do not change
     wait_until_placed(cluster, {"edge1": "once"})
-    assert poll(lambda: "late" in cluster.controller.log.read_text(), 30), cluster.logs()
+    assert poll(lambda: "late" in cluster.controller.log(), 30), cluster.logs()
     assert api.wait_record(once_id) == lost
     assert api.wait_record(retry_id) == moved
     effects = cluster.effects()

@@ -16,7 +16,7 @@ from typing import Any
 
 import edgewhisk
 import pytest
-from controller.api.harness import Client, Controller
+from controller.api.harness import Client, Controller, create_action
 
 from .harness import AgentProcess
 
@@ -80,7 +80,7 @@ def devices(controller: Controller, tmp_path: Path) -> Iterator[dict[str, Path]]
     try:
         with controller.client() as api:
             for id in ("pi-u1", "pi-u2"):
-                answer = api.post("invokers/tokens", json={"id": id})
+                answer = api.request("POST", "invokers/tokens", json={"id": id})
                 assert answer.status_code == 200, answer.text
                 stores[id] = tmp_path / f"store-{id}"
                 agent = AgentProcess(tmp_path, controller.api_host.replace("http", "ws"),
@@ -96,41 +96,41 @@ def devices(controller: Controller, tmp_path: Path) -> Iterator[dict[str, Path]]
 
 
 def invoke(api: Client, name: str, params: dict[str, Any]) -> dict[str, Any]:
-    answer = api.post(f"actions/{name}?blocking=true", json=params)
+    answer = api.request("POST", f"actions/{name}?blocking=true", json=params)
     assert answer.status_code in (200, 500, 502), answer.text  # 500: a whisk error
-    return api.wait_activation(answer.json()["activationId"])
+    return api.activations.wait(answer.json()["activationId"])
 
 
 def test_bytes_go_only_where_their_locality_allows(controller: Controller,
                                                    devices: dict[str, Path]) -> None:
     blob_log = controller.data / "blobs-access.log"
     with controller.client() as api:
-        put = api.put("artifacts/glucose-base?kind=model", data=BASE)
+        put = api.request("PUT", "artifacts/glucose-base?kind=model", data=BASE)
         assert put.status_code == 200, put.text
         for name, code in (("collect", COLLECT), ("refine", REFINE), ("publish", PUBLISH)):
-            api.create_action(name, code, annotations=annotated(code, "pi-u1"))
+            create_action(api, name, code, annotations=annotated(code, "pi-u1"))
 
         collected = invoke(api, "collect", {"usr": "u1"})
         assert collected["response"]["success"], collected
         glucose = collected["response"]["result"]["glucose"]["artifact"]
         assert (glucose["key"], glucose["locality"]) == ("guest/u1/glucose@1", "local")
-        assert api.get("artifacts/u1/glucose@1").json()["copies"] == ["pi-u1"]
+        assert api.request("GET", "artifacts/u1/glucose@1").json()["copies"] == ["pi-u1"]
 
         refined = invoke(api, "refine", {"usr": "u1"})
         assert refined["response"]["success"], refined
         result = refined["response"]["result"]
         assert result["sizes"] == [len(BASE), len(b"5 7 9 u1")]
         assert result["glucose-model"]["artifact"]["key"] == "guest/u1/glucose-model@1"
-        model = api.get("artifacts/u1/glucose-model@1").json()
+        model = api.request("GET", "artifacts/u1/glucose-model@1").json()
         assert model["copies"] == ["pi-u1"]
         assert model["sha256"] == hashlib.sha256(b"base-weights:|5 7 9 u1").hexdigest()
         assert model["lineage"]["data"] == ["guest/u1/glucose@1"]
 
         published = invoke(api, "publish", {})
         assert published["response"]["success"], published
-        shared = api.get("artifacts/shared-model@1").json()
+        shared = api.request("GET", "artifacts/shared-model@1").json()
         assert shared["copies"] == ["cloud", "pi-u1"]
-        content = api.get("artifacts/shared-model@1/content")
+        content = api.request("GET", "artifacts/shared-model@1/content")
         assert (content.status_code, content.content) == (200, b"shared weights")
 
         # The user's readings and refined model never reached the cloud store or pi-u2.
@@ -151,7 +151,7 @@ def test_bytes_go_only_where_their_locality_allows(controller: Controller,
             "glucose-base@1")]) == 1
 
         # Consuming u1's local readings on pi-u2 is refused before anything runs.
-        api.create_action("refine-elsewhere", REFINE, annotations=annotated(REFINE, "pi-u2"))
+        create_action(api, "refine-elsewhere", REFINE, annotations=annotated(REFINE, "pi-u2"))
         refused = invoke(api, "refine-elsewhere", {"usr": "u1"})
         assert not refused["response"]["success"]
         assert "is local to its device" in json.dumps(refused["response"]["result"])

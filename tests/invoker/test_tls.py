@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from controller.api.harness import Controller
+from controller.api.harness import Controller, create_action
 from e2e.tls import Certificates, make_certificates
 
 from .harness import HELLO, AgentProcess, edgewhisk
@@ -52,11 +52,9 @@ def test_wss_with_the_ca_file_registers_and_runs(controller: Controller,
                          "--ca-file", str(certificates.ca)).start()
     try:
         assert "controller=wss://" in agent.wait_registered()
-        with controller.client() as api:
-            api.trust_env = False   # else $REQUESTS_CA_BUNDLE overrides ``verify``
-            api.verify = str(certificates.ca)
-            api.create_action("hello", HELLO, annotations=ON_DEVICE)
-            answer = api.post("actions/hello?blocking=true", json={"name": "tls"})
+        with controller.client(ca_file=str(certificates.ca)) as api:
+            create_action(api, "hello", HELLO, annotations=ON_DEVICE)
+            answer = api.request("POST", "actions/hello?blocking=true", json={"name": "tls"})
             assert answer.status_code == 200, answer.text
             assert answer.json()["response"]["result"] == {"greeting": "hello tls"}
         assert agent.stop(signal.SIGTERM) == 0

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from controller.api.harness import Controller, started, wskprops_env
+from controller.api.harness import Controller, create_action, started, wskprops_env
 
 from .harness import HELLO, AgentProcess, alive, descendants, edgewhisk
 from .relay import Relay
@@ -92,10 +92,10 @@ def test_an_activation_runs_on_the_edge_invoker(controller: Controller, wskprops
     agent = start_agent(agents, tmp_path, controller.api_host.replace("http", "ws"), token)
     agent.wait_registered()
     with controller.client() as api:
-        api.create_action("hello", HELLO, annotations=ON_DEVICE)
-        answer = api.post("actions/hello?blocking=true", json={"name": "edge"})
+        create_action(api, "hello", HELLO, annotations=ON_DEVICE)
+        answer = api.request("POST", "actions/hello?blocking=true", json={"name": "edge"})
         assert answer.status_code == 200, answer.text
-        record = api.wait_activation(answer.json()["activationId"])
+        record = api.activations.wait(answer.json()["activationId"])
     assert record["response"]["result"] == {"greeting": "hello edge"}
     assert invoker_of(record) == DEVICE
     assert any("hello from edge" in line for line in record["logs"])
@@ -114,9 +114,9 @@ def test_a_result_finished_while_the_link_was_cut_is_recorded_once(
         agent.wait_registered()
         marker, release = tmp_path / "marker", tmp_path / "release"
         with controller.client() as api:
-            api.create_action("slow", SLOW, annotations=ON_DEVICE)
-            answer = api.post("actions/slow", json={"marker": str(marker),
-                                                    "release": str(release), "n": 7})
+            create_action(api, "slow", SLOW, annotations=ON_DEVICE)
+            answer = api.request("POST", "actions/slow", json={"marker": str(marker),
+                                                               "release": str(release), "n": 7})
             assert answer.status_code == 202, answer.text
             activation_id = answer.json()["activationId"]
             _wait_for(lambda: marker.exists(), agent, "the action to start")
@@ -126,11 +126,11 @@ def test_a_result_finished_while_the_link_was_cut_is_recorded_once(
             release.touch()
             relay.refusing = False
             agent.wait_registered(2)
-            record = api.wait_activation(activation_id)
+            record = api.activations.wait(activation_id)
             assert record["response"]["success"] is True, record
             assert record["response"]["result"] == {"done": 7}
             assert invoker_of(record) == DEVICE
-            listed = api.get("activations?name=slow").json()
+            listed = api.request("GET", "activations?name=slow").json()
             assert [r["activationId"] for r in listed] == [activation_id]
         assert marker.read_text() == "ran\n"
     finally:
@@ -150,8 +150,8 @@ def test_the_agent_comes_back_after_the_controller_restarts(
         relay.target_port = controller.port
         agent.wait_registered(2)
         with controller.client() as api:
-            api.create_action("hello", HELLO, annotations=ON_DEVICE)
-            answer = api.post("actions/hello?blocking=true", json={"name": "again"})
+            create_action(api, "hello", HELLO, annotations=ON_DEVICE)
+            answer = api.request("POST", "actions/hello?blocking=true", json={"name": "again"})
             assert answer.status_code == 200, answer.text
             assert answer.json()["response"]["result"] == {"greeting": "hello again"}
     finally:

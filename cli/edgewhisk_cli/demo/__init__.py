@@ -5,9 +5,11 @@ where its locality says. ``edgewhisk controller --port 0 --data WORKDIR/controll
 0`` starts as a child process (SQLite store, the artifact registry, its blob store at
 ``controller/blobs``, no local invoker); three ``edgewhisk invoker`` agents dial its tunnel on
 loopback with device tokens created through the API — a cloud node and one device per user
-(``demo_fleet.py``), each with its own node store (``WORKDIR/stores/<id>``). The four example
-actions (``actions/examples/personal_assistant``) are deployed through the REST API and invoked
-with blocking invokes, as ``wsk`` would; the placement engine puts each on a node by its policy:
+(``fleet.py``), each with its own node store (``WORKDIR/stores/<id>``); both are started and
+stopped by :mod:`edgewhisk_devkit`, and every call goes through :mod:`edgewhisk_client`. The
+four example actions (``edgewhisk_examples.personal_assistant``, shipped in the wheel) are
+deployed through the REST API and invoked with blocking invokes, as ``wsk`` would; the
+placement engine puts each on a node by its policy:
 
 1. deploy   ``PUT actions/<name>``: python:3, a zip (``__main__.py`` + ``glucose.py``), the
             ``edgewhisk`` annotation (validated by the controller)
@@ -26,7 +28,7 @@ time); each activation as the controller recorded it (activation id, ``invoker``
 the node it ran on, waitTime, initTime on cold starts, duration, the client's round trip); each
 artifact version as the registry lists it (kind, locality, copies, size, sha256, the activation
 that created it); and where the bytes went, from the access logs of the blob store and every
-node store, with one verdict per artifact (``demo_artifacts.py``). The invokers and then the
+node store, with one verdict per artifact (``artifacts.py``). The invokers and then the
 controller are stopped by pid at the end, whatever happened (each destroys its containers).
 Exit status 0 on success, 1 with the failing step and its logs otherwise, 2 for bad arguments.
 """
@@ -41,18 +43,20 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
 
 from edgewhisk_controller.config import ControllerConfig
+from edgewhisk_devkit import Controller, Fleet, StartError
 
 from ..action import ActionError
 from .artifacts import BLOB_STORE, artifact_rows, byte_rows, verdicts
-from .controller import DemoError, EmbeddedController
-from .fleet import EdgeFleet, Node, nodes_for
+from .calls import DemoError, answering
+from .fleet import Node, nodes_for
 from .report import Row, render
 from .steps import Demo, check_examples
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "actions" / "examples" / "personal_assistant"
+EXAMPLES = Path(str(files("edgewhisk_examples.personal_assistant")))
 DEFAULT_USERS = ("u1", "u2")
 PLACEMENT_NOTE = (
     "placement: every activation crossed a tunnel (the controller has no local invoker). "
@@ -72,7 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--readings", type=int, default=400,
                         help="readings collected per user (default: %(default)s)")
     parser.add_argument("--examples", type=Path, default=EXAMPLES,
-                        help="folder of the personal-assistant actions (default: the repo's)")
+                        help="folder of the personal-assistant actions (default: the ones "
+                             "installed with edgewhisk, edgewhisk_examples.personal_assistant)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,9 +95,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             demo = _run(Path(args.examples), data, workdir / "controller.log", users,
                         args.readings)
-        except (DemoError, ActionError) as exc:
-            print(f"edgewhisk demo failed: {exc}", file=sys.stderr)
-            detail = getattr(exc, "detail", "")
+        except (DemoError, ActionError, StartError) as exc:
+            message, detail = ((exc.message, exc.log) if isinstance(exc, StartError)
+                               else (str(exc), exc.detail))
+            print(f"edgewhisk demo failed: {message}", file=sys.stderr)
             if detail:
                 print(detail.rstrip()[-3000:], file=sys.stderr)
             return 1
@@ -111,43 +117,43 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int) -> Demo:
-    """Start the controller, run the steps, stop it by pid (also when a step fails)."""
+    """Start the controller and the fleet, run the steps, stop both by pid (also when a step
+    fails)."""
     check_examples(examples)  # before anything starts
     started = time.perf_counter()
     stores = log.parent / "stores"  # each node's own store: stores/<invoker id>
     # no local invoker: every activation goes down a tunnel to one of the demo's nodes
-    controller = EmbeddedController(data, log, ("--invokers", "0"))
+    controller = Controller(data, "--invokers", "0", log=log)
     nodes = nodes_for(users)
     try:
-        with controller:
-            client = controller.client()
+        with controller, controller.client() as client:
+            demo = Demo(examples, client, controller.log, users, readings)
+            demo.started = started
+            demo.progress(f"controller: pid {controller.pid} at {controller.api_host}")
+            demo.rows.append(Row(
+                "controller", "-", "controller/store.sqlite3", "sqlite", "-",
+                result=f"pid {controller.pid}, {controller.api_host}, guest key, "
+                       "no local invoker (edge-only)",
+                time=f"{controller.started_s:.1f}s"))
+            fleet = Fleet(client, [n.spec for n in nodes], log.parent, stores=stores)
+            fleet_started = time.perf_counter()
             try:
-                demo = Demo(examples, client, users, readings)
-                demo.started = started
-                demo.progress(f"controller: pid {controller.pid} at {controller.api_host}")
-                demo.rows.append(Row(
-                    "controller", "-", "controller/store.sqlite3", "sqlite", "-",
-                    result=f"pid {controller.pid}, {controller.api_host}, guest key, "
-                           "no local invoker (edge-only)",
-                    time=f"{controller.started_s:.1f}s"))
-                fleet_started = time.perf_counter()
-                try:
-                    with EdgeFleet(client, controller.api_host, nodes, stores, log.parent):
-                        _fleet_rows(demo, nodes, controller.api_host, fleet_started)
-                        demo.run()
-                        demo.registry = client.artifacts()  # copies while the fleet is up
-                finally:
-                    _report_fleet_stop(nodes, started)
+                with answering("tokens for the fleet", controller.log):
+                    fleet.start()
+                with fleet:
+                    _fleet_rows(demo, nodes, fleet, controller.api_host, fleet_started)
+                    demo.run()
+                    with answering("list artifacts", controller.log):
+                        demo.registry = client.artifacts.list(limit=200)  # while it is up
             finally:
-                client.close()
+                _report_fleet_stop(fleet, started)
     finally:
         _report_stop(controller, started)
     logs = {BLOB_STORE: ControllerConfig(data=data).blobs_log,
             **{n.id: stores / n.id / "access.log" for n in nodes}}
     # read now: without --workdir the folder is gone by the time the tables are printed
     demo.moved, demo.verdicts = byte_rows(logs), verdicts(demo.registry, logs)
-    agents = [n.pid for n in nodes if n.pid]
-    containers = [pid for n in nodes for pid in n.containers]
+    agents, containers = _fleet_pids(fleet)
     demo.rows.append(Row("total", result=f"{len(users)} users; invokers {_pids(agents)} and "
                                          f"their containers {_pids(containers)}, controller pid "
                                          f"{controller.pid} stopped",
@@ -155,30 +161,37 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int)
     return demo
 
 
-def _fleet_rows(demo: Demo, nodes: list[Node], api_host: str, started: float) -> None:
+def _fleet_rows(demo: Demo, nodes: list[Node], fleet: Fleet, api_host: str,
+                started: float) -> None:
     tunnel = api_host.replace("http://", "ws://", 1)
     for node in nodes:
-        demo.progress(f"invoker {node.id}: pid {node.pid}, registered over {tunnel}")
+        pid = fleet.agents[node.id].pid
+        demo.progress(f"invoker {node.id}: pid {pid}, registered over {tunnel}")
         demo.rows.append(Row("invoker", node.id, "-", "-", "-",
-                             result=f"pid {node.pid}, tunnel {tunnel}, token via the API; "
+                             result=f"pid {pid}, tunnel {tunnel}, token via the API; "
                                     f"{node.summary}",
                              time=f"{time.perf_counter() - started:.1f}s"))
 
 
-def _report_fleet_stop(nodes: list[Node], started: float) -> None:
-    agents = [n.pid for n in nodes if n.pid]
+def _fleet_pids(fleet: Fleet) -> tuple[list[int], list[int]]:
+    """The agents' pids and their containers' (noted when they were stopped)."""
+    agents = list(fleet.agents.values())
+    return [a.pid for a in agents], [pid for a in agents for pid in a.stopped_children]
+
+
+def _report_fleet_stop(fleet: Fleet, started: float) -> None:
+    agents, containers = _fleet_pids(fleet)
     if agents:
-        containers = [pid for n in nodes for pid in n.containers]
         print(f"[{time.perf_counter() - started:5.1f}s] stopped the invokers (SIGTERM) "
               f"{_pids(agents)} and their containers {_pids(containers)}", file=sys.stderr,
               flush=True)
 
 
-def _report_stop(controller: EmbeddedController, started: float) -> None:
+def _report_stop(controller: Controller, started: float) -> None:
     if not controller.api_host:
         return  # it never started; the error says why
     print(f"[{time.perf_counter() - started:5.1f}s] stopped the controller (SIGTERM) and its "
-          f"containers {_pids(controller.containers)}", file=sys.stderr, flush=True)
+          f"containers {_pids(controller.stopped_children)}", file=sys.stderr, flush=True)
 
 
 def _pids(pids: list[int]) -> str:

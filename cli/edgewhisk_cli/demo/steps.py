@@ -21,10 +21,11 @@ from types import ModuleType
 from typing import Any
 
 from edgewhisk import predicate_holds
+from edgewhisk_client import Activation, Client
 
-from ..action import action_document
+from ..action import python_action
 from .artifacts import BytesRow
-from .controller import Activation, ControllerClient, DemoError
+from .calls import DemoError, answering, invoke
 from .report import ActivationRow, Row, ms, size
 
 ACTIONS = ("collect", "train_base", "refine", "predict")
@@ -34,10 +35,11 @@ LIMITS = {"timeout": 120_000, "memory": 256}
 class Demo:
     """Deploy, collect, train, refine and predict; ``rows`` and ``activations`` grow."""
 
-    def __init__(self, examples: Path, client: ControllerClient, users: list[str],
-                 readings: int) -> None:
+    def __init__(self, examples: Path, client: Client, controller_log: Callable[[], str],
+                 users: list[str], readings: int) -> None:
         self.examples = examples
         self.client = client
+        self.controller_log = controller_log  # the detail of a "did not answer"
         self.users = users
         self.readings = readings
         self.glucose = _load_module(examples / "glucose.py", "edgewhisk_demo_glucose")
@@ -87,12 +89,13 @@ class Demo:
         ``edgewhisk`` annotation read from its decorators (in parallel: each imports MXNet)."""
         include = [self.examples / "glucose.py"]
         with ThreadPoolExecutor(len(ACTIONS)) as pool:
-            documents = {a: pool.submit(python_action, a, self.examples / f"{a}.py", include)
-                         for a in ACTIONS}
+            documents = {a: pool.submit(python_action, a, self.examples / f"{a}.py", include,
+                                        LIMITS) for a in ACTIONS}
             for action, future in documents.items():
                 document = future.result()
                 started = time.perf_counter()
-                stored = self.client.put_action(action, document)
+                with answering(f"deploy {action}", self.controller_log):
+                    stored = self.client.actions.put(action, document)
                 self.annotations[action] = next(
                     a["value"] for a in stored["annotations"] if a["key"] == "edgewhisk")
                 zipped = len(document["exec"]["code"]) * 3 // 4  # base64 -> bytes
@@ -103,8 +106,8 @@ class Demo:
                     time=f"{time.perf_counter() - started:.2f}s"))
 
     def invoke(self, action: str, params: dict[str, Any], usr: str = "-") -> Activation:
-        step = action if usr == "-" else f"{action} {usr}"
-        done = self.client.invoke(action, params, step)
+        name = action if usr == "-" else f"{action} {usr}"
+        done = invoke(self.client, action, params, name, self.controller_log)
         init = done.annotation("initTime")
         self.activations.append(ActivationRow(
             action, usr, done.id, str(done.annotation("invoker")),
@@ -179,18 +182,7 @@ def check_examples(examples: Path) -> None:
     missing = [a for a in (*ACTIONS, "glucose") if not (examples / f"{a}.py").is_file()]
     if missing:
         raise DemoError(f"{examples}: the example actions are missing ({', '.join(missing)}); "
-                        "run the demo from a source checkout or give --examples DIR")
-
-
-def python_action(name: str, path: Path, include: list[Path]) -> dict[str, Any]:
-    """The action document for the process backend: ``python:3`` with the zip (the image's
-    ``blackbox`` kind needs a container engine), the ``edgewhisk`` annotation kept."""
-    document = action_document(name, path, include, limits=LIMITS)
-    exec_ = document["exec"]
-    document["exec"] = {"kind": "python:3", "code": exec_["code"], "binary": exec_["binary"],
-                        "main": exec_["main"]}
-    document["annotations"] = [a for a in document["annotations"] if a["key"] != "exec"]
-    return document
+                        "give --examples DIR, a folder with all of them")
 
 
 def _reference(result: Mapping[str, Any], name: str, step: str) -> dict[str, Any]:

@@ -1,157 +1,57 @@
-"""A real controller process and a small ``requests`` client for the API tests.
+"""The API tests' controller and clients: the devkit's and the REST client's, plus helpers.
 
-``Controller`` runs ``edgewhisk controller --port P --data DIR [extra]`` as a child process,
-waits for its ``APIHOST=``/``AUTH=`` lines, and stops it by pid (SIGTERM, then SIGKILL).
-``Client`` is a ``requests.Session`` bound to one API host and one key. ``composer`` runs
-Composer's own ``compose``/``deploy`` from ``.services/node_modules``.
+``Controller`` is :class:`edgewhisk_devkit.Controller` (``edgewhisk controller --port 0 --data
+DIR [extra]`` as a child process, ready on ``APIHOST=``/``AUTH=``, stopped by pid) with the
+cleanup of leftover containers turned off: a container the controller leaks must fail the test
+that checks it, not be killed quietly. ``Client`` is :class:`edgewhisk_client.Client`; tests
+read raw answers with ``client.request(METHOD, path)``. ``composer`` runs Composer's own
+``compose``/``deploy`` from ``.services/node_modules``.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import edgewhisk_devkit
 import pytest
-import requests
-from edgewhisk_runtime.local import free_port
+from edgewhisk_client import Client
+from edgewhisk_devkit import alive as running
+from edgewhisk_devkit import edgewhisk_command as edgewhisk
+
+__all__ = ["GUEST_KEY", "Client", "Controller", "composer", "create_action", "create_namespace",
+           "edgewhisk", "running", "started", "wskprops_env"]
 
 ROOT = Path(__file__).resolve().parents[3]
 NODE_MODULES = ROOT / ".services" / "node_modules"
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 30.0
+CLIENT_TIMEOUT_S = 120.0
 GUEST_KEY = (
     "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:"
     "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
 )
 
 
-def edgewhisk(*args: str) -> list[str]:
-    return [sys.executable, "-m", "edgewhisk_cli.main", *args]
+class Controller(edgewhisk_devkit.Controller):
+    """The devkit's controller without the SIGKILL cleanup of what it leaves behind; its
+    clients wait up to 120 s for an answer (a blocking invoke may take the controller's whole
+    60 s wait before it answers 202)."""
+
+    def __init__(self, data: Path, *extra: str, **options: Any) -> None:
+        options.setdefault("cleanup", False)
+        super().__init__(data, *extra, **options)
+
+    def client(self, auth: str | None = None, **options: Any) -> Client:
+        options.setdefault("timeout_s", CLIENT_TIMEOUT_S)
+        return super().client(auth, **options)
 
 
-class Controller:
-    """One controller child process on a free port, state in ``data``."""
-
-    def __init__(self, data: Path, *extra: str, cwd: Path | None = None) -> None:
-        self.data = data
-        self.extra = extra
-        self.cwd = cwd  # where it runs (``data`` may then be relative to it)
-        self.port = 0
-        self.api_host = ""
-        self.auth = ""
-        self.process: subprocess.Popen[str] | None = None
-        folder = data if cwd is None else cwd / data
-        self.stderr_path = folder.parent / f"{folder.name}-controller.log"
-
-    def start(self) -> Controller:
-        self.port = free_port()
-        args = edgewhisk("controller", "--port", str(self.port), "--data", str(self.data),
-                         *self.extra)
-        with open(self.stderr_path, "a") as err:
-            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, cwd=self.cwd,
-                                            stdout=subprocess.PIPE, stderr=err, text=True)
-        lines = self._read_startup()
-        self.api_host = lines["APIHOST"]
-        self.auth = lines["AUTH"]
-        return self
-
-    def _read_startup(self) -> dict[str, str]:
-        assert self.process is not None and self.process.stdout is not None
-        found: dict[str, str] = {}
-        stdout = self.process.stdout
-
-        def read() -> None:
-            for line in stdout:
-                key, _, value = line.strip().partition("=")
-                found[key] = value
-                if "AUTH" in found:
-                    return
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(START_TIMEOUT_S)
-        if "AUTH" not in found:
-            self.stop()
-            raise AssertionError(f"the controller did not start:\n{self.log()}")
-        return found
-
-    def log(self) -> str:
-        return self.stderr_path.read_text() if self.stderr_path.exists() else ""
-
-    def children(self) -> list[int]:
-        """Pids of the controller's child processes (process-backend containers)."""
-        assert self.process is not None
-        pids: list[int] = []
-        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
-            text = (task / "children").read_text().split()
-            pids.extend(int(pid) for pid in text)
-        return pids
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int | None:
-        """``sig`` (SIGTERM), wait; SIGKILL if it hangs. Returns the exit code."""
-        process, self.process = self.process, None
-        if process is None:
-            return None
-        if process.poll() is None:
-            process.send_signal(sig)
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(STOP_TIMEOUT_S)
-        if process.stdout is not None:
-            process.stdout.close()
-        return process.returncode
-
-    def client(self, auth: str | None = None) -> Client:
-        return Client(self.api_host, auth or self.auth)
-
-
-class Client(requests.Session):
-    """Requests against ``/api/v1/namespaces/{ns}/...`` with one key."""
-
-    def __init__(self, api_host: str, auth: str | None, namespace: str = "_") -> None:
-        super().__init__()
-        self.api_host = api_host
-        self.ns = namespace
-        if auth is not None:
-            user, _, key = auth.partition(":")
-            self.auth = (user, key)
-
-    def url(self, path: str, ns: str | None = None) -> str:
-        if path.startswith("/"):
-            return self.api_host + path
-        return f"{self.api_host}/api/v1/namespaces/{ns or self.ns}/{path}"
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any,  # type: ignore[override]
-                **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", 120)
-        verb = method.decode() if isinstance(method, bytes) else method
-        return super().request(verb, self.url(str(url)), *args, **kwargs)
-
-    def create_action(self, name: str, code: str, **fields: Any) -> dict[str, Any]:
-        body = {"exec": {"kind": "python:3", "code": code}, **fields}
-        response = self.put(f"actions/{name}", json=body)
-        assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
-
-    def wait_activation(self, activation_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
-        """Poll until the activation is recorded (non-blocking invokes, trigger fires)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            response = self.get(f"activations/{activation_id}")
-            if response.status_code == 200:
-                return response.json()  # type: ignore[no-any-return]
-            assert response.status_code == 404, response.text
-            time.sleep(0.1)
-        raise AssertionError(f"activation {activation_id} was not recorded in {timeout_s}s")
+def create_action(client: Client, name: str, code: str, **fields: Any) -> dict[str, Any]:
+    """``PUT actions/NAME`` of python:3 ``code`` (no overwrite); the stored entity."""
+    body = {"exec": {"kind": "python:3", "code": code}, **fields}
+    return client.actions.put(name, body, overwrite=False)
 
 
 def create_namespace(data_args: list[str], name: str) -> str:
@@ -173,15 +73,6 @@ def composer(tool: str, *args: str, cwd: Path) -> str:
     return done.stdout
 
 
-def running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "State:\tZ" not in status.read_text()
-
-
 def wskprops_env(controller: Controller, folder: Path) -> dict[str, str]:
     """This process's environment with WSK_CONFIG_FILE naming a ``wskprops`` for
     ``controller`` written in ``folder``: commands find it as ``wsk`` would, without flags."""
@@ -191,8 +82,5 @@ def wskprops_env(controller: Controller, folder: Path) -> dict[str, str]:
 
 
 def started(data: Path, *extra: str) -> Iterator[Controller]:
-    controller = Controller(data, *extra).start()
-    try:
+    with Controller(data, *extra).start() as controller:
         yield controller
-    finally:
-        controller.stop()

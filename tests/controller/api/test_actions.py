@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from .harness import Client
+from .harness import Client, create_action
 
 HELLO = "def main(args):\n    return {'greeting': 'hello ' + args.get('name', 'world')}\n"
 ANNOTATION = {"version": 1, "policies": [{"type": "fn", "capability": "gpu", "strict": True}]}
 
 
 def test_a_new_action_is_stored_with_upstream_defaults(guest: Client) -> None:
-    doc = guest.create_action("defaults", HELLO)
+    doc = create_action(guest, "defaults", HELLO)
     assert doc["namespace"] == "guest" and doc["name"] == "defaults"
     assert doc["version"] == "0.0.1" and doc["publish"] is False
     assert doc["exec"] == {"kind": "python:3", "code": HELLO, "binary": False, "main": "main"}
@@ -24,52 +24,54 @@ def test_a_new_action_is_stored_with_upstream_defaults(guest: Client) -> None:
     assert {"key": "exec", "value": "python:3"} in doc["annotations"]
     assert {"key": "provide-api-key", "value": False} in doc["annotations"]
     assert not any(key.startswith("_") for key in doc)
-    assert guest.get("actions/defaults").json() == doc
+    assert guest.request("GET", "actions/defaults").json() == doc
 
 
 def test_creating_an_existing_action_without_overwrite_is_a_409(guest: Client) -> None:
-    guest.create_action("twice", HELLO)
-    response = guest.put("actions/twice", json={"exec": {"kind": "python:3", "code": HELLO}})
+    create_action(guest, "twice", HELLO)
+    response = guest.request("PUT", "actions/twice",
+                             json={"exec": {"kind": "python:3", "code": HELLO}})
     assert response.status_code == 409
     assert set(response.json()) == {"error", "code"}
 
 
 def test_overwrite_bumps_the_version_and_keeps_what_the_body_leaves_out(guest: Client) -> None:
-    guest.create_action("updated", HELLO, parameters=[{"key": "name", "value": "x"}],
-                        limits={"memory": 128})
-    response = guest.put("actions/updated?overwrite=true", json={"limits": {"timeout": 5000}})
+    create_action(guest, "updated", HELLO, parameters=[{"key": "name", "value": "x"}],
+                  limits={"memory": 128})
+    response = guest.request("PUT", "actions/updated?overwrite=true",
+                             json={"limits": {"timeout": 5000}})
     assert response.status_code == 200, response.text
     doc = response.json()
     assert doc["version"] == "0.0.2"
     assert doc["exec"]["code"] == HELLO
     assert doc["parameters"] == [{"key": "name", "value": "x"}]
     assert doc["limits"] == {"timeout": 5000, "memory": 128, "logs": 10, "concurrency": 1}
-    third = guest.put("actions/updated?overwrite=true", json={"parameters": []}).json()
+    third = guest.request("PUT", "actions/updated?overwrite=true", json={"parameters": []}).json()
     assert third["version"] == "0.0.3" and third["parameters"] == []
 
 
 def test_overwrite_creates_an_action_that_does_not_exist_yet(guest: Client) -> None:
-    response = guest.put("actions/fresh?overwrite=true",
-                         json={"exec": {"kind": "python:3", "code": HELLO}})
+    response = guest.request("PUT", "actions/fresh?overwrite=true",
+                             json={"exec": {"kind": "python:3", "code": HELLO}})
     assert response.status_code == 200 and response.json()["version"] == "0.0.1"
 
 
 def test_get_with_code_false_omits_the_code(guest: Client) -> None:
-    guest.create_action("codeless", HELLO)
-    doc = guest.get("actions/codeless?code=false").json()
+    create_action(guest, "codeless", HELLO)
+    doc = guest.request("GET", "actions/codeless?code=false").json()
     assert "code" not in doc["exec"] and doc["exec"]["kind"] == "python:3"
 
 
 def test_delete_returns_the_action_and_then_it_is_gone(guest: Client) -> None:
-    created = guest.create_action("doomed", HELLO)
-    response = guest.delete("actions/doomed")
+    created = create_action(guest, "doomed", HELLO)
+    response = guest.request("DELETE", "actions/doomed")
     assert response.status_code == 200 and response.json() == created
-    assert guest.get("actions/doomed").status_code == 404
-    assert guest.delete("actions/doomed").status_code == 404
+    assert guest.request("GET", "actions/doomed").status_code == 404
+    assert guest.request("DELETE", "actions/doomed").status_code == 404
 
 
 def test_unknown_actions_are_404_with_the_error_shape(guest: Client) -> None:
-    response = guest.get("actions/nobody")
+    response = guest.request("GET", "actions/nobody")
     assert response.status_code == 404
     body = response.json()
     assert set(body) == {"error", "code"} and "nobody" in body["error"]
@@ -79,15 +81,15 @@ def test_unknown_actions_are_404_with_the_error_shape(guest: Client) -> None:
 def test_list_pages_with_limit_and_skip_and_omits_the_code(other: Client) -> None:
     names = [f"listed-{i:02d}" for i in range(35)]
     for name in names:
-        other.create_action(name, HELLO)
-    default = other.get("actions").json()
+        create_action(other, name, HELLO)
+    default = other.request("GET", "actions").json()
     assert [a["name"] for a in default] == names[:30]  # upstream's default limit is 30
     assert all("code" not in a["exec"] for a in default)
     assert default[0]["exec"] == {"kind": "python:3", "binary": False}
-    page = other.get("actions?limit=5&skip=10").json()
+    page = other.request("GET", "actions?limit=5&skip=10").json()
     assert [a["name"] for a in page] == names[10:15]
-    assert [a["name"] for a in other.get("actions?limit=0").json()] == names
-    assert other.get("actions?count=true").json() == {"actions": 35}
+    assert [a["name"] for a in other.request("GET", "actions?limit=0").json()] == names
+    assert other.request("GET", "actions?count=true").json() == {"actions": 35}
 
 
 @pytest.mark.parametrize(
@@ -101,7 +103,7 @@ def test_list_pages_with_limit_and_skip_and_omits_the_code(other: Client) -> Non
     ids=["a limit over 200", "a negative limit", "a limit that is no number", "a negative skip"],
 )
 def test_bad_paging_is_a_400_naming_the_parameter(guest: Client, query: str, field: str) -> None:
-    response = guest.get(f"actions?{query}")
+    response = guest.request("GET", f"actions?{query}")
     assert response.status_code == 400 and response.json()["error"].startswith(field)
 
 
@@ -114,7 +116,8 @@ def _zip(source: str) -> str:
 
 def test_a_zipped_action_is_recognised_as_binary_without_being_told(guest: Client) -> None:
     code = _zip(HELLO)
-    doc = guest.put("actions/zipped", json={"exec": {"kind": "python:3", "code": code}}).json()
+    doc = guest.request("PUT", "actions/zipped",
+                        json={"exec": {"kind": "python:3", "code": code}}).json()
     assert doc["exec"]["binary"] is True
 
 
@@ -131,7 +134,7 @@ def test_a_zipped_action_is_recognised_as_binary_without_being_told(guest: Clien
 def test_every_supported_kind_is_accepted(guest: Client, exec_: dict[str, Any],
                                           kind: str) -> None:
     name = "kind-" + exec_["kind"].replace(":", "-")
-    response = guest.put(f"actions/{name}?overwrite=true", json={"exec": exec_})
+    response = guest.request("PUT", f"actions/{name}?overwrite=true", json={"exec": exec_})
     assert response.status_code == 200, response.text
     assert response.json()["exec"]["kind"] == kind
 
@@ -185,10 +188,10 @@ def test_every_supported_kind_is_accepted(guest: Client, exec_: dict[str, Any],
 )
 def test_an_invalid_action_is_a_400_naming_the_field(guest: Client, body: dict[str, Any],
                                                       field: str) -> None:
-    response = guest.put("actions/invalid", json=body)
+    response = guest.request("PUT", "actions/invalid", json=body)
     assert response.status_code == 400, response.text
     assert response.json()["error"].startswith(field), response.json()
-    assert guest.get("actions/invalid").status_code == 404
+    assert guest.request("GET", "actions/invalid").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -197,7 +200,8 @@ def test_an_invalid_action_is_a_400_naming_the_field(guest: Client, body: dict[s
     ids=["a leading dash", "a trailing space", "a semicolon", "257 characters", "non-ASCII"],
 )
 def test_an_invalid_name_is_a_400(guest: Client, name: str) -> None:
-    response = guest.put(f"actions/{name}", json={"exec": {"kind": "python:3", "code": HELLO}})
+    response = guest.request("PUT", f"actions/{name}",
+                             json={"exec": {"kind": "python:3", "code": HELLO}})
     assert response.status_code == 400 and response.json()["error"].startswith("name")
 
 
@@ -219,21 +223,21 @@ def test_an_invalid_edgewhisk_annotation_is_a_400_naming_the_path(
 ) -> None:
     body: dict[str, Any] = {"exec": {"kind": "python:3", "code": HELLO},
                             "annotations": [{"key": "edgewhisk", "value": annotation}]}
-    response = guest.put("actions/annotated-badly", json=body)
+    response = guest.request("PUT", "actions/annotated-badly", json=body)
     assert response.status_code == 400, response.text
     assert response.json()["error"].startswith(path + ":"), response.json()
 
 
 def test_hard_capabilities_become_invoker_resources(guest: Client) -> None:
-    doc = guest.create_action("gpu-bound", HELLO,
-                              annotations=[{"key": "edgewhisk", "value": ANNOTATION}])
+    doc = create_action(guest, "gpu-bound", HELLO,
+                        annotations=[{"key": "edgewhisk", "value": ANNOTATION}])
     assert {"key": "invoker-resources", "value": ["gpu"]} in doc["annotations"]
     stored = [a["value"] for a in doc["annotations"] if a["key"] == "edgewhisk"]
     assert stored[0]["version"] == 1 and stored[0]["policies"][0]["capability"] == "gpu"
 
 
 def test_invoker_resources_set_by_the_user_are_kept(guest: Client) -> None:
-    doc = guest.create_action("user-tagged", HELLO, annotations=[
+    doc = create_action(guest, "user-tagged", HELLO, annotations=[
         {"key": "edgewhisk", "value": ANNOTATION},
         {"key": "invoker-resources", "value": ["tpu"]},
     ])
@@ -243,5 +247,5 @@ def test_invoker_resources_set_by_the_user_are_kept(guest: Client) -> None:
 def test_parameters_over_one_mebibyte_are_a_413(guest: Client) -> None:
     body: dict[str, Any] = {"exec": {"kind": "python:3", "code": HELLO},
                             "parameters": [{"key": "big", "value": "x" * (1024 * 1024)}]}
-    response = guest.put("actions/heavy", json=body)
+    response = guest.request("PUT", "actions/heavy", json=body)
     assert response.status_code == 413 and "parameters" in response.json()["error"]

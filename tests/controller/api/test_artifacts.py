@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Controller
+from .harness import Controller, create_action
 
 # Reads the user's note and stores an upper-cased copy: one consumed and one produced artifact.
 CODE = '''
@@ -40,8 +40,9 @@ def test_actions_read_and_write_artifacts_under_the_data_folder(tmp_path: Path,
     controller = Controller(data, cwd=tmp_path if relative else None).start()
     try:
         with controller.client() as guest:
-            guest.create_action("shout", CODE)
-            answer = guest.post("actions/shout?blocking=true&result=true", json={"usr": "u1"})
+            create_action(guest, "shout", CODE)
+            answer = guest.request("POST", "actions/shout?blocking=true&result=true",
+                                   json={"usr": "u1"})
             assert answer.status_code == 200, answer.text
     finally:
         assert controller.stop() == 0

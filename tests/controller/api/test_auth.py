@@ -14,8 +14,9 @@ from typing import Any
 import edgewhisk
 import pytest
 import requests
+from edgewhisk_client import API, NAMESPACES
 
-from .harness import GUEST_KEY, Client, Controller
+from .harness import GUEST_KEY, Client, Controller, create_action
 
 CODE = "def main(args):\n    return {'owner': 'other'}\n"
 
@@ -58,23 +59,24 @@ BAD_CREDENTIALS = {
 def owned(controller: Controller, other_key: str) -> Iterator[dict[str, Any]]:
     """``other`` owns an action, a trigger, a rule and an activation, all named ``secret``."""
     with controller.client(other_key) as client:
-        client.create_action("secret", CODE)
-        assert client.put("triggers/secret", json={}).status_code == 200
+        create_action(client, "secret", CODE)
+        assert client.request("PUT", "triggers/secret", json={}).status_code == 200
         rule = {"trigger": "/other/secret", "action": "/other/secret"}
-        assert client.put("rules/secret", json=rule).status_code == 200
-        record = client.post("actions/secret?blocking=true", json={}).json()
+        assert client.request("PUT", "rules/secret", json=rule).status_code == 200
+        record = client.request("POST", "actions/secret?blocking=true", json={}).json()
         yield {"id": record["activationId"], "state": _state(client)}
 
 
 def _state(client: Client) -> dict[str, Any]:
-    return {path: client.get(path).json() for path in (
+    return {path: client.request("GET", path).json() for path in (
         "actions/secret", "triggers/secret", "rules/secret", "actions", "activations")}
 
 
 def _send(controller: Controller, method: str, path: str, body: Any,
-          headers: dict[str, str]) -> requests.Response:
-    return requests.request(method, f"{controller.api_host}/api/v1/namespaces/{path}",
-                            json=body, headers=headers, timeout=60)
+          headers: dict[str, str], namespace: str) -> requests.Response:
+    """``method path`` in ``namespace`` with exactly these headers (no key of the client's)."""
+    with Client(controller.api_host, None) as anonymous:
+        return anonymous.request(method, path, namespace=namespace, json=body, headers=headers)
 
 
 @pytest.mark.parametrize("credentials", list(BAD_CREDENTIALS), ids=list(BAD_CREDENTIALS))
@@ -86,8 +88,7 @@ def test_bad_credentials_are_401_on_every_endpoint(
     header = BAD_CREDENTIALS[credentials]
     headers = {} if header is None else {"Authorization": header}
     for ns in ("_", "other"):
-        response = _send(controller, method, f"{ns}/" + path.format(id=owned["id"]), body,
-                         headers)
+        response = _send(controller, method, path.format(id=owned["id"]), body, headers, ns)
         assert response.status_code == 401, response.text
         assert set(response.json()) == {"error", "code"}
 
@@ -95,8 +96,8 @@ def test_bad_credentials_are_401_on_every_endpoint(
 def test_bad_credentials_are_401_on_the_namespace_list(controller: Controller) -> None:
     for header in BAD_CREDENTIALS.values():
         headers = {} if header is None else {"Authorization": header}
-        response = requests.get(f"{controller.api_host}/api/v1/namespaces", headers=headers,
-                                timeout=60)
+        with Client(controller.api_host, None) as anonymous:
+            response = anonymous.request("GET", NAMESPACES, headers=headers)
         assert response.status_code == 401
 
 
@@ -107,7 +108,7 @@ def test_another_namespace_in_the_path_is_403_and_changes_nothing(
 ) -> None:
     with controller.client() as guest:
         target = path.format(id=owned["id"])
-        response = guest.request(method, f"/api/v1/namespaces/other/{target}", json=body)
+        response = guest.request(method, target, namespace="other", json=body)
     assert response.status_code == 403, response.text
     assert set(response.json()) == {"error", "code"}
     assert _state(other) == owned["state"]
@@ -122,28 +123,29 @@ def test_another_namespace_in_the_path_is_403_and_changes_nothing(
 def test_through_underscore_a_key_never_sees_another_namespace(
     guest: Client, owned: dict[str, Any], path: str
 ) -> None:
-    assert guest.get(path.format(id=owned["id"])).status_code == 404
+    assert guest.request("GET", path.format(id=owned["id"])).status_code == 404
 
 
 @pytest.mark.parametrize("collection", ["actions", "triggers", "rules", "activations"])
 def test_listings_show_only_the_key_s_own_namespace(guest: Client, owned: dict[str, Any],
                                                     collection: str) -> None:
-    assert all(item["namespace"] == "guest" for item in guest.get(collection).json())
+    assert all(item["namespace"] == "guest" for item in guest.request("GET", collection).json())
 
 
 def test_the_namespace_list_names_the_key_s_own(guest: Client, other: Client) -> None:
-    assert guest.get("/api/v1/namespaces").json() == ["guest"]
-    assert other.get("/api/v1/namespaces").json() == ["other"]
+    assert guest.namespaces() == ["guest"]
+    assert other.namespaces() == ["other"]
 
 
 def test_the_explicit_own_namespace_works_like_underscore(other: Client,
                                                           owned: dict[str, Any]) -> None:
-    response = other.get("/api/v1/namespaces/other/actions/secret")
+    response = other.request("GET", "actions/secret", namespace="other")
     assert response.status_code == 200 and response.json()["namespace"] == "other"
 
 
 def test_ping_and_the_api_description_need_no_key(controller: Controller) -> None:
-    assert requests.get(f"{controller.api_host}/ping", timeout=30).text == "pong"
-    info = requests.get(f"{controller.api_host}/api/v1", timeout=30)
+    with Client(controller.api_host, None) as anonymous:
+        assert anonymous.request("GET", "/ping").text == "pong"
+        info = anonymous.request("GET", API)
     assert info.status_code == 200 and info.json()["api_version_path"] == "v1"
     assert info.json()["build"] == edgewhisk.__version__

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import CouchDBServer
-from .harness import Controller, create_namespace
+from .harness import Controller, create_action, create_namespace
 
 CODE = "def main(args):\n    print('on couch')\n    return {'twice': 2 * args.get('x', 0)}\n"
 
@@ -26,34 +26,35 @@ def test_crud_invoke_and_restart_on_couchdb(tmp_path: Path, couch_url: str) -> N
     try:
         key = create_namespace(["--db", couch_url], "couch")
         with first.client(key) as client:
-            created = client.create_action("doubler", CODE)
-            assert client.put("actions/doubler", json={}).status_code == 409
-            updated = client.put("actions/doubler?overwrite=true",
-                                 json={"limits": {"memory": 128}}).json()
+            created = create_action(client, "doubler", CODE)
+            assert client.request("PUT", "actions/doubler", json={}).status_code == 409
+            updated = client.request("PUT", "actions/doubler?overwrite=true",
+                                     json={"limits": {"memory": 128}}).json()
             assert updated["version"] == "0.0.2" and updated["exec"] == created["exec"]
-            assert [a["name"] for a in client.get("actions").json()] == ["doubler"]
-            response = client.post("actions/doubler?blocking=true", json={"x": 21})
+            assert [a["name"] for a in client.request("GET", "actions").json()] == ["doubler"]
+            response = client.request("POST", "actions/doubler?blocking=true", json={"x": 21})
             assert response.status_code == 200, response.text
             record = response.json()
             assert record["response"]["result"] == {"twice": 42}
             activation_id = record["activationId"]
-            assert client.get(f"activations/{activation_id}").json() == record
-            assert client.get(f"activations/{activation_id}/logs").json()["logs"][0].endswith(
-                "stdout: on couch")
-            assert [r["activationId"] for r in client.get("activations").json()] == [
+            assert client.request("GET", f"activations/{activation_id}").json() == record
+            logs = client.request("GET", f"activations/{activation_id}/logs").json()["logs"]
+            assert logs[0].endswith("stdout: on couch")
+            assert [r["activationId"] for r in client.request("GET", "activations").json()] == [
                 activation_id]
-            client.put("actions/gone", json={"exec": {"kind": "python:3", "code": CODE}})
-            assert client.delete("actions/gone").status_code == 200
-            assert client.get("actions/gone").status_code == 404
+            client.request("PUT", "actions/gone", json={"exec": {"kind": "python:3", "code": CODE}})
+            assert client.request("DELETE", "actions/gone").status_code == 200
+            assert client.request("GET", "actions/gone").status_code == 404
     finally:
         assert first.stop() == 0
     # no --data state is used with --db: a fresh folder proves it all lives in CouchDB
     second = Controller(tmp_path / "elsewhere", "--db", couch_url).start()
     try:
         with second.client(key) as client:
-            assert client.get("actions/doubler").json() == updated
-            assert client.get(f"activations/{activation_id}").json() == record
-            again = client.post("actions/doubler?blocking=true&result=true", json={"x": 1})
+            assert client.request("GET", "actions/doubler").json() == updated
+            assert client.request("GET", f"activations/{activation_id}").json() == record
+            again = client.request("POST", "actions/doubler?blocking=true&result=true",
+                                   json={"x": 1})
             assert again.json() == {"twice": 2}
     finally:
         assert second.stop() == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from .harness import Controller
+from .harness import Controller, create_action
 
 pytestmark = pytest.mark.container
 
@@ -30,15 +30,16 @@ def test_python_and_blackbox_actions_run_in_containers(
                             "--python-image", python3_ai_image).start()
     try:
         with controller.client() as guest:
-            guest.create_action("adder", CODE)
-            response = guest.post("actions/adder?blocking=true", json={"a": 1, "b": 2})
+            create_action(guest, "adder", CODE)
+            response = guest.request("POST", "actions/adder?blocking=true", json={"a": 1, "b": 2})
             assert response.status_code == 200, response.text
             record = response.json()
             assert record["response"]["result"] == {"sum": 3}
             assert record["logs"][0].endswith("stdout: in a container")
             blackbox = {"exec": {"kind": "blackbox", "image": python3_ai_image, "code": CODE}}
-            assert guest.put("actions/boxed", json=blackbox).status_code == 200
-            boxed = guest.post("actions/boxed?blocking=true&result=true", json={"a": 2, "b": 2})
+            assert guest.request("PUT", "actions/boxed", json=blackbox).status_code == 200
+            boxed = guest.request("POST", "actions/boxed?blocking=true&result=true",
+                                  json={"a": 2, "b": 2})
             assert boxed.status_code == 200, boxed.text
             assert boxed.json() == {"sum": 4}
         ours = _labelled(docker_client) - before

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from edgewhisk_runtime.artifacts.store import NodeStore
 
-from .harness import Client, Controller
+from .harness import Client, Controller, create_action
 
 CODE = '''
 def main(args):
@@ -35,7 +35,7 @@ def annotation(ref: str) -> dict[str, Any]:
 
 @pytest.fixture
 def action(guest: Client) -> str:
-    answer = guest.put("actions/per-user?overwrite=true", json={
+    answer = guest.request("PUT", "actions/per-user?overwrite=true", json={
         "exec": {"kind": "python:3", "code": CODE},
         "annotations": [annotation("{usr}/summary-{day}")]})
     assert answer.status_code == 200, answer.text
@@ -43,22 +43,23 @@ def action(guest: Client) -> str:
 
 
 def test_bound_variables_run_one_activation(guest: Client, action: str) -> None:
-    answer = guest.post(f"{action}?blocking=true&result=true", json={"usr": "u1", "day": "mon"},
-                        headers={"X-Edgewhisk-Site": "lab"})
+    answer = guest.request("POST", f"{action}?blocking=true&result=true",
+                           json={"usr": "u1", "day": "mon"},
+                           headers={"X-Edgewhisk-Site": "lab"})
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"user": "u1", "day": "mon"}
 
 
 def test_an_unbound_variable_that_cannot_fan_out_is_a_400_naming_it(guest: Client,
                                                                      action: str) -> None:
-    answer = guest.post(f"{action}?blocking=true", json={"usr": "u1"})
+    answer = guest.request("POST", f"{action}?blocking=true", json={"usr": "u1"})
     assert answer.status_code == 400, answer.text
     assert "{day}" in answer.json()["error"] and "pass 'day' as a parameter" in \
         answer.json()["error"]
 
 
 def test_a_value_that_is_not_one_path_segment_is_a_400(guest: Client, action: str) -> None:
-    answer = guest.post(f"{action}?blocking=true", json={"usr": "../u2", "day": "mon"})
+    answer = guest.request("POST", f"{action}?blocking=true", json={"usr": "../u2", "day": "mon"})
     assert answer.status_code == 400, answer.text
     assert "{usr}" in answer.json()["error"]
 
@@ -67,13 +68,14 @@ def test_a_value_that_is_not_one_path_segment_is_a_400(guest: Client, action: st
                          ids=["non-blocking answers 202", "blocking answers the parent record"])
 def test_an_unbound_usr_with_nobody_on_record_fans_out_to_nothing_and_says_why(
         guest: Client, action: str, blocking: bool) -> None:
-    answer = guest.post(f"{action}?blocking={str(blocking).lower()}", json={"day": "mon"})
+    answer = guest.request("POST", f"{action}?blocking={str(blocking).lower()}",
+                           json={"day": "mon"})
     body = answer.json()
     assert answer.status_code == (500 if blocking else 202), answer.text
     assert body["fanout"] == {"users": 0, "activations": [],
                               "excluded": {"count": 0, "users": {}}}
     assert answer.headers["X-OW-Activation-Id"] == body["activationId"]
-    parent = guest.wait_activation(body["activationId"])
+    parent = guest.activations.wait(body["activationId"])
     assert "no user on record" in parent["response"]["result"]["error"]
     assert parent["response"]["result"]["fanout"]["users"] == 0
 
@@ -122,18 +124,18 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     try:
         with controller.client() as guest:
             for user, device in DEVICES.items():
-                registered = guest.put(f"artifacts/{user}/glucose", params={
+                registered = guest.request("PUT", f"artifacts/{user}/glucose", params={
                     "kind": "data", "locality": "local", "held_by": device, "sha256": sha[user],
                     "size": str(len(f"readings of {user}"))})
                 assert registered.status_code == 200, registered.text
-            guest.create_action("reader", READER, annotations=[READER_ANNOTATION])
+            create_action(guest, "reader", READER, annotations=[READER_ANNOTATION])
             yield guest
     finally:
         assert controller.stop() == 0
 
 
 def test_a_blocking_fan_out_runs_each_feasible_user_on_their_device(fleet: Client) -> None:
-    answer = fleet.post("actions/reader?blocking=true", json={})
+    answer = fleet.request("POST", "actions/reader?blocking=true", json={})
     assert answer.status_code == 200, answer.text
     body = answer.json()
     fanout = body["fanout"]
@@ -145,25 +147,25 @@ def test_a_blocking_fan_out_runs_each_feasible_user_on_their_device(fleet: Clien
     for entry in fanout["activations"]:
         assert entry["response"]["result"] == {
             "user": entry["user"], "readings": f"readings of {entry['user']}"}
-        child = fleet.wait_activation(entry["activationId"])
+        child = fleet.activations.wait(entry["activationId"])
         assert child["cause"] == body["activationId"]
         assert {a["key"]: a["value"] for a in child["annotations"]}["invoker"] == entry["invoker"]
-    parent = fleet.wait_activation(body["activationId"])
+    parent = fleet.activations.wait(body["activationId"])
     assert parent["response"]["result"]["fanout"]["users"] == 3
     assert parent["logs"] == [f"u3: {fanout['excluded']['users']['u3']}"]
 
 
 def test_a_non_blocking_fan_out_names_every_child_at_once(fleet: Client) -> None:
-    answer = fleet.post("actions/reader", json={})
+    answer = fleet.request("POST", "actions/reader", json={})
     assert answer.status_code == 202, answer.text
     body = answer.json()
     ids = [a["activationId"] for a in body["fanout"]["activations"]]
     assert set(body) == {"activationId", "fanout"} and len(ids) == 2
-    users = sorted(fleet.wait_activation(id)["response"]["result"]["user"] for id in ids)
+    users = sorted(fleet.activations.wait(id)["response"]["result"]["user"] for id in ids)
     assert users == ["u1", "u2"]
 
 
 def test_a_bound_user_runs_once_on_their_device(fleet: Client) -> None:
-    record = fleet.post("actions/reader?blocking=true", json={"usr": "u2"}).json()
+    record = fleet.request("POST", "actions/reader?blocking=true", json={"usr": "u2"}).json()
     assert record["response"]["result"]["user"] == "u2" and "fanout" not in record
     assert {a["key"]: a["value"] for a in record["annotations"]}["invoker"] == "u2-phone"

@@ -4,13 +4,13 @@ engine from the actions' edgewhisk annotations, seen in each record's ``invoker`
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from edgewhisk_devkit import StartError
 
-from .harness import Controller, edgewhisk
+from .harness import Controller, create_action
 
 CODE = "def main(args):\n    return {'ok': True}\n"
 FLEET = [
@@ -52,17 +52,17 @@ def test_annotations_place_on_the_fleet(fleet_controller: Controller,
                                         policies: list[dict[str, Any]], invoker: str) -> None:
     name = f"a{abs(hash(invoker + json.dumps(policies))) % 10**8}"
     with fleet_controller.client() as guest:
-        guest.create_action(name, CODE, annotations=annotation(*policies))
-        record = guest.post(f"actions/{name}?blocking=true", json={}).json()
+        create_action(guest, name, CODE, annotations=annotation(*policies))
+        record = guest.request("POST", f"actions/{name}?blocking=true", json={}).json()
     assert record["response"]["result"] == {"ok": True}, record
     assert {a["key"]: a["value"] for a in record["annotations"]}["invoker"] == invoker
 
 
 def test_an_unschedulable_action_names_the_constraint(fleet_controller: Controller) -> None:
     with fleet_controller.client() as guest:
-        guest.create_action("tpu", CODE, annotations=annotation(
+        create_action(guest, "tpu", CODE, annotations=annotation(
             {"type": "fn", "capability": "tpu", "strict": True}))
-        record = guest.post("actions/tpu?blocking=true", json={}).json()
+        record = guest.request("POST", "actions/tpu?blocking=true", json={}).json()
     assert record["response"]["status"] == "whisk internal error"
     assert record["response"]["result"]["error"] == (
         "0/3 invokers are available: 3 without capability tpu.")
@@ -76,8 +76,7 @@ def test_an_unschedulable_action_names_the_constraint(fleet_controller: Controll
 def test_bad_files_are_refused_before_starting(tmp_path: Path, option: str,
                                                content: str) -> None:
     (tmp_path / "file.json").write_text(content)
-    done = subprocess.run(edgewhisk("controller", "--port", "0", "--data", str(tmp_path),
-                                    option, str(tmp_path / "file.json")),
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and done.stdout == "", done.stderr
-    assert done.stderr.startswith("error: ")
+    with pytest.raises(StartError) as refused:
+        Controller(tmp_path, option, str(tmp_path / "file.json")).start()
+    assert refused.value.status == 2 and refused.value.output == [], refused.value.log
+    assert refused.value.log.startswith("error: ")

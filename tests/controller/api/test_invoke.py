@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .harness import Client
+from .harness import Client, create_action
 
 ECHO = "def main(args):\n    print('echo', sorted(args))\n    return args\n"
 APPLICATION_ERROR = "def main(args):\n    return {'error': 'no ' + args.get('what', 'luck')}\n"
@@ -20,22 +20,23 @@ SLOW = (
 @pytest.fixture(scope="module", autouse=True)
 def actions(controller: object) -> None:
     with controller.client() as client:  # type: ignore[attr-defined]
-        client.create_action("echo", ECHO, parameters=[{"key": "from", "value": "action"},
-                                                       {"key": "kept", "value": 1}])
-        client.create_action("app-error", APPLICATION_ERROR)
-        client.create_action("dev-error", DEVELOPER_ERROR)
-        client.create_action("slow", SLOW)
+        create_action(client, "echo", ECHO, parameters=[{"key": "from", "value": "action"},
+                                                        {"key": "kept", "value": 1}])
+        create_action(client, "app-error", APPLICATION_ERROR)
+        create_action(client, "dev-error", DEVELOPER_ERROR)
+        create_action(client, "slow", SLOW)
 
 
 def test_blocking_with_result_answers_the_result_with_200(guest: Client) -> None:
-    response = guest.post("actions/echo?blocking=true&result=true", json={"from": "body"})
+    response = guest.request("POST", "actions/echo?blocking=true&result=true",
+                             json={"from": "body"})
     assert response.status_code == 200
     assert response.json() == {"from": "body", "kept": 1}  # the body wins over the action's
     assert len(response.headers["X-OW-Activation-Id"]) == 32
 
 
 def test_blocking_without_result_answers_the_whole_record(guest: Client) -> None:
-    response = guest.post("actions/echo?blocking=true", json={"n": 1})
+    response = guest.request("POST", "actions/echo?blocking=true", json={"n": 1})
     assert response.status_code == 200
     record = response.json()
     assert record["activationId"] == response.headers["X-OW-Activation-Id"]
@@ -49,17 +50,17 @@ def test_blocking_without_result_answers_the_whole_record(guest: Client) -> None
 
 
 def test_non_blocking_answers_202_with_the_id_and_the_record_follows(guest: Client) -> None:
-    response = guest.post("actions/echo", json={"n": 2})
+    response = guest.request("POST", "actions/echo", json={"n": 2})
     assert response.status_code == 202
     activation_id = response.json()["activationId"]
     assert response.json() == {"activationId": activation_id}
     assert response.headers["X-OW-Activation-Id"] == activation_id
-    record = guest.wait_activation(activation_id)
+    record = guest.activations.wait(activation_id)
     assert record["response"]["result"]["n"] == 2
 
 
 def test_an_empty_body_invokes_with_the_action_parameters_only(guest: Client) -> None:
-    response = guest.post("actions/echo?blocking=true&result=true")
+    response = guest.request("POST", "actions/echo?blocking=true&result=true")
     assert response.status_code == 200 and response.json() == {"from": "action", "kept": 1}
 
 
@@ -81,7 +82,7 @@ FAILED = ("application error", "action developer error")
 )
 def test_failed_blocking_invokes_answer_502(guest: Client, action: str, result: str,
                                             text: str) -> None:
-    response = guest.post(f"actions/{action}?blocking=true&result={result}")
+    response = guest.request("POST", f"actions/{action}?blocking=true&result={result}")
     assert response.status_code == 502, response.text
     assert response.headers["X-OW-Activation-Id"]
     body = response.json()
@@ -92,11 +93,11 @@ def test_failed_blocking_invokes_answer_502(guest: Client, action: str, result: 
 
 
 def test_a_blocking_invoke_still_running_at_the_wait_limit_answers_202(guest: Client) -> None:
-    response = guest.post("actions/slow?blocking=true&timeout=300", json={"s": 2})
+    response = guest.request("POST", "actions/slow?blocking=true&timeout=300", json={"s": 2})
     assert response.status_code == 202
     activation_id = response.json()["activationId"]
     assert response.headers["X-OW-Activation-Id"] == activation_id
-    record = guest.wait_activation(activation_id)
+    record = guest.activations.wait(activation_id)
     assert record["response"]["result"] == {"slept": True}
 
 
@@ -109,7 +110,7 @@ def test_a_blocking_invoke_still_running_at_the_wait_limit_answers_202(guest: Cl
          "a timeout over 60 s", "a timeout that is no number"],
 )
 def test_bad_invoke_options_are_a_400_naming_them(guest: Client, query: str, field: str) -> None:
-    response = guest.post(f"actions/echo?{query}", json={})
+    response = guest.request("POST", f"actions/echo?{query}", json={})
     assert response.status_code == 400 and response.json()["error"].startswith(field)
 
 
@@ -119,27 +120,29 @@ def test_bad_invoke_options_are_a_400_naming_them(guest: Client, query: str, fie
     ids=["a list", "a string", "a number", "malformed JSON"],
 )
 def test_parameters_must_be_a_json_object(guest: Client, body: str) -> None:
-    response = guest.post("actions/echo?blocking=true", data=body,
-                          headers={"Content-Type": "application/json"})
+    response = guest.request("POST", "actions/echo?blocking=true", data=body,
+                             headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and set(response.json()) == {"error", "code"}
 
 
 def test_a_payload_over_one_mebibyte_is_a_413(guest: Client) -> None:
-    response = guest.post("actions/echo?blocking=true", json={"big": "x" * (1024 * 1024)})
+    response = guest.request("POST", "actions/echo?blocking=true",
+                             json={"big": "x" * (1024 * 1024)})
     assert response.status_code == 413 and "limit" in response.json()["error"]
-    assert guest.post("actions/echo?blocking=true&result=true", json={}).status_code == 200
+    assert guest.request("POST", "actions/echo?blocking=true&result=true",
+                         json={}).status_code == 200
 
 
 def test_invoking_an_unknown_action_is_a_404(guest: Client) -> None:
-    assert guest.post("actions/missing?blocking=true", json={}).status_code == 404
+    assert guest.request("POST", "actions/missing?blocking=true", json={}).status_code == 404
 
 
 def test_a_whisk_internal_error_answers_500_with_the_record(guest: Client) -> None:
     # The process backend runs no images: no invoker can take a blackbox action.
-    response = guest.put("actions/no-invoker", json={"exec": {
+    response = guest.request("PUT", "actions/no-invoker", json={"exec": {
         "kind": "blackbox", "image": "localhost/edgewhisk/python3-ai:latest"}})
     assert response.status_code == 200, response.text
-    response = guest.post("actions/no-invoker?blocking=true", json={})
+    response = guest.request("POST", "actions/no-invoker?blocking=true", json={})
     assert response.status_code == 500, response.text
     record = response.json()
     assert record["response"]["status"] == "whisk internal error"

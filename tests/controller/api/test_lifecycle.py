@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from edgewhisk_devkit import StartError
 
-from .harness import Controller, create_namespace, edgewhisk, running
+from .harness import Controller, create_action, create_namespace, edgewhisk, running
 
 CODE = "def main(args):\n    return {'n': args.get('n', 0) + 1}\n"
 
@@ -22,24 +23,24 @@ def test_a_restart_keeps_actions_rules_activations_and_keys(tmp_path: Path) -> N
     try:
         key = create_namespace(["--data", str(data)], "tenant")
         with first.client(key) as tenant:
-            tenant.create_action("kept", CODE)
-            tenant.put("triggers/kept", json={})
-            tenant.put("rules/kept", json={"trigger": "kept", "action": "kept"})
-            record = tenant.post("actions/kept?blocking=true", json={"n": 1}).json()
-            before = {p: tenant.get(p).json() for p in ("actions/kept", "triggers/kept",
-                                                        "rules/kept", "activations")}
+            create_action(tenant, "kept", CODE)
+            tenant.request("PUT", "triggers/kept", json={})
+            tenant.request("PUT", "rules/kept", json={"trigger": "kept", "action": "kept"})
+            record = tenant.request("POST", "actions/kept?blocking=true", json={"n": 1}).json()
+            before = {p: tenant.request("GET", p).json() for p in ("actions/kept", "triggers/kept",
+                                                                   "rules/kept", "activations")}
     finally:
         assert first.stop() == 0
     second = Controller(data).start()
     try:
         with second.client(key) as tenant:
-            after = {p: tenant.get(p).json() for p in before}
+            after = {p: tenant.request("GET", p).json() for p in before}
             assert after == before
-            assert tenant.get(f"activations/{record['activationId']}").json() == record
-            again = tenant.post("actions/kept?blocking=true&result=true", json={"n": 41})
+            assert tenant.request("GET", f"activations/{record['activationId']}").json() == record
+            again = tenant.request("POST", "actions/kept?blocking=true&result=true", json={"n": 41})
             assert again.json() == {"n": 42}
         with second.client() as guest:  # the guest key is not re-created twice
-            assert guest.get("/api/v1/namespaces").json() == ["guest"]
+            assert guest.namespaces() == ["guest"]
     finally:
         assert second.stop() == 0
 
@@ -50,8 +51,8 @@ def test_a_stop_signal_destroys_the_containers_and_exits_zero(tmp_path: Path,
     controller = Controller(tmp_path / "data").start()
     try:
         with controller.client() as guest:
-            guest.create_action("warm", CODE)
-            assert guest.post("actions/warm?blocking=true", json={}).status_code == 200
+            create_action(guest, "warm", CODE)
+            assert guest.request("POST", "actions/warm?blocking=true", json={}).status_code == 200
         children = controller.children()
         assert children, "the process backend runs each container as a child process"
     finally:
@@ -83,22 +84,20 @@ def test_a_taken_port_is_a_clean_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run(edgewhisk("controller", "--port", str(port), "--data",
-                                        str(tmp_path / "data")),
-                              capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1 and "cannot listen" in done.stderr
-    assert "Traceback" not in done.stderr and done.stdout == ""
+        with pytest.raises(StartError) as refused:
+            Controller(tmp_path / "data", port=port).start()
+    assert refused.value.status == 1 and "cannot listen" in refused.value.log
+    assert "Traceback" not in refused.value.log and refused.value.output == []
 
 
 def test_an_unreachable_couchdb_is_a_clean_error(tmp_path: Path) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    done = subprocess.run(edgewhisk("controller", "--port", "0", "--data", str(tmp_path),
-                                    "--db", f"http://127.0.0.1:{port}"),
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1 and "could not start" in done.stderr
-    assert "Traceback" not in done.stderr
+    with pytest.raises(StartError) as refused:
+        Controller(tmp_path, "--db", f"http://127.0.0.1:{port}", start_timeout_s=120).start()
+    assert refused.value.status == 1 and "could not start" in refused.value.log
+    assert "Traceback" not in refused.value.log
 
 
 def test_two_invokers_share_the_work(tmp_path: Path) -> None:
@@ -110,8 +109,8 @@ def test_two_invokers_share_the_work(tmp_path: Path) -> None:
         with controller.client() as guest:
             invokers = set()
             for name in ("one", "two"):
-                guest.create_action(name, CODE)
-                record = guest.post(f"actions/{name}?blocking=true", json={}).json()
+                create_action(guest, name, CODE)
+                record = guest.request("POST", f"actions/{name}?blocking=true", json={}).json()
                 invokers |= {a["value"] for a in record["annotations"] if a["key"] == "invoker"}
             assert invokers == {"local0", "local1"}
     finally:
@@ -122,8 +121,8 @@ def test_an_edge_only_controller_explains_that_no_invoker_is_registered(tmp_path
     controller = Controller(tmp_path / "data", "--invokers", "0").start()
     try:
         with controller.client() as guest:
-            guest.create_action("lonely", CODE)
-            response = guest.post("actions/lonely?blocking=true", json={})
+            create_action(guest, "lonely", CODE)
+            response = guest.request("POST", "actions/lonely?blocking=true", json={})
             assert response.status_code == 500
             record = response.json()
             assert record["response"]["status"] == "whisk internal error"
@@ -134,10 +133,10 @@ def test_an_edge_only_controller_explains_that_no_invoker_is_registered(tmp_path
 
 def test_invalid_options_are_refused_before_starting(tmp_path: Path) -> None:
     for option in (["--invokers", "-1"], ["--invoker-memory", "64"], ["--backend", "vm"]):
-        done = subprocess.run(edgewhisk("controller", "--port", "0", "--data",
-                                        str(tmp_path), *option),
-                              capture_output=True, text=True, timeout=60)
-        assert done.returncode == 2 and done.stdout == "", (option, done.stderr)
+        with pytest.raises(StartError) as refused:
+            Controller(tmp_path, *option).start()
+        assert refused.value.status == 2 and refused.value.output == [], (option,
+                                                                           refused.value.log)
 
 
 def test_a_stop_during_a_long_activation_records_it_and_exits_zero(tmp_path: Path) -> None:
@@ -145,16 +144,16 @@ def test_a_stop_during_a_long_activation_records_it_and_exits_zero(tmp_path: Pat
     controller = Controller(data).start()
     try:
         with controller.client() as guest:
-            guest.create_action("sleeper", "import time\n\ndef main(args):\n"
+            create_action(guest, "sleeper", "import time\n\ndef main(args):\n"
                                            "    time.sleep(600)\n    return {}\n")
-            activation_id = guest.post("actions/sleeper", json={}).json()["activationId"]
+            activation_id = guest.request("POST", "actions/sleeper", json={}).json()["activationId"]
             time.sleep(1)  # let it start running
     finally:
         assert controller.stop() == 0  # well before the harness's SIGKILL deadline
     restarted = Controller(data).start()
     try:
         with restarted.client() as guest:
-            record = guest.get(f"activations/{activation_id}").json()
+            record = guest.request("GET", f"activations/{activation_id}").json()
             assert record["response"]["status"] == "whisk internal error"
             assert "shut down" in record["response"]["result"]["error"]
     finally:

@@ -3,20 +3,20 @@ dispatcher writes it behind the answer; every activation read waits for pending 
 
 from __future__ import annotations
 
-from .harness import Client
+from .harness import Client, create_action
 
 CODE = "def main(args):\n    return {'n': args.get('n')}\n"
 
 
 def test_right_after_each_blocking_answer_get_and_list_find_its_record(guest: Client) -> None:
-    guest.create_action("behind", CODE)
+    create_action(guest, "behind", CODE)
     for n in range(30):
-        answer = guest.post("actions/behind?blocking=true", json={"n": n})
+        answer = guest.request("POST", "actions/behind?blocking=true", json={"n": n})
         assert answer.status_code == 200, answer.text
         record = answer.json()
-        got = guest.get(f"activations/{record['activationId']}")
+        got = guest.request("GET", f"activations/{record['activationId']}")
         assert got.status_code == 200 and got.json() == record
-        newest = guest.get("activations", params={"name": "behind", "limit": 1}).json()
+        newest = guest.request("GET", "activations", params={"name": "behind", "limit": 1}).json()
         assert [a["activationId"] for a in newest] == [record["activationId"]]
-    count = guest.get("activations", params={"name": "behind", "count": "true"}).json()
+    count = guest.request("GET", "activations", params={"name": "behind", "count": "true"}).json()
     assert count == {"activations": 30}

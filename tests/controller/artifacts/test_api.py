@@ -40,7 +40,7 @@ def put(client: Client, name: str, data: bytes | None = b"", *, kind: str = "mod
         **query: Any) -> requests.Response:
     params = {"kind": kind, **{k: json.dumps(v) if isinstance(v, dict) else str(v)
                                for k, v in query.items()}}
-    return client.put(f"artifacts/{name}", params=params, data=data)
+    return client.request("PUT", f"artifacts/{name}", params=params, data=data)
 
 
 def uploaded(client: Client, name: str, data: bytes, **query: Any) -> dict[str, Any]:
@@ -59,13 +59,14 @@ def test_an_upload_reads_back_as_metadata_versions_and_content(guest: Client) ->
         "name": "rt/model", "kind": "model", "format": "npz", "size": 3, "sha256": sha(b"one"),
         "locality": "cloud", "owner": "guest", "copies": ["cloud"], "created_by": "a1",
         "lineage": {"data": "rt/data@1"}, "metadata": GLUCOSE}
-    assert guest.get("artifacts/rt/model").json() == second
-    assert guest.get("artifacts/rt/model@1").json() == first
-    assert [v["version"] for v in guest.get("artifacts/rt/model/versions").json()] == [2, 1]
-    latest = guest.get("artifacts/rt/model/content")
+    assert guest.request("GET", "artifacts/rt/model").json() == second
+    assert guest.request("GET", "artifacts/rt/model@1").json() == first
+    versions = guest.request("GET", "artifacts/rt/model/versions").json()
+    assert [v["version"] for v in versions] == [2, 1]
+    latest = guest.request("GET", "artifacts/rt/model/content")
     assert (latest.status_code, latest.content) == (200, b"two!")
     assert latest.headers["X-Edgewhisk-Sha256"] == sha(b"two!")
-    assert guest.get("artifacts/rt/model@1/content").content == b"one"
+    assert guest.request("GET", "artifacts/rt/model@1/content").content == b"one"
 
 
 def test_twenty_concurrent_uploads_through_the_api_get_versions_one_to_twenty(
@@ -81,12 +82,12 @@ def test_twenty_concurrent_uploads_through_the_api_get_versions_one_to_twenty(
 
 def test_a_delete_removes_the_version_and_its_content(guest: Client, data_dir: Path) -> None:
     uploaded(guest, "gone", b"bye")
-    deleted = guest.delete("artifacts/gone@1")
+    deleted = guest.request("DELETE", "artifacts/gone@1")
     assert (deleted.status_code, deleted.json()["version"]) == (200, 1)
-    assert guest.get("artifacts/gone@1").status_code == 404
-    assert guest.get("artifacts/gone@1/content").status_code == 404
+    assert guest.request("GET", "artifacts/gone@1").status_code == 404
+    assert guest.request("GET", "artifacts/gone@1/content").status_code == 404
     assert not (data_dir / "blobs" / "data" / "guest" / "gone@1").exists()
-    assert guest.delete("artifacts/gone@1").status_code == 404
+    assert guest.request("DELETE", "artifacts/gone@1").status_code == 404
     assert uploaded(guest, "gone", b"again")["version"] == 2
 
 
@@ -103,14 +104,14 @@ def test_a_delete_removes_the_version_and_its_content(guest: Client, data_dir: P
 ])
 def test_listing_filters_the_namespaces_versions(other: Client, query: dict[str, str],
                                                  names: list[str]) -> None:
-    if not other.get("artifacts").json():  # the other namespace holds only this table's data
+    if not other.request("GET", "artifacts").json():  # the other namespace: this table's only
         uploaded(other, "ls/base", b"1", metadata=GLUCOSE)
         uploaded(other, "ls/base", b"2", metadata=GLUCOSE)
         uploaded(other, "ls/readings", b"r", kind="data")
         response = put(other, "ls/u1-model", None, locality="local", held_by="pi1",
                        sha256=sha(b"m"), size=1, owner="u1")
         assert response.status_code == 200, response.text
-    listed = other.get("artifacts", params=query)
+    listed = other.request("GET", "artifacts", params=query)
     assert listed.status_code == 200, listed.text
     assert [d["name"] for d in listed.json()] == names
 
@@ -129,9 +130,9 @@ def test_content_that_may_not_leave_its_devices_is_refused_naming_the_rule(
                    sha256=sha(b"weights"), size=7)
     assert response.status_code == 200, response.text
     version = response.json()["version"]
-    metadata = guest.get(f"artifacts/u1/glucose-model@{version}")
+    metadata = guest.request("GET", f"artifacts/u1/glucose-model@{version}")
     assert metadata.status_code == 200 and metadata.json()["copies"] == ["pi1"]
-    download = guest.get(f"artifacts/u1/glucose-model@{version}/content")
+    download = guest.request("GET", f"artifacts/u1/glucose-model@{version}/content")
     assert download.status_code == 403
     assert download.json()["error"].startswith(rule)
 
@@ -141,7 +142,7 @@ def test_a_digest_mismatch_is_refused_and_stores_nothing(guest: Client, data_dir
     assert refused.status_code == 400
     assert f"has sha256 {sha(b'actual bytes')}, not the {sha(b'other bytes')}" in \
         refused.json()["error"]
-    assert guest.get("artifacts/sha/m").status_code == 404
+    assert guest.request("GET", "artifacts/sha/m").status_code == 404
     folder = data_dir / "blobs"
     assert not list((folder / "data" / "guest").glob("sha/*"))
     assert list((folder / "tmp").iterdir()) == []
@@ -156,19 +157,19 @@ def test_an_upload_over_the_size_limit_is_413_and_stores_nothing(guest: Client,
     refused = put(guest, "big/blob", body)
     assert refused.status_code == 413, refused.text
     assert f"limit of {MAX_SIZE} bytes" in refused.json()["error"]
-    assert guest.get("artifacts/big/blob").status_code == 404
+    assert guest.request("GET", "artifacts/big/blob").status_code == 404
     assert uploaded(guest, "big/exact", b"\x00" * MAX_SIZE)["size"] == MAX_SIZE
 
 
 def test_resolve_picks_one_version_or_answers_404_with_the_candidates(guest: Client) -> None:
     uploaded(guest, "sel/base", b"1", metadata=GLUCOSE, metrics={"accuracy": 0.7})
     uploaded(guest, "sel/base", b"2", metadata=GLUCOSE, metrics={"accuracy": 0.9})
-    chosen = guest.post("artifacts/resolve",
-                        json={"selector": {**GLUCOSE, "order": "best:accuracy"}})
+    chosen = guest.request("POST", "artifacts/resolve",
+                           json={"selector": {**GLUCOSE, "order": "best:accuracy"}})
     assert (chosen.status_code, chosen.json()["name"], chosen.json()["version"]) == \
         (200, "sel/base", 2)
-    none = guest.post("artifacts/resolve",
-                      json={"selector": {**GLUCOSE, "metrics": {"accuracy": ">=0.95"}}})
+    none = guest.request("POST", "artifacts/resolve",
+                         json={"selector": {**GLUCOSE, "metrics": {"accuracy": ">=0.95"}}})
     assert none.status_code == 404
     assert none.json()["candidates"][:2] == [
         {"artifact": "sel/base@2", "failed": ["accuracy 0.9 fails >=0.95"]},
@@ -191,17 +192,16 @@ ENDPOINTS = [
 @pytest.mark.parametrize("method, path", ENDPOINTS)
 def test_every_endpoint_refuses_another_namespace_and_a_missing_key(
         guest: Client, other: Client, controller: Controller, method: str, path: str) -> None:
-    if guest.get("artifacts/auth/m@1").status_code == 404:
+    if guest.request("GET", "artifacts/auth/m@1").status_code == 404:
         uploaded(guest, "auth/m", b"secret")
     body = {"json": {"selector": {"type": "classifier"}}} if method == "POST" else {}
-    guests = f"/api/v1/namespaces/guest/{path}"
-    assert other.request(method, guests, **body).status_code == 403
+    assert other.request(method, path, namespace="guest", **body).status_code == 403
     with Client(controller.api_host, None) as anonymous:
-        assert anonymous.request(method, guests, **body).status_code == 401
+        assert anonymous.request(method, path, namespace="guest", **body).status_code == 401
     if method == "GET":  # its own namespace has no such artifact: a 404, or not listed
         own = other.request(method, path)
         assert own.status_code == 404 or "auth/m" not in [d["name"] for d in own.json()]
-    assert guest.get("artifacts/auth/m@1/content").content == b"secret"
+    assert guest.request("GET", "artifacts/auth/m@1/content").content == b"secret"
 
 
 @pytest.mark.parametrize("method, path, params, fragment", [
@@ -246,7 +246,7 @@ def test_malformed_requests_are_400_naming_what_is_wrong(guest: Client, method: 
     pytest.param(b"{}", "selector: missing", id="no selector"),
 ])
 def test_a_malformed_resolve_request_is_400(guest: Client, body: bytes, fragment: str) -> None:
-    response = guest.post("artifacts/resolve", data=body)
+    response = guest.request("POST", "artifacts/resolve", data=body)
     assert response.status_code == 400, response.text
     assert fragment in response.json()["error"]
 
@@ -257,7 +257,7 @@ def test_the_controller_keeps_cloud_copies_in_s3_with_blobs_s3(
     try:
         with controller.client() as client:
             doc = uploaded(client, "s3/model", b"in the bucket")
-            assert client.get("artifacts/s3/model@1/content").content == b"in the bucket"
+            assert client.request("GET", "artifacts/s3/model@1/content").content == b"in the bucket"
             assert s3_server.objects(bucket) == ["guest/s3/model@1"]
             assert put(client, "s3/model", b"bad", sha256=sha(b"good")).status_code == 400
             assert s3_server.objects(bucket) == ["guest/s3/model@1"]

@@ -43,7 +43,7 @@ def controller(data_dir: Path) -> Iterator[Controller]:
 
 
 def upload(client: Client, name: str, data: bytes, **query: str) -> dict[str, Any]:
-    answer = client.put(f"artifacts/{name}", data=data, params={
+    answer = client.request("PUT", f"artifacts/{name}", data=data, params={
         "kind": "model", "sha256": hashlib.sha256(data).hexdigest(), **query})
     assert answer.status_code == 200, answer.text
     return answer.json()  # type: ignore[no-any-return]
@@ -57,7 +57,7 @@ def puts(data_dir: Path, invoker: str) -> list[str]:
 
 
 def preload(client: Client, target: str, **body: Any) -> Any:
-    return client.post(f"artifacts/{target}/preload", json=body)
+    return client.request("POST", f"artifacts/{target}/preload", json=body)
 
 
 def test_a_version_is_pushed_to_the_devices_the_selector_picks(guest: Client,
@@ -113,7 +113,7 @@ def test_a_bad_preload_is_a_clear_error_and_moves_nothing(
         guest: Client, data_dir: Path, target: str, body: dict[str, Any], status: int,
         words: str) -> None:
     upload(guest, "pre/bad", MODEL)
-    if not guest.get("artifacts/pre/private").ok:
+    if not guest.request("GET", "artifacts/pre/private").ok:
         data = b"private"
         upload(guest, "pre/private", b"", locality="local", held_by="plant-a",
                size=str(len(data)), sha256=hashlib.sha256(data).hexdigest())
@@ -125,10 +125,11 @@ def test_a_bad_preload_is_a_clear_error_and_moves_nothing(
 
 
 def test_preload_is_a_post(guest: Client) -> None:
-    answer = guest.get("artifacts/pre/model/preload")
+    answer = guest.request("GET", "artifacts/pre/model/preload")
     assert answer.status_code == 400 and "POST to preload" in answer.json()["error"]
 
 
 def test_another_namespace_cannot_preload_ours(other: Client) -> None:
-    answer = other.post("/api/v1/namespaces/guest/artifacts/pre/model/preload", json={})
+    answer = other.request("POST", "artifacts/pre/model/preload", namespace="guest",
+                           json={})
     assert answer.status_code in (401, 403), answer.text

@@ -1,10 +1,12 @@
-"""One real controller per module with a short heartbeat timeout, and ``Lab``: an aiohttp session,
-the guest namespace's API and the devices a test connects (closed at its end, whatever happened).
+"""One real controller per module with a short heartbeat timeout, and ``Lab``: an aiohttp session
+for the devices, the guest namespace's API and the devices a test connects (closed at its end,
+whatever happened). ``ca_file``: the CA the devices and the API trust (for a TLS controller).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,11 +34,11 @@ def controller(data_dir: Path) -> Iterator[Controller]:
 
 class Lab:
     def __init__(self, http: aiohttp.ClientSession, controller: Controller,
-                 ssl: Any = True) -> None:
+                 ca_file: str | None = None) -> None:
         self.http = http
         self.controller = controller
-        self.ssl = ssl
-        self.api = Api(http, controller.api_host, controller.auth, ssl)
+        self.ssl: Any = ssl.create_default_context(cafile=ca_file) if ca_file else True
+        self.api = Api(controller.api_host, controller.auth, ca_file)
         self.devices: list[Device] = []
 
     def device(self, id: str, token: str, **options: Any) -> Device:
@@ -52,17 +54,18 @@ class Lab:
 
     async def close(self) -> None:
         await asyncio.gather(*(d.close() for d in self.devices), return_exceptions=True)
+        self.api.close()
 
 
 Scenario = Callable[[Lab], Awaitable[None]]
 
 
-def run(controller: Controller, scenario: Scenario, ssl: Any = True) -> None:
+def run(controller: Controller, scenario: Scenario, ca_file: str | None = None) -> None:
     """Run ``scenario`` in a fresh event loop; its devices are closed afterwards."""
 
     async def main() -> None:
         async with aiohttp.ClientSession() as http:
-            lab = Lab(http, controller, ssl)
+            lab = Lab(http, controller, ca_file)
             try:
                 await scenario(lab)
             finally:

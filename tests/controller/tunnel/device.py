@@ -4,8 +4,8 @@ Why not the agent: these tests must send what a correct agent never would (malfo
 oversized, foreign frames; silence instead of heartbeats) and decide exactly when to answer a
 ``run``. ``Device`` reads every frame in one task: it echoes the controller's heartbeats
 (unless told to stay silent), queues ``run`` messages, and records how the connection closed.
-``Api`` is the namespace's REST API over the same aiohttp session (the event loop must keep
-running while a test waits for an activation).
+``Api`` is the namespace's REST API through the one REST client, run on a worker thread (the
+event loop must keep running while a test waits for an activation).
 
 Artifacts: once registered, a device routes ``artifact.*`` frames to a real ``Transfers``:
 it serves pulls of what ``blobs`` holds (key -> bytes) and keeps pushed preloads in
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 import ssl
 import time
 from collections.abc import Mapping, Sequence
@@ -25,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import requests
+from edgewhisk_client import Client
 from edgewhisk_tunnel import (
     TUNNEL_PATH,
     ArtifactGet,
@@ -216,30 +217,35 @@ def basic(auth: str) -> str:
 
 
 class Api:
-    """The REST API of one namespace key over an aiohttp session."""
+    """The REST API of one namespace key, called from the test's event loop: the one REST
+    client (:class:`edgewhisk_client.Client`) runs on a worker thread, so the loop keeps
+    serving the devices while a call waits (e.g. a blocking invoke the device must answer)."""
 
-    def __init__(self, http: aiohttp.ClientSession, api_host: str, auth: str,
-                 ssl_context: ssl.SSLContext | bool = True) -> None:
-        self.http = http
+    def __init__(self, api_host: str, auth: str, ca_file: str | None = None) -> None:
         self.api_host = api_host
         self.auth = auth
-        self.ssl = ssl_context
+        self.ca_file = ca_file
+        self.client = Client(api_host, auth, ca_file=ca_file)
 
-    async def call(self, method: str, path: str, body: Any = None,
-                   auth: str | bool = True) -> tuple[int, Any]:
-        """``auth``: True the namespace key, False none, a string another ``uuid:key``."""
-        url = f"{self.api_host}/api/v1/namespaces/{path}"
-        kwargs: dict[str, Any] = {"ssl": self.ssl}
-        if auth is not False:
-            kwargs["headers"] = {"Authorization": basic(self.auth if auth is True else auth)}
+    async def request(self, method: str, path: str, *, auth: str | bool = True,
+                      **kwargs: Any) -> requests.Response:
+        """The raw answer; ``auth``: True the namespace key, False none, a string another
+        ``uuid:key``."""
+        if auth is True:
+            return await asyncio.to_thread(self.client.request, method, path, **kwargs)
+        with Client(self.api_host, auth or None, ca_file=self.ca_file) as client:
+            return await asyncio.to_thread(client.request, method, path, **kwargs)
+
+    async def call(self, method: str, path: str, body: Any = None, *, auth: str | bool = True,
+                   namespace: str | None = None, **kwargs: Any) -> tuple[int, Any]:
+        """(status, JSON body or None) of ``method path`` in ``namespace`` (the key's own)."""
         if body is not None:
             kwargs["json"] = body
-        async with self.http.request(method, url, **kwargs) as response:
-            text = await response.text()
-            return response.status, json.loads(text) if text else None
+        response = await self.request(method, path, auth=auth, namespace=namespace, **kwargs)
+        return response.status_code, response.json() if response.content else None
 
     async def token(self, id: str) -> str:
-        status, body = await self.call("POST", "_/invokers/tokens", {"id": id})
+        status, body = await self.call("POST", "invokers/tokens", {"id": id})
         assert status == 200, body
         return str(body["token"])
 
@@ -260,19 +266,19 @@ class Api:
         if idempotent:
             notes.append({"key": "idempotent", "value": True})
         body = {"exec": {"kind": "python:3", "code": code}, "annotations": notes, **fields}
-        status, answer = await self.call("PUT", f"_/actions/{name}?overwrite=true", body)
+        status, answer = await self.call("PUT", f"actions/{name}?overwrite=true", body)
         assert status == 200, answer
 
     async def invoke(self, name: str, params: dict[str, Any], *, blocking: bool = False) -> Any:
         query = "?blocking=true" if blocking else ""
-        status, body = await self.call("POST", f"_/actions/{name}{query}", params)
+        status, body = await self.call("POST", f"actions/{name}{query}", params)
         assert status in (200, 202, 500, 502), body  # 500, 502: a failed blocking invoke
         return body
 
     async def activation(self, activation_id: str, timeout_s: float = WAIT_S) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            status, body = await self.call("GET", f"_/activations/{activation_id}")
+            status, body = await self.call("GET", f"activations/{activation_id}")
             if status == 200:
                 return dict(body)
             assert status == 404, body
@@ -280,6 +286,9 @@ class Api:
         raise AssertionError(f"activation {activation_id} was not recorded in {timeout_s}s")
 
     async def invokers(self) -> list[dict[str, Any]]:
-        status, body = await self.call("GET", "_/invokers")
+        status, body = await self.call("GET", "invokers")
         assert status == 200, body
         return list(body)
+
+    def close(self) -> None:
+        self.client.close()

@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from edgewhisk_tunnel import (
@@ -29,7 +28,6 @@ from edgewhisk_tunnel.transfers import Incoming, TransferRefused, Transfers
 from controller.api.harness import Controller, started
 
 from .conftest import Lab, run
-from .device import basic
 
 BASE = b"the base model " * 5000
 
@@ -41,17 +39,14 @@ def controller(data_dir: Path) -> Iterator[Controller]:
 
 async def put_artifact(lab: Lab, name: str, data: bytes | None = None,
                        **query: Any) -> dict[str, Any]:
-    url = (f"{lab.controller.api_host}/api/v1/namespaces/_/artifacts/{name}?"
-           f"{urlencode(query)}")
-    headers = {"Authorization": basic(lab.controller.auth)}
-    async with lab.http.put(url, data=data or b"", headers=headers) as response:
-        body = await response.json()
-        assert response.status == 200, body
-        return {**body, "_id": f"guest/{body['name']}@{body['version']}"}
+    status, body = await lab.api.call("PUT", f"artifacts/{name}", params=query,
+                                      data=data or b"")
+    assert status == 200, body
+    return {**body, "_id": f"guest/{body['name']}@{body['version']}"}
 
 
 async def artifact(lab: Lab, key: str) -> dict[str, Any]:
-    status, body = await lab.api.call("GET", f"_/artifacts/{key}")
+    status, body = await lab.api.call("GET", f"artifacts/{key}")
     assert status == 200, body
     return dict(body)
 
@@ -187,10 +182,8 @@ def test_a_produced_cloud_version_is_uploaded_before_its_result(controller: Cont
         key = produce.ref.partition("/")[2]
         doc = await artifact(lab, key)
         assert doc["copies"] == ["cloud", "up-1"] and doc["sha256"] == sha
-        url = f"{lab.controller.api_host}/api/v1/namespaces/_/artifacts/{key}/content"
-        headers = {"Authorization": basic(lab.controller.auth)}
-        async with lab.http.get(url, headers=headers) as response:
-            assert (response.status, await response.read()) == (200, weights)
+        content = await lab.api.request("GET", f"artifacts/{key}/content")
+        assert (content.status_code, content.content) == (200, weights)
         puts = [e for e in blob_log(controller) if e["op"] == "put" and "u9/model" in e["key"]]
         assert [e["sha256"] for e in puts] == [sha]  # the refused uploads left nothing
 
@@ -232,12 +225,12 @@ def test_a_preload_pushes_a_cloud_version_and_then_answers_cached(
         await put_artifact(lab, "pre-base", BASE, kind="model")
         device = await lab.connected("pre-1", extra={"labels": {"room": "field"}})
         body = {"devices": {"labels": {"room": "field"}}}
-        status, answer = await lab.api.call("POST", "_/artifacts/pre-base/preload", body)
+        status, answer = await lab.api.call("POST", "artifacts/pre-base/preload", body)
         assert status == 200, answer
         assert answer["devices"] == [{"invoker": "pre-1", "status": "preloaded",
                                       "reason": None}]
         assert device.preloaded["guest/pre-base@1"] == BASE
-        status, answer = await lab.api.call("POST", "_/artifacts/pre-base/preload", body)
+        status, answer = await lab.api.call("POST", "artifacts/pre-base/preload", body)
         assert answer["devices"][0]["status"] == "cached", answer
 
     run(controller, scenario)

@@ -120,7 +120,7 @@ def test_revoking_a_token_closes_the_live_connection_at_once(controller: Control
         await lab.api.action("hl-echo-e", ECHO, node="hl-e")
         invoked = await lab.api.invoke("hl-echo-e", {})
         await device.next_run()
-        status, body = await lab.api.call("DELETE", "_/invokers/tokens/hl-e")
+        status, body = await lab.api.call("DELETE", "invokers/tokens/hl-e")
         assert status == 200, body
         code, reason = await device.closed(timeout_s=HEARTBEAT_TIMEOUT_S / 2)
         assert code == CloseCode.TOKEN_REVOKED and "revoked" in reason

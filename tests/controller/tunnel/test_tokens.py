@@ -16,22 +16,22 @@ def test_a_token_is_created_once_listed_without_secrets_and_revoked(
         controller: Controller) -> None:
     async def scenario(lab: Lab) -> None:
         api = lab.api
-        status, created = await api.call("POST", "_/invokers/tokens", {"id": "tok-a"})
+        status, created = await api.call("POST", "invokers/tokens", {"id": "tok-a"})
         assert status == 200, created
         assert created["id"] == "tok-a" and created["namespace"] == "guest"
         assert created["token"].startswith("tok-a:") and len(created["token"]) > 40
-        status, listed = await api.call("GET", "_/invokers/tokens")
+        status, listed = await api.call("GET", "invokers/tokens")
         assert status == 200
         mine = [t for t in listed if t["id"] == "tok-a"]
         assert mine == [{k: v for k, v in created.items() if k != "token"}]
         assert all("token" not in t and "hash" not in t for t in listed)
-        status, again = await api.call("POST", "_/invokers/tokens", {"id": "tok-a"})
+        status, again = await api.call("POST", "invokers/tokens", {"id": "tok-a"})
         assert status == 409, again
-        status, revoked = await api.call("DELETE", "_/invokers/tokens/tok-a")
+        status, revoked = await api.call("DELETE", "invokers/tokens/tok-a")
         assert (status, revoked["revoked"]) == (200, True)
-        status, listed = await api.call("GET", "_/invokers/tokens")
+        status, listed = await api.call("GET", "invokers/tokens")
         assert "tok-a" not in [t["id"] for t in listed]
-        status, gone = await api.call("DELETE", "_/invokers/tokens/tok-a")
+        status, gone = await api.call("DELETE", "invokers/tokens/tok-a")
         assert status == 404, gone
 
     run(controller, scenario)
@@ -41,7 +41,7 @@ def test_overwrite_replaces_a_token_and_the_old_one_stops_working(
         controller: Controller) -> None:
     async def scenario(lab: Lab) -> None:
         old = await lab.api.token("tok-b")
-        status, body = await lab.api.call("POST", "_/invokers/tokens?overwrite=true",
+        status, body = await lab.api.call("POST", "invokers/tokens?overwrite=true",
                                           {"id": "tok-b"})
         assert status == 200, body
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
@@ -67,7 +67,7 @@ BAD_BODIES = [
 def test_a_bad_token_request_is_refused_with_an_error(controller: Controller,
                                                      body: object) -> None:
     async def scenario(lab: Lab) -> None:
-        status, answer = await lab.api.call("POST", "_/invokers/tokens", body)
+        status, answer = await lab.api.call("POST", "invokers/tokens", body)
         assert status in (400, 409), answer
         assert answer["error"]
 
@@ -81,39 +81,40 @@ def test_an_invoker_id_belongs_to_one_namespace(controller: Controller,
     async def scenario(lab: Lab) -> None:
         await lab.api.token("tok-c")
         as_other = other
-        status, body = await lab.api.call("POST", "_/invokers/tokens", {"id": "tok-c"},
+        status, body = await lab.api.call("POST", "invokers/tokens", {"id": "tok-c"},
                                           auth=as_other)
         assert status == 409 and "another namespace" in body["error"]
-        status, listed = await lab.api.call("GET", "_/invokers/tokens", auth=as_other)
+        status, listed = await lab.api.call("GET", "invokers/tokens", auth=as_other)
         assert (status, listed) == (200, [])
-        status, body = await lab.api.call("DELETE", "_/invokers/tokens/tok-c", auth=as_other)
+        status, body = await lab.api.call("DELETE", "invokers/tokens/tok-c", auth=as_other)
         assert status == 404, body
 
     run(controller, scenario)
 
 
 UNAUTHORISED = [
-    ("creating without a key", "POST", "_/invokers/tokens", False, 401),
-    ("listing without a key", "GET", "_/invokers/tokens", False, 401),
-    ("revoking without a key", "DELETE", "_/invokers/tokens/x", False, 401),
-    ("listing invokers without a key", "GET", "_/invokers", False, 401),
-    ("creating with a wrong key", "POST", "_/invokers/tokens", "wrong", 401),
-    ("creating in another namespace", "POST", "someone/invokers/tokens", True, 403),
-    ("listing another namespace's tokens", "GET", "someone/invokers/tokens", True, 403),
-    ("revoking in another namespace", "DELETE", "someone/invokers/tokens/x", True, 403),
-    ("listing another namespace's invokers", "GET", "someone/invokers", True, 403),
+    ("creating without a key", "POST", "_", "invokers/tokens", False, 401),
+    ("listing without a key", "GET", "_", "invokers/tokens", False, 401),
+    ("revoking without a key", "DELETE", "_", "invokers/tokens/x", False, 401),
+    ("listing invokers without a key", "GET", "_", "invokers", False, 401),
+    ("creating with a wrong key", "POST", "_", "invokers/tokens", "wrong", 401),
+    ("creating in another namespace", "POST", "someone", "invokers/tokens", True, 403),
+    ("listing another namespace's tokens", "GET", "someone", "invokers/tokens", True, 403),
+    ("revoking in another namespace", "DELETE", "someone", "invokers/tokens/x", True, 403),
+    ("listing another namespace's invokers", "GET", "someone", "invokers", True, 403),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "auth", "status"),
+@pytest.mark.parametrize(("method", "namespace", "path", "auth", "status"),
                          [case[1:] for case in UNAUTHORISED], ids=[c[0] for c in UNAUTHORISED])
 def test_the_token_endpoints_answer_401_and_403_as_the_rest_of_the_api(
-        controller: Controller, method: str, path: str, auth: object, status: int) -> None:
+        controller: Controller, method: str, namespace: str, path: str, auth: object,
+        status: int) -> None:
     async def scenario(lab: Lab) -> None:
         key: str | bool = (
             "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:nope" if auth == "wrong" else bool(auth))
         got, body = await lab.api.call(method, path, {"id": "x"} if method == "POST" else None,
-                                       auth=key)
+                                       auth=key, namespace=namespace)
         assert got == status, body
         assert body["error"]
 
@@ -156,7 +157,7 @@ def test_the_tunnel_refuses_a_connection_without_a_valid_token(controller: Contr
 def test_a_revoked_token_is_refused(controller: Controller) -> None:
     async def scenario(lab: Lab) -> None:
         token = await lab.api.token("tok-f")
-        status, _ = await lab.api.call("DELETE", "_/invokers/tokens/tok-f")
+        status, _ = await lab.api.call("DELETE", "invokers/tokens/tok-f")
         assert status == 200
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await lab.device("tok-f", token).connect()

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 import pytest
-from edgewhisk_cli import wskprops
+from edgewhisk_client import wskprops
 
 
 @pytest.mark.parametrize(("text", "expected"), [

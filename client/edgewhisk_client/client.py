@@ -1,0 +1,51 @@
+"""``Client``: the one Python client of the controller's REST API.
+
+OpenWhisk's ``/api/v1/namespaces/{ns}/...`` (actions, activations) plus edgewhisk's own
+(artifacts, invoker tokens, preload), synchronous, over one ``requests.Session``. Typed calls
+are grouped by collection (``client.actions.invoke(...)``, ``client.artifacts.download(...)``,
+``client.tokens.create(...)``) and raise the errors of :mod:`.exceptions`; ``request`` gives the
+raw answer with the same URL rules, for callers that look at status codes themselves (tests).
+
+Why no async twin: the callers that live on an event loop (the tunnel tests, the benches'
+load generators) either call this client from a thread or only need the URL and key of a call
+(:meth:`Transport.url`, ``auth``) to time it with their own HTTP client.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from .actions import Actions
+from .activations import Activations
+from .artifacts import Artifacts
+from .invokers import Tokens
+from .transport import NAMESPACES, OWN_NAMESPACE, TIMEOUT_S, Transport
+
+
+class Client(Transport):
+    """One controller, one key (``uuid:key``; None sends no credentials)."""
+
+    def __init__(self, api_host: str, auth: str | None, *, namespace: str = OWN_NAMESPACE,
+                 ca_file: str | None = None, timeout_s: float = TIMEOUT_S) -> None:
+        super().__init__(api_host, auth, namespace=namespace, ca_file=ca_file,
+                         timeout_s=timeout_s)
+        self.activations = Activations(self)
+        self.actions = Actions(self, self.activations)
+        self.artifacts = Artifacts(self)
+        self.tokens = Tokens(self)
+
+    def namespaces(self) -> list[str]:
+        """The namespaces the key may use (one per key here, as OpenWhisk's guest)."""
+        return list(self.json("GET", NAMESPACES))
+
+    def invokers(self) -> list[dict[str, Any]]:
+        """The namespace's edge invokers as the controller sees them (connected or not)."""
+        return list(self.json("GET", "invokers"))
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()

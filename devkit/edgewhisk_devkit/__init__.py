@@ -1,0 +1,21 @@
+"""edgewhisk's devkit: start a controller and a fleet of edge agents as child processes.
+
+What the demo, the benchmarks and the test harnesses need, in one place: a controller
+(``edgewhisk controller``) on a free port that is ready when it printed ``APIHOST=``/``AUTH=``
+(:class:`Controller`), edge agents (``edgewhisk invoker``) that are ready when they registered
+(:class:`Agent`, :class:`Fleet`), each stopped by its pid (SIGTERM, then SIGKILL) with its log
+kept for the message of a failed start (:class:`StartError`), and a client bound to the
+controller (:meth:`Controller.client`). It imports only :mod:`edgewhisk_client` and
+:mod:`edgewhisk_runtime`.
+"""
+
+from .agent import Agent, tunnel_url
+from .controller import Controller
+from .exceptions import StartError
+from .fleet import AgentSpec, Fleet
+from .process import Child, alive, children, descendants, edgewhisk_command
+
+__all__ = [
+    "Agent", "AgentSpec", "Child", "Controller", "Fleet", "StartError", "alive", "children",
+    "descendants", "edgewhisk_command", "tunnel_url",
+]
