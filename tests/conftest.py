@@ -35,11 +35,13 @@ def _service_log() -> Path:
 
 
 @pytest.fixture(scope="session")
-def podman_service() -> Iterator[str]:
+def podman_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``podman system service`` on a private socket; yields its ``unix://`` URL.
 
     The service is this session's child and is stopped by its pid, so parallel sessions and a
-    system-wide service do not interfere.
+    system-wide service do not interfere. It runs in a folder of its own: its container monitors
+    (conmon) inherit that working directory and write an ``oom`` file into it when a container
+    is OOM-killed, which must not land in the checkout.
     """
     if shutil.which("podman") is None:
         pytest.fail("podman is not installed: run runtime_images/host-setup.sh (make host)")
@@ -49,7 +51,8 @@ def podman_service() -> Iterator[str]:
     log = _service_log()
     with open(log, "wb") as out:
         proc = subprocess.Popen(["podman", "system", "service", "--time=0", url],
-                                stdout=out, stderr=subprocess.STDOUT)
+                                stdout=out, stderr=subprocess.STDOUT,
+                                cwd=tmp_path_factory.mktemp("podman-service"))
     try:
         _wait_for_service(proc, url, log)
         yield url
@@ -133,3 +136,32 @@ def container_runtime_factory(
     ``target.stop()`` removes the container, and the session removes any that remain.
     """
     return container_factory
+
+
+# -- the checkout is left as it was found -----------------------------------------------------
+
+ROOT = TESTS.parent
+
+
+def _untracked() -> set[str]:
+    """Files in the checkout that git neither tracks nor ignores (empty outside a git clone)."""
+    done = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
+                           "--untracked-files=all"],
+                          capture_output=True, text=True)
+    return {line[3:] for line in done.stdout.splitlines() if line.startswith("?? ")}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_BEFORE] = _untracked()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when it left files in the checkout (a test, a server it started or an action
+    wrote into the working directory instead of a temporary folder)."""
+    left = _untracked() - session.config.stash.get(_BEFORE, set())
+    if left:
+        print(f"\nthe test run left files in the checkout: {sorted(left)}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_BEFORE = pytest.StashKey[set[str]]()
