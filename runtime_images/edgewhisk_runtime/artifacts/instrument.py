@@ -1,0 +1,264 @@
+"""The action process's part of the gates: instrument a served model, measure a produced one,
+and record the training reference of a model produced from staged data.
+
+Why here, in the action process: the model lives there (``main`` loads it through its
+artifact handle and calls it), so counting what it sees costs no copy across processes; only
+a small summary per model and activation goes back to the proxy, next to the result (the
+launcher's reply), where the gate stage keeps the windows and decides. numpy is imported with
+this module, which the launcher imports only for an activation that needs it; MXNet is never
+imported here (the model already is an MXNet object when it arrives).
+
+- **Drift** (``Observer``): ``ArtifactHandle.load()`` hands every loaded object of a model a
+  drift gate watches to :meth:`Observer.instrument`; a Gluon block gets a forward hook (the
+  block itself is returned unchanged, so ``main`` may train, export or return it). Each
+  forward pass adds its rows: the rescaled top-class confidence of the outputs and, against
+  the model's training reference, the rows per feature bin.
+- **Bias** (:func:`bias_groups`): the produced model's positive rate per group of an
+  attribute, on a consumed data artifact (an npz with the model's input ``X`` and the
+  attribute as an array).
+- **Reference** (:func:`reference_of`): feature histograms (deciles of the training rows) of
+  the first consumed data artifact with an input matrix (an npz's ``X``, or a 2-D npy).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REFERENCE_KEY = "training_reference"
+"""The metadata key of a produced model's training reference (a reserved key)."""
+REFERENCE_BINS = 10
+MAX_FEATURES = 256
+"""Inputs wider than this get no reference (its histograms would outgrow the metadata)."""
+MAX_REFERENCE_ROWS = 100_000
+MAX_GROUPS = 50
+BATCH = 4096
+
+
+class MeasureError(Exception):
+    """A gate's measurement cannot be made; the message says why (the gate stage names the
+    gate)."""
+
+
+def input_matrix(path: str | Path, fmt: str | None) -> Any:
+    """The input matrix of a data artifact: an npz's ``X``, or a 2-D npy; else None."""
+    try:
+        if fmt == "npz":
+            with np.load(path, allow_pickle=False) as archive:
+                matrix = archive["X"] if "X" in archive.files else None
+        elif fmt == "npy":
+            matrix = np.load(path, mmap_mode="r", allow_pickle=False)
+        else:
+            return None
+    except (OSError, ValueError):
+        return None
+    if matrix is None or matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.number):
+        return None
+    return matrix
+
+
+def reference_of(matrix: Any, source: str, features: Any = None) -> dict[str, Any] | None:
+    """Deciles per feature of (at most ``MAX_REFERENCE_ROWS``) training rows, and the rows
+    per bin; None for an empty or too wide matrix."""
+    rows = np.asarray(matrix[:MAX_REFERENCE_ROWS], dtype=np.float64)
+    if rows.shape[0] == 0 or not 0 < rows.shape[1] <= MAX_FEATURES:
+        return None
+    names = [str(f) for f in features] if isinstance(features, list) and \
+        len(features) == rows.shape[1] else [str(j) for j in range(rows.shape[1])]
+    quantiles = np.linspace(0, 1, REFERENCE_BINS + 1)[1:-1]
+    edges, counts = [], []
+    for column in rows.T:
+        inner = np.unique(np.quantile(column, quantiles)).astype(np.float32)
+        edges.append([float(e) for e in inner])
+        counts.append(np.bincount(np.searchsorted(inner, column, side="left"),
+                                  minlength=len(inner) + 1).tolist())
+    return {"source": source, "rows": int(rows.shape[0]), "features": names, "edges": edges,
+            "counts": counts}
+
+
+def top_confidence(outputs: Any) -> Any:
+    """Per row, the top class's probability rescaled so that a uniform guess is 0 and
+    certainty 1: (top - 1/k) / (1 - 1/k). Logits are soft-maxed (one column: a sigmoid),
+    rows that already are probabilities are taken as they are."""
+    out = np.asarray(outputs, dtype=np.float64)
+    out = out.reshape(out.shape[0], -1) if out.ndim != 2 else out
+    if out.shape[1] == 1:
+        p = out[:, 0]
+        if p.min(initial=0.0) < 0 or p.max(initial=0.0) > 1:
+            p = 1 / (1 + np.exp(-p))
+        return np.abs(2 * p - 1)
+    if not (out.min() >= 0 and np.allclose(out.sum(axis=1), 1, atol=1e-3)):
+        shifted = np.exp(out - out.max(axis=1, keepdims=True))
+        out = shifted / shifted.sum(axis=1, keepdims=True)
+    k = out.shape[1]
+    return (out.max(axis=1) - 1 / k) / (1 - 1 / k)
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list | tuple) and value else value
+
+
+def _numpy(value: Any) -> Any:
+    """An NDArray (or numpy array) as numpy; None for a symbol or anything else."""
+    if hasattr(value, "asnumpy"):
+        return value.asnumpy()
+    return value if isinstance(value, np.ndarray) else None
+
+
+class Observer:
+    """The forward passes of the models drift gates watch, summarised per activation.
+
+    ``references``: each watched model's edges (``training_reference``), by consumed name.
+    Hooks stay on a block for as long as it lives (an action may keep its model between
+    activations); :meth:`start` begins the next activation's summaries."""
+
+    def __init__(self) -> None:
+        self.edges: dict[str, list[Any] | None] = {}
+        self.current: dict[str, dict[str, Any]] = {}
+        self.paused = False
+
+    def start(self, references: Mapping[str, Mapping[str, Any] | None]) -> None:
+        """A new activation: fresh summaries; the models watched now, with their references
+        (by consumed name; None: the model has none, so only confidence is counted)."""
+        self.edges = {name: [np.asarray(e, dtype=np.float32) for e in ref["edges"]]
+                      if isinstance(ref, Mapping) and "edges" in ref else None
+                      for name, ref in references.items()}
+        self.current = {}
+
+    def instrument(self, name: str, value: Any) -> Any:
+        """``ArtifactHandle``'s ``on_load``: hook a Gluon block, pass anything else through."""
+        register = getattr(value, "register_forward_hook", None)
+        if callable(register):
+            register(lambda block, inputs, output: self.record(name, _first(inputs), output))
+        return value
+
+    def record(self, name: str, inputs: Any, output: Any) -> None:
+        if self.paused or name not in self.edges:
+            return
+        x, y = _numpy(inputs), _numpy(_first(output))
+        if x is None or y is None or x.ndim < 1 or x.shape[0] == 0:
+            return
+        summary = self.current.setdefault(name, {"rows": 0, "confidence": 0.0, "counts": None})
+        summary["rows"] += int(x.shape[0])
+        summary["confidence"] += float(top_confidence(y).sum())
+        edges = self.edges[name]
+        if edges is not None and x.ndim == 2 and x.shape[1] == len(edges):
+            counts = [np.bincount(np.searchsorted(e, x[:, j], side="left"), minlength=len(e) + 1)
+                      for j, e in enumerate(edges)]
+            if summary["counts"] is None:
+                summary["counts"] = [c.tolist() for c in counts]
+            else:
+                summary["counts"] = [[a + int(b) for a, b in zip(old, new, strict=True)]
+                                     for old, new in zip(summary["counts"], counts, strict=True)]
+
+    def summaries(self) -> dict[str, dict[str, Any]]:
+        return {name: dict(summary) for name, summary in self.current.items()}
+
+    @contextlib.contextmanager
+    def pause(self) -> Iterator[None]:
+        """Forward passes inside are not serving (a bias measurement on the same block)."""
+        self.paused = True
+        try:
+            yield
+        finally:
+            self.paused = False
+
+
+def _groups(values: Any, bins: Sequence[float] | None) -> tuple[Any, list[str]]:
+    """(group index per row, group labels): intervals between ``bins``, else the values."""
+    if bins:
+        edges = [float(b) for b in bins]
+        labels = [f"<{edges[0]:g}", *(f"{a:g}-{b:g}" for a, b in zip(edges, edges[1:],
+                                                                     strict=False)),
+                  f">={edges[-1]:g}"]
+        return np.searchsorted(np.asarray(edges), np.asarray(values, dtype=np.float64),
+                               side="right"), labels
+    distinct, index = np.unique(np.asarray(values), return_inverse=True)
+    if len(distinct) > MAX_GROUPS:
+        raise MeasureError(f"the attribute has {len(distinct)} distinct values; give bins=[...] "
+                           "to group them")
+    return index, [str(v) for v in distinct.tolist()]
+
+
+def _positives(block: Any, x: Any) -> Any:
+    """Whether the model's answer for each row is positive: class 1 is its top class (one
+    output column: a probability, or a logit, of at least one half)."""
+    import mxnet  # the block is an MXNet object already: this import is free
+
+    flags = []
+    for start in range(0, len(x), BATCH):
+        out = np.asarray(block(mxnet.nd.array(x[start:start + BATCH])).asnumpy(),
+                         dtype=np.float64)
+        out = out.reshape(out.shape[0], -1)
+        if out.shape[1] == 1:
+            threshold = 0.5 if 0 <= out.min(initial=0.0) and out.max(initial=0.0) <= 1 else 0.0
+            flags.append(out[:, 0] >= threshold)
+        else:
+            flags.append(out.argmax(axis=1) == 1)
+    return np.concatenate(flags) if flags else np.zeros(0, dtype=bool)
+
+
+def bias_groups(block: Any, data: str | Path, fmt: str | None, attribute: str,
+                bins: Sequence[float] | None) -> dict[str, list[int]]:
+    """``{group: [positives, rows]}`` of the produced ``block`` on the evaluation data."""
+    if not hasattr(block, "register_forward_hook"):
+        raise MeasureError(f"the produced model is a {type(block).__name__}, not an MXNet "
+                           "Gluon block; measuring bias runs it")
+    if fmt != "npz":
+        raise MeasureError(f"the evaluation data is {fmt}; it must be an npz with the model's "
+                           f"input X and the attribute {attribute!r}")
+    with np.load(data, allow_pickle=False) as archive:
+        missing = [k for k in ("X", attribute) if k not in archive.files]
+        if missing:
+            raise MeasureError(f"the evaluation data has no array {' or '.join(map(repr, missing))}"
+                               f" (it has {', '.join(archive.files)})")
+        x, values = archive["X"], archive[attribute]
+    if len(values) != len(x):
+        raise MeasureError(f"X has {len(x)} rows but {attribute!r} has {len(values)}")
+    index, labels = _groups(values, bins)
+    positive = _positives(block, np.asarray(x, dtype=np.float32))
+    return {label: [int(positive[index == g].sum()), int((index == g).sum())]
+            for g, label in enumerate(labels)}
+
+
+def measure_bias(result: Mapping[str, Any], requests: Sequence[Mapping[str, Any]],
+                 consumes: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each requested bias measurement (``{"gate", "target", "data", "attribute", "bins"}``)
+    whose target ``main`` produced: ``{gate: {"groups": ...}}`` or ``{gate: {"error": ...}}``."""
+    from edgewhisk.output import unwrap
+
+    inputs = {item["name"]: item for item in consumes}
+    out: dict[str, dict[str, Any]] = {}
+    for request in requests:
+        if request["target"] not in result:
+            continue  # not produced this time: nothing to measure
+        block = unwrap(result[request["target"]])[0]
+        data = inputs.get(request["data"])
+        try:
+            if data is None:
+                raise MeasureError(f"the evaluation data {request['data']!r} was not staged")
+            groups = bias_groups(block, data["path"], data.get("format"),
+                                 request["attribute"], request.get("bins"))
+            out[str(request["gate"])] = {"groups": groups}
+        except MeasureError as exc:
+            out[str(request["gate"])] = {"error": str(exc)}
+        except Exception as exc:  # the model failed on the data: say so, never pass silently
+            out[str(request["gate"])] = {"error": f"{type(exc).__name__}: {exc}"}
+    return out
+
+
+def training_reference(consumes: Sequence[Mapping[str, Any]],
+                       features: Any = None) -> dict[str, Any] | None:
+    """The reference of the first consumed data artifact with an input matrix, or None."""
+    for item in consumes:
+        if item.get("kind") != "data":
+            continue
+        matrix = input_matrix(item["path"], item.get("format"))
+        if matrix is not None:
+            return reference_of(matrix, str(item.get("key") or item.get("ref") or item["name"]),
+                                features)
+    return None

@@ -1,0 +1,196 @@
+"""Gate stage: every gate of the action gets a verdict on every successful activation.
+
+Before the call it tells the action process what to observe (``activation.monitor``: the
+consumed models drift gates watch, the bias measurements to make on produced models); after
+it, it reaches each gate's verdict (``edgewhisk_runtime.artifacts.values.GateVerdict``) and
+puts them on the activation, which the proxy returns in the ``X-Edgewhisk-Gates`` header: the
+result itself stays what ``main`` returned. Where each value comes from:
+
+- a **drift** gate on ``confidence``, ``psi`` or ``ks`` is *measured*: the summaries of the
+  model's forward passes feed a sliding window per (gate, model version, binding) kept here,
+  and the value is the window's (``artifacts.monitor``); it fires only once the window holds
+  ``window`` rows. A model ``main`` never ran as a Gluon block leaves the window empty: then
+  the value is the one the run's result *reports* (``metrics.<metric>``, else ``<metric>``);
+- a **bias** gate naming evaluation ``data`` is *measured* on the produced model
+  (``artifacts.instrument.bias_groups``): the disparate-impact ratio of its positive rates;
+- otherwise the value is *reported*: the produced artifact's metrics (``Output(metrics=...)``;
+  a bias gate reads ``bias.<attribute>``), or for a drift gate the run's result.
+
+A gate whose value cannot be obtained fails the activation with a ``GateError`` naming it
+(never a silent pass); its verdict carries the ``error``. A validator gate whose target was
+not produced this time has no verdict; an activation that failed gets none.
+
+Why the windows live here: the proxy outlives its activations (a warm container serves many),
+and its verdicts must not depend on the action keeping state. So a window covers one warm
+container of one invoker; a new container starts empty, and the controller's edge-triggered
+firing with a cooldown keeps that from firing twice.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from edgewhisk_runtime.activation import Activation, Handler, Result
+from edgewhisk_runtime.artifacts import monitor
+from edgewhisk_runtime.artifacts.values import GateVerdict
+from edgewhisk_runtime.exceptions import GateError
+
+MAX_WINDOWS = 1024
+"""Windows one proxy keeps (the least recently used goes first)."""
+WindowKey = tuple[int, str, tuple[tuple[str, str], ...]]
+
+
+def monitor_request(gates: list[Any]) -> dict[str, Any]:
+    """What the action process must observe for ``gates`` (``edgewhisk.gates.Gate``s)."""
+    return {
+        "drift": sorted({g.target for g in gates if g.type == "drift" and g.measured}),
+        "bias": [{"gate": g.index, "target": g.target, "data": g.data,
+                  "attribute": g.metric.removeprefix("bias."),
+                  "bins": list(g.bins) if g.bins else None}
+                 for g in gates if g.type == "bias" and g.measured],
+    }
+
+
+def _failed(result: Result) -> bool:
+    return result.status != 200 or (isinstance(result.body, dict) and "error" in result.body)
+
+
+def _binding(activation: Activation) -> tuple[tuple[str, str], ...]:
+    """The activation's values of the annotation's variables (``usr``...)."""
+    import edgewhisk
+
+    params = activation.value if isinstance(activation.value, dict) else {}
+    names = edgewhisk.variables(activation.annotation or {})
+    return tuple(sorted((name, str(params[name])) for name in names if name in params))
+
+
+def _reported(body: Any, metric: str) -> float | None:
+    """A drift metric the run's result reports: ``metrics.<metric>``, else ``<metric>``."""
+    from edgewhisk.gates import reported_value
+
+    if not isinstance(body, dict):
+        return None
+    found = reported_value(body.get("metrics"), metric)
+    return found if found is not None else reported_value(body, metric)
+
+
+class GatesMiddleware:
+    NAME = "gates"
+
+    def __init__(self, max_windows: int = MAX_WINDOWS) -> None:
+        self.windows: OrderedDict[WindowKey, monitor.Window] = OrderedDict()
+        self.max_windows = max_windows
+
+    async def __call__(self, activation: Activation, call_next: Handler) -> Result:
+        from edgewhisk.gates import gates_of
+
+        gates = gates_of(activation.annotation)
+        if not gates:
+            return await call_next(activation)
+        activation.monitor = monitor_request(gates)
+        result = await call_next(activation)
+        if _failed(result):
+            return result
+        judged = [(gate, v) for gate in gates if (v := self.judge(gate, activation, result))]
+        activation.verdicts = [verdict for _, verdict in judged]
+        errors = [f"gate {gate.describe()}: {v.error}" for gate, v in judged if v.error]
+        if errors:
+            raise GateError("; ".join(errors))
+        return result
+
+    def judge(self, gate: Any, activation: Activation, result: Result) -> GateVerdict | None:
+        """``gate``'s verdict on this activation (None: a validator's target not produced)."""
+        if gate.type == "drift":
+            return self._drift(gate, activation, result)
+        body = result.body if isinstance(result.body, dict) else {}
+        reference = body.get(gate.target)
+        produced = reference.get("artifact") if isinstance(reference, dict) else None
+        if not isinstance(produced, dict):
+            return None
+        if gate.measured:
+            return self._measured_bias(gate, result)
+        from edgewhisk.gates import reported_value
+
+        value = reported_value(produced.get("metrics"), gate.metric)
+        if value is None:
+            return _error(gate, f"no value: the function reported no number {gate.metric!r} in "
+                                f"the metrics of {gate.target!r} (Output(metrics=...))")
+        return _verdict(gate, value, "reported")
+
+    def _measured_bias(self, gate: Any, result: Result) -> GateVerdict:
+        observed = (result.observed.get("bias") or {}).get(str(gate.index))
+        if not isinstance(observed, Mapping) or "groups" not in observed:
+            why = observed.get("error") if isinstance(observed, Mapping) else None
+            return _error(gate, f"cannot be measured: {why or 'nothing was measured'}")
+        groups = {str(k): (int(v[0]), int(v[1])) for k, v in observed["groups"].items()}
+        try:
+            value = monitor.disparate_impact(groups)
+        except ValueError as exc:
+            return _error(gate, f"cannot be measured: {exc}")
+        rates = ", ".join(f"{k} {p / n:.2f}" for k, (p, n) in groups.items() if n)
+        return _verdict(gate, value, "measured", detail=f"positive rate by group: {rates}")
+
+    def _drift(self, gate: Any, activation: Activation, result: Result) -> GateVerdict:
+        entry = next((c for c in activation.consumes if c.get("name") == gate.target), {})
+        reason = "the model was never run as an MXNet Gluon block"
+        if gate.measured:
+            window = self._window((gate.index, str(entry.get("key") or entry.get("ref")),
+                                   _binding(activation)), gate.window)
+            summary = monitor.Summary.parse((result.observed.get("drift") or {}).get(gate.target))
+            if summary is not None:
+                window.add(summary)
+            if window.rows:
+                scored = _score(gate.metric, window, entry.get("reference"))
+                if isinstance(scored, str):
+                    return _error(gate, scored, rows=window.rows)
+                value, detail = scored
+                return _verdict(gate, value, "measured", rows=window.rows, detail=detail,
+                                armed=window.full)
+        else:
+            reason = f"{gate.metric!r} is not a metric the platform measures"
+        reported = _reported(result.body, gate.metric)
+        if reported is None:
+            return _error(gate, f"no value: {reason}, and the result reports no number "
+                                f"{gate.metric!r} (at the top or in 'metrics')")
+        return _verdict(gate, reported, "reported")
+
+    def _window(self, key: WindowKey, limit: int) -> monitor.Window:
+        window = self.windows.pop(key, None)
+        if window is None or window.limit != limit:
+            window = monitor.Window(limit)
+        self.windows[key] = window  # most recently used last
+        while len(self.windows) > self.max_windows:
+            self.windows.popitem(last=False)
+        return window
+
+
+def _score(metric: str, window: monitor.Window, raw: Any) -> tuple[float, str | None] | str:
+    """(value, detail) of a measured drift metric, or why it cannot be measured."""
+    if metric == "confidence":
+        value = monitor.confidence(window)
+        return (value, None) if value is not None else "no rows"
+    reference = monitor.Reference.parse(raw)
+    if reference is None:
+        return (f"cannot be measured: the model version has no training reference (it was not "
+                f"produced from data the platform staged), so {metric} has nothing to compare")
+    worst = (monitor.psi if metric == "psi" else monitor.ks)(window, reference)
+    if worst is None:
+        return (f"cannot be measured: the model's inputs do not match its training reference "
+                f"({len(reference.features)} features)")
+    return worst[0], f"feature {worst[1]}"
+
+
+def _verdict(gate: Any, value: float, source: str, *, rows: int | None = None,
+             detail: str | None = None, armed: bool = True) -> GateVerdict:
+    from edgewhisk import predicate_holds
+
+    return GateVerdict(gate.index, gate.type, gate.target, gate.metric, gate.predicate,
+                       round(value, 6), armed and predicate_holds(gate.predicate, value),
+                       source, rows=rows, detail=detail)
+
+
+def _error(gate: Any, error: str, *, rows: int | None = None) -> GateVerdict:
+    return GateVerdict(gate.index, gate.type, gate.target, gate.metric, gate.predicate, None,
+                       False, "", rows=rows, error=error)
