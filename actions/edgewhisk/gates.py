@@ -38,6 +38,9 @@ WINDOW_ROWS = 100
 """A drift gate's sliding window, in rows of model input, when ``window`` is not given."""
 COOLDOWN = "10m"
 """How long after a drift gate fired it stays silent, when ``cooldown`` is not given."""
+REFERENCE_KEY = "training_reference"
+"""The metadata key of a produced model's training reference (feature histograms of the data
+it was produced from): the runtime writes it, the registry keeps it, drift gates read it."""
 MAX_WINDOW = 100_000
 MAX_BINS = 32
 _ENTITY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,255}")  # a trigger's or action's name

@@ -162,7 +162,6 @@ class Session:
 
         produced = {}
         models = set(message.get("models") or ())
-        reference = None
         for name in message["produces"]:
             if name not in result:
                 continue
@@ -171,12 +170,7 @@ class Session:
             value, metadata, metrics = unwrap(result.pop(name))
             path, fmt = save_artifact(value, dest, name=name)
             if name in models:
-                from edgewhisk_runtime.artifacts.instrument import REFERENCE_KEY, training_reference
-
-                reference = reference or training_reference(message.get("consumes") or [],
-                                                            metadata.get("input"))
-                if reference is not None:
-                    metadata[REFERENCE_KEY] = reference
+                metadata = _referenced(metadata, message.get("consumes") or [])
             produced[name] = {"path": str(path), "format": fmt, "metadata": metadata,
                               "metrics": metrics}
         return produced
@@ -212,6 +206,16 @@ class Session:
         except (TypeError, ValueError) as exc:
             print(f"The action's result is not JSON: {exc}", file=sys.stderr)
             return _encode({"not_json": type(result).__name__})
+
+
+def _referenced(metadata: dict[str, Any], consumes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A produced model's metadata with the training reference of the data consumed."""
+    from edgewhisk.gates import REFERENCE_KEY
+
+    from edgewhisk_runtime.artifacts.instrument import training_reference
+
+    reference = training_reference(consumes, metadata.get("input"))
+    return metadata if reference is None else {**metadata, REFERENCE_KEY: reference}
 
 
 def _encode(reply: dict[str, Any]) -> bytes:

@@ -29,8 +29,6 @@ from typing import Any
 
 import numpy as np
 
-REFERENCE_KEY = "training_reference"
-"""The metadata key of a produced model's training reference (a reserved key)."""
 REFERENCE_BINS = 10
 MAX_FEATURES = 256
 """Inputs wider than this get no reference (its histograms would outgrow the metadata)."""
