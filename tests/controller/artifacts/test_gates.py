@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,8 @@ from typing import Any
 import edgewhisk
 import pytest
 
-from ..api.harness import Client, Controller, create_action
+from ..api.harness import Client, Controller, create_action, wskprops_env
+from ..api.harness import edgewhisk as edgewhisk_command
 from ..api.test_triggers_rules import _activations_of
 from .test_api import uploaded
 
@@ -109,7 +111,7 @@ def api(controller: Controller) -> Iterator[Client]:
 
 
 def test_a_firing_validator_gate_holds_its_version_back_and_fires_once_per_version(
-        api: Client) -> None:
+        api: Client, controller: Controller, tmp_path: Path) -> None:
     deploy(api, "produce", PRODUCE)
     for name, code in (("latest", LATEST), ("selected", SELECTED), ("pinned", PINNED)):
         deploy(api, name, code)
@@ -151,6 +153,13 @@ def test_a_firing_validator_gate_holds_its_version_back_and_fires_once_per_versi
     worse = invoke(api, "produce", {"weights": "worse", "accuracy": 0.4})
     assert gates_of(worse)[0]["held"] and len(_activations_of(api, "alert", 2)) == 2, \
         "each new version fires once"
+    listed = subprocess.run(edgewhisk_command("artifact", "ls", "--name", "gm/model"),
+                            capture_output=True, text=True, timeout=60,
+                            env=wskprops_env(controller, tmp_path))
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[0::6] for line in listed.stdout.splitlines()[1:]] == [
+        ["gm/model@3", "gated"], ["gm/model@2", "gated"], ["gm/model@1", "ok"]]
+    assert listed.stdout.splitlines()[2].split()[-1] == "accuracy=0.5(<0.9,fired)"
     no_match = api.request("POST", "artifacts/resolve",
                            json={"selector": {"type": "gm-classifier",
                                               "metrics": {"accuracy": "<0.6"}}})
