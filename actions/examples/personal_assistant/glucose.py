@@ -116,19 +116,32 @@ def population(n: int = 4000, seed: int = 0) -> dict[str, np.ndarray]:
     return _simulate(rng, n, age, sensitivity, baseline, offset)
 
 
-def user_readings(usr: str, n: int = 400, seed: int = 0) -> dict[str, np.ndarray]:
-    """One user's readings as collected on their device (the same person on every row)."""
+def user_readings(
+    usr: str, n: int = 400, seed: int = 0, shift: float = 0.0, skew: bool = False
+) -> dict[str, np.ndarray]:
+    """One user's readings as collected on their device (the same person on every row).
+
+    ``shift`` moves the user's baseline glucose by that many mg/dL (a changed treatment, a new
+    sensor): the inputs drift away from what a model refined on the old readings saw, which
+    is what the drift gate measures. ``skew`` makes a skewed sample instead: the device
+    records people of every age (the ``age`` attribute spread over 18-85) and its critical
+    events only come from those under 40, so a model refined on it learns age as the signal
+    (the bias gate's case)."""
     profile = user_profile(usr)
     rng = np.random.default_rng([seed, zlib.crc32(usr.encode())])
     full = np.ones(n)
-    return _simulate(
+    age = rng.uniform(18, 85, n) if skew else profile.age * full
+    data = _simulate(
         rng,
         n,
-        profile.age * full,
+        age,
         profile.sensitivity * full,
-        profile.baseline * full,
+        (profile.baseline + shift) * full,
         profile.offset * full,
     )
+    if skew:
+        data["y"] = (age < 40).astype(np.int32)
+    return data
 
 
 def split(data: Mapping[str, np.ndarray], holdout: float = 0.3) -> tuple[dict, dict]:

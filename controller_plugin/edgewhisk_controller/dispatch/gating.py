@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from edgewhisk import variables
 from edgewhisk.gates import Gate, gates_of
 
 from ..artifacts import gates as gating
@@ -51,8 +52,13 @@ def gates(action: dict[str, Any]) -> list[Gate]:
 
 def firing(job: Job, activation_id: str, bound: BoundAction, invoker: str | None
            ) -> gating.Firing:
-    return gating.Firing(job.ns, str(job.action.get("name", "")), activation_id,
-                         dict(bound.values), invoker, job.subject, job.api_key)
+    """The activation as its gates see it; ``binding``: the values of the annotation's
+    variables (``usr``...), not what else the bound action is keyed by."""
+    annotation = stored.annotation(job.action, "edgewhisk")
+    names = variables(annotation) if isinstance(annotation, dict) else set()
+    binding = {k: v for k, v in bound.values.items() if k in names}
+    return gating.Firing(job.ns, str(job.action.get("name", "")), activation_id, binding,
+                         invoker, job.subject, job.api_key)
 
 
 @dataclass(frozen=True)
