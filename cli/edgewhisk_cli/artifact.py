@@ -214,22 +214,29 @@ def _ls(client: Client, args: argparse.Namespace) -> int:
     rows = [("ARTIFACT", "KIND", "FORMAT", "SIZE", "LOCALITY", "COPIES", "STATUS", "GATES")]
     rows += [(f"{d['name']}@{d['version']}", d["kind"], d["format"], str(d["size"]),
               d["locality"], ",".join(d.get("copies") or []), d.get("status") or "ok",
-              _verdicts(d.get("gates") or [])) for d in docs]
+              verdicts_cell(d.get("gates") or [])) for d in docs]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     return 0
 
 
-def _verdicts(gates: list[dict[str, Any]]) -> str:
-    """A version's gate verdicts in one cell: ``accuracy=0.5(<0.9,fired)`` each, ``;``
-    between them, ``-`` for none."""
+def verdicts_cell(gates: list[dict[str, Any]], *, source: bool = False) -> str:
+    """Gate verdicts (a version's, or an activation's ``gates`` annotation) in one cell:
+    ``accuracy=0.5(<0.9,fired)`` each (with ``source``: where the value came from and the
+    window's rows, ``psi=3.2(>0.5,fired,measured,rows=120)``), ``;`` between, ``-`` for none;
+    no spaces, so a table's cell stays one word."""
     cells = []
     for verdict in gates:
         value = verdict.get("value")
         shown = "?" if value is None else f"{value:.4g}"
         state = "error" if verdict.get("error") else "fired" if verdict.get("fired") else "quiet"
-        cells.append(f"{verdict.get('metric')}={shown}({verdict.get('predicate')},{state})")
+        extra = [state]
+        if source:
+            extra += [str(verdict.get("source") or "-")]
+            extra += [f"rows={verdict['rows']}"] if verdict.get("rows") is not None else []
+        cells.append(f"{verdict.get('metric')}={shown}({verdict.get('predicate')},"
+                     f"{','.join(extra)})")
     return ";".join(cells) or "-"
 
 
