@@ -32,7 +32,8 @@ class Activation:
 
     def message(self) -> dict[str, Any]:
         """The line sent to the action process."""
-        message = {"value": self.value, "env": self.env, "consumes": self.consumes,
+        consumes = [{k: v for k, v in c.items() if k != "reference"} for c in self.consumes]
+        message = {"value": self.value, "env": self.env, "consumes": consumes,
                    "produces": self.produces, "outbox": self.outbox}
         if self.models:
             message["models"] = self.models

@@ -14,9 +14,10 @@ Protocol (one JSON object per line in each direction):
   "metrics"}}, "observed": {...}}``, ``{"not_json": "<type>"}`` or ``{"artifact_error": "..."}``.
 
 The gates' side channel: ``monitor`` (from the gate stage) names the consumed models drift
-gates watch (their handles instrument what ``main`` loads) and the bias measurements to make
-on produced models; what they saw comes back as ``observed``, next to the result, which stays
-exactly what ``main`` returned. A produced model (``models``) gets the training reference of
+gates watch, with their version and (once per version) their reference's bin edges (their
+handles instrument what ``main`` loads), and the bias measurements to make on produced
+models; what they saw comes back as ``observed``, next to the result, which stays exactly
+what ``main`` returned. A produced model (``models``) gets the training reference of
 the data this activation consumed in its metadata (``instrument.reference_of``).
 
 stdout/stderr are the proxy's own (inherited); both are flushed before every reply, so the
@@ -128,7 +129,7 @@ class Session:
             )
         return handles
 
-    def watch(self, consumes: list[dict[str, Any]], watched: list[str]) -> None:
+    def watch(self, watched: dict[str, Any]) -> None:
         """Start this activation's summaries of the models drift gates watch."""
         if not watched:
             return
@@ -136,8 +137,7 @@ class Session:
 
         if self.observer is None:
             self.observer = Observer()
-        self.observer.start({item["name"]: item.get("reference") for item in consumes
-                             if item["name"] in watched})
+        self.observer.start(watched)
 
     def observed(self, result: Any, message: dict[str, Any]) -> dict[str, Any]:
         """What the gates asked for: the watched models' summaries, the bias measurements
@@ -178,10 +178,10 @@ class Session:
     def activate(self, message: dict[str, Any]) -> bytes:
         self.export_env(message.get("env") or {})
         consumes = message.get("consumes") or []
-        watched = list((message.get("monitor") or {}).get("drift") or ())
+        watched = dict((message.get("monitor") or {}).get("drift") or {})
         try:
-            self.watch(consumes, watched)
-            handles = self.handles(consumes, watched)
+            self.watch(watched)
+            handles = self.handles(consumes, list(watched))
         except Exception as exc:
             traceback.print_exc()
             return _encode({"artifact_error": f"cannot inject a consumed artifact: {exc}"})

@@ -35,6 +35,7 @@ MAX_FEATURES = 256
 MAX_REFERENCE_ROWS = 100_000
 MAX_GROUPS = 50
 BATCH = 4096
+BROADCAST_ROWS = 32
 
 
 class MeasureError(Exception):
@@ -89,11 +90,11 @@ def top_confidence(outputs: Any) -> Any:
         if p.min(initial=0.0) < 0 or p.max(initial=0.0) > 1:
             p = 1 / (1 + np.exp(-p))
         return np.abs(2 * p - 1)
-    if not (out.min() >= 0 and np.allclose(out.sum(axis=1), 1, atol=1e-3)):
-        shifted = np.exp(out - out.max(axis=1, keepdims=True))
-        out = shifted / shifted.sum(axis=1, keepdims=True)
+    top = out.max(axis=1)
+    if out.min() < 0 or np.abs(out.sum(axis=1) - 1).max() > 1e-3:  # logits
+        top = 1 / np.exp(out - top[:, None]).sum(axis=1)  # the softmax of the largest
     k = out.shape[1]
-    return (out.max(axis=1) - 1 / k) / (1 - 1 / k)
+    return (top - 1 / k) / (1 - 1 / k)
 
 
 def _first(value: Any) -> Any:
@@ -107,24 +108,60 @@ def _numpy(value: Any) -> Any:
     return value if isinstance(value, np.ndarray) else None
 
 
+class Bins:
+    """A reference's inner edges, padded to one matrix so that one comparison bins every
+    feature of a batch at once: the bin of v is the number of edges below it (the first bin
+    whose upper edge is >= v, as ``reference_of`` counted)."""
+
+    def __init__(self, edges: Sequence[Sequence[float]]) -> None:
+        self.sizes = [len(e) + 1 for e in edges]
+        width = max(self.sizes) - 1
+        self.edges = np.full((len(edges), max(width, 1)), np.inf, dtype=np.float32)
+        for j, row in enumerate(edges):
+            self.edges[j, :len(row)] = row
+        self.offsets = np.arange(len(edges)) * (width + 1)
+        self.cells = len(edges) * (width + 1)
+
+    def count(self, x: Any) -> Any:
+        """Rows per (feature, bin) of a batch ``x`` (rows x features), as one flat array:
+        one broadcast comparison for a small batch, a search per feature for a large one
+        (which is faster past a few dozen rows)."""
+        if len(x) <= BROADCAST_ROWS:
+            index = (x[:, :, None] > self.edges[None, :, :]).sum(axis=2) + self.offsets
+        else:
+            index = np.stack([np.searchsorted(self.edges[j], x[:, j], side="left")
+                              for j in range(len(self.sizes))], axis=1) + self.offsets
+        return np.bincount(index.ravel(), minlength=self.cells)
+
+    def lists(self, counts: Any) -> list[list[int]]:
+        """Flat counts as one list per feature, each as long as the feature's bins."""
+        rows = counts.reshape(len(self.sizes), -1)
+        return [rows[j, :size].tolist() for j, size in enumerate(self.sizes)]
+
+
 class Observer:
     """The forward passes of the models drift gates watch, summarised per activation.
 
-    ``references``: each watched model's edges (``training_reference``), by consumed name.
     Hooks stay on a block for as long as it lives (an action may keep its model between
-    activations); :meth:`start` begins the next activation's summaries."""
+    activations); :meth:`start` begins the next activation's summaries. A model's reference
+    edges arrive once per model version (the gate stage sends them with the first activation
+    that watches that version) and are kept here by version."""
 
     def __init__(self) -> None:
-        self.edges: dict[str, list[Any] | None] = {}
+        self.bins: dict[str, Bins | None] = {}
         self.current: dict[str, dict[str, Any]] = {}
         self.paused = False
+        self._versions: dict[str, Bins | None] = {}
 
-    def start(self, references: Mapping[str, Mapping[str, Any] | None]) -> None:
-        """A new activation: fresh summaries; the models watched now, with their references
-        (by consumed name; None: the model has none, so only confidence is counted)."""
-        self.edges = {name: [np.asarray(e, dtype=np.float32) for e in ref["edges"]]
-                      if isinstance(ref, Mapping) and "edges" in ref else None
-                      for name, ref in references.items()}
+    def start(self, watched: Mapping[str, Mapping[str, Any]]) -> None:
+        """A new activation: fresh summaries for the models watched now (by consumed name:
+        ``{"key": version, "edges": [[...], ...] | None}``, edges only the first time)."""
+        for spec in watched.values():
+            if "edges" in spec:
+                edges = spec["edges"]
+                self._versions[str(spec["key"])] = Bins(edges) if edges else None
+        self.bins = {name: self._versions.get(str(spec["key"]))
+                     for name, spec in watched.items()}
         self.current = {}
 
     def instrument(self, name: str, value: Any) -> Any:
@@ -135,7 +172,7 @@ class Observer:
         return value
 
     def record(self, name: str, inputs: Any, output: Any) -> None:
-        if self.paused or name not in self.edges:
+        if self.paused or name not in self.bins:
             return
         x, y = _numpy(inputs), _numpy(_first(output))
         if x is None or y is None or x.ndim < 1 or x.shape[0] == 0:
@@ -143,18 +180,19 @@ class Observer:
         summary = self.current.setdefault(name, {"rows": 0, "confidence": 0.0, "counts": None})
         summary["rows"] += int(x.shape[0])
         summary["confidence"] += float(top_confidence(y).sum())
-        edges = self.edges[name]
-        if edges is not None and x.ndim == 2 and x.shape[1] == len(edges):
-            counts = [np.bincount(np.searchsorted(e, x[:, j], side="left"), minlength=len(e) + 1)
-                      for j, e in enumerate(edges)]
-            if summary["counts"] is None:
-                summary["counts"] = [c.tolist() for c in counts]
-            else:
-                summary["counts"] = [[a + int(b) for a, b in zip(old, new, strict=True)]
-                                     for old, new in zip(summary["counts"], counts, strict=True)]
+        bins = self.bins[name]
+        if bins is not None and x.ndim == 2 and x.shape[1] == len(bins.sizes):
+            counts = bins.count(x)
+            summary["counts"] = counts if summary["counts"] is None else summary["counts"] + counts
 
     def summaries(self) -> dict[str, dict[str, Any]]:
-        return {name: dict(summary) for name, summary in self.current.items()}
+        """This activation's summary per watched model (JSON: counts as lists per feature)."""
+        out = {}
+        for name, summary in self.current.items():
+            bins, counts = self.bins.get(name), summary["counts"]
+            out[name] = {**summary, "counts": None if counts is None or bins is None
+                         else bins.lists(counts)}
+        return out
 
     @contextlib.contextmanager
     def pause(self) -> Iterator[None]:

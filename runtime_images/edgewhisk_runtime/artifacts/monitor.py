@@ -17,6 +17,7 @@ outputs) happens in the action process (``instrument.py``), which sends one smal
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,10 @@ class Reference:
     edges: tuple[tuple[float, ...], ...]
     counts: tuple[tuple[int, ...], ...]
     rows: int
+    shares: tuple[tuple[float, ...], ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shares", tuple(tuple(_shares(c)) for c in self.counts))
 
     @classmethod
     def parse(cls, doc: Any) -> Reference | None:
@@ -75,7 +80,7 @@ class Summary:
         try:
             counts = doc.get("counts")
             return cls(int(doc["rows"]), float(doc["confidence"]),
-                       None if counts is None else tuple(tuple(int(c) for c in row)
+                       None if counts is None else tuple(tuple(map(int, row))
                                                          for row in counts))
         except (KeyError, TypeError, ValueError):
             return None
@@ -116,9 +121,9 @@ class Window:
             return
         if self.counts is None:
             self.counts = [[0] * len(row) for row in summary.counts]
-        for total, row in zip(self.counts, summary.counts, strict=True):
-            for i, count in enumerate(row):
-                total[i] += sign * count
+        step = operator.add if sign > 0 else operator.sub
+        self.counts = [list(map(step, total, row))
+                       for total, row in zip(self.counts, summary.counts, strict=True)]
 
     @property
     def full(self) -> bool:
@@ -152,20 +157,32 @@ def _shares(counts: Sequence[int]) -> list[float]:
 def psi(window: Window, reference: Reference) -> tuple[float, str] | None:
     """The largest population stability index of any feature, and that feature:
     sum over bins of (p - q) ln(p / q), p the window's shares, q the training rows'."""
-    return _worst(window, reference, _psi)
+    return _worst(window, reference.shares, reference, _psi)
 
 
 def ks(window: Window, reference: Reference) -> tuple[float, str] | None:
     """The largest Kolmogorov-Smirnov distance of any feature (between the binned
     cumulative distributions of the window and of the training rows), and that feature."""
-    return _worst(window, reference, _ks)
+    return _worst(window, reference.counts, reference, _ks)
 
 
-def _psi(p: Sequence[int], q: Sequence[int]) -> float:
-    return sum((a - b) * math.log(a / b) for a, b in zip(_shares(p), _shares(q), strict=True))
+def _psi(p: Sequence[int], q: Sequence[float]) -> float:
+    """PSI of window counts ``p`` against reference shares ``q`` (a plain loop: this runs
+    after every /run of a watched model)."""
+    total = sum(p)
+    if not total:
+        return 0.0
+    score, log = 0.0, math.log
+    for count, expected in zip(p, q, strict=True):
+        share = count / total
+        if share < FLOOR:
+            share = FLOOR
+        score += (share - expected) * log(share / expected)
+    return score
 
 
 def _ks(p: Sequence[int], q: Sequence[int]) -> float:
+    """KS distance between window counts ``p`` and reference counts ``q``."""
     n, m = sum(p) or 1, sum(q) or 1
     worst = cp = cq = 0.0
     for a, b in zip(p, q, strict=True):
@@ -174,11 +191,14 @@ def _ks(p: Sequence[int], q: Sequence[int]) -> float:
     return worst
 
 
-def _worst(window: Window, reference: Reference, score: Any) -> tuple[float, str] | None:
-    if window.counts is None or len(window.counts) != len(reference.counts):
+def _worst(window: Window, columns: Sequence[Sequence[Any]], reference: Reference,
+           score: Any) -> tuple[float, str] | None:
+    """The feature ``score(window column, reference column)`` is highest for, and its score."""
+    counts = window.counts
+    if counts is None or [len(c) for c in counts] != [len(c) for c in reference.counts]:
         return None
     scores = [(score(p, q), name) for p, q, name in
-              zip(window.counts, reference.counts, reference.features, strict=True)]
+              zip(counts, columns, reference.features, strict=True)]
     return max(scores, key=lambda item: item[0]) if scores else None
 
 

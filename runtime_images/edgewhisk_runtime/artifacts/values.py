@@ -18,7 +18,7 @@ import. So the runtime owns its side of each seam:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -119,8 +119,11 @@ class GateVerdict:
 
     def to_json(self) -> dict[str, Any]:
         """Its JSON object (the optional fields left out when they are None)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name in _REQUIRED or getattr(self, f.name) is not None}
+        doc = {name: getattr(self, name) for name in _REQUIRED}
+        for name in _OPTIONAL:
+            if getattr(self, name) is not None:
+                doc[name] = getattr(self, name)
+        return doc
 
     @classmethod
     def from_json(cls, doc: Any) -> GateVerdict | None:
@@ -128,8 +131,7 @@ class GateVerdict:
         proxy may send in the header)."""
         if not isinstance(doc, Mapping):
             return None
-        expected = {f.name: f.type for f in fields(cls)}
-        if set(doc) - set(expected) or not set(_REQUIRED) <= set(doc):
+        if set(doc) - set(_KINDS) or not set(_REQUIRED) <= set(doc):
             return None
         for name, value in doc.items():
             if not _fits(value, _KINDS[name]):
@@ -139,6 +141,7 @@ class GateVerdict:
 
 
 _REQUIRED = ("gate", "type", "target", "metric", "predicate", "value", "fired", "source")
+_OPTIONAL = ("rows", "detail", "error")
 _KINDS: dict[str, tuple[type, ...]] = {
     "gate": (int,), "type": (str,), "target": (str,), "metric": (str,), "predicate": (str,),
     "value": (int, float, type(None)), "fired": (bool,), "source": (str,),

@@ -7,7 +7,7 @@ puts them on the activation, which the proxy returns in the ``X-Edgewhisk-Gates`
 result itself stays what ``main`` returned. Where each value comes from:
 
 - a **drift** gate on ``confidence``, ``psi`` or ``ks`` is *measured*: the summaries of the
-  model's forward passes feed a sliding window per (gate, model version, binding) kept here,
+  model's forward passes feed a sliding window per (model version, binding) kept here,
   and the value is the window's (``artifacts.monitor``); it fires only once the window holds
   ``window`` rows. A model ``main`` never ran as a Gluon block leaves the window empty: then
   the value is the one the run's result *reports* (``metrics.<metric>``, else ``<metric>``);
@@ -28,6 +28,7 @@ firing with a cooldown keeps that from firing twice.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -39,18 +40,17 @@ from edgewhisk_runtime.exceptions import GateError
 
 MAX_WINDOWS = 1024
 """Windows one proxy keeps (the least recently used goes first)."""
-WindowKey = tuple[int, str, tuple[tuple[str, str], ...]]
+MAX_REFERENCES = 256
+"""Parsed training references one proxy keeps, by model version."""
+WindowKey = tuple[str, tuple[tuple[str, str], ...], int]
 
 
-def monitor_request(gates: list[Any]) -> dict[str, Any]:
-    """What the action process must observe for ``gates`` (``edgewhisk.gates.Gate``s)."""
-    return {
-        "drift": sorted({g.target for g in gates if g.type == "drift" and g.measured}),
-        "bias": [{"gate": g.index, "target": g.target, "data": g.data,
-                  "attribute": g.metric.removeprefix("bias."),
-                  "bins": list(g.bins) if g.bins else None}
-                 for g in gates if g.type == "bias" and g.measured],
-    }
+def bias_requests(gates: list[Any]) -> list[dict[str, Any]]:
+    """The bias measurements the action process makes for ``gates`` (``Gate``s)."""
+    return [{"gate": g.index, "target": g.target, "data": g.data,
+             "attribute": g.metric.removeprefix("bias."),
+             "bins": list(g.bins) if g.bins else None}
+            for g in gates if g.type == "bias" and g.measured]
 
 
 def _failed(result: Result) -> bool:
@@ -77,33 +77,98 @@ def _reported(body: Any, metric: str) -> float | None:
 
 
 class GatesMiddleware:
+    """The stage. Per proxy (one action) it keeps the windows, the parsed references by model
+    version, and which versions' bin edges the action process has already been sent: they
+    travel once, a reference being the largest thing a drift gate adds to a /run."""
+
     NAME = "gates"
 
     def __init__(self, max_windows: int = MAX_WINDOWS) -> None:
         self.windows: OrderedDict[WindowKey, monitor.Window] = OrderedDict()
         self.max_windows = max_windows
+        self.references: OrderedDict[str, monitor.Reference | None] = OrderedDict()
+        self.sent: set[str] = set()
+        self._gates: tuple[Any, list[Any], dict[str, Any]] | None = None
+
+    def _of(self, annotation: Any) -> tuple[list[Any], dict[str, Any]]:
+        """The action's gates and its fixed monitor request, read once (the annotation is
+        the same object on every /run of this proxy's action)."""
+        if self._gates is None or self._gates[0] is not annotation:
+            from edgewhisk.gates import gates_of
+
+            gates = gates_of(annotation)
+            drift = sorted({g.target for g in gates if g.type == "drift" and g.measured})
+            self._gates = (annotation, gates, {"drift": drift, "bias": bias_requests(gates)})
+        return self._gates[1], self._gates[2]
+
+    def reference(self, key: str, raw: Any) -> monitor.Reference | None:
+        """The parsed training reference of model version ``key`` (parsed once)."""
+        if key not in self.references:
+            self.references[key] = monitor.Reference.parse(raw)
+            while len(self.references) > MAX_REFERENCES:
+                self.references.popitem(last=False)
+        return self.references[key]
+
+    def _watch(self, targets: list[str], activation: Activation) -> dict[str, Any]:
+        """Each watched model's version as the invoker staged it (its name in a runtime on
+        its own), with its reference's bin edges the first time."""
+        staged = (activation.staged or {}).get("consumes") or {}
+        watched: dict[str, Any] = {}
+        for name in targets:
+            entry = staged.get(name) or {}
+            key = str(entry.get("key") or name)
+            watched[name] = {"key": key}
+            if key not in self.sent:
+                reference = self.reference(key, entry.get("reference"))
+                watched[name]["edges"] = None if reference is None else list(reference.edges)
+        return watched
 
     async def __call__(self, activation: Activation, call_next: Handler) -> Result:
-        from edgewhisk.gates import gates_of
-
-        gates = gates_of(activation.annotation)
+        gates, request = self._of(activation.annotation)
         if not gates:
             return await call_next(activation)
-        activation.monitor = monitor_request(gates)
+        watched = self._watch(request["drift"], activation)
+        activation.monitor = {"drift": watched, "bias": request["bias"]}
         result = await call_next(activation)
+        self.sent.update(spec["key"] for spec in watched.values())  # the process has them
         if _failed(result):
             return result
-        judged = [(gate, v) for gate in gates if (v := self.judge(gate, activation, result))]
+        windows = self._fill(gates, activation, result.observed.get("drift") or {})
+        judged = [(gate, v) for gate in gates if (v := self.judge(gate, activation, result,
+                                                                 windows.get(gate.index)))]
         activation.verdicts = [verdict for _, verdict in judged]
         errors = [f"gate {gate.describe()}: {v.error}" for gate, v in judged if v.error]
         if errors:
             raise GateError("; ".join(errors))
         return result
 
-    def judge(self, gate: Any, activation: Activation, result: Result) -> GateVerdict | None:
-        """``gate``'s verdict on this activation (None: a validator's target not produced)."""
+    def _fill(self, gates: list[Any], activation: Activation,
+              observed: Mapping[str, Any]) -> dict[int, monitor.Window]:
+        """The window of each measured drift gate, with what its model saw this time added
+        once: gates watching the same model version on the same binding over as many rows
+        share one window."""
+        binding = _binding(activation)
+        keys = {c.get("name"): str(c.get("key") or c.get("ref")) for c in activation.consumes}
+        windows: dict[int, monitor.Window] = {}
+        filled: set[WindowKey] = set()
+        seen = {name: monitor.Summary.parse(summary) for name, summary in observed.items()}
+        for gate in gates:
+            if gate.type != "drift" or not gate.measured:
+                continue
+            key = (keys.get(gate.target, gate.target), binding, gate.window)
+            windows[gate.index] = window = self._window(key)
+            summary = seen.get(gate.target)
+            if summary is not None and key not in filled:
+                window.add(summary)
+                filled.add(key)
+        return windows
+
+    def judge(self, gate: Any, activation: Activation, result: Result,
+              window: monitor.Window | None) -> GateVerdict | None:
+        """``gate``'s verdict on this activation (None: a validator's target not produced);
+        ``window``: a measured drift gate's, this activation's rows added."""
         if gate.type == "drift":
-            return self._drift(gate, activation, result)
+            return self._drift(gate, activation, result, window)
         body = result.body if isinstance(result.body, dict) else {}
         reference = body.get(gate.target)
         produced = reference.get("artifact") if isinstance(reference, dict) else None
@@ -132,17 +197,15 @@ class GatesMiddleware:
         rates = ", ".join(f"{k} {p / n:.2f}" for k, (p, n) in groups.items() if n)
         return _verdict(gate, value, "measured", detail=f"positive rate by group: {rates}")
 
-    def _drift(self, gate: Any, activation: Activation, result: Result) -> GateVerdict:
+    def _drift(self, gate: Any, activation: Activation, result: Result,
+               window: monitor.Window | None) -> GateVerdict:
         entry = next((c for c in activation.consumes if c.get("name") == gate.target), {})
         reason = "the model was never run as an MXNet Gluon block"
-        if gate.measured:
-            window = self._window((gate.index, str(entry.get("key") or entry.get("ref")),
-                                   _binding(activation)), gate.window)
-            summary = monitor.Summary.parse((result.observed.get("drift") or {}).get(gate.target))
-            if summary is not None:
-                window.add(summary)
+        if window is not None:
+            key = str(entry.get("key") or entry.get("ref"))
             if window.rows:
-                scored = _score(gate.metric, window, entry.get("reference"))
+                scored = _score(gate.metric, window,
+                                self.reference(key, entry.get("reference")))
                 if isinstance(scored, str):
                     return _error(gate, scored, rows=window.rows)
                 value, detail = scored
@@ -156,22 +219,22 @@ class GatesMiddleware:
                                 f"{gate.metric!r} (at the top or in 'metrics')")
         return _verdict(gate, reported, "reported")
 
-    def _window(self, key: WindowKey, limit: int) -> monitor.Window:
+    def _window(self, key: WindowKey) -> monitor.Window:
         window = self.windows.pop(key, None)
-        if window is None or window.limit != limit:
-            window = monitor.Window(limit)
+        if window is None:
+            window = monitor.Window(key[2])
         self.windows[key] = window  # most recently used last
         while len(self.windows) > self.max_windows:
             self.windows.popitem(last=False)
         return window
 
 
-def _score(metric: str, window: monitor.Window, raw: Any) -> tuple[float, str | None] | str:
+def _score(metric: str, window: monitor.Window, reference: monitor.Reference | None
+           ) -> tuple[float, str | None] | str:
     """(value, detail) of a measured drift metric, or why it cannot be measured."""
     if metric == "confidence":
         value = monitor.confidence(window)
         return (value, None) if value is not None else "no rows"
-    reference = monitor.Reference.parse(raw)
     if reference is None:
         return (f"cannot be measured: the model version has no training reference (it was not "
                 f"produced from data the platform staged), so {metric} has nothing to compare")
@@ -182,13 +245,20 @@ def _score(metric: str, window: monitor.Window, raw: Any) -> tuple[float, str | 
     return worst[0], f"feature {worst[1]}"
 
 
+@functools.lru_cache(maxsize=256)
+def _predicate(text: str) -> tuple[str, float]:
+    from edgewhisk import parse_predicate
+
+    return parse_predicate(text)
+
+
 def _verdict(gate: Any, value: float, source: str, *, rows: int | None = None,
              detail: str | None = None, armed: bool = True) -> GateVerdict:
     from edgewhisk import predicate_holds
 
+    fired = armed and predicate_holds(_predicate(gate.predicate), value)
     return GateVerdict(gate.index, gate.type, gate.target, gate.metric, gate.predicate,
-                       round(value, 6), armed and predicate_holds(gate.predicate, value),
-                       source, rows=rows, detail=detail)
+                       round(value, 6), fired, source, rows=rows, detail=detail)
 
 
 def _error(gate: Any, error: str, *, rows: int | None = None) -> GateVerdict:
