@@ -38,6 +38,7 @@ SERVE = src("""
     @consumes.model("{usr}/m", name="model")
     @gate.drift(metric="psi", predicate=">0.2", window=20, trigger="serve.inputs")
     @gate.drift(metric="confidence", predicate="<0.9", window=20)
+    @gate.drift(metric="ks", predicate=">0.2", window=20)
     def main(args, model):
         net = model.load()
         out = net(mx.nd.array(args["rows"])).asnumpy()
@@ -118,6 +119,11 @@ def numpy_psi(rows: np.ndarray, feature: int) -> float:
     return float(np.sum((p - q) * np.log(p / q)))
 
 
+def numpy_ks(rows: np.ndarray) -> float:
+    """The largest KS distance of a feature against the reference's 50/50 split at 0."""
+    return max(abs(float(np.mean(rows[:, j] <= 0)) - 0.5) for j in range(rows.shape[1]))
+
+
 def numpy_confidence(rows: np.ndarray) -> float:
     e = np.exp(rows - rows.max(axis=1, keepdims=True))
     top = (e / e.sum(axis=1, keepdims=True)).max(axis=1)
@@ -147,7 +153,7 @@ def test_drift_is_measured_over_a_window_per_model_version_and_binding(
                                  field("guest/u1/m@1"))
     assert (status, body) == (200, {"rows": 10, "echo": 1}), "the result is main's, unchanged"
     assert verdicts is not None
-    psi, conf = verdicts
+    psi, conf, ks = verdicts
     assert psi == {"gate": 0, "type": "drift", "target": "model", "metric": "psi",
                    "predicate": ">0.2", "value": pytest.approx(0.0, abs=1e-6), "fired": False,
                    "source": "measured", "rows": 10, "detail": "feature x0"}
@@ -155,29 +161,33 @@ def test_drift_is_measured_over_a_window_per_model_version_and_binding(
         pytest.approx(numpy_confidence(calm), abs=1e-5), False, 10), \
         "below 0.9, but the window is not full yet"
 
-    status, _, (psi, conf) = run(proxy, {"usr": "u1", "rows": drifted.tolist()},
-                                 field("guest/u1/m@1"))
+    status, _, (psi, conf, ks) = run(proxy, {"usr": "u1", "rows": drifted.tolist()},
+                                     field("guest/u1/m@1"))
     window = np.vstack([calm, drifted])
     assert status == 200
     assert (psi["value"], psi["fired"], psi["rows"]) == (
         pytest.approx(max(numpy_psi(window, 0), numpy_psi(window, 1)), abs=1e-5), True, 20)
     assert (conf["value"], conf["fired"]) == (
         pytest.approx(numpy_confidence(window), abs=1e-5), True)
+    assert (ks["value"], ks["fired"], ks["rows"]) == (pytest.approx(numpy_ks(window)), True, 20)
 
-    _, _, (other_user, _) = run(proxy, {"usr": "u2", "rows": drifted.tolist()},
-                                field("guest/u2/m@1"))
-    _, _, (new_version, _) = run(proxy, {"usr": "u1", "rows": calm.tolist()},
-                                 field("guest/u1/m@2"))
+    _, _, (other_user, *_) = run(proxy, {"usr": "u2", "rows": drifted.tolist()},
+                                 field("guest/u2/m@1"))
+    _, _, (new_version, *_) = run(proxy, {"usr": "u1", "rows": calm.tolist()},
+                                  field("guest/u1/m@2"))
     assert (other_user["rows"], new_version["rows"]) == (10, 10), "windows of their own"
     assert new_version["value"] == pytest.approx(0.0, abs=1e-6)
 
-    status, body, (psi, conf) = run(proxy, {"usr": "u1", "rows": calm.tolist()},
-                                    field("guest/u1/m@3", reference=None))
+    status, body, (psi, conf, ks) = run(proxy, {"usr": "u1", "rows": calm.tolist()},
+                                        field("guest/u1/m@3", reference=None))
     assert status == 502
     assert body["error"].startswith("gate drift(psi>0.2) on model: cannot be measured: the "
                                     "model version has no training reference")
     assert (psi["value"], psi["error"][:20]) == (None, "cannot be measured: ")
     assert "error" not in conf, "confidence needs no reference"
+    assert ks["error"].startswith("cannot be measured: the model version has no training")
+    assert body["error"].count("; gate drift(ks>0.2) on model: cannot be measured") == 1, \
+        "every gate that cannot be evaluated is named"
 
 
 def test_a_drift_metric_the_model_cannot_measure_is_the_one_the_result_reports(

@@ -138,6 +138,8 @@ def test_a_firing_validator_gate_holds_its_version_back_and_fires_once_per_versi
     resolved = api.request("POST", "artifacts/resolve",
                            json={"selector": {"type": "gm-classifier"}}).json()
     assert resolved["version"] == 1
+    preloaded = api.request("POST", "artifacts/gm/model/preload", json={"devices": {}}).json()
+    assert preloaded["artifact"] == "guest/gm/model@1", "preload without a version skips it"
     for name, weights in (("latest", "good"), ("selected", "good"), ("pinned", "bad")):
         done = invoke(api, name, {})
         assert done["response"]["result"] == {"weights": weights}, (name, done)
@@ -259,6 +261,19 @@ def test_every_activation_of_a_gated_action_carries_the_annotation(api: Client) 
 def test_a_version_uploaded_by_hand_has_no_verdicts_and_is_ok(api: Client) -> None:
     doc = uploaded(api, "by-hand", b"x")
     assert (doc["status"], doc["gates"]) == ("ok", [])
+
+
+def test_a_gate_that_names_what_it_cannot_target_is_a_400_naming_the_field(api: Client) -> None:
+    annotation = annotated(SERVE.replace("GATE_OPTIONS", ""))
+    annotation[0]["value"]["gates"][0]["target"] = "elsewhere"
+    answer = api.request("PUT", "actions/mistargeted", json={
+        "exec": {"kind": "python:3", "code": "def main(a):\n    return a\n"},
+        "annotations": annotation})
+    assert answer.status_code == 400
+    assert answer.json()["error"].startswith(
+        "annotations.edgewhisk.gates[0].target: 'elsewhere' names no artifact this gate can "
+        "target (a consumed model)")
+    assert api.request("GET", "actions/mistargeted").status_code == 404, "nothing was stored"
 
 
 def test_a_restarted_controller_remembers_what_fired_and_what_holds(
