@@ -8,23 +8,17 @@ size, the PNG exists. No timing is asserted (the numbers are the benchmark's out
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-EDGEWHISK = Path(sys.executable).with_name("edgewhisk")
+from . import quick_json
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     plot = tmp_path_factory.mktemp("gates") / "gates.png"
-    done = subprocess.run([str(EDGEWHISK), "bench", "gates", "--quick", "--json", "--out",
-                           str(plot)], capture_output=True, text=True, timeout=540, check=False)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout), plot
+    return quick_json("gates", plot), plot
 
 
 def test_each_batch_size_reports_both_proxies_the_forward_pass_and_the_overhead(

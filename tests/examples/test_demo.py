@@ -142,14 +142,18 @@ def test_each_activation_ran_on_the_node_its_policy_names(demo: DemoRun) -> None
             assert invoker == "u1-phone"
 
 
-def test_every_printed_activation_is_recorded_by_the_controller(demo: DemoRun) -> None:
-    _, activations, *_ = _tables(demo.done.stdout)
-
+def _records(demo: DemoRun) -> dict[str, dict]:
+    """The controller's activation records, by id, from the store it left behind."""
     async def recorded() -> dict[str, dict]:
         async with open_store(demo.controller) as store:
             return {doc["activationId"]: doc for doc in await store.list("activations")}
 
-    records = asyncio.run(recorded())
+    return asyncio.run(recorded())
+
+
+def test_every_printed_activation_is_recorded_by_the_controller(demo: DemoRun) -> None:
+    _, activations, *_ = _tables(demo.done.stdout)
+    records = _records(demo)
     assert sorted(records) == sorted(row[2] for row in activations)
     refused = activations[len(SCENE_1) + 5][2]
     for step, _, activation_id, invoker, *_ in activations:
@@ -169,12 +173,7 @@ def test_the_printed_verdicts_are_the_ones_the_controller_recorded(demo: DemoRun
     from edgewhisk_cli.artifact import verdicts_cell
 
     _, activations, *_ = _tables(demo.done.stdout)
-
-    async def recorded() -> dict[str, dict]:
-        async with open_store(demo.controller) as store:
-            return {doc["activationId"]: doc for doc in await store.list("activations")}
-
-    records = asyncio.run(recorded())
+    records = _records(demo)
     printed = _gates_cells(demo.done.stdout)
     expected = []
     for step, _, activation_id, *_ in activations:
