@@ -258,3 +258,37 @@ def test_validator_gates_judge_the_produced_model(proxy: ProcessTarget, tmp_path
 def test_an_action_without_gates_gets_no_header(proxy: ProcessTarget) -> None:
     assert client.init(proxy.url, {"code": "def main(args):\n    return args\n"})[0] == 200
     assert run(proxy, {"a": 1}) == (200, {"a": 1}, None)
+
+
+def test_the_stage_remembers_a_bounded_set_of_versions_it_sent_edges_for() -> None:
+    """Past ``MAX_REFERENCES`` versions the stage forgets what it sent and sends edges again
+    (the action process keeps more versions than that, so it never lacks the edges)."""
+    import asyncio
+
+    from edgewhisk_runtime.activation import Activation, Result
+    from edgewhisk_runtime.middleware.gates import MAX_REFERENCES, GatesMiddleware
+
+    annotation = {"consumes": [{"kind": "model", "name": "model", "ref": "m"}],
+                  "gates": [{"type": "drift", "metric": "confidence", "predicate": "<0.2",
+                            "target": "model"}]}
+    stage, sent_edges = GatesMiddleware(), []
+
+    async def process(activation: Activation) -> Result:
+        sent_edges.append("edges" in (activation.monitor or {})["drift"]["model"])
+        return Result(200, {"metrics": {"confidence": 0.5}})
+
+    async def serve(version: str) -> None:
+        activation = Activation({}, {}, annotation=annotation,
+                                staged={"consumes": {"model": {"key": version}}})
+        await stage(activation, process)
+
+    async def scenario() -> None:
+        for n in range(MAX_REFERENCES + 1):
+            await serve(f"v{n}")
+        await serve("v0")  # still remembered: no edges; then the set, past its bound, is
+        await serve("v1")  # cleared but for v0: v1's edges travel again
+        await serve("v0")
+
+    asyncio.run(scenario())
+    assert sent_edges == [True] * (MAX_REFERENCES + 1) + [False, True, False]
+    assert len(stage.sent) <= MAX_REFERENCES + 1

@@ -36,6 +36,9 @@ MAX_REFERENCE_ROWS = 100_000
 MAX_GROUPS = 50
 BATCH = 4096
 BROADCAST_ROWS = 32
+MAX_VERSIONS = 1024
+"""Model versions whose bins one action process keeps: more than the gate stage remembers
+having sent (``gates.MAX_REFERENCES``), so it never counts on bins evicted here."""
 
 
 class MeasureError(Exception):
@@ -158,8 +161,11 @@ class Observer:
         ``{"key": version, "edges": [[...], ...] | None}``, edges only the first time)."""
         for spec in watched.values():
             if "edges" in spec:
-                edges = spec["edges"]
-                self._versions[str(spec["key"])] = Bins(edges) if edges else None
+                edges, key = spec["edges"], str(spec["key"])
+                self._versions.pop(key, None)  # a version sent again counts as the newest
+                self._versions[key] = Bins(edges) if edges else None
+                while len(self._versions) > MAX_VERSIONS:  # the proxy sends them again
+                    del self._versions[next(iter(self._versions))]
         self.bins = {name: self._versions.get(str(spec["key"]))
                      for name, spec in watched.items()}
         self.current = {}

@@ -130,6 +130,8 @@ class GatesMiddleware:
         watched = self._watch(request["drift"], activation)
         activation.monitor = {"drift": watched, "bias": request["bias"]}
         result = await call_next(activation)
+        if len(self.sent) > MAX_REFERENCES:
+            self.sent.clear()  # the edges are sent again: harmless, and the set stays small
         self.sent.update(spec["key"] for spec in watched.values())  # the process has them
         if _failed(result):
             return result

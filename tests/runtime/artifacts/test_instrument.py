@@ -12,8 +12,10 @@ import pytest
 from edgewhisk_runtime.artifacts.instrument import (
     MAX_FEATURES,
     MAX_REFERENCE_ROWS,
+    MAX_VERSIONS,
     Bins,
     MeasureError,
+    Observer,
     bias_groups,
     input_matrix,
     reference_of,
@@ -63,6 +65,20 @@ def test_binning_a_batch_agrees_with_a_search_per_feature(rows: int) -> None:
                                             side="left"), minlength=len(e) + 1).tolist()
                 for j, e in enumerate(reference["edges"])]
     assert bins.lists(bins.count(batch)) == expected
+
+
+def test_an_observer_keeps_the_bins_of_its_most_recently_sent_versions() -> None:
+    observer = Observer()
+    edges = [[0.0], [1.0]]
+    observer.start({"m": {"key": "v0", "edges": edges}})
+    for n in range(1, MAX_VERSIONS):
+        observer.start({"m": {"key": f"v{n}", "edges": edges}})
+    observer.start({"m": {"key": "v0", "edges": edges}})  # sent again: now the newest
+    observer.start({"m": {"key": "new", "edges": edges}})  # one more than it keeps
+    observer.start({"m": {"key": "v0"}})
+    assert observer.bins["m"] is not None, "a version sent again is not the first evicted"
+    observer.start({"m": {"key": "v1"}})
+    assert observer.bins["m"] is None, "the least recently sent version was evicted"
 
 
 @pytest.mark.parametrize(("outputs", "expected"), [
