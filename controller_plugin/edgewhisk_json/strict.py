@@ -102,9 +102,9 @@ def loads(data: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH) -> Any:
     deep = text.count("[") + text.count("{") > max_depth
     surrogates = _SURROGATE_ESCAPE.search(text) is not None
     if surrogates and isinstance(value, str):
-        _scalar(value, "the text", surrogates=True, numbers=False)
+        _scalar(value, "", surrogates=True, numbers=False)
     elif deep or surrogates:
-        _walk(value, max_depth if deep else sys.maxsize, "the text", surrogates=surrogates,
+        _walk(value, max_depth if deep else sys.maxsize, "", surrogates=surrogates,
               numbers=False)
     return value
 
@@ -141,7 +141,7 @@ def _walk(value: Any, max_depth: int, what: str, *, surrogates: bool, numbers: b
     while stack:
         item, depth = stack.pop()
         if depth > max_depth:
-            raise JSONError(f"{what}: nested more than {max_depth} levels deep")
+            raise _error(what, f"nested more than {max_depth} levels deep")
         children: Iterable[Any] = item
         if isinstance(item, dict):
             if surrogates or strict:
@@ -157,24 +157,28 @@ def _walk(value: Any, max_depth: int, what: str, *, surrogates: bool, numbers: b
 
 def _key(key: Any, what: str) -> None:
     if not isinstance(key, str):
-        raise JSONError(f"{what}: an object key is a {type(key).__name__}, not a string")
+        raise _error(what, f"an object key is a {type(key).__name__}, not a string")
     if _SURROGATE.search(key):
-        raise JSONError(f"{what}: a key holds a lone surrogate")
+        raise _error(what, "a key holds a lone surrogate")
 
 
 def _scalar(item: Any, what: str, *, surrogates: bool, numbers: bool,
             strict: bool = True) -> None:
     if isinstance(item, str):
         if surrogates and _SURROGATE.search(item):
-            raise JSONError(f"{what}: a string holds a lone surrogate")
+            raise _error(what, "a string holds a lone surrogate")
     elif isinstance(item, bool) or item is None:
         pass
     elif isinstance(item, int):
         if numbers and abs(item) > _MAX_INT:
             digits = f"an integer of {int(item.bit_length() * math.log10(2)) + 1} digits"
-            raise JSONError(f"{what}: {_out_of_range(digits)}")
+            raise _error(what, _out_of_range(digits))
     elif isinstance(item, float):
         if numbers and not math.isfinite(item):
-            raise JSONError(f"{what}: {_out_of_range(f'the number {item}')}")
+            raise _error(what, _out_of_range(f"the number {item}"))
     elif strict and not isinstance(item, dict | list):
-        raise JSONError(f"{what}: a {type(item).__name__} is not a JSON value")
+        raise _error(what, f"a {type(item).__name__} is not a JSON value")
+
+
+def _error(what: str, reason: str) -> JSONError:
+    return JSONError(f"{what}: {reason}" if what else reason)
