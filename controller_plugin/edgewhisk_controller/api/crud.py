@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ..exceptions import Conflict
 from ..keys import STORE
-from ..schema.entity import DOCUMENT_MAX, page, public, query_bool
+from ..schema.entity import DOCUMENT_MAX, check_document_size, page, public, query_bool
 from ..stores.interface import get_or_none
 from .request import entity_name, get_entity, json_response, namespace, read_json
 
@@ -54,6 +54,7 @@ async def new_document(request: web.Request, coll: str, build: Build, *,
     if previous is not None and not query_bool(request.query, "overwrite"):
         raise Conflict("The resource already exists; use overwrite=true to update it.")
     doc = build(ns, name, body, previous)
+    check_document_size(doc)
     if previous is not None:
         doc["_rev"] = previous["_rev"]
     return doc, previous

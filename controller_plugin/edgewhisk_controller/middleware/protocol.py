@@ -6,13 +6,14 @@ any middleware or handler runs, with a plain-text 400. ``Runner`` is the applica
 API's body, ``{"error": message, "code": transaction id}`` and ``X-Request-ID``, as OpenWhisk
 answers every error. aiohttp offers no setting for it, so the runner swaps its server's class
 for a subclass whose connections use ``_JsonErrors`` (``RequestHandler`` with ``handle_error``
-overridden; the logging and the "response already sent" check stay aiohttp's). The
-connection is closed after such an answer, as aiohttp does.
+overridden). A client's malformed request is logged as one line, not as a server error with a
+traceback; the connection is closed after such an answer, as aiohttp does.
 """
 
 from __future__ import annotations
 
 import http
+import logging
 import uuid
 
 from aiohttp import web
@@ -22,6 +23,8 @@ from aiohttp.web_request import BaseRequest
 
 from ..exceptions import BadRequest, ControllerError
 
+log = logging.getLogger(__name__)
+
 
 class _JsonErrors(RequestHandler):
     __slots__ = ()
@@ -29,15 +32,19 @@ class _JsonErrors(RequestHandler):
     def handle_error(self, request: BaseRequest, status: int = 500,
                      exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
-        super().handle_error(request, status, exc, message)  # logs; raises if already sent
+        if request.writer.output_size > 0:  # as aiohttp: an answer is on its way already
+            raise ConnectionError("Response is sent already, cannot send another response "
+                                  "with the error message")
         tid = uuid.uuid4().hex
         if status == BadRequest.status:
             reason = exc.message if isinstance(exc, HttpProcessingError) else message
             text = f"The request could not be parsed: {reason or 'malformed HTTP'}."
-        elif status >= 500:
-            text = ControllerError.default_message
+            log.info("[%s] %s from %s", tid, text, request.remote)  # the client's, not a bug
         else:
-            text = message or http.HTTPStatus(status).phrase
+            self.log_exception("[%s] error handling a request from %s", tid, request.remote,
+                               exc_info=exc)
+            text = (ControllerError.default_message if status >= 500
+                    else message or http.HTTPStatus(status).phrase)
         response = web.json_response({"error": text, "code": tid}, status=status,
                                      headers={"X-Request-ID": tid})
         response.force_close()

@@ -152,6 +152,19 @@ def check_payload(value: Any, what: str = "Request") -> None:
     check_size(value, what, PAYLOAD_MAX)
 
 
+BULK_FIELDS = ("parameters", "annotations", "rules")
+"""The parts of an entity document limited on their own (an action's code too)."""
+
+
+def check_document_size(doc: Mapping[str, Any]) -> None:
+    """413 when the rest of an entity document (its names, version, limits, ``exec`` but its
+    code...) is over ``FIELDS_MAX``: no field escapes a limit (a 10 MB ``exec.main``)."""
+    rest = {k: v for k, v in doc.items() if k not in BULK_FIELDS and not k.startswith("_")}
+    if isinstance(rest.get("exec"), Mapping):
+        rest["exec"] = {k: v for k, v in rest["exec"].items() if k != "code"}
+    check_size(rest, "Request", FIELDS_MAX)
+
+
 def too_large(field: str, size: int, limit: int) -> str:
     """Upstream's ``Messages.entityTooBig``: ``<field> larger than allowed: N > M bytes.``"""
     return f"{field} larger than allowed: {size} > {limit} bytes."
