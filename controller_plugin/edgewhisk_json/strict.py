@@ -58,10 +58,12 @@ def _float(text: str) -> float:
 
 
 def _int(text: str) -> int:
-    if len(text) > MAX_INT_DIGITS and len(text.lstrip("-")) > MAX_INT_DIGITS:
+    if len(text) < MAX_INT_DIGITS:  # the common case, first
+        return int(text)
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
         raise JSONError(f"the number {_short(text)} has more than {MAX_INT_DIGITS} digits")
     value = int(text)
-    if len(text) >= MAX_INT_DIGITS and abs(value) > _MAX_INT:
+    if abs(value) > _MAX_INT:
         raise JSONError(_out_of_range(f"the number {_short(text)}"))
     return value
 
@@ -99,14 +101,30 @@ def loads(data: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH) -> Any:
         raise JSONError(f"nested more than {max_depth} levels deep") from None
     # Depth and escaped surrogates are checked on the value, each only when the text could
     # hold what it looks for (most texts need neither walk).
-    deep = text.count("[") + text.count("{") > max_depth
+    if isinstance(value, dict | list) and len(text) > 2 * max_depth \
+            and text.count("[") + text.count("{") > max_depth:
+        _depth(value, max_depth)
     surrogates = _SURROGATE_ESCAPE.search(text) is not None
-    if surrogates and isinstance(value, str):
-        _scalar(value, "", surrogates=True, numbers=False)
-    elif deep or surrogates:
-        _walk(value, max_depth if deep else sys.maxsize, "", surrogates=surrogates,
-              numbers=False)
+    if surrogates:
+        if isinstance(value, str):
+            _scalar(value, "", surrogates=True, numbers=False)
+        else:
+            _walk(value, sys.maxsize, "", surrogates=True, numbers=False)
     return value
+
+
+def _depth(value: Any, max_depth: int) -> None:
+    """``JSONError`` if the arrays and objects of a parsed value nest deeper than
+    ``max_depth`` (iteratively; the tightest loop here: only containers are looked at)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            raise JSONError(f"nested more than {max_depth} levels deep")
+        for child in item.values() if type(item) is dict else item:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
 
 
 def dumps(value: Any) -> str:
