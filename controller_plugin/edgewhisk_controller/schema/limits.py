@@ -1,7 +1,7 @@
 """Per-namespace limits, as OpenWhisk has them: invocations per minute, concurrent
 invocations, trigger fires per minute.
 
-The defaults are OpenWhisk's documented ones (docs/reference.md: 120 invocations per minute,
+The defaults are OpenWhisk's documented ones (its reference of limits: 120 invocations a minute,
 100 concurrent, 60 trigger fires per minute). Each controller may change them for every
 namespace (``--invocations-per-minute``, ``--concurrent-invocations``, ``--fires-per-minute``)
 and per namespace (``--namespace-limits FILE``: ``{"ns": {"invocationsPerMinute": 600}}``,
