@@ -61,10 +61,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="certificate chain: serve HTTPS, and WSS for edge invokers")
     parser.add_argument("--tls-key", default=None, metavar="PEM",
                         help="the private key of --tls-cert")
-    parser.add_argument("--insecure", action="store_true",
-                        help="serve plain HTTP off loopback (refused without TLS otherwise)")
-    parser.add_argument("--guest", action="store_true",
-                        help="create OpenWhisk's well-known guest key also off loopback")
     parser.add_argument("--heartbeat-timeout", type=float, default=defaults.heartbeat_timeout_s,
                         metavar="S", help="an edge invoker without a heartbeat this long is "
                                           "offline (default %(default)s, as OpenWhisk)")
@@ -82,7 +78,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--node-store-cap", type=parse_size, default=defaults.node_store_cap,
                         metavar="BYTES", help="bytes of artifacts each local invoker keeps in "
                         "its node store, DIR/node-store/ID (e.g. 2GB; default %(default)s)")
+    _safety_arguments(parser, defaults)
+    parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
+    sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
+    namespace = sub.add_parser("namespace", help="manage namespaces and their keys")
+    ns_sub = namespace.add_subparsers(dest="namespace_command", metavar="ACTION", required=True)
+    create = ns_sub.add_parser("create", help="create a namespace and print its new key")
+    create.add_argument("name", help="the namespace name")
+    _store_arguments(create, argparse.SUPPRESS, argparse.SUPPRESS)
+
+
+def _safety_arguments(parser: argparse.ArgumentParser, defaults: ControllerConfig) -> None:
+    """What keeps a controller safe to expose: TLS or --insecure, the guest key, the limits of
+    each namespace, and how long a request body may take."""
     limits = defaults.limits
+    parser.add_argument("--insecure", action="store_true",
+                        help="serve plain HTTP off loopback (refused without TLS otherwise)")
+    parser.add_argument("--guest", action="store_true",
+                        help="create OpenWhisk's well-known guest key also off loopback")
     parser.add_argument("--invocations-per-minute", type=int,
                         default=limits.invocations_per_minute, metavar="N",
                         help="invokes a namespace may make per minute (else 429; default "
@@ -102,13 +115,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--body-min-rate", type=parse_size, default=defaults.body_min_rate,
                         metavar="BYTES", help="bytes per second a slow body must keep up "
                         "(e.g. 64KB; default %(default)s)")
-    parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
-    sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
-    namespace = sub.add_parser("namespace", help="manage namespaces and their keys")
-    ns_sub = namespace.add_subparsers(dest="namespace_command", metavar="ACTION", required=True)
-    create = ns_sub.add_parser("create", help="create a namespace and print its new key")
-    create.add_argument("name", help="the namespace name")
-    _store_arguments(create, argparse.SUPPRESS, argparse.SUPPRESS)
 
 
 def _store_arguments(parser: argparse.ArgumentParser, data: str, db: str | None) -> None:
