@@ -174,11 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=15, help="reads per body and reader")
     parser.add_argument("--calls", type=int, default=40, help="requests per controller case")
     parser.add_argument("--quick", action="store_true",
-                        help="--repeat 5 --calls 8, and 4 MB of action code instead of 48")
+                        help="--repeat 3 --calls 4, and 4 MB of action code instead of 48")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument("--out", type=Path, default=OUT / "input.png", help="plot file")
     args = parser.parse_args(argv)
-    repeat, calls, code_mb = (5, 8, 4) if args.quick else (args.repeat, args.calls, 48)
+    repeat, calls, code_mb = (3, 4, 4) if args.quick else (args.repeat, args.calls, 48)
     reader = reader_rows(repeat, code_mb)
     workdir = Path(tempfile.mkdtemp(prefix="edgewhisk-bench-input-"))
     try:

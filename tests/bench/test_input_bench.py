@@ -30,4 +30,4 @@ def test_the_input_benchmark_reports_both_parts(tmp_path: Path) -> None:
     assert statuses == {"valid invoke": 200, "valid invoke, 1 MiB payload": 200,
                         "NaN in the parameters": 400, "nesting 100,000 deep": 400,
                         "a 5,000-digit integer": 400, "a payload over 1 MiB": 413}
-    assert plot.stat().st_size > 0 and "controller: 8/8" in done.stderr
+    assert plot.stat().st_size > 0 and "controller: 4/4" in done.stderr
