@@ -4,6 +4,12 @@ Why one aiohttp session per container: its connector keeps up to ``concurrency``
 alive to that one proxy, so a warm /run is one request on an open socket, and destroying the
 container closes exactly its connections. Transport failures become the two typed errors the
 pool understands (:class:`ContainerUnreachable`, :class:`ContainerTimeout`).
+
+Every answer is read with the strict JSON reader (``edgewhisk_json``): an answer that is not
+standard JSON (``NaN``, ``Infinity``, a lone surrogate, a number beyond a double, nesting
+deeper than 128) comes back as its raw text, which the controller records as upstream's
+"The action did not produce a valid JSON response: <text>" (an action developer error), so such
+a result can never break a record, a store write or a tunnel frame later.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
+import edgewhisk_json
 
 from edgewhisk_runtime.artifacts.values import GATES_HEADER, GateVerdict
 from edgewhisk_runtime.containers.exceptions import (
@@ -65,8 +72,8 @@ class ProxyContainer(Container):
         except aiohttp.ClientError as exc:
             raise ContainerUnreachable(f"{self.id}: {path} failed: {exc}") from exc
         try:
-            return RunReply(status, json.loads(data), gates)
-        except ValueError:
+            return RunReply(status, edgewhisk_json.loads(data), gates)
+        except edgewhisk_json.JSONError:
             return RunReply(status, data.decode("utf-8", "replace"), gates)
 
     async def wait_ready(self, timeout: float, alive: Callable[[], bool]) -> None:
@@ -98,8 +105,8 @@ def _verdicts(header: str | None) -> tuple[GateVerdict, ...]:
     if not header:
         return ()
     try:
-        docs = json.loads(header)
-    except ValueError:
+        docs = edgewhisk_json.loads(header)
+    except edgewhisk_json.JSONError:
         return ()
     verdicts = [GateVerdict.from_json(doc) for doc in docs] if isinstance(docs, list) else [None]
     return () if None in verdicts else tuple(v for v in verdicts if v is not None)
