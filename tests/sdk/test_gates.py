@@ -175,3 +175,33 @@ def test_a_handles_on_load_hook_sees_what_load_returns(tmp_path: Any) -> None:
     assert seen == [{"a": 1}]
     plain = ArtifactHandle("data", "x", None, lambda: tmp_path / "x.json")
     assert plain.load() == {"a": 1}
+
+
+def test_the_readmes_gates_example_is_valid_and_targets_what_the_readme_says() -> None:
+    """The README's 'Quality gates' example, run as it is written: both functions' annotations
+    validate, validator gates target the produced model, drift gates the consumed one, and the
+    strict gate keeps its window, cooldown and fallback."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Quality gates", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert code is not None, "the section has a Python example"
+    header, refine_src, predict_src = re.split(r"\n(?=@consumes\.model)", code.group(1))
+    mains = []
+    for source in (refine_src, predict_src):
+        scope: dict[str, Any] = {}
+        exec(compile(header + "\n" + source, "README.md", "exec"), scope)  # noqa: S102
+        mains.append(scope["main"])
+    refine_doc, predict_doc = (describe(main) for main in mains)
+    validate(refine_doc)
+    validate(predict_doc)
+    assert [(g.type, g.metric, g.target, g.measured) for g in gates_of(refine_doc)] == [
+        ("bias", "bias.age", "glucose-model", True), ("metric", "accuracy", "glucose-model", False)]
+    drift = gates_of(predict_doc)
+    assert [(g.type, g.metric, g.target, g.strict) for g in drift] == [
+        ("drift", "confidence", "model", False), ("drift", "psi", "model", True)]
+    assert (drift[1].window, drift[1].cooldown_s, drift[1].fallback) == (100, 600.0,
+                                                                        "predict-safe")
+    assert trigger_name("predict", drift[0]) == "predict.drift"
