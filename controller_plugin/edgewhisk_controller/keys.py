@@ -7,6 +7,7 @@ One module so that handlers, middleware and ``app.py`` name them without importi
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from .artifacts import ArtifactRegistry
 from .auth import Authenticator, Subject
@@ -26,3 +27,14 @@ SUBJECT = web.RequestKey("subject", Subject)
 """Who is calling (set by the auth middleware on every ``/api/v1/`` request)."""
 NAMESPACE = web.RequestKey("namespace", str)
 """The path's ``{ns}``, resolved (``_``) and authorised by the auth middleware."""
+
+SHARED_READS = "edgewhisk_shared_reads"
+"""The attribute a handler carries when it may be asked for another namespace's entities (a
+published package and its actions): the auth middleware then leaves the 403 to the handler,
+which lets only shared entities through (``dispatch/resolve.py``)."""
+
+
+def shares_reads(handler: Handler) -> Handler:
+    """Mark ``handler`` as one that answers for other namespaces' published packages."""
+    setattr(handler, SHARED_READS, True)
+    return handler

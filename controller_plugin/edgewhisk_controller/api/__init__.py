@@ -2,12 +2,25 @@
 
 from aiohttp import web
 
-from . import actions, activations, artifacts, info, invokers, namespaces, rules, triggers
+from . import (
+    actions,
+    activations,
+    artifacts,
+    info,
+    invokers,
+    limits,
+    namespaces,
+    packages,
+    rules,
+    triggers,
+)
 
 RESOURCES: tuple[web.RouteTableDef, ...] = (
     info.ROUTES,
     namespaces.ROUTES,
     actions.ROUTES,
+    packages.ROUTES,
+    limits.ROUTES,
     activations.ROUTES,
     triggers.ROUTES,
     rules.ROUTES,

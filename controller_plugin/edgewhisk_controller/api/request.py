@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from ..auth import Subject
-from ..exceptions import BadRequest, NotFound, PayloadTooLarge
+from ..exceptions import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
 from ..keys import NAMESPACE, SUBJECT
 from ..schema.entity import check_name, public
 from ..stores import Store
@@ -20,8 +20,18 @@ def subject(request: web.Request) -> Subject:
 
 
 def namespace(request: web.Request) -> str:
-    """The path's namespace, already resolved and authorised by the auth middleware."""
+    """The path's namespace, already resolved and authorised by the auth middleware (for a
+    handler marked ``shares_reads``, possibly another namespace: see ``own_namespace``)."""
     return request[NAMESPACE]
+
+
+def own_namespace(request: web.Request) -> str:
+    """The path's namespace, which must be the caller's (403 otherwise): what a handler that
+    shares reads calls before it writes."""
+    ns = request[NAMESPACE]
+    if ns != request[SUBJECT].namespace:
+        raise Forbidden()
+    return ns
 
 
 def entity_name(request: web.Request) -> str:
@@ -51,13 +61,25 @@ async def get_entity(store: Store, coll: str, ns: str, name: str) -> dict[str, A
     """The stored ``ns/name`` of ``coll``, 404 naming it when absent."""
     doc = await get_or_none(store, coll, f"{ns}/{name}")
     if doc is None:
-        raise not_found(coll, name)
+        await check_collection(store, coll, ns, name)
+        raise NotFound()  # upstream's exact text: clients compare it
     return doc
 
 
-def not_found(coll: str, name: str) -> NotFound:
-    """404 naming the entity (``coll`` is the plural collection, e.g. ``actions``)."""
-    return NotFound(f"The requested resource does not exist: {coll[:-1]} {name!r}.")
+ENTITY_COLLECTIONS = ("actions", "triggers", "rules", "packages")
+"""Upstream keeps these in one database keyed ``ns/name``: one collection of names."""
+CONFORMANCE = "Resource by this name exists but is not in this collection."
+"""Upstream's ``Messages.conformanceMessage``."""
+
+
+async def check_collection(store: Store, coll: str, ns: str, name: str) -> None:
+    """409 when ``ns/name`` is taken by an entity of another collection: an action may not
+    take a trigger's or a package's name, as upstream's ``DocumentTypeMismatchException``."""
+    if coll not in ENTITY_COLLECTIONS:
+        return
+    for other in ENTITY_COLLECTIONS:
+        if other != coll and await get_or_none(store, other, f"{ns}/{name}") is not None:
+            raise Conflict(CONFORMANCE)
 
 
 def json_response(body: Any, status: int = 200, **headers: str) -> web.Response:

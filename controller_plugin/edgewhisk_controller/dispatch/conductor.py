@@ -109,9 +109,11 @@ def _record(s: Session, response: act.Response) -> act.ActivationRecord:
         response=response,
         logs=s.logs,
         annotations=act.composition_annotations(
-            path=stored.path(s.job.ns, s.job.action.get("name", "")),
+            path=stored.action_path(s.job.ns, s.job.action),
             limits=lim,
             topmost=not s.job.in_composition,
+            wait_ms=s.start_ms - s.job.received_ms,
+            binding=s.job.binding,
         ),
         cause=s.job.cause,
     )

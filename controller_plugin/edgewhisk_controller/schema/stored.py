@@ -40,6 +40,30 @@ def is_conductor(action: Mapping[str, Any]) -> bool:
     return is_truthy(annotation(action, "conductor"))
 
 
+SEQUENCE = "sequence"
+"""The ``exec.kind`` of a sequence (upstream's ``Exec.SEQUENCE``)."""
+
+
+def is_sequence(action: Mapping[str, Any]) -> bool:
+    exec_ = action.get("exec")
+    return isinstance(exec_, Mapping) and exec_.get("kind") == SEQUENCE
+
+
+def final_parameters(action: Mapping[str, Any]) -> frozenset[str]:
+    """Upstream's ``immutableParameters``: with a ``final: true`` annotation, every parameter
+    with a value (package and binding ones included) may not be set by an invocation."""
+    if annotation(action, "final") is not True:
+        return frozenset()
+    return frozenset(key for key, value in parameters(action).items() if value is not None)
+
+
+def init_parameters(action: Mapping[str, Any]) -> frozenset[str]:
+    """The parameters marked ``init: true``: exported to the action's environment at
+    ``/init`` and not passed to ``/run`` (upstream's ``ContainerProxy.partitionArguments``)."""
+    return frozenset(item["key"] for item in action.get("parameters") or ()
+                     if isinstance(item, Mapping) and item.get("init") is True)
+
+
 def provides_api_key(action: Mapping[str, Any]) -> bool:
     """Upstream passes the key unless ``provide-api-key`` is present and falsy."""
     return is_truthy(annotation(action, "provide-api-key", True))
@@ -69,6 +93,12 @@ def limits(action: Mapping[str, Any]) -> dict[str, int]:
 def path(ns: str, name: str) -> str:
     """Upstream's ``fullyQualifiedName(false)``: ``ns/name``."""
     return f"{ns}/{name}"
+
+
+def action_path(ns: str, action: Mapping[str, Any]) -> str:
+    """Where a stored action lives, ``ns/name`` or ``ns/pkg/name`` (its own ``namespace``
+    field; ``ns`` for a document that has none): the ``path`` of its records."""
+    return path(str(action.get("namespace") or ns), str(action.get("name", "")))
 
 
 def exec_of(action: Mapping[str, Any]) -> Mapping[str, Any]:

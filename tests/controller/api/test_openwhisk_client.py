@@ -58,3 +58,21 @@ def test_fire_a_trigger_through_a_rule_with_the_js_client(controller: Controller
     assert seen["afterDisable"]["rules"]["guest/js-rule"]["status"] == "inactive"
     assert seen["enabled"]["status"] == "active"
     assert [r["name"] for r in seen["rules"]] == ["js-rule"]
+
+
+def test_packages_bindings_and_namespaces_get_with_the_js_client(controller: Controller) -> None:
+    """apache/openwhisk:docs/packages.md through the reference client: a package's parameters
+    reach its actions, a binding's override them, the invocation's override both; ``packages.get``
+    lists the actions; ``namespaces.get`` (four collection reads) sees the package; a package
+    with actions is not deleted (409)."""
+    seen = _scenario(controller, "packages.js")
+    assert seen["created"]["binding"] == {}
+    assert seen["binding"]["binding"] == {"namespace": "guest", "name": "js-pkg"}
+    assert seen["viaPackage"] == {"text": "hello pkg"}
+    assert seen["viaBinding"] == {"text": "hello binding"}
+    assert seen["overridden"] == {"text": "bye binding"}
+    assert [a["name"] for a in seen["got"]["actions"]] == ["greet"]
+    assert {"js-pkg", "js-bind"} <= {p["name"] for p in seen["listed"]}
+    assert set(seen["namespace"]) == {"actions", "packages", "triggers", "rules"}
+    assert "js-pkg" in [p["name"] for p in seen["namespace"]["packages"]]
+    assert seen["notEmpty"]["statusCode"] == 409

@@ -66,6 +66,8 @@ def test_a_three_step_composition_merges_state_and_records_every_step(
     assert all(_annotations(s)["causedBy"] == "sequence" for s in steps)
     assert "cause" not in primary
     assert primary["duration"] == sum(s["duration"] for s in steps)
+    wait = primary["annotations"].pop(4)  # upstream's PrimitiveActions.completeActivation
+    assert wait["key"] == "waitTime" and isinstance(wait["value"], int) and wait["value"] >= 0
     assert primary["annotations"] == [
         {"key": "topmost", "value": True},
         {"key": "path", "value": f"{NS}/flow"},
