@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..exceptions import Forbidden, NotFound
 from ..schema import activation as act
 from ..schema import stored
 from ..stores import Doc
@@ -126,7 +127,8 @@ async def _conduct(engine: Engine, s: Session, payload: dict[str, Any]) -> act.R
             return act.application_error(TOO_LONG)
         params = payload if s.state is None else {**payload, **s.state}
         acc.conductors += 1
-        step = await _step(engine, s, s.job.ns, s.job.action, params, primitive=True)
+        step = await _step(engine, s, s.job.action, params, primitive=True,
+                           binding=s.job.binding)
         if isinstance(step, act.Response):
             return step
         code, result = step["response"]["statusCode"], step["response"]["result"]
@@ -151,22 +153,25 @@ async def _component(
         return {"error": component_invalid(name)}
     if s.accounting.components >= s.accounting.limit:
         return {"error": TOO_LONG}
-    resolved = stored.path(*fqn)
-    if fqn[0] != s.job.ns:  # a key reaches its own namespace only
-        return {"error": component_not_accessible(resolved)}
-    component = await engine.load_action(*fqn)
-    if component is None:
-        return {"error": component_not_found(resolved)}
+    path = stored.path(*fqn)
+    try:  # another namespace's actions only through a package it shared
+        found = await engine.resolve(s.job.ns, f"/{path}")
+    except Forbidden:
+        return {"error": component_not_accessible(path)}
+    except NotFound:
+        return {"error": component_not_found(path)}
+    component = found.action
     if not stored.is_conductor(component):
         s.accounting.components += 1  # a nested composition counts its own
-    step = await _step(engine, s, fqn[0], component, params, primitive=False)
+    step = await _step(engine, s, component, params, primitive=False, binding=found.binding)
     if isinstance(step, act.Response):
         return step
     return _box(step["response"]["result"], "value")
 
 
 async def _step(
-    engine: Engine, s: Session, ns: str, action: Doc, params: dict[str, Any], *, primitive: bool
+    engine: Engine, s: Session, action: Doc, params: dict[str, Any], *, primitive: bool,
+    binding: str | None = None,
 ) -> act.ActivationRecord | act.Response:
     """Run one activation of the composition and wait for its record (logged in ``s``).
 
@@ -174,8 +179,8 @@ async def _step(
     runs of this composition); a component that is a conductor is a nested composition,
     awaited without a time limit as upstream does.
     """
-    job = Job(ns, action, params, s.job.subject, _now_ms(), s.job.api_key,
-              cause=s.activation_id, in_composition=True)
+    job = Job(s.job.ns, action, params, s.job.subject, _now_ms(), s.job.api_key,
+              cause=s.activation_id, in_composition=True, binding=binding)
     try:
         activation_id, task = engine.start(job, accounting=s.accounting, primitive=primitive)
     except Exception:

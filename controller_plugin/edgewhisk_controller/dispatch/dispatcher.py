@@ -44,7 +44,6 @@ from ..schema import activation as act
 from ..schema import stored
 from ..schema.exceptions import CorruptedAction
 from ..stores import Doc, Store
-from ..stores.interface import get_or_none
 from ..tunnel.exceptions import InvokerLost, TunnelError
 from . import artifacts, conductor, fanout, resolve, sequence, triggers
 from .exceptions import DispatcherClosed
@@ -202,12 +201,9 @@ class Dispatcher:
             coro = self._run(job, activation_id)
         return activation_id, self._spawn(coro)
 
-    async def load_action(self, ns: str, name: str) -> Doc | None:
-        """The stored action ``ns/name``, or None if there is none."""
-        return await get_or_none(self.store, stored.ACTIONS, stored.path(ns, name))
-
     async def resolve(self, ns: str, fqn: str) -> resolve.Resolved:
-        """The action a sequence names (``/ns/pkg/name``), as namespace ``ns`` may run it:
+        """The action a sequence, a composition or a rule names (``/ns/pkg/name``), as
+        namespace ``ns`` may run it:
         parameters inherited from its package and binding (``NotFound``, ``Forbidden``)."""
         return await resolve.resolve_name(self.store, ns, fqn)
 

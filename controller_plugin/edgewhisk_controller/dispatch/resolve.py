@@ -76,23 +76,29 @@ async def resolve_package(store: Store, caller_ns: str, ns: str, name: str) -> P
     return Package(bound, doc, merged)
 
 
-async def resolve_action(store: Store, caller_ns: str, ns: str, name: str) -> Resolved:
-    """The action ``name`` (``act`` or ``pkg/act``) of ``ns`` as ``caller_ns`` may run it."""
+async def locate_action(store: Store, caller_ns: str, ns: str,
+                        name: str) -> tuple[str, Package | None]:
+    """Where the action ``name`` (``act`` or ``pkg/act``) of ``ns`` is stored, and the package
+    it was reached through, without reading the action (upstream's ``resolveAction``)."""
     pkg, _, simple = name.rpartition("/")
     if not pkg:
         if ns != caller_ns:
             raise Forbidden()
-        doc = await get_or_none(store, stored.ACTIONS, stored.path(ns, simple))
-        if doc is None:
-            raise NotFound()
-        return Resolved(doc, stored.path(ns, simple))
+        return stored.path(ns, simple), None
     package = await resolve_package(store, caller_ns, ns, pkg)
-    path = stored.path(package.path, simple)
+    return stored.path(package.path, simple), package
+
+
+async def resolve_action(store: Store, caller_ns: str, ns: str, name: str) -> Resolved:
+    """The action ``name`` (``act`` or ``pkg/act``) of ``ns`` as ``caller_ns`` may run it."""
+    path, package = await locate_action(store, caller_ns, ns, name)
     doc = await get_or_none(store, stored.ACTIONS, path)
     if doc is None:
         raise NotFound()
+    if package is None:
+        return Resolved(doc, path)
     inherited = dict(doc, parameters=merge_parameters(package.parameters, doc.get("parameters")))
-    binding = stored.path(ns, pkg) if package.binding is not None else None
+    binding = stored.path(ns, name.rpartition("/")[0]) if package.binding is not None else None
     return Resolved(inherited, path, binding)
 
 

@@ -177,12 +177,14 @@ async def _count(store: Store, caller_ns: str, path: str, components: list[str],
                  depth: int) -> int:
     total = 0
     for component in components:
+        ns, name = resolve.split_qualified(component, caller_ns)
         try:
-            resolved = await resolve.resolve_name(store, caller_ns, component)
+            location, _ = await resolve.locate_action(store, caller_ns, ns, name)
+            if location == path:  # before the read: the sequence may not exist yet
+                raise BadRequest(seq.CYCLIC)
+            resolved = await resolve.resolve_action(store, caller_ns, ns, name)
         except NotFound:
             raise BadRequest(seq.COMPONENT_NOT_FOUND) from None
-        if resolved.path == path:
-            raise BadRequest(seq.CYCLIC)
         if stored.is_sequence(resolved.action):
             if depth >= seq.LIMIT:
                 raise BadRequest(seq.TOO_LONG)

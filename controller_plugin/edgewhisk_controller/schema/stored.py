@@ -112,8 +112,9 @@ def resolve_name(value: Any, ns: str) -> tuple[str, str] | None:
     """Resolve a composition's ``action`` field to (namespace, name), or None if malformed.
 
     As upstream's ``FullyQualifiedEntityName.resolveName``: ``name`` and ``pkg/name`` are
-    relative to ``ns``; ``/ns2/name`` is fully qualified; ``/_/name`` means ``ns``. Packages
-    are not supported, so ``pkg/name`` resolves to a name that does not exist.
+    relative to ``ns``; ``/ns2/name`` and ``/ns2/pkg/name`` are fully qualified; ``/_/name``
+    means ``ns``. The package, binding and sharing rules apply when the name is resolved to an
+    action (``dispatch/resolve.py``).
     """
     if not isinstance(value, str) or not value:
         return None

@@ -118,3 +118,20 @@ def test_the_root_answers_the_runtimes_manifest(controller: Controller) -> None:
     assert info["limits"]["max_action_memory"] == 512 * 1024 * 1024
     assert info["limits"]["max_action_duration"] == 300_000
     assert info["limits"]["sequence_length"] == 50
+
+
+def test_a_synchronous_throw_in_a_nodejs_action_is_a_developer_error(guest: Client) -> None:
+    """apache/openwhisk-runtime-nodejs (``runner.js`` rejects a throw before ``main``
+    returns; ``service.js`` answers it 502 ``An error has occurred: <error>``): the invoker
+    records an action developer error; a rejected promise stays an application error."""
+    for name, code in (("throws", "function main() { throw new Error('boom') }"),
+                       ("rejects", "async function main() { throw new Error('boom') }")):
+        response = guest.request("PUT", f"actions/{name}",
+                                 json={"exec": {"kind": "nodejs:default", "code": code}})
+        assert response.status_code == 200, response.text
+    thrown = guest.request("POST", "actions/throws?blocking=true", json={}).json()["response"]
+    assert thrown["status"] == "action developer error" and thrown["statusCode"] == 2
+    assert thrown["result"] == {"error": "An error has occurred: Error: boom"}
+    rejected = guest.request("POST", "actions/rejects?blocking=true", json={}).json()["response"]
+    assert rejected["status"] == "application error"
+    assert rejected["result"] == {"error": "boom"}

@@ -76,3 +76,16 @@ def test_packages_bindings_and_namespaces_get_with_the_js_client(controller: Con
     assert set(seen["namespace"]) == {"actions", "packages", "triggers", "rules"}
     assert "js-pkg" in [p["name"] for p in seen["namespace"]["packages"]]
     assert seen["notEmpty"]["statusCode"] == 409
+
+
+def test_a_sequence_with_the_js_client(controller: Controller) -> None:
+    """apache/openwhisk:docs/actions.md ("Creating action sequences") through the reference
+    client's ``actions.create({sequence})``: the stored exec, the composed result, and the
+    component activations named in the sequence's logs, caused by it."""
+    seen = _scenario(controller, "sequence.js")
+    assert seen["created"]["exec"] == {"kind": "sequence",
+                                       "components": ["/guest/js-upper", "/guest/js-exclaim"]}
+    assert seen["record"]["response"]["result"] == {"text": "HI!"}
+    assert len(seen["record"]["logs"]) == 2
+    assert seen["first"]["name"] == "js-upper"
+    assert seen["first"]["cause"] == seen["record"]["activationId"]
