@@ -13,6 +13,7 @@ from .artifacts import ArtifactRegistry
 from .auth import Authenticator, Subject
 from .config import ControllerConfig
 from .dispatch import Dispatcher
+from .dispatch.alarms import AlarmService
 from .stores import Store
 
 CONFIG = web.AppKey("config", ControllerConfig)
@@ -20,6 +21,7 @@ STORE = web.AppKey("store", Store)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 REGISTRY = web.AppKey("artifacts", ArtifactRegistry)
+ALARMS = web.AppKey("alarms", AlarmService)
 
 TID = web.RequestKey("tid", str)
 """The request's transaction id (``X-Request-ID``, ``code`` of error bodies)."""

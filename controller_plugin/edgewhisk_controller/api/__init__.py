@@ -5,6 +5,7 @@ from aiohttp import web
 from . import (
     actions,
     activations,
+    alarms,
     artifacts,
     info,
     invokers,
@@ -23,6 +24,7 @@ RESOURCES: tuple[web.RouteTableDef, ...] = (
     limits.ROUTES,
     activations.ROUTES,
     triggers.ROUTES,
+    alarms.ROUTES,
     rules.ROUTES,
     invokers.ROUTES,
     artifacts.ROUTES,

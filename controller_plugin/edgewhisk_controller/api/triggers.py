@@ -2,17 +2,21 @@
 
 Firing hands the trigger to ``Dispatcher.fire``, which records the trigger activation and
 invokes each active rule's action without blocking: 202 ``{"activationId"}``. A trigger with
-no active rule answers 204 and records nothing, as upstream.
+no active rule answers 204 and records nothing, as upstream. A trigger with a ``feed``
+annotation gets the feed's lifecycle events from here for clients that do not send them
+(``dispatch/feeds.py``): ``CREATE`` when created with parameters, ``DELETE`` when deleted.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from ..dispatch import feeds
+from ..exceptions import ControllerError
 from ..keys import DISPATCHER, STORE
 from ..schema import trigger as schema
 from ..schema.entity import PAYLOAD_MAX, object_body
-from .crud import delete_requested, list_response, put_document, requested
+from .crud import delete_requested, list_response, new_document, requested
 from .request import (
     entity_name,
     entity_response,
@@ -35,7 +39,19 @@ async def list_triggers(request: web.Request) -> web.Response:
 @ROUTES.put("/api/v1/namespaces/{ns}/triggers/{name}")
 async def put_trigger(request: web.Request) -> web.Response:
     # the previous _rev travels along: a rule written meanwhile makes this a 409, not a loss
-    return entity_response(await put_document(request, COLL, schema.build))
+    store = request.app[STORE]
+    doc, previous = await new_document(request, COLL, schema.build)
+    feed_parameters = feeds.takes_parameters(doc) if previous is None else None
+    doc["_rev"] = await store.put(COLL, doc)
+    if feed_parameters:
+        caller = subject(request)
+        try:
+            await feeds.send(request.app[DISPATCHER], doc, "CREATE", feed_parameters,
+                             subject=caller.subject, api_key=caller.api_key)
+        except ControllerError:
+            await store.delete(COLL, doc["_id"], doc["_rev"])  # as wsk does: no feed, no trigger
+            raise
+    return entity_response(doc)
 
 
 @ROUTES.get("/api/v1/namespaces/{ns}/triggers/{name}")
@@ -45,6 +61,9 @@ async def get_trigger(request: web.Request) -> web.Response:
 
 @ROUTES.delete("/api/v1/namespaces/{ns}/triggers/{name}")
 async def delete_trigger(request: web.Request) -> web.Response:
+    caller = subject(request)
+    await feeds.deleted(request.app[DISPATCHER], await requested(request, COLL),
+                        subject=caller.subject, api_key=caller.api_key)
     return entity_response(await delete_requested(request, COLL))
 
 

@@ -89,3 +89,23 @@ def test_a_sequence_with_the_js_client(controller: Controller) -> None:
     assert len(seen["record"]["logs"]) == 2
     assert seen["first"]["name"] == "js-upper"
     assert seen["first"]["cause"] == seen["record"]["activationId"]
+
+
+def test_an_alarm_feed_s_lifecycle_with_the_js_client(controller: Controller) -> None:
+    """apache/openwhisk:docs/feeds.md ("Implementing Feed Actions"): the client creates the
+    trigger with a ``feed`` annotation and invokes the feed action with ``lifecycleEvent``,
+    ``triggerName`` and ``authKey`` (the JS client's ``feeds``): CREATE starts the alarm,
+    READ answers its configuration, PAUSE stops the firings, UNPAUSE resumes them, DELETE
+    ends them; each firing runs the rule's action with ``trigger_payload``."""
+    seen = _scenario(controller, "feeds.js")
+    assert seen["created"]["response"]["success"], seen["created"]
+    assert seen["firstFired"], "the alarm never fired its trigger"
+    config = seen["read"]["response"]["result"]["config"]
+    assert config["kind"] == "interval" and config["seconds"] == 1
+    assert config["trigger_payload"] == {"from": "alarm"}
+    assert seen["paused"]["status"]["active"] is False
+    assert seen["whilePaused"] == []  # no trigger activation started while paused
+    assert seen["unpaused"]["status"]["active"] is True and seen["afterUnpause"]
+    assert seen["deleted"]["response"]["success"] and seen["afterDelete"] == []
+    assert seen["record"]["response"]["result"] == {"from": "alarm"}
+    assert seen["record"]["cause"]  # the trigger activation that fired it
