@@ -12,8 +12,10 @@ from . import (
     limits,
     namespaces,
     packages,
+    routes,
     rules,
     triggers,
+    webactions,
 )
 
 RESOURCES: tuple[web.RouteTableDef, ...] = (
@@ -28,6 +30,8 @@ RESOURCES: tuple[web.RouteTableDef, ...] = (
     rules.ROUTES,
     invokers.ROUTES,
     artifacts.ROUTES,
+    routes.ROUTES,  # before web: /api/v1/web/whisk.system/apimgmt/ is route management
+    webactions.ROUTES,
 )
 
 __all__ = ["RESOURCES"]

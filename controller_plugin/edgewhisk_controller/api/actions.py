@@ -33,6 +33,7 @@ from ..schema import stored
 from ..schema.entity import PAYLOAD_MAX, check_name, object_body, public, query_bool, query_int
 from .crud import list_response, new_document
 from .request import (
+    activation_headers,
     check_collection,
     entity_name,
     entity_response,
@@ -126,7 +127,7 @@ async def invoke_action(request: web.Request) -> web.Response:
         api_key=caller.api_key,  # the dispatcher passes it on only to provide-api-key actions
         site=request.headers.get(SITE_HEADER) or None, binding=resolved.binding,
     )
-    headers = {"X-OW-Activation-Id": invocation.activation_id}
+    headers = activation_headers(invocation.activation_id)
     if not blocking or invocation.record is None:
         body: dict[str, Any] = {"activationId": invocation.activation_id}
         if invocation.fanout is not None:

@@ -93,3 +93,9 @@ def _dumps(value: Any) -> str:
 
 def entity_response(doc: dict[str, Any]) -> web.Response:
     return json_response(public(doc))
+
+
+def activation_headers(activation_id: str) -> dict[str, str]:
+    """The headers naming an answer's activation: upstream's ``x-openwhisk-activation-id``
+    (``Entities.ActivationIdHeader``) and the ``X-OW-Activation-Id`` this API always sent."""
+    return {"X-OW-Activation-Id": activation_id, "x-openwhisk-activation-id": activation_id}

@@ -18,6 +18,7 @@ from ..schema import trigger as schema
 from ..schema.entity import PAYLOAD_MAX, object_body
 from .crud import delete_requested, list_response, new_document, requested
 from .request import (
+    activation_headers,
     entity_name,
     entity_response,
     get_entity,
@@ -79,4 +80,4 @@ async def fire_trigger(request: web.Request) -> web.Response:
     if activation_id is None:  # no active rule: nothing fired, nothing recorded
         return web.Response(status=204)
     return json_response({"activationId": activation_id}, 202,
-                         **{"X-OW-Activation-Id": activation_id})
+                         **activation_headers(activation_id))
