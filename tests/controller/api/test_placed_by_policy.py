@@ -55,6 +55,7 @@ def test_a_packaged_annotated_action_runs_on_the_edge_invoker_its_policy_names(
     assert _annotation(record, "invoker") == "u1-phone"
     assert _annotation(record, "path") == "guest/sensors/read"
     assert _annotation(record, "binding") == "guest/my-sensors"
+    assert isinstance(_annotation(record, "initTime"), int)  # a cold start on the device
     assert record["response"]["result"] == {"hops": ["binding"]}
 
 

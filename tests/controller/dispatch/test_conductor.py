@@ -225,6 +225,10 @@ def test_a_nested_composition_is_caused_by_its_parent(make_env: Any, run: Run) -
     assert _annotations(nested)["topmost"] is False
     assert _annotations(nested)["causedBy"] == "sequence"
     assert len(nested["logs"]) == 3
+    # PrimitiveActions.completeActivation: every composition record has its waitTime
+    assert [a["key"] for a in nested["annotations"]] == [
+        "topmost", "path", "kind", "conductor", "causedBy", "waitTime", "limits"]
+    assert _annotations(nested)["waitTime"] >= 0
 
 
 def test_shutting_down_mid_composition_records_the_composition_and_its_step_as_aborted(
