@@ -52,9 +52,6 @@ MAX_WAIT_MS = 60_000
 STATUS_OF_CODE = {0: 200, 1: 502, 2: 502, 3: 500}
 """HTTP status of a blocking answer by ``response.statusCode`` (success, application error,
 developer error, whisk internal error)."""
-PARAMETERS_NOT_ALLOWED = ("Request defines parameters that are not allowed (e.g., reserved "
-                          "properties).")
-"""Upstream's ``Messages.parametersNotAllowed``: an invoke overriding ``final`` parameters."""
 
 
 @ROUTES.get(BASE)
@@ -119,7 +116,7 @@ async def invoke_action(request: web.Request) -> web.Response:
     params = object_body(await read_json(request, limit=PAYLOAD_MAX), "invocation parameters")
     resolved = await resolved_action(request)
     if stored.final_parameters(resolved.action) & params.keys():
-        raise BadRequest(PARAMETERS_NOT_ALLOWED)
+        raise BadRequest(stored.PARAMETERS_NOT_ALLOWED)
     caller = subject(request)
     invocation = await request.app[DISPATCHER].invoke(
         caller.namespace, resolved.action, params, subject=caller.subject, blocking=blocking,

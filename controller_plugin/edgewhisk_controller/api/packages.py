@@ -21,7 +21,7 @@ from ..exceptions import BadRequest, Conflict, Forbidden
 from ..keys import STORE, shares_reads
 from ..schema import package as schema
 from ..schema import stored
-from ..schema.entity import page, query_bool
+from ..schema.entity import page, public, query_bool
 from ..stores import Store
 from ..stores.interface import get_or_none
 from .crud import list_response, new_document, requested
@@ -64,7 +64,7 @@ async def get_package(request: web.Request) -> web.Response:
     shown = dict(found.binding or found.package, parameters=found.parameters)
     contents = await store.list(stored.ACTIONS, filters={"namespace": found.path})
     return json_response({
-        **{k: v for k, v in shown.items() if not k.startswith("_")},
+        **public(shown),
         "actions": [schema.content_entry(a) for a in contents if not schema.is_feed(a)],
         "feeds": [schema.content_entry(a) for a in contents if schema.is_feed(a)],
     })

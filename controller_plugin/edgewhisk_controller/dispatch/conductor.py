@@ -30,14 +30,13 @@ from ..exceptions import Forbidden, NotFound
 from ..schema import activation as act
 from ..schema import stored
 from ..stores import Doc
-from .job import Accounting, Engine, Job
+from .job import COMPONENT_WAIT_EXTRA_S, Accounting, Engine, Job
 
 log = logging.getLogger(__name__)
 
 # Upstream's messages (org.apache.openwhisk.http.Messages), word for word.
 TOO_LONG = "Too many actions in the composition."
 ACTIVATION_FAILURE = "Activation failure during composition."
-COMPONENT_WAIT_EXTRA_S = 60.0  # upstream waits a component's timeout plus one minute
 
 
 def activation_timeout(activation_id: str) -> str:

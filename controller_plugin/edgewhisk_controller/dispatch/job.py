@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from ..preprocess import BoundAction
     from .resolve import Resolved
 
+COMPONENT_WAIT_EXTRA_S = 60.0
+"""Upstream waits for a component of a sequence or composition its timeout plus one minute."""
 COMPONENT_LIMIT = 50
 """Upstream's ``actionSequenceLimit``: component activations per composition (and 2n+1
 conductor runs)."""

@@ -33,12 +33,10 @@ from ..schema import sequence as seq
 from ..schema import stored
 from ..stores import Store
 from . import resolve
-from .job import Accounting, Engine, Job
+from .job import COMPONENT_WAIT_EXTRA_S, Accounting, Engine, Job
 
 log = logging.getLogger(__name__)
 
-COMPONENT_WAIT_EXTRA_S = 60.0
-"""Upstream waits for a component its timeout plus one minute."""
 FAILED = "Sequence failed."
 
 

@@ -49,6 +49,12 @@ def is_sequence(action: Mapping[str, Any]) -> bool:
     return isinstance(exec_, Mapping) and exec_.get("kind") == SEQUENCE
 
 
+PARAMETERS_NOT_ALLOWED = ("Request defines parameters that are not allowed (e.g., reserved "
+                          "properties).")
+"""Upstream's ``Messages.parametersNotAllowed``: a request setting ``final`` (or, for a web
+action, reserved ``__ow_*``) parameters."""
+
+
 def final_parameters(action: Mapping[str, Any]) -> frozenset[str]:
     """Upstream's ``immutableParameters``: with a ``final: true`` annotation, every parameter
     with a value (package and binding ones included) may not be set by an invocation."""

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..exceptions import BadRequest, NotFound
+from .stored import PARAMETERS_NOT_ALLOWED
 
 EXTENSIONS = (".http", ".json", ".html", ".svg", ".text")
 DEFAULT_EXTENSION = ".http"
@@ -37,8 +38,6 @@ PREFIX = "__ow_"
 RESERVED = frozenset(PREFIX + f for f in ("method", "headers", "path", "user", "query", "body"))
 
 PROPERTY_NOT_FOUND = "Response does not include requested property."
-PARAMETERS_NOT_ALLOWED = ("Request defines parameters that are not allowed (e.g., reserved "
-                          "properties).")
 HTTP_CONTENT_TYPE_ERROR = "Response type in header did not match generated content type."
 UNKNOWN_CONTENT_TYPE = "Response did not specify a known content-type."
 ERROR_PROCESSING = "There was an error processing your request."
@@ -96,7 +95,7 @@ def arguments(request: Request, *, user: str | None, raw: bool,
     query = dict(parse_qsl(request.query, keep_blank_values=True))
     fields = body if isinstance(body, dict) else {}
     if (query.keys() | fields.keys()) & (RESERVED | protected):
-        raise BadRequest(PARAMETERS_NOT_ALLOWED)
+        raise BadRequest(PARAMETERS_NOT_ALLOWED)  # stored's: invoke says the same
     out = {**context, **query, **fields}
     if body is not None and not isinstance(body, dict):
         out[PREFIX + "body"] = body
