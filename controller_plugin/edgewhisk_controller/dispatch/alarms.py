@@ -24,7 +24,7 @@ from typing import Any
 from ..exceptions import NotFound
 from ..schema import alarm as schema
 from ..schema import stored
-from ..stores import Conflict, Doc, Store, update
+from ..stores import Conflict, Doc, Store, StoreUnavailable, update
 from ..stores import NotFound as StoreNotFound
 from ..stores.interface import get_or_none
 from .dispatcher import Dispatcher
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 COLL = schema.COLLECTION
 TRIGGERS = "triggers"
+RETRY_S = 1.0
 
 
 def now_ms() -> int:
@@ -126,13 +127,20 @@ class AlarmService:
             timer.cancel()
 
     async def _run(self, id: str) -> None:
-        """Sleep until the alarm's next time, claim it, fire; until it ends or changes."""
+        """Sleep until the alarm's next time, claim it, fire; until it ends or changes. A
+        store that is not available now is tried again a little later (the alarm is late,
+        never lost)."""
         while True:
-            doc = await get_or_none(self.store, COLL, id)
-            if doc is None or doc["status"] != "active" or doc.get("next") is None:
-                return
-            await asyncio.sleep(max(0.0, (doc["next"] - now_ms()) / 1000))
-            claimed = await self._claim(doc)
+            try:
+                doc = await get_or_none(self.store, COLL, id)
+                if doc is None or doc["status"] != "active" or doc.get("next") is None:
+                    return
+                await asyncio.sleep(max(0.0, (doc["next"] - now_ms()) / 1000))
+                claimed = await self._claim(doc)
+            except StoreUnavailable as exc:
+                log.warning("alarm %s waits for the store: %s", id, exc)
+                await asyncio.sleep(RETRY_S)
+                continue
             if claimed is None:
                 continue  # changed meanwhile (or another controller fired it): re-read
             try:
