@@ -29,8 +29,9 @@ from .blobs import BlobStore, LoggedBlobStore, open_blobs
 from .config import ControllerConfig
 from .dispatch import Dispatcher
 from .dispatch.alarms import AlarmService
+from .dispatch.throttle import Throttle
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
-from .keys import ALARMS, AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE
+from .keys import ALARMS, AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, THROTTLE
 from .middleware import auth_middleware, errors_middleware
 from .placement import Engine, PlacementEngine
 from .stores import open_store
@@ -50,7 +51,8 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=CLIENT_MAX_SIZE)
     app[CONFIG] = config
     app[STORE] = store = open_store(config.store_location)
-    app[AUTHENTICATOR] = Authenticator(store)
+    app[AUTHENTICATOR] = Authenticator(store, allow_guest=config.guest_enabled)
+    app[THROTTLE] = Throttle()  # per-namespace limits (config.limits_for)
     blobs = LoggedBlobStore(open_blobs(config.blobs_location), config.blobs_log)
     app[REGISTRY] = ArtifactRegistry(store, blobs, max_size=config.artifact_max_size)
     for routes in RESOURCES:
@@ -74,7 +76,8 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
     async with contextlib.AsyncExitStack() as opened:
         opened.push_async_callback(store.close)
         opened.push_async_callback(app[REGISTRY].close)  # the blob store's clients
-        await ensure_guest(store)
+        if config.guest_enabled:  # loopback or --guest: the publicly known key is safe/asked
+            await ensure_guest(store)
         await catalog.install(store)  # /whisk.system: utils, alarms
         backend = _backend(config)
         opened.push_async_callback(backend.close)
@@ -97,7 +100,9 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
                                 artifacts=app[REGISTRY])
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
-        app[ALARMS] = alarms = AlarmService(store, dispatcher)  # fires what feeds registered
+        throttle = app[THROTTLE]
+        app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits
+            store, dispatcher, lambda ns: throttle.fire(ns, config.limits_for(ns)))
         opened.push_async_callback(alarms.close)
         await alarms.start()
         yield

@@ -14,6 +14,7 @@ from .auth import Authenticator, Subject
 from .config import ControllerConfig
 from .dispatch import Dispatcher
 from .dispatch.alarms import AlarmService
+from .dispatch.throttle import Throttle
 from .stores import Store
 
 CONFIG = web.AppKey("config", ControllerConfig)
@@ -22,6 +23,7 @@ AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 REGISTRY = web.AppKey("artifacts", ArtifactRegistry)
 ALARMS = web.AppKey("alarms", AlarmService)
+THROTTLE = web.AppKey("throttle", Throttle)
 
 TID = web.RequestKey("tid", str)
 """The request's transaction id (``X-Request-ID``, ``code`` of error bodies)."""

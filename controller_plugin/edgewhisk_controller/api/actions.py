@@ -30,10 +30,19 @@ from ..keys import DISPATCHER, STORE, shares_reads
 from ..schema import action as schema
 from ..schema import package as packages
 from ..schema import stored
-from ..schema.entity import PAYLOAD_MAX, check_name, object_body, public, query_bool, query_int
+from ..schema.entity import (
+    PAYLOAD_MAX,
+    check_name,
+    check_payload,
+    object_body,
+    public,
+    query_bool,
+    query_int,
+)
 from .crud import list_response, new_document
 from .request import (
     activation_headers,
+    charge_invoke,
     check_collection,
     entity_name,
     entity_response,
@@ -73,7 +82,7 @@ async def list_package_actions(request: web.Request) -> web.Response:
 async def put_action(request: web.Request) -> web.Response:
     ns, store = own_namespace(request), request.app[STORE]
     home = await _writable_home(request, ns)
-    doc, _ = await new_document(request, COLL, schema.build, ns=home)
+    doc, _ = await new_document(request, COLL, schema.build, ns=home, limit=schema.DOCUMENT_MAX)
     if stored.is_sequence(doc):
         await sequences.check_components(store, ns, stored.action_path(ns, doc),
                                          doc["exec"]["components"])
@@ -117,7 +126,9 @@ async def invoke_action(request: web.Request) -> web.Response:
     resolved = await resolved_action(request)
     if stored.final_parameters(resolved.action) & params.keys():
         raise BadRequest(stored.PARAMETERS_NOT_ALLOWED)
+    check_payload(stored.merged_parameters(resolved.action, params))  # what it gets: <= 1 MiB
     caller = subject(request)
+    charge_invoke(request, caller.namespace)  # 429; the caller pays, in a shared package too
     invocation = await request.app[DISPATCHER].invoke(
         caller.namespace, resolved.action, params, subject=caller.subject, blocking=blocking,
         wait_s=wait_ms / 1000,

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ..exceptions import Conflict
 from ..keys import STORE
-from ..schema.entity import page, public, query_bool
+from ..schema.entity import DOCUMENT_MAX, check_document_size, page, public, query_bool
 from ..stores.interface import Scalar, get_or_none
 from .request import (
     check_collection,
@@ -54,32 +54,36 @@ async def requested(request: web.Request, coll: str) -> dict[str, Any]:
 
 
 async def new_document(request: web.Request, coll: str, build: Build, *,
-                       ns: str | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+                       ns: str | None = None, limit: int = DOCUMENT_MAX,
+                       ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The document a PUT asks for and the one it replaces (None for a new entity).
 
     An existing entity is replaced only with ``overwrite=true`` (else 409, upstream's
     ``resource already exists``); a name another collection of the namespace holds is a 409
     too (one collection of names). The new document carries the previous ``_rev``, so a write
     made meanwhile (a rule's entry in its trigger, another PUT) makes the store answer 409
-    rather than lose it. ``ns`` is ``ns/pkg`` for an action in a package.
+    rather than lose it. ``ns`` is ``ns/pkg`` for an action in a package. A body over
+    ``limit`` bytes is a 413 (an action's is larger: its code).
     """
     ns = ns or own_namespace(request)
     name, store = entity_name(request), request.app[STORE]
-    body = await read_json(request)
+    body = await read_json(request, limit=limit)
     previous = await get_or_none(store, coll, f"{ns}/{name}")
     if previous is None:
         await check_collection(store, coll, ns, name)
     elif not query_bool(request.query, "overwrite"):
         raise Conflict(EXISTS)
     doc = build(ns, name, body, previous)
+    check_document_size(doc)
     if previous is not None:
         doc["_rev"] = previous["_rev"]
     return doc, previous
 
 
-async def put_document(request: web.Request, coll: str, build: Build) -> dict[str, Any]:
+async def put_document(request: web.Request, coll: str, build: Build, *,
+                       ns: str | None = None, limit: int = DOCUMENT_MAX) -> dict[str, Any]:
     """Build the PUT's document (``new_document``), store it and return it."""
-    doc, _ = await new_document(request, coll, build)
+    doc, _ = await new_document(request, coll, build, ns=ns, limit=limit)
     await request.app[STORE].put(coll, doc)
     return doc
 

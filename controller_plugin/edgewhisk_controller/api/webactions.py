@@ -7,7 +7,9 @@ owner namespace's) with the request as its arguments and its result as the answe
 (``schema/web.py``). ``require-whisk-auth`` asks for a secret (the ``X-Require-Whisk-Auth``
 header must equal the annotation's string or number) or, when ``true``, a valid key of any
 namespace (then ``__ow_user`` names it). Unless ``web-custom-options: true``, the answer
-carries upstream's CORS headers and ``OPTIONS`` answers 200 without running the action. An
+carries upstream's CORS headers and ``OPTIONS`` answers 200 without running the action. The
+body is read as every body is (``body.py``: 408, 413) and the run charged to the owner's
+namespace limits (429), as upstream throttles a web action as its owner. An
 action that is missing, not exported or not readable by its owner is a 404, so a web URL
 never tells which.
 """
@@ -20,14 +22,15 @@ from aiohttp import web
 
 from ..auth import NAMESPACES
 from ..dispatch import resolve
-from ..exceptions import BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
+from ..exceptions import BadRequest, Forbidden, NotFound, Unauthorized
 from ..keys import DISPATCHER, STORE, SUBJECT, TID
 from ..schema import activation as act
 from ..schema import stored
 from ..schema import web as schema
-from ..schema.entity import PAYLOAD_MAX, check_name
+from ..schema.entity import PAYLOAD_MAX, check_name, check_payload
 from ..stores.interface import get_or_none
-from .request import activation_headers, json_response
+from .body import read
+from .request import activation_headers, charge_invoke, json_response
 
 ROUTES = web.RouteTableDef()
 PATH = "/api/v1/web/{ns}/{pkg}/{action}{tail:.*}"
@@ -60,18 +63,16 @@ async def serve(request: web.Request, ns: str, pkg: str, name: str, extension: s
         return web.Response(status=200, headers=headers)
     if request.method != "OPTIONS":
         _check_auth(request, stored.annotation(resolved.action, "require-whisk-auth"))
-    if (request.content_length or 0) > PAYLOAD_MAX:
-        raise PayloadTooLarge()
-    body = await request.read()
-    if len(body) > PAYLOAD_MAX:
-        raise PayloadTooLarge()
     caller = request.get(SUBJECT)
+    body = await read(request, PAYLOAD_MAX)  # within its deadline (408) and size (413)
     args = schema.arguments(
         schema.Request(request.method, dict(request.headers), path, request.query_string,
                        body, request.headers.get("Content-Type", "")),
         user=caller.namespace if caller is not None else None,
         raw=stored.annotation(resolved.action, "raw-http") is True,
         protected=stored.final_parameters(resolved.action))
+    check_payload(stored.merged_parameters(resolved.action, args))
+    charge_invoke(request, ns)  # 429; the owner pays
     invocation = await request.app[DISPATCHER].invoke(
         ns, resolved.action, args, subject=ns, blocking=True, wait_s=WAIT_S,
         binding=resolved.binding)

@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
-from ..exceptions import NotFound
+from ..exceptions import NotFound, TooManyRequests
 from ..schema import alarm as schema
 from ..schema import stored
 from ..stores import Conflict, Doc, Store, StoreUnavailable, update
@@ -43,9 +44,14 @@ def now_ms() -> int:
 class AlarmService:
     """Schedules every active alarm of the store as one task, and changes them."""
 
-    def __init__(self, store: Store, dispatcher: Dispatcher) -> None:
+    def __init__(self, store: Store, dispatcher: Dispatcher,
+                 charge: Callable[[str], None] = lambda ns: None) -> None:
+        """``charge(ns)`` counts a firing against the namespace's fires per minute (raising
+        ``TooManyRequests`` over it: that firing is skipped and logged, the schedule goes on),
+        as upstream's provider fires through the API, throttled like any caller."""
         self.store = store
         self.dispatcher = dispatcher
+        self.charge = charge
         self._timers: dict[str, asyncio.Task[None]] = {}
 
     async def start(self) -> None:
@@ -164,8 +170,13 @@ class AlarmService:
         if trigger is None:  # the trigger is gone: so is its alarm (upstream disables it)
             await self.delete(ns, name)
             return
-        await self.dispatcher.fire(ns, trigger, schema.trigger_payload(doc),
-                                   subject=doc["subject"])
+        try:
+            self.charge(ns)
+        except TooManyRequests as exc:  # this firing is skipped; the schedule goes on
+            log.warning("alarm %s of %s skipped: %s", name, ns, exc)
+        else:
+            await self.dispatcher.fire(ns, trigger, schema.trigger_payload(doc),
+                                       subject=doc["subject"])
         if doc["next"] is None:
             await self._finish(doc, trigger)
 

@@ -37,6 +37,8 @@ EXEC_FIELDS = ("kind", "code", "binary", "main", "image")
 ANNOTATION = "edgewhisk"
 CODE_MAX = 48 * 1024 * 1024
 """Upstream's action size limit (the code, base64 for zips)."""
+DOCUMENT_MAX = CODE_MAX + entity.DOCUMENT_MAX
+"""The largest PUT body of an action: its code plus what any entity may carry."""
 
 
 def build(ns: str, name: str, body: Any, previous: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -184,6 +186,8 @@ def _annotations(body: Mapping[str, Any], previous: Mapping[str, Any] | None
         merged.pop(item["key"], None)
         merged[item["key"]] = item
     annotations = list(merged.values())
+    if "annotations" in body:
+        entity.check_annotations_size(annotations)
     for item in annotations:
         if item["key"] == ANNOTATION and any(g is item for g in given):
             item["value"] = check_edgewhisk(item["value"])

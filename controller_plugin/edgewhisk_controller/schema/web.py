@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import edgewhisk_json
+
 from ..exceptions import BadRequest, NotFound
 from .stored import PARAMETERS_NOT_ALLOWED
 
@@ -109,9 +111,9 @@ def _body(request: Request, raw: bool) -> Any:
     media = request.content_type.split(";")[0].strip().lower()
     if is_json(media) and not raw:
         try:
-            return json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("The request content was malformed.") from None
+            return edgewhisk_json.loads(request.body)  # the API's one strict reading
+        except edgewhisk_json.JSONError as exc:
+            raise BadRequest(f"The request content was malformed: {exc.reason}.") from None
     if media == "application/x-www-form-urlencoded" and not raw:
         return dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
     if is_binary(media) or media == "application/json":

@@ -94,12 +94,13 @@ def test_final_parameters_cannot_be_overridden_by_an_invocation(guest: Client) -
 
 def test_the_namespace_limits_are_the_ones_entities_are_checked_against(guest: Client) -> None:
     """``WhiskLimitsApi``: ``GET /namespaces/_/limits`` answers the namespace's limits
-    (``UserLimits``: memory and logs in MB, timeouts in ms, sizes as ``"1 MB"``)."""
+    (``UserLimits``: the rates, memory and logs in MB, timeouts in ms, sizes as ``"1 MB"``)."""
     limits = guest.request("GET", "limits").json()
-    assert limits == {"minActionMemory": 128, "maxActionMemory": 512, "minActionLogs": 0,
-                      "maxActionLogs": 10, "minActionTimeout": 100, "maxActionTimeout": 300000,
-                      "minActionConcurrency": 1, "maxActionConcurrency": 500,
-                      "maxParameterSize": "1 MB"}
+    assert limits == {"invocationsPerMinute": 120, "concurrentInvocations": 100,
+                      "firesPerMinute": 60, "minActionMemory": 128, "maxActionMemory": 512,
+                      "minActionLogs": 0, "maxActionLogs": 10, "minActionTimeout": 100,
+                      "maxActionTimeout": 300000, "minActionConcurrency": 1,
+                      "maxActionConcurrency": 500, "maxParameterSize": "1 MB"}
     too_big = guest.request("PUT", "actions/too-big", json={
         "exec": {"kind": "python:3", "code": ECHO}, "limits": {"memory": 513}})
     assert too_big.status_code == 400
