@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import shutil
 import subprocess
@@ -87,14 +88,14 @@ Call = Callable[[], Awaitable[None]]
 def ways(guest: Client, session: aiohttp.ClientSession, lengths: list[int]) -> dict[str, Call]:
     """Each way of reaching the action, as one call that must succeed (aiohttp, one kept-alive
     connection: a client that sends a request in two packets would measure delayed ACKs)."""
-    user, _, password = (guest.auth or "").partition(":")
-    auth = aiohttp.BasicAuth(user, password)
+    basic = base64.b64encode((guest.auth or "").encode()).decode()
+    headers = {"Authorization": f"Basic {basic}"}  # aiohttp's BasicAuth is deprecated
     api = f"{guest.api_host}/api/v1/namespaces/_/actions"
 
     def post(url: str) -> Call:
         async def call() -> None:
             async with session.post(url, params={"blocking": "true"}, json={},
-                                    auth=auth) as response:
+                                    headers=headers) as response:
                 response.raise_for_status()
                 await response.read()
         return call
