@@ -100,6 +100,8 @@ class Pending:
 
 
 class RemoteInvoker(Invoker):
+    outlives_controller = True  # the agent runs on when the controller dies
+
     def __init__(self, owner: Owner, token: DeviceToken, register: Register,
                  offline_after_s: float) -> None:
         self.id = token.id
