@@ -5,7 +5,8 @@ one ``cleanup_ctx`` generator, in dependency order: the store (and the guest nam
 container backend, one ``LocalInvoker`` with its own pool and node store per ``--invokers``
 (or per ``--fleet`` member, with its placement attributes), the registry, the placement
 ``Engine`` (configured by ``--placement-config``) and the dispatcher (with the artifact
-registry). Shutdown runs the same list
+registry); then start-up recovery finishes what a previous run accepted and never recorded
+(``dispatch/recovery.py``), before the first request. Shutdown runs the same list
 backwards: the dispatcher lets running activations finish (and records the rest), then every
 container is destroyed, then the store closes. The middleware list is declared once, errors
 outermost.
@@ -27,7 +28,7 @@ from .artifacts import ArtifactRegistry
 from .auth import Authenticator, ensure_guest
 from .blobs import BlobStore, LoggedBlobStore, open_blobs
 from .config import ControllerConfig
-from .dispatch import Dispatcher
+from .dispatch import Dispatcher, recover
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
 from .keys import AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE
 from .middleware import auth_middleware, errors_middleware
@@ -92,9 +93,10 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         app[tunnel.TUNNEL] = hub  # edge invokers join the registry through it
         opened.push_async_callback(hub.shutdown)
         dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port),
-                                artifacts=app[REGISTRY])
+                                artifacts=app[REGISTRY], durable=config.durable)
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
+        await recover(dispatcher, hub.reclaim)  # what the last run accepted and left unfinished
         yield
 
 

@@ -76,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--node-store-cap", type=parse_size, default=defaults.node_store_cap,
                         metavar="BYTES", help="bytes of artifacts each local invoker keeps in "
                         "its node store, DIR/node-store/ID (e.g. 2GB; default %(default)s)")
+    parser.add_argument("--no-durable-ack", dest="durable", action="store_false",
+                        help="benchmark only: answer invokes before their activations are "
+                             "stored (a crash then loses acknowledged work)")
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
     sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
     namespace = sub.add_parser("namespace", help="manage namespaces and their keys")
@@ -107,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             tls_key=Path(args.tls_key) if args.tls_key else None,
             heartbeat_timeout_s=args.heartbeat_timeout,
             blobs=args.blobs, artifact_max_size=args.artifact_max_size,
-            node_store_cap=args.node_store_cap,
+            node_store_cap=args.node_store_cap, durable=args.durable,
             fleet=load_fleet(args.fleet) if args.fleet else (),
             placement=load_config(args.placement_config) if args.placement_config
             else PlacementConfig(),

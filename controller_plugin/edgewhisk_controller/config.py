@@ -38,6 +38,7 @@ class ControllerConfig:
     blobs: str | None = None  # --blobs: folder or s3://bucket?endpoint_url=... (else DATA/blobs)
     artifact_max_size: int = 1024**3  # --artifact-max-size: bytes of one uploaded artifact
     node_store_cap: int = 10 * 1024**3  # --node-store-cap: bytes each local invoker's store keeps
+    durable: bool = True  # --no-durable-ack (benchmark only): answer before storing, as before
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):

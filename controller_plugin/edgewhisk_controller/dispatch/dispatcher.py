@@ -226,7 +226,7 @@ class Dispatcher:
             coro = conductor.run(self, job, activation_id, accounting or Accounting())
         else:
             coro = self._run(job, activation_id)
-        return self._spawn(coro)
+        return self.spawn(coro)
 
     @staticmethod
     def accepted_doc(job: Job, activation_id: str, blocking: bool) -> act.AcceptedDoc:
@@ -326,7 +326,8 @@ class Dispatcher:
 
     # -- one action activation --------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, act.ActivationRecord]) -> asyncio.Task[Any]:
+    def spawn(self, coro: Coroutine[Any, Any, act.ActivationRecord]) -> asyncio.Task[Any]:
+        """Run ``coro`` (one activation to its record) as a task ``close`` waits for."""
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)
