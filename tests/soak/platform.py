@@ -20,10 +20,11 @@ from pathlib import Path
 from signal import SIGKILL
 from typing import Any
 
-from e2e.netns import Namespace
+from e2e.netns import Host, Namespace
 from edgewhisk_client import Client
 from edgewhisk_devkit import Agent, Controller
 from edgewhisk_devkit.agent import tunnel_url
+from edgewhisk_runtime.local import free_port
 
 EFFECT = '''import os
 import time
@@ -39,6 +40,8 @@ def main(args):
 HEARTBEAT_TIMEOUT_S = 4.0
 CALL_TIMEOUT_S = 90.0
 PORT = 3233
+"""The controller's port in a namespace of its own; on loopback a free one, kept across
+restarts (other test runs on the machine may hold 3233)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,11 @@ class Platform:
     controller: Controller | None = None
     agents: dict[str, Agent] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.port:
+            self.port = free_port() if isinstance(self.cloud, Host) else PORT
 
     @property
     def sink(self) -> Path:
@@ -89,7 +97,7 @@ class Platform:
     @property
     def api_host(self) -> str:
         scheme = "https" if self.tls else "http"
-        return f"{scheme}://{self.cloud.address}:{PORT}"
+        return f"{scheme}://{self.cloud.address}:{self.port}"
 
     def start(self, kinds: Sequence[ActionKind]) -> Platform:
         self.start_controller()
@@ -119,7 +127,7 @@ class Platform:
         if self.controller is None:
             self.controller = Controller(
                 self.root / "controller", *tls, "--heartbeat-timeout", str(HEARTBEAT_TIMEOUT_S),
-                port=PORT, host=self.cloud.address, wrap=self.cloud.prefix, own_group=True,
+                port=self.port, host=self.cloud.address, wrap=self.cloud.prefix, own_group=True,
                 log=self.root / "controller.log")
             self.cloud.adopt(self.controller.stop)
         self.controller.start()

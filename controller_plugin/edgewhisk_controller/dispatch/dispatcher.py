@@ -310,8 +310,11 @@ class Dispatcher:
         run_ms: float | None = None
         warm = False
         try:
+            activation_id = fields["activation_id"]
             if invoker.outlives_controller:  # recovery must find it there after a crash
-                await self.journal.placed(fields["activation_id"], invoker.id)
+                await self.journal.placed(activation_id, invoker.id)
+            elif self.journal.placed_on(activation_id) is not None:  # moved off an edge
+                await self.journal.placed(activation_id, None)
             outcome = await invoker.run(spec, value, fields, **extra)
             run_ms, warm = float(outcome.duration_ms), not outcome.init_failed
             return outcome

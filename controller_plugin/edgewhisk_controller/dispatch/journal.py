@@ -79,15 +79,24 @@ class Journal:
         for wait in waits:
             await asyncio.shield(wait)
 
-    async def placed(self, activation_id: str, invoker_id: str) -> None:
+    def placed_on(self, activation_id: str) -> str | None:
+        """The invoker the activation was last recorded as handed to (``placed``)."""
+        entry = self._live.get(activation_id)
+        return None if entry is None else entry.body.get("invoker")
+
+    async def placed(self, activation_id: str, invoker_id: str | None) -> None:
         """Until the activation is durably recorded as handed to ``invoker_id``, an invoker
-        whose runs outlive the controller (recovery waits for it to reconnect)."""
+        whose runs outlive the controller (recovery waits for it to reconnect); None: to one
+        that does not (re-dispatched from an edge invoker to a local one)."""
         entry = self._live.get(activation_id)
         if not self.durable or entry is None:
             return
         while entry.writing is not None:
             await asyncio.shield(entry.writing)
-        entry.body["invoker"] = invoker_id
+        if invoker_id is None:
+            entry.body.pop("invoker", None)
+        else:
+            entry.body["invoker"] = invoker_id
         entry.writing = self._write(entry)
         await asyncio.shield(entry.writing)
 
