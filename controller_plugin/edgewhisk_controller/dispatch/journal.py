@@ -103,13 +103,21 @@ class Journal:
     async def finish(self, rec: act.ActivationRecord, *, behind: bool = False
                      ) -> act.ActivationRecord:
         """Store the final record (and drop the ``accepted`` document) in one commit; return
-        once it is durable, or at once with ``behind`` (then ``written`` waits for it)."""
+        once it is durable, or at once with ``behind`` (then ``written`` waits for it).
+
+        The writes are queued before the first ``await`` whenever the accepted document's
+        revision is known (nearly always), so a cancelled caller never cancels them, and no
+        task is needed for them."""
         activation_id = rec["activationId"]
         entry = self._live.pop(activation_id, None)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._finishing[activation_id] = done
         done.add_done_callback(lambda _: self._finishing.pop(activation_id, None))
-        stored = asyncio.ensure_future(self._store_final(rec, entry, done))
+        if entry is not None and entry.writing is not None:  # its revision is on its way
+            stored: asyncio.Future[None] = asyncio.ensure_future(
+                self._store_final(rec, entry, done))
+        else:
+            stored = self._queue_final(rec, entry, done)
         if behind:
             stored.add_done_callback(_log_failure)
         else:
@@ -153,19 +161,37 @@ class Journal:
             if isinstance(result, str):
                 entry.rev = result
 
-    async def _store_final(self, rec: act.ActivationRecord, entry: _Entry | None,
+    async def _store_final(self, rec: act.ActivationRecord, entry: _Entry,
                            done: asyncio.Future[None]) -> None:
+        """``_queue_final`` once the accepted document's write in flight has its revision."""
         try:
-            while entry is not None and entry.writing is not None:
-                await asyncio.shield(entry.writing)  # its revision, to delete it
-            writes = [Write(act.COLLECTION, act.to_doc(rec))]
-            if entry is not None and entry.rev is not None:
-                writes.append(Write(act.ACCEPTED, {"_id": rec["activationId"],
-                                                   "_rev": entry.rev}, delete=True))
-            results = await self.commits.submit(writes)
-            if isinstance(results[0], Exception):
-                raise results[0]
-            done.set_result(None)
-        except BaseException as exc:
-            done.set_result(None)  # readers stop waiting; the error goes to the finisher
-            raise exc
+            while entry.writing is not None:
+                await asyncio.shield(entry.writing)
+        except BaseException:
+            pass  # it failed: there is no document to drop
+        await self._queue_final(rec, entry, done)
+
+    def _queue_final(self, rec: act.ActivationRecord, entry: _Entry | None,
+                     done: asyncio.Future[None]) -> asyncio.Future[None]:
+        """Queue the record (and the deletion of the accepted document); the future ends when
+        they are durable (or raises why not), and ``done`` (readers) in either case."""
+        writes = [Write(act.COLLECTION, act.to_doc(rec))]
+        if entry is not None and entry.rev is not None:
+            writes.append(Write(act.ACCEPTED, {"_id": rec["activationId"], "_rev": entry.rev},
+                                delete=True))
+        queued = self.commits.enqueue(writes).done
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def landed(result: asyncio.Future[list[WriteResult]]) -> None:
+            done.set_result(None)  # readers stop waiting, whatever happened
+            if result.cancelled():
+                stored.cancel()
+            elif result.exception() is not None:
+                stored.set_exception(result.exception())  # type: ignore[arg-type]
+            elif isinstance(result.result()[0], Exception):
+                stored.set_exception(result.result()[0])  # type: ignore[arg-type]
+            else:
+                stored.set_result(None)
+
+        queued.add_done_callback(landed)
+        return stored
