@@ -38,6 +38,7 @@ DRAIN_S = 150.0
 run, an agent's reconnect, and the controller's reclaim window (heartbeat timeout + 30 s)."""
 LOSS_PERCENT = 30
 LOSS_TABLE = "edgewhisk_soak_loss"
+PAGE = 200  # records per listing request (the API's largest page)
 
 
 @dataclass
@@ -213,24 +214,34 @@ def _heal(topology: Topology) -> None:
 
 
 def _check(platform: Platform, report: Report, pool: Any) -> None:
-    """Wait for every acknowledged activation's record (bounded), then check the invariants."""
-    records: dict[str, dict[str, Any]] = {}
+    """Read every record (pages of the listing, then each one still missing, until the drain
+    ends), then check the invariants."""
+    records = pool.submit(_listed, platform).result()
+    missing = [ack for ack in report.acks if ack.id not in records]
     deadline = time.monotonic() + DRAIN_S
+    clients: list[Any] = []
+    local = threading.local()
 
     def fetch(ack: Ack) -> None:
-        with platform.client() as api:
-            while time.monotonic() < deadline:
-                try:
-                    response = api.request("GET", f"activations/{ack.id}")
-                except ClientError:
-                    response = None
-                if response is not None and response.status_code == 200:
-                    records[ack.id] = response.json()
-                    return
-                time.sleep(0.5)
+        if not hasattr(local, "api"):
+            local.api = platform.client()
+            clients.append(local.api)
+        while time.monotonic() < deadline:
+            try:
+                response = local.api.request("GET", f"activations/{ack.id}")
+            except ClientError:
+                response = None
+            if response is not None and response.status_code == 200:
+                records[ack.id] = response.json()
+                return
+            time.sleep(0.5)
 
-    for done in [pool.submit(fetch, ack) for ack in report.acks]:
-        done.result()
+    try:
+        for done in [pool.submit(fetch, ack) for ack in missing]:
+            done.result()
+    finally:
+        for api in clients:
+            pool.submit(api.close).result()
     effects = platform.effects()
     violations: dict[str, list[str]] = collections.defaultdict(list)
     for ack in report.acks:
@@ -253,6 +264,18 @@ def _check(platform: Platform, report: Report, pool: Any) -> None:
                 f"{ack.id} ({ack.kind.name}) never ran: {_status(record)}")
     violations["nothing hung past its timeout"] += report.hung
     report.violations = dict(violations)
+
+
+def _listed(platform: Platform) -> dict[str, dict[str, Any]]:
+    """Every record the controller lists, by activation id (newest first, pages of 200)."""
+    found: dict[str, dict[str, Any]] = {}
+    with platform.client() as api:
+        for skip in range(0, 10**9, PAGE):
+            page = api.activations.list(limit=PAGE, skip=skip, docs="true")
+            found.update((record["activationId"], record) for record in page)
+            if len(page) < PAGE:
+                return found
+    return found
 
 
 def _status(record: dict[str, Any]) -> str:
