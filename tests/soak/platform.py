@@ -12,8 +12,6 @@ often each activation ran, wherever it ran (the namespaces share the file system
 from __future__ import annotations
 
 import collections
-import contextlib
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,20 +162,3 @@ class Platform:
             else []
         parts += [f"--- {edge} ---\n{agent.log()[-tail:]}" for edge, agent in self.agents.items()]
         return "\n".join(parts)
-
-    def stop(self) -> None:
-        for agent in self.agents.values():
-            with contextlib.suppress(Exception):
-                agent.stop()
-        if self.controller is not None:
-            self.controller.stop()
-
-
-def wait(predicate: Any, timeout_s: float, every_s: float = 0.2) -> Any:
-    """``predicate()`` until truthy or ``timeout_s`` passed; its last value."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(every_s)

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e.cluster import poll
 from e2e.netns import Host
 
-from soak.platform import Platform, action_kinds, wait
+from soak.platform import Platform, action_kinds
 
 RECORD_WAIT_S = 60.0
 
@@ -49,9 +50,11 @@ def _record(platform: Platform, activation_id: str) -> tuple[int, dict[str, Any]
 
 
 def _wait_record(platform: Platform, activation_id: str) -> dict[str, Any]:
-    found = wait(lambda: (lambda s, b: b if s == 200 else None)(*_record(platform,
-                                                                          activation_id)),
-                 RECORD_WAIT_S)
+    def recorded() -> dict[str, Any] | None:
+        status, body = _record(platform, activation_id)
+        return body if status == 200 else None
+
+    found = poll(recorded, RECORD_WAIT_S)
     assert found, f"{activation_id} has no record\n{platform.logs()}"
     return found
 
@@ -104,7 +107,7 @@ def test_every_blocking_answer_survives_a_sigkill_right_after_it(platform: Platf
     threads = [threading.Thread(target=client) for _ in range(4)]
     for thread in threads:
         thread.start()
-    wait(lambda: len(answered) >= 40, 60)
+    poll(lambda: len(answered) >= 40, 60)
     platform.kill_controller()  # mid-load: the last answers were just sent
     stop.set()
     for thread in threads:
@@ -126,7 +129,7 @@ def test_an_edge_activation_in_flight_across_a_sigkill_is_reconciled_once(
                                    json={"sink": str(platform.sink), "sleep": sleep})
             assert response.status_code == 202, response.text
             ids.append(response.json()["activationId"])
-    assert wait(lambda: all(platform.effects()[i] for i in ids), 30), platform.logs()
+    assert poll(lambda: all(platform.effects()[i] for i in ids), 30), platform.logs()
     platform.kill_controller()
     time.sleep(1.5)  # the short one finishes meanwhile: its result waits in the agent's outbox
     platform.start_controller()
