@@ -20,7 +20,7 @@ from typing import Any
 
 from e2e.netns import Host, Namespace
 from edgewhisk_client import Client
-from edgewhisk_devkit import Agent, Controller
+from edgewhisk_devkit import UNLIMITED, Agent, Controller
 from edgewhisk_devkit.agent import tunnel_url
 from edgewhisk_runtime.local import free_port
 
@@ -124,7 +124,10 @@ class Platform:
             if self.tls else ()
         if self.controller is None:
             self.controller = Controller(
-                self.root / "controller", *tls, "--heartbeat-timeout", str(HEARTBEAT_TIMEOUT_S),
+                # the guest key off loopback too (the namespaces are private to the run);
+                # no per-namespace limits: a soak's load is more than one tenant may make
+                self.root / "controller", *tls, "--guest", *UNLIMITED,
+                "--heartbeat-timeout", str(HEARTBEAT_TIMEOUT_S),
                 port=self.port, host=self.cloud.address, wrap=self.cloud.prefix, own_group=True,
                 log=self.root / "controller.log")
             self.cloud.adopt(self.controller.stop)

@@ -25,6 +25,7 @@ low; ``durable=False`` answers first and writes behind (the controller benchmark
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 import uuid
@@ -103,6 +104,7 @@ class Dispatcher:
             preprocess.weights_of(placement.config))
         self._tasks: set[asyncio.Task[Any]] = set()
         self.journal = Journal(store, durable=durable)
+        self._in_flight: collections.Counter[str] = collections.Counter()  # by namespace
         self._closed = False
 
     # -- the API's entry points -------------------------------------------------------------
@@ -226,7 +228,14 @@ class Dispatcher:
             coro = conductor.run(self, job, activation_id, accounting or Accounting())
         else:
             coro = self._run(job, activation_id)
-        return self.spawn(coro)
+        task = self.spawn(coro)
+        self._in_flight[job.ns] += 1
+        task.add_done_callback(lambda _: self._in_flight.subtract((job.ns,)))
+        return task
+
+    def in_flight(self, ns: str) -> int:
+        """Activations of ``ns`` started and not finished (the concurrency throttle reads it)."""
+        return self._in_flight[ns]
 
     @staticmethod
     def accepted_doc(job: Job, activation_id: str, blocking: bool) -> act.AcceptedDoc:
