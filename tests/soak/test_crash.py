@@ -8,6 +8,7 @@ group (its action processes die with it) and started again on the same data and 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +22,14 @@ from e2e.netns import Host
 from soak.platform import Platform, action_kinds
 
 RECORD_WAIT_S = 60.0
+RESTARTED = {"error": "The controller restarted while the activation was running."}
+FLOW = """def main(args):
+    \"\"\"A composition of one step: once-local0, then done.\"\"\"
+    if args.get("done"):
+        return {"params": {"ok": True}}
+    return {"action": "once-local0", "params": {"sink": args["sink"], "sleep": args["sleep"]},
+            "state": {"done": True}}
+"""
 
 
 @pytest.fixture
@@ -117,6 +126,34 @@ def test_every_blocking_answer_survives_a_sigkill_right_after_it(platform: Platf
     for record in answered:
         status, stored = _record(platform, record["activationId"])
         assert status == 200 and stored == record
+
+
+def test_trigger_fired_and_composed_activations_survive_a_sigkill(platform: Platform) -> None:
+    params = {"sink": str(platform.sink), "sleep": 4}
+    with platform.client() as api:
+        api.call("PUT", "triggers/fired", json={})
+        api.call("PUT", "rules/fires-once", json={"trigger": "/_/fired",
+                                                 "action": "/_/once-local0"})
+        api.actions.put("flow", {"exec": {"kind": "python:3", "code": FLOW},
+                                 "annotations": [{"key": "conductor", "value": True}]})
+        fired = api.request("POST", "triggers/fired", json=params)
+        composed = api.request("POST", "actions/flow", json=params)
+        assert (fired.status_code, composed.status_code) == (202, 202), (fired.text,
+                                                                         composed.text)
+        line = json.loads(api.json("GET", f"activations/{fired.json()['activationId']}")
+                          ["logs"][0])
+    by_rule, flow = line["activationId"], composed.json()["activationId"]
+    # both are running: the rule's action, and the composition's step (a third id)
+    assert poll(lambda: by_rule in platform.effects() and len(platform.effects()) == 2, 30), \
+        platform.logs()
+    platform.kill_controller()
+    platform.start_controller()
+    for activation_id in (by_rule, flow):
+        response = _wait_record(platform, activation_id)["response"]
+        assert response["status"] == "whisk internal error", response
+        assert response["result"] == RESTARTED
+    assert _wait_record(platform, by_rule)["cause"] == fired.json()["activationId"]
+    assert platform.effects()[by_rule] == 1
 
 
 def test_an_edge_activation_in_flight_across_a_sigkill_is_reconciled_once(
