@@ -21,7 +21,8 @@ Durable acknowledgements (issue 16) are measured against the mode they replaced,
 run: a second controller started with ``--no-durable-ack`` (records written behind the
 answers, nothing stored before a 202) takes the same blocking invokes, and both take
 non-blocking ones (202 once accepted), in the same alternating chunks; the second table
-prints p50/p99 and CPU per invoke of each, and the ratios durable / behind.
+prints p50/p99 and CPU per invoke of each, and the ratios durable / behind (the plot's third
+panel: their p50s per level).
 
 Prints a table (stdout; progress on stderr) and writes bench/out/controller.png.
 
@@ -265,13 +266,13 @@ def table(levels: list[Level]) -> str:
     return "\n".join(lines)
 
 
-def plot(levels: list[Level], path: Path) -> None:
+def plot(levels: list[Level], compared: list[Durability], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (cdf_ax, bar_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (cdf_ax, bar_ax, ack_ax) = plt.subplots(1, 3, figsize=(17, 4.5))
     for lv, color in zip(levels, ("tab:blue", "tab:orange", "tab:green", "tab:red"),
                          strict=False):
         for samples, style, label in ((lv.api, "-", "API"), (lv.direct, "--", "direct /run")):
@@ -295,9 +296,24 @@ def plot(levels: list[Level], path: Path) -> None:
     bar_ax.set_ylabel("controller overhead (ms)")
     bar_ax.set_title("the controller's own overhead")
     bar_ax.legend(fontsize=8)
+    _plot_durability(ack_ax, compared)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
+
+
+def _plot_durability(ax: Any, compared: list[Durability]) -> None:
+    """p50 of each invoke and mode per level: what the guarantee costs where it shows."""
+    xs = range(len(compared))
+    bars = [("durable blocking", -0.3), ("behind blocking", -0.1),
+            ("durable non-blocking", 0.1), ("behind non-blocking", 0.3)]
+    for name, offset in bars:
+        ax.bar([x + offset for x in xs], [pct(level.sides[name].latencies, 50)
+                                          for level in compared], 0.2, label=name)
+    ax.set_xticks(list(xs), [f"{level.clients} client(s)" for level in compared])
+    ax.set_ylabel("p50 to the answer (ms)")
+    ax.set_title("durable acknowledgements vs records behind answers")
+    ax.legend(fontsize=8)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -345,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
           "durable / behind")
     print(f"load average (1 min) before/after: {load[0]:.1f}/{os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPU(s): other processes share them")
-    plot(levels, args.out)
+    plot(levels, compared, args.out)
     print(f"plot: {args.out}")
     return 0
 
