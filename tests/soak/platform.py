@@ -139,7 +139,8 @@ class Platform:
 
     def start_agent(self, edge: str) -> None:
         namespace = self.edges[edge]
-        options = ["--backend", "process", "--backoff-cap", "1", "--no-battery"]
+        options = ["--backend", "process", "--backoff-cap", "1", "--no-battery",
+                   "--store", str(self.root / f"store-{edge}")]  # its node store
         if self.tls:
             options += ["--ca-file", str(self.tls.ca)]
         agent = self.agents.get(edge)

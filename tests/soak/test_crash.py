@@ -30,6 +30,23 @@ FLOW = """def main(args):
     return {"action": "once-local0", "params": {"sink": args["sink"], "sleep": args["sleep"]},
             "state": {"done": True}}
 """
+PRODUCER = """import os
+import time
+
+from edgewhisk import produces
+
+
+@produces.data("readings", locality="local")
+def main(args):
+    \"\"\"Count the run (the sink), sleep, then produce a version of readings on the device.\"\"\"
+    with open(args["sink"], "a") as sink:
+        sink.write(os.environ["__OW_ACTIVATION_ID"] + "\\n")
+    time.sleep(float(args["sleep"]))
+    return {"readings": b"5 7 9"}
+"""
+PRODUCES = {"version": 1, "policies": [{"type": "fn", "node": "edge1", "strict": True}],
+            "produces": [{"kind": "data", "name": "readings", "ref": "readings",
+                          "locality": "local"}]}
 
 
 @pytest.fixture
@@ -177,3 +194,28 @@ def test_an_edge_activation_in_flight_across_a_sigkill_is_reconciled_once(
     time.sleep(2)  # a duplicate delivery would come now; it must change nothing
     assert all(platform.effects()[i] == 1 for i in ids)
     assert [_wait_record(platform, i)["activationId"] for i in ids] == ids
+
+
+def test_an_edge_activation_taken_back_after_a_sigkill_registers_what_it_produced(
+        edge_platform: Platform) -> None:
+    platform = edge_platform
+    with platform.client() as api:
+        api.actions.put("produce-edge1", {
+            "exec": {"kind": "python:3", "code": PRODUCER},
+            "annotations": [{"key": "edgewhisk", "value": PRODUCES}]})
+        response = api.request("POST", "actions/produce-edge1",
+                               json={"sink": str(platform.sink), "sleep": 4})
+        assert response.status_code == 202, response.text
+    activation_id = response.json()["activationId"]
+    assert poll(lambda: platform.effects()[activation_id], 30), platform.logs()
+    platform.kill_controller()  # its plan of the output dies with it
+    platform.start_controller()
+    record = _wait_record(platform, activation_id)
+    assert record["response"]["success"], (record, platform.logs())
+    with platform.client() as api:
+        artifact = api.json("GET", "artifacts/readings")
+    assert artifact["created_by"] == activation_id, artifact
+    assert artifact["copies"] == ["edge1"] and artifact["size"] == len(b"5 7 9"), artifact
+    assert record["response"]["result"]["readings"]["artifact"]["key"] == \
+        f"{artifact['namespace']}/readings@{artifact['version']}"
+    assert platform.effects()[activation_id] == 1

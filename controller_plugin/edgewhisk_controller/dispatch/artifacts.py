@@ -10,8 +10,10 @@ activation records (nothing runs, nothing is allocated before the checks passed)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from edgewhisk_tunnel import Produce
 
 from ..artifacts import locality as rules
 from ..artifacts import plan as planning
@@ -23,7 +25,6 @@ from ..schema import stored
 
 if TYPE_CHECKING:
     from edgewhisk_runtime.containers import RunOutcome
-    from edgewhisk_tunnel import Produce
 
     from ..artifacts import ArtifactRegistry
     from ..invokers.interface import Invoker
@@ -101,9 +102,40 @@ async def allocate(registry: ArtifactRegistry | None, job: Job,
 async def keep(registry: ArtifactRegistry | None, found: ArtifactPlan, produces: Sequence[Produce],
                outcome: RunOutcome, *, job: Job, activation_id: str, invoker: Invoker) -> None:
     """Register what the invoker kept of ``produces`` and put references into the result."""
+    await _register(registry, produces, found.lineage(), outcome, job=job,
+                    activation_id=activation_id, invoker=invoker)
+
+
+def journaled(found: ArtifactPlan, produces: Sequence[Produce]) -> dict[str, Any] | None:
+    """What ``keep_journaled`` needs after a controller crash, stored with the accepted
+    activation when it is handed to an edge invoker (``journal.placed``): the versions
+    allocated for its outputs and the lineage. None when it produces nothing."""
+    if not produces:
+        return None
+    return {"produces": [dataclasses.asdict(p) for p in produces], "lineage": found.lineage()}
+
+
+async def keep_journaled(registry: ArtifactRegistry | None, stored: Mapping[str, Any] | None,
+                         outcome: RunOutcome, *, job: Job, activation_id: str,
+                         invoker: Invoker) -> None:
+    """``keep`` for an edge run taken back by start-up recovery, from what ``journaled``
+    stored (the plan itself died with the previous controller)."""
+    if stored:
+        await _register(registry, journaled_produces(stored), stored["lineage"], outcome,
+                        job=job, activation_id=activation_id, invoker=invoker)
+
+
+def journaled_produces(stored: Mapping[str, Any] | None) -> tuple[Produce, ...]:
+    """The outputs ``journaled`` stored (none: ``()``)."""
+    return tuple(Produce(**p) for p in stored["produces"]) if stored else ()
+
+
+async def _register(registry: ArtifactRegistry | None, produces: Sequence[Produce],
+                    lineage: Mapping[str, Any], outcome: RunOutcome, *, job: Job,
+                    activation_id: str, invoker: Invoker) -> None:
     if registry is None or not produces or not outcome.produced:
         return
     docs = await produce.register(
         registry, outcome.produced, produces, activation_id=activation_id,
-        lineage=found.lineage(), owner=invoker.state().owner or job.subject, invoker=invoker.id)
+        lineage=lineage, owner=invoker.state().owner or job.subject, invoker=invoker.id)
     outcome.response = produce.rewrite(outcome.response, docs)

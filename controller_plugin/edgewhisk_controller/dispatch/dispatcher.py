@@ -304,11 +304,13 @@ class Dispatcher:
 
     async def _run_on(self, invoker: Invoker, spec: ActionSpec, value: Any,
                       fields: dict[str, str], key: str, consumes: Sequence[Consumed] = (),
-                      produces: Sequence[Produce] = ()) -> RunOutcome:
+                      produces: Sequence[Produce] = (),
+                      journaled: dict[str, Any] | None = None) -> RunOutcome:
         """``invoker.run``, keeping the engine's state in step: ``placed`` before (in the same
         step as the decision: nothing awaits in between), ``completed`` after, with the run
         time and whether a container of ``key`` stays warm there (not after a failed init).
-        An invoker whose runs outlive the controller is recorded in the journal first.
+        An invoker whose runs outlive the controller is recorded in the journal first, with
+        ``journaled`` (``artifacts.journaled``: what registering its outputs needs).
 
         Artifacts go along only when there are some, so an invoker that predates them
         still runs every activation without."""
@@ -321,7 +323,7 @@ class Dispatcher:
         try:
             activation_id = fields["activation_id"]
             if invoker.outlives_controller:  # recovery must find it there after a crash
-                await self.journal.placed(activation_id, invoker.id)
+                await self.journal.placed(activation_id, invoker.id, journaled)
             elif self.journal.placed_on(activation_id) is not None:  # moved off an edge
                 await self.journal.placed(activation_id, None)
             outcome = await invoker.run(spec, value, fields, **extra)
@@ -389,7 +391,8 @@ class Dispatcher:
         for attempt in range(REDISPATCH_LIMIT + 1):
             try:
                 outcome = await self._run_on(invoker, spec, value, fields,
-                                             bound.compiled.key, planned.consumes(), produces)
+                                             bound.compiled.key, planned.consumes(), produces,
+                                             artifacts.journaled(planned, produces))
                 await artifacts.keep(self.artifacts, planned, produces, outcome, job=job,
                                      activation_id=activation_id, invoker=invoker)
                 break

@@ -84,19 +84,24 @@ class Journal:
         entry = self._live.get(activation_id)
         return None if entry is None else entry.body.get("invoker")
 
-    async def placed(self, activation_id: str, invoker_id: str | None) -> None:
+    async def placed(self, activation_id: str, invoker_id: str | None,
+                     artifacts: dict[str, Any] | None = None) -> None:
         """Until the activation is durably recorded as handed to ``invoker_id``, an invoker
-        whose runs outlive the controller (recovery waits for it to reconnect); None: to one
-        that does not (re-dispatched from an edge invoker to a local one)."""
+        whose runs outlive the controller (recovery waits for it to reconnect), with what
+        registering its outputs needs (``artifacts``, ``dispatch.artifacts.journaled``);
+        None: to one that does not (re-dispatched from an edge invoker to a local one)."""
         entry = self._live.get(activation_id)
         if not self.durable or entry is None:
             return
         while entry.writing is not None:
             await asyncio.shield(entry.writing)
+        entry.body.pop("artifacts", None)
         if invoker_id is None:
             entry.body.pop("invoker", None)
         else:
             entry.body["invoker"] = invoker_id
+            if artifacts is not None:
+                entry.body["artifacts"] = artifacts
         entry.writing = self._write(entry)
         await asyncio.shield(entry.writing)
 

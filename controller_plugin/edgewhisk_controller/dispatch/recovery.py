@@ -6,8 +6,9 @@ Each ``accepted`` document (``journal.py``) without a record becomes one of:
 - **reclaimed**: it was handed to an edge invoker (``invoker``), whose agent runs on without
   the controller. The hub (``reclaim``) waits for that agent to register again; if it lists the
   activation as still running or holding its result, the result it (re)delivers is recorded,
-  exactly once; if it comes back without it, or not at all within the window, the activation is
-  lost with that invoker and treated as below.
+  exactly once, with the artifacts it produced registered (``artifacts.keep_journaled``, from
+  what the accepted document kept of the plan); if it comes back without it, or not at all
+  within the window, the activation is lost with that invoker and treated as below.
 - **re-dispatched** under the same id, when running it again cannot do harm: the action is
   annotated ``idempotent``, is still the version that was accepted, and did not get the
   caller's API key (which the controller never stores). A component of a composition is never
@@ -30,24 +31,28 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import ControllerError
 from ..schema import activation as act
 from ..schema import stored
 from ..stores import Doc, Write
 from ..stores.interface import get_or_none
 from ..tunnel.exceptions import InvokerLost, TunnelError
+from . import artifacts
 from .job import Job
 from .spec import spec_of
 
 if TYPE_CHECKING:
     from edgewhisk_runtime.containers import RunOutcome
+    from edgewhisk_tunnel import Produce
 
     from .dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
-Reclaim = Callable[[str, str, int, int], "asyncio.Future[RunOutcome]"]
-"""``(invoker id, activation id, memory MB, logs bytes)`` -> the outcome the agent delivers
-(``tunnel.TunnelHub.reclaim``); ``InvokerLost`` when it comes back without it or not at all."""
+Reclaim = Callable[[str, str, int, int, "tuple[Produce, ...]"], "asyncio.Future[RunOutcome]"]
+"""``(invoker id, activation id, memory MB, logs bytes, produces)`` -> the outcome the agent
+delivers (``tunnel.TunnelHub.reclaim``); ``InvokerLost`` when it comes back without it or not
+at all."""
 
 
 @dataclass
@@ -107,7 +112,8 @@ async def _reclaimed(dispatcher: Dispatcher, job: Job, accepted: Doc, invoker_id
     spec = spec_of(job.ns, job.action, api_host=dispatcher.api_host)
     try:
         outcome = await reclaim(invoker_id, activation_id, spec.memory_mb,
-                                spec.logs_mb * 1024 * 1024)
+                                spec.logs_mb * 1024 * 1024,
+                                artifacts.journaled_produces(accepted.get("artifacts")))
     except InvokerLost as exc:
         if rerunnable(job.action, accepted):
             log.warning("re-dispatching %s: %s", activation_id, exc.message)
@@ -117,8 +123,29 @@ async def _reclaimed(dispatcher: Dispatcher, job: Job, accepted: Doc, invoker_id
     except TunnelError as exc:
         return await dispatcher.record(dispatcher.failure(job, activation_id, exc.message,
                                                           invoker_id))
+    why = await _keep_outputs(dispatcher, job, accepted, outcome, invoker_id)
+    if why is not None:
+        return await dispatcher.record(dispatcher.failure(job, activation_id, why, invoker_id))
     return await dispatcher.record(
         dispatcher.outcome_record(job, activation_id, spec, outcome, invoker_id))
+
+
+async def _keep_outputs(dispatcher: Dispatcher, job: Job, accepted: Doc, outcome: RunOutcome,
+                        invoker_id: str) -> str | None:
+    """Register what an edge run taken back produced (``artifacts.keep_journaled``); else why
+    not, the activation's error as for a run that was not taken back."""
+    if not accepted.get("artifacts"):
+        return None
+    try:
+        invoker = dispatcher.invokers.get(invoker_id)
+    except KeyError:  # it delivered, then left the registry
+        return InvokerLost(invoker_id, "it left before its outputs were registered").message
+    try:
+        await artifacts.keep_journaled(dispatcher.artifacts, accepted["artifacts"], outcome,
+                                       job=job, activation_id=accepted["_id"], invoker=invoker)
+    except ControllerError as exc:
+        return exc.message
+    return None
 
 
 def _missing(doc: Mapping[str, Any]) -> Doc:

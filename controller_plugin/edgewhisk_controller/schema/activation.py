@@ -286,6 +286,8 @@ class AcceptedDoc(TypedDict):
     most 1 MiB like every payload), or record it as a whisk error in OpenWhisk's shape.
     ``invoker`` names the edge invoker it was handed to (written before the hand-over), whose
     agent may still run it; no ``invoker``: it ran, if at all, inside the controller.
+    ``artifacts``: the outputs allocated for such a run and their lineage, to register what
+    the agent kept (``dispatch.artifacts.journaled``).
     ``api_key``: whether the action was given the caller's key (never stored)."""
 
     activationId: str
@@ -300,6 +302,7 @@ class AcceptedDoc(TypedDict):
     composition: bool
     cause: NotRequired[str]
     invoker: NotRequired[str]
+    artifacts: NotRequired[dict[str, Any]]
 
 
 def accepted(*, namespace: str, name: str, version: str, subject: str, activation_id: str,

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from edgewhisk_tunnel import CloseCode, ProtocolError, Register
+from edgewhisk_tunnel import CloseCode, Produce, ProtocolError, Register
 
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import InvokerState, PlacementEngine
@@ -64,8 +64,10 @@ class TunnelHub:
         self.artifacts = ArtifactService(artifacts, self.devices)
         self.sessions: set[Session] = set()
         self.closed = False
-        # start-up recovery: invoker id -> activation id -> (memory MB, logs bytes, outcome)
-        self.reclaims: dict[str, dict[str, tuple[int, int, asyncio.Future[RunOutcome]]]] = {}
+        # start-up recovery: invoker id -> activation id -> (memory MB, logs bytes, produces,
+        # outcome)
+        self.reclaims: dict[str, dict[str, tuple[int, int, tuple[Produce, ...],
+                                                 asyncio.Future[RunOutcome]]]] = {}
         self._reclaim_timer: asyncio.TimerHandle | None = None
 
     # -- connections ------------------------------------------------------------------------
@@ -103,8 +105,9 @@ class TunnelHub:
         if device is None:
             device = RemoteInvoker(self, token, message, self.offline_after_s)
             self.devices[token.id] = device
-        for activation_id, (memory_mb, logs, future) in self.reclaims.pop(token.id, {}).items():
-            device.adopt(activation_id, memory_mb, logs, future, session)
+        for activation_id, (memory_mb, logs, produces, future) in \
+                self.reclaims.pop(token.id, {}).items():
+            device.adopt(activation_id, memory_mb, logs, produces, future, session)
         previous = await device.attach(session, message)
         if device.online:
             self._engine_update(device, *REGISTER_COLUMNS, "healthy")
@@ -116,14 +119,16 @@ class TunnelHub:
             await previous.close(CloseCode.REPLACED, "a newer connection registered this invoker")
         return device
 
-    def reclaim(self, invoker_id: str, activation_id: str, memory_mb: int, logs_limit: int
-                ) -> asyncio.Future[RunOutcome]:
+    def reclaim(self, invoker_id: str, activation_id: str, memory_mb: int, logs_limit: int,
+                produces: tuple[Produce, ...] = ()) -> asyncio.Future[RunOutcome]:
         """Start-up recovery: ``activation_id`` was sent to ``invoker_id`` before the
-        controller restarted. The future ends with the result its agent delivers once it has
+        controller restarted (to keep ``produces``: its ``cloud`` uploads are accepted again).
+        The future ends with the result its agent delivers once it has
         registered again holding it, else ``InvokerLost`` (it came back without it, or not
         within the offline window plus ``RECONNECT_CAP_S``)."""
         future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
-        self.reclaims.setdefault(invoker_id, {})[activation_id] = (memory_mb, logs_limit, future)
+        self.reclaims.setdefault(invoker_id, {})[activation_id] = (memory_mb, logs_limit,
+                                                                   produces, future)
         if self._reclaim_timer is None:
             self._reclaim_timer = asyncio.get_running_loop().call_later(
                 self.offline_after_s + RECONNECT_CAP_S, self._unclaimed)
@@ -135,7 +140,7 @@ class TunnelHub:
         window = self.offline_after_s + RECONNECT_CAP_S
         why = why or f"it did not reconnect within {window:g} s of the controller's restart"
         for invoker_id, waiting in self.reclaims.items():
-            for _, _, future in waiting.values():
+            for *_, future in waiting.values():
                 if not future.done():
                     future.set_exception(InvokerLost(invoker_id, why))
         self.reclaims.clear()

@@ -181,12 +181,13 @@ class RemoteInvoker(Invoker):
     # -- connections ------------------------------------------------------------------------
 
     def adopt(self, activation_id: str, memory_mb: int, logs_limit: int,
-              future: asyncio.Future[RunOutcome], session: Connection) -> None:
+              produces: tuple[Produce, ...], future: asyncio.Future[RunOutcome],
+              session: Connection) -> None:
         """An activation a previous run of the controller sent here (start-up recovery): it
         counts as sent on ``session``, so ``attach`` keeps it if the device holds it (its
         result then ends ``future``, once) and loses it otherwise."""
         self.pending[activation_id] = Pending("", memory_mb, logs_limit, future,
-                                              sent_on=session)
+                                              sent_on=session, produces=produces)
 
     async def attach(self, session: Connection, register: Register) -> Connection | None:
         """``session`` registered as this invoker; returns the connection it replaces.
