@@ -1,6 +1,8 @@
 """One test per defect of issue 16's "acknowledged work lost": each failed on the main branch
 before durable acknowledgements (208 of 208 non-blocking activations gone after a SIGKILL,
-the last answered blocking records missing, edge results refused after a restart).
+the last answered blocking records missing, edge results refused after a restart), and the
+same for what issue 16 counts too: trigger-fired and composed activations, and the artifacts an
+edge activation produced across the crash.
 
 Real processes on loopback (``soak.platform``): the controller is SIGKILLed with its process
 group (its action processes die with it) and started again on the same data and port.
