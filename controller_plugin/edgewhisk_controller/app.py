@@ -5,10 +5,12 @@ one ``cleanup_ctx`` generator, in dependency order: the store (with the guest na
 the ``/whisk.system`` catalog), the container backend, one ``LocalInvoker`` with its own pool
 and node store per ``--invokers`` (or per ``--fleet`` member, with its placement attributes),
 the registry, the placement ``Engine`` (configured by ``--placement-config``), the dispatcher
-(with the artifact registry) and the alarm service (the schedules the alarms feeds
-registered). Shutdown runs the same list backwards: the alarms stop, the dispatcher lets
-running activations finish (and records the rest), then every container is destroyed, then
-the store closes. The middleware list is declared once, errors outermost.
+(with the artifact registry); then start-up recovery finishes what a previous run accepted and
+never recorded (``dispatch/recovery.py``), before the first request; then the alarm service
+(the schedules the alarms feeds registered). Shutdown runs the same list backwards: the alarms
+stop, the dispatcher lets running activations finish (and records the rest), then every
+container is destroyed, then the store closes. The middleware list is declared once, errors
+outermost.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .artifacts import ArtifactRegistry
 from .auth import Authenticator, ensure_guest
 from .blobs import BlobStore, LoggedBlobStore, open_blobs
 from .config import ControllerConfig
-from .dispatch import Dispatcher
+from .dispatch import Dispatcher, recover
 from .dispatch.alarms import AlarmService
 from .dispatch.throttle import Throttle
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
@@ -97,9 +99,10 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         app[tunnel.TUNNEL] = hub  # edge invokers join the registry through it
         opened.push_async_callback(hub.shutdown)
         dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port),
-                                artifacts=app[REGISTRY])
+                                artifacts=app[REGISTRY], durable=config.durable)
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
+        await recover(dispatcher, hub.reclaim)  # what the last run accepted and left unfinished
         throttle = app[THROTTLE]
         app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits
             store, dispatcher, lambda ns: throttle.fire(ns, config.limits_for(ns)))

@@ -41,6 +41,7 @@ class ControllerConfig:
     blobs: str | None = None  # --blobs: folder or s3://bucket?endpoint_url=... (else DATA/blobs)
     artifact_max_size: int = 1024**3  # --artifact-max-size: bytes of one uploaded artifact
     node_store_cap: int = 10 * 1024**3  # --node-store-cap: bytes each local invoker's store keeps
+    durable: bool = True  # --no-durable-ack (benchmark only): answer before storing, as before
     guest: bool = False  # --guest: create OpenWhisk's well-known guest key off loopback too
     insecure: bool = False  # --insecure: serve plain HTTP on an address other hosts reach
     limits: NamespaceLimits = field(default_factory=NamespaceLimits)  # every namespace's...
