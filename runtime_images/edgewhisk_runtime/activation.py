@@ -6,6 +6,8 @@ type error and the pipeline's contract is visible in one screen.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -26,9 +28,12 @@ class Activation:
     metrics: dict[str, float] = field(default_factory=dict)
 
     def message(self) -> dict[str, Any]:
-        """The line sent to the action process."""
+        """The line sent to the action process (``cpu_s``: its CPU time budget, the seconds
+        left to the deadline)."""
+        cpu_s = None if self.deadline is None else \
+            max(1, math.ceil(self.deadline - time.monotonic()))
         return {"value": self.value, "env": self.env, "consumes": self.consumes,
-                "produces": self.produces, "outbox": self.outbox}
+                "produces": self.produces, "outbox": self.outbox, "cpu_s": cpu_s}
 
 
 @dataclass
