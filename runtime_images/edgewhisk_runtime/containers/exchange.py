@@ -84,6 +84,9 @@ def _localize(staged: dict[str, Any], inbox: Path, outbox: Path) -> dict[str, An
     local = {**staged, "consumes": consumes}
     if isinstance(staged.get("produce_root"), str):
         outbox.mkdir()
+        # Writable by the container's user whoever it is (an image's own user, not the
+        # invoker's); no one else can reach it: the work folder above is the invoker's only.
+        outbox.chmod(0o777)
         local["produce_root"] = str(outbox)
     return local
 
