@@ -189,8 +189,7 @@ class ProcessBackend(ContainerBackend):
         self.prlimit = shutil.which("prlimit")
         self.unsandboxed: str | None = NO_SANDBOX if sandbox is None else None
         if sandbox == "auto":
-            extra = [node_proxy.parent, Path(self.node).resolve().parent.parent] \
-                if NODEJS in kinds and self.node else []
+            extra = _node_dirs(self.node, node_proxy) if NODEJS in kinds and self.node else []
             sandbox, self.unsandboxed = Sandbox.detect(python=python, extra=extra,
                                                        hidden=hidden)
         self.sandbox: Sandbox | None = sandbox
@@ -278,3 +277,12 @@ class ProcessBackend(ContainerBackend):
                 await container.destroy()
                 raise
         raise ContainerStartError(f"the {spec.kind} proxy did not start: {failure}")
+
+
+def _node_dirs(node: str, node_proxy: Path) -> list[Path]:
+    """What a Node.js proxy needs in its sandbox: Node's installation, the proxy, and the
+    modules it finds by default (``.services/node_modules`` of a checkout: ``openwhisk`` and
+    ``redis``, which Composer's conductor actions require)."""
+    services = node_proxy.resolve().parents[2] / ".services" / "node_modules"
+    return [node_proxy.parent, Path(node).resolve().parent.parent,
+            *([services] if services.is_dir() else [])]

@@ -47,6 +47,8 @@ ETC_FILES = ("resolv.conf", "hosts", "nsswitch.conf", "host.conf", "gai.conf", "
 """What of /etc an action needs: name resolution, TLS roots, the time zone, MIME types."""
 RUNTIME_PACKAGES = ("edgewhisk_runtime", "edgewhisk")
 PROBE_TIMEOUT_S = 10.0
+DATA_FACTOR = 4
+"""RLIMIT_DATA per MB of the action's memory limit (see :class:`Limits`)."""
 MIB = 1024 * 1024
 
 
@@ -54,9 +56,10 @@ MIB = 1024 * 1024
 class Limits:
     """Per-process resource limits of one sandbox, applied by ``prlimit`` before the proxy.
 
-    ``data_bytes`` (RLIMIT_DATA: heap and private writable mappings of each process) is the
-    action's memory limit: without cgroups there is no resident-set limit, so this is the
-    closest per-process bound. CPU time is limited per activation by the action process
+    ``data_bytes`` (RLIMIT_DATA: heap and private writable mappings of each process) is
+    :data:`DATA_FACTOR` times the action's memory limit: without cgroups there is no
+    resident-set limit, and RLIMIT_DATA counts what a process reserves, not what it uses
+    (MXNet reserves about 450 MB at import and dies below that, using far less). CPU time is limited per activation by the action process
     itself (``launcher``: its soft RLIMIT_CPU is raised by the time left to the deadline), as a
     warm process serves many activations. ``nproc`` and ``fsize_bytes`` are the backend's.
     """
@@ -68,8 +71,8 @@ class Limits:
 
     @classmethod
     def of(cls, memory_mb: int, *, fsize_mb: int, nproc: int) -> Limits:
-        return cls(data_bytes=memory_mb * MIB, fsize_bytes=fsize_mb * MIB, nproc=nproc,
-                   tmp_bytes=memory_mb * MIB)
+        return cls(data_bytes=memory_mb * MIB * DATA_FACTOR, fsize_bytes=fsize_mb * MIB,
+                   nproc=nproc, tmp_bytes=memory_mb * MIB)
 
     def prlimit(self, prlimit: str, *, nproc: bool = True) -> list[str]:
         """``prlimit --data=... --fsize=... [--nproc=...] --`` (soft and hard alike)."""
