@@ -59,9 +59,9 @@ class Limits:
     ``data_bytes`` (RLIMIT_DATA: heap and private writable mappings of each process) is
     :data:`DATA_FACTOR` times the action's memory limit: without cgroups there is no
     resident-set limit, and RLIMIT_DATA counts what a process reserves, not what it uses
-    (MXNet reserves about 450 MB at import and dies below that, using far less). CPU time is limited per activation by the action process
-    itself (``launcher``: its soft RLIMIT_CPU is raised by the time left to the deadline), as a
-    warm process serves many activations. ``nproc`` and ``fsize_bytes`` are the backend's.
+    (MXNet reserves about 450 MB at import and dies below that, using far less). CPU time is
+    limited per activation by the action process itself (``launcher``: its soft RLIMIT_CPU is
+    raised by the time left to the deadline), as a warm process serves many activations. ``nproc`` and ``fsize_bytes`` are the backend's.
     """
 
     data_bytes: int
