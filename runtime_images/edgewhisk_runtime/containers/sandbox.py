@@ -61,7 +61,8 @@ class Limits:
     resident-set limit, and RLIMIT_DATA counts what a process reserves, not what it uses
     (MXNet reserves about 450 MB at import and dies below that, using far less). CPU time is
     limited per activation by the action process itself (``launcher``: its soft RLIMIT_CPU is
-    raised by the time left to the deadline), as a warm process serves many activations. ``nproc`` and ``fsize_bytes`` are the backend's.
+    raised by the time left to the deadline), as a warm process serves many activations.
+    ``nproc`` and ``fsize_bytes`` are the backend's.
     """
 
     data_bytes: int
