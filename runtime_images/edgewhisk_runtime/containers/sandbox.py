@@ -31,6 +31,7 @@ namespaces, the backend runs unsandboxed and says why (``ProcessBackend``).
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import site
 import subprocess
@@ -92,14 +93,21 @@ def package_dirs(names: Iterable[str] = RUNTIME_PACKAGES) -> list[Path]:
 
 
 def python_dirs(python: str) -> list[Path]:
-    """The interpreter's installation: its prefixes (a virtualenv's and its base's) and the
-    site-packages folders outside them."""
+    """The interpreter's installation: its prefixes (a virtualenv's and its base's), the
+    site-packages folders outside them, and the folders ``.pth`` files add to ``sys.path``.
+    Not ``PYTHONPATH`` (the proxy's environment has none) nor the invoker's working folder."""
     dirs = {Path(sys.prefix), Path(sys.base_prefix), Path(python).parent.parent,
             Path(python).resolve().parent.parent}
     dirs.update(Path(p) for p in site.getsitepackages())
     user_site = Path(site.getusersitepackages())
     if user_site.is_dir():
         dirs.add(user_site)
+    given = {Path(p).resolve() for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+    cwd = Path.cwd().resolve()
+    for entry in sys.path[1:]:  # [0] is the script's folder or the working folder
+        path = Path(entry).resolve() if entry else cwd
+        if path.is_dir() and path != cwd and path not in given:
+            dirs.add(path)
     return [d.resolve() for d in dirs]
 
 
