@@ -11,8 +11,9 @@ Cold: /init of a zip action (``__main__.py`` plus a helper module) on a fresh pr
 
 Sandbox: a warm no-op activation through the container pool (``ContainerPool.run`` on the
 process backend: HTTP, the pipeline, log cutting) with each proxy in its bubblewrap sandbox and
-without it, side by side in the same run (``--pool-calls`` each), and a cold start of each (a new
-container: its start, then /init, then /run); the ratios sandboxed / unsandboxed are printed.
+without it, side by side in the same run (``--pool-calls`` each, the two pools called in turn so
+that the machine's load weighs on both alike), and a cold start of each (a new container: its
+start, then /init, then /run); the ratios sandboxed / unsandboxed are printed.
 
 Prints a table and writes bench/out/runtime.png.
 
@@ -185,34 +186,45 @@ def bench_cold_init(inits: int) -> list[float]:
     return samples
 
 
-async def _bench_pool(calls: int, sandboxed: bool, colds: int) -> tuple[list[float], list[float]]:
-    """(warm round trips, cold starts) in ms through a pool on the process backend."""
-    backend = ProcessBackend(**({} if sandboxed else {"sandbox": None}))
-    if sandboxed and backend.sandbox is None:
-        raise SystemExit(f"no sandbox here: {backend.unsandboxed}")
-    label = "sandboxed" if sandboxed else "unsandboxed"
-    pool = ContainerPool(backend, memory_mb=4096, idle_timeout_s=3600)
+Samples = dict[bool, list[float]]
+"""Milliseconds per call, by sandboxed (True) or not (False)."""
+
+
+async def _bench_pool(calls: int, colds: int) -> tuple[Samples, Samples]:
+    """(warm round trips, cold starts) in ms through two pools on the process backend, one
+    sandboxed and one not, called in turn (one call each, alternately): a shared machine's
+    load then weighs on both alike, where two runs one after the other measured the load."""
+    boxed = ProcessBackend()
+    if boxed.sandbox is None:
+        raise SystemExit(f"no sandbox here: {boxed.unsandboxed}")
+    pools = {True: ContainerPool(boxed, memory_mb=4096, idle_timeout_s=3600),
+             False: ContainerPool(ProcessBackend(sandbox=None), memory_mb=4096,
+                                  idle_timeout_s=3600)}
     fields = {"activation_id": "bench", "namespace": "bench"}
+    warm: Samples = {True: [], False: []}
+    cold: Samples = {True: [], False: []}
+
+    async def timed(sandboxed: bool, key: str) -> float:
+        start = time.perf_counter()
+        outcome = await pools[sandboxed].run(_pool_spec(key), {}, fields)
+        assert outcome.status == 200, outcome
+        return (time.perf_counter() - start) * 1000
+
     try:
-        cold = []
         for i in range(colds):  # a new key each time: a new container
-            spec = _pool_spec(f"bench/cold{i}@0.0.1")
-            start = time.perf_counter()
-            outcome = await pool.run(spec, {}, fields)
-            cold.append((time.perf_counter() - start) * 1000)
-            assert outcome.status == 200 and outcome.init_ms is not None, outcome
-        warm, spec = [], _pool_spec("bench/warm@0.0.1")
+            for sandboxed in (True, False):
+                cold[sandboxed].append(await timed(sandboxed, f"bench/cold{i}@0.0.1"))
         for i in range(WARMUP + calls):
-            start = time.perf_counter()
-            outcome = await pool.run(spec, {}, fields)
-            elapsed = (time.perf_counter() - start) * 1000
-            assert outcome.status == 200, outcome
+            for sandboxed in ((True, False) if i % 2 else (False, True)):
+                elapsed = await timed(sandboxed, "bench/warm@0.0.1")
+                if i >= WARMUP:
+                    warm[sandboxed].append(elapsed)
             if i >= WARMUP:
-                warm.append(elapsed)
-                progress(f"pool /run, {label}", i - WARMUP + 1, calls)
+                progress("pool /run, sandboxed and not, in turn", i - WARMUP + 1, calls)
         return warm, cold
     finally:
-        await pool.close()
+        for pool in pools.values():
+            await pool.close()
 
 
 def _pool_spec(key: str) -> ActionSpec:
@@ -263,8 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     proxy, inside = bench_proxy(args.calls)
     cold = bench_cold_init(args.inits)
     colds = max(1, args.inits // 2)
-    bare, bare_cold = asyncio.run(_bench_pool(args.pool_calls, False, colds))
-    boxed, boxed_cold = asyncio.run(_bench_pool(args.pool_calls, True, colds))
+    warm, starts = asyncio.run(_bench_pool(args.pool_calls, colds))
+    bare, boxed, bare_cold, boxed_cold = warm[False], warm[True], starts[False], starts[True]
 
     rows = {"direct pipes (no HTTP)": direct, "ActionProcess on asyncio (no HTTP)": endpoint,
             "pipeline inside the proxy": inside, "POST /run through the proxy": proxy,
