@@ -31,12 +31,15 @@ def controller(tmp_path: Path) -> Iterator[Controller]:
     yield from started(tmp_path / "data", "--heartbeat-timeout", "30")
 
 
-@pytest.fixture
-def agent(controller: Controller, tmp_path: Path) -> Iterator[AgentProcess]:
+@pytest.fixture(params=[(), ("--no-sandbox",)], ids=["sandboxed", "unsandboxed"])
+def agent(controller: Controller, tmp_path: Path,
+          request: pytest.FixtureRequest) -> Iterator[AgentProcess]:
+    """An agent with its actions in bubblewrap, and one without (its lifeline is then the
+    proxy's PR_SET_PDEATHSIG and the action killed before the proxy stops)."""
     token = cli(wskprops_env(controller, tmp_path), "create", "--id", DEVICE).stdout.strip()
     process = AgentProcess(tmp_path, controller.api_host.replace("http", "ws"), token,
                            "--id", DEVICE, "--memory", "4096", "--no-battery",
-                           "--store", str(tmp_path / "store"),
+                           "--store", str(tmp_path / "store"), *request.param,
                            env={SECRET: "the device's secret"}).start()
     process.wait_registered()
     yield process
