@@ -38,6 +38,7 @@ import edgewhisk
 from edgewhisk_runtime.containers.exceptions import NamespaceRefused
 
 from .. import preprocess
+from ..artifacts.gates import GateKeeper
 from ..exceptions import ControllerError
 from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
@@ -48,7 +49,7 @@ from ..schema.exceptions import CorruptedAction
 from ..stores import Doc, Store
 from ..stores.interface import get_or_none
 from ..tunnel.exceptions import InvokerLost, TunnelError
-from . import artifacts, conductor, fanout, triggers
+from . import artifacts, conductor, fanout, gating, triggers
 from .exceptions import DispatcherClosed
 from .job import Accounting, Job
 from .spec import spec_of
@@ -101,6 +102,7 @@ class Dispatcher:
         self.api_host = api_host
         self.compiler = compiler if compiler is not None else preprocess.Compiler(
             preprocess.weights_of(placement.config))
+        self.gates = GateKeeper(store, artifacts)  # what gate verdicts do (artifacts/gates.py)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._writes: dict[str, asyncio.Task[Any]] = {}  # records answered, not yet stored
         self._in_flight: collections.Counter[str] = collections.Counter()  # by namespace
@@ -332,7 +334,7 @@ class Dispatcher:
         except Exception:
             log.exception("activation %s failed inside the controller", activation_id)
             rec = self._failure(job, activation_id, act.INTERNAL_ERROR)
-        return self.record_behind(rec)
+        return self.record_behind(gating.annotate(rec, job.action))
 
     async def _execute(self, job: Job, activation_id: str) -> act.ActivationRecord:
         ns, action = job.ns, job.action
@@ -340,6 +342,11 @@ class Dispatcher:
         bound = self._bound(job)
         planned = await artifacts.plan(self.artifacts, job, bound, self.placement)
         bound = artifacts.rekeyed(bound, planned)
+        refused = await gating.refusal(self, job, activation_id, planned, bound)
+        if refused is not None:  # a strict gate holds: refused, or its fallback's answer
+            return gating.annotate(self._failure(job, activation_id, "", refused.invoker,
+                                                 response=refused.response),
+                                   action, refused.entries)
         decision = job.invoker or self.placement.place(self._request(job, bound.site), bound)
         if isinstance(decision, Unschedulable):
             return self._failure(job, activation_id, decision.reason)
@@ -360,8 +367,10 @@ class Dispatcher:
             try:
                 outcome = await self._run_on(invoker, spec, value, fields,
                                              bound.compiled.key, planned.consumes(), produces)
+                judged = gating.judge(job, planned, produces, outcome, invoker.id)
                 await artifacts.keep(self.artifacts, planned, produces, outcome, job=job,
-                                     activation_id=activation_id, invoker=invoker)
+                                     activation_id=activation_id, invoker=invoker,
+                                     judged=judged)
                 break
             except TunnelError as exc:  # an edge invoker went away or failed (tunnel/)
                 if not (isinstance(exc, InvokerLost) and attempt < REDISPATCH_LIMIT
@@ -387,7 +396,8 @@ class Dispatcher:
         run_start = end - outcome.duration_ms
         start = run_start - (outcome.init_ms or 0)
         response, timed_out = act.response_of(outcome, spec.timeout_ms)
-        return self._build(
+        entries = await gating.settle(self, job, activation_id, bound, invoker.id, judged)
+        return gating.annotate(self._build(
             job, activation_id, start, end, response, outcome.logs,
             act.run_annotations(
                 path=stored.path(ns, action["name"]),
@@ -399,16 +409,18 @@ class Dispatcher:
                 invoker=invoker.id,
                 caused_by_composition=job.in_composition,
             ),
-        )
+        ), action, entries)
 
     def _failure(
-        self, job: Job, activation_id: str, message: str, invoker: str | None = None
+        self, job: Job, activation_id: str, message: str, invoker: str | None = None, *,
+        response: act.Response | None = None,
     ) -> act.ActivationRecord:
-        """A whisk internal error record for an activation the platform could not run."""
+        """A whisk internal error record for an activation the platform could not run (or
+        the ``response`` given: a strict gate's fallback answered in its place)."""
         now = now_ms()
         kind = (job.action.get("exec") or {}).get("kind", "unknown")
         return self._build(
-            job, activation_id, now, now, act.whisk_error(message), [],
+            job, activation_id, now, now, response or act.whisk_error(message), [],
             act.run_annotations(
                 path=stored.path(job.ns, job.action.get("name", "")),
                 kind=kind if isinstance(kind, str) else "unknown",

@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from edgewhisk_runtime.artifacts.stage import STAGED_FIELD, location_path
+from edgewhisk_runtime.containers.interface import RunReply
 
-Post = Callable[[Mapping[str, Any]], Awaitable[tuple[int, Any]]]
+Post = Callable[[Mapping[str, Any]], Awaitable[RunReply]]
 
 
 class Exchange:
@@ -42,7 +43,7 @@ class Exchange:
         self.inbox.mkdir(parents=True, exist_ok=True)
         self.outbox.mkdir(parents=True, exist_ok=True)
 
-    async def run(self, payload: Mapping[str, Any], post: Post) -> tuple[int, Any]:
+    async def run(self, payload: Mapping[str, Any], post: Post) -> RunReply:
         """``post(payload)`` with the staged paths moved into this container's folders."""
         staged = _staged(payload.get(STAGED_FIELD))
         if staged is None:  # nothing staged, or malformed: the proxy answers the latter
@@ -51,11 +52,11 @@ class Exchange:
         inbox, outbox = self.inbox / run, self.outbox / run
         try:
             local = await asyncio.to_thread(_localize, staged, inbox, outbox)
-            status, body = await post({**payload, STAGED_FIELD: json.dumps(local)})
+            reply = await post({**payload, STAGED_FIELD: json.dumps(local)})
             root = staged.get("produce_root")
             if isinstance(root, str):
-                await asyncio.to_thread(_bring_back, outbox, Path(root), body)
-            return status, body
+                await asyncio.to_thread(_bring_back, outbox, Path(root), reply.body)
+            return reply
         finally:
             await asyncio.to_thread(_remove, inbox, outbox)
 
