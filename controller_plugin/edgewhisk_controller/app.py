@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from edgewhisk_runtime import workdirs
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 
@@ -37,6 +39,8 @@ from .keys import ALARMS, AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, TH
 from .middleware import auth_middleware, errors_middleware
 from .placement import Engine, PlacementEngine
 from .stores import open_store
+
+log = logging.getLogger("edgewhisk_controller")
 
 MIDDLEWARES = (errors_middleware, auth_middleware)
 """Outermost first: errors answers whatever auth (or a handler) raises."""
@@ -81,6 +85,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         if config.guest_enabled:  # loopback or --guest: the publicly known key is safe/asked
             await ensure_guest(store)
         await catalog.install(store)  # /whisk.system: utils, alarms
+        _sweep(config)
         backend = _backend(config)
         opened.push_async_callback(backend.close)
         registry = InvokerRegistry(_local_invokers(backend, config, app[REGISTRY].blobs))
@@ -111,6 +116,12 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         yield
 
 
+def _sweep(config: ControllerConfig) -> None:
+    """Work folders a controller or runtime left when it died (``edgewhisk_runtime.workdirs``)."""
+    for removed in workdirs.sweep() + workdirs.sweep(config.work):
+        log.info("removed the work folder %s of a process that is gone", removed)
+
+
 def _backend(config: ControllerConfig) -> ContainerBackend:
     """The one container backend all local invokers share (docker imported only if used)."""
     if config.backend == "docker":
@@ -120,10 +131,10 @@ def _backend(config: ControllerConfig) -> ContainerBackend:
         client = (docker.DockerClient(base_url=config.docker_url) if config.docker_url
                   else docker.from_env())
         images = {"python:3": config.python_image} if config.python_image else None
-        config.node_store.mkdir(parents=True, exist_ok=True)  # staged paths mean the same inside
         return DockerBackend(client, images,  # None: python3-ai:latest; blackbox: its own
-                             shared_dirs=[config.node_store])
-    return ProcessBackend(artifacts=config.artifacts)
+                             workroot=config.work)
+    return ProcessBackend(artifacts=config.artifacts, workroot=config.work,
+                          hidden=[config.data.resolve(), config.node_store])
 
 
 def _held(placement: PlacementEngine, registry: ArtifactRegistry, invoker: LocalInvoker,

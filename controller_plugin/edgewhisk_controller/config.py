@@ -119,6 +119,13 @@ class ControllerConfig:
         return self.data.resolve() / "node-store"
 
     @property
+    def work(self) -> Path:
+        """Where the container backends make each container's work folder: ``DATA/work``,
+        absolute, on the node store's file system (staging an artifact is a hard link);
+        folders of a controller that died are swept at the next start."""
+        return self.data.resolve() / "work"
+
+    @property
     def blobs_location(self) -> str | Path:
         """Where cloud copies of artifacts go: ``--blobs``, else the folder ``DATA/blobs``."""
         return self.blobs if self.blobs else self.data / "blobs"

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import edgewhisk
+from edgewhisk_runtime.containers.exceptions import NamespaceRefused
 
 from .. import preprocess
 from ..artifacts.gates import GateKeeper
@@ -429,6 +430,8 @@ class Dispatcher:
                 artifacts.check(planned, invoker, bound)
             except ControllerError as exc:  # the invoker could not stage or keep an artifact
                 return self.failure(job, activation_id, exc.message, invoker.id)
+            except NamespaceRefused as exc:  # an unsandboxed invoker: its record says why
+                return self.failure(job, activation_id, str(exc), invoker.id)
             except Exception as exc:  # ContainerError and kin: the platform failed, not the action
                 log.warning("invoker %s could not run %s: %r", invoker.id, activation_id, exc)
                 return self.failure(job, activation_id, act.RESOURCE_PROVISION_ERROR,
