@@ -134,7 +134,8 @@ def _backend(config: ControllerConfig) -> ContainerBackend:
         return DockerBackend(client, images,  # None: python3-ai:latest; blackbox: its own
                              workroot=config.work)
     return ProcessBackend(artifacts=config.artifacts, workroot=config.work,
-                          hidden=[config.data.resolve(), config.node_store])
+                          hidden=[config.data.resolve(), config.node_store],
+                          sandbox="auto" if config.sandbox else None)
 
 
 def _held(placement: PlacementEngine, registry: ArtifactRegistry, invoker: LocalInvoker,

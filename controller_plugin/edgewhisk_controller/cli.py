@@ -48,6 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="local invokers, each with its own container pool")
     parser.add_argument("--backend", choices=BACKENDS, default=defaults.backend,
                         help="how local invokers run actions")
+    parser.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                        help="process backend: run actions without bubblewrap, as this user "
+                             "and seeing its files; the local invokers then serve one "
+                             "namespace only")
     parser.add_argument("--invoker-memory", type=int, default=defaults.invoker_memory_mb,
                         metavar="MB", help="memory of each local invoker's pool")
     parser.add_argument("--docker-url", default=None,
@@ -138,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
                                  args.fires_per_minute)
         config = ControllerConfig(
             host=args.host, port=args.port, data=Path(args.data), db=args.db,
-            invokers=args.invokers, backend=args.backend, invoker_memory_mb=args.invoker_memory,
+            invokers=args.invokers, backend=args.backend, sandbox=args.sandbox,
+            invoker_memory_mb=args.invoker_memory,
             docker_url=args.docker_url, python_image=args.python_image, api_host=args.api_host,
             tls_cert=Path(args.tls_cert) if args.tls_cert else None,
             tls_key=Path(args.tls_key) if args.tls_key else None,
