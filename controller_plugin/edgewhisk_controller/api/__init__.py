@@ -2,7 +2,17 @@
 
 from aiohttp import web
 
-from . import actions, activations, artifacts, info, invokers, namespaces, rules, triggers
+from . import (
+    actions,
+    activations,
+    admin,
+    artifacts,
+    info,
+    invokers,
+    namespaces,
+    rules,
+    triggers,
+)
 
 RESOURCES: tuple[web.RouteTableDef, ...] = (
     info.ROUTES,
@@ -13,6 +23,7 @@ RESOURCES: tuple[web.RouteTableDef, ...] = (
     rules.ROUTES,
     invokers.ROUTES,
     artifacts.ROUTES,
+    admin.ROUTES,
 )
 
 __all__ = ["RESOURCES"]
