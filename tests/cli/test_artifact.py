@@ -3,14 +3,14 @@ controller, with ``--apihost``/``--auth`` taken from a wskprops file (``WSK_CONF
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
-import fcntl
 import os
 import pty
+import struct
 import subprocess
 import sys
-import struct
 import tarfile
 import termios
 from collections.abc import Iterator
@@ -102,8 +102,8 @@ def test_a_local_artifact_registers_its_metadata_and_cannot_be_downloaded(
     target = tmp_path / "stolen.bin"
     download = edgewhisk(env, "get", f"u1/glucose-model@{doc['version']}", "-o", target)
     assert download.returncode == 1
-    assert ("edgewhisk artifact get: error: artifact u1/glucose-model is local to its device; only its metadata "
-            "leaves it (HTTP 403)") in download.stderr
+    assert ("edgewhisk artifact get: error: artifact u1/glucose-model is local to its device; "
+            "only its metadata leaves it (HTTP 403)") in download.stderr
     assert not target.exists() and list(tmp_path.glob(".stolen*")) == []
 
 
@@ -175,8 +175,8 @@ def test_preload_of_a_local_artifact_is_refused_naming_the_rule(env: dict[str, s
                    "--held-by", "pi9")
     done = edgewhisk(env, "preload", f"u9/mine@{doc['version']}")
     assert done.returncode == 1
-    assert (f"edgewhisk artifact preload: error: artifact u9/mine@{doc['version']} is local to its device; only its "
-            "metadata leaves it: it cannot be preloaded") in done.stderr
+    assert (f"edgewhisk artifact preload: error: artifact u9/mine@{doc['version']} is local to "
+            "its device; only its metadata leaves it: it cannot be preloaded") in done.stderr
 
 
 def test_put_of_a_folder_uploads_its_canonical_tar(env: dict[str, str], tmp_path: Path) -> None:
