@@ -8,6 +8,7 @@
     edgewhisk action list [--limit N] [--skip N]
     edgewhisk action annotation FILE            (the edgewhisk annotation as JSON)
     edgewhisk action build NAME FILE ...        (the action document and its wsk line; offline)
+    edgewhisk action schema [-o FILE]           (the JSON Schema of the edgewhisk annotation)
 
 Why these and why so: a user without a ``wsk`` binary gets ``wsk``'s loop, flag for flag,
 and the kind is chosen for where the action goes (``action.kind_of``): a ``.py`` FILE is
@@ -27,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from edgewhisk.annotation_schema import json_schema
 from edgewhisk_client import Client
 from edgewhisk_client.display import table, when
 
@@ -106,6 +108,10 @@ def _build_arguments(sub: Any) -> None:
                             help="give up importing FILE after this many seconds")
     annotation.add_argument("-v", "--verbose", action="store_true",
                             help="on failure, also show what importing FILE wrote to stderr")
+    schema = sub.add_parser("schema", help="print the JSON Schema of the edgewhisk annotation "
+                                           "(docs/annotation.schema.json)")
+    schema.add_argument("-o", "--output", metavar="FILE", default=None,
+                        help="write it to FILE instead of printing it")
     build = sub.add_parser("build", help="print the OpenWhisk action document and wsk command "
                                          "(nothing is sent)")
     _deploy_arguments(build, file_required=True)
@@ -123,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         if args.action_command == "build":
             print(_build(args))
             return OK
+        if args.action_command == "schema":
+            return _schema(args)
         with options.connect(args) as client:
             return int(_REMOTE[args.action_command](client, args))
     except ActionError as error:
@@ -149,6 +157,18 @@ def _build(args: argparse.Namespace) -> str:
         note += ("# (a stock OpenWhisk's python:3 has no edgewhisk SDK: there, run it on the "
                  "python3-ai image with --docker instead of --kind)\n")
     return f"{text}\n\n# the same action with the wsk CLI:\n{note}{wsk_command(document, file)}"
+
+
+def _schema(args: argparse.Namespace) -> int:
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            Path(args.output).write_text(text)
+        except OSError as exc:
+            raise ActionError(f"{args.output}: {exc.strerror or exc}") from None
+    return OK
 
 
 def deploy_body(args: argparse.Namespace, *, update: bool) -> dict[str, Any]:

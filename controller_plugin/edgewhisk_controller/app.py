@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
+from edgewhisk_runtime.containers.sdk import import_docker
 
 from . import tunnel
 from .api import RESOURCES
@@ -101,7 +102,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
 def _backend(config: ControllerConfig) -> ContainerBackend:
     """The one container backend all local invokers share (docker imported only if used)."""
     if config.backend == "docker":
-        import docker
+        docker = import_docker()  # a clear error naming the docker extra when it is absent
         from edgewhisk_runtime.containers.docker import DockerBackend
 
         client = (docker.DockerClient(base_url=config.docker_url) if config.docker_url

@@ -34,6 +34,7 @@ from edgewhisk_client.display import table, when
 from edgewhisk_client.wskprops import add_api_arguments, require_api
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
+from edgewhisk_runtime.containers.sdk import import_docker
 from edgewhisk_tunnel import Registered
 
 from .agent import Agent
@@ -187,7 +188,7 @@ def _artifacts(args: argparse.Namespace, config: AgentConfig) -> DeviceArtifacts
 
 def _backend(args: argparse.Namespace) -> ContainerBackend:
     if args.backend == "docker":
-        import docker
+        docker = import_docker()  # a clear error naming the docker extra when it is absent
         from edgewhisk_runtime.containers.docker import DEFAULT_IMAGES, DockerBackend
 
         client = (docker.DockerClient(base_url=args.docker_url) if args.docker_url
