@@ -131,8 +131,7 @@ def run(args: argparse.Namespace) -> int:
             return OK
         if args.action_command == "schema":
             return _schema(args)
-        with options.connect(args) as client:
-            return int(_REMOTE[args.action_command](client, args))
+        return options.dispatch(args, _REMOTE, args.action_command)
     except ActionError as error:
         if getattr(args, "verbose", False) and error.detail:
             sys.stderr.write(error.detail.rstrip("\n") + "\n")
@@ -207,10 +206,7 @@ def _update(client: Client, args: argparse.Namespace) -> int:
 
 def _deploy(client: Client, args: argparse.Namespace, *, update: bool) -> int:
     stored = client.actions.put(args.name, deploy_body(args, update=update), overwrite=update)
-    if args.json:
-        print(json.dumps(stored, indent=2))
-    else:
-        print(f"ok: {'updated' if update else 'created'} action {args.name}")
+    options.show(args, stored, f"ok: {'updated' if update else 'created'} action {args.name}")
     return OK
 
 
@@ -218,8 +214,8 @@ def _invoke(client: Client, args: argparse.Namespace) -> int:
     params = options.key_values(args.params, args.param_file, "-P")
     if not (args.blocking or args.result):
         activation_id = client.actions.start(args.name, params)
-        print(json.dumps({"activationId": activation_id}) if args.json
-              else f"ok: invoked /{args.namespace}/{args.name} with id {activation_id}")
+        options.show(args, {"activationId": activation_id},
+                     f"ok: invoked /{args.namespace}/{args.name} with id {activation_id}")
         return OK
     done = client.actions.invoke(args.name, params)
     if not (args.json or args.result):
@@ -234,22 +230,19 @@ def _get(client: Client, args: argparse.Namespace) -> int:
 
 
 def _delete(client: Client, args: argparse.Namespace) -> int:
-    deleted = client.actions.delete(args.name)
-    print(json.dumps(deleted, indent=2) if args.json else f"ok: deleted action {args.name}")
+    options.show(args, client.actions.delete(args.name), f"ok: deleted action {args.name}")
     return OK
 
 
 def _list(client: Client, args: argparse.Namespace) -> int:
     actions = client.actions.list(limit=args.limit, skip=args.skip)
-    if args.json:
-        print(json.dumps(actions, indent=2))
-        return OK
     rows = [(f"/{a.get('namespace', args.namespace)}/{a['name']}", a.get("version"),
              a.get("exec", {}).get("kind"), "shared" if a.get("publish") else "private",
              when(a.get("updated"))) for a in actions]
-    print(table(("ACTION", "VERSION", "KIND", "ACCESS", "UPDATED"), rows))
+    options.show(args, actions, table(("ACTION", "VERSION", "KIND", "ACCESS", "UPDATED"), rows))
     return OK
 
 
-_REMOTE = {"create": _create, "update": _update, "invoke": _invoke, "get": _get,
-           "delete": _delete, "list": _list}
+_REMOTE: dict[str, options.Command] = {
+    "create": _create, "update": _update, "invoke": _invoke, "get": _get, "delete": _delete,
+    "list": _list}

@@ -62,18 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with options.connect(args) as client:
-        return int(_COMMANDS[args.activation_command](client, args))
+    return options.dispatch(args, _COMMANDS, args.activation_command)
 
 
 def _list(client: Client, args: argparse.Namespace) -> int:
     records = client.activations.list(limit=args.limit, skip=args.skip, name=args.name,
                                       since=args.since, upto=args.upto)
-    if args.json:
-        print(json.dumps(records, indent=2))
-        return OK
-    print(table(("ACTIVATION", "NAME", "STATUS", "START", "DURATION", "INVOKER"),
-                [_row(record) for record in records]))
+    options.show(args, records, table(("ACTIVATION", "NAME", "STATUS", "START", "DURATION",
+                                       "INVOKER"), [_row(record) for record in records]))
     return OK
 
 
@@ -110,11 +106,8 @@ def _result(client: Client, args: argparse.Namespace) -> int:
 
 def _logs(client: Client, args: argparse.Namespace) -> int:
     lines = client.activations.logs(_chosen(client, args))
-    if args.json:
-        print(json.dumps({"logs": lines}, indent=2))
-        return OK
-    for line in lines:
-        print(strip(line) if args.strip else line)
+    options.show(args, {"logs": lines}, "\n".join(strip(line) if args.strip else line
+                                                  for line in lines))
     return OK
 
 
@@ -155,4 +148,5 @@ def _show(record: dict[str, Any], as_json: bool) -> None:
         print(f"  {line}", flush=True)
 
 
-_COMMANDS = {"list": _list, "get": _get, "result": _result, "logs": _logs, "poll": _poll}
+_COMMANDS: dict[str, options.Command] = {
+    "list": _list, "get": _get, "result": _result, "logs": _logs, "poll": _poll}

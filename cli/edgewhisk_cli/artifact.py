@@ -90,10 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    command = {"put": _put, "get": _get, "ls": _ls, "rm": _rm,
-               "preload": _preload}[args.artifact_command]
-    with options.connect(args) as client:
-        return command(client, args)
+    return options.dispatch(args, _COMMANDS, args.artifact_command)
 
 
 def _pairs(items: list[str], flag: str) -> Iterator[tuple[str, str]]:
@@ -153,11 +150,8 @@ def _put(client: Client, args: argparse.Namespace) -> int:
             raise usage(f"a {args.locality} artifact never leaves its device; give "
                         "--held-by INVOKER to register its metadata")
         doc = client.artifacts.put(args.name, size=blob_size, held_by=args.held_by, **params)
-    if args.json:
-        print(json.dumps(doc, indent=2))
-    else:
-        print(f"{doc['name']}@{doc['version']}  {doc['kind']}  {doc['format']}  "
-              f"{size(doc['size'])}  {doc['locality']}  sha256 {doc['sha256']}")
+    options.show(args, doc, f"{doc['name']}@{doc['version']}  {doc['kind']}  {doc['format']}  "
+                            f"{size(doc['size'])}  {doc['locality']}  sha256 {doc['sha256']}")
     return OK
 
 
@@ -169,10 +163,7 @@ def _get(client: Client, args: argparse.Namespace) -> int:
         done = client.artifacts.download(args.ref, args.output, moved)
     summary = {"name": done.name, "version": done.version, "size": done.size,
                "sha256": done.sha256, "file": str(done.file)}
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(f"{done.name}@{done.version}: {size(done.size)} -> {done.file}")
+    options.show(args, summary, f"{done.name}@{done.version}: {size(done.size)} -> {done.file}")
     return OK
 
 
@@ -181,12 +172,10 @@ def _ls(client: Client, args: argparse.Namespace) -> int:
                                ("trained_on", args.trained_on), ("locality", args.locality),
                                ("owner", args.owner)) if v is not None}
     docs = client.artifacts.list(limit=args.limit, **query)
-    if args.json:
-        print(json.dumps(docs, indent=2))
-        return OK
     rows = [(f"{d['name']}@{d['version']}", d["kind"], d["format"], size(d["size"]),
              d["locality"], ",".join(d.get("copies") or [])) for d in docs]
-    print(table(("ARTIFACT", "KIND", "FORMAT", "SIZE", "LOCALITY", "COPIES"), rows))
+    options.show(args, docs, table(("ARTIFACT", "KIND", "FORMAT", "SIZE", "LOCALITY", "COPIES"),
+                                   rows))
     return OK
 
 
@@ -194,7 +183,7 @@ def _rm(client: Client, args: argparse.Namespace) -> int:
     if "@" not in args.ref:
         raise usage(f"{args.ref}: name the version to delete, NAME@VERSION")
     doc = client.artifacts.delete(args.ref)
-    print(json.dumps(doc, indent=2) if args.json else f"deleted {doc['name']}@{doc['version']}")
+    options.show(args, doc, f"deleted {doc['name']}@{doc['version']}")
     return OK
 
 
@@ -208,12 +197,14 @@ def _preload(client: Client, args: argparse.Namespace) -> int:
     if args.capability:
         devices["capabilities"] = args.capability
     answer = client.artifacts.preload(args.ref, devices)
-    if args.json:
-        print(json.dumps(answer, indent=2))
-    else:
-        print(f"{answer['artifact']}: {len(answer['devices'])} device(s)")
-        for device in answer["devices"]:
-            reason = f"  {device['reason']}" if device.get("reason") else ""
-            print(f"  {device['invoker']}  {device['status']}{reason}")
+    lines = [f"{answer['artifact']}: {len(answer['devices'])} device(s)"]
+    for device in answer["devices"]:
+        reason = f"  {device['reason']}" if device.get("reason") else ""
+        lines.append(f"  {device['invoker']}  {device['status']}{reason}")
+    options.show(args, answer, "\n".join(lines))
     refused = any(d["status"] == "refused" for d in answer["devices"])
     return REFUSED if refused else OK
+
+
+_COMMANDS: dict[str, options.Command] = {"put": _put, "get": _get, "ls": _ls, "rm": _rm,
+                                         "preload": _preload}

@@ -16,7 +16,6 @@ NAME --admin``) manages every namespace; any key may rotate itself.
 from __future__ import annotations
 
 import argparse
-import json
 
 from edgewhisk_client import Client
 from edgewhisk_client.display import table
@@ -42,44 +41,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with options.connect(args) as client:
-        return int(_COMMANDS[args.namespace_command](client, args))
+    return options.dispatch(args, _COMMANDS, args.namespace_command)
 
 
 def _list(client: Client, args: argparse.Namespace) -> int:
     if not args.all:
         names = client.namespaces()
-        print(json.dumps(names, indent=2) if args.json else "\n".join(names))
+        options.show(args, names, "\n".join(names))
         return OK
     namespaces = client.namespace_keys.list()
-    if args.json:
-        print(json.dumps(namespaces, indent=2))
-    else:
-        print(table(("NAMESPACE", "KEY UUID", "ADMIN"),
-                    [(n["name"], n["uuid"], "yes" if n["admin"] else "no") for n in namespaces]))
+    options.show(args, namespaces, table(("NAMESPACE", "KEY UUID", "ADMIN"), [
+        (n["name"], n["uuid"], "yes" if n["admin"] else "no") for n in namespaces]))
     return OK
 
 
 def _create(client: Client, args: argparse.Namespace) -> int:
-    return _key(client.namespace_keys.create(args.name), args.json)
+    answer = client.namespace_keys.create(args.name)
+    options.show(args, answer, answer["key"])  # the key alone: KEY=$(edgewhisk namespace ...)
+    return OK
 
 
 def _rotate(client: Client, args: argparse.Namespace) -> int:
-    return _key(client.namespace_keys.rotate_key(args.name), args.json)
-
-
-def _key(answer: dict[str, str], as_json: bool) -> int:
-    """The key alone on stdout (for ``AUTH=$(...)``), or the whole answer with ``--json``."""
-    print(json.dumps(answer, indent=2) if as_json else answer["key"])
+    answer = client.namespace_keys.rotate_key(args.name)
+    options.show(args, answer, answer["key"])
     return OK
 
 
 def _delete(client: Client, args: argparse.Namespace) -> int:
     answer = client.namespace_keys.delete(args.name)
-    print(json.dumps(answer, indent=2) if args.json else
-          f"ok: deleted namespace {args.name} ({answer['deleted']['activations']} activation "
-          "records)")
+    options.show(args, answer, f"ok: deleted namespace {args.name} "
+                               f"({answer['deleted']['activations']} activation records)")
     return OK
 
 
-_COMMANDS = {"list": _list, "create": _create, "delete": _delete, "rotate-key": _rotate}
+_COMMANDS: dict[str, options.Command] = {
+    "list": _list, "create": _create, "delete": _delete, "rotate-key": _rotate}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,23 @@ from edgewhisk_client.wskprops import add_api_arguments, api_url, props_path
 
 from .exits import usage
 
+Command = Callable[[Client, argparse.Namespace], int]
+"""A subcommand that talks to the controller: (client, parsed arguments) -> exit status."""
 LIMIT_FLAGS = (("timeout", ("-t", "--timeout"), "MS", "the time limit in milliseconds"),
                ("memory", ("-m", "--memory"), "MB", "the memory limit in MB"),
                ("logs", ("-l", "--logsize"), "MB", "the log size limit in MB"),
                ("concurrency", ("--concurrency",), "N", "activations one container runs at once"))
+
+
+def dispatch(args: argparse.Namespace, commands: Mapping[str, Command], which: str) -> int:
+    """Connect (:func:`connect`) and run ``commands[which]`` with the client."""
+    with connect(args) as client:
+        return int(commands[which](client, args))
+
+
+def show(args: argparse.Namespace, value: Any, human: str) -> None:
+    """``value`` as JSON with ``--json``, else ``human``: every command's two faces."""
+    print(json.dumps(value, indent=2) if args.json else human)
 
 
 def add_connection(parser: argparse.ArgumentParser) -> None:
