@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import edgewhisk
-from edgewhisk_client import ClientError
+from edgewhisk_client import ClientError, NotConfigured
 
 from . import exits
 
@@ -102,6 +102,13 @@ def command_words(args: argparse.Namespace) -> str:
     return " ".join([*words, sub] if isinstance(sub, str) else words)
 
 
+def exit_code(error: exits.CliError | ClientError) -> int:
+    """2 for what the command line got wrong (nothing was sent), else 1."""
+    if isinstance(error, exits.CliError):
+        return error.code
+    return exits.USAGE if isinstance(error, NotConfigured) else exits.REFUSED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     selected = next((a for a in args_list if not a.startswith("-")), None)
@@ -114,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except (exits.CliError, ClientError) as error:
         print(f"{command_words(args)}: error: {error}", file=sys.stderr)
-        return error.code if isinstance(error, exits.CliError) else exits.REFUSED
+        return exit_code(error)
     except BrokenPipeError:
         # The reader went away (`| head`): send what is left to nowhere, so the interpreter's
         # own flush at exit does not complain either.

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from edgewhisk_client import Client
-from edgewhisk_client.wskprops import add_api_arguments, api_url, props_path
+from edgewhisk_client.wskprops import add_api_arguments, require_api
 
 from .exits import usage
 
@@ -53,14 +53,9 @@ def add_connection(parser: argparse.ArgumentParser) -> None:
 
 
 def connect(args: argparse.Namespace) -> Client:
-    """A client for the parsed connection flags; a usage error naming what is missing."""
-    missing = [flag for flag, value in (("--apihost", args.apihost), ("--auth", args.auth))
-               if not value]
-    if missing:
-        raise usage(f"{' and '.join(missing)} not given and not set in {props_path()} (write "
-                    "APIHOST=... and AUTH=... there, as `wsk property set` does)")
-    return Client(api_url(args.apihost), args.auth, namespace=args.namespace,
-                  ca_file=args.ca_file)
+    """A client for the parsed connection flags (``NotConfigured`` naming what is missing)."""
+    api_host, auth = require_api(args)
+    return Client(api_host, auth, namespace=args.namespace, ca_file=args.ca_file)
 
 
 def add_key_values(parser: argparse.ArgumentParser, *, annotations: bool) -> None:

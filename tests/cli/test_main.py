@@ -84,3 +84,19 @@ def test_help_lists_the_exit_codes() -> None:
     assert done.returncode == 0
     text = " ".join(done.stdout.split())
     assert "exit status: 0 done; 1 refused" in text and "2 usage" in text
+
+
+@pytest.mark.parametrize("argv", [["action", "list"], ["activation", "list"],
+                                  ["namespace", "list"], ["artifact", "ls"],
+                                  ["invoker", "token", "ls"]], ids=" ".join)
+def test_without_an_api_host_or_key_every_command_is_a_usage_error(argv: list[str],
+                                                                    tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+           "WSK_CONFIG_FILE": str(tmp_path / "absent")}
+    done = subprocess.run([str(EDGEWHISK), *argv], capture_output=True, text=True, timeout=60,
+                          env=env)
+    assert done.returncode == exits.USAGE, done.stderr
+    assert done.stderr == (f"edgewhisk {argv[0]} {argv[1]}: error: --apihost and --auth not "
+                           f"given and not set in {tmp_path / 'absent'} (write APIHOST=... and "
+                           "AUTH=... there, as `wsk property set` does, or name another file "
+                           "in $WSK_CONFIG_FILE)\n")
