@@ -64,11 +64,13 @@ RUFF_DIRS := $(wildcard actions cli client devkit runtime_images controller_plug
 MYPY_PACKAGES := $(wildcard actions/edgewhisk actions/examples cli/edgewhisk_cli \
 	client/edgewhisk_client devkit/edgewhisk_devkit runtime_images/edgewhisk_runtime \
 	controller_plugin/edgewhisk_controller controller_plugin/edgewhisk_tunnel \
+	controller_plugin/edgewhisk_json \
 	edge_invoker/edgewhisk_invoker)
 # Checked with --strict too: one folder a line (the SDK, the tunnel's wire schema, ...).
 MYPY_STRICT := \
 	actions/edgewhisk \
 	controller_plugin/edgewhisk_tunnel \
+	controller_plugin/edgewhisk_json \
 	controller_plugin/edgewhisk_controller/placement
 
 lint: lint-ruff lint-mypy

@@ -42,7 +42,7 @@ import requests
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
 from edgewhisk_controller.blobs.s3 import S3BlobStore
-from edgewhisk_devkit import AgentSpec, Controller, Fleet
+from edgewhisk_devkit import UNLIMITED, AgentSpec, Controller, Fleet
 from edgewhisk_runtime.artifacts.stage import stage
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.local import free_port
@@ -232,7 +232,7 @@ class Tunnel:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.controller = Controller(workdir / "controller", "--invokers", "0",
+        self.controller = Controller(workdir / "controller", "--invokers", "0", *UNLIMITED,
                                      log=workdir / "controller.log")
         self.agent = AgentSpec(AGENT, ("--memory", "1024", "--store-cap", "2GB", "--no-battery"))
         self.client: Client | None = None

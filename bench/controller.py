@@ -41,7 +41,7 @@ from typing import Any
 import aiohttp
 from _report import pct, progress  # bench/ is on sys.path (see _report.py)
 from edgewhisk_client import Client
-from edgewhisk_devkit import Controller
+from edgewhisk_devkit import UNLIMITED, Controller
 from edgewhisk_runtime.local import LocalRuntime
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -246,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     data = Path(tempfile.mkdtemp(prefix="edgewhisk-bench-controller-"))
     try:
-        with Controller(data / "controller", log=data / "controller.log") as controller:
+        with Controller(data / "controller", *UNLIMITED,
+                        log=data / "controller.log") as controller:
             print(f"controller pid {controller.pid} at {controller.api_host}", file=sys.stderr)
             bench(controller, levels, args.calls)
     finally:

@@ -46,7 +46,7 @@ import aiohttp
 from _report import pct, progress  # bench/ is on sys.path (see _report.py)
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
-from edgewhisk_devkit import Agent, Controller, tunnel_url
+from edgewhisk_devkit import UNLIMITED, Agent, Controller, tunnel_url
 from edgewhisk_tunnel import messages as m
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -72,6 +72,7 @@ def main(args):
 def start_controller(workdir: Path) -> Controller:
     """``edgewhisk controller`` on a free loopback port, one local invoker; started."""
     return Controller(workdir / "controller", "--invokers", "1", "--log-level", "WARNING",
+                      *UNLIMITED,
                       host="127.0.0.1", log=workdir / "controller.log").start()
 
 

@@ -28,13 +28,15 @@ ANYTHING = frozenset({"*"})
 # here fails the test.
 PACKAGES: dict[str, frozenset[str]] = {
     "edgewhisk": frozenset(),  # the SDK
-    "edgewhisk_tunnel": frozenset(),  # the tunnel's wire schema and transfers
+    "edgewhisk_json": frozenset(),  # the strict JSON reader of bodies, frames and answers
+    "edgewhisk_tunnel": frozenset({"edgewhisk_json"}),  # the tunnel's wire schema, transfers
     "edgewhisk_client": frozenset(),  # the REST client
-    "edgewhisk_runtime": frozenset({"edgewhisk"}),
+    "edgewhisk_runtime": frozenset({"edgewhisk", "edgewhisk_json"}),
     "edgewhisk_examples": frozenset({"edgewhisk"}),
-    "edgewhisk_controller": frozenset({"edgewhisk", "edgewhisk_runtime", "edgewhisk_tunnel"}),
+    "edgewhisk_controller": frozenset({"edgewhisk", "edgewhisk_runtime", "edgewhisk_tunnel",
+                                       "edgewhisk_json"}),
     "edgewhisk_invoker": frozenset({"edgewhisk", "edgewhisk_runtime", "edgewhisk_tunnel",
-                                    "edgewhisk_client"}),
+                                    "edgewhisk_client", "edgewhisk_json"}),
     "edgewhisk_devkit": frozenset({"edgewhisk_client", "edgewhisk_runtime"}),
     "edgewhisk_cli": ANYTHING,  # the `edgewhisk` command and its demo sit on top
 }

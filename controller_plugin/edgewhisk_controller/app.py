@@ -29,8 +29,9 @@ from .auth import Authenticator, ensure_guest
 from .blobs import BlobStore, LoggedBlobStore, open_blobs
 from .config import ControllerConfig
 from .dispatch import Dispatcher
+from .dispatch.throttle import Throttle
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
-from .keys import AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE
+from .keys import AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, THROTTLE
 from .middleware import auth_middleware, errors_middleware
 from .placement import Engine, PlacementEngine
 from .stores import open_store
@@ -50,7 +51,8 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=CLIENT_MAX_SIZE)
     app[CONFIG] = config
     app[STORE] = store = open_store(config.store_location)
-    app[AUTHENTICATOR] = Authenticator(store)
+    app[AUTHENTICATOR] = Authenticator(store, allow_guest=config.guest_enabled)
+    app[THROTTLE] = Throttle()  # per-namespace limits (config.limits_for)
     blobs = LoggedBlobStore(open_blobs(config.blobs_location), config.blobs_log)
     app[REGISTRY] = ArtifactRegistry(store, blobs, max_size=config.artifact_max_size)
     for routes in RESOURCES:
@@ -74,7 +76,8 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
     async with contextlib.AsyncExitStack() as opened:
         opened.push_async_callback(store.close)
         opened.push_async_callback(app[REGISTRY].close)  # the blob store's clients
-        await ensure_guest(store)
+        if config.guest_enabled:  # loopback or --guest: the publicly known key is safe/asked
+            await ensure_guest(store)
         backend = _backend(config)
         opened.push_async_callback(backend.close)
         registry = InvokerRegistry(_local_invokers(backend, config, app[REGISTRY].blobs))

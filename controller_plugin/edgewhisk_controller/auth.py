@@ -95,14 +95,22 @@ def parse_basic(header: str | None) -> tuple[str, str]:
 
 
 class Authenticator:
-    """Looks keys up in the store (once per key: positive answers are cached)."""
+    """Looks keys up in the store (once per key: positive answers are cached).
 
-    def __init__(self, store: Store) -> None:
+    ``allow_guest`` False refuses OpenWhisk's publicly known guest key even when the store
+    holds it (created by an earlier start on loopback): off loopback it opens nothing unless
+    the controller was started with ``--guest``.
+    """
+
+    def __init__(self, store: Store, *, allow_guest: bool = True) -> None:
         self.store = store
+        self.allow_guest = allow_guest
         self._known: dict[tuple[str, str], Subject] = {}
 
     async def authenticate(self, header: str | None) -> Subject:
         uuid, key = parse_basic(header)
+        if not self.allow_guest and f"{uuid}:{key}" == GUEST_KEY:
+            raise Unauthorized()
         cached = self._known.get((uuid, key))
         if cached is not None:
             return cached

@@ -1,11 +1,13 @@
 """``edgewhisk controller``: serve the API; ``edgewhisk controller namespace create``: add a key.
 
 Serving prints two machine-readable lines on stdout once the socket is bound and the store is
-open (``APIHOST=http://host:port`` and ``AUTH=uuid:key``, the guest key), so scripts and tests
-can wait for them; logs go to stderr. SIGTERM and SIGINT shut it down cleanly: running
-activations finish (or are recorded as aborted), every container is destroyed, the store
-closes. ``namespace create`` is ``wskadmin user create``: it prints the new key once (the
-store keeps only its hash); with ``--admin`` that key manages every namespace through the API.
+open (``APIHOST=http://host:port`` and ``AUTH=uuid:key``, the guest key, empty when there is
+none: off loopback without ``--guest``), so scripts and tests can wait for them; logs go to
+stderr. Off loopback it refuses to serve plain HTTP unless told ``--insecure``. SIGTERM and
+SIGINT shut it down cleanly: running activations finish (or are recorded as aborted), every
+container is destroyed, the store closes. ``namespace create`` is ``wskadmin user create``: it
+prints the new key once (the store keeps only its hash); with ``--admin`` that key manages every
+namespace through the API.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .config import BACKENDS, ControllerConfig
 from .exceptions import ControllerError
 from .invokers.fleet import load_fleet
 from .placement.config import PlacementConfig, load_config
+from .schema.limits import NamespaceLimits, load_namespace_limits
 from .stores import StoreError, open_store
 
 log = logging.getLogger("edgewhisk_controller")
@@ -76,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--node-store-cap", type=parse_size, default=defaults.node_store_cap,
                         metavar="BYTES", help="bytes of artifacts each local invoker keeps in "
                         "its node store, DIR/node-store/ID (e.g. 2GB; default %(default)s)")
+    _safety_arguments(parser, defaults)
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
     sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
     namespace = sub.add_parser("namespace", help="manage namespaces and their keys")
@@ -86,6 +90,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="make its key an admin key, which manages every namespace through "
                              "the API (edgewhisk namespace ...)")
     _store_arguments(create, argparse.SUPPRESS, argparse.SUPPRESS)
+
+
+def _safety_arguments(parser: argparse.ArgumentParser, defaults: ControllerConfig) -> None:
+    """What keeps a controller safe to expose: TLS or --insecure, the guest key, the limits of
+    each namespace, and how long a request body may take."""
+    limits = defaults.limits
+    parser.add_argument("--insecure", action="store_true",
+                        help="serve plain HTTP off loopback (refused without TLS otherwise)")
+    parser.add_argument("--guest", action="store_true",
+                        help="create OpenWhisk's well-known guest key also off loopback")
+    parser.add_argument("--invocations-per-minute", type=int,
+                        default=limits.invocations_per_minute, metavar="N",
+                        help="invokes a namespace may make per minute (else 429; default "
+                             "%(default)s, as OpenWhisk)")
+    parser.add_argument("--concurrent-invocations", type=int,
+                        default=limits.concurrent_invocations, metavar="N",
+                        help="activations a namespace may have in flight (default %(default)s)")
+    parser.add_argument("--fires-per-minute", type=int, default=limits.fires_per_minute,
+                        metavar="N", help="trigger fires a namespace may make per minute "
+                                          "(default %(default)s)")
+    parser.add_argument("--namespace-limits", default=None, metavar="FILE",
+                        help='JSON of limits per namespace, e.g. {"alice": '
+                             '{"invocationsPerMinute": 600}} (OpenWhisk\'s field names)')
+    parser.add_argument("--body-timeout", type=float, default=defaults.body_timeout_s,
+                        metavar="S", help="a request body must arrive within S seconds, plus "
+                        "1 s per --body-min-rate bytes received (else 408; default %(default)s)")
+    parser.add_argument("--body-min-rate", type=parse_size, default=defaults.body_min_rate,
+                        metavar="BYTES", help="bytes per second a slow body must keep up "
+                        "(e.g. 64KB; default %(default)s)")
 
 
 def _store_arguments(parser: argparse.ArgumentParser, data: str, db: str | None) -> None:
@@ -103,15 +136,21 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(_create_namespace(args.db or Path(args.data), args.name,
                                               args.admin))
     try:
+        limits = NamespaceLimits(args.invocations_per_minute, args.concurrent_invocations,
+                                 args.fires_per_minute)
         config = ControllerConfig(
             host=args.host, port=args.port, data=Path(args.data), db=args.db,
             invokers=args.invokers, backend=args.backend, invoker_memory_mb=args.invoker_memory,
             docker_url=args.docker_url, python_image=args.python_image, api_host=args.api_host,
             tls_cert=Path(args.tls_cert) if args.tls_cert else None,
             tls_key=Path(args.tls_key) if args.tls_key else None,
+            insecure=args.insecure, guest=args.guest,
             heartbeat_timeout_s=args.heartbeat_timeout,
             blobs=args.blobs, artifact_max_size=args.artifact_max_size,
             node_store_cap=args.node_store_cap,
+            body_timeout_s=args.body_timeout, body_min_rate=args.body_min_rate,
+            limits=limits, namespace_limits=load_namespace_limits(args.namespace_limits, limits)
+            if args.namespace_limits else {},
             fleet=load_fleet(args.fleet) if args.fleet else (),
             placement=load_config(args.placement_config) if args.placement_config
             else PlacementConfig(),
@@ -125,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
 async def serve(config: ControllerConfig) -> int:
     """Serve until SIGTERM/SIGINT; 1 if the controller could not start."""
     from .app import create_app  # imports the dispatcher and invokers: only when serving
+    from .middleware.protocol import Runner
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -141,8 +181,8 @@ async def serve(config: ControllerConfig) -> int:
         print(f"error: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 1
     port = sock.getsockname()[1]
-    runner = web.AppRunner(create_app(config, port=port), access_log=None,
-                           shutdown_timeout=REQUEST_GRACE_S)
+    runner = Runner(create_app(config, port=port), access_log=None,
+                    shutdown_timeout=REQUEST_GRACE_S)
     try:
         try:
             await runner.setup()  # opens the store, the backend, the invokers
@@ -151,7 +191,11 @@ async def serve(config: ControllerConfig) -> int:
             log.debug("start-up failed", exc_info=True)
             print(f"error: the controller could not start: {exc!r}", file=sys.stderr)
             return 1
-        print(f"APIHOST={config.url(port)}\nAUTH={GUEST_KEY}", flush=True)
+        print(f"APIHOST={config.url(port)}\nAUTH={GUEST_KEY if config.guest_enabled else ''}",
+              flush=True)
+        if not config.guest_enabled:
+            log.info("no guest key off loopback: create a namespace and its key with "
+                     "`edgewhisk controller namespace create NAME` (or start with --guest)")
         log.info("listening on %s:%d (store %s)", config.host, port, config.store_location)
         await stop.wait()
         log.info("shutting down")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .blobs import open_blobs
 from .invokers.fleet import FleetMember
 from .placement.config import PlacementConfig
+from .schema.limits import NamespaceLimits
 
 BACKENDS = ("process", "docker")
 
@@ -38,10 +41,21 @@ class ControllerConfig:
     blobs: str | None = None  # --blobs: folder or s3://bucket?endpoint_url=... (else DATA/blobs)
     artifact_max_size: int = 1024**3  # --artifact-max-size: bytes of one uploaded artifact
     node_store_cap: int = 10 * 1024**3  # --node-store-cap: bytes each local invoker's store keeps
+    guest: bool = False  # --guest: create OpenWhisk's well-known guest key off loopback too
+    insecure: bool = False  # --insecure: serve plain HTTP on an address other hosts reach
+    limits: NamespaceLimits = field(default_factory=NamespaceLimits)  # every namespace's...
+    namespace_limits: Mapping[str, NamespaceLimits] = field(default_factory=dict)  # ...or own
+    body_timeout_s: float = 30.0  # --body-timeout: a request body must arrive within this...
+    body_min_rate: int = 64 * 1024  # --body-min-rate: ...plus 1 s per this many bytes received
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("--tls-cert and --tls-key go together")
+        if self.tls_cert is None and not self.insecure and not self.loopback:
+            raise ValueError(
+                f"refusing to serve plain HTTP on {self.host or '0.0.0.0'}, an address other "
+                "hosts can reach: namespace keys and device tokens would cross the network "
+                "in clear. Give --tls-cert and --tls-key, or --insecure to do it anyway")
         if not self.heartbeat_timeout_s > 0:
             raise ValueError(
                 f"the heartbeat timeout must be positive, got {self.heartbeat_timeout_s}"
@@ -57,12 +71,36 @@ class ControllerConfig:
             raise ValueError(
                 f"the artifact size limit must be positive, got {self.artifact_max_size}"
             )
+        if not self.body_timeout_s > 0 or self.body_min_rate < 1:
+            raise ValueError(f"the body timeout and minimum rate must be positive, got "
+                             f"{self.body_timeout_s} s and {self.body_min_rate} bytes/s")
         if self.invokers < 0:  # 0: an edge-only controller, every activation goes down a tunnel
             raise ValueError(f"local invokers cannot be negative, got {self.invokers}")
         if self.invoker_memory_mb < 128:
             raise ValueError(
                 f"invoker memory must be at least 128 MB, got {self.invoker_memory_mb}"
             )
+
+    def limits_for(self, ns: str) -> NamespaceLimits:
+        """Namespace ``ns``'s limits: its own (``--namespace-limits``), else the controller's."""
+        return self.namespace_limits.get(ns, self.limits)
+
+    @property
+    def loopback(self) -> bool:
+        """Whether ``host`` is reachable from this machine only (127.0.0.0/8, ::1,
+        ``localhost``); ``0.0.0.0`` and any other name are not."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def guest_enabled(self) -> bool:
+        """Whether OpenWhisk's publicly known guest key opens the ``guest`` namespace: on
+        loopback (a developer's machine), or when asked with ``--guest``."""
+        return self.loopback or self.guest
 
     @property
     def artifacts(self) -> Path:

@@ -8,6 +8,7 @@ Hierarchy::
     ├── Forbidden                       403  a key touching another namespace
     ├── NotFound                        404  unknown entity or route
     ├── MethodNotAllowed                405
+    ├── RequestTimeout                  408  a request body that did not arrive in time
     ├── Conflict                        409  create without overwrite, stale revision
     ├── PayloadTooLarge                 413  request body or result over the limit
     ├── TooManyRequests                 429  concurrency or rate limit reached
@@ -29,6 +30,7 @@ class ControllerError(Exception):
 
     status: ClassVar[int] = 500
     default_message: ClassVar[str] = "An internal error occurred."
+    close_connection: ClassVar[bool] = False  # the answer closes it (a body left unread)
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
@@ -59,6 +61,12 @@ class NotFound(ControllerError):
 class MethodNotAllowed(ControllerError):
     status = 405
     default_message = "The requested method is not allowed on this resource."
+
+
+class RequestTimeout(ControllerError):
+    status = 408
+    default_message = "The request body did not arrive in time."
+    close_connection = True
 
 
 class Conflict(ControllerError):

@@ -12,6 +12,7 @@ from .artifacts import ArtifactRegistry
 from .auth import Authenticator, Subject
 from .config import ControllerConfig
 from .dispatch import Dispatcher
+from .dispatch.throttle import Throttle
 from .stores import Store
 
 CONFIG = web.AppKey("config", ControllerConfig)
@@ -19,6 +20,7 @@ STORE = web.AppKey("store", Store)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 REGISTRY = web.AppKey("artifacts", ArtifactRegistry)
+THROTTLE = web.AppKey("throttle", Throttle)
 
 TID = web.RequestKey("tid", str)
 """The request's transaction id (``X-Request-ID``, ``code`` of error bodies)."""

@@ -38,13 +38,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import re
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias, Union
+
+import edgewhisk_json
 
 PROTOCOL_VERSION = 1
 TUNNEL_PATH = "/v1/invokers/tunnel"
@@ -59,7 +60,11 @@ cannot run on an edge invoker (``encode`` raises ``FrameTooLarge``)."""
 ARTIFACT_CHUNK_BYTES = 1024 * 1024
 """Bytes per ``artifact.put`` chunk (its binary frame's payload)."""
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""An invoker or activation id, matched in full (``$`` would let a trailing newline through)."""
+FRAME_NESTING = 8
+"""Levels a frame adds around the values it carries (a ``run``'s value, a ``result``'s
+response), so that a value the API accepted at ``edgewhisk_json.MAX_DEPTH`` still travels."""
 ROLES = ("edge", "cloud")
 
 
@@ -117,7 +122,7 @@ def _require(condition: bool, reason: str) -> None:
 
 
 def _check_id(value: str, what: str) -> None:
-    _require(bool(_ID.match(value)), f"{what} must match {_ID.pattern}, got {value!r}")
+    _require(bool(_ID.fullmatch(value)), f"{what} must match {_ID.pattern}, got {value!r}")
 
 
 # --- nested values -----------------------------------------------------------------------------
@@ -521,10 +526,6 @@ def _build(cls: type[Any], obj: Any, path: str) -> Any:
     return cls(**kwargs)
 
 
-def _no_constant(name: str) -> Any:
-    raise ProtocolError(f"{name} is not JSON")
-
-
 def decode(frame: str | bytes) -> Message:
     """The message in one frame — text (str) or binary (bytes, an ``artifact.put``);
     ``ProtocolError`` (with a reason) for anything else."""
@@ -561,11 +562,9 @@ def _decode_chunk(frame: bytes) -> ArtifactPut:
 
 def _decode_object(frame: str) -> Message:
     try:
-        obj = json.loads(frame, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, ProtocolError):
-            raise
-        raise ProtocolError(f"malformed JSON: {exc}") from None
+        obj = edgewhisk_json.loads(frame, max_depth=edgewhisk_json.MAX_DEPTH + FRAME_NESTING)
+    except edgewhisk_json.JSONError as exc:
+        raise ProtocolError(f"malformed JSON: {exc.reason}") from None
     _require(isinstance(obj, dict), f"a frame must be a JSON object, got {_type_name(obj)}")
     kind = obj.pop("type", None)
     _require(isinstance(kind, str), "a frame needs a string field 'type'")
@@ -609,17 +608,26 @@ def encode(message: Message) -> str | bytes:
     ``FrameTooLarge`` if it exceeds ``MAX_FRAME_BYTES``."""
     if isinstance(message, ArtifactPut):
         header = {k: v for k, v in to_dict(message).items() if k != "data"}
-        frame = json.dumps(header, separators=(",", ":")).encode() + b"\n" + message.data
+        frame = _dumps(header).encode() + b"\n" + message.data
         if len(frame) > MAX_FRAME_BYTES:
             raise FrameTooLarge(len(frame))
         return frame
-    text = json.dumps(to_dict(message), separators=(",", ":"), allow_nan=False)
+    text = _dumps(to_dict(message))
     size = len(text.encode("utf-8"))
     if size > MAX_FRAME_BYTES:
         raise FrameTooLarge(size)
     return text
 
 
+def _dumps(value: Any) -> str:
+    """The strict writer: a message the peer's ``decode`` would refuse (``NaN``, a lone
+    surrogate) is a ``ProtocolError`` here, before it is sent."""
+    try:
+        return edgewhisk_json.dumps(value)
+    except edgewhisk_json.JSONError as exc:
+        raise ProtocolError(f"not standard JSON: {exc.reason}") from None
+
+
 def is_valid_id(value: str) -> bool:
     """Whether ``value`` is a valid invoker/activation id on the wire."""
-    return bool(_ID.match(value))
+    return bool(_ID.fullmatch(value))

@@ -10,12 +10,12 @@ controller (:meth:`Controller.client`). It imports only :mod:`edgewhisk_client` 
 """
 
 from .agent import Agent, tunnel_url
-from .controller import Controller
+from .controller import UNLIMITED, Controller
 from .exceptions import StartError
 from .fleet import AgentSpec, Fleet
 from .process import Child, alive, children, descendants, edgewhisk_command
 
 __all__ = [
-    "Agent", "AgentSpec", "Child", "Controller", "Fleet", "StartError", "alive", "children",
-    "descendants", "edgewhisk_command", "tunnel_url",
+    "UNLIMITED", "Agent", "AgentSpec", "Child", "Controller", "Fleet", "StartError", "alive",
+    "children", "descendants", "edgewhisk_command", "tunnel_url",
 ]

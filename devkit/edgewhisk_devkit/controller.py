@@ -23,6 +23,11 @@ from .exceptions import StartError
 from .process import STOP_TIMEOUT_S, Child, children, edgewhisk_command
 
 START_TIMEOUT_S = 60.0
+UNLIMITED = ("--invocations-per-minute", "1000000000", "--concurrent-invocations", "1000000000",
+             "--fires-per-minute", "1000000000")
+"""Options lifting the per-namespace limits (OpenWhisk's 120 invokes and 60 fires a minute,
+100 in flight): for load generators, benchmarks and soaks, whose point is more load than one
+tenant may make."""
 
 
 class Controller:

@@ -30,6 +30,7 @@ from edgewhisk_tunnel import (
     Message,
     Outcome,
     Produced,
+    ProtocolError,
     Register,
     Result,
     RunSpec,
@@ -118,7 +119,8 @@ def chunk_lines(lines: Sequence[str], limit: int = LOGS_CHUNK_BYTES) -> list[lis
 
 def result_frames(activation_id: str, run: RunOutcome) -> list[Message]:
     """``logs`` chunks (only for large logs), then the ``result``; a result too large for a
-    frame becomes an error result rather than a frame the controller would refuse."""
+    frame, or not standard JSON, becomes an error result rather than a frame the controller
+    would refuse."""
     frames: list[Message] = []
     inline = list(run.logs)
     if _size(inline) > INLINE_LOGS_BYTES:
@@ -130,4 +132,7 @@ def result_frames(activation_id: str, run: RunOutcome) -> list[Message]:
     except FrameTooLarge as exc:
         result = Result(activation_id, error=f"the activation's result is too large for the "
                                              f"tunnel ({exc.size} bytes)")
+    except ProtocolError as exc:  # not standard JSON: the controller's decode would refuse it
+        result = Result(activation_id, error=f"the activation's result cannot travel: "
+                                             f"{exc.reason}")
     return [*frames, result]

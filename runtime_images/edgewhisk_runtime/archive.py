@@ -25,6 +25,7 @@ import os
 import shutil
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from edgewhisk_runtime.exceptions import UnsafeArchive
@@ -32,6 +33,10 @@ from edgewhisk_runtime.exceptions import UnsafeArchive
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 DEFAULT_MAX_ENTRIES = 65_536
 _CHUNK = 1024 * 1024
+_UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError,
+               RuntimeError, EOFError, ValueError, OSError)
+"""What ``zipfile`` raises for a damaged or unsupported archive (found by fuzzing: corrupt
+deflate data, encryption, unknown compression methods, truncated entries, bad offsets)."""
 
 
 def is_zip(data: bytes) -> bool:
@@ -68,14 +73,17 @@ def extract(data: bytes, dest: Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
     """Extract the zip ``data`` into ``dest`` (created), or raise UnsafeArchive leaving nothing."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError) as exc:
+    except _UNREADABLE as exc:
         raise UnsafeArchive(f"invalid action: not a valid zip archive ({exc})") from exc
     dest.mkdir(parents=True, exist_ok=False)
     try:
         with archive:
             _extract_checked(archive, dest.resolve(), max_bytes, max_entries)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(dest, ignore_errors=True)
+        if isinstance(exc, _UNREADABLE):
+            raise UnsafeArchive(f"invalid action: cannot extract the zip archive ({exc})") \
+                from exc
         raise
 
 
@@ -117,7 +125,7 @@ def _write_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, t
                 if budget[0] < 0:
                     raise _refuse("expands past the size limit while extracting")
                 sink.write(chunk)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+    except _UNREADABLE as exc:
         raise UnsafeArchive(f"invalid action: cannot extract '{info.filename}': {exc}") from exc
     mode = (info.external_attr >> 16) & 0o777
     if mode:

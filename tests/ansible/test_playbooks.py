@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from controller.api.harness import Controller, started
+from controller.api.harness import GUEST_KEY, Controller, started
 from edgewhisk_client import Client
 from edgewhisk_devkit import Child
 from edgewhisk_runtime.local import free_port
@@ -129,7 +129,8 @@ def test_edge_invoker_playbook_gets_a_token_and_its_unit_registers_the_agent(
     ws_url = controller.api_host.replace("http://", "ws://", 1)
     variables = {
         **common_vars(tmp_path), "invoker_id": DEVICE, "invoker_controller": ws_url,
-        "invoker_namespace_auth": controller.auth, "invoker_owner": "alice",
+        "invoker_namespace": "guest", "invoker_namespace_auth": controller.auth,
+        "invoker_owner": "alice",
         "invoker_site": "home", "invoker_networks": ["home-wifi"],
         "invoker_capabilities": ["camera"], "invoker_labels": {"room": "kitchen"},
         "invoker_battery": "sim:level=0.9", "invoker_extra_args": ["--backoff-cap", "1"],
@@ -167,25 +168,38 @@ def test_edge_invoker_playbook_gets_a_token_and_its_unit_registers_the_agent(
 
 def test_controller_playbook_renders_a_unit_that_serves_the_api_its_wskprops_names(
         tmp_path: Path, children: list[Child | Controller]) -> None:
+    """The role's defaults: every address (0.0.0.0) without TLS, so the unit says --insecure;
+    a namespace of its own whose fresh key the wskprops file holds, and no guest key."""
     port = free_port()
-    done = run_with(tmp_path, "controller.yml", "controller_hosts", {
-        **common_vars(tmp_path), "controller_host": "127.0.0.1", "controller_port": port,
-        "controller_public_host": "127.0.0.1"})
+    variables = {**common_vars(tmp_path), "controller_port": port,
+                 "controller_public_host": "127.0.0.1"}
+    done = run_with(tmp_path, "controller.yml", "controller_hosts", variables)
     assert done.returncode == 0, done.stdout + done.stderr
+    props = environment_file(tmp_path / "prefix" / "etc" / "wskprops")
+    assert props["AUTH"] and props["AUTH"] != GUEST_KEY
+    assert props["AUTH"] not in done.stdout  # the key is never in the play's output
 
     fields = unit_fields(tmp_path / "units" / "edgewhisk-controller.service")
     command = exec_start(fields)
     assert command[:2] == [str(EDGEWHISK), "controller"]
+    assert command[command.index("--host") + 1] == "0.0.0.0" and "--insecure" in command
     # the unit's own command line; ready once it printed APIHOST= and AUTH= (the devkit reads)
     server = Controller(tmp_path / "prefix", command=command, log=tmp_path / "controller.log",
                         cwd=Path(fields["WorkingDirectory"]))
     children.append(server)
     server.start()
+    assert server.auth == ""  # off loopback: no guest key
 
-    props = environment_file(tmp_path / "prefix" / "etc" / "wskprops")
     assert props["APIHOST"] == f"http://127.0.0.1:{port}" == server.api_host
-    with Client(props["APIHOST"], props["AUTH"], namespace="guest") as client:
+    with Client(props["APIHOST"], props["AUTH"]) as client:
+        assert client.namespaces() == ["edgewhisk"]
         response = client.request("GET", "invokers")
     assert response.status_code == 200, response.text
     assert response.json() == []
+    with Client(props["APIHOST"], GUEST_KEY) as client:
+        assert client.request("GET", "invokers").status_code == 401
+
+    again = run_with(tmp_path, "controller.yml", "controller_hosts", variables)
+    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout
+    assert environment_file(tmp_path / "prefix" / "etc" / "wskprops") == props
     assert server.stop() == 0, server.log()

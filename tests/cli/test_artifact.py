@@ -40,6 +40,15 @@ def edgewhisk(env: dict[str, str], *argv: str | Path) -> subprocess.CompletedPro
                           text=True, timeout=120, env=env)
 
 
+def device(env: dict[str, str], id: str) -> str:
+    """``id``, once it has a device token of the namespace (``edgewhisk invoker token create``):
+    a registration may name only a device of its namespace as the holder."""
+    done = subprocess.run([str(EDGEWHISK), "invoker", "token", "create", "--id", id],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    return id
+
+
 def put_json(env: dict[str, str], *argv: str | Path) -> dict[str, Any]:
     done = edgewhisk(env, "put", *argv, "--json")
     assert done.returncode == 0, done.stderr
@@ -97,7 +106,7 @@ def test_a_local_artifact_registers_its_metadata_and_cannot_be_downloaded(
                         "--locality", "local")
     assert refused.returncode == 2 and "--held-by" in refused.stderr
     doc = put_json(env, model, "--name", "u1/glucose-model", "--kind", "model",
-                   "--locality", "local", "--held-by", "pi1")
+                   "--locality", "local", "--held-by", device(env, "pi1"))
     assert (doc["copies"], doc["size"]) == (["pi1"], len(b"private weights"))
     target = tmp_path / "stolen.bin"
     download = edgewhisk(env, "get", f"u1/glucose-model@{doc['version']}", "-o", target)
@@ -172,7 +181,7 @@ def test_preload_of_a_local_artifact_is_refused_naming_the_rule(env: dict[str, s
     model = tmp_path / "mine.bin"
     model.write_bytes(b"mine")
     doc = put_json(env, model, "--name", "u9/mine", "--kind", "model", "--locality", "local",
-                   "--held-by", "pi9")
+                   "--held-by", device(env, "pi9"))
     done = edgewhisk(env, "preload", f"u9/mine@{doc['version']}")
     assert done.returncode == 1
     assert (f"edgewhisk artifact preload: error: artifact u9/mine@{doc['version']} is local to "

@@ -32,10 +32,13 @@ CALL_TIMEOUT_S = 90.0
 
 
 def start_controller(namespace: Namespace, data: Path, *extra: str) -> Controller:
-    """``edgewhisk controller --host <ns address> --port 0 --data DATA EXTRA...`` inside
-    ``namespace``; returns once it printed ``APIHOST=``/``AUTH=`` (its stderr goes to
-    ``DATA.log``); stopped by pid when the namespace closes."""
-    controller = Controller(data, *extra, host=namespace.address, wrap=namespace.prefix,
+    """``edgewhisk controller --host <ns address> --port 0 --data DATA --guest [--insecure]
+    EXTRA...`` inside ``namespace``; returns once it printed ``APIHOST=``/``AUTH=`` (its
+    stderr goes to ``DATA.log``); stopped by pid when the namespace closes. Off loopback the
+    guest key must be asked for, and plain HTTP too (``--insecure``, unless EXTRA has TLS):
+    the namespaces are private to the test."""
+    safety = ("--guest", *(() if "--tls-cert" in extra else ("--insecure",)))
+    controller = Controller(data, *safety, *extra, host=namespace.address, wrap=namespace.prefix,
                             own_group=True, log=data.parent / f"{data.name}.log")
     namespace.adopt(controller.stop)
     return controller.start()

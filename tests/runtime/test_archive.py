@@ -41,6 +41,26 @@ def _lying_zip() -> bytes:
     return bytes(data)
 
 
+def _patched(flag_bits: int = 0, method: int | None = None, corrupt: bool = False) -> bytes:
+    """A one-file zip of ``__main__.py`` with its flag bits or compression method changed (in
+    both headers), or its deflate data overwritten: what fuzzing found ``zipfile`` raising
+    NotImplementedError, RuntimeError or zlib.error for."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("__main__.py", ECHO * 20)
+    data = bytearray(out.getvalue())
+    central = data.rfind(b"PK\x01\x02")
+    for flags_at, method_at in ((6, 8), (central + 8, central + 10)):
+        struct.pack_into("<H", data, flags_at, struct.unpack_from("<H", data, flags_at)[0]
+                         | flag_bits)
+        if method is not None:
+            struct.pack_into("<H", data, method_at, method)
+    if corrupt:
+        start = 30 + len("__main__.py")
+        data[start:start + 8] = b"\xff" * 8
+    return bytes(data)
+
+
 UNIT_ROWS = [
     ("an absolute path is refused", lambda: _zip({"/etc/evil.py": "x"}), "absolute path"),
     ("a '..' component is refused", lambda: _zip({"../evil.py": "x"}), "'..'"),
@@ -62,6 +82,14 @@ UNIT_ROWS = [
     ("an archive with more entries than the limit is refused",
      lambda: zip_of_entries(f"f{i}" for i in range(11)), "entries"),
     ("bytes that are not a zip are refused", lambda: b"hello", "not a valid zip archive"),
+    ("an encrypted entry is refused, not a RuntimeError", lambda: _patched(flag_bits=0x1),
+     "cannot extract"),
+    ("strong encryption is refused, not a NotImplementedError",
+     lambda: _patched(flag_bits=0x41), "cannot extract"),
+    ("an unknown compression method is refused, not a NotImplementedError",
+     lambda: _patched(method=99), "cannot extract"),
+    ("corrupt deflate data is refused, not a zlib.error", lambda: _patched(corrupt=True),
+     "cannot extract"),
 ]
 
 

@@ -17,9 +17,17 @@ from typing import Any
 from aiohttp import web
 
 from ..exceptions import BadRequest
-from ..keys import DISPATCHER, STORE
+from ..keys import CONFIG, DISPATCHER, STORE, THROTTLE
 from ..schema import action as schema
-from ..schema.entity import PAYLOAD_MAX, object_body, public, query_bool, query_int
+from ..schema.entity import (
+    PAYLOAD_MAX,
+    check_payload,
+    object_body,
+    public,
+    query_bool,
+    query_int,
+)
+from ..schema.stored import merged_parameters
 from .crud import delete_requested, list_response, put_document, requested
 from .request import (
     entity_name,
@@ -47,7 +55,8 @@ async def list_actions(request: web.Request) -> web.Response:
 
 @ROUTES.put("/api/v1/namespaces/{ns}/actions/{name}")
 async def put_action(request: web.Request) -> web.Response:
-    return entity_response(await put_document(request, COLL, schema.build))
+    return entity_response(await put_document(request, COLL, schema.build,
+                                              limit=schema.DOCUMENT_MAX))
 
 
 @ROUTES.get("/api/v1/namespaces/{ns}/actions/{name}")
@@ -74,8 +83,12 @@ async def invoke_action(request: web.Request) -> web.Response:
                          f"{MAX_WAIT_MS} ms")
     params = object_body(await read_json(request, limit=PAYLOAD_MAX), "invocation parameters")
     doc = await get_entity(request.app[STORE], COLL, ns, name)
+    check_payload(merged_parameters(doc, params))  # what the action gets: <= 1 MiB, JSON
+    dispatcher = request.app[DISPATCHER]
+    request.app[THROTTLE].invoke(ns, request.app[CONFIG].limits_for(ns),  # 429, last check
+                                 dispatcher.in_flight(ns))
     caller = subject(request)
-    invocation = await request.app[DISPATCHER].invoke(
+    invocation = await dispatcher.invoke(
         ns, doc, params, subject=caller.subject, blocking=blocking, wait_s=wait_ms / 1000,
         api_key=caller.api_key,  # the dispatcher passes it on only to provide-api-key actions
         site=request.headers.get(SITE_HEADER) or None,

@@ -24,10 +24,10 @@ cloud. Uploads stream into the blob store (never whole in memory) and are capped
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import edgewhisk_json
 from aiohttp import web
 
 from ..artifacts import ArtifactRegistry, InvalidArtifact, NewArtifact
@@ -37,6 +37,7 @@ from ..artifacts.keys import check_name, check_version
 from ..blobs import CHUNK
 from ..keys import DISPATCHER, REGISTRY
 from ..schema.entity import PAYLOAD_MAX, check_fields, object_body, page, public
+from . import body, registration
 from .request import json_response, namespace, read_json, subject
 
 ROUTES = web.RouteTableDef()
@@ -144,13 +145,15 @@ async def put_artifact(request: web.Request) -> web.Response:
     if (request.content_length or 0) > registry.max_size:
         raise ArtifactTooLarge(f"artifact {name}: {request.content_length} bytes exceed the "
                                f"limit of {registry.max_size} bytes; nothing was stored")
+    await registration.check(request, namespace(request), new, has_content=has_content,
+                             owner_given="owner" in request.query)
     content = _chunks(request) if has_content else None
     doc = await registry.create(namespace(request), new, content)
     return json_response(public(doc))
 
 
 async def _chunks(request: web.Request) -> AsyncIterator[bytes]:
-    async for chunk in request.content.iter_chunked(CHUNK):
+    async for chunk in body.chunks(request, CHUNK):  # cut with a 408 when it stalls
         yield chunk
 
 
@@ -176,9 +179,9 @@ def _json_object(query: Any, key: str) -> dict[str, Any]:
     if key not in query:
         return {}
     try:
-        value = json.loads(query[key])
-    except json.JSONDecodeError as exc:
-        raise InvalidArtifact(f"{key}: not JSON: {exc}") from None
+        value = edgewhisk_json.loads(query[key])
+    except edgewhisk_json.JSONError as exc:
+        raise InvalidArtifact(f"{key}: not JSON: {exc.reason}") from None
     if not isinstance(value, dict):
         raise InvalidArtifact(f"{key}: must be a JSON object, not {type(value).__name__}")
     return value

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ..exceptions import Conflict
 from ..keys import STORE
-from ..schema.entity import page, public, query_bool
+from ..schema.entity import DOCUMENT_MAX, check_document_size, page, public, query_bool
 from ..stores.interface import get_or_none
 from .request import entity_name, get_entity, json_response, namespace, read_json
 
@@ -39,28 +39,31 @@ async def requested(request: web.Request, coll: str) -> dict[str, Any]:
     return await get_entity(request.app[STORE], coll, namespace(request), entity_name(request))
 
 
-async def new_document(request: web.Request, coll: str,
-                       build: Build) -> tuple[dict[str, Any], dict[str, Any] | None]:
+async def new_document(request: web.Request, coll: str, build: Build, *,
+                       limit: int = DOCUMENT_MAX) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The document a PUT asks for and the one it replaces (None for a new entity).
 
     An existing entity is replaced only with ``overwrite=true`` (else 409). The new
     document carries the previous ``_rev``, so a write made meanwhile (a rule's entry in
-    its trigger, another PUT) makes the store answer 409 rather than lose it.
+    its trigger, another PUT) makes the store answer 409 rather than lose it. A body over
+    ``limit`` bytes is a 413 (an action's is larger: its code).
     """
     ns, name, store = namespace(request), entity_name(request), request.app[STORE]
-    body = await read_json(request)
+    body = await read_json(request, limit=limit)
     previous = await get_or_none(store, coll, f"{ns}/{name}")
     if previous is not None and not query_bool(request.query, "overwrite"):
         raise Conflict("The resource already exists; use overwrite=true to update it.")
     doc = build(ns, name, body, previous)
+    check_document_size(doc)
     if previous is not None:
         doc["_rev"] = previous["_rev"]
     return doc, previous
 
 
-async def put_document(request: web.Request, coll: str, build: Build) -> dict[str, Any]:
+async def put_document(request: web.Request, coll: str, build: Build, *,
+                       limit: int = DOCUMENT_MAX) -> dict[str, Any]:
     """Build the PUT's document (``new_document``), store it and return it."""
-    doc, _ = await new_document(request, coll, build)
+    doc, _ = await new_document(request, coll, build, limit=limit)
     await request.app[STORE].put(coll, doc)
     return doc
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import edgewhisk
 from aiohttp import web
 
+from ..keys import CONFIG
 from ..schema.entity import LIMITS, PAYLOAD_MAX
 from .request import json_response
 
@@ -20,6 +21,10 @@ async def ping(request: web.Request) -> web.Response:
 async def describe(request: web.Request) -> web.Response:
     limits = {f"{name}_{edge}": getattr(spec, edge) for name, spec in LIMITS.items()
               for edge in ("minimum", "maximum", "default")}
+    namespace = request.app[CONFIG].limits  # every namespace's, as upstream's info shows them
+    limits.update(actions_per_minute=namespace.invocations_per_minute,
+                  concurrent_actions=namespace.concurrent_invocations,
+                  triggers_per_minute=namespace.fires_per_minute)
     return json_response({
         "api_version": "1.0.0",
         "api_version_path": "v1",

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import edgewhisk_json
 from aiohttp import web
 
 from ..auth import Subject
-from ..exceptions import BadRequest, NotFound, PayloadTooLarge
+from ..exceptions import BadRequest, NotFound
 from ..keys import NAMESPACE, SUBJECT
-from ..schema.entity import check_name, public
+from ..schema.entity import DOCUMENT_MAX, check_name, public
 from ..stores import Store
 from ..stores.interface import get_or_none
+from . import body
 
 
 def subject(request: web.Request) -> Subject:
@@ -28,23 +30,18 @@ def entity_name(request: web.Request) -> str:
     return check_name(request.match_info["name"])
 
 
-async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
-    """The body as JSON (None when empty); 400 when malformed, 413 over ``limit`` bytes."""
-    if limit is not None and (request.content_length or 0) > limit:
-        raise PayloadTooLarge(_too_large(request.content_length or 0, limit))
-    raw = await request.read()
-    if limit is not None and len(raw) > limit:
-        raise PayloadTooLarge(_too_large(len(raw), limit))
+async def read_json(request: web.Request, *, limit: int = DOCUMENT_MAX) -> Any:
+    """The body as strict JSON (None when empty): 400 when it is not standard JSON within
+    ``edgewhisk_json``'s limits, 413 over ``limit`` bytes (default: a trigger's or rule's
+    document), 408 when it does not arrive in time (``body.py``). Nothing has happened yet
+    when any of these is raised."""
+    raw = await body.read(request, limit)
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"The request content was malformed: {exc}") from None
-
-
-def _too_large(size: int, limit: int) -> str:
-    return f"The request content was too large ({size} bytes): the limit is {limit} bytes."
+        return edgewhisk_json.loads(raw)
+    except edgewhisk_json.JSONError as exc:
+        raise BadRequest(f"The request content was malformed: {exc.reason}.") from None
 
 
 async def get_entity(store: Store, coll: str, ns: str, name: str) -> dict[str, Any]:

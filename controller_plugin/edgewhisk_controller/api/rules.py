@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ..keys import STORE
 from ..schema import rule as schema
-from ..schema.entity import object_body
+from ..schema.entity import check_fields, object_body
 from ..stores import NotFound as StoreNotFound
 from ..stores import Store, update
 from .crud import list_response, new_document, requested
@@ -64,6 +64,7 @@ async def set_rule_status(request: web.Request) -> web.Response:
     """``{"status": "active" | "inactive"}``: enable or disable the rule."""
     ns, name, store = namespace(request), entity_name(request), request.app[STORE]
     body = object_body(await read_json(request))
+    check_fields(body, ("status",))
     status = schema.check_status(body.get("status"))
     await get_entity(store, COLL, ns, name)
 

@@ -130,5 +130,5 @@ async def _one(doc: Doc, invoker: Target) -> dict[str, Any]:
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a refusal or a failed transfer: this invoker's answer
-        return {**answer, "status": "refused", "reason": getattr(exc, "message", str(exc))}
+        return {**answer, "status": "refused", "reason": str(exc)}
     return {**answer, "status": status if status in ("cached", "preloaded") else "preloaded"}

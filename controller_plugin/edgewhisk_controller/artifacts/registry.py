@@ -138,6 +138,10 @@ class ArtifactRegistry:
                 raise ArtifactTooLarge(
                     f"artifact {new.name}: the content exceeds the limit of {self.max_size} "
                     "bytes; nothing was stored") from None
+            if new.size is not None and stat.size != new.size:  # a chunked upload's length
+                await self.blobs.delete(stat.key)
+                raise InvalidArtifact(f"size: {new.size} bytes announced, but the content has "
+                                      f"{stat.size}; nothing was stored")
         doc = _document(ns, version, new, size=stat.size if stat else new.size,
                         sha256=stat.sha256 if stat else new.sha256,
                         copies=[self.blobs.NAME] if stat else [new.held_by])

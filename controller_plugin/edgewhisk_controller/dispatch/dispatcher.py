@@ -26,6 +26,7 @@ about a millisecond, loses the records of activations it has just answered.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 import uuid
@@ -101,6 +102,7 @@ class Dispatcher:
             preprocess.weights_of(placement.config))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._writes: dict[str, asyncio.Task[Any]] = {}  # records answered, not yet stored
+        self._in_flight: collections.Counter[str] = collections.Counter()  # by namespace
         self._closed = False
 
     # -- the API's entry points -------------------------------------------------------------
@@ -196,7 +198,14 @@ class Dispatcher:
             coro = conductor.run(self, job, activation_id, accounting or Accounting())
         else:
             coro = self._run(job, activation_id)
-        return activation_id, self._spawn(coro)
+        task = self._spawn(coro)
+        self._in_flight[job.ns] += 1
+        task.add_done_callback(lambda _: self._in_flight.subtract((job.ns,)))
+        return activation_id, task
+
+    def in_flight(self, ns: str) -> int:
+        """Activations of ``ns`` started and not finished (the concurrency throttle reads it)."""
+        return self._in_flight[ns]
 
     async def load_action(self, ns: str, name: str) -> Doc | None:
         """The stored action ``ns/name``, or None if there is none."""

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..schema import activation as act
-from ..schema import stored
+from ..schema import entity, stored
 from ..stores import Doc
 from .job import Engine, Job
 
@@ -51,13 +51,18 @@ async def fire(
     subject: str,
     api_key: str | None = None,
 ) -> str | None:
-    """Fire ``trigger`` in ``ns``; the trigger activation id, or None without active rules."""
+    """Fire ``trigger`` in ``ns``; the trigger activation id, or None without active rules.
+
+    The payload and the trigger's parameters merged under it are validated first (400/413,
+    ``entity.check_payload``): a value that cannot be recorded must fail before any rule's
+    action runs, or a client retrying the 4xx would fire the rules twice."""
     rules: Mapping[str, Any] = trigger.get("rules") or {}
+    args = stored.merged_parameters(trigger, params)
+    entity.check_payload(args, "trigger parameters")
     if not any(is_active(rule) for rule in rules.values()):
         return None
     trigger_id = act.new_activation_id()
     start = int(time.time() * 1000)
-    args = stored.merged_parameters(trigger, params)
     logs = [
         await _activate_rule(engine, ns, name, rule, args, subject, api_key, trigger_id, start)
         for name, rule in rules.items()

@@ -69,12 +69,14 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     request[TID] = tid
     headers: dict[str, str] = {}
     details: dict[str, object] = {}
+    close = False
     try:
         response = await handler(request)
     except asyncio.CancelledError:
         raise
     except ControllerError as exc:
         status, message, details = exc.status, exc.message, exc.details
+        close = exc.close_connection
     except (stores.StoreError, blobs.BlobError) as exc:
         error = _from_store(exc) if isinstance(exc, stores.StoreError) else _from_blobs(exc)
         status, message = error.status, error.message
@@ -93,5 +95,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return response
     if status >= 500:
         log.warning("[%s] %s %s -> %d %s", tid, request.method, request.path, status, message)
-    return web.json_response({**details, "error": message, "code": tid}, status=status,
-                             headers={"X-Request-ID": tid, **headers})
+    response = web.json_response({**details, "error": message, "code": tid}, status=status,
+                                 headers={"X-Request-ID": tid, **headers})
+    if close:
+        response.force_close()
+    return response

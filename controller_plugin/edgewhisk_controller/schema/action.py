@@ -32,6 +32,8 @@ EXEC_FIELDS = ("kind", "code", "binary", "main", "image")
 ANNOTATION = "edgewhisk"
 CODE_MAX = 48 * 1024 * 1024
 """Upstream's action size limit (the code, base64 for zips)."""
+DOCUMENT_MAX = CODE_MAX + entity.DOCUMENT_MAX
+"""The largest PUT body of an action: its code plus what any entity may carry."""
 
 
 def build(ns: str, name: str, body: Any, previous: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -148,6 +150,8 @@ def _annotations(body: Mapping[str, Any], previous: Mapping[str, Any] | None
     if not isinstance(remove, list) or not all(isinstance(key, str) for key in remove):
         raise BadRequest("delAnnotations: must be a list of annotation keys")
     annotations = [item for item in annotations if item["key"] not in remove]
+    if "annotations" in body:
+        entity.check_annotations_size(annotations)
     for item in annotations:
         if item["key"] == ANNOTATION:
             item["value"] = check_edgewhisk(item["value"])

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import edgewhisk_json
+
 from ..exceptions import BadRequest, PayloadTooLarge
 
 NAME = re.compile(r"[\w]|[\w][\w@ .-]*[\w@.-]+", re.ASCII)
@@ -23,6 +25,13 @@ DEFAULT_NAMESPACE = "_"
 """Upstream's name for "the namespace of the caller's key"."""
 PAYLOAD_MAX = 1024 * 1024
 """Invocation and trigger payloads, and an entity's parameters (OpenWhisk: 1 MiB)."""
+ANNOTATIONS_MAX = 1024 * 1024
+"""An entity's annotations (OpenWhisk applies its parameters' ``sizeLimit``, 1 MiB, to them)."""
+FIELDS_MAX = 64 * 1024
+"""Everything else of an entity document (names, version, limits, exec's kind, main, image)."""
+DOCUMENT_MAX = PAYLOAD_MAX + ANNOTATIONS_MAX + FIELDS_MAX
+"""The largest PUT body of a trigger or a rule: parameters, annotations and the rest at their
+limits (an action adds its code, ``action.DOCUMENT_MAX``)."""
 
 
 @dataclass(frozen=True)
@@ -109,13 +118,56 @@ def given_or_kept(body: Mapping[str, Any], field: str,
     """The body's key/value list ``field``, else the previous document's: an update keeps
     what it does not mention (``previous`` is ``{}`` for a new entity)."""
     if field in body:
-        return key_values(body[field], field)
+        values = key_values(body[field], field)
+        if field == "annotations":
+            check_annotations_size(values)
+        return values
     return list(previous.get(field, []))
 
 
 def check_parameters_size(parameters: list[dict[str, Any]], field: str = "parameters") -> None:
-    if json_size(parameters) > PAYLOAD_MAX:
-        raise PayloadTooLarge(f"{field}: larger than the {PAYLOAD_MAX} bytes allowed")
+    check_size(parameters, field, PAYLOAD_MAX)
+
+
+def check_annotations_size(annotations: list[dict[str, Any]]) -> None:
+    check_size(annotations, "annotations", ANNOTATIONS_MAX)
+
+
+def check_size(value: Any, field: str, limit: int) -> None:
+    """413 with upstream's message when ``value``'s compact JSON is over ``limit`` bytes."""
+    size = json_size(value)
+    if size > limit:
+        raise PayloadTooLarge(too_large(field, size, limit))
+
+
+def check_payload(value: Any, what: str = "Request") -> None:
+    """What an activation starts with (the payload with the entity's parameters merged in):
+    standard JSON (400, ``edgewhisk_json``'s rules: a value stored before them, or built
+    inside the controller, is checked too) of at most ``PAYLOAD_MAX`` bytes (413), as
+    upstream's limit on "the POST content size plus any curried parameters"."""
+    try:
+        edgewhisk_json.check(value, what=what)
+    except edgewhisk_json.JSONError as exc:
+        raise BadRequest(f"The request content was malformed: {exc.reason}.") from None
+    check_size(value, what, PAYLOAD_MAX)
+
+
+BULK_FIELDS = ("parameters", "annotations", "rules")
+"""The parts of an entity document limited on their own (an action's code too)."""
+
+
+def check_document_size(doc: Mapping[str, Any]) -> None:
+    """413 when the rest of an entity document (its names, version, limits, ``exec`` but its
+    code...) is over ``FIELDS_MAX``: no field escapes a limit (a 10 MB ``exec.main``)."""
+    rest = {k: v for k, v in doc.items() if k not in BULK_FIELDS and not k.startswith("_")}
+    if isinstance(rest.get("exec"), Mapping):
+        rest["exec"] = {k: v for k, v in rest["exec"].items() if k != "code"}
+    check_size(rest, "Request", FIELDS_MAX)
+
+
+def too_large(field: str, size: int, limit: int) -> str:
+    """Upstream's ``Messages.entityTooBig``: ``<field> larger than allowed: N > M bytes.``"""
+    return f"{field} larger than allowed: {size} > {limit} bytes."
 
 
 def json_size(value: Any) -> int:

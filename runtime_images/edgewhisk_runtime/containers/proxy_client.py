@@ -4,6 +4,12 @@ Why one aiohttp session per container: its connector keeps up to ``concurrency``
 alive to that one proxy, so a warm /run is one request on an open socket, and destroying the
 container closes exactly its connections. Transport failures become the two typed errors the
 pool understands (:class:`ContainerUnreachable`, :class:`ContainerTimeout`).
+
+Every answer is read with the strict JSON reader (``edgewhisk_json``): an answer that is not
+standard JSON (``NaN``, ``Infinity``, a lone surrogate, a number beyond a double, nesting
+deeper than 128) comes back as its raw text, which the controller records as upstream's
+"The action did not produce a valid JSON response: <text>" (an action developer error), so such
+a result can never break a record, a store write or a tunnel frame later.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
+import edgewhisk_json
 
 from edgewhisk_runtime.containers.exceptions import (
     ContainerStartError,
@@ -62,8 +69,8 @@ class ProxyContainer(Container):
         except aiohttp.ClientError as exc:
             raise ContainerUnreachable(f"{self.id}: {path} failed: {exc}") from exc
         try:
-            return status, json.loads(data)
-        except ValueError:
+            return status, edgewhisk_json.loads(data)
+        except edgewhisk_json.JSONError:
             return status, data.decode("utf-8", "replace")
 
     async def wait_ready(self, timeout: float, alive: Callable[[], bool]) -> None:

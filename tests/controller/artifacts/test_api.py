@@ -19,6 +19,7 @@ from ..api.harness import Client, Controller, started
 from .conftest import S3Server
 
 MAX_SIZE = 100_000
+HELLO = "def main(args):\n    return args\n"
 GLUCOSE = {"type": "classifier", "trained_on": "glucose"}
 
 
@@ -49,15 +50,34 @@ def uploaded(client: Client, name: str, data: bytes, **query: Any) -> dict[str, 
     return response.json()  # type: ignore[no-any-return]
 
 
+def activation_of(client: Client) -> str:
+    """The id of an activation of ``client``'s namespace (a registration may name it)."""
+    client.actions.put("maker", {"exec": {"kind": "python:3", "code": HELLO}},
+                       overwrite=True)
+    response = client.request("POST", "actions/maker", params={"blocking": "true"}, json={})
+    assert response.status_code == 200, response.text
+    return str(response.json()["activationId"])
+
+
+def device_of(client: Client, id: str) -> str:
+    """``id``, with a device token of ``client``'s namespace (a registration's holder)."""
+    response = client.request("POST", "invokers/tokens", params={"overwrite": "true"},
+                              json={"id": id})
+    assert response.status_code == 200, response.text
+    return id
+
+
 def test_an_upload_reads_back_as_metadata_versions_and_content(guest: Client) -> None:
+    made_by = activation_of(guest)
     first = uploaded(guest, "rt/model", b"one", format="npz", metadata=GLUCOSE,
-                     metrics={"accuracy": 0.8}, lineage={"data": "rt/data@1"}, created_by="a1")
+                     metrics={"accuracy": 0.8}, lineage={"data": "rt/data@1"},
+                     created_by=made_by)
     second = uploaded(guest, "rt/model", b"two!")
     assert (first["version"], second["version"]) == (1, 2)
     assert {k: first[k] for k in ("name", "kind", "format", "size", "sha256", "locality",
                                   "owner", "copies", "created_by", "lineage", "metadata")} == {
         "name": "rt/model", "kind": "model", "format": "npz", "size": 3, "sha256": sha(b"one"),
-        "locality": "cloud", "owner": "guest", "copies": ["cloud"], "created_by": "a1",
+        "locality": "cloud", "owner": "guest", "copies": ["cloud"], "created_by": made_by,
         "lineage": {"data": "rt/data@1"}, "metadata": GLUCOSE}
     assert guest.request("GET", "artifacts/rt/model").json() == second
     assert guest.request("GET", "artifacts/rt/model@1").json() == first
@@ -108,8 +128,9 @@ def test_listing_filters_the_namespaces_versions(other: Client, query: dict[str,
         uploaded(other, "ls/base", b"1", metadata=GLUCOSE)
         uploaded(other, "ls/base", b"2", metadata=GLUCOSE)
         uploaded(other, "ls/readings", b"r", kind="data")
-        response = put(other, "ls/u1-model", None, locality="local", held_by="pi1",
-                       sha256=sha(b"m"), size=1, owner="u1")
+        response = put(other, "ls/u1-model", None, locality="local",
+                       held_by=device_of(other, "pi-other"), sha256=sha(b"m"), size=1,
+                       owner="u1")
         assert response.status_code == 200, response.text
     listed = other.request("GET", "artifacts", params=query)
     assert listed.status_code == 200, listed.text
@@ -126,7 +147,8 @@ def test_content_that_may_not_leave_its_devices_is_refused_naming_the_rule(
         guest: Client, locality: str, rule: str) -> None:
     refused = put(guest, "u1/glucose-model", b"weights", locality=locality)
     assert refused.status_code == 403 and refused.json()["error"].startswith(rule)
-    response = put(guest, "u1/glucose-model", None, locality=locality, held_by="pi1",
+    response = put(guest, "u1/glucose-model", None, locality=locality,
+                   held_by=device_of(guest, "pi1"),
                    sha256=sha(b"weights"), size=7)
     assert response.status_code == 200, response.text
     version = response.json()["version"]

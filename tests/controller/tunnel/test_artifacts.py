@@ -90,11 +90,12 @@ def test_refused_pulls_name_the_reason_and_keep_the_connection(controller: Contr
     async def scenario(lab: Lab) -> None:
         held = b"readings of u1"
         sha = hashlib.sha256(held).hexdigest()
+        token = await lab.api.token("r-own")  # a registration names a device of the namespace
         await put_artifact(lab, "r1/glucose", kind="data", locality="local", held_by="r-own",
                            sha256=sha, size=len(held))
         await put_artifact(lab, "r1/plant", kind="data", locality="network:plant",
                            held_by="r-own", sha256=sha, size=len(held))
-        owner = await lab.connected("r-own", extra={"networks": ("plant",)})
+        owner = await lab.device("r-own", token, extra={"networks": ("plant",)}).connect()
         owner.blobs.update({"guest/r1/glucose@1": held, "guest/r1/plant@1": held})
         device = await lab.connected("r-other")
         assert device.transfers is not None
@@ -119,9 +120,10 @@ def test_a_network_artifact_is_relayed_from_a_peer_never_stored(controller: Cont
 
     async def scenario(lab: Lab) -> None:
         sha = hashlib.sha256(data).hexdigest()
+        token = await lab.api.token("relay-a")
         doc = await put_artifact(lab, "relay/model", kind="model", locality="network:lab",
                                  held_by="relay-a", sha256=sha, size=len(data))
-        holder = await lab.connected("relay-a", extra={"networks": ("lab",)})
+        holder = await lab.device("relay-a", token, extra={"networks": ("lab",)}).connect()
         holder.blobs[doc["_id"]] = data
         peer = await lab.connected("relay-b", extra={"networks": ("lab",)})
         assert peer.transfers is not None

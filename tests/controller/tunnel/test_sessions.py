@@ -188,7 +188,7 @@ BAD_FRAMES: list[tuple[str, bool, Send, CloseCode, str]] = [
      CloseCode.PROTOCOL_ERROR, "context.battery must be a number"),
     ("a binary frame", True, _bytes(b"\x00\x01"), CloseCode.UNSUPPORTED_DATA, "binary"),
     ("an oversized frame", True, _text(" " * (MAX_FRAME_BYTES + 1)),
-     CloseCode.MESSAGE_TOO_BIG, ""),
+     CloseCode.MESSAGE_TOO_BIG, f"a frame over the limit of {MAX_FRAME_BYTES} bytes"),
     ("a run sent by a device", True,
      lambda d: d.send(Run("a1", _spec(), {}, {})), CloseCode.PROTOCOL_ERROR,
      "run is sent by the controller only"),
