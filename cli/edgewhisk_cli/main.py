@@ -102,6 +102,16 @@ def command_words(args: argparse.Namespace) -> str:
     return " ".join([*words, sub] if isinstance(sub, str) else words)
 
 
+def chosen(parser: Parser, args: argparse.Namespace) -> Parser:
+    """The subcommand's parser that parsed ``args`` (``edgewhisk action invoke``): an unknown
+    flag is reported with that command's usage, not the top one's (argparse's own choice)."""
+    for group in parser.commands:
+        child = group.choices.get(getattr(args, group.dest, None) or "")
+        if child is not None:
+            return chosen(child, args)
+    return parser
+
+
 def exit_code(error: exits.CliError | ClientError) -> int:
     """2 for what the command line got wrong (nothing was sent), else 1."""
     if isinstance(error, exits.CliError):
@@ -113,7 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     selected = next((a for a in args_list if not a.startswith("-")), None)
     parser = build_parser(selected if selected in COMMANDS else None)
-    args = parser.parse_args(args_list)
+    args, unknown = parser.parse_known_args(args_list)
+    if unknown:
+        chosen(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         module = importlib.import_module(COMMANDS[args.command].module)
         code = int(module.run(args) or 0)

@@ -79,6 +79,20 @@ def test_a_usage_error_is_status_2(argv: list[str]) -> None:
     assert "usage: edgewhisk" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("argv", [["action", "invoke", "hello", "--bogus"],
+                                  ["--bogus", "action", "invoke", "hello"],
+                                  ["controller", "namespace", "create", "x", "--bogus"]],
+                         ids=" ".join)
+def test_an_unknown_flag_is_reported_by_the_subcommand_given_it(argv: list[str]) -> None:
+    """argparse reports unknown flags with the top parser's usage; the user asked about one
+    subcommand, so its usage and its name are what they get."""
+    done = subprocess.run([str(EDGEWHISK), *argv], capture_output=True, text=True, timeout=60)
+    words = " ".join(["edgewhisk", *(a for a in argv if a not in ("hello", "x", "--bogus"))])
+    assert done.returncode == exits.USAGE and done.stdout == ""
+    assert done.stderr.startswith(f"usage: {words} [-h]"), done.stderr
+    assert done.stderr.endswith(f"{words}: error: unrecognized arguments: --bogus\n")
+
+
 def test_help_lists_the_exit_codes() -> None:
     done = subprocess.run([str(EDGEWHISK), "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
