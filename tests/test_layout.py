@@ -50,7 +50,7 @@ CONTROLLER_LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer
     {"exceptions"},
     {"schema", "stores", "blobs", "placement"},
     {"auth", "preprocess"},
-    {"artifacts"},
+    {"artifacts", "catalog"},
     {"invokers"},
     {"tunnel"},
     {"dispatch"},  # the activation flow: dispatcher, conductor, triggers, fan-out

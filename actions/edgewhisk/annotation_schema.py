@@ -13,10 +13,14 @@ same in ECMA-262 and in Python's ``re`` (``$`` would let Python accept a trailin
 JSON Schema cannot state every rule of :func:`edgewhisk.validate`; these it leaves out
 (``CROSS_FIELD_RULES``, also in the schema's ``$comment``):
 - artifact names are unique across ``consumes`` and ``produces`` (given or defaulted);
-- a gate's ``target`` names a declared artifact;
+- a gate's ``target`` names an artifact it can target (a drift gate's a consumed model, a bias or
+  metric gate's a produced artifact), and a bias gate's ``data`` a consumed data artifact while
+  its target is a model;
+- a bias gate's ``bins`` are strictly ascending;
 - every ``{variable}`` of a locality, node or network is bound by an artifact ref;
 - numbers in durations and predicates fit a double (``1e999`` is infinite, ``1e-999ms`` zero);
-- the version is the integer 1, not ``1.0`` (JSON Schema counts them as one number).
+- whole numbers (the version, a drift gate's ``window``) are integers, not ``1.0`` (JSON Schema
+  counts them as one number).
 Everything the validator accepts, the schema accepts; what the schema accepts, the validator
 accepts unless one of those rules refuses it.
 """
@@ -27,13 +31,13 @@ import keyword
 from collections.abc import Mapping
 from typing import Any
 
+from .checks import PLAIN
+from .gates import ENTITY, GATE_KEYS, MAX_BINS, MAX_WINDOW, VALIDATORS
 from .schema import (
     ARTIFACT_KEYS,
-    GATE_KEYS,
     IDENTIFIER,
     KINDS,
     PIECE,
-    PLAIN,
     POLICY_KEYS,
     PRODUCED_NAME,
     RESERVED_NAMES,
@@ -47,10 +51,13 @@ SCHEMA_ID = f"urn:edgewhisk:annotation:v{SCHEMA_VERSION}"
 END = r"(?![\s\S])"
 CROSS_FIELD_RULES = (
     "artifact names are unique across consumes and produces (given or defaulted)",
-    "a gate's target names a declared artifact",
+    "a gate's target names an artifact it can target (a drift gate's a consumed model, a bias "
+    "or metric gate's a produced artifact), and a bias gate's data a consumed data artifact "
+    "while its target is a model",
+    "a bias gate's bins are strictly ascending",
     "every {variable} of a locality, node or network is bound by an artifact ref",
     "numbers in durations and predicates fit a double",
-    "the version is the integer 1, not 1.0",
+    "whole numbers (the version, a drift gate's window) are integers, not 1.0",
 )
 
 Schema = dict[str, Any]
@@ -139,9 +146,25 @@ def _typed(table: Mapping[str, tuple[str, ...]], fields: Mapping[str, Schema],
 def _gate() -> Schema:
     fields = {"attribute": _pattern(PLAIN), "metric": _pattern(PLAIN),
               "predicate": PREDICATE_TEXT,
-              "target": _optional({"type": "string", "minLength": 1})}
-    return _typed(GATE_KEYS, fields, {"bias": ("attribute", "predicate"),
-                                      "drift": ("metric", "predicate")})
+              "target": _optional({"type": "string", "minLength": 1}),
+              "data": _optional({"type": "string", "minLength": 1}),
+              "bins": _optional({"type": "array", "items": {"type": "number"}, "minItems": 1,
+                                 "maxItems": MAX_BINS}),
+              "window": _optional({"type": "integer", "minimum": 1, "maximum": MAX_WINDOW}),
+              "cooldown": _optional(DURATION_TEXT), "strict": {"type": "boolean"},
+              "fallback": _optional(_pattern(ENTITY)), "trigger": _optional(_pattern(ENTITY))}
+    schema = _typed(GATE_KEYS, fields, {"bias": ("attribute", "predicate"),
+                                        "drift": ("metric", "predicate"),
+                                        "metric": ("metric", "predicate")})
+    schema["allOf"] = [_needs("bins", {"data": {"type": "string"}}),  # bins group measured data
+                       _needs("fallback", {"strict": {"const": True}})]  # only strict ones route
+    return schema
+
+
+def _needs(field: str, then: Schema) -> Schema:
+    """When ``field`` is given (not null), the fields of ``then`` must be given as it says."""
+    return {"if": {"properties": {field: {"not": {"type": "null"}}}, "required": [field]},
+            "then": {"properties": then, "required": list(then)}}
 
 
 def _policy() -> Schema:
@@ -156,15 +179,16 @@ def _policy() -> Schema:
     return schema
 
 
-def _drift_default() -> Schema:
-    """A drift gate without a target needs exactly one consumed model (its default target)."""
-    untargeted = {"properties": {"type": {"const": "drift"}}, "anyOf": [
-        {"not": {"required": ["target"]}},
-        {"properties": {"target": {"type": "null"}}, "required": ["target"]}]}
+def _default_target(types: tuple[str, ...], section: str) -> Schema:
+    """A gate of ``types`` without a target needs exactly one model in ``section`` (its default
+    target): a drift gate's a consumed model, a validator gate's a produced one."""
+    untargeted = {"properties": {"type": {"enum": list(types)}}, "required": ["type"],
+                  "anyOf": [{"not": {"required": ["target"]}},
+                            {"properties": {"target": {"type": "null"}}, "required": ["target"]}]}
     one_model = {"contains": {"properties": {"kind": {"const": "model"}}},
                  "minContains": 1, "maxContains": 1}
     return {"if": {"properties": {"gates": {"contains": untargeted}}, "required": ["gates"]},
-            "then": {"properties": {"consumes": one_model}, "required": ["consumes"]}}
+            "then": {"properties": {section: one_model}, "required": [section]}}
 
 
 def json_schema() -> Schema:
@@ -189,5 +213,6 @@ def json_schema() -> Schema:
         "required": ["version"],
         "additionalProperties": False,
         "properties": {"version": {"type": "integer", "const": SCHEMA_VERSION}, **sections},
-        "allOf": [_drift_default()],
+        "allOf": [_default_target(("drift",), "consumes"),
+                  _default_target(VALIDATORS, "produces")],
     }

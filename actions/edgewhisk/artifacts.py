@@ -68,16 +68,20 @@ class ArtifactHandle:
 
     ``locate`` is called at most once, on first use, and returns the local path of the artifact
     (the runtime's resolver may download it then). ``format`` defaults to what is on disk.
+    ``on_load``, given by the runtime, sees every object ``.load()`` returns before ``main``
+    does (the drift gate's instrumentation registers itself on a loaded model there).
     """
 
     def __init__(self, kind: str, name: str, ref: str | None,
-                 locate: Callable[[], Path], format: str | None = None) -> None:
+                 locate: Callable[[], Path], format: str | None = None,
+                 on_load: Callable[[Any], Any] | None = None) -> None:
         self.kind = kind
         self.name = name
         self.ref = ref
         self._locate = locate
         self._path: Path | None = None
         self._format = format
+        self._on_load = on_load
 
     def __repr__(self) -> str:
         return f"ArtifactHandle(kind={self.kind!r}, name={self.name!r}, ref={self.ref!r})"
@@ -111,6 +115,10 @@ class ArtifactHandle:
 
     def load(self) -> Any:
         """Read the artifact into memory by its format (a fresh object on every call)."""
+        value = self._read()
+        return value if self._on_load is None else self._on_load(value)
+
+    def _read(self) -> Any:
         path, fmt = self.path, self.format
         if not path.exists():
             raise ArtifactError(f"artifact {self.name!r} is missing at {path}")

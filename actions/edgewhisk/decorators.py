@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .exceptions import AnnotationError
-from .schema import SCHEMA_VERSION, validate, validate_artifact, validate_gate, validate_policy
+from .gates import validate_gate
+from .schema import SCHEMA_VERSION, validate, validate_artifact, validate_policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 ATTRIBUTE = "__edgewhisk__"
@@ -131,22 +132,49 @@ class _Produces:
 
 
 class _Gate:
-    """``@gate.bias`` / ``@gate.drift``: metric conditions on an artifact."""
+    """``@gate.bias`` / ``@gate.metric`` / ``@gate.drift``: when an artifact's metric fires.
+
+    ``bias`` and ``metric`` are validator gates on a produced artifact (default: the one
+    produced model): a firing one holds the new version back. ``drift`` watches a consumed
+    model (default: the one consumed model) over a sliding ``window`` of its serving rows;
+    ``strict=True`` refuses activations (or routes them to ``fallback``) while it holds. Every
+    firing fires the trigger ``trigger`` (default ``<action>.<type>``)."""
 
     BIAS = "@gate.bias(attribute='age', predicate='<0.8')"
+    METRIC = "@gate.metric('accuracy', '<0.9')"
     DRIFT = "@gate.drift(metric='confidence', predicate='<0.2', target='base')"
 
     @staticmethod
-    def bias(attribute: str, predicate: str, target: str | None = None) -> Callable[[F], F]:
+    def bias(attribute: str, predicate: str, target: str | None = None, *,
+             data: str | None = None, bins: list[float] | None = None,
+             trigger: str | None = None) -> Callable[[F], F]:
+        """``data``: a consumed data artifact to measure the ratio on (else the function
+        reports ``metrics["bias"][attribute]``); ``bins``: boundaries grouping its values."""
         _no_bare("gate.bias", _Gate.BIAS, attribute)
-        entry = {"type": "bias", "attribute": attribute, "predicate": predicate, "target": target}
+        entry = {"type": "bias", "attribute": attribute, "predicate": predicate, "target": target,
+                 "data": data, "bins": bins, "trigger": trigger}
         return _decorator("gate.bias", _Gate.BIAS, "gates", entry)
 
     @staticmethod
-    def drift(metric: str, predicate: str, target: str | None = None) -> Callable[[F], F]:
-        """``target`` defaults to the function's one consumed model (resolved by ``describe``)."""
+    def metric(name: str, predicate: str, target: str | None = None, *,
+               trigger: str | None = None) -> Callable[[F], F]:
+        """Any validator metric the function reports in ``Output(metrics=...)`` (robustness,
+        accuracy; dotted names reach into nested ones)."""
+        _no_bare("gate.metric", _Gate.METRIC, name)
+        entry = {"type": "metric", "metric": name, "predicate": predicate, "target": target,
+                 "trigger": trigger}
+        return _decorator("gate.metric", _Gate.METRIC, "gates", entry)
+
+    @staticmethod
+    def drift(metric: str, predicate: str, target: str | None = None, *,
+              window: int | None = None, cooldown: str | None = None, strict: bool = False,
+              fallback: str | None = None, trigger: str | None = None) -> Callable[[F], F]:
+        """``target`` defaults to the function's one consumed model (resolved by ``describe``);
+        ``metric`` ``confidence``, ``psi`` or ``ks`` is measured, any other reported."""
         _no_bare("gate.drift", _Gate.DRIFT, metric)
-        entry = {"type": "drift", "metric": metric, "predicate": predicate, "target": target}
+        entry = {"type": "drift", "metric": metric, "predicate": predicate, "target": target,
+                 "window": window, "cooldown": cooldown, "strict": strict or None,
+                 "fallback": fallback, "trigger": trigger}
         return _decorator("gate.drift", _Gate.DRIFT, "gates", entry)
 
 

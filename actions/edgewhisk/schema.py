@@ -4,8 +4,9 @@ Everybody validates through ``validate`` — the decorators at import time, ``de
 the runtime, and later the controller (which answers 400 with ``str(error)``). A rejection is an
 ``AnnotationError`` whose ``path`` names the field (``consumes[1].locality``) so the author can
 find it. ``validate`` also *normalises*: key order is fixed, every artifact carries its ``name``
-(defaulting to the ref's last segment), a drift gate carries its ``target``, fn/data policies
-carry ``strict`` and a deadline carries ``strict`` only when it is true.
+(defaulting to the ref's last segment), every gate carries its ``target`` (``gates.py``),
+fn/data policies carry ``strict`` and a deadline (and a drift gate) carries ``strict`` only
+when it is true.
 """
 
 from __future__ import annotations
@@ -13,10 +14,17 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import Any
 
+from .checks import PLAIN_NAME as _PLAIN
+from .checks import at
+from .checks import expect as _expect
+from .checks import mapping as _mapping
+from .checks import strict as _strict
+from .checks import string as _string
+from .checks import typed as _typed
 from .exceptions import AnnotationError
+from .gates import check_gate_artifacts, validate_gate
 from .terms import VARIABLE_NAME, check_braces, parse_duration, parse_predicate, template_variables
 
 SCHEMA_VERSION = 1
@@ -24,74 +32,19 @@ SECTIONS = ("consumes", "produces", "gates", "policies")
 KINDS = ("data", "model")
 ARTIFACT_KEYS = ("kind", "name", "ref", "selector", "locality")
 SELECTOR_KEYS = ("type", "trained_on", "input", "metrics", "order")
-GATE_KEYS = {"bias": ("type", "attribute", "predicate", "target"),
-             "drift": ("type", "metric", "predicate", "target")}
 POLICY_KEYS = {"deadline": ("type", "within", "strict"),
                "fn": ("type", "node", "capability", "strict"),
                "data": ("type", "network", "strict")}
 
 # Pattern text (also stated by the annotation's JSON Schema, annotation_schema.py), ASCII only.
 PIECE = r"(?:[A-Za-z0-9_.@-]|\{" + VARIABLE_NAME + r"\})+"  # a ref segment; node and network names
-PLAIN = r"[A-Za-z0-9_][A-Za-z0-9_.:@-]*"  # capabilities, metrics, attributes
 PRODUCED_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.@-]*"
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"  # a consumed artifact's name: a keyword argument of main
 _SEGMENT = re.compile(PIECE)
 _TOKEN = re.compile(PIECE)
-_PLAIN = re.compile(PLAIN)
 _PRODUCED_NAME = re.compile(PRODUCED_NAME)
 _IDENTIFIER = re.compile(IDENTIFIER)
 RESERVED_NAMES = frozenset({"args"})  # main(args, **artifacts): 'args' is taken
-
-
-@contextmanager
-def at(path: str) -> Iterator[None]:
-    """Prefix ``path`` to an ``AnnotationError`` raised inside (``terms`` errors have none)."""
-    try:
-        yield
-    except AnnotationError as error:
-        inner = error.path
-        joined = path if not inner else f"{path}.{inner}" if path else inner
-        raise AnnotationError(joined, error.reason) from None
-
-
-def _refuse(value: Any, path: str, what: str) -> NoReturn:
-    """Reject ``value`` at ``path`` for not being ``what``.
-
-    Why NoReturn: after ``if not isinstance(value, T): _refuse(...)`` the type checker knows
-    ``value`` is a ``T``, so the validated value is returned as what it is, not as ``Any``.
-    """
-    got = "a boolean" if isinstance(value, bool) else type(value).__name__
-    raise AnnotationError(path, f"must be {what}, not {got}")
-
-
-def _expect(value: Any, kind: type | tuple[type, ...], path: str, what: str) -> None:
-    # bool is an int in Python but never a JSON number here.
-    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-        _refuse(value, path, what)
-    if not isinstance(value, kind):
-        _refuse(value, path, what)
-
-
-def _mapping(value: Any, path: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        _refuse(value, path, "an object")
-    for key in value:
-        if key not in allowed:
-            raise AnnotationError(
-                f"{path}.{key}" if path else str(key),
-                f"unknown key; allowed here: {', '.join(allowed)}",
-            )
-    return value
-
-
-def _string(value: Any, path: str, pattern: re.Pattern[str] | None = None, hint: str = "") -> str:
-    if not isinstance(value, str):
-        _refuse(value, path, "a string")
-    if not value:
-        raise AnnotationError(path, "must not be empty")
-    if pattern is not None and pattern.fullmatch(value) is None:
-        raise AnnotationError(path, f"{value!r} is not valid{': ' + hint if hint else ''}")
-    return value
 
 
 def _ref(given: Any, path: str) -> str:
@@ -216,40 +169,6 @@ def validate_artifact(section: str, entry: Any, path: str) -> dict[str, Any]:
     return out
 
 
-def _typed(entry: Any, path: str, table: Mapping[str, tuple[str, ...]], what: str) -> str:
-    _expect(entry, Mapping, path, "an object")
-    kind = entry.get("type")
-    if not isinstance(kind, str) or kind not in table:
-        raise AnnotationError(
-            f"{path}.type", f"{kind!r} must be one of {', '.join(table)} ({what})"
-        )
-    _mapping(entry, path, table[kind])
-    return kind
-
-
-def _strict(entry: Mapping[str, Any], path: str) -> bool:
-    value = entry.get("strict", False)
-    if not isinstance(value, bool):
-        _refuse(value, path=f"{path}.strict", what="true or false")
-    return value
-
-
-def validate_gate(entry: Any, path: str) -> dict[str, Any]:
-    """Validate and normalise one gate (its ``target`` is checked against the artifacts later)."""
-    kind = _typed(entry, path, GATE_KEYS, "gate types")
-    subject = "attribute" if kind == "bias" else "metric"
-    for field in (subject, "predicate"):
-        if field not in entry:
-            raise AnnotationError(f"{path}.{field}", "missing")
-    out = {"type": kind, subject: _string(entry[subject], f"{path}.{subject}", _PLAIN)}
-    out["predicate"] = _string(entry["predicate"], f"{path}.predicate")
-    with at(f"{path}.predicate"):
-        parse_predicate(out["predicate"])
-    if entry.get("target") is not None:
-        out["target"] = _string(entry["target"], f"{path}.target")
-    return out
-
-
 def _names(value: Any, path: str, pattern: re.Pattern[str]) -> str | list[str]:
     """A string or a non-empty list of distinct strings (kept as given)."""
     if isinstance(value, str):
@@ -320,21 +239,8 @@ def _cross_check(doc: dict[str, Any]) -> None:
                     "artifact names must be unique: give name='...'",
                 )
             seen[artifact["name"]] = where
-    models = [a["name"] for a in doc["consumes"] if a["kind"] == "model"]
     for i, gate in enumerate(doc["gates"]):
-        if "target" not in gate and gate["type"] == "drift":
-            if len(models) != 1:
-                raise AnnotationError(
-                    f"gates[{i}].target",
-                    f"missing, and it defaults only when exactly one model is consumed "
-                    f"(here {len(models)}); give target='<artifact name>'",
-                )
-            gate["target"] = models[0]
-        if "target" in gate and gate["target"] not in seen:
-            raise AnnotationError(
-                f"gates[{i}].target",
-                f"{gate['target']!r} names no artifact; known: {', '.join(seen) or 'none'}",
-            )
+        check_gate_artifacts(doc, gate, f"gates[{i}]")
     deadlines = [i for i, p in enumerate(doc["policies"]) if p["type"] == "deadline"]
     if len(deadlines) > 1:
         raise AnnotationError(f"policies[{deadlines[1]}]", "a second deadline; give only one")

@@ -4,7 +4,8 @@
         [--format F] [--meta k=v ...] [--metric k=v ...] [--held-by INVOKER] [--json]
     edgewhisk artifact get NAME[@VERSION] [-o FILE] [--json]
     edgewhisk artifact ls [--kind K] [--name N] [--type T] [--trained-on D] [--locality L]
-        [--owner U] [--limit N] [--json]
+        [--owner U] [--limit N] [--json]   (with each version's status, ok or gated, and its
+        gate verdicts)
     edgewhisk artifact rm NAME@VERSION [--json]
     edgewhisk artifact preload NAME[@VERSION] [--label K=V ...] [--owner U] [--role R]
         [--network N ...] [--capability C ...] [--min-battery F] [--charging] [--json]
@@ -173,10 +174,30 @@ def _ls(client: Client, args: argparse.Namespace) -> int:
                                ("owner", args.owner)) if v is not None}
     docs = client.artifacts.list(limit=args.limit, **query)
     rows = [(f"{d['name']}@{d['version']}", d["kind"], d["format"], size(d["size"]),
-             d["locality"], ",".join(d.get("copies") or [])) for d in docs]
-    options.show(args, docs, table(("ARTIFACT", "KIND", "FORMAT", "SIZE", "LOCALITY", "COPIES"),
-                                   rows))
+             d["locality"], ",".join(d.get("copies") or []), d.get("status") or "ok",
+             verdicts_cell(d.get("gates") or [])) for d in docs]
+    options.show(args, docs, table(("ARTIFACT", "KIND", "FORMAT", "SIZE", "LOCALITY", "COPIES",
+                                    "STATUS", "GATES"), rows))
     return OK
+
+
+def verdicts_cell(gates: list[dict[str, Any]], *, source: bool = False) -> str:
+    """Gate verdicts (a version's, or an activation's ``gates`` annotation) in one cell:
+    ``accuracy=0.5(<0.9,fired)`` each (with ``source``: where the value came from and the
+    window's rows, ``psi=3.2(>0.5,fired,measured,rows=120)``), ``;`` between, ``-`` for none;
+    no spaces, so a table's cell stays one word."""
+    cells = []
+    for verdict in gates:
+        value = verdict.get("value")
+        shown = "?" if value is None else f"{value:.4g}"
+        state = "error" if verdict.get("error") else "fired" if verdict.get("fired") else "quiet"
+        extra = [state]
+        if source:
+            extra += [str(verdict.get("source") or "-")]
+            extra += [f"rows={verdict['rows']}"] if verdict.get("rows") is not None else []
+        cells.append(f"{verdict.get('metric')}={shown}({verdict.get('predicate')},"
+                     f"{','.join(extra)})")
+    return ";".join(cells) or "-"
 
 
 def _rm(client: Client, args: argparse.Namespace) -> int:

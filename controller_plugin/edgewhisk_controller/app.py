@@ -1,14 +1,14 @@
 """``create_app(config)``: the controller as one aiohttp application.
 
 Everything long-lived hangs off typed ``AppKey``s (``keys.py``) and is opened and closed in
-one ``cleanup_ctx`` generator, in dependency order: the store (and the guest namespace), the
-container backend, one ``LocalInvoker`` with its own pool and node store per ``--invokers``
-(or per ``--fleet`` member, with its placement attributes), the registry, the placement
-``Engine`` (configured by ``--placement-config``) and the dispatcher (with the artifact
-registry). Shutdown runs the same list
-backwards: the dispatcher lets running activations finish (and records the rest), then every
-container is destroyed, then the store closes. The middleware list is declared once, errors
-outermost.
+one ``cleanup_ctx`` generator, in dependency order: the store (with the guest namespace and
+the ``/whisk.system`` catalog), the container backend, one ``LocalInvoker`` with its own pool
+and node store per ``--invokers`` (or per ``--fleet`` member, with its placement attributes),
+the registry, the placement ``Engine`` (configured by ``--placement-config``), the dispatcher
+(with the artifact registry) and the alarm service (the schedules the alarms feeds
+registered). Shutdown runs the same list backwards: the alarms stop, the dispatcher lets
+running activations finish (and records the rest), then every container is destroyed, then
+the store closes. The middleware list is declared once, errors outermost.
 """
 
 from __future__ import annotations
@@ -22,16 +22,17 @@ from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 from edgewhisk_runtime.containers.sdk import import_docker
 
-from . import tunnel
+from . import catalog, tunnel
 from .api import RESOURCES
 from .artifacts import ArtifactRegistry
 from .auth import Authenticator, ensure_guest
 from .blobs import BlobStore, LoggedBlobStore, open_blobs
 from .config import ControllerConfig
 from .dispatch import Dispatcher
+from .dispatch.alarms import AlarmService
 from .dispatch.throttle import Throttle
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
-from .keys import AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, THROTTLE
+from .keys import ALARMS, AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, THROTTLE
 from .middleware import auth_middleware, errors_middleware
 from .placement import Engine, PlacementEngine
 from .stores import open_store
@@ -78,6 +79,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         opened.push_async_callback(app[REGISTRY].close)  # the blob store's clients
         if config.guest_enabled:  # loopback or --guest: the publicly known key is safe/asked
             await ensure_guest(store)
+        await catalog.install(store)  # /whisk.system: utils, alarms
         backend = _backend(config)
         opened.push_async_callback(backend.close)
         registry = InvokerRegistry(_local_invokers(backend, config, app[REGISTRY].blobs))
@@ -99,6 +101,11 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
                                 artifacts=app[REGISTRY])
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
+        throttle = app[THROTTLE]
+        app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits
+            store, dispatcher, lambda ns: throttle.fire(ns, config.limits_for(ns)))
+        opened.push_async_callback(alarms.close)
+        await alarms.start()
         yield
 
 

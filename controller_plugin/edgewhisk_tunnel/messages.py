@@ -67,6 +67,11 @@ FRAME_NESTING = 8
 response), so that a value the API accepted at ``edgewhisk_json.MAX_DEPTH`` still travels."""
 ROLES = ("edge", "cloud")
 
+ADDED: Mapping[str, Any] = types.MappingProxyType({"added": True})
+"""The metadata of a field added after protocol version 1 shipped: ``encode`` leaves it out
+while it holds its default, so a peer of the previous version (whose ``decode`` refuses
+unknown fields) never sees it, and ``decode`` takes it as optional like any defaulted field."""
+
 
 class MessageType(enum.StrEnum):
     REGISTER = "register"
@@ -166,6 +171,9 @@ class Consumed:
     size: int
     format: str
     locality: str
+    reference: Mapping[str, Any] | None = field(default=None, metadata=ADDED)
+    """A model's training reference (``metadata.training_reference``): a drift gate compares
+    the serving inputs with it."""
 
     def __post_init__(self) -> None:
         _require(self.kind in ("data", "model"), "consumed.kind must be 'data' or 'model'")
@@ -210,6 +218,28 @@ class Produced:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """One gate's verdict: ``edgewhisk_runtime.artifacts.GateVerdict`` on the wire (same field
+    names). ``target`` is the artifact's name in the annotation; the controller knows which
+    version it was, so a device never says."""
+
+    gate: int
+    type: str
+    target: str
+    metric: str
+    predicate: str
+    value: float | None
+    fired: bool
+    source: str
+    rows: int | None = None
+    detail: str | None = None
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.gate >= 0, "verdict.gate must not be negative")
+
+
+@dataclass(frozen=True)
 class Outcome:
     """``edgewhisk_runtime.containers.RunOutcome`` on the wire (same field names)."""
 
@@ -223,6 +253,7 @@ class Outcome:
     start_ms: int | None = None
     timed_out: bool = False
     produced: tuple[Produced, ...] = ()
+    gates: tuple[Verdict, ...] = field(default=(), metadata=ADDED)
 
 
 # --- messages ----------------------------------------------------------------------------------
@@ -576,9 +607,18 @@ def _decode_object(frame: str) -> Message:
     return message
 
 
+def _unchanged(f: dataclasses.Field[Any], value: Any) -> bool:
+    """Whether an ``ADDED`` field holds its default (and is left out of the frame)."""
+    if not f.metadata.get("added"):
+        return False
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    return bool(value == default)
+
+
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not _unchanged(f, getattr(value, f.name))}
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (tuple, list)):

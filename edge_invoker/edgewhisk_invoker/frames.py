@@ -2,9 +2,9 @@
 
 Why one module: every value the device sends or receives has a twin on the wire (a run's
 ``RunSpec`` is the pool's ``ActionSpec``, an ``Outcome`` its ``RunOutcome``, a ``Produced`` the
-runtime's ``ProducedArtifact``, ``register`` the agent's ``AgentConfig``, ``context`` its
-``DeviceContext``, an ``artifact.offer`` a node-store ``Entry``), and here is the device's one
-conversion per twin and direction; the controller's half is
+runtime's ``ProducedArtifact``, a ``Verdict`` its ``GateVerdict``, ``register`` the agent's
+``AgentConfig``, ``context`` its ``DeviceContext``, an ``artifact.offer`` a node-store
+``Entry``), and here is the device's one conversion per twin and direction; the controller's half is
 ``edgewhisk_controller.tunnel.twins``. ``tests/tunnel/test_parity.py`` checks that the twins
 keep the same fields and that a value survives both halves and the wire unchanged, so a field
 added on one side only fails a test naming it.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from edgewhisk_runtime.artifacts import Entry, ProducedArtifact
+from edgewhisk_runtime.artifacts import Entry, GateVerdict, ProducedArtifact
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
     ArtifactOffer,
@@ -34,6 +34,7 @@ from edgewhisk_tunnel import (
     Register,
     Result,
     RunSpec,
+    Verdict,
     encode,
 )
 
@@ -59,13 +60,22 @@ def produced_of(item: ProducedArtifact) -> Produced:
                     upload=item.upload, metadata=item.metadata, metrics=item.metrics)
 
 
+def verdict_of(verdict: GateVerdict) -> Verdict:
+    """A gate verdict as the result reports it (the same fields by design)."""
+    return Verdict(gate=verdict.gate, type=verdict.type, target=verdict.target,
+                   metric=verdict.metric, predicate=verdict.predicate, value=verdict.value,
+                   fired=verdict.fired, source=verdict.source, rows=verdict.rows,
+                   detail=verdict.detail, error=verdict.error)
+
+
 def outcome_of(run: RunOutcome, logs: Sequence[str]) -> Outcome:
     """The pool's outcome on the wire, carrying ``logs`` (those not sent as chunks)."""
     return Outcome(status=run.status, response=run.response, logs=tuple(logs),
                    init_failed=run.init_failed, init_ms=run.init_ms,
                    duration_ms=run.duration_ms, container_id=run.container_id,
                    start_ms=run.start_ms, timed_out=run.timed_out,
-                   produced=tuple(produced_of(item) for item in run.produced))
+                   produced=tuple(produced_of(item) for item in run.produced),
+                   gates=tuple(verdict_of(v) for v in run.gates))
 
 
 def register_of(config: AgentConfig, *, agent_version: str, kinds: Iterable[str],

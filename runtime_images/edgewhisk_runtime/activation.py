@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from edgewhisk_runtime.artifacts.values import GateVerdict
+
 
 @dataclass
 class Activation:
@@ -24,20 +26,31 @@ class Activation:
     outbox: str | None = None  # folder where the child saves produced artifacts
     staged: dict[str, Any] | None = None  # the invoker's ``edgewhisk`` /run field (binding.py)
     metrics: dict[str, float] = field(default_factory=dict)
+    models: list[str] = field(default_factory=list)  # produced names that are models (binding)
+    monitor: dict[str, Any] | None = None  # what the action process observes for gates.py
+    verdicts: list[GateVerdict] = field(default_factory=list)  # gates.py's, for the header
 
     def message(self) -> dict[str, Any]:
         """The line sent to the action process."""
-        return {"value": self.value, "env": self.env, "consumes": self.consumes,
-                "produces": self.produces, "outbox": self.outbox}
+        consumes = [{k: v for k, v in c.items() if k != "reference"} for c in self.consumes]
+        message = {"value": self.value, "env": self.env, "consumes": consumes,
+                   "produces": self.produces, "outbox": self.outbox}
+        if self.models:
+            message["models"] = self.models
+        if self.monitor:
+            message["monitor"] = self.monitor
+        return message
 
 
 @dataclass
 class Result:
-    """The HTTP answer to a /run; ``produced`` lists files the child saved in the outbox."""
+    """The HTTP answer to a /run; ``produced`` lists files the child saved in the outbox,
+    ``observed`` what it observed for the gates (the launcher's side channel)."""
 
     status: int
     body: Any
-    produced: dict[str, dict[str, str]] = field(default_factory=dict)
+    produced: dict[str, dict[str, Any]] = field(default_factory=dict)
+    observed: dict[str, Any] = field(default_factory=dict)
 
 
 Handler = Callable[[Activation], Awaitable[Result]]

@@ -20,6 +20,7 @@ Hierarchy (status in brackets)::
         │   └── ActionGone    [500]     "command exited" (it had died before this run)
         ├── DeadlineExceeded  [504]     the proxy killed an action that overran its deadline
         ├── NotAJsonResult    [502]     "The action did not return a dictionary or array."
+        ├── GateError         [502]     a gate's value could not be obtained (names the gate)
         └── ArtifactError     [502]     a consumed artifact could not be bound or resolved,
             │                           or a produced one could not be stored
             ├── ArtifactNotFound          no entry under that key in a node store
@@ -95,6 +96,10 @@ class DeadlineExceeded(ActivationFailure):
 
 class NotAJsonResult(ActivationFailure):
     default_message = "The action did not return a dictionary or array."
+
+
+class GateError(ActivationFailure):
+    default_message = "a gate could not be evaluated"
 
 
 class ArtifactError(ActivationFailure):

@@ -9,9 +9,16 @@ Protocol (one JSON object per line in each direction):
 
 - after import the launcher writes ``{"ok": true, "annotation": {...} | null}`` or
   ``{"ok": false, "error": "..."}`` (details already on stderr) and exits;
-- per activation it reads ``{"value", "env", "consumes", "produces", "outbox"}`` and writes
-  ``{"result": ..., "produced": {name: {"path", "format"}}}``, ``{"not_json": "<type>"}`` or
-  ``{"artifact_error": "..."}``.
+- per activation it reads ``{"value", "env", "consumes", "produces", "outbox", "models",
+  "monitor"}`` and writes ``{"result": ..., "produced": {name: {"path", "format", "metadata",
+  "metrics"}}, "observed": {...}}``, ``{"not_json": "<type>"}`` or ``{"artifact_error": "..."}``.
+
+The gates' side channel: ``monitor`` (from the gate stage) names the consumed models drift
+gates watch, with their version and (once per version) their reference's bin edges (their
+handles instrument what ``main`` loads), and the bias measurements to make on produced
+models; what they saw comes back as ``observed``, next to the result, which stays exactly
+what ``main`` returned. A produced model (``models``) gets the training reference of
+the data this activation consumed in its metadata (``instrument.reference_of``).
 
 stdout/stderr are the proxy's own (inherited); both are flushed before every reply, so the
 proxy's sentinel lines always follow the action's output. Only the standard library is
@@ -21,6 +28,7 @@ dedicated pipes, so an action reading stdin or printing cannot corrupt the proto
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -97,6 +105,7 @@ class Session:
     def __init__(self, fn: ActionFn) -> None:
         self.fn = fn
         self.exported: set[str] = set()
+        self.observer: Any = None  # instrument.Observer, once a drift gate watches a model
 
     def export_env(self, env: dict[str, str]) -> None:
         """Export this activation's ``__OW_*`` variables; drop the previous one's leftovers."""
@@ -105,41 +114,74 @@ class Session:
         os.environ.update(env)
         self.exported = set(env)
 
-    def handles(self, consumes: list[dict[str, Any]]) -> dict[str, Any]:
+    def handles(self, consumes: list[dict[str, Any]], watched: list[str]) -> dict[str, Any]:
         if not consumes:
             return {}
         from edgewhisk import ArtifactHandle
 
         handles = {}
         for item in consumes:
-            path = Path(item["path"])
-            handles[item["name"]] = ArtifactHandle(
-                item["kind"], item["name"], item.get("ref"), functools.partial(Path, path),
-                format=item.get("format"),
+            path, name = Path(item["path"]), item["name"]
+            hook = functools.partial(self.observer.instrument, name) if name in watched else None
+            handles[name] = ArtifactHandle(
+                item["kind"], name, item.get("ref"), functools.partial(Path, path),
+                format=item.get("format"), on_load=hook,
             )
         return handles
 
-    def save(self, result: dict[str, Any], names: list[str], outbox: str) -> dict[str, Any]:
-        """Replace produced values by files in the outbox; the proxy's sink stores them."""
+    def watch(self, watched: dict[str, Any]) -> None:
+        """Start this activation's summaries of the models drift gates watch."""
+        if not watched:
+            return
+        from edgewhisk_runtime.artifacts.instrument import Observer
+
+        if self.observer is None:
+            self.observer = Observer()
+        self.observer.start(watched)
+
+    def observed(self, result: Any, message: dict[str, Any]) -> dict[str, Any]:
+        """What the gates asked for: the watched models' summaries, the bias measurements
+        (made on the produced values before they are saved)."""
+        monitor = message.get("monitor") or {}
+        observed: dict[str, Any] = {}
+        if monitor.get("drift") and self.observer is not None:
+            observed["drift"] = self.observer.summaries()
+        if monitor.get("bias") and isinstance(result, dict):
+            from edgewhisk_runtime.artifacts.instrument import measure_bias
+
+            with self.observer.pause() if self.observer is not None else contextlib.nullcontext():
+                observed["bias"] = measure_bias(result, monitor["bias"],
+                                                message.get("consumes") or [])
+        return observed
+
+    def save(self, result: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+        """Replace produced values by files in the outbox; the proxy's sink stores them.
+        A produced model gets the training reference of the data consumed (if any)."""
         from edgewhisk import save_artifact
         from edgewhisk.output import unwrap
 
         produced = {}
-        for name in names:
+        models = set(message.get("models") or ())
+        for name in message["produces"]:
             if name not in result:
                 continue
-            dest = Path(outbox) / name
+            dest = Path(message["outbox"]) / name
             dest.mkdir(parents=True, exist_ok=True)
             value, metadata, metrics = unwrap(result.pop(name))
             path, fmt = save_artifact(value, dest, name=name)
+            if name in models:
+                metadata = _referenced(metadata, message.get("consumes") or [])
             produced[name] = {"path": str(path), "format": fmt, "metadata": metadata,
                               "metrics": metrics}
         return produced
 
     def activate(self, message: dict[str, Any]) -> bytes:
         self.export_env(message.get("env") or {})
+        consumes = message.get("consumes") or []
+        watched = dict((message.get("monitor") or {}).get("drift") or {})
         try:
-            handles = self.handles(message.get("consumes") or [])
+            self.watch(watched)
+            handles = self.handles(consumes, list(watched))
         except Exception as exc:
             traceback.print_exc()
             return _encode({"artifact_error": f"cannot inject a consumed artifact: {exc}"})
@@ -150,18 +192,30 @@ class Session:
             return _encode({"result": {"error": str(exc)}})
         if not isinstance(result, dict | list):
             return _encode({"not_json": type(result).__name__})
+        observed = self.observed(result, message)
         produced: dict[str, Any] = {}
         if message.get("produces") and isinstance(result, dict):
             try:
-                produced = self.save(result, message["produces"], message["outbox"])
+                produced = self.save(result, message)
             except Exception as exc:
                 traceback.print_exc()
                 return _encode({"artifact_error": f"cannot save a produced artifact: {exc}"})
         try:
-            return _encode({"result": result, "produced": produced})
+            return _encode({"result": result, "produced": produced,
+                            **({"observed": observed} if observed else {})})
         except (TypeError, ValueError) as exc:
             print(f"The action's result is not JSON: {exc}", file=sys.stderr)
             return _encode({"not_json": type(result).__name__})
+
+
+def _referenced(metadata: dict[str, Any], consumes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A produced model's metadata with the training reference of the data consumed."""
+    from edgewhisk.gates import REFERENCE_KEY
+
+    from edgewhisk_runtime.artifacts.instrument import training_reference
+
+    reference = training_reference(consumes, metadata.get("input"))
+    return metadata if reference is None else {**metadata, REFERENCE_KEY: reference}
 
 
 def _encode(reply: dict[str, Any]) -> bytes:

@@ -46,6 +46,7 @@ from edgewhisk_runtime import archive, logs
 from edgewhisk_runtime.activation import Activation, Handler, Middleware, Result
 from edgewhisk_runtime.artifacts import from_directory
 from edgewhisk_runtime.artifacts.stage import STAGED_FIELD
+from edgewhisk_runtime.artifacts.values import GATES_HEADER
 from edgewhisk_runtime.exceptions import (
     ActionStartError,
     AlreadyInitialized,
@@ -60,6 +61,7 @@ from edgewhisk_runtime.exceptions import (
 from edgewhisk_runtime.middleware import compose
 from edgewhisk_runtime.middleware.binding import BindingMiddleware, parse_staged
 from edgewhisk_runtime.middleware.errors import ErrorsMiddleware, to_result
+from edgewhisk_runtime.middleware.gates import GatesMiddleware
 from edgewhisk_runtime.middleware.metrics import MetricsMiddleware, Recorder
 from edgewhisk_runtime.process import ActionProcess, child_environment
 
@@ -86,9 +88,9 @@ def default_artifacts_dir() -> Path:
 
 
 def default_stages(config: Config, workdir: Path, recorder: Recorder) -> list[Middleware]:
-    """The /run pipeline, outermost first: errors, metrics, SDK binding."""
+    """The /run pipeline, outermost first: errors, metrics, gates, SDK binding."""
     resolver, sink = from_directory(config.artifacts or default_artifacts_dir())
-    return [ErrorsMiddleware(), MetricsMiddleware(recorder),
+    return [ErrorsMiddleware(), MetricsMiddleware(recorder), GatesMiddleware(),
             BindingMiddleware(resolver, sink, workdir / "outboxes")]
 
 
@@ -121,11 +123,14 @@ def deadline_of(raw: Any) -> float | None:
 
 
 def _response(result: Result, activation: Activation | None = None) -> web.Response:
-    headers = None
+    headers = {}
     if activation is not None and "run_ms" in activation.metrics:
-        headers = {"X-Edgewhisk-Run-Ms": f"{activation.metrics['run_ms']:.3f}"}
+        headers["X-Edgewhisk-Run-Ms"] = f"{activation.metrics['run_ms']:.3f}"
+    if activation is not None and activation.verdicts:
+        headers[GATES_HEADER] = json.dumps([v.to_json() for v in activation.verdicts],
+                                           separators=(",", ":"))
     return web.Response(body=json.dumps(result.body).encode(), status=result.status,
-                        content_type="application/json", headers=headers)
+                        content_type="application/json", headers=headers or None)
 
 
 class Proxy:
@@ -230,7 +235,8 @@ class Proxy:
             raise NotInitialized()
         reply = await self.action.call(activation.message(), activation.deadline)
         if "result" in reply:
-            return Result(200, reply["result"], reply.get("produced") or {})
+            return Result(200, reply["result"], reply.get("produced") or {},
+                          reply.get("observed") or {})
         if "artifact_error" in reply:
             raise ArtifactError(reply["artifact_error"])
         raise NotAJsonResult()

@@ -110,7 +110,7 @@ class ActionProcess {
   }
 
   /**
-   * One activation: resolves with the runner's reply `{body}` or `{notJson}`.
+   * One activation: resolves with the runner's reply `{body}`, `{notJson}` or `{threw}`.
    * @param {number|null} deadline epoch milliseconds after which the action is killed
    */
   call (value, env, deadline) {

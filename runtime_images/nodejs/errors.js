@@ -20,7 +20,9 @@
  *   └── ActivationFailure              a /run that produced no usable result
  *       ├── ActionExited     [400]     "command exited" (the action process died)
  *       ├── DeadlineExceeded [504]     the proxy killed an action that overran its deadline
- *       └── NotAJsonResult   [502]     "The action did not return a dictionary or array."
+ *       ├── NotAJsonResult   [502]     "The action did not return a dictionary or array."
+ *       └── ActionThrew      [502]     main threw before returning (upstream's service.js:
+ *                                      "An error has occurred: <error>", a developer error)
  */
 
 class RuntimeFailure extends Error {
@@ -59,6 +61,7 @@ const DeadlineExceeded = define('DeadlineExceeded', ActivationFailure, 504,
   'The action exceeded its deadline and was stopped.')
 const NotAJsonResult = define('NotAJsonResult', ActivationFailure, 502,
   'The action did not return a dictionary or array.')
+const ActionThrew = define('ActionThrew', ActivationFailure, 502, 'An error has occurred.')
 
 /** [status, body] for any error: typed failures keep theirs, anything else is a 500. */
 function toResponse (error) {
@@ -80,5 +83,6 @@ module.exports = {
   ActionExited,
   DeadlineExceeded,
   NotAJsonResult,
+  ActionThrew,
   toResponse
 }

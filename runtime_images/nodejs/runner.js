@@ -106,10 +106,17 @@ class Session {
 
   async activate ({ id, value, env }) {
     this.exportEnv(env || {})
+    let pending
+    try {
+      pending = this.handler(value)
+    } catch (error) { // thrown before main returned: upstream's runner rejects, a 502
+      console.error(error)
+      return { id, threw: `An error has occurred: ${error}` }
+    }
     let result
     try {
-      result = await this.handler(value)
-    } catch (error) {
+      result = await pending
+    } catch (error) { // a rejected promise: upstream resolves it as {"error"}, a 200
       console.error(error)
       return { id, body: JSON.stringify({ error: errorValue(error) }) }
     }

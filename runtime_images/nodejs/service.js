@@ -144,6 +144,7 @@ class Service {
       }
       const value = doc.value === undefined || doc.value === null ? {} : doc.value
       const reply = await this.action.call(value, env, deadlineOf(doc.deadline))
+      if (reply.threw !== undefined) throw new errors.ActionThrew(reply.threw)
       if (reply.notJson !== undefined) throw new errors.NotAJsonResult()
       return [200, reply.body]
     } catch (error) {

@@ -8,14 +8,12 @@ benchmark's output, not a test's).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-EDGEWHISK = Path(sys.executable).with_name("edgewhisk")
+from . import quick_json
+
 NUMBERS = ("idle_cpu_pct", "fleet_cpu_pct", "idle_rss_mb", "fleet_rss_mb", "connect_s",
            "heartbeat_rtt_p50_ms", "per_s_one_tunnel", "per_s_pool")
 
@@ -23,10 +21,7 @@ NUMBERS = ("idle_cpu_pct", "fleet_cpu_pct", "idle_rss_mb", "fleet_rss_mb", "conn
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     plot = tmp_path_factory.mktemp("tunnel") / "tunnel.png"
-    done = subprocess.run([str(EDGEWHISK), "bench", "tunnel", "--quick", "--json", "--out",
-                           str(plot)], capture_output=True, text=True, timeout=540, check=False)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout), plot
+    return quick_json("tunnel", plot), plot
 
 
 @pytest.mark.parametrize("key", NUMBERS, ids=lambda k: f"{k} is a non-negative number")

@@ -89,9 +89,11 @@ def test_ls_filters_and_rm_deletes_one_version(env: dict[str, str], tmp_path: Pa
     listed = edgewhisk(env, "ls", "--kind", "data")
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
-    assert lines[0].split() == ["ARTIFACT", "KIND", "FORMAT", "SIZE", "LOCALITY", "COPIES"]
+    assert lines[0].split() == ["ARTIFACT", "KIND", "FORMAT", "SIZE", "LOCALITY", "COPIES",
+                                "STATUS", "GATES"]
     assert data.stat().st_size == 20
-    assert lines[1].split() == ["cli/readings@1", "data", "json", "20", "B", "cloud", "cloud"]
+    assert lines[1].split() == ["cli/readings@1", "data", "json", "20", "B", "cloud", "cloud",
+                                "ok", "-"]
     assert len(lines) == 2
     removed = edgewhisk(env, "rm", "cli/readings@1")
     assert (removed.returncode, removed.stdout.strip()) == (0, "deleted cli/readings@1")

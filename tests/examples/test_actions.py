@@ -69,7 +69,9 @@ EXPECTED = {
         ],
         "produces": [],
         "gates": [
-            {"type": "drift", "metric": "confidence", "predicate": "<0.2", "target": "model"}
+            {"type": "drift", "metric": "confidence", "predicate": "<0.2", "target": "model"},
+            {"type": "drift", "metric": "psi", "predicate": ">0.5", "target": "model",
+             "window": 100, "strict": True},
         ],
         "policies": [
             {"type": "deadline", "within": "2s"},
@@ -118,6 +120,7 @@ def test_the_mains_chain_in_process_with_real_handles(tmp_path: Path) -> None:
     assert refined["accuracy_after"] > refined["accuracy_before"]
     assert set(refined["metrics"]) == {"accuracy", "confidence", "bias_age_ratio"}
     model = refined["glucose-model"]
+    assert model.metadata["trained_on"] == "u1/glucose", "never matches refine's base selector"
     assert model.metrics == {"accuracy": refined["accuracy_after"],
                              "bias": {"age": refined["metrics"]["bias_age_ratio"]}}
     model_path, model_format = save_artifact(model.value, tmp_path / "u1-model")

@@ -142,8 +142,12 @@ def _model_from(blob: Path, tmp: Path) -> Any:
                          ids=[f"{u}'s predictions are its refined model's" for u in USERS])
 def test_predictions_use_the_refined_model_from_the_devices_store(
         demo: DemoRun, tmp_path: Path, usr: str) -> None:
-    record = next(r for r in _stored(demo, "activations").values()
-                  if r["name"] == "predict" and r["response"]["result"]["usr"] == usr)
+    model = f"{NS}/{usr}/glucose-model@1"
+    record = next(r for r in _stored(demo, "activations").values()  # scene 1's predict
+                  if r["name"] == "predict" and r["response"]["result"].get("usr") == usr
+                  and len(r["response"]["result"].get("predictions", ())) == SCORED
+                  and {g["version"] for a in r["annotations"] if a["key"] == "gates"
+                       for g in a["value"]} == {model})
     served = [p["probability"] for p in record["response"]["result"]["predictions"]]
     held_out = glucose.split(glucose.user_readings(usr, READINGS))[1]
     x = glucose.readings_matrix(glucose.as_dicts(held_out["X"][-SCORED:]))  # as sent (JSON)

@@ -28,7 +28,15 @@ NODES = {"cloud-node": "-", **{f"{u}-phone": u for u in USERS}}
 EXAMPLE = Path(glucose.__file__).parent
 ARTIFACTS = {"glucose-base@1": ("model", "cloud"),
              **{f"{u}/glucose@1": ("data", "local") for u in USERS},
-             **{f"{u}/glucose-model@1": ("model", "local") for u in USERS}}
+             **{f"{u}/glucose-model@1": ("model", "local") for u in USERS},
+             "u1/glucose@2": ("data", "local"), "u1/glucose-model@2": ("model", "local")}
+SCENE_1 = [*(["collect", u] for u in USERS), ["train_base", "-"],
+           *(["refine", u] for u in USERS), *(["predict", u] for u in USERS)]
+SCENE_2 = [["collect", "u1"], *[["predict", "u1"]] * 3, ["predict.drift", "u1"],
+           ["predict", "u1"], ["refine", "u1"], *[["predict", "u1"]] * 3]
+"""Scene 2: u1's glucose shifts; three drifted predicts fill the window and fire the strict
+psi gate (the trigger's activation follows), the next predict is refused, the rule's refine
+retrains u1's model, three predicts are served by it."""
 
 
 def _tables(stdout: str) -> list[list[list[str]]]:
@@ -74,20 +82,23 @@ def test_the_demo_prints_a_row_per_step_user_node_and_artifact(demo: DemoRun) ->
     for step in ("collect", "refine", "predict"):
         assert sorted(row[1] for row in steps if row[0] == step) == list(USERS)
     assert [row[1] for row in steps if row[0] == "invoker"] == list(NODES)
-    for step, count in (("controller", 1), ("deploy", 4), ("train_base", 1), ("total", 1)):
+    for step, count in (("controller", 1), ("deploy", 4), ("train_base", 1), ("total", 1),
+                        ("rule", 1), ("shift", 1), ("drift", 3), ("refused", 1),
+                        ("retrain", 1), ("served", 3)):
         assert [row[0] for row in steps].count(step) == count
     assert "select" not in [row[0] for row in steps], "no stand-in: the registry resolves"
-    assert [row[:2] for row in activations] == [
-        *(["collect", u] for u in USERS), ["train_base", "-"],
-        *(["refine", u] for u in USERS), *(["predict", u] for u in USERS)]
+    assert [row[:2] for row in activations] == [*SCENE_1, *SCENE_2]
     assert {row[0]: tuple(row[1:3]) for row in artifacts} == ARTIFACTS
     assert {row[1] for row in moved} == set(ARTIFACTS)
 
 
-def test_the_artifacts_table_shows_copies_sizes_digests_and_creators(demo: DemoRun) -> None:
+def test_the_artifacts_table_shows_copies_sizes_digests_creators_and_verdicts(
+        demo: DemoRun) -> None:
     _, activations, artifacts, _ = _tables(demo.done.stdout)
-    made = {f"{row[0]} {row[1]}".replace(" -", ""): row[2][:8] for row in activations}
-    for name, _, _, copies, size, unit, sha, *created in artifacts:
+    made: dict[str, set[str]] = {}
+    for row in activations:
+        made.setdefault(f"{row[0]} {row[1]}".replace(" -", ""), set()).add(row[2][:8])
+    for name, _, _, copies, size, unit, sha, *created, status, gates in artifacts:
         usr = name.split("/")[0] if "/" in name else "-"
         expected = ({"cloud", "cloud-node", *(f"{u}-phone" for u in USERS)}
                     if name == "glucose-base@1" else {f"{usr}-phone"})
@@ -96,7 +107,14 @@ def test_the_artifacts_table_shows_copies_sizes_digests_and_creators(demo: DemoR
         step = {"glucose": "collect", "glucose-model": "refine"}.get(
             name.split("/")[-1].split("@")[0], "train_base")
         who = f"{step} {usr}".replace(" -", "")
-        assert " ".join(created) == f"{who} ({made[who]})"
+        assert " ".join(created[:-1]) == who and created[-1].strip("()") in made[who]
+        assert status == "ok", "no gate held a version back"
+        if "glucose-model" in name:
+            assert gates.startswith("bias.age="), "refine's verdict, kept with the version"
+    gates = {row[0]: row[-1] for row in artifacts}
+    assert "psi=" in gates["u1/glucose-model@1"] and "fired" in gates["u1/glucose-model@1"], \
+        "the drift gate's firing is kept with the version it fired on"
+    assert "psi=" not in gates["u2/glucose-model@1"]
 
 
 def test_the_verdicts_say_no_local_artifact_left_its_device(demo: DemoRun) -> None:
@@ -112,28 +130,87 @@ def test_the_verdicts_say_no_local_artifact_left_its_device(demo: DemoRun) -> No
 
 def test_each_activation_ran_on_the_node_its_policy_names(demo: DemoRun) -> None:
     _, activations, *_ = _tables(demo.done.stdout)
-    for row in activations:
+    for index, row in enumerate(activations):
         step, usr, activation_id, invoker, start, *times = row
         assert re.fullmatch(r"[0-9a-f]{32}", activation_id)
-        # train_base: policy.fn(node="cloud", strict); the others policy.fn(node="{usr}_device")
-        assert invoker == ("cloud-node" if step == "train_base" else f"{usr}-phone")
-        assert start == "cold"  # the first activation of its action on its node
-        assert times[2] != "-"  # initTime on a cold start
+        if index < len(SCENE_1):
+            # train_base: policy.fn(node="cloud", strict); the others policy.fn(node="{usr}_device")
+            assert invoker == ("cloud-node" if step == "train_base" else f"{usr}-phone")
+            assert start == "cold"  # the first activation of its action on its node
+            assert times[2] != "-"  # initTime on a cold start
+        elif step == "predict.drift" or index == len(SCENE_1) + 5:
+            assert (invoker, start) == ("-", "-"), "the trigger, and the refused predict: no run"
+        else:
+            assert invoker == "u1-phone"
 
 
-def test_every_printed_activation_is_recorded_by_the_controller(demo: DemoRun) -> None:
-    _, activations, *_ = _tables(demo.done.stdout)
-
+def _records(demo: DemoRun) -> dict[str, dict]:
+    """The controller's activation records, by id, from the store it left behind."""
     async def recorded() -> dict[str, dict]:
         async with open_store(demo.controller) as store:
             return {doc["activationId"]: doc for doc in await store.list("activations")}
 
-    records = asyncio.run(recorded())
+    return asyncio.run(recorded())
+
+
+def test_every_printed_activation_is_recorded_by_the_controller(demo: DemoRun) -> None:
+    _, activations, *_ = _tables(demo.done.stdout)
+    records = _records(demo)
     assert sorted(records) == sorted(row[2] for row in activations)
+    refused = activations[len(SCENE_1) + 5][2]
     for step, _, activation_id, invoker, *_ in activations:
         record = records[activation_id]
-        assert record["name"] == step and record["response"]["success"] is True
-        assert {"key": "invoker", "value": invoker} in record["annotations"]
+        assert record["name"] == step
+        assert record["response"]["success"] is (activation_id != refused)
+        if invoker != "-":
+            assert {"key": "invoker", "value": invoker} in record["annotations"]
+    assert records[refused]["response"]["statusCode"] == 3
+
+
+def _gates_cells(text: str) -> list[str]:
+    return re.findall(r"gates: (\S+=\S+)", text)
+
+
+def test_the_printed_verdicts_are_the_ones_the_controller_recorded(demo: DemoRun) -> None:
+    from edgewhisk_cli.artifact import verdicts_cell
+
+    _, activations, *_ = _tables(demo.done.stdout)
+    records = _records(demo)
+    printed = _gates_cells(demo.done.stdout)
+    expected = []
+    for step, _, activation_id, *_ in activations:
+        record = records[activation_id]
+        gates = next((a["value"] for a in record["annotations"] if a["key"] == "gates"), None)
+        if step in ("refine", "predict") and gates and record["response"]["success"]:
+            expected.append(verdicts_cell(gates, source=True))
+    assert printed == expected, "each printed verdict is the record's, in the same order"
+
+
+def test_scene_2_drift_fires_the_gate_refuses_predict_and_retrains_through_the_rule(
+        demo: DemoRun) -> None:
+    out = demo.done.stdout
+    drifts = re.findall(r"^drift\s+u1\s.*psi=(\S+?)\(>0\.5,(\w+),measured,rows=(\d+)\)(.*)$",
+                        out, re.M)
+    rows = [int(r) for _, _, r, _ in drifts]
+    assert rows[1] - rows[0] == 40 and rows[1] < 100 <= rows[2], \
+        "the window grows by each batch (and keeps at least its last 100 readings)"
+    assert [state for _, state, _, _ in drifts] == ["quiet", "quiet", "fired"], \
+        "it fires once the window is full (100 readings)"
+    assert drifts[2][3].split()[:3] == ["->", "fired", "predict.drift"]
+    assert float(drifts[2][0]) > 0.5
+    refused = re.search(r"^refused\s+u1[\s-]+(The gate .*?)\s+\d\.\d+s$", out, re.M)
+    assert refused is not None and refused[1].startswith(
+        "The gate drift(psi>0.5) on model of action predict holds for "
+        "guest/u1/glucose-model@1 (usr=u1)")
+    retrain = re.search(r"^retrain\s+u1\s+u1/glucose-model@2\s.*refine by rule "
+                        r"retrain-on-drift \(cause (\w+)\)", out, re.M)
+    _, activations, *_ = _tables(out)
+    trigger = next(row[2] for row in activations if row[0] == "predict.drift")
+    assert retrain is not None and trigger.startswith(retrain[1])
+    served = re.findall(r"^served\s+u1\s+\(reads u1/glucose-model@2\).*psi=\S+?\(>0\.5,"
+                        r"(\w+),measured,rows=(\d+)\)", out, re.M)
+    assert served == [("quiet", "40"), ("quiet", "80"), ("quiet", "120")], \
+        "the new model's window is quiet against its own reference"
 
 
 def test_refined_accuracy_beats_the_base_for_each_user(demo: DemoRun) -> None:

@@ -155,3 +155,18 @@ def test_readings_arrive_as_dicts_or_lists_and_missing_features_are_named() -> N
         glucose.readings_matrix([{k: v for k, v in dicts[0].items() if k != "insulin"}])
     with pytest.raises(ValueError, match="shape"):
         glucose.standardize(np.zeros((2, 3)))
+
+
+def test_a_shift_moves_the_users_glucose_and_nothing_else() -> None:
+    plain, shifted = glucose.user_readings("u1"), glucose.user_readings("u1", shift=60)
+    gap = shifted["X"][:, :3].mean() - plain["X"][:, :3].mean()
+    assert 50 < gap < 70
+    np.testing.assert_array_equal(shifted["X"][:, 3:], plain["X"][:, 3:])
+
+
+def test_a_skewed_sample_spreads_the_ages_and_ties_the_events_to_the_young() -> None:
+    data = glucose.user_readings("u1", skew=True)
+    age = data["X"][:, glucose.FEATURES.index("age")]
+    assert age.min() < 25 and age.max() > 75
+    np.testing.assert_array_equal(data["y"], (age < 40).astype(np.int32))
+    np.testing.assert_array_equal(data["age"], age)

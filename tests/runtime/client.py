@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 
 
-def post(url: str, path: str, body: bytes, timeout: float = 120) -> tuple[int, Any]:
-    """POST ``body``; returns (status, parsed JSON or text)."""
+def exchange(url: str, path: str, body: bytes,
+             timeout: float = 120) -> tuple[int, Any, dict[str, str]]:
+    """POST ``body``; returns (status, parsed JSON or text, the response headers)."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
@@ -22,10 +23,17 @@ def post(url: str, path: str, body: bytes, timeout: float = 120) -> tuple[int, A
         data = response.read()
     finally:
         conn.close()
+    headers = dict(response.getheaders())
     try:
-        return response.status, json.loads(data)
+        return response.status, json.loads(data), headers
     except ValueError:
-        return response.status, data.decode("utf-8", "replace")
+        return response.status, data.decode("utf-8", "replace"), headers
+
+
+def post(url: str, path: str, body: bytes, timeout: float = 120) -> tuple[int, Any]:
+    """POST ``body``; returns (status, parsed JSON or text)."""
+    status, parsed, _ = exchange(url, path, body, timeout)
+    return status, parsed
 
 
 def init(url: str, value: dict[str, Any] | None = None, raw: Any = None) -> tuple[int, Any]:

@@ -17,7 +17,7 @@ DESIGN_JSON = """\
               {"kind": "data", "name": "readings", "ref": "{usr}/glucose", "locality": "local"}],
  "produces": [{"kind": "model", "ref": "{usr}/glucose-model", "locality": "local"}],
  "gates":    [{"type": "drift", "metric": "confidence", "predicate": "<0.2", "target": "base"},
-              {"type": "bias", "attribute": "age", "predicate": "<0.8"}],
+              {"type": "bias", "attribute": "age", "predicate": "<0.8", "target": "glucose-model"}],
  "policies": [{"type": "deadline", "within": "2s"},
               {"type": "fn", "node": "{usr}_device", "capability": "gpu", "strict": false},
               {"type": "data", "network": ["company_network"], "strict": true}]}

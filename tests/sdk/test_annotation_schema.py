@@ -24,6 +24,7 @@ import jsonschema
 import pytest
 from edgewhisk import AnnotationError, validate
 from edgewhisk.annotation_schema import json_schema
+from edgewhisk.gates import MAX_BINS, MAX_WINDOW
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
@@ -35,8 +36,10 @@ SCHEMA = jsonschema.Draft202012Validator(json_schema())
 
 # What the validator says when it refuses by a rule the schema cannot state (one per rule).
 NOT_STATED_MESSAGES = ("artifact names must be unique", "names no artifact",
-                       "is bound nowhere", "compares with an infinite number",
-                       "is not supported; use 1")
+                       "names no consumed data artifact", "bias is measured on a produced model",
+                       "must be strictly ascending", "is bound nowhere",
+                       "compares with an infinite number", "is not supported; use 1",
+                       "must be a number of rows, not float")
 UNDERFLOW = re.compile(r"'(.*[1-9].*)' must be a positive duration")
 """A duration whose text is not zero, yet is zero as a double (``0.000...1ms``)."""
 
@@ -123,11 +126,23 @@ def typed(kind: str, fields: dict[str, st.SearchStrategy[Any]],
 
 
 PREDICATE_FIELD = field(strings(PREDICATES))
+ENTITIES = ["retrain", "glucose.drift", "a-b@2", "x" * 256, "x" * 257, "-x", "a b", "a/b"]
+TARGET = field(strings(WORDS, REFS))
+TRIGGER = field(strings(ENTITIES))
+BINS = st.lists(st.one_of(st.integers(-2, 80), st.floats(-1, 100, allow_nan=False),
+                          st.booleans()), max_size=MAX_BINS + 1)
+WINDOWS = st.one_of(st.integers(-1, 3), st.sampled_from([MAX_WINDOW, MAX_WINDOW + 1, 2.0]))
 GATE = st.one_of(
     typed("bias", {"attribute": field(strings(PLAINS)), "predicate": PREDICATE_FIELD,
-                   "target": field(strings(WORDS, REFS))}, ("attribute", "predicate")),
+                   "target": TARGET, "data": field(strings(WORDS)), "bins": field(BINS),
+                   "trigger": TRIGGER}, ("attribute", "predicate")),
     typed("drift", {"metric": field(strings(PLAINS)), "predicate": PREDICATE_FIELD,
-                    "target": field(strings(WORDS, REFS))}, ("metric", "predicate")),
+                    "target": TARGET, "window": field(WINDOWS),
+                    "cooldown": field(strings(DURATIONS)), "strict": field(st.booleans()),
+                    "fallback": field(strings(ENTITIES)), "trigger": TRIGGER},
+          ("metric", "predicate")),
+    typed("metric", {"metric": field(strings(PLAINS)), "predicate": PREDICATE_FIELD,
+                     "target": TARGET, "trigger": TRIGGER}, ("metric", "predicate")),
     typed("fairness", {"metric": field(strings(PLAINS))}, ()))
 NAMES = field(st.one_of(strings(TOKENS), st.lists(strings(TOKENS), max_size=3)))
 POLICY = st.one_of(
@@ -176,16 +191,8 @@ def valid(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             entry["locality"] = draw(st.sampled_from(["local", "cloud", "network:lab"]))
         doc[section].append(entry)
-    models = [e.get("name") or e["ref"].rsplit("/", 1)[-1]
-              for e in doc["consumes"] if e["kind"] == "model"]
-    doc["gates"] = draw(st.lists(st.one_of(
-        st.fixed_dictionaries({"type": st.just("bias"), "attribute": st.sampled_from(PLAINS[:4]),
-                               "predicate": st.sampled_from(PREDICATES[:6])}),
-        *([st.just({"type": "drift", "metric": "confidence", "predicate": "<0.2"})]
-          if len(models) == 1 else []),
-        *([st.fixed_dictionaries({"type": st.just("drift"), "metric": st.just("c"),
-                                  "predicate": st.just(">1"), "target": st.sampled_from(names)})]
-          if names else [])), max_size=2))
+    gates = gate(doc)
+    doc["gates"] = draw(st.just([]) if gates is None else st.lists(gates, max_size=2))
     doc["policies"] = draw(st.lists(st.one_of(
         st.fixed_dictionaries({"type": st.just("fn"), "node": st.sampled_from(OK_TOKENS)},
                               optional={"strict": st.booleans(), "capability": st.one_of(
@@ -200,6 +207,41 @@ def valid(draw: st.DrawFn) -> dict[str, Any]:
         doc["policies"].append({"type": "deadline", "within": draw(st.sampled_from(
             DURATIONS[:4]))})
     return doc
+
+
+def gate(doc: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]] | None:
+    """A valid gate of ``doc``: on its one consumed (drift) or produced (bias, metric) model by
+    default, else on an artifact it names; a bias gate measured on consumed data if there is
+    some and the target is a model."""
+    def named(section: str, kind: str | None = None) -> list[str]:
+        return [e.get("name") or e["ref"].rsplit("/", 1)[-1] for e in doc[section]
+                if kind is None or e["kind"] == kind]
+    consumed, produced = named("consumes", "model"), named("produces", "model")
+    options = {"trigger": st.sampled_from(ENTITIES[:3])}
+    drift = {**options, "window": st.integers(1, 3), "cooldown": st.sampled_from(DURATIONS[:4])}
+    choices: list[st.SearchStrategy[dict[str, Any]]] = []
+    for types, models, targets in ((("drift",), consumed, consumed),
+                                   (("bias", "metric"), produced, named("produces"))):
+        for kind in types:
+            head = {"type": st.just(kind), "predicate": st.sampled_from(PREDICATES[:6]),
+                    **({"attribute": st.sampled_from(PLAINS[:4])} if kind == "bias" else
+                       {"metric": st.sampled_from(PLAINS[:4])})}
+            extra = drift if kind == "drift" else options
+            if len(models) == 1:
+                choices.append(st.fixed_dictionaries(head, optional=extra))
+            if targets:
+                choices.append(st.fixed_dictionaries(
+                    {**head, "target": st.sampled_from(targets)}, optional=extra))
+    data = named("consumes", "data")
+    if data and produced:
+        choices.append(st.fixed_dictionaries(
+            {"type": st.just("bias"), "attribute": st.just("age"), "predicate": st.just("<0.8"),
+             "target": st.sampled_from(produced), "data": st.sampled_from(data)},
+            optional={"bins": st.sampled_from([[40], [40, 60.5], [-1, 0, 1]])}))
+    if len(consumed) == 1:
+        choices.append(st.just({"type": "drift", "metric": "psi", "predicate": ">0.5",
+                                "strict": True, "fallback": "rules-based"}))
+    return st.one_of(choices) if choices else None
 
 
 def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -248,11 +290,15 @@ NEAR: dict[str, st.SearchStrategy[Any]] = {
     "capability": st.one_of(st.sampled_from(PLAINS), st.just([]), st.lists(
         st.sampled_from(PLAINS), max_size=2)),
     "attribute": st.sampled_from(PLAINS), "metric": st.sampled_from(PLAINS),
-    "type": st.sampled_from(["bias", "drift", "deadline", "fn", "data", "classifier", "x"]),
+    "type": st.sampled_from(["bias", "drift", "metric", "deadline", "fn", "data", "classifier",
+                             "x"]),
     "kind": st.sampled_from(["data", "model", "Model", ""]),
     "order": st.sampled_from(["newest", "best:accuracy", "best:", "oldest", "best:a b"]),
     "strict": st.sampled_from([True, False, None, 0, "true"]),
     "target": st.sampled_from(WORDS + OK_NAMES), "version": st.sampled_from([1, 1.0, 2, "1"]),
+    "data": st.sampled_from(WORDS + OK_NAMES + ["", None]), "bins": BINS, "window": WINDOWS,
+    "cooldown": st.sampled_from(DURATIONS), "fallback": st.sampled_from(ENTITIES + [None]),
+    "trigger": st.sampled_from(ENTITIES + [None, ""]),
 }
 """Replacements near the edges of each field's rule, by the field's key."""
 
@@ -354,6 +400,32 @@ CASES = [
         {"kind": "data", "ref": "x/{usr}"}]}, False),
     ("an empty selector", {"version": 1, "consumes": [
         {"kind": "model", "name": "m", "selector": {}}]}, False),
+    ("a metric gate on the one produced model", {"version": 1, "produces": [
+        {"kind": "model", "ref": "m/a"}], "gates": [
+        {"type": "metric", "metric": "accuracy", "predicate": "<0.9", "trigger": "retrain"}]},
+     True),
+    ("a metric gate without target over no produced model", {"version": 1, "produces": [
+        {"kind": "data", "ref": "d/a"}], "gates": [
+        {"type": "metric", "metric": "accuracy", "predicate": "<0.9"}]}, False),
+    ("a measured bias gate", {"version": 1, "consumes": [{"kind": "data", "ref": "d/evaluation"}],
+     "produces": [{"kind": "model", "ref": "m/a"}], "gates": [
+        {"type": "bias", "attribute": "age", "predicate": "<0.8", "data": "evaluation",
+         "bins": [40, 60]}]}, True),
+    ("bins without data", {"version": 1, "produces": [{"kind": "model", "ref": "m/a"}],
+     "gates": [{"type": "bias", "attribute": "age", "predicate": "<0.8", "bins": [40]}]}, False),
+    ("a strict drift gate with a fallback", {"version": 1, "consumes": [
+        {"kind": "model", "ref": "m/a"}], "gates": [
+        {"type": "drift", "metric": "psi", "predicate": ">0.5", "window": 50, "cooldown": "1m",
+         "strict": True, "fallback": "rules"}]}, True),
+    ("a fallback on a gate that is not strict", {"version": 1, "consumes": [
+        {"kind": "model", "ref": "m/a"}], "gates": [
+        {"type": "drift", "metric": "psi", "predicate": ">0.5", "fallback": "rules"}]}, False),
+    ("a window of zero rows", {"version": 1, "consumes": [{"kind": "model", "ref": "m/a"}],
+     "gates": [{"type": "drift", "metric": "psi", "predicate": ">0.5", "window": 0}]}, False),
+    ("a window on a metric gate", {"version": 1, "produces": [{"kind": "model", "ref": "m/a"}],
+     "gates": [{"type": "metric", "metric": "f1", "predicate": "<1", "window": 5}]}, False),
+    ("a trigger name with a space", {"version": 1, "produces": [{"kind": "model", "ref": "m"}],
+     "gates": [{"type": "metric", "metric": "f1", "predicate": "<1", "trigger": "a b"}]}, False),
 ]
 
 

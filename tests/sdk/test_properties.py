@@ -72,24 +72,38 @@ def bound_variables(entries: list[Doc]) -> list[str]:
 
 
 @st.composite
-def gate_entry(draw: st.DrawFn, names: list[str], models: list[str]) -> tuple[Any, Doc]:
-    kind = draw(st.sampled_from(["bias", "drift"]))
-    predicate = draw(PREDICATE)
-    choices = [st.none()] if kind == "bias" or len(models) == 1 else []
-    if names:
-        choices.append(st.sampled_from(names))
-    target = draw(st.one_of(*choices)) if choices else None
-    if kind == "drift" and target is None and len(models) != 1:
-        kind = "bias"
-    subject = draw(WORD)
+def gate_entry(draw: st.DrawFn, consumed: list[Doc], produced: list[Doc]) -> tuple[Any, Doc]:
+    """A valid gate: drift on a consumed model, bias or metric on a produced artifact (the
+    target given, or left to its default when exactly one model qualifies)."""
+    models = [e["name"] for e in consumed if e["kind"] == "model"]
+    made_models = [e["name"] for e in produced if e["kind"] == "model"]
+    kinds = [*(["drift"] if models else []), *(["bias", "metric"] if produced else [])]
+    kind = draw(st.sampled_from(kinds))
+    pool = models if kind == "drift" else [e["name"] for e in produced]
+    defaults_to = models if kind == "drift" else made_models
+    target = draw(st.one_of(st.sampled_from(pool), *([st.none()] if len(defaults_to) == 1
+                                                     else [])))
+    subject, predicate = draw(WORD), draw(PREDICATE)
     entry: Doc = {"type": kind, "attribute" if kind == "bias" else "metric": subject,
-                  "predicate": predicate}
-    if target is not None:
-        entry["target"] = target
-    elif kind == "drift":
-        entry["target"] = models[0]
-    factory = gate.bias if kind == "bias" else gate.drift
-    return factory(subject, predicate, target=target), entry
+                  "predicate": predicate, "target": target or defaults_to[0]}
+    options: Doc = {}
+    data = [e["name"] for e in consumed if e["kind"] == "data"]
+    if kind == "bias" and data and entry["target"] in made_models and draw(st.booleans()):
+        options["data"] = draw(st.sampled_from(data))
+        if draw(st.booleans()):
+            options["bins"] = sorted(draw(st.sets(st.integers(-100, 100), min_size=1,
+                                                  max_size=4)))
+    if kind == "drift":
+        options.update(draw(st.fixed_dictionaries({}, optional={
+            "window": st.integers(1, 1000), "cooldown": DURATION,
+            "strict": st.just(True)})))
+        if options.get("strict") and draw(st.booleans()):
+            options["fallback"] = draw(WORD)
+    if draw(st.booleans()):
+        options["trigger"] = draw(WORD.map("{}.alarm".format))
+    entry.update(options)
+    factory = {"bias": gate.bias, "drift": gate.drift, "metric": gate.metric}[kind]
+    return factory(subject, predicate, target=target, **options), entry
 
 
 @st.composite
@@ -128,9 +142,9 @@ def stacks(draw: st.DrawFn) -> tuple[Stack, Doc]:
             decorator, entry = draw(artifact(section, name))
             stack.append((decorator, entry))
             expected[section].append(entry)
-    models = [e["name"] for e in expected["consumes"] if e["kind"] == "model"]
-    for _ in range(draw(st.integers(0, 2))):
-        decorator, entry = draw(gate_entry(names, models))
+    gated = any(e["kind"] == "model" for e in expected["consumes"]) or expected["produces"]
+    for _ in range(draw(st.integers(0, 2)) if gated else 0):
+        decorator, entry = draw(gate_entry(expected["consumes"], expected["produces"]))
         stack.append((decorator, entry))
         expected["gates"].append(entry)
     variables = bound_variables(expected["consumes"] + expected["produces"])

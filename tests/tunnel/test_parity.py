@@ -32,7 +32,13 @@ from edgewhisk_controller.tunnel import twins as controller
 from edgewhisk_invoker import frames as device
 from edgewhisk_invoker.config import AgentConfig
 from edgewhisk_invoker.context import DeviceContext
-from edgewhisk_runtime.artifacts import ConsumeSpec, Entry, ProducedArtifact, ProduceSpec
+from edgewhisk_runtime.artifacts import (
+    ConsumeSpec,
+    Entry,
+    GateVerdict,
+    ProducedArtifact,
+    ProduceSpec,
+)
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
     ArtifactOffer,
@@ -47,6 +53,7 @@ from edgewhisk_tunnel import (
     Result,
     Run,
     RunSpec,
+    Verdict,
     decode,
     encode,
 )
@@ -78,6 +85,7 @@ TWINS = [
     Twin(ActionSpec, RunSpec),
     Twin(RunOutcome, Outcome),
     Twin(ProducedArtifact, Produced),
+    Twin(GateVerdict, Verdict),
     Twin(ConsumeSpec, Consumed),  # no conversion: the wire's dataclass satisfies the Protocol
     Twin(ProduceSpec, Produce),   # idem
     Twin(AgentConfig, Register, only_local={
@@ -252,6 +260,12 @@ PRODUCED = st.builds(
     size=st.integers(0, 2**40), sha256=TEXT, locality=TEXT, upload=st.none() | TEXT,
     metadata=st.dictionaries(TEXT, JSON, max_size=3),
     metrics=st.dictionaries(TEXT, JSON, max_size=3))
+VERDICTS = st.builds(
+    GateVerdict, gate=st.integers(0, 20), type=st.sampled_from(["bias", "drift", "metric"]),
+    target=TEXT, metric=TEXT, predicate=TEXT,
+    value=st.none() | st.floats(allow_nan=False, allow_infinity=False), fired=st.booleans(),
+    source=st.sampled_from(["measured", "reported", ""]), rows=st.none() | st.integers(0, 2**31),
+    detail=st.none() | TEXT, error=st.none() | TEXT)
 SETTINGS = settings(max_examples=60, deadline=None)
 
 
@@ -273,7 +287,8 @@ def test_an_action_spec_reaches_the_device_unchanged(spec: ActionSpec) -> None:
     init_failed=st.booleans(), init_ms=st.none() | st.integers(0, 2**31),
     duration_ms=st.integers(0, 2**31), container_id=TEXT,
     start_ms=st.none() | st.integers(0, 2**31), timed_out=st.booleans(),
-    produced=st.lists(PRODUCED, max_size=3).map(tuple)))
+    produced=st.lists(PRODUCED, max_size=3).map(tuple),
+    gates=st.lists(VERDICTS, max_size=3).map(tuple)))
 def test_a_run_outcome_reaches_the_controller_unchanged(outcome: RunOutcome) -> None:
     result = _over_the_wire(Result("a1", outcome=device.outcome_of(outcome, outcome.logs)))
     assert controller.run_outcome(result.outcome) == outcome
@@ -296,8 +311,17 @@ def test_a_produced_artifact_reaches_the_controller_unchanged(item: ProducedArti
 
 
 @SETTINGS
+@given(VERDICTS)
+def test_a_gate_verdict_reaches_the_controller_unchanged(verdict: GateVerdict) -> None:
+    carried = Outcome(200, {}, (), False, None, 1, "c", gates=(device.verdict_of(verdict),))
+    (sent,) = _over_the_wire(Result("a1", outcome=carried)).outcome.gates
+    assert controller.gate_verdict(sent) == verdict
+
+
+@SETTINGS
 @given(st.builds(Consumed, name=TEXT, kind=st.sampled_from(["data", "model"]), key=TEXT,
-                 sha256=TEXT, size=st.integers(0, 2**40), format=TEXT, locality=TEXT),
+                 sha256=TEXT, size=st.integers(0, 2**40), format=TEXT, locality=TEXT,
+                 reference=st.none() | st.dictionaries(TEXT, JSON, max_size=3)),
        st.builds(Produce, name=TEXT, kind=st.sampled_from(["data", "model"]), ref=TEXT,
                  locality=TEXT))
 def test_consumes_and_produces_reach_the_devices_staging_unchanged(consumed: Consumed,
@@ -420,3 +444,28 @@ def test_the_frames_the_conversions_build_are_those_of_the_previous_version() ->
         '"fields":{},"consumes":[],"produces":[]}')
     assert encode(device.context_of(DeviceContext(0.5, None, frozenset({"b", "a"})))) == \
         '{"type":"context","battery":0.5,"charging":null,"networks":["a","b"],"cached":null}'
+
+
+def test_fields_added_since_version_1_travel_only_when_they_say_something() -> None:
+    """An ``Outcome`` without gate verdicts and a ``Consumed`` without a training reference
+    are the frames a previous peer knows (see the golden frames above); with them, the
+    fields travel and decode."""
+    verdict = GateVerdict(1, "drift", "model", "psi", ">0.5", 0.75, True, "measured", rows=100,
+                          detail="feature glucose")
+    outcome = RunOutcome(200, {}, [], False, None, 4, "c1", gates=(verdict,))
+    assert encode(Result("a1", outcome=device.outcome_of(outcome, []))) == (
+        '{"type":"result","activation_id":"a1","outcome":{"status":200,"response":{},'
+        '"logs":[],"init_failed":false,"init_ms":null,"duration_ms":4,"container_id":"c1",'
+        '"start_ms":null,"timed_out":false,"produced":[],"gates":[{"gate":1,"type":"drift",'
+        '"target":"model","metric":"psi","predicate":">0.5","value":0.75,"fired":true,'
+        '"source":"measured","rows":100,"detail":"feature glucose","error":null}]},'
+        '"error":null}')
+    consumed = Consumed("model", "model", "guest/m@2", "ab", 3, "mxnet-gluon", "local")
+    spec = controller.run_spec(ActionSpec("k", "python:3", None, False, "main", None, {}, 1, 1, 1))
+    plain = encode(Run("a1", spec, {}, {}, consumes=(consumed,)))
+    assert '"reference"' not in plain and decode(plain).consumes == (consumed,)
+    referenced = dataclasses.replace(consumed, reference={"rows": 3, "edges": [[1.5]]})
+    with_reference = encode(Run("a1", spec, {}, {}, consumes=(referenced,)))
+    assert with_reference == plain.replace(
+        '"locality":"local"}', '"locality":"local","reference":{"rows":3,"edges":[[1.5]]}}')
+    assert decode(with_reference).consumes == (referenced,)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-# One reading = these features, in this order (raw units; `standardize` scales them).
+# One reading = these features, in this order (raw units: the network scales them itself).
 FEATURES: tuple[str, ...] = (
     "glucose",  # mg/dL now
     "glucose_15m",  # mg/dL 15 minutes ago
@@ -33,8 +33,9 @@ FEATURES: tuple[str, ...] = (
     "carbs",  # carbohydrates eaten in the last two hours, grams
     "age",  # years
 )
-# Fixed (not fitted) scaling constants: the exported network expects standardized inputs and the
-# actions share this module, so no fitted scaler has to travel with the model.
+# Fixed (not fitted) scaling constants, built into the network as its first (frozen) layer: the
+# exported model takes raw readings, so what a device sends is what the model sees, and the
+# platform's drift gate compares those inputs with the raw readings the model was trained on.
 _CENTER = np.array([140, 140, 140, 0, 0, 0, 2, 30, 50], dtype=np.float32)
 _SCALE = np.array([45, 45, 45, 10, 0.7, 0.7, 2, 30, 18], dtype=np.float32)
 
@@ -115,19 +116,32 @@ def population(n: int = 4000, seed: int = 0) -> dict[str, np.ndarray]:
     return _simulate(rng, n, age, sensitivity, baseline, offset)
 
 
-def user_readings(usr: str, n: int = 400, seed: int = 0) -> dict[str, np.ndarray]:
-    """One user's readings as collected on their device (the same person on every row)."""
+def user_readings(
+    usr: str, n: int = 400, seed: int = 0, shift: float = 0.0, skew: bool = False
+) -> dict[str, np.ndarray]:
+    """One user's readings as collected on their device (the same person on every row).
+
+    ``shift`` moves the user's baseline glucose by that many mg/dL (a changed treatment, a new
+    sensor): the inputs drift away from what a model refined on the old readings saw, which
+    is what the drift gate measures. ``skew`` makes a skewed sample instead: the device
+    records people of every age (the ``age`` attribute spread over 18-85) and its critical
+    events only come from those under 40, so a model refined on it learns age as the signal
+    (the bias gate's case)."""
     profile = user_profile(usr)
     rng = np.random.default_rng([seed, zlib.crc32(usr.encode())])
     full = np.ones(n)
-    return _simulate(
+    age = rng.uniform(18, 85, n) if skew else profile.age * full
+    data = _simulate(
         rng,
         n,
-        profile.age * full,
+        age,
         profile.sensitivity * full,
-        profile.baseline * full,
+        (profile.baseline + shift) * full,
         profile.offset * full,
     )
+    if skew:
+        data["y"] = (age < 40).astype(np.int32)
+    return data
 
 
 def split(data: Mapping[str, np.ndarray], holdout: float = 0.3) -> tuple[dict, dict]:
@@ -137,12 +151,18 @@ def split(data: Mapping[str, np.ndarray], holdout: float = 0.3) -> tuple[dict, d
     return {k: v[:cut] for k, v in data.items()}, {k: v[cut:] for k, v in data.items()}
 
 
-def standardize(x: np.ndarray) -> np.ndarray:
-    """Raw readings (n, len(FEATURES)) -> the network's input scale."""
+def readings_array(x: Any) -> np.ndarray:
+    """Raw readings as the network's input: float32 of shape (n, len(FEATURES)), else a
+    ValueError naming the shape."""
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 2 or x.shape[1] != len(FEATURES):
         raise ValueError(f"readings must have shape (n, {len(FEATURES)}), got {x.shape}")
-    return (x - _CENTER) / _SCALE
+    return x
+
+
+def standardize(x: np.ndarray) -> np.ndarray:
+    """Raw readings (n, len(FEATURES)) -> the scale the network's first layer brings them to."""
+    return (readings_array(x) - _CENTER) / _SCALE
 
 
 def readings_matrix(readings: Any) -> np.ndarray:
@@ -170,14 +190,28 @@ def as_dicts(x: np.ndarray) -> list[dict[str, float]]:
 
 
 def build_net(seed: int = 0) -> Any:
-    """The classifier: a small MLP, two logits (no event / critical event). Hybridized and run
+    """The classifier: a frozen scaling layer (`standardize` as constants), then a small MLP
+    with two logits (no event / critical event), taking raw readings. Hybridized and run
     forward once so it can be exported as symbol + params."""
     import mxnet as mx
-    from mxnet.gluon import nn
+    from mxnet.gluon import HybridBlock, nn
+
+    class Standardize(HybridBlock):  # type: ignore[misc]
+        """(x - center) / scale with the fixed constants, exported with the model."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            with self.name_scope():
+                self.center = self.params.get_constant("center", _CENTER.reshape(1, -1))
+                self.scale = self.params.get_constant("scale", _SCALE.reshape(1, -1))
+
+        def hybrid_forward(self, F: Any, x: Any, center: Any, scale: Any) -> Any:  # noqa: N803
+            return F.broadcast_div(F.broadcast_sub(x, center), scale)
 
     mx.random.seed(seed)
     net = nn.HybridSequential()
-    net.add(nn.Dense(32, activation="relu"), nn.Dense(16, activation="relu"), nn.Dense(2))
+    net.add(Standardize(), nn.Dense(32, activation="relu"), nn.Dense(16, activation="relu"),
+            nn.Dense(2))
     net.initialize(mx.init.Xavier())
     net.hybridize()
     net(mx.nd.zeros((1, len(FEATURES))))
@@ -196,15 +230,17 @@ def train(
 ) -> list[float]:
     """Train `net` in place with Adam on raw readings; returns the mean loss of each epoch.
 
-    `trainable` names the parameters to update (default: all); the others are frozen, which is
-    how transfer learning keeps the population's feature layers. Works for a fresh
-    HybridSequential and for a SymbolBlock loaded from an export alike.
+    `trainable` names the parameters to update (default: all but the frozen scaling constants);
+    the others are frozen, which is how transfer learning keeps the population's feature
+    layers. Works for a fresh HybridSequential and for a SymbolBlock loaded from an export
+    alike (name the trainable ones of the latter: its constants load as parameters).
     """
     import mxnet as mx
     from mxnet import autograd, gluon
 
     every = net.collect_params()
-    names = list(every.keys()) if trainable is None else list(trainable)
+    names = ([name for name, param in every.items() if param.grad_req != "null"]
+             if trainable is None else list(trainable))
     unknown = [name for name in names if name not in every.keys()]
     if unknown or not names:
         raise ValueError(f"no such parameters: {unknown or names}")
@@ -212,7 +248,7 @@ def train(
         param.grad_req = "write" if name in names else "null"
     trainer = gluon.Trainer({name: every[name] for name in names}, "adam", {"learning_rate": lr})
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    xs, ys = standardize(x), np.asarray(y, dtype=np.float32)
+    xs, ys = readings_array(x), np.asarray(y, dtype=np.float32)
     rng = np.random.default_rng(seed)
     history = []
     for _ in range(epochs):
@@ -251,10 +287,10 @@ def fine_tune(net: Any, x: np.ndarray, y: np.ndarray, seed: int = 0) -> list[flo
 
 
 def predict_proba(net: Any, x: np.ndarray) -> np.ndarray:
-    """Probability of a critical event for each raw reading."""
+    """Probability of a critical event for each raw reading (the network scales them)."""
     import mxnet as mx
 
-    logits = net(mx.nd.array(standardize(x)))
+    logits = net(mx.nd.array(readings_array(x)))
     return mx.nd.softmax(logits, axis=1).asnumpy()[:, 1]
 
 

@@ -44,7 +44,10 @@ def main(args: dict[str, Any], base: Any, readings: Any) -> dict[str, Any]:
     predicted = glucose.predict_proba(net, probe["X"]) >= 0.5
     bias = round(glucose.bias_ratio(predicted, probe["age"]), 4)
     return {
-        "glucose-model": Output(net, metadata={"type": "classifier", "trained_on": "glucose",
+        # trained_on names the user's readings: refine's own selector (trained_on "glucose",
+        # the population) never picks another user's refined model as its base
+        "glucose-model": Output(net, metadata={"type": "classifier",
+                                               "trained_on": f"{args.get('usr')}/glucose",
                                                "input": list(glucose.FEATURES)},
                                 metrics={"accuracy": after["accuracy"], "bias": {"age": bias}}),
         "usr": args.get("usr"),

@@ -22,6 +22,12 @@ placement engine puts each on a node by its policy:
             selector, the device fetches it through the tunnel into its store, fine-tunes it
             on the readings already there: ``{usr}/glucose-model`` (local)
 5. predict  per user, on the user's device: the refined model, from the device's store
+6. drift    scene 2 (``drift.py``): the first user's glucose moves; predict's strict input-drift
+            gate, measured on the device, fires ``predict.drift``, whose rule retrains that
+            user's model (refine); predict is refused meanwhile, then serves the new model
+
+Every gate verdict shown is the platform's: the runtime on the node judged it, the controller
+recorded it in the activation's ``gates`` annotation and acted on it.
 
 It prints four tables: each step's outcome (artifact, size, accuracy before/after, answer,
 time); each activation as the controller recorded it (activation id, ``invoker`` annotation:
@@ -50,6 +56,7 @@ from edgewhisk_controller.config import ControllerConfig
 from edgewhisk_devkit import Controller, Fleet, StartError
 
 from ..action import ActionError
+from . import drift
 from .artifacts import BLOB_STORE, artifact_rows, byte_rows, verdicts
 from .calls import DemoError, answering
 from .fleet import Node, nodes_for
@@ -64,6 +71,13 @@ PLACEMENT_NOTE = (
     "and predict say policy.fn(node=\"{usr}_device\", strict=True) (and refine "
     "policy.data(network=[\"{usr}_home\"], strict=True)), so each ran on its user's own "
     "device, where its readings and models are.")
+GATES_NOTE = (
+    "gates: every verdict above is the platform's (each activation's gates annotation): "
+    "refine's bias gate reads the bias the function reports with the model; predict's two drift "
+    "gates are measured by the runtime on the device, over a window of the model's inputs and "
+    "outputs (confidence) against the readings it was refined on (psi, which fires only once "
+    "the window holds 100 readings). A firing gate fires a trigger; the strict psi gate also "
+    "refuses the user's predicts until a new model version arrives.")
 _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
 
 
@@ -112,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     print(render(demo.moved))
     print()
     print("\n".join(demo.verdicts))
-    print(f"\n{PLACEMENT_NOTE}")
+    print(f"\n{PLACEMENT_NOTE}\n\n{GATES_NOTE}")
     return 0
 
 
@@ -143,6 +157,7 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int)
                 with fleet:
                     _fleet_rows(demo, nodes, fleet, controller.api_host, fleet_started)
                     demo.run()
+                    drift.run(demo)
                     with answering("list artifacts", controller.log):
                         demo.registry = client.artifacts.list(limit=200)  # while it is up
             finally:

@@ -1,7 +1,8 @@
 """The demo's artifact tables: what the registry holds, and where the bytes went.
 
 Why two sources: the registry (``GET .../artifacts``) says what exists — each version's kind,
-locality, size, sha256, the activation that created it and which stores hold a copy — but a
+locality, size, sha256, the activation that created it, which stores hold a copy, its status
+(``gated`` when a gate held it back) and its gate verdicts — but a
 registry is metadata; it cannot show that a ``local`` artifact's bytes never left its device.
 The access logs can: every node store (``STORE/access.log``) and the controller's blob store
 (``DATA/blobs-access.log``) append one JSON line per put/get/evict/remove with the blob's
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..artifact import verdicts_cell
 from .report import ActivationRow, size
 
 BLOB_STORE = "blob-store"  # the controller's (its ``copies`` name is "cloud"); one word
@@ -34,6 +36,8 @@ class ArtifactRow:
     size: str
     sha256: str
     created_by: str
+    status: str  # ok, or gated: held back by a validator gate
+    gates: str  # its verdicts (at production; a drift gate's firings on it)
 
 
 @dataclass
@@ -70,7 +74,8 @@ def artifact_rows(docs: Iterable[Mapping[str, Any]],
             f"{doc['name']}@{doc['version']}", doc["kind"], doc["locality"],
             ",".join(doc.get("copies") or []) or "-", size(int(doc.get("size") or 0)),
             str(doc.get("sha256") or "-")[:12],
-            f"{steps.get(made, '?')} ({made[:8]})" if made != "-" else "-"))
+            f"{steps.get(made, '?')} ({made[:8]})" if made != "-" else "-",
+            str(doc.get("status") or "ok"), verdicts_cell(doc.get("gates") or [])))
     return rows
 
 

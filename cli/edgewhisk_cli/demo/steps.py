@@ -20,10 +20,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from edgewhisk import predicate_holds
 from edgewhisk_client import Activation, Client
 
 from ..action import python_action
+from ..artifact import verdicts_cell
 from .artifacts import BytesRow
 from .calls import DemoError, answering, invoke
 from .report import ActivationRow, Row, ms, size
@@ -45,7 +45,6 @@ class Demo:
         self.glucose = _load_module(examples / "glucose.py", "edgewhisk_demo_glucose")
         self.rows: list[Row] = []
         self.activations: list[ActivationRow] = []
-        self.annotations: dict[str, dict[str, Any]] = {}
         self.registry: list[dict[str, Any]] = []  # the artifact versions, once the steps ran
         self.moved: list[BytesRow] = []  # where the bytes went, from the stores' access logs
         self.verdicts: list[str] = []  # and what that says per artifact
@@ -96,8 +95,6 @@ class Demo:
                 started = time.perf_counter()
                 with answering(f"deploy {action}", self.controller_log):
                     stored = self.client.actions.put(action, document)
-                self.annotations[action] = next(
-                    a["value"] for a in stored["annotations"] if a["key"] == "edgewhisk")
                 zipped = len(document["exec"]["code"]) * 3 // 4  # base64 -> bytes
                 self.rows.append(Row(
                     "deploy", "-", f"{action}.py + glucose.py", "zip", size(zipped),
@@ -108,12 +105,19 @@ class Demo:
     def invoke(self, action: str, params: dict[str, Any], usr: str = "-") -> Activation:
         name = action if usr == "-" else f"{action} {usr}"
         done = invoke(self.client, action, params, name, self.controller_log)
-        init = done.annotation("initTime")
-        self.activations.append(ActivationRow(
-            action, usr, done.id, str(done.annotation("invoker")),
-            "cold" if init is not None else "warm", ms(done.annotation("waitTime")), ms(init),
-            ms(done.record.get("duration")), f"{done.round_trip_s * 1000:.0f} ms"))
+        self.recorded(done.record, usr, done.round_trip_s)
         return done
+
+    def recorded(self, record: Mapping[str, Any], usr: str, round_trip_s: float | None) -> None:
+        """A row of the activations table, from the controller's record."""
+        found = Activation(dict(record), 200, round_trip_s or 0.0)
+        init, invoker = found.annotation("initTime"), found.annotation("invoker")
+        start = "-" if not invoker else "cold" if init is not None else "warm"
+        self.activations.append(ActivationRow(
+            str(record["name"]), usr, found.id, str(invoker or "-"), start,
+            ms(found.annotation("waitTime")), ms(init),
+            ms(record.get("duration")),
+            "-" if round_trip_s is None else f"{round_trip_s * 1000:.0f} ms"))
 
     def collect(self, usr: str) -> None:
         """The user's device records its readings: ``{usr}/glucose``, local to that device."""
@@ -142,12 +146,10 @@ class Demo:
         done = self.invoke("refine", {"usr": usr}, usr)
         result = done.result
         stored = _reference(result, "glucose-model", f"refine {usr}")
-        metrics = result["metrics"]
         self.rows.append(Row(
             "refine", usr, _versioned(stored), stored["format"], size(stored["size"]),
             f"{result['accuracy_before']:.3f} -> {result['accuracy_after']:.3f}",
-            f"bias(age) {metrics['bias_age_ratio']:.2f} "
-            f"{self.gate('refine', 'bias', metrics['bias_age_ratio'])}",
+            f"gates: {verdicts_cell(gates_of(done.record), source=True)}",
             f"{done.round_trip_s:.1f}s"))
 
     def predict(self, usr: str, count: int = 3) -> None:
@@ -160,21 +162,10 @@ class Demo:
         probabilities = ",".join(f"{p['probability']:.2f}" for p in result["predictions"])
         actual = int(held_out["y"][-count:].sum())
         self.rows.append(Row(
-            "predict", usr, f"(reads {usr}/glucose-model)", "json", "-", "-",
-            f"alerts {result['alerts']}/{count} (actual {actual}), p={probabilities}, "
-            f"confidence {result['confidence']:.2f} "
-            f"{self.gate('predict', 'drift', result['confidence'])}",
+            "predict", usr, f"(reads {served(done)})", "json", "-", "-",
+            f"alerts {result['alerts']}/{count} (actual {actual}), p={probabilities}; "
+            f"gates: {verdicts_cell(gates_of(done.record), source=True)}",
             f"{done.round_trip_s:.2f}s"))
-
-    def gate(self, action: str, kind: str, value: float) -> str:
-        """How the action's gate of this kind judges the value (evaluating gates and firing
-        their triggers is not the controller's job yet; the demo reports the verdict)."""
-        gates = [g for g in self.annotations[action]["gates"] if g["type"] == kind]
-        if not gates:
-            return ""
-        predicate = gates[0]["predicate"]
-        verdict = "FIRES" if predicate_holds(predicate, value) else "quiet"
-        return f"({kind} gate {predicate}: {verdict})"
 
 
 def check_examples(examples: Path) -> None:
@@ -191,6 +182,18 @@ def _reference(result: Mapping[str, Any], name: str, step: str) -> dict[str, Any
     if not isinstance(value, dict) or "artifact" not in value:
         raise DemoError(f"{step}: the result has no stored artifact {name!r}: {value!r}")
     return dict(value["artifact"])
+
+
+def gates_of(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The platform's verdicts on an activation: its record's ``gates`` annotation."""
+    found = Activation(dict(record), 200, 0.0).annotation("gates")
+    return list(found) if isinstance(found, list) else []
+
+
+def served(done: Activation) -> str:
+    """The model version an activation's gates judged (``u1/glucose-model@1``)."""
+    versions = {g.get("version") for g in gates_of(done.record) if g.get("version")}
+    return ", ".join(sorted(str(v).partition("/")[2] for v in versions)) or "-"
 
 
 def _versioned(reference: Mapping[str, Any]) -> str:

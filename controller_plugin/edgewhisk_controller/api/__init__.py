@@ -6,24 +6,34 @@ from . import (
     actions,
     activations,
     admin,
+    alarms,
     artifacts,
     info,
     invokers,
+    limits,
     namespaces,
+    packages,
+    routes,
     rules,
     triggers,
+    webactions,
 )
 
 RESOURCES: tuple[web.RouteTableDef, ...] = (
     info.ROUTES,
     namespaces.ROUTES,
     actions.ROUTES,
+    packages.ROUTES,
+    limits.ROUTES,
     activations.ROUTES,
     triggers.ROUTES,
+    alarms.ROUTES,
     rules.ROUTES,
     invokers.ROUTES,
     artifacts.ROUTES,
     admin.ROUTES,
+    routes.ROUTES,  # before web: /api/v1/web/whisk.system/apimgmt/ is route management
+    webactions.ROUTES,
 )
 
 __all__ = ["RESOURCES"]

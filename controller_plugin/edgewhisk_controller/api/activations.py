@@ -15,11 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
+from ..exceptions import NotFound
 from ..keys import DISPATCHER, STORE
 from ..schema.entity import check_name, page, public, query_bool, query_int
 from ..stores import Store
 from ..stores.interface import get_or_none
-from .request import json_response, namespace, not_found
+from .request import json_response, namespace
 
 ROUTES = web.RouteTableDef()
 COLL = "activations"
@@ -78,7 +79,7 @@ async def _record(request: web.Request) -> dict[str, Any]:
     await request.app[DISPATCHER].written(activation_id)
     doc = await _find(request.app[STORE], namespace(request), activation_id)
     if doc is None:
-        raise not_found(COLL, activation_id)
+        raise NotFound()
     return doc
 
 

@@ -12,10 +12,10 @@ does it against a running controller, so these endpoints exist. The authorisatio
 
 A new or rotated key is in the answer once (the store keeps its hash); the old one stops
 working at once on this controller. Deleting a namespace is refused (409, naming what is
-left) while it holds actions, triggers, rules, artifacts or device tokens, which its owner
-deletes through the API; its activation records go with it, so that a namespace created
-later under the same name never sees them. An admin cannot delete the namespace of the key
-it is using (it would lock itself out).
+left) while it holds actions, packages, triggers (an alarm feed goes with its trigger), rules,
+API routes, artifacts or device tokens, which its owner deletes through the API; its activation
+records go with it, so that a namespace created later under the same name never sees them. An
+admin cannot delete the namespace of the key it is using (it would lock itself out).
 """
 
 from __future__ import annotations
@@ -28,14 +28,18 @@ from ..exceptions import Conflict, Forbidden
 from ..keys import AUTHENTICATOR, STORE
 from ..schema.activation import COLLECTION as ACTIVATIONS
 from ..schema.entity import check_name
+from ..schema.package import COLLECTION as PACKAGES
+from ..schema.routes import COLLECTION as ROUTES_COLLECTION
 from ..stores import Store
 from ..tunnel.tokens import COLLECTION as TOKENS
 from .request import json_response, namespace, subject
 
 ROUTES = web.RouteTableDef()
 BASE = "/api/v1/admin/namespaces"
-OWNED = ("actions", "triggers", "rules", "artifacts")
-"""Collections whose documents are ``{ns}/...`` entities its owner must delete first."""
+OWNED = {"actions": "actions", PACKAGES: "packages", "triggers": "triggers", "rules": "rules",
+         ROUTES_COLLECTION: "routes", "artifacts": "artifacts"}
+"""Collections whose documents are ``{ns}/...`` entities its owner must delete first, and how
+a refusal names them."""
 PAGE = 500
 
 
@@ -73,7 +77,7 @@ async def delete(request: web.Request) -> web.Response:
                        "with another admin key.")
     left = await _held(store, name)
     if left:
-        held = ", ".join(f"{coll.replace('_', ' ')} ({count})" for coll, count in left.items())
+        held = ", ".join(f"{what} ({count})" for what, count in left.items())
         raise Conflict(f"Namespace {name!r} still holds {held}; delete them first.")
     await auth.delete_namespace(store, name)
     request.app[AUTHENTICATOR].forget(name)
@@ -99,9 +103,9 @@ async def _rotated(request: web.Request, name: str) -> web.Response:
 
 
 async def _held(store: Store, ns: str) -> dict[str, int]:
-    """What ``ns`` still owns, by collection (only the non-empty ones)."""
-    counts: dict[str, int] = {coll: await store.count(coll, prefix=f"{ns}/") for coll in OWNED}
-    counts["invoker_tokens"] = await store.count(TOKENS, filters={"namespace": ns})
+    """What ``ns`` still owns, by what a refusal calls it (only the non-empty ones)."""
+    counts = {what: await store.count(coll, prefix=f"{ns}/") for coll, what in OWNED.items()}
+    counts["invoker tokens"] = await store.count(TOKENS, filters={"namespace": ns})
     return {coll: n for coll, n in counts.items() if n}
 
 

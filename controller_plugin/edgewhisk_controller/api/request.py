@@ -9,8 +9,8 @@ import edgewhisk_json
 from aiohttp import web
 
 from ..auth import Subject
-from ..exceptions import BadRequest, NotFound
-from ..keys import NAMESPACE, SUBJECT
+from ..exceptions import BadRequest, Conflict, Forbidden, NotFound
+from ..keys import CONFIG, DISPATCHER, NAMESPACE, SUBJECT, THROTTLE
 from ..schema.entity import DOCUMENT_MAX, check_name, public
 from ..stores import Store
 from ..stores.interface import get_or_none
@@ -22,8 +22,25 @@ def subject(request: web.Request) -> Subject:
 
 
 def namespace(request: web.Request) -> str:
-    """The path's namespace, already resolved and authorised by the auth middleware."""
+    """The path's namespace, already resolved and authorised by the auth middleware (for a
+    handler marked ``shares_reads``, possibly another namespace: see ``own_namespace``)."""
     return request[NAMESPACE]
+
+
+def own_namespace(request: web.Request) -> str:
+    """The path's namespace, which must be the caller's (403 otherwise): what a handler that
+    shares reads calls before it writes."""
+    ns = request[NAMESPACE]
+    if ns != request[SUBJECT].namespace:
+        raise Forbidden()
+    return ns
+
+
+def charge_invoke(request: web.Request, ns: str) -> None:
+    """Count an invoke against ``ns``'s limits (429 over its rate or its activations in
+    flight): the last check before an activation starts, so a refused one ran nothing."""
+    request.app[THROTTLE].invoke(ns, request.app[CONFIG].limits_for(ns),
+                                 request.app[DISPATCHER].in_flight(ns))
 
 
 def entity_name(request: web.Request) -> str:
@@ -48,13 +65,25 @@ async def get_entity(store: Store, coll: str, ns: str, name: str) -> dict[str, A
     """The stored ``ns/name`` of ``coll``, 404 naming it when absent."""
     doc = await get_or_none(store, coll, f"{ns}/{name}")
     if doc is None:
-        raise not_found(coll, name)
+        await check_collection(store, coll, ns, name)
+        raise NotFound()  # upstream's exact text: clients compare it
     return doc
 
 
-def not_found(coll: str, name: str) -> NotFound:
-    """404 naming the entity (``coll`` is the plural collection, e.g. ``actions``)."""
-    return NotFound(f"The requested resource does not exist: {coll[:-1]} {name!r}.")
+ENTITY_COLLECTIONS = ("actions", "triggers", "rules", "packages")
+"""Upstream keeps these in one database keyed ``ns/name``: one collection of names."""
+CONFORMANCE = "Resource by this name exists but is not in this collection."
+"""Upstream's ``Messages.conformanceMessage``."""
+
+
+async def check_collection(store: Store, coll: str, ns: str, name: str) -> None:
+    """409 when ``ns/name`` is taken by an entity of another collection: an action may not
+    take a trigger's or a package's name, as upstream's ``DocumentTypeMismatchException``."""
+    if coll not in ENTITY_COLLECTIONS:
+        return
+    for other in ENTITY_COLLECTIONS:
+        if other != coll and await get_or_none(store, other, f"{ns}/{name}") is not None:
+            raise Conflict(CONFORMANCE)
 
 
 def json_response(body: Any, status: int = 200, **headers: str) -> web.Response:
@@ -68,3 +97,9 @@ def _dumps(value: Any) -> str:
 
 def entity_response(doc: dict[str, Any]) -> web.Response:
     return json_response(public(doc))
+
+
+def activation_headers(activation_id: str) -> dict[str, str]:
+    """The headers naming an answer's activation: upstream's ``x-openwhisk-activation-id``
+    (``Entities.ActivationIdHeader``) and the ``X-OW-Activation-Id`` this API always sent."""
+    return {"X-OW-Activation-Id": activation_id, "x-openwhisk-activation-id": activation_id}

@@ -14,11 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
+from ..exceptions import NotFound
 from ..keys import STORE
 from ..schema import rule as schema
+from ..schema import stored
 from ..schema.entity import check_fields, object_body
 from ..stores import NotFound as StoreNotFound
 from ..stores import Store, update
+from ..stores.interface import get_or_none
 from .crud import list_response, new_document, requested
 from .request import entity_name, entity_response, get_entity, namespace, read_json
 
@@ -33,10 +36,10 @@ async def list_rules(request: web.Request) -> web.Response:
 
 @ROUTES.put("/api/v1/namespaces/{ns}/rules/{name}")
 async def put_rule(request: web.Request) -> web.Response:
-    ns, store = namespace(request), request.app[STORE]
+    store = request.app[STORE]
     doc, previous = await new_document(request, COLL, schema.build)
-    await get_entity(store, "triggers", ns, doc["trigger"]["name"])
-    await get_entity(store, "actions", ns, doc["action"]["name"])
+    await _check_exists(store, "triggers", doc["trigger"])
+    await _check_exists(store, stored.ACTIONS, doc["action"])
     await store.put(COLL, doc)
     key = doc["_id"]
     if previous is not None and previous["trigger"] != doc["trigger"]:
@@ -75,6 +78,13 @@ async def set_rule_status(request: web.Request) -> web.Response:
     doc = await update(store, COLL, f"{ns}/{name}", set_status)
     await _sync(store, doc["trigger"], _with(doc["_id"], schema.trigger_entry(doc)))
     return entity_response(doc)
+
+
+async def _check_exists(store: Store, coll: str, ref: dict[str, str]) -> None:
+    """404 with upstream's ``checkTriggerAndActionExist`` text when a rule's end is missing."""
+    path = stored.path(ref["path"], ref["name"])
+    if await get_or_none(store, coll, path) is None:
+        raise NotFound(f"{coll[:-1]} /{path} does not exist")
 
 
 Change = Callable[[dict[str, Any]], dict[str, Any]]

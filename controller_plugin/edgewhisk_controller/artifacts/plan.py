@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import edgewhisk
+from edgewhisk.gates import REFERENCE_KEY
 from edgewhisk_tunnel import Consumed, Produce
 
 from ..placement.interface import PlacementEngine
@@ -62,11 +63,19 @@ class ArtifactPlan:
         return tuple(doc for _, doc in self.consumed)
 
     def consumes(self) -> tuple[Consumed, ...]:
-        """The consumes of the run, as the invoker stages them."""
+        """The consumes of the run, as the invoker stages them (a model with the training
+        reference its metadata holds, for the runtime's drift gates)."""
         return tuple(
             Consumed(name=need.name, kind=need.kind, key=doc["_id"], sha256=doc["sha256"],
-                     size=int(doc["size"]), format=doc["format"], locality=doc["locality"])
+                     size=int(doc["size"]), format=doc["format"], locality=doc["locality"],
+                     reference=_reference(doc))
             for need, doc in self.consumed)
+
+    def targets(self, produces: Sequence[Produce]) -> dict[str, str]:
+        """The registry key of each artifact a gate may target, by its name in the
+        annotation: the consumed versions and the allocated produced ones."""
+        return {**{need.name: doc["_id"] for need, doc in self.consumed},
+                **{p.name: p.ref for p in produces}}
 
     def sizes(self) -> dict[str, int]:
         """Bytes per placement key (the need's key) and per registry name."""
@@ -84,6 +93,11 @@ class ArtifactPlan:
         if models:
             lineage["model"] = models[0] if len(models) == 1 else models
         return lineage
+
+
+def _reference(doc: Doc) -> Mapping[str, Any] | None:
+    reference = (doc.get("metadata") or {}).get(REFERENCE_KEY)
+    return reference if doc["kind"] == "model" and isinstance(reference, Mapping) else None
 
 
 async def resolve(registry: ArtifactRegistry, ns: str, needs: Sequence[ArtifactNeed],

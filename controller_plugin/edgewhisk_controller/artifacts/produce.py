@@ -9,16 +9,18 @@ artifact whose bytes reached the blob store (``upload``) gets the copies ``["clo
 invoker]`` once the blob's digest is confirmed, otherwise ``[invoker]``.
 
 The version's document records ``created_by`` (the activation), ``lineage`` (the consumed
-versions), the owner (the invoker's, or the subject's), and the ``metadata``/``metrics`` that
-``main`` attached with ``edgewhisk.Output``. The result body's value under each produced name
-becomes ``{"artifact": {kind, name, ref, version, key, format, size, sha256, locality,
-location}}`` (``location``: the version's REST path).
+versions), the owner (the invoker's, or the subject's), the ``metadata``/``metrics`` that
+``main`` attached with ``edgewhisk.Output``, and its gates' verdicts (``gates``), with the
+status ``gated`` when a validator gate that fired holds it back (``artifacts/gates.py``).
+The result body's value under each produced name becomes ``{"artifact": {kind, name, ref,
+version, key, format, size, sha256, locality, location}}`` (``location``: the version's REST
+path).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -29,7 +31,7 @@ from ..stores import Doc
 from . import locality as rules
 from .exceptions import InvalidArtifact, StagingFailed
 from .keys import blob_key, parse_key
-from .registry import NewArtifact
+from .registry import GATED, OK, NewArtifact
 
 if TYPE_CHECKING:
     from edgewhisk_runtime.artifacts import ProducedArtifact
@@ -41,8 +43,12 @@ log = logging.getLogger(__name__)
 
 async def register(registry: ArtifactRegistry, produced: Sequence[ProducedArtifact],
                    planned: Sequence[Produce], *, activation_id: str,
-                   lineage: Mapping[str, Any], owner: str, invoker: str) -> dict[str, Doc]:
-    """ArtifactRegistry documents of the planned outputs the invoker reports, by produced name."""
+                   lineage: Mapping[str, Any], owner: str, invoker: str,
+                   verdicts: Mapping[str, list[dict[str, Any]]] | None = None,
+                   held: Iterable[str] = ()) -> dict[str, Doc]:
+    """ArtifactRegistry documents of the planned outputs the invoker reports, by produced name;
+    ``verdicts`` by produced name go with each, and the names ``held`` back are ``gated``."""
+    gated = set(held)
     by_ref = {p.ref: p for p in planned}
     docs: dict[str, Doc] = {}
     for item in produced:
@@ -59,7 +65,8 @@ async def register(registry: ArtifactRegistry, produced: Sequence[ProducedArtifa
             name=name, kind=plan.kind, owner=owner, locality=plan.locality,
             format=item.format or "bytes", sha256=item.sha256, size=item.size,
             created_by=activation_id, lineage=dict(lineage), metadata=dict(item.metadata),
-            metrics=dict(item.metrics))
+            metrics=dict(item.metrics), status=GATED if plan.name in gated else OK,
+            gates=list((verdicts or {}).get(plan.name, [])))
         try:
             docs[plan.name] = await registry.add_version(ns, version, new, copies=copies)
         except InvalidArtifact as exc:

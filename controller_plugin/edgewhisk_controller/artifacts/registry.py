@@ -5,8 +5,15 @@ One document per version in collection ``artifacts``, ``_id`` = ``ns/name@versio
     {namespace, name, version, kind: model|data, format, size, sha256, created_by,
      lineage: {model, data}, locality: local|network:NAME|cloud, owner,
      copies: [store ids: "cloud" (the blob store) or invoker ids], metadata: {type,
-     trained_on, input, ...}, metrics: {accuracy, robustness, bias: {attr: v}, drift: {...}},
-     created (epoch ms), type, trained_on}
+     trained_on, input, training_reference, ...}, metrics: {accuracy, robustness, bias:
+     {attr: v}, drift: {...}}, status: ok|gated, gates: [verdicts], created (epoch ms), type,
+     trained_on}
+
+``status`` is ``gated`` for a version a validator gate held back when it was produced (its
+``gates`` hold the verdicts that say why; ``artifacts/gates.py``): "the latest version"
+(``get`` without a version, hence every bound ref such as ``{usr}/glucose-model``, and preload)
+and every selector skip it, while ``name@version`` still finds it. ``gates`` also collects the
+firings of drift gates on the version (the last ``MAX_VERDICTS``).
 
 ``type`` and ``trained_on`` are copied from ``metadata`` to the top level because store
 filters compare top-level fields only. Versions are monotonic per name: a counter document
@@ -48,6 +55,9 @@ ARTIFACTS = "artifacts"
 NAMES = "artifact_names"
 HOLDINGS = "artifact_holdings"
 KINDS = ("model", "data")
+OK = "ok"
+GATED = selectors.GATED
+MAX_VERDICTS = 20
 FORMAT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 INDEXED = ("type", "trained_on")
@@ -69,6 +79,8 @@ class NewArtifact:
     lineage: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    status: str = OK
+    gates: list[dict[str, Any]] = field(default_factory=list)  # the verdicts on it
 
     def check(self, *, has_content: bool) -> None:
         """An upload's or a registration's fields, and whether its bytes may come along."""
@@ -103,7 +115,7 @@ def _document(ns: str, version: int, new: NewArtifact, *, size: int | None,
         "version": version, "kind": new.kind, "format": new.format, "size": size,
         "sha256": sha256, "created_by": new.created_by, "lineage": new.lineage,
         "locality": new.locality, "owner": new.owner, "copies": copies, "metadata": meta,
-        "metrics": new.metrics, "created": now_ms(),
+        "metrics": new.metrics, "status": new.status, "gates": new.gates, "created": now_ms(),
         **{k: meta[k] for k in INDEXED if isinstance(meta.get(k), str)},
     }
 
@@ -196,18 +208,45 @@ class ArtifactRegistry:
         return int(counter["last"])
 
     async def get(self, ns: str, name: str, version: int | None = None) -> Doc:
-        """One version, or the latest when ``version`` is None (404 naming it)."""
+        """One version, or the latest that is not ``gated`` when ``version`` is None (404
+        naming it)."""
         check_name(name)
         if version is None:
-            latest = await self.versions(ns, name, limit=1)
-            if not latest:
-                raise ArtifactNotFound(f"no artifact {name} in namespace {ns!r}")
-            return latest[0]
+            return await self._current(ns, name)
         try:
             return await self.store.get(ARTIFACTS, doc_id(ns, name, version))
         except StoreNotFound:
             raise ArtifactNotFound(f"no version {version} of artifact {name} in namespace "
                                    f"{ns!r}") from None
+
+    async def _current(self, ns: str, name: str, page: int = 20) -> Doc:
+        held: list[int] = []
+        while True:
+            docs = await self.versions(ns, name, limit=page, skip=len(held))
+            for doc in docs:
+                if doc.get("status") != GATED:
+                    return doc
+                held.append(int(doc["version"]))
+            if len(docs) < page:
+                break
+        if not held:
+            raise ArtifactNotFound(f"no artifact {name} in namespace {ns!r}")
+        raise ArtifactNotFound(
+            f"artifact {name} in namespace {ns!r} has no current version: every version "
+            f"({', '.join(map(str, sorted(held)))}) is held back by its gates (status gated); "
+            f"pin one as {name}@{max(held)}")
+
+    async def add_verdicts(self, key: str, verdicts: list[dict[str, Any]]) -> None:
+        """Append gate verdicts (a drift gate's firing) to the version ``key`` (the last
+        ``MAX_VERDICTS`` are kept); a version deleted meanwhile is left alone."""
+        def append(doc: Doc) -> Doc:
+            doc["gates"] = [*(doc.get("gates") or []), *verdicts][-MAX_VERDICTS:]
+            return doc
+
+        try:
+            await update(self.store, ARTIFACTS, key, append)
+        except StoreNotFound:
+            return
 
     async def versions(self, ns: str, name: str, *, limit: int | None = None,
                        skip: int = 0) -> list[Doc]:

@@ -8,6 +8,7 @@ Semantics:
 - ``type``, ``trained_on``, ``input`` compare with the version's ``metadata`` for equality;
 - ``metrics`` predicates (``terms.parse_predicate``) hold on ``metrics[name]``; a dotted name
   reaches into a nested metric (``bias.gender``); a missing metric fails its predicate;
+- a version its gates held back (``status`` ``gated``) never matches: it fails as such;
 - ``order``: ``newest`` (default; latest ``created``, then highest version) or
   ``best:<metric>``: the highest value, except for metrics that measure harm (``bias``,
   ``drift``, ``loss``, ``error``... see ``LOWER_IS_BETTER``), where the lowest wins; versions
@@ -30,12 +31,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from edgewhisk.gates import reported_value
 from edgewhisk.schema import validate_artifact
 from edgewhisk.terms import PREDICATE_OPERATORS, parse_predicate
 
 Doc = dict[str, Any]
 
 EQUALITY_KEYS = ("type", "trained_on", "input")
+GATED = "gated"
+"""The ``status`` of a version its gates held back (written by the registry, which imports
+this module)."""
 LOWER_IS_BETTER = ("bias", "drift", "loss", "error", "latency", "mse", "mae", "rmse")
 CANDIDATES = 5
 
@@ -66,20 +71,17 @@ def parse(raw: Any) -> Selector:
 
 
 def metric_value(doc: Mapping[str, Any], metric: str) -> float | None:
-    """``metrics[metric]``, following dots into nested objects; None unless a number."""
-    value: Any = doc.get("metrics") or {}
-    for part in metric.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
+    """``metrics[metric]``, following dots into nested objects; None unless a number (the
+    same reading as a gate's reported value)."""
+    return reported_value(doc.get("metrics"), metric)
+
+
+HELD_BACK = "held back by its gates (status gated)"
 
 
 def failures(selector: Selector, doc: Mapping[str, Any]) -> list[str]:
     """Each predicate ``doc`` fails, worded for a person (empty: it matches)."""
-    failed: list[str] = []
+    failed: list[str] = [HELD_BACK] if doc.get("status") == GATED else []
     meta = doc.get("metadata") or {}
     for key, wanted in selector.equals:
         if meta.get(key) != wanted:
@@ -149,7 +151,8 @@ def order(selector: Selector, docs: Iterable[Doc]) -> list[Doc]:
 def failed_count(selector: Selector, doc: Mapping[str, Any]) -> int:
     """``len(failures(selector, doc))`` without wording them (the ranking's hot loop)."""
     meta = doc.get("metadata") or {}
-    count = sum(1 for key, wanted in selector.equals if meta.get(key) != wanted)
+    count = int(doc.get("status") == GATED)
+    count += sum(1 for key, wanted in selector.equals if meta.get(key) != wanted)
     for metric, op, bound, _ in selector.metrics:
         value = metric_value(doc, metric)
         if value is None or not PREDICATE_OPERATORS[op](value, bound):

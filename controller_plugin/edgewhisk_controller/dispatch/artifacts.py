@@ -13,9 +13,9 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..artifacts import gates, produce
 from ..artifacts import locality as rules
 from ..artifacts import plan as planning
-from ..artifacts import produce
 from ..artifacts.plan import ArtifactPlan
 from ..placement import constraints as c
 from ..placement.interface import PlacementEngine
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from edgewhisk_tunnel import Produce
 
     from ..artifacts import ArtifactRegistry
+    from ..artifacts.gates import Judged
     from ..invokers.interface import Invoker
     from ..preprocess import BoundAction
     from .job import Job
@@ -99,11 +100,14 @@ async def allocate(registry: ArtifactRegistry | None, job: Job,
 
 
 async def keep(registry: ArtifactRegistry | None, found: ArtifactPlan, produces: Sequence[Produce],
-               outcome: RunOutcome, *, job: Job, activation_id: str, invoker: Invoker) -> None:
-    """Register what the invoker kept of ``produces`` and put references into the result."""
+               outcome: RunOutcome, *, job: Job, activation_id: str, invoker: Invoker,
+               judged: Sequence[Judged] = ()) -> None:
+    """Register what the invoker kept of ``produces`` (with its gates' verdicts, ``gated``
+    when one held it back) and put references into the result."""
     if registry is None or not produces or not outcome.produced:
         return
     docs = await produce.register(
         registry, outcome.produced, produces, activation_id=activation_id,
-        lineage=found.lineage(), owner=invoker.state().owner or job.subject, invoker=invoker.id)
+        lineage=found.lineage(), owner=invoker.state().owner or job.subject, invoker=invoker.id,
+        verdicts=gates.verdicts_of(judged), held=gates.held_back(judged))
     outcome.response = produce.rewrite(outcome.response, docs)

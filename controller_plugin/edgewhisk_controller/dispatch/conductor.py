@@ -26,17 +26,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..exceptions import Forbidden, NotFound
 from ..schema import activation as act
 from ..schema import stored
 from ..stores import Doc
-from .job import Accounting, Engine, Job
+from .job import COMPONENT_WAIT_EXTRA_S, Accounting, Engine, Job
 
 log = logging.getLogger(__name__)
 
 # Upstream's messages (org.apache.openwhisk.http.Messages), word for word.
 TOO_LONG = "Too many actions in the composition."
 ACTIVATION_FAILURE = "Activation failure during composition."
-COMPONENT_WAIT_EXTRA_S = 60.0  # upstream waits a component's timeout plus one minute
 
 
 def activation_timeout(activation_id: str) -> str:
@@ -109,9 +109,11 @@ def _record(s: Session, response: act.Response) -> act.ActivationRecord:
         response=response,
         logs=s.logs,
         annotations=act.composition_annotations(
-            path=stored.path(s.job.ns, s.job.action.get("name", "")),
+            path=stored.action_path(s.job.ns, s.job.action),
             limits=lim,
             topmost=not s.job.in_composition,
+            wait_ms=s.start_ms - s.job.received_ms,
+            binding=s.job.binding,
         ),
         cause=s.job.cause,
     )
@@ -124,7 +126,8 @@ async def _conduct(engine: Engine, s: Session, payload: dict[str, Any]) -> act.R
             return act.application_error(TOO_LONG)
         params = payload if s.state is None else {**payload, **s.state}
         acc.conductors += 1
-        step = await _step(engine, s, s.job.ns, s.job.action, params, primitive=True)
+        step = await _step(engine, s, s.job.action, params, primitive=True,
+                           binding=s.job.binding)
         if isinstance(step, act.Response):
             return step
         code, result = step["response"]["statusCode"], step["response"]["result"]
@@ -149,22 +152,25 @@ async def _component(
         return {"error": component_invalid(name)}
     if s.accounting.components >= s.accounting.limit:
         return {"error": TOO_LONG}
-    resolved = stored.path(*fqn)
-    if fqn[0] != s.job.ns:  # a key reaches its own namespace only
-        return {"error": component_not_accessible(resolved)}
-    component = await engine.load_action(*fqn)
-    if component is None:
-        return {"error": component_not_found(resolved)}
+    path = stored.path(*fqn)
+    try:  # another namespace's actions only through a package it shared
+        found = await engine.resolve(s.job.ns, f"/{path}")
+    except Forbidden:
+        return {"error": component_not_accessible(path)}
+    except NotFound:
+        return {"error": component_not_found(path)}
+    component = found.action
     if not stored.is_conductor(component):
         s.accounting.components += 1  # a nested composition counts its own
-    step = await _step(engine, s, fqn[0], component, params, primitive=False)
+    step = await _step(engine, s, component, params, primitive=False, binding=found.binding)
     if isinstance(step, act.Response):
         return step
     return _box(step["response"]["result"], "value")
 
 
 async def _step(
-    engine: Engine, s: Session, ns: str, action: Doc, params: dict[str, Any], *, primitive: bool
+    engine: Engine, s: Session, action: Doc, params: dict[str, Any], *, primitive: bool,
+    binding: str | None = None,
 ) -> act.ActivationRecord | act.Response:
     """Run one activation of the composition and wait for its record (logged in ``s``).
 
@@ -172,8 +178,8 @@ async def _step(
     runs of this composition); a component that is a conductor is a nested composition,
     awaited without a time limit as upstream does.
     """
-    job = Job(ns, action, params, s.job.subject, _now_ms(), s.job.api_key,
-              cause=s.activation_id, in_composition=True)
+    job = Job(s.job.ns, action, params, s.job.subject, _now_ms(), s.job.api_key,
+              cause=s.activation_id, in_composition=True, binding=binding)
     try:
         activation_id, task = engine.start(job, accounting=s.accounting, primitive=primitive)
     except Exception:

@@ -31,12 +31,13 @@ import logging
 import time
 import uuid
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import edgewhisk
 
 from .. import preprocess
+from ..artifacts.gates import GateKeeper
 from ..exceptions import ControllerError
 from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
@@ -45,9 +46,8 @@ from ..schema import activation as act
 from ..schema import stored
 from ..schema.exceptions import CorruptedAction
 from ..stores import Doc, Store
-from ..stores.interface import get_or_none
 from ..tunnel.exceptions import InvokerLost, TunnelError
-from . import artifacts, conductor, fanout, triggers
+from . import artifacts, conductor, fanout, gating, resolve, sequence, triggers
 from .exceptions import DispatcherClosed
 from .job import Accounting, Job
 from .spec import spec_of
@@ -100,6 +100,7 @@ class Dispatcher:
         self.api_host = api_host
         self.compiler = compiler if compiler is not None else preprocess.Compiler(
             preprocess.weights_of(placement.config))
+        self.gates = GateKeeper(store, artifacts)  # what gate verdicts do (artifacts/gates.py)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._writes: dict[str, asyncio.Task[Any]] = {}  # records answered, not yet stored
         self._in_flight: collections.Counter[str] = collections.Counter()  # by namespace
@@ -119,6 +120,7 @@ class Dispatcher:
         cause: str | None = None,
         api_key: str | None = None,
         site: str | None = None,
+        binding: str | None = None,
     ) -> Invocation:
         """Start an activation of ``action`` (a stored action document) in namespace ``ns``.
 
@@ -126,13 +128,15 @@ class Dispatcher:
         blocking call waits up to ``wait_s`` seconds for the record; conductor actions run
         the conductor protocol (``conductor.py``). The annotation's variables are bound from
         the merged parameters (``UnboundVariable``, a 400, names one that is not); an unbound
-        ``{usr}`` fans out (``fanout.py``). ``site`` is the caller's (``X-Edgewhisk-Site``).
+        ``{usr}`` fans out (``fanout.py``). ``site`` is the caller's (``X-Edgewhisk-Site``);
+        ``binding`` the package binding the action was reached through (``ns/binding``).
         Raises ``DispatcherClosed`` once closing.
         """
-        job = Job(ns, action, dict(params), subject, now_ms(), api_key, cause)
+        job = Job(ns, action, dict(params), subject, now_ms(), api_key, cause, binding=binding)
         if self._closed:
             raise DispatcherClosed()
-        compiled = None if stored.is_conductor(action) else self._compiled(action)
+        compiled = None if stored.is_conductor(action) or stored.is_sequence(action) \
+            else self._compiled(action)
         if compiled is not None:
             merged = stored.merged_parameters(action, job.payload)
             if preprocess.unbound(compiled, merged) == {preprocess.FANOUT_VARIABLE}:
@@ -140,8 +144,7 @@ class Dispatcher:
                     self, job, compiled, self._request(job, site), site=site,
                     blocking=blocking, wait_s=wait_s)
                 return Invocation(parent, record, summary)
-            job = Job(ns, action, job.payload, subject, job.received_ms, api_key, cause,
-                      bound=preprocess.bind(compiled, merged, site=site))
+            job = replace(job, bound=preprocess.bind(compiled, merged, site=site))
         activation_id, task = self.start(job)
         if not blocking:
             return Invocation(activation_id, None)
@@ -196,6 +199,8 @@ class Dispatcher:
         activation_id = act.new_activation_id()
         if not primitive and stored.is_conductor(job.action):
             coro = conductor.run(self, job, activation_id, accounting or Accounting())
+        elif stored.is_sequence(job.action):
+            coro = sequence.run(self, job, activation_id, accounting or Accounting())
         else:
             coro = self._run(job, activation_id)
         task = self._spawn(coro)
@@ -207,9 +212,11 @@ class Dispatcher:
         """Activations of ``ns`` started and not finished (the concurrency throttle reads it)."""
         return self._in_flight[ns]
 
-    async def load_action(self, ns: str, name: str) -> Doc | None:
-        """The stored action ``ns/name``, or None if there is none."""
-        return await get_or_none(self.store, stored.ACTIONS, stored.path(ns, name))
+    async def resolve(self, ns: str, fqn: str) -> resolve.Resolved:
+        """The action a sequence, a composition or a rule names (``/ns/pkg/name``), as
+        namespace ``ns`` may run it:
+        parameters inherited from its package and binding (``NotFound``, ``Forbidden``)."""
+        return await resolve.resolve_name(self.store, ns, fqn)
 
     async def record(self, rec: act.ActivationRecord) -> act.ActivationRecord:
         """Store ``rec`` once (activation ids are fresh, a duplicate would be a Conflict).
@@ -264,7 +271,7 @@ class Dispatcher:
 
     def _request(self, job: Job, site: str | None) -> PlacementRequest:
         return PlacementRequest(
-            action=stored.path(job.ns, job.action["name"]),
+            action=stored.action_path(job.ns, job.action),
             kind=stored.exec_of(job.action)["kind"],
             memory_mb=stored.limits(job.action)["memory"],
             namespace=job.ns,
@@ -331,14 +338,22 @@ class Dispatcher:
         except Exception:
             log.exception("activation %s failed inside the controller", activation_id)
             rec = self._failure(job, activation_id, act.INTERNAL_ERROR)
-        return self.record_behind(rec)
+        return self.record_behind(gating.annotate(rec, job.action))
 
     async def _execute(self, job: Job, activation_id: str) -> act.ActivationRecord:
         ns, action = job.ns, job.action
-        spec = spec_of(ns, action, api_host=self.api_host)
+        value = stored.merged_parameters(action, job.payload)
+        init_keys = stored.init_parameters(action)
+        env = {key: value.pop(key) for key in init_keys if key in value}
+        spec = spec_of(ns, action, api_host=self.api_host, init_env=env)
         bound = self._bound(job)
         planned = await artifacts.plan(self.artifacts, job, bound, self.placement)
         bound = artifacts.rekeyed(bound, planned)
+        refused = await gating.refusal(self, job, activation_id, planned, bound)
+        if refused is not None:  # a strict gate holds: refused, or its fallback's answer
+            return gating.annotate(self._failure(job, activation_id, "", refused.invoker,
+                                                 response=refused.response),
+                                   action, refused.entries)
         decision = job.invoker or self.placement.place(self._request(job, bound.site), bound)
         if isinstance(decision, Unschedulable):
             return self._failure(job, activation_id, decision.reason)
@@ -347,20 +362,21 @@ class Dispatcher:
         produces = await artifacts.allocate(self.artifacts, job, planned)
         fields = {
             "namespace": ns,
-            "action_name": f"/{ns}/{action['name']}",
+            "action_name": f"/{stored.action_path(ns, action)}",
             "action_version": str(action.get("version", "0.0.1")),
             "activation_id": activation_id,
             "transaction_id": uuid.uuid4().hex,
         }  # no "deadline": the pool sets it to /run's start + timeout, as upstream's invoker
         if job.api_key is not None and stored.provides_api_key(action):
             fields["api_key"] = job.api_key
-        value = stored.merged_parameters(action, job.payload)
         for attempt in range(REDISPATCH_LIMIT + 1):
             try:
                 outcome = await self._run_on(invoker, spec, value, fields,
                                              bound.compiled.key, planned.consumes(), produces)
+                judged = gating.judge(job, planned, produces, outcome, invoker.id)
                 await artifacts.keep(self.artifacts, planned, produces, outcome, job=job,
-                                     activation_id=activation_id, invoker=invoker)
+                                     activation_id=activation_id, invoker=invoker,
+                                     judged=judged)
                 break
             except TunnelError as exc:  # an edge invoker went away or failed (tunnel/)
                 if not (isinstance(exc, InvokerLost) and attempt < REDISPATCH_LIMIT
@@ -384,10 +400,11 @@ class Dispatcher:
         run_start = end - outcome.duration_ms
         start = run_start - (outcome.init_ms or 0)
         response, timed_out = act.response_of(outcome, spec.timeout_ms)
-        return self._build(
+        entries = await gating.settle(self, job, activation_id, bound, invoker.id, judged)
+        return gating.annotate(self._build(
             job, activation_id, start, end, response, outcome.logs,
             act.run_annotations(
-                path=stored.path(ns, action["name"]),
+                path=stored.action_path(ns, action),
                 kind=spec.kind,
                 limits=stored.limits(action),
                 timeout=timed_out,
@@ -395,19 +412,22 @@ class Dispatcher:
                 init_ms=outcome.init_ms,
                 invoker=invoker.id,
                 caused_by_composition=job.in_composition,
+                binding=job.binding,
             ),
-        )
+        ), action, entries)
 
     def _failure(
-        self, job: Job, activation_id: str, message: str, invoker: str | None = None
+        self, job: Job, activation_id: str, message: str, invoker: str | None = None, *,
+        response: act.Response | None = None,
     ) -> act.ActivationRecord:
-        """A whisk internal error record for an activation the platform could not run."""
+        """A whisk internal error record for an activation the platform could not run (or
+        the ``response`` given: a strict gate's fallback answered in its place)."""
         now = now_ms()
         kind = (job.action.get("exec") or {}).get("kind", "unknown")
         return self._build(
-            job, activation_id, now, now, act.whisk_error(message), [],
+            job, activation_id, now, now, response or act.whisk_error(message), [],
             act.run_annotations(
-                path=stored.path(job.ns, job.action.get("name", "")),
+                path=stored.action_path(job.ns, job.action),
                 kind=kind if isinstance(kind, str) else "unknown",
                 limits=stored.limits(job.action),
                 timeout=False,
@@ -415,6 +435,7 @@ class Dispatcher:
                 init_ms=None,
                 invoker=invoker,
                 caused_by_composition=job.in_composition,
+                binding=job.binding,
             ),
         )
 

@@ -51,7 +51,7 @@ def _parent(job: Job, activation_id: str, summary: dict[str, Any], reason: str,
     response = (act.success({"fanout": summary}) if not reason else
                 act.Response(act.WHISK_ERROR, {act.ERROR_FIELD: reason, "fanout": summary}))
     annotations = act.run_annotations(
-        path=stored.path(job.ns, job.action["name"]),
+        path=stored.action_path(job.ns, job.action),
         kind=stored.exec_of(job.action)["kind"],
         limits=stored.limits(job.action),
         timeout=False,

@@ -16,7 +16,10 @@ from ..stores import Doc
 
 if TYPE_CHECKING:
     from ..preprocess import BoundAction
+    from .resolve import Resolved
 
+COMPONENT_WAIT_EXTRA_S = 60.0
+"""Upstream waits for a component of a sequence or composition its timeout plus one minute."""
 COMPONENT_LIMIT = 50
 """Upstream's ``actionSequenceLimit``: component activations per composition (and 2n+1
 conductor runs)."""
@@ -36,6 +39,7 @@ class Job:
     in_composition: bool = False  # a component or conductor run of a composition
     bound: BoundAction | None = None  # constraints bound at invoke; None: bind when placing
     invoker: str | None = None  # already placed (a fan-out child): run there
+    binding: str | None = None  # ``ns/binding`` the action was reached through (its records say)
 
 
 @dataclass
@@ -48,12 +52,12 @@ class Accounting:
 
 
 class Engine(Protocol):
-    """What the conductor loop and trigger firing need of the dispatcher."""
+    """What the conductor loop, sequences and trigger firing need of the dispatcher."""
 
     def start(
         self, job: Job, *, accounting: Accounting | None = None, primitive: bool = False
     ) -> tuple[str, asyncio.Task[ActivationRecord]]: ...
 
-    async def load_action(self, ns: str, name: str) -> Doc | None: ...
+    async def resolve(self, ns: str, fqn: str) -> Resolved: ...
 
     async def record(self, rec: ActivationRecord) -> ActivationRecord: ...

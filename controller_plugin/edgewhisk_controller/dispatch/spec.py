@@ -17,23 +17,32 @@ from ..schema import stored
 from ..stores import Doc
 
 
-def spec_of(ns: str, action: Doc, *, api_host: str) -> ActionSpec:
-    """The container pool's view of an action version.
+def spec_of(ns: str, action: Doc, *, api_host: str,
+            init_env: Mapping[str, Any] | None = None) -> ActionSpec:
+    """The container pool's view of an action version, run for namespace ``ns``.
 
     The key holds the version and a digest of everything that shapes the container, so a
-    warm container is reused only for exactly this code.
+    warm container is reused only for exactly this code, these ``init`` parameters (exported
+    to its environment at ``/init``; values that are not strings as JSON, as the runtime
+    exports them) and, for an action of another namespace's shared package, this namespace:
+    one tenant's container never runs another's activation.
     """
     exec_ = stored.exec_of(action)
     lim = stored.limits(action)
+    path = stored.action_path(ns, action)
+    env = {key: value if isinstance(value, str) else json.dumps(value)
+           for key, value in (init_env or {}).items()}
     digest = _code_digest(action, exec_)
+    if env or path.split("/", 1)[0] != ns:
+        digest = _digest([digest, ns, env])
     return ActionSpec(
-        key=f"{stored.path(ns, action['name'])}@{action.get('version', '0.0.1')}#{digest}",
+        key=f"{path}@{action.get('version', '0.0.1')}#{digest}",
         kind=exec_["kind"],
         code=exec_.get("code"),
         binary=bool(exec_.get("binary", False)),
         main=exec_.get("main") or "main",
         image=exec_.get("image"),
-        env={"__OW_API_HOST": api_host},
+        env={**env, "__OW_API_HOST": api_host},
         memory_mb=lim["memory"],
         timeout_ms=lim["timeout"],
         concurrency=lim["concurrency"],
@@ -56,10 +65,13 @@ def _code_digest(action: Doc, exec_: Mapping[str, Any]) -> str:
     key = (id, rev) if isinstance(id, str) and isinstance(rev, str) else None
     if key is not None and key in _DIGESTS:
         return _DIGESTS[key]
-    shape = {k: exec_.get(k) for k in ("kind", "code", "binary", "main", "image")}
-    digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+    digest = _digest({k: exec_.get(k) for k in ("kind", "code", "binary", "main", "image")})
     if key is not None:
         if len(_DIGESTS) >= DIGESTS_KEPT:
             del _DIGESTS[next(iter(_DIGESTS))]  # the oldest entry
         _DIGESTS[key] = digest
     return digest
+
+
+def _digest(shape: Any) -> str:
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]

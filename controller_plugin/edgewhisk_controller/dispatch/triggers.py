@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from ..exceptions import Forbidden, NotFound
 from ..schema import activation as act
 from ..schema import entity, stored
 from ..stores import Doc
@@ -102,12 +103,14 @@ async def _activate_rule(
     if not is_active(rule):
         error = inactive_rule(rule_name, action_path)
         return _line(rule_name, action_path, act.APPLICATION_ERROR, {"error": error})
-    if path != ns:
+    if path.split("/", 1)[0] != ns:
         return _line(rule_name, action_path, act.APPLICATION_ERROR, {"error": NOT_AUTHORIZED})
-    action = await engine.load_action(path, name)
-    if action is None:
+    try:
+        resolved = await engine.resolve(ns, f"/{action_path}")
+    except (NotFound, Forbidden):
         return _line(rule_name, action_path, act.APPLICATION_ERROR, {"error": NOT_FOUND})
-    job = Job(ns, action, dict(args), subject, received_ms, api_key, cause=cause)
+    job = Job(ns, resolved.action, dict(args), subject, received_ms, api_key, cause=cause,
+              binding=resolved.binding)
     try:
         activation_id, _ = engine.start(job)
     except Exception:

@@ -134,7 +134,8 @@ def _shape(action: Mapping[str, Any]) -> str:
 def _compile(action: Mapping[str, Any], weights: Weights, digest: str) -> CompiledAction:
     doc = annotation_of(action)
     key = version_key(action)
-    ns = action.get("namespace") or entities.DEFAULT_NAMESPACE
+    # an action in a package has the namespace ``ns/pkg``: invokers serve namespaces
+    ns = (action.get("namespace") or entities.DEFAULT_NAMESPACE).split("/", 1)[0]
     needs = needs_of(doc)
     exec_ = entities.exec_of(action)
     b = _Builder(weights)

@@ -199,11 +199,13 @@ def run_annotations(
     init_ms: int | None,
     invoker: str | None,
     caused_by_composition: bool = False,
+    binding: str | None = None,
 ) -> list[Annotation]:
     """The annotations of an action's activation, in upstream's order plus ``invoker``.
 
     ``initTime`` only on a cold start; ``causedBy: "sequence"`` when the activation is a
-    component (or conductor run) of a composition; ``invoker`` names where it ran.
+    component (or conductor run) of a composition; ``binding`` (``ns/binding``) when the
+    action was reached through a package binding; ``invoker`` names where it ran.
     """
     out: list[Annotation] = [
         {"key": "limits", "value": dict(limits)},
@@ -216,23 +218,33 @@ def run_annotations(
     if init_ms is not None:
         out.append({"key": "initTime", "value": init_ms})
     out.append({"key": "waitTime", "value": max(0, wait_ms)})
+    if binding is not None:
+        out.append({"key": "binding", "value": binding})
     if invoker is not None:
         out.append({"key": "invoker", "value": invoker})
     return out
 
 
 def composition_annotations(
-    *, path: str, limits: Mapping[str, int], topmost: bool
+    *, path: str, limits: Mapping[str, int], topmost: bool, wait_ms: int,
+    conductor: bool = True, binding: str | None = None,
 ) -> list[Annotation]:
-    """The annotations of a conductor action's primary activation (upstream's order)."""
+    """The annotations of a composition's (``conductor``) or a sequence's own activation, in
+    upstream's order (``PrimitiveActions.completeActivation``,
+    ``SequenceActions.makeSequenceActivation``): ``waitTime`` from the request to its start,
+    nested ones included."""
     out: list[Annotation] = [
         {"key": "topmost", "value": topmost},
         {"key": "path", "value": path},
         {"key": "kind", "value": "sequence"},
-        {"key": "conductor", "value": True},
     ]
+    if conductor:
+        out.append({"key": "conductor", "value": True})
     if not topmost:
         out.append({"key": "causedBy", "value": "sequence"})
+    out.append({"key": "waitTime", "value": max(0, wait_ms)})
+    if binding is not None:
+        out.append({"key": "binding", "value": binding})
     out.append({"key": "limits", "value": dict(limits)})
     return out
 

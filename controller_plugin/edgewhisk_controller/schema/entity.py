@@ -269,18 +269,26 @@ def query_bool(query: Mapping[str, str], name: str, default: bool = False) -> bo
     raise BadRequest(f"{name}: {raw!r} must be true or false")
 
 
-def qualified(value: Any, field: str, own: str) -> tuple[str, str]:
-    """Split ``/ns/name``, ``ns/name`` or ``name`` into (namespace, name); ``_`` is ``own``."""
+def qualified(value: Any, field: str, own: str, *,
+              packaged: bool = False) -> tuple[str, str]:
+    """Split ``/ns/name``, ``ns/name`` or ``name`` into (namespace, name); ``_`` is ``own``.
+
+    With ``packaged``, ``/ns/pkg/name`` is one too: (``ns/pkg``, ``name``), the path and name
+    upstream keeps for an action in a package."""
     if not isinstance(value, str) or not value:
         raise BadRequest(f"{field}: must be a fully qualified name such as '/{own}/name'")
     parts = value.strip("/").split("/")
     if len(parts) == 1:
-        ns, name = own, parts[0]
+        ns, name, pkg = own, parts[0], None
     elif len(parts) == 2:
-        ns, name = parts
+        (ns, name), pkg = parts, None
+    elif len(parts) == 3 and packaged:
+        ns, pkg, name = parts
     else:
-        raise BadRequest(f"{field}: {value!r}: packages are not supported; use '/namespace/name'")
+        raise BadRequest(f"{field}: {value!r} is not a fully qualified name such as '/{own}/name'")
     ns = own if ns == DEFAULT_NAMESPACE else check_name(ns, field)
+    if pkg is not None:
+        ns = f"{ns}/{check_name(pkg, field)}"
     return ns, check_name(name, field)
 
 

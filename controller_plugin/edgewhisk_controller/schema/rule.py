@@ -1,8 +1,9 @@
 """Rule documents: which action a trigger's firing invokes, and whether the rule is active.
 
 Stored as upstream shows them: ``trigger`` and ``action`` as ``{"name", "path"}`` (path = the
-namespace), ``status`` ``active`` or ``inactive``. Rules connect entities of the caller's own
-namespace only (no shared packages here), so a foreign namespace is a 403 like a foreign path.
+namespace, or ``ns/pkg`` for an action in a package), ``status`` ``active`` or ``inactive``.
+Rules connect entities of the caller's own namespace only, so a foreign namespace is a 403
+like a foreign path.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ def build(ns: str, name: str, body: Any, previous: Mapping[str, Any] | None) -> 
     refs = {}
     for field in ("trigger", "action"):
         if field in body:
-            ref_ns, ref_name = entity.qualified(body[field], field, ns)
-            if ref_ns != ns:
+            ref_ns, ref_name = entity.qualified(body[field], field, ns,
+                                                packaged=field == "action")
+            if ref_ns.split("/", 1)[0] != ns:
                 raise Forbidden(f"{field}: {body[field]!r} is in another namespace")
-            refs[field] = {"name": ref_name, "path": ns}
+            refs[field] = {"name": ref_name, "path": ref_ns}
         elif field in old:
             refs[field] = dict(old[field])
         else:

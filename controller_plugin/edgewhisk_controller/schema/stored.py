@@ -40,6 +40,36 @@ def is_conductor(action: Mapping[str, Any]) -> bool:
     return is_truthy(annotation(action, "conductor"))
 
 
+SEQUENCE = "sequence"
+"""The ``exec.kind`` of a sequence (upstream's ``Exec.SEQUENCE``)."""
+
+
+def is_sequence(action: Mapping[str, Any]) -> bool:
+    exec_ = action.get("exec")
+    return isinstance(exec_, Mapping) and exec_.get("kind") == SEQUENCE
+
+
+PARAMETERS_NOT_ALLOWED = ("Request defines parameters that are not allowed (e.g., reserved "
+                          "properties).")
+"""Upstream's ``Messages.parametersNotAllowed``: a request setting ``final`` (or, for a web
+action, reserved ``__ow_*``) parameters."""
+
+
+def final_parameters(action: Mapping[str, Any]) -> frozenset[str]:
+    """Upstream's ``immutableParameters``: with a ``final: true`` annotation, every parameter
+    with a value (package and binding ones included) may not be set by an invocation."""
+    if annotation(action, "final") is not True:
+        return frozenset()
+    return frozenset(key for key, value in parameters(action).items() if value is not None)
+
+
+def init_parameters(action: Mapping[str, Any]) -> frozenset[str]:
+    """The parameters marked ``init: true``: exported to the action's environment at
+    ``/init`` and not passed to ``/run`` (upstream's ``ContainerProxy.partitionArguments``)."""
+    return frozenset(item["key"] for item in action.get("parameters") or ()
+                     if isinstance(item, Mapping) and item.get("init") is True)
+
+
 def provides_api_key(action: Mapping[str, Any]) -> bool:
     """Upstream passes the key unless ``provide-api-key`` is present and falsy."""
     return is_truthy(annotation(action, "provide-api-key", True))
@@ -71,6 +101,12 @@ def path(ns: str, name: str) -> str:
     return f"{ns}/{name}"
 
 
+def action_path(ns: str, action: Mapping[str, Any]) -> str:
+    """Where a stored action lives, ``ns/name`` or ``ns/pkg/name`` (its own ``namespace``
+    field; ``ns`` for a document that has none): the ``path`` of its records."""
+    return path(str(action.get("namespace") or ns), str(action.get("name", "")))
+
+
 def exec_of(action: Mapping[str, Any]) -> Mapping[str, Any]:
     exec_ = action.get("exec")
     if not isinstance(exec_, Mapping) or not isinstance(exec_.get("kind"), str):
@@ -82,8 +118,9 @@ def resolve_name(value: Any, ns: str) -> tuple[str, str] | None:
     """Resolve a composition's ``action`` field to (namespace, name), or None if malformed.
 
     As upstream's ``FullyQualifiedEntityName.resolveName``: ``name`` and ``pkg/name`` are
-    relative to ``ns``; ``/ns2/name`` is fully qualified; ``/_/name`` means ``ns``. Packages
-    are not supported, so ``pkg/name`` resolves to a name that does not exist.
+    relative to ``ns``; ``/ns2/name`` and ``/ns2/pkg/name`` are fully qualified; ``/_/name``
+    means ``ns``. The package, binding and sharing rules apply when the name is resolved to an
+    action (``dispatch/resolve.py``).
     """
     if not isinstance(value, str) or not value:
         return None

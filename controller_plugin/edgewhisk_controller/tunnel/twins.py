@@ -2,7 +2,8 @@
 
 Why a module of its own: every value a device and the controller exchange has a twin on each
 side (a run's ``ActionSpec`` is the wire's ``RunSpec``, the pool's ``RunOutcome`` an
-``Outcome``, the runtime's ``ProducedArtifact`` a ``Produced``, and a ``register`` plus the
+``Outcome``, the runtime's ``ProducedArtifact`` a ``Produced``, its ``GateVerdict`` a
+``Verdict``, and a ``register`` plus the
 latest ``metrics`` and ``context`` reports become the placement engine's ``InvokerState``).
 The tunnel's schema imports nothing of ours, so the conversions live on the sides that may
 import both: here, once per twin and direction, and on a device in ``edgewhisk_invoker.frames``.
@@ -14,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from edgewhisk_runtime.artifacts import ProducedArtifact
+from edgewhisk_runtime.artifacts import GateVerdict, ProducedArtifact
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
-from edgewhisk_tunnel import Metrics, Outcome, Produced, Register, RunSpec
+from edgewhisk_tunnel import Metrics, Outcome, Produced, Register, RunSpec, Verdict
 
 from ..artifacts.keys import cached_name
 from ..placement.interface import InvokerState
@@ -46,6 +47,14 @@ def produced_artifact(produced: Produced) -> ProducedArtifact:
                             metadata=produced.metadata, metrics=produced.metrics)
 
 
+def gate_verdict(verdict: Verdict) -> GateVerdict:
+    """A gate verdict a device reports, as the controller's gates module reads it."""
+    return GateVerdict(gate=verdict.gate, type=verdict.type, target=verdict.target,
+                       metric=verdict.metric, predicate=verdict.predicate, value=verdict.value,
+                       fired=verdict.fired, source=verdict.source, rows=verdict.rows,
+                       detail=verdict.detail, error=verdict.error)
+
+
 def run_outcome(outcome: Outcome, chunked: Sequence[str] = ()) -> RunOutcome:
     """The pool's outcome of a ``result``; ``chunked``: the log lines that came first in
     ``logs`` frames (the outcome's own lines follow them)."""
@@ -54,7 +63,8 @@ def run_outcome(outcome: Outcome, chunked: Sequence[str] = ()) -> RunOutcome:
                       init_ms=outcome.init_ms, duration_ms=outcome.duration_ms,
                       container_id=outcome.container_id, start_ms=outcome.start_ms,
                       timed_out=outcome.timed_out,
-                      produced=tuple(produced_artifact(p) for p in outcome.produced))
+                      produced=tuple(produced_artifact(p) for p in outcome.produced),
+                      gates=tuple(gate_verdict(v) for v in outcome.gates))
 
 
 def invoker_state(register: Register, metrics: Metrics, *, namespace: str, healthy: bool,

@@ -28,9 +28,15 @@ from edgewhisk_runtime.artifacts.filesystem import (
 )
 from edgewhisk_runtime.artifacts.interface import ArtifactRef, Resolved, Resolver, Sink, Stored
 from edgewhisk_runtime.artifacts.store import Entry, NodeStore
-from edgewhisk_runtime.artifacts.values import ConsumeSpec, ProducedArtifact, ProduceSpec
+from edgewhisk_runtime.artifacts.values import (
+    ConsumeSpec,
+    GateVerdict,
+    ProducedArtifact,
+    ProduceSpec,
+)
 
 __all__ = ["FOLDER_FORMATS", "ArtifactRef", "ConsumeSpec", "Entry", "FilesystemResolver",
+           "GateVerdict",
            "FilesystemSink", "NodeStore", "ProduceSpec", "ProducedArtifact", "Resolved",
            "Resolver", "Sink", "Stored", "blob_chunks", "digest", "from_directory",
            "is_folder_format", "materialize", "unpack", "write_blob"]

@@ -82,14 +82,18 @@ async def _ensure(store: NodeStore, consumed: ConsumeSpec, fetch: Fetch, tmp: Pa
 
 
 async def stage(store: NodeStore, consumes: Sequence[ConsumeSpec], fetch: Fetch, *,
-                tmp: Path) -> dict[str, dict[str, str]]:
-    """``{name: {"path", "format"}}`` of every consumed artifact, fetched into ``store`` if
-    missing (``fetch(consumed, file)`` must write the canonical blob to ``file``)."""
-    staged: dict[str, dict[str, str]] = {}
+                tmp: Path) -> dict[str, dict[str, Any]]:
+    """``{name: {"path", "format", "key"[, "reference"]}}`` of every consumed artifact, fetched
+    into ``store`` if missing (``fetch(consumed, file)`` must write the canonical blob to
+    ``file``); ``key`` and a model's training ``reference`` are for the runtime's gate stage."""
+    staged: dict[str, dict[str, Any]] = {}
     for consumed in consumes:
         await _ensure(store, consumed, fetch, tmp)
         path = await asyncio.to_thread(store.path, consumed.key)
-        staged[consumed.name] = {"path": str(path), "format": consumed.format}
+        staged[consumed.name] = {"path": str(path), "format": consumed.format,
+                                 "key": consumed.key}
+        if consumed.reference is not None:
+            staged[consumed.name]["reference"] = dict(consumed.reference)
     return staged
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from edgewhisk_runtime.artifacts.values import ProducedArtifact
+from edgewhisk_runtime.artifacts.values import GateVerdict, ProducedArtifact
 from edgewhisk_runtime.containers.logs import LogCollector
 
 # Kinds, as OpenWhisk names them in ``exec.kind``.
@@ -69,6 +69,16 @@ class RunOutcome:
     start_ms: int | None = None  # time to start the container (cold start only)
     timed_out: bool = False      # the action exceeded its time limit (container destroyed)
     produced: tuple[ProducedArtifact, ...] = ()  # artifacts the invoker kept after the run
+    gates: tuple[GateVerdict, ...] = ()  # the runtime's gate verdicts (X-Edgewhisk-Gates)
+
+
+class RunReply(NamedTuple):
+    """A /run answer: status, the parsed body (or its text) and the gate verdicts the proxy
+    returned beside it (its ``X-Edgewhisk-Gates`` header; none from a proxy without gates)."""
+
+    status: int
+    body: Any
+    gates: tuple[GateVerdict, ...] = ()
 
 
 class Container(ABC):
@@ -89,7 +99,7 @@ class Container(ABC):
 
     @abstractmethod
     async def run(self, payload: Mapping[str, Any],
-                  timeout: float | None = None) -> tuple[int, Any]:
+                  timeout: float | None = None) -> RunReply:
         """POST /run ``payload`` (``{"value": ..., "activation_id": ..., ...}``)."""
 
     @property

@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from edgewhisk_runtime.artifacts.values import GateVerdict
 from edgewhisk_runtime.containers.exceptions import (
     ContainerStartError,
     ContainerTimeout,
@@ -270,8 +271,10 @@ class ContainerPool:
             payload["deadline"] = str(int(time.time() * 1000) + spec.timeout_ms)
         t0 = time.monotonic()
         killed = timed_out = False
+        gates: tuple[GateVerdict, ...] = ()
         try:
-            status, body = await container.run(payload, timeout=self._run_wait(spec, payload))
+            status, body, gates = await container.run(payload,
+                                                      timeout=self._run_wait(spec, payload))
         except ContainerTimeout:
             status, body, killed, timed_out = DEVELOPER_ERROR, None, True, True
         except ContainerUnreachable:
@@ -299,7 +302,7 @@ class ContainerPool:
             timeout=self.log_wait_s if expected else BLACKBOX_LOG_WAIT_S)
         reusable = status == 200 and not killed and collected.complete
         return RunOutcome(status, body, _lines(spec, collected), False, None, duration_ms,
-                          container.id, timed_out=timed_out), reusable
+                          container.id, timed_out=timed_out, gates=gates), reusable
 
     def _run_wait(self, spec: ActionSpec, payload: Mapping[str, Any]) -> float:
         """The action's time limit (or less, to its deadline) plus the margin."""

@@ -23,12 +23,13 @@ from typing import Any
 import aiohttp
 import edgewhisk_json
 
+from edgewhisk_runtime.artifacts.values import GATES_HEADER, GateVerdict
 from edgewhisk_runtime.containers.exceptions import (
     ContainerStartError,
     ContainerTimeout,
     ContainerUnreachable,
 )
-from edgewhisk_runtime.containers.interface import Container
+from edgewhisk_runtime.containers.interface import Container, RunReply
 from edgewhisk_runtime.containers.logs import LogCollector
 
 READY_POLL_S = 0.01
@@ -49,14 +50,15 @@ class ProxyContainer(Container):
 
     async def init(self, payload: Mapping[str, Any],
                    timeout: float | None = None) -> tuple[int, Any]:
-        return await self._post("/init", {"value": dict(payload)}, timeout)
+        reply = await self._post("/init", {"value": dict(payload)}, timeout)
+        return reply.status, reply.body
 
     async def run(self, payload: Mapping[str, Any],
-                  timeout: float | None = None) -> tuple[int, Any]:
+                  timeout: float | None = None) -> RunReply:
         return await self._post("/run", payload, timeout)
 
     async def _post(self, path: str, doc: Mapping[str, Any],
-                    timeout: float | None) -> tuple[int, Any]:
+                    timeout: float | None) -> RunReply:
         body = json.dumps(doc).encode()
         try:
             async with asyncio.timeout(timeout):
@@ -64,14 +66,15 @@ class ProxyContainer(Container):
                                               headers=JSON_HEADERS) as response:
                     data = await response.read()
                     status = response.status
+                    gates = _verdicts(response.headers.get(GATES_HEADER))
         except TimeoutError as exc:
             raise ContainerTimeout(f"{self.id}: no answer to {path} in {timeout} s") from exc
         except aiohttp.ClientError as exc:
             raise ContainerUnreachable(f"{self.id}: {path} failed: {exc}") from exc
         try:
-            return status, edgewhisk_json.loads(data)
+            return RunReply(status, edgewhisk_json.loads(data), gates)
         except edgewhisk_json.JSONError:
-            return status, data.decode("utf-8", "replace")
+            return RunReply(status, data.decode("utf-8", "replace"), gates)
 
     async def wait_ready(self, timeout: float, alive: Callable[[], bool]) -> None:
         """Until the proxy answers any HTTP request (a GET is neither /init nor /run)."""
@@ -93,3 +96,17 @@ class ProxyContainer(Container):
 
     async def close_session(self) -> None:
         await self._session.close()
+
+
+def _verdicts(header: str | None) -> tuple[GateVerdict, ...]:
+    """The verdicts of an ``X-Edgewhisk-Gates`` header; none when it is absent or is not a
+    JSON array of verdicts (a blackbox proxy may send anything: the controller then finds
+    the verdicts missing and says so in the record)."""
+    if not header:
+        return ()
+    try:
+        docs = edgewhisk_json.loads(header)
+    except edgewhisk_json.JSONError:
+        return ()
+    verdicts = [GateVerdict.from_json(doc) for doc in docs] if isinstance(docs, list) else [None]
+    return () if None in verdicts else tuple(v for v in verdicts if v is not None)

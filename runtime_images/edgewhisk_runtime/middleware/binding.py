@@ -13,11 +13,13 @@ hands each file to the Sink and replaces the value in the result by
 
 Staged by an invoker (``edgewhisk`` /run field, :data:`STAGED_FIELD`): an edge agent or the
 controller's local invoker has already put every consumed artifact in its node store and
-sends ``{"consumes": {NAME: {"path", "format"}}, "produce_root": DIR}`` (a JSON string, as
-every /run field is a string). Then consumed paths come from the field (no Resolver call:
-the invoker resolved versions and enforced locality) and produced artifacts go to a
-``FilesystemSink`` rooted at ``produce_root``, where the invoker collects them. Without the
-field (a standalone runtime, ``--artifacts DIR``) the Resolver and Sink given at start serve.
+sends ``{"consumes": {NAME: {"path", "format", "key", "reference"}}, "produce_root": DIR}`` (a
+JSON string, as every /run field is a string; ``key`` names the registry version, ``reference``
+is a model's training reference, both for the gate stage). Then consumed paths come from the
+field (no Resolver call: the invoker resolved versions and enforced locality) and produced
+artifacts go to a ``FilesystemSink`` rooted at ``produce_root``, where the invoker collects
+them. Without the field (a standalone runtime, ``--artifacts DIR``) the Resolver and Sink
+given at start serve.
 
 Undecorated actions pass straight through.
 """
@@ -73,15 +75,20 @@ def parse_staged(raw: Any) -> dict[str, Any] | None:
     root = staged.get("produce_root") if isinstance(staged, dict) else None
     if (not isinstance(consumes, dict) or not isinstance(root, (str, type(None)))
             or not all(isinstance(v, dict) and isinstance(v.get("path"), str)
+                       and isinstance(v.get("key", ""), str)
+                       and isinstance(v.get("reference", {}), (dict, type(None)))
                        for v in consumes.values())):
         raise BadRequest(f"Error unmarshaling request: '{STAGED_FIELD}' must be a JSON string "
-                         f'{{"consumes": {{NAME: {{"path", "format"}}}}, "produce_root": DIR}}')
+                         f'{{"consumes": {{NAME: {{"path", "format", "key", "reference"}}}}, '
+                         f'"produce_root": DIR}}')
     assert isinstance(staged, dict)
     return staged
 
 
-def staged_input(staged: dict[str, Any], artifact: ArtifactRef) -> Resolved:
-    """A consumed artifact's path as the invoker staged it."""
+def staged_input(staged: dict[str, Any], artifact: ArtifactRef) -> tuple[Resolved,
+                                                                          dict[str, Any]]:
+    """A consumed artifact's path as the invoker staged it, and what else it said of it (the
+    registry ``key`` and a model's training ``reference``)."""
     entry = staged.get("consumes", {}).get(artifact.name)
     if entry is None:
         raise ArtifactError(f"artifact '{artifact.name}' ({artifact.kind} "
@@ -89,7 +96,8 @@ def staged_input(staged: dict[str, Any], artifact: ArtifactRef) -> Resolved:
     path = Path(entry["path"])
     if not path.exists():
         raise ArtifactError(f"artifact '{artifact.name}': the staged path {path} is missing")
-    return Resolved(path, entry.get("format"))
+    extra = {k: entry[k] for k in ("key", "reference") if entry.get(k) is not None}
+    return Resolved(path, entry.get("format")), extra
 
 
 class BindingMiddleware:
@@ -110,11 +118,11 @@ class BindingMiddleware:
         staged = activation.staged
         for entry in consumes:
             artifact = bind_entry(entry, params)
-            resolved = (staged_input(staged, artifact) if staged is not None
-                        else await self.resolver.resolve(artifact))
+            resolved, known = (staged_input(staged, artifact) if staged is not None
+                               else (await self.resolver.resolve(artifact), {}))
             activation.consumes.append({"kind": artifact.kind, "name": artifact.name,
                                         "ref": artifact.ref, "path": str(resolved.path),
-                                        "format": resolved.format})
+                                        "format": resolved.format, "key": artifact.key, **known})
         outputs = {artifact.name: artifact for artifact in
                    (bind_entry(entry, params) for entry in produces)}
         if not outputs:
@@ -122,6 +130,7 @@ class BindingMiddleware:
         self.outbox_root.mkdir(parents=True, exist_ok=True)
         outbox = Path(tempfile.mkdtemp(dir=self.outbox_root, prefix="outbox-"))
         activation.produces = list(outputs)
+        activation.models = [name for name, a in outputs.items() if a.kind == "model"]
         activation.outbox = str(outbox)
         sink = self.sink
         if staged is not None and staged.get("produce_root"):

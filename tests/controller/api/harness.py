@@ -10,6 +10,7 @@ read raw answers with ``client.request(METHOD, path)``. ``composer`` runs Compos
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -23,10 +24,11 @@ from edgewhisk_devkit import alive as running
 from edgewhisk_devkit import edgewhisk_command as edgewhisk
 
 __all__ = ["GUEST_KEY", "Client", "Controller", "composer", "create_action", "create_namespace",
-           "edgewhisk", "running", "started", "wskprops_env"]
+           "edgewhisk", "js_scenario", "running", "started", "wskprops_env"]
 
 ROOT = Path(__file__).resolve().parents[3]
 NODE_MODULES = ROOT / ".services" / "node_modules"
+SCRIPTS = Path(__file__).resolve().parent / "js"
 CLIENT_TIMEOUT_S = 120.0
 GUEST_KEY = (
     "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:"
@@ -71,6 +73,19 @@ def composer(tool: str, *args: str, cwd: Path) -> str:
                           timeout=120, env=dict(os.environ, NODE_PATH=str(NODE_MODULES)))
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def js_scenario(controller: Controller, script: str) -> dict[str, Any]:
+    """Run ``js/SCRIPT`` (a scenario of the reference ``openwhisk`` npm client) against
+    ``controller``; the JSON object it printed last."""
+    if not (NODE_MODULES / "openwhisk").exists():
+        pytest.fail(f"the openwhisk npm client is not installed in {NODE_MODULES}: run make test")
+    env = dict(os.environ, NODE_PATH=str(NODE_MODULES), APIHOST=controller.api_host,
+               AUTH=controller.auth)
+    done = subprocess.run(["node", str(SCRIPTS / script)], env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def wskprops_env(controller: Controller, folder: Path) -> dict[str, str]:

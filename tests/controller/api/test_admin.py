@@ -137,3 +137,48 @@ def test_an_admin_cannot_delete_its_own_namespace_or_an_unknown_one(admin: Clien
     assert _status(lambda: admin.namespace_keys.delete("ops")) == 409
     assert _status(lambda: admin.namespace_keys.delete("never-made")) == 404
     assert "ops" in _names(admin)
+
+
+def test_delete_is_refused_while_packages_or_routes_remain(controller: Controller,
+                                                           admin: Client) -> None:
+    """Packages and API routes are ``{ns}/...`` entities too: a deleted namespace must not leave
+    them behind for a namespace created later under the same name."""
+    key = admin.namespace_keys.create("publisher")["key"]
+    apidoc = {"namespace": "_", "gatewayBasePath": "/shop", "gatewayPath": "/items",
+              "gatewayMethod": "get", "id": "API:_:/shop",
+              "action": {"name": "items", "namespace": "publisher", "backendMethod": "GET",
+                         "backendUrl": "http://x/api/v1/web/publisher/default/items.json",
+                         "authkey": "k"}}
+    with controller.client(key) as team:
+        assert team.request("PUT", "packages/tools", json={}).status_code == 200
+        made = team.request("POST", "/api/v1/web/whisk.system/apimgmt/createApi",
+                            json={"apidoc": apidoc})
+        assert made.status_code == 200, made.text
+        with pytest.raises(HttpError) as held:
+            admin.namespace_keys.delete("publisher")
+        assert held.value.status == 409
+        assert "still holds packages (1), routes (1)" in held.value.error
+        assert team.request("GET", "packages/tools").status_code == 200, "nothing changed"
+        assert team.request("DELETE", "packages/tools").status_code == 200
+        gone = team.request("DELETE", "/api/v1/web/whisk.system/apimgmt/deleteApi",
+                            params={"basepath": "/shop"})
+        assert gone.status_code == 200, gone.text
+    assert admin.namespace_keys.delete("publisher")["namespace"] == "publisher"
+
+
+def test_namespace_routes_and_the_key_route_do_not_shadow_each_other(
+        controller: Controller, admin: Client) -> None:
+    """``GET /namespaces/{ns}`` (every entity), ``GET /namespaces/{ns}/limits`` and
+    ``POST /namespaces/{ns}/key`` share a prefix: each answers its own request, and a GET of
+    ``.../key`` is 405 (no route reads a key), not another route's answer."""
+    key = admin.namespace_keys.create("prefixed")["key"]
+    with controller.client(key) as team:
+        assert set(team.request("GET", "/api/v1/namespaces/_").json()) == {
+            "actions", "packages", "rules", "triggers"}
+        assert "concurrentInvocations" in team.request(
+            "GET", "/api/v1/namespaces/_/limits").json()
+        assert team.request("GET", "/api/v1/namespaces/_/key").status_code == 405
+        assert team.request("GET", "/api/v1/admin/namespaces").status_code == 403
+        new = team.request("POST", "/api/v1/namespaces/_/key").json()["key"]
+    with controller.client(new) as team:
+        assert team.request("GET", "/api/v1/namespaces/prefixed/limits").status_code == 200

@@ -32,15 +32,27 @@ ENDPOINTS: list[tuple[str, str, Any]] = [
     ("GET", "activations/{id}/result", None),
     ("GET", "activations/{id}/logs", None),
     ("GET", "triggers", None),
-    ("PUT", "triggers/secret?overwrite=true", {}),
-    ("GET", "triggers/secret", None),
-    ("POST", "triggers/secret", {}),
-    ("DELETE", "triggers/secret", None),
+    ("PUT", "triggers/secret-trigger?overwrite=true", {}),
+    ("GET", "triggers/secret-trigger", None),
+    ("POST", "triggers/secret-trigger", {}),
+    ("DELETE", "triggers/secret-trigger", None),
     ("GET", "rules", None),
-    ("PUT", "rules/secret?overwrite=true", {"trigger": "/other/secret", "action": "/other/secret"}),
-    ("GET", "rules/secret", None),
-    ("POST", "rules/secret", {"status": "inactive"}),
-    ("DELETE", "rules/secret", None),
+    ("PUT", "rules/secret-rule?overwrite=true",
+     {"trigger": "/other/secret-trigger", "action": "/other/secret"}),
+    ("GET", "rules/secret-rule", None),
+    ("POST", "rules/secret-rule", {"status": "inactive"}),
+    ("DELETE", "rules/secret-rule", None),
+    ("PUT", "packages/secret-package?overwrite=true", {"publish": True}),
+    ("GET", "packages/secret-package", None),
+    ("DELETE", "packages/secret-package?force=true", None),
+    ("GET", "actions/secret-package/", None),
+    ("PUT", "actions/secret-package/inner?overwrite=true",
+     {"exec": {"kind": "python:3", "code": "x=1"}}),
+    ("GET", "actions/secret-package/inner", None),
+    ("POST", "actions/secret-package/inner?blocking=true", {}),
+    ("DELETE", "actions/secret-package/inner", None),
+    ("GET", "limits", None),
+    ("GET", "/api/v1/namespaces/{ns}", None),
 ]
 IDS = [f"{method} {path.split('?')[0]}" for method, path, _ in ENDPOINTS]
 
@@ -57,19 +69,23 @@ BAD_CREDENTIALS = {
 
 @pytest.fixture(scope="module")
 def owned(controller: Controller, other_key: str) -> Iterator[dict[str, Any]]:
-    """``other`` owns an action, a trigger, a rule and an activation, all named ``secret``."""
+    """``other`` owns an action, a trigger, a rule, an unpublished package with an action and
+    an activation."""
     with controller.client(other_key) as client:
         create_action(client, "secret", CODE)
-        assert client.request("PUT", "triggers/secret", json={}).status_code == 200
-        rule = {"trigger": "/other/secret", "action": "/other/secret"}
-        assert client.request("PUT", "rules/secret", json=rule).status_code == 200
+        assert client.request("PUT", "triggers/secret-trigger", json={}).status_code == 200
+        rule = {"trigger": "/other/secret-trigger", "action": "/other/secret"}
+        assert client.request("PUT", "rules/secret-rule", json=rule).status_code == 200
+        assert client.request("PUT", "packages/secret-package", json={}).status_code == 200
+        create_action(client, "secret-package/inner", CODE)
         record = client.request("POST", "actions/secret?blocking=true", json={}).json()
         yield {"id": record["activationId"], "state": _state(client)}
 
 
 def _state(client: Client) -> dict[str, Any]:
     return {path: client.request("GET", path).json() for path in (
-        "actions/secret", "triggers/secret", "rules/secret", "actions", "activations")}
+        "actions/secret", "triggers/secret-trigger", "rules/secret-rule", "actions", "activations",
+        "packages/secret-package", "actions/secret-package/inner")}
 
 
 def _send(controller: Controller, method: str, path: str, body: Any,
@@ -88,7 +104,8 @@ def test_bad_credentials_are_401_on_every_endpoint(
     header = BAD_CREDENTIALS[credentials]
     headers = {} if header is None else {"Authorization": header}
     for ns in ("_", "other"):
-        response = _send(controller, method, path.format(id=owned["id"]), body, headers, ns)
+        response = _send(controller, method, path.format(id=owned["id"], ns=ns), body, headers,
+                         ns)
         assert response.status_code == 401, response.text
         assert set(response.json()) == {"error", "code"}
 
@@ -107,7 +124,7 @@ def test_another_namespace_in_the_path_is_403_and_changes_nothing(
     body: Any,
 ) -> None:
     with controller.client() as guest:
-        target = path.format(id=owned["id"])
+        target = path.format(id=owned["id"], ns="other")
         response = guest.request(method, target, namespace="other", json=body)
     assert response.status_code == 403, response.text
     assert set(response.json()) == {"error", "code"}
@@ -116,9 +133,10 @@ def test_another_namespace_in_the_path_is_403_and_changes_nothing(
 
 @pytest.mark.parametrize(
     "path",
-    ["actions/secret", "triggers/secret", "rules/secret", "activations/{id}",
-     "activations/{id}/logs"],
-    ids=["an action", "a trigger", "a rule", "an activation", "activation logs"],
+    ["actions/secret", "triggers/secret-trigger", "rules/secret-rule", "activations/{id}",
+     "activations/{id}/logs", "packages/secret-package", "actions/secret-package/inner"],
+    ids=["an action", "a trigger", "a rule", "an activation", "activation logs", "a package",
+         "an action in a package"],
 )
 def test_through_underscore_a_key_never_sees_another_namespace(
     guest: Client, owned: dict[str, Any], path: str
@@ -126,10 +144,21 @@ def test_through_underscore_a_key_never_sees_another_namespace(
     assert guest.request("GET", path.format(id=owned["id"])).status_code == 404
 
 
-@pytest.mark.parametrize("collection", ["actions", "triggers", "rules", "activations"])
+@pytest.mark.parametrize("collection", ["actions", "triggers", "rules", "activations",
+                                        "packages"])
 def test_listings_show_only_the_key_s_own_namespace(guest: Client, owned: dict[str, Any],
                                                     collection: str) -> None:
     assert all(item["namespace"] == "guest" for item in guest.request("GET", collection).json())
+
+
+def test_another_namespace_s_package_list_shows_only_what_it_published(
+        guest: Client, other: Client, owned: dict[str, Any]) -> None:
+    """OpenWhisk's ``WhiskPackagesApi.list`` answers another namespace with its public
+    packages view; an unpublished package is not in it."""
+    listed = guest.request("GET", "packages", namespace="other")
+    assert listed.status_code == 200 and listed.json() == []
+    assert guest.request("GET", "packages?count=true", namespace="other").json() == {
+        "packages": 0}
 
 
 def test_the_namespace_list_names_the_key_s_own(guest: Client, other: Client) -> None:

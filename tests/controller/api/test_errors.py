@@ -42,10 +42,10 @@ def test_malformed_bodies_are_400(guest: Client, path: str, body: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["packages", "actions/pkg/nested", "/api/v2/anything", "/nothing/here",
+    ["actions/pkg/nested", "actions/a/b/c", "/api/v2/anything", "/nothing/here",
      "activations/a/b/c"],
-    ids=["packages", "a packaged action", "another API version", "outside the API",
-         "too deep under activations"],
+    ids=["an action of a package that does not exist", "too deep under actions",
+         "another API version", "outside the API", "too deep under activations"],
 )
 def test_unknown_routes_are_404(guest: Client, path: str) -> None:
     _is_error(guest.request("GET", path), 404)

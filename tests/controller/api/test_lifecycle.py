@@ -24,11 +24,12 @@ def test_a_restart_keeps_actions_rules_activations_and_keys(tmp_path: Path) -> N
         key = create_namespace(["--data", str(data)], "tenant")
         with first.client(key) as tenant:
             create_action(tenant, "kept", CODE)
-            tenant.request("PUT", "triggers/kept", json={})
-            tenant.request("PUT", "rules/kept", json={"trigger": "kept", "action": "kept"})
+            tenant.request("PUT", "triggers/kept-trigger", json={})
+            tenant.request("PUT", "rules/kept-rule",
+                           json={"trigger": "kept-trigger", "action": "kept"})
             record = tenant.request("POST", "actions/kept?blocking=true", json={"n": 1}).json()
-            before = {p: tenant.request("GET", p).json() for p in ("actions/kept", "triggers/kept",
-                                                                   "rules/kept", "activations")}
+            before = {p: tenant.request("GET", p).json() for p in (
+                "actions/kept", "triggers/kept-trigger", "rules/kept-rule", "activations")}
     finally:
         assert first.stop() == 0
     second = Controller(data).start()

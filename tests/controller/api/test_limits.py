@@ -19,6 +19,7 @@ ECHO = "def main(args):\n    return args\n"
 SLEEPY = "import time\n\ndef main(args):\n    time.sleep(4)\n    return {}\n"
 PER_MINUTE, IN_FLIGHT, FIRES = 3, 1, 2
 ROOMY = {"invocationsPerMinute": 10, "concurrentInvocations": 5}
+OWN = {"firesPerMinute": 7}  # "own-view": one field of its own, the others the controller's
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def controller(data_dir: Path) -> Iterator[Controller]:
     limits = data_dir.parent / "limits.json"
-    limits.write_text(json.dumps({"roomy": ROOMY}))
+    limits.write_text(json.dumps({"roomy": ROOMY, "own-view": OWN}))
     yield from started(data_dir, "--invocations-per-minute", str(PER_MINUTE),
                        "--concurrent-invocations", str(IN_FLIGHT),
                        "--fires-per-minute", str(FIRES), "--namespace-limits", str(limits))
@@ -131,3 +132,67 @@ def test_a_bad_namespace_limits_file_stops_the_controller_before_it_serves(
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and words in done.stderr, done.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_limits_shows_each_namespace_its_own(guest: Client, controller: Controller,
+                                             data_dir: Path) -> None:
+    """Upstream's ``WhiskLimitsApi`` answers ``GET /namespaces/_/limits`` with the caller's
+    ``UserLimits``: a namespace limited on its own (``wskadmin limits set``) sees those, every
+    other one the controller's."""
+    assert _rates(guest.request("GET", "limits").json()) == (PER_MINUTE, IN_FLIGHT, FIRES)
+    key = create_namespace(["--data", str(data_dir)], "own-view")
+    with controller.client(key) as own:
+        assert _rates(own.request("GET", "limits").json()) == (
+            PER_MINUTE, IN_FLIGHT, OWN["firesPerMinute"])
+
+
+def _rates(limits: dict[str, object]) -> tuple[object, ...]:
+    return (limits["invocationsPerMinute"], limits["concurrentInvocations"],
+            limits["firesPerMinute"])
+
+
+def test_a_web_action_over_its_owners_limit_is_a_429_and_runs_nothing(
+        tenant: Client, controller: Controller) -> None:
+    """A web action runs as its owner (apache/openwhisk:docs/webactions.md), so upstream's
+    ``WhiskWebActionsApi`` throttles it with the owner's entitlement: the call past the
+    minute's limit is a 429 with ``Messages.tooManyRequests`` and starts nothing."""
+    tenant.actions.put("page", {"exec": {"kind": "python:3", "code": ECHO},
+                                "annotations": [{"key": "web-export", "value": True}]})
+    ns = tenant.request("GET", "/api/v1/namespaces").json()[0]
+    url = f"/api/v1/web/{ns}/default/page.json"
+    with Client(controller.api_host, None) as anonymous:
+        for n in range(PER_MINUTE):
+            answer = anonymous.request("GET", url, params={"n": str(n)})
+            assert answer.status_code == 200, answer.text
+        before = activations(tenant)
+        refused(anonymous.request("GET", url),
+                f"Too many requests in the last minute (count: {PER_MINUTE + 1}, "
+                f"allowed: {PER_MINUTE}).")
+    assert activations(tenant) == before
+
+
+def test_an_alarm_over_the_fires_limit_skips_its_firings_and_goes_on(tenant: Client) -> None:
+    """Upstream's alarms provider fires a trigger through the API with its owner's key, so the
+    owner's ``firesPerMinute`` applies to it too: past the limit a firing is refused (here:
+    skipped, and the schedule goes on, as the provider's retries give up on a 429)."""
+    create_action(tenant, "echo", ECHO)
+    created = tenant.request("PUT", "triggers/tick", json={
+        "annotations": [{"key": "feed", "value": "/whisk.system/alarms/interval"}],
+        "parameters": [{"key": "seconds", "value": 1}]})
+    assert created.status_code == 200, created.text
+    rule = {"trigger": "/_/tick", "action": "/_/echo"}
+    assert tenant.request("PUT", "rules/tick-rule", json=rule).status_code == 200
+    deadline = time.monotonic() + 60
+    status: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        status = tenant.request("GET", "alarms/tick").json()["status"]
+        if int(status["fired"]) >= FIRES + 3:  # type: ignore[call-overload]
+            break
+        time.sleep(0.5)
+    assert int(status["fired"]) >= FIRES + 3, status  # type: ignore[call-overload]
+    assert status["active"] is True
+    time.sleep(1.0)  # the last firings' records
+    fired = [a for a in tenant.request("GET", "activations", params={"limit": "200"}).json()
+             if a["name"] == "tick"]
+    assert len(fired) == FIRES
+    assert tenant.request("DELETE", "triggers/tick").status_code == 200

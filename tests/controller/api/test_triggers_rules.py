@@ -119,15 +119,17 @@ def test_overwriting_a_rule_moves_it_to_its_new_trigger(guest: Client) -> None:
 @pytest.mark.parametrize(
     "body, status, text",
     [
-        ({"trigger": "/_/nothing", "action": "/_/moved"}, 404, "trigger"),
-        ({"trigger": "/_/to", "action": "/_/nothing"}, 404, "action"),
+        ({"trigger": "/_/nothing", "action": "/_/moved"}, 404,
+         "trigger /guest/nothing does not exist"),
+        ({"trigger": "/_/to", "action": "/_/nothing"}, 404, "action /guest/nothing does not exist"),
         ({"action": "/_/moved"}, 400, "trigger"),
         ({"trigger": "/_/to", "action": "/other/moved"}, 403, "action"),
-        ({"trigger": "/_/to", "action": "/_/pkg/moved"}, 400, "action"),
+        ({"trigger": "/_/to", "action": "/_/pkg/moved"}, 404,
+         "action /guest/pkg/moved does not exist"),
         ({"trigger": "/_/to", "action": "/_/moved", "status": "paused"}, 400, "status"),
     ],
     ids=["a missing trigger", "a missing action", "no trigger", "another namespace's action",
-         "a packaged action", "an unknown status"],
+         "an action of a package that does not exist", "an unknown status"],
 )
 def test_bad_rules_are_refused(guest: Client, body: dict[str, Any], status: int,
                                text: str) -> None:

@@ -66,6 +66,8 @@ def test_a_three_step_composition_merges_state_and_records_every_step(
     assert all(_annotations(s)["causedBy"] == "sequence" for s in steps)
     assert "cause" not in primary
     assert primary["duration"] == sum(s["duration"] for s in steps)
+    wait = primary["annotations"].pop(4)  # upstream's PrimitiveActions.completeActivation
+    assert wait["key"] == "waitTime" and isinstance(wait["value"], int) and wait["value"] >= 0
     assert primary["annotations"] == [
         {"key": "topmost", "value": True},
         {"key": "path", "value": f"{NS}/flow"},
@@ -223,6 +225,10 @@ def test_a_nested_composition_is_caused_by_its_parent(make_env: Any, run: Run) -
     assert _annotations(nested)["topmost"] is False
     assert _annotations(nested)["causedBy"] == "sequence"
     assert len(nested["logs"]) == 3
+    # PrimitiveActions.completeActivation: every composition record has its waitTime
+    assert [a["key"] for a in nested["annotations"]] == [
+        "topmost", "path", "kind", "conductor", "causedBy", "waitTime", "limits"]
+    assert _annotations(nested)["waitTime"] >= 0
 
 
 def test_shutting_down_mid_composition_records_the_composition_and_its_step_as_aborted(

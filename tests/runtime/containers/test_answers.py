@@ -61,7 +61,8 @@ async def _answering(body: bytes) -> AsyncIterator[_Image]:
 def _run(body: bytes) -> tuple[int, Any]:
     async def main() -> tuple[int, Any]:
         async for image in _answering(body):
-            return await image.run({"value": {}}, timeout=10)
+            reply = await image.run({"value": {}}, timeout=10)
+            return reply.status, reply.body
         raise AssertionError("no image")
 
     return asyncio.run(main())

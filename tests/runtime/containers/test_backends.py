@@ -62,7 +62,7 @@ def test_a_destroyed_process_container_leaves_no_process_and_no_folder(run: Run)
     async def scenario() -> tuple[ProcessContainer, dict[str, float]]:
         container = await ProcessBackend().start(action)
         assert await container.init(action.init_payload()) == (200, {"ok": True})
-        status, pids = await container.run({"value": {}})
+        status, pids, _ = await container.run({"value": {}})
         assert status == 200
         busy = asyncio.ensure_future(container.run({"value": {"sleep": 30}}))
         await asyncio.sleep(0.3)  # let /run reach the action
