@@ -17,6 +17,13 @@ A second estimate comes from the records: per activation, API latency minus the 
 the machine is: the controller process's CPU time per invoke (``/proc``, all its threads).
 The issue's aim: overhead p50 under 2 ms on the embedded default.
 
+Durable acknowledgements (issue 16) are measured against the mode they replaced, in the same
+run: a second controller started with ``--no-durable-ack`` (records written behind the
+answers, nothing stored before a 202) takes the same blocking invokes, and both take
+non-blocking ones (202 once accepted), in the same alternating chunks; the second table
+prints p50/p99 and CPU per invoke of each, and the ratios durable / behind (the plot's third
+panel: their p50s per level).
+
 Prints a table (stdout; progress on stderr) and writes bench/out/controller.png.
 
     python bench/controller.py [--calls 2000] [--clients 1,4,16]
@@ -79,10 +86,14 @@ class Side:
     latencies: list[float] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    pid: int | None = None  # the controller whose CPU time this side's calls are charged
+    status: int = 200  # the answer each call must get
+    settle: bool = False  # charge the activations still running after the calls (202s)
+    cpu_s: float = 0.0
 
     def reset(self) -> None:
         """Forget the samples so far (the warm-up's)."""
-        self.latencies, self.ids, self.wall_s = [], [], 0.0
+        self.latencies, self.ids, self.wall_s, self.cpu_s = [], [], 0.0, 0.0
 
 
 async def drive(side: Side, calls: int) -> None:
@@ -101,7 +112,7 @@ async def drive(side: Side, calls: int) -> None:
                 start = time.perf_counter()
                 async with session.post(url, json=side.body) as response:
                     await response.read()
-                    if response.status != 200:
+                    if response.status != side.status:
                         raise RuntimeError(f"{url}: HTTP {response.status}: "
                                            f"{await response.text()}")
                 latencies.append((time.perf_counter() - start) * 1000)
@@ -109,53 +120,114 @@ async def drive(side: Side, calls: int) -> None:
                     ids.append(response.headers["X-OW-Activation-Id"])
 
     started = time.perf_counter()
+    cpu = cpu_seconds(side.pid) if side.pid else 0.0
     await asyncio.gather(*(client(url) for url in side.urls))
     side.wall_s += time.perf_counter() - started
+    if side.pid:
+        if side.settle:
+            await settled(side.pid)
+        side.cpu_s += cpu_seconds(side.pid) - cpu
     side.latencies += latencies
     side.ids += ids
 
 
-def bench(controller: Controller, levels: list[Level], calls: int) -> None:
-    """Create the no-op action; per level start the direct proxies, warm both sides, then
-    measure in alternating chunks (API, direct, API, ...) so that both see the same machine
-    load, and read the API side's records back.
+async def settled(pid: int, quiet_s: float = 0.05, timeout_s: float = 30.0) -> None:
+    """Until process ``pid`` stops using CPU (the activations a burst of 202s left running
+    have finished), so that their cost is charged to the burst."""
+    deadline = time.monotonic() + timeout_s
+    before = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(quiet_s)
+        now = cpu_seconds(pid)
+        if now - before < quiet_s / 10:
+            return
+        before = now
+
+
+@dataclass
+class Durability:
+    """One level's comparison: durable acknowledgements against records behind answers."""
+
+    clients: int
+    sides: dict[str, Side] = field(default_factory=dict)  # "durable blocking", ...
+
+
+def bench(controller: Controller, behind: Controller, levels: list[Level],
+          calls: int) -> list[Durability]:
+    """Create the no-op action; per level start the direct proxies, warm every side, then
+    measure in alternating chunks (API, direct, the same against ``behind``, non-blocking on
+    both, ...) so that all see the same machine load, and read the API side's records back.
 
     The timed invokes go through aiohttp as the direct /run calls do (the same client code on
     both sides of the ratio); their URL and key are the REST client's."""
     user, _, key = controller.auth.partition(":")
     auth = aiohttp.BasicAuth(user, key)
-    with controller.client() as rest:
-        rest.actions.put("noop", ACTION)
+    compared = []
+    with controller.client() as rest, behind.client() as other:
+        for client in (rest, other):
+            client.actions.put("noop", ACTION)
         invoke = rest.url("actions/noop?blocking=true&result=true")
         for level in levels:
+            n_ = level.clients  # clients of this level
             with contextlib.ExitStack() as stack:
                 runtimes = [stack.enter_context(LocalRuntime()) for _ in range(level.clients)]
                 for runtime in runtimes:
                     status, body = runtime.init({"code": NOOP})
                     assert status == 200, body
-                api = Side([invoke] * level.clients, {}, auth)
+                api = Side([invoke] * n_, {}, auth, pid=controller.pid)
                 direct = Side([f"{runtime.url}/run" for runtime in runtimes], RUN_BODY, None)
+                durability = Durability(n_, {
+                    "durable blocking": api,
+                    "behind blocking": Side([other.url("actions/noop?blocking=true&result=true")]
+                                            * n_, {}, auth, pid=behind.pid),
+                    "durable non-blocking": Side([rest.url("actions/noop")] * n_, {}, auth,
+                                                 pid=controller.pid, status=202, settle=True),
+                    "behind non-blocking": Side([other.url("actions/noop")] * n_, {}, auth,
+                                                pid=behind.pid, status=202, settle=True)})
+                sides = [*durability.sides.values(), direct]
                 print(f"{level.clients} client(s): warming {level.clients} container(s) "
                       f"and {level.clients} direct proxy(ies)", file=sys.stderr, flush=True)
-                for side in (api, direct):
+                for side in sides:
                     asyncio.run(drive(side, WARMUP_PER_CLIENT * level.clients))
                     side.reset()
                 chunk = max(level.clients, calls // CHUNKS)
                 done = 0
-                cpu_before = cpu_seconds(controller.pid)
                 while done < calls:
                     n = min(chunk, calls - done)
-                    for side in (api, direct):
+                    for side in sides:
                         asyncio.run(drive(side, n))
                     done += n
                     progress(f"{level.clients} client(s), API and direct", done, calls)
-                level.cpu_ms = (cpu_seconds(controller.pid) - cpu_before) * 1000 / calls
+                level.cpu_ms = api.cpu_s * 1000 / calls
             level.api, level.api_s, level.ids = api.latencies, api.wall_s, api.ids
             level.direct, level.direct_s = direct.latencies, direct.wall_s
             durations = _durations(rest, len(level.ids))
             level.from_records = [latency - durations[i]
                                   for latency, i in zip(level.api, level.ids, strict=True)
                                   if i in durations]
+            compared.append(durability)
+    return compared
+
+
+def durability_table(compared: list[Durability]) -> str:
+    """p50/p99 and controller CPU per invoke of each mode, and the ratios durable / behind."""
+    head = (f"{'clients':>7} {'invoke':<13} {'mode':<8} {'calls':>6} {'p50':>7} {'p99':>7} "
+            f"{'CPU/inv':>8}   {'p50 ratio':>9} {'CPU ratio':>9}")
+    lines = [head, "-" * len(head)]
+    for level in compared:
+        for invoke in ("blocking", "non-blocking"):
+            durable, behind = level.sides[f"durable {invoke}"], level.sides[f"behind {invoke}"]
+            for mode, side in (("durable", durable), ("behind", behind)):
+                cpu = side.cpu_s * 1000 / max(1, len(side.latencies))
+                ratios = ""
+                if mode == "durable":
+                    cpu_behind = behind.cpu_s / max(1, len(behind.latencies))
+                    ratios = (f"   {pct(durable.latencies, 50) / pct(behind.latencies, 50):>9.2f}"
+                              f" {cpu / 1000 / cpu_behind if cpu_behind else float('nan'):>9.2f}")
+                lines.append(f"{level.clients:>7} {invoke:<13} {mode:<8} "
+                             f"{len(side.latencies):>6} {pct(side.latencies, 50):>7.2f} "
+                             f"{pct(side.latencies, 99):>7.2f} {cpu:>8.3f}{ratios}")
+    return "\n".join(lines)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -194,13 +266,13 @@ def table(levels: list[Level]) -> str:
     return "\n".join(lines)
 
 
-def plot(levels: list[Level], path: Path) -> None:
+def plot(levels: list[Level], compared: list[Durability], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (cdf_ax, bar_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (cdf_ax, bar_ax, ack_ax) = plt.subplots(1, 3, figsize=(17, 4.5))
     for lv, color in zip(levels, ("tab:blue", "tab:orange", "tab:green", "tab:red"),
                          strict=False):
         for samples, style, label in ((lv.api, "-", "API"), (lv.direct, "--", "direct /run")):
@@ -224,9 +296,24 @@ def plot(levels: list[Level], path: Path) -> None:
     bar_ax.set_ylabel("controller overhead (ms)")
     bar_ax.set_title("the controller's own overhead")
     bar_ax.legend(fontsize=8)
+    _plot_durability(ack_ax, compared)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
+
+
+def _plot_durability(ax: Any, compared: list[Durability]) -> None:
+    """p50 of each invoke and mode per level: what the guarantee costs where it shows."""
+    xs = range(len(compared))
+    bars = [("durable blocking", -0.3), ("behind blocking", -0.1),
+            ("durable non-blocking", 0.1), ("behind non-blocking", 0.3)]
+    for name, offset in bars:
+        ax.bar([x + offset for x in xs], [pct(level.sides[name].latencies, 50)
+                                          for level in compared], 0.2, label=name)
+    ax.set_xticks(list(xs), [f"{level.clients} client(s)" for level in compared])
+    ax.set_ylabel("p50 to the answer (ms)")
+    ax.set_title("durable acknowledgements vs records behind answers")
+    ax.legend(fontsize=8)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,9 +334,12 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(tempfile.mkdtemp(prefix="edgewhisk-bench-controller-"))
     try:
         with Controller(data / "controller", *UNLIMITED,
-                        log=data / "controller.log") as controller:
-            print(f"controller pid {controller.pid} at {controller.api_host}", file=sys.stderr)
-            bench(controller, levels, args.calls)
+                        log=data / "controller.log") as controller, \
+                Controller(data / "behind", "--no-durable-ack", *UNLIMITED,
+                           log=data / "behind.log") as behind:
+            print(f"controller pid {controller.pid} at {controller.api_host}; records behind "
+                  f"answers: pid {behind.pid} at {behind.api_host}", file=sys.stderr)
+            compared = bench(controller, behind, levels, args.calls)
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
@@ -263,9 +353,15 @@ def main(argv: list[str] | None = None) -> int:
           "controller's CPU ms per invoke (its containers not included)")
     print(f"controller overhead at p50 with {one.clients} client(s): {overhead:.2f} ms "
           f"({verdict} the < 2 ms aim); {statistics.fmean(one.api):.2f} ms mean per invoke")
+    print("\ndurable acknowledgements (accepted before a 202, the record before a 200, group "
+          "commit) against records written behind the answers (--no-durable-ack), same run:")
+    print(durability_table(compared))
+    print("p50/p99: ms to the answer (200 with the record, or 202); CPU/inv: the controller's "
+          "CPU ms per invoke, non-blocking ones until their activations finished; ratio: "
+          "durable / behind")
     print(f"load average (1 min) before/after: {load[0]:.1f}/{os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPU(s): other processes share them")
-    plot(levels, args.out)
+    plot(levels, compared, args.out)
     print(f"plot: {args.out}")
     return 0
 

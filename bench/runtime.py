@@ -9,10 +9,16 @@ Proxy overhead = proxy p50 - direct p50; the issue's target is < 1 ms.
 Cold: /init of a zip action (``__main__.py`` plus a helper module) on a fresh proxy, p50 over
 ``--inits`` runs (the proxy start itself is not timed).
 
+Sandbox: a warm no-op activation through the container pool (``ContainerPool.run`` on the
+process backend: HTTP, the pipeline, log cutting) with each proxy in its bubblewrap sandbox and
+without it, side by side in the same run (``--pool-calls`` each, the two pools called in turn so
+that the machine's load weighs on both alike), and a cold start of each (a new container: its
+start, then /init, then /run); the ratios sandboxed / unsandboxed are printed.
+
 Prints a table and writes bench/out/runtime.png.
 
-    python bench/runtime.py [--calls 10000] [--inits 20]
-    edgewhisk bench runtime [--calls 10000] [--inits 20]
+    python bench/runtime.py [--calls 10000] [--inits 20] [--pool-calls 2000]
+    edgewhisk bench runtime [--calls 10000] [--inits 20] [--pool-calls 2000]
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import zipfile
 from pathlib import Path
 
 from _report import pct, progress  # bench/ is on sys.path (see _report.py)
+from edgewhisk_runtime.containers import ActionSpec, ContainerPool, ProcessBackend
 from edgewhisk_runtime.local import LocalRuntime
 from edgewhisk_runtime.process import ActionProcess, child_environment
 
@@ -42,7 +49,7 @@ NOOP = "def main(args):\n    return {}\n"
 WARMUP = 200
 # the line the proxy sends the action process for a no-op activation (Activation.message())
 MESSAGE = {"value": {}, "env": {"__OW_ACTIVATION_ID": "bench"}, "consumes": [],
-           "produces": [], "outbox": None}
+           "produces": [], "outbox": None, "cpu_s": None}
 
 
 class RawClient:
@@ -179,6 +186,52 @@ def bench_cold_init(inits: int) -> list[float]:
     return samples
 
 
+Samples = dict[bool, list[float]]
+"""Milliseconds per call, by sandboxed (True) or not (False)."""
+
+
+async def _bench_pool(calls: int, colds: int) -> tuple[Samples, Samples]:
+    """(warm round trips, cold starts) in ms through two pools on the process backend, one
+    sandboxed and one not, called in turn (one call each, alternately): a shared machine's
+    load then weighs on both alike, where two runs one after the other measured the load."""
+    boxed = ProcessBackend()
+    if boxed.sandbox is None:
+        raise SystemExit(f"no sandbox here: {boxed.unsandboxed}")
+    pools = {True: ContainerPool(boxed, memory_mb=4096, idle_timeout_s=3600),
+             False: ContainerPool(ProcessBackend(sandbox=None), memory_mb=4096,
+                                  idle_timeout_s=3600)}
+    fields = {"activation_id": "bench", "namespace": "bench"}
+    warm: Samples = {True: [], False: []}
+    cold: Samples = {True: [], False: []}
+
+    async def timed(sandboxed: bool, key: str) -> float:
+        start = time.perf_counter()
+        outcome = await pools[sandboxed].run(_pool_spec(key), {}, fields)
+        assert outcome.status == 200, outcome
+        return (time.perf_counter() - start) * 1000
+
+    try:
+        for i in range(colds):  # a new key each time: a new container
+            for sandboxed in (True, False):
+                cold[sandboxed].append(await timed(sandboxed, f"bench/cold{i}@0.0.1"))
+        for i in range(WARMUP + calls):
+            for sandboxed in ((True, False) if i % 2 else (False, True)):
+                elapsed = await timed(sandboxed, "bench/warm@0.0.1")
+                if i >= WARMUP:
+                    warm[sandboxed].append(elapsed)
+            if i >= WARMUP:
+                progress("pool /run, sandboxed and not, in turn", i - WARMUP + 1, calls)
+        return warm, cold
+    finally:
+        for pool in pools.values():
+            await pool.close()
+
+
+def _pool_spec(key: str) -> ActionSpec:
+    return ActionSpec(key=key, kind="python:3", code=NOOP, binary=False, main="main",
+                      image=None, env={}, memory_mb=256, timeout_ms=60_000, concurrency=1)
+
+
 def plot(rows: dict[str, list[float]], cold: list[float], path: Path) -> None:
     import matplotlib
 
@@ -211,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=10_000, help="warm calls (default 10000)")
     parser.add_argument("--inits", type=int, default=20, help="cold inits (default 20)")
+    parser.add_argument("--pool-calls", type=int, default=2000,
+                        help="warm calls through the pool, sandboxed and not (default 2000)")
     parser.add_argument("--out", type=Path, default=OUT / "runtime.png", help="plot file")
     args = parser.parse_args(argv)
 
@@ -219,9 +274,13 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = asyncio.run(_bench_endpoint(args.calls))
     proxy, inside = bench_proxy(args.calls)
     cold = bench_cold_init(args.inits)
+    colds = max(1, args.inits // 2)
+    warm, starts = asyncio.run(_bench_pool(args.pool_calls, colds))
+    bare, boxed, bare_cold, boxed_cold = warm[False], warm[True], starts[False], starts[True]
 
     rows = {"direct pipes (no HTTP)": direct, "ActionProcess on asyncio (no HTTP)": endpoint,
-            "pipeline inside the proxy": inside, "POST /run through the proxy": proxy}
+            "pipeline inside the proxy": inside, "POST /run through the proxy": proxy,
+            "pool /run, unsandboxed": bare, "pool /run, bubblewrap sandbox": boxed}
     print()
     print(f"{'measure':<38} {'n':>6} {'p50 ms':>9} {'p99 ms':>9} {'mean ms':>9}")
     for label, samples in rows.items():
@@ -233,6 +292,13 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "meets" if overhead < 1.0 else "MISSES"
     print(f"\nproxy overhead at p50 (proxy - direct): {overhead:.3f} ms "
           f"({verdict} the < 1 ms target)")
+    for label, samples in (("pool cold start, unsandboxed", bare_cold),
+                           ("pool cold start, bubblewrap sandbox", boxed_cold)):
+        print(f"{label:<38} {len(samples):>6} {pct(samples, 50):>9.1f}"
+              f" {pct(samples, 99):>9.1f} {statistics.fmean(samples):>9.1f}")
+    print(f"sandboxed / unsandboxed through the pool: warm p50 x"
+          f"{pct(boxed, 50) / pct(bare, 50):.2f}, warm p99 x{pct(boxed, 99) / pct(bare, 99):.2f}, "
+          f"cold p50 x{pct(boxed_cold, 50) / pct(bare_cold, 50):.2f}")
     plot(rows, cold, args.out)
     print(f"plot: {args.out}")
     return 0

@@ -78,15 +78,16 @@ class Activations:
 
     def wait(self, activation_id: str, timeout_s: float = 60.0,
              every_s: float = 0.1) -> dict[str, Any]:
-        """Poll until the record exists (a 404 means not yet); :class:`NotRecorded` after
-        ``timeout_s``; any other refusal raises at once."""
+        """Poll until the record exists (202, accepted and still running, or a 404 from a
+        controller that writes records behind its answers: not yet); :class:`NotRecorded`
+        after ``timeout_s``; any other refusal raises at once."""
         deadline = time.monotonic() + timeout_s
         path = _path(activation_id)
         while time.monotonic() < deadline:
             response = self.transport.request("GET", path)
             if response.status_code == 200:
                 return dict(response.json())
-            if response.status_code != 404:
+            if response.status_code not in (202, 404):
                 raise refusal("GET", response)
             time.sleep(every_s)
         raise NotRecorded(activation_id, timeout_s)

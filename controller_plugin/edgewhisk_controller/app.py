@@ -5,19 +5,23 @@ one ``cleanup_ctx`` generator, in dependency order: the store (with the guest na
 the ``/whisk.system`` catalog), the container backend, one ``LocalInvoker`` with its own pool
 and node store per ``--invokers`` (or per ``--fleet`` member, with its placement attributes),
 the registry, the placement ``Engine`` (configured by ``--placement-config``), the dispatcher
-(with the artifact registry) and the alarm service (the schedules the alarms feeds
-registered). Shutdown runs the same list backwards: the alarms stop, the dispatcher lets
-running activations finish (and records the rest), then every container is destroyed, then
-the store closes. The middleware list is declared once, errors outermost.
+(with the artifact registry); then start-up recovery finishes what a previous run accepted and
+never recorded (``dispatch/recovery.py``), before the first request; then the alarm service
+(the schedules the alarms feeds registered). Shutdown runs the same list backwards: the alarms
+stop, the dispatcher lets running activations finish (and records the rest), then every
+container is destroyed, then the store closes. The middleware list is declared once, errors
+outermost.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from edgewhisk_runtime import workdirs
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 from edgewhisk_runtime.containers.sdk import import_docker
@@ -28,7 +32,7 @@ from .artifacts import ArtifactRegistry
 from .auth import Authenticator, ensure_guest
 from .blobs import BlobStore, LoggedBlobStore, open_blobs
 from .config import ControllerConfig
-from .dispatch import Dispatcher
+from .dispatch import Dispatcher, recover
 from .dispatch.alarms import AlarmService
 from .dispatch.throttle import Throttle
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
@@ -36,6 +40,8 @@ from .keys import ALARMS, AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, TH
 from .middleware import auth_middleware, errors_middleware
 from .placement import Engine, PlacementEngine
 from .stores import open_store
+
+log = logging.getLogger("edgewhisk_controller")
 
 MIDDLEWARES = (errors_middleware, auth_middleware)
 """Outermost first: errors answers whatever auth (or a handler) raises."""
@@ -80,6 +86,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         if config.guest_enabled:  # loopback or --guest: the publicly known key is safe/asked
             await ensure_guest(store)
         await catalog.install(store)  # /whisk.system: utils, alarms
+        _sweep(config)
         backend = _backend(config)
         opened.push_async_callback(backend.close)
         registry = InvokerRegistry(_local_invokers(backend, config, app[REGISTRY].blobs))
@@ -98,15 +105,22 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         app[tunnel.TUNNEL] = hub  # edge invokers join the registry through it
         opened.push_async_callback(hub.shutdown)
         dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port),
-                                artifacts=app[REGISTRY])
+                                artifacts=app[REGISTRY], durable=config.durable)
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
+        await recover(dispatcher, hub.reclaim)  # what the last run accepted and left unfinished
         throttle = app[THROTTLE]
         app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits
             store, dispatcher, lambda ns: throttle.fire(ns, config.limits_for(ns)))
         opened.push_async_callback(alarms.close)
         await alarms.start()
         yield
+
+
+def _sweep(config: ControllerConfig) -> None:
+    """Work folders a controller or runtime left when it died (``edgewhisk_runtime.workdirs``)."""
+    for removed in workdirs.sweep() + workdirs.sweep(config.work):
+        log.info("removed the work folder %s of a process that is gone", removed)
 
 
 def _backend(config: ControllerConfig) -> ContainerBackend:
@@ -118,10 +132,10 @@ def _backend(config: ControllerConfig) -> ContainerBackend:
         client = (docker.DockerClient(base_url=config.docker_url) if config.docker_url
                   else docker.from_env())
         images = {"python:3": config.python_image} if config.python_image else None
-        config.node_store.mkdir(parents=True, exist_ok=True)  # staged paths mean the same inside
         return DockerBackend(client, images,  # None: python3-ai:latest; blackbox: its own
-                             shared_dirs=[config.node_store])
-    return ProcessBackend(artifacts=config.artifacts)
+                             workroot=config.work)
+    return ProcessBackend(artifacts=config.artifacts, workroot=config.work,
+                          hidden=[config.data.resolve(), config.node_store])
 
 
 def _held(placement: PlacementEngine, registry: ArtifactRegistry, invoker: LocalInvoker,

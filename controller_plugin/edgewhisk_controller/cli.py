@@ -79,6 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--node-store-cap", type=parse_size, default=defaults.node_store_cap,
                         metavar="BYTES", help="bytes of artifacts each local invoker keeps in "
                         "its node store, DIR/node-store/ID (e.g. 2GB; default %(default)s)")
+    parser.add_argument("--no-durable-ack", dest="durable", action="store_false",
+                        help="benchmark only: answer invokes before their activations are "
+                             "stored (a crash then loses acknowledged work)")
     _safety_arguments(parser, defaults)
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
     sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
@@ -147,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
             insecure=args.insecure, guest=args.guest,
             heartbeat_timeout_s=args.heartbeat_timeout,
             blobs=args.blobs, artifact_max_size=args.artifact_max_size,
-            node_store_cap=args.node_store_cap,
+            node_store_cap=args.node_store_cap, durable=args.durable,
             body_timeout_s=args.body_timeout, body_min_rate=args.body_min_rate,
             limits=limits, namespace_limits=load_namespace_limits(args.namespace_limits, limits)
             if args.namespace_limits else {},

@@ -41,6 +41,7 @@ class ControllerConfig:
     blobs: str | None = None  # --blobs: folder or s3://bucket?endpoint_url=... (else DATA/blobs)
     artifact_max_size: int = 1024**3  # --artifact-max-size: bytes of one uploaded artifact
     node_store_cap: int = 10 * 1024**3  # --node-store-cap: bytes each local invoker's store keeps
+    durable: bool = True  # --no-durable-ack (benchmark only): answer before storing, as before
     guest: bool = False  # --guest: create OpenWhisk's well-known guest key off loopback too
     insecure: bool = False  # --insecure: serve plain HTTP on an address other hosts reach
     limits: NamespaceLimits = field(default_factory=NamespaceLimits)  # every namespace's...
@@ -116,6 +117,13 @@ class ControllerConfig:
         """Where local invokers keep artifacts: ``DATA/node-store/<invoker id>``, absolute
         (the runtime reads staged paths from another working folder)."""
         return self.data.resolve() / "node-store"
+
+    @property
+    def work(self) -> Path:
+        """Where the container backends make each container's work folder: ``DATA/work``,
+        absolute, on the node store's file system (staging an artifact is a hard link);
+        folders of a controller that died are swept at the next start."""
+        return self.data.resolve() / "work"
 
     @property
     def blobs_location(self) -> str | Path:

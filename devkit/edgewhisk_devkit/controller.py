@@ -10,7 +10,7 @@ started again on the same data (a new port with the default ``port=0``).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from signal import SIGTERM, Signals
 from types import TracebackType
@@ -34,14 +34,16 @@ class Controller:
     """``edgewhisk controller [--host H] --port P --data DATA OPTIONS...`` (a context manager).
 
     ``port`` 0 lets the controller pick a free one (read back from ``APIHOST``); ``cwd`` is
-    where it runs (``data`` may then be relative to it); ``log`` defaults to
+    where it runs (``data`` may then be relative to it); ``env`` adds to this process's
+    environment; ``log`` defaults to
     ``DATA-controller.log`` beside the data folder; ``command`` replaces the whole command
     line (e.g. a systemd unit's ``ExecStart``) for a controller started some other way. The
     other options are :class:`Child`'s.
     """
 
     def __init__(self, data: Path, *options: str, port: int = 0, host: str | None = None,
-                 cwd: Path | None = None, log: Path | None = None, wrap: Sequence[str] = (),
+                 cwd: Path | None = None, env: Mapping[str, str] | None = None,
+                 log: Path | None = None, wrap: Sequence[str] = (),
                  own_group: bool = False, cleanup: bool = True,
                  command: Sequence[str] | None = None, start_timeout_s: float = START_TIMEOUT_S,
                  stop_timeout_s: float = STOP_TIMEOUT_S) -> None:
@@ -52,7 +54,7 @@ class Controller:
             command = edgewhisk_command("controller", *where, "--port", str(port),
                                         "--data", str(data), *options)
         self.child = Child(command, log or folder.parent / f"{folder.name}-controller.log",
-                           cwd=cwd, wrap=wrap, own_group=own_group, cleanup=cleanup,
+                           cwd=cwd, env=env, wrap=wrap, own_group=own_group, cleanup=cleanup,
                            stop_timeout_s=stop_timeout_s)
         self.start_timeout_s = start_timeout_s
         self.api_host = ""

@@ -32,6 +32,7 @@ from typing import Any
 from edgewhisk_client import wskprops
 from edgewhisk_client.display import table, when
 from edgewhisk_client.wskprops import add_api_arguments, require_api
+from edgewhisk_runtime import workdirs
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 from edgewhisk_runtime.containers.sdk import import_docker
@@ -58,6 +59,8 @@ from .context import (
 )
 from .exceptions import ConfigError, Fatal, InvokerError
 from .tokens import TokenApi
+
+log = logging.getLogger("edgewhisk_invoker")
 
 TOKEN_ENV = "EDGEWHISK_INVOKER_TOKEN"
 BATTERY_LABEL = "edgewhisk.battery"
@@ -97,6 +100,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("process", "docker"), default="process",
                         help="how actions run: child processes, or containers (needs the "
                              "docker extra: pip install 'edgewhisk[docker]')")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="process backend: run actions without bubblewrap, as this user "
+                             "and seeing its files (e.g. a device's own sensors); it then "
+                             "serves one namespace only")
     parser.add_argument("--docker-url", default=None,
                         help="Docker Engine API for --backend docker (default: DOCKER_HOST)")
     parser.add_argument("--python-image", default=None,
@@ -186,6 +193,19 @@ def _artifacts(args: argparse.Namespace, config: AgentConfig) -> DeviceArtifacts
     return DeviceArtifacts(store, config.id)
 
 
+def _workroot(args: argparse.Namespace) -> Path | None:
+    """Where containers' work folders go: ``STORE/work`` (the node store's file system, so
+    staging is a hard link), else the temporary folder."""
+    return Path(args.store).expanduser().resolve() / "work" if args.store else None
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    """Work folders an agent or runtime left when it died (``edgewhisk_runtime.workdirs``)."""
+    root = _workroot(args)
+    for removed in workdirs.sweep() + (workdirs.sweep(root) if root else []):
+        log.info("removed the work folder %s of a process that is gone", removed)
+
+
 def _backend(args: argparse.Namespace) -> ContainerBackend:
     if args.backend == "docker":
         docker = import_docker()  # a clear error naming the docker extra when it is absent
@@ -196,13 +216,15 @@ def _backend(args: argparse.Namespace) -> ContainerBackend:
         images = dict(DEFAULT_IMAGES)
         if args.python_image:
             images["python:3"] = args.python_image
-        shared = [Path(args.store).expanduser().resolve()] if args.store else []
-        return DockerBackend(client, images, shared_dirs=shared)
-    return ProcessBackend()
+        return DockerBackend(client, images, workroot=_workroot(args))
+    hidden = [Path(args.store).expanduser().resolve()] if args.store else []
+    return ProcessBackend(workroot=_workroot(args), hidden=hidden,
+                          sandbox=None if args.no_sandbox else "auto")
 
 
 async def _serve(args: argparse.Namespace, config: AgentConfig, monitor: ContextMonitor,
                  ssl: Any, artifacts: DeviceArtifacts) -> int:
+    _sweep(args)
     try:
         backend = _backend(args)
     except Exception as exc:  # whatever the docker SDK raises when the engine is absent

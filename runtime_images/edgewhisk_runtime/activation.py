@@ -6,6 +6,8 @@ type error and the pipeline's contract is visible in one screen.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -31,10 +33,13 @@ class Activation:
     verdicts: list[GateVerdict] = field(default_factory=list)  # gates.py's, for the header
 
     def message(self) -> dict[str, Any]:
-        """The line sent to the action process."""
+        """The line sent to the action process (``cpu_s``: its CPU time budget, the seconds
+        left to the deadline)."""
         consumes = [{k: v for k, v in c.items() if k != "reference"} for c in self.consumes]
+        cpu_s = None if self.deadline is None else \
+            max(1, math.ceil(self.deadline - time.monotonic()))
         message = {"value": self.value, "env": self.env, "consumes": consumes,
-                   "produces": self.produces, "outbox": self.outbox}
+                   "produces": self.produces, "outbox": self.outbox, "cpu_s": cpu_s}
         if self.models:
             message["models"] = self.models
         if self.monitor:

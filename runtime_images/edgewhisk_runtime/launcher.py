@@ -10,8 +10,9 @@ Protocol (one JSON object per line in each direction):
 - after import the launcher writes ``{"ok": true, "annotation": {...} | null}`` or
   ``{"ok": false, "error": "..."}`` (details already on stderr) and exits;
 - per activation it reads ``{"value", "env", "consumes", "produces", "outbox", "models",
-  "monitor"}`` and writes ``{"result": ..., "produced": {name: {"path", "format", "metadata",
-  "metrics"}}, "observed": {...}}``, ``{"not_json": "<type>"}`` or ``{"artifact_error": "..."}``.
+  "monitor", "cpu_s"}`` (``cpu_s``: the CPU time it may use, :func:`limit_cpu`) and writes
+  ``{"result": ..., "produced": {name: {"path", "format", "metadata", "metrics"}},
+  "observed": {...}}``, ``{"not_json": "<type>"}`` or ``{"artifact_error": "..."}``.
 
 The gates' side channel: ``monitor`` (from the gate stage) names the consumed models drift
 gates watch, with their version and (once per version) their reference's bin edges (their
@@ -32,6 +33,7 @@ import contextlib
 import functools
 import importlib.util
 import json
+import math
 import os
 import sys
 import traceback
@@ -46,8 +48,9 @@ class StartError(Exception):
     """The action cannot start; the message is the one the proxy returns."""
 
 
-def _die_with_parent() -> None:
-    """Ask the kernel to SIGKILL us when the proxy dies (Linux), so no action outlives it."""
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL us when our parent dies (Linux), so no action outlives its
+    proxy and no proxy its invoker (the proxy calls it too)."""
     try:
         import ctypes
         import signal
@@ -55,6 +58,23 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def limit_cpu(seconds: int | None) -> None:
+    """Let this activation use at most ``seconds`` more CPU time (all threads together):
+    SIGXCPU ends the action past it. The soft RLIMIT_CPU, because a warm process serves many
+    activations and an unprivileged process can never raise a hard limit again; the proxy's
+    wall-clock deadline stays the bound an action cannot move."""
+    if seconds is None:
+        return
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    budget = math.ceil(usage.ru_utime + usage.ru_stime) + seconds
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        budget = min(budget, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (budget, hard))
 
 
 def _activate_virtualenv(action_dir: Path) -> None:
@@ -177,6 +197,7 @@ class Session:
 
     def activate(self, message: dict[str, Any]) -> bytes:
         self.export_env(message.get("env") or {})
+        limit_cpu(message.get("cpu_s"))
         consumes = message.get("consumes") or []
         watched = dict((message.get("monitor") or {}).get("drift") or {})
         try:
@@ -231,7 +252,7 @@ def _send(out: Any, data: bytes) -> None:
 
 def main(argv: list[str]) -> int:
     action_dir, entry, in_fd, out_fd = Path(argv[0]), argv[1], int(argv[2]), int(argv[3])
-    _die_with_parent()
+    die_with_parent()
     out = os.fdopen(out_fd, "wb")
     requests = os.fdopen(in_fd, "rb")
     os.chdir(action_dir)

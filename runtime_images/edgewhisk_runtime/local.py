@@ -15,11 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from edgewhisk_runtime import workdirs
 
 STARTUP_TIMEOUT = 30.0
 
@@ -50,7 +51,7 @@ class LocalRuntime:
         self.extra_args = extra_args
         self.env = env
         self._own_log_dir = log_dir is None
-        self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="edgewhisk-runtime-"))
+        self.log_dir = log_dir or workdirs.make(workdirs.RUNTIME)
         self.stdout_path = self.log_dir / "stdout.log"
         self.stderr_path = self.log_dir / "stderr.log"
         self.process: subprocess.Popen[bytes] | None = None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from edgewhisk_runtime import logs
+from edgewhisk_runtime.environment import allowed
 from edgewhisk_runtime.exceptions import (
     ActionExited,
     ActionGone,
@@ -33,11 +34,11 @@ EXIT_GRACE_S = 0.2
 
 
 def child_environment(init_env: dict[str, str]) -> dict[str, str]:
-    """The proxy's environment plus the init ``env``: visible before the action is imported."""
-    env = dict(os.environ)
+    """The allow-listed part of the proxy's environment (``environment.allowed``) plus the
+    init ``env``: visible before the action is imported, and nothing else of the host's."""
+    env = allowed(os.environ)
     env.update(init_env)
     env["PYTHONIOENCODING"] = "UTF-8"
-    env.pop("PYTHONSTARTUP", None)
     return env
 
 

@@ -13,9 +13,11 @@ Decisions where the contract page is silent (status codes in :mod:`.exceptions`)
 - ``deadline`` is enforced by killing the action process (504, then ``command exited`` for
   later runs, as after any death); a deadline more than an hour in the past did not come from
   a live invoker (upstream's own suite sends ``"123"``) and is not enforced;
-- the action process gets the proxy's environment plus the init ``env`` (upstream's Go proxy
-  passes only ``__OW_*`` and the init ``env``); ``__OW_*`` keys of a previous activation that
-  the current one lacks (``api_key`` without ``provide-api-key``) are removed, not kept.
+- the action process gets the allow-listed part of the proxy's environment
+  (``environment.allowed``: ``PATH``, ``LANG``, ``HOME``, ``__OW_*``...) plus the init ``env``,
+  nothing else of the host's (upstream's Go proxy passes only ``__OW_*`` and the init ``env``);
+  ``__OW_*`` keys of a previous activation that the current one lacks (``api_key`` without
+  ``provide-api-key``) are removed, not kept.
 
 Why this shape: /init extracts the action (:mod:`.archive`) and starts one action process
 (:mod:`.process`) that every /run reuses; each /run goes through the middleware pipeline
@@ -34,7 +36,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ from typing import Any
 
 from aiohttp import web
 
-from edgewhisk_runtime import archive, logs
+from edgewhisk_runtime import archive, logs, workdirs
 from edgewhisk_runtime.activation import Activation, Handler, Middleware, Result
 from edgewhisk_runtime.artifacts import from_directory
 from edgewhisk_runtime.artifacts.stage import STAGED_FIELD
@@ -58,6 +59,7 @@ from edgewhisk_runtime.exceptions import (
     NotInitialized,
     RuntimeFailure,
 )
+from edgewhisk_runtime.launcher import die_with_parent
 from edgewhisk_runtime.middleware import compose
 from edgewhisk_runtime.middleware.binding import BindingMiddleware, parse_staged
 from edgewhisk_runtime.middleware.errors import ErrorsMiddleware, to_result
@@ -138,7 +140,7 @@ class Proxy:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.workdir = config.workdir or Path(tempfile.mkdtemp(prefix="edgewhisk-action-"))
+        self.workdir = config.workdir or workdirs.make(workdirs.ACTION)
         self.recorder = Recorder()
         self.action: ActionProcess | None = None
         self.initializing = False
@@ -277,13 +279,19 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    lifeline = asyncio.ensure_future(_watch_lifeline(stop)) if config.lifeline_stdin else None
+    lifeline = None
+    if config.lifeline_stdin:
+        die_with_parent()
+        lifeline = asyncio.ensure_future(_watch_lifeline(stop))
     try:
         await stop.wait()
     finally:
         if lifeline is not None:
             lifeline.cancel()
         with contextlib.suppress(Exception):
+            # The action first: aiohttp's cleanup waits for the /run handlers in flight, and
+            # a stopped proxy's action must not run on until its deadline.
+            await runner.app[PROXY].close()
             await runner.cleanup()
 
 

@@ -112,8 +112,13 @@ class Namespace:
         return self._sockets.submit(socket.socket, socket.AF_INET, kind).result()
 
     def _thread(self) -> concurrent.futures.ThreadPoolExecutor:
+        return self.threads(1)
+
+    def threads(self, workers: int) -> concurrent.futures.ThreadPoolExecutor:
+        """A pool of ``workers`` threads inside this namespace (concurrent clients, e.g. a
+        load generator); the caller shuts it down."""
         return concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=self.name, initializer=_setns,
+            max_workers=workers, thread_name_prefix=self.name, initializer=_setns,
             initargs=(self.name,))
 
     def exec(self, *command: str) -> str:
@@ -180,6 +185,10 @@ class Host(Namespace):
 
     def socket(self, kind: int = socket.SOCK_STREAM) -> socket.socket:
         return socket.socket(socket.AF_INET, kind)
+
+    def threads(self, workers: int) -> concurrent.futures.ThreadPoolExecutor:
+        return concurrent.futures.ThreadPoolExecutor(max_workers=workers,
+                                                     thread_name_prefix="host")
 
     def popen(self, command: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
         process = subprocess.Popen(list(command), start_new_session=True, **kwargs)

@@ -25,6 +25,9 @@ from edgewhisk_tunnel import (
 from .harness import HELLO, AgentProcess, alive, descendants
 from .tunnel_server import TunnelServer
 
+# Talks with the test through files in its folder: only an agent run with --no-sandbox
+# (UNSANDBOXED) lets an action see them.
+UNSANDBOXED = "--no-sandbox"
 SLOW = ("import pathlib, time\n"
         "def main(args):\n"
         "    with open(args['marker'], 'a') as f:\n"
@@ -131,7 +134,7 @@ def test_an_action_whose_warm_container_was_evicted_is_reported_cold(
 
 def test_results_finished_while_disconnected_are_delivered_once_after_reconnecting(
         server: TunnelServer, agent_factory, tmp_path: Path) -> None:
-    agent = agent_factory(server)
+    agent = agent_factory(server, UNSANDBOXED)
     agent.wait_registered()
     marker, release = tmp_path / "marker", tmp_path / "release"
     server.send(run_message("slow1", SLOW, {"marker": str(marker), "release": str(release),
@@ -195,7 +198,7 @@ def test_sigterm_drains_and_leaves_no_process_behind(server: TunnelServer,
 
 def test_sigterm_reports_an_activation_still_running_after_the_grace(
         server: TunnelServer, agent_factory, tmp_path: Path) -> None:
-    agent = agent_factory(server, "--grace", "0")
+    agent = agent_factory(server, "--grace", "0", UNSANDBOXED)
     agent.wait_registered()
     marker = tmp_path / "marker"
     server.send(run_message("stuck", SLOW, {"marker": str(marker),
@@ -227,7 +230,7 @@ def test_a_malformed_frame_closes_the_connection_and_the_agent_reconnects(
 
 def test_a_second_signal_ends_the_grace_period(server: TunnelServer, agent_factory,
                                                tmp_path: Path) -> None:
-    agent = agent_factory(server, "--grace", "600")
+    agent = agent_factory(server, "--grace", "600", UNSANDBOXED)
     agent.wait_registered()
     marker = tmp_path / "marker"
     server.send(run_message("long", SLOW, {"marker": str(marker),

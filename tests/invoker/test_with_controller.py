@@ -18,7 +18,7 @@ from controller.api.harness import Controller, create_action, started, wskprops_
 
 from .harness import HELLO, AgentProcess, alive, descendants, edgewhisk
 from .relay import Relay
-from .test_agent import SLOW
+from .test_agent import SLOW, UNSANDBOXED
 
 DEVICE = "pi-1"
 # Placement onto the device: strictly by id for the engine; the most free memory for a
@@ -110,7 +110,7 @@ def test_a_result_finished_while_the_link_was_cut_is_recorded_once(
     token = cli(wskprops, "create", "--id", DEVICE).stdout.strip()
     relay = Relay(controller.port).start()
     try:
-        agent = start_agent(agents, tmp_path, relay.url, token)
+        agent = start_agent(agents, tmp_path, relay.url, token, UNSANDBOXED)
         agent.wait_registered()
         marker, release = tmp_path / "marker", tmp_path / "release"
         with controller.client() as api:

@@ -4,8 +4,10 @@ The dispatcher writes the records (``schema/activation.py``); this module only r
 newest first, filtered by ``name`` and by ``since``/``upto`` (ms since the epoch, on
 ``start``). Without ``docs=true`` a listing leaves out ``response`` and ``logs`` and shows
 ``statusCode`` instead, as upstream. An id of another namespace is a 404: ids must not leak.
-Every read first waits for the dispatcher's pending record writes (``Dispatcher.written``): a
-record is stored just behind its blocking answer, and a client that saw the answer must find it.
+An id handed out is never a 404: an activation accepted and still running (its ``accepted``
+document and no record yet, ``dispatch/journal.py``) answers 202 ``{"activationId"}``, as a
+blocking invoke does when its wait ends first (upstream answers 404 until the record exists).
+Every read first waits for the dispatcher's record writes in flight (``Dispatcher.written``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from aiohttp import web
 
 from ..exceptions import NotFound
 from ..keys import DISPATCHER, STORE
+from ..schema.activation import ACCEPTED
 from ..schema.entity import check_name, page, public, query_bool, query_int
 from ..stores import Store
 from ..stores.interface import get_or_none
@@ -55,17 +58,20 @@ async def list_activations(request: web.Request) -> web.Response:
 
 @ROUTES.get(BASE + "/{id}")
 async def get_activation(request: web.Request) -> web.Response:
-    return json_response(public(await _record(request)))
+    doc = await _record(request)
+    return doc if isinstance(doc, web.Response) else json_response(public(doc))
 
 
 @ROUTES.get(BASE + "/{id}/result")
 async def get_result(request: web.Request) -> web.Response:
-    return json_response((await _record(request)).get("response", {}))
+    doc = await _record(request)
+    return doc if isinstance(doc, web.Response) else json_response(doc.get("response", {}))
 
 
 @ROUTES.get(BASE + "/{id}/logs")
 async def get_logs(request: web.Request) -> web.Response:
-    return json_response({"logs": (await _record(request)).get("logs", [])})
+    doc = await _record(request)
+    return doc if isinstance(doc, web.Response) else json_response({"logs": doc.get("logs", [])})
 
 
 def summary(doc: dict[str, Any]) -> dict[str, Any]:
@@ -74,17 +80,25 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _record(request: web.Request) -> dict[str, Any]:
-    activation_id = request.match_info["id"]
+async def _record(request: web.Request) -> dict[str, Any] | web.Response:
+    """The stored record, or the 202 of an activation accepted and still running."""
+    activation_id, ns, store = request.match_info["id"], namespace(request), request.app[STORE]
     await request.app[DISPATCHER].written(activation_id)
-    doc = await _find(request.app[STORE], namespace(request), activation_id)
+    doc = await _find(store, ns, activation_id)
+    if doc is not None:
+        return doc
+    if await _find(store, ns, activation_id, ACCEPTED) is not None:
+        return json_response({"activationId": activation_id}, 202)
+    # CouchDB stores a record and drops its accepted document in two requests: look again
+    doc = await _find(store, ns, activation_id)
     if doc is None:
         raise NotFound()
     return doc
 
 
-async def _find(store: Store, ns: str, activation_id: str) -> dict[str, Any] | None:
+async def _find(store: Store, ns: str, activation_id: str,
+                coll: str = COLL) -> dict[str, Any] | None:
     if not ACTIVATION_ID.fullmatch(activation_id):
         return None
-    doc = await get_or_none(store, COLL, activation_id)
+    doc = await get_or_none(store, coll, activation_id)
     return doc if doc is not None and doc.get("namespace") == ns else None

@@ -10,8 +10,10 @@ activation records (nothing runs, nothing is allocated before the checks passed)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from edgewhisk_tunnel import Produce
 
 from ..artifacts import gates, produce
 from ..artifacts import locality as rules
@@ -23,7 +25,6 @@ from ..schema import stored
 
 if TYPE_CHECKING:
     from edgewhisk_runtime.containers import RunOutcome
-    from edgewhisk_tunnel import Produce
 
     from ..artifacts import ArtifactRegistry
     from ..artifacts.gates import Judged
@@ -104,10 +105,42 @@ async def keep(registry: ArtifactRegistry | None, found: ArtifactPlan, produces:
                judged: Sequence[Judged] = ()) -> None:
     """Register what the invoker kept of ``produces`` (with its gates' verdicts, ``gated``
     when one held it back) and put references into the result."""
+    await _register(registry, produces, found.lineage(), outcome, job=job,
+                    activation_id=activation_id, invoker=invoker, judged=judged)
+
+
+def journaled(found: ArtifactPlan, produces: Sequence[Produce]) -> dict[str, Any] | None:
+    """What ``keep_journaled`` needs after a controller crash, stored with the accepted
+    activation when it is handed to an edge invoker (``journal.placed``): the versions
+    allocated for its outputs and the lineage. None when it produces nothing."""
+    if not produces:
+        return None
+    return {"produces": [dataclasses.asdict(p) for p in produces], "lineage": found.lineage()}
+
+
+async def keep_journaled(registry: ArtifactRegistry | None, stored: Mapping[str, Any] | None,
+                         outcome: RunOutcome, *, job: Job, activation_id: str,
+                         invoker: Invoker, judged: Sequence[Judged] = ()) -> None:
+    """``keep`` for an edge run taken back by start-up recovery, from what ``journaled``
+    stored (the plan itself died with the previous controller)."""
+    if stored:
+        await _register(registry, journaled_produces(stored), stored["lineage"], outcome,
+                        job=job, activation_id=activation_id, invoker=invoker, judged=judged)
+
+
+def journaled_produces(stored: Mapping[str, Any] | None) -> tuple[Produce, ...]:
+    """The outputs ``journaled`` stored (none: ``()``)."""
+    return tuple(Produce(**p) for p in stored["produces"]) if stored else ()
+
+
+async def _register(registry: ArtifactRegistry | None, produces: Sequence[Produce],
+                    lineage: Mapping[str, Any], outcome: RunOutcome, *, job: Job,
+                    activation_id: str, invoker: Invoker,
+                    judged: Sequence[Judged] = ()) -> None:
     if registry is None or not produces or not outcome.produced:
         return
     docs = await produce.register(
         registry, outcome.produced, produces, activation_id=activation_id,
-        lineage=found.lineage(), owner=invoker.state().owner or job.subject, invoker=invoker.id,
+        lineage=lineage, owner=invoker.state().owner or job.subject, invoker=invoker.id,
         verdicts=gates.verdicts_of(judged), held=gates.held_back(judged))
     outcome.response = produce.rewrite(outcome.response, docs)

@@ -14,13 +14,12 @@ rules checked against the chosen invoker, produced versions allocated, and what 
 kept registered and referenced in the result. A refusal (an unknown artifact, a selector
 matching nothing, a locality rule) is the activation's whisk error; nothing runs.
 
-Why an action's record is written behind its answer: the write (a store round trip, and now and
-then a SQLite checkpoint) was the largest piece of the controller's own latency on a blocking
-invoke, and the caller needs the record, not the commit. The write is still one ``put`` per
-activation, tracked like the activation itself: ``close`` waits for it, a cancellation finishes
-it first, and readers of activations call ``written`` first, so whoever saw an answer also finds
-its record. What it gives up: a controller killed outright (SIGKILL, power) within the write,
-about a millisecond, loses the records of activations it has just answered.
+Why nothing is acknowledged before it is on disk (``journal.py``): a non-blocking invoke answers
+202 only once its ``accepted`` document is stored, a blocking one answers 200 only once its
+record is, so a controller killed outright loses no acknowledged work: start-up recovery
+(``recovery.py``) re-runs or finishes whatever was accepted and not recorded. The writes of
+concurrent activations share one commit (group commit), which keeps the cost of the guarantee
+low; ``durable=False`` answers first and writes behind (the controller benchmark's comparison).
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import edgewhisk
+from edgewhisk_runtime.containers.exceptions import NamespaceRefused
 
 from .. import preprocess
 from ..artifacts.gates import GateKeeper
@@ -50,6 +50,7 @@ from ..tunnel.exceptions import InvokerLost, TunnelError
 from . import artifacts, conductor, fanout, gating, resolve, sequence, triggers
 from .exceptions import DispatcherClosed
 from .job import Accounting, Job
+from .journal import Journal
 from .spec import spec_of
 
 if TYPE_CHECKING:
@@ -90,9 +91,11 @@ class Dispatcher:
         api_host: str,
         compiler: Compiler | None = None,
         artifacts: ArtifactRegistry | None = None,
+        durable: bool = True,
     ) -> None:
         """``artifacts``: the registry that consumes resolve against and produces are
-        registered in; without it the runtime finds artifacts on its own (its folder)."""
+        registered in; without it the runtime finds artifacts on its own (its folder).
+        ``durable=False``: answer before writing (see the module docstring)."""
         self.store = store
         self.artifacts = artifacts
         self.invokers = invokers
@@ -102,7 +105,7 @@ class Dispatcher:
             preprocess.weights_of(placement.config))
         self.gates = GateKeeper(store, artifacts)  # what gate verdicts do (artifacts/gates.py)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._writes: dict[str, asyncio.Task[Any]] = {}  # records answered, not yet stored
+        self.journal = Journal(store, durable=durable)
         self._in_flight: collections.Counter[str] = collections.Counter()  # by namespace
         self._closed = False
 
@@ -145,11 +148,15 @@ class Dispatcher:
                     blocking=blocking, wait_s=wait_s)
                 return Invocation(parent, record, summary)
             job = replace(job, bound=preprocess.bind(compiled, merged, site=site))
-        activation_id, task = self.start(job)
         if not blocking:
+            activation_id, _ = await self.start_accepted(job)
             return Invocation(activation_id, None)
+        activation_id, task = self.start(job, blocking=True)
         done, _ = await asyncio.wait({task}, timeout=wait_s)
-        return Invocation(activation_id, task.result() if done else None)
+        if done:
+            return Invocation(activation_id, task.result())
+        await self.journal.accept([activation_id])  # its id is about to be handed out
+        return Invocation(activation_id, None)
 
     async def fire(
         self,
@@ -182,31 +189,55 @@ class Dispatcher:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.journal.close()
 
     # -- used by the conductor loop and trigger firing --------------------------------------
 
     def start(
-        self, job: Job, *, accounting: Accounting | None = None, primitive: bool = False
+        self, job: Job, *, accounting: Accounting | None = None, primitive: bool = False,
+        blocking: bool = False,
     ) -> tuple[str, asyncio.Task[act.ActivationRecord]]:
         """Start ``job`` in the background; return its activation id and task.
 
-        The task's result is the record: stored, or for an action being stored behind
-        the answer (``written`` waits for that).
-        A conductor action runs a composition unless ``primitive`` (one conductor run).
+        The task's result is the record, stored (``durable=False``: on its way, ``written``
+        waits for it). A conductor action runs a composition unless ``primitive`` (one
+        conductor run). Its id is not durably accepted yet: ``journal.accept`` before handing
+        it out (or use ``start_accepted``).
         """
         if self._closed:
             raise DispatcherClosed()
         activation_id = act.new_activation_id()
+        self.journal.register(activation_id, self.accepted_doc(job, activation_id, blocking))
+        return activation_id, self.launch(job, activation_id, accounting, primitive)
+
+    async def start_accepted(self, job: Job) -> tuple[str, asyncio.Task[act.ActivationRecord]]:
+        """``start``, once the activation is durably accepted (nothing runs if that fails)."""
+        if self._closed:
+            raise DispatcherClosed()
+        activation_id = act.new_activation_id()
+        self.journal.register(activation_id, self.accepted_doc(job, activation_id, False))
+        try:
+            await self.journal.accept([activation_id])
+        except BaseException:
+            self.journal.forget(activation_id)
+            raise
+        return activation_id, self.launch(job, activation_id)
+
+    def launch(self, job: Job, activation_id: str, accounting: Accounting | None = None,
+               primitive: bool = False) -> asyncio.Task[act.ActivationRecord]:
+        """Run registered activation ``activation_id`` of ``job`` (recovery re-runs one)."""
+        if self._closed:
+            raise DispatcherClosed()
         if not primitive and stored.is_conductor(job.action):
             coro = conductor.run(self, job, activation_id, accounting or Accounting())
         elif stored.is_sequence(job.action):
             coro = sequence.run(self, job, activation_id, accounting or Accounting())
         else:
             coro = self._run(job, activation_id)
-        task = self._spawn(coro)
+        task = self.spawn(coro)
         self._in_flight[job.ns] += 1
         task.add_done_callback(lambda _: self._in_flight.subtract((job.ns,)))
-        return activation_id, task
+        return task
 
     def in_flight(self, ns: str) -> int:
         """Activations of ``ns`` started and not finished (the concurrency throttle reads it)."""
@@ -218,37 +249,33 @@ class Dispatcher:
         parameters inherited from its package and binding (``NotFound``, ``Forbidden``)."""
         return await resolve.resolve_name(self.store, ns, fqn)
 
+    @staticmethod
+    def accepted_doc(job: Job, activation_id: str, blocking: bool) -> act.AcceptedDoc:
+        name = str(job.action.get("name", ""))
+        where = f"{job.binding}/{name}" if job.binding else stored.action_path(job.ns, job.action)
+        return act.accepted(
+            namespace=job.ns, name=name, path=f"/{where}",
+            version=str(job.action.get("version", "0.0.1")), subject=job.subject,
+            activation_id=activation_id, start=job.received_ms, payload=job.payload,
+            blocking=blocking, api_key=job.api_key is not None,
+            composition=job.in_composition, cause=job.cause)
+
     async def record(self, rec: act.ActivationRecord) -> act.ActivationRecord:
-        """Store ``rec`` once (activation ids are fresh, a duplicate would be a Conflict).
+        """Store ``rec`` once, durably (activation ids are fresh: a duplicate would be a
+        Conflict), dropping its ``accepted`` document in the same commit. A cancellation
+        arriving mid-write does not cancel the write (``close`` waits for it)."""
+        return await self.journal.finish(rec)
 
-        A cancellation arriving mid-write waits for the write to finish before it propagates,
-        so shutting down never leaves an activation half recorded or unrecorded.
-        """
-        put = asyncio.ensure_future(self.store.put(act.COLLECTION, act.to_doc(rec)))
-        try:
-            await asyncio.shield(put)
-        except asyncio.CancelledError:
-            await put
-            raise
-        return rec
-
-    def record_behind(self, rec: act.ActivationRecord) -> act.ActivationRecord:
-        """Store ``rec`` in the background (see the module docstring) and return it now."""
-        activation_id = rec["activationId"]
-        write = self._spawn(self.record(rec))
-        self._writes[activation_id] = write
-        write.add_done_callback(lambda _: self._writes.pop(activation_id, None))
-        return rec
+    async def accept(self, ids: Sequence[str]) -> None:
+        """Until the activations ``ids`` (started) are durably accepted: before handing out
+        their ids (a fan-out's children)."""
+        await self.journal.accept(ids)
 
     async def written(self, activation_id: str | None = None) -> None:
         """Until the record of ``activation_id`` (None: of every activation answered so far)
-        is stored. Readers call it so that an answered activation is always found."""
-        if activation_id is None:
-            pending = set(self._writes.values())
-        else:
-            pending = {self._writes[activation_id]} if activation_id in self._writes else set()
-        if pending:
-            await asyncio.wait(pending)  # neither cancels them nor raises their errors
+        is stored, when records are written behind answers (``durable=False``); readers
+        call it so that an answered activation is always found."""
+        await self.journal.written(activation_id)
 
     # -- placement ---------------------------------------------------------------------------
 
@@ -287,10 +314,13 @@ class Dispatcher:
 
     async def _run_on(self, invoker: Invoker, spec: ActionSpec, value: Any,
                       fields: dict[str, str], key: str, consumes: Sequence[Consumed] = (),
-                      produces: Sequence[Produce] = ()) -> RunOutcome:
+                      produces: Sequence[Produce] = (),
+                      journaled: dict[str, Any] | None = None) -> RunOutcome:
         """``invoker.run``, keeping the engine's state in step: ``placed`` before (in the same
         step as the decision: nothing awaits in between), ``completed`` after, with the run
         time and whether a container of ``key`` stays warm there (not after a failed init).
+        An invoker whose runs outlive the controller is recorded in the journal first, with
+        ``journaled`` (``artifacts.journaled``: what registering its outputs needs).
 
         Artifacts go along only when there are some, so an invoker that predates them
         still runs every activation without."""
@@ -301,6 +331,11 @@ class Dispatcher:
         run_ms: float | None = None
         warm = False
         try:
+            activation_id = fields["activation_id"]
+            if invoker.outlives_controller:  # recovery must find it there after a crash
+                await self.journal.placed(activation_id, invoker.id, journaled)
+            elif self.journal.placed_on(activation_id) is not None:  # moved off an edge
+                await self.journal.placed(activation_id, None)
             outcome = await invoker.run(spec, value, fields, **extra)
             run_ms, warm = float(outcome.duration_ms), not outcome.init_failed
             return outcome
@@ -315,7 +350,8 @@ class Dispatcher:
 
     # -- one action activation --------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, act.ActivationRecord]) -> asyncio.Task[Any]:
+    def spawn(self, coro: Coroutine[Any, Any, act.ActivationRecord]) -> asyncio.Task[Any]:
+        """Run ``coro`` (one activation to its record) as a task ``close`` waits for."""
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -331,14 +367,15 @@ class Dispatcher:
         try:
             rec = await self._execute(job, activation_id)
         except asyncio.CancelledError:
-            await self.record(self._failure(job, activation_id, act.ABORTED))
+            await self.record(self.failure(job, activation_id, act.ABORTED))
             raise
         except ControllerError as exc:  # e.g. an unreadable action document
-            rec = self._failure(job, activation_id, exc.message)
+            rec = self.failure(job, activation_id, exc.message)
         except Exception:
             log.exception("activation %s failed inside the controller", activation_id)
-            rec = self._failure(job, activation_id, act.INTERNAL_ERROR)
-        return self.record_behind(gating.annotate(rec, job.action))
+            rec = self.failure(job, activation_id, act.INTERNAL_ERROR)
+        return await self.journal.finish(gating.annotate(rec, job.action),
+                                         behind=not self.journal.durable)
 
     async def _execute(self, job: Job, activation_id: str) -> act.ActivationRecord:
         ns, action = job.ns, job.action
@@ -351,12 +388,12 @@ class Dispatcher:
         bound = artifacts.rekeyed(bound, planned)
         refused = await gating.refusal(self, job, activation_id, planned, bound)
         if refused is not None:  # a strict gate holds: refused, or its fallback's answer
-            return gating.annotate(self._failure(job, activation_id, "", refused.invoker,
-                                                 response=refused.response),
+            return gating.annotate(self.failure(job, activation_id, "", refused.invoker,
+                                                response=refused.response),
                                    action, refused.entries)
         decision = job.invoker or self.placement.place(self._request(job, bound.site), bound)
         if isinstance(decision, Unschedulable):
-            return self._failure(job, activation_id, decision.reason)
+            return self.failure(job, activation_id, decision.reason)
         invoker = self.invokers.get(decision)
         artifacts.check(planned, invoker, bound)
         produces = await artifacts.allocate(self.artifacts, job, planned)
@@ -372,7 +409,8 @@ class Dispatcher:
         for attempt in range(REDISPATCH_LIMIT + 1):
             try:
                 outcome = await self._run_on(invoker, spec, value, fields,
-                                             bound.compiled.key, planned.consumes(), produces)
+                                             bound.compiled.key, planned.consumes(), produces,
+                                             artifacts.journaled(planned, produces))
                 judged = gating.judge(job, planned, produces, outcome, invoker.id)
                 await artifacts.keep(self.artifacts, planned, produces, outcome, job=job,
                                      activation_id=activation_id, invoker=invoker,
@@ -382,26 +420,36 @@ class Dispatcher:
                 if not (isinstance(exc, InvokerLost) and attempt < REDISPATCH_LIMIT
                         and (not exc.maybe_started or stored.is_truthy(
                             stored.annotation(action, "idempotent")))):
-                    return self._failure(job, activation_id, exc.message, invoker.id)
+                    return self.failure(job, activation_id, exc.message, invoker.id)
                 log.warning("re-dispatching %s: %s", activation_id, exc.message)
                 decision = self.placement.place(self._request(job, bound.site), bound)
                 if isinstance(decision, Unschedulable):
-                    return self._failure(job, activation_id, f"{exc.message} It could not be "
+                    return self.failure(job, activation_id, f"{exc.message} It could not be "
                                          f"re-dispatched: {decision.reason}", invoker.id)
                 invoker = self.invokers.get(decision)
                 artifacts.check(planned, invoker, bound)
             except ControllerError as exc:  # the invoker could not stage or keep an artifact
-                return self._failure(job, activation_id, exc.message, invoker.id)
+                return self.failure(job, activation_id, exc.message, invoker.id)
+            except NamespaceRefused as exc:  # an unsandboxed invoker: its record says why
+                return self.failure(job, activation_id, str(exc), invoker.id)
             except Exception as exc:  # ContainerError and kin: the platform failed, not the action
                 log.warning("invoker %s could not run %s: %r", invoker.id, activation_id, exc)
-                return self._failure(job, activation_id, act.RESOURCE_PROVISION_ERROR,
+                return self.failure(job, activation_id, act.RESOURCE_PROVISION_ERROR,
                                      invoker.id)
+        entries = await gating.settle(self, job, activation_id, bound, invoker.id, judged)
+        return gating.annotate(self.outcome_record(job, activation_id, spec, outcome, invoker.id),
+                               action, entries)
+
+    def outcome_record(self, job: Job, activation_id: str, spec: ActionSpec,
+                       outcome: RunOutcome, invoker_id: str) -> act.ActivationRecord:
+        """The record of a run that ended with ``outcome`` on ``invoker_id`` (recovery
+        records an edge run it adopted with it too)."""
+        ns, action = job.ns, job.action
         end = now_ms()
         run_start = end - outcome.duration_ms
         start = run_start - (outcome.init_ms or 0)
         response, timed_out = act.response_of(outcome, spec.timeout_ms)
-        entries = await gating.settle(self, job, activation_id, bound, invoker.id, judged)
-        return gating.annotate(self._build(
+        return self._build(
             job, activation_id, start, end, response, outcome.logs,
             act.run_annotations(
                 path=stored.action_path(ns, action),
@@ -410,13 +458,13 @@ class Dispatcher:
                 timeout=timed_out,
                 wait_ms=start - job.received_ms,
                 init_ms=outcome.init_ms,
-                invoker=invoker.id,
+                invoker=invoker_id,
                 caused_by_composition=job.in_composition,
                 binding=job.binding,
             ),
-        ), action, entries)
+        )
 
-    def _failure(
+    def failure(
         self, job: Job, activation_id: str, message: str, invoker: str | None = None, *,
         response: act.Response | None = None,
     ) -> act.ActivationRecord:

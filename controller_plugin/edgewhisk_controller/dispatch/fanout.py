@@ -42,6 +42,8 @@ class FanOutEngine(Protocol):
 
     def start(self, job: Job) -> tuple[str, asyncio.Task[act.ActivationRecord]]: ...
 
+    async def accept(self, ids: Sequence[str]) -> None: ...
+
     async def record(self, rec: act.ActivationRecord) -> act.ActivationRecord: ...
 
 
@@ -97,6 +99,7 @@ async def run(
         child_id, task = engine.start(child_job)
         ids.append(child_id)
         tasks.append(task)
+    await engine.accept(ids)  # the answer hands their ids out
     summary = result.summary(ids)
     logs = [f"{user}: {why}" for user, why in result.excluded.items()]
     parent = await engine.record(_parent(job, parent_id, summary, result.reason, logs))

@@ -23,7 +23,7 @@ from edgewhisk import variables
 from edgewhisk.gates import Gate, gates_of
 
 from ..artifacts import gates as gating
-from ..exceptions import NotFound
+from ..exceptions import Forbidden, NotFound
 from ..schema import activation as act
 from ..schema import stored
 from .job import Engine, Job
@@ -106,14 +106,14 @@ async def _route(dispatcher: Dispatcher, job: Job, activation_id: str, gate: Gat
                  entry: dict[str, Any]) -> Refusal:
     """Run the gate's fallback action with this activation's parameters; its answer."""
     assert gate.fallback is not None
-    try:  # an action of the gated action's own namespace (its name holds no '/')
+    try:
         fallback = await dispatcher.resolve(job.ns, f"/{job.ns}/{gate.fallback}")
-    except NotFound:
+    except (NotFound, Forbidden):
         return Refusal(act.whisk_error(
             f"The gate {gate.describe()} of action {job.action.get('name')} holds and routes "
             f"to its fallback action {gate.fallback}, which does not exist."), None, [entry])
-    child = Job(job.ns, fallback.action, job.payload, job.subject, job.received_ms, job.api_key,
-                cause=activation_id, binding=fallback.binding)
+    child = Job(job.ns, fallback.action, job.payload, job.subject, job.received_ms,
+                job.api_key, cause=activation_id, binding=fallback.binding)
     child_id, task = dispatcher.start(child)
     record = await task
     entry["fallback"] = {"action": f"/{job.ns}/{gate.fallback}", "activationId": child_id}

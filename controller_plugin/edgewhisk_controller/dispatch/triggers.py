@@ -111,8 +111,8 @@ async def _activate_rule(
         return _line(rule_name, action_path, act.APPLICATION_ERROR, {"error": NOT_FOUND})
     job = Job(ns, resolved.action, dict(args), subject, received_ms, api_key, cause=cause,
               binding=resolved.binding)
-    try:
-        activation_id, _ = engine.start(job)
+    try:  # durably accepted before the firing's 202 hands its id out (in the logs)
+        activation_id, _ = await engine.start_accepted(job)
     except Exception:
         return _line(rule_name, action_path, act.WHISK_ERROR, {"error": INTERNAL})
     return _line(rule_name, action_path, act.SUCCESS, {"activationId": activation_id})

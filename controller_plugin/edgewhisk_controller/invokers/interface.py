@@ -27,6 +27,9 @@ class Invoker(abc.ABC):
     id: str
     context: Mapping[str, Any] = MappingProxyType({})
     """What it last reported of its surroundings (an edge device's battery, charging)."""
+    outlives_controller: bool = False
+    """Whether what it runs goes on when the controller dies (an edge device): the
+    dispatcher then records where an activation went before handing it over."""
 
     @abc.abstractmethod
     def state(self) -> InvokerState:

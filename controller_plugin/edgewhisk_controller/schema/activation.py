@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any, NotRequired, Protocol, TypedDict
 
 COLLECTION = "activations"
+ACCEPTED = "accepted"
+"""Activations acknowledged and not finished yet (``accepted``): what start-up recovers."""
 
 SUCCESS = 0
 APPLICATION_ERROR = 1
@@ -45,6 +47,7 @@ ABNORMAL_RUN = "The action did not produce a valid response and exited unexpecte
 RESOURCE_PROVISION_ERROR = "Failed to provision resources to run the action."
 INTERNAL_ERROR = "An internal error occurred."
 ABORTED = "The activation was aborted because the controller shut down."  # ours
+RESTARTED = "The controller restarted while the activation was running."  # ours
 
 
 def invalid_init_response(text: str) -> str:
@@ -285,6 +288,50 @@ def record(
         publish=False,
     )
     return rec  # type: ignore[return-value]
+
+
+class AcceptedDoc(TypedDict):
+    """An activation acknowledged and not finished: stored under ``_id`` = activation id in
+    ``ACCEPTED`` before its 202 (or its 200), deleted in the commit that stores its record.
+
+    Enough to finish it after a crash: re-run it (``payload`` is the request's parameters, at
+    most 1 MiB like every payload), or record it as a whisk error in OpenWhisk's shape.
+    ``invoker`` names the edge invoker it was handed to (written before the hand-over), whose
+    agent may still run it; no ``invoker``: it ran, if at all, inside the controller.
+    ``artifacts``: the outputs allocated for such a run and their lineage, to register what
+    the agent kept (``dispatch.artifacts.journaled``).
+    ``api_key``: whether the action was given the caller's key (never stored).
+    ``path``: the fully qualified name the action was reached by (``/ns/pkg/name``, or through
+    a binding ``/ns/binding/name``), resolved again on recovery; documents written before
+    packages existed have none and mean ``/namespace/name``."""
+
+    activationId: str
+    namespace: str
+    name: str
+    path: NotRequired[str]
+    version: str
+    subject: str
+    start: int
+    payload: dict[str, Any]
+    blocking: bool
+    api_key: bool
+    composition: bool
+    cause: NotRequired[str]
+    invoker: NotRequired[str]
+    artifacts: NotRequired[dict[str, Any]]
+
+
+def accepted(*, namespace: str, name: str, path: str, version: str, subject: str,
+             activation_id: str, start: int, payload: dict[str, Any], blocking: bool,
+             api_key: bool, composition: bool, cause: str | None) -> AcceptedDoc:
+    doc: AcceptedDoc = {
+        "activationId": activation_id, "namespace": namespace, "name": name, "path": path,
+        "version": version, "subject": subject, "start": start, "payload": payload,
+        "blocking": blocking, "api_key": api_key, "composition": composition,
+    }
+    if cause is not None:
+        doc["cause"] = cause
+    return doc
 
 
 def to_doc(rec: ActivationRecord) -> dict[str, Any]:

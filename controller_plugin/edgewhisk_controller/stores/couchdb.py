@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import base64
 import builtins
+import itertools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
@@ -33,8 +34,11 @@ from .interface import (
     Doc,
     Scalar,
     Store,
+    Write,
+    WriteResult,
     check_collection,
     check_id,
+    check_write,
     split_doc,
 )
 
@@ -97,6 +101,43 @@ class CouchDBStore(Store):
             await self.get(coll, id)
             raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
         _raise_for(status, body, f"{coll}/{id}")
+
+    async def write_many(self, writes: Sequence[Write]) -> builtins.list[WriteResult]:
+        """Writes to one collection that follow each other go in one ``_bulk_docs``."""
+        checked = [(write, check_write(write)) for write in writes]
+        results: builtins.list[WriteResult] = []
+        for coll, run in itertools.groupby(checked, key=lambda pair: pair[0].coll):
+            answers: builtins.list[WriteResult | Doc] = []
+            for write, (id, rev, body) in run:
+                if rev is not None and not _REV.fullmatch(rev):  # not a revision CouchDB has
+                    answers.append(Conflict(f"{coll}/{id}: revision {rev!r} is not current"))
+                elif write.delete:
+                    answers.append({"_id": id, "_rev": rev, "_deleted": True})
+                else:
+                    answers.append({"_id": id, **body} if rev is None
+                                   else {"_id": id, "_rev": rev, **body})
+            docs = [doc for doc in answers if isinstance(doc, dict)]
+            sent = iter(await self._bulk_docs(coll, docs) if docs else [])
+            results += [next(sent) if isinstance(doc, dict) else doc for doc in answers]
+        return results
+
+    async def _bulk_docs(self, coll: str, docs: builtins.list[Doc]) -> builtins.list[WriteResult]:
+        await self._ensure_database(coll)
+        status, body = await self._request("POST", self._path(coll, "_bulk_docs"),
+                                           json_body={"docs": docs})
+        _raise_for(status, body, f"{coll}/_bulk_docs")
+        results: builtins.list[WriteResult] = []
+        for doc, answer in zip(docs, body, strict=True):
+            what = f"{coll}/{doc['_id']}"
+            if "error" not in answer:
+                results.append(None if doc.get("_deleted") else str(answer["rev"]))
+            elif answer["error"] == "conflict":
+                results.append(Conflict(f"{what}: {answer.get('reason')}"))
+            elif answer["error"] == "not_found":
+                results.append(NotFound(f"{what}: {answer.get('reason')}"))
+            else:
+                results.append(StoreError(f"{what}: {answer['error']}: {answer.get('reason')}"))
+        return results
 
     # -- queries --------------------------------------------------------------------------
 

@@ -19,11 +19,12 @@ import abc
 import builtins
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from .exceptions import NotFound
+from .exceptions import Conflict, NotFound, StoreError
 
 Doc = dict[str, Any]
 """A JSON document: ``_id``, ``_rev`` plus the caller's top-level fields."""
@@ -37,6 +38,22 @@ _COLLECTION = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 # The upper bound of a prefix range, as CouchDB documents it for _all_docs and views.
 PREFIX_END = "\ufff0"
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write of a batch (``Store.write_many``): ``doc`` put into ``coll`` (its ``_rev``
+    checked as ``put`` checks it), or with ``delete`` the document ``doc["_id"]`` deleted at
+    ``doc["_rev"]``."""
+
+    coll: str
+    doc: Mapping[str, Any]
+    delete: bool = False
+
+
+WriteResult = str | None | StoreError
+"""Per write of a batch: the new revision of a put, None for a delete, or the ``Conflict`` or
+``NotFound`` that refused that write alone."""
 
 
 class Store(abc.ABC):
@@ -98,6 +115,31 @@ class Store(abc.ABC):
         """Return how many documents ``list`` would return with the same selection."""
         check_collection(coll)
         return await self._count_checked(coll, prefix, check_selection(prefix, filters))
+
+    async def write_many(self, writes: Sequence[Write]) -> builtins.list[WriteResult]:
+        """Apply ``writes`` in order; one result per write (``WriteResult``).
+
+        Why: group commit. Writes of many concurrent tasks (the activations' accepted and
+        final records) share one transaction (SQLite) or one request per collection (CouchDB's
+        ``_bulk_docs``), so a commit's cost is paid once per batch instead of once per write.
+        A refused write (stale ``_rev``, absent document) refuses only itself, as in
+        ``_bulk_docs``; invalid input (``ValueError``) refuses the whole batch before anything
+        is written; an unreachable backend raises ``StoreUnavailable`` and the batch may be
+        partly applied (CouchDB) or not at all (SQLite). This default writes one at a time.
+        """
+        for write in writes:
+            check_write(write)
+        results: builtins.list[WriteResult] = []
+        for write in writes:
+            try:
+                if write.delete:
+                    await self.delete(write.coll, write.doc["_id"], write.doc["_rev"])
+                    results.append(None)
+                else:
+                    results.append(await self.put(write.coll, write.doc))
+            except (Conflict, NotFound) as exc:
+                results.append(exc)
+        return results
 
     @abc.abstractmethod
     async def _list_checked(
@@ -184,6 +226,17 @@ def split_doc(doc: Mapping[str, Any]) -> tuple[str, str | None, Doc]:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"document {id!r} is not JSON: {exc}") from exc
     return id, rev, body
+
+
+def check_write(write: Write) -> tuple[str, str | None, Doc]:
+    """Check one write of a batch; (id, rev, body) as ``split_doc`` gives them."""
+    check_collection(write.coll)
+    if write.delete:
+        id, rev = write.doc.get("_id"), write.doc.get("_rev")
+        if not isinstance(rev, str):
+            raise ValueError(f"a delete needs the document's _rev, got {rev!r}")
+        return check_id(id), rev, {}  # type: ignore[arg-type]
+    return split_doc(write.doc)
 
 
 def check_selection(

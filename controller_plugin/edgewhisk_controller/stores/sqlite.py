@@ -22,7 +22,7 @@ import builtins
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,8 +33,11 @@ from .interface import (
     Doc,
     Scalar,
     Store,
+    Write,
+    WriteResult,
     check_collection,
     check_id,
+    check_write,
     split_doc,
 )
 
@@ -76,6 +79,16 @@ class SQLiteStore(Store):
 
     async def delete(self, coll: str, id: str, rev: str) -> None:
         await self._call(self._delete, check_collection(coll), check_id(id), rev)
+
+    async def write_many(self, writes: Sequence[Write]) -> builtins.list[WriteResult]:
+        """Every write in one ``BEGIN IMMEDIATE`` transaction: one commit for the batch."""
+        checked = []
+        for write in writes:
+            id, rev, body = check_write(write)
+            text = None if write.delete else json.dumps(
+                body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            checked.append((write.coll, id, rev, text))
+        return await self._call(self._write_many, checked)
 
     async def _list_checked(
         self,
@@ -184,36 +197,31 @@ class SQLiteStore(Store):
 
     def _put(self, coll: str, id: str, rev: str | None, text: str) -> str:
         table = self._table(coll)
-
-        def work(conn: sqlite3.Connection) -> str:
-            row = conn.execute(f"SELECT rev FROM {table} WHERE id = ?", (id,)).fetchone()
-            current = None if row is None else row[0]
-            if rev != current:
-                raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
-            generation = 1 if current is None else int(current.split("-", 1)[0]) + 1
-            digest = hashlib.md5(f"{current}\n{text}".encode(), usedforsecurity=False)
-            new_rev = f"{generation}-{digest.hexdigest()}"
-            conn.execute(
-                f"INSERT INTO {table} (id, rev, body) VALUES (?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET rev = excluded.rev, body = excluded.body",
-                (id, new_rev, text),
-            )
-            return new_rev
-
-        return self._write(work)
+        return self._write(lambda conn: _put_row(conn, table, coll, id, rev, text))
 
     def _delete(self, coll: str, id: str, rev: str) -> None:
         table = self._table(coll)
+        self._write(lambda conn: _delete_row(conn, table, coll, id, rev))
 
-        def work(conn: sqlite3.Connection) -> None:
-            row = conn.execute(f"SELECT rev FROM {table} WHERE id = ?", (id,)).fetchone()
-            if row is None:
-                raise NotFound(f"{coll}/{id}")
-            if row[0] != rev:
-                raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
-            conn.execute(f"DELETE FROM {table} WHERE id = ?", (id,))
+    def _write_many(
+        self, writes: builtins.list[tuple[str, str, str | None, str | None]]
+    ) -> builtins.list[WriteResult]:
+        tables = {coll: self._table(coll) for coll, *_ in writes}
 
-        self._write(work)
+        def work(conn: sqlite3.Connection) -> builtins.list[WriteResult]:
+            results: builtins.list[WriteResult] = []
+            for coll, id, rev, text in writes:
+                try:
+                    if text is None:
+                        _delete_row(conn, tables[coll], coll, id, rev or "")
+                        results.append(None)
+                    else:
+                        results.append(_put_row(conn, tables[coll], coll, id, rev, text))
+                except (Conflict, NotFound) as exc:  # checked before any change: skip it
+                    results.append(exc)
+            return results
+
+        return self._write(work)
 
     def _list(
         self,
@@ -245,6 +253,34 @@ class SQLiteStore(Store):
         where, params = _where(prefix, filters)
         sql = f"SELECT count(*) FROM {table} WHERE {' AND '.join(where) or '1'}"
         return int(self._connection().execute(sql, params).fetchone()[0])
+
+
+def _put_row(conn: sqlite3.Connection, table: str, coll: str, id: str, rev: str | None,
+             text: str) -> str:
+    """Put one document inside the caller's transaction; its new revision."""
+    row = conn.execute(f"SELECT rev FROM {table} WHERE id = ?", (id,)).fetchone()
+    current = None if row is None else row[0]
+    if rev != current:
+        raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
+    generation = 1 if current is None else int(current.split("-", 1)[0]) + 1
+    digest = hashlib.md5(f"{current}\n{text}".encode(), usedforsecurity=False)
+    new_rev = f"{generation}-{digest.hexdigest()}"
+    conn.execute(
+        f"INSERT INTO {table} (id, rev, body) VALUES (?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET rev = excluded.rev, body = excluded.body",
+        (id, new_rev, text),
+    )
+    return new_rev
+
+
+def _delete_row(conn: sqlite3.Connection, table: str, coll: str, id: str, rev: str) -> None:
+    """Delete one document inside the caller's transaction."""
+    row = conn.execute(f"SELECT rev FROM {table} WHERE id = ?", (id,)).fetchone()
+    if row is None:
+        raise NotFound(f"{coll}/{id}")
+    if row[0] != rev:
+        raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
+    conn.execute(f"DELETE FROM {table} WHERE id = ?", (id,))
 
 
 def _where(prefix: str | None, filters: dict[str, Scalar]) -> tuple[list[str], list[Any]]:

@@ -20,17 +20,20 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from edgewhisk_tunnel import CloseCode, ProtocolError, Register
+from edgewhisk_tunnel import CloseCode, Produce, ProtocolError, Register
 
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import InvokerState, PlacementEngine
 from .artifact_service import ArtifactService
+from .exceptions import InvokerLost
 from .remote import RemoteInvoker
 from .session import Session
 from .tokens import DeviceToken, Tokens
 from .twins import REGISTER_COLUMNS
 
 if TYPE_CHECKING:
+    from edgewhisk_runtime.containers import RunOutcome
+
     from ..artifacts.registry import ArtifactRegistry
     from ..stores import Doc
 
@@ -40,6 +43,10 @@ OFFLINE_AFTER_S = 10.0
 """OpenWhisk's timing: an invoker without a heartbeat for 10 s is offline."""
 HEARTBEAT_S = 1.0
 """How often both sides send heartbeats (at most; faster for a short offline window)."""
+RECONNECT_CAP_S = 30.0
+"""An agent's longest reconnect backoff by default (``edgewhisk invoker --backoff-cap``): after
+a restart, an edge invoker's recovered activations wait this long beyond the offline window
+for it to register again."""
 
 _STATE_FIELDS = frozenset(InvokerState.__dataclass_fields__)
 
@@ -57,6 +64,11 @@ class TunnelHub:
         self.artifacts = ArtifactService(artifacts, self.devices)
         self.sessions: set[Session] = set()
         self.closed = False
+        # start-up recovery: invoker id -> activation id -> (memory MB, logs bytes, produces,
+        # outcome)
+        self.reclaims: dict[str, dict[str, tuple[int, int, tuple[Produce, ...],
+                                                 asyncio.Future[RunOutcome]]]] = {}
+        self._reclaim_timer: asyncio.TimerHandle | None = None
 
     # -- connections ------------------------------------------------------------------------
 
@@ -93,6 +105,9 @@ class TunnelHub:
         if device is None:
             device = RemoteInvoker(self, token, message, self.offline_after_s)
             self.devices[token.id] = device
+        for activation_id, (memory_mb, logs, produces, future) in \
+                self.reclaims.pop(token.id, {}).items():
+            device.adopt(activation_id, memory_mb, logs, produces, future, session)
         previous = await device.attach(session, message)
         if device.online:
             self._engine_update(device, *REGISTER_COLUMNS, "healthy")
@@ -103,6 +118,32 @@ class TunnelHub:
         if previous is not None:
             await previous.close(CloseCode.REPLACED, "a newer connection registered this invoker")
         return device
+
+    def reclaim(self, invoker_id: str, activation_id: str, memory_mb: int, logs_limit: int,
+                produces: tuple[Produce, ...] = ()) -> asyncio.Future[RunOutcome]:
+        """Start-up recovery: ``activation_id`` was sent to ``invoker_id`` before the
+        controller restarted (to keep ``produces``: its ``cloud`` uploads are accepted again).
+        The future ends with the result its agent delivers once it has
+        registered again holding it, else ``InvokerLost`` (it came back without it, or not
+        within the offline window plus ``RECONNECT_CAP_S``)."""
+        future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
+        self.reclaims.setdefault(invoker_id, {})[activation_id] = (memory_mb, logs_limit,
+                                                                   produces, future)
+        if self._reclaim_timer is None:
+            self._reclaim_timer = asyncio.get_running_loop().call_later(
+                self.offline_after_s + RECONNECT_CAP_S, self._unclaimed)
+        return future
+
+    def _unclaimed(self, why: str = "") -> None:
+        """The window is over (or the controller stops): what no agent came back for is
+        lost."""
+        window = self.offline_after_s + RECONNECT_CAP_S
+        why = why or f"it did not reconnect within {window:g} s of the controller's restart"
+        for invoker_id, waiting in self.reclaims.items():
+            for *_, future in waiting.values():
+                if not future.done():
+                    future.set_exception(InvokerLost(invoker_id, why))
+        self.reclaims.clear()
 
     def disconnected(self, session: Session) -> None:
         device = session.invoker
@@ -167,6 +208,9 @@ class TunnelHub:
         """``on_shutdown``: refuse new registrations, give up remote work, close sockets
         with GOING_AWAY (before aiohttp waits for handlers, which these would block)."""
         self.closed = True
+        if self._reclaim_timer is not None:
+            self._reclaim_timer.cancel()
+        self._unclaimed("the controller is shutting down")
         for device in list(self.devices.values()):
             device.liveness.stop()
             device.lose_all("the controller is shutting down")

@@ -100,6 +100,8 @@ class Pending:
 
 
 class RemoteInvoker(Invoker):
+    outlives_controller = True  # the agent runs on when the controller dies
+
     def __init__(self, owner: Owner, token: DeviceToken, register: Register,
                  offline_after_s: float) -> None:
         self.id = token.id
@@ -178,11 +180,22 @@ class RemoteInvoker(Invoker):
 
     # -- connections ------------------------------------------------------------------------
 
+    def adopt(self, activation_id: str, memory_mb: int, logs_limit: int,
+              produces: tuple[Produce, ...], future: asyncio.Future[RunOutcome],
+              session: Connection) -> None:
+        """An activation a previous run of the controller sent here (start-up recovery): it
+        counts as sent on ``session``, so ``attach`` keeps it if the device holds it (its
+        result then ends ``future``, once) and loses it otherwise."""
+        self.pending[activation_id] = Pending("", memory_mb, logs_limit, future,
+                                              sent_on=session, produces=produces)
+
     async def attach(self, session: Connection, register: Register) -> Connection | None:
         """``session`` registered as this invoker; returns the connection it replaces.
 
         Activations not sent yet go out now; those sent before that the device no longer
-        holds (``register.holding``) are lost: re-sending could run them twice.
+        holds (``register.holding``) are lost: re-sending could run them twice. Held ids this
+        controller does not know (it restarted since, and gave them up or never accepted
+        them) are remembered as ended, so that their results are ignored, not foreign.
         """
         previous, self.session = self.session, session
         self.register = register
@@ -198,6 +211,8 @@ class RemoteInvoker(Invoker):
                 self._lose(activation_id, "it reconnected without the activation")
             else:  # the device resends all its frames of an unconfirmed result
                 pending.logs, pending.log_bytes = [], 0
+        for activation_id in holding.difference(self.pending, self.finished):
+            self._forget(activation_id, "unknown")
         for pending in list(self.pending.values()):
             if pending.sent_on is None:
                 await self._send(pending, session)
@@ -309,7 +324,8 @@ class RemoteInvoker(Invoker):
             raise Foreign(f"{what} for activation {activation_id!r}, which invoker "
                           f"{self.id!r} was not given")
         log.info("invoker %s: ignored a %s %s for activation %s", self.id,
-                 "late" if how in ("lost", "abandoned") else "duplicate", what, activation_id)
+                 "late" if how in ("lost", "abandoned", "unknown") else "duplicate", what,
+                 activation_id)
 
     def _forget(self, activation_id: str, how: str) -> None:
         self.finished[activation_id] = how

@@ -97,11 +97,15 @@ async def stage(store: NodeStore, consumes: Sequence[ConsumeSpec], fetch: Fetch,
     return staged
 
 
+def location_path(location: str) -> Path:
+    """The local path a produced artifact's ``location`` (a ``file:`` URI or a path) names."""
+    parsed = urlparse(location)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(location)
+
+
 def _location(location: str, root: Path, name: str) -> Path:
     """The local path of a produced artifact's ``location``, refused unless inside ``root``."""
-    parsed = urlparse(location)
-    path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(location)
-    resolved = path.resolve()
+    resolved = location_path(location).resolve()
     if root not in resolved.parents:
         raise ArtifactError(f"produced artifact '{name}': location {location} is not inside "
                             f"the run's produce root {root}; not stored")

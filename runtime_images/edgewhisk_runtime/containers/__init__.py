@@ -21,6 +21,7 @@ from edgewhisk_runtime.containers.exceptions import (
     ContainerUnreachable,
     ImageUnavailable,
     InsufficientMemory,
+    NamespaceRefused,
     PoolClosed,
     UnsupportedKind,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "ImageUnavailable",
     "InsufficientMemory",
     "NODEJS",
+    "NamespaceRefused",
     "PYTHON",
     "PoolClosed",
     "ProcessBackend",

@@ -10,9 +10,18 @@ Why these choices:
   collection);
 - port 8080 is published on 127.0.0.1 only, on a free port (retried if taken meanwhile);
 - ``memory_mb`` becomes ``--memory`` and ``--memory-swap`` (no swap), as upstream's
-  DockerContainerFactory does; podman with runc accepts it under cgroupfs (cgroup v1) here.
+  DockerContainerFactory does; podman with runc accepts it under cgroupfs (cgroup v1) here;
+  CPU is a share proportional to the memory limit (upstream's rule: 256 MB weighs the
+  default 1024);
+- what an action can see and do (:data:`HARDENING`, :meth:`DockerBackend.settings`): the
+  default bridge network, never the host's unless ``run_options`` say so; a read-only root
+  with a private tmpfs ``/tmp`` (HOME and TMPDIR point there); no capabilities
+  (``cap_drop=["ALL"]``) and ``no-new-privileges``; a pids limit; and of the invoker's files
+  only its own :class:`~.exchange.Exchange` folders (``in/`` read-only, ``out/`` writable, at
+  the same paths as on the host): never the node store itself.
 Every container carries ``labels`` (by default ``org.edgewhisk.backend=<id of this backend>``)
-so that leftovers can be found by label, never by name.
+so that leftovers can be found by label, never by name; its exchange folder is an
+``edgewhisk-container-<owner>-*`` work folder (``edgewhisk_runtime.workdirs``), removed with it.
 """
 
 from __future__ import annotations
@@ -21,10 +30,11 @@ import asyncio
 import contextlib
 import functools
 import re
+import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,12 +42,14 @@ import docker
 import docker.errors
 from docker.models.containers import Container as SdkContainer
 
+from edgewhisk_runtime import workdirs
 from edgewhisk_runtime.containers.exceptions import (
     BackendUnavailable,
     ContainerStartError,
     ImageUnavailable,
     UnsupportedKind,
 )
+from edgewhisk_runtime.containers.exchange import Exchange
 from edgewhisk_runtime.containers.interface import BLACKBOX, ActionSpec, ContainerBackend
 from edgewhisk_runtime.containers.proxy_client import ProxyContainer
 from edgewhisk_runtime.local import free_port
@@ -51,6 +63,12 @@ DEFAULT_IMAGES = {"python:3": "localhost/edgewhisk/python3-ai:latest"}
 # Upstream's Messages.memoryExhausted, verbatim; the OOM-kill counters of cgroup v1 and v2.
 MEMORY_EXHAUSTED = "The action exhausted its memory and was aborted."
 OOM_FILES = ("/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory.events")
+PIDS_LIMIT = 512
+HARDENING: dict[str, Any] = {"read_only": True, "cap_drop": ["ALL"],
+                             "security_opt": ["no-new-privileges"], "pids_limit": PIDS_LIMIT}
+"""The settings every container gets (``run_options`` may add to them, never loosen them by
+accident: a key given there wins, so loosening is explicit)."""
+SCRATCH = "/tmp"
 
 T = TypeVar("T")
 
@@ -59,9 +77,11 @@ class DockerContainer(ProxyContainer):
     """One container of the image, its output read by an attach thread."""
 
     def __init__(self, backend: DockerBackend, sdk: SdkContainer, kind: str, port: int,
-                 concurrency: int) -> None:
+                 concurrency: int, exchange: Exchange, folder: Path) -> None:
         super().__init__(f"docker-{sdk.id[:12]}", kind, HOST, port, concurrency)
         self.sdk = sdk
+        self.exchange = exchange
+        self.folder = folder
         self._backend = backend
         self._running = True
         self._destroyed = False
@@ -129,33 +149,31 @@ class DockerContainer(ProxyContainer):
                 await asyncio.wait_for(self._ended.wait(), 5.0)
             if not self._ended.is_set():
                 self._end()
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class DockerBackend(ContainerBackend):
     """Kinds: those in ``images`` (default: python:3 -> the python3-ai image) and blackbox.
 
     ``env`` is added to every container's environment; ``labels`` to its labels;
-    ``run_options`` are passed to ``containers.create`` as they are (e.g. ``volumes``).
-    ``shared_dirs`` are bind-mounted read-write at the same path inside every container: the
-    invoker's node store, so the staged paths of the ``edgewhisk`` /run field and the produce
-    root mean the same inside and outside (``edgewhisk_runtime.artifacts.stage``).
+    ``run_options`` are passed to ``containers.create`` over :meth:`settings` (e.g.
+    ``network_mode="host"``, asked for explicitly). ``workroot`` is where each container's
+    exchange folder is made (default: the temporary folder; put it on the node store's file
+    system so that staging an artifact is a hard link): its ``in/`` and ``out/`` are mounted
+    at the same path inside, so the staged paths of the ``edgewhisk`` /run field and the
+    produce root mean the same inside and outside (``edgewhisk_runtime.artifacts.stage``).
     """
 
     def __init__(self, client: docker.DockerClient, images: Mapping[str, str] | None = None, *,
                  env: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
                  run_options: Mapping[str, Any] | None = None,
-                 shared_dirs: Sequence[Path] = ()) -> None:
+                 workroot: Path | None = None) -> None:
         self.client = client
         self.images = dict(DEFAULT_IMAGES if images is None else images)
         self.env = dict(env or {})
         self.labels = dict(labels or {BACKEND_LABEL: uuid.uuid4().hex})
         self.run_options = dict(run_options or {})
-        if shared_dirs:
-            volumes = dict(self.run_options.get("volumes") or {})
-            for folder in shared_dirs:
-                path = str(Path(folder).resolve())
-                volumes[path] = {"bind": path, "mode": "rw"}
-            self.run_options["volumes"] = volumes
+        self.workroot = workroot
         self.kinds = frozenset({*self.images, BLACKBOX})
 
     async def call(self, fn: Callable[[], T]) -> T:
@@ -193,19 +211,37 @@ class DockerBackend(ContainerBackend):
                 raise
         raise ContainerStartError(f"{image} did not start: {failure}")
 
-    async def _create(self, spec: ActionSpec, image: str, port: int) -> DockerContainer:
+    def settings(self, spec: ActionSpec, exchange: Exchange) -> dict[str, Any]:
+        """What ``containers.create`` is told besides the image and the port: the limits of
+        ``spec``, :data:`HARDENING`, the scratch tmpfs and the exchange mounts, then
+        ``run_options`` over them."""
         memory = f"{spec.memory_mb}m"
+        volumes = {str(exchange.inbox): {"bind": str(exchange.inbox), "mode": "ro"},
+                   str(exchange.outbox): {"bind": str(exchange.outbox), "mode": "rw"}}
+        return {**HARDENING, "environment": {"HOME": SCRATCH, "TMPDIR": SCRATCH, **spec.env,
+                                             **self.env},
+                "labels": self.labels, "mem_limit": memory, "memswap_limit": memory,
+                "cpu_shares": max(2, spec.memory_mb * 4),
+                "tmpfs": {SCRATCH: f"rw,size={spec.memory_mb}m,mode=1777"},
+                "volumes": volumes, **self.run_options}
+
+    async def _create(self, spec: ActionSpec, image: str, port: int) -> DockerContainer:
+        folder = workdirs.make(workdirs.CONTAINER, self.workroot)
+        exchange = Exchange(folder)
         create = functools.partial(
             self.client.containers.create, image, detach=True,
-            ports={PROXY_PORT: (HOST, port)}, environment={**spec.env, **self.env},
-            labels=self.labels, mem_limit=memory, memswap_limit=memory, **self.run_options)
+            ports={PROXY_PORT: (HOST, port)}, **self.settings(spec, exchange))
         try:
             sdk = await self.call(create)
         except docker.errors.NotFound as exc:
+            shutil.rmtree(folder, ignore_errors=True)
             if spec.kind == BLACKBOX:
                 raise ImageUnavailable(image) from exc
             raise ContainerStartError(f"no image {image}: {exc}") from exc
-        return DockerContainer(self, sdk, spec.kind, port, spec.concurrency)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return DockerContainer(self, sdk, spec.kind, port, spec.concurrency, exchange, folder)
 
     async def leftovers(self) -> list[str]:
         """Ids of containers with this backend's labels that still exist (running or not)."""

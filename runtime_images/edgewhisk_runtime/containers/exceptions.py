@@ -18,6 +18,8 @@ Hierarchy::
     │                               its process or container is gone
     ├── ContainerTimeout            no HTTP answer within the time allowed
     ├── InsufficientMemory          the action needs more memory than the whole pool has
+    ├── NamespaceRefused            an unsandboxed process backend already serves another
+    │                               namespace (its message says why there is no sandbox)
     └── PoolClosed                  run() on a pool that is closed or closing
 """
 
@@ -63,6 +65,17 @@ class InsufficientMemory(ContainerError):
         self.needed_mb = needed_mb
         self.pool_mb = pool_mb
         super().__init__(f"the action needs {needed_mb} MB but the pool has {pool_mb} MB in all")
+
+
+class NamespaceRefused(ContainerError):
+    """Without a sandbox every action runs as the invoker's user and sees what it sees, so an
+    unsandboxed process backend serves the first namespace it runs and refuses the others."""
+
+    def __init__(self, namespace: str, serving: str, why: str) -> None:
+        self.namespace = namespace
+        self.serving = serving
+        super().__init__(f"this invoker runs actions without a sandbox ({why}), so it serves "
+                         f"one namespace only: '{serving}', not '{namespace}'")
 
 
 class PoolClosed(ContainerError):

@@ -43,6 +43,11 @@ class ActionSpec:
     concurrency: int       # max in-flight activations per container
     logs_mb: int = 10      # OpenWhisk logs limit (MB of 1024 * 1024 bytes); 0 = no logs
 
+    @property
+    def namespace(self) -> str:
+        """The namespace the action belongs to: the first segment of ``key``."""
+        return self.key.split("/", 1)[0]
+
     def init_payload(self) -> dict[str, Any]:
         """The /init body's ``value``: what upstream's invoker sends."""
         value: dict[str, Any] = {"name": self.key.split("@")[0], "main": self.main,

@@ -2,8 +2,20 @@
 
 Why: the embedded default needs no container engine, and the proxy process is exactly what a
 container would run (``python -m edgewhisk_runtime serve``), so the pool cannot tell the
-difference. There is no memory isolation here (``memory_mb`` is only the pool's slot size);
-the Docker backend enforces it.
+difference.
+
+Isolation: each proxy runs in a bubblewrap sandbox (:mod:`.sandbox`: its own user, pid
+namespace, private /tmp, a read-only view of only what the runtime needs, its own work folder,
+resource limits from the action's limits), with an environment built from the allow-list
+(``edgewhisk_runtime.environment``), and sees the invoker's node store only through its
+:class:`~.exchange.Exchange`. Where bubblewrap is missing or cannot create namespaces, the
+backend says why at start (a warning in the log) and serves the first namespace it runs only
+(:class:`~.exceptions.NamespaceRefused` for the others): without a sandbox every action runs
+as the invoker's user, which is safe for one tenant, not for two.
+
+Work folders are ``edgewhisk-container-<owner>-*`` (``edgewhisk_runtime.workdirs``) under
+``workroot`` (default: the temporary folder; put it on the node store's file system so that
+staging an artifact is a hard link), so a crashed owner's folders are swept at the next start.
 
 Cleanup is by pid, never by name: the proxy runs in its own session and starts the action in
 another one, so :meth:`ProcessContainer.destroy` freezes the proxy (SIGSTOP: it cannot start
@@ -18,34 +30,51 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import signal
 import sys
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
-from edgewhisk_runtime.containers.exceptions import ContainerStartError, UnsupportedKind
+from edgewhisk_runtime import workdirs
+from edgewhisk_runtime.containers.exceptions import (
+    ContainerStartError,
+    NamespaceRefused,
+    UnsupportedKind,
+)
+from edgewhisk_runtime.containers.exchange import Exchange
 from edgewhisk_runtime.containers.interface import NODEJS, PYTHON, ActionSpec, ContainerBackend
 from edgewhisk_runtime.containers.proxy_client import ProxyContainer
+from edgewhisk_runtime.containers.sandbox import Limits, Sandbox
+from edgewhisk_runtime.environment import proxy_environment
 from edgewhisk_runtime.local import free_port
+
+log = logging.getLogger("edgewhisk_runtime.containers")
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 30.0
 START_ATTEMPTS = 3  # a free port can be taken between choosing it and binding it
 READ_CHUNK = 64 * 1024
 NODE_PROXY = Path(__file__).resolve().parents[2] / "nodejs" / "proxy.js"
+DEFAULT_NPROC = 512
+"""Processes (threads included) of one sandbox; what a container's pids limit would be."""
+DEFAULT_FSIZE_MB = 1024
+"""The largest file an action may write (OpenWhisk has no such limit; artifacts can be big)."""
+NO_SANDBOX = "the sandbox is turned off"
 
 
 class ProcessContainer(ProxyContainer):
     """One proxy child process with its stdout/stderr read as asyncio pipes."""
 
     def __init__(self, kind: str, process: asyncio.subprocess.Process, port: int,
-                 workdir: Path, concurrency: int) -> None:
+                 workdir: Path, concurrency: int, exchange: Exchange) -> None:
         super().__init__(f"process-{process.pid}", kind, HOST, port, concurrency)
         self.pid = process.pid
         self.workdir = workdir
+        self.exchange = exchange
         self._process = process
         self._readers = [asyncio.ensure_future(self._read(name, stream)) for name, stream in
                          (("stdout", process.stdout), ("stderr", process.stderr))]
@@ -132,50 +161,112 @@ async def _exited(pidfd: int, timeout: float) -> None:
 class ProcessBackend(ContainerBackend):
     """python:3 always; nodejs:default when ``node`` and runtime_images/nodejs/proxy.js exist.
 
-    ``artifacts`` is the proxy's ``--artifacts`` folder; ``env`` is added to every process's
-    environment (after the action's own ``spec.env``).
+    ``artifacts`` is the proxies' ``--artifacts`` folder (each namespace gets its own
+    subfolder ``ARTIFACTS/<namespace>``); ``env`` is added to every process's environment
+    (after the allow-list and the action's own ``spec.env``). ``sandbox``: ``"auto"`` finds
+    bubblewrap, None turns it off; ``hidden`` are folders no sandbox may show (the invoker's
+    ``--data``, its node store) even where a bound folder holds them. ``nproc`` and
+    ``fsize_mb`` are the limits of every sandbox; memory and CPU time come from the action.
     """
 
     def __init__(self, *, artifacts: Path | None = None, env: Mapping[str, str] | None = None,
-                 node_proxy: Path = NODE_PROXY, python: str = sys.executable) -> None:
+                 node_proxy: Path = NODE_PROXY, python: str = sys.executable,
+                 workroot: Path | None = None,
+                 sandbox: Sandbox | Literal["auto"] | None = "auto",
+                 hidden: Sequence[Path] = (), nproc: int = DEFAULT_NPROC,
+                 fsize_mb: int = DEFAULT_FSIZE_MB) -> None:
         self.artifacts = artifacts
         self.env = dict(env or {})
         self.python = python
+        self.workroot = workroot
         self.node = shutil.which("node")
         self.node_proxy = node_proxy
         kinds = {PYTHON}
         if self.node is not None and node_proxy.is_file():
             kinds.add(NODEJS)
         self.kinds = frozenset(kinds)
+        self.nproc, self.fsize_mb = nproc, fsize_mb
+        self.prlimit = shutil.which("prlimit")
+        self.unsandboxed: str | None = NO_SANDBOX if sandbox is None else None
+        if sandbox == "auto":
+            extra = _node_dirs(self.node, node_proxy) if NODEJS in kinds and self.node else []
+            sandbox, self.unsandboxed = Sandbox.detect(python=python, extra=extra,
+                                                       hidden=hidden)
+        self.sandbox: Sandbox | None = sandbox
+        self._namespace: str | None = None
+        if self.unsandboxed is not None:
+            log.warning("process backend: actions run without a sandbox (%s): each runs as "
+                        "this process's user and can read what it can read, so this invoker "
+                        "serves one namespace only", self.unsandboxed)
 
-    def _command(self, kind: str, port: int, workdir: Path) -> list[str]:
+    def _command(self, kind: str, port: int, workdir: Path, namespace: str) -> list[str]:
         if kind == PYTHON:
             args = [self.python, "-m", "edgewhisk_runtime", "serve", "--host", HOST,
                     "--port", str(port), "--workdir", str(workdir), "--lifeline-stdin"]
-            if self.artifacts is not None:
-                args += ["--artifacts", str(self.artifacts)]
+            artifacts = self._artifacts(namespace)
+            if artifacts is not None:
+                args += ["--artifacts", str(artifacts)]
             return args
         assert self.node is not None
         return [self.node, str(self.node_proxy), "--host", HOST, "--port", str(port),
                 "--workdir", str(workdir), "--lifeline-stdin"]
 
+    def _artifacts(self, namespace: str) -> Path | None:
+        if self.artifacts is None:
+            return None
+        folder = self.artifacts / namespace
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _admit(self, namespace: str) -> None:
+        """Unsandboxed, only the first namespace is served (see the module docstring)."""
+        if self.unsandboxed is None:
+            return
+        if self._namespace is None:
+            self._namespace = namespace
+        elif namespace != self._namespace:
+            raise NamespaceRefused(namespace, self._namespace, self.unsandboxed)
+
+    def _wrap(self, command: list[str], spec: ActionSpec, workdir: Path,
+              exchange: Exchange) -> tuple[list[str], dict[str, str]]:
+        """The command line and environment of one proxy: sandboxed, or limited only."""
+        limits = Limits.of(spec.memory_mb, fsize_mb=self.fsize_mb, nproc=self.nproc)
+        tmp = Path("/tmp") if self.sandbox is not None else workdir / "tmp"
+        env = {**proxy_environment(workdir, tmp, python=self.python), **spec.env, **self.env}
+        if self.sandbox is not None:
+            return self.sandbox.command(command, workdir=workdir, inbox=exchange.inbox,
+                                        limits=limits, env=env,
+                                        writable=self._writable(spec.namespace)), env
+        tmp.mkdir()
+        # No process limit unsandboxed: RLIMIT_NPROC would count all of this user's processes.
+        prefix = limits.prlimit(self.prlimit, nproc=False) if self.prlimit else []
+        return prefix + command, env
+
+    def _writable(self, namespace: str) -> list[Path]:
+        folder = self._artifacts(namespace)
+        return [] if folder is None else [folder]
+
     async def start(self, spec: ActionSpec) -> ProcessContainer:
         if spec.kind not in self.kinds:
             raise UnsupportedKind(spec.kind, self.kinds)
-        env = {**os.environ, **spec.env, **self.env, "PYTHONUNBUFFERED": "1"}
+        self._admit(spec.namespace)
         failure: Exception | None = None
         for _ in range(START_ATTEMPTS):
-            workdir = Path(tempfile.mkdtemp(prefix="edgewhisk-container-"))
+            workdir = workdirs.make(workdirs.CONTAINER, self.workroot)
+            exchange = Exchange(workdir)
             port = free_port(HOST)
+            command, env = self._wrap(self._command(spec.kind, port, workdir, spec.namespace),
+                                      spec, workdir, exchange)
             try:
                 process = await asyncio.create_subprocess_exec(
-                    *self._command(spec.kind, port, workdir), stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
-                    cwd=workdir, start_new_session=True)
+                    *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE, env=env, cwd=workdir,
+                    start_new_session=True)
             except OSError as exc:
                 shutil.rmtree(workdir, ignore_errors=True)
                 raise ContainerStartError(f"cannot start the {spec.kind} proxy: {exc}") from exc
-            container = ProcessContainer(spec.kind, process, port, workdir, spec.concurrency)
+            container = ProcessContainer(spec.kind, process, port, workdir, spec.concurrency,
+                                         exchange)
             try:
                 await container.wait_ready(READY_TIMEOUT_S, container.is_alive)
                 return container
@@ -186,3 +277,12 @@ class ProcessBackend(ContainerBackend):
                 await container.destroy()
                 raise
         raise ContainerStartError(f"the {spec.kind} proxy did not start: {failure}")
+
+
+def _node_dirs(node: str, node_proxy: Path) -> list[Path]:
+    """What a Node.js proxy needs in its sandbox: Node's installation, the proxy, and the
+    modules it finds by default (``.services/node_modules`` of a checkout: ``openwhisk`` and
+    ``redis``, which Composer's conductor actions require)."""
+    services = node_proxy.resolve().parents[2] / ".services" / "node_modules"
+    return [node_proxy.parent, Path(node).resolve().parent.parent,
+            *([services] if services.is_dir() else [])]

@@ -34,7 +34,7 @@ def main(args, note):
 def test_actions_read_and_write_artifacts_under_the_data_folder(tmp_path: Path,
                                                                 relative: bool) -> None:
     data = Path("state") if relative else tmp_path / "state"
-    artifacts = tmp_path / "state" / "artifacts"
+    artifacts = tmp_path / "state" / "artifacts" / "guest"  # the namespace's own folder
     (artifacts / "u1").mkdir(parents=True)
     (artifacts / "u1" / "note").write_text(json.dumps({"text": "hello"}))
     controller = Controller(data, cwd=tmp_path if relative else None).start()

@@ -97,10 +97,12 @@ class Env:
 
 @pytest.fixture
 def make_env(tmp_path: Path, run: Run) -> Iterator[Callable[..., Env]]:
-    """``make_env({"invoker-id": memory_mb, ...}, kinds=None)`` -> Env (one local invoker each)."""
+    """``make_env({"invoker-id": memory_mb, ...}, kinds=None, durable=True)`` -> Env (one local
+    invoker each; ``durable=False``: records written behind the answers)."""
     envs: list[Env] = []
 
-    def make(invokers: dict[str, int] | None = None, kinds: set[str] | None = None) -> Env:
+    def make(invokers: dict[str, int] | None = None, kinds: set[str] | None = None, *,
+             durable: bool = True) -> Env:
         async def build() -> Env:
             store = open_store(tmp_path / f"data{len(envs)}")
             registry = InvokerRegistry()
@@ -110,7 +112,7 @@ def make_env(tmp_path: Path, run: Run) -> Iterator[Callable[..., Env]]:
                 registry.register(LocalInvoker(id, pool, kinds))
                 engine.register(registry.get(id).state())
             return Env(store, registry, Dispatcher(store, registry, engine,
-                                                   api_host=API_HOST))
+                                                   api_host=API_HOST, durable=durable))
         env = run(build())
         envs.append(env)
         return env

@@ -56,9 +56,9 @@ class OwnedInvoker(LocalInvoker):
 @pytest.fixture
 def env(tmp_path: Path, run: Run) -> Iterator[Env]:
     artifacts = tmp_path / "artifacts"
-    for user in ("u1", "u2", "u3"):
-        (artifacts / user).mkdir(parents=True)
-        (artifacts / user / "glucose").write_text(f"readings of {user}")
+    for user in ("u1", "u2", "u3"):  # the namespace's own folder of the runtimes' --artifacts
+        (artifacts / NS / user).mkdir(parents=True)
+        (artifacts / NS / user / "glucose").write_text(f"readings of {user}")
 
     async def build() -> Env:
         store = open_store(tmp_path / "data")

@@ -46,7 +46,7 @@ def test_open_store_refuses_locations_it_cannot_serve(location):
 def test_the_public_surface_is_exactly_this():
     assert sorted(stores.__all__) == [
         "Conflict", "CouchDBStore", "Doc", "NotFound", "SQLiteStore", "Scalar", "Store",
-        "StoreError", "StoreUnavailable", "open_store", "update",
+        "StoreError", "StoreUnavailable", "Write", "WriteResult", "open_store", "update",
     ]
     for name in stores.__all__:
         assert getattr(stores, name) is not None

@@ -23,6 +23,7 @@ from edgewhisk_controller.stores import (
     NotFound,
     Store,
     StoreUnavailable,
+    Write,
     open_store,
     update,
 )
@@ -412,3 +413,63 @@ def test_an_unreachable_backend_raises_store_unavailable(
         assert caught.value.__cause__ is not None, "the backend's own error is kept as the cause"
     finally:
         run(store.close())
+
+
+# -- write_many: the batch every backend takes (group commit). Each write is applied or refused
+# on its own, in order, with put's and delete's answers; bad input refuses the whole batch.
+
+def test_a_batch_puts_and_deletes_across_collections_in_order(store: Store, run: Run[Any]):
+    async def scenario() -> tuple[list[Any], list[str], list[str]]:
+        rev = await store.put("accepted", {"_id": "a1", "n": 1})
+        results = await store.write_many([
+            Write("activations", {"_id": "a1", "n": 2}),
+            Write("accepted", {"_id": "a1", "_rev": rev}, delete=True),
+            Write("accepted", {"_id": "a2", "n": 3}),
+            Write("activations", {"_id": "a3", "n": 4}),
+        ])
+        done = [d["_id"] for d in await store.list("activations")]
+        left = [d["_id"] for d in await store.list("accepted")]
+        return results, done, left
+
+    results, done, left = run(scenario())
+    assert REVISION.fullmatch(results[0]) and results[1] is None
+    assert REVISION.fullmatch(results[2]) and REVISION.fullmatch(results[3])
+    assert done == ["a1", "a3"] and left == ["a2"]
+
+
+def test_a_refused_write_refuses_only_itself(store: Store, run: Run[Any]):
+    async def scenario() -> tuple[list[Any], dict[str, Any]]:
+        rev = await store.put("docs", {"_id": "x", "v": 1})
+        results = await store.write_many([
+            Write("docs", {"_id": "x", "v": 2}),  # exists: a put without _rev conflicts
+            Write("docs", {"_id": "y", "v": 1}),
+            Write("docs", {"_id": "gone", "_rev": "1-" + "0" * 32}, delete=True),
+            Write("docs", {"_id": "x", "_rev": "1-" + "f" * 32}, delete=True),  # stale
+            Write("docs", {"_id": "x", "_rev": "not-a-revision", "v": 3}),
+            Write("docs", {"_id": "x", "_rev": rev, "v": 4}),
+        ])
+        return results, await store.get("docs", "x")
+
+    results, x = run(scenario())
+    assert isinstance(results[0], Conflict) and REVISION.fullmatch(results[1])
+    assert isinstance(results[2], NotFound | Conflict)  # CouchDB cannot tell them apart here
+    assert isinstance(results[3], Conflict) and isinstance(results[4], Conflict)
+    assert REVISION.fullmatch(results[5]) and x["v"] == 4 and x["_rev"] == results[5]
+
+
+@pytest.mark.parametrize("write", [
+    pytest.param(Write("Bad-Collection", {"_id": "a"}), id="a bad collection name"),
+    pytest.param(Write("docs", {"_id": "_design"}), id="a reserved id"),
+    pytest.param(Write("docs", {"_id": "a", "v": float("nan")}), id="a body that is not JSON"),
+    pytest.param(Write("docs", {"_id": "a"}, delete=True), id="a delete without _rev"),
+])
+def test_bad_input_refuses_the_whole_batch_and_writes_nothing(
+    store: Store, run: Run[Any], write: Write
+):
+    with pytest.raises(ValueError):
+        run(store.write_many([Write("docs", {"_id": "ok"}), write]))
+    assert run(store.count("docs")) == 0
+
+
+def test_an_empty_batch_writes_nothing(store: Store, run: Run[Any]):
+    assert run(store.write_many([])) == []

@@ -281,7 +281,7 @@ class Api:
             status, body = await self.call("GET", f"activations/{activation_id}")
             if status == 200:
                 return dict(body)
-            assert status == 404, body
+            assert status == 202, body  # accepted, still running
             await asyncio.sleep(0.05)
         raise AssertionError(f"activation {activation_id} was not recorded in {timeout_s}s")
 

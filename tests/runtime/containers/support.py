@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from edgewhisk_runtime.containers import ActionSpec
+from edgewhisk_devkit import descendants
+from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 
 Run = Callable[[Awaitable[Any]], Any]
 TEST_LABEL = "org.edgewhisk.test-pool"
@@ -33,6 +34,18 @@ def stopped(pid: int, wait_s: float = 5.0) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+def host_pids(outcome: RunOutcome) -> list[int]:
+    """A process container's proxy and everything under it, as host pids, while it runs.
+
+    Why not the pids an action reports: in a sandbox they are its own pid namespace's."""
+    pid = int(outcome.container_id.removeprefix("process-"))
+    return [pid, *descendants(pid)]
+
+
+def all_stopped(pids: list[int]) -> bool:
+    return all(stopped(pid) for pid in pids)
 
 
 def running(pid: int) -> bool:

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import docker
 import pytest
+from edgewhisk_devkit import descendants
 from edgewhisk_runtime.containers import ContainerUnreachable
 from edgewhisk_runtime.containers.docker import MEMORY_EXHAUSTED, DockerBackend
 from edgewhisk_runtime.containers.pool import ABNORMAL_RUN
 from edgewhisk_runtime.containers.process import ProcessBackend, ProcessContainer
 
 from . import actions
-from .support import Run, fields, spec, stopped
+from .support import Run, all_stopped, fields, host_pids, spec
 from .test_pool import MakePool
 
 
@@ -35,14 +36,14 @@ def test_process_backend_runs_nodejs_actions(run: Run, make_pool: MakePool) -> N
     pool = make_pool(ProcessBackend())
     action = spec(actions.NODE_ECHO, kind="nodejs:default")
     outcomes = [run(pool.run(action, {}, fields(f"act{i}"))) for i in range(2)]
+    tree = host_pids(outcomes[1])
     assert [o.status for o in outcomes] == [200, 200]
     assert outcomes[0].container_id == outcomes[1].container_id
     assert outcomes[1].init_ms is None
     assert [line.split(" ", 1)[1] for line in outcomes[1].logs] == [
         "stdout: act1 out", "stderr: act1 err"]
     run(pool.close())
-    assert stopped(outcomes[0].response["pid"])
-    assert stopped(outcomes[0].response["proxy"])
+    assert all_stopped(tree)
 
 
 @pytest.mark.parametrize("images, kinds", [
@@ -59,22 +60,24 @@ def test_docker_backend_kinds(docker_client: docker.DockerClient,
 def test_a_destroyed_process_container_leaves_no_process_and_no_folder(run: Run) -> None:
     action = spec(actions.SLEEPER)
 
-    async def scenario() -> tuple[ProcessContainer, dict[str, float]]:
+    async def scenario() -> ProcessContainer:
         container = await ProcessBackend().start(action)
         assert await container.init(action.init_payload()) == (200, {"ok": True})
-        status, pids, _ = await container.run({"value": {}})
+        status, _, _ = await container.run({"value": {}})
         assert status == 200
         busy = asyncio.ensure_future(container.run({"value": {"sleep": 30}}))
         await asyncio.sleep(0.3)  # let /run reach the action
+        tree.extend([container.pid, *descendants(container.pid)])
         await container.destroy()
         await container.destroy()  # idempotent
         with pytest.raises(ContainerUnreachable):
             await busy
-        return container, pids
+        return container
 
-    container, pids = run(scenario())
+    tree: list[int] = []
+    container = run(scenario())
     assert not container.alive and not container.workdir.exists()
-    assert stopped(container.pid) and stopped(int(pids["pid"]))
+    assert len(tree) >= 2 and all_stopped(tree)
 
 
 def test_docker_container_has_the_memory_limit(run: Run, make_pool: MakePool,

@@ -25,7 +25,15 @@ from edgewhisk_runtime.containers.logs import TRUNCATED
 from edgewhisk_runtime.containers.pool import ABNORMAL_RUN, timed_out_message
 
 from . import actions
-from .support import Run, fields, proxy_children, running, spec, stopped
+from .support import (
+    Run,
+    all_stopped,
+    fields,
+    host_pids,
+    proxy_children,
+    running,
+    spec,
+)
 
 MakePool = Callable[..., ContainerPool]
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (stdout|stderr): (.*)$")
@@ -171,6 +179,7 @@ def test_a_crash_mid_run_replaces_the_container(run: Run, make_pool: MakePool, h
                                                 status: int, response: Any) -> None:
     pool = make_pool()
     healthy = run(pool.run(spec(actions.CRASH), {}, fields("a1")))
+    tree = host_pids(healthy)
     crashed = run(pool.run(spec(actions.CRASH), {"how": how}, fields("a2")))
     assert crashed.status == status and crashed.container_id == healthy.container_id
     if response is not None:
@@ -178,7 +187,7 @@ def test_a_crash_mid_run_replaces_the_container(run: Run, make_pool: MakePool, h
     after = run(pool.run(spec(actions.CRASH), {}, fields("a3")))
     assert after.status == 200
     assert after.container_id != healthy.container_id and after.init_ms is not None
-    assert stopped(healthy.response["proxy"]) and stopped(healthy.response["pid"])
+    assert all_stopped(tree)
 
 
 @pytest.mark.parametrize("more_fields, margin", [
@@ -192,13 +201,14 @@ def test_an_action_over_its_time_limit_is_stopped(run: Run, make_pool: MakePool,
     pool = make_pool(timeout_margin_s=margin)
     action = spec(actions.CRASH, timeout_ms=1000)
     healthy = run(pool.run(action, {}, fields("a1")))
+    tree = host_pids(healthy)
     outcome = run(pool.run(action, {"how": "hang"}, fields("a2", **more_fields)))
     assert outcome.status == 502 and outcome.timed_out
     message = "The action exceeded its time limits of 1000 milliseconds."
     assert outcome.response == {"error": message}
     after = run(pool.run(action, {}, fields("a3")))
     assert after.status == 200 and after.container_id != healthy.container_id
-    assert stopped(healthy.response["pid"]) and stopped(healthy.response["proxy"])
+    assert all_stopped(tree)
 
 
 def test_a_deadline_outcome_on_both_backends(run: Run, make_pool: MakePool,
@@ -216,10 +226,11 @@ def test_a_second_key_evicts_the_idle_first_when_memory_is_short(run: Run,
                                                                 make_pool: MakePool) -> None:
     pool = make_pool(memory_mb=256)
     first = run(pool.run(spec(actions.SLEEPER, key="guest/a@1"), {}, fields("a1")))
+    tree = host_pids(first)
     second = run(pool.run(spec(actions.SLEEPER, key="guest/b@1"), {}, fields("b1")))
     assert second.status == 200 and second.container_id != first.container_id
     assert pool.warm_keys() == {"guest/b@1"} and pool.free_memory_mb == 0
-    assert stopped(first.response["proxy"])
+    assert all_stopped(tree)
 
 
 def test_a_busy_container_is_never_evicted_and_the_waiting_run_gets_the_freed_slot(
@@ -276,14 +287,15 @@ def test_runs_the_pool_refuses(run: Run, make_pool: MakePool, make_error: type[E
 
 def test_an_idle_container_is_evicted_after_the_idle_timeout(run: Run,
                                                              make_pool: MakePool) -> None:
-    pool = make_pool(idle_timeout_s=0.2)
+    pool = make_pool(idle_timeout_s=1.0)
     outcome = run(pool.run(spec(actions.SLEEPER), {}, fields("a1")))
+    tree = host_pids(outcome)
+    assert len(tree) >= 2  # the proxy and its action, at least, before the timeout
     run(eventually(lambda: pool.containers == 0))
     assert pool.warm_keys() == set() and pool.free_memory_mb == pool.memory_mb
-    # Both die together, each as soon as the kernel delivers its SIGKILL: under load the
+    # They die together, each as soon as the kernel delivers its SIGKILL: under load the
     # action process can outlive its proxy by a scheduler tick.
-    run(eventually(lambda: not running(outcome.response["proxy"])))
-    run(eventually(lambda: not running(outcome.response["pid"])))
+    run(eventually(lambda: not any(running(pid) for pid in tree)))
 
 
 @pytest.mark.parametrize("stage", [
@@ -318,9 +330,12 @@ def test_close_destroys_every_container_busy_or_idle(run: Run, make_pool: MakePo
                                                      backend: ContainerBackend) -> None:
     pool = make_pool(backend)
     before = set(proxy_children())
+    trees: list[list[int]] = []
 
     async def scenario() -> tuple[RunOutcome, RunOutcome]:
         idle = await pool.run(spec(actions.SLEEPER, key="guest/a@1"), {}, fields("a1"))
+        if idle.container_id.startswith("process-"):
+            trees.append(host_pids(idle))
         busy = asyncio.ensure_future(pool.run(spec(actions.SLEEPER, key="guest/b@1"),
                                               {"sleep": 30}, fields("b1")))
         await eventually(lambda: pool.containers == 2 and pool.warm_keys() == {
@@ -334,6 +349,5 @@ def test_close_destroys_every_container_busy_or_idle(run: Run, make_pool: MakePo
     assert busy.status == 502 and pool.containers == 0
     with pytest.raises(PoolClosed):
         run(pool.run(spec(actions.SLEEPER), {}, fields("late")))
-    if idle.container_id.startswith("process-"):
-        assert stopped(idle.response["pid"]) and stopped(idle.response["proxy"])
+    assert all(all_stopped(tree) for tree in trees)
     assert set(proxy_children()) <= before  # docker: the fixture checks the labelled containers
