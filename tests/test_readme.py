@@ -130,9 +130,9 @@ def expect_the_readmes_outputs(out: str) -> None:
     assert rest[header + 1].split()[:4] == ["/guest/hello", "0.0.2", "python:3", "private"]
     namespaces = rest[header + 2:]
     assert namespaces[0].split() == ["NAMESPACE", "KEY", "UUID", "ADMIN"]
-    assert [line.split()[0::2] for line in namespaces[1:4]] == [
-        ["alice", "no"], ["guest", "no"], ["ops", "yes"]]
-    assert namespaces[4:] == ["alice", "ok: deleted namespace alice (0 activation records)"]
+    assert [line.split()[0::2] for line in namespaces[1:5]] == [  # whisk.system: the catalog's
+        ["alice", "no"], ["guest", "no"], ["ops", "yes"], ["whisk.system", "no"]]
+    assert namespaces[5:] == ["alice", "ok: deleted namespace alice (0 activation records)"]
 
 
 @pytest.mark.parametrize("text", ["edgewhisk action invoke hello -p name edge --result",
