@@ -22,6 +22,7 @@ imported here (the model already is an MXNet object when it arrives).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -36,6 +37,8 @@ MAX_REFERENCE_ROWS = 100_000
 MAX_GROUPS = 50
 BATCH = 4096
 BROADCAST_ROWS = 32
+MAX_PENDING = 64
+"""Forward passes of one model whose outputs one activation holds before reading them."""
 MAX_VERSIONS = 1024
 """Model versions whose bins one action process keeps: more than the gate stage remembers
 having sent (``gates.MAX_REFERENCES``), so it never counts on bins evicted here."""
@@ -124,6 +127,9 @@ class Bins:
             self.edges[j, :len(row)] = row
         self.offsets = np.arange(len(edges)) * (width + 1)
         self.cells = len(edges) * (width + 1)
+        real = np.concatenate([offset + np.arange(size)
+                               for offset, size in zip(self.offsets, self.sizes, strict=True)])
+        self.real = None if len(real) == self.cells else real  # the cells padding leaves out
 
     def count(self, x: Any) -> Any:
         """Rows per (feature, bin) of a batch ``x`` (rows x features), as one flat array:
@@ -141,6 +147,42 @@ class Bins:
         rows = counts.reshape(len(self.sizes), -1)
         return [rows[j, :size].tolist() for j, size in enumerate(self.sizes)]
 
+    def packed(self, counts: Any) -> str:
+        """Flat counts as the proxy reads them (``monitor.Summary.parse``): each feature's
+        bins in turn, unsigned 32-bit little-endian, base64. Why not lists: a list per
+        feature costs an object per count to encode here and to decode in the proxy on every
+        /run; these bytes are one copy each way, and what the proxy's window keeps."""
+        real = counts if self.real is None else counts[self.real]
+        return base64.b64encode(real.astype("<u4").tobytes()).decode("ascii")
+
+
+class _Tally:
+    """One watched model's forward passes in this activation: the rows per bin, counted
+    when the pass ran (its inputs), and the outputs, read once ``main`` has returned."""
+
+    __slots__ = ("rows", "confidence", "counts", "pending")
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.confidence = 0.0
+        self.counts: Any = None
+        self.pending: list[tuple[Any, int, Any]] = []  # (output, rows, counts) per pass
+
+    def settle(self) -> None:
+        """Read the pending outputs: each pass adds its rows, confidences and counts (a pass
+        whose output cannot be read adds nothing, as it never could be summarised)."""
+        pending, self.pending = self.pending, []
+        for output, rows, counts in pending:
+            try:
+                y = _numpy(output)
+                confidence = float(top_confidence(y).sum())
+            except Exception:  # MXNet reports a failed pass when its output is read
+                continue
+            self.rows += rows
+            self.confidence += confidence
+            if counts is not None:
+                self.counts = counts if self.counts is None else self.counts + counts
+
 
 class Observer:
     """The forward passes of the models drift gates watch, summarised per activation.
@@ -148,11 +190,20 @@ class Observer:
     Hooks stay on a block for as long as it lives (an action may keep its model between
     activations); :meth:`start` begins the next activation's summaries. A model's reference
     edges arrive once per model version (the gate stage sends them with the first activation
-    that watches that version) and are kept here by version."""
+    that watches that version) and are kept here by version.
+
+    Why outputs are read after ``main`` returns (:meth:`summaries`) and not in the hook:
+    MXNet runs a forward pass asynchronously, and reading its output in the hook made the
+    action's thread wait for the engine there, a second hand-over per pass (``main`` waits
+    again for its own answer) that cost more than everything else the gates do. By the time
+    ``main`` returns it has read its answer, so the outputs are ready. A forward pass returns
+    new arrays; an action that overwrote a pass's output in place before returning would
+    have the overwritten values counted. The inputs are binned in the hook: they are ready
+    (the pass read them), and an action may reuse its input array for the next batch."""
 
     def __init__(self) -> None:
         self.bins: dict[str, Bins | None] = {}
-        self.current: dict[str, dict[str, Any]] = {}
+        self.current: dict[str, _Tally] = {}
         self.paused = False
         self._versions: dict[str, Bins | None] = {}
 
@@ -180,24 +231,35 @@ class Observer:
     def record(self, name: str, inputs: Any, output: Any) -> None:
         if self.paused or name not in self.bins:
             return
-        x, y = _numpy(inputs), _numpy(_first(output))
-        if x is None or y is None or x.ndim < 1 or x.shape[0] == 0:
+        y = _first(output)
+        if not (hasattr(y, "asnumpy") or isinstance(y, np.ndarray)):
+            return  # a symbol (a block being traced), not a pass over data
+        x = _numpy(inputs)
+        if x is None or x.ndim < 1 or x.shape[0] == 0:
             return
-        summary = self.current.setdefault(name, {"rows": 0, "confidence": 0.0, "counts": None})
-        summary["rows"] += int(x.shape[0])
-        summary["confidence"] += float(top_confidence(y).sum())
         bins = self.bins[name]
-        if bins is not None and x.ndim == 2 and x.shape[1] == len(bins.sizes):
-            counts = bins.count(x)
-            summary["counts"] = counts if summary["counts"] is None else summary["counts"] + counts
+        counts = bins.count(x) if bins is not None and x.ndim == 2 and \
+            x.shape[1] == len(bins.sizes) else None
+        tally = self.current.get(name)
+        if tally is None:
+            tally = self.current[name] = _Tally()
+        tally.pending.append((y, int(x.shape[0]), counts))
+        if len(tally.pending) >= MAX_PENDING:
+            tally.settle()  # many passes in one activation: hold a bounded number of outputs
 
     def summaries(self) -> dict[str, dict[str, Any]]:
-        """This activation's summary per watched model (JSON: counts as lists per feature)."""
+        """This activation's summary per watched model that ran (``counts``: ``Bins.packed``,
+        ``sizes``: the bins per feature; None without a reference or for other inputs)."""
         out = {}
-        for name, summary in self.current.items():
-            bins, counts = self.bins.get(name), summary["counts"]
-            out[name] = {**summary, "counts": None if counts is None or bins is None
-                         else bins.lists(counts)}
+        for name, tally in self.current.items():
+            tally.settle()
+            if not tally.rows:
+                continue
+            bins = self.bins.get(name)
+            counts = None if tally.counts is None or bins is None or \
+                tally.rows >= 2 ** 32 else bins.packed(tally.counts)
+            out[name] = {"rows": tally.rows, "confidence": tally.confidence, "counts": counts,
+                         **({"sizes": bins.sizes} if counts is not None and bins else {})}
         return out
 
     @contextlib.contextmanager
