@@ -153,6 +153,7 @@ class Window:
     confidence_sum: float = 0.0
     sizes: tuple[int, ...] | None = None
     totals: list[int] | None = None
+    psi_terms: PsiTerms | None = field(default=None, compare=False, repr=False)
 
     def add(self, summary: Summary) -> None:
         if summary.rows <= 0:
@@ -168,6 +169,7 @@ class Window:
     def clear(self) -> None:
         self.parts.clear()
         self.rows, self.confidence_sum, self.sizes, self.totals = 0, 0.0, None, None
+        self.psi_terms = None
 
     def _apply(self, summary: Summary, sign: int) -> None:
         self.rows += sign * summary.rows
@@ -196,6 +198,8 @@ class Window:
         size = sys.getsizeof(self.parts) + sum(_summary_bytes(s) for s in self.parts)
         if self.totals is not None:
             size += sys.getsizeof(self.totals)
+        if self.psi_terms is not None:
+            size += self.psi_terms.memory_bytes()
         return size
 
 
@@ -216,10 +220,59 @@ def _shares(counts: Sequence[int]) -> list[float]:
     return [max(c / total, FLOOR) if total else FLOOR for c in counts]
 
 
+@dataclass
+class PsiTerms:
+    """A window's PSI terms (one per feature bin) against one reference, as last computed.
+
+    Why: PSI runs after every /run of a watched model, and a term costs a logarithm. Between
+    two /runs a window whose rows per feature stay the same (a full window taking in and
+    letting go activations of equal size) changes only the bins those activations' rows fell
+    in, so only those terms are computed again; any other change recomputes the feature."""
+
+    reference: Reference
+    counts: list[int]
+    sums: list[int]
+    terms: list[float]
+
+    @classmethod
+    def of(cls, window: Window, reference: Reference) -> PsiTerms:
+        cached = window.psi_terms
+        if cached is None or cached.reference is not reference:
+            cells = sum(reference.sizes)
+            cached = window.psi_terms = cls(reference, [-1] * cells, [-1] * len(reference.sizes),
+                                            [0.0] * cells)
+        return cached
+
+    def update(self, totals: list[int]) -> list[float]:
+        """Each feature's PSI for the window's ``totals``, recomputing the terms that moved."""
+        scores, start = [], 0
+        shares, counts, terms = self.reference.shares, self.counts, self.terms
+        for j, size in enumerate(self.reference.sizes):
+            stop = start + size
+            total = sum(totals[start:stop])
+            if total != self.sums[j]:
+                self.sums[j] = total
+                moved: Any = range(start, stop)
+            else:
+                moved = [i for i in range(start, stop) if totals[i] != counts[i]]
+            for i in moved:
+                counts[i] = totals[i]
+                terms[i] = _psi_term(totals[i], total, shares[j][i - start]) if total else 0.0
+            scores.append(sum(terms[start:stop]) if total else 0.0)
+            start = stop
+        return scores
+
+    def memory_bytes(self) -> int:
+        return sum(sys.getsizeof(x) for x in (self, self.counts, self.sums, self.terms))
+
+
 def psi(window: Window, reference: Reference) -> tuple[float, str] | None:
     """The largest population stability index of any feature, and that feature:
     sum over bins of (p - q) ln(p / q), p the window's shares, q the training rows'."""
-    return _worst(window, reference.shares, reference, _psi)
+    totals = window.totals
+    if totals is None or window.sizes != reference.sizes:
+        return None
+    return _highest(PsiTerms.of(window, reference).update(totals), reference.features)
 
 
 def ks(window: Window, reference: Reference) -> tuple[float, str] | None:
@@ -228,19 +281,13 @@ def ks(window: Window, reference: Reference) -> tuple[float, str] | None:
     return _worst(window, reference.counts, reference, _ks)
 
 
-def _psi(p: Sequence[int], q: Sequence[float]) -> float:
-    """PSI of window counts ``p`` against reference shares ``q`` (a plain loop: this runs
-    after every /run of a watched model)."""
-    total = sum(p)
-    if not total:
-        return 0.0
-    score, log = 0.0, math.log
-    for count, expected in zip(p, q, strict=True):
-        share = count / total
-        if share < FLOOR:
-            share = FLOOR
-        score += (share - expected) * log(share / expected)
-    return score
+def _psi_term(count: int, total: int, expected: float) -> float:
+    """One bin's PSI term: the window's share ``count / total`` (at least ``FLOOR``) against
+    the reference's share ``expected``."""
+    share = count / total
+    if share < FLOOR:
+        share = FLOOR
+    return (share - expected) * math.log(share / expected)
 
 
 def _ks(p: Sequence[int], q: Sequence[int]) -> float:
@@ -255,16 +302,21 @@ def _ks(p: Sequence[int], q: Sequence[int]) -> float:
 
 def _worst(window: Window, columns: Sequence[Sequence[Any]], reference: Reference,
            score: Any) -> tuple[float, str] | None:
-    """The feature ``score(window column, reference column)`` is highest for, and its score
-    (the first such feature on a tie)."""
+    """The feature ``score(window column, reference column)`` is highest for, and its score."""
     totals = window.totals
     if totals is None or window.sizes != reference.sizes:
         return None
-    best: tuple[float, str] | None = None
-    start = 0
-    for size, column, name in zip(reference.sizes, columns, reference.features, strict=True):
-        value = score(totals[start:start + size], column)
+    scores, start = [], 0
+    for size, column in zip(reference.sizes, columns, strict=True):
+        scores.append(score(totals[start:start + size], column))
         start += size
+    return _highest(scores, reference.features)
+
+
+def _highest(scores: Sequence[float], features: Sequence[str]) -> tuple[float, str] | None:
+    """The highest score and its feature (the first such feature on a tie)."""
+    best: tuple[float, str] | None = None
+    for value, name in zip(scores, features, strict=True):
         if best is None or value > best[0]:
             best = (value, name)
     return best
