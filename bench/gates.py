@@ -152,8 +152,7 @@ def bench_runs(calls: int, batch: int, staged: str) -> dict[str, list[float]]:
 def bench_hook(folder: Path, reference: dict[str, Any], calls: int,
                batch: int) -> tuple[list[float], list[float]]:
     """A forward pass (ms) of the loaded model as ``main`` makes it (the answer read), without
-    and with the instrumentation: its hook, and the activation's summary made afterwards
-    (where the outputs are read)."""
+    and with the instrumentation: its hook, and the activation's summary made afterwards."""
     import mxnet
     from edgewhisk import ArtifactHandle
 

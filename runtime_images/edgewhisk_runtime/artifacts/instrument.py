@@ -37,8 +37,6 @@ MAX_REFERENCE_ROWS = 100_000
 MAX_GROUPS = 50
 BATCH = 4096
 BROADCAST_ROWS = 32
-MAX_PENDING = 64
-"""Forward passes of one model whose outputs one activation holds before reading them."""
 MAX_VERSIONS = 1024
 """Model versions whose bins one action process keeps: more than the gate stage remembers
 having sent (``gates.MAX_REFERENCES``), so it never counts on bins evicted here."""
@@ -157,31 +155,14 @@ class Bins:
 
 
 class _Tally:
-    """One watched model's forward passes in this activation: the rows per bin, counted
-    when the pass ran (its inputs), and the outputs, read once ``main`` has returned."""
+    """One watched model's forward passes in this activation."""
 
-    __slots__ = ("rows", "confidence", "counts", "pending")
+    __slots__ = ("rows", "confidence", "counts")
 
     def __init__(self) -> None:
         self.rows = 0
         self.confidence = 0.0
         self.counts: Any = None
-        self.pending: list[tuple[Any, int, Any]] = []  # (output, rows, counts) per pass
-
-    def settle(self) -> None:
-        """Read the pending outputs: each pass adds its rows, confidences and counts (a pass
-        whose output cannot be read adds nothing, as it never could be summarised)."""
-        pending, self.pending = self.pending, []
-        for output, rows, counts in pending:
-            try:
-                y = _numpy(output)
-                confidence = float(top_confidence(y).sum())
-            except Exception:  # MXNet reports a failed pass when its output is read
-                continue
-            self.rows += rows
-            self.confidence += confidence
-            if counts is not None:
-                self.counts = counts if self.counts is None else self.counts + counts
 
 
 class Observer:
@@ -190,16 +171,7 @@ class Observer:
     Hooks stay on a block for as long as it lives (an action may keep its model between
     activations); :meth:`start` begins the next activation's summaries. A model's reference
     edges arrive once per model version (the gate stage sends them with the first activation
-    that watches that version) and are kept here by version.
-
-    Why outputs are read after ``main`` returns (:meth:`summaries`) and not in the hook:
-    MXNet runs a forward pass asynchronously, and reading its output in the hook made the
-    action's thread wait for the engine there, a second hand-over per pass (``main`` waits
-    again for its own answer) that cost more than everything else the gates do. By the time
-    ``main`` returns it has read its answer, so the outputs are ready. A forward pass returns
-    new arrays; an action that overwrote a pass's output in place before returning would
-    have the overwritten values counted. The inputs are binned in the hook: they are ready
-    (the pass read them), and an action may reuse its input array for the next batch."""
+    that watches that version) and are kept here by version."""
 
     def __init__(self) -> None:
         self.bins: dict[str, Bins | None] = {}
@@ -231,30 +203,24 @@ class Observer:
     def record(self, name: str, inputs: Any, output: Any) -> None:
         if self.paused or name not in self.bins:
             return
-        y = _first(output)
-        if not (hasattr(y, "asnumpy") or isinstance(y, np.ndarray)):
-            return  # a symbol (a block being traced), not a pass over data
-        x = _numpy(inputs)
-        if x is None or x.ndim < 1 or x.shape[0] == 0:
+        x, y = _numpy(inputs), _numpy(_first(output))
+        if x is None or y is None or x.ndim < 1 or x.shape[0] == 0:
             return
-        bins = self.bins[name]
-        counts = bins.count(x) if bins is not None and x.ndim == 2 and \
-            x.shape[1] == len(bins.sizes) else None
         tally = self.current.get(name)
         if tally is None:
             tally = self.current[name] = _Tally()
-        tally.pending.append((y, int(x.shape[0]), counts))
-        if len(tally.pending) >= MAX_PENDING:
-            tally.settle()  # many passes in one activation: hold a bounded number of outputs
+        tally.rows += int(x.shape[0])
+        tally.confidence += float(top_confidence(y).sum())
+        bins = self.bins[name]
+        if bins is not None and x.ndim == 2 and x.shape[1] == len(bins.sizes):
+            counts = bins.count(x)
+            tally.counts = counts if tally.counts is None else tally.counts + counts
 
     def summaries(self) -> dict[str, dict[str, Any]]:
         """This activation's summary per watched model that ran (``counts``: ``Bins.packed``,
         ``sizes``: the bins per feature; None without a reference or for other inputs)."""
         out = {}
         for name, tally in self.current.items():
-            tally.settle()
-            if not tally.rows:
-                continue
             bins = self.bins.get(name)
             counts = None if tally.counts is None or bins is None or \
                 tally.rows >= 2 ** 32 else bins.packed(tally.counts)
