@@ -158,6 +158,7 @@ def test_bias_is_measured_on_a_model_only(tmp_path: Path) -> None:
         bias_groups(b"weights", probe, "npz", "age", None)
 
 
+@pytest.mark.mxnet  # the passes are an MXNet Gluon block's
 def test_an_observer_sums_every_pass_of_an_activation_as_it_ran() -> None:
     """Each pass is counted when it runs (the action reuses one input array here, overwriting
     it between passes); the summary, packed for the proxy, holds every pass's rows."""
