@@ -96,7 +96,7 @@ class Session:
                     if not await self._on_frame(msg.data):
                         break
                 elif msg.type is WSMsgType.ERROR:
-                    log.warning("%r: %s", self, self.ws.exception())
+                    log.warning("%r: %s", self, msg.data)
                     break
         finally:
             self._stop()
