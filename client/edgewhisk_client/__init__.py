@@ -22,9 +22,11 @@ from .exceptions import (
     TlsError,
     Unreachable,
 )
+from .local import LocalAnswer, LocalClient
 from .transport import API, NAMESPACES, OWN_NAMESPACE
 
 __all__ = [
     "API", "NAMESPACES", "OWN_NAMESPACE", "Activation", "Client", "ClientError",
-    "DigestMismatch", "Downloaded", "HttpError", "NotRecorded", "TlsError", "Unreachable",
+    "DigestMismatch", "Downloaded", "HttpError", "LocalAnswer", "LocalClient", "NotRecorded",
+    "TlsError", "Unreachable",
 ]

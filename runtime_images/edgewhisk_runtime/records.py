@@ -37,6 +37,10 @@ MAX_RESULT_BYTES = 1024 * 1024
 """Largest result an action may produce (OpenWhisk's 1 MiB); larger ones become an error."""
 
 ERROR_FIELD = "error"
+BLOCKING_STATUS = {SUCCESS: 200, APPLICATION_ERROR: 502, DEVELOPER_ERROR: 502, WHISK_ERROR: 500}
+"""HTTP status of a blocking invoke's answer by ``response.statusCode`` (upstream's)."""
+OFFLINE_ANNOTATION = "offline"
+"""The annotation (``true``) of a record an edge device made while cut off from the controller."""
 
 # Upstream's messages (org.apache.openwhisk.http.Messages), word for word.
 ABNORMAL_INIT = "The action did not initialize and exited unexpectedly."
@@ -280,3 +284,22 @@ def record(
         publish=False,
     )
     return rec  # type: ignore[return-value]
+
+
+def offline_record(*, namespace: str, path: str, version: str, activation_id: str, start: int,
+                   end: int, outcome: Outcome, init_ms: int | None, logs: Sequence[str],
+                   kind: str, limits: Mapping[str, int], invoker: str) -> ActivationRecord:
+    """The record of a run an edge device made while cut off (``path``: ``ns/[pkg/]name``).
+
+    One rule for both ends: the device answers its local caller with it, and the controller
+    stores it when the device syncs (from the outcome the device sends, with the action's
+    limits as the controller knows them). ``waitTime`` is 0 (nothing queued it), ``invoker``
+    names the device and ``offline: true`` says how it ran; the subject is the namespace (a
+    device acts for its namespace, not for a user)."""
+    response, timed_out = response_of(outcome, limits.get("timeout", 60_000))
+    annotations = run_annotations(path=path, kind=kind, limits=limits, timeout=timed_out,
+                                  wait_ms=0, init_ms=init_ms, invoker=invoker)
+    annotations.append({"key": OFFLINE_ANNOTATION, "value": True})
+    return record(namespace=namespace, name=path.rsplit("/", 1)[-1], version=version,
+                  subject=namespace, activation_id=activation_id, start=start, end=end,
+                  response=response, logs=logs, annotations=annotations)

@@ -28,6 +28,7 @@ from ..dispatch import sequence as sequences
 from ..exceptions import BadRequest, NotFound
 from ..keys import DISPATCHER, STORE, shares_reads
 from ..schema import action as schema
+from ..schema import activation as act
 from ..schema import package as packages
 from ..schema import stored
 from ..schema.entity import (
@@ -58,9 +59,9 @@ COLL = "actions"
 BASE = "/api/v1/namespaces/{ns}/actions"
 SITE_HEADER = "X-Edgewhisk-Site"  # the caller's site, for placement's Proximity score
 MAX_WAIT_MS = 60_000
-STATUS_OF_CODE = {0: 200, 1: 502, 2: 502, 3: 500}
+STATUS_OF_CODE = act.BLOCKING_STATUS
 """HTTP status of a blocking answer by ``response.statusCode`` (success, application error,
-developer error, whisk internal error)."""
+developer error, whisk internal error; shared with the device's local API)."""
 
 
 @ROUTES.get(BASE)

@@ -26,10 +26,12 @@ from edgewhisk_runtime.records import (
     ABNORMAL_RUN,  # noqa: F401
     ABORTED,  # noqa: F401
     APPLICATION_ERROR,  # noqa: F401
+    BLOCKING_STATUS,  # noqa: F401
     DEVELOPER_ERROR,  # noqa: F401
     ERROR_FIELD,  # noqa: F401
     INTERNAL_ERROR,  # noqa: F401
     MAX_RESULT_BYTES,  # noqa: F401
+    OFFLINE_ANNOTATION,  # noqa: F401
     RESOURCE_PROVISION_ERROR,  # noqa: F401
     RESTARTED,  # noqa: F401
     STATUS_NAMES,  # noqa: F401
@@ -46,6 +48,7 @@ from edgewhisk_runtime.records import (
     developer_error,  # noqa: F401
     invalid_init_response,  # noqa: F401
     invalid_run_response,  # noqa: F401
+    offline_record,  # noqa: F401
     record,  # noqa: F401
     response_of,  # noqa: F401
     run_annotations,  # noqa: F401

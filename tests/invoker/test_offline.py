@@ -1,0 +1,129 @@
+"""A device that keeps working cut off: a REAL controller and a REAL agent behind a TCP relay
+the test cuts (tests/invoker/relay.py), its local invoke API on a unix socket.
+
+What is checked: the controller sends the device the actions whose ``policy.offline`` names it
+(and only those); while connected a local invoke is forwarded and placed by the controller;
+cut off, the device runs its copy and answers with an OpenWhisk record made on the device (its
+id, ``offline: true``); on reconnect every such record is stored once; an action the device
+holds no copy of is a clear 503 naming what is missing."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from controller.api.harness import Controller, create_action, started, wskprops_env
+from edgewhisk_client import LocalClient
+
+from .harness import AgentProcess
+from .relay import Relay
+from .test_with_controller import DEVICE, cli, invoker_of
+
+CLASSIFY = "def main(args):\n    return {'label': 'ok' if args.get('x', 0) < 5 else 'worn'}\n"
+OFFLINE = [{"key": "edgewhisk", "value": {
+    "version": 1, "policies": [{"type": "offline", "node": [DEVICE]}]}}]
+ELSEWHERE = [{"key": "edgewhisk", "value": {
+    "version": 1, "policies": [{"type": "offline", "node": ["tablet-9"]}]}}]
+SYNC_WAIT_S = 10.0
+
+
+@pytest.fixture
+def controller(tmp_path: Path) -> Iterator[Controller]:
+    yield from started(tmp_path / "data", "--heartbeat-timeout", "30")
+
+
+@pytest.fixture
+def device(tmp_path: Path, controller: Controller) -> Iterator[dict[str, Any]]:
+    """An agent behind a relay, with --offline-dir and a local API socket."""
+    env = wskprops_env(controller, tmp_path)
+    token = cli(env, "create", "--id", DEVICE).stdout.strip()
+    relay = Relay(controller.port).start()
+    offline, socket_path = tmp_path / "offline", tmp_path / "local.sock"
+    agent = AgentProcess(tmp_path, relay.url, token, "--id", DEVICE, "--backoff-cap", "1",
+                         "--no-battery", "--offline-dir", str(offline), "--local-api",
+                         str(socket_path), "--api-key", controller.auth)
+    try:
+        yield {"relay": relay, "agent": agent, "offline": offline, "socket": socket_path,
+               "token": token}
+    finally:
+        agent.stop(signal.SIGKILL)
+        relay.stop()
+
+
+def local(device: dict[str, Any]) -> LocalClient:
+    key = (device["offline"] / "local.key").read_text().strip()
+    return LocalClient(key, socket_path=str(device["socket"]))
+
+
+def annotation(record: dict[str, Any], key: str) -> Any:
+    return next((a["value"] for a in record["annotations"] if a["key"] == key), None)
+
+
+def cut(relay: Relay, agent: AgentProcess) -> None:
+    relay.refusing = True
+    relay.cut()
+    agent.wait_log("tunnel to")  # the agent saw the link go
+
+
+def test_a_device_cut_off_runs_its_copy_and_syncs_each_record_once(
+        controller: Controller, device: dict[str, Any]) -> None:
+    relay, agent = device["relay"], device["agent"]
+    with controller.client() as api:
+        create_action(api, "classify", CLASSIFY, annotations=OFFLINE)
+        create_action(api, "elsewhere", CLASSIFY, annotations=ELSEWHERE)
+        agent.start()
+        agent.wait_registered()
+        agent.wait_log("keeping guest/classify@0.0.1 for offline use")
+        assert "keeping guest/elsewhere" not in agent.log()
+        device_api = local(device)
+
+        forwarded = device_api.invoke("classify", {"x": 1})
+        assert forwarded.status == 200, forwarded.body
+        assert annotation(forwarded.body, "offline") is None   # the controller ran it
+
+        cut(relay, agent)
+        ids = []
+        for x in range(5):
+            answer = device_api.invoke("classify", {"x": x + 3})
+            assert answer.status == 200, answer.body
+            assert answer.body["response"]["result"] == {"label": "ok" if x + 3 < 5 else "worn"}
+            assert annotation(answer.body, "offline") is True
+            assert invoker_of(answer.body) == DEVICE
+            assert answer.headers["x-openwhisk-activation-id"] == answer.activation_id
+            ids.append(answer.activation_id)
+        refused = device_api.invoke("elsewhere", {"x": 1})
+        assert refused.status == 503
+        assert "holds no copy of guest/elsewhere" in refused.body["error"]
+
+        relay.refusing = False
+        agent.wait_registered(2)
+        def synced() -> list[str]:
+            listed = api.json("GET", "activations", params={"name": "classify", "limit": 200})
+            return sorted(r["activationId"] for r in listed if r["activationId"] in ids)
+
+        wait_until(lambda: synced() == sorted(ids))
+        assert synced() == sorted(ids)                  # all synced, none twice
+        for aid in ids:
+            record = api.activations.get(aid)
+            assert annotation(record, "offline") is True and invoker_of(record) == DEVICE
+    assert wait_until(lambda: unsynced(device["offline"]) == 0)  # confirmed, then forgotten
+
+
+def unsynced(folder: Path) -> int:
+    with contextlib.closing(sqlite3.connect(folder / "offline.sqlite3")) as db:
+        return int(db.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float = SYNC_WAIT_S) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
