@@ -9,6 +9,7 @@ holds no copy of is a clear 503 naming what is missing."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import signal
 import sqlite3
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from controller.api.harness import Controller, create_action, started, wskprops_env
 from edgewhisk_client import LocalClient
 
@@ -127,3 +129,48 @@ def wait_until(check: Callable[[], bool], timeout_s: float = SYNC_WAIT_S) -> boo
             return False
         time.sleep(0.1)
     return True
+
+
+BAD_INPUTS = [
+    # (what the case is, headers, the path's namespace, the body)
+    ("no key: 401", {"Authorization": ""}, "_", b"{}"),
+    ("a wrong key: 401", {"Authorization": "Basic bm90OmtleQ=="}, "_", b"{}"),
+    ("another namespace's action: 403", {}, "another", b"{}"),
+    ("malformed JSON: 400", {}, "_", b'{"x": '),
+    ("a non-standard JSON number: 400", {}, "_", b'{"x": NaN}'),
+    ("parameters that are not an object: 400", {}, "_", b"[1, 2]"),
+    ("over 1 MiB: 413", {}, "_", b'{"x": "' + b"a" * (1024 * 1024) + b'"}'),
+]
+
+
+def test_bad_input_gets_the_controllers_answer_and_changes_nothing(
+        controller: Controller, device: dict[str, Any]) -> None:
+    """One device for every case (each case is checked alone: a failure names it)."""
+    relay, agent = device["relay"], device["agent"]
+    key = "Basic " + base64.b64encode(controller.auth.encode()).decode()
+    with controller.client() as api:
+        create_action(api, "classify", CLASSIFY, annotations=OFFLINE)
+        agent.start()
+        agent.wait_registered()
+        agent.wait_log("keeping guest/classify@0.0.1 for offline use")
+        cut(relay, agent)
+        before = api.json("GET", "activations", params={"limit": 200})
+        for case, headers, namespace, body in BAD_INPUTS:
+            path = f"/api/v1/namespaces/{namespace}/actions/classify?blocking=true"
+            sent = {"Content-Type": "application/json", "Authorization": key, **headers}
+            if not sent["Authorization"]:
+                del sent["Authorization"]
+            upstream = requests.post(controller.api_host + path, data=body, headers=sent,
+                                     timeout=60)
+            client = local(device)
+            if "Authorization" in headers:  # about the key: send exactly these headers
+                client = LocalClient(None, socket_path=client.socket_path)
+            else:
+                del sent["Authorization"]  # the local client sends the local key
+            answer = client.request("POST", path, body, sent)
+            assert answer.body is not None and "error" in answer.body, case
+            assert (answer.status, answer.body["error"]) == (
+                upstream.status_code, upstream.json()["error"]), case
+            assert answer.status in (400, 401, 403, 413), case
+        assert api.json("GET", "activations", params={"limit": 200}) == before
+    assert unsynced(device["offline"]) == 0
