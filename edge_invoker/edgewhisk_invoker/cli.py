@@ -254,6 +254,7 @@ async def _serve(args: argparse.Namespace, config: AgentConfig, monitor: Context
         offline: Offline | None = open_offline(args, config, artifacts, pool, monitor)
         if offline is not None:
             await offline.api.start()
+            log.info("local API on %s", ", ".join(offline.api.where()))
     except (ConfigError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         await backend.close()

@@ -183,6 +183,10 @@ class LocalApi:
         if self.port is not None:
             await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
+    def where(self) -> list[str]:
+        return ([str(self.socket_path)] if self.socket_path else []) + \
+            ([f"127.0.0.1:{self.port}"] if self.port is not None else [])
+
     async def close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()

@@ -119,19 +119,19 @@ class OfflineWork:
 
     async def invoke(self, name: str, params: dict[str, Any], *, blocking: bool,
                      only_result: bool, raw: bytes, query: dict[str, str]) -> Reply:
+        ns = self.namespace()
+        full = f"{ns}/{name}" if ns else name
+        aid = new_activation_id()
         if self._send is not None and self.forward is not None:
+            waiting = self._defer(full, params, aid)  # a held copy that must wait, waits here
+            if waiting is not None:
+                return waiting
             reply = await self._forwarded(name, raw, query)
             if reply is not None:
                 return reply
-        ns = self.namespace()
-        full = f"{ns}/{name}" if ns else name
         prepared = self.runner.prepare(full, params, self.networks())
-        aid = new_activation_id()
         if prepared.waits_for is not None:
-            self.state.add_waiting(Waiting(aid, prepared.waits_for, full, params,
-                                           int(time.time() * 1000)))
-            log.info("activation %s of %s waits for network %s", aid, full, prepared.waits_for)
-            return Reply(202, {"activationId": aid}, activation_headers(aid))
+            return self._wait(full, params, aid, prepared.waits_for)
         if not blocking:
             self._spawn(self._run_logged(prepared, aid))
             return Reply(202, {"activationId": aid}, activation_headers(aid))
@@ -140,6 +140,22 @@ class OfflineWork:
         response = record["response"]
         body = response["result"] if only_result else record
         return Reply(BLOCKING_STATUS[response["statusCode"]], body, activation_headers(aid))
+
+    def _defer(self, full: str, params: dict[str, Any], aid: str) -> Reply | None:
+        """While connected: a copy held here whose network rule forbids it now waits on the
+        device (the controller could only refuse it); anything else is the controller's."""
+        try:
+            prepared = self.runner.prepare(full, params, self.networks())
+        except LocalApiError:
+            return None
+        if prepared.waits_for is None:
+            return None
+        return self._wait(full, params, aid, prepared.waits_for)
+
+    def _wait(self, full: str, params: dict[str, Any], aid: str, network: str) -> Reply:
+        self.state.add_waiting(Waiting(aid, network, full, params, int(time.time() * 1000)))
+        log.info("activation %s of %s waits for network %s", aid, full, network)
+        return Reply(202, {"activationId": aid}, activation_headers(aid))
 
     async def _forwarded(self, name: str, raw: bytes, query: dict[str, str]) -> Reply | None:
         """The controller's own answer, or None when it could not be reached."""

@@ -42,19 +42,26 @@ def controller(tmp_path: Path) -> Iterator[Controller]:
 
 @pytest.fixture
 def device(tmp_path: Path, controller: Controller) -> Iterator[dict[str, Any]]:
-    """An agent behind a relay, with --offline-dir and a local API socket."""
+    """An agent behind a relay, with --offline-dir and a local API socket (not started);
+    ``device["again"](*flags)`` makes another agent process of the same device."""
     env = wskprops_env(controller, tmp_path)
     token = cli(env, "create", "--id", DEVICE).stdout.strip()
     relay = Relay(controller.port).start()
     offline, socket_path = tmp_path / "offline", tmp_path / "local.sock"
-    agent = AgentProcess(tmp_path, relay.url, token, "--id", DEVICE, "--backoff-cap", "1",
-                         "--no-battery", "--offline-dir", str(offline), "--local-api",
-                         str(socket_path), "--api-key", controller.auth)
+    flags = ("--id", DEVICE, "--backoff-cap", "1", "--no-battery", "--offline-dir",
+             str(offline), "--local-api", str(socket_path), "--api-key", controller.auth)
+    agents: list[AgentProcess] = []
+
+    def again(*extra: str) -> AgentProcess:
+        agents.append(AgentProcess(tmp_path, relay.url, token, *flags, *extra))
+        return agents[-1]
+
     try:
-        yield {"relay": relay, "agent": agent, "offline": offline, "socket": socket_path,
-               "token": token}
+        yield {"relay": relay, "agent": again(), "offline": offline, "socket": socket_path,
+               "again": again}
     finally:
-        agent.stop(signal.SIGKILL)
+        for agent in agents:
+            agent.stop(signal.SIGKILL)
         relay.stop()
 
 
@@ -174,3 +181,48 @@ def test_bad_input_gets_the_controllers_answer_and_changes_nothing(
             assert answer.status in (400, 401, 403, 413), case
         assert api.json("GET", "activations", params={"limit": 200}) == before
     assert unsynced(device["offline"]) == 0
+
+
+UPLOAD = "def main(args):\n    return {'photos': len(args.get('photos', []))}\n"
+ON_CORP = [{"key": "edgewhisk", "value": {
+    "version": 1, "policies": [{"type": "offline", "node": [DEVICE]},
+                               {"type": "data", "network": ["corp"], "strict": True}]}}]
+
+
+def test_work_that_needs_corp_waits_on_the_device_across_a_restart(
+        controller: Controller, device: dict[str, Any], tmp_path: Path) -> None:
+    networks = tmp_path / "networks"
+    networks.write_text("4g\n")
+    sensing = ("--networks-file", str(networks), "--context-interval", "0.2")
+    relay, agent = device["relay"], device["again"](*sensing)
+    with controller.client() as api:
+        create_action(api, "upload", UPLOAD, annotations=ON_CORP)
+        agent.start()
+        agent.wait_registered()
+        agent.wait_log("keeping guest/upload@0.0.1 for offline use")
+        connected = local(device).invoke("upload", {"photos": [1, 2]})
+        assert connected.status == 202, connected.body     # waits even while connected
+        cut(relay, agent)
+        cut_off = local(device).invoke("upload", {"photos": [3]})
+        assert cut_off.status == 202, cut_off.body
+        ids = sorted([connected.activation_id, cut_off.activation_id])
+
+        agent.stop(signal.SIGKILL)                          # restarted while cut off
+        again = device["again"](*sensing).start()
+        again.wait_log("local API")
+        time.sleep(1.0)
+        assert "ran on joining" not in again.log()          # still not on corp: nothing ran
+        joined_ms = int(time.time() * 1000)
+        networks.write_text("4g\ncorp\n")
+        for aid in ids:
+            again.wait_log(f"activation {aid} of guest/upload ran on joining corp")
+
+        relay.refusing = False
+        again.wait_registered()
+        assert wait_until(lambda: unsynced(device["offline"]) == 0)
+        for aid in ids:
+            record = api.activations.get(aid)
+            assert record["start"] >= joined_ms                 # it ran only after joining
+            assert annotation(record, "offline") is True and invoker_of(record) == DEVICE
+        listed = api.json("GET", "activations", params={"name": "upload", "limit": 200})
+        assert sorted(r["activationId"] for r in listed) == ids   # each once
