@@ -40,7 +40,11 @@ from .offline_state import OfflineState, Waiting, new_activation_id
 
 log = logging.getLogger("edgewhisk_invoker")
 
-FORWARD_TIMEOUT_S = 70.0  # the controller's longest blocking wait (60 s) and some
+FORWARD_TIMEOUTS_S = (3.0, 70.0)
+"""Connecting to the controller, then its answer (its longest blocking wait is 60 s). Each
+forward opens its own connection (``Connection: close``): a pooled one could be a socket the
+uplink silently dropped, where only the long read timeout would notice; a fresh one fails to
+connect within seconds and the invoke runs here instead."""
 SYNC_BATCH = 200
 
 
@@ -163,7 +167,8 @@ class OfflineWork:
         try:
             answer = await asyncio.to_thread(
                 self.forward.request, "POST", f"actions/{name}", params=query, data=raw,
-                headers={"Content-Type": "application/json"}, timeout=FORWARD_TIMEOUT_S)
+                headers={"Content-Type": "application/json", "Connection": "close"},
+                timeout=FORWARD_TIMEOUTS_S)
         except ClientError as exc:
             log.info("forwarding %s failed (%s); running it here", name, exc)
             return None
