@@ -22,9 +22,9 @@ import pytest
 import requests
 from controller.api.harness import Controller, create_action, started, wskprops_env
 from edgewhisk_client import LocalClient
+from edgewhisk_devkit import Relay
 
 from .harness import AgentProcess
-from .relay import Relay
 from .test_with_controller import DEVICE, cli, invoker_of
 
 CLASSIFY = "def main(args):\n    return {'label': 'ok' if args.get('x', 0) < 5 else 'worn'}\n"

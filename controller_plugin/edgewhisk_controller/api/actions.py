@@ -40,6 +40,7 @@ from ..schema.entity import (
     query_bool,
     query_int,
 )
+from ..tunnel import TUNNEL
 from .crud import list_response, new_document
 from .request import (
     activation_headers,
@@ -88,6 +89,7 @@ async def put_action(request: web.Request) -> web.Response:
         await sequences.check_components(store, ns, stored.action_path(ns, doc),
                                          doc["exec"]["components"])
     await store.put(COLL, doc)
+    await _devices_resync(request, ns)
     return entity_response(doc)
 
 
@@ -110,7 +112,16 @@ async def delete_action(request: web.Request) -> web.Response:
     if doc is None:
         doc = (await resolved_action(request)).action
     await store.delete(COLL, doc["_id"], doc["_rev"])
+    await _devices_resync(request, ns)
     return entity_response(doc)
+
+
+async def _devices_resync(request: web.Request, ns: str) -> None:
+    """The namespace's connected devices hear of the change to the actions they may keep
+    offline (``policy.offline``; ``dispatch/offline.py``)."""
+    hub = request.app.get(TUNNEL)
+    if hub is not None:
+        await hub.offline_changed(ns)
 
 
 @ROUTES.post(BASE + "/{name}")

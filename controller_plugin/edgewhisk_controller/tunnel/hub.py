@@ -108,6 +108,16 @@ class TunnelHub:
             names.append(action.name)
         await session.send(OfflineKeep(tuple(names)))
 
+    async def offline_changed(self, namespace: str) -> None:
+        """An action of ``namespace`` was created, updated or deleted: every device of the
+        namespace connected now gets its copies again (an unchanged copy is rewritten with
+        the same version; ``offline.keep`` drops a deleted or narrowed one)."""
+        for session in list(self.sessions):
+            invoker = session.invoker
+            if invoker is not None and not session.closing \
+                    and session.token.namespace == namespace:
+                await self.offline_sync(session, invoker.register)
+
     async def offline_record(self, session: Session, register: Register,
                              record: OfflineRecord) -> None:
         """A record the device made offline: stored once, then confirmed."""
