@@ -117,12 +117,7 @@ def run(args: argparse.Namespace) -> int:
             demo = _run(Path(args.examples), data, workdir / "controller.log", users,
                         args.readings)
         except (DemoError, ActionError, StartError) as exc:
-            message, detail = ((exc.message, exc.log) if isinstance(exc, StartError)
-                               else (str(exc), exc.detail))
-            print(f"edgewhisk demo failed: {message}", file=sys.stderr)
-            if detail:
-                print(detail.rstrip()[-3000:], file=sys.stderr)
-            return 1
+            return _failed(exc)
     print(render(demo.rows))
     print()
     print(render(demo.activations))
@@ -147,14 +142,19 @@ def field_technician(workdir: Path | None) -> int:
             rows = field.run_scene(FIELD_EXAMPLES, folder / "controller",
                                    folder / "controller.log")
         except (DemoError, ActionError, StartError) as exc:
-            message, detail = ((exc.message, exc.log) if isinstance(exc, StartError)
-                               else (str(exc), exc.detail))
-            print(f"edgewhisk demo failed: {message}", file=sys.stderr)
-            if detail:
-                print(detail.rstrip()[-3000:], file=sys.stderr)
-            return 1
+            return _failed(exc)
     print(render(rows))
     return 0
+
+
+def _failed(exc: DemoError | ActionError | StartError) -> int:
+    """Say which step failed and why (with the logs worth reading); exit status 1."""
+    message, detail = ((exc.message, exc.log) if isinstance(exc, StartError)
+                       else (str(exc), exc.detail))
+    print(f"edgewhisk demo failed: {message}", file=sys.stderr)
+    if detail:
+        print(detail.rstrip()[-3000:], file=sys.stderr)
+    return 1
 
 
 def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int) -> Demo:
