@@ -14,8 +14,10 @@ never reads the entity store itself.
 - :meth:`OfflineService.accept`: a device-made record is stored under its activation id with
   ``put`` without a revision, so a record delivered twice (a lost ``offline.synced``, a
   reconnect) is refused by the store as a conflict and counted once: exactly once. A record of
-  another namespace's action is foreign (the connection is closed, nothing stored); a record of
-  an action that does not allow this device offline is refused the same way.
+  another namespace's action is foreign (the connection is closed, nothing stored: an honest
+  agent never holds such a copy). A record of an action that does not exist or does not allow
+  this device offline (now) is refused and not stored, but confirmed all the same, so that the
+  device forgets it instead of sending it on every reconnect; the refusal is logged.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ from .spec import spec_of
 
 log = logging.getLogger(__name__)
 
+STORED = "stored"
+DUPLICATE = "duplicate"
+
 
 
 class OfflineService:
@@ -58,23 +63,23 @@ class OfflineService:
                 annotation=allowed, parameters=stored.parameters(doc)))
         return out
 
-    async def accept(self, namespace: str, register: Register, record: OfflineRecord) -> bool:
-        """Store the device-made ``record`` once; False when it was stored before."""
+    async def accept(self, namespace: str, register: Register, record: OfflineRecord) -> str:
+        """Store the device-made ``record`` once: ``stored``, ``duplicate`` (stored before) or
+        why it was refused."""
         if not record.name.startswith(f"{namespace}/"):
             raise ProtocolError(f"offline record {record.activation_id} of {record.name!r}: "
                                 f"not an action of namespace {namespace!r}",
                                 CloseCode.POLICY_VIOLATION)
         action = await get_or_none(self.store, stored.ACTIONS, record.name)
         if action is None or _allowed(action, register.id, register.capabilities) is None:
-            raise ProtocolError(f"offline record {record.activation_id}: {record.name} does not "
-                                f"allow invoker {register.id} to run it offline",
-                                CloseCode.POLICY_VIOLATION)
+            return (f"refused: {record.name} does not allow invoker {register.id} to run it "
+                    f"offline")
         rec = device_record(namespace, action, record, register.id)
         try:
             await self.store.put(act.COLLECTION, act.to_doc(rec))
         except Conflict:
-            return False
-        return True
+            return DUPLICATE
+        return STORED
 
 
 def _allowed(doc: Any, device: str, capabilities: Any) -> dict[str, Any] | None:

@@ -67,7 +67,8 @@ class OfflineHandler(Protocol):
 
     async def actions_for(self, namespace: str, register: Register) -> list[OfflineAction]: ...
 
-    async def accept(self, namespace: str, register: Register, record: OfflineRecord) -> bool: ...
+    async def accept(self, namespace: str, register: Register, record: OfflineRecord) -> str:
+        """``stored``, ``duplicate``, or why the record was refused (not stored)."""
 
 
 class TunnelHub:
@@ -124,9 +125,10 @@ class TunnelHub:
         if self.offline_work is None:
             raise ProtocolError("this controller does not accept offline records",
                                 CloseCode.POLICY_VIOLATION)
-        if not await self.offline_work.accept(session.token.namespace, register, record):
-            log.info("%r: offline record %s was stored before", session, record.activation_id)
-        await session.send(OfflineSynced((record.activation_id,)))
+        outcome = await self.offline_work.accept(session.token.namespace, register, record)
+        if outcome != "stored":
+            log.warning("%r: offline record %s: %s", session, record.activation_id, outcome)
+        await session.send(OfflineSynced((record.activation_id,)))  # the device forgets it
 
     # -- connections ------------------------------------------------------------------------
 
