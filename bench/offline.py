@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sqlite3
 import sys
@@ -38,7 +37,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before MXNet loads: one core for inference
 os.environ.setdefault("MXNET_CPU_WORKER_NTHREADS", "1")
 
-from _report import pct, progress  # noqa: E402  bench/ is on sys.path (see _report.py)
+from _report import failed, pct, progress, report  # noqa: E402  bench/ is on sys.path (see _report.py)
 from edgewhisk_cli.action import python_action  # noqa: E402
 from edgewhisk_client import LocalClient  # noqa: E402
 from edgewhisk_devkit import UNLIMITED, Agent, Controller  # noqa: E402
@@ -239,19 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results = run(args, Path(tmp))
         except Exception as exc:
-            print(f"offline bench failed: {exc!r}", file=sys.stderr)
-            for log in ("controller.log", "agent.log"):
-                text = (Path(tmp) / log).read_text() if (Path(tmp) / log).exists() else ""
-                print(f"--- {log} (tail) ---\n{text[-2000:]}", file=sys.stderr)
-            return 1
-    plot(results, args.out)
-    results["plot"] = str(args.out)
-    if args.json:
-        print(json.dumps({k: v for k, v in results.items() if k != "samples"}, indent=2))
-    else:
-        print(table(results))
-        print(f"\nplot: {args.out}")
-    return 0
+            return failed("offline", exc, Path(tmp), ("controller.log", "agent.log"))
+    return report(results, args.out, args.json, plot, table)
 
 
 if __name__ == "__main__":
