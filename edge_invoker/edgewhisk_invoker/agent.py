@@ -47,6 +47,9 @@ from edgewhisk_tunnel import (
     Heartbeat,
     Message,
     Metrics,
+    OfflineAction,
+    OfflineKeep,
+    OfflineSynced,
     ProtocolError,
     Registered,
     Result,
@@ -76,6 +79,7 @@ FATAL_CLOSES: dict[int, type[Fatal]] = {CloseCode.TOKEN_REVOKED: TokenRejected,
                                         CloseCode.REPLACED: Replaced}
 SHUTDOWN_ERROR = "the edge invoker {id} shut down during the activation"
 ABNORMAL_CLOSURE = 1006  # RFC 6455: the connection dropped without a close frame
+OFFLINE_FRAMES = (OfflineAction, OfflineKeep, OfflineSynced)
 
 
 class _Lost(Exception):
@@ -319,8 +323,10 @@ class Agent:
         transfers = self.artifacts.transfers
         if transfers is not None and transfers.handle(message):
             return
-        if self.offline is not None and self.offline.handle(message):
-            return
+        if isinstance(message, OFFLINE_FRAMES):
+            if self.offline is not None:
+                self.offline.handle(message)
+            return  # without --offline-dir the device keeps nothing for offline use
         if isinstance(message, Heartbeat):
             if message.echo_ms is None:
                 await self._send(message.reply(now_ms()))
