@@ -18,6 +18,7 @@ from .exceptions import (
     ClientError,
     DigestMismatch,
     HttpError,
+    NotConfigured,
     NotRecorded,
     TlsError,
     Unreachable,
@@ -27,6 +28,6 @@ from .transport import API, NAMESPACES, OWN_NAMESPACE
 
 __all__ = [
     "API", "NAMESPACES", "OWN_NAMESPACE", "Activation", "Client", "ClientError",
-    "DigestMismatch", "Downloaded", "HttpError", "LocalAnswer", "LocalClient", "NotRecorded",
-    "TlsError", "Unreachable",
+    "DigestMismatch", "Downloaded", "HttpError", "LocalAnswer", "LocalClient", "NotConfigured",
+    "NotRecorded", "TlsError", "Unreachable",
 ]
