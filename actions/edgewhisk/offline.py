@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .checks import PLAIN, expect, string
+from .checks import PLAIN_NAME, expect, string
 from .exceptions import AnnotationError
 
 OFFLINE_KEYS = ("type", "node", "capability")
@@ -47,7 +47,7 @@ def validate_offline(entry: Mapping[str, Any], path: str) -> dict[str, Any]:
         out["node"] = _names(entry["node"], f"{path}.node", DEVICE_ID,
                              "a device id: letters, digits, '.', '_', '-' (no {variables})")
     if entry.get("capability") is not None:
-        out["capability"] = _names(entry["capability"], f"{path}.capability", PLAIN,
+        out["capability"] = _names(entry["capability"], f"{path}.capability", PLAIN_NAME,
                                    "a capability name")
     return out
 
