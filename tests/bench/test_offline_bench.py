@@ -13,6 +13,8 @@ import pytest
 
 from . import quick_json
 
+pytestmark = pytest.mark.mxnet  # the bench measures the MXNet CNN's inference (the ai extra)
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:

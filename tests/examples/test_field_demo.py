@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 from edgewhisk_devkit import edgewhisk_command
+
+pytestmark = pytest.mark.mxnet  # the scene trains and serves the MXNet CNN (the ai extra)
 
 
 def test_the_field_technician_scene_runs_end_to_end() -> None:

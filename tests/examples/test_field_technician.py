@@ -21,6 +21,8 @@ if str(FIELD) not in sys.path:
 
 import equipment  # noqa: E402
 
+pytestmark = pytest.mark.mxnet  # the field example trains and serves an MXNet CNN (the ai extra)
+
 
 def _action(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"field_technician_{name}", FIELD / f"{name}.py")
