@@ -179,11 +179,14 @@ class _Gate:
 
 
 class _Policy:
-    """``@policy.deadline`` / ``@policy.fn`` / ``@policy.data``: scheduling constraints."""
+    """``@policy.deadline`` / ``@policy.fn`` / ``@policy.data`` / ``@policy.context`` /
+    ``@policy.wait``: scheduling constraints."""
 
     DEADLINE = "@policy.deadline('2s') or @policy.deadline('500ms', strict=True)"
     FN = "@policy.fn(node='{usr}_device', capability='gpu', strict=False)"
     DATA = "@policy.data(network=['company_network'], strict=True)"
+    CONTEXT = "@policy.context(battery='>=0.3', charging=True, metered=False, strict=True)"
+    WAIT = "@policy.wait('6h')"
 
     @staticmethod
     def deadline(within: str, strict: bool = False) -> Callable[[F], F]:
@@ -203,6 +206,25 @@ class _Policy:
         _no_bare("policy.data", _Policy.DATA, network)
         entry = {"type": "data", "network": network, "strict": strict}
         return _decorator("policy.data", _Policy.DATA, "policies", entry)
+
+    @staticmethod
+    def context(battery: str | None = None, charging: bool | None = None,
+                network: str | list[str] | None = None, idle: bool | None = None,
+                metered: bool | None = None, strict: bool = False) -> Callable[[F], F]:
+        """Conditions on the device's live context (battery level, charging, networks joined
+        now, idle, metered), as its agent reports them; hard with ``strict=True``."""
+        _no_bare("policy.context", _Policy.CONTEXT, battery)
+        entry = {"type": "context", "battery": battery, "charging": charging,
+                 "network": network, "idle": idle, "metered": metered, "strict": strict}
+        return _decorator("policy.context", _Policy.CONTEXT, "policies", entry)
+
+    @staticmethod
+    def wait(within: str) -> Callable[[F], F]:
+        """An activation no invoker satisfies yet waits up to ``within`` for one (pending)
+        instead of failing at once; when it expires it is recorded naming what was unmet."""
+        _no_bare("policy.wait", _Policy.WAIT, within)
+        return _decorator("policy.wait", _Policy.WAIT, "policies",
+                          {"type": "wait", "within": within})
 
 
 consumes = _Consumes()
