@@ -59,6 +59,11 @@ class InvokerState:
     bandwidth_mbps: float = 1000.0  # to fetch artifacts it does not hold
     cached: frozenset[str] = frozenset()  # artifact keys "ns/name@version" it holds
     cpus: float = 1.0  # activations it runs in parallel, for queue-time estimates
+    # its live context, as its agent last reported it (``policy.context``; ``state.py``):
+    battery: float | None = None  # 0..1; None: no battery (mains powered)
+    charging: bool | None = None  # None: not known (mains powered when battery is None too)
+    idle: bool | None = None  # None: the agent cannot tell (not known to be idle)
+    metered: bool | None = None  # None: not reported (an unmetered network)
 
 
 @dataclass(frozen=True)
