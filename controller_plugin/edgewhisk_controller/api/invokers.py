@@ -17,6 +17,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..exceptions import BadRequest, Conflict
+from ..keys import DISPATCHER
 from ..schema.entity import query_bool
 from ..tunnel.hub import TUNNEL
 from ..tunnel.tokens import check_invoker_id
@@ -60,5 +61,10 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 @ROUTES.get(BASE)
 async def list_invokers(request: web.Request) -> web.Response:
+    """The namespace's edge invokers; with ``pending=true`` an object that also counts the
+    namespace's pending activations per unmet constraint (``dispatch/pending.py``)."""
     hub, ns = request.app[TUNNEL], namespace(request)
+    if query_bool(request.query, "pending"):
+        return json_response({"invokers": hub.status(ns),
+                              "pending": request.app[DISPATCHER].pending.summary(ns)})
     return json_response(hub.status(ns))
