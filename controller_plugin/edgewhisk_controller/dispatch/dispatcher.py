@@ -183,12 +183,14 @@ class Dispatcher:
     async def close(self, grace_s: float = CLOSE_GRACE_S) -> None:
         """Refuse new activations, let running ones finish for ``grace_s``, abort the rest.
 
-        Aborted activations are recorded as whisk internal errors. Invokers and the store
+        Aborted activations are recorded as whisk internal errors; pending ones (waiting to
+        be placed) stay accepted, and the next start lets them wait again. Invokers and the store
         belong to the caller and stay open. Idempotent.
         """
         self._closed = True
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace_s)
+        waiting = {self._running[i] for i in self.pending.items if i in self._running}
+        if self._tasks - waiting:  # pending work stays accepted: the next start resumes it
+            await asyncio.wait(self._tasks - waiting, timeout=grace_s)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -386,8 +388,9 @@ class Dispatcher:
         try:
             rec = await self._execute(job, activation_id)
         except asyncio.CancelledError:
-            await self.record(self.failure(job, activation_id, act.ABORTED))
-            raise
+            if not (self._closed and self.journal.pending_of(activation_id) is not None):
+                await self.record(self.failure(job, activation_id, act.ABORTED))
+            raise  # a pending one stays accepted: the next start lets it wait again
         except ControllerError as exc:  # e.g. an unreadable action document
             rec = self.failure(job, activation_id, exc.message)
         except Exception:

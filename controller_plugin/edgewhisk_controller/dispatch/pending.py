@@ -47,7 +47,9 @@ WAITS_ON: Mapping[str, frozenset[str]] = {
     c.DEADLINE_FEASIBILITY: frozenset({"free_memory_mb", "in_flight", "backlog_ms", "cached",
                                        "bandwidth_mbps", "cpus"}),
     c.BATTERY_LEVEL: frozenset({"battery"}),
-    c.DEVICE_STATE: frozenset({"charging", "idle", "metered", "battery"}),
+    # not "battery": it decides charging only for an invoker without one (mains powered),
+    # which a registration says, never a report; the frequent level reports re-try nothing
+    c.DEVICE_STATE: frozenset({"charging", "idle", "metered"}),
 }
 """Plugin -> the ``InvokerState`` fields its filter reads: what can make it pass. A plugin not
 listed is re-tried on any change (``ANY``)."""
@@ -148,6 +150,10 @@ class PendingWork:
                 for phrase in item.last.excluded:
                     waiting[phrase] = waiting.get(phrase, 0) + 1
         return {"count": count, "waiting_for": dict(sorted(waiting.items()))}
+
+    def filed(self) -> int:
+        """Entries of the index (an activation counts once per field it waits on)."""
+        return sum(len(ids) for ids in self._index.values())
 
     # -- the engine's side ---------------------------------------------------------------------
 
