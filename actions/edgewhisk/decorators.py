@@ -143,6 +143,7 @@ class _Gate:
     BIAS = "@gate.bias(attribute='age', predicate='<0.8')"
     METRIC = "@gate.metric('accuracy', '<0.9')"
     DRIFT = "@gate.drift(metric='confidence', predicate='<0.2', target='base')"
+    DATA = "@gate.data('{usr}/glucose', new_items='>=100')"
 
     @staticmethod
     def bias(attribute: str, predicate: str, target: str | None = None, *,
@@ -176,6 +177,15 @@ class _Gate:
                  "window": window, "cooldown": cooldown, "strict": strict or None,
                  "fallback": fallback, "trigger": trigger}
         return _decorator("gate.drift", _Gate.DRIFT, "gates", entry)
+
+    @staticmethod
+    def data(ref: str, new_items: str, *, trigger: str | None = None) -> Callable[[F], F]:
+        """Fire ``trigger`` (default ``<action>.data``) once the consumed data ``ref`` grew by
+        ``new_items`` (new versions, or the ``items`` each reports in its metadata) since the
+        last firing for that binding: a retraining trigger."""
+        _no_bare("gate.data", _Gate.DATA, ref)
+        entry = {"type": "data", "ref": ref, "new_items": new_items, "trigger": trigger}
+        return _decorator("gate.data", _Gate.DATA, "gates", entry)
 
 
 class _Policy:

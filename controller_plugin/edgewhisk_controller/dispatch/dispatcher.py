@@ -49,6 +49,7 @@ from ..stores import Doc, Store
 from ..tunnel.exceptions import InvokerLost, TunnelError
 from . import artifacts, conductor, deferred, fanout, gating, resolve, sequence, triggers
 from .exceptions import DispatcherClosed, NotPending
+from .growth import DataGrowth
 from .job import Accounting, Job
 from .journal import Journal
 from .pending import PendingWork
@@ -109,6 +110,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.journal = Journal(store, durable=durable)
         self.pending = PendingWork(placement)  # activations waiting to be placed
+        self.growth = DataGrowth(self)  # data-growth triggers (``growth.py``)
         self._in_flight: collections.Counter[str] = collections.Counter()  # by namespace
         self._running: dict[str, asyncio.Task[Any]] = {}  # activation id -> its task
         self._closed = False
