@@ -12,6 +12,7 @@ from . import (
     limits,
     namespaces,
     packages,
+    preload_policies,
     routes,
     rules,
     triggers,
@@ -29,6 +30,7 @@ RESOURCES: tuple[web.RouteTableDef, ...] = (
     alarms.ROUTES,
     rules.ROUTES,
     invokers.ROUTES,
+    preload_policies.ROUTES,  # before artifacts: its routes take the rest of the path
     artifacts.ROUTES,
     routes.ROUTES,  # before web: /api/v1/web/whisk.system/apimgmt/ is route management
     webactions.ROUTES,

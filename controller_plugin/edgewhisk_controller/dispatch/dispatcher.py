@@ -38,6 +38,7 @@ from edgewhisk_runtime.containers.exceptions import NamespaceRefused
 
 from .. import preprocess
 from ..artifacts.gates import GateKeeper
+from ..artifacts.standing import StandingPreloads
 from ..exceptions import ControllerError
 from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
@@ -111,6 +112,8 @@ class Dispatcher:
         self.journal = Journal(store, durable=durable)
         self.pending = PendingWork(placement)  # activations waiting to be placed
         self.growth = DataGrowth(self)  # data-growth triggers (``growth.py``)
+        self.standing = None if artifacts is None else StandingPreloads(  # standing preloads
+            store, artifacts, placement, lambda id: invokers.get(id) if id in invokers else None)
         self._in_flight: collections.Counter[str] = collections.Counter()  # by namespace
         self._running: dict[str, asyncio.Task[Any]] = {}  # activation id -> its task
         self._closed = False

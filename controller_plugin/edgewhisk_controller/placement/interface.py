@@ -65,6 +65,12 @@ class InvokerState:
     idle: bool | None = None  # None: the agent cannot tell (not known to be idle)
     metered: bool | None = None  # None: not reported (an unmetered network)
 
+    @property
+    def on_power(self) -> bool:
+        """Charging, or mains powered (neither a battery nor charging reported): what
+        ``charging`` means everywhere (the ``DeviceState`` plugin is its vectorised form)."""
+        return self.charging is True or (self.battery is None and self.charging is None)
+
 
 @dataclass(frozen=True)
 class Unschedulable:

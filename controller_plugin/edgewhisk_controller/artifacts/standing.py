@@ -1,0 +1,183 @@
+"""Standing preload policies: "keep artifact A on every device this selector picks, whenever
+its context allows" — re-evaluated on every registration and context change.
+
+Why standing: a one-shot ``POST .../preload`` reaches the devices online and suitable *now*; a
+fleet's phones come and go, charge at night, change networks. A policy (stored in
+``preload_policies``, so it survives restarts) names an artifact (its latest ``cloud``
+version, so a new version follows) and a device selector (``preload.DeviceSelector``: labels,
+owner, role, networks, site, capabilities, and context conditions: ``min_battery``,
+``charging``, ``unmetered``). The placement engine tells ``changed(invoker, fields)`` after
+every registration and heartbeat (``PlacementEngine.listen``); a change of what a selector
+reads re-evaluates that invoker's policies once per loop turn. A match whose invoker does not
+hold the latest version gets it pushed (``preload.push``): a local invoker stages it into its
+node store, an edge device through the tunnel. The node store keeps its byte budget itself
+(an LRU of unpinned copies; it never evicts what a run leases or what is pinned, and refuses
+what cannot fit): such a refusal is the decision's reason.
+
+Every decision is kept (the last ``DECISIONS``) with its reason and shown with the policies
+(``GET .../artifacts/NAME/preload-policies``), and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..placement.interface import REGISTERED, PlacementEngine
+from ..stores import Doc, Store, Write
+from . import locality as rules
+from .exceptions import ArtifactNotFound, InvalidArtifact
+from .preload import DeviceSelector, Target, push, serves
+from .registry import ArtifactRegistry
+
+log = logging.getLogger(__name__)
+
+ANY = next(iter(REGISTERED))  # what a registration changes: everything
+POLICIES = "preload_policies"
+DECISIONS = 1000
+"""Decisions kept in memory (the newest)."""
+READS = frozenset({"labels", "owner", "role", "networks", "site", "capabilities", "battery",
+                   "charging", "metered", "healthy", "namespaces"})
+"""The invoker fields a selector reads: a change of any re-evaluates the invoker."""
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One standing policy: keep ``artifact`` (latest version) on what ``devices`` picks."""
+
+    id: str
+    namespace: str
+    artifact: str
+    devices: DeviceSelector
+    raw: dict[str, Any]  # the selector as given (shown back)
+    created: int
+
+    def doc(self) -> Doc:
+        return {"_id": self.id, "namespace": self.namespace, "artifact": self.artifact,
+                "devices": self.raw, "created": self.created}
+
+    @classmethod
+    def of(cls, doc: Doc) -> Standing:
+        return cls(doc["_id"], doc["namespace"], doc["artifact"],
+                   DeviceSelector.parse(doc["devices"]), dict(doc["devices"]), doc["created"])
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "artifact": self.artifact, "devices": self.raw,
+                "created": self.created}
+
+
+class StandingPreloads:
+    """The policies of every namespace, evaluated as invokers change."""
+
+    def __init__(self, store: Store, registry: ArtifactRegistry, engine: PlacementEngine,
+                 invoker: Callable[[str], Target | None]) -> None:
+        self.store, self.registry, self.invoker = store, registry, invoker
+        self.policies: dict[str, Standing] = {}
+        self.decisions: collections.deque[dict[str, Any]] = collections.deque(maxlen=DECISIONS)
+        self._loaded = False
+        self._due: set[str] = set()
+        self._busy: set[tuple[str, str]] = set()  # (invoker, version key) being pushed
+        self._tasks: set[asyncio.Task[None]] = set()
+        engine.listen(self.changed)
+
+    async def load(self) -> None:
+        if not self._loaded:
+            for doc in await self.store.list(POLICIES):
+                self.policies.setdefault(doc["_id"], Standing.of(doc))
+            self._loaded = True
+
+    # -- the API's side ----------------------------------------------------------------------
+
+    async def add(self, ns: str, artifact: str, devices: Any,
+                  everyone: Iterable[Target]) -> tuple[Standing, list[dict[str, Any]]]:
+        """Store a policy for ``artifact`` of ``ns`` (its latest version must be ``cloud``:
+        ``LocalityRefused`` otherwise) and apply it to the invokers online now."""
+        await self.load()
+        if devices is not None and not isinstance(devices, dict):
+            raise InvalidArtifact("devices: must be an object, e.g. {\"owner\": \"u1\"}")
+        selector = DeviceSelector.parse(devices)
+        rules.check_preload(await self.registry.get(ns, artifact))
+        policy = Standing(f"{ns}/{artifact}#{uuid.uuid4().hex[:12]}", ns, artifact, selector,
+                          dict(devices or {}), int(time.time() * 1000))
+        await self.store.put(POLICIES, policy.doc())
+        self.policies[policy.id] = policy
+        done = await asyncio.gather(*(self._apply(policy, target) for target in everyone))
+        return policy, [d for d in done if d is not None]
+
+    async def remove(self, ns: str, artifact: str, policy_id: str) -> Standing:
+        await self.load()
+        policy = self.policies.get(f"{ns}/{artifact}#{policy_id}")
+        if policy is None:
+            raise ArtifactNotFound(f"no preload policy {policy_id!r} for {artifact}")
+        doc = await self.store.get(POLICIES, policy.id)
+        await self.store.write_many([Write(POLICIES, doc, delete=True)])
+        del self.policies[policy.id]
+        return policy
+
+    async def listing(self, ns: str, artifact: str) -> list[dict[str, Any]]:
+        await self.load()
+        return [{**p.public(), "id": p.id.rsplit("#", 1)[1],
+                 "decisions": [d for d in self.decisions if d["policy"] == p.id]}
+                for p in self.policies.values() if (p.namespace, p.artifact) == (ns, artifact)]
+
+    # -- the engine's side -------------------------------------------------------------------
+
+    def changed(self, invoker_id: str, fields: frozenset[str]) -> None:
+        """An invoker registered or reported (a ``placement`` listener)."""
+        if (not self.policies and self._loaded) or not (ANY in fields or fields & READS):
+            return
+        if not self._due:
+            asyncio.get_running_loop().call_soon(self._evaluate)
+        self._due.add(invoker_id)
+
+    def _evaluate(self) -> None:
+        due, self._due = self._due, set()
+        task = asyncio.get_running_loop().create_task(self._run(due))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, due: Iterable[str]) -> None:
+        await self.load()
+        for invoker_id in sorted(due):
+            target = self.invoker(invoker_id)
+            if target is None:
+                continue
+            await asyncio.gather(*(self._apply(p, target) for p in list(self.policies.values())))
+
+    async def settled(self) -> None:
+        """Until every evaluation started so far is done (tests, the benchmark)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _apply(self, policy: Standing, target: Target) -> dict[str, Any] | None:
+        """Push the policy's latest version to ``target`` if it matches and lacks it; the
+        decision (None: the policy does not apply to it)."""
+        state = target.state()
+        if not (state.healthy and serves(target, policy.namespace)
+                and policy.devices.matches(state, target.context)):
+            return None
+        try:
+            doc = await self.registry.get(policy.namespace, policy.artifact)
+        except ArtifactNotFound:
+            return None
+        busy = (target.id, doc["_id"])
+        if target.id in doc.get("copies", []) or busy in self._busy:
+            return None
+        self._busy.add(busy)
+        try:
+            answer = await push(doc, target)
+        finally:
+            self._busy.discard(busy)
+        decision = {"policy": policy.id, "invoker": target.id, "artifact": doc["_id"],
+                    "status": answer["status"], "at": int(time.time() * 1000),
+                    "reason": answer["reason"] or f"standing policy: {policy.devices.describe()}"}
+        self.decisions.append(decision)
+        log.info("preload %s to %s: %s (%s)", doc["_id"], target.id, decision["status"],
+                 decision["reason"])
+        return decision
