@@ -61,10 +61,14 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 @ROUTES.get(BASE)
 async def list_invokers(request: web.Request) -> web.Response:
-    """The namespace's edge invokers; with ``pending=true`` an object that also counts the
-    namespace's pending activations per unmet constraint (``dispatch/pending.py``)."""
-    hub, ns = request.app[TUNNEL], namespace(request)
+    """The namespace's edge invokers (each with its recent ``preloads`` decisions); with
+    ``pending=true`` an object that also counts the namespace's pending activations per unmet
+    constraint (``dispatch/pending.py``)."""
+    hub, ns, dispatcher = request.app[TUNNEL], namespace(request), request.app[DISPATCHER]
+    invokers = hub.status(ns)
+    if dispatcher.standing is not None:  # preload decisions about each, with their reasons
+        for status in invokers:
+            status["preloads"] = dispatcher.standing.decisions_for(status["id"])
     if query_bool(request.query, "pending"):
-        return json_response({"invokers": hub.status(ns),
-                              "pending": request.app[DISPATCHER].pending.summary(ns)})
-    return json_response(hub.status(ns))
+        return json_response({"invokers": invokers, "pending": dispatcher.pending.summary(ns)})
+    return json_response(invokers)

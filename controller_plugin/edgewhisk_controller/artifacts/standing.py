@@ -14,8 +14,12 @@ node store, an edge device through the tunnel. The node store keeps its byte bud
 (an LRU of unpinned copies; it never evicts what a run leases or what is pinned, and refuses
 what cannot fit): such a refusal is the decision's reason.
 
-Every decision is kept (the last ``DECISIONS``) with its reason and shown with the policies
-(``GET .../artifacts/NAME/preload-policies``), and logged.
+On the same events the predictor's picks are preloaded (``predict.py``: learnt from placement
+history), only while the device is charging or mains powered and on an unmetered network.
+
+Every decision is kept (the last ``DECISIONS``) with its reason, logged, and shown: with the
+artifact's policies (``GET .../artifacts/NAME/preload-policies``, the predictor's as the entry
+``predictor``) and with each invoker (``GET .../invokers``: ``preloads``).
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..exceptions import ControllerError
 from ..placement.interface import REGISTERED, PlacementEngine
 from ..stores import Doc, Store, Write
 from . import locality as rules
 from .exceptions import ArtifactNotFound, InvalidArtifact
+from .predict import Predictor
 from .preload import DeviceSelector, Target, push, serves
 from .registry import ArtifactRegistry
 
@@ -40,6 +46,8 @@ log = logging.getLogger(__name__)
 
 ANY = next(iter(REGISTERED))  # what a registration changes: everything
 POLICIES = "preload_policies"
+PREDICTOR = "predictor"
+"""The ``policy`` of the predictor's decisions (``predict.py``)."""
 DECISIONS = 1000
 """Decisions kept in memory (the newest)."""
 READS = frozenset({"labels", "owner", "role", "networks", "site", "capabilities", "battery",
@@ -76,8 +84,10 @@ class StandingPreloads:
     """The policies of every namespace, evaluated as invokers change."""
 
     def __init__(self, store: Store, registry: ArtifactRegistry, engine: PlacementEngine,
-                 invoker: Callable[[str], Target | None]) -> None:
+                 invoker: Callable[[str], Target | None],
+                 predictor: Predictor | None = None) -> None:
         self.store, self.registry, self.invoker = store, registry, invoker
+        self.predictor = predictor if predictor is not None else Predictor()
         self.policies: dict[str, Standing] = {}
         self.decisions: collections.deque[dict[str, Any]] = collections.deque(maxlen=DECISIONS)
         self._loaded = False
@@ -122,15 +132,26 @@ class StandingPreloads:
 
     async def listing(self, ns: str, artifact: str) -> list[dict[str, Any]]:
         await self.load()
-        return [{**p.public(), "id": p.id.rsplit("#", 1)[1],
-                 "decisions": [d for d in self.decisions if d["policy"] == p.id]}
-                for p in self.policies.values() if (p.namespace, p.artifact) == (ns, artifact)]
+        found = [{**p.public(), "id": p.id.rsplit("#", 1)[1],
+                  "decisions": [d for d in self.decisions if d["policy"] == p.id]}
+                 for p in self.policies.values() if (p.namespace, p.artifact) == (ns, artifact)]
+        prefix = f"{ns}/{artifact}@"
+        predicted = [d for d in self.decisions
+                     if d["policy"] == PREDICTOR and d["artifact"].startswith(prefix)]
+        if predicted:
+            found.append({"id": PREDICTOR, "artifact": artifact, "decisions": predicted})
+        return found
+
+    def decisions_for(self, invoker_id: str, last: int = 5) -> list[dict[str, Any]]:
+        """The newest decisions about one invoker (``GET .../invokers``)."""
+        return [d for d in self.decisions if d["invoker"] == invoker_id][-last:]
 
     # -- the engine's side -------------------------------------------------------------------
 
     def changed(self, invoker_id: str, fields: frozenset[str]) -> None:
         """An invoker registered or reported (a ``placement`` listener)."""
-        if (not self.policies and self._loaded) or not (ANY in fields or fields & READS):
+        idle = self._loaded and not self.policies and self.predictor.empty
+        if idle or not (ANY in fields or fields & READS):
             return
         if not self._due:
             asyncio.get_running_loop().call_soon(self._evaluate)
@@ -149,6 +170,7 @@ class StandingPreloads:
             if target is None:
                 continue
             await asyncio.gather(*(self._apply(p, target) for p in list(self.policies.values())))
+            await self._predicted(target)
 
     async def settled(self) -> None:
         """Until every evaluation started so far is done (tests, the benchmark)."""
@@ -166,6 +188,27 @@ class StandingPreloads:
             doc = await self.registry.get(policy.namespace, policy.artifact)
         except ArtifactNotFound:
             return None
+        return await self._push(policy.id, doc, target,
+                                f"standing policy: {policy.devices.describe()}")
+
+    async def _predicted(self, target: Target) -> None:
+        """Preload what the predictor expects ``target`` to need, only while it is charging
+        (or mains powered) and on an unmetered network (``predict.py``)."""
+        state = target.state()
+        if not (state.healthy and state.on_power and state.metered is not True):
+            return
+        for ns in sorted(state.namespaces or ()):
+            for name, _, reason in self.predictor.wanted(ns, state):
+                try:
+                    doc = await self.registry.get(ns, name)
+                    rules.check_preload(doc)
+                except (ArtifactNotFound, ControllerError):
+                    continue  # gone, or not a cloud version: nothing to preload
+                await self._push(PREDICTOR, doc, target, reason)
+
+    async def _push(self, source: str, doc: Doc, target: Target,
+                    reason: str) -> dict[str, Any] | None:
+        """Push ``doc`` to ``target`` unless it holds it (or is being sent it); the decision."""
         busy = (target.id, doc["_id"])
         if target.id in doc.get("copies", []) or busy in self._busy:
             return None
@@ -174,9 +217,9 @@ class StandingPreloads:
             answer = await push(doc, target)
         finally:
             self._busy.discard(busy)
-        decision = {"policy": policy.id, "invoker": target.id, "artifact": doc["_id"],
+        decision = {"policy": source, "invoker": target.id, "artifact": doc["_id"],
                     "status": answer["status"], "at": int(time.time() * 1000),
-                    "reason": answer["reason"] or f"standing policy: {policy.devices.describe()}"}
+                    "reason": answer["reason"] or reason}
         self.decisions.append(decision)
         log.info("preload %s to %s: %s (%s)", doc["_id"], target.id, decision["status"],
                  decision["reason"])

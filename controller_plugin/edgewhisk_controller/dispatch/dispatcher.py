@@ -430,6 +430,10 @@ class Dispatcher:
                 return deferred.annotate(placed, waited)
             decision = placed  # charged already: the first _run_on does not charge again
         invoker = self.invokers.get(decision)
+        if self.standing is not None:  # the preload predictor learns what runs where
+            self.standing.predictor.observe(ns, invoker.state(), [
+                doc["name"] for _, doc in planned.consumed
+                if doc.get("kind") == "model" and doc.get("locality") == "cloud"])
         try:
             artifacts.check(planned, invoker, bound)
             produces = await artifacts.allocate(self.artifacts, job, planned)

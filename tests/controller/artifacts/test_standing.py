@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edgewhisk import describe
 from edgewhisk_devkit import AgentSpec, Fleet
 
 from ..api.harness import Client, Controller
@@ -92,3 +93,46 @@ def test_bad_policies_are_refused_and_change_nothing(tmp_path: Path) -> None:
         assert client.request("GET", "artifacts/fleet/model/preload-policies").json() == []
         missing = client.request("DELETE", "artifacts/fleet/model/preload-policies/nope")
         assert missing.status_code == 404
+
+
+USES_MODEL = '''
+from edgewhisk import consumes, policy
+
+@consumes.model("m")
+@policy.fn(node="u1_device", strict=True)
+def main(args, m):
+    return {"used": m.path.name}
+'''
+
+
+def test_the_predictor_preloads_the_new_version_a_device_will_need(tmp_path: Path) -> None:
+    """u1's phone ran an action consuming model ``m``; a new version of ``m`` arrives; when the
+    phone is plugged in (on an unmetered network) the predictor preloads it, saying why."""
+    scope: dict[str, Any] = {}
+    exec(compile(USES_MODEL, "uses_m.py", "exec"), scope)  # noqa: S102
+    annotations = [{"key": "edgewhisk", "value": describe(scope["main"])}]
+    with Controller(tmp_path / "data").start() as controller, controller.client() as client:
+        first = upload(client, "m")
+        started = time.time()
+        u1 = AgentSpec("u1-phone", (
+            "--owner", "u1", "--memory", "512", "--context-interval", "0.2", "--network", "wifi",
+            "--battery-sim", f"level=0.5,idle=0,load=0,charge=0.0001,period={PERIOD_S},"
+                             f"plugged={PERIOD_S - 8}"))
+        with Fleet(client, [u1], tmp_path, stores=tmp_path / "stores"):
+            client.actions.put("uses-m", {"exec": {"kind": "python:3", "code": USES_MODEL},
+                                          "annotations": annotations})
+            ran = client.actions.invoke("uses-m")
+            assert ran.success, ran.record
+            second = upload(client, "m")
+            assert second["version"] == first["version"] + 1
+            deadline = time.monotonic() + 30
+            while not decisions(client, "m") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            found = decisions(client, "m")
+            shown = client.request("GET", "invokers").json()[0]["preloads"]
+        assert [(d["invoker"], d["artifact"], d["status"]) for d in found] == [
+            ("u1-phone", f"guest/m@{second['version']}", "preloaded")]
+        assert found[0]["policy"] == "predictor"
+        assert found[0]["reason"].startswith("predicted: u1 needed m 1.0 times around ")
+        assert found[0]["at"] / 1000 >= started + 8, "preloaded while discharging"
+        assert shown == found
