@@ -422,7 +422,8 @@ class Dispatcher:
         decision = job.invoker or self.placement.place(request, bound)
         waited: dict[str, Any] | None = None
         if isinstance(decision, Unschedulable):
-            if bound.compiled.wait_s is None or job.invoker is not None:
+            if bound.compiled.wait_s is None or job.invoker is not None \
+                    or job.in_composition:  # fan-out children and components do not wait
                 return self.failure(job, activation_id, decision.reason)
             placed, waited = await deferred.place_or_wait(self, job, activation_id, request,
                                                           bound, decision)

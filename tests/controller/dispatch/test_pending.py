@@ -173,3 +173,17 @@ def test_a_pending_activation_is_cancelled_and_recorded_once(tmp_path: Path) -> 
         assert bad.status_code == 400 and "pending" in bad.json()["error"]
         assert client.activations.get(activation_id)["activationId"] == activation_id
         assert client.request("GET", "activations?status=pending").json() == []
+
+
+def test_a_sequence_component_does_not_wait(tmp_path: Path) -> None:
+    """Only an activation invoked on its own waits: a component fails at once, as before."""
+    with Controller(tmp_path / "data").start() as controller, controller.client() as client:
+        create_action(client, "retrain", RETRAIN, annotations=retrain_annotation("1h"))
+        made = client.request("PUT", "actions/then-retrain", json={"exec": {
+            "kind": "sequence", "components": ["/_/retrain"]}})
+        assert made.status_code == 200, made.text
+        answer = client.request("POST", "actions/then-retrain?blocking=true", json={})
+        assert answer.status_code == 500, answer.text  # a whisk internal error, as before
+        assert answer.json()["response"]["result"]["error"] == \
+            "0/1 invokers are available: 1 not matching node u1_device."
+        assert client.request("GET", "activations?status=pending").json() == []
