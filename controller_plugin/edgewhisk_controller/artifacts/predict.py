@@ -3,19 +3,19 @@
 The model, kept simple so every decision can be explained in one sentence. Each time an
 activation consuming ``cloud`` models is placed, the dispatcher tells ``observe`` the invoker's
 attributes and the models' registry names. Two tables of exponentially decayed counts
-(half-life ``HALF_LIFE_S``, one day) learn from it:
+(half-life ``HALF_LIFE_S``, three days) learn from it:
 
 - per (namespace, owner, hour of day): what this user's devices needed at that hour;
 - per (namespace, site, role, hour of day): what devices at this site needed then (a new
   user's phone arriving at the plant learns from the plant's other devices).
 
-``wanted(state, now)`` scores each model by its owner count plus ``SITE_WEIGHT`` times its
-site count, over this hour and the next (work arrives around the same time of day), and
-answers those scoring at least ``THRESHOLD`` (a model needed about once recently), best first,
-at most ``TOP`` of them, each with its reason (``u1 needed glucose-base 3.2 times around
-08:00; site plant 1.5 times``). The caller (``standing.py``) preloads them only while the device
-is charging (or mains powered) and on an unmetered network, within its node store's budget.
-"""
+``wanted(state, now)`` scores each model by its owner count plus ``SITE_WEIGHT`` times its site
+count, over the hours of the day ahead (``HORIZON_H``: a phone charging at night is filled for
+its whole next day), and answers those scoring at least ``THRESHOLD`` (a model needed about once
+recently), best first, at most ``TOP`` of them, each with its reason (``predicted: u1 needed
+glucose-base 3.2 times, mostly around 08:00; site plant 1.5``). The caller (``standing.py``)
+preloads them only while the device is charging (or mains powered) and on an unmetered network,
+within its node store's budget."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 from ..placement.interface import InvokerState
 
-HALF_LIFE_S = 86_400.0
+HALF_LIFE_S = 3 * 86_400.0
+HORIZON_H = 24
 SITE_WEIGHT = 0.5
 THRESHOLD = 0.8
 TOP = 3
@@ -81,16 +82,24 @@ class Predictor:
                t: float | None = None) -> list[tuple[str, float, str]]:
         """``(model, score, reason)`` worth preloading on ``state`` now, best first."""
         t = self.clock() if t is None else t
-        scores: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for hour in (hour_of(t), hour_of(t + HOUR_S)):
+        own: dict[str, float] = defaultdict(float)
+        site: dict[str, float] = defaultdict(float)
+        peak: dict[str, tuple[float, int]] = {}
+        for ahead in range(HORIZON_H):
+            hour = hour_of(t + ahead * HOUR_S)
+            tables = [(site, self.by_site.get((ns, state.site, state.role, hour), {}))]
             if state.owner is not None:
-                for name, count in self.by_owner.get((ns, state.owner, hour), {}).items():
-                    scores[name][0] += count.now(t)
-            for name, count in self.by_site.get((ns, state.site, state.role, hour), {}).items():
-                scores[name][1] += count.now(t)
-        ranked = sorted(((own + SITE_WEIGHT * site, name, own, site)
-                         for name, (own, site) in scores.items()), reverse=True)
-        at = f"{hour_of(t):02d}:00"
-        return [(name, score, f"predicted: {state.owner or 'this device'} needed {name} "
-                              f"{own:.1f} times around {at}; site {state.site or '-'} {site:.1f}")
-                for score, name, own, site in ranked if score >= THRESHOLD][:TOP]
+                tables.append((own, self.by_owner.get((ns, state.owner, hour), {})))
+            for into, counts in tables:
+                for name, count in counts.items():
+                    value = count.now(t)
+                    into[name] += value
+                    if value > peak.get(name, (0.0, 0))[0]:
+                        peak[name] = (value, hour)
+        ranked = sorted(((own[n] + SITE_WEIGHT * site[n], n) for n in set(own) | set(site)),
+                        reverse=True)
+        who = state.owner or "this device"
+        return [(name, score, f"predicted: {who} needed {name} {own[name]:.1f} times, mostly "
+                              f"around {peak[name][1]:02d}:00; site {state.site or '-'} "
+                              f"{site[name]:.1f}")
+                for score, name in ranked if score >= THRESHOLD][:TOP]

@@ -3,14 +3,15 @@ its context allows" — re-evaluated on every registration and context change.
 
 Why standing: a one-shot ``POST .../preload`` reaches the devices online and suitable *now*; a
 fleet's phones come and go, charge at night, change networks. A policy (stored in
-``preload_policies``, so it survives restarts) names an artifact (its latest ``cloud``
-version, so a new version follows) and a device selector (``preload.DeviceSelector``: labels,
-owner, role, networks, site, capabilities, and context conditions: ``min_battery``,
-``charging``, ``unmetered``). The placement engine tells ``changed(invoker, fields)`` after
-every registration and heartbeat (``PlacementEngine.listen``); a change of what a selector
-reads re-evaluates that invoker's policies once per loop turn. A match whose invoker does not
-hold the latest version gets it pushed (``preload.push``): a local invoker stages it into its
-node store, an edge device through the tunnel. The node store keeps its byte budget itself
+``preload_policies``, so it survives restarts) names an artifact (its latest ``cloud`` version,
+so a new version follows) and a device selector (``preload.DeviceSelector``: labels, owner,
+role, networks, site, capabilities, and context conditions: ``min_battery``, ``charging``,
+``unmetered``). The placement engine tells ``changed(invoker, fields)`` after every registration
+and heartbeat (``PlacementEngine.listen``); a change of what a selector reads re-evaluates that
+invoker's policies once per loop turn, and a new ``cloud`` version of a model re-evaluates every
+invoker (a policy's artifact moved on, or the predictor may want it). A match whose invoker does
+not hold the latest version gets it pushed (``preload.push``): a local invoker stages it into
+its node store, an edge device through the tunnel. The node store keeps its byte budget itself
 (an LRU of unpinned copies; it never evicts what a run leases or what is pinned, and refuses
 what cannot fit): such a refusal is the decision's reason.
 
@@ -85,8 +86,11 @@ class StandingPreloads:
 
     def __init__(self, store: Store, registry: ArtifactRegistry, engine: PlacementEngine,
                  invoker: Callable[[str], Target | None],
+                 everyone: Callable[[], Iterable[str]],
                  predictor: Predictor | None = None) -> None:
+        """``invoker``: an invoker by id (None: gone); ``everyone``: every invoker's id."""
         self.store, self.registry, self.invoker = store, registry, invoker
+        self.everyone = everyone
         self.predictor = predictor if predictor is not None else Predictor()
         self.policies: dict[str, Standing] = {}
         self.decisions: collections.deque[dict[str, Any]] = collections.deque(maxlen=DECISIONS)
@@ -95,6 +99,7 @@ class StandingPreloads:
         self._busy: set[tuple[str, str]] = set()  # (invoker, version key) being pushed
         self._tasks: set[asyncio.Task[None]] = set()
         engine.listen(self.changed)
+        registry.listen(self.version_added)
 
     async def load(self) -> None:
         if not self._loaded:
@@ -157,6 +162,18 @@ class StandingPreloads:
             asyncio.get_running_loop().call_soon(self._evaluate)
         self._due.add(invoker_id)
 
+    def version_added(self, doc: Doc) -> None:
+        """A new version (a registry listener): a ``cloud`` model a policy names, or any
+        while the predictor knows something, is pushed where it is wanted."""
+        if doc.get("kind") != "model" or doc.get("locality") != rules.CLOUD:
+            return
+        named = any((p.namespace, p.artifact) == (doc["namespace"], doc["name"])
+                    for p in self.policies.values())
+        if named or not self.predictor.empty:
+            if not self._due:
+                asyncio.get_running_loop().call_soon(self._evaluate)
+            self._due.update(self.everyone())
+
     def _evaluate(self) -> None:
         due, self._due = self._due, set()
         task = asyncio.get_running_loop().create_task(self._run(due))
@@ -217,6 +234,8 @@ class StandingPreloads:
             answer = await push(doc, target)
         finally:
             self._busy.discard(busy)
+        if answer["status"] == "cached":  # it held it (its report is on its way): no move
+            return None
         decision = {"policy": source, "invoker": target.id, "artifact": doc["_id"],
                     "status": answer["status"], "at": int(time.time() * 1000),
                     "reason": answer["reason"] or reason}

@@ -113,7 +113,8 @@ class Dispatcher:
         self.pending = PendingWork(placement)  # activations waiting to be placed
         self.growth = DataGrowth(self)  # data-growth triggers (``growth.py``)
         self.standing = None if artifacts is None else StandingPreloads(  # standing preloads
-            store, artifacts, placement, lambda id: invokers.get(id) if id in invokers else None)
+            store, artifacts, placement, lambda id: invokers.get(id) if id in invokers else None,
+            lambda: [invoker.id for invoker in invokers])
         self._in_flight: collections.Counter[str] = collections.Counter()  # by namespace
         self._running: dict[str, asyncio.Task[Any]] = {}  # activation id -> its task
         self._closed = False

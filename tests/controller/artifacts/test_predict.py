@@ -20,16 +20,18 @@ def test_what_a_user_needed_at_this_hour_is_wanted_with_its_reason() -> None:
     wanted = p.wanted("guest", device("u1"), t=EIGHT_AM + 60)
     assert [name for name, _, _ in wanted] == ["glucose-base"]
     name, score, reason = wanted[0]
-    assert reason.startswith("predicted: u1 needed glucose-base 1.7 times around 08:00; "
-                             "site plant 1.7")
-    assert 1.5 * (1 + 0.5 + 0.25) * 0.99 <= score <= 1.5 * 1.75  # owner + half the site's
+    assert reason.startswith("predicted: u1 needed glucose-base 2.4 times, mostly around "
+                             "08:00; site plant 2.4")
+    decayed = sum(0.5 ** (day / 3) for day in range(3))  # a three-day half-life
+    assert 1.5 * decayed * 0.99 <= score <= 1.5 * decayed  # owner + half the site's
 
 
-def test_the_next_hour_counts_and_other_hours_do_not() -> None:
+def test_the_day_ahead_counts_and_a_model_needed_once_long_ago_does_not() -> None:
     p = Predictor()
     p.observe("guest", device("u1"), ["m"], t=EIGHT_AM)
-    assert p.wanted("guest", device("u1"), t=EIGHT_AM - HOUR_S)  # work arriving at 08:00
-    assert p.wanted("guest", device("u1"), t=EIGHT_AM - 3 * HOUR_S) == []
+    night = EIGHT_AM + 19 * HOUR_S  # 03:00 next night: 08:00 is in the day ahead
+    assert [n for n, _, _ in p.wanted("guest", device("u1"), t=night)] == ["m"]
+    assert p.wanted("guest", device("u1"), t=EIGHT_AM + 3 * HALF_LIFE_S) == []
 
 
 def test_a_new_device_at_the_site_learns_from_the_others() -> None:
