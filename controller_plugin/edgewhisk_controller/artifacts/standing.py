@@ -158,9 +158,17 @@ class StandingPreloads:
         idle = self._loaded and not self.policies and self.predictor.empty
         if idle or not (ANY in fields or fields & READS):
             return
+        self._mark((invoker_id,))
+
+    def _mark(self, ids: Iterable[str]) -> None:
+        """Evaluate ``ids`` on the next loop turn (none runs: nothing to preload into yet)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # an engine fed before the controller serves (its loop starts later)
         if not self._due:
-            asyncio.get_running_loop().call_soon(self._evaluate)
-        self._due.add(invoker_id)
+            loop.call_soon(self._evaluate)
+        self._due.update(ids)
 
     def version_added(self, doc: Doc) -> None:
         """A new version (a registry listener): a ``cloud`` model a policy names, or any
@@ -170,9 +178,7 @@ class StandingPreloads:
         named = any((p.namespace, p.artifact) == (doc["namespace"], doc["name"])
                     for p in self.policies.values())
         if named or not self.predictor.empty:
-            if not self._due:
-                asyncio.get_running_loop().call_soon(self._evaluate)
-            self._due.update(self.everyone())
+            self._mark(self.everyone())
 
     def _evaluate(self) -> None:
         due, self._due = self._due, set()
