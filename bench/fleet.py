@@ -27,7 +27,9 @@ Reported for day 2 (day 1 teaches the predictor): first-activation cache-hit rat
 preloaded and never used by the end of the day; node-store budget violations (a store above
 its budget: must be 0); preloads while the phone was discharging or on a metered network
 (must be 0); controller CPU per context event (process CPU time spent in ``heartbeat`` and
-everything it triggers, preload decisions included, divided by the context events).
+everything it triggers, preload decisions included, divided by the context events). Then,
+with 0 and with many activations pending on ``charging``, the CPU of a heartbeat that changes
+nothing they wait for (a battery level) and how many placements it re-tried (must be 0).
 
     python bench/fleet.py [--quick] [--devices N] [--seed 0] [--json] [--out PNG]
     edgewhisk bench fleet [same options]
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import hashlib
 import json
 import random
@@ -52,7 +55,16 @@ from edgewhisk_controller.artifacts import ArtifactRegistry, NewArtifact
 from edgewhisk_controller.artifacts.predict import Predictor
 from edgewhisk_controller.artifacts.standing import StandingPreloads
 from edgewhisk_controller.blobs import open_blobs
-from edgewhisk_controller.placement import Engine, InvokerState
+from edgewhisk_controller.dispatch.pending import PendingWork, Waiting
+from edgewhisk_controller.placement import (
+    Constraint,
+    Constraints,
+    Engine,
+    InvokerState,
+    PlacementRequest,
+    Unschedulable,
+)
+from edgewhisk_controller.placement.constraints import DeviceStateArgs
 from edgewhisk_controller.stores import open_store
 from edgewhisk_invoker.context import SimConfig, SimulatedBattery
 from edgewhisk_runtime.artifacts.stage import stage
@@ -318,8 +330,47 @@ async def simulate(args: argparse.Namespace) -> dict[str, Any]:
             await fleet.standing.settled()
             await fleet.registry.close()
             await fleet.store.close()
+    counts = (0, 100, 1000) if args.quick else (0, 1000, 10_000)
+    cost = await pending_cost(args.devices, counts, 2000 if args.quick else 20_000)
     return {"devices": args.devices, "seed": args.seed, "sites": SITES, "step_s": STEP_S,
-            "store_bytes": STORE_BYTES, "model_bytes": MODEL_BYTES, "rows": rows}
+            "store_bytes": STORE_BYTES, "model_bytes": MODEL_BYTES, "rows": rows,
+            "pending_cost": cost}
+
+
+async def pending_cost(devices: int, counts: tuple[int, ...], beats: int) -> list[dict[str, Any]]:
+    """Controller CPU per heartbeat that changes nothing pending work waits for (a battery
+    level), with 0 and with many activations pending on ``charging``, side by side: the index
+    (``dispatch/pending.py``) makes it the same."""
+    rows = []
+    for count in counts:
+        engine, loop = Engine(), asyncio.get_running_loop()
+        for i in range(devices):
+            engine.register(InvokerState(f"d{i}", frozenset({"python:3"}), 1024, 1024, 0,
+                                         role="edge", battery=0.5, charging=False))
+        pending = PendingWork(engine)
+        bound = Constraints((Constraint(DeviceStateArgs("charging", True), True),))
+        request = PlacementRequest("fleet/retrain", "python:3", 128, NS, version="0.0.1")
+        first = engine.place(request, bound)
+        assert isinstance(first, Unschedulable)
+        place = functools.partial(engine.place, request, bound)
+        tasks = [loop.create_task(pending.wait(Waiting(
+            f"a{i}", NS, request.action, 0, 2**62, place, 128, request.key, first,
+            loop.create_future()))) for i in range(count)]
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        tried = pending.retries
+        started = time.process_time()
+        for beat in range(beats):
+            engine.heartbeat(f"d{beat % devices}", battery=0.2 + (beat % 50) / 100)
+        await asyncio.sleep(0)
+        cpu = time.process_time() - started
+        rows.append({"pending": count, "heartbeats": beats,
+                     "us_per_heartbeat": round(1e6 * cpu / beats, 2),
+                     "retries": pending.retries - tried})
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return rows
 
 
 def table(doc: dict[str, Any]) -> str:
@@ -335,7 +386,16 @@ def table(doc: dict[str, Any]) -> str:
     base = doc["rows"][0]["hit_rate"] or 0
     ratios = ", ".join(f"{r['strategy']} x{(r['hit_rate'] or 0) / base:.2f}"
                        for r in doc["rows"][1:]) if base else "no hits without preload"
-    return "\n".join(lines) + f"\nhit rate against none: {ratios}"
+    cost = doc["pending_cost"]
+    lines += ["", "pending | heartbeats | us/heartbeat | placements re-tried",
+              "--- | --- | --- | ---"]
+    lines += [f"{r['pending']} | {r['heartbeats']} | {r['us_per_heartbeat']} | {r['retries']}"
+              for r in cost]
+    base = cost[0]["us_per_heartbeat"] or 1e-9
+    per = ", ".join(f"{r['pending']} pending x{r['us_per_heartbeat'] / base:.2f}"
+                    for r in cost[1:])
+    return "\n".join(lines[:len(doc["rows"]) + 2]) + f"\nhit rate against none: {ratios}\n" + \
+        "\n".join(lines[len(doc["rows"]) + 2:]) + f"\nheartbeat cost against none pending: {per}"
 
 
 def plot(doc: dict[str, Any], path: Path) -> None:

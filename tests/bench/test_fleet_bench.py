@@ -1,7 +1,8 @@
 """``edgewhisk bench fleet --quick``: the three preload strategies run side by side on the same
 seeded days, through the controller's own components, and the invariants hold: no node store
 above its budget, no preload while a phone was discharging or on a metered network. The hit
-rates are the benchmark's output, not asserted (only that each was measured)."""
+rates and costs are the benchmark's output, not asserted (only that each was measured); a
+heartbeat that changes nothing pending work waits for re-tries none of it."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ def test_the_quick_fleet_benchmark_reports_every_strategy(tmp_path: Path) -> Non
         assert row["context_events"] > 0 and row["cpu_us_per_event"] > 0
         assert 0 <= row["unused_bytes"] <= row["preloaded_bytes"]
     assert rows["none"]["preloaded_bytes"] == 0
+    cost = doc["pending_cost"]
+    assert [r["pending"] for r in cost] == [0, 100, 1000]
+    assert all(r["retries"] == 0 and r["us_per_heartbeat"] > 0 for r in cost), cost
     assert "hit rate against none" in done.stderr  # the table goes to stderr with --json
 
 
