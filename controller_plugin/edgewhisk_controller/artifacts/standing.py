@@ -8,8 +8,9 @@ so a new version follows) and a device selector (``preload.DeviceSelector``: lab
 role, networks, site, capabilities, and context conditions: ``min_battery``, ``charging``,
 ``unmetered``). The placement engine tells ``changed(invoker, fields)`` after every registration
 and heartbeat (``PlacementEngine.listen``); a change of what a selector reads re-evaluates that
-invoker's policies once per loop turn, and a new ``cloud`` version of a model re-evaluates every
-invoker (a policy's artifact moved on, or the predictor may want it). A match whose invoker does
+invoker's policies once per loop turn, and new ``cloud`` versions of models re-evaluate every
+invoker once per burst (``BURST_S``: a policy's artifact moved on, or the predictor may want
+it). A match whose invoker does
 not hold the latest version gets it pushed (``preload.push``): a local invoker stages it into
 its node store, an edge device through the tunnel. The node store keeps its byte budget itself
 (an LRU of unpinned copies; it never evicts what a run leases or what is pinned, and refuses
@@ -51,6 +52,9 @@ PREDICTOR = "predictor"
 """The ``policy`` of the predictor's decisions (``predict.py``)."""
 DECISIONS = 1000
 """Decisions kept in memory (the newest)."""
+BURST_S = 0.2
+"""New versions within this long of the first are evaluated together (one pass over every
+invoker per burst, not one per version)."""
 READS = frozenset({"labels", "owner", "role", "networks", "site", "capabilities", "battery",
                    "charging", "metered", "healthy", "namespaces"})
 """The invoker fields a selector reads: a change of any re-evaluates the invoker."""
@@ -98,6 +102,7 @@ class StandingPreloads:
         self._due: set[str] = set()
         self._busy: set[tuple[str, str]] = set()  # (invoker, version key) being pushed
         self._tasks: set[asyncio.Task[None]] = set()
+        self._burst: asyncio.TimerHandle | None = None  # new versions arrived: soon everyone
         engine.listen(self.changed)
         registry.listen(self.version_added)
 
@@ -177,8 +182,15 @@ class StandingPreloads:
             return
         named = any((p.namespace, p.artifact) == (doc["namespace"], doc["name"])
                     for p in self.policies.values())
-        if named or not self.predictor.empty:
-            self._mark(self.everyone())
+        if (named or not self.predictor.empty) and self._burst is None:
+            try:  # a burst of new versions (a nightly retrain) is one evaluation of everyone
+                self._burst = asyncio.get_running_loop().call_later(BURST_S, self._versions)
+            except RuntimeError:
+                pass
+
+    def _versions(self) -> None:
+        self._burst = None
+        self._mark(self.everyone())
 
     def _evaluate(self) -> None:
         due, self._due = self._due, set()
@@ -196,9 +208,12 @@ class StandingPreloads:
             await self._predicted(target)
 
     async def settled(self) -> None:
-        """Until every evaluation started so far is done (tests, the benchmark)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Until every evaluation started or due so far is done (tests, the benchmark)."""
+        while self._tasks or self._burst is not None or self._due:
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            else:
+                await asyncio.sleep(BURST_S / 4)
 
     async def _apply(self, policy: Standing, target: Target) -> dict[str, Any] | None:
         """Push the policy's latest version to ``target`` if it matches and lacks it; the
