@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import functools
 import hashlib
 import json
@@ -201,6 +202,7 @@ class Fleet:
         self.standing = StandingPreloads(self.store, self.registry, self.engine,
                                          self.phones.get, self.phones.keys,
                                          Predictor(clock=lambda: clock[0]))
+        self.standing.decisions = collections.deque()  # all of them: the tally reads each
 
     async def setup(self) -> None:
         rng = random.Random(self.seed)

@@ -15,7 +15,7 @@ document kept (an expired one is recorded at once).
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..placement.interface import PlacementRequest, Unschedulable
 from ..schema import activation as act
@@ -24,8 +24,21 @@ from .job import Job
 from .pending import Waiting, now_ms
 
 if TYPE_CHECKING:
+    from ..placement.interface import PlacementEngine
     from ..preprocess import BoundAction
-    from .dispatcher import Dispatcher
+    from .journal import Journal
+    from .pending import PendingWork
+
+
+class Dispatcher(Protocol):
+    """What waiting needs of the dispatcher (``dispatcher.Dispatcher`` is one)."""
+
+    journal: Journal
+    placement: PlacementEngine
+    pending: PendingWork
+
+    def failure(self, job: Job, activation_id: str, message: str,
+                invoker: str | None = None) -> act.ActivationRecord: ...
 
 ANNOTATION = "pending"
 """The record annotation of an activation that waited: since, placed (or ended) and what it

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from edgewhisk.gates import DataGate, data_gates_of, trigger_name
 from edgewhisk.terms import match_template, predicate_holds
@@ -34,7 +34,18 @@ from ..stores import Doc, update
 from ..stores.interface import get_or_none
 
 if TYPE_CHECKING:
-    from .dispatcher import Dispatcher
+    from ..artifacts import ArtifactRegistry
+    from ..stores import Store
+
+
+class Dispatcher(Protocol):
+    """What firing needs of the dispatcher (``dispatcher.Dispatcher`` is one)."""
+
+    store: Store
+    artifacts: ArtifactRegistry | None
+
+    async def fire(self, ns: str, trigger: Doc, params: dict[str, Any], *, subject: str,
+                   api_key: str | None = None) -> str | None: ...
 
 log = logging.getLogger(__name__)
 
