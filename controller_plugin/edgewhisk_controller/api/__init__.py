@@ -5,6 +5,7 @@ from aiohttp import web
 from . import (
     actions,
     activations,
+    admin,
     alarms,
     artifacts,
     info,
@@ -32,6 +33,7 @@ RESOURCES: tuple[web.RouteTableDef, ...] = (
     invokers.ROUTES,
     preload_policies.ROUTES,  # before artifacts: its routes take the rest of the path
     artifacts.ROUTES,
+    admin.ROUTES,
     routes.ROUTES,  # before web: /api/v1/web/whisk.system/apimgmt/ is route management
     webactions.ROUTES,
 )

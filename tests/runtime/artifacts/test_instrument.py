@@ -124,6 +124,7 @@ def _probe(path: Path, **arrays: Any) -> Path:
     return path
 
 
+@pytest.mark.mxnet  # _identity() is an MXNet Gluon block
 def test_bias_groups_are_bins_or_distinct_values_with_positives_and_rows(tmp_path: Path) -> None:
     x = np.array([[0, 1], [1, 0], [0, 1], [0, 1], [1, 0]], dtype=np.float32)
     ages = np.array([20, 30, 45, 70, 80], dtype=np.float32)
@@ -133,6 +134,7 @@ def test_bias_groups_are_bins_or_distinct_values_with_positives_and_rows(tmp_pat
     assert bias_groups(_identity(), probe, "npz", "sex", None) == {"f": [2, 3], "m": [1, 2]}
 
 
+@pytest.mark.mxnet  # _identity() is an MXNet Gluon block
 @pytest.mark.parametrize(("arrays", "attribute", "fmt", "message"), [
     pytest.param({"X": np.zeros((60, 2)), "id": np.arange(60)}, "id", "npz",
                  "60 distinct values; give bins", id="too many distinct values need bins"),
@@ -154,3 +156,31 @@ def test_bias_is_measured_on_a_model_only(tmp_path: Path) -> None:
     probe = _probe(tmp_path / "p.npz", X=np.zeros((2, 2)), age=np.zeros(2))
     with pytest.raises(MeasureError, match="is a bytes, not an MXNet Gluon block"):
         bias_groups(b"weights", probe, "npz", "age", None)
+
+
+@pytest.mark.mxnet  # the passes are an MXNet Gluon block's
+def test_an_observer_sums_every_pass_of_an_activation_as_it_ran() -> None:
+    """Each pass is counted when it runs (the action reuses one input array here, overwriting
+    it between passes); the summary, packed for the proxy, holds every pass's rows."""
+    import mxnet as mx
+    from edgewhisk_runtime.artifacts.monitor import Summary
+
+    net = _identity()
+    observer = Observer()
+    edges = [[0.0], [0.5]]
+    observer.start({"m": {"key": "v1", "edges": edges}})
+    net = observer.instrument("m", net)
+    buffer = mx.nd.zeros((3, 2))
+    batches = [RNG.normal(size=(3, 2)).astype(np.float32) for _ in range(70)]
+    for batch in batches:
+        buffer[:] = batch
+        net(buffer)
+    summary = Summary.parse(observer.summaries()["m"])
+    assert summary is not None and summary.rows == 3 * len(batches)
+    rows = np.concatenate(batches)
+    assert summary.counts == tuple(
+        tuple(np.bincount(np.searchsorted(np.asarray(e, dtype=np.float32), rows[:, j]),
+                          minlength=len(e) + 1).tolist()) for j, e in enumerate(edges))
+    assert summary.confidence == pytest.approx(float(top_confidence(rows).sum()))
+    observer.start({"m": {"key": "v1"}})
+    assert observer.summaries() == {}, "a new activation starts with nothing"
