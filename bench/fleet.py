@@ -13,7 +13,9 @@ placement ``Engine`` (context reports go through ``heartbeat``, as the tunnel hu
 the real ``StandingPreloads`` and ``Predictor`` listening to it, a real ``ArtifactRegistry``
 (SQLite and a blob folder) and, per phone, a real ``NodeStore`` with a byte budget, staged by
 the runtime's ``stage`` as an invoker stages. No tunnel: the transfers are local copies (the
-tunnel's own benchmark measures those).
+tunnel's own benchmark measures those). A seeded sample of real ``edgewhisk invoker`` agents
+then reports through a real controller's tunnel (``_fleet_tunnel.py``): the controller's CPU
+per context event end to end, and a standing policy's preloads over the tunnel.
 
 Three fleets run the same seeded days side by side:
 
@@ -31,7 +33,8 @@ everything it triggers, preload decisions included, divided by the context event
 with 0 and with many activations pending on ``charging``, the CPU of a heartbeat that changes
 nothing they wait for (a battery level) and how many placements it re-tried (must be 0).
 
-    python bench/fleet.py [--quick] [--devices N] [--seed 0] [--json] [--out PNG]
+    python bench/fleet.py [--quick] [--devices N] [--tunnel-sample N] [--seed 0] [--json]
+        [--out PNG]
     edgewhisk bench fleet [same options]
 """
 
@@ -52,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _fleet_tunnel import tunnel_sample  # bench/ is on sys.path (see _report.py)
 from edgewhisk_controller.artifacts import ArtifactRegistry, NewArtifact
 from edgewhisk_controller.artifacts.predict import Predictor
 from edgewhisk_controller.artifacts.standing import StandingPreloads
@@ -334,9 +338,15 @@ async def simulate(args: argparse.Namespace) -> dict[str, Any]:
             await fleet.store.close()
     counts = (0, 100, 1000) if args.quick else (0, 1000, 10_000)
     cost = await pending_cost(args.devices, counts, 2000 if args.quick else 20_000)
+    sample = None
+    if args.tunnel_sample:
+        with tempfile.TemporaryDirectory(prefix="edgewhisk-bench-fleet-tunnel-") as tmp:
+            sample = await asyncio.to_thread(tunnel_sample, args.tunnel_sample, args.seed,
+                                             4.0 if args.quick else 20.0, Path(tmp))
+        log(f"ran the real-tunnel sample of {args.tunnel_sample} agents")
     return {"devices": args.devices, "seed": args.seed, "sites": SITES, "step_s": STEP_S,
             "store_bytes": STORE_BYTES, "model_bytes": MODEL_BYTES, "rows": rows,
-            "pending_cost": cost}
+            "pending_cost": cost, "tunnel_sample": sample}
 
 
 async def pending_cost(devices: int, counts: tuple[int, ...], beats: int) -> list[dict[str, Any]]:
@@ -397,7 +407,20 @@ def table(doc: dict[str, Any]) -> str:
     per = ", ".join(f"{r['pending']} pending x{r['us_per_heartbeat'] / base:.2f}"
                     for r in cost[1:])
     return "\n".join(lines[:len(doc["rows"]) + 2]) + f"\nhit rate against none: {ratios}\n" + \
-        "\n".join(lines[len(doc["rows"]) + 2:]) + f"\nheartbeat cost against none pending: {per}"
+        "\n".join(lines[len(doc["rows"]) + 2:]) + \
+        f"\nheartbeat cost against none pending: {per}" + sample_table(doc["tunnel_sample"])
+
+
+def sample_table(s: dict[str, Any] | None) -> str:
+    """The real-tunnel sample's row (nothing with ``--tunnel-sample 0``)."""
+    if s is None:
+        return ""
+    return ("\n\nreal tunnel sample | window s | ctx events | controller CPU s | CPU us/event "
+            "(upper bound) | preloaded | holding at end | unsafe preloads\n"
+            "--- | --- | --- | --- | --- | --- | --- | ---\n"
+            f"{s['devices']} agents | {s['window_s']} | {s['context_events']} | "
+            f"{s['controller_cpu_s']} | {s['cpu_us_per_event']} | {s['preloaded']} | "
+            f"{s['held_at_end']}/{s['devices']} | {s['unsafe_preloads']}")
 
 
 def plot(doc: dict[str, Any], path: Path) -> None:
@@ -426,11 +449,18 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="60 devices")
     p.add_argument("--devices", type=int, default=None)
+    p.add_argument("--tunnel-sample", type=int, default=None, metavar="N",
+                   help="real agents reporting through a real tunnel (default 10, --quick 2; "
+                        "0: none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", type=Path, default=HERE / "out" / "fleet.png")
     args = p.parse_args(argv)
     args.devices = args.devices or (60 if args.quick else 1000)
+    if args.tunnel_sample is None:
+        args.tunnel_sample = 2 if args.quick else 10
+    if args.tunnel_sample < 0:
+        p.error("--tunnel-sample must be 0 or more")
     if args.devices < SITES:
         p.error(f"--devices must be at least {SITES}")
     doc = asyncio.run(simulate(args))

@@ -2,7 +2,10 @@
 seeded days, through the controller's own components, and the invariants hold: no node store
 above its budget, no preload while a phone was discharging or on a metered network. The hit
 rates and costs are the benchmark's output, not asserted (only that each was measured); a
-heartbeat that changes nothing pending work waits for re-tries none of it."""
+heartbeat that changes nothing pending work waits for re-tries none of it. The real-tunnel
+sample (two ``edgewhisk invoker`` agents on the battery and network simulators) reports
+through the controller's tunnel, and its standing policy puts the model on both phones,
+never before they are plugged in and unmetered."""
 
 from __future__ import annotations
 
@@ -33,9 +36,17 @@ def test_the_quick_fleet_benchmark_reports_every_strategy(tmp_path: Path) -> Non
     assert [r["pending"] for r in cost] == [0, 100, 1000]
     assert all(r["retries"] == 0 and r["us_per_heartbeat"] > 0 for r in cost), cost
     assert "hit rate against none" in done.stderr  # the table goes to stderr with --json
+    sample = doc["tunnel_sample"]
+    assert sample["devices"] == 2 and sample["context_events"] > 0, sample
+    assert sample["cpu_us_per_event"] > 0
+    assert (sample["preloaded"], sample["held_at_end"], sample["unsafe_preloads"]) == (2, 2, 0)
+    assert "real tunnel sample" in done.stderr
 
 
 def test_a_fleet_smaller_than_its_sites_is_refused() -> None:
     done = subprocess.run([str(EDGEWHISK), "bench", "fleet", "--devices", "2"],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2 and "--devices must be at least 5" in done.stderr
+    negative = subprocess.run([str(EDGEWHISK), "bench", "fleet", "--tunnel-sample", "-1"],
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert negative.returncode == 2 and "--tunnel-sample must be 0 or more" in negative.stderr

@@ -117,6 +117,7 @@ class RemoteInvoker(Invoker):
         self.liveness = Liveness(offline_after_s, lambda: owner.offline(self))
         self.rtt = RoundTrip()
         self.context: dict[str, Any] = {}  # battery, charging, idle, metered... (latest reported)
+        self.context_reports = 0  # context frames received (bench fleet: CPU per context event)
         self.metrics = Metrics()
         self.holds: frozenset[str] = frozenset()  # registry keys the device reports holding
 
@@ -261,6 +262,7 @@ class RemoteInvoker(Invoker):
         """Placement hears only what changed: pending work waiting for a context change is
         re-tried on the changes it waits for (``dispatch/pending.py``), so a report repeating
         the charging state with a new battery level must not look like a charging change."""
+        self.context_reports += 1
         changes: dict[str, Any] = {}
         for name in CONTEXT_COLUMNS:
             value = getattr(context, name)
@@ -355,5 +357,6 @@ class RemoteInvoker(Invoker):
                             if getattr(reg, name) is not None},
                         **{k: list(v) if isinstance(v, tuple) else v
                            for k, v in self.context.items()}},
+            "context_reports": self.context_reports,
             "agent_version": reg.agent_version, "cached": sorted(self.holds),
         }
