@@ -45,6 +45,8 @@ POLICY_KEYS = {"deadline": ("type", "within", "strict"),
                "context": ("type", "battery", "charging", "network", "idle", "metered",
                            "strict"),
                "wait": ("type", "within")}
+ONCE_POLICIES = ("deadline", "wait")
+"""Policies an annotation gives at most once."""
 CONTEXT_CONDITIONS = ("battery", "charging", "network", "idle", "metered")
 """What ``policy.context`` may ask of a device's live context, in normal order."""
 BATTERY_OPERATORS = ("<", "<=", ">", ">=")
@@ -288,7 +290,7 @@ def _cross_check(doc: dict[str, Any]) -> None:
             seen[artifact["name"]] = where
     for i, gate in enumerate(doc["gates"]):
         check_gate_artifacts(doc, gate, f"gates[{i}]")
-    for once in ("deadline", "wait"):
+    for once in ONCE_POLICIES:
         found = [i for i, p in enumerate(doc["policies"]) if p["type"] == once]
         if len(found) > 1:
             raise AnnotationError(f"policies[{found[1]}]", f"a second {once}; give only one")
