@@ -169,6 +169,15 @@ def test_preload_pushes_a_version_into_the_chosen_invokers_stores(env: dict[str,
     pytest.param(["preload", "cli/nothing", "--min-battery", "3"], 1,
                  "devices.min_battery: must be a number from 0 to 1 (HTTP 400)",
                  id="preload with a battery level over 1"),
+    pytest.param(["preload", "cli/nothing", "--standing"], 1, "no artifact cli/nothing",
+                 id="standing policy for an unknown name"),
+    pytest.param(["preload", "cli/field@1", "--standing"], 2, "follows the latest version",
+                 id="standing policy for one version"),
+    pytest.param(["preload", "cli/nothing", "--standing", "--min-battery", "-1"], 1,
+                 "devices.min_battery: must be a number from 0 to 1 (HTTP 400)",
+                 id="standing policy with a negative battery level"),
+    pytest.param(["policies", "cli/nothing", "--rm", "nope"], 1, "no preload policy 'nope'",
+                 id="delete of an unknown policy"),
 ])
 def test_preload_refusals_exit_non_zero_with_one_line(env: dict[str, str], argv: list[str],
                                                       code: int, message: str) -> None:
@@ -176,6 +185,8 @@ def test_preload_refusals_exit_non_zero_with_one_line(env: dict[str, str], argv:
     assert done.returncode == code, done.stderr
     assert message in done.stderr
     assert done.stderr.startswith(f"edgewhisk artifact {argv[0]}: error: ")
+    assert edgewhisk(env, "policies", "cli/nothing").stdout.strip() == \
+        "cli/nothing: no standing preload policies"
 
 
 def test_preload_of_a_local_artifact_is_refused_naming_the_rule(env: dict[str, str],
@@ -281,23 +292,3 @@ def test_a_standing_preload_policy_is_created_listed_and_deleted(env: dict[str, 
     empty = edgewhisk(env, "policies", "cli/standing")
     assert empty.stdout.strip() == "cli/standing: no standing preload policies"
 
-
-@pytest.mark.parametrize("argv, code, message", [
-    pytest.param(["preload", "cli/nothing", "--standing"], 1, "no artifact cli/nothing",
-                 id="standing policy for an unknown name"),
-    pytest.param(["preload", "cli/field@1", "--standing"], 2, "follows the latest version",
-                 id="standing policy for one version"),
-    pytest.param(["preload", "cli/nothing", "--standing", "--min-battery", "-1"], 1,
-                 "devices.min_battery: must be a number from 0 to 1 (HTTP 400)",
-                 id="standing policy with a negative battery level"),
-    pytest.param(["policies", "cli/nothing", "--rm", "nope"], 1, "no preload policy 'nope'",
-                 id="delete of an unknown policy"),
-])
-def test_standing_refusals_exit_non_zero_with_one_line(env: dict[str, str], argv: list[str],
-                                                       code: int, message: str) -> None:
-    done = edgewhisk(env, *argv)
-    assert done.returncode == code, done.stderr
-    assert message in done.stderr
-    assert done.stderr.startswith(f"edgewhisk artifact {argv[0]}: error: ")
-    assert edgewhisk(env, "policies", "cli/nothing").stdout.strip() == \
-        "cli/nothing: no standing preload policies"
