@@ -36,6 +36,7 @@ from typing import Any
 
 from .checks import PLAIN
 from .gates import ENTITY, GATE_KEYS, MAX_BINS, MAX_WINDOW, VALIDATORS
+from .offline import DEVICE_ID
 from .schema import (
     ARTIFACT_KEYS,
     CONTEXT_CONDITIONS,
@@ -141,11 +142,14 @@ def _artifact(section: str) -> Schema:
 
 
 def _typed(table: Mapping[str, tuple[str, ...]], fields: Mapping[str, Schema],
-           required: Mapping[str, tuple[str, ...]]) -> Schema:
-    """An object whose ``type`` picks which keys it may have (a gate, a policy)."""
+           required: Mapping[str, tuple[str, ...]],
+           own: Mapping[str, Mapping[str, Schema]] | None = None) -> Schema:
+    """An object whose ``type`` picks which keys it may have (a gate, a policy); ``own`` gives
+    a type fields of its own where a shared key means something else for it."""
     variants = []
     for kind, keys in table.items():
-        typed = {key: fields[key] for key in keys if key != "type"}
+        typed = {key: (own or {}).get(kind, fields).get(key, fields[key])
+                 for key in keys if key != "type"}
         variants.append(_closed({"type": {"const": kind}, **typed}, ("type", *required[kind])))
     return {"type": "object", "required": ["type"], "properties": {"type": {"enum": list(table)}},
             "oneOf": variants}
@@ -183,9 +187,13 @@ def _policy() -> Schema:
               "node": _optional(TOKEN), "capability": _optional(_names(_pattern(PLAIN))),
               "network": _optional(_names(TOKEN)), "battery": _optional(PREDICATE_TEXT),
               "charging": flag, "idle": flag, "metered": flag}
+    # an offline policy names devices by plain id (no {variables}), one or a list
+    offline = {"node": _optional(_names(_pattern(DEVICE_ID.pattern))),
+               "capability": _optional(_names(_pattern(PLAIN)))}
     schema = _typed(POLICY_KEYS, fields, {"deadline": ("within",), "fn": (),
                                           "data": ("network",), "context": (),
-                                          "wait": ("within",)})
+                                          "wait": ("within",), "offline": ()},
+                    own={"offline": offline})
 
     def needs_one(kind: str, keys: tuple[str, ...]) -> Schema:
         """A policy of ``kind`` gives at least one of ``keys`` (not null)."""
@@ -210,6 +218,7 @@ def _default_target(types: tuple[str, ...], section: str) -> Schema:
 
 
 def _at_most_one(kind: str) -> Schema:
+    """A policies array with at most one policy of ``kind``."""
     return {"contains": {"properties": {"type": {"const": kind}}}, "minContains": 0,
             "maxContains": 1}
 

@@ -190,13 +190,15 @@ class _Gate:
 
 class _Policy:
     """``@policy.deadline`` / ``@policy.fn`` / ``@policy.data`` / ``@policy.context`` /
-    ``@policy.wait``: scheduling constraints."""
+    ``@policy.wait``: scheduling constraints; ``@policy.offline``: which devices may keep the
+    action and run it cut off (``offline.py``)."""
 
     DEADLINE = "@policy.deadline('2s') or @policy.deadline('500ms', strict=True)"
     FN = "@policy.fn(node='{usr}_device', capability='gpu', strict=False)"
     DATA = "@policy.data(network=['company_network'], strict=True)"
     CONTEXT = "@policy.context(battery='>=0.3', charging=True, metered=False, strict=True)"
     WAIT = "@policy.wait('6h')"
+    OFFLINE = "@policy.offline() or @policy.offline(node=['tablet-1'], capability='camera')"
 
     @staticmethod
     def deadline(within: str, strict: bool = False) -> Callable[[F], F]:
@@ -235,6 +237,13 @@ class _Policy:
         _no_bare("policy.wait", _Policy.WAIT, within)
         return _decorator("policy.wait", _Policy.WAIT, "policies",
                           {"type": "wait", "within": within})
+
+    @staticmethod
+    def offline(node: str | list[str] | None = None,
+                capability: str | list[str] | None = None) -> Callable[[F], F]:
+        _no_bare("policy.offline", _Policy.OFFLINE, node)
+        entry = {"type": "offline", "node": node, "capability": capability}
+        return _decorator("policy.offline", _Policy.OFFLINE, "policies", entry)
 
 
 consumes = _Consumes()

@@ -32,6 +32,7 @@ from .checks import string as _string
 from .checks import typed as _typed
 from .exceptions import AnnotationError
 from .gates import check_gate_artifacts, validate_gate
+from .offline import OFFLINE_KEYS, validate_offline
 from .terms import VARIABLE_NAME, check_braces, parse_duration, parse_predicate, template_variables
 
 SCHEMA_VERSION = 1
@@ -44,8 +45,9 @@ POLICY_KEYS = {"deadline": ("type", "within", "strict"),
                "data": ("type", "network", "strict"),
                "context": ("type", "battery", "charging", "network", "idle", "metered",
                            "strict"),
-               "wait": ("type", "within")}
-ONCE_POLICIES = ("deadline", "wait")
+               "wait": ("type", "within"),
+               "offline": OFFLINE_KEYS}
+ONCE_POLICIES = ("deadline", "wait", "offline")
 """Policies an annotation gives at most once."""
 CONTEXT_CONDITIONS = ("battery", "charging", "network", "idle", "metered")
 """What ``policy.context`` may ask of a device's live context, in normal order."""
@@ -244,6 +246,8 @@ def validate_policy(entry: Any, path: str) -> dict[str, Any]:
         if _strict(entry, path):
             out["strict"] = True
         return out
+    if kind == "offline":
+        return validate_offline(entry, path)
     if kind == "fn":
         if entry.get("node") is None and entry.get("capability") is None:
             raise AnnotationError(path, "a fn policy needs a node or a capability (or both)")
@@ -266,6 +270,8 @@ def _policy_templates(doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             if "locality" in artifact:
                 yield f"{section}[{i}].locality", artifact["locality"]
     for i, policy in enumerate(doc["policies"]):
+        if policy["type"] == "offline":
+            continue  # plain device ids, no variables (``offline.py``)
         if "node" in policy:
             yield f"policies[{i}].node", policy["node"]
         if "network" in policy:
