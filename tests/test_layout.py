@@ -56,6 +56,7 @@ CONTROLLER_LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer
     {"dispatch"},  # the activation flow: dispatcher, conductor, triggers, fan-out
     {"config"},
     {"keys"},
+    {"observe"},  # metrics, health, logs: reads the fleet and the dispatcher at their seams
     {"middleware", "api"},
     {"app"},
     {"cli"},

@@ -43,6 +43,14 @@ class Client(Transport):
         """The namespace's edge invokers as the controller sees them (connected or not)."""
         return list(self.json("GET", "invokers"))
 
+    def metrics(self) -> str:
+        """The controller's Prometheus exposition (``GET /metrics``, open like ``/ping``)."""
+        return self.call("GET", "/metrics").text
+
+    def ready(self) -> dict[str, Any]:
+        """``GET /ready``: ``{"status", "checks"}``, whatever the status (503: not ready)."""
+        return dict(self.request("GET", "/ready").json())
+
     def __enter__(self) -> Client:
         return self
 

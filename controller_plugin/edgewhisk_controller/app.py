@@ -25,7 +25,7 @@ from edgewhisk_runtime import workdirs
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 
-from . import catalog, tunnel
+from . import catalog, observe, tunnel
 from .api import RESOURCES
 from .artifacts import ArtifactRegistry
 from .auth import Authenticator, ensure_guest
@@ -37,6 +37,7 @@ from .dispatch.throttle import Throttle
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
 from .keys import ALARMS, AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, THROTTLE
 from .middleware import auth_middleware, errors_middleware
+from .observe import http as observe_http
 from .placement import Engine, PlacementEngine
 from .stores import open_store
 
@@ -64,6 +65,9 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
     for routes in RESOURCES:
         app.add_routes(routes)
     app.add_routes(tunnel.ROUTES)
+    app.add_routes(observe_http.ROUTES)  # /metrics, /health, /ready
+    if config.metrics:
+        app[observe.METRICS] = observe.Metrics()
     app.on_shutdown.append(_close_tunnels)
     app.cleanup_ctx.append(lambda app: _lifecycle(app, port))
     return app
@@ -91,6 +95,9 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         registry = InvokerRegistry(_local_invokers(backend, config, app[REGISTRY].blobs))
         opened.push_async_callback(registry.close)  # destroys every container
         placement: PlacementEngine = Engine(config.placement)
+        metrics = app.get(observe.METRICS)
+        if metrics is not None:  # every component sees the engine through the metrics' seam
+            placement = metrics.engine(placement)
         for invoker in registry:  # edge invokers join through the tunnel hub, which tells it
             placement.register(invoker.state())
             if isinstance(invoker, LocalInvoker):  # a container its pool dropped is not warm
@@ -107,6 +114,8 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
                                 artifacts=app[REGISTRY], durable=config.durable)
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
+        if metrics is not None:
+            metrics.follow(dispatcher, hub)
         await recover(dispatcher, hub.reclaim)  # what the last run accepted and left unfinished
         throttle = app[THROTTLE]
         app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits

@@ -81,6 +81,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-durable-ack", dest="durable", action="store_false",
                         help="benchmark only: answer invokes before their activations are "
                              "stored (a crash then loses acknowledged work)")
+    parser.add_argument("--no-metrics", dest="metrics", action="store_false",
+                        help="benchmark only: no /metrics, no series recorded")
+    parser.add_argument("--no-explain", dest="explain", action="store_false",
+                        help="benchmark only: records carry no placement explanation")
     _safety_arguments(parser, defaults)
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
     sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
@@ -146,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
             heartbeat_timeout_s=args.heartbeat_timeout,
             blobs=args.blobs, artifact_max_size=args.artifact_max_size,
             node_store_cap=args.node_store_cap, durable=args.durable,
+            metrics=args.metrics, explain=args.explain,
             body_timeout_s=args.body_timeout, body_min_rate=args.body_min_rate,
             limits=limits, namespace_limits=load_namespace_limits(args.namespace_limits, limits)
             if args.namespace_limits else {},

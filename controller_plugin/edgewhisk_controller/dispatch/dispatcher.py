@@ -29,7 +29,7 @@ import collections
 import logging
 import time
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -108,6 +108,8 @@ class Dispatcher:
         self.journal = Journal(store, durable=durable)
         self._in_flight: collections.Counter[str] = collections.Counter()  # by namespace
         self._closed = False
+        self.on_record: list[Callable[[act.ActivationRecord], None]] = []
+        # ^ told every stored record once (``observe/``: metrics count activations there)
 
     # -- the API's entry points -------------------------------------------------------------
 
@@ -243,6 +245,10 @@ class Dispatcher:
         """Activations of ``ns`` started and not finished (the concurrency throttle reads it)."""
         return self._in_flight[ns]
 
+    def in_flight_total(self) -> int:
+        """Activations of every namespace started and not finished (the metrics read it)."""
+        return sum(self._in_flight.values())
+
     async def resolve(self, ns: str, fqn: str) -> resolve.Resolved:
         """The action a sequence, a composition or a rule names (``/ns/pkg/name``), as
         namespace ``ns`` may run it:
@@ -264,7 +270,16 @@ class Dispatcher:
         """Store ``rec`` once, durably (activation ids are fresh: a duplicate would be a
         Conflict), dropping its ``accepted`` document in the same commit. A cancellation
         arriving mid-write does not cancel the write (``close`` waits for it)."""
-        return await self.journal.finish(rec)
+        return self._recorded(await self.journal.finish(rec))
+
+    def _recorded(self, rec: act.ActivationRecord) -> act.ActivationRecord:
+        """Tell ``on_record`` about a stored record (a listener's bug never loses it)."""
+        for listener in self.on_record:
+            try:
+                listener(rec)
+            except Exception:
+                log.exception("a record listener failed")
+        return rec
 
     async def accept(self, ids: Sequence[str]) -> None:
         """Until the activations ``ids`` (started) are durably accepted: before handing out
@@ -374,8 +389,8 @@ class Dispatcher:
         except Exception:
             log.exception("activation %s failed inside the controller", activation_id)
             rec = self.failure(job, activation_id, act.INTERNAL_ERROR)
-        return await self.journal.finish(gating.annotate(rec, job.action),
-                                         behind=not self.journal.durable)
+        return self._recorded(await self.journal.finish(gating.annotate(rec, job.action),
+                                                        behind=not self.journal.durable))
 
     async def _execute(self, job: Job, activation_id: str) -> act.ActivationRecord:
         ns, action = job.ns, job.action

@@ -109,6 +109,7 @@ class TunnelHub:
                 self.reclaims.pop(token.id, {}).items():
             device.adopt(activation_id, memory_mb, logs, produces, future, session)
         previous = await device.attach(session, message)
+        device.connections += 1
         if device.online:
             self._engine_update(device, *REGISTER_COLUMNS, "healthy")
         else:

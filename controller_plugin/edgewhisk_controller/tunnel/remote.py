@@ -119,6 +119,7 @@ class RemoteInvoker(Invoker):
         self.context: dict[str, Any] = {}  # battery, charging (latest reported)
         self.metrics = Metrics()
         self.holds: frozenset[str] = frozenset()  # registry keys the device reports holding
+        self.connections = 0  # registrations so far (the metrics' reconnects)
 
     # -- the Invoker contract ---------------------------------------------------------------
 
