@@ -111,7 +111,8 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         app[tunnel.TUNNEL] = hub  # edge invokers join the registry through it
         opened.push_async_callback(hub.shutdown)
         dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port),
-                                artifacts=app[REGISTRY], durable=config.durable)
+                                artifacts=app[REGISTRY], durable=config.durable,
+                                explain=config.explain)
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
         if metrics is not None:

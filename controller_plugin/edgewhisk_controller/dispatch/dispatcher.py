@@ -92,10 +92,13 @@ class Dispatcher:
         compiler: Compiler | None = None,
         artifacts: ArtifactRegistry | None = None,
         durable: bool = True,
+        explain: bool = True,
     ) -> None:
         """``artifacts``: the registry that consumes resolve against and produces are
         registered in; without it the runtime finds artifacts on its own (its folder).
-        ``durable=False``: answer before writing (see the module docstring)."""
+        ``durable=False``: answer before writing (see the module docstring). ``explain``:
+        every placed activation's record says why it ran there (``placement`` annotation)."""
+        self.explain = explain
         self.store = store
         self.artifacts = artifacts
         self.invokers = invokers
@@ -406,9 +409,12 @@ class Dispatcher:
             return gating.annotate(self.failure(job, activation_id, "", refused.invoker,
                                                 response=refused.response),
                                    action, refused.entries)
-        decision = job.invoker or self.placement.place(self._request(job, bound.site), bound)
+        request = self._request(job, bound.site)
+        decision = job.invoker or self.placement.place(request, bound)
         if isinstance(decision, Unschedulable):
             return self.failure(job, activation_id, decision.reason)
+        why = self.placement.why(request, decision, bound) \
+            if self.explain and not job.invoker else None  # same step: the state is as decided
         invoker = self.invokers.get(decision)
         artifacts.check(planned, invoker, bound)
         produces = await artifacts.allocate(self.artifacts, job, planned)
@@ -452,8 +458,10 @@ class Dispatcher:
                 return self.failure(job, activation_id, act.RESOURCE_PROVISION_ERROR,
                                      invoker.id)
         entries = await gating.settle(self, job, activation_id, bound, invoker.id, judged)
-        return gating.annotate(self.outcome_record(job, activation_id, spec, outcome, invoker.id),
-                               action, entries)
+        rec = self.outcome_record(job, activation_id, spec, outcome, invoker.id)
+        if why is not None and why["invoker"] == invoker.id:  # not after a re-dispatch
+            rec["annotations"].append({"key": act.PLACEMENT, "value": why})
+        return gating.annotate(rec, action, entries)
 
     def outcome_record(self, job: Job, activation_id: str, spec: ActionSpec,
                        outcome: RunOutcome, invoker_id: str) -> act.ActivationRecord:

@@ -57,6 +57,11 @@ class ObservedEngine:
     def config(self) -> PlacementConfig:
         return self.engine.config
 
+    def __getattr__(self, name: str) -> Any:
+        """What is not the contract (the engine's ``state``, its ``cache``: benchmarks and
+        tests read them) is the engine's own."""
+        return getattr(self.engine, name)
+
     def place(self, request: PlacementRequest, bound: Bound = NOTHING) -> Decision:
         start = time.perf_counter()
         decision = self.engine.place(request, bound)
@@ -73,6 +78,10 @@ class ObservedEngine:
         return decisions
 
     # -- delegated as they are --------------------------------------------------------------
+
+    def why(self, request: PlacementRequest, chosen: str,
+            bound: Bound = NOTHING) -> dict[str, Any] | None:
+        return self.engine.why(request, chosen, bound)
 
     def register(self, state: InvokerState) -> None:
         self.engine.register(state)

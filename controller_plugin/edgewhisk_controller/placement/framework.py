@@ -33,6 +33,7 @@ import numpy as np
 from .cache import EntryCache
 from .config import PlacementConfig
 from .constraints import Bound, Constraint, Constraints, always
+from .explain import explain_choice
 from .interface import Decision, InvokerState, PlacementRequest, Unschedulable
 from .plugin import Context, Filter, Plugin, prepared
 from .plugins import PLUGINS
@@ -177,10 +178,15 @@ class Engine:
                        request.site, self.config.weight)
         return tuple(k for k in added if k.plugin not in used) + given
 
+    @staticmethod
+    def key(request: PlacementRequest, bound: Bound = NOTHING) -> tuple[Any, ...]:
+        """The entry key of a placement (``explain.explain_choice`` finds the entry by it)."""
+        return (request.key, request.namespace, request.kind, request.memory_mb, request.site,
+                bound.key)
+
     def place(self, request: PlacementRequest, bound: Bound = NOTHING) -> Decision:
         """The invoker id for one activation, or ``Unschedulable`` (nothing changes state)."""
-        key = (request.key, request.namespace, request.kind, request.memory_mb, request.site,
-               bound.key)
+        key = self.key(request, bound)
         cache = self.cache
         entry = cache.get(key)
         if entry is None:
@@ -194,6 +200,16 @@ class Engine:
                 assert id is not None
                 return id
         return self.explain(entry.constraints, entry.action)
+
+    def why(self, request: PlacementRequest, chosen: str,
+            bound: Bound = NOTHING) -> dict[str, Any] | None:
+        """Why ``place(request, bound)`` chose ``chosen``: asked right after the decision, it
+        is read from the entry the decision used (``explain.py``); None if it is gone."""
+        entry = self.cache.get(self.key(request, bound))
+        if entry is None:
+            return None
+        return explain_choice(self.state, entry, chosen,
+                              lambda: self.explain(entry.constraints, entry.action).excluded)
 
     def place_many(self, request: PlacementRequest, bounds: Iterable[Bound], *,
                    commit: bool = False) -> list[Decision]:

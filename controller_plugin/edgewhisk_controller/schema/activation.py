@@ -192,6 +192,11 @@ def response_of(outcome: Outcome, timeout_ms: int) -> tuple[Response, bool]:
     return developer_error(invalid_run_response(text if body is not None else "")), False
 
 
+PLACEMENT = "placement"
+"""The annotation of a placed activation's record that says why it ran there (the engine's
+``why``: the chosen invoker, the decisive soft terms, the runner-up, the exclusions)."""
+
+
 def run_annotations(
     *,
     path: str,
