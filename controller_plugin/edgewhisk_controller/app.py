@@ -38,13 +38,15 @@ from .invokers import Invoker, InvokerRegistry, LocalInvoker
 from .keys import ALARMS, AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, THROTTLE
 from .middleware import auth_middleware, errors_middleware
 from .observe import http as observe_http
+from .observe.access import access_middleware
 from .placement import Engine, PlacementEngine
 from .stores import open_store
 
 log = logging.getLogger("edgewhisk_controller")
 
-MIDDLEWARES = (errors_middleware, auth_middleware)
-"""Outermost first: errors answers whatever auth (or a handler) raises."""
+MIDDLEWARES = (access_middleware, errors_middleware, auth_middleware)
+"""Outermost first: the access log sees every answer; errors answers whatever auth (or a
+handler) raises."""
 
 CLIENT_MAX_SIZE = 64 * 1024 * 1024
 """Action PUTs carry code up to 48 MB (base64 zips); payloads are checked at 1 MiB by handlers."""

@@ -27,6 +27,9 @@ from .auth import GUEST_KEY, create_namespace
 from .config import BACKENDS, ControllerConfig
 from .exceptions import ControllerError
 from .invokers.fleet import load_fleet
+from .observe.audit import audit
+from .observe.logs import FORMATS
+from .observe.logs import configure as configure_logs
 from .placement.config import PlacementConfig, load_config
 from .schema.limits import NamespaceLimits, load_namespace_limits
 from .stores import StoreError, open_store
@@ -87,6 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="benchmark only: records carry no placement explanation")
     _safety_arguments(parser, defaults)
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
+    parser.add_argument("--log-format", choices=FORMATS, default="text",
+                        help="stderr as text lines or one JSON object per line")
     sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
     namespace = sub.add_parser("namespace", help="manage namespaces and their keys")
     ns_sub = namespace.add_subparsers(dest="namespace_command", metavar="ACTION", required=True)
@@ -133,8 +138,7 @@ def _store_arguments(parser: argparse.ArgumentParser, data: str, db: str | None)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logs(args.log_level, args.log_format)
     if args.controller_command == "namespace":
         return asyncio.run(_create_namespace(args.db or Path(args.data), args.name))
     try:
@@ -236,5 +240,6 @@ async def _create_namespace(location: str | Path, name: str) -> int:
     except (ControllerError, StoreError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    audit("namespace.create", namespace=name, by="edgewhisk controller namespace create")
     print(key, flush=True)
     return 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..exceptions import BadRequest, Conflict
+from ..observe.audit import audit
 from ..schema.entity import query_bool
 from ..tunnel.hub import TUNNEL
 from ..tunnel.tokens import check_invoker_id
@@ -41,6 +42,8 @@ async def create_token(request: web.Request) -> web.Response:
                                             overwrite=overwrite)
     if overwrite:
         await hub.revoke(id)  # the old token's connection, if any
+    audit("token.create", namespace=ns, invoker=id, by=subject(request).subject,
+          overwrite=overwrite)
     return json_response({**token.public(), "token": secret})
 
 
@@ -55,6 +58,7 @@ async def revoke_token(request: web.Request) -> web.Response:
     hub, ns = request.app[TUNNEL], namespace(request)
     token = await hub.tokens.revoke(ns, check_invoker_id(request.match_info["id"]))
     await hub.revoke(token.id)
+    audit("token.revoke", namespace=ns, invoker=token.id, by=subject(request).subject)
     return json_response({**token.public(), "revoked": True})
 
 
