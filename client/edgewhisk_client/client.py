@@ -40,7 +40,8 @@ class Client(Transport):
         return list(self.json("GET", NAMESPACES))
 
     def invokers(self) -> list[dict[str, Any]]:
-        """The namespace's edge invokers as the controller sees them (connected or not)."""
+        """Every invoker the namespace may use, the controller's own (``where: local``) and
+        its edge invokers (``where: tunnel``), as the controller sees them."""
         return list(self.json("GET", "invokers"))
 
     def metrics(self) -> str:

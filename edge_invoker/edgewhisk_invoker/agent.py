@@ -57,7 +57,7 @@ from .backoff import Backoff
 from .config import AgentConfig
 from .context import ContextMonitor, DeviceContext
 from .exceptions import Fatal, Refused, Replaced, TlsFailure, TokenRejected
-from .frames import action_spec, context_of, register_of, result_frames
+from .frames import action_spec, context_of, metrics_values, register_of, result_frames
 from .outbox import Outbox
 
 log = logging.getLogger("edgewhisk_invoker")
@@ -112,7 +112,7 @@ class Agent:
         self._stopping = asyncio.Event()
         self._force = asyncio.Event()
         self._seq = 0
-        self._last_metrics: tuple[int, int] | None = None
+        self._last_metrics: tuple[float, ...] | None = None
         self._cold: set[str] = set()  # keys the pool has no warm container of any more
         pool.on_evict.append(self._on_evict)
         self._closed = False
@@ -408,12 +408,14 @@ class Agent:
     async def _heartbeat(self) -> None:
         seq, self._seq = self._seq, self._seq + 1
         await self._send(Heartbeat(seq=seq, sent_ms=now_ms()))
-        load = (self.pool.free_memory_mb, self.pool.in_flight)
+        values = metrics_values(self.pool.containers, self.rtt_ms, self.artifacts.store)
+        load = (self.pool.free_memory_mb, self.pool.in_flight,
+                *(v for k, v in sorted(values.items()) if k != "rtt_ms"))
         if load != self._last_metrics or self._cold:
-            values = {} if self.rtt_ms is None else {"rtt_ms": float(self.rtt_ms)}
             cold = tuple(sorted(self._cold))
-            if await self._send(Metrics(free_memory_mb=load[0], in_flight=load[1],
-                                        values=values, cold=cold)):
+            if await self._send(Metrics(free_memory_mb=self.pool.free_memory_mb,
+                                        in_flight=self.pool.in_flight, values=values,
+                                        cold=cold)):
                 self._last_metrics = load
                 self._cold.difference_update(cold)
 

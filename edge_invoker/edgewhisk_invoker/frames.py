@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from edgewhisk_runtime.artifacts import Entry, GateVerdict, ProducedArtifact
+from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
     ArtifactOffer,
@@ -97,6 +98,20 @@ def context_of(context: DeviceContext) -> Context:
     when the node store changes)."""
     return Context(battery=context.battery, charging=context.charging,
                    networks=tuple(sorted(context.networks)))
+
+
+def metrics_values(containers: int, rtt_ms: float | None, store: NodeStore | None
+                   ) -> dict[str, float]:
+    """What the controller's ``/metrics`` and invokers listing show of the device beside its
+    load: ``Metrics.values`` (free-form on the wire, so every controller version accepts
+    them; ``tunnel.twins.store_of`` reads the store's back)."""
+    values = {"containers": float(containers)}
+    if rtt_ms is not None:
+        values["rtt_ms"] = float(rtt_ms)
+    if store is not None:
+        values["store_used_bytes"] = float(store.used_bytes)
+        values["store_capacity_bytes"] = float(store.capacity_bytes)
+    return values
 
 
 def offer_of(entry: Entry, transfer_id: str, purpose: str) -> ArtifactOffer:

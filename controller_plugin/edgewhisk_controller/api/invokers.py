@@ -6,8 +6,9 @@
 ``GET    /api/v1/namespaces/{ns}/invokers/tokens``             -> the tokens, no secrets
 ``DELETE /api/v1/namespaces/{ns}/invokers/tokens/{id}``        -> revoked; its live tunnel
          connection is closed at once (close code 4003) and its in-flight work given up
-``GET    /api/v1/namespaces/{ns}/invokers``                    -> the namespace's edge
-         invokers: online/connected/healthy, round-trip time, context, load
+``GET    /api/v1/namespaces/{ns}/invokers``                    -> every invoker the
+         namespace may use, local and edge: online/connected/healthy, round-trip time,
+         context, load, node store, last heartbeat, version
 
 Authentication and the namespace check are the API's (401/403 from the auth middleware).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..exceptions import BadRequest, Conflict
+from ..invokers.local import LocalInvoker
 from ..observe.audit import audit
 from ..schema.entity import query_bool
 from ..tunnel.hub import TUNNEL
@@ -64,5 +66,11 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 @ROUTES.get(BASE)
 async def list_invokers(request: web.Request) -> web.Response:
+    """Every invoker the namespace may use: the controller's own (``where: local``) first,
+    then its edge invokers (``where: tunnel``), each with context, load, store, heartbeat,
+    version."""
     hub, ns = request.app[TUNNEL], namespace(request)
-    return json_response(hub.status(ns))
+    local = [invoker.status() for invoker in sorted(hub.registry, key=lambda i: i.id)
+             if isinstance(invoker, LocalInvoker)
+             and (invoker.namespaces is None or ns in invoker.namespaces)]
+    return json_response(local + hub.status(ns))

@@ -42,7 +42,7 @@ from ..stores import Doc
 from .exceptions import InvokerLost, NotDeliverable, RemoteFailure
 from .health import Liveness, RoundTrip
 from .tokens import DeviceToken
-from .twins import invoker_state, run_outcome, run_spec
+from .twins import invoker_state, run_outcome, run_spec, store_of
 
 log = logging.getLogger(__name__)
 
@@ -349,4 +349,8 @@ class RemoteInvoker(Invoker):
             "context": {k: list(v) if isinstance(v, tuple) else v
                         for k, v in self.context.items()},
             "agent_version": reg.agent_version, "cached": sorted(self.holds),
+            "where": "tunnel", "version": reg.agent_version,
+            "free_memory_mb": self.state().free_memory_mb,
+            "store": store_of(self.metrics.values),
         }
+

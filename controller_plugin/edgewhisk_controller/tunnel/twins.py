@@ -13,7 +13,7 @@ documented exceptions are listed there) and a value surviving both halves and th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from edgewhisk_runtime.artifacts import GateVerdict, ProducedArtifact
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
@@ -94,3 +94,12 @@ def invoker_state(register: Register, metrics: Metrics, *, namespace: str, healt
         bandwidth_mbps=register.bandwidth_mbps or DEFAULT_BANDWIDTH_MBPS,
         cached=frozenset(cached_name(key) for key in holds),
     )
+
+
+def store_of(values: Mapping[str, float]) -> dict[str, int] | None:
+    """The device's node store as its agent pushes it in ``Metrics.values``
+    (``edgewhisk_invoker.frames.metrics_values``); None from an agent that predates it."""
+    if "store_used_bytes" not in values:
+        return None
+    return {"used_bytes": int(values["store_used_bytes"]),
+            "capacity_bytes": int(values.get("store_capacity_bytes", 0))}

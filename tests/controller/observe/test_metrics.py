@@ -22,11 +22,11 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
-def value(found: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
+def value(found: dict[tuple[str, tuple[tuple[str, str], ...]], float], series: str,
           **labels: str) -> float:
-    """The sum of ``name``'s samples whose labels include ``labels`` (0 when none)."""
+    """The sum of ``series``' samples whose labels include ``labels`` (0 when none)."""
     return sum(v for (n, have), v in found.items()
-               if n == name and set(labels.items()) <= set(have))
+               if n == series and set(labels.items()) <= set(have))
 
 
 @pytest.fixture(scope="module")
