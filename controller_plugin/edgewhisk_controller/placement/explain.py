@@ -66,9 +66,8 @@ def explain_choice(state: ClusterState, entry: Entry, chosen: str,
         ranked = sorted(mine, key=lambda name: -abs(mine[name]))
         out["terms"] = [{"plugin": name, "score": round(mine[name], 2)}
                         for name in ranked[:TERMS]]
-    counts = excluded()
-    if counts:
-        out["excluded"] = dict(counts)
+    if candidates < state.count:  # else nothing was excluded: no pass over the cluster
+        out["excluded"] = dict(excluded())
     return out
 
 
