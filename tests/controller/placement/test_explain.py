@@ -74,3 +74,13 @@ def test_a_lone_candidate_has_no_runner_up_and_lists_its_own_terms() -> None:
 def test_a_decision_no_longer_in_the_cache_has_no_explanation() -> None:
     engine = engine_of(FLEET)
     assert engine.why(REQUEST, "cloud", PREFERS) is None  # never placed: no entry
+
+
+def test_exclusions_follow_a_joining_invoker_at_once() -> None:
+    """Counts are shared by an entry's explanations for up to EXCLUDED_TTL_S, but an invoker
+    that joins or leaves rebuilds the entry, and its counts with it."""
+    engine = engine_of(FLEET)
+    engine.why(REQUEST, engine.place(REQUEST, PREFERS), PREFERS)
+    engine.register(inv("down-2", healthy=False))
+    why = engine.why(REQUEST, engine.place(REQUEST, PREFERS), PREFERS)
+    assert why is not None and why["excluded"]["unhealthy"] == 2 and why["of"] == 6
