@@ -36,6 +36,7 @@ import edgewhisk
 from edgewhisk_runtime.containers import ContainerError, ContainerPool
 from edgewhisk_tunnel import (
     MAX_FRAME_BYTES,
+    AgentLogs,
     CloseCode,
     Context,
     Drain,
@@ -58,6 +59,7 @@ from .config import AgentConfig
 from .context import ContextMonitor, DeviceContext
 from .exceptions import Fatal, Refused, Replaced, TlsFailure, TokenRejected
 from .frames import action_spec, context_of, metrics_values, register_of, result_frames
+from .logstream import LogRing, LogStreams
 from .outbox import Outbox
 
 log = logging.getLogger("edgewhisk_invoker")
@@ -87,8 +89,16 @@ class Agent:
     def __init__(self, config: AgentConfig, pool: ContainerPool, monitor: ContextMonitor, *,
                  ssl: Any = True, backoff: Backoff | None = None,
                  on_registered: Callable[[Registered], None] | None = None,
-                 artifacts: DeviceArtifacts | None = None) -> None:
+                 artifacts: DeviceArtifacts | None = None,
+                 log_ring: LogRing | None = None) -> None:
+        """``log_ring``: where this process's log is kept for ``agent.logs`` streams (None:
+        a ring on the root logger, removed again when the agent closes)."""
         self.config = config
+        self.log_ring = log_ring or LogRing()
+        self._own_ring = log_ring is None
+        if self._own_ring:
+            logging.getLogger().addHandler(self.log_ring)
+        self._log_streams: LogStreams | None = None
         self.pool = pool
         self.monitor = monitor
         self.artifacts = artifacts or DeviceArtifacts(None, config.id)
@@ -196,6 +206,8 @@ class Agent:
         self._closed = True
         self._stopping.set()
         self._cancel_timers()
+        if self._own_ring:
+            logging.getLogger().removeHandler(self.log_ring)
         pending = [*self._runs.values(), *self._tasks]
         if pending:
             await asyncio.wait(pending, timeout=CLOSE_TIMEOUT_S)
@@ -241,6 +253,9 @@ class Agent:
         finally:
             self._ws = None
             self.registered = None
+            if self._log_streams is not None:
+                self._log_streams.close()
+                self._log_streams = None
             await self.artifacts.disconnected()
             if self._heartbeat_timer is not None:
                 self._heartbeat_timer.cancel()
@@ -276,9 +291,12 @@ class Agent:
         self.registered = message
         self.registrations += 1
         self.artifacts.connected(self._send)
+        self._log_streams = LogStreams(self.log_ring, self._send)
         log.info("registered as %s with %s (holding %d)", c.id, c.controller, len(holding))
         self._schedule_heartbeat()
         await self._send(context_of(ctx))
+        self._last_metrics = None
+        await self._metrics()  # at once: it also says this agent streams its log
         if self.on_registered is not None:
             self.on_registered(message)
         await self._flush()
@@ -313,6 +331,8 @@ class Agent:
                     log.info("result of %s delivered", activation_id)
         elif isinstance(message, Run):
             self._start_run(message)
+        elif isinstance(message, AgentLogs) and self._log_streams is not None:
+            self._log_streams.handle(message)
         elif isinstance(message, Drain):
             self.drain_reason = message.reason
             log.info("the controller drains this invoker: %s", message.reason)
@@ -408,6 +428,10 @@ class Agent:
     async def _heartbeat(self) -> None:
         seq, self._seq = self._seq, self._seq + 1
         await self._send(Heartbeat(seq=seq, sent_ms=now_ms()))
+        await self._metrics()
+
+    async def _metrics(self) -> None:
+        """Load and the numbers of ``metrics_values``, when they changed (or cold keys)."""
         values = metrics_values(self.pool.containers, self.rtt_ms, self.artifacts.store)
         load = (self.pool.free_memory_mb, self.pool.in_flight,
                 *(v for k, v in sorted(values.items()) if k != "rtt_ms"))

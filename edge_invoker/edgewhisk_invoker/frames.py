@@ -24,6 +24,7 @@ from edgewhisk_runtime.artifacts import Entry, GateVerdict, ProducedArtifact
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
+    AGENT_LOGS_FEATURE,
     ArtifactOffer,
     Context,
     FrameTooLarge,
@@ -104,8 +105,8 @@ def metrics_values(containers: int, rtt_ms: float | None, store: NodeStore | Non
                    ) -> dict[str, float]:
     """What the controller's ``/metrics`` and invokers listing show of the device beside its
     load: ``Metrics.values`` (free-form on the wire, so every controller version accepts
-    them; ``tunnel.twins.store_of`` reads the store's back)."""
-    values = {"containers": float(containers)}
+    them; ``tunnel.twins.store_of`` reads the store's back), and that it streams its log."""
+    values = {"containers": float(containers), AGENT_LOGS_FEATURE: 1.0}
     if rtt_ms is not None:
         values["rtt_ms"] = float(rtt_ms)
     if store is not None:

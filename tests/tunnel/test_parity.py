@@ -41,6 +41,7 @@ from edgewhisk_runtime.artifacts import (
 )
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
+    AGENT_LOGS_FEATURE,
     ArtifactOffer,
     Consumed,
     Context,
@@ -482,6 +483,7 @@ def test_a_devices_pushed_numbers_reach_the_controller_unchanged(
     store = _StoreNumbers(used, capacity)
     report = _over_the_wire(Metrics(values=device.metrics_values(containers, rtt_ms, store)))
     assert report.values["containers"] == containers
+    assert report.values[AGENT_LOGS_FEATURE] == 1  # the controller may open agent.logs
     assert report.values.get("rtt_ms") == rtt_ms
     assert controller.store_of(report.values) == {"used_bytes": used, "capacity_bytes": capacity}
     bare = _over_the_wire(Metrics(values=device.metrics_values(containers, rtt_ms, None)))
