@@ -432,7 +432,8 @@ class Agent:
 
     async def _metrics(self) -> None:
         """Load and the numbers of ``metrics_values``, when they changed (or cold keys)."""
-        values = metrics_values(self.pool.containers, self.rtt_ms, self.artifacts.store)
+        values = metrics_values(self.pool.containers, self.rtt_ms, self.artifacts.store,
+                                self.artifacts.counts)
         load = (self.pool.free_memory_mb, self.pool.in_flight,
                 *(v for k, v in sorted(values.items()) if k != "rtt_ms"))
         if load != self._last_metrics or self._cold:

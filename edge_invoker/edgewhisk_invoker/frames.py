@@ -39,6 +39,7 @@ from edgewhisk_tunnel import (
     Verdict,
     encode,
 )
+from edgewhisk_tunnel.transfers import TransferCounts
 
 from .config import AgentConfig
 from .context import DeviceContext
@@ -101,8 +102,8 @@ def context_of(context: DeviceContext) -> Context:
                    networks=tuple(sorted(context.networks)))
 
 
-def metrics_values(containers: int, rtt_ms: float | None, store: NodeStore | None
-                   ) -> dict[str, float]:
+def metrics_values(containers: int, rtt_ms: float | None, store: NodeStore | None,
+                   transfers: TransferCounts | None = None) -> dict[str, float]:
     """What the controller's ``/metrics`` and invokers listing show of the device beside its
     load: ``Metrics.values`` (free-form on the wire, so every controller version accepts
     them; ``tunnel.twins.store_of`` reads the store's back), and that it streams its log."""
@@ -112,6 +113,9 @@ def metrics_values(containers: int, rtt_ms: float | None, store: NodeStore | Non
     if store is not None:
         values["store_used_bytes"] = float(store.used_bytes)
         values["store_capacity_bytes"] = float(store.capacity_bytes)
+    if transfers is not None:
+        values["transfer_sent_bytes"] = float(transfers.sent)
+        values["transfer_received_bytes"] = float(transfers.received)
     return values
 
 

@@ -59,6 +59,7 @@ from edgewhisk_tunnel import (
     encode,
 )
 from edgewhisk_tunnel.messages import ROLES
+from edgewhisk_tunnel.transfers import TransferCounts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -481,7 +482,11 @@ def test_a_devices_pushed_numbers_reach_the_controller_unchanged(
     controller's invokers listing and ``/metrics`` read back; an agent without a store (or
     one that predates the values) pushes none, and the listing says so with None."""
     store = _StoreNumbers(used, capacity)
-    report = _over_the_wire(Metrics(values=device.metrics_values(containers, rtt_ms, store)))
+    moved = TransferCounts(sent=capacity, received=used)
+    report = _over_the_wire(Metrics(values=device.metrics_values(containers, rtt_ms, store,
+                                                                 moved)))
+    assert (report.values["transfer_sent_bytes"], report.values["transfer_received_bytes"]) \
+        == (capacity, used)  # counters: /metrics shows them as edgewhisk_agent_..._total
     assert report.values["containers"] == containers
     assert report.values[AGENT_LOGS_FEATURE] == 1  # the controller may open agent.logs
     assert report.values.get("rtt_ms") == rtt_ms
