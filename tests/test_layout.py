@@ -57,7 +57,7 @@ CONTROLLER_LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer
     {"config"},
     {"keys"},
     {"observe"},  # metrics, health, logs: reads the fleet and the dispatcher at their seams
-    {"middleware", "api"},
+    {"middleware", "api", "console"},
     {"app"},
     {"cli"},
     {"__init__"},

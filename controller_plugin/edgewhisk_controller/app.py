@@ -25,7 +25,7 @@ from edgewhisk_runtime import workdirs
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 
-from . import catalog, observe, tunnel
+from . import catalog, console, observe, tunnel
 from .api import RESOURCES
 from .artifacts import ArtifactRegistry
 from .auth import Authenticator, ensure_guest
@@ -70,6 +70,7 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
     app.add_routes(observe_http.ROUTES)  # /metrics, /health, /ready
     if config.metrics:
         app[observe.METRICS] = observe.Metrics()
+    console.install(app)  # /console: the web console
     app.on_shutdown.append(_close_tunnels)
     app.cleanup_ctx.append(lambda app: _lifecycle(app, port))
     return app
@@ -119,6 +120,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         app[DISPATCHER] = dispatcher
         if metrics is not None:
             metrics.follow(dispatcher, hub)
+        dispatcher.on_record.append(app[console.EVENTS].recorded)  # the console's live list
         await recover(dispatcher, hub.reclaim)  # what the last run accepted and left unfinished
         throttle = app[THROTTLE]
         app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits

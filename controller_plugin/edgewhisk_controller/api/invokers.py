@@ -25,7 +25,6 @@ import asyncio
 from aiohttp import web
 
 from ..exceptions import BadRequest, Conflict, NotFound
-from ..invokers.local import LocalInvoker
 from ..observe.audit import audit
 from ..schema.entity import query_bool, query_int
 from ..tunnel.hub import TUNNEL
@@ -76,11 +75,7 @@ async def list_invokers(request: web.Request) -> web.Response:
     """Every invoker the namespace may use: the controller's own (``where: local``) first,
     then its edge invokers (``where: tunnel``), each with context, load, store, heartbeat,
     version."""
-    hub, ns = request.app[TUNNEL], namespace(request)
-    local = [invoker.status() for invoker in sorted(hub.registry, key=lambda i: i.id)
-             if isinstance(invoker, LocalInvoker)
-             and (invoker.namespaces is None or ns in invoker.namespaces)]
-    return json_response(local + hub.status(ns))
+    return json_response(request.app[TUNNEL].listing(namespace(request)))
 
 
 LOG_TAIL_MAX = 5000

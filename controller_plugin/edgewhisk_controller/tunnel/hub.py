@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from edgewhisk_tunnel import CloseCode, Produce, ProtocolError, Register
 
+from ..invokers.local import LocalInvoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import InvokerState, PlacementEngine
 from .artifact_service import ArtifactService
@@ -222,6 +223,14 @@ class TunnelHub:
     def status(self, namespace: str) -> list[dict[str, Any]]:
         return [d.status() for id, d in sorted(self.devices.items())
                 if d.namespace == namespace]
+
+    def listing(self, namespace: str) -> list[dict[str, Any]]:
+        """Every invoker ``namespace`` may use: the controller's own (``where: local``)
+        first, then its edge invokers (``where: tunnel``); the API and the console show it."""
+        local = [invoker.status() for invoker in sorted(self.registry, key=lambda i: i.id)
+                 if isinstance(invoker, LocalInvoker)
+                 and (invoker.namespaces is None or namespace in invoker.namespaces)]
+        return local + self.status(namespace)
 
     # -- registry and engine ----------------------------------------------------------------
 
