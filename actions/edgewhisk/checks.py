@@ -14,8 +14,10 @@ from typing import Any, NoReturn
 
 from .exceptions import AnnotationError
 
-PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@-]*")
-"""Capabilities, metrics, attributes."""
+PLAIN = r"[A-Za-z0-9_][A-Za-z0-9_.:@-]*"
+"""Capabilities, metrics, attributes: pattern text, ASCII only (the annotation's JSON Schema,
+``annotation_schema.py``, states it too)."""
+PLAIN_NAME = re.compile(PLAIN)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import PLAIN, at, expect, strict, string, typed
+from .checks import PLAIN_NAME, at, expect, strict, string, typed
 from .exceptions import AnnotationError
 from .terms import parse_duration, parse_predicate
 
@@ -43,7 +43,9 @@ REFERENCE_KEY = "training_reference"
 it was produced from): the runtime writes it, the registry keeps it, drift gates read it."""
 MAX_WINDOW = 100_000
 MAX_BINS = 32
-_ENTITY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,255}")  # a trigger's or action's name
+ENTITY = r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,255}"
+"""A trigger's or action's name: pattern text, ASCII only (the JSON Schema states it too)."""
+_ENTITY = re.compile(ENTITY)
 
 
 def validate_gate(entry: Any, path: str) -> dict[str, Any]:
@@ -54,7 +56,7 @@ def validate_gate(entry: Any, path: str) -> dict[str, Any]:
     for field in (subject, "predicate"):
         if field not in entry:
             raise AnnotationError(f"{path}.{field}", "missing")
-    out = {"type": kind, subject: string(entry[subject], f"{path}.{subject}", PLAIN)}
+    out = {"type": kind, subject: string(entry[subject], f"{path}.{subject}", PLAIN_NAME)}
     out["predicate"] = string(entry["predicate"], f"{path}.predicate")
     with at(f"{path}.predicate"):
         parse_predicate(out["predicate"])

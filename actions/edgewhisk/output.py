@@ -23,9 +23,18 @@ def _plain(what: str, value: Mapping[str, Any] | None) -> dict[str, Any]:
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise ArtifactError(f"Output {what} must be a JSON object with string keys")
     try:
-        return dict(json.loads(json.dumps(dict(value), allow_nan=False)))
+        return dict(json.loads(json.dumps(dict(value), allow_nan=False, default=_scalar)))
     except (TypeError, ValueError) as exc:
         raise ArtifactError(f"Output {what} is not JSON: {exc}") from None
+
+
+def _scalar(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds. Why: metrics are computed with numpy, and
+    since numpy 2 (NEP 50) ``np.float32(x) * 0.5`` stays a ``float32``, which ``json`` refuses
+    (numpy 1 promoted it to ``float64``, a ``float`` subclass)."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()  # a numpy scalar (or 0-d array): numpy is not imported here
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from .checks import PLAIN as _PLAIN
+from .checks import PLAIN_NAME as _PLAIN
 from .checks import at
 from .checks import expect as _expect
 from .checks import mapping as _mapping
@@ -36,11 +36,15 @@ POLICY_KEYS = {"deadline": ("type", "within", "strict"),
                "fn": ("type", "node", "capability", "strict"),
                "data": ("type", "network", "strict")}
 
-_PIECE = r"(?:[A-Za-z0-9_.@-]|\{" + VARIABLE_NAME + r"\})+"
-_SEGMENT = re.compile(_PIECE)
-_TOKEN = re.compile(_PIECE)                        # node and network names, may hold {vars}
-_PRODUCED_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
-_RESERVED_NAMES = frozenset({"args"})  # main(args, **artifacts): 'args' is taken
+# Pattern text (also stated by the annotation's JSON Schema, annotation_schema.py), ASCII only.
+PIECE = r"(?:[A-Za-z0-9_.@-]|\{" + VARIABLE_NAME + r"\})+"  # a ref segment; node and network names
+PRODUCED_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.@-]*"
+IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"  # a consumed artifact's name: a keyword argument of main
+_SEGMENT = re.compile(PIECE)
+_TOKEN = re.compile(PIECE)
+_PRODUCED_NAME = re.compile(PRODUCED_NAME)
+_IDENTIFIER = re.compile(IDENTIFIER)
+RESERVED_NAMES = frozenset({"args"})  # main(args, **artifacts): 'args' is taken
 
 
 def _ref(given: Any, path: str) -> str:
@@ -107,7 +111,7 @@ def _default_name(ref: str, section: str, path: str) -> str:
             f"the ref's last segment {last!r} holds a variable, so it cannot be the name; "
             "give name='...'",
         )
-    if section == "consumes" and not last.isidentifier():
+    if section == "consumes" and not _IDENTIFIER.fullmatch(last):
         raise AnnotationError(
             f"{path}.name",
             f"the ref's last segment {last!r} is not a Python identifier, so it cannot be the "
@@ -119,10 +123,13 @@ def _default_name(ref: str, section: str, path: str) -> str:
 def _name(given: Any, section: str, path: str) -> str:
     value = _string(given, path)
     if section == "consumes":
-        if not value.isidentifier() or keyword.iskeyword(value) or value in _RESERVED_NAMES:
+        # ASCII only: Python folds other identifiers (NFKC), so a keyword argument named 'ﬁle'
+        # would reach a parameter declared 'file' under another name.
+        if not _IDENTIFIER.fullmatch(value) or keyword.iskeyword(value) \
+                or value in RESERVED_NAMES:
             raise AnnotationError(
-                path, f"{value!r} must be a Python identifier (it is a keyword argument of main) "
-                "and not a keyword or 'args'",
+                path, f"{value!r} must be an ASCII Python identifier (it is a keyword argument "
+                "of main) and not a keyword or 'args'",
             )
     elif _PRODUCED_NAME.fullmatch(value) is None:
         raise AnnotationError(path, f"{value!r} must use letters, digits, '_', '-', '.', '@'")

@@ -24,9 +24,15 @@ PREDICATE_OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "!=": operator.ne,
 }
 
-_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
-_PREDICATE = re.compile(rf"\s*(<=|>=|==|!=|<|>)\s*({_NUMBER})\s*")
+# The grammars as pattern text, so the JSON Schema of the annotation (annotation_schema.py) states
+# the very same rules. ASCII classes only ([0-9], not \d, which is any Unicode digit in Python):
+# the text means the same to Python's re and to the ECMA-262 regexes of JSON Schema.
+NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+DURATION = r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ms|s|m|h)"
+_SPACE = r"[ \t\n\r\f\v]*"
+PREDICATE = rf"{_SPACE}(<=|>=|==|!=|<|>){_SPACE}({NUMBER}){_SPACE}"
+_DURATION = re.compile(DURATION)
+_PREDICATE = re.compile(PREDICATE)
 VARIABLE_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _VARIABLE = re.compile(r"\{(" + VARIABLE_NAME + r")\}")
 # A value bound into a ref must stay one path segment: no separators, no '.' or '..'.

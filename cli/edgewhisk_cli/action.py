@@ -1,26 +1,28 @@
-"""``edgewhisk action``: read an action file's annotation and build its OpenWhisk action.
+"""Actions as files: an action file's annotation, its ``exec`` and its OpenWhisk action document.
 
-``annotation FILE`` imports FILE in a child process (FILE's folder on ``sys.path``, a timeout,
-``main`` never called) and prints ``describe(main)`` as JSON, ready for
-``wsk action create ... -a edgewhisk "$(edgewhisk action annotation FILE)"``. A child process
-keeps a file that hangs, crashes or pollutes the interpreter from taking the tool down with it.
+:func:`annotation_of` imports FILE in a child process (FILE's folder on ``sys.path``, a
+timeout, ``main`` never called) and returns ``describe(main)``. A child process keeps a file
+that hangs, crashes or pollutes the interpreter from taking the tool down with it.
 
-``build NAME FILE`` prints the action document that ``PUT .../actions/NAME`` takes (blackbox exec
-on the python3-ai image, the ``edgewhisk`` annotation, ``invoker-resources`` for hard capabilities,
-limits) and the equivalent ``wsk action create`` line. The Python API (``annotation_of``,
-``package_action``, ``action_document``, ``python_action``) is what the demo, the benchmarks
-and the tests use.
+:func:`action_document` is the body of ``PUT .../actions/NAME``: the kind chosen for where the
+action is deployed (:func:`kind_of`: ``python:3``, run by the edgewhisk runtime on every
+backend, the embedded default's ``process`` included; the image as ``blackbox`` with
+``--docker IMAGE``, which needs a container backend), the code (text, or a zip with
+``--include``), the ``edgewhisk`` annotation of a file that imports the SDK and
+``invoker-resources`` for its hard capabilities, the limits. :func:`wsk_command` is the same
+action as a ``wsk action create`` line. The commands are in ``action_commands.py``; the demo,
+the benchmarks and the tests use this module's functions.
 
-Errors are ``ActionError`` (one line, for humans); the CLI prints them and exits with status 2.
+Errors are ``ActionError`` (one line, for humans; a usage error: exit status 2).
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import io
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -33,6 +35,8 @@ from typing import Any
 from edgewhisk import AnnotationError, invoker_resources, validate
 from edgewhisk_controller.schema.entity import LIMITS, NAME, NAME_MAX, default_limits
 
+from .exits import USAGE, CliError
+
 DEFAULT_IMAGE = "localhost/edgewhisk/python3-ai:latest"
 DEFAULT_IMPORT_TIMEOUT = 30.0
 # OpenWhisk's default limits, their ranges and the name pattern are the controller's, so the
@@ -40,14 +44,16 @@ DEFAULT_IMPORT_TIMEOUT = 30.0
 DEFAULT_LIMITS = default_limits()
 LIMIT_RANGES = {name: (spec.minimum, spec.maximum) for name, spec in LIMITS.items()}
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same sources always give the same archive
-EXIT_ERROR = 2
+PYTHON, NODEJS, BLACKBOX = "python:3", "nodejs:default", "blackbox"
+KIND_OF_SUFFIX = {".py": PYTHON, ".js": NODEJS}
+_SDK_IMPORT = re.compile(r"^\s*(?:from|import)\s+edgewhisk\b", re.MULTILINE)
 
 
-class ActionError(Exception):
+class ActionError(CliError):
     """An action file cannot be inspected or built; ``str()`` is one line, ``detail`` the rest."""
 
     def __init__(self, message: str, detail: str = "") -> None:
-        super().__init__(message)
+        super().__init__(message, USAGE)
         self.detail = detail
 
 
@@ -172,18 +178,81 @@ def action_zip(path: str | os.PathLike[str], include: Iterable[str | os.PathLike
     return buffer.getvalue()
 
 
-def package_action(path: str | os.PathLike[str], include: Iterable[str | os.PathLike[str]] = (),
-                   image: str = DEFAULT_IMAGE) -> dict[str, Any]:
-    """The ``exec`` of the action: its source text, or with includes a base64 zip (binary)."""
-    source = Path(path)
+def exec_of(path: str | os.PathLike[str] | None, include: Iterable[str | os.PathLike[str]] = (),
+            *, kind: str = PYTHON, image: str | None = None,
+            main: str | None = None) -> dict[str, Any]:
+    """The ``exec`` of an action: FILE's source text; with ``include`` (or FILE a ``.zip``)
+    base64 of a zip (``binary``); for ``blackbox``, the ``image`` too (FILE optional: an image
+    may carry its own code, as ``wsk action create NAME --docker IMAGE``)."""
+    exec_: dict[str, Any] = {"kind": kind}
+    if kind == BLACKBOX:
+        exec_["image"] = image or DEFAULT_IMAGE
+    if path is None:
+        if kind != BLACKBOX:
+            raise ActionError(f"a {kind} action needs its code: give FILE")
+        return exec_
+    source, include = Path(path), list(include)
     if not source.is_file():
         raise ActionError(f"{source}: no such file")
-    include = list(include)
-    if include:
-        code, binary = base64.b64encode(action_zip(source, include)).decode("ascii"), True
+    if source.suffix == ".zip":
+        if include:
+            raise ActionError(f"{source} is a zip already: --include adds files to a .py FILE")
+        exec_.update(code=base64.b64encode(source.read_bytes()).decode("ascii"), binary=True)
+    elif include:
+        exec_.update(code=base64.b64encode(action_zip(source, include)).decode("ascii"),
+                     binary=True)
     else:
-        code, binary = source.read_text(), False
-    return {"kind": "blackbox", "image": image, "code": code, "main": "main", "binary": binary}
+        try:
+            exec_.update(code=source.read_text(), binary=False)
+        except UnicodeDecodeError:
+            raise ActionError(f"{source}: not UTF-8 text (an archive must end in .zip)") from None
+    exec_["main"] = main or "main"
+    return exec_
+
+
+def package_action(path: str | os.PathLike[str], include: Iterable[str | os.PathLike[str]] = (),
+                   image: str = DEFAULT_IMAGE) -> dict[str, Any]:
+    """The ``exec`` of the action as a ``blackbox`` on ``image`` (see :func:`exec_of`)."""
+    return exec_of(path, include, kind=BLACKBOX, image=image)
+
+
+def kind_of(path: str | os.PathLike[str] | None, kind: str | None = None,
+            docker: str | None = None) -> str:
+    """What runs the action: ``blackbox`` with ``--docker IMAGE``, else ``--kind``, else by
+    FILE's suffix (``.py``: ``python:3``, run by the edgewhisk runtime; ``.js``:
+    ``nodejs:default``), as ``wsk`` chooses."""
+    if docker is not None:
+        if kind not in (None, BLACKBOX):
+            raise ActionError(f"--docker runs the image as a blackbox action; it excludes "
+                              f"--kind {kind}")
+        return BLACKBOX
+    if kind is not None:
+        return kind
+    suffix = Path(path).suffix if path is not None else ""
+    if suffix in KIND_OF_SUFFIX:
+        return KIND_OF_SUFFIX[suffix]
+    raise ActionError(f"cannot tell the kind of {path or 'an action without FILE'} from its "
+                      f"suffix; give --kind (e.g. python:3) or --docker IMAGE")
+
+
+def uses_sdk(path: str | os.PathLike[str]) -> bool:
+    """Whether a Python action file imports the SDK (only then is its annotation read: reading
+    imports the file, which needs whatever it imports installed here)."""
+    try:
+        return bool(_SDK_IMPORT.search(Path(path).read_text()))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def sdk_annotations(path: str | os.PathLike[str],
+                    import_timeout: float = DEFAULT_IMPORT_TIMEOUT) -> list[dict[str, Any]]:
+    """``edgewhisk`` (and ``invoker-resources`` for hard capabilities) of an SDK action file."""
+    annotation = annotation_of(path, import_timeout)
+    annotations: list[dict[str, Any]] = [{"key": "edgewhisk", "value": annotation}]
+    resources = invoker_resources(annotation)
+    if resources:
+        annotations.append({"key": "invoker-resources", "value": resources})
+    return annotations
 
 
 def check_name(name: str) -> str:
@@ -197,9 +266,10 @@ def check_name(name: str) -> str:
     return name
 
 
-def check_limits(limits: Mapping[str, int] | None) -> dict[str, int]:
-    """OpenWhisk's default limits overridden by ``limits``, each within its allowed range."""
-    out = dict(DEFAULT_LIMITS)
+def check_limits(limits: Mapping[str, int] | None, *, defaults: bool = True) -> dict[str, int]:
+    """``limits``, each within its allowed range, over OpenWhisk's defaults (or alone, for an
+    update, which keeps the limits it does not name)."""
+    out = dict(DEFAULT_LIMITS) if defaults else {}
     for key, value in (limits or {}).items():
         if key not in LIMIT_RANGES:
             raise ActionError(f"unknown limit {key!r}; known: {', '.join(LIMIT_RANGES)}")
@@ -210,44 +280,46 @@ def check_limits(limits: Mapping[str, int] | None) -> dict[str, int]:
     return out
 
 
-def action_document(name: str, path: str | os.PathLike[str],
-                    include: Iterable[str | os.PathLike[str]] = (), image: str = DEFAULT_IMAGE,
+def action_document(name: str, path: str | os.PathLike[str] | None,
+                    include: Iterable[str | os.PathLike[str]] = (), *,
+                    kind: str | None = None, docker: str | None = None, main: str | None = None,
                     limits: Mapping[str, int] | None = None,
                     import_timeout: float = DEFAULT_IMPORT_TIMEOUT) -> dict[str, Any]:
-    """The body of ``PUT /api/v1/namespaces/{ns}/actions/{name}`` for this action file."""
+    """The body of ``PUT /api/v1/namespaces/{ns}/actions/{name}`` for this action file.
+
+    The kind is :func:`kind_of`'s: ``python:3`` for a ``.py`` FILE (what every backend runs,
+    the embedded default's ``process`` included), the image as ``blackbox`` with ``docker``.
+    A Python file that imports the SDK carries its ``edgewhisk`` annotation."""
     check_name(name)
     checked_limits = check_limits(limits)
-    annotation = annotation_of(path, import_timeout)
-    annotations: list[dict[str, Any]] = [{"key": "edgewhisk", "value": annotation}]
-    resources = invoker_resources(annotation)
-    if resources:
-        annotations.append({"key": "invoker-resources", "value": resources})
-    annotations.append({"key": "exec", "value": "blackbox"})
-    return {"name": name, "exec": package_action(path, include, image),
-            "annotations": annotations, "limits": checked_limits}
+    chosen = kind_of(path, kind, docker)
+    exec_ = exec_of(path, include, kind=chosen, image=docker, main=main)
+    annotations = []
+    if path is not None and Path(path).suffix == ".py" and uses_sdk(path):
+        annotations = sdk_annotations(path, import_timeout)
+    return {"name": name, "exec": exec_, "annotations": annotations, "limits": checked_limits}
 
 
 def python_action(name: str, path: str | os.PathLike[str],
                   include: Iterable[str | os.PathLike[str]] = (),
                   limits: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """:func:`action_document` with the ``python:3`` kind instead of ``blackbox`` (what the
-    process backend runs: the image's ``blackbox`` kind needs a container engine), the
-    ``edgewhisk`` annotation kept. The demo, the benchmarks and the tests deploy this."""
-    document = action_document(name, path, include, limits=limits)
-    exec_ = document["exec"]
-    document["exec"] = {"kind": "python:3", "code": exec_["code"], "binary": exec_["binary"],
-                        "main": exec_["main"]}
-    document["annotations"] = [a for a in document["annotations"] if a["key"] != "exec"]
-    return document
+    """:func:`action_document` of a ``python:3`` action, the ``edgewhisk`` annotation kept (the
+    demo, the benchmarks and the tests deploy this)."""
+    return action_document(name, path, include, kind=PYTHON, limits=limits)
 
 
-def wsk_command(document: Mapping[str, Any], file: str) -> str:
+def wsk_command(document: Mapping[str, Any], file: str | None) -> str:
     """The ``wsk action create`` line that creates the same action from ``file``."""
-    argv = ["wsk", "action", "create", document["name"], file,
-            "--docker", document["exec"]["image"]]
+    exec_ = document["exec"]
+    argv = ["wsk", "action", "create", document["name"], *([file] if file else [])]
+    if exec_["kind"] == BLACKBOX:
+        argv += ["--docker", exec_["image"]]
+    else:
+        argv += ["--kind", exec_["kind"]]
+    if exec_.get("main", "main") != "main":
+        argv += ["--main", exec_["main"]]
     for annotation in document["annotations"]:
-        if annotation["key"] != "exec":  # OpenWhisk adds exec itself
-            argv += ["-a", annotation["key"], json.dumps(annotation["value"])]
+        argv += ["-a", annotation["key"], json.dumps(annotation["value"])]
     limits = document["limits"]
     argv += ["--timeout", str(limits["timeout"]), "--memory", str(limits["memory"])]
     if limits["logs"] != DEFAULT_LIMITS["logs"]:
@@ -255,58 +327,3 @@ def wsk_command(document: Mapping[str, Any], file: str) -> str:
     if limits["concurrency"] != DEFAULT_LIMITS["concurrency"]:
         argv += ["--concurrency", str(limits["concurrency"])]
     return shlex.join(argv)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="action_command", metavar="SUBCOMMAND", required=True)
-    annotation = sub.add_parser("annotation", help="print the edgewhisk annotation of FILE as JSON")
-    annotation.add_argument("file", metavar="FILE", help="the action's Python file")
-    build = sub.add_parser("build", help="print the OpenWhisk action document and wsk command")
-    build.add_argument("name", metavar="NAME", help="the action's name")
-    build.add_argument("file", metavar="FILE", help="the action's Python file (its __main__.py)")
-    build.add_argument("--include", metavar="PATH", action="append", default=[],
-                       help="a file or folder to zip beside FILE (repeatable)")
-    build.add_argument("--image", default=DEFAULT_IMAGE, help=f"runtime image ({DEFAULT_IMAGE})")
-    build.add_argument("--timeout", metavar="MS", type=int, help="time limit in ms (60000)")
-    build.add_argument("--memory", metavar="MB", type=int, help="memory limit in MB (256)")
-    build.add_argument("--zip", metavar="PATH", help="write the zip archive (with --include)")
-    build.add_argument("--json", action="store_true", help="print only the action document")
-    for child in (annotation, build):
-        child.add_argument("--import-timeout", metavar="SECONDS", type=float,
-                           default=DEFAULT_IMPORT_TIMEOUT,
-                           help="give up importing FILE after this many seconds "
-                           f"({DEFAULT_IMPORT_TIMEOUT:g})")
-        child.add_argument("-v", "--verbose", action="store_true",
-                           help="on failure, also show what importing FILE wrote to stderr")
-
-
-def _build(args: argparse.Namespace) -> str:
-    limits = {key: value for key, value in (("timeout", args.timeout), ("memory", args.memory))
-              if value is not None}
-    document = action_document(args.name, args.file, args.include, args.image, limits,
-                               args.import_timeout)
-    text = json.dumps(document, indent=2)
-    if args.zip:
-        if not args.include:
-            raise ActionError("--zip needs --include: without includes the action is FILE itself")
-        Path(args.zip).write_bytes(base64.b64decode(document["exec"]["code"]))
-    if args.json:
-        return text
-    file = args.zip or (f"{args.name.replace('/', '_')}.zip" if args.include else args.file)
-    note = ("" if args.zip or not args.include
-            else f"# (add --zip {shlex.quote(file)} to write the archive this line uses)\n")
-    return f"{text}\n\n# the same action with the wsk CLI:\n{note}{wsk_command(document, file)}"
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        if args.action_command == "annotation":
-            print(json.dumps(annotation_of(args.file, args.import_timeout)))
-        else:
-            print(_build(args))
-    except ActionError as error:
-        if args.verbose and error.detail:
-            sys.stderr.write(error.detail.rstrip("\n") + "\n")
-        print(f"edgewhisk action {args.action_command}: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    return 0

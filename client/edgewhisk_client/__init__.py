@@ -18,6 +18,7 @@ from .exceptions import (
     ClientError,
     DigestMismatch,
     HttpError,
+    NotConfigured,
     NotRecorded,
     TlsError,
     Unreachable,
@@ -26,5 +27,6 @@ from .transport import API, NAMESPACES, OWN_NAMESPACE
 
 __all__ = [
     "API", "NAMESPACES", "OWN_NAMESPACE", "Activation", "Client", "ClientError",
-    "DigestMismatch", "Downloaded", "HttpError", "NotRecorded", "TlsError", "Unreachable",
+    "DigestMismatch", "Downloaded", "HttpError", "NotConfigured", "NotRecorded", "TlsError",
+    "Unreachable",
 ]

@@ -28,8 +28,11 @@ class Actions:
         self.transport = transport
         self.activations = activations
 
-    def list(self) -> list[dict[str, Any]]:
-        return list(self.transport.json("GET", "actions"))
+    def list(self, *, limit: int | None = None, skip: int | None = None) -> list[dict[str, Any]]:
+        """The namespace's actions without their code, by name (OpenWhisk pages by
+        ``limit``, default 30, and ``skip``)."""
+        params = {k: v for k, v in (("limit", limit), ("skip", skip)) if v is not None}
+        return list(self.transport.json("GET", "actions", params=params))
 
     def get(self, name: str) -> dict[str, Any]:
         return dict(self.transport.json("GET", _path(name)))

@@ -50,14 +50,24 @@ class Activation:
                      if a.get("key") == key), None)
 
 
+def _path(activation_id: str) -> str:
+    return f"activations/{quote(activation_id, safe='')}"
+
+
 class Activations:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
     def get(self, activation_id: str) -> dict[str, Any]:
-        record: dict[str, Any] = self.transport.json(
-            "GET", f"activations/{quote(activation_id, safe='')}")
-        return record
+        return dict(self.transport.json("GET", _path(activation_id)))
+
+    def result(self, activation_id: str) -> dict[str, Any]:
+        """The record's ``response`` (``{"status", "statusCode", "success", "result"}``)."""
+        return dict(self.transport.json("GET", f"{_path(activation_id)}/result"))
+
+    def logs(self, activation_id: str) -> list[str]:
+        """The record's log lines."""
+        return list(self.transport.json("GET", f"{_path(activation_id)}/logs")["logs"])
 
     def list(self, *, limit: int | None = None, skip: int | None = None,
              **filters: Any) -> list[dict[str, Any]]:
@@ -72,7 +82,7 @@ class Activations:
         controller that writes records behind its answers: not yet); :class:`NotRecorded`
         after ``timeout_s``; any other refusal raises at once."""
         deadline = time.monotonic() + timeout_s
-        path = f"activations/{quote(activation_id, safe='')}"
+        path = _path(activation_id)
         while time.monotonic() < deadline:
             response = self.transport.request("GET", path)
             if response.status_code == 200:

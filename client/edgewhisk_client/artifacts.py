@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +28,30 @@ Progress = Callable[[int, int], None]
 
 def _path(ref: str, part: str = "") -> str:
     return f"artifacts/{quote(ref, safe='/@')}{part}"
+
+
+class Upload:
+    """A request body of known size streamed from ``chunks``, reporting ``progress``.
+
+    Why sized: ``requests`` sends a sized iterable with ``Content-Length`` (not chunked), so
+    the controller can refuse an upload over its limit before reading it."""
+
+    def __init__(self, chunks: Iterable[bytes], size: int,
+                 progress: Progress | None = None) -> None:
+        self.chunks = chunks
+        self.size = size
+        self.progress = progress
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[bytes]:
+        sent = 0
+        for chunk in self.chunks:
+            sent += len(chunk)
+            if self.progress is not None:
+                self.progress(sent, self.size)
+            yield chunk
 
 
 @dataclass(frozen=True)
@@ -55,9 +79,10 @@ class Artifacts:
         """``NAME`` (the latest version) or ``NAME@VERSION``: its metadata."""
         return dict(self.transport.json("GET", _path(ref)))
 
-    def put(self, name: str, content: IO[bytes] | bytes | None = None,
+    def put(self, name: str, content: IO[bytes] | bytes | Upload | None = None,
             **params: Any) -> dict[str, Any]:
-        """A new version of ``name``: ``content`` (a file object is streamed), or none for a
+        """A new version of ``name``: ``content`` (a file object or an :class:`Upload` is
+        streamed), or none for a
         device-held artifact (then ``size`` and ``held_by``). ``params`` are the query
         parameters (``kind``, ``format``, ``locality``, ``sha256``...; dicts as JSON)."""
         query = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in params.items()

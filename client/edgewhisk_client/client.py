@@ -1,10 +1,11 @@
 """``Client``: the one Python client of the controller's REST API.
 
 OpenWhisk's ``/api/v1/namespaces/{ns}/...`` (actions, activations) plus edgewhisk's own
-(artifacts, invoker tokens, preload), synchronous, over one ``requests.Session``. Typed calls
-are grouped by collection (``client.actions.invoke(...)``, ``client.artifacts.download(...)``,
-``client.tokens.create(...)``) and raise the errors of :mod:`.exceptions`; ``request`` gives the
-raw answer with the same URL rules, for callers that look at status codes themselves (tests).
+(artifacts, invoker tokens, preload, namespaces and their keys), synchronous, over one
+``requests.Session``. Typed calls are grouped by collection (``client.actions.invoke(...)``,
+``client.artifacts.download(...)``, ``client.tokens.create(...)``) and raise the errors of
+:mod:`.exceptions`; ``request`` gives the raw answer with the same URL rules, for callers that
+look at status codes themselves (tests).
 
 Why no async twin: the callers that live on an event loop (the tunnel tests, the benches'
 load generators) either call this client from a thread or only need the URL and key of a call
@@ -22,7 +23,8 @@ from .actions import Actions
 from .activations import Activations
 from .artifacts import Artifacts
 from .invokers import Tokens
-from .transport import NAMESPACES, OWN_NAMESPACE, TIMEOUT_S, Transport
+from .namespaces import Namespaces
+from .transport import OWN_NAMESPACE, TIMEOUT_S, Transport
 
 
 class Client(Transport):
@@ -36,10 +38,11 @@ class Client(Transport):
         self.actions = Actions(self, self.activations)
         self.artifacts = Artifacts(self)
         self.tokens = Tokens(self)
+        self.namespace_keys = Namespaces(self)
 
     def namespaces(self) -> list[str]:
         """The namespaces the key may use (one per key here, as OpenWhisk's guest)."""
-        return list(self.json("GET", NAMESPACES))
+        return self.namespace_keys.mine()
 
     def invokers(self) -> list[dict[str, Any]]:
         """Every invoker the namespace may use, the controller's own (``where: local``) and

@@ -7,8 +7,10 @@
     ├── HttpError                the controller answered 4xx/5xx: ``status``, ``error`` (the
     │                            body's ``error``, else its text or the reason), ``body``
     ├── NotRecorded              a polled activation was not recorded within the time given
-    └── DigestMismatch           a download's bytes do not have the sha256 the controller sent
-                                 (nothing was written)
+    ├── DigestMismatch           a download's bytes do not have the sha256 the controller sent
+    │                            (nothing was written)
+    └── NotConfigured            no API host or key: neither given nor in ``~/.wskprops``
+                                 (a usage error: nothing was sent)
 
 Why typed and not ``requests``' own: callers (the CLI, the agent's token commands, the demo,
 the benches, the tests) print or assert on these, and none of them should have to know which
@@ -56,3 +58,7 @@ class NotRecorded(ClientError):
 
 class DigestMismatch(ClientError):
     """Downloaded bytes differ from the digest the controller announced."""
+
+
+class NotConfigured(ClientError):
+    """Neither the flags nor the properties file say where the controller is, or the key."""

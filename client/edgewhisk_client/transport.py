@@ -66,7 +66,8 @@ class Transport:
             raise TlsError(f"TLS to {self.api_host} failed: {exc} (trust its CA with "
                            "--ca-file)") from None
         except requests.RequestException as exc:
-            raise Unreachable(f"cannot reach the controller at {self.api_host}: {exc}") from None
+            raise Unreachable(f"cannot reach the controller at {self.api_host}: "
+                              f"{root_cause(exc)}") from None
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """:meth:`request`, but an answer of 400 or more raises :class:`HttpError`."""
@@ -82,6 +83,17 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+
+def root_cause(exc: BaseException) -> str:
+    """What went wrong underneath requests' and urllib3's wrappers ("Connection refused",
+    "Name or service not known", "timed out"): their own texts repeat the pool, the URL and the
+    retries, which a person reading one line of error does not need."""
+    seen = {id(exc)}
+    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        exc = inner
+    return (exc.strerror if isinstance(exc, OSError) and exc.strerror else None) or str(exc)
 
 
 def refusal(method: str, response: requests.Response) -> HttpError:

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .exceptions import NotConfigured
+
 CONFIG_ENV = "WSK_CONFIG_FILE"
 DEFAULT_FILE = "~/.wskprops"
 
@@ -83,12 +85,13 @@ def add_api_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def require_api(args: argparse.Namespace) -> tuple[str, str]:
-    """(base URL, key) from parsed arguments, or a ``SystemExit`` message naming what is
-    missing and where it could have come from."""
+    """(base URL, key) from parsed arguments; :class:`NotConfigured` naming what is missing
+    and where it could have come from."""
     missing = [flag for flag, value in (("--apihost", args.apihost), ("--auth", args.auth))
                if not value]
     if missing:
         path = props_path()
-        raise SystemExit(f"error: {' and '.join(missing)} not given and not set in {path} "
-                         f"(wsk property set --apihost HOST --auth KEY, or ${CONFIG_ENV})")
+        raise NotConfigured(f"{' and '.join(missing)} not given and not set in {path} "
+                            f"(write APIHOST=... and AUTH=... there, as `wsk property set` "
+                            f"does, or name another file in ${CONFIG_ENV})")
     return api_url(args.apihost), args.auth

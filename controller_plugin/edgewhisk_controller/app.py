@@ -24,6 +24,7 @@ from aiohttp import web
 from edgewhisk_runtime import workdirs
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
+from edgewhisk_runtime.containers.sdk import import_docker
 
 from . import catalog, console, observe, tunnel
 from .api import RESOURCES
@@ -139,7 +140,7 @@ def _sweep(config: ControllerConfig) -> None:
 def _backend(config: ControllerConfig) -> ContainerBackend:
     """The one container backend all local invokers share (docker imported only if used)."""
     if config.backend == "docker":
-        import docker
+        docker = import_docker()  # a clear error naming the docker extra when it is absent
         from edgewhisk_runtime.containers.docker import DockerBackend
 
         client = (docker.DockerClient(base_url=config.docker_url) if config.docker_url
@@ -148,7 +149,8 @@ def _backend(config: ControllerConfig) -> ContainerBackend:
         return DockerBackend(client, images,  # None: python3-ai:latest; blackbox: its own
                              workroot=config.work)
     return ProcessBackend(artifacts=config.artifacts, workroot=config.work,
-                          hidden=[config.data.resolve(), config.node_store])
+                          hidden=[config.data.resolve(), config.node_store],
+                          sandbox="auto" if config.sandbox else None)
 
 
 def _held(placement: PlacementEngine, registry: ArtifactRegistry, invoker: LocalInvoker,

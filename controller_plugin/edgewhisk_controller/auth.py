@@ -4,8 +4,14 @@ Keys live in the ``subjects`` collection under ``_id`` = uuid, as OpenWhisk's su
 database keeps them, but only as a SHA-256 hash: a key is 64 random characters, so a plain
 hash cannot be brute-forced, and a leaked store does not leak working credentials. The
 comparison is constant-time. The ``namespaces`` collection (``_id`` = name) makes namespace
-names unique across subjects. A positive lookup is cached in memory (keys are never
-revoked here), so the hot path of an invoke does not touch the store.
+names unique across subjects. A positive lookup is cached in memory, so the hot path of an
+invoke does not touch the store; rotating a key or deleting a namespace drops its entries
+(``Authenticator.forget``).
+
+A subject whose document says ``admin: true`` may manage every namespace through
+``/api/v1/admin/namespaces`` (``api/admin.py``). Only somebody who can write the store makes
+one (``edgewhisk controller namespace create NAME --admin``, as ``wskadmin`` works on the
+database): the API never grants it, so a leaked namespace key cannot become an admin key.
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ import hmac
 import secrets
 import uuid as uuidlib
 from dataclasses import dataclass
+from typing import Any
 
-from .exceptions import Conflict, Forbidden, Unauthorized
+from .exceptions import Conflict, Forbidden, NotFound, Unauthorized
 from .schema.entity import DEFAULT_NAMESPACE, check_name
 from .stores import Conflict as StoreConflict
 from .stores import NotFound as StoreNotFound
 from .stores import Store
+from .stores.interface import get_or_none
+from .stores.update import update
 
 GUEST_NAMESPACE = "guest"
 GUEST_KEY = (
@@ -43,6 +52,7 @@ class Subject:
     namespace: str
     uuid: str
     api_key: str
+    admin: bool = False
 
     def resolve(self, ns: str) -> str:
         """The namespace a path names (``_`` is the caller's); 403 for anybody else's."""
@@ -112,15 +122,27 @@ class Authenticator:
             raise Unauthorized() from None
         if not hmac.compare_digest(str(doc.get("key", "")), hash_key(key)):
             raise Unauthorized()
-        subject = Subject(doc["subject"], doc["namespace"], uuid, f"{uuid}:{key}")
+        subject = Subject(doc["subject"], doc["namespace"], uuid, f"{uuid}:{key}",
+                          admin=doc.get("admin") is True)
         self._known[(uuid, key)] = subject
         return subject
 
+    def forget(self, namespace: str) -> None:
+        """Drop the cached keys of ``namespace`` (its key was rotated, or it was deleted).
 
-async def create_namespace(store: Store, name: str, api_key: str | None = None) -> str:
+        Why only this process: another controller on the same store keeps its cache until it
+        restarts (the README says so), as it keeps its selector index."""
+        for cached, subject in list(self._known.items()):
+            if subject.namespace == namespace:
+                del self._known[cached]
+
+
+async def create_namespace(store: Store, name: str, api_key: str | None = None, *,
+                           admin: bool = False) -> str:
     """Create namespace ``name`` with a fresh key (or ``api_key``) and return the key.
 
-    409 when the namespace exists already. The key is returned once and stored hashed.
+    409 when the namespace exists already. The key is returned once and stored hashed;
+    ``admin`` makes it an admin key (see the module's docstring).
     """
     check_name(name, "namespace")
     if name.startswith("_"):
@@ -132,9 +154,49 @@ async def create_namespace(store: Store, name: str, api_key: str | None = None) 
         await store.put(NAMESPACES, {"_id": name, "uuid": uuid})
     except StoreConflict:
         raise Conflict(f"namespace {name!r} exists already") from None
-    await store.put(SUBJECTS, {"_id": uuid, "subject": name, "namespace": name,
-                               "key": hash_key(key)})
+    subject: dict[str, object] = {"_id": uuid, "subject": name, "namespace": name,
+                                  "key": hash_key(key)}
+    if admin:
+        subject["admin"] = True
+    await store.put(SUBJECTS, subject)
     return api_key
+
+
+async def _namespace_doc(store: Store, name: str) -> dict[str, Any]:
+    try:
+        return await store.get(NAMESPACES, name)
+    except StoreNotFound:
+        raise NotFound(f"The requested resource does not exist: namespace {name!r}.") from None
+
+
+async def rotate_key(store: Store, name: str) -> str:
+    """A fresh secret for namespace ``name``'s key (its uuid stays); the new key, once.
+
+    The old key stops working at once on this controller (the caller ``forget``s it)."""
+    uuid = (await _namespace_doc(store, name))["uuid"]
+    secret = new_secret()
+    await update(store, SUBJECTS, uuid, lambda doc: {**doc, "key": hash_key(secret)})
+    return f"{uuid}:{secret}"
+
+
+async def delete_namespace(store: Store, name: str) -> None:
+    """Delete namespace ``name`` and its key (404 when absent); its entities are the
+    caller's to check first (``api/admin.py``)."""
+    doc = await _namespace_doc(store, name)
+    subject = await get_or_none(store, SUBJECTS, doc["uuid"])
+    if subject is not None:
+        await store.delete(SUBJECTS, subject["_id"], subject["_rev"])
+    await store.delete(NAMESPACES, doc["_id"], doc["_rev"])
+
+
+async def list_namespaces(store: Store) -> list[dict[str, Any]]:
+    """Every namespace: ``{"name", "uuid", "admin"}``, by name (no secrets: none are kept)."""
+    out = []
+    for doc in await store.list(NAMESPACES):
+        subject = await get_or_none(store, SUBJECTS, doc["uuid"])
+        out.append({"name": doc["_id"], "uuid": doc["uuid"],
+                    "admin": bool(subject and subject.get("admin") is True)})
+    return out
 
 
 async def ensure_guest(store: Store) -> str:

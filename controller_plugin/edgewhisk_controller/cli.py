@@ -6,7 +6,8 @@ none: off loopback without ``--guest``), so scripts and tests can wait for them;
 stderr. Off loopback it refuses to serve plain HTTP unless told ``--insecure``. SIGTERM and
 SIGINT shut it down cleanly: running activations finish (or are recorded as aborted), every
 container is destroyed, the store closes. ``namespace create`` is ``wskadmin user create``: it
-prints the new key once (the store keeps only its hash).
+prints the new key once (the store keeps only its hash); with ``--admin`` that key manages every
+namespace through the API.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="local invokers, each with its own container pool")
     parser.add_argument("--backend", choices=BACKENDS, default=defaults.backend,
                         help="how local invokers run actions")
+    parser.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                        help="process backend: run actions without bubblewrap, as this user "
+                             "and seeing its files; the local invokers then serve one "
+                             "namespace only")
     parser.add_argument("--invoker-memory", type=int, default=defaults.invoker_memory_mb,
                         metavar="MB", help="memory of each local invoker's pool")
     parser.add_argument("--docker-url", default=None,
@@ -97,6 +102,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ns_sub = namespace.add_subparsers(dest="namespace_command", metavar="ACTION", required=True)
     create = ns_sub.add_parser("create", help="create a namespace and print its new key")
     create.add_argument("name", help="the namespace name")
+    create.add_argument("--admin", action="store_true",
+                        help="make its key an admin key, which manages every namespace through "
+                             "the API (edgewhisk namespace ...)")
     _store_arguments(create, argparse.SUPPRESS, argparse.SUPPRESS)
 
 
@@ -140,13 +148,15 @@ def _store_arguments(parser: argparse.ArgumentParser, data: str, db: str | None)
 def run(args: argparse.Namespace) -> int:
     configure_logs(args.log_level, args.log_format)
     if args.controller_command == "namespace":
-        return asyncio.run(_create_namespace(args.db or Path(args.data), args.name))
+        return asyncio.run(_create_namespace(args.db or Path(args.data), args.name,
+                                              args.admin))
     try:
         limits = NamespaceLimits(args.invocations_per_minute, args.concurrent_invocations,
                                  args.fires_per_minute)
         config = ControllerConfig(
             host=args.host, port=args.port, data=Path(args.data), db=args.db,
-            invokers=args.invokers, backend=args.backend, invoker_memory_mb=args.invoker_memory,
+            invokers=args.invokers, backend=args.backend, sandbox=args.sandbox,
+            invoker_memory_mb=args.invoker_memory,
             docker_url=args.docker_url, python_image=args.python_image, api_host=args.api_host,
             tls_cert=Path(args.tls_cert) if args.tls_cert else None,
             tls_key=Path(args.tls_key) if args.tls_key else None,
@@ -233,10 +243,10 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _create_namespace(location: str | Path, name: str) -> int:
+async def _create_namespace(location: str | Path, name: str, admin: bool) -> int:
     try:
         async with open_store(location) as store:
-            key = await create_namespace(store, name)
+            key = await create_namespace(store, name, admin=admin)
     except (ControllerError, StoreError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

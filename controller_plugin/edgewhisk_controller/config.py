@@ -29,6 +29,7 @@ class ControllerConfig:
     db: str | None = None
     invokers: int = 1
     backend: str = "process"
+    sandbox: bool = True  # the process backend's bubblewrap sandbox (off: one namespace only)
     invoker_memory_mb: int = 2048
     docker_url: str | None = None
     python_image: str | None = None

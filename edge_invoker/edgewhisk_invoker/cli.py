@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from edgewhisk_client import Client, ClientError, wskprops
+from edgewhisk_client.display import table, when
 from edgewhisk_client.wskprops import add_api_arguments, require_api
 from edgewhisk_runtime import workdirs
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
+from edgewhisk_runtime.containers.sdk import import_docker
 from edgewhisk_tunnel import Registered
 
 from .agent import Agent
@@ -71,18 +73,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"this device's token (default: ${TOKEN_ENV})")
     parser.add_argument("--id", default=None, help="invoker id (default: the host name)")
     parser.add_argument("--namespace", default=None, help="the token's namespace (checked)")
-    parser.add_argument("--label", action="append", default=[], metavar="K=V")
-    parser.add_argument("--capability", action="append", default=[], metavar="NAME")
+    parser.add_argument("--label", action="append", default=[], metavar="K=V",
+                        help="a label placement can match, e.g. site=plant-7 (repeatable)")
+    parser.add_argument("--capability", action="append", default=[], metavar="NAME",
+                        help="a capability of this device, e.g. gpu (repeatable)")
     parser.add_argument("--network", action="append", default=[], metavar="NAME",
                         help="a network joined at start")
     parser.add_argument("--network-schedule", action="append", default=[], metavar="T:±NAME",
                         help="join (+) or leave (-) NAME T seconds after start")
-    parser.add_argument("--site", default="")
+    parser.add_argument("--site", default="", help="the site this device is at (proximity)")
     parser.add_argument("--owner", default=None, help="the user owning this device")
-    parser.add_argument("--role", choices=("edge", "cloud"), default="edge")
+    parser.add_argument("--role", choices=("edge", "cloud"), default="edge",
+                        help="edge or cloud (placement's node=edge|cloud)")
     parser.add_argument("--memory", type=int, default=1024, metavar="MB",
                         help="memory for action containers (default 1024)")
-    parser.add_argument("--bandwidth", type=float, default=None, metavar="MBPS")
+    parser.add_argument("--bandwidth", type=float, default=None, metavar="MBPS",
+                        help="the uplink's bandwidth, for transfer estimates (default: "
+                             "placement's)")
     parser.add_argument("--cached", action="append", default=[], metavar="NS/NAME@VERSION",
                         help="an artifact already held on the device")
     parser.add_argument("--store", default=None, metavar="DIR",
@@ -90,7 +97,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "activations that consume or produce artifacts fail here")
     parser.add_argument("--store-cap", default="2GB", metavar="BYTES",
                         help="byte budget of --store, e.g. 500MB, 2GB (default 2GB)")
-    parser.add_argument("--backend", choices=("process", "docker"), default="process")
+    parser.add_argument("--backend", choices=("process", "docker"), default="process",
+                        help="how actions run: child processes, or containers (needs the "
+                             "docker extra: pip install 'edgewhisk[docker]')")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="process backend: run actions without bubblewrap, as this user "
                              "and seeing its files (e.g. a device's own sensors); it then "
@@ -110,11 +119,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how often battery and networks are sampled")
     parser.add_argument("--grace", type=float, default=10.0, metavar="S",
                         help="on SIGTERM, how long running activations may finish")
-    parser.add_argument("--backoff-cap", type=float, default=30.0, metavar="S")
+    parser.add_argument("--backoff-cap", type=float, default=30.0, metavar="S",
+                        help="the longest wait between reconnection attempts")
     parser.add_argument("--json", action="store_true",
                         help="print each registration as a JSON line instead of REGISTERED ...")
     parser.add_argument("--log-level", default="INFO",
-                        choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="logging level on stderr")
     sub = parser.add_subparsers(dest="invoker_command", metavar="token|logs")
     logs = sub.add_parser("logs", help="print an edge invoker's own log, through its tunnel")
     logs.add_argument("logs_id", metavar="ID", help="the edge invoker's id")
@@ -136,10 +147,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             verb_parser.add_argument("--id", dest="token_id", required=True,
                                      help="the invoker id the token is bound to")
         elif verb == "revoke":
-            verb_parser.add_argument("token_id", metavar="ID")
+            verb_parser.add_argument("token_id", metavar="ID", help="the invoker id")
         verb_parser.add_argument("--namespace", dest="token_namespace", default="_",
                                  help="namespace (default: the key's own, '_')")
-        verb_parser.add_argument("--ca-file", dest="token_ca_file", default=None, metavar="PEM")
+        verb_parser.add_argument("--ca-file", dest="token_ca_file", default=None, metavar="PEM",
+                                 help="CA bundle to trust for an HTTPS controller")
         add_api_arguments(verb_parser)
 
 
@@ -208,7 +220,7 @@ def _sweep(args: argparse.Namespace) -> None:
 
 def _backend(args: argparse.Namespace) -> ContainerBackend:
     if args.backend == "docker":
-        import docker
+        docker = import_docker()  # a clear error naming the docker extra when it is absent
         from edgewhisk_runtime.containers.docker import DEFAULT_IMAGES, DockerBackend
 
         client = (docker.DockerClient(base_url=args.docker_url) if args.docker_url
@@ -270,9 +282,9 @@ def _token(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(answer, indent=2))
             else:
-                for item in answer:
-                    print(f"{item.get('id', '')}\t{item.get('namespace', ns)}\t"
-                          f"{item.get('created', '')}")
+                print(table(("INVOKER", "NAMESPACE", "CREATED"),
+                            [(item.get("id"), item.get("namespace", ns), when(item.get("created")))
+                             for item in answer]))
         else:
             answer = api.revoke(args.token_id)
             print(json.dumps(answer, indent=2) if args.json else f"revoked {args.token_id}")

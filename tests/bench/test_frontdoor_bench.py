@@ -7,23 +7,17 @@ asserted (the numbers are the benchmark's output, not a test's).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-EDGEWHISK = Path(sys.executable).with_name("edgewhisk")
+from . import quick_json
+
 WAYS = ("direct", "package", "binding", "shared", "web", "route", "sequence of 1",
         "1 direct", "sequence of 2", "2 direct")
 
 
 def test_every_way_is_measured_against_its_baseline(tmp_path: Path) -> None:
     plot = tmp_path / "frontdoor.png"
-    done = subprocess.run([str(EDGEWHISK), "bench", "frontdoor", "--quick", "--json",
-                           "--out", str(plot)], capture_output=True, text=True, timeout=540,
-                          check=False)
-    assert done.returncode == 0, done.stderr[-4000:]
-    summary = json.loads(done.stdout)
+    summary = quick_json("frontdoor", plot)
     assert tuple(summary) == WAYS
     for way, row in summary.items():
         assert 0 < row["p50_ms"] <= row["p99_ms"], (way, row)

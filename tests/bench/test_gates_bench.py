@@ -14,6 +14,8 @@ import pytest
 
 from . import quick_json
 
+pytestmark = pytest.mark.mxnet  # the proxies serve the MXNet model (the ai extra)
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:

@@ -148,29 +148,49 @@ def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
     assert done.stderr.splitlines()[-1].endswith("importing it raised KeyError (line 2): 'k'")
 
 
-def test_build_json_is_the_openwhisk_action_document(gpu_action: Path) -> None:
+def test_build_json_is_a_python_action_the_embedded_default_runs(gpu_action: Path) -> None:
+    """Without --docker a .py file is a python:3 action: what every backend runs, the embedded
+    default's process backend included (a blackbox action there finds no invoker)."""
     done = edgewhisk("action", "build", "glucose", gpu_action, "--json", "--timeout", "5000",
                      "--memory", "512")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert document["exec"] == {"kind": "blackbox", "image": DEFAULT_IMAGE,
-                                "code": gpu_action.read_text(), "main": "main", "binary": False}
-    assert [a["key"] for a in document["annotations"]] == ["edgewhisk", "invoker-resources", "exec"]
+    assert document["exec"] == {"kind": "python:3", "code": gpu_action.read_text(),
+                                "main": "main", "binary": False}
+    assert [a["key"] for a in document["annotations"]] == ["edgewhisk", "invoker-resources"]
     assert document["annotations"][1]["value"] == ["gpu", "arm64"]
-    assert document["annotations"][2]["value"] == "blackbox"
     assert document["limits"] == {"timeout": 5000, "memory": 512, "logs": 10, "concurrency": 1}
     assert document == action_document("glucose", gpu_action, limits={"timeout": 5000,
                                                                       "memory": 512})
 
 
+def test_build_with_docker_is_the_image_as_a_blackbox_action(gpu_action: Path) -> None:
+    done = edgewhisk("action", "build", "glucose", gpu_action, "--json", "--docker",
+                     DEFAULT_IMAGE)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["exec"] == {"kind": "blackbox", "image": DEFAULT_IMAGE,
+                                "code": gpu_action.read_text(), "main": "main", "binary": False}
+    assert document == action_document("glucose", gpu_action, docker=DEFAULT_IMAGE)
+
+
 def test_soft_capabilities_give_no_invoker_resources() -> None:
     done = edgewhisk("action", "build", "design", DESIGN_FILE, "--json")
     keys = [a["key"] for a in json.loads(done.stdout)["annotations"]]
-    assert keys == ["edgewhisk", "exec"]
+    assert keys == ["edgewhisk"]
+
+
+def test_a_file_without_the_sdk_is_not_imported(tmp_path: Path) -> None:
+    """Reading an annotation imports the file; one that does not use the SDK has none, so it
+    is never imported (its own imports need not exist here)."""
+    plain = write(tmp_path, "plain.py", "import not_installed_here\ndef main(args): return {}\n")
+    done = edgewhisk("action", "build", "plain", plain, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["annotations"] == []
 
 
 def test_build_prints_the_equivalent_wsk_line(gpu_action: Path) -> None:
-    done = edgewhisk("action", "build", "glucose", gpu_action, "--image", "reg/img:1")
+    done = edgewhisk("action", "build", "glucose", gpu_action, "--docker", "reg/img:1")
     assert done.returncode == 0, done.stderr
     document_text, wsk = done.stdout.rsplit("\n# the same action with the wsk CLI:\n", 1)
     document = json.loads(document_text)
@@ -180,6 +200,14 @@ def test_build_prints_the_equivalent_wsk_line(gpu_action: Path) -> None:
     assert argv[8] == "edgewhisk" and json.loads(argv[9]) == document["annotations"][0]["value"]
     assert argv[10:] == ["-a", "invoker-resources", '["gpu", "arm64"]',
                          "--timeout", "60000", "--memory", "256"]
+
+
+def test_the_wsk_line_of_a_python_action_names_its_kind(gpu_action: Path) -> None:
+    done = edgewhisk("action", "build", "glucose", gpu_action, "--main", "handler")
+    assert done.returncode == 0, done.stderr
+    notes, wsk = done.stdout.rstrip("\n").rsplit("\n", 1)
+    assert shlex.split(wsk)[4:9] == [str(gpu_action), "--kind", "python:3", "--main", "handler"]
+    assert "has no edgewhisk SDK" in notes
 
 
 def _zip_entries(code: str) -> dict[str, bytes]:
@@ -202,7 +230,7 @@ def test_build_with_includes_zips_file_as_main(tmp_path: Path, gpu_action: Path)
     assert entries == {"__main__.py": gpu_action.read_bytes(),
                        "helper.py": b"VALUE = 1\n", "lib/mod.py": b"A = 1\n"}
     assert archive.read_bytes() == base64.b64decode(document["exec"]["code"])
-    assert f"glucose {archive} --docker" in done.stdout
+    assert f"glucose {archive} --kind python:3" in done.stdout
 
 
 def test_packaging_is_deterministic(gpu_action: Path) -> None:
@@ -223,12 +251,19 @@ BUILD_ERRORS: list[tuple[str, list[str], str]] = [
     ("two includes with one name are refused",
      ["a", "{file}", "--include", "{helper}", "--include", "{helper}"], "both be 'helper.py'"),
     ("--zip without includes is refused", ["a", "{file}", "--zip", "x.zip"], "--zip needs"),
+    ("--docker with another --kind is refused",
+     ["a", "{file}", "--docker", "img", "--kind", "python:3"], "excludes --kind python:3"),
+    ("a file whose kind cannot be told is refused", ["a", "{helper_txt}"],
+     "cannot tell the kind"),
 ]
 
 
 @pytest.mark.parametrize(("argv", "words"), [pytest.param(a, w, id=i) for i, a, w in BUILD_ERRORS])
 def test_build_errors_exit_2(gpu_action: Path, argv: list[str], words: str) -> None:
-    fields: dict[str, Any] = {"file": gpu_action, "helper": gpu_action.with_name("helper.py")}
+    helper_txt = gpu_action.with_name("helper.txt")
+    helper_txt.write_text("text")
+    fields: dict[str, Any] = {"file": gpu_action, "helper": gpu_action.with_name("helper.py"),
+                              "helper_txt": helper_txt}
     done = edgewhisk("action", "build", *[a.format(**fields) for a in argv],
                      cwd=gpu_action.parent)
     assert done.returncode == 2, done.stderr

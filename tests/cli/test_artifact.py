@@ -3,17 +3,23 @@ controller, with ``--apihost``/``--auth`` taken from a wskprops file (``WSK_CONF
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import pty
+import struct
 import subprocess
 import sys
+import tarfile
+import termios
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from controller.api.harness import Controller, started, wskprops_env
+from edgewhisk_runtime.artifacts.canonical import blob_chunks, digest
 
 EDGEWHISK = Path(sys.executable).with_name("edgewhisk")
 BIG = 5 * 1024 * 1024 + 7  # past the progress threshold of get
@@ -68,8 +74,8 @@ def test_put_prints_the_new_versions_metadata_and_get_downloads_it(env: dict[str
     done = edgewhisk(env, "get", "cli/glucose-base@1", "-o", target)
     assert done.returncode == 0, done.stderr
     assert target.read_bytes() == source.read_bytes()
-    assert done.stdout.strip() == f"cli/glucose-base@1: {BIG} bytes -> {target}"
-    assert "(100%)" in done.stderr, "a big download reports its progress"
+    assert done.stdout.strip() == f"cli/glucose-base@1: 5.2 MB -> {target}"
+    assert done.stderr == "", "no progress bar when nobody watches (stdout and stderr are pipes)"
     assert [p.name for p in target.parent.iterdir()] == ["model.npz"]
 
     shown = edgewhisk(env, "get", "cli/glucose-base")
@@ -85,8 +91,9 @@ def test_ls_filters_and_rm_deletes_one_version(env: dict[str, str], tmp_path: Pa
     lines = listed.stdout.splitlines()
     assert lines[0].split() == ["ARTIFACT", "KIND", "FORMAT", "SIZE", "LOCALITY", "COPIES",
                                 "STATUS", "GATES"]
-    assert lines[1].split() == ["cli/readings@1", "data", "json", str(data.stat().st_size),
-                                "cloud", "cloud", "ok", "-"]
+    assert data.stat().st_size == 20
+    assert lines[1].split() == ["cli/readings@1", "data", "json", "20", "B", "cloud", "cloud",
+                                "ok", "-"]
     assert len(lines) == 2
     removed = edgewhisk(env, "rm", "cli/readings@1")
     assert (removed.returncode, removed.stdout.strip()) == (0, "deleted cli/readings@1")
@@ -106,8 +113,8 @@ def test_a_local_artifact_registers_its_metadata_and_cannot_be_downloaded(
     target = tmp_path / "stolen.bin"
     download = edgewhisk(env, "get", f"u1/glucose-model@{doc['version']}", "-o", target)
     assert download.returncode == 1
-    assert ("error: artifact u1/glucose-model is local to its device; only its metadata "
-            "leaves it (HTTP 403)") in download.stderr
+    assert ("edgewhisk artifact get: error: artifact u1/glucose-model is local to its device; "
+            "only its metadata leaves it (HTTP 403)") in download.stderr
     assert not target.exists() and list(tmp_path.glob(".stolen*")) == []
 
 
@@ -116,7 +123,8 @@ def test_a_local_artifact_registers_its_metadata_and_cannot_be_downloaded(
     pytest.param(["rm", "cli/nothing@9"], 1, "no version 9 of artifact cli/nothing",
                  id="rm of a version that does not exist"),
     pytest.param(["get", "cli/nothing"], 1, "no artifact cli/nothing", id="get of an unknown name"),
-    pytest.param(["put", "/nonexistent", "--name", "x", "--kind", "data"], 2, "not a file",
+    pytest.param(["put", "/nonexistent", "--name", "x", "--kind", "data"], 2,
+                 "no such file or folder",
                  id="put of a missing file"),
     pytest.param(["ls", "--auth", "nobody:wrong"], 1, "HTTP 401", id="a wrong key"),
 ])
@@ -124,13 +132,15 @@ def test_refusals_exit_non_zero_with_one_line(env: dict[str, str], argv: list[st
                                               message: str) -> None:
     done = edgewhisk(env, *argv)
     assert done.returncode == code, done.stderr
-    assert message in done.stderr and done.stderr.startswith("error: ")
+    assert message in done.stderr
+    assert done.stderr.startswith(f"edgewhisk artifact {argv[0]}: error: ")
+    assert done.stderr.count("\n") == 1
 
 
 def test_without_wskprops_or_flags_the_cli_says_what_is_missing(tmp_path: Path) -> None:
     env = {**os.environ, "WSK_CONFIG_FILE": str(tmp_path / "absent")}
     done = edgewhisk(env, "ls")
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "--apihost and --auth not given" in done.stderr
 
 
@@ -164,7 +174,8 @@ def test_preload_refusals_exit_non_zero_with_one_line(env: dict[str, str], argv:
                                                       code: int, message: str) -> None:
     done = edgewhisk(env, *argv)
     assert done.returncode == code, done.stderr
-    assert message in done.stderr and done.stderr.startswith("error: ")
+    assert message in done.stderr
+    assert done.stderr.startswith(f"edgewhisk artifact {argv[0]}: error: ")
 
 
 def test_preload_of_a_local_artifact_is_refused_naming_the_rule(env: dict[str, str],
@@ -175,5 +186,69 @@ def test_preload_of_a_local_artifact_is_refused_naming_the_rule(env: dict[str, s
                    "--held-by", device(env, "pi9"))
     done = edgewhisk(env, "preload", f"u9/mine@{doc['version']}")
     assert done.returncode == 1
-    assert (f"error: artifact u9/mine@{doc['version']} is local to its device; only its "
-            "metadata leaves it: it cannot be preloaded") in done.stderr
+    assert (f"edgewhisk artifact preload: error: artifact u9/mine@{doc['version']} is local to "
+            "its device; only its metadata leaves it: it cannot be preloaded") in done.stderr
+
+
+def test_put_of_a_folder_uploads_its_canonical_tar(env: dict[str, str], tmp_path: Path) -> None:
+    """A folder travels as the deterministic tar of ``canonical.py``: what is registered is
+    that blob's digest, and the download is that blob."""
+    folder = tmp_path / "export"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("alpha")
+    (folder / "sub" / "b.bin").write_bytes(os.urandom(3000))
+    size, sha256 = digest(folder)
+    doc = put_json(env, folder, "--name", "cli/export", "--kind", "model")
+    assert (doc["format"], doc["size"], doc["sha256"]) == ("directory", size, sha256)
+    blob = tmp_path / "export.tar"
+    assert edgewhisk(env, "get", "cli/export", "-o", blob).returncode == 0
+    assert blob.read_bytes() == b"".join(blob_chunks(folder))
+    with tarfile.open(blob) as tar:
+        assert sorted(tar.getnames()) == ["a.txt", "sub", "sub/b.bin"]
+
+
+def test_put_of_a_folder_holding_a_link_is_refused(env: dict[str, str], tmp_path: Path) -> None:
+    folder = tmp_path / "linked"
+    folder.mkdir()
+    (folder / "escape").symlink_to("/etc/passwd")
+    done = edgewhisk(env, "put", folder, "--name", "cli/linked", "--kind", "data")
+    assert done.returncode == 2, done.stderr
+    assert "'escape' is a symbolic link" in done.stderr
+    assert json.loads(edgewhisk(env, "ls", "--name", "cli/linked", "--json").stdout) == []
+
+
+def _on_a_terminal(env: dict[str, str], *argv: str | Path) -> tuple[int, str]:
+    """Run the command with stdout and stderr on a pseudo-terminal, as a person would; its
+    exit status and everything it wrote there."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # 120 columns
+    child = subprocess.Popen([str(EDGEWHISK), "artifact", *map(str, argv)], env=env,
+                             stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    out = b""
+    try:
+        while True:
+            try:
+                data = os.read(controller, 65536)
+            except OSError:  # EIO: the child closed its end
+                break
+            if not data:
+                break
+            out += data
+    finally:
+        os.close(controller)
+        child.wait(timeout=120)
+    return child.returncode, out.decode(errors="replace")
+
+
+def test_uploads_and_downloads_show_a_progress_bar_on_a_terminal(env: dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(BIG))
+    code, shown = _on_a_terminal(env, "put", source, "--name", "cli/bar", "--kind", "data")
+    assert code == 0, shown
+    assert "put cli/bar: 100%" in shown and "5.24M/5.24M" in shown, shown
+    code, shown = _on_a_terminal(env, "get", "cli/bar", "-o", tmp_path / "copy.bin")
+    assert code == 0, shown
+    assert "get cli/bar: 100%" in shown and "5.24M/5.24M" in shown, shown
+    assert (tmp_path / "copy.bin").read_bytes() == source.read_bytes()

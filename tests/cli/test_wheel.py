@@ -81,6 +81,7 @@ def test_the_demo_finds_every_example_inside_the_installed_package(installed: Pa
     assert EXAMPLE_FILES <= {p.name for p in examples.glob("*.py")}
 
 
+@pytest.mark.mxnet  # the demo's actions run MXNet
 def test_the_demo_runs_end_to_end_from_the_wheel(installed: Path, tmp_path: Path) -> None:
     done = _run(installed, "edgewhisk", "demo", "--users", "u1", "--readings", "100",
                 cwd=tmp_path)

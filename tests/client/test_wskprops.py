@@ -66,5 +66,5 @@ def test_nothing_given_and_no_file_names_what_is_missing(tmp_path: Path,
     monkeypatch.setenv("WSK_CONFIG_FILE", str(tmp_path / "absent"))
     parser = argparse.ArgumentParser()
     wskprops.add_api_arguments(parser)
-    with pytest.raises(SystemExit, match="--apihost and --auth not given and not set in"):
+    with pytest.raises(wskprops.NotConfigured, match="--apihost and --auth not given and not set"):
         wskprops.require_api(parser.parse_args([]))

@@ -74,6 +74,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Controller
         yield controller, root / "stores"
 
 
+@pytest.mark.mxnet  # the personal-assistant actions run MXNet
 def test_refine_and_serve_chains_refine_then_predict_for_one_user(
     fleet: tuple[Controller, Path], tmp_path: Path
 ) -> None:

@@ -14,6 +14,8 @@ import glucose
 import pytest
 from edgewhisk import ArtifactHandle, describe, save_artifact, validate
 
+pytestmark = pytest.mark.mxnet  # the personal-assistant actions run MXNet (the ai extra)
+
 EXAMPLE = Path(glucose.__file__).parent
 
 

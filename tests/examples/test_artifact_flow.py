@@ -28,6 +28,8 @@ from edgewhisk_runtime.artifacts.store import NodeStore
 
 from .conftest import DemoRun
 
+pytestmark = pytest.mark.mxnet  # the personal-assistant actions run MXNet (the ai extra)
+
 USERS = ("u1", "u2")
 NODES = ("cloud-node", *(f"{u}-phone" for u in USERS))
 NS = "guest"

@@ -21,6 +21,8 @@ from edgewhisk_controller.stores import open_store
 
 from .conftest import DemoRun, edgewhisk
 
+pytestmark = pytest.mark.mxnet  # the personal-assistant actions run MXNet (the ai extra)
+
 USERS = ("u1", "u2")
 NODES = {"cloud-node": "-", **{f"{u}-phone": u for u in USERS}}
 EXAMPLE = Path(glucose.__file__).parent

@@ -31,6 +31,7 @@ EXAMPLE = Path(glucose.__file__).parent
 USERS = ("u1", "u2")
 LIMITS = {"timeout": 120_000, "memory": 256}
 ALERT = "def main(args):\n    return {'alert': args}\n"
+pytestmark = pytest.mark.mxnet  # the personal-assistant actions run MXNet (the ai extra)
 BATCH = 40  # readings per predict: the window (100 rows) is full at the third
 
 

@@ -6,9 +6,16 @@ what the example must demonstrate (a useful base model, a refine that helps its 
 from __future__ import annotations
 
 import glucose
-import mxnet as mx
 import numpy as np
 import pytest
+
+pytestmark = pytest.mark.mxnet  # trains real MXNet networks (the ai extra)
+
+
+def _symbol_block() -> type:
+    from mxnet.gluon import SymbolBlock
+
+    return SymbolBlock
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -70,7 +77,7 @@ def test_fine_tuning_a_copy_of_the_base_improves_accuracy_on_the_users_held_out_
 ) -> None:
     train, held_out = glucose.split(glucose.user_readings(usr))
     base_net.export(str(tmp_path / "base"))
-    copy = mx.gluon.SymbolBlock.imports(
+    copy = _symbol_block().imports(
         str(tmp_path / "base-symbol.json"), ["data"], str(tmp_path / "base-0000.params")
     )
     before = glucose.evaluate(base_net, held_out)["accuracy"]
@@ -84,7 +91,7 @@ def test_fine_tuning_a_copy_of_the_base_improves_accuracy_on_the_users_held_out_
 
 def test_fine_tuning_adapts_only_the_output_layer(base_net, tmp_path) -> None:
     base_net.export(str(tmp_path / "base"))
-    copy = mx.gluon.SymbolBlock.imports(
+    copy = _symbol_block().imports(
         str(tmp_path / "base-symbol.json"), ["data"], str(tmp_path / "base-0000.params")
     )
     before = {name: p.data().asnumpy().copy() for name, p in copy.collect_params().items()}
@@ -103,7 +110,7 @@ def test_fine_tuning_adapts_only_the_output_layer(base_net, tmp_path) -> None:
 def test_an_exported_model_predicts_the_same_after_loading(base_net, tmp_path) -> None:
     x = glucose.user_readings("u3", 50)["X"]
     base_net.export(str(tmp_path / "m"))
-    loaded = mx.gluon.SymbolBlock.imports(
+    loaded = _symbol_block().imports(
         str(tmp_path / "m-symbol.json"), ["data"], str(tmp_path / "m-0000.params")
     )
     np.testing.assert_allclose(

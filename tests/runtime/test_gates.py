@@ -137,6 +137,7 @@ def proxy() -> Iterator[ProcessTarget]:
     target.stop()
 
 
+@pytest.mark.mxnet  # the served or produced model is an MXNet Gluon block
 def test_drift_is_measured_over_a_window_per_model_version_and_binding(
         proxy: ProcessTarget, tmp_path: Path) -> None:
     model = identity_model(tmp_path / "m")
@@ -213,6 +214,7 @@ def test_a_drift_metric_the_model_cannot_measure_is_the_one_the_result_reports(
         "a failed activation gets no verdicts"
 
 
+@pytest.mark.mxnet  # the served or produced model is an MXNet Gluon block
 def test_validator_gates_judge_the_produced_model(proxy: ProcessTarget, tmp_path: Path) -> None:
     readings = tmp_path / "readings.npz"
     x = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0]], dtype=np.float32)

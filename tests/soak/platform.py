@@ -126,7 +126,8 @@ class Platform:
             self.controller = Controller(
                 # the guest key off loopback too (the namespaces are private to the run);
                 # no per-namespace limits: a soak's load is more than one tenant may make
-                self.root / "controller", *tls, "--guest", *UNLIMITED,
+                # actions count their runs in a file the test reads: no sandbox
+                self.root / "controller", *tls, "--guest", *UNLIMITED, "--no-sandbox",
                 "--heartbeat-timeout", str(HEARTBEAT_TIMEOUT_S),
                 port=self.port, host=self.cloud.address, wrap=self.cloud.prefix, own_group=True,
                 log=self.root / "controller.log")
@@ -139,7 +140,7 @@ class Platform:
 
     def start_agent(self, edge: str) -> None:
         namespace = self.edges[edge]
-        options = ["--backend", "process", "--backoff-cap", "1", "--no-battery",
+        options = ["--backend", "process", "--backoff-cap", "1", "--no-battery", "--no-sandbox",
                    "--store", str(self.root / f"store-{edge}")]  # its node store
         if self.tls:
             options += ["--ca-file", str(self.tls.ca)]

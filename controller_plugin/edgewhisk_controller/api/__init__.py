@@ -5,6 +5,7 @@ from aiohttp import web
 from . import (
     actions,
     activations,
+    admin,
     alarms,
     artifacts,
     info,
@@ -30,6 +31,7 @@ RESOURCES: tuple[web.RouteTableDef, ...] = (
     rules.ROUTES,
     invokers.ROUTES,
     artifacts.ROUTES,
+    admin.ROUTES,
     routes.ROUTES,  # before web: /api/v1/web/whisk.system/apimgmt/ is route management
     webactions.ROUTES,
 )

@@ -124,6 +124,7 @@ def _probe(path: Path, **arrays: Any) -> Path:
     return path
 
 
+@pytest.mark.mxnet  # _identity() is an MXNet Gluon block
 def test_bias_groups_are_bins_or_distinct_values_with_positives_and_rows(tmp_path: Path) -> None:
     x = np.array([[0, 1], [1, 0], [0, 1], [0, 1], [1, 0]], dtype=np.float32)
     ages = np.array([20, 30, 45, 70, 80], dtype=np.float32)
@@ -133,6 +134,7 @@ def test_bias_groups_are_bins_or_distinct_values_with_positives_and_rows(tmp_pat
     assert bias_groups(_identity(), probe, "npz", "sex", None) == {"f": [2, 3], "m": [1, 2]}
 
 
+@pytest.mark.mxnet  # _identity() is an MXNet Gluon block
 @pytest.mark.parametrize(("arrays", "attribute", "fmt", "message"), [
     pytest.param({"X": np.zeros((60, 2)), "id": np.arange(60)}, "id", "npz",
                  "60 distinct values; give bins", id="too many distinct values need bins"),
