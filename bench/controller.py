@@ -190,7 +190,12 @@ def bench(controller: Controller, behind: Controller, plain: Controller, levels:
                     "behind non-blocking": Side([other.url("actions/noop")] * n_, {}, auth,
                                                 pid=behind.pid, status=202, settle=True),
                     UNOBSERVED: Side([unobserved.url("actions/noop?blocking=true&result=true")]
-                                     * n_, {}, auth, pid=plain.pid)})
+                                     * n_, {}, auth, pid=plain.pid),
+                    # the same non-blocking load as the controller above, so that both
+                    # stores and journals grow alike: only metrics and explanations differ
+                    "unobserved non-blocking": Side([unobserved.url("actions/noop")] * n_, {},
+                                                    auth, pid=plain.pid, status=202,
+                                                    settle=True)})
                 sides = [*durability.sides.values(), direct]
                 print(f"{level.clients} client(s): warming {level.clients} container(s) "
                       f"and {level.clients} direct proxy(ies)", file=sys.stderr, flush=True)
