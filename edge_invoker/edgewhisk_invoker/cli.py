@@ -109,7 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--python-image", default=None,
                         help="image of python:3 actions for --backend docker")
     parser.add_argument("--ca-file", default=None, metavar="PEM",
-                        help="trust only this CA for the controller's certificate")
+                        help="CA bundle to trust for an HTTPS controller")
     battery = parser.add_mutually_exclusive_group()
     battery.add_argument("--battery-sim", nargs="?", const="", default=None, metavar="K=V,...",
                          help="simulate the battery (keys: level, idle, load, charge, period, "
@@ -135,7 +135,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="start with its last N lines (default %(default)s)")
     logs.add_argument("--namespace", dest="logs_namespace", default="_",
                       help="namespace (default: the key's own, '_')")
-    logs.add_argument("--ca-file", dest="logs_ca_file", default=None, metavar="PEM")
+    logs.add_argument("--ca-file", dest="logs_ca_file", default=None, metavar="PEM",
+                      help="CA bundle to trust for an HTTPS controller")
     add_api_arguments(logs)
     token = sub.add_parser("token", help="create, list and revoke device tokens")
     verbs = token.add_subparsers(dest="token_command", required=True)
