@@ -8,8 +8,9 @@ window against the model's training reference, staged as an invoker stages it). 
 (timed inside ``main``), the gate stage's overhead (gated - plain, at p50 and p99) and its ratio
 to the forward pass, against the aim: < 5 % of the forward pass or < 0.2 ms, whichever is
 larger. In process, without HTTP, it also times a forward pass with and without the
-instrumentation's hook, and measures a window's memory per model version (one window per
-gate, version and binding) for activations of 1 to 256 readings.
+instrumentation (its hook and the activation's summary), and measures a window's memory per
+model version (one window per gate, version and binding) for activations of 1 to 256
+readings.
 
 Prints a table and writes bench/out/gates.png (``--json``: the numbers as JSON on stdout).
 
@@ -150,14 +151,16 @@ def bench_runs(calls: int, batch: int, staged: str) -> dict[str, list[float]]:
 
 def bench_hook(folder: Path, reference: dict[str, Any], calls: int,
                batch: int) -> tuple[list[float], list[float]]:
-    """A forward pass (ms) of the loaded model, without and with the instrumentation's hook."""
+    """A forward pass (ms) of the loaded model as ``main`` makes it (the answer read), without
+    and with the instrumentation: its hook, and the activation's summary made afterwards."""
     import mxnet
     from edgewhisk import ArtifactHandle
 
     glucose = _glucose()
     x = mxnet.nd.array(glucose.user_readings("u1", batch, seed=7)["X"])
     observer = Observer()
-    observer.start({"model": {"key": "guest/u1/glucose-model@1", "edges": reference["edges"]}})
+    watched = {"model": {"key": "guest/u1/glucose-model@1"}}
+    observer.start({"model": {**watched["model"], "edges": reference["edges"]}})
     handles = {"plain": ArtifactHandle("model", "model", None, lambda: folder),
                "hooked": ArtifactHandle("model", "model", None, lambda: folder,
                                         on_load=lambda v: observer.instrument("model", v))}
@@ -167,6 +170,9 @@ def bench_hook(folder: Path, reference: dict[str, Any], calls: int,
         for name, block in blocks.items():
             start = time.perf_counter()
             block(x).asnumpy()
+            if name == "hooked":
+                observer.summaries()
+                observer.start(watched)
             if i >= WARMUP:
                 out[name].append((time.perf_counter() - start) * 1000)
     return out["plain"], out["hooked"]

@@ -22,6 +22,7 @@ imported here (the model already is an MXNet object when it arrives).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -124,6 +125,9 @@ class Bins:
             self.edges[j, :len(row)] = row
         self.offsets = np.arange(len(edges)) * (width + 1)
         self.cells = len(edges) * (width + 1)
+        real = np.concatenate([offset + np.arange(size)
+                               for offset, size in zip(self.offsets, self.sizes, strict=True)])
+        self.real = None if len(real) == self.cells else real  # the cells padding leaves out
 
     def count(self, x: Any) -> Any:
         """Rows per (feature, bin) of a batch ``x`` (rows x features), as one flat array:
@@ -141,6 +145,25 @@ class Bins:
         rows = counts.reshape(len(self.sizes), -1)
         return [rows[j, :size].tolist() for j, size in enumerate(self.sizes)]
 
+    def packed(self, counts: Any) -> str:
+        """Flat counts as the proxy reads them (``monitor.Summary.parse``): each feature's
+        bins in turn, unsigned 32-bit little-endian, base64. Why not lists: a list per
+        feature costs an object per count to encode here and to decode in the proxy on every
+        /run; these bytes are one copy each way, and what the proxy's window keeps."""
+        real = counts if self.real is None else counts[self.real]
+        return base64.b64encode(real.astype("<u4").tobytes()).decode("ascii")
+
+
+class _Tally:
+    """One watched model's forward passes in this activation."""
+
+    __slots__ = ("rows", "confidence", "counts")
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.confidence = 0.0
+        self.counts: Any = None
+
 
 class Observer:
     """The forward passes of the models drift gates watch, summarised per activation.
@@ -152,7 +175,7 @@ class Observer:
 
     def __init__(self) -> None:
         self.bins: dict[str, Bins | None] = {}
-        self.current: dict[str, dict[str, Any]] = {}
+        self.current: dict[str, _Tally] = {}
         self.paused = False
         self._versions: dict[str, Bins | None] = {}
 
@@ -183,21 +206,26 @@ class Observer:
         x, y = _numpy(inputs), _numpy(_first(output))
         if x is None or y is None or x.ndim < 1 or x.shape[0] == 0:
             return
-        summary = self.current.setdefault(name, {"rows": 0, "confidence": 0.0, "counts": None})
-        summary["rows"] += int(x.shape[0])
-        summary["confidence"] += float(top_confidence(y).sum())
+        tally = self.current.get(name)
+        if tally is None:
+            tally = self.current[name] = _Tally()
+        tally.rows += int(x.shape[0])
+        tally.confidence += float(top_confidence(y).sum())
         bins = self.bins[name]
         if bins is not None and x.ndim == 2 and x.shape[1] == len(bins.sizes):
             counts = bins.count(x)
-            summary["counts"] = counts if summary["counts"] is None else summary["counts"] + counts
+            tally.counts = counts if tally.counts is None else tally.counts + counts
 
     def summaries(self) -> dict[str, dict[str, Any]]:
-        """This activation's summary per watched model (JSON: counts as lists per feature)."""
+        """This activation's summary per watched model that ran (``counts``: ``Bins.packed``,
+        ``sizes``: the bins per feature; None without a reference or for other inputs)."""
         out = {}
-        for name, summary in self.current.items():
-            bins, counts = self.bins.get(name), summary["counts"]
-            out[name] = {**summary, "counts": None if counts is None or bins is None
-                         else bins.lists(counts)}
+        for name, tally in self.current.items():
+            bins = self.bins.get(name)
+            counts = None if tally.counts is None or bins is None or \
+                tally.rows >= 2 ** 32 else bins.packed(tally.counts)
+            out[name] = {"rows": tally.rows, "confidence": tally.confidence, "counts": counts,
+                         **({"sizes": bins.sizes} if counts is not None and bins else {})}
         return out
 
     @contextlib.contextmanager

@@ -16,9 +16,12 @@ outputs) happens in the action process (``instrument.py``), which sends one smal
 
 from __future__ import annotations
 
+import base64
+import itertools
 import math
 import operator
 import sys
+from array import array
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,9 +43,11 @@ class Reference:
     counts: tuple[tuple[int, ...], ...]
     rows: int
     shares: tuple[tuple[float, ...], ...] = field(default=(), compare=False, repr=False)
+    sizes: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shares", tuple(tuple(_shares(c)) for c in self.counts))
+        object.__setattr__(self, "sizes", tuple(len(c) for c in self.counts))
 
     @classmethod
     def parse(cls, doc: Any) -> Reference | None:
@@ -63,27 +68,75 @@ class Reference:
         return cls(features, edges, counts, rows)
 
 
-@dataclass(frozen=True)
 class Summary:
     """What one activation's forward passes through one model saw: ``rows`` inputs, the sum
     of their rescaled top-class confidences, and per feature the rows per reference bin
-    (None without a reference)."""
+    (``counts``, None without a reference).
 
-    rows: int
-    confidence: float
-    counts: tuple[tuple[int, ...], ...] | None = None
+    Kept flat (``sizes``: the bins per feature; ``flat``: every feature's counts in turn, as
+    unsigned 32-bit integers): a window holds up to ``limit`` of these, and it adds and
+    removes them with one pass over the cells, not one object per count."""
+
+    __slots__ = ("rows", "confidence", "sizes", "flat")
+
+    def __init__(self, rows: int, confidence: float,
+                 counts: Sequence[Sequence[int]] | None = None) -> None:
+        self.rows = rows
+        self.confidence = confidence
+        self.sizes: tuple[int, ...] | None = None
+        self.flat: array[int] | None = None
+        if counts is not None:
+            self.sizes = tuple(len(row) for row in counts)
+            self.flat = array("I", [int(c) for row in counts for c in row])
+
+    @property
+    def counts(self) -> tuple[tuple[int, ...], ...] | None:
+        """The counts per feature (for reading; the window works on ``flat``)."""
+        if self.sizes is None or self.flat is None:
+            return None
+        starts = _starts(self.sizes)
+        return tuple(tuple(self.flat[a:b]) for a, b in zip(starts, starts[1:], strict=False))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Summary):
+            return NotImplemented
+        return (self.rows, self.confidence, self.sizes, self.flat) == (
+            other.rows, other.confidence, other.sizes, other.flat)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Summary(rows={self.rows}, confidence={self.confidence}, counts={self.counts})"
 
     @classmethod
     def parse(cls, doc: Any) -> Summary | None:
+        """A summary as the action process sends it (``counts``: the packed bytes of
+        ``instrument.Bins.packed`` with their ``sizes``) or as lists per feature; None for
+        anything else."""
         if not isinstance(doc, Mapping):
             return None
         try:
             counts = doc.get("counts")
-            return cls(int(doc["rows"]), float(doc["confidence"]),
-                       None if counts is None else tuple(tuple(map(int, row))
-                                                         for row in counts))
-        except (KeyError, TypeError, ValueError):
+            if not isinstance(counts, str):
+                return cls(int(doc["rows"]), float(doc["confidence"]),
+                           None if counts is None else
+                           tuple(tuple(map(int, row)) for row in counts))
+            summary = cls(int(doc["rows"]), float(doc["confidence"]))
+            flat = array("I", base64.b64decode(counts, validate=True))
+            sizes = tuple(int(n) for n in doc["sizes"])
+        except (KeyError, TypeError, ValueError, OverflowError):
             return None
+        if sum(sizes) != len(flat) or min(sizes, default=0) < 1:
+            return None
+        if sys.byteorder == "big":
+            flat.byteswap()
+        summary.sizes, summary.flat = sizes, flat
+        return summary
+
+
+def _starts(sizes: Sequence[int]) -> list[int]:
+    """Where each feature's bins start in a flat count list, and where the last ends."""
+    return [0, *itertools.accumulate(sizes)]
 
 
 @dataclass
@@ -91,19 +144,22 @@ class Window:
     """The last ``limit`` rows a model version served on one binding, as activation summaries.
 
     ``full`` once it has held ``limit`` rows: a drift gate fires only then, so a handful of
-    rows never decides. Sums are kept as summaries arrive and leave (O(features x bins))."""
+    rows never decides. Sums are kept as summaries arrive and leave (O(features x bins)),
+    flat (``totals``, split by ``sizes``)."""
 
     limit: int
     parts: deque[Summary] = field(default_factory=deque)
     rows: int = 0
     confidence_sum: float = 0.0
-    counts: list[list[int]] | None = None
+    sizes: tuple[int, ...] | None = None
+    totals: list[int] | None = None
+    psi_terms: PsiTerms | None = field(default=None, compare=False, repr=False)
 
     def add(self, summary: Summary) -> None:
         if summary.rows <= 0:
             return
-        if summary.counts is not None and self.counts is not None and (
-                [len(r) for r in summary.counts] != [len(r) for r in self.counts]):
+        if summary.sizes is not None and self.sizes is not None and \
+                summary.sizes != self.sizes:
             self.clear()  # another reference (a new version at the same key): start again
         self.parts.append(summary)
         self._apply(summary, 1)
@@ -112,18 +168,26 @@ class Window:
 
     def clear(self) -> None:
         self.parts.clear()
-        self.rows, self.confidence_sum, self.counts = 0, 0.0, None
+        self.rows, self.confidence_sum, self.sizes, self.totals = 0, 0.0, None, None
+        self.psi_terms = None
 
     def _apply(self, summary: Summary, sign: int) -> None:
         self.rows += sign * summary.rows
         self.confidence_sum += sign * summary.confidence
-        if summary.counts is None:
+        if summary.flat is None:
             return
-        if self.counts is None:
-            self.counts = [[0] * len(row) for row in summary.counts]
+        if self.totals is None:
+            self.sizes, self.totals = summary.sizes, [0] * len(summary.flat)
         step = operator.add if sign > 0 else operator.sub
-        self.counts = [list(map(step, total, row))
-                       for total, row in zip(self.counts, summary.counts, strict=True)]
+        self.totals = list(map(step, self.totals, summary.flat))
+
+    @property
+    def counts(self) -> list[list[int]] | None:
+        """The window's rows per feature bin, one list per feature."""
+        if self.sizes is None or self.totals is None:
+            return None
+        starts = _starts(self.sizes)
+        return [self.totals[a:b] for a, b in zip(starts, starts[1:], strict=False)]
 
     @property
     def full(self) -> bool:
@@ -132,15 +196,17 @@ class Window:
     def memory_bytes(self) -> int:
         """What the window holds, as Python counts it (the benchmark reports it)."""
         size = sys.getsizeof(self.parts) + sum(_summary_bytes(s) for s in self.parts)
-        if self.counts is not None:
-            size += sys.getsizeof(self.counts) + sum(sys.getsizeof(r) for r in self.counts)
+        if self.totals is not None:
+            size += sys.getsizeof(self.totals)
+        if self.psi_terms is not None:
+            size += self.psi_terms.memory_bytes()
         return size
 
 
 def _summary_bytes(summary: Summary) -> int:
     size = sys.getsizeof(summary)
-    if summary.counts is not None:
-        size += sys.getsizeof(summary.counts) + sum(sys.getsizeof(r) for r in summary.counts)
+    if summary.flat is not None:
+        size += sys.getsizeof(summary.flat)
     return size
 
 
@@ -154,10 +220,59 @@ def _shares(counts: Sequence[int]) -> list[float]:
     return [max(c / total, FLOOR) if total else FLOOR for c in counts]
 
 
+@dataclass
+class PsiTerms:
+    """A window's PSI terms (one per feature bin) against one reference, as last computed.
+
+    Why: PSI runs after every /run of a watched model, and a term costs a logarithm. Between
+    two /runs a window whose rows per feature stay the same (a full window taking in and
+    letting go activations of equal size) changes only the bins those activations' rows fell
+    in, so only those terms are computed again; any other change recomputes the feature."""
+
+    reference: Reference
+    counts: list[int]
+    sums: list[int]
+    terms: list[float]
+
+    @classmethod
+    def of(cls, window: Window, reference: Reference) -> PsiTerms:
+        cached = window.psi_terms
+        if cached is None or cached.reference is not reference:
+            cells = sum(reference.sizes)
+            cached = window.psi_terms = cls(reference, [-1] * cells, [-1] * len(reference.sizes),
+                                            [0.0] * cells)
+        return cached
+
+    def update(self, totals: list[int]) -> list[float]:
+        """Each feature's PSI for the window's ``totals``, recomputing the terms that moved."""
+        scores, start = [], 0
+        shares, counts, terms = self.reference.shares, self.counts, self.terms
+        for j, size in enumerate(self.reference.sizes):
+            stop = start + size
+            total = sum(totals[start:stop])
+            if total != self.sums[j]:
+                self.sums[j] = total
+                moved: Any = range(start, stop)
+            else:
+                moved = [i for i in range(start, stop) if totals[i] != counts[i]]
+            for i in moved:
+                counts[i] = totals[i]
+                terms[i] = _psi_term(totals[i], total, shares[j][i - start]) if total else 0.0
+            scores.append(sum(terms[start:stop]) if total else 0.0)
+            start = stop
+        return scores
+
+    def memory_bytes(self) -> int:
+        return sum(sys.getsizeof(x) for x in (self, self.counts, self.sums, self.terms))
+
+
 def psi(window: Window, reference: Reference) -> tuple[float, str] | None:
     """The largest population stability index of any feature, and that feature:
     sum over bins of (p - q) ln(p / q), p the window's shares, q the training rows'."""
-    return _worst(window, reference.shares, reference, _psi)
+    totals = window.totals
+    if totals is None or window.sizes != reference.sizes:
+        return None
+    return _highest(PsiTerms.of(window, reference).update(totals), reference.features)
 
 
 def ks(window: Window, reference: Reference) -> tuple[float, str] | None:
@@ -166,19 +281,13 @@ def ks(window: Window, reference: Reference) -> tuple[float, str] | None:
     return _worst(window, reference.counts, reference, _ks)
 
 
-def _psi(p: Sequence[int], q: Sequence[float]) -> float:
-    """PSI of window counts ``p`` against reference shares ``q`` (a plain loop: this runs
-    after every /run of a watched model)."""
-    total = sum(p)
-    if not total:
-        return 0.0
-    score, log = 0.0, math.log
-    for count, expected in zip(p, q, strict=True):
-        share = count / total
-        if share < FLOOR:
-            share = FLOOR
-        score += (share - expected) * log(share / expected)
-    return score
+def _psi_term(count: int, total: int, expected: float) -> float:
+    """One bin's PSI term: the window's share ``count / total`` (at least ``FLOOR``) against
+    the reference's share ``expected``."""
+    share = count / total
+    if share < FLOOR:
+        share = FLOOR
+    return (share - expected) * math.log(share / expected)
 
 
 def _ks(p: Sequence[int], q: Sequence[int]) -> float:
@@ -194,12 +303,23 @@ def _ks(p: Sequence[int], q: Sequence[int]) -> float:
 def _worst(window: Window, columns: Sequence[Sequence[Any]], reference: Reference,
            score: Any) -> tuple[float, str] | None:
     """The feature ``score(window column, reference column)`` is highest for, and its score."""
-    counts = window.counts
-    if counts is None or [len(c) for c in counts] != [len(c) for c in reference.counts]:
+    totals = window.totals
+    if totals is None or window.sizes != reference.sizes:
         return None
-    scores = [(score(p, q), name) for p, q, name in
-              zip(counts, columns, reference.features, strict=True)]
-    return max(scores, key=lambda item: item[0]) if scores else None
+    scores, start = [], 0
+    for size, column in zip(reference.sizes, columns, strict=True):
+        scores.append(score(totals[start:start + size], column))
+        start += size
+    return _highest(scores, reference.features)
+
+
+def _highest(scores: Sequence[float], features: Sequence[str]) -> tuple[float, str] | None:
+    """The highest score and its feature (the first such feature on a tie)."""
+    best: tuple[float, str] | None = None
+    for value, name in zip(scores, features, strict=True):
+        if best is None or value > best[0]:
+            best = (value, name)
+    return best
 
 
 def disparate_impact(groups: Mapping[str, Sequence[int]]) -> float:

@@ -57,13 +57,10 @@ def _failed(result: Result) -> bool:
     return result.status != 200 or (isinstance(result.body, dict) and "error" in result.body)
 
 
-def _binding(activation: Activation) -> tuple[tuple[str, str], ...]:
-    """The activation's values of the annotation's variables (``usr``...)."""
-    import edgewhisk
-
+def _binding(activation: Activation, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The activation's values of the annotation's variables ``names`` (``usr``...)."""
     params = activation.value if isinstance(activation.value, dict) else {}
-    names = edgewhisk.variables(activation.annotation or {})
-    return tuple(sorted((name, str(params[name])) for name in names if name in params))
+    return tuple((name, str(params[name])) for name in names if name in params)
 
 
 def _reported(body: Any, metric: str) -> float | None:
@@ -88,18 +85,21 @@ class GatesMiddleware:
         self.max_windows = max_windows
         self.references: OrderedDict[str, monitor.Reference | None] = OrderedDict()
         self.sent: set[str] = set()
-        self._gates: tuple[Any, list[Any], dict[str, Any]] | None = None
+        self._gates: tuple[Any, list[Any], dict[str, Any], tuple[str, ...]] | None = None
 
-    def _of(self, annotation: Any) -> tuple[list[Any], dict[str, Any]]:
-        """The action's gates and its fixed monitor request, read once (the annotation is
-        the same object on every /run of this proxy's action)."""
+    def _of(self, annotation: Any) -> tuple[list[Any], dict[str, Any], tuple[str, ...]]:
+        """The action's gates, its fixed monitor request and the variables of its binding,
+        read once (the annotation is the same object on every /run of this proxy's action)."""
         if self._gates is None or self._gates[0] is not annotation:
+            import edgewhisk
             from edgewhisk.gates import gates_of
 
             gates = gates_of(annotation)
             drift = sorted({g.target for g in gates if g.type == "drift" and g.measured})
-            self._gates = (annotation, gates, {"drift": drift, "bias": bias_requests(gates)})
-        return self._gates[1], self._gates[2]
+            names = tuple(sorted(edgewhisk.variables(annotation or {})))
+            self._gates = (annotation, gates, {"drift": drift, "bias": bias_requests(gates)},
+                           names)
+        return self._gates[1], self._gates[2], self._gates[3]
 
     def reference(self, key: str, raw: Any) -> monitor.Reference | None:
         """The parsed training reference of model version ``key`` (parsed once)."""
@@ -124,7 +124,7 @@ class GatesMiddleware:
         return watched
 
     async def __call__(self, activation: Activation, call_next: Handler) -> Result:
-        gates, request = self._of(activation.annotation)
+        gates, request, names = self._of(activation.annotation)
         if not gates:
             return await call_next(activation)
         watched = self._watch(request["drift"], activation)
@@ -135,7 +135,8 @@ class GatesMiddleware:
         self.sent.update(spec["key"] for spec in watched.values())  # the process has them
         if _failed(result):
             return result
-        windows = self._fill(gates, activation, result.observed.get("drift") or {})
+        windows = self._fill(gates, activation, result.observed.get("drift") or {},
+                             _binding(activation, names))
         judged = [(gate, v) for gate in gates if (v := self.judge(gate, activation, result,
                                                                  windows.get(gate.index)))]
         activation.verdicts = [verdict for _, verdict in judged]
@@ -144,12 +145,11 @@ class GatesMiddleware:
             raise GateError("; ".join(errors))
         return result
 
-    def _fill(self, gates: list[Any], activation: Activation,
-              observed: Mapping[str, Any]) -> dict[int, monitor.Window]:
+    def _fill(self, gates: list[Any], activation: Activation, observed: Mapping[str, Any],
+              binding: tuple[tuple[str, str], ...]) -> dict[int, monitor.Window]:
         """The window of each measured drift gate, with what its model saw this time added
         once: gates watching the same model version on the same binding over as many rows
         share one window."""
-        binding = _binding(activation)
         keys = {c.get("name"): str(c.get("key") or c.get("ref")) for c in activation.consumes}
         windows: dict[int, monitor.Window] = {}
         filled: set[WindowKey] = set()

@@ -156,3 +156,31 @@ def test_bias_is_measured_on_a_model_only(tmp_path: Path) -> None:
     probe = _probe(tmp_path / "p.npz", X=np.zeros((2, 2)), age=np.zeros(2))
     with pytest.raises(MeasureError, match="is a bytes, not an MXNet Gluon block"):
         bias_groups(b"weights", probe, "npz", "age", None)
+
+
+@pytest.mark.mxnet  # the passes are an MXNet Gluon block's
+def test_an_observer_sums_every_pass_of_an_activation_as_it_ran() -> None:
+    """Each pass is counted when it runs (the action reuses one input array here, overwriting
+    it between passes); the summary, packed for the proxy, holds every pass's rows."""
+    import mxnet as mx
+    from edgewhisk_runtime.artifacts.monitor import Summary
+
+    net = _identity()
+    observer = Observer()
+    edges = [[0.0], [0.5]]
+    observer.start({"m": {"key": "v1", "edges": edges}})
+    net = observer.instrument("m", net)
+    buffer = mx.nd.zeros((3, 2))
+    batches = [RNG.normal(size=(3, 2)).astype(np.float32) for _ in range(70)]
+    for batch in batches:
+        buffer[:] = batch
+        net(buffer)
+    summary = Summary.parse(observer.summaries()["m"])
+    assert summary is not None and summary.rows == 3 * len(batches)
+    rows = np.concatenate(batches)
+    assert summary.counts == tuple(
+        tuple(np.bincount(np.searchsorted(np.asarray(e, dtype=np.float32), rows[:, j]),
+                          minlength=len(e) + 1).tolist()) for j, e in enumerate(edges))
+    assert summary.confidence == pytest.approx(float(top_confidence(rows).sum()))
+    observer.start({"m": {"key": "v1"}})
+    assert observer.summaries() == {}, "a new activation starts with nothing"

@@ -127,3 +127,23 @@ def test_a_summary_parses_or_is_none() -> None:
     assert Summary.parse({"rows": 2, "confidence": 1.5, "counts": None}) == Summary(2, 1.5)
     assert Summary.parse({"rows": "x", "confidence": 1}) is None
     assert Summary.parse(None) is None
+
+
+def test_psi_recomputes_only_what_moved_and_agrees_with_a_fresh_window() -> None:
+    rng = np.random.default_rng(5)
+    window = Window(limit=12)
+    for step in range(200):
+        rows = int(rng.choice([1, 1, 1, 2, 4]))  # mostly equal sizes: the terms are reused
+        a = tuple(int(c) for c in rng.multinomial(rows, [0.2, 0.3, 0.5]))
+        b = tuple(int(c) for c in rng.multinomial(rows, [0.9, 0.1]))
+        window.add(summary(rows, 0.5 * rows, a, b))
+        fresh = Window(limit=12)
+        for part in window.parts:
+            fresh.add(part)
+        assert psi(window, REFERENCE) == psi(fresh, REFERENCE), f"step {step}"
+        counts = window.counts
+        assert counts is not None
+        expected = {"a": numpy_psi(counts[0], [10, 20, 70]), "b": numpy_psi(counts[1], [50, 50])}
+        assert psi(window, REFERENCE)[0] == pytest.approx(max(expected.values()))  # type: ignore[index]
+    window.clear()
+    assert window.psi_terms is None and psi(window, REFERENCE) is None
