@@ -4,8 +4,11 @@ Why server-rendered: every page is what the REST API already knows (the fleet, t
 activations and why each ran where it did), read in the controller and rendered once; the
 only JavaScript is the live list of activations (server-sent events, ``events.py``).
 Authenticated with the namespace key through a login form (``session.py``); each page shows
-only that namespace's activations and invokers. Pages so far: the fleet, activations (live,
-filtered by name) and one activation with its placement explanation.
+only that namespace's activations, invokers, artifacts, triggers and rules. Pages: the fleet,
+activations (live, filtered by name, a timeline per invoker), one activation with its
+placement explanation (``pages.py``); artifacts with their versions, copies, lineage graph and
+gate verdicts, triggers and rules, pending work (``work.py``); the drawings are laid out in
+``graphs.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from . import work
 from .events import EVENTS, Events
 from .pages import ROUTES
 
@@ -28,6 +32,7 @@ def install(app: web.Application) -> None:
                          autoescape=jinja2.select_autoescape(["html"]))
     app[EVENTS] = Events()
     app.add_routes(ROUTES)
+    app.add_routes(work.ROUTES)
 
 
 __all__ = ["EVENTS", "Events", "install"]

@@ -16,7 +16,7 @@ from ..keys import CONFIG, DISPATCHER, STORE
 from ..schema.activation import PLACEMENT
 from ..schema.entity import check_name
 from ..tunnel.hub import TUNNEL
-from . import session
+from . import graphs, session
 from .events import EVENTS, summary
 
 ROUTES = web.RouteTableDef()
@@ -80,8 +80,9 @@ async def activations(request: web.Request, subject: Subject) -> web.StreamRespo
     await request.app[DISPATCHER].written()
     docs = await request.app[STORE].list("activations", filters=filters, sort="start",
                                          descending=True, limit=LISTED)
+    rows = [summary(doc) for doc in docs]
     return aiohttp_jinja2.render_template("activations.html", request, {
-        "subject": subject, "rows": [summary(doc) for doc in docs], "name": name,
+        "subject": subject, "rows": rows, "name": name, "timeline": graphs.timeline(rows),
         "page": "activations"})
 
 
