@@ -14,6 +14,8 @@ from typing import Any
 
 BOX_W, BOX_H, COLUMN, ROW = 190, 26, 240, 38
 LANE_H, TIMELINE_W, LABEL_W = 24, 760, 120
+NO_INVOKER = "(no invoker)"
+"""The lane of records that ran nowhere: trigger firings, refusals."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,8 @@ class Drawing:
 def lineage(edges: Iterable[tuple[str, str]], current: Iterable[str]) -> Drawing:
     """Boxes in columns by how many steps of making lead to each (inputs left of what was
     made from them) for ``edges`` (input key, made key); ``current``: the page's versions."""
-    edges = sorted(set(edges))
-    nodes = sorted({k for edge in edges for k in edge} | set(current))
+    edges, current = sorted(set(edges)), set(current)
+    nodes = sorted({k for edge in edges for k in edge} | current)
     made_from: dict[str, list[str]] = {k: [] for k in nodes}
     for source, made in edges:
         made_from[made].append(source)
@@ -62,7 +64,6 @@ def lineage(edges: Iterable[tuple[str, str]], current: Iterable[str]) -> Drawing
         col = depth(key)
         place[key] = (col * COLUMN + 4, rows.get(col, 0) * ROW + 4)
         rows[col] = rows.get(col, 0) + 1
-    current = set(current)
     boxes = [Box(k, *place[k], k in current) for k in nodes]
     lines = [Line(place[s][0] + BOX_W, place[s][1] + BOX_H // 2, place[m][0],
                   place[m][1] + BOX_H // 2) for s, m in edges]
@@ -113,7 +114,7 @@ def timeline(rows: Sequence[Mapping[str, Any]]) -> Timeline:
     scale = TIMELINE_W / max(last - first, 1)
     lanes: dict[str, list[Bar]] = {}
     for r in timed:
-        lanes.setdefault(r.get("invoker") or "(none)", []).append(Bar(
+        lanes.setdefault(r.get("invoker") or NO_INVOKER, []).append(Bar(
             str(r.get("activationId")), str(r.get("name")), str(r.get("status")),
             LABEL_W + (r["start"] - first) * scale,
             max((r.get("duration") or 0) * scale, 1.0)))

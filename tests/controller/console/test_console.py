@@ -137,6 +137,8 @@ def test_artifacts_with_lineage_and_gate_verdicts_triggers_rules_pending_and_the
         nodes = {n.get_attribute("data-key")
                  for n in browser.find_elements(By.CSS_SELECTOR, "#lineage g.node")}
         assert nodes == {"con/readings@1", "con/model@1", "con/model@2"}
+        assert {n.get_attribute("data-key") for n in browser.find_elements(
+            By.CSS_SELECTOR, "#lineage g.node.current")} == {"con/model@1", "con/model@2"}
         assert len(browser.find_elements(By.CSS_SELECTOR, "#lineage line")) == 2
         versions = {r.get_attribute("data-version"): r.text
                     for r in browser.find_elements(By.CSS_SELECTOR, "tr.version")}

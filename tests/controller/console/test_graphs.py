@@ -8,7 +8,7 @@ from edgewhisk_controller.console import graphs
 
 def test_a_lineage_puts_each_input_a_column_left_of_what_was_made_from_it() -> None:
     edges = [("data@1", "model@1"), ("model@1", "model@2"), ("data@2", "model@2")]
-    drawing = graphs.lineage(edges, ["model@1", "model@2"])
+    drawing = graphs.lineage(edges, iter(["model@1", "model@2"]))  # any iterable
     x = {box.key: box.x for box in drawing.boxes}
     assert x["data@1"] == x["data@2"] < x["model@1"] < x["model@2"]
     assert {box.key for box in drawing.boxes if box.current} == {"model@1", "model@2"}
