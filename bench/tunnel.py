@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import json
 import os
 import sys
 import tempfile
@@ -43,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from _report import pct, progress  # bench/ is on sys.path (see _report.py)
+from _report import failed, pct, progress, report  # bench/ is on sys.path (see _report.py)
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Agent, Controller, tunnel_url
@@ -137,6 +136,28 @@ OUTCOME = m.Outcome(status=200, response={"ok": True}, logs=(), init_failed=Fals
 
 
 @dataclass
+class FirstWave:
+    """Holds the pool's first ``size`` runs until all of them are in flight (at most
+    ``timeout_s``). The simulated invokers answer in microseconds, so on a busy machine the
+    invokes of a throughput run can reach the controller one at a time: each would find the
+    previous one finished and its tunnel warm, and the whole run would land on one tunnel.
+    Held together, the first wave is placed while every run of it is in flight, as it would
+    be with devices that take time to answer."""
+
+    size: int
+    timeout_s: float = 5.0
+    arrived: int = 0
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def arrive(self) -> None:
+        self.arrived += 1
+        if self.arrived >= self.size:
+            self.released.set()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.released.wait(), self.timeout_s)
+
+
+@dataclass
 class SimInvoker:
     """One device as the controller sees it, minus the device: one WebSocket, one reader task."""
 
@@ -149,6 +170,8 @@ class SimInvoker:
     runs: int = 0
     lost: bool = False
     rtts_ms: list[float] = field(default_factory=list)
+    wave: FirstWave | None = None
+    _held: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def connect(self, session: aiohttp.ClientSession, url: str) -> None:
         self.ws = await session.ws_connect(
@@ -189,7 +212,18 @@ class SimInvoker:
                 self.rtts_ms.append(now - message.echo_ms)
         elif isinstance(message, m.Run):
             self.runs += 1
-            await self.ws.send_str(m.encode(m.Result(message.activation_id, OUTCOME)))
+            if self.wave is None or self.wave.released.is_set():
+                await self._answer(message)
+            else:  # answered by a task: this reader must go on reading the wave's other runs
+                task = asyncio.create_task(self._answer(message, self.wave))
+                self._held.add(task)
+                task.add_done_callback(self._held.discard)
+
+    async def _answer(self, run: m.Run, wave: FirstWave | None = None) -> None:
+        assert self.ws is not None
+        if wave is not None:
+            await wave.arrive()
+        await self.ws.send_str(m.encode(m.Result(run.activation_id, OUTCOME)))
 
     async def heartbeat(self) -> None:
         if self.ws is not None and not self.ws.closed and not self.lost:
@@ -372,6 +406,9 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             pool_size = min(POOL, args.invokers)
             results["per_s_one_tunnel"] = await throughput(invoke, "echo-one", args.activations,
                                                            args.concurrency)
+            wave = FirstWave(min(args.concurrency, args.activations))
+            for invoker in fleet.invokers[:pool_size]:
+                invoker.wave = wave
             results["per_s_pool"] = await throughput(invoke, "echo-pool", args.activations,
                                                      args.concurrency)
             results["pool_size"] = pool_size
@@ -479,19 +516,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results = asyncio.run(run_bench(args, Path(tmp)))
         except Exception as exc:
-            print(f"tunnel bench failed: {exc}", file=sys.stderr)
-            for log in ("controller.log", "agent.log"):
-                text = (Path(tmp) / log).read_text() if (Path(tmp) / log).exists() else ""
-                print(f"--- {log} (tail) ---\n{text[-2000:]}", file=sys.stderr)
-            return 1
-    plot(results, args.out)
-    results["plot"] = str(args.out)
-    if args.json:
-        print(json.dumps({k: v for k, v in results.items() if k != "samples"}, indent=2))
-    else:
-        print(table(results))
-        print(f"\nplot: {args.out}")
-    return 0
+            return failed("tunnel", exc, Path(tmp), ("controller.log", "agent.log"))
+    return report(results, args.out, args.json, plot, table)
 
 
 if __name__ == "__main__":

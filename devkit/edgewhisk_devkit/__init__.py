@@ -4,8 +4,9 @@ What the demo, the benchmarks and the test harnesses need, in one place: a contr
 (``edgewhisk controller``) on a free port that is ready when it printed ``APIHOST=``/``AUTH=``
 (:class:`Controller`), edge agents (``edgewhisk invoker``) that are ready when they registered
 (:class:`Agent`, :class:`Fleet`), each stopped by its pid (SIGTERM, then SIGKILL) with its log
-kept for the message of a failed start (:class:`StartError`), and a client bound to the
-controller (:meth:`Controller.client`). It imports only :mod:`edgewhisk_client` and
+kept for the message of a failed start (:class:`StartError`), a client bound to the
+controller (:meth:`Controller.client`), and a TCP relay whose link can be cut (:class:`Relay`:
+a device out of coverage). It imports only :mod:`edgewhisk_client` and
 :mod:`edgewhisk_runtime`.
 """
 
@@ -14,8 +15,10 @@ from .controller import UNLIMITED, Controller
 from .exceptions import StartError
 from .fleet import AgentSpec, Fleet
 from .process import Child, alive, children, descendants, edgewhisk_command
+from .relay import Relay
 
 __all__ = [
-    "UNLIMITED", "Agent", "AgentSpec", "Child", "Controller", "Fleet", "StartError", "alive",
+    "UNLIMITED", "Agent", "AgentSpec", "Child", "Controller", "Fleet", "Relay", "StartError",
+    "alive",
     "children", "descendants", "edgewhisk_command", "tunnel_url",
 ]

@@ -44,7 +44,7 @@ def test_the_round_trips_ran_where_their_policies_put_them(quick_run: tuple[dict
 
 def test_the_pool_throughput_spread_over_several_tunnels(quick_run: tuple[dict, Path]) -> None:
     doc, _ = quick_run
-    assert doc["pool_size"] == 100 and doc["pool_invokers_used"] > 1
+    assert doc["pool_size"] == 100 and doc["pool_invokers_used"] > 1, doc
 
 
 def test_the_plot_is_written_and_nothing_keeps_running(quick_run: tuple[dict, Path]) -> None:

@@ -31,6 +31,10 @@ from edgewhisk_tunnel import (
     Message,
     MessageType,
     Metrics,
+    OfflineAction,
+    OfflineKeep,
+    OfflineRecord,
+    OfflineSynced,
     Outcome,
     Produce,
     Produced,
@@ -95,6 +99,13 @@ MESSAGES_TABLE: list[tuple[str, Message]] = [
     ("an agent log stream stopped", AgentLogs(stream_id="s1", stop=True)),
     ("agent log lines", AgentLog(stream_id="s1", first=42, lines=("INFO up", "WARN hot"))),
     ("the end of an agent log stream", AgentLog(stream_id="s1", first=0, lines=(), end=True)),
+    ("an offline action", OfflineAction(
+        name="guest/classify", version="0.0.2", spec=SPEC,
+        annotation={"version": 1, "policies": [{"type": "offline"}]}, parameters={"k": 3})),
+    ("the offline actions to keep", OfflineKeep(names=("guest/classify",))),
+    ("an offline record", OfflineRecord(activation_id="0a" * 16, name="guest/classify",
+                                        version="0.0.2", start_ms=1, end_ms=5, outcome=OUTCOME)),
+    ("offline records synced", OfflineSynced(activation_ids=("0a" * 16,))),
 ]
 
 

@@ -56,7 +56,7 @@ from edgewhisk_controller.config import ControllerConfig
 from edgewhisk_devkit import Controller, Fleet, StartError
 
 from ..action import ActionError
-from . import drift
+from . import drift, field
 from .artifacts import BLOB_STORE, artifact_rows, byte_rows, verdicts
 from .calls import DemoError, answering
 from .fleet import Node, nodes_for
@@ -65,6 +65,7 @@ from .report import Row, render
 from .steps import Demo, check_examples
 
 EXAMPLES = Path(str(files("edgewhisk_examples.personal_assistant")))
+FIELD_EXAMPLES = Path(str(files("edgewhisk_examples.field_technician")))
 DEFAULT_USERS = ("u1", "u2")
 PLACEMENT_NOTE = (
     "placement: every activation crossed a tunnel (the controller has no local invoker). "
@@ -83,6 +84,10 @@ _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scene", nargs="?", choices=("personal-assistant", "field-technician"),
+                        default="personal-assistant",
+                        help="which example (default: %(default)s); field-technician: two "
+                             "tablets, one cut off, syncing on return (demo/field.py)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="folder to use and keep: the controller's state (store, artifacts) "
                              "and its log (default: a temporary folder, removed afterwards)")
@@ -96,6 +101,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.scene == "field-technician":
+        return field_technician(args.workdir)
     users = [u.strip() for u in args.users.split(",") if u.strip()]
     bad = [u for u in users if not _USER.fullmatch(u)]
     if not users or bad or len(set(users)) != len(users) or args.readings < 20:
@@ -111,12 +118,7 @@ def run(args: argparse.Namespace) -> int:
             demo = _run(Path(args.examples), data, workdir / "controller.log", users,
                         args.readings)
         except (DemoError, ActionError, StartError) as exc:
-            message, detail = ((exc.message, exc.log) if isinstance(exc, StartError)
-                               else (str(exc), exc.detail))
-            print(f"edgewhisk demo failed: {message}", file=sys.stderr)
-            if detail:
-                print(detail.rstrip()[-3000:], file=sys.stderr)
-            return 1
+            return _failed(exc)
     print(render(demo.rows))
     print()
     print(render(demo.activations))
@@ -131,6 +133,31 @@ def run(args: argparse.Namespace) -> int:
     print(render(demo.observed))
     print(f"\n{PLACEMENT_NOTE}\n\n{GATES_NOTE}")
     return 0
+
+
+def field_technician(workdir: Path | None) -> int:
+    """``edgewhisk demo field-technician`` (``field.py``): its rows, or the failing step."""
+    with _workdir(workdir) as folder:
+        print(f"edgewhisk demo field-technician: two tablets on the tunnel of the embedded "
+              f"controller, one cut off\ncontroller state: {folder / 'controller'}\n",
+              flush=True)
+        try:
+            rows = field.run_scene(FIELD_EXAMPLES, folder / "controller",
+                                   folder / "controller.log")
+        except (DemoError, ActionError, StartError) as exc:
+            return _failed(exc)
+    print(render(rows))
+    return 0
+
+
+def _failed(exc: DemoError | ActionError | StartError) -> int:
+    """Say which step failed and why (with the logs worth reading); exit status 1."""
+    message, detail = ((exc.message, exc.log) if isinstance(exc, StartError)
+                       else (str(exc), exc.detail))
+    print(f"edgewhisk demo failed: {message}", file=sys.stderr)
+    if detail:
+        print(detail.rstrip()[-3000:], file=sys.stderr)
+    return 1
 
 
 def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int) -> Demo:

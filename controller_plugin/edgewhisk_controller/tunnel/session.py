@@ -31,6 +31,10 @@ from edgewhisk_tunnel import (
     Logs,
     Message,
     Metrics,
+    OfflineAction,
+    OfflineKeep,
+    OfflineRecord,
+    OfflineSynced,
     ProtocolError,
     Register,
     Registered,
@@ -62,6 +66,11 @@ class Hub(Protocol):
     def disconnected(self, session: Session) -> None: ...
 
     def round_trip(self, invoker: RemoteInvoker) -> None: ...
+
+    async def offline_sync(self, session: Session, register: Register) -> None: ...
+
+    async def offline_record(self, session: Session, register: Register,
+                             record: OfflineRecord) -> None: ...
 
 
 class Session:
@@ -98,7 +107,7 @@ class Session:
                     if not await self._on_frame(msg.data):
                         break
                 elif msg.type is WSMsgType.ERROR:
-                    log.warning("%r: %s", self, self.ws.exception())
+                    log.warning("%r: %s", self, msg.data)
                     break
         finally:
             self._stop()
@@ -155,7 +164,10 @@ class Session:
             invoker.on_drain()
         elif isinstance(message, Error):
             log.warning("%r reports: %s", self, message.reason)
-        elif isinstance(message, (Run, Registered, AgentLogs)):
+        elif isinstance(message, OfflineRecord):
+            await self.hub.offline_record(self, invoker.register, message)
+        elif isinstance(message, (Run, Registered, AgentLogs, OfflineAction, OfflineKeep,
+                                  OfflineSynced)):
             raise ProtocolError(f"{message.TYPE} is sent by the controller only")
 
     async def _register(self, message: Register) -> None:
@@ -167,6 +179,7 @@ class Session:
         await self.send(Registered(message.id, self.heartbeat_s, self.offline_after_s))
         await self.invoker.logs.reopen(self.invoker.send)  # readers of its log resume
         self._arm_beat()
+        await self.hub.offline_sync(self, message)
         log.info("%r registered (%s, %d MB, kinds %s)", self, message.role, message.memory_mb,
                  ",".join(message.kinds))
 
