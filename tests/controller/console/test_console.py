@@ -78,7 +78,9 @@ def errors(browser: webdriver.Chrome) -> list[str]:
 def test_a_wrong_key_opens_nothing(browser: webdriver.Chrome, controller: Controller,
                                    tmp_path: Path) -> None:
     log_in(browser, controller, "nobody:nothing")
-    assert browser.find_element(By.ID, "error").text == "That key opens no namespace."
+    refusal = WebDriverWait(browser, WAIT_S).until(  # once the form's answer has loaded
+        seen.presence_of_element_located((By.ID, "error")))
+    assert refusal.text == "That key opens no namespace."
     browser.get(f"{controller.api_host}/console/")
     assert browser.current_url.endswith("/console/login")
     browser.save_screenshot(str(tmp_path / "login-refused.png"))
@@ -89,6 +91,7 @@ def test_a_wrong_key_opens_nothing(browser: webdriver.Chrome, controller: Contro
 def test_the_fleet_activations_live_updates_and_why_it_ran_there(
         browser: webdriver.Chrome, controller: Controller, tmp_path: Path) -> None:
     wait = WebDriverWait(browser, WAIT_S)
+    errors(browser)  # what an earlier test left in the browser's log is not this test's
     with controller.client() as client, \
             Fleet(client, [AgentSpec("con-edge", ("--no-battery",))], tmp_path / "logs"):
         create_action(client, "echo", ECHO)
@@ -118,6 +121,7 @@ def test_the_fleet_activations_live_updates_and_why_it_ran_there(
 
 def test_artifacts_with_lineage_and_gate_verdicts_triggers_rules_pending_and_the_timeline(
         browser: webdriver.Chrome, controller: Controller, tmp_path: Path) -> None:
+    errors(browser)  # what an earlier test left in the browser's log is not this test's
     with controller.client() as client:
         uploaded(client, "con/readings", b"rows", kind="data")
         deploy(client, "train", TRAIN)
@@ -126,7 +130,8 @@ def test_artifacts_with_lineage_and_gate_verdicts_triggers_rules_pending_and_the
         good, held = (invoke(client, "train", {"accuracy": a}) for a in (0.95, 0.5))
         create_action(client, "slow", SLOW)
         running = client.request("POST", "actions/slow", json={}).json()["activationId"]
-        log_in(browser, controller, controller.auth)
+        log_in(browser, controller, controller.auth)  # done once the fleet page shows
+        WebDriverWait(browser, WAIT_S).until(seen.presence_of_element_located((By.ID, "fleet")))
 
         browser.get(f"{controller.api_host}/console/artifacts")
         names = [r.get_attribute("data-name")
