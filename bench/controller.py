@@ -54,7 +54,7 @@ from typing import Any
 
 import _hooks as hooks  # bench/ is on sys.path (see _report.py)
 import aiohttp
-from _report import pct, progress
+from _report import pct, progress, save
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Controller
 from edgewhisk_runtime.local import LocalRuntime
@@ -332,8 +332,7 @@ def plot(levels: list[Level], compared: list[Durability], path: Path) -> None:
     bar_ax.legend(fontsize=8)
     _plot_durability(ack_ax, compared)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save(fig, path)
 
 
 def _plot_durability(ax: Any, compared: list[Durability]) -> None:

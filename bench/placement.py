@@ -63,6 +63,7 @@ import numpy as np  # noqa: E402
 import ours  # noqa: E402
 import population as pop  # noqa: E402
 import workload  # noqa: E402
+from _report import save  # noqa: E402  bench/ is on sys.path (see _report.py)
 from peers import skippy as peer  # noqa: E402
 
 OUT = HERE / "out"
@@ -342,9 +343,7 @@ def plot(doc: dict[str, Any], path: Path) -> None:
             ax.legend(fontsize=7)
     fig.suptitle("Placement throughput, one core (cf. the paper's Figure 4)")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
