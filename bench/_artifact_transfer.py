@@ -144,7 +144,7 @@ class MotoServer:
             try:
                 requests.get(self.endpoint, timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up, or up but slow
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(f"moto_server did not start:\n{log.read_text()}") \

@@ -54,7 +54,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
         try:
             if requests.get(url, timeout=1).ok:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up, or up but slow
             pass
         time.sleep(0.2)
     pytest.fail(f"pouchdb-server did not answer on {url} in {START_TIMEOUT_S}s:\n{log.read_text()}")

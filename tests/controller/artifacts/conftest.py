@@ -86,7 +86,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
             try:
                 requests.get(endpoint, timeout=1)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up, or up but slow
                 if time.monotonic() > deadline:
                     pytest.fail(f"moto_server did not answer in {START_TIMEOUT_S}s")
                 time.sleep(0.2)

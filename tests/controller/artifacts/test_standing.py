@@ -129,7 +129,8 @@ def test_the_predictor_preloads_the_new_version_a_device_will_need(tmp_path: Pat
             while not decisions(client, "m") and time.monotonic() < deadline:
                 time.sleep(0.1)
             found = decisions(client, "m")
-            shown = client.request("GET", "invokers").json()[0]["preloads"]
+            shown = next(invoker["preloads"] for invoker in client.request("GET", "invokers")
+                         .json() if invoker["id"] == "u1-phone")
         assert [(d["invoker"], d["artifact"], d["status"]) for d in found] == [
             ("u1-phone", f"guest/m@{second['version']}", "preloaded")]
         assert found[0]["policy"] == "predictor"
