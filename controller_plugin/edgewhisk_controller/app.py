@@ -109,7 +109,8 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
                                 artifacts=app[REGISTRY], durable=config.durable)
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
-        hub.offline_work = OfflineService(store, api_host=config.url(port))  # devices cut off
+        hub.offline_work = OfflineService(  # devices cut off
+            store, api_host=config.url(port), artifacts=app[REGISTRY])
         await recover(dispatcher, hub.reclaim)  # what the last run accepted and left unfinished
         throttle = app[THROTTLE]
         app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits

@@ -13,6 +13,7 @@ from .messages import (
     MAX_FRAME_BYTES,
     MESSAGES,
     PROTOCOL_VERSION,
+    PROVISIONAL,
     TUNNEL_PATH,
     ArtifactAbort,
     ArtifactGet,
@@ -46,6 +47,7 @@ from .messages import (
     decode,
     encode,
     is_valid_id,
+    provisional_key,
     to_dict,
 )
 from .transfers import (
@@ -63,6 +65,7 @@ __all__ = [
     "ARTIFACT_CHUNK_BYTES",
     "CACHED",
     "MAX_FRAME_BYTES",
+    "PROVISIONAL",
     "AUTH_SCHEME",
     "MESSAGES",
     "PROTOCOL_VERSION",
@@ -106,5 +109,6 @@ __all__ = [
     "decode",
     "encode",
     "is_valid_id",
+    "provisional_key",
     "to_dict",
 ]

@@ -2,9 +2,10 @@
 
 Why SQLite (the standard library's) in one file, ``--offline-dir DIR/offline.sqlite3``: every
 write is one transaction that survives a killed agent or a power cut (``synchronous=FULL``), so
-a record the local API answered for is never lost, and a record is deleted only after the
-controller confirmed it (``offline.synced``). Rows hold the tunnel's own frames, encoded and
-decoded by ``edgewhisk_tunnel`` (the one schema): a copy is the ``offline.action`` the
+a record the local API answered for is never lost, a record is deleted only after the
+controller confirmed it (``offline.synced``), and a ``cloud`` artifact produced offline stays
+listed for upload until the controller took its bytes. Rows hold the tunnel's own frames,
+encoded and decoded by ``edgewhisk_tunnel`` (the one schema): a copy is the ``offline.action`` the
 controller sent, a record the ``offline.record`` the device will send, a waiting activation the
 invoke (action name and parameters) it will run once the device joins the network it waits for.
 
@@ -36,6 +37,8 @@ SCHEMA = (
     "activation_id TEXT UNIQUE, frame TEXT)",
     "CREATE TABLE IF NOT EXISTS waiting (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
     "activation_id TEXT UNIQUE, network TEXT, name TEXT, params TEXT, created_ms INTEGER)",
+    "CREATE TABLE IF NOT EXISTS uploads (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "key TEXT UNIQUE)",
 )
 
 
@@ -144,3 +147,17 @@ class OfflineState:
     def done_waiting(self, activation_id: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM waiting WHERE activation_id = ?", (activation_id,))
+
+    # -- produced cloud artifacts to upload ------------------------------------------------------
+
+    def add_upload(self, key: str) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO uploads (key) VALUES (?)", (key,))
+
+    def uploads(self) -> list[str]:
+        """Registry keys whose bytes the controller has not taken yet, oldest first."""
+        return [row[0] for row in self._db.execute("SELECT key FROM uploads ORDER BY seq")]
+
+    def uploaded(self, key: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM uploads WHERE key = ?", (key,))

@@ -14,6 +14,10 @@ connected): what the device does cut off must not depend on the connection's lif
   ``offline.keep``); every record made here is sent as ``offline.record`` after each register
   and as soon as it is made while connected, and deleted only when ``offline.synced`` confirms
   it (the controller stores each once: a record sent twice is counted once);
+- **artifacts made offline**: ``offline.synced`` names the registry key allocated for each
+  provisional key a record produced; the node store keeps the bytes under it from then on,
+  and a ``cloud`` one is uploaded (listed durably until the controller took it, so an agent
+  restart or a lost connection only delays it). ``local`` and ``network:`` ones stay here;
 - **waiting**: deferred activations are durable (``OfflineState``); each runs when the device
   joins its network (the context monitor's report), also after an agent restart.
 """
@@ -24,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +37,7 @@ from edgewhisk_client.transport import Transport
 from edgewhisk_runtime.records import BLOCKING_STATUS
 from edgewhisk_tunnel import Message, OfflineAction, OfflineKeep, OfflineSynced
 
+from .artifacts import CLOUD
 from .config import AgentConfig
 from .exceptions import LocalApiError
 from .local_run import LocalRunner
@@ -71,6 +76,7 @@ class OfflineWork:
         self._send: Callable[[Message], Awaitable[bool]] | None = None
         self._sent: set[str] = set()   # records sent on the live connection
         self._sync_lock = asyncio.Lock()
+        self._upload_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: set[str] = set()  # waiting activations being run now
 
@@ -80,6 +86,7 @@ class OfflineWork:
         self._send = send
         self._sent.clear()
         self._spawn(self.sync())
+        self._spawn(self.upload())
 
     def disconnected(self) -> None:
         self._send = None
@@ -94,6 +101,7 @@ class OfflineWork:
             for name in self.state.keep_only(message.names):
                 log.info("dropped the offline copy of %s", name)
         elif isinstance(message, OfflineSynced):
+            self._registered(message.artifacts)  # before the records are forgotten
             self.state.synced(message.activation_ids)
             self._sent.difference_update(message.activation_ids)
         else:
@@ -112,6 +120,38 @@ class OfflineWork:
                     if not await send(record):
                         return
                     self._sent.add(record.activation_id)
+
+    # -- artifacts produced offline --------------------------------------------------------------
+
+    def _registered(self, keys: Mapping[str, str]) -> None:
+        """Keep each artifact under the key the registry allocated; list ``cloud`` ones for
+        upload. A provisional key no longer held was renamed before (a repeated answer)."""
+        store = self.runner.artifacts.store
+        if not keys or store is None:
+            return
+        for provisional, key in keys.items():
+            if store.peek(provisional) is not None:
+                store.rename(provisional, key)
+                log.info("produced %s is registered as %s", provisional, key)
+            entry = store.peek(key)
+            if entry is not None and entry.locality == CLOUD:
+                self.state.add_upload(key)
+        self._spawn(self.upload())
+
+    async def upload(self) -> None:
+        """Push every listed ``cloud`` artifact while connected; each leaves the list once the
+        controller took it (one that is gone from the store is dropped from it)."""
+        artifacts = self.runner.artifacts
+        async with self._upload_lock:
+            for key in self.state.uploads():
+                if self._send is None or artifacts.transfers is None:
+                    return
+                if artifacts.store is None or artifacts.store.peek(key) is None:
+                    self.state.uploaded(key)
+                    continue
+                if await artifacts.upload(key) is not None:
+                    self.state.uploaded(key)
+                    log.info("uploaded %s, produced offline", key)
 
     # -- the local API ---------------------------------------------------------------------------
 
