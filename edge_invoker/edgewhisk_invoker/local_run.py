@@ -78,6 +78,7 @@ class Prepared:
     consumes: tuple[Consumed, ...]
     waits_for: str | None
     outputs: tuple[Output, ...] = ()
+    confined: tuple[tuple[str, ...], ...] = ()  # each strict policy.data's networks
 
     def produces(self, activation_id: str) -> tuple[Produce, ...]:
         """The run's produces, each under its provisional key."""
@@ -117,8 +118,9 @@ class LocalRunner:
                          for entry in annotation.get("consumes", []))
         outputs = tuple(_output(name, entry, merged, consumes)
                         for entry in annotation.get("produces", []))
-        return Prepared(copy, merged, consumes, _waits_for(annotation, consumes, merged,
-                                                           set(networks)), outputs)
+        confined = _confined(annotation, merged)
+        return Prepared(copy, merged, consumes, _waits_for(confined, consumes, set(networks)),
+                        outputs, confined)
 
     def _consumed(self, name: str, entry: Mapping[str, Any],
                   params: Mapping[str, Any]) -> Consumed:
@@ -172,6 +174,9 @@ class LocalRunner:
         message = OfflineRecord(aid, copy.name, copy.version, start, end,
                                 outcome_of(outcome, logs),
                                 consumed={c.name: c.key for c in prepared.consumes})
+        for produced in outcome.produced:  # uploaded once registered, on the right network
+            if produced.locality == ordering.CLOUD:
+                self.state.add_upload(produced.ref, prepared.confined)
         self.state.add_record(message)
         limits = {"concurrency": spec.concurrency, "logs": spec.logs_mb,
                   "memory": spec.memory_mb, "timeout": spec.timeout_ms}
@@ -211,15 +216,34 @@ def provisional(body: Any, produced: Iterable[ProducedArtifact]) -> Any:
         "locality": p.locality}} for name, p in kept.items() if name in body}}
 
 
-def _waits_for(annotation: Mapping[str, Any], consumes: Iterable[Consumed],
-               params: Mapping[str, Any], networks: set[str]) -> str | None:
-    """The first network the activation may not run without, that the device is not on."""
+def _confined(annotation: Mapping[str, Any], params: Mapping[str, Any]
+              ) -> tuple[tuple[str, ...], ...]:
+    """The bound networks of each strict ``policy.data``: the activation runs, and the data
+    it makes moves, only while the device is on one network of each."""
+    groups = []
     for policy in annotation.get("policies", []):
         if policy.get("type") == "data" and policy.get("strict"):
             wanted = policy["network"]
-            names = [bind(n, params) for n in ([wanted] if isinstance(wanted, str) else wanted)]
-            if not networks & set(names):
-                return names[0]
+            groups.append(tuple(bind(n, params)
+                                for n in ([wanted] if isinstance(wanted, str) else wanted)))
+    return tuple(groups)
+
+
+def outside(confined: Iterable[Iterable[str]], networks: set[str]) -> str | None:
+    """The first network of a group the device is on none of (None: it may go ahead)."""
+    for group in confined:
+        names = list(group)
+        if names and not networks & set(names):
+            return names[0]
+    return None
+
+
+def _waits_for(confined: tuple[tuple[str, ...], ...], consumes: Iterable[Consumed],
+               networks: set[str]) -> str | None:
+    """The first network the activation may not run without, that the device is not on."""
+    network = outside(confined, networks)
+    if network is not None:
+        return network
     for consumed in consumes:
         network = ordering.network_of(consumed.locality)
         if network is not None and network not in networks:

@@ -4,10 +4,11 @@ Why SQLite (the standard library's) in one file, ``--offline-dir DIR/offline.sql
 write is one transaction that survives a killed agent or a power cut (``synchronous=FULL``), so
 a record the local API answered for is never lost, a record is deleted only after the
 controller confirmed it (``offline.synced``), and a ``cloud`` artifact produced offline stays
-listed for upload until the controller took its bytes. Rows hold the tunnel's own frames,
-encoded and decoded by ``edgewhisk_tunnel`` (the one schema): a copy is the ``offline.action`` the
-controller sent, a record the ``offline.record`` the device will send, a waiting activation the
-invoke (action name and parameters) it will run once the device joins the network it waits for.
+listed for upload (with the networks its bytes may move on) until the controller took them.
+Rows hold the tunnel's own frames, encoded and decoded by ``edgewhisk_tunnel`` (the one
+schema): a copy is the ``offline.action`` the controller sent, a record the ``offline.record``
+the device will send, a waiting activation the invoke (action name and parameters) it will run
+once the device joins the network it waits for.
 
 Activation ids made here are ``uuid4().hex``: 32 lowercase hex characters, OpenWhisk's own
 shape, 122 bits from the operating system's random source. Two devices (or a device and the
@@ -38,7 +39,7 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS waiting (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
     "activation_id TEXT UNIQUE, network TEXT, name TEXT, params TEXT, created_ms INTEGER)",
     "CREATE TABLE IF NOT EXISTS uploads (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-    "key TEXT UNIQUE)",
+    "key TEXT UNIQUE, networks TEXT)",
 )
 
 
@@ -150,13 +151,24 @@ class OfflineState:
 
     # -- produced cloud artifacts to upload ------------------------------------------------------
 
-    def add_upload(self, key: str) -> None:
+    def add_upload(self, key: str, networks: tuple[tuple[str, ...], ...] = ()) -> None:
+        """List ``key`` for upload; ``networks``: the device must be on one network of each
+        group (a strict ``policy.data`` of the action that made it) while its bytes move."""
         with self._transaction() as db:
-            db.execute("INSERT OR IGNORE INTO uploads (key) VALUES (?)", (key,))
+            db.execute("INSERT OR IGNORE INTO uploads (key, networks) VALUES (?, ?)",
+                       (key, edgewhisk_json.dumps([list(g) for g in networks])))
 
-    def uploads(self) -> list[str]:
-        """Registry keys whose bytes the controller has not taken yet, oldest first."""
-        return [row[0] for row in self._db.execute("SELECT key FROM uploads ORDER BY seq")]
+    def rename_upload(self, key: str, new_key: str) -> None:
+        """The provisional ``key`` got its registry key (a repeat finds nothing to rename)."""
+        with self._transaction() as db:
+            db.execute("UPDATE OR REPLACE uploads SET key = ? WHERE key = ?", (new_key, key))
+
+    def uploads(self) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:
+        """Keys whose bytes the controller has not taken yet, with their networks, oldest
+        first."""
+        rows = self._db.execute("SELECT key, networks FROM uploads ORDER BY seq").fetchall()
+        return [(key, tuple(tuple(g) for g in edgewhisk_json.loads(networks or "[]")))
+                for key, networks in rows]
 
     def uploaded(self, key: str) -> None:
         with self._transaction() as db:

@@ -287,3 +287,45 @@ def test_artifacts_made_cut_off_are_registered_on_reconnect_once_and_uploaded(
 def uploads(folder: Path) -> int:
     with contextlib.closing(sqlite3.connect(folder / "offline.sqlite3")) as db:
         return int(db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0])
+
+
+PACK = '''from edgewhisk import policy, produces
+
+
+@produces.data("corp-photos", name="photos", locality="cloud")
+@policy.offline(node=["DEVICE"])
+@policy.data(network=["corp"], strict=True)
+def main(args):
+    return {"photos": {"labelled": args["labelled"]}}
+'''.replace("DEVICE", DEVICE)
+
+
+def test_data_confined_to_corp_is_uploaded_only_while_the_device_is_on_corp(
+        controller: Controller, device: dict[str, Any], tmp_path: Path) -> None:
+    networks = tmp_path / "networks"
+    networks.write_text("corp\n")
+    relay = device["relay"]
+    agent = device["again"]("--store", str(tmp_path / "store"), "--networks-file",
+                            str(networks), "--context-interval", "0.2")
+    source = tmp_path / "pack.py"
+    source.write_text(PACK)
+    with controller.client() as api:
+        api.actions.put("pack", python_action("pack", source))
+        agent.start()
+        agent.wait_registered()
+        agent.wait_log("keeping guest/pack@0.0.1 for offline use")
+        cut(relay, agent)
+        made = local(device).invoke("pack", {"labelled": ["ok", "worn"]})
+        assert made.status == 200, made.body                # on corp, cut off: runs here
+        networks.write_text("4g\n")                         # leaves corp, then the uplink is back
+        agent.wait_log("on networks: 4g")
+        relay.refusing = False
+        agent.wait_registered(2)
+        agent.wait_log(f"offline-{made.activation_id} is registered as guest/corp-photos@1")
+        agent.wait_log("upload of guest/corp-photos@1 waits for network corp")
+        time.sleep(1.0)
+        assert api.json("GET", "artifacts/corp-photos@1")["copies"] == [DEVICE]  # no byte yet
+        assert uploads(device["offline"]) == 1
+        networks.write_text("4g\ncorp\n")
+        assert wait_until(lambda: "cloud" in api.json("GET", "artifacts/corp-photos@1")["copies"])
+        assert wait_until(lambda: uploads(device["offline"]) == 0)

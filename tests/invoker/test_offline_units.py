@@ -47,12 +47,16 @@ def test_the_state_survives_a_reopen_and_forgets_only_what_was_confirmed(tmp_pat
     assert again.action_names() == ["guest/a", "guest/b"]
     assert [r.activation_id for r in again.records()] == ids          # oldest first
     assert again.waiting() == [Waiting(ids[0], "corp", "guest/a", {"x": 1}, 5)]
-    again.add_upload("guest/photos@3")
+    again.add_upload("guest/photos@offline-a", (("corp", "lab"),))
+    again.add_upload("guest/notes@offline-b")
     again.close()
     again = OfflineState(tmp_path)
-    assert again.uploads() == ["guest/photos@3"]
+    again.rename_upload("guest/photos@offline-a", "guest/photos@3")
+    again.rename_upload("guest/photos@offline-a", "guest/photos@3")   # a repeated answer
+    assert again.uploads() == [("guest/photos@3", (("corp", "lab"),)),
+                               ("guest/notes@offline-b", ())]
     again.uploaded("guest/photos@3")
-    assert again.uploads() == []
+    assert [key for key, _ in again.uploads()] == ["guest/notes@offline-b"]
     again.synced((ids[1],))
     assert [r.activation_id for r in again.records()] == [ids[0], ids[2]]
     assert again.keep_only(("guest/b",)) == ["guest/a"] and again.action("guest/a") is None
