@@ -240,18 +240,25 @@ def main(args):
 '''.replace("DEVICE", DEVICE)
 
 
+def kept_then_cut(api: Any, agent: AgentProcess, relay: Relay, name: str, code: str,
+                  folder: Path) -> None:
+    """Deploy ``code`` (its decorators make its annotation), start the agent, wait until it
+    keeps its copy, cut its uplink."""
+    source = folder / f"{name}.py"
+    source.write_text(code)
+    api.actions.put(name, python_action(name, source))
+    agent.start()
+    agent.wait_registered()
+    agent.wait_log(f"keeping guest/{name}@0.0.1 for offline use")
+    cut(relay, agent)
+
+
 def test_artifacts_made_cut_off_are_registered_on_reconnect_once_and_uploaded(
         controller: Controller, device: dict[str, Any], tmp_path: Path) -> None:
     relay = device["relay"]
     agent = device["again"]("--store", str(tmp_path / "store"))
-    source = tmp_path / "capture.py"
-    source.write_text(CAPTURE)
     with controller.client() as api:
-        api.actions.put("capture", python_action("capture", source))
-        agent.start()
-        agent.wait_registered()
-        agent.wait_log("keeping guest/capture@0.0.1 for offline use")
-        cut(relay, agent)
+        kept_then_cut(api, agent, relay, "capture", CAPTURE, tmp_path)
         made = []
         for n in (1, 2):
             answer = local(device).invoke("capture", {"site": "s1", "labelled": ["ok"] * n})
@@ -307,14 +314,8 @@ def test_data_confined_to_corp_is_uploaded_only_while_the_device_is_on_corp(
     relay = device["relay"]
     agent = device["again"]("--store", str(tmp_path / "store"), "--networks-file",
                             str(networks), "--context-interval", "0.2")
-    source = tmp_path / "pack.py"
-    source.write_text(PACK)
     with controller.client() as api:
-        api.actions.put("pack", python_action("pack", source))
-        agent.start()
-        agent.wait_registered()
-        agent.wait_log("keeping guest/pack@0.0.1 for offline use")
-        cut(relay, agent)
+        kept_then_cut(api, agent, relay, "pack", PACK, tmp_path)
         made = local(device).invoke("pack", {"labelled": ["ok", "worn"]})
         assert made.status == 200, made.body                # on corp, cut off: runs here
         networks.write_text("4g\n")                         # leaves corp, then the uplink is back
