@@ -1,13 +1,20 @@
-"""``edgewhisk activation list|get|result|logs|poll``: activation records, as ``wsk`` shows them.
+"""``edgewhisk activation list|get|result|logs|explain|poll``: activation records, as ``wsk``
+shows them, and why one ran where it did.
 
     edgewhisk activation list [NAME] [--limit N] [--skip N] [--since MS] [--upto MS]
-    edgewhisk activation get|result|logs (ID | --last) [--strip]
+    edgewhisk activation list --pending
+    edgewhisk activation cancel ID
+    edgewhisk activation get|result|logs|explain (ID | --last) [--strip]
     edgewhisk activation poll [NAME] [--exit SECONDS] [--interval SECONDS]
 
 ``--last`` is the newest record (of NAME with ``list``'s filter), as ``wsk``'s ``--last``.
-``logs --strip`` leaves out each line's time and stream. ``poll`` prints the logs of every
-activation recorded from now on as it appears, until ``--exit`` seconds have passed (or
-Ctrl-C); it reads nothing but ``GET .../activations``, so it works on any controller.
+``logs --strip`` leaves out each line's time and stream. ``explain`` words the record's
+``placement`` annotation (``explain.py``; ``--json``: the annotation as it is). ``poll``
+prints the logs of every activation recorded from now on as it appears, until ``--exit``
+seconds have passed (or Ctrl-C); it reads nothing but ``GET .../activations``, so it works
+on any controller. ``list --pending`` shows the activations waiting to be placed
+(``policy.wait``), each with the constraints no invoker meets yet and when it expires;
+``cancel`` ends one (its record says so).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from edgewhisk_client.display import duration, table, when
 
 from . import options
 from .exits import OK, usage
+from .explain import PLACEMENT, describe
 
 STATUS = {0: "success", 1: "application error", 2: "developer error", 3: "internal error"}
 LIST_LIMIT = 30
@@ -40,9 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="only those started at or after this time (ms since the epoch)")
     listing.add_argument("--upto", type=int, default=None, metavar="MS",
                          help="only those started at or before this time (ms since the epoch)")
+    listing.add_argument("--pending", action="store_true",
+                         help="the activations waiting to be placed, and what they wait for")
+    cancel = sub.add_parser("cancel", help="cancel a pending activation")
+    cancel.add_argument("id", metavar="ID", help="the pending activation's id")
     for verb, text in (("get", "print an activation record as JSON"),
                        ("result", "print an activation's result as JSON"),
-                       ("logs", "print an activation's logs")):
+                       ("logs", "print an activation's logs"),
+                       ("explain", "say why an activation ran where it did")):
         child = sub.add_parser(verb, help=text, description=text)
         child.add_argument("id", metavar="ID", nargs="?", default=None, help="the activation id")
         child.add_argument("-l", "--last", action="store_true",
@@ -66,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(client: Client, args: argparse.Namespace) -> int:
+    if args.pending:
+        return _pending(client, args)
     records = client.activations.list(limit=args.limit, skip=args.skip, name=args.name,
                                       since=args.since, upto=args.upto)
     options.show(args, records, table(("ACTIVATION", "NAME", "STATUS", "START", "DURATION",
@@ -79,6 +94,24 @@ def _row(record: dict[str, Any]) -> tuple[Any, ...]:
                     if a.get("key") == "invoker"), None)
     return (record["activationId"], record.get("name"), STATUS.get(code, code),
             when(record.get("start")), duration(record.get("duration")), invoker)
+
+
+def _pending(client: Client, args: argparse.Namespace) -> int:
+    if args.name is not None:
+        raise usage("--pending lists every pending activation of the namespace; leave out NAME")
+    waiting = client.activations.pending()
+    rows = [(item["activationId"], item["name"], when(item["since"]), when(item["until"]),
+             ",".join(item["waiting_for"]) or "-") for item in waiting]
+    options.show(args, waiting, table(("ACTIVATION", "NAME", "SINCE", "EXPIRES", "WAITING FOR"),
+                                      rows))
+    return OK
+
+
+def _cancel(client: Client, args: argparse.Namespace) -> int:
+    record = client.activations.cancel(args.id)
+    error = record.get("response", {}).get("result", {}).get("error", "cancelled")
+    options.show(args, record, f"{record['activationId']}: {error}")
+    return OK
 
 
 def _chosen(client: Client, args: argparse.Namespace) -> str:
@@ -108,6 +141,14 @@ def _logs(client: Client, args: argparse.Namespace) -> int:
     lines = client.activations.logs(_chosen(client, args))
     options.show(args, {"logs": lines}, "\n".join(strip(line) if args.strip else line
                                                   for line in lines))
+    return OK
+
+
+def _explain(client: Client, args: argparse.Namespace) -> int:
+    record = client.activations.get(_chosen(client, args))
+    why = next((a.get("value") for a in record.get("annotations", [])
+                if a.get("key") == PLACEMENT), None)
+    options.show(args, why, "\n".join(describe(record)))
     return OK
 
 
@@ -149,4 +190,5 @@ def _show(record: dict[str, Any], as_json: bool) -> None:
 
 
 _COMMANDS: dict[str, options.Command] = {
-    "list": _list, "get": _get, "result": _result, "logs": _logs, "poll": _poll}
+    "list": _list, "get": _get, "result": _result, "logs": _logs, "explain": _explain,
+    "poll": _poll, "cancel": _cancel}

@@ -49,6 +49,8 @@ class ControllerConfig:
     namespace_limits: Mapping[str, NamespaceLimits] = field(default_factory=dict)  # ...or own
     body_timeout_s: float = 30.0  # --body-timeout: a request body must arrive within this...
     body_min_rate: int = 64 * 1024  # --body-min-rate: ...plus 1 s per this many bytes received
+    metrics: bool = True  # --no-metrics: /metrics is 404 and no seam is hooked (benchmarks)
+    explain: bool = True  # --no-explain: records carry no placement explanation (benchmarks)
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):

@@ -41,6 +41,7 @@ from edgewhisk_runtime.artifacts import (
 )
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
+    AGENT_LOGS_FEATURE,
     ArtifactOffer,
     Consumed,
     Context,
@@ -58,11 +59,11 @@ from edgewhisk_tunnel import (
     encode,
 )
 from edgewhisk_tunnel.messages import ROLES
+from edgewhisk_tunnel.transfers import TransferCounts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 CONNECTION = "a connection setting of the agent, not part of what it offers"
-NOT_A_COLUMN = "not a placement column: kept for the status API and preload selectors"
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ TWINS = [
         "kinds": "what the agent's container backend runs",
         "agent_version": "the agent's AGENT_VERSION",
         "networks": "the DeviceContext's, as the context monitor last reported it",
+        "battery": "the DeviceContext's", "charging": "the DeviceContext's",
+        "idle": "the DeviceContext's", "metered": "the DeviceContext's",
         "holding": "the activations the agent runs or holds results of",
         "protocol": "the schema's PROTOCOL_VERSION",
     }),
@@ -119,9 +122,7 @@ TWINS = [
     }, retyped={
         "networks": "None on the wire means unchanged; a device always knows its networks",
     }),
-    Twin(InvokerState, Context, reports=True, only_wire={
-        "battery": NOT_A_COLUMN, "charging": NOT_A_COLUMN,
-    }, retyped={
+    Twin(InvokerState, Context, reports=True, retyped={
         "networks": "None on the wire means unchanged",
         "cached": "None on the wire means unchanged; registry keys become names (cached_name)",
     }),
@@ -341,13 +342,19 @@ CONFIGS = st.builds(
     cached=st.lists(TEXT, max_size=3).map(tuple))
 
 
+FLAG = st.none() | st.booleans()
+CONTEXTS = st.builds(DeviceContext, battery=st.none() | st.floats(0, 1), charging=FLAG,
+                     networks=NAMES.map(frozenset), idle=FLAG, metered=FLAG)
+
+
 @SETTINGS
-@given(CONFIGS, NAMES, NAMES, NAMES, NAMES)
+@given(CONFIGS, NAMES, CONTEXTS, NAMES, NAMES)
 def test_an_agents_offer_reaches_placement_unchanged(config: AgentConfig, kinds: list[str],
-                                                     networks: list[str], stored: list[str],
+                                                     context: DeviceContext, stored: list[str],
                                                      holding: list[str]) -> None:
+    networks = context.networks
     register = _over_the_wire(device.register_of(
-        config, agent_version="0.1.0", kinds=kinds, networks=networks, cached=stored,
+        config, agent_version="0.1.0", kinds=kinds, context=context, cached=stored,
         holding=holding))
     # cached: the configured keys, then the node store's
     _assert_corresponds(_twin(AgentConfig, Register), config, register, besides=["cached"])
@@ -362,22 +369,29 @@ def test_an_agents_offer_reaches_placement_unchanged(config: AgentConfig, kinds:
     assert state.cached == {cached_name(key) for key in register.cached}
     assert state.bandwidth_mbps == (config.bandwidth_mbps or controller.DEFAULT_BANDWIDTH_MBPS)
     assert state.namespaces == frozenset({"guest"})
+    assert (state.battery, state.charging, state.idle, state.metered) == \
+        (context.battery, context.charging, context.idle, context.metered)
 
 
 @SETTINGS
-@given(st.builds(DeviceContext, battery=st.none() | st.floats(0, 1),
-                 charging=st.none() | st.booleans(), networks=NAMES.map(frozenset)),
-       NAMES)
+@given(CONTEXTS, NAMES)
 def test_a_devices_context_reaches_placement_unchanged(context: DeviceContext,
                                                        stored: list[str]) -> None:
     report = _over_the_wire(device.context_of(context))
     _assert_corresponds(_twin(DeviceContext, Context), context, report)
     cached = _over_the_wire(Context(cached=tuple(stored)))
-    register = Register(id="d", memory_mb=1, kinds=(), agent_version="t")
+    register = Register(id="d", memory_mb=1, kinds=(), agent_version="t", battery=0.5,
+                        charging=True, idle=True, metered=True)
+    reported = {name: getattr(report, name) for name in controller.CONTEXT_COLUMNS
+                if getattr(report, name) is not None}
     state = controller.invoker_state(register, Metrics(), namespace="guest", healthy=True,
                                      in_flight=0, held_mb=0, networks=report.networks,
-                                     holds=cached.cached)
+                                     holds=cached.cached, context=reported)
     assert state.networks == context.networks
+    # what the report says wins; what it leaves out is the register's
+    for name in controller.CONTEXT_COLUMNS:
+        said = getattr(context, name)
+        assert getattr(state, name) == (getattr(register, name) if said is None else said)
     assert state.cached == {cached_name(key) for key in stored}
 
 
@@ -418,8 +432,8 @@ def test_the_frames_the_conversions_build_are_those_of_the_previous_version() ->
                          labels={"room": "lab"}, capabilities=("gpu",), site="home",
                          owner="u1", bandwidth_mbps=12.5, cached=("guest/a@1",))
     register = device.register_of(config, agent_version="0.1.0", kinds={"python:3", "blackbox"},
-                                  networks=frozenset({"wifi"}), cached=["guest/b@2"],
-                                  holding=["a9"])
+                                  context=DeviceContext(None, None, frozenset({"wifi"})),
+                                  cached=["guest/b@2"], holding=["a9"])
     assert encode(register) == (
         '{"type":"register","id":"pi","memory_mb":512,"kinds":["blackbox","python:3"],'
         '"agent_version":"0.1.0","namespace":null,"labels":{"room":"lab"},'
@@ -469,3 +483,48 @@ def test_fields_added_since_version_1_travel_only_when_they_say_something() -> N
     assert with_reference == plain.replace(
         '"locality":"local"}', '"locality":"local","reference":{"rows":3,"edges":[[1.5]]}}')
     assert decode(with_reference).consumes == (referenced,)
+    # a device's context at registration, and idle and metered in its reports
+    config = AgentConfig(controller="wss://c", token="t", id="pi", memory_mb=512)
+    bare = encode(device.register_of(config, agent_version="0.1.0", kinds=(), cached=(),
+                                      holding=(), context=DeviceContext(None, None, frozenset())))
+    known = DeviceContext(0.5, False, frozenset(), idle=True, metered=False)
+    full = encode(device.register_of(config, agent_version="0.1.0", kinds=(), cached=(),
+                                      holding=(), context=known))
+    assert full == bare.replace(
+        '"protocol":1}', '"protocol":1,"battery":0.5,"charging":false,"idle":true,'
+        '"metered":false}')
+    assert encode(device.context_of(known)) == (
+        '{"type":"context","battery":0.5,"charging":false,"networks":[],"cached":null,'
+        '"idle":true,"metered":false}')
+
+
+@SETTINGS
+@given(st.integers(0, 64), st.none() | st.floats(0, 1e4), st.integers(0, 2**40),
+       st.integers(1, 2**40))
+def test_a_devices_pushed_numbers_reach_the_controller_unchanged(
+        containers: int, rtt_ms: float | None, used: int, capacity: int) -> None:
+    """What an agent pushes in ``Metrics.values`` (its pool, its node store) is what the
+    controller's invokers listing and ``/metrics`` read back; an agent without a store (or
+    one that predates the values) pushes none, and the listing says so with None."""
+    store = _StoreNumbers(used, capacity)
+    moved = TransferCounts(sent=capacity, received=used)
+    report = _over_the_wire(Metrics(values=device.metrics_values(containers, rtt_ms, store,
+                                                                 moved)))
+    assert (report.values["transfer_sent_bytes"], report.values["transfer_received_bytes"]) \
+        == (capacity, used)  # counters: /metrics shows them as edgewhisk_agent_..._total
+    assert report.values["containers"] == containers
+    assert report.values[AGENT_LOGS_FEATURE] == 1  # the controller may open agent.logs
+    assert report.values.get("rtt_ms") == rtt_ms
+    assert controller.store_of(report.values) == {"used_bytes": used, "capacity_bytes": capacity}
+    bare = _over_the_wire(Metrics(values=device.metrics_values(containers, rtt_ms, None)))
+    assert controller.store_of(bare.values) is None
+    assert controller.store_of(_over_the_wire(Metrics()).values) is None
+
+
+@dataclass
+class _StoreNumbers:
+    """The two numbers ``metrics_values`` reads of a ``NodeStore`` (the store itself is
+    tested in tests/runtime; byte counts up to 1 TiB are what is checked here)."""
+
+    used_bytes: int
+    capacity_bytes: int

@@ -23,9 +23,12 @@ from typing import Any, Protocol
 
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
+    AGENT_LOGS_FEATURE,
+    AgentLog,
     CloseCode,
     Consumed,
     Context,
+    Message,
     Metrics,
     Produce,
     Register,
@@ -39,10 +42,11 @@ from edgewhisk_tunnel.transfers import Transfers
 from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
 from ..stores import Doc
+from .devicelogs import DeviceLogs
 from .exceptions import InvokerLost, NotDeliverable, RemoteFailure
 from .health import Liveness, RoundTrip
 from .tokens import DeviceToken
-from .twins import invoker_state, run_outcome, run_spec
+from .twins import CONTEXT_COLUMNS, invoker_state, run_outcome, run_spec, store_of
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +120,12 @@ class RemoteInvoker(Invoker):
         self.finished: OrderedDict[str, str] = OrderedDict()  # activation id -> how it ended
         self.liveness = Liveness(offline_after_s, lambda: owner.offline(self))
         self.rtt = RoundTrip()
-        self.context: dict[str, Any] = {}  # battery, charging (latest reported)
+        self.context: dict[str, Any] = {}  # battery, charging, idle, metered... (latest reported)
+        self.context_reports = 0  # context frames received (bench fleet: CPU per context event)
         self.metrics = Metrics()
         self.holds: frozenset[str] = frozenset()  # registry keys the device reports holding
+        self.connections = 0  # registrations so far (the metrics' reconnects)
+        self.logs = DeviceLogs()  # readers of the agent's own log (agent.logs)
 
     # -- the Invoker contract ---------------------------------------------------------------
 
@@ -126,7 +133,8 @@ class RemoteInvoker(Invoker):
         return invoker_state(self.register, self.metrics, namespace=self.namespace,
                              healthy=self.healthy, in_flight=len(self.pending),
                              held_mb=sum(p.memory_mb for p in self.pending.values()),
-                             networks=self.context.get("networks"), holds=self.holds)
+                             networks=self.context.get("networks"), holds=self.holds,
+                             context=self.context)
 
     @property
     def healthy(self) -> bool:
@@ -257,10 +265,16 @@ class RemoteInvoker(Invoker):
             pending.log_bytes += size
 
     def on_context(self, context: Context) -> None:
+        """Placement hears only what changed: pending work waiting for a context change is
+        re-tried on the changes it waits for (``dispatch/pending.py``), so a report repeating
+        the charging state with a new battery level must not look like a charging change."""
+        self.context_reports += 1
         changes: dict[str, Any] = {}
-        for name in ("battery", "charging"):
-            if getattr(context, name) is not None:
-                self.context[name] = getattr(context, name)
+        for name in CONTEXT_COLUMNS:
+            value = getattr(context, name)
+            if value is not None and self.context.get(name, getattr(self.register, name)) != value:
+                self.context[name] = value
+                changes[name] = value
         if context.networks is not None:
             self.context["networks"] = context.networks
             changes["networks"] = frozenset(context.networks)
@@ -285,6 +299,19 @@ class RemoteInvoker(Invoker):
                     return produce
         return None
 
+    @property
+    def streams_logs(self) -> bool:
+        """Whether the agent streams its own log (its metrics said so)."""
+        return self.metrics.values.get(AGENT_LOGS_FEATURE) == 1
+
+    async def send(self, message: Message) -> bool:
+        """Send ``message`` on the current connection; False when there is none."""
+        session = self.session
+        return session is not None and await session.send_frame(encode(message))
+
+    def on_agent_log(self, message: AgentLog) -> None:
+        self.logs.received(message)
+
     def on_metrics(self, metrics: Metrics) -> None:
         self.metrics = metrics
         if metrics.cold:
@@ -301,6 +328,7 @@ class RemoteInvoker(Invoker):
         between re-dispatching and recording a whisk internal error)."""
         for activation_id in list(self.pending):
             self._lose(activation_id, why)
+        self.logs.end_all()  # and so do the readers of its log
 
     def _lose(self, activation_id: str, why: str) -> None:
         pending = self.pending.pop(activation_id)
@@ -345,7 +373,14 @@ class RemoteInvoker(Invoker):
             "memory_mb": reg.memory_mb, "in_flight": len(self.pending),
             "rtt_ms": None if self.rtt.ms is None else round(self.rtt.ms, 3),
             "last_heartbeat_s": round(self.liveness.silent_s, 3),
-            "context": {k: list(v) if isinstance(v, tuple) else v
-                        for k, v in self.context.items()},
+            "context": {**{name: getattr(reg, name) for name in CONTEXT_COLUMNS
+                            if getattr(reg, name) is not None},
+                        **{k: list(v) if isinstance(v, tuple) else v
+                           for k, v in self.context.items()}},
+            "context_reports": self.context_reports,
             "agent_version": reg.agent_version, "cached": sorted(self.holds),
+            "where": "tunnel", "version": reg.agent_version,
+            "free_memory_mb": self.state().free_memory_mb,
+            "store": store_of(self.metrics.values),
         }
+
