@@ -42,7 +42,12 @@ from edgewhisk_tunnel import OfflineRecord, Produce, provisional_key
 
 from ..artifacts import gates, produce
 from ..artifacts import locality as rules
-from ..artifacts.exceptions import ArtifactNotFound, InvalidArtifact, LocalityRefused
+from ..artifacts.exceptions import (
+    ArtifactNotFound,
+    InvalidArtifact,
+    LocalityRefused,
+    StagingFailed,
+)
 from ..artifacts.keys import check_name, doc_id, parse_key
 from ..artifacts.plan import lineage_of
 from ..stores import Doc
@@ -93,13 +98,8 @@ class OfflineArtifacts:
         consumed = await _consumed(registry, ns, record.consumed)
         accepted = [p for p in outcome.produced
                     if _acceptable(ns, annotation, record, p, consumed.values())]
-        existing: dict[str, Doc | None] = {}
-        by_name: dict[str, str] = {}  # output name -> its registry key
-        for p in accepted:
-            artifact = _artifact(p.ref)
-            doc = existing[p.name] = await registry.made_by(ns, artifact, record.activation_id)
-            by_name[p.name] = doc["_id"] if doc is not None else \
-                doc_id(ns, artifact, await registry.allocate(ns, artifact, p.kind))
+        existing, by_name = await _versions(registry, ns, record, accepted)
+        accepted = [p for p in accepted if p.name in by_name]
         planned = tuple(Produce(name=p.name, kind=p.kind, locality=p.locality,
                                 ref=by_name[p.name]) for p in accepted)
         renamed = tuple(dataclasses.replace(p, ref=by_name[p.name]) for p in accepted)
@@ -110,15 +110,44 @@ class OfflineArtifacts:
         if error is not None and _ran(outcome):
             return Registered(dataclasses.replace(outcome, status=502,
                                                   response={"error": error}, produced=()))
-        fresh = tuple(p for p in renamed if existing[p.name] is None)
         docs = {name: doc for name, doc in existing.items() if doc is not None}
-        docs.update(await produce.register(
-            registry, fresh, planned, activation_id=record.activation_id,
-            lineage=lineage_of(list(consumed.values())), owner=owner, invoker=invoker,
-            verdicts=gates.verdicts_of(judged), held=gates.held_back(judged)))
+        for fresh in (p for p in renamed if existing[p.name] is None):
+            try:
+                docs.update(await produce.register(
+                    registry, (fresh,), planned, activation_id=record.activation_id,
+                    lineage=lineage_of(list(consumed.values())), owner=owner,
+                    invoker=invoker, verdicts=gates.verdicts_of(judged),
+                    held=gates.held_back(judged)))
+            except StagingFailed as exc:
+                _refused(record, fresh, exc.message)
         keys = {p.ref: docs[p.name]["_id"] for p in accepted if p.name in docs}
         return Registered(dataclasses.replace(
             outcome, response=produce.rewrite(outcome.response, docs), produced=renamed), keys)
+
+
+async def _versions(registry: ArtifactRegistry, ns: str, record: OfflineRecord,
+                    accepted: list[Any]) -> tuple[dict[str, Doc | None], dict[str, str]]:
+    """Each output's version: the one this activation registered before (a record sent
+    again), else a new one allocated; an output the registry refuses (its name is an artifact
+    of another kind) is left out, logged."""
+    existing: dict[str, Doc | None] = {}
+    by_name: dict[str, str] = {}  # output name -> its registry key
+    for p in accepted:
+        artifact = _artifact(p.ref)
+        try:
+            doc = await registry.made_by(ns, artifact, record.activation_id)
+            by_name[p.name] = doc["_id"] if doc is not None else \
+                doc_id(ns, artifact, await registry.allocate(ns, artifact, p.kind))
+        except InvalidArtifact as exc:
+            _refused(record, p, exc.message)
+            continue
+        existing[p.name] = doc
+    return existing, by_name
+
+
+def _refused(record: OfflineRecord, produced: Any, why: str) -> None:
+    log.warning("offline record %s: output %s (%s) not registered: %s",
+                record.activation_id, produced.name, produced.ref, why)
 
 
 def _ran(outcome: RunOutcome) -> bool:
@@ -171,7 +200,6 @@ def _acceptable(ns: str, annotation: Mapping[str, Any], record: OfflineRecord, p
     except (InvalidArtifact, LocalityRefused, AnnotationError) as exc:
         why = str(getattr(exc, "message", exc))
     if why is not None:
-        log.warning("offline record %s: output %s (%s) not registered: %s",
-                    record.activation_id, produced.name, produced.ref, why)
+        _refused(record, produced, why)
     return why is None
 

@@ -174,3 +174,25 @@ def test_the_gates_judge_what_a_device_made_offline(controller: Controller,
             assert versions[0]["gates"][0]["fired"] is (status == "gated")
 
     run(controller, scenario)
+
+
+def test_an_output_the_registry_refuses_is_not_registered_and_the_record_is_kept(
+        controller: Controller) -> None:
+    async def scenario(lab: Lab) -> None:
+        await put_artifact(lab, "oa-model", b"weights", kind="model")     # a model already
+        await lab.api.action("oa-kind", CODE, annotations=[note("oa-kind-dev", [
+            {"kind": "data", "name": "photos", "ref": "oa-model"}])])
+        device = await lab.connected("oa-kind-dev")
+        aid = uuid.uuid4().hex
+        await device.send(record(aid, "oa-kind", photos(provisional_key("guest", "oa-model",
+                                                                        aid))))
+        (synced,) = await received(device, OfflineSynced)
+        assert synced.activation_ids == (aid,) and synced.artifacts == {} and device.is_open
+        assert (await lab.api.activation(aid))["response"]["result"]["count"] == 3
+        _, versions = await lab.api.call("GET", "artifacts/oa-model/versions")
+        assert [v["kind"] for v in versions] == ["model"]
+        (line,) = [x for x in controller.log().splitlines()
+                   if f"offline record {aid}: output" in x]
+        assert "a new version cannot be a data" in line, line
+
+    run(controller, scenario)
