@@ -122,6 +122,13 @@ class OfflineState:
         rows = self._db.execute(query + (f" LIMIT {int(limit)}" if limit else ""))
         return [m for (frame,) in rows if isinstance(m := decode(frame), OfflineRecord)]
 
+    def record(self, activation_id: str) -> OfflineRecord | None:
+        """The record ``activation_id`` not confirmed yet, if any."""
+        row = self._db.execute("SELECT frame FROM records WHERE activation_id = ?",
+                               (activation_id,)).fetchone()
+        message = decode(row[0]) if row is not None else None
+        return message if isinstance(message, OfflineRecord) else None
+
     def synced(self, activation_ids: tuple[str, ...]) -> None:
         with self._transaction() as db:
             db.executemany("DELETE FROM records WHERE activation_id = ?",

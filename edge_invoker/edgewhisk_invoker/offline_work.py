@@ -106,6 +106,7 @@ class OfflineWork:
                 log.info("dropped the offline copy of %s", name)
         elif isinstance(message, OfflineSynced):
             self._registered(message.artifacts)  # before the records are forgotten
+            self._unregistered(message.activation_ids, message.artifacts)
             self.state.synced(message.activation_ids)
             self._sent.difference_update(message.activation_ids)
         else:
@@ -140,6 +141,21 @@ class OfflineWork:
                 log.info("produced %s is registered as %s", provisional, key)
             self.state.rename_upload(provisional, key)
         self._spawn(self.upload())
+
+    def _unregistered(self, activation_ids: Iterable[str], keys: Mapping[str, str]) -> None:
+        """Outputs of these records that the controller did not register (it refused them,
+        or keeps no registry) will never get a version: their bytes leave the store."""
+        store = self.runner.artifacts.store
+        for aid in activation_ids:
+            record = self.state.record(aid)
+            for produced in record.outcome.produced if record is not None else ():
+                if produced.ref in keys:
+                    continue
+                if store is not None:
+                    store.remove(produced.ref)
+                self.state.uploaded(produced.ref)
+                log.warning("produced %s was not registered by the controller; dropped",
+                            produced.ref)
 
     async def upload(self) -> None:
         """Push every listed ``cloud`` artifact that has its registry key, while connected and

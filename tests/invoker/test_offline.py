@@ -330,3 +330,26 @@ def test_data_confined_to_corp_is_uploaded_only_while_the_device_is_on_corp(
         networks.write_text("4g\ncorp\n")
         assert wait_until(lambda: "cloud" in api.json("GET", "artifacts/corp-photos@1")["copies"])
         assert wait_until(lambda: uploads(device["offline"]) == 0)
+
+
+def test_an_output_the_controller_does_not_register_leaves_the_device(
+        controller: Controller, device: dict[str, Any], tmp_path: Path) -> None:
+    relay = device["relay"]
+    agent = device["again"]("--store", str(tmp_path / "store"))
+    with controller.client() as api:
+        model = api.request("PUT", "artifacts/field-photos/s1", data=b"weights",
+                            params={"kind": "model"})                # the name is a model's
+        assert model.status_code == 200, model.text
+        kept_then_cut(api, agent, relay, "capture", CAPTURE, tmp_path)
+        made = local(device).invoke("capture", {"site": "s1", "labelled": ["ok"]})
+        assert made.status == 200, made.body
+        relay.refusing = False
+        agent.wait_registered(2)
+        agent.wait_log(f"field-photos/s1@offline-{made.activation_id} was not registered by "
+                       f"the controller; dropped")
+        assert wait_until(lambda: unsynced(device["offline"]) == 0)   # the record is stored
+        assert api.activations.get(made.activation_id)["response"]["success"]
+        assert [v["kind"] for v in api.json("GET", "artifacts/field-photos/s1/versions")] == \
+            ["model"]
+    assert "@offline-" not in (tmp_path / "store" / "index.json").read_text()
+    assert uploads(device["offline"]) == 0
