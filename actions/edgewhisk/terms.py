@@ -81,6 +81,14 @@ def template_variables(template: str) -> list[str]:
     return list(dict.fromkeys(_VARIABLE.findall(template)))
 
 
+def bound_pattern(template: str) -> re.Pattern[str]:
+    """What ``bind`` can make of ``template``, as a pattern: each ``{variable}`` one value it
+    accepts. Who checks a name bound elsewhere (the controller, a ref a device bound cut off)
+    without the parameters it was bound from."""
+    parts = _VARIABLE.split(template)[::2]  # split keeps the names at the odd places
+    return re.compile(_SAFE_VALUE.pattern.join(re.escape(p) for p in parts))
+
+
 def check_braces(template: str) -> None:
     """Raise unless every brace in ``template`` belongs to a well-formed ``{variable}``."""
     stripped = _VARIABLE.sub("", template)

@@ -123,7 +123,8 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         if metrics is not None:
             metrics.follow(dispatcher, hub)
         dispatcher.on_record.append(app[console.EVENTS].recorded)  # the console's live list
-        hub.offline_work = OfflineService(store, api_host=config.url(port))  # devices cut off
+        hub.offline_work = OfflineService(  # devices cut off
+            store, api_host=config.url(port), artifacts=app[REGISTRY])
         await recover(dispatcher, hub.reclaim)  # what the last run accepted and left unfinished
         throttle = app[THROTTLE]
         app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits

@@ -16,6 +16,7 @@ from .messages import (
     MAX_FRAME_BYTES,
     MESSAGES,
     PROTOCOL_VERSION,
+    PROVISIONAL,
     TUNNEL_PATH,
     AgentLog,
     AgentLogs,
@@ -51,6 +52,7 @@ from .messages import (
     decode,
     encode,
     is_valid_id,
+    provisional_key,
     to_dict,
 )
 from .transfers import (
@@ -73,6 +75,7 @@ __all__ = [
     "ARTIFACT_CHUNK_BYTES",
     "CACHED",
     "MAX_FRAME_BYTES",
+    "PROVISIONAL",
     "AUTH_SCHEME",
     "MESSAGES",
     "PROTOCOL_VERSION",
@@ -116,5 +119,6 @@ __all__ = [
     "decode",
     "encode",
     "is_valid_id",
+    "provisional_key",
     "to_dict",
 ]

@@ -578,12 +578,27 @@ class OfflineKeep:
     names: tuple[str, ...] = ()
 
 
+PROVISIONAL = "offline-"
+"""What the version of a provisional key starts with (``ns/name@offline-ACTIVATION``)."""
+
+
+def provisional_key(namespace: str, name: str, activation_id: str) -> str:
+    """The key a device keeps an artifact under that it produced cut off, until the
+    controller allocated its version: unique per (activation, artifact name), never a number,
+    so it can be mistaken for no registry version."""
+    return f"{namespace}/{name}@{PROVISIONAL}{activation_id}"
+
+
 @dataclass(frozen=True)
 class OfflineRecord:
     """An activation the device ran while cut off: its device-made ``activation_id``, the
     action version it ran, when (the device's wall clock, epoch ms) and how it ended. The
     controller stores it once, as the record of a run on this invoker, and confirms it with
-    ``offline.synced``."""
+    ``offline.synced``. ``consumed``: the registry key of each version it read, by its name in
+    the annotation (the lineage of what it produced, the targets of its gates). Artifacts it
+    produced are in ``outcome.produced``, each under a provisional key
+    ``ns/name@offline-ACTIVATION`` (a device cut off cannot know the next version number):
+    the controller allocates their versions and answers the keys."""
 
     TYPE: ClassVar[MessageType] = MessageType.OFFLINE_RECORD
     activation_id: str
@@ -592,6 +607,7 @@ class OfflineRecord:
     start_ms: int
     end_ms: int
     outcome: Outcome
+    consumed: Mapping[str, str] = field(default_factory=dict, metadata=ADDED)
 
     def __post_init__(self) -> None:
         _check_id(self.activation_id, "offline.record.activation_id")
@@ -601,10 +617,13 @@ class OfflineRecord:
 
 @dataclass(frozen=True)
 class OfflineSynced:
-    """These offline records are stored (or were already): the device forgets them."""
+    """These offline records are stored (or were already): the device forgets them.
+    ``artifacts``: the registry key allocated for each provisional key they produced (the
+    device keeps the bytes under it, and uploads a ``cloud`` one)."""
 
     TYPE: ClassVar[MessageType] = MessageType.OFFLINE_SYNCED
     activation_ids: tuple[str, ...]
+    artifacts: Mapping[str, str] = field(default_factory=dict, metadata=ADDED)
 
 
 TextMessage: TypeAlias = (Register | Registered | Heartbeat | Context | Run | Result | Logs

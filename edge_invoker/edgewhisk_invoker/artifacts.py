@@ -31,7 +31,7 @@ from edgewhisk_runtime.artifacts import ConsumeSpec, ProducedArtifact
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_runtime.exceptions import ArtifactError
-from edgewhisk_tunnel import ArtifactGet, ArtifactOffer, Message, Run
+from edgewhisk_tunnel import PROVISIONAL, ArtifactGet, ArtifactOffer, Message, Run
 from edgewhisk_tunnel.progress import ProgressLog
 from edgewhisk_tunnel.transfers import (
     CACHED,
@@ -78,7 +78,10 @@ class DeviceArtifacts:
         self.counts = TransferCounts()  # over every connection: the agent's metrics
 
     def keys(self) -> tuple[str, ...]:
-        return tuple(self.store.keys()) if self.store is not None else ()
+        """The registry keys held (reported as ``cached``): not the provisional keys of
+        artifacts produced offline, which no registry version is yet."""
+        return tuple(k for k in self.store.keys() if f"@{PROVISIONAL}" not in k) \
+            if self.store is not None else ()
 
     def watch(self, on_change: Callable[[], None]) -> None:
         """Call ``on_change`` after every store change (the agent reports context.cached)."""
@@ -102,9 +105,11 @@ class DeviceArtifacts:
     # -- one run -------------------------------------------------------------------------------
 
     async def around(self, run: Run,
-                     call: Callable[[dict[str, str]], Awaitable[RunOutcome]]) -> RunOutcome:
-        """Stage ``run``'s consumes, ``call(fields)`` the pool, keep and upload its produces.
-        ``StagingError`` when an artifact cannot be brought or kept (a whisk error)."""
+                     call: Callable[[dict[str, str]], Awaitable[RunOutcome]], *,
+                     upload: bool = True) -> RunOutcome:
+        """Stage ``run``'s consumes, ``call(fields)`` the pool, keep and upload its produces
+        (``upload`` False: keep only — an offline run's are uploaded once their versions
+        exist). ``StagingError`` when an artifact cannot be brought or kept (a whisk error)."""
         fields = dict(run.fields)
         if not run.consumes and not run.produces:
             return await call(fields)
@@ -122,7 +127,8 @@ class DeviceArtifacts:
             outcome = await call({**fields, **staging.run_field(staged, produce_root)})
             if not run.produces:
                 return outcome
-            return replace(outcome, produced=await self._keep(run, outcome, produce_root))
+            return replace(outcome, produced=await self._keep(run, outcome, produce_root,
+                                                              upload=upload))
 
     async def _fetch(self, consumed: ConsumeSpec, dest: Path) -> None:
         """A missing blob, pulled from the controller into ``dest`` (size capped)."""
@@ -132,8 +138,8 @@ class DeviceArtifacts:
         incoming = await transfers.fetch(consumed.key)
         await save(incoming, dest, max_size=consumed.size)
 
-    async def _keep(self, run: Run, outcome: RunOutcome,
-                    produce_root: Path) -> tuple[ProducedArtifact, ...]:
+    async def _keep(self, run: Run, outcome: RunOutcome, produce_root: Path, *,
+                    upload: bool) -> tuple[ProducedArtifact, ...]:
         assert self.store is not None
         try:
             kept = await staging.collect(self.store, outcome.response, run.produces,
@@ -141,23 +147,23 @@ class DeviceArtifacts:
         except (ArtifactError, OSError) as exc:
             raise StagingError(f"edge invoker {self.invoker_id} could not keep the produced "
                                f"artifacts: {exc}") from None
-        return tuple([replace(item, upload=await self._upload(item))
-                      if item.locality == CLOUD else item for item in kept])
+        return tuple([replace(item, upload=await self.upload(item.ref))
+                      if upload and item.locality == CLOUD else item for item in kept])
 
-    async def _upload(self, item: ProducedArtifact) -> str | None:
-        """Push a produced ``cloud`` artifact to the controller; its transfer id, or None when
-        it could not go (the bytes stay here and the registry says so)."""
+    async def upload(self, key: str) -> str | None:
+        """Push the produced ``cloud`` artifact ``key`` to the controller; its transfer id, or
+        None when it could not go (the bytes stay here and the registry says so)."""
         assert self.store is not None
         transfers = self.transfers
         if transfers is None:
-            log.warning("produced %s stays on this device: not connected", item.ref)
+            log.warning("produced %s stays on this device: not connected", key)
             return None
-        entry, path = self.store.open_blob(item.ref)
+        entry, path = self.store.open_blob(key)
         offer = offer_of(entry, Transfers.new_id(), "upload")
         try:
             await transfers.push(offer, file_chunks(path))
         except TransferError as exc:
-            log.warning("produced %s stays on this device: upload failed: %s", item.ref, exc)
+            log.warning("produced %s stays on this device: upload failed: %s", key, exc)
             return None
         return offer.transfer_id
 

@@ -6,12 +6,23 @@ must refuse (or defer) it, never run it half-way. In order, :meth:`LocalRunner.p
 1. the device holds a copy of the action (synced because its ``policy.offline`` names this
    device), and that policy still allows this device (``edgewhisk.offline.may_cache``, the
    rule the controller applied when it sent the copy);
-2. the action produces no artifacts (their versions are allocated by the controller's
-   registry; an offline run cannot allocate one) and chooses no model by selector (only the
-   registry can resolve a selector);
+2. the action chooses no model by selector (only the registry can resolve a selector);
 3. every consumed artifact (its ref bound from the parameters) is in the node store: the newest
    version held;
-4. the action's network rules: a strict ``policy.data(network=[...])`` or a consumed
+4. every produced artifact gets its name (the ref bound from the parameters) and its locality
+   (the declared one, else the widest its inputs allow), and none is wider than its inputs
+   (``edgewhisk_runtime.artifacts.locality``, the ordering the controller's planner uses; a
+   403 otherwise). Its version is not known here: the registry allocates versions, and a
+   device cut off cannot ask. So the run keeps it in the node store under a provisional key
+   (``edgewhisk_tunnel.provisional_key``: ``ns/name@offline-ACTIVATION``, never a number,
+   so nothing mistakes it for a registry version) and the record lists it; the controller
+   allocates the version when the record syncs (``dispatch/offline.py``) and answers the key,
+   under which the device then keeps it (and uploads a ``cloud`` one: ``offline_work.py``).
+   Its version number is therefore the order in which the controller learns of it, not the
+   order it was made in (the record's times say when): the registry's numbers stay
+   monotonic and the registry's alone — no per-device ranges, no second numbering — and
+   ``created_by`` names the device-made activation;
+5. the action's network rules: a strict ``policy.data(network=[...])`` or a consumed
    ``network:NAME`` artifact on a network the device is not on makes the activation *wait*
    (:attr:`Prepared.waits_for`), durably, until the device joins it (``offline_work.py``).
 
@@ -24,36 +35,57 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from edgewhisk import AnnotationError, bind
 from edgewhisk.offline import may_cache, offline_policy
+from edgewhisk_runtime.artifacts import ProducedArtifact
+from edgewhisk_runtime.artifacts import locality as ordering
 from edgewhisk_runtime.artifacts.store import Entry
 from edgewhisk_runtime.containers import ContainerError, ContainerPool
 from edgewhisk_runtime.records import ActivationRecord, offline_record
-from edgewhisk_tunnel import Consumed, OfflineAction, OfflineRecord, Run
+from edgewhisk_tunnel import Consumed, OfflineAction, OfflineRecord, Produce, Run, provisional_key
 
 from .artifacts import DeviceArtifacts, StagingError
 from .config import AgentConfig
-from .exceptions import BadRequest, Unavailable
+from .exceptions import BadRequest, Forbidden, Unavailable
 from .frames import action_spec, outcome_of
 from .offline_state import OfflineState, new_activation_id
 
-NETWORK_PREFIX = "network:"
 RECORD_LOG_LINES = 1000
 """Log lines an offline record keeps (the last ones): a record must fit one tunnel frame."""
 
 
 @dataclass(frozen=True)
+class Output:
+    """One artifact the run will produce: ``name`` keys it in the result, ``artifact`` is its
+    registry name (the bound ref)."""
+
+    name: str
+    kind: str
+    artifact: str
+    locality: str
+
+
+@dataclass(frozen=True)
 class Prepared:
-    """An activation the device may run: its copy, merged parameters, staged inputs, and the
-    network it must wait for first (None: run now)."""
+    """An activation the device may run: its copy, merged parameters, staged inputs, what it
+    will produce, and the network it must wait for first (None: run now)."""
 
     copy: OfflineAction
     params: dict[str, Any]
     consumes: tuple[Consumed, ...]
     waits_for: str | None
+    outputs: tuple[Output, ...] = ()
+    confined: tuple[tuple[str, ...], ...] = ()  # each strict policy.data's networks
+
+    def produces(self, activation_id: str) -> tuple[Produce, ...]:
+        """The run's produces, each under its provisional key."""
+        ns = self.copy.name.split("/", 1)[0]
+        return tuple(Produce(name=o.name, kind=o.kind, locality=o.locality,
+                             ref=provisional_key(ns, o.artifact, activation_id))
+                     for o in self.outputs)
 
 
 def _now_ms() -> int:
@@ -81,14 +113,14 @@ class LocalRunner:
             raise Unavailable(f"The controller is unreachable and {name}'s offline policy does "
                               f"not allow invoker {self.config.id}.")
         annotation = copy.annotation
-        if annotation.get("produces"):
-            raise Unavailable(f"The controller is unreachable and {name} produces artifacts, "
-                              f"whose versions only the controller's registry allocates.")
         merged = {**copy.parameters, **params}
         consumes = tuple(self._consumed(name, entry, merged)
                          for entry in annotation.get("consumes", []))
-        return Prepared(copy, merged, consumes, _waits_for(annotation, consumes, merged,
-                                                           set(networks)))
+        outputs = tuple(_output(name, entry, merged, consumes)
+                        for entry in annotation.get("produces", []))
+        confined = _confined(annotation, merged)
+        return Prepared(copy, merged, consumes, _waits_for(confined, consumes, set(networks)),
+                        outputs, confined)
 
     def _consumed(self, name: str, entry: Mapping[str, Any],
                   params: Mapping[str, Any]) -> Consumed:
@@ -127,18 +159,24 @@ class LocalRunner:
                   "action_version": copy.version, "activation_id": aid,
                   "transaction_id": new_activation_id()}
         spec = action_spec(copy.spec)
-        run = Run(aid, copy.spec, prepared.params, fields, consumes=prepared.consumes)
+        run = Run(aid, copy.spec, prepared.params, fields, consumes=prepared.consumes,
+                  produces=prepared.produces(aid))
         start = _now_ms()
         try:
             outcome = await self.artifacts.around(
-                run, lambda f: self.pool.run(spec, prepared.params, f))
+                run, lambda f: self.pool.run(spec, prepared.params, f), upload=False)
         except (ContainerError, StagingError) as exc:
             raise Unavailable(f"invoker {self.config.id} could not run {copy.name}: {exc}"
                               ) from None
         end = max(start, _now_ms())
         logs = list(outcome.logs)[-RECORD_LOG_LINES:]
+        outcome = replace(outcome, response=provisional(outcome.response, outcome.produced))
         message = OfflineRecord(aid, copy.name, copy.version, start, end,
-                                outcome_of(outcome, logs))
+                                outcome_of(outcome, logs),
+                                consumed={c.name: c.key for c in prepared.consumes})
+        for produced in outcome.produced:  # uploaded once registered, on the right network
+            if produced.locality == ordering.CLOUD:
+                self.state.add_upload(produced.ref, prepared.confined)
         self.state.add_record(message)
         limits = {"concurrency": spec.concurrency, "logs": spec.logs_mb,
                   "memory": spec.memory_mb, "timeout": spec.timeout_ms}
@@ -148,18 +186,66 @@ class LocalRunner:
                               limits=limits, invoker=self.config.id)
 
 
-def _waits_for(annotation: Mapping[str, Any], consumes: Iterable[Consumed],
-               params: Mapping[str, Any], networks: set[str]) -> str | None:
-    """The first network the activation may not run without, that the device is not on."""
+def _output(name: str, entry: Mapping[str, Any], params: Mapping[str, Any],
+            consumes: Iterable[Consumed]) -> Output:
+    """A produced artifact's bound name and locality, refused (before anything runs) when
+    its declared locality is wider than its inputs allow."""
+    allowed = ordering.widest(c.locality for c in consumes)
+    try:
+        artifact = bind(entry["ref"], params)
+        declared = entry.get("locality")
+        locality = bind(declared, params) if declared else allowed
+    except AnnotationError as exc:
+        raise BadRequest(f"{exc.path}: {exc.reason}") from None
+    if ordering.wider(locality, allowed):
+        raise Forbidden(f"{name} may not produce {artifact} as {locality}: an output may not "
+                        f"be wider than its inputs (at most {allowed})")
+    return Output(entry["name"], entry["kind"], artifact, locality)
+
+
+def provisional(body: Any, produced: Iterable[ProducedArtifact]) -> Any:
+    """The result with each produced artifact's value made a reference to the copy this
+    device keeps (``version`` None: the registry allocates it when the record syncs; the
+    synced record's reference is the registry's)."""
+    kept = {p.name: p for p in produced}
+    if not kept or not isinstance(body, dict):
+        return body
+    return {**body, **{name: {"artifact": {
+        "kind": p.kind, "name": p.ref.partition("/")[2].rpartition("@")[0], "version": None,
+        "key": p.ref, "format": p.format, "size": p.size, "sha256": p.sha256,
+        "locality": p.locality}} for name, p in kept.items() if name in body}}
+
+
+def _confined(annotation: Mapping[str, Any], params: Mapping[str, Any]
+              ) -> tuple[tuple[str, ...], ...]:
+    """The bound networks of each strict ``policy.data``: the activation runs, and the data
+    it makes moves, only while the device is on one network of each."""
+    groups = []
     for policy in annotation.get("policies", []):
         if policy.get("type") == "data" and policy.get("strict"):
             wanted = policy["network"]
-            names = [bind(n, params) for n in ([wanted] if isinstance(wanted, str) else wanted)]
-            if not networks & set(names):
-                return names[0]
+            groups.append(tuple(bind(n, params)
+                                for n in ([wanted] if isinstance(wanted, str) else wanted)))
+    return tuple(groups)
+
+
+def outside(confined: Iterable[Iterable[str]], networks: set[str]) -> str | None:
+    """The first network of a group the device is on none of (None: it may go ahead)."""
+    for group in confined:
+        names = list(group)
+        if names and not networks & set(names):
+            return names[0]
+    return None
+
+
+def _waits_for(confined: tuple[tuple[str, ...], ...], consumes: Iterable[Consumed],
+               networks: set[str]) -> str | None:
+    """The first network the activation may not run without, that the device is not on."""
+    network = outside(confined, networks)
+    if network is not None:
+        return network
     for consumed in consumes:
-        if consumed.locality.startswith(NETWORK_PREFIX):
-            network = consumed.locality[len(NETWORK_PREFIX):]
-            if network not in networks:
-                return network
+        network = ordering.network_of(consumed.locality)
+        if network is not None and network not in networks:
+            return network
     return None

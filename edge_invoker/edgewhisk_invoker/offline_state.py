@@ -2,11 +2,13 @@
 
 Why SQLite (the standard library's) in one file, ``--offline-dir DIR/offline.sqlite3``: every
 write is one transaction that survives a killed agent or a power cut (``synchronous=FULL``), so
-a record the local API answered for is never lost, and a record is deleted only after the
-controller confirmed it (``offline.synced``). Rows hold the tunnel's own frames, encoded and
-decoded by ``edgewhisk_tunnel`` (the one schema): a copy is the ``offline.action`` the
-controller sent, a record the ``offline.record`` the device will send, a waiting activation the
-invoke (action name and parameters) it will run once the device joins the network it waits for.
+a record the local API answered for is never lost, a record is deleted only after the
+controller confirmed it (``offline.synced``), and a ``cloud`` artifact produced offline stays
+listed for upload (with the networks its bytes may move on) until the controller took them.
+Rows hold the tunnel's own frames, encoded and decoded by ``edgewhisk_tunnel`` (the one
+schema): a copy is the ``offline.action`` the controller sent, a record the ``offline.record``
+the device will send, a waiting activation the invoke (action name and parameters) it will run
+once the device joins the network it waits for.
 
 Activation ids made here are ``uuid4().hex``: 32 lowercase hex characters, OpenWhisk's own
 shape, 122 bits from the operating system's random source. Two devices (or a device and the
@@ -36,6 +38,8 @@ SCHEMA = (
     "activation_id TEXT UNIQUE, frame TEXT)",
     "CREATE TABLE IF NOT EXISTS waiting (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
     "activation_id TEXT UNIQUE, network TEXT, name TEXT, params TEXT, created_ms INTEGER)",
+    "CREATE TABLE IF NOT EXISTS uploads (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "key TEXT UNIQUE, networks TEXT)",
 )
 
 
@@ -118,6 +122,13 @@ class OfflineState:
         rows = self._db.execute(query + (f" LIMIT {int(limit)}" if limit else ""))
         return [m for (frame,) in rows if isinstance(m := decode(frame), OfflineRecord)]
 
+    def record(self, activation_id: str) -> OfflineRecord | None:
+        """The record ``activation_id`` not confirmed yet, if any."""
+        row = self._db.execute("SELECT frame FROM records WHERE activation_id = ?",
+                               (activation_id,)).fetchone()
+        message = decode(row[0]) if row is not None else None
+        return message if isinstance(message, OfflineRecord) else None
+
     def synced(self, activation_ids: tuple[str, ...]) -> None:
         with self._transaction() as db:
             db.executemany("DELETE FROM records WHERE activation_id = ?",
@@ -144,3 +155,28 @@ class OfflineState:
     def done_waiting(self, activation_id: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM waiting WHERE activation_id = ?", (activation_id,))
+
+    # -- produced cloud artifacts to upload ------------------------------------------------------
+
+    def add_upload(self, key: str, networks: tuple[tuple[str, ...], ...] = ()) -> None:
+        """List ``key`` for upload; ``networks``: the device must be on one network of each
+        group (a strict ``policy.data`` of the action that made it) while its bytes move."""
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO uploads (key, networks) VALUES (?, ?)",
+                       (key, edgewhisk_json.dumps([list(g) for g in networks])))
+
+    def rename_upload(self, key: str, new_key: str) -> None:
+        """The provisional ``key`` got its registry key (a repeat finds nothing to rename)."""
+        with self._transaction() as db:
+            db.execute("UPDATE OR REPLACE uploads SET key = ? WHERE key = ?", (new_key, key))
+
+    def uploads(self) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:
+        """Keys whose bytes the controller has not taken yet, with their networks, oldest
+        first."""
+        rows = self._db.execute("SELECT key, networks FROM uploads ORDER BY seq").fetchall()
+        return [(key, tuple(tuple(g) for g in edgewhisk_json.loads(networks or "[]")))
+                for key, networks in rows]
+
+    def uploaded(self, key: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM uploads WHERE key = ?", (key,))

@@ -14,6 +14,13 @@ connected): what the device does cut off must not depend on the connection's lif
   ``offline.keep``); every record made here is sent as ``offline.record`` after each register
   and as soon as it is made while connected, and deleted only when ``offline.synced`` confirms
   it (the controller stores each once: a record sent twice is counted once);
+- **artifacts made offline**: ``offline.synced`` names the registry key allocated for each
+  provisional key a record produced; the node store keeps the bytes under it from then on,
+  and a ``cloud`` one is uploaded (listed durably by the run until the controller took it, so
+  an agent restart or a lost connection only delays it) — only while the device is on the
+  networks a strict ``policy.data`` of the action that made it names: data confined to
+  ``corp`` moves only over ``corp``, so such an upload waits for the device to join it, as the
+  activation did. ``local`` and ``network:`` ones stay here;
 - **waiting**: deferred activations are durable (``OfflineState``); each runs when the device
   joins its network (the context monitor's report), also after an agent restart.
 """
@@ -24,18 +31,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from edgewhisk_client.exceptions import ClientError
 from edgewhisk_client.transport import Transport
 from edgewhisk_runtime.records import BLOCKING_STATUS
-from edgewhisk_tunnel import Message, OfflineAction, OfflineKeep, OfflineSynced
+from edgewhisk_tunnel import PROVISIONAL, Message, OfflineAction, OfflineKeep, OfflineSynced
 
 from .config import AgentConfig
 from .exceptions import LocalApiError
-from .local_run import LocalRunner
+from .local_run import LocalRunner, outside
 from .offline_state import OfflineState, Waiting, new_activation_id
 
 log = logging.getLogger("edgewhisk_invoker")
@@ -71,6 +78,9 @@ class OfflineWork:
         self._send: Callable[[Message], Awaitable[bool]] | None = None
         self._sent: set[str] = set()   # records sent on the live connection
         self._sync_lock = asyncio.Lock()
+        self._upload_lock = asyncio.Lock()
+        self._held_back: set[str] = set()  # uploads waiting for a network (logged once)
+        self._networks: set[str] | None = None  # the last networks reported
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: set[str] = set()  # waiting activations being run now
 
@@ -80,6 +90,7 @@ class OfflineWork:
         self._send = send
         self._sent.clear()
         self._spawn(self.sync())
+        self._spawn(self.upload())
 
     def disconnected(self) -> None:
         self._send = None
@@ -94,6 +105,8 @@ class OfflineWork:
             for name in self.state.keep_only(message.names):
                 log.info("dropped the offline copy of %s", name)
         elif isinstance(message, OfflineSynced):
+            self._registered(message.artifacts)  # before the records are forgotten
+            self._unregistered(message.activation_ids, message.artifacts)
             self.state.synced(message.activation_ids)
             self._sent.difference_update(message.activation_ids)
         else:
@@ -112,6 +125,63 @@ class OfflineWork:
                     if not await send(record):
                         return
                     self._sent.add(record.activation_id)
+
+    # -- artifacts produced offline --------------------------------------------------------------
+
+    def _registered(self, keys: Mapping[str, str]) -> None:
+        """Keep each artifact under the key the registry allocated (its upload, listed by the
+        run for a ``cloud`` one, too). A provisional key no longer held was renamed before
+        (a repeated answer)."""
+        store = self.runner.artifacts.store
+        if not keys or store is None:
+            return
+        for provisional, key in keys.items():
+            if store.peek(provisional) is not None:
+                store.rename(provisional, key)
+                log.info("produced %s is registered as %s", provisional, key)
+            self.state.rename_upload(provisional, key)
+        self._spawn(self.upload())
+
+    def _unregistered(self, activation_ids: Iterable[str], keys: Mapping[str, str]) -> None:
+        """Outputs of these records that the controller did not register (it refused them,
+        or keeps no registry) will never get a version: their bytes leave the store."""
+        store = self.runner.artifacts.store
+        for aid in activation_ids:
+            record = self.state.record(aid)
+            for produced in record.outcome.produced if record is not None else ():
+                if produced.ref in keys:
+                    continue
+                if store is not None:
+                    store.remove(produced.ref)
+                self.state.uploaded(produced.ref)
+                log.warning("produced %s was not registered by the controller; dropped",
+                            produced.ref)
+
+    async def upload(self) -> None:
+        """Push every listed ``cloud`` artifact that has its registry key, while connected and
+        on the networks the action that made it confines its data to (else it waits: the
+        agent tries again on every change of networks and every connection); each leaves the
+        list once the controller took it (one gone from the store is dropped from it)."""
+        artifacts = self.runner.artifacts
+        async with self._upload_lock:
+            for key, confined in self.state.uploads():
+                if self._send is None or artifacts.transfers is None:
+                    return
+                if f"@{PROVISIONAL}" in key:
+                    continue  # not registered yet: its record syncs first
+                network = outside(confined, set(self.networks()))
+                if network is not None:
+                    if key not in self._held_back:
+                        self._held_back.add(key)
+                        log.info("upload of %s waits for network %s", key, network)
+                    continue
+                self._held_back.discard(key)
+                if artifacts.store is None or artifacts.store.peek(key) is None:
+                    self.state.uploaded(key)
+                    continue
+                if await artifacts.upload(key) is not None:
+                    self.state.uploaded(key)
+                    log.info("uploaded %s, produced offline", key)
 
     # -- the local API ---------------------------------------------------------------------------
 
@@ -191,6 +261,11 @@ class OfflineWork:
 
     def networks_changed(self, networks: Iterable[str]) -> None:
         joined = set(networks)
+        if joined != self._networks:
+            self._networks = joined
+            log.info("on networks: %s", ", ".join(sorted(joined)) or "none")
+        if self._held_back:
+            self._spawn(self.upload())
         for item in self.state.waiting():
             if item.network in joined and item.activation_id not in self._running:
                 self._running.add(item.activation_id)

@@ -6,11 +6,14 @@ The uplink is cut at the router (packets silently dropped); 20 classifications t
 API succeed on the device; an upload that needs the corporate network waits there, also across
 an agent SIGKILL while still cut off; on restore all 20 records are in ``GET .../activations``
 within 10 s, each once, with the device's id and ``offline: true``; the upload runs only once
-the device joins ``corp`` (its networks file), and its record says so.
+the device joins ``corp`` (its networks file), and the photos' artifact it makes on the device is
+registered (made by that activation) and uploaded: the device's node store and the controller's
+blob store access logs show no byte of it before the join.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,13 +34,14 @@ CLASSIFY = '''from edgewhisk import policy
 def main(args):
     return {"state": "worn" if sum(args.get("pixels", [])) > 10 else "ok"}
 '''
-UPLOAD = '''from edgewhisk import policy
+UPLOAD = '''from edgewhisk import policy, produces
 
 
+@produces.data("field-photos", name="photos", locality="cloud")
 @policy.offline(node=["edge1"])
 @policy.data(network=["corp"], strict=True)
 def main(args):
-    return {"uploaded": len(args.get("photos", []))}
+    return {"photos": {"labelled": args["photos"]}, "uploaded": len(args["photos"])}
 '''
 CLASSIFICATIONS = 20
 SYNC_WITHIN_S = 10.0
@@ -61,6 +65,7 @@ def field(certificates: Certificates, tmp_path: Path) -> Iterator[dict[str, Any]
         networks = tmp_path / "networks"
         networks.write_text("4g\n")
         flags = ("--ca-file", str(certificates.ca), "--backoff-cap", "1", "--no-battery",
+                 "--store", str(workdir / "store"),
                  "--offline-dir", str(workdir / "offline"), "--local-api",
                  str(tmp_path / "local.sock"), "--api-key", controller.auth,
                  "--networks-file", str(networks), "--context-interval", "0.2")
@@ -71,6 +76,7 @@ def field(certificates: Certificates, tmp_path: Path) -> Iterator[dict[str, Any]
         try:
             yield {"topology": topology, "api": api, "agent": agent, "networks": networks,
                    "offline": workdir / "offline", "socket": tmp_path / "local.sock",
+                   "store": workdir / "store",
                    "controller": controller}
         finally:
             api.close()
@@ -128,4 +134,22 @@ def test_a_device_cut_off_classifies_syncs_once_and_uploads_only_on_corp(
     joined_ms = int(time.time() * 1000)
     field["networks"].write_text("4g\ncorp\n")
     record = api.wait_record(upload.activation_id, 60)
-    assert record["start"] >= joined_ms and record["response"]["result"] == {"uploaded": 2}
+    result = record["response"]["result"]
+    assert record["start"] >= joined_ms and result["uploaded"] == 2
+    photos = result["photos"]["artifact"]                # made on the device, registered
+    ref = f"{photos['name']}@{photos['version']}"
+    version = poll(lambda: (doc := api.namespace.call(api.client.artifacts.get, ref))
+                   and "cloud" in doc["copies"] and doc, 60)
+    assert version["created_by"] == upload.activation_id and DEVICE in version["copies"]
+    # The access logs: no byte of the photos anywhere before the device joined corp.
+    device_log = access_log(field["store"] / "access.log", "field-photos")
+    cloud_log = access_log(field["controller"].data / "blobs-access.log", "field-photos")
+    assert [e["op"] for e in cloud_log][:1] == ["put"] and device_log[0]["op"] == "put"
+    assert min(e["ts"] for e in device_log + cloud_log) * 1000 >= joined_ms
+    print(f"{ref}: made on {DEVICE} and uploaded after it joined corp")
+
+
+def access_log(path: Path, name: str) -> list[dict[str, Any]]:
+    """The lines of an access log (node store or blob store) about artifact ``name``."""
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [line for line in lines if f"/{name}@" in line["key"]]

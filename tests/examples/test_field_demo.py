@@ -2,7 +2,9 @@
 
 Its rows show each step, and they are checked against the claims: the cut-off tablet classified
 with records made on it, every one stored once when the uplink came back while the upload still
-waited, the upload ran only after joining corp, and the retrained model is a new version."""
+waited, the upload ran only after joining corp and made the field photos' artifact there (its
+bytes in the cloud store only after the join: the scene checks the blob store's access log), and
+the retrained model, trained on it, is a new version."""
 
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ def test_the_field_technician_scene_runs_end_to_end() -> None:
     assert "waits on the tablet (not on corp)" in cut[1]
     assert "6/6 offline records stored once" in rows["back tablet-2"]
     assert "the upload still waits" in rows["back tablet-2"]
-    assert "the upload ran and synced (6 photos)" in rows["corp tablet-2"]
+    assert "the upload ran on the tablet (6 photos)" in rows["corp tablet-2"]
+    assert "field-photos@1" in rows["corp tablet-2"] and "no byte before corp" in rows[
+        "corp tablet-2"]
     assert "equipment-model@2" in rows["retrain cloud"] and "6 from the field" in rows[
         "retrain cloud"]

@@ -1,6 +1,6 @@
 """The field technicians' example: its annotations, the CNN's held-out accuracy, and the three
 mains chained in process with real artifact handles (train in the cloud, classify on a tablet,
-upload the field's photos, retrain with them).
+pack the field's photos into an artifact, retrain with it).
 
 (Through a real controller and tablets cut off from it: the field-technician demo.)"""
 
@@ -38,16 +38,23 @@ EXPECTED = {
                             "ref": "equipment-model", "locality": "cloud"}]},
     "classify": {"consumes": [{"kind": "model", "name": "model", "ref": "equipment-model"}],
                  "produces": [], "gates": [], "policies": [{"type": "offline"}]},
-    "upload": {"consumes": [], "produces": [], "gates": [],
+    "upload": {"consumes": [], "gates": [],
+               "produces": [{"kind": "data", "name": "photos", "ref": "field-photos",
+                             "locality": "cloud"}],
                "policies": [{"type": "offline"},
                             {"type": "data", "network": ["corp"], "strict": True}]},
+    "retrain": {"consumes": [{"kind": "data", "name": "photos", "ref": "field-photos"}],
+                "gates": [], "policies": [],
+                "produces": [{"kind": "model", "name": "equipment-model",
+                              "ref": "equipment-model", "locality": "cloud"}]},
 }
 
 
 @pytest.mark.parametrize("name", [
     pytest.param("train", id="train produces the model in the cloud"),
     pytest.param("classify", id="classify may run on any tablet, offline too"),
-    pytest.param("upload", id="upload moves the field's photos only over corp"),
+    pytest.param("upload", id="upload makes the field's photos an artifact, only on corp"),
+    pytest.param("retrain", id="retrain consumes them in the cloud"),
 ])
 def test_the_annotations_say_where_each_step_may_run(name: str) -> None:
     assert describe(_action(name).main) == {"version": 1, **EXPECTED[name]}
@@ -84,5 +91,9 @@ def test_train_classify_upload_retrain_in_process(tmp_path: Path) -> None:
     uploaded = _action("upload").main({"photos": labelled})
     assert uploaded["count"] == 30
     assert "bad photos" in _action("upload").main({"photos": [{"state": "new"}]})["error"]
-    retrained = _action("train").main({"seed": 1, "field_photos": uploaded["field_photos"]})
+    path, fmt = save_artifact(uploaded["photos"], tmp_path / "photos")
+    assert fmt == "npz"
+    handle = ArtifactHandle("photos", "data", None, lambda: path, format=fmt)
+    retrained = _action("retrain").main({"seed": 1}, photos=handle)
     assert retrained["samples"]["field"] == 30 and retrained["accuracy"] >= 0.9
+    assert retrained["samples"]["train"] == trained["samples"]["train"] + 30

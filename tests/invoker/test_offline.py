@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import signal
 import sqlite3
 import time
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 import requests
 from controller.api.harness import Controller, create_action, started, wskprops_env
+from edgewhisk_cli.action import python_action
 from edgewhisk_client import LocalClient
 from edgewhisk_devkit import Relay
 
@@ -226,3 +228,128 @@ def test_work_that_needs_corp_waits_on_the_device_across_a_restart(
             assert annotation(record, "offline") is True and invoker_of(record) == DEVICE
         listed = api.json("GET", "activations", params={"name": "upload", "limit": 200})
         assert sorted(r["activationId"] for r in listed) == ids   # each once
+
+
+CAPTURE = '''from edgewhisk import policy, produces
+
+
+@produces.data("field-photos/{site}", name="photos", locality="cloud")
+@policy.offline(node=["DEVICE"])
+def main(args):
+    return {"photos": {"labelled": args.get("labelled", [])}, "count": len(args["labelled"])}
+'''.replace("DEVICE", DEVICE)
+
+
+def kept_then_cut(api: Any, agent: AgentProcess, relay: Relay, name: str, code: str,
+                  folder: Path) -> None:
+    """Deploy ``code`` (its decorators make its annotation), start the agent, wait until it
+    keeps its copy, cut its uplink."""
+    source = folder / f"{name}.py"
+    source.write_text(code)
+    api.actions.put(name, python_action(name, source))
+    agent.start()
+    agent.wait_registered()
+    agent.wait_log(f"keeping guest/{name}@0.0.1 for offline use")
+    cut(relay, agent)
+
+
+def test_artifacts_made_cut_off_are_registered_on_reconnect_once_and_uploaded(
+        controller: Controller, device: dict[str, Any], tmp_path: Path) -> None:
+    relay = device["relay"]
+    agent = device["again"]("--store", str(tmp_path / "store"))
+    with controller.client() as api:
+        kept_then_cut(api, agent, relay, "capture", CAPTURE, tmp_path)
+        made = []
+        for n in (1, 2):
+            answer = local(device).invoke("capture", {"site": "s1", "labelled": ["ok"] * n})
+            assert answer.status == 200, answer.body
+            reference = answer.body["response"]["result"]["photos"]["artifact"]
+            assert reference["version"] is None                    # the registry's to give
+            assert reference["key"] == f"guest/field-photos/s1@offline-{answer.activation_id}"
+            made.append((answer.activation_id, reference["sha256"]))
+
+        relay.refusing = False
+        agent.wait_registered(2)
+        for aid, _ in made:
+            agent.wait_log(f"offline-{aid} is registered as guest/field-photos/s1@")
+        versions = api.json("GET", "artifacts/field-photos/s1/versions")
+        by_activation = {v["created_by"]: v for v in versions}
+        assert sorted(by_activation) == sorted(aid for aid, _ in made)     # once each
+        assert sorted(v["version"] for v in versions) == [1, 2]
+        for aid, sha in made:
+            version = by_activation[aid]
+            assert (version["sha256"], version["locality"]) == (sha, "cloud")
+            record = api.activations.get(aid)
+            assert record["response"]["result"]["photos"]["artifact"]["version"] == \
+                version["version"]
+            key = f"field-photos/s1@{version['version']}"
+            assert wait_until(lambda key=key: "cloud" in api.json(
+                "GET", f"artifacts/{key}")["copies"])                 # uploaded after sync
+            content = api.request("GET", f"artifacts/{key}/content")
+            assert hashlib.sha256(content.content).hexdigest() == sha
+        assert wait_until(lambda: uploads(device["offline"]) == 0)
+    assert "@offline-" not in (tmp_path / "store" / "index.json").read_text()
+
+
+def uploads(folder: Path) -> int:
+    with contextlib.closing(sqlite3.connect(folder / "offline.sqlite3")) as db:
+        return int(db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0])
+
+
+PACK = '''from edgewhisk import policy, produces
+
+
+@produces.data("corp-photos", name="photos", locality="cloud")
+@policy.offline(node=["DEVICE"])
+@policy.data(network=["corp"], strict=True)
+def main(args):
+    return {"photos": {"labelled": args["labelled"]}}
+'''.replace("DEVICE", DEVICE)
+
+
+def test_data_confined_to_corp_is_uploaded_only_while_the_device_is_on_corp(
+        controller: Controller, device: dict[str, Any], tmp_path: Path) -> None:
+    networks = tmp_path / "networks"
+    networks.write_text("corp\n")
+    relay = device["relay"]
+    agent = device["again"]("--store", str(tmp_path / "store"), "--networks-file",
+                            str(networks), "--context-interval", "0.2")
+    with controller.client() as api:
+        kept_then_cut(api, agent, relay, "pack", PACK, tmp_path)
+        made = local(device).invoke("pack", {"labelled": ["ok", "worn"]})
+        assert made.status == 200, made.body                # on corp, cut off: runs here
+        networks.write_text("4g\n")                         # leaves corp, then the uplink is back
+        agent.wait_log("on networks: 4g")
+        relay.refusing = False
+        agent.wait_registered(2)
+        agent.wait_log(f"offline-{made.activation_id} is registered as guest/corp-photos@1")
+        agent.wait_log("upload of guest/corp-photos@1 waits for network corp")
+        time.sleep(1.0)
+        assert api.json("GET", "artifacts/corp-photos@1")["copies"] == [DEVICE]  # no byte yet
+        assert uploads(device["offline"]) == 1
+        networks.write_text("4g\ncorp\n")
+        assert wait_until(lambda: "cloud" in api.json("GET", "artifacts/corp-photos@1")["copies"])
+        assert wait_until(lambda: uploads(device["offline"]) == 0)
+
+
+def test_an_output_the_controller_does_not_register_leaves_the_device(
+        controller: Controller, device: dict[str, Any], tmp_path: Path) -> None:
+    relay = device["relay"]
+    agent = device["again"]("--store", str(tmp_path / "store"))
+    with controller.client() as api:
+        model = api.request("PUT", "artifacts/field-photos/s1", data=b"weights",
+                            params={"kind": "model"})                # the name is a model's
+        assert model.status_code == 200, model.text
+        kept_then_cut(api, agent, relay, "capture", CAPTURE, tmp_path)
+        made = local(device).invoke("capture", {"site": "s1", "labelled": ["ok"]})
+        assert made.status == 200, made.body
+        relay.refusing = False
+        agent.wait_registered(2)
+        agent.wait_log(f"field-photos/s1@offline-{made.activation_id} was not registered by "
+                       f"the controller; dropped")
+        assert wait_until(lambda: unsynced(device["offline"]) == 0)   # the record is stored
+        assert api.activations.get(made.activation_id)["response"]["success"]
+        assert [v["kind"] for v in api.json("GET", "artifacts/field-photos/s1/versions")] == \
+            ["model"]
+    assert "@offline-" not in (tmp_path / "store" / "index.json").read_text()
+    assert uploads(device["offline"]) == 0

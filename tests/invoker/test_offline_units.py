@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from edgewhisk_invoker.artifacts import DeviceArtifacts
 from edgewhisk_invoker.config import AgentConfig
-from edgewhisk_invoker.exceptions import BadRequest, Unavailable
+from edgewhisk_invoker.exceptions import BadRequest, Forbidden, Unavailable
 from edgewhisk_invoker.local_run import LocalRunner
 from edgewhisk_invoker.network_file import read_networks
 from edgewhisk_invoker.offline_state import OfflineState, Waiting, new_activation_id
 from edgewhisk_runtime.artifacts.store import NodeStore
-from edgewhisk_tunnel import OfflineAction, OfflineRecord, Outcome, RunSpec
+from edgewhisk_tunnel import OfflineAction, OfflineRecord, Outcome, Produce, RunSpec
 
 SPEC = RunSpec(key="guest/a@0.0.1#d", kind="python:3", code="def main(a): return a",
                binary=False, main="main", image=None, env={}, memory_mb=128,
@@ -47,6 +47,16 @@ def test_the_state_survives_a_reopen_and_forgets_only_what_was_confirmed(tmp_pat
     assert again.action_names() == ["guest/a", "guest/b"]
     assert [r.activation_id for r in again.records()] == ids          # oldest first
     assert again.waiting() == [Waiting(ids[0], "corp", "guest/a", {"x": 1}, 5)]
+    again.add_upload("guest/photos@offline-a", (("corp", "lab"),))
+    again.add_upload("guest/notes@offline-b")
+    again.close()
+    again = OfflineState(tmp_path)
+    again.rename_upload("guest/photos@offline-a", "guest/photos@3")
+    again.rename_upload("guest/photos@offline-a", "guest/photos@3")   # a repeated answer
+    assert again.uploads() == [("guest/photos@3", (("corp", "lab"),)),
+                               ("guest/notes@offline-b", ())]
+    again.uploaded("guest/photos@3")
+    assert [key for key, _ in again.uploads()] == ["guest/notes@offline-b"]
     again.synced((ids[1],))
     assert [r.activation_id for r in again.records()] == [ids[0], ids[2]]
     assert again.keep_only(("guest/b",)) == ["guest/a"] and again.action("guest/a") is None
@@ -79,8 +89,6 @@ MODEL = {"kind": "model", "name": "model", "ref": "model"}
     pytest.param(None, "holds no copy of guest/a", id="no copy: 503 says so"),
     pytest.param(copy(policies=[{"type": "offline", "node": ["tablet-9"]}]),
                  "does not allow invoker tablet-1", id="a copy another device may keep"),
-    pytest.param(copy(produces=[{"kind": "data", "name": "p", "ref": "p"}]),
-                 "produces artifacts", id="an action that produces artifacts"),
     pytest.param(copy(consumes=[{"kind": "model", "name": "m", "selector": {"type": "x"}}]),
                  "by selector", id="a model chosen by selector"),
     pytest.param(copy(consumes=[{"kind": "data", "name": "d", "ref": "readings"}]),
@@ -129,6 +137,53 @@ def test_a_consumed_artifact_is_the_newest_version_held(runner: LocalRunner) -> 
     runner.state.keep_action(copy(consumes=[MODEL]))
     (consumed,) = runner.prepare("guest/a", {}, ("corp",)).consumes
     assert (consumed.name, consumed.key, consumed.size) == ("model", "guest/model@2", 7)
+
+
+PHOTOS = {"kind": "data", "name": "photos", "ref": "{site}/photos"}
+
+
+@pytest.mark.parametrize(("annotation", "produces"), [
+    pytest.param({"produces": [PHOTOS]},
+                 [Produce("photos", "data", "guest/s1/photos@offline-AID", "cloud")],
+                 id="no input: as wide as cloud, under its provisional key"),
+    pytest.param({"consumes": [MODEL], "produces": [PHOTOS]},
+                 [Produce("photos", "data", "guest/s1/photos@offline-AID", "network:corp")],
+                 id="from a network:corp input: network:corp"),
+    pytest.param({"consumes": [MODEL], "produces": [{**PHOTOS, "locality": "local"}]},
+                 [Produce("photos", "data", "guest/s1/photos@offline-AID", "local")],
+                 id="narrower than its inputs, as declared"),
+])
+def test_outputs_are_named_by_their_bound_ref_and_get_the_locality_their_inputs_allow(
+        runner: LocalRunner, annotation: dict, produces: list[Produce]) -> None:
+    runner.state.keep_action(copy(**annotation))
+    prepared = runner.prepare("guest/a", {"site": "s1"}, ("corp",))
+    assert list(prepared.produces("AID")) == produces
+
+
+@pytest.mark.parametrize(("params", "error"), [
+    pytest.param({"site": "s1"}, Forbidden, id="wider than its inputs: 403, nothing runs"),
+    pytest.param({}, BadRequest, id="an unbound variable in its ref: 400"),
+])
+def test_an_output_that_cannot_be_made_is_refused_before_the_run(
+        runner: LocalRunner, params: dict, error: type[Exception]) -> None:
+    runner.state.keep_action(copy(consumes=[MODEL],
+                                  produces=[{**PHOTOS, "locality": "cloud"}]))
+    with pytest.raises(error):
+        runner.prepare("guest/a", params, ("corp",))
+
+
+def test_provisional_keys_are_not_reported_as_held(runner: LocalRunner, tmp_path: Path) -> None:
+    store = runner.artifacts.store
+    assert store is not None
+    made = tmp_path / "made"
+    made.write_bytes(b"photo")
+    entry = asyncio.run(store.ingest("guest/photos@offline-AID", made, format="bytes",
+                                     kind="data", locality="cloud", pinned=True))
+    assert runner.artifacts.keys() == ("guest/model@2",)
+    renamed = store.rename("guest/photos@offline-AID", "guest/photos@4")
+    assert (renamed.key, renamed.sha256, renamed.pinned) == ("guest/photos@4", entry.sha256, True)
+    assert runner.artifacts.keys() == ("guest/model@2", "guest/photos@4")
+    assert store.path("guest/photos@4").read_bytes() == b"photo"
 
 
 @pytest.mark.parametrize(("text", "networks"), [

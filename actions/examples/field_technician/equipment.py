@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 STATES = ("ok", "worn", "cracked")
+METADATA = {"type": "classifier", "trained_on": "equipment", "input": ["photo16x16"]}
+"""The registry metadata of every version of the model (a selector may pick it by type)."""
 SIZE = 16
 
 
@@ -135,3 +137,22 @@ def labelled(items: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         states.append(STATES.index(item["state"]))
     return np.asarray(images, dtype=np.float32).reshape(-1, 1, SIZE, SIZE), \
         np.asarray(states, dtype=np.int64)
+
+
+def fit(seed: int = 0, samples: int = 600, epochs: int = 5,
+        field: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Any, dict[str, Any]]:
+    """Train the CNN on the seeded set's training split (plus ``field``: photos labelled in the
+    field) and report its held-out accuracy: the net and ``{accuracy, samples, final_loss}``."""
+    x, y = photos(samples, seed=seed)
+    (train_x, train_y), (test_x, test_y) = split(x, y)
+    field_count = 0
+    if field is not None and len(field[1]):
+        field_count = len(field[1])
+        train_x = np.concatenate([train_x, np.asarray(field[0], dtype=np.float32)])
+        train_y = np.concatenate([train_y, np.asarray(field[1], dtype=np.int64)])
+    net = build_net(seed=seed)
+    losses = train(net, train_x, train_y, epochs=epochs, seed=seed)
+    return net, {"accuracy": round(accuracy(net, test_x, test_y), 4),
+                 "samples": {"train": len(train_y), "held_out": len(test_y),
+                             "field": field_count},
+                 "final_loss": round(losses[-1], 4)}

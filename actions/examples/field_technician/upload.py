@@ -2,9 +2,12 @@
 
 ``@policy.data(network=["corp"], strict=True)``: the photos are the company's data and move
 only on its network, so on a tablet that is not on ``corp`` the upload waits, on the device and
-durably (an agent restart keeps it), and runs when the tablet joins ``corp``; its record, which
-carries the photos to the cloud, syncs from there. ``@policy.offline()`` lets the tablet keep
-it. Parameters: ``photos``, a list of ``{"pixels", "state"}``.
+durably (an agent restart keeps it), and runs when the tablet joins ``corp``. It packs the
+photos into a ``field-photos`` data artifact (``npz``: ``x`` the photos, ``y`` their states),
+made on the tablet: kept in its node store, registered when the run's record syncs (its version
+allocated then, ``created_by`` this activation) and then uploaded to the cloud store, where
+``retrain.py`` consumes it. ``@policy.offline()`` lets the tablet keep this action.
+Parameters: ``photos``, a list of ``{"pixels", "state"}``.
 """
 
 from __future__ import annotations
@@ -12,15 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 import equipment
-from edgewhisk import policy
+from edgewhisk import policy, produces
 
 
+@produces.data("field-photos", name="photos", locality="cloud")
 @policy.offline()
 @policy.data(network=["corp"], strict=True)
 def main(args: dict[str, Any]) -> dict[str, Any]:
-    photos = args.get("photos", [])
     try:
-        equipment.labelled(photos)
+        x, y = equipment.labelled(args.get("photos", []))
     except ValueError as error:
         return {"error": f"bad photos: {error}"}
-    return {"field_photos": photos, "count": len(photos)}
+    return {"photos": {"x": x, "y": y}, "count": len(y)}

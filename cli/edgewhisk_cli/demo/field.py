@@ -5,9 +5,10 @@ the cloud) and two ``edgewhisk invoker`` agents, ``tablet-1`` and ``tablet-2``, 
 TCP relay the demo cuts (``edgewhisk_devkit.Relay``: the uplink), each with its node store,
 its ``--offline-dir`` and its local invoke API on a unix socket, the app's only door:
 
-1. deploy   ``train``, ``classify`` (``policy.offline()``) and ``upload``
-            (``policy.offline()`` + ``policy.data(network=["corp"], strict=True)``); the
-            controller sends every tablet its copies of classify and upload
+1. deploy   ``train``, ``retrain``, ``classify`` (``policy.offline()``) and ``upload``
+            (``policy.offline()`` + ``policy.data(network=["corp"], strict=True)``, producing
+            the ``field-photos`` artifact); the controller sends every tablet its copies of
+            classify and upload
 2. train    the CNN in the cloud on the seeded photos: ``equipment-model@1`` (held-out
             accuracy), preloaded to both tablets (a plain preload: the standing preload
             policies of the context work are not used here)
@@ -16,8 +17,12 @@ its ``--offline-dir`` and its local invoke API on a unix socket, the app's only 
             tablet: its id, ``offline: true``) and queues an upload of the labelled photos,
             which waits on the tablet: it is not on ``corp``
 5. back     the uplink returns; every offline record syncs, once; the upload still waits
-6. corp     tablet-2 joins ``corp`` (its networks file); the upload runs and syncs
-7. retrain  the cloud retrains with the uploaded photos: ``equipment-model@2``, preloaded back
+6. corp     tablet-2 joins ``corp`` (its networks file); the upload runs on the tablet and
+            makes ``field-photos``, kept there until its record synced: then registered
+            (``field-photos@1``, ``created_by`` the tablet's activation) and its bytes uploaded
+            (the blob store's access log: not one byte before the tablet joined ``corp``)
+7. retrain  the cloud retrains with them (``retrain`` consumes ``field-photos``):
+            ``equipment-model@2``, preloaded back
 
 It prints one row per step, and exits 0 (1 with the failing step and its logs).
 """
@@ -25,6 +30,7 @@ It prints one row per step, and exits 0 (1 with the failing step and its logs).
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -119,14 +125,14 @@ class _Scene:
         log = self.controller.log
         include = [self.examples / "equipment.py"]
         with answering("deploy", log):
-            for name in ("train", "classify", "upload"):
+            for name in ("train", "retrain", "classify", "upload"):
                 self.client.actions.put(name, python_action(
                     name, self.examples / f"{name}.py", include))
         for tablet in self.tablets:
             _wait(functools.partial(_logged, tablet, "keeping guest/upload"),
                   f"{tablet.id} keeps its copies", tablet.agent.log)
-        self.row("deploy", "-", "train, classify (policy.offline), upload (policy.offline, "
-                 "policy.data corp strict); copies kept by both tablets")
+        self.row("deploy", "-", "train, retrain, classify (policy.offline), upload "
+                 "(policy.offline, policy.data corp strict); copies kept by both tablets")
         self.train("train", {"seed": 0})
         photos, states = self.equipment.photos(OFFLINE_PHOTOS + 2, seed=5)
         for tablet, photo in zip(self.tablets, photos[:2], strict=True):
@@ -159,16 +165,34 @@ class _Scene:
         assert self.record(upload_id) is None
         self.row("back", tablet.id, f"uplink back: {synced}/{len(ids)} offline records "
                  f"stored once by the controller; the upload still waits")
+        joined = time.time()
         tablet.networks.write_text("4g\ncorp\n")
         record = _wait(lambda: self.record(upload_id), "the upload on corp",
                        tablet.agent.log)
-        self.row("corp", tablet.id, f"joined corp: the upload ran and synced "
-                 f"({record['response']['result']['count']} photos)")
-        self.train("retrain", {"seed": 1,
-                               "field_photos": record["response"]["result"]["field_photos"]})
+        photos_ref = self.uploaded(record, joined)
+        self.row("corp", tablet.id, f"joined corp: the upload ran on the tablet "
+                 f"({record['response']['result']['count']} photos); its artifact registered "
+                 f"once synced, then uploaded (no byte before corp)", artifact=photos_ref)
+        self.train("retrain", {"seed": 1})
+
+    def uploaded(self, record: dict[str, Any], joined: float) -> str:
+        """The field photos' version, once its bytes reached the cloud store: made by the
+        upload's activation, and no byte of it in the blob store before ``joined``."""
+        reference = record["response"]["result"]["photos"]["artifact"]
+        ref = f"{reference['name']}@{reference['version']}"
+        doc = _wait(lambda: (d := self.client.artifacts.get(ref)) and "cloud" in d["copies"]
+                    and d, f"{ref} uploaded", self.controller.log)
+        if doc["created_by"] != record["activationId"]:
+            raise DemoError(f"{ref} was made by {doc['created_by']}, not the upload")
+        puts = [e for e in _blob_log(self.controller) if e.get("op") == "put"
+                and e.get("key", "").endswith(f"/{ref}")]
+        if not puts or min(float(e["ts"]) for e in puts) < joined:
+            raise DemoError(f"{ref}: bytes in the cloud store before the tablet joined corp: "
+                            f"{puts}")
+        return ref
 
     def train(self, step: str, params: dict[str, Any]) -> None:
-        done = invoke(self.client, "train", params, step, self.controller.log)
+        done = invoke(self.client, step, params, step, self.controller.log)
         result = done.result
         with answering(f"{step}: preload", self.controller.log):
             ref = f"equipment-model@{self.client.artifacts.get('equipment-model')['version']}"
@@ -190,6 +214,12 @@ class _Scene:
     def check(self, answer: Any, status: int, what: str) -> None:
         if answer.status != status:
             raise DemoError(f"{what}: HTTP {answer.status}: {answer.body}")
+
+
+def _blob_log(controller: Controller) -> list[dict[str, Any]]:
+    """The controller's blob store access log (one JSON object a line)."""
+    path = controller.data / "blobs-access.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def _logged(tablet: Tablet, text: str) -> bool:

@@ -26,6 +26,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from edgewhisk_runtime.artifacts import locality as ordering
+from edgewhisk_runtime.artifacts.locality import network_of
+
 from .exceptions import InvalidArtifact, LocalityRefused
 
 if TYPE_CHECKING:
@@ -66,10 +69,6 @@ def check_upload(name: str, locality: str, *, has_content: bool) -> None:
         raise LocalityRefused(
             f"{rule(name, locality)}: register it with held_by=INVOKER, sha256 and size, "
             "and no content")
-
-
-def network_of(locality: str) -> str | None:
-    return locality[len("network:"):] if locality.startswith("network:") else None
 
 
 def label(doc: Mapping[str, Any]) -> str:
@@ -152,26 +151,9 @@ def check_placement(consumed: Iterable[Mapping[str, Any]], invoker: InvokerState
 
 
 def widest(consumed: Iterable[Mapping[str, Any]]) -> str:
-    """The widest locality an output of ``consumed`` may have: ``local`` from any local
-    input (or from inputs of two networks), ``network:N`` from inputs of network N, else
-    ``cloud``."""
-    networks = set()
-    for doc in consumed:
-        if doc["locality"] == LOCAL:
-            return LOCAL
-        network = network_of(doc["locality"])
-        if network is not None:
-            networks.add(network)
-    if len(networks) > 1:
-        return LOCAL
-    return f"network:{networks.pop()}" if networks else CLOUD
-
-
-def _wider(locality: str, than: str) -> bool:
-    rank = {LOCAL: 0, CLOUD: 2}
-    if network_of(locality) is not None and network_of(than) is not None:
-        return locality != than
-    return rank.get(locality, 1) > rank.get(than, 1)
+    """The widest locality an output of ``consumed`` may have (``edgewhisk_runtime``'s
+    ordering, shared with a device that runs an action cut off)."""
+    return ordering.widest(doc["locality"] for doc in consumed)
 
 
 def check_produce(consumed: Sequence[Mapping[str, Any]],
@@ -181,9 +163,9 @@ def check_produce(consumed: Sequence[Mapping[str, Any]],
     ``network:N``."""
     allowed = widest(consumed)
     for name, locality in produces:
-        if not _wider(locality, allowed):
+        if not ordering.wider(locality, allowed):
             continue
-        source = next(doc for doc in consumed if _wider(locality, doc["locality"])
+        source = next(doc for doc in consumed if ordering.wider(locality, doc["locality"])
                       or doc["locality"] == LOCAL)
         raise LocalityRefused(
             f"{rule(label(source), source['locality'])}: an output may not be wider than its "

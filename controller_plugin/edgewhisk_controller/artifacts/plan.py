@@ -85,14 +85,18 @@ class ArtifactPlan:
         return sizes
 
     def lineage(self) -> dict[str, Any]:
-        """``{"model": key, "data": [keys]}`` of what was consumed (``model`` a list when
-        several models were, absent when none was)."""
-        models = [doc["_id"] for doc in self.docs if doc["kind"] == "model"]
-        lineage: dict[str, Any] = {"data": [doc["_id"] for doc in self.docs
-                                            if doc["kind"] == "data"]}
-        if models:
-            lineage["model"] = models[0] if len(models) == 1 else models
-        return lineage
+        """``lineage_of`` what was consumed."""
+        return lineage_of(self.docs)
+
+
+def lineage_of(docs: Sequence[Doc]) -> dict[str, Any]:
+    """``{"model": key, "data": [keys]}`` of the consumed versions ``docs`` (``model`` a list
+    when several models were, absent when none was)."""
+    models = [doc["_id"] for doc in docs if doc["kind"] == "model"]
+    lineage: dict[str, Any] = {"data": [doc["_id"] for doc in docs if doc["kind"] == "data"]}
+    if models:
+        lineage["model"] = models[0] if len(models) == 1 else models
+    return lineage
 
 
 def _reference(doc: Doc) -> Mapping[str, Any] | None:

@@ -244,6 +244,22 @@ class ArtifactRegistry:
             f"({', '.join(map(str, sorted(held)))}) is held back by its gates (status gated); "
             f"pin one as {name}@{max(held)}")
 
+    async def made_by(self, ns: str, name: str, activation_id: str) -> Doc | None:
+        """The version of ``name`` that activation ``activation_id`` produced, if registered
+        (a device's offline record delivered twice registers its artifacts once)."""
+        check_name(name)
+        found = await self.store.list(ARTIFACTS, prefix=f"{ns}/{name}@",
+                                      filters={"created_by": activation_id}, limit=1)
+        return found[0] if found else None
+
+    async def add_copy(self, key: str, copy: str) -> Doc:
+        """``copy`` (a store id: ``cloud`` or an invoker) now holds the bytes of ``key``."""
+        def add(doc: Doc) -> Doc:
+            doc["copies"] = [*(c for c in doc.get("copies", []) if c != copy), copy]
+            return doc
+
+        return await update(self.store, ARTIFACTS, key, add)
+
     async def add_verdicts(self, key: str, verdicts: list[dict[str, Any]]) -> None:
         """Append gate verdicts (a drift gate's firing) to the version ``key`` (the last
         ``MAX_VERDICTS`` are kept); a version deleted meanwhile is left alone."""

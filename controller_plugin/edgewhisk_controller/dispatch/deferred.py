@@ -15,9 +15,10 @@ document kept (an expired one is recorded at once).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..placement.interface import PlacementRequest, Unschedulable
+from ..placement.interface import Decision, PlacementRequest, Unschedulable
 from ..schema import activation as act
 from .exceptions import PendingCancelled, PendingExpired
 from .job import Job
@@ -65,16 +66,19 @@ def _seconds(ms: int) -> str:
 
 async def place_or_wait(d: Dispatcher, job: Job, activation_id: str,
                         request: PlacementRequest, bound: BoundAction,
-                        first: Unschedulable) -> tuple[str | act.ActivationRecord, dict[str, Any]]:
+                        first: Unschedulable, place: Callable[[], Decision] | None = None
+                        ) -> tuple[str | act.ActivationRecord, dict[str, Any]]:
     """Wait until ``job`` is placed: ``(invoker id, annotation)`` (the invoker already
-    charged), or ``(record, annotation)`` of the wait that ended unplaced."""
+    charged), or ``(record, annotation)`` of the wait that ended unplaced. ``place``: how to
+    try again (default: the placement engine alone)."""
     wait_s = bound.compiled.wait_s
     assert wait_s is not None, "only an action with policy.wait waits"
     known = d.journal.pending_of(activation_id)
     since = int(known["since"]) if known else now_ms()
     until = int(known["until"]) if known else since + int(wait_s * 1000)
     item = Waiting(activation_id, job.ns, request.action, since, until,
-                   lambda: d.placement.place(request, bound), request.memory_mb, request.key,
+                   place or (lambda: d.placement.place(request, bound)), request.memory_mb,
+                   request.key,
                    first, asyncio.get_running_loop().create_future())
     info = item.describe()
     if until <= now_ms():  # it expired while the controller was down

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import time
 import uuid
@@ -37,7 +38,9 @@ import edgewhisk
 from edgewhisk_runtime.containers.exceptions import NamespaceRefused
 
 from .. import preprocess
+from ..artifacts.exceptions import LocalityRefused
 from ..artifacts.gates import GateKeeper
+from ..artifacts.plan import ArtifactPlan
 from ..artifacts.standing import StandingPreloads
 from ..exceptions import ControllerError
 from ..invokers.interface import Invoker
@@ -48,7 +51,17 @@ from ..schema import stored
 from ..schema.exceptions import CorruptedAction
 from ..stores import Doc, Store
 from ..tunnel.exceptions import InvokerLost, TunnelError
-from . import artifacts, conductor, deferred, fanout, gating, resolve, sequence, triggers
+from . import (
+    artifacts,
+    conductor,
+    deferred,
+    fanout,
+    gating,
+    resolve,
+    sequence,
+    sources,
+    triggers,
+)
 from .exceptions import DispatcherClosed, NotPending
 from .growth import DataGrowth
 from .job import Accounting, Job
@@ -337,6 +350,21 @@ class Dispatcher:
             raise CorruptedAction(f"The action's edgewhisk annotation is invalid: {exc}") from exc
         return preprocess.bind(compiled, stored.merged_parameters(job.action, job.payload))
 
+    def _place(self, request: PlacementRequest, bound: BoundAction,
+               planned: ArtifactPlan) -> Decision:
+        """The placement engine's decision, unless a ``network:`` version the activation
+        consumes has no holder in its network now (``sources.py``: it waits, or fails, until
+        one is). A choice the locality rules refuse is left for ``artifacts.check`` to refuse,
+        naming the rule, as before."""
+        decision = self.placement.place(request, bound)
+        if not isinstance(decision, str) or not planned.consumed:
+            return decision
+        try:
+            artifacts.check(planned, self.invokers.get(decision), bound)
+        except LocalityRefused:
+            return decision
+        return sources.unreachable(planned.docs, self.invokers.states) or decision
+
     def _request(self, job: Job, site: str | None) -> PlacementRequest:
         return PlacementRequest(
             action=stored.action_path(job.ns, job.action),
@@ -438,14 +466,15 @@ class Dispatcher:
                                                 response=refused.response),
                                    action, refused.entries)
         request = self._request(job, bound.site)
-        decision = job.invoker or self.placement.place(request, bound)
+        place = functools.partial(self._place, request, bound, planned)
+        decision = job.invoker or place()
         waited: dict[str, Any] | None = None
         if isinstance(decision, Unschedulable):
             if bound.compiled.wait_s is None or job.invoker is not None \
                     or job.in_composition:  # fan-out children and components do not wait
                 return self.failure(job, activation_id, decision.reason)
             placed, waited = await deferred.place_or_wait(self, job, activation_id, request,
-                                                          bound, decision)
+                                                          bound, decision, place)
             if not isinstance(placed, str):
                 return deferred.annotate(placed, waited)
             decision = placed  # charged already: the first _run_on does not charge again

@@ -17,13 +17,18 @@ never reads the entity store itself.
   another namespace's action is foreign (the connection is closed, nothing stored: an honest
   agent never holds such a copy). A record of an action that does not exist or does not allow
   this device offline (now) is refused and not stored, but confirmed all the same, so that the
-  device forgets it instead of sending it on every reconnect; the refusal is logged.
+  device forgets it instead of sending it on every reconnect; the refusal is logged. The
+  artifacts the record produced are registered first (``offline_artifacts.py``: versions
+  allocated once per activation, the gates, the locality rule), so that the stored record's
+  result holds their registry references; the answer maps each provisional key the device
+  kept them under to its registry key.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from edgewhisk.offline import may_cache, offline_policy
 from edgewhisk_runtime.containers.interface import RunOutcome
@@ -36,7 +41,11 @@ from ..schema.exceptions import CorruptedAction
 from ..stores import Conflict, Store
 from ..stores.interface import get_or_none
 from ..tunnel.twins import run_outcome, run_spec
+from .offline_artifacts import OfflineArtifacts
 from .spec import spec_of
+
+if TYPE_CHECKING:
+    from ..artifacts import ArtifactRegistry
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +53,12 @@ STORED = "stored"
 DUPLICATE = "duplicate"
 
 
-
 class OfflineService:
-    def __init__(self, store: Store, *, api_host: str) -> None:
+    def __init__(self, store: Store, *, api_host: str,
+                 artifacts: ArtifactRegistry | None = None) -> None:
         self.store = store
         self.api_host = api_host
+        self.outputs = OfflineArtifacts(artifacts)
 
     async def actions_for(self, namespace: str, register: Register) -> list[OfflineAction]:
         """Every action of ``namespace`` this device may keep, newest stored revision each."""
@@ -63,23 +73,29 @@ class OfflineService:
                 annotation=allowed, parameters=stored.parameters(doc)))
         return out
 
-    async def accept(self, namespace: str, register: Register, record: OfflineRecord) -> str:
+    async def accept(self, namespace: str, register: Register,
+                     record: OfflineRecord) -> tuple[str, Mapping[str, str]]:
         """Store the device-made ``record`` once: ``stored``, ``duplicate`` (stored before) or
-        why it was refused."""
+        why it was refused; and the registry key of each provisional key it produced."""
         if not record.name.startswith(f"{namespace}/"):
             raise ProtocolError(f"offline record {record.activation_id} of {record.name!r}: "
                                 f"not an action of namespace {namespace!r}",
                                 CloseCode.POLICY_VIOLATION)
         action = await get_or_none(self.store, stored.ACTIONS, record.name)
-        if action is None or _allowed(action, register.id, register.capabilities) is None:
+        annotation = None if action is None else \
+            _allowed(action, register.id, register.capabilities)
+        if action is None or annotation is None:
             return (f"refused: {record.name} does not allow invoker {register.id} to run it "
-                    f"offline")
-        rec = device_record(namespace, action, record, register.id)
+                    f"offline"), {}
+        registered = await self.outputs.register(
+            namespace, annotation, record, run_outcome(record.outcome), invoker=register.id,
+            owner=register.owner or namespace)
+        rec = device_record(namespace, action, record, register.id, registered.outcome)
         try:
             await self.store.put(act.COLLECTION, act.to_doc(rec))
         except Conflict:
-            return DUPLICATE
-        return STORED
+            return DUPLICATE, registered.keys
+        return STORED, registered.keys
 
 
 def _allowed(doc: Any, device: str, capabilities: Any) -> dict[str, Any] | None:
@@ -92,9 +108,8 @@ def _allowed(doc: Any, device: str, capabilities: Any) -> dict[str, Any] | None:
 
 
 def device_record(namespace: str, action: dict[str, Any], record: OfflineRecord,
-                  invoker_id: str) -> act.ActivationRecord:
+                  invoker_id: str, outcome: RunOutcome) -> act.ActivationRecord:
     """The OpenWhisk record of a run the device made offline (its own clock's times)."""
-    outcome: RunOutcome = run_outcome(record.outcome)
     try:
         kind = str(stored.exec_of(action)["kind"])
     except CorruptedAction:

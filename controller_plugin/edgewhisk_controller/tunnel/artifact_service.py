@@ -10,9 +10,12 @@ each refusal) and the devices obey. Per tunnel session a :class:`Transfers`
   device holding it: pulled from that device and streamed on, chunk by chunk within both
   credits, so the bytes never touch the controller's disk (``network:`` artifacts move only
   between members of their network; a ``local`` one never moves);
-- a device's ``upload`` offer (a produced ``cloud`` artifact, before its result) is accepted
-  only for a version planned for an activation running there, and streamed into the blob
-  store under that version's key with its sha256 verified;
+- a device's ``upload`` offer (a produced ``cloud`` artifact) is accepted only for a version
+  planned for an activation running there (before its result), or for a ``cloud`` version
+  produced there whose one copy is that device (a record it made offline registered it:
+  ``dispatch/offline_artifacts.py``; the offer's digest must be the version's),
+  and streamed into the blob store under that version's key with its sha256 verified (the
+  latter then gains its ``cloud`` copy here);
 - :meth:`ArtifactService.push` preloads a ``cloud`` version from the blob store to a device
   (``cached`` when the device holds it already);
 - :meth:`ArtifactService.held` keeps the registry's ``copies`` in step with what each device
@@ -152,12 +155,11 @@ class ArtifactService:
         assert device is not None
         if offer.purpose != "upload":
             raise TransferRefused(f"the controller accepts uploads only, not {offer.purpose}")
-        planned = device.planned_upload(offer.ref)
-        if planned is None:
-            raise TransferRefused(f"artifact {offer.ref} is not a cloud artifact produced by "
-                                  f"an activation running on invoker {device.id}")
         if self.registry is None:
             raise TransferRefused("this controller has no artifact registry")
+        synced = None
+        if device.planned_upload(offer.ref) is None:
+            synced = await self._made_offline(device, offer)
         ns, name, version = parse_key(offer.ref)
         if offer.size > self.registry.max_size:
             raise TransferRefused(f"artifact {offer.ref} ({offer.size} bytes) exceeds the "
@@ -167,7 +169,26 @@ class ArtifactService:
                                           sha256=offer.sha256, max_size=offer.size)
         except BlobError as exc:
             raise TransferRefused(f"artifact {offer.ref}: {exc}") from None
+        if synced is not None:
+            await self.registry.add_copy(synced["_id"], self.registry.blobs.NAME)
         log.info("invoker %s uploaded %s (%d bytes)", device.id, offer.ref, offer.size)
+
+    async def _made_offline(self, device: RemoteInvoker, offer: ArtifactOffer) -> Doc:
+        """The registry version of an upload of a ``cloud`` artifact the device produced
+        offline, or a refusal naming why it is not one."""
+        try:
+            doc = await self._doc(device, offer.ref)
+        except TransferRefused:
+            doc = None
+        if doc is None or doc.get("locality") != rules.CLOUD or not doc.get("created_by") \
+                or doc.get("copies") != [device.id]:
+            raise TransferRefused(f"artifact {offer.ref} is not a cloud artifact produced by "
+                                  f"an activation running on invoker {device.id}, nor one it "
+                                  f"produced offline and holds alone")
+        if (doc.get("sha256"), doc.get("size")) != (offer.sha256, offer.size):
+            raise TransferRefused(f"artifact {offer.ref}: the offer is not its registered "
+                                  f"content ({doc.get('size')} bytes, sha256 {doc.get('sha256')})")
+        return doc
 
     # -- the controller pushes -----------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -68,8 +68,10 @@ class OfflineHandler(Protocol):
 
     async def actions_for(self, namespace: str, register: Register) -> list[OfflineAction]: ...
 
-    async def accept(self, namespace: str, register: Register, record: OfflineRecord) -> str:
-        """``stored``, ``duplicate``, or why the record was refused (not stored)."""
+    async def accept(self, namespace: str, register: Register,
+                     record: OfflineRecord) -> tuple[str, Mapping[str, str]]:
+        """``stored``, ``duplicate``, or why the record was refused (not stored); and the
+        registry key allocated for each provisional key of an artifact it produced."""
 
 
 class TunnelHub:
@@ -126,10 +128,11 @@ class TunnelHub:
         if self.offline_work is None:
             raise ProtocolError("this controller does not accept offline records",
                                 CloseCode.POLICY_VIOLATION)
-        outcome = await self.offline_work.accept(session.token.namespace, register, record)
+        outcome, keys = await self.offline_work.accept(session.token.namespace, register,
+                                                       record)
         if outcome != "stored":
             log.warning("%r: offline record %s: %s", session, record.activation_id, outcome)
-        await session.send(OfflineSynced((record.activation_id,)))  # the device forgets it
+        await session.send(OfflineSynced((record.activation_id,), dict(keys)))  # forgotten
 
     # -- connections ------------------------------------------------------------------------
 

@@ -206,6 +206,27 @@ class NodeStore:
         finally:
             blob.unlink(missing_ok=True)
 
+    def rename(self, key: str, new_key: str) -> Entry:
+        """Keep the entry of ``key`` under ``new_key`` (same blob, same pin): an artifact a
+        device produced cut off gets its registry version once the controller allocated it.
+        ``ArtifactNotFound`` when ``key`` is not here; an entry already under ``new_key``
+        (a rename repeated after a crash) is replaced."""
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            if entry is None:
+                raise ArtifactNotFound(f"artifact '{key}' is not in the store of {self.by}")
+            old = self._entries.pop(new_key, None)
+            if old is not None:
+                self._drop_files(new_key)
+            os.replace(self.blobs / _name(key), self.blobs / _name(new_key))
+            shutil.rmtree(self.trees / _name(key), ignore_errors=True)
+            renamed = replace(entry, key=new_key)
+            self._entries[new_key] = renamed
+            self._save()
+            self._record("rename", renamed)
+        self._changed()
+        return renamed
+
     def remove(self, key: str) -> None:
         """Drop ``key`` (pinned or not); unknown keys are ignored."""
         with self._lock:

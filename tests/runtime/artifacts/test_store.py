@@ -241,3 +241,19 @@ def test_what_is_not_a_positive_size_is_refused_naming_it(text: str) -> None:
     with pytest.raises(ValueError) as caught:
         parse_size(text)
     assert repr(text) in str(caught.value)
+
+
+def test_a_renamed_entry_keeps_its_blob_and_pin_across_a_restart(tmp_path: Path) -> None:
+    store = NodeStore(tmp_path / "store", capacity_bytes=300, by="dev1")
+    _add(store, "guest/photos@offline-a1", b"photos", pinned=True)
+    _add(store, "guest/photos@2", b"older")
+    store.rename("guest/photos@offline-a1", "guest/photos@2")  # a repeat replaces the target
+    assert store.keys() == ["guest/photos@2"] and store.used_bytes == 6
+    assert ("rename", "guest/photos@2") in _log(store)
+    again = NodeStore(tmp_path / "store", capacity_bytes=300, by="dev1")
+    entry = again.get("guest/photos@2")
+    assert entry is not None and entry.pinned and again.path(entry.key).read_bytes() == b"photos"
+    before = _snapshot(again)
+    with pytest.raises(ArtifactNotFound):
+        again.rename("guest/photos@offline-a1", "guest/photos@3")
+    assert _snapshot(again) == before
