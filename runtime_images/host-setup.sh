@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the tests need from the host: the container engine (podman with runc, driven
 # through podman's Docker-compatible API by the `docker` SDK, debootstrap for the base image),
-# the process backend's sandbox (bubblewrap) and the tools of the NAT tests (ip, nft, openssl). Idempotent; needs root (see README for
-# what a non-root user does instead).
+# the process backend's sandbox (bubblewrap), the tools of the NAT tests (ip, nft, openssl) and
+# the Redis that Composer's parallel/map combinators need (redis-server, redis-cli).
+# Idempotent; needs root (see README for what a non-root user does instead).
 set -euo pipefail
 
 # tool -> the Debian package that provides it
 declare -A packages=([podman]=podman [runc]=runc [debootstrap]=debootstrap [ip]=iproute2
-                     [nft]=nftables [openssl]=openssl [bwrap]=bubblewrap [prlimit]=util-linux)
+                     [nft]=nftables [openssl]=openssl [bwrap]=bubblewrap [prlimit]=util-linux
+                     [redis-server]=redis-server [redis-cli]=redis-tools)
 need=()
 for tool in "${!packages[@]}"; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || need+=("${packages[$tool]}")

@@ -105,7 +105,8 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         app[tunnel.TUNNEL] = hub  # edge invokers join the registry through it
         opened.push_async_callback(hub.shutdown)
         dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port),
-                                artifacts=app[REGISTRY], durable=config.durable)
+                                artifacts=app[REGISTRY], durable=config.durable,
+                                composer_redis=config.composer_redis)
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
         await recover(dispatcher, hub.reclaim)  # what the last run accepted and left unfinished

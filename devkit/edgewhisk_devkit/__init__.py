@@ -5,7 +5,8 @@ What the demo, the benchmarks and the test harnesses need, in one place: a contr
 (:class:`Controller`), edge agents (``edgewhisk invoker``) that are ready when they registered
 (:class:`Agent`, :class:`Fleet`), each stopped by its pid (SIGTERM, then SIGKILL) with its log
 kept for the message of a failed start (:class:`StartError`), and a client bound to the
-controller (:meth:`Controller.client`). It imports only :mod:`edgewhisk_client` and
+controller (:meth:`Controller.client`), and a Redis for Composer's ``parallel``/``map``
+(:class:`Redis`). It imports only :mod:`edgewhisk_client` and
 :mod:`edgewhisk_runtime`.
 """
 
@@ -14,8 +15,10 @@ from .controller import UNLIMITED, Controller
 from .exceptions import StartError
 from .fleet import AgentSpec, Fleet
 from .process import Child, alive, children, descendants, edgewhisk_command
+from .redis import Redis
 
 __all__ = [
-    "UNLIMITED", "Agent", "AgentSpec", "Child", "Controller", "Fleet", "StartError", "alive",
+    "UNLIMITED", "Agent", "AgentSpec", "Child", "Controller", "Fleet", "Redis", "StartError",
+    "alive",
     "children", "descendants", "edgewhisk_command", "tunnel_url",
 ]
