@@ -10,13 +10,13 @@
 // Every step is a deployed edgewhisk action (actions/examples/pipelines), placed by its own
 // policy: prepare, train and validate in the cloud, serve on an edge device. The steps hand each
 // other artifacts by name ({dataset}/train, {dataset}/candidate-{trial}, {dataset}/model), never
-// bytes: the flow passes only the names and numbers each step needs. The gate is the platform's:
-// validate's result says the version's status, and the flow stops on `gated` without restating
-// the gate's rule.
+// bytes: the flow passes only the names and numbers each step needs. promote.js is the end it
+// shares with extended.js: validate, then stop at the gate or serve.
 const composer = require('openwhisk-composer')
+const promote = require('./promote')
 
 module.exports = composer.let(
-  { dataset: null, trial: '0', config: null, rows: null, features: 2, model: null, accuracy: null },
+  { dataset: null, config: null, rows: null },
   args => {
     dataset = args.dataset ?? null // a let variable cannot hold undefined
     config = args.config || {}
@@ -24,25 +24,9 @@ module.exports = composer.let(
     return { dataset, shape: args.shape, samples: args.samples, seed: args.seed, label_noise: args.label_noise }
   },
   'prepare',
-  () => Object.assign({ dataset, trial }, config),
+  () => Object.assign({ dataset, trial: '0' }, config),
   'train',
-  () => ({ dataset, trial }),
-  'validate',
-  validated => {
-    model = validated.model.artifact
-    accuracy = validated.accuracy
-    return { dataset, features, rows, status: model.status }
-  },
-  composer.if(
-    gated => gated.status === 'gated',
-    () => ({ error: `${model.key} held back by validate's gate (accuracy ${accuracy} on the test set): not promoted, not served` }),
-    composer.sequence(
-      'serve',
-      served => ({
-        dataset,
-        promoted: true,
-        model: { key: model.key, version: model.version, status: model.status },
-        accuracy,
-        served: served.served
-      })))
+  () => ({ dataset, trial: '0', serving: { dataset, features: 2, rows } }),
+  promote(),
+  promoted => Object.assign({ dataset }, promoted)
 )

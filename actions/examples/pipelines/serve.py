@@ -3,8 +3,9 @@
 Consumes ``{dataset}/model``: the registry resolves it to the latest version no gate held
 back (the one ``validate`` just promoted), and the device the placement policy picks
 (``node="edge"``, strict) fetches it through the tunnel into its store, where later
-activations find it cached. It scores the rows it is given (``rows``, lists of the data set's
-features) and returns the probabilities.
+activations find it cached. It scores the rows it is given (``rows``, each a list of the raw
+data set's ``features``, put through ``transform`` first when the model was trained on
+derived features: ``poly``) and returns the probabilities.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from edgewhisk import consumes, policy
 @policy.fn(node="edge", strict=True)
 def main(args: dict[str, Any], model: Any) -> dict[str, Any]:
     rows = np.asarray(args.get("rows", []), dtype=float).reshape(-1, int(args["features"]))
+    transform = args.get("transform")
+    if transform not in (None, "poly"):
+        raise ValueError(f"transform must be 'poly' or absent, got {transform!r}")
+    if transform == "poly":
+        rows = tabular.poly(rows)
     probabilities = tabular.predict_proba(dict(model.load()), rows) if len(rows) else []
     return {
         "dataset": args["dataset"],
