@@ -42,6 +42,7 @@ class Redis:
         self.host = host
         self.wrap = tuple(wrap)
         self.port = 0
+        self.pid = 0  # kept after the stop, for reports
         self.child: Child | None = None
 
     @property
@@ -63,7 +64,7 @@ class Redis:
             child.start()
             if child.wait_for(lambda lines: any(READY in line for line in lines),
                               START_TIMEOUT_S):
-                self.child = child
+                self.child, self.pid = child, child.pid
                 return self
             status = child.poll()
             child.stop()
@@ -83,10 +84,6 @@ class Redis:
         """SIGTERM and wait (SIGKILL if it hangs); idempotent."""
         child, self.child = self.child, None
         return None if child is None else child.stop()
-
-    @property
-    def pid(self) -> int:
-        return 0 if self.child is None else self.child.pid
 
     def __enter__(self) -> Redis:
         return self if self.child is not None else self.start()
