@@ -18,11 +18,15 @@ from typing import Any
 import pytest
 from controller.api.harness import Client, Controller, composer
 from edgewhisk_cli.action import python_action
+from edgewhisk_cli.demo.flow_steps import flow_steps
+from edgewhisk_cli.demo.timeline import draw
 from edgewhisk_devkit import AgentSpec, Fleet, Redis
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "composer_flows"
 PIPELINES = ROOT / "actions" / "examples" / "pipelines"
+STEPS = ("prepare", "features", "train", "validate", "serve")
+PNG = b"\x89PNG\r\n\x1a\n"
 LIMITS = {"timeout": 60_000, "memory": 256}
 CLOUD, EDGE = "cloud-node", "edge-1"
 NODES = [  # the cloud node first (placement ties go to the earliest registered)
@@ -43,7 +47,7 @@ def pipelines(redis: Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     root = tmp_path_factory.mktemp("pipelines")
     with Controller(root / "data", "--invokers", "0", "--composer-redis", redis.uri) as ctl, \
             ctl.client() as client, Fleet(client, NODES, root, stores=root / "stores"):
-        deploy_steps(client, ("prepare", "features", "train", "validate", "serve"))
+        deploy_steps(client, STEPS)
         yield ctl
 
 
@@ -91,3 +95,20 @@ def steps(client: Client, record: dict[str, Any]) -> list[Step]:
         if rec["name"] != record["name"]:
             found.append(Step(rec["name"], note(rec, "invoker"), rec))
     return found
+
+
+@pytest.fixture(scope="session")
+def timelines(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tests' artifacts folder for the pipelines' timeline PNGs (under pytest's base
+    temporary folder, which pytest keeps for the last three sessions)."""
+    return tmp_path_factory.getbasetemp() / "timelines"
+
+
+def timeline(client: Client, record: dict[str, Any], actions: tuple[str, ...], folder: Path,
+             name: str) -> Path:
+    """The run's timeline (the demo's drawing: a lane per invoker, a bar per step, arrows for
+    artifacts that crossed a tunnel) drawn into ``folder/NAME.png``; checked to be a PNG."""
+    steps_run = flow_steps(client, record["start"], client.artifacts.list(limit=200), actions)
+    path = draw(steps_run, record["start"], folder / f"{name}.png", name)
+    assert path.read_bytes()[:8] == PNG
+    return path

@@ -11,13 +11,14 @@ a sweep where nothing trained stops the flow, naming why, before anything is val
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from controller.api.harness import Client, Controller
 from edgewhisk_devkit import Redis
 
-from .conftest import CLOUD, EDGE, FLOWS, deploy, steps
+from .conftest import CLOUD, EDGE, FLOWS, STEPS, deploy, steps, timeline
 
 ROWS = [[0.0, 0.0], [2.0, 2.0]]  # inside the ring (class 1), outside it (class 0)
 CONFIGS = [{"lr": 0.05, "epochs": 50, "l2": 0.0}, {"lr": 0.5, "epochs": 200, "l2": 0.0},
@@ -49,12 +50,13 @@ def _overlapping(records: list[dict[str, Any]]) -> bool:
 
 
 def test_the_sweep_trains_in_parallel_and_the_best_configuration_is_served(
-    extended: Controller, redis: Redis
+    extended: Controller, redis: Redis, timelines: Path
 ) -> None:
     with extended.client() as client:
         done, trains = _run(client, {"dataset": "x1", "configs": CONFIGS, "rows": ROWS})
         assert done.success, done.record
         ran = steps(client, done.record)
+        timeline(client, done.record, STEPS, timelines, "extended")
     result = done.result
     assert [(s.name, s.invoker) for s in ran] == [
         ("prepare", CLOUD), ("features", CLOUD), ("validate", CLOUD), ("serve", EDGE)]

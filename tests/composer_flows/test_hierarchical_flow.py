@@ -24,7 +24,7 @@ from edgewhisk_cli.demo.fleet import CLOUD, nodes_for
 from edgewhisk_controller.config import ControllerConfig
 from edgewhisk_devkit import Fleet, Redis
 
-from .conftest import FLOWS, ROOT, deploy, note
+from .conftest import FLOWS, ROOT, deploy, note, timeline
 
 pytestmark = pytest.mark.mxnet  # the personal-assistant actions run MXNet
 
@@ -77,7 +77,7 @@ def _invoke(controller: Controller, params: dict[str, Any]) -> tuple[Any, dict[s
 
 
 def test_the_base_is_trained_in_the_cloud_and_refined_on_each_user_s_device(
-    assistant: tuple[Controller, Path], redis: Redis
+    assistant: tuple[Controller, Path], redis: Redis, timelines: Path
 ) -> None:
     controller, root = assistant
     held_out = glucose.split(glucose.user_readings("u1", 300))[1]
@@ -87,6 +87,7 @@ def test_the_base_is_trained_in_the_cloud_and_refined_on_each_user_s_device(
     assert done.success, done.record
     with controller.client() as client:
         registry = client.artifacts.list(limit=200)
+        timeline(client, done.record, ACTIONS, timelines, "hierarchical")
     result = done.result
     assert result["base"]["key"] == "guest/glucose-base@1"
     assert [u["usr"] for u in result["users"]] == USERS  # joined in the input's order

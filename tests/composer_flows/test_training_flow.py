@@ -11,12 +11,13 @@ the current one.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from controller.api.harness import Controller
 from edgewhisk_devkit import Redis
 
-from .conftest import CLOUD, EDGE, FLOWS, deploy, note, steps
+from .conftest import CLOUD, EDGE, FLOWS, STEPS, deploy, note, steps, timeline
 
 ROWS = [[0.5, 0.5], [-1.0, -1.0]]  # one row of each class (blobs: x0 + x1/2 > 0 is class 1)
 
@@ -29,13 +30,14 @@ def training(pipelines: Controller, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_a_good_model_is_validated_promoted_and_served_on_the_edge(
-    training: Controller, redis: Redis
+    training: Controller, redis: Redis, timelines: Path
 ) -> None:
     with training.client() as client:
         done = client.actions.invoke("training", {"dataset": "t1", "rows": ROWS}, wait_s=120)
         assert done.success, done.record
         ran = steps(client, done.record)
         model = client.artifacts.get("t1/model@1")
+        timeline(client, done.record, STEPS, timelines, "training")
     assert [(s.name, s.invoker) for s in ran] == [
         ("prepare", CLOUD), ("train", CLOUD), ("validate", CLOUD), ("serve", EDGE)]
     result = done.result
@@ -55,7 +57,7 @@ def test_a_good_model_is_validated_promoted_and_served_on_the_edge(
 
 
 def test_a_bad_model_stops_the_flow_at_the_gate_and_is_not_promoted(
-    training: Controller
+    training: Controller, timelines: Path
 ) -> None:
     with training.client() as client:
         first = client.actions.invoke("training", {"dataset": "t2"}, wait_s=120)
@@ -64,6 +66,7 @@ def test_a_bad_model_stops_the_flow_at_the_gate_and_is_not_promoted(
                                      wait_s=120)
         ran = steps(client, done.record)
         held = client.artifacts.get("t2/model@2")
+        timeline(client, done.record, STEPS, timelines, "training-gated")
         current = client.artifacts.get("t2/model")
     assert not done.success
     assert [s.name for s in ran] == ["prepare", "train", "validate"]  # serve never ran

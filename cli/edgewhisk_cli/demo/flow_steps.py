@@ -22,7 +22,8 @@ from .steps import ACTIONS, gates_of
 @dataclass(frozen=True)
 class FlowStep:
     """One component activation of the flow: where and when it ran, why there, what it
-    consumed and produced (registry names), its gate verdicts."""
+    consumed and produced (registry names), its gate verdicts. ``user``: the user it ran for
+    (its result's ``usr``), or the sweep's trial (``trial``), else ``-``."""
 
     action: str
     user: str
@@ -38,13 +39,13 @@ class FlowStep:
     error: str = ""
 
 
-def flow_steps(client: Client, since_ms: int, registry: Iterable[Mapping[str, Any]]
-               ) -> list[FlowStep]:
-    """Every activation of the four actions since ``since_ms``, oldest first (the flow's
-    conductor runs and branch compositions left out)."""
-    docs = {str(d["_id"] if "_id" in d else _key(d)): d for d in registry}
+def flow_steps(client: Client, since_ms: int, registry: Iterable[Mapping[str, Any]],
+               actions: Iterable[str] = ACTIONS) -> list[FlowStep]:
+    """Every activation of ``actions`` (the personal assistant's four) since ``since_ms``,
+    oldest first (the flow's conductor runs and branch compositions left out)."""
+    docs = {_key(d): d for d in registry}
     steps = []
-    for name in ACTIONS:
+    for name in actions:
         for brief in client.activations.list(name=name, since=since_ms, limit=50):
             steps.append(_step(client.activations.get(brief["activationId"]), docs))
     return sorted(steps, key=lambda s: s.start_ms)
@@ -68,7 +69,7 @@ def _step(record: dict[str, Any], docs: Mapping[str, Mapping[str, Any]]) -> Flow
     if not produced:  # a server: what its gates judged is the model it served
         consumed += sorted({str(g["version"]) for g in gates if g.get("version")})
     return FlowStep(
-        str(record["name"]), str(result.get("usr") or "-"), found.id,
+        str(record["name"]), str(result.get("usr") or result.get("trial") or "-"), found.id,
         str(found.annotation("invoker") or "-"), why(found.annotation("placement")),
         int(record["start"]), int(record["end"]), found.annotation("initTime") is not None,
         tuple(dict.fromkeys(_short(k) for k in consumed)),
