@@ -4,11 +4,14 @@
 Why here: Redis is a service the tests and the demo start like the controller and the agents
 (one launcher, stopped by its pid, its log kept for a failed start's message). It keeps nothing
 on disk (``--save ""``, no append-only file): a composition's keys live only while it runs,
-and :meth:`Redis.keys` lets a test check that Composer deleted them.
+and :meth:`Redis.keys` lets a test check that Composer deleted them. It asks for a password
+(a random one, in :attr:`Redis.uri`): Redis refuses connections from other hosts without one
+(its protected mode), and conductors on edge devices behind a NAT connect from other hosts.
 """
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import socket
 import subprocess
@@ -34,20 +37,25 @@ class Redis:
     """``redis-server`` listening on ``host`` (a context manager); ``uri`` once started.
 
     ``wrap`` prefixes the command (``ip netns exec NS``), as for the controller; ``host`` is
-    the address it binds and the URI names (one a network namespace's agents reach)."""
+    the address it binds and the URI names (one a network namespace's agents reach); ``port``
+    0 picks a free one here, which only works for an address of this network namespace (in
+    another, pick it there and pass it)."""
 
-    def __init__(self, folder: Path, *, host: str = "127.0.0.1",
+    def __init__(self, folder: Path, *, host: str = "127.0.0.1", port: int = 0,
                  wrap: Sequence[str] = ()) -> None:
         self.folder = folder
         self.host = host
         self.wrap = tuple(wrap)
-        self.port = 0
+        self.given_port = port
+        self.port = port
+        self.password = secrets.token_hex(16)
         self.pid = 0  # kept after the stop, for reports
         self.child: Child | None = None
 
     @property
     def uri(self) -> str:
-        return f"redis://{self.host}:{self.port}"
+        """``redis://:PASSWORD@HOST:PORT``, what Composer's ``$composer.redis.uri`` takes."""
+        return f"redis://:{self.password}@{self.host}:{self.port}"
 
     def start(self) -> Redis:
         """Start it and wait until it accepts connections; :class:`StartError` otherwise."""
@@ -56,10 +64,11 @@ class Redis:
             raise StartError("redis: redis-server is not installed (Debian's redis-server "
                              "package; runtime_images/host-setup.sh installs it)")
         self.folder.mkdir(parents=True, exist_ok=True)
-        for _ in range(ATTEMPTS):
-            self.port = _free_port(self.host)
+        for _ in range(1 if self.given_port else ATTEMPTS):
+            self.port = self.given_port or _free_port(self.host)
             child = Child([server, "--bind", self.host, "--port", str(self.port), "--save", "",
-                           "--appendonly", "no", "--dir", str(self.folder)],
+                           "--appendonly", "no", "--dir", str(self.folder),
+                           "--requirepass", self.password],
                           self.folder / "redis.log", wrap=self.wrap)
             child.start()
             if child.wait_for(lambda lines: any(READY in line for line in lines),
@@ -76,7 +85,8 @@ class Redis:
     def keys(self) -> list[str]:
         """Every key it holds now (``redis-cli --scan``): what a finished composition left."""
         cli = shutil.which("redis-cli") or "redis-cli"
-        out = subprocess.run([*self.wrap, cli, "-h", self.host, "-p", str(self.port), "--scan"],
+        out = subprocess.run([*self.wrap, cli, "-h", self.host, "-p", str(self.port),
+                              "--no-auth-warning", "-a", self.password, "--scan"],
                              check=True, capture_output=True, text=True, timeout=30)
         return sorted(line for line in out.stdout.splitlines() if line)
 
