@@ -6,8 +6,11 @@ both when a script runs as ``python bench/NAME.py`` and under ``edgewhisk bench 
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 
 def progress(label: str, done: int, total: int) -> None:
@@ -24,3 +27,26 @@ def pct(samples: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0-100) by nearest rank; 0.0 when there are no samples."""
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else 0.0
+
+
+def failed(name: str, exc: BaseException, folder: Path, logs: Sequence[str]) -> int:
+    """Say the benchmark failed and show the tail of each of its logs; exit status 1."""
+    print(f"{name} bench failed: {exc!r}", file=sys.stderr)
+    for log in logs:
+        text = (folder / log).read_text() if (folder / log).exists() else ""
+        print(f"--- {log} (tail) ---\n{text[-2000:]}", file=sys.stderr)
+    return 1
+
+
+def report(results: dict[str, Any], out: Path, as_json: bool,
+           plot: Callable[[dict[str, Any], Path], None],
+           table: Callable[[dict[str, Any]], str]) -> int:
+    """Write the plot, then print the table (or the JSON without the raw samples)."""
+    plot(results, out)
+    results["plot"] = str(out)
+    if as_json:
+        print(json.dumps({k: v for k, v in results.items() if k != "samples"}, indent=2))
+    else:
+        print(table(results))
+        print(f"\nplot: {out}")
+    return 0

@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import json
 import os
 import sys
 import tempfile
@@ -43,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from _report import pct, progress  # bench/ is on sys.path (see _report.py)
+from _report import failed, pct, progress, report  # bench/ is on sys.path (see _report.py)
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Agent, Controller, tunnel_url
@@ -517,19 +516,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results = asyncio.run(run_bench(args, Path(tmp)))
         except Exception as exc:
-            print(f"tunnel bench failed: {exc}", file=sys.stderr)
-            for log in ("controller.log", "agent.log"):
-                text = (Path(tmp) / log).read_text() if (Path(tmp) / log).exists() else ""
-                print(f"--- {log} (tail) ---\n{text[-2000:]}", file=sys.stderr)
-            return 1
-    plot(results, args.out)
-    results["plot"] = str(args.out)
-    if args.json:
-        print(json.dumps({k: v for k, v in results.items() if k != "samples"}, indent=2))
-    else:
-        print(table(results))
-        print(f"\nplot: {args.out}")
-    return 0
+            return failed("tunnel", exc, Path(tmp), ("controller.log", "agent.log"))
+    return report(results, args.out, args.json, plot, table)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from typing import Any
 
 from .checks import PLAIN
 from .gates import ENTITY, GATE_KEYS, MAX_BINS, MAX_WINDOW, VALIDATORS
+from .offline import DEVICE_ID
 from .schema import (
     ARTIFACT_KEYS,
     IDENTIFIER,
@@ -133,11 +134,14 @@ def _artifact(section: str) -> Schema:
 
 
 def _typed(table: Mapping[str, tuple[str, ...]], fields: Mapping[str, Schema],
-           required: Mapping[str, tuple[str, ...]]) -> Schema:
-    """An object whose ``type`` picks which keys it may have (a gate, a policy)."""
+           required: Mapping[str, tuple[str, ...]],
+           own: Mapping[str, Mapping[str, Schema]] | None = None) -> Schema:
+    """An object whose ``type`` picks which keys it may have (a gate, a policy); ``own`` gives
+    a type fields of its own where a shared key means something else for it."""
     variants = []
     for kind, keys in table.items():
-        typed = {key: fields[key] for key in keys if key != "type"}
+        typed = {key: (own or {}).get(kind, fields).get(key, fields[key])
+                 for key in keys if key != "type"}
         variants.append(_closed({"type": {"const": kind}, **typed}, ("type", *required[kind])))
     return {"type": "object", "required": ["type"], "properties": {"type": {"enum": list(table)}},
             "oneOf": variants}
@@ -171,8 +175,12 @@ def _policy() -> Schema:
     fields = {"within": DURATION_TEXT, "strict": {"type": "boolean"},
               "node": _optional(TOKEN), "capability": _optional(_names(_pattern(PLAIN))),
               "network": _names(TOKEN)}
+    # an offline policy names devices by plain id (no {variables}), one or a list
+    offline = {"node": _optional(_names(_pattern(DEVICE_ID.pattern))),
+               "capability": _optional(_names(_pattern(PLAIN)))}
     schema = _typed(POLICY_KEYS, fields, {"deadline": ("within",), "fn": (),
-                                          "data": ("network",)})
+                                          "data": ("network",), "offline": ()},
+                    own={"offline": offline})
     needs_one = {"anyOf": [{"properties": {key: {"not": {"type": "null"}}}, "required": [key]}
                            for key in ("node", "capability")]}
     schema["allOf"] = [{"if": {"properties": {"type": {"const": "fn"}}}, "then": needs_one}]
@@ -191,14 +199,20 @@ def _default_target(types: tuple[str, ...], section: str) -> Schema:
             "then": {"properties": {section: one_model}, "required": [section]}}
 
 
+def _at_most_one(kind: str) -> Schema:
+    """A policies array with at most one policy of ``kind``."""
+    return {"contains": {"properties": {"type": {"const": kind}}}, "minContains": 0,
+            "maxContains": 1}
+
+
 def json_schema() -> Schema:
     """The JSON Schema (draft 2020-12) of annotation schema version ``SCHEMA_VERSION``."""
     sections: Schema = {"consumes": {"type": "array", "items": _artifact("consumes")},
                         "produces": {"type": "array", "items": _artifact("produces")},
                         "gates": {"type": "array", "items": _gate()},
                         "policies": {"type": "array", "items": _policy(),
-                                     "contains": {"properties": {"type": {"const": "deadline"}}},
-                                     "minContains": 0, "maxContains": 1}}
+                                     "allOf": [_at_most_one(kind)
+                                               for kind in ("deadline", "offline")]}}
     assert set(sections) == set(SECTIONS)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

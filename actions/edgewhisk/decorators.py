@@ -179,11 +179,13 @@ class _Gate:
 
 
 class _Policy:
-    """``@policy.deadline`` / ``@policy.fn`` / ``@policy.data``: scheduling constraints."""
+    """``@policy.deadline`` / ``@policy.fn`` / ``@policy.data``: scheduling constraints;
+    ``@policy.offline``: which devices may keep the action and run it cut off (``offline.py``)."""
 
     DEADLINE = "@policy.deadline('2s') or @policy.deadline('500ms', strict=True)"
     FN = "@policy.fn(node='{usr}_device', capability='gpu', strict=False)"
     DATA = "@policy.data(network=['company_network'], strict=True)"
+    OFFLINE = "@policy.offline() or @policy.offline(node=['tablet-1'], capability='camera')"
 
     @staticmethod
     def deadline(within: str, strict: bool = False) -> Callable[[F], F]:
@@ -203,6 +205,13 @@ class _Policy:
         _no_bare("policy.data", _Policy.DATA, network)
         entry = {"type": "data", "network": network, "strict": strict}
         return _decorator("policy.data", _Policy.DATA, "policies", entry)
+
+    @staticmethod
+    def offline(node: str | list[str] | None = None,
+                capability: str | list[str] | None = None) -> Callable[[F], F]:
+        _no_bare("policy.offline", _Policy.OFFLINE, node)
+        entry = {"type": "offline", "node": node, "capability": capability}
+        return _decorator("policy.offline", _Policy.OFFLINE, "policies", entry)
 
 
 consumes = _Consumes()

@@ -25,6 +25,7 @@ from .checks import string as _string
 from .checks import typed as _typed
 from .exceptions import AnnotationError
 from .gates import check_gate_artifacts, validate_gate
+from .offline import OFFLINE_KEYS, validate_offline
 from .terms import VARIABLE_NAME, check_braces, parse_duration, parse_predicate, template_variables
 
 SCHEMA_VERSION = 1
@@ -34,7 +35,8 @@ ARTIFACT_KEYS = ("kind", "name", "ref", "selector", "locality")
 SELECTOR_KEYS = ("type", "trained_on", "input", "metrics", "order")
 POLICY_KEYS = {"deadline": ("type", "within", "strict"),
                "fn": ("type", "node", "capability", "strict"),
-               "data": ("type", "network", "strict")}
+               "data": ("type", "network", "strict"),
+               "offline": OFFLINE_KEYS}
 
 # Pattern text (also stated by the annotation's JSON Schema, annotation_schema.py), ASCII only.
 PIECE = r"(?:[A-Za-z0-9_.@-]|\{" + VARIABLE_NAME + r"\})+"  # a ref segment; node and network names
@@ -195,6 +197,8 @@ def validate_policy(entry: Any, path: str) -> dict[str, Any]:
         if _strict(entry, path):
             out["strict"] = True
         return out
+    if kind == "offline":
+        return validate_offline(entry, path)
     if kind == "fn":
         if entry.get("node") is None and entry.get("capability") is None:
             raise AnnotationError(path, "a fn policy needs a node or a capability (or both)")
@@ -217,6 +221,8 @@ def _policy_templates(doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             if "locality" in artifact:
                 yield f"{section}[{i}].locality", artifact["locality"]
     for i, policy in enumerate(doc["policies"]):
+        if policy["type"] == "offline":
+            continue  # plain device ids, no variables (``offline.py``)
         if "node" in policy:
             yield f"policies[{i}].node", policy["node"]
         if "network" in policy:
@@ -241,9 +247,10 @@ def _cross_check(doc: dict[str, Any]) -> None:
             seen[artifact["name"]] = where
     for i, gate in enumerate(doc["gates"]):
         check_gate_artifacts(doc, gate, f"gates[{i}]")
-    deadlines = [i for i, p in enumerate(doc["policies"]) if p["type"] == "deadline"]
-    if len(deadlines) > 1:
-        raise AnnotationError(f"policies[{deadlines[1]}]", "a second deadline; give only one")
+    for kind in ("deadline", "offline"):
+        found = [i for i, p in enumerate(doc["policies"]) if p["type"] == kind]
+        if len(found) > 1:
+            raise AnnotationError(f"policies[{found[1]}]", f"a second {kind}; give only one")
     bound = variables(doc)
     for path, text in _policy_templates(doc):
         for name in template_variables(text):

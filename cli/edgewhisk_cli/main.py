@@ -42,7 +42,8 @@ COMMANDS: dict[str, Command] = {
     "runtime": Command("edgewhisk_runtime.cli", "serve the OpenWhisk action runtime"),
     "controller": Command("edgewhisk_controller.cli", "serve the OpenWhisk-compatible controller"),
     "invoker": Command("edgewhisk_invoker.cli", "run an edge invoker; manage its device tokens"),
-    "demo": Command("edgewhisk_cli.demo", "run the personal-assistant example end to end"),
+    "demo": Command("edgewhisk_cli.demo", "run an example end to end: the personal assistant, "
+                                         "or the field technicians (field-technician)"),
     "bench": Command("edgewhisk_cli.bench", "run a benchmark from bench/"),
 }
 

@@ -23,10 +23,11 @@ from .exceptions import (
     TlsError,
     Unreachable,
 )
+from .local import LocalAnswer, LocalClient
 from .transport import API, NAMESPACES, OWN_NAMESPACE
 
 __all__ = [
     "API", "NAMESPACES", "OWN_NAMESPACE", "Activation", "Client", "ClientError",
-    "DigestMismatch", "Downloaded", "HttpError", "NotConfigured", "NotRecorded", "TlsError",
-    "Unreachable",
+    "DigestMismatch", "Downloaded", "HttpError", "LocalAnswer", "LocalClient", "NotConfigured",
+    "NotRecorded", "TlsError", "Unreachable",
 ]

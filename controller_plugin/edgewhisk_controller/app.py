@@ -34,6 +34,7 @@ from .blobs import BlobStore, LoggedBlobStore, open_blobs
 from .config import ControllerConfig
 from .dispatch import Dispatcher, recover
 from .dispatch.alarms import AlarmService
+from .dispatch.offline import OfflineService
 from .dispatch.throttle import Throttle
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
 from .keys import ALARMS, AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, THROTTLE
@@ -109,6 +110,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
                                 composer_redis=config.composer_redis)
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
+        hub.offline_work = OfflineService(store, api_host=config.url(port))  # devices cut off
         await recover(dispatcher, hub.reclaim)  # what the last run accepted and left unfinished
         throttle = app[THROTTLE]
         app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits

@@ -25,6 +25,10 @@ The conversation (JSON text frames, each an object with ``"type"``)::
                                              one BINARY frame: a JSON header line, then the bytes
     both ways             artifact.abort     end a transfer with a reason (refusal, digest...)
     both ways             drain, error       "place nothing new here" / a reason before a close
+    controller -> agent   offline.action*,   after registered: every action (``policy.offline``)
+                          offline.keep       the device may keep, then the full list to keep
+    agent -> controller   offline.record     an activation the device ran while cut off
+    controller -> agent   offline.synced     those records are stored (once): forget them
 
 Authentication happens before the upgrade: ``Authorization: Bearer <device token>`` on the
 WebSocket handshake to ``TUNNEL_PATH``; a missing, wrong or revoked token gets HTTP 401.
@@ -88,6 +92,10 @@ class MessageType(enum.StrEnum):
     ARTIFACT_ABORT = "artifact.abort"
     DRAIN = "drain"
     ERROR = "error"
+    OFFLINE_ACTION = "offline.action"
+    OFFLINE_KEEP = "offline.keep"
+    OFFLINE_RECORD = "offline.record"
+    OFFLINE_SYNCED = "offline.synced"
 
 
 class CloseCode(enum.IntEnum):
@@ -476,8 +484,65 @@ class Error:
     activation_id: str | None = None
 
 
+@dataclass(frozen=True)
+class OfflineAction:
+    """An action version the device may keep and run while cut off (``edgewhisk.offline``):
+    its ``spec`` (code included), its ``edgewhisk`` annotation (consumes, policies) and its
+    default ``parameters``. ``name`` is ``ns/[pkg/]name``."""
+
+    TYPE: ClassVar[MessageType] = MessageType.OFFLINE_ACTION
+    name: str
+    version: str
+    spec: RunSpec
+    annotation: Mapping[str, Any] = field(default_factory=dict)
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(bool(self.name) and bool(self.version),
+                 "offline.action needs a name and a version")
+
+
+@dataclass(frozen=True)
+class OfflineKeep:
+    """The complete list of action names the device may keep now: it drops every other copy
+    (an action deleted, or narrowed to other devices)."""
+
+    TYPE: ClassVar[MessageType] = MessageType.OFFLINE_KEEP
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OfflineRecord:
+    """An activation the device ran while cut off: its device-made ``activation_id``, the
+    action version it ran, when (the device's wall clock, epoch ms) and how it ended. The
+    controller stores it once, as the record of a run on this invoker, and confirms it with
+    ``offline.synced``."""
+
+    TYPE: ClassVar[MessageType] = MessageType.OFFLINE_RECORD
+    activation_id: str
+    name: str
+    version: str
+    start_ms: int
+    end_ms: int
+    outcome: Outcome
+
+    def __post_init__(self) -> None:
+        _check_id(self.activation_id, "offline.record.activation_id")
+        _require(0 <= self.start_ms <= self.end_ms,
+                 "offline.record needs 0 <= start_ms <= end_ms")
+
+
+@dataclass(frozen=True)
+class OfflineSynced:
+    """These offline records are stored (or were already): the device forgets them."""
+
+    TYPE: ClassVar[MessageType] = MessageType.OFFLINE_SYNCED
+    activation_ids: tuple[str, ...]
+
+
 TextMessage: TypeAlias = (Register | Registered | Heartbeat | Context | Run | Result | Logs
-                          | Metrics | ArtifactGet | ArtifactOffer | ArtifactAbort | Drain | Error)
+                          | Metrics | ArtifactGet | ArtifactOffer | ArtifactAbort | Drain | Error
+                          | OfflineAction | OfflineKeep | OfflineRecord | OfflineSynced)
 """Every message that travels in a text frame (all but ``ArtifactPut``)."""
 Message: TypeAlias = TextMessage | ArtifactPut
 

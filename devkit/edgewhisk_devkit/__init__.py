@@ -4,10 +4,10 @@ What the demo, the benchmarks and the test harnesses need, in one place: a contr
 (``edgewhisk controller``) on a free port that is ready when it printed ``APIHOST=``/``AUTH=``
 (:class:`Controller`), edge agents (``edgewhisk invoker``) that are ready when they registered
 (:class:`Agent`, :class:`Fleet`), each stopped by its pid (SIGTERM, then SIGKILL) with its log
-kept for the message of a failed start (:class:`StartError`), and a client bound to the
-controller (:meth:`Controller.client`), and a Redis for Composer's ``parallel``/``map``
-(:class:`Redis`). It imports only :mod:`edgewhisk_client` and
-:mod:`edgewhisk_runtime`.
+kept for the message of a failed start (:class:`StartError`), a client bound to the
+controller (:meth:`Controller.client`), a TCP relay whose link can be cut (:class:`Relay`:
+a device out of coverage), and a Redis for Composer's ``parallel``/``map`` (:class:`Redis`).
+It imports only :mod:`edgewhisk_client` and :mod:`edgewhisk_runtime`.
 """
 
 from .agent import Agent, tunnel_url
@@ -16,9 +16,11 @@ from .exceptions import StartError
 from .fleet import AgentSpec, Fleet
 from .process import Child, alive, children, descendants, edgewhisk_command
 from .redis import Redis
+from .relay import Relay
 
 __all__ = [
-    "UNLIMITED", "Agent", "AgentSpec", "Child", "Controller", "Fleet", "Redis", "StartError",
+    "UNLIMITED", "Agent", "AgentSpec", "Child", "Controller", "Fleet", "Redis", "Relay",
+    "StartError",
     "alive",
     "children", "descendants", "edgewhisk_command", "tunnel_url",
 ]

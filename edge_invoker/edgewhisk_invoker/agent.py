@@ -14,6 +14,10 @@ Why these rules:
 - artifact frames go to the connection's transfers (:class:`~.artifacts.DeviceArtifacts`,
   which stages a run's consumes around the pool call, keeps and uploads its produces, serves
   the controller's pulls and preloads, and reports ``context.cached`` on every store change);
+- frames of the offline half (``offline.*``) go to :class:`~.offline_work.OfflineWork` when the
+  agent has one (``--offline-dir``): it keeps the actions it may run cut off, answers the local
+  invoke API, syncs the records made offline after each register and runs the work that waited
+  for a network when the context monitor reports joining it;
 - a refusal that retrying cannot fix (401, token revoked, replaced, a bad certificate) ends
   :meth:`Agent.serve` with a :class:`~.exceptions.Fatal` error;
 - :meth:`Agent.stop` (SIGTERM/SIGINT) drains: it tells the controller, lets running activations
@@ -43,6 +47,9 @@ from edgewhisk_tunnel import (
     Heartbeat,
     Message,
     Metrics,
+    OfflineAction,
+    OfflineKeep,
+    OfflineSynced,
     ProtocolError,
     Registered,
     Result,
@@ -58,6 +65,7 @@ from .config import AgentConfig
 from .context import ContextMonitor, DeviceContext
 from .exceptions import Fatal, Refused, Replaced, TlsFailure, TokenRejected
 from .frames import action_spec, context_of, register_of, result_frames
+from .offline_work import OfflineWork
 from .outbox import Outbox
 
 log = logging.getLogger("edgewhisk_invoker")
@@ -71,6 +79,7 @@ FATAL_CLOSES: dict[int, type[Fatal]] = {CloseCode.TOKEN_REVOKED: TokenRejected,
                                         CloseCode.REPLACED: Replaced}
 SHUTDOWN_ERROR = "the edge invoker {id} shut down during the activation"
 ABNORMAL_CLOSURE = 1006  # RFC 6455: the connection dropped without a close frame
+OFFLINE_FRAMES = (OfflineAction, OfflineKeep, OfflineSynced)
 
 
 class _Lost(Exception):
@@ -87,8 +96,10 @@ class Agent:
     def __init__(self, config: AgentConfig, pool: ContainerPool, monitor: ContextMonitor, *,
                  ssl: Any = True, backoff: Backoff | None = None,
                  on_registered: Callable[[Registered], None] | None = None,
-                 artifacts: DeviceArtifacts | None = None) -> None:
+                 artifacts: DeviceArtifacts | None = None,
+                 offline: OfflineWork | None = None) -> None:
         self.config = config
+        self.offline = offline
         self.pool = pool
         self.monitor = monitor
         self.artifacts = artifacts or DeviceArtifacts(None, config.id)
@@ -126,6 +137,8 @@ class Agent:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
             total=None, connect=CONNECT_TIMEOUT_S, sock_read=CONNECT_TIMEOUT_S))
         self.monitor.start(self._on_context)
+        if self.offline is not None:  # what waited for a network the device is on already
+            self.offline.networks_changed(self.monitor.snapshot().networks)
         try:
             while not self._stopping.is_set():
                 try:
@@ -200,6 +213,8 @@ class Agent:
         if pending:
             await asyncio.wait(pending, timeout=CLOSE_TIMEOUT_S)
         await self.artifacts.disconnected()
+        if self.offline is not None:
+            await self.offline.close()
         if self._ws is not None:
             await _close_ws(self._ws, CloseCode.GOING_AWAY, "agent closed")
         try:
@@ -242,6 +257,8 @@ class Agent:
             self._ws = None
             self.registered = None
             await self.artifacts.disconnected()
+            if self.offline is not None:
+                self.offline.disconnected()
             if self._heartbeat_timer is not None:
                 self._heartbeat_timer.cancel()
                 self._heartbeat_timer = None
@@ -276,6 +293,8 @@ class Agent:
         self.registered = message
         self.registrations += 1
         self.artifacts.connected(self._send)
+        if self.offline is not None:
+            self.offline.connected(self._send)
         log.info("registered as %s with %s (holding %d)", c.id, c.controller, len(holding))
         self._schedule_heartbeat()
         await self._send(context_of(ctx))
@@ -304,6 +323,10 @@ class Agent:
         transfers = self.artifacts.transfers
         if transfers is not None and transfers.handle(message):
             return
+        if isinstance(message, OFFLINE_FRAMES):
+            if self.offline is not None:
+                self.offline.handle(message)
+            return  # without --offline-dir the device keeps nothing for offline use
         if isinstance(message, Heartbeat):
             if message.echo_ms is None:
                 await self._send(message.reply(now_ms()))
@@ -428,6 +451,8 @@ class Agent:
             self._spawn(self._send(Context(cached=self.artifacts.keys())))
 
     def _on_context(self, ctx: DeviceContext) -> None:
+        if self.offline is not None:
+            self.offline.networks_changed(ctx.networks)
         if self.registered is not None:
             self._spawn(self._send(context_of(ctx)))
 

@@ -4,7 +4,8 @@
         [--capability gpu ...] [--network NAME ...] [--network-schedule T:+NAME ...]
         [--site NAME] [--owner USER] [--role edge|cloud] [--memory MB]
         [--backend process|docker] [--ca-file PEM] [--battery-sim k=v,... | --no-battery]
-        [--store DIR [--store-cap 2GB]]
+        [--store DIR [--store-cap 2GB]] [--networks-file PATH]
+        [--offline-dir DIR [--local-api SOCKET] [--local-port PORT] [--api-key UUID:KEY]]
     edgewhisk invoker token create --id ID [--namespace NS] [--apihost H] [--auth K] [--json]
     edgewhisk invoker token ls [--namespace NS] [--json]
     edgewhisk invoker token revoke ID [--namespace NS] [--json]
@@ -58,11 +59,14 @@ from .context import (
     parse_sim_spec,
 )
 from .exceptions import ConfigError, Fatal, InvokerError
+from .network_file import NetworkFile
+from .offline_setup import Offline, open_offline
 from .tokens import TokenApi
 
 log = logging.getLogger("edgewhisk_invoker")
 
 TOKEN_ENV = "EDGEWHISK_INVOKER_TOKEN"
+API_KEY_ENV = "EDGEWHISK_API_KEY"
 BATTERY_LABEL = "edgewhisk.battery"
 
 
@@ -97,6 +101,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "activations that consume or produce artifacts fail here")
     parser.add_argument("--store-cap", default="2GB", metavar="BYTES",
                         help="byte budget of --store, e.g. 500MB, 2GB (default 2GB)")
+    parser.add_argument("--networks-file", default=None, metavar="PATH",
+                        help="networks joined now, one a line, re-read every "
+                             "--context-interval (a simulator, or written by the system's "
+                             "network detection)")
+    parser.add_argument("--offline-dir", default=None, metavar="DIR",
+                        help="keep what the device needs to work cut off here: copies of "
+                             "@policy.offline actions, records not synced yet, work waiting "
+                             "for a network, the local API's key (local.key)")
+    parser.add_argument("--local-api", default=None, metavar="SOCKET",
+                        help="serve the local invoke API on this unix socket (needs "
+                             "--offline-dir)")
+    parser.add_argument("--local-port", type=int, default=None, metavar="PORT",
+                        help="also serve it on 127.0.0.1:PORT")
+    parser.add_argument("--api-key", default=os.environ.get(API_KEY_ENV), metavar="UUID:KEY",
+                        help="the namespace key the local API forwards invokes with while "
+                             f"connected (default: ${API_KEY_ENV}; without one, every local "
+                             "invoke runs on the device)")
     parser.add_argument("--backend", choices=("process", "docker"), default="process",
                         help="how actions run: child processes, or containers (needs the "
                              "docker extra: pip install 'edgewhisk[docker]')")
@@ -173,8 +194,9 @@ def _agent_setup(args: argparse.Namespace) -> tuple[AgentConfig, ContextMonitor,
     else:
         sim = None if args.battery_sim is None else parse_sim_spec(args.battery_sim)
         battery = choose_battery(sim)
-    networks = NetworkSchedule(args.network,
-                               [parse_network_event(e) for e in args.network_schedule])
+    events = [parse_network_event(e) for e in args.network_schedule]
+    networks = (NetworkSchedule(args.network, events) if args.networks_file is None else
+                NetworkFile(Path(args.networks_file).expanduser(), args.network, events))
     monitor = ContextMonitor(battery, networks, tick_s=args.context_interval)
     labels = {BATTERY_LABEL: battery.kind, **parse_labels(args.label)}
     config = AgentConfig(
@@ -240,8 +262,17 @@ async def _serve(args: argparse.Namespace, config: AgentConfig, monitor: Context
               flush=True)
 
     pool = ContainerPool(backend, memory_mb=config.memory_mb)
+    try:
+        offline: Offline | None = open_offline(args, config, artifacts, pool, monitor)
+        if offline is not None:
+            await offline.api.start()
+            log.info("local API on %s", ", ".join(offline.api.where()))
+    except (ConfigError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        await backend.close()
+        return 2
     agent = Agent(config, pool, monitor, ssl=ssl, on_registered=registered,
-                  artifacts=artifacts)
+                  artifacts=artifacts, offline=offline.work if offline else None)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, agent.stop, sig.name)
@@ -253,6 +284,8 @@ async def _serve(args: argparse.Namespace, config: AgentConfig, monitor: Context
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if offline is not None:
+            await offline.api.close()
         await backend.close()
     return 0
 

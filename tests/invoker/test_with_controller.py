@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 from controller.api.harness import Controller, create_action, started, wskprops_env
+from edgewhisk_devkit import Relay
 
 from .harness import HELLO, AgentProcess, alive, descendants, edgewhisk
-from .relay import Relay
 from .test_agent import SLOW, UNSANDBOXED
 
 DEVICE = "pi-1"

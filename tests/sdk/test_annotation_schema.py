@@ -152,7 +152,9 @@ POLICY = st.one_of(
                  "capability": field(st.one_of(strings(PLAINS),
                                                st.lists(strings(PLAINS), max_size=3)))}, ()),
     typed("data", {"network": NAMES, "strict": field(st.booleans()), "within": field(
-        strings(DURATIONS))}, ("network",)))
+        strings(DURATIONS))}, ("network",)),
+    typed("offline", {"node": NAMES, "capability": field(st.one_of(
+        strings(PLAINS), st.lists(strings(PLAINS), max_size=3)))}, ()))
 
 
 def section(item: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -203,6 +205,11 @@ def valid(draw: st.DrawFn) -> dict[str, Any]:
             st.sampled_from(OK_TOKENS), st.lists(st.sampled_from(OK_TOKENS), min_size=1,
                                                  unique=True))},
             optional={"strict": st.booleans()})), max_size=2))
+    if draw(st.booleans()):
+        doc["policies"].append(draw(st.fixed_dictionaries({"type": st.just("offline")}, optional={
+            "node": st.one_of(st.sampled_from(OK_TOKENS[:2]), st.lists(
+                st.sampled_from(["tablet-1", "edge.2", "a_b"]), min_size=1, unique=True)),
+            "capability": st.lists(st.sampled_from(PLAINS[:4]), min_size=1, unique=True)})))
     if draw(st.booleans()):
         doc["policies"].append({"type": "deadline", "within": draw(st.sampled_from(
             DURATIONS[:4]))})
@@ -375,6 +382,13 @@ CASES = [
         {"kind": "data", "ref": "a/../b", "name": "b"}]}, False),
     ("two deadlines", {"version": 1, "policies": [{"type": "deadline", "within": "1s"},
                                                   {"type": "deadline", "within": "2s"}]}, False),
+    ("two offline policies", {"version": 1, "policies": [{"type": "offline"},
+                                                         {"type": "offline", "node": "t1"}]},
+     False),
+    ("an offline policy naming a {variable} device", {"version": 1, "policies": [
+        {"type": "offline", "node": "{usr}_tablet"}]}, False),
+    ("an offline policy with devices and a capability", {"version": 1, "policies": [
+        {"type": "offline", "node": ["tablet-1", "t.2"], "capability": "camera"}]}, True),
     ("a drift gate without target over two models", {"version": 1, "consumes": [
         {"kind": "model", "ref": "m/a"}, {"kind": "model", "ref": "m/b"}], "gates": [
         {"type": "drift", "metric": "c", "predicate": "<1"}]}, False),

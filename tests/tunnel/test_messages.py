@@ -29,6 +29,10 @@ from edgewhisk_tunnel import (
     Message,
     MessageType,
     Metrics,
+    OfflineAction,
+    OfflineKeep,
+    OfflineRecord,
+    OfflineSynced,
     Outcome,
     Produce,
     Produced,
@@ -89,6 +93,13 @@ MESSAGES_TABLE: list[tuple[str, Message]] = [
     ("an artifact abort", ArtifactAbort(transfer_id="t2", reason="store full")),
     ("drain", Drain(reason="battery low")),
     ("an error", Error(reason="nope", activation_id="a1")),
+    ("an offline action", OfflineAction(
+        name="guest/classify", version="0.0.2", spec=SPEC,
+        annotation={"version": 1, "policies": [{"type": "offline"}]}, parameters={"k": 3})),
+    ("the offline actions to keep", OfflineKeep(names=("guest/classify",))),
+    ("an offline record", OfflineRecord(activation_id="0a" * 16, name="guest/classify",
+                                        version="0.0.2", start_ms=1, end_ms=5, outcome=OUTCOME)),
+    ("offline records synced", OfflineSynced(activation_ids=("0a" * 16,))),
 ]
 
 

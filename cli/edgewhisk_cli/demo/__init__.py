@@ -63,7 +63,7 @@ from edgewhisk_controller.config import ControllerConfig
 from edgewhisk_devkit import Controller, Fleet, Redis, StartError
 
 from ..action import ActionError
-from . import drift, flow
+from . import drift, field, flow
 from .artifacts import BLOB_STORE, artifact_rows, byte_rows, verdicts
 from .calls import DemoError, answering
 from .fleet import Node, nodes_for
@@ -71,6 +71,7 @@ from .report import Row, render
 from .steps import Demo, check_examples
 
 EXAMPLES = Path(str(files("edgewhisk_examples.personal_assistant")))
+FIELD_EXAMPLES = Path(str(files("edgewhisk_examples.field_technician")))
 DEFAULT_USERS = ("u1", "u2")
 PLACEMENT_NOTE = (
     "placement: every activation crossed a tunnel (the controller has no local invoker). "
@@ -89,6 +90,10 @@ _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scene", nargs="?", choices=("personal-assistant", "field-technician"),
+                        default="personal-assistant",
+                        help="which example (default: %(default)s); field-technician: two "
+                             "tablets, one cut off, syncing on return (demo/field.py)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="folder to use and keep: the controller's state (store, artifacts) "
                              "and its log (default: a temporary folder, removed afterwards)")
@@ -100,7 +105,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder of the personal-assistant actions (default: the ones "
                              "installed with edgewhisk, edgewhisk_examples.personal_assistant)")
     parser.add_argument("--flow", action="store_true",
-                        help="run the story as the Composer flow composer_flows/"
+                        help="run the personal assistant as the Composer flow composer_flows/"
                              f"{flow.FLOW} (needs a checkout set up by make demo)")
     parser.add_argument("--png", type=Path, default=Path("edgewhisk-demo-flow.png"),
                         help="with --flow: where to draw the flow's timeline "
@@ -108,6 +113,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.scene == "field-technician":
+        return field_technician(args.workdir)
     users = [u.strip() for u in args.users.split(",") if u.strip()]
     bad = [u for u in users if not _USER.fullmatch(u)]
     if not users or bad or len(set(users)) != len(users) or args.readings < 20:
@@ -126,12 +133,7 @@ def run(args: argparse.Namespace) -> int:
             demo = _run(Path(args.examples), data, workdir / "controller.log", users,
                         args.readings)
         except (DemoError, ActionError, StartError) as exc:
-            message, detail = ((exc.message, exc.log) if isinstance(exc, StartError)
-                               else (str(exc), exc.detail))
-            print(f"edgewhisk demo failed: {message}", file=sys.stderr)
-            if detail:
-                print(detail.rstrip()[-3000:], file=sys.stderr)
-            return 1
+            return _failed(exc)
     print(render(demo.rows))
     print()
     print(render(demo.activations))
@@ -144,6 +146,31 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(demo.verdicts))
     print(f"\n{PLACEMENT_NOTE}\n\n{GATES_NOTE}")
     return 0
+
+
+def field_technician(workdir: Path | None) -> int:
+    """``edgewhisk demo field-technician`` (``field.py``): its rows, or the failing step."""
+    with _workdir(workdir) as folder:
+        print(f"edgewhisk demo field-technician: two tablets on the tunnel of the embedded "
+              f"controller, one cut off\ncontroller state: {folder / 'controller'}\n",
+              flush=True)
+        try:
+            rows = field.run_scene(FIELD_EXAMPLES, folder / "controller",
+                                   folder / "controller.log")
+        except (DemoError, ActionError, StartError) as exc:
+            return _failed(exc)
+    print(render(rows))
+    return 0
+
+
+def _failed(exc: DemoError | ActionError | StartError) -> int:
+    """Say which step failed and why (with the logs worth reading); exit status 1."""
+    message, detail = ((exc.message, exc.log) if isinstance(exc, StartError)
+                       else (str(exc), exc.detail))
+    print(f"edgewhisk demo failed: {message}", file=sys.stderr)
+    if detail:
+        print(detail.rstrip()[-3000:], file=sys.stderr)
+    return 1
 
 
 def _scenes(demo: Demo, controller: Controller) -> None:

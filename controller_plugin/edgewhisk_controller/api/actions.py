@@ -28,6 +28,7 @@ from ..dispatch import sequence as sequences
 from ..exceptions import BadRequest, NotFound
 from ..keys import DISPATCHER, STORE, shares_reads
 from ..schema import action as schema
+from ..schema import activation as act
 from ..schema import package as packages
 from ..schema import stored
 from ..schema.entity import (
@@ -39,6 +40,7 @@ from ..schema.entity import (
     query_bool,
     query_int,
 )
+from ..tunnel import TUNNEL
 from .crud import list_response, new_document
 from .request import (
     activation_headers,
@@ -58,9 +60,9 @@ COLL = "actions"
 BASE = "/api/v1/namespaces/{ns}/actions"
 SITE_HEADER = "X-Edgewhisk-Site"  # the caller's site, for placement's Proximity score
 MAX_WAIT_MS = 60_000
-STATUS_OF_CODE = {0: 200, 1: 502, 2: 502, 3: 500}
+STATUS_OF_CODE = act.BLOCKING_STATUS
 """HTTP status of a blocking answer by ``response.statusCode`` (success, application error,
-developer error, whisk internal error)."""
+developer error, whisk internal error; shared with the device's local API)."""
 
 
 @ROUTES.get(BASE)
@@ -87,6 +89,7 @@ async def put_action(request: web.Request) -> web.Response:
         await sequences.check_components(store, ns, stored.action_path(ns, doc),
                                          doc["exec"]["components"])
     await store.put(COLL, doc)
+    await _devices_resync(request, ns)
     return entity_response(doc)
 
 
@@ -109,7 +112,16 @@ async def delete_action(request: web.Request) -> web.Response:
     if doc is None:
         doc = (await resolved_action(request)).action
     await store.delete(COLL, doc["_id"], doc["_rev"])
+    await _devices_resync(request, ns)
     return entity_response(doc)
+
+
+async def _devices_resync(request: web.Request, ns: str) -> None:
+    """The namespace's connected devices hear of the change to the actions they may keep
+    offline (``policy.offline``; ``dispatch/offline.py``)."""
+    hub = request.app.get(TUNNEL)
+    if hub is not None:
+        await hub.offline_changed(ns)
 
 
 @ROUTES.post(BASE + "/{name}")

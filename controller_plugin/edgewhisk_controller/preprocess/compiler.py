@@ -25,6 +25,7 @@ The mapping, row by row (each constraint's arguments are its plugin's typed ``Ar
     consumed model / exec image  CachedArtifactArgs((keys,))                   soft
     policy.deadline(within)      DeadlineFeasibilityArgs(2.0, "ns/name@version", (keys,))
                                                                                strict
+    policy.offline(...)          none: which devices keep a copy (``edgewhisk.offline``)
 
 An artifact's key is its ref (``{usr}/glucose``, bound to ``u1/glucose``) or, for a model
 chosen by selector, its name — the same path the runtime's resolver reads under its artifacts

@@ -17,10 +17,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
-from edgewhisk_tunnel import CloseCode, Produce, ProtocolError, Register
+from edgewhisk_tunnel import (
+    CloseCode,
+    FrameTooLarge,
+    OfflineAction,
+    OfflineKeep,
+    OfflineRecord,
+    OfflineSynced,
+    Produce,
+    ProtocolError,
+    Register,
+)
 
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import InvokerState, PlacementEngine
@@ -51,6 +61,16 @@ for it to register again."""
 _STATE_FIELDS = frozenset(InvokerState.__dataclass_fields__)
 
 
+class OfflineHandler(Protocol):
+    """What the hub needs for devices that work cut off (``dispatch.offline.OfflineService``,
+    set by the application: the tunnel never reads the entity store itself)."""
+
+    async def actions_for(self, namespace: str, register: Register) -> list[OfflineAction]: ...
+
+    async def accept(self, namespace: str, register: Register, record: OfflineRecord) -> str:
+        """``stored``, ``duplicate``, or why the record was refused (not stored)."""
+
+
 class TunnelHub:
     def __init__(self, tokens: Tokens, registry: InvokerRegistry, engine: PlacementEngine, *,
                  offline_after_s: float = OFFLINE_AFTER_S,
@@ -69,6 +89,46 @@ class TunnelHub:
         self.reclaims: dict[str, dict[str, tuple[int, int, tuple[Produce, ...],
                                                  asyncio.Future[RunOutcome]]]] = {}
         self._reclaim_timer: asyncio.TimerHandle | None = None
+        self.offline_work: OfflineHandler | None = None
+
+    # -- offline work -----------------------------------------------------------------------
+
+    async def offline_sync(self, session: Session, register: Register) -> None:
+        """After ``registered``: the actions this device may keep, then the list to keep."""
+        if self.offline_work is None:
+            return
+        names = []
+        for action in await self.offline_work.actions_for(session.token.namespace, register):
+            try:
+                sent = await session.send(action)
+            except FrameTooLarge as exc:
+                log.warning("%r: %s is not kept offline: %s", session, action.name, exc.reason)
+                continue
+            if not sent:
+                return
+            names.append(action.name)
+        await session.send(OfflineKeep(tuple(names)))
+
+    async def offline_changed(self, namespace: str) -> None:
+        """An action of ``namespace`` was created, updated or deleted: every device of the
+        namespace connected now gets its copies again (an unchanged copy is rewritten with
+        the same version; ``offline.keep`` drops a deleted or narrowed one)."""
+        for session in list(self.sessions):
+            invoker = session.invoker
+            if invoker is not None and not session.closing \
+                    and session.token.namespace == namespace:
+                await self.offline_sync(session, invoker.register)
+
+    async def offline_record(self, session: Session, register: Register,
+                             record: OfflineRecord) -> None:
+        """A record the device made offline: stored once, then confirmed."""
+        if self.offline_work is None:
+            raise ProtocolError("this controller does not accept offline records",
+                                CloseCode.POLICY_VIOLATION)
+        outcome = await self.offline_work.accept(session.token.namespace, register, record)
+        if outcome != "stored":
+            log.warning("%r: offline record %s: %s", session, record.activation_id, outcome)
+        await session.send(OfflineSynced((record.activation_id,)))  # the device forgets it
 
     # -- connections ------------------------------------------------------------------------
 

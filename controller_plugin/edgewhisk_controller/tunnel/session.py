@@ -29,6 +29,10 @@ from edgewhisk_tunnel import (
     Logs,
     Message,
     Metrics,
+    OfflineAction,
+    OfflineKeep,
+    OfflineRecord,
+    OfflineSynced,
     ProtocolError,
     Register,
     Registered,
@@ -60,6 +64,11 @@ class Hub(Protocol):
     def disconnected(self, session: Session) -> None: ...
 
     def round_trip(self, invoker: RemoteInvoker) -> None: ...
+
+    async def offline_sync(self, session: Session, register: Register) -> None: ...
+
+    async def offline_record(self, session: Session, register: Register,
+                             record: OfflineRecord) -> None: ...
 
 
 class Session:
@@ -151,7 +160,9 @@ class Session:
             invoker.on_drain()
         elif isinstance(message, Error):
             log.warning("%r reports: %s", self, message.reason)
-        elif isinstance(message, (Run, Registered)):
+        elif isinstance(message, OfflineRecord):
+            await self.hub.offline_record(self, invoker.register, message)
+        elif isinstance(message, (Run, Registered, OfflineAction, OfflineKeep, OfflineSynced)):
             raise ProtocolError(f"{message.TYPE} is sent by the controller only")
 
     async def _register(self, message: Register) -> None:
@@ -162,6 +173,7 @@ class Session:
             self._register_timer = None
         await self.send(Registered(message.id, self.heartbeat_s, self.offline_after_s))
         self._arm_beat()
+        await self.hub.offline_sync(self, message)
         log.info("%r registered (%s, %d MB, kinds %s)", self, message.role, message.memory_mb,
                  ",".join(message.kinds))
 

@@ -1,4 +1,5 @@
-"""A TCP relay between the agent and the controller, in a thread: the link a test can cut.
+"""A TCP relay between an agent and the controller, in a thread: the uplink a test, the demo
+or a benchmark can cut (a device going out of coverage).
 
 ``cut()`` aborts every relayed connection (both sides see a reset: a link that went away);
 while ``refusing`` is set new connections are accepted and closed at once (the controller is

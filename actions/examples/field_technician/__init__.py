@@ -1,0 +1,1 @@
+"""The paper's field technicians: equipment photos classified on the tablet, offline."""
