@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 COLOURS = {"collect": "#4c9f70", "train_base": "#3b6ea8", "refine": "#d08c34",
            "predict": "#8a5aa8", "prepare": "#3b6ea8", "features": "#5f8fc0",
-           "train": "#d08c34", "validate": "#c0504d", "serve": "#8a5aa8"}
+           "train": "#d08c34", "validate": "#c0504d", "serve": "#8a5aa8",
+           "classify": "#4c9f70", "upload": "#8c6d31", "push": "#8a5aa8"}
 
 
 def draw(steps: list[FlowStep], started_ms: int, path: Path, title: str) -> Path:
