@@ -79,18 +79,18 @@ def _step(record: dict[str, Any], docs: Mapping[str, Mapping[str, Any]]) -> Flow
 
 
 def why(placement: Any) -> str:
-    """The decisive reason of a ``placement`` annotation: the hard constraint that left one
-    candidate, else the soft term that decided between candidates; ``-`` without one."""
+    """The decisive reason of a ``placement`` annotation (the engine's explanation): with one
+    candidate left, the hard constraints that left out the others (``1 of 3: 2 not matching
+    node cloud``); else the soft term that decided between them (``CachedArtifact, 2 of 3
+    fit``); ``-`` without one (a controller that records no explanation)."""
     if not isinstance(placement, dict):
         return "-"
+    fit = f"{placement.get('candidates')} of {placement.get('of')}"
     excluded = placement.get("excluded") or {}
     if placement.get("candidates") == 1 and excluded:
-        reason = max(excluded, key=lambda k: excluded[k])
-        return f"{reason} ({excluded[reason]} left out)"
+        return f"{fit}: " + ", ".join(f"{n} {reason}" for reason, n in excluded.items())
     terms = placement.get("terms") or []
-    if terms:
-        return f"{terms[0].get('plugin')}, best of {placement.get('candidates')}"
-    return f"{placement.get('candidates')} of {placement.get('of')} fit"
+    return f"{terms[0].get('plugin')}, {fit} fit" if terms else f"{fit} fit"
 
 
 def _short(key: str) -> str:
