@@ -14,10 +14,11 @@ on loopback:
   the tunnel: blocking invokes through the REST API, warm (after a warm-up), p50/p99, and the
   tunnel/local ratio. The fleet stays connected meanwhile.
 - **throughput**: activations per second through ONE simulated invoker's tunnel and spread over
-  100 of them (owned by user "pool": ``policy.fn(node="pool_device")``) with ``--concurrency``
-  blocking invokes
-  in flight. The simulated invokers answer at once, so this is the controller + tunnel cost per
-  activation, not an action's.
+  100 others (owned by user "pool": ``policy.fn(node="pool_device")``) with ``--concurrency``
+  blocking invokes in flight. A pool device registers 1 GiB, as a phone would, so four 256 MB
+  activations fill it and placement must spread; with a nominal terabyte the nearest tunnel
+  (proximity, by measured RTT) would take every run. The simulated invokers answer at once, so
+  this is the controller + tunnel cost per activation, not an action's.
 
 Prints a table (stdout; ``--json`` prints the numbers as JSON instead), progress on stderr, and
 writes bench/out/tunnel.png. Everything it starts is stopped by pid at the end.
@@ -55,6 +56,8 @@ AGENT_ID = "bench-agent"
 ONE = "sim-00000"
 POOL = 100
 POOL_OWNER = "pool"
+POOL_MEMORY_MB = 1024
+UNBOUNDED_MB = 1 << 20
 HEARTBEAT_S = 1.0
 CONNECT_PARALLEL = 50  # handshakes in flight while the fleet connects
 NOOP = '''from edgewhisk import policy
@@ -164,6 +167,7 @@ class SimInvoker:
     id: str
     token: str
     owner: str | None = None
+    memory_mb: int = UNBOUNDED_MB
     ws: aiohttp.ClientWebSocketResponse | None = None
     reader: asyncio.Task[None] | None = None
     seq: int = 0
@@ -178,7 +182,7 @@ class SimInvoker:
             url, headers={"Authorization": f"{m.AUTH_SCHEME} {self.token}"},
             max_msg_size=m.MAX_FRAME_BYTES, autoping=True)
         await self.ws.send_str(m.encode(m.Register(
-            id=self.id, memory_mb=1 << 20, kinds=("python:3", "blackbox"),
+            id=self.id, memory_mb=self.memory_mb, kinds=("python:3", "blackbox"),
             agent_version="bench", owner=self.owner)))
         frame = await self.ws.receive(timeout=30)
         if frame.type != aiohttp.WSMsgType.TEXT:
@@ -372,7 +376,8 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for i, invoker_id in enumerate(ids):
                 tokens.append(str(client.tokens.create(invoker_id)["token"]))
                 progress("device tokens created", i + 1, len(ids))
-            fleet = Fleet([SimInvoker(invoker_id, token, POOL_OWNER if i < POOL else None)
+            fleet = Fleet([SimInvoker(invoker_id, token, POOL_OWNER, POOL_MEMORY_MB)
+                           if 1 <= i <= POOL else SimInvoker(invoker_id, token)
                            for i, (invoker_id, token) in enumerate(zip(ids, tokens, strict=True))])
             results["connect_s"] = await fleet.connect(session, tunnel)
             await asyncio.sleep(min(2.0, args.window))  # every invoker heartbeats at least once
@@ -403,17 +408,16 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
             for invoker in fleet.invokers:
                 invoker.runs = 0
-            pool_size = min(POOL, args.invokers)
+            pool = fleet.invokers[1:POOL + 1]
             results["per_s_one_tunnel"] = await throughput(invoke, "echo-one", args.activations,
                                                            args.concurrency)
             wave = FirstWave(min(args.concurrency, args.activations))
-            for invoker in fleet.invokers[:pool_size]:
+            for invoker in pool:
                 invoker.wave = wave
             results["per_s_pool"] = await throughput(invoke, "echo-pool", args.activations,
                                                      args.concurrency)
-            results["pool_size"] = pool_size
-            results["pool_invokers_used"] = sum(
-                1 for invoker in fleet.invokers[1:pool_size] if invoker.runs) + 1
+            results["pool_size"] = len(pool)
+            results["pool_invokers_used"] = sum(1 for invoker in pool if invoker.runs)
             results["samples"] = {"local": local, "tunnel": remote}
             results["invokers_lost"] = fleet.lost()
     finally:  # the children first: nothing a failing close raises may leave them running
@@ -512,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
         args.activations, args.concurrency, args.window = 100, 8, 2.0
     if args.invokers < 1 or args.calls < 1 or args.activations < 1 or args.window <= 0:
         parser.error("--invokers, --calls, --activations and --window must be positive")
+    if args.invokers < 2:
+        parser.error("--invokers must be at least 2: one tunnel alone, and a pool beside it")
     with tempfile.TemporaryDirectory(prefix="edgewhisk-bench-tunnel-") as tmp:
         try:
             results = asyncio.run(run_bench(args, Path(tmp)))

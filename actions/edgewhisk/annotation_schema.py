@@ -20,7 +20,10 @@ JSON Schema cannot state every rule of :func:`edgewhisk.validate`; these it leav
 - every ``{variable}`` of a locality, node or network is bound by an artifact ref;
 - numbers in durations and predicates fit a double (``1e999`` is infinite, ``1e-999ms`` zero);
 - whole numbers (the version, a drift gate's ``window``) are integers, not ``1.0`` (JSON Schema
-  counts them as one number).
+  counts them as one number);
+- a data gate's ``ref`` is the ref of a consumed data artifact, and its ``new_items`` is
+  ``>=N`` or ``>N`` with a whole number N;
+- a context policy's ``battery`` compares the level (0 to 1) with ``<``, ``<=``, ``>`` or ``>=``.
 Everything the validator accepts, the schema accepts; what the schema accepts, the validator
 accepts unless one of those rules refuses it.
 """
@@ -36,8 +39,10 @@ from .gates import ENTITY, GATE_KEYS, MAX_BINS, MAX_WINDOW, VALIDATORS
 from .offline import DEVICE_ID
 from .schema import (
     ARTIFACT_KEYS,
+    CONTEXT_CONDITIONS,
     IDENTIFIER,
     KINDS,
+    ONCE_POLICIES,
     PIECE,
     POLICY_KEYS,
     PRODUCED_NAME,
@@ -59,6 +64,9 @@ CROSS_FIELD_RULES = (
     "every {variable} of a locality, node or network is bound by an artifact ref",
     "numbers in durations and predicates fit a double",
     "whole numbers (the version, a drift gate's window) are integers, not 1.0",
+    "a data gate's ref is the ref of a consumed data artifact, and its new_items is >=N or >N "
+    "with a whole number N",
+    "a context policy's battery compares the level (0 to 1) with <, <=, > or >=",
 )
 
 Schema = dict[str, Any]
@@ -156,10 +164,12 @@ def _gate() -> Schema:
                                  "maxItems": MAX_BINS}),
               "window": _optional({"type": "integer", "minimum": 1, "maximum": MAX_WINDOW}),
               "cooldown": _optional(DURATION_TEXT), "strict": {"type": "boolean"},
-              "fallback": _optional(_pattern(ENTITY)), "trigger": _optional(_pattern(ENTITY))}
+              "fallback": _optional(_pattern(ENTITY)), "trigger": _optional(_pattern(ENTITY)),
+              "ref": REF, "new_items": PREDICATE_TEXT}
     schema = _typed(GATE_KEYS, fields, {"bias": ("attribute", "predicate"),
                                         "drift": ("metric", "predicate"),
-                                        "metric": ("metric", "predicate")})
+                                        "metric": ("metric", "predicate"),
+                                        "data": ("ref", "new_items")})
     schema["allOf"] = [_needs("bins", {"data": {"type": "string"}}),  # bins group measured data
                        _needs("fallback", {"strict": {"const": True}})]  # only strict ones route
     return schema
@@ -172,18 +182,26 @@ def _needs(field: str, then: Schema) -> Schema:
 
 
 def _policy() -> Schema:
+    flag = _optional({"type": "boolean"})
     fields = {"within": DURATION_TEXT, "strict": {"type": "boolean"},
               "node": _optional(TOKEN), "capability": _optional(_names(_pattern(PLAIN))),
-              "network": _names(TOKEN)}
+              "network": _optional(_names(TOKEN)), "battery": _optional(PREDICATE_TEXT),
+              "charging": flag, "idle": flag, "metered": flag}
     # an offline policy names devices by plain id (no {variables}), one or a list
     offline = {"node": _optional(_names(_pattern(DEVICE_ID.pattern))),
                "capability": _optional(_names(_pattern(PLAIN)))}
     schema = _typed(POLICY_KEYS, fields, {"deadline": ("within",), "fn": (),
-                                          "data": ("network",), "offline": ()},
+                                          "data": ("network",), "context": (),
+                                          "wait": ("within",), "offline": ()},
                     own={"offline": offline})
-    needs_one = {"anyOf": [{"properties": {key: {"not": {"type": "null"}}}, "required": [key]}
-                           for key in ("node", "capability")]}
-    schema["allOf"] = [{"if": {"properties": {"type": {"const": "fn"}}}, "then": needs_one}]
+
+    def needs_one(kind: str, keys: tuple[str, ...]) -> Schema:
+        """A policy of ``kind`` gives at least one of ``keys`` (not null)."""
+        return {"if": {"properties": {"type": {"const": kind}}},
+                "then": {"anyOf": [{"properties": {key: {"not": {"type": "null"}}},
+                                    "required": [key]} for key in keys]}}
+    schema["allOf"] = [needs_one("fn", ("node", "capability")), needs_one("data", ("network",)),
+                       needs_one("context", CONTEXT_CONDITIONS)]
     return schema
 
 
@@ -211,8 +229,7 @@ def json_schema() -> Schema:
                         "produces": {"type": "array", "items": _artifact("produces")},
                         "gates": {"type": "array", "items": _gate()},
                         "policies": {"type": "array", "items": _policy(),
-                                     "allOf": [_at_most_one(kind)
-                                               for kind in ("deadline", "offline")]}}
+                                     "allOf": [_at_most_one(kind) for kind in ONCE_POLICIES]}}
     assert set(sections) == set(SECTIONS)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -143,6 +143,7 @@ class _Gate:
     BIAS = "@gate.bias(attribute='age', predicate='<0.8')"
     METRIC = "@gate.metric('accuracy', '<0.9')"
     DRIFT = "@gate.drift(metric='confidence', predicate='<0.2', target='base')"
+    DATA = "@gate.data('{usr}/glucose', new_items='>=100')"
 
     @staticmethod
     def bias(attribute: str, predicate: str, target: str | None = None, *,
@@ -177,14 +178,26 @@ class _Gate:
                  "fallback": fallback, "trigger": trigger}
         return _decorator("gate.drift", _Gate.DRIFT, "gates", entry)
 
+    @staticmethod
+    def data(ref: str, new_items: str, *, trigger: str | None = None) -> Callable[[F], F]:
+        """Fire ``trigger`` (default ``<action>.data``) once the consumed data ``ref`` grew by
+        ``new_items`` (new versions, or the ``items`` each reports in its metadata) since the
+        last firing for that binding: a retraining trigger."""
+        _no_bare("gate.data", _Gate.DATA, ref)
+        entry = {"type": "data", "ref": ref, "new_items": new_items, "trigger": trigger}
+        return _decorator("gate.data", _Gate.DATA, "gates", entry)
+
 
 class _Policy:
-    """``@policy.deadline`` / ``@policy.fn`` / ``@policy.data``: scheduling constraints;
-    ``@policy.offline``: which devices may keep the action and run it cut off (``offline.py``)."""
+    """``@policy.deadline`` / ``@policy.fn`` / ``@policy.data`` / ``@policy.context`` /
+    ``@policy.wait``: scheduling constraints; ``@policy.offline``: which devices may keep the
+    action and run it cut off (``offline.py``)."""
 
     DEADLINE = "@policy.deadline('2s') or @policy.deadline('500ms', strict=True)"
     FN = "@policy.fn(node='{usr}_device', capability='gpu', strict=False)"
     DATA = "@policy.data(network=['company_network'], strict=True)"
+    CONTEXT = "@policy.context(battery='>=0.3', charging=True, metered=False, strict=True)"
+    WAIT = "@policy.wait('6h')"
     OFFLINE = "@policy.offline() or @policy.offline(node=['tablet-1'], capability='camera')"
 
     @staticmethod
@@ -205,6 +218,25 @@ class _Policy:
         _no_bare("policy.data", _Policy.DATA, network)
         entry = {"type": "data", "network": network, "strict": strict}
         return _decorator("policy.data", _Policy.DATA, "policies", entry)
+
+    @staticmethod
+    def context(battery: str | None = None, charging: bool | None = None,
+                network: str | list[str] | None = None, idle: bool | None = None,
+                metered: bool | None = None, strict: bool = False) -> Callable[[F], F]:
+        """Conditions on the device's live context (battery level, charging, networks joined
+        now, idle, metered), as its agent reports them; hard with ``strict=True``."""
+        _no_bare("policy.context", _Policy.CONTEXT, battery)
+        entry = {"type": "context", "battery": battery, "charging": charging,
+                 "network": network, "idle": idle, "metered": metered, "strict": strict}
+        return _decorator("policy.context", _Policy.CONTEXT, "policies", entry)
+
+    @staticmethod
+    def wait(within: str) -> Callable[[F], F]:
+        """An activation no invoker satisfies yet waits up to ``within`` for one (pending)
+        instead of failing at once; when it expires it is recorded naming what was unmet."""
+        _no_bare("policy.wait", _Policy.WAIT, within)
+        return _decorator("policy.wait", _Policy.WAIT, "policies",
+                          {"type": "wait", "within": within})
 
     @staticmethod
     def offline(node: str | list[str] | None = None,

@@ -3,7 +3,11 @@
 A gate says when an artifact's metric makes it **fire** (``predicate``) and what firing does.
 Three types: ``bias`` and ``metric`` are *validator* gates on an artifact the function produces
 (a firing one holds that version back); ``drift`` watches a model the function consumes, over a
-sliding window of its serving inputs and outputs. This module is the one place that validates
+sliding window of its serving inputs and outputs. A fourth, ``data``, is no verdict of a run:
+it watches a data artifact the function consumes grow (``new_items='>=100'``: new versions, or
+the ``items`` each reports in its metadata, since the last firing for that binding) and the
+controller fires its trigger (``<action>.data``) when it has grown enough (``data_gates_of``).
+This module is the one place that validates
 a gate entry (``validate_gate``, called by ``schema.validate``), checks it against the
 function's artifacts (``check_gate_artifacts``) and says what every field means with its
 default (``Gate``, ``gates_of``): the runtime's gate stage and the controller both read gates
@@ -30,7 +34,8 @@ from .terms import parse_duration, parse_predicate
 GATE_KEYS = {"bias": ("type", "attribute", "predicate", "target", "data", "bins", "trigger"),
              "drift": ("type", "metric", "predicate", "target", "window", "cooldown", "strict",
                        "fallback", "trigger"),
-             "metric": ("type", "metric", "predicate", "target", "trigger")}
+             "metric": ("type", "metric", "predicate", "target", "trigger"),
+             "data": ("type", "ref", "new_items", "trigger")}
 VALIDATORS = ("bias", "metric")
 MEASURED_DRIFT = ("confidence", "psi", "ks")
 """Drift metrics the instrumented model measures (any other is read from the run's result)."""
@@ -52,6 +57,8 @@ def validate_gate(entry: Any, path: str) -> dict[str, Any]:
     """Validate and normalise one gate (its ``target`` and ``data`` are checked against the
     function's artifacts once the whole annotation is known: ``check_gate_artifacts``)."""
     kind = typed(entry, path, GATE_KEYS, "gate types")
+    if kind == "data":
+        return _data_gate(entry, path)
     subject = "attribute" if kind == "bias" else "metric"
     for field in (subject, "predicate"):
         if field not in entry:
@@ -66,6 +73,27 @@ def validate_gate(entry: Any, path: str) -> dict[str, Any]:
         _bias_options(entry, path, out)
     elif kind == "drift":
         _drift_options(entry, path, out)
+    if entry.get("trigger") is not None:
+        out["trigger"] = string(entry["trigger"], f"{path}.trigger", _ENTITY, "a trigger name")
+    return out
+
+
+GROWTH_OPERATORS = (">=", ">")
+
+
+def _data_gate(entry: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """``{"type": "data", "ref": "{usr}/glucose", "new_items": ">=100"}``."""
+    for field in ("ref", "new_items"):
+        if field not in entry:
+            raise AnnotationError(f"{path}.{field}", "missing")
+    out = {"type": "data", "ref": string(entry["ref"], f"{path}.ref")}
+    new_items = string(entry["new_items"], f"{path}.new_items")
+    with at(f"{path}.new_items"):
+        op, count = parse_predicate(new_items)
+    if op not in GROWTH_OPERATORS or count < 0 or count != int(count):
+        raise AnnotationError(f"{path}.new_items", f"{new_items!r} must be '>=N' or '>N' with "
+                                                   "a whole number N, e.g. '>=100'")
+    out["new_items"] = new_items.strip()
     if entry.get("trigger") is not None:
         out["trigger"] = string(entry["trigger"], f"{path}.trigger", _ENTITY, "a trigger name")
     return out
@@ -115,7 +143,14 @@ def _drift_options(entry: Mapping[str, Any], path: str, out: dict[str, Any]) -> 
 def check_gate_artifacts(doc: Mapping[str, Any], gate: dict[str, Any], path: str) -> None:
     """A drift gate targets a consumed model (default: the one consumed model); a validator
     gate (bias, metric) a produced artifact (default: the one produced model); a bias gate's
-    ``data`` is a consumed data artifact, and measuring bias needs a model target."""
+    ``data`` is a consumed data artifact, and measuring bias needs a model target; a data
+    gate's ``ref`` is the ref of a consumed data artifact."""
+    if gate["type"] == "data":
+        refs = [a["ref"] for a in doc["consumes"] if a["kind"] == "data" and "ref" in a]
+        if gate["ref"] not in refs:
+            raise AnnotationError(f"{path}.ref", f"{gate['ref']!r} is the ref of no consumed "
+                                  f"data artifact; consumed: {', '.join(refs) or 'none'}")
+        return
     drift = gate["type"] == "drift"
     section, wanted = ("consumes", "a consumed model") if drift else ("produces", "a produced "
                                                                                   "artifact")
@@ -190,6 +225,8 @@ def gates_of(annotation: Mapping[str, Any] | None) -> list[Gate]:
     found = []
     for index, entry in enumerate((annotation or {}).get("gates") or []):
         kind = entry["type"]
+        if kind == "data":
+            continue  # no verdict of a run: data_gates_of
         metric = f"bias.{entry['attribute']}" if kind == "bias" else entry["metric"]
         bins = entry.get("bins")
         found.append(Gate(
@@ -204,7 +241,30 @@ def gates_of(annotation: Mapping[str, Any] | None) -> list[Gate]:
     return found
 
 
-def trigger_name(action: str, gate: Gate) -> str:
+@dataclass(frozen=True)
+class DataGate:
+    """A ``data`` gate: fire when the consumed data ``ref`` grew by ``new_items`` (``op``,
+    ``count``) since the last firing for a binding; ``index``: its position in ``gates``."""
+
+    index: int
+    ref: str
+    op: str
+    count: float
+    trigger: str | None = None
+    type: str = "data"
+
+
+def data_gates_of(annotation: Mapping[str, Any] | None) -> list[DataGate]:
+    """The data gates of a validated, normalised annotation."""
+    found = []
+    for index, entry in enumerate((annotation or {}).get("gates") or []):
+        if entry["type"] == "data":
+            op, count = parse_predicate(entry["new_items"])
+            found.append(DataGate(index, entry["ref"], op, count, entry.get("trigger")))
+    return found
+
+
+def trigger_name(action: str, gate: Gate | DataGate) -> str:
     """The trigger a firing fires: the gate's ``trigger``, else ``<action>.<type>``."""
     return gate.trigger or f"{action}.{gate.type}"
 

@@ -5,8 +5,15 @@ the runtime, and later the controller (which answers 400 with ``str(error)``). A
 ``AnnotationError`` whose ``path`` names the field (``consumes[1].locality``) so the author can
 find it. ``validate`` also *normalises*: key order is fixed, every artifact carries its ``name``
 (defaulting to the ref's last segment), every gate carries its ``target`` (``gates.py``),
-fn/data policies carry ``strict`` and a deadline (and a drift gate) carries ``strict`` only
-when it is true.
+fn/data/context policies carry ``strict`` and a deadline (and a drift gate) carries ``strict``
+only when it is true.
+
+``policy.context`` asks for a device's *live* context, as its agent reports it: ``battery`` (a
+predicate on the level 0..1, ``'>=0.3'``), ``charging``, ``network`` (joined now), ``idle``
+and ``metered`` (true or false). ``policy.wait(within)`` says an activation no invoker can take
+*yet* may wait that long for one (instead of failing at once); why a policy of its own and not
+a strict deadline: a deadline bounds how long the run may take once placed (placement's
+``DeadlineFeasibility``), a wait how long it may wait to be placed at all (hours).
 """
 
 from __future__ import annotations
@@ -36,7 +43,15 @@ SELECTOR_KEYS = ("type", "trained_on", "input", "metrics", "order")
 POLICY_KEYS = {"deadline": ("type", "within", "strict"),
                "fn": ("type", "node", "capability", "strict"),
                "data": ("type", "network", "strict"),
+               "context": ("type", "battery", "charging", "network", "idle", "metered",
+                           "strict"),
+               "wait": ("type", "within"),
                "offline": OFFLINE_KEYS}
+ONCE_POLICIES = ("deadline", "wait", "offline")
+"""Policies an annotation gives at most once."""
+CONTEXT_CONDITIONS = ("battery", "charging", "network", "idle", "metered")
+"""What ``policy.context`` may ask of a device's live context, in normal order."""
+BATTERY_OPERATORS = ("<", "<=", ">", ">=")
 
 # Pattern text (also stated by the annotation's JSON Schema, annotation_schema.py), ASCII only.
 PIECE = r"(?:[A-Za-z0-9_.@-]|\{" + VARIABLE_NAME + r"\})+"  # a ref segment; node and network names
@@ -184,13 +199,47 @@ def _names(value: Any, path: str, pattern: re.Pattern[str]) -> str | list[str]:
     return items
 
 
+def _context(entry: Mapping[str, Any], path: str, out: dict[str, Any]) -> None:
+    """``policy.context``: conditions on the device's live context (module docstring)."""
+    given = [key for key in CONTEXT_CONDITIONS if entry.get(key) is not None]
+    if not given:
+        raise AnnotationError(
+            path, f"a context policy needs a condition: one of {', '.join(CONTEXT_CONDITIONS)}")
+    for key in given:
+        value, where = entry[key], f"{path}.{key}"
+        if key == "battery":
+            _string(value, where)
+            with at(where):
+                op, level = parse_predicate(value)
+            if op not in BATTERY_OPERATORS or not 0.0 <= level <= 1.0:
+                raise AnnotationError(
+                    where, f"{value!r} must compare the level (0..1) with one of "
+                    f"{' '.join(BATTERY_OPERATORS)}, e.g. '>=0.3'")
+            out[key] = value.strip()
+        elif key == "network":
+            out[key] = _names(value, where, _TOKEN)
+        else:
+            _expect(value, bool, where, "true or false")
+            out[key] = value
+
+
 def validate_policy(entry: Any, path: str) -> dict[str, Any]:
     """Validate and normalise one policy."""
     kind = _typed(entry, path, POLICY_KEYS, "policy types")
     out: dict[str, Any] = {"type": kind}
+    if kind in ("deadline", "wait") and "within" not in entry:
+        example = "'2s'" if kind == "deadline" else "'6h'"
+        raise AnnotationError(f"{path}.within", f"missing; e.g. {example}")
+    if kind == "wait":
+        out["within"] = entry["within"]
+        with at(f"{path}.within"):
+            parse_duration(entry["within"])
+        return out
+    if kind == "context":
+        _context(entry, path, out)
+        out["strict"] = _strict(entry, path)
+        return out
     if kind == "deadline":
-        if "within" not in entry:
-            raise AnnotationError(f"{path}.within", "missing; e.g. '2s'")
         out["within"] = entry["within"]
         with at(f"{path}.within"):
             parse_duration(entry["within"])
@@ -247,10 +296,10 @@ def _cross_check(doc: dict[str, Any]) -> None:
             seen[artifact["name"]] = where
     for i, gate in enumerate(doc["gates"]):
         check_gate_artifacts(doc, gate, f"gates[{i}]")
-    for kind in ("deadline", "offline"):
-        found = [i for i, p in enumerate(doc["policies"]) if p["type"] == kind]
+    for once in ONCE_POLICIES:
+        found = [i for i, p in enumerate(doc["policies"]) if p["type"] == once]
         if len(found) > 1:
-            raise AnnotationError(f"policies[{found[1]}]", f"a second {kind}; give only one")
+            raise AnnotationError(f"policies[{found[1]}]", f"a second {once}; give only one")
     bound = variables(doc)
     for path, text in _policy_templates(doc):
         for name in template_variables(text):

@@ -120,3 +120,18 @@ def bind(template: str, params: Mapping[str, object]) -> str:
 
     check_braces(template)
     return _VARIABLE.sub(value_of, template)
+
+
+def match_template(template: str, value: str) -> dict[str, str] | None:
+    """The binding under which ``template`` becomes ``value`` (``'{usr}/glucose'`` and
+    ``'u1/glucose'`` -> ``{'usr': 'u1'}``), each variable one path segment as ``bind`` allows;
+    None when it cannot (a data gate watches every binding of its ref this way)."""
+    pattern, names, at = "", [], 0
+    for match in _VARIABLE.finditer(template):
+        pattern += re.escape(template[at:match.start()])
+        name = match.group(1)
+        pattern += f"(?P={name})" if name in names else f"(?P<{name}>{_SAFE_VALUE.pattern})"
+        names.append(name)
+        at = match.end()
+    found = re.fullmatch(pattern + re.escape(template[at:]), value)
+    return None if found is None else {k: v for k, v in found.groupdict().items()}

@@ -1,6 +1,8 @@
 """``edgewhisk activation list|get|result|logs|poll``: activation records, as ``wsk`` shows them.
 
     edgewhisk activation list [NAME] [--limit N] [--skip N] [--since MS] [--upto MS]
+    edgewhisk activation list --pending
+    edgewhisk activation cancel ID
     edgewhisk activation get|result|logs (ID | --last) [--strip]
     edgewhisk activation poll [NAME] [--exit SECONDS] [--interval SECONDS]
 
@@ -8,6 +10,8 @@
 ``logs --strip`` leaves out each line's time and stream. ``poll`` prints the logs of every
 activation recorded from now on as it appears, until ``--exit`` seconds have passed (or
 Ctrl-C); it reads nothing but ``GET .../activations``, so it works on any controller.
+``list --pending`` shows the activations waiting to be placed (``policy.wait``), each with the
+constraints no invoker meets yet and when it expires; ``cancel`` ends one (its record says so).
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="only those started at or after this time (ms since the epoch)")
     listing.add_argument("--upto", type=int, default=None, metavar="MS",
                          help="only those started at or before this time (ms since the epoch)")
+    listing.add_argument("--pending", action="store_true",
+                         help="the activations waiting to be placed, and what they wait for")
+    cancel = sub.add_parser("cancel", help="cancel a pending activation")
+    cancel.add_argument("id", metavar="ID", help="the pending activation's id")
     for verb, text in (("get", "print an activation record as JSON"),
                        ("result", "print an activation's result as JSON"),
                        ("logs", "print an activation's logs")):
@@ -66,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(client: Client, args: argparse.Namespace) -> int:
+    if args.pending:
+        return _pending(client, args)
     records = client.activations.list(limit=args.limit, skip=args.skip, name=args.name,
                                       since=args.since, upto=args.upto)
     options.show(args, records, table(("ACTIVATION", "NAME", "STATUS", "START", "DURATION",
@@ -79,6 +89,24 @@ def _row(record: dict[str, Any]) -> tuple[Any, ...]:
                     if a.get("key") == "invoker"), None)
     return (record["activationId"], record.get("name"), STATUS.get(code, code),
             when(record.get("start")), duration(record.get("duration")), invoker)
+
+
+def _pending(client: Client, args: argparse.Namespace) -> int:
+    if args.name is not None:
+        raise usage("--pending lists every pending activation of the namespace; leave out NAME")
+    waiting = client.activations.pending()
+    rows = [(item["activationId"], item["name"], when(item["since"]), when(item["until"]),
+             ",".join(item["waiting_for"]) or "-") for item in waiting]
+    options.show(args, waiting, table(("ACTIVATION", "NAME", "SINCE", "EXPIRES", "WAITING FOR"),
+                                      rows))
+    return OK
+
+
+def _cancel(client: Client, args: argparse.Namespace) -> int:
+    record = client.activations.cancel(args.id)
+    error = record.get("response", {}).get("result", {}).get("error", "cancelled")
+    options.show(args, record, f"{record['activationId']}: {error}")
+    return OK
 
 
 def _chosen(client: Client, args: argparse.Namespace) -> str:
@@ -149,4 +177,5 @@ def _show(record: dict[str, Any], as_json: bool) -> None:
 
 
 _COMMANDS: dict[str, options.Command] = {
-    "list": _list, "get": _get, "result": _result, "logs": _logs, "poll": _poll}
+    "list": _list, "get": _get, "result": _result, "logs": _logs, "poll": _poll,
+    "cancel": _cancel}

@@ -8,7 +8,9 @@
         gate verdicts)
     edgewhisk artifact rm NAME@VERSION [--json]
     edgewhisk artifact preload NAME[@VERSION] [--label K=V ...] [--owner U] [--role R]
-        [--network N ...] [--capability C ...] [--min-battery F] [--charging] [--json]
+        [--network N ...] [--site S] [--capability C ...] [--min-battery F] [--charging]
+        [--unmetered] [--standing] [--json]
+    edgewhisk artifact policies NAME [--rm ID] [--json]
 
 ``--apihost``/``--auth`` default to ``~/.wskprops`` (``options.py``); every call goes through
 :class:`edgewhisk_client.Client`. ``put`` hashes the canonical blob first (a file's bytes; a
@@ -21,6 +23,11 @@ place. Uploads and downloads show a progress bar when a person watches (``displa
 ``preload`` pushes a ``cloud`` version (the latest without ``@VERSION``) into the stores of the
 invokers the device options pick (every option must hold) and prints each one's answer:
 ``preloaded``, ``cached`` (it held the version already) or ``refused`` with the reason.
+With ``--standing`` the same selector becomes a standing preload policy
+(``artifacts/standing.py``): the artifact's latest cloud version is kept on every device that
+matches, now and whenever one registers or reports a context change that makes it match (within
+its store's byte budget). ``policies`` lists an artifact's standing policies (and the
+predictor's) with their recent decisions and reasons; ``--rm ID`` deletes one.
 Exit codes (``exits.py``): 0 done, 1 refused (a preload included) or unreachable, 2 usage.
 """
 
@@ -85,8 +92,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     preload.add_argument("--min-battery", type=float, default=None, metavar="F",
                          help="lowest battery level, 0 to 1")
     preload.add_argument("--charging", action="store_true", default=None,
-                         help="only devices that are charging")
-    for child in (put, get, ls, rm, preload):
+                         help="only devices that are charging (or on mains power)")
+    preload.add_argument("--site", default=None, help="the site the device is at")
+    preload.add_argument("--unmetered", action="store_true", default=None,
+                         help="only devices on an unmetered network")
+    preload.add_argument("--standing", action="store_true",
+                         help="keep the latest version on matching devices from now on "
+                              "(a standing policy, re-evaluated as devices change)")
+    policies = sub.add_parser("policies", help="list an artifact's standing preload policies "
+                                               "and their decisions")
+    policies.add_argument("name", metavar="NAME", help="the artifact")
+    policies.add_argument("--rm", default=None, metavar="ID", help="delete this policy")
+    for child in (put, get, ls, rm, preload, policies):
         options.add_connection(child)
 
 
@@ -210,22 +227,57 @@ def _rm(client: Client, args: argparse.Namespace) -> int:
 
 def _preload(client: Client, args: argparse.Namespace) -> int:
     devices: dict[str, Any] = {"labels": dict(_pairs(args.label, "--label"))}
-    for key in ("owner", "role", "min_battery", "charging"):
+    for key in ("owner", "role", "site", "min_battery", "charging", "unmetered"):
         if getattr(args, key) is not None:
             devices[key] = getattr(args, key)
     if args.network:
         devices["networks"] = args.network
     if args.capability:
         devices["capabilities"] = args.capability
+    if args.standing:
+        return _standing(client, args, devices)
     answer = client.artifacts.preload(args.ref, devices)
-    lines = [f"{answer['artifact']}: {len(answer['devices'])} device(s)"]
-    for device in answer["devices"]:
-        reason = f"  {device['reason']}" if device.get("reason") else ""
-        lines.append(f"  {device['invoker']}  {device['status']}{reason}")
-    options.show(args, answer, "\n".join(lines))
+    head = f"{answer['artifact']}: {len(answer['devices'])} device(s)"
+    options.show(args, answer, "\n".join([head, *_decision_lines(answer["devices"])]))
     refused = any(d["status"] == "refused" for d in answer["devices"])
     return REFUSED if refused else OK
 
 
+def _decision_lines(decisions: list[dict[str, Any]]) -> list[str]:
+    """One line per device a preload (one-shot, standing or predicted) decided about."""
+    lines = []
+    for device in decisions:
+        reason = f"  {device['reason']}" if device.get("reason") else ""
+        lines.append(f"  {device['invoker']}  {device['status']}{reason}")
+    return lines
+
+
+def _standing(client: Client, args: argparse.Namespace, devices: dict[str, Any]) -> int:
+    if "@" in args.ref:
+        raise usage(f"{args.ref}: a standing policy follows the latest version; name the "
+                    "artifact without @VERSION")
+    policy = client.artifacts.add_preload_policy(args.ref, devices)
+    head = (f"standing preload policy {policy['id']} for {args.ref}: "
+            f"{len(policy['applied'])} device(s) now")
+    options.show(args, policy, "\n".join([head, *_decision_lines(policy["applied"])]))
+    refused = any(d["status"] == "refused" for d in policy["applied"])
+    return REFUSED if refused else OK
+
+
+def _policies(client: Client, args: argparse.Namespace) -> int:
+    if args.rm is not None:
+        gone = client.artifacts.delete_preload_policy(args.name, args.rm)
+        options.show(args, gone, f"deleted standing preload policy {args.rm} of {args.name}")
+        return OK
+    found = client.artifacts.preload_policies(args.name)
+    lines = []
+    for policy in found:
+        selector = json.dumps(policy["devices"], sort_keys=True) if "devices" in policy \
+            else "(predicted from placement history)"
+        lines += [f"{policy['id']}  {selector}", *_decision_lines(policy["decisions"])]
+    options.show(args, found, "\n".join(lines) or f"{args.name}: no standing preload policies")
+    return OK
+
+
 _COMMANDS: dict[str, options.Command] = {"put": _put, "get": _get, "ls": _ls, "rm": _rm,
-                                         "preload": _preload}
+                                         "preload": _preload, "policies": _policies}

@@ -58,6 +58,11 @@ class Activations:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
+    def pending(self) -> list[dict[str, Any]]:
+        """The namespace's activations waiting to be placed (``policy.wait``), oldest first,
+        each with what it waits for and until when (an edgewhisk addition)."""
+        return list(self.transport.json("GET", "activations", params={"status": "pending"}))
+
     def get(self, activation_id: str) -> dict[str, Any]:
         return dict(self.transport.json("GET", _path(activation_id)))
 
@@ -75,6 +80,10 @@ class Activations:
         params = {k: v for k, v in {"limit": limit, "skip": skip, **filters}.items()
                   if v is not None}
         return list(self.transport.json("GET", "activations", params=params))
+
+    def cancel(self, activation_id: str) -> dict[str, Any]:
+        """Cancel a pending activation: its record (a whisk error saying so)."""
+        return dict(self.transport.json("DELETE", _path(activation_id)))
 
     def wait(self, activation_id: str, timeout_s: float = 60.0,
              every_s: float = 0.1) -> dict[str, Any]:

@@ -69,6 +69,10 @@ class Artifacts:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
+    def preload_policies(self, name: str) -> list[dict[str, Any]]:
+        """``name``'s standing policies (and the predictor's), each with its recent decisions."""
+        return list(self.transport.json("GET", _path(name, "/preload-policies")))
+
     def list(self, *, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Versions, newest first; ``filters``: kind, name, type, trained_on, locality, owner
         (None values are left out)."""
@@ -96,6 +100,17 @@ class Artifacts:
         """Push a ``cloud`` version to the invokers the device selector picks."""
         return dict(self.transport.json("POST", _path(ref, "/preload"),
                                         json={"devices": devices}))
+
+    def add_preload_policy(self, name: str, devices: dict[str, Any]) -> dict[str, Any]:
+        """A standing preload policy: ``name``'s latest cloud version kept on the devices the
+        selector picks, re-evaluated as they register and report context; the answer holds
+        the policy's ``id`` and what it ``applied`` at once."""
+        return dict(self.transport.json("POST", _path(name, "/preload-policies"),
+                                        json={"devices": devices}))
+
+    def delete_preload_policy(self, name: str, policy_id: str) -> dict[str, Any]:
+        return dict(self.transport.json(
+            "DELETE", _path(name, f"/preload-policies/{quote(policy_id, safe='')}")))
 
     def download(self, ref: str, output: Path, progress: Progress | None = None) -> Downloaded:
         """The bytes of ``ref`` into ``output`` (written only if their sha256 holds)."""

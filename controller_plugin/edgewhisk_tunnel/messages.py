@@ -13,7 +13,8 @@ The conversation (JSON text frames, each an object with ``"type"``)::
                                              at once with the same ``seq`` and ``echo_ms`` = its
                                              ``sent_ms`` (round-trip time); a reply is never
                                              answered. Any heartbeat proves liveness.
-    agent -> controller   context, metrics   changes of battery/charging/networks/cached; load
+    agent -> controller   context, metrics   changes of battery/charging/networks/cached/idle/
+                                             metered; load
     controller -> agent   run                one activation (the controller keeps it until a result)
     agent -> controller   logs*, result      logs chunks of that activation first (optional), then
                                              exactly one result; duplicates are ignored
@@ -286,9 +287,17 @@ class Register:
     cached: tuple[str, ...] = ()          # artifact keys "ns/name@version" held on the device
     holding: tuple[str, ...] = ()         # activation ids running or finished-but-unreported
     protocol: int = PROTOCOL_VERSION
+    # the live context at registration (as in ``context``), so that placement never sees a
+    # battery device without its battery, not even until its first report
+    battery: float | None = field(default=None, metadata=ADDED)
+    charging: bool | None = field(default=None, metadata=ADDED)
+    idle: bool | None = field(default=None, metadata=ADDED)
+    metered: bool | None = field(default=None, metadata=ADDED)
 
     def __post_init__(self) -> None:
         _check_id(self.id, "register.id")
+        _require(self.battery is None or 0.0 <= self.battery <= 1.0,
+                 "register.battery must be within 0..1")
         _require(self.memory_mb >= 0, "register.memory_mb must not be negative")
         _require(self.role in ROLES, f"register.role must be one of {ROLES}, got {self.role!r}")
         _require(all(self.labels), "register.labels keys must not be empty")
@@ -332,6 +341,8 @@ class Context:
     charging: bool | None = None
     networks: tuple[str, ...] | None = None
     cached: tuple[str, ...] | None = None
+    idle: bool | None = field(default=None, metadata=ADDED)     # no activation for a while
+    metered: bool | None = field(default=None, metadata=ADDED)  # on metered networks only
 
     def __post_init__(self) -> None:
         _require(self.battery is None or 0.0 <= self.battery <= 1.0,

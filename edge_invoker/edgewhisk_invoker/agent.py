@@ -276,7 +276,7 @@ class Agent:
         holding = tuple(dict.fromkeys([*self._runs, *self._outbox.ids()]))
         await ws.send_str(encode(register_of(
             c, agent_version=AGENT_VERSION, kinds=self.pool.backend.kinds,
-            networks=ctx.networks, cached=self.artifacts.keys(), holding=holding)))
+            context=ctx, cached=self.artifacts.keys(), holding=holding)))
         frame = await ws.receive(timeout=c.register_timeout_s)
         if frame.type != aiohttp.WSMsgType.TEXT:
             reason = f"closed before registering: {_close_text(ws, frame)}"

@@ -4,6 +4,7 @@
         [--capability gpu ...] [--network NAME ...] [--network-schedule T:+NAME ...]
         [--site NAME] [--owner USER] [--role edge|cloud] [--memory MB]
         [--backend process|docker] [--ca-file PEM] [--battery-sim k=v,... | --no-battery]
+        [--idle-after S] [--metered-network NAME ...]
         [--store DIR [--store-cap 2GB]] [--networks-file PATH]
         [--offline-dir DIR [--local-api SOCKET] [--local-port PORT] [--api-key UUID:KEY]]
     edgewhisk invoker token create --id ID [--namespace NS] [--apihost H] [--auth K] [--json]
@@ -138,6 +139,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     battery.add_argument("--no-battery", action="store_true", help="mains powered")
     parser.add_argument("--context-interval", type=float, default=1.0, metavar="S",
                         help="how often battery and networks are sampled")
+    parser.add_argument("--idle-after", type=float, default=None, metavar="S",
+                        help="report idle once no activation ran for S seconds")
+    parser.add_argument("--metered-network", action="append", default=None, metavar="NAME",
+                        help="a metered network (repeatable): the device reports metered while "
+                             "every network it joined is one")
     parser.add_argument("--grace", type=float, default=10.0, metavar="S",
                         help="on SIGTERM, how long running activations may finish")
     parser.add_argument("--backoff-cap", type=float, default=30.0, metavar="S",
@@ -197,7 +203,11 @@ def _agent_setup(args: argparse.Namespace) -> tuple[AgentConfig, ContextMonitor,
     events = [parse_network_event(e) for e in args.network_schedule]
     networks = (NetworkSchedule(args.network, events) if args.networks_file is None else
                 NetworkFile(Path(args.networks_file).expanduser(), args.network, events))
-    monitor = ContextMonitor(battery, networks, tick_s=args.context_interval)
+    if args.idle_after is not None and not args.idle_after >= 0:
+        raise ConfigError(f"--idle-after must be >= 0 seconds, got {args.idle_after}")
+    monitor = ContextMonitor(battery, networks, tick_s=args.context_interval,
+                             idle_after_s=args.idle_after,
+                             metered_networks=args.metered_network)
     labels = {BATTERY_LABEL: battery.kind, **parse_labels(args.label)}
     config = AgentConfig(
         controller=url, token=args.token, id=args.id or default_id(), memory_mb=args.memory,

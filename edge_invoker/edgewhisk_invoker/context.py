@@ -1,4 +1,4 @@
-"""Device context the agent reports: battery level, charging, networks joined.
+"""Device context the agent reports: battery level, charging, networks joined, idle, metered.
 
 Why an interface with a simulator beside the real thing: the controller acts on what a device
 reports (its networks are placement's ``NetworkMembership``, its battery and charging a preload's
@@ -19,11 +19,19 @@ a battery:
 Networks come from ``--network NAME`` (joined at start) and ``--network-schedule T:+NAME`` /
 ``T:-NAME`` (join / leave T seconds after start): :class:`NetworkSchedule`.
 
+Two more flags are reported only when the agent is told how to tell them (so an agent started
+without them sends the frames a controller of protocol version 1 knows):
+
+- ``idle`` with ``--idle-after S``: no activation has run on the device for ``S`` seconds (the
+  agent's own activity is what it can tell; a freshly started agent is busy until then);
+- ``metered`` with ``--metered-network NAME`` (repeatable): the device has joined networks and
+  every one of them is metered (a phone on mobile data only); on any other network it is not.
+
 :class:`ContextMonitor` samples both every ``tick_s`` seconds on a loop timer (one
 ``TimerHandle`` attribute, cancelled in :meth:`ContextMonitor.stop`) and calls back only when the
-reported context changes: the battery in steps of ``report_step`` (1 % by default), charging or
-the set of networks. :meth:`ContextMonitor.sample` takes the time explicitly, so tests drive it
-without waiting.
+reported context changes: the battery in steps of ``report_step`` (1 % by default), charging,
+the set of networks, idle or metered. :meth:`ContextMonitor.sample` takes the time explicitly,
+so tests drive it without waiting.
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ class DeviceContext:
     battery: float | None
     charging: bool | None
     networks: frozenset[str]
+    idle: bool | None = None  # None: not reported (no --idle-after)
+    metered: bool | None = None  # None: not reported (no --metered-network)
 
 
 @dataclass(frozen=True)
@@ -217,13 +227,17 @@ class ContextMonitor:
     """Samples a battery and a network schedule; calls back when the reported context changes."""
 
     def __init__(self, battery: Battery, networks: NetworkSchedule, *, tick_s: float = 1.0,
-                 report_step: float = 0.01,
+                 report_step: float = 0.01, idle_after_s: float | None = None,
+                 metered_networks: Iterable[str] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.battery = battery
         self.networks = networks
         self.tick_s = tick_s
         self.report_step = report_step
+        self.idle_after_s = idle_after_s
+        self.metered_networks = None if metered_networks is None else frozenset(metered_networks)
         self.in_flight = 0
+        self._busy_s = 0.0  # when an activation last ran (elapsed seconds)
         self._clock = clock
         self._started = clock()
         self._reported = self._read(0.0)
@@ -237,9 +251,15 @@ class ContextMonitor:
     def _read(self, elapsed_s: float) -> DeviceContext:
         reading = self.battery.read(elapsed_s, self.in_flight)
         networks = self.networks.at(elapsed_s)
+        if self.in_flight:
+            self._busy_s = max(self._busy_s, elapsed_s)
+        idle = None if self.idle_after_s is None else (
+            not self.in_flight and elapsed_s - self._busy_s >= self.idle_after_s)
+        metered = None if self.metered_networks is None else (
+            bool(networks) and networks <= self.metered_networks)
         if reading is None:
-            return DeviceContext(None, None, networks)
-        return DeviceContext(reading.level, reading.charging, networks)
+            return DeviceContext(None, None, networks, idle, metered)
+        return DeviceContext(reading.level, reading.charging, networks, idle, metered)
 
     def sample(self, elapsed_s: float) -> DeviceContext | None:
         """Read at ``elapsed_s``; the new context if it differs enough to report, else None."""
@@ -249,7 +269,8 @@ class ContextMonitor:
             current.battery is not None and old.battery is not None
             and (abs(current.battery - old.battery) >= self.report_step
                  or current.battery in (0.0, 1.0) and current.battery != old.battery))
-        if moved or current.charging != old.charging or current.networks != old.networks:
+        if moved or (current.charging, current.networks, current.idle, current.metered) != (
+                old.charging, old.networks, old.idle, old.metered):
             self._reported = current
             return current
         return None

@@ -79,24 +79,29 @@ def outcome_of(run: RunOutcome, logs: Sequence[str]) -> Outcome:
 
 
 def register_of(config: AgentConfig, *, agent_version: str, kinds: Iterable[str],
-                networks: Iterable[str], cached: Iterable[str],
+                context: DeviceContext, cached: Iterable[str],
                 holding: Iterable[str]) -> Register:
-    """The ``register`` of this device: its configured offer, the kinds its pool runs, the
-    networks it is on now, the artifacts it holds (configured, then its store's keys) and the
-    activations it still runs or holds results of."""
+    """The ``register`` of this device: its configured offer, the kinds its pool runs, its
+    context now (networks, battery, charging, idle, metered), the artifacts it holds
+    (configured, then its store's keys) and the activations it still runs or holds results
+    of."""
     return Register(
         id=config.id, memory_mb=config.memory_mb, kinds=tuple(sorted(kinds)),
         agent_version=agent_version, namespace=config.namespace, labels=dict(config.labels),
-        capabilities=config.capabilities, networks=tuple(sorted(networks)), site=config.site,
-        owner=config.owner, role=config.role, bandwidth_mbps=config.bandwidth_mbps,
-        cached=tuple(dict.fromkeys([*config.cached, *cached])), holding=tuple(holding))
+        capabilities=config.capabilities, networks=tuple(sorted(context.networks)),
+        site=config.site, owner=config.owner, role=config.role,
+        bandwidth_mbps=config.bandwidth_mbps,
+        cached=tuple(dict.fromkeys([*config.cached, *cached])), holding=tuple(holding),
+        battery=context.battery, charging=context.charging, idle=context.idle,
+        metered=context.metered)
 
 
 def context_of(context: DeviceContext) -> Context:
     """A ``context`` report of the device's battery and networks (``cached`` goes alone,
     when the node store changes)."""
     return Context(battery=context.battery, charging=context.charging,
-                   networks=tuple(sorted(context.networks)))
+                   networks=tuple(sorted(context.networks)), idle=context.idle,
+                   metered=context.metered)
 
 
 def offer_of(entry: Entry, transfer_id: str, purpose: str) -> ArtifactOffer:

@@ -169,6 +169,15 @@ def test_preload_pushes_a_version_into_the_chosen_invokers_stores(env: dict[str,
     pytest.param(["preload", "cli/nothing", "--min-battery", "3"], 1,
                  "devices.min_battery: must be a number from 0 to 1 (HTTP 400)",
                  id="preload with a battery level over 1"),
+    pytest.param(["preload", "cli/nothing", "--standing"], 1, "no artifact cli/nothing",
+                 id="standing policy for an unknown name"),
+    pytest.param(["preload", "cli/field@1", "--standing"], 2, "follows the latest version",
+                 id="standing policy for one version"),
+    pytest.param(["preload", "cli/nothing", "--standing", "--min-battery", "-1"], 1,
+                 "devices.min_battery: must be a number from 0 to 1 (HTTP 400)",
+                 id="standing policy with a negative battery level"),
+    pytest.param(["policies", "cli/nothing", "--rm", "nope"], 1, "no preload policy 'nope'",
+                 id="delete of an unknown policy"),
 ])
 def test_preload_refusals_exit_non_zero_with_one_line(env: dict[str, str], argv: list[str],
                                                       code: int, message: str) -> None:
@@ -176,6 +185,8 @@ def test_preload_refusals_exit_non_zero_with_one_line(env: dict[str, str], argv:
     assert done.returncode == code, done.stderr
     assert message in done.stderr
     assert done.stderr.startswith(f"edgewhisk artifact {argv[0]}: error: ")
+    assert edgewhisk(env, "policies", "cli/nothing").stdout.strip() == \
+        "cli/nothing: no standing preload policies"
 
 
 def test_preload_of_a_local_artifact_is_refused_naming_the_rule(env: dict[str, str],
@@ -252,3 +263,32 @@ def test_uploads_and_downloads_show_a_progress_bar_on_a_terminal(env: dict[str, 
     assert code == 0, shown
     assert "get cli/bar: 100%" in shown and "5.24M/5.24M" in shown, shown
     assert (tmp_path / "copy.bin").read_bytes() == source.read_bytes()
+
+
+def test_a_standing_preload_policy_is_created_listed_and_deleted(env: dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    """``preload --standing``: the selector becomes a policy that applies now (``local0``, the
+    embedded cloud invoker) and from then on; ``policies`` shows it with its decisions."""
+    model = tmp_path / "standing.bin"
+    model.write_bytes(b"standing model")
+    doc = put_json(env, model, "--name", "cli/standing", "--kind", "model")
+    key = f"guest/cli/standing@{doc['version']}"
+    made = edgewhisk(env, "preload", "cli/standing", "--standing", "--role", "cloud", "--json")
+    assert made.returncode == 0, made.stderr
+    policy = json.loads(made.stdout)
+    assert policy["devices"] == {"labels": {}, "role": "cloud"}
+    assert [(d["invoker"], d["status"], d["artifact"]) for d in policy["applied"]] == [
+        ("local0", "preloaded", key)]
+    listed = edgewhisk(env, "policies", "cli/standing")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0] == f'{policy["id"]}  {{"labels": {{}}, "role": "cloud"}}'
+    assert lines[1].split()[:2] == ["local0", "preloaded"]
+    assert "standing policy: role cloud" in lines[1]
+
+    gone = edgewhisk(env, "policies", "cli/standing", "--rm", policy["id"])
+    assert (gone.returncode, gone.stdout.strip()) == (
+        0, f"deleted standing preload policy {policy['id']} of cli/standing")
+    empty = edgewhisk(env, "policies", "cli/standing")
+    assert empty.stdout.strip() == "cli/standing: no standing preload policies"
+

@@ -286,3 +286,47 @@ def test_a_closed_pipe_ends_quietly(env: dict[str, str], tmp_path: Path) -> None
     finally:
         os.close(writer)
     assert (done.returncode, done.stderr) == (1, "")
+
+
+WAITS = """
+    from edgewhisk import policy
+
+    @policy.context(network="home_u1", strict=True)
+    @policy.wait("1h")
+    def main(args):
+        return {"ran": True}
+"""
+
+
+def test_pending_activations_are_listed_with_what_they_wait_for_and_cancelled(
+        env: dict[str, str], tmp_path: Path) -> None:
+    """No invoker of this controller is in ``home_u1``: the activation waits (``policy.wait``),
+    ``activation list --pending`` says for what, ``activation cancel`` ends it."""
+    ok(env, "action", "create", "waits", write(tmp_path, "waits.py", WAITS))
+    answer = ok(env, "action", "invoke", "waits")
+    activation_id = answer.split()[-1]
+    deadline = time.monotonic() + 30
+    while activation_id not in (listed := ok(env, "activation", "list", "--pending")):
+        assert time.monotonic() < deadline, listed
+        time.sleep(0.1)
+    rows = listed.splitlines()
+    assert rows[0].split() == ["ACTIVATION", "NAME", "SINCE", "EXPIRES", "WAITING", "FOR"]
+    assert rows[1].split()[:2] == [activation_id, "guest/waits"]
+    assert rows[1].endswith("  not in network home_u1")
+    as_json = json.loads(ok(env, "activation", "list", "--pending", "--json"))
+    assert [(p["activationId"], p["waiting_for"]) for p in as_json] == [
+        (activation_id, ["not in network home_u1"])]
+    assert as_json[0]["until"] - as_json[0]["since"] == 3_600_000
+
+    cancelled = ok(env, "activation", "cancel", activation_id)
+    assert cancelled.startswith(f"{activation_id}: The activation was cancelled while it "
+                                "waited for an invoker")
+    assert ok(env, "activation", "list", "--pending").splitlines()[1:] == []
+    record = json.loads(ok(env, "activation", "get", activation_id))
+    assert record["response"]["success"] is False
+    assert "cancelled" in record["response"]["result"]["error"]
+
+    again = edgewhisk(env, "activation", "cancel", activation_id)
+    assert again.returncode == 1 and "not pending" in again.stderr
+    named = edgewhisk(env, "activation", "list", "waits", "--pending")
+    assert named.returncode == 2 and "leave out NAME" in named.stderr

@@ -190,3 +190,34 @@ def test_the_monitor_calls_back_from_its_timer_and_stops_cleanly() -> None:
         return got
 
     assert asyncio.run(scenario()) == [DeviceContext(None, None, frozenset({"x"}))]
+
+
+def test_idle_and_metered_are_reported_only_when_the_agent_is_told_how_to_tell() -> None:
+    monitor = ContextMonitor(NoBattery(), NetworkSchedule(["home"]))
+    assert (monitor.snapshot().idle, monitor.snapshot().metered) == (None, None)
+    assert monitor.sample(1000.0) is None
+
+
+def test_idle_follows_the_agents_own_activations() -> None:
+    monitor = ContextMonitor(NoBattery(), NetworkSchedule(), idle_after_s=30)
+    assert monitor.snapshot().idle is False  # just started: busy until idle_after_s
+    changed = monitor.sample(30.0)
+    assert changed is not None and changed.idle is True
+    monitor.in_flight = 1
+    changed = monitor.sample(31.0)
+    assert changed is not None and changed.idle is False
+    monitor.in_flight = 0
+    assert monitor.sample(60.0) is None  # 29 s after the activation was last seen running
+    changed = monitor.sample(61.0)
+    assert changed is not None and changed.idle is True
+
+
+def test_metered_while_every_network_joined_is_metered() -> None:
+    schedule = NetworkSchedule(["cell"], [NetworkEvent(10, True, "home"),
+                                          NetworkEvent(20, False, "home"),
+                                          NetworkEvent(30, False, "cell")])
+    monitor = ContextMonitor(NoBattery(), schedule, metered_networks=["cell"])
+    assert monitor.snapshot().metered is True
+    seen = [(t, c.metered) for t in (10.0, 20.0, 30.0)
+            if (c := monitor.sample(t)) is not None]
+    assert seen == [(10.0, False), (20.0, True), (30.0, False)]  # no network: not metered

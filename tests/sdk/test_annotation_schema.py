@@ -39,7 +39,8 @@ NOT_STATED_MESSAGES = ("artifact names must be unique", "names no artifact",
                        "names no consumed data artifact", "bias is measured on a produced model",
                        "must be strictly ascending", "is bound nowhere",
                        "compares with an infinite number", "is not supported; use 1",
-                       "must be a number of rows, not float")
+                       "must be a number of rows, not float", "is the ref of no consumed data",
+                       "must be '>=N' or '>N'", "must compare the level (0..1)")
 UNDERFLOW = re.compile(r"'(.*[1-9].*)' must be a positive duration")
 """A duration whose text is not zero, yet is zero as a double (``0.000...1ms``)."""
 
@@ -126,6 +127,10 @@ def typed(kind: str, fields: dict[str, st.SearchStrategy[Any]],
 
 
 PREDICATE_FIELD = field(strings(PREDICATES))
+GROWTH = [">=100", ">0", ">= 1e2", ">=1.5", "<100", "==3", ">=-1", ">=100.0"]
+"""A data gate's ``new_items`` (and a context policy's ``battery``), near the edges."""
+BATTERY = [">=0.3", "<0.2", "<= 1", ">1.5", "==0.5", ">=-0.1", "> .25"]
+FLAG = field(st.booleans())
 ENTITIES = ["retrain", "glucose.drift", "a-b@2", "x" * 256, "x" * 257, "-x", "a b", "a/b"]
 TARGET = field(strings(WORDS, REFS))
 TRIGGER = field(strings(ENTITIES))
@@ -143,6 +148,8 @@ GATE = st.one_of(
           ("metric", "predicate")),
     typed("metric", {"metric": field(strings(PLAINS)), "predicate": PREDICATE_FIELD,
                      "target": TARGET, "trigger": TRIGGER}, ("metric", "predicate")),
+    typed("data", {"ref": field(strings(REFS, MISC)), "new_items": field(strings(GROWTH)),
+                   "trigger": TRIGGER}, ("ref", "new_items")),
     typed("fairness", {"metric": field(strings(PLAINS))}, ()))
 NAMES = field(st.one_of(strings(TOKENS), st.lists(strings(TOKENS), max_size=3)))
 POLICY = st.one_of(
@@ -153,6 +160,10 @@ POLICY = st.one_of(
                                                st.lists(strings(PLAINS), max_size=3)))}, ()),
     typed("data", {"network": NAMES, "strict": field(st.booleans()), "within": field(
         strings(DURATIONS))}, ("network",)),
+    typed("context", {"battery": field(strings(BATTERY, PREDICATES)), "charging": FLAG,
+                      "idle": FLAG, "metered": FLAG, "network": NAMES,
+                      "strict": field(st.booleans())}, ()),
+    typed("wait", {"within": field(strings(DURATIONS))}, ("within",)),
     typed("offline", {"node": NAMES, "capability": field(st.one_of(
         strings(PLAINS), st.lists(strings(PLAINS), max_size=3)))}, ()))
 
@@ -213,6 +224,18 @@ def valid(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         doc["policies"].append({"type": "deadline", "within": draw(st.sampled_from(
             DURATIONS[:4]))})
+    if draw(st.booleans()):
+        doc["policies"].append(draw(st.fixed_dictionaries(
+            {"type": st.just("context"), "charging": st.booleans()},
+            optional={"battery": st.sampled_from(BATTERY[:3]), "idle": st.booleans(),
+                      "metered": st.booleans(), "network": st.sampled_from(OK_TOKENS),
+                      "strict": st.booleans()})))
+        doc["policies"].append({"type": "wait", "within": draw(st.sampled_from(
+            DURATIONS[:4]))})
+    data = [e["ref"] for e in doc["consumes"] if e["kind"] == "data" and "ref" in e]
+    if data and draw(st.booleans()):
+        doc["gates"].append({"type": "data", "ref": draw(st.sampled_from(data)),
+                             "new_items": draw(st.sampled_from(GROWTH[:3]))})
     return doc
 
 
@@ -298,7 +321,11 @@ NEAR: dict[str, st.SearchStrategy[Any]] = {
         st.sampled_from(PLAINS), max_size=2)),
     "attribute": st.sampled_from(PLAINS), "metric": st.sampled_from(PLAINS),
     "type": st.sampled_from(["bias", "drift", "metric", "deadline", "fn", "data", "classifier",
-                             "x"]),
+                             "context", "wait", "x"]),
+    "new_items": st.sampled_from(GROWTH + PREDICATES), "battery": st.sampled_from(
+        BATTERY + PREDICATES), "charging": st.sampled_from([True, False, None, 0, "yes"]),
+    "idle": st.sampled_from([True, False, None, 1]),
+    "metered": st.sampled_from([True, False, None, "no"]),
     "kind": st.sampled_from(["data", "model", "Model", ""]),
     "order": st.sampled_from(["newest", "best:accuracy", "best:", "oldest", "best:a b"]),
     "strict": st.sampled_from([True, False, None, 0, "true"]),
@@ -440,6 +467,21 @@ CASES = [
      "gates": [{"type": "metric", "metric": "f1", "predicate": "<1", "window": 5}]}, False),
     ("a trigger name with a space", {"version": 1, "produces": [{"kind": "model", "ref": "m"}],
      "gates": [{"type": "metric", "metric": "f1", "predicate": "<1", "trigger": "a b"}]}, False),
+    ("the paper's retraining trigger", {"version": 1, "consumes": [
+        {"kind": "data", "ref": "{usr}/glucose"}], "gates": [
+        {"type": "data", "ref": "{usr}/glucose", "new_items": ">=100"}], "policies": [
+        {"type": "context", "charging": True, "network": "home_{usr}", "strict": True},
+        {"type": "wait", "within": "6h"}]}, True),
+    ("a context policy with no condition", {"version": 1, "policies": [
+        {"type": "context", "battery": None, "strict": True}]}, False),
+    ("a data policy with a null network", {"version": 1, "policies": [
+        {"type": "data", "network": None}]}, False),
+    ("two waits", {"version": 1, "policies": [{"type": "wait", "within": "1h"},
+                                              {"type": "wait", "within": "2h"}]}, False),
+    ("a wait with strict", {"version": 1, "policies": [
+        {"type": "wait", "within": "1h", "strict": True}]}, False),
+    ("a data gate without new_items", {"version": 1, "consumes": [
+        {"kind": "data", "ref": "u/g"}], "gates": [{"type": "data", "ref": "u/g"}]}, False),
 ]
 
 

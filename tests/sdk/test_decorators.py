@@ -143,3 +143,27 @@ def test_decorator_arguments_are_copied_not_shared() -> None:
 
     networks.append("wan")
     assert describe(main)["policies"][0]["network"] == ["lan"]
+
+
+def test_context_and_wait_policies_describe_as_written() -> None:
+    from edgewhisk import describe, policy
+
+    @policy.wait("6h")
+    @policy.context(battery=">=0.3", charging=True, metered=False, strict=True)
+    def main(args: dict[str, object]) -> dict[str, object]:
+        return args
+
+    assert describe(main)["policies"] == [
+        {"type": "wait", "within": "6h"},
+        {"type": "context", "battery": ">=0.3", "charging": True, "metered": False,
+         "strict": True}]
+
+
+def test_a_bare_context_policy_is_refused_with_its_usage() -> None:
+    import pytest
+    from edgewhisk import AnnotationError, policy
+
+    with pytest.raises(AnnotationError, match=r"@policy.context: needs its arguments.*Usage"):
+        policy.context(lambda args: args)  # type: ignore[arg-type]
+    with pytest.raises(AnnotationError, match=r"@policy.context: a context policy needs a "):
+        policy.context(strict=True)

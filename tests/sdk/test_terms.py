@@ -95,3 +95,16 @@ def test_bind_rejects_unbound_and_unsafe_values(template: str, params: dict[str,
         bind(template, params)
     assert caught.value.path == path
     assert words in caught.value.reason
+
+
+def test_a_template_matches_the_refs_it_binds_to() -> None:
+    from edgewhisk.terms import match_template
+
+    assert match_template("{usr}/glucose", "u1/glucose") == {"usr": "u1"}
+    assert match_template("{site}/{usr}/x", "lab/u2/x") == {"site": "lab", "usr": "u2"}
+    assert match_template("{a}/{a}", "x/x") == {"a": "x"}
+    assert match_template("{a}/{a}", "x/y") is None  # one variable, one value
+    assert match_template("{usr}/glucose", "u1/glucose2") is None
+    assert match_template("{usr}/glucose", "../glucose") is None  # not a bindable value
+    assert match_template("{usr}/glucose", "a/b/glucose") is None  # one segment per variable
+    assert match_template("models/base", "models/base") == {}

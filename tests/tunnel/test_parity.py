@@ -62,7 +62,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 CONNECTION = "a connection setting of the agent, not part of what it offers"
-NOT_A_COLUMN = "not a placement column: kept for the status API and preload selectors"
 
 
 @dataclass(frozen=True)
@@ -97,6 +96,8 @@ TWINS = [
         "kinds": "what the agent's container backend runs",
         "agent_version": "the agent's AGENT_VERSION",
         "networks": "the DeviceContext's, as the context monitor last reported it",
+        "battery": "the DeviceContext's", "charging": "the DeviceContext's",
+        "idle": "the DeviceContext's", "metered": "the DeviceContext's",
         "holding": "the activations the agent runs or holds results of",
         "protocol": "the schema's PROTOCOL_VERSION",
     }),
@@ -119,9 +120,7 @@ TWINS = [
     }, retyped={
         "networks": "None on the wire means unchanged; a device always knows its networks",
     }),
-    Twin(InvokerState, Context, reports=True, only_wire={
-        "battery": NOT_A_COLUMN, "charging": NOT_A_COLUMN,
-    }, retyped={
+    Twin(InvokerState, Context, reports=True, retyped={
         "networks": "None on the wire means unchanged",
         "cached": "None on the wire means unchanged; registry keys become names (cached_name)",
     }),
@@ -341,13 +340,19 @@ CONFIGS = st.builds(
     cached=st.lists(TEXT, max_size=3).map(tuple))
 
 
+FLAG = st.none() | st.booleans()
+CONTEXTS = st.builds(DeviceContext, battery=st.none() | st.floats(0, 1), charging=FLAG,
+                     networks=NAMES.map(frozenset), idle=FLAG, metered=FLAG)
+
+
 @SETTINGS
-@given(CONFIGS, NAMES, NAMES, NAMES, NAMES)
+@given(CONFIGS, NAMES, CONTEXTS, NAMES, NAMES)
 def test_an_agents_offer_reaches_placement_unchanged(config: AgentConfig, kinds: list[str],
-                                                     networks: list[str], stored: list[str],
+                                                     context: DeviceContext, stored: list[str],
                                                      holding: list[str]) -> None:
+    networks = context.networks
     register = _over_the_wire(device.register_of(
-        config, agent_version="0.1.0", kinds=kinds, networks=networks, cached=stored,
+        config, agent_version="0.1.0", kinds=kinds, context=context, cached=stored,
         holding=holding))
     # cached: the configured keys, then the node store's
     _assert_corresponds(_twin(AgentConfig, Register), config, register, besides=["cached"])
@@ -362,22 +367,29 @@ def test_an_agents_offer_reaches_placement_unchanged(config: AgentConfig, kinds:
     assert state.cached == {cached_name(key) for key in register.cached}
     assert state.bandwidth_mbps == (config.bandwidth_mbps or controller.DEFAULT_BANDWIDTH_MBPS)
     assert state.namespaces == frozenset({"guest"})
+    assert (state.battery, state.charging, state.idle, state.metered) == \
+        (context.battery, context.charging, context.idle, context.metered)
 
 
 @SETTINGS
-@given(st.builds(DeviceContext, battery=st.none() | st.floats(0, 1),
-                 charging=st.none() | st.booleans(), networks=NAMES.map(frozenset)),
-       NAMES)
+@given(CONTEXTS, NAMES)
 def test_a_devices_context_reaches_placement_unchanged(context: DeviceContext,
                                                        stored: list[str]) -> None:
     report = _over_the_wire(device.context_of(context))
     _assert_corresponds(_twin(DeviceContext, Context), context, report)
     cached = _over_the_wire(Context(cached=tuple(stored)))
-    register = Register(id="d", memory_mb=1, kinds=(), agent_version="t")
+    register = Register(id="d", memory_mb=1, kinds=(), agent_version="t", battery=0.5,
+                        charging=True, idle=True, metered=True)
+    reported = {name: getattr(report, name) for name in controller.CONTEXT_COLUMNS
+                if getattr(report, name) is not None}
     state = controller.invoker_state(register, Metrics(), namespace="guest", healthy=True,
                                      in_flight=0, held_mb=0, networks=report.networks,
-                                     holds=cached.cached)
+                                     holds=cached.cached, context=reported)
     assert state.networks == context.networks
+    # what the report says wins; what it leaves out is the register's
+    for name in controller.CONTEXT_COLUMNS:
+        said = getattr(context, name)
+        assert getattr(state, name) == (getattr(register, name) if said is None else said)
     assert state.cached == {cached_name(key) for key in stored}
 
 
@@ -418,8 +430,8 @@ def test_the_frames_the_conversions_build_are_those_of_the_previous_version() ->
                          labels={"room": "lab"}, capabilities=("gpu",), site="home",
                          owner="u1", bandwidth_mbps=12.5, cached=("guest/a@1",))
     register = device.register_of(config, agent_version="0.1.0", kinds={"python:3", "blackbox"},
-                                  networks=frozenset({"wifi"}), cached=["guest/b@2"],
-                                  holding=["a9"])
+                                  context=DeviceContext(None, None, frozenset({"wifi"})),
+                                  cached=["guest/b@2"], holding=["a9"])
     assert encode(register) == (
         '{"type":"register","id":"pi","memory_mb":512,"kinds":["blackbox","python:3"],'
         '"agent_version":"0.1.0","namespace":null,"labels":{"room":"lab"},'
@@ -469,3 +481,16 @@ def test_fields_added_since_version_1_travel_only_when_they_say_something() -> N
     assert with_reference == plain.replace(
         '"locality":"local"}', '"locality":"local","reference":{"rows":3,"edges":[[1.5]]}}')
     assert decode(with_reference).consumes == (referenced,)
+    # a device's context at registration, and idle and metered in its reports
+    config = AgentConfig(controller="wss://c", token="t", id="pi", memory_mb=512)
+    bare = encode(device.register_of(config, agent_version="0.1.0", kinds=(), cached=(),
+                                      holding=(), context=DeviceContext(None, None, frozenset())))
+    known = DeviceContext(0.5, False, frozenset(), idle=True, metered=False)
+    full = encode(device.register_of(config, agent_version="0.1.0", kinds=(), cached=(),
+                                      holding=(), context=known))
+    assert full == bare.replace(
+        '"protocol":1}', '"protocol":1,"battery":0.5,"charging":false,"idle":true,'
+        '"metered":false}')
+    assert encode(device.context_of(known)) == (
+        '{"type":"context","battery":0.5,"charging":false,"networks":[],"cached":null,'
+        '"idle":true,"metered":false}')

@@ -13,6 +13,7 @@ from . import (
     limits,
     namespaces,
     packages,
+    preload_policies,
     routes,
     rules,
     triggers,
@@ -30,6 +31,7 @@ RESOURCES: tuple[web.RouteTableDef, ...] = (
     alarms.ROUTES,
     rules.ROUTES,
     invokers.ROUTES,
+    preload_policies.ROUTES,  # before artifacts: its routes take the rest of the path
     artifacts.ROUTES,
     admin.ROUTES,
     routes.ROUTES,  # before web: /api/v1/web/whisk.system/apimgmt/ is route management

@@ -41,6 +41,7 @@ from ..schema.entity import (
     query_int,
 )
 from ..tunnel import TUNNEL
+from .activations import waiting_body
 from .crud import list_response, new_document
 from .request import (
     activation_headers,
@@ -152,6 +153,8 @@ async def invoke_action(request: web.Request) -> web.Response:
         body: dict[str, Any] = {"activationId": invocation.activation_id}
         if invocation.fanout is not None:
             body["fanout"] = invocation.fanout
+        if invocation.waiting is not None:  # a blocking caller: it waits to be placed
+            body.update(waiting_body(invocation.waiting))
         return json_response(body, 202, **headers)
     if invocation.fanout is not None:  # the parent record, with each finished child's response
         response = invocation.record["response"]

@@ -1,4 +1,4 @@
-"""Activations: ``/api/v1/namespaces/{ns}/activations[/{id}[/result|/logs]]`` (read only).
+"""Activations: ``/api/v1/namespaces/{ns}/activations[/{id}[/result|/logs]]``.
 
 The dispatcher writes the records (``schema/activation.py``); this module only reads them,
 newest first, filtered by ``name`` and by ``since``/``upto`` (ms since the epoch, on
@@ -8,6 +8,12 @@ An id handed out is never a 404: an activation accepted and still running (its `
 document and no record yet, ``dispatch/journal.py``) answers 202 ``{"activationId"}``, as a
 blocking invoke does when its wait ends first (upstream answers 404 until the record exists).
 Every read first waits for the dispatcher's record writes in flight (``Dispatcher.written``).
+
+Pending work (``policy.wait``, ``dispatch/pending.py``), an edgewhisk addition: ``?status=pending``
+lists the namespace's activations waiting to be placed (what each waits for, since and until
+when) instead of records; a pending one's ``GET`` answers 202 with the same; ``DELETE
+.../activations/ID`` cancels a pending activation (its record, a whisk error saying so, is the
+answer) and is a 409 for any other (OpenWhisk has no such call: nothing else is deleted).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..exceptions import NotFound
+from ..exceptions import BadRequest, NotFound
 from ..keys import DISPATCHER, STORE
 from ..schema.activation import ACCEPTED
 from ..schema.entity import check_name, page, public, query_bool, query_int
@@ -31,9 +37,22 @@ ACTIVATION_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
 BASE = "/api/v1/namespaces/{ns}/activations"
 
 
+WAITING = "The activation is waiting for an invoker that satisfies its constraints."
+STATUSES = ("pending",)
+
+
+def waiting_body(info: dict[str, Any]) -> dict[str, Any]:
+    """What a 202 of a pending activation adds to ``{"activationId"}``."""
+    return {"status": "pending", "message": WAITING, "pending": info}
+
+
 @ROUTES.get(BASE)
 async def list_activations(request: web.Request) -> web.Response:
     ns, store, query = namespace(request), request.app[STORE], request.query
+    if "status" in query:
+        if query["status"] not in STATUSES:
+            raise BadRequest(f"status: {query['status']!r} is not one of {', '.join(STATUSES)}")
+        return json_response(request.app[DISPATCHER].pending.listing(ns))
     filters: dict[str, str] = {"namespace": ns}
     if query.get("name"):
         filters["name"] = check_name(query["name"].split("/")[-1], "name")
@@ -62,6 +81,19 @@ async def get_activation(request: web.Request) -> web.Response:
     return doc if isinstance(doc, web.Response) else json_response(public(doc))
 
 
+@ROUTES.delete(BASE + "/{id}")
+async def cancel_activation(request: web.Request) -> web.Response:
+    """Cancel a pending activation; its record (a whisk error saying so) is the answer."""
+    activation_id, ns = request.match_info["id"], namespace(request)
+    dispatcher = request.app[DISPATCHER]
+    info = dispatcher.pending.describe(activation_id)
+    if info is None or info["namespace"] != ns:
+        if await _find(request.app[STORE], ns, activation_id) is None and \
+                await _find(request.app[STORE], ns, activation_id, ACCEPTED) is None:
+            raise NotFound()
+    return json_response(dict(await dispatcher.cancel(activation_id)))
+
+
 @ROUTES.get(BASE + "/{id}/result")
 async def get_result(request: web.Request) -> web.Response:
     doc = await _record(request)
@@ -88,7 +120,9 @@ async def _record(request: web.Request) -> dict[str, Any] | web.Response:
     if doc is not None:
         return doc
     if await _find(store, ns, activation_id, ACCEPTED) is not None:
-        return json_response({"activationId": activation_id}, 202)
+        waiting = request.app[DISPATCHER].pending.describe(activation_id)
+        return json_response({"activationId": activation_id,
+                              **(waiting_body(waiting) if waiting else {})}, 202)
     # CouchDB stores a record and drops its accepted document in two requests: look again
     doc = await _find(store, ns, activation_id)
     if doc is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..exceptions import BadRequest, Conflict
+from ..keys import DISPATCHER
 from ..schema.entity import query_bool
 from ..tunnel.hub import TUNNEL
 from ..tunnel.tokens import check_invoker_id
@@ -60,5 +61,14 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 @ROUTES.get(BASE)
 async def list_invokers(request: web.Request) -> web.Response:
-    hub, ns = request.app[TUNNEL], namespace(request)
-    return json_response(hub.status(ns))
+    """The namespace's edge invokers (each with its recent ``preloads`` decisions); with
+    ``pending=true`` an object that also counts the namespace's pending activations per unmet
+    constraint (``dispatch/pending.py``)."""
+    hub, ns, dispatcher = request.app[TUNNEL], namespace(request), request.app[DISPATCHER]
+    invokers = hub.status(ns)
+    if dispatcher.standing is not None:  # preload decisions about each, with their reasons
+        for status in invokers:
+            status["preloads"] = dispatcher.standing.decisions_for(status["id"])
+    if query_bool(request.query, "pending"):
+        return json_response({"invokers": invokers, "pending": dispatcher.pending.summary(ns)})
+    return json_response(invokers)

@@ -5,9 +5,13 @@ will serve is put into their stores. The selector is over what the controller kn
 invoker (``InvokerState``, and the context an edge device last reported)::
 
     {"labels": {"k": "v"}, "owner": "u1", "role": "edge", "networks": ["plant"],
-     "capabilities": ["gpu"], "min_battery": 0.5, "charging": true}
+     "site": "plant-a", "capabilities": ["gpu"], "min_battery": 0.5, "charging": true,
+     "unmetered": true}
 
-every given field must hold (lists: every item). Only ``cloud`` versions are preloaded: their
+every given field must hold (lists: every item). The context conditions read the live context
+placement keeps (``InvokerState``): a mains-powered invoker counts as charging and at full
+battery; one that never reported ``metered`` as unmetered (as ``policy.context`` reads them).
+Only ``cloud`` versions are preloaded: their
 bytes come from the blob store, and ``locality.check_move`` refuses the others before anything
 moves (the whole request is refused, naming the rule). An invoker whose store already holds
 the version (the registry's ``copies``) answers ``cached``; the others get the version pushed —
@@ -29,7 +33,8 @@ from ..stores import Doc
 from . import locality as rules
 from .exceptions import InvalidArtifact
 
-FIELDS = ("labels", "owner", "role", "networks", "capabilities", "min_battery", "charging")
+FIELDS = ("labels", "owner", "role", "networks", "site", "capabilities", "min_battery",
+          "charging", "unmetered")
 
 
 class Target(Protocol):
@@ -57,6 +62,8 @@ class DeviceSelector:
     capabilities: frozenset[str] = frozenset()
     min_battery: float | None = None
     charging: bool | None = None
+    site: str | None = None
+    unmetered: bool | None = None
 
     @classmethod
     def parse(cls, raw: Any) -> DeviceSelector:
@@ -72,7 +79,7 @@ class DeviceSelector:
         labels = raw.get("labels") or {}
         if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
             raise InvalidArtifact("devices.labels: must be an object of strings")
-        for name in ("owner", "role"):
+        for name in ("owner", "role", "site"):
             if raw.get(name) is not None and not isinstance(raw[name], str):
                 raise InvalidArtifact(f"devices.{name}: must be a string")
         sets = {name: _strings(raw.get(name), name) for name in ("networks", "capabilities")}
@@ -81,19 +88,43 @@ class DeviceSelector:
                                     or not isinstance(battery, int | float)
                                     or not 0 <= battery <= 1):
             raise InvalidArtifact("devices.min_battery: must be a number from 0 to 1")
-        if raw.get("charging") is not None and not isinstance(raw["charging"], bool):
-            raise InvalidArtifact("devices.charging: must be true or false")
+        for name in ("charging", "unmetered"):
+            if raw.get(name) is not None and not isinstance(raw[name], bool):
+                raise InvalidArtifact(f"devices.{name}: must be true or false")
         return cls(labels, raw.get("owner"), raw.get("role"), sets["networks"],
-                   sets["capabilities"], battery, raw.get("charging"))
+                   sets["capabilities"], battery, raw.get("charging"), raw.get("site"),
+                   raw.get("unmetered"))
 
     def matches(self, state: InvokerState, context: Mapping[str, Any]) -> bool:
-        battery, charging = context.get("battery"), context.get("charging")
+        """Whether the invoker is one to preload to now (``context``: what it last reported,
+        for invokers whose state does not carry it)."""
+        battery = state.battery if state.battery is not None else context.get("battery")
+        on_power = state.on_power if state.charging is not None or battery is None \
+            else bool(context.get("charging"))
         return (all(state.labels.get(k) == v for k, v in self.labels.items())
                 and self.owner in (None, state.owner) and self.role in (None, state.role)
+                and self.site in (None, state.site)
                 and self.networks <= state.networks and self.capabilities <= state.capabilities
-                and (self.min_battery is None
-                     or (battery is not None and battery >= self.min_battery))
-                and self.charging in (None, charging))
+                and (self.min_battery is None or battery is None
+                     or battery >= self.min_battery)
+                and self.charging in (None, on_power)
+                and self.unmetered in (None, state.metered is not True))
+
+    def describe(self) -> str:
+        """The selector in words, for decisions' reasons: ``owner u1, charging, unmetered``."""
+        parts = [f"{k}={v}" for k, v in sorted(self.labels.items())]
+        parts += [f"{name} {value}" for name, value in (("owner", self.owner),
+                                                        ("role", self.role),
+                                                        ("site", self.site)) if value]
+        parts += [f"network {n}" for n in sorted(self.networks)]
+        parts += [f"capability {c}" for c in sorted(self.capabilities)]
+        if self.min_battery is not None:
+            parts.append(f"battery>={self.min_battery:g}")
+        if self.charging is not None:
+            parts.append("charging" if self.charging else "not charging")
+        if self.unmetered is not None:
+            parts.append("unmetered" if self.unmetered else "metered")
+        return ", ".join(parts) or "every device"
 
 
 def _strings(value: Any, name: str) -> frozenset[str]:
@@ -117,10 +148,12 @@ async def preload(doc: Doc, invokers: Iterable[Target],
     chosen = sorted((i for i in invokers if i.state().healthy and serves(i, doc["namespace"])
                      and selector.matches(i.state(), i.context)),
                     key=lambda i: i.id)
-    return list(await asyncio.gather(*(_one(doc, i) for i in chosen)))
+    return list(await asyncio.gather(*(push(doc, i) for i in chosen)))
 
 
-async def _one(doc: Doc, invoker: Target) -> dict[str, Any]:
+async def push(doc: Doc, invoker: Target) -> dict[str, Any]:
+    """Push ``doc`` to one invoker: ``{"invoker", "status", "reason"}``, ``cached`` when its
+    store holds it already, ``refused`` with the reason when it cannot."""
     answer: dict[str, Any] = {"invoker": invoker.id, "status": "cached", "reason": None}
     if invoker.id in doc.get("copies", []):
         return answer

@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +130,12 @@ class ArtifactRegistry:
         self._locks: dict[str, asyncio.Lock] = {}
         self._copying: set[asyncio.Task[None]] = set()  # ``follow``'s updates in flight
         self._holdings: dict[str, frozenset[str]] = {}  # invoker id -> keys it last held
+        self._listeners: list[Callable[[Doc], None]] = []
+
+    def listen(self, listener: Callable[[Doc], None]) -> None:
+        """Call ``listener`` with every new version's document once it is stored (data-growth
+        triggers count them: ``dispatch/growth.py``); it must not block."""
+        self._listeners.append(listener)
 
     async def create(self, ns: str, new: NewArtifact,
                      content: AsyncIterator[bytes] | None = None) -> Doc:
@@ -192,6 +198,8 @@ class ArtifactRegistry:
             async with self._lock(ns):
                 if ns in self._loaded:
                     self._index.add(doc)
+        for listener in self._listeners:
+            listener(doc)
         return doc
 
     async def _allocate(self, ns: str, name: str, kind: str) -> int:

@@ -38,6 +38,7 @@ from edgewhisk_runtime.containers.exceptions import NamespaceRefused
 
 from .. import preprocess
 from ..artifacts.gates import GateKeeper
+from ..artifacts.standing import StandingPreloads
 from ..exceptions import ControllerError
 from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
@@ -47,10 +48,12 @@ from ..schema import stored
 from ..schema.exceptions import CorruptedAction
 from ..stores import Doc, Store
 from ..tunnel.exceptions import InvokerLost, TunnelError
-from . import artifacts, conductor, fanout, gating, resolve, sequence, triggers
-from .exceptions import DispatcherClosed
+from . import artifacts, conductor, deferred, fanout, gating, resolve, sequence, triggers
+from .exceptions import DispatcherClosed, NotPending
+from .growth import DataGrowth
 from .job import Accounting, Job
 from .journal import Journal
+from .pending import PendingWork
 from .spec import spec_of
 
 if TYPE_CHECKING:
@@ -79,6 +82,7 @@ class Invocation:
     activation_id: str
     record: act.ActivationRecord | None  # None: non-blocking, or still running at wait_s
     fanout: dict[str, Any] | None = None  # a fan-out's children (``dispatch/fanout.py``)
+    waiting: dict[str, Any] | None = None  # pending: what it waits for (``pending.py``)
 
 
 class Dispatcher:
@@ -109,7 +113,13 @@ class Dispatcher:
         self.gates = GateKeeper(store, artifacts)  # what gate verdicts do (artifacts/gates.py)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.journal = Journal(store, durable=durable)
+        self.pending = PendingWork(placement)  # activations waiting to be placed
+        self.growth = DataGrowth(self)  # data-growth triggers (``growth.py``)
+        self.standing = None if artifacts is None else StandingPreloads(  # standing preloads
+            store, artifacts, placement, lambda id: invokers.get(id) if id in invokers else None,
+            lambda: [invoker.id for invoker in invokers])
         self._in_flight: collections.Counter[str] = collections.Counter()  # by namespace
+        self._running: dict[str, asyncio.Task[Any]] = {}  # activation id -> its task
         self._closed = False
 
     # -- the API's entry points -------------------------------------------------------------
@@ -159,7 +169,7 @@ class Dispatcher:
         if done:
             return Invocation(activation_id, task.result())
         await self.journal.accept([activation_id])  # its id is about to be handed out
-        return Invocation(activation_id, None)
+        return Invocation(activation_id, None, waiting=self.pending.describe(activation_id))
 
     async def fire(
         self,
@@ -182,12 +192,14 @@ class Dispatcher:
     async def close(self, grace_s: float = CLOSE_GRACE_S) -> None:
         """Refuse new activations, let running ones finish for ``grace_s``, abort the rest.
 
-        Aborted activations are recorded as whisk internal errors. Invokers and the store
+        Aborted activations are recorded as whisk internal errors; pending ones (waiting to
+        be placed) stay accepted, and the next start lets them wait again. Invokers and the store
         belong to the caller and stay open. Idempotent.
         """
         self._closed = True
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace_s)
+        waiting = {self._running[i] for i in self.pending.items if i in self._running}
+        if self._tasks - waiting:  # pending work stays accepted: the next start resumes it
+            await asyncio.wait(self._tasks - waiting, timeout=grace_s)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -240,8 +252,19 @@ class Dispatcher:
             coro = self._run(job, activation_id)
         task = self.spawn(coro)
         self._in_flight[job.ns] += 1
+        self._running[activation_id] = task
         task.add_done_callback(lambda _: self._in_flight.subtract((job.ns,)))
+        task.add_done_callback(lambda _: self._running.pop(activation_id, None))
         return task
+
+    async def cancel(self, activation_id: str) -> act.ActivationRecord:
+        """Cancel a pending activation: its record (a whisk error saying so) once stored;
+        ``NotPending`` for any other."""
+        task = self._running.get(activation_id)
+        if task is None or not self.pending.cancel(activation_id):
+            raise NotPending()
+        rec: act.ActivationRecord = await asyncio.shield(task)
+        return rec
 
     def in_flight(self, ns: str) -> int:
         """Activations of ``ns`` started and not finished (the concurrency throttle reads it)."""
@@ -319,7 +342,8 @@ class Dispatcher:
     async def _run_on(self, invoker: Invoker, spec: ActionSpec, value: Any,
                       fields: dict[str, str], key: str, consumes: Sequence[Consumed] = (),
                       produces: Sequence[Produce] = (),
-                      journaled: dict[str, Any] | None = None) -> RunOutcome:
+                      journaled: dict[str, Any] | None = None,
+                      charged: bool = False) -> RunOutcome:
         """``invoker.run``, keeping the engine's state in step: ``placed`` before (in the same
         step as the decision: nothing awaits in between), ``completed`` after, with the run
         time and whether a container of ``key`` stays warm there (not after a failed init).
@@ -327,19 +351,22 @@ class Dispatcher:
         ``journaled`` (``artifacts.journaled``: what registering its outputs needs).
 
         Artifacts go along only when there are some, so an invoker that predates them
-        still runs every activation without."""
+        still runs every activation without. ``charged``: placed by pending work, which
+        charged the invoker when it decided (``pending.py``)."""
         engine = self.placement
         extra: dict[str, Any] = {"consumes": consumes, "produces": produces} \
             if consumes or produces else {}
-        engine.placed(invoker.id, spec.memory_mb, key)
+        if not charged:
+            engine.placed(invoker.id, spec.memory_mb, key)
         run_ms: float | None = None
         warm = False
         try:
             activation_id = fields["activation_id"]
             if invoker.outlives_controller:  # recovery must find it there after a crash
                 await self.journal.placed(activation_id, invoker.id, journaled)
-            elif self.journal.placed_on(activation_id) is not None:  # moved off an edge
-                await self.journal.placed(activation_id, None)
+            elif self.journal.placed_on(activation_id) is not None \
+                    or self.journal.pending_of(activation_id) is not None:  # moved off an edge
+                await self.journal.placed(activation_id, None)  # or no longer waiting
             outcome = await invoker.run(spec, value, fields, **extra)
             run_ms, warm = float(outcome.duration_ms), not outcome.init_failed
             return outcome
@@ -371,8 +398,9 @@ class Dispatcher:
         try:
             rec = await self._execute(job, activation_id)
         except asyncio.CancelledError:
-            await self.record(self.failure(job, activation_id, act.ABORTED))
-            raise
+            if not (self._closed and self.journal.pending_of(activation_id) is not None):
+                await self.record(self.failure(job, activation_id, act.ABORTED))
+            raise  # a pending one stays accepted: the next start lets it wait again
         except ControllerError as exc:  # e.g. an unreadable action document
             rec = self.failure(job, activation_id, exc.message)
         except Exception:
@@ -395,12 +423,31 @@ class Dispatcher:
             return gating.annotate(self.failure(job, activation_id, "", refused.invoker,
                                                 response=refused.response),
                                    action, refused.entries)
-        decision = job.invoker or self.placement.place(self._request(job, bound.site), bound)
+        request = self._request(job, bound.site)
+        decision = job.invoker or self.placement.place(request, bound)
+        waited: dict[str, Any] | None = None
         if isinstance(decision, Unschedulable):
-            return self.failure(job, activation_id, decision.reason)
+            if bound.compiled.wait_s is None or job.invoker is not None \
+                    or job.in_composition:  # fan-out children and components do not wait
+                return self.failure(job, activation_id, decision.reason)
+            placed, waited = await deferred.place_or_wait(self, job, activation_id, request,
+                                                          bound, decision)
+            if not isinstance(placed, str):
+                return deferred.annotate(placed, waited)
+            decision = placed  # charged already: the first _run_on does not charge again
         invoker = self.invokers.get(decision)
-        artifacts.check(planned, invoker, bound)
-        produces = await artifacts.allocate(self.artifacts, job, planned)
+        if self.standing is not None:  # the preload predictor learns what runs where
+            self.standing.predictor.observe(ns, invoker.state(), [
+                doc["name"] for _, doc in planned.consumed
+                if doc.get("kind") == "model" and doc.get("locality") == "cloud"])
+        try:
+            artifacts.check(planned, invoker, bound)
+            produces = await artifacts.allocate(self.artifacts, job, planned)
+        except BaseException:
+            if waited is not None:
+                self.placement.completed(invoker.id, spec.memory_mb, bound.compiled.key, None,
+                                         False)
+            raise
         fields = {
             "namespace": ns,
             "action_name": f"/{stored.action_path(ns, action)}",
@@ -414,7 +461,8 @@ class Dispatcher:
             try:
                 outcome = await self._run_on(invoker, spec, value, fields,
                                              bound.compiled.key, planned.consumes(), produces,
-                                             artifacts.journaled(planned, produces))
+                                             artifacts.journaled(planned, produces),
+                                             charged=waited is not None and attempt == 0)
                 judged = gating.judge(job, planned, produces, outcome, invoker.id)
                 await artifacts.keep(self.artifacts, planned, produces, outcome, job=job,
                                      activation_id=activation_id, invoker=invoker,
@@ -441,8 +489,9 @@ class Dispatcher:
                 return self.failure(job, activation_id, act.RESOURCE_PROVISION_ERROR,
                                      invoker.id)
         entries = await gating.settle(self, job, activation_id, bound, invoker.id, judged)
-        return gating.annotate(self.outcome_record(job, activation_id, spec, outcome, invoker.id),
-                               action, entries)
+        return deferred.annotate(gating.annotate(
+            self.outcome_record(job, activation_id, spec, outcome, invoker.id), action, entries),
+            waited)
 
     def outcome_record(self, job: Job, activation_id: str, spec: ActionSpec,
                        outcome: RunOutcome, invoker_id: str) -> act.ActivationRecord:

@@ -96,12 +96,31 @@ class Journal:
         while entry.writing is not None:
             await asyncio.shield(entry.writing)
         entry.body.pop("artifacts", None)
+        entry.body.pop("pending", None)  # placed: it no longer waits
         if invoker_id is None:
             entry.body.pop("invoker", None)
         else:
             entry.body["invoker"] = invoker_id
             if artifacts is not None:
                 entry.body["artifacts"] = artifacts
+        entry.writing = self._write(entry)
+        await asyncio.shield(entry.writing)
+
+    def pending_of(self, activation_id: str) -> dict[str, Any] | None:
+        """What the accepted document says the activation waits for (``pending.py``)."""
+        entry = self._live.get(activation_id)
+        return None if entry is None else entry.body.get("pending")
+
+    async def pending(self, activation_id: str, info: dict[str, Any]) -> None:
+        """Until the activation is durably accepted as pending with ``info`` (since, until,
+        what it waits for): recovery then lets it wait again instead of failing it, since it
+        never ran. ``placed`` drops the mark before it runs anywhere."""
+        entry = self._live.get(activation_id)
+        if not self.durable or entry is None:
+            return
+        while entry.writing is not None:
+            await asyncio.shield(entry.writing)
+        entry.body["pending"] = info
         entry.writing = self._write(entry)
         await asyncio.shield(entry.writing)
 

@@ -13,6 +13,8 @@ Each ``accepted`` document (``journal.py``) without a record becomes one of:
   annotated ``idempotent``, is still the version that was accepted, and did not get the
   caller's API key (which the controller never stores). A component of a composition is never
   re-dispatched on its own: its composition is (or is not).
+- **waiting again**, when it was pending (``policy.wait``, ``pending.py``): it never ran, so it
+  is launched again and waits until the ``until`` its document kept.
 - **failed**: recorded as a whisk internal error, ``act.RESTARTED`` ("The controller restarted
   while the activation was running."), in OpenWhisk's record shape. An activation that ran
   inside the controller may have had effects before the crash; running a non-idempotent one
@@ -89,8 +91,8 @@ async def recover(dispatcher: Dispatcher, reclaim: Reclaim | None = None) -> Rec
                 and invoker not in dispatcher.invokers:
             dispatcher.spawn(_reclaimed(dispatcher, job, doc, invoker, reclaim))
             done.reclaimed += 1
-        elif same and rerunnable(job.action, doc):
-            dispatcher.launch(job, activation_id)
+        elif same and (rerunnable(job.action, doc) or doc.get("pending")):
+            dispatcher.launch(job, activation_id)  # a pending one never ran: it waits again
             done.redispatched += 1
         else:
             failures.append(dispatcher.failure(job, activation_id, act.RESTARTED, invoker))

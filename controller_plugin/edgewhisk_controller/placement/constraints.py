@@ -34,6 +34,10 @@ DEADLINE_FEASIBILITY = "DeadlineFeasibility"
 WARM_CONTAINER = "WarmContainer"
 CACHED_ARTIFACT = "CachedArtifact"
 BALANCED_LOAD = "BalancedLoad"
+BATTERY_LEVEL = "BatteryLevel"
+DEVICE_STATE = "DeviceState"
+DEVICE_STATES = ("charging", "idle", "metered")
+"""The flags of a device's live context ``DeviceState`` reads (``policy.context``)."""
 
 Names = str | tuple[str, ...]
 """One name or several (``as_names`` reads either)."""
@@ -128,6 +132,24 @@ class BalancedLoadArgs(Args):
     PLUGIN: ClassVar[str] = BALANCED_LOAD
 
 
+@dataclass(frozen=True)
+class BatteryLevelArgs(Args):
+    """``policy.context(battery='>=0.3')``: the operator and the level (0..1)."""
+
+    PLUGIN: ClassVar[str] = BATTERY_LEVEL
+    op: str
+    level: float
+
+
+@dataclass(frozen=True)
+class DeviceStateArgs(Args):
+    """``policy.context(charging=True)`` (or ``idle``, ``metered``): one flag's wanted value."""
+
+    PLUGIN: ClassVar[str] = DEVICE_STATE
+    state: str  # one of DEVICE_STATES
+    value: bool = True
+
+
 def as_names(value: Names | None) -> tuple[str, ...]:
     """A constraint argument that is one name or several, as a tuple of names."""
     if value is None:
@@ -140,7 +162,8 @@ def as_names(value: Names | None) -> tuple[str, ...]:
 ARGS: Mapping[str, type[Args]] = {cls.PLUGIN: cls for cls in (
     HealthArgs, NamespaceAccessArgs, RuntimeKindArgs, ResourcesFitArgs, NodeSelectorArgs,
     CapabilityArgs, NetworkMembershipArgs, ArtifactLocalityArgs, ProximityArgs,
-    DeadlineFeasibilityArgs, WarmContainerArgs, CachedArtifactArgs, BalancedLoadArgs)}
+    DeadlineFeasibilityArgs, WarmContainerArgs, CachedArtifactArgs, BalancedLoadArgs,
+    BatteryLevelArgs, DeviceStateArgs)}
 """Plugin name -> its Args type (for callers holding names, such as the benchmark's specs)."""
 
 KEYED_BY_ARTIFACT = (ArtifactLocalityArgs, CachedArtifactArgs, DeadlineFeasibilityArgs)

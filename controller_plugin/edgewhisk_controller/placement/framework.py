@@ -33,7 +33,15 @@ import numpy as np
 from .cache import EntryCache
 from .config import PlacementConfig
 from .constraints import Bound, Constraint, Constraints, always
-from .interface import Decision, InvokerState, PlacementRequest, Unschedulable
+from .interface import (
+    CAPACITY,
+    REGISTERED,
+    Decision,
+    InvokerState,
+    Listener,
+    PlacementRequest,
+    Unschedulable,
+)
 from .plugin import Context, Filter, Plugin, prepared
 from .plugins import PLUGINS
 from .state import OPEN_NAMESPACE, ClusterState, View
@@ -72,11 +80,22 @@ class Engine:
             name: cls(self.config) for name, cls in plugins.items()}
         self.state = ClusterState()
         self.cache = EntryCache(self.state, self.plugins)
+        self.listeners: list[Listener] = []
 
     # -- incremental state ------------------------------------------------------------------
 
+    def listen(self, listener: Listener) -> None:
+        """Call ``listener`` after every registration, heartbeat and completion (see
+        ``interface.Listener``); it must not call back into the engine synchronously."""
+        self.listeners.append(listener)
+
+    def _tell(self, id: str, fields: frozenset[str]) -> None:
+        for listener in self.listeners:
+            listener(id, fields)
+
     def register(self, state: InvokerState) -> None:
         self.state.add(state)
+        self._tell(state.id, REGISTERED)
 
     def unregister(self, id: str) -> None:
         self.state.remove(id)
@@ -96,6 +115,8 @@ class Engine:
             row, keep = self.state.index[id], set(warm)
             for action in set(self.state.warm) | keep:
                 self.state.set_warm(row, action, action in keep)
+        if changes and self.listeners:
+            self._tell(id, frozenset(changes))
 
     def forget_warm(self, id: str, action_key: str) -> None:
         """The invoker's pool evicted its (last) warm container of ``action_key``."""
@@ -139,6 +160,8 @@ class Engine:
         if run_ms is not None:
             self._learn_run_ms(action_key, float(run_ms))
         state.set_warm(row, action_key, warm)
+        if self.listeners:
+            self._tell(id, CAPACITY)
 
     def _learn_run_ms(self, action_key: str, run_ms: float) -> None:
         """Fold an observed run time into the action's average (``run_ewma_alpha``); what

@@ -8,7 +8,7 @@ invokers ("0/3 invokers are available: 1 unhealthy, 2 without capability gpu.").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -59,6 +59,17 @@ class InvokerState:
     bandwidth_mbps: float = 1000.0  # to fetch artifacts it does not hold
     cached: frozenset[str] = frozenset()  # artifact keys "ns/name@version" it holds
     cpus: float = 1.0  # activations it runs in parallel, for queue-time estimates
+    # its live context, as its agent last reported it (``policy.context``; ``state.py``):
+    battery: float | None = None  # 0..1; None: no battery (mains powered)
+    charging: bool | None = None  # None: not known (mains powered when battery is None too)
+    idle: bool | None = None  # None: the agent cannot tell (not known to be idle)
+    metered: bool | None = None  # None: not reported (an unmetered network)
+
+    @property
+    def on_power(self) -> bool:
+        """Charging, or mains powered (neither a battery nor charging reported): what
+        ``charging`` means everywhere (the ``DeviceState`` plugin is its vectorised form)."""
+        return self.charging is True or (self.battery is None and self.charging is None)
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,16 @@ class Unschedulable:
 Decision = str | Unschedulable
 """The chosen invoker's id, or why there is none."""
 
+Listener = Callable[[str, frozenset[str]], None]
+"""``(invoker id, the InvokerState fields that may have changed)``, called after the engine
+applied a registration (every field: ``REGISTERED``), a heartbeat (the fields it carried) or a
+completion (capacity). Who listens: pending activations (``dispatch/pending.py``), re-tried
+on just the changes that may unblock them."""
+REGISTERED: frozenset[str] = frozenset({"*"})
+"""The fields a registration changes: all of them (a new row)."""
+CAPACITY: frozenset[str] = frozenset({"free_memory_mb", "in_flight", "backlog_ms"})
+"""The fields an activation's end frees."""
+
 
 class PlacementEngine(Protocol):
     """The placement contract: what the controller's components use of the engine.
@@ -104,7 +125,8 @@ class PlacementEngine(Protocol):
       (the tunnel's smoothed round trip, ``tunnel.health.RoundTrip``);
     - activations: ``placed`` right after the decision, ``completed`` when it ended;
     - decisions: ``place`` one bound action, ``place_many`` a fan-out's bindings;
-    - knowledge: ``owners`` (users on record for a namespace), ``artifact_sizes``.
+    - knowledge: ``owners`` (users on record for a namespace), ``artifact_sizes``;
+    - ``listen``: be told which invoker changed what, after the engine applied it.
     """
 
     @property
@@ -133,3 +155,5 @@ class PlacementEngine(Protocol):
     def owners(self, namespace: str) -> list[str]: ...
 
     def artifact_sizes(self, sizes: Mapping[str, int]) -> None: ...
+
+    def listen(self, listener: Listener) -> None: ...

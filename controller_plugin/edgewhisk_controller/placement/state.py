@@ -67,7 +67,14 @@ COLUMNS: Mapping[str, Any] = {
     "backlog_ms": np.float32,  # expected run time of the activations placed and not completed
     "queue_ms": np.float32,  # backlog_ms / cpus: how long a new activation would wait
     "rtt_ms": np.float32,  # measured round trip to the controller; -1: none measured yet
+    # live context (``policy.context``): static columns a ``context`` report restates
+    "battery": np.float32,  # 0..1; -1: no battery (mains powered)
+    "charging": np.int8,  # tri-state (``TRI``): 1 yes, 0 no, -1 not reported
+    "idle": np.int8,
+    "metered": np.int8,
 }
+CONTEXT_COLUMNS = ("battery", "charging", "idle", "metered")
+"""The live-context columns, named as ``InvokerState``'s fields (``encode_context``)."""
 DYNAMIC_CHANGES = frozenset({"healthy", "free_memory_mb", "in_flight", "backlog_ms"})
 LOG_KEEP = 4096
 """Rows a ``RowLog`` keeps at least; an entry further behind is recomputed in full."""
@@ -162,6 +169,8 @@ class ClusterState:
         c["cpus"][row] = max(s.cpus, 1e-3)
         c["queue_ms"][row] = 0.0
         c["rtt_ms"][row] = -1.0
+        for name in CONTEXT_COLUMNS:
+            c[name][row] = encode_context(name, getattr(s, name))
         self._set_terms(row, self._intern(terms_of(s)))
         self.static_version += 1
         self.changes += 1
@@ -219,6 +228,11 @@ class ClusterState:
         for name, encode in codes.items():
             if name in changes and c[name][row] != encode(changes[name]):
                 c[name][row], changed = encode(changes[name]), True
+        for name in CONTEXT_COLUMNS:
+            if name in changes:
+                value = c[name].dtype.type(encode_context(name, changes[name]))
+                if c[name][row] != value:
+                    c[name][row], changed = value, True
         if set(changes) & {"kinds", "namespaces", "labels", "capabilities", "networks", "cached",
                            "owner"}:
             fresh = self._intern(terms_of(replace(self.snapshot(id), **changes)))
@@ -276,6 +290,7 @@ class ClusterState:
             capabilities=t.get("capability", frozenset()), networks=t.get("network", frozenset()),
             bandwidth_mbps=float(c["bandwidth_mbps"][row]),
             cached=t.get("cached", frozenset()), cpus=float(c["cpus"][row]),
+            **{name: decode_context(name, c[name].item(row)) for name in CONTEXT_COLUMNS},
         )
 
     # -- vocabularies ----------------------------------------------------------------------
@@ -401,6 +416,21 @@ def _discard(rows: array[int], row: int) -> None:
         at = int(np.flatnonzero(np.frombuffer(rows, np.int32) == row)[0])
     rows[at] = rows[-1]
     rows.pop()
+
+
+def encode_context(name: str, value: Any) -> float:
+    """A live-context value as its column holds it: a battery level (-1: none), else the
+    tri-state of a flag (-1: not reported)."""
+    if value is None:
+        return -1
+    return float(value) if name == "battery" else int(bool(value))
+
+
+def decode_context(name: str, held: float) -> Any:
+    """``encode_context`` undone (snapshots)."""
+    if held < 0:
+        return None
+    return round(float(held), 6) if name == "battery" else bool(held)
 
 
 def terms_of(s: InvokerState) -> dict[str, frozenset[str]]:

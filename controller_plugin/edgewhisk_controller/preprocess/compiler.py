@@ -20,6 +20,12 @@ The mapping, row by row (each constraint's arguments are its plugin's typed ``Ar
     policy.fn(node=...)          NodeSelectorArgs("{usr}_device")              strict
     policy.fn(capability=...)    CapabilityArgs(("gpu",))                      strict
     policy.data(network=[...])   NetworkMembershipArgs(("company",))           strict
+    policy.context(battery=...)  BatteryLevelArgs(">=", 0.3)                   strict
+    policy.context(charging=...) DeviceStateArgs("charging", True)             strict
+    policy.context(idle=...)     DeviceStateArgs("idle", True)                 strict
+    policy.context(metered=...)  DeviceStateArgs("metered", False)             strict
+    policy.context(network=...)  NetworkMembershipArgs(("home_{usr}",))        strict
+    policy.wait(within)          no constraint: ``CompiledAction.wait_s`` (pending work)
     consumed, locality 'local'   ArtifactLocalityArgs((keys,))                 hard
     every consumed artifact      ArtifactLocalityArgs((keys,))                 soft
     consumed model / exec image  CachedArtifactArgs((keys,))                   soft
@@ -78,9 +84,31 @@ def _policies(b: _Builder, doc: Mapping[str, Any], key: str,
                 b.add(c.CapabilityArgs(_strings(policy["capability"])), strict)
         elif policy["type"] == "data":
             b.add(c.NetworkMembershipArgs(_strings(policy["network"])), strict)
+        elif policy["type"] == "context":
+            _context(b, policy, strict)
         elif policy["type"] == "deadline":
             within = edgewhisk.parse_duration(policy["within"])
             b.add(c.DeadlineFeasibilityArgs(within, key, tuple(n.key for n in needs)), strict)
+
+
+def _context(b: _Builder, policy: Mapping[str, Any], strict: bool) -> None:
+    """``policy.context``: one constraint per condition, over the live context columns."""
+    if "battery" in policy:
+        op, level = edgewhisk.parse_predicate(policy["battery"])
+        b.add(c.BatteryLevelArgs(op, level), strict)
+    for state in c.DEVICE_STATES:
+        if state in policy:
+            b.add(c.DeviceStateArgs(state, bool(policy[state])), strict)
+    if "network" in policy:
+        b.add(c.NetworkMembershipArgs(_strings(policy["network"])), strict)
+
+
+def wait_of(doc: Mapping[str, Any]) -> float | None:
+    """Seconds an activation may wait to be placed (``policy.wait``); None: it may not."""
+    for policy in doc["policies"]:
+        if policy["type"] == "wait":
+            return edgewhisk.parse_duration(policy["within"])
+    return None
 
 
 def _artifacts(b: _Builder, needs: tuple[ArtifactNeed, ...], image: str | None) -> None:
@@ -147,7 +175,7 @@ def _compile(action: Mapping[str, Any], weights: Weights, digest: str) -> Compil
     templated = tuple(i for i, k in enumerate(b.out)
                       if any(map(has_variable, arguments(k.args).values())))
     return CompiledAction(key, tuple(b.out), frozenset(edgewhisk.variables(doc)), needs, digest,
-                          templated)
+                          templated, wait_of(doc))
 
 
 class Compiler:

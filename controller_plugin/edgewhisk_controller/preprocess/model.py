@@ -46,6 +46,7 @@ class CompiledAction(HardAndSoft):
     artifacts: tuple[ArtifactNeed, ...]
     digest: str  # of the annotation and weights this was compiled from
     templated: tuple[int, ...] = ()  # indexes of the constraints whose args hold {variables}
+    wait_s: float | None = None  # ``policy.wait``: how long it may wait to be placed
 
 
 @dataclass(frozen=True)

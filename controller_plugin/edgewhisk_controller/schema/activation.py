@@ -79,6 +79,8 @@ class AcceptedDoc(TypedDict):
     agent may still run it; no ``invoker``: it ran, if at all, inside the controller.
     ``artifacts``: the outputs allocated for such a run and their lineage, to register what
     the agent kept (``dispatch.artifacts.journaled``).
+    ``pending``: it waits to be placed (``policy.wait``): since and until when (ms), what it
+    waits for (``dispatch/pending.py``); it never ran, so recovery lets it wait again.
     ``api_key``: whether the action was given the caller's key (never stored).
     ``path``: the fully qualified name the action was reached by (``/ns/pkg/name``, or through
     a binding ``/ns/binding/name``), resolved again on recovery; documents written before
@@ -98,6 +100,7 @@ class AcceptedDoc(TypedDict):
     cause: NotRequired[str]
     invoker: NotRequired[str]
     artifacts: NotRequired[dict[str, Any]]
+    pending: NotRequired[dict[str, Any]]
 
 
 def accepted(*, namespace: str, name: str, path: str, version: str, subject: str,

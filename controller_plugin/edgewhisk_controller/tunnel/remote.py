@@ -42,7 +42,7 @@ from ..stores import Doc
 from .exceptions import InvokerLost, NotDeliverable, RemoteFailure
 from .health import Liveness, RoundTrip
 from .tokens import DeviceToken
-from .twins import invoker_state, run_outcome, run_spec
+from .twins import CONTEXT_COLUMNS, invoker_state, run_outcome, run_spec
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,8 @@ class RemoteInvoker(Invoker):
         self.finished: OrderedDict[str, str] = OrderedDict()  # activation id -> how it ended
         self.liveness = Liveness(offline_after_s, lambda: owner.offline(self))
         self.rtt = RoundTrip()
-        self.context: dict[str, Any] = {}  # battery, charging (latest reported)
+        self.context: dict[str, Any] = {}  # battery, charging, idle, metered... (latest reported)
+        self.context_reports = 0  # context frames received (bench fleet: CPU per context event)
         self.metrics = Metrics()
         self.holds: frozenset[str] = frozenset()  # registry keys the device reports holding
 
@@ -126,7 +127,8 @@ class RemoteInvoker(Invoker):
         return invoker_state(self.register, self.metrics, namespace=self.namespace,
                              healthy=self.healthy, in_flight=len(self.pending),
                              held_mb=sum(p.memory_mb for p in self.pending.values()),
-                             networks=self.context.get("networks"), holds=self.holds)
+                             networks=self.context.get("networks"), holds=self.holds,
+                             context=self.context)
 
     @property
     def healthy(self) -> bool:
@@ -257,10 +259,16 @@ class RemoteInvoker(Invoker):
             pending.log_bytes += size
 
     def on_context(self, context: Context) -> None:
+        """Placement hears only what changed: pending work waiting for a context change is
+        re-tried on the changes it waits for (``dispatch/pending.py``), so a report repeating
+        the charging state with a new battery level must not look like a charging change."""
+        self.context_reports += 1
         changes: dict[str, Any] = {}
-        for name in ("battery", "charging"):
-            if getattr(context, name) is not None:
-                self.context[name] = getattr(context, name)
+        for name in CONTEXT_COLUMNS:
+            value = getattr(context, name)
+            if value is not None and self.context.get(name, getattr(self.register, name)) != value:
+                self.context[name] = value
+                changes[name] = value
         if context.networks is not None:
             self.context["networks"] = context.networks
             changes["networks"] = frozenset(context.networks)
@@ -345,7 +353,10 @@ class RemoteInvoker(Invoker):
             "memory_mb": reg.memory_mb, "in_flight": len(self.pending),
             "rtt_ms": None if self.rtt.ms is None else round(self.rtt.ms, 3),
             "last_heartbeat_s": round(self.liveness.silent_s, 3),
-            "context": {k: list(v) if isinstance(v, tuple) else v
-                        for k, v in self.context.items()},
+            "context": {**{name: getattr(reg, name) for name in CONTEXT_COLUMNS
+                            if getattr(reg, name) is not None},
+                        **{k: list(v) if isinstance(v, tuple) else v
+                           for k, v in self.context.items()}},
+            "context_reports": self.context_reports,
             "agent_version": reg.agent_version, "cached": sorted(self.holds),
         }

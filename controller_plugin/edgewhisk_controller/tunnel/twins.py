@@ -13,7 +13,8 @@ documented exceptions are listed there) and a value surviving both halves and th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from edgewhisk_runtime.artifacts import GateVerdict, ProducedArtifact
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
@@ -25,8 +26,10 @@ from ..placement.interface import InvokerState
 DEFAULT_BANDWIDTH_MBPS = 100.0
 """A device's bandwidth when its ``register`` does not say."""
 
+CONTEXT_COLUMNS = ("battery", "charging", "idle", "metered")
+"""The live context a ``register`` or a ``context`` report sets (``policy.context``)."""
 REGISTER_COLUMNS = ("kinds", "memory_mb", "role", "owner", "site", "labels", "capabilities",
-                    "networks", "bandwidth_mbps", "cached")
+                    "networks", "bandwidth_mbps", "cached", *CONTEXT_COLUMNS)
 """The ``InvokerState`` columns a ``register`` sets besides ``id``: what the engine hears
 again when a known device registers anew."""
 
@@ -69,14 +72,18 @@ def run_outcome(outcome: Outcome, chunked: Sequence[str] = ()) -> RunOutcome:
 
 def invoker_state(register: Register, metrics: Metrics, *, namespace: str, healthy: bool,
                   in_flight: int, held_mb: int, networks: Iterable[str] | None,
-                  holds: Iterable[str]) -> InvokerState:
+                  holds: Iterable[str], context: Mapping[str, Any] | None = None
+                  ) -> InvokerState:
     """A device's placement state from its ``register`` and its latest reports.
 
     Free memory is what ``metrics`` last said, else its memory less ``held_mb`` (what the
     activations pending on it hold); ``in_flight`` is the controller's own count (a device's
     report lags the runs sent since); ``networks`` the latest ``context`` report (None: the
-    register's); ``cached`` the registry names of the keys it ``holds`` (``cached_name``)."""
+    register's); ``cached`` the registry names of the keys it ``holds`` (``cached_name``);
+    battery, charging, idle and metered the latest ``context`` report's (``context``), else
+    the register's."""
     free = metrics.free_memory_mb
+    reported = context or {}
     return InvokerState(
         id=register.id,
         kinds=frozenset(register.kinds),
@@ -93,4 +100,5 @@ def invoker_state(register: Register, metrics: Metrics, *, namespace: str, healt
         networks=frozenset(register.networks if networks is None else networks),
         bandwidth_mbps=register.bandwidth_mbps or DEFAULT_BANDWIDTH_MBPS,
         cached=frozenset(cached_name(key) for key in holds),
+        **{name: reported.get(name, getattr(register, name)) for name in CONTEXT_COLUMNS},
     )

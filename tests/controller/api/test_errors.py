@@ -54,9 +54,10 @@ def test_unknown_routes_are_404(guest: Client, path: str) -> None:
 @pytest.mark.parametrize(
     "method, path",
     [("PATCH", "actions/x"), ("POST", "actions"), ("PUT", "activations"),
-     ("DELETE", "activations/0123"), ("PUT", NAMESPACES), ("POST", "/ping")],
+     ("PUT", "activations/0123"), ("PUT", NAMESPACES), ("POST", "/ping")],
     ids=["PATCH an action", "POST the action list", "PUT the activation list",
-         "DELETE an activation", "PUT the namespace list", "POST ping"],
+         "PUT an activation (DELETE cancels a pending one)", "PUT the namespace list",
+         "POST ping"],
 )
 def test_wrong_methods_are_405_with_allow(guest: Client, method: str, path: str) -> None:
     response = guest.request(method, path, json={})

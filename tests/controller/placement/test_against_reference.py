@@ -77,6 +77,10 @@ def invokers(draw: Any, i: int) -> InvokerState:
         bandwidth_mbps=draw(st.sampled_from([1.0, 10.0, 100.0])),
         cached=draw(names(ARTIFACTS)),
         cpus=draw(st.sampled_from([1.0, 2.0])),
+        battery=draw(st.sampled_from([None, 0.0, 0.25, 0.3, 0.8, 1.0])),
+        charging=draw(st.sampled_from([None, False, True])),
+        idle=draw(st.sampled_from([None, False, True])),
+        metered=draw(st.sampled_from([None, False, True])),
     )
 
 
@@ -84,7 +88,7 @@ def constraint(draw: Any) -> Constraint:
     plugin = draw(st.sampled_from([
         c.NODE_SELECTOR, c.CAPABILITY, c.NETWORK_MEMBERSHIP, c.ARTIFACT_LOCALITY, c.PROXIMITY,
         c.DEADLINE_FEASIBILITY, c.WARM_CONTAINER, c.CACHED_ARTIFACT, c.BALANCED_LOAD,
-        c.RUNTIME_KIND, c.NAMESPACE_ACCESS, c.RESOURCES_FIT,
+        c.RUNTIME_KIND, c.NAMESPACE_ACCESS, c.RESOURCES_FIT, c.BATTERY_LEVEL, c.DEVICE_STATE,
     ]))
     artifacts = tuple(draw(st.lists(st.one_of(
         st.sampled_from(ARTIFACTS),
@@ -107,6 +111,10 @@ def constraint(draw: Any) -> Constraint:
         c.RUNTIME_KIND: lambda: {"kind": draw(st.sampled_from(KINDS))},
         c.NAMESPACE_ACCESS: lambda: {"namespace": draw(st.sampled_from(NAMESPACES))},
         c.RESOURCES_FIT: lambda: {"memory_mb": draw(st.sampled_from([128, 512]))},
+        c.BATTERY_LEVEL: lambda: {"op": draw(st.sampled_from(["<", "<=", ">", ">="])),
+                                  "level": draw(st.sampled_from([0.0, 0.3, 0.5, 1.0]))},
+        c.DEVICE_STATE: lambda: {"state": draw(st.sampled_from(c.DEVICE_STATES)),
+                                 "value": draw(st.booleans())},
     }[plugin]()
     weight = draw(st.sampled_from([0.0, 0.5, 1.0, 3.0]))
     return Constraint(c.ARGS[plugin](**args), draw(st.booleans()), weight)
@@ -124,7 +132,7 @@ def scenarios(draw: Any) -> dict[str, Any]:
         site=draw(st.sampled_from(SITES + (None,))))
     events = draw(st.lists(st.tuples(
         st.sampled_from(["placed", "completed", "health", "networks", "cached", "unregister",
-                         "register", "free", "labels", "rtt", "forget", "site"]),
+                         "register", "free", "labels", "rtt", "forget", "site", "context"]),
         st.integers(0, max(n - 1, 0)), st.booleans()), max_size=12))
     queue = draw(st.booleans())
     return {"cluster": cluster, "bound": bound, "request": request, "events": events,
@@ -155,6 +163,9 @@ def apply(engine: Engine, event: tuple[str, int, bool], request: PlacementReques
         engine.heartbeat(id, free_memory_mb=64 if flag else 512)
     elif kind == "labels":
         engine.heartbeat(id, labels={"zone": "a"} if flag else {"tier": "b"})
+    elif kind == "context":  # a device's report: unplugged and low, or plugged in at home
+        engine.heartbeat(id, battery=0.2 if flag else 0.9, charging=not flag, idle=not flag,
+                         metered=flag)
     elif kind == "site":
         engine.heartbeat(id, site="edge-b" if flag else "")
     elif kind == "rtt":

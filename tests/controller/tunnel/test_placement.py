@@ -33,6 +33,7 @@ def test_an_activation_needing_a_network_runs_on_the_device_that_joined_it(
         assert (record["response"]["result"], _invoker(record)) == ({"n": 1}, "pl-a")
         (status,) = [i for i in await lab.api.invokers() if i["id"] == "pl-a"]
         assert status["networks"] == ["pl-home"] and status["context"]["battery"] == 0.4
+        assert status["context_reports"] == 1  # the one context frame it sent
 
     run(controller, scenario)
 

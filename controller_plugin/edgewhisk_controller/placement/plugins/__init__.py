@@ -12,9 +12,11 @@ from typing import Any
 from ..plugin import Plugin
 from .artifact_locality import ArtifactLocality
 from .balanced_load import BalancedLoad
+from .battery_level import BatteryLevel
 from .cached_artifact import CachedArtifact
 from .capability import Capability
 from .deadline_feasibility import DeadlineFeasibility
+from .device_state import DeviceState
 from .health import Health
 from .namespace_access import NamespaceAccess
 from .network_membership import NetworkMembership
@@ -29,6 +31,6 @@ PLUGINS: Mapping[str, type[Plugin[Any]]] = {
     for cls in (
         Health, NamespaceAccess, RuntimeKind, ResourcesFit, NodeSelector, Capability,
         NetworkMembership, ArtifactLocality, Proximity, DeadlineFeasibility, WarmContainer,
-        CachedArtifact, BalancedLoad,
+        CachedArtifact, BalancedLoad, BatteryLevel, DeviceState,
     )
 }
