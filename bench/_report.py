@@ -1,4 +1,4 @@
-"""What every benchmark reports the same way: progress on stderr, and percentiles.
+"""What every benchmark reports the same way: progress on stderr, percentiles, plots.
 
 Imported by the benchmark scripts as ``from _report import ...``: ``bench/`` is on ``sys.path``
 both when a script runs as ``python bench/NAME.py`` and under ``edgewhisk bench NAME``.
@@ -36,6 +36,15 @@ def failed(name: str, exc: BaseException, folder: Path, logs: Sequence[str]) -> 
         text = (folder / log).read_text() if (folder / log).exists() else ""
         print(f"--- {log} (tail) ---\n{text[-2000:]}", file=sys.stderr)
     return 1
+
+
+def save(fig: Any, path: Path) -> None:
+    """Write a matplotlib figure to ``path`` (its folder made) and free it."""
+    import matplotlib.pyplot as plt  # only benchmarks that plot pay for the import
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def report(results: dict[str, Any], out: Path, as_json: bool,

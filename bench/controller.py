@@ -24,6 +24,13 @@ non-blocking ones (202 once accepted), in the same alternating chunks; the secon
 prints p50/p99 and CPU per invoke of each, and the ratios durable / behind (the plot's third
 panel: their p50s per level).
 
+Metrics and placement explanations (issue 17) are measured against a third controller
+started with ``--no-metrics --no-explain`` taking the same blocking invokes in the same
+chunks: the third table prints p50 and CPU per invoke of both, and the CPU cost in percent
+(the aim: under 5 %). Two controller processes' CPU per invoke differ by more than that
+on a shared machine, so the same hooks are also timed in this process, on and off
+alternating (``_hooks.py``), against the unobserved controller's CPU per invoke.
+
 Prints a table (stdout; progress on stderr) and writes bench/out/controller.png.
 
     python bench/controller.py [--calls 2000] [--clients 1,4,16]
@@ -45,8 +52,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _hooks as hooks  # bench/ is on sys.path (see _report.py)
 import aiohttp
-from _report import pct, progress  # bench/ is on sys.path (see _report.py)
+from _report import pct, progress, save
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Controller
 from edgewhisk_runtime.local import LocalRuntime
@@ -152,7 +160,7 @@ class Durability:
     sides: dict[str, Side] = field(default_factory=dict)  # "durable blocking", ...
 
 
-def bench(controller: Controller, behind: Controller, levels: list[Level],
+def bench(controller: Controller, behind: Controller, plain: Controller, levels: list[Level],
           calls: int) -> list[Durability]:
     """Create the no-op action; per level start the direct proxies, warm every side, then
     measure in alternating chunks (API, direct, the same against ``behind``, non-blocking on
@@ -163,8 +171,8 @@ def bench(controller: Controller, behind: Controller, levels: list[Level],
     user, _, key = controller.auth.partition(":")
     auth = aiohttp.BasicAuth(user, key)
     compared = []
-    with controller.client() as rest, behind.client() as other:
-        for client in (rest, other):
+    with controller.client() as rest, behind.client() as other, plain.client() as unobserved:
+        for client in (rest, other, unobserved):
             client.actions.put("noop", ACTION)
         invoke = rest.url("actions/noop?blocking=true&result=true")
         for level in levels:
@@ -183,7 +191,14 @@ def bench(controller: Controller, behind: Controller, levels: list[Level],
                     "durable non-blocking": Side([rest.url("actions/noop")] * n_, {}, auth,
                                                  pid=controller.pid, status=202, settle=True),
                     "behind non-blocking": Side([other.url("actions/noop")] * n_, {}, auth,
-                                                pid=behind.pid, status=202, settle=True)})
+                                                pid=behind.pid, status=202, settle=True),
+                    UNOBSERVED: Side([unobserved.url("actions/noop?blocking=true&result=true")]
+                                     * n_, {}, auth, pid=plain.pid),
+                    # the same non-blocking load as the controller above, so that both
+                    # stores and journals grow alike: only metrics and explanations differ
+                    "unobserved non-blocking": Side([unobserved.url("actions/noop")] * n_, {},
+                                                    auth, pid=plain.pid, status=202,
+                                                    settle=True)})
                 sides = [*durability.sides.values(), direct]
                 print(f"{level.clients} client(s): warming {level.clients} container(s) "
                       f"and {level.clients} direct proxy(ies)", file=sys.stderr, flush=True)
@@ -207,6 +222,25 @@ def bench(controller: Controller, behind: Controller, levels: list[Level],
                                   if i in durations]
             compared.append(durability)
     return compared
+
+
+UNOBSERVED = "unobserved blocking"
+"""Blocking invokes on a controller started with ``--no-metrics --no-explain``."""
+
+
+def observe_table(compared: list[Durability]) -> str:
+    """Metrics and placement explanations on (the main controller) against off, per level:
+    p50 and the controller's CPU ms per blocking invoke, and the CPU cost in percent."""
+    rows = [f"{'clients':>7} {'p50 on':>8} {'p50 off':>8} {'CPU/inv on':>10} "
+            f"{'CPU/inv off':>11} {'CPU cost':>9}"]
+    for level in compared:
+        on, off = level.sides["durable blocking"], level.sides[UNOBSERVED]
+        cpu_on = on.cpu_s * 1000 / max(1, len(on.latencies))
+        cpu_off = off.cpu_s * 1000 / max(1, len(off.latencies))
+        rows.append(f"{level.clients:>7} {pct(on.latencies, 50):>8.2f} "
+                    f"{pct(off.latencies, 50):>8.2f} {cpu_on:>10.3f} {cpu_off:>11.3f} "
+                    f"{(cpu_on / cpu_off - 1) * 100:>8.1f}%")
+    return "\n".join(rows)
 
 
 def durability_table(compared: list[Durability]) -> str:
@@ -298,8 +332,7 @@ def plot(levels: list[Level], compared: list[Durability], path: Path) -> None:
     bar_ax.legend(fontsize=8)
     _plot_durability(ack_ax, compared)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save(fig, path)
 
 
 def _plot_durability(ax: Any, compared: list[Durability]) -> None:
@@ -336,10 +369,12 @@ def main(argv: list[str] | None = None) -> int:
         with Controller(data / "controller", *UNLIMITED,
                         log=data / "controller.log") as controller, \
                 Controller(data / "behind", "--no-durable-ack", *UNLIMITED,
-                           log=data / "behind.log") as behind:
+                           log=data / "behind.log") as behind, \
+                Controller(data / "plain", "--no-metrics", "--no-explain", *UNLIMITED,
+                           log=data / "plain.log") as plain:
             print(f"controller pid {controller.pid} at {controller.api_host}; records behind "
                   f"answers: pid {behind.pid} at {behind.api_host}", file=sys.stderr)
-            compared = bench(controller, behind, levels, args.calls)
+            compared = bench(controller, behind, plain, levels, args.calls)
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
@@ -359,6 +394,18 @@ def main(argv: list[str] | None = None) -> int:
     print("p50/p99: ms to the answer (200 with the record, or 202); CPU/inv: the controller's "
           "CPU ms per invoke, non-blocking ones until their activations finished; ratio: "
           "durable / behind")
+    print("\nmetrics and placement explanations on (the controller above) against off "
+          "(--no-metrics --no-explain), blocking invokes, same run:")
+    print(observe_table(compared))
+    print("CPU cost: the extra controller CPU per invoke with them on (aim: under 5 %)")
+    cpu_off = min(level.sides[UNOBSERVED].cpu_s * 1000 / max(1, len(level.sides[UNOBSERVED]
+                                                                      .latencies))
+                  for level in compared)
+    print(f"\nthe same hooks timed in this process (thread CPU, on and off alternating), "
+          f"against the unobserved controller's lowest CPU/inv above ({cpu_off:.3f} ms):")
+    print(hooks.table(cpu_off))
+    print("work: placing, recording the record's JSON (and with them on: the decision series, "
+          "Engine.why, the record series); of CPU/inv: hooks / CPU per invoke (aim: under 5 %)")
     print(f"load average (1 min) before/after: {load[0]:.1f}/{os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPU(s): other processes share them")
     plot(levels, compared, args.out)

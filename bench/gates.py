@@ -33,7 +33,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from _report import pct, progress  # bench/ is on sys.path (see _report.py)
+from _report import pct, progress, save  # bench/ is on sys.path (see _report.py)
 from edgewhisk_devkit import descendants
 from edgewhisk_runtime.artifacts.instrument import Observer, reference_of
 from edgewhisk_runtime.artifacts.monitor import Summary, Window
@@ -209,8 +209,7 @@ def plot(results: dict[int, dict[str, list[float]]], path: Path) -> None:
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel("fraction of calls")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save(fig, path)
 
 
 def summary(batch: int, runs: dict[str, list[float]], hook: tuple[list[float], list[float]]

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import edgewhisk_json
-from _report import progress  # bench/ is on sys.path (see _report.py)
+from _report import progress, save  # bench/ is on sys.path (see _report.py)
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Controller
 from edgewhisk_tunnel import Heartbeat, Outcome, Result, encode
@@ -165,8 +165,7 @@ def plot(reader: list[dict[str, Any]], controller: list[dict[str, Any]], path: P
     right.set_xlabel("p50 latency / a valid small invoke's")
     right.set_title("through the controller")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

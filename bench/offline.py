@@ -37,7 +37,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before MXNet loads: one core for inference
 os.environ.setdefault("MXNET_CPU_WORKER_NTHREADS", "1")
 
-from _report import failed, pct, progress, report  # noqa: E402  bench/ is on sys.path (see _report.py)
+from _report import failed, pct, progress, report, save  # noqa: E402  bench/ is on sys.path (see _report.py)
 from edgewhisk_cli.action import python_action  # noqa: E402
 from edgewhisk_client import LocalClient  # noqa: E402
 from edgewhisk_devkit import UNLIMITED, Agent, Controller  # noqa: E402
@@ -214,9 +214,7 @@ def plot(r: dict[str, Any], path: Path) -> None:
     vision_ax.set_xlabel("forward pass per 16x16 photo, one core (ms)")
     vision_ax.set_title(f"vision CNN (held-out accuracy {r['vision_accuracy']})")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,8 +104,9 @@ class Run:
 
 def run(engine: Engine, population: Population, hard: list[Term], soft: list[Term],
         max_placements: int, max_seconds: float,
-        on_progress: Callable[[int], None] | None = None) -> Run:
-    """Place until ``max_placements`` or ``max_seconds``."""
+        on_progress: Callable[[int], None] | None = None, explain: bool = False) -> Run:
+    """Place until ``max_placements`` or ``max_seconds``; ``explain``: each decision is
+    also explained (``Engine.why``, what the dispatcher records), inside the timed part."""
     req = request()
     bound = BenchAction(f"{ACTION}|bench-soft-{len(soft)}",
                         constraints(hard, soft, population))
@@ -125,6 +126,8 @@ def run(engine: Engine, population: Population, hard: list[Term], soft: list[Ter
     while done < max_placements:
         c0, t0 = cpu_clock(), clock()
         decision = place(req, bound)
+        if explain and isinstance(decision, str):
+            engine.why(req, decision, bound)
         latencies[done] = clock() - t0
         cpu_latencies[done] = cpu_clock() - c0
         if not isinstance(decision, str):

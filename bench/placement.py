@@ -63,6 +63,7 @@ import numpy as np  # noqa: E402
 import ours  # noqa: E402
 import population as pop  # noqa: E402
 import workload  # noqa: E402
+from _report import save  # noqa: E402  bench/ is on sys.path (see _report.py)
 from peers import skippy as peer  # noqa: E402
 
 OUT = HERE / "out"
@@ -161,7 +162,10 @@ def measure_cluster(nodes: int, softs: list[int], args: argparse.Namespace,
             mine = ours.run(engine, population, hard, soft, args.engine_placements,
                             args.engine_seconds, progress(f"engine {label}"))
             check(mine.chosen <= feasible_ids, f"engine chose an infeasible invoker ({label})")
+            why = ours.run(engine, population, hard, soft, args.engine_placements,
+                           args.engine_seconds, progress(f"engine+why {label}"), explain=True)
             row: dict[str, Any] = {"engine": stats(mine.latencies, mine.wall, mine.cpu),
+                                   "engine_explained": stats(why.latencies, why.wall, why.cpu),
                                    "engine_cold_ms": mine.cold * 1e3,
                                    "engine_p99_cpu_ms":
                                        float(np.percentile(mine.cpu_latencies, 99)) * 1e3,
@@ -204,7 +208,7 @@ def run_points(chosen: list[tuple[int, int, int]], args: argparse.Namespace,
 def report(chosen: list[tuple[int, int, int]], measured: dict[tuple[int, int], dict[str, Any]],
            memory: dict[str, float | None] | None, env: dict[str, Any]) -> dict[str, Any]:
     """The JSON object: parallel arrays, one entry per (experiment, nodes, soft) point."""
-    keys = ("engine", "skippy_all", "skippy_sampled")
+    keys = ("engine", "engine_explained", "skippy_all", "skippy_sampled")
     doc: dict[str, Any] = {"experiment": [], "nodes": [], "soft": []}
     for name in keys:
         for field in ("per_s", "per_cpu_s", "p50_ms", "p99_ms", "placements"):
@@ -290,6 +294,19 @@ def table(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def explain_table(doc: dict[str, Any]) -> str:
+    """The engine with and without the explanation the dispatcher records (``Engine.why``
+    after each decision), per point of the same run: p50 per decision and the ratio."""
+    rows = ["placement explanations (Engine.why after each decision, as the dispatcher "
+            "records them), same run:",
+            f"{'nodes':>7} {'soft':>4} {'place p50 µs':>12} {'+why p50 µs':>12} {'ratio':>6}"]
+    for i, nodes in enumerate(doc["nodes"]):
+        off, on = doc["engine_p50_ms"][i], doc["engine_explained_p50_ms"][i]
+        rows.append(f"{nodes:>7} {doc['soft'][i]:>4} {off * 1e3:>12.1f} {on * 1e3:>12.1f} "
+                    f"{on / off:>6.2f}")
+    return "\n".join(rows)
+
+
 def plot(doc: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -326,9 +343,7 @@ def plot(doc: dict[str, Any], path: Path) -> None:
             ax.legend(fontsize=7)
     fig.suptitle("Placement throughput, one core (cf. the paper's Figure 4)")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -390,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     env["load_after"] = load_average()
     doc = report(chosen, measured, memory, env)
     plot(doc, args.plot)
-    text = table(doc) + f"\nplot: {args.plot}"
+    text = table(doc) + "\n\n" + explain_table(doc) + f"\nplot: {args.plot}"
     if args.json:
         log(text)
         print(json.dumps(doc))

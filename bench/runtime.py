@@ -39,7 +39,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from _report import pct, progress  # bench/ is on sys.path (see _report.py)
+from _report import pct, progress, save  # bench/ is on sys.path (see _report.py)
 from edgewhisk_runtime.containers import ActionSpec, ContainerPool, ProcessBackend
 from edgewhisk_runtime.local import LocalRuntime
 from edgewhisk_runtime.process import ActionProcess, child_environment
@@ -256,8 +256,7 @@ def plot(rows: dict[str, list[float]], cold: list[float], path: Path) -> None:
     cold_ax.set_title("cold /init of a zip action")
     cold_ax.legend()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from _report import failed, pct, progress, report  # bench/ is on sys.path (see _report.py)
+from _report import failed, pct, progress, report, save  # bench/ is on sys.path (see _report.py)
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Agent, Controller, tunnel_url
@@ -491,9 +491,7 @@ def plot(r: dict[str, Any], path: Path) -> None:
     twin.set_ylabel("controller RSS (MB)")
     cpu_ax.set_title("controller cost of connected invokers")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,7 +56,8 @@ CONTROLLER_LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer
     {"dispatch"},  # the activation flow: dispatcher, conductor, triggers, fan-out
     {"config"},
     {"keys"},
-    {"middleware", "api"},
+    {"observe"},  # metrics, health, logs: reads the fleet and the dispatcher at their seams
+    {"middleware", "api", "console"},
     {"app"},
     {"cli"},
     {"__init__"},

@@ -1,17 +1,20 @@
-"""``edgewhisk activation list|get|result|logs|poll``: activation records, as ``wsk`` shows them.
+"""``edgewhisk activation list|get|result|logs|explain|poll``: activation records, as ``wsk``
+shows them, and why one ran where it did.
 
     edgewhisk activation list [NAME] [--limit N] [--skip N] [--since MS] [--upto MS]
     edgewhisk activation list --pending
     edgewhisk activation cancel ID
-    edgewhisk activation get|result|logs (ID | --last) [--strip]
+    edgewhisk activation get|result|logs|explain (ID | --last) [--strip]
     edgewhisk activation poll [NAME] [--exit SECONDS] [--interval SECONDS]
 
 ``--last`` is the newest record (of NAME with ``list``'s filter), as ``wsk``'s ``--last``.
-``logs --strip`` leaves out each line's time and stream. ``poll`` prints the logs of every
-activation recorded from now on as it appears, until ``--exit`` seconds have passed (or
-Ctrl-C); it reads nothing but ``GET .../activations``, so it works on any controller.
-``list --pending`` shows the activations waiting to be placed (``policy.wait``), each with the
-constraints no invoker meets yet and when it expires; ``cancel`` ends one (its record says so).
+``logs --strip`` leaves out each line's time and stream. ``explain`` words the record's
+``placement`` annotation (``explain.py``; ``--json``: the annotation as it is). ``poll``
+prints the logs of every activation recorded from now on as it appears, until ``--exit``
+seconds have passed (or Ctrl-C); it reads nothing but ``GET .../activations``, so it works
+on any controller. ``list --pending`` shows the activations waiting to be placed
+(``policy.wait``), each with the constraints no invoker meets yet and when it expires;
+``cancel`` ends one (its record says so).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from edgewhisk_client.display import duration, table, when
 
 from . import options
 from .exits import OK, usage
+from .explain import PLACEMENT, describe
 
 STATUS = {0: "success", 1: "application error", 2: "developer error", 3: "internal error"}
 LIST_LIMIT = 30
@@ -50,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cancel.add_argument("id", metavar="ID", help="the pending activation's id")
     for verb, text in (("get", "print an activation record as JSON"),
                        ("result", "print an activation's result as JSON"),
-                       ("logs", "print an activation's logs")):
+                       ("logs", "print an activation's logs"),
+                       ("explain", "say why an activation ran where it did")):
         child = sub.add_parser(verb, help=text, description=text)
         child.add_argument("id", metavar="ID", nargs="?", default=None, help="the activation id")
         child.add_argument("-l", "--last", action="store_true",
@@ -139,6 +144,14 @@ def _logs(client: Client, args: argparse.Namespace) -> int:
     return OK
 
 
+def _explain(client: Client, args: argparse.Namespace) -> int:
+    record = client.activations.get(_chosen(client, args))
+    why = next((a.get("value") for a in record.get("annotations", [])
+                if a.get("key") == PLACEMENT), None)
+    options.show(args, why, "\n".join(describe(record)))
+    return OK
+
+
 def strip(line: str) -> str:
     """``2026-11-27T10:00:00.000000Z stdout: hello`` -> ``hello`` (other lines unchanged)."""
     stamp, _, rest = line.partition(" ")
@@ -177,5 +190,5 @@ def _show(record: dict[str, Any], as_json: bool) -> None:
 
 
 _COMMANDS: dict[str, options.Command] = {
-    "list": _list, "get": _get, "result": _result, "logs": _logs, "poll": _poll,
-    "cancel": _cancel}
+    "list": _list, "get": _get, "result": _result, "logs": _logs, "explain": _explain,
+    "poll": _poll, "cancel": _cancel}

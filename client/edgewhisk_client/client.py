@@ -14,8 +14,10 @@ load generators) either call this client from a thread or only need the URL and 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 from .actions import Actions
 from .activations import Activations
@@ -43,8 +45,29 @@ class Client(Transport):
         return self.namespace_keys.mine()
 
     def invokers(self) -> list[dict[str, Any]]:
-        """The namespace's edge invokers as the controller sees them (connected or not)."""
+        """Every invoker the namespace may use, the controller's own (``where: local``) and
+        its edge invokers (``where: tunnel``), as the controller sees them."""
         return list(self.json("GET", "invokers"))
+
+    def invoker_logs(self, invoker_id: str, *, tail: int = 100,
+                     follow: bool = False) -> Iterator[str]:
+        """The edge agent's own log lines, through its tunnel; ``follow``: go on as they
+        come (across the device's reconnects) until it goes offline or the caller stops."""
+        params = {"tail": str(tail), "follow": "true" if follow else "false"}
+        response = self.call("GET", f"invokers/{quote(invoker_id, safe='')}/logs",
+                             params=params, stream=True, timeout=None if follow else
+                             self.timeout_s)
+        with response:
+            for line in response.iter_lines(decode_unicode=True):
+                yield line if isinstance(line, str) else line.decode()
+
+    def metrics(self) -> str:
+        """The controller's Prometheus exposition (``GET /metrics``, open like ``/ping``)."""
+        return self.call("GET", "/metrics").text
+
+    def ready(self) -> dict[str, Any]:
+        """``GET /ready``: ``{"status", "checks"}``, whatever the status (503: not ready)."""
+        return dict(self.request("GET", "/ready").json())
 
     def __enter__(self) -> Client:
         return self

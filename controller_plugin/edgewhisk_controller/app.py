@@ -26,7 +26,7 @@ from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 from edgewhisk_runtime.containers.sdk import import_docker
 
-from . import catalog, tunnel
+from . import catalog, console, observe, tunnel
 from .api import RESOURCES
 from .artifacts import ArtifactRegistry
 from .auth import Authenticator, ensure_guest
@@ -39,13 +39,16 @@ from .dispatch.throttle import Throttle
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
 from .keys import ALARMS, AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, THROTTLE
 from .middleware import auth_middleware, errors_middleware
+from .observe import http as observe_http
+from .observe.access import access_middleware
 from .placement import Engine, PlacementEngine
 from .stores import open_store
 
 log = logging.getLogger("edgewhisk_controller")
 
-MIDDLEWARES = (errors_middleware, auth_middleware)
-"""Outermost first: errors answers whatever auth (or a handler) raises."""
+MIDDLEWARES = (access_middleware, errors_middleware, auth_middleware)
+"""Outermost first: the access log sees every answer; errors answers whatever auth (or a
+handler) raises."""
 
 CLIENT_MAX_SIZE = 64 * 1024 * 1024
 """Action PUTs carry code up to 48 MB (base64 zips); payloads are checked at 1 MiB by handlers."""
@@ -66,6 +69,10 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
     for routes in RESOURCES:
         app.add_routes(routes)
     app.add_routes(tunnel.ROUTES)
+    app.add_routes(observe_http.ROUTES)  # /metrics, /health, /ready
+    if config.metrics:
+        app[observe.METRICS] = observe.Metrics()
+    console.install(app)  # /console: the web console
     app.on_shutdown.append(_close_tunnels)
     app.cleanup_ctx.append(lambda app: _lifecycle(app, port))
     return app
@@ -93,6 +100,9 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         registry = InvokerRegistry(_local_invokers(backend, config, app[REGISTRY].blobs))
         opened.push_async_callback(registry.close)  # destroys every container
         placement: PlacementEngine = Engine(config.placement)
+        metrics = app.get(observe.METRICS)
+        if metrics is not None:  # every component sees the engine through the metrics' seam
+            placement = metrics.engine(placement)
         for invoker in registry:  # edge invokers join through the tunnel hub, which tells it
             placement.register(invoker.state())
             if isinstance(invoker, LocalInvoker):  # a container its pool dropped is not warm
@@ -107,9 +117,13 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         opened.push_async_callback(hub.shutdown)
         dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port),
                                 artifacts=app[REGISTRY], durable=config.durable,
-                                composer_redis=config.composer_redis)
+                                composer_redis=config.composer_redis,
+                                explain=config.explain)
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher
+        if metrics is not None:
+            metrics.follow(dispatcher, hub)
+        dispatcher.on_record.append(app[console.EVENTS].recorded)  # the console's live list
         hub.offline_work = OfflineService(store, api_host=config.url(port))  # devices cut off
         await recover(dispatcher, hub.reclaim)  # what the last run accepted and left unfinished
         throttle = app[THROTTLE]

@@ -28,6 +28,9 @@ from .auth import GUEST_KEY, create_namespace
 from .config import BACKENDS, ControllerConfig
 from .exceptions import ControllerError
 from .invokers.fleet import load_fleet
+from .observe.audit import audit
+from .observe.logs import FORMATS
+from .observe.logs import configure as configure_logs
 from .placement.config import PlacementConfig, load_config
 from .schema.limits import NamespaceLimits, load_namespace_limits
 from .stores import StoreError, open_store
@@ -90,8 +93,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-durable-ack", dest="durable", action="store_false",
                         help="benchmark only: answer invokes before their activations are "
                              "stored (a crash then loses acknowledged work)")
+    parser.add_argument("--no-metrics", dest="metrics", action="store_false",
+                        help="benchmark only: no /metrics, no series recorded")
+    parser.add_argument("--no-explain", dest="explain", action="store_false",
+                        help="benchmark only: records carry no placement explanation")
     _safety_arguments(parser, defaults)
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
+    parser.add_argument("--log-format", choices=FORMATS, default="text",
+                        help="stderr as text lines or one JSON object per line")
     sub = parser.add_subparsers(dest="controller_command", metavar="COMMAND")
     namespace = sub.add_parser("namespace", help="manage namespaces and their keys")
     ns_sub = namespace.add_subparsers(dest="namespace_command", metavar="ACTION", required=True)
@@ -141,8 +150,7 @@ def _store_arguments(parser: argparse.ArgumentParser, data: str, db: str | None)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logs(args.log_level, args.log_format)
     if args.controller_command == "namespace":
         return asyncio.run(_create_namespace(args.db or Path(args.data), args.name,
                                               args.admin))
@@ -160,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
             heartbeat_timeout_s=args.heartbeat_timeout,
             blobs=args.blobs, artifact_max_size=args.artifact_max_size,
             node_store_cap=args.node_store_cap, durable=args.durable,
+            metrics=args.metrics, explain=args.explain,
             body_timeout_s=args.body_timeout, body_min_rate=args.body_min_rate,
             composer_redis=args.composer_redis,
             limits=limits, namespace_limits=load_namespace_limits(args.namespace_limits, limits)
@@ -246,5 +255,6 @@ async def _create_namespace(location: str | Path, name: str, admin: bool) -> int
     except (ControllerError, StoreError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    audit("namespace.create", namespace=name, by="edgewhisk controller namespace create")
     print(key, flush=True)
     return 0

@@ -61,6 +61,8 @@ class ControllerConfig:
     body_timeout_s: float = 30.0  # --body-timeout: a request body must arrive within this...
     body_min_rate: int = 64 * 1024  # --body-min-rate: ...plus 1 s per this many bytes received
     composer_redis: str | None = None  # --composer-redis: Composer's parallel/map Redis
+    metrics: bool = True  # --no-metrics: /metrics is 404 and no seam is hooked (benchmarks)
+    explain: bool = True  # --no-explain: records carry no placement explanation (benchmarks)
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):

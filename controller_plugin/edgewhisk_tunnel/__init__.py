@@ -8,12 +8,17 @@ one connection (credit, digests, aborts) for both sides.
 """
 
 from .messages import (
+    AGENT_LOG_LINE_BYTES,
+    AGENT_LOG_LINES,
+    AGENT_LOGS_FEATURE,
     ARTIFACT_CHUNK_BYTES,
     AUTH_SCHEME,
     MAX_FRAME_BYTES,
     MESSAGES,
     PROTOCOL_VERSION,
     TUNNEL_PATH,
+    AgentLog,
+    AgentLogs,
     ArtifactAbort,
     ArtifactGet,
     ArtifactOffer,
@@ -60,6 +65,11 @@ from .transfers import (
 )
 
 __all__ = [
+    "AGENT_LOG_LINE_BYTES",
+    "AGENT_LOG_LINES",
+    "AGENT_LOGS_FEATURE",
+    "AgentLog",
+    "AgentLogs",
     "ARTIFACT_CHUNK_BYTES",
     "CACHED",
     "MAX_FRAME_BYTES",

@@ -26,6 +26,12 @@ The conversation (JSON text frames, each an object with ``"type"``)::
                                              one BINARY frame: a JSON header line, then the bytes
     both ways             artifact.abort     end a transfer with a reason (refusal, digest...)
     both ways             drain, error       "place nothing new here" / a reason before a close
+    controller -> agent   agent.logs         open (tail, follow) or stop a stream of the agent's
+                                             own log; only to an agent whose metrics said it
+                                             can (``AGENT_LOGS_FEATURE``)
+    agent -> controller   agent.log          lines of such a stream, numbered (``first``), so a
+                                             stream reopened after a reconnect neither repeats
+                                             nor skips a line
     controller -> agent   offline.action*,   after registered: every action (``policy.offline``)
                           offline.keep       the device may keep, then the full list to keep
     agent -> controller   offline.record     an activation the device ran while cut off
@@ -93,6 +99,8 @@ class MessageType(enum.StrEnum):
     ARTIFACT_ABORT = "artifact.abort"
     DRAIN = "drain"
     ERROR = "error"
+    AGENT_LOGS = "agent.logs"
+    AGENT_LOG = "agent.log"
     OFFLINE_ACTION = "offline.action"
     OFFLINE_KEEP = "offline.keep"
     OFFLINE_RECORD = "offline.record"
@@ -482,6 +490,54 @@ class ArtifactAbort:
         _check_id(self.transfer_id, "artifact.abort.transfer_id")
 
 
+AGENT_LOGS_FEATURE = "feature.agent_logs"
+"""An agent that streams its own log (``AgentLogs``) says so with ``metrics.values[
+AGENT_LOGS_FEATURE] = 1`` (right after registering): ``values`` is free-form, so a controller
+that predates it ignores it, where a new ``register`` field would make it refuse the
+register. A controller never sends ``agent.logs`` to an agent that did not say so (an agent
+that predates it would close the connection on an unknown type)."""
+AGENT_LOG_LINES = 200
+"""Lines per ``agent.log`` frame at most (each line is cut at ``AGENT_LOG_LINE_BYTES``)."""
+AGENT_LOG_LINE_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class AgentLogs:
+    """Controller -> agent: open stream ``stream_id`` of the agent's own log -- the last
+    ``tail`` lines numbered above ``after`` (-1: none read yet), then every new one while
+    ``follow`` -- or end it (``stop``)."""
+
+    TYPE: ClassVar[MessageType] = MessageType.AGENT_LOGS
+    stream_id: str
+    after: int = -1
+    tail: int = 100
+    follow: bool = False
+    stop: bool = False
+
+    def __post_init__(self) -> None:
+        _check_id(self.stream_id, "agent.logs.stream_id")
+        _require(self.after >= -1 and self.tail >= 0,
+                 "agent.logs needs after >= -1 and tail >= 0")
+
+
+@dataclass(frozen=True)
+class AgentLog:
+    """Agent -> controller: lines of stream ``stream_id``, numbered from ``first``; ``end``:
+    the stream is over (it did not follow, or was stopped)."""
+
+    TYPE: ClassVar[MessageType] = MessageType.AGENT_LOG
+    stream_id: str
+    first: int
+    lines: tuple[str, ...]
+    end: bool = False
+
+    def __post_init__(self) -> None:
+        _check_id(self.stream_id, "agent.log.stream_id")
+        _require(self.first >= 0, "agent.log.first must not be negative")
+        _require(len(self.lines) <= AGENT_LOG_LINES,
+                 f"agent.log carries at most {AGENT_LOG_LINES} lines")
+
+
 @dataclass(frozen=True)
 class Drain:
     TYPE: ClassVar[MessageType] = MessageType.DRAIN
@@ -553,7 +609,8 @@ class OfflineSynced:
 
 TextMessage: TypeAlias = (Register | Registered | Heartbeat | Context | Run | Result | Logs
                           | Metrics | ArtifactGet | ArtifactOffer | ArtifactAbort | Drain | Error
-                          | OfflineAction | OfflineKeep | OfflineRecord | OfflineSynced)
+                          | AgentLogs | AgentLog | OfflineAction | OfflineKeep | OfflineRecord
+                          | OfflineSynced)
 """Every message that travels in a text frame (all but ``ArtifactPut``)."""
 Message: TypeAlias = TextMessage | ArtifactPut
 

@@ -85,15 +85,25 @@ class _Out:
     error: TransferError | None = None             # set when aborted or the connection ended
 
 
+@dataclass
+class TransferCounts:
+    """Bytes of artifact chunks sent and received, over any number of connections: what an
+    agent reports as ``transfer_sent_bytes``/``transfer_received_bytes`` in its metrics."""
+
+    sent: int = 0
+    received: int = 0
+
+
 class Transfers:
     """Every transfer of one connection; :meth:`handle` is fed the connection's artifact frames."""
 
     def __init__(self, send: Send, *, window: int = 8, on_progress: Progress | None = None,
                  on_request: Callable[[ArtifactGet], Awaitable[Outgoing]] | None = None,
-                 on_offer: Callable[[ArtifactOffer, Incoming], Awaitable[None]] | None = None
-                 ) -> None:
+                 on_offer: Callable[[ArtifactOffer, Incoming], Awaitable[None]] | None = None,
+                 counts: TransferCounts | None = None) -> None:
         if window < 1:
             raise ValueError("window must be at least 1 chunk")
+        self.counts = counts if counts is not None else TransferCounts()
         self.send = send
         self.window = window
         self.on_progress = on_progress
@@ -192,6 +202,7 @@ class Transfers:
             self._ended_now(incoming, TransferError(f"artifact {incoming.ref}: {problem}"))
             raise _violation(problem)
         incoming.received = end
+        self.counts.received += len(data)
         if incoming.size is None:
             incoming.size = put.size
         if incoming.format is None:
@@ -315,6 +326,7 @@ class Transfers:
                           format=outgoing.format if offset == 0 else None)
         if not await self.send(put):
             raise TransferError(CONNECTION_LOST)
+        self.counts.sent += len(piece)
 
     async def _accept(self, offer: ArtifactOffer, incoming: Incoming) -> None:
         assert self.on_offer is not None

@@ -40,6 +40,7 @@ import edgewhisk
 from edgewhisk_runtime.containers import ContainerError, ContainerPool
 from edgewhisk_tunnel import (
     MAX_FRAME_BYTES,
+    AgentLogs,
     CloseCode,
     Context,
     Drain,
@@ -64,7 +65,8 @@ from .backoff import Backoff
 from .config import AgentConfig
 from .context import ContextMonitor, DeviceContext
 from .exceptions import Fatal, Refused, Replaced, TlsFailure, TokenRejected
-from .frames import action_spec, context_of, register_of, result_frames
+from .frames import action_spec, context_of, metrics_values, register_of, result_frames
+from .logstream import LogRing, LogStreams
 from .offline_work import OfflineWork
 from .outbox import Outbox
 
@@ -97,9 +99,17 @@ class Agent:
                  ssl: Any = True, backoff: Backoff | None = None,
                  on_registered: Callable[[Registered], None] | None = None,
                  artifacts: DeviceArtifacts | None = None,
+                 log_ring: LogRing | None = None,
                  offline: OfflineWork | None = None) -> None:
+        """``log_ring``: where this process's log is kept for ``agent.logs`` streams (None:
+        a ring on the root logger, removed again when the agent closes)."""
         self.config = config
         self.offline = offline
+        self.log_ring = log_ring or LogRing()
+        self._own_ring = log_ring is None
+        if self._own_ring:
+            logging.getLogger().addHandler(self.log_ring)
+        self._log_streams: LogStreams | None = None
         self.pool = pool
         self.monitor = monitor
         self.artifacts = artifacts or DeviceArtifacts(None, config.id)
@@ -123,7 +133,7 @@ class Agent:
         self._stopping = asyncio.Event()
         self._force = asyncio.Event()
         self._seq = 0
-        self._last_metrics: tuple[int, int] | None = None
+        self._last_metrics: tuple[float, ...] | None = None
         self._cold: set[str] = set()  # keys the pool has no warm container of any more
         pool.on_evict.append(self._on_evict)
         self._closed = False
@@ -209,6 +219,8 @@ class Agent:
         self._closed = True
         self._stopping.set()
         self._cancel_timers()
+        if self._own_ring:
+            logging.getLogger().removeHandler(self.log_ring)
         pending = [*self._runs.values(), *self._tasks]
         if pending:
             await asyncio.wait(pending, timeout=CLOSE_TIMEOUT_S)
@@ -256,6 +268,9 @@ class Agent:
         finally:
             self._ws = None
             self.registered = None
+            if self._log_streams is not None:
+                self._log_streams.close()
+                self._log_streams = None
             await self.artifacts.disconnected()
             if self.offline is not None:
                 self.offline.disconnected()
@@ -293,11 +308,14 @@ class Agent:
         self.registered = message
         self.registrations += 1
         self.artifacts.connected(self._send)
+        self._log_streams = LogStreams(self.log_ring, self._send)
         if self.offline is not None:
             self.offline.connected(self._send)
         log.info("registered as %s with %s (holding %d)", c.id, c.controller, len(holding))
         self._schedule_heartbeat()
         await self._send(context_of(ctx))
+        self._last_metrics = None
+        await self._metrics()  # at once: it also says this agent streams its log
         if self.on_registered is not None:
             self.on_registered(message)
         await self._flush()
@@ -336,6 +354,8 @@ class Agent:
                     log.info("result of %s delivered", activation_id)
         elif isinstance(message, Run):
             self._start_run(message)
+        elif isinstance(message, AgentLogs) and self._log_streams is not None:
+            self._log_streams.handle(message)
         elif isinstance(message, Drain):
             self.drain_reason = message.reason
             log.info("the controller drains this invoker: %s", message.reason)
@@ -431,12 +451,19 @@ class Agent:
     async def _heartbeat(self) -> None:
         seq, self._seq = self._seq, self._seq + 1
         await self._send(Heartbeat(seq=seq, sent_ms=now_ms()))
-        load = (self.pool.free_memory_mb, self.pool.in_flight)
+        await self._metrics()
+
+    async def _metrics(self) -> None:
+        """Load and the numbers of ``metrics_values``, when they changed (or cold keys)."""
+        values = metrics_values(self.pool.containers, self.rtt_ms, self.artifacts.store,
+                                self.artifacts.counts)
+        load = (self.pool.free_memory_mb, self.pool.in_flight,
+                *(v for k, v in sorted(values.items()) if k != "rtt_ms"))
         if load != self._last_metrics or self._cold:
-            values = {} if self.rtt_ms is None else {"rtt_ms": float(self.rtt_ms)}
             cold = tuple(sorted(self._cold))
-            if await self._send(Metrics(free_memory_mb=load[0], in_flight=load[1],
-                                        values=values, cold=cold)):
+            if await self._send(Metrics(free_memory_mb=self.pool.free_memory_mb,
+                                        in_flight=self.pool.in_flight, values=values,
+                                        cold=cold)):
                 self._last_metrics = load
                 self._cold.difference_update(cold)
 

@@ -37,6 +37,7 @@ from edgewhisk_tunnel.transfers import (
     CACHED,
     Incoming,
     Outgoing,
+    TransferCounts,
     TransferError,
     TransferRefused,
     Transfers,
@@ -74,6 +75,7 @@ class DeviceArtifacts:
         self.invoker_id = invoker_id
         self.window = window
         self.transfers: Transfers | None = None
+        self.counts = TransferCounts()  # over every connection: the agent's metrics
 
     def keys(self) -> tuple[str, ...]:
         return tuple(self.store.keys()) if self.store is not None else ()
@@ -87,7 +89,7 @@ class DeviceArtifacts:
 
     def connected(self, send: Callable[[Message], Awaitable[bool]]) -> Transfers:
         self.transfers = Transfers(send, window=self.window, on_request=self._serve,
-                                   on_offer=self._accept,
+                                   on_offer=self._accept, counts=self.counts,
                                    on_progress=ProgressLog(log.info, prefix=f"{self.invoker_id}:"
                                                            " artifact"))
         return self.transfers

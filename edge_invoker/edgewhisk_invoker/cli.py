@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edgewhisk_client import wskprops
+from edgewhisk_client import Client, ClientError, wskprops
 from edgewhisk_client.display import table, when
 from edgewhisk_client.wskprops import add_api_arguments, require_api
 from edgewhisk_runtime import workdirs
@@ -131,7 +131,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--python-image", default=None,
                         help="image of python:3 actions for --backend docker")
     parser.add_argument("--ca-file", default=None, metavar="PEM",
-                        help="trust only this CA for the controller's certificate")
+                        help="CA bundle to trust for an HTTPS controller")
     battery = parser.add_mutually_exclusive_group()
     battery.add_argument("--battery-sim", nargs="?", const="", default=None, metavar="K=V,...",
                          help="simulate the battery (keys: level, idle, load, charge, period, "
@@ -153,7 +153,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="logging level on stderr")
-    sub = parser.add_subparsers(dest="invoker_command", metavar="token")
+    sub = parser.add_subparsers(dest="invoker_command", metavar="token|logs")
+    logs = sub.add_parser("logs", help="print an edge invoker's own log, through its tunnel")
+    logs.add_argument("logs_id", metavar="ID", help="the edge invoker's id")
+    logs.add_argument("-f", "--follow", action="store_true",
+                      help="go on printing new lines, across its reconnects, until Ctrl-C")
+    logs.add_argument("--tail", type=int, default=100, metavar="N",
+                      help="start with its last N lines (default %(default)s)")
+    logs.add_argument("--namespace", dest="logs_namespace", default="_",
+                      help="namespace (default: the key's own, '_')")
+    logs.add_argument("--ca-file", dest="logs_ca_file", default=None, metavar="PEM",
+                      help="CA bundle to trust for an HTTPS controller")
+    add_api_arguments(logs)
     token = sub.add_parser("token", help="create, list and revoke device tokens")
     verbs = token.add_subparsers(dest="token_command", required=True)
     for verb, help_text in (("create", "create a token (printed once)"),
@@ -175,6 +186,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.invoker_command == "token":
         return _token(args)
+    if args.invoker_command == "logs":
+        return _logs(args)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
@@ -324,4 +337,20 @@ def _token(args: argparse.Namespace) -> int:
         return 1
     finally:
         api.close()
+    return 0
+
+
+def _logs(args: argparse.Namespace) -> int:
+    """``edgewhisk invoker logs ID [--follow]``: the lines as they come; Ctrl-C ends it."""
+    api_url, auth = require_api(args)
+    with Client(api_url, auth, namespace=args.logs_namespace, ca_file=args.logs_ca_file) \
+            as client:
+        try:
+            for line in client.invoker_logs(args.logs_id, tail=args.tail, follow=args.follow):
+                print(line, flush=True)
+        except ClientError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 0
     return 0

@@ -21,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from edgewhisk_runtime.artifacts import Entry, GateVerdict, ProducedArtifact
+from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
+    AGENT_LOGS_FEATURE,
     ArtifactOffer,
     Context,
     FrameTooLarge,
@@ -37,6 +39,7 @@ from edgewhisk_tunnel import (
     Verdict,
     encode,
 )
+from edgewhisk_tunnel.transfers import TransferCounts
 
 from .config import AgentConfig
 from .context import DeviceContext
@@ -102,6 +105,23 @@ def context_of(context: DeviceContext) -> Context:
     return Context(battery=context.battery, charging=context.charging,
                    networks=tuple(sorted(context.networks)), idle=context.idle,
                    metered=context.metered)
+
+
+def metrics_values(containers: int, rtt_ms: float | None, store: NodeStore | None,
+                   transfers: TransferCounts | None = None) -> dict[str, float]:
+    """What the controller's ``/metrics`` and invokers listing show of the device beside its
+    load: ``Metrics.values`` (free-form on the wire, so every controller version accepts
+    them; ``tunnel.twins.store_of`` reads the store's back), and that it streams its log."""
+    values = {"containers": float(containers), AGENT_LOGS_FEATURE: 1.0}
+    if rtt_ms is not None:
+        values["rtt_ms"] = float(rtt_ms)
+    if store is not None:
+        values["store_used_bytes"] = float(store.used_bytes)
+        values["store_capacity_bytes"] = float(store.capacity_bytes)
+    if transfers is not None:
+        values["transfer_sent_bytes"] = float(transfers.sent)
+        values["transfer_received_bytes"] = float(transfers.received)
+    return values
 
 
 def offer_of(entry: Entry, transfer_id: str, purpose: str) -> ArtifactOffer:

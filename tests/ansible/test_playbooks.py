@@ -134,6 +134,7 @@ def test_edge_invoker_playbook_gets_a_token_and_its_unit_registers_the_agent(
         "invoker_site": "home", "invoker_networks": ["home-wifi"],
         "invoker_capabilities": ["camera"], "invoker_labels": {"room": "kitchen"},
         "invoker_battery": "sim:level=0.9", "invoker_extra_args": ["--backoff-cap", "1"],
+        "invoker_store_cap": "64MB",
     }
 
     first = run_with(tmp_path, "edge_invoker.yml", "edge_invoker_hosts", variables)
@@ -163,6 +164,11 @@ def test_edge_invoker_playbook_gets_a_token_and_its_unit_registers_the_agent(
     assert invoker["capabilities"] == ["camera"]
     assert invoker["labels"]["room"] == "kitchen"
     assert "home-wifi" in invoker["networks"]
+    deadline = time.monotonic() + REGISTER_TIMEOUT_S  # the agent pushes it after registering
+    while invoker["store"] is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        invoker = wait_connected(controller, agent)
+    assert invoker["store"]["capacity_bytes"] == 64 * 1000**2  # the unit's --store-cap
     assert agent.stop() == 0, agent.log()
 
 

@@ -94,6 +94,12 @@ def test_create_invoke_and_read_back_the_activation(env: dict[str, str], tmp_pat
     assert ok(env, "activation", "logs", activation_id, "--strip") == "greeting later\n"
     assert ok(env, "activation", "logs", "--last", "--strip") == "greeting later\n"
 
+    said = ok(env, "activation", "explain", activation_id).splitlines()
+    why = next(a["value"] for a in record["annotations"] if a["key"] == "placement")
+    assert said[0] == (f"activation {activation_id} ran on {why['invoker']}: the best of "
+                       f"{why['candidates']} candidate(s) among {why['of']} invoker(s), score "
+                       f"{why['score']:g}.")
+    assert json.loads(ok(env, "activation", "explain", "--last", "--json")) == why
     table = ok(env, "activation", "list", "hello").splitlines()
     assert table[0].split() == ["ACTIVATION", "NAME", "STATUS", "START", "DURATION", "INVOKER"]
     assert table[1].split()[:3] == [activation_id, "hello", "success"]

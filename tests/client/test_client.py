@@ -101,7 +101,10 @@ def test_no_controller_is_unreachable() -> None:
 
 def test_the_namespace_and_its_invokers(client: Client, controller: Controller) -> None:
     assert client.namespaces() == ["guest"]
-    assert client.invokers() == []  # edge invokers only; local0 is the controller's own
+    (local,) = client.invokers()  # the controller's own; no edge invoker has registered
+    assert (local["id"], local["where"], local["connected"], local["online"]) == (
+        "local0", "local", False, True)
+    assert local["store"]["capacity_bytes"] > 0 and local["version"]
     with Client(controller.api_host, None) as anonymous, pytest.raises(HttpError) as refused:
         anonymous.namespaces()
     assert refused.value.status == 401

@@ -78,7 +78,7 @@ def demo(demo_run: DemoRun) -> DemoRun:
 
 
 def test_the_demo_prints_a_row_per_step_user_node_and_artifact(demo: DemoRun) -> None:
-    steps, activations, artifacts, moved = _tables(demo.done.stdout)
+    steps, activations, artifacts, moved, _ = _tables(demo.done.stdout)
     for step in ("collect", "refine", "predict"):
         assert sorted(row[1] for row in steps if row[0] == step) == list(USERS)
     assert [row[1] for row in steps if row[0] == "invoker"] == list(NODES)
@@ -94,7 +94,7 @@ def test_the_demo_prints_a_row_per_step_user_node_and_artifact(demo: DemoRun) ->
 
 def test_the_artifacts_table_shows_copies_sizes_digests_creators_and_verdicts(
         demo: DemoRun) -> None:
-    _, activations, artifacts, _ = _tables(demo.done.stdout)
+    _, activations, artifacts, *_ = _tables(demo.done.stdout)
     made: dict[str, set[str]] = {}
     for row in activations:
         made.setdefault(f"{row[0]} {row[1]}".replace(" -", ""), set()).add(row[2][:8])
@@ -211,6 +211,33 @@ def test_scene_2_drift_fires_the_gate_refuses_predict_and_retrains_through_the_r
                         r"(\w+),measured,rows=(\d+)\)", out, re.M)
     assert served == [("quiet", "40"), ("quiet", "80"), ("quiet", "120")], \
         "the new model's window is quiet against its own reference"
+
+
+EXERCISED = {
+    "edgewhisk_activations_total", "edgewhisk_activation_duration_seconds_count",
+    "edgewhisk_placement_decisions_total", "edgewhisk_placement_latency_seconds_count",
+    "edgewhisk_gate_verdicts_total", "edgewhisk_trigger_firings_total", "edgewhisk_invoker_up",
+    "edgewhisk_tunnel_rtt_seconds", "edgewhisk_tunnel_connections_total",
+    "edgewhisk_tunnel_sessions", "edgewhisk_agent_transfer_received_bytes_total",
+    "edgewhisk_agent_value"}
+"""What the demo exercises: scene 1's activations on three tunnel invokers (base model pulled
+to the devices), scene 2's drift gate firing its trigger; nothing is unschedulable, nothing
+is pending at the end, no agent reconnected."""
+
+
+def test_the_controllers_metrics_show_what_the_demo_exercised(demo: DemoRun) -> None:
+    observed = {row[0]: (int(row[1]), float(row[2]))
+                for row in _tables(demo.done.stdout)[4]}
+    assert set(observed) >= EXERCISED | {"edgewhisk_pending_activations",
+                                         "edgewhisk_tunnel_reconnects_total"}
+    assert {name for name in EXERCISED if observed[name][1] <= 0} == set()
+    assert observed["edgewhisk_tunnel_sessions"] == (1, len(NODES))
+    assert observed["edgewhisk_invoker_up"] == (len(NODES), len(NODES))
+    assert observed["edgewhisk_pending_activations"][1] == 0
+    assert observed["edgewhisk_tunnel_reconnects_total"][1] == 0
+    # every printed activation was placed, but the trigger's (predict.drift) and the predict
+    # the strict gate refused before placement
+    assert observed["edgewhisk_placement_decisions_total"][1] == len(SCENE_1) + len(SCENE_2) - 2
 
 
 def test_refined_accuracy_beats_the_base_for_each_user(demo: DemoRun) -> None:

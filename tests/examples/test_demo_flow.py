@@ -33,10 +33,14 @@ def flow_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:
     return done.stdout, done.stderr, png
 
 
+def _lines(stdout: str) -> list[str]:
+    """The lines of the steps table (after its header, up to the blank line that ends it)."""
+    return stdout.split("STEP ", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+
+
 def _steps(stdout: str) -> list[list[str]]:
-    """The rows of the steps table (after its header and the blank line that ends it)."""
-    table = stdout.split("STEP ", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
-    return [line.split() for line in table]
+    """The rows of the steps table, split into words."""
+    return [line.split() for line in _lines(stdout)]
 
 
 def _alive(pid: int) -> bool:
@@ -63,6 +67,17 @@ def test_every_step_ran_where_its_policy_says_with_its_artifacts(
         assert refine[-3:] == ["glucose-base@1", f"{usr}/glucose@1", f"{usr}/glucose-model@1"]
         predict = found["predict", usr]
         assert predict[2] == f"{usr}-phone" and predict[-2:] == [f"{usr}/glucose-model@1", "-"]
+
+
+def test_why_names_the_hard_constraint_that_left_one_node(
+    flow_run: tuple[str, str, Path]
+) -> None:
+    """The WHY column: the placement explanation each record carries (the engine's)."""
+    lines = _lines(flow_run[0])
+    assert "node cloud (1 of 3)" in next(x for x in lines if x.startswith("train_base"))
+    for usr in USERS:
+        mine = [x for x in lines if x.split()[1] == usr]
+        assert len(mine) == 3 and all(f"node {usr}_device (1 of 3)" in x for x in mine), mine
 
 
 def test_the_gate_verdicts_and_the_flow_s_own_result_are_printed(

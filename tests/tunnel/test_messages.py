@@ -14,6 +14,8 @@ from edgewhisk_tunnel import (
     ARTIFACT_CHUNK_BYTES,
     MAX_FRAME_BYTES,
     MESSAGES,
+    AgentLog,
+    AgentLogs,
     ArtifactAbort,
     ArtifactGet,
     ArtifactOffer,
@@ -93,6 +95,10 @@ MESSAGES_TABLE: list[tuple[str, Message]] = [
     ("an artifact abort", ArtifactAbort(transfer_id="t2", reason="store full")),
     ("drain", Drain(reason="battery low")),
     ("an error", Error(reason="nope", activation_id="a1")),
+    ("an agent log stream opened", AgentLogs(stream_id="s1", after=41, tail=10, follow=True)),
+    ("an agent log stream stopped", AgentLogs(stream_id="s1", stop=True)),
+    ("agent log lines", AgentLog(stream_id="s1", first=42, lines=("INFO up", "WARN hot"))),
+    ("the end of an agent log stream", AgentLog(stream_id="s1", first=0, lines=(), end=True)),
     ("an offline action", OfflineAction(
         name="guest/classify", version="0.0.2", spec=SPEC,
         annotation={"version": 1, "policies": [{"type": "offline"}]}, parameters={"k": 3})),
@@ -227,6 +233,11 @@ MALFORMED: list[tuple[str, str | bytes, str]] = [
      _frame("registered", id="d", heartbeat_s=10, offline_after_s=5), "0 < heartbeat_s"),
     ("a null for a required string", _frame("drain", reason=None),
      "drain.reason must be a string, got null"),
+    ("an agent log stream opened before the first line",
+     _frame("agent.logs", stream_id="s1", after=-2), "agent.logs needs after >= -1"),
+    ("agent log lines past the frame's limit",
+     _frame("agent.log", stream_id="s1", first=0, lines=["x"] * 201),
+     "agent.log carries at most 200 lines"),
 ]
 
 

@@ -41,6 +41,7 @@ from edgewhisk_runtime.artifacts import (
 )
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
+    AGENT_LOGS_FEATURE,
     ArtifactOffer,
     Consumed,
     Context,
@@ -58,6 +59,7 @@ from edgewhisk_tunnel import (
     encode,
 )
 from edgewhisk_tunnel.messages import ROLES
+from edgewhisk_tunnel.transfers import TransferCounts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -494,3 +496,35 @@ def test_fields_added_since_version_1_travel_only_when_they_say_something() -> N
     assert encode(device.context_of(known)) == (
         '{"type":"context","battery":0.5,"charging":false,"networks":[],"cached":null,'
         '"idle":true,"metered":false}')
+
+
+@SETTINGS
+@given(st.integers(0, 64), st.none() | st.floats(0, 1e4), st.integers(0, 2**40),
+       st.integers(1, 2**40))
+def test_a_devices_pushed_numbers_reach_the_controller_unchanged(
+        containers: int, rtt_ms: float | None, used: int, capacity: int) -> None:
+    """What an agent pushes in ``Metrics.values`` (its pool, its node store) is what the
+    controller's invokers listing and ``/metrics`` read back; an agent without a store (or
+    one that predates the values) pushes none, and the listing says so with None."""
+    store = _StoreNumbers(used, capacity)
+    moved = TransferCounts(sent=capacity, received=used)
+    report = _over_the_wire(Metrics(values=device.metrics_values(containers, rtt_ms, store,
+                                                                 moved)))
+    assert (report.values["transfer_sent_bytes"], report.values["transfer_received_bytes"]) \
+        == (capacity, used)  # counters: /metrics shows them as edgewhisk_agent_..._total
+    assert report.values["containers"] == containers
+    assert report.values[AGENT_LOGS_FEATURE] == 1  # the controller may open agent.logs
+    assert report.values.get("rtt_ms") == rtt_ms
+    assert controller.store_of(report.values) == {"used_bytes": used, "capacity_bytes": capacity}
+    bare = _over_the_wire(Metrics(values=device.metrics_values(containers, rtt_ms, None)))
+    assert controller.store_of(bare.values) is None
+    assert controller.store_of(_over_the_wire(Metrics()).values) is None
+
+
+@dataclass
+class _StoreNumbers:
+    """The two numbers ``metrics_values`` reads of a ``NodeStore`` (the store itself is
+    tested in tests/runtime; byte counts up to 1 TiB are what is checked here)."""
+
+    used_bytes: int
+    capacity_bytes: int

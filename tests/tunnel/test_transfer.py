@@ -174,6 +174,9 @@ def test_a_pull_delivers_the_bytes_and_their_format(size: int) -> None:
         assert await collect(incoming) == data
         assert client.transfers.incoming == {}
         await eventually(lambda: not server.transfers.outgoing, "the sender finished")
+        # what the agent's metrics report: the chunks' bytes, each counted once per side
+        assert (client.transfers.counts.received, server.transfers.counts.sent) == (size, size)
+        assert (client.transfers.counts.sent, server.transfers.counts.received) == (0, 0)
 
     run(scenario, {"on_request": serving({"u1/glucose@1": data})},
         {"on_progress": lambda *p: progress.append(p)})

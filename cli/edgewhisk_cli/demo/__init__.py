@@ -67,6 +67,7 @@ from . import drift, field, flow
 from .artifacts import BLOB_STORE, artifact_rows, byte_rows, verdicts
 from .calls import DemoError, answering
 from .fleet import Node, nodes_for
+from .observed import metric_rows
 from .report import Row, render
 from .steps import Demo, check_examples
 
@@ -144,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
     print(render(demo.moved))
     print()
     print("\n".join(demo.verdicts))
+    print("\nwhat the controller's /metrics showed at the end (samples summed per series):\n")
+    print(render(demo.observed))
     print(f"\n{PLACEMENT_NOTE}\n\n{GATES_NOTE}")
     return 0
 
@@ -228,6 +231,7 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int,
                     story(demo, controller)
                     with answering("list artifacts", controller.log):
                         demo.registry = client.artifacts.list(limit=200)  # while it is up
+                    demo.observed = metric_rows(client.metrics())  # what /metrics showed
             finally:
                 _report_fleet_stop(fleet, started)
     finally:

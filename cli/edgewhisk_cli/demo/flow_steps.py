@@ -79,18 +79,21 @@ def _step(record: dict[str, Any], docs: Mapping[str, Mapping[str, Any]]) -> Flow
 
 
 def why(placement: Any) -> str:
-    """The decisive reason of a ``placement`` annotation (the engine's explanation): with one
-    candidate left, the hard constraints that left out the others (``1 of 3: 2 not matching
-    node cloud``); else the soft term that decided between them (``CachedArtifact, 2 of 3
-    fit``); ``-`` without one (a controller that records no explanation)."""
+    """The decisive reason of a ``placement`` annotation (the engine's explanation), short
+    enough for a column: with one candidate left, the hard constraints that left out the
+    others (``node cloud (1 of 3)``, from "not matching node cloud"); else the soft term that
+    decided between the candidates (``CachedArtifact (2 of 3)``); ``-`` without one (a
+    controller that records no explanation)."""
     if not isinstance(placement, dict):
         return "-"
     fit = f"{placement.get('candidates')} of {placement.get('of')}"
     excluded = placement.get("excluded") or {}
-    if placement.get("candidates") == 1 and excluded:
-        return f"{fit}: " + ", ".join(f"{n} {reason}" for reason, n in excluded.items())
     terms = placement.get("terms") or []
-    return f"{terms[0].get('plugin')}, {fit} fit" if terms else f"{fit} fit"
+    if placement.get("candidates") == 1 and excluded:
+        decisive = ", ".join(reason.removeprefix("not matching ") for reason in excluded)
+    else:
+        decisive = str(terms[0].get("plugin")) if terms else "a tie"
+    return f"{decisive} ({fit})"
 
 
 def _short(key: str) -> str:

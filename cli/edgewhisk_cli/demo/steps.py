@@ -26,6 +26,7 @@ from ..action import python_action
 from ..artifact import verdicts_cell
 from .artifacts import BytesRow
 from .calls import DemoError, answering, invoke
+from .observed import SeriesRow
 from .report import ActivationRow, Row, ms, size
 
 ACTIONS = ("collect", "train_base", "refine", "predict")
@@ -48,6 +49,7 @@ class Demo:
         self.registry: list[dict[str, Any]] = []  # the artifact versions, once the steps ran
         self.moved: list[BytesRow] = []  # where the bytes went, from the stores' access logs
         self.verdicts: list[str] = []  # and what that says per artifact
+        self.observed: list[SeriesRow] = []  # the controller's /metrics at the end
         self.started = time.perf_counter()
 
     def run(self) -> None:

@@ -6,19 +6,28 @@
 ``GET    /api/v1/namespaces/{ns}/invokers/tokens``             -> the tokens, no secrets
 ``DELETE /api/v1/namespaces/{ns}/invokers/tokens/{id}``        -> revoked; its live tunnel
          connection is closed at once (close code 4003) and its in-flight work given up
-``GET    /api/v1/namespaces/{ns}/invokers``                    -> the namespace's edge
-         invokers: online/connected/healthy, round-trip time, context, load
+``GET    /api/v1/namespaces/{ns}/invokers``                    -> every invoker the
+         namespace may use, local and edge: online/connected/healthy, round-trip time,
+         context, load, node store, last heartbeat, version
+
+``GET    /api/v1/namespaces/{ns}/invokers/{id}/logs?tail=N&follow=true`` -> the edge
+         agent's own log as text lines, through its tunnel (``tunnel/devicelogs.py``); with
+         ``follow`` the answer stays open across the device's reconnects until it goes
+         offline or the client hangs up
 
 Authentication and the namespace check are the API's (401/403 from the auth middleware).
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
-from ..exceptions import BadRequest, Conflict
+from ..exceptions import BadRequest, Conflict, NotFound
 from ..keys import DISPATCHER
-from ..schema.entity import query_bool
+from ..observe.audit import audit
+from ..schema.entity import query_bool, query_int
 from ..tunnel.hub import TUNNEL
 from ..tunnel.tokens import check_invoker_id
 from .request import json_response, namespace, read_json, subject
@@ -42,6 +51,8 @@ async def create_token(request: web.Request) -> web.Response:
                                             overwrite=overwrite)
     if overwrite:
         await hub.revoke(id)  # the old token's connection, if any
+    audit("token.create", namespace=ns, invoker=id, by=subject(request).subject,
+          overwrite=overwrite)
     return json_response({**token.public(), "token": secret})
 
 
@@ -56,19 +67,67 @@ async def revoke_token(request: web.Request) -> web.Response:
     hub, ns = request.app[TUNNEL], namespace(request)
     token = await hub.tokens.revoke(ns, check_invoker_id(request.match_info["id"]))
     await hub.revoke(token.id)
+    audit("token.revoke", namespace=ns, invoker=token.id, by=subject(request).subject)
     return json_response({**token.public(), "revoked": True})
 
 
 @ROUTES.get(BASE)
 async def list_invokers(request: web.Request) -> web.Response:
-    """The namespace's edge invokers (each with its recent ``preloads`` decisions); with
-    ``pending=true`` an object that also counts the namespace's pending activations per unmet
-    constraint (``dispatch/pending.py``)."""
+    """Every invoker the namespace may use: the controller's own (``where: local``) first,
+    then its edge invokers (``where: tunnel``), each with context, load, store, heartbeat,
+    version and its recent ``preloads`` decisions; with ``pending=true`` an object that also
+    counts the namespace's pending activations per unmet constraint (``dispatch/pending.py``)."""
     hub, ns, dispatcher = request.app[TUNNEL], namespace(request), request.app[DISPATCHER]
-    invokers = hub.status(ns)
+    invokers = hub.listing(ns)
     if dispatcher.standing is not None:  # preload decisions about each, with their reasons
         for status in invokers:
             status["preloads"] = dispatcher.standing.decisions_for(status["id"])
     if query_bool(request.query, "pending"):
         return json_response({"invokers": invokers, "pending": dispatcher.pending.summary(ns)})
     return json_response(invokers)
+
+
+LOG_TAIL_MAX = 5000
+ONCE_TIMEOUT_S = 10.0
+"""How long a log request without ``follow`` waits for the device's lines."""
+
+
+@ROUTES.get(BASE + "/{id}/logs")
+async def device_log(request: web.Request) -> web.StreamResponse:
+    hub, ns = request.app[TUNNEL], namespace(request)
+    tail, follow = _tail(request), query_bool(request.query, "follow")
+    id = check_invoker_id(request.match_info["id"])
+    device = hub.devices.get(id)
+    if device is None or device.namespace != ns:
+        if id in hub.registry and id not in hub.devices:
+            raise BadRequest(f"The invoker {id!r} is local: its log is the controller's own.")
+        raise NotFound(f"The edge invoker {id!r} is not known to this controller.")
+    if not device.streams_logs:
+        raise Conflict(f"The agent of {id!r} (version {device.register.agent_version}) does "
+                       "not stream its log; upgrade it.")
+    if device.session is None and not follow:
+        raise Conflict(f"The edge invoker {id!r} is not connected; ask with follow=true to "
+                       "wait for it.")
+    reader = await device.logs.open(tail, follow, device.send)
+    response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
+    try:
+        await response.prepare(request)
+        while True:
+            batch = await (reader.queue.get() if follow
+                           else asyncio.wait_for(reader.queue.get(), ONCE_TIMEOUT_S))
+            if batch is None:
+                break
+            await response.write(("\n".join(batch) + "\n").encode())
+    except TimeoutError:
+        pass  # the device did not answer in time: what arrived is the answer
+    finally:
+        await device.logs.close(reader, device.send)
+    await response.write_eof()
+    return response
+
+
+def _tail(request: web.Request) -> int:
+    tail = query_int(request.query, "tail", 100)
+    if not 0 <= tail <= LOG_TAIL_MAX:
+        raise BadRequest(f"tail must be from 0 to {LOG_TAIL_MAX}, got {tail}.")
+    return tail

@@ -29,7 +29,7 @@ import collections
 import logging
 import time
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -97,11 +97,14 @@ class Dispatcher:
         artifacts: ArtifactRegistry | None = None,
         durable: bool = True,
         composer_redis: str | None = None,
+        explain: bool = True,
     ) -> None:
         """``artifacts``: the registry that consumes resolve against and produces are
         registered in; without it the runtime finds artifacts on its own (its folder).
-        ``durable=False``: answer before writing (see the module docstring).
+        ``durable=False``: answer before writing (see the module docstring). ``explain``:
+        every placed activation's record says why it ran there (``placement`` annotation).
         ``composer_redis``: the Redis URI compositions get by default (``conductor.py``)."""
+        self.explain = explain
         self.store = store
         self.artifacts = artifacts
         self.invokers = invokers
@@ -121,6 +124,8 @@ class Dispatcher:
         self._in_flight: collections.Counter[str] = collections.Counter()  # by namespace
         self._running: dict[str, asyncio.Task[Any]] = {}  # activation id -> its task
         self._closed = False
+        self.on_record: list[Callable[[act.ActivationRecord], None]] = []
+        # ^ told every stored record once (``observe/``: metrics count activations there)
 
     # -- the API's entry points -------------------------------------------------------------
 
@@ -270,6 +275,10 @@ class Dispatcher:
         """Activations of ``ns`` started and not finished (the concurrency throttle reads it)."""
         return self._in_flight[ns]
 
+    def in_flight_total(self) -> int:
+        """Activations of every namespace started and not finished (the metrics read it)."""
+        return sum(self._in_flight.values())
+
     async def resolve(self, ns: str, fqn: str) -> resolve.Resolved:
         """The action a sequence, a composition or a rule names (``/ns/pkg/name``), as
         namespace ``ns`` may run it:
@@ -291,7 +300,16 @@ class Dispatcher:
         """Store ``rec`` once, durably (activation ids are fresh: a duplicate would be a
         Conflict), dropping its ``accepted`` document in the same commit. A cancellation
         arriving mid-write does not cancel the write (``close`` waits for it)."""
-        return await self.journal.finish(rec)
+        return self._recorded(await self.journal.finish(rec))
+
+    def _recorded(self, rec: act.ActivationRecord) -> act.ActivationRecord:
+        """Tell ``on_record`` about a stored record (a listener's bug never loses it)."""
+        for listener in self.on_record:
+            try:
+                listener(rec)
+            except Exception:
+                log.exception("a record listener failed")
+        return rec
 
     async def accept(self, ids: Sequence[str]) -> None:
         """Until the activations ``ids`` (started) are durably accepted: before handing out
@@ -406,8 +424,8 @@ class Dispatcher:
         except Exception:
             log.exception("activation %s failed inside the controller", activation_id)
             rec = self.failure(job, activation_id, act.INTERNAL_ERROR)
-        return await self.journal.finish(gating.annotate(rec, job.action),
-                                         behind=not self.journal.durable)
+        return self._recorded(await self.journal.finish(gating.annotate(rec, job.action),
+                                                        behind=not self.journal.durable))
 
     async def _execute(self, job: Job, activation_id: str) -> act.ActivationRecord:
         ns, action = job.ns, job.action
@@ -435,6 +453,9 @@ class Dispatcher:
             if not isinstance(placed, str):
                 return deferred.annotate(placed, waited)
             decision = placed  # charged already: the first _run_on does not charge again
+        why = self.placement.why(request, decision, bound) \
+            if self.explain and not job.invoker and waited is None \
+            else None  # same step: the state is as decided (a wait's decision is long past)
         invoker = self.invokers.get(decision)
         if self.standing is not None:  # the preload predictor learns what runs where
             self.standing.predictor.observe(ns, invoker.state(), [
@@ -489,9 +510,10 @@ class Dispatcher:
                 return self.failure(job, activation_id, act.RESOURCE_PROVISION_ERROR,
                                      invoker.id)
         entries = await gating.settle(self, job, activation_id, bound, invoker.id, judged)
-        return deferred.annotate(gating.annotate(
-            self.outcome_record(job, activation_id, spec, outcome, invoker.id), action, entries),
-            waited)
+        rec = self.outcome_record(job, activation_id, spec, outcome, invoker.id)
+        if why is not None and why["invoker"] == invoker.id:  # not after a re-dispatch
+            rec["annotations"].append({"key": act.PLACEMENT, "value": why})
+        return deferred.annotate(gating.annotate(rec, action, entries), waited)
 
     def outcome_record(self, job: Job, activation_id: str, spec: ActionSpec,
                        outcome: RunOutcome, invoker_id: str) -> act.ActivationRecord:

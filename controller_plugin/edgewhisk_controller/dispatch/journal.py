@@ -79,6 +79,12 @@ class Journal:
         for wait in waits:
             await asyncio.shield(wait)
 
+    def live(self, ns: str) -> list[dict[str, Any]]:
+        """The activations of ``ns`` started and not finished (what the console's pending
+        page lists): id, name, start, and the invoker it was handed to if it was."""
+        return [{k: e.body.get(k) for k in ("activationId", "name", "start", "invoker")}
+                for e in self._live.values() if e.body.get("namespace") == ns]
+
     def placed_on(self, activation_id: str) -> str | None:
         """The invoker the activation was last recorded as handed to (``placed``)."""
         entry = self._live.get(activation_id)

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import edgewhisk
 from edgewhisk_runtime.exceptions import ArtifactError
 from edgewhisk_tunnel import Consumed, file_chunks
 
@@ -94,6 +95,24 @@ class LocalInvoker(Invoker):
             cached=self._cached,
             **self.attributes,
         )
+
+    def status(self) -> dict[str, Any]:
+        """What the invokers listing shows, in the fields an edge invoker's status has
+        (``tunnel.remote.RemoteInvoker.status``): a local invoker is never connected through
+        a tunnel, its heartbeat is this process, its version the controller's."""
+        state = self.state()
+        return {
+            "id": self.id, "where": "local", "online": not self._closed, "connected": False,
+            "healthy": state.healthy, "draining": False, "role": state.role,
+            "owner": state.owner, "site": state.site, "labels": dict(state.labels),
+            "capabilities": sorted(state.capabilities), "networks": sorted(state.networks),
+            "kinds": sorted(self.kinds), "memory_mb": state.memory_mb,
+            "free_memory_mb": state.free_memory_mb, "in_flight": state.in_flight,
+            "containers": self.pool.containers, "rtt_ms": None, "last_heartbeat_s": 0.0,
+            "context": {}, "version": edgewhisk.__version__, "cached": sorted(state.cached),
+            "store": None if self.store is None else {
+                "used_bytes": self.store.used_bytes, "capacity_bytes": self.store.capacity_bytes},
+        }
 
     async def run(self, spec: ActionSpec, value: Any, fields: Mapping[str, str], *,
                   consumes: Sequence[Consumed] = (),

@@ -76,6 +76,7 @@ class Entry:
     spans: list[Span] = field(default_factory=list)  # static, min-max
     minmax: list[tuple[Vector, float]] = field(default_factory=list)  # see EntryCache.build
     row_list: array[int] | None = None  # ``rows`` for ``bisect`` (None with ``rows``)
+    excluded: tuple[float, dict[str, int]] | None = None  # Engine.why: (monotonic s, counts)
 
     @property
     def nbytes(self) -> int:

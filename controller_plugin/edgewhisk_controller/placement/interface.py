@@ -124,7 +124,8 @@ class PlacementEngine(Protocol):
       id is ignored), ``forget_warm`` (its pool evicted a warm container), ``observe_rtt``
       (the tunnel's smoothed round trip, ``tunnel.health.RoundTrip``);
     - activations: ``placed`` right after the decision, ``completed`` when it ended;
-    - decisions: ``place`` one bound action, ``place_many`` a fan-out's bindings;
+    - decisions: ``place`` one bound action, ``place_many`` a fan-out's bindings; ``why``
+      a decision just taken (its explanation for the record);
     - knowledge: ``owners`` (users on record for a namespace), ``artifact_sizes``;
     - ``listen``: be told which invoker changed what, after the engine applied it.
     """
@@ -151,6 +152,9 @@ class PlacementEngine(Protocol):
 
     def place_many(self, request: PlacementRequest, bounds: Iterable[Bound], *,
                    commit: bool = False) -> list[Decision]: ...
+
+    def why(self, request: PlacementRequest, chosen: str,
+            bound: Bound = ...) -> dict[str, Any] | None: ...
 
     def owners(self, namespace: str) -> list[str]: ...
 

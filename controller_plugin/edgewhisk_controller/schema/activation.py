@@ -58,6 +58,10 @@ from edgewhisk_runtime.records import (
     whisk_error,  # noqa: F401
 )
 
+PLACEMENT = "placement"
+"""The annotation of a placed activation's record that says why it ran there (the engine's
+``why``: the chosen invoker, the decisive soft terms, the runner-up, the exclusions)."""
+
 COLLECTION = "activations"
 ACCEPTED = "accepted"
 """Activations acknowledged and not finished yet (``accepted``): what start-up recovers."""

@@ -32,6 +32,7 @@ from edgewhisk_tunnel import (
     Register,
 )
 
+from ..invokers.local import LocalInvoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import InvokerState, PlacementEngine
 from .artifact_service import ArtifactService
@@ -169,6 +170,7 @@ class TunnelHub:
                 self.reclaims.pop(token.id, {}).items():
             device.adopt(activation_id, memory_mb, logs, produces, future, session)
         previous = await device.attach(session, message)
+        device.connections += 1
         if device.online:
             self._engine_update(device, *REGISTER_COLUMNS, "healthy")
         else:
@@ -281,6 +283,14 @@ class TunnelHub:
     def status(self, namespace: str) -> list[dict[str, Any]]:
         return [d.status() for id, d in sorted(self.devices.items())
                 if d.namespace == namespace]
+
+    def listing(self, namespace: str) -> list[dict[str, Any]]:
+        """Every invoker ``namespace`` may use: the controller's own (``where: local``)
+        first, then its edge invokers (``where: tunnel``); the API and the console show it."""
+        local = [invoker.status() for invoker in sorted(self.registry, key=lambda i: i.id)
+                 if isinstance(invoker, LocalInvoker)
+                 and (invoker.namespaces is None or namespace in invoker.namespaces)]
+        return local + self.status(namespace)
 
     # -- registry and engine ----------------------------------------------------------------
 

@@ -23,9 +23,12 @@ from typing import Any, Protocol
 
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
+    AGENT_LOGS_FEATURE,
+    AgentLog,
     CloseCode,
     Consumed,
     Context,
+    Message,
     Metrics,
     Produce,
     Register,
@@ -39,10 +42,11 @@ from edgewhisk_tunnel.transfers import Transfers
 from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
 from ..stores import Doc
+from .devicelogs import DeviceLogs
 from .exceptions import InvokerLost, NotDeliverable, RemoteFailure
 from .health import Liveness, RoundTrip
 from .tokens import DeviceToken
-from .twins import CONTEXT_COLUMNS, invoker_state, run_outcome, run_spec
+from .twins import CONTEXT_COLUMNS, invoker_state, run_outcome, run_spec, store_of
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +124,8 @@ class RemoteInvoker(Invoker):
         self.context_reports = 0  # context frames received (bench fleet: CPU per context event)
         self.metrics = Metrics()
         self.holds: frozenset[str] = frozenset()  # registry keys the device reports holding
+        self.connections = 0  # registrations so far (the metrics' reconnects)
+        self.logs = DeviceLogs()  # readers of the agent's own log (agent.logs)
 
     # -- the Invoker contract ---------------------------------------------------------------
 
@@ -293,6 +299,19 @@ class RemoteInvoker(Invoker):
                     return produce
         return None
 
+    @property
+    def streams_logs(self) -> bool:
+        """Whether the agent streams its own log (its metrics said so)."""
+        return self.metrics.values.get(AGENT_LOGS_FEATURE) == 1
+
+    async def send(self, message: Message) -> bool:
+        """Send ``message`` on the current connection; False when there is none."""
+        session = self.session
+        return session is not None and await session.send_frame(encode(message))
+
+    def on_agent_log(self, message: AgentLog) -> None:
+        self.logs.received(message)
+
     def on_metrics(self, metrics: Metrics) -> None:
         self.metrics = metrics
         if metrics.cold:
@@ -309,6 +328,7 @@ class RemoteInvoker(Invoker):
         between re-dispatching and recording a whisk internal error)."""
         for activation_id in list(self.pending):
             self._lose(activation_id, why)
+        self.logs.end_all()  # and so do the readers of its log
 
     def _lose(self, activation_id: str, why: str) -> None:
         pending = self.pending.pop(activation_id)
@@ -359,4 +379,8 @@ class RemoteInvoker(Invoker):
                            for k, v in self.context.items()}},
             "context_reports": self.context_reports,
             "agent_version": reg.agent_version, "cached": sorted(self.holds),
+            "where": "tunnel", "version": reg.agent_version,
+            "free_memory_mb": self.state().free_memory_mb,
+            "store": store_of(self.metrics.values),
         }
+

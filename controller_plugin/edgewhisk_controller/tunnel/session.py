@@ -21,6 +21,8 @@ from typing import Protocol
 
 from aiohttp import WSMsgType, web
 from edgewhisk_tunnel import (
+    AgentLog,
+    AgentLogs,
     CloseCode,
     Context,
     Drain,
@@ -155,6 +157,8 @@ class Session:
             invoker.on_context(message)
         elif isinstance(message, Metrics):
             invoker.on_metrics(message)
+        elif isinstance(message, AgentLog):
+            invoker.on_agent_log(message)
         elif isinstance(message, Drain):
             log.info("%r drains: %s", self, message.reason)
             invoker.on_drain()
@@ -162,7 +166,8 @@ class Session:
             log.warning("%r reports: %s", self, message.reason)
         elif isinstance(message, OfflineRecord):
             await self.hub.offline_record(self, invoker.register, message)
-        elif isinstance(message, (Run, Registered, OfflineAction, OfflineKeep, OfflineSynced)):
+        elif isinstance(message, (Run, Registered, AgentLogs, OfflineAction, OfflineKeep,
+                                  OfflineSynced)):
             raise ProtocolError(f"{message.TYPE} is sent by the controller only")
 
     async def _register(self, message: Register) -> None:
@@ -172,6 +177,7 @@ class Session:
             self._register_timer.cancel()
             self._register_timer = None
         await self.send(Registered(message.id, self.heartbeat_s, self.offline_after_s))
+        await self.invoker.logs.reopen(self.invoker.send)  # readers of its log resume
         self._arm_beat()
         await self.hub.offline_sync(self, message)
         log.info("%r registered (%s, %d MB, kinds %s)", self, message.role, message.memory_mb,

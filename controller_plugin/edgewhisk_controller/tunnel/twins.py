@@ -102,3 +102,12 @@ def invoker_state(register: Register, metrics: Metrics, *, namespace: str, healt
         cached=frozenset(cached_name(key) for key in holds),
         **{name: reported.get(name, getattr(register, name)) for name in CONTEXT_COLUMNS},
     )
+
+
+def store_of(values: Mapping[str, float]) -> dict[str, int] | None:
+    """The device's node store as its agent pushes it in ``Metrics.values``
+    (``edgewhisk_invoker.frames.metrics_values``); None from an agent that predates it."""
+    if "store_used_bytes" not in values:
+        return None
+    return {"used_bytes": int(values["store_used_bytes"]),
+            "capacity_bytes": int(values.get("store_capacity_bytes", 0))}

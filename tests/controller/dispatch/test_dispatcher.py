@@ -103,8 +103,12 @@ def test_the_record_has_upstreams_shape_with_init_time_only_on_a_cold_start(
         assert isinstance(annotations["waitTime"], int) and annotations["waitTime"] >= 0
     cold_keys = [a["key"] for a in cold.record["annotations"]]
     warm_keys = [a["key"] for a in warm.record["annotations"]]
-    assert cold_keys == ["limits", "path", "kind", "timeout", "initTime", "waitTime", "invoker"]
-    assert warm_keys == ["limits", "path", "kind", "timeout", "waitTime", "invoker"]
+    assert cold_keys == ["limits", "path", "kind", "timeout", "initTime", "waitTime", "invoker",
+                         "placement"]
+    assert warm_keys == ["limits", "path", "kind", "timeout", "waitTime", "invoker", "placement"]
+    why = cold.record["annotations"][-1]["value"]  # edgewhisk's own, after upstream's
+    assert (why["invoker"], why["candidates"], why["of"]) == ("local-0", 1, 1)
+    assert "runnerUp" not in why and "excluded" not in why
     assert isinstance(cold.record["annotations"][4]["value"], int)
 
 

@@ -1,0 +1,72 @@
+"""The series of finished activations, recorded from the dispatcher's stored records.
+
+Why from the record: it is the one value that says how an activation ended (status code,
+invoker, duration, gate verdicts), and every activation is recorded exactly once, so counting
+records counts activations. Trigger activations (no ``kind`` annotation, no ``end``) count as
+trigger firings instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+STATUS = {0: "success", 1: "application_error", 2: "developer_error", 3: "whisk_error"}
+"""OpenWhisk's ``statusCode`` names (the record's ``response.status``)."""
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+def _annotation(record: Mapping[str, Any], key: str) -> Any:
+    for item in record.get("annotations") or ():
+        if item.get("key") == key:
+            return item.get("value")
+    return None
+
+
+class ActivationSeries:
+    """Activations by action/status/invoker, their durations, gate verdicts, trigger firings."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.activations = Counter(
+            "edgewhisk_activations", "Activations recorded, by action, status and invoker",
+            ("namespace", "action", "status", "invoker"), registry=registry)
+        self.duration = Histogram(
+            "edgewhisk_activation_duration_seconds", "Run time of recorded activations",
+            ("status",), buckets=DURATION_BUCKETS, registry=registry)
+        self.verdicts = Counter(
+            "edgewhisk_gate_verdicts", "Gate verdicts judged, by gate type and outcome",
+            ("gate", "verdict"), registry=registry)
+        self.firings = Counter(
+            "edgewhisk_trigger_firings", "Trigger activations recorded, by trigger",
+            ("namespace", "trigger"), registry=registry)
+
+    def observe(self, record: Mapping[str, Any]) -> None:
+        """Count one stored record (the dispatcher calls this once per activation)."""
+        ns, name = str(record.get("namespace", "")), str(record.get("name", ""))
+        if _annotation(record, "kind") is None and "end" not in record:
+            self.firings.labels(ns, name).inc()
+            return
+        code = (record.get("response") or {}).get("statusCode", 3)
+        status = STATUS.get(code, "whisk_error")
+        path = _annotation(record, "path") or f"{ns}/{name}"
+        self.activations.labels(ns, path, status, _annotation(record, "invoker") or "").inc()
+        duration = record.get("duration")
+        if isinstance(duration, int | float):
+            self.duration.labels(status).observe(duration / 1000.0)
+        for entry in _annotation(record, "gates") or ():
+            if isinstance(entry, dict):
+                self.verdicts.labels(str(entry.get("type", "")), _verdict(entry)).inc()
+
+
+def _verdict(entry: Mapping[str, Any]) -> str:
+    """A gate entry's outcome in one word (``artifacts.gates``' entries; ``refused``: a
+    strict gate held the activation back before it ran)."""
+    if entry.get("refused"):
+        return "refused"
+    if entry.get("error"):
+        return "error"
+    if entry.get("held"):
+        return "held"
+    return "fired" if entry.get("fired") else "passed"

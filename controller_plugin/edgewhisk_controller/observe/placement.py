@@ -1,0 +1,112 @@
+"""The engine's decisions as series: placements, their latency, unschedulable constraints.
+
+Why a wrapper around the engine rather than code inside it: the engine's hot path (10-20 µs a
+placement at 12,583 invokers) stays free of metrics; this adapter is the seam. It implements
+the placement contract (``placement.PlacementEngine``) by delegating every call, and times
+only ``place``/``place_many`` with two ``perf_counter`` reads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from ..placement.config import PlacementConfig
+from ..placement.constraints import Bound
+from ..placement.framework import NOTHING
+from ..placement.interface import Decision, InvokerState, PlacementEngine, PlacementRequest
+from ..placement.interface import Unschedulable as NoInvoker
+
+LATENCY_BUCKETS = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1)
+
+
+class PlacementSeries:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.decisions = Counter(
+            "edgewhisk_placement_decisions", "Placement decisions, by result",
+            ("result",), registry=registry)
+        self.latency = Histogram(
+            "edgewhisk_placement_latency_seconds", "Time of one placement decision",
+            buckets=LATENCY_BUCKETS, registry=registry)
+        self.unschedulable = Counter(
+            "edgewhisk_unschedulable_invokers",
+            "Invokers excluded from unschedulable activations, by the constraint that "
+            "excluded them (Kubernetes-style counts)", ("constraint",), registry=registry)
+
+    def decided(self, decision: Decision, seconds: float) -> None:
+        self.latency.observe(seconds)
+        if isinstance(decision, NoInvoker):
+            self.decisions.labels("unschedulable").inc()
+            for plugin, count in decision.plugins.items():
+                self.unschedulable.labels(plugin).inc(count)
+        else:
+            self.decisions.labels("placed").inc()
+
+
+class ObservedEngine:
+    """``engine`` with its decisions counted and timed (``PlacementEngine``)."""
+
+    def __init__(self, engine: PlacementEngine, series: PlacementSeries) -> None:
+        self.engine = engine
+        self.series = series
+
+    @property
+    def config(self) -> PlacementConfig:
+        return self.engine.config
+
+    def __getattr__(self, name: str) -> Any:
+        """What is not the contract (the engine's ``state``, its ``cache``: benchmarks and
+        tests read them) is the engine's own."""
+        return getattr(self.engine, name)
+
+    def place(self, request: PlacementRequest, bound: Bound = NOTHING) -> Decision:
+        start = time.perf_counter()
+        decision = self.engine.place(request, bound)
+        self.series.decided(decision, time.perf_counter() - start)
+        return decision
+
+    def place_many(self, request: PlacementRequest, bounds: Iterable[Bound], *,
+                   commit: bool = False) -> list[Decision]:
+        start = time.perf_counter()
+        decisions = self.engine.place_many(request, bounds, commit=commit)
+        each = (time.perf_counter() - start) / max(1, len(decisions))
+        for decision in decisions:
+            self.series.decided(decision, each)
+        return decisions
+
+    # -- delegated as they are --------------------------------------------------------------
+
+    def why(self, request: PlacementRequest, chosen: str,
+            bound: Bound = NOTHING) -> dict[str, Any] | None:
+        return self.engine.why(request, chosen, bound)
+
+    def register(self, state: InvokerState) -> None:
+        self.engine.register(state)
+
+    def unregister(self, id: str) -> None:
+        self.engine.unregister(id)
+
+    def heartbeat(self, id: str, **changes: Any) -> None:
+        self.engine.heartbeat(id, **changes)
+
+    def forget_warm(self, id: str, action_key: str) -> None:
+        self.engine.forget_warm(id, action_key)
+
+    def observe_rtt(self, id: str, rtt_ms: float) -> None:
+        self.engine.observe_rtt(id, rtt_ms)
+
+    def placed(self, id: str, memory_mb: int, action_key: str) -> None:
+        self.engine.placed(id, memory_mb, action_key)
+
+    def completed(self, id: str, memory_mb: int, action_key: str, run_ms: float | None,
+                  warm: bool) -> None:
+        self.engine.completed(id, memory_mb, action_key, run_ms, warm)
+
+    def owners(self, namespace: str) -> list[str]:
+        return self.engine.owners(namespace)
+
+    def artifact_sizes(self, sizes: Mapping[str, int]) -> None:
+        self.engine.artifact_sizes(sizes)

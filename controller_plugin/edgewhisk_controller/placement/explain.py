@@ -1,0 +1,102 @@
+"""Why an activation ran where it did: the decision taken apart, after the fact.
+
+Why after the decision and not inside it: ``Engine.place`` is one ``argmax`` over an entry's
+cached totals (10-20 µs at 12,583 invokers) and must not pay for explanations nobody reads.
+Right after it, in the same step (nothing has changed the state), the entry still holds
+everything: the winner's and the runner-up's totals, and each soft term can be re-scored for
+those two rows alone (the static ones on a one-row view, the dynamic ones with the per-row
+forms the cache already made). Exclusions are counted the way an ``Unschedulable`` counts
+them (each invoker under the first hard constraint that excludes it).
+
+The explanation is small (a few hundred bytes) so that it fits in the activation record:
+
+    {"invoker": "edge-1", "score": 212.5, "candidates": 3, "of": 5,
+     "terms": [{"plugin": "Proximity", "score": 100.0, "runnerUp": 12.5}, ...],
+     "runnerUp": {"invoker": "cloud-0", "score": 125.0},
+     "excluded": {"without capability gpu": 2}}
+
+``terms`` are the soft terms whose weighted scores differ between the two, the most decisive
+first (all of them when there is no runner-up); each score is weight x a 0-100 share, as the
+engine adds them, so the winner's terms add up to its ``score``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .cache import _position
+from .entry import Entry
+from .plugin import Context, raw_value
+from .state import ClusterState, Vector, View
+
+TERMS = 4
+"""At most this many terms are kept: the most decisive ones."""
+
+
+def explain_choice(state: ClusterState, entry: Entry, chosen: str,
+                   excluded: Callable[[], Mapping[str, int]]) -> dict[str, Any] | None:
+    """The explanation of choosing ``chosen`` from ``entry`` (``Engine.why``, right after the
+    decision); None when the row is gone. ``excluded`` counts the exclusions."""
+    row = state.index.get(chosen)
+    if row is None:
+        return None
+    at = _position(entry, row)
+    if at < 0:
+        return None
+    total = entry.total
+    score = float(total.item(at))
+    candidates = int(np.count_nonzero(total > -np.inf))
+    mine = terms(state, entry, row, at)
+    out: dict[str, Any] = {"invoker": chosen, "score": round(score, 2),
+                           "candidates": candidates, "of": state.count}
+    second = _runner_up(total, at)
+    if second is not None:
+        other_row = second if entry.rows is None else int(entry.rows.item(second))
+        theirs = terms(state, entry, other_row, second)
+        out["runnerUp"] = {"invoker": state.ids[other_row],
+                           "score": round(float(total.item(second)), 2)}
+        diff = sorted(mine, key=lambda name: -abs(mine[name] - theirs.get(name, 0.0)))
+        out["terms"] = [{"plugin": name, "score": round(mine[name], 2),
+                         "runnerUp": round(theirs.get(name, 0.0), 2)}
+                        for name in diff[:TERMS] if round(mine[name] - theirs.get(name, 0.0), 2)]
+    else:
+        ranked = sorted(mine, key=lambda name: -abs(mine[name]))
+        out["terms"] = [{"plugin": name, "score": round(mine[name], 2)}
+                        for name in ranked[:TERMS]]
+    if candidates < state.count:  # else nothing was excluded: no pass over the cluster
+        out["excluded"] = dict(excluded())
+    return out
+
+
+def _runner_up(total: Vector, at: int) -> int | None:
+    """The best position other than ``at`` that is a candidate (None: the only one)."""
+    if total.size < 2:
+        return None
+    rest = total.copy()
+    rest[at] = -np.inf
+    second = int(rest.argmax())
+    return None if rest.item(second) == -np.inf else second
+
+
+def terms(state: ClusterState, entry: Entry, row: int, at: int) -> dict[str, float]:
+    """Each soft term's weighted score (weight x 0-100) for state ``row`` (``at`` in the
+    entry), by plugin name; together they are the row's total."""
+    one = View(state, np.array([row], np.intp))
+    out: dict[str, float] = {}
+    for plugin, k in entry.scores:  # static, with known bounds
+        lo, hi = plugin.BOUNDS or (0.0, 1.0)
+        value = raw_value(plugin.score(Context(one, k.args, entry.action)), plugin.BOUNDS)
+        out[plugin.NAME] = out.get(plugin.NAME, 0.0) + k.weight * (value - lo) * 100 / (hi - lo)
+    for span in entry.spans:  # static, min-max over the candidates
+        share = 0.0 if span.hi <= span.lo else \
+            (float(span.raw.item(at)) - span.lo) * 100 / (span.hi - span.lo)
+        name = span.plugin.NAME
+        out[name] = out.get(name, 0.0) + span.constraint.weight * share
+    for step in entry.steps:  # dynamic, with the cache's per-row forms
+        if not step.hard:
+            name = step.plugin.NAME
+            out[name] = out.get(name, 0.0) + (float(step.row(row, at)) - step.lo) * step.scale
+    return out
