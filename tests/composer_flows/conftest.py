@@ -10,7 +10,8 @@ the tunnel with its own node store, started and stopped by ``edgewhisk_devkit``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,15 @@ def timeline(client: Client, record: dict[str, Any], actions: tuple[str, ...], f
     path = draw(steps_run, record["start"], folder / f"{name}.png", name)
     assert path.read_bytes()[:8] == PNG
     return path
+
+
+def copies_once_reported(client: Client, ref: str, invokers: Iterable[str]) -> list[str]:
+    """The version's copies once every one of ``invokers`` is among them, or after 30 s: the
+    registry learns of a device's copy from what the device reports of its store, after a
+    preload's answer."""
+    deadline = time.monotonic() + 30
+    while True:
+        copies = list(client.artifacts.get(ref)["copies"])
+        if set(invokers) <= set(copies) or time.monotonic() > deadline:
+            return copies
+        time.sleep(0.2)

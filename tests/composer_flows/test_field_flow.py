@@ -22,7 +22,7 @@ from controller.api.harness import Client, Controller
 from edgewhisk_cli.action import python_action
 from edgewhisk_devkit import AgentSpec, Fleet, Redis
 
-from .conftest import FLOWS, PIPELINES, ROOT, deploy, steps, timeline
+from .conftest import FLOWS, PIPELINES, ROOT, copies_once_reported, deploy, steps, timeline
 
 pytestmark = pytest.mark.mxnet  # the field example's actions run MXNet
 
@@ -78,7 +78,7 @@ def test_photos_are_uploaded_on_corp_retrained_on_and_the_model_pushed_to_the_ta
         done = client.actions.invoke("field", {"photos": photos, "seed": 1}, wait_s=300)
         assert done.success, done.record
         ran = steps(client, done.record)
-        model = client.artifacts.get("equipment-model@2")
+        copies = copies_once_reported(client, "equipment-model@2", TABLETS)
         timeline(client, done.record, ("classify", "upload", "train", "push"), timelines,
                  "field")
     result = done.result
@@ -90,7 +90,7 @@ def test_photos_are_uploaded_on_corp_retrained_on_and_the_model_pushed_to_the_ta
     assert result["model"] == {"key": "guest/equipment-model@2", "version": 2, "status": "ok"}
     pushed = {d["invoker"]: d["status"] for d in result["pushed"]}
     assert set(pushed) == set(TABLETS) and set(pushed.values()) <= {"preloaded", "cached"}
-    assert set(TABLETS) <= set(model["copies"])
+    assert set(TABLETS) <= set(copies)
     assert redis.keys() == []
 
 

@@ -10,7 +10,7 @@ import pytest
 from controller.api.harness import Client, Controller
 from edgewhisk_cli.action import python_action
 
-from .conftest import EDGE, LIMITS, PIPELINES
+from .conftest import EDGE, LIMITS, PIPELINES, copies_once_reported
 
 KEYED = ({"key": "provide-api-key", "value": True},)
 
@@ -42,7 +42,7 @@ def test_push_preloads_the_version_to_the_devices_the_selector_picks(pushing: Co
         done = client.actions.invoke("push", {"name": "p1/model", "version": 1,
                                               "devices": {"role": "edge"}}, wait_s=120)
         assert done.success, done.record
-        copies = client.artifacts.get("p1/model@1")["copies"]
+        copies = copies_once_reported(client, "p1/model@1", [EDGE])
     assert done.result["artifact"] == "guest/p1/model@1"
     assert done.result["devices"] == [{"invoker": EDGE, "status": "preloaded", "reason": None}]
     assert EDGE in copies
