@@ -1,5 +1,6 @@
 # The two commands of the README, each bootstrapping from nothing and idempotent:
-#   make demo   - create .venv, install edgewhisk, run the personal-assistant example
+#   make demo   - create .venv, install edgewhisk, Composer and redis-server, run the
+#                 personal-assistant example as the Composer flow composer_flows/hierarchical.js
 #   make test   - the above plus the host services the tests use (podman + runc), then pytest:
 #                 the tests not marked mxnet on numpy 2 (.venv-core), the mxnet ones in .venv
 PYTHON ?= python3
@@ -48,8 +49,9 @@ $(NPM_STAMP): Makefile
 host:
 	bash runtime_images/host-setup.sh
 
-demo: $(STAMP)
-	$(VENV)/bin/edgewhisk demo
+demo: $(STAMP) $(NPM_STAMP)
+	bash runtime_images/host-setup.sh redis-server redis-cli
+	$(VENV)/bin/edgewhisk demo --flow
 
 # Each test once: on numpy 2 (.venv-core) unless it needs MXNet, else on the ai extra (.venv).
 test: $(STAMP) $(CORE_STAMP) host $(NPM_STAMP)

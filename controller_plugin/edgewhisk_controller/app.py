@@ -117,6 +117,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         opened.push_async_callback(hub.shutdown)
         dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port),
                                 artifacts=app[REGISTRY], durable=config.durable,
+                                composer_redis=config.composer_redis,
                                 explain=config.explain)
         opened.push_async_callback(dispatcher.close)  # running activations finish or abort
         app[DISPATCHER] = dispatcher

@@ -86,6 +86,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--node-store-cap", type=parse_size, default=defaults.node_store_cap,
                         metavar="BYTES", help="bytes of artifacts each local invoker keeps in "
                         "its node store, DIR/node-store/ID (e.g. 2GB; default %(default)s)")
+    parser.add_argument("--composer-redis", default=None, metavar="URI",
+                        help="the Redis (redis://HOST:PORT) Composer's parallel and map "
+                             "combinators use: compositions get it as $composer.redis unless "
+                             "their parameters name one")
     parser.add_argument("--no-durable-ack", dest="durable", action="store_false",
                         help="benchmark only: answer invokes before their activations are "
                              "stored (a crash then loses acknowledged work)")
@@ -166,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
             node_store_cap=args.node_store_cap, durable=args.durable,
             metrics=args.metrics, explain=args.explain,
             body_timeout_s=args.body_timeout, body_min_rate=args.body_min_rate,
+            composer_redis=args.composer_redis,
             limits=limits, namespace_limits=load_namespace_limits(args.namespace_limits, limits)
             if args.namespace_limits else {},
             fleet=load_fleet(args.fleet) if args.fleet else (),

@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .blobs import open_blobs
 from .invokers.fleet import FleetMember
@@ -13,6 +14,16 @@ from .placement.config import PlacementConfig
 from .schema.limits import NamespaceLimits
 
 BACKENDS = ("process", "docker")
+
+
+def check_redis_uri(uri: str) -> None:
+    """A ValueError unless ``uri`` is a Redis URL the conductor's client can open
+    (``redis://HOST:PORT`` or ``rediss://`` for TLS, as Composer's README writes it)."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError(f"--composer-redis must be a redis://HOST:PORT or rediss:// URL, "
+                         f"got {uri!r}")
+
 
 @dataclass(frozen=True)
 class ControllerConfig:
@@ -49,6 +60,7 @@ class ControllerConfig:
     namespace_limits: Mapping[str, NamespaceLimits] = field(default_factory=dict)  # ...or own
     body_timeout_s: float = 30.0  # --body-timeout: a request body must arrive within this...
     body_min_rate: int = 64 * 1024  # --body-min-rate: ...plus 1 s per this many bytes received
+    composer_redis: str | None = None  # --composer-redis: Composer's parallel/map Redis
     metrics: bool = True  # --no-metrics: /metrics is 404 and no seam is hooked (benchmarks)
     explain: bool = True  # --no-explain: records carry no placement explanation (benchmarks)
 
@@ -78,6 +90,8 @@ class ControllerConfig:
         if not self.body_timeout_s > 0 or self.body_min_rate < 1:
             raise ValueError(f"the body timeout and minimum rate must be positive, got "
                              f"{self.body_timeout_s} s and {self.body_min_rate} bytes/s")
+        if self.composer_redis is not None:
+            check_redis_uri(self.composer_redis)
         if self.invokers < 0:  # 0: an edge-only controller, every activation goes down a tunnel
             raise ValueError(f"local invokers cannot be negative, got {self.invokers}")
         if self.invoker_memory_mb < 128:

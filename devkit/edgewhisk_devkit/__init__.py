@@ -5,9 +5,9 @@ What the demo, the benchmarks and the test harnesses need, in one place: a contr
 (:class:`Controller`), edge agents (``edgewhisk invoker``) that are ready when they registered
 (:class:`Agent`, :class:`Fleet`), each stopped by its pid (SIGTERM, then SIGKILL) with its log
 kept for the message of a failed start (:class:`StartError`), a client bound to the
-controller (:meth:`Controller.client`), and a TCP relay whose link can be cut (:class:`Relay`:
-a device out of coverage). It imports only :mod:`edgewhisk_client` and
-:mod:`edgewhisk_runtime`.
+controller (:meth:`Controller.client`), a TCP relay whose link can be cut (:class:`Relay`:
+a device out of coverage), and a Redis for Composer's ``parallel``/``map`` (:class:`Redis`).
+It imports only :mod:`edgewhisk_client` and :mod:`edgewhisk_runtime`.
 """
 
 from .agent import Agent, tunnel_url
@@ -15,10 +15,12 @@ from .controller import UNLIMITED, Controller
 from .exceptions import StartError
 from .fleet import AgentSpec, Fleet
 from .process import Child, alive, children, descendants, edgewhisk_command
+from .redis import Redis
 from .relay import Relay
 
 __all__ = [
-    "UNLIMITED", "Agent", "AgentSpec", "Child", "Controller", "Fleet", "Relay", "StartError",
+    "UNLIMITED", "Agent", "AgentSpec", "Child", "Controller", "Fleet", "Redis", "Relay",
+    "StartError",
     "alive",
     "children", "descendants", "edgewhisk_command", "tunnel_url",
 ]

@@ -37,6 +37,13 @@ that created it); and where the bytes went, from the access logs of the blob sto
 node store, with one verdict per artifact (``artifacts.py``). The invokers and then the
 controller are stopped by pid at the end, whatever happened (each destroys its containers).
 Exit status 0 on success, 1 with the failing step and its logs otherwise, 2 for bad arguments.
+
+``--flow`` tells the same story through Composer instead (``flow.py``): one invoke of the
+flow ``composer_flows/hierarchical.js`` on the same fleet, with a Redis for its ``map``; it
+prints a line per step (where, why, when, how long, what it consumed and produced), the gate
+verdicts, the flow's own result and where the bytes went, and draws the timeline
+(``timeline.py``, ``--png``). It needs a checkout set up by ``make demo`` (Node, Composer in
+``.services``, redis-server).
 """
 
 from __future__ import annotations
@@ -47,16 +54,16 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 
 from edgewhisk_controller.config import ControllerConfig
-from edgewhisk_devkit import Controller, Fleet, StartError
+from edgewhisk_devkit import Controller, Fleet, Redis, StartError
 
 from ..action import ActionError
-from . import drift, field
+from . import drift, field, flow
 from .artifacts import BLOB_STORE, artifact_rows, byte_rows, verdicts
 from .calls import DemoError, answering
 from .fleet import Node, nodes_for
@@ -98,6 +105,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--examples", type=Path, default=EXAMPLES,
                         help="folder of the personal-assistant actions (default: the ones "
                              "installed with edgewhisk, edgewhisk_examples.personal_assistant)")
+    parser.add_argument("--flow", action="store_true",
+                        help="run the personal assistant as the Composer flow composer_flows/"
+                             f"{flow.FLOW} (needs a checkout set up by make demo)")
+    parser.add_argument("--png", type=Path, default=Path("edgewhisk-demo-flow.png"),
+                        help="with --flow: where to draw the flow's timeline "
+                             "(default: %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,8 +126,11 @@ def run(args: argparse.Namespace) -> int:
         data = workdir / "controller"
         print(f"edgewhisk demo: the personal assistant through the embedded controller and "
               f"{len(users) + 1} edge invokers on its tunnel\n"
+              f"{'as the Composer flow composer_flows/' + flow.FLOW + chr(10) if args.flow else ''}"
               f"controller state (the embedded default): {data}\n", flush=True)
         try:
+            if args.flow:
+                return _flow(args, workdir, users)
             demo = _run(Path(args.examples), data, workdir / "controller.log", users,
                         args.readings)
         except (DemoError, ActionError, StartError) as exc:
@@ -160,14 +176,40 @@ def _failed(exc: DemoError | ActionError | StartError) -> int:
     return 1
 
 
-def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int) -> Demo:
-    """Start the controller and the fleet, run the steps, stop both by pid (also when a step
-    fails)."""
+def _scenes(demo: Demo, controller: Controller) -> None:
+    """Scene 1 (each step invoked in turn) and scene 2 (drift)."""
+    demo.run()
+    drift.run(demo)
+
+
+def _flow(args: argparse.Namespace, workdir: Path, users: list[str]) -> int:
+    """``--flow``: Redis, then the fleet and the flow; the flow's tables and its timeline."""
+    path = flow.check_composer(flow.FLOW)  # before anything starts
+    story = flow.Story(path, workdir, users, args.readings)
+    redis = Redis(workdir / "redis")
+    try:
+        redis.start()
+        print(f"redis (for the flow's map): pid {redis.pid} at {redis.uri}", file=sys.stderr,
+              flush=True)
+        story.demo = _run(Path(args.examples), workdir / "controller", workdir / "controller.log",
+                          users, args.readings, story.run, ("--composer-redis", redis.uri))
+    finally:
+        if redis.stop() is not None:
+            print(f"stopped redis (SIGTERM) (pid {redis.pid})", file=sys.stderr, flush=True)
+    flow.report(story, args.png)
+    return 0
+
+
+def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int,
+         story: Callable[[Demo, Controller], None] = _scenes, options: tuple[str, ...] = ()
+         ) -> Demo:
+    """Start the controller and the fleet, run the ``story``, stop both by pid (also when a
+    step fails)."""
     check_examples(examples)  # before anything starts
     started = time.perf_counter()
     stores = log.parent / "stores"  # each node's own store: stores/<invoker id>
     # no local invoker: every activation goes down a tunnel to one of the demo's nodes
-    controller = Controller(data, "--invokers", "0", log=log)
+    controller = Controller(data, "--invokers", "0", *options, log=log)
     nodes = nodes_for(users)
     try:
         with controller, controller.client() as client:
@@ -186,8 +228,7 @@ def _run(examples: Path, data: Path, log: Path, users: list[str], readings: int)
                     fleet.start()
                 with fleet:
                     _fleet_rows(demo, nodes, fleet, controller.api_host, fleet_started)
-                    demo.run()
-                    drift.run(demo)
+                    story(demo, controller)
                     with answering("list artifacts", controller.log):
                         demo.registry = client.artifacts.list(limit=200)  # while it is up
                     demo.observed = metric_rows(client.metrics())  # what /metrics showed

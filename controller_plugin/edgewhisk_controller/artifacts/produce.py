@@ -13,8 +13,9 @@ versions), the owner (the invoker's, or the subject's), the ``metadata``/``metri
 ``main`` attached with ``edgewhisk.Output``, and its gates' verdicts (``gates``), with the
 status ``gated`` when a validator gate that fired holds it back (``artifacts/gates.py``).
 The result body's value under each produced name becomes ``{"artifact": {kind, name, ref,
-version, key, format, size, sha256, locality, location}}`` (``location``: the version's REST
-path).
+version, key, format, size, sha256, locality, status, location}}`` (``location``: the
+version's REST path; ``status``: ``ok``, or ``gated`` when a validator gate held it back, so
+that a composition can stop on the platform's verdict without restating the gate's rule).
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def reference(doc: Doc) -> dict[str, Any]:
         "kind": doc["kind"], "name": doc["name"], "ref": doc["name"],
         "version": doc["version"], "key": doc["_id"], "format": doc["format"],
         "size": doc["size"], "sha256": doc["sha256"], "locality": doc["locality"],
+        "status": doc.get("status", OK),
         "location": f"/api/v1/namespaces/{quote(doc['namespace'], safe='')}/artifacts/"
                     f"{doc['name']}@{doc['version']}",
     }}

@@ -15,6 +15,12 @@ the largest memory limit seen).
 
 Why a loop over ``engine.start``: the dispatcher runs each step as a normal activation (placed,
 recorded), so compositions get placement, records and shutdown handling for free.
+
+Composer's ``parallel`` and ``map`` keep their branches' results in a Redis that the conductor
+reads from its ``$composer.redis`` parameter ("at invocation time or earlier by means of
+default parameters or package bindings", Composer's README). A controller started with
+``--composer-redis URI`` is that default: a composition whose parameters name no Redis gets
+``{"$composer": {"redis": {"uri": URI}}}`` (``with_redis``); one that names its own keeps it.
 """
 
 from __future__ import annotations
@@ -78,14 +84,25 @@ def _box(value: Any, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {key: value}
 
 
+def with_redis(payload: dict[str, Any], uri: str | None) -> dict[str, Any]:
+    """``payload`` with ``$composer.redis`` set to ``uri`` when it names no Redis of its own
+    (Composer reads it there; a branch of ``parallel``/``map`` already carries its parent's)."""
+    composer = payload.get("$composer", {})
+    if uri is None or not isinstance(composer, dict) or "redis" in composer:
+        return payload
+    return {**payload, "$composer": {**composer, "redis": {"uri": uri}}}
+
+
 async def run(
-    engine: Engine, job: Job, activation_id: str, accounting: Accounting
+    engine: Engine, job: Job, activation_id: str, accounting: Accounting,
+    redis: str | None = None,
 ) -> act.ActivationRecord:
-    """Run the composition of conductor action ``job.action``; store and return its record."""
+    """Run the composition of conductor action ``job.action``; store and return its record.
+    ``redis``: the Redis URI its conductor gets unless its parameters name one."""
     lim = stored.limits(job.action)
     session = Session(job, activation_id, accounting, _now_ms(), lim["memory"])
     try:
-        response = await _conduct(engine, session, job.payload)
+        response = await _conduct(engine, session, with_redis(job.payload, redis))
     except asyncio.CancelledError:
         await engine.record(_record(session, act.whisk_error(act.ABORTED)))
         raise

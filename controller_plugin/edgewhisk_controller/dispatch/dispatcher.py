@@ -109,18 +109,21 @@ class Dispatcher:
         compiler: Compiler | None = None,
         artifacts: ArtifactRegistry | None = None,
         durable: bool = True,
+        composer_redis: str | None = None,
         explain: bool = True,
     ) -> None:
         """``artifacts``: the registry that consumes resolve against and produces are
         registered in; without it the runtime finds artifacts on its own (its folder).
         ``durable=False``: answer before writing (see the module docstring). ``explain``:
-        every placed activation's record says why it ran there (``placement`` annotation)."""
+        every placed activation's record says why it ran there (``placement`` annotation).
+        ``composer_redis``: the Redis URI compositions get by default (``conductor.py``)."""
         self.explain = explain
         self.store = store
         self.artifacts = artifacts
         self.invokers = invokers
         self.placement = placement
         self.api_host = api_host
+        self.composer_redis = composer_redis
         self.compiler = compiler if compiler is not None else preprocess.Compiler(
             preprocess.weights_of(placement.config))
         self.gates = GateKeeper(store, artifacts)  # what gate verdicts do (artifacts/gates.py)
@@ -259,7 +262,8 @@ class Dispatcher:
         if self._closed:
             raise DispatcherClosed()
         if not primitive and stored.is_conductor(job.action):
-            coro = conductor.run(self, job, activation_id, accounting or Accounting())
+            coro = conductor.run(self, job, activation_id, accounting or Accounting(),
+                                 self.composer_redis)
         elif stored.is_sequence(job.action):
             coro = sequence.run(self, job, activation_id, accounting or Accounting())
         else:

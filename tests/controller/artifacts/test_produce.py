@@ -129,5 +129,17 @@ def test_the_result_carries_references(registry: ArtifactRegistry,
         "kind": "model", "name": "u1/glucose-model", "ref": "u1/glucose-model", "version": 1,
         "key": "guest/u1/glucose-model@1", "format": "mxnet-gluon", "size": len(DATA),
         "sha256": SHA, "locality": "local",
-        "location": "/api/v1/namespaces/guest/artifacts/u1/glucose-model@1"}}}
+        "status": "ok", "location": "/api/v1/namespaces/guest/artifacts/u1/glucose-model@1"}}}
     assert producing.rewrite(["a", "list"], docs) == ["a", "list"]
+
+
+def test_a_held_back_version_s_reference_says_it_is_gated(registry: ArtifactRegistry,
+                                                         run: Run[Any]) -> None:
+    """What a composition reads to stop at a validator gate (composer_flows/training.js)."""
+    plan = planned(registry, run, "u1/glucose-model", "local")
+    docs = run(producing.register(
+        registry, [kept(plan)], [plan], activation_id="a1", invoker="u1-phone", owner="u1",
+        lineage={}, held={"glucose-model"}))
+    assert run(registry.get(NS, "u1/glucose-model", 1))["status"] == "gated"
+    result = producing.rewrite({"glucose-model": {}}, docs)
+    assert result["glucose-model"]["artifact"]["status"] == "gated"

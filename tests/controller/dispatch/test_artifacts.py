@@ -177,7 +177,7 @@ def test_refine_runs_on_the_device_and_the_refined_model_stays_there(fleet: Flee
         "kind": "model", "name": "u1/glucose-model", "ref": "u1/glucose-model", "version": 1,
         "key": "guest/u1/glucose-model@1", "format": "bytes", "size": len(refined),
         "sha256": hashlib.sha256(refined).hexdigest(), "locality": "local",
-        "location": "/api/v1/namespaces/guest/artifacts/u1/glucose-model@1"}
+        "status": "ok", "location": "/api/v1/namespaces/guest/artifacts/u1/glucose-model@1"}
     doc = run(fleet.artifacts.get(NS, "u1/glucose-model", 1))
     assert {k: doc[k] for k in ("copies", "created_by", "owner", "lineage", "locality")} == {
         "copies": ["u1-phone"], "created_by": record["activationId"], "owner": "u1",

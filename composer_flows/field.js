@@ -1,0 +1,50 @@
+// Pipeline 4, the paper's field technicians (actions/examples/field_technician): classify the
+// technicians' photos, upload the labelled ones over the corporate network, retrain the
+// equipment classifier in the cloud with them, and push the new model to the fleet's tablets.
+//
+// Input:  { "photos": [{"pixels": [256 numbers 0..1], "state": "ok"}, ...],
+//           "devices": {"labels": {"fleet": "field"}}, "seed": 1 }
+//         (photos: what technicians photographed and labelled; devices: the preload selector
+//          of the tablets that get the new model)
+// Output: { classified: [{state, confidence} or {error}, ...], uploaded: N,
+//           model: {key, version, status}, accuracy, pushed: [{invoker, status, reason}, ...] }
+//
+// classify runs once per photo, in parallel (Composer map), where its policy lets it
+// (policy.offline: any device may also run it cut off, through its local API); upload is the
+// company's data and runs only on a device on the corporate network (policy.data corp, strict:
+// with none on corp the flow stops with the platform's unschedulable error); train retrains with
+// the uploaded photos and produces the next equipment-model (cloud); push preloads that version
+// to the tablets the selector picks.
+const composer = require('openwhisk-composer')
+
+module.exports = composer.let(
+  { photos: null, devices: null, seed: 1, classified: null, uploaded: null, model: null, accuracy: null },
+  args => {
+    if (!Array.isArray(args.photos) || args.photos.length === 0) {
+      return { error: 'field: give the labelled photos, e.g. {"photos": [{"pixels": [...], "state": "ok"}]}' }
+    }
+    photos = args.photos
+    devices = args.devices || { labels: { fleet: 'field' } }
+    seed = args.seed ?? seed
+    return { value: photos.map(photo => ({ pixels: photo.pixels })) }
+  },
+  composer.map('classify'),
+  joined => {
+    classified = joined.value
+    return { photos }
+  },
+  'upload',
+  upload => {
+    uploaded = upload.count
+    return { seed, field_photos: upload.field_photos }
+  },
+  'train',
+  trained => {
+    const artifact = trained['equipment-model'].artifact
+    model = { key: artifact.key, version: artifact.version, status: artifact.status }
+    accuracy = trained.accuracy
+    return { name: artifact.name, version: artifact.version, devices }
+  },
+  'push',
+  pushed => ({ classified, uploaded, model, accuracy, pushed: pushed.devices })
+)

@@ -1,0 +1,105 @@
+"""Pipeline 4, ``composer_flows/field.js``: the field technicians' photos classified (Composer
+``map``), the labelled ones uploaded over the corporate network, the classifier retrained with
+them, the new model pushed to the fleet's tablets. The steps are the field example's actions
+(``actions/examples/field_technician``) and the pipelines' ``push``.
+
+The fleet: an edge-only controller (``--composer-redis``) with a cloud node and two tablets
+(label ``fleet=field``), only ``tablet-1`` on the ``corp`` network. Checked: upload ran on the
+one tablet on corp (its strict data policy), the retrained model is the next version and both
+tablets hold it after the push (the registry's copies), every photo was classified, Redis is
+empty afterwards; a flow without photos stops before anything runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from controller.api.harness import Client, Controller
+from edgewhisk_cli.action import python_action
+from edgewhisk_devkit import AgentSpec, Fleet, Redis
+
+from .conftest import FLOWS, PIPELINES, ROOT, copies_once_reported, deploy, steps, timeline
+
+pytestmark = pytest.mark.mxnet  # the field example's actions run MXNet
+
+FIELD = ROOT / "actions" / "examples" / "field_technician"
+if str(FIELD) not in sys.path:
+    sys.path.insert(0, str(FIELD))
+
+import equipment  # noqa: E402
+
+LIMITS = {"timeout": 120_000, "memory": 512}
+TABLETS = ("tablet-1", "tablet-2")
+NODES = [
+    AgentSpec("cloud-node", ("--role", "cloud", "--memory", "4096", "--site", "cloud")),
+    AgentSpec("tablet-1", ("--label", "fleet=field", "--network", "corp", "--memory", "1024",
+                           "--no-battery")),
+    AgentSpec("tablet-2", ("--label", "fleet=field", "--network", "4g", "--memory", "1024",
+                           "--no-battery")),
+]
+PHOTOS = 3
+
+
+def _put(client: Client, name: str, source: Path, include: list[Path],
+         annotations: tuple[dict[str, Any], ...] = ()) -> None:
+    document = python_action(name, source, include, LIMITS)
+    document["annotations"].extend(annotations)
+    response = client.request("PUT", f"actions/{name}?overwrite=true", json=document)
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="module")
+def field(redis: Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Controller]:
+    """The fleet, the field actions and push deployed, equipment-model@1 trained."""
+    root = tmp_path_factory.mktemp("field")
+    with Controller(root / "data", "--invokers", "0", "--composer-redis", redis.uri) as ctl, \
+            ctl.client() as client, Fleet(client, NODES, root, stores=root / "stores"):
+        for name in ("train", "classify", "upload"):
+            _put(client, name, FIELD / f"{name}.py", [FIELD / "equipment.py"])
+        _put(client, "push", PIPELINES / "push.py", [],
+             ({"key": "provide-api-key", "value": True},))
+        first = client.actions.invoke("train", {"seed": 0}, wait_s=300)
+        assert first.success, first.record
+        deploy(ctl, "field", FLOWS / "field.js", root)
+        yield ctl
+
+
+def test_photos_are_uploaded_on_corp_retrained_on_and_the_model_pushed_to_the_tablets(
+    field: Controller, redis: Redis, timelines: Path
+) -> None:
+    x, y = equipment.photos(PHOTOS, seed=7)
+    photos = [{"pixels": equipment.as_list(p), "state": equipment.STATES[int(s)]}
+              for p, s in zip(x, y, strict=True)]
+    with field.client() as client:
+        done = client.actions.invoke("field", {"photos": photos, "seed": 1}, wait_s=300)
+        assert done.success, done.record
+        ran = steps(client, done.record)
+        copies = copies_once_reported(client, "equipment-model@2", TABLETS)
+        timeline(client, done.record, ("classify", "upload", "train", "push"), timelines,
+                 "field")
+    result = done.result
+    assert len(result["classified"]) == PHOTOS
+    assert all(c["state"] in equipment.STATES for c in result["classified"])
+    where = {s.name: s.invoker for s in ran}
+    assert where["upload"] == "tablet-1"  # the only device on corp
+    assert result["uploaded"] == PHOTOS
+    assert result["model"] == {"key": "guest/equipment-model@2", "version": 2, "status": "ok"}
+    pushed = {d["invoker"]: d["status"] for d in result["pushed"]}
+    assert set(pushed) == set(TABLETS) and set(pushed.values()) <= {"preloaded", "cached"}
+    assert set(TABLETS) <= set(copies)
+    assert redis.keys() == []
+
+
+def test_a_flow_without_photos_stops_before_anything_runs(field: Controller) -> None:
+    with field.client() as client:
+        before = client.activations.list(name="upload", limit=50)
+        done = client.actions.invoke("field", {}, wait_s=60)
+        after = client.activations.list(name="upload", limit=50)
+    assert not done.success
+    assert done.result == {"error": 'field: give the labelled photos, e.g. {"photos": '
+                                    '[{"pixels": [...], "state": "ok"}]}'}
+    assert len(after) == len(before)
