@@ -28,8 +28,6 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -38,14 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
 from edgewhisk_controller.blobs.s3 import S3BlobStore
-from edgewhisk_devkit import UNLIMITED, AgentSpec, Controller, Fleet
+from edgewhisk_devkit import S3, UNLIMITED, AgentSpec, Controller, Fleet
 from edgewhisk_runtime.artifacts.stage import stage
 from edgewhisk_runtime.artifacts.store import NodeStore
-from edgewhisk_runtime.local import free_port
 from edgewhisk_tunnel import Consumed
 
 MB = 1024 * 1024
@@ -124,43 +120,6 @@ async def cached(model: Model, folder: Path, repeat: int) -> Samples:
 
 
 # --- S3: moto server, the controller's S3 blob store --------------------------------------------
-
-class MotoServer:
-    """moto's standalone S3 server on a free loopback port, in its own process group."""
-
-    def __init__(self, log: Path) -> None:
-        port = free_port()
-        self.endpoint = f"http://127.0.0.1:{port}"
-        for key, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"),
-                           ("AWS_DEFAULT_REGION", "us-east-1")):
-            os.environ.setdefault(key, value)  # moto takes any key pair
-        moto = Path(sys.executable).with_name("moto_server")
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
-                                            stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(self.endpoint, timeout=1)
-                return
-            except (requests.ConnectionError, requests.Timeout):  # not up, or up but slow
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"moto_server did not start:\n{log.read_text()}") \
-                        from None
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-
 
 async def from_s3(model: Model, endpoint: str, folder: Path, repeat: int) -> Samples:
     """Put the model once, then read it back ``repeat`` times into a file, verifying it."""
@@ -304,7 +263,7 @@ class Tunnel:
 def run(sizes_mb: list[float], repeat: int, workdir: Path) -> tuple[list[Samples], list[int]]:
     """Every source at every size, in one run (same machine, same minute); and the pids of
     every process it started (all stopped by now: moto, controller, agent, containers)."""
-    moto = MotoServer(workdir / "moto.log")
+    moto = S3(workdir / "moto").start()
     results: list[Samples] = []
     tunnel = Tunnel(workdir)
     try:
@@ -318,8 +277,8 @@ def run(sizes_mb: list[float], repeat: int, workdir: Path) -> tuple[list[Samples
                 say(f"{size_mb:g} MB: cached, tunnel, S3")
                 results.append(asyncio.run(cached(model, workdir / f"c{size_mb:g}", repeat)))
                 results.append(tunnel.measure(model, repeat))
-                results.append(asyncio.run(from_s3(model, moto.endpoint, workdir, repeat)))
+                results.append(asyncio.run(from_s3(model, moto.url, workdir, repeat)))
                 model.path.unlink()
     finally:
         moto.stop()
-    return results, [moto.process.pid, *tunnel.pids()]
+    return results, [moto.pid, *tunnel.pids()]

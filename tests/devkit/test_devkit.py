@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from edgewhisk_devkit import AgentSpec, Child, Controller, Fleet, StartError, alive
+import requests
+from edgewhisk_devkit import S3, AgentSpec, Child, Controller, CouchDB, Fleet, StartError, alive
 
 # Ignores SIGTERM, starts a grandchild that sleeps, prints its pid, then waits forever.
 STUBBORN = """
@@ -85,3 +86,23 @@ def test_a_fleet_registers_in_order_and_stops_by_pid(controller: Controller,
         assert not [pid for pid in pids if alive(pid)]
     assert "REGISTERED id=dk-first" in (tmp_path / "logs" / "invoker-dk-first.log").read_text()
     assert controller.port > 0 and controller.api_host.endswith(f":{controller.port}")
+
+
+def test_an_http_service_that_exits_raises_with_its_status_and_log(tmp_path: Path) -> None:
+    script = tmp_path / "broken-pouchdb"
+    script.write_text("#!/bin/sh\necho 'cannot open --dir' >&2\nexit 3\n")
+    script.chmod(0o755)
+    with pytest.raises(StartError) as failed:
+        CouchDB(tmp_path / "couch", script).start()
+    assert failed.value.status == 3 and "exited with 3" in failed.value.message
+    assert "cannot open --dir" in str(failed.value)
+
+
+def test_s3_answers_while_started_and_its_group_is_gone_after_the_stop(tmp_path: Path) -> None:
+    with S3(tmp_path / "moto") as s3:
+        assert requests.get(f"{s3.url}/", timeout=10).ok
+        assert s3.bucket_url("b") == f"s3://b?endpoint_url={s3.url}"
+        pid = s3.pid
+    assert not alive(pid)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(s3.url, timeout=5)

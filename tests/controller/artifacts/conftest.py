@@ -1,20 +1,15 @@
 """Fixtures of the artifact tests: a real S3 API (moto's standalone server), a fresh event
 loop per test (``run``), and stores of each backend.
 
-The moto server runs as a child process on a free port for the whole session and is stopped
-by its pid; each test gets a bucket of its own (``s3_url``), so tests never see each other's
-blobs. boto3 reads credentials from the environment: the fixture sets dummy ones (moto
-accepts any) for this process and for controllers the tests start.
+The moto server (the devkit's launcher) runs as a child process on a free port for the whole
+session and is stopped by its pid; each test gets a bucket of its own (``s3_url``), so tests
+never see each other's blobs. boto3 reads credentials from the environment: the launcher sets
+dummy ones (moto accepts any) for this process and for controllers the tests start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -22,18 +17,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import requests
 from edgewhisk_controller.artifacts import ArtifactRegistry
 from edgewhisk_controller.blobs import LocalBlobStore
 from edgewhisk_controller.stores import open_store
-
-from ..conftest import free_port
+from edgewhisk_devkit import S3
 
 T = TypeVar("T")
 Run = Callable[[Awaitable[T]], T]
-START_TIMEOUT_S = 60.0
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 @dataclass(frozen=True)
@@ -69,35 +59,8 @@ class S3Server:
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    for key, value in AWS_ENV.items():
-        os.environ.setdefault(key, value)
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    moto = Path(sys.executable).parent / "moto_server"
-    with open(log, "w") as out:
-        process = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"moto_server exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                requests.get(endpoint, timeout=1)
-                break
-            except (requests.ConnectionError, requests.Timeout):  # not up, or up but slow
-                if time.monotonic() > deadline:
-                    pytest.fail(f"moto_server did not answer in {START_TIMEOUT_S}s")
-                time.sleep(0.2)
-        yield S3Server(endpoint)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    with S3(tmp_path_factory.mktemp("moto")) as server:  # sets dummy AWS_* for boto3
+        yield S3Server(server.url)
 
 
 @pytest.fixture
