@@ -9,8 +9,9 @@
 // Output: { classified: [{state, confidence} or {error}, ...], uploaded: N,
 //           model: {key, version, status}, accuracy, pushed: [{invoker, status, reason}, ...] }
 //
-// classify runs once per photo, in parallel (Composer map), where its policy lets it
-// (policy.offline: any device may also run it cut off, through its local API); upload is the
+// classify runs once per photo, in parallel (Composer map), on a tablet (policy.fn edge, strict:
+// never in the cloud; policy.offline: a tablet may also run it cut off, through its local API);
+// when no photo could be classified (no tablet online) the flow stops there; upload is the
 // company's data and runs only on a device on the corporate network (policy.data corp, strict:
 // with none on corp the flow stops with the platform's unschedulable error); train retrains with
 // the uploaded photos and produces the next equipment-model (cloud); push preloads that version
@@ -31,6 +32,10 @@ module.exports = composer.let(
   composer.map('classify'),
   joined => {
     classified = joined.value
+    const failed = classified.filter(c => c.error !== undefined)
+    if (failed.length === classified.length) {
+      return { error: `field: no photo was classified, nothing uploaded (${failed[0].error})` }
+    }
     return { photos }
   },
   'upload',

@@ -98,6 +98,13 @@ def steps(client: Client, record: dict[str, Any]) -> list[Step]:
     return found
 
 
+def records_since(client: Client, name: str, since_ms: int) -> list[dict[str, Any]]:
+    """The full records of the activations of ``name`` since ``since_ms`` (a map's branches
+    are compositions of their own, which the flow's record does not list)."""
+    return [client.activations.get(brief["activationId"])
+            for brief in client.activations.list(name=name, since=since_ms, limit=200)]
+
+
 @pytest.fixture(scope="session")
 def timelines(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tests' artifacts folder for the pipelines' timeline PNGs (under pytest's base

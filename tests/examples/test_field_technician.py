@@ -37,7 +37,8 @@ EXPECTED = {
               "produces": [{"kind": "model", "name": "equipment-model",
                             "ref": "equipment-model", "locality": "cloud"}]},
     "classify": {"consumes": [{"kind": "model", "name": "model", "ref": "equipment-model"}],
-                 "produces": [], "gates": [], "policies": [{"type": "offline"}]},
+                 "produces": [], "gates": [],
+                 "policies": [{"type": "fn", "node": "edge", "strict": True}, {"type": "offline"}]},
     "upload": {"consumes": [], "gates": [],
                "produces": [{"kind": "data", "name": "photos", "ref": "field-photos",
                              "locality": "cloud"}],
@@ -52,7 +53,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", [
     pytest.param("train", id="train produces the model in the cloud"),
-    pytest.param("classify", id="classify may run on any tablet, offline too"),
+    pytest.param("classify", id="classify runs on a device (a tablet), offline too"),
     pytest.param("upload", id="upload makes the field's photos an artifact, only on corp"),
     pytest.param("retrain", id="retrain consumes them in the cloud"),
 ])
