@@ -28,8 +28,17 @@ from controller.api.harness import Client, Controller
 from edgewhisk_cli.action import python_action
 from edgewhisk_devkit import AgentSpec, Fleet, Redis
 
-from .conftest import (FLOWS, PIPELINES, ROOT, copies_once_reported, deploy, note,
-                       records_since, steps, timeline)
+from .conftest import (
+    FLOWS,
+    PIPELINES,
+    ROOT,
+    copies_once_reported,
+    deploy,
+    note,
+    records_since,
+    steps,
+    timeline,
+)
 
 pytestmark = pytest.mark.mxnet  # the field example's actions run MXNet
 
