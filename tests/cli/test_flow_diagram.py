@@ -27,7 +27,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 README_SECTION = "### Draw a flow's pipeline"
 
 TRAINING = """\
-training: 4 steps
+training: 5 steps
 1. prepare
      runs on   node cloud (strict)
      produces  data {dataset}/train [cloud], data {dataset}/test [cloud]
@@ -40,7 +40,9 @@ training: 4 steps
      consumes  model {dataset}/candidate-{trial} <- train, data {dataset}/test <- prepare
      produces  model {dataset}/model [cloud]
      gates     metric accuracy <0.8
-4. serve (on some outcomes)
+4. push (on some outcomes)
+     runs on   node cloud (preferred)
+5. serve (on some outcomes)
      runs on   node edge (strict)
      consumes  model {dataset}/model <- validate"""
 
@@ -74,12 +76,12 @@ def test_the_json_form_lists_the_steps_and_the_artifact_moves(
     found = json.loads(capsys.readouterr().out)
     assert [(s["action"], s["runs"], s["conditional"]) for s in found["steps"]] == [
         ("prepare", "once", False), ("train", "once", False), ("validate", "once", False),
-        ("serve", "once", True)]
+        ("push", "once", True), ("serve", "once", True)]
     assert found["moves"] == [
         {"ref": "{dataset}/train", "source": 0, "target": 1},
         {"ref": "{dataset}/candidate-{trial}", "source": 1, "target": 2},
         {"ref": "{dataset}/test", "source": 0, "target": 2},
-        {"ref": "{dataset}/model", "source": 2, "target": 3}]
+        {"ref": "{dataset}/model", "source": 2, "target": 4}]
 
 
 @pytest.mark.mxnet  # the personal assistant's and field technician's files import MXNet
@@ -93,7 +95,7 @@ def test_the_json_form_lists_the_steps_and_the_artifact_moves(
     pytest.param("field", ("field_technician", "pipelines"), [
         ("classify", "node edge (strict); offline on its devices too", "map"),
         ("upload", "network corp (strict); offline on its devices too", "once"),
-        ("train", "anywhere", "once"), ("push", "anywhere", "once")],
+        ("train", "anywhere", "once"), ("push", "node cloud (preferred)", "once")],
         id="field: classify on a tablet, upload only on corp; the first folder wins"),
 ])
 def test_each_pipeline_says_where_its_steps_run(

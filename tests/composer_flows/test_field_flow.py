@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from controller.api.harness import Client, Controller
@@ -30,10 +29,11 @@ from edgewhisk_devkit import AgentSpec, Fleet, Redis
 
 from .conftest import (
     FLOWS,
-    PIPELINES,
+    KEYED,
     ROOT,
     copies_once_reported,
     deploy,
+    deploy_push,
     note,
     records_since,
     steps,
@@ -60,10 +60,8 @@ NODES = [
 PHOTOS = 3
 
 
-def _put(client: Client, name: str, source: Path, include: list[Path],
-         annotations: tuple[dict[str, Any], ...] = ()) -> None:
-    document = python_action(name, source, include, LIMITS)
-    document["annotations"].extend(annotations)
+def _put(client: Client, name: str) -> None:
+    document = python_action(name, FIELD / f"{name}.py", [FIELD / "equipment.py"], LIMITS)
     response = client.request("PUT", f"actions/{name}?overwrite=true", json=document)
     assert response.status_code == 200, response.text
 
@@ -84,9 +82,8 @@ def field(redis: Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fi
     with Controller(root / "data", "--invokers", "0", "--composer-redis", redis.uri) as ctl, \
             ctl.client() as client, Fleet(client, NODES, root, stores=root / "stores") as fleet:
         for name in ("train", "classify", "upload"):
-            _put(client, name, FIELD / f"{name}.py", [FIELD / "equipment.py"])
-        _put(client, "push", PIPELINES / "push.py", [],
-             ({"key": "provide-api-key", "value": True},))
+            _put(client, name)
+        deploy_push(client, "push", KEYED)
         first = client.actions.invoke("train", {"seed": 0}, wait_s=300)
         assert first.success, first.record
         deploy(ctl, "field", FLOWS / "field.js", root)
