@@ -95,7 +95,7 @@ def test_the_json_form_lists_the_steps_and_the_artifact_moves(
     pytest.param("field", ("field_technician", "pipelines"), [
         ("classify", "node edge (strict); offline on its devices too", "map"),
         ("upload", "network corp (strict); offline on its devices too", "once"),
-        ("train", "anywhere", "once"), ("push", "node cloud (preferred)", "once")],
+        ("retrain", "node cloud (strict)", "once"), ("push", "node cloud (preferred)", "once")],
         id="field: classify on a tablet, upload only on corp; the first folder wins"),
 ])
 def test_each_pipeline_says_where_its_steps_run(

@@ -7,7 +7,8 @@ The fleet: an edge-only controller (``--composer-redis``) with a cloud node and 
 (label ``fleet=field``), only ``tablet-1`` on the ``corp`` network. Checked: every photo was
 classified on a tablet (classify's device policy, ``policy.fn(node="edge", strict=True)``: the
 placement annotation of each record names the tablet and the cloud node left out), upload ran
-on the one tablet on corp (its strict data policy), the retrained model is the next version and
+on the one tablet on corp (its strict data policy), retrain in the cloud with those photos (the
+new model's lineage names the field-photos the upload made), the model is the next version and
 both tablets hold it after the push (the registry's copies), Redis is empty afterwards; a flow
 without photos stops before anything runs; with both tablets offline the flow stops at classify
 with the platform's unschedulable error, and nothing is classified in the cloud (offline, the
@@ -81,7 +82,7 @@ def field(redis: Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fi
     root = tmp_path_factory.mktemp("field")
     with Controller(root / "data", "--invokers", "0", "--composer-redis", redis.uri) as ctl, \
             ctl.client() as client, Fleet(client, NODES, root, stores=root / "stores") as fleet:
-        for name in ("train", "classify", "upload"):
+        for name in ("train", "classify", "upload", "retrain"):
             _put(client, name)
         deploy_push(client, "push", KEYED)
         first = client.actions.invoke("train", {"seed": 0}, wait_s=300)
@@ -102,7 +103,8 @@ def test_photos_are_uploaded_on_corp_retrained_on_and_the_model_pushed_to_the_ta
         ran = steps(client, done.record)
         classified = records_since(client, "classify", done.record["start"])
         copies = copies_once_reported(client, "equipment-model@2", TABLETS)
-        timeline(client, done.record, ("classify", "upload", "train", "push"), timelines,
+        model = client.artifacts.get("equipment-model@2")
+        timeline(client, done.record, ("classify", "upload", "retrain", "push"), timelines,
                  "field")
     result = done.result
     assert len(result["classified"]) == PHOTOS
@@ -115,8 +117,12 @@ def test_photos_are_uploaded_on_corp_retrained_on_and_the_model_pushed_to_the_ta
         assert placement["excluded"] == {"not matching node edge": 1}, placement
     where = {s.name: s.invoker for s in ran}
     assert where["upload"] == "tablet-1"  # the only device on corp
+    assert where["retrain"] == where["push"] == "cloud-node"
     assert result["uploaded"] == PHOTOS
     assert result["model"] == {"key": "guest/equipment-model@2", "version": 2, "status": "ok"}
+    # retrained with the photos the upload made an artifact of on tablet-1
+    assert result["samples"]["field"] == PHOTOS
+    assert model["lineage"]["data"] == ["guest/field-photos@1"]
     pushed = {d["invoker"]: d["status"] for d in result["pushed"]}
     assert set(pushed) == set(TABLETS) and set(pushed.values()) <= {"preloaded", "cached"}
     assert set(TABLETS) <= set(copies)

@@ -33,7 +33,8 @@ def _action(name: str) -> ModuleType:
 
 
 EXPECTED = {
-    "train": {"consumes": [], "gates": [], "policies": [],
+    "train": {"consumes": [], "gates": [],
+              "policies": [{"type": "fn", "node": "cloud", "strict": True}],
               "produces": [{"kind": "model", "name": "equipment-model",
                             "ref": "equipment-model", "locality": "cloud"}]},
     "classify": {"consumes": [{"kind": "model", "name": "model", "ref": "equipment-model"}],
@@ -45,7 +46,7 @@ EXPECTED = {
                "policies": [{"type": "offline"},
                             {"type": "data", "network": ["corp"], "strict": True}]},
     "retrain": {"consumes": [{"kind": "data", "name": "photos", "ref": "field-photos"}],
-                "gates": [], "policies": [],
+                "gates": [], "policies": [{"type": "fn", "node": "cloud", "strict": True}],
                 "produces": [{"kind": "model", "name": "equipment-model",
                               "ref": "equipment-model", "locality": "cloud"}]},
 }
