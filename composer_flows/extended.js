@@ -1,12 +1,14 @@
 // Pipeline 2 of the paper's Figure 1, "an extended pipeline with custom steps":
 // prepare -> features (feature engineering) -> a hyper-parameter sweep (Composer `map`: one
 // `train` per configuration, in parallel) -> the best by validation accuracy -> validate (the
-// validator gate) -> serve.
+// validator gate) -> push (preload to the devices) -> serve.
 //
 // Input:  { "dataset": "d2", "shape": "rings", "samples": 2000, "seed": 0, "label_noise": 0,
-//           "configs": [{"lr": 0.5, "epochs": 200, "l2": 0}, ...], "rows": [[x0, x1], ...] }
+//           "configs": [{"lr": 0.5, "epochs": 200, "l2": 0}, ...], "rows": [[x0, x1], ...],
+//           "devices": {"role": "edge"} }
 // Output: { dataset, features, sweep: [{trial, config, val_accuracy}, ...], best: trial,
-//           promoted: true, model: {key, version, status}, accuracy, served: [p, ...] }
+//           promoted: true, model: {key, version, status}, accuracy,
+//           pushed: [{invoker, status, reason}, ...], served: [p, ...] }
 //         or the error of a sweep where no configuration trained, or of the gate (promote.js)
 //
 // features derives the data set `<dataset>-poly` (degree-2 features); every later step works on
@@ -30,6 +32,7 @@ module.exports = composer.let(
       { lr: 2, epochs: 300, l2: 0 }
     ],
     rows: null,
+    devices: null,
     sweep: null,
     best: null
   },
@@ -38,6 +41,7 @@ module.exports = composer.let(
     derived = dataset === null ? null : `${dataset}-poly`
     configs = args.configs || configs
     rows = args.rows || []
+    devices = args.devices || { role: 'edge' }
     return { dataset, shape: args.shape || 'rings', samples: args.samples, seed: args.seed, label_noise: args.label_noise }
   },
   'prepare',
@@ -50,7 +54,7 @@ module.exports = composer.let(
     const trained = sweep.filter(t => typeof t.val_accuracy === 'number')
     if (trained.length === 0) return { error: `no configuration of the sweep trained: ${JSON.stringify(sweep)}` }
     best = trained.reduce((a, b) => (b.val_accuracy > a.val_accuracy ? b : a)).trial
-    return { dataset: derived, trial: best, serving: { dataset: derived, features: 2, rows, transform: 'poly' } }
+    return { dataset: derived, trial: best, devices, serving: { dataset: derived, features: 2, rows, transform: 'poly' } }
   },
   promote(),
   promoted => Object.assign({ dataset, features: derived, sweep, best }, promoted)

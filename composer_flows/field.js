@@ -7,18 +7,21 @@
 //         (photos: what technicians photographed and labelled; devices: the preload selector
 //          of the tablets that get the new model)
 // Output: { classified: [{state, confidence} or {error}, ...], uploaded: N,
-//           model: {key, version, status}, accuracy, pushed: [{invoker, status, reason}, ...] }
+//           model: {key, version, status}, accuracy, samples: {train, held_out, field},
+//           pushed: [{invoker, status, reason}, ...] }
 //
-// classify runs once per photo, in parallel (Composer map), where its policy lets it
-// (policy.offline: any device may also run it cut off, through its local API); upload is the
+// classify runs once per photo, in parallel (Composer map), on a tablet (policy.fn edge, strict:
+// never in the cloud; policy.offline: a tablet may also run it cut off, through its local API);
+// when no photo could be classified (no tablet online) the flow stops there; upload is the
 // company's data and runs only on a device on the corporate network (policy.data corp, strict:
-// with none on corp the flow stops with the platform's unschedulable error); train retrains with
-// the uploaded photos and produces the next equipment-model (cloud); push preloads that version
-// to the tablets the selector picks.
+// with none on corp the flow stops with the platform's unschedulable error) and makes them the
+// field-photos artifact; retrain consumes its newest version and produces the next
+// equipment-model (in the cloud: policy.fn cloud, strict); push preloads that version to the
+// tablets the selector picks.
 const composer = require('openwhisk-composer')
 
 module.exports = composer.let(
-  { photos: null, devices: null, seed: 1, classified: null, uploaded: null, model: null, accuracy: null },
+  { photos: null, devices: null, seed: 1, classified: null, uploaded: null, model: null, accuracy: null, samples: null },
   args => {
     if (!Array.isArray(args.photos) || args.photos.length === 0) {
       return { error: 'field: give the labelled photos, e.g. {"photos": [{"pixels": [...], "state": "ok"}]}' }
@@ -31,20 +34,25 @@ module.exports = composer.let(
   composer.map('classify'),
   joined => {
     classified = joined.value
+    const failed = classified.filter(c => c.error !== undefined)
+    if (failed.length === classified.length) {
+      return { error: `field: no photo was classified, nothing uploaded (${failed[0].error})` }
+    }
     return { photos }
   },
   'upload',
   upload => {
     uploaded = upload.count
-    return { seed, field_photos: upload.field_photos }
+    return { seed }
   },
-  'train',
+  'retrain',
   trained => {
     const artifact = trained['equipment-model'].artifact
     model = { key: artifact.key, version: artifact.version, status: artifact.status }
     accuracy = trained.accuracy
+    samples = trained.samples
     return { name: artifact.name, version: artifact.version, devices }
   },
   'push',
-  pushed => ({ classified, uploaded, model, accuracy, pushed: pushed.devices })
+  pushed => ({ classified, uploaded, model, accuracy, samples, pushed: pushed.devices })
 )

@@ -45,6 +45,8 @@ COMMANDS: dict[str, Command] = {
     "demo": Command("edgewhisk_cli.demo", "run an example end to end: the personal assistant, "
                                          "or the field technicians (field-technician)"),
     "bench": Command("edgewhisk_cli.bench", "run a benchmark from bench/"),
+    "flow": Command("edgewhisk_cli.flow_commands", "a Composer flow's pipeline diagram, from "
+                                                  "its steps' annotations"),
 }
 
 

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "composer_flows"
 PIPELINES = ROOT / "actions" / "examples" / "pipelines"
 STEPS = ("prepare", "features", "train", "validate", "serve")
+KEYED = ({"key": "provide-api-key", "value": True},)  # push calls the platform's API
 PNG = b"\x89PNG\r\n\x1a\n"
 LIMITS = {"timeout": 60_000, "memory": 256}
 CLOUD, EDGE = "cloud-node", "edge-1"
@@ -49,6 +50,7 @@ def pipelines(redis: Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     with Controller(root / "data", "--invokers", "0", "--composer-redis", redis.uri) as ctl, \
             ctl.client() as client, Fleet(client, NODES, root, stores=root / "stores"):
         deploy_steps(client, STEPS)
+        deploy_push(client, "push", KEYED)
         yield ctl
 
 
@@ -66,6 +68,14 @@ def deploy_steps(client: Client, names: tuple[str, ...]) -> None:
                                  LIMITS)
         response = client.request("PUT", f"actions/{name}?overwrite=true", json=document)
         assert response.status_code == 200, response.text
+
+
+def deploy_push(client: Client, name: str, annotations: tuple[dict[str, Any], ...]) -> None:
+    """The pipelines' ``push`` as ``name``, with ``annotations`` (``KEYED``: the API key)."""
+    document = python_action(name, PIPELINES / "push.py", [], LIMITS)
+    document["annotations"].extend(annotations)
+    response = client.request("PUT", f"actions/{name}?overwrite=true", json=document)
+    assert response.status_code == 200, response.text
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,13 @@ def steps(client: Client, record: dict[str, Any]) -> list[Step]:
         if rec["name"] != record["name"]:
             found.append(Step(rec["name"], note(rec, "invoker"), rec))
     return found
+
+
+def records_since(client: Client, name: str, since_ms: int) -> list[dict[str, Any]]:
+    """The full records of the activations of ``name`` since ``since_ms`` (a map's branches
+    are compositions of their own, which the flow's record does not list)."""
+    return [client.activations.get(brief["activationId"])
+            for brief in client.activations.list(name=name, since=since_ms, limit=200)]
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Pipeline 2, ``composer_flows/extended.js``: prepare -> features -> a sweep with Composer's
 ``map`` (one ``train`` per configuration, in parallel, joined in Redis) -> the best by
-validation accuracy -> validate (the gate) -> serve, on the fleet of pipeline 1.
+validation accuracy -> validate (the gate) -> push (preload) -> serve, on the fleet of pipeline 1.
 
 The sweep's branches are real parallel compositions: their ``train`` activations overlap in
 time, the joined results come back in the order of the configurations, and Redis holds no key
@@ -56,10 +56,11 @@ def test_the_sweep_trains_in_parallel_and_the_best_configuration_is_served(
         done, trains = _run(client, {"dataset": "x1", "configs": CONFIGS, "rows": ROWS})
         assert done.success, done.record
         ran = steps(client, done.record)
-        timeline(client, done.record, STEPS, timelines, "extended")
+        timeline(client, done.record, (*STEPS, "push"), timelines, "extended")
     result = done.result
     assert [(s.name, s.invoker) for s in ran] == [
-        ("prepare", CLOUD), ("features", CLOUD), ("validate", CLOUD), ("serve", EDGE)]
+        ("prepare", CLOUD), ("features", CLOUD), ("validate", CLOUD), ("push", CLOUD),
+        ("serve", EDGE)]
     # the sweep: one train per configuration, results in the configurations' order
     assert [t["config"] for t in result["sweep"]] == CONFIGS
     assert [t["trial"] for t in result["sweep"]] == ["0", "1", "2", "3"]
@@ -71,6 +72,7 @@ def test_the_sweep_trains_in_parallel_and_the_best_configuration_is_served(
     assert ran[2].result["trial"] == result["best"]
     assert result["features"] == "x1-poly"
     assert result["model"] == {"key": "guest/x1-poly/model@1", "version": 1, "status": "ok"}
+    assert result["pushed"] == [{"invoker": EDGE, "status": "preloaded", "reason": None}]
     inside, outside = result["served"]
     assert inside > 0.5 > outside  # the ring needs the derived features: they were applied
     assert redis.keys() == []

@@ -7,27 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from controller.api.harness import Client, Controller
-from edgewhisk_cli.action import python_action
+from controller.api.harness import Controller
 
-from .conftest import EDGE, LIMITS, PIPELINES, copies_once_reported
-
-KEYED = ({"key": "provide-api-key", "value": True},)
-
-
-def _deploy(client: Client, name: str, annotations: tuple[dict[str, Any], ...]) -> None:
-    document = python_action(name, PIPELINES / "push.py", [], LIMITS)
-    document["annotations"].extend(annotations)
-    response = client.request("PUT", f"actions/{name}?overwrite=true", json=document)
-    assert response.status_code == 200, response.text
+from .conftest import EDGE, copies_once_reported, deploy_push
 
 
 @pytest.fixture(scope="module")
 def pushing(pipelines: Controller) -> Controller:
-    """push (with the API key) and push-keyless deployed; the model p1/model@1 trained."""
+    """push-keyless deployed (the fleet has push, with the API key); p1/model@1 trained."""
     with pipelines.client() as client:
-        _deploy(client, "push", KEYED)
-        _deploy(client, "push-keyless", ())
+        deploy_push(client, "push-keyless", ())
         for step, params in (("prepare", {"dataset": "p1"}), ("train", {"dataset": "p1",
                                                                         "trial": "0"}),
                              ("validate", {"dataset": "p1", "trial": "0"})):

@@ -1,8 +1,11 @@
-"""Pipeline 1, ``composer_flows/training.js``: prepare -> train -> validate -> serve, compiled
-by Composer's ``compose``, deployed by its ``deploy``, run by the controller on real agents.
+"""Pipeline 1, ``composer_flows/training.js``: prepare -> train -> validate -> push -> serve,
+compiled by Composer's ``compose``, deployed by its ``deploy``, run by the controller on real
+agents.
 
 Each step is placed by its own action's policy (prepare, train and validate on the cloud node,
-serve on the edge device), hands the next one artifacts through the registry, and the
+push preferably there, serve on the edge device), hands the next one artifacts through the
+registry; the promoted version is the current one and is preloaded to the edge devices before
+serve asks for it; the
 validator gate is the platform's: a model trained on broken labels is held back (``gated``),
 the flow stops with an error naming it, nothing is served, and the previous version stays
 the current one.
@@ -38,13 +41,19 @@ def test_a_good_model_is_validated_promoted_and_served_on_the_edge(
         ran = steps(client, done.record)
         model = client.artifacts.get("t1/model@1")
         copies = copies_once_reported(client, "t1/model@1", [EDGE, "cloud"])
-        timeline(client, done.record, STEPS, timelines, "training")
+        current = client.artifacts.get("t1/model")
+        timeline(client, done.record, (*STEPS, "push"), timelines, "training")
     assert [(s.name, s.invoker) for s in ran] == [
-        ("prepare", CLOUD), ("train", CLOUD), ("validate", CLOUD), ("serve", EDGE)]
+        ("prepare", CLOUD), ("train", CLOUD), ("validate", CLOUD), ("push", CLOUD),
+        ("serve", EDGE)]
     result = done.result
     assert result["promoted"] is True
+    # promoted: the current version, preloaded to every edge device (the default selector)
+    assert current["version"] == model["version"] == 1
+    assert result["pushed"] == [{"invoker": EDGE, "status": "preloaded", "reason": None}]
     assert result["model"] == {"key": "guest/t1/model@1", "version": 1, "status": "ok"}
     assert result["accuracy"] == ran[2].result["accuracy"] >= 0.8
+    assert ran[3].result["artifact"] == "guest/t1/model@1"
     high, low = result["served"]
     assert high > 0.5 > low
     # validate's gate judged the model it produced and did not fire

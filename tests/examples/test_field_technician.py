@@ -33,18 +33,20 @@ def _action(name: str) -> ModuleType:
 
 
 EXPECTED = {
-    "train": {"consumes": [], "gates": [], "policies": [],
+    "train": {"consumes": [], "gates": [],
+              "policies": [{"type": "fn", "node": "cloud", "strict": True}],
               "produces": [{"kind": "model", "name": "equipment-model",
                             "ref": "equipment-model", "locality": "cloud"}]},
     "classify": {"consumes": [{"kind": "model", "name": "model", "ref": "equipment-model"}],
-                 "produces": [], "gates": [], "policies": [{"type": "offline"}]},
+                 "produces": [], "gates": [],
+                 "policies": [{"type": "fn", "node": "edge", "strict": True}, {"type": "offline"}]},
     "upload": {"consumes": [], "gates": [],
                "produces": [{"kind": "data", "name": "photos", "ref": "field-photos",
                              "locality": "cloud"}],
                "policies": [{"type": "offline"},
                             {"type": "data", "network": ["corp"], "strict": True}]},
     "retrain": {"consumes": [{"kind": "data", "name": "photos", "ref": "field-photos"}],
-                "gates": [], "policies": [],
+                "gates": [], "policies": [{"type": "fn", "node": "cloud", "strict": True}],
                 "produces": [{"kind": "model", "name": "equipment-model",
                               "ref": "equipment-model", "locality": "cloud"}]},
 }
@@ -52,7 +54,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", [
     pytest.param("train", id="train produces the model in the cloud"),
-    pytest.param("classify", id="classify may run on any tablet, offline too"),
+    pytest.param("classify", id="classify runs on a device (a tablet), offline too"),
     pytest.param("upload", id="upload makes the field's photos an artifact, only on corp"),
     pytest.param("retrain", id="retrain consumes them in the cloud"),
 ])

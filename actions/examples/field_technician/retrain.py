@@ -3,7 +3,8 @@
 ``@consumes.data("field-photos")``: the newest version of the field's photos, an artifact a
 tablet made with ``upload.py`` — on the corporate network only — and uploaded to the cloud
 store once its version was registered. They join the seeded set's training split; the held-out
-accuracy is measured on the same held-out quarter as ``train.py``'s, so the two compare.
+accuracy is measured on the same held-out quarter as ``train.py``'s, so the two compare. In the
+cloud, as ``train.py`` (``policy.fn(node="cloud", strict=True)``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import Any
 
 import equipment
 import mxnet  # noqa: F401  (loaded at /init, so no activation pays for it)
-from edgewhisk import Output, consumes, produces
+from edgewhisk import Output, consumes, policy, produces
 
 
 @consumes.data("field-photos", name="photos")
 @produces.model("equipment-model", locality="cloud")
+@policy.fn(node="cloud", strict=True)
 def main(args: dict[str, Any], photos: Any) -> dict[str, Any]:
     started = time.perf_counter()
     arrays = photos.load()

@@ -6,7 +6,9 @@ It calls the controller's preload API (``POST .../artifacts/NAME@VERSION/preload
 with the activation's own key, as an OpenWhisk action calls its platform's API: deploy it
 with ``-a provide-api-key true`` (the controller then passes ``__OW_API_KEY``; without it the
 step says so). The answer lists each device picked and whether it was ``preloaded``,
-``cached`` or ``refused`` (and why).
+``cached`` or ``refused`` (and why). ``@policy.fn(node="cloud")`` (preferred, not strict): a
+control step of the platform, best run in the cloud rather than relayed by a device on a
+metered link, but anywhere will do.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from edgewhisk import policy
+
 TIMEOUT_S = 120
 
 
+@policy.fn(node="cloud")
 def main(args: dict[str, Any]) -> dict[str, Any]:
     key, host = os.environ.get("__OW_API_KEY"), os.environ.get("__OW_API_HOST")
     if not key or not host:

@@ -5,14 +5,17 @@ the cloud) and two ``edgewhisk invoker`` agents, ``tablet-1`` and ``tablet-2``, 
 TCP relay the demo cuts (``edgewhisk_devkit.Relay``: the uplink), each with its node store,
 its ``--offline-dir`` and its local invoke API on a unix socket, the app's only door:
 
-1. deploy   ``train``, ``retrain``, ``classify`` (``policy.offline()``) and ``upload``
+1. deploy   ``train``, ``retrain``, ``classify`` (``policy.fn(node="edge", strict=True)``:
+            on a tablet, never in the cloud; ``policy.offline()``) and ``upload``
             (``policy.offline()`` + ``policy.data(network=["corp"], strict=True)``, producing
             the ``field-photos`` artifact); the controller sends every tablet its copies of
             classify and upload
 2. train    the CNN in the cloud on the seeded photos: ``equipment-model@1`` (held-out
             accuracy), preloaded to both tablets (a plain preload: the standing preload
             policies of the context work are not used here)
-3. online   each tablet classifies a photo through its local API: forwarded to the controller
+3. online   each tablet classifies a photo through its local API: forwarded to the controller,
+            which places it on a tablet (classify's device policy; either one: the forward
+            does not say which tablet asked)
 4. cut      tablet-2's uplink is cut; it classifies photos on its own (records made on the
             tablet: its id, ``offline: true``) and queues an upload of the labelled photos,
             which waits on the tablet: it is not on ``corp``
@@ -131,8 +134,9 @@ class _Scene:
         for tablet in self.tablets:
             _wait(functools.partial(_logged, tablet, "keeping guest/upload"),
                   f"{tablet.id} keeps its copies", tablet.agent.log)
-        self.row("deploy", "-", "train, retrain, classify (policy.offline), upload "
-                 "(policy.offline, policy.data corp strict); copies kept by both tablets")
+        self.row("deploy", "-", "train, retrain, classify (policy.fn edge strict, "
+                 "policy.offline), upload (policy.offline, policy.data corp strict); copies "
+                 "kept by both tablets")
         self.train("train", {"seed": 0})
         photos, states = self.equipment.photos(OFFLINE_PHOTOS + 2, seed=5)
         for tablet, photo in zip(self.tablets, photos[:2], strict=True):
@@ -162,6 +166,7 @@ class _Scene:
                  "photos waits on the tablet (not on corp)")
         tablet.relay.refusing = False
         synced = _wait(lambda: self.synced(ids), "the offline records sync", tablet.agent.log)
+        self.made_on(tablet.id, ids)
         assert self.record(upload_id) is None
         self.row("back", tablet.id, f"uplink back: {synced}/{len(ids)} offline records "
                  f"stored once by the controller; the upload still waits")
@@ -206,6 +211,16 @@ class _Scene:
     def synced(self, ids: list[str]) -> int:
         stored = [aid for aid in ids if self.record(aid) is not None]
         return len(stored) if len(stored) == len(ids) else 0
+
+    def made_on(self, tablet: str, ids: list[str]) -> None:
+        """Each offline record names the tablet as its invoker and says ``offline: true``
+        (classify ran there, by its offline policy, with no placement by the controller)."""
+        for aid in ids:
+            record = self.record(aid) or {}
+            where = (_annotation(record, "invoker"), _annotation(record, "offline"))
+            if where != (tablet, True):
+                raise DemoError(f"offline classify {aid}: invoker {where[0]}, offline "
+                                f"{where[1]}; expected {tablet}, true")
 
     def record(self, activation_id: str) -> dict[str, Any] | None:
         answer = self.client.request("GET", f"activations/{activation_id}")

@@ -64,9 +64,8 @@ class Story:
         demo.progress(f"compose {self.path.name} and deploy it as {NAME} (Composer's own "
                       "compose and deploy)")
         compose_and_deploy(NAME, self.path, self.workdir, controller.api_host, controller.auth)
-        demo.progress(f"invoke: {NAME} for {', '.join(self.users)}: train_base on the cloud "
-                      "node, then per user, in parallel (Composer map), collect, refine, "
-                      "predict on the user's device")
+        demo.progress(f"invoke: {NAME} ({', '.join(self.users)}): train_base in the cloud, "
+                      "then per user (map) collect, refine, predict on its device")
         self.record = invoke_flow(demo, self.users, self.readings).record
         with answering("read the flow's steps back", demo.controller_log):
             registry = demo.client.artifacts.list(limit=200)
