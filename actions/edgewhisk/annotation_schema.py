@@ -42,6 +42,7 @@ from .schema import (
     CONTEXT_CONDITIONS,
     IDENTIFIER,
     KINDS,
+    NODE,
     ONCE_POLICIES,
     PIECE,
     POLICY_KEYS,
@@ -84,6 +85,7 @@ def _optional(schema: Schema) -> Schema:
 _SEGMENT = r"(?!\.\.?(?:/|" + END + r"))" + PIECE  # a ref segment, never '.' or '..'
 REF = _pattern(rf"{_SEGMENT}(?:/{_SEGMENT})*")
 TOKEN = _pattern(PIECE)
+NODE_TEXT = _pattern(NODE)
 LOCALITY = _pattern(rf"local|cloud|network:{PIECE}")
 DURATION_TEXT = _pattern(rf"(?=[0-9.]*[1-9]){DURATION}")  # positive: some digit is not zero
 PREDICATE_TEXT = _pattern(PREDICATE)
@@ -184,7 +186,7 @@ def _needs(field: str, then: Schema) -> Schema:
 def _policy() -> Schema:
     flag = _optional({"type": "boolean"})
     fields = {"within": DURATION_TEXT, "strict": {"type": "boolean"},
-              "node": _optional(TOKEN), "capability": _optional(_names(_pattern(PLAIN))),
+              "node": _optional(NODE_TEXT), "capability": _optional(_names(_pattern(PLAIN))),
               "network": _optional(_names(TOKEN)), "battery": _optional(PREDICATE_TEXT),
               "charging": flag, "idle": flag, "metered": flag}
     # an offline policy names devices by plain id (no {variables}), one or a list

@@ -55,10 +55,12 @@ BATTERY_OPERATORS = ("<", "<=", ">", ">=")
 
 # Pattern text (also stated by the annotation's JSON Schema, annotation_schema.py), ASCII only.
 PIECE = r"(?:[A-Za-z0-9_.@-]|\{" + VARIABLE_NAME + r"\})+"  # a ref segment; node and network names
+NODE = PIECE + r"(?:=" + PIECE + r")?"  # a node: an id, a role, <owner>_device, or a label k=v
 PRODUCED_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.@-]*"
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"  # a consumed artifact's name: a keyword argument of main
 _SEGMENT = re.compile(PIECE)
 _TOKEN = re.compile(PIECE)
+_NODE = re.compile(NODE)
 _PRODUCED_NAME = re.compile(PRODUCED_NAME)
 _IDENTIFIER = re.compile(IDENTIFIER)
 RESERVED_NAMES = frozenset({"args"})  # main(args, **artifacts): 'args' is taken
@@ -252,7 +254,7 @@ def validate_policy(entry: Any, path: str) -> dict[str, Any]:
         if entry.get("node") is None and entry.get("capability") is None:
             raise AnnotationError(path, "a fn policy needs a node or a capability (or both)")
         if entry.get("node") is not None:
-            out["node"] = _string(entry["node"], f"{path}.node", _TOKEN)
+            out["node"] = _string(entry["node"], f"{path}.node", _NODE)
         if entry.get("capability") is not None:
             out["capability"] = _names(entry["capability"], f"{path}.capability", _PLAIN)
     else:

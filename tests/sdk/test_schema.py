@@ -179,6 +179,10 @@ REJECTIONS = [
      "policies[2].network", "twice"),
     ("a variable in a fn policy bound nowhere is rejected",
      setting("policies", 1, "node", "{dev}_device"), "policies[1].node", "{dev} is bound nowhere"),
+    ("a node label with two '=' is rejected", setting("policies", 1, "node", "zone=a=b"),
+     "policies[1].node", "zone=a=b"),
+    ("a node label without a value is rejected", setting("policies", 1, "node", "zone="),
+     "policies[1].node", "zone="),
     ("a variable in a data policy bound nowhere is rejected",
      setting("policies", 2, "network", ["net", "{site}_lan"]), "policies[2].network[1]",
      "{site} is bound nowhere"),
@@ -282,6 +286,8 @@ ACCEPTED = [
                     "network": ["home_{usr}", "company"], "idle": True, "metered": False,
                     "strict": True},
                    {"type": "wait", "within": "6h"}]}),
+    ("a node written as a label k=v",
+     {"version": 1, "policies": [{"type": "fn", "node": "gpu=a100", "strict": True}]}),
 ]
 
 

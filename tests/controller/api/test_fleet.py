@@ -15,7 +15,8 @@ from .harness import Controller, create_action
 CODE = "def main(args):\n    return {'ok': True}\n"
 FLEET = [
     {"id": "cloud-1", "site": "dc"},
-    {"id": "gpu-box", "site": "dc", "capabilities": ["gpu"], "networks": ["company_network"]},
+    {"id": "gpu-box", "site": "dc", "capabilities": ["gpu"], "networks": ["company_network"],
+     "labels": {"gpu": "a100"}},
     {"id": "u1-phone", "role": "edge", "owner": "u1", "site": "home-u1",
      "networks": ["home_u1"], "memory_mb": 256},
 ]
@@ -44,6 +45,8 @@ CASES = [
     pytest.param([{"type": "data", "network": ["home_u1", "company_network"],
                    "strict": True}, {"type": "fn", "node": "edge"}], "u1-phone",
                  id="a strict network filters and a preferred role decides"),
+    pytest.param([{"type": "fn", "node": "gpu=a100", "strict": True}], "gpu-box",
+                 id="a node written k=v matches an invoker's label"),
 ]
 
 
