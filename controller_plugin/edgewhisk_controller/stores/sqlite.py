@@ -42,8 +42,8 @@ from .interface import (
     WriteResult,
     check_collection,
     check_id,
-    check_write,
-    split_doc,
+    encode_doc,
+    encode_write,
 )
 
 T = TypeVar("T")
@@ -81,8 +81,7 @@ class SQLiteStore(Store):
         return found if found is not None else await self._call(self._get, coll, id)
 
     async def put(self, coll: str, doc: Mapping[str, Any]) -> str:
-        id, rev, body = split_doc(doc)
-        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        id, rev, text = encode_doc(doc)
         return await self._call(self._put, check_collection(coll), id, rev, text)
 
     async def delete(self, coll: str, id: str, rev: str) -> None:
@@ -90,12 +89,7 @@ class SQLiteStore(Store):
 
     async def write_many(self, writes: Sequence[Write]) -> builtins.list[WriteResult]:
         """Every write in one ``BEGIN IMMEDIATE`` transaction: one commit for the batch."""
-        checked = []
-        for write in writes:
-            id, rev, body = check_write(write)
-            text = None if write.delete else json.dumps(
-                body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-            checked.append((write.coll, id, rev, text))
+        checked = [(write.coll, *encode_write(write)) for write in writes]
         return await self._call(self._write_many, checked)
 
     async def _list_checked(
