@@ -646,7 +646,9 @@ def _type_name(value: Any) -> str:
 
 
 def _convert(value: Any, hint: Any, path: str) -> Any:
-    """``value`` (parsed JSON) checked against the type ``hint``; raises ProtocolError."""
+    """``value`` (parsed JSON) checked against the type ``hint``; raises ProtocolError.
+    Each check formats its reason only when it fails (this runs for every field of every
+    frame)."""
     tag, inner = _shape(hint)
     if tag is _Tag.ANY:
         return value
@@ -657,25 +659,32 @@ def _convert(value: Any, hint: Any, path: str) -> Any:
     if tag is _Tag.BYTES:
         raise ProtocolError(f"{path} travels as the binary frame's payload, not in JSON")
     if tag is _Tag.BOOL:
-        _require(value is True or value is False,
-                 f"{path} must be a boolean, got {_type_name(value)}")
-        return value
+        if value is True or value is False:
+            return value
+        raise _wrong(path, "a boolean", value)
     if tag is _Tag.INT:
-        _require(type(value) is int or (isinstance(value, int) and not isinstance(value, bool)),
-                 f"{path} must be an integer, got {_type_name(value)}")
-        return value
+        if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        raise _wrong(path, "an integer", value)
     if tag is _Tag.FLOAT:
-        _require(isinstance(value, (int, float)) and not isinstance(value, bool),
-                 f"{path} must be a number, got {_type_name(value)}")
-        return float(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise _wrong(path, "a number", value)
     if tag is _Tag.STR:
-        _require(isinstance(value, str), f"{path} must be a string, got {_type_name(value)}")
-        return value
+        if isinstance(value, str):
+            return value
+        raise _wrong(path, "a string", value)
     if tag is _Tag.TUPLE:
-        _require(isinstance(value, list), f"{path} must be an array, got {_type_name(value)}")
+        if not isinstance(value, list):
+            raise _wrong(path, "an array", value)
         return tuple(_convert(v, inner, f"{path}[{i}]") for i, v in enumerate(value))
-    _require(isinstance(value, dict), f"{path} must be an object, got {_type_name(value)}")
+    if not isinstance(value, dict):
+        raise _wrong(path, "an object", value)
     return {k: _convert(v, inner, f"{path}.{k}") for k, v in value.items()}
+
+
+def _wrong(path: str, expected: str, value: Any) -> ProtocolError:
+    return ProtocolError(f"{path} must be {expected}, got {_type_name(value)}")
 
 
 class _Tag(enum.Enum):
@@ -755,7 +764,8 @@ def _default(f: dataclasses.Field[Any]) -> Any:
 
 
 def _build(cls: type[Any], obj: Any, path: str) -> Any:
-    _require(isinstance(obj, dict), f"{path} must be an object, got {_type_name(obj)}")
+    if not isinstance(obj, dict):
+        raise _wrong(path, "an object", obj)
     plan = _plan(cls)
     hints = plan.hints
     if not obj.keys() <= hints.keys():
