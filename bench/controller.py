@@ -31,10 +31,16 @@ chunks: the third table prints p50 and CPU per invoke of both, and the CPU cost 
 on a shared machine, so the same hooks are also timed in this process, on and off
 alternating (``_hooks.py``), against the unobserved controller's CPU per invoke.
 
+The hot path (issue 18) is measured against what it replaced, in the same run: a controller
+on asyncio's own event loop (``--loop asyncio``; the default is uvloop) and, with
+``--baseline REF``, the controller of git ref REF (``_versions.py``: its tree on PYTHONPATH)
+take the same blocking invokes in the same chunks; the last table prints p50/p99, CPU per
+invoke and the ratios this checkout / the other.
+
 Prints a table (stdout; progress on stderr) and writes bench/out/controller.png.
 
-    python bench/controller.py [--calls 2000] [--clients 1,4,16]
-    edgewhisk bench controller [--calls 2000] [--clients 1,4,16]
+    python bench/controller.py [--calls 2000] [--clients 1,4,16] [--baseline REF]
+    edgewhisk bench controller [--calls 2000] [--clients 1,4,16] [--baseline REF]
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import _hooks as hooks  # bench/ is on sys.path (see _report.py)
+import _versions as versions
 import aiohttp
 from _report import pct, progress, save
 from edgewhisk_client import Client
@@ -161,10 +168,12 @@ class Durability:
 
 
 def bench(controller: Controller, behind: Controller, plain: Controller, levels: list[Level],
-          calls: int) -> list[Durability]:
+          calls: int, others: dict[str, Controller] | None = None) -> list[Durability]:
     """Create the no-op action; per level start the direct proxies, warm every side, then
     measure in alternating chunks (API, direct, the same against ``behind``, non-blocking on
     both, ...) so that all see the same machine load, and read the API side's records back.
+    ``others``: more controllers taking the same blocking invokes, by side name (the
+    versions table: another event loop, another git ref).
 
     The timed invokes go through aiohttp as the direct /run calls do (the same client code on
     both sides of the ratio); their URL and key are the REST client's."""
@@ -174,6 +183,11 @@ def bench(controller: Controller, behind: Controller, plain: Controller, levels:
     with controller.client() as rest, behind.client() as other, plain.client() as unobserved:
         for client in (rest, other, unobserved):
             client.actions.put("noop", ACTION)
+        blocking = {}  # the others' blocking invoke URLs
+        for name, more in (others or {}).items():
+            with more.client() as client:
+                client.actions.put("noop", ACTION)
+                blocking[name] = (client.url("actions/noop?blocking=true&result=true"), more.pid)
         invoke = rest.url("actions/noop?blocking=true&result=true")
         for level in levels:
             n_ = level.clients  # clients of this level
@@ -198,7 +212,9 @@ def bench(controller: Controller, behind: Controller, plain: Controller, levels:
                     # stores and journals grow alike: only metrics and explanations differ
                     "unobserved non-blocking": Side([unobserved.url("actions/noop")] * n_, {},
                                                     auth, pid=plain.pid, status=202,
-                                                    settle=True)})
+                                                    settle=True),
+                    **{name: Side([url] * n_, {}, auth, pid=pid)
+                       for name, (url, pid) in blocking.items()}})
                 sides = [*durability.sides.values(), direct]
                 print(f"{level.clients} client(s): warming {level.clients} container(s) "
                       f"and {level.clients} direct proxy(ies)", file=sys.stderr, flush=True)
@@ -355,29 +371,59 @@ def main(argv: list[str] | None = None) -> int:
                         help="measured invokes per level (default 2000)")
     parser.add_argument("--clients", default="1,4,16",
                         help="concurrency levels, comma-separated (default 1,4,16)")
+    parser.add_argument("--baseline", metavar="REF", default=None,
+                        help="also run the controller of git ref REF (e.g. main) beside this "
+                             "checkout's: the before/after of a change, in the same run")
     parser.add_argument("--out", type=Path, default=OUT / "controller.png", help="plot file")
     args = parser.parse_args(argv)
     levels = [Level(int(n)) for n in args.clients.split(",")]
     if args.calls < 1 or any(lv.clients < 1 for lv in levels):
         parser.error("--calls and every --clients level must be at least 1")
+    if args.baseline and not versions.known(args.baseline):
+        parser.error(f"--baseline: git knows no commit {args.baseline!r} in {versions.ROOT}")
 
     print(f"controller bench: {args.calls} blocking invokes per level, clients "
           f"{args.clients}", file=sys.stderr)
     load = os.getloadavg()
     data = Path(tempfile.mkdtemp(prefix="edgewhisk-bench-controller-"))
     try:
-        with Controller(data / "controller", *UNLIMITED,
-                        log=data / "controller.log") as controller, \
-                Controller(data / "behind", "--no-durable-ack", *UNLIMITED,
-                           log=data / "behind.log") as behind, \
-                Controller(data / "plain", "--no-metrics", "--no-explain", *UNLIMITED,
-                           log=data / "plain.log") as plain:
-            print(f"controller pid {controller.pid} at {controller.api_host}; records behind "
-                  f"answers: pid {behind.pid} at {behind.api_host}", file=sys.stderr)
-            compared = bench(controller, behind, plain, levels, args.calls)
+        with contextlib.ExitStack() as stack:
+            others = {ASYNCIO: stack.enter_context(
+                Controller(data / "asyncio", "--loop", "asyncio", *UNLIMITED,
+                           log=data / "asyncio.log"))}
+            if args.baseline:
+                root = stack.enter_context(versions.tree(args.baseline))
+                others[f"{args.baseline} (git ref)"] = stack.enter_context(Controller(
+                    data / "ref", "--no-sandbox", *UNLIMITED, env=versions.environment(root),
+                    log=data / "ref.log"))
+            compared = _run(data, levels, args.calls, others)
     finally:
         shutil.rmtree(data, ignore_errors=True)
+    _print(levels, compared, load, list(others), args.out)
+    return 0
 
+
+ASYNCIO = "--loop asyncio"
+"""The side of a controller on asyncio's own event loop (this checkout runs uvloop)."""
+
+
+def _run(data: Path, levels: list[Level], calls: int,
+         others: dict[str, Controller]) -> list[Durability]:
+    """The three controllers of the durability and observability tables, and ``others``."""
+    with Controller(data / "controller", *UNLIMITED,
+                    log=data / "controller.log") as controller, \
+            Controller(data / "behind", "--no-durable-ack", *UNLIMITED,
+                       log=data / "behind.log") as behind, \
+            Controller(data / "plain", "--no-metrics", "--no-explain", *UNLIMITED,
+                       log=data / "plain.log") as plain:
+        print(f"controller pid {controller.pid} at {controller.api_host}; records behind "
+              f"answers: pid {behind.pid} at {behind.api_host}", file=sys.stderr)
+        return bench(controller, behind, plain, levels, calls, others)
+
+
+def _print(levels: list[Level], compared: list[Durability], load: tuple[float, float, float],
+           others: list[str], out: Path) -> None:
+    """Every table, then the plot."""
     print()
     print(table(levels))
     one = next((lv for lv in levels if lv.clients == 1), levels[0])
@@ -406,11 +452,15 @@ def main(argv: list[str] | None = None) -> int:
     print(hooks.table(cpu_off))
     print("work: placing, recording the record's JSON (and with them on: the decision series, "
           "Engine.why, the record series); of CPU/inv: hooks / CPU per invoke (aim: under 5 %)")
+    print("\nthis checkout (uvloop) against asyncio's own loop and the --baseline git ref, "
+          "blocking invokes, same run (a ref runs with --no-sandbox: bench/_versions.py):")
+    print(versions.table(compared, "durable blocking", others))
+    print("ratios: this checkout / the other controller (below 1: this checkout is faster or "
+          "spends less CPU per invoke)")
     print(f"load average (1 min) before/after: {load[0]:.1f}/{os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPU(s): other processes share them")
-    plot(levels, compared, args.out)
-    print(f"plot: {args.out}")
-    return 0
+    plot(levels, compared, out)
+    print(f"plot: {out}")
 
 
 if __name__ == "__main__":

@@ -330,6 +330,21 @@ async def throughput(invoke: Invokes, name: str, activations: int, concurrency: 
     return activations / (time.perf_counter() - start)
 
 
+PROJECTED = 10_000
+"""The fleet size the heartbeat cost is projected to (issue 18: within one core)."""
+
+
+def heartbeat_cost(idle_pct: float, fleet_pct: float, invokers: int) -> tuple[float, float]:
+    """Controller CPU µs per connected invoker per second (the fleet's CPU over idle, per
+    invoker), and the projection to ``PROJECTED`` invokers in % of one core. The model: a
+    heartbeat costs the same whatever the fleet's size (one frame in, one answer out, and a
+    round-trip probe every ``RTT_PROBE_BEATS`` seconds per connection; no work scales with
+    the number of other invokers), so CPU = idle + invokers x per-invoker cost. Run
+    ``--invokers 10000`` to measure it instead, where the machine can hold the simulators."""
+    per_invoker = max(0.0, fleet_pct - idle_pct) / 100 * 1e6 / invokers
+    return per_invoker, idle_pct + per_invoker * PROJECTED / 1e4
+
+
 async def wait_for(what: str, check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -383,6 +398,8 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             await asyncio.sleep(min(2.0, args.window))  # every invoker heartbeats at least once
             results["fleet_cpu_pct"], results["fleet_rss_mb"] = await measure_cpu(
                 controller.pid, args.window)
+            results["heartbeat_us_per_invoker_s"], results["projected_10k_cpu_pct"] = \
+                heartbeat_cost(results["idle_cpu_pct"], results["fleet_cpu_pct"], args.invokers)
             results["rss_kb_per_invoker"] = (
                 1024 * (results["fleet_rss_mb"] - results["idle_rss_mb"]) / max(1, args.invokers))
             rtts = fleet.heartbeat_rtt_ms()
@@ -442,6 +459,9 @@ def table(r: dict[str, Any]) -> str:
 
     row("controller CPU, idle (% of one core)", f"{r['idle_cpu_pct']:.1f}")
     row(f"controller CPU, {r['invokers']} invokers heartbeating 1/s", f"{r['fleet_cpu_pct']:.1f}")
+    row("  per invoker (µs of CPU per invoker-second)", f"{r['heartbeat_us_per_invoker_s']:.1f}")
+    row(f"  projected to {PROJECTED:,} invokers (% of one core)",
+        f"{r['projected_10k_cpu_pct']:.1f}")
     row("controller RSS, idle (MB)", f"{r['idle_rss_mb']:.1f}")
     row(f"controller RSS, {r['invokers']} invokers (MB)", f"{r['fleet_rss_mb']:.1f}")
     row("  per connected invoker (KB)", f"{r['rss_kb_per_invoker']:.1f}")

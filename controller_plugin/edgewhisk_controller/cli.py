@@ -24,6 +24,7 @@ from pathlib import Path
 from aiohttp import web
 from edgewhisk_runtime.artifacts.store import parse_size
 
+from . import eventloop
 from .auth import GUEST_KEY, create_namespace
 from .config import BACKENDS, ControllerConfig
 from .exceptions import ControllerError
@@ -98,6 +99,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-explain", dest="explain", action="store_false",
                         help="benchmark only: records carry no placement explanation")
     _safety_arguments(parser, defaults)
+    parser.add_argument("--loop", choices=eventloop.LOOPS, default=eventloop.LOOPS[0],
+                        help="the event loop (default uvloop; bench controller compares them)")
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
     parser.add_argument("--log-format", choices=FORMATS, default="text",
                         help="stderr as text lines or one JSON object per line")
@@ -180,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # ConfigError included
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(serve(config))
+    return eventloop.run(serve(config), args.loop)
 
 
 async def serve(config: ControllerConfig) -> int:

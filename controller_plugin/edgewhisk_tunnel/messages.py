@@ -646,65 +646,133 @@ def _type_name(value: Any) -> str:
 
 
 def _convert(value: Any, hint: Any, path: str) -> Any:
-    """``value`` (parsed JSON) checked against the type ``hint``; raises ProtocolError."""
+    """``value`` (parsed JSON) checked against the type ``hint``; raises ProtocolError.
+    Each check formats its reason only when it fails (this runs for every field of every
+    frame)."""
+    tag, inner = _shape(hint)
+    if tag is _Tag.ANY:
+        return value
+    if tag is _Tag.OPTIONAL:
+        return None if value is None else _convert(value, inner, path)
+    if tag is _Tag.DATACLASS:
+        return _build(hint, value, path)
+    if tag is _Tag.BYTES:
+        raise ProtocolError(f"{path} travels as the binary frame's payload, not in JSON")
+    if tag is _Tag.BOOL:
+        if value is True or value is False:
+            return value
+        raise _wrong(path, "a boolean", value)
+    if tag is _Tag.INT:
+        if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        raise _wrong(path, "an integer", value)
+    if tag is _Tag.FLOAT:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise _wrong(path, "a number", value)
+    if tag is _Tag.STR:
+        if isinstance(value, str):
+            return value
+        raise _wrong(path, "a string", value)
+    if tag is _Tag.TUPLE:
+        if not isinstance(value, list):
+            raise _wrong(path, "an array", value)
+        return tuple(_convert(v, inner, f"{path}[{i}]") for i, v in enumerate(value))
+    if not isinstance(value, dict):
+        raise _wrong(path, "an object", value)
+    return {k: _convert(v, inner, f"{path}.{k}") for k, v in value.items()}
+
+
+def _wrong(path: str, expected: str, value: Any) -> ProtocolError:
+    return ProtocolError(f"{path} must be {expected}, got {_type_name(value)}")
+
+
+class _Tag(enum.Enum):
+    """What a field's type hint asks of a JSON value (``_shape``)."""
+
+    ANY = enum.auto()
+    OPTIONAL = enum.auto()
+    DATACLASS = enum.auto()
+    BYTES = enum.auto()
+    BOOL = enum.auto()
+    INT = enum.auto()
+    FLOAT = enum.auto()
+    STR = enum.auto()
+    TUPLE = enum.auto()
+    MAPPING = enum.auto()
+
+
+_SHAPES: dict[Any, tuple[_Tag, Any]] = {}
+_SCALARS = {bytes: _Tag.BYTES, bool: _Tag.BOOL, int: _Tag.INT, float: _Tag.FLOAT,
+            str: _Tag.STR}
+
+
+def _shape(hint: Any) -> tuple[_Tag, Any]:
+    """``hint`` as a tag and its inner hint, worked out once per hint: every frame's every
+    field is converted, and ``typing``'s introspection costs more than the check itself."""
+    shape = _SHAPES.get(hint)
+    if shape is None:
+        shape = _SHAPES[hint] = _shape_of(hint)
+    return shape
+
+
+def _shape_of(hint: Any) -> tuple[_Tag, Any]:
     origin = typing.get_origin(hint)
     if hint is Any:
-        return value
+        return _Tag.ANY, None
     if origin in (Union, types.UnionType):
-        options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
-        (inner,) = [option for option in options if option is not type(None)]
-        return _convert(value, inner, path)
+        (inner,) = [option for option in typing.get_args(hint) if option is not type(None)]
+        return _Tag.OPTIONAL, inner
     if dataclasses.is_dataclass(hint):
-        return _build(hint, value, path)  # type: ignore[arg-type]
-    if hint is bytes:
-        raise ProtocolError(f"{path} travels as the binary frame's payload, not in JSON")
-    if hint is bool:
-        _require(isinstance(value, bool), f"{path} must be a boolean, got {_type_name(value)}")
-        return value
-    if hint is int:
-        _require(isinstance(value, int) and not isinstance(value, bool),
-                 f"{path} must be an integer, got {_type_name(value)}")
-        return value
-    if hint is float:
-        _require(isinstance(value, (int, float)) and not isinstance(value, bool),
-                 f"{path} must be a number, got {_type_name(value)}")
-        return float(value)
-    if hint is str:
-        _require(isinstance(value, str), f"{path} must be a string, got {_type_name(value)}")
-        return value
+        return _Tag.DATACLASS, None
+    if hint in _SCALARS:
+        return _SCALARS[hint], None
     if origin is tuple:
-        _require(isinstance(value, list), f"{path} must be an array, got {_type_name(value)}")
-        (item, _) = typing.get_args(hint)
-        return tuple(_convert(v, item, f"{path}[{i}]") for i, v in enumerate(value))
+        return _Tag.TUPLE, typing.get_args(hint)[0]
     if origin is Mapping:
-        _require(isinstance(value, dict), f"{path} must be an object, got {_type_name(value)}")
-        _, item = typing.get_args(hint)
-        return {k: _convert(v, item, f"{path}.{k}") for k, v in value.items()}
-    raise TypeError(f"unsupported field type {hint!r} at {path}")  # a bug in this module
+        return _Tag.MAPPING, typing.get_args(hint)[1]
+    raise TypeError(f"unsupported field type {hint!r}")  # a bug in this module
 
 
-_HINTS: dict[type[Any], dict[str, Any]] = {}
+@dataclass(frozen=True)
+class _Plan:
+    """What decoding and encoding one message class needs, worked out once per class."""
+
+    hints: dict[str, Any]  # field name -> type hint
+    required: tuple[str, ...]  # fields without a default, in declaration order
+    fields: tuple[tuple[str, bool, Any], ...]  # name, ADDED (left out at its default), default
 
 
-def _hints(cls: type[Any]) -> dict[str, Any]:
-    if cls not in _HINTS:
+_PLANS: dict[type[Any], _Plan] = {}
+
+
+def _plan(cls: type[Any]) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
         hints = typing.get_type_hints(cls)
-        _HINTS[cls] = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
-    return _HINTS[cls]
+        fields = dataclasses.fields(cls)
+        plan = _PLANS[cls] = _Plan(
+            hints={f.name: hints[f.name] for f in fields},
+            required=tuple(f.name for f in fields if f.default is dataclasses.MISSING
+                           and f.default_factory is dataclasses.MISSING),
+            fields=tuple((f.name, bool(f.metadata.get("added")), _default(f)) for f in fields))
+    return plan
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 
 
 def _build(cls: type[Any], obj: Any, path: str) -> Any:
-    _require(isinstance(obj, dict), f"{path} must be an object, got {_type_name(obj)}")
-    hints = _hints(cls)
-    extra = sorted(set(obj) - set(hints))
-    if extra:
-        raise ProtocolError(f"{path}: unexpected field {extra[0]!r}")
-    for f in dataclasses.fields(cls):
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if required and f.name not in obj:
-            raise ProtocolError(f"{path}: missing field {f.name!r}")
+    if not isinstance(obj, dict):
+        raise _wrong(path, "an object", obj)
+    plan = _plan(cls)
+    hints = plan.hints
+    if not obj.keys() <= hints.keys():
+        raise ProtocolError(f"{path}: unexpected field {sorted(set(obj) - set(hints))[0]!r}")
+    for name in plan.required:
+        if name not in obj:
+            raise ProtocolError(f"{path}: missing field {name!r}")
     kwargs = {name: _convert(value, hints[name], f"{path}.{name}") for name, value in obj.items()}
     return cls(**kwargs)
 
@@ -759,23 +827,24 @@ def _decode_object(frame: str) -> Message:
     return message
 
 
-def _unchanged(f: dataclasses.Field[Any], value: Any) -> bool:
-    """Whether an ``ADDED`` field holds its default (and is left out of the frame)."""
-    if not f.metadata.get("added"):
-        return False
-    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-    return bool(value == default)
-
-
 def _plain(value: Any) -> Any:
+    if value is None or type(value) in _JSON_SCALARS:
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not _unchanged(f, getattr(value, f.name))}
+        out = {}
+        for name, added, default in _plan(type(value)).fields:
+            item = getattr(value, name)
+            if not (added and item == default):  # an ADDED field at its default stays out
+                out[name] = _plain(item)
+        return out
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
     return value
+
+
+_JSON_SCALARS = (str, int, float, bool)
 
 
 def to_dict(message: Message) -> dict[str, Any]:

@@ -15,7 +15,8 @@ import pytest
 from . import quick_json
 
 NUMBERS = ("idle_cpu_pct", "fleet_cpu_pct", "idle_rss_mb", "fleet_rss_mb", "connect_s",
-           "heartbeat_rtt_p50_ms", "per_s_one_tunnel", "per_s_pool")
+           "heartbeat_rtt_p50_ms", "per_s_one_tunnel", "per_s_pool",
+           "heartbeat_us_per_invoker_s", "projected_10k_cpu_pct")
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,11 @@ async def read(request: web.Request, limit: int = DOCUMENT_MAX) -> bytes:
     declared = request.content_length or 0
     if declared > limit:
         raise PayloadTooLarge(too_large("Request", declared, limit))
+    if request.content.is_eof():  # all of it came with the headers (an invoke's few bytes):
+        whole = request.content.read_nowait()  # nothing to wait for, so no deadline to keep
+        if len(whole) > limit:
+            raise PayloadTooLarge(too_large("Request", len(whole), limit))
+        return whole
     parts, size = [], 0
     async for data in chunks(request):
         size += len(data)

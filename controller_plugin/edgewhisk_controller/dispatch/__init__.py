@@ -1,6 +1,7 @@
 """Invoking actions: the Dispatcher and what it runs.
 
-``dispatcher.Dispatcher`` is the API's one entry point (``invoke``, ``fire``, ``close``);
+``dispatcher.Dispatcher`` is the API's one entry point (``invoke``, ``fire``, ``close``), its
+one activation's run in ``running``, placement in ``placing``, records in ``records``;
 ``journal`` keeps what was acknowledged on disk, ``recovery`` finishes it after a crash;
 ``conductor`` runs conductor actions per the conductor protocol; ``triggers`` fires triggers
 through their active rules; ``spec`` makes an action version the container pool's

@@ -26,66 +26,35 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import functools
 import logging
-import time
-import uuid
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import edgewhisk
-from edgewhisk_runtime.containers.exceptions import NamespaceRefused
-
 from .. import preprocess
-from ..artifacts.exceptions import LocalityRefused
 from ..artifacts.gates import GateKeeper
-from ..artifacts.plan import ArtifactPlan
 from ..artifacts.standing import StandingPreloads
-from ..exceptions import ControllerError
-from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
-from ..placement.interface import Decision, PlacementEngine, PlacementRequest, Unschedulable
+from ..placement.interface import PlacementEngine
 from ..schema import activation as act
 from ..schema import stored
-from ..schema.exceptions import CorruptedAction
 from ..stores import Doc, Store
-from ..tunnel.exceptions import InvokerLost, TunnelError
-from . import (
-    artifacts,
-    conductor,
-    deferred,
-    fanout,
-    gating,
-    resolve,
-    sequence,
-    sources,
-    triggers,
-)
+from . import conductor, fanout, resolve, sequence, triggers
 from .exceptions import DispatcherClosed, NotPending
 from .growth import DataGrowth
 from .job import Accounting, Job
 from .journal import Journal
 from .pending import PendingWork
-from .spec import spec_of
+from .records import now_ms
+from .running import Running
 
 if TYPE_CHECKING:
-    from edgewhisk_runtime.containers import ActionSpec, RunOutcome
-    from edgewhisk_tunnel import Consumed, Produce
-
     from ..artifacts import ArtifactRegistry
-    from ..preprocess import BoundAction, Compiler
+    from ..preprocess import Compiler
 
 log = logging.getLogger(__name__)
 
 CLOSE_GRACE_S = 10.0
-REDISPATCH_LIMIT = 3
-"""How often an activation whose edge invoker was lost is placed again: always when it never
-left the controller, only for ``idempotent`` actions when it may have started."""
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)
@@ -98,7 +67,7 @@ class Invocation:
     waiting: dict[str, Any] | None = None  # pending: what it waits for (``pending.py``)
 
 
-class Dispatcher:
+class Dispatcher(Running):
     def __init__(
         self,
         store: Store,
@@ -309,21 +278,6 @@ class Dispatcher:
             blocking=blocking, api_key=job.api_key is not None,
             composition=job.in_composition, cause=job.cause)
 
-    async def record(self, rec: act.ActivationRecord) -> act.ActivationRecord:
-        """Store ``rec`` once, durably (activation ids are fresh: a duplicate would be a
-        Conflict), dropping its ``accepted`` document in the same commit. A cancellation
-        arriving mid-write does not cancel the write (``close`` waits for it)."""
-        return self._recorded(await self.journal.finish(rec))
-
-    def _recorded(self, rec: act.ActivationRecord) -> act.ActivationRecord:
-        """Tell ``on_record`` about a stored record (a listener's bug never loses it)."""
-        for listener in self.on_record:
-            try:
-                listener(rec)
-            except Exception:
-                log.exception("a record listener failed")
-        return rec
-
     async def accept(self, ids: Sequence[str]) -> None:
         """Until the activations ``ids`` (started) are durably accepted: before handing out
         their ids (a fan-out's children)."""
@@ -334,283 +288,3 @@ class Dispatcher:
         is stored, when records are written behind answers (``durable=False``); readers
         call it so that an answered activation is always found."""
         await self.journal.written(activation_id)
-
-    # -- placement ---------------------------------------------------------------------------
-
-    def _compiled(self, action: Doc) -> preprocess.CompiledAction | None:
-        """The compiled action; None for a corrupted document (its run records why)."""
-        try:
-            return self.compiler.compile(action)
-        except (CorruptedAction, edgewhisk.AnnotationError, KeyError):
-            return None
-
-    def _bound(self, job: Job) -> BoundAction:
-        """The job's bound constraints (activations not started by ``invoke`` bind here)."""
-        if job.bound is not None:
-            return job.bound
-        try:
-            compiled = self.compiler.compile(job.action)
-        except edgewhisk.AnnotationError as exc:
-            raise CorruptedAction(f"The action's edgewhisk annotation is invalid: {exc}") from exc
-        return preprocess.bind(compiled, stored.merged_parameters(job.action, job.payload))
-
-    def _place(self, request: PlacementRequest, bound: BoundAction,
-               planned: ArtifactPlan) -> Decision:
-        """The placement engine's decision, unless a ``network:`` version the activation
-        consumes has no holder in its network now (``sources.py``: it waits, or fails, until
-        one is). A choice the locality rules refuse is left for ``artifacts.check`` to refuse,
-        naming the rule, as before."""
-        decision = self.placement.place(request, bound)
-        if not isinstance(decision, str) or not planned.consumed:
-            return decision
-        try:
-            artifacts.check(planned, self.invokers.get(decision), bound)
-        except LocalityRefused:
-            return decision
-        return sources.unreachable(planned.docs, self.invokers.states) or decision
-
-    def _request(self, job: Job, site: str | None) -> PlacementRequest:
-        return PlacementRequest(
-            action=stored.action_path(job.ns, job.action),
-            kind=stored.exec_of(job.action)["kind"],
-            memory_mb=stored.limits(job.action)["memory"],
-            namespace=job.ns,
-            annotation=stored.annotation(job.action, "edgewhisk"),
-            version=str(job.action.get("version", "0.0.1")),
-            site=site,
-        )
-
-    def place_many(self, request: PlacementRequest,
-                   bounds: Sequence[BoundAction]) -> Sequence[Decision]:
-        """A decision per bound action (a fan-out)."""
-        return self.placement.place_many(request, bounds)
-
-    async def _run_on(self, invoker: Invoker, spec: ActionSpec, value: Any,
-                      fields: dict[str, str], key: str, consumes: Sequence[Consumed] = (),
-                      produces: Sequence[Produce] = (),
-                      journaled: dict[str, Any] | None = None,
-                      charged: bool = False) -> RunOutcome:
-        """``invoker.run``, keeping the engine's state in step: ``placed`` before (in the same
-        step as the decision: nothing awaits in between), ``completed`` after, with the run
-        time and whether a container of ``key`` stays warm there (not after a failed init).
-        An invoker whose runs outlive the controller is recorded in the journal first, with
-        ``journaled`` (``artifacts.journaled``: what registering its outputs needs).
-
-        Artifacts go along only when there are some, so an invoker that predates them
-        still runs every activation without. ``charged``: placed by pending work, which
-        charged the invoker when it decided (``pending.py``)."""
-        engine = self.placement
-        extra: dict[str, Any] = {"consumes": consumes, "produces": produces} \
-            if consumes or produces else {}
-        if not charged:
-            engine.placed(invoker.id, spec.memory_mb, key)
-        run_ms: float | None = None
-        warm = False
-        try:
-            activation_id = fields["activation_id"]
-            if invoker.outlives_controller:  # recovery must find it there after a crash
-                await self.journal.placed(activation_id, invoker.id, journaled)
-            elif self.journal.placed_on(activation_id) is not None \
-                    or self.journal.pending_of(activation_id) is not None:  # moved off an edge
-                await self.journal.placed(activation_id, None)  # or no longer waiting
-            outcome = await invoker.run(spec, value, fields, **extra)
-            run_ms, warm = float(outcome.duration_ms), not outcome.init_failed
-            return outcome
-        finally:
-            engine.completed(invoker.id, spec.memory_mb, key, run_ms, warm)
-            # The pool's own account also counts idle warm containers: it wins.
-            engine.heartbeat(invoker.id, free_memory_mb=invoker.state().free_memory_mb)
-
-    def owners(self, ns: str) -> Sequence[str]:
-        """The users on record for ``ns``: owners of the invokers visible to it."""
-        return self.placement.owners(ns)
-
-    # -- one action activation --------------------------------------------------------------
-
-    def spawn(self, coro: Coroutine[Any, Any, act.ActivationRecord]) -> asyncio.Task[Any]:
-        """Run ``coro`` (one activation to its record) as a task ``close`` waits for."""
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("an activation could not be recorded", exc_info=task.exception())
-
-    async def _run(self, job: Job, activation_id: str) -> act.ActivationRecord:
-        """Place and run one action activation, then record it whatever happened."""
-        try:
-            rec = await self._execute(job, activation_id)
-        except asyncio.CancelledError:
-            if not (self._closed and self.journal.pending_of(activation_id) is not None):
-                await self.record(self.failure(job, activation_id, act.ABORTED))
-            raise  # a pending one stays accepted: the next start lets it wait again
-        except ControllerError as exc:  # e.g. an unreadable action document
-            rec = self.failure(job, activation_id, exc.message)
-        except Exception:
-            log.exception("activation %s failed inside the controller", activation_id)
-            rec = self.failure(job, activation_id, act.INTERNAL_ERROR)
-        return self._recorded(await self.journal.finish(gating.annotate(rec, job.action),
-                                                        behind=not self.journal.durable))
-
-    async def _execute(self, job: Job, activation_id: str) -> act.ActivationRecord:
-        ns, action = job.ns, job.action
-        value = stored.merged_parameters(action, job.payload)
-        init_keys = stored.init_parameters(action)
-        env = {key: value.pop(key) for key in init_keys if key in value}
-        spec = spec_of(ns, action, api_host=self.api_host, init_env=env)
-        bound = self._bound(job)
-        planned = await artifacts.plan(self.artifacts, job, bound, self.placement)
-        bound = artifacts.rekeyed(bound, planned)
-        refused = await gating.refusal(self, job, activation_id, planned, bound)
-        if refused is not None:  # a strict gate holds: refused, or its fallback's answer
-            return gating.annotate(self.failure(job, activation_id, "", refused.invoker,
-                                                response=refused.response),
-                                   action, refused.entries)
-        request = self._request(job, bound.site)
-        place = functools.partial(self._place, request, bound, planned)
-        decision = job.invoker or place()
-        waited: dict[str, Any] | None = None
-        if isinstance(decision, Unschedulable):
-            if bound.compiled.wait_s is None or job.invoker is not None \
-                    or job.in_composition:  # fan-out children and components do not wait
-                return self.failure(job, activation_id, decision.reason)
-            placed, waited = await deferred.place_or_wait(self, job, activation_id, request,
-                                                          bound, decision, place)
-            if not isinstance(placed, str):
-                return deferred.annotate(placed, waited)
-            decision = placed  # charged already: the first _run_on does not charge again
-        why = self.placement.why(request, decision, bound) \
-            if self.explain and not job.invoker and waited is None \
-            else None  # same step: the state is as decided (a wait's decision is long past)
-        invoker = self.invokers.get(decision)
-        if self.standing is not None:  # the preload predictor learns what runs where
-            self.standing.predictor.observe(ns, invoker.state(), [
-                doc["name"] for _, doc in planned.consumed
-                if doc.get("kind") == "model" and doc.get("locality") == "cloud"])
-        try:
-            artifacts.check(planned, invoker, bound)
-            produces = await artifacts.allocate(self.artifacts, job, planned)
-        except BaseException:
-            if waited is not None:
-                self.placement.completed(invoker.id, spec.memory_mb, bound.compiled.key, None,
-                                         False)
-            raise
-        fields = {
-            "namespace": ns,
-            "action_name": f"/{stored.action_path(ns, action)}",
-            "action_version": str(action.get("version", "0.0.1")),
-            "activation_id": activation_id,
-            "transaction_id": uuid.uuid4().hex,
-        }  # no "deadline": the pool sets it to /run's start + timeout, as upstream's invoker
-        if job.api_key is not None and stored.provides_api_key(action):
-            fields["api_key"] = job.api_key
-        for attempt in range(REDISPATCH_LIMIT + 1):
-            try:
-                outcome = await self._run_on(invoker, spec, value, fields,
-                                             bound.compiled.key, planned.consumes(), produces,
-                                             artifacts.journaled(planned, produces),
-                                             charged=waited is not None and attempt == 0)
-                judged = gating.judge(job, planned, produces, outcome, invoker.id)
-                await artifacts.keep(self.artifacts, planned, produces, outcome, job=job,
-                                     activation_id=activation_id, invoker=invoker,
-                                     judged=judged)
-                break
-            except TunnelError as exc:  # an edge invoker went away or failed (tunnel/)
-                if not (isinstance(exc, InvokerLost) and attempt < REDISPATCH_LIMIT
-                        and (not exc.maybe_started or stored.is_truthy(
-                            stored.annotation(action, "idempotent")))):
-                    return self.failure(job, activation_id, exc.message, invoker.id)
-                log.warning("re-dispatching %s: %s", activation_id, exc.message)
-                decision = self.placement.place(self._request(job, bound.site), bound)
-                if isinstance(decision, Unschedulable):
-                    return self.failure(job, activation_id, f"{exc.message} It could not be "
-                                         f"re-dispatched: {decision.reason}", invoker.id)
-                invoker = self.invokers.get(decision)
-                artifacts.check(planned, invoker, bound)
-            except ControllerError as exc:  # the invoker could not stage or keep an artifact
-                return self.failure(job, activation_id, exc.message, invoker.id)
-            except NamespaceRefused as exc:  # an unsandboxed invoker: its record says why
-                return self.failure(job, activation_id, str(exc), invoker.id)
-            except Exception as exc:  # ContainerError and kin: the platform failed, not the action
-                log.warning("invoker %s could not run %s: %r", invoker.id, activation_id, exc)
-                return self.failure(job, activation_id, act.RESOURCE_PROVISION_ERROR,
-                                     invoker.id)
-        entries = await gating.settle(self, job, activation_id, bound, invoker.id, judged)
-        rec = self.outcome_record(job, activation_id, spec, outcome, invoker.id)
-        if why is not None and why["invoker"] == invoker.id:  # not after a re-dispatch
-            rec["annotations"].append({"key": act.PLACEMENT, "value": why})
-        return deferred.annotate(gating.annotate(rec, action, entries), waited)
-
-    def outcome_record(self, job: Job, activation_id: str, spec: ActionSpec,
-                       outcome: RunOutcome, invoker_id: str) -> act.ActivationRecord:
-        """The record of a run that ended with ``outcome`` on ``invoker_id`` (recovery
-        records an edge run it adopted with it too)."""
-        ns, action = job.ns, job.action
-        end = now_ms()
-        run_start = end - outcome.duration_ms
-        start = run_start - (outcome.init_ms or 0)
-        response, timed_out = act.response_of(outcome, spec.timeout_ms)
-        return self._build(
-            job, activation_id, start, end, response, outcome.logs,
-            act.run_annotations(
-                path=stored.action_path(ns, action),
-                kind=spec.kind,
-                limits=stored.limits(action),
-                timeout=timed_out,
-                wait_ms=start - job.received_ms,
-                init_ms=outcome.init_ms,
-                invoker=invoker_id,
-                caused_by_composition=job.in_composition,
-                binding=job.binding,
-            ),
-        )
-
-    def failure(
-        self, job: Job, activation_id: str, message: str, invoker: str | None = None, *,
-        response: act.Response | None = None,
-    ) -> act.ActivationRecord:
-        """A whisk internal error record for an activation the platform could not run (or
-        the ``response`` given: a strict gate's fallback answered in its place)."""
-        now = now_ms()
-        kind = (job.action.get("exec") or {}).get("kind", "unknown")
-        return self._build(
-            job, activation_id, now, now, response or act.whisk_error(message), [],
-            act.run_annotations(
-                path=stored.action_path(job.ns, job.action),
-                kind=kind if isinstance(kind, str) else "unknown",
-                limits=stored.limits(job.action),
-                timeout=False,
-                wait_ms=now - job.received_ms,
-                init_ms=None,
-                invoker=invoker,
-                caused_by_composition=job.in_composition,
-                binding=job.binding,
-            ),
-        )
-
-    @staticmethod
-    def _build(
-        job: Job,
-        activation_id: str,
-        start: int,
-        end: int,
-        response: act.Response,
-        logs: list[str],
-        annotations: list[act.Annotation],
-    ) -> act.ActivationRecord:
-        return act.record(
-            namespace=job.ns,
-            name=job.action.get("name", ""),
-            version=str(job.action.get("version", "0.0.1")),
-            subject=job.subject,
-            activation_id=activation_id,
-            start=start,
-            end=end,
-            response=response,
-            logs=logs,
-            annotations=annotations,
-            cause=job.cause,
-        )

@@ -24,7 +24,7 @@ from edgewhisk_devkit import alive as running
 from edgewhisk_devkit import edgewhisk_command as edgewhisk
 
 __all__ = ["GUEST_KEY", "Client", "Controller", "composer", "create_action", "create_namespace",
-           "edgewhisk", "js_scenario", "running", "started", "wskprops_env"]
+           "edgewhisk", "js_scenario", "refused_options", "running", "started", "wskprops_env"]
 
 ROOT = Path(__file__).resolve().parents[3]
 NODE_MODULES = ROOT / ".services" / "node_modules"
@@ -94,6 +94,16 @@ def wskprops_env(controller: Controller, folder: Path) -> dict[str, str]:
     props = folder / "wskprops"
     props.write_text(f"APIHOST={controller.api_host}\nAUTH={controller.auth}\n")
     return {**os.environ, "WSK_CONFIG_FILE": str(props)}
+
+
+def refused_options(data: Path, *options: str) -> str:
+    """``edgewhisk controller OPTIONS --data DATA``, which must exit 2 having created
+    nothing: its stderr (the refusal)."""
+    done = subprocess.run(edgewhisk("controller", *options, "--data", str(data)),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert not data.exists()
+    return done.stderr
 
 
 def started(data: Path, *extra: str) -> Iterator[Controller]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from edgewhisk_devkit import edgewhisk_command
 
-from ..api.harness import Controller, create_namespace
+from ..api.harness import Controller, create_namespace, refused_options
 
 
 def lines(controller: Controller) -> list[dict[str, Any]]:
@@ -54,8 +54,4 @@ def test_creating_a_namespace_is_audited(tmp_path: Path) -> None:
 
 
 def test_an_unknown_log_format_is_refused(tmp_path: Path) -> None:
-    done = subprocess.run(edgewhisk_command("controller", "--log-format", "xml", "--data",
-                                            str(tmp_path / "d")),
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and "invalid choice: 'xml'" in done.stderr
-    assert not (tmp_path / "d").exists()
+    assert "invalid choice: 'xml'" in refused_options(tmp_path / "d", "--log-format", "xml")
