@@ -8,7 +8,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test host lint lint-ruff lint-mypy bench-runtime image clean
+.PHONY: demo test test-fleet host lint lint-ruff lint-mypy bench-runtime image clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,9 +54,16 @@ demo: $(STAMP) $(NPM_STAMP)
 	$(VENV)/bin/edgewhisk demo --flow
 
 # Each test once: on numpy 2 (.venv-core) unless it needs MXNet, else on the ai extra (.venv).
+# The fleet test is not among them (it takes minutes): `make test-fleet` runs it.
 test: $(STAMP) $(CORE_STAMP) host $(NPM_STAMP)
-	$(CORE_PY) -m pytest -m "not mxnet"
-	$(PY) -m pytest -m mxnet
+	$(CORE_PY) -m pytest -m "not mxnet and not fleet"
+	$(PY) -m pytest -m "mxnet and not fleet"
+
+# ansible/site.yml against three hosts booting systemd in podman containers inside the NAT
+# topology's network namespaces (tests/fleet): a controller with CouchDB, two edge devices.
+# About 5 minutes; the hosts' image is built on the runtime image's base (debootstrapped once).
+test-fleet: $(CORE_STAMP) host $(NPM_STAMP)
+	$(CORE_PY) -m pytest -m fleet tests/fleet
 
 # Lint (CI runs it before the tests; .pre-commit-config.yaml runs the same two targets):
 # ruff over every Python folder, mypy over every import package, and mypy --strict over the

@@ -72,10 +72,10 @@ def common_vars(tmp_path: Path) -> dict[str, Any]:
     """Install nothing, create no user, render units into tmp_path and start none."""
     return {
         "edgewhisk_become": False, "ansible_python_interpreter": sys.executable,
-        "service_manager": "none", "systemd_unit_dir": str(tmp_path / "units"),
+        "edgewhisk_service_manager": "none", "edgewhisk_systemd_unit_dir": str(tmp_path / "units"),
         "edgewhisk_prefix": str(tmp_path / "prefix"), "edgewhisk_install": False,
         "edgewhisk_bin": str(EDGEWHISK), "edgewhisk_create_user": False,
-        "edgewhisk_user": "root", "edgewhisk_group": "root",
+        "edgewhisk_user": "root", "edgewhisk_group": "root", "edgewhisk_system_packages": [],
     }
 
 
@@ -152,6 +152,9 @@ def test_edge_invoker_playbook_gets_a_token_and_its_unit_registers_the_agent(
     command = exec_start(fields)
     assert command[:2] == [str(EDGEWHISK), "invoker"]
     assert "--token" not in command  # the token comes from the EnvironmentFile
+    # the sandbox, one directive a line (tests/fleet checks that systemd applies it)
+    assert (fields["NoNewPrivileges"], fields["ProtectSystem"]) == ("yes", "strict")
+    assert fields["ReadWritePaths"] == str(tmp_path / "prefix" / "state")
     env_file = Path(fields["EnvironmentFile"])
     assert env_file.stat().st_mode & 0o777 == 0o600
 
