@@ -5,12 +5,14 @@ What the demo, the benchmarks and the test harnesses need, in one place: a contr
 (:class:`Controller`), edge agents (``edgewhisk invoker``) that are ready when they registered
 (:class:`Agent`, :class:`Fleet`), each stopped by its pid (SIGTERM, then SIGKILL) with its log
 kept for the message of a failed start (:class:`StartError`), a client bound to the
-controller (:meth:`Controller.client`), a TCP relay whose link can be cut (:class:`Relay`:
+controller (:meth:`Controller.client`), several controllers on one store (:class:`Cluster`), a TCP
+relay whose link can be cut (:class:`Relay`:
 a device out of coverage), and a Redis for Composer's ``parallel``/``map`` (:class:`Redis`).
 It imports only :mod:`edgewhisk_client` and :mod:`edgewhisk_runtime`.
 """
 
 from .agent import Agent, tunnel_url
+from .cluster import Cluster
 from .controller import UNLIMITED, Controller
 from .exceptions import StartError
 from .fleet import AgentSpec, Fleet
@@ -19,7 +21,7 @@ from .redis import Redis
 from .relay import Relay
 
 __all__ = [
-    "UNLIMITED", "Agent", "AgentSpec", "Child", "Controller", "Fleet", "Redis", "Relay",
+    "UNLIMITED", "Agent", "AgentSpec", "Child", "Cluster", "Controller", "Fleet", "Redis", "Relay",
     "StartError",
     "alive",
     "children", "descendants", "edgewhisk_command", "tunnel_url",
