@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from edgewhisk_runtime import workdirs
@@ -26,7 +26,7 @@ from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 from edgewhisk_runtime.containers.sdk import import_docker
 
-from . import catalog, console, observe, tunnel
+from . import catalog, cluster, console, observe, tunnel
 from .api import RESOURCES
 from .artifacts import ArtifactRegistry
 from .auth import Authenticator, ensure_guest
@@ -115,6 +115,8 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
                                artifacts=app[REGISTRY])
         app[tunnel.TUNNEL] = hub  # edge invokers join the registry through it
         opened.push_async_callback(hub.shutdown)
+        if config.cluster_redis is not None:  # several controllers as one
+            opened.push_async_callback(await _join_cluster(app, hub, placement, port))
         dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port),
                                 artifacts=app[REGISTRY], durable=config.durable,
                                 composer_redis=config.composer_redis,
@@ -133,6 +135,22 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         opened.push_async_callback(alarms.close)
         await alarms.start()
         yield
+
+
+async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
+                        placement: PlacementEngine,
+                        port: int | None) -> Callable[[], Awaitable[None]]:
+    """Publish this controller's devices and follow its peers' (``cluster/``); the close."""
+    config = app[CONFIG]
+    assert config.cluster_redis is not None
+    node = cluster.open_node(config.cluster_redis,
+                             config.cluster_id or f"{config.host}-{port or config.port}",
+                             hub.registry, placement,
+                             lambda: [d for d in hub.devices.values() if d.online])
+    hub.displace = node.displace
+    await node.start()
+    app[cluster.NODE] = node
+    return node.close
 
 
 def _sweep(config: ControllerConfig) -> None:

@@ -1,0 +1,99 @@
+"""ClusterNode: this controller as one of several sharing one CouchDB and one Redis.
+
+It runs three loops for the controller's life: publishing its devices and following its
+peers' (``membership.py``), serving the activations others send for the devices it holds, and
+reading the answers to those it sent (``routing.py``). Redis errors are logged and retried
+each period: a controller whose Redis is away keeps serving its own devices, and its peers
+see it gone until it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
+
+from aiohttp import web
+
+from ..invokers.interface import Invoker
+from ..invokers.registry import InvokerRegistry
+from ..placement.interface import PlacementEngine
+from . import keys
+from .membership import PUBLISH_S, Membership
+from .routing import Routing
+
+log = logging.getLogger(__name__)
+
+RETRY_S = 1.0  # after a Redis error, before the loop tries again
+
+
+class ClusterNode:
+    def __init__(self, me: str, redis: Any, registry: InvokerRegistry,
+                 engine: PlacementEngine, devices: Callable[[], Iterable[Invoker]]) -> None:
+        """``devices``: the online devices whose tunnels this controller holds now."""
+        self.me = me
+        self.redis = redis
+        self.devices = devices
+        self.routing = Routing(me, redis, self._device)
+        self.membership = Membership(me, registry, engine, self.routing,
+                                     local=lambda: [d.state() for d in devices()],
+                                     is_local=lambda id: self._device(id) is not None)
+        self.membership.on_gone.append(self.routing.holder_gone)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _device(self, id: str) -> Invoker | None:
+        return next((d for d in self.devices() if d.id == id), None)
+
+    @property
+    def live(self) -> tuple[str, ...]:
+        """The live controllers' ids, sorted (this one included)."""
+        return self.membership.live
+
+    def displace(self, id: str) -> None:
+        """A device registered here: its peer entry (a previous holder's) goes."""
+        self.membership.displace(id)
+
+    async def start(self) -> None:
+        """Join: publish, read the others once, then run the loops."""
+        await self.membership.publish(self.redis)
+        await self.membership.refresh(self.redis)
+        self._tasks = [asyncio.create_task(self._forever(f, "serving runs"))
+                       for f in (self.routing.serve, self.routing.read_replies)]
+        self._tasks.append(asyncio.create_task(self._forever(self._follow, "membership")))
+
+    async def _follow(self) -> None:
+        while True:
+            await self.membership.publish(self.redis)
+            await self.membership.refresh(self.redis)
+            await asyncio.sleep(PUBLISH_S)
+
+    async def _forever(self, loop: Callable[[], Coroutine[Any, Any, None]], what: str) -> None:
+        while True:
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # redis' connection errors and kin: log, retry
+                log.warning("cluster %s: %s; retrying in %g s", what, exc, RETRY_S)
+                await asyncio.sleep(RETRY_S)
+
+    async def close(self) -> None:
+        """Leave: stop the loops, remove this controller's entry, close the connection."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.routing.close()
+        with contextlib.suppress(Exception):
+            await self.redis.hdel(keys.MEMBERS, self.me)
+            await self.redis.delete(keys.alive(self.me))
+        await self.redis.aclose()
+
+
+
+
+NODE = web.AppKey("cluster", ClusterNode)
+"""The application's node (set when the controller starts with ``--cluster-redis``)."""

@@ -1,0 +1,162 @@
+"""Routing: activations sent to the controller holding a device's tunnel, and their answers,
+over Redis Streams.
+
+Why streams and a consumer group: an entry of ``runs:HOLDER`` stays pending in the group until
+the holder has answered it (``XACK`` after the reply is written), so what a holder read and
+never answered is visible to the others (``XPENDING``) when it dies; replies go to
+``replies:REQUESTER``, read by that controller alone. The requester waits for the reply at most
+the action's time limit plus the tunnel's grace, like a direct ``RemoteInvoker``, and a holder
+that is gone ends the wait at once with ``InvokerLost`` (maybe started: an idempotent action is
+placed again, any other is recorded as a whisk internal error, never run twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from edgewhisk_runtime.containers import RunOutcome
+from edgewhisk_tunnel import ProtocolError, Result, Run, decode, encode
+
+from ..invokers.interface import Invoker
+from ..tunnel.exceptions import InvokerLost, TunnelError
+from ..tunnel.twins import run_outcome
+from . import keys
+from .peer import PeerInvoker
+from .wire import action_spec, outcome_of
+
+log = logging.getLogger(__name__)
+
+READ_BLOCK_MS = 1000
+BATCH = 64
+REPLIES_KEPT = 10_000
+"""Replies a stream keeps (approximately): a requester reads its own at once."""
+
+_Waiting = tuple[str, "asyncio.Future[tuple[str, str]]", str]  # holder, reply, device id
+
+
+class Routing:
+    def __init__(self, me: str, redis: Any, device: Callable[[str], Invoker | None]) -> None:
+        """``device``: the online device of this controller with that id, if any."""
+        self.me = me
+        self.redis = redis
+        self.device = device
+        self.waiting: dict[str, _Waiting] = {}  # activation id -> what waits for its reply
+        self.served = 0
+        self.forwarded = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- the requester's side ---------------------------------------------------------------
+
+    async def forward(self, peer: PeerInvoker, activation_id: str, frame: str,
+                      patience_s: float) -> RunOutcome:
+        """Send ``frame`` to ``peer``'s holder; its outcome, or the error it ended with."""
+        future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
+        self.waiting[activation_id] = (peer.holder, future, peer.id)
+        try:
+            try:
+                await self.redis.xadd(keys.runs(peer.holder),
+                                      {"frame": frame, "device": peer.id, "reply": self.me})
+            except Exception as exc:  # redis' errors: it never left this controller
+                raise InvokerLost(peer.id, f"the cluster's Redis failed: {exc}",
+                                  maybe_started=False) from None
+            self.forwarded += 1
+            try:
+                kind, text = await asyncio.wait_for(asyncio.shield(future), patience_s)
+            except TimeoutError:
+                raise InvokerLost(peer.id, f"no answer from controller {peer.holder} within "
+                                           f"{patience_s:g} s") from None
+        finally:
+            self.waiting.pop(activation_id, None)
+        return _answer(peer.id, kind, text)
+
+    def holder_gone(self, holder: str) -> None:
+        """``holder`` stopped renewing: what waits for its answers is lost (maybe started)."""
+        for waited_on, future, device in list(self.waiting.values()):
+            if waited_on == holder and not future.done():
+                future.set_exception(InvokerLost(device, f"its controller {holder} is gone"))
+
+    async def read_replies(self) -> None:
+        """The loop reading this controller's reply stream (from its start: older replies
+        were for a previous run of this id, whose waits are gone)."""
+        stream = keys.replies(self.me)
+        await self.redis.delete(stream)
+        last = "0-0"
+        while True:
+            found = await self.redis.xread({stream: last}, count=BATCH, block=READ_BLOCK_MS)
+            for _, entries in found or ():
+                for entry_id, fields in entries:
+                    last = entry_id
+                    waiting = self.waiting.get(fields.get("id", ""))
+                    if waiting is not None and not waiting[1].done():
+                        waiting[1].set_result((fields["kind"], fields["text"]))
+
+    # -- the holder's side ------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """The loop reading what others sent for the devices this controller holds."""
+        stream = keys.runs(self.me)
+        try:
+            await self.redis.xgroup_create(stream, keys.GROUP, id="$", mkstream=True)
+        except Exception as exc:  # BUSYGROUP: it exists from a previous run
+            if "BUSYGROUP" not in str(exc):
+                raise
+        while True:
+            found = await self.redis.xreadgroup(keys.GROUP, self.me, {stream: ">"},
+                                                count=BATCH, block=READ_BLOCK_MS)
+            for _, entries in found or ():
+                for entry_id, fields in entries:
+                    task = asyncio.create_task(self._run(stream, entry_id, fields))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, stream: str, entry_id: str, fields: dict[str, str]) -> None:
+        try:
+            message = decode(fields["frame"])
+            if not isinstance(message, Run):
+                raise ProtocolError(f"a {message.TYPE} where a run was expected")
+        except (ProtocolError, KeyError) as exc:
+            log.error("cluster: dropped a malformed run from %s: %s", fields.get("reply"), exc)
+            await self.redis.xack(stream, keys.GROUP, entry_id)
+            return
+        kind, text = await self._outcome(fields.get("device", ""), message)
+        await self.redis.xadd(keys.replies(fields["reply"]),
+                              {"id": message.activation_id, "kind": kind, "text": text},
+                              maxlen=REPLIES_KEPT, approximate=True)
+        await self.redis.xack(stream, keys.GROUP, entry_id)
+        self.served += 1
+
+    async def _outcome(self, device_id: str, run: Run) -> tuple[str, str]:
+        device = self.device(device_id)
+        if device is None:
+            return "unsent", f"it is not connected to controller {self.me}"
+        try:
+            outcome = await device.run(action_spec(run.spec), run.value, run.fields,
+                                       consumes=run.consumes, produces=run.produces)
+        except InvokerLost as exc:
+            return ("lost" if exc.maybe_started else "unsent"), exc.why
+        except TunnelError as exc:
+            return "failed", exc.message
+        except Exception as exc:  # staging and kin: the requester records it as whisk error
+            return "failed", str(exc)
+        return "outcome", encode(Result(run.activation_id, outcome=outcome_of(outcome)))
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+
+
+def _answer(device: str, kind: str, text: str) -> RunOutcome:
+    """The reply's outcome, or the exception the holder's invoker raised, raised again."""
+    if kind == "outcome":
+        result = decode(text)
+        if isinstance(result, Result) and result.outcome is not None:
+            return run_outcome(result.outcome)
+        raise TunnelError(device, f"a malformed answer about invoker {device!r}")
+    if kind in ("lost", "unsent"):
+        raise InvokerLost(device, text, maybe_started=kind == "lost")
+    raise TunnelError(device, text)
