@@ -29,7 +29,8 @@ from edgewhisk_runtime.containers.sdk import import_docker
 from . import catalog, cluster, console, observe, tunnel
 from .api import RESOURCES
 from .artifacts import ArtifactRegistry
-from .auth import Authenticator, ensure_guest
+from .artifacts.registry import ARTIFACTS
+from .auth import SUBJECTS, Authenticator, ensure_guest
 from .blobs import BlobStore, LoggedBlobStore, open_blobs
 from .config import ControllerConfig
 from .dispatch import Dispatcher, recover
@@ -43,6 +44,7 @@ from .observe import http as observe_http
 from .observe.access import access_middleware
 from .placement import Engine, PlacementEngine
 from .stores import open_store
+from .stores.couchdb import CouchDBStore
 
 log = logging.getLogger("edgewhisk_controller")
 
@@ -148,9 +150,18 @@ async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
                              hub.registry, placement,
                              lambda: [d for d in hub.devices.values() if d.online])
     hub.displace = node.displace
+    store = app[STORE]
+    assert isinstance(store, CouchDBStore)  # config.py: --cluster-redis needs --db http://
+    feed = cluster.Follower(store, {ARTIFACTS: app[REGISTRY].changed,
+                                    SUBJECTS: app[AUTHENTICATOR].changed})
+    await feed.start()  # the others' writes from here on (earlier ones are in the store)
     await node.start()
     app[cluster.NODE] = node
-    return node.close
+
+    async def leave() -> None:
+        await node.close()
+        await feed.close()
+    return leave
 
 
 def _sweep(config: ControllerConfig) -> None:

@@ -21,6 +21,7 @@ from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import PlacementEngine
 from . import keys
+from .exceptions import ClusterUnavailable
 from .membership import PUBLISH_S, Membership
 from .routing import Routing
 
@@ -31,9 +32,12 @@ RETRY_S = 1.0  # after a Redis error, before the loop tries again
 
 class ClusterNode:
     def __init__(self, me: str, redis: Any, registry: InvokerRegistry,
-                 engine: PlacementEngine, devices: Callable[[], Iterable[Invoker]]) -> None:
-        """``devices``: the online devices whose tunnels this controller holds now."""
+                 engine: PlacementEngine, devices: Callable[[], Iterable[Invoker]], *,
+                 where: str = "") -> None:
+        """``devices``: the online devices whose tunnels this controller holds now;
+        ``where``: the Redis, as error messages name it (no password)."""
         self.me = me
+        self.where = where
         self.redis = redis
         self.devices = devices
         self.routing = Routing(me, redis, self._device)
@@ -57,8 +61,14 @@ class ClusterNode:
 
     async def start(self) -> None:
         """Join: publish, read the others once, then run the loops."""
-        await self.membership.publish(self.redis)
-        await self.membership.refresh(self.redis)
+        try:
+            await self.membership.publish(self.redis)
+            await self.membership.refresh(self.redis)
+        except Exception as exc:  # redis' connection and authentication errors
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
+            raise ClusterUnavailable(f"the cluster's Redis at {self.where} cannot be "
+                                     f"reached: {exc}") from None
         self._tasks = [asyncio.create_task(self._forever(f, "serving runs"))
                        for f in (self.routing.serve, self.routing.read_replies)]
         self._tasks.append(asyncio.create_task(self._forever(self._follow, "membership")))

@@ -305,8 +305,7 @@ class TunnelHub:
         """Devices another controller of the cluster holds (``where: peer``), last."""
         return [invoker.status() for invoker in sorted(self.registry, key=lambda i: i.id)
                 if not isinstance(invoker, (LocalInvoker, RemoteInvoker))
-                and namespace in (invoker.state().namespaces or {namespace})
-                and callable(getattr(invoker, "status", None))]
+                and namespace in (invoker.state().namespaces or {namespace})]
 
     # -- registry and engine ----------------------------------------------------------------
 
