@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 from edgewhisk_runtime import workdirs
@@ -29,8 +29,7 @@ from edgewhisk_runtime.containers.sdk import import_docker
 from . import catalog, cluster, console, observe, tunnel
 from .api import RESOURCES
 from .artifacts import ArtifactRegistry
-from .artifacts.registry import ARTIFACTS
-from .auth import SUBJECTS, Authenticator, ensure_guest
+from .auth import Authenticator, ensure_guest
 from .blobs import BlobStore, LoggedBlobStore, open_blobs
 from .config import ControllerConfig
 from .dispatch import Dispatcher, recover
@@ -44,7 +43,6 @@ from .observe import http as observe_http
 from .observe.access import access_middleware
 from .placement import Engine, PlacementEngine
 from .stores import open_store
-from .stores.couchdb import CouchDBStore
 
 log = logging.getLogger("edgewhisk_controller")
 
@@ -117,8 +115,6 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
                                artifacts=app[REGISTRY])
         app[tunnel.TUNNEL] = hub  # edge invokers join the registry through it
         opened.push_async_callback(hub.shutdown)
-        if config.cluster_redis is not None:  # several controllers as one
-            opened.push_async_callback(await _join_cluster(app, hub, placement, port))
         dispatcher = Dispatcher(store, registry, placement, api_host=config.url(port),
                                 artifacts=app[REGISTRY], durable=config.durable,
                                 composer_redis=config.composer_redis,
@@ -130,7 +126,13 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         dispatcher.on_record.append(app[console.EVENTS].recorded)  # the console's live list
         hub.offline_work = OfflineService(  # devices cut off
             store, api_host=config.url(port), artifacts=app[REGISTRY])
-        await recover(dispatcher, hub.reclaim)  # what the last run accepted and left unfinished
+        owned = None
+        if config.cluster_redis is not None:  # several controllers as one
+            joined = await _join_cluster(app, hub, placement, dispatcher, port)
+            opened.push_async_callback(joined.leave)
+            owned = joined.owned
+        # what the last run accepted and left unfinished (in a cluster: its own)
+        await recover(dispatcher, hub.reclaim, owned=owned)
         throttle = app[THROTTLE]
         app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits
             store, dispatcher, lambda ns: throttle.fire(ns, config.limits_for(ns)))
@@ -140,28 +142,21 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
 
 
 async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
-                        placement: PlacementEngine,
-                        port: int | None) -> Callable[[], Awaitable[None]]:
-    """Publish this controller's devices and follow its peers' (``cluster/``); the close."""
+                        placement: PlacementEngine, dispatcher: Dispatcher,
+                        port: int | None) -> cluster.Joined:
+    """Publish this controller's devices, follow its peers' and the others' writes
+    (``cluster/``); stamp what it accepts with its id."""
     config = app[CONFIG]
     assert config.cluster_redis is not None
-    node = cluster.open_node(config.cluster_redis,
-                             config.cluster_id or f"{config.host}-{port or config.port}",
-                             hub.registry, placement,
-                             lambda: [d for d in hub.devices.values() if d.online])
-    hub.displace = node.displace
-    store = app[STORE]
-    assert isinstance(store, CouchDBStore)  # config.py: --cluster-redis needs --db http://
-    feed = cluster.Follower(store, {ARTIFACTS: app[REGISTRY].changed,
-                                    SUBJECTS: app[AUTHENTICATOR].changed})
-    await feed.start()  # the others' writes from here on (earlier ones are in the store)
-    await node.start()
+    me = config.cluster_id or f"{config.host}-{port or config.port}"
+    node = cluster.joining(config.cluster_redis, me, hub, placement)
+    dispatcher.journal.owner = me
+    joined = await cluster.join(
+        node, store=app[STORE], hub=hub, artifacts=app[REGISTRY],
+        authenticator=app[AUTHENTICATOR],
+        recover=lambda owned: recover(dispatcher, hub.reclaim, owned=owned))
     app[cluster.NODE] = node
-
-    async def leave() -> None:
-        await node.close()
-        await feed.close()
-    return leave
+    return joined
 
 
 def _sweep(config: ControllerConfig) -> None:

@@ -11,27 +11,11 @@ Records are written by the controller that accepted the invoke, as for any invok
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from urllib.parse import urlsplit, urlunsplit
-
-from ..invokers.interface import Invoker
-from ..invokers.registry import InvokerRegistry
-from ..placement.interface import PlacementEngine
 from .changes import Follower
 from .exceptions import ClusterUnavailable
+from .join import Joined, join, joining, open_node
 from .node import NODE, ClusterNode
 from .peer import PeerInvoker
 
-__all__ = ["NODE", "ClusterNode", "ClusterUnavailable", "Follower", "PeerInvoker", "open_node"]
-
-
-def open_node(url: str, me: str, registry: InvokerRegistry, engine: PlacementEngine,
-              devices: Callable[[], Iterable[Invoker]]) -> ClusterNode:
-    """A node on the Redis at ``url`` (redis-py's asyncio client, imported only here: a
-    controller without ``--cluster-redis`` never needs it)."""
-    import redis.asyncio
-
-    parts = urlsplit(url)
-    where = urlunsplit((parts.scheme, f"{parts.hostname}:{parts.port or 6379}", "", "", ""))
-    client = redis.asyncio.from_url(url, decode_responses=True)
-    return ClusterNode(me, client, registry, engine, devices, where=where)
+__all__ = ["NODE", "ClusterNode", "ClusterUnavailable", "Follower", "Joined", "PeerInvoker",
+           "join", "joining", "open_node"]

@@ -10,6 +10,12 @@ GROUP = "holder"
 so a controller that dies holding some leaves them to be claimed)."""
 
 
+def client_name(controller: str) -> str:
+    """The name of ``controller``'s connections to Redis (``CLIENT SETNAME``): they close
+    when its process dies, which the others see at once in ``CLIENT LIST``."""
+    return f"edgewhisk-cluster-{controller}"
+
+
 def alive(controller: str) -> str:
     """A key that exists while ``controller`` lives (it renews it before it expires)."""
     return f"{PREFIX}alive:{controller}"
@@ -23,3 +29,8 @@ def runs(controller: str) -> str:
 def replies(controller: str) -> str:
     """The stream of answers to the activations ``controller`` forwarded."""
     return f"{PREFIX}replies:{controller}"
+
+
+def takeover(controller: str) -> str:
+    """Who claimed the work ``controller`` left when it died (``SET NX``)."""
+    return f"{PREFIX}takeover:{controller}"

@@ -1,9 +1,11 @@
 """Membership: which controllers live and which devices each one's tunnels hold.
 
-Why a hash and expiring keys in Redis: every controller writes its own entry (the devices it
-holds, with their placement state) every ``PUBLISH_S`` and renews a key that expires after
-``ALIVE_S``; a controller that dies stops renewing it, so the others see it gone within
-``ALIVE_S`` with no election and no home-made failure detector. What the others publish
+Why a hash, expiring keys and named connections in Redis: every controller writes its own
+entry (the devices it holds, with their placement state) every ``PUBLISH_S``, renews a key
+that expires after ``ALIVE_S`` and names its connections (``keys.client_name``). A controller
+whose process dies loses its connections at once (the kernel closes them), which the others
+read in ``CLIENT LIST`` on their next refresh; one whose host or link dies stops renewing, and
+is gone after ``ALIVE_S``: no election and no home-made failure detector. What the others publish
 becomes :class:`~.peer.PeerInvoker`s in this controller's registry and placement engine; a
 device that registers here displaces its peer entry (the hub asks, ``displace``), and one whose
 controller is gone leaves until it registers again somewhere.
@@ -47,7 +49,9 @@ class Membership:
         self.is_local = is_local
         self.peers: dict[str, PeerInvoker] = {}
         self.live: tuple[str, ...] = (me,)
-        self.on_gone: list[Callable[[str], None]] = []  # a controller stopped renewing
+        self._first = True
+        self.on_gone: list[Callable[[str], None]] = []  # a controller died or left
+        self.last_holder: dict[str, str] = {}  # device id -> the controller that held it
 
     async def publish(self, redis: Any) -> None:
         devices = [state_json(state) for state in self.local()]
@@ -61,18 +65,28 @@ class Membership:
         members: dict[str, str] = await redis.hgetall(keys.MEMBERS)
         others = sorted(m for m in members if m != self.me)
         flags = await redis.mget([keys.alive(m) for m in others]) if others else []
-        live = [m for m, flag in zip(others, flags, strict=True) if flag]
-        gone = set(self.live) - set(live) - {self.me}
+        connected = await self.connected(redis)
+        live = [m for m, flag in zip(others, flags, strict=True)
+                if flag and keys.client_name(m) in connected]
+        known = set(members) if self._first else set(self.live)  # dead before we started too
+        self._first = False
+        gone = known - set(live) - {self.me}
         self.live = tuple(sorted([self.me, *live]))
         for member in gone:
-            log.warning("controller %s is gone (no renewal within %g s)", member, ALIVE_S)
+            log.warning("controller %s is gone", member)
             for callback in self.on_gone:
                 callback(member)
         wanted: dict[str, tuple[str, InvokerState]] = {}
         for member in live:
             for plain in json.loads(members[member]).get("devices", ()):
                 wanted[plain["id"]] = (member, state_of(plain))
+                self.last_holder[plain["id"]] = member
         self._follow(wanted)
+
+    @staticmethod
+    async def connected(redis: Any) -> set[str]:
+        """The names of the connections Redis holds now (a killed controller's are gone)."""
+        return {str(c.get("name")) for c in await redis.client_list()}
 
     def _follow(self, wanted: dict[str, tuple[str, InvokerState]]) -> None:
         for id in list(self.peers):

@@ -24,6 +24,7 @@ from . import keys
 from .exceptions import ClusterUnavailable
 from .membership import PUBLISH_S, Membership
 from .routing import Routing
+from .takeover import Takeover
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ class ClusterNode:
         self.membership = Membership(me, registry, engine, self.routing,
                                      local=lambda: [d.state() for d in devices()],
                                      is_local=lambda id: self._device(id) is not None)
+        self.takeover = Takeover(me, redis)
         self.membership.on_gone.append(self.routing.holder_gone)
+        self.membership.on_gone.append(self.takeover.later)
         self._tasks: list[asyncio.Task[None]] = []
 
     def _device(self, id: str) -> Invoker | None:
@@ -55,8 +58,17 @@ class ClusterNode:
         """The live controllers' ids, sorted (this one included)."""
         return self.membership.live
 
-    def displace(self, id: str) -> None:
-        """A device registered here: its peer entry (a previous holder's) goes."""
+    async def arriving(self, id: str) -> None:
+        """Device ``id`` registers here (``TunnelHub.arriving``): if the controller that
+        held it died, take its work over first (the device's results are then reclaimed
+        here); its peer entry goes either way."""
+        holder = self.membership.last_holder.get(id)
+        if holder is not None and holder != self.me:
+            try:
+                if keys.client_name(holder) not in await self.membership.connected(self.redis):
+                    await self.takeover.take_over(holder)
+            except Exception:  # Redis away: the membership loop's takeover will do
+                log.exception("taking over controller %s for device %s failed", holder, id)
         self.membership.displace(id)
 
     async def start(self) -> None:
@@ -97,6 +109,7 @@ class ClusterNode:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.routing.close()
+        await self.takeover.close()
         with contextlib.suppress(Exception):
             await self.redis.hdel(keys.MEMBERS, self.me)
             await self.redis.delete(keys.alive(self.me))

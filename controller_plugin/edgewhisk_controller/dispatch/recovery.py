@@ -68,11 +68,16 @@ class Recovered:
     stale: int = 0
 
 
-async def recover(dispatcher: Dispatcher, reclaim: Reclaim | None = None) -> Recovered:
-    """Finish what the previous run accepted (see the module docstring)."""
+async def recover(dispatcher: Dispatcher, reclaim: Reclaim | None = None, *,
+                  owned: Callable[[Doc], bool] | None = None) -> Recovered:
+    """Finish what the previous run accepted (see the module docstring). ``owned``: which
+    accepted documents are this controller's to finish (several controllers on one store:
+    its own at a restart, a dead one's when it takes over, ``cluster/takeover.py``)."""
     store, done = dispatcher.store, Recovered()
     failures: list[act.ActivationRecord] = []
     for doc in await store.list(act.ACCEPTED):
+        if owned is not None and not owned(doc):
+            continue
         activation_id = doc["_id"]
         if await get_or_none(store, act.COLLECTION, activation_id) is not None:
             await store.write_many([Write(act.ACCEPTED, doc, delete=True)])

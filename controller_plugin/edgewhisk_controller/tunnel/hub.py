@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -93,9 +93,10 @@ class TunnelHub:
                                                  asyncio.Future[RunOutcome]]]] = {}
         self._reclaim_timer: asyncio.TimerHandle | None = None
         self.offline_work: OfflineHandler | None = None
-        self.displace: Callable[[str], None] | None = None
-        """Told the id of every device registering here (the cluster: another controller's
-        entry for the same device, which held it before, gives way)."""
+        self.arriving: Callable[[str], Awaitable[None]] | None = None
+        """Awaited with the id of every device registering here, before its ``register`` is
+        handled (the cluster: another controller's entry for the same device gives way, and
+        the work of a dead controller that held it is taken over, to be reclaimed here)."""
 
     # -- offline work -----------------------------------------------------------------------
 
@@ -165,9 +166,9 @@ class TunnelHub:
             raise ProtocolError("the controller is shutting down", CloseCode.GOING_AWAY)
         if session.closing:
             raise ProtocolError("the connection is closing", CloseCode.POLICY_VIOLATION)
+        if self.arriving is not None:
+            await self.arriving(token.id)
         device = self.devices.get(token.id)
-        if self.displace is not None:
-            self.displace(token.id)
         if token.id in self.registry and self.registry.get(token.id) is not device:
             raise ProtocolError(f"invoker id {token.id!r} is taken by another invoker",
                                 CloseCode.POLICY_VIOLATION)
