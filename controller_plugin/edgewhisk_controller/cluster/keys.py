@@ -34,3 +34,8 @@ def replies(controller: str) -> str:
 def takeover(controller: str) -> str:
     """Who claimed the work ``controller`` left when it died (``SET NX``)."""
     return f"{PREFIX}takeover:{controller}"
+
+
+def claims(device: str) -> str:
+    """A device's memory as every controller claims it (``claims.py``)."""
+    return f"{PREFIX}claims:{device}"

@@ -13,6 +13,7 @@ controller is gone leaves until it registers again somewhere.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -22,6 +23,7 @@ from typing import Any
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import InvokerState, PlacementEngine
 from . import keys
+from .claims import Claims
 from .peer import Forwarder, PeerInvoker
 from .wire import dumps, state_json, state_of
 
@@ -38,9 +40,12 @@ _COLUMNS = tuple(f for f in InvokerState.__dataclass_fields__ if f != "id")
 class Membership:
     def __init__(self, me: str, registry: InvokerRegistry, engine: PlacementEngine,
                  forwarder: Forwarder, local: Callable[[], Iterable[InvokerState]],
-                 is_local: Callable[[str], bool]) -> None:
+                 is_local: Callable[[str], bool],
+                 use: Callable[[str], int] = lambda id: 0) -> None:
         """``local``: the states of the devices this controller holds now; ``is_local``:
-        whether an id is one of them (it then wins over a peer's stale entry)."""
+        whether an id is one of them (it then wins over a peer's stale entry); ``use``: the
+        memory this controller's own placements hold on one (``claims.py``)."""
+        self.use = use
         self.me = me
         self.registry = registry
         self.engine = engine
@@ -54,8 +59,11 @@ class Membership:
         self.last_holder: dict[str, str] = {}  # device id -> the controller that held it
 
     async def publish(self, redis: Any) -> None:
-        devices = [state_json(state) for state in self.local()]
+        states = list(self.local())
+        devices = [state_json(state) for state in states]
         pipe = redis.pipeline(transaction=False)
+        for state in states:
+            Claims.publish(pipe, state.id, state.memory_mb, self.use(state.id))
         pipe.hset(keys.MEMBERS, self.me, dumps({"at": time.time(), "devices": devices}))
         pipe.set(keys.alive(self.me), "1", px=int(ALIVE_S * 1000))
         await pipe.execute()
@@ -108,6 +116,13 @@ class Membership:
                        if getattr(state, c) != getattr(before, c)}
             if changed:
                 self.engine.heartbeat(id, **changed)
+
+    def corrected(self, id: str, free_mb: int) -> None:
+        """A claim on peer ``id`` conflicted: its real free memory, until the next refresh."""
+        peer = self.peers.get(id)
+        if peer is not None:
+            peer.published = dataclasses.replace(peer.published, free_memory_mb=free_mb)
+            self.engine.heartbeat(id, free_memory_mb=free_mb)
 
     def displace(self, id: str) -> None:
         """Forget the peer entry of ``id`` (it registered here, or its holder is gone)."""

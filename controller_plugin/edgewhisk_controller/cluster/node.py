@@ -21,8 +21,10 @@ from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import PlacementEngine
 from . import keys
+from .claims import Claims
 from .exceptions import ClusterUnavailable
 from .membership import PUBLISH_S, Membership
+from .ring import Ring
 from .routing import Routing
 from .takeover import Takeover
 
@@ -41,14 +43,25 @@ class ClusterNode:
         self.where = where
         self.redis = redis
         self.devices = devices
-        self.routing = Routing(me, redis, self._device)
+        self.claims = Claims(redis)
+        self.routing = Routing(me, redis, self._device, self.claims,
+                               corrected=lambda id, free: self.membership.corrected(id, free))
         self.membership = Membership(me, registry, engine, self.routing,
                                      local=lambda: [d.state() for d in devices()],
-                                     is_local=lambda id: self._device(id) is not None)
+                                     is_local=lambda id: self._device(id) is not None,
+                                     use=self._own_use)
         self.takeover = Takeover(me, redis)
         self.membership.on_gone.append(self.routing.holder_gone)
         self.membership.on_gone.append(self.takeover.later)
         self._tasks: list[asyncio.Task[None]] = []
+        self._ring: Ring | None = None
+
+    def _own_use(self, id: str) -> int:
+        """The memory this controller's own placements hold on its device ``id`` (what it
+        runs there for other controllers is in their claims)."""
+        pending = getattr(self._device(id), "pending", {})
+        return sum(p.memory_mb for aid, p in pending.items()
+                   if aid not in self.routing.serving)
 
     def _device(self, id: str) -> Invoker | None:
         return next((d for d in self.devices() if d.id == id), None)
@@ -57,6 +70,20 @@ class ClusterNode:
     def live(self) -> tuple[str, ...]:
         """The live controllers' ids, sorted (this one included)."""
         return self.membership.live
+
+    def owner(self, namespace: str) -> str:
+        """The live controller owning ``namespace``'s placements (``ring.py``)."""
+        if self._ring is None or self._ring.controllers != self.live:
+            self._ring = Ring(self.live)
+        return self._ring.owner(namespace)
+
+    def status(self, namespace: str) -> dict[str, Any]:
+        """What ``GET .../cluster`` answers: this controller, the live ones, the namespace's
+        owner, and this controller's claims so far (conflicts among them)."""
+        return {"controller": self.me, "live": list(self.live),
+                "owner": self.owner(namespace), "claims": self.claims.claims,
+                "conflicts": self.claims.conflicts, "forwarded": self.routing.forwarded,
+                "served": self.routing.served, "peers": len(self.membership.peers)}
 
     async def arriving(self, id: str) -> None:
         """Device ``id`` registers here (``TunnelHub.arriving``): if the controller that

@@ -29,7 +29,7 @@ class Forwarder(Protocol):
     """What a peer invoker sends its activations through (the cluster's routing)."""
 
     async def forward(self, peer: PeerInvoker, activation_id: str, frame: str,
-                      patience_s: float) -> RunOutcome: ...
+                      patience_s: float, memory_mb: int) -> RunOutcome: ...
 
 
 class PeerInvoker(Invoker):
@@ -59,7 +59,8 @@ class PeerInvoker(Invoker):
             raise NotDeliverable(self.id, f"The activation cannot be sent to invoker "
                                           f"{self.id!r}: {exc.reason}") from None
         patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
-        return await self.forwarder.forward(self, activation_id, frame, patience_s)
+        return await self.forwarder.forward(self, activation_id, frame, patience_s,
+                                            spec.memory_mb)
 
     async def preload(self, doc: Doc) -> str:
         """Not through a peer: the holder's hub pushes to the device (a preload asked of the

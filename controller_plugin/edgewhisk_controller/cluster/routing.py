@@ -24,6 +24,7 @@ from ..invokers.interface import Invoker
 from ..tunnel.exceptions import InvokerLost, TunnelError
 from ..tunnel.twins import run_outcome
 from . import keys
+from .claims import Claims
 from .peer import PeerInvoker
 from .wire import action_spec, outcome_of
 
@@ -38,11 +39,16 @@ _Waiting = tuple[str, "asyncio.Future[tuple[str, str]]", str]  # holder, reply, 
 
 
 class Routing:
-    def __init__(self, me: str, redis: Any, device: Callable[[str], Invoker | None]) -> None:
-        """``device``: the online device of this controller with that id, if any."""
+    def __init__(self, me: str, redis: Any, device: Callable[[str], Invoker | None],
+                 claims: Claims, corrected: Callable[[str, int], None]) -> None:
+        """``device``: the online device of this controller with that id, if any;
+        ``corrected(id, free_mb)``: a conflict told the device's real free memory."""
         self.me = me
         self.redis = redis
         self.device = device
+        self.claims = claims
+        self.corrected = corrected
+        self.serving: set[str] = set()  # activation ids run here for another controller
         self.waiting: dict[str, _Waiting] = {}  # activation id -> what waits for its reply
         self.served = 0
         self.forwarded = 0
@@ -51,8 +57,29 @@ class Routing:
     # -- the requester's side ---------------------------------------------------------------
 
     async def forward(self, peer: PeerInvoker, activation_id: str, frame: str,
-                      patience_s: float) -> RunOutcome:
-        """Send ``frame`` to ``peer``'s holder; its outcome, or the error it ended with."""
+                      patience_s: float, memory_mb: int) -> RunOutcome:
+        """Claim ``memory_mb`` on ``peer`` (``claims.py``), send ``frame`` to its holder and
+        release the claim once it answered; its outcome, or the error it ended with. A claim
+        that does not fit ends it at once with ``InvokerLost`` (not started: the dispatcher
+        places it again, on the corrected view)."""
+        try:
+            claim = await self.claims.claim(peer.id, memory_mb)
+        except Exception as exc:  # redis' errors: it never left this controller
+            raise InvokerLost(peer.id, f"the cluster's Redis failed: {exc}",
+                              maybe_started=False) from None
+        if not claim.ok and claim.known:
+            self.corrected(peer.id, max(0, claim.capacity_mb - claim.used_mb))
+            raise InvokerLost(peer.id, f"another controller claimed its memory first "
+                                       f"({claim.used_mb} of {claim.capacity_mb} MB held)",
+                              maybe_started=False)
+        try:
+            return await self._forward(peer, activation_id, frame, patience_s)
+        finally:
+            if claim.ok:
+                await self.claims.release(peer.id, memory_mb)
+
+    async def _forward(self, peer: PeerInvoker, activation_id: str, frame: str,
+                       patience_s: float) -> RunOutcome:
         future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
         self.waiting[activation_id] = (peer.holder, future, peer.id)
         try:
@@ -121,7 +148,11 @@ class Routing:
             log.error("cluster: dropped a malformed run from %s: %s", fields.get("reply"), exc)
             await self.redis.xack(stream, keys.GROUP, entry_id)
             return
-        kind, text = await self._outcome(fields.get("device", ""), message)
+        self.serving.add(message.activation_id)
+        try:
+            kind, text = await self._outcome(fields.get("device", ""), message)
+        finally:
+            self.serving.discard(message.activation_id)
         await self.redis.xadd(keys.replies(fields["reply"]),
                               {"id": message.activation_id, "kind": kind, "text": text},
                               maxlen=REPLIES_KEPT, approximate=True)
