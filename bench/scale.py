@@ -43,6 +43,7 @@ POUCHDB = ROOT / ".services" / "node_modules" / ".bin" / "pouchdb-server"
 NOOP = {"exec": {"kind": "python:3", "code": "def main(args):\n    return {}\n"},
         "limits": {"memory": 128, "concurrency": 1, "timeout": 60_000}}
 CHUNKS = 5
+AIM_CPU_MS = 0.3  # issue 18 item 1: controller CPU per blocking invoke
 
 
 @dataclass
@@ -164,6 +165,8 @@ def projection(sides: list[Side], results: list[conflicts.Result]) -> str:
     worst = max((r.conflict_rate for r in big if not r.sharded), default=0.0)
     sharded = max((r.conflict_rate for r in big if r.sharded), default=0.0)
     rate10 = 10 * per_core / (1 + worst)
+    aim10 = 10 * (1000 / AIM_CPU_MS) / (1 + worst)
+    couch = one.couch_ms
     return "\n".join([
         "model: a controller's throughput is bounded by its CPU per invoke (one core each, "
         f"measured {one.cpu_ms:.3f} ms -> {per_core:.0f} invokes/s a core); the shared "
@@ -173,8 +176,11 @@ def projection(sides: list[Side], results: list[conflicts.Result]) -> str:
         "holding them (the hot path's number), 10,000 each for 100,000 devices.",
         f"projection: 10 controllers, 100,000 devices: ~{rate10:,.0f} invokes/s with claims "
         f"(conflict rate {100 * worst:.2f}% unsharded at the largest size measured), "
-        f"{100 * sharded:.2f}% with namespace sharding; the projection is as good as the "
-        "assumption that CouchDB and Redis keep up, which this machine cannot show."])
+        f"{100 * sharded:.2f}% with namespace sharding); ~{aim10:,.0f} invokes/s at the hot "
+        f"path's aim of {AIM_CPU_MS} ms a controller invoke. The store must then keep up: "
+        f"pouchdb-server spent {couch:.2f} ms CPU an invoke here (one node process), so "
+        f"~{rate10 * couch / 1000:.0f} cores of it at the first rate; a CouchDB cluster "
+        "shards that, which this machine cannot show (2 cores shared by all of it)."])
 
 
 def plot(sides: list[Side], results: list[conflicts.Result], path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``edgewhisk bench scale`` with small numbers: the scale benchmark runs end to end.
+"""``edgewhisk bench scale`` with small numbers, as the README runs it: end to end.
 
 A smoke test only: 1 and 2 pinned controllers on pouchdb-server take blocking invokes, the
 conflict model runs on a real Redis, unsharded and sharded, the projection is printed with its
@@ -8,6 +8,7 @@ model, the PNG is written, and nothing it started is left running. No timing is 
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -26,12 +27,19 @@ def _left_running() -> list[str]:
     return found
 
 
+def readme_command() -> list[str]:
+    """The README's quick run of this benchmark, as written there."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith("edgewhisk bench scale"))
+    return shlex.split(line)
+
+
 def test_the_scale_benchmark_reports_throughput_conflicts_and_a_projection(
         tmp_path: Path) -> None:
-    plot = tmp_path / "scale.png"
-    done = subprocess.run([str(EDGEWHISK), "bench", "scale", "--calls", "20", "--clients", "2",
-                           "--sizes", "100", "--controllers", "2", "--placements", "50",
-                           "--out", str(plot)],
+    """The README's command, verbatim, in a temporary folder (its ``--out`` is relative)."""
+    command = readme_command()
+    plot = tmp_path / command[command.index("--out") + 1]
+    done = subprocess.run([str(EDGEWHISK), *command[1:]], cwd=tmp_path,
                           capture_output=True, text=True, timeout=540, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
     out = done.stdout

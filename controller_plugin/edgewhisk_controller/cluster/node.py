@@ -21,6 +21,7 @@ from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import PlacementEngine
 from . import keys
+from .changes import cancelled
 from .claims import Claims
 from .exceptions import ClusterUnavailable
 from .membership import PUBLISH_S, Membership
@@ -130,11 +131,7 @@ class ClusterNode:
 
     async def close(self) -> None:
         """Leave: stop the loops, remove this controller's entry, close the connection."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancelled(self._tasks)
         await self.routing.close()
         await self.takeover.close()
         with contextlib.suppress(Exception):

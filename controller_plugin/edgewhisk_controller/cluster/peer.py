@@ -14,15 +14,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
-from edgewhisk_tunnel import Consumed, FrameTooLarge, Produce, Run, encode
+from edgewhisk_tunnel import Consumed, Produce
 
 from ..artifacts.exceptions import StagingFailed
 from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
 from ..stores import Doc
-from ..tunnel.exceptions import InvokerLost, NotDeliverable
+from ..tunnel.exceptions import InvokerLost
 from ..tunnel.remote import RESULT_GRACE_S
-from ..tunnel.twins import run_spec
+from ..tunnel.twins import run_frame
 
 
 class Forwarder(Protocol):
@@ -52,12 +52,7 @@ class PeerInvoker(Invoker):
         if self.gone:
             raise InvokerLost(self.id, f"its controller {self.holder} is gone",
                               maybe_started=False)
-        try:
-            frame = encode(Run(activation_id, run_spec(spec), dict(value), dict(fields),
-                               consumes=tuple(consumes), produces=tuple(produces)))
-        except FrameTooLarge as exc:
-            raise NotDeliverable(self.id, f"The activation cannot be sent to invoker "
-                                          f"{self.id!r}: {exc.reason}") from None
+        frame = run_frame(self.id, spec, value, fields, consumes, produces)
         patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
         return await self.forwarder.forward(self, activation_id, frame, patience_s,
                                             spec.memory_mb)
