@@ -5,26 +5,27 @@ What the demo, the benchmarks and the test harnesses need, in one place: a contr
 (:class:`Controller`), edge agents (``edgewhisk invoker``) that are ready when they registered
 (:class:`Agent`, :class:`Fleet`), each stopped by its pid (SIGTERM, then SIGKILL) with its log
 kept for the message of a failed start (:class:`StartError`), a client bound to the
-controller (:meth:`Controller.client`), several controllers on one store (:class:`Cluster`, on
-:class:`CouchDB`), a TCP
-relay whose link can be cut (:class:`Relay`:
-a device out of coverage), and a Redis for Composer's ``parallel``/``map`` (:class:`Redis`).
+controller (:meth:`Controller.client`), a TCP relay whose link can be cut (:class:`Relay`:
+a device out of coverage), a Redis for Composer's ``parallel``/``map`` (:class:`Redis`),
+and CouchDB's API and S3 (:class:`CouchDB`: pouchdb-server, :class:`S3`: moto); several
+controllers on one CouchDB and one Redis working as one (:class:`Cluster`).
 It imports only :mod:`edgewhisk_client` and :mod:`edgewhisk_runtime`.
 """
 
 from .agent import Agent, tunnel_url
 from .cluster import Cluster
 from .controller import UNLIMITED, Controller
-from .couchdb import CouchDB
 from .exceptions import StartError
 from .fleet import AgentSpec, Fleet
+from .http_services import S3, CouchDB
 from .process import Child, alive, children, descendants, edgewhisk_command
 from .redis import Redis
 from .relay import Relay
 
 __all__ = [
-    "UNLIMITED", "Agent", "AgentSpec", "Child", "Cluster", "Controller", "CouchDB", "Fleet",
-    "Redis", "Relay",
+    "S3", "UNLIMITED", "Agent", "AgentSpec", "Child", "Cluster", "Controller", "CouchDB",
+    "Fleet", "Redis",
+    "Relay",
     "StartError",
     "alive",
     "children", "descendants", "edgewhisk_command", "tunnel_url",
