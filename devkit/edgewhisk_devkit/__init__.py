@@ -7,13 +7,12 @@ What the demo, the benchmarks and the test harnesses need, in one place: a contr
 kept for the message of a failed start (:class:`StartError`), a client bound to the
 controller (:meth:`Controller.client`), a TCP relay whose link can be cut (:class:`Relay`:
 a device out of coverage), a Redis for Composer's ``parallel``/``map`` (:class:`Redis`),
-and CouchDB's API and S3 (:class:`CouchDB`: pouchdb-server, :class:`S3`: moto); several
-controllers on one CouchDB and one Redis working as one (:class:`Cluster`).
+and CouchDB's API and S3 (:class:`CouchDB`: pouchdb-server, :class:`S3`: moto).
 It imports only :mod:`edgewhisk_client` and :mod:`edgewhisk_runtime`.
 """
 
 from .agent import Agent, tunnel_url
-from .cluster import Cluster
+from .cluster import Cluster  # several controllers on one CouchDB and one Redis
 from .controller import UNLIMITED, Controller
 from .exceptions import StartError
 from .fleet import AgentSpec, Fleet
@@ -23,10 +22,10 @@ from .redis import Redis
 from .relay import Relay
 
 __all__ = [
-    "S3", "UNLIMITED", "Agent", "AgentSpec", "Child", "Cluster", "Controller", "CouchDB",
-    "Fleet", "Redis",
+    "S3", "UNLIMITED", "Agent", "AgentSpec", "Child", "Controller", "CouchDB", "Fleet", "Redis",
     "Relay",
     "StartError",
     "alive",
     "children", "descendants", "edgewhisk_command", "tunnel_url",
+    "Cluster",
 ]
