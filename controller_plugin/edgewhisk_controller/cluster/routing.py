@@ -53,6 +53,7 @@ class Routing:
         self.served = 0
         self.forwarded = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last_reply: str | None = None  # the last reply read (None: not started)
 
     # -- the requester's side ---------------------------------------------------------------
 
@@ -109,13 +110,15 @@ class Routing:
         """The loop reading this controller's reply stream (from its start: older replies
         were for a previous run of this id, whose waits are gone)."""
         stream = keys.replies(self.me)
-        await self.redis.delete(stream)
-        last = "0-0"
+        if self._last_reply is None:  # this run's first read (not a retry after an error)
+            await self.redis.delete(stream)
+            self._last_reply = "0-0"
         while True:
+            last = self._last_reply
             found = await self.redis.xread({stream: last}, count=BATCH, block=READ_BLOCK_MS)
             for _, entries in found or ():
                 for entry_id, fields in entries:
-                    last = entry_id
+                    self._last_reply = entry_id
                     waiting = self.waiting.get(fields.get("id", ""))
                     if waiting is not None and not waiting[1].done():
                         waiting[1].set_result((fields["kind"], fields["text"]))
