@@ -6,8 +6,9 @@ the holder has answered it (``XACK`` after the reply is written), so what a hold
 never answered is visible to the others (``XPENDING``) when it dies; replies go to
 ``replies:REQUESTER``, read by that controller alone. The requester waits for the reply at most
 the action's time limit plus the tunnel's grace, like a direct ``RemoteInvoker``, and a holder
-that is gone ends the wait at once with ``InvokerLost`` (maybe started: an idempotent action is
-placed again, any other is recorded as a whisk internal error, never run twice).
+that is gone ends the wait at once with ``InvokerLost``: not started when the holder never read
+it from its stream (it is placed again), else maybe started (an idempotent action is placed
+again, any other is recorded as a whisk internal error, never run twice).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from edgewhisk_runtime.containers import RunOutcome
@@ -35,7 +37,20 @@ BATCH = 64
 REPLIES_KEPT = 10_000
 """Replies a stream keeps (approximately): a requester reads its own at once."""
 
-_Waiting = tuple[str, "asyncio.Future[tuple[str, str]]", str]  # holder, reply, device id
+@dataclass
+class _Waiting:
+    """A forwarded activation waiting for its reply."""
+
+    holder: str
+    reply: asyncio.Future[tuple[str, str]]
+    device: str
+    entry: str | None = None  # its entry in the holder's stream, once added
+
+
+def _entry_key(entry: str) -> tuple[int, int]:
+    """A stream entry id (``ms-seq``) as a comparable pair."""
+    ms, _, seq = entry.partition("-")
+    return int(ms), int(seq or 0)
 
 
 class Routing:
@@ -82,11 +97,12 @@ class Routing:
     async def _forward(self, peer: PeerInvoker, activation_id: str, frame: str,
                        patience_s: float) -> RunOutcome:
         future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
-        self.waiting[activation_id] = (peer.holder, future, peer.id)
+        waiting = self.waiting[activation_id] = _Waiting(peer.holder, future, peer.id)
         try:
             try:
-                await self.redis.xadd(keys.runs(peer.holder),
-                                      {"frame": frame, "device": peer.id, "reply": self.me})
+                waiting.entry = await self.redis.xadd(
+                    keys.runs(peer.holder), {"frame": frame, "device": peer.id,
+                                             "reply": self.me})
             except Exception as exc:  # redis' errors: it never left this controller
                 raise InvokerLost(peer.id, f"the cluster's Redis failed: {exc}",
                                   maybe_started=False) from None
@@ -101,10 +117,35 @@ class Routing:
         return _answer(peer.id, kind, text)
 
     def holder_gone(self, holder: str) -> None:
-        """``holder`` stopped renewing: what waits for its answers is lost (maybe started)."""
-        for waited_on, future, device in list(self.waiting.values()):
-            if waited_on == holder and not future.done():
-                future.set_exception(InvokerLost(device, f"its controller {holder} is gone"))
+        """``holder`` died: what waits for its answers ends with ``InvokerLost``."""
+        task = asyncio.create_task(self._lost_to(holder))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _lost_to(self, holder: str) -> None:
+        """An activation the holder never read from its stream never started: it may be
+        placed again, idempotent or not; one it read may have run (at most once)."""
+        waiting = [w for w in self.waiting.values() if w.holder == holder and not w.reply.done()]
+        if not waiting:
+            return
+        read = await self._delivered(holder)
+        for w in waiting:
+            unread = read is not None and w.entry is not None \
+                and _entry_key(w.entry) > _entry_key(read)
+            if not w.reply.done():
+                w.reply.set_exception(InvokerLost(
+                    w.device, f"its controller {holder} is gone"
+                    + (" before reading the activation" if unread else ""),
+                    maybe_started=not unread))
+
+    async def _delivered(self, holder: str) -> str | None:
+        """The last entry ``holder`` read from its run stream; None if that is unknown."""
+        try:
+            groups = await self.redis.xinfo_groups(keys.runs(holder))
+        except Exception:  # redis' errors: count everything as maybe started
+            return None
+        return next((str(g["last-delivered-id"]) for g in groups
+                     if g.get("name") == keys.GROUP), None)
 
     async def read_replies(self) -> None:
         """The loop reading this controller's reply stream (from its start: older replies
@@ -120,8 +161,8 @@ class Routing:
                 for entry_id, fields in entries:
                     self._last_reply = entry_id
                     waiting = self.waiting.get(fields.get("id", ""))
-                    if waiting is not None and not waiting[1].done():
-                        waiting[1].set_result((fields["kind"], fields["text"]))
+                    if waiting is not None and not waiting.reply.done():
+                        waiting.reply.set_result((fields["kind"], fields["text"]))
 
     # -- the holder's side ------------------------------------------------------------------
 
