@@ -53,7 +53,7 @@ async def _publish(client: Any, truth: np.ndarray) -> None:
     pipe = client.pipeline(transaction=False)
     for device, used in enumerate(truth.tolist()):
         pipe.hset(keys.claims(f"d{device}"), mapping={
-            "capacity": SLOTS * MB, "local": 0, "claimed": used * MB})
+            "capacity": SLOTS * MB, "local": used * MB})
         if device % 5000 == 4999:
             await pipe.execute()
             pipe = client.pipeline(transaction=False)
@@ -66,7 +66,7 @@ async def measure(uri: str, devices: int, controllers: int, sharded: bool, rate:
     rng = random.Random(seed)
     used = np.array([SLOTS * FILL] * devices, dtype=np.int64)  # slots used, the truth
     clients = [redis.asyncio.from_url(uri, decode_responses=True) for _ in range(controllers)]
-    claims = [Claims(c) for c in clients]
+    claims = [Claims(c, f"c{i}") for i, c in enumerate(clients)]
     ring = Ring([f"c{i}" for i in range(controllers)])
     result = Result(devices, controllers, sharded, rate)
     namespaces = devices // TENANT

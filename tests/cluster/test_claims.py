@@ -22,7 +22,7 @@ def test_claims_commit_what_fits_and_count_conflicts(redis: Redis) -> None:
         one = redis_client(redis)
         two = redis_client(redis)
         try:
-            first, second = Claims(one), Claims(two)
+            first, second = Claims(one, "c0"), Claims(two, "c1")
             pipe = one.pipeline()
             Claims.publish(pipe, "dev", 512, 128)  # 128 MB held by its holder's own runs
             await pipe.execute()
@@ -37,6 +37,8 @@ def test_claims_commit_what_fits_and_count_conflicts(redis: Redis) -> None:
             assert not (await second.claim("dev", 64)).ok
             unknown = await first.claim("nobody", 64)
             assert (unknown.ok, unknown.known) == (False, False)
+            assert await second.forget("c0") == 1  # c0 died: the 2 x 64 MB it held are free
+            assert [(await second.claim("dev", 64)).ok for _ in range(3)] == [True, True, False]
         finally:
             await one.delete(keys.claims("dev"))
             await one.aclose()

@@ -10,8 +10,9 @@ dispatcher does that already for an activation that never left (``InvokerLost`` 
 the one contended resource.
 
 A device's hash (``keys.claims(id)``) holds ``capacity`` and ``local`` (written by its holder
-each period: its memory and what its own placements hold) and ``claimed`` (what other
-controllers' claims hold, incremented by a claim and decremented by its release).
+each period: its memory and what its own placements hold) and ``claimed:C`` (what controller
+C's claims hold, incremented by a claim and decremented by its release; dropped when C dies,
+:meth:`Claims.forget`, so a dead claimant's share does not stay held).
 """
 
 from __future__ import annotations
@@ -24,11 +25,16 @@ from . import keys
 CLAIM = """
 local capacity = tonumber(redis.call('HGET', KEYS[1], 'capacity') or '-1')
 if capacity < 0 then return {-1, 0, 0} end
-local used = tonumber(redis.call('HGET', KEYS[1], 'local') or '0')
-           + tonumber(redis.call('HGET', KEYS[1], 'claimed') or '0')
+local fields = redis.call('HGETALL', KEYS[1])
+local used = 0
+for i = 1, #fields, 2 do
+  if fields[i] == 'local' or string.sub(fields[i], 1, 8) == 'claimed:' then
+    used = used + tonumber(fields[i + 1])
+  end
+end
 local wanted = tonumber(ARGV[1])
 if used + wanted > capacity then return {0, used, capacity} end
-redis.call('HINCRBY', KEYS[1], 'claimed', wanted)
+redis.call('HINCRBY', KEYS[1], 'claimed:' .. ARGV[2], wanted)
 return {1, used + wanted, capacity}
 """
 """``{1, used, capacity}`` claimed; ``{0, used, capacity}`` a conflict; ``{-1, 0, 0}`` the
@@ -44,22 +50,32 @@ class Claim:
 
 
 class Claims:
-    def __init__(self, redis: Any) -> None:
+    def __init__(self, redis: Any, me: str = "") -> None:
+        """``me``: the claimant (this controller's id)."""
         self.redis = redis
+        self.me = me
         self._script = redis.register_script(CLAIM)
         self.claims = 0
         self.conflicts = 0
 
     async def claim(self, device: str, memory_mb: int) -> Claim:
         """Commit ``memory_mb`` on ``device`` if it still fits (counted: claims, conflicts)."""
-        ok, used, capacity = await self._script(keys=[keys.claims(device)], args=[memory_mb])
+        ok, used, capacity = await self._script(keys=[keys.claims(device)],
+                                                args=[memory_mb, self.me])
         self.claims += 1
         if int(ok) == 0:
             self.conflicts += 1
         return Claim(int(ok) == 1, int(used), int(capacity), known=int(ok) >= 0)
 
     async def release(self, device: str, memory_mb: int) -> None:
-        await self.redis.hincrby(keys.claims(device), "claimed", -memory_mb)
+        await self.redis.hincrby(keys.claims(device), f"claimed:{self.me}", -memory_mb)
+
+    async def forget(self, claimant: str) -> int:
+        """Drop every claim of ``claimant`` (a dead controller); how many devices had one."""
+        dropped = 0
+        async for key in self.redis.scan_iter(match=keys.claims("*"), count=1000):
+            dropped += int(await self.redis.hdel(key, f"claimed:{claimant}"))
+        return dropped
 
     @staticmethod
     def publish(pipe: Any, device: str, capacity_mb: int, local_mb: int) -> None:

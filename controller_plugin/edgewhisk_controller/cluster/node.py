@@ -44,7 +44,7 @@ class ClusterNode:
         self.where = where
         self.redis = redis
         self.devices = devices
-        self.claims = Claims(redis)
+        self.claims = Claims(redis, me)
         self.routing = Routing(me, redis, self._device, self.claims,
                                corrected=lambda id, free: self.membership.corrected(id, free))
         self.membership = Membership(me, registry, engine, self.routing,

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import keys
+from .claims import Claims
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Takeover:
         log.warning("taking over the activations controller %s accepted", dead)
         done = await self.recover(dead)
         await self.redis.hdel(keys.MEMBERS, dead)  # its entry published devices it lost
+        await Claims(self.redis).forget(dead)  # what it held on others' devices is free
         log.warning("took over controller %s: %s", dead, done)
         return True
 
