@@ -154,7 +154,8 @@ async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
     joined = await cluster.join(
         node, store=app[STORE], hub=hub, artifacts=app[REGISTRY],
         authenticator=app[AUTHENTICATOR],
-        recover=lambda owned: recover(dispatcher, hub.reclaim, owned=owned))
+        recover=lambda owned, reclaim, reclaimable: recover(
+            dispatcher, reclaim, owned=owned, reclaimable=reclaimable))
     app[cluster.NODE] = node
     return joined
 

@@ -87,3 +87,30 @@ def test_a_controller_killed_under_load_loses_nothing_acknowledged(
     failed = {i: r["response"]["result"].get("error") for i, r in records.items()
               if i not in succeeded}
     assert all(failed.values()), failed
+
+
+def test_what_a_dead_controller_forwarded_is_recorded_with_the_holders_answer(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """c0 accepts and forwards to a device c1 holds, then dies: the controller taking c0 over
+    records the answer c1 sent to c0's reply stream; the action ran once."""
+    ran = tmp_path / "ran.log"
+    ran.touch()
+    with Cluster(tmp_path, 3, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+            cluster[1].client() as c1, cluster[0].client() as c0:
+        device = agent(cluster, c1, "dev-b", [1], tmp_path, "--no-sandbox")
+        try:
+            device.wait_registered()
+            c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
+                                    "limits": {"memory": 128}})
+            while not any(i["id"] == "dev-b" for i in c0.invokers()):
+                time.sleep(0.05)
+            started = c0.actions.start("work", {"sleep": 2.0, "ran": str(ran)})
+            time.sleep(0.5)  # forwarded, running on the device
+            cluster.kill(0)
+            record = c1.activations.wait(started, 30.0)
+        finally:
+            device.stop()
+    assert record["response"]["success"] is True, record
+    assert record["response"]["result"] == {"done": True}
+    assert ran.read_text().split() == [started]

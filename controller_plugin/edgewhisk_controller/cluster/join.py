@@ -23,10 +23,12 @@ from ..stores.couchdb import CouchDBStore
 from ..tunnel.hub import TunnelHub
 from . import keys
 from .changes import Follower
-from .node import ClusterNode
+from .node import ClusterNode, Reclaim
 
-Recover = Callable[[Callable[[Doc], bool]], Awaitable[object]]
-"""Finish the accepted documents a predicate picks (``dispatch.recover`` with ``owned``)."""
+Recover = Callable[[Callable[[Doc], bool], Reclaim, Callable[[str], bool]], Awaitable[object]]
+"""Finish the accepted documents a predicate picks, waiting for results through a reclaim
+for the invokers a second predicate picks (``dispatch.recover``: ``owned``, ``reclaim``,
+``reclaimable``)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     work goes through ``recover``."""
     if not isinstance(store, CouchDBStore):  # config.py refuses it first
         raise TypeError("a cluster needs the CouchDB store")
-    node.takeover.recover = lambda dead: recover(functools.partial(owned_by, dead))
+    node.takeover.recover = lambda dead: recover(
+        functools.partial(owned_by, dead), node.reclaimer(dead, hub.reclaim), node.reclaimable)
     hub.arriving = node.arriving
     feed = Follower(store, {ARTIFACTS: artifacts.changed, SUBJECTS: authenticator.changed})
     await feed.start()  # the others' writes from here on (earlier ones are in the store)

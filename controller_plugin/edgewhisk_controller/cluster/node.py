@@ -16,10 +16,14 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from aiohttp import web
+from edgewhisk_runtime.containers import RunOutcome
+from edgewhisk_tunnel import Produce
 
 from ..invokers.interface import Invoker
+from ..invokers.local import LocalInvoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import PlacementEngine
+from ..tunnel.hub import OFFLINE_AFTER_S, RECONNECT_CAP_S
 from . import keys
 from .changes import cancelled
 from .claims import Claims
@@ -32,6 +36,10 @@ from .takeover import Takeover
 log = logging.getLogger(__name__)
 
 RETRY_S = 1.0  # after a Redis error, before the loop tries again
+RECLAIM_S = OFFLINE_AFTER_S + RECONNECT_CAP_S
+"""How long a takeover waits for the answer a holder sends a dead controller (the window
+start-up recovery gives a device to come back)."""
+Reclaim = Callable[[str, str, int, int, "tuple[Produce, ...]"], "asyncio.Future[RunOutcome]"]
 
 
 class ClusterNode:
@@ -42,6 +50,7 @@ class ClusterNode:
         ``where``: the Redis, as error messages name it (no password)."""
         self.me = me
         self.where = where
+        self.registry = registry
         self.redis = redis
         self.devices = devices
         self.claims = Claims(redis, me)
@@ -85,6 +94,23 @@ class ClusterNode:
                 "owner": self.owner(namespace), "claims": self.claims.claims,
                 "conflicts": self.claims.conflicts, "forwarded": self.routing.forwarded,
                 "served": self.routing.served, "peers": len(self.membership.peers)}
+
+    def reclaimable(self, id: str) -> bool:
+        """Whether a result of invoker ``id`` may be waited for: any but a local invoker."""
+        return id not in self.registry or not isinstance(self.registry.get(id), LocalInvoker)
+
+    def reclaimer(self, dead: str, tunnel: Reclaim) -> Reclaim:
+        """How a takeover of ``dead`` waits for a result: from the device's tunnel when
+        ``dead`` held it (it registers again, ``TunnelHub.reclaim``), else from the answer
+        the device's holder sent to ``dead``'s reply stream (``Routing.reply_to``)."""
+        def reclaim(invoker_id: str, activation_id: str, memory_mb: int, logs_limit: int,
+                    produces: tuple[Produce, ...] = ()) -> asyncio.Future[RunOutcome]:
+            holder = self.membership.last_holder.get(invoker_id)
+            if holder is None or holder == dead:
+                return tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces)
+            return asyncio.ensure_future(self.routing.reply_to(dead, activation_id,
+                                                               invoker_id, RECLAIM_S))
+        return reclaim
 
     async def arriving(self, id: str) -> None:
         """Device ``id`` registers here (``TunnelHub.arriving``): if the controller that
