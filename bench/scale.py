@@ -175,7 +175,7 @@ def projection(sides: list[Side], results: list[conflicts.Result]) -> str:
         "10 x per-core / (1 + conflict rate); devices cost heartbeats on the controller "
         "holding them (the hot path's number), 10,000 each for 100,000 devices.",
         f"projection: 10 controllers, 100,000 devices: ~{rate10:,.0f} invokes/s with claims "
-        f"(conflict rate {100 * worst:.2f}% unsharded at the largest size measured), "
+        f"(conflict rate {100 * worst:.2f}% unsharded at the largest size measured, "
         f"{100 * sharded:.2f}% with namespace sharding); ~{aim10:,.0f} invokes/s at the hot "
         f"path's aim of {AIM_CPU_MS} ms a controller invoke. The store must then keep up: "
         f"pouchdb-server spent {couch:.2f} ms CPU an invoke here (one node process), so "
