@@ -5,6 +5,7 @@ databases under their own prefix, removed afterwards.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,3 +52,14 @@ def holder(cluster: Cluster, id: str) -> int | None:
                         and invoker.get("connected"):
                     return index
     return None
+
+
+def wait_for_peer(client: Client, id: str, timeout_s: float = 5.0) -> dict[str, object]:
+    """Until ``client``'s controller lists ``id`` as a peer's device; its status."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for invoker in client.invokers():
+            if invoker["id"] == id and invoker["where"] == "peer":
+                return invoker
+        time.sleep(0.05)
+    raise AssertionError(f"{id} never listed as a peer: {client.invokers()}")

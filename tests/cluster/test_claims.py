@@ -14,7 +14,7 @@ from edgewhisk_controller.cluster.claims import Claims
 from edgewhisk_controller.cluster.ring import Ring
 from edgewhisk_devkit import UNLIMITED, Cluster, Redis
 
-from .conftest import agent
+from .conftest import agent, wait_for_peer
 
 
 def test_claims_commit_what_fits_and_count_conflicts(redis: Redis) -> None:
@@ -77,8 +77,7 @@ def test_two_controllers_racing_for_one_device_never_overcommit_it(
             owners = {c.json("GET", "cluster")["owner"] for c in (c0, c1, c2)}
             assert len(owners) == 1 and owners <= {"c0", "c1", "c2"}
             for client in (c0, c2):  # both see the device as a peer before the race
-                while not any(i["id"] == "small" for i in client.invokers()):
-                    pass
+                wait_for_peer(client, "small")
             records: list[dict[str, object]] = []
             racers = [threading.Thread(target=lambda c=c: records.append(
                 c.actions.invoke("hog").record)) for c in (c0, c2)]

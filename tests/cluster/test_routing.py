@@ -3,29 +3,16 @@ and non-blocking, its record stored once, readable through every controller."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from edgewhisk_client import Client
 from edgewhisk_devkit import Cluster, Redis
 
-from .conftest import agent, holder
+from .conftest import agent, holder, wait_for_peer
 
 CODE = ("import os\n"
         "def main(args):\n"
         "    print('ran', args.get('n'))\n"
         "    return {'n': args.get('n'), 'twice': 2 * args.get('n', 0)}\n")
-
-
-def wait_for_peer(client: Client, id: str, timeout_s: float = 5.0) -> dict[str, object]:
-    """Until ``client``'s controller lists ``id`` as a peer's device; its status."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for invoker in client.invokers():
-            if invoker["id"] == id and invoker["where"] == "peer":
-                return invoker
-        time.sleep(0.05)
-    raise AssertionError(f"{id} never listed as a peer: {client.invokers()}")
 
 
 def test_any_controller_reaches_a_device_held_by_another(tmp_path: Path, db: str,

@@ -14,7 +14,7 @@ from typing import Any
 from edgewhisk_client import Client, ClientError
 from edgewhisk_devkit import UNLIMITED, Cluster, Redis
 
-from .conftest import agent, holder
+from .conftest import agent, holder, wait_for_peer
 
 CODE = ("import os, time\n"
         "def main(args):\n"
@@ -103,8 +103,7 @@ def test_what_a_dead_controller_forwarded_is_recorded_with_the_holders_answer(
             device.wait_registered()
             c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
                                     "limits": {"memory": 128}})
-            while not any(i["id"] == "dev-b" for i in c0.invokers()):
-                time.sleep(0.05)
+            wait_for_peer(c0, "dev-b")
             started = c0.actions.start("work", {"sleep": 2.0, "ran": str(ran)})
             time.sleep(0.5)  # forwarded, running on the device
             cluster.kill(0)
