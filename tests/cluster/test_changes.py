@@ -57,3 +57,36 @@ def test_selector_index_and_keys_follow_writes_on_another_controller(
         seen_within(lambda: c1.request("GET", "actions").status_code == 401)
         with cluster[1].client(rotated) as again:
             assert again.request("GET", "actions").status_code == 200
+
+
+def test_a_cached_gate_state_follows_newer_revisions_from_the_feed(tmp_path: Path) -> None:
+    """What the feed hands the gate keeper: a newer revision replaces the cached state, an
+    older one (its own write's echo arriving late) does not, a deletion drops it."""
+    import asyncio
+
+    from edgewhisk_controller.artifacts.gates import GATE_STATES, GateKeeper
+    from edgewhisk_controller.stores import open_store
+
+    async def scenario() -> list[object]:
+        store = open_store(tmp_path / "data")
+        try:
+            rev = await store.put(GATE_STATES, {"_id": "k", "holding": False})
+            keeper = GateKeeper(store, None)
+
+            async def holding() -> object:
+                # the cached state the feed changes, read as holding() reads it
+                return (await keeper._state("k"))["holding"]  # noqa: SLF001
+
+            seen = [await holding()]
+            keeper.changed({"_id": "k", "_rev": "9-x", "holding": True})
+            seen.append(await holding())
+            keeper.changed({"_id": "k", "_rev": rev, "holding": False})  # older: ignored
+            seen.append(await holding())
+            keeper.changed({"_id": "k", "_deleted": True})  # read again from the store
+            seen.append(await holding())
+            keeper.changed({"_id": "other", "_rev": "1-y", "holding": True})  # not cached
+            return seen
+        finally:
+            await store.close()
+
+    assert asyncio.run(scenario()) == [False, True, True, False]

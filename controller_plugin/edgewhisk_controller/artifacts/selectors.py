@@ -203,7 +203,7 @@ def resolve(selector: Selector, docs: Iterable[Doc]) -> Match | NoMatch:
     return closest(selector, [(0, pool)], len(pool))
 
 
-def _generation(doc: Mapping[str, Any]) -> int:
+def generation(doc: Mapping[str, Any]) -> int:
     """The generation of a CouchDB ``_rev`` (``3-abc`` -> 3); 0 without one."""
     head = str(doc.get("_rev") or "0").partition("-")[0]
     return int(head) if head.isdigit() else 0
@@ -238,7 +238,7 @@ class SelectorIndex:
         key = self._bucket_of(doc)
         bucket = self._buckets.setdefault(key, {})
         held = bucket.get(doc["_id"])
-        if held is not None and _generation(held) > _generation(doc):
+        if held is not None and generation(held) > generation(doc):
             return
         bucket[doc["_id"]] = doc
         self._changed(key)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ..artifacts.gates import GATE_STATES, GateKeeper
 from ..artifacts.registry import ARTIFACTS, ArtifactRegistry
 from ..auth import SUBJECTS, Authenticator
 from ..invokers.interface import Invoker
@@ -46,7 +47,7 @@ def owned_by(owner: str | None, doc: Doc) -> bool:
 
 
 async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: ArtifactRegistry,
-               authenticator: Authenticator, recover: Recover) -> Joined:
+               authenticator: Authenticator, gates: GateKeeper, recover: Recover) -> Joined:
     """Start ``node`` with the feed of ``store``'s artifacts and subjects; dead controllers'
     work goes through ``recover``."""
     if not isinstance(store, CouchDBStore):  # config.py refuses it first
@@ -54,7 +55,8 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     node.takeover.recover = lambda dead: recover(
         functools.partial(owned_by, dead), node.reclaimer(dead, hub.reclaim), node.reclaimable)
     hub.arriving = node.arriving
-    feed = Follower(store, {ARTIFACTS: artifacts.changed, SUBJECTS: authenticator.changed})
+    feed = Follower(store, {ARTIFACTS: artifacts.changed, SUBJECTS: authenticator.changed,
+                            GATE_STATES: gates.changed})
     await feed.start()  # the others' writes from here on (earlier ones are in the store)
     await node.start()
     taken = await node.redis.get(keys.takeover(node.me))  # while this one was down

@@ -102,10 +102,12 @@ class ClusterNode:
     def reclaimer(self, dead: str, tunnel: Reclaim) -> Reclaim:
         """How a takeover of ``dead`` waits for a result: from the device's tunnel when
         ``dead`` held it (it registers again, ``TunnelHub.reclaim``), else from the answer
-        the device's holder sent to ``dead``'s reply stream (``Routing.reply_to``)."""
+        the device's holder (this controller or another) sent to ``dead``'s reply stream
+        (``Routing.reply_to``)."""
         def reclaim(invoker_id: str, activation_id: str, memory_mb: int, logs_limit: int,
                     produces: tuple[Produce, ...] = ()) -> asyncio.Future[RunOutcome]:
-            holder = self.membership.last_holder.get(invoker_id)
+            holder = self.me if self._device(invoker_id) is not None \
+                else self.membership.last_holder.get(invoker_id)
             if holder is None or holder == dead:
                 return tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces)
             return asyncio.ensure_future(self.routing.reply_to(dead, activation_id,
