@@ -53,6 +53,7 @@ CONTROLLER_LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer
     {"artifacts", "catalog"},
     {"invokers"},
     {"tunnel"},
+    {"cluster"},  # several controllers as one: peers' devices, routing over Redis Streams
     {"dispatch"},  # the activation flow: dispatcher, conductor, triggers, fan-out
     {"config"},
     {"keys"},

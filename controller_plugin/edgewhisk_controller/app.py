@@ -26,7 +26,7 @@ from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 from edgewhisk_runtime.containers.sdk import import_docker
 
-from . import catalog, console, observe, tunnel
+from . import catalog, cluster, console, observe, tunnel
 from .api import RESOURCES
 from .artifacts import ArtifactRegistry
 from .auth import Authenticator, ensure_guest
@@ -126,13 +126,38 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         dispatcher.on_record.append(app[console.EVENTS].recorded)  # the console's live list
         hub.offline_work = OfflineService(  # devices cut off
             store, api_host=config.url(port), artifacts=app[REGISTRY])
-        await recover(dispatcher, hub.reclaim)  # what the last run accepted and left unfinished
+        owned = None
+        if config.cluster_redis is not None:  # several controllers as one
+            joined = await _join_cluster(app, hub, placement, dispatcher, port)
+            opened.push_async_callback(joined.leave)
+            owned = joined.owned
+        # what the last run accepted and left unfinished (in a cluster: its own)
+        await recover(dispatcher, hub.reclaim, owned=owned)
         throttle = app[THROTTLE]
         app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits
             store, dispatcher, lambda ns: throttle.fire(ns, config.limits_for(ns)))
         opened.push_async_callback(alarms.close)
         await alarms.start()
         yield
+
+
+async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
+                        placement: PlacementEngine, dispatcher: Dispatcher,
+                        port: int | None) -> cluster.Joined:
+    """Publish this controller's devices, follow its peers' and the others' writes
+    (``cluster/``); stamp what it accepts with its id."""
+    config = app[CONFIG]
+    assert config.cluster_redis is not None
+    me = config.cluster_id or f"{config.host}-{port or config.port}"
+    node = cluster.joining(config.cluster_redis, me, hub, placement)
+    dispatcher.journal.owner = me
+    joined = await cluster.join(
+        node, store=app[STORE], hub=hub, artifacts=app[REGISTRY],
+        authenticator=app[AUTHENTICATOR], gates=dispatcher.gates,
+        recover=lambda owned, reclaim, reclaimable: recover(
+            dispatcher, reclaim, owned=owned, reclaimable=reclaimable))
+    app[cluster.NODE] = node
+    return joined
 
 
 def _sweep(config: ControllerConfig) -> None:

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import secrets
 import uuid as uuidlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,10 +132,17 @@ class Authenticator:
         """Drop the cached keys of ``namespace`` (its key was rotated, or it was deleted).
 
         Why only this process: another controller on the same store keeps its cache until it
-        restarts (the README says so), as it keeps its selector index."""
+        restarts, unless the controllers work as one (``--cluster-redis``): then each follows
+        the others' writes through the changes feed (:meth:`changed`)."""
         for cached, subject in list(self._known.items()):
             if subject.namespace == namespace:
                 del self._known[cached]
+
+    def changed(self, doc: Mapping[str, Any]) -> None:
+        """Another controller on the same store wrote the subject ``doc`` (the changes feed,
+        ``cluster/``): the keys cached for its uuid go (a rotated or deleted key)."""
+        for cached in [c for c in self._known if c[0] == doc.get("_id")]:
+            del self._known[cached]
 
 
 async def create_namespace(store: Store, name: str, api_key: str | None = None, *,

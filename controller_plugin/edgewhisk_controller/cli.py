@@ -91,6 +91,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the Redis (redis://HOST:PORT) Composer's parallel and map "
                              "combinators use: compositions get it as $composer.redis unless "
                              "their parameters name one")
+    parser.add_argument("--cluster-redis", default=None, metavar="URI",
+                        help="work as one with the other controllers on the same --db: the "
+                             "Redis (redis://HOST:PORT) through which they route activations "
+                             "to the controller holding a device's tunnel")
+    parser.add_argument("--cluster-id", default=None, metavar="ID",
+                        help="this controller's name in the cluster (default: HOST-PORT)")
     parser.add_argument("--no-durable-ack", dest="durable", action="store_false",
                         help="benchmark only: answer invokes before their activations are "
                              "stored (a crash then loses acknowledged work)")
@@ -174,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
             metrics=args.metrics, explain=args.explain,
             body_timeout_s=args.body_timeout, body_min_rate=args.body_min_rate,
             composer_redis=args.composer_redis,
+            cluster_redis=args.cluster_redis, cluster_id=args.cluster_id,
             limits=limits, namespace_limits=load_namespace_limits(args.namespace_limits, limits)
             if args.namespace_limits else {},
             fleet=load_fleet(args.fleet) if args.fleet else (),

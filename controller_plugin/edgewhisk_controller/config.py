@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,14 +15,15 @@ from .placement.config import PlacementConfig
 from .schema.limits import NamespaceLimits
 
 BACKENDS = ("process", "docker")
+_CLUSTER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
-def check_redis_uri(uri: str) -> None:
+def check_redis_uri(uri: str, option: str = "--composer-redis") -> None:
     """A ValueError unless ``uri`` is a Redis URL the conductor's client can open
     (``redis://HOST:PORT`` or ``rediss://`` for TLS, as Composer's README writes it)."""
     parts = urlsplit(uri)
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise ValueError(f"--composer-redis must be a redis://HOST:PORT or rediss:// URL, "
+        raise ValueError(f"{option} must be a redis://HOST:PORT or rediss:// URL, "
                          f"got {uri!r}")
 
 
@@ -63,6 +65,8 @@ class ControllerConfig:
     composer_redis: str | None = None  # --composer-redis: Composer's parallel/map Redis
     metrics: bool = True  # --no-metrics: /metrics is 404 and no seam is hooked (benchmarks)
     explain: bool = True  # --no-explain: records carry no placement explanation (benchmarks)
+    cluster_redis: str | None = None  # --cluster-redis: controllers on one --db work as one
+    cluster_id: str | None = None  # --cluster-id: this controller's name among them
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -92,6 +96,14 @@ class ControllerConfig:
                              f"{self.body_timeout_s} s and {self.body_min_rate} bytes/s")
         if self.composer_redis is not None:
             check_redis_uri(self.composer_redis)
+        if self.cluster_redis is not None:
+            check_redis_uri(self.cluster_redis, "--cluster-redis")
+            if self.db is None or self.db.startswith("sqlite"):
+                raise ValueError("--cluster-redis needs --db http://... (CouchDB): the "
+                                 "controllers of a cluster share one store")
+        if self.cluster_id is not None and not _CLUSTER_ID.fullmatch(self.cluster_id):
+            raise ValueError(f"--cluster-id must be 1-64 letters, digits, '.', '_' or '-', "
+                             f"got {self.cluster_id!r}")
         if self.invokers < 0:  # 0: an edge-only controller, every activation goes down a tunnel
             raise ValueError(f"local invokers cannot be negative, got {self.invokers}")
         if self.invoker_memory_mb < 128:

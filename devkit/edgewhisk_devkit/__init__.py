@@ -12,6 +12,7 @@ It imports only :mod:`edgewhisk_client` and :mod:`edgewhisk_runtime`.
 """
 
 from .agent import Agent, tunnel_url
+from .cluster import Cluster  # several controllers on one CouchDB and one Redis
 from .controller import UNLIMITED, Controller
 from .exceptions import StartError
 from .fleet import AgentSpec, Fleet
@@ -26,4 +27,5 @@ __all__ = [
     "StartError",
     "alive",
     "children", "descendants", "edgewhisk_command", "tunnel_url",
+    "Cluster",
 ]

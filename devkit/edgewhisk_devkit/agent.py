@@ -29,17 +29,19 @@ def tunnel_url(api_host: str) -> str:
 
 class Agent:
     """``edgewhisk invoker --controller URL [--id ID] OPTIONS...`` with ``token``; its stdout
-    and stderr go to ``log``. The other options are :class:`Child`'s."""
+    and stderr go to ``log``. ``controller`` may be several URLs (controllers sharing one
+    store: one ``--controller`` each, tried in turn). The other options are :class:`Child`'s."""
 
-    def __init__(self, controller: str, token: str, *options: str, log: Path,
+    def __init__(self, controller: str | Sequence[str], token: str, *options: str, log: Path,
                  id: str | None = None, cwd: Path | None = None,
                  env: Mapping[str, str] | None = None, wrap: Sequence[str] = (),
                  own_group: bool = False, cleanup: bool = True,
                  stop_timeout_s: float = STOP_TIMEOUT_S) -> None:
         self.id = id
         named = ("--id", id) if id else ()
-        self.child = Child(edgewhisk_command("invoker", "--controller", controller, *named,
-                                             *options),
+        urls = [controller] if isinstance(controller, str) else list(controller)
+        dial = [arg for url in urls for arg in ("--controller", url)]
+        self.child = Child(edgewhisk_command("invoker", *dial, *named, *options),
                            log, cwd=cwd, env={**(env or {}), TOKEN_ENV: token}, wrap=wrap,
                            own_group=own_group, cleanup=cleanup, stop_timeout_s=stop_timeout_s)
 

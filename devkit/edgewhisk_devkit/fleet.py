@@ -34,8 +34,12 @@ class Fleet:
     containers; a hung one is killed with them)."""
 
     def __init__(self, client: Client, specs: Sequence[AgentSpec], logs: Path, *,
-                 stores: Path | None = None) -> None:
+                 stores: Path | None = None, controllers: Sequence[str] = ()) -> None:
+        """``controllers``: the API hosts of several controllers sharing one store, which
+        every agent dials in turn (default: ``client``'s alone)."""
         self.client = client
+        self.controllers = [tunnel_url(c) for c in controllers] or [
+            tunnel_url(client.api_host)]
         self.specs = list(specs)
         self.logs = logs
         self.stores = stores
@@ -67,7 +71,7 @@ class Fleet:
         token = str(self.client.tokens.create(spec.id)["token"])
         store = self.store(spec.id)
         options = ("--store", str(store), *spec.options) if store else spec.options
-        agent = Agent(tunnel_url(self.client.api_host), token, *options, id=spec.id,
+        agent = Agent(self.controllers, token, *options, id=spec.id,
                       log=self.logs / f"invoker-{spec.id}.log", own_group=True)
         self.agents[spec.id] = agent.start()
         return agent

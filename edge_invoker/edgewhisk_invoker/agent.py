@@ -137,6 +137,17 @@ class Agent:
         self._cold: set[str] = set()  # keys the pool has no warm container of any more
         pool.on_evict.append(self._on_evict)
         self._closed = False
+        self._url_index = 0  # which of ``config.urls`` the agent dials
+
+    @property
+    def url(self) -> str:
+        """The controller's tunnel URL the agent is connected to, or dials next."""
+        return self.config.urls[self._url_index]
+
+    def _next_controller(self) -> None:
+        """The connection failed or ended: the next controller in turn (any of them can take
+        this device, they share one store), so a dead one costs one backoff step."""
+        self._url_index = (self._url_index + 1) % len(self.config.urls)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -154,9 +165,10 @@ class Agent:
                 try:
                     await self._connection()
                 except (aiohttp.ClientError, OSError, TimeoutError, ProtocolError, _Lost) as exc:
-                    log.warning("tunnel to %s: %s", self.config.controller, _describe(exc))
+                    log.warning("tunnel to %s: %s", self.url, _describe(exc))
                 if self._stopping.is_set():
                     break
+                self._next_controller()
                 delay = self.backoff.next_delay()
                 log.info("reconnecting in %.2f s (attempt %d)", delay, self.backoff.attempt)
                 with contextlib.suppress(TimeoutError):
@@ -243,7 +255,7 @@ class Agent:
         assert self._session is not None
         try:
             ws = await self._session.ws_connect(
-                self.config.controller, heartbeat=self.config.ws_heartbeat_s, ssl=self._ssl,
+                self.url, heartbeat=self.config.ws_heartbeat_s, ssl=self._ssl,
                 headers={"Authorization": f"{AUTH_SCHEME} {self.config.token}"},
                 max_msg_size=MAX_FRAME_BYTES + 1, autoping=True,  # aiohttp: < limit
                 timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT_S))
@@ -311,7 +323,7 @@ class Agent:
         self._log_streams = LogStreams(self.log_ring, self._send)
         if self.offline is not None:
             self.offline.connected(self._send)
-        log.info("registered as %s with %s (holding %d)", c.id, c.controller, len(holding))
+        log.info("registered as %s with %s (holding %d)", c.id, self.url, len(holding))
         self._schedule_heartbeat()
         await self._send(context_of(ctx))
         self._last_metrics = None

@@ -48,7 +48,7 @@ from .config import (
     parse_bytes,
     parse_labels,
     ssl_context,
-    tunnel_url,
+    tunnel_urls,
 )
 from .context import (
     Battery,
@@ -72,8 +72,11 @@ BATTERY_LABEL = "edgewhisk.battery"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--controller", help="the controller, wss://HOST:PORT (ws:// only to "
-                        "a loopback address; default: APIHOST of ~/.wskprops as wss://)")
+    parser.add_argument("--controller", action="append", default=[],
+                        help="the controller, wss://HOST:PORT (ws:// only to a loopback "
+                        "address; default: APIHOST of ~/.wskprops as wss://); given more than "
+                        "once (or comma-separated), controllers sharing one store, tried in "
+                        "turn when the connection fails")
     parser.add_argument("--token", default=os.environ.get(TOKEN_ENV),
                         help=f"this device's token (default: ${TOKEN_ENV})")
     parser.add_argument("--id", default=None, help="invoker id (default: the host name)")
@@ -201,11 +204,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _agent_setup(args: argparse.Namespace) -> tuple[AgentConfig, ContextMonitor, Any]:
     props = wskprops.load()
-    controller = args.controller or (wskprops.api_url(props.apihost) if props.apihost else None)
-    if not controller or not args.token:
+    given = args.controller or ([wskprops.api_url(props.apihost)] if props.apihost else [])
+    if not given or not args.token:
         raise ConfigError(f"--controller (or APIHOST in {props.path}) and --token "
                           f"(or ${TOKEN_ENV}) are required")
-    url = tunnel_url(controller)
+    urls = tunnel_urls(given)
+    url = urls[0]
+    if len({u.partition("://")[0] for u in urls}) > 1:
+        raise ConfigError("--controller: give every controller with the same scheme "
+                          "(all wss:// or all ws://)")
     ssl = ssl_context(url, args.ca_file)
     battery: Battery
     if args.no_battery:
@@ -226,7 +233,8 @@ def _agent_setup(args: argparse.Namespace) -> tuple[AgentConfig, ContextMonitor,
         controller=url, token=args.token, id=args.id or default_id(), memory_mb=args.memory,
         namespace=args.namespace, labels=labels, capabilities=tuple(args.capability),
         site=args.site, owner=args.owner, role=args.role, bandwidth_mbps=args.bandwidth,
-        cached=tuple(args.cached), grace_s=args.grace, backoff_cap_s=args.backoff_cap)
+        cached=tuple(args.cached), grace_s=args.grace, backoff_cap_s=args.backoff_cap,
+        controllers=urls if len(urls) > 1 else ())
     return config, monitor, ssl if ssl is not None else True
 
 
@@ -277,7 +285,7 @@ async def _serve(args: argparse.Namespace, config: AgentConfig, monitor: Context
         return 2
 
     def registered(message: Registered) -> None:
-        event = {"event": "registered", "id": config.id, "controller": config.controller,
+        event = {"event": "registered", "id": config.id, "controller": agent.url,
                  "battery": config.labels[BATTERY_LABEL], "heartbeat_s": message.heartbeat_s,
                  "offline_after_s": message.offline_after_s}
         print(json.dumps(event) if args.json else

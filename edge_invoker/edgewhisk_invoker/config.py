@@ -45,6 +45,13 @@ class AgentConfig:
     grace_s: float = 10.0              # on SIGTERM: how long running activations may finish
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
+    controllers: tuple[str, ...] = ()  # every tunnel URL, tried in turn (): only ``controller``
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """The controllers' tunnel URLs in the order the agent tries them: several
+        controllers share one store, so any of them can take this device."""
+        return self.controllers or (self.controller,)
 
 
 def is_loopback(host: str) -> bool:
@@ -70,6 +77,18 @@ def tunnel_url(controller: str) -> str:
             f"(127.0.0.1, ::1, localhost); use wss:// (and --ca-file for a private CA)")
     path = parts.path if parts.path not in ("", "/") else TUNNEL_PATH
     return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
+
+
+def tunnel_urls(given: list[str]) -> tuple[str, ...]:
+    """``--controller`` given once or more, each maybe a comma-separated list: the tunnel
+    URLs in order, without repeats (each checked by :func:`tunnel_url`)."""
+    urls = []
+    for entry in given:
+        items = [item for item in entry.split(",") if item.strip()]
+        if not items:
+            raise ConfigError(f"--controller {entry!r} names no controller")
+        urls += [tunnel_url(item) for item in items]
+    return tuple(dict.fromkeys(urls))
 
 
 def ssl_context(url: str, ca_file: str | None) -> ssl.SSLContext | None:

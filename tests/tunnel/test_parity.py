@@ -91,6 +91,7 @@ TWINS = [
     Twin(ProduceSpec, Produce),   # idem
     Twin(AgentConfig, Register, only_local={
         "controller": "where the agent connects, not who it is",
+        "controllers": "the controllers it may connect to, in turn",
         "token": "sent on the WebSocket handshake (Authorization), never in a frame",
         "ws_heartbeat_s": CONNECTION, "register_timeout_s": CONNECTION, "grace_s": CONNECTION,
         "backoff_base_s": CONNECTION, "backoff_cap_s": CONNECTION,

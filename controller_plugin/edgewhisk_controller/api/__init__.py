@@ -8,6 +8,7 @@ from . import (
     admin,
     alarms,
     artifacts,
+    cluster,
     info,
     invokers,
     limits,
@@ -31,6 +32,7 @@ RESOURCES: tuple[web.RouteTableDef, ...] = (
     alarms.ROUTES,
     rules.ROUTES,
     invokers.ROUTES,
+    cluster.ROUTES,
     preload_policies.ROUTES,  # before artifacts: its routes take the rest of the path
     artifacts.ROUTES,
     admin.ROUTES,

@@ -36,6 +36,7 @@ from edgewhisk.gates import Gate, trigger_name
 from ..schema import stored
 from ..stores import Doc, Store, update
 from ..stores.interface import get_or_none
+from . import selectors
 
 if TYPE_CHECKING:
     from edgewhisk_runtime.artifacts import GateVerdict
@@ -188,6 +189,18 @@ class GateKeeper:
             cached = await get_or_none(self.store, GATE_STATES, key) or {"holding": False}
             self._remember(key, cached)
         return cached
+
+    def changed(self, doc: Doc) -> None:
+        """A gate state written (or deleted) by any controller on the store, from the changes
+        feed (``cluster/``): a cached copy follows, unless it is the newer revision."""
+        key = str(doc.get("_id"))
+        held = self._states.get(key)
+        if held is None:
+            return
+        if doc.get("_deleted"):
+            del self._states[key]
+        elif selectors.generation(doc) >= selectors.generation(held):
+            self._states[key] = doc
 
     def _remember(self, key: str, doc: Doc) -> None:
         self._states[key] = doc

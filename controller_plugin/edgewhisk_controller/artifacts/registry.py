@@ -24,8 +24,9 @@ counter also pins the name's ``kind``: a model cannot gain a data version.
 
 Selector resolution goes through an in-memory ``SelectorIndex`` of each namespace's models,
 loaded from the store on first use and kept current by this registry's own writes. With
-several controllers on one store, each index sees only its own writes after loading: a
-changes feed is the later fix (noted in the issue's remaining work).
+several controllers on one store working as one (``--cluster-redis``), each also follows the
+others' writes through CouchDB's changes feed (:meth:`ArtifactRegistry.changed`); without
+that, each index sees only its own writes after loading.
 """
 
 from __future__ import annotations
@@ -316,6 +317,20 @@ class ArtifactRegistry:
             raise NoMatchingVersion(outcome.message(ns),
                                     [c.describe() for c in outcome.candidates])
         return outcome.doc
+
+    async def changed(self, doc: Doc) -> None:
+        """A version written (or deleted) by any controller on the store, from the changes
+        feed: the index of a loaded namespace follows (an older revision never replaces a
+        newer one: CouchDB's revision numbers order them)."""
+        if doc.get("_deleted"):
+            self._index.discard(str(doc["_id"]))
+            return
+        ns = doc.get("namespace")
+        if doc.get("kind") != "model" or not isinstance(ns, str):
+            return
+        async with self._lock(ns):
+            if ns in self._loaded:
+                self._index.add(doc)
 
     async def _load(self, ns: str) -> None:
         if ns in self._loaded:

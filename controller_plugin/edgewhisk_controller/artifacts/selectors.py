@@ -203,6 +203,12 @@ def resolve(selector: Selector, docs: Iterable[Doc]) -> Match | NoMatch:
     return closest(selector, [(0, pool)], len(pool))
 
 
+def generation(doc: Mapping[str, Any]) -> int:
+    """The generation of a CouchDB ``_rev`` (``3-abc`` -> 3); 0 without one."""
+    head = str(doc.get("_rev") or "0").partition("-")[0]
+    return int(head) if head.isdigit() else 0
+
+
 class SelectorIndex:
     """Model versions of many namespaces, bucketed for fast resolution (see module doc).
 
@@ -227,9 +233,23 @@ class SelectorIndex:
             del self._views[cached]
 
     def add(self, doc: Doc) -> None:
+        """Add ``doc``, or replace the version of its ``_id`` if ``doc`` is not older (by
+        its ``_rev``'s generation, when both carry one)."""
         key = self._bucket_of(doc)
-        self._buckets.setdefault(key, {})[doc["_id"]] = doc
+        bucket = self._buckets.setdefault(key, {})
+        held = bucket.get(doc["_id"])
+        if held is not None and generation(held) > generation(doc):
+            return
+        bucket[doc["_id"]] = doc
         self._changed(key)
+
+    def discard(self, id: str) -> None:
+        """Remove the version ``id`` from whichever bucket holds it (a deletion seen on the
+        changes feed carries only its id)."""
+        for key, bucket in self._buckets.items():
+            if bucket.pop(id, None) is not None:
+                self._changed(key)
+                return
 
     def remove(self, doc: Mapping[str, Any]) -> None:
         key = self._bucket_of(doc)

@@ -54,12 +54,18 @@ class Journal:
         self.commits = GroupCommit(store)
         self._live: dict[str, _Entry] = {}
         self._finishing: dict[str, asyncio.Future[None]] = {}  # final records in flight
+        self.owner: str | None = None
+        """This controller's id in a cluster (``--cluster-id``): stamped on every accepted
+        document, so that only it, or the one taking over when it dies, finishes it."""
 
     def register(self, activation_id: str, body: act.AcceptedDoc, *,
                  rev: str | None = None) -> None:
         """An activation starts (``rev``: its accepted document is stored already, as for
         one that recovery resumes). Nothing is written yet."""
-        self._live[activation_id] = _Entry(dict(body), rev)
+        entry = _Entry(dict(body), rev)
+        if self.owner is not None:
+            entry.body["owner"] = self.owner
+        self._live[activation_id] = entry
 
     async def accept(self, ids: Iterable[str]) -> None:
         """Until every activation of ``ids`` is durably accepted or recorded: call it before

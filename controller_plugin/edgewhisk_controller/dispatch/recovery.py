@@ -68,11 +68,19 @@ class Recovered:
     stale: int = 0
 
 
-async def recover(dispatcher: Dispatcher, reclaim: Reclaim | None = None) -> Recovered:
-    """Finish what the previous run accepted (see the module docstring)."""
+async def recover(dispatcher: Dispatcher, reclaim: Reclaim | None = None, *,
+                  owned: Callable[[Doc], bool] | None = None,
+                  reclaimable: Callable[[str], bool] | None = None) -> Recovered:
+    """Finish what the previous run accepted (see the module docstring). ``owned``: which
+    accepted documents are this controller's to finish (several controllers on one store:
+    its own at a restart, a dead one's when it takes over, ``cluster/takeover.py``);
+    ``reclaimable``: whether an invoker's result can be waited for (default: one not in the
+    registry, an edge invoker that has not registered again yet)."""
     store, done = dispatcher.store, Recovered()
     failures: list[act.ActivationRecord] = []
     for doc in await store.list(act.ACCEPTED):
+        if owned is not None and not owned(doc):
+            continue
         activation_id = doc["_id"]
         if await get_or_none(store, act.COLLECTION, activation_id) is not None:
             await store.write_many([Write(act.ACCEPTED, doc, delete=True)])
@@ -88,7 +96,8 @@ async def recover(dispatcher: Dispatcher, reclaim: Reclaim | None = None) -> Rec
         dispatcher.journal.register(activation_id, _body(doc), rev=doc["_rev"])
         invoker = doc.get("invoker")
         if same and reclaim is not None and isinstance(invoker, str) \
-                and invoker not in dispatcher.invokers:
+                and (reclaimable(invoker) if reclaimable is not None
+                     else invoker not in dispatcher.invokers):
             dispatcher.spawn(_reclaimed(dispatcher, job, doc, invoker, reclaim))
             done.reclaimed += 1
         elif same and (rerunnable(job.action, doc) or doc.get("pending")):

@@ -52,6 +52,10 @@ class Invoker(abc.ABC):
         """Put a registry version into its store ahead of need: ``cached`` when it is there
         already, else ``preloaded`` (``StagingFailed`` and kin say why not)."""
 
+    def status(self) -> dict[str, Any]:
+        """What the invokers listing shows of it (each kind says more)."""
+        return {"id": self.id, "healthy": self.state().healthy}
+
     @abc.abstractmethod
     async def close(self) -> None:
         """Stop taking activations and release resources; idempotent."""

@@ -86,6 +86,7 @@ class AcceptedDoc(TypedDict):
     ``pending``: it waits to be placed (``policy.wait``): since and until when (ms), what it
     waits for (``dispatch/pending.py``); it never ran, so recovery lets it wait again.
     ``api_key``: whether the action was given the caller's key (never stored).
+    ``owner``: the controller that accepted it, among several on one store (``--cluster-id``).
     ``path``: the fully qualified name the action was reached by (``/ns/pkg/name``, or through
     a binding ``/ns/binding/name``), resolved again on recovery; documents written before
     packages existed have none and mean ``/namespace/name``."""
@@ -105,6 +106,7 @@ class AcceptedDoc(TypedDict):
     invoker: NotRequired[str]
     artifacts: NotRequired[dict[str, Any]]
     pending: NotRequired[dict[str, Any]]
+    owner: NotRequired[str]
 
 
 def accepted(*, namespace: str, name: str, path: str, version: str, subject: str,

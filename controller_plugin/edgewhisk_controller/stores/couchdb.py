@@ -200,6 +200,24 @@ class CouchDBStore(Store):
         _raise_for(status, body, f"{coll}/_find")
         return builtins.list(body["docs"])
 
+    # -- the changes feed -----------------------------------------------------------------
+
+    async def changes(self, coll: str, since: str = "now",
+                      wait_s: float = 20.0) -> tuple[builtins.list[Doc], str]:
+        """CouchDB's ``_changes`` feed of ``coll`` after ``since`` (``now``: from here on),
+        waiting up to ``wait_s`` for one (``feed=longpoll``; 0: not at all, the sequence
+        to start from): the changed documents (a deleted
+        one as ``{"_id", "_deleted": true}``) and the sequence to ask from next. Several
+        controllers on one store follow each other's writes through it (``cluster/``)."""
+        await self._ensure_database(coll)
+        params = {"feed": "longpoll", "since": since, "include_docs": "true",
+                  "timeout": str(int(wait_s * 1000))} if wait_s > 0 else {"since": since}
+        status, body = await self._request("GET", self._path(coll, "_changes"), params=params)
+        _raise_for(status, body, f"{coll}/_changes")
+        docs = [row.get("doc") or {"_id": row["id"], "_deleted": True}
+                for row in body.get("results", ())]
+        return docs, str(body["last_seq"])
+
     # -- databases and indexes ------------------------------------------------------------
 
     async def _ensure_database(self, coll: str) -> None:

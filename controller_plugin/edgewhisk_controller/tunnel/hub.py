@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -93,6 +93,10 @@ class TunnelHub:
                                                  asyncio.Future[RunOutcome]]]] = {}
         self._reclaim_timer: asyncio.TimerHandle | None = None
         self.offline_work: OfflineHandler | None = None
+        self.arriving: Callable[[str], Awaitable[None]] | None = None
+        """Awaited with the id of every device registering here, before its ``register`` is
+        handled (the cluster: another controller's entry for the same device gives way, and
+        the work of a dead controller that held it is taken over, to be reclaimed here)."""
 
     # -- offline work -----------------------------------------------------------------------
 
@@ -162,6 +166,8 @@ class TunnelHub:
             raise ProtocolError("the controller is shutting down", CloseCode.GOING_AWAY)
         if session.closing:
             raise ProtocolError("the connection is closing", CloseCode.POLICY_VIOLATION)
+        if self.arriving is not None:
+            await self.arriving(token.id)
         device = self.devices.get(token.id)
         if token.id in self.registry and self.registry.get(token.id) is not device:
             raise ProtocolError(f"invoker id {token.id!r} is taken by another invoker",
@@ -289,11 +295,18 @@ class TunnelHub:
 
     def listing(self, namespace: str) -> list[dict[str, Any]]:
         """Every invoker ``namespace`` may use: the controller's own (``where: local``)
-        first, then its edge invokers (``where: tunnel``); the API and the console show it."""
+        first, then its edge invokers (``where: tunnel``), then those other controllers of
+        the cluster hold (``where: peer``); the API and the console show it."""
         local = [invoker.status() for invoker in sorted(self.registry, key=lambda i: i.id)
                  if isinstance(invoker, LocalInvoker)
                  and (invoker.namespaces is None or namespace in invoker.namespaces)]
-        return local + self.status(namespace)
+        return local + self.status(namespace) + self._peers(namespace)
+
+    def _peers(self, namespace: str) -> list[dict[str, Any]]:
+        """Devices another controller of the cluster holds (``where: peer``), last."""
+        return [invoker.status() for invoker in sorted(self.registry, key=lambda i: i.id)
+                if not isinstance(invoker, (LocalInvoker, RemoteInvoker))
+                and namespace in (invoker.state().namespaces or {namespace})]
 
     # -- registry and engine ----------------------------------------------------------------
 

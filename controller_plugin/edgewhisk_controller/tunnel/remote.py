@@ -33,20 +33,18 @@ from edgewhisk_tunnel import (
     Produce,
     Register,
     Result,
-    Run,
     encode,
 )
-from edgewhisk_tunnel import FrameTooLarge as FrameTooLargeError
 from edgewhisk_tunnel.transfers import Transfers
 
 from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
 from ..stores import Doc
 from .devicelogs import DeviceLogs
-from .exceptions import InvokerLost, NotDeliverable, RemoteFailure
+from .exceptions import InvokerLost, RemoteFailure
 from .health import Liveness, RoundTrip
 from .tokens import DeviceToken
-from .twins import CONTEXT_COLUMNS, invoker_state, run_outcome, run_spec, store_of
+from .twins import CONTEXT_COLUMNS, invoker_state, run_frame, run_outcome, store_of
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +145,7 @@ class RemoteInvoker(Invoker):
         activation_id = fields["activation_id"]
         if self.closed or not self.online:
             raise InvokerLost(self.id, "it is offline")
-        try:
-            frame = encode(Run(activation_id, run_spec(spec), dict(value), dict(fields),
-                               consumes=tuple(consumes), produces=tuple(produces)))
-        except FrameTooLargeError as exc:
-            raise NotDeliverable(self.id, f"The activation cannot be sent to invoker "
-                                          f"{self.id!r}: {exc.reason}") from None
+        frame = run_frame(self.id, spec, value, fields, consumes, produces)
         future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
         pending = Pending(frame, spec.memory_mb, spec.logs_mb * 1024 * 1024, future,
                           produces=tuple(produces))

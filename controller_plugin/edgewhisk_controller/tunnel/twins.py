@@ -18,10 +18,23 @@ from typing import Any
 
 from edgewhisk_runtime.artifacts import GateVerdict, ProducedArtifact
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
-from edgewhisk_tunnel import Metrics, Outcome, Produced, Register, RunSpec, Verdict
+from edgewhisk_tunnel import (
+    Consumed,
+    FrameTooLarge,
+    Metrics,
+    Outcome,
+    Produce,
+    Produced,
+    Register,
+    Run,
+    RunSpec,
+    Verdict,
+    encode,
+)
 
 from ..artifacts.keys import cached_name
 from ..placement.interface import InvokerState
+from .exceptions import NotDeliverable
 
 DEFAULT_BANDWIDTH_MBPS = 100.0
 """A device's bandwidth when its ``register`` does not say."""
@@ -40,6 +53,18 @@ def run_spec(spec: ActionSpec) -> RunSpec:
                    main=spec.main, image=spec.image, env=spec.env, memory_mb=spec.memory_mb,
                    timeout_ms=spec.timeout_ms, concurrency=spec.concurrency,
                    logs_mb=spec.logs_mb)
+
+
+def run_frame(invoker_id: str, spec: ActionSpec, value: Any, fields: Mapping[str, str],
+              consumes: Sequence[Consumed], produces: Sequence[Produce]) -> str:
+    """The ``run`` frame of one activation for invoker ``invoker_id`` (down its tunnel, or to
+    the controller holding it); ``NotDeliverable`` when it is over the frame limit."""
+    try:
+        return encode(Run(fields["activation_id"], run_spec(spec), dict(value), dict(fields),
+                          consumes=tuple(consumes), produces=tuple(produces)))
+    except FrameTooLarge as exc:
+        raise NotDeliverable(invoker_id, f"The activation cannot be sent to invoker "
+                                         f"{invoker_id!r}: {exc.reason}") from None
 
 
 def produced_artifact(produced: Produced) -> ProducedArtifact:

@@ -1,0 +1,90 @@
+"""Joining the cluster at start: the node, the changes feed, the takeover, in one place.
+
+Why here and not in ``app.py``: what a clustered controller wires (the hub's hook for arriving
+devices, the caches the feed keeps current, which accepted documents its own recovery may
+finish) is one concern; the application only hands over its parts and the recovery.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..artifacts.gates import GATE_STATES, GateKeeper
+from ..artifacts.registry import ARTIFACTS, ArtifactRegistry
+from ..auth import SUBJECTS, Authenticator
+from ..invokers.interface import Invoker
+from ..invokers.registry import InvokerRegistry
+from ..placement.interface import PlacementEngine
+from ..stores import Doc
+from ..stores.couchdb import CouchDBStore
+from ..tunnel.hub import TunnelHub
+from . import keys
+from .changes import Follower
+from .node import ClusterNode, Reclaim
+
+Recover = Callable[[Callable[[Doc], bool], Reclaim, Callable[[str], bool]], Awaitable[object]]
+"""Finish the accepted documents a predicate picks, waiting for results through a reclaim
+for the invokers a second predicate picks (``dispatch.recover``: ``owned``, ``reclaim``,
+``reclaimable``)."""
+
+
+@dataclass(frozen=True)
+class Joined:
+    node: ClusterNode
+    owned: Callable[[Doc], bool]
+    """Which accepted documents this controller's start-up recovery finishes: its own (and
+    those of a run before the cluster), unless another controller took them over while it was
+    down."""
+    leave: Callable[[], Awaitable[None]]
+
+
+def owned_by(owner: str | None, doc: Doc) -> bool:
+    return doc.get("owner") == owner
+
+
+async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: ArtifactRegistry,
+               authenticator: Authenticator, gates: GateKeeper, recover: Recover) -> Joined:
+    """Start ``node`` with the feed of ``store``'s artifacts and subjects; dead controllers'
+    work goes through ``recover``."""
+    if not isinstance(store, CouchDBStore):  # config.py refuses it first
+        raise TypeError("a cluster needs the CouchDB store")
+    node.takeover.recover = lambda dead: recover(
+        functools.partial(owned_by, dead), node.reclaimer(dead, hub.reclaim), node.reclaimable)
+    hub.arriving = node.arriving
+    feed = Follower(store, {ARTIFACTS: artifacts.changed, SUBJECTS: authenticator.changed,
+                            GATE_STATES: gates.changed})
+    await feed.start()  # the others' writes from here on (earlier ones are in the store)
+    await node.start()
+    taken = await node.redis.get(keys.takeover(node.me))  # while this one was down
+    if taken:
+        await node.redis.delete(keys.takeover(node.me))
+    owners = {None} if taken else {None, node.me}
+
+    async def leave() -> None:
+        await node.close()
+        await feed.close()
+
+    return Joined(node, lambda doc: doc.get("owner") in owners, leave)
+
+
+def joining(url: str, me: str, hub: TunnelHub, engine: PlacementEngine) -> ClusterNode:
+    """The node of controller ``me`` (its devices: the hub's online ones)."""
+    return open_node(url, me, hub.registry, engine,
+                     lambda: [d for d in hub.devices.values() if d.online])
+
+
+def open_node(url: str, me: str, registry: InvokerRegistry, engine: PlacementEngine,
+              devices: Callable[[], Iterable[Invoker]]) -> ClusterNode:
+    """A node on the Redis at ``url`` (redis-py's asyncio client, imported only here: a
+    controller without ``--cluster-redis`` never needs it); its connections carry its name."""
+    import redis.asyncio
+
+    parts = urlsplit(url)
+    where = urlunsplit((parts.scheme, f"{parts.hostname}:{parts.port or 6379}", "", "", ""))
+    client = redis.asyncio.from_url(url, decode_responses=True,
+                                    client_name=keys.client_name(me))
+    return ClusterNode(me, client, registry, engine, devices, where=where)

@@ -1,0 +1,41 @@
+"""The Redis keys the controllers of a cluster share: one place names them all."""
+
+from __future__ import annotations
+
+PREFIX = "edgewhisk:cluster:"
+MEMBERS = PREFIX + "members"
+"""A hash: controller id -> what it publishes (the devices whose tunnels it holds)."""
+GROUP = "holder"
+"""The consumer group of every controller's run stream (entries stay pending until acked,
+so a controller that dies holding some leaves them to be claimed)."""
+
+
+def client_name(controller: str) -> str:
+    """The name of ``controller``'s connections to Redis (``CLIENT SETNAME``): they close
+    when its process dies, which the others see at once in ``CLIENT LIST``."""
+    return f"edgewhisk-cluster-{controller}"
+
+
+def alive(controller: str) -> str:
+    """A key that exists while ``controller`` lives (it renews it before it expires)."""
+    return f"{PREFIX}alive:{controller}"
+
+
+def runs(controller: str) -> str:
+    """The stream of activations sent to ``controller`` for the devices it holds."""
+    return f"{PREFIX}runs:{controller}"
+
+
+def replies(controller: str) -> str:
+    """The stream of answers to the activations ``controller`` forwarded."""
+    return f"{PREFIX}replies:{controller}"
+
+
+def takeover(controller: str) -> str:
+    """Who claimed the work ``controller`` left when it died (``SET NX``)."""
+    return f"{PREFIX}takeover:{controller}"
+
+
+def claims(device: str) -> str:
+    """A device's memory as every controller claims it (``claims.py``)."""
+    return f"{PREFIX}claims:{device}"

@@ -1,0 +1,138 @@
+"""Membership: which controllers live and which devices each one's tunnels hold.
+
+Why a hash, expiring keys and named connections in Redis: every controller writes its own
+entry (the devices it holds, with their placement state) every ``PUBLISH_S``, renews a key
+that expires after ``ALIVE_S`` and names its connections (``keys.client_name``). A controller
+whose process dies loses its connections at once (the kernel closes them), which the others
+read in ``CLIENT LIST`` on their next refresh; one whose host or link dies stops renewing, and
+is gone after ``ALIVE_S``: no election and no home-made failure detector. What the others publish
+becomes :class:`~.peer.PeerInvoker`s in this controller's registry and placement engine; a
+device that registers here displaces its peer entry (the hub asks, ``displace``), and one whose
+controller is gone leaves until it registers again somewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..invokers.registry import InvokerRegistry
+from ..placement.interface import InvokerState, PlacementEngine
+from . import keys
+from .claims import Claims
+from .peer import Forwarder, PeerInvoker
+from .wire import dumps, state_json, state_of
+
+log = logging.getLogger(__name__)
+
+PUBLISH_S = 0.25
+"""How often a controller publishes its devices and reads the others' (a change is seen by the
+others within about twice this)."""
+ALIVE_S = 3.0
+"""A controller that has not renewed its key for this long is gone."""
+_COLUMNS = tuple(f for f in InvokerState.__dataclass_fields__ if f != "id")
+
+
+class Membership:
+    def __init__(self, me: str, registry: InvokerRegistry, engine: PlacementEngine,
+                 forwarder: Forwarder, local: Callable[[], Iterable[InvokerState]],
+                 is_local: Callable[[str], bool],
+                 use: Callable[[str], int] = lambda id: 0) -> None:
+        """``local``: the states of the devices this controller holds now; ``is_local``:
+        whether an id is one of them (it then wins over a peer's stale entry); ``use``: the
+        memory this controller's own placements hold on one (``claims.py``)."""
+        self.use = use
+        self.me = me
+        self.registry = registry
+        self.engine = engine
+        self.forwarder = forwarder
+        self.local = local
+        self.is_local = is_local
+        self.peers: dict[str, PeerInvoker] = {}
+        self.live: tuple[str, ...] = (me,)
+        self._first = True
+        self.on_gone: list[Callable[[str], None]] = []  # a controller died or left
+        self.last_holder: dict[str, str] = {}  # device id -> the controller that held it
+
+    async def publish(self, redis: Any) -> None:
+        states = list(self.local())
+        devices = [state_json(state) for state in states]
+        pipe = redis.pipeline(transaction=False)
+        for state in states:
+            Claims.publish(pipe, state.id, state.memory_mb, self.use(state.id))
+        pipe.hset(keys.MEMBERS, self.me, dumps({"at": time.time(), "devices": devices}))
+        pipe.set(keys.alive(self.me), "1", px=int(ALIVE_S * 1000))
+        await pipe.execute()
+
+    async def refresh(self, redis: Any) -> None:
+        """Read every entry: the live controllers, and the peers' devices to follow."""
+        members: dict[str, str] = await redis.hgetall(keys.MEMBERS)
+        others = sorted(m for m in members if m != self.me)
+        flags = await redis.mget([keys.alive(m) for m in others]) if others else []
+        connected = await self.connected(redis)
+        live = [m for m, flag in zip(others, flags, strict=True)
+                if flag and keys.client_name(m) in connected]
+        known = set(members) if self._first else set(self.live)  # dead before we started too
+        self._first = False
+        gone = known - set(live) - {self.me}
+        self.live = tuple(sorted([self.me, *live]))
+        for member in gone:
+            log.warning("controller %s is gone", member)
+            for callback in self.on_gone:
+                callback(member)
+        wanted: dict[str, tuple[str, InvokerState]] = {}
+        for member in live:
+            for plain in json.loads(members[member]).get("devices", ()):
+                wanted[plain["id"]] = (member, state_of(plain))
+                self.last_holder[plain["id"]] = member
+        self._follow(wanted)
+
+    @staticmethod
+    async def connected(redis: Any) -> set[str]:
+        """The names of the connections Redis holds now (a killed controller's are gone)."""
+        return {str(c.get("name")) for c in await redis.client_list()}
+
+    def _follow(self, wanted: dict[str, tuple[str, InvokerState]]) -> None:
+        for id in list(self.peers):
+            if id not in wanted:
+                self.displace(id)
+        for id, (holder, state) in wanted.items():
+            if self.is_local(id):
+                continue  # registered here since: ours wins over a stale publication
+            peer = self.peers.get(id)
+            if peer is None:
+                if id in self.registry:
+                    continue  # a local invoker of the same name: not ours to shadow
+                peer = self.peers[id] = PeerInvoker(self.forwarder, holder, state)
+                self.registry.register(peer)
+                self.engine.register(state)
+                continue
+            before, peer.published, peer.holder = peer.published, state, holder
+            changed = {c: getattr(state, c) for c in _COLUMNS
+                       if getattr(state, c) != getattr(before, c)}
+            if changed:
+                self.engine.heartbeat(id, **changed)
+
+    def corrected(self, id: str, free_mb: int) -> None:
+        """A claim on peer ``id`` conflicted: its real free memory, until the next refresh."""
+        peer = self.peers.get(id)
+        if peer is not None:
+            peer.published = dataclasses.replace(peer.published, free_memory_mb=free_mb)
+            self.engine.heartbeat(id, free_memory_mb=free_mb)
+
+    def displace(self, id: str) -> None:
+        """Forget the peer entry of ``id`` (it registered here, or its holder is gone)."""
+        peer = self.peers.pop(id, None)
+        if peer is None:
+            return
+        peer.gone = True
+        if id in self.registry and self.registry.get(id) is peer:
+            self.registry.unregister(id)
+        try:
+            self.engine.unregister(id)
+        except KeyError:
+            pass

@@ -1,0 +1,174 @@
+"""ClusterNode: this controller as one of several sharing one CouchDB and one Redis.
+
+It runs three loops for the controller's life: publishing its devices and following its
+peers' (``membership.py``), serving the activations others send for the devices it holds, and
+reading the answers to those it sent (``routing.py``). Redis errors are logged and retried
+each period: a controller whose Redis is away keeps serving its own devices, and its peers
+see it gone until it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
+
+from aiohttp import web
+from edgewhisk_runtime.containers import RunOutcome
+from edgewhisk_tunnel import Produce
+
+from ..invokers.interface import Invoker
+from ..invokers.local import LocalInvoker
+from ..invokers.registry import InvokerRegistry
+from ..placement.interface import PlacementEngine
+from ..tunnel.hub import OFFLINE_AFTER_S, RECONNECT_CAP_S
+from . import keys
+from .changes import cancelled
+from .claims import Claims
+from .exceptions import ClusterUnavailable
+from .membership import PUBLISH_S, Membership
+from .ring import Ring
+from .routing import Routing
+from .takeover import Takeover
+
+log = logging.getLogger(__name__)
+
+RETRY_S = 1.0  # after a Redis error, before the loop tries again
+RECLAIM_S = OFFLINE_AFTER_S + RECONNECT_CAP_S
+"""How long a takeover waits for the answer a holder sends a dead controller (the window
+start-up recovery gives a device to come back)."""
+Reclaim = Callable[[str, str, int, int, "tuple[Produce, ...]"], "asyncio.Future[RunOutcome]"]
+
+
+class ClusterNode:
+    def __init__(self, me: str, redis: Any, registry: InvokerRegistry,
+                 engine: PlacementEngine, devices: Callable[[], Iterable[Invoker]], *,
+                 where: str = "") -> None:
+        """``devices``: the online devices whose tunnels this controller holds now;
+        ``where``: the Redis, as error messages name it (no password)."""
+        self.me = me
+        self.where = where
+        self.registry = registry
+        self.redis = redis
+        self.devices = devices
+        self.claims = Claims(redis, me)
+        self.routing = Routing(me, redis, self._device, self.claims,
+                               corrected=lambda id, free: self.membership.corrected(id, free))
+        self.membership = Membership(me, registry, engine, self.routing,
+                                     local=lambda: [d.state() for d in devices()],
+                                     is_local=lambda id: self._device(id) is not None,
+                                     use=self._own_use)
+        self.takeover = Takeover(me, redis)
+        self.membership.on_gone.append(self.routing.holder_gone)
+        self.membership.on_gone.append(self.takeover.later)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ring: Ring | None = None
+
+    def _own_use(self, id: str) -> int:
+        """The memory this controller's own placements hold on its device ``id`` (what it
+        runs there for other controllers is in their claims)."""
+        pending = getattr(self._device(id), "pending", {})
+        return sum(p.memory_mb for aid, p in pending.items()
+                   if aid not in self.routing.serving)
+
+    def _device(self, id: str) -> Invoker | None:
+        return next((d for d in self.devices() if d.id == id), None)
+
+    @property
+    def live(self) -> tuple[str, ...]:
+        """The live controllers' ids, sorted (this one included)."""
+        return self.membership.live
+
+    def owner(self, namespace: str) -> str:
+        """The live controller owning ``namespace``'s placements (``ring.py``)."""
+        if self._ring is None or self._ring.controllers != self.live:
+            self._ring = Ring(self.live)
+        return self._ring.owner(namespace)
+
+    def status(self, namespace: str) -> dict[str, Any]:
+        """What ``GET .../cluster`` answers: this controller, the live ones, the namespace's
+        owner, and this controller's claims so far (conflicts among them)."""
+        return {"controller": self.me, "live": list(self.live),
+                "owner": self.owner(namespace), "claims": self.claims.claims,
+                "conflicts": self.claims.conflicts, "forwarded": self.routing.forwarded,
+                "served": self.routing.served, "peers": len(self.membership.peers)}
+
+    def reclaimable(self, id: str) -> bool:
+        """Whether a result of invoker ``id`` may be waited for: any but a local invoker."""
+        return id not in self.registry or not isinstance(self.registry.get(id), LocalInvoker)
+
+    def reclaimer(self, dead: str, tunnel: Reclaim) -> Reclaim:
+        """How a takeover of ``dead`` waits for a result: from the device's tunnel when
+        ``dead`` held it (it registers again, ``TunnelHub.reclaim``), else from the answer
+        the device's holder (this controller or another) sent to ``dead``'s reply stream
+        (``Routing.reply_to``)."""
+        def reclaim(invoker_id: str, activation_id: str, memory_mb: int, logs_limit: int,
+                    produces: tuple[Produce, ...] = ()) -> asyncio.Future[RunOutcome]:
+            holder = self.me if self._device(invoker_id) is not None \
+                else self.membership.last_holder.get(invoker_id)
+            if holder is None or holder == dead:
+                return tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces)
+            return asyncio.ensure_future(self.routing.reply_to(dead, activation_id,
+                                                               invoker_id, RECLAIM_S))
+        return reclaim
+
+    async def arriving(self, id: str) -> None:
+        """Device ``id`` registers here (``TunnelHub.arriving``): if the controller that
+        held it died, take its work over first (the device's results are then reclaimed
+        here); its peer entry goes either way."""
+        holder = self.membership.last_holder.get(id)
+        if holder is not None and holder != self.me:
+            try:
+                if keys.client_name(holder) not in await self.membership.connected(self.redis):
+                    await self.takeover.take_over(holder)
+            except Exception:  # Redis away: the membership loop's takeover will do
+                log.exception("taking over controller %s for device %s failed", holder, id)
+        self.membership.displace(id)
+
+    async def start(self) -> None:
+        """Join: publish, read the others once, then run the loops."""
+        try:
+            await self.membership.publish(self.redis)
+            await self.membership.refresh(self.redis)
+        except Exception as exc:  # redis' connection and authentication errors
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
+            raise ClusterUnavailable(f"the cluster's Redis at {self.where} cannot be "
+                                     f"reached: {exc}") from None
+        self._tasks = [asyncio.create_task(self._forever(f, "serving runs"))
+                       for f in (self.routing.serve, self.routing.read_replies)]
+        self._tasks.append(asyncio.create_task(self._forever(self._follow, "membership")))
+
+    async def _follow(self) -> None:
+        while True:
+            await self.membership.publish(self.redis)
+            await self.membership.refresh(self.redis)
+            await asyncio.sleep(PUBLISH_S)
+
+    async def _forever(self, loop: Callable[[], Coroutine[Any, Any, None]], what: str) -> None:
+        while True:
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # redis' connection errors and kin: log, retry
+                log.warning("cluster %s: %s; retrying in %g s", what, exc, RETRY_S)
+                await asyncio.sleep(RETRY_S)
+
+    async def close(self) -> None:
+        """Leave: stop the loops, remove this controller's entry, close the connection."""
+        await cancelled(self._tasks)
+        await self.routing.close()
+        await self.takeover.close()
+        with contextlib.suppress(Exception):
+            await self.redis.hdel(keys.MEMBERS, self.me)
+            await self.redis.delete(keys.alive(self.me))
+        await self.redis.aclose()
+
+
+
+
+NODE = web.AppKey("cluster", ClusterNode)
+"""The application's node (set when the controller starts with ``--cluster-redis``)."""

@@ -1,0 +1,255 @@
+"""Routing: activations sent to the controller holding a device's tunnel, and their answers,
+over Redis Streams.
+
+Why streams and a consumer group: an entry of ``runs:HOLDER`` stays pending in the group until
+the holder has answered it (``XACK`` after the reply is written), so what a holder read and
+never answered is visible to the others (``XPENDING``) when it dies; replies go to
+``replies:REQUESTER``, read by that controller alone. The requester waits for the reply at most
+the action's time limit plus the tunnel's grace, like a direct ``RemoteInvoker``, and a holder
+that is gone ends the wait at once with ``InvokerLost``: not started when the holder never read
+it from its stream (it is placed again), else maybe started (an idempotent action is placed
+again, any other is recorded as a whisk internal error, never run twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from edgewhisk_runtime.containers import RunOutcome
+from edgewhisk_tunnel import ProtocolError, Result, Run, decode, encode
+
+from ..invokers.interface import Invoker
+from ..tunnel.exceptions import InvokerLost, TunnelError
+from ..tunnel.twins import run_outcome
+from . import keys
+from .claims import Claims
+from .peer import PeerInvoker
+from .wire import action_spec, outcome_of
+
+log = logging.getLogger(__name__)
+
+READ_BLOCK_MS = 1000
+BATCH = 64
+REPLIES_KEPT = 10_000
+"""Replies a stream keeps (approximately): a requester reads its own at once."""
+
+@dataclass
+class _Waiting:
+    """A forwarded activation waiting for its reply."""
+
+    holder: str
+    reply: asyncio.Future[tuple[str, str]]
+    device: str
+    entry: str | None = None  # its entry in the holder's stream, once added
+
+
+def _entry_key(entry: str) -> tuple[int, int]:
+    """A stream entry id (``ms-seq``) as a comparable pair."""
+    ms, _, seq = entry.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class Routing:
+    def __init__(self, me: str, redis: Any, device: Callable[[str], Invoker | None],
+                 claims: Claims, corrected: Callable[[str, int], None]) -> None:
+        """``device``: the online device of this controller with that id, if any;
+        ``corrected(id, free_mb)``: a conflict told the device's real free memory."""
+        self.me = me
+        self.redis = redis
+        self.device = device
+        self.claims = claims
+        self.corrected = corrected
+        self.serving: set[str] = set()  # activation ids run here for another controller
+        self.waiting: dict[str, _Waiting] = {}  # activation id -> what waits for its reply
+        self.served = 0
+        self.forwarded = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_reply: str | None = None  # the last reply read (None: not started)
+
+    # -- the requester's side ---------------------------------------------------------------
+
+    async def forward(self, peer: PeerInvoker, activation_id: str, frame: str,
+                      patience_s: float, memory_mb: int) -> RunOutcome:
+        """Claim ``memory_mb`` on ``peer`` (``claims.py``), send ``frame`` to its holder and
+        release the claim once it answered; its outcome, or the error it ended with. A claim
+        that does not fit ends it at once with ``InvokerLost`` (not started: the dispatcher
+        places it again, on the corrected view)."""
+        try:
+            claim = await self.claims.claim(peer.id, memory_mb)
+        except Exception as exc:  # redis' errors: it never left this controller
+            raise InvokerLost(peer.id, f"the cluster's Redis failed: {exc}",
+                              maybe_started=False) from None
+        if not claim.ok and claim.known:
+            self.corrected(peer.id, max(0, claim.capacity_mb - claim.used_mb))
+            raise InvokerLost(peer.id, f"another controller claimed its memory first "
+                                       f"({claim.used_mb} of {claim.capacity_mb} MB held)",
+                              maybe_started=False)
+        try:
+            return await self._forward(peer, activation_id, frame, patience_s)
+        finally:
+            if claim.ok:
+                await self.claims.release(peer.id, memory_mb)
+
+    async def _forward(self, peer: PeerInvoker, activation_id: str, frame: str,
+                       patience_s: float) -> RunOutcome:
+        future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
+        waiting = self.waiting[activation_id] = _Waiting(peer.holder, future, peer.id)
+        try:
+            try:
+                waiting.entry = await self.redis.xadd(
+                    keys.runs(peer.holder), {"frame": frame, "device": peer.id,
+                                             "reply": self.me})
+            except Exception as exc:  # redis' errors: it never left this controller
+                raise InvokerLost(peer.id, f"the cluster's Redis failed: {exc}",
+                                  maybe_started=False) from None
+            self.forwarded += 1
+            try:
+                kind, text = await asyncio.wait_for(asyncio.shield(future), patience_s)
+            except TimeoutError:
+                raise InvokerLost(peer.id, f"no answer from controller {peer.holder} within "
+                                           f"{patience_s:g} s") from None
+        finally:
+            self.waiting.pop(activation_id, None)
+        return _answer(peer.id, kind, text)
+
+    def holder_gone(self, holder: str) -> None:
+        """``holder`` died: what waits for its answers ends with ``InvokerLost``."""
+        task = asyncio.create_task(self._lost_to(holder))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _lost_to(self, holder: str) -> None:
+        """An activation the holder never read from its stream never started: it may be
+        placed again, idempotent or not; one it read may have run (at most once)."""
+        waiting = [w for w in self.waiting.values() if w.holder == holder and not w.reply.done()]
+        if not waiting:
+            return
+        read = await self._delivered(holder)
+        for w in waiting:
+            unread = read is not None and w.entry is not None \
+                and _entry_key(w.entry) > _entry_key(read)
+            if not w.reply.done():
+                w.reply.set_exception(InvokerLost(
+                    w.device, f"its controller {holder} is gone"
+                    + (" before reading the activation" if unread else ""),
+                    maybe_started=not unread))
+
+    async def _delivered(self, holder: str) -> str | None:
+        """The last entry ``holder`` read from its run stream; None if that is unknown."""
+        try:
+            groups = await self.redis.xinfo_groups(keys.runs(holder))
+        except Exception:  # redis' errors: count everything as maybe started
+            return None
+        return next((str(g["last-delivered-id"]) for g in groups
+                     if g.get("name") == keys.GROUP), None)
+
+    async def read_replies(self) -> None:
+        """The loop reading this controller's reply stream (from its start: older replies
+        were for a previous run of this id, whose waits are gone)."""
+        stream = keys.replies(self.me)
+        if self._last_reply is None:  # this run's first read (not a retry after an error)
+            await self.redis.delete(stream)
+            self._last_reply = "0-0"
+        while True:
+            last = self._last_reply
+            found = await self.redis.xread({stream: last}, count=BATCH, block=READ_BLOCK_MS)
+            for _, entries in found or ():
+                for entry_id, fields in entries:
+                    self._last_reply = entry_id
+                    waiting = self.waiting.get(fields.get("id", ""))
+                    if waiting is not None and not waiting.reply.done():
+                        waiting.reply.set_result((fields["kind"], fields["text"]))
+
+    async def reply_to(self, dead: str, activation_id: str, device: str,
+                       within_s: float) -> RunOutcome:
+        """The answer a holder sent to controller ``dead`` (which died waiting for it) about
+        ``activation_id``, waited for up to ``within_s``: a takeover records it."""
+        stream, last = keys.replies(dead), "0-0"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while (left := deadline - loop.time()) > 0:
+            found = await self.redis.xread({stream: last}, count=BATCH,
+                                           block=max(1, int(min(left, 1.0) * 1000)))
+            for _, entries in found or ():
+                for entry_id, fields in entries:
+                    last = entry_id
+                    if fields.get("id") == activation_id:
+                        return _answer(device, fields["kind"], fields["text"])
+        raise InvokerLost(device, f"no answer about it reached controller {dead}, which "
+                                  f"died, within {within_s:g} s")
+
+    # -- the holder's side ------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """The loop reading what others sent for the devices this controller holds."""
+        stream = keys.runs(self.me)
+        try:
+            await self.redis.xgroup_create(stream, keys.GROUP, id="$", mkstream=True)
+        except Exception as exc:  # BUSYGROUP: it exists from a previous run
+            if "BUSYGROUP" not in str(exc):
+                raise
+        while True:
+            found = await self.redis.xreadgroup(keys.GROUP, self.me, {stream: ">"},
+                                                count=BATCH, block=READ_BLOCK_MS)
+            for _, entries in found or ():
+                for entry_id, fields in entries:
+                    task = asyncio.create_task(self._run(stream, entry_id, fields))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, stream: str, entry_id: str, fields: dict[str, str]) -> None:
+        try:
+            message = decode(fields["frame"])
+            if not isinstance(message, Run):
+                raise ProtocolError(f"a {message.TYPE} where a run was expected")
+        except (ProtocolError, KeyError) as exc:
+            log.error("cluster: dropped a malformed run from %s: %s", fields.get("reply"), exc)
+            await self.redis.xack(stream, keys.GROUP, entry_id)
+            return
+        self.serving.add(message.activation_id)
+        try:
+            kind, text = await self._outcome(fields.get("device", ""), message)
+        finally:
+            self.serving.discard(message.activation_id)
+        await self.redis.xadd(keys.replies(fields["reply"]),
+                              {"id": message.activation_id, "kind": kind, "text": text},
+                              maxlen=REPLIES_KEPT, approximate=True)
+        await self.redis.xack(stream, keys.GROUP, entry_id)
+        self.served += 1
+
+    async def _outcome(self, device_id: str, run: Run) -> tuple[str, str]:
+        device = self.device(device_id)
+        if device is None:
+            return "unsent", f"it is not connected to controller {self.me}"
+        try:
+            outcome = await device.run(action_spec(run.spec), run.value, run.fields,
+                                       consumes=run.consumes, produces=run.produces)
+        except InvokerLost as exc:
+            return ("lost" if exc.maybe_started else "unsent"), exc.why
+        except TunnelError as exc:
+            return "failed", exc.message
+        except Exception as exc:  # staging and kin: the requester records it as whisk error
+            return "failed", str(exc)
+        return "outcome", encode(Result(run.activation_id, outcome=outcome_of(outcome)))
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+
+
+def _answer(device: str, kind: str, text: str) -> RunOutcome:
+    """The reply's outcome, or the exception the holder's invoker raised, raised again."""
+    if kind == "outcome":
+        result = decode(text)
+        if isinstance(result, Result) and result.outcome is not None:
+            return run_outcome(result.outcome)
+        raise TunnelError(device, f"a malformed answer about invoker {device!r}")
+    if kind in ("lost", "unsent"):
+        raise InvokerLost(device, text, maybe_started=kind == "lost")
+    raise TunnelError(device, text)

@@ -1,0 +1,73 @@
+"""Takeover: what a dead controller accepted and never recorded is finished by one live one.
+
+Why a claim in Redis: every controller sees the death, and only one may finish the dead one's
+accepted documents (twice would run an idempotent activation twice and record twice), so the
+first to ``SET NX`` the claim does it, with the start-up recovery the controller runs for its
+own restarts (``dispatch/recovery.py``, limited to the dead one's documents). A device the
+dead controller held makes the controller it registers with take over at once, before its
+``register`` is handled, so the results the device still holds are adopted and recorded
+(``TunnelHub.reclaim``); otherwise the first controller to see the death claims it after
+``GRACE_S``, leaving that moment to a reconnecting device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from . import keys
+from .claims import Claims
+
+log = logging.getLogger(__name__)
+
+GRACE_S = 1.5
+"""After a death is seen, before a controller no device came to claims it."""
+CLAIM_TTL_S = 3600
+"""How long a claim keeps others away (the dead controller's id may be reused after it)."""
+
+
+class Takeover:
+    def __init__(self, me: str, redis: Any,
+                 recover: Callable[[str], Awaitable[object]] | None = None) -> None:
+        """``recover(dead)``: finish what ``dead`` accepted (set by the application)."""
+        self.me = me
+        self.redis = redis
+        self.recover = recover
+        self.taken: dict[str, str] = {}  # dead controller -> who took it over
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def take_over(self, dead: str) -> bool:
+        """Claim ``dead``'s work and finish it; whether this controller did."""
+        if dead in self.taken or self.recover is None:
+            return False
+        won = await self.redis.set(keys.takeover(dead), self.me, nx=True, ex=CLAIM_TTL_S)
+        self.taken[dead] = self.me if won else str(await self.redis.get(keys.takeover(dead)))
+        if not won:
+            return False
+        log.warning("taking over the activations controller %s accepted", dead)
+        done = await self.recover(dead)
+        await self.redis.hdel(keys.MEMBERS, dead)  # its entry published devices it lost
+        await Claims(self.redis).forget(dead)  # what it held on others' devices is free
+        log.warning("took over controller %s: %s", dead, done)
+        return True
+
+    def later(self, dead: str) -> None:
+        """``dead`` was seen gone: claim it after ``GRACE_S`` unless someone did."""
+        async def claim() -> None:
+            await asyncio.sleep(GRACE_S)
+            try:
+                await self.take_over(dead)
+            except Exception:
+                log.exception("taking over controller %s failed", dead)
+
+        task = asyncio.create_task(claim())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)

@@ -1,0 +1,59 @@
+"""``edgewhisk bench scale`` with small numbers, as the README runs it: end to end.
+
+A smoke test only: 1 and 2 pinned controllers on pouchdb-server take blocking invokes, the
+conflict model runs on a real Redis, unsharded and sharded, the projection is printed with its
+model, the PNG is written, and nothing it started is left running. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+from . import EDGEWHISK
+
+
+def _left_running() -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "edgewhisk-bench-scale-" in text:
+            found.append(text)
+    return found
+
+
+def readme_command() -> list[str]:
+    """The README's quick run of this benchmark, as written there."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith("edgewhisk bench scale"))
+    return shlex.split(line)
+
+
+def test_the_scale_benchmark_reports_throughput_conflicts_and_a_projection(
+        tmp_path: Path) -> None:
+    """The README's command, verbatim, in a temporary folder (its ``--out`` is relative)."""
+    command = readme_command()
+    plot = tmp_path / command[command.index("--out") + 1]
+    done = subprocess.run([str(EDGEWHISK), *command[1:]], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=540, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    out = done.stdout
+    assert re.search(r"^1 controller +\d+ ", out, re.M), out
+    assert re.search(r"^2 controllers +\d+ ", out, re.M), out
+    assert re.search(r"^ratio 2/1 +[\d.]+ ", out, re.M), out
+    rows = re.findall(r"^ +100 +2 +(no|yes) +\d+ +(\d+) +(\d+) +[\d.]+% +\d+$", out, re.M)
+    assert [r[0] for r in rows] == ["no", "yes"] and all(int(r[1]) >= 50 for r in rows), out
+    assert "projection: 10 controllers, 100,000 devices" in out and "model:" in out
+    assert plot.stat().st_size > 0
+    assert not _left_running()
+
+
+def test_bad_numbers_are_refused() -> None:
+    done = subprocess.run([str(EDGEWHISK), "bench", "scale", "--sizes", "5"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "--sizes at least 10" in done.stderr

@@ -1,0 +1,93 @@
+"""Optimistic claims on a device's memory (real Redis): exactly what fits is claimed, the rest
+conflicts; the consistent-hash ring shares namespaces evenly and moves few when a controller
+goes; and through controllers, two placements racing for one device's memory never both run."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import redis.asyncio
+from edgewhisk_controller.cluster import keys
+from edgewhisk_controller.cluster.claims import Claims
+from edgewhisk_controller.cluster.ring import Ring
+from edgewhisk_devkit import UNLIMITED, Cluster, Redis
+
+from .conftest import agent, wait_for_peer
+
+
+def test_claims_commit_what_fits_and_count_conflicts(redis: Redis) -> None:
+    async def race() -> None:
+        one = redis_client(redis)
+        two = redis_client(redis)
+        try:
+            first, second = Claims(one, "c0"), Claims(two, "c1")
+            pipe = one.pipeline()
+            Claims.publish(pipe, "dev", 512, 128)  # 128 MB held by its holder's own runs
+            await pipe.execute()
+            claims = await asyncio.gather(*(c.claim("dev", 64) for c in [first, second] * 5))
+            assert sum(c.ok for c in claims) == 6  # 128 + 6 * 64 = 512
+            assert first.conflicts + second.conflicts == 4
+            assert all(c.used_mb == 512 for c in claims if not c.ok)
+            assert (first.claims + second.claims, round(first.conflict_rate
+                                                        + second.conflict_rate, 1)) == (10, 0.8)
+            await first.release("dev", 64)
+            assert (await second.claim("dev", 64)).ok
+            assert not (await second.claim("dev", 64)).ok
+            unknown = await first.claim("nobody", 64)
+            assert (unknown.ok, unknown.known) == (False, False)
+            assert await second.forget("c0") == 1  # c0 died: the 2 x 64 MB it held are free
+            assert [(await second.claim("dev", 64)).ok for _ in range(3)] == [True, True, False]
+        finally:
+            await one.delete(keys.claims("dev"))
+            await one.aclose()
+            await two.aclose()
+
+    asyncio.run(race())
+
+
+def redis_client(server: Redis) -> redis.asyncio.Redis:
+    return redis.asyncio.from_url(server.uri, decode_responses=True)
+
+
+def test_the_ring_shares_namespaces_evenly_and_moves_few() -> None:
+    namespaces = [f"tenant{i}" for i in range(3000)]
+    three = Ring(["c0", "c1", "c2"])
+    owners = {ns: three.owner(ns) for ns in namespaces}
+    shares = [list(owners.values()).count(c) / len(namespaces) for c in three.controllers]
+    assert all(0.2 < share < 0.47 for share in shares), shares
+    two = Ring(["c0", "c2"])
+    moved = [ns for ns in namespaces if two.owner(ns) != owners[ns]]
+    assert {owners[ns] for ns in moved} == {"c1"}  # only c1's namespaces move
+    assert Ring(["c2", "c0", "c1"]).owner("tenant7") == owners["tenant7"]
+
+
+def test_two_controllers_racing_for_one_device_never_overcommit_it(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    code = "import time\ndef main(args):\n    time.sleep(2)\n    return {'ok': True}\n"
+    with Cluster(tmp_path, 3, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+            cluster[0].client() as c0, cluster[1].client() as c1, cluster[2].client() as c2:
+        device = agent(cluster, c1, "small", [1], tmp_path, "--memory", "256")
+        try:
+            device.wait_registered()
+            c0.actions.put("hog", {"exec": {"kind": "python:3", "code": code},
+                                   "limits": {"memory": 256}})
+            owners = {c.json("GET", "cluster")["owner"] for c in (c0, c1, c2)}
+            assert len(owners) == 1 and owners <= {"c0", "c1", "c2"}
+            for client in (c0, c2):  # both see the device as a peer before the race
+                wait_for_peer(client, "small")
+            records: list[dict[str, object]] = []
+            racers = [threading.Thread(target=lambda c=c: records.append(
+                c.actions.invoke("hog").record)) for c in (c0, c2)]
+            for racer in racers:
+                racer.start()
+            for racer in racers:
+                racer.join()
+            claims = [c.json("GET", "cluster") for c in (c0, c2)]
+        finally:
+            device.stop()
+    done = [r for r in records if r["response"]["success"]]  # type: ignore[index]
+    assert len(done) == 1, records
+    assert sum(int(c["claims"]) for c in claims) >= 1

@@ -1,0 +1,115 @@
+"""A controller SIGKILLed under load: its device is back through another within 10 s, every
+acknowledged activation gets exactly one record, a non-idempotent one runs at most once, and
+the work the dead controller had in flight on its device is taken over and recorded with the
+result the device delivers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from edgewhisk_client import Client, ClientError
+from edgewhisk_devkit import UNLIMITED, Cluster, Redis
+
+from .conftest import agent, holder, wait_for_peer
+
+CODE = ("import os, time\n"
+        "def main(args):\n"
+        "    time.sleep(args['sleep'])\n"
+        "    with open(args['ran'], 'a') as ran:\n"
+        "        ran.write(os.environ['__OW_ACTIVATION_ID'] + '\\n')\n"
+        "    return {'done': True}\n")
+LOAD_S = 2.0  # of load before the kill, and as long after it
+SLEEP_S = 1.0
+
+
+class Load:
+    """Non-blocking invokes through ``client`` until stopped; the acknowledged ids."""
+
+    def __init__(self, client: Client, params: dict[str, Any], every_s: float) -> None:
+        self.client, self.params, self.every_s = client, params, every_s
+        self.acknowledged: list[str] = []
+        self.refused = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stopping.wait(self.every_s):
+            try:
+                self.acknowledged.append(self.client.actions.start("work", self.params))
+            except ClientError:  # a dead controller, or nowhere to run: not acknowledged
+                self.refused += 1
+
+
+def test_a_controller_killed_under_load_loses_nothing_acknowledged(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    ran = tmp_path / "ran.log"
+    ran.touch()
+    params = {"sleep": SLEEP_S, "ran": str(ran)}
+    options = ("--invokers", "0", *UNLIMITED)
+    with Cluster(tmp_path, 3, db=db, redis=redis.uri, options=options) as cluster, \
+            cluster[0].client() as c0, cluster[1].client(timeout_s=5) as c1:
+        device = agent(cluster, c1, "dev-b", [1, 2, 0], tmp_path, "--memory", "4096",
+                       "--no-sandbox")
+        try:
+            device.wait_registered()
+            c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
+                                    "limits": {"memory": 128}})
+            loads = [Load(c1, params, 0.1), Load(c0, params, 0.2)]
+            for load in loads:
+                load.thread.start()
+            time.sleep(LOAD_S)
+            cluster.kill(1)
+            killed = time.monotonic()
+            device.wait_registered(2, timeout_s=10)
+            back_s = time.monotonic() - killed
+            time.sleep(LOAD_S)
+            for load in loads:
+                load.stopping.set()
+                load.thread.join()
+            assert holder(cluster, "dev-b") == 2 and back_s < 10
+            acknowledged = [i for load in loads for i in load.acknowledged]
+            records = {i: c0.activations.wait(i, 60.0) for i in acknowledged}
+            runs = Counter(ran.read_text().split())
+        finally:
+            device.stop()
+    assert len(set(acknowledged)) == len(acknowledged) > 20
+    assert max(runs.values()) == 1  # non-idempotent: at most once
+    assert set(runs) <= set(acknowledged)
+    succeeded = {i for i, r in records.items() if r["response"]["success"]}
+    assert succeeded <= set(runs)  # a success ran, once
+    taken_over = [i for i in loads[0].acknowledged if i in succeeded
+                  and records[i]["end"] / 1000 > time.time() - (time.monotonic() - killed)]
+    assert taken_over, "nothing the dead controller had in flight was recorded as done"
+    failed = {i: r["response"]["result"].get("error") for i, r in records.items()
+              if i not in succeeded}
+    assert all(failed.values()), failed
+
+
+def test_what_a_dead_controller_forwarded_is_recorded_with_the_holders_answer(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """c0 accepts and forwards to a device c1 holds, then dies: the controller taking c0 over
+    records the answer c1 sent to c0's reply stream; the action ran once."""
+    ran = tmp_path / "ran.log"
+    ran.touch()
+    with Cluster(tmp_path, 3, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+            cluster[1].client() as c1, cluster[0].client() as c0:
+        device = agent(cluster, c1, "dev-b", [1], tmp_path, "--no-sandbox")
+        try:
+            device.wait_registered()
+            c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
+                                    "limits": {"memory": 128}})
+            wait_for_peer(c0, "dev-b")
+            started = c0.actions.start("work", {"sleep": 2.0, "ran": str(ran)})
+            time.sleep(0.5)  # forwarded, running on the device
+            cluster.kill(0)
+            record = c1.activations.wait(started, 30.0)
+        finally:
+            device.stop()
+    assert record["response"]["success"] is True, record
+    assert record["response"]["result"] == {"done": True}
+    assert ran.read_text().split() == [started]
