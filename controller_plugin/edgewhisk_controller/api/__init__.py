@@ -22,6 +22,7 @@ from . import (
 )
 
 RESOURCES: tuple[web.RouteTableDef, ...] = (
+    actions.INVOKE,  # first: the hot path resolves at the first resource it tries
     info.ROUTES,
     namespaces.ROUTES,
     actions.ROUTES,

@@ -57,6 +57,10 @@ from .request import (
 )
 
 ROUTES = web.RouteTableDef()
+INVOKE = web.RouteTableDef()
+"""The invoke routes alone, mounted first (``api/__init__.py``): aiohttp tries every resource
+under ``/api/v1/namespaces`` in order, one regular expression each, and an invoke is the hot
+path (no other resource matches a POST to an action's path, so the order changes no answer)."""
 COLL = "actions"
 BASE = "/api/v1/namespaces/{ns}/actions"
 SITE_HEADER = "X-Edgewhisk-Site"  # the caller's site, for placement's Proximity score
@@ -125,8 +129,8 @@ async def _devices_resync(request: web.Request, ns: str) -> None:
         await hub.offline_changed(ns)
 
 
-@ROUTES.post(BASE + "/{name}")
-@ROUTES.post(BASE + "/{pkg}/{name}")
+@INVOKE.post(BASE + "/{name}")
+@INVOKE.post(BASE + "/{pkg}/{name}")
 @shares_reads
 async def invoke_action(request: web.Request) -> web.Response:
     blocking = query_bool(request.query, "blocking")

@@ -18,11 +18,15 @@ STATUS = {0: "success", 1: "application_error", 2: "developer_error", 3: "whisk_
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
-def _annotation(record: Mapping[str, Any], key: str) -> Any:
+def _annotations(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record's annotations by key, the first of a repeated key winning (as a lookup
+    would): one pass over the list instead of one per key read."""
+    notes: dict[str, Any] = {}
     for item in record.get("annotations") or ():
-        if item.get("key") == key:
-            return item.get("value")
-    return None
+        key = item.get("key")
+        if isinstance(key, str) and key not in notes:
+            notes[key] = item.get("value")
+    return notes
 
 
 class ActivationSeries:
@@ -41,21 +45,31 @@ class ActivationSeries:
         self.firings = Counter(
             "edgewhisk_trigger_firings", "Trigger activations recorded, by trigger",
             ("namespace", "trigger"), registry=registry)
+        self._children: dict[tuple[str, ...], tuple[Any, Any]] = {}
+        """(activations counter, duration histogram) by label values: a labelled child is
+        looked up once (``labels`` validates and locks on every call; the series has no
+        removal, so a child never goes stale)."""
 
     def observe(self, record: Mapping[str, Any]) -> None:
         """Count one stored record (the dispatcher calls this once per activation)."""
         ns, name = str(record.get("namespace", "")), str(record.get("name", ""))
-        if _annotation(record, "kind") is None and "end" not in record:
+        notes = _annotations(record)
+        if notes.get("kind") is None and "end" not in record:
             self.firings.labels(ns, name).inc()
             return
         code = (record.get("response") or {}).get("statusCode", 3)
         status = STATUS.get(code, "whisk_error")
-        path = _annotation(record, "path") or f"{ns}/{name}"
-        self.activations.labels(ns, path, status, _annotation(record, "invoker") or "").inc()
+        path = notes.get("path") or f"{ns}/{name}"
+        labels = (ns, str(path), status, str(notes.get("invoker") or ""))
+        children = self._children.get(labels)
+        if children is None:
+            children = self._children[labels] = (self.activations.labels(*labels),
+                                                 self.duration.labels(status))
+        children[0].inc()
         duration = record.get("duration")
         if isinstance(duration, int | float):
-            self.duration.labels(status).observe(duration / 1000.0)
-        for entry in _annotation(record, "gates") or ():
+            children[1].observe(duration / 1000.0)
+        for entry in notes.get("gates") or ():
             if isinstance(entry, dict):
                 self.verdicts.labels(str(entry.get("type", "")), _verdict(entry)).inc()
 

@@ -35,6 +35,7 @@ class PlacementSeries:
             "edgewhisk_unschedulable_invokers",
             "Invokers excluded from unschedulable activations, by the constraint that "
             "excluded them (Kubernetes-style counts)", ("constraint",), registry=registry)
+        self._placed = self.decisions.labels("placed")  # every invoke's: looked up once
 
     def decided(self, decision: Decision, seconds: float) -> None:
         self.latency.observe(seconds)
@@ -43,7 +44,7 @@ class PlacementSeries:
             for plugin, count in decision.plugins.items():
                 self.unschedulable.labels(plugin).inc(count)
         else:
-            self.decisions.labels("placed").inc()
+            self._placed.inc()
 
 
 class ObservedEngine:

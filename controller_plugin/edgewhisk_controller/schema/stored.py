@@ -93,7 +93,11 @@ def limits(action: Mapping[str, Any]) -> dict[str, int]:
     """The action's limits with upstream's defaults for the missing ones, keys in alphabetical
     order as upstream's activation records show them."""
     given = action.get("limits") or {}
-    return {k: int(given.get(k, v)) for k, v in sorted(entity.default_limits().items())}
+    return {k: int(given.get(k, v)) for k, v in _SORTED_DEFAULTS}
+
+
+_SORTED_DEFAULTS = tuple(sorted(entity.default_limits().items()))
+"""Worked out once: ``limits`` runs several times per invoke (placement, the record, the run)."""
 
 
 def path(ns: str, name: str) -> str:

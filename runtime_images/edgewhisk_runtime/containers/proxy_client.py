@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import edgewhisk_json
+from yarl import URL
 
 from edgewhisk_runtime.artifacts.values import GATES_HEADER, GateVerdict
 from edgewhisk_runtime.containers.exceptions import (
@@ -45,6 +46,8 @@ class ProxyContainer(Container):
         self.id = container_id
         self.kind = kind
         self.url = f"http://{host}:{port}"
+        # parsed once: a str URL is parsed and checked again on every request
+        self._urls = {path: URL(self.url + path) for path in ("/init", "/run")}
         self.logs = LogCollector()
         self.exchange: Exchange | None = None  # the backend sets it: staged runs go through it
         connector = aiohttp.TCPConnector(limit=max(1, concurrency) + 1, force_close=False)
@@ -66,7 +69,7 @@ class ProxyContainer(Container):
         body = json.dumps(doc).encode()
         try:
             async with asyncio.timeout(timeout):
-                async with self._session.post(self.url + path, data=body,
+                async with self._session.post(self._urls[path], data=body,
                                               headers=JSON_HEADERS) as response:
                     data = await response.read()
                     status = response.status
