@@ -251,7 +251,6 @@ def fleet(root: Path) -> Iterator[Fleet]:
     at the end whatever happened."""
     build_image()
     build_wheels(root / "wheelhouse")
-    runtime_image = build_runtime_archive(root / "python3-ai.tar")
     node = shutil.which("node")
     assert node, "node (Node.js) is needed for the controller host's pouchdb-server"
     mounts = ("-v", f"{node}:/usr/local/bin/node:ro",
@@ -259,6 +258,7 @@ def fleet(root: Path) -> Iterator[Fleet]:
     topology = netns.build(edges=2)
     prefix = topology.prefix
     try:
+        runtime_image = build_runtime_archive(root / "python3-ai.tar")
         controller = _start("cloud", topology.cloud, prefix, *mounts)
         edges = [_start(f"edge{n}", edge, prefix) for n, edge in
                  enumerate(topology.edges, start=1)]
@@ -269,3 +269,4 @@ def fleet(root: Path) -> Iterator[Fleet]:
     finally:
         remove_containers(prefix)
         topology.close()
+        (root / "python3-ai.tar").unlink(missing_ok=True)  # 500 MB: not kept with pytest's tmp
