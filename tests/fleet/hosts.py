@@ -46,7 +46,11 @@ PLAY_TIMEOUT_S = 900
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
                    re.MULTILINE)
 EDGES = {"edge1": {"invoker_owner": "alice", "invoker_networks": ["alice_home"]},
-         "edge2": {"invoker_owner": "bob", "invoker_networks": ["bob_home"]}}
+         "edge2": {"invoker_owner": "bob", "invoker_networks": ["bob_home"],
+                   "invoker_backend": "docker", "edgewhisk_extras": "docker"}}
+# the edge host whose agent runs actions in containers of its own podman (--backend docker)
+DOCKER_EDGE = "edge2"
+NESTED_STORE = "rw,exec,suid,dev,size=3g"   # its podman's image store: a tmpfs (see _start)
 
 
 def podman(*args: str, timeout: float = 120) -> str:
@@ -66,11 +70,12 @@ def build_image() -> None:
 
 
 def build_wheels(folder: Path, *, deps: bool = True, epoch: int | None = None) -> list[Path]:
-    """``pip wheel`` of this checkout into ``folder`` (with its dependencies unless ``deps`` is
-    false); ``epoch`` sets SOURCE_DATE_EPOCH, so a rebuild of the same source differs."""
+    """``pip wheel`` of this checkout into ``folder`` (with its dependencies, the docker extra's
+    too, unless ``deps`` is false); ``epoch`` sets SOURCE_DATE_EPOCH, so a rebuild of the same
+    source differs."""
     env = {**os.environ, **({"SOURCE_DATE_EPOCH": str(epoch)} if epoch else {})}
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--progress-bar", "off",
-                           *(() if deps else ("--no-deps",)), "-w", str(folder), str(ROOT)],
+                           *(() if deps else ("--no-deps",)), "-w", str(folder), f"{ROOT}[docker]"],
                           capture_output=True, text=True, timeout=600, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"pip wheel failed: {done.stderr}")
@@ -101,11 +106,26 @@ class Host:
         return self.exec("journalctl", "-u", unit, "--no-pager", "-n", "80", check=False)
 
 
-def _start(name: str, namespace: netns.Namespace, prefix: str, *mounts: str) -> Host:
+def build_runtime_archive(path: Path) -> str:
+    """The python3-ai runtime image of these sources (built or reused, as the container tests
+    do), saved to ``path`` for the play to copy to the docker edge host; its name."""
+    image = images.build_image(tag=None, progress=lambda line: None)
+    podman("save", "-q", "-o", str(path), image, timeout=300)
+    return image
+
+
+def _start(name: str, namespace: netns.Namespace, prefix: str, *options: str) -> Host:
+    """One host booting systemd. The docker edge host runs ``--privileged``: its podman makes
+    containers (mounts, cgroups, netavark's bridge and nftables), which CAP_SYS_ADMIN alone
+    does not allow in a container (``podman load`` there failed). Its image store is a tmpfs:
+    overlay, podman's storage driver, cannot stack on the host container's own overlay root
+    ("'overlay' is not supported over overlayfs"); a tmpfs is also gone with the container."""
     container = f"{prefix}{name}"
+    privilege = (("--privileged", "--tmpfs", f"/var/lib/containers:{NESTED_STORE}")
+                 if name == DOCKER_EDGE else ("--cap-add", "SYS_ADMIN"))
     podman("run", "-d", "--name", container, "--hostname", name, "--label", LABEL,
            "--network", f"ns:{netns.NETNS_DIR / namespace.name}",
-           "--systemd=always", "--cap-add", "SYS_ADMIN", *mounts, IMAGE)
+           "--systemd=always", *privilege, *options, IMAGE)
     return Host(name, container, namespace)
 
 
@@ -140,6 +160,7 @@ class Fleet:
     controller: Host
     edges: list[Host]
     root: Path            # the control node's side: wheelhouse, tls, ansible's home
+    runtime_image: str    # the python3-ai image the docker edge host gets (saved in root)
 
     @property
     def hosts(self) -> list[Host]:
@@ -148,6 +169,10 @@ class Fleet:
     @property
     def wheelhouse(self) -> Path:
         return self.root / "wheelhouse"
+
+    @property
+    def runtime_archive(self) -> Path:
+        return self.root / "python3-ai.tar"
 
     @property
     def tls(self) -> Path:
@@ -175,7 +200,9 @@ class Fleet:
                     "hosts": {edge.name: {"ansible_host": edge.container, **EDGES[edge.name]}
                               for edge in self.edges},
                     "vars": {"invoker_controller": f"wss://{cloud}:3233",
-                             "invoker_battery": "none", "invoker_store_cap": "300MB"}}}}}
+                             "invoker_battery": "none", "invoker_store_cap": "300MB",
+                             "invoker_runtime_image": self.runtime_image,
+                             "invoker_runtime_image_archive": str(self.runtime_archive)}}}}}
         path = self.root / "inventory.yml"
         path.write_text(json.dumps(inventory, indent=1))
         return path
@@ -231,13 +258,15 @@ def fleet(root: Path) -> Iterator[Fleet]:
     topology = netns.build(edges=2)
     prefix = topology.prefix
     try:
+        runtime_image = build_runtime_archive(root / "python3-ai.tar")
         controller = _start("cloud", topology.cloud, prefix, *mounts)
         edges = [_start(f"edge{n}", edge, prefix) for n, edge in
                  enumerate(topology.edges, start=1)]
-        built = Fleet(topology, controller, edges, root)
+        built = Fleet(topology, controller, edges, root, runtime_image)
         for host in built.hosts:
             _booted(host)
         yield built
     finally:
         remove_containers(prefix)
         topology.close()
+        (root / "python3-ai.tar").unlink(missing_ok=True)  # 500 MB: not kept with pytest's tmp
