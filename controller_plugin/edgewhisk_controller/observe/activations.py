@@ -21,14 +21,20 @@ STATUS = {0: "success", 1: "application_error", 2: "developer_error", 3: "whisk_
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
+READ = frozenset({"kind", "path", "invoker", "gates"})
+"""The annotations the series read (a stored record carries a dozen)."""
+
+
 def _annotations(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The record's annotations by key, the first of a repeated key winning (as a lookup
-    would): one pass over the list instead of one per key read."""
+    """The record's annotations the series read (``READ``), the first of a repeated key
+    winning (as a lookup would): one pass that keeps only those and stops once it has all."""
     notes: dict[str, Any] = {}
     for item in record.get("annotations") or ():
         key = item.get("key")
-        if isinstance(key, str) and key not in notes:
+        if isinstance(key, str) and key in READ and key not in notes:
             notes[key] = item.get("value")
+            if len(notes) == len(READ):
+                break
     return notes
 
 
