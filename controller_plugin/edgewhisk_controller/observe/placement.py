@@ -9,42 +9,61 @@ only ``place``/``place_many`` with two ``perf_counter`` reads.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric
 
 from ..placement.config import PlacementConfig
 from ..placement.constraints import Bound
 from ..placement.framework import NOTHING
 from ..placement.interface import Decision, InvokerState, PlacementEngine, PlacementRequest
 from ..placement.interface import Unschedulable as NoInvoker
+from .tally import Tally, counter, histogram
 
 LATENCY_BUCKETS = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1)
 
 
 class PlacementSeries:
+    """Decisions by result, their latency, unschedulable exclusions by constraint: plain
+    numbers on every decision (``tally``), series when the registry is scraped."""
+
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.decisions = Counter(
-            "edgewhisk_placement_decisions", "Placement decisions, by result",
-            ("result",), registry=registry)
-        self.latency = Histogram(
-            "edgewhisk_placement_latency_seconds", "Time of one placement decision",
-            buckets=LATENCY_BUCKETS, registry=registry)
-        self.unschedulable = Counter(
-            "edgewhisk_unschedulable_invokers",
-            "Invokers excluded from unschedulable activations, by the constraint that "
-            "excluded them (Kubernetes-style counts)", ("constraint",), registry=registry)
-        self._placed = self.decisions.labels("placed")  # every invoke's: looked up once
+        self.decisions: dict[tuple[str, ...], int] = {("placed",): 0}  # by result
+        self.latency = Tally(LATENCY_BUCKETS)
+        self.unschedulable: dict[tuple[str, ...], int] = {}  # by constraint
+        registry.register(self)
 
     def decided(self, decision: Decision, seconds: float) -> None:
         self.latency.observe(seconds)
         if isinstance(decision, NoInvoker):
-            self.decisions.labels("unschedulable").inc()
+            _add(self.decisions, ("unschedulable",), 1)
             for plugin, count in decision.plugins.items():
-                self.unschedulable.labels(plugin).inc(count)
+                _add(self.unschedulable, (plugin,), count)
         else:
-            self._placed.inc()
+            self.decisions[("placed",)] += 1
+
+    def collect(self) -> Iterator[Metric]:
+        """The series at scrape time (``prometheus_client``'s collector protocol)."""
+        yield counter("edgewhisk_placement_decisions", "Placement decisions, by result",
+                      ("result",), self.decisions)
+        yield histogram("edgewhisk_placement_latency_seconds", "Time of one placement decision",
+                        (), [((), self.latency)])
+        yield counter("edgewhisk_unschedulable_invokers",
+                      "Invokers excluded from unschedulable activations, by the constraint "
+                      "that excluded them (Kubernetes-style counts)", ("constraint",),
+                      self.unschedulable)
+
+
+def _add(counts: dict[tuple[str, ...], int], key: tuple[str, ...], count: int) -> None:
+    counts[key] = counts.get(key, 0) + count
+
+
+DELEGATED = ("why", "register", "unregister", "heartbeat", "forget_warm", "observe_rtt",
+             "placed", "completed", "owners", "artifact_sizes")
+"""The contract's calls that are not timed: each instance binds the engine's own methods
+under these names (the methods below state the contract for the type checker)."""
 
 
 class ObservedEngine:
@@ -53,6 +72,8 @@ class ObservedEngine:
     def __init__(self, engine: PlacementEngine, series: PlacementSeries) -> None:
         self.engine = engine
         self.series = series
+        for name in DELEGATED:  # the engine's own bound methods: no wrapper frame per call
+            setattr(self, name, getattr(engine, name))
 
     @property
     def config(self) -> PlacementConfig:

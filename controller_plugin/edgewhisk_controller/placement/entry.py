@@ -77,6 +77,8 @@ class Entry:
     minmax: list[tuple[Vector, float]] = field(default_factory=list)  # see EntryCache.build
     row_list: array[int] | None = None  # ``rows`` for ``bisect`` (None with ``rows``)
     excluded: tuple[float, dict[str, int]] | None = None  # Engine.why: (monotonic s, counts)
+    why_static: tuple[int, dict[int, dict[str, float]]] | None = None
+    # ^ Engine.why: (``restated`` they reflect, each explained row's static bounded terms)
 
     @property
     def nbytes(self) -> int:

@@ -32,6 +32,8 @@ from .entry import Entry
 from .plugin import Context, raw_value
 from .state import ClusterState, Vector, View
 
+_NEG_INF = float("-inf")
+
 TERMS = 4
 """At most this many terms are kept: the most decisive ones."""
 
@@ -48,20 +50,20 @@ def explain_choice(state: ClusterState, entry: Entry, chosen: str,
         return None
     total = entry.total
     score = float(total.item(at))
-    candidates = int(np.count_nonzero(total > -np.inf))
+    candidates, second = _candidates(total, at)
     mine = terms(state, entry, row, at)
     out: dict[str, Any] = {"invoker": chosen, "score": round(score, 2),
                            "candidates": candidates, "of": state.count}
-    second = _runner_up(total, at)
     if second is not None:
         other_row = second if entry.rows is None else int(entry.rows.item(second))
         theirs = terms(state, entry, other_row, second)
         out["runnerUp"] = {"invoker": state.ids[other_row],
                            "score": round(float(total.item(second)), 2)}
-        diff = sorted(mine, key=lambda name: -abs(mine[name] - theirs.get(name, 0.0)))
+        gaps = {name: mine[name] - theirs.get(name, 0.0) for name in mine}
+        diff = sorted(gaps, key=lambda name: -abs(gaps[name]))
         out["terms"] = [{"plugin": name, "score": round(mine[name], 2),
                          "runnerUp": round(theirs.get(name, 0.0), 2)}
-                        for name in diff[:TERMS] if round(mine[name] - theirs.get(name, 0.0), 2)]
+                        for name in diff[:TERMS] if round(gaps[name], 2)]
     else:
         ranked = sorted(mine, key=lambda name: -abs(mine[name]))
         out["terms"] = [{"plugin": name, "score": round(mine[name], 2)}
@@ -71,25 +73,26 @@ def explain_choice(state: ClusterState, entry: Entry, chosen: str,
     return out
 
 
-def _runner_up(total: Vector, at: int) -> int | None:
-    """The best position other than ``at`` that is a candidate (None: the only one)."""
-    if total.size < 2:
-        return None
+def _candidates(total: Vector, at: int) -> tuple[int, int | None]:
+    """How many positions are candidates, and the best one other than ``at`` (None: ``at``
+    is the only one). One invoker (an edge box, the benchmark's noop) needs no numpy: the
+    chosen position is a candidate by definition."""
+    if total.size == 1:
+        return 1, None
+    candidates = int(np.count_nonzero(total > _NEG_INF))
+    if candidates < 2:
+        return candidates, None
     rest = total.copy()
-    rest[at] = -np.inf
-    second = int(rest.argmax())
-    return None if rest.item(second) == -np.inf else second
+    rest[at] = _NEG_INF
+    return candidates, int(rest.argmax())
 
 
 def terms(state: ClusterState, entry: Entry, row: int, at: int) -> dict[str, float]:
     """Each soft term's weighted score (weight x 0-100) for state ``row`` (``at`` in the
     entry), by plugin name; together they are the row's total."""
-    one = View(state, np.array([row], np.intp))
     out: dict[str, float] = {}
-    for plugin, k in entry.scores:  # static, with known bounds
-        lo, hi = plugin.BOUNDS or (0.0, 1.0)
-        value = raw_value(plugin.score(Context(one, k.args, entry.action)), plugin.BOUNDS)
-        out[plugin.NAME] = out.get(plugin.NAME, 0.0) + k.weight * (value - lo) * 100 / (hi - lo)
+    if entry.scores:  # a one-row view costs more than the dynamic terms: only when needed
+        out.update(_static_terms(state, entry, row))
     for span in entry.spans:  # static, min-max over the candidates
         share = 0.0 if span.hi <= span.lo else \
             (float(span.raw.item(at)) - span.lo) * 100 / (span.hi - span.lo)
@@ -99,4 +102,23 @@ def terms(state: ClusterState, entry: Entry, row: int, at: int) -> dict[str, flo
         if not step.hard:
             name = step.plugin.NAME
             out[name] = out.get(name, 0.0) + (float(step.row(row, at)) - step.lo) * step.scale
+    return out
+
+
+def _static_terms(state: ClusterState, entry: Entry, row: int) -> dict[str, float]:
+    """The static terms with known bounds for ``row``, scored on a one-row view once per
+    row and kept on the entry until one of its rows is restated (``Entry.restated``)."""
+    kept = entry.why_static
+    if kept is None or kept[0] != entry.restated:
+        kept = entry.why_static = (entry.restated, {})
+    hit = kept[1].get(row)
+    if hit is not None:
+        return hit
+    one = View(state, np.array([row], np.intp))
+    out: dict[str, float] = {}
+    for plugin, k in entry.scores:
+        lo, hi = plugin.BOUNDS or (0.0, 1.0)
+        value = raw_value(plugin.score(Context(one, k.args, entry.action)), plugin.BOUNDS)
+        out[plugin.NAME] = out.get(plugin.NAME, 0.0) + k.weight * (value - lo) * 100 / (hi - lo)
+    kept[1][row] = out
     return out
