@@ -51,6 +51,7 @@ def test_ruff_checks_every_folder_holding_python() -> None:
 
 
 def test_ci_lints_before_it_tests() -> None:
+    """Lint first (it fails in seconds), then the README's test command, then the fleet."""
     steps = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
              if line.startswith("make ")]
-    assert steps == ["make lint", "make test"]
+    assert steps == ["make lint", "make test", "make test-fleet"]

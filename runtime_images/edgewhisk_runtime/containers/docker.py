@@ -43,6 +43,7 @@ import docker.errors
 from docker.models.containers import Container as SdkContainer
 
 from edgewhisk_runtime import workdirs
+from edgewhisk_runtime.containers import ports
 from edgewhisk_runtime.containers.exceptions import (
     BackendUnavailable,
     ContainerStartError,
@@ -52,7 +53,6 @@ from edgewhisk_runtime.containers.exceptions import (
 from edgewhisk_runtime.containers.exchange import Exchange
 from edgewhisk_runtime.containers.interface import BLACKBOX, ActionSpec, ContainerBackend
 from edgewhisk_runtime.containers.proxy_client import ProxyContainer
-from edgewhisk_runtime.local import free_port
 
 HOST = "127.0.0.1"
 PROXY_PORT = "8080/tcp"
@@ -79,6 +79,7 @@ class DockerContainer(ProxyContainer):
     def __init__(self, backend: DockerBackend, sdk: SdkContainer, kind: str, port: int,
                  concurrency: int, exchange: Exchange, folder: Path) -> None:
         super().__init__(f"docker-{sdk.id[:12]}", kind, HOST, port, concurrency)
+        self.port = port
         self.sdk = sdk
         self.exchange = exchange
         self.folder = folder
@@ -150,6 +151,7 @@ class DockerContainer(ProxyContainer):
             if not self._ended.is_set():
                 self._end()
             shutil.rmtree(self.folder, ignore_errors=True)
+            ports.release(self.port)
 
 
 class DockerBackend(ContainerBackend):
@@ -196,8 +198,12 @@ class DockerBackend(ContainerBackend):
         image = self.image_for(spec)
         failure: Exception | None = None
         for _ in range(START_ATTEMPTS):
-            port = free_port(HOST)
-            container = await self._create(spec, image, port)
+            port = ports.hold(HOST)
+            try:
+                container = await self._create(spec, image, port)
+            except BaseException:
+                ports.release(port)
+                raise
             try:
                 await container.attach()
                 await self.call(container.sdk.start)

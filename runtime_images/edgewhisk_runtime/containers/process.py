@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Literal
 
 from edgewhisk_runtime import workdirs
+from edgewhisk_runtime.containers import ports
 from edgewhisk_runtime.containers.exceptions import (
     ContainerStartError,
     NamespaceRefused,
@@ -50,7 +51,6 @@ from edgewhisk_runtime.containers.interface import NODEJS, PYTHON, ActionSpec, C
 from edgewhisk_runtime.containers.proxy_client import ProxyContainer
 from edgewhisk_runtime.containers.sandbox import Limits, Sandbox
 from edgewhisk_runtime.environment import proxy_environment
-from edgewhisk_runtime.local import free_port
 
 log = logging.getLogger("edgewhisk_runtime.containers")
 
@@ -73,6 +73,7 @@ class ProcessContainer(ProxyContainer):
                  workdir: Path, concurrency: int, exchange: Exchange) -> None:
         super().__init__(f"process-{process.pid}", kind, HOST, port, concurrency)
         self.pid = process.pid
+        self.port = port
         self.workdir = workdir
         self.exchange = exchange
         self._process = process
@@ -108,6 +109,7 @@ class ProcessContainer(ProxyContainer):
         if self._process.stdin is not None:
             self._process.stdin.close()  # the lifeline: nothing reads it any more
         shutil.rmtree(self.workdir, ignore_errors=True)
+        ports.release(self.port)
 
 
 def _children(pid: int) -> list[int]:
@@ -254,7 +256,7 @@ class ProcessBackend(ContainerBackend):
         for _ in range(START_ATTEMPTS):
             workdir = workdirs.make(workdirs.CONTAINER, self.workroot)
             exchange = Exchange(workdir)
-            port = free_port(HOST)
+            port = ports.hold(HOST)
             command, env = self._wrap(self._command(spec.kind, port, workdir, spec.namespace),
                                       spec, workdir, exchange)
             try:
@@ -264,6 +266,7 @@ class ProcessBackend(ContainerBackend):
                     start_new_session=True)
             except OSError as exc:
                 shutil.rmtree(workdir, ignore_errors=True)
+                ports.release(port)
                 raise ContainerStartError(f"cannot start the {spec.kind} proxy: {exc}") from exc
             container = ProcessContainer(spec.kind, process, port, workdir, spec.concurrency,
                                          exchange)
