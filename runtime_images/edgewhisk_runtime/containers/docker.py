@@ -79,7 +79,6 @@ class DockerContainer(ProxyContainer):
     def __init__(self, backend: DockerBackend, sdk: SdkContainer, kind: str, port: int,
                  concurrency: int, exchange: Exchange, folder: Path) -> None:
         super().__init__(f"docker-{sdk.id[:12]}", kind, HOST, port, concurrency)
-        self.port = port
         self.sdk = sdk
         self.exchange = exchange
         self.folder = folder

@@ -73,7 +73,6 @@ class ProcessContainer(ProxyContainer):
                  workdir: Path, concurrency: int, exchange: Exchange) -> None:
         super().__init__(f"process-{process.pid}", kind, HOST, port, concurrency)
         self.pid = process.pid
-        self.port = port
         self.workdir = workdir
         self.exchange = exchange
         self._process = process

@@ -45,6 +45,7 @@ class ProxyContainer(Container):
                  concurrency: int) -> None:
         self.id = container_id
         self.kind = kind
+        self.port = port  # held (containers/ports.py) until the subclass destroys it
         self.url = f"http://{host}:{port}"
         # parsed once: a str URL is parsed and checked again on every request
         self._urls = {path: URL(self.url + path) for path in ("/init", "/run")}
