@@ -47,17 +47,17 @@ def _tables(stdout: str) -> list[list[list[str]]]:
 
 
 def _stopped_pids(text: str) -> list[int]:
-    """The controller's pid and its containers' pids, as the demo reports them."""
+    """The controller's pid and its containers' pids, as the demo reports them (wrapped)."""
     found = re.search(r"controller: pid (\d+) .*stopped the controller \(SIGTERM\) and its "
-                      r"containers \((?:pids )?([\d, ]*|none)\)", text, re.S)
+                      r"containers \((?:pids )?([\d, ]*|none)\)", " ".join(text.split()))
     assert found is not None, text
     return [int(found[1]), *(int(p) for p in re.findall(r"\d+", found[2]))]
 
 
 def _stopped_invokers(text: str) -> tuple[list[int], list[int]]:
-    """The invokers' pids and their containers' pids, as the demo reports them."""
+    """The invokers' pids and their containers' pids, as the demo reports them (wrapped)."""
     found = re.search(r"stopped the invokers \(SIGTERM\) \(pids ([\d, ]+)\) and their "
-                      r"containers \((?:pids )?([\d, ]*|none)\)", text)
+                      r"containers \((?:pids )?([\d, ]*|none)\)", " ".join(text.split()))
     assert found is not None, text
     return ([int(p) for p in re.findall(r"\d+", found[1])],
             [int(p) for p in re.findall(r"\d+", found[2])])

@@ -119,8 +119,9 @@ def test_redis_the_invokers_their_containers_and_the_controller_are_stopped(
     assert redis is not None and f"stopped redis (SIGTERM) (pid {redis[1]})" in stderr
     controller = re.search(r"controller: pid (\d+)", stderr)
     agents = re.search(r"stopped the invokers \(SIGTERM\) \(pids ([\d, ]+)\) and their "
-                       r"containers \((?:pids )?([\d, ]*|none)\)", stderr)
+                       r"containers \((?:pids )?([\d, ]*|none)\)", " ".join(stderr.split()))
     assert controller is not None and agents is not None, stderr
+    assert max(len(line) for line in stderr.splitlines()) <= 120
     pids = [int(redis[1]), int(controller[1]), *map(int, re.findall(r"\d+", agents[1])),
             *map(int, re.findall(r"\d+", agents[2]))]
     assert not [pid for pid in pids if _alive(pid)]

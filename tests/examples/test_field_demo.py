@@ -21,13 +21,12 @@ def test_the_field_technician_scene_runs_end_to_end() -> None:
     done = subprocess.run(edgewhisk_command("demo", "field-technician"), capture_output=True,
                           text=True, timeout=540, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
-    rows = {line.split()[0] + " " + line.split()[1]: line
-            for line in done.stdout.splitlines() if line[:1].isalpha() and len(line.split()) > 1}
+    assert max(len(line) for line in done.stdout.splitlines()) <= 120
+    rows = _rows(done.stdout)
     assert "0.9" in rows["train cloud"] and "equipment-model@1" in rows["train cloud"]
     for tablet in ("tablet-1", "tablet-2"):  # classify's device policy: a tablet, not the cloud
         assert re.search(r"forwarded, ran on tablet-[12]\b", rows[f"online {tablet}"])
-    lines = done.stdout.splitlines()
-    cut = [line for line in lines if line.startswith("cut ")]
+    cut = [row for key, row in rows.items() if key.startswith("cut ")]
     assert "6 photos classified with the uplink cut" in cut[0]
     assert "waits on the tablet (not on corp)" in cut[1]
     assert "6/6 offline records stored once" in rows["back tablet-2"]
@@ -37,3 +36,25 @@ def test_the_field_technician_scene_runs_end_to_end() -> None:
         "corp tablet-2"]
     assert "equipment-model@2" in rows["retrain cloud"] and "6 from the field" in rows[
         "retrain cloud"]
+
+
+def _rows(stdout: str) -> dict[str, str]:
+    """Each table row by its first two words, as its cells joined by two spaces, with a wrapped
+    cell's continuation lines (blank but for that cell) joined back; two rows with the same first
+    two words are told apart by a number."""
+    rows: dict[str, list[str]] = {}
+    spans: list[tuple[int, int]] = []
+    last = ""
+    for line in stdout.splitlines():
+        if line.startswith("---"):  # a table's rule: its columns' spans
+            spans = [(m.start(), m.end()) for m in re.finditer(r"-+", line)]
+        elif not line.strip():
+            spans, last = [], ""
+        elif spans and line.startswith(" ") and last:
+            cells = [line[a:b + 2].strip() for a, b in spans]
+            rows[last] = [f"{old} {new}".strip() for old, new in zip(rows[last], cells, strict=True)]
+        elif spans and line[:1].isalpha():
+            key = " ".join(line.split()[:2])
+            last = key if key not in rows else f"{key} {sum(k.startswith(key) for k in rows)}"
+            rows[last] = [line[a:b + 2].strip() for a, b in spans[:-1]] + [line[spans[-1][0]:].strip()]
+    return {key: "  ".join(cells) for key, cells in rows.items()}

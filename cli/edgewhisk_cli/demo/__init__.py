@@ -53,6 +53,7 @@ import re
 import shutil
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -162,7 +163,7 @@ def field_technician(workdir: Path | None) -> int:
                                    folder / "controller.log")
         except (DemoError, ActionError, StartError) as exc:
             return _failed(exc)
-    print(render(rows))
+    print(render(rows, width=120))
     return 0
 
 
@@ -269,16 +270,21 @@ def _fleet_pids(fleet: Fleet) -> tuple[list[int], list[int]]:
 def _report_fleet_stop(fleet: Fleet, started: float) -> None:
     agents, containers = _fleet_pids(fleet)
     if agents:
-        print(f"[{time.perf_counter() - started:5.1f}s] stopped the invokers (SIGTERM) "
-              f"{_pids(agents)} and their containers {_pids(containers)}", file=sys.stderr,
-              flush=True)
+        _say_stopped(started, f"stopped the invokers (SIGTERM) {_pids(agents)} and their "
+                              f"containers {_pids(containers)}")
 
 
 def _report_stop(controller: Controller, started: float) -> None:
     if not controller.api_host:
         return  # it never started; the error says why
-    print(f"[{time.perf_counter() - started:5.1f}s] stopped the controller (SIGTERM) and its "
-          f"containers {_pids(controller.stopped_children)}", file=sys.stderr, flush=True)
+    _say_stopped(started, f"stopped the controller (SIGTERM) and its containers "
+                          f"{_pids(controller.stopped_children)}")
+
+
+def _say_stopped(started: float, what: str) -> None:
+    """A progress line on stderr, wrapped within 120 columns (a long list of pids)."""
+    print(textwrap.fill(f"[{time.perf_counter() - started:5.1f}s] {what}", width=120,
+                        subsequent_indent=" " * 9), file=sys.stderr, flush=True)
 
 
 def _pids(pids: list[int]) -> str:
