@@ -52,9 +52,11 @@ def _rows(stdout: str) -> dict[str, str]:
             spans, last = [], ""
         elif spans and line.startswith(" ") and last:
             cells = [line[a:b + 2].strip() for a, b in spans]
-            rows[last] = [f"{old} {new}".strip() for old, new in zip(rows[last], cells, strict=True)]
+            rows[last] = [f"{old} {new}".strip()
+                          for old, new in zip(rows[last], cells, strict=True)]
         elif spans and line[:1].isalpha():
             key = " ".join(line.split()[:2])
             last = key if key not in rows else f"{key} {sum(k.startswith(key) for k in rows)}"
-            rows[last] = [line[a:b + 2].strip() for a, b in spans[:-1]] + [line[spans[-1][0]:].strip()]
+            rows[last] = [*(line[a:b + 2].strip() for a, b in spans[:-1]),
+                          line[spans[-1][0]:].strip()]
     return {key: "  ".join(cells) for key, cells in rows.items()}

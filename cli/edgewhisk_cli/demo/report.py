@@ -47,9 +47,9 @@ class ActivationRow:
 def render(rows: Sequence[Any], width: int | None = None) -> str:
     """A plain-text table of dataclass rows (all of one class), headed by their field names.
 
-    A table wider than ``width`` (if given) has its widest column wrapped onto continuation lines (their
-    other cells blank), so that it reads in an 80- to 120-column terminal; a row's first line
-    still starts with its step.
+    A table wider than ``width`` (if given) has its widest column wrapped onto continuation
+    lines (their other cells blank), so that it reads in a 120-column terminal; a row's first
+    line still starts with its step.
     """
     if not rows:
         return ""
