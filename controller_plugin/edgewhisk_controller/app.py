@@ -153,7 +153,7 @@ async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
     dispatcher.journal.owner = me
     joined = await cluster.join(
         node, store=app[STORE], hub=hub, artifacts=app[REGISTRY],
-        authenticator=app[AUTHENTICATOR], gates=dispatcher.gates,
+        authenticator=app[AUTHENTICATOR], gates=dispatcher.gates, cache=config.read_cache,
         recover=lambda owned, reclaim, reclaimable: recover(
             dispatcher, reclaim, owned=owned, reclaimable=reclaimable))
     app[cluster.NODE] = node

@@ -67,6 +67,7 @@ class ControllerConfig:
     explain: bool = True  # --no-explain: records carry no placement explanation (benchmarks)
     cluster_redis: str | None = None  # --cluster-redis: controllers on one --db work as one
     cluster_id: str | None = None  # --cluster-id: this controller's name among them
+    read_cache: bool = True  # --no-read-cache (benchmark only): read actions from the store
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
