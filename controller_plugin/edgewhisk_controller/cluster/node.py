@@ -25,6 +25,7 @@ from ..invokers.registry import InvokerRegistry
 from ..placement.interface import PlacementEngine
 from ..tunnel.hub import OFFLINE_AFTER_S, RECONNECT_CAP_S
 from . import keys
+from .adoption import Adoption, Reclaim
 from .changes import cancelled
 from .claims import Claims
 from .exceptions import ClusterUnavailable
@@ -39,7 +40,6 @@ RETRY_S = 1.0  # after a Redis error, before the loop tries again
 RECLAIM_S = OFFLINE_AFTER_S + RECONNECT_CAP_S
 """How long a takeover waits for the answer a holder sends a dead controller (the window
 start-up recovery gives a device to come back)."""
-Reclaim = Callable[[str, str, int, int, "tuple[Produce, ...]"], "asyncio.Future[RunOutcome]"]
 
 
 class ClusterNode:
@@ -61,6 +61,7 @@ class ClusterNode:
                                      is_local=lambda id: self._device(id) is not None,
                                      use=self._own_use)
         self.takeover = Takeover(me, redis)
+        self.adoption = Adoption(me, redis, self.routing)
         self.membership.on_gone.append(self.routing.holder_gone)
         self.membership.on_gone.append(self.takeover.later)
         self._tasks: list[asyncio.Task[None]] = []
@@ -108,8 +109,10 @@ class ClusterNode:
                     produces: tuple[Produce, ...] = ()) -> asyncio.Future[RunOutcome]:
             holder = self.me if self._device(invoker_id) is not None \
                 else self.membership.last_holder.get(invoker_id)
-            if holder is None or holder == dead:
-                return tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces)
+            if holder is None or holder == dead:  # here, or through whoever adopts it
+                return self.adoption.wanted(
+                    tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces),
+                    invoker_id, activation_id, memory_mb, logs_limit, produces, RECLAIM_S)
             return asyncio.ensure_future(self.routing.reply_to(dead, activation_id,
                                                                invoker_id, RECLAIM_S))
         return reclaim
@@ -117,12 +120,15 @@ class ClusterNode:
     async def arriving(self, id: str) -> None:
         """Device ``id`` registers here (``TunnelHub.arriving``): if the controller that
         held it died, take its work over first (the device's results are then reclaimed
-        here); its peer entry goes either way."""
+        here), or, when another controller took it over, adopt what that one waits for from
+        the device (``adoption.py``); its peer entry goes either way."""
         holder = self.membership.last_holder.get(id)
         if holder is not None and holder != self.me:
             try:
                 if keys.client_name(holder) not in await self.membership.connected(self.redis):
                     await self.takeover.take_over(holder)
+                    if self.takeover.taken.get(holder, self.me) != self.me:
+                        await self.adoption.adopt(id, holder)
             except Exception:  # Redis away: the membership loop's takeover will do
                 log.exception("taking over controller %s for device %s failed", holder, id)
         self.membership.displace(id)
@@ -162,6 +168,7 @@ class ClusterNode:
         await cancelled(self._tasks)
         await self.routing.close()
         await self.takeover.close()
+        await self.adoption.close()
         with contextlib.suppress(Exception):
             await self.redis.hdel(keys.MEMBERS, self.me)
             await self.redis.delete(keys.alive(self.me))
