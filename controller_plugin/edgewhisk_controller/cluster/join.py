@@ -84,14 +84,17 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     return Joined(node, lambda doc: doc.get("owner") in owners, leave)
 
 
-def joining(url: str, me: str, hub: TunnelHub, engine: PlacementEngine) -> ClusterNode:
-    """The node of controller ``me`` (its devices: the hub's online ones)."""
+def joining(url: str, me: str, hub: TunnelHub, engine: PlacementEngine, *,
+            api: str | None = None, shard: bool = False) -> ClusterNode:
+    """The node of controller ``me`` (its devices: the hub's online ones) at ``api``."""
     return open_node(url, me, hub.registry, engine,
-                     lambda: [d for d in hub.devices.values() if d.online])
+                     lambda: [d for d in hub.devices.values() if d.online],
+                     api=api, shard=shard)
 
 
 def open_node(url: str, me: str, registry: InvokerRegistry, engine: PlacementEngine,
-              devices: Callable[[], Iterable[Invoker]]) -> ClusterNode:
+              devices: Callable[[], Iterable[Invoker]], *, api: str | None = None,
+              shard: bool = False) -> ClusterNode:
     """A node on the Redis at ``url`` (redis-py's asyncio client, imported only here: a
     controller without ``--cluster-redis`` never needs it); its connections carry its name."""
     import redis.asyncio
@@ -100,4 +103,5 @@ def open_node(url: str, me: str, registry: InvokerRegistry, engine: PlacementEng
     where = urlunsplit((parts.scheme, f"{parts.hostname}:{parts.port or 6379}", "", "", ""))
     client = redis.asyncio.from_url(url, decode_responses=True,
                                     client_name=keys.client_name(me))
-    return ClusterNode(me, client, registry, engine, devices, where=where)
+    return ClusterNode(me, client, registry, engine, devices, where=where, api=api,
+                       shard=shard)

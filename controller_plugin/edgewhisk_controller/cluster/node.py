@@ -32,6 +32,7 @@ from .exceptions import ClusterUnavailable
 from .membership import PUBLISH_S, Membership
 from .ring import Ring
 from .routing import Routing
+from .shard import Sharding
 from .takeover import Takeover
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,11 @@ start-up recovery gives a device to come back)."""
 class ClusterNode:
     def __init__(self, me: str, redis: Any, registry: InvokerRegistry,
                  engine: PlacementEngine, devices: Callable[[], Iterable[Invoker]], *,
-                 where: str = "") -> None:
+                 where: str = "", api: str | None = None, shard: bool = False) -> None:
         """``devices``: the online devices whose tunnels this controller holds now;
-        ``where``: the Redis, as error messages name it (no password)."""
+        ``where``: the Redis, as error messages name it (no password); ``api``: this
+        controller's API URL; ``shard``: hand invokes to their namespace's owner
+        (``shard.py``)."""
         self.me = me
         self.where = where
         self.registry = registry
@@ -59,7 +62,9 @@ class ClusterNode:
         self.membership = Membership(me, registry, engine, self.routing,
                                      local=lambda: [d.state() for d in devices()],
                                      is_local=lambda id: self._device(id) is not None,
-                                     use=self._own_use)
+                                     use=self._own_use, api=api)
+        self.shard = shard
+        self.sharding = Sharding(me)
         self.takeover = Takeover(me, redis)
         self.adoption = Adoption(me, redis, self.routing)
         self.membership.on_gone.append(self.routing.holder_gone)
@@ -88,13 +93,24 @@ class ClusterNode:
             self._ring = Ring(self.live)
         return self._ring.owner(namespace)
 
+    def owner_api(self, namespace: str) -> tuple[str, str] | None:
+        """With ``shard``: the live controller owning ``namespace`` and its API URL, unless
+        it is this one (or publishes none)."""
+        if not self.shard:
+            return None
+        owner = self.owner(namespace)
+        url = self.membership.apis.get(owner)
+        return None if owner == self.me or url is None else (owner, url)
+
     def status(self, namespace: str) -> dict[str, Any]:
         """What ``GET .../cluster`` answers: this controller, the live ones, the namespace's
         owner, and this controller's claims so far (conflicts among them)."""
         return {"controller": self.me, "live": list(self.live),
                 "owner": self.owner(namespace), "claims": self.claims.claims,
                 "conflicts": self.claims.conflicts, "forwarded": self.routing.forwarded,
-                "served": self.routing.served, "peers": len(self.membership.peers)}
+                "served": self.routing.served, "peers": len(self.membership.peers),
+                "sharded": {"on": self.shard, "sent": self.sharding.sent,
+                            "received": self.sharding.received}}
 
     def reclaimable(self, id: str) -> bool:
         """Whether a result of invoker ``id`` may be waited for: any but a local invoker."""
@@ -169,6 +185,7 @@ class ClusterNode:
         await self.routing.close()
         await self.takeover.close()
         await self.adoption.close()
+        await self.sharding.close()
         with contextlib.suppress(Exception):
             await self.redis.hdel(keys.MEMBERS, self.me)
             await self.redis.delete(keys.alive(self.me))
