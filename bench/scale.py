@@ -1,17 +1,22 @@
 """Benchmark of several controllers as one (issue 18, items 2-3), in one run:
 
 1. **Throughput**: blocking invokes of a warm no-op through 1 controller and through 2, each
-   controller pinned to its own core (``taskset -c``), every cluster on pouchdb-server (one
-   CouchDB API) and a Redis of its own, with one local invoker per controller (process
-   backend). Clients (aiohttp, kept-alive connections) spread evenly over the controllers'
-   URLs, as a load balancer would; the two clusters take the same calls in alternating
-   chunks so both see the same machine load. Reported: invokes/s, p50/p99 latency, and CPU ms
-   per invoke of the controllers (``/proc``, all their threads; their containers, CouchDB and
-   Redis counted apart), and the ratios 2 / 1.
+   controller pinned to its own core (``taskset -c``), each with the store's read cache and
+   without it (``--no-read-cache``: the action read from the store on every invoke, as
+   before), every cluster on pouchdb-server (one CouchDB API) and a Redis of its own, with one
+   local invoker per controller (process backend). Clients (aiohttp, kept-alive connections)
+   spread evenly over the controllers' URLs, as a load balancer would; the four clusters take
+   the same calls in alternating chunks (ABBA) so all see the same machine load. Reported:
+   invokes/s, p50/p99 latency, CPU ms per invoke of the controllers (``/proc``, all their
+   threads; their containers, CouchDB and Redis counted apart) and of pouchdb-server, store
+   requests per invoke (pouchdb-server's request log) and Redis commands per invoke (``INFO
+   commandstats``), and the ratios 2 / 1 and cache / none.
 2. **Conflict rate** of optimistic claims at 1,000 to 100,000 devices and 2 to 10 controllers,
    with and without namespace sharding (``_conflicts.py``: the model is stated there), on a
    real Redis.
-3. **A projection** to 10 controllers and 100,000 devices from both, its model printed.
+3. **Real claims** with and without tenant sharding (``--cluster-shard``): 2 controllers, a
+   device each, one namespace's invokes through both (``_sharding.py``): claims, conflicts.
+4. **A projection** to 10 controllers and 100,000 devices from both, its model printed.
 
 Prints tables (stdout; progress on stderr) and writes bench/out/scale.png.
 
@@ -36,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import _conflicts as conflicts  # bench/ is on sys.path (see _report.py)
+import _sharding as sharding
 import aiohttp
 from _report import pct, save
 from edgewhisk_devkit import UNLIMITED, Cluster, CouchDB, Redis
@@ -288,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"scale bench: {args.calls} blocking invokes per cluster, {args.clients} "
                   f"clients; CouchDB API at {couch.url}", file=sys.stderr)
             sides = throughput(folder, couch, args.calls, args.clients)
+            print("  sharding: measuring real claims", file=sys.stderr, flush=True)
+            sharded = sharding.measure(folder, couch, args.calls)
         with Redis(folder / "redis-claims") as redis:
             print("  conflicts: measuring", file=sys.stderr, flush=True)
             results = conflicts.run(redis.uri, sizes, counts, args.rate, args.placements)
@@ -300,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
           "req/inv: requests to the store per invoke (its request log); Redis/inv: Redis "
           "commands per invoke; no cache: --no-read-cache (the action read from the store on "
           "every invoke, as before); ratios: 2 controllers / 1, read cache on / off")
+    print("\nreal claims, 2 controllers each holding one device of the namespace, without "
+          "and with --cluster-shard (set-up in bench/_sharding.py):")
+    print(sharding.table(sharded))
     print("\nplacement conflicts of optimistic claims (real Redis; model in bench/_conflicts.py):")
     print(conflicts_table(results))
     print("\n" + projection(sides, results))
