@@ -9,8 +9,11 @@ ago at most) and claims the room (``cluster/claims.py``); a conflict is correcte
 again. With sharding every invoke is handed to the namespace's owner, which places all of them
 on its own view. Placement queues on a full device by default (``queue_when_full``), while a
 claim refuses what does not fit, so a placement made knowing the device full counts as a
-conflict too: at full load the count mixes overload with races between views. Counted from both
-controllers' ``GET .../cluster`` (claims, conflicts) before and after the measured invokes.
+conflict too: at full load the count mixes overload with races between views. (Seen here:
+nearly every placement goes to the device that got the action's warm container first, warm
+affinity outweighing free memory, so a namespace's owner piles its runs onto one device.)
+Counted from both controllers' ``GET .../cluster`` (claims, conflicts) before and after the
+measured invokes.
 """
 
 from __future__ import annotations
