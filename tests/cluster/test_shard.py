@@ -45,6 +45,9 @@ def test_invokes_are_placed_by_the_namespaces_owner_with_the_same_answer(
         assert here.json()["response"] == there.json()["response"]
         assert there.headers["X-OW-Activation-Id"] == there.json()["activationId"]
         assert there.headers["Content-Type"] == here.headers["Content-Type"]
+        zipped = other.request("POST", "actions/echo?blocking=true&result=true", json={"n": 7},
+                               headers={"Accept-Encoding": "gzip"})
+        assert (zipped.status_code, zipped.json()) == (200, {"got": 7})  # as it asked
         result = invoke(other, "echo", "blocking=true&result=true")
         assert (result.status_code, result.json()) == (200, {"got": 7})
         started = invoke(other, "echo", "blocking=false")
@@ -54,11 +57,11 @@ def test_invokes_are_placed_by_the_namespaces_owner_with_the_same_answer(
         missing_here, missing_there = invoke(owner, "nothing"), invoke(other, "nothing")
         assert missing_there.status_code == missing_here.status_code == 404
         assert missing_there.json()["error"] == missing_here.json()["error"]
-        assert status(other)["sharded"]["sent"] == 4  # everything it was asked, placed by
-        assert status(owner)["sharded"]["received"] == 4  # the owner (the 404 answered by it)
+        assert status(other)["sharded"]["sent"] == 5  # everything it was asked, placed by
+        assert status(owner)["sharded"]["received"] == 5  # the owner (the 404 answered by it)
         assert status(owner)["sharded"]["sent"] == 0
 
         cluster.kill(0 if owner is c0 else 1)  # the owner dies: the invoke is placed here
         alone = invoke(other, "echo", "blocking=true&result=true")
         assert (alone.status_code, alone.json()) == (200, {"got": 7})
-        assert status(other)["sharded"]["sent"] == 4
+        assert status(other)["sharded"]["sent"] == 5

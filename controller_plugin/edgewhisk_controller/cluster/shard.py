@@ -27,10 +27,13 @@ from ..exceptions import ServiceUnavailable
 
 FORWARDED = "X-Edgewhisk-Forwarded-By"
 """Set on an invoke handed to its owner: the owner handles it, never hands it on."""
-PASSED = ("Authorization", "Content-Type", "Content-Length", "Accept", "User-Agent")
-DROPPED = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive",
-                     "content-encoding", "date", "server"})
-"""Answer headers not passed back: the hop's own (aiohttp sets them again for the client)."""
+HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "trailer",
+                 "proxy-authorization", "proxy-authenticate", "host"})
+"""Request headers of this hop alone (RFC 9110 7.6.1): every other one goes to the owner as
+the client sent it (the key, the body's type and length, the caller's site for placement)."""
+DROPPED = HOP | {"content-length", "date", "server"}
+"""Answer headers not passed back: the hop's own (aiohttp sets them again for the client). The
+body is passed as it came (not decompressed), with its ``Content-Encoding``."""
 TIMEOUT_S = 75.0  # a blocking invoke waits at most 60 s, then answers 202
 
 
@@ -58,7 +61,7 @@ class Sharding:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=TIMEOUT_S), auto_decompress=False)
-        sent = {name: headers[name] for name in PASSED if name in headers}
+        sent = {name: value for name, value in headers.items() if name.lower() not in HOP}
         sent[FORWARDED] = self.me
         try:
             async with self._session.post(url + path_qs, data=body, headers=sent) as response:
