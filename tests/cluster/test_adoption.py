@@ -33,7 +33,7 @@ def test_the_taker_records_a_run_adopted_by_the_controller_the_device_chose(
             device.wait_registered()
             c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
                                     "limits": {"memory": 128}})
-            started = c0.actions.start("work", {"sleep": 3.0, "ran": str(ran)})
+            started = c0.actions.start("work", {"sleep": 5.0, "ran": str(ran)})
             time.sleep(0.5)  # running on the device, accepted by c0
             # c2, where the device goes next, cannot take c0 over: c1 does, alone
             os.kill(cluster[2].pid, SIGSTOP)
@@ -43,11 +43,18 @@ def test_the_taker_records_a_run_adopted_by_the_controller_the_device_chose(
             while shared.get(keys.takeover("c0")) is None and time.monotonic() < deadline:
                 time.sleep(0.02)
             taker = shared.get(keys.takeover("c0"))
+            shared.hdel(keys.claims("dev-a"), "local")  # c0's last word on the device
             os.kill(cluster[2].pid, SIGCONT)
             stopped = False
             assert taker == "c1"
             device.wait_registered(2, timeout_s=10)
             assert holder(cluster, "dev-a") == 2
+            # the adopted run's memory is c2's own use of the device while it runs (c2
+            # publishes it; 0 if it did not count the run)
+            deadline = time.monotonic() + 2
+            while shared.hget(keys.claims("dev-a"), "local") != "128":
+                assert time.monotonic() < deadline, shared.hgetall(keys.claims("dev-a"))
+                time.sleep(0.05)
             record = c1.activations.wait(started, RECORDED_WITHIN_S)
         finally:
             if stopped:
