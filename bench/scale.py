@@ -1,17 +1,22 @@
 """Benchmark of several controllers as one (issue 18, items 2-3), in one run:
 
 1. **Throughput**: blocking invokes of a warm no-op through 1 controller and through 2, each
-   controller pinned to its own core (``taskset -c``), every cluster on pouchdb-server (one
-   CouchDB API) and a Redis of its own, with one local invoker per controller (process
-   backend). Clients (aiohttp, kept-alive connections) spread evenly over the controllers'
-   URLs, as a load balancer would; the two clusters take the same calls in alternating
-   chunks so both see the same machine load. Reported: invokes/s, p50/p99 latency, and CPU ms
-   per invoke of the controllers (``/proc``, all their threads; their containers, CouchDB and
-   Redis counted apart), and the ratios 2 / 1.
+   controller pinned to its own core (``taskset -c``), each with the store's read cache and
+   without it (``--no-read-cache``: the action read from the store on every invoke, as
+   before), every cluster on pouchdb-server (one CouchDB API) and a Redis of its own, with one
+   local invoker per controller (process backend). Clients (aiohttp, kept-alive connections)
+   spread evenly over the controllers' URLs, as a load balancer would; the four clusters take
+   the same calls in alternating chunks (ABBA) so all see the same machine load. Reported:
+   invokes/s, p50/p99 latency, CPU ms per invoke of the controllers (``/proc``, all their
+   threads; their containers, CouchDB and Redis counted apart) and of pouchdb-server, store
+   requests per invoke (pouchdb-server's request log) and Redis commands per invoke (``INFO
+   commandstats``), and the ratios 2 / 1 and cache / none.
 2. **Conflict rate** of optimistic claims at 1,000 to 100,000 devices and 2 to 10 controllers,
    with and without namespace sharding (``_conflicts.py``: the model is stated there), on a
    real Redis.
-3. **A projection** to 10 controllers and 100,000 devices from both, its model printed.
+3. **Real claims** with and without tenant sharding (``--cluster-shard``): 2 controllers, a
+   device each, one namespace's invokes through both (``_sharding.py``): claims, conflicts.
+4. **A projection** to 10 controllers and 100,000 devices from both, its model printed.
 
 Prints tables (stdout; progress on stderr) and writes bench/out/scale.png.
 
@@ -24,15 +29,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import _conflicts as conflicts  # bench/ is on sys.path (see _report.py)
+import _sharding as sharding
 import aiohttp
 from _report import pct, save
 from edgewhisk_devkit import UNLIMITED, Cluster, CouchDB, Redis
@@ -55,10 +64,14 @@ class Side:
     auth: str  # the Authorization header
     pids: list[int]
     couch: int  # the CouchDB server's pid (shared: charged to whichever side is running)
+    prefix: str  # its databases' prefix: its lines in the CouchDB server's request log
+    redis: Any  # a client of its own Redis (commands counted by INFO commandstats)
     latencies: list[float] = field(default_factory=list)
     wall_s: float = 0.0
     cpu_s: float = 0.0
     couch_s: float = 0.0
+    requests: int = 0  # store requests while measured (pouchdb-server's log)
+    redis_calls: int = 0  # Redis commands while measured
 
     @property
     def rate(self) -> float:
@@ -72,6 +85,24 @@ class Side:
     def couch_ms(self) -> float:
         return 1000 * self.couch_s / max(1, len(self.latencies))
 
+    def per_invoke(self, count: int) -> float:
+        return count / max(1, len(self.latencies))
+
+
+def redis_calls(client: Any) -> int:
+    """Commands the Redis has run so far (``INFO commandstats``; these INFOs left out)."""
+    stats = client.info("commandstats")
+    return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
+
+
+def store_requests(log: Path, offset: int, prefix: str) -> int:
+    """Requests to ``prefix``'s databases that pouchdb-server logged after byte ``offset``
+    of its request log (``log.txt``: one line a request, ``... - - METHOD /db/...``)."""
+    with log.open("rb") as file:
+        file.seek(offset)
+        text = file.read()
+    return len(re.findall(rb" - - [A-Z]+ /" + re.escape(prefix.encode()), text))
+
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of process ``pid`` so far, all threads (Linux ``/proc``)."""
@@ -79,7 +110,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def drive(side: Side, calls: int, clients: int, measured: bool = True) -> None:
+async def drive(side: Side, calls: int, clients: int, measured: bool = True,
+                log: Path | None = None) -> None:
     """``calls`` blocking invokes by ``clients`` clients, client i on URL i mod n."""
     remaining, latencies = calls, []
 
@@ -97,53 +129,82 @@ async def drive(side: Side, calls: int, clients: int, measured: bool = True) -> 
                 latencies.append((time.perf_counter() - start) * 1000)
 
     cpu, couch = sum(cpu_seconds(p) for p in side.pids), cpu_seconds(side.couch)
+    offset = log.stat().st_size if log is not None else 0
+    commands = redis_calls(side.redis)
     started = time.perf_counter()
     await asyncio.gather(*(client(side.urls[i % len(side.urls)]) for i in range(clients)))
     if measured:
+        side.redis_calls += redis_calls(side.redis) - commands
+        if log is not None:
+            side.requests += store_requests(log, offset, side.prefix)
         side.wall_s += time.perf_counter() - started
         side.cpu_s += sum(cpu_seconds(p) for p in side.pids) - cpu
         side.couch_s += cpu_seconds(side.couch) - couch
         side.latencies += latencies
 
 
+CLUSTERS = (  # name, controllers, options: the read cache off ("before") and on
+    ("1 ctl, no cache", 1, ("--no-read-cache",)), ("2 ctl, no cache", 2, ("--no-read-cache",)),
+    ("1 controller", 1, ()), ("2 controllers", 2, ()))
+
+
 def throughput(folder: Path, couch: CouchDB, calls: int, clients: int) -> list[Side]:
-    """1 and 2 controllers pinned to cores 0 and 1, alternating chunks of the same calls."""
+    """Each of ``CLUSTERS`` (controller i pinned to core i), alternating chunks of the same
+    calls; the store's requests counted in pouchdb-server's request log."""
+    import redis
+
     cores = [["taskset", "-c", str(i % (os.cpu_count() or 1))] for i in range(2)]
+    log = couch.folder / "log.txt"
     sides: list[Side] = []
-    with Redis(folder / "redis1") as r1, Redis(folder / "redis2") as r2, \
-            Cluster(folder / "one", 1, db=couch.url + "?prefix=one_", redis=r1.uri,
-                    options=UNLIMITED, wraps=cores) as one, \
-            Cluster(folder / "two", 2, db=couch.url + "?prefix=two_", redis=r2.uri,
-                    options=UNLIMITED, wraps=cores) as two:
-        for name, cluster in (("1 controller", one), ("2 controllers", two)):
+    with contextlib.ExitStack() as stack:
+        for index, (name, count, options) in enumerate(CLUSTERS):
+            server = stack.enter_context(Redis(folder / f"redis{index}"))
+            prefix = f"s{index}_"
+            cluster = stack.enter_context(Cluster(
+                folder / f"cluster{index}", count, db=f"{couch.url}?prefix={prefix}",
+                redis=server.uri, options=(*UNLIMITED, *options), wraps=cores))
             with cluster[0].client() as client:
                 client.actions.put("noop", NOOP)
             auth = "Basic " + base64.b64encode(cluster[0].auth.encode()).decode()
+            client_of_redis = stack.enter_context(redis.Redis.from_url(server.uri))
             sides.append(Side(name, [f"{c.api_host}/api/v1/namespaces/_/actions/noop"
                                      f"?blocking=true&result=true" for c in cluster.controllers],
-                              auth, [c.pid for c in cluster.controllers], couch.pid))
+                              auth, [c.pid for c in cluster.controllers], couch.pid, prefix,
+                              client_of_redis))
         for side in sides:
             asyncio.run(drive(side, 20 * clients, clients, measured=False))  # warm
         for chunk in range(CHUNKS):
-            for side in sides:
-                asyncio.run(drive(side, calls // CHUNKS, clients))
+            for side in sides if chunk % 2 == 0 else sides[::-1]:  # ABBA: no side always first
+                asyncio.run(drive(side, calls // CHUNKS, clients, log=log))
             print(f"  throughput: chunk {chunk + 1}/{CHUNKS}", file=sys.stderr, flush=True)
     return sides
 
 
 def throughput_table(sides: list[Side]) -> str:
-    head = (f"{'cluster':<14} {'invokes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/inv':>10} "
-            f"{'CouchDB ms/inv':>14}")
+    head = (f"{'cluster':<16} {'invokes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/inv':>10} "
+            f"{'CouchDB ms/inv':>14} {'store req/inv':>13} {'Redis/inv':>9}")
     lines = [head, "-" * len(head)]
     for s in sides:
-        lines.append(f"{s.name:<14} {s.rate:>9.0f} {pct(s.latencies, 50):>7.2f} "
-                     f"{pct(s.latencies, 99):>7.2f} {s.cpu_ms:>10.3f} {s.couch_ms:>14.3f}")
-    one, two = sides
-    lines.append(f"{'ratio 2/1':<14} {two.rate / one.rate:>9.2f} "
-                 f"{pct(two.latencies, 50) / pct(one.latencies, 50):>7.2f} "
-                 f"{pct(two.latencies, 99) / pct(one.latencies, 99):>7.2f} "
-                 f"{two.cpu_ms / one.cpu_ms:>10.2f} {two.couch_ms / one.couch_ms:>14.2f}")
+        lines.append(f"{s.name:<16} {s.rate:>9.0f} {pct(s.latencies, 50):>7.2f} "
+                     f"{pct(s.latencies, 99):>7.2f} {s.cpu_ms:>10.3f} {s.couch_ms:>14.3f} "
+                     f"{s.per_invoke(s.requests):>13.2f} {s.per_invoke(s.redis_calls):>9.2f}")
+    by = {s.name: s for s in sides}
+    for label, over, under in (
+            ("2/1 no cache", "2 ctl, no cache", "1 ctl, no cache"),
+            ("2/1", "2 controllers", "1 controller"),
+            ("1: cache/none", "1 controller", "1 ctl, no cache"),
+            ("2: cache/none", "2 controllers", "2 ctl, no cache")):
+        a, b = by[over], by[under]
+        lines.append(f"{label:<16} {ratio(a.rate, b.rate):>9.2f} "
+                     f"{ratio(pct(a.latencies, 50), pct(b.latencies, 50)):>7.2f} "
+                     f"{ratio(pct(a.latencies, 99), pct(b.latencies, 99)):>7.2f} "
+                     f"{ratio(a.cpu_ms, b.cpu_ms):>10.2f} {ratio(a.couch_ms, b.couch_ms):>14.2f} "
+                     f"{ratio(a.per_invoke(a.requests), b.per_invoke(b.requests)):>13.2f}")
     return "\n".join(lines)
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
 
 
 def conflicts_table(results: list[conflicts.Result]) -> str:
@@ -159,7 +220,7 @@ def conflicts_table(results: list[conflicts.Result]) -> str:
 
 def projection(sides: list[Side], results: list[conflicts.Result]) -> str:
     """10 controllers and 100,000 devices, from the measured numbers; the model in words."""
-    one = sides[0]
+    one = next(s for s in sides if s.name == "1 controller")
     per_core = 1000 / one.cpu_ms if one.cpu_ms else 0.0
     big = [r for r in results if r.devices == max(x.devices for x in results)]
     worst = max((r.conflict_rate for r in big if not r.sharded), default=0.0)
@@ -190,7 +251,9 @@ def plot(sides: list[Side], results: list[conflicts.Result], path: Path) -> None
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    left.bar([s.name for s in sides], [s.rate for s in sides], color=["#888", "#2a6"])
+    left.bar([s.name for s in sides], [s.rate for s in sides],
+             color=["#bbb", "#888", "#6c9", "#2a6"])
+    left.tick_params(axis="x", labelsize=7)
     left.set_ylabel("blocking invokes/s")
     left.set_title("throughput (controllers pinned to cores)")
     for sharded, style in ((False, "o-"), (True, "s--")):
@@ -231,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"scale bench: {args.calls} blocking invokes per cluster, {args.clients} "
                   f"clients; CouchDB API at {couch.url}", file=sys.stderr)
             sides = throughput(folder, couch, args.calls, args.clients)
+            print("  sharding: measuring real claims", file=sys.stderr, flush=True)
+            sharded = sharding.measure(folder, couch, args.calls)
         with Redis(folder / "redis-claims") as redis:
             print("  conflicts: measuring", file=sys.stderr, flush=True)
             results = conflicts.run(redis.uri, sizes, counts, args.rate, args.placements)
@@ -239,8 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     print("throughput, blocking invokes of a warm no-op, same run, alternating chunks:")
     print(throughput_table(sides))
     print("CPU ms/inv: the controllers' own CPU per invoke (containers and Redis apart); "
-          "CouchDB ms/inv: pouchdb-server's (one node process, the shared store); ratio: "
-          "2 controllers / 1")
+          "CouchDB ms/inv: pouchdb-server's (one node process, the shared store); store "
+          "req/inv: requests to the store per invoke (its request log); Redis/inv: Redis "
+          "commands per invoke; no cache: --no-read-cache (the action read from the store on "
+          "every invoke, as before); ratios: 2 controllers / 1, read cache on / off")
+    print("\nreal claims, 2 controllers each holding one device of the namespace, without "
+          "and with --cluster-shard (set-up in bench/_sharding.py):")
+    print(sharding.table(sharded))
     print("\nplacement conflicts of optimistic claims (real Redis; model in bench/_conflicts.py):")
     print(conflicts_table(results))
     print("\n" + projection(sides, results))

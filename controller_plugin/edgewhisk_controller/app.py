@@ -39,6 +39,7 @@ from .dispatch.throttle import Throttle
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
 from .keys import ALARMS, AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, THROTTLE
 from .middleware import auth_middleware, errors_middleware
+from .middleware.shard import shard_middleware
 from .observe import http as observe_http
 from .observe.access import access_middleware
 from .placement import Engine, PlacementEngine
@@ -59,7 +60,8 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
 
     ``port`` is the port actually bound, when the caller knows it (``--port 0``).
     """
-    app = web.Application(middlewares=MIDDLEWARES, client_max_size=CLIENT_MAX_SIZE)
+    sharded = (shard_middleware,) if config.cluster_shard else ()
+    app = web.Application(middlewares=(*MIDDLEWARES, *sharded), client_max_size=CLIENT_MAX_SIZE)
     app[CONFIG] = config
     app[STORE] = store = open_store(config.store_location)
     app[AUTHENTICATOR] = Authenticator(store, allow_guest=config.guest_enabled)
@@ -149,11 +151,12 @@ async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
     config = app[CONFIG]
     assert config.cluster_redis is not None
     me = config.cluster_id or f"{config.host}-{port or config.port}"
-    node = cluster.joining(config.cluster_redis, me, hub, placement)
+    node = cluster.joining(config.cluster_redis, me, hub, placement, api=config.url(port),
+                           shard=config.cluster_shard)
     dispatcher.journal.owner = me
     joined = await cluster.join(
         node, store=app[STORE], hub=hub, artifacts=app[REGISTRY],
-        authenticator=app[AUTHENTICATOR], gates=dispatcher.gates,
+        authenticator=app[AUTHENTICATOR], gates=dispatcher.gates, cache=config.read_cache,
         recover=lambda owned, reclaim, reclaimable: recover(
             dispatcher, reclaim, owned=owned, reclaimable=reclaimable))
     app[cluster.NODE] = node

@@ -97,6 +97,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "to the controller holding a device's tunnel")
     parser.add_argument("--cluster-id", default=None, metavar="ID",
                         help="this controller's name in the cluster (default: HOST-PORT)")
+    parser.add_argument("--cluster-shard", action="store_true",
+                        help="hand an action invoke to the live controller owning its "
+                             "namespace (consistent hashing), which places it and answers")
+    parser.add_argument("--no-read-cache", dest="read_cache", action="store_false",
+                        help="benchmark only: in a cluster, read actions and packages from "
+                             "the store on every invoke instead of a cache the changes feed "
+                             "keeps current")
     parser.add_argument("--no-durable-ack", dest="durable", action="store_false",
                         help="benchmark only: answer invokes before their activations are "
                              "stored (a crash then loses acknowledged work)")
@@ -181,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
             body_timeout_s=args.body_timeout, body_min_rate=args.body_min_rate,
             composer_redis=args.composer_redis,
             cluster_redis=args.cluster_redis, cluster_id=args.cluster_id,
+            read_cache=args.read_cache, cluster_shard=args.cluster_shard,
             limits=limits, namespace_limits=load_namespace_limits(args.namespace_limits, limits)
             if args.namespace_limits else {},
             fleet=load_fleet(args.fleet) if args.fleet else (),

@@ -67,6 +67,8 @@ class ControllerConfig:
     explain: bool = True  # --no-explain: records carry no placement explanation (benchmarks)
     cluster_redis: str | None = None  # --cluster-redis: controllers on one --db work as one
     cluster_id: str | None = None  # --cluster-id: this controller's name among them
+    cluster_shard: bool = False  # --cluster-shard: invokes handed to the namespace's owner
+    read_cache: bool = True  # --no-read-cache (benchmark only): read actions from the store
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -101,6 +103,9 @@ class ControllerConfig:
             if self.db is None or self.db.startswith("sqlite"):
                 raise ValueError("--cluster-redis needs --db http://... (CouchDB): the "
                                  "controllers of a cluster share one store")
+        if self.cluster_shard and self.cluster_redis is None:
+            raise ValueError("--cluster-shard needs --cluster-redis: only controllers of a "
+                             "cluster own namespaces")
         if self.cluster_id is not None and not _CLUSTER_ID.fullmatch(self.cluster_id):
             raise ValueError(f"--cluster-id must be 1-64 letters, digits, '.', '_' or '-', "
                              f"got {self.cluster_id!r}")

@@ -1,6 +1,8 @@
 """``edgewhisk bench scale`` with small numbers, as the README runs it: end to end.
 
-A smoke test only: 1 and 2 pinned controllers on pouchdb-server take blocking invokes, the
+A smoke test only: 1 and 2 pinned controllers on pouchdb-server, with the read cache and
+without, take blocking invokes (each invoke's store read gone with the cache), real claims
+are counted without and with --cluster-shard, the
 conflict model runs on a real Redis, unsharded and sharded, the projection is printed with its
 model, the PNG is written, and nothing it started is left running. No timing is asserted.
 """
@@ -43,9 +45,19 @@ def test_the_scale_benchmark_reports_throughput_conflicts_and_a_projection(
                           capture_output=True, text=True, timeout=540, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
     out = done.stdout
-    assert re.search(r"^1 controller +\d+ ", out, re.M), out
-    assert re.search(r"^2 controllers +\d+ ", out, re.M), out
-    assert re.search(r"^ratio 2/1 +[\d.]+ ", out, re.M), out
+    requests = {}  # store requests per invoke, by cluster
+    for name in ("1 ctl, no cache", "2 ctl, no cache", "1 controller", "2 controllers"):
+        found = re.search(rf"^{name} +\d+ .* ([\d.]+) +([\d.]+)$", out, re.M)
+        assert found, out
+        requests[name] = float(found[1])
+    for label in ("2/1 no cache", "2/1", "1: cache/none", "2: cache/none"):
+        assert re.search(rf"^{re.escape(label)} +[\d.]+ ", out, re.M), out
+    # the read cache: no store read of the action per invoke, only the record's write
+    assert requests["1 ctl, no cache"] >= requests["1 controller"] + 0.9, out
+    assert requests["2 ctl, no cache"] >= requests["2 controllers"] + 0.9, out
+    real = re.findall(r"^ +(no|yes) +(\d+) +20 +\d+ +(\d+) +(\d+) +[\d.]+% +(\d+)$", out, re.M)
+    assert [(r[0], r[1]) for r in real] == [("no", "2"), ("no", "4"), ("yes", "2"), ("yes", "4")]
+    assert all(int(r[2]) >= int(r[3]) for r in real), out  # conflicts among the claims
     rows = re.findall(r"^ +100 +2 +(no|yes) +\d+ +(\d+) +(\d+) +[\d.]+% +\d+$", out, re.M)
     assert [r[0] for r in rows] == ["no", "yes"] and all(int(r[1]) >= 50 for r in rows), out
     assert "projection: 10 controllers, 100,000 devices" in out and "model:" in out

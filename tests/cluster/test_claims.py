@@ -37,8 +37,12 @@ def test_claims_commit_what_fits_and_count_conflicts(redis: Redis) -> None:
             assert not (await second.claim("dev", 64)).ok
             unknown = await first.claim("nobody", 64)
             assert (unknown.ok, unknown.known) == (False, False)
-            assert await second.forget("c0") == 1  # c0 died: the 2 x 64 MB it held are free
-            assert [(await second.claim("dev", 64)).ok for _ in range(3)] == [True, True, False]
+            # c0 died: what it held is free (how many of the racing claims it won varies:
+            # the two connections' commands reach Redis in either order)
+            held = sum(c.ok for c in claims[0::2]) - 1  # its wins, less the one released
+            assert await second.forget("c0") == 1
+            assert [(await second.claim("dev", 64)).ok for _ in range(held + 1)] \
+                == [True] * held + [False]
         finally:
             await one.delete(keys.claims("dev"))
             await one.aclose()

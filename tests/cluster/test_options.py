@@ -17,6 +17,7 @@ from edgewhisk_devkit import Controller, StartError, edgewhisk_command
      "--cluster-redis must be a redis://HOST:PORT or rediss:// URL, got 'http://x'"),
     (("--db", "http://127.0.0.1:1", "--cluster-redis", "redis://127.0.0.1:1",
       "--cluster-id", "a b"), "--cluster-id must be 1-64 letters"),
+    (("--db", "http://127.0.0.1:1", "--cluster-shard"), "--cluster-shard needs --cluster-redis"),
 ])
 def test_bad_cluster_options_are_refused(tmp_path: Path, options: tuple[str, ...],
                                          error: str) -> None:

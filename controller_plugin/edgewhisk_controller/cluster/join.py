@@ -19,12 +19,18 @@ from ..auth import SUBJECTS, Authenticator
 from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import PlacementEngine
+from ..schema.package import COLLECTION as PACKAGES
+from ..schema.stored import ACTIONS
 from ..stores import Doc
 from ..stores.couchdb import CouchDBStore
 from ..tunnel.hub import TunnelHub
 from . import keys
 from .changes import Follower
 from .node import ClusterNode, Reclaim
+
+CACHED = [ACTIONS, PACKAGES]
+"""Read by every invoke (``dispatch/resolve.py``), seldom written: answered from the store's
+read cache, which the feed keeps current (``stores/readcache.py``)."""
 
 Recover = Callable[[Callable[[Doc], bool], Reclaim, Callable[[str], bool]], Awaitable[object]]
 """Finish the accepted documents a predicate picks, waiting for results through a reclaim
@@ -47,17 +53,24 @@ def owned_by(owner: str | None, doc: Doc) -> bool:
 
 
 async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: ArtifactRegistry,
-               authenticator: Authenticator, gates: GateKeeper, recover: Recover) -> Joined:
-    """Start ``node`` with the feed of ``store``'s artifacts and subjects; dead controllers'
-    work goes through ``recover``."""
+               authenticator: Authenticator, gates: GateKeeper, recover: Recover,
+               cache: bool = True) -> Joined:
+    """Start ``node`` with the feed of ``store``'s artifacts and subjects (and, with
+    ``cache``, of the actions and packages its read cache keeps); dead controllers' work goes
+    through ``recover``."""
     if not isinstance(store, CouchDBStore):  # config.py refuses it first
         raise TypeError("a cluster needs the CouchDB store")
-    node.takeover.recover = lambda dead: recover(
-        functools.partial(owned_by, dead), node.reclaimer(dead, hub.reclaim), node.reclaimable)
+    node.takeover.recover = lambda dead: node.adoption.listed(dead, recover(
+        functools.partial(owned_by, dead), node.reclaimer(dead, hub.reclaim), node.reclaimable))
+    node.adoption.hub = hub.reclaim
     hub.arriving = node.arriving
     feed = Follower(store, {ARTIFACTS: artifacts.changed, SUBJECTS: authenticator.changed,
-                            GATE_STATES: gates.changed})
+                            GATE_STATES: gates.changed,
+                            **{coll: functools.partial(store.changed, coll)
+                               for coll in (CACHED if cache else ())}})
     await feed.start()  # the others' writes from here on (earlier ones are in the store)
+    if cache:  # after the feed's start: no change it could miss
+        store.cache_reads(CACHED)
     await node.start()
     taken = await node.redis.get(keys.takeover(node.me))  # while this one was down
     if taken:
@@ -71,14 +84,17 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     return Joined(node, lambda doc: doc.get("owner") in owners, leave)
 
 
-def joining(url: str, me: str, hub: TunnelHub, engine: PlacementEngine) -> ClusterNode:
-    """The node of controller ``me`` (its devices: the hub's online ones)."""
+def joining(url: str, me: str, hub: TunnelHub, engine: PlacementEngine, *,
+            api: str | None = None, shard: bool = False) -> ClusterNode:
+    """The node of controller ``me`` (its devices: the hub's online ones) at ``api``."""
     return open_node(url, me, hub.registry, engine,
-                     lambda: [d for d in hub.devices.values() if d.online])
+                     lambda: [d for d in hub.devices.values() if d.online],
+                     api=api, shard=shard)
 
 
 def open_node(url: str, me: str, registry: InvokerRegistry, engine: PlacementEngine,
-              devices: Callable[[], Iterable[Invoker]]) -> ClusterNode:
+              devices: Callable[[], Iterable[Invoker]], *, api: str | None = None,
+              shard: bool = False) -> ClusterNode:
     """A node on the Redis at ``url`` (redis-py's asyncio client, imported only here: a
     controller without ``--cluster-redis`` never needs it); its connections carry its name."""
     import redis.asyncio
@@ -87,4 +103,5 @@ def open_node(url: str, me: str, registry: InvokerRegistry, engine: PlacementEng
     where = urlunsplit((parts.scheme, f"{parts.hostname}:{parts.port or 6379}", "", "", ""))
     client = redis.asyncio.from_url(url, decode_responses=True,
                                     client_name=keys.client_name(me))
-    return ClusterNode(me, client, registry, engine, devices, where=where)
+    return ClusterNode(me, client, registry, engine, devices, where=where, api=api,
+                       shard=shard)

@@ -39,3 +39,14 @@ def takeover(controller: str) -> str:
 def claims(device: str) -> str:
     """A device's memory as every controller claims it (``claims.py``)."""
     return f"{PREFIX}claims:{device}"
+
+
+def reclaims(device: str) -> str:
+    """A hash: activation id -> what a takeover waits for from ``device``, for the controller
+    the device registers with to adopt (``adoption.py``)."""
+    return f"{PREFIX}reclaims:{device}"
+
+
+def listed(controller: str) -> str:
+    """Set once the controller taking ``controller`` over has listed what it waits for."""
+    return f"{PREFIX}listed:{controller}"

@@ -41,11 +41,14 @@ class Membership:
     def __init__(self, me: str, registry: InvokerRegistry, engine: PlacementEngine,
                  forwarder: Forwarder, local: Callable[[], Iterable[InvokerState]],
                  is_local: Callable[[str], bool],
-                 use: Callable[[str], int] = lambda id: 0) -> None:
+                 use: Callable[[str], int] = lambda id: 0, api: str | None = None) -> None:
         """``local``: the states of the devices this controller holds now; ``is_local``:
         whether an id is one of them (it then wins over a peer's stale entry); ``use``: the
-        memory this controller's own placements hold on one (``claims.py``)."""
+        memory this controller's own placements hold on one (``claims.py``); ``api``: its API
+        URL, published for the others to hand it its namespaces' invokes (``shard.py``)."""
         self.use = use
+        self.api = api
+        self.apis: dict[str, str] = {}  # live controller -> its API URL (those that publish one)
         self.me = me
         self.registry = registry
         self.engine = engine
@@ -64,7 +67,8 @@ class Membership:
         pipe = redis.pipeline(transaction=False)
         for state in states:
             Claims.publish(pipe, state.id, state.memory_mb, self.use(state.id))
-        pipe.hset(keys.MEMBERS, self.me, dumps({"at": time.time(), "devices": devices}))
+        pipe.hset(keys.MEMBERS, self.me, dumps({"at": time.time(), "devices": devices,
+                                                "api": self.api}))
         pipe.set(keys.alive(self.me), "1", px=int(ALIVE_S * 1000))
         await pipe.execute()
 
@@ -85,8 +89,12 @@ class Membership:
             for callback in self.on_gone:
                 callback(member)
         wanted: dict[str, tuple[str, InvokerState]] = {}
+        self.apis = {}
         for member in live:
-            for plain in json.loads(members[member]).get("devices", ()):
+            entry = json.loads(members[member])
+            if entry.get("api"):
+                self.apis[member] = str(entry["api"])
+            for plain in entry.get("devices", ()):
                 wanted[plain["id"]] = (member, state_of(plain))
                 self.last_holder[plain["id"]] = member
         self._follow(wanted)

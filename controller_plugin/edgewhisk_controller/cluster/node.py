@@ -25,12 +25,14 @@ from ..invokers.registry import InvokerRegistry
 from ..placement.interface import PlacementEngine
 from ..tunnel.hub import OFFLINE_AFTER_S, RECONNECT_CAP_S
 from . import keys
+from .adoption import Adoption, Reclaim
 from .changes import cancelled
 from .claims import Claims
 from .exceptions import ClusterUnavailable
 from .membership import PUBLISH_S, Membership
 from .ring import Ring
 from .routing import Routing
+from .shard import Sharding
 from .takeover import Takeover
 
 log = logging.getLogger(__name__)
@@ -39,15 +41,16 @@ RETRY_S = 1.0  # after a Redis error, before the loop tries again
 RECLAIM_S = OFFLINE_AFTER_S + RECONNECT_CAP_S
 """How long a takeover waits for the answer a holder sends a dead controller (the window
 start-up recovery gives a device to come back)."""
-Reclaim = Callable[[str, str, int, int, "tuple[Produce, ...]"], "asyncio.Future[RunOutcome]"]
 
 
 class ClusterNode:
     def __init__(self, me: str, redis: Any, registry: InvokerRegistry,
                  engine: PlacementEngine, devices: Callable[[], Iterable[Invoker]], *,
-                 where: str = "") -> None:
+                 where: str = "", api: str | None = None, shard: bool = False) -> None:
         """``devices``: the online devices whose tunnels this controller holds now;
-        ``where``: the Redis, as error messages name it (no password)."""
+        ``where``: the Redis, as error messages name it (no password); ``api``: this
+        controller's API URL; ``shard``: hand invokes to their namespace's owner
+        (``shard.py``)."""
         self.me = me
         self.where = where
         self.registry = registry
@@ -59,8 +62,11 @@ class ClusterNode:
         self.membership = Membership(me, registry, engine, self.routing,
                                      local=lambda: [d.state() for d in devices()],
                                      is_local=lambda id: self._device(id) is not None,
-                                     use=self._own_use)
+                                     use=self._own_use, api=api)
+        self.shard = shard
+        self.sharding = Sharding(me)
         self.takeover = Takeover(me, redis)
+        self.adoption = Adoption(me, redis, self.routing)
         self.membership.on_gone.append(self.routing.holder_gone)
         self.membership.on_gone.append(self.takeover.later)
         self._tasks: list[asyncio.Task[None]] = []
@@ -87,13 +93,24 @@ class ClusterNode:
             self._ring = Ring(self.live)
         return self._ring.owner(namespace)
 
+    def owner_api(self, namespace: str) -> tuple[str, str] | None:
+        """With ``shard``: the live controller owning ``namespace`` and its API URL, unless
+        it is this one (or publishes none)."""
+        if not self.shard:
+            return None
+        owner = self.owner(namespace)
+        url = self.membership.apis.get(owner)
+        return None if owner == self.me or url is None else (owner, url)
+
     def status(self, namespace: str) -> dict[str, Any]:
         """What ``GET .../cluster`` answers: this controller, the live ones, the namespace's
         owner, and this controller's claims so far (conflicts among them)."""
         return {"controller": self.me, "live": list(self.live),
                 "owner": self.owner(namespace), "claims": self.claims.claims,
                 "conflicts": self.claims.conflicts, "forwarded": self.routing.forwarded,
-                "served": self.routing.served, "peers": len(self.membership.peers)}
+                "served": self.routing.served, "peers": len(self.membership.peers),
+                "sharded": {"on": self.shard, "sent": self.sharding.sent,
+                            "received": self.sharding.received}}
 
     def reclaimable(self, id: str) -> bool:
         """Whether a result of invoker ``id`` may be waited for: any but a local invoker."""
@@ -108,8 +125,10 @@ class ClusterNode:
                     produces: tuple[Produce, ...] = ()) -> asyncio.Future[RunOutcome]:
             holder = self.me if self._device(invoker_id) is not None \
                 else self.membership.last_holder.get(invoker_id)
-            if holder is None or holder == dead:
-                return tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces)
+            if holder is None or holder == dead:  # here, or through whoever adopts it
+                return self.adoption.wanted(
+                    tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces),
+                    invoker_id, activation_id, memory_mb, logs_limit, produces, RECLAIM_S)
             return asyncio.ensure_future(self.routing.reply_to(dead, activation_id,
                                                                invoker_id, RECLAIM_S))
         return reclaim
@@ -117,12 +136,15 @@ class ClusterNode:
     async def arriving(self, id: str) -> None:
         """Device ``id`` registers here (``TunnelHub.arriving``): if the controller that
         held it died, take its work over first (the device's results are then reclaimed
-        here); its peer entry goes either way."""
+        here), or, when another controller took it over, adopt what that one waits for from
+        the device (``adoption.py``); its peer entry goes either way."""
         holder = self.membership.last_holder.get(id)
         if holder is not None and holder != self.me:
             try:
                 if keys.client_name(holder) not in await self.membership.connected(self.redis):
                     await self.takeover.take_over(holder)
+                    if self.takeover.taken.get(holder, self.me) != self.me:
+                        await self.adoption.adopt(id, holder)
             except Exception:  # Redis away: the membership loop's takeover will do
                 log.exception("taking over controller %s for device %s failed", holder, id)
         self.membership.displace(id)
@@ -162,6 +184,8 @@ class ClusterNode:
         await cancelled(self._tasks)
         await self.routing.close()
         await self.takeover.close()
+        await self.adoption.close()
+        await self.sharding.close()
         with contextlib.suppress(Exception):
             await self.redis.hdel(keys.MEMBERS, self.me)
             await self.redis.delete(keys.alive(self.me))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,32 +215,42 @@ class Routing:
             kind, text = await self._outcome(fields.get("device", ""), message)
         finally:
             self.serving.discard(message.activation_id)
-        await self.redis.xadd(keys.replies(fields["reply"]),
-                              {"id": message.activation_id, "kind": kind, "text": text},
-                              maxlen=REPLIES_KEPT, approximate=True)
+        await self.answer(fields["reply"], message.activation_id, kind, text)
         await self.redis.xack(stream, keys.GROUP, entry_id)
         self.served += 1
+
+    async def answer(self, requester: str, activation_id: str, kind: str, text: str) -> None:
+        """Send ``requester`` the answer about ``activation_id`` (``settled``'s pair)."""
+        await self.redis.xadd(keys.replies(requester),
+                              {"id": activation_id, "kind": kind, "text": text},
+                              maxlen=REPLIES_KEPT, approximate=True)
 
     async def _outcome(self, device_id: str, run: Run) -> tuple[str, str]:
         device = self.device(device_id)
         if device is None:
             return "unsent", f"it is not connected to controller {self.me}"
-        try:
-            outcome = await device.run(action_spec(run.spec), run.value, run.fields,
-                                       consumes=run.consumes, produces=run.produces)
-        except InvokerLost as exc:
-            return ("lost" if exc.maybe_started else "unsent"), exc.why
-        except TunnelError as exc:
-            return "failed", exc.message
-        except Exception as exc:  # staging and kin: the requester records it as whisk error
-            return "failed", str(exc)
-        return "outcome", encode(Result(run.activation_id, outcome=outcome_of(outcome)))
+        return await settled(run.activation_id, device.run(
+            action_spec(run.spec), run.value, run.fields, consumes=run.consumes,
+            produces=run.produces))
 
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+
+
+async def settled(activation_id: str, running: Awaitable[RunOutcome]) -> tuple[str, str]:
+    """How a run ended, as a reply carries it: ``(kind, text)``, read back by ``_answer``."""
+    try:
+        outcome = await running
+    except InvokerLost as exc:
+        return ("lost" if exc.maybe_started else "unsent"), exc.why
+    except TunnelError as exc:
+        return "failed", exc.message
+    except Exception as exc:  # staging and kin: the requester records it as whisk error
+        return "failed", str(exc)
+    return "outcome", encode(Result(activation_id, outcome=outcome_of(outcome)))
 
 
 def _answer(device: str, kind: str, text: str) -> RunOutcome:

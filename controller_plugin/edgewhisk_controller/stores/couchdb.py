@@ -21,7 +21,7 @@ import builtins
 import itertools
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
@@ -41,6 +41,7 @@ from .interface import (
     check_write,
     split_doc,
 )
+from .readcache import ReadCache
 
 DEFAULT_PREFIX = "edgewhisk_"
 _PREFIX = re.compile(r"([a-z][a-z0-9_-]*)?")
@@ -70,6 +71,7 @@ class CouchDBStore(Store):
         self._databases: set[str] = set()  # known to exist
         self._indexes: set[tuple[str, str]] = set()  # (collection, field) indexed for sorting
         self._closed = False
+        self.cache: ReadCache | None = None  # see cache_reads
 
     def __repr__(self) -> str:
         return f"CouchDBStore({self.url!r}, prefix={self.prefix!r})"
@@ -77,9 +79,34 @@ class CouchDBStore(Store):
     # -- documents ------------------------------------------------------------------------
 
     async def get(self, coll: str, id: str) -> Doc:
+        cache = self.cache
+        if cache is not None and (kept := cache.lookup(coll, check_id(id))) is not None:
+            return kept
+        token = cache.token() if cache is not None else 0
         status, body = await self._request("GET", self._path(coll, check_id(id)))
         _raise_for(status, body, f"{coll}/{id}")
+        if cache is not None:
+            cache.keep(coll, id, body, token)
         return body
+
+    def cache_reads(self, collections: builtins.list[str]) -> ReadCache:
+        """From now on answer ``get`` of ``collections`` from what was read before, until
+        :meth:`changed` or a write of this store drops it (``readcache.py``). Only for a
+        store whose changes feed of those collections is followed (``cluster/join.py``):
+        nothing else tells it of another controller's writes."""
+        self.cache = ReadCache(collections)
+        return self.cache
+
+    def changed(self, coll: str, doc: Mapping[str, Any]) -> None:
+        """The changes feed says ``doc`` of ``coll`` changed: read it again next time."""
+        if self.cache is not None:
+            self.cache.drop(coll, str(doc.get("_id")))
+
+    def _dropped(self, coll: str, ids: Iterable[str]) -> None:
+        """Before and after a write: a read in flight across it is not kept."""
+        if self.cache is not None:
+            for id in ids:
+                self.cache.drop(coll, id)
 
     async def put(self, coll: str, doc: Mapping[str, Any]) -> str:
         id, rev, fields = split_doc(doc)
@@ -87,7 +114,11 @@ class CouchDBStore(Store):
             raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
         await self._ensure_database(coll)
         payload = {"_id": id, **fields} if rev is None else {"_id": id, "_rev": rev, **fields}
-        status, body = await self._request("PUT", self._path(coll, id), json_body=payload)
+        self._dropped(coll, [id])
+        try:
+            status, body = await self._request("PUT", self._path(coll, id), json_body=payload)
+        finally:
+            self._dropped(coll, [id])
         _raise_for(status, body, f"{coll}/{id}")
         return str(body["rev"])
 
@@ -96,7 +127,11 @@ class CouchDBStore(Store):
         if not isinstance(rev, str) or not _REV.fullmatch(rev):
             await self.get(coll, id)  # NotFound if absent
             raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
-        status, body = await self._request("DELETE", path, params={"rev": rev})
+        self._dropped(coll, [id])
+        try:
+            status, body = await self._request("DELETE", path, params={"rev": rev})
+        finally:
+            self._dropped(coll, [id])
         if status == 404:  # pouchdb-server: absent, or a revision it never had
             await self.get(coll, id)
             raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
@@ -123,8 +158,13 @@ class CouchDBStore(Store):
 
     async def _bulk_docs(self, coll: str, docs: builtins.list[Doc]) -> builtins.list[WriteResult]:
         await self._ensure_database(coll)
-        status, body = await self._request("POST", self._path(coll, "_bulk_docs"),
-                                           json_body={"docs": docs})
+        ids = [str(doc["_id"]) for doc in docs]
+        self._dropped(coll, ids)
+        try:
+            status, body = await self._request("POST", self._path(coll, "_bulk_docs"),
+                                               json_body={"docs": docs})
+        finally:
+            self._dropped(coll, ids)
         _raise_for(status, body, f"{coll}/_bulk_docs")
         results: builtins.list[WriteResult] = []
         for doc, answer in zip(docs, body, strict=True):

@@ -1,0 +1,151 @@
+"""Adoption: a dead controller's device registers with a controller other than the one that
+took the dead one over; the results it holds reach the taker within seconds, not after the
+reclaim window.
+
+Why: the taker (``takeover.py``) waits for the results of the runs the dead controller had on
+its devices (``TunnelHub.reclaim``), but a device dials the next controller of its own list,
+which need not be the taker. That controller did not know the runs (the device's held results
+were dropped as unknown), and the taker waited out the window (``node.RECLAIM_S``, 40 s), then
+recorded them as failed (or ran an idempotent one again). Now the taker lists what it waits
+for in Redis (``keys.reclaims(device)``), then marks its takeover listed
+(``keys.listed(dead)``); the controller the device registers with reads the list before the
+registration is handled and adopts each run (``HDEL``: one adopter) through its own hub. The
+device's result, and the memory the run holds on the device until it ends, are then that
+controller's (it publishes the memory as its own use, ``claims.py``), and it sends the outcome
+to the taker's reply stream, read as the answers a dead controller's holder sent are
+(``Routing.reply_to``). The taker's wait ends with whichever comes first: the device at its
+own hub, or the adopter's answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from edgewhisk_runtime.containers import RunOutcome
+from edgewhisk_tunnel import Produce
+
+from . import keys
+from .routing import Routing, settled
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Reclaim = Callable[[str, str, int, int, "tuple[Produce, ...]"], "asyncio.Future[RunOutcome]"]
+LISTED_WAIT_S = 3.0
+"""How long a registration waits for the taker to list what it waits for (it lists right
+after its claim; a taker that died before listing leaves nothing to adopt)."""
+POLL_S = 0.05
+LISTED_TTL_S = 3600  # as long as the takeover's claim keeps others away
+
+
+class Adoption:
+    def __init__(self, me: str, redis: Any, routing: Routing) -> None:
+        self.me = me
+        self.redis = redis
+        self.routing = routing
+        self.hub: Reclaim | None = None
+        """This controller's ``TunnelHub.reclaim`` (set when it joins)."""
+        self.adopted = 0
+        self._listing: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- the taker's side -------------------------------------------------------------------
+
+    def wanted(self, here: asyncio.Future[RunOutcome], device: str, activation_id: str,
+               memory_mb: int, logs_limit: int, produces: tuple[Produce, ...],
+               within_s: float) -> asyncio.Future[RunOutcome]:
+        """The taker's wait for ``activation_id`` on ``device``: ``here`` (the device back at
+        its own hub) or the answer of the controller that adopted it, whichever first."""
+        entry = json.dumps({"by": self.me, "memory": memory_mb, "logs": logs_limit,
+                            "produces": [dataclasses.asdict(p) for p in produces]})
+        self._spawn(self._list(device, activation_id, entry), self._listing)
+        there = asyncio.ensure_future(
+            self.routing.reply_to(self.me, activation_id, device, within_s))
+        result: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
+
+        def settle(done: asyncio.Future[RunOutcome]) -> None:
+            failed = None if done.cancelled() else done.exception()  # retrieved either way
+            if result.done() or done.cancelled():
+                return
+            if failed is not None:
+                result.set_exception(failed)
+            else:
+                result.set_result(done.result())
+            there.cancel()
+            self._spawn(self.redis.hdel(keys.reclaims(device), activation_id), self._tasks)
+
+        here.add_done_callback(settle)
+        there.add_done_callback(settle)
+        return result
+
+    async def _list(self, device: str, activation_id: str, entry: str) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(keys.reclaims(device), activation_id, entry)
+        pipe.expire(keys.reclaims(device), LISTED_TTL_S)
+        await pipe.execute()
+
+    async def listed(self, dead: str, recovering: Awaitable[T]) -> T:
+        """Run the takeover's recovery of ``dead``, then mark what it waits for listed."""
+        done = await recovering
+        for _ in range(3):  # the reclaims it spawned start (and list themselves) first
+            await asyncio.sleep(0)
+        await asyncio.gather(*self._listing, return_exceptions=True)
+        await self.redis.set(keys.listed(dead), self.me, ex=LISTED_TTL_S)
+        return done
+
+    # -- the adopter's side -----------------------------------------------------------------
+
+    async def adopt(self, device: str, dead: str) -> int:
+        """``device``, held by ``dead`` which another controller took over, registers here:
+        adopt what the taker waits for from it (before the registration is handled)."""
+        if self.hub is None:
+            return 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LISTED_WAIT_S
+        while not await self.redis.exists(keys.listed(dead)) and loop.time() < deadline:
+            await asyncio.sleep(POLL_S)
+        adopted = 0
+        for activation_id, text in (await self.redis.hgetall(keys.reclaims(device))).items():
+            want = json.loads(text)
+            if want.get("by") == self.me \
+                    or not await self.redis.hdel(keys.reclaims(device), activation_id):
+                continue  # its own wait (its hub has it), or adopted by another
+            future = self.hub(device, activation_id, int(want["memory"]), int(want["logs"]),
+                              tuple(Produce(**p) for p in want.get("produces", ())))
+            self._spawn(self._answer(str(want["by"]), activation_id, future), self._tasks)
+            adopted += 1
+        if adopted:
+            log.warning("adopted %d run(s) of device %s for the controller that took %s "
+                        "over", adopted, device, dead)
+        self.adopted += adopted
+        return adopted
+
+    async def _answer(self, taker: str, activation_id: str,
+                      future: asyncio.Future[RunOutcome]) -> None:
+        kind, text = await settled(activation_id, future)
+        await self.routing.answer(taker, activation_id, kind, text)
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], into: set[asyncio.Task[Any]]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        into.add(task)
+        task.add_done_callback(into.discard)
+        task.add_done_callback(_log_failure)
+
+    async def close(self) -> None:
+        tasks = [*self._tasks, *self._listing]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("cluster adoption: %r", task.exception())
