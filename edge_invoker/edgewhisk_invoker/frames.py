@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from edgewhisk_runtime.artifacts import Entry, GateVerdict, ProducedArtifact
+from edgewhisk_runtime.artifacts import Entry
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
 from edgewhisk_tunnel import (
@@ -31,14 +31,13 @@ from edgewhisk_tunnel import (
     Logs,
     Message,
     Outcome,
-    Produced,
     ProtocolError,
     Register,
     Result,
     RunSpec,
-    Verdict,
     encode,
 )
+from edgewhisk_tunnel.copies import by_name, outcome_from
 from edgewhisk_tunnel.transfers import TransferCounts
 
 from .config import AgentConfig
@@ -50,35 +49,12 @@ LOGS_CHUNK_BYTES = 1024 * 1024
 
 def action_spec(spec: RunSpec) -> ActionSpec:
     """The wire spec as the pool's ``ActionSpec`` (the same fields by design)."""
-    return ActionSpec(key=spec.key, kind=spec.kind, code=spec.code, binary=spec.binary,
-                      main=spec.main, image=spec.image, env=spec.env, memory_mb=spec.memory_mb,
-                      timeout_ms=spec.timeout_ms, concurrency=spec.concurrency,
-                      logs_mb=spec.logs_mb)
-
-
-def produced_of(item: ProducedArtifact) -> Produced:
-    """A kept artifact as the result reports it (the same fields by design)."""
-    return Produced(name=item.name, kind=item.kind, ref=item.ref, format=item.format,
-                    size=item.size, sha256=item.sha256, locality=item.locality,
-                    upload=item.upload, metadata=item.metadata, metrics=item.metrics)
-
-
-def verdict_of(verdict: GateVerdict) -> Verdict:
-    """A gate verdict as the result reports it (the same fields by design)."""
-    return Verdict(gate=verdict.gate, type=verdict.type, target=verdict.target,
-                   metric=verdict.metric, predicate=verdict.predicate, value=verdict.value,
-                   fired=verdict.fired, source=verdict.source, rows=verdict.rows,
-                   detail=verdict.detail, error=verdict.error)
+    return by_name(ActionSpec, spec)
 
 
 def outcome_of(run: RunOutcome, logs: Sequence[str]) -> Outcome:
     """The pool's outcome on the wire, carrying ``logs`` (those not sent as chunks)."""
-    return Outcome(status=run.status, response=run.response, logs=tuple(logs),
-                   init_failed=run.init_failed, init_ms=run.init_ms,
-                   duration_ms=run.duration_ms, container_id=run.container_id,
-                   start_ms=run.start_ms, timed_out=run.timed_out,
-                   produced=tuple(produced_of(item) for item in run.produced),
-                   gates=tuple(verdict_of(v) for v in run.gates))
+    return outcome_from(run, logs)
 
 
 def register_of(config: AgentConfig, *, agent_version: str, kinds: Iterable[str],

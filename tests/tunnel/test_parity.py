@@ -58,6 +58,7 @@ from edgewhisk_tunnel import (
     decode,
     encode,
 )
+from edgewhisk_tunnel.copies import by_name
 from edgewhisk_tunnel.messages import ROLES
 from edgewhisk_tunnel.transfers import TransferCounts
 from hypothesis import given, settings
@@ -307,7 +308,7 @@ def test_log_lines_sent_ahead_in_chunks_come_first(chunked: list[str], inline: l
 @SETTINGS
 @given(PRODUCED)
 def test_a_produced_artifact_reaches_the_controller_unchanged(item: ProducedArtifact) -> None:
-    carried = Outcome(200, {}, (), False, None, 1, "c", produced=(device.produced_of(item),))
+    carried = Outcome(200, {}, (), False, None, 1, "c", produced=(by_name(Produced, item),))
     (produced,) = _over_the_wire(Result("a1", outcome=carried)).outcome.produced
     assert controller.produced_artifact(produced) == item
 
@@ -315,7 +316,7 @@ def test_a_produced_artifact_reaches_the_controller_unchanged(item: ProducedArti
 @SETTINGS
 @given(VERDICTS)
 def test_a_gate_verdict_reaches_the_controller_unchanged(verdict: GateVerdict) -> None:
-    carried = Outcome(200, {}, (), False, None, 1, "c", gates=(device.verdict_of(verdict),))
+    carried = Outcome(200, {}, (), False, None, 1, "c", gates=(by_name(Verdict, verdict),))
     (sent,) = _over_the_wire(Result("a1", outcome=carried)).outcome.gates
     assert controller.gate_verdict(sent) == verdict
 

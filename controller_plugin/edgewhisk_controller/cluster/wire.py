@@ -5,24 +5,25 @@ Why the tunnel's frames: a forwarded activation goes down the holder's tunnel un
 schema that checks every frame a device sees (``edgewhisk_tunnel.messages``) checks these too,
 and an activation that could not go down a tunnel (over ``MAX_FRAME_BYTES``) is refused here
 with the same ``NotDeliverable``. The twins' field names are the same by design (checked by
-``tests/tunnel/test_parity.py``), so the conversions below copy fields by name.
+``tests/tunnel/test_parity.py``), so the conversions below copy fields by name, as the
+device's agent does (``edgewhisk_tunnel.copies``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, TypeVar
+from typing import Any
 
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
-from edgewhisk_tunnel import Outcome, Produced, RunSpec, Verdict
+from edgewhisk_tunnel import Outcome, RunSpec
+from edgewhisk_tunnel.copies import by_name, outcome_from
 
 from ..placement.interface import InvokerState
 
 SETS = frozenset(f.name for f in dataclasses.fields(InvokerState)
                  if "frozenset" in str(f.type))
 """The state's set columns, written as sorted lists."""
-T = TypeVar("T")
 
 
 def state_json(state: InvokerState) -> dict[str, Any]:
@@ -45,21 +46,14 @@ def state_of(plain: dict[str, Any]) -> InvokerState:
     return InvokerState(**values)
 
 
-def _copy(kind: type[T], value: Any, **overrides: Any) -> T:
-    names = [f.name for f in dataclasses.fields(kind)]  # type: ignore[arg-type]
-    return kind(**{n: overrides[n] if n in overrides else getattr(value, n) for n in names})
-
-
 def action_spec(spec: RunSpec) -> ActionSpec:
     """A forwarded ``run``'s spec as the holder's invoker takes it."""
-    return _copy(ActionSpec, spec)
+    return by_name(ActionSpec, spec)
 
 
 def outcome_of(run: RunOutcome) -> Outcome:
     """What the holder's invoker answered, as a ``result`` carries it (logs included)."""
-    return _copy(Outcome, run, logs=tuple(run.logs),
-                 produced=tuple(_copy(Produced, p) for p in run.produced),
-                 gates=tuple(_copy(Verdict, v) for v in run.gates))
+    return outcome_from(run, run.logs)
 
 
 def dumps(value: Any) -> str:
