@@ -480,7 +480,10 @@ def _print(levels: list[Level], compared: list[Durability], load: tuple[float, f
           f"against the unobserved controller's lowest CPU/inv above ({cpu_off:.3f} ms):")
     print(hooks.table(cpu_off))
     _note("work: placing, recording the record's JSON (and with them on: the decision series, "
-          "Engine.why, the record series); of CPU/inv: hooks / CPU per invoke (aim: under 5 %)")
+          "Engine.why, the record series); of CPU/inv: hooks / CPU per invoke. A lower bound: "
+          "in a loop the hooks' code and data stay in the CPU's caches; in a running controller "
+          "each runs once per invoke among its other work, about 3x dearer, and the larger "
+          "record costs the store too (docs/hotpath.md)")
     _note("\nthis checkout (uvloop) against asyncio's own loop and the --baseline git ref, "
           "blocking invokes, same run (a ref runs with --no-sandbox: bench/_versions.py):")
     print(versions.table(compared, "durable blocking", others))
