@@ -31,8 +31,10 @@ with its 95 % interval (the aim: under 5 %). Two controller processes' CPU per i
 apart by more than that on a shared machine, so one ratio of two totals proves nothing:
 each compared pair runs next to each other in every chunk, the order reversed every other
 chunk (ABBA), and ``_paired.py`` bootstraps the interval over the chunks (``--chunks``,
-default 40). The same hooks are also timed in this process, on and off alternating
-(``_hooks.py``), against the unobserved controller's CPU per invoke.
+default 40). Two processes of the same code differ by a few percent too, which no number of
+chunks averages out: ``--pairs N`` runs N on/off pairs of controllers and pools them. The
+same hooks are also timed in this process, on and off alternating (``_hooks.py``, a lower
+bound), against the unobserved controller's CPU per invoke.
 
 The hot path (issue 18) is measured against what it replaced, in the same run: a controller
 on asyncio's own event loop (``--loop asyncio``; the default is uvloop) and, with
@@ -42,8 +44,10 @@ invoke and the ratios this checkout / the other.
 
 Prints a table (stdout; progress on stderr) and writes bench/out/controller.png.
 
-    python bench/controller.py [--calls 2000] [--clients 1,4,16] [--chunks 40] [--baseline REF]
-    edgewhisk bench controller [--calls 2000] [--clients 1,4,16] [--chunks 40] [--baseline REF]
+    python bench/controller.py [--calls 2000] [--clients 1,4,16] [--chunks 40] [--pairs 1]
+                               [--baseline REF]
+    edgewhisk bench controller [--calls 2000] [--clients 1,4,16] [--chunks 40] [--pairs 1]
+                               [--baseline REF]
 """
 
 from __future__ import annotations
@@ -260,20 +264,38 @@ UNOBSERVED = "unobserved blocking"
 """Blocking invokes on a controller started with ``--no-metrics --no-explain``."""
 
 
-def observe_table(compared: list[Durability]) -> str:
-    """Metrics and placement explanations on (the main controller) against off, per level:
-    p50 and the controller's CPU ms per blocking invoke, the CPU cost in percent with its
-    95 % interval over the paired chunks (``_paired.py``), and whether the aim is met."""
-    rows = [f"{'clients':>7} {'p50 on':>8} {'p50 off':>8} {'CPU/inv on':>10} "
+def observe_table(compared: list[Durability], pairs: int = 1) -> str:
+    """Metrics and placement explanations on against off, per level, pooled over ``pairs``
+    pairs of controllers (the main controller and the unobserved one, then ``--pairs``
+    more): p50 and CPU ms per blocking invoke, the CPU cost in percent with its 95 % interval
+    over the paired chunks (``_paired.py``), whether the aim is met, and each pair's cost."""
+    rows = [f"{'clients':>7} {'p50 on':>7} {'p50 off':>7} {'CPU/inv on':>10} "
             f"{'CPU/inv off':>11} {'chunks':>6}   {'CPU cost [95 % interval]':<26} "
-            f"aim < {AIM:.0f} %"]
+            f"{f'aim < {AIM:.0f} %':<9}  each pair"]
     for level in compared:
-        on, off = level.sides["durable blocking"], level.sides[UNOBSERVED]
+        on, off = _pooled(level, _pair_names(pairs, True)), _pooled(level, _pair_names(pairs))
         paid = cost(on.chunks, off.chunks)
-        rows.append(f"{level.clients:>7} {pct(on.latencies, 50):>8.2f} "
-                    f"{pct(off.latencies, 50):>8.2f} {_cpu_ms(on):>10.3f} {_cpu_ms(off):>11.3f} "
-                    f"{paid.chunks:>6}   {paid.interval():<26} {paid.verdict(AIM)}")
+        each = ", ".join(f"{cost(level.sides[a].chunks, level.sides[b].chunks).percent:+.1f}"
+                         for a, b in zip(_pair_names(pairs, True), _pair_names(pairs),
+                                         strict=True))
+        rows.append(f"{level.clients:>7} {pct(on.latencies, 50):>7.2f} "
+                    f"{pct(off.latencies, 50):>7.2f} {_cpu_ms(on):>10.3f} {_cpu_ms(off):>11.3f} "
+                    f"{paid.chunks:>6}   {paid.interval():<26} {paid.verdict(AIM):<9}  {each}")
     return "\n".join(rows)
+
+
+def _pair_names(pairs: int, observed: bool = False) -> list[str]:
+    """The sides of one half of the on/off pairs: the observed ones, or the unobserved."""
+    return (["durable blocking"] if observed else [UNOBSERVED]) + [
+        f"{'observed' if observed else 'unobserved'} blocking {i}" for i in range(2, pairs + 1)]
+
+
+def _pooled(level: Durability, names: list[str]) -> Side:
+    """The sides ``names`` of ``level`` as one (their latencies, chunks and CPU together)."""
+    sides = [level.sides[name] for name in names]
+    return Side([], {}, {}, latencies=[x for side in sides for x in side.latencies],
+                cpu_s=sum(side.cpu_s for side in sides),
+                chunks=[chunk for side in sides for chunk in side.chunks])
 
 
 def _cpu_ms(side: Side) -> float:
@@ -393,6 +415,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="measured invokes per level (default 2000)")
     parser.add_argument("--clients", default="1,4,16",
                         help="concurrency levels, comma-separated (default 1,4,16)")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="pairs of controllers, metrics and explanations on and off, whose "
+                             "costs are pooled (default 1): two processes of the same code "
+                             "differ by a few percent")
     parser.add_argument("--chunks", type=int, default=CHUNKS,
                         help=f"chunks per level: every side runs once in each, the order "
                              f"reversed every other one (default {CHUNKS})")
@@ -408,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--chunks must be at least 2 (an interval needs two paired chunks) and "
                      "at most --calls / the largest --clients level (a chunk has an invoke "
                      "per client)")
+    if not 1 <= args.pairs <= MAX_PAIRS:
+        parser.error(f"--pairs must be from 1 to {MAX_PAIRS}")
     if args.baseline and not versions.known(args.baseline):
         parser.error(f"--baseline: git knows no commit {args.baseline!r} in {versions.ROOT}")
 
@@ -425,11 +453,27 @@ def main(argv: list[str] | None = None) -> int:
                 others[f"{args.baseline} (git ref)"] = stack.enter_context(Controller(
                     data / "ref", "--no-sandbox", *UNLIMITED, env=versions.environment(root),
                     log=data / "ref.log"))
-            compared = _run(data, levels, args.calls, others, args.chunks)
+            pairs = _pairs(stack, data, args.pairs)
+            compared = _run(data, levels, args.calls, {**others, **pairs}, args.chunks)
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    _print(levels, compared, load, list(others), args.out)
+    _print(levels, compared, load, list(others), args.out, args.pairs)
     return 0
+
+
+MAX_PAIRS = 4  # each pair adds two controllers; their costs fit in 120 columns
+
+
+def _pairs(stack: contextlib.ExitStack, data: Path, pairs: int) -> dict[str, Controller]:
+    """The on/off pairs beyond the first, by side name, each pair next to each other."""
+    started: dict[str, Controller] = {}
+    for i in range(2, pairs + 1):
+        for observed, options in ((True, ()), (False, ("--no-metrics", "--no-explain"))):
+            name = _pair_names(i, observed)[-1]
+            folder = f"{'observed' if observed else 'plain'}{i}"
+            started[name] = stack.enter_context(Controller(
+                data / folder, *options, *UNLIMITED, log=data / f"{folder}.log"))
+    return started
 
 
 ASYNCIO = "--loop asyncio"
@@ -451,7 +495,7 @@ def _run(data: Path, levels: list[Level], calls: int, others: dict[str, Controll
 
 
 def _print(levels: list[Level], compared: list[Durability], load: tuple[float, float, float],
-           others: list[str], out: Path) -> None:
+           others: list[str], out: Path, pairs: int = 1) -> None:
     """Every table, then the plot; each note wrapped to ``WIDTH`` columns."""
     print()
     print(table(levels))
@@ -469,9 +513,10 @@ def _print(levels: list[Level], compared: list[Durability], load: tuple[float, f
     _note("p50/p99: ms to the answer (200 with the record, or 202); CPU/inv: the controller's "
           "CPU ms per invoke, non-blocking ones until their activations finished; ratio: "
           "durable / behind; CPU cost: durable over behind" + PAIRED)
-    _note("\nmetrics and placement explanations on (the controller above) against off "
-          "(--no-metrics --no-explain), blocking invokes, same run:")
-    print(observe_table(compared))
+    _note(f"\nmetrics and placement explanations on (the controller above, and {pairs - 1} "
+          f"more) against off (--no-metrics --no-explain, {pairs} controller(s)), blocking "
+          "invokes, same run, pooled over the pairs:")
+    print(observe_table(compared, pairs))
     _note("CPU cost: the extra controller CPU per invoke with them on" + PAIRED + "; aim: met "
           f"when the interval's upper end is under {AIM:.0f} %, missed when its lower end is "
           "above, not shown when it straddles the aim")
