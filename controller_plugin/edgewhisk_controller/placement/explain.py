@@ -66,8 +66,8 @@ def explain_choice(state: ClusterState, entry: Entry, chosen: str,
                  terms(state, entry, other_row, second))
     counts = excluded() if candidates < state.count else None  # else no pass over the cluster
     key = (chosen, float(total.item(at)), candidates, state.count, tuple(mine.items()),
-           other and (other[0], other[1], tuple(other[2].items())),
-           counts and tuple(counts.items()))
+           None if other is None else (other[0], other[1], tuple(other[2].items())),
+           None if counts is None else tuple(counts.items()))  # {} is no key: tuple it too
     said = entry.said.get(key)
     if said is None:
         if len(entry.said) >= SAID:
