@@ -519,7 +519,8 @@ def _print(levels: list[Level], compared: list[Durability], load: tuple[float, f
     print(observe_table(compared, pairs))
     _note("CPU cost: the extra controller CPU per invoke with them on" + PAIRED + "; aim: met "
           f"when the interval's upper end is under {AIM:.0f} %, missed when its lower end is "
-          "above, not shown when it straddles the aim")
+          "above, not shown when it straddles the aim. The interval covers this run's chunks, "
+          "not the spread between runs on a machine whose load moves (docs/hotpath.md)")
     cpu_off = min(_cpu_ms(level.sides[UNOBSERVED]) for level in compared)
     _note(f"\nthe same hooks timed in this process (thread CPU, on and off alternating), "
           f"against the unobserved controller's lowest CPU/inv above ({cpu_off:.3f} ms):")
