@@ -8,6 +8,12 @@ thread CPU time is compared with the unobserved controller's CPU per invoke: the
 controller runs (``ObservedEngine.place``: the decision series; ``Engine.why``: the
 explanation, plus its JSON in the stored record; ``ActivationSeries.observe``: the record
 series), on the real classes, with a fleet of ``invokers`` registered invokers.
+
+A lower bound, not the hooks' cost: in this loop their code and data stay in the CPU's
+caches, while a running controller runs each once per invoke among its other work (timed
+there, ``Engine.why`` took about 3x its time here), and the explanation makes the stored
+record larger, which the store pays for again. The whole controllers' paired comparison
+(``_paired.py``) is the measure of the aim.
 """
 
 from __future__ import annotations

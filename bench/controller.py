@@ -27,9 +27,14 @@ panel: their p50s per level).
 Metrics and placement explanations (issue 17) are measured against a third controller
 started with ``--no-metrics --no-explain`` taking the same blocking invokes in the same
 chunks: the third table prints p50 and CPU per invoke of both, and the CPU cost in percent
-(the aim: under 5 %). Two controller processes' CPU per invoke differ by more than that
-on a shared machine, so the same hooks are also timed in this process, on and off
-alternating (``_hooks.py``), against the unobserved controller's CPU per invoke.
+with its 95 % interval (the aim: under 5 %). Two controller processes' CPU per invoke drift
+apart by more than that on a shared machine, so one ratio of two totals proves nothing:
+each compared pair runs next to each other in every chunk, the order reversed every other
+chunk (ABBA), and ``_paired.py`` bootstraps the interval over the chunks (``--chunks``,
+default 40). Two processes of the same code differ by a few percent too, which no number of
+chunks averages out: ``--pairs N`` runs N on/off pairs of controllers and pools them. The
+same hooks are also timed in this process, on and off alternating (``_hooks.py``, a lower
+bound), against the unobserved controller's CPU per invoke.
 
 The hot path (issue 18) is measured against what it replaced, in the same run: a controller
 on asyncio's own event loop (``--loop asyncio``; the default is uvloop) and, with
@@ -39,8 +44,10 @@ invoke and the ratios this checkout / the other.
 
 Prints a table (stdout; progress on stderr) and writes bench/out/controller.png.
 
-    python bench/controller.py [--calls 2000] [--clients 1,4,16] [--baseline REF]
-    edgewhisk bench controller [--calls 2000] [--clients 1,4,16] [--baseline REF]
+    python bench/controller.py [--calls 2000] [--clients 1,4,16] [--chunks 40] [--pairs 1]
+                               [--baseline REF]
+    edgewhisk bench controller [--calls 2000] [--clients 1,4,16] [--chunks 40] [--pairs 1]
+                               [--baseline REF]
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +69,7 @@ from typing import Any
 import _hooks as hooks  # bench/ is on sys.path (see _report.py)
 import _versions as versions
 import aiohttp
+from _paired import Chunk, cost
 from _report import pct, progress, save
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Controller
@@ -71,7 +80,8 @@ NOOP = "def main(args):\n    return {}\n"
 ACTION = {"exec": {"kind": "python:3", "code": NOOP},
           "limits": {"memory": 128, "concurrency": 1, "timeout": 60_000}}
 WARMUP_PER_CLIENT = 50
-CHUNKS = 10  # API and direct calls alternate in this many chunks per level
+CHUNKS = 40  # every side runs once in each of this many chunks per level (--chunks)
+AIM = 5.0  # issue 17: metrics and explanations under 5 % of the controller's CPU per invoke
 RUN_BODY = {"value": {}, "activation_id": "bench", "namespace": "guest",
             "action_name": "/guest/noop"}
 PAGE = 200  # activations listed per request when the records are read back
@@ -97,7 +107,7 @@ class Side:
 
     urls: list[str]
     body: dict[str, Any]
-    auth: aiohttp.BasicAuth | None
+    headers: dict[str, str]  # the Authorization header, built once
     latencies: list[float] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     wall_s: float = 0.0
@@ -105,10 +115,12 @@ class Side:
     status: int = 200  # the answer each call must get
     settle: bool = False  # charge the activations still running after the calls (202s)
     cpu_s: float = 0.0
+    chunks: list[Chunk] = field(default_factory=list)  # CPU and invokes of each drive
 
     def reset(self) -> None:
         """Forget the samples so far (the warm-up's)."""
         self.latencies, self.ids, self.wall_s, self.cpu_s = [], [], 0.0, 0.0
+        self.chunks = []
 
 
 async def drive(side: Side, calls: int) -> None:
@@ -121,7 +133,7 @@ async def drive(side: Side, calls: int) -> None:
     async def client(url: str) -> None:
         nonlocal remaining
         connector = aiohttp.TCPConnector(limit=1)
-        async with aiohttp.ClientSession(connector=connector, auth=side.auth) as session:
+        async with aiohttp.ClientSession(connector=connector, headers=side.headers) as session:
             while remaining > 0:
                 remaining -= 1
                 start = time.perf_counter()
@@ -141,7 +153,9 @@ async def drive(side: Side, calls: int) -> None:
     if side.pid:
         if side.settle:
             await settled(side.pid)
-        side.cpu_s += cpu_seconds(side.pid) - cpu
+        cpu = cpu_seconds(side.pid) - cpu
+        side.cpu_s += cpu
+        side.chunks.append(Chunk(cpu, len(latencies)))
     side.latencies += latencies
     side.ids += ids
 
@@ -168,7 +182,8 @@ class Durability:
 
 
 def bench(controller: Controller, behind: Controller, plain: Controller, levels: list[Level],
-          calls: int, others: dict[str, Controller] | None = None) -> list[Durability]:
+          calls: int, others: dict[str, Controller] | None = None,
+          chunks: int = CHUNKS) -> list[Durability]:
     """Create the no-op action; per level start the direct proxies, warm every side, then
     measure in alternating chunks (API, direct, the same against ``behind``, non-blocking on
     both, ...) so that all see the same machine load, and read the API side's records back.
@@ -178,7 +193,7 @@ def bench(controller: Controller, behind: Controller, plain: Controller, levels:
     The timed invokes go through aiohttp as the direct /run calls do (the same client code on
     both sides of the ratio); their URL and key are the REST client's."""
     user, _, key = controller.auth.partition(":")
-    auth = aiohttp.BasicAuth(user, key)
+    auth = {"Authorization": aiohttp.encode_basic_auth(user, key)}
     compared = []
     with controller.client() as rest, behind.client() as other, plain.client() as unobserved:
         for client in (rest, other, unobserved):
@@ -197,17 +212,19 @@ def bench(controller: Controller, behind: Controller, plain: Controller, levels:
                     status, body = runtime.init({"code": NOOP})
                     assert status == 200, body
                 api = Side([invoke] * n_, {}, auth, pid=controller.pid)
-                direct = Side([f"{runtime.url}/run" for runtime in runtimes], RUN_BODY, None)
+                direct = Side([f"{runtime.url}/run" for runtime in runtimes], RUN_BODY, {})
+                # in this order, each compared pair next to each other (paired chunks):
+                # behind | durable = on | unobserved = off, then the same non-blocking
                 durability = Durability(n_, {
-                    "durable blocking": api,
                     "behind blocking": Side([other.url("actions/noop?blocking=true&result=true")]
                                             * n_, {}, auth, pid=behind.pid),
-                    "durable non-blocking": Side([rest.url("actions/noop")] * n_, {}, auth,
-                                                 pid=controller.pid, status=202, settle=True),
-                    "behind non-blocking": Side([other.url("actions/noop")] * n_, {}, auth,
-                                                pid=behind.pid, status=202, settle=True),
+                    "durable blocking": api,
                     UNOBSERVED: Side([unobserved.url("actions/noop?blocking=true&result=true")]
                                      * n_, {}, auth, pid=plain.pid),
+                    "behind non-blocking": Side([other.url("actions/noop")] * n_, {}, auth,
+                                                pid=behind.pid, status=202, settle=True),
+                    "durable non-blocking": Side([rest.url("actions/noop")] * n_, {}, auth,
+                                                 pid=controller.pid, status=202, settle=True),
                     # the same non-blocking load as the controller above, so that both
                     # stores and journals grow alike: only metrics and explanations differ
                     "unobserved non-blocking": Side([unobserved.url("actions/noop")] * n_, {},
@@ -221,12 +238,13 @@ def bench(controller: Controller, behind: Controller, plain: Controller, levels:
                 for side in sides:
                     asyncio.run(drive(side, WARMUP_PER_CLIENT * level.clients))
                     side.reset()
-                chunk = max(level.clients, calls // CHUNKS)
+                chunk = max(level.clients, calls // chunks)
                 done = 0
                 while done < calls:
                     n = min(chunk, calls - done)
                     # every other chunk in reverse (ABBA): on this machine the side that goes
-                    # first in a chunk pays ~5 % more CPU per invoke, whichever it is
+                    # first in a chunk pays ~5 % more CPU per invoke, whichever it is; each
+                    # pair of the tables ran next to each other in every chunk (_paired.py)
                     for side in sides if done // chunk % 2 == 0 else sides[::-1]:
                         asyncio.run(drive(side, n))
                     done += n
@@ -246,50 +264,74 @@ UNOBSERVED = "unobserved blocking"
 """Blocking invokes on a controller started with ``--no-metrics --no-explain``."""
 
 
-def observe_table(compared: list[Durability]) -> str:
-    """Metrics and placement explanations on (the main controller) against off, per level:
-    p50 and the controller's CPU ms per blocking invoke, and the CPU cost in percent."""
-    rows = [f"{'clients':>7} {'p50 on':>8} {'p50 off':>8} {'CPU/inv on':>10} "
-            f"{'CPU/inv off':>11} {'CPU cost':>9}"]
+def observe_table(compared: list[Durability], pairs: int = 1) -> str:
+    """Metrics and placement explanations on against off, per level, pooled over ``pairs``
+    pairs of controllers (the main controller and the unobserved one, then ``--pairs``
+    more): p50 and CPU ms per blocking invoke, the CPU cost in percent with its 95 % interval
+    over the paired chunks (``_paired.py``), whether the aim is met, and each pair's cost."""
+    rows = [f"{'clients':>7} {'p50 on':>7} {'p50 off':>7} {'CPU/inv on':>10} "
+            f"{'CPU/inv off':>11} {'chunks':>6}   {'CPU cost [95 % interval]':<26} "
+            f"{f'aim < {AIM:.0f} %':<9}  each pair"]
     for level in compared:
-        on, off = level.sides["durable blocking"], level.sides[UNOBSERVED]
-        cpu_on = on.cpu_s * 1000 / max(1, len(on.latencies))
-        cpu_off = off.cpu_s * 1000 / max(1, len(off.latencies))
-        rows.append(f"{level.clients:>7} {pct(on.latencies, 50):>8.2f} "
-                    f"{pct(off.latencies, 50):>8.2f} {cpu_on:>10.3f} {cpu_off:>11.3f} "
-                    f"{(cpu_on / cpu_off - 1) * 100:>8.1f}%")
+        on, off = _pooled(level, _pair_names(pairs, True)), _pooled(level, _pair_names(pairs))
+        paid = cost(on.chunks, off.chunks)
+        each = ", ".join(f"{cost(level.sides[a].chunks, level.sides[b].chunks).percent:+.1f}"
+                         for a, b in zip(_pair_names(pairs, True), _pair_names(pairs),
+                                         strict=True))
+        rows.append(f"{level.clients:>7} {pct(on.latencies, 50):>7.2f} "
+                    f"{pct(off.latencies, 50):>7.2f} {_cpu_ms(on):>10.3f} {_cpu_ms(off):>11.3f} "
+                    f"{paid.chunks:>6}   {paid.interval():<26} {paid.verdict(AIM):<9}  {each}")
     return "\n".join(rows)
 
 
+def _pair_names(pairs: int, observed: bool = False) -> list[str]:
+    """The sides of one half of the on/off pairs: the observed ones, or the unobserved."""
+    return (["durable blocking"] if observed else [UNOBSERVED]) + [
+        f"{'observed' if observed else 'unobserved'} blocking {i}" for i in range(2, pairs + 1)]
+
+
+def _pooled(level: Durability, names: list[str]) -> Side:
+    """The sides ``names`` of ``level`` as one (their latencies, chunks and CPU together)."""
+    sides = [level.sides[name] for name in names]
+    return Side([], {}, {}, latencies=[x for side in sides for x in side.latencies],
+                cpu_s=sum(side.cpu_s for side in sides),
+                chunks=[chunk for side in sides for chunk in side.chunks])
+
+
+def _cpu_ms(side: Side) -> float:
+    """The controller's CPU ms per invoke of ``side``."""
+    return side.cpu_s * 1000 / max(1, len(side.latencies))
+
+
 def durability_table(compared: list[Durability]) -> str:
-    """p50/p99 and controller CPU per invoke of each mode, and the ratios durable / behind."""
+    """p50/p99 and controller CPU per invoke of each mode, the p50 ratio durable / behind and
+    the durable mode's extra CPU per invoke with its 95 % interval over the paired chunks."""
     head = (f"{'clients':>7} {'invoke':<13} {'mode':<8} {'calls':>6} {'p50':>7} {'p99':>7} "
-            f"{'CPU/inv':>8}   {'p50 ratio':>9} {'CPU ratio':>9}")
+            f"{'CPU/inv':>8}   {'p50 ratio':>9}   CPU cost [95 % interval]")
     lines = [head, "-" * len(head)]
     for level in compared:
         for invoke in ("blocking", "non-blocking"):
             durable, behind = level.sides[f"durable {invoke}"], level.sides[f"behind {invoke}"]
             for mode, side in (("durable", durable), ("behind", behind)):
-                cpu = side.cpu_s * 1000 / max(1, len(side.latencies))
-                ratios = ""
-                if mode == "durable":
-                    cpu_behind = behind.cpu_s / max(1, len(behind.latencies))
-                    ratios = (f"   {pct(durable.latencies, 50) / pct(behind.latencies, 50):>9.2f}"
-                              f" {cpu / 1000 / cpu_behind if cpu_behind else float('nan'):>9.2f}")
+                ratios = "" if mode == "behind" else (
+                    f"   {pct(durable.latencies, 50) / pct(behind.latencies, 50):>9.2f}"
+                    f"   {cost(durable.chunks, behind.chunks).interval()}")
                 lines.append(f"{level.clients:>7} {invoke:<13} {mode:<8} "
                              f"{len(side.latencies):>6} {pct(side.latencies, 50):>7.2f} "
-                             f"{pct(side.latencies, 99):>7.2f} {cpu:>8.3f}{ratios}")
+                             f"{pct(side.latencies, 99):>7.2f} {_cpu_ms(side):>8.3f}{ratios}")
     return "\n".join(lines)
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, all threads) of process ``pid`` so far (Linux ``/proc``).
+    """CPU time (user + system, all threads, exited ones too) of process ``pid`` so far.
 
     Why: on a shared, loaded machine latencies mostly measure waiting for a core; the CPU a
-    controller spends per invoke does not depend on how many others compete for it.
+    controller spends per invoke does not depend on how many others compete for it. Read from
+    the process's CPU-time clock (Linux: ``clock_getcpuclockid``'s id, ``CPUCLOCK_SCHED``),
+    which counts nanoseconds: ``/proc/PID/stat`` counts 10 ms ticks, a few percent of a
+    chunk's CPU.
     """
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return time.clock_gettime_ns(((~pid) << 3) | 2) / 1e9
 
 
 def _durations(rest: Client, count: int) -> dict[str, int]:
@@ -373,6 +415,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="measured invokes per level (default 2000)")
     parser.add_argument("--clients", default="1,4,16",
                         help="concurrency levels, comma-separated (default 1,4,16)")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="pairs of controllers, metrics and explanations on and off, whose "
+                             "costs are pooled (default 1): two processes of the same code "
+                             "differ by a few percent")
+    parser.add_argument("--chunks", type=int, default=CHUNKS,
+                        help=f"chunks per level: every side runs once in each, the order "
+                             f"reversed every other one (default {CHUNKS})")
     parser.add_argument("--baseline", metavar="REF", default=None,
                         help="also run the controller of git ref REF (e.g. main) beside this "
                              "checkout's: the before/after of a change, in the same run")
@@ -381,6 +430,12 @@ def main(argv: list[str] | None = None) -> int:
     levels = [Level(int(n)) for n in args.clients.split(",")]
     if args.calls < 1 or any(lv.clients < 1 for lv in levels):
         parser.error("--calls and every --clients level must be at least 1")
+    if not 2 <= args.chunks <= args.calls // max(lv.clients for lv in levels):
+        parser.error("--chunks must be at least 2 (an interval needs two paired chunks) and "
+                     "at most --calls / the largest --clients level (a chunk has an invoke "
+                     "per client)")
+    if not 1 <= args.pairs <= MAX_PAIRS:
+        parser.error(f"--pairs must be from 1 to {MAX_PAIRS}")
     if args.baseline and not versions.known(args.baseline):
         parser.error(f"--baseline: git knows no commit {args.baseline!r} in {versions.ROOT}")
 
@@ -398,19 +453,35 @@ def main(argv: list[str] | None = None) -> int:
                 others[f"{args.baseline} (git ref)"] = stack.enter_context(Controller(
                     data / "ref", "--no-sandbox", *UNLIMITED, env=versions.environment(root),
                     log=data / "ref.log"))
-            compared = _run(data, levels, args.calls, others)
+            pairs = _pairs(stack, data, args.pairs)
+            compared = _run(data, levels, args.calls, {**others, **pairs}, args.chunks)
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    _print(levels, compared, load, list(others), args.out)
+    _print(levels, compared, load, list(others), args.out, args.pairs)
     return 0
+
+
+MAX_PAIRS = 4  # each pair adds two controllers; their costs fit in 120 columns
+
+
+def _pairs(stack: contextlib.ExitStack, data: Path, pairs: int) -> dict[str, Controller]:
+    """The on/off pairs beyond the first, by side name, each pair next to each other."""
+    started: dict[str, Controller] = {}
+    for i in range(2, pairs + 1):
+        for observed, options in ((True, ()), (False, ("--no-metrics", "--no-explain"))):
+            name = _pair_names(i, observed)[-1]
+            folder = f"{'observed' if observed else 'plain'}{i}"
+            started[name] = stack.enter_context(Controller(
+                data / folder, *options, *UNLIMITED, log=data / f"{folder}.log"))
+    return started
 
 
 ASYNCIO = "--loop asyncio"
 """The side of a controller on asyncio's own event loop (this checkout runs uvloop)."""
 
 
-def _run(data: Path, levels: list[Level], calls: int,
-         others: dict[str, Controller]) -> list[Durability]:
+def _run(data: Path, levels: list[Level], calls: int, others: dict[str, Controller],
+         chunks: int) -> list[Durability]:
     """The three controllers of the durability and observability tables, and ``others``."""
     with Controller(data / "controller", *UNLIMITED,
                     log=data / "controller.log") as controller, \
@@ -420,49 +491,65 @@ def _run(data: Path, levels: list[Level], calls: int,
                        log=data / "plain.log") as plain:
         print(f"controller pid {controller.pid} at {controller.api_host}; records behind "
               f"answers: pid {behind.pid} at {behind.api_host}", file=sys.stderr)
-        return bench(controller, behind, plain, levels, calls, others)
+        return bench(controller, behind, plain, levels, calls, others, chunks)
 
 
 def _print(levels: list[Level], compared: list[Durability], load: tuple[float, float, float],
-           others: list[str], out: Path) -> None:
-    """Every table, then the plot."""
+           others: list[str], out: Path, pairs: int = 1) -> None:
+    """Every table, then the plot; each note wrapped to ``WIDTH`` columns."""
     print()
     print(table(levels))
     one = next((lv for lv in levels if lv.clients == 1), levels[0])
     overhead = pct(one.api, 50) - pct(one.direct, 50)
     verdict = "meets" if overhead < 2.0 else "MISSES"
-    print("\nAPI/s and /run/s: throughput; p50/p99 in ms; ovh = API - direct /run; rec = API - "
+    _note("API/s and /run/s: throughput; p50/p99 in ms; ovh = API - direct /run; rec = API - "
           "the record's duration (whole ms); ratio = API p50 / direct p50; CPU/inv = the "
           "controller's CPU ms per invoke (its containers not included)")
-    print(f"controller overhead at p50 with {one.clients} client(s): {overhead:.2f} ms "
+    _note(f"controller overhead at p50 with {one.clients} client(s): {overhead:.2f} ms "
           f"({verdict} the < 2 ms aim); {statistics.fmean(one.api):.2f} ms mean per invoke")
-    print("\ndurable acknowledgements (accepted before a 202, the record before a 200, group "
+    _note("\ndurable acknowledgements (accepted before a 202, the record before a 200, group "
           "commit) against records written behind the answers (--no-durable-ack), same run:")
     print(durability_table(compared))
-    print("p50/p99: ms to the answer (200 with the record, or 202); CPU/inv: the controller's "
+    _note("p50/p99: ms to the answer (200 with the record, or 202); CPU/inv: the controller's "
           "CPU ms per invoke, non-blocking ones until their activations finished; ratio: "
-          "durable / behind")
-    print("\nmetrics and placement explanations on (the controller above) against off "
-          "(--no-metrics --no-explain), blocking invokes, same run:")
-    print(observe_table(compared))
-    print("CPU cost: the extra controller CPU per invoke with them on (aim: under 5 %)")
-    cpu_off = min(level.sides[UNOBSERVED].cpu_s * 1000 / max(1, len(level.sides[UNOBSERVED]
-                                                                      .latencies))
-                  for level in compared)
-    print(f"\nthe same hooks timed in this process (thread CPU, on and off alternating), "
+          "durable / behind; CPU cost: durable over behind" + PAIRED)
+    _note(f"\nmetrics and placement explanations on (the controller above, and {pairs - 1} "
+          f"more) against off (--no-metrics --no-explain, {pairs} controller(s)), blocking "
+          "invokes, same run, pooled over the pairs:")
+    print(observe_table(compared, pairs))
+    _note("CPU cost: the extra controller CPU per invoke with them on" + PAIRED + "; aim: met "
+          f"when the interval's upper end is under {AIM:.0f} %, missed when its lower end is "
+          "above, not shown when it straddles the aim. The interval covers this run's chunks, "
+          "not the spread between runs on a machine whose load moves (docs/hotpath.md)")
+    cpu_off = min(_cpu_ms(level.sides[UNOBSERVED]) for level in compared)
+    _note(f"\nthe same hooks timed in this process (thread CPU, on and off alternating), "
           f"against the unobserved controller's lowest CPU/inv above ({cpu_off:.3f} ms):")
     print(hooks.table(cpu_off))
-    print("work: placing, recording the record's JSON (and with them on: the decision series, "
-          "Engine.why, the record series); of CPU/inv: hooks / CPU per invoke (aim: under 5 %)")
-    print("\nthis checkout (uvloop) against asyncio's own loop and the --baseline git ref, "
+    _note("work: placing, recording the record's JSON (and with them on: the decision series, "
+          "Engine.why, the record series); of CPU/inv: hooks / CPU per invoke. A lower bound: "
+          "in a loop the hooks' code and data stay in the CPU's caches; in a running controller "
+          "each runs once per invoke among its other work, about 3x dearer, and the larger "
+          "record costs the store too (docs/hotpath.md)")
+    _note("\nthis checkout (uvloop) against asyncio's own loop and the --baseline git ref, "
           "blocking invokes, same run (a ref runs with --no-sandbox: bench/_versions.py):")
     print(versions.table(compared, "durable blocking", others))
-    print("ratios: this checkout / the other controller (below 1: this checkout is faster or "
+    _note("ratios: this checkout / the other controller (below 1: this checkout is faster or "
           "spends less CPU per invoke)")
-    print(f"load average (1 min) before/after: {load[0]:.1f}/{os.getloadavg()[0]:.1f} on "
+    _note(f"load average (1 min) before/after: {load[0]:.1f}/{os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPU(s): other processes share them")
     plot(levels, compared, out)
     print(f"plot: {out}")
+
+
+WIDTH = 120
+PAIRED = (" in percent, from the chunks both ran in, next to each other, the order reversed "
+          "every other chunk, with its 95 % bootstrap interval over the chunks (bench/_paired.py)")
+
+
+def _note(text: str) -> None:
+    """Print ``text`` wrapped to ``WIDTH`` columns (a leading newline kept as a blank line)."""
+    blank, text = text.startswith("\n"), text.lstrip("\n")
+    print(("\n" if blank else "") + textwrap.fill(text, WIDTH))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ anything starts, and the temporary tree is removed. No timing is asserted.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,50 @@ def test_an_archive_of_an_unknown_ref_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="git archive 'no-such-ref-anywhere'"), \
             versions.tree("no-such-ref-anywhere"):
         pass
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    pytest.param(["--pairs", "0"], "--pairs must be from 1 to 4", id="no pair"),
+    pytest.param(["--pairs", "5"], "--pairs must be from 1 to 4", id="too many pairs"),
+])
+def test_pairs_out_of_range_are_refused_before_anything_starts(tmp_path: Path, args: list[str],
+                                                               message: str) -> None:
+    done = subprocess.run([str(EDGEWHISK), "bench", "controller", *args, "--out",
+                           str(tmp_path / "c.png")], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2 and message in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(["--chunks", "1"], id="one chunk: no interval"),
+    pytest.param(["--calls", "10", "--clients", "4", "--chunks", "3"],
+                 id="more chunks than calls per client"),
+])
+def test_chunks_that_cannot_pair_are_refused_before_anything_starts(tmp_path: Path,
+                                                                    args: list[str]) -> None:
+    done = subprocess.run([str(EDGEWHISK), "bench", "controller", *args, "--out",
+                           str(tmp_path / "c.png")], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2 and "--chunks must be at least 2" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_short_run_prints_the_paired_intervals_within_120_columns(tmp_path: Path) -> None:
+    """Six controllers (two on/off pairs), two chunks of 20 invokes: the tables' shape, not
+    their numbers."""
+    env = {**os.environ, "PYTHONWARNINGS": "default::DeprecationWarning"}
+    done = subprocess.run([str(EDGEWHISK), "bench", "controller", "--calls", "40", "--clients",
+                           "1", "--chunks", "2", "--pairs", "2", "--out",
+                           str(tmp_path / "c.png")], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Warning" not in done.stderr, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 120
+    on_off = lines[lines.index(next(line for line in lines if "aim < 5 %" in line)) + 1]
+    assert re.fullmatch(r" +1( +\d+\.\d+){4} +4 +[+-]\d+\.\d % \[[+-]\d+\.\d, [+-]\d+\.\d\] +"
+                        r"(met|missed|not shown) +[+-]\d+\.\d, [+-]\d+\.\d", on_off), on_off
+    # ^ one level, two pairs of two chunks pooled, each pair's own cost
+    assert sum("% [" in line for line in lines) == 3  # durable blocking, non-blocking, on/off
+    assert (tmp_path / "c.png").is_file()

@@ -79,6 +79,8 @@ class Entry:
     excluded: tuple[float, dict[str, int]] | None = None  # Engine.why: (monotonic s, counts)
     why_static: tuple[int, dict[int, dict[str, float]]] | None = None
     # ^ Engine.why: (``restated`` they reflect, each explained row's static bounded terms)
+    said: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
+    # ^ Engine.why: the explanations built from this entry, by every number they are made of
 
     @property
     def nbytes(self) -> int:

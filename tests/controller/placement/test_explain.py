@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from edgewhisk_controller.placement import PlacementRequest
+from edgewhisk_controller.placement import PlacementRequest, explain
 from edgewhisk_controller.placement import constraints as c
 
 from .cluster import engine_of, given, hard, inv, scores, soft
@@ -84,3 +84,35 @@ def test_exclusions_follow_a_joining_invoker_at_once() -> None:
     engine.register(inv("down-2", healthy=False))
     why = engine.why(REQUEST, engine.place(REQUEST, PREFERS), PREFERS)
     assert why is not None and why["excluded"]["unhealthy"] == 2 and why["of"] == 6
+
+
+def test_a_repeated_decision_reuses_its_explanation_and_a_changed_one_follows_the_engine(
+        ) -> None:
+    """Explanations are kept by the numbers they are made of (``Entry.said``): the same
+    numbers give the same document, new numbers (the phone busier) a new one that matches
+    the engine's totals again."""
+    engine = engine_of(FLEET)
+    first = engine.why(REQUEST, engine.place(REQUEST, PREFERS), PREFERS)
+    again = engine.why(REQUEST, engine.place(REQUEST, PREFERS), PREFERS)
+    assert first is not None and again is first
+    engine.placed("phone", 256, REQUEST.key)  # one more activation in flight on it
+    chosen = engine.place(REQUEST, PREFERS)
+    busier = engine.why(REQUEST, chosen, PREFERS)
+    assert busier is not None and busier is not first and busier != first
+    assert busier["score"] == pytest.approx(total_of(engine, REQUEST, PREFERS, chosen),
+                                            abs=0.01)
+
+
+def test_an_entry_keeps_at_most_said_explanations() -> None:
+    engine = engine_of(FLEET)
+    said = set()
+    for _ in range(explain.SAID * 2):
+        engine.placed("phone", 1, REQUEST.key)  # the phone busier each time
+        chosen = engine.place(REQUEST, PREFERS)
+        why = engine.why(REQUEST, chosen, PREFERS)
+        assert why is not None and why["score"] == pytest.approx(
+            total_of(engine, REQUEST, PREFERS, chosen), abs=0.01)
+        said.add(json.dumps(why))
+    entry = engine.cache.get(engine.key(REQUEST, PREFERS))
+    assert len(said) > explain.SAID  # more than it keeps: some were forgotten
+    assert entry is not None and 0 < len(entry.said) <= explain.SAID
