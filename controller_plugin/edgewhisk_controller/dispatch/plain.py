@@ -4,8 +4,8 @@ Why: an activation goes through a dozen artifact and gate steps (plan, rekey, re
 allocate, journal, judge, keep, settle, the ``gates`` annotation), and for an action with no
 consumes, no produces and no gates each of them reads the annotation again only to find it has
 nothing to do, on every invoke. Whether the stored revision declares gates or produces is
-decided once per revision (``revisions.py``); whether the activation consumes anything is its
-bound action's (compiled once per revision and binding). Everything else an activation does
+decided once per revision (``schema/revisions.py``); whether the activation consumes anything
+is its bound action's (compiled once per revision and binding). Everything else an activation does
 (placement, its explanation, the re-dispatch of a lost edge run, deferral, the record) is the
 same for plain and other actions.
 """
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..schema.revisions import PerRevision
 from . import artifacts, gating
-from .revisions import PerRevision
 
 if TYPE_CHECKING:
     from ..preprocess import BoundAction

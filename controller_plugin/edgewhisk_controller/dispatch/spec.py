@@ -14,8 +14,8 @@ from typing import Any
 from edgewhisk_runtime.containers.interface import ActionSpec
 
 from ..schema import stored
+from ..schema.revisions import PerRevision
 from ..stores import Doc
-from .revisions import PerRevision
 
 
 def spec_of(ns: str, action: Doc, *, api_host: str,
@@ -44,7 +44,7 @@ def spec_of(ns: str, action: Doc, *, api_host: str,
 
 
 SPEC_CODE_KEPT = 64 * 1024
-_specs: PerRevision[dict[tuple[str, str], ActionSpec]] = PerRevision(lambda action: {})
+_specs: PerRevision[Doc, dict[tuple[str, str], ActionSpec]] = PerRevision(lambda action: {})
 """A revision's specs without ``init`` parameters, by (namespace, API host)."""
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from edgewhisk_controller.dispatch.revisions import KEPT as DIGESTS_KEPT
 from edgewhisk_controller.dispatch.spec import SPEC_CODE_KEPT, spec_of
+from edgewhisk_controller.schema.revisions import KEPT as DIGESTS_KEPT
 
 EXEC = {"kind": "python:3", "code": "x", "binary": False, "main": "main"}
 

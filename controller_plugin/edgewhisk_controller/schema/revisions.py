@@ -10,23 +10,24 @@ components read in memory) are worked out every time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
+D = TypeVar("D", bound=Mapping[str, Any])
 T = TypeVar("T")
 
 KEPT = 1024
 """Revisions remembered by each fact, the oldest forgotten first."""
 
 
-class PerRevision(Generic[T]):
+class PerRevision(Generic[D, T]):
     """``compute(doc)``, remembered for the last ``KEPT`` revisions asked about."""
 
-    def __init__(self, compute: Callable[[dict[str, Any]], T]) -> None:
+    def __init__(self, compute: Callable[[D], T]) -> None:
         self._compute = compute
         self._values: dict[tuple[str, str], T] = {}
 
-    def __call__(self, doc: dict[str, Any]) -> T:
+    def __call__(self, doc: D) -> T:
         id, rev = doc.get("_id"), doc.get("_rev")
         if not (isinstance(id, str) and isinstance(rev, str)):
             return self._compute(doc)
