@@ -151,8 +151,8 @@ TIMEOUT_STATUS = 504
 """The runtime's status for an action it stopped at its deadline (DeadlineExceeded)."""
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""Made once: ``json.dumps`` with any option builds a new encoder on every call."""
 
 
 def response_of(outcome: Outcome, timeout_ms: int) -> tuple[Response, bool]:

@@ -91,8 +91,8 @@ def json_response(body: Any, status: int = 200, **headers: str) -> web.Response:
                              dumps=_dumps)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+"""Made once: ``json.dumps`` with any option builds a new encoder on every call."""
 
 
 def entity_response(doc: dict[str, Any]) -> web.Response:

@@ -26,6 +26,7 @@ from ..tunnel.exceptions import InvokerLost, TunnelError
 from . import artifacts, deferred, gating
 from .job import Job
 from .placing import Placing
+from .plain import declares_nothing, is_plain
 from .records import Records
 from .spec import spec_of
 
@@ -77,8 +78,9 @@ class Running(Placing, Records):
         except Exception:
             log.exception("activation %s failed inside the controller", activation_id)
             rec = self.failure(job, activation_id, act.INTERNAL_ERROR)
-        return self._recorded(await self.journal.finish(gating.annotate(rec, job.action),
-                                                        behind=not self.journal.durable))
+        if not declares_nothing(job.action):  # else it has no gates to annotate
+            rec = gating.annotate(rec, job.action)
+        return self._recorded(await self.journal.finish(rec, behind=not self.journal.durable))
 
     async def _execute(self, job: Job, activation_id: str) -> act.ActivationRecord:
         ns, action = job.ns, job.action
@@ -88,9 +90,12 @@ class Running(Placing, Records):
         env = {key: value.pop(key) for key in init_keys if key in value}
         spec = spec_of(ns, action, api_host=self.api_host, init_env=env)
         bound = self._bound(job)
-        planned = await artifacts.plan(self.artifacts, job, bound, self.placement)
-        bound = artifacts.rekeyed(bound, planned)
-        refused = await gating.refusal(whole, job, activation_id, planned, bound)
+        plain = is_plain(action, bound)  # no artifact or gate step has anything to do
+        planned, refused = artifacts.NONE, None
+        if not plain:
+            planned = await artifacts.plan(self.artifacts, job, bound, self.placement)
+            bound = artifacts.rekeyed(bound, planned)
+            refused = await gating.refusal(whole, job, activation_id, planned, bound)
         if refused is not None:  # a strict gate holds: refused, or its fallback's answer
             return gating.annotate(self.failure(job, activation_id, "", refused.invoker,
                                                 response=refused.response),
@@ -118,7 +123,7 @@ class Running(Placing, Records):
                 if doc.get("kind") == "model" and doc.get("locality") == "cloud"])
         try:
             artifacts.check(planned, invoker, bound)
-            produces = await artifacts.allocate(self.artifacts, job, planned)
+            produces = () if plain else await artifacts.allocate(self.artifacts, job, planned)
         except BaseException:
             if waited is not None:
                 self.placement.completed(invoker.id, spec.memory_mb, bound.compiled.key, None,
@@ -139,10 +144,12 @@ class Running(Placing, Records):
                                              bound.compiled.key, planned.consumes(), produces,
                                              artifacts.journaled(planned, produces),
                                              charged=waited is not None and attempt == 0)
-                judged = gating.judge(job, planned, produces, outcome, invoker.id)
-                await artifacts.keep(self.artifacts, planned, produces, outcome, job=job,
-                                     activation_id=activation_id, invoker=invoker,
-                                     judged=judged)
+                judged = [] if plain else gating.judge(job, planned, produces, outcome,
+                                                       invoker.id)
+                if not plain:
+                    await artifacts.keep(self.artifacts, planned, produces, outcome, job=job,
+                                         activation_id=activation_id, invoker=invoker,
+                                         judged=judged)
                 break
             except TunnelError as exc:  # an edge invoker went away or failed (tunnel/)
                 if not (isinstance(exc, InvokerLost) and attempt < REDISPATCH_LIMIT
@@ -164,8 +171,9 @@ class Running(Placing, Records):
                 log.warning("invoker %s could not run %s: %r", invoker.id, activation_id, exc)
                 return self.failure(job, activation_id, act.RESOURCE_PROVISION_ERROR,
                                      invoker.id)
-        entries = await gating.settle(whole, job, activation_id, bound, invoker.id, judged)
+        entries = None if plain else await gating.settle(whole, job, activation_id, bound,
+                                                         invoker.id, judged)
         rec = self.outcome_record(job, activation_id, spec, outcome, invoker.id)
         if why is not None and why["invoker"] == invoker.id:  # not after a re-dispatch
             rec["annotations"].append({"key": act.PLACEMENT, "value": why})
-        return deferred.annotate(gating.annotate(rec, action, entries), waited)
+        return deferred.annotate(rec if plain else gating.annotate(rec, action, entries), waited)

@@ -14,6 +14,7 @@ from typing import Any
 from edgewhisk_runtime.containers.interface import ActionSpec
 
 from ..schema import stored
+from ..schema.revisions import PerRevision
 from ..stores import Doc
 
 
@@ -26,13 +27,34 @@ def spec_of(ns: str, action: Doc, *, api_host: str,
     to its environment at ``/init``; values that are not strings as JSON, as the runtime
     exports them) and, for an action of another namespace's shared package, this namespace:
     one tenant's container never runs another's activation.
+
+    Without ``init`` parameters the spec depends only on the stored revision, the namespace
+    and the API host, so it is built once per revision for each (it is frozen); only for
+    code up to ``SPEC_CODE_KEPT`` characters, so the remembered revisions cannot hold
+    gigabytes of code (a large action's invoke is not the one whose spec's cost shows).
     """
+    code = stored.exec_of(action).get("code")
+    if init_env or (isinstance(code, str) and len(code) > SPEC_CODE_KEPT):
+        return _spec(ns, action, api_host, init_env or {})
+    specs = _specs(action)
+    spec = specs.get((ns, api_host))
+    if spec is None:
+        spec = specs[(ns, api_host)] = _spec(ns, action, api_host, {})
+    return spec
+
+
+SPEC_CODE_KEPT = 64 * 1024
+_specs: PerRevision[Doc, dict[tuple[str, str], ActionSpec]] = PerRevision(lambda action: {})
+"""A revision's specs without ``init`` parameters, by (namespace, API host)."""
+
+
+def _spec(ns: str, action: Doc, api_host: str, init_env: Mapping[str, Any]) -> ActionSpec:
     exec_ = stored.exec_of(action)
     lim = stored.limits(action)
     path = stored.action_path(ns, action)
     env = {key: value if isinstance(value, str) else json.dumps(value)
-           for key, value in (init_env or {}).items()}
-    digest = _code_digest(action, exec_)
+           for key, value in init_env.items()}
+    digest = _code_digest(action)
     if env or path.split("/", 1)[0] != ns:
         digest = _digest([digest, ns, env])
     return ActionSpec(
@@ -50,27 +72,15 @@ def spec_of(ns: str, action: Doc, *, api_host: str,
     )
 
 
-_DIGESTS: dict[tuple[str, str], str] = {}
-"""Code digests by the stored document's (``_id``, ``_rev``): a revision names one content."""
-DIGESTS_KEPT = 1024
+def _shape_digest(action: Doc) -> str:
+    """The digest of what shapes the container (``exec``'s fields)."""
+    exec_ = stored.exec_of(action)
+    return _digest({k: exec_.get(k) for k in ("kind", "code", "binary", "main", "image")})
 
 
-def _code_digest(action: Doc, exec_: Mapping[str, Any]) -> str:
-    """The digest of what shapes the container, computed once per stored revision.
-
-    Why remembered: hashing the code (up to 48 MB of base64) on every invoke would cost the
-    event loop time proportional to the action's size on its hot path.
-    """
-    id, rev = action.get("_id"), action.get("_rev")
-    key = (id, rev) if isinstance(id, str) and isinstance(rev, str) else None
-    if key is not None and key in _DIGESTS:
-        return _DIGESTS[key]
-    digest = _digest({k: exec_.get(k) for k in ("kind", "code", "binary", "main", "image")})
-    if key is not None:
-        if len(_DIGESTS) >= DIGESTS_KEPT:
-            del _DIGESTS[next(iter(_DIGESTS))]  # the oldest entry
-        _DIGESTS[key] = digest
-    return digest
+_code_digest = PerRevision(_shape_digest)
+"""Computed once per stored revision: hashing the code (up to 48 MB of base64) on every invoke
+would cost the event loop time proportional to the action's size on its hot path."""
 
 
 def _digest(shape: Any) -> str:

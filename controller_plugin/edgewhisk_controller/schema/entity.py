@@ -171,7 +171,11 @@ def too_large(field: str, size: int, limit: int) -> str:
 
 
 def json_size(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":")).encode())
+    return len(_COMPACT(value).encode())
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
+"""Made once: ``json.dumps`` with any option builds a new encoder on every call."""
 
 
 def limits(value: Any, previous: Mapping[str, int] | None = None) -> dict[str, int]:

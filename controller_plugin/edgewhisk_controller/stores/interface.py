@@ -240,9 +240,14 @@ def _split(doc: Mapping[str, Any]) -> tuple[str, str | None, Doc]:
     return id, rev, body
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""Made once: ``json.dumps`` with any option builds a new encoder on every call (a record is
+written on every invoke)."""
+
+
 def _encode(id: str, body: Doc) -> str:
     try:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _ENCODER.encode(body)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"document {id!r} is not JSON: {exc}") from exc
 

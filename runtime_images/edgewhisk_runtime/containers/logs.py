@@ -142,8 +142,9 @@ class LogCollector:
                 if remaining <= 0:
                     break
                 self._changed.clear()
-                try:
-                    await asyncio.wait_for(self._changed.wait(), remaining)
+                try:  # asyncio.timeout, not wait_for: no task made per wait on the hot path
+                    async with asyncio.timeout(remaining):
+                        await self._changed.wait()
                 except TimeoutError:
                     break
             complete = True

@@ -1,9 +1,10 @@
 """The HTTP half every backend shares: talk to an action proxy on a local port.
 
-Why one aiohttp session per container: its connector keeps up to ``concurrency`` connections
-alive to that one proxy, so a warm /run is one request on an open socket, and destroying the
-container closes exactly its connections. Transport failures become the two typed errors the
-pool understands (:class:`ContainerUnreachable`, :class:`ContainerTimeout`).
+Why one :class:`~.proxy_http.ProxyHTTP` per container: it keeps up to ``concurrency + 1``
+connections alive to that one proxy with the request heads built once, so a warm /run is one
+write and one parse on an open socket, and destroying the container closes exactly its
+connections. Transport failures become the two typed errors the pool understands
+(:class:`ContainerUnreachable`, :class:`ContainerTimeout`).
 
 Every answer is read with the strict JSON reader (``edgewhisk_json``): an answer that is not
 standard JSON (``NaN``, ``Infinity``, a lone surrogate, a number beyond a double, nesting
@@ -20,9 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import aiohttp
 import edgewhisk_json
-from yarl import URL
 
 from edgewhisk_runtime.artifacts.values import GATES_HEADER, GateVerdict
 from edgewhisk_runtime.containers.exceptions import (
@@ -33,9 +32,10 @@ from edgewhisk_runtime.containers.exceptions import (
 from edgewhisk_runtime.containers.exchange import Exchange
 from edgewhisk_runtime.containers.interface import Container, RunReply
 from edgewhisk_runtime.containers.logs import LogCollector
+from edgewhisk_runtime.containers.proxy_http import ProxyHTTP
 
 READY_POLL_S = 0.01
-JSON_HEADERS = {"Content-Type": "application/json"}
+READY_PROBE_TIMEOUT_S = 2.0
 
 
 class ProxyContainer(Container):
@@ -47,12 +47,9 @@ class ProxyContainer(Container):
         self.kind = kind
         self.port = port  # held (containers/ports.py) until the subclass destroys it
         self.url = f"http://{host}:{port}"
-        # parsed once: a str URL is parsed and checked again on every request
-        self._urls = {path: URL(self.url + path) for path in ("/init", "/run")}
         self.logs = LogCollector()
         self.exchange: Exchange | None = None  # the backend sets it: staged runs go through it
-        connector = aiohttp.TCPConnector(limit=max(1, concurrency) + 1, force_close=False)
-        self._session = aiohttp.ClientSession(connector=connector, json_serialize=json.dumps)
+        self._http = ProxyHTTP(host, port, keep=max(1, concurrency) + 1)
 
     async def init(self, payload: Mapping[str, Any],
                    timeout: float | None = None) -> tuple[int, Any]:
@@ -70,15 +67,12 @@ class ProxyContainer(Container):
         body = json.dumps(doc).encode()
         try:
             async with asyncio.timeout(timeout):
-                async with self._session.post(self._urls[path], data=body,
-                                              headers=JSON_HEADERS) as response:
-                    data = await response.read()
-                    status = response.status
-                    gates = _verdicts(response.headers.get(GATES_HEADER))
-        except TimeoutError as exc:
+                status, headers, data = await self._http.post(path, body)
+        except TimeoutError as exc:  # first: a TimeoutError is an OSError too
             raise ContainerTimeout(f"{self.id}: no answer to {path} in {timeout} s") from exc
-        except aiohttp.ClientError as exc:
+        except OSError as exc:
             raise ContainerUnreachable(f"{self.id}: {path} failed: {exc}") from exc
+        gates = _verdicts(headers.get(GATES_HEADER))
         try:
             return RunReply(status, edgewhisk_json.loads(data), gates)
         except edgewhisk_json.JSONError:
@@ -89,9 +83,10 @@ class ProxyContainer(Container):
         deadline = time.monotonic() + timeout
         while True:
             try:
-                async with self._session.get(self.url + "/", timeout=aiohttp.ClientTimeout(2)):
-                    return
-            except (aiohttp.ClientError, TimeoutError) as exc:
+                async with asyncio.timeout(READY_PROBE_TIMEOUT_S):
+                    await self._http.probe()
+                return
+            except OSError as exc:  # refused, reset, or the probe's timeout
                 if not alive():
                     raise ContainerStartError(f"{self.id} exited before answering HTTP") from exc
                 if time.monotonic() > deadline:
@@ -103,7 +98,7 @@ class ProxyContainer(Container):
         return self.alive
 
     async def close_session(self) -> None:
-        await self._session.close()
+        self._http.close()
 
 
 def _verdicts(header: str | None) -> tuple[GateVerdict, ...]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from edgewhisk_controller.dispatch.spec import DIGESTS_KEPT, spec_of
+from edgewhisk_controller.dispatch.spec import SPEC_CODE_KEPT, spec_of
+from edgewhisk_controller.schema.revisions import KEPT as DIGESTS_KEPT
 
 EXEC = {"kind": "python:3", "code": "x", "binary": False, "main": "main"}
 
@@ -65,3 +66,15 @@ def test_the_spec_key_changes_with_version_and_code() -> None:
     assert (spec.memory_mb, spec.timeout_ms, spec.concurrency, spec.logs_mb) == (
         256, 60_000, 1, 10)
     assert dict(spec.env) == {"__OW_API_HOST": "h"}
+
+
+def test_a_revisions_spec_is_built_once_unless_it_has_init_parameters_or_large_code() -> None:
+    small = _doc("x", _id="guest/s", _rev="1-ff")
+    assert spec_of("guest", small, api_host="h") is spec_of("guest", dict(small), api_host="h")
+    assert spec_of("guest", small, api_host="h2").env["__OW_API_HOST"] == "h2"
+    assert spec_of("other", small, api_host="h").key != spec_of("guest", small, api_host="h").key
+    with_init = spec_of("guest", small, api_host="h", init_env={"A": 1})
+    assert (with_init.env["A"], with_init is spec_of("guest", small, api_host="h",
+                                                     init_env={"A": 1})) == ("1", False)
+    large = _doc("x" * (SPEC_CODE_KEPT + 1), _id="guest/l", _rev="1-ff")
+    assert spec_of("guest", large, api_host="h") is not spec_of("guest", large, api_host="h")

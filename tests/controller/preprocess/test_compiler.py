@@ -212,3 +212,14 @@ def test_hard_capabilities_and_the_stored_invoker_resources_annotation_agree() -
     assert hard == tags == ["gpu", "camera"]
     soft = [k.args.capabilities for k in compiled.soft if isinstance(k.args, c.CapabilityArgs)]
     assert soft == [("npu",)]
+
+
+def test_a_stored_revision_is_compiled_once_and_each_compiler_keeps_its_own() -> None:
+    gpu = {"policies": [{"type": "fn", "capability": "gpu", "strict": True}]}
+    stored = {**action({}), "_id": "guest/act", "_rev": "1-aa"}
+    compiler = Compiler()
+    first = compiler.compile(stored)
+    # a revision names one content: the same revision is not digested again
+    assert compiler.compile({**action(gpu), "_id": "guest/act", "_rev": "1-aa"}) is first
+    assert compiler.compile({**action(gpu), "_id": "guest/act", "_rev": "2-bb"}) is not first
+    assert Compiler(Weights({})).compile(stored) is not first  # other weights, other cache
