@@ -15,15 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from edgewhisk_tunnel import Message
-
 MAX_DELIVERIES = 3
 
 
 @dataclass
 class Pending:
     activation_id: str
-    frames: tuple[Message, ...]    # optional logs chunks, then the result
+    frames: tuple[str, ...]    # encoded: optional logs chunks, then the result
     deliveries: int = 0
     sent_before_seq: int | None = None  # confirmed by the echo of heartbeat seq >= this
 
@@ -39,7 +37,7 @@ class Outbox:
     def ids(self) -> tuple[str, ...]:
         return tuple(self._pending)
 
-    def add(self, activation_id: str, frames: Sequence[Message]) -> None:
+    def add(self, activation_id: str, frames: Sequence[str]) -> None:
         self._pending.setdefault(activation_id, Pending(activation_id, tuple(frames)))
 
     def unsent(self) -> list[Pending]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from edgewhisk_invoker.outbox import Outbox
-from edgewhisk_tunnel import Result
+from edgewhisk_tunnel import Result, encode
 
 
-def _result(aid: str) -> Result:
-    return Result(aid, error="x")
+def _result(aid: str) -> str:
+    return encode(Result(aid, error="x"))
 
 
 def test_a_result_is_confirmed_by_the_echo_of_a_later_heartbeat() -> None:
