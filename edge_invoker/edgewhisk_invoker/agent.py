@@ -409,15 +409,17 @@ class Agent:
         except Exception as exc:  # a bug here must still answer the activation
             log.exception("activation %s failed in the agent", aid)
             frames = [error_frame(aid, f"edge invoker {self.config.id} failed: {exc!r}")]
-        self._finish(aid, frames)
+        self._finish(aid, frames, send=False)
+        if self.registered is not None:
+            await self._flush()  # in this task: a task of its own was one more loop turn
 
-    def _finish(self, activation_id: str, frames: list[str]) -> None:
+    def _finish(self, activation_id: str, frames: list[str], send: bool = True) -> None:
         """Into the outbox, then out of the running set (no await between: ``holding`` never
-        misses it), and on its way if connected."""
+        misses it), and (``send``) on its way if connected."""
         self._outbox.add(activation_id, frames)
         self._runs.pop(activation_id, None)
         self.monitor.in_flight = len(self._runs)
-        if self.registered is not None:
+        if send and self.registered is not None:
             self._spawn(self._flush())
 
     async def _flush(self) -> None:
