@@ -368,8 +368,9 @@ class Agent:
                 await self._send(message.reply(now_ms()))
             else:
                 self.rtt_ms = now_ms() - message.echo_ms
-                for activation_id in self._outbox.confirmed(message.seq):
-                    log.info("result of %s delivered", activation_id)
+                for pending in self._outbox.confirmed(message.seq):
+                    log.log(logging.INFO if pending.eventful else logging.DEBUG,
+                            "result of %s delivered", pending.activation_id)
         elif isinstance(message, Run):
             self._start_run(message)
         elif isinstance(message, AgentLogs) and self._log_streams is not None:
@@ -416,7 +417,7 @@ class Agent:
     def _finish(self, activation_id: str, frames: list[str], send: bool = True) -> None:
         """Into the outbox, then out of the running set (no await between: ``holding`` never
         misses it), and (``send``) on its way if connected."""
-        self._outbox.add(activation_id, frames)
+        self._outbox.add(activation_id, frames, late=self.registered is None)
         self._runs.pop(activation_id, None)
         self.monitor.in_flight = len(self._runs)
         if send and self.registered is not None:
