@@ -42,15 +42,22 @@ class Side:
     action: str
     samples: list[float] = field(default_factory=list)
     cpu_s: dict[int, float] = field(default_factory=dict)  # pid -> seconds over its blocks
+    elapsed_s: float = 0.0  # wall time of its blocks
     where: str = "?"
 
-    def cpu_ms_per_call(self, pid: int) -> float:
-        return 1000 * self.cpu_s.get(pid, 0.0) / max(1, len(self.samples))
+    def cpu_ms_per_call(self, pid: int, background: float = 0.0) -> float:
+        """CPU of ``pid`` per call (ms), less ``background`` cores of work the process does
+        whatever the calls (the fleet's heartbeats: a slower call would be charged more of
+        them), over this side's blocks."""
+        used = self.cpu_s.get(pid, 0.0) - background * self.elapsed_s
+        return 1000 * max(0.0, used) / max(1, len(self.samples))
 
-    def summary(self, pids: dict[str, int]) -> dict[str, Any]:
+    def summary(self, pids: dict[str, int],
+                background: dict[str, float] | None = None) -> dict[str, Any]:
         return {"p50": pct(self.samples, 50), "p99": pct(self.samples, 99),
                 "where": self.where,
-                "cpu_ms": {name: self.cpu_ms_per_call(pid) for name, pid in pids.items()}}
+                "cpu_ms": {name: self.cpu_ms_per_call(pid, (background or {}).get(name, 0.0))
+                           for name, pid in pids.items()}}
 
 
 Invoke = Callable[[str], Awaitable[dict[str, Any]]]
@@ -72,10 +79,12 @@ async def interleaved(invoke: Invoke, where: Callable[[dict[str, Any]], str],
             side = sides[action]
             n = min(BLOCK, calls - block * BLOCK)
             before = {pid: cpu_seconds(pid) for pid in pids.values()}
+            began = time.perf_counter()
             for _ in range(n):
                 start = time.perf_counter()
                 side.where = where(await invoke(action))
                 side.samples.append((time.perf_counter() - start) * 1000)
+            side.elapsed_s += time.perf_counter() - began
             for pid, used in before.items():
                 side.cpu_s[pid] = side.cpu_s.get(pid, 0.0) + cpu_seconds(pid) - used
         progress(f"{label} round trips (both sides)", block + 1, blocks)

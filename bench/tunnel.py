@@ -337,12 +337,14 @@ def heartbeat_cost(idle_pct: float, fleet_pct: float, invokers: int) -> tuple[fl
 def round_trip_results(results: dict[str, Any], sides: dict[str, Side], pids: dict[str, int],
                        prefix: str) -> None:
     """The round trips' numbers into ``results`` (``prefix``: ``loaded_`` for those under
-    load): p50/p99 of each side, tunnel/local ratios, CPU per call of each process."""
+    load): p50/p99 of each side, tunnel/local ratios, CPU per call of each process (the
+    controller's less the fleet's heartbeat CPU over the same seconds)."""
     local, tunnel = sides["noop-local"], sides["noop-tunnel"]
     if not prefix:
         results["local_invoker"], results["tunnel_invoker"] = local.where, tunnel.where
+    fleet = {"controller": results["fleet_cpu_pct"] / 100}  # the heartbeats, not the calls'
     for key, side in (("local", local), ("tunnel", tunnel)):
-        summary = side.summary(pids)
+        summary = side.summary(pids, fleet)
         results[f"{prefix}{key}_rtt_ms"] = {"p50": summary["p50"], "p99": summary["p99"]}
         results[f"{prefix}{key}_cpu_ms"] = summary["cpu_ms"]
     results[f"{prefix}tunnel_local_ratio"] = ratios(sides, "noop-local", "noop-tunnel")
@@ -419,11 +421,13 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
             await wait_for("the agent to register", agent_ready, START_TIMEOUT_S)
             pids = {"controller": controller.pid, "agent": agent.pid}
+            results["loadavg"] = os.getloadavg()[0]
             quiet = await interleaved(invoke, invoker_of, ("noop-local", "noop-tunnel"),
                                       args.calls, args.warmup, pids, "quiet")
             round_trip_results(results, quiet, pids, "")
             if args.load:
                 with hogs(args.load) as results["load_pids"]:
+                    results["loaded_loadavg"] = os.getloadavg()[0]
                     loaded = await interleaved(invoke, invoker_of, ("noop-local", "noop-tunnel"),
                                                args.calls, args.warmup, pids, "loaded")
                 round_trip_results(results, loaded, pids, "loaded_")
@@ -473,18 +477,20 @@ def table(r: dict[str, Any]) -> str:
     row(f"fleet connect time, {r['invokers']} invokers (s)", f"{r['connect_s']:.2f}")
     row("heartbeat RTT p50 / p99 (ms)",
         f"{r['heartbeat_rtt_p50_ms']:.1f} / {r['heartbeat_rtt_p99_ms']:.1f}")
-    for prefix, when in (("", "quiet"), ("loaded_", f"{r['load_processes']} busy processes")):
+    for prefix, when in (("", "quiet"), ("loaded_", f"+{r['load_processes']} busy processes")):
         if f"{prefix}local_rtt_ms" not in r:
             continue
+        row(f"warm round trips, {when}: load average (1 min)",
+            f"{r[f'{prefix}loadavg']:.1f}")
         local, tunnel = r[f"{prefix}local_rtt_ms"], r[f"{prefix}tunnel_rtt_ms"]
         ratio = r[f"{prefix}tunnel_local_ratio"]
-        row(f"warm round trip, {when}: local {r['local_invoker']} p50 / p99 (ms)",
+        row(f"  local {r['local_invoker']} p50 / p99 (ms)",
             f"{local['p50']:.2f} / {local['p99']:.2f}")
         row(f"  tunnel {r['tunnel_invoker']} p50 / p99 (ms)",
             f"{tunnel['p50']:.2f} / {tunnel['p99']:.2f}")
         row("  tunnel / local ratio p50 / p99 (aim <= 1.2 / 1.5)",
             f"{ratio['p50']:.2f} / {ratio['p99']:.2f}")
-        row("  controller CPU per invoke, local / tunnel (ms)",
+        row("  controller CPU/invoke, local / tunnel (ms, less heartbeats)",
             f"{r[f'{prefix}local_cpu_ms']['controller']:.3f} / "
             f"{r[f'{prefix}tunnel_cpu_ms']['controller']:.3f}")
         row("  agent CPU per tunnelled invoke (ms)",
