@@ -25,7 +25,9 @@ on loopback:
   per activation is printed beside it, and the activations/s one core would give at it.
 
 Prints a table (stdout; ``--json`` prints the numbers as JSON instead), progress on stderr, and
-writes bench/out/tunnel.png. Everything it starts is stopped by pid at the end.
+writes bench/out/tunnel.png. Everything it starts is stopped by pid at the end. The bench runs
+on uvloop (``edgewhisk_runtime.eventloop``): its simulated fleet shares the machine's cores
+with what it measures, so the lighter its own loop, the less it weighs on the numbers.
 
     python bench/tunnel.py [--invokers 1000] [--calls 200] [--activations 2000] [--load N]\
         [--quick] [--json]
@@ -53,6 +55,7 @@ from _tunnel_rtt import Side, cpu_seconds, hogs, interleaved, ratios
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Agent, Controller, tunnel_url
+from edgewhisk_runtime import eventloop
 from edgewhisk_tunnel import messages as m
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -573,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--invokers must be at least 2: one tunnel alone, and a pool beside it")
     with tempfile.TemporaryDirectory(prefix="edgewhisk-bench-tunnel-") as tmp:
         try:
-            results = asyncio.run(run_bench(args, Path(tmp)))
+            results = eventloop.run(run_bench(args, Path(tmp)))  # uvloop: a lighter harness
         except Exception as exc:
             return failed("tunnel", exc, Path(tmp), ("controller.log", "agent.log"))
     return report(results, args.out, args.json, plot, table)
