@@ -11,19 +11,26 @@ on loopback:
   and while it heartbeats.
 - **round trip**: the same no-op action, placed by ``policy.fn(node=..., strict=True)``, on the
   controller's local invoker and on a real ``edgewhisk invoker`` agent (process backend) dialling
-  the tunnel: blocking invokes through the REST API, warm (after a warm-up), p50/p99, and the
-  tunnel/local ratio. The fleet stays connected meanwhile.
+  the tunnel: blocking invokes through the REST API, warm (after a warm-up), the two sides in
+  alternating blocks (``_tunnel_rtt.py``: the same minutes for both), p50/p99, the
+  tunnel/local ratios and the controller's and agent's CPU per invoke; once quiet and once
+  under a stated load (``--load N`` processes each keeping a core busy). The fleet stays
+  connected meanwhile.
 - **throughput**: activations per second through ONE simulated invoker's tunnel and spread over
   100 others (owned by user "pool": ``policy.fn(node="pool_device")``) with ``--concurrency``
   blocking invokes in flight. A pool device registers 1 GiB, as a phone would, so four 256 MB
   activations fill it and placement must spread; with a nominal terabyte the nearest tunnel
   (proximity, by measured RTT) would take every run. The simulated invokers answer at once, so
-  this is the controller + tunnel cost per activation, not an action's.
+  this is the controller + tunnel cost per activation, not an action's: the controller's CPU
+  per activation is printed beside it, and the activations/s one core would give at it.
 
 Prints a table (stdout; ``--json`` prints the numbers as JSON instead), progress on stderr, and
-writes bench/out/tunnel.png. Everything it starts is stopped by pid at the end.
+writes bench/out/tunnel.png. Everything it starts is stopped by pid at the end. The bench runs
+on uvloop (``edgewhisk_runtime.eventloop``): its simulated fleet shares the machine's cores
+with what it measures, so the lighter its own loop, the less it weighs on the numbers.
 
-    python bench/tunnel.py [--invokers 1000] [--calls 200] [--activations 2000] [--quick] [--json]
+    python bench/tunnel.py [--invokers 1000] [--calls 200] [--activations 2000] [--load N]\
+        [--quick] [--json]
     edgewhisk bench tunnel [...]
 """
 
@@ -44,9 +51,11 @@ from typing import Any
 
 import aiohttp
 from _report import failed, pct, progress, report, save  # bench/ is on sys.path (see _report.py)
+from _tunnel_rtt import Side, cpu_seconds, hogs, interleaved, ratios
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Agent, Controller, tunnel_url
+from edgewhisk_runtime import eventloop
 from edgewhisk_tunnel import messages as m
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -76,12 +85,6 @@ def start_controller(workdir: Path) -> Controller:
     return Controller(workdir / "controller", "--invokers", "1", "--log-level", "WARNING",
                       *UNLIMITED,
                       host="127.0.0.1", log=workdir / "controller.log").start()
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` (seconds)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -299,22 +302,10 @@ class Fleet:
 
 # --- the measurements --------------------------------------------------------------------------
 
-async def round_trips(invoke: Invokes, name: str, calls: int,
-                      warmup: int) -> tuple[list[float], str]:
-    samples, where = [], "?"
-    for i in range(warmup + calls):
-        start = time.perf_counter()
-        record = await invoke(name)
-        elapsed = (time.perf_counter() - start) * 1000
-        where = invoker_of(record)
-        if i >= warmup:
-            samples.append(elapsed)
-            progress(f"{name} round trips", i - warmup + 1, calls)
-    return samples, where
-
-
-async def throughput(invoke: Invokes, name: str, activations: int, concurrency: int) -> float:
-    """Blocking invokes of ``name`` with ``concurrency`` in flight; activations per second."""
+async def throughput(invoke: Invokes, name: str, activations: int, concurrency: int,
+                     controller_pid: int) -> tuple[float, float]:
+    """Blocking invokes of ``name`` with ``concurrency`` in flight: activations per second,
+    and the controller's CPU per activation (ms)."""
     queue = iter(range(activations))
     done = 0
 
@@ -325,9 +316,10 @@ async def throughput(invoke: Invokes, name: str, activations: int, concurrency: 
             done += 1
             progress(f"{name} activations", done, activations)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds(controller_pid)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return activations / (time.perf_counter() - start)
+    used = cpu_seconds(controller_pid) - cpu
+    return activations / (time.perf_counter() - start), 1000 * used / activations
 
 
 PROJECTED = 10_000
@@ -343,6 +335,26 @@ def heartbeat_cost(idle_pct: float, fleet_pct: float, invokers: int) -> tuple[fl
     ``--invokers 10000`` to measure it instead, where the machine can hold the simulators."""
     per_invoker = max(0.0, fleet_pct - idle_pct) / 100 * 1e6 / invokers
     return per_invoker, idle_pct + per_invoker * PROJECTED / 1e4
+
+
+def round_trip_results(results: dict[str, Any], sides: dict[str, Side], pids: dict[str, int],
+                       prefix: str) -> None:
+    """The round trips' numbers into ``results`` (``prefix``: ``loaded_`` for those under
+    load): p50/p99 of each side, tunnel/local ratios, CPU per call of each process (quiet:
+    the controller's less the fleet's heartbeat CPU over the same seconds)."""
+    local, tunnel = sides["noop-local"], sides["noop-tunnel"]
+    if not prefix:
+        results["local_invoker"], results["tunnel_invoker"] = local.where, tunnel.where
+    # quiet: less the fleet's heartbeats (not the calls' work); under load the fleet's own
+    # process is slowed too and sends fewer, so the CPU there is the gross figure
+    fleet = {} if prefix else {"controller": results["fleet_cpu_pct"] / 100}
+    for key, side in (("local", local), ("tunnel", tunnel)):
+        summary = side.summary(pids, fleet)
+        results[f"{prefix}{key}_rtt_ms"] = {"p50": summary["p50"], "p99": summary["p99"]}
+        results[f"{prefix}{key}_cpu_ms"] = summary["cpu_ms"]
+    results[f"{prefix}tunnel_local_ratio"] = ratios(sides, "noop-local", "noop-tunnel")
+    results.setdefault("samples", {})[prefix or "quiet"] = {
+        "local": local.samples, "tunnel": tunnel.samples}
 
 
 async def wait_for(what: str, check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
@@ -413,29 +425,31 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                     return False
 
             await wait_for("the agent to register", agent_ready, START_TIMEOUT_S)
-            local, local_where = await round_trips(invoke, "noop-local", args.calls, args.warmup)
-            remote, tunnel_where = await round_trips(invoke, "noop-tunnel", args.calls,
-                                                     args.warmup)
-            results["local_invoker"], results["tunnel_invoker"] = local_where, tunnel_where
-            results["local_rtt_ms"] = {"p50": pct(local, 50), "p99": pct(local, 99)}
-            results["tunnel_rtt_ms"] = {"p50": pct(remote, 50), "p99": pct(remote, 99)}
-            results["tunnel_local_ratio"] = {
-                q: results["tunnel_rtt_ms"][q] / max(1e-9, results["local_rtt_ms"][q])
-                for q in ("p50", "p99")}
+            pids = {"controller": controller.pid, "agent": agent.pid}
+            results["loadavg"] = os.getloadavg()[0]
+            quiet = await interleaved(invoke, invoker_of, ("noop-local", "noop-tunnel"),
+                                      args.calls, args.warmup, pids, "quiet")
+            round_trip_results(results, quiet, pids, "")
+            if args.load:
+                with hogs(args.load) as results["load_pids"]:
+                    results["loaded_loadavg"] = os.getloadavg()[0]
+                    loaded = await interleaved(invoke, invoker_of, ("noop-local", "noop-tunnel"),
+                                               args.calls, args.warmup, pids, "loaded")
+                round_trip_results(results, loaded, pids, "loaded_")
+            results["load_processes"] = args.load
 
             for invoker in fleet.invokers:
                 invoker.runs = 0
             pool = fleet.invokers[1:POOL + 1]
-            results["per_s_one_tunnel"] = await throughput(invoke, "echo-one", args.activations,
-                                                           args.concurrency)
+            results["per_s_one_tunnel"], results["cpu_ms_one_tunnel"] = await throughput(
+                invoke, "echo-one", args.activations, args.concurrency, controller.pid)
             wave = FirstWave(min(args.concurrency, args.activations))
             for invoker in pool:
                 invoker.wave = wave
-            results["per_s_pool"] = await throughput(invoke, "echo-pool", args.activations,
-                                                     args.concurrency)
+            results["per_s_pool"], results["cpu_ms_pool"] = await throughput(
+                invoke, "echo-pool", args.activations, args.concurrency, controller.pid)
             results["pool_size"] = len(pool)
             results["pool_invokers_used"] = sum(1 for invoker in pool if invoker.runs)
-            results["samples"] = {"local": local, "tunnel": remote}
             results["invokers_lost"] = fleet.lost()
     finally:  # the children first: nothing a failing close raises may leave them running
         try:
@@ -452,10 +466,10 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 # --- output ------------------------------------------------------------------------------------
 
 def table(r: dict[str, Any]) -> str:
-    lines = [f"{'measure':<52} {'value':>14}", f"{'-' * 52} {'-' * 14}"]
+    lines = [f"{'measure':<62} {'value':>14}", f"{'-' * 62} {'-' * 14}"]
 
     def row(label: str, value: str) -> None:
-        lines.append(f"{label:<52} {value:>14}")
+        lines.append(f"{label:<62} {value:>14}")
 
     row("controller CPU, idle (% of one core)", f"{r['idle_cpu_pct']:.1f}")
     row(f"controller CPU, {r['invokers']} invokers heartbeating 1/s", f"{r['fleet_cpu_pct']:.1f}")
@@ -468,15 +482,32 @@ def table(r: dict[str, Any]) -> str:
     row(f"fleet connect time, {r['invokers']} invokers (s)", f"{r['connect_s']:.2f}")
     row("heartbeat RTT p50 / p99 (ms)",
         f"{r['heartbeat_rtt_p50_ms']:.1f} / {r['heartbeat_rtt_p99_ms']:.1f}")
-    row(f"warm round trip, local invoker {r['local_invoker']} p50 / p99 (ms)",
-        f"{r['local_rtt_ms']['p50']:.2f} / {r['local_rtt_ms']['p99']:.2f}")
-    row(f"warm round trip, tunnel {r['tunnel_invoker']} p50 / p99 (ms)",
-        f"{r['tunnel_rtt_ms']['p50']:.2f} / {r['tunnel_rtt_ms']['p99']:.2f}")
-    row("  tunnel / local ratio p50 / p99",
-        f"{r['tunnel_local_ratio']['p50']:.2f} / {r['tunnel_local_ratio']['p99']:.2f}")
+    for prefix, when in (("", "quiet"), ("loaded_", f"+{r['load_processes']} busy processes")):
+        if f"{prefix}local_rtt_ms" not in r:
+            continue
+        row(f"warm round trips, {when}: load average (1 min)",
+            f"{r[f'{prefix}loadavg']:.1f}")
+        local, tunnel = r[f"{prefix}local_rtt_ms"], r[f"{prefix}tunnel_rtt_ms"]
+        ratio = r[f"{prefix}tunnel_local_ratio"]
+        row(f"  local {r['local_invoker']} p50 / p99 (ms)",
+            f"{local['p50']:.2f} / {local['p99']:.2f}")
+        row(f"  tunnel {r['tunnel_invoker']} p50 / p99 (ms)",
+            f"{tunnel['p50']:.2f} / {tunnel['p99']:.2f}")
+        row("  tunnel / local ratio p50 / p99 (aim <= 1.2 / 1.5)",
+            f"{ratio['p50']:.2f} / {ratio['p99']:.2f}")
+        row("  controller CPU/invoke, local / tunnel (ms, "
+            + ("gross)" if prefix else "less heartbeats)"),
+            f"{r[f'{prefix}local_cpu_ms']['controller']:.3f} / "
+            f"{r[f'{prefix}tunnel_cpu_ms']['controller']:.3f}")
+        row("  agent CPU per tunnelled invoke (ms)",
+            f"{r[f'{prefix}tunnel_cpu_ms']['agent']:.3f}")
     row("activations/s through one tunnel", f"{r['per_s_one_tunnel']:.0f}")
     row(f"activations/s through {r['pool_size']} tunnels "
         f"({r['pool_invokers_used']} used)", f"{r['per_s_pool']:.0f}")
+    row("  controller CPU per activation, one / pool (ms)",
+        f"{r['cpu_ms_one_tunnel']:.3f} / {r['cpu_ms_pool']:.3f}")
+    row("  activations/s per core at that CPU (aim >= 3,000)",
+        f"{1000 / max(1e-9, min(r['cpu_ms_one_tunnel'], r['cpu_ms_pool'])):.0f}")
     row("simulated invokers dropped (host too busy)", f"{r['invokers_lost']}")
     return "\n".join(lines)
 
@@ -488,14 +519,16 @@ def plot(r: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (rtt_ax, tput_ax, cpu_ax) = plt.subplots(1, 3, figsize=(14, 4.5))
-    for label, samples in r["samples"].items():
-        ordered = sorted(samples)
-        rtt_ax.plot(ordered, [i / len(ordered) for i in range(len(ordered))],
-                    label=f"{label} invoker")
+    for phase, sides in r["samples"].items():
+        for label, samples in sides.items():
+            ordered = sorted(samples)
+            rtt_ax.plot(ordered, [i / len(ordered) for i in range(len(ordered))],
+                        label=f"{label} invoker, {phase}",
+                        linestyle="-" if phase == "quiet" else "--")
     rtt_ax.set_xscale("log")
     rtt_ax.set_xlabel("warm round trip through the API (ms, log scale)")
     rtt_ax.set_ylabel("fraction of calls")
-    rtt_ax.set_title("no-op activation: local vs tunnel")
+    rtt_ax.set_title("no-op activation: local vs tunnel, quiet and loaded")
     rtt_ax.legend()
     rtt_ax.grid(True, alpha=0.3)
     tput_ax.bar(["1 tunnel", f"{r['pool_size']} tunnels"],
@@ -522,6 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--activations", type=int, default=2000,
                         help="activations per throughput run")
     parser.add_argument("--concurrency", type=int, default=32, help="invokes in flight")
+    parser.add_argument("--load", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="busy processes (one core each) during the loaded round trips "
+                             "(default: one per core; 0: no loaded round trips)")
     parser.add_argument("--window", type=float, default=10.0,
                         help="seconds over which the controller's CPU is measured")
     parser.add_argument("--quick", action="store_true",
@@ -531,14 +567,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.invokers, args.calls, args.warmup = 120, 10, 3
-        args.activations, args.concurrency, args.window = 100, 8, 2.0
+        args.activations, args.concurrency, args.window, args.load = 100, 8, 2.0, 1
     if args.invokers < 1 or args.calls < 1 or args.activations < 1 or args.window <= 0:
         parser.error("--invokers, --calls, --activations and --window must be positive")
+    if args.load < 0:
+        parser.error("--load must not be negative")
     if args.invokers < 2:
         parser.error("--invokers must be at least 2: one tunnel alone, and a pool beside it")
     with tempfile.TemporaryDirectory(prefix="edgewhisk-bench-tunnel-") as tmp:
         try:
-            results = asyncio.run(run_bench(args, Path(tmp)))
+            results = eventloop.run(run_bench(args, Path(tmp)))  # uvloop: a lighter harness
         except Exception as exc:
             return failed("tunnel", exc, Path(tmp), ("controller.log", "agent.log"))
     return report(results, args.out, args.json, plot, table)

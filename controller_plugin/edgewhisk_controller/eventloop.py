@@ -1,36 +1,5 @@
-"""The controller's event loop: uvloop by default, the standard library's on request.
+"""The controller's event loop: ``edgewhisk_runtime.eventloop``, shared with the edge agent."""
 
-Why uvloop: the controller's CPU per blocking invoke is mostly event-loop work (reading and
-writing sockets for the API and for the action proxies, waking tasks, thread hand-offs), and
-uvloop (libuv) does that work in C. ``edgewhisk bench controller`` runs both side by side in
-one run and prints the ratio (``--loop asyncio`` is the other side); ``asyncio`` stays
-available for debugging and for platforms without uvloop.
-"""
+from edgewhisk_runtime.eventloop import LOOPS, factory, run
 
-from __future__ import annotations
-
-import asyncio
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
-
-T = TypeVar("T")
-
-LOOPS = ("uvloop", "asyncio")
-"""The ``--loop`` choices; the first is the default."""
-
-
-def factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """The loop factory of ``name`` (one of ``LOOPS``); None: asyncio's own."""
-    if name not in LOOPS:
-        raise ValueError(f"unknown event loop {name!r}: choose one of {', '.join(LOOPS)}")
-    if name == "asyncio":
-        return None
-    import uvloop
-
-    return uvloop.new_event_loop
-
-
-def run(main: Coroutine[Any, Any, T], loop: str = LOOPS[0]) -> T:
-    """``asyncio.run(main)`` on the event loop ``loop``."""
-    with asyncio.Runner(loop_factory=factory(loop)) as runner:
-        return runner.run(main)
+__all__ = ["LOOPS", "factory", "run"]

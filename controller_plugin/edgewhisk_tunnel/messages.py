@@ -54,9 +54,13 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeAlias, Union
+from typing import Any, ClassVar, TypeAlias
 
 import edgewhisk_json
+
+from . import fields
+from .errors import CloseCode as CloseCode  # re-exported: the schema names them
+from .errors import ProtocolError as ProtocolError
 
 PROTOCOL_VERSION = 1
 TUNNEL_PATH = "/v1/invokers/tunnel"
@@ -105,30 +109,6 @@ class MessageType(enum.StrEnum):
     OFFLINE_KEEP = "offline.keep"
     OFFLINE_RECORD = "offline.record"
     OFFLINE_SYNCED = "offline.synced"
-
-
-class CloseCode(enum.IntEnum):
-    """WebSocket close codes the tunnel uses (RFC 6455 values, then our 4xxx ones)."""
-
-    NORMAL = 1000              # agent shut down cleanly / controller closed it on purpose
-    GOING_AWAY = 1001          # the controller (or agent) is shutting down
-    PROTOCOL_ERROR = 1002      # malformed frame, wrong order (anything before register)
-    UNSUPPORTED_DATA = 1003    # a binary frame
-    POLICY_VIOLATION = 1008    # a foreign frame: another invoker's id, an activation not given
-    MESSAGE_TOO_BIG = 1009     # a frame over MAX_FRAME_BYTES
-    INTERNAL_ERROR = 1011      # the controller failed handling a valid frame
-    TOKEN_REVOKED = 4003       # the device token was revoked while connected
-    HEARTBEAT_TIMEOUT = 4008   # no heartbeat within offline_after_s: the invoker is offline
-    REPLACED = 4009            # a newer connection registered the same invoker id
-
-
-class ProtocolError(ValueError):
-    """A frame that is not a valid message; ``reason`` says why, ``close_code`` how to close."""
-
-    def __init__(self, reason: str, close_code: CloseCode = CloseCode.PROTOCOL_ERROR) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.close_code = close_code
 
 
 class FrameTooLarge(ProtocolError):
@@ -641,148 +621,12 @@ MESSAGES: dict[MessageType, type[Any]] = {
 
 # --- decoding ----------------------------------------------------------------------------------
 
-def _type_name(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _convert(value: Any, hint: Any, path: str) -> Any:
-    """``value`` (parsed JSON) checked against the type ``hint``; raises ProtocolError.
-    Each check formats its reason only when it fails (this runs for every field of every
-    frame)."""
-    tag, inner = _shape(hint)
-    if tag is _Tag.ANY:
-        return value
-    if tag is _Tag.OPTIONAL:
-        return None if value is None else _convert(value, inner, path)
-    if tag is _Tag.DATACLASS:
-        return _build(hint, value, path)
-    if tag is _Tag.BYTES:
-        raise ProtocolError(f"{path} travels as the binary frame's payload, not in JSON")
-    if tag is _Tag.BOOL:
-        if value is True or value is False:
-            return value
-        raise _wrong(path, "a boolean", value)
-    if tag is _Tag.INT:
-        if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)):
-            return value
-        raise _wrong(path, "an integer", value)
-    if tag is _Tag.FLOAT:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise _wrong(path, "a number", value)
-    if tag is _Tag.STR:
-        if isinstance(value, str):
-            return value
-        raise _wrong(path, "a string", value)
-    if tag is _Tag.TUPLE:
-        if not isinstance(value, list):
-            raise _wrong(path, "an array", value)
-        return tuple(_convert(v, inner, f"{path}[{i}]") for i, v in enumerate(value))
-    if not isinstance(value, dict):
-        raise _wrong(path, "an object", value)
-    return {k: _convert(v, inner, f"{path}.{k}") for k, v in value.items()}
-
-
-def _wrong(path: str, expected: str, value: Any) -> ProtocolError:
-    return ProtocolError(f"{path} must be {expected}, got {_type_name(value)}")
-
-
-class _Tag(enum.Enum):
-    """What a field's type hint asks of a JSON value (``_shape``)."""
-
-    ANY = enum.auto()
-    OPTIONAL = enum.auto()
-    DATACLASS = enum.auto()
-    BYTES = enum.auto()
-    BOOL = enum.auto()
-    INT = enum.auto()
-    FLOAT = enum.auto()
-    STR = enum.auto()
-    TUPLE = enum.auto()
-    MAPPING = enum.auto()
-
-
-_SHAPES: dict[Any, tuple[_Tag, Any]] = {}
-_SCALARS = {bytes: _Tag.BYTES, bool: _Tag.BOOL, int: _Tag.INT, float: _Tag.FLOAT,
-            str: _Tag.STR}
-
-
-def _shape(hint: Any) -> tuple[_Tag, Any]:
-    """``hint`` as a tag and its inner hint, worked out once per hint: every frame's every
-    field is converted, and ``typing``'s introspection costs more than the check itself."""
-    shape = _SHAPES.get(hint)
-    if shape is None:
-        shape = _SHAPES[hint] = _shape_of(hint)
-    return shape
-
-
-def _shape_of(hint: Any) -> tuple[_Tag, Any]:
-    origin = typing.get_origin(hint)
-    if hint is Any:
-        return _Tag.ANY, None
-    if origin in (Union, types.UnionType):
-        (inner,) = [option for option in typing.get_args(hint) if option is not type(None)]
-        return _Tag.OPTIONAL, inner
-    if dataclasses.is_dataclass(hint):
-        return _Tag.DATACLASS, None
-    if hint in _SCALARS:
-        return _SCALARS[hint], None
-    if origin is tuple:
-        return _Tag.TUPLE, typing.get_args(hint)[0]
-    if origin is Mapping:
-        return _Tag.MAPPING, typing.get_args(hint)[1]
-    raise TypeError(f"unsupported field type {hint!r}")  # a bug in this module
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """What decoding and encoding one message class needs, worked out once per class."""
-
-    hints: dict[str, Any]  # field name -> type hint
-    required: tuple[str, ...]  # fields without a default, in declaration order
-    fields: tuple[tuple[str, bool, Any], ...]  # name, ADDED (left out at its default), default
-
-
-_PLANS: dict[type[Any], _Plan] = {}
-
-
-def _plan(cls: type[Any]) -> _Plan:
-    plan = _PLANS.get(cls)
-    if plan is None:
-        hints = typing.get_type_hints(cls)
-        fields = dataclasses.fields(cls)
-        plan = _PLANS[cls] = _Plan(
-            hints={f.name: hints[f.name] for f in fields},
-            required=tuple(f.name for f in fields if f.default is dataclasses.MISSING
-                           and f.default_factory is dataclasses.MISSING),
-            fields=tuple((f.name, bool(f.metadata.get("added")), _default(f)) for f in fields))
-    return plan
-
-
-def _default(f: dataclasses.Field[Any]) -> Any:
-    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-
-
-def _build(cls: type[Any], obj: Any, path: str) -> Any:
-    if not isinstance(obj, dict):
-        raise _wrong(path, "an object", obj)
-    plan = _plan(cls)
-    hints = plan.hints
-    if not obj.keys() <= hints.keys():
-        raise ProtocolError(f"{path}: unexpected field {sorted(set(obj) - set(hints))[0]!r}")
-    for name in plan.required:
-        if name not in obj:
-            raise ProtocolError(f"{path}: missing field {name!r}")
-    kwargs = {name: _convert(value, hints[name], f"{path}.{name}") for name, value in obj.items()}
-    return cls(**kwargs)
-
-
 def decode(frame: str | bytes) -> Message:
     """The message in one frame — text (str) or binary (bytes, an ``artifact.put``);
     ``ProtocolError`` (with a reason) for anything else."""
     if isinstance(frame, bytes):
         return _decode_chunk(frame)
-    size = len(frame.encode("utf-8", "replace"))
+    size = len(frame) if frame.isascii() else len(frame.encode("utf-8", "replace"))
     if size > MAX_FRAME_BYTES:
         raise FrameTooLarge(size)
     message = _decode_object(frame)
@@ -816,40 +660,20 @@ def _decode_object(frame: str) -> Message:
         obj = edgewhisk_json.loads(frame, max_depth=edgewhisk_json.MAX_DEPTH + FRAME_NESTING)
     except edgewhisk_json.JSONError as exc:
         raise ProtocolError(f"malformed JSON: {exc.reason}") from None
-    _require(isinstance(obj, dict), f"a frame must be a JSON object, got {_type_name(obj)}")
+    _require(isinstance(obj, dict), f"a frame must be a JSON object, got {fields.type_name(obj)}")
     kind = obj.pop("type", None)
     _require(isinstance(kind, str), "a frame needs a string field 'type'")
     try:
         cls = MESSAGES[MessageType(kind)]
     except ValueError:
         raise ProtocolError(f"unknown message type {kind!r}") from None
-    message: Message = _build(cls, obj, kind)
+    message: Message = fields.build(cls, obj, kind)
     return message
-
-
-def _plain(value: Any) -> Any:
-    if value is None or type(value) in _JSON_SCALARS:
-        return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {}
-        for name, added, default in _plan(type(value)).fields:
-            item = getattr(value, name)
-            if not (added and item == default):  # an ADDED field at its default stays out
-                out[name] = _plain(item)
-        return out
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    return value
-
-
-_JSON_SCALARS = (str, int, float, bool)
 
 
 def to_dict(message: Message) -> dict[str, Any]:
     """The JSON object of ``message`` (``type`` first)."""
-    return {"type": str(message.TYPE), **_plain(message)}
+    return {"type": str(message.TYPE), **fields.plain(message)}
 
 
 @typing.overload
@@ -874,7 +698,7 @@ def encode(message: Message) -> str | bytes:
             raise FrameTooLarge(len(frame))
         return frame
     text = _dumps(to_dict(message))
-    size = len(text.encode("utf-8"))
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
     if size > MAX_FRAME_BYTES:
         raise FrameTooLarge(size)
     return text

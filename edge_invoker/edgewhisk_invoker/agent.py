@@ -53,7 +53,6 @@ from edgewhisk_tunnel import (
     OfflineSynced,
     ProtocolError,
     Registered,
-    Result,
     Run,
     decode,
     encode,
@@ -65,7 +64,14 @@ from .backoff import Backoff
 from .config import AgentConfig
 from .context import ContextMonitor, DeviceContext
 from .exceptions import Fatal, Refused, Replaced, TlsFailure, TokenRejected
-from .frames import action_spec, context_of, metrics_values, register_of, result_frames
+from .frames import (
+    action_spec,
+    context_of,
+    error_frame,
+    metrics_values,
+    register_of,
+    result_frames,
+)
 from .logstream import LogRing, LogStreams
 from .offline_work import OfflineWork
 from .outbox import Outbox
@@ -205,7 +211,7 @@ class Agent:
                 forced.cancel()
         for activation_id, task in list(self._runs.items()):
             task.cancel()
-            self._finish(activation_id, [Result(activation_id, error=SHUTDOWN_ERROR.format(
+            self._finish(activation_id, [error_frame(activation_id, SHUTDOWN_ERROR.format(
                 id=self.config.id))])
         await self._flush()
         ws = self._ws
@@ -362,8 +368,9 @@ class Agent:
                 await self._send(message.reply(now_ms()))
             else:
                 self.rtt_ms = now_ms() - message.echo_ms
-                for activation_id in self._outbox.confirmed(message.seq):
-                    log.info("result of %s delivered", activation_id)
+                for pending in self._outbox.confirmed(message.seq):
+                    log.log(logging.INFO if pending.eventful else logging.DEBUG,
+                            "result of %s delivered", pending.activation_id)
         elif isinstance(message, Run):
             self._start_run(message)
         elif isinstance(message, AgentLogs) and self._log_streams is not None:
@@ -385,33 +392,35 @@ class Agent:
             log.info("run %s is already here; its result will be delivered once", aid)
             return
         if self._stopping.is_set():
-            self._finish(aid, [Result(aid, error=SHUTDOWN_ERROR.format(id=self.config.id))])
+            self._finish(aid, [error_frame(aid, SHUTDOWN_ERROR.format(id=self.config.id))])
             return
         self._runs[aid] = asyncio.ensure_future(self._run(run))
         self.monitor.in_flight = len(self._runs)
 
     async def _run(self, run: Run) -> None:
         aid = run.activation_id
-        frames: list[Message]
+        frames: list[str]
         try:
             spec, value = action_spec(run.spec), dict(run.value)
             outcome = await self.artifacts.around(
                 run, lambda fields: self.pool.run(spec, value, fields))
             frames = result_frames(aid, outcome)
         except (ContainerError, StagingError) as exc:
-            frames = [Result(aid, error=f"edge invoker {self.config.id}: {exc}")]
+            frames = [error_frame(aid, f"edge invoker {self.config.id}: {exc}")]
         except Exception as exc:  # a bug here must still answer the activation
             log.exception("activation %s failed in the agent", aid)
-            frames = [Result(aid, error=f"edge invoker {self.config.id} failed: {exc!r}")]
-        self._finish(aid, frames)
+            frames = [error_frame(aid, f"edge invoker {self.config.id} failed: {exc!r}")]
+        self._finish(aid, frames, send=False)
+        if self.registered is not None:
+            await self._flush()  # in this task: a task of its own was one more loop turn
 
-    def _finish(self, activation_id: str, frames: list[Message]) -> None:
+    def _finish(self, activation_id: str, frames: list[str], send: bool = True) -> None:
         """Into the outbox, then out of the running set (no await between: ``holding`` never
-        misses it), and on its way if connected."""
-        self._outbox.add(activation_id, frames)
+        misses it), and (``send``) on its way if connected."""
+        self._outbox.add(activation_id, frames, late=self.registered is None)
         self._runs.pop(activation_id, None)
         self.monitor.in_flight = len(self._runs)
-        if self.registered is not None:
+        if send and self.registered is not None:
             self._spawn(self._flush())
 
     async def _flush(self) -> None:
@@ -421,28 +430,32 @@ class Agent:
                 if self.registered is None:
                     return
                 for frame in pending.frames:
-                    if not await self._send(frame):
+                    if not await self._send_frame(frame):
                         return
                 self._outbox.sent(pending.activation_id, self._seq)
 
     # --- sending ------------------------------------------------------------------------------
 
     async def _send(self, message: Message) -> bool:
-        """One frame on the live connection; False if there is none (or it just broke)."""
+        """One message on the live connection; False if there is none (or it just broke)."""
+        try:
+            frame = encode(message)
+        except ProtocolError as exc:
+            log.error("not sending a %s: %s", message.TYPE, exc.reason)
+            return True
+        return await self._send_frame(frame)
+
+    async def _send_frame(self, frame: str | bytes) -> bool:
+        """One encoded frame (bytes: binary) on the live connection; False as ``_send``."""
         ws = self._ws
         if ws is None or ws.closed:
             return False
         try:
-            text = encode(message)
-        except ProtocolError as exc:
-            log.error("not sending a %s: %s", message.TYPE, exc.reason)
-            return True
-        try:
             async with self._send_lock:
-                if isinstance(text, bytes):
-                    await ws.send_bytes(text)
+                if isinstance(frame, bytes):
+                    await ws.send_bytes(frame)
                 else:
-                    await ws.send_str(text)
+                    await ws.send_str(frame)
         except (ConnectionError, aiohttp.ClientError, RuntimeError) as exc:
             log.info("send failed (%s); the reader will reconnect", _describe(exc))
             return False

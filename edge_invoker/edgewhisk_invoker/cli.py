@@ -34,7 +34,7 @@ from typing import Any
 from edgewhisk_client import Client, ClientError, wskprops
 from edgewhisk_client.display import table, when
 from edgewhisk_client.wskprops import add_api_arguments, require_api
-from edgewhisk_runtime import workdirs
+from edgewhisk_runtime import eventloop, workdirs
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 from edgewhisk_runtime.containers.sdk import import_docker
@@ -153,6 +153,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the longest wait between reconnection attempts")
     parser.add_argument("--json", action="store_true",
                         help="print each registration as a JSON line instead of REGISTERED ...")
+    parser.add_argument("--loop", choices=eventloop.LOOPS, default=eventloop.LOOPS[0],
+                        help="the event loop (default uvloop)")
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="logging level on stderr")
@@ -199,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(_serve(args, config, monitor, ssl, artifacts))
+    return eventloop.run(_serve(args, config, monitor, ssl, artifacts), args.loop)
 
 
 def _agent_setup(args: argparse.Namespace) -> tuple[AgentConfig, ContextMonitor, Any]:

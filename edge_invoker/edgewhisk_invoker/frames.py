@@ -29,7 +29,6 @@ from edgewhisk_tunnel import (
     Context,
     FrameTooLarge,
     Logs,
-    Message,
     Outcome,
     ProtocolError,
     Register,
@@ -128,22 +127,27 @@ def chunk_lines(lines: Sequence[str], limit: int = LOGS_CHUNK_BYTES) -> list[lis
     return chunks
 
 
-def result_frames(activation_id: str, run: RunOutcome) -> list[Message]:
-    """``logs`` chunks (only for large logs), then the ``result``; a result too large for a
-    frame, or not standard JSON, becomes an error result rather than a frame the controller
-    would refuse."""
-    frames: list[Message] = []
+def result_frames(activation_id: str, run: RunOutcome) -> list[str]:
+    """The frames of one result as sent: ``logs`` chunks (only for large logs), then the
+    ``result``; a result too large for a frame, or not standard JSON, becomes an error result
+    rather than a frame the controller would refuse. Encoded here, once: the check that the
+    result can travel is its encoding, and the outbox keeps the text to send (and resend)."""
+    frames: list[str] = []
     inline = list(run.logs)
     if _size(inline) > INLINE_LOGS_BYTES:
-        frames = [Logs(activation_id, tuple(chunk)) for chunk in chunk_lines(inline)]
+        frames = [encode(Logs(activation_id, tuple(chunk))) for chunk in chunk_lines(inline)]
         inline = []
-    result = Result(activation_id, outcome=outcome_of(run, inline))
     try:
-        encode(result)
+        result = encode(Result(activation_id, outcome=outcome_of(run, inline)))
     except FrameTooLarge as exc:
-        result = Result(activation_id, error=f"the activation's result is too large for the "
-                                             f"tunnel ({exc.size} bytes)")
+        result = error_frame(activation_id, f"the activation's result is too large for the "
+                                            f"tunnel ({exc.size} bytes)")
     except ProtocolError as exc:  # not standard JSON: the controller's decode would refuse it
-        result = Result(activation_id, error=f"the activation's result cannot travel: "
-                                             f"{exc.reason}")
+        result = error_frame(activation_id, f"the activation's result cannot travel: "
+                                            f"{exc.reason}")
     return [*frames, result]
+
+
+def error_frame(activation_id: str, error: str) -> str:
+    """The ``result`` frame of an activation the device's infrastructure failed."""
+    return encode(Result(activation_id, error=error))

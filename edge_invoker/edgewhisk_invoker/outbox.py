@@ -15,17 +15,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from edgewhisk_tunnel import Message
-
 MAX_DELIVERIES = 3
 
 
 @dataclass
 class Pending:
     activation_id: str
-    frames: tuple[Message, ...]    # optional logs chunks, then the result
+    frames: tuple[str, ...]    # encoded: optional logs chunks, then the result
     deliveries: int = 0
     sent_before_seq: int | None = None  # confirmed by the echo of heartbeat seq >= this
+    late: bool = False  # finished while disconnected
+
+    @property
+    def eventful(self) -> bool:
+        """Delivered after a reconnect (finished while disconnected, or sent again): what the
+        agent's log tells at INFO; a result delivered at once is one per activation."""
+        return self.late or self.deliveries > 1
 
 
 class Outbox:
@@ -39,8 +44,9 @@ class Outbox:
     def ids(self) -> tuple[str, ...]:
         return tuple(self._pending)
 
-    def add(self, activation_id: str, frames: Sequence[Message]) -> None:
-        self._pending.setdefault(activation_id, Pending(activation_id, tuple(frames)))
+    def add(self, activation_id: str, frames: Sequence[str], late: bool = False) -> None:
+        self._pending.setdefault(activation_id, Pending(activation_id, tuple(frames),
+                                                        late=late))
 
     def unsent(self) -> list[Pending]:
         """Entries to send now, oldest first."""
@@ -53,12 +59,12 @@ class Outbox:
             pending.deliveries += 1
             pending.sent_before_seq = next_seq
 
-    def confirmed(self, echoed_seq: int) -> list[str]:
-        """The controller echoed heartbeat ``echoed_seq``: drop what it has read."""
-        done = [p.activation_id for p in self._pending.values()
+    def confirmed(self, echoed_seq: int) -> list[Pending]:
+        """The controller echoed heartbeat ``echoed_seq``: drop what it has read (returned)."""
+        done = [p for p in self._pending.values()
                 if p.sent_before_seq is not None and p.sent_before_seq <= echoed_seq]
-        for activation_id in done:
-            del self._pending[activation_id]
+        for pending in done:
+            del self._pending[pending.activation_id]
         return done
 
     def connection_lost(self, refused: bool = False) -> list[str]:

@@ -2,21 +2,25 @@
 
 A smoke test only: a real controller, a real agent and the simulated fleet; the JSON has every
 measure of the issue, the activations landed where their policies put them, the PNG exists, and
-nothing the bench started is still running. No timing is asserted (the numbers are the
-benchmark's output, not a test's).
+nothing the bench started is still running (the load's busy processes included). No timing is
+asserted (the numbers are the benchmark's output, not a test's).
 """
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from . import quick_json
+from . import EDGEWHISK, quick_json
 
 NUMBERS = ("idle_cpu_pct", "fleet_cpu_pct", "idle_rss_mb", "fleet_rss_mb", "connect_s",
            "heartbeat_rtt_p50_ms", "per_s_one_tunnel", "per_s_pool",
-           "heartbeat_us_per_invoker_s", "projected_10k_cpu_pct")
+           "heartbeat_us_per_invoker_s", "projected_10k_cpu_pct", "cpu_ms_one_tunnel",
+           "cpu_ms_pool")
+ROUND_TRIPS = [f"{phase}{key}" for phase in ("", "loaded_")
+               for key in ("local_rtt_ms", "tunnel_rtt_ms", "tunnel_local_ratio")]
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +35,20 @@ def test_every_measure_is_reported(quick_run: tuple[dict, Path], key: str) -> No
     assert isinstance(doc[key], float | int) and doc[key] >= 0, doc
 
 
-@pytest.mark.parametrize("key", ["local_rtt_ms", "tunnel_rtt_ms", "tunnel_local_ratio"],
-                         ids=lambda k: f"{k} has p50 and p99")
+@pytest.mark.parametrize("key", ROUND_TRIPS, ids=lambda k: f"{k} has p50 and p99")
 def test_round_trips_have_both_percentiles(quick_run: tuple[dict, Path], key: str) -> None:
     doc, _ = quick_run
     assert set(doc[key]) == {"p50", "p99"} and all(v > 0 for v in doc[key].values()), doc[key]
+
+
+@pytest.mark.parametrize("phase", ["", "loaded_"], ids=["quiet", "loaded"])
+def test_each_side_has_its_cpu_per_invoke(quick_run: tuple[dict, Path], phase: str) -> None:
+    doc, _ = quick_run
+    assert doc["load_processes"] == 1
+    assert set(doc[f"{phase}local_cpu_ms"]) == set(doc[f"{phase}tunnel_cpu_ms"]) == {
+        "controller", "agent"}
+    assert all(v >= 0 for side in ("local", "tunnel")
+               for v in doc[f"{phase}{side}_cpu_ms"].values())
 
 
 def test_the_round_trips_ran_where_their_policies_put_them(quick_run: tuple[dict, Path]) -> None:
@@ -51,5 +64,12 @@ def test_the_pool_throughput_spread_over_several_tunnels(quick_run: tuple[dict, 
 def test_the_plot_is_written_and_nothing_keeps_running(quick_run: tuple[dict, Path]) -> None:
     doc, plot = quick_run
     assert plot.stat().st_size > 0 and doc["plot"] == str(plot)
-    for pid in (doc["controller_pid"], doc["agent_pid"]):
+    for pid in (doc["controller_pid"], doc["agent_pid"], *doc["load_pids"]):
         assert not Path(f"/proc/{pid}").exists(), pid
+
+
+def test_a_negative_load_is_refused_before_anything_starts() -> None:
+    done = subprocess.run([str(EDGEWHISK), "bench", "tunnel", "--load", "-1"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "--load must not be negative" in done.stderr
+    assert "controller pid" not in done.stderr

@@ -268,3 +268,21 @@ def test_the_agent_never_imports_the_controller() -> None:
         imported |= {node.module for node in ast.walk(tree)
                      if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
         assert not {m for m in imported if m.split(".")[0] == "edgewhisk_controller"}, path
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_the_agent_runs_on_either_event_loop(server: TunnelServer, agent_factory,
+                                             loop: str) -> None:
+    agent = agent_factory(server, "--loop", loop)
+    agent.wait_registered()
+    server.send(run_message("l1", HELLO, {"name": loop}))
+    result = server.wait_message(Result, lambda m: m.activation_id == "l1")
+    assert result.outcome.response == {"greeting": f"hello {loop}"}
+    assert agent.stop(signal.SIGTERM) == 0
+
+
+def test_an_unknown_event_loop_is_refused_before_anything_starts(
+        server: TunnelServer, agent_factory) -> None:
+    agent = agent_factory(server, "--loop", "twisted")
+    assert agent.wait_exit() == 2
+    assert "invalid choice: 'twisted'" in agent.log() and server.handshakes == 0

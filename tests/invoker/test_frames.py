@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from edgewhisk_invoker.frames import INLINE_LOGS_BYTES, action_spec, chunk_lines, result_frames
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
-from edgewhisk_tunnel import MAX_FRAME_BYTES, Logs, Result, RunSpec, encode
+from edgewhisk_tunnel import MAX_FRAME_BYTES, Logs, Message, Result, RunSpec, decode
 
 
 def _outcome(logs: list[str], response: object = None) -> RunOutcome:
     return RunOutcome(200, response if response is not None else {"ok": True}, logs, False,
                       None, 3, "process-1")
+
+
+def _frames(activation_id: str, outcome: RunOutcome) -> list[Message]:
+    """``result_frames`` as the controller reads them."""
+    return [decode(frame) for frame in result_frames(activation_id, outcome)]
 
 
 def test_the_wire_spec_becomes_the_pools_action_spec() -> None:
@@ -20,7 +25,7 @@ def test_the_wire_spec_becomes_the_pools_action_spec() -> None:
 
 
 def test_small_logs_ride_in_the_result() -> None:
-    frames = result_frames("a1", _outcome(["2026-11-27T09:00:00Z stdout: hi"]))
+    frames = _frames("a1", _outcome(["2026-11-27T09:00:00Z stdout: hi"]))
     assert len(frames) == 1 and isinstance(frames[0], Result)
     assert frames[0].outcome is not None and frames[0].outcome.logs == (
         "2026-11-27T09:00:00Z stdout: hi",)
@@ -28,18 +33,18 @@ def test_small_logs_ride_in_the_result() -> None:
 
 def test_large_logs_go_first_in_chunks_that_fit_a_frame() -> None:
     lines = [f"line {i} " + "x" * 1000 for i in range(3000)]   # ~3 MB
-    frames = result_frames("a1", _outcome(lines))
-    *chunks, result = frames
+    sent = result_frames("a1", _outcome(lines))
+    *chunks, result = [decode(frame) for frame in sent]
     assert all(isinstance(c, Logs) for c in chunks) and len(chunks) >= 3
     assert [line for c in chunks for line in c.lines] == lines  # type: ignore[union-attr]
     assert isinstance(result, Result) and result.outcome is not None
     assert result.outcome.logs == ()
-    assert all(len(encode(f).encode()) <= MAX_FRAME_BYTES for f in frames)
+    assert all(len(frame.encode()) <= MAX_FRAME_BYTES for frame in sent)
     assert len(lines[0]) * 3000 > INLINE_LOGS_BYTES
 
 
 def test_a_result_too_large_for_a_frame_becomes_an_error_result() -> None:
-    (result,) = result_frames("a1", _outcome([], {"blob": "y" * (MAX_FRAME_BYTES + 1)}))
+    (result,) = _frames("a1", _outcome([], {"blob": "y" * (MAX_FRAME_BYTES + 1)}))
     assert isinstance(result, Result) and result.outcome is None
     assert result.error is not None and "too large for the tunnel" in result.error
 

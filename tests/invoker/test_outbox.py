@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from edgewhisk_invoker.outbox import Outbox
-from edgewhisk_tunnel import Result
+from edgewhisk_tunnel import Result, encode
 
 
-def _result(aid: str) -> Result:
-    return Result(aid, error="x")
+def _result(aid: str) -> str:
+    return encode(Result(aid, error="x"))
 
 
 def test_a_result_is_confirmed_by_the_echo_of_a_later_heartbeat() -> None:
@@ -17,7 +17,9 @@ def test_a_result_is_confirmed_by_the_echo_of_a_later_heartbeat() -> None:
     box.sent("a", next_seq=5)
     assert box.unsent() == [] and box.ids() == ("a",)
     assert box.confirmed(4) == []          # a heartbeat sent before the result
-    assert box.confirmed(5) == ["a"] and len(box) == 0
+    (done,) = box.confirmed(5)
+    assert done.activation_id == "a" and len(box) == 0
+    assert not done.eventful               # delivered at once: the agent logs it at DEBUG
 
 
 def test_unconfirmed_results_are_sent_again_after_a_lost_connection() -> None:
@@ -52,3 +54,15 @@ def test_a_refused_connection_drops_what_was_sent_on_it() -> None:
     box.sent("a", 3)
     assert box.connection_lost(refused=True) == ["a"]
     assert [p.activation_id for p in box.unsent()] == ["b"]
+
+
+def test_a_result_sent_again_or_finished_while_disconnected_is_eventful() -> None:
+    box = Outbox()
+    box.add("again", [_result("again")])
+    box.add("late", [_result("late")], late=True)
+    box.sent("again", 0)
+    box.connection_lost()
+    box.sent("again", 1)
+    box.sent("late", 1)
+    assert {p.activation_id: p.eventful for p in box.confirmed(1)} == {"again": True,
+                                                                      "late": True}

@@ -151,18 +151,23 @@ class RemoteInvoker(Invoker):
                           produces=tuple(produces))
         self.pending[activation_id] = pending
         patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
+        # A timer that loses the activation, not ``wait_for(shield(...))``: the same outcome
+        # (``InvokerLost`` once the patience is over, unless the result came first) without
+        # a task and two futures per activation.
+        timer = asyncio.get_running_loop().call_later(patience_s, self._expire, activation_id,
+                                                      patience_s)
         try:
             if self.session is not None:
                 await self._send(pending, self.session)
-            try:
-                return await asyncio.wait_for(asyncio.shield(future), patience_s)
-            except TimeoutError:
-                if activation_id in self.pending:
-                    self._lose(activation_id, f"no result within {patience_s:g} s")
-                return await future  # InvokerLost, or the result that came in meanwhile
+            return await future
         finally:
+            timer.cancel()
             if self.pending.pop(activation_id, None) is not None:  # cancelled by the caller
                 self._forget(activation_id, "abandoned")
+
+    def _expire(self, activation_id: str, patience_s: float) -> None:
+        if activation_id in self.pending:
+            self._lose(activation_id, f"no result within {patience_s:g} s")
 
     async def preload(self, doc: Doc) -> str:
         """Pushed to the device through its owner (the hub's artifact service)."""

@@ -9,8 +9,9 @@ order, or foreign (another invoker's id, an activation not given to this one, a 
 the granted credit or of a transfer never opened) closes THIS connection with a close code and
 a reason; nothing else is affected.
 
-Timers are attributes cancelled in ``_stop`` (the registration deadline and the heartbeat
-beacon); ``close`` is idempotent and bounded by the socket's close timeout.
+The registration deadline is a timer cancelled in ``_stop``; the controller's own heartbeat
+(its round-trip probe) rides on its answers to the device's (``RTT_PROBE_BEATS``). ``close``
+is idempotent and bounded by the socket's close timeout.
 """
 
 from __future__ import annotations
@@ -53,13 +54,18 @@ from .tokens import DeviceToken
 log = logging.getLogger(__name__)
 
 REASON_BYTES = 123
-RTT_PROBE_BEATS = 5
-"""The controller's own heartbeat (its round-trip probe) goes out one heartbeat period after
-registering, then every this many periods. Why not every period: the device's heartbeats
-prove it alive (each is answered), the probe only feeds the smoothed round trip placement's
-proximity reads, and every frame costs both ends a send and a read: at 1 Hz the probe was
-half of a connected device's frames (``edgewhisk bench tunnel``: heartbeat CPU per device)."""
 """RFC 6455: a close frame's reason fits in 123 bytes."""
+RTT_PROBE_BEATS = 5
+"""The controller's own heartbeat (its round-trip probe) goes out with its answer to the
+first device heartbeat one heartbeat period after registering, then with the answer to the
+first one every this many periods. Why not every period: the device's heartbeats prove it
+alive (each is answered), the probe only feeds the smoothed round trip placement's proximity
+reads, and every frame costs both ends a send and a read: at 1 Hz the probe was half of a
+connected device's frames. Why with an answer rather than on a timer of its own: the reader
+sends the answer anyway, so the probe needs no timer and no task per device (py-spy put ~12 %
+of the heartbeat samples of 1,000 devices in them; the whole-process A/B in docs/hotpath.md
+shows no change this machine can measure). A device that stops heartbeating is probed no
+more; it goes offline after ``offline_after_s`` either way."""
 
 
 class Hub(Protocol):
@@ -93,9 +99,8 @@ class Session:
         self.closing = False
         self.close_reason: tuple[int, str] | None = None
         self._seq = 0
+        self._probe_due_ms: int | None = None  # the next probe's clock_ms, once registered
         self._register_timer: asyncio.TimerHandle | None = None
-        self._beat_timer: asyncio.TimerHandle | None = None
-        self._beat_task: asyncio.Task[bool] | None = None
         self._close_task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -151,7 +156,9 @@ class Session:
             return  # artifact.* (a broken one raises ProtocolError: POLICY_VIOLATION)
         if isinstance(message, Heartbeat):
             if message.echo_ms is None:
-                await self.send(message.reply(clock_ms()))
+                now = clock_ms()
+                await self.send(message.reply(now))
+                await self._probe(now)
             else:
                 invoker.rtt.sample(clock_ms() - message.echo_ms)
                 self.hub.round_trip(invoker)
@@ -184,7 +191,7 @@ class Session:
             self._register_timer = None
         await self.send(Registered(message.id, self.heartbeat_s, self.offline_after_s))
         await self.invoker.logs.reopen(self.invoker.send)  # readers of its log resume
-        self._arm_beat()
+        self._probe_due_ms = clock_ms() + int(self.heartbeat_s * 1000)
         await self.hub.offline_sync(self, message)
         log.info("%r registered (%s, %d MB, kinds %s)", self, message.role, message.memory_mb,
                  ",".join(message.kinds))
@@ -209,17 +216,13 @@ class Session:
             return False
         return True
 
-    def _arm_beat(self, periods: int = 1) -> None:
-        loop = asyncio.get_running_loop()
-        self._beat_timer = loop.call_later(self.heartbeat_s * periods, self._beat)
-
-    def _beat(self) -> None:
-        """The controller's heartbeat: the device's echo gives the round-trip time."""
-        if self._beat_task is None or self._beat_task.done():
+    async def _probe(self, now_ms: int) -> None:
+        """The controller's heartbeat, when one is due: the device's echo gives the
+        round-trip time (``RTT_PROBE_BEATS``)."""
+        if self._probe_due_ms is not None and now_ms >= self._probe_due_ms:
+            self._probe_due_ms = now_ms + int(self.heartbeat_s * 1000 * RTT_PROBE_BEATS)
             self._seq += 1
-            beat = Heartbeat(seq=self._seq, sent_ms=clock_ms())
-            self._beat_task = asyncio.get_running_loop().create_task(self.send(beat))
-        self._arm_beat(RTT_PROBE_BEATS)
+            await self.send(Heartbeat(seq=self._seq, sent_ms=now_ms))
 
     def _no_register(self) -> None:
         self._register_timer = None
@@ -250,11 +253,8 @@ class Session:
             self._close_task = asyncio.get_running_loop().create_task(self.close(code, reason))
 
     def _stop(self) -> None:
-        """Cancel every timer and the heartbeat send of this connection."""
-        for timer in (self._register_timer, self._beat_timer):
-            if timer is not None:
-                timer.cancel()
-        self._register_timer = self._beat_timer = None
-        if self._beat_task is not None and not self._beat_task.done():
-            self._beat_task.cancel()
-        self._beat_task = None
+        """Cancel the registration deadline and the probes of this connection."""
+        if self._register_timer is not None:
+            self._register_timer.cancel()
+        self._register_timer = None
+        self._probe_due_ms = None
