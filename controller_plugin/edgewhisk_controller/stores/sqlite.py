@@ -18,11 +18,10 @@ Why it is shaped this way:
 - Revisions look like CouchDB's (``N-<32 hex>``), hashed over the previous revision and the
   body, so that callers cannot tell the backends apart. Deletes remove the row (no tombstones:
   activations would otherwise pile up forever).
-- Each table has a real ``start`` column, set from the document at every write, and listings
-  sorted on ``start`` (the activations', newest first) use its index rather than one on
-  ``json_extract(body, '$.start')``, which parsed every record at its insert
-  (``sqlite_schema.py``: why, and the migration of older files). Other sort fields
-  (artifacts' ``version``, ``created``: rare writes) keep expression indexes.
+- Ordinary rowid tables with a real ``start`` column, set from the document at every write:
+  listings sorted on ``start`` (the activations', newest first) use its index; other sort
+  fields (artifacts' ``version``, ``created``: rare writes) use expression indexes.
+  ``sqlite_schema.py`` says why (the insert's cost) and rebuilds older files.
 """
 
 from __future__ import annotations
@@ -50,12 +49,13 @@ from .interface import (
     encode_doc,
     encode_write,
 )
-from .sqlite_schema import COLUMN, column_value, index_name, migrate, sort_key
+from .sqlite_schema import COLUMN, column_value, index_name, migrate, sort_key, table_sql
 
 T = TypeVar("T")
 
 SQLITE_FILENAME = "store.sqlite3"
 """The file name used when the store is opened on a directory."""
+
 
 class SQLiteStore(Store):
     """A ``Store`` in one SQLite file at ``path`` (its folder is created on first use)."""
@@ -190,11 +190,7 @@ class SQLiteStore(Store):
         conn = self._connection()
         table = f'"c_{coll}"'
         if coll not in self._tables:
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} "
-                f"(id TEXT PRIMARY KEY, rev TEXT NOT NULL, body TEXT NOT NULL, {COLUMN}) "
-                "WITHOUT ROWID"
-            )
+            conn.execute(table_sql(table))
             self._tables.add(coll)
         return table
 

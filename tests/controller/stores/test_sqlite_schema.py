@@ -1,9 +1,10 @@
-"""The SQLite store's ``start`` column and the in-place migration of files made before it.
+"""The SQLite store's table layout (``stores/sqlite_schema.py``) and the in-place migration.
 
 Why their own tests: the contract suite checks what a listing answers on a new file; these
-check that a file written by the previous version (its tables without the column, its sort
-index on ``json_extract(body, '$.start')``) lists the same after the new code opened it, that
-the migration runs once, and that the sorted listing reads the column's index.
+check that a file written by the previous version (``WITHOUT ROWID`` tables without the
+``start`` column, a sort index on ``json_extract(body, '$.start')``) lists the same after the
+new code opened it, that the migration runs once, and that the sorted listing reads the
+column's index.
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ def _old_listing(path: Path, descending: bool, limit: int, skip: int) -> list[st
                                               ("guest", limit, skip))]
 
 
+def _rows(path: Path) -> set[tuple[str, str, str, str]]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return {(coll, *row) for coll in ("activations", "artifacts")
+                for row in db.execute(f'SELECT id, rev, body FROM "c_{coll}"')}
+
+
 PAGES = [(True, -1, 0), (False, -1, 0), (True, 3, 2), (False, 4, 5)]
 
 
@@ -67,10 +74,13 @@ def test_a_file_made_before_the_column_lists_the_same_after_it_is_opened(tmp_pat
     path = tmp_path / "store.sqlite3"
     _old_file(path)
     before = {page: _old_listing(path, *page) for page in PAGES}
+    rows = _rows(path)
 
     async def scenario() -> dict[Any, list[str]]:
         store = SQLiteStore(path)
         try:
+            artifacts = await store.list("artifacts", sort="version", descending=True)
+            assert [doc["_id"] for doc in artifacts] == [f"guest/m@{v}" for v in (3, 2, 1)]
             return {(descending, limit, skip): [doc["_id"] for doc in await store.list(
                 "activations", filters={"namespace": "guest"}, sort="start",
                 descending=descending, limit=None if limit < 0 else limit, skip=skip)]
@@ -79,6 +89,7 @@ def test_a_file_made_before_the_column_lists_the_same_after_it_is_opened(tmp_pat
             await store.close()
     after = asyncio.run(scenario())
     assert after == before
+    assert _rows(path) == rows  # every id, revision and body as they were
     assert len(before[(True, -1, 0)]) == len(STARTS)  # every record with a start, of guest only
     assert before[(True, 3, 2)] == before[(True, -1, 0)][2:5]
     with contextlib.closing(sqlite3.connect(path)) as db:
@@ -86,6 +97,8 @@ def test_a_file_made_before_the_column_lists_the_same_after_it_is_opened(tmp_pat
         indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master "
                                                   "WHERE type = 'index' AND sql IS NOT NULL")}
         assert indexes == {"s_activations__start", "i_artifacts__version"}  # the old one dropped
+        for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE type = 'table'"):
+            assert "start" in sql and "WITHOUT ROWID" not in sql
         plan = " ".join(str(row) for row in db.execute(
             "EXPLAIN QUERY PLAN " + "SELECT id FROM c_activations ORDER BY start DESC, id DESC"))
         assert "s_activations__start" in plan
