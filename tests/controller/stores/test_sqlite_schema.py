@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +128,50 @@ def test_the_migration_runs_once_and_new_writes_sort_among_migrated_records(
         # Were the file migrated again, the column would be refilled from the body.
         db.execute("UPDATE c_activations SET start = 0 WHERE id = 'guest/02'")
     assert asyncio.run(listing(write=False)) == ["guest/00", "guest/new", "guest/01"]
+
+
+OPENER = """
+import asyncio, json, sys
+from edgewhisk_controller.stores.sqlite import SQLiteStore
+
+async def main(path):
+    print("ready", flush=True)
+    sys.stdin.readline()
+    store = SQLiteStore(path)
+    try:
+        docs = await store.list("activations", filters={"namespace": "guest"}, sort="start",
+                                descending=True)
+        print(json.dumps([doc["_id"] for doc in docs]), flush=True)
+    finally:
+        await store.close()
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_processes_opening_an_old_file_at_once_all_list_what_it_held(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    _old_file(path)
+    before, rows = _old_listing(path, True, -1, 0), _rows(path)
+    openers = [subprocess.Popen([sys.executable, "-c", OPENER, str(path)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    try:
+        for opener in openers:  # every one imported before any opens the file
+            assert opener.stdout is not None
+            assert opener.stdout.readline() == "ready\n"
+        for opener in openers:
+            assert opener.stdin is not None
+            opener.stdin.write("go\n")
+            opener.stdin.flush()
+        answers = [opener.communicate(timeout=120)[0] for opener in openers]
+        assert [opener.returncode for opener in openers] == [0, 0, 0]
+    finally:
+        for opener in openers:
+            if opener.poll() is None:
+                opener.kill()
+                opener.wait()
+    assert [json.loads(answer) for answer in answers] == [before] * 3
+    assert _rows(path) == rows
 
 
 @pytest.mark.parametrize("start", STARTS, ids=repr)
