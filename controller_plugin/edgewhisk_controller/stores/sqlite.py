@@ -18,6 +18,10 @@ Why it is shaped this way:
 - Revisions look like CouchDB's (``N-<32 hex>``), hashed over the previous revision and the
   body, so that callers cannot tell the backends apart. Deletes remove the row (no tombstones:
   activations would otherwise pile up forever).
+- Ordinary rowid tables with a real ``start`` column, set from the document at every write:
+  listings sorted on ``start`` (the activations', newest first) use its index; other sort
+  fields (artifacts' ``version``, ``created``: rare writes) use expression indexes.
+  ``sqlite_schema.py`` says why (the insert's cost) and rebuilds older files.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from .interface import (
     encode_doc,
     encode_write,
 )
+from .sqlite_schema import COLUMN, column_value, index_name, migrate, sort_key, table_sql
 
 T = TypeVar("T")
 
@@ -82,14 +87,16 @@ class SQLiteStore(Store):
 
     async def put(self, coll: str, doc: Mapping[str, Any]) -> str:
         id, rev, text = encode_doc(doc)
-        return await self._call(self._put, check_collection(coll), id, rev, text)
+        return await self._call(self._put, check_collection(coll), id, rev, text,
+                                column_value(doc))
 
     async def delete(self, coll: str, id: str, rev: str) -> None:
         await self._call(self._delete, check_collection(coll), check_id(id), rev)
 
     async def write_many(self, writes: Sequence[Write]) -> builtins.list[WriteResult]:
         """Every write in one ``BEGIN IMMEDIATE`` transaction: one commit for the batch."""
-        checked = [(write.coll, *encode_write(write)) for write in writes]
+        checked = [(write.coll, *encode_write(write), column_value(write.doc))
+                   for write in writes]
         return await self._call(self._write_many, checked)
 
     async def _list_checked(
@@ -166,6 +173,7 @@ class SQLiteStore(Store):
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(f"PRAGMA synchronous={self._synchronous}")
+                migrate(conn)
             except BaseException:
                 conn.close()
                 raise
@@ -182,10 +190,7 @@ class SQLiteStore(Store):
         conn = self._connection()
         table = f'"c_{coll}"'
         if coll not in self._tables:
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} "
-                "(id TEXT PRIMARY KEY, rev TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID"
-            )
+            conn.execute(table_sql(table))
             self._tables.add(coll)
         return table
 
@@ -193,8 +198,8 @@ class SQLiteStore(Store):
         """Index ``field`` once, so newest-first listings of activations stay cheap."""
         if (coll, field) not in self._indexes:
             self._connection().execute(
-                f'CREATE INDEX IF NOT EXISTS "i_{coll}__{field}" ON "c_{coll}" '
-                f"(json_extract(body, '$.{field}'), id)"
+                f'CREATE INDEX IF NOT EXISTS "{index_name(coll, field)}" ON "c_{coll}" '
+                f"({sort_key(field)}, id)"
             )
             self._indexes.add((coll, field))
 
@@ -219,28 +224,29 @@ class SQLiteStore(Store):
             raise NotFound(f"{coll}/{id}")
         return {"_id": id, "_rev": row[0], **json.loads(row[1])}
 
-    def _put(self, coll: str, id: str, rev: str | None, text: str) -> str:
+    def _put(self, coll: str, id: str, rev: str | None, text: str, column: Any) -> str:
         table = self._table(coll)
-        return self._write(lambda conn: _put_row(conn, table, coll, id, rev, text))
+        return self._write(lambda conn: _put_row(conn, table, coll, id, rev, text, column))
 
     def _delete(self, coll: str, id: str, rev: str) -> None:
         table = self._table(coll)
         self._write(lambda conn: _delete_row(conn, table, coll, id, rev))
 
     def _write_many(
-        self, writes: builtins.list[tuple[str, str, str | None, str | None]]
+        self, writes: builtins.list[tuple[str, str, str | None, str | None, Any]]
     ) -> builtins.list[WriteResult]:
         tables = {coll: self._table(coll) for coll, *_ in writes}
 
         def work(conn: sqlite3.Connection) -> builtins.list[WriteResult]:
             results: builtins.list[WriteResult] = []
-            for coll, id, rev, text in writes:
+            for coll, id, rev, text, column in writes:
                 try:
                     if text is None:
                         _delete_row(conn, tables[coll], coll, id, rev or "")
                         results.append(None)
                     else:
-                        results.append(_put_row(conn, tables[coll], coll, id, rev, text))
+                        results.append(
+                            _put_row(conn, tables[coll], coll, id, rev, text, column))
                 except (Conflict, NotFound) as exc:  # checked before any change: skip it
                     results.append(exc)
             return results
@@ -264,7 +270,7 @@ class SQLiteStore(Store):
         if sort is not None:
             self._sort_index(coll, sort)
             where.append(f"json_type(body, '$.{sort}') IS NOT NULL")
-            order = f"json_extract(body, '$.{sort}') {direction}, {order}"
+            order = f"{sort_key(sort)} {direction}, {order}"
         sql = (
             f"SELECT id, rev, body FROM {table} WHERE {' AND '.join(where) or '1'} "
             f"ORDER BY {order} LIMIT ? OFFSET ?"
@@ -280,7 +286,7 @@ class SQLiteStore(Store):
 
 
 def _put_row(conn: sqlite3.Connection, table: str, coll: str, id: str, rev: str | None,
-             text: str) -> str:
+             text: str, column: Any) -> str:
     """Put one document inside the caller's transaction; its new revision."""
     row = conn.execute(f"SELECT rev FROM {table} WHERE id = ?", (id,)).fetchone()
     current = None if row is None else row[0]
@@ -290,9 +296,10 @@ def _put_row(conn: sqlite3.Connection, table: str, coll: str, id: str, rev: str 
     digest = hashlib.md5(f"{current}\n{text}".encode(), usedforsecurity=False)
     new_rev = f"{generation}-{digest.hexdigest()}"
     conn.execute(
-        f"INSERT INTO {table} (id, rev, body) VALUES (?, ?, ?) "
-        "ON CONFLICT(id) DO UPDATE SET rev = excluded.rev, body = excluded.body",
-        (id, new_rev, text),
+        f"INSERT INTO {table} (id, rev, body, {COLUMN}) VALUES (?, ?, ?, ?) "
+        f"ON CONFLICT(id) DO UPDATE SET rev = excluded.rev, body = excluded.body, "
+        f"{COLUMN} = excluded.{COLUMN}",
+        (id, new_rev, text, column),
     )
     return new_rev
 
