@@ -51,6 +51,34 @@ def test_claims_commit_what_fits_and_count_conflicts(redis: Redis) -> None:
     asyncio.run(race())
 
 
+def test_a_claim_that_queues_knowingly_takes_a_waiting_slot_not_memory(redis: Redis) -> None:
+    async def queue() -> None:
+        one = redis_client(redis)
+        try:
+            mine, other = Claims(one, "c0"), Claims(one, "c1")
+            pipe = one.pipeline()
+            Claims.publish(pipe, "dev", 256, 128)
+            await pipe.execute()
+            running = await mine.claim("dev", 128, queue=2)  # memory fits: memory taken
+            assert (running.ok, running.queued, running.used_mb) == (True, False, 256)
+            waits = [await c.claim("dev", 128, queue=2) for c in (mine, other, other)]
+            assert [(w.ok, w.queued) for w in waits] == [(True, True)] * 2 + [(False, False)]
+            assert (await other.claim("dev", 128)).ok is False  # no slot asked: a race lost
+            assert (mine.conflicts, other.conflicts) == (0, 2)
+            await mine.release("dev", 128, queued=True)  # its slot, not memory, comes back
+            assert not (await other.claim("dev", 128)).ok
+            assert (await other.claim("dev", 128, queue=2)).queued
+            assert await other.forget("c0") == 1  # its memory: free for a run again
+            assert (await other.claim("dev", 128)).ok
+            assert await mine.forget("c1") == 1
+            assert await one.hgetall(keys.claims("dev")) == {"capacity": "256", "local": "128"}
+        finally:
+            await one.delete(keys.claims("dev"))
+            await one.aclose()
+
+    asyncio.run(queue())
+
+
 def redis_client(server: Redis) -> redis.asyncio.Redis:
     return redis.asyncio.from_url(server.uri, decode_responses=True)
 

@@ -115,7 +115,8 @@ class Membership:
             if peer is None:
                 if id in self.registry:
                     continue  # a local invoker of the same name: not ours to shadow
-                peer = self.peers[id] = PeerInvoker(self.forwarder, holder, state)
+                peer = self.peers[id] = PeerInvoker(self.forwarder, holder, state,
+                                                    self.queue)
                 self.registry.register(peer)
                 self.engine.register(state)
                 continue
@@ -124,6 +125,14 @@ class Membership:
                        if getattr(state, c) != getattr(before, c)}
             if changed:
                 self.engine.heartbeat(id, **changed)
+
+    def queue(self, id: str) -> int:
+        """The waiting slots a run just placed on peer ``id`` may claim: the config's bound
+        when placement queues on full devices and this engine's view, charged with the run,
+        holds less than nothing free there (it decided knowing the device full), else 0."""
+        config, free = self.engine.config, self.engine.free_memory(id)
+        return config.queue_limit if config.queue_when_full and free is not None \
+            and free < 0 else 0
 
     def corrected(self, id: str, free_mb: int) -> None:
         """A claim on peer ``id`` conflicted: its real free memory, until the next refresh."""
