@@ -65,6 +65,7 @@ def test_a_claim_that_queues_knowingly_takes_a_waiting_slot_not_memory(redis: Re
             assert (running.ok, running.queued, running.used_mb) == (True, False, 256)
             waits = [await c.claim("dev", 128, queue=2) for c in (mine, other, other)]
             assert [(w.ok, w.queued) for w in waits] == [(True, True)] * 2 + [(False, False)]
+            assert (mine.held, other.held) == ({"dev": 128}, {})  # memory, not slots
             assert (await other.claim("dev", 128)).ok is False  # no slot asked: a race lost
             assert (mine.conflicts, other.conflicts) == (0, 2)
             await mine.release("dev", 128, queued=True)  # its slot, not memory, comes back

@@ -77,6 +77,7 @@ class Claims:
         self._script = redis.register_script(CLAIM)
         self.claims = 0
         self.conflicts = 0
+        self.held: dict[str, int] = {}  # device -> the memory this claimant's claims hold
 
     async def claim(self, device: str, memory_mb: int, queue: int = 0) -> Claim:
         """Commit ``memory_mb`` on ``device`` if it still fits, else one of its ``queue``
@@ -86,6 +87,8 @@ class Claims:
         self.claims += 1
         if int(ok) == 0:
             self.conflicts += 1
+        elif int(ok) == 1:
+            self.held[device] = self.held.get(device, 0) + memory_mb
         return Claim(int(ok) >= 1, int(used), int(capacity), known=int(ok) >= 0,
                      queued=int(ok) == 2)
 
@@ -94,6 +97,9 @@ class Claims:
         if queued:
             await self.redis.hincrby(keys.claims(device), f"queued:{self.me}", -1)
         else:
+            held = self.held[device] = self.held.get(device, 0) - memory_mb
+            if held <= 0:
+                del self.held[device]
             await self.redis.hincrby(keys.claims(device), f"claimed:{self.me}", -memory_mb)
 
     async def forget(self, claimant: str) -> int:

@@ -36,9 +36,10 @@ class PeerInvoker(Invoker):
     outlives_controller = True  # the device runs on when this controller dies: at most once
 
     def __init__(self, forwarder: Forwarder, holder: str, state: InvokerState,
-                 queue: Callable[[str], int] = lambda id: 0) -> None:
-        """``queue(id)``: the waiting slots a run placed here may claim (non-zero when this
-        controller's placement queued it knowingly on the full device, ``claims.py``)."""
+                 queue: Callable[[str, int], int] = lambda id, mb: 0) -> None:
+        """``queue(id, memory_mb)``: the waiting slots a run placed here may claim (non-zero
+        when this controller's placement queued it knowingly on the full device,
+        ``claims.py``)."""
         self.id = state.id
         self.queue = queue
         self.holder = holder  # the controller holding its tunnel
@@ -59,7 +60,7 @@ class PeerInvoker(Invoker):
         frame = run_frame(self.id, spec, value, fields, consumes, produces)
         patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
         return await self.forwarder.forward(self, activation_id, frame, patience_s,
-                                            spec.memory_mb, self.queue(self.id))
+                                            spec.memory_mb, self.queue(self.id, spec.memory_mb))
 
     async def preload(self, doc: Doc) -> str:
         """Not through a peer: the holder's hub pushes to the device (a preload asked of the
