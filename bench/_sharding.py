@@ -7,9 +7,11 @@ The set-up, stated: the namespace's two devices have room for ``SLOTS`` runs eac
 flight (``LOADS``). A controller places on its own view of its peer's device (published 0.25 s
 ago at most) and claims the room (``cluster/claims.py``); a conflict is corrected and placed
 again. With sharding every invoke is handed to the namespace's owner, which places all of them
-on its own view. Placement queues on a full device by default (``queue_when_full``), while a
-claim refuses what does not fit, so a placement made knowing the device full counts as a
-conflict too: at full load the count mixes overload with races between views. (Seen here:
+on its own view. Placement queues on a full device by default (``queue_when_full``); with
+``queue_limit`` 0 (the default) a claim refuses what does not fit, so a placement made knowing
+the device full counts as a conflict too (at full load the count mixes overload with races
+between views); with ``queue_limit`` ``QUEUE_LIMIT`` such a claim takes a waiting slot, and a
+conflict is a race. (Seen here:
 nearly every placement goes to the device that got the action's warm container first, warm
 affinity outweighing free memory, so a namespace's owner piles its runs onto one device.)
 Counted from both controllers' ``GET .../cluster`` (claims, conflicts) before and after the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,9 @@ from edgewhisk_devkit import UNLIMITED, Agent, Cluster, CouchDB, Redis, tunnel_u
 SLOTS = 2
 ACTION_MB = 256
 SLEEP_S = 0.05
+QUEUE_LIMIT = 2 * SLOTS
+"""The waiting slots a device gives other controllers' runs (``queue_limit``) on the second
+side of each: as many as the clients could leave waiting there."""
 LOADS = (SLOTS, 2 * SLOTS)
 """Clients (blocking invokes in flight): half the two devices' room, and all of it."""
 ACTION = {"exec": {"kind": "python:3",
@@ -41,6 +47,7 @@ ACTION = {"exec": {"kind": "python:3",
 @dataclass
 class Sharded:
     sharded: bool
+    queue: int
     clients: int
     invokes: int
     claims: int
@@ -85,9 +92,13 @@ async def _load(urls: list[str], auth: str, calls: int, clients: int) -> int:
     return failed
 
 
-def _side(folder: Path, couch: CouchDB, sharded: bool, calls: int) -> list[Sharded]:
-    name = "shard" if sharded else "noshard"
-    options = ("--invokers", "0", *UNLIMITED, *(("--cluster-shard",) if sharded else ()))
+def _side(folder: Path, couch: CouchDB, sharded: bool, queue: int,
+          calls: int) -> list[Sharded]:
+    name = f"{'shard' if sharded else 'noshard'}{queue}"
+    config = folder / f"{name}.json"
+    config.write_text(json.dumps({"queue_limit": queue}))
+    options = ("--invokers", "0", *UNLIMITED, "--placement-config", str(config),
+               *(("--cluster-shard",) if sharded else ()))
     with Redis(folder / f"redis-{name}") as redis, \
             Cluster(folder / name, 2, db=f"{couch.url}?prefix={name}_", redis=redis.uri,
                     options=options) as cluster:
@@ -115,7 +126,7 @@ def _side(folder: Path, couch: CouchDB, sharded: bool, calls: int) -> list[Shard
                 failed = asyncio.run(_load(urls, auth, calls, clients))
                 wall = time.perf_counter() - started
                 after = asyncio.run(_counts(urls, auth))
-                results.append(Sharded(sharded, clients, calls, after[0] - claims,
+                results.append(Sharded(sharded, queue, clients, calls, after[0] - claims,
                                        after[1] - conflicts, failed, wall))
             return results
         finally:
@@ -124,16 +135,18 @@ def _side(folder: Path, couch: CouchDB, sharded: bool, calls: int) -> list[Shard
 
 
 def measure(folder: Path, couch: CouchDB, calls: int) -> list[Sharded]:
-    """Without sharding, then with it, the same invokes at each of ``LOADS``."""
-    return [r for sharded in (False, True) for r in _side(folder, couch, sharded, calls)]
+    """Without sharding, then with it, the same invokes at each of ``LOADS``, each without and
+    with waiting slots for other controllers' runs."""
+    return [r for sharded in (False, True) for queue in (0, QUEUE_LIMIT)
+            for r in _side(folder, couch, sharded, queue, calls)]
 
 
 def table(results: list[Sharded]) -> str:
-    head = (f"{'sharded':>7} {'clients':>7} {'invokes':>7} {'invokes/s':>9} {'claims':>7} "
-            f"{'conflicts':>9} {'rate':>7} {'failed':>6}")
+    head = (f"{'sharded':>7} {'queue':>5} {'clients':>7} {'invokes':>7} {'invokes/s':>9} "
+            f"{'claims':>7} {'conflicts':>9} {'rate':>7} {'failed':>6}")
     lines = [head, "-" * len(head)]
     for r in results:
-        lines.append(f"{'yes' if r.sharded else 'no':>7} {r.clients:>7} {r.invokes:>7} "
-                     f"{r.invokes / r.wall_s:>9.0f} {r.claims:>7} {r.conflicts:>9} "
+        lines.append(f"{'yes' if r.sharded else 'no':>7} {r.queue:>5} {r.clients:>7} "
+                     f"{r.invokes:>7} {r.invokes / r.wall_s:>9.0f} {r.claims:>7} {r.conflicts:>9} "
                      f"{100 * r.rate:>6.2f}% {r.failed:>6}")
     return "\n".join(lines)

@@ -15,7 +15,8 @@
    with and without namespace sharding (``_conflicts.py``: the model is stated there), on a
    real Redis.
 3. **Real claims** with and without tenant sharding (``--cluster-shard``): 2 controllers, a
-   device each, one namespace's invokes through both (``_sharding.py``): claims, conflicts.
+   device each, one namespace's invokes through both (``_sharding.py``): claims, conflicts,
+   with no waiting slots for a peer's runs on a full device (``queue_limit`` 0) and with some.
 4. **A projection** to 10 controllers and 100,000 devices from both, its model printed.
 
 Prints tables (stdout; progress on stderr) and writes bench/out/scale.png.
@@ -309,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
           "commands per invoke; no cache: --no-read-cache (the action read from the store on "
           "every invoke, as before); ratios: 2 controllers / 1, read cache on / off")
     print("\nreal claims, 2 controllers each holding one device of the namespace, without "
-          "and with --cluster-shard (set-up in bench/_sharding.py):")
+          "and with --cluster-shard; queue: placement's queue_limit, the waiting slots a run "
+          "placed knowingly on a peer's full device may claim (set-up in bench/_sharding.py):")
     print(sharding.table(sharded))
     print("\nplacement conflicts of optimistic claims (real Redis; model in bench/_conflicts.py):")
     print(conflicts_table(results))

@@ -5,7 +5,9 @@ goes; and through controllers, two placements racing for one device's memory nev
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+import time
 from pathlib import Path
 
 import redis.asyncio
@@ -49,6 +51,35 @@ def test_claims_commit_what_fits_and_count_conflicts(redis: Redis) -> None:
             await two.aclose()
 
     asyncio.run(race())
+
+
+def test_a_claim_that_queues_knowingly_takes_a_waiting_slot_not_memory(redis: Redis) -> None:
+    async def queue() -> None:
+        one = redis_client(redis)
+        try:
+            mine, other = Claims(one, "c0"), Claims(one, "c1")
+            pipe = one.pipeline()
+            Claims.publish(pipe, "dev", 256, 128)
+            await pipe.execute()
+            running = await mine.claim("dev", 128, queue=2)  # memory fits: memory taken
+            assert (running.ok, running.queued, running.used_mb) == (True, False, 256)
+            waits = [await c.claim("dev", 128, queue=2) for c in (mine, other, other)]
+            assert [(w.ok, w.queued) for w in waits] == [(True, True)] * 2 + [(False, False)]
+            assert (mine.held, other.held) == ({"dev": 128}, {})  # memory, not slots
+            assert (await other.claim("dev", 128)).ok is False  # no slot asked: a race lost
+            assert (mine.conflicts, other.conflicts) == (0, 2)
+            await mine.release("dev", 128, queued=True)  # its slot, not memory, comes back
+            assert not (await other.claim("dev", 128)).ok
+            assert (await other.claim("dev", 128, queue=2)).queued
+            assert await other.forget("c0") == 1  # its memory: free for a run again
+            assert (await other.claim("dev", 128)).ok
+            assert await mine.forget("c1") == 1
+            assert await one.hgetall(keys.claims("dev")) == {"capacity": "256", "local": "128"}
+        finally:
+            await one.delete(keys.claims("dev"))
+            await one.aclose()
+
+    asyncio.run(queue())
 
 
 def redis_client(server: Redis) -> redis.asyncio.Redis:
@@ -95,3 +126,37 @@ def test_two_controllers_racing_for_one_device_never_overcommit_it(
     done = [r for r in records if r["response"]["success"]]  # type: ignore[index]
     assert len(done) == 1, records
     assert sum(int(c["claims"]) for c in claims) >= 1
+
+
+def test_a_run_queued_knowingly_on_a_peers_full_device_waits_there_without_conflict(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """c0 places a second run on c1's device while its view shows the device full: with
+    ``queue_limit`` placement's decision to queue is claimed as a waiting slot, and both run
+    (with the default 0 the second claim conflicts on every re-placement and fails)."""
+    code = "import time\ndef main(args):\n    time.sleep(2)\n    return {'ok': True}\n"
+    config = tmp_path / "placement.json"
+    config.write_text(json.dumps({"queue_limit": 1}))
+    with Cluster(tmp_path, 2, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED, "--placement-config", str(config))) \
+            as cluster, cluster[0].client() as c0, cluster[1].client() as c1:
+        device = agent(cluster, c1, "small", [1], tmp_path, "--memory", "256")
+        try:
+            device.wait_registered()
+            c0.actions.put("hog", {"exec": {"kind": "python:3", "code": code},
+                                   "limits": {"memory": 256}})
+            wait_for_peer(c0, "small")
+            records: list[dict[str, object]] = []
+            first = threading.Thread(target=lambda: records.append(
+                c0.actions.invoke("hog").record))
+            first.start()
+            deadline = time.monotonic() + 10
+            while wait_for_peer(c0, "small")["free_memory_mb"] != 0:  # c0 sees it full
+                assert time.monotonic() < deadline, "the device never published it full"
+                time.sleep(0.05)
+            records.append(c0.actions.invoke("hog").record)
+            first.join()
+            status = c0.json("GET", "cluster")
+        finally:
+            device.stop()
+    assert [r["response"]["success"] for r in records] == [True, True], records  # type: ignore[index]
+    assert (status["claims"], status["conflicts"]) == (2, 0)

@@ -9,10 +9,20 @@ dispatcher does that already for an activation that never left (``InvokerLost`` 
 ``maybe_started=False``). This is Omega's shared-state scheduling with the device's memory as
 the one contended resource.
 
+Why a claim can also take a queue slot: placement queues on a full device by default
+(``queue_when_full``: the device's pool runs it once memory frees), so a controller that placed
+on a peer's device *knowing it full* decided to queue there, and refusing that claim would count
+its own decision as a conflict. Such a claim (``queue=limit``) takes running memory if it fits,
+else one of the device's ``limit`` waiting slots (``PlacementConfig.queue_limit``, the one
+bound). A claim made believing the device had room asks for memory only: when another
+controller took that room first, it conflicts, so a conflict is a race between views (two
+controllers took the last memory or the last slot), never a decision to queue.
+
 A device's hash (``keys.claims(id)``) holds ``capacity`` and ``local`` (written by its holder
-each period: its memory and what its own placements hold) and ``claimed:C`` (what controller
-C's claims hold, incremented by a claim and decremented by its release; dropped when C dies,
-:meth:`Claims.forget`, so a dead claimant's share does not stay held).
+each period: its memory and what its own placements hold), ``claimed:C`` (the memory controller
+C's claims hold, incremented by a claim and decremented by its release) and ``queued:C`` (the
+slots C's queued claims hold); both dropped when C dies (:meth:`Claims.forget`), so a dead
+claimant's share does not stay held.
 """
 
 from __future__ import annotations
@@ -26,19 +36,28 @@ CLAIM = """
 local capacity = tonumber(redis.call('HGET', KEYS[1], 'capacity') or '-1')
 if capacity < 0 then return {-1, 0, 0} end
 local fields = redis.call('HGETALL', KEYS[1])
-local used = 0
+local used, waiting = 0, 0
 for i = 1, #fields, 2 do
   if fields[i] == 'local' or string.sub(fields[i], 1, 8) == 'claimed:' then
     used = used + tonumber(fields[i + 1])
+  elseif string.sub(fields[i], 1, 7) == 'queued:' then
+    waiting = waiting + tonumber(fields[i + 1])
   end
 end
 local wanted = tonumber(ARGV[1])
-if used + wanted > capacity then return {0, used, capacity} end
-redis.call('HINCRBY', KEYS[1], 'claimed:' .. ARGV[2], wanted)
-return {1, used + wanted, capacity}
+if used + wanted <= capacity then
+  redis.call('HINCRBY', KEYS[1], 'claimed:' .. ARGV[2], wanted)
+  return {1, used + wanted, capacity}
+end
+if waiting < tonumber(ARGV[3]) then
+  redis.call('HINCRBY', KEYS[1], 'queued:' .. ARGV[2], 1)
+  return {2, used, capacity}
+end
+return {0, used, capacity}
 """
-"""``{1, used, capacity}`` claimed; ``{0, used, capacity}`` a conflict; ``{-1, 0, 0}`` the
-device is published by no one (its holder is gone or never wrote it)."""
+"""``{1, used, capacity}`` memory claimed; ``{2, used, capacity}`` a waiting slot claimed (the
+memory did not fit, ``ARGV[3]`` slots allowed); ``{0, used, capacity}`` a conflict;
+``{-1, 0, 0}`` the device is published by no one (its holder is gone or never wrote it)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,7 @@ class Claim:
     used_mb: int
     capacity_mb: int
     known: bool = True  # False: no holder publishes the device
+    queued: bool = False  # a waiting slot, not memory: the device's pool queues the run
 
 
 class Claims:
@@ -57,24 +77,37 @@ class Claims:
         self._script = redis.register_script(CLAIM)
         self.claims = 0
         self.conflicts = 0
+        self.held: dict[str, int] = {}  # device -> the memory this claimant's claims hold
 
-    async def claim(self, device: str, memory_mb: int) -> Claim:
-        """Commit ``memory_mb`` on ``device`` if it still fits (counted: claims, conflicts)."""
+    async def claim(self, device: str, memory_mb: int, queue: int = 0) -> Claim:
+        """Commit ``memory_mb`` on ``device`` if it still fits, else one of its ``queue``
+        waiting slots if one is free (counted: claims, conflicts)."""
         ok, used, capacity = await self._script(keys=[keys.claims(device)],
-                                                args=[memory_mb, self.me])
+                                                args=[memory_mb, self.me, queue])
         self.claims += 1
         if int(ok) == 0:
             self.conflicts += 1
-        return Claim(int(ok) == 1, int(used), int(capacity), known=int(ok) >= 0)
+        elif int(ok) == 1:
+            self.held[device] = self.held.get(device, 0) + memory_mb
+        return Claim(int(ok) >= 1, int(used), int(capacity), known=int(ok) >= 0,
+                     queued=int(ok) == 2)
 
-    async def release(self, device: str, memory_mb: int) -> None:
-        await self.redis.hincrby(keys.claims(device), f"claimed:{self.me}", -memory_mb)
+    async def release(self, device: str, memory_mb: int, queued: bool = False) -> None:
+        """Give back what a claim took (its memory, or its waiting slot)."""
+        if queued:
+            await self.redis.hincrby(keys.claims(device), f"queued:{self.me}", -1)
+        else:
+            held = self.held[device] = self.held.get(device, 0) - memory_mb
+            if held <= 0:
+                del self.held[device]
+            await self.redis.hincrby(keys.claims(device), f"claimed:{self.me}", -memory_mb)
 
     async def forget(self, claimant: str) -> int:
         """Drop every claim of ``claimant`` (a dead controller); how many devices had one."""
         dropped = 0
         async for key in self.redis.scan_iter(match=keys.claims("*"), count=1000):
-            dropped += int(await self.redis.hdel(key, f"claimed:{claimant}"))
+            dropped += min(1, int(await self.redis.hdel(key, f"claimed:{claimant}",
+                                                        f"queued:{claimant}")))
         return dropped
 
     @staticmethod

@@ -41,12 +41,15 @@ class Membership:
     def __init__(self, me: str, registry: InvokerRegistry, engine: PlacementEngine,
                  forwarder: Forwarder, local: Callable[[], Iterable[InvokerState]],
                  is_local: Callable[[str], bool],
-                 use: Callable[[str], int] = lambda id: 0, api: str | None = None) -> None:
+                 use: Callable[[str], int] = lambda id: 0, api: str | None = None,
+                 held: Callable[[str], int] = lambda id: 0) -> None:
         """``local``: the states of the devices this controller holds now; ``is_local``:
         whether an id is one of them (it then wins over a peer's stale entry); ``use``: the
         memory this controller's own placements hold on one (``claims.py``); ``api``: its API
-        URL, published for the others to hand it its namespaces' invokes (``shard.py``)."""
+        URL, published for the others to hand it its namespaces' invokes (``shard.py``);
+        ``held``: the memory this controller's claims hold on a peer's device."""
         self.use = use
+        self.held = held
         self.api = api
         self.apis: dict[str, str] = {}  # live controller -> its API URL (those that publish one)
         self.me = me
@@ -115,7 +118,8 @@ class Membership:
             if peer is None:
                 if id in self.registry:
                     continue  # a local invoker of the same name: not ours to shadow
-                peer = self.peers[id] = PeerInvoker(self.forwarder, holder, state)
+                peer = self.peers[id] = PeerInvoker(self.forwarder, holder, state,
+                                                    self.queue)
                 self.registry.register(peer)
                 self.engine.register(state)
                 continue
@@ -124,6 +128,18 @@ class Membership:
                        if getattr(state, c) != getattr(before, c)}
             if changed:
                 self.engine.heartbeat(id, **changed)
+
+    def queue(self, id: str, memory_mb: int) -> int:
+        """The waiting slots a run of ``memory_mb`` just placed on peer ``id`` may claim: the
+        config's bound when placement queues on full devices and this controller knew the
+        device full: its engine's view, charged with the run, holds less than nothing free
+        there, or its own claims there leave no room (the holder's publication may not show
+        them yet, and overwrites the view); else 0."""
+        config, free, peer = self.engine.config, self.engine.free_memory(id), self.peers.get(id)
+        if not config.queue_when_full or free is None or peer is None:
+            return 0
+        full = free < 0 or self.held(id) + memory_mb > peer.published.memory_mb
+        return config.queue_limit if full else 0
 
     def corrected(self, id: str, free_mb: int) -> None:
         """A claim on peer ``id`` conflicted: its real free memory, until the next refresh."""

@@ -62,7 +62,8 @@ class ClusterNode:
         self.membership = Membership(me, registry, engine, self.routing,
                                      local=lambda: [d.state() for d in devices()],
                                      is_local=lambda id: self._device(id) is not None,
-                                     use=self._own_use, api=api)
+                                     use=self._own_use, api=api,
+                                     held=lambda id: self.claims.held.get(id, 0))
         self.shard = shard
         self.sharding = Sharding(me)
         self.takeover = Takeover(me, redis)

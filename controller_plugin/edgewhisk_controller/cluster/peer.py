@@ -10,7 +10,7 @@ the record is written here, by the controller that accepted the invoke, as for a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
@@ -29,14 +29,19 @@ class Forwarder(Protocol):
     """What a peer invoker sends its activations through (the cluster's routing)."""
 
     async def forward(self, peer: PeerInvoker, activation_id: str, frame: str,
-                      patience_s: float, memory_mb: int) -> RunOutcome: ...
+                      patience_s: float, memory_mb: int, queue: int = 0) -> RunOutcome: ...
 
 
 class PeerInvoker(Invoker):
     outlives_controller = True  # the device runs on when this controller dies: at most once
 
-    def __init__(self, forwarder: Forwarder, holder: str, state: InvokerState) -> None:
+    def __init__(self, forwarder: Forwarder, holder: str, state: InvokerState,
+                 queue: Callable[[str, int], int] = lambda id, mb: 0) -> None:
+        """``queue(id, memory_mb)``: the waiting slots a run placed here may claim (non-zero
+        when this controller's placement queued it knowingly on the full device,
+        ``claims.py``)."""
         self.id = state.id
+        self.queue = queue
         self.holder = holder  # the controller holding its tunnel
         self.forwarder = forwarder
         self.published = state  # what the holder last published
@@ -55,7 +60,7 @@ class PeerInvoker(Invoker):
         frame = run_frame(self.id, spec, value, fields, consumes, produces)
         patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
         return await self.forwarder.forward(self, activation_id, frame, patience_s,
-                                            spec.memory_mb)
+                                            spec.memory_mb, self.queue(self.id, spec.memory_mb))
 
     async def preload(self, doc: Doc) -> str:
         """Not through a peer: the holder's hub pushes to the device (a preload asked of the

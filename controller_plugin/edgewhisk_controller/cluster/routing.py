@@ -73,26 +73,28 @@ class Routing:
     # -- the requester's side ---------------------------------------------------------------
 
     async def forward(self, peer: PeerInvoker, activation_id: str, frame: str,
-                      patience_s: float, memory_mb: int) -> RunOutcome:
-        """Claim ``memory_mb`` on ``peer`` (``claims.py``), send ``frame`` to its holder and
+                      patience_s: float, memory_mb: int, queue: int = 0) -> RunOutcome:
+        """Claim ``memory_mb`` on ``peer`` (``claims.py``; ``queue``: the waiting slots this
+        placement may take, when it queued there knowingly), send ``frame`` to its holder and
         release the claim once it answered; its outcome, or the error it ended with. A claim
         that does not fit ends it at once with ``InvokerLost`` (not started: the dispatcher
         places it again, on the corrected view)."""
         try:
-            claim = await self.claims.claim(peer.id, memory_mb)
+            claim = await self.claims.claim(peer.id, memory_mb, queue)
         except Exception as exc:  # redis' errors: it never left this controller
             raise InvokerLost(peer.id, f"the cluster's Redis failed: {exc}",
                               maybe_started=False) from None
         if not claim.ok and claim.known:
             self.corrected(peer.id, max(0, claim.capacity_mb - claim.used_mb))
-            raise InvokerLost(peer.id, f"another controller claimed its memory first "
+            raise InvokerLost(peer.id, f"another controller claimed its "
+                                       f"{'waiting slots' if queue else 'memory'} first "
                                        f"({claim.used_mb} of {claim.capacity_mb} MB held)",
                               maybe_started=False)
         try:
             return await self._forward(peer, activation_id, frame, patience_s)
         finally:
             if claim.ok:
-                await self.claims.release(peer.id, memory_mb)
+                await self.claims.release(peer.id, memory_mb, claim.queued)
 
     async def _forward(self, peer: PeerInvoker, activation_id: str, frame: str,
                        patience_s: float) -> RunOutcome:

@@ -47,6 +47,11 @@ class PlacementConfig:
     default_run_ms: float = 100.0  # run time assumed before an action was observed
     run_ewma_alpha: float = 0.2  # weight of the newest observed run time
     queue_when_full: bool = True  # True: memory fits the pool's total (the pool queues)
+    queue_limit: int = 0
+    """With ``queue_when_full``: the runs another controller may leave waiting on a full device
+    it does not hold; placing on a device known full is a decision to queue there, and its claim
+    (``cluster/claims.py``) takes one of these slots instead of memory. 0 (the default): such a
+    claim waits for no one, it conflicts as one made on a stale view does."""
 
     def weight(self, plugin: str) -> float:
         return float(self.weights.get(plugin, 1.0))
@@ -84,4 +89,7 @@ def config_from(doc: Any) -> PlacementConfig:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"weight of {name} must be a number >= 0, got {value!r}")
         weights[name] = float(value)
+    limit = doc.get("queue_limit", 0)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise ConfigError(f"queue_limit must be an integer >= 0, got {limit!r}")
     return PlacementConfig(**{**doc, "weights": weights})

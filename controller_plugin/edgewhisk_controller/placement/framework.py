@@ -149,6 +149,12 @@ class Engine:
             state.charge(row, memory_mb, 1, state.run_ms.get(action_key,
                                                              self.config.default_run_ms))
 
+    def free_memory(self, id: str) -> float | None:
+        """The memory this engine's view holds free on ``id`` (below 0: more was placed there
+        than it holds, the pool queues); None if ``id`` is not registered."""
+        row = self.state.index.get(id)
+        return None if row is None else float(self.state.cols["free_memory_mb"].item(row))
+
     def completed(self, id: str, memory_mb: int, action_key: str, run_ms: float | None,
                   warm: bool) -> None:
         """The activation ended: release its memory, learn its run time and warm container.

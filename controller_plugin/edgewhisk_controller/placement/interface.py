@@ -124,6 +124,8 @@ class PlacementEngine(Protocol):
       id is ignored), ``forget_warm`` (its pool evicted a warm container), ``observe_rtt``
       (the tunnel's smoothed round trip, ``tunnel.health.RoundTrip``);
     - activations: ``placed`` right after the decision, ``completed`` when it ended;
+      ``free_memory``: what the view holds free on one invoker (a claim on another
+      controller's device asks by it whether this engine decided to queue there);
     - decisions: ``place`` one bound action, ``place_many`` a fan-out's bindings; ``why``
       a decision just taken (its explanation for the record);
     - knowledge: ``owners`` (users on record for a namespace), ``artifact_sizes``;
@@ -144,6 +146,8 @@ class PlacementEngine(Protocol):
     def observe_rtt(self, id: str, rtt_ms: float) -> None: ...
 
     def placed(self, id: str, memory_mb: int, action_key: str) -> None: ...
+
+    def free_memory(self, id: str) -> float | None: ...
 
     def completed(self, id: str, memory_mb: int, action_key: str, run_ms: float | None,
                   warm: bool) -> None: ...

@@ -32,6 +32,8 @@ BAD = [
     pytest.param([1], "a JSON object", id="not an object"),
     pytest.param({"wieghts": {}}, "unknown placement config keys: wieghts", id="a misspelt key"),
     pytest.param({"weights": {c.PROXIMITY: -1}}, "must be a number >= 0", id="a negative weight"),
+    pytest.param({"queue_limit": -1}, "queue_limit must be an integer >= 0", id="a negative queue"),
+    pytest.param({"queue_limit": "4"}, "queue_limit must be an integer >= 0", id="a text queue"),
 ]
 
 
