@@ -72,6 +72,7 @@ class Side:
     cpu_s: float = 0.0
     couch_s: float = 0.0
     requests: int = 0  # store requests while measured (pouchdb-server's log)
+    reads: int = 0  # of them, reads of one document (GET, the changes feed apart)
     redis_calls: int = 0  # Redis commands while measured
 
     @property
@@ -96,13 +97,17 @@ def redis_calls(client: Any) -> int:
     return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
 
 
-def store_requests(log: Path, offset: int, prefix: str) -> int:
+def store_requests(log: Path, offset: int, prefix: str) -> tuple[int, int]:
     """Requests to ``prefix``'s databases that pouchdb-server logged after byte ``offset``
-    of its request log (``log.txt``: one line a request, ``... - - METHOD /db/...``)."""
+    of its request log (``log.txt``: one line a request, ``... - - METHOD /db/...``), and
+    how many of them were reads of one document (a ``GET``, the changes feed apart): what the
+    read cache takes away, counted apart from the writes, whose batching varies with load."""
     with log.open("rb") as file:
         file.seek(offset)
         text = file.read()
-    return len(re.findall(rb" - - [A-Z]+ /" + re.escape(prefix.encode()), text))
+    db = re.escape(prefix.encode())
+    return (len(re.findall(rb" - - [A-Z]+ /" + db, text)),
+            len(re.findall(rb" - - GET /" + db + rb"[^/ ]*/(?!_)[^ ]+", text)))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -137,7 +142,8 @@ async def drive(side: Side, calls: int, clients: int, measured: bool = True,
     if measured:
         side.redis_calls += redis_calls(side.redis) - commands
         if log is not None:
-            side.requests += store_requests(log, offset, side.prefix)
+            requests, reads = store_requests(log, offset, side.prefix)
+            side.requests, side.reads = side.requests + requests, side.reads + reads
         side.wall_s += time.perf_counter() - started
         side.cpu_s += sum(cpu_seconds(p) for p in side.pids) - cpu
         side.couch_s += cpu_seconds(side.couch) - couch
@@ -183,12 +189,13 @@ def throughput(folder: Path, couch: CouchDB, calls: int, clients: int) -> list[S
 
 def throughput_table(sides: list[Side]) -> str:
     head = (f"{'cluster':<16} {'invokes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/inv':>10} "
-            f"{'CouchDB ms/inv':>14} {'store req/inv':>13} {'Redis/inv':>9}")
+            f"{'CouchDB ms/inv':>14} {'store req/inv':>13} {'reads/inv':>9} {'Redis/inv':>9}")
     lines = [head, "-" * len(head)]
     for s in sides:
         lines.append(f"{s.name:<16} {s.rate:>9.0f} {pct(s.latencies, 50):>7.2f} "
                      f"{pct(s.latencies, 99):>7.2f} {s.cpu_ms:>10.3f} {s.couch_ms:>14.3f} "
-                     f"{s.per_invoke(s.requests):>13.2f} {s.per_invoke(s.redis_calls):>9.2f}")
+                     f"{s.per_invoke(s.requests):>13.2f} {s.per_invoke(s.reads):>9.2f} "
+                     f"{s.per_invoke(s.redis_calls):>9.2f}")
     by = {s.name: s for s in sides}
     for label, over, under in (
             ("2/1 no cache", "2 ctl, no cache", "1 ctl, no cache"),
@@ -306,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     print(throughput_table(sides))
     print("CPU ms/inv: the controllers' own CPU per invoke (containers and Redis apart); "
           "CouchDB ms/inv: pouchdb-server's (one node process, the shared store); store "
-          "req/inv: requests to the store per invoke (its request log); Redis/inv: Redis "
+          "req/inv: requests to the store per invoke (its request log); reads/inv: of them, "
+          "reads of one document; Redis/inv: Redis "
           "commands per invoke; no cache: --no-read-cache (the action read from the store on "
           "every invoke, as before); ratios: 2 controllers / 1, read cache on / off")
     print("\nreal claims, 2 controllers each holding one device of the namespace, without "

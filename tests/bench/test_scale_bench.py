@@ -45,16 +45,16 @@ def test_the_scale_benchmark_reports_throughput_conflicts_and_a_projection(
                           capture_output=True, text=True, timeout=540, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
     out = done.stdout
-    requests = {}  # store requests per invoke, by cluster
+    reads = {}  # store reads of one document per invoke, by cluster
     for name in ("1 ctl, no cache", "2 ctl, no cache", "1 controller", "2 controllers"):
-        found = re.search(rf"^{name} +\d+ .* ([\d.]+) +([\d.]+)$", out, re.M)
+        found = re.search(rf"^{name} +\d+ .* ([\d.]+) +([\d.]+) +([\d.]+)$", out, re.M)
         assert found, out
-        requests[name] = float(found[1])
+        reads[name] = float(found[2])
     for label in ("2/1 no cache", "2/1", "1: cache/none", "2: cache/none"):
         assert re.search(rf"^{re.escape(label)} +[\d.]+ ", out, re.M), out
-    # the read cache: no store read of the action per invoke, only the record's write
-    assert requests["1 ctl, no cache"] >= requests["1 controller"] + 0.9, out
-    assert requests["2 ctl, no cache"] >= requests["2 controllers"] + 0.9, out
+    # the read cache: no store read of the action per invoke (the writes' batching varies)
+    assert reads["1 ctl, no cache"] >= 0.95 and reads["2 ctl, no cache"] >= 0.95, out
+    assert reads["1 controller"] <= 0.05 and reads["2 controllers"] <= 0.05, out
     real = re.findall(r"^ +(no|yes) +(\d+) +(\d+) +20 +\d+ +(\d+) +(\d+) +[\d.]+% +(\d+)$",
                       out, re.M)
     assert [r[:3] for r in real] == [(shard, queue, clients) for shard in ("no", "yes")
