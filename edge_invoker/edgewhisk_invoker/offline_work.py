@@ -37,7 +37,7 @@ from typing import Any
 
 from edgewhisk_client.exceptions import ClientError
 from edgewhisk_client.transport import Transport
-from edgewhisk_runtime.records import BLOCKING_STATUS
+from edgewhisk_runtime.records import ASKING_DEVICE_HEADER, BLOCKING_STATUS
 from edgewhisk_tunnel import PROVISIONAL, Message, OfflineAction, OfflineKeep, OfflineSynced
 
 from .config import AgentConfig
@@ -237,7 +237,8 @@ class OfflineWork:
         try:
             answer = await asyncio.to_thread(
                 self.forward.request, "POST", f"actions/{name}", params=query, data=raw,
-                headers={"Content-Type": "application/json", "Connection": "close"},
+                headers={"Content-Type": "application/json", "Connection": "close",
+                         ASKING_DEVICE_HEADER: self.config.id},  # preferred where allowed
                 timeout=FORWARD_TIMEOUTS_S)
         except ClientError as exc:
             log.info("forwarding %s failed (%s); running it here", name, exc)

@@ -39,6 +39,9 @@ MAX_RESULT_BYTES = 1024 * 1024
 ERROR_FIELD = "error"
 BLOCKING_STATUS = {SUCCESS: 200, APPLICATION_ERROR: 502, DEVELOPER_ERROR: 502, WHISK_ERROR: 500}
 """HTTP status of a blocking invoke's answer by ``response.statusCode`` (upstream's)."""
+ASKING_DEVICE_HEADER = "X-Edgewhisk-Asking-Device"
+"""Names the device (its invoker id) whose agent forwarded an invoke of its local API to the
+controller; placement prefers that device where the action's policy lets it run there."""
 OFFLINE_ANNOTATION = "offline"
 """The annotation (``true``) of a record an edge device made while cut off from the controller."""
 

@@ -14,8 +14,8 @@ its ``--offline-dir`` and its local invoke API on a unix socket, the app's only 
             accuracy), preloaded to both tablets (a plain preload: the standing preload
             policies of the context work are not used here)
 3. online   each tablet classifies a photo through its local API: forwarded to the controller,
-            which places it on a tablet (classify's device policy; either one: the forward
-            does not say which tablet asked)
+            which places it on the tablet that asked (the agent names itself in
+            ``X-Edgewhisk-Asking-Device``; classify's device policy allows either tablet)
 4. cut      tablet-2's uplink is cut; it classifies photos on its own (records made on the
             tablet: its id, ``offline: true``) and queues an upload of the labelled photos,
             which waits on the tablet: it is not on ``corp``

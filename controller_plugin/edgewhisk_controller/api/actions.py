@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
+from edgewhisk_tunnel import is_valid_id
 
 from ..dispatch import resolve
 from ..dispatch import sequence as sequences
@@ -151,6 +152,7 @@ async def invoke_action(request: web.Request) -> web.Response:
         wait_s=wait_ms / 1000,
         api_key=caller.api_key,  # the dispatcher passes it on only to provide-api-key actions
         site=request.headers.get(SITE_HEADER) or None, binding=resolved.binding,
+        asker=asking_device(request),
     )
     headers = activation_headers(invocation.activation_id)
     if not blocking or invocation.record is None:
@@ -167,6 +169,12 @@ async def invoke_action(request: web.Request) -> web.Response:
                   "fanout": invocation.fanout}
         return blocking_response(record, only_result, headers)
     return blocking_response(invocation.record, only_result, headers)
+
+
+def asking_device(request: web.Request) -> str | None:
+    """``X-Edgewhisk-Asking-Device`` when it is an invoker id; None otherwise (ignored)."""
+    value = request.headers.get(act.ASKING_DEVICE_HEADER)
+    return value if value is not None and is_valid_id(value) else None
 
 
 def blocking_response(record: Mapping[str, Any], only_result: bool,

@@ -35,6 +35,7 @@ from .. import preprocess
 from ..artifacts.gates import GateKeeper
 from ..artifacts.standing import StandingPreloads
 from ..invokers.registry import InvokerRegistry
+from ..placement.constraints import ASKING_DEVICE
 from ..placement.interface import PlacementEngine
 from ..schema import activation as act
 from ..schema import stored
@@ -124,6 +125,7 @@ class Dispatcher(Running):
         api_key: str | None = None,
         site: str | None = None,
         binding: str | None = None,
+        asker: str | None = None,
     ) -> Invocation:
         """Start an activation of ``action`` (a stored action document) in namespace ``ns``.
 
@@ -132,7 +134,9 @@ class Dispatcher(Running):
         the conductor protocol (``conductor.py``). The annotation's variables are bound from
         the merged parameters (``UnboundVariable``, a 400, names one that is not); an unbound
         ``{usr}`` fans out (``fanout.py``). ``site`` is the caller's (``X-Edgewhisk-Site``);
-        ``binding`` the package binding the action was reached through (``ns/binding``).
+        ``binding`` the package binding the action was reached through (``ns/binding``);
+        ``asker`` the device whose agent forwarded the invoke, preferred where the policy
+        lets it run (``AskingDevice``, soft; not for a fan-out, a sequence or a conductor).
         Raises ``DispatcherClosed`` once closing.
         """
         job = Job(ns, action, dict(params), subject, now_ms(), api_key, cause, binding=binding)
@@ -147,7 +151,11 @@ class Dispatcher(Running):
                     self, job, compiled, self._request(job, site), site=site,
                     blocking=blocking, wait_s=wait_s)
                 return Invocation(parent, record, summary)
-            job = replace(job, bound=preprocess.bind(compiled, merged, site=site))
+            bound = preprocess.bind(compiled, merged, site=site)
+            if asker is not None:
+                bound = preprocess.asked_by(bound, asker,
+                                            self.placement.config.weight(ASKING_DEVICE))
+            job = replace(job, bound=bound)
         if not blocking:
             activation_id, _ = await self.start_accepted(job)
             return Invocation(activation_id, None)

@@ -36,6 +36,7 @@ CACHED_ARTIFACT = "CachedArtifact"
 BALANCED_LOAD = "BalancedLoad"
 BATTERY_LEVEL = "BatteryLevel"
 DEVICE_STATE = "DeviceState"
+ASKING_DEVICE = "AskingDevice"
 DEVICE_STATES = ("charging", "idle", "metered")
 """The flags of a device's live context ``DeviceState`` reads (``policy.context``)."""
 
@@ -150,6 +151,16 @@ class DeviceStateArgs(Args):
     value: bool = True
 
 
+@dataclass(frozen=True)
+class AskingDeviceArgs(Args):
+    """The device whose agent forwarded the invoke (``X-Edgewhisk-Asking-Device``): a soft
+    preference added per invocation (``preprocess.asked_by``), never compiled from an
+    annotation."""
+
+    PLUGIN: ClassVar[str] = ASKING_DEVICE
+    invoker: str
+
+
 def as_names(value: Names | None) -> tuple[str, ...]:
     """A constraint argument that is one name or several, as a tuple of names."""
     if value is None:
@@ -163,7 +174,7 @@ ARGS: Mapping[str, type[Args]] = {cls.PLUGIN: cls for cls in (
     HealthArgs, NamespaceAccessArgs, RuntimeKindArgs, ResourcesFitArgs, NodeSelectorArgs,
     CapabilityArgs, NetworkMembershipArgs, ArtifactLocalityArgs, ProximityArgs,
     DeadlineFeasibilityArgs, WarmContainerArgs, CachedArtifactArgs, BalancedLoadArgs,
-    BatteryLevelArgs, DeviceStateArgs)}
+    BatteryLevelArgs, DeviceStateArgs, AskingDeviceArgs)}
 """Plugin name -> its Args type (for callers holding names, such as the benchmark's specs)."""
 
 KEYED_BY_ARTIFACT = (ArtifactLocalityArgs, CachedArtifactArgs, DeadlineFeasibilityArgs)

@@ -11,7 +11,7 @@ from .compiler import Compiler, compile_action
 from .exceptions import PreprocessError, UnboundVariable
 from .expand import Child, FanOut, fan_out
 from .model import ArtifactNeed, BoundAction, CompiledAction
-from .variables import FANOUT_VARIABLE, bind, bind_users, unbound
+from .variables import FANOUT_VARIABLE, asked_by, bind, bind_users, unbound
 from .weights import DEFAULT_WEIGHT, Weights, default_weights, weights_of
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "PreprocessError",
     "UnboundVariable",
     "Weights",
+    "asked_by",
     "bind",
     "bind_users",
     "compile_action",

@@ -58,12 +58,14 @@ class BoundAction(HardAndSoft):
     site: str | None  # the caller's site; None -> the controller's own
     constraints: tuple[Constraint, ...]
     artifacts: tuple[ArtifactNeed, ...]  # refs bound
+    asker: str | None = None  # the device that forwarded the invoke (``variables.asked_by``)
 
     @property
     def key(self) -> str:
         """A cache key: the action version, what it was compiled from, and the binding."""
         bound = ",".join(f"{k}={v}" for k, v in self.binding)
-        return f"{self.compiled.key}#{self.compiled.digest[:16]}|{bound}|site={self.site or ''}"
+        key = f"{self.compiled.key}#{self.compiled.digest[:16]}|{bound}|site={self.site or ''}"
+        return key if self.asker is None else f"{key}|asker={self.asker}"
 
     @property
     def values(self) -> dict[str, str]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import edgewhisk
 
-from ..placement.constraints import Constraint, ProximityArgs
+from ..placement.constraints import AskingDeviceArgs, Constraint, ProximityArgs
 from .exceptions import UnboundVariable
 from .model import (
     ArtifactNeed,
@@ -111,6 +111,16 @@ def bind(compiled: CompiledAction, params: Mapping[str, Any], *,
     return BoundAction(compiled, tuple(values.items()), site, constraints,
                        _bind_artifacts(compiled.artifacts, values) if values
                        else compiled.artifacts)
+
+
+def asked_by(bound: BoundAction, invoker: str, weight: float) -> BoundAction:
+    """``bound`` preferring ``invoker``, the device that asked (``AskingDevice``, soft).
+
+    Why added per invocation rather than compiled: only an invoke an agent forwarded names a
+    device, and the hard constraints stay as they are, so a device the policy excludes is
+    still no candidate."""
+    return replace(bound, asker=invoker, constraints=(
+        *bound.constraints, Constraint(AskingDeviceArgs(invoker), False, weight)))
 
 
 class _Splices:

@@ -26,6 +26,7 @@ from edgewhisk_runtime.records import (
     ABNORMAL_RUN,  # noqa: F401
     ABORTED,  # noqa: F401
     APPLICATION_ERROR,  # noqa: F401
+    ASKING_DEVICE_HEADER,  # noqa: F401
     BLOCKING_STATUS,  # noqa: F401
     DEVELOPER_ERROR,  # noqa: F401
     ERROR_FIELD,  # noqa: F401

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..plugin import Plugin
 from .artifact_locality import ArtifactLocality
+from .asking_device import AskingDevice
 from .balanced_load import BalancedLoad
 from .battery_level import BatteryLevel
 from .cached_artifact import CachedArtifact
@@ -32,5 +33,6 @@ PLUGINS: Mapping[str, type[Plugin[Any]]] = {
         Health, NamespaceAccess, RuntimeKind, ResourcesFit, NodeSelector, Capability,
         NetworkMembership, ArtifactLocality, Proximity, DeadlineFeasibility, WarmContainer,
         CachedArtifact, BalancedLoad, BatteryLevel, DeviceState,
+        AskingDevice,
     )
 }
