@@ -77,7 +77,7 @@ def test_each_tablets_invoke_runs_on_it_where_the_policy_allows(
         edgewhisk("activation", "explain", answer.activation_id), capture_output=True,
         text=True, timeout=60, env=wskprops_env(controller, tmp_path), check=False)
     assert explained.returncode == 0, explained.stderr
-    assert f"ran on {tablet}" in explained.stdout and "  AskingDevice: 350 against 0" in \
+    assert f"ran on {tablet}" in explained.stdout and "  AskingDevice: 150 against 0" in \
         explained.stdout
     answer = tablets["tablet-2"].invoke("on-one", {})   # the policy excludes the asker
     assert answer.status == 200, answer.body

@@ -1,5 +1,6 @@
 """AskingDevice: the device that forwarded the invoke scores 100, every other invoker 0; in a
-placement it outweighs load, warmth and nearness, but a hard constraint still excludes it."""
+placement it outweighs load or warmth, not a soft preference the action declares itself (weight
+2), and a hard constraint still excludes it."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ PLACEMENTS = [
                  id="an asker without the capability is no candidate"),
     pytest.param((hard("NodeSelector", node="u1_device"),), "tablet-2", "tablet-2",
                  id="a policy that allows it: the asker"),
+    pytest.param((soft("NodeSelector", 2.0, node="tablet-1"),), "tablet-2", "tablet-1",
+                 id="the action's own soft preference outweighs the asker"),
 ]
 
 
