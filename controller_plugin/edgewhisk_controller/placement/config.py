@@ -29,7 +29,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     c.WARM_CONTAINER: 1.0,
     c.CACHED_ARTIFACT: 1.0,
     c.BALANCED_LOAD: 1.0,
-    c.ASKING_DEVICE: 1.5,  # more than load or warmth alone, less than an action's own soft words (2)
+    c.ASKING_DEVICE: 1.5,  # above load or warmth alone, below an action's own soft words (2)
 }
 """Weight of each scoring plugin; a plugin missing here weighs 1."""
 
