@@ -56,16 +56,19 @@ log = logging.getLogger(__name__)
 
 REASON_BYTES = 123
 """RFC 6455: a close frame's reason fits in 123 bytes."""
-RTT_PROBE_BEATS = 5
+RTT_PROBE_BEATS = 15
 """The controller's own heartbeat (its round-trip probe) goes out with its answer to the
 first device heartbeat one heartbeat period after registering, then with the answer to the
 first one every this many periods. Why not every period: the device's heartbeats prove it
 alive (each is answered), the probe only feeds the smoothed round trip placement's proximity
 reads, and every frame costs both ends a send and a read: at 1 Hz the probe was half of a
-connected device's frames. Why with an answer rather than on a timer of its own: the reader
-sends the answer anyway, so the probe needs no timer and no task per device (py-spy put ~12 %
-of the heartbeat samples of 1,000 devices in them; the whole-process A/B in docs/hotpath.md
-shows no change this machine can measure). A device that stops heartbeating is probed no
+connected device's frames; every 15 periods costs 0.84-0.85x of the heartbeat CPU of every 5
+in two interleaved A/Bs (docs/hotpath.md), and the round trip placement reads still follows
+a change within about a minute (the average weighs a new sample 0.3). Why with an answer
+rather than on a timer of its own: the reader sends the answer anyway, so the probe needs no
+timer and no task per device (py-spy put ~12 % of the heartbeat samples of 1,000 devices in
+them; the whole-process A/B in docs/hotpath.md shows no change this machine can measure).
+A device that stops heartbeating is probed no
 more; it goes offline after ``offline_after_s`` either way."""
 
 
