@@ -44,6 +44,7 @@ from edgewhisk_tunnel import (
     decode,
     encode,
 )
+from edgewhisk_tunnel.beats import answer_frame, match_beat
 from edgewhisk_tunnel.transfers import Transfers
 
 from .artifact_service import ArtifactService
@@ -55,16 +56,19 @@ log = logging.getLogger(__name__)
 
 REASON_BYTES = 123
 """RFC 6455: a close frame's reason fits in 123 bytes."""
-RTT_PROBE_BEATS = 5
+RTT_PROBE_BEATS = 15
 """The controller's own heartbeat (its round-trip probe) goes out with its answer to the
 first device heartbeat one heartbeat period after registering, then with the answer to the
 first one every this many periods. Why not every period: the device's heartbeats prove it
 alive (each is answered), the probe only feeds the smoothed round trip placement's proximity
 reads, and every frame costs both ends a send and a read: at 1 Hz the probe was half of a
-connected device's frames. Why with an answer rather than on a timer of its own: the reader
-sends the answer anyway, so the probe needs no timer and no task per device (py-spy put ~12 %
-of the heartbeat samples of 1,000 devices in them; the whole-process A/B in docs/hotpath.md
-shows no change this machine can measure). A device that stops heartbeating is probed no
+connected device's frames; every 15 periods costs 0.84-0.85x of the heartbeat CPU of every 5
+in two interleaved A/Bs (docs/hotpath.md), and the round trip placement reads still follows
+a change within about a minute (the average weighs a new sample 0.3). Why with an answer
+rather than on a timer of its own: the reader sends the answer anyway, so the probe needs no
+timer and no task per device (py-spy put ~12 % of the heartbeat samples of 1,000 devices in
+them; the whole-process A/B in docs/hotpath.md shows no change this machine can measure).
+A device that stops heartbeating is probed no
 more; it goes offline after ``offline_after_s`` either way."""
 
 
@@ -128,8 +132,12 @@ class Session:
 
     async def _on_frame(self, frame: str | bytes) -> bool:
         """Handle one frame; False when it closed the connection."""
+        invoker = self.invoker
         try:
-            await self._route(decode(frame))
+            if invoker is not None and type(frame) is str and (beat := match_beat(frame)):
+                await self._beat(invoker, *beat)  # most frames read: none built or encoded
+            else:
+                await self._route(decode(frame))
         except ProtocolError as exc:
             await self.close(exc.close_code, exc.reason)
             return False
@@ -151,18 +159,18 @@ class Session:
             return
         if invoker is None:
             raise ProtocolError(f"expected register first, got {message.TYPE}")
+        if isinstance(message, Heartbeat):
+            if message.echo_ms is None:  # a beat in another text than match_beat's
+                await self._beat(invoker, message.seq, message.sent_ms)
+            else:  # the echo of our probe
+                invoker.liveness.seen()
+                invoker.rtt.sample(clock_ms() - message.echo_ms)
+                self.hub.round_trip(invoker)
+            return
         invoker.liveness.seen()  # any valid frame proves the device alive
         if self.transfers is not None and self.transfers.handle(message):
             return  # artifact.* (a broken one raises ProtocolError: POLICY_VIOLATION)
-        if isinstance(message, Heartbeat):
-            if message.echo_ms is None:
-                now = clock_ms()
-                await self.send(message.reply(now))
-                await self._probe(now)
-            else:
-                invoker.rtt.sample(clock_ms() - message.echo_ms)
-                self.hub.round_trip(invoker)
-        elif isinstance(message, Result):
+        if isinstance(message, Result):
             invoker.on_result(message)
         elif isinstance(message, Logs):
             invoker.on_logs(message.activation_id, message.lines)
@@ -215,6 +223,15 @@ class Session:
             log.info("%r: send failed: %r", self, exc)
             return False
         return True
+
+    async def _beat(self, invoker: RemoteInvoker, seq: int, sent_ms: int) -> None:
+        """A device heartbeat: the window starts again, the answer (``beats.answer_frame``,
+        the frame ``encode`` would write for ``Heartbeat.reply``) and a probe when one is
+        due go out."""
+        invoker.liveness.seen()
+        now = clock_ms()
+        await self.send_frame(answer_frame(seq, now, sent_ms))
+        await self._probe(now)
 
     async def _probe(self, now_ms: int) -> None:
         """The controller's heartbeat, when one is due: the device's echo gives the

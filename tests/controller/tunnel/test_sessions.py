@@ -199,6 +199,12 @@ BAD_FRAMES: list[tuple[str, bool, Send, CloseCode, str]] = [
     ("logs for an activation never given", True,
      lambda d: d.send(Logs("nosuchactivation", ("x",))), CloseCode.POLICY_VIOLATION,
      "was not given"),
+    ("a heartbeat with a leading zero (not JSON, not the fast path's)", True,
+     _text('{"type":"heartbeat","seq":01,"sent_ms":2,"echo_ms":null}'),
+     CloseCode.PROTOCOL_ERROR, "malformed JSON"),
+    ("a heartbeat with a negative seq", True,
+     _text('{"type":"heartbeat","seq":-1,"sent_ms":2,"echo_ms":null}'),
+     CloseCode.PROTOCOL_ERROR, "heartbeat.seq must not be negative"),
     ("a heartbeat before register", False,
      lambda d: d.send(Heartbeat(seq=1, sent_ms=1)), CloseCode.PROTOCOL_ERROR,
      "expected register first, got heartbeat"),
@@ -230,6 +236,24 @@ def test_a_bad_frame_closes_that_connection_with_a_reason_and_no_other(
         assert reason in got_reason
         await bystander.sync()  # still served
         assert bystander.is_open
+
+    run(controller, scenario)
+
+
+def test_a_heartbeat_in_any_valid_text_is_answered_with_the_same_frame(
+        controller: Controller) -> None:
+    """The controller's fast path (``edgewhisk_tunnel.beats``) takes our encoder's text;
+    another spelling of the same heartbeat is decoded the general way and answered alike."""
+    async def scenario(lab: Lab) -> None:
+        device = await lab.connected("ses-beat-text")
+        device.echo = False  # only the beats sent here
+        await device.send_text('{"seq": 7, "type": "heartbeat", "sent_ms": 5, "echo_ms": null}')
+        await device.send(Heartbeat(seq=8, sent_ms=6))
+        await device.sync()
+        answers = {m.seq: m.echo_ms for m in device.received
+                   if isinstance(m, Heartbeat) and m.echo_ms is not None and m.seq in (7, 8)}
+        assert answers == {7: 5, 8: 6}
+        assert device.is_open
 
     run(controller, scenario)
 
