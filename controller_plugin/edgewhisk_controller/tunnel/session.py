@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Protocol
 
 from aiohttp import WSMsgType, web
@@ -104,6 +105,7 @@ class Session:
         self.close_reason: tuple[int, str] | None = None
         self._seq = 0
         self._probe_due_ms: int | None = None  # the next probe's clock_ms, once registered
+        self._probe_sent: tuple[int, float] | None = None  # the last probe's seq, perf_counter
         self._register_timer: asyncio.TimerHandle | None = None
         self._close_task: asyncio.Task[None] | None = None
 
@@ -164,7 +166,7 @@ class Session:
                 await self._beat(invoker, message.seq, message.sent_ms)
             else:  # the echo of our probe
                 invoker.liveness.seen()
-                invoker.rtt.sample(clock_ms() - message.echo_ms)
+                invoker.rtt.sample(self._round_trip_ms(message.seq, message.echo_ms))
                 self.hub.round_trip(invoker)
             return
         invoker.liveness.seen()  # any valid frame proves the device alive
@@ -239,7 +241,16 @@ class Session:
         if self._probe_due_ms is not None and now_ms >= self._probe_due_ms:
             self._probe_due_ms = now_ms + int(self.heartbeat_s * 1000 * RTT_PROBE_BEATS)
             self._seq += 1
+            self._probe_sent = (self._seq, time.perf_counter())
             await self.send(Heartbeat(seq=self._seq, sent_ms=now_ms))
+
+    def _round_trip_ms(self, seq: int, echo_ms: int) -> float:
+        """A probe's round trip: to the microsecond when its echo answers the last probe sent
+        (the wire's whole milliseconds would make a loopback or LAN round trip 0), else from
+        the milliseconds it echoes."""
+        if self._probe_sent is not None and seq == self._probe_sent[0]:
+            return (time.perf_counter() - self._probe_sent[1]) * 1000.0
+        return float(clock_ms() - echo_ms)
 
     def _no_register(self) -> None:
         self._register_timer = None
