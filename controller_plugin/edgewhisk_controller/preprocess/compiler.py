@@ -50,7 +50,6 @@ import edgewhisk
 from ..placement import constraints as c
 from ..placement.constraints import Args, Constraint
 from ..schema import stored as entities
-from ..schema.revisions import PerRevision
 from .model import ANNOTATION, ArtifactNeed, CompiledAction, arguments, has_variable
 from .weights import Weights, default_weights
 
@@ -186,14 +185,13 @@ class Compiler:
         self.weights = weights if weights is not None else default_weights()
         self.cache_size = cache_size
         self._cache: OrderedDict[str, CompiledAction] = OrderedDict()
-        self._revisions = PerRevision(self._compile_cached)
-        # ^ a stored revision's shape cannot change: no digest of it on every invoke
 
     def compile(self, action: Mapping[str, Any]) -> CompiledAction:
-        """The compiled form of a stored action document (``AnnotationError`` if invalid)."""
-        return self._revisions(action)
+        """The compiled form of a stored action document (``AnnotationError`` if invalid).
 
-    def _compile_cached(self, action: Mapping[str, Any]) -> CompiledAction:
+        Keyed by the revision and a digest of its shape, not by the revision alone: an action
+        bound for one user (``{usr}`` filled in the annotation) keeps its stored ``_id`` and
+        ``_rev``, and each binding must compile to its own constraints."""
         shape = _shape(action)
         cache_key = f"{version_key(action)}#{shape}"
         hit = self._cache.get(cache_key)

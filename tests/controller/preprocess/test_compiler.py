@@ -214,12 +214,15 @@ def test_hard_capabilities_and_the_stored_invoker_resources_annotation_agree() -
     assert soft == [("npu",)]
 
 
-def test_a_stored_revision_is_compiled_once_and_each_compiler_keeps_its_own() -> None:
+def test_a_binding_of_a_stored_revision_compiles_to_its_own_constraints() -> None:
+    """An action bound for one user keeps its stored ``_id`` and ``_rev`` while its annotation
+    changes: a cache keyed by the revision alone gave every user the first one's constraints
+    (a map over users placed u2's refine by u1's artifacts)."""
     gpu = {"policies": [{"type": "fn", "capability": "gpu", "strict": True}]}
     stored = {**action({}), "_id": "guest/act", "_rev": "1-aa"}
     compiler = Compiler()
     first = compiler.compile(stored)
-    # a revision names one content: the same revision is not digested again
-    assert compiler.compile({**action(gpu), "_id": "guest/act", "_rev": "1-aa"}) is first
-    assert compiler.compile({**action(gpu), "_id": "guest/act", "_rev": "2-bb"}) is not first
+    assert compiler.compile(dict(stored)) is first  # the same content: compiled once
+    bound = compiler.compile({**action(gpu), "_id": "guest/act", "_rev": "1-aa"})
+    assert bound is not first and bound.hard != first.hard
     assert Compiler(Weights({})).compile(stored) is not first  # other weights, other cache
