@@ -410,17 +410,18 @@ class Agent:
         except Exception as exc:  # a bug here must still answer the activation
             log.exception("activation %s failed in the agent", aid)
             frames = [error_frame(aid, f"edge invoker {self.config.id} failed: {exc!r}")]
-        self._finish(aid, frames, send=False)
-        if self.registered is not None:
-            await self._flush()  # in this task: a task of its own was one more loop turn
+        self._finish(aid, frames)
 
-    def _finish(self, activation_id: str, frames: list[str], send: bool = True) -> None:
+    def _finish(self, activation_id: str, frames: list[str]) -> None:
         """Into the outbox, then out of the running set (no await between: ``holding`` never
-        misses it), and (``send``) on its way if connected."""
+        misses it), and on its way if connected: from a task of its own, spawned after the
+        run's node-store changes spawned theirs, so the ``context`` frame naming a kept
+        artifact reaches the controller before the result (a flow's next step is placed by
+        where that artifact is; sent from the run's own task, the result overtook it)."""
         self._outbox.add(activation_id, frames, late=self.registered is None)
         self._runs.pop(activation_id, None)
         self.monitor.in_flight = len(self._runs)
-        if send and self.registered is not None:
+        if self.registered is not None:
             self._spawn(self._flush())
 
     async def _flush(self) -> None:
