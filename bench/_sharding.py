@@ -8,10 +8,10 @@ flight (``LOADS``). A controller places on its own view of its peer's device (pu
 ago at most) and claims the room (``cluster/claims.py``); a conflict is corrected and placed
 again. With sharding every invoke is handed to the namespace's owner, which places all of them
 on its own view. Placement queues on a full device by default (``queue_when_full``); with
-``queue_limit`` 0 (the default) a claim refuses what does not fit, so a placement made knowing
-the device full counts as a conflict too (at full load the count mixes overload with races
-between views); with ``queue_limit`` ``QUEUE_LIMIT`` such a claim takes a waiting slot, and a
-conflict is a race. (Seen here:
+``queue_limit`` 0 a claim refuses what does not fit, so a placement made knowing the device
+full counts as a conflict too (at full load the count mixes overload with races between views);
+with ``queue_limit`` ``QUEUE_LIMIT`` (or no bound, the default) such a claim takes a waiting
+slot, and a conflict is a race. (Seen here:
 nearly every placement goes to the device that got the action's warm container first, warm
 affinity outweighing free memory, so a namespace's owner piles its runs onto one device.)
 Counted from both controllers' ``GET .../cluster`` (claims, conflicts) before and after the
