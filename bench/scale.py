@@ -44,7 +44,7 @@ from typing import Any
 import _conflicts as conflicts  # bench/ is on sys.path (see _report.py)
 import _sharding as sharding
 import aiohttp
-from _report import pct, save
+from _report import pct, save, table
 from edgewhisk_devkit import UNLIMITED, Cluster, CouchDB, Redis
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -187,28 +187,30 @@ def throughput(folder: Path, couch: CouchDB, calls: int, clients: int) -> list[S
     return sides
 
 
+THROUGHPUT = (("cluster", -16), ("invokes/s", 9), ("p50 ms", 7), ("p99 ms", 7),
+              ("CPU ms/inv", 10), ("CouchDB ms/inv", 14), ("store req/inv", 13),
+              ("reads/inv", 9), ("Redis/inv", 9))
+RATIOS = (("2/1 no cache", "2 ctl, no cache", "1 ctl, no cache"),
+          ("2/1", "2 controllers", "1 controller"),
+          ("1: cache/none", "1 controller", "1 ctl, no cache"),
+          ("2: cache/none", "2 controllers", "2 ctl, no cache"))
+"""Each ratio row: its label, the cluster over, the cluster under."""
+
+
 def throughput_table(sides: list[Side]) -> str:
-    head = (f"{'cluster':<16} {'invokes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/inv':>10} "
-            f"{'CouchDB ms/inv':>14} {'store req/inv':>13} {'reads/inv':>9} {'Redis/inv':>9}")
-    lines = [head, "-" * len(head)]
-    for s in sides:
-        lines.append(f"{s.name:<16} {s.rate:>9.0f} {pct(s.latencies, 50):>7.2f} "
-                     f"{pct(s.latencies, 99):>7.2f} {s.cpu_ms:>10.3f} {s.couch_ms:>14.3f} "
-                     f"{s.per_invoke(s.requests):>13.2f} {s.per_invoke(s.reads):>9.2f} "
-                     f"{s.per_invoke(s.redis_calls):>9.2f}")
+    rows = [[s.name, f"{s.rate:.0f}", f"{pct(s.latencies, 50):.2f}",
+             f"{pct(s.latencies, 99):.2f}", f"{s.cpu_ms:.3f}", f"{s.couch_ms:.3f}",
+             *(f"{s.per_invoke(n):.2f}" for n in (s.requests, s.reads, s.redis_calls))]
+            for s in sides]
     by = {s.name: s for s in sides}
-    for label, over, under in (
-            ("2/1 no cache", "2 ctl, no cache", "1 ctl, no cache"),
-            ("2/1", "2 controllers", "1 controller"),
-            ("1: cache/none", "1 controller", "1 ctl, no cache"),
-            ("2: cache/none", "2 controllers", "2 ctl, no cache")):
+    for label, over, under in RATIOS:
         a, b = by[over], by[under]
-        lines.append(f"{label:<16} {ratio(a.rate, b.rate):>9.2f} "
-                     f"{ratio(pct(a.latencies, 50), pct(b.latencies, 50)):>7.2f} "
-                     f"{ratio(pct(a.latencies, 99), pct(b.latencies, 99)):>7.2f} "
-                     f"{ratio(a.cpu_ms, b.cpu_ms):>10.2f} {ratio(a.couch_ms, b.couch_ms):>14.2f} "
-                     f"{ratio(a.per_invoke(a.requests), b.per_invoke(b.requests)):>13.2f}")
-    return "\n".join(lines)
+        rows.append([label, *(f"{ratio(x, y):.2f}" for x, y in (
+            (a.rate, b.rate), (pct(a.latencies, 50), pct(b.latencies, 50)),
+            (pct(a.latencies, 99), pct(b.latencies, 99)), (a.cpu_ms, b.cpu_ms),
+            (a.couch_ms, b.couch_ms),
+            (a.per_invoke(a.requests), b.per_invoke(b.requests))))])
+    return table(THROUGHPUT, rows)
 
 
 def ratio(a: float, b: float) -> float:
@@ -216,14 +218,11 @@ def ratio(a: float, b: float) -> float:
 
 
 def conflicts_table(results: list[conflicts.Result]) -> str:
-    head = (f"{'devices':>8} {'controllers':>11} {'sharded':>7} {'rate/s':>7} {'claims':>7} "
-            f"{'conflicts':>9} {'rate':>7} {'failed':>6}")
-    lines = [head, "-" * len(head)]
-    for r in results:
-        lines.append(f"{r.devices:>8} {r.controllers:>11} {'yes' if r.sharded else 'no':>7} "
-                     f"{r.rate:>7} {r.claims:>7} {r.conflicts:>9} "
-                     f"{100 * r.conflict_rate:>6.2f}% {r.failed:>6}")
-    return "\n".join(lines)
+    return table((("devices", 8), ("controllers", 11), ("sharded", 7), ("rate/s", 7),
+                  ("claims", 7), ("conflicts", 9), ("rate", 7), ("failed", 6)),
+                 [[str(r.devices), str(r.controllers), "yes" if r.sharded else "no",
+                   str(r.rate), str(r.claims), str(r.conflicts),
+                   f"{100 * r.conflict_rate:.2f}%", str(r.failed)] for r in results])
 
 
 def projection(sides: list[Side], results: list[conflicts.Result]) -> str:
