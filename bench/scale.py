@@ -43,6 +43,7 @@ from typing import Any
 
 import _conflicts as conflicts  # bench/ is on sys.path (see _report.py)
 import _sharding as sharding
+import _wrk as wrk
 import aiohttp
 from _report import pct, save, table
 from edgewhisk_devkit import UNLIMITED, Cluster, CouchDB, Redis
@@ -153,11 +154,16 @@ async def drive(side: Side, calls: int, clients: int, measured: bool = True,
 CLUSTERS = (  # name, controllers, options: the read cache off ("before") and on
     ("1 ctl, no cache", 1, ("--no-read-cache",)), ("2 ctl, no cache", 2, ("--no-read-cache",)),
     ("1 controller", 1, ()), ("2 controllers", 2, ()))
+WRK_CLUSTERS = ("1 controller", "2 controllers")
+"""The clusters driven by wrk too, when it is installed."""
 
 
-def throughput(folder: Path, couch: CouchDB, calls: int, clients: int) -> list[Side]:
+def throughput(folder: Path, couch: CouchDB, calls: int,
+               clients: int) -> tuple[list[Side], list[wrk.Driven] | None]:
     """Each of ``CLUSTERS`` (controller i pinned to core i), alternating chunks of the same
-    calls; the store's requests counted in pouchdb-server's request log."""
+    calls; the store's requests counted in pouchdb-server's request log. Then, if wrk is
+    installed, the clusters with the read cache driven by wrk (``_wrk.py``) for as long as
+    the Python clients took on them (at least 1 s a chunk); None without wrk."""
     import redis
 
     cores = [["taskset", "-c", str(i % (os.cpu_count() or 1))] for i in range(2)]
@@ -184,7 +190,14 @@ def throughput(folder: Path, couch: CouchDB, calls: int, clients: int) -> list[S
             for side in sides if chunk % 2 == 0 else sides[::-1]:  # ABBA: no side always first
                 asyncio.run(drive(side, calls // CHUNKS, clients, log=log))
             print(f"  throughput: chunk {chunk + 1}/{CHUNKS}", file=sys.stderr, flush=True)
-    return sides
+        if not wrk.available():
+            return sides, None
+        cached = [s for s in sides if s.name in WRK_CLUSTERS]
+        seconds = max(1.0, round(max(s.wall_s for s in cached) / CHUNKS, 1))
+        print(f"  throughput: wrk, {CHUNKS} chunks of {seconds:g} s", file=sys.stderr,
+              flush=True)
+        return sides, wrk.measure([(s.name, s.urls, s.auth, s.pids) for s in cached], clients,
+                                  seconds, CHUNKS, folder, cpu_seconds)
 
 
 THROUGHPUT = (("cluster", -16), ("invokes/s", 9), ("p50 ms", 7), ("p99 ms", 7),
@@ -300,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         with CouchDB(folder / "couchdb", POUCHDB) as couch:
             print(f"scale bench: {args.calls} blocking invokes per cluster, {args.clients} "
                   f"clients; CouchDB API at {couch.url}", file=sys.stderr)
-            sides = throughput(folder, couch, args.calls, args.clients)
+            sides, driven = throughput(folder, couch, args.calls, args.clients)
             print("  sharding: measuring real claims", file=sys.stderr, flush=True)
             sharded = sharding.measure(folder, couch, args.calls)
         with Redis(folder / "redis-claims") as redis:
@@ -316,6 +329,12 @@ def main(argv: list[str] | None = None) -> int:
           "reads of one document; Redis/inv: Redis "
           "commands per invoke; no cache: --no-read-cache (the action read from the store on "
           "every invoke, as before); ratios: 2 controllers / 1, read cache on / off")
+    print("\nthe same clusters with the read cache, driven by wrk (a C load generator, nearly "
+          "no client CPU), after the Python clients' chunks, the same connections:")
+    print(wrk.table(driven, [(s.name, s.rate, pct(s.latencies, 50), pct(s.latencies, 99),
+                              s.cpu_ms) for s in sides if s.name in WRK_CLUSTERS])
+          if driven is not None else "wrk is not installed (apt-get install wrk): the "
+          "Python clients' numbers above are the only ones")
     print("\nreal claims, 2 controllers each holding one device of the namespace, without "
           "and with --cluster-shard; queue: placement's queue_limit, the waiting slots a run "
           "placed knowingly on a peer's full device may claim (set-up in bench/_sharding.py):")
