@@ -120,13 +120,19 @@ class Adoption:
         return await self.routing.reply_to(self.me, activation_id, device, within_s)
 
     async def listed(self, dead: str, recovering: Awaitable[T]) -> T:
-        """Run the takeover's recovery of ``dead``, then mark what it waits for listed."""
+        """Run the takeover's recovery of ``dead``; then, in the background, mark what it
+        waits for listed once every listing is written. The device registering here, whose
+        registration waits for this, has its runs in this controller's hub already; only a
+        controller adopting them elsewhere needs the mark, and it waits for it."""
         done = await recovering
         for _ in range(3):  # the reclaims it spawned start (and list themselves) first
             await asyncio.sleep(0)
-        await asyncio.gather(*self._listing, return_exceptions=True)
-        await self.redis.set(keys.listed(dead), self.me, ex=LISTED_TTL_S)
+        self._spawn(self._mark(dead, list(self._listing)), self._tasks)
         return done
+
+    async def _mark(self, dead: str, listing: list[asyncio.Task[Any]]) -> None:
+        await asyncio.gather(*listing, return_exceptions=True)
+        await self.redis.set(keys.listed(dead), self.me, ex=LISTED_TTL_S)
 
     # -- the adopter's side -----------------------------------------------------------------
 
