@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,18 @@ def pct(samples: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0-100) by nearest rank; 0.0 when there are no samples."""
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else 0.0
+
+
+def table(columns: Sequence[tuple[str, int]], rows: Iterable[Sequence[str]]) -> str:
+    """A fixed-width text table: the columns' names (``(name, width)``: right-aligned in
+    ``width``, left-aligned when it is negative), a rule as long as that header, then ``rows``
+    of cells already formatted, aligned the same; a row may stop short (a ratio row)."""
+    def line(cells: Sequence[str]) -> str:
+        return " ".join(f"{cell:<{-width}}" if width < 0 else f"{cell:>{width}}"
+                        for cell, (_, width) in zip(cells, columns, strict=False))
+
+    head = line([name for name, _ in columns])
+    return "\n".join([head, "-" * len(head), *(line(row) for row in rows)])
 
 
 def failed(name: str, exc: BaseException, folder: Path, logs: Sequence[str]) -> int:

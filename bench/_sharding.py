@@ -8,10 +8,10 @@ flight (``LOADS``). A controller places on its own view of its peer's device (pu
 ago at most) and claims the room (``cluster/claims.py``); a conflict is corrected and placed
 again. With sharding every invoke is handed to the namespace's owner, which places all of them
 on its own view. Placement queues on a full device by default (``queue_when_full``); with
-``queue_limit`` 0 (the default) a claim refuses what does not fit, so a placement made knowing
-the device full counts as a conflict too (at full load the count mixes overload with races
-between views); with ``queue_limit`` ``QUEUE_LIMIT`` such a claim takes a waiting slot, and a
-conflict is a race. (Seen here:
+``queue_limit`` 0 a claim refuses what does not fit, so a placement made knowing the device
+full counts as a conflict too (at full load the count mixes overload with races between views);
+with ``queue_limit`` ``QUEUE_LIMIT`` (or no bound, the default) such a claim takes a waiting
+slot, and a conflict is a race. (Seen here:
 nearly every placement goes to the device that got the action's warm container first, warm
 affinity outweighing free memory, so a namespace's owner piles its runs onto one device.)
 Counted from both controllers' ``GET .../cluster`` (claims, conflicts) before and after the
@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import _report as report  # bench/ is on sys.path (see _report.py)
 import aiohttp
 from edgewhisk_devkit import UNLIMITED, Agent, Cluster, CouchDB, Redis, tunnel_url
 
@@ -142,11 +143,9 @@ def measure(folder: Path, couch: CouchDB, calls: int) -> list[Sharded]:
 
 
 def table(results: list[Sharded]) -> str:
-    head = (f"{'sharded':>7} {'queue':>5} {'clients':>7} {'invokes':>7} {'invokes/s':>9} "
-            f"{'claims':>7} {'conflicts':>9} {'rate':>7} {'failed':>6}")
-    lines = [head, "-" * len(head)]
-    for r in results:
-        lines.append(f"{'yes' if r.sharded else 'no':>7} {r.queue:>5} {r.clients:>7} "
-                     f"{r.invokes:>7} {r.invokes / r.wall_s:>9.0f} {r.claims:>7} {r.conflicts:>9} "
-                     f"{100 * r.rate:>6.2f}% {r.failed:>6}")
-    return "\n".join(lines)
+    return report.table(
+        (("sharded", 7), ("queue", 5), ("clients", 7), ("invokes", 7), ("invokes/s", 9),
+         ("claims", 7), ("conflicts", 9), ("rate", 7), ("failed", 6)),
+        [["yes" if r.sharded else "no", str(r.queue), str(r.clients), str(r.invokes),
+          f"{r.invokes / r.wall_s:.0f}", str(r.claims), str(r.conflicts),
+          f"{100 * r.rate:.2f}%", str(r.failed)] for r in results])

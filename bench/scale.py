@@ -43,8 +43,9 @@ from typing import Any
 
 import _conflicts as conflicts  # bench/ is on sys.path (see _report.py)
 import _sharding as sharding
+import _wrk as wrk
 import aiohttp
-from _report import pct, save
+from _report import pct, save, table
 from edgewhisk_devkit import UNLIMITED, Cluster, CouchDB, Redis
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -153,11 +154,16 @@ async def drive(side: Side, calls: int, clients: int, measured: bool = True,
 CLUSTERS = (  # name, controllers, options: the read cache off ("before") and on
     ("1 ctl, no cache", 1, ("--no-read-cache",)), ("2 ctl, no cache", 2, ("--no-read-cache",)),
     ("1 controller", 1, ()), ("2 controllers", 2, ()))
+WRK_CLUSTERS = ("1 controller", "2 controllers")
+"""The clusters driven by wrk too, when it is installed."""
 
 
-def throughput(folder: Path, couch: CouchDB, calls: int, clients: int) -> list[Side]:
+def throughput(folder: Path, couch: CouchDB, calls: int,
+               clients: int) -> tuple[list[Side], list[wrk.Driven] | None]:
     """Each of ``CLUSTERS`` (controller i pinned to core i), alternating chunks of the same
-    calls; the store's requests counted in pouchdb-server's request log."""
+    calls; the store's requests counted in pouchdb-server's request log. Then, if wrk is
+    installed, the clusters with the read cache driven by wrk (``_wrk.py``) for as long as
+    the Python clients took on them (at least 1 s a chunk); None without wrk."""
     import redis
 
     cores = [["taskset", "-c", str(i % (os.cpu_count() or 1))] for i in range(2)]
@@ -184,31 +190,40 @@ def throughput(folder: Path, couch: CouchDB, calls: int, clients: int) -> list[S
             for side in sides if chunk % 2 == 0 else sides[::-1]:  # ABBA: no side always first
                 asyncio.run(drive(side, calls // CHUNKS, clients, log=log))
             print(f"  throughput: chunk {chunk + 1}/{CHUNKS}", file=sys.stderr, flush=True)
-    return sides
+        if not wrk.available():
+            return sides, None
+        cached = [s for s in sides if s.name in WRK_CLUSTERS]
+        seconds = max(1.0, round(max(s.wall_s for s in cached) / CHUNKS, 1))
+        print(f"  throughput: wrk, {CHUNKS} chunks of {seconds:g} s", file=sys.stderr,
+              flush=True)
+        return sides, wrk.measure([(s.name, s.urls, s.auth, s.pids) for s in cached], clients,
+                                  seconds, CHUNKS, folder, cpu_seconds)
+
+
+THROUGHPUT = (("cluster", -16), ("invokes/s", 9), ("p50 ms", 7), ("p99 ms", 7),
+              ("CPU ms/inv", 10), ("CouchDB ms/inv", 14), ("store req/inv", 13),
+              ("reads/inv", 9), ("Redis/inv", 9))
+RATIOS = (("2/1 no cache", "2 ctl, no cache", "1 ctl, no cache"),
+          ("2/1", "2 controllers", "1 controller"),
+          ("1: cache/none", "1 controller", "1 ctl, no cache"),
+          ("2: cache/none", "2 controllers", "2 ctl, no cache"))
+"""Each ratio row: its label, the cluster over, the cluster under."""
 
 
 def throughput_table(sides: list[Side]) -> str:
-    head = (f"{'cluster':<16} {'invokes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/inv':>10} "
-            f"{'CouchDB ms/inv':>14} {'store req/inv':>13} {'reads/inv':>9} {'Redis/inv':>9}")
-    lines = [head, "-" * len(head)]
-    for s in sides:
-        lines.append(f"{s.name:<16} {s.rate:>9.0f} {pct(s.latencies, 50):>7.2f} "
-                     f"{pct(s.latencies, 99):>7.2f} {s.cpu_ms:>10.3f} {s.couch_ms:>14.3f} "
-                     f"{s.per_invoke(s.requests):>13.2f} {s.per_invoke(s.reads):>9.2f} "
-                     f"{s.per_invoke(s.redis_calls):>9.2f}")
+    rows = [[s.name, f"{s.rate:.0f}", f"{pct(s.latencies, 50):.2f}",
+             f"{pct(s.latencies, 99):.2f}", f"{s.cpu_ms:.3f}", f"{s.couch_ms:.3f}",
+             *(f"{s.per_invoke(n):.2f}" for n in (s.requests, s.reads, s.redis_calls))]
+            for s in sides]
     by = {s.name: s for s in sides}
-    for label, over, under in (
-            ("2/1 no cache", "2 ctl, no cache", "1 ctl, no cache"),
-            ("2/1", "2 controllers", "1 controller"),
-            ("1: cache/none", "1 controller", "1 ctl, no cache"),
-            ("2: cache/none", "2 controllers", "2 ctl, no cache")):
+    for label, over, under in RATIOS:
         a, b = by[over], by[under]
-        lines.append(f"{label:<16} {ratio(a.rate, b.rate):>9.2f} "
-                     f"{ratio(pct(a.latencies, 50), pct(b.latencies, 50)):>7.2f} "
-                     f"{ratio(pct(a.latencies, 99), pct(b.latencies, 99)):>7.2f} "
-                     f"{ratio(a.cpu_ms, b.cpu_ms):>10.2f} {ratio(a.couch_ms, b.couch_ms):>14.2f} "
-                     f"{ratio(a.per_invoke(a.requests), b.per_invoke(b.requests)):>13.2f}")
-    return "\n".join(lines)
+        rows.append([label, *(f"{ratio(x, y):.2f}" for x, y in (
+            (a.rate, b.rate), (pct(a.latencies, 50), pct(b.latencies, 50)),
+            (pct(a.latencies, 99), pct(b.latencies, 99)), (a.cpu_ms, b.cpu_ms),
+            (a.couch_ms, b.couch_ms),
+            (a.per_invoke(a.requests), b.per_invoke(b.requests))))])
+    return table(THROUGHPUT, rows)
 
 
 def ratio(a: float, b: float) -> float:
@@ -216,14 +231,11 @@ def ratio(a: float, b: float) -> float:
 
 
 def conflicts_table(results: list[conflicts.Result]) -> str:
-    head = (f"{'devices':>8} {'controllers':>11} {'sharded':>7} {'rate/s':>7} {'claims':>7} "
-            f"{'conflicts':>9} {'rate':>7} {'failed':>6}")
-    lines = [head, "-" * len(head)]
-    for r in results:
-        lines.append(f"{r.devices:>8} {r.controllers:>11} {'yes' if r.sharded else 'no':>7} "
-                     f"{r.rate:>7} {r.claims:>7} {r.conflicts:>9} "
-                     f"{100 * r.conflict_rate:>6.2f}% {r.failed:>6}")
-    return "\n".join(lines)
+    return table((("devices", 8), ("controllers", 11), ("sharded", 7), ("rate/s", 7),
+                  ("claims", 7), ("conflicts", 9), ("rate", 7), ("failed", 6)),
+                 [[str(r.devices), str(r.controllers), "yes" if r.sharded else "no",
+                   str(r.rate), str(r.claims), str(r.conflicts),
+                   f"{100 * r.conflict_rate:.2f}%", str(r.failed)] for r in results])
 
 
 def projection(sides: list[Side], results: list[conflicts.Result]) -> str:
@@ -301,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         with CouchDB(folder / "couchdb", POUCHDB) as couch:
             print(f"scale bench: {args.calls} blocking invokes per cluster, {args.clients} "
                   f"clients; CouchDB API at {couch.url}", file=sys.stderr)
-            sides = throughput(folder, couch, args.calls, args.clients)
+            sides, driven = throughput(folder, couch, args.calls, args.clients)
             print("  sharding: measuring real claims", file=sys.stderr, flush=True)
             sharded = sharding.measure(folder, couch, args.calls)
         with Redis(folder / "redis-claims") as redis:
@@ -317,6 +329,12 @@ def main(argv: list[str] | None = None) -> int:
           "reads of one document; Redis/inv: Redis "
           "commands per invoke; no cache: --no-read-cache (the action read from the store on "
           "every invoke, as before); ratios: 2 controllers / 1, read cache on / off")
+    print("\nthe same clusters with the read cache, driven by wrk (a C load generator, nearly "
+          "no client CPU), after the Python clients' chunks, the same connections:")
+    print(wrk.table(driven, [(s.name, s.rate, pct(s.latencies, 50), pct(s.latencies, 99),
+                              s.cpu_ms) for s in sides if s.name in WRK_CLUSTERS])
+          if driven is not None else "wrk is not installed (apt-get install wrk): the "
+          "Python clients' numbers above are the only ones")
     print("\nreal claims, 2 controllers each holding one device of the namespace, without "
           "and with --cluster-shard; queue: placement's queue_limit, the waiting slots a run "
           "placed knowingly on a peer's full device may claim (set-up in bench/_sharding.py):")

@@ -3,7 +3,8 @@
 # through podman's Docker-compatible API by the `docker` SDK, debootstrap for the base image),
 # the process backend's sandbox (bubblewrap), the tools of the NAT tests (ip, nft, openssl),
 # the headless browser of the web console's tests (chromium, chromedriver) and the Redis that
-# Composer's parallel/map combinators need (redis-server, redis-cli).
+# Composer's parallel/map combinators need (redis-server, redis-cli); wrk, the C load generator
+# `edgewhisk bench scale` drives the controllers with (it falls back to Python clients).
 # Idempotent; needs root (see README for what a non-root user does instead).
 # With tool names as arguments (`host-setup.sh redis-server redis-cli`, what `make demo`
 # runs) it installs only the packages of those tools and leaves the container engine alone.
@@ -13,7 +14,7 @@ set -euo pipefail
 declare -A packages=([podman]=podman [runc]=runc [debootstrap]=debootstrap [ip]=iproute2
                      [nft]=nftables [openssl]=openssl [bwrap]=bubblewrap [prlimit]=util-linux
                      [chromium]=chromium [chromedriver]=chromium-driver
-                     [redis-server]=redis-server [redis-cli]=redis-tools)
+                     [redis-server]=redis-server [redis-cli]=redis-tools [wrk]=wrk)
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=("${!packages[@]}")
 need=()

@@ -4,13 +4,16 @@ A smoke test only: 1 and 2 pinned controllers on pouchdb-server, with the read c
 without, take blocking invokes (each invoke's store read gone with the cache), real claims
 are counted without and with --cluster-shard (each without and with queue slots), the
 conflict model runs on a real Redis, unsharded and sharded, the projection is printed with its
-model, the PNG is written, and nothing it started is left running. No timing is asserted.
+model, the PNG is written, and nothing it started is left running; with wrk installed (as CI
+has it) the cached clusters are driven by wrk too and compared with the Python clients, else
+the output says wrk is missing. No timing is asserted.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -55,6 +58,13 @@ def test_the_scale_benchmark_reports_throughput_conflicts_and_a_projection(
     # the read cache: no store read of the action per invoke (the writes' batching varies)
     assert reads["1 ctl, no cache"] >= 0.95 and reads["2 ctl, no cache"] >= 0.95, out
     assert reads["1 controller"] <= 0.05 and reads["2 controllers"] <= 0.05, out
+    if shutil.which("wrk"):  # CI installs it (runtime_images/host-setup.sh)
+        for name in ("1 controller (wrk)", "2 controllers (wrk)", "2/1 (wrk)",
+                     "1 controller (Python)", "2 controllers (Python)", "2/1 (Python)"):
+            assert re.search(rf"^{re.escape(name)} +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+$", out,
+                             re.M), out
+    else:
+        assert "wrk is not installed (apt-get install wrk)" in out, out
     real = re.findall(r"^ +(no|yes) +(\d+) +(\d+) +20 +\d+ +(\d+) +(\d+) +[\d.]+% +(\d+)$",
                       out, re.M)
     assert [r[:3] for r in real] == [(shard, queue, clients) for shard in ("no", "yes")

@@ -4,14 +4,22 @@ device's result within seconds, not after the 40 s reclaim window (``cluster/ado
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
 from signal import SIGCONT, SIGSTOP
 
+import pytest
 import redis as redis_py
-from edgewhisk_controller.cluster import keys
+import redis.asyncio as aioredis
+from edgewhisk_controller.cluster import adoption, keys
+from edgewhisk_controller.cluster.adoption import Adoption
+from edgewhisk_controller.cluster.claims import Claims
+from edgewhisk_controller.cluster.routing import Routing
+from edgewhisk_controller.tunnel.exceptions import InvokerLost
 from edgewhisk_devkit import UNLIMITED, Cluster, Redis
+from edgewhisk_runtime.containers import RunOutcome
 
 from .conftest import agent, holder
 from .test_takeover import CODE
@@ -63,3 +71,58 @@ def test_the_taker_records_a_run_adopted_by_the_controller_the_device_chose(
     assert record["response"]["success"] is True, record
     assert record["response"]["result"] == {"done": True}
     assert ran.read_text().split() == [started]  # once
+
+
+
+def test_a_taker_listing_after_the_device_came_back_elsewhere_stops_waiting_at_once(
+        redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adoption protocol on a real Redis, both orders, deterministic (in a cluster the
+    order depends on how long the taker's recovery reads the store). c2's hub is stood in
+    for by a callable that hands out the futures a device's result would end.
+
+    - Listed first (c1 took c9 over): c2, where the device registers, adopts the run and its
+      outcome reaches c1's wait through c1's reply stream.
+    - Listed after the device came back at c2 (c1 took c0 over, slower than c2 waited): c2
+      marked the device back, so c1's listing finds the mark and its wait ends with
+      ``InvokerLost`` naming c2, instead of after the 40 s window."""
+    monkeypatch.setattr(adoption, "LISTED_WAIT_S", 0.2)  # c2's wait for a listing: short
+
+    async def scenario() -> RunOutcome:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+        loop = asyncio.get_running_loop()
+        handed: dict[str, asyncio.Future[RunOutcome]] = {}
+
+        def hub(device: str, activation_id: str, *_: object) -> asyncio.Future[RunOutcome]:
+            handed[activation_id] = loop.create_future()
+            return handed[activation_id]
+
+        taker, adopter = (Adoption(me, client, Routing(me, client, lambda id: None,
+                                                       Claims(client, me),
+                                                       corrected=lambda id, free: None))
+                          for me in ("c1", "c2"))
+        adopter.hub = hub
+        try:
+            listed_first = taker.wanted(loop.create_future(), "c9", "dev", "a1", 128, 1024,
+                                        (), 40.0)
+            await taker.listed("c9", asyncio.sleep(0))
+            assert await adopter.adopt("dev", "c9") == 1 and list(handed) == ["a1"]
+            outcome = RunOutcome(200, {"done": True}, [], False, None, 5, "c-1")
+            handed["a1"].set_result(outcome)
+            got = await asyncio.wait_for(listed_first, 10)
+
+            assert await adopter.adopt("dev", "c0") == 0  # nothing listed for c0 yet
+            listed_late = taker.wanted(loop.create_future(), "c0", "dev", "a2", 128, 1024,
+                                       (), 40.0)
+            with pytest.raises(InvokerLost, match="registered with controller c2 before "
+                                                  "the takeover listed the activation"):
+                await asyncio.wait_for(listed_late, 5)
+            assert list(handed) == ["a1"]  # a2 was never adopted
+            return got
+        finally:
+            await taker.close()
+            await adopter.close()
+            await client.delete(keys.reclaims("dev"), keys.listed("c9"), keys.replies("c1"))
+            await client.aclose()
+
+    got = asyncio.run(scenario())
+    assert (got.status, got.response) == (200, {"done": True})

@@ -5,14 +5,17 @@ goes; and through controllers, two placements racing for one device's memory nev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 import redis.asyncio
 from edgewhisk_controller.cluster import keys
-from edgewhisk_controller.cluster.claims import Claims
+from edgewhisk_controller.cluster.claims import NO_BOUND, Claims
 from edgewhisk_controller.cluster.ring import Ring
 from edgewhisk_devkit import UNLIMITED, Cluster, Redis
 
@@ -71,6 +74,9 @@ def test_a_claim_that_queues_knowingly_takes_a_waiting_slot_not_memory(redis: Re
             await mine.release("dev", 128, queued=True)  # its slot, not memory, comes back
             assert not (await other.claim("dev", 128)).ok
             assert (await other.claim("dev", 128, queue=2)).queued
+            unbounded = [await other.claim("dev", 128, queue=NO_BOUND) for _ in range(5)]
+            assert all(c.ok and c.queued for c in unbounded)  # no bound: as its holder queues
+            assert await one.hget(keys.claims("dev"), "queued:c1") == "7"
             assert await other.forget("c0") == 1  # its memory: free for a run again
             assert (await other.claim("dev", 128)).ok
             assert await mine.forget("c1") == 1
@@ -98,46 +104,69 @@ def test_the_ring_shares_namespaces_evenly_and_moves_few() -> None:
     assert Ring(["c2", "c0", "c1"]).owner("tenant7") == owners["tenant7"]
 
 
-def test_two_controllers_racing_for_one_device_never_overcommit_it(
-        tmp_path: Path, db: str, redis: Redis) -> None:
-    code = "import time\ndef main(args):\n    time.sleep(2)\n    return {'ok': True}\n"
-    with Cluster(tmp_path, 3, db=db, redis=redis.uri,
-                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
-            cluster[0].client() as c0, cluster[1].client() as c1, cluster[2].client() as c2:
-        device = agent(cluster, c1, "small", [1], tmp_path, "--memory", "256")
+TIMED = ("import time\ndef main(args):\n    start = time.time()\n    time.sleep(2)\n"
+         "    return {'start': start, 'end': time.time()}\n")
+"""Sleeps 2 s; answers when it ran, so a test sees whether two runs shared the device."""
+
+
+@pytest.mark.parametrize("limit, controllers, succeeded", [
+    pytest.param(None, 1, 2, id="one controller: the second run queues on the device"),
+    pytest.param(None, 3, 2, id="default queue_limit: the loser queues, as with one"),
+    pytest.param(0, 3, 1, id="queue_limit 0: the loser is refused"),
+])
+def test_two_placements_racing_for_one_device_never_overcommit_it(
+        tmp_path: Path, db: str, redis: Redis, limit: int | None, controllers: int,
+        succeeded: int) -> None:
+    """Two invokes at once of an action that needs all of a device's memory: never both on it
+    at once. Through two controllers that hold only a view of the device, one claim wins and
+    the loser's conflict corrects its view; placed again, knowing the device full, it queues
+    there (the default) as it does through the one controller holding the device, or, with
+    ``queue_limit`` 0, conflicts again and fails."""
+    config = tmp_path / "placement.json"
+    config.write_text(json.dumps({} if limit is None else {"queue_limit": limit}))
+    with Cluster(tmp_path, controllers, db=db, redis=redis.uri if controllers > 1 else None,
+                 options=("--invokers", "0", *UNLIMITED, "--placement-config", str(config))) \
+            as cluster, contextlib.ExitStack() as stack:
+        clients = [stack.enter_context(c.client()) for c in cluster.controllers]
+        held_by = 1 if controllers > 1 else 0
+        device = agent(cluster, clients[held_by], "small", [held_by], tmp_path,
+                       "--memory", "256")
         try:
             device.wait_registered()
-            c0.actions.put("hog", {"exec": {"kind": "python:3", "code": code},
-                                   "limits": {"memory": 256}})
-            owners = {c.json("GET", "cluster")["owner"] for c in (c0, c1, c2)}
-            assert len(owners) == 1 and owners <= {"c0", "c1", "c2"}
-            for client in (c0, c2):  # both see the device as a peer before the race
-                wait_for_peer(client, "small")
-            records: list[dict[str, object]] = []
+            clients[0].actions.put("hog", {"exec": {"kind": "python:3", "code": TIMED},
+                                           "limits": {"memory": 256}})
+            racing = [stack.enter_context(cluster[i].client())  # c0 and c2, peers of c1,
+                      for i in (0, -1)]  # or the one controller twice
+            if controllers > 1:
+                owners = {c.json("GET", "cluster")["owner"] for c in clients}
+                assert len(owners) == 1 and owners <= {"c0", "c1", "c2"}
+                for client in racing:  # both see the device as a peer before the race
+                    wait_for_peer(client, "small")
+            records: list[dict[str, Any]] = []
             racers = [threading.Thread(target=lambda c=c: records.append(
-                c.actions.invoke("hog").record)) for c in (c0, c2)]
+                c.actions.invoke("hog").record)) for c in racing]
             for racer in racers:
                 racer.start()
             for racer in racers:
                 racer.join()
-            claims = [c.json("GET", "cluster") for c in (c0, c2)]
+            claims = [c.json("GET", "cluster") for c in racing] if controllers > 1 else []
         finally:
             device.stop()
-    done = [r for r in records if r["response"]["success"]]  # type: ignore[index]
-    assert len(done) == 1, records
-    assert sum(int(c["claims"]) for c in claims) >= 1
+    ran = sorted((r["response"]["result"]["start"], r["response"]["result"]["end"])
+                 for r in records if r["response"]["success"])
+    assert len(ran) == succeeded, records
+    assert all(earlier[1] <= later[0] for earlier, later in zip(ran, ran[1:], strict=False)), ran
+    assert sum(int(c["claims"]) for c in claims) >= (controllers > 1)
 
 
 def test_a_run_queued_knowingly_on_a_peers_full_device_waits_there_without_conflict(
         tmp_path: Path, db: str, redis: Redis) -> None:
-    """c0 places a second run on c1's device while its view shows the device full: with
-    ``queue_limit`` placement's decision to queue is claimed as a waiting slot, and both run
-    (with the default 0 the second claim conflicts on every re-placement and fails)."""
+    """c0 places a second run on c1's device while its view shows the device full: placement's
+    decision to queue is claimed as a waiting slot (``queue_limit`` sets no bound by default),
+    and both run (with ``queue_limit`` 0 the second claim conflicts on every re-placement and
+    fails)."""
     code = "import time\ndef main(args):\n    time.sleep(2)\n    return {'ok': True}\n"
-    config = tmp_path / "placement.json"
-    config.write_text(json.dumps({"queue_limit": 1}))
-    with Cluster(tmp_path, 2, db=db, redis=redis.uri,
-                 options=("--invokers", "0", *UNLIMITED, "--placement-config", str(config))) \
+    with Cluster(tmp_path, 2, db=db, redis=redis.uri, options=("--invokers", "0", *UNLIMITED)) \
             as cluster, cluster[0].client() as c0, cluster[1].client() as c1:
         device = agent(cluster, c1, "small", [1], tmp_path, "--memory", "256")
         try:

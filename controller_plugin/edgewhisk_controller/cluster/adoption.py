@@ -15,6 +15,14 @@ controller's (it publishes the memory as its own use, ``claims.py``), and it sen
 to the taker's reply stream, read as the answers a dead controller's holder sent are
 (``Routing.reply_to``). The taker's wait ends with whichever comes first: the device at its
 own hub, or the adopter's answer.
+
+A taker slower than ``LISTED_WAIT_S`` to list (its recovery reads the store) used to leave the
+device registered elsewhere with its held results dropped, and the taker waiting out the
+whole window for an answer that could no longer come. Now the adopter marks the device back
+(``keys.came_back(dead)``, in the same transaction that reads what to adopt), and the taker's
+listing (one Lua script) finds the mark and ends its wait at once: the run is lost with the
+device, as when a device comes back without it (recorded failed, or run again if idempotent),
+decided in seconds instead of 40.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from typing import Any, TypeVar
 from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_tunnel import Produce
 
+from ..tunnel.exceptions import InvokerLost
 from . import keys
 from .routing import Routing, settled
 
@@ -41,6 +50,15 @@ LISTED_WAIT_S = 3.0
 after its claim; a taker that died before listing leaves nothing to adopt)."""
 POLL_S = 0.05
 LISTED_TTL_S = 3600  # as long as the takeover's claim keeps others away
+LIST = """
+local back = redis.call('HGET', KEYS[1], ARGV[1])
+if back then return back end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return ''
+"""
+"""List what a takeover waits for from a device, unless the device came back elsewhere
+first: '' listed, else the controller it came back to."""
 
 
 class Adoption:
@@ -51,21 +69,22 @@ class Adoption:
         self.hub: Reclaim | None = None
         """This controller's ``TunnelHub.reclaim`` (set when it joins)."""
         self.adopted = 0
+        self._list_script = redis.register_script(LIST)
         self._listing: set[asyncio.Task[Any]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- the taker's side -------------------------------------------------------------------
 
-    def wanted(self, here: asyncio.Future[RunOutcome], device: str, activation_id: str,
-               memory_mb: int, logs_limit: int, produces: tuple[Produce, ...],
-               within_s: float) -> asyncio.Future[RunOutcome]:
-        """The taker's wait for ``activation_id`` on ``device``: ``here`` (the device back at
-        its own hub) or the answer of the controller that adopted it, whichever first."""
+    def wanted(self, here: asyncio.Future[RunOutcome], dead: str, device: str,
+               activation_id: str, memory_mb: int, logs_limit: int,
+               produces: tuple[Produce, ...], within_s: float) -> asyncio.Future[RunOutcome]:
+        """The taker's wait for ``activation_id`` on ``device`` (held by ``dead``): ``here``
+        (the device back at its own hub) or the answer of the controller that adopted it,
+        whichever first; ``InvokerLost`` at once if the device came back elsewhere first."""
         entry = json.dumps({"by": self.me, "memory": memory_mb, "logs": logs_limit,
                             "produces": [dataclasses.asdict(p) for p in produces]})
-        self._spawn(self._list(device, activation_id, entry), self._listing)
-        there = asyncio.ensure_future(
-            self.routing.reply_to(self.me, activation_id, device, within_s))
+        listing = self._spawn(self._list(dead, device, activation_id, entry), self._listing)
+        there = asyncio.ensure_future(self._there(listing, device, activation_id, within_s))
         result: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
 
         def settle(done: asyncio.Future[RunOutcome]) -> None:
@@ -83,20 +102,37 @@ class Adoption:
         there.add_done_callback(settle)
         return result
 
-    async def _list(self, device: str, activation_id: str, entry: str) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hset(keys.reclaims(device), activation_id, entry)
-        pipe.expire(keys.reclaims(device), LISTED_TTL_S)
-        await pipe.execute()
+    async def _list(self, dead: str, device: str, activation_id: str, entry: str) -> str:
+        """'' once listed; else the controller ``device`` came back to before the listing."""
+        return str(await self._list_script(keys=[keys.reclaims(device)], args=[
+            keys.came_back(dead), activation_id, entry, LISTED_TTL_S]))
+
+    async def _there(self, listing: asyncio.Task[str], device: str, activation_id: str,
+                     within_s: float) -> RunOutcome:
+        """The adopter's answer, unless the device came back where none was listed."""
+        try:
+            back = await asyncio.shield(listing)
+        except Exception:  # Redis failed: logged by the task; an answer may still come
+            back = ""
+        if back:
+            raise InvokerLost(device, f"it registered with controller {back} before the "
+                                      "takeover listed the activation")
+        return await self.routing.reply_to(self.me, activation_id, device, within_s)
 
     async def listed(self, dead: str, recovering: Awaitable[T]) -> T:
-        """Run the takeover's recovery of ``dead``, then mark what it waits for listed."""
+        """Run the takeover's recovery of ``dead``; then, in the background, mark what it
+        waits for listed once every listing is written. The device registering here, whose
+        registration waits for this, has its runs in this controller's hub already; only a
+        controller adopting them elsewhere needs the mark, and it waits for it."""
         done = await recovering
         for _ in range(3):  # the reclaims it spawned start (and list themselves) first
             await asyncio.sleep(0)
-        await asyncio.gather(*self._listing, return_exceptions=True)
-        await self.redis.set(keys.listed(dead), self.me, ex=LISTED_TTL_S)
+        self._spawn(self._mark(dead, list(self._listing)), self._tasks)
         return done
+
+    async def _mark(self, dead: str, listing: list[asyncio.Task[Any]]) -> None:
+        await asyncio.gather(*listing, return_exceptions=True)
+        await self.redis.set(keys.listed(dead), self.me, ex=LISTED_TTL_S)
 
     # -- the adopter's side -----------------------------------------------------------------
 
@@ -109,8 +145,14 @@ class Adoption:
         deadline = loop.time() + LISTED_WAIT_S
         while not await self.redis.exists(keys.listed(dead)) and loop.time() < deadline:
             await asyncio.sleep(POLL_S)
-        adopted = 0
-        for activation_id, text in (await self.redis.hgetall(keys.reclaims(device))).items():
+        pipe = self.redis.pipeline(transaction=True)  # listed from now on: too late
+        pipe.hset(keys.reclaims(device), keys.came_back(dead), self.me)
+        pipe.expire(keys.reclaims(device), LISTED_TTL_S)
+        pipe.hgetall(keys.reclaims(device))
+        adopted, wanted = 0, (await pipe.execute())[-1]
+        for activation_id, text in wanted.items():
+            if activation_id.startswith(keys.came_back("")):
+                continue  # a device's mark, not a run
             want = json.loads(text)
             if want.get("by") == self.me \
                     or not await self.redis.hdel(keys.reclaims(device), activation_id):
@@ -132,11 +174,13 @@ class Adoption:
 
     # -- tasks ------------------------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any], into: set[asyncio.Task[Any]]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, T],
+               into: set[asyncio.Task[Any]]) -> asyncio.Task[T]:
         task = asyncio.get_running_loop().create_task(coro)
         into.add(task)
         task.add_done_callback(into.discard)
         task.add_done_callback(_log_failure)
+        return task
 
     async def close(self) -> None:
         tasks = [*self._tasks, *self._listing]

@@ -11,9 +11,10 @@ the one contended resource.
 
 Why a claim can also take a queue slot: placement queues on a full device by default
 (``queue_when_full``: the device's pool runs it once memory frees), so a controller that placed
-on a peer's device *knowing it full* decided to queue there, and refusing that claim would count
-its own decision as a conflict. Such a claim (``queue=limit``) takes running memory if it fits,
-else one of the device's ``limit`` waiting slots (``PlacementConfig.queue_limit``, the one
+on a peer's device *knowing it full* decided to queue there, and refusing that claim would
+count its own decision as a conflict. Such a claim (``queue=limit``) takes running memory if it
+fits, else one of the device's ``limit`` waiting slots (``PlacementConfig.queue_limit``, the
+one bound; ``NO_BOUND`` when it sets none, the default: a device of one's own queues without
 bound). A claim made believing the device had room asks for memory only: when another
 controller took that room first, it conflicts, so a conflict is a race between views (two
 controllers took the last memory or the last slot), never a decision to queue.
@@ -49,15 +50,21 @@ if used + wanted <= capacity then
   redis.call('HINCRBY', KEYS[1], 'claimed:' .. ARGV[2], wanted)
   return {1, used + wanted, capacity}
 end
-if waiting < tonumber(ARGV[3]) then
+local limit = tonumber(ARGV[3])
+if limit < 0 or waiting < limit then
   redis.call('HINCRBY', KEYS[1], 'queued:' .. ARGV[2], 1)
   return {2, used, capacity}
 end
 return {0, used, capacity}
 """
 """``{1, used, capacity}`` memory claimed; ``{2, used, capacity}`` a waiting slot claimed (the
-memory did not fit, ``ARGV[3]`` slots allowed); ``{0, used, capacity}`` a conflict;
-``{-1, 0, 0}`` the device is published by no one (its holder is gone or never wrote it)."""
+memory did not fit, ``ARGV[3]`` slots allowed, any number if it is below 0); ``{0, used,
+capacity}`` a conflict; ``{-1, 0, 0}`` the device is published by no one (its holder is gone
+or never wrote it)."""
+
+
+NO_BOUND = -1
+"""``queue`` of a claim that may take any number of waiting slots (``queue_limit`` None)."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ class Claims:
 
     async def claim(self, device: str, memory_mb: int, queue: int = 0) -> Claim:
         """Commit ``memory_mb`` on ``device`` if it still fits, else one of its ``queue``
-        waiting slots if one is free (counted: claims, conflicts)."""
+        waiting slots if one is free (``NO_BOUND``: always; counted: claims, conflicts)."""
         ok, used, capacity = await self._script(keys=[keys.claims(device)],
                                                 args=[memory_mb, self.me, queue])
         self.claims += 1

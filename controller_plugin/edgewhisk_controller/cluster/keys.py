@@ -47,6 +47,13 @@ def reclaims(device: str) -> str:
     return f"{PREFIX}reclaims:{device}"
 
 
+def came_back(dead: str) -> str:
+    """A field of ``reclaims(device)``: the device ``dead`` held registered with the named
+    controller, which adopted what was listed by then; what a takeover lists after it is too
+    late to be adopted (``adoption.py``). Activation ids, the other fields, are hex."""
+    return f"back:{dead}"
+
+
 def listed(controller: str) -> str:
     """Set once the controller taking ``controller`` over has listed what it waits for."""
     return f"{PREFIX}listed:{controller}"

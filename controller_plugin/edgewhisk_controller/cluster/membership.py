@@ -23,7 +23,7 @@ from typing import Any
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import InvokerState, PlacementEngine
 from . import keys
-from .claims import Claims
+from .claims import NO_BOUND, Claims
 from .peer import Forwarder, PeerInvoker
 from .wire import dumps, state_json, state_of
 
@@ -131,15 +131,17 @@ class Membership:
 
     def queue(self, id: str, memory_mb: int) -> int:
         """The waiting slots a run of ``memory_mb`` just placed on peer ``id`` may claim: the
-        config's bound when placement queues on full devices and this controller knew the
-        device full: its engine's view, charged with the run, holds less than nothing free
-        there, or its own claims there leave no room (the holder's publication may not show
-        them yet, and overwrites the view); else 0."""
+        config's bound (``NO_BOUND`` if it sets none) when placement queues on full devices and
+        this controller knew the device full: its engine's view, charged with the run, holds
+        less than nothing free there, or its own claims there leave no room (the holder's
+        publication may not show them yet, and overwrites the view); else 0."""
         config, free, peer = self.engine.config, self.engine.free_memory(id), self.peers.get(id)
         if not config.queue_when_full or free is None or peer is None:
             return 0
         full = free < 0 or self.held(id) + memory_mb > peer.published.memory_mb
-        return config.queue_limit if full else 0
+        if not full:
+            return 0
+        return NO_BOUND if config.queue_limit is None else config.queue_limit
 
     def corrected(self, id: str, free_mb: int) -> None:
         """A claim on peer ``id`` conflicted: its real free memory, until the next refresh."""

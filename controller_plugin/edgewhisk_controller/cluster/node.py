@@ -129,7 +129,8 @@ class ClusterNode:
             if holder is None or holder == dead:  # here, or through whoever adopts it
                 return self.adoption.wanted(
                     tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces),
-                    invoker_id, activation_id, memory_mb, logs_limit, produces, RECLAIM_S)
+                    dead, invoker_id, activation_id, memory_mb, logs_limit, produces,
+                    RECLAIM_S)
             return asyncio.ensure_future(self.routing.reply_to(dead, activation_id,
                                                                invoker_id, RECLAIM_S))
         return reclaim

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from . import keys
@@ -48,10 +48,17 @@ class Takeover:
             return False
         log.warning("taking over the activations controller %s accepted", dead)
         done = await self.recover(dead)
-        await self.redis.hdel(keys.MEMBERS, dead)  # its entry published devices it lost
-        await Claims(self.redis).forget(dead)  # what it held on others' devices is free
-        log.warning("took over controller %s: %s", dead, done)
+        self._spawn(self._cleared(dead, done))  # a registration waiting here need not wait
         return True
+
+    async def _cleared(self, dead: str, done: object) -> None:
+        try:
+            await self.redis.hdel(keys.MEMBERS, dead)  # its entry published devices it lost
+            await Claims(self.redis).forget(dead)  # what it held on others' devices is free
+        except Exception as exc:  # Redis away: its entry is ignored (no alive key), its
+            # claims stay counted on the devices; logged
+            log.warning("clearing controller %s's entry and claims failed: %s", dead, exc)
+        log.warning("took over controller %s: %s", dead, done)
 
     def later(self, dead: str) -> None:
         """``dead`` was seen gone: claim it after ``GRACE_S`` unless someone did."""
@@ -62,7 +69,10 @@ class Takeover:
             except Exception:
                 log.exception("taking over controller %s failed", dead)
 
-        task = asyncio.create_task(claim())
+        self._spawn(claim())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

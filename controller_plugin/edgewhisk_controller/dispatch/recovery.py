@@ -78,15 +78,13 @@ async def recover(dispatcher: Dispatcher, reclaim: Reclaim | None = None, *,
     registry, an edge invoker that has not registered again yet)."""
     store, done = dispatcher.store, Recovered()
     failures: list[act.ActivationRecord] = []
-    for doc in await store.list(act.ACCEPTED):
-        if owned is not None and not owned(doc):
-            continue
+    docs = [d for d in await store.list(act.ACCEPTED) if owned is None or owned(d)]
+    for doc, (recorded, found) in zip(docs, await _read_all(dispatcher, docs), strict=True):
         activation_id = doc["_id"]
-        if await get_or_none(store, act.COLLECTION, activation_id) is not None:
+        if recorded:
             await store.write_many([Write(act.ACCEPTED, doc, delete=True)])
             done.stale += 1
             continue
-        found = await _action(dispatcher, doc)
         action = found.action if found else None
         same = action is not None and str(action.get("version", "0.0.1")) == doc["version"]
         job = Job(doc["namespace"], action if same and action else _missing(doc),
@@ -110,6 +108,29 @@ async def recover(dispatcher: Dispatcher, reclaim: Reclaim | None = None, *,
     if any(vars(done).values()):
         log.warning("recovered the activations in flight at the last stop: %s", done)
     return done
+
+
+READS_AT_ONCE = 16
+"""Documents whose store reads run at once: a takeover's recovery holds up the registration
+of the dead controller's device (``cluster/takeover.py``), and one read after another took
+about a second for a dozen documents on a loaded store; bounded, so a restart with thousands
+does not flood the store."""
+
+
+async def _read_all(dispatcher: Dispatcher,
+                    docs: list[Doc]) -> list[tuple[bool, Resolved | None]]:
+    """For each accepted document, in order: whether its record exists, and its action (None
+    if it is gone; not looked up when recorded). Read concurrently; the decisions that follow
+    stay in order, one at a time."""
+    limit = asyncio.Semaphore(READS_AT_ONCE)
+
+    async def read(doc: Doc) -> tuple[bool, Resolved | None]:
+        async with limit:
+            if await get_or_none(dispatcher.store, act.COLLECTION, doc["_id"]) is not None:
+                return True, None
+            return False, await _action(dispatcher, doc)
+
+    return list(await asyncio.gather(*(read(doc) for doc in docs)))
 
 
 async def _action(dispatcher: Dispatcher, doc: Mapping[str, Any]) -> Resolved | None:

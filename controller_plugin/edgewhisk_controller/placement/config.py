@@ -48,11 +48,14 @@ class PlacementConfig:
     default_run_ms: float = 100.0  # run time assumed before an action was observed
     run_ewma_alpha: float = 0.2  # weight of the newest observed run time
     queue_when_full: bool = True  # True: memory fits the pool's total (the pool queues)
-    queue_limit: int = 0
-    """With ``queue_when_full``: the runs another controller may leave waiting on a full device
-    it does not hold; placing on a device known full is a decision to queue there, and its claim
-    (``cluster/claims.py``) takes one of these slots instead of memory. 0 (the default): such a
-    claim waits for no one, it conflicts as one made on a stale view does."""
+    queue_limit: int | None = None
+    """With ``queue_when_full``: the runs other controllers may leave waiting on a full device
+    they do not hold; placing on a device known full is a decision to queue there, and its claim
+    (``cluster/claims.py``) takes one of these slots instead of memory. None (the default, JSON
+    ``null``): no bound, as on a device of one's own, whose pool queues whatever it is given (the
+    namespace's concurrency throttle is the only bound), so an invoke has the same outcome
+    through 1 controller or N. 0: such a claim waits for no one, it conflicts as one made on a
+    stale view does (the run is placed again and fails if the device stays full)."""
 
     def weight(self, plugin: str) -> float:
         return float(self.weights.get(plugin, 1.0))
@@ -90,7 +93,8 @@ def config_from(doc: Any) -> PlacementConfig:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"weight of {name} must be a number >= 0, got {value!r}")
         weights[name] = float(value)
-    limit = doc.get("queue_limit", 0)
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
-        raise ConfigError(f"queue_limit must be an integer >= 0, got {limit!r}")
+    limit = doc.get("queue_limit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)
+                              or limit < 0):
+        raise ConfigError(f"queue_limit must be an integer >= 0 or null, got {limit!r}")
     return PlacementConfig(**{**doc, "weights": weights})

@@ -34,6 +34,8 @@ BAD = [
     pytest.param({"weights": {c.PROXIMITY: -1}}, "must be a number >= 0", id="a negative weight"),
     pytest.param({"queue_limit": -1}, "queue_limit must be an integer >= 0", id="a negative queue"),
     pytest.param({"queue_limit": "4"}, "queue_limit must be an integer >= 0", id="a text queue"),
+    pytest.param({"queue_limit": 2.5}, "queue_limit must be an integer >= 0 or null",
+                 id="a fractional queue"),
 ]
 
 
@@ -46,3 +48,10 @@ def test_a_bad_file_is_refused(tmp_path: Path, doc: Any, message: str) -> None:
 def test_defaults_in_code() -> None:
     config = PlacementConfig()
     assert config.queue_when_full and config.weight("Unknown") == 1.0
+    assert config.queue_limit is None  # no bound on waiting runs: as one controller's pool
+
+
+@pytest.mark.parametrize("doc, limit", [({}, None), ({"queue_limit": None}, None),
+                                        ({"queue_limit": 0}, 0), ({"queue_limit": 3}, 3)])
+def test_the_queue_limit_is_read_as_written(tmp_path: Path, doc: Any, limit: int | None) -> None:
+    assert load_config(write(tmp_path, doc)).queue_limit == limit
