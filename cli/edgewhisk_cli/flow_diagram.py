@@ -6,7 +6,8 @@ otherwise rebuild in their head. A box is coloured by where its policies let it 
 a device, a network, anywhere), lists its artifacts in and out and its gates (red); a step
 ``map`` or ``parallel`` runs side by side is drawn as a stack, one run only on some outcomes
 (an ``if`` branch) with a dashed edge. Grey arrows are the control flow, blue arcs the
-artifacts a later step consumes, labelled with their ref.
+artifacts a later step consumes, labelled with their ref (dashed: a candidate for an artifact
+the later step chooses by selector).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def draw(pipeline: Pipeline, path: Path) -> Path:
         end = move.target * (WIDTH + GAP) + WIDTH * 0.3
         ax.add_patch(FancyArrowPatch((start, top), (end, top),
                                      connectionstyle=f"arc3,rad=-{BEND}", arrowstyle="-|>",
-                                     mutation_scale=12, color="#2a6fb0"))
+                                     mutation_scale=12, color="#2a6fb0",
+                                     linestyle="--" if move.selected else "-"))
         ax.text((start + end) / 2, top + (end - start) * BEND / 2 + 0.1, move.ref,
                 ha="center", fontsize=7, color="#2a6fb0")
     rise = max([(m.target - m.source) * (WIDTH + GAP) * BEND / 2 for m in pipeline.moves],
@@ -70,8 +72,9 @@ def draw(pipeline: Pipeline, path: Path) -> Path:
     ax.set_xlim(-0.3, count * (WIDTH + GAP) - GAP + 0.4)
     ax.set_ylim(-0.7, height + rise + 0.5)
     ax.set_axis_off()
-    ax.set_title(f"{pipeline.name}: {count} steps (arrows: control flow; arcs: artifacts)",
-                 fontsize=9)
+    dashed = "; dashed: chosen by selector" if any(m.selected for m in pipeline.moves) else ""
+    ax.set_title(f"{pipeline.name}: {count} steps (arrows: control flow; arcs: artifacts"
+                 f"{dashed})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -8,7 +8,9 @@ Each action step's annotation is its Python file's (``DIR/NAME.py``, imported in
 by :func:`~edgewhisk_cli.action.annotation_of`, the check ``edgewhisk action create`` makes), so
 the diagram shows what deploying those files would declare. An artifact moves from a step to a
 later one when the later step consumes the ref (the template, ``{dataset}/train``) the earlier
-one produces; a model chosen by a selector has no ref and is shown with its selector.
+one produces. A model chosen by a selector has no ref: it is joined to the latest earlier step
+producing an artifact of its kind, as a candidate (``selected``: the selector picks among the
+registry's versions when the step runs, by metadata and metrics a file does not declare).
 """
 
 from __future__ import annotations
@@ -60,11 +62,14 @@ class Step:
 
 @dataclass(frozen=True)
 class Move:
-    """An artifact ``ref`` one step produces and a later one consumes (indexes into steps)."""
+    """An artifact ``ref`` one step produces and a later one consumes (indexes into steps);
+    ``selected``: the later step chooses it by selector (``ref`` is then ``NAME by selector``),
+    so the earlier step's artifact is a candidate, not a certainty."""
 
     ref: str
     source: int
     target: int
+    selected: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,30 +95,45 @@ def load(composition: Path, folders: Sequence[Path],
 
 
 def moves(steps: Sequence[Step]) -> list[Move]:
-    """Each consumed ref joined to the latest earlier step producing the same ref."""
+    """Each consumed ref joined to the latest earlier step producing the same ref; each
+    artifact chosen by selector to the latest earlier step producing one of its kind."""
     found = []
     for target, step in enumerate(steps):
         for entry in step.annotation.get("consumes", []):
-            ref = entry.get("ref")
-            source = next((i for i in range(target - 1, -1, -1) if ref is not None and any(
-                p.get("ref") == ref for p in steps[i].annotation.get("produces", []))), None)
+            source = next((i for i in range(target - 1, -1, -1) if any(
+                _feeds(p, entry) for p in steps[i].annotation.get("produces", []))), None)
             if source is not None:
-                found.append(Move(str(ref), source, target))
+                ref = entry.get("ref")
+                found.append(Move(str(ref) if ref is not None else _selected(entry), source,
+                                  target, ref is None))
     return found
+
+
+def _feeds(produced: Mapping[str, Any], consumed: Mapping[str, Any]) -> bool:
+    """Whether ``produced`` is what ``consumed`` reads: the same ref, or, for an artifact
+    chosen by selector, the same kind."""
+    if consumed.get("ref") is not None:
+        return bool(produced.get("ref") == consumed["ref"])
+    return consumed.get("selector") is not None and produced.get("kind") == consumed.get("kind")
+
+
+def _selected(entry: Mapping[str, Any]) -> str:
+    return f"{entry.get('name')} by selector"
 
 
 def text(pipeline: Pipeline) -> str:
     """The pipeline as lines: each step, where it may run, what it consumes (and from which
     step), produces and gates."""
     lines = [f"{pipeline.name}: {len(pipeline.steps)} steps"]
-    origin: dict[tuple[int, str | None], str] = {
-        (m.target, m.ref): pipeline.steps[m.source].action for m in pipeline.moves}
+    origin = {(m.target, m.ref): pipeline.steps[m.source].action
+              + (" (if it matches)" if m.selected else "") for m in pipeline.moves}
     for i, step in enumerate(pipeline.steps):
         how = [] if step.runs == "once" else [f"{step.runs}: in parallel"]
         how += ["on some outcomes"] if step.conditional else []
         lines.append(f"{i + 1}. {step.action}" + (f" ({', '.join(how)})" if how else ""))
         lines.append(f"     runs on   {step.where()}")
-        refs = [entry.get("ref") for entry in step.annotation.get("consumes", [])]
+        refs = [entry.get("ref") or _selected(entry)
+                for entry in step.annotation.get("consumes", [])]
         consumed = [label + (f" <- {origin[(i, ref)]}" if (i, ref) in origin else "")
                     for label, ref in zip(step.consumes(), refs, strict=True)]
         for title, items in (("consumes", consumed), ("produces", step.produces()),

@@ -21,6 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            description="Serve the OpenWhisk action runtime contract.")
     serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    serve.add_argument("--listen-fd", type=int, default=None, metavar="FD",
+                       help="serve the listening TCP socket inherited as file descriptor FD "
+                            "instead of binding --host/--port (a process backend binds it, so "
+                            "no other process can take the port first)")
     serve.add_argument("--artifacts", type=Path, default=None,
                        help="artifact folder of the filesystem resolver and sink "
                             "(default $EDGEWHISK_ARTIFACTS, else ./artifacts)")
@@ -54,7 +58,8 @@ def serve(args: argparse.Namespace) -> int:
     from edgewhisk_runtime.server import Config
     from edgewhisk_runtime.server import serve as serve_forever
 
-    config = Config(host=args.host, port=args.port, artifacts=args.artifacts,
+    config = Config(host=args.host, port=args.port, listen_fd=args.listen_fd,
+                    artifacts=args.artifacts,
                     workdir=args.workdir, max_zip_bytes=args.max_zip_bytes,
                     max_zip_entries=args.max_zip_entries,
                     lifeline_stdin=args.lifeline_stdin)

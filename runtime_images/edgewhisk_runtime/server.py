@@ -35,6 +35,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ STALE_DEADLINE_S = 3600.0
 class Config:
     host: str = "0.0.0.0"
     port: int = 8080
+    listen_fd: int | None = None  # an inherited listening socket, served instead of host:port
     artifacts: Path | None = None
     workdir: Path | None = None
     max_zip_bytes: int = archive.DEFAULT_MAX_BYTES
@@ -271,9 +273,13 @@ async def serve(config: Config) -> None:
     """Serve until SIGTERM/SIGINT; stdout stays reserved for action output and sentinels."""
     runner = web.AppRunner(build_app(config), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
+    site: web.BaseSite
+    if config.listen_fd is None:
+        site = web.TCPSite(runner, config.host, config.port)
+    else:
+        site = web.SockSite(runner, socket.socket(fileno=config.listen_fd))
     await site.start()
-    if sys.stderr.isatty():
+    if sys.stderr.isatty() and config.listen_fd is None:
         logs.stderr(f"edgewhisk runtime listening on http://{config.host}:{config.port}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

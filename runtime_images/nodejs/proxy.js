@@ -3,7 +3,7 @@
 /**
  * edgewhisk's OpenWhisk action proxy for `nodejs:default` actions: POST /init and POST /run.
  *
- *   node proxy.js [--port PORT] [--host HOST] [--workdir DIR] [--lifeline-stdin]
+ *   node proxy.js [--port PORT] [--host HOST] [--listen-fd FD] [--workdir DIR] [--lifeline-stdin]
  *                 [--max-zip-bytes N] [--max-zip-entries N]
  *
  * PORT defaults to $__OW_PORT, else 8080; HOST to 127.0.0.1 (a container passes 0.0.0.0).
@@ -28,7 +28,8 @@ const MAX_BODY_BYTES = 256 * 1024 * 1024
 const KEEP_ALIVE_MS = 120 * 1000
 
 function usage (message) {
-  logs.stderr(`${message}\nusage: node proxy.js [--port PORT] [--host HOST] [--workdir DIR] ` +
+  logs.stderr(`${message}\nusage: node proxy.js [--port PORT] [--host HOST] [--listen-fd FD] ` +
+    '[--workdir DIR] ' +
     '[--max-zip-bytes N] [--max-zip-entries N]')
   process.exit(2)
 }
@@ -56,6 +57,7 @@ function parseArgs (argv) {
     if (value === undefined) usage(`${flag} needs a value`)
     if (flag === '--port') options.port = integer(value, flag)
     else if (flag === '--host') options.host = value
+    else if (flag === '--listen-fd') options.listenFd = integer(value, flag)
     else if (flag === '--workdir') options.workdir = value
     else if (flag === '--max-zip-bytes') options.maxZipBytes = integer(value, flag)
     else if (flag === '--max-zip-entries') options.maxZipEntries = integer(value, flag)
@@ -125,8 +127,13 @@ function serve (options) {
       error.message)
     service.close().finally(() => process.exit(1))
   })
-  server.listen(options.port, options.host, () => {
-    if (require('tty').isatty(2)) {
+  // --listen-fd: serve a socket the owner bound and passed down (its port was never free for
+  // another process to take between choosing it and listening on it).
+  const where = options.listenFd === undefined
+    ? [options.port, options.host]
+    : [{ fd: options.listenFd }]
+  server.listen(...where, () => {
+    if (require('tty').isatty(2) && options.listenFd === undefined) {
       logs.stderr(`edgewhisk node runtime listening on http://${options.host}:${options.port}`)
     }
   })

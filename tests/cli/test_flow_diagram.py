@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from controller.api.harness import composer
 from edgewhisk_cli.flow_diagram import kind
-from edgewhisk_cli.flow_graph import Pipeline, Step, moves
+from edgewhisk_cli.flow_graph import Pipeline, Step, moves, text
 from edgewhisk_cli.main import main
 from edgewhisk_devkit import edgewhisk_command
 
@@ -78,10 +78,10 @@ def test_the_json_form_lists_the_steps_and_the_artifact_moves(
         ("prepare", "once", False), ("train", "once", False), ("validate", "once", False),
         ("push", "once", True), ("serve", "once", True)]
     assert found["moves"] == [
-        {"ref": "{dataset}/train", "source": 0, "target": 1},
-        {"ref": "{dataset}/candidate-{trial}", "source": 1, "target": 2},
-        {"ref": "{dataset}/test", "source": 0, "target": 2},
-        {"ref": "{dataset}/model", "source": 2, "target": 4}]
+        {"ref": "{dataset}/train", "source": 0, "target": 1, "selected": False},
+        {"ref": "{dataset}/candidate-{trial}", "source": 1, "target": 2, "selected": False},
+        {"ref": "{dataset}/test", "source": 0, "target": 2, "selected": False},
+        {"ref": "{dataset}/model", "source": 2, "target": 4, "selected": False}]
 
 
 @pytest.mark.mxnet  # the personal assistant's and field technician's files import MXNet
@@ -111,6 +111,9 @@ def test_each_pipeline_says_where_its_steps_run(
              for s in found["steps"]]
     assert [(s.action, s.where(), s.runs) for s in steps] == expected
     assert (tmp_path / "d.png").read_bytes()[:8] == PNG
+    if flow == "hierarchical":  # refine's base model, chosen by selector, may be train_base's
+        assert {"ref": "base by selector", "source": 0, "target": 2,
+                "selected": True} in found["moves"]
 
 
 def _step(action: str, policies: list[dict[str, object]], consumes: tuple[str, ...] = (),
@@ -125,6 +128,20 @@ def test_an_artifact_comes_from_the_latest_earlier_step_that_produces_its_ref() 
     steps = [_step("a", [], produces=("x",)), _step("b", [], consumes=("x",), produces=("x",)),
              _step("c", [], consumes=("x", "y")), _step("d", [], produces=("y",))]
     assert [(m.ref, m.source, m.target) for m in moves(steps)] == [("x", 0, 1), ("x", 1, 2)]
+
+
+def test_a_model_chosen_by_selector_is_joined_to_the_latest_earlier_model_as_a_candidate() -> None:
+    base = {"kind": "model", "name": "base", "selector": {"type": "classifier"}}
+    steps = [_step("train", [], produces=("d",)),
+             Step("fit", "once", False, {"produces": [{"kind": "model", "ref": "m"}]}),
+             _step("clean", [], produces=("e",)),
+             Step("refine", "once", False, {"consumes": [base]}),
+             Step("first", "once", False, {"consumes": [{**base, "kind": "data"}]})]
+    found = moves(steps)
+    assert [(m.ref, m.source, m.target, m.selected) for m in found] == [
+        ("base by selector", 1, 3, True),  # fit's model, not clean's later data
+        ("base by selector", 2, 4, True)]  # a data selector: the latest data, clean's
+    assert "<- fit (if it matches)" in text(Pipeline("p", steps, found))
 
 
 @pytest.mark.parametrize(("policies", "colour"), [

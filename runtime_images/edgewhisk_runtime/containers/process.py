@@ -34,13 +34,13 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 from edgewhisk_runtime import workdirs
-from edgewhisk_runtime.containers import ports
 from edgewhisk_runtime.containers.exceptions import (
     ContainerStartError,
     NamespaceRefused,
@@ -56,7 +56,8 @@ log = logging.getLogger("edgewhisk_runtime.containers")
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 30.0
-START_ATTEMPTS = 3  # a free port can be taken between choosing it and binding it
+START_ATTEMPTS = 3  # a proxy that dies while it starts (a memory limit hit at import) is retried
+LISTEN_BACKLOG = 128  # aiohttp's own default
 READ_CHUNK = 64 * 1024
 NODE_PROXY = Path(__file__).resolve().parents[2] / "nodejs" / "proxy.js"
 DEFAULT_NPROC = 512
@@ -69,10 +70,14 @@ NO_SANDBOX = "the sandbox is turned off"
 class ProcessContainer(ProxyContainer):
     """One proxy child process with its stdout/stderr read as asyncio pipes."""
 
-    def __init__(self, kind: str, process: asyncio.subprocess.Process, port: int,
+    def __init__(self, kind: str, process: asyncio.subprocess.Process, listener: socket.socket,
                  workdir: Path, concurrency: int, exchange: Exchange) -> None:
+        port = listener.getsockname()[1]
         super().__init__(f"process-{process.pid}", kind, HOST, port, concurrency)
         self.pid = process.pid
+        # Our copy of the proxy's socket stays open until destroy: even after the proxy died,
+        # its port is not free for another process's proxy to answer our requests.
+        self._listener = listener
         self.workdir = workdir
         self.exchange = exchange
         self._process = process
@@ -108,7 +113,7 @@ class ProcessContainer(ProxyContainer):
         if self._process.stdin is not None:
             self._process.stdin.close()  # the lifeline: nothing reads it any more
         shutil.rmtree(self.workdir, ignore_errors=True)
-        ports.release(self.port)
+        self._listener.close()
 
 
 def _children(pid: int) -> list[int]:
@@ -200,16 +205,16 @@ class ProcessBackend(ContainerBackend):
                         "this process's user and can read what it can read, so this invoker "
                         "serves one namespace only", self.unsandboxed)
 
-    def _command(self, kind: str, port: int, workdir: Path, namespace: str) -> list[str]:
+    def _command(self, kind: str, fd: int, workdir: Path, namespace: str) -> list[str]:
         if kind == PYTHON:
-            args = [self.python, "-m", "edgewhisk_runtime", "serve", "--host", HOST,
-                    "--port", str(port), "--workdir", str(workdir), "--lifeline-stdin"]
+            args = [self.python, "-m", "edgewhisk_runtime", "serve", "--listen-fd", str(fd),
+                    "--workdir", str(workdir), "--lifeline-stdin"]
             artifacts = self._artifacts(namespace)
             if artifacts is not None:
                 args += ["--artifacts", str(artifacts)]
             return args
         assert self.node is not None
-        return [self.node, str(self.node_proxy), "--host", HOST, "--port", str(port),
+        return [self.node, str(self.node_proxy), "--listen-fd", str(fd),
                 "--workdir", str(workdir), "--lifeline-stdin"]
 
     def _artifacts(self, namespace: str) -> Path | None:
@@ -255,20 +260,21 @@ class ProcessBackend(ContainerBackend):
         for _ in range(START_ATTEMPTS):
             workdir = workdirs.make(workdirs.CONTAINER, self.workroot)
             exchange = Exchange(workdir)
-            port = ports.hold(HOST)
-            command, env = self._wrap(self._command(spec.kind, port, workdir, spec.namespace),
+            listener = _listener()
+            fd = listener.fileno()
+            command, env = self._wrap(self._command(spec.kind, fd, workdir, spec.namespace),
                                       spec, workdir, exchange)
             try:
                 process = await asyncio.create_subprocess_exec(
                     *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.PIPE, env=env, cwd=workdir,
-                    start_new_session=True)
+                    start_new_session=True, pass_fds=(fd,))
             except OSError as exc:
                 shutil.rmtree(workdir, ignore_errors=True)
-                ports.release(port)
+                listener.close()
                 raise ContainerStartError(f"cannot start the {spec.kind} proxy: {exc}") from exc
-            container = ProcessContainer(spec.kind, process, port, workdir, spec.concurrency,
-                                         exchange)
+            container = ProcessContainer(spec.kind, process, listener, workdir,
+                                         spec.concurrency, exchange)
             try:
                 await container.wait_ready(READY_TIMEOUT_S, container.is_alive)
                 return container
@@ -279,6 +285,27 @@ class ProcessBackend(ContainerBackend):
                 await container.destroy()
                 raise
         raise ContainerStartError(f"the {spec.kind} proxy did not start: {failure}")
+
+
+def _listener() -> socket.socket:
+    """A listening socket on a port the OS chose, for one proxy to serve (``--listen-fd``).
+
+    Why bound here and passed down rather than a free port named on the command line: between
+    choosing a free port and the proxy binding it, another process (an agent and a controller on
+    one machine, two test runs) could choose it too, and then one proxy's readiness probe and
+    ``/init`` reached the other's. A socket bound before the proxy starts has no such moment
+    (what systemd's socket activation does); connections made before the proxy serves wait in
+    its backlog.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do
+    try:
+        listener.bind((HOST, 0))
+        listener.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        listener.close()
+        raise ContainerStartError(f"cannot bind a port for the proxy on {HOST}: {exc}") from exc
+    return listener
 
 
 def _node_dirs(node: str, node_proxy: Path) -> list[Path]:
