@@ -1,0 +1,90 @@
+"""The SQLite store's group-commit batches written on the event loop's thread
+(``SQLiteStore.write_many_soon``, ``stores/sqlite.py``).
+
+Why their own tests: a batch goes through a connection of the loop's own, without a busy
+timeout and without checkpoints, and hands over to the worker thread whatever it cannot do at
+once. The contract suite covers what a batch answers; these check that a batch waiting for
+another writer's lock still lands (on the worker), that the loop's thread is what writes once
+the tables exist, and that the worker's checkpoints keep the WAL from growing without end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from edgewhisk_controller.stores import Write
+from edgewhisk_controller.stores.sqlite import CHECKPOINT_EVERY, SQLiteStore
+
+
+async def _soon(store: SQLiteStore, writes: list[Write]) -> Any:
+    delivered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    store.write_many_soon(writes, delivered.set_result)
+    return await delivered
+
+
+def test_a_batch_runs_on_the_loops_thread_once_its_tables_exist(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    async def scenario() -> None:
+        store = SQLiteStore(tmp_path / "store.sqlite3")
+        original = store._write_many  # noqa: SLF001  (the worker's batch)
+
+        def on_worker(writes: Any) -> Any:
+            seen.append(threading.current_thread().name)
+            return original(writes)
+
+        monkeypatch.setattr(store, "_write_many", on_worker)
+        try:
+            for n in range(3):
+                outcome = await _soon(store, [Write("docs", {"_id": f"d{n}"})])
+                assert isinstance(outcome[0], str), outcome
+            assert await store.count("docs") == 3
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+    assert len(seen) == 1 and seen[0].startswith("edgewhisk-sqlite")  # the first: no table
+
+
+def test_a_batch_while_another_writer_holds_the_lock_lands_after_it(tmp_path: Path) -> None:
+    async def scenario() -> Any:
+        store = SQLiteStore(tmp_path / "store.sqlite3")
+        try:
+            await _soon(store, [Write("docs", {"_id": "first"})])  # file and table made
+            other = sqlite3.connect(tmp_path / "store.sqlite3", isolation_level=None,
+                                    check_same_thread=False)
+            other.execute("BEGIN IMMEDIATE")  # another process's write in progress
+            asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+            outcome = await _soon(store, [Write("docs", {"_id": "second"})])
+            other.close()
+            return outcome, await store.count("docs")
+        finally:
+            await store.close()
+
+    outcome, count = asyncio.run(scenario())
+    assert isinstance(outcome, list) and isinstance(outcome[0], str) and count == 2
+
+
+def test_the_worker_checkpoints_so_the_wal_does_not_grow_without_end(tmp_path: Path) -> None:
+    commits = 6 * CHECKPOINT_EVERY + 10
+
+    async def scenario() -> int:
+        store = SQLiteStore(tmp_path / "store.sqlite3")
+        try:
+            for n in range(commits):
+                await _soon(store, [Write("docs", {"_id": f"d{n}", "pad": "x" * 2000})])
+            await store.count("docs")  # the worker is done with the checkpoints it was given
+            return (tmp_path / "store.sqlite3-wal").stat().st_size  # (closing removes it)
+        finally:
+            await store.close()
+
+    wal = asyncio.run(scenario())
+    pages = sqlite3.connect(tmp_path / "store.sqlite3").execute("PRAGMA page_size").fetchone()[0]
+    # every commit appends at least one page; without checkpoints the WAL would hold them all
+    assert wal < commits * pages
