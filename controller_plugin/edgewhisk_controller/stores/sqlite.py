@@ -13,9 +13,9 @@ Why it is shaped this way:
   through a connection of their own with no busy timeout: the hand-off to the worker and back
   cost about 70 us of CPU per commit (thread wake-ups, measured), twice the commit itself
   (``edgewhisk bench controller``'s floor; ``docs/hotpath.md``, fifth round). A batch that
-  cannot go at once (a table not made yet, the database busy, any error) goes to the worker
-  as before. That connection makes no checkpoints (they would stall the loop): the worker
-  makes one every ``CHECKPOINT_EVERY`` of its commits.
+  is large (``WRITE_HERE_MAX``) or cannot go at once (a table not made yet, the database
+  busy, any error) goes to the worker as before. That connection makes no checkpoints (they
+  would stall the loop): the worker makes one every ``CHECKPOINT_EVERY`` of its commits.
 - WAL journal plus a busy timeout let several processes share the file; every write is a
   ``BEGIN IMMEDIATE`` transaction that checks the revision and writes in one step, so the
   revision check cannot race with another writer (no lost update across processes either).
@@ -269,8 +269,9 @@ class SQLiteStore(Store):
 
     def _write_here(self, writes: builtins.list[Checked]) -> builtins.list[WriteResult] | None:
         """``_write_many`` on the loop's thread (see the module docstring); None: the worker
-        must (a table it has not made yet, the database busy, any error: it says why)."""
-        if not all(coll in self._tables for coll, *_ in writes):
+        must (a large batch, a table it has not made yet, the database busy, any error: it
+        says why)."""
+        if len(writes) > WRITE_HERE_MAX or not all(coll in self._tables for coll, *_ in writes):
             return None
         try:
             if self._writer is None:
@@ -332,6 +333,11 @@ class SQLiteStore(Store):
         sql = f"SELECT count(*) FROM {table} WHERE {' AND '.join(where) or '1'}"
         return int(self._connection().execute(sql, params).fetchone()[0])
 
+
+WRITE_HERE_MAX = 8
+"""The largest batch written on the loop's thread. Why a bound: a larger one (many clients at
+once) would hold the loop for its whole transaction, and on the worker it runs beside the
+loop on another core, its hand-off shared by its writes."""
 
 CHECKPOINT_WAIT_MS = 200
 """How long a checkpoint waits for readers and writers before it gives up (until the next)."""

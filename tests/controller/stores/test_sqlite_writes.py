@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from edgewhisk_controller.stores import Write
-from edgewhisk_controller.stores.sqlite import CHECKPOINT_EVERY, SQLiteStore
+from edgewhisk_controller.stores.sqlite import CHECKPOINT_EVERY, WRITE_HERE_MAX, SQLiteStore
 
 
 async def _soon(store: SQLiteStore, writes: list[Write]) -> Any:
@@ -27,7 +27,7 @@ async def _soon(store: SQLiteStore, writes: list[Write]) -> Any:
     return await delivered
 
 
-def test_a_batch_runs_on_the_loops_thread_once_its_tables_exist(
+def test_a_small_batch_runs_on_the_loops_thread_once_its_tables_exist(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
 
@@ -44,12 +44,19 @@ def test_a_batch_runs_on_the_loops_thread_once_its_tables_exist(
             for n in range(3):
                 outcome = await _soon(store, [Write("docs", {"_id": f"d{n}"})])
                 assert isinstance(outcome[0], str), outcome
-            assert await store.count("docs") == 3
+            outcome = await _soon(store, _large())
+            assert all(isinstance(rev, str) for rev in outcome), outcome
+            assert await store.count("docs") == 3 + len(outcome)
         finally:
             await store.close()
 
     asyncio.run(scenario())
-    assert len(seen) == 1 and seen[0].startswith("edgewhisk-sqlite")  # the first: no table
+    assert len(seen) == 2 and all(name.startswith("edgewhisk-sqlite") for name in seen)
+    # ^ the first (no table yet) and the large one
+
+
+def _large() -> list[Write]:
+    return [Write("docs", {"_id": f"big{n}"}) for n in range(WRITE_HERE_MAX + 1)]
 
 
 def test_a_batch_while_another_writer_holds_the_lock_lands_after_it(tmp_path: Path) -> None:
