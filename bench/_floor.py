@@ -149,17 +149,17 @@ def durable_write(folder: Path, record: str) -> Iterator[Callable[[int], float]]
 def bare_server() -> Iterator[tuple[str, int]]:
     """A bare aiohttp server in a child process (``serve`` below); yields its URL and pid.
     Stopped by its pid when done."""
-    process = subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline() or "0")
-        if not port:
-            raise RuntimeError("the bare aiohttp server did not start")
-        yield f"http://127.0.0.1:{port}/invoke", process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True) as process:  # closes the pipes
+        try:
+            assert process.stdout is not None
+            port = int(process.stdout.readline() or "0")
+            if not port:
+                raise RuntimeError("the bare aiohttp server did not start")
+            yield f"http://127.0.0.1:{port}/invoke", process.pid
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 async def serve() -> None:
