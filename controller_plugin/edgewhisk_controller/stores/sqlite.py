@@ -13,9 +13,11 @@ Why it is shaped this way:
   through a connection of their own with no busy timeout: the hand-off to the worker and back
   cost about 70 us of CPU per commit (thread wake-ups, measured), twice the commit itself
   (``edgewhisk bench controller``'s floor; ``docs/hotpath.md``, fifth round). A batch that
-  is large (``WRITE_HERE_MAX``) or cannot go at once (a table not made yet, the database
-  busy, any error) goes to the worker as before. That connection makes no checkpoints (they
-  would stall the loop): the worker makes one every ``CHECKPOINT_EVERY`` of its commits.
+  is large (``WRITE_HERE_MAX``) or cannot take the write lock at once (a table not made yet,
+  the database busy) goes to the worker as before; an error once the lock is held is the
+  batch's store error, as on the worker (never written twice). That connection makes no
+  checkpoints (they would stall the loop): the worker makes one every ``CHECKPOINT_EVERY``
+  of its commits.
 - WAL journal plus a busy timeout let several processes share the file; every write is a
   ``BEGIN IMMEDIATE`` transaction that checks the revision and writes in one step, so the
   revision check cannot race with another writer (no lost update across processes either).
@@ -45,7 +47,6 @@ from typing import Any, TypeVar
 
 from .exceptions import NotFound, StoreError, StoreUnavailable
 from .interface import (
-    PREFIX_END,
     Deliver,
     Doc,
     Scalar,
@@ -57,7 +58,7 @@ from .interface import (
     encode_doc,
     encode_write,
 )
-from .sqlite_rows import Checked, apply, delete_row, put_row, transaction
+from .sqlite_rows import Checked, apply, delete_row, put_row, selection, transaction
 from .sqlite_schema import column_value, index_name, migrate, sort_key, table_sql
 
 T = TypeVar("T")
@@ -111,8 +112,9 @@ class SQLiteStore(Store):
         return await self._call(self._write_many, checked)
 
     def write_many_soon(self, writes: Sequence[Write], deliver: Deliver) -> None:
-        """``write_many`` on the worker thread, whose last step hands the results (or the
-        store error) to ``deliver`` on the loop: no task, no future per commit."""
+        """``write_many`` on the loop's thread when it can go at once (``_write_here``), else
+        on the worker thread, whose last step hands the results (or the store error) to
+        ``deliver`` on the loop: no task, no future per commit."""
         loop = asyncio.get_running_loop()
         try:
             checked = [(write.coll, *encode_write(write), column_value(write.doc))
@@ -267,26 +269,52 @@ class SQLiteStore(Store):
             self._table(coll)
         return self._write(lambda conn: apply(conn, writes))
 
-    def _write_here(self, writes: builtins.list[Checked]) -> builtins.list[WriteResult] | None:
-        """``_write_many`` on the loop's thread (see the module docstring); None: the worker
-        must (a large batch, a table it has not made yet, the database busy, any error: it
-        says why)."""
+    def _write_here(
+        self, writes: builtins.list[Checked]
+    ) -> builtins.list[WriteResult] | Exception | None:
+        """``_write_many`` on the loop's thread (see the module docstring): its results, or
+        the store error it met once it held the write lock (as the worker would say it);
+        None: the worker must (a large batch, a table it has not made yet, the database
+        busy or unopenable: it waits for the lock, or says why)."""
         if len(writes) > WRITE_HERE_MAX or not all(coll in self._tables for coll, *_ in writes):
             return None
         try:
-            if self._writer is None:
-                self._writer = sqlite3.connect(self.path, timeout=0, isolation_level=None,
-                                               check_same_thread=False)
-                self._writer.execute(f"PRAGMA synchronous={self._synchronous}")
-                self._writer.execute("PRAGMA wal_autocheckpoint=0")  # the worker's (below)
-            results = transaction(self._writer, lambda conn: apply(conn, writes))
+            conn = self._writer or self._open_writer()
+            conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error:
             return None
+        try:
+            results = apply(conn, writes)
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            self._drop_writer()  # closing it rolls back whatever the transaction holds
+            if isinstance(exc, sqlite3.Error | OSError):
+                return _store_error(self, exc)
+            raise
         self._written_here += 1
         if self._written_here % CHECKPOINT_EVERY == 0:
             with contextlib.suppress(RuntimeError):  # closed meanwhile: no checkpoint
                 self._executor.submit(self._checkpoint)
         return results
+
+    def _open_writer(self) -> sqlite3.Connection:
+        """The loop's own connection: no busy timeout, no checkpoints (the worker's)."""
+        conn = sqlite3.connect(self.path, timeout=0, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+        except BaseException:
+            conn.close()
+            raise
+        self._writer = conn
+        return conn
+
+    def _drop_writer(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.close()
+            self._writer = None
 
     def _checkpoint(self) -> None:
         """Copy the WAL's commits into the database and let the next write start the WAL
@@ -313,7 +341,7 @@ class SQLiteStore(Store):
         skip: int,
     ) -> builtins.list[Doc]:
         table = self._table(coll)
-        where, params = _where(prefix, filters)
+        where, params = selection(prefix, filters)
         direction = "DESC" if descending else "ASC"
         order = f"id {direction}"
         if sort is not None:
@@ -329,7 +357,7 @@ class SQLiteStore(Store):
 
     def _count(self, coll: str, prefix: str | None, filters: dict[str, Scalar]) -> int:
         table = self._table(coll)
-        where, params = _where(prefix, filters)
+        where, params = selection(prefix, filters)
         sql = f"SELECT count(*) FROM {table} WHERE {' AND '.join(where) or '1'}"
         return int(self._connection().execute(sql, params).fetchone()[0])
 
@@ -358,27 +386,3 @@ def _store_error(store: SQLiteStore, exc: Exception) -> Exception:
         return exc  # a Conflict or NotFound of a single write, a bug: as it is
     error.__cause__ = exc
     return error
-
-
-def _where(prefix: str | None, filters: dict[str, Scalar]) -> tuple[list[str], list[Any]]:
-    """SQL conditions for a selection; field names were checked, values are bound."""
-    where: list[str] = []
-    params: list[Any] = []
-    if prefix:
-        where.append("id >= ? AND id < ?")
-        params += [prefix, prefix + PREFIX_END]
-    for field, value in filters.items():
-        path = f"'$.{field}'"
-        if value is None or isinstance(value, bool):
-            where.append(f"json_type(body, {path}) = ?")
-            params.append(json.dumps(value))  # 'null', 'true', 'false'
-        elif isinstance(value, str):
-            where.append(f"json_type(body, {path}) = 'text' AND json_extract(body, {path}) = ?")
-            params.append(value)
-        else:
-            where.append(
-                f"json_type(body, {path}) IN ('integer', 'real') "
-                f"AND json_extract(body, {path}) = ?"
-            )
-            params.append(value)
-    return where, params

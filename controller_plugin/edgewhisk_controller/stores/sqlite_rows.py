@@ -1,18 +1,19 @@
-"""The SQL of a write, shared by the SQLite store's two writing connections (``sqlite.py``):
-the worker thread's and the event loop's (group-commit batches). Why a module of its own: both
-run the same transaction and the same revision check, stated once.
+"""The SQL of the SQLite store's writes and selections (``sqlite.py``). The writes are shared
+by its two writing connections, the worker thread's and the event loop's (group-commit
+batches): both run the same transaction and the same revision check, stated once here.
 """
 
 from __future__ import annotations
 
 import builtins
 import hashlib
+import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .exceptions import Conflict, NotFound
-from .interface import WriteResult
+from .interface import PREFIX_END, Scalar, WriteResult
 from .sqlite_schema import COLUMN
 
 T = TypeVar("T")
@@ -76,3 +77,27 @@ def delete_row(conn: sqlite3.Connection, table: str, coll: str, id: str, rev: st
     if row[0] != rev:
         raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
     conn.execute(f"DELETE FROM {table} WHERE id = ?", (id,))
+
+
+def selection(prefix: str | None, filters: dict[str, Scalar]) -> tuple[list[str], list[Any]]:
+    """SQL conditions for a selection; field names were checked, values are bound."""
+    where: list[str] = []
+    params: list[Any] = []
+    if prefix:
+        where.append("id >= ? AND id < ?")
+        params += [prefix, prefix + PREFIX_END]
+    for field, value in filters.items():
+        path = f"'$.{field}'"
+        if value is None or isinstance(value, bool):
+            where.append(f"json_type(body, {path}) = ?")
+            params.append(json.dumps(value))  # 'null', 'true', 'false'
+        elif isinstance(value, str):
+            where.append(f"json_type(body, {path}) = 'text' AND json_extract(body, {path}) = ?")
+            params.append(value)
+        else:
+            where.append(
+                f"json_type(body, {path}) IN ('integer', 'real') "
+                f"AND json_extract(body, {path}) = ?"
+            )
+            params.append(value)
+    return where, params

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from edgewhisk_controller.stores import Write
+from edgewhisk_controller.stores import StoreError, Write
 from edgewhisk_controller.stores.sqlite import CHECKPOINT_EVERY, WRITE_HERE_MAX, SQLiteStore
 
 
@@ -95,3 +95,27 @@ def test_the_worker_checkpoints_so_the_wal_does_not_grow_without_end(tmp_path: P
     pages = sqlite3.connect(tmp_path / "store.sqlite3").execute("PRAGMA page_size").fetchone()[0]
     # every commit appends at least one page; without checkpoints the WAL would hold them all
     assert wal < commits * pages
+
+
+def test_an_error_once_the_lock_is_held_is_the_batchs_store_error(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    """Its table gone under it (another process's doing): the batch gets the error, with the
+    backend's as its cause, and is not handed to the worker to be tried a second time."""
+    calls: list[object] = []
+
+    async def scenario() -> Any:
+        store = SQLiteStore(tmp_path / "store.sqlite3")
+        try:
+            await _soon(store, [Write("docs", {"_id": "first"})])  # file and table made
+            monkeypatch.setattr(store, "_write_many", calls.append)
+            other = sqlite3.connect(tmp_path / "store.sqlite3", isolation_level=None)
+            other.execute('DROP TABLE "c_docs"')
+            other.close()
+            return await _soon(store, [Write("docs", {"_id": "second"})])
+        finally:
+            await store.close()
+
+    outcome = asyncio.run(scenario())
+    assert isinstance(outcome, StoreError) and isinstance(outcome.__cause__, sqlite3.Error)
+    assert calls == []
