@@ -42,6 +42,12 @@ on asyncio's own event loop (``--loop asyncio``; the default is uvloop) and, wit
 take the same blocking invokes in the same chunks; the last table prints p50/p99, CPU per
 invoke and the ratios this checkout / the other.
 
+The floor (``_floor.py``): what no controller on this stack can avoid per blocking invoke,
+each part measured bare in the same run (a bare aiohttp server's JSON exchange, a ``/run``
+through the project's proxy client, a record's durable SQLite insert), alternating with the
+controller's own blocking invokes; the last table prints each part's CPU per call, their sum,
+the controller's CPU per invoke and the ratio controller / floor.
+
 Prints a table (stdout; progress on stderr) and writes bench/out/controller.png.
 
     python bench/controller.py [--calls 2000] [--clients 1,4,16] [--chunks 40] [--pairs 1]
@@ -55,6 +61,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import statistics
@@ -66,7 +73,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import _hooks as hooks  # bench/ is on sys.path (see _report.py)
+import _floor as floors  # bench/ is on sys.path (see _report.py)
+import _hooks as hooks
 import _versions as versions
 import aiohttp
 from _paired import Chunk, cost
@@ -192,8 +200,7 @@ def bench(controller: Controller, behind: Controller, plain: Controller, levels:
 
     The timed invokes go through aiohttp as the direct /run calls do (the same client code on
     both sides of the ratio); their URL and key are the REST client's."""
-    user, _, key = controller.auth.partition(":")
-    auth = {"Authorization": aiohttp.encode_basic_auth(user, key)}
+    auth = _authorization(controller)
     compared = []
     with controller.client() as rest, behind.client() as other, plain.client() as unobserved:
         for client in (rest, other, unobserved):
@@ -258,6 +265,41 @@ def bench(controller: Controller, behind: Controller, plain: Controller, levels:
                                   if i in durations]
             compared.append(durability)
     return compared
+
+
+def _authorization(controller: Controller) -> dict[str, str]:
+    """The Authorization header of ``controller``'s key, built once per side."""
+    user, _, key = controller.auth.partition(":")
+    return {"Authorization": aiohttp.encode_basic_auth(user, key)}
+
+
+def floor(controller: Controller, calls: int, chunks: int, folder: Path) -> floors.Floor:
+    """The floor's parts (``_floor.py``) and ``controller``'s blocking invokes of the no-op,
+    ``calls`` each, in alternating chunks; the durable write's row is one of its records."""
+    auth = _authorization(controller)
+    with controller.client() as rest:
+        newest = rest.activations.list(limit=1)[0]["activationId"]
+        record = json.dumps(rest.activations.get(newest))
+        invoke = rest.url("actions/noop?blocking=true&result=true")
+    with LocalRuntime() as runtime, floors.bare_server() as (url, pid), \
+            floors.durable_write(folder, record) as write:
+        status, body = runtime.init({"code": NOOP})
+        assert status == 200, body
+        bare, api = Side([url], {}, auth, pid=pid), Side([invoke], {}, auth, pid=controller.pid)
+        for side in (bare, api):
+            asyncio.run(drive(side, WARMUP_PER_CLIENT))
+        parts = {floors.CLIENT: lambda n: _charged(bare, n),
+                 floors.PROXY: floors.proxy_exchange(runtime.url, RUN_BODY),
+                 floors.WRITE: write}
+        print("the floor: its parts and the controller, alternating", file=sys.stderr)
+        return floors.measure(parts, lambda n: _charged(api, n), calls, chunks)
+
+
+def _charged(side: Side, n: int) -> float:
+    """``n`` calls of ``side``: the CPU seconds they cost its process."""
+    before = side.cpu_s
+    asyncio.run(drive(side, n))
+    return side.cpu_s - before
 
 
 UNOBSERVED = "unobserved blocking"
@@ -454,10 +496,12 @@ def main(argv: list[str] | None = None) -> int:
                     data / "ref", "--no-sandbox", *UNLIMITED, env=versions.environment(root),
                     log=data / "ref.log"))
             pairs = _pairs(stack, data, args.pairs)
-            compared = _run(data, levels, args.calls, {**others, **pairs}, args.chunks)
+            compared, floor_ = _run(data, levels, args.calls, {**others, **pairs},
+                                    args.chunks)
     finally:
         shutil.rmtree(data, ignore_errors=True)
     _print(levels, compared, load, list(others), args.out, args.pairs)
+    _print_floor(floor_)
     return 0
 
 
@@ -481,8 +525,9 @@ ASYNCIO = "--loop asyncio"
 
 
 def _run(data: Path, levels: list[Level], calls: int, others: dict[str, Controller],
-         chunks: int) -> list[Durability]:
-    """The three controllers of the durability and observability tables, and ``others``."""
+         chunks: int) -> tuple[list[Durability], floors.Floor]:
+    """The three controllers of the durability and observability tables, and ``others``;
+    then the floor beside the first controller."""
     with Controller(data / "controller", *UNLIMITED,
                     log=data / "controller.log") as controller, \
             Controller(data / "behind", "--no-durable-ack", *UNLIMITED,
@@ -491,7 +536,8 @@ def _run(data: Path, levels: list[Level], calls: int, others: dict[str, Controll
                        log=data / "plain.log") as plain:
         print(f"controller pid {controller.pid} at {controller.api_host}; records behind "
               f"answers: pid {behind.pid} at {behind.api_host}", file=sys.stderr)
-        return bench(controller, behind, plain, levels, calls, others, chunks)
+        compared = bench(controller, behind, plain, levels, calls, others, chunks)
+        return compared, floor(controller, calls, chunks, data)
 
 
 def _print(levels: list[Level], compared: list[Durability], load: tuple[float, float, float],
@@ -539,6 +585,18 @@ def _print(levels: list[Level], compared: list[Durability], load: tuple[float, f
           f"{os.cpu_count()} CPU(s): other processes share them")
     plot(levels, compared, out)
     print(f"plot: {out}")
+
+
+def _print_floor(floor_: floors.Floor) -> None:
+    """The floor's row (``_floor.py``) and what its columns are."""
+    _note("\nthe floor of a blocking invoke on this stack, same run: each part bare, alternating "
+          "with the controller's blocking invokes (1 client):")
+    print(floors.table(floor_))
+    _note("CPU ms per call: client exchange = a bare aiohttp server reading a JSON body and "
+          "answering JSON (its process); proxy exchange = POST /run to a warm action proxy "
+          "through proxy_http.py (this thread); durable write = a record's row inserted into "
+          "SQLite, WAL, synchronous=NORMAL, a commit per write (this thread); the floor = "
+          "their sum; controller = its CPU per blocking invoke in the same chunks")
 
 
 WIDTH = 120

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 EDGEWHISK = Path(sys.executable).with_name("edgewhisk")
 sys.path.insert(0, str(BENCH))
 
-import _versions as versions  # noqa: E402  (bench/ is a folder of scripts, not a package)
+import _floor as floors  # noqa: E402  (bench/ is a folder of scripts, not a package)
+import _versions as versions  # noqa: E402
 
 
 def test_a_ref_tree_is_imported_instead_of_the_checkout_and_removed_after() -> None:
@@ -97,3 +99,36 @@ def test_a_short_run_prints_the_paired_intervals_within_120_columns(tmp_path: Pa
     # ^ one level, two pairs of two chunks pooled, each pair's own cost
     assert sum("% [" in line for line in lines) == 3  # durable blocking, non-blocking, on/off
     assert (tmp_path / "c.png").is_file()
+    _check_floor_row(lines)
+
+
+def _check_floor_row(lines: list[str]) -> None:
+    """The floor's row: three parts, their sum, the controller, the quotient (as printed,
+    to three decimals: within rounding of each other)."""
+    head = next(i for i, line in enumerate(lines) if "controller / floor" in line)
+    client, proxy, write, floor, controller, ratio = map(float, lines[head + 2].split())
+    assert all(part > 0 for part in (client, proxy, write, controller))
+    assert abs(client + proxy + write - floor) <= 0.0015 + 1e-9
+    rounding = 0.005 + 0.0005 / floor + controller * 0.0005 / floor ** 2
+    assert abs(controller / floor - ratio) <= rounding
+
+
+def test_the_floor_alternates_its_parts_with_the_controller_and_sums_them() -> None:
+    """``_floor.measure`` on callables that say what they cost: the tallies, the sum, the
+    ratio the table prints, and the order reversed every other chunk."""
+    order: list[str] = []
+
+    def costing(name: str, per_call: float) -> Callable[[int], float]:
+        def run(n: int) -> float:
+            order.append(name)
+            return n * per_call
+        return run
+
+    parts = {floors.CLIENT: costing("c", 0.0001), floors.PROXY: costing("p", 0.0002),
+             floors.WRITE: costing("w", 0.00005)}
+    floor = floors.measure(parts, costing("k", 0.0007), calls=10, chunks=2)
+    assert order == ["c", "p", "w", "k", "k", "w", "p", "c"]
+    assert [floor.parts[part].calls for part in floors.PARTS] == [10, 10, 10]
+    assert floor.sum_ms == pytest.approx(0.35) and floor.controller.ms == pytest.approx(0.7)
+    assert floors.table(floor).splitlines()[2].split() == [
+        "0.100", "0.200", "0.050", "0.350", "0.700", "2.00"]

@@ -16,10 +16,11 @@ and refuse exactly the same input.
 from __future__ import annotations
 
 import abc
+import asyncio
 import builtins
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -52,6 +53,11 @@ class Write:
 
 
 WriteResult = str | None | StoreError
+
+Deliver = Callable[[list[WriteResult] | Exception], None]
+"""What ``Store.write_many_soon`` calls with a batch's results, or with why it failed."""
+
+_WRITING: set[asyncio.Task[None]] = set()  # the default write_many_soon's tasks, kept alive
 """Per write of a batch: the new revision of a put, None for a delete, or the ``Conflict`` or
 ``NotFound`` that refused that write alone."""
 
@@ -140,6 +146,25 @@ class Store(abc.ABC):
             except (Conflict, NotFound) as exc:
                 results.append(exc)
         return results
+
+    def write_many_soon(self, writes: Sequence[Write], deliver: Deliver) -> None:
+        """``write_many`` without waiting: ``deliver`` gets its results (or the exception it
+        raised) later, on the event loop's thread, never before this returns.
+
+        Why: the group commit's one caller (``batch.py``) needs no task and no future per
+        commit; a store whose writes run on a thread of its own (SQLite) hands the results
+        straight back to the loop. This default runs ``write_many`` in a task."""
+        async def write() -> None:
+            try:
+                results = await self.write_many(writes)
+            except Exception as exc:
+                deliver(exc)
+            else:
+                deliver(results)
+
+        task = asyncio.get_running_loop().create_task(write())
+        _WRITING.add(task)
+        task.add_done_callback(_WRITING.discard)
 
     @abc.abstractmethod
     async def _list_checked(

@@ -473,3 +473,53 @@ def test_bad_input_refuses_the_whole_batch_and_writes_nothing(
 
 def test_an_empty_batch_writes_nothing(store: Store, run: Run[Any]):
     assert run(store.write_many([])) == []
+
+
+# -- write_many_soon: write_many without waiting (the group commit's call); the outcome comes
+# later on the loop, never before the call returns.
+
+async def _soon(store: Store, writes: list[Write]) -> Any:
+    """``write_many_soon``'s outcome, checked not to come before the call returned."""
+    delivered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    store.write_many_soon(writes, delivered.set_result)
+    assert not delivered.done(), "delivered before write_many_soon returned"
+    return await delivered
+
+
+def test_a_batch_without_waiting_gives_write_manys_results(store: Store, run: Run[Any]):
+    async def scenario() -> tuple[Any, dict[str, Any]]:
+        rev = await store.put("docs", {"_id": "x", "v": 1})
+        outcome = await _soon(store, [
+            Write("docs", {"_id": "x", "v": 2}),  # exists: a put without _rev conflicts
+            Write("docs", {"_id": "y", "v": 1}),
+            Write("docs", {"_id": "x", "_rev": rev}, delete=True),
+        ])
+        return outcome, await store.get("docs", "y")
+
+    outcome, y = run(scenario())
+    assert isinstance(outcome[0], Conflict) and REVISION.fullmatch(outcome[1])
+    assert outcome[2] is None and y["_rev"] == outcome[1]
+    with pytest.raises(NotFound):
+        run(store.get("docs", "x"))
+
+
+@pytest.mark.parametrize("write", [
+    pytest.param(Write("Bad-Collection", {"_id": "a"}), id="a bad collection name"),
+    pytest.param(Write("docs", {"_id": "a", "v": float("nan")}), id="a body that is not JSON"),
+])
+def test_bad_input_without_waiting_is_the_batchs_error_and_writes_nothing(
+    store: Store, run: Run[Any], write: Write
+):
+    outcome = run(_soon(store, [Write("docs", {"_id": "ok"}), write]))
+    assert isinstance(outcome, ValueError)
+    assert run(store.count("docs")) == 0
+
+
+def test_an_unreachable_backend_without_waiting_is_store_unavailable(unreachable: str,
+                                                                     run: Run[Any]):
+    store = open_store(unreachable)
+    try:
+        outcome = run(_soon(store, [Write("docs", {"_id": "a"})]))
+        assert isinstance(outcome, StoreUnavailable) and outcome.__cause__ is not None
+    finally:
+        run(store.close())

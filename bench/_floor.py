@@ -1,0 +1,186 @@
+"""The floor of a blocking invoke on this stack, measured in the controller bench's run.
+
+Why: issue 18 aims at 0.3 ms of controller CPU per blocking invoke, a number from no measure of
+this machine. What no controller on this stack can avoid is three exchanges, each measured
+here bare, with nothing of the controller around it, on the same event loop (uvloop):
+
+- **the client's exchange**: a bare aiohttp server (a child process, no middleware, no access
+  log) whose one handler reads the JSON body and answers JSON; its process's CPU per call,
+  driven by the same client code as the controller;
+- **the action proxy's exchange**: ``POST /run`` of the run document to a warm proxy of our
+  runtime (``LocalRuntime``) through the project's client (``proxy_http.ProxyHTTP``), the
+  document encoded and the answer decoded; this process's thread CPU per call;
+- **the durable write**: a record-sized row (a real record's JSON from the controller) inserted
+  into SQLite in its own ``BEGIN IMMEDIATE`` transaction, WAL and ``synchronous=NORMAL`` as the
+  store opens it, one write per commit (what the group commit does with one client); this
+  thread's CPU per call (the store runs it on a worker thread: a hand-off the floor omits).
+
+The parts run in chunks alternating with the controller's own blocking invokes (ABBA order, as
+the rest of the bench), so all see the same load; the floor is the sum of the parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from edgewhisk_controller.stores.sqlite_schema import table_sql
+from edgewhisk_runtime.containers.proxy_http import ProxyHTTP
+from edgewhisk_runtime.eventloop import run as run_loop
+
+CLIENT, PROXY, WRITE = "client exchange", "proxy exchange", "durable write"
+PARTS = (CLIENT, PROXY, WRITE)
+"""The floor's parts, in the order the table prints them."""
+
+
+@dataclass
+class Tally:
+    """CPU seconds and calls of one measured part (or of the controller)."""
+
+    cpu_s: float = 0.0
+    calls: int = 0
+
+    @property
+    def ms(self) -> float:
+        """CPU ms per call."""
+        return self.cpu_s * 1000 / max(1, self.calls)
+
+
+@dataclass
+class Floor:
+    """The parts' tallies and the controller's, from the same alternating chunks."""
+
+    parts: dict[str, Tally] = field(default_factory=lambda: {part: Tally() for part in PARTS})
+    controller: Tally = field(default_factory=Tally)
+
+    @property
+    def sum_ms(self) -> float:
+        """The floor: the parts' CPU ms per call, added."""
+        return sum(tally.ms for tally in self.parts.values())
+
+
+def measure(parts: dict[str, Callable[[int], float]], controller: Callable[[int], float],
+            calls: int, chunks: int) -> Floor:
+    """``calls`` of each part and of the controller, in ``chunks`` chunks, the order reversed
+    every other chunk; each callable runs ``n`` calls and returns the CPU seconds they cost."""
+    floor = Floor()
+    runs = [(floor.parts[name], run) for name, run in parts.items()]
+    runs.append((floor.controller, controller))
+    size, done = max(1, calls // chunks), 0
+    while done < calls:
+        n = min(size, calls - done)
+        for tally, run in runs if done // size % 2 == 0 else runs[::-1]:
+            tally.cpu_s += run(n)
+            tally.calls += n
+        done += n
+    return floor
+
+
+def table(floor: Floor) -> str:
+    """One row: each part's CPU ms per call, their sum, the controller's and the ratio."""
+    head = (f"{CLIENT:>15} {PROXY:>14} {WRITE:>13} {'the floor':>10} {'controller':>10} "
+            f"{'controller / floor':>18}")
+    controller = floor.controller.ms
+    row = (f"{floor.parts[CLIENT].ms:>15.3f} {floor.parts[PROXY].ms:>14.3f} "
+           f"{floor.parts[WRITE].ms:>13.3f} {floor.sum_ms:>10.3f} {controller:>10.3f} "
+           f"{controller / floor.sum_ms:>18.2f}")
+    return f"{head}\n{'-' * len(head)}\n{row}"
+
+
+# -- the parts ------------------------------------------------------------------------------
+
+def proxy_exchange(url: str, body: dict[str, object]) -> Callable[[int], float]:
+    """``n`` runs of ``body`` on the warm proxy at ``url``: this thread's CPU seconds."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+
+    async def exchanges(n: int) -> float:
+        http = ProxyHTTP(host, port, keep=2)
+        try:
+            await http.post("/run", json.dumps(body).encode())  # the connection, opened
+            start = time.thread_time()
+            for _ in range(n):
+                answer = await http.post("/run", json.dumps(body).encode())
+                if answer.status != 200:
+                    raise RuntimeError(f"{url}/run: HTTP {answer.status}: {answer.body!r}")
+                json.loads(answer.body)
+            return time.thread_time() - start
+        finally:
+            http.close()
+
+    return lambda n: run_loop(exchanges(n))
+
+
+@contextmanager
+def durable_write(folder: Path, record: str) -> Iterator[Callable[[int], float]]:
+    """A SQLite file in ``folder`` opened as the store opens it; yields: ``n`` inserts of
+    ``record`` (a row each, fresh ids), each in its own transaction: this thread's CPU s."""
+    conn = sqlite3.connect(folder / "floor.sqlite3", isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(table_sql('"c_activations"'))
+        insert = 'INSERT INTO "c_activations" (id, rev, body, start) VALUES (?, ?, ?, ?)'
+
+        def inserts(n: int) -> float:
+            start = time.thread_time()
+            for _ in range(n):
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(insert, (uuid.uuid4().hex, "1-0", record, time.time_ns()))
+                conn.execute("COMMIT")
+            return time.thread_time() - start
+
+        yield inserts
+    finally:
+        conn.close()
+
+
+@contextmanager
+def bare_server() -> Iterator[tuple[str, int]]:
+    """A bare aiohttp server in a child process (``serve`` below); yields its URL and pid.
+    Stopped by its pid when done."""
+    with subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True) as process:  # closes the pipes
+        try:
+            assert process.stdout is not None
+            port = int(process.stdout.readline() or "0")
+            if not port:
+                raise RuntimeError("the bare aiohttp server did not start")
+            yield f"http://127.0.0.1:{port}/invoke", process.pid
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+async def serve() -> None:
+    """Serve ``POST /invoke`` (read a JSON body, answer JSON) on a free port, print the port,
+    stop when stdin closes (the bench's lifeline)."""
+    from aiohttp import web
+
+    async def invoke(request: web.Request) -> web.Response:
+        value = await request.json()
+        return web.json_response({"result": value})
+
+    app = web.Application()
+    app.router.add_post("/invoke", invoke)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print(runner.addresses[0][1], flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await runner.cleanup()
+
+
+if __name__ == "__main__":
+    run_loop(serve())
