@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import builtins
+import collections
 import itertools
 import json
 import re
@@ -167,7 +168,7 @@ class CouchDBStore(Store):
             self._dropped(coll, ids)
         _raise_for(status, body, f"{coll}/_bulk_docs")
         results: builtins.list[WriteResult] = []
-        for doc, answer in zip(docs, body, strict=True):
+        for doc, answer in zip(docs, _in_order(docs, body), strict=True):
             what = f"{coll}/{doc['_id']}"
             if "error" not in answer:
                 results.append(None if doc.get("_deleted") else str(answer["rev"]))
@@ -318,6 +319,26 @@ class CouchDBStore(Store):
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
+
+
+def _in_order(docs: builtins.list[Doc], answers: Any) -> builtins.list[Any]:
+    """``_bulk_docs``' answers in the order of ``docs``, matched by id.
+
+    Why not by position: CouchDB answers in the order it was sent, but pouchdb-server groups
+    the answers of one id written twice in a batch (a put and then a delete of it), so by
+    position the second write of an id took the next document's answer. Several answers of one
+    id are taken in the order they came, which is the order that id's writes were applied.
+    """
+    if not isinstance(answers, list) or len(answers) != len(docs):
+        got = len(answers) if isinstance(answers, list) else repr(answers)
+        raise StoreError(f"_bulk_docs answered {got} for {len(docs)} documents")
+    by_id: dict[str, collections.deque[Any]] = collections.defaultdict(collections.deque)
+    for answer in answers:
+        by_id[str(answer.get("id"))].append(answer)
+    try:
+        return [by_id[str(doc["_id"])].popleft() for doc in docs]
+    except IndexError:
+        raise StoreError("_bulk_docs answered other documents than it was sent") from None
 
 
 def _selector(prefix: str | None, filters: dict[str, Scalar]) -> dict[str, Any]:
