@@ -63,7 +63,7 @@ from .artifacts import DeviceArtifacts, StagingError
 from .backoff import Backoff
 from .config import AgentConfig
 from .context import ContextMonitor, DeviceContext
-from .exceptions import Fatal, Refused, Replaced, TlsFailure, TokenRejected
+from .exceptions import Fatal, OldController, Refused, Replaced, TlsFailure, TokenRejected
 from .frames import (
     action_spec,
     context_of,
@@ -123,6 +123,7 @@ class Agent:
         self.backoff = backoff or Backoff(config.backoff_base_s, config.backoff_cap_s)
         self.on_registered = on_registered
         self.registered: Registered | None = None   # of the live connection, else None
+        self.protocol = config.protocol  # the live connection's version (registered.protocol)
         self.registrations = 0
         self.rtt_ms: int | None = None
         self.drain_reason: str | None = None
@@ -317,6 +318,10 @@ class Agent:
                 raise FATAL_CLOSES[ws.close_code](reason)
             if ws.close_code == CloseCode.POLICY_VIOLATION:
                 raise Refused(reason)
+            if ws.close_code == CloseCode.PROTOCOL_ERROR and "register.protocol" in reason:
+                raise OldController(
+                    f"{reason}: the controller does not speak tunnel protocol {c.protocol}; "
+                    f"upgrade it, or start this agent with --protocol 1")
             raise _Lost(reason)
         message = decode(frame.data)
         if isinstance(message, Error):
@@ -324,6 +329,7 @@ class Agent:
         if not isinstance(message, Registered) or message.id != c.id:
             raise ProtocolError(f"expected registered for {c.id!r}, got {frame.data[:200]!r}")
         self.registered = message
+        self.protocol = message.protocol
         self.registrations += 1
         self.artifacts.connected(self._send)
         self._log_streams = LogStreams(self.log_ring, self._send)
@@ -402,9 +408,11 @@ class Agent:
         frames: list[str]
         try:
             spec, value = action_spec(run.spec), dict(run.value)
+            reports = self.protocol >= 2  # the result names what the run kept
             outcome = await self.artifacts.around(
-                run, lambda fields: self.pool.run(spec, value, fields))
-            frames = result_frames(aid, outcome)
+                run, lambda fields: self.pool.run(spec, value, fields), quiet=reports)
+            cached = self.artifacts.keys() if reports and run.produces else None
+            frames = result_frames(aid, outcome, cached)
         except (ContainerError, StagingError) as exc:
             frames = [error_frame(aid, f"edge invoker {self.config.id}: {exc}")]
         except Exception as exc:  # a bug here must still answer the activation
@@ -415,9 +423,11 @@ class Agent:
     def _finish(self, activation_id: str, frames: list[str]) -> None:
         """Into the outbox, then out of the running set (no await between: ``holding`` never
         misses it), and on its way if connected: from a task of its own, spawned after the
-        run's node-store changes spawned theirs, so the ``context`` frame naming a kept
-        artifact reaches the controller before the result (a flow's next step is placed by
-        where that artifact is; sent from the run's own task, the result overtook it)."""
+        run's node-store changes spawned theirs. Protocol 2: the result itself names what
+        the run kept (``Result.cached``), so frame order does not matter. Protocol 1: the
+        ``context`` frame naming a kept artifact must reach the controller before the
+        result (a flow's next step is placed by where that artifact is; sent from the run's
+        own task, the result overtook it)."""
         self._outbox.add(activation_id, frames, late=self.registered is None)
         self._runs.pop(activation_id, None)
         self.monitor.in_flight = len(self._runs)

@@ -71,7 +71,7 @@ def register_of(config: AgentConfig, *, agent_version: str, kinds: Iterable[str]
         bandwidth_mbps=config.bandwidth_mbps,
         cached=tuple(dict.fromkeys([*config.cached, *cached])), holding=tuple(holding),
         battery=context.battery, charging=context.charging, idle=context.idle,
-        metered=context.metered)
+        metered=context.metered, protocol=config.protocol)
 
 
 def context_of(context: DeviceContext) -> Context:
@@ -127,9 +127,11 @@ def chunk_lines(lines: Sequence[str], limit: int = LOGS_CHUNK_BYTES) -> list[lis
     return chunks
 
 
-def result_frames(activation_id: str, run: RunOutcome) -> list[str]:
+def result_frames(activation_id: str, run: RunOutcome,
+                  cached: tuple[str, ...] | None = None) -> list[str]:
     """The frames of one result as sent: ``logs`` chunks (only for large logs), then the
-    ``result``; a result too large for a frame, or not standard JSON, becomes an error result
+    ``result`` (naming what the device holds after the run: ``cached``, protocol 2); a
+    result too large for a frame, or not standard JSON, becomes an error result
     rather than a frame the controller would refuse. Encoded here, once: the check that the
     result can travel is its encoding, and the outbox keeps the text to send (and resend)."""
     frames: list[str] = []
@@ -138,7 +140,7 @@ def result_frames(activation_id: str, run: RunOutcome) -> list[str]:
         frames = [encode(Logs(activation_id, tuple(chunk))) for chunk in chunk_lines(inline)]
         inline = []
     try:
-        result = encode(Result(activation_id, outcome=outcome_of(run, inline)))
+        result = encode(Result(activation_id, outcome=outcome_of(run, inline), cached=cached))
     except FrameTooLarge as exc:
         result = error_frame(activation_id, f"the activation's result is too large for the "
                                             f"tunnel ({exc.size} bytes)")

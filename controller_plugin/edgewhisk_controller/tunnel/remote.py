@@ -238,6 +238,11 @@ class RemoteInvoker(Invoker):
     # -- frames from the device (routed by the session's reader) ----------------------------
 
     def on_result(self, result: Result) -> None:
+        """Ends the activation; what the device holds after it (``result.cached``, protocol
+        2) is applied first, so whoever the completion wakes (a flow's next step, placed by
+        where the run's produced artifact is) sees the device holding it."""
+        if result.cached is not None:
+            self._cached(result.cached)
         pending = self._take(result.activation_id, "result")
         if pending is None:
             return
@@ -276,12 +281,17 @@ class RemoteInvoker(Invoker):
         if context.networks is not None:
             self.context["networks"] = context.networks
             changes["networks"] = frozenset(context.networks)
-        if context.cached is not None:
-            self.context["cached"] = context.cached
-            self._holding(context.cached)
-            changes["cached"] = self.state().cached
         if changes:
             self.owner.changed(self, **changes)
+        if context.cached is not None:
+            self._cached(context.cached)
+
+    def _cached(self, keys: tuple[str, ...]) -> None:
+        """The device reports holding ``keys`` (a ``context`` or, protocol 2, a ``result``):
+        the registry's copies and placement follow."""
+        self.context["cached"] = keys
+        self._holding(keys)
+        self.owner.changed(self, cached=self.state().cached)
 
     def _holding(self, keys: Iterable[str]) -> None:
         """The device holds ``keys`` (registry keys): the registry's copies follow."""
@@ -377,7 +387,7 @@ class RemoteInvoker(Invoker):
                            for k, v in self.context.items()}},
             "context_reports": self.context_reports,
             "agent_version": reg.agent_version, "cached": sorted(self.holds),
-            "where": "tunnel", "version": reg.agent_version,
+            "where": "tunnel", "version": reg.agent_version, "protocol": reg.protocol,
             "free_memory_mb": self.state().free_memory_mb,
             "store": store_of(self.metrics.values),
         }

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from aiohttp import WSMsgType, web
 from edgewhisk_tunnel import (
+    PROTOCOL_VERSION,
     AgentLog,
     AgentLogs,
     CloseCode,
@@ -101,6 +102,7 @@ class Session:
         self.peer = peer
         self.invoker: RemoteInvoker | None = None
         self.transfers: Transfers | None = None  # artifact transfers, once registered
+        self.protocol = PROTOCOL_VERSION  # the connection's version, once registered
         self.closing = False
         self.close_reason: tuple[int, str] | None = None
         self._seq = 0
@@ -199,7 +201,9 @@ class Session:
         if self._register_timer is not None:
             self._register_timer.cancel()
             self._register_timer = None
-        await self.send(Registered(message.id, self.heartbeat_s, self.offline_after_s))
+        self.protocol = min(message.protocol, PROTOCOL_VERSION)  # a v1 agent is spoken v1 to
+        await self.send(Registered(message.id, self.heartbeat_s, self.offline_after_s,
+                                   protocol=self.protocol))
         await self.invoker.logs.reopen(self.invoker.send)  # readers of its log resume
         self._probe_due_ms = clock_ms() + int(self.heartbeat_s * 1000)
         await self.hub.offline_sync(self, message)

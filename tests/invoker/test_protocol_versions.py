@@ -1,0 +1,139 @@
+"""Tunnel protocol versions with real agent processes: a version-2 agent's result names what
+the run kept, so a flow's next step, placed by where that artifact is, finds its holder with
+no ``context`` frame at all (the agent sends none for a run's produces in version 2); a
+controller of this version speaks version 1 to an agent told ``--protocol 1`` (which still
+reports its holdings in ``context`` frames); and a version-2 agent refused by a version-1
+controller exits with a message saying what to do."""
+
+from __future__ import annotations
+
+import signal
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from controller.api.harness import Client, Controller, create_action
+from edgewhisk_tunnel import Register
+
+from .harness import AgentProcess
+from .test_artifacts_with_controller import annotated, invoke
+from .test_with_controller import invoker_of
+from .tunnel_server import TunnelServer
+
+KEEP = textwrap.dedent("""
+    from edgewhisk import produces
+
+    @produces.data("{usr}/readings", locality="local")
+    def main(args):
+        return {"readings": ("1 2 3 " + args["usr"]).encode()}
+""")
+USE = textwrap.dedent("""
+    from edgewhisk import consumes
+
+    @consumes.data("{usr}/readings", name="readings")
+    def main(args, readings):
+        return {"read": readings.load().decode()}
+""")
+DEVICES = {"pv-a": (), "pv-b": (), "pv-old": ("--protocol", "1")}
+
+
+@pytest.fixture
+def controller(tmp_path: Path) -> Iterator[Controller]:
+    controller = Controller(tmp_path / "data", "--heartbeat-timeout", "30",
+                            "--invokers", "0").start()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def devices(controller: Controller, tmp_path: Path) -> Iterator[None]:
+    """Two version-2 agents and one told to speak version 1, each with a node store."""
+    started: list[AgentProcess] = []
+    try:
+        with controller.client() as api:
+            for id, flags in DEVICES.items():
+                answer = api.request("POST", "invokers/tokens", json={"id": id})
+                assert answer.status_code == 200, answer.text
+                agent = AgentProcess(tmp_path, controller.api_host.replace("http", "ws"),
+                                     answer.json()["token"], "--id", id, "--no-battery",
+                                     "--memory", "100000", "--store",
+                                     str(tmp_path / f"store-{id}"), *flags).start()
+                started.append(agent)
+                agent.wait_registered()
+        yield
+    finally:
+        for agent in started:
+            agent.stop(signal.SIGKILL)
+
+
+def described(code: str) -> list[dict[str, Any]]:
+    """The edgewhisk annotation of ``code``'s main (what it consumes), no placement policy."""
+    (annotation,) = annotated(code, "any")
+    annotation["value"]["policies"] = [p for p in annotation["value"]["policies"]
+                                       if p.get("node") != "any"]
+    return [annotation]
+
+
+def statuses(api: Client) -> dict[str, dict[str, Any]]:
+    answer = api.request("GET", "invokers")
+    assert answer.status_code == 200, answer.text
+    return {s["id"]: s for s in answer.json() if s["id"] in DEVICES}
+
+
+def test_the_next_step_finds_the_holder_from_the_result_alone(controller: Controller,
+                                                              devices: None) -> None:
+    with controller.client() as api:
+        before = statuses(api)
+        assert {id: s["protocol"] for id, s in before.items()} == {
+            "pv-a": 2, "pv-b": 2, "pv-old": 1}
+        create_action(api, "use", USE, annotations=described(USE))  # no node: its holder
+        for round, holder in enumerate(["pv-a", "pv-b", "pv-old", "pv-a", "pv-b"]):
+            name, usr = f"keep-{round}", f"u{round}"
+            create_action(api, name, KEEP, annotations=annotated(KEEP, holder))
+            kept = invoke(api, name, {"usr": usr})
+            assert kept["response"]["success"], kept
+            used = invoke(api, "use", {"usr": usr})  # at once: placed by the holder
+            assert used["response"]["success"], (round, used["response"]["result"])
+            assert used["response"]["result"]["read"] == f"1 2 3 {usr}"
+            assert invoker_of(used) == holder
+        after = statuses(api)
+    # version 2: no context frame named the kept artifacts, their results did
+    assert [after[id]["context_reports"] - before[id]["context_reports"]
+            for id in DEVICES] == [0, 0, 1]
+    assert "guest/u0/readings@1" in after["pv-a"]["cached"]
+    assert "guest/u2/readings@1" in after["pv-old"]["cached"]
+
+
+@pytest.fixture
+def old_controller() -> Iterator[TunnelServer]:
+    server = TunnelServer()
+    server.version_1 = True
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_version_1_controller_refusing_a_version_2_agent_says_what_to_do(
+        old_controller: TunnelServer, tmp_path: Path) -> None:
+    agent = AgentProcess(tmp_path, old_controller.url, old_controller.token, "--id", "pv-new",
+                         "--no-battery").start()
+    try:
+        assert agent.wait_exit() == 3  # not retried: retrying cannot fix it
+        assert ("register.protocol 2 is not supported (need 1): the controller does not speak "
+                "tunnel protocol 2; upgrade it, or start this agent with --protocol 1"
+                in agent.log())
+    finally:
+        agent.stop(signal.SIGKILL)
+    agent = AgentProcess(tmp_path, old_controller.url, old_controller.token, "--id", "pv-new",
+                         "--no-battery", "--protocol", "1").start()
+    try:
+        agent.wait_registered()
+        assert old_controller.wait_message(Register, connection=2).protocol == 1
+    finally:
+        agent.stop(signal.SIGKILL)
