@@ -17,7 +17,11 @@ The conversation (JSON text frames, each an object with ``"type"``)::
                                              answered. Any heartbeat proves liveness.
     agent -> controller   context, metrics   changes of battery/charging/networks/cached/idle/
                                              metered; load
-    controller -> agent   run                one activation (the controller keeps it until a result)
+    controller -> agent   run                one activation (kept by the controller until a
+                                             result); version 2: without the code of a ``spec.key``
+                                             already sent on this connection (``code_omitted``)
+    agent -> controller   code.missing       version 2: a run's omitted code is not here: the
+                                             controller resends that run once, with its code
     agent -> controller   logs*, result      logs chunks of that activation first (optional), then
                                              exactly one result; duplicates are ignored. In
                                              version 2 the result of a run that keeps produces
@@ -113,6 +117,7 @@ class MessageType(enum.StrEnum):
     CONTEXT = "context"
     RUN = "run"
     RESULT = "result"
+    CODE_MISSING = "code.missing"
     LOGS = "logs"
     METRICS = "metrics"
     ARTIFACT_GET = "artifact.get"
@@ -369,9 +374,29 @@ class Run:
     fields: Mapping[str, str]             # activation_id, transaction_id, namespace, ... (pool)
     consumes: tuple[Consumed, ...] = ()   # staged on the device before /run
     produces: tuple[Produce, ...] = ()    # kept on the device (or uploaded) after /run
+    code_omitted: bool = field(default=False, metadata=ADDED)
+    """Protocol 2: ``spec.code`` is left out (null): it is the code the controller sent
+    earlier on this connection with the same ``spec.key`` (the key carries the code's
+    digest). A device that no longer has it answers ``code.missing``."""
 
     def __post_init__(self) -> None:
         _check_id(self.activation_id, "run.activation_id")
+        _require(not self.code_omitted or self.spec.code is None,
+                 "run.code_omitted needs spec.code null")
+
+
+@dataclass(frozen=True)
+class CodeMissing:
+    """Protocol 2: the device cannot run ``activation_id``: its ``run`` omitted the code of
+    ``key`` and the device does not have it (evicted, or never received on this connection).
+    The controller sends the ``run`` again, once, with the code; nothing ran."""
+
+    TYPE: ClassVar[MessageType] = MessageType.CODE_MISSING
+    activation_id: str
+    key: str
+
+    def __post_init__(self) -> None:
+        _check_id(self.activation_id, "code.missing.activation_id")
 
 
 @dataclass(frozen=True)
@@ -634,7 +659,8 @@ class OfflineSynced:
     artifacts: Mapping[str, str] = field(default_factory=dict, metadata=ADDED)
 
 
-TextMessage: TypeAlias = (Register | Registered | Heartbeat | Context | Run | Result | Logs
+TextMessage: TypeAlias = (Register | Registered | Heartbeat | Context | Run | CodeMissing
+                          | Result | Logs
                           | Metrics | ArtifactGet | ArtifactOffer | ArtifactAbort | Drain | Error
                           | AgentLogs | AgentLog | OfflineAction | OfflineKeep | OfflineRecord
                           | OfflineSynced)

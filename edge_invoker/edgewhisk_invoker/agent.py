@@ -42,6 +42,7 @@ from edgewhisk_tunnel import (
     MAX_FRAME_BYTES,
     AgentLogs,
     CloseCode,
+    CodeMissing,
     Context,
     Drain,
     Error,
@@ -61,6 +62,7 @@ from edgewhisk_tunnel.messages import AUTH_SCHEME
 
 from .artifacts import DeviceArtifacts, StagingError
 from .backoff import Backoff
+from .codes import Codes
 from .config import AgentConfig
 from .context import ContextMonitor, DeviceContext
 from .exceptions import Fatal, OldController, Refused, Replaced, TlsFailure, TokenRejected
@@ -131,6 +133,7 @@ class Agent:
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._outbox = Outbox()
+        self._codes = Codes()  # protocol 2: code a run may omit
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._heartbeat_timer: asyncio.TimerHandle | None = None
@@ -378,7 +381,11 @@ class Agent:
                     log.log(logging.INFO if pending.eventful else logging.DEBUG,
                             "result of %s delivered", pending.activation_id)
         elif isinstance(message, Run):
-            self._start_run(message)
+            run = self._codes.complete(message, keep=self.protocol >= 2)
+            if run is None:  # its code was evicted: the controller sends it again, with it
+                await self._send(CodeMissing(message.activation_id, message.spec.key))
+            else:
+                self._start_run(run)
         elif isinstance(message, AgentLogs) and self._log_streams is not None:
             self._log_streams.handle(message)
         elif isinstance(message, Drain):

@@ -7,6 +7,7 @@ controller exits with a message saying what to do."""
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import textwrap
 from collections.abc import Iterator
@@ -15,9 +16,10 @@ from typing import Any
 
 import pytest
 from controller.api.harness import Client, Controller, create_action
-from edgewhisk_tunnel import Register
+from edgewhisk_tunnel import CodeMissing, Register, Result, Run
 
-from .harness import AgentProcess
+from .harness import HELLO, AgentProcess
+from .test_agent import run_message
 from .test_artifacts_with_controller import annotated, invoke
 from .test_with_controller import invoker_of
 from .tunnel_server import TunnelServer
@@ -137,3 +139,32 @@ def test_a_version_1_controller_refusing_a_version_2_agent_says_what_to_do(
         assert old_controller.wait_message(Register, connection=2).protocol == 1
     finally:
         agent.stop(signal.SIGKILL)
+
+
+def without_code(run: Run) -> Run:
+    return dataclasses.replace(run, spec=dataclasses.replace(run.spec, code=None),
+                               code_omitted=True)
+
+
+def test_a_version_2_agent_runs_warm_runs_without_their_code(tmp_path: Path) -> None:
+    server = TunnelServer()
+    server.protocol = 2
+    server.start()
+    agent = AgentProcess(tmp_path, server.url, server.token, "--id", "pv-code",
+                         "--no-battery").start()
+    try:
+        agent.wait_registered()
+        server.send(run_message("c1", HELLO, {"name": "cold"}))
+        server.send(without_code(run_message("c2", HELLO, {"name": "warm"})))
+        for aid, greeting in (("c1", "hello cold"), ("c2", "hello warm")):
+            result = server.wait_message(Result, lambda m, aid=aid: m.activation_id == aid)
+            assert result.outcome.response == {"greeting": greeting}
+        server.send(without_code(run_message("c3", HELLO, {"name": "x"}, name="other")))
+        assert server.wait_message(CodeMissing) == CodeMissing("c3", "guest/other@0.0.1")
+        server.send(run_message("c3", HELLO, {"name": "again"}, name="other"))
+        result = server.wait_message(Result, lambda m: m.activation_id == "c3")
+        assert result.outcome.response == {"greeting": "hello again"}
+        assert len(server.messages(Result)) == 3  # c3 ran once, after its code came
+    finally:
+        agent.stop(signal.SIGKILL)
+        server.stop()

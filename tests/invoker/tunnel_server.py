@@ -60,6 +60,7 @@ class TunnelServer:
         self.handshakes = 0
         self.refusing = False
         self.echo = True     # answer the agent's heartbeats (which confirm its results)
+        self.protocol = 1  # what registered says this connection speaks
         self.version_1 = False  # refuse a register of another protocol, as a version-1
         #                         controller does (its schema's reason, its close code)
         self.blobs: dict[str, bytes] = {}
@@ -132,7 +133,8 @@ class TunnelServer:
                     f"register.protocol {message.protocol} is not supported (need 1)").encode())
             elif isinstance(message, Register):
                 await ws.send_str(encode(Registered(message.id, self.heartbeat_s,
-                                                    self.offline_after_s)))
+                                                    self.offline_after_s,
+                                                    protocol=self.protocol)))
             elif isinstance(message, Heartbeat) and message.echo_ms is None and self.echo:
                 await ws.send_str(encode(message.reply(int(time.monotonic() * 1000))))
         await transfers.close()

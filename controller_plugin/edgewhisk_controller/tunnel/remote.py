@@ -26,6 +26,7 @@ from edgewhisk_tunnel import (
     AGENT_LOGS_FEATURE,
     AgentLog,
     CloseCode,
+    CodeMissing,
     Consumed,
     Context,
     Message,
@@ -33,6 +34,7 @@ from edgewhisk_tunnel import (
     Produce,
     Register,
     Result,
+    Run,
     encode,
 )
 from edgewhisk_tunnel.transfers import Transfers
@@ -44,7 +46,14 @@ from .devicelogs import DeviceLogs
 from .exceptions import InvokerLost, RemoteFailure
 from .health import Liveness, RoundTrip
 from .tokens import DeviceToken
-from .twins import CONTEXT_COLUMNS, invoker_state, run_frame, run_outcome, store_of
+from .twins import (
+    CONTEXT_COLUMNS,
+    encode_run,
+    invoker_state,
+    run_message,
+    run_outcome,
+    store_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +88,8 @@ class Connection(Protocol):
     a Protocol, so the invoker below the session needs no import of it."""
 
     transfers: Transfers | None  # artifact transfers, once registered
+    protocol: int  # the version it speaks
+    code_keys: set[str]  # protocol 2: spec keys whose code went out on it
 
     async def send_frame(self, frame: str | bytes) -> bool: ...
 
@@ -91,7 +102,7 @@ class Connection(Protocol):
 class Pending:
     """One activation given to this invoker and not ended yet."""
 
-    frame: str
+    run: Run | None  # None: adopted at start-up (sent by a previous run of the controller)
     memory_mb: int
     logs_limit: int  # bytes
     future: asyncio.Future[RunOutcome]
@@ -99,6 +110,7 @@ class Pending:
     produces: tuple[Produce, ...] = ()  # versions it keeps (cloud ones may be uploaded)
     logs: list[str] = field(default_factory=list)
     log_bytes: int = 0
+    code_resent: bool = False  # sent again with its code after a code.missing
 
 
 class RemoteInvoker(Invoker):
@@ -145,9 +157,11 @@ class RemoteInvoker(Invoker):
         activation_id = fields["activation_id"]
         if self.closed or not self.online:
             raise InvokerLost(self.id, "it is offline")
-        frame = run_frame(self.id, spec, value, fields, consumes, produces)
+        run = run_message(spec, value, fields, consumes, produces)
+        if self.session is None:
+            encode_run(self.id, run)  # NotDeliverable now, not when the device is back
         future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
-        pending = Pending(frame, spec.memory_mb, spec.logs_mb * 1024 * 1024, future,
+        pending = Pending(run, spec.memory_mb, spec.logs_mb * 1024 * 1024, future,
                           produces=tuple(produces))
         self.pending[activation_id] = pending
         patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
@@ -192,7 +206,7 @@ class RemoteInvoker(Invoker):
         """An activation a previous run of the controller sent here (start-up recovery): it
         counts as sent on ``session``, so ``attach`` keeps it if the device holds it (its
         result then ends ``future``, once) and loses it otherwise."""
-        self.pending[activation_id] = Pending("", memory_mb, logs_limit, future,
+        self.pending[activation_id] = Pending(None, memory_mb, logs_limit, future,
                                               sent_on=session, produces=produces)
 
     async def attach(self, session: Connection, register: Register) -> Connection | None:
@@ -232,8 +246,24 @@ class RemoteInvoker(Invoker):
         return True
 
     async def _send(self, pending: Pending, session: Connection) -> None:
+        assert pending.run is not None  # adopted ones count as sent
+        frame = self._frame(pending.run, session)
         pending.sent_on = session
-        await session.send_frame(pending.frame)
+        await session.send_frame(frame)
+
+    def _frame(self, run: Run, session: Connection, *, code: bool = False) -> str:
+        """``run``'s frame on ``session``: without its code when the connection speaks
+        protocol 2 and that code went out on it already (unless ``code``). Why per
+        connection: an agent that reconnected may have restarted; one that evicted the code
+        since answers ``code.missing`` (``on_code_missing``)."""
+        key = run.spec.key
+        if session.protocol < 2 or run.spec.code is None:
+            return encode_run(self.id, run)
+        if not code and key in session.code_keys:
+            return encode_run(self.id, run, omit_code=True)
+        frame = encode_run(self.id, run)
+        session.code_keys.add(key)
+        return frame
 
     # -- frames from the device (routed by the session's reader) ----------------------------
 
@@ -251,6 +281,25 @@ class RemoteInvoker(Invoker):
             return
         assert result.outcome is not None  # the schema guarantees one of the two
         pending.future.set_result(run_outcome(result.outcome, pending.logs))
+
+    async def on_code_missing(self, message: CodeMissing) -> None:
+        """The device does not have the code a ``run`` omitted: sent again, once, with it
+        (a second refusal loses the activation; nothing ran either time)."""
+        pending = self.pending.get(message.activation_id)
+        if pending is None:
+            self._unknown(message.activation_id, "code.missing")
+            return
+        run, session = pending.run, self.session
+        if run is not None and run.spec.key != message.key:
+            raise Foreign(f"code.missing of {message.key!r} for activation "
+                          f"{message.activation_id!r}, whose action is {run.spec.key!r}")
+        if run is None or session is None or pending.code_resent:
+            self._lose(message.activation_id, "the device refused the run: it does not have "
+                                              "the action's code")
+            return
+        pending.code_resent = True
+        pending.sent_on = session
+        await session.send_frame(self._frame(run, session, code=True))
 
     def on_logs(self, activation_id: str, lines: tuple[str, ...]) -> None:
         pending = self.pending.get(activation_id)

@@ -27,6 +27,7 @@ from edgewhisk_tunnel import (
     AgentLog,
     AgentLogs,
     CloseCode,
+    CodeMissing,
     Context,
     Drain,
     Error,
@@ -103,6 +104,7 @@ class Session:
         self.invoker: RemoteInvoker | None = None
         self.transfers: Transfers | None = None  # artifact transfers, once registered
         self.protocol = PROTOCOL_VERSION  # the connection's version, once registered
+        self.code_keys: set[str] = set()  # protocol 2: spec keys whose code went out here
         self.closing = False
         self.close_reason: tuple[int, str] | None = None
         self._seq = 0
@@ -176,6 +178,8 @@ class Session:
             return  # artifact.* (a broken one raises ProtocolError: POLICY_VIOLATION)
         if isinstance(message, Result):
             invoker.on_result(message)
+        elif isinstance(message, CodeMissing):
+            await invoker.on_code_missing(message)
         elif isinstance(message, Logs):
             invoker.on_logs(message.activation_id, message.lines)
         elif isinstance(message, Context):

@@ -14,6 +14,7 @@ documented exceptions are listed there) and a value surviving both halves and th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from edgewhisk_runtime.artifacts import GateVerdict, ProducedArtifact
@@ -55,13 +56,27 @@ def run_spec(spec: ActionSpec) -> RunSpec:
                    logs_mb=spec.logs_mb)
 
 
+def run_message(spec: ActionSpec, value: Any, fields: Mapping[str, str],
+                consumes: Sequence[Consumed], produces: Sequence[Produce]) -> Run:
+    """The ``run`` of one activation, with its code."""
+    return Run(fields["activation_id"], run_spec(spec), dict(value), dict(fields),
+               consumes=tuple(consumes), produces=tuple(produces))
+
+
 def run_frame(invoker_id: str, spec: ActionSpec, value: Any, fields: Mapping[str, str],
               consumes: Sequence[Consumed], produces: Sequence[Produce]) -> str:
     """The ``run`` frame of one activation for invoker ``invoker_id`` (down its tunnel, or to
     the controller holding it); ``NotDeliverable`` when it is over the frame limit."""
+    return encode_run(invoker_id, run_message(spec, value, fields, consumes, produces))
+
+
+def encode_run(invoker_id: str, run: Run, *, omit_code: bool = False) -> str:
+    """``run``'s frame, without its code when ``omit_code`` (protocol 2: the device has it);
+    ``NotDeliverable`` when it is over the frame limit."""
+    if omit_code:
+        run = replace(run, spec=replace(run.spec, code=None), code_omitted=True)
     try:
-        return encode(Run(fields["activation_id"], run_spec(spec), dict(value), dict(fields),
-                          consumes=tuple(consumes), produces=tuple(produces)))
+        return encode(run)
     except FrameTooLarge as exc:
         raise NotDeliverable(invoker_id, f"The activation cannot be sent to invoker "
                                          f"{invoker_id!r}: {exc.reason}") from None
