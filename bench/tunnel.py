@@ -56,6 +56,7 @@ from _tunnel_rtt import Side, cpu_seconds, hogs, interleaved, ratios
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Agent, Controller, tunnel_url
+from edgewhisk_invoker.agent import RTT_BEATS
 from edgewhisk_runtime import eventloop
 from edgewhisk_tunnel import messages as m
 
@@ -246,9 +247,15 @@ class SimInvoker:
         if self.ws is not None and not self.ws.closed and not self.lost:
             self.seq += 1
             try:
-                await self.ws.send_str(m.encode(m.Heartbeat(self.seq, int(time.time() * 1000))))
+                await self.ws.send_str(m.encode(m.Heartbeat(
+                    self.seq, int(time.time() * 1000), quiet=self.quiet_beat())))
             except (aiohttp.ClientError, ConnectionError):
                 self.lost = True
+
+    def quiet_beat(self) -> bool:
+        """As an idle agent's (``edgewhisk_invoker.agent.RTT_BEATS``): protocol 2 asks for
+        an answer every 15th heartbeat only (the simulators confirm no results)."""
+        return self.protocol >= 2 and self.seq % RTT_BEATS != 0
 
     async def close(self) -> None:
         if self.ws is not None:

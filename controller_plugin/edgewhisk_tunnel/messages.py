@@ -13,7 +13,8 @@ The conversation (JSON text frames, each an object with ``"type"``)::
                                              (absent: 1) the version this connection speaks
     both ways             heartbeat          periodic; a heartbeat WITHOUT ``echo_ms`` is answered
                                              at once with the same ``seq`` and ``echo_ms`` = its
-                                             ``sent_ms`` (round-trip time); a reply is never
+                                             ``sent_ms`` (round-trip time), unless ``quiet``
+                                             (version 2: no answer needed); a reply is never
                                              answered. Any heartbeat proves liveness.
     agent -> controller   context, metrics   changes of battery/charging/networks/cached/idle/
                                              metered; load
@@ -339,9 +340,14 @@ class Heartbeat:
     seq: int
     sent_ms: int                          # sender's clock (ms); only ever compared by the sender
     echo_ms: int | None = None            # set on a reply: the sent_ms being answered
+    quiet: bool = field(default=False, metadata=ADDED)
+    """Protocol 2: the sender needs no answer (no result of its awaits confirmation, no
+    round trip of its is due). It proves the sender alive all the same."""
 
     def __post_init__(self) -> None:
         _require(self.seq >= 0, "heartbeat.seq must not be negative")
+        _require(not (self.quiet and self.echo_ms is not None),
+                 "heartbeat.quiet is for a heartbeat, not a reply")
 
     def reply(self, now_ms: int) -> Heartbeat:
         """The answer to this heartbeat (never call it on a reply)."""

@@ -85,6 +85,7 @@ STABLE_S = 10.0          # a connection up this long resets the backoff
 CLOSE_TIMEOUT_S = 5.0    # bound on closing the socket
 CONNECT_TIMEOUT_S = 10.0  # bound on TCP + TLS + the WebSocket handshake
 POOL_CLOSE_TIMEOUT_S = 60.0
+RTT_BEATS = 15           # protocol 2: every this many heartbeats ask for an answer (round trip)
 FATAL_CLOSES: dict[int, type[Fatal]] = {CloseCode.TOKEN_REVOKED: TokenRejected,
                                         CloseCode.REPLACED: Replaced}
 SHUTDOWN_ERROR = "the edge invoker {id} shut down during the activation"
@@ -381,11 +382,10 @@ class Agent:
                     log.log(logging.INFO if pending.eventful else logging.DEBUG,
                             "result of %s delivered", pending.activation_id)
         elif isinstance(message, Run):
-            run = self._codes.complete(message, keep=self.protocol >= 2)
-            if run is None:  # its code was evicted: the controller sends it again, with it
+            if self._codes.missing(message):  # evicted: the controller sends it again, with it
                 await self._send(CodeMissing(message.activation_id, message.spec.key))
             else:
-                self._start_run(run)
+                self._start_run(message, self._codes.code(message, keep=self.protocol >= 2))
         elif isinstance(message, AgentLogs) and self._log_streams is not None:
             self._log_streams.handle(message)
         elif isinstance(message, Drain):
@@ -399,7 +399,7 @@ class Agent:
 
     # --- activations --------------------------------------------------------------------------
 
-    def _start_run(self, run: Run) -> None:
+    def _start_run(self, run: Run, code: str | None) -> None:
         aid = run.activation_id
         if aid in self._runs or aid in self._outbox.ids():
             log.info("run %s is already here; its result will be delivered once", aid)
@@ -407,14 +407,14 @@ class Agent:
         if self._stopping.is_set():
             self._finish(aid, [error_frame(aid, SHUTDOWN_ERROR.format(id=self.config.id))])
             return
-        self._runs[aid] = asyncio.ensure_future(self._run(run))
+        self._runs[aid] = asyncio.ensure_future(self._run(run, code))
         self.monitor.in_flight = len(self._runs)
 
-    async def _run(self, run: Run) -> None:
+    async def _run(self, run: Run, code: str | None) -> None:
         aid = run.activation_id
         frames: list[str]
         try:
-            spec, value = action_spec(run.spec), dict(run.value)
+            spec, value = action_spec(run.spec, code), dict(run.value)
             reports = self.protocol >= 2  # the result names what the run kept
             outcome = await self.artifacts.around(
                 run, lambda fields: self.pool.run(spec, value, fields), quiet=reports)
@@ -492,8 +492,12 @@ class Agent:
         self._spawn(self._heartbeat())
 
     async def _heartbeat(self) -> None:
+        """Protocol 2: ``quiet`` (no answer wanted) unless a result awaits the answer that
+        confirms it or this agent's round trip is due (every ``RTT_BEATS``): at 1 Hz the
+        answers were half of a connected device's frames."""
         seq, self._seq = self._seq, self._seq + 1
-        await self._send(Heartbeat(seq=seq, sent_ms=now_ms()))
+        quiet = self.protocol >= 2 and not self._outbox.awaiting() and seq % RTT_BEATS != 0
+        await self._send(Heartbeat(seq=seq, sent_ms=now_ms(), quiet=quiet))
         await self._metrics()
 
     async def _metrics(self) -> None:

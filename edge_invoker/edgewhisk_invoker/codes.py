@@ -11,7 +11,6 @@ more is answered ``code.missing`` and the controller sends it again with the cod
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import replace
 
 from edgewhisk_tunnel import Run
 
@@ -30,20 +29,22 @@ class Codes:
     def __contains__(self, key: str) -> bool:
         return key in self._codes
 
-    def complete(self, run: Run, *, keep: bool = True) -> Run | None:
-        """``run`` with its code: kept from it when it carries code (and ``keep``: the
-        connection speaks protocol 2), filled in when it omits it; None when it omits code
-        that is not here (answer ``code.missing``)."""
+    def missing(self, run: Run) -> bool:
+        """Whether ``run`` omits code that is not here (answer ``code.missing``)."""
+        return run.code_omitted and run.spec.key not in self._codes
+
+    def code(self, run: Run, *, keep: bool = True) -> str | None:
+        """``run``'s code (not ``missing``): kept from it when it carries code (and
+        ``keep``: the connection speaks protocol 2), the kept one when it omits it. Why not
+        a completed ``Run``: two frozen copies cost more than the omitted code of a small
+        action saves; the pool's spec takes the code (``frames.action_spec``)."""
         key, code = run.spec.key, run.spec.code
         if not run.code_omitted:
             if code is not None and keep:
                 self._keep(key, code)
-            return run
-        code = self._codes.get(key)
-        if code is None:
-            return None
+            return code
         self._codes.move_to_end(key)
-        return replace(run, spec=replace(run.spec, code=code), code_omitted=False)
+        return self._codes[key]
 
     def _keep(self, key: str, code: str) -> None:
         old = self._codes.pop(key, None)

@@ -46,9 +46,10 @@ INLINE_LOGS_BYTES = 256 * 1024
 LOGS_CHUNK_BYTES = 1024 * 1024
 
 
-def action_spec(spec: RunSpec) -> ActionSpec:
-    """The wire spec as the pool's ``ActionSpec`` (the same fields by design)."""
-    return by_name(ActionSpec, spec)
+def action_spec(spec: RunSpec, code: str | None = None) -> ActionSpec:
+    """The wire spec as the pool's ``ActionSpec`` (the same fields by design); ``code``
+    when the run omitted it (protocol 2: ``codes.Codes``)."""
+    return by_name(ActionSpec, spec) if code is None else by_name(ActionSpec, spec, code=code)
 
 
 def outcome_of(run: RunOutcome, logs: Sequence[str]) -> Outcome:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from controller.api.harness import Client, Controller, create_action
-from edgewhisk_tunnel import CodeMissing, Register, Result, Run
+from edgewhisk_tunnel import CodeMissing, Heartbeat, Register, Result, Run
 
 from .harness import HELLO, AgentProcess
 from .test_agent import run_message
@@ -165,6 +165,41 @@ def test_a_version_2_agent_runs_warm_runs_without_their_code(tmp_path: Path) -> 
         result = server.wait_message(Result, lambda m: m.activation_id == "c3")
         assert result.outcome.response == {"greeting": "hello again"}
         assert len(server.messages(Result)) == 3  # c3 ran once, after its code came
+    finally:
+        agent.stop(signal.SIGKILL)
+        server.stop()
+
+
+@pytest.mark.parametrize("protocol", [1, 2])
+def test_a_version_2_agent_asks_for_an_answer_only_to_confirm_a_result(
+        tmp_path: Path, protocol: int) -> None:
+    """Its heartbeats are ``quiet`` but for the one after a result (whose answer confirms
+    it) and every ``RTT_BEATS``-th; a version-1 connection's never are."""
+    server = TunnelServer(heartbeat_s=0.1)
+    server.protocol = protocol
+    server.start()
+    agent = AgentProcess(tmp_path, server.url, server.token, "--id", "pv-beat",
+                         "--no-battery").start()
+    try:
+        agent.wait_registered()
+        server.wait(lambda s: len(s.messages(Heartbeat)) >= 5, "five heartbeats")
+        server.send(run_message("b1", HELLO, {"name": "beat"}))
+        server.wait_message(Result)
+        sent = len(server.messages(Heartbeat))
+        server.wait(lambda s: len(s.messages(Heartbeat)) >= sent + 20, "twenty more")
+        beats = server.messages(Heartbeat)
+        asking = [b.seq for b in beats if not b.quiet]
+        if protocol == 1:
+            assert asking == [b.seq for b in beats]
+        else:  # every 15th (the round trip), and those after the result until confirmed
+            assert [b.seq for b in beats if b.seq % 15 == 0] == [
+                seq for seq in asking if seq % 15 == 0]
+            confirming = [seq for seq in asking if seq % 15]
+            assert 1 <= len(confirming) <= 2, asking
+            frames = [r.message for r in server.received]
+            result_at = next(i for i, m in enumerate(frames) if isinstance(m, Result))
+            first_after = next(m for m in frames[result_at:] if isinstance(m, Heartbeat))
+            assert confirming[0] == first_after.seq, (asking, first_after)
     finally:
         agent.stop(signal.SIGKILL)
         server.stop()

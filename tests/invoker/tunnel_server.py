@@ -135,7 +135,8 @@ class TunnelServer:
                 await ws.send_str(encode(Registered(message.id, self.heartbeat_s,
                                                     self.offline_after_s,
                                                     protocol=self.protocol)))
-            elif isinstance(message, Heartbeat) and message.echo_ms is None and self.echo:
+            elif (isinstance(message, Heartbeat) and message.echo_ms is None and self.echo
+                  and not message.quiet):
                 await ws.send_str(encode(message.reply(int(time.monotonic() * 1000))))
         await transfers.close()
         with self._cond:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
@@ -65,6 +66,11 @@ may queue for memory, pull an image, cold-start) before the activation counts as
 TRUNCATED = "Logs were truncated because the total bytes size exceeds the limit of {} bytes."
 
 
+Build = Callable[..., Run]
+"""An activation's ``run`` (``twins.run_message`` bound to it; ``omit_code=True``: without
+its code)."""
+
+
 class Foreign(Exception):
     """A frame about an activation this invoker was never given."""
 
@@ -102,12 +108,14 @@ class Connection(Protocol):
 class Pending:
     """One activation given to this invoker and not ended yet."""
 
-    run: Run | None  # None: adopted at start-up (sent by a previous run of the controller)
+    build: Build | None  # its run (None: adopted at start-up, sent by a previous controller)
     memory_mb: int
     logs_limit: int  # bytes
     future: asyncio.Future[RunOutcome]
     sent_on: Connection | None = None  # the connection it went out on; None: not sent yet
     produces: tuple[Produce, ...] = ()  # versions it keeps (cloud ones may be uploaded)
+    key: str = ""  # its spec's key (the code's digest in it)
+    has_code: bool = False  # its action has code (not an image only)
     logs: list[str] = field(default_factory=list)
     log_bytes: int = 0
     code_resent: bool = False  # sent again with its code after a code.missing
@@ -157,12 +165,13 @@ class RemoteInvoker(Invoker):
         activation_id = fields["activation_id"]
         if self.closed or not self.online:
             raise InvokerLost(self.id, "it is offline")
-        run = run_message(spec, value, fields, consumes, produces)
+        build = partial(run_message, spec, value, fields, consumes, produces)
         if self.session is None:
-            encode_run(self.id, run)  # NotDeliverable now, not when the device is back
+            encode_run(self.id, build())  # NotDeliverable now, not when the device is back
         future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
-        pending = Pending(run, spec.memory_mb, spec.logs_mb * 1024 * 1024, future,
-                          produces=tuple(produces))
+        pending = Pending(build, spec.memory_mb, spec.logs_mb * 1024 * 1024, future,
+                          produces=tuple(produces), key=spec.key,
+                          has_code=spec.code is not None)
         self.pending[activation_id] = pending
         patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
         # A timer that loses the activation, not ``wait_for(shield(...))``: the same outcome
@@ -246,23 +255,21 @@ class RemoteInvoker(Invoker):
         return True
 
     async def _send(self, pending: Pending, session: Connection) -> None:
-        assert pending.run is not None  # adopted ones count as sent
-        frame = self._frame(pending.run, session)
+        frame = self._frame(pending, session)
         pending.sent_on = session
         await session.send_frame(frame)
 
-    def _frame(self, run: Run, session: Connection, *, code: bool = False) -> str:
-        """``run``'s frame on ``session``: without its code when the connection speaks
-        protocol 2 and that code went out on it already (unless ``code``). Why per
+    def _frame(self, pending: Pending, session: Connection, *, code: bool = False) -> str:
+        """``pending``'s run frame on ``session``: without its code when the connection
+        speaks protocol 2 and that code went out on it already (unless ``code``). Why per
         connection: an agent that reconnected may have restarted; one that evicted the code
         since answers ``code.missing`` (``on_code_missing``)."""
-        key = run.spec.key
-        if session.protocol < 2 or run.spec.code is None:
-            return encode_run(self.id, run)
-        if not code and key in session.code_keys:
-            return encode_run(self.id, run, omit_code=True)
-        frame = encode_run(self.id, run)
-        session.code_keys.add(key)
+        assert pending.build is not None  # adopted ones count as sent: never sent again
+        if session.protocol < 2 or not pending.has_code:
+            return encode_run(self.id, pending.build())
+        omit = not code and pending.key in session.code_keys
+        frame = encode_run(self.id, pending.build(omit_code=omit))
+        session.code_keys.add(pending.key)
         return frame
 
     # -- frames from the device (routed by the session's reader) ----------------------------
@@ -289,17 +296,17 @@ class RemoteInvoker(Invoker):
         if pending is None:
             self._unknown(message.activation_id, "code.missing")
             return
-        run, session = pending.run, self.session
-        if run is not None and run.spec.key != message.key:
+        session = self.session
+        if pending.build is not None and pending.key != message.key:
             raise Foreign(f"code.missing of {message.key!r} for activation "
-                          f"{message.activation_id!r}, whose action is {run.spec.key!r}")
-        if run is None or session is None or pending.code_resent:
+                          f"{message.activation_id!r}, whose action is {pending.key!r}")
+        if pending.build is None or session is None or pending.code_resent:
             self._lose(message.activation_id, "the device refused the run: it does not have "
                                               "the action's code")
             return
         pending.code_resent = True
         pending.sent_on = session
-        await session.send_frame(self._frame(run, session, code=True))
+        await session.send_frame(self._frame(pending, session, code=True))
 
     def on_logs(self, activation_id: str, lines: tuple[str, ...]) -> None:
         pending = self.pending.get(activation_id)

@@ -167,7 +167,7 @@ class Session:
             raise ProtocolError(f"expected register first, got {message.TYPE}")
         if isinstance(message, Heartbeat):
             if message.echo_ms is None:  # a beat in another text than match_beat's
-                await self._beat(invoker, message.seq, message.sent_ms)
+                await self._beat(invoker, message.seq, message.sent_ms, message.quiet)
             else:  # the echo of our probe
                 invoker.liveness.seen()
                 invoker.rtt.sample(self._round_trip_ms(message.seq, message.echo_ms))
@@ -234,13 +234,21 @@ class Session:
             return False
         return True
 
-    async def _beat(self, invoker: RemoteInvoker, seq: int, sent_ms: int) -> None:
+    async def _beat(self, invoker: RemoteInvoker, seq: int, sent_ms: int,
+                    quiet: bool = False) -> None:
         """A device heartbeat: the window starts again, the answer (``beats.answer_frame``,
-        the frame ``encode`` would write for ``Heartbeat.reply``) and a probe when one is
-        due go out."""
+        the frame ``encode`` would write for ``Heartbeat.reply``) unless the beat is
+        ``quiet`` (protocol 2: the device asks for one only when a result of its awaits
+        confirmation or its round trip is due), and a probe when one is due go out.
+
+        Liveness does not depend on the answers: the controller declares a silent device
+        offline after ``offline_after_s`` as before, and a device notices a half-open
+        connection by the WebSocket's own ping/pong (``AgentConfig.ws_heartbeat_s``), which
+        never relied on them."""
         invoker.liveness.seen()
         now = clock_ms()
-        await self.send_frame(answer_frame(seq, now, sent_ms))
+        if not quiet:
+            await self.send_frame(answer_frame(seq, now, sent_ms))
         await self._probe(now)
 
     async def _probe(self, now_ms: int) -> None:

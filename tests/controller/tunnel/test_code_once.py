@@ -3,15 +3,18 @@ a connection (``Run.code_omitted`` after that); a device without it answers ``co
 and gets the run again, once, with the code; a version-1 device gets the code every time; a
 ``code.missing`` about an activation or an action the device was not given closes its
 connection and changes nothing else. A real controller, devices speaking the protocol by
-hand over real WebSockets."""
+hand over real WebSockets. And a ``quiet`` heartbeat (version 2) is not answered, yet keeps
+the device online."""
 
 from __future__ import annotations
 
-from edgewhisk_tunnel import CloseCode, CodeMissing, Run
+import asyncio
+
+from edgewhisk_tunnel import CloseCode, CodeMissing, Heartbeat, Run
 
 from controller.api.harness import Controller
 
-from .conftest import Lab, run
+from .conftest import HEARTBEAT_TIMEOUT_S, Lab, run
 from .device import Device
 from .test_sessions import ECHO
 
@@ -106,5 +109,23 @@ def test_a_code_missing_about_what_the_device_was_not_given_closes_it(
         code, reason = await device.closed()
         assert code == CloseCode.POLICY_VIOLATION
         assert "code.missing of 'guest/another@0.0.1#d'" in reason
+
+    run(controller, scenario)
+
+
+def test_quiet_heartbeats_keep_a_device_online_unanswered(controller: Controller) -> None:
+    """Protocol 2: a ``quiet`` heartbeat gets no answer and proves the device alive all the
+    same (past the controller's offline timeout); a plain one is answered as before."""
+    async def scenario(lab: Lab) -> None:
+        device = await lab.connected("co-q", beat_s=0)
+        for seq in range(1, 2 + int(HEARTBEAT_TIMEOUT_S / 0.2)):  # beyond the timeout
+            await device.send(Heartbeat(seq=seq, sent_ms=seq, quiet=True))
+            await asyncio.sleep(0.2)
+        await device.sync()  # a plain beat: answered, after everything before it was read
+        answers = [m for m in device.received
+                   if isinstance(m, Heartbeat) and m.echo_ms is not None]
+        assert len(answers) == 1 and answers[0].seq > 1000  # the sync's (its own numbers)
+        (status,) = [i for i in await lab.api.invokers() if i["id"] == "co-q"]
+        assert (status["online"], status["connected"], device.is_open) == (True, True, True)
 
     run(controller, scenario)
