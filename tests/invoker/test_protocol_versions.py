@@ -18,37 +18,23 @@ import pytest
 from controller.api.harness import Client, Controller, create_action
 from edgewhisk_tunnel import CodeMissing, Heartbeat, Register, Result, Run
 
+from . import test_artifacts_with_controller as artifacts
 from .harness import HELLO, AgentProcess
 from .test_agent import run_message
+from .test_artifacts_with_controller import COLLECT as KEEP
 from .test_artifacts_with_controller import annotated, invoke
 from .test_with_controller import invoker_of
 from .tunnel_server import TunnelServer
 
-KEEP = textwrap.dedent("""
-    from edgewhisk import produces
-
-    @produces.data("{usr}/readings", locality="local")
-    def main(args):
-        return {"readings": ("1 2 3 " + args["usr"]).encode()}
-""")
 USE = textwrap.dedent("""
     from edgewhisk import consumes
 
-    @consumes.data("{usr}/readings", name="readings")
+    @consumes.data("{usr}/glucose", name="readings")
     def main(args, readings):
         return {"read": readings.load().decode()}
 """)
+controller = artifacts.controller  # its fixture: a real edge-only controller per test
 DEVICES = {"pv-a": (), "pv-b": (), "pv-old": ("--protocol", "1")}
-
-
-@pytest.fixture
-def controller(tmp_path: Path) -> Iterator[Controller]:
-    controller = Controller(tmp_path / "data", "--heartbeat-timeout", "30",
-                            "--invokers", "0").start()
-    try:
-        yield controller
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -100,14 +86,14 @@ def test_the_next_step_finds_the_holder_from_the_result_alone(controller: Contro
             assert kept["response"]["success"], kept
             used = invoke(api, "use", {"usr": usr})  # at once: placed by the holder
             assert used["response"]["success"], (round, used["response"]["result"])
-            assert used["response"]["result"]["read"] == f"1 2 3 {usr}"
+            assert used["response"]["result"]["read"] == f"5 7 9 {usr}"
             assert invoker_of(used) == holder
         after = statuses(api)
     # version 2: no context frame named the kept artifacts, their results did
     assert [after[id]["context_reports"] - before[id]["context_reports"]
             for id in DEVICES] == [0, 0, 1]
-    assert "guest/u0/readings@1" in after["pv-a"]["cached"]
-    assert "guest/u2/readings@1" in after["pv-old"]["cached"]
+    assert "guest/u0/glucose@1" in after["pv-a"]["cached"]
+    assert "guest/u2/glucose@1" in after["pv-old"]["cached"]
 
 
 @pytest.fixture
