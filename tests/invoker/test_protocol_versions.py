@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import signal
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,10 +73,23 @@ def statuses(api: Client) -> dict[str, dict[str, Any]]:
     return {s["id"]: s for s in answer.json() if s["id"] in DEVICES}
 
 
+def reported(api: Client) -> dict[str, dict[str, Any]]:
+    """The statuses once each device's context at registration was read (an agent sends it
+    right after ``registered``; a busy controller may read it after the agent's stdout said
+    so), so that what the test counts from here are the frames its activations caused."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        now = statuses(api)
+        if len(now) == len(DEVICES) and all(s["context_reports"] >= 1 for s in now.values()):
+            return now
+        time.sleep(0.05)
+    raise AssertionError(f"no context report from every device: {statuses(api)}")
+
+
 def test_the_next_step_finds_the_holder_from_the_result_alone(controller: Controller,
                                                               devices: None) -> None:
     with controller.client() as api:
-        before = statuses(api)
+        before = reported(api)
         assert {id: s["protocol"] for id, s in before.items()} == {
             "pv-a": 2, "pv-b": 2, "pv-old": 1}
         create_action(api, "use", USE, annotations=described(USE))  # no node: its holder
