@@ -70,6 +70,7 @@ from .frames import (
     action_spec,
     context_of,
     error_frame,
+    for_version,
     metrics_values,
     register_of,
     result_frames,
@@ -448,7 +449,7 @@ class Agent:
                 if self.registered is None:
                     return
                 for frame in pending.frames:
-                    if not await self._send_frame(frame):
+                    if not await self._send_frame(for_version(frame, self.protocol)):
                         return
                 self._outbox.sent(pending.activation_id, self._seq)
 

@@ -19,6 +19,7 @@ controller appends chunks, then the outcome's lines, in order).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from edgewhisk_runtime.artifacts import Entry
 from edgewhisk_runtime.artifacts.store import NodeStore
@@ -34,6 +35,7 @@ from edgewhisk_tunnel import (
     Register,
     Result,
     RunSpec,
+    decode,
     encode,
 )
 from edgewhisk_tunnel.copies import by_name, outcome_from
@@ -149,6 +151,19 @@ def result_frames(activation_id: str, run: RunOutcome,
         result = error_frame(activation_id, f"the activation's result cannot travel: "
                                             f"{exc.reason}")
     return [*frames, result]
+
+
+def for_version(frame: str, protocol: int) -> str:
+    """``frame`` as a connection of ``protocol`` takes it: a result encoded for version 2
+    (naming what the device kept) loses ``cached`` for version 1, whose ``decode`` refuses
+    the field. Why: the outbox keeps encoded results across reconnects, and an agent given
+    several controllers may reconnect to one that is not upgraded yet."""
+    if protocol >= 2 or '"cached":' not in frame:
+        return frame
+    message = decode(frame)
+    if not isinstance(message, Result) or message.cached is None:
+        return frame
+    return encode(replace(message, cached=None))
 
 
 def error_frame(activation_id: str, error: str) -> str:

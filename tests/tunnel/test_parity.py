@@ -517,6 +517,10 @@ def test_version_2_frames_differ_only_by_what_version_2_added() -> None:
     (kept,) = device.result_frames("a1", outcome, ("guest/m@1",))
     assert kept == plain.replace('"error":null}', '"error":null,"cached":["guest/m@1"]}')
     assert decode(kept).cached == ("guest/m@1",) and decode(plain).cached is None
+    # kept in the outbox across a reconnect to a controller of version 1: without the field
+    assert device.for_version(kept, 1) == plain and device.for_version(kept, 2) == kept
+    (said,) = device.result_frames("a1", dataclasses.replace(outcome, response={"cached": 1}))
+    assert device.for_version(said, 1) == said  # the word in a response is no field
     assert encode(Registered("pi", 1.0, 2.0)) == (
         '{"type":"registered","id":"pi","heartbeat_s":1.0,"offline_after_s":2.0}')
     assert decode(encode(Registered("pi", 1.0, 2.0, protocol=2))).protocol == 2
