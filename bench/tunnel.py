@@ -51,10 +51,12 @@ from typing import Any
 
 import aiohttp
 from _report import failed, pct, progress, report, save  # bench/ is on sys.path (see _report.py)
+from _tunnel_code import V1, V2, ab_rows, padded, protocol_ab
 from _tunnel_rtt import Side, cpu_seconds, hogs, interleaved, ratios
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Agent, Controller, tunnel_url
+from edgewhisk_invoker.agent import RTT_BEATS
 from edgewhisk_runtime import eventloop
 from edgewhisk_tunnel import messages as m
 
@@ -62,6 +64,8 @@ OUT = Path(__file__).resolve().parent / "out"
 NAMESPACE = "_"
 START_TIMEOUT_S = 60.0
 AGENT_ID = "bench-agent"
+AGENT_V1 = "bench-agent-v1"  # told --protocol 1: the protocol A/B's other side
+SIMS_CODE = {V1: "sim-code-v1", V2: "sim-code-v2"}  # the A/B's simulated invokers
 ONE = "sim-00000"
 POOL = 100
 POOL_OWNER = "pool"
@@ -104,10 +108,12 @@ async def measure_cpu(pid: int, window_s: float) -> tuple[float, float]:
 
 # --- the REST API ------------------------------------------------------------------------------
 
-def deploy(client: Client, name: str, node: str, folder: Path) -> None:
-    """The no-op action, placed by ``policy.fn(node=NODE, strict=True)`` (python:3 kind)."""
+def deploy(client: Client, name: str, node: str, folder: Path,
+           source: Callable[[str], str] = str) -> None:
+    """The no-op action, placed by ``policy.fn(node=NODE, strict=True)`` (python:3 kind);
+    ``source`` makes its code from the no-op's (``_tunnel_code.padded``: a larger one)."""
     path = folder / f"{name}.py"
-    path.write_text(NOOP.format(node=node))
+    path.write_text(source(NOOP.format(node=node)))
     client.actions.put(name, python_action(name, path))
 
 
@@ -171,6 +177,8 @@ class SimInvoker:
     token: str
     owner: str | None = None
     memory_mb: int = UNBOUNDED_MB
+    protocol: int = m.PROTOCOL_VERSION
+    run_bytes: int = 0  # of the run frames received
     ws: aiohttp.ClientWebSocketResponse | None = None
     reader: asyncio.Task[None] | None = None
     seq: int = 0
@@ -186,7 +194,7 @@ class SimInvoker:
             max_msg_size=m.MAX_FRAME_BYTES, autoping=True)
         await self.ws.send_str(m.encode(m.Register(
             id=self.id, memory_mb=self.memory_mb, kinds=("python:3", "blackbox"),
-            agent_version="bench", owner=self.owner)))
+            agent_version="bench", owner=self.owner, protocol=self.protocol)))
         frame = await self.ws.receive(timeout=30)
         if frame.type != aiohttp.WSMsgType.TEXT:
             raise RuntimeError(f"{self.id}: the controller closed the tunnel: {frame.data} "
@@ -204,7 +212,10 @@ class SimInvoker:
             async for frame in self.ws:
                 if frame.type != aiohttp.WSMsgType.TEXT:
                     break
-                await self._handle(m.decode(frame.data))
+                message = m.decode(frame.data)
+                if isinstance(message, m.Run):
+                    self.run_bytes += len(frame.data)
+                await self._handle(message)
         except (aiohttp.ClientError, ConnectionError):
             pass
         self.lost = True
@@ -236,9 +247,15 @@ class SimInvoker:
         if self.ws is not None and not self.ws.closed and not self.lost:
             self.seq += 1
             try:
-                await self.ws.send_str(m.encode(m.Heartbeat(self.seq, int(time.time() * 1000))))
+                await self.ws.send_str(m.encode(m.Heartbeat(
+                    self.seq, int(time.time() * 1000), quiet=self.quiet_beat())))
             except (aiohttp.ClientError, ConnectionError):
                 self.lost = True
+
+    def quiet_beat(self) -> bool:
+        """As an idle agent's (``edgewhisk_invoker.agent.RTT_BEATS``): protocol 2 asks for
+        an answer every 15th heartbeat only (the simulators confirm no results)."""
+        return self.protocol >= 2 and self.seq % RTT_BEATS != 0
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -371,6 +388,7 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     client = controller.client()
     api_host, auth = controller.api_host, controller.auth
     agent: Agent | None = None
+    agent_v1: Agent | None = None
     fleet: Fleet | None = None
     user, _, key = auth.partition(":")
     tunnel = tunnel_url(api_host) + m.TUNNEL_PATH
@@ -391,10 +409,18 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                           "process", "--memory", "1024", id=AGENT_ID, log=workdir / "agent.log",
                           own_group=True).start()
             results["agent_pid"] = agent.pid
+            agent_v1 = Agent(tunnel, str(client.tokens.create(AGENT_V1)["token"]), "--backend",
+                             "process", "--memory", "1024", "--protocol", "1", id=AGENT_V1,
+                             log=workdir / "agent-v1.log", own_group=True).start()
+            results["agent_v1_pid"] = agent_v1.pid
             actions = workdir / "actions"
             actions.mkdir()
             deploy(client, "noop-local", "local0", actions)
             deploy(client, "noop-tunnel", AGENT_ID, actions)
+            deploy(client, V1, AGENT_V1, actions, padded)
+            deploy(client, V2, AGENT_ID, actions, padded)
+            for name, sim in SIMS_CODE.items():
+                deploy(client, f"bytes-{name}", sim, actions, padded)
             deploy(client, "echo-one", ONE, actions)
             deploy(client, "echo-pool", f"{POOL_OWNER}_device", actions)
 
@@ -406,6 +432,10 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             fleet = Fleet([SimInvoker(invoker_id, token, POOL_OWNER, POOL_MEMORY_MB)
                            if 1 <= i <= POOL else SimInvoker(invoker_id, token)
                            for i, (invoker_id, token) in enumerate(zip(ids, tokens, strict=True))])
+            sims = {name: SimInvoker(sim, str(client.tokens.create(sim)["token"]),
+                                     protocol=1 if name == V1 else m.PROTOCOL_VERSION)
+                    for name, sim in SIMS_CODE.items()}
+            fleet.invokers += sims.values()
             results["connect_s"] = await fleet.connect(session, tunnel)
             await asyncio.sleep(min(2.0, args.window))  # every invoker heartbeats at least once
             results["fleet_cpu_pct"], results["fleet_rss_mb"] = await measure_cpu(
@@ -425,11 +455,24 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                     return False
 
             await wait_for("the agent to register", agent_ready, START_TIMEOUT_S)
+
+            async def agent_v1_ready() -> bool:
+                try:
+                    return invoker_of(await invoke(V1)) == AGENT_V1
+                except RuntimeError:
+                    return False
+
+            await wait_for("the version-1 agent to register", agent_v1_ready, START_TIMEOUT_S)
             pids = {"controller": controller.pid, "agent": agent.pid}
             results["loadavg"] = os.getloadavg()[0]
             quiet = await interleaved(invoke, invoker_of, ("noop-local", "noop-tunnel"),
                                       args.calls, args.warmup, pids, "quiet")
             round_trip_results(results, quiet, pids, "")
+            assert agent_v1 is not None
+            results["protocol_ab"] = await protocol_ab(
+                invoke, invoker_of, args.calls, args.warmup,
+                {"controller": controller.pid, f"agent_{V1}": agent_v1.pid,
+                 f"agent_{V2}": agent.pid}, sims)
             if args.load:
                 with hogs(args.load) as results["load_pids"]:
                     results["loaded_loadavg"] = os.getloadavg()[0]
@@ -453,8 +496,12 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             results["invokers_lost"] = fleet.lost()
     finally:  # the children first: nothing a failing close raises may leave them running
         try:
-            if agent is not None:
-                agent.stop()
+            try:
+                if agent is not None:
+                    agent.stop()
+            finally:
+                if agent_v1 is not None:
+                    agent_v1.stop()
         finally:
             client.close()
             controller.stop()
@@ -501,6 +548,8 @@ def table(r: dict[str, Any]) -> str:
             f"{r[f'{prefix}tunnel_cpu_ms']['controller']:.3f}")
         row("  agent CPU per tunnelled invoke (ms)",
             f"{r[f'{prefix}tunnel_cpu_ms']['agent']:.3f}")
+    for label, value in ab_rows(r["protocol_ab"]):
+        row(label, value)
     row("activations/s through one tunnel", f"{r['per_s_one_tunnel']:.0f}")
     row(f"activations/s through {r['pool_size']} tunnels "
         f"({r['pool_invokers_used']} used)", f"{r['per_s_pool']:.0f}")
@@ -578,7 +627,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             results = eventloop.run(run_bench(args, Path(tmp)))  # uvloop: a lighter harness
         except Exception as exc:
-            return failed("tunnel", exc, Path(tmp), ("controller.log", "agent.log"))
+            return failed("tunnel", exc, Path(tmp), ("controller.log", "agent.log",
+                                                     "agent-v1.log"))
     return report(results, args.out, args.json, plot, table)
 
 

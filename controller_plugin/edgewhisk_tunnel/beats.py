@@ -28,8 +28,8 @@ _NUMBER = "(0|[1-9][0-9]{0,15})"
 16 digits, so any match converts as ``int``); a negative ``sent_ms`` goes the general way."""
 
 
-def _pattern() -> re.Pattern[str]:
-    text = re.escape(encode(Heartbeat(seq=_SEQ, sent_ms=_SENT)))
+def _pattern(quiet: bool) -> re.Pattern[str]:
+    text = re.escape(encode(Heartbeat(seq=_SEQ, sent_ms=_SENT, quiet=quiet)))
     return re.compile(text.replace(str(_SEQ), _NUMBER).replace(str(_SENT), _NUMBER))
 
 
@@ -39,17 +39,21 @@ def _template() -> str:
     return text.replace(str(_SEQ), "{0}").replace(str(_SENT), "{1}").replace(str(_ECHO), "{2}")
 
 
-_BEAT = _pattern()
+_QUIET = _pattern(quiet=True)   # protocol 2's usual beat: no answer wanted
+_BEAT = _pattern(quiet=False)
 _ANSWER = _template()
 
 
-def match_beat(frame: str) -> tuple[int, int] | None:
-    """``(seq, sent_ms)`` of a device heartbeat (not a reply) in its encoder's exact text,
-    else ``None`` (decode it the general way)."""
+def match_beat(frame: str) -> tuple[int, int, bool] | None:
+    """``(seq, sent_ms, quiet)`` of a device heartbeat (not a reply) in its encoder's exact
+    text, else ``None`` (decode it the general way)."""
+    found = _QUIET.fullmatch(frame)
+    if found is not None:
+        return int(found[1]), int(found[2]), True
     found = _BEAT.fullmatch(frame)
     if found is None:
         return None
-    return int(found[1]), int(found[2])
+    return int(found[1]), int(found[2]), False
 
 
 def answer_frame(seq: int, now_ms: int, echo_ms: int) -> str:

@@ -7,17 +7,28 @@ whose ``reason`` names the offending field (and whose ``close_code`` says how to
 
 The conversation (JSON text frames, each an object with ``"type"``)::
 
-    agent -> controller   register           first frame, within ``offline_after_s``
-    controller -> agent   registered         heartbeat period and offline timeout to use
+    agent -> controller   register           first frame, within ``offline_after_s``; its
+                                             ``protocol`` is the version the agent speaks
+    controller -> agent   registered         heartbeat period and offline timeout to use, and
+                                             (absent: 1) the version this connection speaks
     both ways             heartbeat          periodic; a heartbeat WITHOUT ``echo_ms`` is answered
                                              at once with the same ``seq`` and ``echo_ms`` = its
-                                             ``sent_ms`` (round-trip time); a reply is never
+                                             ``sent_ms`` (round-trip time), unless ``quiet``
+                                             (version 2: no answer needed); a reply is never
                                              answered. Any heartbeat proves liveness.
     agent -> controller   context, metrics   changes of battery/charging/networks/cached/idle/
                                              metered; load
-    controller -> agent   run                one activation (the controller keeps it until a result)
+    controller -> agent   run                one activation (kept by the controller until a
+                                             result); version 2: without the code of a ``spec.key``
+                                             already sent on this connection (``code_omitted``)
+    agent -> controller   code.missing       version 2: a run's omitted code is not here: the
+                                             controller resends that run once, with its code
     agent -> controller   logs*, result      logs chunks of that activation first (optional), then
-                                             exactly one result; duplicates are ignored
+                                             exactly one result; duplicates are ignored. In
+                                             version 2 the result of a run that keeps produces
+                                             names the device's holdings after it (``cached``,
+                                             applied before the activation completes) and no
+                                             ``context`` frame repeats them
     both ways             artifact.get       open a transfer of ``ref`` (a registry key
                                              ``ns/name@version``) or grant more credit on it
     both ways             artifact.offer     announce a push (preload, a produced ``cloud``
@@ -36,6 +47,11 @@ The conversation (JSON text frames, each an object with ``"type"``)::
                           offline.keep       the device may keep, then the full list to keep
     agent -> controller   offline.record     an activation the device ran while cut off
     controller -> agent   offline.synced     those records are stored (once): forget them
+
+Versions: a controller accepts ``PROTOCOL_VERSIONS`` and speaks the agent's version to it (a
+fleet upgrades one device at a time); a version-1 controller refuses a version-2 ``register``
+(``register.protocol 2 is not supported (need 1)``, close code 1002), which the agent reports
+as fatal, naming ``--protocol 1``.
 
 Authentication happens before the upgrade: ``Authorization: Bearer <device token>`` on the
 WebSocket handshake to ``TUNNEL_PATH``; a missing, wrong or revoked token gets HTTP 401.
@@ -62,7 +78,14 @@ from . import fields
 from .errors import CloseCode as CloseCode  # re-exported: the schema names them
 from .errors import ProtocolError as ProtocolError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+"""The version this code speaks. Version 2 (docs/architecture.md, the wire schema): a ``result``
+names the device's holdings after the run kept its produces (``Result.cached``), so the
+controller never completes an activation before it knows where the produced artifact is."""
+PROTOCOL_VERSIONS = (1, 2)
+"""The versions a controller of this code accepts in ``register.protocol`` (a fleet upgrades
+one device at a time); it answers each in ``registered.protocol`` with the version the
+connection speaks, the lower of the two."""
 TUNNEL_PATH = "/v1/invokers/tunnel"
 AUTH_SCHEME = "Bearer"
 
@@ -95,6 +118,7 @@ class MessageType(enum.StrEnum):
     CONTEXT = "context"
     RUN = "run"
     RESULT = "result"
+    CODE_MISSING = "code.missing"
     LOGS = "logs"
     METRICS = "metrics"
     ARTIFACT_GET = "artifact.get"
@@ -289,8 +313,9 @@ class Register:
         _require(self.memory_mb >= 0, "register.memory_mb must not be negative")
         _require(self.role in ROLES, f"register.role must be one of {ROLES}, got {self.role!r}")
         _require(all(self.labels), "register.labels keys must not be empty")
-        _require(self.protocol == PROTOCOL_VERSION,
-                 f"register.protocol {self.protocol} is not supported (need {PROTOCOL_VERSION})")
+        _require(self.protocol in PROTOCOL_VERSIONS,
+                 f"register.protocol {self.protocol} is not supported (need one of "
+                 f"{', '.join(map(str, PROTOCOL_VERSIONS))})")
 
 
 @dataclass(frozen=True)
@@ -299,10 +324,14 @@ class Registered:
     id: str
     heartbeat_s: float
     offline_after_s: float
+    protocol: int = field(default=1, metadata=ADDED)
+    """The version this connection speaks (absent: 1, what a version-1 agent expects)."""
 
     def __post_init__(self) -> None:
         _require(0 < self.heartbeat_s < self.offline_after_s,
                  "registered needs 0 < heartbeat_s < offline_after_s")
+        _require(self.protocol in PROTOCOL_VERSIONS,
+                 f"registered.protocol {self.protocol} is not supported")
 
 
 @dataclass(frozen=True)
@@ -311,9 +340,14 @@ class Heartbeat:
     seq: int
     sent_ms: int                          # sender's clock (ms); only ever compared by the sender
     echo_ms: int | None = None            # set on a reply: the sent_ms being answered
+    quiet: bool = field(default=False, metadata=ADDED)
+    """Protocol 2: the sender needs no answer (no result of its awaits confirmation, no
+    round trip of its is due). It proves the sender alive all the same."""
 
     def __post_init__(self) -> None:
         _require(self.seq >= 0, "heartbeat.seq must not be negative")
+        _require(not (self.quiet and self.echo_ms is not None),
+                 "heartbeat.quiet is for a heartbeat, not a reply")
 
     def reply(self, now_ms: int) -> Heartbeat:
         """The answer to this heartbeat (never call it on a reply)."""
@@ -346,9 +380,29 @@ class Run:
     fields: Mapping[str, str]             # activation_id, transaction_id, namespace, ... (pool)
     consumes: tuple[Consumed, ...] = ()   # staged on the device before /run
     produces: tuple[Produce, ...] = ()    # kept on the device (or uploaded) after /run
+    code_omitted: bool = field(default=False, metadata=ADDED)
+    """Protocol 2: ``spec.code`` is left out (null): it is the code the controller sent
+    earlier on this connection with the same ``spec.key`` (the key carries the code's
+    digest). A device that no longer has it answers ``code.missing``."""
 
     def __post_init__(self) -> None:
         _check_id(self.activation_id, "run.activation_id")
+        _require(not self.code_omitted or self.spec.code is None,
+                 "run.code_omitted needs spec.code null")
+
+
+@dataclass(frozen=True)
+class CodeMissing:
+    """Protocol 2: the device cannot run ``activation_id``: its ``run`` omitted the code of
+    ``key`` and the device does not have it (evicted, or never received on this connection).
+    The controller sends the ``run`` again, once, with the code; nothing ran."""
+
+    TYPE: ClassVar[MessageType] = MessageType.CODE_MISSING
+    activation_id: str
+    key: str
+
+    def __post_init__(self) -> None:
+        _check_id(self.activation_id, "code.missing.activation_id")
 
 
 @dataclass(frozen=True)
@@ -360,6 +414,11 @@ class Result:
     activation_id: str
     outcome: Outcome | None = None
     error: str | None = None
+    cached: tuple[str, ...] | None = field(default=None, metadata=ADDED)
+    """Protocol 2: the registry keys the device holds once the run kept its produces (what
+    a ``context.cached`` would say), applied before the activation completes, so a flow's
+    next step placed by where a produced artifact is finds it whatever frame came first.
+    None: the run changed nothing the device holds (or the connection speaks version 1)."""
 
     def __post_init__(self) -> None:
         _check_id(self.activation_id, "result.activation_id")
@@ -606,7 +665,8 @@ class OfflineSynced:
     artifacts: Mapping[str, str] = field(default_factory=dict, metadata=ADDED)
 
 
-TextMessage: TypeAlias = (Register | Registered | Heartbeat | Context | Run | Result | Logs
+TextMessage: TypeAlias = (Register | Registered | Heartbeat | Context | Run | CodeMissing
+                          | Result | Logs
                           | Metrics | ArtifactGet | ArtifactOffer | ArtifactAbort | Drain | Error
                           | AgentLogs | AgentLog | OfflineAction | OfflineKeep | OfflineRecord
                           | OfflineSynced)

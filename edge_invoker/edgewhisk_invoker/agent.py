@@ -42,6 +42,7 @@ from edgewhisk_tunnel import (
     MAX_FRAME_BYTES,
     AgentLogs,
     CloseCode,
+    CodeMissing,
     Context,
     Drain,
     Error,
@@ -61,13 +62,15 @@ from edgewhisk_tunnel.messages import AUTH_SCHEME
 
 from .artifacts import DeviceArtifacts, StagingError
 from .backoff import Backoff
+from .codes import Codes
 from .config import AgentConfig
 from .context import ContextMonitor, DeviceContext
-from .exceptions import Fatal, Refused, Replaced, TlsFailure, TokenRejected
+from .exceptions import Fatal, OldController, Refused, Replaced, TlsFailure, TokenRejected
 from .frames import (
     action_spec,
     context_of,
     error_frame,
+    for_version,
     metrics_values,
     register_of,
     result_frames,
@@ -83,6 +86,7 @@ STABLE_S = 10.0          # a connection up this long resets the backoff
 CLOSE_TIMEOUT_S = 5.0    # bound on closing the socket
 CONNECT_TIMEOUT_S = 10.0  # bound on TCP + TLS + the WebSocket handshake
 POOL_CLOSE_TIMEOUT_S = 60.0
+RTT_BEATS = 15           # protocol 2: every this many heartbeats ask for an answer (round trip)
 FATAL_CLOSES: dict[int, type[Fatal]] = {CloseCode.TOKEN_REVOKED: TokenRejected,
                                         CloseCode.REPLACED: Replaced}
 SHUTDOWN_ERROR = "the edge invoker {id} shut down during the activation"
@@ -123,6 +127,7 @@ class Agent:
         self.backoff = backoff or Backoff(config.backoff_base_s, config.backoff_cap_s)
         self.on_registered = on_registered
         self.registered: Registered | None = None   # of the live connection, else None
+        self.protocol = config.protocol  # the live connection's version (registered.protocol)
         self.registrations = 0
         self.rtt_ms: int | None = None
         self.drain_reason: str | None = None
@@ -130,6 +135,7 @@ class Agent:
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._outbox = Outbox()
+        self._codes = Codes()  # protocol 2: code a run may omit
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._heartbeat_timer: asyncio.TimerHandle | None = None
@@ -317,6 +323,10 @@ class Agent:
                 raise FATAL_CLOSES[ws.close_code](reason)
             if ws.close_code == CloseCode.POLICY_VIOLATION:
                 raise Refused(reason)
+            if ws.close_code == CloseCode.PROTOCOL_ERROR and "register.protocol" in reason:
+                raise OldController(
+                    f"{reason}: the controller does not speak tunnel protocol {c.protocol}; "
+                    f"upgrade it, or start this agent with --protocol 1")
             raise _Lost(reason)
         message = decode(frame.data)
         if isinstance(message, Error):
@@ -324,6 +334,7 @@ class Agent:
         if not isinstance(message, Registered) or message.id != c.id:
             raise ProtocolError(f"expected registered for {c.id!r}, got {frame.data[:200]!r}")
         self.registered = message
+        self.protocol = message.protocol
         self.registrations += 1
         self.artifacts.connected(self._send)
         self._log_streams = LogStreams(self.log_ring, self._send)
@@ -372,7 +383,10 @@ class Agent:
                     log.log(logging.INFO if pending.eventful else logging.DEBUG,
                             "result of %s delivered", pending.activation_id)
         elif isinstance(message, Run):
-            self._start_run(message)
+            if self._codes.missing(message):  # evicted: the controller sends it again, with it
+                await self._send(CodeMissing(message.activation_id, message.spec.key))
+            else:
+                self._start_run(message, self._codes.code(message, keep=self.protocol >= 2))
         elif isinstance(message, AgentLogs) and self._log_streams is not None:
             self._log_streams.handle(message)
         elif isinstance(message, Drain):
@@ -386,7 +400,7 @@ class Agent:
 
     # --- activations --------------------------------------------------------------------------
 
-    def _start_run(self, run: Run) -> None:
+    def _start_run(self, run: Run, code: str | None) -> None:
         aid = run.activation_id
         if aid in self._runs or aid in self._outbox.ids():
             log.info("run %s is already here; its result will be delivered once", aid)
@@ -394,17 +408,19 @@ class Agent:
         if self._stopping.is_set():
             self._finish(aid, [error_frame(aid, SHUTDOWN_ERROR.format(id=self.config.id))])
             return
-        self._runs[aid] = asyncio.ensure_future(self._run(run))
+        self._runs[aid] = asyncio.ensure_future(self._run(run, code))
         self.monitor.in_flight = len(self._runs)
 
-    async def _run(self, run: Run) -> None:
+    async def _run(self, run: Run, code: str | None) -> None:
         aid = run.activation_id
         frames: list[str]
         try:
-            spec, value = action_spec(run.spec), dict(run.value)
+            spec, value = action_spec(run.spec, code), dict(run.value)
+            reports = self.protocol >= 2  # the result names what the run kept
             outcome = await self.artifacts.around(
-                run, lambda fields: self.pool.run(spec, value, fields))
-            frames = result_frames(aid, outcome)
+                run, lambda fields: self.pool.run(spec, value, fields), quiet=reports)
+            cached = self.artifacts.keys() if reports and run.produces else None
+            frames = result_frames(aid, outcome, cached)
         except (ContainerError, StagingError) as exc:
             frames = [error_frame(aid, f"edge invoker {self.config.id}: {exc}")]
         except Exception as exc:  # a bug here must still answer the activation
@@ -415,9 +431,11 @@ class Agent:
     def _finish(self, activation_id: str, frames: list[str]) -> None:
         """Into the outbox, then out of the running set (no await between: ``holding`` never
         misses it), and on its way if connected: from a task of its own, spawned after the
-        run's node-store changes spawned theirs, so the ``context`` frame naming a kept
-        artifact reaches the controller before the result (a flow's next step is placed by
-        where that artifact is; sent from the run's own task, the result overtook it)."""
+        run's node-store changes spawned theirs. Protocol 2: the result itself names what
+        the run kept (``Result.cached``), so frame order does not matter. Protocol 1: the
+        ``context`` frame naming a kept artifact must reach the controller before the
+        result (a flow's next step is placed by where that artifact is; sent from the run's
+        own task, the result overtook it)."""
         self._outbox.add(activation_id, frames, late=self.registered is None)
         self._runs.pop(activation_id, None)
         self.monitor.in_flight = len(self._runs)
@@ -431,7 +449,7 @@ class Agent:
                 if self.registered is None:
                     return
                 for frame in pending.frames:
-                    if not await self._send_frame(frame):
+                    if not await self._send_frame(for_version(frame, self.protocol)):
                         return
                 self._outbox.sent(pending.activation_id, self._seq)
 
@@ -475,8 +493,12 @@ class Agent:
         self._spawn(self._heartbeat())
 
     async def _heartbeat(self) -> None:
+        """Protocol 2: ``quiet`` (no answer wanted) unless a result awaits the answer that
+        confirms it or this agent's round trip is due (every ``RTT_BEATS``): at 1 Hz the
+        answers were half of a connected device's frames."""
         seq, self._seq = self._seq, self._seq + 1
-        await self._send(Heartbeat(seq=seq, sent_ms=now_ms()))
+        quiet = self.protocol >= 2 and not self._outbox.awaiting() and seq % RTT_BEATS != 0
+        await self._send(Heartbeat(seq=seq, sent_ms=now_ms(), quiet=quiet))
         await self._metrics()
 
     async def _metrics(self) -> None:

@@ -76,6 +76,8 @@ class DeviceArtifacts:
         self.window = window
         self.transfers: Transfers | None = None
         self.counts = TransferCounts()  # over every connection: the agent's metrics
+        self._on_change: Callable[[], None] | None = None
+        self._quiet = 0  # runs keeping produces whose result reports the store (protocol 2)
 
     def keys(self) -> tuple[str, ...]:
         """The registry keys held (reported as ``cached``): not the provisional keys of
@@ -85,8 +87,15 @@ class DeviceArtifacts:
 
     def watch(self, on_change: Callable[[], None]) -> None:
         """Call ``on_change`` after every store change (the agent reports context.cached)."""
+        self._on_change = on_change
         if self.store is not None:
-            self.store.on_change = on_change
+            self.store.on_change = self._changed
+
+    def _changed(self) -> None:
+        """Every store change is reported, except while a run keeps its produces ``quiet``:
+        its result names the store's keys after it (``Result.cached``, protocol 2)."""
+        if not self._quiet and self._on_change is not None:
+            self._on_change()
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -106,10 +115,11 @@ class DeviceArtifacts:
 
     async def around(self, run: Run,
                      call: Callable[[dict[str, str]], Awaitable[RunOutcome]], *,
-                     upload: bool = True) -> RunOutcome:
+                     upload: bool = True, quiet: bool = False) -> RunOutcome:
         """Stage ``run``'s consumes, ``call(fields)`` the pool, keep and upload its produces
         (``upload`` False: keep only — an offline run's are uploaded once their versions
-        exist). ``StagingError`` when an artifact cannot be brought or kept (a whisk error)."""
+        exist; ``quiet``: keeping them reports nothing, the caller's result will).
+        ``StagingError`` when an artifact cannot be brought or kept (a whisk error)."""
         fields = dict(run.fields)
         if not run.consumes and not run.produces:
             return await call(fields)
@@ -127,8 +137,16 @@ class DeviceArtifacts:
             outcome = await call({**fields, **staging.run_field(staged, produce_root)})
             if not run.produces:
                 return outcome
-            return replace(outcome, produced=await self._keep(run, outcome, produce_root,
-                                                              upload=upload))
+            self._quiet += quiet
+            try:
+                kept = await self._keep(run, outcome, produce_root, upload=upload)
+            except BaseException:
+                if quiet:  # no result will name the store: a report does
+                    self._quiet -= 1
+                    self._changed()
+                raise
+            self._quiet -= quiet
+            return replace(outcome, produced=kept)
 
     async def _fetch(self, consumed: ConsumeSpec, dest: Path) -> None:
         """A missing blob, pulled from the controller into ``dest`` (size capped)."""

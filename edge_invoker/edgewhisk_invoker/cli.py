@@ -38,7 +38,7 @@ from edgewhisk_runtime import eventloop, workdirs
 from edgewhisk_runtime.artifacts.store import NodeStore
 from edgewhisk_runtime.containers import ContainerBackend, ContainerPool, ProcessBackend
 from edgewhisk_runtime.containers.sdk import import_docker
-from edgewhisk_tunnel import Registered
+from edgewhisk_tunnel import PROTOCOL_VERSION, PROTOCOL_VERSIONS, Registered
 
 from .agent import Agent
 from .artifacts import DeviceArtifacts
@@ -147,6 +147,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metered-network", action="append", default=None, metavar="NAME",
                         help="a metered network (repeatable): the device reports metered while "
                              "every network it joined is one")
+    parser.add_argument("--protocol", type=int, choices=PROTOCOL_VERSIONS,
+                        default=PROTOCOL_VERSION,
+                        help="the tunnel protocol version to speak (1: to a controller that "
+                             "predates version 2)")
     parser.add_argument("--grace", type=float, default=10.0, metavar="S",
                         help="on SIGTERM, how long running activations may finish")
     parser.add_argument("--backoff-cap", type=float, default=30.0, metavar="S",
@@ -236,7 +240,7 @@ def _agent_setup(args: argparse.Namespace) -> tuple[AgentConfig, ContextMonitor,
         namespace=args.namespace, labels=labels, capabilities=tuple(args.capability),
         site=args.site, owner=args.owner, role=args.role, bandwidth_mbps=args.bandwidth,
         cached=tuple(args.cached), grace_s=args.grace, backoff_cap_s=args.backoff_cap,
-        controllers=urls if len(urls) > 1 else ())
+        controllers=urls if len(urls) > 1 else (), protocol=args.protocol)
     return config, monitor, ssl if ssl is not None else True
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from edgewhisk_runtime.artifacts.store import parse_size
-from edgewhisk_tunnel.messages import TUNNEL_PATH
+from edgewhisk_tunnel.messages import PROTOCOL_VERSION, TUNNEL_PATH
 
 from .exceptions import ConfigError
 
@@ -46,6 +46,7 @@ class AgentConfig:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     controllers: tuple[str, ...] = ()  # every tunnel URL, tried in turn (): only ``controller``
+    protocol: int = PROTOCOL_VERSION   # --protocol 1: speak to a controller of version 1
 
     @property
     def urls(self) -> tuple[str, ...]:

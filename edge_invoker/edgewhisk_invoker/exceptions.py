@@ -52,6 +52,10 @@ class TlsFailure(Fatal):
     pass
 
 
+class OldController(Fatal):
+    """The controller refused this agent's tunnel protocol version (it is older)."""
+
+
 class ApiError(InvokerError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)

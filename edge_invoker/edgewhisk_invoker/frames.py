@@ -19,6 +19,7 @@ controller appends chunks, then the outcome's lines, in order).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from edgewhisk_runtime.artifacts import Entry
 from edgewhisk_runtime.artifacts.store import NodeStore
@@ -34,6 +35,7 @@ from edgewhisk_tunnel import (
     Register,
     Result,
     RunSpec,
+    decode,
     encode,
 )
 from edgewhisk_tunnel.copies import by_name, outcome_from
@@ -46,9 +48,10 @@ INLINE_LOGS_BYTES = 256 * 1024
 LOGS_CHUNK_BYTES = 1024 * 1024
 
 
-def action_spec(spec: RunSpec) -> ActionSpec:
-    """The wire spec as the pool's ``ActionSpec`` (the same fields by design)."""
-    return by_name(ActionSpec, spec)
+def action_spec(spec: RunSpec, code: str | None = None) -> ActionSpec:
+    """The wire spec as the pool's ``ActionSpec`` (the same fields by design); ``code``
+    when the run omitted it (protocol 2: ``codes.Codes``)."""
+    return by_name(ActionSpec, spec) if code is None else by_name(ActionSpec, spec, code=code)
 
 
 def outcome_of(run: RunOutcome, logs: Sequence[str]) -> Outcome:
@@ -71,7 +74,7 @@ def register_of(config: AgentConfig, *, agent_version: str, kinds: Iterable[str]
         bandwidth_mbps=config.bandwidth_mbps,
         cached=tuple(dict.fromkeys([*config.cached, *cached])), holding=tuple(holding),
         battery=context.battery, charging=context.charging, idle=context.idle,
-        metered=context.metered)
+        metered=context.metered, protocol=config.protocol)
 
 
 def context_of(context: DeviceContext) -> Context:
@@ -127,9 +130,11 @@ def chunk_lines(lines: Sequence[str], limit: int = LOGS_CHUNK_BYTES) -> list[lis
     return chunks
 
 
-def result_frames(activation_id: str, run: RunOutcome) -> list[str]:
+def result_frames(activation_id: str, run: RunOutcome,
+                  cached: tuple[str, ...] | None = None) -> list[str]:
     """The frames of one result as sent: ``logs`` chunks (only for large logs), then the
-    ``result``; a result too large for a frame, or not standard JSON, becomes an error result
+    ``result`` (naming what the device holds after the run: ``cached``, protocol 2); a
+    result too large for a frame, or not standard JSON, becomes an error result
     rather than a frame the controller would refuse. Encoded here, once: the check that the
     result can travel is its encoding, and the outbox keeps the text to send (and resend)."""
     frames: list[str] = []
@@ -138,7 +143,7 @@ def result_frames(activation_id: str, run: RunOutcome) -> list[str]:
         frames = [encode(Logs(activation_id, tuple(chunk))) for chunk in chunk_lines(inline)]
         inline = []
     try:
-        result = encode(Result(activation_id, outcome=outcome_of(run, inline)))
+        result = encode(Result(activation_id, outcome=outcome_of(run, inline), cached=cached))
     except FrameTooLarge as exc:
         result = error_frame(activation_id, f"the activation's result is too large for the "
                                             f"tunnel ({exc.size} bytes)")
@@ -146,6 +151,19 @@ def result_frames(activation_id: str, run: RunOutcome) -> list[str]:
         result = error_frame(activation_id, f"the activation's result cannot travel: "
                                             f"{exc.reason}")
     return [*frames, result]
+
+
+def for_version(frame: str, protocol: int) -> str:
+    """``frame`` as a connection of ``protocol`` takes it: a result encoded for version 2
+    (naming what the device kept) loses ``cached`` for version 1, whose ``decode`` refuses
+    the field. Why: the outbox keeps encoded results across reconnects, and an agent given
+    several controllers may reconnect to one that is not upgraded yet."""
+    if protocol >= 2 or '"cached":' not in frame:
+        return frame
+    message = decode(frame)
+    if not isinstance(message, Result) or message.cached is None:
+        return frame
+    return encode(replace(message, cached=None))
 
 
 def error_frame(activation_id: str, error: str) -> str:

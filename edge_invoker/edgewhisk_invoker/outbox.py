@@ -3,7 +3,8 @@
 Why an outbox: an activation keeps running when the tunnel drops, and its result must reach the
 controller after the agent reconnects. Why acknowledgements by heartbeat: the protocol has no
 per-result ack, but the controller reads a connection's frames in order with one reader task and
-answers every heartbeat, so the echo of a heartbeat sent *after* a result proves the result was
+answers every heartbeat that is not ``quiet`` (the agent asks while a result ``awaiting`` its
+confirmation), so the echo of a heartbeat sent *after* a result proves the result was
 read. Until then a result stays here; when the connection is lost, unconfirmed results go back
 to be sent again after re-registering (the controller deduplicates by activation id). Each result
 is sent at most ``max_deliveries`` times so a controller that rejects it (say, it restarted and
@@ -47,6 +48,10 @@ class Outbox:
     def add(self, activation_id: str, frames: Sequence[str], late: bool = False) -> None:
         self._pending.setdefault(activation_id, Pending(activation_id, tuple(frames),
                                                         late=late))
+
+    def awaiting(self) -> bool:
+        """Whether a result was sent and awaits the heartbeat answer that confirms it."""
+        return any(p.sent_before_seq is not None for p in self._pending.values())
 
     def unsent(self) -> list[Pending]:
         """Entries to send now, oldest first."""

@@ -61,10 +61,23 @@ def test_the_pool_throughput_spread_over_several_tunnels(quick_run: tuple[dict, 
     assert doc["pool_size"] == 100 and doc["pool_invokers_used"] > 1, doc
 
 
+def test_the_protocol_ab_ran_each_side_where_it_should(quick_run: tuple[dict, Path]) -> None:
+    """Version 1 carries the action's code in every warm run frame, version 2 does not
+    (bytes, not time: what each side's frames hold)."""
+    ab = quick_run[0]["protocol_ab"]
+    padding = ab["padding_bytes"]
+    assert ab["code-v1"]["run_bytes"] > padding > ab["code-v2"]["run_bytes"] > 0, ab
+    for side in ("code-v1", "code-v2"):
+        assert {"p50", "p99", "controller_cpu_ms", "agent_cpu_ms"} <= set(ab[side]), ab
+        assert all(ab[side][key] >= 0 for key in ("controller_cpu_ms", "agent_cpu_ms"))
+    assert set(ab["ratio"]) == {"p50", "controller_cpu_ms", "agent_cpu_ms", "run_bytes"}
+
+
 def test_the_plot_is_written_and_nothing_keeps_running(quick_run: tuple[dict, Path]) -> None:
     doc, plot = quick_run
     assert plot.stat().st_size > 0 and doc["plot"] == str(plot)
-    for pid in (doc["controller_pid"], doc["agent_pid"], *doc["load_pids"]):
+    for pid in (doc["controller_pid"], doc["agent_pid"], doc["agent_v1_pid"],
+                *doc["load_pids"]):
         assert not Path(f"/proc/{pid}").exists(), pid
 
 

@@ -27,6 +27,7 @@ from edgewhisk_tunnel import (
     MAX_FRAME_BYTES,
     ArtifactGet,
     ArtifactOffer,
+    CloseCode,
     Heartbeat,
     Message,
     Register,
@@ -59,6 +60,9 @@ class TunnelServer:
         self.handshakes = 0
         self.refusing = False
         self.echo = True     # answer the agent's heartbeats (which confirm its results)
+        self.protocol = 1  # what registered says this connection speaks
+        self.version_1 = False  # refuse a register of another protocol, as a version-1
+        #                         controller does (its schema's reason, its close code)
         self.blobs: dict[str, bytes] = {}
         self.refuse: dict[str, str] = {}
         self.lie: set[str] = set()
@@ -124,10 +128,15 @@ class TunnelServer:
             self._record(number, message)
             if transfers.handle(message):
                 continue
-            if isinstance(message, Register):
+            if isinstance(message, Register) and self.version_1 and message.protocol != 1:
+                await ws.close(code=CloseCode.PROTOCOL_ERROR, message=(
+                    f"register.protocol {message.protocol} is not supported (need 1)").encode())
+            elif isinstance(message, Register):
                 await ws.send_str(encode(Registered(message.id, self.heartbeat_s,
-                                                    self.offline_after_s)))
-            elif isinstance(message, Heartbeat) and message.echo_ms is None and self.echo:
+                                                    self.offline_after_s,
+                                                    protocol=self.protocol)))
+            elif (isinstance(message, Heartbeat) and message.echo_ms is None and self.echo
+                  and not message.quiet):
                 await ws.send_str(encode(message.reply(int(time.monotonic() * 1000))))
         await transfers.close()
         with self._cond:

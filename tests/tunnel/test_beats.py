@@ -10,11 +10,14 @@ from edgewhisk_tunnel.beats import answer_frame, match_beat
 VALUES = [(0, 0), (1, 7), (42, 1_733_000_123), (10**15, 10**15 - 1), (9_999_999_999_999_999, 3)]
 
 
+@pytest.mark.parametrize("quiet", [False, True], ids=["answered", "quiet"])
 @pytest.mark.parametrize(("seq", "sent_ms"), VALUES)
-def test_a_device_beat_matches_with_the_values_decode_reads(seq: int, sent_ms: int) -> None:
-    frame = encode(Heartbeat(seq=seq, sent_ms=sent_ms))
+def test_a_device_beat_matches_with_the_values_decode_reads(seq: int, sent_ms: int,
+                                                            quiet: bool) -> None:
+    frame = encode(Heartbeat(seq=seq, sent_ms=sent_ms, quiet=quiet))
     message = decode(frame)
-    assert match_beat(frame) == (message.seq, message.sent_ms) == (seq, sent_ms)
+    assert match_beat(frame) == (message.seq, message.sent_ms, message.quiet) == (
+        seq, sent_ms, quiet)
 
 
 @pytest.mark.parametrize(("seq", "sent_ms"), VALUES)
@@ -34,6 +37,8 @@ def test_the_answer_is_the_frame_encode_writes(seq: int, sent_ms: int) -> None:
     '{"type":"heartbeat","seq":1.0,"sent_ms":2,"echo_ms":null}',
     '{"type":"heartbeat","seq":-1,"sent_ms":2,"echo_ms":null}',  # decode refuses it
     '{"type":"context","seq":1,"sent_ms":2,"echo_ms":null}',
+    '{"type":"heartbeat","seq":1,"sent_ms":2,"echo_ms":null,"quiet":false}',  # not encode's
+    '{"type":"heartbeat","seq":1,"sent_ms":2,"echo_ms":3,"quiet":true}',  # decode refuses it
 ])
 def test_anything_else_is_left_to_decode(frame: str) -> None:
     assert match_beat(frame) is None

@@ -51,6 +51,7 @@ from edgewhisk_tunnel import (
     Produce,
     Produced,
     Register,
+    Registered,
     Result,
     Run,
     RunSpec,
@@ -103,7 +104,6 @@ TWINS = [
         "battery": "the DeviceContext's", "charging": "the DeviceContext's",
         "idle": "the DeviceContext's", "metered": "the DeviceContext's",
         "holding": "the activations the agent runs or holds results of",
-        "protocol": "the schema's PROTOCOL_VERSION",
     }),
     Twin(InvokerState, Register, only_local={
         "free_memory_mb": "from metrics, else the memory less what pending activations hold",
@@ -432,7 +432,8 @@ def test_the_frames_the_conversions_build_are_those_of_the_previous_version() ->
     """Byte for byte (field order included), as built before the conversions had names."""
     config = AgentConfig(controller="wss://c", token="t", id="pi", memory_mb=512,
                          labels={"room": "lab"}, capabilities=("gpu",), site="home",
-                         owner="u1", bandwidth_mbps=12.5, cached=("guest/a@1",))
+                         owner="u1", bandwidth_mbps=12.5, cached=("guest/a@1",),
+                         protocol=1)  # an agent told --protocol 1 speaks it byte for byte
     register = device.register_of(config, agent_version="0.1.0", kinds={"python:3", "blackbox"},
                                   context=DeviceContext(None, None, frozenset({"wifi"})),
                                   cached=["guest/b@2"], holding=["a9"])
@@ -486,7 +487,7 @@ def test_fields_added_since_version_1_travel_only_when_they_say_something() -> N
         '"locality":"local"}', '"locality":"local","reference":{"rows":3,"edges":[[1.5]]}}')
     assert decode(with_reference).consumes == (referenced,)
     # a device's context at registration, and idle and metered in its reports
-    config = AgentConfig(controller="wss://c", token="t", id="pi", memory_mb=512)
+    config = AgentConfig(controller="wss://c", token="t", id="pi", memory_mb=512, protocol=1)
     bare = encode(device.register_of(config, agent_version="0.1.0", kinds=(), cached=(),
                                       holding=(), context=DeviceContext(None, None, frozenset())))
     known = DeviceContext(0.5, False, frozenset(), idle=True, metered=False)
@@ -498,6 +499,31 @@ def test_fields_added_since_version_1_travel_only_when_they_say_something() -> N
     assert encode(device.context_of(known)) == (
         '{"type":"context","battery":0.5,"charging":false,"networks":[],"cached":null,'
         '"idle":true,"metered":false}')
+
+
+def test_version_2_frames_differ_only_by_what_version_2_added() -> None:
+    """A version-2 agent's register says so; its result of a run that kept produces names
+    the device's holdings after it (``cached``), absent otherwise; ``registered`` carries the
+    version only when it is not 1 (what a version-1 agent decodes)."""
+    config = AgentConfig(controller="wss://c", token="t", id="pi", memory_mb=512)
+    context = DeviceContext(None, None, frozenset())
+    v1, v2 = (encode(device.register_of(dataclasses.replace(config, protocol=p),
+                                        agent_version="0.1.0", kinds=(), cached=(), holding=(),
+                                        context=context))
+              for p in (1, 2))
+    assert v2 == v1.replace('"protocol":1}', '"protocol":2}')
+    outcome = RunOutcome(200, {}, [], False, None, 4, "c1")
+    (plain,) = device.result_frames("a1", outcome)
+    (kept,) = device.result_frames("a1", outcome, ("guest/m@1",))
+    assert kept == plain.replace('"error":null}', '"error":null,"cached":["guest/m@1"]}')
+    assert decode(kept).cached == ("guest/m@1",) and decode(plain).cached is None
+    # kept in the outbox across a reconnect to a controller of version 1: without the field
+    assert device.for_version(kept, 1) == plain and device.for_version(kept, 2) == kept
+    (said,) = device.result_frames("a1", dataclasses.replace(outcome, response={"cached": 1}))
+    assert device.for_version(said, 1) == said  # the word in a response is no field
+    assert encode(Registered("pi", 1.0, 2.0)) == (
+        '{"type":"registered","id":"pi","heartbeat_s":1.0,"offline_after_s":2.0}')
+    assert decode(encode(Registered("pi", 1.0, 2.0, protocol=2))).protocol == 2
 
 
 @SETTINGS

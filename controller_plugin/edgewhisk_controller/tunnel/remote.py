@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from edgewhisk_runtime.containers import ActionSpec, RunOutcome
@@ -26,6 +27,7 @@ from edgewhisk_tunnel import (
     AGENT_LOGS_FEATURE,
     AgentLog,
     CloseCode,
+    CodeMissing,
     Consumed,
     Context,
     Message,
@@ -33,6 +35,7 @@ from edgewhisk_tunnel import (
     Produce,
     Register,
     Result,
+    Run,
     encode,
 )
 from edgewhisk_tunnel.transfers import Transfers
@@ -44,7 +47,14 @@ from .devicelogs import DeviceLogs
 from .exceptions import InvokerLost, RemoteFailure
 from .health import Liveness, RoundTrip
 from .tokens import DeviceToken
-from .twins import CONTEXT_COLUMNS, invoker_state, run_frame, run_outcome, store_of
+from .twins import (
+    CONTEXT_COLUMNS,
+    encode_run,
+    invoker_state,
+    run_message,
+    run_outcome,
+    store_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +64,11 @@ RESULT_GRACE_S = 300.0
 """Beyond the action's time limit, how long a live device may take to answer a ``run`` (it
 may queue for memory, pull an image, cold-start) before the activation counts as lost."""
 TRUNCATED = "Logs were truncated because the total bytes size exceeds the limit of {} bytes."
+
+
+Build = Callable[..., Run]
+"""An activation's ``run`` (``twins.run_message`` bound to it; ``omit_code=True``: without
+its code)."""
 
 
 class Foreign(Exception):
@@ -79,6 +94,8 @@ class Connection(Protocol):
     a Protocol, so the invoker below the session needs no import of it."""
 
     transfers: Transfers | None  # artifact transfers, once registered
+    protocol: int  # the version it speaks
+    code_keys: set[str]  # protocol 2: spec keys whose code went out on it
 
     async def send_frame(self, frame: str | bytes) -> bool: ...
 
@@ -91,14 +108,17 @@ class Connection(Protocol):
 class Pending:
     """One activation given to this invoker and not ended yet."""
 
-    frame: str
+    build: Build | None  # its run (None: adopted at start-up, sent by a previous controller)
     memory_mb: int
     logs_limit: int  # bytes
     future: asyncio.Future[RunOutcome]
     sent_on: Connection | None = None  # the connection it went out on; None: not sent yet
     produces: tuple[Produce, ...] = ()  # versions it keeps (cloud ones may be uploaded)
+    key: str = ""  # its spec's key (the code's digest in it)
+    has_code: bool = False  # its action has code (not an image only)
     logs: list[str] = field(default_factory=list)
     log_bytes: int = 0
+    code_resent: bool = False  # sent again with its code after a code.missing
 
 
 class RemoteInvoker(Invoker):
@@ -145,10 +165,13 @@ class RemoteInvoker(Invoker):
         activation_id = fields["activation_id"]
         if self.closed or not self.online:
             raise InvokerLost(self.id, "it is offline")
-        frame = run_frame(self.id, spec, value, fields, consumes, produces)
+        build = partial(run_message, spec, value, fields, consumes, produces)
+        if self.session is None:
+            encode_run(self.id, build())  # NotDeliverable now, not when the device is back
         future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
-        pending = Pending(frame, spec.memory_mb, spec.logs_mb * 1024 * 1024, future,
-                          produces=tuple(produces))
+        pending = Pending(build, spec.memory_mb, spec.logs_mb * 1024 * 1024, future,
+                          produces=tuple(produces), key=spec.key,
+                          has_code=spec.code is not None)
         self.pending[activation_id] = pending
         patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
         # A timer that loses the activation, not ``wait_for(shield(...))``: the same outcome
@@ -192,7 +215,7 @@ class RemoteInvoker(Invoker):
         """An activation a previous run of the controller sent here (start-up recovery): it
         counts as sent on ``session``, so ``attach`` keeps it if the device holds it (its
         result then ends ``future``, once) and loses it otherwise."""
-        self.pending[activation_id] = Pending("", memory_mb, logs_limit, future,
+        self.pending[activation_id] = Pending(None, memory_mb, logs_limit, future,
                                               sent_on=session, produces=produces)
 
     async def attach(self, session: Connection, register: Register) -> Connection | None:
@@ -232,12 +255,31 @@ class RemoteInvoker(Invoker):
         return True
 
     async def _send(self, pending: Pending, session: Connection) -> None:
+        frame = self._frame(pending, session)
         pending.sent_on = session
-        await session.send_frame(pending.frame)
+        await session.send_frame(frame)
+
+    def _frame(self, pending: Pending, session: Connection, *, code: bool = False) -> str:
+        """``pending``'s run frame on ``session``: without its code when the connection
+        speaks protocol 2 and that code went out on it already (unless ``code``). Why per
+        connection: an agent that reconnected may have restarted; one that evicted the code
+        since answers ``code.missing`` (``on_code_missing``)."""
+        assert pending.build is not None  # adopted ones count as sent: never sent again
+        if session.protocol < 2 or not pending.has_code:
+            return encode_run(self.id, pending.build())
+        omit = not code and pending.key in session.code_keys
+        frame = encode_run(self.id, pending.build(omit_code=omit))
+        session.code_keys.add(pending.key)
+        return frame
 
     # -- frames from the device (routed by the session's reader) ----------------------------
 
     def on_result(self, result: Result) -> None:
+        """Ends the activation; what the device holds after it (``result.cached``, protocol
+        2) is applied first, so whoever the completion wakes (a flow's next step, placed by
+        where the run's produced artifact is) sees the device holding it."""
+        if result.cached is not None:
+            self._cached(result.cached)
         pending = self._take(result.activation_id, "result")
         if pending is None:
             return
@@ -246,6 +288,25 @@ class RemoteInvoker(Invoker):
             return
         assert result.outcome is not None  # the schema guarantees one of the two
         pending.future.set_result(run_outcome(result.outcome, pending.logs))
+
+    async def on_code_missing(self, message: CodeMissing) -> None:
+        """The device does not have the code a ``run`` omitted: sent again, once, with it
+        (a second refusal loses the activation; nothing ran either time)."""
+        pending = self.pending.get(message.activation_id)
+        if pending is None:
+            self._unknown(message.activation_id, "code.missing")
+            return
+        session = self.session
+        if pending.build is not None and pending.key != message.key:
+            raise Foreign(f"code.missing of {message.key!r} for activation "
+                          f"{message.activation_id!r}, whose action is {pending.key!r}")
+        if pending.build is None or session is None or pending.code_resent:
+            self._lose(message.activation_id, "the device refused the run: it does not have "
+                                              "the action's code")
+            return
+        pending.code_resent = True
+        pending.sent_on = session
+        await session.send_frame(self._frame(pending, session, code=True))
 
     def on_logs(self, activation_id: str, lines: tuple[str, ...]) -> None:
         pending = self.pending.get(activation_id)
@@ -276,12 +337,17 @@ class RemoteInvoker(Invoker):
         if context.networks is not None:
             self.context["networks"] = context.networks
             changes["networks"] = frozenset(context.networks)
-        if context.cached is not None:
-            self.context["cached"] = context.cached
-            self._holding(context.cached)
-            changes["cached"] = self.state().cached
         if changes:
             self.owner.changed(self, **changes)
+        if context.cached is not None:
+            self._cached(context.cached)
+
+    def _cached(self, keys: tuple[str, ...]) -> None:
+        """The device reports holding ``keys`` (a ``context`` or, protocol 2, a ``result``):
+        the registry's copies and placement follow."""
+        self.context["cached"] = keys
+        self._holding(keys)
+        self.owner.changed(self, cached=self.state().cached)
 
     def _holding(self, keys: Iterable[str]) -> None:
         """The device holds ``keys`` (registry keys): the registry's copies follow."""
@@ -377,7 +443,7 @@ class RemoteInvoker(Invoker):
                            for k, v in self.context.items()}},
             "context_reports": self.context_reports,
             "agent_version": reg.agent_version, "cached": sorted(self.holds),
-            "where": "tunnel", "version": reg.agent_version,
+            "where": "tunnel", "version": reg.agent_version, "protocol": reg.protocol,
             "free_memory_mb": self.state().free_memory_mb,
             "store": store_of(self.metrics.values),
         }

@@ -23,9 +23,11 @@ from typing import Protocol
 
 from aiohttp import WSMsgType, web
 from edgewhisk_tunnel import (
+    PROTOCOL_VERSION,
     AgentLog,
     AgentLogs,
     CloseCode,
+    CodeMissing,
     Context,
     Drain,
     Error,
@@ -101,6 +103,8 @@ class Session:
         self.peer = peer
         self.invoker: RemoteInvoker | None = None
         self.transfers: Transfers | None = None  # artifact transfers, once registered
+        self.protocol = PROTOCOL_VERSION  # the connection's version, once registered
+        self.code_keys: set[str] = set()  # protocol 2: spec keys whose code went out here
         self.closing = False
         self.close_reason: tuple[int, str] | None = None
         self._seq = 0
@@ -163,7 +167,7 @@ class Session:
             raise ProtocolError(f"expected register first, got {message.TYPE}")
         if isinstance(message, Heartbeat):
             if message.echo_ms is None:  # a beat in another text than match_beat's
-                await self._beat(invoker, message.seq, message.sent_ms)
+                await self._beat(invoker, message.seq, message.sent_ms, message.quiet)
             else:  # the echo of our probe
                 invoker.liveness.seen()
                 invoker.rtt.sample(self._round_trip_ms(message.seq, message.echo_ms))
@@ -174,6 +178,8 @@ class Session:
             return  # artifact.* (a broken one raises ProtocolError: POLICY_VIOLATION)
         if isinstance(message, Result):
             invoker.on_result(message)
+        elif isinstance(message, CodeMissing):
+            await invoker.on_code_missing(message)
         elif isinstance(message, Logs):
             invoker.on_logs(message.activation_id, message.lines)
         elif isinstance(message, Context):
@@ -199,7 +205,9 @@ class Session:
         if self._register_timer is not None:
             self._register_timer.cancel()
             self._register_timer = None
-        await self.send(Registered(message.id, self.heartbeat_s, self.offline_after_s))
+        self.protocol = min(message.protocol, PROTOCOL_VERSION)  # a v1 agent is spoken v1 to
+        await self.send(Registered(message.id, self.heartbeat_s, self.offline_after_s,
+                                   protocol=self.protocol))
         await self.invoker.logs.reopen(self.invoker.send)  # readers of its log resume
         self._probe_due_ms = clock_ms() + int(self.heartbeat_s * 1000)
         await self.hub.offline_sync(self, message)
@@ -226,13 +234,21 @@ class Session:
             return False
         return True
 
-    async def _beat(self, invoker: RemoteInvoker, seq: int, sent_ms: int) -> None:
+    async def _beat(self, invoker: RemoteInvoker, seq: int, sent_ms: int,
+                    quiet: bool = False) -> None:
         """A device heartbeat: the window starts again, the answer (``beats.answer_frame``,
-        the frame ``encode`` would write for ``Heartbeat.reply``) and a probe when one is
-        due go out."""
+        the frame ``encode`` would write for ``Heartbeat.reply``) unless the beat is
+        ``quiet`` (protocol 2: the device asks for one only when a result of its awaits
+        confirmation or its round trip is due), and a probe when one is due go out.
+
+        Liveness does not depend on the answers: the controller declares a silent device
+        offline after ``offline_after_s`` as before, and a device notices a half-open
+        connection by the WebSocket's own ping/pong (``AgentConfig.ws_heartbeat_s``), which
+        never relied on them."""
         invoker.liveness.seen()
         now = clock_ms()
-        await self.send_frame(answer_frame(seq, now, sent_ms))
+        if not quiet:
+            await self.send_frame(answer_frame(seq, now, sent_ms))
         await self._probe(now)
 
     async def _probe(self, now_ms: int) -> None:

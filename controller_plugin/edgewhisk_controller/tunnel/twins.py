@@ -47,21 +47,37 @@ REGISTER_COLUMNS = ("kinds", "memory_mb", "role", "owner", "site", "labels", "ca
 again when a known device registers anew."""
 
 
-def run_spec(spec: ActionSpec) -> RunSpec:
-    """The pool's spec as a ``run`` carries it (the same fields by design)."""
-    return RunSpec(key=spec.key, kind=spec.kind, code=spec.code, binary=spec.binary,
-                   main=spec.main, image=spec.image, env=spec.env, memory_mb=spec.memory_mb,
-                   timeout_ms=spec.timeout_ms, concurrency=spec.concurrency,
-                   logs_mb=spec.logs_mb)
+def run_spec(spec: ActionSpec, *, omit_code: bool = False) -> RunSpec:
+    """The pool's spec as a ``run`` carries it (the same fields by design; no code when
+    ``omit_code``)."""
+    return RunSpec(key=spec.key, kind=spec.kind, code=None if omit_code else spec.code,
+                   binary=spec.binary, main=spec.main, image=spec.image, env=spec.env,
+                   memory_mb=spec.memory_mb, timeout_ms=spec.timeout_ms,
+                   concurrency=spec.concurrency, logs_mb=spec.logs_mb)
+
+
+def run_message(spec: ActionSpec, value: Any, fields: Mapping[str, str],
+                consumes: Sequence[Consumed], produces: Sequence[Produce], *,
+                omit_code: bool = False) -> Run:
+    """The ``run`` of one activation, with its code unless ``omit_code`` (protocol 2: the
+    device has it). Built directly either way: a frozen copy without the code costs more
+    than a small action's code saves."""
+    return Run(fields["activation_id"], run_spec(spec, omit_code=omit_code), dict(value),
+               dict(fields), consumes=tuple(consumes), produces=tuple(produces),
+               code_omitted=omit_code)
 
 
 def run_frame(invoker_id: str, spec: ActionSpec, value: Any, fields: Mapping[str, str],
               consumes: Sequence[Consumed], produces: Sequence[Produce]) -> str:
     """The ``run`` frame of one activation for invoker ``invoker_id`` (down its tunnel, or to
     the controller holding it); ``NotDeliverable`` when it is over the frame limit."""
+    return encode_run(invoker_id, run_message(spec, value, fields, consumes, produces))
+
+
+def encode_run(invoker_id: str, run: Run) -> str:
+    """``run``'s frame; ``NotDeliverable`` when it is over the frame limit."""
     try:
-        return encode(Run(fields["activation_id"], run_spec(spec), dict(value), dict(fields),
-                          consumes=tuple(consumes), produces=tuple(produces)))
+        return encode(run)
     except FrameTooLarge as exc:
         raise NotDeliverable(invoker_id, f"The activation cannot be sent to invoker "
                                          f"{invoker_id!r}: {exc.reason}") from None

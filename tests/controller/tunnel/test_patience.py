@@ -28,9 +28,11 @@ class Frames:
     """The device's connection as the invoker uses it: what was sent, in order."""
 
     transfers = None
+    protocol = 2
 
     def __init__(self) -> None:
         self.sent: list[str | bytes] = []
+        self.code_keys: set[str] = set()
 
     async def send_frame(self, frame: str | bytes) -> bool:
         self.sent.append(frame)
