@@ -56,7 +56,7 @@ from _tunnel_rtt import Side, cpu_seconds, hogs, interleaved, ratios
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Agent, Controller, tunnel_url
-from edgewhisk_invoker.agent import RTT_BEATS
+from edgewhisk_invoker.beats import RTT_BEATS
 from edgewhisk_runtime import eventloop
 from edgewhisk_tunnel import messages as m
 
@@ -253,7 +253,7 @@ class SimInvoker:
                 self.lost = True
 
     def quiet_beat(self) -> bool:
-        """As an idle agent's (``edgewhisk_invoker.agent.RTT_BEATS``): protocol 2 asks for
+        """As an idle agent's (``edgewhisk_invoker.beats.RTT_BEATS``): protocol 2 asks for
         an answer every 15th heartbeat only (the simulators confirm no results)."""
         return self.protocol >= 2 and self.seq % RTT_BEATS != 0
 

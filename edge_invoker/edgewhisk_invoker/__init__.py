@@ -4,7 +4,8 @@ Runs on a device behind NAT: dials the controller's tunnel (``edgewhisk_tunnel``
 schema), registers, and runs the activations it is sent in the shared container pool
 (``edgewhisk_runtime.containers``). It never imports the controller.
 
-- :mod:`.agent` — :class:`Agent`, the connection lifecycle;
+- :mod:`.agent` — :class:`Agent`, the connection lifecycle; :mod:`.link` — the WebSocket;
+- :mod:`.activations` — runs and their results; :mod:`.beats` — heartbeats and metrics;
 - :mod:`.artifacts` — the node store (``--store``) and artifact transfers around runs;
 - :mod:`.outbox` — results kept until the controller has read them;
 - :mod:`.backoff` — reconnect delays (exponential, full jitter, capped);

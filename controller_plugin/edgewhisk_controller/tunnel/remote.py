@@ -6,19 +6,17 @@ a device is disconnected but not yet offline its activations stay pending (those
 go out when it registers again; those it no longer holds are lost), and only going offline
 (``Liveness``), a revoked token or shutdown end them with ``InvokerLost``.
 
-Each activation id is accepted once: ``finished`` remembers the last ``HISTORY`` ids this
-invoker was given, so a duplicate or late result (after the activation was given up) is
-ignored and logged, while an id it was never given is a foreign frame (``Foreign``: the
-session closes that connection).
+Each activation id is accepted once: ``finished`` (:class:`~.pending.Ended`) remembers the
+last ids this invoker was given, so a duplicate or late result (after the activation was given
+up) is ignored and logged, while an id it was never given is a foreign frame (``Foreign``: the
+session closes that connection). What it sends on: ``interfaces.Connection``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol
 
@@ -35,10 +33,8 @@ from edgewhisk_tunnel import (
     Produce,
     Register,
     Result,
-    Run,
     encode,
 )
-from edgewhisk_tunnel.transfers import Transfers
 
 from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
@@ -46,6 +42,8 @@ from ..stores import Doc
 from .devicelogs import DeviceLogs
 from .exceptions import InvokerLost, RemoteFailure
 from .health import Liveness, RoundTrip
+from .interfaces import Connection
+from .pending import LATE, Ended, Foreign, Pending
 from .tokens import DeviceToken
 from .twins import (
     CONTEXT_COLUMNS,
@@ -58,23 +56,9 @@ from .twins import (
 
 log = logging.getLogger(__name__)
 
-HISTORY = 10_000
-"""Activation ids remembered per invoker after they ended (duplicate/late results)."""
 RESULT_GRACE_S = 300.0
 """Beyond the action's time limit, how long a live device may take to answer a ``run`` (it
 may queue for memory, pull an image, cold-start) before the activation counts as lost."""
-TRUNCATED = "Logs were truncated because the total bytes size exceeds the limit of {} bytes."
-
-
-Build = Callable[..., Run]
-"""An activation's ``run`` (``twins.run_message`` bound to it; ``omit_code=True``: without
-its code)."""
-
-
-class Foreign(Exception):
-    """A frame about an activation this invoker was never given."""
-
-
 class Owner(Protocol):
     """What a RemoteInvoker reports to (the hub)."""
 
@@ -87,38 +71,6 @@ class Owner(Protocol):
     def cold(self, device: RemoteInvoker, keys: Iterable[str]) -> None: ...
 
     async def push(self, invoker_id: str, doc: Doc) -> str: ...
-
-
-class Connection(Protocol):
-    """The device's current connection, as this invoker and its hub use it (``Session``):
-    a Protocol, so the invoker below the session needs no import of it."""
-
-    transfers: Transfers | None  # artifact transfers, once registered
-    protocol: int  # the version it speaks
-    code_keys: set[str]  # protocol 2: spec keys whose code went out on it
-
-    async def send_frame(self, frame: str | bytes) -> bool: ...
-
-    async def close(self, code: CloseCode, reason: str) -> None: ...
-
-    def close_soon(self, code: CloseCode, reason: str) -> None: ...
-
-
-@dataclass
-class Pending:
-    """One activation given to this invoker and not ended yet."""
-
-    build: Build | None  # its run (None: adopted at start-up, sent by a previous controller)
-    memory_mb: int
-    logs_limit: int  # bytes
-    future: asyncio.Future[RunOutcome]
-    sent_on: Connection | None = None  # the connection it went out on; None: not sent yet
-    produces: tuple[Produce, ...] = ()  # versions it keeps (cloud ones may be uploaded)
-    key: str = ""  # its spec's key (the code's digest in it)
-    has_code: bool = False  # its action has code (not an image only)
-    logs: list[str] = field(default_factory=list)
-    log_bytes: int = 0
-    code_resent: bool = False  # sent again with its code after a code.missing
 
 
 class RemoteInvoker(Invoker):
@@ -135,7 +87,7 @@ class RemoteInvoker(Invoker):
         self.draining = False
         self.closed = False
         self.pending: dict[str, Pending] = {}
-        self.finished: OrderedDict[str, str] = OrderedDict()  # activation id -> how it ended
+        self.finished = Ended()  # activation id -> how it ended
         self.liveness = Liveness(offline_after_s, lambda: owner.offline(self))
         self.rtt = RoundTrip()
         self.context: dict[str, Any] = {}  # battery, charging, idle, metered... (latest reported)
@@ -313,15 +265,7 @@ class RemoteInvoker(Invoker):
         if pending is None:
             self._unknown(activation_id, "logs")
             return
-        for line in lines:
-            size = len(line.encode()) + 1
-            if pending.log_bytes + size > pending.logs_limit:
-                if pending.log_bytes <= pending.logs_limit:
-                    pending.logs.append(TRUNCATED.format(pending.logs_limit))
-                    pending.log_bytes = pending.logs_limit + 1
-                return
-            pending.logs.append(line)
-            pending.log_bytes += size
+        pending.add_logs(lines)
 
     def on_context(self, context: Context) -> None:
         """Placement hears only what changed: pending work waiting for a context change is
@@ -416,14 +360,11 @@ class RemoteInvoker(Invoker):
             raise Foreign(f"{what} for activation {activation_id!r}, which invoker "
                           f"{self.id!r} was not given")
         log.info("invoker %s: ignored a %s %s for activation %s", self.id,
-                 "late" if how in ("lost", "abandoned", "unknown") else "duplicate", what,
+                 "late" if how in LATE else "duplicate", what,
                  activation_id)
 
     def _forget(self, activation_id: str, how: str) -> None:
-        self.finished[activation_id] = how
-        self.finished.move_to_end(activation_id)
-        while len(self.finished) > HISTORY:
-            self.finished.popitem(last=False)
+        self.finished.add(activation_id, how)
 
     def status(self) -> dict[str, Any]:
         """What the status API shows about this invoker."""

@@ -52,7 +52,8 @@ from edgewhisk_tunnel.transfers import Transfers
 
 from .artifact_service import ArtifactService
 from .health import clock_ms
-from .remote import Foreign, RemoteInvoker
+from .pending import Foreign
+from .remote import RemoteInvoker
 from .tokens import DeviceToken
 
 log = logging.getLogger(__name__)

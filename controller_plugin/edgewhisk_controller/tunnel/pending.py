@@ -1,0 +1,75 @@
+"""What a RemoteInvoker keeps about its activations: the ones pending, the ones that ended.
+
+Why a module of its own: the rules of an activation's bookkeeping between the ``run`` frame and
+its result hold whatever connection carries them -- logs capped at the action's limit (with
+OpenWhisk's truncation line), each id accepted once (``Ended`` remembers the last ``HISTORY``
+ids, so a duplicate or late result is told from a frame about an activation this invoker was
+never given: ``Foreign``, for which the session closes the connection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from edgewhisk_runtime.containers import RunOutcome
+from edgewhisk_tunnel import Produce, Run
+
+from .interfaces import Connection
+
+HISTORY = 10_000
+"""Activation ids remembered per invoker after they ended (duplicate/late results)."""
+TRUNCATED = "Logs were truncated because the total bytes size exceeds the limit of {} bytes."
+LATE = ("lost", "abandoned", "unknown")
+"""How an activation ended, when a result after it is late (not a duplicate)."""
+
+Build = Callable[..., Run]
+"""An activation's ``run`` (``twins.run_message`` bound to it; ``omit_code=True``: without
+its code)."""
+
+
+class Foreign(Exception):
+    """A frame about an activation this invoker was never given."""
+
+
+@dataclass
+class Pending:
+    """One activation given to this invoker and not ended yet."""
+
+    build: Build | None  # its run (None: adopted at start-up, sent by a previous controller)
+    memory_mb: int
+    logs_limit: int  # bytes
+    future: asyncio.Future[RunOutcome]
+    sent_on: Connection | None = None  # the connection it went out on; None: not sent yet
+    produces: tuple[Produce, ...] = ()  # versions it keeps (cloud ones may be uploaded)
+    key: str = ""  # its spec's key (the code's digest in it)
+    has_code: bool = False  # its action has code (not an image only)
+    logs: list[str] = field(default_factory=list)
+    log_bytes: int = 0
+    code_resent: bool = False  # sent again with its code after a code.missing
+
+    def add_logs(self, lines: tuple[str, ...]) -> None:
+        """Lines the device streamed, up to ``logs_limit`` bytes; past it one truncation
+        line, as OpenWhisk writes it, and nothing more."""
+        for line in lines:
+            size = len(line.encode()) + 1
+            if self.log_bytes + size > self.logs_limit:
+                if self.log_bytes <= self.logs_limit:
+                    self.logs.append(TRUNCATED.format(self.logs_limit))
+                    self.log_bytes = self.logs_limit + 1
+                return
+            self.logs.append(line)
+            self.log_bytes += size
+
+
+class Ended(OrderedDict[str, str]):
+    """Activation id -> how it ended (``done``, ``lost``, ``abandoned``, ``unknown``), the
+    last ``HISTORY`` of them."""
+
+    def add(self, activation_id: str, how: str) -> None:
+        self[activation_id] = how
+        self.move_to_end(activation_id)
+        while len(self) > HISTORY:
+            self.popitem(last=False)
