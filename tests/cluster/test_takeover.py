@@ -93,10 +93,35 @@ def test_what_a_dead_controller_forwarded_is_recorded_with_the_holders_answer(
         tmp_path: Path, db: str, redis: Redis) -> None:
     """c0 accepts and forwards to a device c1 holds, then dies: the controller taking c0 over
     records the answer c1 sent to c0's reply stream; the action ran once."""
+    started, record, ran = _forwarded_then_killed(tmp_path, db, redis, 2.0)
+    assert record["response"]["success"] is True, record
+    assert record["response"]["result"] == {"done": True}
+    assert ran == [started]
+
+
+def test_a_forwarded_run_outlasting_the_reclaim_window_is_awaited_to_its_time_limit(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """The same with a run longer than the window a device has to come back (here 3 s:
+    ``--heartbeat-timeout 3 --reconnect-cap 0``): the taker waits for the live holder's
+    answer as long as the run may take (its time limit plus the result grace), so the run is
+    recorded with its result (when the window bounded the wait, this non-idempotent run was
+    recorded as lost while it still ran; an idempotent one was dispatched again)."""
+    started, record, ran = _forwarded_then_killed(
+        tmp_path, db, redis, 8.0, ("--heartbeat-timeout", "3", "--reconnect-cap", "0"))
+    assert record["response"]["success"] is True, record
+    assert record["response"]["result"] == {"done": True}
+    assert ran == [started]
+
+
+def _forwarded_then_killed(tmp_path: Path, db: str, redis: Redis, sleep_s: float,
+                           options: tuple[str, ...] = ()
+                           ) -> tuple[str, dict[str, Any], list[str]]:
+    """c0 forwards a run of ``sleep_s`` to dev-b, held by c1, and is killed 0.5 s later:
+    the activation's id, its record (read through c1) and the ids that ran."""
     ran = tmp_path / "ran.log"
     ran.touch()
     with Cluster(tmp_path, 3, db=db, redis=redis.uri,
-                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+                 options=("--invokers", "0", *UNLIMITED, *options)) as cluster, \
             cluster[1].client() as c1, cluster[0].client() as c0:
         device = agent(cluster, c1, "dev-b", [1], tmp_path, "--no-sandbox")
         try:
@@ -104,12 +129,10 @@ def test_what_a_dead_controller_forwarded_is_recorded_with_the_holders_answer(
             c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
                                     "limits": {"memory": 128}})
             wait_for_peer(c0, "dev-b")
-            started = c0.actions.start("work", {"sleep": 2.0, "ran": str(ran)})
+            started = c0.actions.start("work", {"sleep": sleep_s, "ran": str(ran)})
             time.sleep(0.5)  # forwarded, running on the device
             cluster.kill(0)
-            record = c1.activations.wait(started, 30.0)
+            record = c1.activations.wait(started, 30.0 + sleep_s)
         finally:
             device.stop()
-    assert record["response"]["success"] is True, record
-    assert record["response"]["result"] == {"done": True}
-    assert ran.read_text().split() == [started]
+    return started, record, ran.read_text().split()

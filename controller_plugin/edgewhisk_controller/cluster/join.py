@@ -26,13 +26,14 @@ from ..stores.couchdb import CouchDBStore
 from ..tunnel.hub import TunnelHub
 from . import keys
 from .changes import Follower
-from .node import ClusterNode, Reclaim
+from .node import ClusterNode, Reclaimed
 
 CACHED = [ACTIONS, PACKAGES]
 """Read by every invoke (``dispatch/resolve.py``), seldom written: answered from the store's
 read cache, which the feed keeps current (``stores/readcache.py``)."""
 
-Recover = Callable[[Callable[[Doc], bool], Reclaim, Callable[[str], bool]], Awaitable[object]]
+Recover = Callable[[Callable[[Doc], bool], Reclaimed, Callable[[str], bool]],
+                   Awaitable[object]]
 """Finish the accepted documents a predicate picks, waiting for results through a reclaim
 for the invokers a second predicate picks (``dispatch.recover``: ``owned``, ``reclaim``,
 ``reclaimable``)."""

@@ -23,9 +23,8 @@ from ..invokers.interface import Invoker
 from ..invokers.local import LocalInvoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import PlacementEngine
-from ..tunnel.hub import OFFLINE_AFTER_S, RECONNECT_CAP_S
 from . import keys
-from .adoption import Adoption, Reclaim
+from .adoption import Adoption, Reclaim, Reclaimed
 from .changes import cancelled
 from .claims import Claims
 from .exceptions import ClusterUnavailable
@@ -38,9 +37,6 @@ from .takeover import Takeover
 log = logging.getLogger(__name__)
 
 RETRY_S = 1.0  # after a Redis error, before the loop tries again
-RECLAIM_S = OFFLINE_AFTER_S + RECONNECT_CAP_S
-"""How long a takeover waits for the answer a holder sends a dead controller (the window
-start-up recovery gives a device to come back)."""
 
 
 class ClusterNode:
@@ -117,22 +113,24 @@ class ClusterNode:
         """Whether a result of invoker ``id`` may be waited for: any but a local invoker."""
         return id not in self.registry or not isinstance(self.registry.get(id), LocalInvoker)
 
-    def reclaimer(self, dead: str, tunnel: Reclaim) -> Reclaim:
+    def reclaimer(self, dead: str, tunnel: Reclaim) -> Reclaimed:
         """How a takeover of ``dead`` waits for a result: from the device's tunnel when
         ``dead`` held it (it registers again, ``TunnelHub.reclaim``), else from the answer
         the device's holder (this controller or another) sent to ``dead``'s reply stream
-        (``Routing.reply_to``)."""
+        (``Routing.reply_to``); either way up to ``patience_s``, what the run may still take
+        (a live holder answers when it ends; ``tunnel`` bounds only the device's return)."""
         def reclaim(invoker_id: str, activation_id: str, memory_mb: int, logs_limit: int,
-                    produces: tuple[Produce, ...] = ()) -> asyncio.Future[RunOutcome]:
+                    produces: tuple[Produce, ...], patience_s: float
+                    ) -> asyncio.Future[RunOutcome]:
             holder = self.me if self._device(invoker_id) is not None \
                 else self.membership.last_holder.get(invoker_id)
             if holder is None or holder == dead:  # here, or through whoever adopts it
                 return self.adoption.wanted(
                     tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces),
                     dead, invoker_id, activation_id, memory_mb, logs_limit, produces,
-                    RECLAIM_S)
+                    patience_s)
             return asyncio.ensure_future(self.routing.reply_to(dead, activation_id,
-                                                               invoker_id, RECLAIM_S))
+                                                               invoker_id, patience_s))
         return reclaim
 
     async def arriving(self, id: str) -> None:
