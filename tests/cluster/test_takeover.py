@@ -136,3 +136,33 @@ def _forwarded_then_killed(tmp_path: Path, db: str, redis: Redis, sleep_s: float
         finally:
             device.stop()
     return started, record, ran.read_text().split()
+
+
+def test_a_taker_killed_while_it_waits_leaves_the_work_to_the_next(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """c0 runs work on dev-a and dies; dev-a registers with c1, which takes c0 over and waits
+    for the run's result, then dies too; dev-a registers with c2, which takes over c1 and what
+    c1 had taken over and not finished: c0's run is recorded with the result dev-a delivers,
+    having run once (it was left accepted, never recorded, before)."""
+    ran = tmp_path / "ran.log"
+    ran.touch()
+    with Cluster(tmp_path, 3, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+            cluster[0].client() as c0, cluster[2].client() as c2:
+        device = agent(cluster, c0, "dev-a", [0, 1, 2], tmp_path, "--no-sandbox")
+        try:
+            device.wait_registered()
+            c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
+                                    "limits": {"memory": 128}})
+            started = c0.actions.start("work", {"sleep": 8.0, "ran": str(ran)})
+            time.sleep(0.5)  # running on the device
+            cluster.kill(0)
+            device.wait_registered(2, timeout_s=10)  # with c1, which took c0 over
+            cluster.kill(1)
+            device.wait_registered(3, timeout_s=10)  # with c2
+            record = c2.activations.wait(started, 30.0)
+        finally:
+            device.stop()
+    assert record["response"]["success"] is True, record
+    assert record["response"]["result"] == {"done": True}
+    assert ran.read_text().split() == [started]

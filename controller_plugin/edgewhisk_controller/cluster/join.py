@@ -61,8 +61,9 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     through ``recover``."""
     if not isinstance(store, CouchDBStore):  # config.py refuses it first
         raise TypeError("a cluster needs the CouchDB store")
-    node.takeover.recover = lambda dead: node.adoption.listed(dead, recover(
-        functools.partial(owned_by, dead), node.reclaimer(dead, hub.reclaim), node.reclaimable))
+    node.takeover.recover = lambda dead, via: node.adoption.listed(dead, recover(
+        functools.partial(owned_by, dead), node.reclaimer(dead, hub.reclaim, via),
+        node.reclaimable))
     node.adoption.hub = hub.reclaim
     hub.arriving = node.arriving
     feed = Follower(store, {ARTIFACTS: artifacts.changed, SUBJECTS: authenticator.changed,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -113,15 +113,21 @@ class ClusterNode:
         """Whether a result of invoker ``id`` may be waited for: any but a local invoker."""
         return id not in self.registry or not isinstance(self.registry.get(id), LocalInvoker)
 
-    def reclaimer(self, dead: str, tunnel: Reclaim) -> Reclaimed:
+    def reclaimer(self, dead: str, tunnel: Reclaim, via: str | None = None) -> Reclaimed:
         """How a takeover of ``dead`` waits for a result: from the device's tunnel when
         ``dead`` held it (it registers again, ``TunnelHub.reclaim``), else from the answer
         the device's holder (this controller or another) sent to ``dead``'s reply stream
         (``Routing.reply_to``); either way up to ``patience_s``, what the run may still take
-        (a live holder answers when it ends; ``tunnel`` bounds only the device's return)."""
+        (a live holder answers when it ends; ``tunnel`` bounds only the device's return).
+        ``via``: a dead controller that had taken ``dead`` over: the result comes from the
+        device at this hub, or an answer sent to either (an adopter answered ``via``)."""
         def reclaim(invoker_id: str, activation_id: str, memory_mb: int, logs_limit: int,
                     produces: tuple[Produce, ...], patience_s: float
                     ) -> asyncio.Future[RunOutcome]:
+            if via is not None:
+                return asyncio.ensure_future(first_outcome(
+                    tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces),
+                    self.routing.reply_to(dead, activation_id, invoker_id, patience_s, via)))
             holder = self.me if self._device(invoker_id) is not None \
                 else self.membership.last_holder.get(invoker_id)
             if holder is None or holder == dead:  # here, or through whoever adopts it
@@ -196,3 +202,20 @@ class ClusterNode:
 
 NODE = web.AppKey("cluster", ClusterNode)
 """The application's node (set when the controller starts with ``--cluster-redis``)."""
+
+
+async def first_outcome(*waits: Awaitable[RunOutcome]) -> RunOutcome:
+    """The first outcome any of ``waits`` ends with; an error only once all ended with one
+    (the last). The others are left to end on their own: a hub's reclaim ends at its window."""
+    pending = {asyncio.ensure_future(w) for w in waits}
+    error: BaseException | None = None
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for future in done:
+            if future.exception() is None:
+                for rest in pending:  # their errors, later, are expected: retrieved
+                    rest.add_done_callback(lambda f: f.cancelled() or f.exception())
+                return future.result()
+            error = future.exception()
+    assert error is not None
+    raise error
