@@ -11,7 +11,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import redis as redis_py
 from edgewhisk_client import Client, ClientError
+from edgewhisk_controller.cluster import keys
 from edgewhisk_devkit import UNLIMITED, Cluster, Redis
 
 from .conftest import agent, holder, wait_for_peer
@@ -165,4 +167,38 @@ def test_a_taker_killed_while_it_waits_leaves_the_work_to_the_next(
             device.stop()
     assert record["response"]["success"] is True, record
     assert record["response"]["result"] == {"done": True}
+    assert ran.read_text().split() == [started]
+
+
+def test_a_holder_dying_before_it_answers_a_dead_controller_leaves_the_result_to_the_device(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """c0 forwards a run to dev-b, held by c1, and dies; once c0's work is taken over (by c1
+    or c2), c1 dies before answering: dev-b registers with c2 holding the result, which c2
+    records, the run having run once (when c2 was the taker, it waited for c1's answer to the
+    run's time limit plus 300 s before)."""
+    ran = tmp_path / "ran.log"
+    ran.touch()
+    with Cluster(tmp_path, 3, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+            cluster[0].client() as c0, cluster[1].client() as c1, \
+            cluster[2].client() as c2, redis_py.Redis.from_url(redis.uri) as r:
+        device = agent(cluster, c1, "dev-b", [1, 2], tmp_path, "--no-sandbox")
+        try:
+            device.wait_registered()
+            c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
+                                    "limits": {"memory": 128}})
+            wait_for_peer(c0, "dev-b")
+            started = c0.actions.start("work", {"sleep": 5.0, "ran": str(ran)})
+            time.sleep(0.5)  # forwarded, running on dev-b
+            r.delete(keys.listed("c0"))  # an earlier test's (the module shares its Redis)
+            cluster.kill(0)
+            deadline = time.monotonic() + 10
+            while not r.exists(keys.listed("c0")) and time.monotonic() < deadline:
+                time.sleep(0.05)  # the taker waits for the answer from here on
+            cluster.kill(1)
+            device.wait_registered(2, timeout_s=10)  # with c2
+            record = c2.activations.wait(started, 30.0)
+        finally:
+            device.stop()
+    assert record["response"]["success"] is True, record
     assert ran.read_text().split() == [started]

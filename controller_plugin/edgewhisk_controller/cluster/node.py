@@ -119,24 +119,24 @@ class ClusterNode:
         the device's holder (this controller or another) sent to ``dead``'s reply stream
         (``Routing.reply_to``); either way up to ``patience_s``, what the run may still take
         (a live holder answers when it ends; ``tunnel`` bounds only the device's return).
-        ``via``: a dead controller that had taken ``dead`` over: the result comes from the
-        device at this hub, or an answer sent to either (an adopter answered ``via``)."""
+        A holder's answer is waited for until it dies without one (the device may still
+        come here holding the result). ``via``: a dead controller that had taken ``dead``
+        over: the result comes from the device at this hub, or an answer sent to either (an
+        adopter answered ``via``)."""
         def reclaim(invoker_id: str, activation_id: str, memory_mb: int, logs_limit: int,
                     produces: tuple[Produce, ...], patience_s: float
                     ) -> asyncio.Future[RunOutcome]:
-            if via is not None:
-                return asyncio.ensure_future(first_outcome(
-                    tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces),
-                    self.routing.reply_to(dead, activation_id, invoker_id, patience_s, via)))
+            here = tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces)
             holder = self.me if self._device(invoker_id) is not None \
                 else self.membership.last_holder.get(invoker_id)
-            if holder is None or holder == dead:  # here, or through whoever adopts it
-                return self.adoption.wanted(
-                    tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces),
-                    dead, invoker_id, activation_id, memory_mb, logs_limit, produces,
-                    patience_s)
-            return asyncio.ensure_future(self.routing.reply_to(dead, activation_id,
-                                                               invoker_id, patience_s))
+            if via is None and (holder is None or holder == dead):  # or whoever adopts it
+                return self.adoption.wanted(here, dead, invoker_id, activation_id, memory_mb,
+                                            logs_limit, produces, patience_s)
+            # the device may also come here holding the result (its holder died meanwhile)
+            return asyncio.ensure_future(first_outcome(here, self.routing.reply_to(
+                dead, activation_id, invoker_id, patience_s, *(() if via is None else (via,)),
+                gone=(lambda: holder not in self.membership.live) if via is None
+                else lambda: False)))
         return reclaim
 
     async def arriving(self, id: str) -> None:
