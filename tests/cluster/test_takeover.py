@@ -14,7 +14,7 @@ from typing import Any
 import redis as redis_py
 from edgewhisk_client import Client, ClientError
 from edgewhisk_controller.cluster import keys
-from edgewhisk_devkit import UNLIMITED, Cluster, Redis
+from edgewhisk_devkit import UNLIMITED, Agent, Cluster, Redis
 
 from .conftest import agent, holder, wait_for_peer
 
@@ -96,9 +96,7 @@ def test_what_a_dead_controller_forwarded_is_recorded_with_the_holders_answer(
     """c0 accepts and forwards to a device c1 holds, then dies: the controller taking c0 over
     records the answer c1 sent to c0's reply stream; the action ran once."""
     started, record, ran = _forwarded_then_killed(tmp_path, db, redis, 2.0)
-    assert record["response"]["success"] is True, record
-    assert record["response"]["result"] == {"done": True}
-    assert ran == [started]
+    _recorded_once(record, ran, started)
 
 
 def test_a_forwarded_run_outlasting_the_reclaim_window_is_awaited_to_its_time_limit(
@@ -110,9 +108,7 @@ def test_a_forwarded_run_outlasting_the_reclaim_window_is_awaited_to_its_time_li
     recorded as lost while it still ran; an idempotent one was dispatched again)."""
     started, record, ran = _forwarded_then_killed(
         tmp_path, db, redis, 8.0, ("--heartbeat-timeout", "3", "--reconnect-cap", "0"))
-    assert record["response"]["success"] is True, record
-    assert record["response"]["result"] == {"done": True}
-    assert ran == [started]
+    _recorded_once(record, ran, started)
 
 
 def _forwarded_then_killed(tmp_path: Path, db: str, redis: Redis, sleep_s: float,
@@ -160,14 +156,10 @@ def test_a_taker_killed_while_it_waits_leaves_the_work_to_the_next(
             time.sleep(0.5)  # running on the device
             cluster.kill(0)
             device.wait_registered(2, timeout_s=10)  # with c1, which took c0 over
-            cluster.kill(1)
-            device.wait_registered(3, timeout_s=10)  # with c2
-            record = c2.activations.wait(started, 30.0)
+            record = _c1_killed(cluster, device, 3, c2, started)
         finally:
             device.stop()
-    assert record["response"]["success"] is True, record
-    assert record["response"]["result"] == {"done": True}
-    assert ran.read_text().split() == [started]
+    _recorded_once(record, ran.read_text().split(), started)
 
 
 def test_a_holder_dying_before_it_answers_a_dead_controller_leaves_the_result_to_the_device(
@@ -195,10 +187,23 @@ def test_a_holder_dying_before_it_answers_a_dead_controller_leaves_the_result_to
             deadline = time.monotonic() + 10
             while not r.exists(keys.listed("c0")) and time.monotonic() < deadline:
                 time.sleep(0.05)  # the taker waits for the answer from here on
-            cluster.kill(1)
-            device.wait_registered(2, timeout_s=10)  # with c2
-            record = c2.activations.wait(started, 30.0)
+            record = _c1_killed(cluster, device, 2, c2, started)
         finally:
             device.stop()
+    _recorded_once(record, ran.read_text().split(), started)
+
+
+def _recorded_once(record: dict[str, Any], ran: list[str], started: str) -> None:
+    """``started`` is recorded with the device's result and ran once."""
     assert record["response"]["success"] is True, record
-    assert ran.read_text().split() == [started]
+    assert record["response"]["result"] == {"done": True}
+    assert ran == [started]
+
+
+def _c1_killed(cluster: Cluster, device: Agent, registrations: int, client: Client,
+               started: str) -> dict[str, Any]:
+    """SIGKILL c1; once ``device`` registered (for the ``registrations``-th time: with c2),
+    ``started``'s record as ``client`` reads it."""
+    cluster.kill(1)
+    device.wait_registered(registrations, timeout_s=10)
+    return client.activations.wait(started, 30.0)
