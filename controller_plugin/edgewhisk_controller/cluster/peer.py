@@ -21,7 +21,7 @@ from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
 from ..stores import Doc
 from ..tunnel.exceptions import InvokerLost
-from ..tunnel.remote import result_patience_s
+from ..tunnel.patience import result_patience_s
 from ..tunnel.twins import run_frame
 
 

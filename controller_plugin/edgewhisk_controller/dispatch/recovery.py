@@ -39,7 +39,7 @@ from ..schema import stored
 from ..stores import Doc, Write
 from ..stores.interface import get_or_none
 from ..tunnel.exceptions import InvokerLost, TunnelError
-from ..tunnel.remote import result_patience_s
+from ..tunnel.patience import result_patience_s
 from . import artifacts
 from .job import Job
 from .spec import spec_of

@@ -87,12 +87,6 @@ class Connection(Protocol):
     def close_soon(self, code: CloseCode, reason: str) -> None: ...
 
 
-def result_patience_s(timeout_ms: int) -> float:
-    """How long a run with time limit ``timeout_ms`` is waited for: the limit plus
-    ``RESULT_GRACE_S`` (whoever waits, this controller or a peer or a takeover)."""
-    return timeout_ms / 1000 + RESULT_GRACE_S
-
-
 @dataclass
 class Pending:
     """One activation given to this invoker and not ended yet."""
@@ -156,7 +150,7 @@ class RemoteInvoker(Invoker):
         pending = Pending(frame, spec.memory_mb, spec.logs_mb * 1024 * 1024, future,
                           produces=tuple(produces))
         self.pending[activation_id] = pending
-        patience_s = result_patience_s(spec.timeout_ms)
+        patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
         # A timer that loses the activation, not ``wait_for(shield(...))``: the same outcome
         # (``InvokerLost`` once the patience is over, unless the result came first) without
         # a task and two futures per activation.
