@@ -35,6 +35,7 @@ from .config import ControllerConfig
 from .dispatch import Dispatcher, recover
 from .dispatch.alarms import AlarmService
 from .dispatch.offline import OfflineService
+from .dispatch.recovery import through
 from .dispatch.throttle import Throttle
 from .invokers import Invoker, InvokerRegistry, LocalInvoker
 from .keys import ALARMS, AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, THROTTLE
@@ -114,6 +115,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
                 app[REGISTRY].follow(invoker.id, invoker.held)  # what it kept from before
         hub = tunnel.TunnelHub(tunnel.Tokens(store), registry, placement,
                                offline_after_s=config.heartbeat_timeout_s,
+                               reconnect_cap_s=config.reconnect_cap_s,
                                artifacts=app[REGISTRY])
         app[tunnel.TUNNEL] = hub  # edge invokers join the registry through it
         opened.push_async_callback(hub.shutdown)
@@ -134,7 +136,7 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
             opened.push_async_callback(joined.leave)
             owned = joined.owned
         # what the last run accepted and left unfinished (in a cluster: its own)
-        await recover(dispatcher, hub.reclaim, owned=owned)
+        await recover(dispatcher, through(hub), owned=owned)
         throttle = app[THROTTLE]
         app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits
             store, dispatcher, lambda ns: throttle.fire(ns, config.limits_for(ns)))

@@ -73,6 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heartbeat-timeout", type=float, default=defaults.heartbeat_timeout_s,
                         metavar="S", help="an edge invoker without a heartbeat this long is "
                                           "offline (default %(default)s, as OpenWhisk)")
+    parser.add_argument("--reconnect-cap", type=float, default=defaults.reconnect_cap_s,
+                        metavar="S", help="the edge agents' longest reconnect backoff (their "
+                                          "--backoff-cap): after a restart or a takeover, "
+                                          "their runs wait the heartbeat timeout plus this "
+                                          "for them to register again (default %(default)s)")
     parser.add_argument("--fleet", default=None, metavar="FILE",
                         help="JSON list of local invokers with placement attributes "
                              "(role, site, labels, capabilities, networks, owner); "
@@ -181,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
             tls_cert=Path(args.tls_cert) if args.tls_cert else None,
             tls_key=Path(args.tls_key) if args.tls_key else None,
             insecure=args.insecure, guest=args.guest,
-            heartbeat_timeout_s=args.heartbeat_timeout,
+            heartbeat_timeout_s=args.heartbeat_timeout, reconnect_cap_s=args.reconnect_cap,
             blobs=args.blobs, artifact_max_size=args.artifact_max_size,
             node_store_cap=args.node_store_cap, durable=args.durable,
             metrics=args.metrics, explain=args.explain,

@@ -50,6 +50,7 @@ class ControllerConfig:
     tls_cert: Path | None = None  # PEM certificate chain: serve HTTPS (and WSS for the tunnel)
     tls_key: Path | None = None
     heartbeat_timeout_s: float = 10.0  # an edge invoker without a heartbeat this long is offline
+    reconnect_cap_s: float = 30.0  # --reconnect-cap: the agents' --backoff-cap (restart waits)
     fleet: tuple[FleetMember, ...] = ()  # --fleet: local invokers with attributes (else --invokers)
     placement: PlacementConfig = field(default_factory=PlacementConfig)  # --placement-config
     blobs: str | None = None  # --blobs: folder or s3://bucket?endpoint_url=... (else DATA/blobs)
@@ -82,6 +83,9 @@ class ControllerConfig:
             raise ValueError(
                 f"the heartbeat timeout must be positive, got {self.heartbeat_timeout_s}"
             )
+        if not self.reconnect_cap_s >= 0:
+            raise ValueError(f"the reconnect cap must not be negative, got "
+                             f"{self.reconnect_cap_s}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.blobs:

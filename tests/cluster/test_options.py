@@ -18,6 +18,8 @@ from edgewhisk_devkit import Controller, StartError, edgewhisk_command
     (("--db", "http://127.0.0.1:1", "--cluster-redis", "redis://127.0.0.1:1",
       "--cluster-id", "a b"), "--cluster-id must be 1-64 letters"),
     (("--db", "http://127.0.0.1:1", "--cluster-shard"), "--cluster-shard needs --cluster-redis"),
+    (("--reconnect-cap", "-1"), "the reconnect cap must not be negative, got -1.0"),
+    (("--reconnect-cap", "nan"), "the reconnect cap must not be negative, got nan"),
 ])
 def test_bad_cluster_options_are_refused(tmp_path: Path, options: tuple[str, ...],
                                          error: str) -> None:

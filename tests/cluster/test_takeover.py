@@ -11,8 +11,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import redis as redis_py
 from edgewhisk_client import Client, ClientError
-from edgewhisk_devkit import UNLIMITED, Cluster, Redis
+from edgewhisk_controller.cluster import keys
+from edgewhisk_devkit import UNLIMITED, Agent, Cluster, Redis
 
 from .conftest import agent, holder, wait_for_peer
 
@@ -93,10 +95,31 @@ def test_what_a_dead_controller_forwarded_is_recorded_with_the_holders_answer(
         tmp_path: Path, db: str, redis: Redis) -> None:
     """c0 accepts and forwards to a device c1 holds, then dies: the controller taking c0 over
     records the answer c1 sent to c0's reply stream; the action ran once."""
+    started, record, ran = _forwarded_then_killed(tmp_path, db, redis, 2.0)
+    _recorded_once(record, ran, started)
+
+
+def test_a_forwarded_run_outlasting_the_reclaim_window_is_awaited_to_its_time_limit(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """The same with a run longer than the window a device has to come back (here 3 s:
+    ``--heartbeat-timeout 3 --reconnect-cap 0``): the taker waits for the live holder's
+    answer as long as the run may take (its time limit plus the result grace), so the run is
+    recorded with its result (when the window bounded the wait, this non-idempotent run was
+    recorded as lost while it still ran; an idempotent one was dispatched again)."""
+    started, record, ran = _forwarded_then_killed(
+        tmp_path, db, redis, 8.0, ("--heartbeat-timeout", "3", "--reconnect-cap", "0"))
+    _recorded_once(record, ran, started)
+
+
+def _forwarded_then_killed(tmp_path: Path, db: str, redis: Redis, sleep_s: float,
+                           options: tuple[str, ...] = ()
+                           ) -> tuple[str, dict[str, Any], list[str]]:
+    """c0 forwards a run of ``sleep_s`` to dev-b, held by c1, and is killed 0.5 s later:
+    the activation's id, its record (read through c1) and the ids that ran."""
     ran = tmp_path / "ran.log"
     ran.touch()
     with Cluster(tmp_path, 3, db=db, redis=redis.uri,
-                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+                 options=("--invokers", "0", *UNLIMITED, *options)) as cluster, \
             cluster[1].client() as c1, cluster[0].client() as c0:
         device = agent(cluster, c1, "dev-b", [1], tmp_path, "--no-sandbox")
         try:
@@ -104,12 +127,83 @@ def test_what_a_dead_controller_forwarded_is_recorded_with_the_holders_answer(
             c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
                                     "limits": {"memory": 128}})
             wait_for_peer(c0, "dev-b")
-            started = c0.actions.start("work", {"sleep": 2.0, "ran": str(ran)})
+            started = c0.actions.start("work", {"sleep": sleep_s, "ran": str(ran)})
             time.sleep(0.5)  # forwarded, running on the device
             cluster.kill(0)
-            record = c1.activations.wait(started, 30.0)
+            record = c1.activations.wait(started, 30.0 + sleep_s)
         finally:
             device.stop()
+    return started, record, ran.read_text().split()
+
+
+def test_a_taker_killed_while_it_waits_leaves_the_work_to_the_next(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """c0 runs work on dev-a and dies; dev-a registers with c1, which takes c0 over and waits
+    for the run's result, then dies too; dev-a registers with c2, which takes over c1 and what
+    c1 had taken over and not finished: c0's run is recorded with the result dev-a delivers,
+    having run once (it was left accepted, never recorded, before)."""
+    ran = tmp_path / "ran.log"
+    ran.touch()
+    with Cluster(tmp_path, 3, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+            cluster[0].client() as c0, cluster[2].client() as c2:
+        device = agent(cluster, c0, "dev-a", [0, 1, 2], tmp_path, "--no-sandbox")
+        try:
+            device.wait_registered()
+            c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
+                                    "limits": {"memory": 128}})
+            started = c0.actions.start("work", {"sleep": 8.0, "ran": str(ran)})
+            time.sleep(0.5)  # running on the device
+            cluster.kill(0)
+            device.wait_registered(2, timeout_s=10)  # with c1, which took c0 over
+            record = _c1_killed(cluster, device, 3, c2, started)
+        finally:
+            device.stop()
+    _recorded_once(record, ran.read_text().split(), started)
+
+
+def test_a_holder_dying_before_it_answers_a_dead_controller_leaves_the_result_to_the_device(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """c0 forwards a run to dev-b, held by c1, and dies; once c0's work is taken over (by c1
+    or c2), c1 dies before answering: dev-b registers with c2 holding the result, which c2
+    records, the run having run once (when c2 was the taker, it waited for c1's answer to the
+    run's time limit plus 300 s before)."""
+    ran = tmp_path / "ran.log"
+    ran.touch()
+    with Cluster(tmp_path, 3, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+            cluster[0].client() as c0, cluster[1].client() as c1, \
+            cluster[2].client() as c2, redis_py.Redis.from_url(redis.uri) as r:
+        device = agent(cluster, c1, "dev-b", [1, 2], tmp_path, "--no-sandbox")
+        try:
+            device.wait_registered()
+            c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
+                                    "limits": {"memory": 128}})
+            wait_for_peer(c0, "dev-b")
+            started = c0.actions.start("work", {"sleep": 5.0, "ran": str(ran)})
+            time.sleep(0.5)  # forwarded, running on dev-b
+            r.delete(keys.listed("c0"))  # an earlier test's (the module shares its Redis)
+            cluster.kill(0)
+            deadline = time.monotonic() + 10
+            while not r.exists(keys.listed("c0")) and time.monotonic() < deadline:
+                time.sleep(0.05)  # the taker waits for the answer from here on
+            record = _c1_killed(cluster, device, 2, c2, started)
+        finally:
+            device.stop()
+    _recorded_once(record, ran.read_text().split(), started)
+
+
+def _recorded_once(record: dict[str, Any], ran: list[str], started: str) -> None:
+    """``started`` is recorded with the device's result and ran once."""
     assert record["response"]["success"] is True, record
     assert record["response"]["result"] == {"done": True}
-    assert ran.read_text().split() == [started]
+    assert ran == [started]
+
+
+def _c1_killed(cluster: Cluster, device: Agent, registrations: int, client: Client,
+               started: str) -> dict[str, Any]:
+    """SIGKILL c1; once ``device`` registered (for the ``registrations``-th time: with c2),
+    ``started``'s record as ``client`` reads it."""
+    cluster.kill(1)
+    device.wait_registered(registrations, timeout_s=10)
+    return client.activations.wait(started, 30.0)

@@ -5,7 +5,7 @@ reclaim window.
 Why: the taker (``takeover.py``) waits for the results of the runs the dead controller had on
 its devices (``TunnelHub.reclaim``), but a device dials the next controller of its own list,
 which need not be the taker. That controller did not know the runs (the device's held results
-were dropped as unknown), and the taker waited out the window (``node.RECLAIM_S``, 40 s), then
+were dropped as unknown), and the taker waited out the window (then 40 s), then
 recorded them as failed (or ran an idempotent one again). Now the taker lists what it waits
 for in Redis (``keys.reclaims(device)``), then marks its takeover listed
 (``keys.listed(dead)``); the controller the device registers with reads the list before the
@@ -45,6 +45,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Reclaim = Callable[[str, str, int, int, "tuple[Produce, ...]"], "asyncio.Future[RunOutcome]"]
+"""A hub's ``TunnelHub.reclaim``."""
+Reclaimed = Callable[[str, str, int, int, "tuple[Produce, ...]", float],
+                     "asyncio.Future[RunOutcome]"]
+"""A takeover's reclaim (``dispatch.recovery.Reclaim``): the hub's, plus how long the run may
+still take."""
 LISTED_WAIT_S = 3.0
 """How long a registration waits for the taker to list what it waits for (it lists right
 after its claim; a taker that died before listing leaves nothing to adopt)."""

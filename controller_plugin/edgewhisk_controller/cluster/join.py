@@ -26,13 +26,14 @@ from ..stores.couchdb import CouchDBStore
 from ..tunnel.hub import TunnelHub
 from . import keys
 from .changes import Follower
-from .node import ClusterNode, Reclaim
+from .node import ClusterNode, Reclaimed
 
 CACHED = [ACTIONS, PACKAGES]
 """Read by every invoke (``dispatch/resolve.py``), seldom written: answered from the store's
 read cache, which the feed keeps current (``stores/readcache.py``)."""
 
-Recover = Callable[[Callable[[Doc], bool], Reclaim, Callable[[str], bool]], Awaitable[object]]
+Recover = Callable[[Callable[[Doc], bool], Reclaimed, Callable[[str], bool]],
+                   Awaitable[object]]
 """Finish the accepted documents a predicate picks, waiting for results through a reclaim
 for the invokers a second predicate picks (``dispatch.recover``: ``owned``, ``reclaim``,
 ``reclaimable``)."""
@@ -60,8 +61,9 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     through ``recover``."""
     if not isinstance(store, CouchDBStore):  # config.py refuses it first
         raise TypeError("a cluster needs the CouchDB store")
-    node.takeover.recover = lambda dead: node.adoption.listed(dead, recover(
-        functools.partial(owned_by, dead), node.reclaimer(dead, hub.reclaim), node.reclaimable))
+    node.takeover.recover = lambda dead, via: node.adoption.listed(dead, recover(
+        functools.partial(owned_by, dead), node.reclaimer(dead, hub.reclaim, via),
+        node.reclaimable))
     node.adoption.hub = hub.reclaim
     hub.arriving = node.arriving
     feed = Follower(store, {ARTIFACTS: artifacts.changed, SUBJECTS: authenticator.changed,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -23,9 +23,8 @@ from ..invokers.interface import Invoker
 from ..invokers.local import LocalInvoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import PlacementEngine
-from ..tunnel.hub import OFFLINE_AFTER_S, RECONNECT_CAP_S
 from . import keys
-from .adoption import Adoption, Reclaim
+from .adoption import Adoption, Reclaim, Reclaimed
 from .changes import cancelled
 from .claims import Claims
 from .exceptions import ClusterUnavailable
@@ -38,9 +37,6 @@ from .takeover import Takeover
 log = logging.getLogger(__name__)
 
 RETRY_S = 1.0  # after a Redis error, before the loop tries again
-RECLAIM_S = OFFLINE_AFTER_S + RECONNECT_CAP_S
-"""How long a takeover waits for the answer a holder sends a dead controller (the window
-start-up recovery gives a device to come back)."""
 
 
 class ClusterNode:
@@ -117,22 +113,30 @@ class ClusterNode:
         """Whether a result of invoker ``id`` may be waited for: any but a local invoker."""
         return id not in self.registry or not isinstance(self.registry.get(id), LocalInvoker)
 
-    def reclaimer(self, dead: str, tunnel: Reclaim) -> Reclaim:
+    def reclaimer(self, dead: str, tunnel: Reclaim, via: str | None = None) -> Reclaimed:
         """How a takeover of ``dead`` waits for a result: from the device's tunnel when
         ``dead`` held it (it registers again, ``TunnelHub.reclaim``), else from the answer
         the device's holder (this controller or another) sent to ``dead``'s reply stream
-        (``Routing.reply_to``)."""
+        (``Routing.reply_to``); either way up to ``patience_s``, what the run may still take
+        (a live holder answers when it ends; ``tunnel`` bounds only the device's return).
+        A holder's answer is waited for until it dies without one (the device may still
+        come here holding the result). ``via``: a dead controller that had taken ``dead``
+        over: the result comes from the device at this hub, or an answer sent to either (an
+        adopter answered ``via``)."""
         def reclaim(invoker_id: str, activation_id: str, memory_mb: int, logs_limit: int,
-                    produces: tuple[Produce, ...] = ()) -> asyncio.Future[RunOutcome]:
+                    produces: tuple[Produce, ...], patience_s: float
+                    ) -> asyncio.Future[RunOutcome]:
+            here = tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces)
             holder = self.me if self._device(invoker_id) is not None \
                 else self.membership.last_holder.get(invoker_id)
-            if holder is None or holder == dead:  # here, or through whoever adopts it
-                return self.adoption.wanted(
-                    tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces),
-                    dead, invoker_id, activation_id, memory_mb, logs_limit, produces,
-                    RECLAIM_S)
-            return asyncio.ensure_future(self.routing.reply_to(dead, activation_id,
-                                                               invoker_id, RECLAIM_S))
+            if via is None and (holder is None or holder == dead):  # or whoever adopts it
+                return self.adoption.wanted(here, dead, invoker_id, activation_id, memory_mb,
+                                            logs_limit, produces, patience_s)
+            # the device may also come here holding the result (its holder died meanwhile)
+            return asyncio.ensure_future(first_outcome(here, self.routing.reply_to(
+                dead, activation_id, invoker_id, patience_s, *(() if via is None else (via,)),
+                gone=(lambda: holder not in self.membership.live) if via is None
+                else lambda: False)))
         return reclaim
 
     async def arriving(self, id: str) -> None:
@@ -198,3 +202,20 @@ class ClusterNode:
 
 NODE = web.AppKey("cluster", ClusterNode)
 """The application's node (set when the controller starts with ``--cluster-redis``)."""
+
+
+async def first_outcome(*waits: Awaitable[RunOutcome]) -> RunOutcome:
+    """The first outcome any of ``waits`` ends with; an error only once all ended with one
+    (the last). The others are left to end on their own: a hub's reclaim ends at its window."""
+    pending = {asyncio.ensure_future(w) for w in waits}
+    error: BaseException | None = None
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for future in done:
+            if future.exception() is None:
+                for rest in pending:  # their errors, later, are expected: retrieved
+                    rest.add_done_callback(lambda f: f.cancelled() or f.exception())
+                return future.result()
+            error = future.exception()
+    assert error is not None
+    raise error

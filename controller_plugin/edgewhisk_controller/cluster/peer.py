@@ -21,7 +21,7 @@ from ..invokers.interface import Invoker
 from ..placement.interface import InvokerState
 from ..stores import Doc
 from ..tunnel.exceptions import InvokerLost
-from ..tunnel.remote import RESULT_GRACE_S
+from ..tunnel.patience import result_patience_s
 from ..tunnel.twins import run_frame
 
 
@@ -58,7 +58,7 @@ class PeerInvoker(Invoker):
             raise InvokerLost(self.id, f"its controller {self.holder} is gone",
                               maybe_started=False)
         frame = run_frame(self.id, spec, value, fields, consumes, produces)
-        patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
+        patience_s = result_patience_s(spec.timeout_ms)
         return await self.forwarder.forward(self, activation_id, frame, patience_s,
                                             spec.memory_mb, self.queue(self.id, spec.memory_mb))
 

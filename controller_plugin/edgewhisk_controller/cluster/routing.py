@@ -167,20 +167,27 @@ class Routing:
                         waiting.reply.set_result((fields["kind"], fields["text"]))
 
     async def reply_to(self, dead: str, activation_id: str, device: str,
-                       within_s: float) -> RunOutcome:
-        """The answer a holder sent to controller ``dead`` (which died waiting for it) about
-        ``activation_id``, waited for up to ``within_s``: a takeover records it."""
-        stream, last = keys.replies(dead), "0-0"
+                       within_s: float, *also: str,
+                       gone: Callable[[], bool] = lambda: False) -> RunOutcome:
+        """The answer a holder sent to controller ``dead`` (which died waiting for it), or to
+        any of ``also``, about ``activation_id``, waited for up to ``within_s``, or until
+        ``gone()`` says the holder died without it: a takeover records it."""
+        last = {keys.replies(c): "0-0" for c in (dead, *also)}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
+        ended = False
         while (left := deadline - loop.time()) > 0:
-            found = await self.redis.xread({stream: last}, count=BATCH,
-                                           block=max(1, int(min(left, 1.0) * 1000)))
-            for _, entries in found or ():
+            ended = ended or gone()  # then one more read: it may have answered, then died
+            found = await self.redis.xread(
+                last, count=BATCH, block=None if ended else max(1, int(min(left, 1.0) * 1000)))
+            for stream, entries in found or ():
                 for entry_id, fields in entries:
-                    last = entry_id
+                    last[stream] = entry_id
                     if fields.get("id") == activation_id:
                         return _answer(device, fields["kind"], fields["text"])
+            if ended and not found:
+                raise InvokerLost(device, f"the controller holding it died before it sent "
+                                          f"controller {dead}, which died too, an answer")
         raise InvokerLost(device, f"no answer about it reached controller {dead}, which "
                                   f"died, within {within_s:g} s")
 

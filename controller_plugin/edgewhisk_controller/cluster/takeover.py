@@ -26,15 +26,35 @@ GRACE_S = 1.5
 """After a death is seen, before a controller no device came to claims it."""
 CLAIM_TTL_S = 3600
 """How long a claim keeps others away (the dead controller's id may be reused after it)."""
+INHERIT = """
+local found, cursor = {}, '0'
+repeat
+  local page = redis.call('SCAN', cursor, 'MATCH', ARGV[1] .. '*', 'COUNT', 1000)
+  cursor = page[1]
+  for _, key in ipairs(page[2]) do
+    if redis.call('GET', key) == ARGV[2] then
+      redis.call('SET', key, ARGV[3], 'KEEPTTL')
+      table.insert(found, string.sub(key, #ARGV[1] + 1))
+    end
+  end
+until cursor == '0'
+return found
+"""
+"""The controllers a dead taker (ARGV[2]) had taken over, now taken over by ARGV[3]: the work
+it had not finished (accepted documents are never marked taken one by one) would otherwise
+stay accepted, unrecorded, with no live controller finishing it."""
 
 
 class Takeover:
     def __init__(self, me: str, redis: Any,
-                 recover: Callable[[str], Awaitable[object]] | None = None) -> None:
-        """``recover(dead)``: finish what ``dead`` accepted (set by the application)."""
+                 recover: Callable[[str, str | None], Awaitable[object]] | None = None
+                 ) -> None:
+        """``recover(dead, via)``: finish what ``dead`` accepted (set by the application);
+        ``via``: the dead controller that had taken ``dead`` over, if any."""
         self.me = me
         self.redis = redis
         self.recover = recover
+        self._inherit_script = redis.register_script(INHERIT)
         self.taken: dict[str, str] = {}  # dead controller -> who took it over
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -47,7 +67,11 @@ class Takeover:
         if not won:
             return False
         log.warning("taking over the activations controller %s accepted", dead)
-        done = await self.recover(dead)
+        done = await self.recover(dead, None)
+        for inherited in await self._inherit_script(args=[keys.takeover(""), dead, self.me]):
+            self.taken[inherited] = self.me
+            log.warning("taking over what controller %s took over from %s", dead, inherited)
+            self._spawn(self._cleared(inherited, await self.recover(inherited, dead)))
         self._spawn(self._cleared(dead, done))  # a registration waiting here need not wait
         return True
 

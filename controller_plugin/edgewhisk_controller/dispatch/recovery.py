@@ -39,6 +39,7 @@ from ..schema import stored
 from ..stores import Doc, Write
 from ..stores.interface import get_or_none
 from ..tunnel.exceptions import InvokerLost, TunnelError
+from ..tunnel.patience import result_patience_s
 from . import artifacts
 from .job import Job
 from .spec import spec_of
@@ -47,15 +48,25 @@ if TYPE_CHECKING:
     from edgewhisk_runtime.containers import RunOutcome
     from edgewhisk_tunnel import Produce
 
+    from ..tunnel.hub import TunnelHub
     from .dispatcher import Dispatcher
     from .resolve import Resolved
 
 log = logging.getLogger(__name__)
 
-Reclaim = Callable[[str, str, int, int, "tuple[Produce, ...]"], "asyncio.Future[RunOutcome]"]
-"""``(invoker id, activation id, memory MB, logs bytes, produces)`` -> the outcome the agent
-delivers (``tunnel.TunnelHub.reclaim``); ``InvokerLost`` when it comes back without it or not
-at all."""
+Reclaim = Callable[[str, str, int, int, "tuple[Produce, ...]", float],
+                   "asyncio.Future[RunOutcome]"]
+"""``(invoker id, activation id, memory MB, logs bytes, produces, patience s)`` -> the outcome
+the agent delivers (``tunnel.TunnelHub.reclaim``, or in a cluster the answer of the device's
+holder, waited for up to the patience: the run's time limit plus the result grace);
+``InvokerLost`` when it comes back without it or not at all."""
+
+
+def through(hub: TunnelHub) -> Reclaim:
+    """Reclaim through ``hub`` alone (one controller): the device's own tunnel delivers, and
+    the hub bounds the wait for the device to come back, not the run."""
+    return lambda invoker_id, activation_id, memory_mb, logs, produces, _patience_s: \
+        hub.reclaim(invoker_id, activation_id, memory_mb, logs, produces)
 
 
 @dataclass
@@ -158,7 +169,8 @@ async def _reclaimed(dispatcher: Dispatcher, job: Job, accepted: Doc, invoker_id
     try:
         outcome = await reclaim(invoker_id, activation_id, spec.memory_mb,
                                 spec.logs_mb * 1024 * 1024,
-                                artifacts.journaled_produces(accepted.get("artifacts")))
+                                artifacts.journaled_produces(accepted.get("artifacts")),
+                                result_patience_s(spec.timeout_ms))
     except InvokerLost as exc:
         if rerunnable(job.action, accepted):
             log.warning("re-dispatching %s: %s", activation_id, exc.message)

@@ -77,10 +77,14 @@ class OfflineHandler(Protocol):
 class TunnelHub:
     def __init__(self, tokens: Tokens, registry: InvokerRegistry, engine: PlacementEngine, *,
                  offline_after_s: float = OFFLINE_AFTER_S,
+                 reconnect_cap_s: float = RECONNECT_CAP_S,
                  artifacts: ArtifactRegistry | None = None) -> None:
         self.tokens = tokens
         self.registry = registry
         self.offline_after_s = offline_after_s
+        self.reclaim_s = offline_after_s + reconnect_cap_s
+        """How long start-up recovery waits for an edge invoker to register again: the
+        offline window plus the agents' longest reconnect backoff."""
         self.heartbeat_s = min(HEARTBEAT_S, offline_after_s / 4)
         self.engine = engine
         self.devices: dict[str, RemoteInvoker] = {}
@@ -196,20 +200,20 @@ class TunnelHub:
         controller restarted (to keep ``produces``: its ``cloud`` uploads are accepted again).
         The future ends with the result its agent delivers once it has
         registered again holding it, else ``InvokerLost`` (it came back without it, or not
-        within the offline window plus ``RECONNECT_CAP_S``)."""
+        within ``reclaim_s``)."""
         future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
         self.reclaims.setdefault(invoker_id, {})[activation_id] = (memory_mb, logs_limit,
                                                                    produces, future)
         if self._reclaim_timer is None:
             self._reclaim_timer = asyncio.get_running_loop().call_later(
-                self.offline_after_s + RECONNECT_CAP_S, self._unclaimed)
+                self.reclaim_s, self._unclaimed)
         return future
 
     def _unclaimed(self, why: str = "") -> None:
         """The window is over (or the controller stops): what no agent came back for is
         lost."""
-        window = self.offline_after_s + RECONNECT_CAP_S
-        why = why or f"it did not reconnect within {window:g} s of the controller's restart"
+        why = why or f"it did not reconnect within {self.reclaim_s:g} s of the controller's " \
+                     "restart"
         for invoker_id, waiting in self.reclaims.items():
             for *_, future in waiting.values():
                 if not future.done():
