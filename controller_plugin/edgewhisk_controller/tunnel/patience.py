@@ -4,7 +4,9 @@ controller taking the work of a dead one over (``dispatch/recovery.py``)."""
 
 from __future__ import annotations
 
-from .remote import RESULT_GRACE_S
+RESULT_GRACE_S = 300.0
+"""Beyond the action's time limit, how long a live device may take to answer a ``run`` (it
+may queue for memory, pull an image, cold-start) before the activation counts as lost."""
 
 
 def result_patience_s(timeout_ms: int) -> float:

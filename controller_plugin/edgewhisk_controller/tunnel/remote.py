@@ -43,6 +43,7 @@ from .devicelogs import DeviceLogs
 from .exceptions import InvokerLost, RemoteFailure
 from .health import Liveness, RoundTrip
 from .interfaces import Connection
+from .patience import result_patience_s
 from .pending import LATE, Ended, Foreign, Pending
 from .tokens import DeviceToken
 from .twins import (
@@ -56,9 +57,6 @@ from .twins import (
 
 log = logging.getLogger(__name__)
 
-RESULT_GRACE_S = 300.0
-"""Beyond the action's time limit, how long a live device may take to answer a ``run`` (it
-may queue for memory, pull an image, cold-start) before the activation counts as lost."""
 class Owner(Protocol):
     """What a RemoteInvoker reports to (the hub)."""
 
@@ -125,7 +123,7 @@ class RemoteInvoker(Invoker):
                           produces=tuple(produces), key=spec.key,
                           has_code=spec.code is not None)
         self.pending[activation_id] = pending
-        patience_s = spec.timeout_ms / 1000 + RESULT_GRACE_S
+        patience_s = result_patience_s(spec.timeout_ms)
         # A timer that loses the activation, not ``wait_for(shield(...))``: the same outcome
         # (``InvokerLost`` once the patience is over, unless the result came first) without
         # a task and two futures per activation.

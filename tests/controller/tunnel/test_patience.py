@@ -11,7 +11,7 @@ import asyncio
 import pytest
 from edgewhisk_controller.invokers.registry import InvokerRegistry
 from edgewhisk_controller.placement import Engine
-from edgewhisk_controller.tunnel import remote
+from edgewhisk_controller.tunnel import patience
 from edgewhisk_controller.tunnel.exceptions import InvokerLost
 from edgewhisk_controller.tunnel.hub import TunnelHub
 from edgewhisk_controller.tunnel.remote import RemoteInvoker
@@ -60,7 +60,7 @@ def _run(device: RemoteInvoker, activation_id: str) -> asyncio.Task[object]:
 
 @pytest.fixture
 def short_grace(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(remote, "RESULT_GRACE_S", 0.05)
+    monkeypatch.setattr(patience, "RESULT_GRACE_S", 0.05)
 
 
 def test_no_result_within_the_patience_loses_the_activation(short_grace: None) -> None:
