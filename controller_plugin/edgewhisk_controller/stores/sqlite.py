@@ -8,7 +8,8 @@ Why it is shaped this way:
   a read-only connection: handing it to the worker and back cost more CPU than the read
   (``edgewhisk bench controller``). Under WAL a reader never waits for the writer and sees
   every committed write; it is opened with no busy timeout, and whatever it cannot do at once
-  (no file or table yet, the database busy) the worker thread does, as before.
+  (no file or table yet, the database busy) the worker thread does, as before. Rows read
+  are kept while no other connection commits (``sqlite_reads.py``).
 - The group commit's batches (``write_many_soon``) are written on the caller's thread too,
   through a connection of their own with no busy timeout: the hand-off to the worker and back
   cost about 70 us of CPU per commit (thread wake-ups, measured), twice the commit itself
@@ -58,6 +59,7 @@ from .interface import (
     encode_doc,
     encode_write,
 )
+from .sqlite_reads import VersionedReads
 from .sqlite_rows import Checked, apply, delete_row, put_row, selection, transaction
 from .sqlite_schema import column_value, index_name, migrate, sort_key, table_sql
 
@@ -83,6 +85,7 @@ class SQLiteStore(Store):
         self._reader: sqlite3.Connection | None = None  # point reads, on the event loop
         self._writer: sqlite3.Connection | None = None  # group commits, on the event loop
         self._written_here = 0
+        self._reads = VersionedReads()  # point reads kept while the writer's version holds
         self._tables: set[str] = set()
         self._indexes: set[tuple[str, str]] = set()
         self._closed = False
@@ -191,14 +194,19 @@ class SQLiteStore(Store):
         if self._closed:
             raise StoreUnavailable(f"{self!r} is closed")
         try:
-            if self._reader is None:
-                if not self.path.is_file():
-                    return None
-                self._reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                               timeout=0, isolation_level=None,
-                                               check_same_thread=False)
-            row = self._reader.execute(
-                f'SELECT rev, body FROM "c_{coll}" WHERE id = ?', (id,)).fetchone()
+            writer = self._writer
+            row = self._reads.lookup(writer, coll, id) if writer is not None else None
+            if row is None:
+                if self._reader is None:
+                    if not self.path.is_file():
+                        return None
+                    self._reader = sqlite3.connect(
+                        f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=0,
+                        isolation_level=None, check_same_thread=False)
+                row = self._reader.execute(
+                    f'SELECT rev, body FROM "c_{coll}" WHERE id = ?', (id,)).fetchone()
+                if row is not None and writer is not None:
+                    self._reads.keep(coll, id, row)
         except sqlite3.Error:  # no table yet, busy, unreadable: the worker's read says why
             return None
         if row is None:
@@ -285,6 +293,7 @@ class SQLiteStore(Store):
             return None
         try:
             results = apply(conn, writes)
+            self._reads.forget((coll, id) for coll, id, *_ in writes)
             conn.execute("COMMIT")
         except BaseException as exc:
             self._drop_writer()  # closing it rolls back whatever the transaction holds
@@ -311,6 +320,7 @@ class SQLiteStore(Store):
         return conn
 
     def _drop_writer(self) -> None:
+        self._reads.reset()
         if self._writer is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._writer.close()
