@@ -110,9 +110,7 @@ class SQLiteStore(Store):
 
     async def write_many(self, writes: Sequence[Write]) -> builtins.list[WriteResult]:
         """Every write in one ``BEGIN IMMEDIATE`` transaction: one commit for the batch."""
-        checked = [(write.coll, *encode_write(write), column_value(write.doc))
-                   for write in writes]
-        return await self._call(self._write_many, checked)
+        return await self._call(self._write_many, _checked(writes))
 
     def write_many_soon(self, writes: Sequence[Write], deliver: Deliver) -> None:
         """``write_many`` on the loop's thread when it can go at once (``_write_here``), else
@@ -120,8 +118,7 @@ class SQLiteStore(Store):
         ``deliver`` on the loop: no task, no future per commit."""
         loop = asyncio.get_running_loop()
         try:
-            checked = [(write.coll, *encode_write(write), column_value(write.doc))
-                       for write in writes]
+            checked = _checked(writes)
             if self._closed:
                 raise StoreUnavailable(f"{self!r} is closed")
         except Exception as exc:  # invalid input or closed: the whole batch, as write_many
@@ -383,6 +380,11 @@ CHECKPOINT_WAIT_MS = 200
 CHECKPOINT_EVERY = 200
 """Commits on the loop's thread between two checkpoints by the worker (the loop's connection
 makes none: SQLite's own, every 1,000 pages, would stall the loop for the checkpoint's writes)."""
+
+
+def _checked(writes: Sequence[Write]) -> builtins.list[Checked]:
+    """A batch as both writing connections take it; invalid input raises for the whole batch."""
+    return [(write.coll, *encode_write(write), column_value(write.doc)) for write in writes]
 
 
 def _store_error(store: SQLiteStore, exc: Exception) -> Exception:
