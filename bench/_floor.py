@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import _report as report  # bench/ is on sys.path (see _report.py)
 from edgewhisk_controller.stores.sqlite_schema import table_sql
 from edgewhisk_runtime.containers.proxy_http import ProxyHTTP
 from edgewhisk_runtime.eventloop import run as run_loop
@@ -88,13 +89,12 @@ def measure(parts: dict[str, Callable[[int], float]], controller: Callable[[int]
 
 def table(floor: Floor) -> str:
     """One row: each part's CPU ms per call, their sum, the controller's and the ratio."""
-    head = (f"{CLIENT:>15} {PROXY:>14} {WRITE:>13} {'the floor':>10} {'controller':>10} "
-            f"{'controller / floor':>18}")
     controller = floor.controller.ms
-    row = (f"{floor.parts[CLIENT].ms:>15.3f} {floor.parts[PROXY].ms:>14.3f} "
-           f"{floor.parts[WRITE].ms:>13.3f} {floor.sum_ms:>10.3f} {controller:>10.3f} "
-           f"{controller / floor.sum_ms:>18.2f}")
-    return f"{head}\n{'-' * len(head)}\n{row}"
+    return report.table(
+        ((CLIENT, 15), (PROXY, 14), (WRITE, 13), ("the floor", 10), ("controller", 10),
+         ("controller / floor", 18)),
+        [[*(f"{floor.parts[part].ms:.3f}" for part in PARTS),
+          f"{floor.sum_ms:.3f}", f"{controller:.3f}", f"{controller / floor.sum_ms:.2f}"]])
 
 
 # -- the parts ------------------------------------------------------------------------------
