@@ -229,7 +229,7 @@ class RemoteInvoker(Invoker):
         2) is applied first, so whoever the completion wakes (a flow's next step, placed by
         where the run's produced artifact is) sees the device holding it."""
         if result.cached is not None:
-            self._cached(result.cached)
+            self.owner.changed(self, cached=self._cached(result.cached))
         pending = self._take(result.activation_id, "result")
         if pending is None:
             return
@@ -279,17 +279,18 @@ class RemoteInvoker(Invoker):
         if context.networks is not None:
             self.context["networks"] = context.networks
             changes["networks"] = frozenset(context.networks)
+        if context.cached is not None:
+            changes["cached"] = self._cached(context.cached)
         if changes:
             self.owner.changed(self, **changes)
-        if context.cached is not None:
-            self._cached(context.cached)
 
-    def _cached(self, keys: tuple[str, ...]) -> None:
+    def _cached(self, keys: tuple[str, ...]) -> frozenset[str]:
         """The device reports holding ``keys`` (a ``context`` or, protocol 2, a ``result``):
-        the registry's copies and placement follow."""
+        the registry's copies follow; what placement is to hear (the caller tells it once,
+        with whatever else changed)."""
         self.context["cached"] = keys
         self._holding(keys)
-        self.owner.changed(self, cached=self.state().cached)
+        return self.state().cached
 
     def _holding(self, keys: Iterable[str]) -> None:
         """The device holds ``keys`` (registry keys): the registry's copies follow."""
