@@ -13,6 +13,7 @@ from .blobs import open_blobs
 from .invokers.fleet import FleetMember
 from .placement.config import PlacementConfig
 from .schema.limits import NamespaceLimits
+from .tunnel.hub import RECONNECT_CAP_S
 
 BACKENDS = ("process", "docker")
 _CLUSTER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -50,7 +51,7 @@ class ControllerConfig:
     tls_cert: Path | None = None  # PEM certificate chain: serve HTTPS (and WSS for the tunnel)
     tls_key: Path | None = None
     heartbeat_timeout_s: float = 10.0  # an edge invoker without a heartbeat this long is offline
-    reconnect_cap_s: float = 30.0  # --reconnect-cap: the agents' --backoff-cap (restart waits)
+    reconnect_cap_s: float = RECONNECT_CAP_S  # --reconnect-cap: the agents' --backoff-cap
     fleet: tuple[FleetMember, ...] = ()  # --fleet: local invokers with attributes (else --invokers)
     placement: PlacementConfig = field(default_factory=PlacementConfig)  # --placement-config
     blobs: str | None = None  # --blobs: folder or s3://bucket?endpoint_url=... (else DATA/blobs)
