@@ -133,10 +133,12 @@ class ClusterNode:
                 return self.adoption.wanted(here, dead, invoker_id, activation_id, memory_mb,
                                             logs_limit, produces, patience_s)
             # the device may also come here holding the result (its holder died meanwhile)
-            return asyncio.ensure_future(first_outcome(here, self.routing.reply_to(
-                dead, activation_id, invoker_id, patience_s, *(() if via is None else (via,)),
-                gone=(lambda: holder not in self.membership.live) if via is None
-                else lambda: False)))
+            if via is not None:  # an adopter's answer: it does not die with the holder
+                answer = self.routing.reply_to(dead, activation_id, invoker_id, patience_s, via)
+            else:
+                answer = self.routing.reply_to(dead, activation_id, invoker_id, patience_s,
+                                               gone=lambda: holder not in self.membership.live)
+            return asyncio.ensure_future(first_outcome(here, answer))
         return reclaim
 
     async def arriving(self, id: str) -> None:
