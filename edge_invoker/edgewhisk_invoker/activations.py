@@ -68,7 +68,7 @@ class Activations:
 
     def _start(self, run: Run, code: str | None) -> None:
         aid = run.activation_id
-        if aid in self.running or aid in self.outbox.ids():
+        if aid in self.running or aid in self.outbox:
             log.info("run %s is already here; its result will be delivered once", aid)
             return
         if self.stopping.is_set():
