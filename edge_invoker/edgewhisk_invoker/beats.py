@@ -17,15 +17,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from edgewhisk_runtime.containers import ContainerPool
-from edgewhisk_tunnel import Heartbeat, Message, Metrics
+from edgewhisk_tunnel import RTT_BEATS, Heartbeat, Message, Metrics
 
 from .artifacts import DeviceArtifacts
 from .frames import metrics_values
 from .outbox import Outbox
 
 log = logging.getLogger("edgewhisk_invoker")
-
-RTT_BEATS = 15  # protocol 2: every this many heartbeats ask for an answer (round trip)
 
 
 def now_ms() -> int:
