@@ -62,10 +62,16 @@ async def dial(session: aiohttp.ClientSession, url: str, config: AgentConfig,
 
 
 class Link:
-    """The live connection (``ws``, None between connections) and the one way to send on it."""
+    """The live connection (``ws``, None between connections) and the one way to send on it;
+    whether the agent is registered on it (``connected``) and the tunnel protocol version it
+    speaks (``protocol``: ``registered.protocol``; before the first registration the
+    configured one, after one the last one's). Kept here once: the activations, the
+    heartbeats and the agent's status all read them."""
 
-    def __init__(self) -> None:
+    def __init__(self, protocol: int) -> None:
         self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.protocol = protocol
+        self.connected = False
         self._lock = asyncio.Lock()
 
     async def send(self, message: Message) -> bool:
