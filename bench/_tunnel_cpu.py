@@ -41,11 +41,20 @@ def group_cpu_s(pid: int) -> tuple[float, float]:
     return own, children
 
 
+HARNESS = "bench"
+"""The bench's own process (its HTTP client and simulated devices): its CPU alone, since the
+controller and the agents are its descendants."""
+
+
 def snapshot(pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds of each named process and, as ``NAME proxies``, of its descendants."""
+    """CPU seconds of each named process and, as ``NAME proxies``, of its descendants (but
+    ``HARNESS``'s: its own only)."""
     out: dict[str, float] = {}
     for name, pid in pids.items():
-        out[name], out[f"{name} proxies"] = group_cpu_s(pid)
+        if name == HARNESS:
+            out[name] = cpu_seconds(pid)
+        else:
+            out[name], out[f"{name} proxies"] = group_cpu_s(pid)
     return out
 
 
@@ -99,10 +108,10 @@ async def saturation(invoke: Callable[[str], Awaitable[Any]], actions: tuple[str
 
 def saturation_rows(r: dict[str, dict[str, float]]) -> list[tuple[str, str]]:
     """The table's rows (label, value): per action its rate and CPU per activation."""
-    rows = [("saturation: activations/s; CPU per activation (ms): controller,", ""),
-            ("  its proxies, agent, agent's proxies (fleet heartbeats subtracted)", "")]
+    rows = [("saturation: activations/s; CPU per activation (ms): controller, its", ""),
+            ("  proxies, agent, agent's proxies, the bench (fleet heartbeats subtracted)", "")]
     for action, row in r.items():
         rows.append((f"  {action}: {row['per_s']:.0f}/s",
-                     f"{row['controller']:.3f} {row['controller proxies']:.3f} "
-                     f"{row.get('agent', 0.0):.3f} {row.get('agent proxies', 0.0):.3f}"))
+                     f"{row['controller']:.2f} {row['controller proxies']:.2f} "
+                     f"{row['agent']:.2f} {row['agent proxies']:.2f} {row[HARNESS]:.2f}"))
     return rows

@@ -52,7 +52,7 @@ from typing import Any
 import aiohttp
 from _report import failed, pct, progress, report, save  # bench/ is on sys.path (see _report.py)
 from _tunnel_code import V1, V2, ab_rows, padded, protocol_ab
-from _tunnel_cpu import saturation, saturation_rows
+from _tunnel_cpu import HARNESS, saturation, saturation_rows
 from _tunnel_rtt import Side, cpu_seconds, hogs, interleaved, ratios
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
@@ -474,7 +474,8 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 invoker.wave = wave
             results["saturation"] = sat = await saturation(
                 invoke, SATURATED, args.activations, args.concurrency,
-                {"controller": controller.pid, "agent": agent.pid}, background)
+                {"controller": controller.pid, "agent": agent.pid, HARNESS: os.getpid()},
+                background)
             results["per_s_one_tunnel"] = sat["echo-one"]["per_s"]
             results["cpu_ms_one_tunnel"] = sat["echo-one"]["controller"]
             results["per_s_pool"] = sat["echo-pool"]["per_s"]

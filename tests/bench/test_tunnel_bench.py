@@ -80,7 +80,7 @@ def test_the_saturation_runs_charge_each_process_its_cpu(quick_run: tuple[dict, 
     assert set(sat) == {"noop-local", "noop-tunnel", "echo-one", "echo-pool"}
     for row in sat.values():
         assert set(row) == {"per_s", "controller", "controller proxies", "agent",
-                            "agent proxies"} and row["per_s"] > 0, row
+                            "agent proxies", "bench"} and row["per_s"] > 0, row
     assert sat["noop-local"]["controller proxies"] > sat["noop-local"]["agent proxies"], sat
     assert sat["noop-tunnel"]["agent proxies"] > sat["noop-tunnel"]["controller proxies"], sat
     assert sat["noop-tunnel"]["agent"] > sat["echo-one"]["agent"], sat
