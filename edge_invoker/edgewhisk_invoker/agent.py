@@ -112,7 +112,6 @@ class Agent:
         self.artifacts.watch(self._on_cached)
         self.backoff = backoff or Backoff(config.backoff_base_s, config.backoff_cap_s)
         self.on_registered = on_registered
-        self.registered: Registered | None = None   # of the live connection, else None
         self.registrations = 0
         self.drain_reason: str | None = None
         self._ssl = ssl
@@ -130,6 +129,11 @@ class Agent:
                                        stopping=self._stopping)
         self._closed = False
         self._url_index = 0  # which of ``config.urls`` the agent dials
+
+    @property
+    def registered(self) -> Registered | None:
+        """The live connection's ``registered`` answer, else None."""
+        return self._link.registered
 
     @property
     def protocol(self) -> int:
@@ -256,9 +260,7 @@ class Agent:
             registered_at = time.monotonic()
             await self._read(ws)
         finally:
-            self._link.ws = None
-            self.registered = None
-            self._link.connected = False
+            self._link.down()
             if self._log_streams is not None:
                 self._log_streams.close()
                 self._log_streams = None
@@ -298,8 +300,7 @@ class Agent:
             raise Lost(f"the controller answered register with an error: {message.reason}")
         if not isinstance(message, Registered) or message.id != c.id:
             raise ProtocolError(f"expected registered for {c.id!r}, got {frame.data[:200]!r}")
-        self.registered = message
-        self._link.protocol, self._link.connected = message.protocol, True
+        self._link.up(message)
         self.registrations += 1
         self.artifacts.connected(self._send)
         self._log_streams = LogStreams(self.log_ring, self._send)
