@@ -30,12 +30,13 @@ def padded(noop: str) -> str:
 
 
 def ab_results(sides: dict[str, Side], pids: dict[str, int], run_bytes: dict[str, float],
-               ) -> dict[str, Any]:
-    """The A/B's numbers: per side its round trip, the controller's and its agent's CPU per
-    invoke, the ``run`` bytes per warm activation, and version 2 / version 1 ratios."""
+               background: dict[str, float]) -> dict[str, Any]:
+    """The A/B's numbers: per side its round trip, the controller's (less its ``background``
+    cores: the fleet's heartbeats) and its agent's CPU per invoke, the ``run`` bytes per warm
+    activation, and version 2 / version 1 ratios."""
     out: dict[str, Any] = {"padding_bytes": PADDING_BYTES}
     for name, side in sides.items():
-        summary = side.summary(pids)
+        summary = side.summary(pids, background)
         out[name] = {"p50": summary["p50"], "p99": summary["p99"],
                      "controller_cpu_ms": summary["cpu_ms"]["controller"],
                      "agent_cpu_ms": summary["cpu_ms"][f"agent_{name}"],
@@ -54,7 +55,7 @@ def ab_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         ("  run frame bytes per warm activation, v1 / v2",
          f"{v1['run_bytes']:.0f} / {v2['run_bytes']:.0f}"),
         ("  round trip p50 (ms), v1 / v2", f"{v1['p50']:.2f} / {v2['p50']:.2f}"),
-        ("  controller CPU per invoke (ms), v1 / v2",
+        ("  controller CPU per invoke (ms, less heartbeats), v1 / v2",
          f"{v1['controller_cpu_ms']:.3f} / {v2['controller_cpu_ms']:.3f}"),
         ("  agent CPU per invoke (ms), v1 / v2",
          f"{v1['agent_cpu_ms']:.3f} / {v2['agent_cpu_ms']:.3f}"),
@@ -69,12 +70,14 @@ BYTES_CALLS = 10
 
 
 async def protocol_ab(invoke: Any, where: Any, calls: int, warmup: int, pids: dict[str, int],
-                      sims: dict[str, Any]) -> dict[str, Any]:
+                      sims: dict[str, Any], background: dict[str, float]) -> dict[str, Any]:
     """The A/B: ``calls`` warm round trips of ``V1`` (on the agent told ``--protocol 1``) and
     ``V2`` in alternating blocks, with the CPU of every process in ``pids`` (``controller``,
     ``agent_code-v1``, ``agent_code-v2``); then the bytes of the ``run`` frames a simulated
     invoker of each version (``sims``) receives per warm activation of ``bytes-V1``/``-V2``
-    (the same padded action, after one cold activation that brings the code)."""
+    (the same padded action, after one cold activation that brings the code).
+    ``background``: the cores each process spends whatever the calls (the controller's on the
+    fleet's heartbeats), subtracted from its CPU per invoke."""
     sides = await interleaved(invoke, where, (V1, V2), calls, warmup, pids, "protocol 1 vs 2")
     run_bytes = {}
     for name, sim in sims.items():
@@ -83,4 +86,4 @@ async def protocol_ab(invoke: Any, where: Any, calls: int, warmup: int, pids: di
         for _ in range(BYTES_CALLS):
             await invoke(f"bytes-{name}")
         run_bytes[name] = (sim.run_bytes - before) / BYTES_CALLS
-    return ab_results(sides, pids, run_bytes)
+    return ab_results(sides, pids, run_bytes, background)

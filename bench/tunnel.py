@@ -52,11 +52,11 @@ from typing import Any
 import aiohttp
 from _report import failed, pct, progress, report, save  # bench/ is on sys.path (see _report.py)
 from _tunnel_code import V1, V2, ab_rows, padded, protocol_ab
+from _tunnel_cpu import HARNESS, saturation, saturation_rows
 from _tunnel_rtt import Side, cpu_seconds, hogs, interleaved, ratios
 from edgewhisk_cli.action import python_action
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Agent, Controller, tunnel_url
-from edgewhisk_invoker.beats import RTT_BEATS
 from edgewhisk_runtime import eventloop
 from edgewhisk_tunnel import messages as m
 
@@ -67,6 +67,9 @@ AGENT_ID = "bench-agent"
 AGENT_V1 = "bench-agent-v1"  # told --protocol 1: the protocol A/B's other side
 SIMS_CODE = {V1: "sim-code-v1", V2: "sim-code-v2"}  # the A/B's simulated invokers
 ONE = "sim-00000"
+SATURATED = ("noop-local", "noop-tunnel", "echo-one", "echo-pool")
+"""The saturation runs: a real proxy locally and behind the real agent, and the simulated
+devices (one, and the pool of ``POOL``) that answer at once: the hub's own cost."""
 POOL = 100
 POOL_OWNER = "pool"
 POOL_MEMORY_MB = 1024
@@ -253,9 +256,9 @@ class SimInvoker:
                 self.lost = True
 
     def quiet_beat(self) -> bool:
-        """As an idle agent's (``edgewhisk_invoker.beats.RTT_BEATS``): protocol 2 asks for
+        """As an idle agent's (``edgewhisk_tunnel.RTT_BEATS``): protocol 2 asks for
         an answer every 15th heartbeat only (the simulators confirm no results)."""
-        return self.protocol >= 2 and self.seq % RTT_BEATS != 0
+        return self.protocol >= 2 and self.seq % m.RTT_BEATS != 0
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -319,26 +322,6 @@ class Fleet:
 
 # --- the measurements --------------------------------------------------------------------------
 
-async def throughput(invoke: Invokes, name: str, activations: int, concurrency: int,
-                     controller_pid: int) -> tuple[float, float]:
-    """Blocking invokes of ``name`` with ``concurrency`` in flight: activations per second,
-    and the controller's CPU per activation (ms)."""
-    queue = iter(range(activations))
-    done = 0
-
-    async def worker() -> None:
-        nonlocal done
-        for _ in queue:
-            await invoke(name)
-            done += 1
-            progress(f"{name} activations", done, activations)
-
-    start, cpu = time.perf_counter(), cpu_seconds(controller_pid)
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    used = cpu_seconds(controller_pid) - cpu
-    return activations / (time.perf_counter() - start), 1000 * used / activations
-
-
 PROJECTED = 10_000
 """The fleet size the heartbeat cost is projected to (issue 18: within one core)."""
 
@@ -347,7 +330,7 @@ def heartbeat_cost(idle_pct: float, fleet_pct: float, invokers: int) -> tuple[fl
     """Controller CPU µs per connected invoker per second (the fleet's CPU over idle, per
     invoker), and the projection to ``PROJECTED`` invokers in % of one core. The model: a
     heartbeat costs the same whatever the fleet's size (one frame in, one answer out, and a
-    round-trip probe every ``RTT_PROBE_BEATS`` seconds per connection; no work scales with
+    round-trip probe every ``RTT_BEATS`` seconds per connection; no work scales with
     the number of other invokers), so CPU = idle + invokers x per-invoker cost. Run
     ``--invokers 10000`` to measure it instead, where the machine can hold the simulators."""
     per_invoker = max(0.0, fleet_pct - idle_pct) / 100 * 1e6 / invokers
@@ -440,8 +423,10 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             await asyncio.sleep(min(2.0, args.window))  # every invoker heartbeats at least once
             results["fleet_cpu_pct"], results["fleet_rss_mb"] = await measure_cpu(
                 controller.pid, args.window)
+            devices = len(fleet.invokers) + 2  # the simulators and the two real agents
             results["heartbeat_us_per_invoker_s"], results["projected_10k_cpu_pct"] = \
-                heartbeat_cost(results["idle_cpu_pct"], results["fleet_cpu_pct"], args.invokers)
+                heartbeat_cost(results["idle_cpu_pct"], results["fleet_cpu_pct"], devices)
+            background = {"controller": results["fleet_cpu_pct"] / 100}  # idle + heartbeats
             results["rss_kb_per_invoker"] = (
                 1024 * (results["fleet_rss_mb"] - results["idle_rss_mb"]) / max(1, args.invokers))
             rtts = fleet.heartbeat_rtt_ms()
@@ -472,7 +457,7 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             results["protocol_ab"] = await protocol_ab(
                 invoke, invoker_of, args.calls, args.warmup,
                 {"controller": controller.pid, f"agent_{V1}": agent_v1.pid,
-                 f"agent_{V2}": agent.pid}, sims)
+                 f"agent_{V2}": agent.pid}, sims, background)
             if args.load:
                 with hogs(args.load) as results["load_pids"]:
                     results["loaded_loadavg"] = os.getloadavg()[0]
@@ -484,13 +469,17 @@ async def run_bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for invoker in fleet.invokers:
                 invoker.runs = 0
             pool = fleet.invokers[1:POOL + 1]
-            results["per_s_one_tunnel"], results["cpu_ms_one_tunnel"] = await throughput(
-                invoke, "echo-one", args.activations, args.concurrency, controller.pid)
-            wave = FirstWave(min(args.concurrency, args.activations))
+            wave = FirstWave(min(args.concurrency, max(1, args.activations // 2)))
             for invoker in pool:
                 invoker.wave = wave
-            results["per_s_pool"], results["cpu_ms_pool"] = await throughput(
-                invoke, "echo-pool", args.activations, args.concurrency, controller.pid)
+            results["saturation"] = sat = await saturation(
+                invoke, SATURATED, args.activations, args.concurrency,
+                {"controller": controller.pid, "agent": agent.pid, HARNESS: os.getpid()},
+                background)
+            results["per_s_one_tunnel"] = sat["echo-one"]["per_s"]
+            results["cpu_ms_one_tunnel"] = sat["echo-one"]["controller"]
+            results["per_s_pool"] = sat["echo-pool"]["per_s"]
+            results["cpu_ms_pool"] = sat["echo-pool"]["controller"]
             results["pool_size"] = len(pool)
             results["pool_invokers_used"] = sum(1 for invoker in pool if invoker.runs)
             results["invokers_lost"] = fleet.lost()
@@ -548,12 +537,12 @@ def table(r: dict[str, Any]) -> str:
             f"{r[f'{prefix}tunnel_cpu_ms']['controller']:.3f}")
         row("  agent CPU per tunnelled invoke (ms)",
             f"{r[f'{prefix}tunnel_cpu_ms']['agent']:.3f}")
-    for label, value in ab_rows(r["protocol_ab"]):
+    for label, value in ab_rows(r["protocol_ab"]) + saturation_rows(r["saturation"]):
         row(label, value)
     row("activations/s through one tunnel", f"{r['per_s_one_tunnel']:.0f}")
     row(f"activations/s through {r['pool_size']} tunnels "
         f"({r['pool_invokers_used']} used)", f"{r['per_s_pool']:.0f}")
-    row("  controller CPU per activation, one / pool (ms)",
+    row("  controller CPU per activation, one / pool (ms, less heartbeats)",
         f"{r['cpu_ms_one_tunnel']:.3f} / {r['cpu_ms_pool']:.3f}")
     row("  activations/s per core at that CPU (aim >= 3,000)",
         f"{1000 / max(1e-9, min(r['cpu_ms_one_tunnel'], r['cpu_ms_pool'])):.0f}")

@@ -28,8 +28,15 @@ _NUMBER = "(0|[1-9][0-9]{0,15})"
 16 digits, so any match converts as ``int``); a negative ``sent_ms`` goes the general way."""
 
 
-def _pattern(quiet: bool) -> re.Pattern[str]:
-    text = re.escape(encode(Heartbeat(seq=_SEQ, sent_ms=_SENT, quiet=quiet)))
+def _pattern() -> re.Pattern[str]:
+    """One pattern for both beats: the quiet one is the other with ``"quiet":true`` before
+    its closing brace (checked here, so a schema where it is not fails at import)."""
+    loud = encode(Heartbeat(seq=_SEQ, sent_ms=_SENT))
+    quiet = encode(Heartbeat(seq=_SEQ, sent_ms=_SENT, quiet=True))
+    head, tail = loud[:-1], quiet[len(loud) - 1:-1]
+    if loud[-1] != "}" or quiet != head + tail + "}":
+        raise RuntimeError(f"heartbeat texts changed shape: {loud!r} / {quiet!r}")
+    text = re.escape(head) + "(" + re.escape(tail) + ")?}"
     return re.compile(text.replace(str(_SEQ), _NUMBER).replace(str(_SENT), _NUMBER))
 
 
@@ -39,21 +46,17 @@ def _template() -> str:
     return text.replace(str(_SEQ), "{0}").replace(str(_SENT), "{1}").replace(str(_ECHO), "{2}")
 
 
-_QUIET = _pattern(quiet=True)   # protocol 2's usual beat: no answer wanted
-_BEAT = _pattern(quiet=False)
+_BEAT = _pattern()  # groups: seq, sent_ms, the quiet part (protocol 2: no answer wanted)
 _ANSWER = _template()
 
 
 def match_beat(frame: str) -> tuple[int, int, bool] | None:
     """``(seq, sent_ms, quiet)`` of a device heartbeat (not a reply) in its encoder's exact
     text, else ``None`` (decode it the general way)."""
-    found = _QUIET.fullmatch(frame)
-    if found is not None:
-        return int(found[1]), int(found[2]), True
     found = _BEAT.fullmatch(frame)
     if found is None:
         return None
-    return int(found[1]), int(found[2]), False
+    return int(found[1]), int(found[2]), found[3] is not None
 
 
 def answer_frame(seq: int, now_ms: int, echo_ms: int) -> str:

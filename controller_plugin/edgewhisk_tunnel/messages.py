@@ -86,6 +86,12 @@ PROTOCOL_VERSIONS = (1, 2)
 """The versions a controller of this code accepts in ``register.protocol`` (a fleet upgrades
 one device at a time); it answers each in ``registered.protocol`` with the version the
 connection speaks, the lower of the two."""
+RTT_BEATS = 15
+"""Every this many heartbeat periods a connection's round trip is measured, on both ends: the
+controller's probe rides on its answer to a device heartbeat, and a version-2 agent asks for
+an answer to its heartbeat (``Heartbeat.quiet`` false). Why not every period: the heartbeats
+prove the device alive without answers, the round trip only feeds placement's smoothed
+proximity, and each frame costs both ends a send and a read (docs/hotpath.md)."""
 TUNNEL_PATH = "/v1/invokers/tunnel"
 AUTH_SCHEME = "Bearer"
 

@@ -36,20 +36,18 @@ SHUTDOWN_ERROR = "the edge invoker {id} shut down during the activation"
 
 
 class Activations:
-    """Running activations (``running``) and results not confirmed yet (``outbox``);
-    ``protocol`` is the version of the live connection (or the last one), ``connected``
-    whether there is one; once ``stopping`` is set no new run starts."""
+    """Running activations (``running``) and results not confirmed yet (``outbox``); the
+    connection's state (registered, its protocol version) is the ``link``'s; once
+    ``stopping`` is set no new run starts."""
 
     def __init__(self, invoker_id: str, pool: ContainerPool, artifacts: DeviceArtifacts,
                  monitor: ContextMonitor, link: Link, outbox: Outbox, beats: Beats,
-                 spawn: Callable[[Coroutine[Any, Any, Any]], None], *, protocol: int,
+                 spawn: Callable[[Coroutine[Any, Any, Any]], None], *,
                  stopping: asyncio.Event) -> None:
         self.invoker_id = invoker_id
         self.pool, self.artifacts, self.monitor = pool, artifacts, monitor
         self.link, self.outbox, self.beats, self._spawn = link, outbox, beats, spawn
         self.running: dict[str, asyncio.Task[None]] = {}
-        self.protocol = protocol
-        self.connected = False
         self.stopping = stopping
         self._codes = Codes()  # protocol 2: code a run may omit
         self._flush_lock = asyncio.Lock()
@@ -64,11 +62,11 @@ class Activations:
         if self._codes.missing(run):
             await self.link.send(CodeMissing(run.activation_id, run.spec.key))
         else:
-            self._start(run, self._codes.code(run, keep=self.protocol >= 2))
+            self._start(run, self._codes.code(run, keep=self.link.protocol >= 2))
 
     def _start(self, run: Run, code: str | None) -> None:
         aid = run.activation_id
-        if aid in self.running or aid in self.outbox.ids():
+        if aid in self.running or aid in self.outbox:
             log.info("run %s is already here; its result will be delivered once", aid)
             return
         if self.stopping.is_set():
@@ -82,7 +80,7 @@ class Activations:
         frames: list[str]
         try:
             spec, value = action_spec(run.spec, code), dict(run.value)
-            reports = self.protocol >= 2  # the result names what the run kept
+            reports = self.link.protocol >= 2  # the result names what the run kept
             outcome = await self.artifacts.around(
                 run, lambda fields: self.pool.run(spec, value, fields), quiet=reports)
             cached = self.artifacts.keys() if reports and run.produces else None
@@ -110,19 +108,19 @@ class Activations:
         ``context`` frame naming a kept artifact must reach the controller before the
         result (a flow's next step is placed by where that artifact is; sent from the run's
         own task, the result overtook it)."""
-        self.outbox.add(activation_id, frames, late=not self.connected)
+        self.outbox.add(activation_id, frames, late=not self.link.connected)
         self.running.pop(activation_id, None)
         self.monitor.in_flight = len(self.running)
-        if self.connected:
+        if self.link.connected:
             self._spawn(self.flush())
 
     async def flush(self) -> None:
         """Send the outbox's unsent results, oldest first, on the live connection."""
         async with self._flush_lock:
             for pending in self.outbox.unsent():
-                if not self.connected:
+                if not self.link.connected:
                     return
                 for frame in pending.frames:
-                    if not await self.link.send_frame(for_version(frame, self.protocol)):
+                    if not await self.link.send_frame(for_version(frame, self.link.protocol)):
                         return
                 self.outbox.sent(pending.activation_id, self.beats.seq)

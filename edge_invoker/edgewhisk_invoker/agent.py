@@ -112,30 +112,34 @@ class Agent:
         self.artifacts.watch(self._on_cached)
         self.backoff = backoff or Backoff(config.backoff_base_s, config.backoff_cap_s)
         self.on_registered = on_registered
-        self.registered: Registered | None = None   # of the live connection, else None
         self.registrations = 0
         self.drain_reason: str | None = None
         self._ssl = ssl
         self._session: aiohttp.ClientSession | None = None
-        self._link = Link()
+        self._link = Link(config.protocol)
         self._send = self._link.send
         self._outbox = Outbox()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._shutdown: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._force = asyncio.Event()
-        self.beats = Beats(pool, self.artifacts, self._outbox, self._send, self._spawn)
+        self.beats = Beats(pool, self.artifacts, self._outbox, self._link, self._spawn)
         self.activations = Activations(config.id, pool, self.artifacts, monitor, self._link,
                                        self._outbox, self.beats, self._spawn,
-                                       protocol=config.protocol, stopping=self._stopping)
+                                       stopping=self._stopping)
         self._closed = False
         self._url_index = 0  # which of ``config.urls`` the agent dials
+
+    @property
+    def registered(self) -> Registered | None:
+        """The live connection's ``registered`` answer, else None."""
+        return self._link.registered
 
     @property
     def protocol(self) -> int:
         """The live connection's version (``registered.protocol``; before the first one: the
         configured one, after one: the last one's)."""
-        return self.activations.protocol
+        return self._link.protocol
 
     @property
     def url(self) -> str:
@@ -256,9 +260,7 @@ class Agent:
             registered_at = time.monotonic()
             await self._read(ws)
         finally:
-            self._link.ws = None
-            self.registered = None
-            self.activations.connected = False
+            self._link.down()
             if self._log_streams is not None:
                 self._log_streams.close()
                 self._log_streams = None
@@ -298,15 +300,14 @@ class Agent:
             raise Lost(f"the controller answered register with an error: {message.reason}")
         if not isinstance(message, Registered) or message.id != c.id:
             raise ProtocolError(f"expected registered for {c.id!r}, got {frame.data[:200]!r}")
-        self.registered = message
-        self.activations.protocol, self.activations.connected = message.protocol, True
+        self._link.up(message)
         self.registrations += 1
         self.artifacts.connected(self._send)
         self._log_streams = LogStreams(self.log_ring, self._send)
         if self.offline is not None:
             self.offline.connected(self._send)
         log.info("registered as %s with %s (holding %d)", c.id, self.url, len(holding))
-        self.beats.start(message.heartbeat_s, message.protocol)
+        self.beats.start(message.heartbeat_s)
         await self._send(context_of(ctx))
         await self.beats.metrics()  # at once: it also says this agent streams its log
         if self.on_registered is not None:

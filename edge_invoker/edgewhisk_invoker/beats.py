@@ -13,19 +13,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from edgewhisk_runtime.containers import ContainerPool
-from edgewhisk_tunnel import Heartbeat, Message, Metrics
+from edgewhisk_tunnel import RTT_BEATS, Heartbeat, Metrics
 
 from .artifacts import DeviceArtifacts
 from .frames import metrics_values
+from .link import Link
 from .outbox import Outbox
 
 log = logging.getLogger("edgewhisk_invoker")
-
-RTT_BEATS = 15  # protocol 2: every this many heartbeats ask for an answer (round trip)
 
 
 def now_ms() -> int:
@@ -37,22 +36,21 @@ class Beats:
     metrics; :meth:`start` after each register, :meth:`stop` when the connection ends."""
 
     def __init__(self, pool: ContainerPool, artifacts: DeviceArtifacts, outbox: Outbox,
-                 send: Callable[[Message], Awaitable[bool]],
+                 link: Link,
                  spawn: Callable[[Coroutine[Any, Any, Any]], None]) -> None:
         self.pool, self.artifacts, self.outbox = pool, artifacts, outbox
-        self._send, self._spawn = send, spawn
+        self.link, self._spawn = link, spawn
         self.seq = 0
         self.rtt_ms: int | None = None
-        self._protocol = 1
         self._interval_s = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._last_metrics: tuple[float, ...] | None = None
         self._cold: set[str] = set()  # keys the pool has no warm container of any more
         pool.on_evict.append(self._on_evict)
 
-    def start(self, interval_s: float, protocol: int) -> None:
+    def start(self, interval_s: float) -> None:
         """A connection registered: heartbeats every ``interval_s``; metrics sent afresh."""
-        self._interval_s, self._protocol = interval_s, protocol
+        self._interval_s = interval_s
         self._last_metrics = None
         self._schedule()
 
@@ -79,8 +77,8 @@ class Beats:
 
     async def _heartbeat(self) -> None:
         seq, self.seq = self.seq, self.seq + 1
-        quiet = self._protocol >= 2 and not self.outbox.awaiting() and seq % RTT_BEATS != 0
-        await self._send(Heartbeat(seq=seq, sent_ms=now_ms(), quiet=quiet))
+        quiet = self.link.protocol >= 2 and not self.outbox.awaiting() and seq % RTT_BEATS != 0
+        await self.link.send(Heartbeat(seq=seq, sent_ms=now_ms(), quiet=quiet))
         await self.metrics()
 
     async def metrics(self) -> None:
@@ -91,7 +89,7 @@ class Beats:
                 *(v for k, v in sorted(values.items()) if k != "rtt_ms"))
         if load != self._last_metrics or self._cold:
             cold = tuple(sorted(self._cold))
-            if await self._send(Metrics(free_memory_mb=self.pool.free_memory_mb,
+            if await self.link.send(Metrics(free_memory_mb=self.pool.free_memory_mb,
                                         in_flight=self.pool.in_flight, values=values,
                                         cold=cold)):
                 self._last_metrics = load

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 import aiohttp
-from edgewhisk_tunnel import MAX_FRAME_BYTES, CloseCode, Message, ProtocolError, encode
+from edgewhisk_tunnel import MAX_FRAME_BYTES, CloseCode, Message, ProtocolError, Registered, encode
 from edgewhisk_tunnel.messages import AUTH_SCHEME
 
 from .config import AgentConfig
@@ -62,11 +62,28 @@ async def dial(session: aiohttp.ClientSession, url: str, config: AgentConfig,
 
 
 class Link:
-    """The live connection (``ws``, None between connections) and the one way to send on it."""
+    """The live connection (``ws``, None between connections) and the one way to send on it;
+    the ``registered`` answer of the live connection (None when there is none), and the
+    tunnel protocol version it speaks (``protocol``: ``registered.protocol``; before the
+    first registration the configured one, after one the last one's). Kept here once: the
+    activations, the heartbeats and the agent all read them."""
 
-    def __init__(self) -> None:
+    def __init__(self, protocol: int) -> None:
         self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.registered: Registered | None = None
+        self.protocol = protocol
         self._lock = asyncio.Lock()
+
+    @property
+    def connected(self) -> bool:
+        """Registered on a live connection."""
+        return self.registered is not None
+
+    def up(self, registered: Registered) -> None:
+        self.registered, self.protocol = registered, registered.protocol
+
+    def down(self) -> None:
+        self.ws, self.registered = None, None
 
     async def send(self, message: Message) -> bool:
         """One message on the live connection; False if there is none (or it just broke)."""

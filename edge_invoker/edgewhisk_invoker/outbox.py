@@ -26,6 +26,7 @@ class Pending:
     deliveries: int = 0
     sent_before_seq: int | None = None  # confirmed by the echo of heartbeat seq >= this
     late: bool = False  # finished while disconnected
+    added: int = 0  # the outbox's order of addition
 
     @property
     def eventful(self) -> bool:
@@ -35,41 +36,54 @@ class Pending:
 
 
 class Outbox:
+    """Why two tables (unsent, and sent awaiting their confirmation), each in the order the
+    results were added: at saturation a second's results await the next heartbeat's answer,
+    and a result sent, a run received or a heartbeat asking must not scan all of them (a scan
+    per activation made the agent's cost grow with its rate)."""
+
     def __init__(self, max_deliveries: int = MAX_DELIVERIES) -> None:
         self.max_deliveries = max_deliveries
-        self._pending: dict[str, Pending] = {}
+        self._unsent: dict[str, Pending] = {}
+        self._awaiting: dict[str, Pending] = {}
+        self._added = 0  # order of addition: "oldest first" across both tables
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return len(self._unsent) + len(self._awaiting)
+
+    def __contains__(self, activation_id: str) -> bool:
+        return activation_id in self._unsent or activation_id in self._awaiting
 
     def ids(self) -> tuple[str, ...]:
-        return tuple(self._pending)
+        return tuple(p.activation_id for p in self._oldest_first())
 
     def add(self, activation_id: str, frames: Sequence[str], late: bool = False) -> None:
-        self._pending.setdefault(activation_id, Pending(activation_id, tuple(frames),
-                                                        late=late))
+        if activation_id not in self:
+            self._added += 1
+            self._unsent[activation_id] = Pending(activation_id, tuple(frames), late=late,
+                                                  added=self._added)
 
     def awaiting(self) -> bool:
         """Whether a result was sent and awaits the heartbeat answer that confirms it."""
-        return any(p.sent_before_seq is not None for p in self._pending.values())
+        return bool(self._awaiting)
 
     def unsent(self) -> list[Pending]:
         """Entries to send now, oldest first."""
-        return [p for p in self._pending.values() if p.sent_before_seq is None]
+        return list(self._unsent.values())
 
     def sent(self, activation_id: str, next_seq: int) -> None:
         """Written to the socket; confirmed by the echo of heartbeat ``next_seq`` or later."""
-        pending = self._pending.get(activation_id)
+        pending = self._unsent.pop(activation_id, None)
         if pending is not None:
             pending.deliveries += 1
             pending.sent_before_seq = next_seq
+            self._awaiting[activation_id] = pending
 
     def confirmed(self, echoed_seq: int) -> list[Pending]:
         """The controller echoed heartbeat ``echoed_seq``: drop what it has read (returned)."""
-        done = [p for p in self._pending.values()
+        done = [p for p in self._awaiting.values()
                 if p.sent_before_seq is not None and p.sent_before_seq <= echoed_seq]
         for pending in done:
-            del self._pending[pending.activation_id]
+            del self._awaiting[pending.activation_id]
         return done
 
     def connection_lost(self, refused: bool = False) -> list[str]:
@@ -78,12 +92,16 @@ class Outbox:
         connection's frames (closed it for a policy violation: it read them and said no, e.g.
         results of activations a restarted controller never gave this invoker)."""
         dropped = []
-        for pending in list(self._pending.values()):
-            if pending.sent_before_seq is None:
-                continue
+        for pending in self._awaiting.values():
             if refused or pending.deliveries >= self.max_deliveries:
                 dropped.append(pending.activation_id)
-                del self._pending[pending.activation_id]
             else:
                 pending.sent_before_seq = None
+                self._unsent[pending.activation_id] = pending
+        self._awaiting = {}
+        self._unsent = {p.activation_id: p for p in sorted(self._unsent.values(),
+                                                           key=lambda p: p.added)}
         return dropped
+
+    def _oldest_first(self) -> list[Pending]:
+        return sorted([*self._unsent.values(), *self._awaiting.values()], key=lambda p: p.added)

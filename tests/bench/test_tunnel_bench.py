@@ -73,6 +73,19 @@ def test_the_protocol_ab_ran_each_side_where_it_should(quick_run: tuple[dict, Pa
     assert set(ab["ratio"]) == {"p50", "controller_cpu_ms", "agent_cpu_ms", "run_bytes"}
 
 
+def test_the_saturation_runs_charge_each_process_its_cpu(quick_run: tuple[dict, Path]) -> None:
+    """Locally the controller's proxies run the no-op and no agent works; through the real
+    agent its proxies do; the simulated devices need no proxy at all (CPU, not time)."""
+    sat = quick_run[0]["saturation"]
+    assert set(sat) == {"noop-local", "noop-tunnel", "echo-one", "echo-pool"}
+    for row in sat.values():
+        assert set(row) == {"per_s", "controller", "controller proxies", "agent",
+                            "agent proxies", "bench"} and row["per_s"] > 0, row
+    assert sat["noop-local"]["controller proxies"] > sat["noop-local"]["agent proxies"], sat
+    assert sat["noop-tunnel"]["agent proxies"] > sat["noop-tunnel"]["controller proxies"], sat
+    assert sat["noop-tunnel"]["agent"] > sat["echo-one"]["agent"], sat
+
+
 def test_the_plot_is_written_and_nothing_keeps_running(quick_run: tuple[dict, Path]) -> None:
     doc, plot = quick_run
     assert plot.stat().st_size > 0 and doc["plot"] == str(plot)

@@ -66,3 +66,19 @@ def test_a_result_sent_again_or_finished_while_disconnected_is_eventful() -> Non
     box.sent("late", 1)
     assert {p.activation_id: p.eventful for p in box.confirmed(1)} == {"again": True,
                                                                       "late": True}
+
+
+def test_the_order_of_addition_holds_across_sends_and_a_lost_connection() -> None:
+    """Results go out oldest first again after a reconnect, whichever were sent before."""
+    box = Outbox()
+    for aid in "abcd":
+        box.add(aid, [_result(aid)])
+    assert not box.awaiting() and "c" in box and "z" not in box
+    box.sent("b", 1)
+    box.sent("d", 1)
+    assert box.awaiting() and "b" in box and box.ids() == ("a", "b", "c", "d")
+    assert [p.activation_id for p in box.unsent()] == ["a", "c"]
+    assert box.connection_lost() == []
+    assert not box.awaiting() and [p.activation_id for p in box.unsent()] == ["a", "b", "c", "d"]
+    box.sent("a", 2)
+    assert [p.activation_id for p in box.confirmed(2)] == ["a"] and box.ids() == ("b", "c", "d")

@@ -116,12 +116,16 @@ class RemoteInvoker(Invoker):
         if self.closed or not self.online:
             raise InvokerLost(self.id, "it is offline")
         build = partial(run_message, spec, value, fields, consumes, produces)
-        if self.session is None:
-            encode_run(self.id, build())  # NotDeliverable now, not when the device is back
         future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
         pending = Pending(build, spec.memory_mb, spec.logs_mb * 1024 * 1024, future,
                           produces=tuple(produces), key=spec.key,
                           has_code=spec.code is not None)
+        # NotDeliverable before the activation is registered (nothing to undo), and now
+        # rather than when a disconnected device is back
+        session = self.session
+        frame = self._frame(pending, session) if session is not None else None
+        if frame is None:
+            encode_run(self.id, build())
         self.pending[activation_id] = pending
         patience_s = result_patience_s(spec.timeout_ms)
         # A timer that loses the activation, not ``wait_for(shield(...))``: the same outcome
@@ -130,8 +134,8 @@ class RemoteInvoker(Invoker):
         timer = asyncio.get_running_loop().call_later(patience_s, self._expire, activation_id,
                                                       patience_s)
         try:
-            if self.session is not None:
-                await self._send(pending, self.session)
+            if session is not None and frame is not None:
+                await self._deliver(pending, session, frame)
             return await future
         finally:
             timer.cancel()
@@ -205,7 +209,10 @@ class RemoteInvoker(Invoker):
         return True
 
     async def _send(self, pending: Pending, session: Connection) -> None:
-        frame = self._frame(pending, session)
+        await self._deliver(pending, session, self._frame(pending, session))
+
+    @staticmethod
+    async def _deliver(pending: Pending, session: Connection, frame: str) -> None:
         pending.sent_on = session
         await session.send_frame(frame)
 

@@ -10,7 +10,7 @@ the granted credit or of a transfer never opened) closes THIS connection with a 
 a reason; nothing else is affected.
 
 The registration deadline is a timer cancelled in ``_stop``; the controller's own heartbeat
-(its round-trip probe) rides on its answers to the device's (``RTT_PROBE_BEATS``). ``close``
+(its round-trip probe) rides on its answers to the device's (``RTT_BEATS``). ``close``
 is idempotent and bounded by the socket's close timeout.
 """
 
@@ -24,6 +24,7 @@ from typing import Protocol
 from aiohttp import WSMsgType, web
 from edgewhisk_tunnel import (
     PROTOCOL_VERSION,
+    RTT_BEATS,
     AgentLog,
     AgentLogs,
     CloseCode,
@@ -60,20 +61,16 @@ log = logging.getLogger(__name__)
 
 REASON_BYTES = 123
 """RFC 6455: a close frame's reason fits in 123 bytes."""
-RTT_PROBE_BEATS = 15
-"""The controller's own heartbeat (its round-trip probe) goes out with its answer to the
-first device heartbeat one heartbeat period after registering, then with the answer to the
-first one every this many periods. Why not every period: the device's heartbeats prove it
-alive (each is answered), the probe only feeds the smoothed round trip placement's proximity
-reads, and every frame costs both ends a send and a read: at 1 Hz the probe was half of a
-connected device's frames; every 15 periods costs 0.84-0.85x of the heartbeat CPU of every 5
-in two interleaved A/Bs (docs/hotpath.md), and the round trip placement reads still follows
-a change within about a minute (the average weighs a new sample 0.3). Why with an answer
-rather than on a timer of its own: the reader sends the answer anyway, so the probe needs no
-timer and no task per device (py-spy put ~12 % of the heartbeat samples of 1,000 devices in
-them; the whole-process A/B in docs/hotpath.md shows no change this machine can measure).
-A device that stops heartbeating is probed no
-more; it goes offline after ``offline_after_s`` either way."""
+# The controller's own heartbeat (its round-trip probe) goes out with its answer to the first
+# device heartbeat one heartbeat period after registering, then with the answer to the first
+# one every ``RTT_BEATS`` periods (the schema's constant: the agent asks for an answer as
+# often). Why not every period: at 1 Hz the probe was half of a connected device's frames;
+# every 15 periods costs 0.84-0.85x of the heartbeat CPU of every 5 in two interleaved A/Bs
+# (docs/hotpath.md), and the round trip placement reads still follows a change within about a
+# minute (the average weighs a new sample 0.3). Why with an answer rather than on a timer of
+# its own: the reader sends the answer anyway, so the probe needs no timer and no task per
+# device. A device that stops heartbeating is probed no more; it goes offline after
+# ``offline_after_s`` either way.
 
 
 class Hub(Protocol):
@@ -254,9 +251,9 @@ class Session:
 
     async def _probe(self, now_ms: int) -> None:
         """The controller's heartbeat, when one is due: the device's echo gives the
-        round-trip time (``RTT_PROBE_BEATS``)."""
+        round-trip time (``RTT_BEATS``)."""
         if self._probe_due_ms is not None and now_ms >= self._probe_due_ms:
-            self._probe_due_ms = now_ms + int(self.heartbeat_s * 1000 * RTT_PROBE_BEATS)
+            self._probe_due_ms = now_ms + int(self.heartbeat_s * 1000 * RTT_BEATS)
             self._seq += 1
             self._probe_sent = (self._seq, time.perf_counter())
             await self.send(Heartbeat(seq=self._seq, sent_ms=now_ms))

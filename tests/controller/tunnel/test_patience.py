@@ -12,12 +12,12 @@ import pytest
 from edgewhisk_controller.invokers.registry import InvokerRegistry
 from edgewhisk_controller.placement import Engine
 from edgewhisk_controller.tunnel import patience
-from edgewhisk_controller.tunnel.exceptions import InvokerLost
+from edgewhisk_controller.tunnel.exceptions import InvokerLost, NotDeliverable
 from edgewhisk_controller.tunnel.hub import TunnelHub
 from edgewhisk_controller.tunnel.remote import RemoteInvoker
 from edgewhisk_controller.tunnel.tokens import DeviceToken
 from edgewhisk_runtime.containers import ActionSpec
-from edgewhisk_tunnel import CloseCode, Outcome, Register, Result, Run, decode
+from edgewhisk_tunnel import MAX_FRAME_BYTES, CloseCode, Outcome, Register, Result, Run, decode
 
 SPEC = ActionSpec("guest/a@0.0.1", "python:3", "code", False, "main", None, {}, 128, 1, 1)
 OUTCOME = Outcome(status=200, response={"ok": True}, logs=(), init_failed=False,
@@ -103,6 +103,24 @@ def test_a_caller_that_gives_up_abandons_the_activation() -> None:
         assert device.pending == {} and device.finished["a3"] == "abandoned"
         device.on_result(Result("a3", OUTCOME))  # late: ignored
         assert device.finished["a3"] == "abandoned"
+        device.liveness.stop()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("connected", [True, False], ids=["connected", "disconnected"])
+def test_a_run_over_the_frame_limit_is_refused_before_it_is_pending(connected: bool) -> None:
+    """``NotDeliverable`` at once, connected or not: nothing sent, nothing pending, and no
+    end remembered for an activation the device never had."""
+    async def main() -> None:
+        device, connection = _device()
+        if not connected:
+            device.session = None
+        big = {"payload": "x" * MAX_FRAME_BYTES}
+        with pytest.raises(NotDeliverable, match="cannot be sent to invoker 'pi'"):
+            await device.run(SPEC, big, {"activation_id": "a4"})
+        assert device.pending == {} and "a4" not in device.finished
+        assert connection.sent == [] and connection.code_keys == set()
         device.liveness.stop()
 
     asyncio.run(main())
