@@ -35,6 +35,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import _report as report  # bench/ is on sys.path (see _report.py)
+from _paired import Chunk, chunked
 from edgewhisk_controller.stores.sqlite_schema import table_sql
 from edgewhisk_runtime.containers.proxy_http import ProxyHTTP
 from edgewhisk_runtime.eventloop import run as run_loop
@@ -42,6 +43,7 @@ from edgewhisk_runtime.eventloop import run as run_loop
 CLIENT, PROXY, WRITE = "client exchange", "proxy exchange", "durable write"
 PARTS = (CLIENT, PROXY, WRITE)
 """The floor's parts, in the order the table prints them."""
+CONTROLLER = "controller"
 
 
 @dataclass
@@ -73,18 +75,19 @@ class Floor:
 def measure(parts: dict[str, Callable[[int], float]], controller: Callable[[int], float],
             calls: int, chunks: int) -> Floor:
     """``calls`` of each part and of the controller, in ``chunks`` chunks, the order reversed
-    every other chunk; each callable runs ``n`` calls and returns the CPU seconds they cost."""
-    floor = Floor()
-    runs = [(floor.parts[name], run) for name, run in parts.items()]
-    runs.append((floor.controller, controller))
-    size, done = max(1, calls // chunks), 0
-    while done < calls:
-        n = min(size, calls - done)
-        for tally, run in runs if done // size % 2 == 0 else runs[::-1]:
-            tally.cpu_s += run(n)
-            tally.calls += n
-        done += n
-    return floor
+    every other chunk (``_paired.chunked``); each callable runs ``n`` calls and returns the
+    CPU seconds they cost."""
+    sides = {**{name: _costed(run) for name, run in parts.items()},
+             CONTROLLER: _costed(controller)}
+    samples = chunked(sides, calls, max(1, calls // chunks))
+    tallies = {name: Tally(sum(c.cpu_s for c in got), sum(c.calls for c in got))
+               for name, got in samples.items()}
+    return Floor({part: tallies[part] for part in parts}, tallies[CONTROLLER])
+
+
+def _costed(run: Callable[[int], float]) -> Callable[[int], Chunk]:
+    """``run`` whose sample is a chunk: its CPU seconds and its ``n`` calls."""
+    return lambda n: Chunk(run(n), n)
 
 
 def table(floor: Floor) -> str:

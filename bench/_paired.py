@@ -9,17 +9,46 @@ ratio of the summed CPU of both sides (CPU per invoke on / off - 1), and its 95 
 percentile bootstrap over the chunks (resampling whole pairs keeps what they share). The
 interval says whether an aim is met (its upper end below the aim), missed (its lower end
 above), or not shown either way (it straddles the aim).
+
+The chunks themselves are run by :func:`chunked`, the one ABBA loop of the benchmarks (the
+controller bench's sides, the floor's parts, wrk's clusters in ``scale.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
+T = TypeVar("T")
+
 RESAMPLES = 10_000
 LEVEL = 0.95
+
+
+def chunked(sides: Mapping[str, Callable[[int], T]], calls: int, size: int,
+            done: Callable[[int], None] | None = None) -> dict[str, list[T]]:
+    """Every side's ``calls``, in chunks of ``size`` (the last one smaller if need be): each
+    chunk runs every side once (``run(n)``, ``n`` its calls in the chunk), in the order of
+    ``sides`` and reversed every other chunk (ABBA), then tells ``done`` the calls made so
+    far. Returns what each side's runs returned, a sample per chunk, in chunk order.
+    ``ValueError`` for no side, no call or a chunk of no call."""
+    if not sides or calls < 1 or size < 1:
+        raise ValueError(f"chunks of {size} of {calls} call(s) of {len(sides)} side(s): "
+                         "each needs at least one")
+    samples: dict[str, list[T]] = {name: [] for name in sides}
+    order = list(sides.items())
+    made = 0
+    while made < calls:
+        n = min(size, calls - made)
+        for name, run in order if made // size % 2 == 0 else order[::-1]:
+            samples[name].append(run(n))
+        made += n
+        if done is not None:
+            done(made)
+    return samples
 
 
 @dataclass(frozen=True)
