@@ -41,6 +41,12 @@ def claims(device: str) -> str:
     return f"{PREFIX}claims:{device}"
 
 
+def claimed(controller: str) -> str:
+    """A set: the devices on which ``controller`` ever claimed (added by each claim), so
+    that its claims are dropped when it dies by reading it rather than every device's hash."""
+    return f"{PREFIX}claimed:{controller}"
+
+
 def reclaims(device: str) -> str:
     """A hash: activation id -> what a takeover waits for from ``device``, for the controller
     the device registers with to adopt (``adoption.py``)."""
