@@ -279,7 +279,7 @@ def floor(controller: Controller, calls: int, chunks: int, folder: Path) -> floo
         newest = rest.activations.list(limit=1)[0]["activationId"]
         record = json.dumps(rest.activations.get(newest))
         invoke = rest.url("actions/noop?blocking=true&result=true")
-    with LocalRuntime() as runtime, floors.bare_server() as (url, pid), \
+    with LocalRuntime() as runtime, floors.bare_server(folder) as (url, pid), \
             floors.durable_write(folder, record) as write:
         status, body = runtime.init({"code": NOOP})
         assert status == 200, body
