@@ -44,12 +44,10 @@ from .routing import Routing, settled
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Reclaim = Callable[[str, str, int, int, "tuple[Produce, ...]"], "asyncio.Future[RunOutcome]"]
-"""A hub's ``TunnelHub.reclaim``."""
-Reclaimed = Callable[[str, str, int, int, "tuple[Produce, ...]", float],
+HubReclaim = Callable[[str, str, int, int, "tuple[Produce, ...]"],
                      "asyncio.Future[RunOutcome]"]
-"""A takeover's reclaim (``dispatch.recovery.Reclaim``): the hub's, plus how long the run may
-still take."""
+"""A hub's ``TunnelHub.reclaim`` (a takeover's ``tunnel.patience.Reclaim`` without the
+patience: the hub bounds only the device's return)."""
 LISTED_WAIT_S = 3.0
 """How long a registration waits for the taker to list what it waits for (it lists right
 after its claim; a taker that died before listing leaves nothing to adopt)."""
@@ -71,7 +69,7 @@ class Adoption:
         self.me = me
         self.redis = redis
         self.routing = routing
-        self.hub: Reclaim | None = None
+        self.hub: HubReclaim | None = None
         """This controller's ``TunnelHub.reclaim`` (set when it joins)."""
         self.adopted = 0
         self._list_script = redis.register_script(LIST)

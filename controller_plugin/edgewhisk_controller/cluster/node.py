@@ -23,8 +23,9 @@ from ..invokers.interface import Invoker
 from ..invokers.local import LocalInvoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import PlacementEngine
+from ..tunnel.patience import Reclaim
 from . import keys
-from .adoption import Adoption, Reclaim, Reclaimed
+from .adoption import Adoption, HubReclaim
 from .changes import cancelled
 from .claims import Claims
 from .exceptions import ClusterUnavailable
@@ -113,7 +114,7 @@ class ClusterNode:
         """Whether a result of invoker ``id`` may be waited for: any but a local invoker."""
         return id not in self.registry or not isinstance(self.registry.get(id), LocalInvoker)
 
-    def reclaimer(self, dead: str, tunnel: Reclaim, via: str | None = None) -> Reclaimed:
+    def reclaimer(self, dead: str, tunnel: HubReclaim, via: str | None = None) -> Reclaim:
         """How a takeover of ``dead`` waits for a result: from the device's tunnel when
         ``dead`` held it (it registers again, ``TunnelHub.reclaim``), else from the answer
         the device's holder (this controller or another) sent to ``dead``'s reply stream
