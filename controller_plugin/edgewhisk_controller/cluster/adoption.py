@@ -40,6 +40,7 @@ from edgewhisk_tunnel import Produce
 from ..tunnel.exceptions import InvokerLost
 from . import keys
 from .routing import Routing, settled
+from .takeover import CLAIM_TTL_S  # a listing lasts as long as the claim it serves
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,6 @@ LISTED_WAIT_S = 3.0
 """How long a registration waits for the taker to list what it waits for (it lists right
 after its claim; a taker that died before listing leaves nothing to adopt)."""
 POLL_S = 0.05
-LISTED_TTL_S = 3600  # as long as the takeover's claim keeps others away
 LIST = """
 local back = redis.call('HGET', KEYS[1], ARGV[1])
 if back then return back end
@@ -108,7 +108,7 @@ class Adoption:
     async def _list(self, dead: str, device: str, activation_id: str, entry: str) -> str:
         """'' once listed; else the controller ``device`` came back to before the listing."""
         return str(await self._list_script(keys=[keys.reclaims(device)], args=[
-            keys.came_back(dead), activation_id, entry, LISTED_TTL_S]))
+            keys.came_back(dead), activation_id, entry, CLAIM_TTL_S]))
 
     async def _there(self, listing: asyncio.Task[str], device: str, activation_id: str,
                      within_s: float) -> RunOutcome:
@@ -135,7 +135,7 @@ class Adoption:
 
     async def _mark(self, dead: str, listing: list[asyncio.Task[Any]]) -> None:
         await asyncio.gather(*listing, return_exceptions=True)
-        await self.redis.set(keys.listed(dead), self.me, ex=LISTED_TTL_S)
+        await self.redis.set(keys.listed(dead), self.me, ex=CLAIM_TTL_S)
 
     # -- the adopter's side -----------------------------------------------------------------
 
@@ -150,7 +150,7 @@ class Adoption:
             await asyncio.sleep(POLL_S)
         pipe = self.redis.pipeline(transaction=True)  # listed from now on: too late
         pipe.hset(keys.reclaims(device), keys.came_back(dead), self.me)
-        pipe.expire(keys.reclaims(device), LISTED_TTL_S)
+        pipe.expire(keys.reclaims(device), CLAIM_TTL_S)
         pipe.hgetall(keys.reclaims(device))
         adopted, wanted = 0, (await pipe.execute())[-1]
         for activation_id, text in wanted.items():
