@@ -12,10 +12,11 @@ promises; ``tests/cluster/test_changes.py`` measures it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
+
+from .tasks import cancelled
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,3 @@ class Follower:
 
     async def close(self) -> None:
         await cancelled(self._tasks)
-
-
-async def cancelled(tasks: Iterable[asyncio.Task[Any]]) -> None:
-    """Cancel ``tasks`` and wait until each has ended (the cluster's loops, at close)."""
-    tasks = list(tasks)
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

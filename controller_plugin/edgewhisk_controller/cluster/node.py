@@ -26,7 +26,6 @@ from ..placement.interface import PlacementEngine
 from ..tunnel.patience import Reclaim
 from . import keys
 from .adoption import Adoption, HubReclaim
-from .changes import cancelled
 from .claims import Claims
 from .exceptions import ClusterUnavailable
 from .membership import PUBLISH_S, Membership
@@ -34,6 +33,7 @@ from .ring import Ring
 from .routing import Routing
 from .shard import Sharding
 from .takeover import Takeover
+from .tasks import cancelled
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import keys
 from .claims import Claims
+from .tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class Takeover:
         self._take_script = redis.register_script(TAKE)
         self._inherit_script = redis.register_script(INHERIT)
         self.taken: dict[str, str] = {}  # dead controller -> who took it over
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks("cluster takeover")
 
     async def take_over(self, dead: str) -> bool:
         """Claim ``dead``'s work and finish it; whether this controller did."""
@@ -89,8 +90,8 @@ class Takeover:
         for inherited in theirs:
             self.taken[inherited] = self.me
             log.warning("taking over what controller %s took over from %s", dead, inherited)
-            self._spawn(self._cleared(inherited, await self.recover(inherited, dead)))
-        self._spawn(self._cleared(dead, done))  # a registration waiting here need not wait
+            self._tasks.spawn(self._cleared(inherited, await self.recover(inherited, dead)))
+        self._tasks.spawn(self._cleared(dead, done))  # a registration waiting here need not wait
         return True
 
     async def _cleared(self, dead: str, done: object) -> None:
@@ -111,15 +112,7 @@ class Takeover:
             except Exception:
                 log.exception("taking over controller %s failed", dead)
 
-        self._spawn(claim())
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(claim())
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5)
+        await self._tasks.close()
