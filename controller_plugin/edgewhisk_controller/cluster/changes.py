@@ -28,8 +28,8 @@ WAIT_S = 20.0
 class ChangesSource(Protocol):
     """A store with a changes feed (``stores.couchdb.CouchDBStore.changes``)."""
 
-    async def changes(self, coll: str, since: str = "now",
-                      wait_s: float = WAIT_S) -> tuple[list[dict[str, Any]], str]: ...
+    async def changes(self, coll: str, since: str,
+                      wait_s: float) -> tuple[list[dict[str, Any]], str]: ...
 
 
 class Follower:
