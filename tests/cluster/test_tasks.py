@@ -26,9 +26,10 @@ def test_tasks_are_kept_until_they_end_failures_logged_and_cancelled_at_close(
                 ended.append("forever")
 
         done = tasks.spawn(asyncio.sleep(0, result=7))
-        tasks.spawn(fail())
+        failing = tasks.spawn(fail())
         running = tasks.spawn(forever())
-        await asyncio.sleep(0.01)
+        # their callbacks (the tasks' own first) have run once this wait ends
+        await asyncio.gather(done, failing, return_exceptions=True)
         assert list(tasks) == [running]  # the ended ones are let go
         await tasks.close()
         return done.result(), running.cancelled(), ended

@@ -16,12 +16,11 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from .tasks import cancelled
+from .tasks import RETRY_S, cancelled
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
-RETRY_S = 1.0
 WAIT_S = 20.0
 
 

@@ -5,7 +5,8 @@ run served from the stream, a dead controller's bookkeeping, a listing), which m
 referenced until they end (the event loop keeps only weak references), must not fail
 unseen, and are cancelled when the controller stops, with a bounded wait; each had its own
 set and its own copy of that. The node's and the changes feed's loops run for the
-controller's life and are stopped with :func:`cancelled`.
+controller's life, each step retried ``RETRY_S`` after an error (:func:`forever`: Redis or
+the store away is logged and waited out, not fatal), and are stopped with :func:`cancelled`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CLOSE_S = 5.0
 """How long :meth:`Tasks.close` waits for the cancelled tasks to end."""
+RETRY_S = 1.0
+"""After an error of one of the cluster's loops (Redis or the store away), before it tries
+again."""
 
 
 class Tasks:
@@ -63,3 +67,16 @@ async def cancelled(tasks: Iterable[asyncio.Task[Any]]) -> None:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def forever(loop: Callable[[], Coroutine[Any, Any, None]], what: str) -> None:
+    """Run ``loop`` again and again: an error (Redis's connection errors and kin) is logged
+    and retried after ``RETRY_S``; only a cancel ends it."""
+    while True:
+        try:
+            await loop()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("cluster %s: %s; retrying in %g s", what, exc, RETRY_S)
+            await asyncio.sleep(RETRY_S)
