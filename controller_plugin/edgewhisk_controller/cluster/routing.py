@@ -82,9 +82,8 @@ class Routing:
         places it again, on the corrected view)."""
         try:
             claim = await self.claims.claim(peer.id, memory_mb, queue)
-        except Exception as exc:  # redis' errors: it never left this controller
-            raise InvokerLost(peer.id, f"the cluster's Redis failed: {exc}",
-                              maybe_started=False) from None
+        except Exception as exc:
+            raise _unsent(peer.id, exc) from None
         if not claim.ok and claim.known:
             self.corrected(peer.id, max(0, claim.capacity_mb - claim.used_mb))
             raise InvokerLost(peer.id, f"another controller claimed its "
@@ -106,9 +105,8 @@ class Routing:
                 waiting.entry = await self.redis.xadd(
                     keys.runs(peer.holder), {"frame": frame, "device": peer.id,
                                              "reply": self.me})
-            except Exception as exc:  # redis' errors: it never left this controller
-                raise InvokerLost(peer.id, f"the cluster's Redis failed: {exc}",
-                                  maybe_started=False) from None
+            except Exception as exc:
+                raise _unsent(peer.id, exc) from None
             self.forwarded += 1
             try:
                 kind, text = await asyncio.wait_for(asyncio.shield(future), patience_s)
@@ -254,6 +252,12 @@ async def settled(activation_id: str, running: Awaitable[RunOutcome]) -> tuple[s
     except Exception as exc:  # staging and kin: the requester records it as whisk error
         return "failed", str(exc)
     return "outcome", encode(Result(activation_id, outcome=outcome_of(outcome)))
+
+
+def _unsent(device: str, exc: Exception) -> InvokerLost:
+    """Redis failed (redis' errors) before the run left this controller: not started, so the
+    dispatcher places it again."""
+    return InvokerLost(device, f"the cluster's Redis failed: {exc}", maybe_started=False)
 
 
 def _answer(device: str, kind: str, text: str) -> RunOutcome:
