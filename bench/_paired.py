@@ -11,7 +11,8 @@ interval says whether an aim is met (its upper end below the aim), missed (its l
 above), or not shown either way (it straddles the aim).
 
 The chunks themselves are run by :func:`chunked`, the one ABBA loop of the benchmarks (the
-controller bench's sides, the floor's parts, wrk's clusters in ``scale.py``).
+controller bench's sides, the floor's parts, ``scale.py``'s clusters under the Python
+clients and under wrk).
 """
 
 from __future__ import annotations
