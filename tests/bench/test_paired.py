@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from _paired import Chunk, chunked, cost  # noqa: E402  (bench/ is a folder of scripts)
+from _paired import Chunk, chunked, cost, plan  # noqa: E402  (bench/: scripts)
 
 
 def _noisy(extra: float, chunks: int = 40, noise: float = 0.04,
@@ -97,6 +97,11 @@ def test_chunks_run_every_side_once_reversed_every_other_chunk_and_return_their_
     assert done == [4, 8, 10]
 
 
+def test_the_plan_says_each_chunks_runs_for_a_caller_that_runs_them_itself() -> None:
+    assert list(plan(["a", "b"], 5, 2)) == [(2, [("a", 2), ("b", 2)]), (4, [("b", 2), ("a", 2)]),
+                                          (5, [("a", 1), ("b", 1)])]
+
+
 @pytest.mark.parametrize(("names", "calls", "size"), [
     pytest.param((), 10, 2, id="no side"),
     pytest.param(("a",), 0, 2, id="no call"),
@@ -107,4 +112,6 @@ def test_chunks_of_nothing_are_refused_before_anything_runs(names: tuple[str, ..
     ran: list[int] = []
     with pytest.raises(ValueError, match="each needs at least one"):
         chunked({name: ran.append for name in names}, calls, size)
+    with pytest.raises(ValueError, match="each needs at least one"):
+        next(plan(names, calls, size))
     assert ran == []
