@@ -4,9 +4,9 @@ Why: issue 18 aims at 0.3 ms of controller CPU per blocking invoke, a number fro
 this machine. What no controller on this stack can avoid is three exchanges, each measured
 here bare, with nothing of the controller around it, on the same event loop (uvloop):
 
-- **the client's exchange**: a bare aiohttp server (a child process, no middleware, no access
-  log) whose one handler reads the JSON body and answers JSON; its process's CPU per call,
-  driven by the same client code as the controller;
+- **the client's exchange**: a bare aiohttp server (a child process started by the devkit's
+  ``HttpService``, no middleware, no access log) whose one handler reads the JSON body and
+  answers JSON; its process's CPU per call, driven by the same client code as the controller;
 - **the action proxy's exchange**: ``POST /run`` of the run document to a warm proxy of our
   runtime (``LocalRuntime``) through the project's client (``proxy_http.ProxyHTTP``), the
   document encoded and the answer decoded; this process's thread CPU per call;
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sqlite3
-import subprocess
 import sys
 import time
 import uuid
@@ -35,13 +35,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import _report as report  # bench/ is on sys.path (see _report.py)
+from _paired import Chunk, chunked
 from edgewhisk_controller.stores.sqlite_schema import table_sql
+from edgewhisk_devkit import HttpService
 from edgewhisk_runtime.containers.proxy_http import ProxyHTTP
 from edgewhisk_runtime.eventloop import run as run_loop
 
 CLIENT, PROXY, WRITE = "client exchange", "proxy exchange", "durable write"
 PARTS = (CLIENT, PROXY, WRITE)
 """The floor's parts, in the order the table prints them."""
+CONTROLLER = "controller"
 
 
 @dataclass
@@ -73,18 +76,19 @@ class Floor:
 def measure(parts: dict[str, Callable[[int], float]], controller: Callable[[int], float],
             calls: int, chunks: int) -> Floor:
     """``calls`` of each part and of the controller, in ``chunks`` chunks, the order reversed
-    every other chunk; each callable runs ``n`` calls and returns the CPU seconds they cost."""
-    floor = Floor()
-    runs = [(floor.parts[name], run) for name, run in parts.items()]
-    runs.append((floor.controller, controller))
-    size, done = max(1, calls // chunks), 0
-    while done < calls:
-        n = min(size, calls - done)
-        for tally, run in runs if done // size % 2 == 0 else runs[::-1]:
-            tally.cpu_s += run(n)
-            tally.calls += n
-        done += n
-    return floor
+    every other chunk (``_paired.chunked``); each callable runs ``n`` calls and returns the
+    CPU seconds they cost."""
+    sides = {**{name: _costed(run) for name, run in parts.items()},
+             CONTROLLER: _costed(controller)}
+    samples = chunked(sides, calls, max(1, calls // chunks))
+    tallies = {name: Tally(sum(c.cpu_s for c in got), sum(c.calls for c in got))
+               for name, got in samples.items()}
+    return Floor({part: tallies[part] for part in parts}, tallies[CONTROLLER])
+
+
+def _costed(run: Callable[[int], float]) -> Callable[[int], Chunk]:
+    """``run`` whose sample is a chunk: its CPU seconds and its ``n`` calls."""
+    return lambda n: Chunk(run(n), n)
 
 
 def table(floor: Floor) -> str:
@@ -145,26 +149,26 @@ def durable_write(folder: Path, record: str) -> Iterator[Callable[[int], float]]
         conn.close()
 
 
+class BareServer(HttpService):
+    """The bare aiohttp server (``serve`` below) on the devkit's free port, started, waited
+    for (until it answers HTTP) and stopped by its pid as every HTTP service of the tests and
+    benchmarks is; its log in the folder."""
+
+    name = "bare-aiohttp"
+
+    def command(self) -> list[str]:
+        return [sys.executable, __file__, str(self.port)]
+
+
 @contextmanager
-def bare_server() -> Iterator[tuple[str, int]]:
-    """A bare aiohttp server in a child process (``serve`` below); yields its URL and pid.
-    Stopped by its pid when done."""
-    with subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True) as process:  # closes the pipes
-        try:
-            assert process.stdout is not None
-            port = int(process.stdout.readline() or "0")
-            if not port:
-                raise RuntimeError("the bare aiohttp server did not start")
-            yield f"http://127.0.0.1:{port}/invoke", process.pid
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+def bare_server(folder: Path) -> Iterator[tuple[str, int]]:
+    """A :class:`BareServer` (its log in ``folder``); yields its invoke URL and pid."""
+    with BareServer(folder) as server:
+        yield f"{server.url}/invoke", server.pid
 
 
-async def serve() -> None:
-    """Serve ``POST /invoke`` (read a JSON body, answer JSON) on a free port, print the port,
-    stop when stdin closes (the bench's lifeline)."""
+async def serve(port: int) -> None:
+    """Serve ``POST /invoke`` (read a JSON body, answer JSON) on ``port`` until SIGTERM."""
     from aiohttp import web
 
     async def invoke(request: web.Request) -> web.Response:
@@ -175,12 +179,12 @@ async def serve() -> None:
     app.router.add_post("/invoke", invoke)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    print(runner.addresses[0][1], flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    stopping = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
+    await stopping.wait()
     await runner.cleanup()
 
 
 if __name__ == "__main__":
-    run_loop(serve())
+    run_loop(serve(int(sys.argv[1])))

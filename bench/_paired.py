@@ -9,17 +9,56 @@ ratio of the summed CPU of both sides (CPU per invoke on / off - 1), and its 95 
 percentile bootstrap over the chunks (resampling whole pairs keeps what they share). The
 interval says whether an aim is met (its upper end below the aim), missed (its lower end
 above), or not shown either way (it straddles the aim).
+
+The chunks themselves are run by :func:`chunked`, the one ABBA loop of the benchmarks (the
+controller bench's sides, the floor's parts, ``scale.py``'s clusters under the Python
+clients and under wrk).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
+T = TypeVar("T")
+
 RESAMPLES = 10_000
 LEVEL = 0.95
+
+
+def plan(names: Sequence[str], calls: int,
+         size: int) -> Iterator[tuple[int, list[tuple[str, int]]]]:
+    """The chunks of ``calls`` calls of every side in ``names``, ``size`` a chunk (the last one
+    smaller if need be), each as the calls made by its end and its runs in order: every side
+    once, ``(name, calls)``, the order of ``names`` reversed every other chunk (ABBA). For a
+    caller that runs the sides itself (an async one); :func:`chunked` runs callables.
+    ``ValueError`` for no side, no call or a chunk of no call."""
+    if not names or calls < 1 or size < 1:
+        raise ValueError(f"chunks of {size} of {calls} call(s) of {len(names)} side(s): "
+                         "each needs at least one")
+    made = 0
+    while made < calls:
+        n = min(size, calls - made)
+        order = names if made // size % 2 == 0 else names[::-1]
+        made += n
+        yield made, [(name, n) for name in order]
+
+
+def chunked(sides: Mapping[str, Callable[[int], T]], calls: int, size: int,
+            done: Callable[[int], None] | None = None) -> dict[str, list[T]]:
+    """Every side's ``calls`` in the chunks of :func:`plan`, each side's ``run(n)`` called
+    with its calls in the chunk, then ``done`` told the calls made so far. Returns what each
+    side's runs returned, a sample per chunk, in chunk order."""
+    samples: dict[str, list[T]] = {name: [] for name in sides}
+    for made, runs in plan(list(sides), calls, size):
+        for name, n in runs:
+            samples[name].append(sides[name](n))
+        if done is not None:
+            done(made)
+    return samples
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import _report as report  # bench/ is on sys.path (see _report.py)
+from _paired import chunked
 
 SCRIPT = """wrk.method = "POST"
 wrk.body = "{}"
@@ -97,18 +98,27 @@ def measure(clusters: list[tuple[str, list[str], str, list[int]]], clients: int,
     """Each of ``clusters`` (name, invoke URLs, Authorization, controller pids) driven by
     ``clients`` wrk connections for ``seconds`` a chunk, alternating (ABBA); ``cpu(pid)``:
     a process's CPU seconds so far. An answer other than 2xx fails the benchmark."""
-    driven = {name: Driven(name, Run()) for name, *_ in clusters}
-    for chunk in range(chunks):
-        for name, urls, auth, pids in clusters if chunk % 2 == 0 else clusters[::-1]:
+    def side(name: str, urls: list[str], auth: str, pids: list[int]) -> Callable[[int], Driven]:
+        def chunk(_: int) -> Driven:  # one chunk: ``seconds`` of wrk
             before = sum(cpu(p) for p in pids)
             run = drive(urls, auth, clients, seconds, folder)
             if run.errors:
                 raise RuntimeError(f"{name}: {run.errors} of wrk's invokes failed")
-            side = driven[name]
-            side.cpu_s += sum(cpu(p) for p in pids) - before
-            side.seconds += seconds
-            side.run.add(run)
-    return list(driven.values())
+            return Driven(name, run, seconds, sum(cpu(p) for p in pids) - before)
+        return chunk
+
+    samples = chunked({c[0]: side(*c) for c in clusters}, chunks, 1)
+    return [_folded(name, got) for name, got in samples.items()]
+
+
+def _folded(name: str, chunks: list[Driven]) -> Driven:
+    """One cluster's chunks as one: their runs folded, their seconds and CPU added."""
+    whole = Driven(name, Run())
+    for chunk in chunks:
+        whole.run.add(chunk.run)
+        whole.seconds += chunk.seconds
+        whole.cpu_s += chunk.cpu_s
+    return whole
 
 
 def table(driven: list[Driven], python: list[tuple[str, float, float, float, float]]) -> str:

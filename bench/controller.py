@@ -61,6 +61,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -77,7 +78,7 @@ import _floor as floors  # bench/ is on sys.path (see _report.py)
 import _hooks as hooks
 import _versions as versions
 import aiohttp
-from _paired import Chunk, cost
+from _paired import Chunk, chunked, cost
 from _report import pct, progress, save
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Controller
@@ -239,23 +240,20 @@ def bench(controller: Controller, behind: Controller, plain: Controller, levels:
                                                     settle=True),
                     **{name: Side([url] * n_, {}, auth, pid=pid)
                        for name, (url, pid) in blocking.items()}})
-                sides = [*durability.sides.values(), direct]
+                named = {**durability.sides, "direct /run": direct}
+                sides = list(named.values())
                 print(f"{level.clients} client(s): warming {level.clients} container(s) "
                       f"and {level.clients} direct proxy(ies)", file=sys.stderr, flush=True)
                 for side in sides:
                     asyncio.run(drive(side, WARMUP_PER_CLIENT * level.clients))
                     side.reset()
-                chunk = max(level.clients, calls // chunks)
-                done = 0
-                while done < calls:
-                    n = min(chunk, calls - done)
-                    # every other chunk in reverse (ABBA): on this machine the side that goes
-                    # first in a chunk pays ~5 % more CPU per invoke, whichever it is; each
-                    # pair of the tables ran next to each other in every chunk (_paired.py)
-                    for side in sides if done // chunk % 2 == 0 else sides[::-1]:
-                        asyncio.run(drive(side, n))
-                    done += n
-                    progress(f"{level.clients} client(s), API and direct", done, calls)
+                # every other chunk in reverse (ABBA): on this machine the side that goes
+                # first in a chunk pays ~5 % more CPU per invoke, whichever it is; each
+                # pair of the tables ran next to each other in every chunk (_paired.py)
+                chunked({name: functools.partial(_driven, side) for name, side
+                         in named.items()}, calls, max(level.clients, calls // chunks),
+                        functools.partial(progress, f"{n_} client(s), API and direct",
+                                          total=calls))
                 level.cpu_ms = api.cpu_s * 1000 / calls
             level.api, level.api_s, level.ids = api.latencies, api.wall_s, api.ids
             level.direct, level.direct_s = direct.latencies, direct.wall_s
@@ -281,7 +279,7 @@ def floor(controller: Controller, calls: int, chunks: int, folder: Path) -> floo
         newest = rest.activations.list(limit=1)[0]["activationId"]
         record = json.dumps(rest.activations.get(newest))
         invoke = rest.url("actions/noop?blocking=true&result=true")
-    with LocalRuntime() as runtime, floors.bare_server() as (url, pid), \
+    with LocalRuntime() as runtime, floors.bare_server(folder) as (url, pid), \
             floors.durable_write(folder, record) as write:
         status, body = runtime.init({"code": NOOP})
         assert status == 200, body
@@ -293,6 +291,11 @@ def floor(controller: Controller, calls: int, chunks: int, folder: Path) -> floo
                  floors.WRITE: write}
         print("the floor: its parts and the controller, alternating", file=sys.stderr)
         return floors.measure(parts, lambda n: _charged(api, n), calls, chunks)
+
+
+def _driven(side: Side, n: int) -> None:
+    """``n`` calls of ``side`` (its samples grow)."""
+    asyncio.run(drive(side, n))
 
 
 def _charged(side: Side, n: int) -> float:

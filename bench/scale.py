@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -45,6 +46,7 @@ import _conflicts as conflicts  # bench/ is on sys.path (see _report.py)
 import _sharding as sharding
 import _wrk as wrk
 import aiohttp
+from _paired import chunked
 from _report import pct, save, table
 from edgewhisk_devkit import UNLIMITED, Cluster, CouchDB, Redis
 
@@ -151,6 +153,11 @@ async def drive(side: Side, calls: int, clients: int, measured: bool = True,
         side.latencies += latencies
 
 
+def _driven(side: Side, clients: int, log: Path, calls: int) -> None:
+    """One chunk of ``side``: ``calls`` measured invokes."""
+    asyncio.run(drive(side, calls, clients, log=log))
+
+
 CLUSTERS = (  # name, controllers, options: the read cache off ("before") and on
     ("1 ctl, no cache", 1, ("--no-read-cache",)), ("2 ctl, no cache", 2, ("--no-read-cache",)),
     ("1 controller", 1, ()), ("2 controllers", 2, ()))
@@ -186,10 +193,10 @@ def throughput(folder: Path, couch: CouchDB, calls: int,
                               client_of_redis))
         for side in sides:
             asyncio.run(drive(side, 20 * clients, clients, measured=False))  # warm
-        for chunk in range(CHUNKS):
-            for side in sides if chunk % 2 == 0 else sides[::-1]:  # ABBA: no side always first
-                asyncio.run(drive(side, calls // CHUNKS, clients, log=log))
-            print(f"  throughput: chunk {chunk + 1}/{CHUNKS}", file=sys.stderr, flush=True)
+        size = calls // CHUNKS  # ABBA (_paired.chunked): no side always first
+        chunked({side.name: functools.partial(_driven, side, clients, log) for side in sides},
+                size * CHUNKS, size, lambda done: print(
+                    f"  throughput: chunk {done // size}/{CHUNKS}", file=sys.stderr, flush=True))
         if not wrk.available():
             return sides, None
         cached = [s for s in sides if s.name in WRK_CLUSTERS]

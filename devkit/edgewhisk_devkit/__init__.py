@@ -7,7 +7,8 @@ What the demo, the benchmarks and the test harnesses need, in one place: a contr
 kept for the message of a failed start (:class:`StartError`), a client bound to the
 controller (:meth:`Controller.client`), a TCP relay whose link can be cut (:class:`Relay`:
 a device out of coverage), a Redis for Composer's ``parallel``/``map`` (:class:`Redis`),
-and CouchDB's API and S3 (:class:`CouchDB`: pouchdb-server, :class:`S3`: moto).
+and CouchDB's API and S3 (:class:`CouchDB`: pouchdb-server, :class:`S3`: moto), both
+:class:`HttpService` subclasses, the one launcher of a server that is ready when it answers HTTP.
 It imports only :mod:`edgewhisk_client` and :mod:`edgewhisk_runtime`.
 """
 
@@ -16,14 +17,14 @@ from .cluster import Cluster  # several controllers on one CouchDB and one Redis
 from .controller import UNLIMITED, Controller
 from .exceptions import StartError
 from .fleet import AgentSpec, Fleet
-from .http_services import S3, CouchDB
+from .http_services import S3, CouchDB, HttpService
 from .process import Child, alive, children, descendants, edgewhisk_command
 from .redis import Redis
 from .relay import Relay
 
 __all__ = [
     "S3", "UNLIMITED", "Agent", "AgentSpec", "Child", "Controller", "CouchDB", "Fleet", "Redis",
-    "Relay",
+    "Relay", "HttpService",
     "StartError",
     "alive",
     "children", "descendants", "edgewhisk_command", "tunnel_url",

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
+from edgewhisk_devkit import alive
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 EDGEWHISK = Path(sys.executable).with_name("edgewhisk")
@@ -132,3 +134,16 @@ def test_the_floor_alternates_its_parts_with_the_controller_and_sums_them() -> N
     assert floor.sum_ms == pytest.approx(0.35) and floor.controller.ms == pytest.approx(0.7)
     assert floors.table(floor).splitlines()[2].split() == [
         "0.100", "0.200", "0.050", "0.350", "0.700", "2.00"]
+
+
+def test_the_floors_bare_server_is_a_devkit_service_answering_json_and_stopped_by_pid(
+        tmp_path: Path) -> None:
+    """The client exchange's server: started, waited for and stopped by the devkit's
+    ``HttpService`` (its log in the folder), nothing left running."""
+    with floors.BareServer(tmp_path) as server:
+        answer = requests.post(f"{server.url}/invoke", json={"a": 1}, timeout=10)
+        assert (answer.status_code, answer.json()) == (200, {"result": {"a": 1}})
+        pid = server.pid
+        assert alive(pid) and (tmp_path / "bare-aiohttp.log").is_file()
+        assert server.stop() == 0  # SIGTERM: it closed its server and exited cleanly
+    assert not alive(pid)

@@ -1,5 +1,7 @@
 """``bench/_paired.py``: the on/off cost over paired chunks and its bootstrap interval.
 
+The chunk loop runs every side once a chunk, the order reversed every other chunk, the last
+chunk the rest, and returns each side's samples; bad sizes are refused before anything runs.
 The estimator is checked on chunks whose truth is known: a fixed extra cost is found with an
 interval around it, equal sides give an interval around zero, an order bias that ABBA chunks
 balance cancels, and too few or unpaired chunks are refused with a clear error.
@@ -9,13 +11,14 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from _paired import Chunk, cost  # noqa: E402  (bench/ is a folder of scripts, not a package)
+from _paired import Chunk, chunked, cost, plan  # noqa: E402  (bench/: scripts)
 
 
 def _noisy(extra: float, chunks: int = 40, noise: float = 0.04,
@@ -73,3 +76,42 @@ def test_chunks_that_cannot_give_an_interval_are_refused(a: list[Chunk], b: list
                                                          message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         cost(a, b)
+
+
+def test_chunks_run_every_side_once_reversed_every_other_chunk_and_return_their_samples(
+        ) -> None:
+    order: list[tuple[str, int]] = []
+    done: list[int] = []
+
+    def side(name: str) -> Callable[[int], str]:
+        def run(n: int) -> str:
+            order.append((name, n))
+            return f"{name}{n}"
+        return run
+
+    samples = chunked({"a": side("a"), "b": side("b"), "c": side("c")}, 10, 4, done.append)
+    assert order == [("a", 4), ("b", 4), ("c", 4), ("c", 4), ("b", 4), ("a", 4),
+                     ("a", 2), ("b", 2), ("c", 2)]
+    assert samples == {"a": ["a4", "a4", "a2"], "b": ["b4", "b4", "b2"],
+                       "c": ["c4", "c4", "c2"]}
+    assert done == [4, 8, 10]
+
+
+def test_the_plan_says_each_chunks_runs_for_a_caller_that_runs_them_itself() -> None:
+    assert list(plan(["a", "b"], 5, 2)) == [(2, [("a", 2), ("b", 2)]), (4, [("b", 2), ("a", 2)]),
+                                          (5, [("a", 1), ("b", 1)])]
+
+
+@pytest.mark.parametrize(("names", "calls", "size"), [
+    pytest.param((), 10, 2, id="no side"),
+    pytest.param(("a",), 0, 2, id="no call"),
+    pytest.param(("a",), 10, 0, id="empty chunks"),
+])
+def test_chunks_of_nothing_are_refused_before_anything_runs(names: tuple[str, ...], calls: int,
+                                                            size: int) -> None:
+    ran: list[int] = []
+    with pytest.raises(ValueError, match="each needs at least one"):
+        chunked({name: ran.append for name in names}, calls, size)
+    with pytest.raises(ValueError, match="each needs at least one"):
+        next(plan(names, calls, size))
+    assert ran == []

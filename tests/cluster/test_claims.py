@@ -88,6 +88,43 @@ def test_a_claim_that_queues_knowingly_takes_a_waiting_slot_not_memory(redis: Re
     asyncio.run(queue())
 
 
+def test_a_dead_claimants_claims_are_dropped_from_its_set_of_devices_without_a_scan(
+        redis: Redis) -> None:
+    """Claims.forget reads the devices the claimant claimed on (``keys.claimed``), not every
+    device's hash: among many devices, only its own fields go, and no SCAN runs (Redis's
+    ``INFO commandstats`` counts the commands a script runs)."""
+    devices = [f"fdev{i}" for i in range(500)]
+
+    async def forget() -> dict[str, Any]:
+        one = redis_client(redis)
+        try:
+            pipe = one.pipeline()
+            for device in devices:
+                Claims.publish(pipe, device, 512, 0)
+            await pipe.execute()
+            dead, live = Claims(one, "f0"), Claims(one, "f1")
+            assert (await dead.claim("fdev1", 64)).ok and (await dead.claim("fdev2", 64)).ok
+            assert (await dead.claim("fdev2", 512, queue=1)).queued
+            assert (await live.claim("fdev2", 64)).ok
+            await one.config_resetstat()
+            assert await live.forget("f0") == 2
+            stats: dict[str, Any] = await one.info("commandstats")
+            assert await one.hgetall(keys.claims("fdev2")) == {
+                "capacity": "512", "local": "0", "claimed:f1": "64"}
+            assert await one.hgetall(keys.claims("fdev1")) == {"capacity": "512", "local": "0"}
+            assert await one.exists(keys.claimed("f0")) == 0
+            assert await live.forget("f0") == 0  # once is all
+            return stats
+        finally:
+            await one.delete(*(keys.claims(d) for d in devices), keys.claimed("f0"),
+                             keys.claimed("f1"))
+            await one.aclose()
+
+    stats = asyncio.run(forget())
+    assert "cmdstat_scan" not in stats and "cmdstat_keys" not in stats, stats
+    assert stats["cmdstat_hdel"]["calls"] == 2, stats  # f0's two devices, not 500
+
+
 def redis_client(server: Redis) -> redis.asyncio.Redis:
     return redis.asyncio.from_url(server.uri, decode_responses=True)
 

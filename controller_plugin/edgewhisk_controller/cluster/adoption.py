@@ -31,7 +31,7 @@ import asyncio
 import dataclasses
 import json
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from edgewhisk_runtime.containers import RunOutcome
@@ -40,21 +40,20 @@ from edgewhisk_tunnel import Produce
 from ..tunnel.exceptions import InvokerLost
 from . import keys
 from .routing import Routing, settled
+from .takeover import CLAIM_TTL_S  # a listing lasts as long as the claim it serves
+from .tasks import Tasks
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Reclaim = Callable[[str, str, int, int, "tuple[Produce, ...]"], "asyncio.Future[RunOutcome]"]
-"""A hub's ``TunnelHub.reclaim``."""
-Reclaimed = Callable[[str, str, int, int, "tuple[Produce, ...]", float],
+HubReclaim = Callable[[str, str, int, int, "tuple[Produce, ...]"],
                      "asyncio.Future[RunOutcome]"]
-"""A takeover's reclaim (``dispatch.recovery.Reclaim``): the hub's, plus how long the run may
-still take."""
+"""A hub's ``TunnelHub.reclaim`` (a takeover's ``tunnel.patience.Reclaim`` without the
+patience: the hub bounds only the device's return)."""
 LISTED_WAIT_S = 3.0
 """How long a registration waits for the taker to list what it waits for (it lists right
 after its claim; a taker that died before listing leaves nothing to adopt)."""
 POLL_S = 0.05
-LISTED_TTL_S = 3600  # as long as the takeover's claim keeps others away
 LIST = """
 local back = redis.call('HGET', KEYS[1], ARGV[1])
 if back then return back end
@@ -71,12 +70,12 @@ class Adoption:
         self.me = me
         self.redis = redis
         self.routing = routing
-        self.hub: Reclaim | None = None
+        self.hub: HubReclaim | None = None
         """This controller's ``TunnelHub.reclaim`` (set when it joins)."""
         self.adopted = 0
         self._list_script = redis.register_script(LIST)
-        self._listing: set[asyncio.Task[Any]] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._listing = Tasks("cluster adoption")
+        self._tasks = Tasks("cluster adoption")
 
     # -- the taker's side -------------------------------------------------------------------
 
@@ -88,7 +87,7 @@ class Adoption:
         whichever first; ``InvokerLost`` at once if the device came back elsewhere first."""
         entry = json.dumps({"by": self.me, "memory": memory_mb, "logs": logs_limit,
                             "produces": [dataclasses.asdict(p) for p in produces]})
-        listing = self._spawn(self._list(dead, device, activation_id, entry), self._listing)
+        listing = self._listing.spawn(self._list(dead, device, activation_id, entry))
         there = asyncio.ensure_future(self._there(listing, device, activation_id, within_s))
         result: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
 
@@ -101,7 +100,7 @@ class Adoption:
             else:
                 result.set_result(done.result())
             there.cancel()
-            self._spawn(self.redis.hdel(keys.reclaims(device), activation_id), self._tasks)
+            self._tasks.spawn(self.redis.hdel(keys.reclaims(device), activation_id))
 
         here.add_done_callback(settle)
         there.add_done_callback(settle)
@@ -110,7 +109,7 @@ class Adoption:
     async def _list(self, dead: str, device: str, activation_id: str, entry: str) -> str:
         """'' once listed; else the controller ``device`` came back to before the listing."""
         return str(await self._list_script(keys=[keys.reclaims(device)], args=[
-            keys.came_back(dead), activation_id, entry, LISTED_TTL_S]))
+            keys.came_back(dead), activation_id, entry, CLAIM_TTL_S]))
 
     async def _there(self, listing: asyncio.Task[str], device: str, activation_id: str,
                      within_s: float) -> RunOutcome:
@@ -132,12 +131,12 @@ class Adoption:
         done = await recovering
         for _ in range(3):  # the reclaims it spawned start (and list themselves) first
             await asyncio.sleep(0)
-        self._spawn(self._mark(dead, list(self._listing)), self._tasks)
+        self._tasks.spawn(self._mark(dead, list(self._listing)))
         return done
 
     async def _mark(self, dead: str, listing: list[asyncio.Task[Any]]) -> None:
         await asyncio.gather(*listing, return_exceptions=True)
-        await self.redis.set(keys.listed(dead), self.me, ex=LISTED_TTL_S)
+        await self.redis.set(keys.listed(dead), self.me, ex=CLAIM_TTL_S)
 
     # -- the adopter's side -----------------------------------------------------------------
 
@@ -152,7 +151,7 @@ class Adoption:
             await asyncio.sleep(POLL_S)
         pipe = self.redis.pipeline(transaction=True)  # listed from now on: too late
         pipe.hset(keys.reclaims(device), keys.came_back(dead), self.me)
-        pipe.expire(keys.reclaims(device), LISTED_TTL_S)
+        pipe.expire(keys.reclaims(device), CLAIM_TTL_S)
         pipe.hgetall(keys.reclaims(device))
         adopted, wanted = 0, (await pipe.execute())[-1]
         for activation_id, text in wanted.items():
@@ -164,7 +163,7 @@ class Adoption:
                 continue  # its own wait (its hub has it), or adopted by another
             future = self.hub(device, activation_id, int(want["memory"]), int(want["logs"]),
                               tuple(Produce(**p) for p in want.get("produces", ())))
-            self._spawn(self._answer(str(want["by"]), activation_id, future), self._tasks)
+            self._tasks.spawn(self._answer(str(want["by"]), activation_id, future))
             adopted += 1
         if adopted:
             log.warning("adopted %d run(s) of device %s for the controller that took %s "
@@ -177,24 +176,5 @@ class Adoption:
         kind, text = await settled(activation_id, future)
         await self.routing.answer(taker, activation_id, kind, text)
 
-    # -- tasks ------------------------------------------------------------------------------
-
-    def _spawn(self, coro: Coroutine[Any, Any, T],
-               into: set[asyncio.Task[Any]]) -> asyncio.Task[T]:
-        task = asyncio.get_running_loop().create_task(coro)
-        into.add(task)
-        task.add_done_callback(into.discard)
-        task.add_done_callback(_log_failure)
-        return task
-
     async def close(self) -> None:
-        tasks = [*self._tasks, *self._listing]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=5)
-
-
-def _log_failure(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("cluster adoption: %r", task.exception())
+        await asyncio.gather(self._tasks.close(), self._listing.close())

@@ -12,23 +12,23 @@ promises; ``tests/cluster/test_changes.py`` measures it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
+
+from .tasks import RETRY_S, cancelled
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
-RETRY_S = 1.0
 WAIT_S = 20.0
 
 
 class ChangesSource(Protocol):
     """A store with a changes feed (``stores.couchdb.CouchDBStore.changes``)."""
 
-    async def changes(self, coll: str, since: str = "now",
-                      wait_s: float = WAIT_S) -> tuple[list[dict[str, Any]], str]: ...
+    async def changes(self, coll: str, since: str,
+                      wait_s: float) -> tuple[list[dict[str, Any]], str]: ...
 
 
 class Follower:
@@ -70,13 +70,3 @@ class Follower:
 
     async def close(self) -> None:
         await cancelled(self._tasks)
-
-
-async def cancelled(tasks: Iterable[asyncio.Task[Any]]) -> None:
-    """Cancel ``tasks`` and wait until each has ended (the cluster's loops, at close)."""
-    tasks = list(tasks)
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -22,8 +22,8 @@ controllers took the last memory or the last slot), never a decision to queue.
 A device's hash (``keys.claims(id)``) holds ``capacity`` and ``local`` (written by its holder
 each period: its memory and what its own placements hold), ``claimed:C`` (the memory controller
 C's claims hold, incremented by a claim and decremented by its release) and ``queued:C`` (the
-slots C's queued claims hold); both dropped when C dies (:meth:`Claims.forget`), so a dead
-claimant's share does not stay held.
+slots C's queued claims hold); both dropped when C dies (:meth:`Claims.forget`, on the devices
+of C's set, ``keys.claimed(C)``), so a dead claimant's share does not stay held.
 """
 
 from __future__ import annotations
@@ -48,11 +48,13 @@ end
 local wanted = tonumber(ARGV[1])
 if used + wanted <= capacity then
   redis.call('HINCRBY', KEYS[1], 'claimed:' .. ARGV[2], wanted)
+  redis.call('SADD', KEYS[2], ARGV[4])
   return {1, used + wanted, capacity}
 end
 local limit = tonumber(ARGV[3])
 if limit < 0 or waiting < limit then
   redis.call('HINCRBY', KEYS[1], 'queued:' .. ARGV[2], 1)
+  redis.call('SADD', KEYS[2], ARGV[4])
   return {2, used, capacity}
 end
 return {0, used, capacity}
@@ -60,7 +62,19 @@ return {0, used, capacity}
 """``{1, used, capacity}`` memory claimed; ``{2, used, capacity}`` a waiting slot claimed (the
 memory did not fit, ``ARGV[3]`` slots allowed, any number if it is below 0); ``{0, used,
 capacity}`` a conflict; ``{-1, 0, 0}`` the device is published by no one (its holder is gone
-or never wrote it)."""
+or never wrote it). A claim also adds the device (``ARGV[4]``) to the claimant's set
+(``KEYS[2]``, ``keys.claimed``), in the same step, for :data:`FORGET`."""
+FORGET = """
+local dropped = 0
+for _, device in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local fields = {'claimed:' .. ARGV[2], 'queued:' .. ARGV[2]}
+  dropped = dropped + math.min(1, redis.call('HDEL', ARGV[1] .. device, unpack(fields)))
+end
+redis.call('DEL', KEYS[1])
+return dropped
+"""
+"""Drop the claims of the dead controller ``ARGV[2]`` on the devices of its set (``KEYS[1]``;
+``ARGV[1]`` the claims keys' prefix) and the set: how many devices had one."""
 
 
 NO_BOUND = -1
@@ -82,6 +96,7 @@ class Claims:
         self.redis = redis
         self.me = me
         self._script = redis.register_script(CLAIM)
+        self._forget = redis.register_script(FORGET)
         self.claims = 0
         self.conflicts = 0
         self.held: dict[str, int] = {}  # device -> the memory this claimant's claims hold
@@ -89,8 +104,8 @@ class Claims:
     async def claim(self, device: str, memory_mb: int, queue: int = 0) -> Claim:
         """Commit ``memory_mb`` on ``device`` if it still fits, else one of its ``queue``
         waiting slots if one is free (``NO_BOUND``: always; counted: claims, conflicts)."""
-        ok, used, capacity = await self._script(keys=[keys.claims(device)],
-                                                args=[memory_mb, self.me, queue])
+        ok, used, capacity = await self._script(keys=[keys.claims(device), keys.claimed(self.me)],
+                                                args=[memory_mb, self.me, queue, device])
         self.claims += 1
         if int(ok) == 0:
             self.conflicts += 1
@@ -111,11 +126,8 @@ class Claims:
 
     async def forget(self, claimant: str) -> int:
         """Drop every claim of ``claimant`` (a dead controller); how many devices had one."""
-        dropped = 0
-        async for key in self.redis.scan_iter(match=keys.claims("*"), count=1000):
-            dropped += min(1, int(await self.redis.hdel(key, f"claimed:{claimant}",
-                                                        f"queued:{claimant}")))
-        return dropped
+        return int(await self._forget(keys=[keys.claimed(claimant)],
+                                      args=[keys.claims(""), claimant]))
 
     @staticmethod
     def publish(pipe: Any, device: str, capacity_mb: int, local_mb: int) -> None:

@@ -24,15 +24,16 @@ from ..schema.stored import ACTIONS
 from ..stores import Doc
 from ..stores.couchdb import CouchDBStore
 from ..tunnel.hub import TunnelHub
+from ..tunnel.patience import Reclaim
 from . import keys
 from .changes import Follower
-from .node import ClusterNode, Reclaimed
+from .node import ClusterNode
 
 CACHED = [ACTIONS, PACKAGES]
 """Read by every invoke (``dispatch/resolve.py``), seldom written: answered from the store's
 read cache, which the feed keeps current (``stores/readcache.py``)."""
 
-Recover = Callable[[Callable[[Doc], bool], Reclaimed, Callable[[str], bool]],
+Recover = Callable[[Callable[[Doc], bool], Reclaim, Callable[[str], bool]],
                    Awaitable[object]]
 """Finish the accepted documents a predicate picks, waiting for results through a reclaim
 for the invokers a second predicate picks (``dispatch.recover``: ``owned``, ``reclaim``,

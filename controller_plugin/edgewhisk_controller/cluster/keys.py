@@ -36,9 +36,22 @@ def takeover(controller: str) -> str:
     return f"{PREFIX}takeover:{controller}"
 
 
+def taken(controller: str) -> str:
+    """A set: the controllers ``controller`` took over (their ``takeover`` keys name it),
+    added with each claim, so that whoever takes ``controller`` over in turn inherits them
+    by reading it rather than every takeover key."""
+    return f"{PREFIX}taken:{controller}"
+
+
 def claims(device: str) -> str:
     """A device's memory as every controller claims it (``claims.py``)."""
     return f"{PREFIX}claims:{device}"
+
+
+def claimed(controller: str) -> str:
+    """A set: the devices on which ``controller`` ever claimed (added by each claim), so
+    that its claims are dropped when it dies by reading it rather than every device's hash."""
+    return f"{PREFIX}claimed:{controller}"
 
 
 def reclaims(device: str) -> str:

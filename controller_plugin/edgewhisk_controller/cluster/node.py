@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -23,9 +23,9 @@ from ..invokers.interface import Invoker
 from ..invokers.local import LocalInvoker
 from ..invokers.registry import InvokerRegistry
 from ..placement.interface import PlacementEngine
+from ..tunnel.patience import Reclaim
 from . import keys
-from .adoption import Adoption, Reclaim, Reclaimed
-from .changes import cancelled
+from .adoption import Adoption, HubReclaim
 from .claims import Claims
 from .exceptions import ClusterUnavailable
 from .membership import PUBLISH_S, Membership
@@ -33,10 +33,10 @@ from .ring import Ring
 from .routing import Routing
 from .shard import Sharding
 from .takeover import Takeover
+from .tasks import cancelled, forever
 
 log = logging.getLogger(__name__)
 
-RETRY_S = 1.0  # after a Redis error, before the loop tries again
 
 
 class ClusterNode:
@@ -113,7 +113,7 @@ class ClusterNode:
         """Whether a result of invoker ``id`` may be waited for: any but a local invoker."""
         return id not in self.registry or not isinstance(self.registry.get(id), LocalInvoker)
 
-    def reclaimer(self, dead: str, tunnel: Reclaim, via: str | None = None) -> Reclaimed:
+    def reclaimer(self, dead: str, tunnel: HubReclaim, via: str | None = None) -> Reclaim:
         """How a takeover of ``dead`` waits for a result: from the device's tunnel when
         ``dead`` held it (it registers again, ``TunnelHub.reclaim``), else from the answer
         the device's holder (this controller or another) sent to ``dead``'s reply stream
@@ -167,25 +167,15 @@ class ClusterNode:
                 await self.redis.aclose()
             raise ClusterUnavailable(f"the cluster's Redis at {self.where} cannot be "
                                      f"reached: {exc}") from None
-        self._tasks = [asyncio.create_task(self._forever(f, "serving runs"))
+        self._tasks = [asyncio.create_task(forever(f, "serving runs"))
                        for f in (self.routing.serve, self.routing.read_replies)]
-        self._tasks.append(asyncio.create_task(self._forever(self._follow, "membership")))
+        self._tasks.append(asyncio.create_task(forever(self._follow, "membership")))
 
     async def _follow(self) -> None:
         while True:
             await self.membership.publish(self.redis)
             await self.membership.refresh(self.redis)
             await asyncio.sleep(PUBLISH_S)
-
-    async def _forever(self, loop: Callable[[], Coroutine[Any, Any, None]], what: str) -> None:
-        while True:
-            try:
-                await loop()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # redis' connection errors and kin: log, retry
-                log.warning("cluster %s: %s; retrying in %g s", what, exc, RETRY_S)
-                await asyncio.sleep(RETRY_S)
 
     async def close(self) -> None:
         """Leave: stop the loops, remove this controller's entry, close the connection."""
@@ -198,8 +188,6 @@ class ClusterNode:
             await self.redis.hdel(keys.MEMBERS, self.me)
             await self.redis.delete(keys.alive(self.me))
         await self.redis.aclose()
-
-
 
 
 NODE = web.AppKey("cluster", ClusterNode)

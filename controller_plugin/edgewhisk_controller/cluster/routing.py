@@ -28,6 +28,7 @@ from ..tunnel.twins import run_outcome
 from . import keys
 from .claims import Claims
 from .peer import PeerInvoker
+from .tasks import Tasks
 from .wire import action_spec, outcome_of
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class Routing:
         self.waiting: dict[str, _Waiting] = {}  # activation id -> what waits for its reply
         self.served = 0
         self.forwarded = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks("cluster routing")
         self._last_reply: str | None = None  # the last reply read (None: not started)
 
     # -- the requester's side ---------------------------------------------------------------
@@ -81,9 +82,8 @@ class Routing:
         places it again, on the corrected view)."""
         try:
             claim = await self.claims.claim(peer.id, memory_mb, queue)
-        except Exception as exc:  # redis' errors: it never left this controller
-            raise InvokerLost(peer.id, f"the cluster's Redis failed: {exc}",
-                              maybe_started=False) from None
+        except Exception as exc:
+            raise _unsent(peer.id, exc) from None
         if not claim.ok and claim.known:
             self.corrected(peer.id, max(0, claim.capacity_mb - claim.used_mb))
             raise InvokerLost(peer.id, f"another controller claimed its "
@@ -105,9 +105,8 @@ class Routing:
                 waiting.entry = await self.redis.xadd(
                     keys.runs(peer.holder), {"frame": frame, "device": peer.id,
                                              "reply": self.me})
-            except Exception as exc:  # redis' errors: it never left this controller
-                raise InvokerLost(peer.id, f"the cluster's Redis failed: {exc}",
-                                  maybe_started=False) from None
+            except Exception as exc:
+                raise _unsent(peer.id, exc) from None
             self.forwarded += 1
             try:
                 kind, text = await asyncio.wait_for(asyncio.shield(future), patience_s)
@@ -120,9 +119,7 @@ class Routing:
 
     def holder_gone(self, holder: str) -> None:
         """``holder`` died: what waits for its answers ends with ``InvokerLost``."""
-        task = asyncio.create_task(self._lost_to(holder))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._lost_to(holder))
 
     async def _lost_to(self, holder: str) -> None:
         """An activation the holder never read from its stream never started: it may be
@@ -206,9 +203,7 @@ class Routing:
                                                 count=BATCH, block=READ_BLOCK_MS)
             for _, entries in found or ():
                 for entry_id, fields in entries:
-                    task = asyncio.create_task(self._run(stream, entry_id, fields))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                    self._tasks.spawn(self._run(stream, entry_id, fields))
 
     async def _run(self, stream: str, entry_id: str, fields: dict[str, str]) -> None:
         try:
@@ -243,10 +238,7 @@ class Routing:
             produces=run.produces))
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5)
+        await self._tasks.close()
 
 
 async def settled(activation_id: str, running: Awaitable[RunOutcome]) -> tuple[str, str]:
@@ -260,6 +252,12 @@ async def settled(activation_id: str, running: Awaitable[RunOutcome]) -> tuple[s
     except Exception as exc:  # staging and kin: the requester records it as whisk error
         return "failed", str(exc)
     return "outcome", encode(Result(activation_id, outcome=outcome_of(outcome)))
+
+
+def _unsent(device: str, exc: Exception) -> InvokerLost:
+    """Redis failed (redis' errors) before the run left this controller: not started, so the
+    dispatcher places it again."""
+    return InvokerLost(device, f"the cluster's Redis failed: {exc}", maybe_started=False)
 
 
 def _answer(device: str, kind: str, text: str) -> RunOutcome:

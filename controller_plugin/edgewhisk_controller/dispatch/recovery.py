@@ -39,28 +39,19 @@ from ..schema import stored
 from ..stores import Doc, Write
 from ..stores.interface import get_or_none
 from ..tunnel.exceptions import InvokerLost, TunnelError
-from ..tunnel.patience import result_patience_s
+from ..tunnel.patience import Reclaim, result_patience_s
 from . import artifacts
 from .job import Job
 from .spec import spec_of
 
 if TYPE_CHECKING:
     from edgewhisk_runtime.containers import RunOutcome
-    from edgewhisk_tunnel import Produce
 
     from ..tunnel.hub import TunnelHub
     from .dispatcher import Dispatcher
     from .resolve import Resolved
 
 log = logging.getLogger(__name__)
-
-Reclaim = Callable[[str, str, int, int, "tuple[Produce, ...]", float],
-                   "asyncio.Future[RunOutcome]"]
-"""``(invoker id, activation id, memory MB, logs bytes, produces, patience s)`` -> the outcome
-the agent delivers (``tunnel.TunnelHub.reclaim``, or in a cluster the answer of the device's
-holder, waited for up to the patience: the run's time limit plus the result grace);
-``InvokerLost`` when it comes back without it or not at all."""
-
 
 def through(hub: TunnelHub) -> Reclaim:
     """Reclaim through ``hub`` alone (one controller): the device's own tunnel delivers, and

@@ -19,10 +19,11 @@ from __future__ import annotations
 import base64
 import builtins
 import collections
+import contextlib
 import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
@@ -41,6 +42,7 @@ from .interface import (
     check_id,
     check_write,
     split_doc,
+    stale,
 )
 from .readcache import ReadCache
 
@@ -103,8 +105,17 @@ class CouchDBStore(Store):
         if self.cache is not None:
             self.cache.drop(coll, str(doc.get("_id")))
 
+    @contextlib.contextmanager
+    def _writing(self, coll: str, ids: builtins.list[str]) -> Iterator[None]:
+        """Around a write of ``ids``: their cached reads dropped before and after it, so that
+        a read in flight across the write is not kept."""
+        self._dropped(coll, ids)
+        try:
+            yield
+        finally:
+            self._dropped(coll, ids)
+
     def _dropped(self, coll: str, ids: Iterable[str]) -> None:
-        """Before and after a write: a read in flight across it is not kept."""
         if self.cache is not None:
             for id in ids:
                 self.cache.drop(coll, id)
@@ -112,14 +123,11 @@ class CouchDBStore(Store):
     async def put(self, coll: str, doc: Mapping[str, Any]) -> str:
         id, rev, fields = split_doc(doc)
         if rev is not None and not _REV.fullmatch(rev):
-            raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
+            raise stale(coll, id, rev)
         await self._ensure_database(coll)
-        payload = {"_id": id, **fields} if rev is None else {"_id": id, "_rev": rev, **fields}
-        self._dropped(coll, [id])
-        try:
-            status, body = await self._request("PUT", self._path(coll, id), json_body=payload)
-        finally:
-            self._dropped(coll, [id])
+        with self._writing(coll, [id]):
+            status, body = await self._request("PUT", self._path(coll, id),
+                                               json_body=_doc(id, rev, fields))
         _raise_for(status, body, f"{coll}/{id}")
         return str(body["rev"])
 
@@ -127,15 +135,12 @@ class CouchDBStore(Store):
         path = self._path(coll, check_id(id))
         if not isinstance(rev, str) or not _REV.fullmatch(rev):
             await self.get(coll, id)  # NotFound if absent
-            raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
-        self._dropped(coll, [id])
-        try:
+            raise stale(coll, id, rev)
+        with self._writing(coll, [id]):
             status, body = await self._request("DELETE", path, params={"rev": rev})
-        finally:
-            self._dropped(coll, [id])
         if status == 404:  # pouchdb-server: absent, or a revision it never had
             await self.get(coll, id)
-            raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
+            raise stale(coll, id, rev)
         _raise_for(status, body, f"{coll}/{id}")
 
     async def write_many(self, writes: Sequence[Write]) -> builtins.list[WriteResult]:
@@ -146,12 +151,11 @@ class CouchDBStore(Store):
             answers: builtins.list[WriteResult | Doc] = []
             for write, (id, rev, body) in run:
                 if rev is not None and not _REV.fullmatch(rev):  # not a revision CouchDB has
-                    answers.append(Conflict(f"{coll}/{id}: revision {rev!r} is not current"))
+                    answers.append(stale(coll, id, rev))
                 elif write.delete:
                     answers.append({"_id": id, "_rev": rev, "_deleted": True})
                 else:
-                    answers.append({"_id": id, **body} if rev is None
-                                   else {"_id": id, "_rev": rev, **body})
+                    answers.append(_doc(id, rev, body))
             docs = [doc for doc in answers if isinstance(doc, dict)]
             sent = iter(await self._bulk_docs(coll, docs) if docs else [])
             results += [next(sent) if isinstance(doc, dict) else doc for doc in answers]
@@ -159,13 +163,9 @@ class CouchDBStore(Store):
 
     async def _bulk_docs(self, coll: str, docs: builtins.list[Doc]) -> builtins.list[WriteResult]:
         await self._ensure_database(coll)
-        ids = [str(doc["_id"]) for doc in docs]
-        self._dropped(coll, ids)
-        try:
+        with self._writing(coll, [str(doc["_id"]) for doc in docs]):
             status, body = await self._request("POST", self._path(coll, "_bulk_docs"),
                                                json_body={"docs": docs})
-        finally:
-            self._dropped(coll, ids)
         _raise_for(status, body, f"{coll}/_bulk_docs")
         results: builtins.list[WriteResult] = []
         for doc, answer in zip(docs, _in_order(docs, body), strict=True):
@@ -243,8 +243,8 @@ class CouchDBStore(Store):
 
     # -- the changes feed -----------------------------------------------------------------
 
-    async def changes(self, coll: str, since: str = "now",
-                      wait_s: float = 20.0) -> tuple[builtins.list[Doc], str]:
+    async def changes(self, coll: str, since: str,
+                      wait_s: float) -> tuple[builtins.list[Doc], str]:
         """CouchDB's ``_changes`` feed of ``coll`` after ``since`` (``now``: from here on),
         waiting up to ``wait_s`` for one (``feed=longpoll``; 0: not at all, the sequence
         to start from): the changed documents (a deleted
@@ -339,6 +339,11 @@ def _in_order(docs: builtins.list[Doc], answers: Any) -> builtins.list[Any]:
         return [by_id[str(doc["_id"])].popleft() for doc in docs]
     except IndexError:
         raise StoreError("_bulk_docs answered other documents than it was sent") from None
+
+
+def _doc(id: str, rev: str | None, body: Doc) -> Doc:
+    """The document CouchDB is sent: ``_id``, ``_rev`` if it has one, the body."""
+    return {"_id": id, **body} if rev is None else {"_id": id, "_rev": rev, **body}
 
 
 def _selector(prefix: str | None, filters: dict[str, Scalar]) -> dict[str, Any]:

@@ -210,6 +210,12 @@ async def get_or_none(store: Store, coll: str, id: str) -> Doc | None:
         return None
 
 
+def stale(coll: str, id: str, rev: object) -> Conflict:
+    """The ``Conflict`` of a write at revision ``rev`` that is not ``id``'s current one (every
+    store's words for it)."""
+    return Conflict(f"{coll}/{id}: revision {rev!r} is not current")
+
+
 def check_collection(coll: str) -> str:
     """Return ``coll`` if it is a valid collection name (lowercase identifier), else raise."""
     if not isinstance(coll, str) or not _COLLECTION.fullmatch(coll):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .exceptions import Conflict, NotFound
-from .interface import PREFIX_END, Scalar, WriteResult
+from .interface import PREFIX_END, Scalar, WriteResult, stale
 from .sqlite_schema import COLUMN
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ def put_row(conn: sqlite3.Connection, table: str, coll: str, id: str, rev: str |
     row = conn.execute(f"SELECT rev FROM {table} WHERE id = ?", (id,)).fetchone()
     current = None if row is None else row[0]
     if rev != current:
-        raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
+        raise stale(coll, id, rev)
     generation = 1 if current is None else int(current.split("-", 1)[0]) + 1
     digest = hashlib.md5(f"{current}\n{text}".encode(), usedforsecurity=False)
     new_rev = f"{generation}-{digest.hexdigest()}"
@@ -75,7 +75,7 @@ def delete_row(conn: sqlite3.Connection, table: str, coll: str, id: str, rev: st
     if row is None:
         raise NotFound(f"{coll}/{id}")
     if row[0] != rev:
-        raise Conflict(f"{coll}/{id}: revision {rev!r} is not current")
+        raise stale(coll, id, rev)
     conn.execute(f"DELETE FROM {table} WHERE id = ?", (id,))
 
 

@@ -1,0 +1,94 @@
+"""A taker's takeovers, inherited from its set on a real Redis (``cluster/takeover.py``).
+
+Deterministic and without controllers (the end-to-end case, a taker SIGKILLed while it waits,
+is ``test_takeover.py``'s): ``Takeover`` objects of made-up controllers on one Redis, each
+``recover`` a callable that notes what it was asked to finish. Among thousands of unrelated
+keys (and takeover keys of another taker), the controller taking a dead taker over finishes
+exactly what that taker had claimed, and what that taker had inherited in turn, and their
+claims on a device are dropped, without a SCAN: Redis's own command statistics (``INFO
+commandstats``, which counts the commands a Lua script runs) say which commands ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import redis as redis_py
+import redis.asyncio as aioredis
+from edgewhisk_controller.cluster import keys
+from edgewhisk_controller.cluster.claims import Claims
+from edgewhisk_controller.cluster.takeover import CLAIM_TTL_S, Takeover
+from edgewhisk_devkit import Redis
+
+UNRELATED = 5_000
+
+
+async def _commands(client: aioredis.Redis) -> dict[str, int]:
+    """How often each command ran since the last ``CONFIG RESETSTAT``."""
+    stats: dict[str, Any] = await client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
+
+
+def test_a_dead_takers_takeovers_are_inherited_from_its_set_without_a_scan(
+        redis: Redis) -> None:
+    asked: list[tuple[str, str, str | None]] = []  # (who, dead, via)
+
+    async def scenario() -> dict[str, int]:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+
+        def taker(me: str) -> Takeover:
+            async def recover(dead: str, via: str | None) -> str:
+                asked.append((me, dead, via))
+                return "done"
+            return Takeover(me, client, recover)
+
+        t0, t1, t2, t3 = (taker(me) for me in ("t0", "t1", "t2", "t3"))
+        pipe = client.pipeline()
+        Claims.publish(pipe, "dev", 4096, 0)
+        await pipe.execute()
+        try:
+            for claimant in ("d0", "d1", "t0", "live"):  # each held memory on dev
+                assert (await Claims(client, claimant).claim("dev", 64)).ok
+            assert await t0.take_over("d0") and await t0.take_over("d1")
+            assert await t2.take_over("d2")  # another (live) taker's: not t0's to pass on
+            assert not await t1.take_over("d0")  # claimed: t1 learns who has it
+            assert t1.taken["d0"] == "t0"
+            assert await client.smembers(keys.taken("t0")) == {"d0", "d1"}
+            assert await client.ttl(keys.taken("t0")) > CLAIM_TTL_S - 60
+            await client.config_resetstat()
+            asked.clear()
+            assert await t1.take_over("t0")  # t0 died: t1 finishes t0's and t0's takeovers
+            deadline = asyncio.get_running_loop().time() + 10
+            while set(await client.hkeys(keys.claims("dev"))) != {"capacity", "local",
+                                                                   "claimed:live"}:
+                assert asyncio.get_running_loop().time() < deadline, \
+                    await client.hgetall(keys.claims("dev"))
+                await asyncio.sleep(0.01)  # their claims, dropped after their recovery
+            ran = await _commands(client)
+            assert sorted(asked) == [("t1", "d0", "t0"), ("t1", "d1", "t0"), ("t1", "t0", None)]
+            for dead in ("d0", "d1", "t0"):
+                assert await client.get(keys.takeover(dead)) == "t1"
+            assert await client.get(keys.takeover("d2")) == "t2"
+            assert await client.exists(keys.taken("t0")) == 0
+            assert await client.smembers(keys.taken("t1")) == {"d0", "d1", "t0"}
+            asked.clear()
+            assert await t3.take_over("t1")  # t1 died in turn: all it held passes on
+            assert sorted(asked) == [("t3", "d0", "t1"), ("t3", "d1", "t1"),
+                                     ("t3", "t0", "t1"), ("t3", "t1", None)]
+            assert await client.smembers(keys.taken("t3")) == {"d0", "d1", "t0", "t1"}
+            return ran
+        finally:
+            for takeover in (t0, t1, t2, t3):
+                await takeover.close()
+            await client.aclose()
+
+    with redis_py.Redis.from_url(redis.uri, decode_responses=True) as shared:
+        shared.flushall()  # this module's Redis: nothing else in it
+        shared.mset({f"unrelated:{i}": "t0" for i in range(UNRELATED)})
+        try:
+            ran = asyncio.run(scenario())
+        finally:
+            shared.flushall()
+    assert "scan" not in ran and "keys" not in ran, ran
+    assert ran["smembers"] >= 1, ran  # t0's set was read (and the sets of claims)

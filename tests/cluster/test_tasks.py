@@ -1,0 +1,40 @@
+"""``cluster/tasks.py``: a part's background tasks are kept until they end, a failure is
+logged under the part's name, and close cancels what still runs and waits for it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from edgewhisk_controller.cluster.tasks import Tasks
+
+
+def test_tasks_are_kept_until_they_end_failures_logged_and_cancelled_at_close(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> tuple[int, bool, list[str]]:
+        tasks = Tasks("cluster test")
+        ended: list[str] = []
+
+        async def fail() -> None:
+            raise RuntimeError("it broke")
+
+        async def forever() -> None:
+            try:
+                await asyncio.sleep(3600)
+            finally:
+                ended.append("forever")
+
+        done = tasks.spawn(asyncio.sleep(0, result=7))
+        failing = tasks.spawn(fail())
+        running = tasks.spawn(forever())
+        # their callbacks (the tasks' own first) have run once this wait ends
+        await asyncio.gather(done, failing, return_exceptions=True)
+        assert list(tasks) == [running]  # the ended ones are let go
+        await tasks.close()
+        return done.result(), running.cancelled(), ended
+
+    with caplog.at_level(logging.WARNING, logger="edgewhisk_controller.cluster.tasks"):
+        result, cancelled, ended = asyncio.run(scenario())
+    assert (result, cancelled, ended) == (7, True, ["forever"])
+    assert [r.getMessage() for r in caplog.records] == ["cluster test: RuntimeError('it broke')"]
