@@ -8,11 +8,10 @@ image tooling (or fail if it is absent); ``image ...`` arguments are parsed by
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 from pathlib import Path
 
-from edgewhisk_runtime import archive
+from edgewhisk_runtime import archive, eventloop
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--lifeline-stdin", action="store_true",
                        help="exit when stdin reaches end of file: a process backend holds it "
                             "open, so the proxy never outlives its owner")
+    serve.add_argument("--loop", choices=eventloop.installed(), default=eventloop.preferred(),
+                       help="the event loop (default: uvloop where it is installed, else "
+                            "asyncio's own)")
     # Everything after "image" (options included, hence no prefix characters) is parsed
     # later by edgewhisk_runtime.images' own parser, so that module loads only when asked for.
     image = sub.add_parser("image", help="build the runtime images", add_help=False,
@@ -63,7 +65,7 @@ def serve(args: argparse.Namespace) -> int:
                     workdir=args.workdir, max_zip_bytes=args.max_zip_bytes,
                     max_zip_entries=args.max_zip_entries,
                     lifeline_stdin=args.lifeline_stdin)
-    asyncio.run(serve_forever(config))
+    eventloop.run(serve_forever(config), args.loop)
     return 0
 
 

@@ -46,8 +46,9 @@ DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # minbase lacks the OpenMP and quad-math runtimes that libmxnet.so links against.
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "libgomp1", "libquadmath0",
                  "libstdc++6")
-# Third-party packages of the image; numpy<1.24 because MXNet 1.9.1 uses np.bool.
-REQUIREMENTS = ("mxnet==1.9.1", "numpy==1.23.5", "aiohttp")
+# Third-party packages of the image; numpy<1.24 because MXNet 1.9.1 uses np.bool; uvloop
+# because the proxy serves on it where it is installed (edgewhisk_runtime.eventloop).
+REQUIREMENTS = ("mxnet==1.9.1", "numpy==1.23.5", "aiohttp", "uvloop")
 WHEEL_PLATFORM_ARGS = (
     "--only-binary=:all:", "--python-version", "3.11",
     "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64",
