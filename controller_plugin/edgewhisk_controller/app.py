@@ -42,15 +42,15 @@ from .keys import ALARMS, AUTHENTICATOR, CONFIG, DISPATCHER, REGISTRY, STORE, TH
 from .middleware import auth_middleware, errors_middleware
 from .middleware.shard import shard_middleware
 from .observe import http as observe_http
-from .observe.access import AccessLog, access_middleware
+from .observe.access import access_middleware
 from .placement import Engine, PlacementEngine
 from .stores import open_store
 
 log = logging.getLogger("edgewhisk_controller")
 
-MIDDLEWARES = (errors_middleware, auth_middleware)
-"""Outermost first, inside the access log's (which sees every answer): errors answers
-whatever auth (or a handler) raises."""
+MIDDLEWARES = (access_middleware, errors_middleware, auth_middleware)
+"""Outermost first: the access log sees every answer; errors answers whatever auth (or a
+handler) raises."""
 
 CLIENT_MAX_SIZE = 64 * 1024 * 1024
 """Action PUTs carry code up to 48 MB (base64 zips); payloads are checked at 1 MiB by handlers."""
@@ -62,10 +62,7 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
     ``port`` is the port actually bound, when the caller knows it (``--port 0``).
     """
     sharded = (shard_middleware,) if config.cluster_shard else ()
-    lines = AccessLog()
-    app = web.Application(middlewares=(access_middleware(lines), *MIDDLEWARES, *sharded),
-                          client_max_size=CLIENT_MAX_SIZE)
-    app.on_cleanup.append(lambda _: _flushed(lines))
+    app = web.Application(middlewares=(*MIDDLEWARES, *sharded), client_max_size=CLIENT_MAX_SIZE)
     app[CONFIG] = config
     app[STORE] = store = open_store(config.store_location)
     app[AUTHENTICATOR] = Authenticator(store, allow_guest=config.guest_enabled)
@@ -82,11 +79,6 @@ def create_app(config: ControllerConfig, *, port: int | None = None) -> web.Appl
     app.on_shutdown.append(_close_tunnels)
     app.cleanup_ctx.append(lambda app: _lifecycle(app, port))
     return app
-
-
-async def _flushed(lines: AccessLog) -> None:
-    """The access lines not written yet, once no request is served any more."""
-    lines.flush()
 
 
 async def _close_tunnels(app: web.Application) -> None:
