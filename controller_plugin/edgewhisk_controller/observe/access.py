@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from ..keys import NAMESPACE
-from .logs import ACCESS, direct, fields, write_info
+from .logs import ACCESS, fields
 
 
 @web.middleware
@@ -31,12 +31,6 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         if ACCESS.isEnabledFor(20):  # INFO
             ms = round((time.perf_counter() - start) * 1000, 3)
             ns = request.get(NAMESPACE, "")
-            values = {"method": request.method, "path": request.path, "status": status,
-                      "ms": ms, "namespace": ns, "remote": request.remote or ""}
-            out = direct(ACCESS)  # the configured handler alone: the line made here
-            if out is None:
-                ACCESS.info("%s %s %d %.1f ms %s", request.method, request.path, status, ms,
-                            ns, extra=fields(**values))
-            else:
-                write_info(out, ACCESS.name,
-                           f"{request.method} {request.path} {status} {ms:.1f} ms {ns}", values)
+            ACCESS.info("%s %s %d %.1f ms %s", request.method, request.path, status, ms, ns,
+                        extra=fields(method=request.method, path=request.path, status=status,
+                                     ms=ms, namespace=ns, remote=request.remote or ""))

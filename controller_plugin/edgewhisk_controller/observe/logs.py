@@ -8,12 +8,10 @@ not sentences. Each record becomes one object per line: ``time`` (ISO 8601, UTC)
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import logging
 import sys
-import time
 from typing import Any
 
 FORMATS = ("text", "json")
@@ -47,62 +45,9 @@ def configure(level: str, format: str) -> None:
     """
     logging._srcfile = None  # type: ignore[attr-defined]  # noqa: SLF001  (the HOWTO's way)
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    global _installed
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if format == "json" else logging.Formatter(TEXT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    _installed = handler
-
-
-_installed: logging.StreamHandler[Any] | None = None
-"""The handler ``configure`` installed on the root logger (None: not configured here)."""
-
-
-def direct(logger: logging.Logger) -> logging.StreamHandler[Any] | None:
-    """The handler ``configure`` installed, when it is the only way out of ``logger`` (no
-    handler or filter of its own or of an ancestor's but the root's one handler); else None,
-    and lines go through ``logging`` as usual (a test's capture, another configuration).
-
-    Why: made through ``logging`` (a ``LogRecord``, the formatter, the handler's call chain)
-    an access line cost ~50 µs of a running controller's CPU per request, 6 % of a blocking
-    invoke, for code that runs cold between two requests; ``write_info`` makes the same line
-    in a few lines of code (docs/hotpath.md, sixth round)."""
-    handler = _installed
-    node: logging.Logger | None = logger
-    while node is not None and node.parent is not None:  # the loggers below the root
-        if node.handlers or node.filters or not node.propagate:
-            return None
-        node = node.parent
-    root = logging.getLogger()
-    if handler is None or root.handlers != [handler] or root.filters or handler.filters:
-        return None
-    return handler
-
-
-def write_info(handler: logging.StreamHandler[Any], name: str, message: str,
-               values: dict[str, Any], created: float | None = None) -> None:
-    """An INFO line of logger ``name`` straight to ``handler``'s stream, made as its formatter
-    makes it (``TEXT`` or ``JsonFormatter``; ``values`` are the JSON fields), at ``created``
-    (``time.time()``: now)."""
-    created = time.time() if created is None else created
-    if isinstance(handler.formatter, JsonFormatter):
-        line: dict[str, Any] = {
-            "time": datetime.datetime.fromtimestamp(created, datetime.UTC)
-            .isoformat(timespec="milliseconds"),
-            "level": "INFO", "logger": name, "message": message, **values}
-        text = json.dumps(line, default=str)
-    else:
-        seconds = int(created)
-        if seconds != _clock[0]:  # the date and time change once a second
-            _clock[:] = [seconds, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))]
-        text = f"{_clock[1]},{int((created - seconds) * 1000):03d} INFO {name}: {message}"
-    with handler.lock or contextlib.nullcontext():
-        handler.stream.write(text + handler.terminator)
-        handler.stream.flush()
-
-
-_clock: list[Any] = [-1, ""]
-"""The last second a text line was made in, and its date and time as the formatter writes it."""
 
 
 def fields(**values: Any) -> dict[str, Any]:
