@@ -39,8 +39,10 @@ bound), against the unobserved controller's CPU per invoke.
 The hot path (issue 18) is measured against what it replaced, in the same run: a controller
 on asyncio's own event loop (``--loop asyncio``; the default is uvloop) and, with
 ``--baseline REF``, the controller of git ref REF (``_versions.py``: its tree on PYTHONPATH)
-take the same blocking invokes in the same chunks; the last table prints p50/p99, CPU per
-invoke and the ratios this checkout / the other.
+take the same blocking invokes in the same chunks; the table prints p50/p99, CPU per
+invoke and the ratios this checkout / the other, and the next the same comparison as paired
+chunks with its interval, and, with ``--pairs`` 2 or more, this checkout against itself in
+a second process: the size of a difference one process per side cannot resolve.
 
 The floor (``_floor.py``): what no controller on this stack can avoid per blocking invoke,
 each part measured bare in the same run (a bare aiohttp server's JSON exchange, a ``/run``
@@ -329,6 +331,26 @@ def observe_table(compared: list[Durability], pairs: int = 1) -> str:
     return "\n".join(rows)
 
 
+SAME_TREE = "this checkout, a 2nd process"
+
+
+def spread_table(compared: list[Durability], others: list[str], pairs: int) -> str:
+    """This checkout's CPU per blocking invoke against each of ``others`` in percent, with
+    the 95 % interval of their paired chunks, and, with two pairs or more, against itself in
+    a second process (the second observed controller): two processes of one tree differ by a
+    few percent (docs/hotpath.md, sixth round), so a difference no larger than that row's is
+    not resolved by a run with one process per side."""
+    names = [*others, *([SAME_TREE] if pairs >= 2 else [])]
+    rows = [f"{'clients':>7} {'against':<28} {'chunks':>6}   CPU cost [95 % interval]"]
+    for level in compared:
+        ours = level.sides["durable blocking"].chunks
+        for name in names:
+            side = _pair_names(2, True)[-1] if name == SAME_TREE else name
+            paid = cost(ours, level.sides[side].chunks)
+            rows.append(f"{level.clients:>7} {name:<28} {paid.chunks:>6}   {paid.interval()}")
+    return "\n".join(rows)
+
+
 def _pair_names(pairs: int, observed: bool = False) -> list[str]:
     """The sides of one half of the on/off pairs: the observed ones, or the unobserved."""
     return (["durable blocking"] if observed else [UNOBSERVED]) + [
@@ -584,6 +606,12 @@ def _print(levels: list[Level], compared: list[Durability], load: tuple[float, f
     print(versions.table(compared, "durable blocking", others))
     _note("ratios: this checkout / the other controller (below 1: this checkout is faster or "
           "spends less CPU per invoke)")
+    _note("\nthe same comparison as paired chunks: this checkout's extra CPU per blocking invoke "
+          "over the other controller's" + PAIRED)
+    print(spread_table(compared, others, pairs))
+    _note("two processes of one tree differ by a few percent (the second process's row, with "
+          "--pairs 2 or more): a difference no larger than that is not resolved by one process "
+          "per side (docs/hotpath.md, sixth round)")
     _note(f"load average (1 min) before/after: {load[0]:.1f}/{os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPU(s): other processes share them")
     plot(levels, compared, out)

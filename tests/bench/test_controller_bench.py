@@ -99,7 +99,13 @@ def test_a_short_run_prints_the_paired_intervals_within_120_columns(tmp_path: Pa
     assert re.fullmatch(r" +1( +\d+\.\d+){4} +4 +[+-]\d+\.\d % \[[+-]\d+\.\d, [+-]\d+\.\d\] +"
                         r"(met|missed|not shown) +[+-]\d+\.\d, [+-]\d+\.\d", on_off), on_off
     # ^ one level, two pairs of two chunks pooled, each pair's own cost
-    assert sum("% [" in line for line in lines) == 3  # durable blocking, non-blocking, on/off
+    assert sum("% [" in line for line in lines) == 5  # durable blocking, non-blocking, on/off,
+    # and this checkout against asyncio's loop and against itself in a second process:
+    head = next(i for i, line in enumerate(lines) if line.startswith("clients against"))
+    for row, name in zip(lines[head + 1:head + 3], ("--loop asyncio", "this checkout, a 2nd"),
+                         strict=True):
+        assert re.fullmatch(r" +1 " + re.escape(name) + r"[ a-z]* +2 +[+-]\d+\.\d % "
+                            r"\[[+-]\d+\.\d, [+-]\d+\.\d\]", row), row
     assert (tmp_path / "c.png").is_file()
     _check_floor_row(lines)
 
