@@ -13,26 +13,20 @@ before and stopped (by pid) after the loaded round trips.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from _cpu import cpu_seconds
+from _paired import plan
 from _report import pct, progress
 
 BLOCK = 10
 """Calls per block of one side."""
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` (seconds, all threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -73,11 +67,9 @@ async def interleaved(invoke: Invoke, where: Callable[[dict[str, Any]], str],
         for _ in range(warmup):
             sides[action].where = where(await invoke(action))
     blocks = -(-calls // BLOCK)
-    for block in range(blocks):
-        order = actions if block % 2 == 0 else actions[::-1]
-        for action in order:
+    for block, (_, order) in enumerate(plan(actions, calls, BLOCK)):
+        for action, n in order:
             side = sides[action]
-            n = min(BLOCK, calls - block * BLOCK)
             before = {pid: cpu_seconds(pid) for pid in pids.values()}
             began = time.perf_counter()
             for _ in range(n):

@@ -80,6 +80,7 @@ import _floor as floors  # bench/ is on sys.path (see _report.py)
 import _hooks as hooks
 import _versions as versions
 import aiohttp
+from _cpu import cpu_seconds
 from _paired import Chunk, chunked, cost
 from _report import pct, progress, save
 from edgewhisk_client import Client
@@ -387,18 +388,6 @@ def durability_table(compared: list[Durability]) -> str:
                              f"{len(side.latencies):>6} {pct(side.latencies, 50):>7.2f} "
                              f"{pct(side.latencies, 99):>7.2f} {_cpu_ms(side):>8.3f}{ratios}")
     return "\n".join(lines)
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, all threads, exited ones too) of process ``pid`` so far.
-
-    Why: on a shared, loaded machine latencies mostly measure waiting for a core; the CPU a
-    controller spends per invoke does not depend on how many others compete for it. Read from
-    the process's CPU-time clock (Linux: ``clock_getcpuclockid``'s id, ``CPUCLOCK_SCHED``),
-    which counts nanoseconds: ``/proc/PID/stat`` counts 10 ms ticks, a few percent of a
-    chunk's CPU.
-    """
-    return time.clock_gettime_ns(((~pid) << 3) | 2) / 1e9
 
 
 def _durations(rest: Client, count: int) -> dict[str, int]:

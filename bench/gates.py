@@ -24,7 +24,6 @@ import argparse
 import base64
 import io
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -33,7 +32,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from _report import pct, progress, save  # bench/ is on sys.path (see _report.py)
+from _cpu import cpu_seconds  # bench/ is on sys.path (see _report.py)
+from _report import pct, progress, save
 from edgewhisk_devkit import descendants
 from edgewhisk_runtime.artifacts.instrument import Observer, reference_of
 from edgewhisk_runtime.artifacts.monitor import Summary, Window
@@ -104,11 +104,7 @@ def _request(rt: LocalRuntime, rows: list[list[float]], staged: str) -> bytes:
 def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a proxy and its action process have used so far: the
     cost a loaded machine's scheduling does not blur."""
-    total = 0.0
-    for one in (pid, *descendants(pid)):
-        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    return sum(cpu_seconds(one) for one in (pid, *descendants(pid)))
 
 
 def bench_runs(calls: int, batch: int, staged: str) -> dict[str, list[float]]:

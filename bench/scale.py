@@ -46,6 +46,7 @@ import _conflicts as conflicts  # bench/ is on sys.path (see _report.py)
 import _sharding as sharding
 import _wrk as wrk
 import aiohttp
+from _cpu import cpu_seconds
 from _paired import chunked
 from _report import pct, save, table
 from edgewhisk_devkit import UNLIMITED, Cluster, CouchDB, Redis
@@ -111,12 +112,6 @@ def store_requests(log: Path, offset: int, prefix: str) -> tuple[int, int]:
     db = re.escape(prefix.encode())
     return (len(re.findall(rb" - - [A-Z]+ /" + db, text)),
             len(re.findall(rb" - - GET /" + db + rb"[^/ ]*/(?!_)[^ ]+", text)))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of process ``pid`` so far, all threads (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def drive(side: Side, calls: int, clients: int, measured: bool = True,

@@ -162,6 +162,7 @@ async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
         recover=lambda owned, reclaim, reclaimable: recover(
             dispatcher, reclaim, owned=owned, reclaimable=reclaimable))
     app[cluster.NODE] = node
+    dispatcher.journal.incarnation = node.membership.incarnation  # counted as it joined
     return joined
 
 

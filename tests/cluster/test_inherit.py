@@ -38,7 +38,7 @@ def test_a_dead_takers_takeovers_are_inherited_from_its_set_without_a_scan(
         client = aioredis.from_url(redis.uri, decode_responses=True)
 
         def taker(me: str) -> Takeover:
-            async def recover(dead: str, via: str | None) -> str:
+            async def recover(dead: str, upto: int | None, via: str | None) -> str:
                 asked.append((me, dead, via))
                 return "done"
             return Takeover(me, client, recover)

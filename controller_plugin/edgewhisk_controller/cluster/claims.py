@@ -65,6 +65,7 @@ capacity}`` a conflict; ``{-1, 0, 0}`` the device is published by no one (its ho
 or never wrote it). A claim also adds the device (``ARGV[4]``) to the claimant's set
 (``KEYS[2]``, ``keys.claimed``), in the same step, for :data:`FORGET`."""
 FORGET = """
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end
 local dropped = 0
 for _, device in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local fields = {'claimed:' .. ARGV[2], 'queued:' .. ARGV[2]}
@@ -74,7 +75,9 @@ redis.call('DEL', KEYS[1])
 return dropped
 """
 """Drop the claims of the dead controller ``ARGV[2]`` on the devices of its set (``KEYS[1]``;
-``ARGV[1]`` the claims keys' prefix) and the set: how many devices had one."""
+``ARGV[1]`` the claims keys' prefix) and the set: how many devices had one. Nothing if it
+started again since incarnation ``ARGV[3]`` (its count ``KEYS[2]`` moved on; '': any): the
+claims are then its new incarnation's, the old ones dropped when it started."""
 
 
 NO_BOUND = -1
@@ -124,10 +127,12 @@ class Claims:
                 del self.held[device]
             await self.redis.hincrby(keys.claims(device), f"claimed:{self.me}", -memory_mb)
 
-    async def forget(self, claimant: str) -> int:
-        """Drop every claim of ``claimant`` (a dead controller); how many devices had one."""
-        return int(await self._forget(keys=[keys.claimed(claimant)],
-                                      args=[keys.claims(""), claimant]))
+    async def forget(self, claimant: str, incarnation: int | None = None) -> int:
+        """Drop every claim of ``claimant`` (a dead controller; of its ``incarnation``, if
+        known, unless it started again since); how many devices had one."""
+        return int(await self._forget(
+            keys=[keys.claimed(claimant), keys.incarnation(claimant)],
+            args=[keys.claims(""), claimant, "" if incarnation is None else incarnation]))
 
     @staticmethod
     def publish(pipe: Any, device: str, capacity_mb: int, local_mb: int) -> None:

@@ -50,8 +50,10 @@ class Joined:
     leave: Callable[[], Awaitable[None]]
 
 
-def owned_by(owner: str | None, doc: Doc) -> bool:
-    return doc.get("owner") == owner
+def owned_by(owner: str, upto: int | None, doc: Doc) -> bool:
+    """Whether ``doc`` is one of ``owner``'s incarnation ``upto`` or before (None: any): a
+    takeover's (``takeover.py``); those its incarnation started since accepted are its own."""
+    return doc.get("owner") == owner and (upto is None or doc.get("incarnation", 0) <= upto)
 
 
 async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: ArtifactRegistry,
@@ -62,8 +64,8 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     through ``recover``."""
     if not isinstance(store, CouchDBStore):  # config.py refuses it first
         raise TypeError("a cluster needs the CouchDB store")
-    node.takeover.recover = lambda dead, via: node.adoption.listed(dead, recover(
-        functools.partial(owned_by, dead), node.reclaimer(dead, hub.reclaim, via),
+    node.takeover.recover = lambda dead, upto, via: node.adoption.listed(dead, recover(
+        functools.partial(owned_by, dead, upto), node.reclaimer(dead, hub.reclaim, via),
         node.reclaimable))
     node.adoption.hub = hub.reclaim
     hub.arriving = node.arriving
@@ -75,16 +77,13 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     if cache:  # after the feed's start: no change it could miss
         store.cache_reads(CACHED)
     await node.start()
-    taken = await node.redis.get(keys.takeover(node.me))  # while this one was down
-    if taken:
-        await node.redis.delete(keys.takeover(node.me))
-    owners = {None} if taken else {None, node.me}
+    mine = None if node.taker else node.me  # its last incarnation's, unless taken over
 
     async def leave() -> None:
         await node.close()
         await feed.close()
 
-    return Joined(node, lambda doc: doc.get("owner") in owners, leave)
+    return Joined(node, lambda doc: doc.get("owner") in (None, mine), leave)
 
 
 def joining(url: str, me: str, hub: TunnelHub, engine: PlacementEngine, *,

@@ -21,6 +21,13 @@ def alive(controller: str) -> str:
     return f"{PREFIX}alive:{controller}"
 
 
+def incarnation(controller: str) -> str:
+    """A counter: ``controller``'s starts under its id (``INCR`` at each, never expiring).
+    A takeover is of one incarnation: it refuses once the count moved on (the controller
+    started again and finishes its own work), and takes only that incarnation's documents."""
+    return f"{PREFIX}incarnation:{controller}"
+
+
 def runs(controller: str) -> str:
     """The stream of activations sent to ``controller`` for the devices it holds."""
     return f"{PREFIX}runs:{controller}"

@@ -63,6 +63,8 @@ class Membership:
         self._first = True
         self.on_gone: list[Callable[[str], None]] = []  # a controller died or left
         self.last_holder: dict[str, str] = {}  # device id -> the controller that held it
+        self.incarnation: int | None = None  # this controller's (``Takeover.join``)
+        self.incarnations: dict[str, int] = {}  # controller -> its incarnation last seen alive
 
     async def publish(self, redis: Any) -> None:
         states = list(self.local())
@@ -71,7 +73,8 @@ class Membership:
         for state in states:
             Claims.publish(pipe, state.id, state.memory_mb, self.use(state.id))
         pipe.hset(keys.MEMBERS, self.me, dumps({"at": time.time(), "devices": devices,
-                                                "api": self.api}))
+                                                "api": self.api,
+                                                "incarnation": self.incarnation}))
         pipe.set(keys.alive(self.me), "1", px=int(ALIVE_S * 1000))
         await pipe.execute()
 
@@ -84,6 +87,10 @@ class Membership:
         live = [m for m, flag in zip(others, flags, strict=True)
                 if flag and keys.client_name(m) in connected]
         known = set(members) if self._first else set(self.live)  # dead before we started too
+        for member in live if not self._first else others:  # a dead one: as it was alive
+            seen = json.loads(members[member]).get("incarnation")
+            if seen is not None:
+                self.incarnations[member] = int(seen)
         self._first = False
         gone = known - set(live) - {self.me}
         self.live = tuple(sorted([self.me, *live]))

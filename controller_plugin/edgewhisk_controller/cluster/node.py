@@ -62,7 +62,8 @@ class ClusterNode:
                                      held=lambda id: self.claims.held.get(id, 0))
         self.shard = shard
         self.sharding = Sharding(me)
-        self.takeover = Takeover(me, redis)
+        self.takeover = Takeover(me, redis, incarnation=self.membership.incarnations.get)
+        self.taker = ""  # who took this controller's last incarnation over while it was down
         self.adoption = Adoption(me, redis, self.routing)
         self.membership.on_gone.append(self.routing.holder_gone)
         self.membership.on_gone.append(self.takeover.later)
@@ -158,8 +159,12 @@ class ClusterNode:
         self.membership.displace(id)
 
     async def start(self) -> None:
-        """Join: publish, read the others once, then run the loops."""
+        """Join: count this incarnation (the claims of the last one dropped), publish,
+        read the others once, then run the loops."""
         try:
+            incarnation, self.taker = await self.takeover.join()
+            self.membership.incarnation = incarnation
+            await self.claims.forget(self.me, incarnation)  # it holds none yet
             await self.membership.publish(self.redis)
             await self.membership.refresh(self.redis)
         except Exception as exc:  # redis' connection and authentication errors

@@ -10,6 +10,12 @@ dead controller held makes the controller it registers with take over at once, b
 ``GRACE_S``, leaving that moment to a reconnecting device. A taker may die in turn: each
 claim also goes into the taker's set (``keys.taken``), which the one taking the taker over
 inherits, claims and all, without looking at any other key.
+
+A takeover is of one incarnation (``keys.incarnation``): a controller that starts again
+under its id counts one more (:meth:`Takeover.join`), and from then on a takeover of the
+dead incarnation is refused in the same script that would claim it, so a live controller's
+work is never taken from it (it finishes its last run's documents itself), and one that took
+place first finishes only the documents stamped with the dead incarnation or before.
 """
 
 from __future__ import annotations
@@ -30,14 +36,30 @@ GRACE_S = 1.5
 CLAIM_TTL_S = 3600
 """How long a claim keeps others away (the dead controller's id may be reused after it)."""
 TAKE = """
+if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then return -1 end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
 redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1
 """
-"""Claim the dead controller ARGV[3] for ARGV[1] (KEYS[1]: its takeover key) and add it to
-ARGV[1]'s set of takeovers (KEYS[2]) in one step: a taker that dies between the two would
-leave a claim that no set lists, never inherited."""
+"""Claim incarnation ARGV[4] of the dead controller ARGV[3] for ARGV[1] (KEYS[1]: its
+takeover key) and add it to ARGV[1]'s set of takeovers (KEYS[2]) in one step: a taker that
+dies between the two would leave a claim that no set lists, never inherited. -1: it started
+again since (its incarnation count, KEYS[3], moved on; '' for an entry that named none)."""
+JOIN = """
+local count = redis.call('INCR', KEYS[1])
+local taker = redis.call('GET', KEYS[2])
+if taker then redis.call('DEL', KEYS[2]) end
+return {count, taker or ''}
+"""
+"""A controller starts: its new incarnation (KEYS[1] counted up) and who took its last one
+over ('' if no one: its own to finish), the takeover key cleared for its next death."""
+CLEAR = """
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+return redis.call('HDEL', KEYS[1], ARGV[1])
+"""
+"""Drop the dead controller ARGV[1]'s entry (KEYS[1]: the members hash) unless it started
+again (incarnation count KEYS[2] no longer ARGV[2]): its new entry is its own."""
 INHERIT = """
 local found = {}
 for _, dead in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -46,6 +68,7 @@ for _, dead in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     redis.call('SET', key, ARGV[3], 'KEEPTTL')
     redis.call('SADD', KEYS[2], dead)
     table.insert(found, dead)
+    table.insert(found, redis.call('GET', ARGV[5] .. dead) or '')
   end
 end
 redis.call('DEL', KEYS[1])
@@ -56,48 +79,79 @@ return found
 taken over by ARGV[3] and moved to its set (KEYS[2]) in one step: the work it had not
 finished (accepted documents are never marked taken one by one) would otherwise stay
 accepted, unrecorded, with no live controller finishing it. A member whose claim expired or
-names another controller is dropped."""
+names another controller (it started again: ``JOIN`` cleared it) is dropped; each inherited
+one comes with its incarnation (ARGV[5]: the counters' prefix), not moved on since the claim."""
+
+
+Finish = Callable[[str, int | None, str | None], Awaitable[object]]
+"""``recover(dead, upto, via)``: finish what ``dead`` accepted (its documents stamped with
+incarnation ``upto`` or before; None: all); ``via``: the dead controller that had taken
+``dead`` over, if any."""
 
 
 class Takeover:
-    def __init__(self, me: str, redis: Any,
-                 recover: Callable[[str, str | None], Awaitable[object]] | None = None
-                 ) -> None:
-        """``recover(dead, via)``: finish what ``dead`` accepted (set by the application);
-        ``via``: the dead controller that had taken ``dead`` over, if any."""
+    def __init__(self, me: str, redis: Any, recover: Finish | None = None,
+                 incarnation: Callable[[str], int | None] = lambda dead: None) -> None:
+        """``recover``: set by the application; ``incarnation``: a controller's incarnation
+        as last seen alive (``Membership.incarnations``), None if it published none."""
         self.me = me
         self.redis = redis
         self.recover = recover
+        self.incarnation = incarnation
         self._take_script = redis.register_script(TAKE)
         self._inherit_script = redis.register_script(INHERIT)
+        self._join_script = redis.register_script(JOIN)
+        self._clear_script = redis.register_script(CLEAR)
         self.taken: dict[str, str] = {}  # dead controller -> who took it over
+        self._tried: dict[str, int | None] = {}  # dead controller -> the incarnation tried
         self._tasks = Tasks("cluster takeover")
 
-    async def take_over(self, dead: str) -> bool:
-        """Claim ``dead``'s work and finish it; whether this controller did."""
-        if dead in self.taken or self.recover is None:
+    async def join(self) -> tuple[int, str]:
+        """This controller starts: its incarnation, and who took its last one over while it
+        was down ('' if no one: what that one accepted is its own to finish)."""
+        count, taker = await self._join_script(keys=[keys.incarnation(self.me),
+                                                     keys.takeover(self.me)])
+        return int(count), str(taker)
+
+    async def take_over(self, dead: str, incarnation: int | None = None) -> bool:
+        """Claim ``dead``'s work (of its ``incarnation``, default: the last seen alive) and
+        finish it; whether this controller did (not if ``dead`` started again since)."""
+        incarnation = self.incarnation(dead) if incarnation is None else incarnation
+        if self.recover is None or (dead in self._tried and self._tried[dead] == incarnation):
             return False
-        won = await self._take_script(keys=[keys.takeover(dead), keys.taken(self.me)],
-                                      args=[self.me, CLAIM_TTL_S, dead])
+        self._tried[dead] = incarnation
+        won = int(await self._take_script(
+            keys=[keys.takeover(dead), keys.taken(self.me), keys.incarnation(dead)],
+            args=[self.me, CLAIM_TTL_S, dead, _arg(incarnation)]))
+        if won < 0:
+            log.warning("controller %s started again: its work stays its own", dead)
+            self.taken.pop(dead, None)
+            return False
         self.taken[dead] = self.me if won else str(await self.redis.get(keys.takeover(dead)))
         if not won:
             return False
         log.warning("taking over the activations controller %s accepted", dead)
         # inherited before any recovery: should this one die during it, they are in its set
-        theirs = await self._inherit_script(keys=[keys.taken(dead), keys.taken(self.me)],
-                                            args=[keys.takeover(""), dead, self.me, CLAIM_TTL_S])
-        done = await self.recover(dead, None)
-        for inherited in theirs:
+        theirs = await self._inherit_script(
+            keys=[keys.taken(dead), keys.taken(self.me)],
+            args=[keys.takeover(""), dead, self.me, CLAIM_TTL_S, keys.incarnation("")])
+        done = await self.recover(dead, incarnation, None)
+        for inherited, count in zip(theirs[::2], theirs[1::2], strict=True):
             self.taken[inherited] = self.me
             log.warning("taking over what controller %s took over from %s", dead, inherited)
-            self._tasks.spawn(self._cleared(inherited, await self.recover(inherited, dead)))
-        self._tasks.spawn(self._cleared(dead, done))  # a registration waiting here need not wait
+            upto = int(count) if count else None
+            self._tasks.spawn(self._cleared(inherited, upto,
+                                            await self.recover(inherited, upto, dead)))
+        # a registration waiting here need not wait
+        self._tasks.spawn(self._cleared(dead, incarnation, done))
         return True
 
-    async def _cleared(self, dead: str, done: object) -> None:
-        try:
-            await self.redis.hdel(keys.MEMBERS, dead)  # its entry published devices it lost
-            await Claims(self.redis).forget(dead)  # what it held on others' devices is free
+    async def _cleared(self, dead: str, incarnation: int | None, done: object) -> None:
+        try:  # its entry published devices it lost; what it held on others' devices is
+            # free (neither if it started again: both are its new incarnation's then)
+            await self._clear_script(keys=[keys.MEMBERS, keys.incarnation(dead)],
+                                     args=[dead, _arg(incarnation)])
+            await Claims(self.redis).forget(dead, incarnation)
         except Exception as exc:  # Redis away: its entry is ignored (no alive key), its
             # claims stay counted on the devices; logged
             log.warning("clearing controller %s's entry and claims failed: %s", dead, exc)
@@ -105,10 +159,12 @@ class Takeover:
 
     def later(self, dead: str) -> None:
         """``dead`` was seen gone: claim it after ``GRACE_S`` unless someone did."""
+        incarnation = self.incarnation(dead)  # the one seen dying
+
         async def claim() -> None:
             await asyncio.sleep(GRACE_S)
             try:
-                await self.take_over(dead)
+                await self.take_over(dead, incarnation)
             except Exception:
                 log.exception("taking over controller %s failed", dead)
 
@@ -116,3 +172,8 @@ class Takeover:
 
     async def close(self) -> None:
         await self._tasks.close()
+
+
+def _arg(incarnation: int | None) -> str | int:
+    """An incarnation as the scripts take it ('': unknown, not checked)."""
+    return "" if incarnation is None else incarnation

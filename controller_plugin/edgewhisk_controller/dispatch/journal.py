@@ -57,6 +57,9 @@ class Journal:
         self.owner: str | None = None
         """This controller's id in a cluster (``--cluster-id``): stamped on every accepted
         document, so that only it, or the one taking over when it dies, finishes it."""
+        self.incarnation: int | None = None
+        """Its start under that id (stamped too): a takeover of a dead incarnation leaves
+        the documents of the one started since alone."""
 
     def register(self, activation_id: str, body: act.AcceptedDoc, *,
                  rev: str | None = None) -> None:
@@ -65,6 +68,8 @@ class Journal:
         entry = _Entry(dict(body), rev)
         if self.owner is not None:
             entry.body["owner"] = self.owner
+        if self.incarnation is not None:
+            entry.body["incarnation"] = self.incarnation
         self._live[activation_id] = entry
 
     async def accept(self, ids: Iterable[str]) -> None:

@@ -108,6 +108,7 @@ class AcceptedDoc(TypedDict):
     artifacts: NotRequired[dict[str, Any]]
     pending: NotRequired[dict[str, Any]]
     owner: NotRequired[str]
+    incarnation: NotRequired[int]  # the owner's (``cluster/takeover.py``)
 
 
 def accepted(*, namespace: str, name: str, path: str, version: str, subject: str,
