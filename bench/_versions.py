@@ -68,7 +68,7 @@ def environment(root: Path) -> dict[str, str]:
 
 def table(compared: list[Any], reference: str, names: list[str]) -> str:
     """p50/p99 and CPU per invoke of side ``reference`` (this checkout) and of each side in
-    ``names`` per level of ``compared`` (``controller.Durability``), with the ratios
+    ``names`` per level of ``compared`` (``_compared.Durability``), with the ratios
     reference / other: below 1 the checkout is faster or cheaper."""
     head = (f"{'clients':>7} {'controller':<28} {'calls':>6} {'p50':>7} {'p99':>7} "
             f"{'CPU/inv':>8}   {'p50 ratio':>9} {'CPU ratio':>9}")

@@ -71,18 +71,27 @@ import statistics
 import sys
 import tempfile
 import textwrap
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import _floor as floors  # bench/ is on sys.path (see _report.py)
 import _hooks as hooks
 import _versions as versions
-import aiohttp
-from _cpu import cpu_seconds
-from _paired import Chunk, chunked, cost
-from _report import pct, progress, save
+from _compared import (
+    AIM,
+    UNOBSERVED,
+    Durability,
+    Level,
+    cpu_ms,
+    durability_table,
+    observe_table,
+    pair_names,
+    plot,
+    spread_table,
+    table,
+)
+from _drive import Side, authorization, charged, drive, driven
+from _paired import chunked
+from _report import pct, progress
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Controller
 from edgewhisk_runtime.local import LocalRuntime
@@ -93,104 +102,9 @@ ACTION = {"exec": {"kind": "python:3", "code": NOOP},
           "limits": {"memory": 128, "concurrency": 1, "timeout": 60_000}}
 WARMUP_PER_CLIENT = 50
 CHUNKS = 40  # every side runs once in each of this many chunks per level (--chunks)
-AIM = 5.0  # issue 17: metrics and explanations under 5 % of the controller's CPU per invoke
 RUN_BODY = {"value": {}, "activation_id": "bench", "namespace": "guest",
             "action_name": "/guest/noop"}
 PAGE = 200  # activations listed per request when the records are read back
-
-
-@dataclass
-class Level:
-    """One concurrency level: latencies (ms) through the API and directly, and the records."""
-
-    clients: int
-    api: list[float] = field(default_factory=list)
-    api_s: float = 0.0  # wall time of the measured API calls
-    direct: list[float] = field(default_factory=list)
-    direct_s: float = 0.0
-    ids: list[str] = field(default_factory=list)
-    from_records: list[float] = field(default_factory=list)  # API latency - record duration
-    cpu_ms: float = float("nan")  # the controller's CPU time per API invoke (all its threads)
-
-
-@dataclass
-class Side:
-    """One side of the comparison: client i posts ``body`` to ``urls[i]``; samples grow."""
-
-    urls: list[str]
-    body: dict[str, Any]
-    headers: dict[str, str]  # the Authorization header, built once
-    latencies: list[float] = field(default_factory=list)
-    ids: list[str] = field(default_factory=list)
-    wall_s: float = 0.0
-    pid: int | None = None  # the controller whose CPU time this side's calls are charged
-    status: int = 200  # the answer each call must get
-    settle: bool = False  # charge the activations still running after the calls (202s)
-    cpu_s: float = 0.0
-    chunks: list[Chunk] = field(default_factory=list)  # CPU and invokes of each drive
-
-    def reset(self) -> None:
-        """Forget the samples so far (the warm-up's)."""
-        self.latencies, self.ids, self.wall_s, self.cpu_s = [], [], 0.0, 0.0
-        self.chunks = []
-
-
-async def drive(side: Side, calls: int) -> None:
-    """``calls`` posts by ``len(side.urls)`` concurrent clients (one kept-alive connection
-    each); their latencies (ms), ``X-OW-Activation-Id`` headers and wall time are added."""
-    latencies: list[float] = []
-    ids: list[str] = []
-    remaining = calls
-
-    async def client(url: str) -> None:
-        nonlocal remaining
-        connector = aiohttp.TCPConnector(limit=1)
-        async with aiohttp.ClientSession(connector=connector, headers=side.headers) as session:
-            while remaining > 0:
-                remaining -= 1
-                start = time.perf_counter()
-                async with session.post(url, json=side.body) as response:
-                    await response.read()
-                    if response.status != side.status:
-                        raise RuntimeError(f"{url}: HTTP {response.status}: "
-                                           f"{await response.text()}")
-                latencies.append((time.perf_counter() - start) * 1000)
-                if "X-OW-Activation-Id" in response.headers:
-                    ids.append(response.headers["X-OW-Activation-Id"])
-
-    started = time.perf_counter()
-    cpu = cpu_seconds(side.pid) if side.pid else 0.0
-    await asyncio.gather(*(client(url) for url in side.urls))
-    side.wall_s += time.perf_counter() - started
-    if side.pid:
-        if side.settle:
-            await settled(side.pid)
-        cpu = cpu_seconds(side.pid) - cpu
-        side.cpu_s += cpu
-        side.chunks.append(Chunk(cpu, len(latencies)))
-    side.latencies += latencies
-    side.ids += ids
-
-
-async def settled(pid: int, quiet_s: float = 0.05, timeout_s: float = 30.0) -> None:
-    """Until process ``pid`` stops using CPU (the activations a burst of 202s left running
-    have finished), so that their cost is charged to the burst."""
-    deadline = time.monotonic() + timeout_s
-    before = cpu_seconds(pid)
-    while time.monotonic() < deadline:
-        await asyncio.sleep(quiet_s)
-        now = cpu_seconds(pid)
-        if now - before < quiet_s / 10:
-            return
-        before = now
-
-
-@dataclass
-class Durability:
-    """One level's comparison: durable acknowledgements against records behind answers."""
-
-    clients: int
-    sides: dict[str, Side] = field(default_factory=dict)  # "durable blocking", ...
 
 
 def bench(controller: Controller, behind: Controller, plain: Controller, levels: list[Level],
@@ -204,7 +118,7 @@ def bench(controller: Controller, behind: Controller, plain: Controller, levels:
 
     The timed invokes go through aiohttp as the direct /run calls do (the same client code on
     both sides of the ratio); their URL and key are the REST client's."""
-    auth = _authorization(controller)
+    auth = authorization(controller)
     compared = []
     with controller.client() as rest, behind.client() as other, plain.client() as unobserved:
         for client in (rest, other, unobserved):
@@ -253,7 +167,7 @@ def bench(controller: Controller, behind: Controller, plain: Controller, levels:
                 # every other chunk in reverse (ABBA): on this machine the side that goes
                 # first in a chunk pays ~5 % more CPU per invoke, whichever it is; each
                 # pair of the tables ran next to each other in every chunk (_paired.py)
-                chunked({name: functools.partial(_driven, side) for name, side
+                chunked({name: functools.partial(driven, side) for name, side
                          in named.items()}, calls, max(level.clients, calls // chunks),
                         functools.partial(progress, f"{n_} client(s), API and direct",
                                           total=calls))
@@ -268,16 +182,10 @@ def bench(controller: Controller, behind: Controller, plain: Controller, levels:
     return compared
 
 
-def _authorization(controller: Controller) -> dict[str, str]:
-    """The Authorization header of ``controller``'s key, built once per side."""
-    user, _, key = controller.auth.partition(":")
-    return {"Authorization": aiohttp.encode_basic_auth(user, key)}
-
-
 def floor(controller: Controller, calls: int, chunks: int, folder: Path) -> floors.Floor:
     """The floor's parts (``_floor.py``) and ``controller``'s blocking invokes of the no-op,
     ``calls`` each, in alternating chunks; the durable write's row is one of its records."""
-    auth = _authorization(controller)
+    auth = authorization(controller)
     with controller.client() as rest:
         newest = rest.activations.list(limit=1)[0]["activationId"]
         record = json.dumps(rest.activations.get(newest))
@@ -289,105 +197,11 @@ def floor(controller: Controller, calls: int, chunks: int, folder: Path) -> floo
         bare, api = Side([url], {}, auth, pid=pid), Side([invoke], {}, auth, pid=controller.pid)
         for side in (bare, api):
             asyncio.run(drive(side, WARMUP_PER_CLIENT))
-        parts = {floors.CLIENT: lambda n: _charged(bare, n),
+        parts = {floors.CLIENT: lambda n: charged(bare, n),
                  floors.PROXY: floors.proxy_exchange(runtime.url, RUN_BODY),
                  floors.WRITE: write}
         print("the floor: its parts and the controller, alternating", file=sys.stderr)
-        return floors.measure(parts, lambda n: _charged(api, n), calls, chunks)
-
-
-def _driven(side: Side, n: int) -> None:
-    """``n`` calls of ``side`` (its samples grow)."""
-    asyncio.run(drive(side, n))
-
-
-def _charged(side: Side, n: int) -> float:
-    """``n`` calls of ``side``: the CPU seconds they cost its process."""
-    before = side.cpu_s
-    asyncio.run(drive(side, n))
-    return side.cpu_s - before
-
-
-UNOBSERVED = "unobserved blocking"
-"""Blocking invokes on a controller started with ``--no-metrics --no-explain``."""
-
-
-def observe_table(compared: list[Durability], pairs: int = 1) -> str:
-    """Metrics and placement explanations on against off, per level, pooled over ``pairs``
-    pairs of controllers (the main controller and the unobserved one, then ``--pairs``
-    more): p50 and CPU ms per blocking invoke, the CPU cost in percent with its 95 % interval
-    over the paired chunks (``_paired.py``), whether the aim is met, and each pair's cost."""
-    rows = [f"{'clients':>7} {'p50 on':>7} {'p50 off':>7} {'CPU/inv on':>10} "
-            f"{'CPU/inv off':>11} {'chunks':>6}   {'CPU cost [95 % interval]':<26} "
-            f"{f'aim < {AIM:.0f} %':<9}  each pair"]
-    for level in compared:
-        on, off = _pooled(level, _pair_names(pairs, True)), _pooled(level, _pair_names(pairs))
-        paid = cost(on.chunks, off.chunks)
-        each = ", ".join(f"{cost(level.sides[a].chunks, level.sides[b].chunks).percent:+.1f}"
-                         for a, b in zip(_pair_names(pairs, True), _pair_names(pairs),
-                                         strict=True))
-        rows.append(f"{level.clients:>7} {pct(on.latencies, 50):>7.2f} "
-                    f"{pct(off.latencies, 50):>7.2f} {_cpu_ms(on):>10.3f} {_cpu_ms(off):>11.3f} "
-                    f"{paid.chunks:>6}   {paid.interval():<26} {paid.verdict(AIM):<9}  {each}")
-    return "\n".join(rows)
-
-
-SAME_TREE = "this checkout, a 2nd process"
-
-
-def spread_table(compared: list[Durability], others: list[str], pairs: int) -> str:
-    """This checkout's CPU per blocking invoke against each of ``others`` in percent, with
-    the 95 % interval of their paired chunks, and, with two pairs or more, against itself in
-    a second process (the second observed controller): two processes of one tree differ by a
-    few percent (docs/hotpath.md, sixth round), so a difference no larger than that row's is
-    not resolved by a run with one process per side."""
-    names = [*others, *([SAME_TREE] if pairs >= 2 else [])]
-    rows = [f"{'clients':>7} {'against':<28} {'chunks':>6}   CPU cost [95 % interval]"]
-    for level in compared:
-        ours = level.sides["durable blocking"].chunks
-        for name in names:
-            side = _pair_names(2, True)[-1] if name == SAME_TREE else name
-            paid = cost(ours, level.sides[side].chunks)
-            rows.append(f"{level.clients:>7} {name:<28} {paid.chunks:>6}   {paid.interval()}")
-    return "\n".join(rows)
-
-
-def _pair_names(pairs: int, observed: bool = False) -> list[str]:
-    """The sides of one half of the on/off pairs: the observed ones, or the unobserved."""
-    return (["durable blocking"] if observed else [UNOBSERVED]) + [
-        f"{'observed' if observed else 'unobserved'} blocking {i}" for i in range(2, pairs + 1)]
-
-
-def _pooled(level: Durability, names: list[str]) -> Side:
-    """The sides ``names`` of ``level`` as one (their latencies, chunks and CPU together)."""
-    sides = [level.sides[name] for name in names]
-    return Side([], {}, {}, latencies=[x for side in sides for x in side.latencies],
-                cpu_s=sum(side.cpu_s for side in sides),
-                chunks=[chunk for side in sides for chunk in side.chunks])
-
-
-def _cpu_ms(side: Side) -> float:
-    """The controller's CPU ms per invoke of ``side``."""
-    return side.cpu_s * 1000 / max(1, len(side.latencies))
-
-
-def durability_table(compared: list[Durability]) -> str:
-    """p50/p99 and controller CPU per invoke of each mode, the p50 ratio durable / behind and
-    the durable mode's extra CPU per invoke with its 95 % interval over the paired chunks."""
-    head = (f"{'clients':>7} {'invoke':<13} {'mode':<8} {'calls':>6} {'p50':>7} {'p99':>7} "
-            f"{'CPU/inv':>8}   {'p50 ratio':>9}   CPU cost [95 % interval]")
-    lines = [head, "-" * len(head)]
-    for level in compared:
-        for invoke in ("blocking", "non-blocking"):
-            durable, behind = level.sides[f"durable {invoke}"], level.sides[f"behind {invoke}"]
-            for mode, side in (("durable", durable), ("behind", behind)):
-                ratios = "" if mode == "behind" else (
-                    f"   {pct(durable.latencies, 50) / pct(behind.latencies, 50):>9.2f}"
-                    f"   {cost(durable.chunks, behind.chunks).interval()}")
-                lines.append(f"{level.clients:>7} {invoke:<13} {mode:<8} "
-                             f"{len(side.latencies):>6} {pct(side.latencies, 50):>7.2f} "
-                             f"{pct(side.latencies, 99):>7.2f} {_cpu_ms(side):>8.3f}{ratios}")
-    return "\n".join(lines)
+        return floors.measure(parts, lambda n: charged(api, n), calls, chunks)
 
 
 def _durations(rest: Client, count: int) -> dict[str, int]:
@@ -397,72 +211,6 @@ def _durations(rest: Client, count: int) -> dict[str, int]:
         page = rest.activations.list(limit=PAGE, skip=skip)
         found.update({doc["activationId"]: doc["duration"] for doc in page})
     return found
-
-
-def table(levels: list[Level]) -> str:
-    head = (f"{'clients':>7} {'calls':>6} {'API/s':>8} {'API p50':>8} {'API p99':>8} "
-            f"{'/run/s':>8} {'/run p50':>8} {'/run p99':>8} {'ovh p50':>8} {'ovh p99':>8} "
-            f"{'rec p50':>8} {'ratio':>6} {'CPU/inv':>8}")
-    lines = [head, "-" * len(head)]
-    for lv in levels:
-        lines.append(
-            f"{lv.clients:>7} {len(lv.api):>6} {len(lv.api) / lv.api_s:>8.0f} "
-            f"{pct(lv.api, 50):>8.2f} {pct(lv.api, 99):>8.2f} "
-            f"{len(lv.direct) / lv.direct_s:>8.0f} {pct(lv.direct, 50):>8.2f} "
-            f"{pct(lv.direct, 99):>8.2f} {pct(lv.api, 50) - pct(lv.direct, 50):>8.2f} "
-            f"{pct(lv.api, 99) - pct(lv.direct, 99):>8.2f} "
-            f"{pct(lv.from_records, 50) if lv.from_records else float('nan'):>8.2f} "
-            f"{pct(lv.api, 50) / pct(lv.direct, 50):>6.1f} {lv.cpu_ms:>8.2f}")
-    return "\n".join(lines)
-
-
-def plot(levels: list[Level], compared: list[Durability], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (cdf_ax, bar_ax, ack_ax) = plt.subplots(1, 3, figsize=(17, 4.5))
-    for lv, color in zip(levels, ("tab:blue", "tab:orange", "tab:green", "tab:red"),
-                         strict=False):
-        for samples, style, label in ((lv.api, "-", "API"), (lv.direct, "--", "direct /run")):
-            ordered = sorted(samples)
-            cdf_ax.plot(ordered, [i / len(ordered) for i in range(len(ordered))], style,
-                        color=color, label=f"{label}, {lv.clients} client(s)")
-    cdf_ax.set_xscale("log")
-    cdf_ax.set_xlabel("latency (ms, log scale)")
-    cdf_ax.set_ylabel("fraction of calls")
-    cdf_ax.set_title("warm no-op: blocking invoke vs direct /run")
-    cdf_ax.legend(fontsize=7)
-    cdf_ax.grid(True, alpha=0.3)
-    xs = range(len(levels))
-    bar_ax.bar([x - 0.2 for x in xs], [pct(lv.api, 50) - pct(lv.direct, 50) for lv in levels],
-               0.4, label="p50 (API - direct)")
-    bar_ax.bar([x + 0.2 for x in xs],
-               [pct(lv.from_records, 50) if lv.from_records else 0 for lv in levels], 0.4,
-               label="p50 (API - record duration)")
-    bar_ax.axhline(2.0, color="black", linestyle="--", label="aim: 2 ms")
-    bar_ax.set_xticks(list(xs), [f"{lv.clients} client(s)" for lv in levels])
-    bar_ax.set_ylabel("controller overhead (ms)")
-    bar_ax.set_title("the controller's own overhead")
-    bar_ax.legend(fontsize=8)
-    _plot_durability(ack_ax, compared)
-    fig.tight_layout()
-    save(fig, path)
-
-
-def _plot_durability(ax: Any, compared: list[Durability]) -> None:
-    """p50 of each invoke and mode per level: what the guarantee costs where it shows."""
-    xs = range(len(compared))
-    bars = [("durable blocking", -0.3), ("behind blocking", -0.1),
-            ("durable non-blocking", 0.1), ("behind non-blocking", 0.3)]
-    for name, offset in bars:
-        ax.bar([x + offset for x in xs], [pct(level.sides[name].latencies, 50)
-                                          for level in compared], 0.2, label=name)
-    ax.set_xticks(list(xs), [f"{level.clients} client(s)" for level in compared])
-    ax.set_ylabel("p50 to the answer (ms)")
-    ax.set_title("durable acknowledgements vs records behind answers")
-    ax.legend(fontsize=8)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -527,7 +275,7 @@ def _pairs(stack: contextlib.ExitStack, data: Path, pairs: int) -> dict[str, Con
     started: dict[str, Controller] = {}
     for i in range(2, pairs + 1):
         for observed, options in ((True, ()), (False, ("--no-metrics", "--no-explain"))):
-            name = _pair_names(i, observed)[-1]
+            name = pair_names(i, observed)[-1]
             folder = f"{'observed' if observed else 'plain'}{i}"
             started[name] = stack.enter_context(Controller(
                 data / folder, *options, *UNLIMITED, log=data / f"{folder}.log"))
@@ -581,7 +329,7 @@ def _print(levels: list[Level], compared: list[Durability], load: tuple[float, f
           f"when the interval's upper end is under {AIM:.0f} %, missed when its lower end is "
           "above, not shown when it straddles the aim. The interval covers this run's chunks, "
           "not the spread between runs on a machine whose load moves (docs/hotpath.md)")
-    cpu_off = min(_cpu_ms(level.sides[UNOBSERVED]) for level in compared)
+    cpu_off = min(cpu_ms(level.sides[UNOBSERVED]) for level in compared)
     _note(f"\nthe same hooks timed in this process (thread CPU, on and off alternating), "
           f"against the unobserved controller's lowest CPU/inv above ({cpu_off:.3f} ms):")
     print(hooks.table(cpu_off))

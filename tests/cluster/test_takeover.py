@@ -15,6 +15,7 @@ import redis as redis_py
 from edgewhisk_client import Client, ClientError
 from edgewhisk_controller.cluster import keys
 from edgewhisk_devkit import UNLIMITED, Agent, Cluster, Redis
+from edgewhisk_runtime.records import ActivationRecord
 
 from .conftest import agent, holder, wait_for_peer
 
@@ -24,6 +25,7 @@ CODE = ("import os, time\n"
         "    with open(args['ran'], 'a') as ran:\n"
         "        ran.write(os.environ['__OW_ACTIVATION_ID'] + '\\n')\n"
         "    return {'done': True}\n")
+RECORD_FIELDS = ActivationRecord.__required_keys__ | ActivationRecord.__optional_keys__
 LOAD_S = 2.0  # of load before the kill, and as long after it
 SLEEP_S = 1.0
 
@@ -194,9 +196,11 @@ def test_a_holder_dying_before_it_answers_a_dead_controller_leaves_the_result_to
 
 
 def _recorded_once(record: dict[str, Any], ran: list[str], started: str) -> None:
-    """``started`` is recorded with the device's result and ran once."""
+    """``started`` is recorded with the device's result and ran once, in OpenWhisk's shape
+    (the taker's ``owner`` and ``incarnation`` stay on the accepted document)."""
     assert record["response"]["success"] is True, record
     assert record["response"]["result"] == {"done": True}
+    assert set(record) <= RECORD_FIELDS, set(record) - RECORD_FIELDS
     assert ran == [started]
 
 
