@@ -16,7 +16,7 @@ from typing import Any
 
 from _drive import Side  # bench/ is on sys.path (see _report.py)
 from _paired import cost
-from _report import pct, save
+from _report import cdf, cdf_axes, pct, save
 
 AIM = 5.0  # issue 17: metrics and explanations under 5 % of the controller's CPU per invoke
 
@@ -152,15 +152,10 @@ def plot(levels: list[Level], compared: list[Durability], path: Path) -> None:
     for lv, color in zip(levels, ("tab:blue", "tab:orange", "tab:green", "tab:red"),
                          strict=False):
         for samples, style, label in ((lv.api, "-", "API"), (lv.direct, "--", "direct /run")):
-            ordered = sorted(samples)
-            cdf_ax.plot(ordered, [i / len(ordered) for i in range(len(ordered))], style,
-                        color=color, label=f"{label}, {lv.clients} client(s)")
-    cdf_ax.set_xscale("log")
-    cdf_ax.set_xlabel("latency (ms, log scale)")
-    cdf_ax.set_ylabel("fraction of calls")
-    cdf_ax.set_title("warm no-op: blocking invoke vs direct /run")
-    cdf_ax.legend(fontsize=7)
-    cdf_ax.grid(True, alpha=0.3)
+            cdf(cdf_ax, samples, linestyle=style, color=color,
+                label=f"{label}, {lv.clients} client(s)")
+    cdf_axes(cdf_ax, "latency (ms, log scale)", "warm no-op: blocking invoke vs direct /run",
+             legend_size=7)
     xs = range(len(levels))
     bar_ax.bar([x - 0.2 for x in xs], [pct(lv.api, 50) - pct(lv.direct, 50) for lv in levels],
                0.4, label="p50 (API - direct)")

@@ -50,6 +50,26 @@ def failed(name: str, exc: BaseException, folder: Path, logs: Sequence[str]) -> 
     return 1
 
 
+def cdf(ax: Any, samples: Sequence[float], **style: Any) -> None:
+    """Plot ``samples`` as their empirical distribution: the fraction of calls at or under each
+    value, the curve every latency plot of the benchmarks draws."""
+    ordered = sorted(samples)
+    ax.plot(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], **style)
+
+
+def cdf_axes(ax: Any, xlabel: str, title: str, *, ylabel: bool = True,
+             legend_size: float | None = None) -> None:
+    """Lay out an axis of ``cdf`` curves as every benchmark does (latency on a log scale, the
+    fraction of calls, a legend and a light grid), so the plots read alike."""
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel("fraction of calls")
+    ax.set_title(title)
+    ax.legend(fontsize=legend_size)
+    ax.grid(True, alpha=0.3)
+
+
 def save(fig: Any, path: Path) -> None:
     """Write a matplotlib figure to ``path`` (its folder made) and free it."""
     import matplotlib.pyplot as plt  # only benchmarks that plot pay for the import

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from _cpu import cpu_seconds  # bench/ is on sys.path (see _report.py)
-from _report import pct, progress, save
+from _report import cdf, cdf_axes, pct, progress, save
 from edgewhisk_devkit import descendants
 from edgewhisk_runtime.artifacts.instrument import Observer, reference_of
 from edgewhisk_runtime.artifacts.monitor import Summary, Window
@@ -196,14 +196,9 @@ def plot(results: dict[int, dict[str, list[float]]], path: Path) -> None:
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
     for ax, (batch, samples) in zip(axes[0], results.items(), strict=True):
         for label in ("plain", "gated", "forward"):
-            ordered = sorted(samples[label])
-            ax.plot(ordered, [i / len(ordered) for i in range(len(ordered))], label=label)
-        ax.set_xscale("log")
-        ax.set_xlabel("ms (log scale)")
-        ax.set_title(f"{batch} reading(s) per /run")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
-    axes[0][0].set_ylabel("fraction of calls")
+            cdf(ax, samples[label], label=label)
+        cdf_axes(ax, "ms (log scale)", f"{batch} reading(s) per /run",
+                 ylabel=ax is axes[0][0], legend_size=8)
     fig.tight_layout()
     save(fig, path)
 

@@ -37,7 +37,8 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before MXNet loads: one core for inference
 os.environ.setdefault("MXNET_CPU_WORKER_NTHREADS", "1")
 
-from _report import failed, pct, progress, report, save  # noqa: E402  bench/ is on sys.path (see _report.py)
+# bench/ is on sys.path (see _report.py)
+from _report import cdf, cdf_axes, failed, pct, progress, report, save  # noqa: E402
 from edgewhisk_cli.action import python_action  # noqa: E402
 from edgewhisk_client import LocalClient  # noqa: E402
 from edgewhisk_devkit import UNLIMITED, Agent, Controller  # noqa: E402
@@ -199,14 +200,9 @@ def plot(r: dict[str, Any], path: Path) -> None:
 
     fig, (rtt_ax, sync_ax, vision_ax) = plt.subplots(1, 3, figsize=(14, 4.5))
     for label in ("local API", "tunnel"):
-        ordered = sorted(r["samples"][label])
-        rtt_ax.plot(ordered, [i / len(ordered) for i in range(len(ordered))], label=label)
-    rtt_ax.set_xscale("log")
-    rtt_ax.set_xlabel("blocking invoke round trip (ms, log scale)")
-    rtt_ax.set_ylabel("fraction of calls")
-    rtt_ax.set_title("no-op on the device: local API vs tunnel")
-    rtt_ax.legend()
-    rtt_ax.grid(True, alpha=0.3)
+        cdf(rtt_ax, r["samples"][label], label=label)
+    cdf_axes(rtt_ax, "blocking invoke round trip (ms, log scale)",
+             "no-op on the device: local API vs tunnel")
     sync_ax.bar([f"{r['records']} records"], [r["sync_s"]], color="tab:green")
     sync_ax.set_ylabel("seconds from the controller's start")
     sync_ax.set_title("sync of records made offline")

@@ -39,7 +39,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from _report import pct, progress, save  # bench/ is on sys.path (see _report.py)
+from _report import cdf, cdf_axes, pct, progress, save  # bench/ is on sys.path (see _report.py)
 from edgewhisk_runtime.containers import ActionSpec, ContainerPool, ProcessBackend
 from edgewhisk_runtime.local import LocalRuntime
 from edgewhisk_runtime.process import ActionProcess, child_environment
@@ -240,14 +240,8 @@ def plot(rows: dict[str, list[float]], cold: list[float], path: Path) -> None:
 
     fig, (warm_ax, cold_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
     for label, samples in rows.items():
-        ordered = sorted(samples)
-        warm_ax.plot(ordered, [i / len(ordered) for i in range(len(ordered))], label=label)
-    warm_ax.set_xscale("log")
-    warm_ax.set_xlabel("round trip (ms, log scale)")
-    warm_ax.set_ylabel("fraction of calls")
-    warm_ax.set_title("warm no-op activation")
-    warm_ax.legend(fontsize=8)
-    warm_ax.grid(True, alpha=0.3)
+        cdf(warm_ax, samples, label=label)
+    cdf_axes(warm_ax, "round trip (ms, log scale)", "warm no-op activation", legend_size=8)
     cold_ax.bar(range(len(cold)), cold, color="tab:orange")
     cold_ax.axhline(statistics.median(cold), color="black", linestyle="--",
                     label=f"p50 {statistics.median(cold):.0f} ms")

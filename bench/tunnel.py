@@ -50,7 +50,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from _report import failed, pct, progress, report, save  # bench/ is on sys.path (see _report.py)
+
+# bench/ is on sys.path (see _report.py)
+from _report import cdf, cdf_axes, failed, pct, progress, report, save
 from _tunnel_code import V1, V2, ab_rows, padded, protocol_ab
 from _tunnel_cpu import HARNESS, saturation, saturation_rows
 from _tunnel_rtt import Side, cpu_seconds, hogs, interleaved, ratios
@@ -559,16 +561,10 @@ def plot(r: dict[str, Any], path: Path) -> None:
     fig, (rtt_ax, tput_ax, cpu_ax) = plt.subplots(1, 3, figsize=(14, 4.5))
     for phase, sides in r["samples"].items():
         for label, samples in sides.items():
-            ordered = sorted(samples)
-            rtt_ax.plot(ordered, [i / len(ordered) for i in range(len(ordered))],
-                        label=f"{label} invoker, {phase}",
-                        linestyle="-" if phase == "quiet" else "--")
-    rtt_ax.set_xscale("log")
-    rtt_ax.set_xlabel("warm round trip through the API (ms, log scale)")
-    rtt_ax.set_ylabel("fraction of calls")
-    rtt_ax.set_title("no-op activation: local vs tunnel, quiet and loaded")
-    rtt_ax.legend()
-    rtt_ax.grid(True, alpha=0.3)
+            cdf(rtt_ax, samples, label=f"{label} invoker, {phase}",
+                linestyle="-" if phase == "quiet" else "--")
+    cdf_axes(rtt_ax, "warm round trip through the API (ms, log scale)",
+             "no-op activation: local vs tunnel, quiet and loaded")
     tput_ax.bar(["1 tunnel", f"{r['pool_size']} tunnels"],
                 [r["per_s_one_tunnel"], r["per_s_pool"]], color=["tab:blue", "tab:green"])
     tput_ax.set_ylabel("activations / s")
