@@ -12,6 +12,7 @@ commandstats``, which counts the commands a Lua script runs) say which commands 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis as redis_py
@@ -102,8 +103,7 @@ def test_a_taker_dying_right_after_its_claim_passes_on_what_the_dead_had_taken(
     inheritance follows each inherited controller's set."""
     asked: list[tuple[str, str, str | None]] = []
 
-    async def scenario() -> None:
-        client = aioredis.from_url(redis.uri, decode_responses=True)
+    async def scenario(client: aioredis.Redis) -> None:
 
         def taker(me: str, dies: bool = False) -> Takeover:
             async def recover(dead: str, upto: int | None, via: str | None) -> str:
@@ -146,14 +146,8 @@ def test_a_taker_dying_right_after_its_claim_passes_on_what_the_dead_had_taken(
         finally:
             for takeover in (d, t1, t2):
                 await takeover.close()
-            await client.aclose()
 
-    with redis_py.Redis.from_url(redis.uri, decode_responses=True) as shared:
-        shared.flushall()
-        try:
-            asyncio.run(scenario())
-        finally:
-            shared.flushall()
+    _on_an_empty_redis(redis, scenario)
 
 
 def test_a_claim_whose_answer_was_lost_is_taken_again_by_its_holder(redis: Redis) -> None:
@@ -162,8 +156,7 @@ def test_a_claim_whose_answer_was_lost_is_taken_again_by_its_holder(redis: Redis
     still sees it held."""
     asked: list[str] = []
 
-    async def scenario() -> None:
-        client = aioredis.from_url(redis.uri, decode_responses=True)
+    async def scenario(client: aioredis.Redis) -> None:
 
         async def recover(dead: str, upto: int | None, via: str | None) -> str:
             asked.append(dead)
@@ -181,11 +174,23 @@ def test_a_claim_whose_answer_was_lost_is_taken_again_by_its_holder(redis: Redis
         finally:
             for takeover in (again, other):
                 await takeover.close()
+
+    _on_an_empty_redis(redis, scenario)
+
+
+def _on_an_empty_redis(redis: Redis,
+                       scenario: Callable[[aioredis.Redis], Awaitable[None]]) -> None:
+    """Run ``scenario`` with a client of this module's Redis, emptied before and after."""
+    async def run() -> None:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+        try:
+            await scenario(client)
+        finally:
             await client.aclose()
 
     with redis_py.Redis.from_url(redis.uri, decode_responses=True) as shared:
         shared.flushall()
         try:
-            asyncio.run(scenario())
+            asyncio.run(run())
         finally:
             shared.flushall()

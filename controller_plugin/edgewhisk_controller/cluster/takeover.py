@@ -26,9 +26,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..background import Tasks
 from . import keys
 from .claims import Claims
-from .tasks import RETRY_S, Tasks
+from .tasks import RETRY_S
 
 log = logging.getLogger(__name__)
 
