@@ -47,7 +47,7 @@ PACKAGES: dict[str, frozenset[str]] = {
 # another (the artifact planner reads what preprocess compiled; keys reads config; ...).
 CONTROLLER = "edgewhisk_controller"
 CONTROLLER_LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
-    {"exceptions", "eventloop"},
+    {"exceptions", "eventloop", "background"},
     {"schema", "stores", "blobs", "placement"},
     {"auth", "preprocess"},
     {"artifacts", "catalog"},

@@ -12,13 +12,14 @@ commandstats``, which counts the commands a Lua script runs) say which commands 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis as redis_py
 import redis.asyncio as aioredis
 from edgewhisk_controller.cluster import keys
 from edgewhisk_controller.cluster.claims import Claims
-from edgewhisk_controller.cluster.takeover import CLAIM_TTL_S, Takeover
+from edgewhisk_controller.cluster.takeover import CLAIM_TTL_S, TAKE, Takeover
 from edgewhisk_devkit import Redis
 
 UNRELATED = 5_000
@@ -92,3 +93,104 @@ def test_a_dead_takers_takeovers_are_inherited_from_its_set_without_a_scan(
             shared.flushall()
     assert "scan" not in ran and "keys" not in ran, ran
     assert ran["smembers"] >= 1, ran  # t0's set was read (and the sets of claims)
+
+
+def test_a_taker_dying_right_after_its_claim_passes_on_what_the_dead_had_taken(
+        redis: Redis) -> None:
+    """t1 claims d (which had taken x over) and dies before recovering anything; t2 takes t1
+    over and finishes t1, d and x, and x's claim names t2. Also from a state where d's own
+    set was never moved to t1's (as the claim and the inheritance once were two calls): the
+    inheritance follows each inherited controller's set."""
+    asked: list[tuple[str, str, str | None]] = []
+
+    async def scenario(client: aioredis.Redis) -> None:
+
+        def taker(me: str, dies: bool = False) -> Takeover:
+            async def recover(dead: str, upto: int | None, via: str | None) -> str:
+                if dies:
+                    raise RuntimeError(f"{me} died")
+                asked.append((me, dead, via))
+                return "done"
+            return Takeover(me, client, recover)
+
+        d, t1, t2 = taker("d"), taker("t1", dies=True), taker("t2")
+        try:
+            assert await d.take_over("x")
+            asked.clear()
+            try:
+                await t1.take_over("d")
+            except RuntimeError:
+                pass  # t1 died right after its claim, before any recovery
+            assert await client.get(keys.takeover("x")) == "t1"  # inherited with the claim
+            assert await t2.take_over("t1")
+            assert sorted(asked) == [("t2", "d", "t1"), ("t2", "t1", None), ("t2", "x", "t1")]
+            for dead in ("x", "d", "t1"):
+                assert await client.get(keys.takeover(dead)) == "t2"
+
+            # the older state: t1's claim of d in t1's set, d's takeover of x still in d's
+            await client.flushall()
+            await client.set(keys.takeover("x"), "d", ex=CLAIM_TTL_S)
+            await client.sadd(keys.taken("d"), "x")
+            await client.set(keys.takeover("d"), "t1", ex=CLAIM_TTL_S)
+            await client.sadd(keys.taken("t1"), "d")
+            asked.clear()
+            t3 = taker("t3")
+            try:
+                assert await t3.take_over("t1")
+            finally:
+                await t3.close()
+            assert sorted(asked) == [("t3", "d", "t1"), ("t3", "t1", None), ("t3", "x", "d")]
+            assert await client.get(keys.takeover("x")) == "t3"
+            assert await client.smembers(keys.taken("t3")) == {"t1", "d", "x"}
+            assert await client.exists(keys.taken("d"), keys.taken("t1")) == 0
+        finally:
+            for takeover in (d, t1, t2):
+                await takeover.close()
+
+    _on_an_empty_redis(redis, scenario)
+
+
+def test_a_claim_whose_answer_was_lost_is_taken_again_by_its_holder(redis: Redis) -> None:
+    """The claim's script ran but its answer never came back (Redis away on the way): the
+    same controller, trying again, takes its own claim and finishes the work; any other
+    still sees it held."""
+    asked: list[str] = []
+
+    async def scenario(client: aioredis.Redis) -> None:
+
+        async def recover(dead: str, upto: int | None, via: str | None) -> str:
+            asked.append(dead)
+            return "done"
+
+        again, other = (Takeover(me, client, recover) for me in ("t", "u"))
+        try:
+            await client.register_script(TAKE)(  # t's claim ran; its answer was lost
+                keys=[keys.takeover("d"), keys.taken("t"), keys.incarnation("d")],
+                args=["t", CLAIM_TTL_S, "d", "", keys.takeover(""), keys.taken(""),
+                      keys.incarnation("")])
+            assert not await other.take_over("d") and other.taken["d"] == "t"
+            assert await again.take_over("d")
+            assert asked == ["d"]
+        finally:
+            for takeover in (again, other):
+                await takeover.close()
+
+    _on_an_empty_redis(redis, scenario)
+
+
+def _on_an_empty_redis(redis: Redis,
+                       scenario: Callable[[aioredis.Redis], Awaitable[None]]) -> None:
+    """Run ``scenario`` with a client of this module's Redis, emptied before and after."""
+    async def run() -> None:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+        try:
+            await scenario(client)
+        finally:
+            await client.aclose()
+
+    with redis_py.Redis.from_url(redis.uri, decode_responses=True) as shared:
+        shared.flushall()
+        try:
+            asyncio.run(run())
+        finally:
+            shared.flushall()

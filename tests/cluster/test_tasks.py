@@ -1,5 +1,6 @@
-"""``cluster/tasks.py``: a part's background tasks are kept until they end, a failure is
-logged under the part's name, and close cancels what still runs and waits for it."""
+"""``background.py``: a part's background tasks are kept until they end, a failure is logged
+under the part's name, and close cancels what still runs and waits for it; ``cluster/tasks.py``'s
+loops."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import logging
 
 import pytest
-from edgewhisk_controller.cluster.tasks import Tasks
+from edgewhisk_controller.background import Tasks
 
 
 def test_tasks_are_kept_until_they_end_failures_logged_and_cancelled_at_close(
@@ -34,7 +35,7 @@ def test_tasks_are_kept_until_they_end_failures_logged_and_cancelled_at_close(
         await tasks.close()
         return done.result(), running.cancelled(), ended
 
-    with caplog.at_level(logging.WARNING, logger="edgewhisk_controller.cluster.tasks"):
+    with caplog.at_level(logging.WARNING, logger="edgewhisk_controller.background"):
         result, cancelled, ended = asyncio.run(scenario())
     assert (result, cancelled, ended) == (7, True, ["forever"])
     assert [r.getMessage() for r in caplog.records] == ["cluster test: RuntimeError('it broke')"]

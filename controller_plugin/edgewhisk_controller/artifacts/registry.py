@@ -40,6 +40,7 @@ from typing import Any
 
 from edgewhisk import AnnotationError
 
+from ..background import Tasks
 from ..blobs import BlobStat, BlobStore, BlobTooLarge, DigestMismatch
 from ..schema.entity import now_ms
 from ..stores import Doc, Store, update
@@ -129,7 +130,7 @@ class ArtifactRegistry:
         self._index = selectors.SelectorIndex()
         self._loaded: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
-        self._copying: set[asyncio.Task[None]] = set()  # ``follow``'s updates in flight
+        self._copying = Tasks("artifact copies")  # ``follow``'s updates in flight
         self._holdings: dict[str, frozenset[str]] = {}  # invoker id -> keys it last held
         self._listeners: list[Callable[[Doc], None]] = []
 
@@ -356,9 +357,7 @@ class ArtifactRegistry:
         What an invoker held last is persisted (``artifact_holdings``), so the first report
         after a controller restart also drops the copies it lost meanwhile; reports of one
         invoker are applied in order."""
-        task = asyncio.ensure_future(self._follow(invoker_id, frozenset(now), namespace))
-        self._copying.add(task)
-        task.add_done_callback(self._copying.discard)
+        self._copying.spawn(self._follow(invoker_id, frozenset(now), namespace))
 
     async def _follow(self, invoker_id: str, now: frozenset[str],
                       namespace: str | None) -> None:
@@ -398,8 +397,7 @@ class ArtifactRegistry:
 
     async def settled(self) -> None:
         """Until the copies updates started so far are done (tests, shutdown)."""
-        if self._copying:
-            await asyncio.wait(set(self._copying))
+        await self._copying.settled()
 
     async def close(self) -> None:
         await self.settled()

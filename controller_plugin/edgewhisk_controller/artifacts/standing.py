@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..background import Tasks
 from ..exceptions import ControllerError
 from ..placement.interface import REGISTERED, PlacementEngine
 from ..stores import Doc, Store, Write
@@ -101,7 +102,7 @@ class StandingPreloads:
         self._loaded = False
         self._due: set[str] = set()
         self._busy: set[tuple[str, str]] = set()  # (invoker, version key) being pushed
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks("standing preloads")
         self._burst: asyncio.TimerHandle | None = None  # new versions arrived: soon everyone
         engine.listen(self.changed)
         registry.listen(self.version_added)
@@ -194,9 +195,7 @@ class StandingPreloads:
 
     def _evaluate(self) -> None:
         due, self._due = self._due, set()
-        task = asyncio.get_running_loop().create_task(self._run(due))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._run(due))
 
     async def _run(self, due: Iterable[str]) -> None:
         await self.load()
@@ -211,7 +210,7 @@ class StandingPreloads:
         """Until every evaluation started or due so far is done (tests, the benchmark)."""
         while self._tasks or self._burst is not None or self._due:
             if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+                await self._tasks.settled()
             else:
                 await asyncio.sleep(BURST_S / 4)
 

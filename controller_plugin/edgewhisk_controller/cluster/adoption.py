@@ -37,11 +37,11 @@ from typing import Any, TypeVar
 from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_tunnel import Produce
 
+from ..background import Tasks
 from ..tunnel.exceptions import InvokerLost
 from . import keys
 from .routing import Routing, settled
 from .takeover import CLAIM_TTL_S  # a listing lasts as long as the claim it serves
-from .tasks import Tasks
 
 log = logging.getLogger(__name__)
 

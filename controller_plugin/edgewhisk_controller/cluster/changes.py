@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from .tasks import RETRY_S, cancelled
+from .tasks import cancelled, forever
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +48,13 @@ class Follower:
             self._tasks.append(asyncio.create_task(self._follow(coll, since)))
 
     async def _follow(self, coll: str, since: str) -> None:
+        """Read ``coll``'s feed for the controller's life; the store away is retried from
+        the same sequence (:func:`forever`)."""
         handler = self.handlers[coll]
-        while True:
-            try:
-                docs, since = await self.store.changes(coll, since, wait_s=WAIT_S)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the store away: retry from the same sequence
-                log.warning("changes feed of %s: %s; retrying in %g s", coll, exc, RETRY_S)
-                await asyncio.sleep(RETRY_S)
-                continue
+
+        async def step() -> None:
+            nonlocal since
+            docs, since = await self.store.changes(coll, since, wait_s=WAIT_S)
             for doc in docs:
                 try:
                     done = handler(doc)
@@ -67,6 +64,8 @@ class Follower:
                     log.exception("changes feed of %s: handling %s failed", coll,
                                   doc.get("_id"))
                 self.seen += 1
+
+        await forever(step, f"changes feed of {coll}")
 
     async def close(self) -> None:
         await cancelled(self._tasks)

@@ -77,7 +77,8 @@ return dropped
 """Drop the claims of the dead controller ``ARGV[2]`` on the devices of its set (``KEYS[1]``;
 ``ARGV[1]`` the claims keys' prefix) and the set: how many devices had one. Nothing if it
 started again since incarnation ``ARGV[3]`` (its count ``KEYS[2]`` moved on; '': any): the
-claims are then its new incarnation's, the old ones dropped when it started."""
+claims are then its new incarnation's, the old ones dropped when it started. The claims
+keys are built from ``ARGV``, not declared in ``KEYS``: one Redis server (``keys.py``)."""
 
 
 NO_BOUND = -1

@@ -1,4 +1,11 @@
-"""The Redis keys the controllers of a cluster share: one place names them all."""
+"""The Redis keys the controllers of a cluster share: one place names them all.
+
+One Redis server (or a primary with replicas), not Redis Cluster: two Lua scripts reach keys
+they find on the way rather than declare in ``KEYS`` (the takeover's ``TAKE`` follows the
+``taken`` sets, the claims' ``FORGET`` the ``claimed`` set), which only works where every
+key lives on one server. The keys they would need cannot be known before the script reads
+those sets, and reading them first would lose the one atomic step each script exists for.
+"""
 
 from __future__ import annotations
 

@@ -22,13 +22,13 @@ from typing import Any
 from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_tunnel import ProtocolError, Result, Run, decode, encode
 
+from ..background import Tasks
 from ..invokers.interface import Invoker
 from ..tunnel.exceptions import InvokerLost, TunnelError
 from ..tunnel.twins import run_outcome
 from . import keys
 from .claims import Claims
 from .peer import PeerInvoker
-from .tasks import Tasks
 from .wire import action_spec, outcome_of
 
 log = logging.getLogger(__name__)

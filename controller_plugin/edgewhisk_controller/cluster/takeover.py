@@ -9,7 +9,8 @@ dead controller held makes the controller it registers with take over at once, b
 (``TunnelHub.reclaim``); otherwise the first controller to see the death claims it after
 ``GRACE_S``, leaving that moment to a reconnecting device. A taker may die in turn: each
 claim also goes into the taker's set (``keys.taken``), which the one taking the taker over
-inherits, claims and all, without looking at any other key.
+inherits, claims and all, in the script that claims (each inherited one's set followed in
+turn), reading those sets and no other key.
 
 A takeover is of one incarnation (``keys.incarnation``): a controller that starts again
 under its id counts one more (:meth:`Takeover.join`), and from then on a takeover of the
@@ -25,9 +26,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..background import Tasks
 from . import keys
 from .claims import Claims
-from .tasks import Tasks
+from .tasks import RETRY_S
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +38,48 @@ GRACE_S = 1.5
 CLAIM_TTL_S = 3600
 """How long a claim keeps others away (the dead controller's id may be reused after it)."""
 TAKE = """
-if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then return -1 end
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
+if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then return {-1} end
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return {0} end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
+local found = {1}
+local seen = {[ARGV[1]] = true, [ARGV[3]] = true}
+local takers = {ARGV[3]}
+while #takers > 0 do
+  local taker = table.remove(takers)
+  for _, dead in ipairs(redis.call('SMEMBERS', ARGV[6] .. taker)) do
+    local key = ARGV[5] .. dead
+    if not seen[dead] and redis.call('GET', key) == taker then
+      seen[dead] = true
+      redis.call('SET', key, ARGV[1], 'KEEPTTL')
+      redis.call('SADD', KEYS[2], dead)
+      table.insert(takers, dead)
+      table.insert(found, dead)
+      table.insert(found, taker)
+      table.insert(found, redis.call('GET', ARGV[7] .. dead) or '')
+    end
+  end
+  redis.call('DEL', ARGV[6] .. taker)
+end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
-return 1
+return found
 """
 """Claim incarnation ARGV[4] of the dead controller ARGV[3] for ARGV[1] (KEYS[1]: its
-takeover key) and add it to ARGV[1]'s set of takeovers (KEYS[2]) in one step: a taker that
-dies between the two would leave a claim that no set lists, never inherited. -1: it started
-again since (its incarnation count, KEYS[3], moved on; '' for an entry that named none)."""
+takeover key), add it to ARGV[1]'s set of takeovers (KEYS[2]) and inherit what it had taken
+over, in one step: a taker dying between claiming and inheriting would leave a claim no set
+lists, or a dead taker's takeovers naming it for ``CLAIM_TTL_S``, with no live controller
+finishing their accepted documents (they are never marked taken one by one). The inherited
+are read from the dead controller's set (ARGV[6]: the sets' prefix) and, in turn, from each
+inherited one's set (whatever a taker had not moved yet), never from other keys; each comes
+as (controller, the dead one that had taken it over, its incarnation: ARGV[7] the counters'
+prefix). A member whose claim (ARGV[5]: the takeover keys' prefix) expired or names another
+controller (it started again: ``JOIN`` cleared it) is dropped. Returns {1, ...}; {0}: someone
+else holds the claim; {-1}: it started again since (its incarnation count, KEYS[3], moved
+on; '' for an entry that named none). A claim this controller holds already is taken again
+(a retry after a reply lost on the way); what was inherited then is in its set, not
+returned again. These keys are built from ARGV, not declared in KEYS: the cluster needs one
+Redis server (``keys.py``)."""
 JOIN = """
 local count = redis.call('INCR', KEYS[1])
 local taker = redis.call('GET', KEYS[2])
@@ -60,27 +94,6 @@ return redis.call('HDEL', KEYS[1], ARGV[1])
 """
 """Drop the dead controller ARGV[1]'s entry (KEYS[1]: the members hash) unless it started
 again (incarnation count KEYS[2] no longer ARGV[2]): its new entry is its own."""
-INHERIT = """
-local found = {}
-for _, dead in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local key = ARGV[1] .. dead
-  if redis.call('GET', key) == ARGV[2] then
-    redis.call('SET', key, ARGV[3], 'KEEPTTL')
-    redis.call('SADD', KEYS[2], dead)
-    table.insert(found, dead)
-    table.insert(found, redis.call('GET', ARGV[5] .. dead) or '')
-  end
-end
-redis.call('DEL', KEYS[1])
-if #found > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
-return found
-"""
-"""The controllers a dead taker (ARGV[2]) had taken over, read from its set (KEYS[1]), now
-taken over by ARGV[3] and moved to its set (KEYS[2]) in one step: the work it had not
-finished (accepted documents are never marked taken one by one) would otherwise stay
-accepted, unrecorded, with no live controller finishing it. A member whose claim expired or
-names another controller (it started again: ``JOIN`` cleared it) is dropped; each inherited
-one comes with its incarnation (ARGV[5]: the counters' prefix), not moved on since the claim."""
 
 
 Finish = Callable[[str, int | None, str | None], Awaitable[object]]
@@ -99,7 +112,6 @@ class Takeover:
         self.recover = recover
         self.incarnation = incarnation
         self._take_script = redis.register_script(TAKE)
-        self._inherit_script = redis.register_script(INHERIT)
         self._join_script = redis.register_script(JOIN)
         self._clear_script = redis.register_script(CLEAR)
         self.taken: dict[str, str] = {}  # dead controller -> who took it over
@@ -120,9 +132,16 @@ class Takeover:
         if self.recover is None or (dead in self._tried and self._tried[dead] == incarnation):
             return False
         self._tried[dead] = incarnation
-        won = int(await self._take_script(
-            keys=[keys.takeover(dead), keys.taken(self.me), keys.incarnation(dead)],
-            args=[self.me, CLAIM_TTL_S, dead, _arg(incarnation)]))
+        try:
+            found = await self._take_script(
+                keys=[keys.takeover(dead), keys.taken(self.me), keys.incarnation(dead)],
+                args=[self.me, CLAIM_TTL_S, dead, _arg(incarnation), keys.takeover(""),
+                      keys.taken(""), keys.incarnation("")])
+        except Exception:  # Redis away: whether it ran is unknown; tried again later
+            # (taking a claim it holds again), by this controller or another
+            del self._tried[dead]
+            raise
+        won = int(found[0])
         if won < 0:
             log.warning("controller %s started again: its work stays its own", dead)
             self.taken.pop(dead, None)
@@ -131,17 +150,13 @@ class Takeover:
         if not won:
             return False
         log.warning("taking over the activations controller %s accepted", dead)
-        # inherited before any recovery: should this one die during it, they are in its set
-        theirs = await self._inherit_script(
-            keys=[keys.taken(dead), keys.taken(self.me)],
-            args=[keys.takeover(""), dead, self.me, CLAIM_TTL_S, keys.incarnation("")])
         done = await self.recover(dead, incarnation, None)
-        for inherited, count in zip(theirs[::2], theirs[1::2], strict=True):
+        for inherited, via, count in zip(found[1::3], found[2::3], found[3::3], strict=True):
             self.taken[inherited] = self.me
-            log.warning("taking over what controller %s took over from %s", dead, inherited)
+            log.warning("taking over what controller %s took over from %s", via, inherited)
             upto = int(count) if count else None
             self._tasks.spawn(self._cleared(inherited, upto,
-                                            await self.recover(inherited, upto, dead)))
+                                            await self.recover(inherited, upto, via)))
         # a registration waiting here need not wait
         self._tasks.spawn(self._cleared(dead, incarnation, done))
         return True
@@ -163,15 +178,24 @@ class Takeover:
 
         async def claim() -> None:
             await asyncio.sleep(GRACE_S)
-            try:
-                await self.take_over(dead, incarnation)
-            except Exception:
-                log.exception("taking over controller %s failed", dead)
+            while True:
+                try:
+                    await self.take_over(dead, incarnation)
+                    return
+                except Exception:
+                    log.exception("taking over controller %s failed", dead)
+                if self._tried.get(dead, _UNTRIED) == incarnation:
+                    return  # failed after the claim: its recovery's error, logged
+                await asyncio.sleep(RETRY_S)  # the claim's script did not answer: again
 
         self._tasks.spawn(claim())
 
     async def close(self) -> None:
         await self._tasks.close()
+
+
+_UNTRIED = object()
+"""Not in ``Takeover._tried``: no takeover of that controller was claimed."""
 
 
 def _arg(incarnation: int | None) -> str | int:

@@ -20,7 +20,6 @@ controller killed between the counter's write and the firing loses that firing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,6 +28,7 @@ from edgewhisk.gates import DataGate, data_gates_of, trigger_name
 from edgewhisk.terms import match_template, predicate_holds
 
 from ..artifacts.gates import GATE_STATES, TRIGGERS
+from ..background import Tasks
 from ..schema import stored
 from ..stores import Doc, update
 from ..stores.interface import get_or_none
@@ -64,7 +64,7 @@ class DataGrowth:
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
         self.fired = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks("data growth")
         if dispatcher.artifacts is not None:
             dispatcher.artifacts.listen(self.added)
 
@@ -72,19 +72,11 @@ class DataGrowth:
         """A new version was stored (a registry listener: counted in the background)."""
         if doc.get("kind") != "data":
             return
-        task = asyncio.get_running_loop().create_task(self._grown(doc))
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("a data-growth trigger failed", exc_info=task.exception())
+        self._tasks.spawn(self._grown(doc))
 
     async def settled(self) -> None:
         """Until every version registered so far is counted (and fired)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.settled()
 
     async def _grown(self, doc: Doc) -> None:
         ns, store = doc["namespace"], self.dispatcher.store
