@@ -10,9 +10,10 @@ percentile bootstrap over the chunks (resampling whole pairs keeps what they sha
 interval says whether an aim is met (its upper end below the aim), missed (its lower end
 above), or not shown either way (it straddles the aim).
 
-The chunks themselves are run by :func:`chunked`, the one ABBA loop of the benchmarks (the
-controller bench's sides, the floor's parts, ``scale.py``'s clusters under the Python
-clients and under wrk).
+:func:`plan` is the one ABBA order of the benchmarks: :func:`chunked` runs callables in it
+(the controller bench's sides, the floor's parts, ``scale.py``'s clusters under the Python
+clients and under wrk), and the benchmarks that run their sides themselves iterate it (the
+tunnel's saturation halves, ``gates.py``'s and ``runtime.py``'s calls in turn).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from _paired import plan
 from _report import progress
 from _tunnel_rtt import cpu_seconds
 from edgewhisk_devkit import descendants
@@ -89,15 +90,15 @@ async def saturation(invoke: Callable[[str], Awaitable[Any]], actions: tuple[str
     seconds = dict.fromkeys(actions, 0.0)
     cpu: dict[str, dict[str, float]] = {action: {} for action in actions}
     half = max(1, activations // 2)
-    for order in (actions, actions[::-1]):
-        for action in order:
-            elapsed, used = await saturate(invoke, action, half, concurrency, pids)
+    count = 2 * half
+    for _, runs in plan(actions, count, half):
+        for action, n in runs:
+            elapsed, used = await saturate(invoke, action, n, concurrency, pids)
             seconds[action] += elapsed
             for key, value in used.items():
                 cpu[action][key] = cpu[action].get(key, 0.0) + value
     out: dict[str, dict[str, float]] = {}
     for action in actions:
-        count = 2 * half
         row = {"per_s": count / max(1e-9, seconds[action])}
         for key, used in cpu[action].items():
             net = used - background.get(key, 0.0) * seconds[action]

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from _cpu import cpu_seconds  # bench/ is on sys.path (see _report.py)
+from _paired import plan
 from _report import cdf, cdf_axes, pct, progress, save
 from edgewhisk_devkit import descendants
 from edgewhisk_runtime.artifacts.instrument import Observer, reference_of
@@ -122,10 +123,11 @@ def bench_runs(calls: int, batch: int, staged: str) -> dict[str, list[float]]:
             assert status == 200, body
             clients[name] = (RawClient(rt.host, rt.port), _request(rt, rows, staged))
         cpu: dict[str, float] = {}
-        for i in range(WARMUP + calls):
+        for made, runs in plan(("gated", "plain"), WARMUP + calls, 1):
+            i = made - 1
             if i == WARMUP:
                 cpu = {"plain": cpu_s(plain.pid or 0), "gated": cpu_s(gated.pid or 0)}
-            for name in ("plain", "gated") if i % 2 else ("gated", "plain"):
+            for name, _ in runs:
                 client, request = clients[name]
                 start = time.perf_counter()
                 status, headers, body = client.post(request)

@@ -39,7 +39,8 @@ import time
 import zipfile
 from pathlib import Path
 
-from _report import cdf, cdf_axes, pct, progress, save  # bench/ is on sys.path (see _report.py)
+from _paired import plan  # bench/ is on sys.path (see _report.py)
+from _report import cdf, cdf_axes, pct, progress, save
 from edgewhisk_runtime.containers import ActionSpec, ContainerPool, ProcessBackend
 from edgewhisk_runtime.local import LocalRuntime
 from edgewhisk_runtime.process import ActionProcess, child_environment
@@ -214,8 +215,10 @@ async def _bench_pool(calls: int, colds: int) -> tuple[Samples, Samples]:
         for i in range(colds):  # a new key each time: a new container
             for sandboxed in (True, False):
                 cold[sandboxed].append(await timed(sandboxed, f"bench/cold{i}@0.0.1"))
-        for i in range(WARMUP + calls):
-            for sandboxed in ((True, False) if i % 2 else (False, True)):
+        for made, runs in plan(("plain", "sandboxed"), WARMUP + calls, 1):
+            i = made - 1
+            for name, _ in runs:
+                sandboxed = name == "sandboxed"
                 elapsed = await timed(sandboxed, "bench/warm@0.0.1")
                 if i >= WARMUP:
                     warm[sandboxed].append(elapsed)

@@ -259,7 +259,7 @@ class SimInvoker:
 
     def quiet_beat(self) -> bool:
         """As an idle agent's (``edgewhisk_tunnel.RTT_BEATS``): protocol 2 asks for
-        an answer every 15th heartbeat only (the simulators confirm no results)."""
+        an answer every ``RTT_BEATS``-th heartbeat only (the simulators confirm no results)."""
         return self.protocol >= 2 and self.seq % m.RTT_BEATS != 0
 
     async def close(self) -> None:
@@ -332,7 +332,7 @@ def heartbeat_cost(idle_pct: float, fleet_pct: float, invokers: int) -> tuple[fl
     """Controller CPU µs per connected invoker per second (the fleet's CPU over idle, per
     invoker), and the projection to ``PROJECTED`` invokers in % of one core. The model: a
     heartbeat costs the same whatever the fleet's size (one frame in, one answer out, and a
-    round-trip probe every ``RTT_BEATS`` seconds per connection; no work scales with
+    round-trip probe every ``RTT_BEATS`` heartbeat periods per connection; no work scales with
     the number of other invokers), so CPU = idle + invokers x per-invoker cost. Run
     ``--invokers 10000`` to measure it instead, where the machine can hold the simulators."""
     per_invoker = max(0.0, fleet_pct - idle_pct) / 100 * 1e6 / invokers

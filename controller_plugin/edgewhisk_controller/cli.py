@@ -117,8 +117,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-explain", dest="explain", action="store_false",
                         help="benchmark only: records carry no placement explanation")
     _safety_arguments(parser, defaults)
-    parser.add_argument("--loop", choices=eventloop.LOOPS, default=eventloop.LOOPS[0],
-                        help="the event loop (default uvloop; bench controller compares them)")
+    eventloop.add_argument(parser)
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
     parser.add_argument("--log-format", choices=FORMATS, default="text",
                         help="stderr as text lines or one JSON object per line")

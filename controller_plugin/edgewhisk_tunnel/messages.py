@@ -91,7 +91,10 @@ RTT_BEATS = 15
 controller's probe rides on its answer to a device heartbeat, and a version-2 agent asks for
 an answer to its heartbeat (``Heartbeat.quiet`` false). Why not every period: the heartbeats
 prove the device alive without answers, the round trip only feeds placement's smoothed
-proximity, and each frame costs both ends a send and a read (docs/hotpath.md)."""
+proximity, and each frame costs both ends a send and a read: at 1 Hz the probe was half of a
+connected device's frames, every 15 periods cost 0.84-0.85x of the heartbeat CPU of every 5
+in two interleaved A/Bs (docs/hotpath.md), and the round trip placement reads still follows a
+change within about a minute (the average weighs a new sample 0.3)."""
 TUNNEL_PATH = "/v1/invokers/tunnel"
 AUTH_SCHEME = "Bearer"
 

@@ -115,12 +115,16 @@ class Activations:
             self._spawn(self.flush())
 
     async def flush(self) -> None:
-        """Send the outbox's unsent results, oldest first, on the live connection."""
+        """Send the outbox's unsent results, oldest first, on the live connection. Each frame
+        goes out only while the connection the flush began on is the live one (a send can
+        wait for the link's lock across a reconnect), and a result counts as sent only on
+        it (``Outbox.sent``'s ``generation``)."""
         async with self._flush_lock:
+            generation = self.outbox.generation
             for pending in self.outbox.unsent():
-                if not self.link.connected:
-                    return
                 for frame in pending.frames:
+                    if not self.link.connected or self.outbox.generation != generation:
+                        return
                     if not await self.link.send_frame(for_version(frame, self.link.protocol)):
                         return
-                self.outbox.sent(pending.activation_id, self.beats.seq)
+                self.outbox.sent(pending.activation_id, self.beats.seq, generation)

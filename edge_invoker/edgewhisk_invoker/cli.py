@@ -157,8 +157,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the longest wait between reconnection attempts")
     parser.add_argument("--json", action="store_true",
                         help="print each registration as a JSON line instead of REGISTERED ...")
-    parser.add_argument("--loop", choices=eventloop.LOOPS, default=eventloop.LOOPS[0],
-                        help="the event loop (default uvloop)")
+    eventloop.add_argument(parser)
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="logging level on stderr")

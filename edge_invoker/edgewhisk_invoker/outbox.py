@@ -46,6 +46,7 @@ class Outbox:
         self._unsent: dict[str, Pending] = {}
         self._awaiting: dict[str, Pending] = {}
         self._added = 0  # order of addition: "oldest first" across both tables
+        self.generation = 0  # connections lost so far: which connection a send went out on
 
     def __len__(self) -> int:
         return len(self._unsent) + len(self._awaiting)
@@ -70,8 +71,13 @@ class Outbox:
         """Entries to send now, oldest first."""
         return list(self._unsent.values())
 
-    def sent(self, activation_id: str, next_seq: int) -> None:
-        """Written to the socket; confirmed by the echo of heartbeat ``next_seq`` or later."""
+    def sent(self, activation_id: str, next_seq: int, generation: int | None = None) -> None:
+        """Written to the socket; confirmed by the echo of heartbeat ``next_seq`` or later.
+        ``generation``: :attr:`generation` when the send began; a send that ended after its
+        connection was lost is ignored (the entry stays unsent), else the next connection's
+        first echo would confirm a result it never carried."""
+        if generation is not None and generation != self.generation:
+            return
         pending = self._unsent.pop(activation_id, None)
         if pending is not None:
             pending.deliveries += 1
@@ -91,6 +97,7 @@ class Outbox:
         dropped (returned), and so are all sent ones when the controller ``refused`` the
         connection's frames (closed it for a policy violation: it read them and said no, e.g.
         results of activations a restarted controller never gave this invoker)."""
+        self.generation += 1
         dropped = []
         for pending in self._awaiting.values():
             if refused or pending.deliveries >= self.max_deliveries:

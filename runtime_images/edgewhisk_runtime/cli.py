@@ -38,9 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--lifeline-stdin", action="store_true",
                        help="exit when stdin reaches end of file: a process backend holds it "
                             "open, so the proxy never outlives its owner")
-    serve.add_argument("--loop", choices=eventloop.installed(), default=eventloop.preferred(),
-                       help="the event loop (default: uvloop where it is installed, else "
-                            "asyncio's own)")
+    eventloop.add_argument(serve)
     # Everything after "image" (options included, hence no prefix characters) is parsed
     # later by edgewhisk_runtime.images' own parser, so that module loads only when asked for.
     image = sub.add_parser("image", help="build the runtime images", add_help=False,

@@ -24,6 +24,8 @@ import configparser
 import contextlib
 import fcntl
 import hashlib
+import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
@@ -46,9 +48,21 @@ DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # minbase lacks the OpenMP and quad-math runtimes that libmxnet.so links against.
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "libgomp1", "libquadmath0",
                  "libstdc++6")
+
+
+def _required(name: str) -> str:
+    """``name``'s requirement as setup.cfg states it (the installed distribution's metadata):
+    one source for a bound the image shares with the host."""
+    found = [r for r in importlib.metadata.requires("edgewhisk") or ()
+             if re.split(r"[^\w.-]", r, maxsplit=1)[0] == name and ";" not in r]  # ";": an extra
+    if len(found) != 1:
+        raise LookupError(f"setup.cfg's install_requires names {name!r} {len(found)} times")
+    return found[0]
+
+
 # Third-party packages of the image; numpy<1.24 because MXNet 1.9.1 uses np.bool; uvloop
-# because the proxy serves on it where it is installed (edgewhisk_runtime.eventloop).
-REQUIREMENTS = ("mxnet==1.9.1", "numpy==1.23.5", "aiohttp", "uvloop")
+# because the proxy serves on it where it imports (edgewhisk_runtime.eventloop).
+REQUIREMENTS = ("mxnet==1.9.1", "numpy==1.23.5", "aiohttp", _required("uvloop"))
 WHEEL_PLATFORM_ARGS = (
     "--only-binary=:all:", "--python-version", "3.11",
     "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64",

@@ -46,3 +46,23 @@ def test_a_controller_on_the_other_loop_serves_invokes(tmp_path: Path, loop: str
 
 def test_an_unknown_loop_is_refused_before_anything_is_created(tmp_path: Path) -> None:
     assert "invalid choice: 'twisted'" in refused_options(tmp_path / "d", "--loop", "twisted")
+
+
+def test_a_controller_whose_uvloop_does_not_import_starts_on_asyncio(tmp_path: Path) -> None:
+    """The controller and the agent parse ``--loop`` with the runtime's one helper: a uvloop
+    that is present but broken leaves the default on asyncio's own loop instead of failing."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "uvloop").mkdir()
+    (tmp_path / "uvloop" / "__init__.py").write_text('raise ImportError("broken")\n')
+    script = ("import argparse, asyncio\n"
+              "from edgewhisk_controller import eventloop\n"
+              "parser = argparse.ArgumentParser(); eventloop.add_argument(parser)\n"
+              "async def module(): return type(asyncio.get_running_loop()).__module__\n"
+              "print(eventloop.run(module(), parser.parse_args([]).loop))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, PYTHONPATH=str(tmp_path)))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "asyncio.unix_events"

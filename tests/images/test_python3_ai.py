@@ -94,6 +94,18 @@ HASH_CASES = [
 ]
 
 
+def test_the_image_requires_uvloop_as_setup_cfg_does():
+    """One source for the bound: the image's wheelhouse asks for setup.cfg's requirement."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(images.find_project_root() / "setup.cfg")
+    stated = [line.strip() for line in config["options"]["install_requires"].splitlines()
+              if line.strip().startswith("uvloop")]
+    assert stated == ["uvloop>=0.19"]
+    assert stated[0] in images.REQUIREMENTS
+
+
 @pytest.mark.parametrize(("edited", "changes"), HASH_CASES)
 def test_the_source_hash_covers_what_goes_into_the_image(tmp_path, edited, changes):
     """On a copy of the tree, so other work in the checkout cannot race the comparison."""

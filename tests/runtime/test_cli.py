@@ -64,9 +64,42 @@ def test_where_uvloop_is_missing_the_proxy_defaults_to_asyncio(
     from edgewhisk_runtime import cli, eventloop
 
     monkeypatch.setitem(sys.modules, "uvloop", None)  # what an image without uvloop finds
-    assert eventloop.installed() == ("asyncio",)
+    assert eventloop.preferred() == "asyncio"
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
-    assert parser.parse_args(["serve"]).loop == "asyncio"
+    assert parser.parse_args(["serve"]).loop is None  # decided by eventloop.run: preferred()
     with pytest.raises(SystemExit):
         parser.parse_args(["serve", "--loop", "uvloop"])
+
+
+@pytest.fixture
+def broken_uvloop(tmp_path: Path) -> dict[str, str]:
+    """An environment whose ``uvloop`` is present but does not import (a copy built for
+    another Python), ahead of the installed one on the path."""
+    package = tmp_path / "uvloop"
+    package.mkdir()
+    (package / "__init__.py").write_text('raise ImportError("built for another Python")\n')
+    return {"PYTHONPATH": str(tmp_path)}
+
+
+def test_a_broken_uvloop_leaves_the_proxy_on_asyncio(broken_uvloop: dict[str, str]) -> None:
+    from edgewhisk_runtime.local import LocalRuntime
+
+    with LocalRuntime(env=broken_uvloop) as runtime:
+        assert runtime.pid is not None
+        assert not _mapped(runtime.pid, "/uvloop/")
+        assert runtime.init({"code": "def main(args):\n    return {'n': args['n'] + 1}\n"}) \
+            == (200, {"ok": True})
+        assert runtime.run({"n": 1}) == (200, {"n": 2})
+
+
+def test_a_broken_uvloop_asked_for_by_name_is_refused_with_its_error(
+        broken_uvloop: dict[str, str]) -> None:
+    import os
+
+    done = subprocess.run([sys.executable, "-m", "edgewhisk_runtime", "serve", "--loop",
+                           "uvloop"], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, **broken_uvloop))
+    assert done.returncode == 2
+    assert ("argument --loop: event loop 'uvloop' cannot be loaded (ImportError: built for "
+            "another Python)") in done.stderr

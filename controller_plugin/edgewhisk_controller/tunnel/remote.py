@@ -122,10 +122,11 @@ class RemoteInvoker(Invoker):
                           has_code=spec.code is not None)
         # NotDeliverable before the activation is registered (nothing to undo), and now
         # rather than when a disconnected device is back
-        session = self.session
-        frame = self._frame(pending, session) if session is not None else None
-        if frame is None:
+        send: tuple[Connection, str] | None = None
+        if self.session is None:
             encode_run(self.id, build())
+        else:
+            send = (self.session, self._frame(pending, self.session))
         self.pending[activation_id] = pending
         patience_s = result_patience_s(spec.timeout_ms)
         # A timer that loses the activation, not ``wait_for(shield(...))``: the same outcome
@@ -134,8 +135,8 @@ class RemoteInvoker(Invoker):
         timer = asyncio.get_running_loop().call_later(patience_s, self._expire, activation_id,
                                                       patience_s)
         try:
-            if session is not None and frame is not None:
-                await self._deliver(pending, session, frame)
+            if send is not None:
+                await self._deliver(pending, *send)
             return await future
         finally:
             timer.cancel()

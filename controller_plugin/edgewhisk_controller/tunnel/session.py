@@ -63,14 +63,10 @@ REASON_BYTES = 123
 """RFC 6455: a close frame's reason fits in 123 bytes."""
 # The controller's own heartbeat (its round-trip probe) goes out with its answer to the first
 # device heartbeat one heartbeat period after registering, then with the answer to the first
-# one every ``RTT_BEATS`` periods (the schema's constant: the agent asks for an answer as
-# often). Why not every period: at 1 Hz the probe was half of a connected device's frames;
-# every 15 periods costs 0.84-0.85x of the heartbeat CPU of every 5 in two interleaved A/Bs
-# (docs/hotpath.md), and the round trip placement reads still follows a change within about a
-# minute (the average weighs a new sample 0.3). Why with an answer rather than on a timer of
-# its own: the reader sends the answer anyway, so the probe needs no timer and no task per
-# device. A device that stops heartbeating is probed no more; it goes offline after
-# ``offline_after_s`` either way.
+# one every ``RTT_BEATS`` periods (why that cadence: ``edgewhisk_tunnel.messages.RTT_BEATS``).
+# Why with an answer rather than on a timer of its own: the reader sends the answer anyway, so
+# the probe needs no timer and no task per device. A device that stops heartbeating is probed
+# no more; it goes offline after ``offline_after_s`` either way.
 
 
 class Hub(Protocol):
