@@ -4,8 +4,8 @@ Why one class: the takeover, the routing, the adoption, the standing preloads, t
 registry's copies and the data gates' counting each start tasks nobody awaits, which must stay
 referenced until they end (the event loop keeps only weak references), must not fail unseen,
 and are waited for or cancelled when the controller stops; each had its own set and its own
-copy of that. (The dispatcher keeps its own: it waits for activations with a grace before it
-cancels, and tells pending ones apart; the tunnel's transfers cannot import the controller.)
+copy of that, and so had the dispatcher's activations. (The tunnel's transfers cannot import
+the controller.)
 """
 
 from __future__ import annotations
@@ -39,19 +39,19 @@ class Tasks:
     def _ended(self, task: asyncio.Task[Any]) -> None:
         self._running.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.warning("%s: %r", self.what, task.exception())
+            log.error("%s: %r", self.what, task.exception(), exc_info=task.exception())
 
     def __iter__(self) -> Iterator[asyncio.Task[Any]]:
         """The tasks running now (a copy: they may end meanwhile)."""
         return iter(list(self._running))
 
-    async def close(self) -> None:
-        """Cancel every task and wait up to ``CLOSE_S`` for them to end."""
+    async def close(self, timeout: float | None = CLOSE_S) -> None:
+        """Cancel every task and wait up to ``timeout`` (None: for ever) for them to end."""
         tasks = list(self._running)
         for task in tasks:
             task.cancel()
         if tasks:
-            await asyncio.wait(tasks, timeout=CLOSE_S)
+            await asyncio.wait(tasks, timeout=timeout)
 
     def __len__(self) -> int:
         return len(self._running)

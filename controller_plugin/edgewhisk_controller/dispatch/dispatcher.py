@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from .. import preprocess
 from ..artifacts.gates import GateKeeper
 from ..artifacts.standing import StandingPreloads
+from ..background import Tasks
 from ..invokers.registry import InvokerRegistry
 from ..placement.constraints import ASKING_DEVICE
 from ..placement.interface import PlacementEngine
@@ -97,7 +98,7 @@ class Dispatcher(Running):
         self.compiler = compiler if compiler is not None else preprocess.Compiler(
             preprocess.weights_of(placement.config))
         self.gates = GateKeeper(store, artifacts)  # what gate verdicts do (artifacts/gates.py)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Tasks("an activation could not be recorded")
         self.journal = Journal(store, durable=durable)
         self.pending = PendingWork(placement)  # activations waiting to be placed
         self.growth = DataGrowth(self)  # data-growth triggers (``growth.py``)
@@ -193,12 +194,10 @@ class Dispatcher(Running):
         """
         self._closed = True
         waiting = {self._running[i] for i in self.pending.items if i in self._running}
-        if self._tasks - waiting:  # pending work stays accepted: the next start resumes it
-            await asyncio.wait(self._tasks - waiting, timeout=grace_s)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        busy = set(self._tasks) - waiting
+        if busy:  # pending work stays accepted: the next start resumes it
+            await asyncio.wait(busy, timeout=grace_s)
+        await self._tasks.close(timeout=None)  # a cancelled activation records its abort
         await self.journal.close()
 
     # -- used by the conductor loop and trigger firing --------------------------------------

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from edgewhisk_runtime.containers.exceptions import NamespaceRefused
 
 from ..artifacts.standing import StandingPreloads
+from ..background import Tasks
 from ..exceptions import ControllerError
 from ..placement.interface import Unschedulable
 from ..schema import activation as act
@@ -45,7 +46,7 @@ left the controller, only for ``idempotent`` actions when it may have started.""
 class Running(Placing, Records):
     """Running one action activation to its stored record (a ``Dispatcher`` mixin)."""
 
-    _tasks: set[asyncio.Task[Any]]
+    _tasks: Tasks
     _closed: bool
     pending: PendingWork
     api_host: str
@@ -55,15 +56,7 @@ class Running(Placing, Records):
 
     def spawn(self, coro: Coroutine[Any, Any, act.ActivationRecord]) -> asyncio.Task[Any]:
         """Run ``coro`` (one activation to its record) as a task ``close`` waits for."""
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("an activation could not be recorded", exc_info=task.exception())
+        return self._tasks.spawn(coro)
 
     async def _run(self, job: Job, activation_id: str) -> act.ActivationRecord:
         """Place and run one action activation, then record it whatever happened."""
