@@ -18,7 +18,9 @@ Why it is shaped this way:
   the database busy) goes to the worker as before; an error once the lock is held is the
   batch's store error, as on the worker (never written twice). That connection makes no
   checkpoints (they would stall the loop): the worker makes one every ``CHECKPOINT_EVERY``
-  of its commits.
+  of its commits, and the batches that come while it is queued or under way go to the
+  worker behind it (else the loop, committing back to back, could keep the write lock from
+  it until it gives up, and the WAL would grow for as long as the load lasts).
 - WAL journal plus a busy timeout let several processes share the file; every write is a
   ``BEGIN IMMEDIATE`` transaction that checks the revision and writes in one step, so the
   revision check cannot race with another writer (no lost update across processes either).
@@ -85,6 +87,7 @@ class SQLiteStore(Store):
         self._reader: sqlite3.Connection | None = None  # point reads, on the event loop
         self._writer: sqlite3.Connection | None = None  # group commits, on the event loop
         self._written_here = 0
+        self._checkpointing = False  # one is queued or under way: batches go behind it
         self._reads = VersionedReads()  # point reads kept while the writer's version holds
         self._tables: set[str] = set()
         self._indexes: set[tuple[str, str]] = set()
@@ -281,7 +284,8 @@ class SQLiteStore(Store):
         the store error it met once it held the write lock (as the worker would say it);
         None: the worker must (a large batch, a table it has not made yet, the database
         busy or unopenable: it waits for the lock, or says why)."""
-        if len(writes) > WRITE_HERE_MAX or not all(coll in self._tables for coll, *_ in writes):
+        if (self._checkpointing or len(writes) > WRITE_HERE_MAX
+                or not all(coll in self._tables for coll, *_ in writes)):
             return None
         try:
             conn = self._writer or self._open_writer()
@@ -299,8 +303,11 @@ class SQLiteStore(Store):
             raise
         self._written_here += 1
         if self._written_here % CHECKPOINT_EVERY == 0:
-            with contextlib.suppress(RuntimeError):  # closed meanwhile: no checkpoint
+            self._checkpointing = True  # before the worker can start (and end) it
+            try:
                 self._executor.submit(self._checkpoint)
+            except RuntimeError:  # closed meanwhile: no checkpoint
+                self._checkpointing = False
         return results
 
     def _open_writer(self) -> sqlite3.Connection:
@@ -327,7 +334,9 @@ class SQLiteStore(Store):
         """Copy the WAL's commits into the database and let the next write start the WAL
         over (RESTART: a passive checkpoint copies them, but the loop's connection went on
         appending); on the worker, so that the loop never waits for a checkpoint's writes
-        (a batch that finds it under way goes to the worker, behind it)."""
+        (a batch that finds it queued or under way goes to the worker, behind it: were the
+        loop to go on committing, a checkpoint waiting for the write lock could lose it at
+        every retry, and give up, for as long as the loop writes)."""
         conn = self._connection()
         try:  # a reader that holds an old snapshot must not hold up the batches behind
             conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
@@ -336,6 +345,7 @@ class SQLiteStore(Store):
             pass  # the next one copies what this one could not
         finally:
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+            self._checkpointing = False
 
     def _list(
         self,

@@ -122,3 +122,45 @@ def test_an_error_once_the_lock_is_held_is_the_batchs_store_error(tmp_path: Path
     outcome = asyncio.run(scenario())
     assert isinstance(outcome, StoreError) and isinstance(outcome.__cause__, sqlite3.Error)
     assert calls == []
+
+
+def test_a_batch_that_comes_while_a_checkpoint_is_due_goes_to_the_worker_behind_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Else the loop, committing back to back, takes the write lock back at each of the
+    checkpoint's retries and the checkpoint gives up (the WAL then grows under a long load)."""
+    order: list[str] = []
+    release = threading.Event()
+
+    async def scenario() -> None:
+        store = SQLiteStore(tmp_path / "store.sqlite3")
+        checkpoint, write_many = store._checkpoint, store._write_many  # noqa: SLF001
+
+        def held_checkpoint() -> None:
+            release.wait(10)
+            order.append("checkpoint")
+            checkpoint()
+
+        def on_worker(writes: Any) -> Any:
+            order.append("worker batch")
+            return write_many(writes)
+
+        monkeypatch.setattr(store, "_checkpoint", held_checkpoint)
+        monkeypatch.setattr(store, "_write_many", on_worker)
+        try:
+            await _soon(store, [Write("docs", {"_id": "first"})])  # makes the table
+            order.clear()
+            for n in range(CHECKPOINT_EVERY):  # the last of these queues the checkpoint
+                await _soon(store, [Write("docs", {"_id": f"d{n}"})])
+            assert order == []  # written on the loop's thread
+            behind = asyncio.ensure_future(_soon(store, [Write("docs", {"_id": "behind"})]))
+            await asyncio.sleep(0.2)
+            assert not behind.done()  # waiting for the checkpoint, not racing it
+            release.set()
+            assert isinstance((await behind)[0], str)
+            await _soon(store, [Write("docs", {"_id": "after"})])  # the loop's again
+        finally:
+            release.set()
+            await store.close()
+
+    asyncio.run(scenario())
+    assert order == ["checkpoint", "worker batch"]
