@@ -14,6 +14,7 @@ from edgewhisk_controller.cluster.routing import Routing
 from edgewhisk_controller.placement.interface import InvokerState
 from edgewhisk_controller.tunnel.exceptions import InvokerLost
 from edgewhisk_devkit import Redis
+from edgewhisk_tunnel import Run, RunSpec, encode
 
 
 async def _sent(routing: Routing, activation_id: str) -> None:
@@ -52,3 +53,89 @@ def test_what_a_dead_holder_never_read_counts_as_not_started(redis: Redis) -> No
     read, unread = asyncio.run(scenario())
     assert read.maybe_started and "its controller h is gone" in read.why
     assert not unread.maybe_started and "before reading the activation" in unread.why
+
+
+def _routing(client: aioredis.Redis, me: str) -> Routing:
+    """A controller's routing whose devices are none of its own (a run it serves is answered
+    "not connected to controller ...")."""
+    return Routing(me, client, lambda id: None, Claims(client), corrected=lambda id, free: None)
+
+
+def _peer(routing: Routing, holder: str) -> PeerInvoker:
+    return PeerInvoker(routing, holder, InvokerState("dev", frozenset({"python:3"}), 512, 512, 0))
+
+
+def test_a_holder_restarted_under_its_id_answers_what_its_last_run_read_at_once(
+        redis: Redis) -> None:
+    """Its previous run read ``a1`` and died without answering; nobody saw it gone (it came
+    back first). The new run answers ``a1`` (maybe started) before it reads anything, and
+    serves ``a2``, which nobody had read; the stream is left empty."""
+    uri = redis.uri
+
+    async def scenario() -> tuple[InvokerLost, InvokerLost, int]:
+        client = aioredis.from_url(uri, decode_responses=True)
+        r, h = _routing(client, "r"), _routing(client, "h")
+        loops: list[asyncio.Task[None]] = []
+        try:
+            await client.xgroup_create(keys.runs("h"), keys.GROUP, id="$", mkstream=True)
+            loops.append(asyncio.create_task(r.read_replies()))
+            read = asyncio.create_task(r.forward(_peer(r, "h"), "a1", _run("a1"), 60.0, 128))
+            await _sent(r, "a1")
+            await client.xreadgroup(keys.GROUP, "h", {keys.runs("h"): ">"}, count=1)
+            unread = asyncio.create_task(r.forward(_peer(r, "h"), "a2", _run("a2"), 60.0, 128))
+            await _sent(r, "a2")
+            loops.append(asyncio.create_task(h.serve()))  # the holder's new run
+            errors = []
+            for task in (read, unread):
+                with pytest.raises(InvokerLost) as lost:
+                    await asyncio.wait_for(task, 30)  # under the patience: answered
+                errors.append(lost.value)
+            await h.close()
+            return errors[0], errors[1], await client.xlen(keys.runs("h"))
+        finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await client.delete(keys.runs("h"), keys.replies("r"))
+            await client.aclose()
+
+    read, unread, left = asyncio.run(scenario())
+    assert read.maybe_started and "its controller h restarted while it ran" in read.why
+    assert not unread.maybe_started and "not connected to controller h" in unread.why
+    assert left == 0  # answered entries are deleted, not only acknowledged
+
+
+def test_a_holders_stream_holds_only_what_is_in_flight(redis: Redis) -> None:
+    """Acknowledged entries stay in a stream until deleted: answered, each is deleted too
+    (else the stream grows by a frame per forwarded activation); a malformed one as well."""
+    uri = redis.uri
+
+    async def scenario() -> tuple[int, int]:
+        client = aioredis.from_url(uri, decode_responses=True)
+        r, h = _routing(client, "r"), _routing(client, "h")
+        loops = [asyncio.create_task(r.read_replies()), asyncio.create_task(h.serve())]
+        try:
+            while not await client.exists(keys.runs("h")):  # the group made by serve
+                await asyncio.sleep(0.01)
+            await client.xadd(keys.runs("h"), {"frame": "not a frame", "reply": "r"})
+            for n in range(20):
+                with pytest.raises(InvokerLost):
+                    await r.forward(_peer(r, "h"), f"a{n}", _run(f"a{n}"), 60.0, 128)
+            await h.close()
+            return h.served, await client.xlen(keys.runs("h"))
+        finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await client.delete(keys.runs("h"), keys.replies("r"))
+            await client.aclose()
+
+    served, left = asyncio.run(scenario())
+    assert (served, left) == (20, 0)
+
+
+def _run(activation_id: str) -> str:
+    """A run frame as a requester sends it."""
+    spec = RunSpec("guest/a@0.0.1", "python:3", "def main(a): return a", False, "main", None,
+                   {}, 128, 60_000, 1)
+    return encode(Run(activation_id, spec, {}, {}))

@@ -2,13 +2,20 @@
 over Redis Streams.
 
 Why streams and a consumer group: an entry of ``runs:HOLDER`` stays pending in the group until
-the holder has answered it (``XACK`` after the reply is written), so what a holder read and
-never answered is visible to the others (``XPENDING``) when it dies; replies go to
+the holder has answered it, and the group's last delivered entry says what the holder read, so
+when it dies the others know which of their runs it may have started; replies go to
 ``replies:REQUESTER``, read by that controller alone. The requester waits for the reply at most
 the action's time limit plus the tunnel's grace, like a direct ``RemoteInvoker``, and a holder
 that is gone ends the wait at once with ``InvokerLost``: not started when the holder never read
 it from its stream (it is placed again), else maybe started (an idempotent action is placed
 again, any other is recorded as a whisk internal error, never run twice).
+
+An answered entry is acknowledged and deleted in one round trip, so a holder's stream holds
+only what is in flight (acknowledged entries stay in a stream until deleted: it would grow by
+one frame per forwarded activation for ever). A holder that starts again under its id before
+the others saw it gone answers at once what its previous run had read and never answered
+(maybe started, as if it had died): nobody else would, and the requesters would wait out
+their patience.
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ class Routing:
         self.forwarded = 0
         self._tasks = Tasks("cluster routing")
         self._last_reply: str | None = None  # the last reply read (None: not started)
+        self._inherited = False  # what this id's previous run read and never answered: done
 
     # -- the requester's side ---------------------------------------------------------------
 
@@ -198,6 +206,9 @@ class Routing:
         except Exception as exc:  # BUSYGROUP: it exists from a previous run
             if "BUSYGROUP" not in str(exc):
                 raise
+        if not self._inherited:  # this run's first read (not a retry after an error)
+            await self._answer_previous(stream)
+            self._inherited = True
         while True:
             found = await self.redis.xreadgroup(keys.GROUP, self.me, {stream: ">"},
                                                 count=BATCH, block=READ_BLOCK_MS)
@@ -205,14 +216,28 @@ class Routing:
                 for entry_id, fields in entries:
                     self._tasks.spawn(self._run(stream, entry_id, fields))
 
+    async def _answer_previous(self, stream: str) -> None:
+        """Answer what this id's previous run read and never answered (its pending entries,
+        read before this run reads any): maybe started, it died running them."""
+        last = "0"
+        while True:
+            found = await self.redis.xreadgroup(keys.GROUP, self.me, {stream: last},
+                                                count=BATCH)
+            entries = [entry for _, listed in found or () for entry in listed]
+            if not entries:
+                return
+            for entry_id, fields in entries:
+                last = entry_id
+                run = _run_of(fields) if fields else None
+                if run is not None:
+                    await self.answer(fields["reply"], run.activation_id, "lost",
+                                      f"its controller {self.me} restarted while it ran")
+                await self._done(stream, entry_id)
+
     async def _run(self, stream: str, entry_id: str, fields: dict[str, str]) -> None:
-        try:
-            message = decode(fields["frame"])
-            if not isinstance(message, Run):
-                raise ProtocolError(f"a {message.TYPE} where a run was expected")
-        except (ProtocolError, KeyError) as exc:
-            log.error("cluster: dropped a malformed run from %s: %s", fields.get("reply"), exc)
-            await self.redis.xack(stream, keys.GROUP, entry_id)
+        message = _run_of(fields)
+        if message is None:
+            await self._done(stream, entry_id)
             return
         self.serving.add(message.activation_id)
         try:
@@ -220,8 +245,15 @@ class Routing:
         finally:
             self.serving.discard(message.activation_id)
         await self.answer(fields["reply"], message.activation_id, kind, text)
-        await self.redis.xack(stream, keys.GROUP, entry_id)
+        await self._done(stream, entry_id)
         self.served += 1
+
+    async def _done(self, stream: str, entry_id: str) -> None:
+        """The entry is answered: acknowledged and deleted, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xack(stream, keys.GROUP, entry_id)
+        pipe.xdel(stream, entry_id)
+        await pipe.execute()
 
     async def answer(self, requester: str, activation_id: str, kind: str, text: str) -> None:
         """Send ``requester`` the answer about ``activation_id`` (``settled``'s pair)."""
@@ -252,6 +284,20 @@ async def settled(activation_id: str, running: Awaitable[RunOutcome]) -> tuple[s
     except Exception as exc:  # staging and kin: the requester records it as whisk error
         return "failed", str(exc)
     return "outcome", encode(Result(activation_id, outcome=outcome_of(outcome)))
+
+
+def _run_of(fields: dict[str, str]) -> Run | None:
+    """The run an entry of a holder's stream carries; None (logged) when it is malformed."""
+    try:
+        message = decode(fields["frame"])
+        if not isinstance(message, Run):
+            raise ProtocolError(f"a {message.TYPE} where a run was expected")
+        if "reply" not in fields:
+            raise ProtocolError("a run without the stream its answer goes to")
+    except (ProtocolError, KeyError) as exc:
+        log.error("cluster: dropped a malformed run from %s: %s", fields.get("reply"), exc)
+        return None
+    return message
 
 
 def _unsent(device: str, exc: Exception) -> InvokerLost:
