@@ -400,6 +400,15 @@ class Run:
                  "run.code_omitted needs spec.code null")
 
 
+CODES_KEPT = 256
+"""Spec keys whose code each end of a protocol-2 connection remembers at most, the least
+recently used forgotten first: the agent keeps the code of that many (also bounded in bytes),
+the controller the keys whose code it sent on the connection, which it then omits. Why the
+controller's bound too: a key holds a digest of the action's ``init`` parameters, which an
+invoke may set, so the keys sent on one connection grew with its activations; past the
+agent's bound, remembering a key saves nothing (the agent answers ``code.missing``)."""
+
+
 @dataclass(frozen=True)
 class CodeMissing:
     """Protocol 2: the device cannot run ``activation_id``: its ``run`` omitted the code of

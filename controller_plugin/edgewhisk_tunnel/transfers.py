@@ -119,12 +119,18 @@ class Transfers:
 
     async def fetch(self, ref: str) -> Incoming:
         """Open a pull of ``ref``; returns once the first chunk came (``size`` known).
-        ``TransferRefused`` if the peer refuses, ``TransferError`` if the connection ends."""
+        ``TransferRefused`` if the peer refuses, ``TransferError`` if the connection ends.
+        Cancelled before that (its run was), the pull is aborted: nobody would read it, and
+        it stayed open for as long as the connection, a window of chunks buffered in it."""
         self._check_open()
         incoming = Incoming(self, uuid.uuid4().hex, ref)
         self.incoming[incoming.transfer_id] = incoming
-        await self.grant(incoming, 0)
-        await incoming.first
+        try:
+            await self.grant(incoming, 0)
+            await incoming.first
+        except asyncio.CancelledError:
+            self._spawn(self.abort_incoming(incoming, f"artifact {ref}: the receiver stopped"))
+            raise
         return incoming
 
     async def push(self, offer: ArtifactOffer, chunks: AsyncIterator[bytes]) -> None:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from edgewhisk_tunnel import Run
+from edgewhisk_tunnel import CODES_KEPT, Run
 
-CODES_KEPT = 256
 CODE_BYTES_KEPT = 64 * 1024 * 1024
 
 

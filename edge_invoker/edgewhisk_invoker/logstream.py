@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import threading
 import time
@@ -84,8 +85,20 @@ class LogStreams:
         if old is not None:
             old.cancel()
         if not message.stop:
-            self._tasks[message.stream_id] = asyncio.get_running_loop().create_task(
+            task = self._tasks[message.stream_id] = asyncio.get_running_loop().create_task(
                 self._stream(message))
+            task.add_done_callback(functools.partial(self._ended, message.stream_id))
+
+    def _ended(self, stream_id: str, task: asyncio.Task[None]) -> None:
+        """A stream ended on its own (not following, or its send failed): forgotten. The
+        controller sends no ``stop`` for a stream that sent its end, so it stayed until the
+        connection closed, one per log request (``edgewhisk invoker logs``)."""
+        if self._tasks.get(stream_id) is task:
+            del self._tasks[stream_id]
+
+    def __len__(self) -> int:
+        """The streams open now."""
+        return len(self._tasks)
 
     async def _stream(self, message: AgentLogs) -> None:
         woken = asyncio.Event()

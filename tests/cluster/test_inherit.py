@@ -19,10 +19,12 @@ import redis as redis_py
 import redis.asyncio as aioredis
 from edgewhisk_controller.cluster import keys
 from edgewhisk_controller.cluster.claims import Claims
+from edgewhisk_controller.cluster.routing import Routing
 from edgewhisk_controller.cluster.takeover import CLAIM_TTL_S, TAKE, Takeover
 from edgewhisk_devkit import Redis
 
 UNRELATED = 5_000
+DEAD = 20
 
 
 async def _commands(client: aioredis.Redis) -> dict[str, int]:
@@ -176,6 +178,63 @@ def test_a_claim_whose_answer_was_lost_is_taken_again_by_its_holder(redis: Redis
                 await takeover.close()
 
     _on_an_empty_redis(redis, scenario)
+
+
+def test_a_dead_controllers_streams_expire_once_its_work_is_finished(redis: Redis) -> None:
+    """DEAD controllers die, each leaving a run stream (its group, an entry it read and never
+    answered) and a reply stream (answers sent to it), and are taken over one by one: all
+    they leave in Redis expires but their incarnation counters (which never do), so the
+    keyspace does not grow by two streams per controller id that ever died. One that starts
+    again under its id while its takeover runs keeps its streams, and so does one that starts
+    again after: they are its own (a run stream expiring under a live holder would take its
+    consumer group with it)."""
+    dead = [f"d{i}" for i in range(DEAD)]
+
+    async def scenario(client: aioredis.Redis) -> None:
+        holder = Routing("h", client, lambda id: None, Claims(client),
+                         corrected=lambda id, free: None)
+
+        async def recover(controller: str, upto: int | None, via: str | None) -> str:
+            if controller == "back":  # it starts again while its work is being finished
+                await Takeover("back", client).join()
+            return "done"
+
+        for controller in (*dead, "back"):
+            await _died(client, holder, controller)
+        taker = Takeover("t", client, recover, incarnation=lambda controller: 1)
+        try:
+            for controller in (*dead, "back"):
+                assert await taker.take_over(controller)
+            deadline = asyncio.get_running_loop().time() + 10
+            while await client.hkeys(keys.MEMBERS) != ["back"]:  # cleared after recovery
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.01)
+        finally:
+            await taker.close()
+        kept = {key for key in await client.keys(keys.PREFIX + "*")
+                if await client.ttl(key) == -1}
+        assert kept == {keys.incarnation(c) for c in (*dead, "back")} | {
+            keys.MEMBERS, keys.runs("back"), keys.replies("back")}
+        for controller in dead:
+            for stream in (keys.runs(controller), keys.replies(controller)):
+                assert 0 < await client.ttl(stream) <= CLAIM_TTL_S
+        await Takeover(dead[0], client).join()  # it starts again: its streams are its own
+        assert await client.ttl(keys.runs(dead[0])) == await client.ttl(
+            keys.replies(dead[0])) == -1
+
+    _on_an_empty_redis(redis, scenario)
+
+
+async def _died(client: aioredis.Redis, holder: Routing, controller: str) -> None:
+    """``controller`` started (its incarnation 1, its entry), forwarded an activation that
+    ``holder`` answered, and read a run it never answered: then it died."""
+    await Takeover(controller, client).join()
+    await client.hset(keys.MEMBERS, controller, "{}")
+    await holder.answer(controller, f"for-{controller}", "lost", "its device went away")
+    stream = keys.runs(controller)
+    await client.xgroup_create(stream, keys.GROUP, id="$", mkstream=True)
+    await client.xadd(stream, {"frame": "{}", "device": "dev", "reply": "h"})
+    await client.xreadgroup(keys.GROUP, controller, {stream: ">"}, count=1)
 
 
 def _on_an_empty_redis(redis: Redis,

@@ -38,6 +38,7 @@ from edgewhisk_tunnel.transfers import (
 from .wire import FRAMES, send_message
 
 MB = 1024 * 1024
+PULLS = 20
 
 
 class End:
@@ -271,6 +272,31 @@ def test_a_refusal_reaches_the_opener_with_its_reason() -> None:
         assert client.transfers.incoming == {}
 
     run(scenario, {"on_request": serving({})})
+
+
+def test_pulls_cancelled_before_their_first_chunk_are_aborted() -> None:
+    """PULLS fetches, each cancelled while the sender has not answered yet (the run that
+    wanted the artifact was cancelled): none stays open on either side."""
+    answering = asyncio.Event()
+
+    async def slow(get: ArtifactGet) -> Outgoing:
+        await answering.wait()
+        return await serving({get.ref: b"late bytes"})(get)
+
+    async def scenario(client: End, server: End) -> None:
+        for n in range(PULLS):
+            pull = asyncio.ensure_future(client.transfers.fetch(f"m@{n + 1}"))
+            await eventually(lambda n=n: len(server.transfers.outgoing) == 1,
+                             f"pull {n} reached the sender")
+            pull.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await pull
+            await eventually(lambda: not client.transfers.incoming and
+                             not server.transfers.outgoing, f"pull {n} ended on both sides")
+        assert sum("the receiver stopped" in getattr(m, "reason", "")
+                   for m in client.sent) == PULLS
+
+    run(scenario, {"on_request": slow})
 
 
 def test_an_oversized_pull_is_refused_before_any_byte_is_written(tmp_path: Path) -> None:

@@ -84,16 +84,31 @@ JOIN = """
 local count = redis.call('INCR', KEYS[1])
 local taker = redis.call('GET', KEYS[2])
 if taker then redis.call('DEL', KEYS[2]) end
+redis.call('PERSIST', KEYS[3])
+redis.call('PERSIST', KEYS[4])
 return {count, taker or ''}
 """
 """A controller starts: its new incarnation (KEYS[1] counted up) and who took its last one
-over ('' if no one: its own to finish), the takeover key cleared for its next death."""
+over ('' if no one: its own to finish), the takeover key cleared for its next death, and its
+run and reply streams (KEYS[3], KEYS[4]) its own again: a takeover of its last incarnation
+left them to expire (``CLEAR``), and a run stream that expired under a live holder would
+take its consumer group with it."""
 CLEAR = """
 if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+if ARGV[2] ~= '' then
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+  redis.call('EXPIRE', KEYS[4], ARGV[3])
+end
 return redis.call('HDEL', KEYS[1], ARGV[1])
 """
 """Drop the dead controller ARGV[1]'s entry (KEYS[1]: the members hash) unless it started
-again (incarnation count KEYS[2] no longer ARGV[2]): its new entry is its own."""
+again (incarnation count KEYS[2] no longer ARGV[2]): its new entry is its own. Its run and
+reply streams (KEYS[3], KEYS[4]) expire after ARGV[3] seconds: nobody reads them once its
+work is finished, and they stayed for ever (the reply stream up to ``REPLIES_KEPT`` results),
+one pair per controller id that ever died. Why not deleted at once: the others may not have
+seen the death yet, and read the run stream's group then to tell which of their runs it never
+read (``Routing.holder_gone``). Only for a known incarnation: one that started again since
+keeps them (this script refuses), and an unknown one might have."""
 
 
 Finish = Callable[[str, int | None, str | None], Awaitable[object]]
@@ -121,8 +136,9 @@ class Takeover:
     async def join(self) -> tuple[int, str]:
         """This controller starts: its incarnation, and who took its last one over while it
         was down ('' if no one: what that one accepted is its own to finish)."""
-        count, taker = await self._join_script(keys=[keys.incarnation(self.me),
-                                                     keys.takeover(self.me)])
+        count, taker = await self._join_script(keys=[
+            keys.incarnation(self.me), keys.takeover(self.me), keys.runs(self.me),
+            keys.replies(self.me)])
         return int(count), str(taker)
 
     async def take_over(self, dead: str, incarnation: int | None = None) -> bool:
@@ -164,8 +180,10 @@ class Takeover:
     async def _cleared(self, dead: str, incarnation: int | None, done: object) -> None:
         try:  # its entry published devices it lost; what it held on others' devices is
             # free (neither if it started again: both are its new incarnation's then)
-            await self._clear_script(keys=[keys.MEMBERS, keys.incarnation(dead)],
-                                     args=[dead, _arg(incarnation)])
+            await self._clear_script(
+                keys=[keys.MEMBERS, keys.incarnation(dead), keys.runs(dead),
+                      keys.replies(dead)],
+                args=[dead, _arg(incarnation), CLAIM_TTL_S])
             await Claims(self.redis).forget(dead, incarnation)
         except Exception as exc:  # Redis away: its entry is ignored (no alive key), its
             # claims stay counted on the devices; logged

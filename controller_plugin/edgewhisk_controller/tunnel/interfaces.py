@@ -7,10 +7,13 @@ session.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from edgewhisk_tunnel import CloseCode
 from edgewhisk_tunnel.transfers import Transfers
+
+if TYPE_CHECKING:
+    from .pending import Recent  # it imports this module
 
 
 class Connection(Protocol):
@@ -18,7 +21,7 @@ class Connection(Protocol):
 
     transfers: Transfers | None  # artifact transfers, once registered
     protocol: int  # the version it speaks
-    code_keys: set[str]  # protocol 2: spec keys whose code went out on it
+    code_keys: Recent[None]  # protocol 2: spec keys whose code went out on it, the last ones
 
     async def send_frame(self, frame: str | bytes) -> bool: ...
 

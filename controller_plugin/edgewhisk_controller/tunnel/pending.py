@@ -13,6 +13,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_tunnel import Produce, Run
@@ -25,6 +26,7 @@ TRUNCATED = "Logs were truncated because the total bytes size exceeds the limit 
 LATE = ("lost", "abandoned", "unknown")
 """How an activation ended, when a result after it is late (not a duplicate)."""
 
+V = TypeVar("V")
 Build = Callable[..., Run]
 """An activation's ``run`` (``twins.run_message`` bound to it; ``omit_code=True``: without
 its code)."""
@@ -64,12 +66,24 @@ class Pending:
             self.log_bytes += size
 
 
-class Ended(OrderedDict[str, str]):
+class Recent(OrderedDict[str, V]):
+    """The last ``limit`` keys added (adding one again makes it the newest), each with a
+    value, the oldest forgotten first."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def add(self, key: str, value: V) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.limit:
+            self.popitem(last=False)
+
+
+class Ended(Recent[str]):
     """Activation id -> how it ended (``done``, ``lost``, ``abandoned``, ``unknown``), the
     last ``HISTORY`` of them."""
 
-    def add(self, activation_id: str, how: str) -> None:
-        self[activation_id] = how
-        self.move_to_end(activation_id)
-        while len(self) > HISTORY:
-            self.popitem(last=False)
+    def __init__(self) -> None:
+        super().__init__(HISTORY)

@@ -227,7 +227,7 @@ class RemoteInvoker(Invoker):
             return encode_run(self.id, pending.build())
         omit = not code and pending.key in session.code_keys
         frame = encode_run(self.id, pending.build(omit_code=omit))
-        session.code_keys.add(pending.key)
+        session.code_keys.add(pending.key, None)
         return frame
 
     # -- frames from the device (routed by the session's reader) ----------------------------

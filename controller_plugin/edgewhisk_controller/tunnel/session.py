@@ -23,6 +23,7 @@ from typing import Protocol
 
 from aiohttp import WSMsgType, web
 from edgewhisk_tunnel import (
+    CODES_KEPT,
     PROTOCOL_VERSION,
     RTT_BEATS,
     AgentLog,
@@ -53,7 +54,7 @@ from edgewhisk_tunnel.transfers import Transfers
 
 from .artifact_service import ArtifactService
 from .health import clock_ms
-from .pending import Foreign
+from .pending import Foreign, Recent
 from .remote import RemoteInvoker
 from .tokens import DeviceToken
 
@@ -98,7 +99,8 @@ class Session:
         self.invoker: RemoteInvoker | None = None
         self.transfers: Transfers | None = None  # artifact transfers, once registered
         self.protocol = PROTOCOL_VERSION  # the connection's version, once registered
-        self.code_keys: set[str] = set()  # protocol 2: spec keys whose code went out here
+        # protocol 2: spec keys whose code went out here (the last CODES_KEPT of them)
+        self.code_keys: Recent[None] = Recent(CODES_KEPT)
         self.closing = False
         self.close_reason: tuple[int, str] | None = None
         self._seq = 0

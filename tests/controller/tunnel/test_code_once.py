@@ -9,16 +9,27 @@ the device online."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 
-from edgewhisk_tunnel import CloseCode, CodeMissing, Heartbeat, Run
+import pytest
+from edgewhisk_tunnel import CODES_KEPT, CloseCode, CodeMissing, Heartbeat, Run
 
-from controller.api.harness import Controller
+from controller.api.harness import Controller, started
 
 from .conftest import HEARTBEAT_TIMEOUT_S, Lab, run
 from .device import Device
 from .test_sessions import ECHO
 
 WHISK_ERROR = 3  # the record's statusCode of a whisk internal error
+
+
+@pytest.fixture(scope="module")
+def controller(data_dir: Path) -> Iterator[Controller]:
+    """The package's controller, with room for more than ``CODES_KEPT`` invokes a minute
+    (the default allows 120)."""
+    yield from started(data_dir, "--heartbeat-timeout", str(HEARTBEAT_TIMEOUT_S),
+                       "--invocations-per-minute", str(4 * CODES_KEPT))
 
 
 async def invoked(lab: Lab, device: Device, action: str, n: int) -> tuple[str, Run]:
@@ -49,6 +60,39 @@ def test_the_code_goes_once_per_connection(controller: Controller) -> None:
         await again.answer(got)
 
     run(controller, scenario)
+
+
+def test_a_connection_remembers_the_code_of_the_last_keys_only(controller: Controller) -> None:
+    """A spec key holds a digest of the action's ``init`` parameters, which an invoke may set:
+    one key per activation here. The controller remembers the keys whose code went out on a
+    connection up to ``CODES_KEPT``, the least recently used forgotten first (it remembered
+    every one, for as long as the connection lasted): the oldest key's code goes again, a
+    recent one's is still omitted."""
+    async def scenario(lab: Lab) -> None:
+        device = await lab.connected("co-e")
+        await lab.api.action("co-init", ECHO, node="co-e",
+                             parameters=[{"key": "MODE", "value": "x", "init": True}])
+        for n in range(CODES_KEPT + 1):  # each with its code: a key not sent before
+            _, got = await invoked_with(lab, device, "co-init", {"MODE": f"m{n}"})
+            assert not got.code_omitted
+            await device.answer(got)
+        _, recent = await invoked_with(lab, device, "co-init", {"MODE": f"m{CODES_KEPT}"})
+        assert recent.code_omitted
+        await device.answer(recent)
+        _, oldest = await invoked_with(lab, device, "co-init", {"MODE": "m0"})
+        assert (oldest.spec.code, oldest.code_omitted) == (ECHO, False)
+        await device.answer(oldest)
+
+    run(controller, scenario)
+
+
+async def invoked_with(lab: Lab, device: Device, action: str,
+                       params: dict[str, str]) -> tuple[str, Run]:
+    """Invoke ``action`` with ``params`` (not blocking); its activation id and the run."""
+    answer = await lab.api.invoke(action, params)
+    got = await device.next_run()
+    assert got.activation_id == answer["activationId"]
+    return got.activation_id, got
 
 
 def test_a_device_without_the_code_gets_the_run_again_once(controller: Controller) -> None:

@@ -14,10 +14,20 @@ from edgewhisk_controller.placement import Engine
 from edgewhisk_controller.tunnel import patience
 from edgewhisk_controller.tunnel.exceptions import InvokerLost, NotDeliverable
 from edgewhisk_controller.tunnel.hub import TunnelHub
+from edgewhisk_controller.tunnel.pending import Recent
 from edgewhisk_controller.tunnel.remote import RemoteInvoker
 from edgewhisk_controller.tunnel.tokens import DeviceToken
 from edgewhisk_runtime.containers import ActionSpec
-from edgewhisk_tunnel import MAX_FRAME_BYTES, CloseCode, Outcome, Register, Result, Run, decode
+from edgewhisk_tunnel import (
+    CODES_KEPT,
+    MAX_FRAME_BYTES,
+    CloseCode,
+    Outcome,
+    Register,
+    Result,
+    Run,
+    decode,
+)
 
 SPEC = ActionSpec("guest/a@0.0.1", "python:3", "code", False, "main", None, {}, 128, 1, 1)
 OUTCOME = Outcome(status=200, response={"ok": True}, logs=(), init_failed=False,
@@ -32,7 +42,7 @@ class Frames:
 
     def __init__(self) -> None:
         self.sent: list[str | bytes] = []
-        self.code_keys: set[str] = set()
+        self.code_keys: Recent[None] = Recent(CODES_KEPT)
 
     async def send_frame(self, frame: str | bytes) -> bool:
         self.sent.append(frame)
@@ -120,7 +130,7 @@ def test_a_run_over_the_frame_limit_is_refused_before_it_is_pending(connected: b
         with pytest.raises(NotDeliverable, match="cannot be sent to invoker 'pi'"):
             await device.run(SPEC, big, {"activation_id": "a4"})
         assert device.pending == {} and "a4" not in device.finished
-        assert connection.sent == [] and connection.code_keys == set()
+        assert connection.sent == [] and not connection.code_keys
         device.liveness.stop()
 
     asyncio.run(main())
