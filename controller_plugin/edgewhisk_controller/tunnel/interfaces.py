@@ -7,13 +7,12 @@ session.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from edgewhisk_tunnel import CloseCode
 from edgewhisk_tunnel.transfers import Transfers
 
-if TYPE_CHECKING:
-    from .pending import Recent  # it imports this module
+from .recent import Recent
 
 
 class Connection(Protocol):

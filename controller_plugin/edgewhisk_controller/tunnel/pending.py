@@ -10,15 +10,14 @@ never given: ``Foreign``, for which the session closes the connection).
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_tunnel import Produce, Run
 
 from .interfaces import Connection
+from .recent import Recent
 
 HISTORY = 10_000
 """Activation ids remembered per invoker after they ended (duplicate/late results)."""
@@ -26,7 +25,6 @@ TRUNCATED = "Logs were truncated because the total bytes size exceeds the limit 
 LATE = ("lost", "abandoned", "unknown")
 """How an activation ended, when a result after it is late (not a duplicate)."""
 
-V = TypeVar("V")
 Build = Callable[..., Run]
 """An activation's ``run`` (``twins.run_message`` bound to it; ``omit_code=True``: without
 its code)."""
@@ -64,21 +62,6 @@ class Pending:
                 return
             self.logs.append(line)
             self.log_bytes += size
-
-
-class Recent(OrderedDict[str, V]):
-    """The last ``limit`` keys added (adding one again makes it the newest), each with a
-    value, the oldest forgotten first."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def add(self, key: str, value: V) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.limit:
-            self.popitem(last=False)
 
 
 class Ended(Recent[str]):

@@ -54,7 +54,8 @@ from edgewhisk_tunnel.transfers import Transfers
 
 from .artifact_service import ArtifactService
 from .health import clock_ms
-from .pending import Foreign, Recent
+from .pending import Foreign
+from .recent import Recent
 from .remote import RemoteInvoker
 from .tokens import DeviceToken
 

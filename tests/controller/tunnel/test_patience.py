@@ -14,7 +14,7 @@ from edgewhisk_controller.placement import Engine
 from edgewhisk_controller.tunnel import patience
 from edgewhisk_controller.tunnel.exceptions import InvokerLost, NotDeliverable
 from edgewhisk_controller.tunnel.hub import TunnelHub
-from edgewhisk_controller.tunnel.pending import Recent
+from edgewhisk_controller.tunnel.recent import Recent
 from edgewhisk_controller.tunnel.remote import RemoteInvoker
 from edgewhisk_controller.tunnel.tokens import DeviceToken
 from edgewhisk_runtime.containers import ActionSpec
