@@ -6,8 +6,9 @@ What the demo, the benchmarks and the test harnesses need, in one place: a contr
 (:class:`Agent`, :class:`Fleet`), each stopped by its pid (SIGTERM, then SIGKILL) with its log
 kept for the message of a failed start (:class:`StartError`), a client bound to the
 controller (:meth:`Controller.client`), a TCP relay whose link can be cut (:class:`Relay`:
-a device out of coverage), a Redis for Composer's ``parallel``/``map`` (:class:`Redis`),
-and CouchDB's API and S3 (:class:`CouchDB`: pouchdb-server, :class:`S3`: moto), both
+a device out of coverage), a Redis for Composer's ``parallel``/``map`` (:class:`Redis`), an
+app of the caller's own served in its process on a free port (:func:`app_server`), and
+CouchDB's API and S3 (:class:`CouchDB`: pouchdb-server, :class:`S3`: moto), both
 :class:`HttpService` subclasses, the one launcher of a server that is ready when it answers HTTP.
 It imports only :mod:`edgewhisk_client` and :mod:`edgewhisk_runtime`.
 """
@@ -18,6 +19,7 @@ from .controller import UNLIMITED, Controller
 from .exceptions import StartError
 from .fleet import AgentSpec, Fleet
 from .http_services import S3, CouchDB, HttpService
+from .inprocess import app_server
 from .process import Child, alive, children, descendants, edgewhisk_command
 from .redis import Redis
 from .relay import Relay
@@ -27,6 +29,6 @@ __all__ = [
     "Relay", "HttpService",
     "StartError",
     "alive",
-    "children", "descendants", "edgewhisk_command", "tunnel_url",
+    "children", "descendants", "app_server", "edgewhisk_command", "tunnel_url",
     "Cluster",
 ]

@@ -93,11 +93,7 @@ def test_a_holder_restarted_under_its_id_answers_what_its_last_run_read_at_once(
             await h.close()
             return errors[0], errors[1], await client.xlen(keys.runs("h"))
         finally:
-            for loop in loops:
-                loop.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
-            await client.delete(keys.runs("h"), keys.replies("r"))
-            await client.aclose()
+            await _stopped(loops, client)
 
     read, unread, left = asyncio.run(scenario())
     assert read.maybe_started and "its controller h restarted while it ran" in read.why
@@ -124,14 +120,19 @@ def test_a_holders_stream_holds_only_what_is_in_flight(redis: Redis) -> None:
             await h.close()
             return h.served, await client.xlen(keys.runs("h"))
         finally:
-            for loop in loops:
-                loop.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
-            await client.delete(keys.runs("h"), keys.replies("r"))
-            await client.aclose()
+            await _stopped(loops, client)
 
     served, left = asyncio.run(scenario())
     assert (served, left) == (20, 0)
+
+
+async def _stopped(loops: list[asyncio.Task[None]], client: aioredis.Redis) -> None:
+    """The routings' loops stopped, the streams of ``h`` and ``r`` dropped, ``client`` closed."""
+    for loop in loops:
+        loop.cancel()
+    await asyncio.gather(*loops, return_exceptions=True)
+    await client.delete(keys.runs("h"), keys.replies("r"))
+    await client.aclose()
 
 
 def _run(activation_id: str) -> str:

@@ -20,6 +20,7 @@ from edgewhisk_controller.auth import GUEST_KEY
 from edgewhisk_controller.config import ControllerConfig
 from edgewhisk_controller.keys import DISPATCHER, REGISTRY
 from edgewhisk_controller.placement.state import View
+from edgewhisk_devkit import app_server
 
 CODE = "def main(args):\n    return {'ok': True}\n"
 
@@ -36,15 +37,8 @@ async def _invoke(client: Client, name: str,
 @contextlib.asynccontextmanager
 async def _controller(config: ControllerConfig) -> AsyncIterator[tuple[web.Application, str]]:
     app = create_app(config)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield app, f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with app_server(app) as url:
+        yield app, url
 
 
 def _client(url: str) -> Client:

@@ -12,6 +12,7 @@ import asyncio
 
 import aiohttp
 from aiohttp import web
+from edgewhisk_devkit import app_server
 from edgewhisk_invoker.activations import Activations
 from edgewhisk_invoker.artifacts import DeviceArtifacts
 from edgewhisk_invoker.beats import Beats
@@ -38,49 +39,47 @@ async def scenario() -> tuple[list[str], list[list[object]]]:
 
     app = web.Application()
     app.router.add_get("/", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    # the agent's own parts, wired as Agent wires them (no controller: the race is staged)
-    pool, artifacts = ContainerPool(ProcessBackend(), memory_mb=256), DeviceArtifacts(None, "dev")
-    link, outbox, tasks = Link(2), Outbox(), set()
-    beats = Beats(pool, artifacts, outbox, link, tasks.add)
-    activations = Activations("dev", pool, artifacts,
-                              ContextMonitor(NoBattery(), NetworkSchedule([])), link, outbox,
-                              beats, tasks.add, stopping=asyncio.Event())
-    try:
-        async with aiohttp.ClientSession() as session:
-            old = await session.ws_connect(f"http://127.0.0.1:{port}/")
-            new = await session.ws_connect(f"http://127.0.0.1:{port}/")
-            link.ws = old
-            link.up(REGISTERED)
-            outbox.add("aid", [encode(Result("aid", error="x"))])
-            await link._lock.acquire()  # noqa: SLF001 - a heartbeat being written: the flush waits
-            flush = asyncio.ensure_future(activations.flush())
-            for _ in range(5):
-                await asyncio.sleep(0)
-            # the reader's loss and the next registration, while the send waits
-            link.down()
-            outbox.connection_lost()
-            link.ws = new
-            link.up(REGISTERED)
-            link._lock.release()  # noqa: SLF001
-            await flush
-            unsent_after_race = [p.activation_id for p in outbox.unsent()]
-            assert outbox.confirmed(10**6) == []  # the new connection's echo confirms nothing
-            await activations.flush()  # the next flush sends it on the new connection
-            assert outbox.awaiting()
-            await old.close()
-            await new.close()
-            for _ in range(50):
-                if len(received) == 2 and all(received):
-                    break
-                await asyncio.sleep(0.02)
-    finally:
-        await pool.close()
-        await runner.cleanup()
+    async with app_server(app) as url:
+        # the agent's own parts, wired as Agent wires them (no controller: the race is staged)
+        pool = ContainerPool(ProcessBackend(), memory_mb=256)
+        artifacts = DeviceArtifacts(None, "dev")
+        link, outbox, tasks = Link(2), Outbox(), set()
+        beats = Beats(pool, artifacts, outbox, link, tasks.add)
+        activations = Activations("dev", pool, artifacts,
+                                  ContextMonitor(NoBattery(), NetworkSchedule([])), link, outbox,
+                                  beats, tasks.add, stopping=asyncio.Event())
+        try:
+            async with aiohttp.ClientSession() as session:
+                old = await session.ws_connect(f"{url}/")
+                new = await session.ws_connect(f"{url}/")
+                link.ws = old
+                link.up(REGISTERED)
+                outbox.add("aid", [encode(Result("aid", error="x"))])
+                # a heartbeat being written: the flush waits
+                await link._lock.acquire()  # noqa: SLF001
+                flush = asyncio.ensure_future(activations.flush())
+                for _ in range(5):
+                    await asyncio.sleep(0)
+                # the reader's loss and the next registration, while the send waits
+                link.down()
+                outbox.connection_lost()
+                link.ws = new
+                link.up(REGISTERED)
+                link._lock.release()  # noqa: SLF001
+                await flush
+                unsent_after_race = [p.activation_id for p in outbox.unsent()]
+                # the new connection's echo confirms nothing
+                assert outbox.confirmed(10**6) == []
+                await activations.flush()  # the next flush: on the new connection
+                assert outbox.awaiting()
+                await old.close()
+                await new.close()
+                for _ in range(50):
+                    if len(received) == 2 and all(received):
+                        break
+                    await asyncio.sleep(0.02)
+        finally:
+            await pool.close()
     return unsent_after_race, received
 
 

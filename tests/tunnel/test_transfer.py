@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from edgewhisk_devkit import app_server
 from edgewhisk_tunnel import (
     ARTIFACT_CHUNK_BYTES,
     ArtifactGet,
@@ -106,24 +107,19 @@ def run(scenario: Scenario, server_options: dict[str, Any] | None = None,
 
         app = web.Application()
         app.router.add_get("/ws", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        async with aiohttp.ClientSession() as http:
-            ws = await http.ws_connect(f"http://127.0.0.1:{port}/ws", max_msg_size=8 * MB)
-            client = End(ws, **(client_options or {}))
-            client.reader = asyncio.ensure_future(client.read())
-            server = await server_end
-            try:
-                await asyncio.wait_for(scenario(client, server), 120)
-            finally:
-                await ws.close()
-                await client.reader
-                await client.transfers.close()
-                await server.transfers.close()
-        await runner.cleanup()
+        async with app_server(app) as url:
+            async with aiohttp.ClientSession() as http:
+                ws = await http.ws_connect(f"{url}/ws", max_msg_size=8 * MB)
+                client = End(ws, **(client_options or {}))
+                client.reader = asyncio.ensure_future(client.read())
+                server = await server_end
+                try:
+                    await asyncio.wait_for(scenario(client, server), 120)
+                finally:
+                    await ws.close()
+                    await client.reader
+                    await client.transfers.close()
+                    await server.transfers.close()
 
     asyncio.run(main())
 
