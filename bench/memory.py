@@ -35,8 +35,8 @@ has a bound, so past the bounds the curve flattens; until they fill, it may rise
   ``stores/readcache.py`` (10,000 documents) is the CouchDB store's, not used here;
 - the compiled actions (``preprocess/compiler.CACHE_SIZE``, 4,096, LRU) and the placement
   cache (``placement/cache.py``: ``PIECES`` entries within ``CACHE_BYTES``, 64 MB);
-- metrics: histograms with fixed buckets, counters by (namespace, action, outcome): one
-  action here, so constant;
+- metrics: histograms with fixed buckets, activation counters by namespace, action,
+  status and invoker: one action per phase here, so a constant few;
 - in flight: pending activations are forgotten once answered (``--clients`` at a time).
   The records themselves go to the store (on disk, not in memory).
 
@@ -60,6 +60,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -123,17 +124,20 @@ def measure_phase(targets: dict[str, tuple[str, dict[str, int]]], auth: tuple[st
     """``targets``: name -> (URL, {process: pid} whose RSS its calls are charged). Each URL is
     warmed (``args.warmup`` calls), then ``args.rounds`` rounds: each URL in turn gets
     ``args.per_round`` posts, after which its processes' RSS is read. The rows: activations
-    served in the phase (row 0: after the warm-up) and each process's RSS (MB)."""
+    served in the phase (row 0: after the warm-up), each process's RSS (MB) and the seconds
+    since row 0 (every target's rounds: the controller's and the bare server's)."""
     for url, _ in targets.values():
         post_all(url, auth, args.warmup, args.clients)
+    started = time.perf_counter()
     rows = [{"activations": 0, "rss_mb": {name: rss_mb(pid) for _, pids in targets.values()
-                                          for name, pid in pids.items()}}]
+                                          for name, pid in pids.items()}, "seconds": 0.0}]
     for n in range(1, args.rounds + 1):
         latest: dict[str, float] = {}
         for url, pids in targets.values():
             post_all(url, auth, args.per_round, args.clients)
             latest.update({name: rss_mb(pid) for name, pid in pids.items()})
-        rows.append({"activations": n * args.per_round, "rss_mb": latest})
+        rows.append({"activations": n * args.per_round, "rss_mb": latest,
+                     "seconds": round(time.perf_counter() - started, 2)})
         progress(f"{label} rounds", n, args.rounds)
     return rows
 
@@ -247,7 +251,9 @@ def phase_table(phase: str, doc: dict[str, Any]) -> str:
                          ("second half", 11), ("second / first", 14)],
                         [[name, _cell(g["first_half"]), _cell(g["second_half"]),
                           _cell(g["ratio"])] for name, g in grown.items()])
-    return (f"{phase} phase: RSS after each round\n{curve}\n\n{slopes}\n"
+    seconds = rows[-1]["seconds"]
+    return (f"{phase} phase: RSS after each round ({seconds:.0f} s for the controller's and the "
+            f"bare server's rounds)\n{curve}\n\n{slopes}\n"
             f"controller's second-half growth less the bare server's: "
             f"{doc['controller_minus_bare_kb_per_1000']:.2f} KB / 1,000 activations")
 
