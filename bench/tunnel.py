@@ -53,6 +53,7 @@ import aiohttp
 
 # bench/ is on sys.path (see _report.py)
 from _report import cdf, cdf_axes, failed, pct, progress, report, save
+from _rss import rss_mb
 from _tunnel_code import V1, V2, ab_rows, padded, protocol_ab
 from _tunnel_cpu import HARNESS, saturation, saturation_rows
 from _tunnel_rtt import Side, cpu_seconds, hogs, interleaved, ratios
@@ -94,13 +95,6 @@ def start_controller(workdir: Path) -> Controller:
     return Controller(workdir / "controller", "--invokers", "1", "--log-level", "WARNING",
                       *UNLIMITED,
                       host="127.0.0.1", log=workdir / "controller.log").start()
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def measure_cpu(pid: int, window_s: float) -> tuple[float, float]:
