@@ -6,11 +6,24 @@ both when a script runs as ``python bench/NAME.py`` and under ``edgewhisk bench 
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+OUT = Path(__file__).resolve().parent / "out"
+"""Where the benchmarks write their plots (``bench/out/NAME.png``)."""
+
+
+def outputs(parser: argparse.ArgumentParser, name: str, quick: str) -> None:
+    """The options every benchmark's output takes: ``--quick`` (a smoke test: ``quick``),
+    ``--json`` (the results as one JSON document) and ``--out`` (the plot,
+    ``bench/out/NAME.png`` by default)."""
+    parser.add_argument("--quick", action="store_true", help=f"a smoke test: {quick}")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--out", type=Path, default=OUT / f"{name}.png", help="plot file")
 
 
 def progress(label: str, done: int, total: int) -> None:

@@ -43,11 +43,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from _report import pct, progress  # bench/ is on sys.path (see _report.py)
+from _report import outputs, pct, progress  # bench/ is on sys.path (see _report.py)
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Controller, edgewhisk_command
 
-OUT = Path(__file__).resolve().parent / "out"
 NOOP = "def main(args):\n    return {'ok': True}\n"
 WEB = [{"key": "web-export", "value": True}]
 WARMUP = 5
@@ -200,10 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=200, help="calls of each way (200)")
     parser.add_argument("--lengths", default="1,2,4", help="sequence lengths (1,2,4)")
-    parser.add_argument("--quick", action="store_true", help="20 rounds, lengths 1,2")
-    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
-    parser.add_argument("--out", type=Path, default=OUT / "frontdoor.png",
-                        help="where the plot goes (bench/out/frontdoor.png)")
+    outputs(parser, "frontdoor", quick="20 rounds, lengths 1,2")
     args = parser.parse_args(argv)
     rounds = 20 if args.quick else args.rounds
     lengths = [1, 2] if args.quick else [int(n) for n in args.lengths.split(",")]

@@ -34,7 +34,7 @@ from typing import Any
 
 from _cpu import cpu_seconds  # bench/ is on sys.path (see _report.py)
 from _paired import plan
-from _report import cdf, cdf_axes, pct, progress, save
+from _report import cdf, cdf_axes, outputs, pct, progress, save
 from edgewhisk_devkit import descendants
 from edgewhisk_runtime.artifacts.instrument import Observer, reference_of
 from edgewhisk_runtime.artifacts.monitor import Summary, Window
@@ -42,7 +42,6 @@ from edgewhisk_runtime.local import LocalRuntime
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "actions" / "examples" / "personal_assistant"
-OUT = Path(__file__).resolve().parent / "out"
 WARMUP = 50
 AIM_RATIO, AIM_MS = 0.05, 0.2
 SERVE = """
@@ -246,9 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=2000, help="calls per proxy and batch")
     parser.add_argument("--batches", default="1,32,256", help="readings per /run")
-    parser.add_argument("--quick", action="store_true", help="200 calls, batches 1 and 32")
-    parser.add_argument("--json", action="store_true", help="the numbers as JSON on stdout")
-    parser.add_argument("--out", type=Path, default=OUT / "gates.png", help="plot file")
+    outputs(parser, "gates", quick="200 calls, batches 1 and 32")
     args = parser.parse_args(argv)
     calls = 200 if args.quick else args.calls
     batches = [1, 32] if args.quick else [int(b) for b in args.batches.split(",")]

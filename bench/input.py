@@ -34,12 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import edgewhisk_json
-from _report import progress, save  # bench/ is on sys.path (see _report.py)
+from _report import outputs, progress, save  # bench/ is on sys.path (see _report.py)
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Controller
 from edgewhisk_tunnel import Heartbeat, Outcome, Result, encode
 
-OUT = Path(__file__).resolve().parent / "out"
 NOOP = "def main(args):\n    return {}\n"
 MIB = 1024 * 1024
 
@@ -172,10 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=15, help="reads per body and reader")
     parser.add_argument("--calls", type=int, default=40, help="requests per controller case")
-    parser.add_argument("--quick", action="store_true",
-                        help="--repeat 3 --calls 4, and 4 MB of action code instead of 48")
-    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    parser.add_argument("--out", type=Path, default=OUT / "input.png", help="plot file")
+    outputs(parser, "input",
+            quick="--repeat 3 --calls 4, and 4 MB of action code instead of 48")
     args = parser.parse_args(argv)
     repeat, calls, code_mb = (3, 4, 4) if args.quick else (args.repeat, args.calls, 48)
     reader = reader_rows(repeat, code_mb)

@@ -72,13 +72,12 @@ import requests
 
 # bench/ is on sys.path (see _report.py)
 from _floor import bare_server
-from _report import failed, progress, report, save
+from _report import failed, outputs, progress, report, save
 from _report import table as text_table
 from _rss import rss_mb
 from edgewhisk_cli.action import python_action
 from edgewhisk_devkit import UNLIMITED, Agent, Controller, tunnel_url
 
-OUT = Path(__file__).resolve().parent / "out"
 CONTROLLER, AGENT, BARE = "controller", "agent", "bare aiohttp"
 LOCAL, TUNNEL = "local", "tunnel"
 PHASES = {LOCAL: "local0", TUNNEL: "bench-edge"}
@@ -295,10 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="client threads")
     parser.add_argument("--warmup", type=int, default=200,
                         help="calls of each target before the first row, not counted")
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke test: 4 rounds of 50, 2 clients, 10 warm-up calls")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--out", type=Path, default=OUT / "memory.png", help="plot file")
+    outputs(parser, "memory", quick="4 rounds of 50, 2 clients, 10 warm-up calls")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.per_round, args.clients, args.warmup = 4, 50, 2, 10

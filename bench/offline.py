@@ -38,14 +38,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before MXNet loads: one core fo
 os.environ.setdefault("MXNET_CPU_WORKER_NTHREADS", "1")
 
 # bench/ is on sys.path (see _report.py)
-from _report import cdf, cdf_axes, failed, pct, progress, report, save  # noqa: E402
+from _report import cdf, cdf_axes, failed, outputs, pct, progress, report, save  # noqa: E402
 from edgewhisk_cli.action import python_action  # noqa: E402
 from edgewhisk_client import LocalClient  # noqa: E402
 from edgewhisk_devkit import UNLIMITED, Agent, Controller  # noqa: E402
 from edgewhisk_devkit.agent import tunnel_url  # noqa: E402
 from edgewhisk_runtime.local import free_port  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "out"
 FIELD = Path(__file__).resolve().parents[1] / "actions" / "examples" / "field_technician"
 DEVICE = "bench-tablet"
 ECHO = f'''from edgewhisk import policy
@@ -219,10 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10, help="round trips not counted")
     parser.add_argument("--records", type=int, default=1000, help="records made offline")
     parser.add_argument("--images", type=int, default=500, help="photos classified")
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke test: 10 round trips, 50 records, 50 photos")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--out", type=Path, default=OUT / "offline.png", help="plot file")
+    outputs(parser, "offline", quick="10 round trips, 50 records, 50 photos")
     args = parser.parse_args(argv)
     if args.quick:
         args.calls, args.warmup, args.records, args.images = 10, 2, 50, 50

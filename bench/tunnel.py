@@ -52,7 +52,7 @@ from typing import Any
 import aiohttp
 
 # bench/ is on sys.path (see _report.py)
-from _report import cdf, cdf_axes, failed, pct, progress, report, save
+from _report import cdf, cdf_axes, failed, outputs, pct, progress, report, save
 from _rss import rss_mb
 from _tunnel_code import V1, V2, ab_rows, padded, protocol_ab
 from _tunnel_cpu import HARNESS, saturation, saturation_rows
@@ -63,7 +63,6 @@ from edgewhisk_devkit import UNLIMITED, Agent, Controller, tunnel_url
 from edgewhisk_runtime import eventloop
 from edgewhisk_tunnel import messages as m
 
-OUT = Path(__file__).resolve().parent / "out"
 NAMESPACE = "_"
 START_TIMEOUT_S = 60.0
 AGENT_ID = "bench-agent"
@@ -588,10 +587,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: one per core; 0: no loaded round trips)")
     parser.add_argument("--window", type=float, default=10.0,
                         help="seconds over which the controller's CPU is measured")
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke test: 120 invokers, 10 calls, 100 activations, 2 s windows")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--out", type=Path, default=OUT / "tunnel.png", help="plot file")
+    outputs(parser, "tunnel",
+            quick="120 invokers, 10 calls, 100 activations, 2 s windows")
     args = parser.parse_args(argv)
     if args.quick:
         args.invokers, args.calls, args.warmup = 120, 10, 3
