@@ -11,12 +11,12 @@ promises; ``tests/cluster/test_changes.py`` measures it).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from .tasks import cancelled, forever
+from ..background import Tasks
+from .tasks import forever
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,12 @@ class Follower:
         self.store = store
         self.handlers = dict(handlers)
         self.seen = 0  # documents handed to handlers (metrics, tests)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._loops = Tasks("changes feed")
 
     async def start(self) -> None:
         for coll in self.handlers:
             _, since = await self.store.changes(coll, "now", wait_s=0)
-            self._tasks.append(asyncio.create_task(self._follow(coll, since)))
+            self._loops.spawn(self._follow(coll, since))
 
     async def _follow(self, coll: str, since: str) -> None:
         """Read ``coll``'s feed for the controller's life; the store away is retried from
@@ -68,4 +68,4 @@ class Follower:
         await forever(step, f"changes feed of {coll}")
 
     async def close(self) -> None:
-        await cancelled(self._tasks)
+        await self._loops.close(timeout=None)

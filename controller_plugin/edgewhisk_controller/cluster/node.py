@@ -19,6 +19,7 @@ from aiohttp import web
 from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_tunnel import Produce
 
+from ..background import Tasks
 from ..invokers.interface import Invoker
 from ..invokers.local import LocalInvoker
 from ..invokers.registry import InvokerRegistry
@@ -33,7 +34,7 @@ from .ring import Ring
 from .routing import Routing
 from .shard import Sharding
 from .takeover import Takeover
-from .tasks import cancelled, forever
+from .tasks import forever
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class ClusterNode:
         self.adoption = Adoption(me, redis, self.routing)
         self.membership.on_gone.append(self.routing.holder_gone)
         self.membership.on_gone.append(self.takeover.later)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._loops = Tasks("cluster loops")
         self._ring: Ring | None = None
 
     def _own_use(self, id: str) -> int:
@@ -172,9 +173,9 @@ class ClusterNode:
                 await self.redis.aclose()
             raise ClusterUnavailable(f"the cluster's Redis at {self.where} cannot be "
                                      f"reached: {exc}") from None
-        self._tasks = [asyncio.create_task(forever(f, "serving runs"))
-                       for f in (self.routing.serve, self.routing.read_replies)]
-        self._tasks.append(asyncio.create_task(forever(self._follow, "membership")))
+        for serving in (self.routing.serve, self.routing.read_replies):
+            self._loops.spawn(forever(serving, "serving runs"))
+        self._loops.spawn(forever(self._follow, "membership"))
 
     async def _follow(self) -> None:
         while True:
@@ -184,7 +185,7 @@ class ClusterNode:
 
     async def close(self) -> None:
         """Leave: stop the loops, remove this controller's entry, close the connection."""
-        await cancelled(self._tasks)
+        await self._loops.close(timeout=None)
         await self.routing.close()
         await self.takeover.close()
         await self.adoption.close()
