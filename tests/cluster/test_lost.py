@@ -55,6 +55,32 @@ def test_what_a_dead_holder_never_read_counts_as_not_started(redis: Redis) -> No
     assert not unread.maybe_started and "before reading the activation" in unread.why
 
 
+def test_a_run_sent_to_a_holder_seen_gone_meanwhile_is_not_left_waiting(redis: Redis) -> None:
+    """The run was placed on the holder's device before its death was seen, and is sent after
+    (``holder_gone`` found nothing waiting then): the requester ends the wait at once, not
+    started (the holder never read it), instead of waiting out its patience."""
+    uri = redis.uri
+
+    async def scenario() -> InvokerLost:
+        client = aioredis.from_url(uri, decode_responses=True)
+        routing = Routing("r", client, lambda id: None, Claims(client),
+                          corrected=lambda id, free: None, alive=lambda holder: holder != "h")
+        try:
+            await client.xgroup_create(keys.runs("h"), keys.GROUP, id="$", mkstream=True)
+            routing.holder_gone("h")  # seen gone: nothing waits yet
+            await asyncio.sleep(0.05)
+            with pytest.raises(InvokerLost) as lost:
+                await asyncio.wait_for(
+                    routing.forward(_peer(routing, "h"), "a1", _run("a1"), 60.0, 128), 10)
+            await routing.close()
+            return lost.value
+        finally:
+            await _stopped([], client)
+
+    lost = asyncio.run(scenario())
+    assert not lost.maybe_started and "before reading the activation" in lost.why
+
+
 def _routing(client: aioredis.Redis, me: str) -> Routing:
     """A controller's routing whose devices are none of its own (a run it serves is answered
     "not connected to controller ...")."""

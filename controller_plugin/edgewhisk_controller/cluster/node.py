@@ -55,7 +55,8 @@ class ClusterNode:
         self.devices = devices
         self.claims = Claims(redis, me)
         self.routing = Routing(me, redis, self._device, self.claims,
-                               corrected=lambda id, free: self.membership.corrected(id, free))
+                               corrected=lambda id, free: self.membership.corrected(id, free),
+                               alive=lambda holder: holder in self.membership.live)
         self.membership = Membership(me, registry, engine, self.routing,
                                      local=lambda: [d.state() for d in devices()],
                                      is_local=lambda id: self._device(id) is not None,

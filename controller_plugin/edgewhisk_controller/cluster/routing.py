@@ -8,7 +8,10 @@ when it dies the others know which of their runs it may have started; replies go
 the action's time limit plus the tunnel's grace, like a direct ``RemoteInvoker``, and a holder
 that is gone ends the wait at once with ``InvokerLost``: not started when the holder never read
 it from its stream (it is placed again), else maybe started (an idempotent action is placed
-again, any other is recorded as a whisk internal error, never run twice).
+again, any other is recorded as a whisk internal error, never run twice). That holds for a
+run placed on the holder's device before its death was seen and sent after: the requester,
+finding the holder gone once the run is in its stream, ends the wait the same way (else it
+waited out its patience, and an acknowledged activation had no record for that long).
 
 An answered entry is acknowledged and deleted in one round trip, so a holder's stream holds
 only what is in flight (acknowledged entries stay in a stream until deleted: it would grow by
@@ -63,10 +66,13 @@ def _entry_key(entry: str) -> tuple[int, int]:
 
 class Routing:
     def __init__(self, me: str, redis: Any, device: Callable[[str], Invoker | None],
-                 claims: Claims, corrected: Callable[[str, int], None]) -> None:
+                 claims: Claims, corrected: Callable[[str, int], None],
+                 alive: Callable[[str], bool] = lambda holder: True) -> None:
         """``device``: the online device of this controller with that id, if any;
-        ``corrected(id, free_mb)``: a conflict told the device's real free memory."""
+        ``corrected(id, free_mb)``: a conflict told the device's real free memory;
+        ``alive(holder)``: whether membership counts that controller live."""
         self.me = me
+        self.alive = alive
         self.redis = redis
         self.device = device
         self.claims = claims
@@ -116,6 +122,9 @@ class Routing:
             except Exception as exc:
                 raise _unsent(peer.id, exc) from None
             self.forwarded += 1
+            if not self.alive(peer.holder):  # it died while this was on its way, and
+                # holder_gone's scan ran before this waited: nobody else ends the wait
+                self._tasks.spawn(self._lost_to(peer.holder))
             try:
                 kind, text = await asyncio.wait_for(asyncio.shield(future), patience_s)
             except TimeoutError:
