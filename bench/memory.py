@@ -32,8 +32,8 @@ has a bound, so past the bounds the curve flattens; until they fill, it may rise
 - ``edgewhisk_tunnel.CODES_KEPT`` (256) code keys per connection, on each end;
 - the SQLite store's point-read rows (``stores/sqlite_reads.KEPT``, 1,024) and the
   revisions each fact remembers (``schema/revisions.KEPT``, 1,024); SQLite's own page cache
-  (2 MB per connection, its default: the store sets none), which fills as the activations
-  table grows, so it may still rise over the first tens of thousands; the read cache of
+  (``stores/sqlite.CACHE_KIB`` per connection, three connections), which fills as the
+  activations table grows, over the first several thousand activations; the read cache of
   ``stores/readcache.py`` (10,000 documents) is the CouchDB store's, not used here;
 - the compiled actions (``preprocess/compiler.CACHE_SIZE``, 4,096, LRU) and the placement
   cache (``placement/cache.py``: ``PIECES`` entries within ``CACHE_BYTES``, 64 MB);

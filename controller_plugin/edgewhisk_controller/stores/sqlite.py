@@ -200,7 +200,7 @@ class SQLiteStore(Store):
                 if self._reader is None:
                     if not self.path.is_file():
                         return None
-                    self._reader = sqlite3.connect(
+                    self._reader = _connect(
                         f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=0,
                         isolation_level=None, check_same_thread=False)
                 row = self._reader.execute(
@@ -218,7 +218,7 @@ class SQLiteStore(Store):
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
+            conn = _connect(self.path, timeout=self._busy_timeout, isolation_level=None)
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(f"PRAGMA synchronous={self._synchronous}")
@@ -312,8 +312,7 @@ class SQLiteStore(Store):
 
     def _open_writer(self) -> sqlite3.Connection:
         """The loop's own connection: no busy timeout, no checkpoints (the worker's)."""
-        conn = sqlite3.connect(self.path, timeout=0, isolation_level=None,
-                               check_same_thread=False)
+        conn = _connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -390,6 +389,25 @@ CHECKPOINT_WAIT_MS = 200
 CHECKPOINT_EVERY = 200
 """Commits on the loop's thread between two checkpoints by the worker (the loop's connection
 makes none: SQLite's own, every 1,000 pages, would stall the loop for the checkpoint's writes)."""
+
+
+CACHE_KIB = 512
+"""SQLite's page cache per connection (it has three: the worker's, the loop's writer, the
+point reader), set rather than left to SQLite's default of about 2 MB. Why: it is the store's
+one memory bound that fills as the tables grow (a few tens of bytes per activation until
+full), and a controller's memory should level off at a bound the code states; the pages the
+loop writes and reads again are the B-tree's upper levels, which fit many times over."""
+
+
+def _connect(database: str | Path, **options: Any) -> sqlite3.Connection:
+    """``sqlite3.connect`` with the page cache bounded to ``CACHE_KIB``."""
+    conn = sqlite3.connect(database, **options)
+    try:
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def _checked(writes: Sequence[Write]) -> builtins.list[Checked]:

@@ -18,7 +18,12 @@ from typing import Any
 
 import pytest
 from edgewhisk_controller.stores import StoreError, Write
-from edgewhisk_controller.stores.sqlite import CHECKPOINT_EVERY, WRITE_HERE_MAX, SQLiteStore
+from edgewhisk_controller.stores.sqlite import (
+    CACHE_KIB,
+    CHECKPOINT_EVERY,
+    WRITE_HERE_MAX,
+    SQLiteStore,
+)
 
 
 async def _soon(store: SQLiteStore, writes: list[Write]) -> Any:
@@ -164,3 +169,31 @@ def test_a_batch_that_comes_while_a_checkpoint_is_due_goes_to_the_worker_behind_
 
     asyncio.run(scenario())
     assert order == ["checkpoint", "worker batch"]
+
+
+def test_every_connection_of_the_store_has_the_bounded_page_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's, the loop's writer and the point reader each cache at most ``CACHE_KIB``
+    of pages (``bench/memory.py``: the controller's memory levels off at a stated bound, not
+    SQLite's default one that fills over tens of thousands of activations)."""
+    opened: list[sqlite3.Connection] = []
+    connect = sqlite3.connect
+
+    def recorded(*args: Any, **kwargs: Any) -> sqlite3.Connection:  # read here, after
+        opened.append(connect(*args, **{**kwargs, "check_same_thread": False}))
+        return opened[-1]
+
+    monkeypatch.setattr(sqlite3, "connect", recorded)
+
+    async def scenario() -> list[int]:
+        store = SQLiteStore(tmp_path / "store.sqlite3")
+        try:
+            await store.put("actions", {"_id": "a"})  # the worker's connection
+            await _soon(store, [Write("actions", {"_id": "b"})])  # the loop's writer
+            await store.get("actions", "a")  # the point reader
+            return [conn.execute("PRAGMA cache_size").fetchone()[0] for conn in opened]
+        finally:
+            await store.close()
+
+    sizes = asyncio.run(scenario())
+    assert len(sizes) == 3 and set(sizes) == {-CACHE_KIB}, sizes
