@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -38,16 +39,27 @@ from .tasks import forever
 
 log = logging.getLogger(__name__)
 
+FENCED_EXIT = 75
+"""The exit status of a controller that finds itself taken over while it runs (``EX_TEMPFAIL``:
+start it again)."""
+
+
+def _exit(status: int) -> None:
+    """Leave at once, as a SIGKILL would: no shutdown, no record written, no device told."""
+    logging.shutdown()
+    os._exit(status)
 
 
 class ClusterNode:
     def __init__(self, me: str, redis: Any, registry: InvokerRegistry,
                  engine: PlacementEngine, devices: Callable[[], Iterable[Invoker]], *,
-                 where: str = "", api: str | None = None, shard: bool = False) -> None:
+                 where: str = "", api: str | None = None, shard: bool = False,
+                 fence: Callable[[int], None] = _exit) -> None:
         """``devices``: the online devices whose tunnels this controller holds now;
         ``where``: the Redis, as error messages name it (no password); ``api``: this
         controller's API URL; ``shard``: hand invokes to their namespace's owner
-        (``shard.py``)."""
+        (``shard.py``); ``fence(status)``: how it leaves once taken over while it runs."""
+        self.fence = fence
         self.me = me
         self.where = where
         self.registry = registry
@@ -56,7 +68,7 @@ class ClusterNode:
         self.claims = Claims(redis, me)
         self.routing = Routing(me, redis, self._device, self.claims,
                                corrected=lambda id, free: self.membership.corrected(id, free),
-                               alive=lambda holder: holder in self.membership.live)
+                               alive=self._alive)
         self.membership = Membership(me, registry, engine, self.routing,
                                      local=lambda: [d.state() for d in devices()],
                                      is_local=lambda id: self._device(id) is not None,
@@ -64,7 +76,8 @@ class ClusterNode:
                                      held=lambda id: self.claims.held.get(id, 0))
         self.shard = shard
         self.sharding = Sharding(me)
-        self.takeover = Takeover(me, redis, incarnation=self.membership.incarnations.get)
+        self.takeover = Takeover(me, redis, incarnation=self.membership.incarnations.get,
+                                 alive=self._alive)
         self.taker = ""  # who took this controller's last incarnation over while it was down
         self.adoption = Adoption(me, redis, self.routing)
         self.membership.on_gone.append(self.routing.holder_gone)
@@ -78,6 +91,10 @@ class ClusterNode:
         pending = getattr(self._device(id), "pending", {})
         return sum(p.memory_mb for aid, p in pending.items()
                    if aid not in self.routing.serving)
+
+    def _alive(self, controller: str) -> bool:
+        """Whether membership counts ``controller`` live now."""
+        return controller in self.membership.live
 
     def _device(self, id: str) -> Invoker | None:
         return next((d for d in self.devices() if d.id == id), None)
@@ -180,6 +197,14 @@ class ClusterNode:
 
     async def _follow(self) -> None:
         while True:
+            taker = await self.takeover.taken_by()
+            if taker:
+                log.critical("controller %s took this controller (%s, incarnation %s) over "
+                             "while it was stalled: leaving at once (exit status %d), so "
+                             "that nothing is done twice; start it again", taker, self.me,
+                             self.membership.incarnation, FENCED_EXIT)
+                self.fence(FENCED_EXIT)
+                return
             await self.membership.publish(self.redis)
             await self.membership.refresh(self.redis)
             await asyncio.sleep(PUBLISH_S)

@@ -7,7 +7,8 @@ own restarts (``dispatch/recovery.py``, limited to the dead one's documents). A 
 dead controller held makes the controller it registers with take over at once, before its
 ``register`` is handled, so the results the device still holds are adopted and recorded
 (``TunnelHub.reclaim``); otherwise the first controller to see the death claims it after
-``GRACE_S``, leaving that moment to a reconnecting device. A taker may die in turn: each
+``GRACE_S``, leaving that moment to a reconnecting device, unless it is live again by then
+(it was stalled, not dead). A taker may die in turn: each
 claim also goes into the taker's set (``keys.taken``), which the one taking the taker over
 inherits, claims and all, in the script that claims (each inherited one's set followed in
 turn), reading those sets and no other key.
@@ -17,6 +18,12 @@ under its id counts one more (:meth:`Takeover.join`), and from then on a takeove
 dead incarnation is refused in the same script that would claim it, so a live controller's
 work is never taken from it (it finishes its last run's documents itself), and one that took
 place first finishes only the documents stamped with the dead incarnation or before.
+
+A controller that was not dead but stalled (a long pause, a frozen VM) past ``ALIVE_S`` and
+the grace is taken over like a dead one; when it runs again it finds its own takeover key
+set (:meth:`Takeover.taken_by`, read before each publication) and exits at once
+(``node.FENCED_EXIT``), as if it had died then, instead of finishing, twice, what its taker
+now finishes: its supervisor starts it again as a new incarnation.
 """
 
 from __future__ import annotations
@@ -119,13 +126,16 @@ incarnation ``upto`` or before; None: all); ``via``: the dead controller that ha
 
 class Takeover:
     def __init__(self, me: str, redis: Any, recover: Finish | None = None,
-                 incarnation: Callable[[str], int | None] = lambda dead: None) -> None:
+                 incarnation: Callable[[str], int | None] = lambda dead: None,
+                 alive: Callable[[str], bool] = lambda controller: False) -> None:
         """``recover``: set by the application; ``incarnation``: a controller's incarnation
-        as last seen alive (``Membership.incarnations``), None if it published none."""
+        as last seen alive (``Membership.incarnations``), None if it published none;
+        ``alive``: whether membership counts a controller live (again) now."""
         self.me = me
         self.redis = redis
         self.recover = recover
         self.incarnation = incarnation
+        self.alive = alive
         self._take_script = redis.register_script(TAKE)
         self._join_script = redis.register_script(JOIN)
         self._clear_script = redis.register_script(CLEAR)
@@ -196,6 +206,8 @@ class Takeover:
 
         async def claim() -> None:
             await asyncio.sleep(GRACE_S)
+            if self.alive(dead):  # it was stalled, not dead, and renews its entry again:
+                return  # its work and its devices are still its own
             while True:
                 try:
                     await self.take_over(dead, incarnation)
@@ -207,6 +219,11 @@ class Takeover:
                 await asyncio.sleep(RETRY_S)  # the claim's script did not answer: again
 
         self._tasks.spawn(claim())
+
+    async def taken_by(self) -> str:
+        """Who took this controller's incarnation over while it runs ('' if no one): one that
+        stalled (a pause, a frozen VM) longer than the others' patience and was claimed."""
+        return str(await self.redis.get(keys.takeover(self.me)) or "")
 
     async def close(self) -> None:
         await self._tasks.close()
