@@ -26,9 +26,9 @@ counted), so imports and first-call caches are not charged to the rounds.
 What "flat" should mean. Every structure the controller keeps per activation or connection
 has a bound, so past the bounds the curve flattens; until they fill, it may rise:
 
-- ``tunnel/pending.HISTORY`` (10,000) ended activation ids remembered per connected invoker
-  (a late or duplicate result is told from a foreign one): the tunnel phase fills it at
-  10,000 activations, so its first half may grow and its second must not;
+- ``tunnel/pending.DONE_KEPT`` (256) activation ids remembered per connected invoker after
+  their result came, and ``HISTORY`` (10,000) of those given up on (none here): a late or
+  duplicate result is told from a foreign one; the tunnel phase fills the first at once;
 - ``edgewhisk_tunnel.CODES_KEPT`` (256) code keys per connection, on each end;
 - the SQLite store's point-read rows (``stores/sqlite_reads.KEPT``, 1,024) and the
   revisions each fact remembers (``schema/revisions.KEPT``, 1,024); SQLite's own page cache

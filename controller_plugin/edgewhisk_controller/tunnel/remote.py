@@ -195,8 +195,9 @@ class RemoteInvoker(Invoker):
                 self._lose(activation_id, "it reconnected without the activation")
             else:  # the device resends all its frames of an unconfirmed result
                 pending.logs, pending.log_bytes = [], 0
-        for activation_id in holding.difference(self.pending, self.finished):
-            self._forget(activation_id, "unknown")
+        for activation_id in holding:
+            if activation_id not in self.pending and activation_id not in self.finished:
+                self._forget(activation_id, "unknown")
         for pending in list(self.pending.values()):
             if pending.sent_on is None:
                 await self._send(pending, session)
