@@ -142,14 +142,11 @@ class LogCollector:
                 if remaining <= 0:
                     break
                 self._changed.clear()
-                # The deadline only wakes the wait (the loop above decides): one timer
-                # handle, no asyncio.timeout (its object, its task lookup, its reschedule)
-                # nor wait_for (a task) per wait on the hot path.
-                woken = asyncio.get_running_loop().call_later(remaining, self._changed.set)
-                try:
-                    await self._changed.wait()
-                finally:
-                    woken.cancel()
+                try:  # asyncio.timeout, not wait_for: no task made per wait on the hot path
+                    async with asyncio.timeout(remaining):
+                        await self._changed.wait()
+                except TimeoutError:
+                    break
             complete = True
             taken: list[LogLine] = []
             for s in self._streams.values():
