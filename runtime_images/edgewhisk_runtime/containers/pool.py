@@ -11,10 +11,7 @@ Why these rules (upstream's ContainerPool/ContainerProxy, simplified to one proc
 - a container is reused only after a 200 from /run with its logs cut cleanly; any other answer
   is a container failure upstream (``ActivationResponse``: "Any non-200 code is treated as a
   container failure"), so it is destroyed, as is one that timed out, died or failed /init;
-- idle containers are destroyed after ``idle_timeout_s`` by a per-container timer handle,
-  armed when the container goes idle with none armed and left armed while it is used: when
-  it fires on a container used since, it is armed again for the rest of the idle time from
-  the last use (one timer per idle period, not a timer made and cancelled per activation);
+- idle containers are destroyed after ``idle_timeout_s`` by a per-container timer handle;
 - when the last initialised container of a key leaves the pool (idle timeout, evicted for
   room, failed, closed), each callable in ``on_evict`` gets the key: the controller's
   placement must stop preferring this invoker for it (``Engine.forget_warm``).
@@ -162,7 +159,10 @@ class ContainerPool:
                         and e.busy < spec.concurrency]
                 if warm:
                     entry = max(warm, key=lambda e: (e.busy, e.last_used))
-                    entry.busy += 1  # its idle timer stays armed (``_on_idle``)
+                    entry.busy += 1
+                    if entry.idle_timer is not None:
+                        entry.idle_timer.cancel()
+                        entry.idle_timer = None
                     return entry, False, []
                 evict = self._room_for(spec)
                 if evict is not None:
@@ -320,7 +320,7 @@ class ContainerPool:
             if entry.retired:
                 if entry.busy == 0 and entry.container is not None:
                     self._spawn(entry.container.destroy())
-            elif entry.busy == 0 and entry.idle_timer is None:
+            elif entry.busy == 0:
                 entry.idle_timer = asyncio.get_running_loop().call_later(
                     self.idle_timeout_s, self._on_idle, entry)
             self._cond.notify_all()
@@ -328,26 +328,13 @@ class ContainerPool:
     # --- eviction and teardown --------------------------------------------------------------
 
     def _on_idle(self, entry: _Entry) -> None:
-        """The idle timer fired: expire the container if it has been idle for
-        ``idle_timeout_s``; if it is busy, its release arms the timer again; if it was used
-        since the timer was armed, the timer is armed for the rest of the time."""
         entry.idle_timer = None
-        if entry.retired or entry.busy:
-            return
-        left = self._idle_left(entry)
-        if left > 0:
-            entry.idle_timer = asyncio.get_running_loop().call_later(left, self._on_idle, entry)
-            return
         self._spawn(self._expire(entry))
-
-    def _idle_left(self, entry: _Entry) -> float:
-        """Seconds until ``entry``, idle since its last use, has been idle long enough."""
-        return entry.last_used + self.idle_timeout_s - time.monotonic()
 
     async def _expire(self, entry: _Entry) -> None:
         async with self._cond:
-            if entry.retired or entry.busy or self._idle_left(entry) > 0:
-                return  # used meanwhile: its release armed the timer again
+            if entry.retired or entry.busy:
+                return
             self._retire(entry)
             self._cond.notify_all()
         await self._destroy(entry)

@@ -298,24 +298,6 @@ def test_an_idle_container_is_evicted_after_the_idle_timeout(run: Run,
     run(eventually(lambda: not any(running(pid) for pid in tree)))
 
 
-def test_a_container_used_again_is_evicted_the_idle_timeout_after_its_last_use(
-        run: Run, make_pool: MakePool) -> None:
-    """The idle timer is not made again per run: armed at the first release, it fires while
-    the container has been idle for less than the timeout, and is armed again for the rest."""
-    pool = make_pool(idle_timeout_s=3.0)
-
-    async def scenario() -> None:
-        await pool.run(spec(actions.ECHO), {}, fields("a1"))
-        first_idle = time.monotonic()  # the timer armed now fires at first_idle + 3
-        await asyncio.sleep(1.5)
-        await pool.run(spec(actions.ECHO), {}, fields("a2"))  # idle again until >= +4.5
-        await asyncio.sleep(first_idle + 3.5 - time.monotonic())
-        assert pool.containers == 1  # the first timer fired, and found it used since
-        await eventually(lambda: pool.containers == 0)
-
-    run(scenario())
-
-
 @pytest.mark.parametrize("stage", [
     pytest.param("start", id="cancelled during the cold start"),
     pytest.param("run", id="cancelled while the action runs"),
