@@ -148,21 +148,21 @@ class Journal:
 
         The writes are queued before the first ``await`` whenever the accepted document's
         revision is known (nearly always), so a cancelled caller never cancels them, and no
-        task is needed for them; nor a ``shield``: what the caller awaits then is a future
-        of its own, which its cancellation cancels and nothing else (``_queue_final``)."""
+        task is needed for them."""
         activation_id = rec["activationId"]
         entry = self._live.pop(activation_id, None)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._finishing[activation_id] = done
+        done.add_done_callback(lambda _: self._finishing.pop(activation_id, None))
         if entry is not None and entry.writing is not None:  # its revision is on its way
-            task = asyncio.ensure_future(self._store_final(rec, entry, done))
-            stored: asyncio.Future[None] = task if behind else asyncio.shield(task)
+            stored: asyncio.Future[None] = asyncio.ensure_future(
+                self._store_final(rec, entry, done))
         else:
             stored = self._queue_final(rec, entry, done)
         if behind:
             stored.add_done_callback(_log_failure)
         else:
-            await stored
+            await asyncio.shield(stored)
         return rec
 
     def forget(self, activation_id: str) -> None:
@@ -215,8 +215,7 @@ class Journal:
     def _queue_final(self, rec: act.ActivationRecord, entry: _Entry | None,
                      done: asyncio.Future[None]) -> asyncio.Future[None]:
         """Queue the record (and the deletion of the accepted document); the future ends when
-        they are durable (or raises why not), and ``done`` (readers) in either case. The
-        future is only the caller's: cancelled (its waiter was), it is left as it is."""
+        they are durable (or raises why not), and ``done`` (readers) in either case."""
         writes = [Write(act.COLLECTION, act.to_doc(rec))]
         if entry is not None and entry.rev is not None:
             writes.append(Write(act.ACCEPTED, {"_id": rec["activationId"], "_rev": entry.rev},
@@ -225,10 +224,7 @@ class Journal:
         stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def landed(result: asyncio.Future[list[WriteResult]]) -> None:
-            self._finishing.pop(rec["activationId"], None)
             done.set_result(None)  # readers stop waiting, whatever happened
-            if stored.done():  # its waiter was cancelled: the writes were not
-                return
             if result.cancelled():
                 stored.cancel()
             elif result.exception() is not None:

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 from edgewhisk_controller.dispatch import Dispatcher, Invocation
-from edgewhisk_controller.dispatch.job import Job
-from edgewhisk_controller.dispatch.records import now_ms
 from edgewhisk_controller.placement import Engine
 from edgewhisk_controller.schema import activation as act
 from edgewhisk_controller.stores import NotFound, StoreUnavailable, open_store
@@ -163,28 +161,3 @@ def test_records_behind_the_answers_are_found_by_readers_that_wait_for_written(
         assert stored == answered
 
 
-
-
-def test_a_finish_whose_waiter_is_cancelled_still_stores_the_record_quietly(
-    make_env, run: Run
-) -> None:
-    """The caller awaits a future of its own (no ``shield``): cancelling it cancels that
-    future only; the record lands, readers see it, and its landing does not fail on the
-    cancelled future (an error in a loop callback)."""
-    env: Env = make_env()
-    errors: list[dict] = []
-
-    async def scenario() -> tuple[act.ActivationRecord, act.ActivationRecord]:
-        asyncio.get_running_loop().set_exception_handler(lambda _, ctx: errors.append(ctx))
-        job = Job(NS, await env.put_action("noop", NOOP), {}, SUBJECT, now_ms())
-        rec = env.dispatcher.failure(job, act.new_activation_id(), "a record to store")
-        finishing = asyncio.ensure_future(env.dispatcher.journal.finish(rec))
-        await asyncio.sleep(0)  # queued, and waiting for the commit
-        finishing.cancel()
-        await env.dispatcher.written(rec["activationId"])
-        await asyncio.sleep(0)  # what a failed landing would report runs by now
-        return rec, act.from_doc(await env.store.get(act.COLLECTION, rec["activationId"]))
-
-    rec, stored = run(scenario())
-    assert stored == rec
-    assert errors == []
