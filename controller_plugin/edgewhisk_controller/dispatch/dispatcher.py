@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import functools
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -58,13 +57,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLOSE_GRACE_S = 10.0
-
-
-def _answer(answer: asyncio.Future[None]) -> None:
-    """End a blocking invoke's wait (the activation ended, or the wait limit passed), unless
-    it ended already or its waiter was cancelled (the client hung up)."""
-    if not answer.done():
-        answer.set_result(None)
 
 
 @dataclass(frozen=True)
@@ -168,15 +160,9 @@ class Dispatcher(Running):
         if not blocking:
             activation_id, _ = await self.start_accepted(job)
             return Invocation(activation_id, None)
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[None] = loop.create_future()
-        activation_id, task = self.start(job, blocking=True, answer=answer)
-        deadline = loop.call_later(wait_s, _answer, answer)
-        try:
-            await answer  # a cancelled wait cancels only ``answer``, never the activation
-        finally:
-            deadline.cancel()
-        if task.done():
+        activation_id, task = self.start(job, blocking=True)
+        done, _ = await asyncio.wait({task}, timeout=wait_s)
+        if done:
             return Invocation(activation_id, task.result())
         await self.journal.accept([activation_id])  # its id is about to be handed out
         return Invocation(activation_id, None, waiting=self.pending.describe(activation_id))
@@ -218,20 +204,20 @@ class Dispatcher(Running):
 
     def start(
         self, job: Job, *, accounting: Accounting | None = None, primitive: bool = False,
-        blocking: bool = False, answer: asyncio.Future[None] | None = None,
+        blocking: bool = False,
     ) -> tuple[str, asyncio.Task[act.ActivationRecord]]:
         """Start ``job`` in the background; return its activation id and task.
 
         The task's result is the record, stored (``durable=False``: on its way, ``written``
         waits for it). A conductor action runs a composition unless ``primitive`` (one
         conductor run). Its id is not durably accepted yet: ``journal.accept`` before handing
-        it out (or use ``start_accepted``). ``answer``: see ``launch``.
+        it out (or use ``start_accepted``).
         """
         if self._closed:
             raise DispatcherClosed()
         activation_id = act.new_activation_id()
         self.journal.register(activation_id, self.accepted_doc(job, activation_id, blocking))
-        return activation_id, self.launch(job, activation_id, accounting, primitive, answer)
+        return activation_id, self.launch(job, activation_id, accounting, primitive)
 
     async def start_accepted(self, job: Job) -> tuple[str, asyncio.Task[act.ActivationRecord]]:
         """``start``, once the activation is durably accepted (nothing runs if that fails)."""
@@ -247,50 +233,23 @@ class Dispatcher(Running):
         return activation_id, self.launch(job, activation_id)
 
     def launch(self, job: Job, activation_id: str, accounting: Accounting | None = None,
-               primitive: bool = False, answer: asyncio.Future[None] | None = None,
-               ) -> asyncio.Task[act.ActivationRecord]:
-        """Run registered activation ``activation_id`` of ``job`` (recovery re-runs one).
-
-        ``answer`` (a blocking invoke's wait) gets its result from the activation itself as
-        it ends, in the same step as the task: the waiter wakes one loop iteration sooner
-        than through the task's done callbacks, with no ``asyncio.wait`` of its own."""
+               primitive: bool = False) -> asyncio.Task[act.ActivationRecord]:
+        """Run registered activation ``activation_id`` of ``job`` (recovery re-runs one)."""
         if self._closed:
             raise DispatcherClosed()
-        runs: Callable[[], Coroutine[Any, Any, act.ActivationRecord]]
         if not primitive and stored.is_conductor(job.action):
-            runs = functools.partial(conductor.run, self, job, activation_id,
-                                     accounting or Accounting(), self.composer_redis)
+            coro = conductor.run(self, job, activation_id, accounting or Accounting(),
+                                 self.composer_redis)
         elif stored.is_sequence(job.action):
-            runs = functools.partial(sequence.run, self, job, activation_id,
-                                     accounting or Accounting())
+            coro = sequence.run(self, job, activation_id, accounting or Accounting())
         else:
-            runs = functools.partial(self._run, job, activation_id)
-        task = self.spawn(runs() if answer is None else self._answering(runs, answer))
+            coro = self._run(job, activation_id)
+        task = self.spawn(coro)
         self._in_flight[job.ns] += 1
         self._running[activation_id] = task
-        task.add_done_callback(lambda _: self._ended(job.ns, activation_id, answer))
+        task.add_done_callback(lambda _: self._in_flight.subtract((job.ns,)))
+        task.add_done_callback(lambda _: self._running.pop(activation_id, None))
         return task
-
-    @staticmethod
-    async def _answering(runs: Callable[[], Coroutine[Any, Any, act.ActivationRecord]],
-                         answer: asyncio.Future[None]) -> act.ActivationRecord:
-        """``runs()``, then ``answer`` told as it ends (its task's done callbacks, the count of
-        activations in flight among them, run in the same loop iteration as the waiter).
-        Made here, not by ``launch``: a task cancelled before its first step leaves no
-        coroutine never awaited."""
-        try:
-            return await runs()
-        finally:
-            _answer(answer)
-
-    def _ended(self, ns: str, activation_id: str, answer: asyncio.Future[None] | None) -> None:
-        """Activation ``activation_id`` of ``ns`` ended: no longer in flight, and its waiter
-        told if ``_answering`` could not (a task cancelled before its first step never runs
-        it). One done callback for all three: each is a ``call_soon`` as the task ends."""
-        self._in_flight.subtract((ns,))
-        self._running.pop(activation_id, None)
-        if answer is not None:
-            _answer(answer)
 
     async def cancel(self, activation_id: str) -> act.ActivationRecord:
         """Cancel a pending activation: its record (a whisk error saying so) once stored;

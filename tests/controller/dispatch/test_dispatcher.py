@@ -17,7 +17,7 @@ import pytest
 from edgewhisk_controller.dispatch import DispatcherClosed
 from edgewhisk_controller.schema import activation as act
 
-from .conftest import API_HOST, API_KEY, NS, RECORD_WAIT_S, SUBJECT, Env, Run
+from .conftest import API_HOST, API_KEY, NS, SUBJECT, Env, Run
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
 LOG_LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z (stdout|stderr): .*")
@@ -146,50 +146,6 @@ def test_a_blocking_invoke_past_its_wait_returns_no_record_and_the_record_lands_
     assert inv.record is None
     assert count_at_return == 0
     assert rec["response"]["result"] == {"slept": True}
-
-
-def test_a_blocking_wait_cancelled_leaves_the_activation_to_end_and_be_recorded(
-    make_env: Any, run: Run, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A client that hangs up cancels its wait, never the activation: the activation tells
-    the wait it ended (``Dispatcher._answering``), and a wait that is gone is no error."""
-    env: Env = make_env()
-    code = "import time\ndef main(args):\n    time.sleep(0.5)\n    return {'slept': True}\n"
-
-    async def scenario() -> tuple[Any, Any]:
-        action = await env.put_action("slow", code)
-        waiting = asyncio.ensure_future(env.dispatcher.invoke(
-            NS, action, {}, subject=SUBJECT, blocking=True, wait_s=60))
-        while env.registry.get("local-0").state().in_flight == 0:
-            await asyncio.sleep(0.02)
-        (activation,) = env.dispatcher._tasks  # noqa: SLF001 - its task is never handed out
-        waiting.cancel()
-        return await activation, await env.record(activation.result()["activationId"])
-
-    result, rec = run(scenario())
-    assert result == rec
-    assert rec["response"]["result"] == {"slept": True}
-    assert not [r for r in caplog.records if r.levelname == "ERROR"]
-
-
-def test_a_blocking_wait_ends_with_an_activation_cancelled_before_it_started(
-    make_env: Any, run: Run
-) -> None:
-    """An activation task cancelled before its first step never runs ``_answering``: its
-    done callback ends the wait instead (as ``asyncio.wait`` did), not the wait limit."""
-    env: Env = make_env()
-
-    async def scenario() -> None:
-        action = await env.put_action("a", "def main(args):\n    return {}\n")
-        waiting = asyncio.ensure_future(env.dispatcher.invoke(
-            NS, action, {}, subject=SUBJECT, blocking=True, wait_s=600))
-        await asyncio.sleep(0)  # the invoke started its activation and waits
-        (activation,) = env.dispatcher._tasks  # noqa: SLF001 - its task is never handed out
-        activation.cancel()  # before its first step
-        with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(waiting, RECORD_WAIT_S)  # a bound, not a timing
-
-    run(scenario())
 
 
 OW_CODE = """import os
