@@ -131,6 +131,7 @@ class Takeover:
         self._clear_script = redis.register_script(CLEAR)
         self.taken: dict[str, str] = {}  # dead controller -> who took it over
         self._tried: dict[str, int | None] = {}  # dead controller -> the incarnation tried
+        self._taking: dict[str, asyncio.Lock] = {}  # dead controller -> one take_over at once
         self._tasks = Tasks("cluster takeover")
 
     async def join(self) -> tuple[int, str]:
@@ -143,7 +144,18 @@ class Takeover:
 
     async def take_over(self, dead: str, incarnation: int | None = None) -> bool:
         """Claim ``dead``'s work (of its ``incarnation``, default: the last seen alive) and
-        finish it; whether this controller did (not if ``dead`` started again since)."""
+        finish it; whether this controller did (not if ``dead`` started again since).
+
+        One at a time per dead controller: asked while one is under way here (a device
+        registering, ``ClusterNode.arriving``, while ``later``'s claim is in flight), it
+        returns once that one ended, ``taken`` then saying who took it over and the
+        recovery done. Returning at once, knowing nothing, let the registration go on
+        before the runs were reclaimed here or adopted for the taker: the device's held
+        results were dropped as unknown, and the taker waited out its reclaim window."""
+        async with self._taking.setdefault(dead, asyncio.Lock()):
+            return await self._take_over(dead, incarnation)
+
+    async def _take_over(self, dead: str, incarnation: int | None) -> bool:
         incarnation = self.incarnation(dead) if incarnation is None else incarnation
         if self.recover is None or (dead in self._tried and self._tried[dead] == incarnation):
             return False

@@ -1,0 +1,54 @@
+"""A wait begun while the event that should end it is under way (real Redis, deterministic):
+each test forces the interleaving a loaded machine makes rare, the event first."""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis.asyncio as aioredis
+from edgewhisk_controller.cluster import keys
+from edgewhisk_controller.cluster.takeover import Takeover
+from edgewhisk_devkit import Redis
+
+
+def test_a_takeover_asked_while_one_is_under_way_returns_once_it_is_done(
+        redis: Redis) -> None:
+    """A dead controller's device registers here while this controller's own takeover of
+    it (``Takeover.later``) is claiming or recovering: the registration's ``take_over``
+    returns once that one is done, knowing who took it over, the recovery finished (the
+    device's runs reclaimed here, or adopted for the taker), not at once knowing nothing
+    (the device's held results were then dropped, and the taker waited out its window)."""
+    recovered: list[str] = []
+
+    async def scenario() -> tuple[bool, str | None, list[str]]:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+        recovering, release = asyncio.Event(), asyncio.Event()
+
+        async def recover(dead: str, upto: int | None, via: str | None) -> str:
+            recovering.set()
+            await release.wait()
+            recovered.append(dead)
+            return "done"
+
+        takeover = Takeover("c1", client, recover)
+
+        async def registering() -> tuple[bool, str | None, list[str]]:
+            took = await takeover.take_over("c0")
+            return took, takeover.taken.get("c0"), list(recovered)
+
+        try:
+            first = asyncio.create_task(takeover.take_over("c0"))
+            await recovering.wait()
+            second = asyncio.create_task(registering())
+            for _ in range(5):  # the second runs as far as it goes before the first ends
+                await asyncio.sleep(0)
+            release.set()
+            assert await asyncio.wait_for(first, 10)
+            seen = await asyncio.wait_for(second, 10)
+            await takeover.close()
+            return seen
+        finally:
+            await client.delete(keys.takeover("c0"), keys.taken("c1"))
+            await client.aclose()
+
+    assert asyncio.run(scenario()) == (False, "c1", ["c0"])
