@@ -116,7 +116,8 @@ class ClusterNode:
         """Whether a result of invoker ``id`` may be waited for: any but a local invoker."""
         return id not in self.registry or not isinstance(self.registry.get(id), LocalInvoker)
 
-    def reclaimer(self, dead: str, tunnel: HubReclaim, via: str | None = None) -> Reclaim:
+    def reclaimer(self, dead: str, tunnel: HubReclaim, via: str | None = None,
+                  incarnation: int | None = None) -> Reclaim:
         """How a takeover of ``dead`` waits for a result: from the device's tunnel when
         ``dead`` held it (it registers again, ``TunnelHub.reclaim``), else from the answer
         the device's holder (this controller or another) sent to ``dead``'s reply stream
@@ -125,7 +126,7 @@ class ClusterNode:
         A holder's answer is waited for until it dies without one (the device may still
         come here holding the result). ``via``: a dead controller that had taken ``dead``
         over: the result comes from the device at this hub, or an answer sent to either (an
-        adopter answered ``via``)."""
+        adopter answered ``via``); ``incarnation``: ``dead``'s, the one taken over."""
         def reclaim(invoker_id: str, activation_id: str, memory_mb: int, logs_limit: int,
                     produces: tuple[Produce, ...], patience_s: float
                     ) -> asyncio.Future[RunOutcome]:
@@ -133,8 +134,9 @@ class ClusterNode:
             holder = self.me if self._device(invoker_id) is not None \
                 else self.membership.last_holder.get(invoker_id)
             if via is None and (holder is None or holder == dead):  # or whoever adopts it
-                return self.adoption.wanted(here, dead, invoker_id, activation_id, memory_mb,
-                                            logs_limit, produces, patience_s)
+                return self.adoption.wanted(here, dead, incarnation, invoker_id,
+                                            activation_id, memory_mb, logs_limit, produces,
+                                            patience_s)
             # the device may also come here holding the result (its holder died meanwhile)
             if via is not None:  # an adopter's answer: it does not die with the holder
                 answer = self.routing.reply_to(dead, activation_id, invoker_id, patience_s, via)
@@ -155,7 +157,7 @@ class ClusterNode:
                 if keys.client_name(holder) not in await self.membership.connected(self.redis):
                     await self.takeover.take_over(holder)
                     if self.takeover.taken.get(holder, self.me) != self.me:
-                        await self.adoption.adopt(id, holder)
+                        await self.adoption.adopt(id, holder, self.takeover.incarnation(holder))
             except Exception:  # Redis away: the membership loop's takeover will do
                 log.exception("taking over controller %s for device %s failed", holder, id)
         self.membership.displace(id)
