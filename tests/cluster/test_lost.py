@@ -154,6 +154,7 @@ def test_a_holder_restarted_under_its_id_answers_what_its_last_run_read_at_once(
                 with pytest.raises(InvokerLost) as lost:
                     await asyncio.wait_for(task, 30)  # under the patience: answered
                 errors.append(lost.value)
+            await asyncio.wait_for(_served(h, 1), 10)  # a2's deletion, after its answer
             await h.close()
             return errors[0], errors[1], await client.xlen(keys.runs("h"))
         finally:
@@ -181,13 +182,20 @@ def test_a_holders_stream_holds_only_what_is_in_flight(redis: Redis) -> None:
             for n in range(20):
                 with pytest.raises(InvokerLost):
                     await r.forward(_peer(r, "h"), f"a{n}", _run(f"a{n}"), 60.0, 128)
-            await h.close()
+            await asyncio.wait_for(_served(h, 20), 10)  # its last entry's deletion: after
+            await h.close()  # the answer (closing at once cancelled it, 19 counted)
             return h.served, await client.xlen(keys.runs("h"))
         finally:
             await _stopped(loops, client)
 
     served, left = asyncio.run(scenario())
     assert (served, left) == (20, 0)
+
+
+async def _served(holder: Routing, count: int) -> None:
+    """Until ``holder`` has answered, acknowledged and deleted ``count`` entries."""
+    while holder.served < count:
+        await asyncio.sleep(0.01)
 
 
 async def _stopped(loops: list[asyncio.Task[None]], client: aioredis.Redis) -> None:
