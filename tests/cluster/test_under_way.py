@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import redis.asyncio as aioredis
-from edgewhisk_controller.cluster import keys
+from edgewhisk_controller.cluster import keys, takeover
 from edgewhisk_controller.cluster.takeover import Takeover
 from edgewhisk_devkit import Redis
 
@@ -52,3 +53,40 @@ def test_a_takeover_asked_while_one_is_under_way_returns_once_it_is_done(
             await client.aclose()
 
     assert asyncio.run(scenario()) == (False, "c1", ["c0"])
+
+
+def test_a_controller_seen_again_within_the_grace_is_not_taken_over(
+        redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """c0 was seen gone (its connections closed: re-dialled, not a death), and live again
+    before the grace ended: the takeover decided when it was seen gone is dropped, not
+    claimed (it would finish c0's accepted work beside c0, each run twice)."""
+    monkeypatch.setattr(takeover, "GRACE_S", 0.01)
+    asked: list[str] = []
+    checked: list[str] = []
+
+    async def scenario() -> str | None:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+
+        async def recover(dead: str, upto: int | None, via: str | None) -> str:
+            asked.append(dead)
+            return "done"
+
+        def alive(controller: str) -> bool:
+            checked.append(controller)
+            return True  # seen again
+
+        taking = Takeover("c1", client, recover, alive=alive)
+        try:
+            taking.later("c0")
+            while "c0" not in checked:  # the grace is over: it looks again
+                await asyncio.wait_for(asyncio.sleep(0.01), 10)
+            for _ in range(5):
+                await asyncio.sleep(0)
+            await taking.close()
+            return await client.get(keys.takeover("c0"))
+        finally:
+            await client.delete(keys.takeover("c0"), keys.taken("c1"))
+            await client.aclose()
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 10)) is None
+    assert asked == []

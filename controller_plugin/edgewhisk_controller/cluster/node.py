@@ -56,7 +56,7 @@ class ClusterNode:
         self.claims = Claims(redis, me)
         self.routing = Routing(me, redis, self._device, self.claims,
                                corrected=lambda id, free: self.membership.corrected(id, free),
-                               alive=lambda holder: holder in self.membership.live)
+                               alive=self.alive)
         self.membership = Membership(me, registry, engine, self.routing,
                                      local=lambda: [d.state() for d in devices()],
                                      is_local=lambda id: self._device(id) is not None,
@@ -64,13 +64,19 @@ class ClusterNode:
                                      held=lambda id: self.claims.held.get(id, 0))
         self.shard = shard
         self.sharding = Sharding(me)
-        self.takeover = Takeover(me, redis, incarnation=self.membership.incarnations.get)
+        self.takeover = Takeover(me, redis, incarnation=self.membership.incarnations.get,
+                                 alive=self.alive)
         self.taker = ""  # who took this controller's last incarnation over while it was down
         self.adoption = Adoption(me, redis, self.routing)
         self.membership.on_gone.append(self.routing.holder_gone)
         self.membership.on_gone.append(self.takeover.later)
         self._loops = Tasks("cluster loops")
         self._ring: Ring | None = None
+
+    def alive(self, controller: str) -> bool:
+        """Whether membership counts ``controller`` live now (its key renewed, its
+        connections open): the one liveness routing and the takeover read."""
+        return controller in self.membership.live
 
     def _own_use(self, id: str) -> int:
         """The memory this controller's own placements hold on its device ``id`` (what it
@@ -141,8 +147,9 @@ class ClusterNode:
             if via is not None:  # an adopter's answer: it does not die with the holder
                 answer = self.routing.reply_to(dead, activation_id, invoker_id, patience_s, via)
             else:
-                answer = self.routing.reply_to(dead, activation_id, invoker_id, patience_s,
-                                               gone=lambda: holder not in self.membership.live)
+                answer = self.routing.reply_to(
+                    dead, activation_id, invoker_id, patience_s,
+                    gone=lambda: holder is None or not self.alive(holder))
             return asyncio.ensure_future(first_outcome(here, answer))
         return reclaim
 

@@ -7,10 +7,11 @@ own restarts (``dispatch/recovery.py``, limited to the dead one's documents). A 
 dead controller held makes the controller it registers with take over at once, before its
 ``register`` is handled, so the results the device still holds are adopted and recorded
 (``TunnelHub.reclaim``); otherwise the first controller to see the death claims it after
-``GRACE_S``, leaving that moment to a reconnecting device. A taker may die in turn: each
-claim also goes into the taker's set (``keys.taken``), which the one taking the taker over
-inherits, claims and all, in the script that claims (each inherited one's set followed in
-turn), reading those sets and no other key.
+``GRACE_S``, leaving that moment to a reconnecting device, unless it sees the dead one live
+again by then (its connections were re-dialled: it never died, and keeps its work). A taker
+may die in turn: each claim also goes into the taker's set (``keys.taken``), which the one
+taking the taker over inherits, claims and all, in the script that claims (each inherited
+one's set followed in turn), reading those sets and no other key.
 
 A takeover is of one incarnation (``keys.incarnation``): a controller that starts again
 under its id counts one more (:meth:`Takeover.join`), and from then on a takeover of the
@@ -119,10 +120,13 @@ incarnation ``upto`` or before; None: all); ``via``: the dead controller that ha
 
 class Takeover:
     def __init__(self, me: str, redis: Any, recover: Finish | None = None,
-                 incarnation: Callable[[str], int | None] = lambda dead: None) -> None:
+                 incarnation: Callable[[str], int | None] = lambda dead: None,
+                 alive: Callable[[str], bool] = lambda controller: False) -> None:
         """``recover``: set by the application; ``incarnation``: a controller's incarnation
-        as last seen alive (``Membership.incarnations``), None if it published none."""
+        as last seen alive (``Membership.incarnations``), None if it published none;
+        ``alive(controller)``: whether membership counts it live now."""
         self.me = me
+        self.alive = alive
         self.redis = redis
         self.recover = recover
         self.incarnation = incarnation
@@ -203,11 +207,17 @@ class Takeover:
         log.warning("took over controller %s: %s", dead, done)
 
     def later(self, dead: str) -> None:
-        """``dead`` was seen gone: claim it after ``GRACE_S`` unless someone did."""
+        """``dead`` was seen gone: claim it after ``GRACE_S`` unless someone did, or it was
+        seen live again meanwhile."""
         incarnation = self.incarnation(dead)  # the one seen dying
 
         async def claim() -> None:
             await asyncio.sleep(GRACE_S)
+            if self.alive(dead):  # seen again: the same process (a restart is refused by
+                # the claim's script), its connections re-dialled; taking a live controller
+                # over would finish its accepted work beside it, twice
+                log.warning("controller %s is back: not taken over", dead)
+                return
             while True:
                 try:
                     await self.take_over(dead, incarnation)
