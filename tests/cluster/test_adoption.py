@@ -175,3 +175,58 @@ def test_a_device_back_elsewhere_after_an_earlier_death_is_adopted_again(
 
     got = asyncio.run(scenario())
     assert (got.status, got.response) == (200, {"done": True})
+
+
+def test_an_adopted_run_outlasting_the_takers_window_is_awaited_from_the_adopter(
+        redis: Redis) -> None:
+    """The taker's own hub gives up on the device (its reclaim window is over, the device
+    being at c2) while the run c2 adopted still runs: the taker waits on for c2's answer
+    and records it, instead of counting the run lost at the window (recorded failed, or an
+    idempotent one run a second time). A run nobody adopted is lost at the window as before."""
+    async def scenario() -> tuple[RunOutcome, InvokerLost]:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+        loop = asyncio.get_running_loop()
+        handed: dict[str, asyncio.Future[RunOutcome]] = {}
+
+        def hub(device: str, activation_id: str, *_: object) -> asyncio.Future[RunOutcome]:
+            handed[activation_id] = loop.create_future()
+            return handed[activation_id]
+
+        taker, adopter = (Adoption(me, client, Routing(me, client, lambda id: None,
+                                                       Claims(client, me),
+                                                       corrected=lambda id, free: None))
+                          for me in ("c1", "c2"))
+        adopter.hub = hub
+        window = InvokerLost("dev", "it did not reconnect within 40 s")
+        try:
+            here = loop.create_future()
+            adopted = taker.wanted(here, "c7", 1, "dev", "a1", 128, 1024, (), 40.0)
+            await taker.listed("c7", 1, asyncio.sleep(0))
+            assert await adopter.adopt("dev", "c7", 1) == 1
+            here.set_exception(window)  # the taker's window is over; a1 runs on at c2
+            handed["a1"].set_result(RunOutcome(200, {"done": True}, [], False, None, 5,
+                                               "c-1"))
+            got = await asyncio.wait_for(adopted, 10)
+
+            here = loop.create_future()
+            unadopted = taker.wanted(here, "c8", 1, "dev", "a2", 128, 1024, (), 40.0)
+            await asyncio.wait_for(_listed(client, "dev", "a2"), 10)  # the device: nowhere
+            here.set_exception(window)
+            with pytest.raises(InvokerLost) as lost:
+                await asyncio.wait_for(unadopted, 10)  # under the 40 s the answer may take
+            return got, lost.value
+        finally:
+            await taker.close()
+            await adopter.close()
+            await client.delete(keys.reclaims("dev"), keys.listed("c7", 1), keys.replies("c1"))
+            await client.aclose()
+
+    got, lost = asyncio.run(scenario())
+    assert (got.status, got.response) == (200, {"done": True})
+    assert lost is not None and "did not reconnect" in lost.why
+
+
+async def _listed(client: aioredis.Redis, device: str, activation_id: str) -> None:
+    """Until a taker listed ``activation_id`` for ``device``'s adopters."""
+    while not await client.hexists(keys.reclaims(device), activation_id):
+        await asyncio.sleep(0.01)
