@@ -102,16 +102,16 @@ def test_a_taker_listing_after_the_device_came_back_elsewhere_stops_waiting_at_o
                           for me in ("c1", "c2"))
         adopter.hub = hub
         try:
-            listed_first = taker.wanted(loop.create_future(), "c9", "dev", "a1", 128, 1024,
+            listed_first = taker.wanted(loop.create_future(), "c9", 1, "dev", "a1", 128, 1024,
                                         (), 40.0)
-            await taker.listed("c9", asyncio.sleep(0))
-            assert await adopter.adopt("dev", "c9") == 1 and list(handed) == ["a1"]
+            await taker.listed("c9", 1, asyncio.sleep(0))
+            assert await adopter.adopt("dev", "c9", 1) == 1 and list(handed) == ["a1"]
             outcome = RunOutcome(200, {"done": True}, [], False, None, 5, "c-1")
             handed["a1"].set_result(outcome)
             got = await asyncio.wait_for(listed_first, 10)
 
-            assert await adopter.adopt("dev", "c0") == 0  # nothing listed for c0 yet
-            listed_late = taker.wanted(loop.create_future(), "c0", "dev", "a2", 128, 1024,
+            assert await adopter.adopt("dev", "c0", 1) == 0  # nothing listed for c0 yet
+            listed_late = taker.wanted(loop.create_future(), "c0", 1, "dev", "a2", 128, 1024,
                                        (), 40.0)
             with pytest.raises(InvokerLost, match="registered with controller c2 before "
                                                   "the takeover listed the activation"):
@@ -121,7 +121,56 @@ def test_a_taker_listing_after_the_device_came_back_elsewhere_stops_waiting_at_o
         finally:
             await taker.close()
             await adopter.close()
-            await client.delete(keys.reclaims("dev"), keys.listed("c9"), keys.replies("c1"))
+            await client.delete(keys.reclaims("dev"), keys.listed("c9", 1), keys.replies("c1"))
+            await client.aclose()
+
+    got = asyncio.run(scenario())
+    assert (got.status, got.response) == (200, {"done": True})
+
+
+def test_a_device_back_elsewhere_after_an_earlier_death_is_adopted_again(
+        redis: Redis) -> None:
+    """c0 died: c1 took it over and listed a run of dev, which came back at c2 (adopted, and
+    marked back). c0 started again, held dev again and died again: c1's new takeover lists
+    a2, and dev, back at c2, has it adopted again, its outcome reaching c1. The first death's
+    marks (listed, came back) are of that takeover: read by the second, the adopter did not
+    wait for the new listing, and the taker's listing found the old mark and ended its wait
+    at once (``InvokerLost``), the result the device held dropped."""
+    async def scenario() -> RunOutcome:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+        loop = asyncio.get_running_loop()
+        handed: dict[str, asyncio.Future[RunOutcome]] = {}
+
+        def hub(device: str, activation_id: str, *_: object) -> asyncio.Future[RunOutcome]:
+            handed[activation_id] = loop.create_future()
+            return handed[activation_id]
+
+        taker, adopter = (Adoption(me, client, Routing(me, client, lambda id: None,
+                                                       Claims(client, me),
+                                                       corrected=lambda id, free: None))
+                          for me in ("c1", "c2"))
+        adopter.hub = hub
+        outcome = RunOutcome(200, {"done": True}, [], False, None, 5, "c-1")
+        try:
+            first = taker.wanted(loop.create_future(), "c0", 1, "dev", "a1", 128, 1024, (),
+                                 40.0)
+            await taker.listed("c0", 1, asyncio.sleep(0))
+            assert await adopter.adopt("dev", "c0", 1) == 1
+            handed["a1"].set_result(outcome)
+            await asyncio.wait_for(first, 10)
+
+            adopting = asyncio.create_task(adopter.adopt("dev", "c0", 2))  # before the listing
+            second = taker.wanted(loop.create_future(), "c0", 2, "dev", "a2", 128, 1024, (),
+                                  40.0)
+            await taker.listed("c0", 2, asyncio.sleep(0))
+            assert await asyncio.wait_for(adopting, 10) == 1 and list(handed) == ["a1", "a2"]
+            handed["a2"].set_result(outcome)
+            return await asyncio.wait_for(second, 10)
+        finally:
+            await taker.close()
+            await adopter.close()
+            await client.delete(keys.reclaims("dev"), keys.listed("c0", 1),
+                                keys.listed("c0", 2), keys.replies("c1"))
             await client.aclose()
 
     got = asyncio.run(scenario())

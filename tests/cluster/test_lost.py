@@ -81,6 +81,44 @@ def test_a_run_sent_to_a_holder_seen_gone_meanwhile_is_not_left_waiting(redis: R
     assert not lost.maybe_started and "before reading the activation" in lost.why
 
 
+def test_what_a_requester_counted_not_started_is_never_run_by_the_holder(
+        redis: Redis) -> None:
+    """The requester saw the holder gone (it died and starts again under its id, or its
+    connections were re-dialled) and counted ``a1``, which it had not read, not started:
+    placed again elsewhere. The holder's next read must not run it too (at most once):
+    it reads ``a2``, sent after, alone."""
+    uri = redis.uri
+
+    asked: list[str] = []  # the devices the holder was asked to run something on
+
+    async def scenario() -> InvokerLost:
+        client = aioredis.from_url(uri, decode_responses=True)
+        r = _routing(client, "r")
+        h = Routing("h", client, lambda id: asked.append(id), Claims(client),
+                    corrected=lambda id, free: None)  # it holds no device: answers "unsent"
+        loops = [asyncio.create_task(r.read_replies())]
+        try:
+            await client.xgroup_create(keys.runs("h"), keys.GROUP, id="$", mkstream=True)
+            first = asyncio.create_task(r.forward(_peer(r, "h"), "a1", _run("a1"), 60.0, 128))
+            await _sent(r, "a1")
+            r.holder_gone("h")
+            with pytest.raises(InvokerLost) as lost:
+                await asyncio.wait_for(first, 10)
+            loops.append(asyncio.create_task(h.serve()))  # the holder reads on
+            with pytest.raises(InvokerLost):  # "not connected to controller h": answered
+                await asyncio.wait_for(
+                    r.forward(_peer(r, "h"), "a2", _run("a2"), 60.0, 128), 10)
+            await h.close()
+            await r.close()
+            return lost.value
+        finally:
+            await _stopped(loops, client)
+
+    lost = asyncio.run(scenario())
+    assert not lost.maybe_started and "before reading the activation" in lost.why
+    assert asked == ["dev"]  # a2 alone
+
+
 def _routing(client: aioredis.Redis, me: str) -> Routing:
     """A controller's routing whose devices are none of its own (a run it serves is answered
     "not connected to controller ...")."""
@@ -116,6 +154,7 @@ def test_a_holder_restarted_under_its_id_answers_what_its_last_run_read_at_once(
                 with pytest.raises(InvokerLost) as lost:
                     await asyncio.wait_for(task, 30)  # under the patience: answered
                 errors.append(lost.value)
+            await asyncio.wait_for(_served(h, 1), 10)  # a2's deletion, after its answer
             await h.close()
             return errors[0], errors[1], await client.xlen(keys.runs("h"))
         finally:
@@ -143,13 +182,20 @@ def test_a_holders_stream_holds_only_what_is_in_flight(redis: Redis) -> None:
             for n in range(20):
                 with pytest.raises(InvokerLost):
                     await r.forward(_peer(r, "h"), f"a{n}", _run(f"a{n}"), 60.0, 128)
-            await h.close()
+            await asyncio.wait_for(_served(h, 20), 10)  # its last entry's deletion: after
+            await h.close()  # the answer (closing at once cancelled it, 19 counted)
             return h.served, await client.xlen(keys.runs("h"))
         finally:
             await _stopped(loops, client)
 
     served, left = asyncio.run(scenario())
     assert (served, left) == (20, 0)
+
+
+async def _served(holder: Routing, count: int) -> None:
+    """Until ``holder`` has answered, acknowledged and deleted ``count`` entries."""
+    while holder.served < count:
+        await asyncio.sleep(0.01)
 
 
 async def _stopped(loops: list[asyncio.Task[None]], client: aioredis.Redis) -> None:

@@ -1,60 +1,18 @@
-"""A controller that stalls (a long pause, a frozen VM) instead of dying: taken over only if it
-is still away after the grace, and, taken over, it leaves at once when it runs again instead of
-finishing, a second time, the work its taker now finishes."""
+"""A controller that stalls (a long pause, a frozen VM) instead of dying and is taken over
+leaves at once when it runs again, instead of finishing, a second time, the work its taker now
+finishes (one live again before the grace ends is not taken over: ``test_under_way.py``)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from pathlib import Path
 from signal import SIGCONT, SIGSTOP
 
-import pytest
-import redis.asyncio as aioredis
-from edgewhisk_controller.cluster import keys, takeover
 from edgewhisk_controller.cluster.node import FENCED_EXIT
-from edgewhisk_controller.cluster.takeover import Takeover
 from edgewhisk_devkit import UNLIMITED, Cluster, Redis
 
 from .test_restart import _until
-
-
-def test_a_controller_live_again_after_the_grace_is_not_taken_over(
-        redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``s`` was seen gone and renews its entry again before the grace ends: ``t`` leaves its
-    work to it; seen gone and still away after the grace, it is claimed."""
-    monkeypatch.setattr(takeover, "GRACE_S", 0.05)
-    asked: list[str] = []
-    live = {"s"}
-
-    async def recover(dead: str, upto: int | None, via: str | None) -> str:
-        asked.append(dead)
-        return "done"
-
-    async def scenario() -> tuple[str, list[str], str]:
-        client = aioredis.from_url(redis.uri, decode_responses=True)
-        stalled = Takeover("s", client)
-        taker = Takeover("t", client, recover, alive=lambda c: c in live)
-        try:
-            await stalled.join()
-            taker.later("s")
-            await asyncio.sleep(0.3)
-            left = await stalled.taken_by()
-            asked_then = list(asked)
-            live.clear()
-            taker.later("s")
-            while not asked:
-                await asyncio.sleep(0.01)
-            return left, asked_then, await stalled.taken_by()
-        finally:
-            await taker.close()
-            await client.delete(keys.takeover("s"), keys.taken("t"), keys.incarnation("s"))
-            await client.aclose()
-
-    left, asked_then, taken_by = asyncio.run(scenario())
-    assert (left, asked_then) == ("", [])
-    assert taken_by == "t"
 
 
 def test_a_controller_taken_over_while_stalled_leaves_when_it_runs_again(

@@ -184,10 +184,10 @@ def test_a_holder_dying_before_it_answers_a_dead_controller_leaves_the_result_to
             wait_for_peer(c0, "dev-b")
             started = c0.actions.start("work", {"sleep": 5.0, "ran": str(ran)})
             time.sleep(0.5)  # forwarded, running on dev-b
-            r.delete(keys.listed("c0"))  # an earlier test's (the module shares its Redis)
+            listed = keys.listed("c0", int(r.get(keys.incarnation("c0")) or 0))
             cluster.kill(0)
             deadline = time.monotonic() + 10
-            while not r.exists(keys.listed("c0")) and time.monotonic() < deadline:
+            while not r.exists(listed) and time.monotonic() < deadline:
                 time.sleep(0.05)  # the taker waits for the answer from here on
             record = _c1_killed(cluster, device, 2, c2, started)
         finally:

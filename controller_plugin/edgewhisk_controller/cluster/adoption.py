@@ -8,7 +8,7 @@ which need not be the taker. That controller did not know the runs (the device's
 were dropped as unknown), and the taker waited out the window (then 40 s), then
 recorded them as failed (or ran an idempotent one again). Now the taker lists what it waits
 for in Redis (``keys.reclaims(device)``), then marks its takeover listed
-(``keys.listed(dead)``); the controller the device registers with reads the list before the
+(``keys.listed``); the controller the device registers with reads the list before the
 registration is handled and adopts each run (``HDEL``: one adopter) through its own hub. The
 device's result, and the memory the run holds on the device until it ends, are then that
 controller's (it publishes the memory as its own use, ``claims.py``), and it sends the outcome
@@ -19,10 +19,16 @@ own hub, or the adopter's answer.
 A taker slower than ``LISTED_WAIT_S`` to list (its recovery reads the store) used to leave the
 device registered elsewhere with its held results dropped, and the taker waiting out the
 whole window for an answer that could no longer come. Now the adopter marks the device back
-(``keys.came_back(dead)``, in the same transaction that reads what to adopt), and the taker's
+(``keys.came_back``, in the same transaction that reads what to adopt), and the taker's
 listing (one Lua script) finds the mark and ends its wait at once: the run is lost with the
 device, as when a device comes back without it (recorded failed, or run again if idempotent),
 decided in seconds instead of 40.
+
+Both marks are of one takeover, the dead controller's incarnation's (``keys.listed``,
+``keys.came_back``): they last as long as the claim, and a controller that started again under
+its id and died again within that time left its next takeover reading the first one's, the
+adopter not waiting for the new listing and that listing finding the old mark, its wait ended
+at once and the device's results dropped.
 """
 
 from __future__ import annotations
@@ -79,15 +85,17 @@ class Adoption:
 
     # -- the taker's side -------------------------------------------------------------------
 
-    def wanted(self, here: asyncio.Future[RunOutcome], dead: str, device: str,
-               activation_id: str, memory_mb: int, logs_limit: int,
+    def wanted(self, here: asyncio.Future[RunOutcome], dead: str, incarnation: int | None,
+               device: str, activation_id: str, memory_mb: int, logs_limit: int,
                produces: tuple[Produce, ...], within_s: float) -> asyncio.Future[RunOutcome]:
-        """The taker's wait for ``activation_id`` on ``device`` (held by ``dead``): ``here``
+        """The taker's wait for ``activation_id`` on ``device`` (held by that ``incarnation``
+        of ``dead``, the one taken over): ``here``
         (the device back at its own hub) or the answer of the controller that adopted it,
         whichever first; ``InvokerLost`` at once if the device came back elsewhere first."""
         entry = json.dumps({"by": self.me, "memory": memory_mb, "logs": logs_limit,
                             "produces": [dataclasses.asdict(p) for p in produces]})
-        listing = self._listing.spawn(self._list(dead, device, activation_id, entry))
+        listing = self._listing.spawn(self._list(dead, incarnation, device,
+                                                     activation_id, entry))
         there = asyncio.ensure_future(self._there(listing, device, activation_id, within_s))
         result: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
 
@@ -106,10 +114,11 @@ class Adoption:
         there.add_done_callback(settle)
         return result
 
-    async def _list(self, dead: str, device: str, activation_id: str, entry: str) -> str:
+    async def _list(self, dead: str, incarnation: int | None, device: str,
+                    activation_id: str, entry: str) -> str:
         """'' once listed; else the controller ``device`` came back to before the listing."""
         return str(await self._list_script(keys=[keys.reclaims(device)], args=[
-            keys.came_back(dead), activation_id, entry, CLAIM_TTL_S]))
+            keys.came_back(dead, incarnation), activation_id, entry, CLAIM_TTL_S]))
 
     async def _there(self, listing: asyncio.Task[str], device: str, activation_id: str,
                      within_s: float) -> RunOutcome:
@@ -123,39 +132,46 @@ class Adoption:
                                       "takeover listed the activation")
         return await self.routing.reply_to(self.me, activation_id, device, within_s)
 
-    async def listed(self, dead: str, recovering: Awaitable[T]) -> T:
-        """Run the takeover's recovery of ``dead``; then, in the background, mark what it
-        waits for listed once every listing is written. The device registering here, whose
-        registration waits for this, has its runs in this controller's hub already; only a
-        controller adopting them elsewhere needs the mark, and it waits for it."""
+    async def listed(self, dead: str, incarnation: int | None, recovering: Awaitable[T]) -> T:
+        """Run the takeover's recovery of that ``incarnation`` of ``dead``; then, in the
+        background, mark what it waits for listed once every listing is written. The device
+        registering here, whose registration waits for this, has its runs in this
+        controller's hub already; only a controller adopting them elsewhere needs the mark,
+        and it waits for it."""
         done = await recovering
         for _ in range(3):  # the reclaims it spawned start (and list themselves) first
             await asyncio.sleep(0)
-        self._tasks.spawn(self._mark(dead, list(self._listing)))
+        self._tasks.spawn(self._mark(dead, incarnation, list(self._listing)))
         return done
 
-    async def _mark(self, dead: str, listing: list[asyncio.Task[Any]]) -> None:
+    async def _mark(self, dead: str, incarnation: int | None,
+                    listing: list[asyncio.Task[Any]]) -> None:
         await asyncio.gather(*listing, return_exceptions=True)
-        await self.redis.set(keys.listed(dead), self.me, ex=CLAIM_TTL_S)
+        await self.redis.set(keys.listed(dead, incarnation), self.me, ex=CLAIM_TTL_S)
 
     # -- the adopter's side -----------------------------------------------------------------
 
-    async def adopt(self, device: str, dead: str) -> int:
-        """``device``, held by ``dead`` which another controller took over, registers here:
-        adopt what the taker waits for from it (before the registration is handled)."""
+    async def adopt(self, device: str, dead: str, incarnation: int | None) -> int:
+        """``device``, held by that ``incarnation`` of ``dead``, which another controller took
+        over, registers here: adopt what the taker waits for from it (before the
+        registration is handled). The marks are of that incarnation's takeover: an earlier
+        death's listing and mark, read here, let this skip the wait for the taker's listing,
+        which then found the old mark and ended its wait at once, the device's results
+        dropped."""
         if self.hub is None:
             return 0
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LISTED_WAIT_S
-        while not await self.redis.exists(keys.listed(dead)) and loop.time() < deadline:
+        while not await self.redis.exists(keys.listed(dead, incarnation)) \
+                and loop.time() < deadline:
             await asyncio.sleep(POLL_S)
         pipe = self.redis.pipeline(transaction=True)  # listed from now on: too late
-        pipe.hset(keys.reclaims(device), keys.came_back(dead), self.me)
+        pipe.hset(keys.reclaims(device), keys.came_back(dead, incarnation), self.me)
         pipe.expire(keys.reclaims(device), CLAIM_TTL_S)
         pipe.hgetall(keys.reclaims(device))
         adopted, wanted = 0, (await pipe.execute())[-1]
         for activation_id, text in wanted.items():
-            if activation_id.startswith(keys.came_back("")):
+            if activation_id.startswith(keys.BACK):
                 continue  # a device's mark, not a run
             want = json.loads(text)
             if want.get("by") == self.me \

@@ -64,8 +64,8 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     through ``recover``."""
     if not isinstance(store, CouchDBStore):  # config.py refuses it first
         raise TypeError("a cluster needs the CouchDB store")
-    node.takeover.recover = lambda dead, upto, via: node.adoption.listed(dead, recover(
-        functools.partial(owned_by, dead, upto), node.reclaimer(dead, hub.reclaim, via),
+    node.takeover.recover = lambda dead, upto, via: node.adoption.listed(dead, upto, recover(
+        functools.partial(owned_by, dead, upto), node.reclaimer(dead, hub.reclaim, via, upto),
         node.reclaimable))
     node.adoption.hub = hub.reclaim
     hub.arriving = node.arriving

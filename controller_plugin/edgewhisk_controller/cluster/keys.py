@@ -74,13 +74,20 @@ def reclaims(device: str) -> str:
     return f"{PREFIX}reclaims:{device}"
 
 
-def came_back(dead: str) -> str:
-    """A field of ``reclaims(device)``: the device ``dead`` held registered with the named
-    controller, which adopted what was listed by then; what a takeover lists after it is too
-    late to be adopted (``adoption.py``). Activation ids, the other fields, are hex."""
-    return f"back:{dead}"
+BACK = "back:"
+"""How the ``came_back`` fields of ``reclaims(device)`` begin (activation ids, the other
+fields, are hex)."""
 
 
-def listed(controller: str) -> str:
-    """Set once the controller taking ``controller`` over has listed what it waits for."""
-    return f"{PREFIX}listed:{controller}"
+def came_back(dead: str, incarnation: int | None) -> str:
+    """A field of ``reclaims(device)``: the device that incarnation of ``dead`` held
+    registered with the named controller, which adopted what was listed by then; what the
+    takeover of that incarnation lists after it is too late to be adopted (``adoption.py``).
+    Of one incarnation, like the takeover it serves: a later death's takeover is not."""
+    return f"{BACK}{dead}:{'' if incarnation is None else incarnation}"
+
+
+def listed(controller: str, incarnation: int | None) -> str:
+    """Set once the controller taking that incarnation of ``controller`` over has listed
+    what it waits for (a later death's takeover lists again)."""
+    return f"{PREFIX}listed:{controller}:{'' if incarnation is None else incarnation}"

@@ -68,7 +68,7 @@ class ClusterNode:
         self.claims = Claims(redis, me)
         self.routing = Routing(me, redis, self._device, self.claims,
                                corrected=lambda id, free: self.membership.corrected(id, free),
-                               alive=self._alive)
+                               alive=self.alive)
         self.membership = Membership(me, registry, engine, self.routing,
                                      local=lambda: [d.state() for d in devices()],
                                      is_local=lambda id: self._device(id) is not None,
@@ -77,7 +77,7 @@ class ClusterNode:
         self.shard = shard
         self.sharding = Sharding(me)
         self.takeover = Takeover(me, redis, incarnation=self.membership.incarnations.get,
-                                 alive=self._alive)
+                                 alive=self.alive)
         self.taker = ""  # who took this controller's last incarnation over while it was down
         self.adoption = Adoption(me, redis, self.routing)
         self.membership.on_gone.append(self.routing.holder_gone)
@@ -85,16 +85,17 @@ class ClusterNode:
         self._loops = Tasks("cluster loops")
         self._ring: Ring | None = None
 
+    def alive(self, controller: str) -> bool:
+        """Whether membership counts ``controller`` live now (its key renewed, its
+        connections open): the one liveness routing and the takeover read."""
+        return controller in self.membership.live
+
     def _own_use(self, id: str) -> int:
         """The memory this controller's own placements hold on its device ``id`` (what it
         runs there for other controllers is in their claims)."""
         pending = getattr(self._device(id), "pending", {})
         return sum(p.memory_mb for aid, p in pending.items()
                    if aid not in self.routing.serving)
-
-    def _alive(self, controller: str) -> bool:
-        """Whether membership counts ``controller`` live now."""
-        return controller in self.membership.live
 
     def _device(self, id: str) -> Invoker | None:
         return next((d for d in self.devices() if d.id == id), None)
@@ -133,7 +134,8 @@ class ClusterNode:
         """Whether a result of invoker ``id`` may be waited for: any but a local invoker."""
         return id not in self.registry or not isinstance(self.registry.get(id), LocalInvoker)
 
-    def reclaimer(self, dead: str, tunnel: HubReclaim, via: str | None = None) -> Reclaim:
+    def reclaimer(self, dead: str, tunnel: HubReclaim, via: str | None = None,
+                  incarnation: int | None = None) -> Reclaim:
         """How a takeover of ``dead`` waits for a result: from the device's tunnel when
         ``dead`` held it (it registers again, ``TunnelHub.reclaim``), else from the answer
         the device's holder (this controller or another) sent to ``dead``'s reply stream
@@ -142,7 +144,7 @@ class ClusterNode:
         A holder's answer is waited for until it dies without one (the device may still
         come here holding the result). ``via``: a dead controller that had taken ``dead``
         over: the result comes from the device at this hub, or an answer sent to either (an
-        adopter answered ``via``)."""
+        adopter answered ``via``); ``incarnation``: ``dead``'s, the one taken over."""
         def reclaim(invoker_id: str, activation_id: str, memory_mb: int, logs_limit: int,
                     produces: tuple[Produce, ...], patience_s: float
                     ) -> asyncio.Future[RunOutcome]:
@@ -150,14 +152,16 @@ class ClusterNode:
             holder = self.me if self._device(invoker_id) is not None \
                 else self.membership.last_holder.get(invoker_id)
             if via is None and (holder is None or holder == dead):  # or whoever adopts it
-                return self.adoption.wanted(here, dead, invoker_id, activation_id, memory_mb,
-                                            logs_limit, produces, patience_s)
+                return self.adoption.wanted(here, dead, incarnation, invoker_id,
+                                            activation_id, memory_mb, logs_limit, produces,
+                                            patience_s)
             # the device may also come here holding the result (its holder died meanwhile)
             if via is not None:  # an adopter's answer: it does not die with the holder
                 answer = self.routing.reply_to(dead, activation_id, invoker_id, patience_s, via)
             else:
-                answer = self.routing.reply_to(dead, activation_id, invoker_id, patience_s,
-                                               gone=lambda: holder not in self.membership.live)
+                answer = self.routing.reply_to(
+                    dead, activation_id, invoker_id, patience_s,
+                    gone=lambda: holder is None or not self.alive(holder))
             return asyncio.ensure_future(first_outcome(here, answer))
         return reclaim
 
@@ -172,7 +176,7 @@ class ClusterNode:
                 if keys.client_name(holder) not in await self.membership.connected(self.redis):
                     await self.takeover.take_over(holder)
                     if self.takeover.taken.get(holder, self.me) != self.me:
-                        await self.adoption.adopt(id, holder)
+                        await self.adoption.adopt(id, holder, self.takeover.incarnation(holder))
             except Exception:  # Redis away: the membership loop's takeover will do
                 log.exception("taking over controller %s for device %s failed", holder, id)
         self.membership.displace(id)

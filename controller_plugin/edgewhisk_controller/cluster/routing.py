@@ -7,7 +7,9 @@ when it dies the others know which of their runs it may have started; replies go
 ``replies:REQUESTER``, read by that controller alone. The requester waits for the reply at most
 the action's time limit plus the tunnel's grace, like a direct ``RemoteInvoker``, and a holder
 that is gone ends the wait at once with ``InvokerLost``: not started when the holder never read
-it from its stream (it is placed again), else maybe started (an idempotent action is placed
+it from its stream (it is placed again, and deleted from the stream in the same step that
+tells so: the holder, started again under its id or seen gone while alive, reads on and
+would run it a second time), else maybe started (an idempotent action is placed
 again, any other is recorded as a whisk internal error, never run twice). That holds for a
 run placed on the holder's device before its death was seen and sent after: the requester,
 finding the holder gone once the run is in its stream, ends the wait the same way (else it
@@ -58,10 +60,35 @@ class _Waiting:
     entry: str | None = None  # its entry in the holder's stream, once added
 
 
-def _entry_key(entry: str) -> tuple[int, int]:
-    """A stream entry id (``ms-seq``) as a comparable pair."""
-    ms, _, seq = entry.partition("-")
-    return int(ms), int(seq or 0)
+UNREAD = """
+local last
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local name, delivered
+  for i = 1, #group, 2 do
+    if group[i] == 'name' then name = group[i + 1]
+    elseif group[i] == 'last-delivered-id' then delivered = group[i + 1] end
+  end
+  if name == ARGV[1] then last = delivered end
+end
+if not last then return {} end
+local function key(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local last_ms, last_seq = key(last)
+local unread = {}
+for i = 2, #ARGV do
+  local ms, seq = key(ARGV[i])
+  if ms > last_ms or (ms == last_ms and seq > last_seq) then
+    redis.call('XDEL', KEYS[1], ARGV[i])
+    table.insert(unread, ARGV[i])
+  end
+end
+return unread
+"""
+"""Of the entries ``ARGV[2..]`` of a dead holder's run stream (``KEYS[1]``), those its group
+(``ARGV[1]``) never delivered, deleted in the same step: none if the group is unknown (each
+then counts maybe started)."""
 
 
 class Routing:
@@ -82,6 +109,7 @@ class Routing:
         self.served = 0
         self.forwarded = 0
         self._tasks = Tasks("cluster routing")
+        self._unread_script = redis.register_script(UNREAD)
         self._last_reply: str | None = None  # the last reply read (None: not started)
         self._inherited = False  # what this id's previous run read and never answered: done
 
@@ -144,24 +172,28 @@ class Routing:
         waiting = [w for w in self.waiting.values() if w.holder == holder and not w.reply.done()]
         if not waiting:
             return
-        read = await self._delivered(holder)
+        dropped = await self._unread(holder, [w.entry for w in waiting if w.entry is not None])
         for w in waiting:
-            unread = read is not None and w.entry is not None \
-                and _entry_key(w.entry) > _entry_key(read)
+            unread = w.entry in dropped
             if not w.reply.done():
                 w.reply.set_exception(InvokerLost(
                     w.device, f"its controller {holder} is gone"
                     + (" before reading the activation" if unread else ""),
                     maybe_started=not unread))
 
-    async def _delivered(self, holder: str) -> str | None:
-        """The last entry ``holder`` read from its run stream; None if that is unknown."""
+    async def _unread(self, holder: str, entries: list[str]) -> set[str]:
+        """Of ``entries``, those ``holder`` never read from its run stream, deleted from it in
+        the same step (``UNREAD``): counted not started, they are placed again, and the holder
+        must never read them then: it may start again under its id and read on, or live on
+        unseen (its connections re-dialled), and run them a second time. Unknown (Redis's
+        errors): none, each counting maybe started."""
+        if not entries:
+            return set()
         try:
-            groups = await self.redis.xinfo_groups(keys.runs(holder))
+            return set(await self._unread_script(keys=[keys.runs(holder)],
+                                                 args=[keys.GROUP, *entries]))
         except Exception:  # redis' errors: count everything as maybe started
-            return None
-        return next((str(g["last-delivered-id"]) for g in groups
-                     if g.get("name") == keys.GROUP), None)
+            return set()
 
     async def read_replies(self) -> None:
         """The loop reading this controller's reply stream (from its start: older replies

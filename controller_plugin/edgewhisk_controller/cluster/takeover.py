@@ -7,11 +7,11 @@ own restarts (``dispatch/recovery.py``, limited to the dead one's documents). A 
 dead controller held makes the controller it registers with take over at once, before its
 ``register`` is handled, so the results the device still holds are adopted and recorded
 (``TunnelHub.reclaim``); otherwise the first controller to see the death claims it after
-``GRACE_S``, leaving that moment to a reconnecting device, unless it is live again by then
-(it was stalled, not dead). A taker may die in turn: each
-claim also goes into the taker's set (``keys.taken``), which the one taking the taker over
-inherits, claims and all, in the script that claims (each inherited one's set followed in
-turn), reading those sets and no other key.
+``GRACE_S``, leaving that moment to a reconnecting device, unless it sees the dead one live
+again by then (its connections were re-dialled: it never died, and keeps its work). A taker
+may die in turn: each claim also goes into the taker's set (``keys.taken``), which the one
+taking the taker over inherits, claims and all, in the script that claims (each inherited
+one's set followed in turn), reading those sets and no other key.
 
 A takeover is of one incarnation (``keys.incarnation``): a controller that starts again
 under its id counts one more (:meth:`Takeover.join`), and from then on a takeover of the
@@ -130,17 +130,18 @@ class Takeover:
                  alive: Callable[[str], bool] = lambda controller: False) -> None:
         """``recover``: set by the application; ``incarnation``: a controller's incarnation
         as last seen alive (``Membership.incarnations``), None if it published none;
-        ``alive``: whether membership counts a controller live (again) now."""
+        ``alive(controller)``: whether membership counts it live now."""
         self.me = me
+        self.alive = alive
         self.redis = redis
         self.recover = recover
         self.incarnation = incarnation
-        self.alive = alive
         self._take_script = redis.register_script(TAKE)
         self._join_script = redis.register_script(JOIN)
         self._clear_script = redis.register_script(CLEAR)
         self.taken: dict[str, str] = {}  # dead controller -> who took it over
         self._tried: dict[str, int | None] = {}  # dead controller -> the incarnation tried
+        self._taking: dict[str, asyncio.Lock] = {}  # dead controller -> one take_over at once
         self._tasks = Tasks("cluster takeover")
 
     async def join(self) -> tuple[int, str]:
@@ -153,7 +154,18 @@ class Takeover:
 
     async def take_over(self, dead: str, incarnation: int | None = None) -> bool:
         """Claim ``dead``'s work (of its ``incarnation``, default: the last seen alive) and
-        finish it; whether this controller did (not if ``dead`` started again since)."""
+        finish it; whether this controller did (not if ``dead`` started again since).
+
+        One at a time per dead controller: asked while one is under way here (a device
+        registering, ``ClusterNode.arriving``, while ``later``'s claim is in flight), it
+        returns once that one ended, ``taken`` then saying who took it over and the
+        recovery done. Returning at once, knowing nothing, let the registration go on
+        before the runs were reclaimed here or adopted for the taker: the device's held
+        results were dropped as unknown, and the taker waited out its reclaim window."""
+        async with self._taking.setdefault(dead, asyncio.Lock()):
+            return await self._take_over(dead, incarnation)
+
+    async def _take_over(self, dead: str, incarnation: int | None) -> bool:
         incarnation = self.incarnation(dead) if incarnation is None else incarnation
         if self.recover is None or (dead in self._tried and self._tried[dead] == incarnation):
             return False
@@ -201,13 +213,17 @@ class Takeover:
         log.warning("took over controller %s: %s", dead, done)
 
     def later(self, dead: str) -> None:
-        """``dead`` was seen gone: claim it after ``GRACE_S`` unless someone did."""
+        """``dead`` was seen gone: claim it after ``GRACE_S`` unless someone did, or it was
+        seen live again meanwhile."""
         incarnation = self.incarnation(dead)  # the one seen dying
 
         async def claim() -> None:
             await asyncio.sleep(GRACE_S)
-            if self.alive(dead):  # it was stalled, not dead, and renews its entry again:
-                return  # its work and its devices are still its own
+            if self.alive(dead):  # seen again: the same process (a restart is refused by
+                # the claim's script), its connections re-dialled; taking a live controller
+                # over would finish its accepted work beside it, twice
+                log.warning("controller %s is back: not taken over", dead)
+                return
             while True:
                 try:
                     await self.take_over(dead, incarnation)

@@ -83,8 +83,9 @@ class TunnelHub:
         self.registry = registry
         self.offline_after_s = offline_after_s
         self.reclaim_s = offline_after_s + reconnect_cap_s
-        """How long start-up recovery waits for an edge invoker to register again: the
-        offline window plus the agents' longest reconnect backoff."""
+        """How long start-up recovery (or a cluster's takeover) waits for an edge invoker to
+        register again, from each wait's start: the offline window plus the agents' longest
+        reconnect backoff."""
         self.heartbeat_s = min(HEARTBEAT_S, offline_after_s / 4)
         self.engine = engine
         self.devices: dict[str, RemoteInvoker] = {}
@@ -95,7 +96,6 @@ class TunnelHub:
         # outcome)
         self.reclaims: dict[str, dict[str, tuple[int, int, tuple[Produce, ...],
                                                  asyncio.Future[RunOutcome]]]] = {}
-        self._reclaim_timer: asyncio.TimerHandle | None = None
         self.offline_work: OfflineHandler | None = None
         self.arriving: Callable[[str], Awaitable[None]] | None = None
         """Awaited with the id of every device registering here, before its ``register`` is
@@ -200,20 +200,34 @@ class TunnelHub:
         controller restarted (to keep ``produces``: its ``cloud`` uploads are accepted again).
         The future ends with the result its agent delivers once it has
         registered again holding it, else ``InvokerLost`` (it came back without it, or not
-        within ``reclaim_s``)."""
-        future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
+        within ``reclaim_s`` of this call: each wait has its window, a cluster's takeover
+        reclaiming at any time; one timer for all, started once, left a wait asked after it
+        fired waiting for ever)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[RunOutcome] = loop.create_future()
         self.reclaims.setdefault(invoker_id, {})[activation_id] = (memory_mb, logs_limit,
                                                                    produces, future)
-        if self._reclaim_timer is None:
-            self._reclaim_timer = asyncio.get_running_loop().call_later(
-                self.reclaim_s, self._unclaimed)
+        window = loop.call_later(self.reclaim_s, self._expired, invoker_id, activation_id,
+                                 future)
+        future.add_done_callback(lambda _: window.cancel())
         return future
 
-    def _unclaimed(self, why: str = "") -> None:
-        """The window is over (or the controller stops): what no agent came back for is
-        lost."""
-        why = why or f"it did not reconnect within {self.reclaim_s:g} s of the controller's " \
-                     "restart"
+    def _expired(self, invoker_id: str, activation_id: str,
+                 future: asyncio.Future[RunOutcome]) -> None:
+        """The window of one wait is over: lost, unless the agent came back for it (its
+        registration took it from ``reclaims``)."""
+        waiting = self.reclaims.get(invoker_id, {})
+        if activation_id not in waiting or waiting[activation_id][-1] is not future:
+            return
+        del waiting[activation_id]
+        if not waiting:
+            del self.reclaims[invoker_id]
+        if not future.done():
+            future.set_exception(InvokerLost(
+                invoker_id, f"it did not reconnect within {self.reclaim_s:g} s"))
+
+    def _unclaimed(self, why: str) -> None:
+        """The controller stops: what no agent came back for is lost."""
         for invoker_id, waiting in self.reclaims.items():
             for *_, future in waiting.values():
                 if not future.done():
@@ -283,8 +297,6 @@ class TunnelHub:
         """``on_shutdown``: refuse new registrations, give up remote work, close sockets
         with GOING_AWAY (before aiohttp waits for handlers, which these would block)."""
         self.closed = True
-        if self._reclaim_timer is not None:
-            self._reclaim_timer.cancel()
         self._unclaimed("the controller is shutting down")
         for device in list(self.devices.values()):
             device.liveness.stop()

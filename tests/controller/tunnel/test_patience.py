@@ -134,3 +134,20 @@ def test_a_run_over_the_frame_limit_is_refused_before_it_is_pending(connected: b
         device.liveness.stop()
 
     asyncio.run(main())
+
+
+def test_a_reclaim_asked_after_an_earlier_ones_window_has_a_window_of_its_own() -> None:
+    """A result waited for after an earlier wait's window ended (a cluster's takeover long
+    after the start-up recovery) is lost once its own window is over, the device not back:
+    the hub's one timer, started by the first reclaim and never again, left it waiting for
+    ever (a takeover's wait for the device or a holder's answer then never ended, and the
+    activation was never recorded)."""
+    async def main() -> None:
+        hub = TunnelHub(None, InvokerRegistry(), Engine(),  # type: ignore[arg-type]
+                        offline_after_s=0.05, reconnect_cap_s=0.05)
+        for activation_id in ("a1", "a2"):
+            with pytest.raises(InvokerLost, match=r"did not reconnect within 0\.1 s"):
+                await asyncio.wait_for(hub.reclaim("pi", activation_id, 128, 0), 10)
+        assert hub.reclaims == {}
+
+    asyncio.run(main())
