@@ -90,17 +90,7 @@ def test_a_taker_listing_after_the_device_came_back_elsewhere_stops_waiting_at_o
     async def scenario() -> RunOutcome:
         client = aioredis.from_url(redis.uri, decode_responses=True)
         loop = asyncio.get_running_loop()
-        handed: dict[str, asyncio.Future[RunOutcome]] = {}
-
-        def hub(device: str, activation_id: str, *_: object) -> asyncio.Future[RunOutcome]:
-            handed[activation_id] = loop.create_future()
-            return handed[activation_id]
-
-        taker, adopter = (Adoption(me, client, Routing(me, client, lambda id: None,
-                                                       Claims(client, me),
-                                                       corrected=lambda id, free: None))
-                          for me in ("c1", "c2"))
-        adopter.hub = hub
+        taker, adopter, handed = _taker_and_adopter(client)
         try:
             listed_first = taker.wanted(loop.create_future(), "c9", 1, "dev", "a1", 128, 1024,
                                         (), 40.0)
@@ -139,17 +129,7 @@ def test_a_device_back_elsewhere_after_an_earlier_death_is_adopted_again(
     async def scenario() -> RunOutcome:
         client = aioredis.from_url(redis.uri, decode_responses=True)
         loop = asyncio.get_running_loop()
-        handed: dict[str, asyncio.Future[RunOutcome]] = {}
-
-        def hub(device: str, activation_id: str, *_: object) -> asyncio.Future[RunOutcome]:
-            handed[activation_id] = loop.create_future()
-            return handed[activation_id]
-
-        taker, adopter = (Adoption(me, client, Routing(me, client, lambda id: None,
-                                                       Claims(client, me),
-                                                       corrected=lambda id, free: None))
-                          for me in ("c1", "c2"))
-        adopter.hub = hub
+        taker, adopter, handed = _taker_and_adopter(client)
         outcome = RunOutcome(200, {"done": True}, [], False, None, 5, "c-1")
         try:
             first = taker.wanted(loop.create_future(), "c0", 1, "dev", "a1", 128, 1024, (),
@@ -175,3 +155,22 @@ def test_a_device_back_elsewhere_after_an_earlier_death_is_adopted_again(
 
     got = asyncio.run(scenario())
     assert (got.status, got.response) == (200, {"done": True})
+
+
+def _taker_and_adopter(client: aioredis.Redis
+                       ) -> tuple[Adoption, Adoption, dict[str, asyncio.Future[RunOutcome]]]:
+    """c1's adoption (the taker's) and c2's (where the device registers), c2's hub stood in
+    for by a callable that hands out, by activation id, the futures a device's result ends."""
+    loop = asyncio.get_running_loop()
+    handed: dict[str, asyncio.Future[RunOutcome]] = {}
+
+    def hub(device: str, activation_id: str, *_: object) -> asyncio.Future[RunOutcome]:
+        handed[activation_id] = loop.create_future()
+        return handed[activation_id]
+
+    taker, adopter = (Adoption(me, client, Routing(me, client, lambda id: None,
+                                                   Claims(client, me),
+                                                   corrected=lambda id, free: None))
+                      for me in ("c1", "c2"))
+    adopter.hub = hub
+    return taker, adopter, handed
