@@ -157,6 +157,85 @@ def test_a_device_back_elsewhere_after_an_earlier_death_is_adopted_again(
     assert (got.status, got.response) == (200, {"done": True})
 
 
+def test_an_adopted_run_outlasting_the_takers_window_is_awaited_from_the_adopter(
+        redis: Redis) -> None:
+    """The taker's own hub gives up on the device (its reclaim window is over, the device
+    being at c2) while the run c2 adopted still runs: the taker waits on for c2's answer
+    and records it, instead of counting the run lost at the window (recorded failed, or an
+    idempotent one run a second time). A run nobody adopted is lost at the window as before."""
+    async def scenario() -> tuple[RunOutcome, InvokerLost]:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+        loop = asyncio.get_running_loop()
+        taker, adopter, handed = _taker_and_adopter(client)
+        window = InvokerLost("dev", "it did not reconnect within 40 s")
+        try:
+            here = loop.create_future()
+            adopted = taker.wanted(here, "c7", 1, "dev", "a1", 128, 1024, (), 40.0)
+            await taker.listed("c7", 1, asyncio.sleep(0))
+            assert await adopter.adopt("dev", "c7", 1) == 1
+            here.set_exception(window)  # the taker's window is over; a1 runs on at c2
+            handed["a1"].set_result(RunOutcome(200, {"done": True}, [], False, None, 5,
+                                               "c-1"))
+            got = await asyncio.wait_for(adopted, 10)
+
+            here = loop.create_future()
+            unadopted = taker.wanted(here, "c8", 1, "dev", "a2", 128, 1024, (), 40.0)
+            await asyncio.wait_for(_listed(client, "dev", "a2"), 10)  # the device: nowhere
+            here.set_exception(window)
+            with pytest.raises(InvokerLost) as lost:
+                await asyncio.wait_for(unadopted, 10)  # under the 40 s the answer may take
+            return got, lost.value
+        finally:
+            await taker.close()
+            await adopter.close()
+            await client.delete(keys.reclaims("dev"), keys.listed("c7", 1), keys.replies("c1"))
+            await client.aclose()
+
+    got, lost = asyncio.run(scenario())
+    assert (got.status, got.response) == (200, {"done": True})
+    assert lost is not None and "did not reconnect" in lost.why
+
+
+def test_a_window_ending_before_the_takers_own_listing_ends_the_wait(
+        redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The device came back to the taker's own hub without the run, so ``here`` failed at
+    once, before the taker's listing was written (a slow store or a script Redis had not
+    cached yet): nobody adopted it, and the wait ends with that loss. Unlisting before the
+    listing found nothing to delete, read it as adopted, and waited for an answer nobody
+    would send, the run's whole patience (the SIGKILL test failed so once in 3 runs)."""
+    listing = adoption.Adoption._list  # noqa: SLF001  (the taker's listing, slowed)
+
+    async def slow(self: Adoption, *args: object) -> str:
+        await asyncio.sleep(0.3)
+        return await listing(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(adoption.Adoption, "_list", slow)
+
+    async def scenario() -> InvokerLost:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+        taker, adopter, _ = _taker_and_adopter(client)
+        try:
+            here: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
+            here.set_exception(InvokerLost("dev", "it reconnected without the activation"))
+            waiting = taker.wanted(here, "c6", 1, "dev", "a1", 128, 1024, (), 30.0)
+            with pytest.raises(InvokerLost) as lost:
+                await asyncio.wait_for(waiting, 10)  # under the 30 s an answer may take
+            return lost.value
+        finally:
+            await taker.close()
+            await adopter.close()
+            await client.delete(keys.reclaims("dev"), keys.replies("c1"))
+            await client.aclose()
+
+    assert "reconnected without the activation" in asyncio.run(scenario()).why
+
+
+async def _listed(client: aioredis.Redis, device: str, activation_id: str) -> None:
+    """Until a taker listed ``activation_id`` for ``device``'s adopters."""
+    while not await client.hexists(keys.reclaims(device), activation_id):
+        await asyncio.sleep(0.01)
+
+
 def _taker_and_adopter(client: aioredis.Redis
                        ) -> tuple[Adoption, Adoption, dict[str, asyncio.Future[RunOutcome]]]:
     """c1's adoption (the taker's) and c2's (where the device registers), c2's hub stood in

@@ -14,7 +14,8 @@ device's result, and the memory the run holds on the device until it ends, are t
 controller's (it publishes the memory as its own use, ``claims.py``), and it sends the outcome
 to the taker's reply stream, read as the answers a dead controller's holder sent are
 (``Routing.reply_to``). The taker's wait ends with whichever comes first: the device at its
-own hub, or the adopter's answer.
+own hub, or the adopter's answer; its hub's window ending ends it only if nobody adopted the
+run (an adopted one may run on past it).
 
 A taker slower than ``LISTED_WAIT_S`` to list (its recovery reads the store) used to leave the
 device registered elsewhere with its held results dropped, and the taker waiting out the
@@ -89,9 +90,11 @@ class Adoption:
                device: str, activation_id: str, memory_mb: int, logs_limit: int,
                produces: tuple[Produce, ...], within_s: float) -> asyncio.Future[RunOutcome]:
         """The taker's wait for ``activation_id`` on ``device`` (held by that ``incarnation``
-        of ``dead``, the one taken over): ``here``
-        (the device back at its own hub) or the answer of the controller that adopted it,
-        whichever first; ``InvokerLost`` at once if the device came back elsewhere first."""
+        of ``dead``, the one taken over): ``here`` (the device back at its own hub) or the
+        answer of the controller that adopted it, whichever first; ``InvokerLost`` at once if
+        the device came back elsewhere first. ``here`` failing (its window over) ends the
+        wait only if nobody adopted the run: an adopted one may run on past the window, and
+        its adopter answers when it ends."""
         entry = json.dumps({"by": self.me, "memory": memory_mb, "logs": logs_limit,
                             "produces": [dataclasses.asdict(p) for p in produces]})
         listing = self._listing.spawn(self._list(dead, incarnation, device,
@@ -103,12 +106,31 @@ class Adoption:
             failed = None if done.cancelled() else done.exception()  # retrieved either way
             if result.done() or done.cancelled():
                 return
+            if failed is not None and done is here:
+                self._tasks.spawn(unless_adopted(failed))
+                return
             if failed is not None:
                 result.set_exception(failed)
             else:
                 result.set_result(done.result())
             there.cancel()
             self._tasks.spawn(self.redis.hdel(keys.reclaims(device), activation_id))
+
+        async def unless_adopted(failed: BaseException) -> None:
+            """Unlisted in one step (``HDEL``): then nobody adopts it, and the wait ends
+            with ``failed``; else an adopter took it first, and ``there`` has its answer.
+            The taker's own listing is awaited first: a window ending (or a device back here
+            without the run) before it is written would find nothing to unlist and read that
+            as adopted, and wait for an answer nobody sends."""
+            try:
+                back = await asyncio.shield(listing)  # '' once listed; else not listed
+                adopted = not back and not await self.redis.hdel(keys.reclaims(device),
+                                                                 activation_id)
+            except Exception:  # Redis away: no answer can come through it either
+                adopted = False
+            if not adopted and not result.done():
+                result.set_exception(failed)
+                there.cancel()
 
         here.add_done_callback(settle)
         there.add_done_callback(settle)
