@@ -74,6 +74,11 @@ def reclaims(device: str) -> str:
     return f"{PREFIX}reclaims:{device}"
 
 
+def written(incarnation: int | None) -> str | int:
+    """An incarnation as keys and scripts write it ('': unknown, not checked)."""
+    return "" if incarnation is None else incarnation
+
+
 BACK = "back:"
 """How the ``came_back`` fields of ``reclaims(device)`` begin (activation ids, the other
 fields, are hex)."""
@@ -84,10 +89,10 @@ def came_back(dead: str, incarnation: int | None) -> str:
     registered with the named controller, which adopted what was listed by then; what the
     takeover of that incarnation lists after it is too late to be adopted (``adoption.py``).
     Of one incarnation, like the takeover it serves: a later death's takeover is not."""
-    return f"{BACK}{dead}:{'' if incarnation is None else incarnation}"
+    return f"{BACK}{dead}:{written(incarnation)}"
 
 
 def listed(controller: str, incarnation: int | None) -> str:
     """Set once the controller taking that incarnation of ``controller`` over has listed
     what it waits for (a later death's takeover lists again)."""
-    return f"{PREFIX}listed:{controller}:{'' if incarnation is None else incarnation}"
+    return f"{PREFIX}listed:{controller}:{written(incarnation)}"

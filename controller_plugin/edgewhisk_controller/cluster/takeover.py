@@ -173,7 +173,7 @@ class Takeover:
         try:
             found = await self._take_script(
                 keys=[keys.takeover(dead), keys.taken(self.me), keys.incarnation(dead)],
-                args=[self.me, CLAIM_TTL_S, dead, _arg(incarnation), keys.takeover(""),
+                args=[self.me, CLAIM_TTL_S, dead, keys.written(incarnation), keys.takeover(""),
                       keys.taken(""), keys.incarnation("")])
         except Exception:  # Redis away: whether it ran is unknown; tried again later
             # (taking a claim it holds again), by this controller or another
@@ -205,7 +205,7 @@ class Takeover:
             await self._clear_script(
                 keys=[keys.MEMBERS, keys.incarnation(dead), keys.runs(dead),
                       keys.replies(dead)],
-                args=[dead, _arg(incarnation), CLAIM_TTL_S])
+                args=[dead, keys.written(incarnation), CLAIM_TTL_S])
             await Claims(self.redis).forget(dead, incarnation)
         except Exception as exc:  # Redis away: its entry is ignored (no alive key), its
             # claims stay counted on the devices; logged
@@ -247,8 +247,3 @@ class Takeover:
 
 _UNTRIED = object()
 """Not in ``Takeover._tried``: no takeover of that controller was claimed."""
-
-
-def _arg(incarnation: int | None) -> str | int:
-    """An incarnation as the scripts take it ('': unknown, not checked)."""
-    return "" if incarnation is None else incarnation
