@@ -35,6 +35,8 @@ others within about twice this)."""
 ALIVE_S = 3.0
 """A controller that has not renewed its key for this long is gone."""
 _COLUMNS = tuple(f for f in InvokerState.__dataclass_fields__ if f != "id")
+_NEVER = object()
+"""Not in ``Membership.mourned``: never reported gone."""
 
 
 class Membership:
@@ -60,7 +62,7 @@ class Membership:
         self.is_local = is_local
         self.peers: dict[str, PeerInvoker] = {}
         self.live: tuple[str, ...] = (me,)
-        self._first = True
+        self.mourned: dict[str, object] = {}  # dead entry -> the incarnation reported gone
         self.on_gone: list[Callable[[str], None]] = []  # a controller died or left
         self.last_holder: dict[str, str] = {}  # device id -> the controller that held it
         self.incarnation: int | None = None  # this controller's (``Takeover.join``)
@@ -72,10 +74,11 @@ class Membership:
         pipe = redis.pipeline(transaction=False)
         for state in states:
             Claims.publish(pipe, state.id, state.memory_mb, self.use(state.id))
+        # the key before the entry: an entry read without its key would be a death
+        pipe.set(keys.alive(self.me), "1", px=int(ALIVE_S * 1000))
         pipe.hset(keys.MEMBERS, self.me, dumps({"at": time.time(), "devices": devices,
                                                 "api": self.api,
                                                 "incarnation": self.incarnation}))
-        pipe.set(keys.alive(self.me), "1", px=int(ALIVE_S * 1000))
         await pipe.execute()
 
     async def refresh(self, redis: Any) -> None:
@@ -86,13 +89,10 @@ class Membership:
         connected = await self.connected(redis)
         live = [m for m, flag in zip(others, flags, strict=True)
                 if flag and keys.client_name(m) in connected]
-        known = set(members) if self._first else set(self.live)  # dead before we started too
-        for member in live if not self._first else others:  # a dead one: as it was alive
-            seen = json.loads(members[member]).get("incarnation")
-            if seen is not None:
-                self.incarnations[member] = int(seen)
-        self._first = False
-        gone = known - set(live) - {self.me}
+        for member in live:
+            self._incarnation(member, members[member])
+            self.mourned.pop(member, None)
+        gone = self._gone(members, set(live))
         self.live = tuple(sorted([self.me, *live]))
         for member in gone:
             log.warning("controller %s is gone", member)
@@ -108,6 +108,32 @@ class Membership:
                 wanted[plain["id"]] = (member, state_of(plain))
                 self.last_holder[plain["id"]] = member
         self._follow(wanted)
+
+    def _gone(self, members: dict[str, str], live: set[str]) -> set[str]:
+        """The controllers to report gone: those seen live and no longer, and every dead
+        entry not reported yet for its incarnation. Its entry, not only a change from live,
+        makes a death: a controller that died before this one ever saw it live (within a
+        publication of joining, or before this one started) left work nobody else would
+        take over; reported once per incarnation, not at every refresh."""
+        gone = set(self.live) - live - {self.me}
+        for member, text in members.items():
+            if member == self.me or member in live:
+                continue
+            seen = self._incarnation(member, text, keep=member in gone)
+            if self.mourned.get(member, _NEVER) != seen:
+                self.mourned[member] = seen
+                gone.add(member)
+        for member in [m for m in self.mourned if m not in members]:  # cleared: forgotten
+            del self.mourned[member]
+        return gone
+
+    def _incarnation(self, member: str, text: str, keep: bool = False) -> int | None:
+        """The incarnation ``member``'s entry names, remembered as the one seen (``keep``:
+        the one last seen alive stays, for a controller seen dying)."""
+        seen = json.loads(text).get("incarnation")
+        if seen is not None and not (keep and member in self.incarnations):
+            self.incarnations[member] = int(seen)
+        return None if seen is None else int(seen)
 
     @staticmethod
     async def connected(redis: Any) -> set[str]:
