@@ -4,15 +4,19 @@ takeover is of the dead incarnation, and a live one's work is never taken from i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from pathlib import Path
 from signal import SIGCONT, SIGSTOP
 
+import pytest
 import redis.asyncio as aioredis
 from edgewhisk_controller.cluster import keys
 from edgewhisk_controller.cluster.claims import Claims
+from edgewhisk_controller.cluster.routing import Routing
 from edgewhisk_controller.cluster.takeover import Takeover
+from edgewhisk_controller.tunnel.exceptions import TunnelError
 from edgewhisk_devkit import UNLIMITED, Cluster, Redis
 
 from .test_takeover import CODE
@@ -95,8 +99,45 @@ def test_a_takeover_is_of_one_incarnation_either_order(redis: Redis) -> None:
     asyncio.run(scenario())
 
 
+async def _stopped(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def _until(done: object, timeout_s: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not done() and time.monotonic() < deadline:  # type: ignore[operator]
         time.sleep(0.05)
     assert done(), "timed out"  # type: ignore[operator]
+
+
+def test_a_restart_keeps_the_answers_its_last_incarnations_taker_reads(redis: Redis) -> None:
+    """A holder answered controller ``a`` about a run ``a`` forwarded, after ``a`` died;
+    ``a`` starts again before its taker read the answer (``Routing.reply_to`` reads the
+    dead one's reply stream): the new incarnation reads only what comes after its start,
+    and the answer is still there for the taker (before, the restart deleted the stream:
+    the taker waited out its patience and recorded the run lost)."""
+    async def scenario() -> None:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+
+        def routing(me: str) -> Routing:
+            return Routing(me, client, lambda id: None, Claims(client),
+                           corrected=lambda id, free: None)
+
+        holder, restarted, taker = routing("h"), routing("a"), routing("t")
+        await holder.answer("a", "act-1", "failed", "it failed on the device")
+        reading = asyncio.create_task(restarted.read_replies())  # ``a`` starts again
+        try:
+            while restarted.last_reply is None:  # its first read is set up
+                await asyncio.sleep(0.01)
+            with pytest.raises(TunnelError, match="it failed on the device"):
+                await taker.reply_to("a", "act-1", "dev", 2.0)
+        finally:
+            await _stopped(reading)
+            for each in (holder, restarted, taker):
+                await each.close()
+            await client.delete(keys.replies("a"))
+            await client.aclose()
+
+    asyncio.run(scenario())

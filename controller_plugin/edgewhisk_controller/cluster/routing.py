@@ -110,7 +110,7 @@ class Routing:
         self.forwarded = 0
         self._tasks = Tasks("cluster routing")
         self._unread_script = redis.register_script(UNREAD)
-        self._last_reply: str | None = None  # the last reply read (None: not started)
+        self.last_reply: str | None = None  # the last reply read (None: not started)
         self._inherited = False  # what this id's previous run read and never answered: done
 
     # -- the requester's side ---------------------------------------------------------------
@@ -196,18 +196,21 @@ class Routing:
             return set()
 
     async def read_replies(self) -> None:
-        """The loop reading this controller's reply stream (from its start: older replies
-        were for a previous run of this id, whose waits are gone)."""
+        """The loop reading this controller's reply stream, from what comes after its start
+        (older replies were for a previous run of this id, whose waits are gone). They stay:
+        the controller that took that run over may not have read them yet (``reply_to``);
+        deleting the stream here lost the answers sent in the meantime. ``REPLIES_KEPT``
+        bounds it."""
         stream = keys.replies(self.me)
-        if self._last_reply is None:  # this run's first read (not a retry after an error)
-            await self.redis.delete(stream)
-            self._last_reply = "0-0"
+        if self.last_reply is None:  # this run's first read (not a retry after an error)
+            newest = await self.redis.xrevrange(stream, count=1)
+            self.last_reply = newest[0][0] if newest else "0-0"
         while True:
-            last = self._last_reply
+            last = self.last_reply
             found = await self.redis.xread({stream: last}, count=BATCH, block=READ_BLOCK_MS)
             for _, entries in found or ():
                 for entry_id, fields in entries:
-                    self._last_reply = entry_id
+                    self.last_reply = entry_id
                     waiting = self.waiting.get(fields.get("id", ""))
                     if waiting is not None and not waiting.reply.done():
                         waiting.reply.set_result((fields["kind"], fields["text"]))
