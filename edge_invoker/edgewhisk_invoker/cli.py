@@ -155,6 +155,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="on SIGTERM, how long running activations may finish")
     parser.add_argument("--backoff-cap", type=float, default=30.0, metavar="S",
                         help="the longest wait between reconnection attempts")
+    parser.add_argument("--ws-heartbeat", type=float, default=5.0, metavar="S",
+                        help="how often the WebSocket to the controller is pinged; a "
+                             "controller that does not answer within half of it is left for "
+                             "the next (a host or link gone sends no close)")
     parser.add_argument("--json", action="store_true",
                         help="print each registration as a JSON line instead of REGISTERED ...")
     eventloop.add_argument(parser)
@@ -228,6 +232,8 @@ def _agent_setup(args: argparse.Namespace) -> tuple[AgentConfig, ContextMonitor,
     events = [parse_network_event(e) for e in args.network_schedule]
     networks = (NetworkSchedule(args.network, events) if args.networks_file is None else
                 NetworkFile(Path(args.networks_file).expanduser(), args.network, events))
+    if not args.ws_heartbeat > 0:
+        raise ConfigError(f"--ws-heartbeat must be > 0 seconds, got {args.ws_heartbeat}")
     if args.idle_after is not None and not args.idle_after >= 0:
         raise ConfigError(f"--idle-after must be >= 0 seconds, got {args.idle_after}")
     monitor = ContextMonitor(battery, networks, tick_s=args.context_interval,
@@ -239,7 +245,8 @@ def _agent_setup(args: argparse.Namespace) -> tuple[AgentConfig, ContextMonitor,
         namespace=args.namespace, labels=labels, capabilities=tuple(args.capability),
         site=args.site, owner=args.owner, role=args.role, bandwidth_mbps=args.bandwidth,
         cached=tuple(args.cached), grace_s=args.grace, backoff_cap_s=args.backoff_cap,
-        controllers=urls if len(urls) > 1 else (), protocol=args.protocol)
+        ws_heartbeat_s=args.ws_heartbeat, controllers=urls if len(urls) > 1 else (),
+        protocol=args.protocol)
     return config, monitor, ssl if ssl is not None else True
 
 

@@ -59,6 +59,15 @@ def test_the_command_refuses_ws_off_loopback_with_exit_2() -> None:
     assert "use wss://" in done.stderr
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+def test_a_ws_heartbeat_that_is_not_positive_is_a_usage_error(value: str) -> None:
+    done = subprocess.run(edgewhisk("invoker", "--controller", "wss://cloud:8443", "--token",
+                                    "t", "--ws-heartbeat", value),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert f"--ws-heartbeat must be > 0 seconds, got {float(value)}" in done.stderr
+
+
 def test_a_missing_token_is_a_usage_error() -> None:
     done = subprocess.run(edgewhisk("invoker", "--controller", "wss://cloud:8443"),
                           capture_output=True, text=True, timeout=60,

@@ -13,6 +13,7 @@ controller is gone leaves until it registers again somewhere.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -34,6 +35,8 @@ PUBLISH_S = 0.25
 others within about twice this)."""
 ALIVE_S = 3.0
 """A controller that has not renewed its key for this long is gone."""
+RENEWAL_POLL_S = 0.05
+"""How often a key's time to live is read while waiting to see it renewed or expire."""
 _COLUMNS = tuple(f for f in InvokerState.__dataclass_fields__ if f != "id")
 _NEVER = object()
 """Not in ``Membership.mourned``: never reported gone."""
@@ -134,6 +137,27 @@ class Membership:
         if seen is not None and not (keep and member in self.incarnations):
             self.incarnations[member] = int(seen)
         return None if seen is None else int(seen)
+
+    async def dead(self, redis: Any, holder: str) -> bool:
+        """Whether ``holder``, the controller a registering device left, is dead, as the
+        device's held results need it known: its connections closed (its process died), or
+        its key expires before it renews it, waited for up to ``ALIVE_S``. Its connections
+        alone do not tell a host or link death: they stay listed for minutes, and a device
+        registering here before the key expired had the results it held for ``holder``
+        dropped as unknown (no takeover yet to reclaim them). A live holder renews within
+        ``PUBLISH_S``: the device waits that long."""
+        if keys.client_name(holder) not in await self.connected(redis):
+            return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ALIVE_S + PUBLISH_S
+        last = await redis.pttl(keys.alive(holder))
+        while last >= 0 and loop.time() < deadline:
+            await asyncio.sleep(RENEWAL_POLL_S)
+            left = await redis.pttl(keys.alive(holder))
+            if left > last:
+                return False  # renewed: live
+            last = left
+        return last < 0  # -2: expired (or removed on leaving)
 
     @staticmethod
     async def connected(redis: Any) -> set[str]:

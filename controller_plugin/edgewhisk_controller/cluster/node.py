@@ -173,7 +173,7 @@ class ClusterNode:
         holder = self.membership.last_holder.get(id)
         if holder is not None and holder != self.me:
             try:
-                if keys.client_name(holder) not in await self.membership.connected(self.redis):
+                if await self.membership.dead(self.redis, holder):
                     await self.takeover.take_over(holder)
                     if self.takeover.taken.get(holder, self.me) != self.me:
                         await self.adoption.adopt(id, holder, self.takeover.incarnation(holder))
