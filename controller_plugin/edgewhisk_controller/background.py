@@ -23,10 +23,13 @@ CLOSE_S = 5.0
 
 
 class Tasks:
-    """Tasks started by :meth:`spawn`; ``what`` names them in the log of a failure."""
+    """Tasks started by :meth:`spawn`; ``what`` names them in the log of a failure.
+    ``logged``: False for tasks whose failure is an expected outcome their awaiter reads
+    (a wait that may end with a lost run): kept and stopped the same, not logged."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, *, logged: bool = True) -> None:
         self.what = what
+        self.logged = logged
         self._running: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
@@ -38,7 +41,7 @@ class Tasks:
 
     def _ended(self, task: asyncio.Task[Any]) -> None:
         self._running.discard(task)
-        if not task.cancelled() and task.exception() is not None:
+        if not task.cancelled() and task.exception() is not None and self.logged:
             log.error("%s: %r", self.what, task.exception(), exc_info=task.exception())
 
     def __iter__(self) -> Iterator[asyncio.Task[Any]]:

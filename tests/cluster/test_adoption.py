@@ -16,7 +16,11 @@ import redis.asyncio as aioredis
 from edgewhisk_controller.cluster import adoption, keys
 from edgewhisk_controller.cluster.adoption import Adoption
 from edgewhisk_controller.cluster.claims import Claims
+from edgewhisk_controller.cluster.node import ClusterNode
 from edgewhisk_controller.cluster.routing import Routing
+from edgewhisk_controller.cluster.takeover import Takeover
+from edgewhisk_controller.invokers import InvokerRegistry
+from edgewhisk_controller.placement import Engine, PlacementConfig
 from edgewhisk_controller.tunnel.exceptions import InvokerLost
 from edgewhisk_devkit import UNLIMITED, Cluster, Redis
 from edgewhisk_runtime.containers import RunOutcome
@@ -253,3 +257,83 @@ def _taker_and_adopter(client: aioredis.Redis
                       for me in ("c1", "c2"))
     adopter.hub = hub
     return taker, adopter, handed
+
+
+def test_a_run_inherited_from_a_taker_that_died_before_listing_is_listed_again(
+        redis: Redis) -> None:
+    """c1 took c0 over and died before listing what it waited for from dev; c3, taking c1
+    over, inherits c0's run: it lists the run itself, so c2, where dev registers, adopts it
+    and c3 records dev's result. Before, an inherited run was awaited only at c3's own hub
+    and on the dead controllers' reply streams: with nothing listed, c2 adopted nothing, and
+    the run was lost after its whole patience."""
+    async def scenario() -> RunOutcome:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+        _, adopter, handed = _taker_and_adopter(client)
+        taker = ClusterNode("c3", client, InvokerRegistry(), Engine(PlacementConfig()),
+                            devices=list)
+        never = asyncio.get_running_loop().create_future  # dev does not come to c3
+        try:
+            reclaim = taker.reclaimer("c0", lambda *_: never(), via="c1", incarnation=1)
+            waiting = reclaim("dev", "a1", 128, 1024, (), 30.0)
+            await taker.adoption.listed("c0", 1, asyncio.sleep(0))  # as the recovery does
+            assert await adopter.adopt("dev", "c0", 1) == 1
+            handed["a1"].set_result(RunOutcome(200, {"done": True}, [], False, None, 5,
+                                               "c-1"))
+            return await asyncio.wait_for(waiting, 10)  # under the 30 s it may take
+        finally:
+            await taker.adoption.close()
+            await adopter.close()
+            await client.delete(keys.reclaims("dev"), keys.listed("c0", 1), keys.replies("c3"))
+            await client.aclose()
+
+    got = asyncio.run(scenario())
+    assert (got.status, got.response) == (200, {"done": True})
+
+
+def test_a_dead_takers_takeover_is_marked_listed_after_what_it_inherited_is_listed(
+        redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """c1 took c0 over and died; c3 takes c1 over and inherits c0. A device c1 held (it
+    may hold c0's run too) registering elsewhere is adopted once c1's takeover is marked
+    listed: the mark comes after the inherited run's listing (slowed here, as a slow store
+    makes it), so the adopter finds that run. Before, c1's own recovery ran and was marked
+    first, and the inherited run was listed after the adopter had read the list."""
+    listing = adoption.Adoption._list  # noqa: SLF001  (the taker's listing, slowed)
+
+    async def slow(self: Adoption, *args: object) -> str:
+        await asyncio.sleep(0.3)
+        return await listing(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(adoption.Adoption, "_list", slow)
+
+    async def scenario() -> bool:
+        client = aioredis.from_url(redis.uri, decode_responses=True)
+        taker, _, _ = _taker_and_adopter(client)
+        never = asyncio.get_running_loop().create_future
+
+        async def recover(dead: str, upto: int | None, via: str | None) -> str:
+            async def recovery() -> str:
+                if via == "c1":  # inherited: c0's run on the device c1 held
+                    taker.wanted(never(), "c0", upto, "dev", "a1", 128, 1024, (), 30.0)
+                return "done"
+            return await taker.listed(dead, upto, recovery())
+
+        first, second = Takeover("c1", client, recover), Takeover("c3", client, recover)
+        try:
+            await client.set(keys.incarnation("c0"), 1)
+            await client.set(keys.incarnation("c1"), 2)
+            assert await first.take_over("c0", 1)  # c1 took c0 over, then died
+            assert await second.take_over("c1", 2)
+            while not await client.exists(keys.listed("c1", 2)):
+                await asyncio.sleep(0.01)
+            return bool(await client.hexists(keys.reclaims("dev"), "a1"))
+        finally:
+            await first.close()
+            await second.close()
+            await taker.close()
+            await client.delete(keys.reclaims("dev"), keys.listed("c0", 1),
+                                keys.listed("c1", 2), keys.takeover("c0"),
+                                keys.takeover("c1"), keys.taken("c1"), keys.taken("c3"),
+                                keys.incarnation("c0"), keys.incarnation("c1"))
+            await client.aclose()
+
+    assert asyncio.run(scenario())

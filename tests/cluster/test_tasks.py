@@ -39,3 +39,23 @@ def test_tasks_are_kept_until_they_end_failures_logged_and_cancelled_at_close(
         result, cancelled, ended = asyncio.run(scenario())
     assert (result, cancelled, ended) == (7, True, ["forever"])
     assert [r.getMessage() for r in caplog.records] == ["cluster test: RuntimeError('it broke')"]
+
+
+def test_tasks_whose_failure_their_awaiter_reads_are_not_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``logged=False`` (a wait that may end with a lost run): kept and stopped the same,
+    its failure left to whoever awaits it."""
+    async def scenario() -> tuple[BaseException | None, int]:
+        tasks = Tasks("cluster waits", logged=False)
+
+        async def lost() -> None:
+            raise RuntimeError("the run is lost")
+
+        failing = tasks.spawn(lost())
+        await asyncio.gather(failing, return_exceptions=True)
+        return failing.exception(), len(tasks)
+
+    with caplog.at_level(logging.WARNING, logger="edgewhisk_controller.background"):
+        failure, running = asyncio.run(scenario())
+    assert isinstance(failure, RuntimeError) and running == 0
+    assert caplog.records == []

@@ -83,6 +83,7 @@ class Adoption:
         self._list_script = redis.register_script(LIST)
         self._listing = Tasks("cluster adoption")
         self._tasks = Tasks("cluster adoption")
+        self._waits = Tasks("cluster adoption's waits", logged=False)  # their awaiter reads
 
     # -- the taker's side -------------------------------------------------------------------
 
@@ -99,7 +100,7 @@ class Adoption:
                             "produces": [dataclasses.asdict(p) for p in produces]})
         listing = self._listing.spawn(self._list(dead, incarnation, device,
                                                      activation_id, entry))
-        there = asyncio.ensure_future(self._there(listing, device, activation_id, within_s))
+        there = self._waits.spawn(self._there(listing, device, activation_id, within_s))
         result: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
 
         def settle(done: asyncio.Future[RunOutcome]) -> None:
@@ -215,4 +216,4 @@ class Adoption:
         await self.routing.answer(taker, activation_id, kind, text)
 
     async def close(self) -> None:
-        await asyncio.gather(self._tasks.close(), self._listing.close())
+        await asyncio.gather(self._tasks.close(), self._listing.close(), self._waits.close())

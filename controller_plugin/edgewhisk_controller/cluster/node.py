@@ -151,10 +151,16 @@ class ClusterNode:
             here = tunnel(invoker_id, activation_id, memory_mb, logs_limit, produces)
             holder = self.me if self._device(invoker_id) is not None \
                 else self.membership.last_holder.get(invoker_id)
-            if via is None and (holder is None or holder == dead):  # or whoever adopts it
-                return self.adoption.wanted(here, dead, incarnation, invoker_id,
-                                            activation_id, memory_mb, logs_limit, produces,
-                                            patience_s)
+            if holder is None or holder in (dead, via):  # here, or whoever adopts it
+                adopted = self.adoption.wanted(here, dead, incarnation, invoker_id,
+                                               activation_id, memory_mb, logs_limit,
+                                               produces, patience_s)
+                if via is None:
+                    return adopted
+                # or the answer of a controller that adopted it from ``via``'s listing
+                # (``via`` may have died before listing: then only this listing is adopted)
+                return asyncio.ensure_future(first_outcome(adopted, self.routing.reply_to(
+                    dead, activation_id, invoker_id, patience_s, via)))
             # the device may also come here holding the result (its holder died meanwhile)
             if via is not None:  # an adopter's answer: it does not die with the holder
                 answer = self.routing.reply_to(dead, activation_id, invoker_id, patience_s, via)

@@ -188,13 +188,17 @@ class Takeover:
         if not won:
             return False
         log.warning("taking over the activations controller %s accepted", dead)
-        done = await self.recover(dead, incarnation, None)
+        # what it inherits first: ``dead``'s own recovery marks its takeover listed once
+        # every listing so far is written (``Adoption.listed``), and a device ``dead`` held
+        # may hold an inherited run too; marked before that run's listing, the controller
+        # the device registers with adopted without it, and its result was dropped
         for inherited, via, count in zip(found[1::3], found[2::3], found[3::3], strict=True):
             self.taken[inherited] = self.me
             log.warning("taking over what controller %s took over from %s", via, inherited)
             upto = int(count) if count else None
             self._tasks.spawn(self._cleared(inherited, upto,
                                             await self.recover(inherited, upto, via)))
+        done = await self.recover(dead, incarnation, None)
         # a registration waiting here need not wait
         self._tasks.spawn(self._cleared(dead, incarnation, done))
         return True
