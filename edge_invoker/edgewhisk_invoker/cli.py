@@ -158,9 +158,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ws-heartbeat", type=float, default=5.0, metavar="S",
                         help="how often the WebSocket to the controller is pinged; a "
                              "controller that does not answer within half of it is left for "
-                             "the next (a host or link gone sends no close). With several "
-                             "controllers keep it above 2.5: a registration may be held up "
-                             "to 3.25 s while the last one's death is confirmed, unanswered")
+                             "the next (a host or link gone sends no close)")
     parser.add_argument("--json", action="store_true",
                         help="print each registration as a JSON line instead of REGISTERED ...")
     eventloop.add_argument(parser)

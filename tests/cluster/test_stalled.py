@@ -45,19 +45,21 @@ def test_a_controller_taken_over_while_stalled_leaves_when_it_runs_again(
 def test_a_device_leaving_a_stalled_holder_before_its_death_shows_keeps_its_result(
         tmp_path: Path, db: str, redis: Redis) -> None:
     """dev-a runs c0's activation when c0 stalls (SIGSTOP: its connections to Redis stay
-    listed, as a dead host's do); dev-a, pinging every 2 s, leaves for c1 before c0's
+    listed, as a dead host's do); dev-a, pinging every 0.5 s, leaves for c1 before c0's
     takeover (its key expires 3 s after its last renewal, the takeover's grace is 1.5 s
-    more). c1 holds the registration until the key has expired, takes c0 over, and
-    reclaims the run: it is recorded with the result dev-a delivers, having run once.
-    Before, c1 saw c0's connections listed and let the registration on: the held result
-    was dropped as unknown, and the takeover waited for a device already back."""
+    more). c1 holds the registration until the key has expired, answering dev-a's pings
+    meanwhile, takes c0 over, and reclaims the run: it is recorded with the result dev-a
+    delivers, having run once. Before, c1 saw c0's connections listed and let the
+    registration on: the held result was dropped as unknown, and the takeover waited for a
+    device already back; and a registration held by the hub left the device's pings
+    unanswered until it ended (dev-a dropped the connection, and tried again)."""
     ran = tmp_path / "ran.log"
     ran.touch()
     with Cluster(tmp_path, 2, db=db, redis=redis.uri,
                  options=("--invokers", "0", *UNLIMITED)) as cluster, \
             cluster[0].client() as c0, cluster[1].client() as c1:
         device = agent(cluster, c0, "dev-a", [0, 1], tmp_path, "--no-sandbox",
-                       "--ws-heartbeat", "2", "--backoff-cap", "0.5")
+                       "--ws-heartbeat", "0.5", "--backoff-cap", "0.5")
         try:
             device.wait_registered()
             c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
@@ -70,8 +72,10 @@ def test_a_device_leaving_a_stalled_holder_before_its_death_shows_keeps_its_resu
                 record = c1.activations.wait(started, 60.0)
             finally:
                 os.kill(cluster[0].pid, SIGCONT)  # taken over: it leaves (FENCED_EXIT)
+            agent_log = device.log()
         finally:
             device.stop()
+    assert "closed before registering" not in agent_log  # held, its pings answered
     assert record["response"]["success"], record["response"]
     assert record["response"]["result"] == {"done": True}
     assert ran.read_text().split() == [started]

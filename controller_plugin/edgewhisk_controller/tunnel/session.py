@@ -1,6 +1,8 @@
 """Session: one device's WebSocket connection, read by exactly one task.
 
-The aiohttp handler task is the reader: it decodes every frame through the one schema
+The aiohttp handler task is the reader (a registration, which the hub may hold for seconds,
+runs in a task of its own, so that the reader goes on answering the device's pings; a frame
+after it waits for it): it decodes every frame through the one schema
 (``edgewhisk_tunnel.decode``) and routes it (results and logs to the ``RemoteInvoker`` by
 activation id, ``artifact.*`` frames to the session's ``Transfers``, which
 ``artifact_service.py`` makes).
@@ -109,6 +111,7 @@ class Session:
         self._probe_sent: tuple[int, float] | None = None  # the last probe's seq, perf_counter
         self._register_timer: asyncio.TimerHandle | None = None
         self._close_task: asyncio.Task[None] | None = None
+        self._registering: asyncio.Task[bool] | None = None  # until a later frame awaits it
 
     def __repr__(self) -> str:
         return f"<Session {self.token.id} from {self.peer or '?'}>"
@@ -128,6 +131,8 @@ class Session:
                     log.warning("%r: %s", self, msg.data)
                     break
         finally:
+            if self._registering is not None:  # ended first: the hub hears of the end after
+                await asyncio.wait([self._registering])  # the device is attached, as before
             self._stop()
             if self.transfers is not None:
                 await self.transfers.close()
@@ -135,30 +140,46 @@ class Session:
 
     async def _on_frame(self, frame: str | bytes) -> bool:
         """Handle one frame; False when it closed the connection."""
+        if self._registering is not None and not await self._registered():
+            return False
         invoker = self.invoker
         try:
             if invoker is not None and type(frame) is str and (beat := match_beat(frame)):
                 await self._beat(invoker, *beat)  # most frames read: none built or encoded
             else:
                 await self._route(decode(frame))
-        except ProtocolError as exc:
-            await self.close(exc.close_code, exc.reason)
-            return False
-        except Foreign as exc:
-            await self.close(CloseCode.POLICY_VIOLATION, str(exc))
-            return False
-        except Exception:  # a bug here: this connection ends, the controller goes on
-            log.exception("%r: handling a frame failed", self)
-            await self.close(CloseCode.INTERNAL_ERROR, "the controller failed handling a frame")
+        except Exception as exc:  # CancelledError is not one
+            await self._failed(exc)
             return False
         return True
+
+    async def _failed(self, exc: Exception) -> None:
+        """Close this connection as handling a frame failing with ``exc`` calls for."""
+        if isinstance(exc, ProtocolError):
+            await self.close(exc.close_code, exc.reason)
+        elif isinstance(exc, Foreign):
+            await self.close(CloseCode.POLICY_VIOLATION, str(exc))
+        else:  # a bug here: this connection ends, the controller goes on
+            log.error("%r: handling a frame failed", self, exc_info=exc)
+            await self.close(CloseCode.INTERNAL_ERROR, "the controller failed handling a frame")
+
+    async def _registered(self) -> bool:
+        """The registration under way has ended; False if it closed the connection."""
+        registering, self._registering = self._registering, None
+        assert registering is not None
+        return await registering
 
     async def _route(self, message: Message) -> None:
         invoker = self.invoker
         if isinstance(message, Register):
             if invoker is not None:
                 raise ProtocolError("register: this connection is registered already")
-            await self._register(message)
+            # its own task: the hub may hold a registration for seconds (the device's last
+            # controller's death confirmed first), and the reader must go on meanwhile, or
+            # the device's pings go unanswered and it drops the connection; a frame that
+            # follows waits for it (a device sends none before ``registered``)
+            self._registering = asyncio.get_running_loop().create_task(
+                self._register_or_close(message))
             return
         if invoker is None:
             raise ProtocolError(f"expected register first, got {message.TYPE}")
@@ -195,6 +216,14 @@ class Session:
         elif isinstance(message, (Run, Registered, AgentLogs, OfflineAction, OfflineKeep,
                                   OfflineSynced)):
             raise ProtocolError(f"{message.TYPE} is sent by the controller only")
+
+    async def _register_or_close(self, message: Register) -> bool:
+        try:
+            await self._register(message)
+        except Exception as exc:
+            await self._failed(exc)
+            return False
+        return True
 
     async def _register(self, message: Register) -> None:
         self.transfers = self.hub.artifacts.session_transfers(self)
