@@ -207,13 +207,7 @@ def test_a_window_ending_before_the_takers_own_listing_ends_the_wait(
     cached yet): nobody adopted it, and the wait ends with that loss. Unlisting before the
     listing found nothing to delete, read it as adopted, and waited for an answer nobody
     would send, the run's whole patience (the SIGKILL test failed so once in 3 runs)."""
-    listing = adoption.Adoption._list  # noqa: SLF001  (the taker's listing, slowed)
-
-    async def slow(self: Adoption, *args: object) -> str:
-        await asyncio.sleep(0.3)
-        return await listing(self, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(adoption.Adoption, "_list", slow)
+    _slowed_listing(monkeypatch)
 
     async def scenario() -> InvokerLost:
         client = aioredis.from_url(redis.uri, decode_responses=True)
@@ -232,6 +226,18 @@ def test_a_window_ending_before_the_takers_own_listing_ends_the_wait(
             await client.aclose()
 
     assert "reconnected without the activation" in asyncio.run(scenario()).why
+
+
+def _slowed_listing(monkeypatch: pytest.MonkeyPatch, by_s: float = 0.3) -> None:
+    """The taker's listing written ``by_s`` late, as a slow store or a script Redis has not
+    cached yet makes it."""
+    listing = adoption.Adoption._list  # noqa: SLF001
+
+    async def slow(self: Adoption, *args: object) -> str:
+        await asyncio.sleep(by_s)
+        return await listing(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(adoption.Adoption, "_list", slow)
 
 
 async def _listed(client: aioredis.Redis, device: str, activation_id: str) -> None:
@@ -297,13 +303,7 @@ def test_a_dead_takers_takeover_is_marked_listed_after_what_it_inherited_is_list
     listed: the mark comes after the inherited run's listing (slowed here, as a slow store
     makes it), so the adopter finds that run. Before, c1's own recovery ran and was marked
     first, and the inherited run was listed after the adopter had read the list."""
-    listing = adoption.Adoption._list  # noqa: SLF001  (the taker's listing, slowed)
-
-    async def slow(self: Adoption, *args: object) -> str:
-        await asyncio.sleep(0.3)
-        return await listing(self, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(adoption.Adoption, "_list", slow)
+    _slowed_listing(monkeypatch)
 
     async def scenario() -> bool:
         client = aioredis.from_url(redis.uri, decode_responses=True)
