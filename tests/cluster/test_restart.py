@@ -4,7 +4,6 @@ takeover is of the dead incarnation, and a live one's work is never taken from i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from pathlib import Path
@@ -99,12 +98,6 @@ def test_a_takeover_is_of_one_incarnation_either_order(redis: Redis) -> None:
     asyncio.run(scenario())
 
 
-async def _stopped(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
 def _until(done: object, timeout_s: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not done() and time.monotonic() < deadline:  # type: ignore[operator]
@@ -134,7 +127,8 @@ def test_a_restart_keeps_the_answers_its_last_incarnations_taker_reads(redis: Re
             with pytest.raises(TunnelError, match="it failed on the device"):
                 await taker.reply_to("a", "act-1", "dev", 2.0)
         finally:
-            await _stopped(reading)
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
             for each in (holder, restarted, taker):
                 await each.close()
             await client.delete(keys.replies("a"))

@@ -133,7 +133,7 @@ class Claims:
         known, unless it started again since); how many devices had one."""
         return int(await self._forget(
             keys=[keys.claimed(claimant), keys.incarnation(claimant)],
-            args=[keys.claims(""), claimant, "" if incarnation is None else incarnation]))
+            args=[keys.claims(""), claimant, keys.written(incarnation)]))
 
     @staticmethod
     def publish(pipe: Any, device: str, capacity_mb: int, local_mb: int) -> None:

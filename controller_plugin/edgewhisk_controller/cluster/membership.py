@@ -87,15 +87,16 @@ class Membership:
     async def refresh(self, redis: Any) -> None:
         """Read every entry: the live controllers, and the peers' devices to follow."""
         members: dict[str, str] = await redis.hgetall(keys.MEMBERS)
-        others = sorted(m for m in members if m != self.me)
+        entries = {m: json.loads(text) for m, text in members.items() if m != self.me}
+        others = sorted(entries)
         flags = await redis.mget([keys.alive(m) for m in others]) if others else []
         connected = await self.connected(redis)
         live = [m for m, flag in zip(others, flags, strict=True)
                 if flag and keys.client_name(m) in connected]
         for member in live:
-            self._incarnation(member, members[member])
+            self._incarnation(member, entries[member])
             self.mourned.pop(member, None)
-        gone = self._gone(members, set(live))
+        gone = self._gone(entries, set(live))
         self.live = tuple(sorted([self.me, *live]))
         for member in gone:
             log.warning("controller %s is gone", member)
@@ -104,7 +105,7 @@ class Membership:
         wanted: dict[str, tuple[str, InvokerState]] = {}
         self.apis = {}
         for member in live:
-            entry = json.loads(members[member])
+            entry = entries[member]
             if entry.get("api"):
                 self.apis[member] = str(entry["api"])
             for plain in entry.get("devices", ()):
@@ -112,28 +113,29 @@ class Membership:
                 self.last_holder[plain["id"]] = member
         self._follow(wanted)
 
-    def _gone(self, members: dict[str, str], live: set[str]) -> set[str]:
+    def _gone(self, entries: dict[str, Any], live: set[str]) -> set[str]:
         """The controllers to report gone: those seen live and no longer, and every dead
         entry not reported yet for its incarnation. Its entry, not only a change from live,
         makes a death: a controller that died before this one ever saw it live (within a
         publication of joining, or before this one started) left work nobody else would
         take over; reported once per incarnation, not at every refresh."""
         gone = set(self.live) - live - {self.me}
-        for member, text in members.items():
-            if member == self.me or member in live:
+        for member, entry in entries.items():
+            if member in live:
                 continue
-            seen = self._incarnation(member, text, keep=member in gone)
+            seen = self._incarnation(member, entry, keep=member in gone)
             if self.mourned.get(member, _NEVER) != seen:
                 self.mourned[member] = seen
                 gone.add(member)
-        for member in [m for m in self.mourned if m not in members]:  # cleared: forgotten
+        for member in [m for m in self.mourned if m not in entries]:  # cleared: forgotten
             del self.mourned[member]
         return gone
 
-    def _incarnation(self, member: str, text: str, keep: bool = False) -> int | None:
+    def _incarnation(self, member: str, entry: dict[str, Any], keep: bool = False
+                     ) -> int | None:
         """The incarnation ``member``'s entry names, remembered as the one seen (``keep``:
         the one last seen alive stays, for a controller seen dying)."""
-        seen = json.loads(text).get("incarnation")
+        seen = entry.get("incarnation")
         if seen is not None and not (keep and member in self.incarnations):
             self.incarnations[member] = int(seen)
         return None if seen is None else int(seen)
