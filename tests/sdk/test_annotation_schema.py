@@ -372,7 +372,7 @@ def sdk_verdict(doc: Any) -> str | None:
     return None
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(ANNOTATIONS)
 def test_the_schema_and_the_validator_agree(doc: Any) -> None:
     refusal = sdk_verdict(doc)

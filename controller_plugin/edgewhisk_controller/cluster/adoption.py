@@ -72,6 +72,13 @@ return ''
 first: '' listed, else the controller it came back to."""
 
 
+def described(by: str, memory_mb: int, logs_limit: int,
+              produces: tuple[Produce, ...]) -> dict[str, Any]:
+    """A run another controller may adopt (``Adoption.take``), waited for by ``by``."""
+    return {"by": by, "memory": memory_mb, "logs": logs_limit,
+            "produces": [dataclasses.asdict(p) for p in produces]}
+
+
 class Adoption:
     def __init__(self, me: str, redis: Any, routing: Routing) -> None:
         self.me = me
@@ -96,8 +103,7 @@ class Adoption:
         the device came back elsewhere first. ``here`` failing (its window over) ends the
         wait only if nobody adopted the run: an adopted one may run on past the window, and
         its adopter answers when it ends."""
-        entry = json.dumps({"by": self.me, "memory": memory_mb, "logs": logs_limit,
-                            "produces": [dataclasses.asdict(p) for p in produces]})
+        entry = json.dumps(described(self.me, memory_mb, logs_limit, produces))
         listing = self._listing.spawn(self._list(dead, incarnation, device,
                                                      activation_id, entry))
         there = self._waits.spawn(self._there(listing, device, activation_id, within_s))
@@ -200,15 +206,21 @@ class Adoption:
             if want.get("by") == self.me \
                     or not await self.redis.hdel(keys.reclaims(device), activation_id):
                 continue  # its own wait (its hub has it), or adopted by another
-            future = self.hub(device, activation_id, int(want["memory"]), int(want["logs"]),
-                              tuple(Produce(**p) for p in want.get("produces", ())))
-            self._tasks.spawn(self._answer(str(want["by"]), activation_id, future))
+            self.take(device, activation_id, want)
             adopted += 1
         if adopted:
             log.warning("adopted %d run(s) of device %s for the controller that took %s "
                         "over", adopted, device, dead)
         self.adopted += adopted
         return adopted
+
+    def take(self, device: str, activation_id: str, want: dict[str, Any]) -> None:
+        """Adopt the run ``want`` describes (``described``) into this controller's hub: the
+        device's result for it ends it here, and its outcome goes to ``want["by"]``."""
+        assert self.hub is not None  # set when the controller joins, before any device
+        future = self.hub(device, activation_id, int(want["memory"]), int(want["logs"]),
+                          tuple(Produce(**p) for p in want.get("produces", ())))
+        self._tasks.spawn(self._answer(str(want["by"]), activation_id, future))
 
     async def _answer(self, taker: str, activation_id: str,
                       future: asyncio.Future[RunOutcome]) -> None:

@@ -68,6 +68,7 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
         functools.partial(owned_by, dead, upto), node.reclaimer(dead, hub.reclaim, via, upto),
         node.reclaimable))
     node.adoption.hub = hub.reclaim
+    node.handoff.hub = hub.hand_off
     hub.arriving = node.arriving
     feed = Follower(store, {ARTIFACTS: artifacts.changed, SUBJECTS: authenticator.changed,
                             GATE_STATES: gates.changed,

@@ -30,6 +30,7 @@ from . import keys
 from .adoption import Adoption, HubReclaim
 from .claims import Claims
 from .exceptions import ClusterUnavailable
+from .handoff import Handoff
 from .membership import PUBLISH_S, Membership
 from .ring import Ring
 from .routing import Routing
@@ -80,6 +81,7 @@ class ClusterNode:
                                  alive=self.alive)
         self.taker = ""  # who took this controller's last incarnation over while it was down
         self.adoption = Adoption(me, redis, self.routing)
+        self.handoff = Handoff(me, self.routing, self.adoption)
         self.membership.on_gone.append(self.routing.holder_gone)
         self.membership.on_gone.append(self.takeover.later)
         self._loops = Tasks("cluster loops")
@@ -127,6 +129,7 @@ class ClusterNode:
                 "owner": self.owner(namespace), "claims": self.claims.claims,
                 "conflicts": self.claims.conflicts, "forwarded": self.routing.forwarded,
                 "served": self.routing.served, "peers": len(self.membership.peers),
+                "handoffs": {"handed": self.handoff.handed, "taken": self.handoff.taken},
                 "sharded": {"on": self.shard, "sent": self.sharding.sent,
                             "received": self.sharding.received}}
 
@@ -175,16 +178,19 @@ class ClusterNode:
         """Device ``id`` registers here (``TunnelHub.arriving``): if the controller that
         held it died, take its work over first (the device's results are then reclaimed
         here), or, when another controller took it over, adopt what that one waits for from
-        the device (``adoption.py``); its peer entry goes either way."""
+        the device (``adoption.py``); if it lives, adopt what it sent the device
+        (``handoff.py``); its peer entry goes either way."""
         holder = self.membership.last_holder.get(id)
         if holder is not None and holder != self.me:
             try:
-                if await self.membership.dead(self.redis, holder):
+                if not await self.membership.dead(self.redis, holder):
+                    await self.handoff.ask(id, holder)
+                else:
                     await self.takeover.take_over(holder)
                     if self.takeover.taken.get(holder, self.me) != self.me:
                         await self.adoption.adopt(id, holder, self.takeover.incarnation(holder))
             except Exception:  # Redis away: the membership loop's takeover will do
-                log.exception("taking over controller %s for device %s failed", holder, id)
+                log.exception("taking device %s over from controller %s failed", id, holder)
         self.membership.displace(id)
 
     async def start(self) -> None:
@@ -224,6 +230,7 @@ class ClusterNode:
         await self._loops.close(timeout=None)
         await self.routing.close()
         await self.takeover.close()
+        await self.handoff.close()
         await self.adoption.close()
         await self.sharding.close()
         with contextlib.suppress(Exception):

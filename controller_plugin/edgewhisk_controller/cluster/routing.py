@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +113,8 @@ class Routing:
         self._unread_script = redis.register_script(UNREAD)
         self.last_reply: str | None = None  # the last reply read (None: not started)
         self._inherited = False  # what this id's previous run read and never answered: done
+        self.requests: dict[str, Callable[[dict[str, str]], Awaitable[str]]] = {}
+        """What answers each kind of request others ``ask`` this controller (by name)."""
 
     # -- the requester's side ---------------------------------------------------------------
 
@@ -150,17 +153,52 @@ class Routing:
             except Exception as exc:
                 raise _unsent(peer.id, exc) from None
             self.forwarded += 1
-            if not self.alive(peer.holder):  # it died while this was on its way, and
-                # holder_gone's scan ran before this waited: nobody else ends the wait
-                self._tasks.spawn(self._lost_to(peer.holder))
-            try:
-                kind, text = await asyncio.wait_for(asyncio.shield(future), patience_s)
-            except TimeoutError:
-                raise InvokerLost(peer.id, f"no answer from controller {peer.holder} within "
-                                           f"{patience_s:g} s") from None
+            kind, text = await self._reply(waiting, patience_s)
         finally:
             self.waiting.pop(activation_id, None)
         return _answer(peer.id, kind, text)
+
+    async def _reply(self, waiting: _Waiting, patience_s: float) -> tuple[str, str]:
+        """``waiting``'s reply, ``InvokerLost`` once ``patience_s`` is over or its holder is
+        gone (``_lost_to``)."""
+        if not self.alive(waiting.holder):  # it died while this was on its way, and
+            # holder_gone's scan ran before this waited: nobody else ends the wait
+            self._tasks.spawn(self._lost_to(waiting.holder))
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting.reply), patience_s)
+        except TimeoutError:
+            raise InvokerLost(waiting.device, f"no answer from controller {waiting.holder} "
+                                              f"within {patience_s:g} s") from None
+
+    async def expect(self, activation_id: str, holder: str, device: str,
+                     patience_s: float) -> RunOutcome:
+        """The outcome controller ``holder`` sends about ``activation_id``, a run this
+        controller had sent ``device`` itself and handed over to ``holder`` with the device
+        (``handoff.py``), waited for as a forwarded run's reply is."""
+        future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
+        waiting = self.waiting[activation_id] = _Waiting(holder, future, device)
+        try:
+            kind, text = await self._reply(waiting, patience_s)
+        finally:
+            self.waiting.pop(activation_id, None)
+        return _answer(device, kind, text)
+
+    async def ask(self, holder: str, request: str, fields: dict[str, str],
+                  within_s: float) -> str | None:
+        """Send ``holder`` a ``request`` (an entry of its run stream that is not a run,
+        handled by its ``requests[request]``) and wait up to ``within_s`` for its answer's
+        text; None if none came in time or the holder is gone."""
+        asked = f"{request}:{uuid.uuid4().hex}"
+        future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
+        waiting = self.waiting[asked] = _Waiting(holder, future, fields.get("device", ""))
+        try:
+            await self.redis.xadd(keys.runs(holder), {**fields, "request": request,
+                                                      "id": asked, "reply": self.me})
+            return (await self._reply(waiting, within_s))[1]
+        except InvokerLost:
+            return None
+        finally:
+            self.waiting.pop(asked, None)
 
     def holder_gone(self, holder: str) -> None:
         """``holder`` died: what waits for its answers ends with ``InvokerLost``."""
@@ -272,13 +310,19 @@ class Routing:
                 return
             for entry_id, fields in entries:
                 last = entry_id
-                run = _run_of(fields) if fields else None
+                run = _run_of(fields) if fields and "request" not in fields else None
                 if run is not None:
                     await self.answer(fields["reply"], run.activation_id, "lost",
                                       f"its controller {self.me} restarted while it ran")
                 await self._done(stream, entry_id)
 
     async def _run(self, stream: str, entry_id: str, fields: dict[str, str]) -> None:
+        if "request" in fields:
+            try:
+                await self._request(fields)
+            finally:  # answered or not (logged), it stays in no stream
+                await self._done(stream, entry_id)
+            return
         message = _run_of(fields)
         if message is None:
             await self._done(stream, entry_id)
@@ -291,6 +335,17 @@ class Routing:
         await self.answer(fields["reply"], message.activation_id, kind, text)
         await self._done(stream, entry_id)
         self.served += 1
+
+    async def _request(self, fields: dict[str, str]) -> None:
+        """Answer another controller's ``ask``; an unknown request is logged, unanswered
+        (its asker waits out its ``within_s``)."""
+        handler = self.requests.get(fields["request"])
+        if handler is None or "id" not in fields or "reply" not in fields:
+            log.error("cluster: dropped an unknown request %r from %s", fields["request"],
+                      fields.get("reply"))
+            return
+        await self.answer(fields["reply"], fields["id"], fields["request"],
+                          await handler(fields))
 
     async def _done(self, stream: str, entry_id: str) -> None:
         """The entry is answered: acknowledged and deleted, in one round trip."""

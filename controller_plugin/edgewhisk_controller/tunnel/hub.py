@@ -37,6 +37,7 @@ from ..invokers.registry import InvokerRegistry
 from ..placement.interface import InvokerState, PlacementEngine
 from .artifact_service import ArtifactService
 from .exceptions import InvokerLost
+from .pending import Pending
 from .remote import RemoteInvoker
 from .session import Session
 from .tokens import DeviceToken, Tokens
@@ -278,6 +279,23 @@ class TunnelHub:
         in steps of its own, ``Engine.observe_rtt``)."""
         if device.rtt.ms is not None and device.online:
             self.engine.observe_rtt(device.id, device.rtt.ms)
+
+    def hand_off(self, id: str, to: str) -> list[tuple[str, Pending]]:
+        """Device ``id`` registered with controller ``to`` of the cluster: the activations
+        sent to it here (``RemoteInvoker.hand_off``), for the caller to wait for from ``to``;
+        it counts gone here (what was not sent yet is placed again: it never started), and
+        a connection of it still open here (its other end gone) is closed."""
+        device = self.devices.get(id)
+        if device is None:
+            return []
+        handed = device.hand_off()
+        device.liveness.stop()
+        self._leave(device, f"it registered with controller {to}")
+        session, device.session = device.session, None
+        if session is not None:
+            session.close_soon(CloseCode.REPLACED, f"the invoker registered with controller "
+                                                   f"{to}")
+        return handed
 
     # -- revocation and shutdown ------------------------------------------------------------
 

@@ -28,7 +28,7 @@ HISTORY = 10_000
 """Activation ids remembered per invoker after they ended without their result (lost,
 abandoned, unknown): the device may still deliver it, late, on this connection."""
 TRUNCATED = "Logs were truncated because the total bytes size exceeds the limit of {} bytes."
-LATE = ("lost", "abandoned", "unknown")
+LATE = ("lost", "abandoned", "unknown", "moved")
 """How an activation ended, when a result after it is late (not a duplicate)."""
 
 Build = Callable[..., Run]
@@ -55,6 +55,7 @@ class Pending:
     logs: list[str] = field(default_factory=list)
     log_bytes: int = 0
     code_resent: bool = False  # sent again with its code after a code.missing
+    deadline: float | None = None  # the loop's time its patience ends (None: adopted)
 
     def add_logs(self, lines: tuple[str, ...]) -> None:
         """Lines the device streamed, up to ``logs_limit`` bytes; past it one truncation

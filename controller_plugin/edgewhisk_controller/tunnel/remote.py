@@ -129,6 +129,7 @@ class RemoteInvoker(Invoker):
             send = (self.session, self._frame(pending, self.session))
         self.pending[activation_id] = pending
         patience_s = result_patience_s(spec.timeout_ms)
+        pending.deadline = asyncio.get_running_loop().time() + patience_s
         # A timer that loses the activation, not ``wait_for(shield(...))``: the same outcome
         # (``InvokerLost`` once the patience is over, unless the result came first) without
         # a task and two futures per activation.
@@ -202,6 +203,17 @@ class RemoteInvoker(Invoker):
             if pending.sent_on is None:
                 await self._send(pending, session)
         return previous if previous is not session else None
+
+    def hand_off(self) -> list[tuple[str, Pending]]:
+        """The device registered with another controller of the cluster: the activations
+        sent to it and not ended, given up here (ended ``moved``: a result that reaches this
+        controller after all is late) for the caller to wait for their outcomes from that
+        controller, which the device's results reach now (``cluster/handoff.py``)."""
+        handed = [(aid, p) for aid, p in self.pending.items() if p.sent_on is not None]
+        for activation_id, _ in handed:
+            del self.pending[activation_id]
+            self._forget(activation_id, "moved")
+        return handed
 
     def detach(self, session: Connection) -> bool:
         """``session`` ended; True if it was the current one (then no new work comes here)."""

@@ -38,7 +38,9 @@ def main(args, readings):
     return {"model": Output(readings.load() + b"!", metadata={"type": "con-classifier"},
                             metrics={"accuracy": args["accuracy"]})}
 """
-SLOW = "import time\n\ndef main(args):\n    time.sleep(20)\n    return {}\n"
+SLOW = "import time\n\ndef main(args):\n    time.sleep(8)\n    return {}\n"
+"""In flight while the pending page is read, right after logging in; short, because the
+module's controller waits for it when it stops."""
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +135,11 @@ def test_artifacts_with_lineage_and_gate_verdicts_triggers_rules_pending_and_the
         log_in(browser, controller, controller.auth)  # done once the fleet page shows
         WebDriverWait(browser, WAIT_S).until(seen.presence_of_element_located((By.ID, "fleet")))
 
+        browser.get(f"{controller.api_host}/console/pending")
+        pending = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "tr.pending")]
+        assert any(running in r and "slow" in r for r in pending), pending
+        browser.save_screenshot(str(tmp_path / "pending.png"))
+
         browser.get(f"{controller.api_host}/console/artifacts")
         names = [r.get_attribute("data-name")
                  for r in browser.find_elements(By.CSS_SELECTOR, "tr.artifact")]
@@ -160,11 +167,6 @@ def test_artifacts_with_lineage_and_gate_verdicts_triggers_rules_pending_and_the
         assert [t.get_attribute("data-name") for t in
                 browser.find_elements(By.CSS_SELECTOR, "tr.trigger")] == ["train.metric"]
         browser.save_screenshot(str(tmp_path / "triggers.png"))
-
-        browser.get(f"{controller.api_host}/console/pending")
-        pending = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "tr.pending")]
-        assert any(running in r and "slow" in r for r in pending), pending
-        browser.save_screenshot(str(tmp_path / "pending.png"))
 
         browser.get(f"{controller.api_host}/console/activations")
         lanes = {lane.get_attribute("data-invoker"): lane

@@ -42,6 +42,9 @@ def main(args, readings):
     return {"retrained": args["usr"], "count": args["count"]}
 '''
 PERIOD_S = 10_000
+U1_PLUGGED_AFTER_S = 12
+"""When u1's phone starts charging: after its 100th reading (22 blocking invokes, a few
+seconds), so that its retrain waits for it."""
 
 
 def phone(user: str, plugged_after_s: float) -> AgentSpec:
@@ -73,7 +76,7 @@ def test_100_new_readings_fire_the_retrain_once_per_user_when_charging(tmp_path:
                               json={"trigger": "/_/retrain.data", "action": "/_/retrain"})
         assert rule.status_code == 200, rule.text
         started = time.time()
-        with Fleet(client, [phone("u1", plugged_after_s=25), phone("u2", plugged_after_s=0)],
+        with Fleet(client, [phone("u1", plugged_after_s=U1_PLUGGED_AFTER_S), phone("u2", plugged_after_s=0)],
                    tmp_path, stores=tmp_path / "stores"):
             for round_ in range(11):  # 110 readings each; the 100th fires
                 for user in ("u1", "u2"):
@@ -92,5 +95,6 @@ def test_100_new_readings_fire_the_retrain_once_per_user_when_charging(tmp_path:
     by_user = {r["response"]["result"]["retrained"]: r for r in retrains}
     u1_waited = next(a["value"] for a in by_user["u1"]["annotations"] if a["key"] == "pending")
     assert "failing context(charging)" in u1_waited["waited_for"]
-    assert u1_waited["ended"] / 1000 >= started + 25, "u1 retrained before it was charging"
+    assert u1_waited["ended"] / 1000 >= started + U1_PLUGGED_AFTER_S, \
+        "u1 retrained before it was charging"
     assert not any(a["key"] == "pending" for a in by_user["u2"]["annotations"])

@@ -1,0 +1,116 @@
+"""Handoff: a device leaves a live controller for another of the cluster; the results it holds
+for the runs the first one sent it reach that one, instead of being dropped.
+
+Why: when its link to its controller breaks, a device dials the next controller of its list
+(or a load balancer sends its new connection to any), though the controller it left lives on.
+The controller it registered with did not know the runs it held, and dropped their results as
+unknown; the one it left waited for the device until it counted offline, then recorded each
+run lost (a non-idempotent one failed with a whisk internal error, an idempotent one ran
+again): acknowledged work lost to a blip of one link. A dead holder's runs were taken over
+and adopted (``takeover.py``, ``adoption.py``); a live one's were not.
+
+How: before the registration is handled, the controller the device registers with asks the
+one it left (``Routing.ask``: a ``handoff`` request in that one's run stream). That one gives
+up the runs it had sent the device (``TunnelHub.hand_off``: the device counts gone there, what
+it had not sent yet is placed again, never started), answers their list, and waits for each
+one's outcome on its reply stream as for a run it forwarded (``Routing.expect``), for what is
+left of the run's patience. The asker adopts them into its hub as a takeover's runs are
+adopted (``Adoption.take``): the device's result ends each, and its outcome goes back. A
+holder that does not answer within ``ASK_S`` (stalled: it renews its key but does not read its
+stream) leaves the registration to go on without them, their results dropped as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+
+from ..background import Tasks
+from ..tunnel.exceptions import InvokerLost
+from ..tunnel.patience import RESULT_GRACE_S
+from ..tunnel.pending import Pending
+from .adoption import Adoption, described
+from .routing import Routing
+
+log = logging.getLogger(__name__)
+
+REQUEST = "handoff"
+ASK_S = 2.0
+"""How long a registration waits for the controller the device left to hand its runs over
+(a live one answers within milliseconds)."""
+
+GiveUp = Callable[[str, str], "list[tuple[str, Pending]]"]
+"""A hub's ``TunnelHub.hand_off``: ``(device, to)`` -> the runs it gave up, by activation id."""
+
+
+class Handoff:
+    def __init__(self, me: str, routing: Routing, adoption: Adoption) -> None:
+        self.me = me
+        self.routing = routing
+        self.adoption = adoption
+        self.hub: GiveUp | None = None
+        """This controller's ``TunnelHub.hand_off`` (set when it joins)."""
+        self.handed = 0  # runs this controller handed over with their devices
+        self.taken = 0  # runs it took over from the controller a device left
+        self._relays = Tasks("cluster handoff")
+        routing.requests[REQUEST] = self._give
+
+    # -- the controller the device registers with -------------------------------------------
+
+    async def ask(self, device: str, holder: str) -> int:
+        """``device`` registers here, having left ``holder``, which lives: adopt the runs
+        ``holder`` had sent it (before the registration is handled); how many."""
+        text = await self.routing.ask(holder, REQUEST, {"device": device}, ASK_S)
+        if text is None:
+            log.warning("controller %s did not hand over device %s within %g s: the results "
+                        "the device holds for its runs are dropped", holder, device, ASK_S)
+            return 0
+        runs = json.loads(text)
+        for activation_id, want in runs.items():
+            self.adoption.take(device, activation_id, want)
+        if runs:
+            log.info("took %d run(s) of device %s over from controller %s, which it left",
+                     len(runs), device, holder)
+        self.taken += len(runs)
+        return len(runs)
+
+    # -- the controller the device left -----------------------------------------------------
+
+    async def _give(self, fields: dict[str, str]) -> str:
+        """``handoff`` from the controller ``device`` registered with: the runs sent to the
+        device here, given up and described for it to adopt; their outcomes awaited from it."""
+        device, to = fields["device"], fields["reply"]
+        handed = self.hub(device, to) if self.hub is not None else []
+        now = asyncio.get_running_loop().time()
+        for activation_id, pending in handed:
+            left = RESULT_GRACE_S if pending.deadline is None else pending.deadline - now
+            self._relays.spawn(self._relay(activation_id, pending, to, device, max(0.0, left)))
+        if handed:
+            log.info("handed %d run(s) of device %s over to controller %s, where it "
+                     "registered", len(handed), device, to)
+        self.handed += len(handed)
+        return json.dumps({activation_id: described(self.me, p.memory_mb, p.logs_limit,
+                                                    p.produces)
+                           for activation_id, p in handed})
+
+    async def _relay(self, activation_id: str, pending: Pending, to: str, device: str,
+                     patience_s: float) -> None:
+        """The outcome ``to`` sends ends the run as the device's result would have here."""
+        try:
+            outcome = await self.routing.expect(activation_id, to, device, patience_s)
+        except asyncio.CancelledError:
+            if not pending.future.done():
+                pending.future.set_exception(InvokerLost(
+                    device, "the controller is shutting down", maybe_started=True))
+            raise
+        except Exception as exc:  # InvokerLost, TunnelError: the run's own outcome
+            if not pending.future.done():
+                pending.future.set_exception(exc)
+            return
+        if not pending.future.done():
+            pending.future.set_result(outcome)
+
+    async def close(self) -> None:
+        await self._relays.close()
