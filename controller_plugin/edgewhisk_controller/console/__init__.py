@@ -31,6 +31,7 @@ def install(app: web.Application) -> None:
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES),
                          autoescape=jinja2.select_autoescape(["html"]))
     app[EVENTS] = Events()
+    app.on_shutdown.append(app[EVENTS].close)
     app.add_routes(ROUTES)
     app.add_routes(work.ROUTES)
 

@@ -28,6 +28,11 @@ def summary(record: Mapping[str, Any]) -> dict[str, Any]:
             "duration": record.get("duration")}
 
 
+CLOSED: dict[str, Any] = {}
+"""What a subscriber gets once the controller shuts down: its stream ends (the one item that is
+no summary; compared by identity)."""
+
+
 class Events:
     def __init__(self) -> None:
         self.subscribers: dict[asyncio.Queue[dict[str, Any]], str] = {}
@@ -50,6 +55,14 @@ class Events:
 
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self.subscribers.pop(queue, None)
+
+    async def close(self, app: web.Application | None = None) -> None:
+        """``on_shutdown``: every stream ends now. An open one kept aiohttp's shutdown waiting
+        for its handler, until a write to the closed socket failed (logged as a 500)."""
+        for queue in self.subscribers:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(CLOSED)
 
 
 EVENTS = web.AppKey("console_events", Events)

@@ -17,7 +17,7 @@ from ..schema.activation import PLACEMENT
 from ..schema.entity import check_name
 from ..tunnel.hub import TUNNEL
 from . import graphs, session
-from .events import EVENTS, summary
+from .events import CLOSED, EVENTS, summary
 
 ROUTES = web.RouteTableDef()
 LISTED = 50
@@ -105,7 +105,7 @@ async def activation(request: web.Request, subject: Subject) -> web.StreamRespon
 @page
 async def events(request: web.Request, subject: Subject) -> web.StreamResponse:
     """The namespace's stored records as server-sent events (``activation``), until the
-    page goes away."""
+    page goes away (a write fails: not an error) or the controller shuts down."""
     feed = request.app[EVENTS]
     queue = feed.subscribe(subject.namespace)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
@@ -118,6 +118,11 @@ async def events(request: web.Request, subject: Subject) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue
+            if item is CLOSED:
+                break
             await response.write(f"event: activation\ndata: {json.dumps(item)}\n\n".encode())
+    except ConnectionResetError:  # aiohttp's ClientConnectionResetError: the page is gone
+        pass
     finally:
         feed.unsubscribe(queue)
+    return response

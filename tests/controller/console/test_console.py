@@ -38,7 +38,7 @@ def main(args, readings):
     return {"model": Output(readings.load() + b"!", metadata={"type": "con-classifier"},
                             metrics={"accuracy": args["accuracy"]})}
 """
-SLOW = "import time\n\ndef main(args):\n    time.sleep(8)\n    return {}\n"
+SLOW = "import time\n\ndef main(args):\n    time.sleep(5)\n    return {}\n"
 """In flight while the pending page is read, right after logging in; short, because the
 module's controller waits for it when it stops."""
 
