@@ -15,7 +15,7 @@ from edgewhisk_client import Client
 from edgewhisk_controller.cluster import keys
 from edgewhisk_controller.cluster.claims import Claims
 from edgewhisk_controller.cluster.routing import Routing
-from edgewhisk_devkit import UNLIMITED, Agent, Cluster, Redis, Relay, tunnel_url
+from edgewhisk_devkit import UNLIMITED, Agent, Cluster, Redis, Relay
 
 from .test_restart import _until
 
@@ -32,49 +32,66 @@ def status(client: Client) -> dict[str, Any]:
     return dict(client.request("GET", "cluster").json())
 
 
+@pytest.mark.parametrize("back", [False, True], ids=["to c1", "to c1 and back to c0"])
 def test_a_device_leaving_a_live_controller_delivers_its_results_to_it(
-        tmp_path: Path, db: str, redis: Redis) -> None:
+        tmp_path: Path, db: str, redis: Redis, back: bool) -> None:
     """dev-a runs c0's activation when its link to c0 breaks (a relay cut and refusing: c0
     lives, unreachable from the device); dev-a registers with c1 while the run goes on. c1
     asks c0 for the runs it sent dev-a before the registration is handled, adopts them, and
     sends c0 the outcome dev-a delivers: c0 records the activation with dev-a's result, run
     once, and c0 no longer counts dev-a its own. Before, c1 dropped the result as unknown
     and c0 waited for a device that was gone (no record within 30 s; lost once dev-a
-    counted offline there)."""
-    ran = tmp_path / "ran.log"
+    counted offline there). ``back``: dev-a's link to c1 breaks too, before the run ends,
+    and it returns to c0, which takes the run back from c1 (c1 relays the outcome to it)."""
+    ran, began = tmp_path / "ran.log", tmp_path / "started"
     ran.touch()
     with Cluster(tmp_path, 2, db=db, redis=redis.uri,
                  options=("--invokers", "0", *UNLIMITED)) as cluster, \
             cluster[0].client() as c0, cluster[1].client() as c1:
-        relay = Relay(cluster[0].port).start()
+        relays = [Relay(controller.port).start() for controller in cluster.controllers]
         token = str(c0.tokens.create("dev-a")["token"])
-        device = Agent([relay.url, tunnel_url(cluster[1].api_host)], token, "--memory", "512",
+        device = Agent([relay.url for relay in relays], token, "--memory", "512",
                        "--no-battery", "--no-sandbox", "--backoff-cap", "0.5", id="dev-a",
                        log=tmp_path / "invoker-dev-a.log", own_group=True).start()
         try:
             device.wait_registered()
             c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
                                     "limits": {"memory": 128, "timeout": 15_000}})
-            _until(lambda: any(i["id"] == "dev-a" and i["where"] == "peer"
-                               for i in c1.invokers()), 5.0)  # c1 knows c0 holds it
-            started = c0.actions.start("work", {"sleep": 3.0, "ran": str(ran),
-                                                "started": str(tmp_path / "started")})
-            _until((tmp_path / "started").exists, 10.0)  # running on dev-a
-            relay.refusing = True
-            relay.cut()
+            _until(lambda: _seen(c1, "peer"), 5.0)  # c1 knows c0 holds it
+            started = c0.actions.start("work", {"sleep": 6.0 if back else 3.0,
+                                                "ran": str(ran), "started": str(began)})
+            _until(began.exists, 10.0)  # running on dev-a
+            _cut(relays[0])
             device.wait_registered(2, timeout_s=10)  # with c1, still running it
+            if back:
+                _until(lambda: _seen(c0, "peer"), 5.0)  # c0 knows c1 holds it
+                relays[0].refusing = False
+                _cut(relays[1])
+                device.wait_registered(3, timeout_s=10)  # with c0 again, still running it
             record = c0.activations.wait(started, 30.0)
             left, joined = status(c0).get("handoffs"), status(c1).get("handoffs")
-            where = {i["id"]: i["where"] for i in c0.invokers() if i["id"] == "dev-a"}
+            holding = "tunnel" if back else "peer"
+            _until(lambda: _seen(c0, holding), 5.0)
         finally:
             device.stop()
-            relay.stop()
+            for relay in relays:
+                relay.stop()
     assert record["response"]["success"], record["response"]
     assert record["response"]["result"] == {"done": True}
     assert ran.read_text().split() == [started]
-    assert left == {"handed": 1, "taken": 0}
-    assert joined == {"handed": 0, "taken": 1}
-    assert where == {"dev-a": "peer"}  # c1's now, as c0 sees it
+    assert left == {"handed": 1, "taken": 1 if back else 0}
+    assert joined == {"handed": 1 if back else 0, "taken": 1}
+
+
+def _seen(client: Client, where: str) -> bool:
+    """Whether ``client``'s controller lists dev-a as ``where`` (``tunnel``: its own)."""
+    return any(i["id"] == "dev-a" and i["where"] == where for i in client.invokers())
+
+
+def _cut(relay: Relay) -> None:
+    """The device's link through ``relay`` breaks, and stays broken."""
+    relay.refusing = True
+    relay.cut()
 
 
 def test_a_request_is_answered_and_an_unknown_one_dropped(
