@@ -54,10 +54,13 @@ demo: $(STAMP) $(NPM_STAMP)
 	$(VENV)/bin/edgewhisk demo --flow
 
 # Each test once: on numpy 2 (.venv-core) unless it needs MXNet, else on the ai extra (.venv).
-# The fleet test is not among them (it takes minutes): `make test-fleet` runs it.
+# The fleet test is not among them (it takes minutes): `make test-fleet` runs it. Two lanes at
+# once (tests/lanes.sh says why): SYSTEM_TESTS, the tests of containers, images and network
+# namespaces, then the MXNet ones, beside every other test.
+SYSTEM_TESTS := tests/runtime tests/images tests/invoker tests/e2e tests/soak \
+	tests/controller/api/test_docker_backend.py
 test: $(STAMP) $(CORE_STAMP) host $(NPM_STAMP)
-	$(CORE_PY) -m pytest -m "not mxnet and not fleet"
-	$(PY) -m pytest -m "mxnet and not fleet"
+	bash tests/lanes.sh $(CORE_PY) $(PY) $(SYSTEM_TESTS)
 
 # ansible/site.yml against three hosts booting systemd in podman containers inside the NAT
 # topology's network namespaces (tests/fleet): a controller with CouchDB, two edge devices.
