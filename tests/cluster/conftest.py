@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from controller.conftest import CouchDBServer, couchdb_server
@@ -33,10 +34,11 @@ def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
 
 
 def agent(cluster: Cluster, client: Client, id: str, order: list[int], logs: Path,
-          *options: str) -> Agent:
-    """An agent with a token of its own dialling the cluster's controllers in ``order``."""
+          *options: str, urls: list[str] | None = None) -> Agent:
+    """An agent with a token of its own dialling the cluster's controllers in ``order`` (or
+    ``urls``: relays in front of them)."""
     token = str(client.tokens.create(id)["token"])
-    urls = [tunnel_url(cluster[i].api_host) for i in order]
+    urls = urls or [tunnel_url(cluster[i].api_host) for i in order]
     return Agent(urls, token, "--memory", "512", "--no-battery", *options, id=id,
                  log=logs / f"invoker-{id}.log", own_group=True).start()
 
@@ -52,6 +54,11 @@ def holder(cluster: Cluster, id: str) -> int | None:
                         and invoker.get("connected"):
                     return index
     return None
+
+
+def status(client: Client) -> dict[str, Any]:
+    """``GET .../cluster`` of ``client``'s controller."""
+    return dict(client.request("GET", "cluster").json())
 
 
 def wait_for_peer(client: Client, id: str, timeout_s: float = 5.0) -> dict[str, object]:

@@ -7,16 +7,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from edgewhisk_client import Client
 from edgewhisk_controller.cluster import keys
 from edgewhisk_controller.cluster.claims import Claims
 from edgewhisk_controller.cluster.routing import Routing
-from edgewhisk_devkit import UNLIMITED, Agent, Cluster, Redis, Relay
+from edgewhisk_devkit import UNLIMITED, Cluster, Redis, Relay
 
+from .conftest import agent, holder, status, wait_for_peer
 from .test_restart import _until
 
 CODE = ("import os, time\n"
@@ -26,10 +25,6 @@ CODE = ("import os, time\n"
         "    with open(args['ran'], 'a') as ran:\n"
         "        ran.write(os.environ['__OW_ACTIVATION_ID'] + '\\n')\n"
         "    return {'done': True}\n")
-
-
-def status(client: Client) -> dict[str, Any]:
-    return dict(client.request("GET", "cluster").json())
 
 
 @pytest.mark.parametrize("back", [False, True], ids=["to c1", "to c1 and back to c0"])
@@ -49,29 +44,29 @@ def test_a_device_leaving_a_live_controller_delivers_its_results_to_it(
                  options=("--invokers", "0", *UNLIMITED)) as cluster, \
             cluster[0].client() as c0, cluster[1].client() as c1:
         relays = [Relay(controller.port).start() for controller in cluster.controllers]
-        token = str(c0.tokens.create("dev-a")["token"])
-        device = Agent([relay.url for relay in relays], token, "--memory", "512",
-                       "--no-battery", "--no-sandbox", "--backoff-cap", "0.5", id="dev-a",
-                       log=tmp_path / "invoker-dev-a.log", own_group=True).start()
+        device = agent(cluster, c0, "dev-a", [0, 1], tmp_path, "--no-sandbox",
+                       "--backoff-cap", "0.5", urls=[relay.url for relay in relays])
         try:
             device.wait_registered()
             c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
                                     "limits": {"memory": 128, "timeout": 15_000}})
-            _until(lambda: _seen(c1, "peer"), 5.0)  # c1 knows c0 holds it
+            wait_for_peer(c1, "dev-a")  # c1 knows c0 holds it
             started = c0.actions.start("work", {"sleep": 6.0 if back else 3.0,
                                                 "ran": str(ran), "started": str(began)})
             _until(began.exists, 10.0)  # running on dev-a
             _cut(relays[0])
             device.wait_registered(2, timeout_s=10)  # with c1, still running it
             if back:
-                _until(lambda: _seen(c0, "peer"), 5.0)  # c0 knows c1 holds it
+                wait_for_peer(c0, "dev-a")  # c0 knows c1 holds it
                 relays[0].refusing = False
                 _cut(relays[1])
                 device.wait_registered(3, timeout_s=10)  # with c0 again, still running it
             record = c0.activations.wait(started, 30.0)
             left, joined = status(c0).get("handoffs"), status(c1).get("handoffs")
-            holding = "tunnel" if back else "peer"
-            _until(lambda: _seen(c0, holding), 5.0)
+            if back:
+                _until(lambda: holder(cluster, "dev-a") == 0, 5.0)
+            else:
+                wait_for_peer(c0, "dev-a")  # c0 no longer counts it its own
         finally:
             device.stop()
             for relay in relays:
@@ -81,11 +76,6 @@ def test_a_device_leaving_a_live_controller_delivers_its_results_to_it(
     assert ran.read_text().split() == [started]
     assert left == {"handed": 1, "taken": 1 if back else 0}
     assert joined == {"handed": 1 if back else 0, "taken": 1}
-
-
-def _seen(client: Client, where: str) -> bool:
-    """Whether ``client``'s controller lists dev-a as ``where`` (``tunnel``: its own)."""
-    return any(i["id"] == "dev-a" and i["where"] == where for i in client.invokers())
 
 
 def _cut(relay: Relay) -> None:

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import requests
 from edgewhisk_client import Client
 from edgewhisk_devkit import UNLIMITED, Cluster, Redis
 
+from .conftest import status
+
 CODE = "def main(args):\n    return {'got': args.get('n')}\n"
 SHAPE = {"activationId", "annotations", "duration", "end", "logs", "name", "namespace",
          "publish", "response", "start", "subject", "version"}
-
-
-def status(client: Client) -> dict[str, Any]:
-    return dict(client.request("GET", "cluster").json())
 
 
 def invoke(client: Client, name: str, query: str = "blocking=true") -> requests.Response:

@@ -248,10 +248,7 @@ class TunnelHub:
         """No heartbeat within the window (a timer callback)."""
         why = f"no heartbeat for {self.offline_after_s:g} s"
         log.warning("invoker %s is offline: %s", device.id, why)
-        self._leave(device, why)
-        session, device.session = device.session, None
-        if session is not None:
-            session.close_soon(CloseCode.HEARTBEAT_TIMEOUT, f"{why}: the invoker is offline")
+        self._drop(device, why, CloseCode.HEARTBEAT_TIMEOUT, f"{why}: the invoker is offline")
 
     def changed(self, device: RemoteInvoker, **changes: Any) -> None:
         if device.online:
@@ -290,11 +287,8 @@ class TunnelHub:
             return []
         handed = device.hand_off()
         device.liveness.stop()
-        self._leave(device, f"it registered with controller {to}")
-        session, device.session = device.session, None
-        if session is not None:
-            session.close_soon(CloseCode.REPLACED, f"the invoker registered with controller "
-                                                   f"{to}")
+        self._drop(device, f"it registered with controller {to}", CloseCode.REPLACED,
+                   f"the invoker registered with controller {to}")
         return handed
 
     # -- revocation and shutdown ------------------------------------------------------------
@@ -354,6 +348,13 @@ class TunnelHub:
                 self.engine.unregister(device.id)
             except KeyError:
                 pass  # the registry feeds the engine itself
+
+    def _drop(self, device: RemoteInvoker, why: str, code: CloseCode, reason: str) -> None:
+        """``device`` leaves (``why``) and its connection, if one is left, closes soon."""
+        self._leave(device, why)
+        session, device.session = device.session, None
+        if session is not None:
+            session.close_soon(code, reason)
 
     def _engine_update(self, device: RemoteInvoker, *names: str) -> None:
         if device.online:
