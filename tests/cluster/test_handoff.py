@@ -88,8 +88,9 @@ def test_a_request_is_answered_and_an_unknown_one_dropped(
         redis: Redis, caplog: pytest.LogCaptureFixture) -> None:
     """On a real Redis, without controllers: what one controller asks another through its
     run stream (``Routing.ask``, the handoff's request) reaches the handler of its name and
-    the answer comes back; a request nobody handles is logged and removed from the stream,
-    and its asker gets None once its wait is over, not an exception."""
+    the answer comes back; a request nobody handles, one whose handler fails and one without
+    its id are each logged and removed from the stream, the holder serving on, and their
+    asker gets None once its wait is over, not an exception."""
     async def scenario() -> None:
         client = aioredis.from_url(redis.uri, decode_responses=True)
         asker, holder = (Routing(me, client, lambda id: None, Claims(client),
@@ -99,12 +100,16 @@ def test_a_request_is_answered_and_an_unknown_one_dropped(
             return f"{fields['device']} from {fields['reply']}"
 
         holder.requests["echo"] = echo
+        holder.requests["broken"] = echo  # reads a field its asker does not send
         loops = [asyncio.create_task(asker.read_replies()), asyncio.create_task(holder.serve())]
         try:
             while asker.last_reply is None or not await client.exists(keys.runs("h")):
                 await asyncio.sleep(0.01)  # both loops set up (the holder's group at "$")
             assert await asker.ask("h", "echo", {"device": "dev-a"}, 5.0) == "dev-a from a"
             assert await asker.ask("h", "nobody", {"device": "dev-a"}, 0.5) is None
+            assert await asker.ask("h", "broken", {}, 0.5) is None
+            await client.xadd(keys.runs("h"), {"request": "echo", "reply": "a"})  # no id
+            assert await asker.ask("h", "echo", {"device": "dev-b"}, 5.0) == "dev-b from a"
             assert await client.xlen(keys.runs("h")) == 0
             assert asker.waiting == {}
         finally:
@@ -119,3 +124,5 @@ def test_a_request_is_answered_and_an_unknown_one_dropped(
     with caplog.at_level(logging.ERROR, "edgewhisk_controller.cluster.routing"):
         asyncio.run(scenario())
     assert "dropped an unknown request 'nobody' from a" in caplog.text
+    assert "the 'broken' request from a failed" in caplog.text
+    assert "dropped a malformed request 'echo' from a" in caplog.text

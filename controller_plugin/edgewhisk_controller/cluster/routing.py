@@ -337,15 +337,21 @@ class Routing:
         self.served += 1
 
     async def _request(self, fields: dict[str, str]) -> None:
-        """Answer another controller's ``ask``; an unknown request is logged, unanswered
-        (its asker waits out its ``within_s``)."""
-        handler = self.requests.get(fields["request"])
-        if handler is None or "id" not in fields or "reply" not in fields:
-            log.error("cluster: dropped an unknown request %r from %s", fields["request"],
-                      fields.get("reply"))
+        """Answer another controller's ``ask``. One this controller cannot answer (unknown,
+        without the address of its answer, or its handler failing on what it carries) is
+        logged and left unanswered: its asker waits out its ``within_s``."""
+        name, asker = fields["request"], fields.get("reply")
+        handler = self.requests.get(name)
+        if handler is None or "id" not in fields or asker is None:
+            log.error("cluster: dropped %s request %r from %s",
+                      "an unknown" if handler is None else "a malformed", name, asker)
             return
-        await self.answer(fields["reply"], fields["id"], fields["request"],
-                          await handler(fields))
+        try:
+            text = await handler(fields)
+        except Exception:  # a bug, or a request missing what its handler reads
+            log.exception("cluster: the %r request from %s failed", name, asker)
+            return
+        await self.answer(asker, fields["id"], name, text)
 
     async def _done(self, stream: str, entry_id: str) -> None:
         """The entry is answered: acknowledged and deleted, in one round trip."""
