@@ -76,8 +76,9 @@ def test_100_new_readings_fire_the_retrain_once_per_user_when_charging(tmp_path:
                               json={"trigger": "/_/retrain.data", "action": "/_/retrain"})
         assert rule.status_code == 200, rule.text
         started = time.time()
-        with Fleet(client, [phone("u1", plugged_after_s=U1_PLUGGED_AFTER_S), phone("u2", plugged_after_s=0)],
-                   tmp_path, stores=tmp_path / "stores"):
+        phones = [phone("u1", plugged_after_s=U1_PLUGGED_AFTER_S),
+                  phone("u2", plugged_after_s=0)]
+        with Fleet(client, phones, tmp_path, stores=tmp_path / "stores"):
             for round_ in range(11):  # 110 readings each; the 100th fires
                 for user in ("u1", "u2"):
                     done = client.actions.invoke("collect", {"usr": user})
