@@ -78,6 +78,46 @@ def test_a_device_leaving_a_live_controller_delivers_its_results_to_it(
     assert joined == {"handed": 1 if back else 0, "taken": 1}
 
 
+def test_runs_handed_to_a_controller_that_dies_come_back_with_the_device(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """dev-a leaves c0 for c1 while it runs c0's activation (c0 hands the run over), then c1
+    is SIGKILLed before the run ends and dev-a comes back to c0, the result in hand: c0 waits
+    for it at its own hub (``Handoff.returning``, or once it sees c1 gone) and records the
+    activation with dev-a's result, run once. Before, c0 recorded it lost as soon as c1
+    was gone (a whisk internal error), and dropped the result dev-a brought back as late."""
+    ran, began = tmp_path / "ran.log", tmp_path / "started"
+    ran.touch()
+    with Cluster(tmp_path, 2, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+            cluster[0].client() as c0, cluster[1].client() as c1:
+        relays = [Relay(controller.port).start() for controller in cluster.controllers]
+        device = agent(cluster, c0, "dev-a", [0, 1], tmp_path, "--no-sandbox",
+                       "--backoff-cap", "0.5", urls=[relay.url for relay in relays])
+        try:
+            device.wait_registered()
+            c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
+                                    "limits": {"memory": 128, "timeout": 15_000}})
+            wait_for_peer(c1, "dev-a")  # c1 knows c0 holds it
+            started = c0.actions.start("work", {"sleep": 5.0, "ran": str(ran),
+                                                "started": str(began)})
+            _until(began.exists, 10.0)  # running on dev-a
+            _cut(relays[0])
+            device.wait_registered(2, timeout_s=10)  # with c1, still running it
+            cluster.kill(1)
+            relays[0].refusing = False
+            device.wait_registered(3, timeout_s=10)  # with c0 again
+            record = c0.activations.wait(started, 30.0)
+            left = status(c0)["handoffs"]
+        finally:
+            device.stop()
+            for relay in relays:
+                relay.stop()
+    assert record["response"]["success"], record["response"]
+    assert record["response"]["result"] == {"done": True}
+    assert ran.read_text().split() == [started]
+    assert left == {"handed": 1, "taken": 0}
+
+
 def _cut(relay: Relay) -> None:
     """The device's link through ``relay`` breaks, and stays broken."""
     relay.refusing = True

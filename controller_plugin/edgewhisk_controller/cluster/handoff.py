@@ -23,9 +23,13 @@ stream) leaves the registration to go on without them, their results dropped as 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from edgewhisk_runtime.containers import RunOutcome
 
 from ..background import Tasks
 from ..tunnel.exceptions import InvokerLost
@@ -45,6 +49,31 @@ GiveUp = Callable[[str, str], "list[tuple[str, Pending]]"]
 """A hub's ``TunnelHub.hand_off``: ``(device, to)`` -> the runs it gave up, by activation id."""
 
 
+@dataclass
+class _Away:
+    """A run this controller handed over with its device, waiting for its outcome."""
+
+    pending: Pending
+    to: str  # the controller it was handed to
+    back: asyncio.Future[RunOutcome] | None = None  # waited for here again: ``to`` died
+
+
+def _settle(pending: Pending, outcome: RunOutcome | BaseException) -> None:
+    """End ``pending`` with ``outcome``, unless it ended already (first wins)."""
+    if pending.future.done():
+        return
+    if isinstance(outcome, BaseException):
+        pending.future.set_exception(outcome)
+    else:
+        pending.future.set_result(outcome)
+
+
+def _settle_from(pending: Pending, back: asyncio.Future[RunOutcome]) -> None:
+    """End ``pending`` as the hub's wait ``back`` ended (a cancelled wait ends nothing)."""
+    if not back.cancelled():
+        _settle(pending, back.exception() or back.result())
+
+
 class Handoff:
     def __init__(self, me: str, routing: Routing, adoption: Adoption) -> None:
         self.me = me
@@ -55,6 +84,7 @@ class Handoff:
         self.handed = 0  # runs this controller handed over with their devices
         self.taken = 0  # runs it took over from the controller a device left
         self._relays = Tasks("cluster handoff")
+        self._away: dict[str, dict[str, _Away]] = {}  # device -> activation id -> handed run
         routing.requests[REQUEST] = self._give
 
     # -- the controller the device registers with -------------------------------------------
@@ -97,20 +127,48 @@ class Handoff:
 
     async def _relay(self, activation_id: str, pending: Pending, to: str, device: str,
                      patience_s: float) -> None:
-        """The outcome ``to`` sends ends the run as the device's result would have here."""
+        """The outcome ``to`` sends ends the run as the device's result would have here;
+        if ``to`` dies first, the device bringing the result back here does (``_back``)."""
+        away = self._away.setdefault(device, {})[activation_id] = _Away(pending, to)
         try:
             outcome = await self.routing.expect(activation_id, to, device, patience_s)
         except asyncio.CancelledError:
-            if not pending.future.done():
-                pending.future.set_exception(InvokerLost(
-                    device, "the controller is shutting down", maybe_started=True))
+            _settle(pending, InvokerLost(device, "the controller is shutting down"))
             raise
-        except Exception as exc:  # InvokerLost, TunnelError: the run's own outcome
-            if not pending.future.done():
-                pending.future.set_exception(exc)
+        except InvokerLost as exc:
+            if self.routing.alive(to):
+                _settle(pending, exc)
+            else:  # ``to`` died holding it: settled by the device's return, or its window
+                self._back(device, activation_id, away)
+        except Exception as exc:  # TunnelError: the run's own outcome
+            _settle(pending, exc)
+        else:
+            _settle(pending, outcome)
+        finally:
+            runs = self._away.get(device, {})
+            runs.pop(activation_id, None)
+            if not runs:
+                self._away.pop(device, None)
+
+    def returning(self, device: str, dead: str) -> None:
+        """``device`` registers here again, having left ``dead``, which died: the runs this
+        controller handed over to ``dead`` with it are waited for here (before the
+        registration is handled, so that the results it holds are known). Without this,
+        they were lost with ``dead`` while the device brought their results back."""
+        for activation_id, away in list(self._away.get(device, {}).items()):
+            if away.to == dead:
+                self._back(device, activation_id, away)
+
+    def _back(self, device: str, activation_id: str, away: _Away) -> None:
+        """Wait for the run at this controller's hub (once), as a restart waits for what
+        it had sent: its result settles the run, or ``InvokerLost`` once the window is over
+        or the device came back without it."""
+        if away.back is not None or self.adoption.hub is None:
             return
-        if not pending.future.done():
-            pending.future.set_result(outcome)
+        pending = away.pending
+        away.back = self.adoption.hub(device, activation_id, pending.memory_mb,
+                                      pending.logs_limit, pending.produces)
+        away.back.add_done_callback(functools.partial(_settle_from, pending))
 
     async def close(self) -> None:
         await self._relays.close()

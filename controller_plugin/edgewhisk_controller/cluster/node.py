@@ -186,6 +186,7 @@ class ClusterNode:
                 if not await self.membership.dead(self.redis, holder):
                     await self.handoff.ask(id, holder)
                 else:
+                    self.handoff.returning(id, holder)
                     await self.takeover.take_over(holder)
                     if self.takeover.taken.get(holder, self.me) != self.me:
                         await self.adoption.adopt(id, holder, self.takeover.incarnation(holder))
