@@ -5,15 +5,19 @@ it, instead of being dropped where the device registered."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from edgewhisk_client import Client
 from edgewhisk_controller.cluster import keys
 from edgewhisk_controller.cluster.claims import Claims
 from edgewhisk_controller.cluster.routing import Routing
-from edgewhisk_devkit import UNLIMITED, Cluster, Redis, Relay
+from edgewhisk_devkit import UNLIMITED, Agent, Cluster, Redis, Relay
 
 from .conftest import agent, holder, status, wait_for_peer
 from .test_restart import _until
@@ -27,17 +31,24 @@ CODE = ("import os, time\n"
         "    return {'done': True}\n")
 
 
-@pytest.mark.parametrize("back", [False, True], ids=["to c1", "to c1 and back to c0"])
-def test_a_device_leaving_a_live_controller_delivers_its_results_to_it(
-        tmp_path: Path, db: str, redis: Redis, back: bool) -> None:
-    """dev-a runs c0's activation when its link to c0 breaks (a relay cut and refusing: c0
-    lives, unreachable from the device); dev-a registers with c1 while the run goes on. c1
-    asks c0 for the runs it sent dev-a before the registration is handled, adopts them, and
-    sends c0 the outcome dev-a delivers: c0 records the activation with dev-a's result, run
-    once, and c0 no longer counts dev-a its own. Before, c1 dropped the result as unknown
-    and c0 waited for a device that was gone (no record within 30 s; lost once dev-a
-    counted offline there). ``back``: dev-a's link to c1 breaks too, before the run ends,
-    and it returns to c0, which takes the run back from c1 (c1 relays the outcome to it)."""
+@dataclass
+class Moved:
+    """dev-a, left c0 for c1 while running c0's activation ``started``."""
+
+    cluster: Cluster
+    c0: Client
+    c1: Client
+    relays: list[Relay]  # dev-a's links to c0 and c1
+    device: Agent
+    started: str
+    ran: Path  # the activation ids the action ran, one per line
+
+
+@contextlib.contextmanager
+def moved(tmp_path: Path, db: str, redis: Redis, sleep_s: float) -> Iterator[Moved]:
+    """Two controllers, dev-a linked to each through a relay, running c0's activation (for
+    ``sleep_s``) when its link to c0 breaks (cut and refusing: c0 lives, unreachable from
+    the device): yielded once dev-a has registered with c1, the run still going on."""
     ran, began = tmp_path / "ran.log", tmp_path / "started"
     ran.touch()
     with Cluster(tmp_path, 2, db=db, redis=redis.uri,
@@ -51,70 +62,64 @@ def test_a_device_leaving_a_live_controller_delivers_its_results_to_it(
             c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
                                     "limits": {"memory": 128, "timeout": 15_000}})
             wait_for_peer(c1, "dev-a")  # c1 knows c0 holds it
-            started = c0.actions.start("work", {"sleep": 6.0 if back else 3.0,
-                                                "ran": str(ran), "started": str(began)})
+            started = c0.actions.start("work", {"sleep": sleep_s, "ran": str(ran),
+                                                "started": str(began)})
             _until(began.exists, 10.0)  # running on dev-a
             _cut(relays[0])
             device.wait_registered(2, timeout_s=10)  # with c1, still running it
-            if back:
-                wait_for_peer(c0, "dev-a")  # c0 knows c1 holds it
-                relays[0].refusing = False
-                _cut(relays[1])
-                device.wait_registered(3, timeout_s=10)  # with c0 again, still running it
-            record = c0.activations.wait(started, 30.0)
-            left, joined = status(c0).get("handoffs"), status(c1).get("handoffs")
-            if back:
-                _until(lambda: holder(cluster, "dev-a") == 0, 5.0)
-            else:
-                wait_for_peer(c0, "dev-a")  # c0 no longer counts it its own
+            yield Moved(cluster, c0, c1, relays, device, started, ran)
         finally:
             device.stop()
             for relay in relays:
                 relay.stop()
+
+
+@pytest.mark.parametrize("back", [False, True], ids=["to c1", "to c1 and back to c0"])
+def test_a_device_leaving_a_live_controller_delivers_its_results_to_it(
+        tmp_path: Path, db: str, redis: Redis, back: bool) -> None:
+    """c1, where dev-a registered having left c0 (``moved``), asks c0 for the runs it sent
+    dev-a before the registration is handled, adopts them, and sends c0 the outcome dev-a
+    delivers: c0 records the activation with dev-a's result, run once, and c0 no longer
+    counts dev-a its own. Before, c1 dropped the result as unknown and c0 waited for a device
+    that was gone (no record within 30 s; lost once dev-a counted offline there). ``back``:
+    dev-a's link to c1 breaks too, before the run ends, and it returns to c0, which takes the
+    run back from c1 (c1 relays the outcome to it)."""
+    with moved(tmp_path, db, redis, 6.0 if back else 3.0) as it:
+        if back:
+            wait_for_peer(it.c0, "dev-a")  # c0 knows c1 holds it
+            it.relays[0].refusing = False
+            _cut(it.relays[1])
+            it.device.wait_registered(3, timeout_s=10)  # with c0 again, still running it
+        record = it.c0.activations.wait(it.started, 30.0)
+        left, joined = status(it.c0).get("handoffs"), status(it.c1).get("handoffs")
+        if back:
+            _until(lambda: holder(it.cluster, "dev-a") == 0, 5.0)
+        else:
+            wait_for_peer(it.c0, "dev-a")  # c0 no longer counts it its own
     assert record["response"]["success"], record["response"]
     assert record["response"]["result"] == {"done": True}
-    assert ran.read_text().split() == [started]
+    assert it.ran.read_text().split() == [it.started]
     assert left == {"handed": 1, "taken": 1 if back else 0}
     assert joined == {"handed": 1 if back else 0, "taken": 1}
 
 
 def test_runs_handed_to_a_controller_that_dies_come_back_with_the_device(
         tmp_path: Path, db: str, redis: Redis) -> None:
-    """dev-a leaves c0 for c1 while it runs c0's activation (c0 hands the run over), then c1
-    is SIGKILLed before the run ends and dev-a comes back to c0, the result in hand: c0 waits
-    for it at its own hub (``Handoff.returning``, or once it sees c1 gone) and records the
-    activation with dev-a's result, run once. Before, c0 recorded it lost as soon as c1
-    was gone (a whisk internal error), and dropped the result dev-a brought back as late."""
-    ran, began = tmp_path / "ran.log", tmp_path / "started"
-    ran.touch()
-    with Cluster(tmp_path, 2, db=db, redis=redis.uri,
-                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
-            cluster[0].client() as c0, cluster[1].client() as c1:
-        relays = [Relay(controller.port).start() for controller in cluster.controllers]
-        device = agent(cluster, c0, "dev-a", [0, 1], tmp_path, "--no-sandbox",
-                       "--backoff-cap", "0.5", urls=[relay.url for relay in relays])
-        try:
-            device.wait_registered()
-            c0.actions.put("work", {"exec": {"kind": "python:3", "code": CODE},
-                                    "limits": {"memory": 128, "timeout": 15_000}})
-            wait_for_peer(c1, "dev-a")  # c1 knows c0 holds it
-            started = c0.actions.start("work", {"sleep": 5.0, "ran": str(ran),
-                                                "started": str(began)})
-            _until(began.exists, 10.0)  # running on dev-a
-            _cut(relays[0])
-            device.wait_registered(2, timeout_s=10)  # with c1, still running it
-            cluster.kill(1)
-            relays[0].refusing = False
-            device.wait_registered(3, timeout_s=10)  # with c0 again
-            record = c0.activations.wait(started, 30.0)
-            left = status(c0)["handoffs"]
-        finally:
-            device.stop()
-            for relay in relays:
-                relay.stop()
+    """dev-a left c0 for c1 while it runs c0's activation (``moved``: c0 handed the run
+    over); c1 is SIGKILLed before the run ends and dev-a comes back to c0, the result in
+    hand: c0 waits for it at its own hub (``Handoff.returning``, or once it sees c1 gone) and
+    records the activation with dev-a's result, run once. Before, c0 recorded it lost as
+    soon as c1 was gone (a whisk internal error), and dropped the result dev-a brought back
+    as late."""
+    with moved(tmp_path, db, redis, 5.0) as it:
+        it.cluster.kill(1)
+        it.relays[0].refusing = False
+        it.device.wait_registered(3, timeout_s=10)  # with c0 again
+        record = it.c0.activations.wait(it.started, 30.0)
+        left = status(it.c0)["handoffs"]
     assert record["response"]["success"], record["response"]
     assert record["response"]["result"] == {"done": True}
-    assert ran.read_text().split() == [started]
+    assert it.ran.read_text().split() == [it.started]
     assert left == {"handed": 1, "taken": 0}
 
 
