@@ -26,9 +26,10 @@ their patience.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,9 +144,7 @@ class Routing:
 
     async def _forward(self, peer: PeerInvoker, activation_id: str, frame: str,
                        patience_s: float) -> RunOutcome:
-        future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
-        waiting = self.waiting[activation_id] = _Waiting(peer.holder, future, peer.id)
-        try:
+        with self._waiting(activation_id, peer.holder, peer.id) as waiting:
             try:
                 waiting.entry = await self.redis.xadd(
                     keys.runs(peer.holder), {"frame": frame, "device": peer.id,
@@ -154,9 +153,18 @@ class Routing:
                 raise _unsent(peer.id, exc) from None
             self.forwarded += 1
             kind, text = await self._reply(waiting, patience_s)
-        finally:
-            self.waiting.pop(activation_id, None)
         return _answer(peer.id, kind, text)
+
+    @contextlib.contextmanager
+    def _waiting(self, key: str, holder: str, device: str) -> Iterator[_Waiting]:
+        """A reply about ``key`` from ``holder`` waited for while the block runs (the reply
+        loop, ``read_replies``, settles it; ``_lost_to`` ends it if ``holder`` dies)."""
+        future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
+        self.waiting[key] = waiting = _Waiting(holder, future, device)
+        try:
+            yield waiting
+        finally:
+            self.waiting.pop(key, None)
 
     async def _reply(self, waiting: _Waiting, patience_s: float) -> tuple[str, str]:
         """``waiting``'s reply, ``InvokerLost`` once ``patience_s`` is over or its holder is
@@ -175,12 +183,8 @@ class Routing:
         """The outcome controller ``holder`` sends about ``activation_id``, a run this
         controller had sent ``device`` itself and handed over to ``holder`` with the device
         (``handoff.py``), waited for as a forwarded run's reply is."""
-        future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
-        waiting = self.waiting[activation_id] = _Waiting(holder, future, device)
-        try:
+        with self._waiting(activation_id, holder, device) as waiting:
             kind, text = await self._reply(waiting, patience_s)
-        finally:
-            self.waiting.pop(activation_id, None)
         return _answer(device, kind, text)
 
     async def ask(self, holder: str, request: str, fields: dict[str, str],
@@ -189,16 +193,13 @@ class Routing:
         handled by its ``requests[request]``) and wait up to ``within_s`` for its answer's
         text; None if none came in time or the holder is gone."""
         asked = f"{request}:{uuid.uuid4().hex}"
-        future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
-        waiting = self.waiting[asked] = _Waiting(holder, future, fields.get("device", ""))
-        try:
+        with self._waiting(asked, holder, fields.get("device", "")) as waiting:
             await self.redis.xadd(keys.runs(holder), {**fields, "request": request,
                                                       "id": asked, "reply": self.me})
-            return (await self._reply(waiting, within_s))[1]
-        except InvokerLost:
-            return None
-        finally:
-            self.waiting.pop(asked, None)
+            try:
+                return (await self._reply(waiting, within_s))[1]
+            except InvokerLost:
+                return None
 
     def holder_gone(self, holder: str) -> None:
         """``holder`` died: what waits for its answers ends with ``InvokerLost``."""

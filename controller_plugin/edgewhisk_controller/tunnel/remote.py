@@ -116,7 +116,8 @@ class RemoteInvoker(Invoker):
         if self.closed or not self.online:
             raise InvokerLost(self.id, "it is offline")
         build = partial(run_message, spec, value, fields, consumes, produces)
-        future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[RunOutcome] = loop.create_future()
         pending = Pending(build, spec.memory_mb, spec.logs_mb * 1024 * 1024, future,
                           produces=tuple(produces), key=spec.key,
                           has_code=spec.code is not None)
@@ -129,12 +130,11 @@ class RemoteInvoker(Invoker):
             send = (self.session, self._frame(pending, self.session))
         self.pending[activation_id] = pending
         patience_s = result_patience_s(spec.timeout_ms)
-        pending.deadline = asyncio.get_running_loop().time() + patience_s
+        pending.deadline = loop.time() + patience_s
         # A timer that loses the activation, not ``wait_for(shield(...))``: the same outcome
         # (``InvokerLost`` once the patience is over, unless the result came first) without
-        # a task and two futures per activation.
-        timer = asyncio.get_running_loop().call_later(patience_s, self._expire, activation_id,
-                                                      patience_s)
+        # a task and two futures per activation. It fires at the deadline a hand-off reads.
+        timer = loop.call_at(pending.deadline, self._expire, activation_id, patience_s)
         try:
             if send is not None:
                 await self._deliver(pending, *send)
