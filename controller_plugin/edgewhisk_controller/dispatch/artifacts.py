@@ -54,16 +54,23 @@ async def plan(registry: ArtifactRegistry | None, job: Job, bound: BoundAction,
 
 
 def rekeyed(bound: BoundAction, found: ArtifactPlan) -> BoundAction:
-    """``bound`` with each model chosen by selector keyed by the registry name it resolved to.
+    """``bound`` with each model chosen by selector keyed by the registry name it resolved to,
+    and each consumed version the registry says is ``local`` a hard constraint.
 
     The compiler keys such a model by the consume's name (``base``): it cannot know which
     model a selector will pick. Devices report what they hold by registry name
     (``glucose-base``), so without this CachedArtifact and ArtifactLocality would never see a
-    device's copy. The resolved names join the binding, so the engine caches the rekeyed
-    constraints apart from other resolutions."""
+    device's copy. Nor can it know the locality of what an annotation consumes without
+    saying it (``@consumes.data("{usr}/glucose")``): the producer's annotation decided it.
+    A ``local`` version runs only where it is (``locality.check_placement``), so placement
+    must choose among its holders; as a score only, a warm container elsewhere could
+    outweigh it, and the activation was refused after placement. The resolved names and the
+    local ones join the binding, so the engine caches these constraints apart."""
     names: dict[str, str] = {need.key: doc["name"] for need, doc in found.consumed
                              if need.ref is None and doc["name"] != need.key}
-    if not names:
+    local = tuple(sorted({doc["name"] for _, doc in found.consumed
+                          if doc["locality"] == rules.LOCAL} - _held_already(bound, names)))
+    if not names and not local:
         return bound
 
     def key(artifact: c.Artifact) -> c.Artifact:
@@ -76,8 +83,18 @@ def rekeyed(bound: BoundAction, found: ArtifactPlan) -> BoundAction:
             key(a) for a in k.args.artifacts)))
         if isinstance(k.args, c.KEYED_BY_ARTIFACT) else k
         for k in bound.constraints)
-    binding = tuple(sorted((*bound.binding, *((f"@{n}", r) for n, r in names.items()))))
+    if local:
+        constraints += (c.Constraint(c.ArtifactLocalityArgs(local), hard=True),)
+    binding = tuple(sorted((*bound.binding, *((f"@{n}", r) for n, r in names.items()),
+                            *((f"!{name}", rules.LOCAL) for name in local))))
     return dataclasses.replace(bound, constraints=constraints, binding=binding)
+
+
+def _held_already(bound: BoundAction, names: Mapping[str, str]) -> set[str]:
+    """The artifacts a hard ArtifactLocality of ``bound`` requires (after ``names``)."""
+    named = (a if isinstance(a, str) else a[0] for k in bound.hard
+             if isinstance(k.args, c.ArtifactLocalityArgs) for a in k.args.artifacts)
+    return {names.get(a, a) for a in named}
 
 
 def data_networks(bound: BoundAction) -> list[Sequence[str]]:

@@ -68,8 +68,10 @@ class Placing:
         one is). A choice the locality rules refuse is left for ``artifacts.check`` to refuse,
         naming the rule, as before."""
         decision = self.placement.place(request, bound)
-        if not isinstance(decision, str) or not planned.consumed:
+        if not planned.consumed:
             return decision
+        if not isinstance(decision, str):
+            return sources.held_only(planned.docs, decision)
         try:
             artifacts.check(planned, self.invokers.get(decision), bound)
         except LocalityRefused:

@@ -21,12 +21,14 @@ holders join or leave N and come and go, not copies made meanwhile.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..artifacts import locality as rules
 from ..placement import constraints as c
 from ..placement.interface import InvokerState, Unschedulable
+from ..placement.plugins.artifact_locality import phrase
 
 
 def unreachable(consumed: Sequence[Mapping[str, Any]],
@@ -57,6 +59,22 @@ def unreachable(consumed: Sequence[Mapping[str, Any]],
     total = len(invokers)
     return Unschedulable(total=total, excluded={"; ".join(missing): total},
                          plugins={c.NETWORK_MEMBERSHIP: total, c.HEALTH: total})
+
+
+def held_only(consumed: Sequence[Mapping[str, Any]],
+              decision: Unschedulable) -> Unschedulable:
+    """``decision`` with the rule of the ``local`` versions consumed and their holders named
+    where it counts the invokers without them (``dispatch/artifacts.rekeyed`` made holding
+    them a hard constraint): "without artifact u1/glucose" says what is missing, not that
+    its bytes never leave the device that holds it."""
+    local = [doc for doc in consumed if doc["locality"] == rules.LOCAL]
+    missing = phrase(sorted({str(doc["name"]) for doc in local}))
+    if not local or missing not in decision.excluded:
+        return decision
+    why = "; ".join(f"{rules.rule(rules.label(doc), rules.LOCAL)}, held by "
+                    f"{', '.join(str(copy) for copy in doc.get('copies', [])) or 'no invoker'}"
+                    for doc in local)
+    return dataclasses.replace(decision, detail={**decision.detail, missing: f"({why})"})
 
 
 def _where(state: InvokerState | None) -> str:

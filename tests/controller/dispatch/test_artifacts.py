@@ -257,3 +257,28 @@ def test_a_refused_activation_records_why_and_nothing_runs_or_is_allocated(
     assert counter(fleet, run, "u1/out") is None
     assert all(invoker.pool.in_flight == 0 and not invoker.pool.containers  # type: ignore
                for invoker in fleet.registry)
+
+
+@pytest.mark.parametrize("strict, words", [
+    (False, None),
+    (True, "0/2 invokers are available: 1 not matching node cloud-0, 1 without artifact "
+           "u1/glucose (artifact u1/glucose@1 is local to its device; only its metadata "
+           "leaves it, held by u1-phone)."),
+], ids=["a soft preference elsewhere", "a node elsewhere"])
+def test_a_local_version_consumed_without_its_locality_is_placed_where_it_is(
+        fleet: Fleet, run: Run, strict: bool, words: str | None) -> None:
+    """The consumer does not say the readings are ``local`` (the producer did): placement
+    still chooses among the invokers holding them (``dispatch/artifacts.rekeyed``), over a
+    soft preference for another node; before, a score elsewhere could outweigh theirs, and
+    the activation was refused after placement ("... and the activation was placed on
+    invoker cloud-0"). Pinned to an invoker without them, it is unschedulable, and the
+    reason names the rule and the holder."""
+    ann = annotation(consumes=[consume("readings", "{usr}/glucose")],
+                     policies=[{"type": "fn", "node": "cloud-0", "strict": strict}])
+    record = invoke(fleet, run, READ, ann, {"usr": "u1"})
+    if words is None:
+        assert record["response"]["success"], record["response"]
+        assert note(record, "invoker") == "u1-phone"
+    else:
+        assert record["response"]["statusCode"] == act.WHISK_ERROR
+        assert record["response"]["result"]["error"] == words

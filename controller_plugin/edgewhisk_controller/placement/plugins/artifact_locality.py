@@ -24,6 +24,11 @@ def keys(artifacts: Iterable[Artifact]) -> tuple[str, ...]:
     return tuple(a if isinstance(a, str) else a[0] for a in artifacts)
 
 
+def phrase(artifacts: Iterable[Artifact]) -> str:
+    """What an unschedulable activation says of the invokers the hard filter excluded."""
+    return f"without artifact {' and '.join(keys(artifacts))}"
+
+
 def site_latency(view: View, site: str | None, config: PlacementConfig) -> Vector:
     """Milliseconds from ``site`` to each row's site."""
     names = view.names("site")
@@ -56,4 +61,4 @@ class ArtifactLocality(Filter[ArtifactLocalityArgs], Score[ArtifactLocalityArgs]
         return -transfer_ms(ctx.view, ctx.args.artifacts, ctx.args.site, self.config)
 
     def explain(self, args: ArtifactLocalityArgs) -> str:
-        return f"without artifact {' and '.join(keys(args.artifacts))}"
+        return phrase(args.artifacts)
