@@ -96,6 +96,7 @@ class Handoff:
         if text is None:
             log.warning("controller %s did not hand over device %s within %g s: the results "
                         "the device holds for its runs are dropped", holder, device, ASK_S)
+            self.returning(device)  # what this one handed it comes back all the same
             return 0
         runs = json.loads(text)
         for activation_id, want in runs.items():
@@ -136,9 +137,9 @@ class Handoff:
             _settle(pending, InvokerLost(device, "the controller is shutting down"))
             raise
         except InvokerLost as exc:
-            if self.routing.alive(to):
+            if away.back is None and self.routing.alive(to):
                 _settle(pending, exc)
-            else:  # ``to`` died holding it: settled by the device's return, or its window
+            else:  # back here, or ``to`` died holding it: the device's return settles it
                 self._back(device, activation_id, away)
         except Exception as exc:  # TunnelError: the run's own outcome
             _settle(pending, exc)
@@ -150,13 +151,16 @@ class Handoff:
             if not runs:
                 self._away.pop(device, None)
 
-    def returning(self, device: str, dead: str) -> None:
-        """``device`` registers here again, having left ``dead``, which died: the runs this
-        controller handed over to ``dead`` with it are waited for here (before the
-        registration is handled, so that the results it holds are known). Without this,
-        they were lost with ``dead`` while the device brought their results back."""
+    def returning(self, device: str, asked: str | None = None) -> None:
+        """``device`` registers here again: the runs this controller handed over with it
+        are waited for here (before the registration is handled, so that the results it
+        holds are known), but for those handed to ``asked``, the live controller it left,
+        which hands them back itself (``ask``). Without this, a device that came back from
+        a controller that died, or came back before this one saw where it had gone (the
+        others publish their devices every ``PUBLISH_S``), brought results this one dropped
+        as unknown, while the runs were recorded lost."""
         for activation_id, away in list(self._away.get(device, {}).items()):
-            if away.to == dead:
+            if away.to != asked:
                 self._back(device, activation_id, away)
 
     def _back(self, device: str, activation_id: str, away: _Away) -> None:

@@ -179,14 +179,19 @@ class ClusterNode:
         held it died, take its work over first (the device's results are then reclaimed
         here), or, when another controller took it over, adopt what that one waits for from
         the device (``adoption.py``); if it lives, adopt what it sent the device
-        (``handoff.py``); its peer entry goes either way."""
+        (``handoff.py``). What this one handed over with the device comes back to wait here,
+        but for what the live controller it left hands back; its peer entry goes either
+        way."""
         holder = self.membership.last_holder.get(id)
-        if holder is not None and holder != self.me:
+        if holder is None or holder == self.me:
+            self.handoff.returning(id)  # back before this one saw where it went
+        else:
             try:
                 if not await self.membership.dead(self.redis, holder):
+                    self.handoff.returning(id, asked=holder)
                     await self.handoff.ask(id, holder)
                 else:
-                    self.handoff.returning(id, holder)
+                    self.handoff.returning(id)
                     await self.takeover.take_over(holder)
                     if self.takeover.taken.get(holder, self.me) != self.me:
                         await self.adoption.adopt(id, holder, self.takeover.incarnation(holder))
