@@ -56,9 +56,10 @@ demo: $(STAMP) $(NPM_STAMP)
 # Each test once: on numpy 2 (.venv-core) unless it needs MXNet, else on the ai extra (.venv).
 # The fleet test is not among them (it takes minutes): `make test-fleet` runs it. Two lanes at
 # once (tests/lanes.sh says why): SYSTEM_TESTS, the tests of containers, images and network
-# namespaces, then the MXNet ones, beside every other test.
+# namespaces, then the MXNet ones, beside every other test. The cluster's tests (about 3 min,
+# no containers) run in the system lane only to even the lanes out.
 SYSTEM_TESTS := tests/runtime tests/images tests/invoker tests/e2e tests/soak \
-	tests/controller/api/test_docker_backend.py
+	tests/controller/api/test_docker_backend.py tests/cluster
 test: $(STAMP) $(CORE_STAMP) host $(NPM_STAMP)
 	bash tests/lanes.sh $(CORE_PY) $(PY) $(SYSTEM_TESTS)
 
