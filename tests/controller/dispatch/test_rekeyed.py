@@ -3,17 +3,20 @@
 The compiler keys ``@consumes.model(name="base", selector=...)`` as ``base``: it cannot know
 which model the selector picks. Devices report what their node store holds by registry name,
 so the dispatcher rekeys the bound constraints after resolving: the real compiler and the real
-placement engine then prefer the invoker that already holds the chosen model.
+placement engine then prefer the invoker that already holds the chosen model. A consumed
+version the registry says is ``local`` becomes a hard constraint there too, when the consumer's
+annotation did not say so (its transfer score alone lost to a warm container elsewhere).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from edgewhisk_controller.artifacts.plan import ArtifactPlan
 from edgewhisk_controller.dispatch.artifacts import rekeyed
-from edgewhisk_controller.placement import PlacementRequest
-from edgewhisk_controller.placement.constraints import KEYED_BY_ARTIFACT
+from edgewhisk_controller.placement import PlacementRequest, Unschedulable
+from edgewhisk_controller.placement.constraints import KEYED_BY_ARTIFACT, ArtifactLocalityArgs
 from edgewhisk_controller.preprocess import Compiler, bind
 
 from ..placement.cluster import engine_of, inv
@@ -53,3 +56,49 @@ def test_placement_then_prefers_the_invoker_holding_the_chosen_model() -> None:
     engine.artifact_sizes({"glucose-base": DOC["size"], "base": DOC["size"]})
     assert engine.place(REQUEST, rekeyed(bound, found)) == "holder-1"
     assert engine.place(REQUEST, bound) == "empty-0"  # keyed "base", nobody seems to hold it
+
+
+def _reading(locality: str | None) -> dict[str, Any]:
+    consume = {"kind": "data", "name": "readings", "ref": "{usr}/glucose"}
+    return {**ACTION, "name": "read", "annotations": [{"key": "edgewhisk", "value": {
+        "version": 1, "consumes": [consume if locality is None
+                                   else {**consume, "locality": locality}]}}]}
+
+
+def _readings_doc(locality: str) -> dict[str, Any]:
+    return {**DOC, "_id": "guest/u1/glucose@1", "name": "u1/glucose", "version": 1,
+            "size": 24, "format": "bytes", "kind": "data", "locality": locality}
+
+
+@pytest.mark.parametrize("said, resolved, added", [
+    (None, "local", True),  # the producer said local, the consumer nothing: hard from here
+    ("local", "local", False),  # the consumer said it: the compiler made it hard already
+    (None, "cloud", False),
+    (None, "network:plant", False),  # sources.unreachable's, not a holder's
+])
+def test_a_local_version_is_a_hard_constraint_once_resolved(
+        said: str | None, resolved: str, added: bool) -> None:
+    bound = bind(Compiler().compile(_reading(said)), {"usr": "u1"})
+    (need,) = bound.artifacts
+    keyed = rekeyed(bound, ArtifactPlan(consumed=((need, _readings_doc(resolved)),)))
+    hard = [k.args.artifacts for k in keyed.hard if isinstance(k.args, ArtifactLocalityArgs)]
+    assert hard == ([("u1/glucose",)] if added or said == "local" else [])
+    assert (keyed is not bound) == added
+    if added:
+        assert keyed.key != bound.key  # cached apart from the same action's cloud readings
+
+
+def test_placement_then_chooses_the_holder_or_says_there_is_none() -> None:
+    bound = bind(Compiler().compile(_reading(None)), {"usr": "u1"})
+    (need,) = bound.artifacts
+    keyed = rekeyed(bound, ArtifactPlan(consumed=((need, _readings_doc("local")),)))
+    request = PlacementRequest("guest/read", "python:3", 256, "guest", version="0.0.1")
+    engine = engine_of([inv("warm-0"), inv("holder-1", cached={"u1/glucose"})])
+    engine.placed("warm-0", 256, request.key)
+    engine.completed("warm-0", 256, request.key, 5.0, True)  # a warm container there
+    assert engine.place(request, keyed) == "holder-1"
+    assert engine.place(request, bound) == "warm-0"  # by the scores alone: the warm one
+    nobody = engine_of([inv("warm-0"), inv("other-1")])
+    decision = nobody.place(request, keyed)
+    assert isinstance(decision, Unschedulable)
+    assert decision.excluded == {"without artifact u1/glucose": 2}
