@@ -66,7 +66,8 @@ class Placing:
         """The placement engine's decision, unless a ``network:`` version the activation
         consumes has no holder in its network now (``sources.py``: it waits, or fails, until
         one is). A choice the locality rules refuse is left for ``artifacts.check`` to refuse,
-        naming the rule, as before."""
+        naming the rule, as before; no invoker holding a ``local`` version consumed says so
+        with the rule and the holders (``sources.held_only``)."""
         decision = self.placement.place(request, bound)
         if not planned.consumed:
             return decision
