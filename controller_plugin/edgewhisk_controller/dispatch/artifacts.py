@@ -21,6 +21,7 @@ from ..artifacts import plan as planning
 from ..artifacts.plan import ArtifactPlan
 from ..placement import constraints as c
 from ..placement.interface import PlacementEngine
+from ..placement.plugins.artifact_locality import keys
 from ..schema import stored
 
 if TYPE_CHECKING:
@@ -92,9 +93,8 @@ def rekeyed(bound: BoundAction, found: ArtifactPlan) -> BoundAction:
 
 def _held_already(bound: BoundAction, names: Mapping[str, str]) -> set[str]:
     """The artifacts a hard ArtifactLocality of ``bound`` requires (after ``names``)."""
-    named = (a if isinstance(a, str) else a[0] for k in bound.hard
-             if isinstance(k.args, c.ArtifactLocalityArgs) for a in k.args.artifacts)
-    return {names.get(a, a) for a in named}
+    return {names.get(a, a) for k in bound.hard if isinstance(k.args, c.ArtifactLocalityArgs)
+            for a in keys(k.args.artifacts)}
 
 
 def data_networks(bound: BoundAction) -> list[Sequence[str]]:
