@@ -91,7 +91,10 @@ class Handoff:
 
     async def ask(self, device: str, holder: str) -> int:
         """``device`` registers here, having left ``holder``, which lives: adopt the runs
-        ``holder`` had sent it (before the registration is handled); how many."""
+        ``holder`` had sent it (before the registration is handled); how many. What this
+        one handed over with the device comes back here first, but for what it handed to
+        ``holder``, which hands that back too (``returning``)."""
+        self.returning(device, asked=holder)
         text = await self.routing.ask(holder, REQUEST, {"device": device}, ASK_S)
         if text is None:
             log.warning("controller %s did not hand over device %s within %g s: the results "

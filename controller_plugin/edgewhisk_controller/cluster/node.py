@@ -188,7 +188,6 @@ class ClusterNode:
         else:
             try:
                 if not await self.membership.dead(self.redis, holder):
-                    self.handoff.returning(id, asked=holder)
                     await self.handoff.ask(id, holder)
                 else:
                     self.handoff.returning(id)
