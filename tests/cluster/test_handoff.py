@@ -45,17 +45,19 @@ class Moved:
 
 
 @contextlib.contextmanager
-def moved(tmp_path: Path, db: str, redis: Redis, sleep_s: float) -> Iterator[Moved]:
-    """Two controllers, dev-a linked to each through a relay, running c0's activation (for
-    ``sleep_s``) when its link to c0 breaks (cut and refusing: c0 lives, unreachable from
-    the device): yielded once dev-a has registered with c1, the run still going on."""
+def moved(tmp_path: Path, db: str, redis: Redis, sleep_s: float, controllers: int = 2,
+          options: tuple[str, ...] = ()) -> Iterator[Moved]:
+    """``controllers`` controllers (with ``options``), dev-a linked to each through a relay
+    (dialled in their order), running c0's activation (for ``sleep_s``) when its link to c0
+    breaks (cut and refusing: c0 lives, unreachable from the device): yielded once dev-a has
+    registered with c1, the run still going on."""
     ran, began = tmp_path / "ran.log", tmp_path / "started"
     ran.touch()
-    with Cluster(tmp_path, 2, db=db, redis=redis.uri,
-                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+    with Cluster(tmp_path, controllers, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED, *options)) as cluster, \
             cluster[0].client() as c0, cluster[1].client() as c1:
         relays = [Relay(controller.port).start() for controller in cluster.controllers]
-        device = agent(cluster, c0, "dev-a", [0, 1], tmp_path, "--no-sandbox",
+        device = agent(cluster, c0, "dev-a", [], tmp_path, "--no-sandbox",
                        "--backoff-cap", "0.5", urls=[relay.url for relay in relays])
         try:
             device.wait_registered()
@@ -129,6 +131,42 @@ def test_runs_handed_to_a_controller_that_dies_come_back_with_the_device(
     assert record["response"]["result"] == {"done": True}
     assert it.ran.read_text().split() == [it.started]
     assert left == {"handed": 1, "taken": 0}
+
+
+@pytest.mark.parametrize(("seen", "window_s"), [(True, None), (False, None), (True, 3)],
+                         ids=["c2 saw c1 hold it", "at once", "past c0's window"])
+def test_runs_handed_to_a_controller_that_dies_reach_their_controller_from_a_third(
+        tmp_path: Path, db: str, redis: Redis, seen: bool, window_s: int | None) -> None:
+    """dev-a left c0 for c1 while it runs c0's activation (``moved``: c0 handed the run over
+    and listed it in Redis); c1 is SIGKILLed before the run ends and dev-a, its link to c0
+    still cut, registers with c2: c2 adopts the listed run before the registration is handled
+    (``Adoption.take_listed``) and sends c0 the outcome dev-a delivers; c0 records the
+    activation with dev-a's result, run once. Before, only c0 could take the result (the
+    device had to come back to it): c2 dropped it as unknown, and c0 recorded the run failed
+    once its window for dev-a was over. ``seen``: c2 knew c1 held dev-a (it takes c1 over);
+    else c1 is killed at once, often before c2 saw it hold dev-a (c2 then asks c0, which
+    hands nothing over: the listing is all there is). ``window_s``: c0 waits that long for
+    dev-a to come back with the run once it sees c1 gone (``--heartbeat-timeout``,
+    ``--reconnect-cap 0``), and the run goes on well past it: its wait ending does not end
+    the run, c2 having adopted it (``Handoff._unless_adopted``); before, c0 recorded it
+    failed then ("it did not reconnect within 3 s")."""
+    options = () if window_s is None else ("--heartbeat-timeout", str(window_s),
+                                           "--reconnect-cap", "0")
+    with moved(tmp_path, db, redis, 5.0 if window_s is None else 10.0, 3, options) as it:
+        if seen:
+            with it.cluster[2].client() as c2:
+                wait_for_peer(c2, "dev-a", controller="c1")
+        it.cluster.kill(1)
+        it.device.wait_registered(3, timeout_s=10)  # with c2: c0 is still cut
+        record = it.c0.activations.wait(it.started, 30.0)
+        assert holder(it.cluster, "dev-a") == 2
+        with it.cluster[2].client() as c2:
+            adopted = status(c2)["adopted"]
+        left = status(it.c0)["handoffs"]
+    assert record["response"]["success"], record["response"]
+    assert record["response"]["result"] == {"done": True}
+    assert it.ran.read_text().split() == [it.started]
+    assert (left, adopted) == ({"handed": 1, "taken": 0}, 1)
 
 
 def _cut(relay: Relay) -> None:
