@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,6 +168,61 @@ def test_runs_handed_to_a_controller_that_dies_reach_their_controller_from_a_thi
     assert record["response"]["result"] == {"done": True}
     assert it.ran.read_text().split() == [it.started]
     assert (left, adopted) == ({"handed": 1, "taken": 0}, 1)
+
+
+def test_a_handoff_asked_before_the_device_came_back_leaves_it_connected(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """A handoff request about dev-a from a controller where it registered before its
+    registration here (its number in ``keys.REGISTRATIONS`` is smaller: the device gave up
+    a held registration there and came back) is answered with nothing and leaves dev-a's
+    connection here open; one from a later registration hands it off: its connection here
+    closes as replaced (the agent, still connected, takes that for a second instance of
+    itself and exits). Before, both closed the connection. The asker is a ``Routing`` on the
+    cluster's Redis, as another controller's is."""
+    with Cluster(tmp_path, 1, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+            cluster[0].client() as c0:
+        asyncio.run(_registered_before(redis, "dev-a", 5))  # with cx, say
+        device = agent(cluster, c0, "dev-a", [0], tmp_path, "--no-sandbox")
+        try:
+            device.wait_registered()
+            stale = asyncio.run(_handoff(redis, "dev-a", -1))  # cx's, the 5th
+            time.sleep(1.0)  # a closed connection would have been seen by now
+            kept = device.child.poll() is None and "REPLACED" not in device.log()
+            fresh = asyncio.run(_handoff(redis, "dev-a", +1))
+            device.wait_exit(10)
+        finally:
+            device.stop()
+    assert (stale, kept) == ("{}", True)
+    assert fresh == "{}"  # no runs to hand over, the connection closed all the same
+    assert "REPLACED (4009) the invoker registered with controller cx" in device.log()
+
+
+async def _registered_before(redis: Redis, device: str, times: int) -> None:
+    client = aioredis.from_url(redis.uri, decode_responses=True)
+    try:
+        await client.hset(keys.REGISTRATIONS, device, times)
+    finally:
+        await client.aclose()
+
+
+async def _handoff(redis: Redis, device: str, later: int) -> str | None:
+    """Ask c0 for ``device`` as controller cx would, ``later`` registrations after the
+    device's latest; the answer's text (None: none)."""
+    client = aioredis.from_url(redis.uri, decode_responses=True)
+    asker = Routing("cx", client, lambda id: None, Claims(client),
+                    corrected=lambda id, free: None)
+    replies = asyncio.create_task(asker.read_replies())
+    try:
+        here = int(await client.hget(keys.REGISTRATIONS, device))
+        return await asker.ask("c0", "handoff", {
+            "device": device, "registration": str(here + later)}, 5.0)
+    finally:
+        while not replies.done():  # redis' client may swallow one cancellation
+            replies.cancel()
+            await asyncio.sleep(0.05)
+        await asker.close()
+        await client.aclose()
 
 
 def _cut(relay: Relay) -> None:

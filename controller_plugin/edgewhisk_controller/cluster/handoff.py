@@ -94,7 +94,14 @@ class Handoff:
         self.taken = 0  # runs it took over from the controller a device left
         self._relays = Tasks("cluster handoff")
         self._away: dict[str, dict[str, _Away]] = {}  # device -> activation id -> handed run
+        self._registered: dict[str, int] = {}
+        """Device -> the number of its latest registration here (``keys.REGISTRATIONS``):
+        which of two registrations of a device, here and at an asker, is the later."""
         routing.requests[REQUEST] = self._give
+
+    def registering(self, device: str, number: int) -> None:
+        """``device`` registers here, its ``number``-th registration with the cluster."""
+        self._registered[device] = number
 
     # -- the controller the device registers with -------------------------------------------
 
@@ -104,7 +111,8 @@ class Handoff:
         one handed over with the device comes back here first, but for what it handed to
         ``holder``, which hands that back too (``returning``)."""
         self.returning(device, asked=holder)
-        text = await self.routing.ask(holder, REQUEST, {"device": device}, ASK_S)
+        text = await self.routing.ask(holder, REQUEST, {
+            "device": device, "registration": str(self._registered.get(device, 0))}, ASK_S)
         if text is None:
             log.warning("controller %s did not hand over device %s within %g s: the results "
                         "the device holds for its runs are dropped", holder, device, ASK_S)
@@ -125,6 +133,9 @@ class Handoff:
         """``handoff`` from the controller ``device`` registered with: the runs sent to the
         device here, given up and described for it to adopt; their outcomes awaited from it."""
         device, to = fields["device"], fields["reply"]
+        if self._stale(device, to, int(fields.get("registration") or 0)):
+            return json.dumps({})
+        self._registered.pop(device, None)
         handed = self.hub(device, to) if self.hub is not None else []
         runs = {activation_id: described(self.me, p.memory_mb, p.logs_limit, p.produces)
                 for activation_id, p in handed}
@@ -142,6 +153,19 @@ class Handoff:
                      "registered", len(handed), device, to)
         self.handed += len(handed)
         return json.dumps(runs)
+
+    def _stale(self, device: str, to: str, asked: int) -> bool:
+        """Whether the handoff ``to`` asks about ``device`` (at its ``asked``-th registration)
+        is older than the device's registration here: it gave up waiting at ``to`` and came
+        back (a registration there may be held for seconds, ``Membership.dead``). Handing it
+        off then closed the device's fresh connection here, and it had to dial again. 0: an
+        asker of an earlier release, which does not say."""
+        here = self._registered.get(device, 0)
+        if not asked or asked > here:
+            return False
+        log.info("controller %s asked for device %s at its registration %d, older than its "
+                 "registration %d here: nothing handed over", to, device, asked, here)
+        return True
 
     async def _relay(self, activation_id: str, pending: Pending, to: str, device: str,
                      since: str) -> None:

@@ -186,6 +186,9 @@ class ClusterNode:
         ``Adoption.take_listed``); its peer entry goes either way."""
         holder = self.membership.last_holder.get(id)
         taken: set[str] = set()
+        with contextlib.suppress(Exception):  # Redis away: what follows fails alike, logged
+            self.handoff.registering(id, int(await self.redis.hincrby(keys.REGISTRATIONS,
+                                                                      id, 1)))
         if holder is None or holder == self.me:
             self.handoff.returning(id)  # back before this one saw where it went
         else:
