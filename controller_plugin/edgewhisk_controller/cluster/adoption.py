@@ -121,7 +121,7 @@ class Adoption:
             else:
                 result.set_result(done.result())
             there.cancel()
-            self._tasks.spawn(self.redis.hdel(keys.reclaims(device), activation_id))
+            self._tasks.spawn(self.unlist(device, activation_id))
 
         async def unless_adopted(failed: BaseException) -> None:
             """Unlisted in one step (``HDEL``): then nobody adopts it, and the wait ends
@@ -131,8 +131,7 @@ class Adoption:
             as adopted, and wait for an answer nobody sends."""
             try:
                 back = await asyncio.shield(listing)  # '' once listed; else not listed
-                adopted = not back and not await self.redis.hdel(keys.reclaims(device),
-                                                                 activation_id)
+                adopted = not back and not await self.unlist(device, activation_id)
             except Exception:  # Redis away: no answer can come through it either
                 adopted = False
             if not adopted and not result.done():
@@ -228,7 +227,7 @@ class Adoption:
                 continue  # a device's mark, not a run; or adopted here already
             want = json.loads(text)
             if want.get("by") == self.me \
-                    or not await self.redis.hdel(keys.reclaims(device), activation_id):
+                    or not await self.unlist(device, activation_id):
                 continue
             self.take(device, activation_id, want)
             adopted += 1
@@ -250,8 +249,8 @@ class Adoption:
             await pipe.execute()
 
     async def unlist(self, device: str, activation_id: str) -> bool:
-        """Take ``activation_id`` off ``device``'s listing: whether it was still there
-        (nobody adopted it)."""
+        """Take ``activation_id`` off ``device``'s listing in one step (``HDEL``): whether
+        it was still there (nobody adopted it; an adopter unlists it so, too)."""
         return bool(await self.redis.hdel(keys.reclaims(device), activation_id))
 
     def take(self, device: str, activation_id: str, want: dict[str, Any]) -> None:
