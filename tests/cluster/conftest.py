@@ -61,12 +61,15 @@ def status(client: Client) -> dict[str, Any]:
     return dict(client.request("GET", "cluster").json())
 
 
-def wait_for_peer(client: Client, id: str, timeout_s: float = 5.0) -> dict[str, object]:
-    """Until ``client``'s controller lists ``id`` as a peer's device; its status."""
+def wait_for_peer(client: Client, id: str, timeout_s: float = 5.0,
+                  controller: str | None = None) -> dict[str, object]:
+    """Until ``client``'s controller lists ``id`` as a peer's device (that ``controller``'s,
+    if named); its status."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for invoker in client.invokers():
-            if invoker["id"] == id and invoker["where"] == "peer":
+            if invoker["id"] == id and invoker["where"] == "peer" \
+                    and controller in (None, invoker["controller"]):
                 return invoker
         time.sleep(0.05)
     raise AssertionError(f"{id} never listed as a peer: {client.invokers()}")

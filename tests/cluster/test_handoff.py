@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,17 +46,19 @@ class Moved:
 
 
 @contextlib.contextmanager
-def moved(tmp_path: Path, db: str, redis: Redis, sleep_s: float) -> Iterator[Moved]:
-    """Two controllers, dev-a linked to each through a relay, running c0's activation (for
-    ``sleep_s``) when its link to c0 breaks (cut and refusing: c0 lives, unreachable from
-    the device): yielded once dev-a has registered with c1, the run still going on."""
+def moved(tmp_path: Path, db: str, redis: Redis, sleep_s: float, controllers: int = 2,
+          options: tuple[str, ...] = ()) -> Iterator[Moved]:
+    """``controllers`` controllers (with ``options``), dev-a linked to each through a relay
+    (dialled in their order), running c0's activation (for ``sleep_s``) when its link to c0
+    breaks (cut and refusing: c0 lives, unreachable from the device): yielded once dev-a has
+    registered with c1, the run still going on."""
     ran, began = tmp_path / "ran.log", tmp_path / "started"
     ran.touch()
-    with Cluster(tmp_path, 2, db=db, redis=redis.uri,
-                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+    with Cluster(tmp_path, controllers, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED, *options)) as cluster, \
             cluster[0].client() as c0, cluster[1].client() as c1:
         relays = [Relay(controller.port).start() for controller in cluster.controllers]
-        device = agent(cluster, c0, "dev-a", [0, 1], tmp_path, "--no-sandbox",
+        device = agent(cluster, c0, "dev-a", [], tmp_path, "--no-sandbox",
                        "--backoff-cap", "0.5", urls=[relay.url for relay in relays])
         try:
             device.wait_registered()
@@ -129,6 +132,97 @@ def test_runs_handed_to_a_controller_that_dies_come_back_with_the_device(
     assert record["response"]["result"] == {"done": True}
     assert it.ran.read_text().split() == [it.started]
     assert left == {"handed": 1, "taken": 0}
+
+
+@pytest.mark.parametrize(("seen", "window_s"), [(True, None), (False, None), (True, 3)],
+                         ids=["c2 saw c1 hold it", "at once", "past c0's window"])
+def test_runs_handed_to_a_controller_that_dies_reach_their_controller_from_a_third(
+        tmp_path: Path, db: str, redis: Redis, seen: bool, window_s: int | None) -> None:
+    """dev-a left c0 for c1 while it runs c0's activation (``moved``: c0 handed the run over
+    and listed it in Redis); c1 is SIGKILLed before the run ends and dev-a, its link to c0
+    still cut, registers with c2: c2 adopts the listed run before the registration is handled
+    (``Adoption.take_listed``) and sends c0 the outcome dev-a delivers; c0 records the
+    activation with dev-a's result, run once. Before, only c0 could take the result (the
+    device had to come back to it): c2 dropped it as unknown, and c0 recorded the run failed
+    once its window for dev-a was over. ``seen``: c2 knew c1 held dev-a (it takes c1 over);
+    else c1 is killed at once, often before c2 saw it hold dev-a (c2 then asks c0, which
+    hands nothing over: the listing is all there is). ``window_s``: c0 waits that long for
+    dev-a to come back with the run once it sees c1 gone (``--heartbeat-timeout``,
+    ``--reconnect-cap 0``), and the run goes on well past it: its wait ending does not end
+    the run, c2 having adopted it (``Handoff._unless_adopted``); before, c0 recorded it
+    failed then ("it did not reconnect within 3 s")."""
+    options = () if window_s is None else ("--heartbeat-timeout", str(window_s),
+                                           "--reconnect-cap", "0")
+    with moved(tmp_path, db, redis, 5.0 if window_s is None else 10.0, 3, options) as it:
+        if seen:
+            with it.cluster[2].client() as c2:
+                wait_for_peer(c2, "dev-a", controller="c1")
+        it.cluster.kill(1)
+        it.device.wait_registered(3, timeout_s=10)  # with c2: c0 is still cut
+        record = it.c0.activations.wait(it.started, 30.0)
+        assert holder(it.cluster, "dev-a") == 2
+        with it.cluster[2].client() as c2:
+            adopted = status(c2)["adopted"]
+        left = status(it.c0)["handoffs"]
+    assert record["response"]["success"], record["response"]
+    assert record["response"]["result"] == {"done": True}
+    assert it.ran.read_text().split() == [it.started]
+    assert (left, adopted) == ({"handed": 1, "taken": 0}, 1)
+
+
+def test_a_handoff_asked_before_the_device_came_back_leaves_it_connected(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """A handoff request about dev-a from a controller where it registered before its
+    registration here (its number in ``keys.REGISTRATIONS`` is smaller: the device gave up
+    a held registration there and came back) is answered with nothing and leaves dev-a's
+    connection here open; one from a later registration hands it off: its connection here
+    closes as replaced (the agent, still connected, takes that for a second instance of
+    itself and exits). Before, both closed the connection. The asker is a ``Routing`` on the
+    cluster's Redis, as another controller's is."""
+    with Cluster(tmp_path, 1, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+            cluster[0].client() as c0:
+        asyncio.run(_registered_before(redis, "dev-a", 5))  # with cx, say
+        device = agent(cluster, c0, "dev-a", [0], tmp_path, "--no-sandbox")
+        try:
+            device.wait_registered()
+            stale = asyncio.run(_handoff(redis, "dev-a", -1))  # cx's, the 5th
+            time.sleep(1.0)  # a closed connection would have been seen by now
+            kept = device.child.poll() is None and "REPLACED" not in device.log()
+            fresh = asyncio.run(_handoff(redis, "dev-a", +1))
+            device.wait_exit(10)
+        finally:
+            device.stop()
+    assert (stale, kept) == ("{}", True)
+    assert fresh == "{}"  # no runs to hand over, the connection closed all the same
+    assert "REPLACED (4009) the invoker registered with controller cx" in device.log()
+
+
+async def _registered_before(redis: Redis, device: str, times: int) -> None:
+    client = aioredis.from_url(redis.uri, decode_responses=True)
+    try:
+        await client.hset(keys.REGISTRATIONS, device, times)
+    finally:
+        await client.aclose()
+
+
+async def _handoff(redis: Redis, device: str, later: int) -> str | None:
+    """Ask c0 for ``device`` as controller cx would, ``later`` registrations after the
+    device's latest; the answer's text (None: none)."""
+    client = aioredis.from_url(redis.uri, decode_responses=True)
+    asker = Routing("cx", client, lambda id: None, Claims(client),
+                    corrected=lambda id, free: None)
+    replies = asyncio.create_task(asker.read_replies())
+    try:
+        here = int(await client.hget(keys.REGISTRATIONS, device))
+        return await asker.ask("c0", "handoff", {
+            "device": device, "registration": str(here + later)}, 5.0)
+    finally:
+        while not replies.done():  # redis' client may swallow one cancellation
+            replies.cancel()
+            await asyncio.sleep(0.05)
+        await asker.close()
+        await client.aclose()
 
 
 def _cut(relay: Relay) -> None:

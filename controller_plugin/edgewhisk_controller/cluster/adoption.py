@@ -38,7 +38,7 @@ import asyncio
 import dataclasses
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, TypeVar
 
 from edgewhisk_runtime.containers import RunOutcome
@@ -121,7 +121,7 @@ class Adoption:
             else:
                 result.set_result(done.result())
             there.cancel()
-            self._tasks.spawn(self.redis.hdel(keys.reclaims(device), activation_id))
+            self._tasks.spawn(self.unlist(device, activation_id))
 
         async def unless_adopted(failed: BaseException) -> None:
             """Unlisted in one step (``HDEL``): then nobody adopts it, and the wait ends
@@ -131,8 +131,7 @@ class Adoption:
             as adopted, and wait for an answer nobody sends."""
             try:
                 back = await asyncio.shield(listing)  # '' once listed; else not listed
-                adopted = not back and not await self.redis.hdel(keys.reclaims(device),
-                                                                 activation_id)
+                adopted = not back and not await self.unlist(device, activation_id)
             except Exception:  # Redis away: no answer can come through it either
                 adopted = False
             if not adopted and not result.done():
@@ -198,21 +197,61 @@ class Adoption:
         pipe.hset(keys.reclaims(device), keys.came_back(dead, incarnation), self.me)
         pipe.expire(keys.reclaims(device), CLAIM_TTL_S)
         pipe.hgetall(keys.reclaims(device))
-        adopted, wanted = 0, (await pipe.execute())[-1]
-        for activation_id, text in wanted.items():
-            if activation_id.startswith(keys.BACK):
-                continue  # a device's mark, not a run
-            want = json.loads(text)
-            if want.get("by") == self.me \
-                    or not await self.redis.hdel(keys.reclaims(device), activation_id):
-                continue  # its own wait (its hub has it), or adopted by another
-            self.take(device, activation_id, want)
-            adopted += 1
+        adopted = await self._take_all(device, (await pipe.execute())[-1])
         if adopted:
             log.warning("adopted %d run(s) of device %s for the controller that took %s "
                         "over", adopted, device, dead)
+        return adopted
+
+    async def take_listed(self, device: str, skip: Collection[str] = ()) -> int:
+        """``device`` registers here: adopt every run listed for it that another controller
+        waits for (before the registration is handled), but those in ``skip`` (this one
+        adopted them already); how many. Its results can come only here now: a run a
+        controller handed over with the device (``list_handed``) whose taker died is waited
+        for by no one else the device may reach."""
+        adopted = await self._take_all(device, await self.redis.hgetall(keys.reclaims(device)),
+                                       skip)
+        if adopted:
+            log.warning("adopted %d run(s) of device %s listed by the controllers waiting "
+                        "for them", adopted, device)
+        return adopted
+
+    async def _take_all(self, device: str, wanted: dict[str, str],
+                        skip: Collection[str] = ()) -> int:
+        """Adopt each run of ``wanted`` (``device``'s listing) that is not this controller's
+        own wait (its hub has it), in ``skip``, or adopted by another (``HDEL``: one
+        adopter); how many."""
+        adopted = 0
+        for activation_id, text in wanted.items():
+            if activation_id.startswith(keys.BACK) or activation_id in skip:
+                continue  # a device's mark, not a run; or adopted here already
+            want = json.loads(text)
+            if want.get("by") == self.me \
+                    or not await self.unlist(device, activation_id):
+                continue
+            self.take(device, activation_id, want)
+            adopted += 1
         self.adopted += adopted
         return adopted
+
+    # -- runs handed over with their device (``handoff.py``) ----------------------------
+
+    async def list_handed(self, device: str, runs: dict[str, dict[str, Any]]) -> None:
+        """List the runs (``described``) this controller hands over with ``device`` before
+        the controller it registered with adopts them: should that one die before they end,
+        the controller the device registers with next adopts them from the list
+        (``take_listed``) and answers this one."""
+        if runs:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hset(keys.reclaims(device), mapping={
+                activation_id: json.dumps(want) for activation_id, want in runs.items()})
+            pipe.expire(keys.reclaims(device), CLAIM_TTL_S)
+            await pipe.execute()
+
+    async def unlist(self, device: str, activation_id: str) -> bool:
+        """Take ``activation_id`` off ``device``'s listing in one step (``HDEL``): whether
+        it was still there (nobody adopted it; an adopter unlists it so, too)."""
+        return bool(await self.redis.hdel(keys.reclaims(device), activation_id))
 
     def take(self, device: str, activation_id: str, want: dict[str, Any]) -> None:
         """Adopt the run ``want`` describes (``described``) into this controller's hub: the

@@ -12,6 +12,10 @@ from __future__ import annotations
 PREFIX = "edgewhisk:cluster:"
 MEMBERS = PREFIX + "members"
 """A hash: controller id -> what it publishes (the devices whose tunnels it holds)."""
+REGISTRATIONS = PREFIX + "registrations"
+"""A hash: device id -> how many times it registered with any controller (``HINCRBY`` at
+each, before it is handled): of two registrations of one device, the later has the larger
+number, whatever the controllers' clocks say (``handoff.py``)."""
 GROUP = "holder"
 """The consumer group of every controller's run stream (entries stay pending until acked,
 so a controller that dies holding some leaves them to be claimed)."""

@@ -130,6 +130,7 @@ class ClusterNode:
                 "conflicts": self.claims.conflicts, "forwarded": self.routing.forwarded,
                 "served": self.routing.served, "peers": len(self.membership.peers),
                 "handoffs": {"handed": self.handoff.handed, "taken": self.handoff.taken},
+                "adopted": self.adoption.adopted,
                 "sharded": {"on": self.shard, "sent": self.sharding.sent,
                             "received": self.sharding.received}}
 
@@ -180,15 +181,20 @@ class ClusterNode:
         here), or, when another controller took it over, adopt what that one waits for from
         the device (``adoption.py``); if it lives, adopt what it sent the device
         (``handoff.py``). What this one handed over with the device comes back to wait here,
-        but for what the live controller it left hands back; its peer entry goes either
-        way."""
+        but for what the live controller it left hands back; what other controllers listed
+        for it is adopted (a run handed over with it to a controller that died since,
+        ``Adoption.take_listed``); its peer entry goes either way."""
         holder = self.membership.last_holder.get(id)
+        taken: set[str] = set()
+        with contextlib.suppress(Exception):  # Redis away: what follows fails alike, logged
+            self.handoff.registering(id, int(await self.redis.hincrby(keys.REGISTRATIONS,
+                                                                      id, 1)))
         if holder is None or holder == self.me:
             self.handoff.returning(id)  # back before this one saw where it went
         else:
             try:
                 if not await self.membership.dead(self.redis, holder):
-                    await self.handoff.ask(id, holder)
+                    taken = await self.handoff.ask(id, holder)
                 else:
                     self.handoff.returning(id)
                     await self.takeover.take_over(holder)
@@ -196,6 +202,10 @@ class ClusterNode:
                         await self.adoption.adopt(id, holder, self.takeover.incarnation(holder))
             except Exception:  # Redis away: the membership loop's takeover will do
                 log.exception("taking device %s over from controller %s failed", id, holder)
+        try:
+            await self.adoption.take_listed(id, skip=taken)
+        except Exception:
+            log.exception("adopting the runs listed for device %s failed", id)
         self.membership.displace(id)
 
     async def start(self) -> None:

@@ -256,11 +256,13 @@ class Routing:
 
     async def reply_to(self, dead: str, activation_id: str, device: str,
                        within_s: float, *also: str,
-                       gone: Callable[[], bool] = lambda: False) -> RunOutcome:
+                       gone: Callable[[], bool] = lambda: False,
+                       since: str = "0-0") -> RunOutcome:
         """The answer a holder sent to controller ``dead`` (which died waiting for it), or to
         any of ``also``, about ``activation_id``, waited for up to ``within_s``, or until
-        ``gone()`` says the holder died without it: a takeover records it."""
-        last = {keys.replies(c): "0-0" for c in (dead, *also)}
+        ``gone()`` says the holder died without it: a takeover records it. ``since``: the
+        streams' entry after which to look (an answer cannot be older than its run)."""
+        last = {keys.replies(c): since for c in (dead, *also)}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
         ended = False
