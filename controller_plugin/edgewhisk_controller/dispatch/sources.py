@@ -28,7 +28,7 @@ from typing import Any
 from ..artifacts import locality as rules
 from ..placement import constraints as c
 from ..placement.interface import InvokerState, Unschedulable
-from ..placement.plugins.artifact_locality import phrase
+from ..placement.plugins.artifact_locality import named
 
 
 def unreachable(consumed: Sequence[Mapping[str, Any]],
@@ -66,15 +66,21 @@ def held_only(consumed: Sequence[Mapping[str, Any]],
     """``decision`` with the rule of the ``local`` versions consumed and their holders named
     where it counts the invokers without them (``dispatch/artifacts.rekeyed`` made holding
     them a hard constraint): "without artifact u1/glucose" says what is missing, not that
-    its bytes never leave the device that holds it."""
-    local = [doc for doc in consumed if doc["locality"] == rules.LOCAL]
-    missing = phrase(sorted({str(doc["name"]) for doc in local}))
-    if not local or missing not in decision.excluded:
-        return decision
-    why = "; ".join(f"{rules.rule(rules.label(doc), rules.LOCAL)}, held by "
-                    f"{', '.join(str(copy) for copy in doc.get('copies', [])) or 'no invoker'}"
-                    for doc in local)
-    return dataclasses.replace(decision, detail={**decision.detail, missing: f"({why})"})
+    its bytes never leave the device that holds it. Each such count is named, whether the
+    versions are one constraint or two (one the annotation declared, one rekeyed)."""
+    local = {str(doc["name"]): doc for doc in consumed if doc["locality"] == rules.LOCAL}
+    detail = dict(decision.detail)
+    for said in decision.excluded:  # one constraint the annotation declared, one rekeyed
+        names = named(said)
+        if names and set(names) <= local.keys():
+            detail[said] = "(" + "; ".join(_held(local[name]) for name in names) + ")"
+    return dataclasses.replace(decision, detail=detail) if detail != decision.detail \
+        else decision
+
+
+def _held(doc: Mapping[str, Any]) -> str:
+    copies = ", ".join(str(copy) for copy in doc.get("copies", [])) or "no invoker"
+    return f"{rules.rule(rules.label(doc), rules.LOCAL)}, held by {copies}"
 
 
 def _where(state: InvokerState | None) -> str:

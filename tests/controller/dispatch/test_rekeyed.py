@@ -10,11 +10,13 @@ annotation did not say so (its transfer score alone lost to a warm container els
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from edgewhisk_controller.artifacts.plan import ArtifactPlan
 from edgewhisk_controller.dispatch.artifacts import rekeyed
+from edgewhisk_controller.dispatch.sources import held_only
 from edgewhisk_controller.placement import PlacementRequest, Unschedulable
 from edgewhisk_controller.placement.constraints import KEYED_BY_ARTIFACT, ArtifactLocalityArgs
 from edgewhisk_controller.preprocess import Compiler, bind
@@ -102,3 +104,35 @@ def test_placement_then_chooses_the_holder_or_says_there_is_none() -> None:
     decision = nobody.place(request, keyed)
     assert isinstance(decision, Unschedulable)
     assert decision.excluded == {"without artifact u1/glucose": 2}
+
+
+def _doc(name: str, locality: str, copies: list[str]) -> dict[str, Any]:
+    return {**_readings_doc(locality), "_id": f"guest/{name}@1", "name": name,
+            "copies": copies}
+
+
+@pytest.mark.parametrize("excluded, named", [
+    ({"without artifact u1/a and u1/b": 2}, {"without artifact u1/a and u1/b": ("p1", "no")}),
+    # the annotation declared one local (the compiler's constraint), the other was rekeyed
+    ({"without artifact u1/a": 1, "without artifact u1/b": 1},
+     {"without artifact u1/a": ("p1",), "without artifact u1/b": ("no",)}),
+    ({"without artifact u1/a and cloud-x": 2}, {}),  # not all local: as the engine said it
+    ({"not matching node cloud-0": 1, "without artifact u1/b": 1},
+     {"without artifact u1/b": ("no",)}),
+    ({"not matching node cloud-0": 2}, {}),
+])
+def test_the_reason_names_the_rule_and_holders_of_each_local_constraint(
+        excluded: dict[str, int], named: dict[str, tuple[str, ...]]) -> None:
+    """``sources.held_only`` adds the locality rule and the holders to every count of
+    invokers without artifacts that are all ``local`` versions consumed, whether they are
+    one constraint or two; any other count is left as the engine said it."""
+    docs = [_doc("u1/a", "local", ["p1"]), _doc("u1/b", "local", []),
+            _doc("cloud-x", "cloud", ["c0"])]
+    decision = held_only(docs, Unschedulable(total=2, excluded=excluded))
+    assert decision.excluded == excluded
+    assert set(decision.detail) == set(named)
+    for said, holders in named.items():
+        detail = decision.detail[said]
+        assert re.findall(r"held by ([^;)]+)", detail) == [
+            "no invoker" if holder == "no" else holder for holder in holders]
+        assert detail.count("is local to its device") == len(holders)

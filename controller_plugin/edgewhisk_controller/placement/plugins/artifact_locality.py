@@ -29,6 +29,14 @@ def phrase(artifacts: Iterable[Artifact]) -> str:
     return f"without artifact {' and '.join(keys(artifacts))}"
 
 
+def named(said: str) -> tuple[str, ...]:
+    """The artifact keys a ``phrase`` names (none if ``said`` is not one): an explanation
+    that adds to what the filter said finds its artifacts without parsing it twice."""
+    head = phrase(())
+    return tuple(said[len(head):].split(" and ")) if said.startswith(head) \
+        and len(said) > len(head) else ()
+
+
 def site_latency(view: View, site: str | None, config: PlacementConfig) -> Vector:
     """Milliseconds from ``site`` to each row's site."""
     names = view.names("site")
