@@ -31,6 +31,8 @@ class Forwarder(Protocol):
     async def forward(self, peer: PeerInvoker, activation_id: str, frame: str,
                       patience_s: float, memory_mb: int, queue: int = 0) -> RunOutcome: ...
 
+    async def preload(self, peer: PeerInvoker, doc: Doc) -> str: ...
+
 
 class PeerInvoker(Invoker):
     outlives_controller = True  # the device runs on when this controller dies: at most once
@@ -63,10 +65,10 @@ class PeerInvoker(Invoker):
                                             spec.memory_mb, self.queue(self.id, spec.memory_mb))
 
     async def preload(self, doc: Doc) -> str:
-        """Not through a peer: the holder's hub pushes to the device (a preload asked of the
-        controller holding it)."""
-        raise StagingFailed(f"invoker {self.id!r} is connected to controller {self.holder}: "
-                            f"preload it there")
+        """Asked of the controller holding the device's tunnel, whose hub pushes it."""
+        if self.gone:
+            raise StagingFailed(f"invoker {self.id!r}: its controller {self.holder} is gone")
+        return await self.forwarder.preload(self, doc)
 
     async def close(self) -> None:
         self.gone = True

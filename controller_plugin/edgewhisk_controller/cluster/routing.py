@@ -1,5 +1,5 @@
 """Routing: activations sent to the controller holding a device's tunnel, and their answers,
-over Redis Streams.
+over Redis Streams; and requests others ask of it (a hand-off, a preload to its device).
 
 Why streams and a consumer group: an entry of ``runs:HOLDER`` stays pending in the group until
 the holder has answered it, and the group's last delivered entry says what the holder read, so
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -36,8 +37,10 @@ from typing import Any
 from edgewhisk_runtime.containers import RunOutcome
 from edgewhisk_tunnel import ProtocolError, Result, Run, decode, encode
 
+from ..artifacts.exceptions import StagingFailed
 from ..background import Tasks
 from ..invokers.interface import Invoker
+from ..stores import Doc
 from ..tunnel.exceptions import InvokerLost, TunnelError
 from ..tunnel.twins import run_outcome
 from . import keys
@@ -51,6 +54,10 @@ READ_BLOCK_MS = 1000
 BATCH = 64
 REPLIES_KEPT = 10_000
 """Replies a stream keeps (approximately): a requester reads its own at once."""
+PRELOAD = "preload"
+PRELOAD_S = 300.0
+"""How long a preload to a peer's device waits for its holder's answer (the artifact's bytes
+go down the device's tunnel meanwhile: a large model on a slow link takes minutes)."""
 
 @dataclass
 class _Waiting:
@@ -114,7 +121,8 @@ class Routing:
         self._unread_script = redis.register_script(UNREAD)
         self.last_reply: str | None = None  # the last reply read (None: not started)
         self._inherited = False  # what this id's previous run read and never answered: done
-        self.requests: dict[str, Callable[[dict[str, str]], Awaitable[str]]] = {}
+        self.requests: dict[str, Callable[[dict[str, str]], Awaitable[str]]] = {
+            PRELOAD: self._preload}
         """What answers each kind of request others ``ask`` this controller (by name)."""
 
     # -- the requester's side ---------------------------------------------------------------
@@ -200,6 +208,20 @@ class Routing:
                 return (await self._reply(waiting, within_s))[1]
             except InvokerLost:
                 return None
+
+    async def preload(self, peer: PeerInvoker, doc: Doc) -> str:
+        """Push ``doc`` to ``peer``'s device through the controller holding its tunnel:
+        ``preloaded`` or ``cached``; ``StagingFailed`` with the holder's reason, or when it
+        does not answer within ``PRELOAD_S``."""
+        text = await self.ask(peer.holder, PRELOAD, {"device": peer.id,
+                                                     "doc": json.dumps(doc)}, PRELOAD_S)
+        if text is None:
+            raise StagingFailed(f"controller {peer.holder}, which holds invoker {peer.id!r}, "
+                                f"did not answer the preload within {PRELOAD_S:g} s")
+        answer = json.loads(text)
+        if "refused" in answer:
+            raise StagingFailed(str(answer["refused"]))
+        return str(answer["status"])
 
     def holder_gone(self, holder: str) -> None:
         """``holder`` died: what waits for its answers ends with ``InvokerLost``."""
@@ -355,6 +377,18 @@ class Routing:
             log.exception("cluster: the %r request from %s failed", name, asker)
             return
         await self.answer(asker, fields["id"], name, text)
+
+    async def _preload(self, fields: dict[str, str]) -> str:
+        """``preload`` from a controller whose selector picked a device held here: pushed
+        down its tunnel as a preload asked here is; the answer says how it went."""
+        device = self.device(fields["device"])
+        if device is None:
+            return json.dumps({"refused": f"invoker {fields['device']!r} is not connected to "
+                                          f"controller {self.me}"})
+        try:
+            return json.dumps({"status": await device.preload(json.loads(fields["doc"]))})
+        except Exception as exc:  # refused or failed: the device's answer, not a fault here
+            return json.dumps({"refused": str(exc)})
 
     async def _done(self, stream: str, entry_id: str) -> None:
         """The entry is answered: acknowledged and deleted, in one round trip."""
