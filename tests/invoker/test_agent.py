@@ -35,6 +35,8 @@ SLOW = ("import pathlib, time\n"
         "    waited = 0\n"
         "    while not pathlib.Path(args['release']).exists() and waited < 600:\n"
         "        time.sleep(0.05); waited += 1\n"
+        "    if 'finished' in args:\n"
+        "        pathlib.Path(args['finished']).touch()\n"
         "    return {'done': args['n']}\n")
 
 
@@ -136,15 +138,18 @@ def test_results_finished_while_disconnected_are_delivered_once_after_reconnecti
         server: TunnelServer, agent_factory, tmp_path: Path) -> None:
     agent = agent_factory(server, UNSANDBOXED)
     agent.wait_registered()
-    marker, release = tmp_path / "marker", tmp_path / "release"
+    marker, release, finished = tmp_path / "marker", tmp_path / "release", tmp_path / "finished"
     server.send(run_message("slow1", SLOW, {"marker": str(marker), "release": str(release),
-                                             "n": 1}, name="slow"))
+                                             "finished": str(finished), "n": 1}, name="slow"))
     server.wait(lambda s: marker.exists(), "the action to start")
     server.refusing = True           # the controller is unreachable for a while
     server.drop()                    # and the link is cut mid-activation
     server.wait(lambda s: s.handshakes >= 3, "reconnect attempts while refused")
-    release.touch()                  # the activation finishes while disconnected
-    server.refusing = False
+    release.touch()                  # the activation finishes while disconnected:
+    server.wait(lambda s: finished.exists(), "the action to finish")
+    refused = server.handshakes      # its result in the outbox before the link is back (under
+    server.wait(lambda s: s.handshakes >= refused + 2, "two more refused attempts")  # load,
+    server.refusing = False          # it otherwise finished after the reconnect, not late)
     agent.wait_registered(2)
     register = server.wait_message(Register, connection=2)
     assert register.holding == ("slow1",)
