@@ -158,7 +158,8 @@ async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
     dispatcher.journal.owner = me
     joined = await cluster.join(
         node, store=app[STORE], hub=hub, artifacts=app[REGISTRY],
-        authenticator=app[AUTHENTICATOR], gates=dispatcher.gates, cache=config.read_cache,
+        authenticator=app[AUTHENTICATOR], gates=dispatcher.gates,
+        standing=dispatcher.standing, cache=config.read_cache,
         recover=lambda owned, reclaim, reclaimable: recover(
             dispatcher, reclaim, owned=owned, reclaimable=reclaimable))
     app[cluster.NODE] = node

@@ -47,6 +47,10 @@ class Target(Protocol):
     def context(self) -> Mapping[str, Any]:
         """What it last reported of its surroundings (battery, charging); may be empty."""
 
+    @property
+    def forwarded(self) -> bool:
+        """Whether another controller holds it (a cluster peer's device)."""
+
     def state(self) -> InvokerState: ...
 
     async def preload(self, doc: Doc) -> str:

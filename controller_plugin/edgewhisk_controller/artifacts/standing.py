@@ -22,6 +22,16 @@ history), only while the device is charging or mains powered and on an unmetered
 Every decision is kept (the last ``DECISIONS``) with its reason, logged, and shown: with the
 artifact's policies (``GET .../artifacts/NAME/preload-policies``, the predictor's as the entry
 ``predictor``) and with each invoker (``GET .../invokers``: ``preloads``).
+
+Several controllers (``cluster/``): every controller keeps every policy, those the others make
+or delete followed through the store's changes feed (:meth:`StandingPreloads.followed`). What
+a device reports is acted on by the controller holding its tunnel only: the others see it
+second-hand (``Invoker.forwarded``) and would push the same bytes again. What happens at one
+controller (a policy made there, a new version uploaded there) is applied there to every
+device, a peer's through the peer (``PeerInvoker.preload``); a policy arriving through the
+feed is applied by each controller to the devices it holds (the one that made it may not have
+seen a device that had just registered elsewhere); the holder's hub sends a version to a
+device once whoever asks at the same time (``ArtifactService.push``).
 """
 
 from __future__ import annotations
@@ -100,7 +110,7 @@ class StandingPreloads:
         self.policies: dict[str, Standing] = {}
         self.decisions: collections.deque[dict[str, Any]] = collections.deque(maxlen=DECISIONS)
         self._loaded = False
-        self._due: set[str] = set()
+        self._due: dict[str, bool] = {}  # invoker id -> also if another controller holds it
         self._busy: set[tuple[str, str]] = set()  # (invoker, version key) being pushed
         self._tasks = Tasks("standing preloads")
         self._burst: asyncio.TimerHandle | None = None  # new versions arrived: soon everyone
@@ -126,8 +136,12 @@ class StandingPreloads:
         rules.check_preload(await self.registry.get(ns, artifact))
         policy = Standing(f"{ns}/{artifact}#{uuid.uuid4().hex[:12]}", ns, artifact, selector,
                           dict(devices or {}), int(time.time() * 1000))
-        await self.store.put(POLICIES, policy.doc())
-        self.policies[policy.id] = policy
+        self.policies[policy.id] = policy  # known before the store's echo on the changes feed
+        try:
+            await self.store.put(POLICIES, policy.doc())
+        except BaseException:
+            del self.policies[policy.id]
+            raise
         done = await asyncio.gather(*(self._apply(policy, target) for target in everyone))
         return policy, [d for d in done if d is not None]
 
@@ -160,21 +174,34 @@ class StandingPreloads:
     # -- the engine's side -------------------------------------------------------------------
 
     def changed(self, invoker_id: str, fields: frozenset[str]) -> None:
-        """An invoker registered or reported (a ``placement`` listener)."""
+        """An invoker registered or reported (a ``placement`` listener); one another
+        controller holds is that controller's to act on."""
         idle = self._loaded and not self.policies and self.predictor.empty
         if idle or not (ANY in fields or fields & READS):
             return
         self._mark((invoker_id,))
 
-    def _mark(self, ids: Iterable[str]) -> None:
-        """Evaluate ``ids`` on the next loop turn (none runs: nothing to preload into yet)."""
+    def followed(self, doc: Doc) -> None:
+        """A policy stored or deleted by any controller (the changes feed of ``POLICIES``):
+        kept in step; one this controller did not know is applied to the devices it holds."""
+        if doc.get("_deleted"):
+            self.policies.pop(str(doc["_id"]), None)
+            return
+        policy = Standing.of(doc)
+        if self.policies.setdefault(policy.id, policy) is policy:
+            self._mark(self.everyone())
+
+    def _mark(self, ids: Iterable[str], *, peers: bool = False) -> None:
+        """Evaluate ``ids`` on the next loop turn (none runs: nothing to preload into yet);
+        ``peers``: those another controller holds too."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # an engine fed before the controller serves (its loop starts later)
         if not self._due:
             loop.call_soon(self._evaluate)
-        self._due.update(ids)
+        for id in ids:
+            self._due[id] = peers or self._due.get(id, False)
 
     def version_added(self, doc: Doc) -> None:
         """A new version (a registry listener): a ``cloud`` model a policy names, or any
@@ -191,17 +218,17 @@ class StandingPreloads:
 
     def _versions(self) -> None:
         self._burst = None
-        self._mark(self.everyone())
+        self._mark(self.everyone(), peers=True)
 
     def _evaluate(self) -> None:
-        due, self._due = self._due, set()
+        due, self._due = self._due, {}
         self._tasks.spawn(self._run(due))
 
-    async def _run(self, due: Iterable[str]) -> None:
+    async def _run(self, due: dict[str, bool]) -> None:
         await self.load()
-        for invoker_id in sorted(due):
+        for invoker_id, peers in sorted(due.items()):
             target = self.invoker(invoker_id)
-            if target is None:
+            if target is None or (target.forwarded and not peers):
                 continue
             await asyncio.gather(*(self._apply(p, target) for p in list(self.policies.values())))
             await self._predicted(target)

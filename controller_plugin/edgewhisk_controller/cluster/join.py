@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..artifacts.gates import GATE_STATES, GateKeeper
 from ..artifacts.registry import ARTIFACTS, ArtifactRegistry
+from ..artifacts.standing import POLICIES, StandingPreloads
 from ..auth import SUBJECTS, Authenticator
 from ..invokers.interface import Invoker
 from ..invokers.registry import InvokerRegistry
@@ -58,10 +59,10 @@ def owned_by(owner: str, upto: int | None, doc: Doc) -> bool:
 
 async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: ArtifactRegistry,
                authenticator: Authenticator, gates: GateKeeper, recover: Recover,
-               cache: bool = True) -> Joined:
-    """Start ``node`` with the feed of ``store``'s artifacts and subjects (and, with
-    ``cache``, of the actions and packages its read cache keeps); dead controllers' work goes
-    through ``recover``."""
+               standing: StandingPreloads | None = None, cache: bool = True) -> Joined:
+    """Start ``node`` with the feed of ``store``'s artifacts, subjects, gate states and
+    ``standing``'s preload policies (and, with ``cache``, of the actions and packages its
+    read cache keeps); dead controllers' work goes through ``recover``."""
     if not isinstance(store, CouchDBStore):  # config.py refuses it first
         raise TypeError("a cluster needs the CouchDB store")
     node.takeover.recover = lambda dead, upto, via: node.adoption.listed(dead, upto, recover(
@@ -72,6 +73,7 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     hub.arriving = node.arriving
     feed = Follower(store, {ARTIFACTS: artifacts.changed, SUBJECTS: authenticator.changed,
                             GATE_STATES: gates.changed,
+                            **({POLICIES: standing.followed} if standing else {}),
                             **{coll: functools.partial(store.changed, coll)
                                for coll in (CACHED if cache else ())}})
     await feed.start()  # the others' writes from here on (earlier ones are in the store)

@@ -36,6 +36,7 @@ class Forwarder(Protocol):
 
 class PeerInvoker(Invoker):
     outlives_controller = True  # the device runs on when this controller dies: at most once
+    forwarded = True  # its holder acts on what it reports (standing preloads)
 
     def __init__(self, forwarder: Forwarder, holder: str, state: InvokerState,
                  queue: Callable[[str, int], int] = lambda id, mb: 0) -> None:

@@ -30,6 +30,9 @@ class Invoker(abc.ABC):
     outlives_controller: bool = False
     """Whether what it runs goes on when the controller dies (an edge device): the
     dispatcher then records where an activation went before handing it over."""
+    forwarded: bool = False
+    """Whether another controller holds it (a cluster peer's device, ``cluster/peer.py``):
+    what it reports reaches this controller second-hand, and its holder acts on it."""
 
     @abc.abstractmethod
     def state(self) -> InvokerState:

@@ -24,6 +24,7 @@ each refusal) and the devices obey. Per tunnel session a :class:`Transfers`
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -78,6 +79,7 @@ class ArtifactService:
                  devices: dict[str, RemoteInvoker]) -> None:
         self.registry = registry
         self.devices = devices
+        self._pushing: dict[tuple[str, str], asyncio.Future[str]] = {}  # (device, version)
 
     def session_transfers(self, session: Link) -> Transfers:
         async def on_request(get: ArtifactGet) -> Outgoing:
@@ -194,7 +196,29 @@ class ArtifactService:
 
     async def push(self, invoker_id: str, doc: Doc) -> str:
         """Preload ``doc`` (a ``cloud`` version) to an online device: ``preloaded`` or
-        ``cached``; ``StagingFailed``/``LocalityRefused`` naming why not."""
+        ``cached``; ``StagingFailed``/``LocalityRefused`` naming why not. A push asked while
+        the same version is on its way to the device (a standing policy and a one-shot
+        preload, two controllers of a cluster) waits for that one: one transfer, and
+        ``cached`` once it is there."""
+        key = (invoker_id, str(doc["_id"]))
+        joined = self._pushing.get(key)
+        if joined is not None:
+            status = await asyncio.shield(joined)
+            return "cached" if status == "preloaded" else status
+        done = self._pushing[key] = asyncio.get_running_loop().create_future()
+        try:
+            status = await self._push(invoker_id, doc)
+        except BaseException as exc:
+            done.set_exception(exc if isinstance(exc, Exception) else StagingFailed(
+                f"preloading {doc['_id']} to invoker {invoker_id} was cancelled"))
+            done.exception()  # retrieved: an error nobody joined is not logged as lost
+            raise
+        finally:
+            del self._pushing[key]
+        done.set_result(status)
+        return status
+
+    async def _push(self, invoker_id: str, doc: Doc) -> str:
         device = self.devices.get(invoker_id)
         session = device.session if device is not None else None
         if device is None or session is None or session.transfers is None or not device.online:

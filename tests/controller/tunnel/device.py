@@ -68,6 +68,8 @@ class Device:
     ws: aiohttp.ClientWebSocketResponse | None = None
     blobs: dict[str, bytes] = field(default_factory=dict)      # what it serves
     preloaded: dict[str, bytes] = field(default_factory=dict)  # what was pushed to it
+    offers: list[str] = field(default_factory=list)  # every version offered to it, in order
+    hold: asyncio.Event | None = None  # set: an offer's bytes are read (None: at once)
     transfers: Transfers | None = None
     _echoes: dict[int, asyncio.Future[None]] = field(default_factory=dict)
     _sync_seq: int = 1_000_000
@@ -119,6 +121,9 @@ class Device:
         return Outgoing(len(data), hashlib.sha256(data).hexdigest(), "bytes", chunks())
 
     async def _accept(self, offer: ArtifactOffer, incoming: Incoming) -> None:
+        self.offers.append(offer.ref)
+        if self.hold is not None:
+            await self.hold.wait()
         if offer.ref in self.preloaded:
             raise TransferRefused(f"cached: {offer.ref} is on device {self.id}")
         self.preloaded[offer.ref] = b"".join([c async for c in incoming.chunks()])

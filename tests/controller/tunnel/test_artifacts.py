@@ -217,6 +217,10 @@ async def _has(copies: Any, id: str) -> bool:
     return id in await copies()
 
 
+async def _value(value: Any) -> Any:
+    return value
+
+
 async def _lacks(copies: Any, id: str) -> bool:
     return id not in await copies()
 
@@ -234,6 +238,36 @@ def test_a_preload_pushes_a_cloud_version_and_then_answers_cached(
         assert device.preloaded["guest/pre-base@1"] == BASE
         status, answer = await lab.api.call("POST", "artifacts/pre-base/preload", body)
         assert answer["devices"][0]["status"] == "cached", answer
+
+    run(controller, scenario)
+
+
+def test_preloads_of_one_version_at_once_send_it_once(controller: Controller) -> None:
+    """Two preloads asked together (a standing policy and a one-shot preload; two
+    controllers of a cluster, one through the other) while the version is on its way: one
+    transfer, the second answered ``cached`` once it is there. Before, the device was offered
+    the version twice, and both were sent."""
+    async def scenario(lab: Lab) -> None:
+        await put_artifact(lab, "twice-base", BASE, kind="model")
+        device = await lab.connected("twice-1", extra={"labels": {"room": "twice"}})
+        device.hold = asyncio.Event()  # the first transfer stays open
+        body = {"devices": {"labels": {"room": "twice"}}}
+        calls = [asyncio.create_task(lab.api.call("POST", "artifacts/twice-base/preload",
+                                                  body))]
+        await eventually(lambda: _value(device.offers), "the first offer")
+        calls.append(asyncio.create_task(lab.api.call("POST", "artifacts/twice-base/preload",
+                                                      body)))
+        for _ in range(100):  # the second asked: a second offer, or joined the first
+            if len(device.offers) > 1:
+                break
+            await asyncio.sleep(0.02)
+        device.hold.set()
+        answers = await asyncio.gather(*calls)
+        statuses = sorted(answer["devices"][0]["status"] for _, answer in answers)
+        assert [status for status, _ in answers] == [200, 200], answers
+        assert statuses == ["cached", "preloaded"], answers
+        assert device.offers == ["guest/twice-base@1"]
+        assert device.preloaded["guest/twice-base@1"] == BASE
 
     run(controller, scenario)
 

@@ -1,0 +1,115 @@
+"""Standing preload policies across controllers (``artifacts/standing.py``): every controller
+keeps every policy, those the others make or delete followed through the store's changes feed,
+and a device's reports are acted on by the controller holding its tunnel.
+
+Two controllers on pouchdb-server, Redis and one moto S3 bucket (``--blobs``: the bytes a
+controller uploaded, the other can push), real agents with a node store each."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from controller.artifacts.conftest import S3Server, s3_server
+from edgewhisk_client import Client
+from edgewhisk_devkit import Agent, Cluster, Redis
+
+from .conftest import agent, wait_for_peer
+
+__all__ = ["s3_server"]  # moto's server, shared with tests/controller/artifacts
+
+WEIGHTS = b"a model every device should hold" * 64
+TIMEOUT_S = 15.0
+
+
+def upload(client: Client, name: str) -> str:
+    """A ``cloud`` model version through ``client``: its reference."""
+    doc = client.artifacts.put(name, WEIGHTS + name.encode(), kind="model",
+                               sha256=hashlib.sha256(WEIGHTS + name.encode()).hexdigest())
+    return f"{doc['name']}@{doc['version']}"
+
+
+def decisions(client: Client, name: str) -> list[tuple[str, str]]:
+    """(invoker, status) of every decision ``client``'s controller made for ``name``."""
+    return [(d["invoker"], d["status"]) for policy in client.artifacts.preload_policies(name)
+            for d in policy["decisions"]]
+
+
+def wait_for_decision(client: Client, name: str, invoker: str) -> list[tuple[str, str]]:
+    """Until ``client``'s controller decided something about ``invoker`` for ``name``."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        found = [d for d in decisions(client, name) if d[0] == invoker]
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"no decision about {invoker} for {name}: {decisions(client, name)}")
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, db: str, redis: Redis, s3_server: S3Server) -> Iterator[Cluster]:
+    bucket = f"t{hashlib.sha256(str(tmp_path).encode()).hexdigest()[:16]}"
+    with Cluster(tmp_path, 2, db=db, redis=redis.uri,
+                 options=("--invokers", "0", "--blobs", s3_server.url(bucket))) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def device(cluster: Cluster, client: Client, id: str, logs: Path) -> Iterator[Agent]:
+    """``id`` registered with c1, with a node store."""
+    started = agent(cluster, client, id, [1], logs, "--no-sandbox",
+                    "--store", str(logs / f"store-{id}"))
+    try:
+        started.wait_registered()
+        yield started
+    finally:
+        started.stop()
+
+
+def test_a_policy_outlives_the_controller_that_made_it(cluster: Cluster,
+                                                       tmp_path: Path) -> None:
+    """c0 makes the policy (c1 had read the policies before: none) and is SIGKILLed; a
+    device registering with c1 afterwards gets the version from c1. Before, c1 read the
+    policies once, and learnt of none made elsewhere until it restarted."""
+    with cluster[0].client() as c0, cluster[1].client() as c1, \
+            device(cluster, c1, "dev-a", tmp_path):
+        wait_for_peer(c0, "dev-a", controller="c1")
+        ref = upload(c0, "base")
+        made = c0.artifacts.add_preload_policy("base", {})
+        cluster.kill(0)
+        with device(cluster, c1, "dev-b", tmp_path):
+            found = wait_for_decision(c1, "base", "dev-b")
+            copies = c1.artifacts.get(ref)["copies"]
+    assert [(d["invoker"], d["status"]) for d in made["applied"]] == [("dev-a", "preloaded")]
+    assert found == [("dev-b", "preloaded")]
+    assert "dev-b" in copies
+
+
+def test_a_policy_deleted_on_one_controller_stops_on_the_others(cluster: Cluster,
+                                                                 tmp_path: Path) -> None:
+    """Two policies made on c0 before any device; dev-a registers with c1, which pushes both
+    (c0 sees dev-a second-hand and leaves it to c1). c0 deletes one; dev-b registering with
+    c1 then gets only the other. Before, c1 kept applying the deleted policy."""
+    with cluster[0].client() as c0, cluster[1].client() as c1:
+        refs = {name: upload(c0, name) for name in ("base", "other")}
+        made = {name: c0.artifacts.add_preload_policy(name, {}) for name in refs}
+        with device(cluster, c1, "dev-a", tmp_path):
+            wait_for_peer(c0, "dev-a", controller="c1")
+            first = {name: wait_for_decision(c1, name, "dev-a") for name in refs}
+            c0.artifacts.delete_preload_policy("base", made["base"]["id"])
+            deadline = time.monotonic() + TIMEOUT_S
+            while c1.artifacts.preload_policies("base") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with device(cluster, c1, "dev-b", tmp_path):
+                control = wait_for_decision(c1, "other", "dev-b")
+                time.sleep(1.0)  # what c1 would push of the deleted policy, pushed by now
+                copies = {name: c1.artifacts.get(ref)["copies"] for name, ref in refs.items()}
+            by_c0 = [d for name in refs for d in decisions(c0, name)]
+    assert first == {"base": [("dev-a", "preloaded")], "other": [("dev-a", "preloaded")]}
+    assert control == [("dev-b", "preloaded")]
+    assert "dev-b" in copies["other"] and "dev-b" not in copies["base"]
+    assert by_c0 == [], "c0 acted on a device c1 holds"
