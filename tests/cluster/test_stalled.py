@@ -7,12 +7,12 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from signal import SIGCONT, SIGSTOP
+from signal import SIGCONT, SIGKILL, SIGSTOP
 
 from edgewhisk_controller.cluster.node import FENCED_EXIT
 from edgewhisk_devkit import UNLIMITED, Cluster, Redis
 
-from .conftest import agent
+from .conftest import agent, wait_for_peer
 from .test_restart import _until
 from .test_takeover import CODE
 
@@ -79,3 +79,35 @@ def test_a_device_leaving_a_stalled_holder_before_its_death_shows_keeps_its_resu
     assert record["response"]["success"], record["response"]
     assert record["response"]["result"] == {"done": True}
     assert ran.read_text().split() == [started]
+
+
+def test_a_device_that_leaves_while_its_registration_is_held_is_not_registered(
+        tmp_path: Path, db: str, redis: Redis) -> None:
+    """dev-a leaves c0, stalled, for c1, which holds the registration (c0's connections are
+    listed); dev-a is killed meanwhile. Once the hold ends c1 closes the connection as gone
+    and does not list dev-a; before, it registered the closed connection, and dev-a was
+    listed online, a place to run, for the 10 s a disconnected device has to come back (when
+    the hub's answer failed first, it logged that as a fault of its own: "handling a frame
+    failed")."""
+    with Cluster(tmp_path, 2, db=db, redis=redis.uri,
+                 options=("--invokers", "0", *UNLIMITED)) as cluster, \
+            cluster[1].client() as c1:
+        with cluster[0].client() as c0:
+            device = agent(cluster, c0, "dev-a", [0, 1], tmp_path, "--no-sandbox",
+                           "--ws-heartbeat", "0.5", "--backoff-cap", "0.5")
+        try:
+            device.wait_registered()
+            wait_for_peer(c1, "dev-a", controller="c0")
+            os.kill(cluster[0].pid, SIGSTOP)
+            try:
+                _until(lambda: "controller c0 is listed connected" in cluster[1].log(), 15.0)
+                device.stop(SIGKILL)
+                _until(lambda: "took over controller c0" in cluster[1].log(), 30.0)
+            finally:
+                os.kill(cluster[0].pid, SIGCONT)
+        finally:
+            device.stop()
+        _until(lambda: "closed while its registration was held" in cluster[1].log(), 10.0)
+        listed = [i["id"] for i in c1.invokers() if i["where"] == "tunnel"]
+    assert "handling a frame failed" not in cluster[1].log()
+    assert "dev-a" not in listed  # never registered here: not online for the next 10 s

@@ -153,6 +153,8 @@ class Membership:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ALIVE_S + PUBLISH_S
         last = await redis.pttl(keys.alive(holder))
+        log.info("controller %s is listed connected: waiting up to %g s for it to renew its "
+                 "key", holder, ALIVE_S + PUBLISH_S)
         while last >= 0 and loop.time() < deadline:
             await asyncio.sleep(RENEWAL_POLL_S)
             left = await redis.pttl(keys.alive(holder))

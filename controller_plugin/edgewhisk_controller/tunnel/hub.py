@@ -172,7 +172,10 @@ class TunnelHub:
         if session.closing:
             raise ProtocolError("the connection is closing", CloseCode.POLICY_VIOLATION)
         if self.arriving is not None:
-            await self.arriving(token.id)
+            await self.arriving(token.id)  # may hold it for seconds (cluster/node.py)
+            if session.closing or session.ws.closed:  # the device left meanwhile
+                raise ProtocolError("the connection closed while its registration was held",
+                                    CloseCode.GOING_AWAY)
         device = self.devices.get(token.id)
         if token.id in self.registry and self.registry.get(token.id) is not device:
             raise ProtocolError(f"invoker id {token.id!r} is taken by another invoker",
