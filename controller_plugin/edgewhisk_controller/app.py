@@ -153,6 +153,11 @@ async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
     config = app[CONFIG]
     assert config.cluster_redis is not None
     me = config.cluster_id or f"{config.host}-{port or config.port}"
+    if not config.blobs:
+        log.warning("artifact bytes go to this controller's own folder %s: the other "
+                    "controllers of the cluster cannot serve or preload them; give every "
+                    "controller the same --blobs s3://BUCKET (or one folder they share)",
+                    config.blobs_location)
     node = cluster.joining(config.cluster_redis, me, hub, placement, api=config.url(port),
                            shard=config.cluster_shard)
     dispatcher.journal.owner = me

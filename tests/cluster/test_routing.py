@@ -45,3 +45,6 @@ def test_any_controller_reaches_a_device_held_by_another(tmp_path: Path, db: str
                 assert sorted(ids) == sorted([record["activationId"], started])
         finally:
             device.stop()
+        own_folders = [c.log() for c in cluster.controllers]
+    assert all("the other controllers of the cluster cannot serve" in log
+               for log in own_folders), "no warning: each controller keeps its own bytes"

@@ -113,3 +113,4 @@ def test_a_policy_deleted_on_one_controller_stops_on_the_others(cluster: Cluster
     assert control == [("dev-b", "preloaded")]
     assert "dev-b" in copies["other"] and "dev-b" not in copies["base"]
     assert by_c0 == [], "c0 acted on a device c1 holds"
+    assert "cannot serve" not in cluster[0].log() + cluster[1].log()  # one bucket: shared

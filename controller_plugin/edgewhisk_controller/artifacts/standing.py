@@ -29,9 +29,9 @@ a device reports is acted on by the controller holding its tunnel only: the othe
 second-hand (``Invoker.forwarded``) and would push the same bytes again. What happens at one
 controller (a policy made there, a new version uploaded there) is applied there to every
 device, a peer's through the peer (``PeerInvoker.preload``); a policy arriving through the
-feed is applied by each controller to the devices it holds (the one that made it may not have
-seen a device that had just registered elsewhere); the holder's hub sends a version to a
-device once whoever asks at the same time (``ArtifactService.push``).
+feed is applied by each controller to the devices it holds, ``FOLLOWED_S`` later (the one
+that made it may not have seen a device that had just registered elsewhere); the holder's hub
+sends a version to a device once whoever asks at the same time (``ArtifactService.push``).
 """
 
 from __future__ import annotations
@@ -66,6 +66,11 @@ DECISIONS = 1000
 BURST_S = 0.2
 """New versions within this long of the first are evaluated together (one pass over every
 invoker per burst, not one per version)."""
+FOLLOWED_S = 1.0
+"""A policy made at another controller is applied here this long after it arrives: the
+controller that made it pushes to every device it knows at once (its answer lists them) and
+goes first; a device it could not know yet (one that had just registered here) gets it from
+here, after it (a transfer still under way then is joined at the device's hub, not sent again)."""
 READS = frozenset({"labels", "owner", "role", "networks", "site", "capabilities", "battery",
                    "charging", "metered", "healthy", "namespaces"})
 """The invoker fields a selector reads: a change of any re-evaluates the invoker."""
@@ -114,6 +119,7 @@ class StandingPreloads:
         self._busy: set[tuple[str, str]] = set()  # (invoker, version key) being pushed
         self._tasks = Tasks("standing preloads")
         self._burst: asyncio.TimerHandle | None = None  # new versions arrived: soon everyone
+        self._following = 0  # policies from the feed not applied yet (``FOLLOWED_S``)
         engine.listen(self.changed)
         registry.listen(self.version_added)
 
@@ -189,7 +195,12 @@ class StandingPreloads:
             return
         policy = Standing.of(doc)
         if self.policies.setdefault(policy.id, policy) is policy:
-            self._mark(self.everyone())
+            self._following += 1
+            asyncio.get_running_loop().call_later(FOLLOWED_S, self._followed)
+
+    def _followed(self) -> None:
+        self._following -= 1
+        self._mark(self.everyone())
 
     def _mark(self, ids: Iterable[str], *, peers: bool = False) -> None:
         """Evaluate ``ids`` on the next loop turn (none runs: nothing to preload into yet);
@@ -235,7 +246,7 @@ class StandingPreloads:
 
     async def settled(self) -> None:
         """Until every evaluation started or due so far is done (tests, the benchmark)."""
-        while self._tasks or self._burst is not None or self._due:
+        while self._tasks or self._burst is not None or self._due or self._following:
             if self._tasks:
                 await self._tasks.settled()
             else:

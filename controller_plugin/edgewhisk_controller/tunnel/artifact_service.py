@@ -198,13 +198,12 @@ class ArtifactService:
         """Preload ``doc`` (a ``cloud`` version) to an online device: ``preloaded`` or
         ``cached``; ``StagingFailed``/``LocalityRefused`` naming why not. A push asked while
         the same version is on its way to the device (a standing policy and a one-shot
-        preload, two controllers of a cluster) waits for that one: one transfer, and
-        ``cached`` once it is there."""
+        preload, two controllers of a cluster) waits for that one: one transfer, whose
+        outcome both answer."""
         key = (invoker_id, str(doc["_id"]))
         joined = self._pushing.get(key)
         if joined is not None:
-            status = await asyncio.shield(joined)
-            return "cached" if status == "preloaded" else status
+            return await asyncio.shield(joined)
         done = self._pushing[key] = asyncio.get_running_loop().create_future()
         try:
             status = await self._push(invoker_id, doc)
