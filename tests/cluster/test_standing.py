@@ -1,6 +1,7 @@
 """Standing preload policies across controllers (``artifacts/standing.py``): every controller
 keeps every policy, those the others make or delete followed through the store's changes feed,
-and a device's reports are acted on by the controller holding its tunnel.
+a device's reports are acted on by the controller holding its tunnel, and every controller
+lists every controller's decisions (``cluster/decisions.py``).
 
 Two controllers on pouchdb-server, Redis and one moto S3 bucket (``--blobs``: the bytes a
 controller uploaded, the other can push), real agents with a node store each."""
@@ -12,6 +13,7 @@ import hashlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from controller.artifacts.conftest import S3Server, s3_server
@@ -33,10 +35,15 @@ def upload(client: Client, name: str) -> str:
     return f"{doc['name']}@{doc['version']}"
 
 
-def decisions(client: Client, name: str) -> list[tuple[str, str]]:
-    """(invoker, status) of every decision ``client``'s controller made for ``name``."""
-    return [(d["invoker"], d["status"]) for policy in client.artifacts.preload_policies(name)
+def listed(client: Client, name: str) -> list[dict[str, Any]]:
+    """Every decision ``client``'s controller lists for ``name``'s policies."""
+    return [d for policy in client.artifacts.preload_policies(name)
             for d in policy["decisions"]]
+
+
+def decisions(client: Client, name: str) -> list[tuple[str, str]]:
+    """(invoker, status) of every decision ``client``'s controller lists for ``name``."""
+    return [(d["invoker"], d["status"]) for d in listed(client, name)]
 
 
 def wait_for_decision(client: Client, name: str, invoker: str) -> list[tuple[str, str]]:
@@ -74,7 +81,8 @@ def test_a_policy_outlives_the_controller_that_made_it(cluster: Cluster,
                                                        tmp_path: Path) -> None:
     """c0 makes the policy (c1 had read the policies before: none) and is SIGKILLed; a
     device registering with c1 afterwards gets the version from c1. Before, c1 read the
-    policies once, and learnt of none made elsewhere until it restarted."""
+    policies once, and learnt of none made elsewhere until it restarted. c1 lists c0's
+    decision too (before, each controller listed its own)."""
     with cluster[0].client() as c0, cluster[1].client() as c1, \
             device(cluster, c1, "dev-a", tmp_path):
         wait_for_peer(c0, "dev-a", controller="c1")
@@ -84,9 +92,11 @@ def test_a_policy_outlives_the_controller_that_made_it(cluster: Cluster,
         with device(cluster, c1, "dev-b", tmp_path):
             found = wait_for_decision(c1, "base", "dev-b")
             copies = c1.artifacts.get(ref)["copies"]
+            by = [(d["invoker"], d["controller"]) for d in listed(c1, "base")]
     assert [(d["invoker"], d["status"]) for d in made["applied"]] == [("dev-a", "preloaded")]
     assert found == [("dev-b", "preloaded")]
     assert "dev-b" in copies
+    assert by == [("dev-a", "c0"), ("dev-b", "c1")]
 
 
 def test_a_policy_deleted_on_one_controller_stops_on_the_others(cluster: Cluster,
@@ -108,9 +118,11 @@ def test_a_policy_deleted_on_one_controller_stops_on_the_others(cluster: Cluster
                 control = wait_for_decision(c1, "other", "dev-b")
                 time.sleep(1.0)  # what c1 would push of the deleted policy, pushed by now
                 copies = {name: c1.artifacts.get(ref)["copies"] for name, ref in refs.items()}
-            by_c0 = [d for name in refs for d in decisions(c0, name)]
+            at = {c: [d for name in refs for d in listed(client, name)]
+                  for c, client in (("c0", c0), ("c1", c1))}
     assert first == {"base": [("dev-a", "preloaded")], "other": [("dev-a", "preloaded")]}
     assert control == [("dev-b", "preloaded")]
     assert "dev-b" in copies["other"] and "dev-b" not in copies["base"]
-    assert by_c0 == [], "c0 acted on a device c1 holds"
+    assert at["c0"] == at["c1"], "both controllers list the same decisions"
+    assert {d["controller"] for d in at["c0"]} == {"c1"}, "c0 acted on a device c1 holds"
     assert "cannot serve" not in cluster[0].log() + cluster[1].log()  # one bucket: shared

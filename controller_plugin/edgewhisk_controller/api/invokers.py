@@ -80,8 +80,9 @@ async def list_invokers(request: web.Request) -> web.Response:
     hub, ns, dispatcher = request.app[TUNNEL], namespace(request), request.app[DISPATCHER]
     invokers = hub.listing(ns)
     if dispatcher.standing is not None:  # preload decisions about each, with their reasons
+        decisions = await dispatcher.standing.recent()
         for status in invokers:
-            status["preloads"] = dispatcher.standing.decisions_for(status["id"])
+            status["preloads"] = dispatcher.standing.decisions_for(status["id"], decisions)
     if query_bool(request.query, "pending"):
         return json_response({"invokers": invokers, "pending": dispatcher.pending.summary(ns)})
     return json_response(invokers)

@@ -43,7 +43,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..background import Tasks
 from ..exceptions import ControllerError
@@ -74,6 +74,18 @@ here, after it (a transfer still under way then is joined at the device's hub, n
 READS = frozenset({"labels", "owner", "role", "networks", "site", "capabilities", "battery",
                    "charging", "metered", "healthy", "namespaces"})
 """The invoker fields a selector reads: a change of any re-evaluates the invoker."""
+
+
+class SharedDecisions(Protocol):
+    """Decisions shared by the controllers of a cluster (``cluster/decisions.py``), so that
+    any of them lists every controller's, each naming the ``controller`` that made it."""
+
+    controller: str
+
+    async def add(self, decision: dict[str, Any]) -> None: ...
+
+    async def recent(self) -> list[dict[str, Any]]:
+        """The newest ``DECISIONS``, oldest first."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,7 @@ class StandingPreloads:
         self.predictor = predictor if predictor is not None else Predictor()
         self.policies: dict[str, Standing] = {}
         self.decisions: collections.deque[dict[str, Any]] = collections.deque(maxlen=DECISIONS)
+        self.shared: SharedDecisions | None = None  # a cluster's (set when it joins)
         self._loaded = False
         self._due: dict[str, bool] = {}  # invoker id -> also if another controller holds it
         self._busy: set[tuple[str, str]] = set()  # (invoker, version key) being pushed
@@ -163,19 +176,34 @@ class StandingPreloads:
 
     async def listing(self, ns: str, artifact: str) -> list[dict[str, Any]]:
         await self.load()
+        decisions = await self.recent()
         found = [{**p.public(), "id": p.id.rsplit("#", 1)[1],
-                  "decisions": [d for d in self.decisions if d["policy"] == p.id]}
+                  "decisions": [d for d in decisions if d["policy"] == p.id]}
                  for p in self.policies.values() if (p.namespace, p.artifact) == (ns, artifact)]
         prefix = f"{ns}/{artifact}@"
-        predicted = [d for d in self.decisions
+        predicted = [d for d in decisions
                      if d["policy"] == PREDICTOR and d["artifact"].startswith(prefix)]
         if predicted:
             found.append({"id": PREDICTOR, "artifact": artifact, "decisions": predicted})
         return found
 
-    def decisions_for(self, invoker_id: str, last: int = 5) -> list[dict[str, Any]]:
-        """The newest decisions about one invoker (``GET .../invokers``)."""
-        return [d for d in self.decisions if d["invoker"] == invoker_id][-last:]
+    async def recent(self) -> list[dict[str, Any]]:
+        """The newest decisions, oldest first: every controller's in a cluster (this one's
+        alone while the cluster's Redis cannot be read, said in the log)."""
+        if self.shared is not None:
+            try:
+                return await self.shared.recent()
+            except Exception as exc:
+                log.warning("the cluster's preload decisions could not be read (%s): "
+                            "this controller's only", exc)
+        return list(self.decisions)
+
+    @staticmethod
+    def decisions_for(invoker_id: str, decisions: Iterable[dict[str, Any]],
+                      last: int = 5) -> list[dict[str, Any]]:
+        """The newest of ``decisions`` (:meth:`recent`) about one invoker
+        (``GET .../invokers``)."""
+        return [d for d in decisions if d["invoker"] == invoker_id][-last:]
 
     # -- the engine's side -------------------------------------------------------------------
 
@@ -297,7 +325,14 @@ class StandingPreloads:
         decision = {"policy": source, "invoker": target.id, "artifact": doc["_id"],
                     "status": answer["status"], "at": int(time.time() * 1000),
                     "reason": answer["reason"] or reason}
+        if self.shared is not None:
+            decision["controller"] = self.shared.controller
         self.decisions.append(decision)
         log.info("preload %s to %s: %s (%s)", doc["_id"], target.id, decision["status"],
                  decision["reason"])
+        if self.shared is not None:
+            try:
+                await self.shared.add(decision)
+            except Exception as exc:  # the push happened: only the others' listing misses it
+                log.warning("preload decision not shared with the cluster: %s", exc)
         return decision

@@ -28,6 +28,7 @@ from ..tunnel.hub import TunnelHub
 from ..tunnel.patience import Reclaim
 from . import keys
 from .changes import Follower
+from .decisions import RedisDecisions
 from .node import ClusterNode
 
 CACHED = [ACTIONS, PACKAGES]
@@ -71,6 +72,8 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     node.adoption.hub = hub.reclaim
     node.handoff.hub = hub.hand_off
     hub.arriving = node.arriving
+    if standing is not None:  # every controller's decisions, listed by any
+        standing.shared = RedisDecisions(node.redis, node.me)
     feed = Follower(store, {ARTIFACTS: artifacts.changed, SUBJECTS: authenticator.changed,
                             GATE_STATES: gates.changed,
                             **({POLICIES: standing.followed} if standing else {}),

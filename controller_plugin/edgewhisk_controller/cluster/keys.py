@@ -16,6 +16,9 @@ REGISTRATIONS = PREFIX + "registrations"
 """A hash: device id -> how many times it registered with any controller (``HINCRBY`` at
 each, before it is handled): of two registrations of one device, the later has the larger
 number, whatever the controllers' clocks say (``handoff.py``)."""
+PRELOAD_DECISIONS = PREFIX + "preload-decisions"
+"""A list: the newest standing-preload decisions of every controller, newest first (``LPUSH``
+and ``LTRIM`` in one transaction: ``decisions.py``)."""
 GROUP = "holder"
 """The consumer group of every controller's run stream (entries stay pending until acked,
 so a controller that dies holding some leaves them to be claimed)."""
