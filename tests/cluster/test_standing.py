@@ -21,6 +21,7 @@ from edgewhisk_client import Client
 from edgewhisk_devkit import Agent, Cluster, Redis
 
 from .conftest import agent, wait_for_peer
+from .test_changes import seen_within
 
 __all__ = ["s3_server"]  # moto's server, shared with tests/controller/artifacts
 
@@ -107,13 +108,13 @@ def test_a_policy_deleted_on_one_controller_stops_on_the_others(cluster: Cluster
     with cluster[0].client() as c0, cluster[1].client() as c1:
         refs = {name: upload(c0, name) for name in ("base", "other")}
         made = {name: c0.artifacts.add_preload_policy(name, {}) for name in refs}
+        for name in refs:  # c1 lists it within the second the cluster's caches promise
+            seen_within(lambda: bool(c1.artifacts.preload_policies(name)))  # noqa: B023
         with device(cluster, c1, "dev-a", tmp_path):
             wait_for_peer(c0, "dev-a", controller="c1")
             first = {name: wait_for_decision(c1, name, "dev-a") for name in refs}
             c0.artifacts.delete_preload_policy("base", made["base"]["id"])
-            deadline = time.monotonic() + TIMEOUT_S
-            while c1.artifacts.preload_policies("base") and time.monotonic() < deadline:
-                time.sleep(0.05)
+            seen_within(lambda: not c1.artifacts.preload_policies("base"))
             with device(cluster, c1, "dev-b", tmp_path):
                 control = wait_for_decision(c1, "other", "dev-b")
                 time.sleep(1.0)  # what c1 would push of the deleted policy, pushed by now
