@@ -208,8 +208,8 @@ class StandingPreloads:
     # -- the engine's side -------------------------------------------------------------------
 
     def changed(self, invoker_id: str, fields: frozenset[str]) -> None:
-        """An invoker registered or reported (a ``placement`` listener); one another
-        controller holds is that controller's to act on."""
+        """An invoker registered or reported (a ``placement`` listener); :meth:`_run` leaves
+        one another controller holds to that controller."""
         idle = self._loaded and not self.policies and self.predictor.empty
         if idle or not (ANY in fields or fields & READS):
             return
@@ -220,6 +220,8 @@ class StandingPreloads:
         kept in step; one this controller did not know is applied to the devices it holds."""
         if doc.get("_deleted"):
             self.policies.pop(str(doc["_id"]), None)
+            return
+        if "artifact" not in doc:  # not a policy (an index's design document)
             return
         policy = Standing.of(doc)
         if self.policies.setdefault(policy.id, policy) is policy:
