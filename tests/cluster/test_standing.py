@@ -97,7 +97,7 @@ def test_a_policy_outlives_the_controller_that_made_it(cluster: Cluster,
     assert [(d["invoker"], d["status"]) for d in made["applied"]] == [("dev-a", "preloaded")]
     assert found == [("dev-b", "preloaded")]
     assert "dev-b" in copies
-    assert by == [("dev-a", "c0"), ("dev-b", "c1")]
+    assert ("dev-a", "c0") in by and ("dev-b", "c1") in by  # c0's kept after its death
 
 
 def test_a_policy_deleted_on_one_controller_stops_on_the_others(cluster: Cluster,
