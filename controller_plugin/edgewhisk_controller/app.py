@@ -33,6 +33,7 @@ from .auth import Authenticator, ensure_guest
 from .blobs import BlobStore, LoggedBlobStore, open_blobs
 from .config import ControllerConfig
 from .dispatch import Dispatcher, recover
+from .dispatch.alarms import COLL as ALARM_SCHEDULES
 from .dispatch.alarms import AlarmService
 from .dispatch.offline import OfflineService
 from .dispatch.recovery import through
@@ -130,24 +131,24 @@ async def _lifecycle(app: web.Application, port: int | None) -> AsyncIterator[No
         dispatcher.on_record.append(app[console.EVENTS].recorded)  # the console's live list
         hub.offline_work = OfflineService(  # devices cut off
             store, api_host=config.url(port), artifacts=app[REGISTRY])
+        throttle = app[THROTTLE]
+        app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits
+            store, dispatcher, lambda ns: throttle.fire(ns, config.limits_for(ns)))
+        opened.push_async_callback(alarms.close)  # after the cluster's feed stops (LIFO)
         owned = None
         if config.cluster_redis is not None:  # several controllers as one
-            joined = await _join_cluster(app, hub, placement, dispatcher, port)
+            joined = await _join_cluster(app, hub, placement, dispatcher, alarms, port)
             opened.push_async_callback(joined.leave)
             owned = joined.owned
         # what the last run accepted and left unfinished (in a cluster: its own)
         await recover(dispatcher, through(hub), owned=owned)
-        throttle = app[THROTTLE]
-        app[ALARMS] = alarms = AlarmService(  # fires what feeds registered, within the limits
-            store, dispatcher, lambda ns: throttle.fire(ns, config.limits_for(ns)))
-        opened.push_async_callback(alarms.close)
         await alarms.start()
         yield
 
 
 async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
                         placement: PlacementEngine, dispatcher: Dispatcher,
-                        port: int | None) -> cluster.Joined:
+                        alarms: AlarmService, port: int | None) -> cluster.Joined:
     """Publish this controller's devices, follow its peers' and the others' writes
     (``cluster/``); stamp what it accepts with its id."""
     config = app[CONFIG]
@@ -164,7 +165,8 @@ async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
     joined = await cluster.join(
         node, store=app[STORE], hub=hub, artifacts=app[REGISTRY],
         authenticator=app[AUTHENTICATOR], gates=dispatcher.gates,
-        standing=dispatcher.standing, cache=config.read_cache,
+        standing=dispatcher.standing, follow={ALARM_SCHEDULES: alarms.changed},
+        cache=config.read_cache,
         recover=lambda owned, reclaim, reclaimable: recover(
             dispatcher, reclaim, owned=owned, reclaimable=reclaimable))
     app[cluster.NODE] = node

@@ -8,7 +8,7 @@ finish) is one concern; the application only hands over its parts and the recove
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -27,7 +27,7 @@ from ..stores.couchdb import CouchDBStore
 from ..tunnel.hub import TunnelHub
 from ..tunnel.patience import Reclaim
 from . import keys
-from .changes import Follower
+from .changes import Follower, Handler
 from .decisions import RedisDecisions
 from .node import ClusterNode
 
@@ -60,10 +60,12 @@ def owned_by(owner: str, upto: int | None, doc: Doc) -> bool:
 
 async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: ArtifactRegistry,
                authenticator: Authenticator, gates: GateKeeper, recover: Recover,
-               standing: StandingPreloads | None = None, cache: bool = True) -> Joined:
-    """Start ``node`` with the feed of ``store``'s artifacts, subjects, gate states and
-    ``standing``'s preload policies (and, with ``cache``, of the actions and packages its
-    read cache keeps); dead controllers' work goes through ``recover``."""
+               standing: StandingPreloads | None = None,
+               follow: Mapping[str, Handler] | None = None, cache: bool = True) -> Joined:
+    """Start ``node`` with the feed of ``store``'s artifacts, subjects, gate states,
+    ``standing``'s preload policies and the collections ``follow`` names (the layers above:
+    the alarms' schedules) (and, with ``cache``, of the actions and packages its read cache
+    keeps); dead controllers' work goes through ``recover``."""
     if not isinstance(store, CouchDBStore):  # config.py refuses it first
         raise TypeError("a cluster needs the CouchDB store")
     node.takeover.recover = lambda dead, upto, via: node.adoption.listed(dead, upto, recover(
@@ -77,6 +79,7 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     feed = Follower(store, {ARTIFACTS: artifacts.changed, SUBJECTS: authenticator.changed,
                             GATE_STATES: gates.changed,
                             **({POLICIES: standing.followed} if standing else {}),
+                            **(follow or {}),
                             **{coll: functools.partial(store.changed, coll)
                                for coll in (CACHED if cache else ())}})
     await feed.start()  # the others' writes from here on (earlier ones are in the store)

@@ -11,7 +11,10 @@ Why the next firing is claimed in the store before it fires: the schedule must s
 restart (it is read back at start and fires again from then on; occurrences missed while the
 controller was down are skipped, a ``once`` alarm whose date passed fires at start), and
 several controllers on one store must fire each occurrence once: the one whose write of the
-following ``next`` wins fires, the others see a conflict and re-read.
+following ``next`` wins fires, the others see a conflict and re-read. In a cluster every
+controller keeps a timer for every active alarm, those registered, paused or resumed through
+another followed through the store's changes feed (:meth:`AlarmService.changed`), so that a
+controller that dies leaves its alarms firing from the others.
 """
 
 from __future__ import annotations
@@ -118,6 +121,19 @@ class AlarmService:
             except (StoreNotFound, Conflict):
                 return await self.delete(ns, trigger)
         return doc
+
+    def changed(self, doc: Doc) -> None:
+        """An alarm written or deleted by any controller (the changes feed, ``cluster/``):
+        one active here without a timer gets one; one deleted or paused loses it. An alarm
+        this controller schedules already goes on as it is (a claim by another controller is
+        such a write: the timer re-reads when it wakes)."""
+        id = str(doc["_id"])
+        if doc.get("_deleted") or doc.get("status") != "active":
+            self._cancel(id)
+        elif "trigger" in doc:  # not an index's design document
+            timer = self._timers.get(id)
+            if timer is None or timer.done():
+                self._schedule(doc)
 
     # -- firing -------------------------------------------------------------------------------
 
