@@ -44,8 +44,8 @@ async def create_token(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or set(body) - {"id"}:
         raise BadRequest('The request content must be {"id": "<invoker id>"}.')
     id = check_invoker_id(body.get("id"))
-    if id in hub.registry and id not in hub.devices:
-        raise Conflict(f"The invoker id {id!r} is taken by a local invoker.")
+    if id in hub.registry and id not in hub.devices and not hub.registry.get(id).forwarded:
+        raise Conflict(f"The invoker id {id!r} is taken by a local invoker.")  # not a peer's
     overwrite = query_bool(request.query, "overwrite")
     token, secret = await hub.tokens.create(ns, id, subject(request).subject,
                                             overwrite=overwrite)

@@ -26,6 +26,7 @@ from ..stores import Doc
 from ..stores.couchdb import CouchDBStore
 from ..tunnel.hub import TunnelHub
 from ..tunnel.patience import Reclaim
+from ..tunnel.tokens import COLLECTION as TOKENS
 from . import keys
 from .changes import Follower, Handler
 from .decisions import RedisDecisions
@@ -62,8 +63,8 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
                authenticator: Authenticator, gates: GateKeeper, recover: Recover,
                standing: StandingPreloads | None = None,
                follow: Mapping[str, Handler] | None = None, cache: bool = True) -> Joined:
-    """Start ``node`` with the feed of ``store``'s artifacts, subjects, gate states,
-    ``standing``'s preload policies and the collections ``follow`` names (the layers above:
+    """Start ``node`` with the feed of ``store``'s artifacts, subjects, gate states, device
+    tokens, ``standing``'s preload policies and the collections ``follow`` names (the layers above:
     the alarms' schedules) (and, with ``cache``, of the actions and packages its read cache
     keeps); dead controllers' work goes through ``recover``."""
     if not isinstance(store, CouchDBStore):  # config.py refuses it first
@@ -77,7 +78,7 @@ async def join(node: ClusterNode, *, store: Any, hub: TunnelHub, artifacts: Arti
     if standing is not None:  # every controller's decisions, listed by any
         standing.shared = RedisDecisions(node.redis, node.me)
     feed = Follower(store, {ARTIFACTS: artifacts.changed, SUBJECTS: authenticator.changed,
-                            GATE_STATES: gates.changed,
+                            GATE_STATES: gates.changed, TOKENS: hub.token_changed,
                             **({POLICIES: standing.followed} if standing else {}),
                             **(follow or {}),
                             **{coll: functools.partial(store.changed, coll)

@@ -308,6 +308,19 @@ class TunnelHub:
             device.session = None
         await asyncio.gather(*(s.close(CloseCode.TOKEN_REVOKED, reason) for s in closing))
 
+    async def token_changed(self, doc: Mapping[str, Any]) -> None:
+        """A device token written or deleted by any controller (the changes feed,
+        ``cluster/``): a connection here whose token was revoked, or replaced by a newer one,
+        is closed as :meth:`revoke` closes it where the API was asked."""
+        id = str(doc["_id"])
+        deleted = bool(doc.get("_deleted"))
+        stale = any(s.token.id == id and (deleted or s.token.created != doc.get("created"))
+                    for s in self.sessions)
+        if stale or (deleted and id in self.devices):
+            log.info("the token of invoker %s was %s on another controller", id,
+                     "revoked" if deleted else "replaced")
+            await self.revoke(id)
+
     async def shutdown(self) -> None:
         """``on_shutdown``: refuse new registrations, give up remote work, close sockets
         with GOING_AWAY (before aiohttp waits for handlers, which these would block)."""
