@@ -170,6 +170,7 @@ async def _join_cluster(app: web.Application, hub: tunnel.TunnelHub,
         recover=lambda owned, reclaim, reclaimable: recover(
             dispatcher, reclaim, owned=owned, reclaimable=reclaimable))
     app[cluster.NODE] = node
+    app[THROTTLE].shares = node.sharing  # each controller throttles its part of a limit
     dispatcher.journal.incarnation = node.membership.incarnation  # counted as it joined
     return joined
 

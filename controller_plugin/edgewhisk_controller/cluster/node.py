@@ -107,6 +107,12 @@ class ClusterNode:
         """The live controllers' ids, sorted (this one included)."""
         return self.membership.live
 
+    def sharing(self, kind: str) -> int:
+        """How many controllers share a namespace's requests of ``kind`` (``invoke``,
+        ``fire``), each throttling its part of the limits: every live one, as a load
+        balancer spreads them, but with ``shard`` the namespace's owner takes its invokes."""
+        return 1 if kind == "invoke" and self.shard else max(1, len(self.live))
+
     def owner(self, namespace: str) -> str:
         """The live controller owning ``namespace``'s placements (``ring.py``)."""
         if self._ring is None or self._ring.controllers != self.live:
