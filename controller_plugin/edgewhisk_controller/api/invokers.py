@@ -24,7 +24,9 @@ import asyncio
 
 from aiohttp import web
 
-from ..exceptions import BadRequest, Conflict, NotFound
+from ..cluster import NODE
+from ..cluster.shard import FORWARDED
+from ..exceptions import BadRequest, Conflict, NotFound, ServiceUnavailable
 from ..keys import DISPATCHER
 from ..observe.audit import audit
 from ..schema.entity import query_bool, query_int
@@ -100,6 +102,9 @@ async def device_log(request: web.Request) -> web.StreamResponse:
     id = check_invoker_id(request.match_info["id"])
     device = hub.devices.get(id)
     if device is None or device.namespace != ns:
+        relayed = await _from_holder(request, id)
+        if relayed is not None:
+            return relayed
         if id in hub.registry and id not in hub.devices:
             raise BadRequest(f"The invoker {id!r} is local: its log is the controller's own.")
         raise NotFound(f"The edge invoker {id!r} is not known to this controller.")
@@ -123,6 +128,29 @@ async def device_log(request: web.Request) -> web.StreamResponse:
         pass  # the device did not answer in time: what arrived is the answer
     finally:
         await device.logs.close(reader, device.send)
+    await response.write_eof()
+    return response
+
+
+async def _from_holder(request: web.Request, id: str) -> web.StreamResponse | None:
+    """The log of a device another controller of the cluster holds, streamed from that
+    controller with the caller's key (its answer as it is, errors included); None when the
+    device is not a peer's, or the request was itself relayed here."""
+    node = request.app.get(NODE)
+    peer = None if node is None else node.membership.peers.get(id)
+    if node is None or peer is None or FORWARDED in request.headers:
+        return None
+    url = node.membership.apis.get(peer.holder)
+    if url is None:
+        raise ServiceUnavailable(f"controller {peer.holder}, which holds invoker {id!r}, "
+                                 "publishes no API address")
+    async with node.sharding.relay(peer.holder, url, request.path_qs,
+                                   request.headers) as answer:
+        response = web.StreamResponse(status=answer.status, headers={
+            "Content-Type": answer.headers.get("Content-Type", "text/plain; charset=utf-8")})
+        await response.prepare(request)
+        async for chunk in answer.content.iter_any():
+            await response.write(chunk)
     await response.write_eof()
     return response
 

@@ -14,11 +14,15 @@ An owner that cannot be reached (it died; the ring follows within a membership p
 the invoke to this controller when the request never left (connection refused): placing it
 here is as correct, only not sharded. One that broke off after the request was sent may have
 accepted it, so the client is told (503) rather than the invoke run twice.
+
+The same client relays what only the controller holding a device's tunnel can answer (a
+peer's device's own log, ``api/invokers.py``): :meth:`Sharding.relay` streams it back.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Mapping
+import contextlib
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import aiohttp
@@ -26,7 +30,8 @@ import aiohttp
 from ..exceptions import ServiceUnavailable
 
 FORWARDED = "X-Edgewhisk-Forwarded-By"
-"""Set on an invoke handed to its owner: the owner handles it, never hands it on."""
+"""Set on a request handed to another controller (an invoke to its namespace's owner, a read
+relayed to a device's holder): that controller handles it, never hands it on."""
 HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "trailer",
                  "proxy-authorization", "proxy-authenticate", "host"})
 """Request headers of this hop alone (RFC 9110 7.6.1): every other one goes to the owner as
@@ -58,13 +63,9 @@ class Sharding:
         """Hand the invoke to ``owner`` at ``url``, its body streamed from ``body``; its
         answer, or None if it never got there (then place it here: a refused connection
         happens before the first byte of ``body`` is read, which is left to the handler)."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S), auto_decompress=False)
-        sent = {name: value for name, value in headers.items() if name.lower() not in HOP}
-        sent[FORWARDED] = self.me
         try:
-            async with self._session.post(url + path_qs, data=body, headers=sent) as response:
+            async with self._client().post(url + path_qs, data=body,
+                                           headers=self._sent(headers)) as response:
                 answer = Answer(response.status,
                                 {k: v for k, v in response.headers.items()
                                  if k.lower() not in DROPPED},
@@ -76,6 +77,33 @@ class Sharding:
                                    f"answer: {exc or type(exc).__name__}") from None
         self.sent += 1
         return answer
+
+    @contextlib.asynccontextmanager
+    async def relay(self, holder: str, url: str, path_qs: str,
+                    headers: Mapping[str, str]) -> AsyncIterator[aiohttp.ClientResponse]:
+        """``GET path_qs`` of controller ``holder`` at ``url`` with the caller's headers
+        (its key), its answer streamed as it comes (a followed log has no end: no total
+        timeout); ``ServiceUnavailable`` if it cannot be reached."""
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=TIMEOUT_S)
+        try:
+            async with self._client().get(url + path_qs, headers=self._sent(headers),
+                                          timeout=timeout) as response:
+                yield response
+        except (aiohttp.ClientConnectorError, TimeoutError) as exc:
+            raise ServiceUnavailable(f"controller {holder}, which holds the invoker, did not "
+                                     f"answer: {exc or type(exc).__name__}") from None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S), auto_decompress=False)
+        return self._session
+
+    def _sent(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """The caller's headers as they go on: this hop's dropped, this controller named."""
+        sent = {name: value for name, value in headers.items() if name.lower() not in HOP}
+        sent[FORWARDED] = self.me
+        return sent
 
     async def close(self) -> None:
         if self._session is not None:
