@@ -14,6 +14,9 @@ lists the namespace's activations waiting to be placed (what each waits for, sin
 when) instead of records; a pending one's ``GET`` answers 202 with the same; ``DELETE
 .../activations/ID`` cancels a pending activation (its record, a whisk error saying so, is the
 answer) and is a 409 for any other (OpenWhisk has no such call: nothing else is deleted).
+In a cluster any controller answers for every controller's pending work: what each waits for
+is in its accepted document, and a cancel is relayed to the controller that accepted the
+activation (the one waiting on it).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ..cluster import NODE
+from ..cluster.shard import FORWARDED
 from ..exceptions import BadRequest, NotFound
 from ..keys import DISPATCHER, STORE
 from ..schema.activation import ACCEPTED
@@ -52,7 +57,7 @@ async def list_activations(request: web.Request) -> web.Response:
     if "status" in query:
         if query["status"] not in STATUSES:
             raise BadRequest(f"status: {query['status']!r} is not one of {', '.join(STATUSES)}")
-        return json_response(request.app[DISPATCHER].pending.listing(ns))
+        return json_response(await _pending(request, ns))
     filters: dict[str, str] = {"namespace": ns}
     if query.get("name"):
         filters["name"] = check_name(query["name"].split("/")[-1], "name")
@@ -88,10 +93,51 @@ async def cancel_activation(request: web.Request) -> web.Response:
     dispatcher = request.app[DISPATCHER]
     info = dispatcher.pending.describe(activation_id)
     if info is None or info["namespace"] != ns:
-        if await _find(request.app[STORE], ns, activation_id) is None and \
-                await _find(request.app[STORE], ns, activation_id, ACCEPTED) is None:
+        accepted = await _find(request.app[STORE], ns, activation_id, ACCEPTED)
+        if accepted is None and await _find(request.app[STORE], ns, activation_id) is None:
             raise NotFound()
+        owner = _elsewhere(request, accepted)
+        if owner is not None:  # pending at the controller that accepted it: its answer
+            async with request.app[NODE].sharding.relay(*owner, request.path_qs,
+                                                        request.headers, "DELETE") as answer:
+                return web.Response(status=answer.status, body=await answer.read(),
+                                    content_type=answer.content_type)
     return json_response(dict(await dispatcher.cancel(activation_id)))
+
+
+def _elsewhere(request: web.Request, accepted: dict[str, Any] | None) -> tuple[str, str] | None:
+    """The live controller that accepted ``accepted`` and its API URL, unless it is this
+    one, the request came from another controller, or there is no cluster."""
+    node = request.app.get(NODE)
+    owner = None if accepted is None else accepted.get("owner")
+    if node is None or owner in (None, node.me) or FORWARDED in request.headers:
+        return None
+    url = node.membership.apis.get(owner)
+    return None if url is None else (owner, url)
+
+
+async def _pending(request: web.Request, ns: str) -> list[dict[str, Any]]:
+    """The namespace's pending activations, oldest first: this controller's, and in a
+    cluster those the others' accepted documents say wait."""
+    mine = request.app[DISPATCHER].pending.listing(ns)
+    node = request.app.get(NODE)
+    if node is None:
+        return mine
+    known = {item["activationId"] for item in mine}
+    docs = await request.app[STORE].list(ACCEPTED, filters={"namespace": ns})
+    others = [waiting for doc in docs if doc.get("owner") not in (None, node.me)
+              and (waiting := _waiting(doc)) and waiting["activationId"] not in known]
+    return sorted([*mine, *others], key=lambda item: item.get("since", 0))
+
+
+def _waiting(accepted: dict[str, Any]) -> dict[str, Any] | None:
+    """What an accepted document says its activation waits for, in the shape of
+    ``Waiting.describe`` (None: it does not wait)."""
+    info = accepted.get("pending")
+    if not info:
+        return None
+    return {"activationId": accepted["activationId"], "namespace": accepted["namespace"],
+            "name": accepted["name"], **info}
 
 
 @ROUTES.get(BASE + "/{id}/result")
@@ -119,8 +165,11 @@ async def _record(request: web.Request) -> dict[str, Any] | web.Response:
     doc = await _find(store, ns, activation_id)
     if doc is not None:
         return doc
-    if await _find(store, ns, activation_id, ACCEPTED) is not None:
+    accepted = await _find(store, ns, activation_id, ACCEPTED)
+    if accepted is not None:  # what it waits for: here, or as its accepted document says
         waiting = request.app[DISPATCHER].pending.describe(activation_id)
+        if waiting is None and _elsewhere(request, accepted) is not None:
+            waiting = _waiting(accepted)  # the accepting controller keeps it current
         return json_response({"activationId": activation_id,
                               **(waiting_body(waiting) if waiting else {})}, 202)
     # CouchDB stores a record and drops its accepted document in two requests: look again

@@ -15,8 +15,9 @@ the invoke to this controller when the request never left (connection refused): 
 here is as correct, only not sharded. One that broke off after the request was sent may have
 accepted it, so the client is told (503) rather than the invoke run twice.
 
-The same client relays what only the controller holding a device's tunnel can answer (a
-peer's device's own log, ``api/invokers.py``): :meth:`Sharding.relay` streams it back.
+The same client relays what only one other controller can answer (a peer's device's own log,
+``api/invokers.py``; the cancel of an activation pending there, ``api/activations.py``):
+:meth:`Sharding.relay` streams its answer back.
 """
 
 from __future__ import annotations
@@ -79,19 +80,19 @@ class Sharding:
         return answer
 
     @contextlib.asynccontextmanager
-    async def relay(self, holder: str, url: str, path_qs: str,
-                    headers: Mapping[str, str]) -> AsyncIterator[aiohttp.ClientResponse]:
-        """``GET path_qs`` of controller ``holder`` at ``url`` with the caller's headers
-        (its key), its answer streamed as it comes (a followed log has no end: no total
-        timeout); ``ServiceUnavailable`` if it cannot be reached."""
+    async def relay(self, holder: str, url: str, path_qs: str, headers: Mapping[str, str],
+                    method: str = "GET") -> AsyncIterator[aiohttp.ClientResponse]:
+        """``method path_qs`` (no body) of controller ``holder`` at ``url`` with the caller's
+        headers (its key), its answer streamed as it comes (a followed log has no end: no
+        total timeout); ``ServiceUnavailable`` if it cannot be reached."""
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=TIMEOUT_S)
         try:
-            async with self._client().get(url + path_qs, headers=self._sent(headers),
-                                          timeout=timeout) as response:
+            async with self._client().request(method, url + path_qs, timeout=timeout,
+                                              headers=self._sent(headers)) as response:
                 yield response
         except (aiohttp.ClientConnectorError, TimeoutError) as exc:
-            raise ServiceUnavailable(f"controller {holder}, which holds the invoker, did not "
-                                     f"answer: {exc or type(exc).__name__}") from None
+            raise ServiceUnavailable(f"controller {holder}, which holds what was asked, did "
+                                     f"not answer: {exc or type(exc).__name__}") from None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
