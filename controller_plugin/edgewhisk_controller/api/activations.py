@@ -110,9 +110,9 @@ def _elsewhere(request: web.Request, accepted: dict[str, Any] | None) -> tuple[s
     one, the request came from another controller, or there is no cluster."""
     node = request.app.get(NODE)
     owner = None if accepted is None else accepted.get("owner")
-    if node is None or owner in (None, node.me) or FORWARDED in request.headers:
+    if node is None or owner is None or FORWARDED in request.headers:
         return None
-    url = node.membership.apis.get(owner)
+    url = node.api_of(owner)
     return None if url is None else (owner, url)
 
 

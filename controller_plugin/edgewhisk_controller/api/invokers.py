@@ -140,7 +140,7 @@ async def _from_holder(request: web.Request, id: str) -> web.StreamResponse | No
     peer = None if node is None else node.membership.peers.get(id)
     if node is None or peer is None or FORWARDED in request.headers:
         return None
-    url = node.membership.apis.get(peer.holder)
+    url = node.api_of(peer.holder)
     if url is None:
         raise ServiceUnavailable(f"controller {peer.holder}, which holds invoker {id!r}, "
                                  "publishes no API address")

@@ -125,8 +125,13 @@ class ClusterNode:
         if not self.shard:
             return None
         owner = self.owner(namespace)
-        url = self.membership.apis.get(owner)
-        return None if owner == self.me or url is None else (owner, url)
+        url = self.api_of(owner)
+        return None if url is None else (owner, url)
+
+    def api_of(self, controller: str) -> str | None:
+        """The API URL of live ``controller`` that a request here is handed or relayed to;
+        None if it is this one or publishes none."""
+        return None if controller == self.me else self.membership.apis.get(controller)
 
     def status(self, namespace: str) -> dict[str, Any]:
         """What ``GET .../cluster`` answers: this controller, the live ones, the namespace's
